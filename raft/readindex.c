@@ -1,0 +1,111 @@
+/*
+ * readindex.c — linearizable reads without writing to the log (thesis
+ * §6.4).  A read is answered at the commit index the leader had when the
+ * read arrived, once (1) the leader has committed an entry of its own term,
+ * so that commit index is really the cluster's, (2) a quorum answered a
+ * heartbeat sent after the read arrived, so no newer leader existed then,
+ * and (3) the state machine has applied up to that index.  A read index is
+ * never carried across a leader change: stepping down fails every pending
+ * read.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "raft/raft_int.h"
+
+static bool term_committed(const struct raft *r)
+{
+	return r->commit >= r->term_start_index;
+}
+
+/* Start a heartbeat round that confirms every read that has an index. */
+static void start_round(struct raft *r)
+{
+	r->read_seq++;
+	for (unsigned i = 0; i < r->n_reads; i++)
+		if (r->reads[i].index && !r->reads[i].seq)
+			r->reads[i].seq = r->read_seq;
+	replication_heartbeat(r);
+	readindex_on_ack(r); /* a single voter confirms itself */
+}
+
+int readindex_request(struct raft *r, uint64_t id)
+{
+	if (r->state != RAFT_LEADER)
+		return RAFT_ENOTLEADER;
+	if (r->n_reads == r->cap_reads) {
+		unsigned cap = r->cap_reads ? r->cap_reads * 2 : 16;
+		void *p = realloc(r->reads, cap * sizeof(*r->reads));
+		if (!p)
+			return RAFT_ENOMEM;
+		r->reads = p;
+		r->cap_reads = cap;
+	}
+	struct pending_read *rd = &r->reads[r->n_reads++];
+	memset(rd, 0, sizeof(*rd));
+	rd->id = id;
+	if (term_committed(r)) {
+		rd->index = r->commit;
+		start_round(r);
+	}
+	return RAFT_OK;
+}
+
+/* The term's first entry committed: reads that waited for it get the
+ * commit index and a confirmation round. */
+void readindex_on_commit(struct raft *r)
+{
+	if (!term_committed(r))
+		return;
+	bool waiting = false;
+	for (unsigned i = 0; i < r->n_reads; i++) {
+		if (!r->reads[i].index) {
+			r->reads[i].index = r->commit;
+			waiting = true;
+		}
+	}
+	if (waiting)
+		start_round(r);
+}
+
+static unsigned acks_for(const struct raft *r, uint64_t seq)
+{
+	unsigned n = raft_is_voter(r, r->id) ? 1 : 0;
+	for (unsigned i = 0; i < r->n_peers; i++)
+		if (raft_is_voter(r, r->peers[i].id) &&
+		    r->peers[i].read_ack >= seq)
+			n++;
+	return n;
+}
+
+void readindex_on_ack(struct raft *r)
+{
+	for (unsigned i = 0; i < r->n_reads; i++) {
+		struct pending_read *rd = &r->reads[i];
+		if (rd->seq && !rd->confirmed &&
+		    acks_for(r, rd->seq) >= raft_quorum(r))
+			rd->confirmed = true;
+	}
+}
+
+void readindex_fail_all(struct raft *r, int status)
+{
+	for (unsigned i = 0; i < r->n_reads; i++)
+		raft_read_result(r, r->reads[i].id, 0, status);
+	r->n_reads = 0;
+}
+
+/* Hand out confirmed reads whose index the application has applied. */
+void readindex_collect(struct raft *r)
+{
+	unsigned keep = 0;
+	for (unsigned i = 0; i < r->n_reads; i++) {
+		struct pending_read *rd = &r->reads[i];
+		if (rd->confirmed && rd->index <= r->applied &&
+		    !r->snap_installing)
+			raft_read_result(r, rd->id, rd->index, RAFT_OK);
+		else
+			r->reads[keep++] = *rd;
+	}
+	r->n_reads = keep;
+}

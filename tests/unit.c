@@ -1,0 +1,18 @@
+/* unit.c — runs every Check suite; exit status is the number of failures
+ * (capped), so `make check` fails on any of them.  CK_RUN_SUITE=name runs
+ * one suite (Check's own variable). */
+#include <stdlib.h>
+#include "tests/suites.h"
+
+int main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	srunner_add_suite(sr, log_suite());
+	srunner_add_suite(sr, raft_rules_suite());
+	srunner_add_suite(sr, crc32c_suite());
+	srunner_add_suite(sr, store_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
