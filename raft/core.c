@@ -578,6 +578,11 @@ const struct raft_config *raft_config_current(const struct raft *r)
 {
 	return &r->config;
 }
+bool raft_config_at(const struct raft *r, raft_index index,
+		    struct raft_config *out)
+{
+	return config_at(r, index, out);
+}
 raft_index raft_peer_match(const struct raft *r, raft_id id)
 {
 	if (r->state != RAFT_LEADER)

@@ -398,6 +398,10 @@ raft_term raft_term_at(const struct raft *r, raft_index index);
 const struct raft_entry *raft_entry_at(const struct raft *r,
 				       raft_index index);
 const struct raft_config *raft_config_current(const struct raft *r);
+/* The configuration in force at index (for snapshots taken there); false
+ * when index is below the in-memory log and the snapshot. */
+bool raft_config_at(const struct raft *r, raft_index index,
+		    struct raft_config *out);
 /* Leader's view of a peer: match index (0 if unknown or not leader). */
 raft_index raft_peer_match(const struct raft *r, raft_id id);
 

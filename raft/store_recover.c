@@ -405,13 +405,18 @@ static int replay(struct recovery *rc)
 static int cut_torn(struct recovery *rc, struct rseg *g)
 {
 	struct store *s = rc->s;
+	uint64_t stop = g->size;
 	int fd;
 	int err;
 
+	/* Pre-allocated zeros after the partial batch are not news. */
+	while (stop > g->end && g->buf[stop - 1] == 0)
+		stop--;
 	store_log(s, STORE_LOG_WARNING, "torn write at the end of the log "
-		  "cut off: %s/%s at offset %llu (%llu bytes discarded)",
-		  s->dir, g->name, (unsigned long long)g->end,
-		  (unsigned long long)(g->size - g->end));
+		  "cut off: %s/%s at offset %llu (%llu bytes of a partial "
+		  "batch discarded)", s->dir, g->name,
+		  (unsigned long long)g->end,
+		  (unsigned long long)(stop - g->end));
 	if (removable(g))
 		return 0; /* the whole file goes in remove_unneeded() */
 	err = io_open(s, g->name, O_RDWR, &fd);
