@@ -11,6 +11,16 @@ int main(void)
 	srunner_add_suite(sr, raft_rules_suite());
 	srunner_add_suite(sr, crc32c_suite());
 	srunner_add_suite(sr, store_suite());
+	srunner_add_suite(sr, wire_suite());
+	srunner_add_suite(sr, frame_suite());
+	srunner_add_suite(sr, peer_suite());
+	srunner_add_suite(sr, client_proto_suite());
+	srunner_add_suite(sr, tclient_suite());
+	srunner_add_suite(sr, sm_suite());
+	srunner_add_suite(sr, transport_suite());
+	srunner_add_suite(sr, conf_suite());
+	srunner_add_suite(sr, lease_clock_suite());
+	srunner_add_suite(sr, ctl_output_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

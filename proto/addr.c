@@ -1,0 +1,55 @@
+/*
+ * addr.c — see addr.h.
+ */
+#include <string.h>
+
+#include "proto/addr.h"
+
+static int parse_port(const char *s, int *port)
+{
+	long v = 0;
+
+	if (*s == '\0')
+		return UV_EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return UV_EINVAL;
+		v = v * 10 + (*s - '0');
+		if (v > 65535)
+			return UV_EINVAL;
+	}
+	*port = (int)v;
+	return 0;
+}
+
+int addr_parse(const char *s, struct sockaddr_storage *out)
+{
+	char host[ADDR_HOST_MAX];
+	const char *colon;
+	int port;
+
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return UV_EINVAL;
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		size_t len = end ? (size_t)(end - s - 1) : 0;
+		if (!end || end[1] != ':' || len >= sizeof(host))
+			return UV_EINVAL;
+		memcpy(host, s + 1, len);
+		host[len] = '\0';
+		if (parse_port(end + 2, &port))
+			return UV_EINVAL;
+		return uv_ip6_addr(host, port, (struct sockaddr_in6 *)out);
+	}
+	/* Without brackets only IPv4: "::1:7001" would be ambiguous. */
+	colon = strchr(s, ':');
+	if (!colon || strchr(colon + 1, ':') ||
+	    (size_t)(colon - s) >= sizeof(host))
+		return UV_EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (parse_port(colon + 1, &port))
+		return UV_EINVAL;
+	return uv_ip4_addr(host, port, (struct sockaddr_in *)out);
+}

@@ -1,0 +1,17 @@
+/*
+ * addr.h — network addresses as tenure's users write them: "host:port"
+ * with an IPv4 literal, or "[v6]:port" with an IPv6 literal.  No DNS: a
+ * witness or agent must never stall on a resolver.  Shared by the server's
+ * listeners and transport and by the client library.
+ */
+#ifndef TENURE_PROTO_ADDR_H
+#define TENURE_PROTO_ADDR_H
+
+#include <uv.h>
+
+#define ADDR_HOST_MAX 64
+
+/* 0, or UV_EINVAL when s is not one of the two forms above. */
+int addr_parse(const char *s, struct sockaddr_storage *out);
+
+#endif

@@ -1,0 +1,197 @@
+/*
+ * tclient.h — the client library of tenured, used by tenurectl and
+ * tenure-agent: one connection, requests with deadlines, retries with
+ * backoff, leader following, a circuit breaker and watches.
+ *
+ * Contract
+ * --------
+ * Runs on a caller-provided libuv loop; every function is called from that
+ * loop's thread.  Nothing here keeps global state: two clients on one loop
+ * are independent.  Callbacks are never called from inside
+ * tclient_request() or tclient_watch() (a caller may hold locks or be half
+ * way through its own bookkeeping), only from the loop or from
+ * tclient_close().
+ *
+ * Connection.  At most one TCP connection at a time, opened lazily when
+ * there is something to send.  Endpoints are IP literals ("10.0.0.1:7100",
+ * "[fd00::1]:7100"), tried in order: a failed connect, a lost connection or
+ * a "not the leader" answer without a hint moves to the next one.  A
+ * CLIENT_ENOTLEADER answer that names the leader (leader_client) moves the
+ * connection there instead.  Moving is graceful: nothing new is sent on the
+ * old connection and it is closed once its in-flight requests are answered
+ * or expired, so a request already on its way is never made "unknown" by
+ * our own redirect.  When an auth token is configured, HELLO is the first
+ * frame on every connection and nothing else is sent before it is
+ * accepted; a refused HELLO fails the waiting requests with the server's
+ * status (a wrong token does not get better by retrying).  A connection
+ * that is not ready within connect_timeout_ms counts as a failed connect.
+ * A request that expires while its connection has been completely silent
+ * since it was sent takes the connection down with it: a frozen server
+ * (SIGSTOP, a half-dead host) keeps TCP open and would otherwise hold the
+ * client forever.
+ *
+ * Requests.  tclient_request() copies the request (the caller's strings
+ * may go away at once) and gives it a fresh request id per attempt.  Its
+ * callback runs exactly once, with:
+ *   - the server's status and the decoded response (valid only during the
+ *     callback), for every answer except the three below;
+ *   - CLIENT_ETIMEOUT (r NULL) when the deadline passes first;
+ *   - CLIENT_EUNKNOWN (r NULL) when the connection was lost while a
+ *     non-idempotent request (client_op_idempotent) was in flight: it may
+ *     or may not have been executed, and it is never resent;
+ *   - CLIENT_ECIRCUIT (r NULL) when the circuit breaker is open;
+ *   - CLIENT_ESHUTDOWN (r NULL) from tclient_close();
+ *   - a refused HELLO's status (r NULL) when authentication failed.
+ * Retried, within the deadline, with exponential backoff and jitter: any
+ * request answered CLIENT_ENOTLEADER, CLIENT_ENOQUORUM or CLIENT_EBUSY
+ * (the server did not execute it), and idempotent requests whose
+ * connection was lost.  The n-th retry waits a random time in
+ * [d/2, d] with d = min(backoff_cap_ms, backoff_base_ms * 2^(n-1)):
+ * "equal jitter" rather than full jitter, so that retries spread out over
+ * time but are also guaranteed to be spaced (a full-jitter retry may come
+ * after 0 ms, which is a retry storm in miniature).  Reconnecting after a
+ * failure waits the same way.
+ *
+ * Circuit breaker.  Failures are failed connects, lost connections and
+ * requests that expire in flight (one that expires still waiting to be
+ * sent was kept waiting by failures already counted); any response
+ * received resets the count.  After
+ * breaker_threshold consecutive failures the breaker opens: waiting and
+ * new requests fail with CLIENT_ECIRCUIT at once and no connection is
+ * attempted.  After breaker_open_ms it is half-open: one trial request is
+ * let through (others still fail fast) and a connection may be opened; a
+ * response closes the breaker, a failure opens it again for another
+ * breaker_open_ms.
+ *
+ * Watches.  tclient_watch() opens a watch that lives across connections.
+ * Its callback gets TCLIENT_WATCH_READY when the server first accepts it,
+ * then TCLIENT_WATCH_EVENT per event.  When the connection is lost or
+ * moved, the watch is re-established on the next connection and the
+ * callback gets TCLIENT_WATCH_RESYNC: events that happened in the gap are
+ * NOT replayed, so the caller must re-read the state it watches (after
+ * READY too, to start from a known state).  A watch the server refuses
+ * for good (anything but the retried statuses above) gets
+ * TCLIENT_WATCH_ENDED with that status; so does every watch at
+ * tclient_close() (with CLIENT_ESHUTDOWN).  No callback follows ENDED, but
+ * the handle stays allocated until tclient_watch_cancel(); tclient_close()
+ * frees every handle (cancel from the ENDED callback is fine, after close
+ * returns it is a use after free).
+ *
+ * Lifetime.  tclient_close() fails every request with CLIENT_ESHUTDOWN and
+ * ends every watch (from inside the call), closes the client's handles and
+ * calls on_closed once they are closed; then the memory is gone.  While
+ * connected, the client keeps the loop alive: close it to let uv_run end.
+ */
+#ifndef TENURE_PROTO_TCLIENT_H
+#define TENURE_PROTO_TCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "proto/client.h"
+
+#define TCLIENT_TIMEOUT_DEFAULT_MS 5000
+#define TCLIENT_CONNECT_TIMEOUT_DEFAULT_MS 2000
+#define TCLIENT_BACKOFF_BASE_DEFAULT_MS 50
+#define TCLIENT_BACKOFF_CAP_DEFAULT_MS 2000
+#define TCLIENT_BREAKER_THRESHOLD_DEFAULT 5
+#define TCLIENT_BREAKER_OPEN_DEFAULT_MS 5000
+
+/* Zero (or NULL) fields take the defaults above. */
+struct tclient_options {
+	const char *const *endpoints; /* "host:port", at least one */
+	size_t n_endpoints;
+	const char *auth_token;       /* NULL or "": no HELLO */
+	const char *client_name;      /* sent in HELLO, for the server's log */
+	uint64_t timeout_ms;          /* default deadline of a request */
+	uint64_t connect_timeout_ms;  /* connect (and HELLO) must finish */
+	uint64_t backoff_base_ms;
+	uint64_t backoff_cap_ms;
+	unsigned breaker_threshold;   /* consecutive failures to open */
+	uint64_t breaker_open_ms;     /* open time before half-open */
+	size_t frame_limit;           /* largest response: FRAME_LIMIT_DEFAULT */
+	/* One line per notable event: level is "info" or "warn".  NULL: quiet. */
+	void (*log)(void *arg, const char *level, const char *msg);
+	void *log_arg;
+};
+
+struct tclient;
+struct tclient_watch;
+
+/* Creates a client (no connection yet).  0, or UV_EINVAL (no endpoint, an
+ * endpoint that is not an IP literal with a port, a token or name over the
+ * client.h limits) or UV_ENOMEM. */
+int tclient_new(uv_loop_t *loop, const struct tclient_options *o,
+		struct tclient **out);
+
+/* status is a client_status; r is NULL unless a response arrived. */
+typedef void (*tclient_cb)(void *arg, int status,
+			   const struct client_response *r);
+
+/* Queues a request; timeout_ms 0 takes the default.  req->id is ignored
+ * (the library assigns ids).  0: cb will run exactly once.  Negative libuv
+ * error: cb will never run (UV_EINVAL: an op the library manages itself —
+ * HELLO, WATCH, CANCEL — or an unknown one; UV_ENOMEM; UV_ESHUTDOWN after
+ * tclient_close). */
+int tclient_request(struct tclient *c, const struct client_request *req,
+		    uint64_t timeout_ms, tclient_cb cb, void *arg);
+
+enum tclient_watch_kind {
+	TCLIENT_WATCH_KEYS = 0,
+	TCLIENT_WATCH_LEASES = 1,
+};
+
+enum tclient_watch_note {
+	TCLIENT_WATCH_READY,  /* accepted: read the state now */
+	TCLIENT_WATCH_EVENT,  /* e is the event */
+	TCLIENT_WATCH_RESYNC, /* re-established after a gap: re-read */
+	TCLIENT_WATCH_ENDED,  /* refused or closed: status says why */
+};
+
+/* e is non-NULL only for TCLIENT_WATCH_EVENT (valid during the call);
+ * status is CLIENT_OK except for TCLIENT_WATCH_ENDED. */
+typedef void (*tclient_watch_cb)(void *arg, enum tclient_watch_note note,
+				 int status, const struct client_event *e);
+
+/* Watches keys (or leases) whose name starts with prefix ("" or NULL: all).
+ * 0 and *out, or UV_EINVAL (kind, prefix too long), UV_ENOMEM,
+ * UV_ESHUTDOWN. */
+int tclient_watch(struct tclient *c, enum tclient_watch_kind kind,
+		  const char *prefix, tclient_watch_cb cb, void *arg,
+		  struct tclient_watch **out);
+/* Cancels and frees the watch (tells the server if it knows it).  No
+ * callback runs for it afterwards; safe from inside its own callback. */
+void tclient_watch_cancel(struct tclient_watch *w);
+
+/* See "Lifetime".  on_closed may be NULL. */
+void tclient_close(struct tclient *c, void (*on_closed)(void *arg),
+		   void *arg);
+
+/* ---- one-shot convenience for the CLI ------------------------------------ */
+
+/* The outcome of tclient_call_sync: status, and when has_response the
+ * response, whose strings and arrays are owned by this struct (they
+ * outlive the client and its loop) until tclient_result_free. */
+struct tclient_result {
+	int status;
+	bool has_response;
+	struct client_response r;
+	void *mem; /* private: the copied strings and arrays */
+};
+
+/* Runs a private loop with a private client until req is answered (or
+ * fails as tclient_request says), then closes both.  Returns res->status,
+ * or a negative libuv error when the client could not even be set up.
+ * res is always initialised, so tclient_result_free is always safe. */
+int tclient_call_sync(const struct tclient_options *o,
+		      const struct client_request *req, uint64_t timeout_ms,
+		      struct tclient_result *res);
+void tclient_result_free(struct tclient_result *res);
+/* A deep copy of r into res (what tclient_call_sync keeps): false when
+ * out of memory. */
+bool tclient_result_copy(struct tclient_result *res, int status,
+			 const struct client_response *r);
+
+#endif /* TENURE_PROTO_TCLIENT_H */

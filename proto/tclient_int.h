@@ -1,0 +1,179 @@
+/*
+ * tclient_int.h — what tclient.c (requests, timing, breaker, watches) and
+ * tclient_conn.c (the TCP connection) share.  Not an API.
+ *
+ * Only the timer callback runs the "pump" (the step that expires,
+ * connects, sends and re-arms): everything else that changes what should
+ * happen next calls tclient_kick(), which makes the timer fire at the next
+ * loop iteration.  That keeps the pump from ever being re-entered from a
+ * user callback.
+ */
+#ifndef TENURE_PROTO_TCLIENT_INT_H
+#define TENURE_PROTO_TCLIENT_INT_H
+
+#include <sys/socket.h>
+
+#include "proto/frame.h"
+#include "proto/tclient.h"
+
+/* Intrusive circular doubly linked list. */
+struct tlist {
+	struct tlist *prev, *next;
+};
+
+static inline void tlist_init(struct tlist *l)
+{
+	l->prev = l->next = l;
+}
+
+static inline bool tlist_empty(const struct tlist *l)
+{
+	return l->next == l;
+}
+
+static inline void tlist_push(struct tlist *l, struct tlist *e)
+{
+	e->prev = l->prev;
+	e->next = l;
+	l->prev->next = e;
+	l->prev = e;
+}
+
+static inline void tlist_remove(struct tlist *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	e->prev = e->next = e;
+}
+
+#define TLIST_ITEM(e, type) ((type *)(void *)(e))
+
+/* A request; link is first so TLIST_ITEM works. */
+struct treq {
+	struct tlist link;
+	struct client_request req;  /* strings point into strings[] */
+	uint64_t deadline;          /* uv_now() ms */
+	uint64_t not_before;        /* next attempt, after a backoff */
+	uint64_t rx_mark;           /* conn->rx_frames when sent */
+	unsigned attempts;          /* retries so far */
+	int verdict;                /* non-zero: fail with this when pumped */
+	tclient_cb cb;
+	void *arg;
+	char strings[];
+};
+
+enum twatch_state {
+	TWATCH_IDLE,   /* needs a WATCH on the next ready connection */
+	TWATCH_ASKED,  /* WATCH sent, id is its request id */
+	TWATCH_ACTIVE, /* accepted: events carry id */
+	TWATCH_ENDED,  /* refused for good or closed */
+};
+
+struct tclient_watch {
+	struct tlist link;
+	struct tclient *c;
+	enum tclient_watch_kind kind;
+	enum twatch_state state;
+	uint64_t id;
+	bool was_ready;            /* READY delivered: next time is RESYNC */
+	uint64_t not_before;
+	unsigned attempts;
+	tclient_watch_cb cb;
+	void *arg;
+	size_t prefix_len;
+	char prefix[];
+};
+
+enum tconn_state {
+	TCONN_CONNECTING,
+	TCONN_HELLO,   /* HELLO sent, waiting for its answer */
+	TCONN_READY,
+};
+
+struct tconn {
+	uv_tcp_t tcp;
+	uv_connect_t connect_req;
+	struct tclient *c;         /* NULL once detached (closing) */
+	struct tclient *owner;     /* for the handle count, even detached */
+	long ep;                   /* endpoint index, -1 for a leader hint */
+	enum tconn_state state;
+	bool draining;             /* moving elsewhere: send nothing new */
+	uint64_t ready_deadline;   /* connect + HELLO must be done by then */
+	uint64_t hello_id;
+	uint64_t rx_frames;        /* frames received so far */
+	struct frame_decoder dec;
+	struct wire_writer out;    /* frames not yet handed to uv_write */
+	char addr[CLIENT_ADDR_MAX + 1];
+};
+
+enum tbreaker {
+	TBREAKER_CLOSED,
+	TBREAKER_OPEN,
+	TBREAKER_HALF_OPEN,
+};
+
+struct tclient {
+	uv_loop_t *loop;
+	struct tclient_options o;  /* with defaults; strings owned below */
+	char **endpoints;
+	size_t cur;                /* endpoint to connect to next */
+	char *token, *client_name;
+	char redirect[CLIENT_ADDR_MAX + 1]; /* leader hint to try first */
+	uv_timer_t timer;
+	struct tconn *conn;
+	struct tlist pending;      /* treq waiting to be sent */
+	struct tlist inflight;     /* treq sent on conn */
+	struct tlist watches;
+	uint64_t next_id;
+	uint64_t reconnect_at;
+	unsigned conn_failures;    /* consecutive, for reconnect backoff */
+	enum tbreaker breaker;
+	unsigned failures;         /* consecutive, for the breaker */
+	uint64_t open_until;
+	struct treq *trial;        /* the half-open breaker's trial */
+	struct client_scratch scratch;
+	uint64_t rng;
+	unsigned handles;          /* open libuv handles (timer, conns) */
+	bool closing;
+	void (*on_closed)(void *arg);
+	void *closed_arg;
+};
+
+/* tclient.c */
+void tclient_kick(struct tclient *c);
+/* Unlinks r, runs its callback (exactly once, here), frees it. */
+void tclient_finish(struct tclient *c, struct treq *r, int status,
+		    const struct client_response *resp);
+/* Fails every request waiting to be sent. */
+void tclient_fail_waiting(struct tclient *c, int status);
+/* TCLIENT_WATCH_ENDED to every watch not ended yet. */
+void tclient_end_watches(struct tclient *c, int status);
+void tclient_breaker_tick(struct tclient *c, uint64_t now);
+void tclient_log(struct tclient *c, const char *level, const char *fmt,
+		 ...) __attribute__((format(printf, 3, 4)));
+uint64_t tclient_backoff(struct tclient *c, unsigned attempt);
+void tclient_breaker_failure(struct tclient *c);
+void tclient_breaker_success(struct tclient *c);
+/* A frame arrived on the ready connection (responses and events). */
+void tclient_on_frame(struct tclient *c, const struct frame *f);
+/* conn (just detached) went away: requeue or fail what was on it. */
+void tclient_on_conn_gone(struct tclient *c, const struct tconn *conn,
+			  bool failure);
+void tclient_handle_closed(struct tclient *c);
+uint64_t tclient_new_id(struct tclient *c);
+
+/* tclient_pump.c */
+void tclient_on_timer(uv_timer_t *t);
+
+/* tclient_conn.c */
+int tclient_parse_addr(const char *s, struct sockaddr_storage *out);
+/* Dials addr (endpoint ep, -1 for a hint); c->conn is set on success.
+ * 0 or a libuv error. */
+int tconn_start(struct tclient *c, const char *addr, long ep);
+/* Closes conn and detaches it from the client (no callbacks). */
+void tconn_close(struct tconn *conn);
+/* Closes the connection as failed or finished, then tells the client. */
+void tconn_lost(struct tconn *conn, const char *why, bool failure);
+void tconn_flush(struct tconn *conn);
+
+#endif /* TENURE_PROTO_TCLIENT_INT_H */

@@ -1,0 +1,249 @@
+/*
+ * tclient_recv.c — what the client does with what comes back: answers to
+ * requests, to watches and to HELLO, events, and the end of a connection
+ * (see tclient.h for the rules it implements).
+ *
+ * Anything the codec refuses means the peer is broken or not a tenured:
+ * the connection is dropped, which treats what was in flight on it the
+ * same way as a lost connection.
+ */
+#include <string.h>
+
+#include "proto/tclient_int.h"
+
+/* The server did not execute the request and says so: safe to resend,
+ * whatever the op. */
+static bool retryable(int status)
+{
+	return status == CLIENT_ENOTLEADER || status == CLIENT_ENOQUORUM ||
+	       status == CLIENT_EBUSY;
+}
+
+static struct treq *find_inflight(struct tclient *c, uint64_t id)
+{
+	for (struct tlist *e = c->inflight.next; e != &c->inflight;
+	     e = e->next)
+		if (TLIST_ITEM(e, struct treq)->req.id == id)
+			return TLIST_ITEM(e, struct treq);
+	return NULL;
+}
+
+static struct tclient_watch *find_watch(struct tclient *c, uint64_t id,
+					enum twatch_state state)
+{
+	for (struct tlist *e = c->watches.next; e != &c->watches; e = e->next) {
+		struct tclient_watch *w = TLIST_ITEM(e, struct tclient_watch);
+		if (w->state == state && w->id == id)
+			return w;
+	}
+	return NULL;
+}
+
+/* ---- leader following --------------------------------------------------- */
+
+static bool hint_usable(const struct tconn *conn, struct client_str hint)
+{
+	return hint.len && hint.len <= CLIENT_ADDR_MAX &&
+	       !(hint.len == strlen(conn->addr) &&
+		 !memcmp(hint.p, conn->addr, hint.len));
+}
+
+/* Move the connection to the leader (or to the next endpoint) once the
+ * requests already on this one are answered.  The first redirect of a
+ * connection decides; later ones would only repeat it. */
+static void follow(struct tclient *c, struct client_str hint)
+{
+	struct tconn *conn = c->conn;
+
+	if (!conn || conn->draining)
+		return;
+	if (hint_usable(conn, hint)) {
+		memcpy(c->redirect, hint.p, hint.len);
+		c->redirect[hint.len] = '\0';
+		tclient_log(c, "info", "%s is not the leader; following it to "
+			    "%s", conn->addr, c->redirect);
+	} else if (c->o.n_endpoints > 1) {
+		c->cur = (size_t)(conn->ep + 1) % c->o.n_endpoints;
+		tclient_log(c, "info", "%s is not the leader and names none; "
+			    "trying %s", conn->addr, c->endpoints[c->cur]);
+	} else {
+		return; /* nowhere else to go: retry here after a backoff */
+	}
+	conn->draining = true;
+}
+
+/* ---- answers -------------------------------------------------------------- */
+
+static bool decode(struct tclient *c, const struct frame *f, uint32_t op,
+		   struct client_response *resp)
+{
+	if (client_decode_response(f, op, resp, &c->scratch) == 0)
+		return true;
+	tconn_lost(c->conn, c->scratch.error, true);
+	return false;
+}
+
+static void retry_later(struct tclient *c, struct treq *r)
+{
+	r->attempts++;
+	r->not_before = uv_now(c->loop) + tclient_backoff(c, r->attempts);
+	tlist_remove(&r->link);
+	tlist_push(&c->pending, &r->link);
+}
+
+static void on_answer(struct tclient *c, struct treq *r, const struct frame *f)
+{
+	struct client_response resp;
+
+	if (!decode(c, f, r->req.op, &resp))
+		return;
+	tclient_breaker_success(c);
+	if (retryable(resp.status)) {
+		if (resp.status == CLIENT_ENOTLEADER)
+			follow(c, resp.leader_client);
+		retry_later(c, r);
+		return;
+	}
+	tclient_finish(c, r, resp.status, &resp);
+}
+
+static void on_watch_answer(struct tclient *c, struct tclient_watch *w,
+			    const struct frame *f)
+{
+	struct client_response resp;
+
+	if (!decode(c, f, CLIENT_OP_WATCH, &resp))
+		return;
+	tclient_breaker_success(c);
+	if (resp.status == CLIENT_OK) {
+		enum tclient_watch_note note = w->was_ready
+			? TCLIENT_WATCH_RESYNC : TCLIENT_WATCH_READY;
+		w->state = TWATCH_ACTIVE;
+		w->attempts = 0;
+		w->was_ready = true;
+		w->cb(w->arg, note, CLIENT_OK, NULL);
+	} else if (retryable(resp.status)) {
+		if (resp.status == CLIENT_ENOTLEADER)
+			follow(c, resp.leader_client);
+		w->state = TWATCH_IDLE;
+		w->attempts++;
+		w->not_before = uv_now(c->loop) +
+				tclient_backoff(c, w->attempts);
+	} else {
+		w->state = TWATCH_ENDED;
+		w->cb(w->arg, TCLIENT_WATCH_ENDED, resp.status, NULL);
+	}
+}
+
+/* A refused token will be refused again: fail what waits for it rather
+ * than retry until the deadlines. */
+static void on_hello_answer(struct tclient *c, const struct frame *f)
+{
+	struct tconn *conn = c->conn;
+	struct client_response resp;
+
+	if (!decode(c, f, CLIENT_OP_HELLO, &resp))
+		return;
+	if (resp.status == CLIENT_OK) {
+		conn->state = TCONN_READY;
+		tclient_breaker_success(c);
+		return;
+	}
+	if (retryable(resp.status)) {
+		tconn_lost(conn, "HELLO answered by a busy server", true);
+		return;
+	}
+	tclient_log(c, "warn", "%s refused the auth token: %s (%.*s)",
+		    conn->addr, client_status_name(resp.status),
+		    (int)resp.message.len, resp.message.p);
+	tconn_lost(conn, "authentication refused", true);
+	tclient_fail_waiting(c, resp.status);
+	if (!c->closing)
+		tclient_end_watches(c, resp.status);
+}
+
+static void on_event(struct tclient *c, const struct frame *f)
+{
+	struct tclient_watch *w = find_watch(c, f->request_id, TWATCH_ACTIVE);
+	struct client_event e;
+
+	if (!w)
+		return; /* cancelled, or from before a re-watch */
+	if (client_decode_event(f, w->kind == TCLIENT_WATCH_LEASES, &e,
+				&c->scratch)) {
+		tconn_lost(c->conn, c->scratch.error, true);
+		return;
+	}
+	w->cb(w->arg, TCLIENT_WATCH_EVENT, CLIENT_OK, &e);
+}
+
+void tclient_on_frame(struct tclient *c, const struct frame *f)
+{
+	struct tconn *conn = c->conn;
+	struct tclient_watch *w;
+	struct treq *r;
+
+	if (conn->state == TCONN_HELLO) {
+		if (f->type == CLIENT_RESPONSE && f->request_id == conn->hello_id)
+			on_hello_answer(c, f);
+		else
+			tconn_lost(conn, "answered before HELLO", true);
+	} else if (f->type == CLIENT_EVENT) {
+		on_event(c, f);
+	} else if (f->type != CLIENT_RESPONSE) {
+		tconn_lost(conn, "unexpected frame type from the server", true);
+	} else if ((r = find_inflight(c, f->request_id))) {
+		on_answer(c, r, f);
+	} else if ((w = find_watch(c, f->request_id, TWATCH_ASKED))) {
+		on_watch_answer(c, w, f);
+	}
+	/* Anything else answers what we gave up on (an expired request, a
+	 * cancel): nobody is waiting for it. */
+}
+
+/* ---- the end of a connection --------------------------------------------- */
+
+/* Idempotent requests go back in line; the others may have been executed,
+ * and only the caller can find out (CLIENT_EUNKNOWN). */
+static void requeue_inflight(struct tclient *c)
+{
+	while (!c->closing && !tlist_empty(&c->inflight)) {
+		struct treq *r = TLIST_ITEM(c->inflight.next, struct treq);
+		if (client_op_idempotent(r->req.op))
+			retry_later(c, r);
+		else
+			tclient_finish(c, r, CLIENT_EUNKNOWN, NULL);
+	}
+}
+
+static void reset_watches(struct tclient *c)
+{
+	uint64_t now = uv_now(c->loop);
+
+	for (struct tlist *e = c->watches.next; e != &c->watches; e = e->next) {
+		struct tclient_watch *w = TLIST_ITEM(e, struct tclient_watch);
+		if (w->state == TWATCH_ASKED || w->state == TWATCH_ACTIVE) {
+			w->state = TWATCH_IDLE;
+			w->not_before = now;
+		}
+	}
+}
+
+void tclient_on_conn_gone(struct tclient *c, const struct tconn *conn,
+			  bool failure)
+{
+	uint64_t now = uv_now(c->loop);
+
+	reset_watches(c);
+	if (failure) {
+		if (conn->ep >= 0)
+			c->cur = (size_t)(conn->ep + 1) % c->o.n_endpoints;
+		c->conn_failures++;
+		c->reconnect_at = now + tclient_backoff(c, c->conn_failures);
+		tclient_breaker_failure(c);
+	} else {
+		c->reconnect_at = now;
+	}
+	requeue_inflight(c);
+	tclient_kick(c);
+}

@@ -1,0 +1,402 @@
+/*
+ * clients.c — see clients.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/frame.h"
+#include "server/clients.h"
+#include "server/log.h"
+#include "server/transport.h"
+
+#define MAX_OUTPUT_DEFAULT ((size_t)64 << 20)
+
+struct write_req {
+	uv_write_t req;
+	struct wire_writer buf;
+	struct session *sess;
+};
+
+struct session {
+	struct clients *owner;
+	uv_tcp_t tcp;
+	char peer[64];
+	struct frame_decoder dec;
+	struct client_scratch scratch;
+	struct wire_writer out;     /* accumulating */
+	bool writing;               /* a write_req is in flight */
+	bool authenticated;
+	bool closing;
+	unsigned refs;              /* the connection + pending work */
+	struct session *prev, *next;
+};
+
+struct clients {
+	uv_loop_t *loop;
+	struct clients_options opt;
+	uv_tcp_t listener;
+	struct service *svc;
+	struct session *sessions;
+	unsigned n_sessions;
+	unsigned closing;
+	void (*on_closed)(void *arg);
+	void *closed_arg;
+};
+
+static void session_close(struct session *s, const char *why);
+static void on_listener_closed(uv_handle_t *h);
+
+/* ---- references ---------------------------------------------------------- */
+
+static void session_ref(struct session *s)
+{
+	s->refs++;
+}
+
+static void session_free(struct session *s)
+{
+	frame_decoder_free(&s->dec);
+	client_scratch_free(&s->scratch);
+	wire_writer_free(&s->out);
+	free(s);
+}
+
+static void session_unref(struct session *s)
+{
+	if (--s->refs == 0)
+		session_free(s);
+}
+
+static bool session_is_open(struct session *s)
+{
+	return !s->closing;
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static void flush(struct session *s);
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct write_req *w = (struct write_req *)req;
+	struct session *s = w->sess;
+	wire_writer_free(&w->buf);
+	free(w);
+	s->writing = false;
+	if (status < 0)
+		session_close(s, uv_strerror(status));
+	else if (!s->closing)
+		flush(s);
+	session_unref(s);
+}
+
+/* Double buffering: the accumulated output becomes the in-flight buffer,
+ * a fresh one accumulates behind it. */
+static void flush(struct session *s)
+{
+	if (s->writing || s->closing || s->out.len == 0)
+		return;
+	struct write_req *w = calloc(1, sizeof(*w));
+	if (!w) {
+		session_close(s, "out of memory");
+		return;
+	}
+	w->buf = s->out;
+	w->sess = s;
+	wire_writer_init(&s->out);
+	uv_buf_t b = uv_buf_init((char *)w->buf.buf, (unsigned)w->buf.len);
+	int rv = uv_write(&w->req, (uv_stream_t *)&s->tcp, &b, 1, on_written);
+	if (rv) {
+		wire_writer_free(&w->buf);
+		free(w);
+		session_close(s, uv_strerror(rv));
+		return;
+	}
+	s->writing = true;
+	session_ref(s);
+}
+
+static void queued(struct session *s)
+{
+	if (s->out.failed) {
+		session_close(s, "out of memory for its answers");
+		return;
+	}
+	if (s->out.len > s->owner->opt.max_output) {
+		session_close(s, "client is not reading its answers");
+		return;
+	}
+	flush(s);
+}
+
+static void session_respond(struct session *s, const struct client_response *r)
+{
+	if (s->closing)
+		return;
+	client_encode_response(&s->out, r);
+	queued(s);
+}
+
+static void session_event(struct session *s, const struct client_event *e,
+			  bool lease_kind)
+{
+	if (s->closing)
+		return;
+	client_encode_event(&s->out, e, lease_kind);
+	queued(s);
+}
+
+static const struct service_session_ops ops = {
+	.respond = session_respond,
+	.event = session_event,
+	.ref = session_ref,
+	.unref = session_unref,
+	.is_open = session_is_open,
+};
+
+const struct service_session_ops *clients_session_ops(void)
+{
+	return &ops;
+}
+
+/* ---- input ----------------------------------------------------------------- */
+
+static void reply_error(struct session *s, uint64_t id, uint32_t op,
+			int status, const char *msg)
+{
+	struct client_response r;
+	memset(&r, 0, sizeof(r));
+	r.id = id;
+	r.op = op;
+	r.status = (uint8_t)status;
+	r.message.p = msg;
+	r.message.len = strlen(msg);
+	session_respond(s, &r);
+}
+
+/* Constant time, so the token cannot be guessed byte by byte. */
+static bool token_ok(const char *want, const struct client_str *got)
+{
+	size_t n = strlen(want);
+	unsigned char diff = (unsigned char)(n != got->len);
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(want[i] ^
+					(i < got->len ? got->p[i] : 0));
+	return diff == 0;
+}
+
+static bool check_auth(struct session *s, const struct client_request *q)
+{
+	const char *token = s->owner->opt.auth_token;
+	if (!token || s->authenticated)
+		return true;
+	if (q->op == CLIENT_OP_HELLO && token_ok(token, &q->token)) {
+		s->authenticated = true;
+		return true;
+	}
+	reply_error(s, q->id, q->op, CLIENT_EUNAUTHORIZED,
+		    "authentication required: send the cluster's auth token "
+		    "(--auth-token-file)");
+	flush(s);
+	session_close(s, "unauthenticated request");
+	return false;
+}
+
+static void handle_frame(struct session *s, const struct frame *f)
+{
+	struct client_request q;
+	if (client_decode_request(f, &q, &s->scratch)) {
+		char msg[192];
+		snprintf(msg, sizeof(msg), "invalid request: %s",
+			 s->scratch.error);
+		reply_error(s, f->request_id, f->type, CLIENT_EINVAL, msg);
+		if (s->owner->opt.auth_token && !s->authenticated)
+			session_close(s, "invalid request before hello");
+		return;
+	}
+	if (!check_auth(s, &q))
+		return;
+	service_handle(s->owner->svc, s, &q);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct session *s = h->data;
+	size_t n = hint;
+	void *p = frame_decoder_space(&s->dec, &n);
+	*buf = uv_buf_init(p, p ? (unsigned)n : 0);
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	struct session *s = st->data;
+	(void)buf;
+	if (nread < 0) {
+		session_close(s, nread == UV_EOF ? NULL : uv_strerror((int)nread));
+		return;
+	}
+	frame_decoder_commit(&s->dec, (size_t)nread);
+	struct frame f;
+	int rv;
+	session_ref(s); /* handle_frame may close it */
+	while (!s->closing && (rv = frame_decoder_next(&s->dec, &f)) == FRAME_READY)
+		handle_frame(s, &f);
+	if (!s->closing && rv == FRAME_ERROR)
+		session_close(s, frame_decoder_error(&s->dec));
+	session_unref(s);
+}
+
+/* ---- lifecycle --------------------------------------------------------------- */
+
+static void on_session_closed(uv_handle_t *h)
+{
+	struct session *s = h->data;
+	struct clients *c = s->owner;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		c->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	c->n_sessions--;
+	session_unref(s);
+	/* The listener goes last, so the owner outlives every session. */
+	if (c->closing && c->n_sessions == 0)
+		uv_close((uv_handle_t *)&c->listener, on_listener_closed);
+}
+
+static void session_close(struct session *s, const char *why)
+{
+	if (s->closing)
+		return;
+	s->closing = true;
+	if (why)
+		log_event(LOG_INFO, "client_closed", "peer=%s reason=\"%s\"",
+			  s->peer, why);
+	if (s->owner->svc)
+		service_session_closed(s->owner->svc, s);
+	uv_close((uv_handle_t *)&s->tcp, on_session_closed);
+}
+
+static void describe_peer(struct session *s)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	char host[48] = "?";
+	int port = 0;
+	if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+			uv_ip4_name(in, host, sizeof(host));
+			port = ntohs(in->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+			uv_ip6_name(in6, host, sizeof(host));
+			port = ntohs(in6->sin6_port);
+		}
+	}
+	snprintf(s->peer, sizeof(s->peer), "%s:%d", host, port);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct clients *c = server->data;
+	if (status < 0 || c->closing)
+		return;
+	struct session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return;
+	s->owner = c;
+	s->refs = 1;
+	frame_decoder_init(&s->dec, c->opt.frame_limit);
+	wire_writer_init(&s->out);
+	uv_tcp_init(c->loop, &s->tcp);
+	s->tcp.data = s;
+	s->next = c->sessions;
+	if (c->sessions)
+		c->sessions->prev = s;
+	c->sessions = s;
+	c->n_sessions++;
+	if (uv_accept(server, (uv_stream_t *)&s->tcp) ||
+	    uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read)) {
+		session_close(s, "accept failed");
+		return;
+	}
+	uv_tcp_nodelay(&s->tcp, 1);
+	describe_peer(s);
+}
+
+static void free_owner(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+int clients_start(uv_loop_t *loop, const struct clients_options *o,
+		  struct clients **out, char *err, size_t errlen)
+{
+	struct sockaddr_storage addr;
+	if (transport_parse_addr(o->listen_addr, &addr)) {
+		snprintf(err, errlen, "invalid client address \"%s\": use "
+				      "host:port, e.g. 127.0.0.1:7101",
+			 o->listen_addr);
+		return -EINVAL;
+	}
+	struct clients *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->loop = loop;
+	c->opt = *o;
+	if (!c->opt.max_output)
+		c->opt.max_output = MAX_OUTPUT_DEFAULT;
+	uv_tcp_init(loop, &c->listener);
+	c->listener.data = c;
+	int rv = uv_tcp_bind(&c->listener, (struct sockaddr *)&addr, 0);
+	if (rv == 0)
+		rv = uv_listen((uv_stream_t *)&c->listener, 511, on_connection);
+	if (rv) {
+		snprintf(err, errlen, "cannot listen for clients on %s: %s%s",
+			 o->listen_addr, uv_strerror(rv),
+			 rv == UV_EADDRINUSE ? " (another process uses that "
+					       "port: stop it or pick another "
+					       "--listen-client)"
+					     : "");
+		uv_close((uv_handle_t *)&c->listener, free_owner);
+		return rv;
+	}
+	*out = c;
+	return 0;
+}
+
+void clients_attach(struct clients *c, struct service *svc)
+{
+	c->svc = svc;
+}
+
+unsigned clients_count(const struct clients *c)
+{
+	return c->n_sessions;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+	struct clients *c = h->data;
+	void (*cb)(void *) = c->on_closed;
+	void *arg = c->closed_arg;
+	free(c);
+	if (cb)
+		cb(arg);
+}
+
+void clients_close(struct clients *c, void (*on_closed)(void *arg), void *arg)
+{
+	c->on_closed = on_closed;
+	c->closed_arg = arg;
+	c->closing = 1;
+	uv_read_stop((uv_stream_t *)&c->listener);
+	for (struct session *s = c->sessions; s; s = s->next)
+		session_close(s, "witness shutting down");
+	if (c->n_sessions == 0)
+		uv_close((uv_handle_t *)&c->listener, on_listener_closed);
+}

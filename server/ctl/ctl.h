@@ -1,0 +1,220 @@
+/*
+ * ctl.h — tenurectl, the operator's command line client of tenured (what
+ * etcdctl and patronictl are to etcd and Patroni).
+ *
+ * Contract
+ * --------
+ * One process runs one command (`tenurectl lease acquire NAME ...`) and
+ * exits with:
+ *   0  success;
+ *   1  a decided "no" (client_status_is_no: the lease is held by another,
+ *      wrong holder or token, not found, compare failed, lease not held);
+ *   2  an error: bad input, no witness reachable, no quorum, timeout.
+ * The reason for 1 and 2 goes to stderr; stdout carries only results, a
+ * table (default) or, with `-o json`, exactly one JSON document (watches:
+ * one JSON object per line), so scripts can pipe it into jq.
+ *
+ * Files, one idea each:
+ *   ctl_main.c     argument parsing, the command table, --help, dispatch
+ *   ctl_call.c     talking to witnesses: endpoints, auth token, one-shot
+ *                  calls, status -> exit code and error messages
+ *   ctl_output.c   table and JSON printing (with JSON string escaping)
+ *   ctl_lease.c    lease acquire/renew/release/get/list
+ *   ctl_kv.c       put/get/del/list
+ *   ctl_watch.c    lease watch and key watch (until SIGINT)
+ *   ctl_cluster.c  status, member list/add/remove, leader transfer
+ *   ctl_bench.c    the load generator
+ */
+#ifndef TENURE_CTL_H
+#define TENURE_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto/client.h"
+#include "proto/tclient.h"
+
+#define CTL_PROG "tenurectl"
+#define CTL_DEFAULT_ENDPOINT "127.0.0.1:7101"
+#define CTL_MAX_ENDPOINTS 16
+#define CTL_MAX_ARGS 4
+#define CTL_MAX_OPTS 8
+
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_NO = 1,
+	CTL_EXIT_ERROR = 2,
+};
+
+enum ctl_format {
+	CTL_TABLE,
+	CTL_JSON,
+};
+
+struct ctl;
+
+struct ctl_cmd {
+	const char *path;      /* "lease acquire" */
+	const char *synopsis;  /* "NAME --holder H --ttl MS" */
+	unsigned min_args, max_args;
+	const char *const *opts; /* the command's own options, no "--" */
+	const char *summary;   /* one line for the command list */
+	const char *help;      /* the rest of its --help */
+	int (*run)(struct ctl *c);
+};
+
+struct ctl_opt {
+	const char *name;  /* without "--" */
+	const char *value;
+};
+
+struct ctl {
+	const struct ctl_cmd *cmd;
+	/* global options */
+	char *endpoints_copy;                          /* of the list */
+	const char *endpoint_names[CTL_MAX_ENDPOINTS]; /* as given, in it */
+	char *endpoints[CTL_MAX_ENDPOINTS];            /* IP literals */
+	size_t n_endpoints;
+	char *auth_token;
+	uint64_t timeout_ms;
+	uint8_t consistency;
+	enum ctl_format format;
+	/* the command's words after its path, and its own options */
+	const char *args[CTL_MAX_ARGS];
+	size_t n_args;
+	struct ctl_opt opts[CTL_MAX_OPTS];
+	size_t n_opts;
+	/* the client library's last warning: why a witness was unreachable */
+	char last_warning[256];
+};
+
+/* ---- ctl_main.c: options of the running command ---------------------- */
+
+/* The value of --name, or NULL when not given. */
+const char *ctl_opt(const struct ctl *c, const char *name);
+/* Bad input: prints "tenurectl: <msg>" and a hint naming the command's
+ * --help on stderr; returns CTL_EXIT_ERROR. */
+int ctl_usage_error(const struct ctl *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Integer options.  0 with *out set (def when absent and not required),
+ * or CTL_EXIT_ERROR after a usage error naming the option. */
+int ctl_opt_u64(const struct ctl *c, const char *name, bool required,
+		uint64_t def, uint64_t min, uint64_t max, uint64_t *out);
+/* Durations: an integer with an optional unit (ms, s, min, h); a bare
+ * number counts in unit_ms. */
+int ctl_opt_duration(const struct ctl *c, const char *name, bool required,
+		     uint64_t def, uint64_t unit_ms, uint64_t *out);
+int ctl_parse_duration(const char *text, uint64_t unit_ms, uint64_t *out);
+/* A mandatory string option (non-empty). */
+int ctl_opt_str(const struct ctl *c, const char *name, const char **out);
+
+/* ---- ctl_call.c: talking to the witnesses ----------------------------- */
+
+/* Resolves "host:port" names into IP literals; 0 or CTL_EXIT_ERROR with a
+ * message. */
+int ctl_set_endpoints(struct ctl *c, const char *list);
+int ctl_read_token(struct ctl *c, const char *path);
+void ctl_free(struct ctl *c);
+/* Options for a client of all endpoints (or of endpoint i alone). */
+void ctl_client_options(struct ctl *c, struct tclient_options *o);
+void ctl_client_options_one(struct ctl *c, size_t i,
+			    struct tclient_options *o);
+/* A client library log line into buf when it explains a failure best. */
+void ctl_keep_warning(char *buf, size_t len, const char *level,
+		      const char *msg);
+/* A string as the protocol wants it. */
+struct client_str ctl_str(const char *s);
+/* One request to the cluster (the library follows the leader).  Returns
+ * the exit code for res->status; on an error it has printed why, naming
+ * what was asked (e.g. "lease acquire"); on 0 and 1 res holds the answer
+ * and the caller prints it (and the reason for a "no"). */
+int ctl_call(struct ctl *c, const struct client_request *q, const char *what,
+	     struct tclient_result *res);
+/* The same with the caller's options (one endpoint, say). */
+int ctl_call_with(struct ctl *c, const struct tclient_options *o,
+		  const struct client_request *q, const char *what,
+		  struct tclient_result *res);
+int ctl_exit_for(int status);
+/* Prints why a request failed (status is not OK and not a "no"). */
+void ctl_report_error(struct ctl *c, const char *what, int status,
+		      const char *message, size_t message_len);
+
+/* ---- ctl_cluster.c: after a timeout, say why on stderr ----------------- */
+
+void ctl_diagnose(struct ctl *c);
+
+/* ---- ctl_output.c ------------------------------------------------------ */
+
+#define CTL_JSON_DEPTH 16
+
+/* A streaming JSON writer: compact, one document per ctl_json_end at depth
+ * 0 followed by a newline. */
+struct ctl_json {
+	FILE *f;
+	int depth;
+	bool comma[CTL_JSON_DEPTH]; /* something written at this level */
+	char kind[CTL_JSON_DEPTH];  /* '{' or '[' opened at this level */
+	bool after_key;
+};
+void ctl_json_init(struct ctl_json *j, FILE *f);
+void ctl_json_object(struct ctl_json *j);
+void ctl_json_list(struct ctl_json *j);
+void ctl_json_end(struct ctl_json *j);
+void ctl_json_key(struct ctl_json *j, const char *key);
+void ctl_json_str(struct ctl_json *j, const char *p, size_t len);
+void ctl_json_cstr(struct ctl_json *j, struct client_str s);
+/* An empty string as null (a free lease's holder, a key with no lease). */
+void ctl_json_cstr_or_null(struct ctl_json *j, struct client_str s);
+void ctl_json_u64(struct ctl_json *j, uint64_t v);
+void ctl_json_double(struct ctl_json *j, double v);
+void ctl_json_bool(struct ctl_json *j, bool v);
+void ctl_json_null(struct ctl_json *j);
+
+/* A table printed with aligned columns and an upper-case header. */
+struct ctl_table {
+	size_t cols, rows, cap;
+	char **cells; /* rows x cols, row 0 is the header */
+};
+void ctl_table_init(struct ctl_table *t, size_t cols, const char *const *head);
+/* Appends a row of cols cells (printf-free: each cell a string). */
+void ctl_table_row(struct ctl_table *t, const char *const *cells);
+void ctl_table_print(struct ctl_table *t, FILE *f);
+void ctl_table_free(struct ctl_table *t);
+/* A protocol string as a NUL-terminated cell ("-" when empty). */
+char *ctl_cell(struct client_str s);
+char *ctl_cell_u64(uint64_t v);
+/* Leases and keys, one printer each for both formats. */
+void ctl_json_lease(struct ctl_json *j, const struct client_lease *l);
+void ctl_json_kv(struct ctl_json *j, const struct client_kv *kv);
+void ctl_print_leases(const struct ctl *c, const struct client_lease *l,
+		      size_t n);
+void ctl_print_kvs(const struct ctl *c, const struct client_kv *kv,
+		   size_t n);
+/* A lease and the outcome of a lease write: JSON adds `flag` (granted,
+ * renewed, released) when non-NULL. */
+void ctl_print_lease_outcome(const struct ctl *c, const struct client_lease *l,
+			     const char *flag, bool ok);
+
+/* ---- the commands ------------------------------------------------------- */
+
+int ctl_cmd_lease_acquire(struct ctl *c);
+int ctl_cmd_lease_renew(struct ctl *c);
+int ctl_cmd_lease_release(struct ctl *c);
+int ctl_cmd_lease_get(struct ctl *c);
+int ctl_cmd_lease_list(struct ctl *c);
+int ctl_cmd_lease_watch(struct ctl *c);
+int ctl_cmd_put(struct ctl *c);
+int ctl_cmd_get(struct ctl *c);
+int ctl_cmd_del(struct ctl *c);
+int ctl_cmd_list(struct ctl *c);
+int ctl_cmd_watch(struct ctl *c);
+int ctl_cmd_status(struct ctl *c);
+int ctl_cmd_member_list(struct ctl *c);
+int ctl_cmd_member_add(struct ctl *c);
+int ctl_cmd_member_remove(struct ctl *c);
+int ctl_cmd_leader_transfer(struct ctl *c);
+int ctl_cmd_bench(struct ctl *c);
+
+#endif /* TENURE_CTL_H */

@@ -1,0 +1,315 @@
+/*
+ * ctl_call.c — how tenurectl talks to the witnesses: endpoints, the auth
+ * token, one-shot calls through the client library, and what a status
+ * means for the exit code and the message on stderr.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "server/ctl/ctl.h"
+
+/* ---- endpoints ---------------------------------------------------------- */
+
+static int endpoint_error(const char *ep, const char *why)
+{
+	fprintf(stderr,
+		CTL_PROG ": endpoint '%s': %s\nHint: --endpoints (or "
+		"TENURE_ENDPOINTS) is a comma-separated list of host:port, e.g. "
+		CTL_DEFAULT_ENDPOINT ",127.0.0.1:7102\n",
+		ep, why);
+	return CTL_EXIT_ERROR;
+}
+
+/* "host:port" or "[v6]:port" into host and port (in buf). */
+static int split_endpoint(const char *ep, char *buf, size_t len,
+			  const char **host, const char **port)
+{
+	if (strlen(ep) >= len)
+		return endpoint_error(ep, "too long");
+	strcpy(buf, ep);
+	char *colon;
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+		if (!close || close[1] != ':')
+			return endpoint_error(ep, "expected [address]:port");
+		*close = '\0';
+		*host = buf + 1;
+		colon = close + 1;
+	} else {
+		colon = strrchr(buf, ':');
+		if (!colon)
+			return endpoint_error(ep, "no port (expected host:port)");
+		*colon = '\0';
+		*host = buf;
+	}
+	*port = colon + 1;
+	char *end;
+	long p = strtol(*port, &end, 10);
+	if (!**host)
+		return endpoint_error(ep, "no host (expected host:port)");
+	if (!**port || *end || p < 1 || p > 65535)
+		return endpoint_error(ep, "the port must be 1..65535");
+	return 0;
+}
+
+/* The client library wants IP literals: names are resolved here, once. */
+static int resolve_endpoint(const char *ep, char **out)
+{
+	char buf[512];
+	const char *host, *port;
+	if (split_endpoint(ep, buf, sizeof(buf), &host, &port))
+		return CTL_EXIT_ERROR;
+	struct addrinfo hints, *ai;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	int rv = getaddrinfo(host, port, &hints, &ai);
+	if (rv)
+		return endpoint_error(ep, gai_strerror(rv));
+	char ip[INET6_ADDRSTRLEN];
+	const void *addr = ai->ai_family == AF_INET6
+		? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
+		: (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	bool v6 = ai->ai_family == AF_INET6;
+	const char *ok = inet_ntop(ai->ai_family, addr, ip, sizeof(ip));
+	freeaddrinfo(ai);
+	if (!ok)
+		return endpoint_error(ep, strerror(errno));
+	size_t len = strlen(ip) + strlen(port) + 4;
+	*out = malloc(len);
+	if (!*out)
+		return endpoint_error(ep, "out of memory");
+	snprintf(*out, len, v6 ? "[%s]:%s" : "%s:%s", ip, port);
+	return 0;
+}
+
+int ctl_set_endpoints(struct ctl *c, const char *list)
+{
+	/* The names point into a copy that lives as long as c. */
+	char *copy = c->endpoints_copy = strdup(list);
+	if (!copy)
+		return endpoint_error(list, "out of memory");
+	char *save = NULL;
+	for (char *ep = strtok_r(copy, ",", &save); ep;
+	     ep = strtok_r(NULL, ",", &save)) {
+		ep += strspn(ep, " \t");
+		if (!*ep)
+			continue;
+		if (c->n_endpoints == CTL_MAX_ENDPOINTS)
+			return endpoint_error(ep, "too many endpoints (16 at "
+						  "most)");
+		if (resolve_endpoint(ep, &c->endpoints[c->n_endpoints]))
+			return CTL_EXIT_ERROR;
+		c->endpoint_names[c->n_endpoints++] = ep;
+	}
+	if (c->n_endpoints == 0)
+		return endpoint_error(list, "no endpoint given");
+	return 0;
+}
+
+/* The same rules as tenured's --auth-token-file: the first line. */
+int ctl_read_token(struct ctl *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, CTL_PROG ": cannot read --auth-token-file %s: "
+			"%s\n", path, strerror(errno));
+		return CTL_EXIT_ERROR;
+	}
+	char buf[CLIENT_TOKEN_MAX + 2];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!buf[0] || strlen(buf) > CLIENT_TOKEN_MAX) {
+		fprintf(stderr, CTL_PROG ": --auth-token-file %s: %s\n", path,
+			buf[0] ? "the token is longer than 256 bytes"
+			       : "empty; put the shared secret on its first "
+				 "line");
+		return CTL_EXIT_ERROR;
+	}
+	c->auth_token = strdup(buf);
+	return c->auth_token ? 0 : CTL_EXIT_ERROR;
+}
+
+void ctl_free(struct ctl *c)
+{
+	for (size_t i = 0; i < c->n_endpoints; i++)
+		free(c->endpoints[i]);
+	c->n_endpoints = 0;
+	free(c->auth_token);
+	c->auth_token = NULL;
+	free(c->endpoints_copy);
+	c->endpoints_copy = NULL;
+}
+
+/* ---- client options ----------------------------------------------------- */
+
+/* Keeps the library's last warning: it is the best explanation of an
+ * unreachable cluster ("connect 127.0.0.1:7101: connection refused"). */
+void ctl_keep_warning(char *buf, size_t len, const char *level,
+		      const char *msg)
+{
+	if (strcmp(level, "warn") != 0)
+		return;
+	/* "circuit breaker open" is a consequence: keep the cause */
+	if (buf[0] && strncmp(msg, "circuit breaker", 15) == 0)
+		return;
+	snprintf(buf, len, "%s", msg);
+}
+
+static void on_log(void *arg, const char *level, const char *msg)
+{
+	struct ctl *c = arg;
+	ctl_keep_warning(c->last_warning, sizeof(c->last_warning), level, msg);
+}
+
+void ctl_client_options(struct ctl *c, struct tclient_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->endpoints = (const char *const *)c->endpoints;
+	o->n_endpoints = c->n_endpoints;
+	o->auth_token = c->auth_token;
+	o->client_name = CTL_PROG;
+	o->timeout_ms = c->timeout_ms;
+	if (c->timeout_ms < TCLIENT_CONNECT_TIMEOUT_DEFAULT_MS)
+		o->connect_timeout_ms = c->timeout_ms;
+	o->log = on_log;
+	o->log_arg = c;
+}
+
+void ctl_client_options_one(struct ctl *c, size_t i, struct tclient_options *o)
+{
+	ctl_client_options(c, o);
+	o->endpoints = (const char *const *)&c->endpoints[i];
+	o->n_endpoints = 1;
+}
+
+struct client_str ctl_str(const char *s)
+{
+	struct client_str r = {s ? s : "", s ? strlen(s) : 0};
+	return r;
+}
+
+/* ---- statuses ----------------------------------------------------------- */
+
+int ctl_exit_for(int status)
+{
+	if (status == CLIENT_OK)
+		return CTL_EXIT_OK;
+	return client_status_is_no(status) ? CTL_EXIT_NO : CTL_EXIT_ERROR;
+}
+
+static void endpoint_list(const struct ctl *c, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->n_endpoints && off < len; i++) {
+		int n = snprintf(buf + off, len - off, "%s%s", i ? "," : "",
+				 c->endpoint_names[i]);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+/* The explanation and the hint for an error status. */
+static void explain(int status, const char **why, const char **hint)
+{
+	*hint = NULL;
+	switch (status) {
+	case CLIENT_ECIRCUIT:
+		/* The library gave up after repeated failed connects. */
+		*why = "no witness reachable";
+		*hint = "check --endpoints and that tenured runs there";
+		break;
+	case CLIENT_ETIMEOUT:
+		*why = "no answer within --timeout";
+		*hint = "check --endpoints and that tenured runs there "
+			"(tenurectl status); a slow cluster may need a "
+			"larger --timeout";
+		break;
+	case CLIENT_ENOTLEADER:
+	case CLIENT_ENOQUORUM:
+		*why = "the witnesses have no leader (no quorum)";
+		*hint = "a majority of the witnesses must run and reach each "
+			"other; see tenurectl status";
+		break;
+	case CLIENT_EUNAUTHORIZED:
+		*why = "the witness refused our credentials";
+		*hint = "pass the cluster's secret with --auth-token-file";
+		break;
+	case CLIENT_EINVAL:
+		*why = "the witness refused the request as invalid";
+		break;
+	case CLIENT_EBUSY:
+		*why = "the witness is busy";
+		*hint = "retry in a moment";
+		break;
+	case CLIENT_ESHUTDOWN:
+		*why = "the witness is shutting down";
+		*hint = "retry; another witness will answer";
+		break;
+	case CLIENT_EUNKNOWN:
+		*why = "the connection was lost before the answer: the request "
+		       "may or may not have taken effect";
+		*hint = "read the current state before retrying";
+		break;
+	default:
+		*why = "the witness failed the request";
+		break;
+	}
+}
+
+void ctl_report_error(struct ctl *c, const char *what, int status,
+		      const char *message, size_t message_len)
+{
+	const char *why, *hint;
+	char eps[512];
+	explain(status, &why, &hint);
+	endpoint_list(c, eps, sizeof(eps));
+	fprintf(stderr, CTL_PROG ": %s: %s (%s)", what, why,
+		client_status_name(status));
+	if (message_len)
+		fprintf(stderr, ": %.*s", (int)message_len, message);
+	fprintf(stderr, "\n");
+	if (status == CLIENT_ETIMEOUT || status == CLIENT_ECIRCUIT)
+		fprintf(stderr, "  endpoints: %s%s%s\n", eps,
+			c->last_warning[0] ? "\n  last connection error: " : "",
+			c->last_warning);
+	if (status == CLIENT_ETIMEOUT)
+		ctl_diagnose(c);
+	if (hint)
+		fprintf(stderr, "Hint: %s.\n", hint);
+}
+
+int ctl_call_with(struct ctl *c, const struct tclient_options *o,
+		  const struct client_request *q, const char *what,
+		  struct tclient_result *res)
+{
+	int rv = tclient_call_sync(o, q, c->timeout_ms, res);
+	if (rv < 0) {
+		fprintf(stderr, CTL_PROG ": %s: cannot start the client: %s\n",
+			what, uv_strerror(rv));
+		return CTL_EXIT_ERROR;
+	}
+	int code = ctl_exit_for(res->status);
+	if (code == CTL_EXIT_ERROR)
+		ctl_report_error(c, what, res->status,
+				 res->has_response ? res->r.message.p : NULL,
+				 res->has_response ? res->r.message.len : 0);
+	return code;
+}
+
+int ctl_call(struct ctl *c, const struct client_request *q, const char *what,
+	     struct tclient_result *res)
+{
+	struct tclient_options o;
+	ctl_client_options(c, &o);
+	return ctl_call_with(c, &o, q, what, res);
+}

@@ -1,0 +1,478 @@
+/*
+ * ctl_cluster.c — tenurectl status, member list|add|remove and leader
+ * transfer.
+ *
+ * status asks every endpoint on its own, all at once on one loop, rather
+ * than asking whichever witness the client library reaches first: the
+ * point of the command is to see each witness's view (a partitioned or
+ * lagging witness is exactly what an operator is looking for), and one
+ * dead witness must not make the others wait behind its timeout.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/ctl/ctl.h"
+
+/* ---- probing every endpoint --------------------------------------------- */
+
+struct probe {
+	struct tclient_result res;
+	char warning[256]; /* why it is unreachable */
+	bool done;
+	size_t *pending;
+};
+
+static void probe_log(void *arg, const char *level, const char *msg)
+{
+	struct probe *p = arg;
+	ctl_keep_warning(p->warning, sizeof(p->warning), level, msg);
+}
+
+static void on_probe(void *arg, int status, const struct client_response *r)
+{
+	struct probe *p = arg;
+	if (p->done)
+		return;
+	if (!r || !tclient_result_copy(&p->res, status, r)) {
+		p->res.status = r ? CLIENT_EINTERNAL : status;
+		p->res.has_response = false;
+	}
+	p->done = true;
+	(*p->pending)--;
+}
+
+static void on_probe_closed(void *arg)
+{
+	(void)arg;
+}
+
+/* STATUS from every endpoint; p has c->n_endpoints entries.  Returns how
+ * many answered. */
+static size_t probe_all(struct ctl *c, struct probe *p)
+{
+	uv_loop_t loop;
+	struct tclient *cl[CTL_MAX_ENDPOINTS] = {0};
+	struct client_request q = {.op = CLIENT_OP_STATUS};
+	size_t pending = 0, answered = 0;
+	if (uv_loop_init(&loop))
+		return 0;
+	for (size_t i = 0; i < c->n_endpoints; i++) {
+		struct tclient_options o;
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].pending = &pending;
+		ctl_client_options_one(c, i, &o);
+		o.log = probe_log;
+		o.log_arg = &p[i];
+		if (tclient_new(&loop, &o, &cl[i]) == 0 &&
+		    tclient_request(cl[i], &q, c->timeout_ms, on_probe,
+				    &p[i]) == 0) {
+			pending++;
+		} else {
+			p[i].res.status = CLIENT_EINTERNAL;
+			p[i].done = true;
+		}
+	}
+	while (pending > 0 && uv_run(&loop, UV_RUN_ONCE))
+		;
+	for (size_t i = 0; i < c->n_endpoints; i++) {
+		if (cl[i])
+			tclient_close(cl[i], on_probe_closed, NULL);
+		answered += p[i].res.status == CLIENT_OK;
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	return answered;
+}
+
+static void probes_free(struct ctl *c, struct probe *p)
+{
+	for (size_t i = 0; i < c->n_endpoints; i++)
+		tclient_result_free(&p[i].res);
+}
+
+static bool probe_ok(const struct probe *p)
+{
+	return p->res.status == CLIENT_OK && p->res.has_response;
+}
+
+/* What the role column says about a witness that did not answer. */
+static struct client_str role_of(const struct probe *p)
+{
+	if (probe_ok(p))
+		return p->res.r.status_body.role;
+	/* it answered, but will not talk to us without the secret */
+	if (p->res.status == CLIENT_EUNAUTHORIZED)
+		return ctl_str("unauthorized");
+	return ctl_str("unreachable");
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static void status_json(struct ctl *c, const struct probe *p)
+{
+	struct ctl_json j;
+	ctl_json_init(&j, stdout);
+	ctl_json_list(&j);
+	for (size_t i = 0; i < c->n_endpoints; i++) {
+		const struct client_status_body *b = &p[i].res.r.status_body;
+		bool ok = probe_ok(&p[i]);
+		ctl_json_object(&j);
+		ctl_json_key(&j, "name");
+		if (ok)
+			ctl_json_cstr(&j, b->name);
+		else
+			ctl_json_null(&j);
+		ctl_json_key(&j, "endpoint");
+		ctl_json_cstr(&j, ctl_str(c->endpoint_names[i]));
+		ctl_json_key(&j, "role");
+		ctl_json_cstr(&j, role_of(&p[i]));
+		const char *nums[] = {"term", "commit", "applied"};
+		const uint64_t vals[] = {b->term, b->commit, b->applied};
+		for (size_t k = 0; k < 3; k++) {
+			ctl_json_key(&j, nums[k]);
+			if (ok)
+				ctl_json_u64(&j, vals[k]);
+			else
+				ctl_json_null(&j);
+		}
+		ctl_json_key(&j, "leader");
+		ctl_json_cstr_or_null(&j, ok ? b->leader : ctl_str(""));
+		ctl_json_end(&j);
+	}
+	ctl_json_end(&j);
+}
+
+static void status_table(struct ctl *c, const struct probe *p)
+{
+	static const char *const head[] = {"NAME", "ENDPOINT", "ROLE", "TERM",
+					   "COMMIT", "APPLIED", "LEADER"};
+	struct ctl_table t;
+	ctl_table_init(&t, 7, head);
+	for (size_t i = 0; i < c->n_endpoints; i++) {
+		const struct client_status_body *b = &p[i].res.r.status_body;
+		bool ok = probe_ok(&p[i]);
+		char *cells[7] = {
+			ok ? ctl_cell(b->name) : ctl_cell(ctl_str("")),
+			ctl_cell(ctl_str(c->endpoint_names[i])),
+			ctl_cell(role_of(&p[i])),
+			ok ? ctl_cell_u64(b->term) : ctl_cell(ctl_str("")),
+			ok ? ctl_cell_u64(b->commit) : ctl_cell(ctl_str("")),
+			ok ? ctl_cell_u64(b->applied) : ctl_cell(ctl_str("")),
+			ctl_cell(ok ? b->leader : ctl_str("")),
+		};
+		ctl_table_row(&t, (const char *const *)cells);
+		for (size_t k = 0; k < 7; k++)
+			free(cells[k]);
+	}
+	ctl_table_print(&t, stdout);
+	ctl_table_free(&t);
+}
+
+int ctl_cmd_status(struct ctl *c)
+{
+	struct probe p[CTL_MAX_ENDPOINTS];
+	size_t answered = probe_all(c, p);
+	if (c->format == CTL_JSON)
+		status_json(c, p);
+	else
+		status_table(c, p);
+	bool unauthorized = false;
+	for (size_t i = 0; i < c->n_endpoints; i++) {
+		if (probe_ok(&p[i]))
+			continue;
+		struct client_str role = role_of(&p[i]);
+		fprintf(stderr, CTL_PROG ": %s: %.*s (%s)%s%s\n",
+			c->endpoint_names[i], (int)role.len, role.p,
+			client_status_name(p[i].res.status),
+			p[i].warning[0] ? ": " : "", p[i].warning);
+		unauthorized |= p[i].res.status == CLIENT_EUNAUTHORIZED;
+	}
+	probes_free(c, p);
+	if (answered > 0)
+		return CTL_EXIT_OK;
+	fprintf(stderr, CTL_PROG ": status: no witness answered\nHint: %s.\n",
+		unauthorized ? "pass the cluster's secret with --auth-token-file"
+			     : "check --endpoints (the --listen-client "
+			       "addresses) and that tenured runs there");
+	return CTL_EXIT_ERROR;
+}
+
+/* The leader's name as the witnesses report it (the first one that names
+ * a leader), and the endpoint of the witness that says it is the leader
+ * (or SIZE_MAX when none of the endpoints is). */
+static void find_leader(struct ctl *c, const struct probe *p, char *name,
+			size_t len, size_t *leader_ep)
+{
+	name[0] = '\0';
+	*leader_ep = SIZE_MAX;
+	for (size_t i = 0; i < c->n_endpoints; i++) {
+		const struct client_status_body *b = &p[i].res.r.status_body;
+		if (!probe_ok(&p[i]))
+			continue;
+		if (b->role.len == 6 && memcmp(b->role.p, "leader", 6) == 0) {
+			*leader_ep = i;
+			snprintf(name, len, "%.*s", (int)b->name.len, b->name.p);
+			return;
+		}
+		if (!name[0] && b->leader.len)
+			snprintf(name, len, "%.*s", (int)b->leader.len,
+				 b->leader.p);
+	}
+}
+
+/* After a timeout: why?  A quick status round tells "nothing runs
+ * there" from "they run but have no leader" from "the leader is slow",
+ * which the client library cannot tell apart (it retries all three). */
+void ctl_diagnose(struct ctl *c)
+{
+	struct probe p[CTL_MAX_ENDPOINTS];
+	char leader[CLIENT_NAME_MAX + 1];
+	size_t ep;
+	uint64_t saved = c->timeout_ms;
+	c->timeout_ms = saved < 1000 ? saved : 1000;
+	size_t answered = probe_all(c, p);
+	c->timeout_ms = saved;
+	find_leader(c, p, leader, sizeof(leader), &ep);
+	probes_free(c, p);
+	if (answered == 0)
+		fprintf(stderr, "  diagnosis: no endpoint answers a status "
+			"request\n");
+	else if (!leader[0])
+		fprintf(stderr, "  diagnosis: %zu of %zu endpoints answer, but "
+			"none knows a leader: the witnesses have no quorum\n",
+			answered, c->n_endpoints);
+	else
+		fprintf(stderr, "  diagnosis: the leader is %s; it did not "
+			"answer in time (overloaded, or cut off)\n", leader);
+}
+
+/* ---- members ------------------------------------------------------------ */
+
+static void id_hex(uint64_t id, char *buf, size_t len)
+{
+	/* Member ids are 64-bit hashes: as a JSON number they would lose
+	 * digits in jq and JavaScript, so they travel as hex strings. */
+	snprintf(buf, len, "%016llx", (unsigned long long)id);
+}
+
+static void members_json(const struct client_member *m, size_t n)
+{
+	struct ctl_json j;
+	ctl_json_init(&j, stdout);
+	ctl_json_list(&j);
+	for (size_t i = 0; i < n; i++) {
+		char id[24];
+		id_hex(m[i].id, id, sizeof(id));
+		ctl_json_object(&j);
+		ctl_json_key(&j, "name");
+		ctl_json_cstr(&j, m[i].name);
+		ctl_json_key(&j, "id");
+		ctl_json_cstr(&j, ctl_str(id));
+		ctl_json_key(&j, "peer_addr");
+		ctl_json_cstr_or_null(&j, m[i].peer_addr);
+		ctl_json_key(&j, "client_addr");
+		ctl_json_cstr_or_null(&j, m[i].client_addr);
+		ctl_json_key(&j, "voter");
+		ctl_json_bool(&j, m[i].voter);
+		ctl_json_key(&j, "connected");
+		ctl_json_bool(&j, m[i].connected);
+		ctl_json_key(&j, "match");
+		ctl_json_u64(&j, m[i].match);
+		ctl_json_end(&j);
+	}
+	ctl_json_end(&j);
+}
+
+static void members_table(const struct client_member *m, size_t n)
+{
+	static const char *const head[] = {"NAME", "ID", "PEER_ADDR",
+					   "CLIENT_ADDR", "ROLE", "CONNECTED",
+					   "MATCH"};
+	struct ctl_table t;
+	ctl_table_init(&t, 7, head);
+	for (size_t i = 0; i < n; i++) {
+		char id[24];
+		id_hex(m[i].id, id, sizeof(id));
+		char *cells[7] = {
+			ctl_cell(m[i].name), ctl_cell(ctl_str(id)),
+			ctl_cell(m[i].peer_addr), ctl_cell(m[i].client_addr),
+			ctl_cell(ctl_str(m[i].voter ? "voter" : "learner")),
+			ctl_cell(ctl_str(m[i].connected ? "yes" : "no")),
+			ctl_cell_u64(m[i].match),
+		};
+		ctl_table_row(&t, (const char *const *)cells);
+		for (size_t k = 0; k < 7; k++)
+			free(cells[k]);
+	}
+	ctl_table_print(&t, stdout);
+	ctl_table_free(&t);
+}
+
+int ctl_cmd_member_list(struct ctl *c)
+{
+	/* The leader knows who is connected and how far each has caught
+	 * up; ask it when one of our endpoints is the leader. */
+	struct probe p[CTL_MAX_ENDPOINTS];
+	char leader[CLIENT_NAME_MAX + 1];
+	size_t ep;
+	probe_all(c, p);
+	find_leader(c, p, leader, sizeof(leader), &ep);
+	probes_free(c, p);
+	struct tclient_options o;
+	if (ep == SIZE_MAX)
+		ctl_client_options(c, &o);
+	else
+		ctl_client_options_one(c, ep, &o);
+	struct client_request q = {.op = CLIENT_OP_MEMBER_LIST};
+	struct tclient_result res;
+	int code = ctl_call_with(c, &o, &q, "member list", &res);
+	if (code == CTL_EXIT_OK && c->format == CTL_JSON)
+		members_json(res.r.members, res.r.n);
+	else if (code == CTL_EXIT_OK)
+		members_table(res.r.members, res.r.n);
+	tclient_result_free(&res);
+	return code;
+}
+
+/* Add and remove print the same shape: {"name":..., "<flag>":true}. */
+static void print_change(struct ctl *c, const char *name, const char *flag,
+			 const char *text)
+{
+	if (c->format != CTL_JSON) {
+		printf("%s\n", text);
+		return;
+	}
+	struct ctl_json j;
+	ctl_json_init(&j, stdout);
+	ctl_json_object(&j);
+	ctl_json_key(&j, "name");
+	ctl_json_cstr(&j, ctl_str(name));
+	ctl_json_key(&j, flag);
+	ctl_json_bool(&j, true);
+	ctl_json_end(&j);
+}
+
+int ctl_cmd_member_add(struct ctl *c)
+{
+	const char *name = c->args[0], *addr;
+	if (!*name)
+		return ctl_usage_error(c, "the member NAME must not be empty");
+	if (ctl_opt_str(c, "peer-addr", &addr))
+		return CTL_EXIT_ERROR;
+	struct client_request q = {.op = CLIENT_OP_MEMBER_ADD};
+	q.name = ctl_str(name);
+	q.peer_addr = ctl_str(addr);
+	struct tclient_result res;
+	int code = ctl_call(c, &q, "member add", &res);
+	char text[CLIENT_NAME_MAX + CLIENT_ADDR_MAX + 128];
+	snprintf(text, sizeof(text), "added %s (peer %s) as a learner; it "
+		 "becomes a voter once caught up", name, addr);
+	if (code == CTL_EXIT_OK)
+		print_change(c, name, "added", text);
+	else if (code == CTL_EXIT_NO)
+		fprintf(stderr, CTL_PROG ": member add %s refused: %s\n", name,
+			client_status_name(res.status));
+	tclient_result_free(&res);
+	return code;
+}
+
+int ctl_cmd_member_remove(struct ctl *c)
+{
+	const char *name = c->args[0];
+	if (!*name)
+		return ctl_usage_error(c, "the member NAME must not be empty");
+	struct client_request q = {.op = CLIENT_OP_MEMBER_REMOVE};
+	q.name = ctl_str(name);
+	struct tclient_result res;
+	int code = ctl_call(c, &q, "member remove", &res);
+	char text[CLIENT_NAME_MAX + 32];
+	snprintf(text, sizeof(text), "removed %s", name);
+	if (code == CTL_EXIT_OK)
+		print_change(c, name, "removed", text);
+	else if (res.status == CLIENT_NOT_FOUND)
+		fprintf(stderr, CTL_PROG ": there is no member '%s' (see "
+			CTL_PROG " member list)\n", name);
+	tclient_result_free(&res);
+	return code;
+}
+
+/* ---- leader transfer ---------------------------------------------------- */
+
+static void print_transfer(struct ctl *c, const char *from, const char *to)
+{
+	if (c->format != CTL_JSON) {
+		printf("leader: %s -> %s\n", from[0] ? from : "-", to);
+		return;
+	}
+	struct ctl_json j;
+	ctl_json_init(&j, stdout);
+	ctl_json_object(&j);
+	ctl_json_key(&j, "from");
+	ctl_json_cstr_or_null(&j, ctl_str(from));
+	ctl_json_key(&j, "to");
+	ctl_json_cstr(&j, ctl_str(to));
+	ctl_json_key(&j, "transferred");
+	ctl_json_bool(&j, true);
+	ctl_json_end(&j);
+}
+
+/* The leader now, as the endpoints report it ("" when none is known). */
+static void current_leader(struct ctl *c, char *name, size_t len)
+{
+	struct probe p[CTL_MAX_ENDPOINTS];
+	size_t ep;
+	probe_all(c, p);
+	find_leader(c, p, name, len, &ep);
+	probes_free(c, p);
+}
+
+/* Polls until the leader is `to` (or, without --to, anyone but `from`). */
+static int wait_for_leader(struct ctl *c, const char *from, const char *to,
+			   char *now, size_t len)
+{
+	uint64_t deadline = uv_hrtime() / 1000000 + c->timeout_ms;
+	while (uv_hrtime() / 1000000 < deadline) {
+		current_leader(c, now, len);
+		if (now[0] && (to ? strcmp(now, to) == 0 : strcmp(now, from)))
+			return 0;
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, CTL_PROG ": leader transfer: started, but %s is not "
+		"the leader after %llu ms (the leader is %s)\nHint: check "
+		"that the target is connected and caught up (" CTL_PROG
+		" member list).\n", to ? to : "a new witness",
+		(unsigned long long)c->timeout_ms, now[0] ? now : "unknown");
+	return CTL_EXIT_ERROR;
+}
+
+int ctl_cmd_leader_transfer(struct ctl *c)
+{
+	const char *to = ctl_opt(c, "to");
+	char from[CLIENT_NAME_MAX + 1], now[CLIENT_NAME_MAX + 1];
+	if (to && !*to)
+		return ctl_usage_error(c, "--to must not be empty (leave it "
+				       "out to let the leader choose)");
+	current_leader(c, from, sizeof(from));
+	if (to && strcmp(from, to) == 0) {
+		print_transfer(c, from, to);
+		fprintf(stderr, CTL_PROG ": %s is already the leader\n", to);
+		return CTL_EXIT_OK;
+	}
+	struct client_request q = {.op = CLIENT_OP_TRANSFER};
+	q.to_name = ctl_str(to);
+	struct tclient_result res;
+	int code = ctl_call(c, &q, "leader transfer", &res);
+	if (res.status == CLIENT_NOT_FOUND)
+		fprintf(stderr, CTL_PROG ": leader transfer: there is no "
+			"voter '%s' (see " CTL_PROG " member list)\n",
+			to ? to : "");
+	tclient_result_free(&res);
+	if (code != CTL_EXIT_OK)
+		return code;
+	if (wait_for_leader(c, from, to, now, sizeof(now)))
+		return CTL_EXIT_ERROR;
+	print_transfer(c, from, now);
+	return CTL_EXIT_OK;
+}

@@ -1,0 +1,560 @@
+/*
+ * ctl_main.c — tenurectl's argument parsing, command table, --help and
+ * dispatch (see ctl.h for the exit codes).
+ *
+ * Global options may appear anywhere on the line, before or after the
+ * command, as with etcdctl; every other "--name" belongs to the command and
+ * takes a value ("--holder h1" or "--holder=h1").  "--" ends the options so
+ * that a value may start with a dash.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/ctl/ctl.h"
+
+/* ---- the command table -------------------------------------------------- */
+
+static const char *const no_opts[] = {NULL};
+static const char *const acquire_opts[] = {"holder", "ttl", NULL};
+static const char *const holder_token_opts[] = {"holder", "token", NULL};
+static const char *const put_opts[] = {"lease", "token", "expect-revision",
+				       NULL};
+static const char *const member_add_opts[] = {"peer-addr", NULL};
+static const char *const transfer_opts[] = {"to", NULL};
+static const char *const bench_opts[] = {"workload", "clients", "duration",
+					 "key-size", "value-size", NULL};
+
+static const struct ctl_cmd commands[] = {
+	{"status", "", 0, 0, no_opts,
+	 "one row per witness: name, endpoint, role, term, commit, applied, "
+	 "leader",
+	 "Asks every endpoint separately (not only the leader); a witness that\n"
+	 "does not answer is listed with role \"unreachable\".  Exit 2 only when\n"
+	 "none answered.\n",
+	 ctl_cmd_status},
+	{"lease acquire", "NAME --holder H --ttl MS", 1, 1, acquire_opts,
+	 "acquire a lease (or renew it, when H already holds it)",
+	 "Exit 0 when granted (JSON \"granted\": true, with the fencing token),\n"
+	 "1 when another holder has it (the output names that holder).\n"
+	 "--ttl takes milliseconds or a unit: 500, 500ms, 10s.\n",
+	 ctl_cmd_lease_acquire},
+	{"lease renew", "NAME --holder H --token T", 1, 1, holder_token_opts,
+	 "renew a lease held by H with fencing token T",
+	 "Exit 1 when H does not hold the lease with that token (anymore).\n",
+	 ctl_cmd_lease_renew},
+	{"lease release", "NAME --holder H --token T", 1, 1, holder_token_opts,
+	 "release a lease; keys attached to it are deleted with it",
+	 "Exit 1 when H does not hold the lease with that token.\n",
+	 ctl_cmd_lease_release},
+	{"lease get", "NAME", 1, 1, no_opts, "show one lease",
+	 "holder is null (JSON) or \"-\" (table) when the lease is free.\n"
+	 "Exit 1 when there is no lease of that name.\n",
+	 ctl_cmd_lease_get},
+	{"lease list", "", 0, 0, no_opts, "show every lease, free ones too", "",
+	 ctl_cmd_lease_list},
+	{"lease watch", "NAME", 1, 1, no_opts,
+	 "print the lease's grants, renewals, releases and expiries",
+	 "One line (JSON: one object) per event until interrupted (Ctrl-C\n"
+	 "exits 0).\n",
+	 ctl_cmd_lease_watch},
+	{"put", "KEY VALUE [--lease NAME --token T] [--expect-revision REV]", 2,
+	 2, put_opts, "store a value",
+	 "--lease attaches the key to a held lease (T is the lease's current\n"
+	 "fencing token): the key is deleted when the lease is released or\n"
+	 "expires.  --expect-revision makes it a compare-and-swap: written only\n"
+	 "when the key's mod revision is REV (0: only when the key does not\n"
+	 "exist); exit 1 when the comparison fails.  Put -- before a VALUE\n"
+	 "that starts with a dash.\n",
+	 ctl_cmd_put},
+	{"get", "KEY", 1, 1, no_opts, "show one key",
+	 "Exit 1 when the key does not exist.\n", ctl_cmd_get},
+	{"del", "KEY", 1, 1, no_opts, "delete a key",
+	 "Exit 1 when the key does not exist.\n", ctl_cmd_del},
+	{"list", "[PREFIX]", 0, 1, no_opts, "show the keys starting with PREFIX",
+	 "", ctl_cmd_list},
+	{"watch", "[PREFIX]", 0, 1, no_opts,
+	 "print every put and delete of keys starting with PREFIX",
+	 "One line (JSON: one object) per event until interrupted (Ctrl-C\n"
+	 "exits 0).\n",
+	 ctl_cmd_watch},
+	{"member list", "", 0, 0, no_opts,
+	 "show the witnesses of the cluster configuration", "",
+	 ctl_cmd_member_list},
+	{"member add", "NAME --peer-addr HOST:PORT", 1, 1, member_add_opts,
+	 "add a witness (as a learner, promoted once caught up)",
+	 "Start the new tenured with the same --initial-cluster plus itself.\n",
+	 ctl_cmd_member_add},
+	{"member remove", "NAME", 1, 1, no_opts,
+	 "remove a witness from the cluster", "", ctl_cmd_member_remove},
+	{"leader transfer", "[--to NAME]", 0, 0, transfer_opts,
+	 "hand leadership to another witness (a switchover of the witnesses)",
+	 "Without --to, any caught-up witness.  Waits (up to --timeout) until\n"
+	 "the new leader is in place.\n",
+	 ctl_cmd_leader_transfer},
+	{"bench",
+	 "--workload put|renew|acquire|get --clients N --duration S "
+	 "[--key-size B --value-size B]",
+	 0, 0, bench_opts, "measure throughput and latency",
+	 "N clients, each with one request in flight, for S seconds (a bare\n"
+	 "number is seconds; 500ms works too).  Prints ops/s, p50, p99, p99.9\n"
+	 "and max latency and the number of errors; a progress line goes to\n"
+	 "stderr every second.  renew and acquire use one lease per client\n"
+	 "(released at the end); get reads keys written beforehand.  Defaults:\n"
+	 "--workload put --clients 8 --duration 5 --key-size 16 --value-size 64.\n",
+	 ctl_cmd_bench},
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char global_help[] =
+	"Global options (anywhere on the line):\n"
+	"  --endpoints HOST:PORT,...     client addresses of the witnesses\n"
+	"                                (env TENURE_ENDPOINTS; default "
+	CTL_DEFAULT_ENDPOINT ")\n"
+	"  -o, --output table|json       output format (default table)\n"
+	"  --auth-token-file FILE        shared secret of the cluster (env\n"
+	"                                TENURE_AUTH_TOKEN_FILE)\n"
+	"  --timeout DURATION            give up after this long (default 5s)\n"
+	"  --consistency linearizable|local\n"
+	"                                reads: confirmed by the leader (default)\n"
+	"                                or whatever the answering witness has\n"
+	"  -h, --help                    help (also after any command)\n"
+	"\n"
+	"Exit status: 0 success, 1 the answer is \"no\" (lease held by another,\n"
+	"wrong token, not found, compare failed), 2 error (bad input,\n"
+	"unreachable, no quorum, timeout); the reason goes to stderr.\n";
+
+static void print_command_list(FILE *f, const char *group)
+{
+	size_t glen = group ? strlen(group) : 0;
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const struct ctl_cmd *k = &commands[i];
+		if (group && (strncmp(k->path, group, glen) != 0 ||
+			      k->path[glen] != ' '))
+			continue;
+		fprintf(f, "  %-16s %s\n", k->path, k->summary);
+	}
+}
+
+static void print_main_help(void)
+{
+	printf(CTL_PROG " — the operator's client of tenure witnesses.\n\n"
+	       "usage: " CTL_PROG " [global options] COMMAND [ARGS] "
+	       "[options]\n\nCommands:\n");
+	print_command_list(stdout, NULL);
+	printf("\n%s\nexample:\n  " CTL_PROG " --endpoints "
+	       "127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103 status\n"
+	       "  " CTL_PROG " lease acquire primary --holder pg1 --ttl 10s "
+	       "-o json\n", global_help);
+}
+
+static void print_group_help(const char *group)
+{
+	printf("usage: " CTL_PROG " %s SUBCOMMAND ...\n\nSubcommands:\n",
+	       group);
+	print_command_list(stdout, group);
+	printf("\nSee " CTL_PROG " %s SUBCOMMAND --help.\n", group);
+}
+
+static void print_command_help(const struct ctl_cmd *k)
+{
+	printf("usage: " CTL_PROG " %s %s\n\n%s.\n", k->path, k->synopsis,
+	       k->summary);
+	if (k->help[0])
+		printf("\n%s", k->help);
+	printf("\n%s", global_help);
+}
+
+/* ---- option access for the commands ------------------------------------- */
+
+const char *ctl_opt(const struct ctl *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_opts; i++)
+		if (strcmp(c->opts[i].name, name) == 0)
+			return c->opts[i].value;
+	return NULL;
+}
+
+static void vusage(const char *path, const char *fmt, va_list ap)
+{
+	fprintf(stderr, CTL_PROG ": ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nTry '" CTL_PROG "%s%s --help'.\n", path ? " " : "",
+		path ? path : "");
+}
+
+int ctl_usage_error(const struct ctl *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vusage(c && c->cmd ? c->cmd->path : NULL, fmt, ap);
+	va_end(ap);
+	return CTL_EXIT_ERROR;
+}
+
+static bool parse_u64(const char *s, uint64_t *out, const char **rest)
+{
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return false;
+	*out = v;
+	*rest = end;
+	return true;
+}
+
+int ctl_opt_u64(const struct ctl *c, const char *name, bool required,
+		uint64_t def, uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char *v = ctl_opt(c, name);
+	const char *rest;
+	if (!v) {
+		if (required)
+			return ctl_usage_error(c, "--%s is required", name);
+		*out = def;
+		return 0;
+	}
+	if (!parse_u64(v, out, &rest) || *rest)
+		return ctl_usage_error(c, "--%s wants a whole number, not '%s'",
+				       name, v);
+	if (*out < min || *out > max)
+		return ctl_usage_error(
+			c, "--%s %s is outside %llu..%llu", name, v,
+			(unsigned long long)min, (unsigned long long)max);
+	return 0;
+}
+
+int ctl_parse_duration(const char *text, uint64_t unit_ms, uint64_t *out)
+{
+	static const struct {
+		const char *name;
+		uint64_t ms;
+	} units[] = {{"ms", 1}, {"s", 1000}, {"min", 60000}, {"h", 3600000}};
+	const char *rest;
+	uint64_t v;
+	if (!parse_u64(text, &v, &rest))
+		return -1;
+	uint64_t mult = 0;
+	if (!*rest)
+		mult = unit_ms;
+	for (size_t i = 0; !mult && i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(rest, units[i].name) == 0)
+			mult = units[i].ms;
+	if (!mult || v > UINT64_MAX / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+int ctl_opt_duration(const struct ctl *c, const char *name, bool required,
+		     uint64_t def, uint64_t unit_ms, uint64_t *out)
+{
+	const char *v = ctl_opt(c, name);
+	if (!v) {
+		if (required)
+			return ctl_usage_error(c, "--%s is required", name);
+		*out = def;
+		return 0;
+	}
+	if (ctl_parse_duration(v, unit_ms, out))
+		return ctl_usage_error(c,
+				       "--%s wants a duration like %s, not '%s' "
+				       "(units: ms, s, min, h)",
+				       name, unit_ms == 1 ? "500 (ms) or 2s"
+							  : "5 (s) or 500ms",
+				       v);
+	return 0;
+}
+
+int ctl_opt_str(const struct ctl *c, const char *name, const char **out)
+{
+	*out = ctl_opt(c, name);
+	if (!*out)
+		return ctl_usage_error(c, "--%s is required", name);
+	if (!**out)
+		return ctl_usage_error(c, "--%s must not be empty", name);
+	return 0;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+/* What the command line said before we know which command it names. */
+struct parsed {
+	const char *words[CTL_MAX_ARGS + 2];
+	size_t n_words;
+	bool too_many_words;
+	bool help;
+	const char *endpoints, *output, *token_file, *timeout, *consistency;
+	struct ctl_opt opts[CTL_MAX_OPTS];
+	size_t n_opts;
+};
+
+static const char **global_slot(struct parsed *p, const char *name)
+{
+	if (strcmp(name, "endpoints") == 0)
+		return &p->endpoints;
+	if (strcmp(name, "output") == 0 || strcmp(name, "o") == 0)
+		return &p->output;
+	if (strcmp(name, "auth-token-file") == 0)
+		return &p->token_file;
+	if (strcmp(name, "timeout") == 0)
+		return &p->timeout;
+	if (strcmp(name, "consistency") == 0)
+		return &p->consistency;
+	return NULL;
+}
+
+static int store_option(struct parsed *p, const char *name, const char *value)
+{
+	const char **slot = global_slot(p, name);
+	if (slot) {
+		if (*slot)
+			return ctl_usage_error(NULL, "--%s given twice", name);
+		*slot = value;
+		return 0;
+	}
+	for (size_t i = 0; i < p->n_opts; i++)
+		if (strcmp(p->opts[i].name, name) == 0)
+			return ctl_usage_error(NULL, "--%s given twice", name);
+	if (p->n_opts == CTL_MAX_OPTS)
+		return ctl_usage_error(NULL, "too many options");
+	p->opts[p->n_opts].name = name;
+	p->opts[p->n_opts++].value = value;
+	return 0;
+}
+
+static void add_word(struct parsed *p, const char *w)
+{
+	if (p->n_words < sizeof(p->words) / sizeof(p->words[0]))
+		p->words[p->n_words++] = w;
+	else
+		p->too_many_words = true;
+}
+
+/* One option at argv[*i]; may consume the next argument as its value. */
+static int parse_option(struct parsed *p, int argc, char **argv, int *i)
+{
+	char *arg = argv[*i];
+	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+		p->help = true;
+		return 0;
+	}
+	char *name;
+	if (strcmp(arg, "-o") == 0)
+		name = "output";
+	else if (arg[1] == '-')
+		name = arg + 2;
+	else
+		return ctl_usage_error(NULL, "unknown option '%s'", arg);
+	char *eq = strchr(name, '=');
+	const char *value;
+	if (eq) {
+		*eq = '\0'; /* argv is ours to cut */
+		value = eq + 1;
+	} else if (*i + 1 < argc) {
+		value = argv[++*i];
+	} else {
+		return ctl_usage_error(NULL, "option '%s' needs a value", arg);
+	}
+	if (!*name)
+		return ctl_usage_error(NULL, "empty option name in '%s'", arg);
+	return store_option(p, name, value);
+}
+
+static int parse_line(struct parsed *p, int argc, char **argv)
+{
+	bool options_end = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool is_option = !options_end && a[0] == '-' && a[1];
+		if (is_option && strcmp(a, "--") == 0)
+			options_end = true;
+		else if (is_option && parse_option(p, argc, argv, &i))
+			return CTL_EXIT_ERROR;
+		else if (!is_option)
+			add_word(p, a);
+	}
+	return 0;
+}
+
+/* The command whose path is the longest prefix of the words; how many
+ * words it took goes to *used. */
+static const struct ctl_cmd *find_command(const struct parsed *p, size_t *used)
+{
+	const struct ctl_cmd *best = NULL;
+	*used = 0;
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const char *path = commands[i].path;
+		size_t k = 0;
+		const char *s = path;
+		while (k < p->n_words) {
+			size_t len = strlen(p->words[k]);
+			if (strncmp(s, p->words[k], len) != 0 ||
+			    (s[len] != ' ' && s[len] != '\0'))
+				break;
+			k++;
+			s += len;
+			if (*s == '\0')
+				break;
+			s++;
+		}
+		if (*s == '\0' && k > *used) {
+			best = &commands[i];
+			*used = k;
+		}
+	}
+	return best;
+}
+
+static bool is_group(const char *word)
+{
+	size_t len = strlen(word);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strncmp(commands[i].path, word, len) == 0 &&
+		    commands[i].path[len] == ' ')
+			return true;
+	return false;
+}
+
+/* No command matched the words: help for a group, or a clear error. */
+static int no_command(const struct parsed *p)
+{
+	if (p->n_words == 0) {
+		if (p->help) {
+			print_main_help();
+			return CTL_EXIT_OK;
+		}
+		fprintf(stderr, CTL_PROG ": no command given; commands:\n");
+		print_command_list(stderr, NULL);
+		fprintf(stderr, "Try '" CTL_PROG " --help'.\n");
+		return CTL_EXIT_ERROR;
+	}
+	const char *w = p->words[0];
+	if (!is_group(w)) {
+		fprintf(stderr, CTL_PROG ": unknown command '%s'; commands:\n",
+			w);
+		print_command_list(stderr, NULL);
+		fprintf(stderr, "Try '" CTL_PROG " --help'.\n");
+		return CTL_EXIT_ERROR;
+	}
+	if (p->help && p->n_words == 1) {
+		print_group_help(w);
+		return CTL_EXIT_OK;
+	}
+	if (p->n_words == 1)
+		fprintf(stderr, CTL_PROG ": '%s' needs a subcommand:\n", w);
+	else
+		fprintf(stderr, CTL_PROG ": unknown %s subcommand '%s':\n", w,
+			p->words[1]);
+	print_command_list(stderr, w);
+	fprintf(stderr, "Try '" CTL_PROG " %s --help'.\n", w);
+	return CTL_EXIT_ERROR;
+}
+
+static bool opt_allowed(const struct ctl_cmd *k, const char *name)
+{
+	for (const char *const *o = k->opts; *o; o++)
+		if (strcmp(*o, name) == 0)
+			return true;
+	return false;
+}
+
+/* The words and options left over fit the command. */
+static int bind_command(struct ctl *c, const struct parsed *p, size_t used)
+{
+	const struct ctl_cmd *k = c->cmd;
+	size_t n = p->n_words - used;
+	for (size_t i = 0; i < p->n_opts; i++)
+		if (!opt_allowed(k, p->opts[i].name))
+			return ctl_usage_error(c, "unknown option --%s for '%s'",
+					       p->opts[i].name, k->path);
+	if (p->too_many_words || n > k->max_args)
+		return ctl_usage_error(c, "too many arguments for '%s' (usage: "
+				       CTL_PROG " %s %s)",
+				       k->path, k->path, k->synopsis);
+	if (n < k->min_args)
+		return ctl_usage_error(c, "'%s' needs %s", k->path,
+				       k->synopsis);
+	for (size_t i = 0; i < n; i++)
+		c->args[i] = p->words[used + i];
+	c->n_args = n;
+	memcpy(c->opts, p->opts, sizeof(p->opts));
+	c->n_opts = p->n_opts;
+	return 0;
+}
+
+static int bind_globals(struct ctl *c, const struct parsed *p)
+{
+	const char *out = p->output ? p->output : "table";
+	if (strcmp(out, "table") == 0)
+		c->format = CTL_TABLE;
+	else if (strcmp(out, "json") == 0)
+		c->format = CTL_JSON;
+	else
+		return ctl_usage_error(c, "-o wants table or json, not '%s'",
+				       out);
+	const char *cons = p->consistency ? p->consistency : "linearizable";
+	if (strcmp(cons, "linearizable") == 0)
+		c->consistency = CLIENT_LINEARIZABLE;
+	else if (strcmp(cons, "local") == 0)
+		c->consistency = CLIENT_LOCAL;
+	else
+		return ctl_usage_error(
+			c, "--consistency wants linearizable or local, not '%s'",
+			cons);
+	c->timeout_ms = TCLIENT_TIMEOUT_DEFAULT_MS;
+	if (p->timeout && (ctl_parse_duration(p->timeout, 1, &c->timeout_ms) ||
+			   c->timeout_ms == 0))
+		return ctl_usage_error(c, "--timeout wants a duration like 5s "
+				       "or 500ms, not '%s'", p->timeout);
+	const char *eps = p->endpoints ? p->endpoints : getenv("TENURE_ENDPOINTS");
+	if (ctl_set_endpoints(c, eps && *eps ? eps : CTL_DEFAULT_ENDPOINT))
+		return CTL_EXIT_ERROR;
+	const char *tf = p->token_file ? p->token_file
+				       : getenv("TENURE_AUTH_TOKEN_FILE");
+	if (tf && *tf && ctl_read_token(c, tf))
+		return CTL_EXIT_ERROR;
+	return 0;
+}
+
+static int run(int argc, char **argv, struct ctl *c)
+{
+	struct parsed p;
+	memset(&p, 0, sizeof(p));
+	if (parse_line(&p, argc, argv))
+		return CTL_EXIT_ERROR;
+	if (p.n_words > 0 && strcmp(p.words[0], "help") == 0) {
+		/* "tenurectl help lease acquire" = "... lease acquire --help" */
+		memmove(p.words, p.words + 1, --p.n_words * sizeof(p.words[0]));
+		p.help = true;
+	}
+	size_t used;
+	c->cmd = find_command(&p, &used);
+	if (!c->cmd)
+		return no_command(&p);
+	if (p.help) {
+		print_command_help(c->cmd);
+		return CTL_EXIT_OK;
+	}
+	if (bind_command(c, &p, used) || bind_globals(c, &p))
+		return CTL_EXIT_ERROR;
+	return c->cmd->run(c);
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c;
+	memset(&c, 0, sizeof(c));
+	int rc = run(argc, argv, &c);
+	ctl_free(&c);
+	if (fflush(stdout) != 0 && rc == CTL_EXIT_OK) {
+		/* A result nobody received is not a success. */
+		perror(CTL_PROG ": writing the output");
+		rc = CTL_EXIT_ERROR;
+	}
+	return rc;
+}

@@ -1,0 +1,258 @@
+/*
+ * http.c — see http.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/http.h"
+#include "server/transport.h"
+
+#define REQUEST_MAX 8192
+
+struct http_conn {
+	uv_tcp_t tcp;
+	struct http_server *srv;
+	char buf[REQUEST_MAX];
+	size_t len;
+	bool answered;
+	uv_write_t wreq;
+	struct wire_writer out;
+	struct http_conn *prev, *next;
+};
+
+struct http_server {
+	uv_tcp_t listener;
+	uv_loop_t *loop;
+	http_handler handler;
+	void *arg;
+	struct http_conn *conns;
+	bool closing;
+	void (*on_closed)(void *arg);
+	void *closed_arg;
+};
+
+static void on_listener_closed(uv_handle_t *h);
+
+void http_printf(struct http_response *res, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	unsigned char *p = wire_put_space(&res->body, (size_t)n + 1);
+	if (!p)
+		return;
+	va_start(ap, fmt);
+	vsnprintf((char *)p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	res->body.len--; /* drop the NUL */
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 503: return "Service Unavailable";
+	}
+	return "Error";
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+	struct http_conn *c = h->data;
+	struct http_server *s = c->srv;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	wire_writer_free(&c->out);
+	free(c);
+	if (s->closing && !s->conns)
+		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+}
+
+static void conn_close(struct http_conn *c)
+{
+	if (!uv_is_closing((uv_handle_t *)&c->tcp))
+		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+	(void)status;
+	conn_close(req->data);
+}
+
+static void send_response(struct http_conn *c, bool head,
+			  struct http_response *res)
+{
+	char hdr[256];
+	int n = snprintf(hdr, sizeof(hdr),
+			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			 res->status, reason(res->status),
+			 res->content_type ? res->content_type
+					   : "application/json",
+			 res->body.len);
+	wire_put_bytes(&c->out, hdr, (size_t)n);
+	if (!head)
+		wire_put_bytes(&c->out, res->body.buf, res->body.len);
+	if (c->out.failed) {
+		conn_close(c);
+		return;
+	}
+	uv_buf_t b = uv_buf_init((char *)c->out.buf, (unsigned)c->out.len);
+	c->wreq.data = c;
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written))
+		conn_close(c);
+}
+
+static void answer_plain(struct http_conn *c, int status, const char *msg)
+{
+	struct http_response res = {.status = status,
+				    .content_type = "text/plain"};
+	wire_writer_init(&res.body);
+	http_printf(&res, "%s\n", msg);
+	send_response(c, false, &res);
+	wire_writer_free(&res.body);
+}
+
+/* "GET /path HTTP/1.1" once the header block is complete. */
+static void handle_request(struct http_conn *c)
+{
+	char method[8], path[1024];
+	c->answered = true;
+	if (sscanf(c->buf, "%7s %1023s HTTP/1.%*d", method, path) != 2) {
+		answer_plain(c, 400, "malformed request line");
+		return;
+	}
+	bool head = strcmp(method, "HEAD") == 0;
+	if (!head && strcmp(method, "GET") != 0 && strcmp(method, "OPTIONS")) {
+		answer_plain(c, 405, "only GET, HEAD and OPTIONS");
+		return;
+	}
+	struct http_response res = {.status = 404};
+	wire_writer_init(&res.body);
+	c->srv->handler(c->srv->arg, method, path, &res);
+	send_response(c, head, &res);
+	wire_writer_free(&res.body);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct http_conn *c = h->data;
+	(void)hint;
+	*buf = uv_buf_init(c->buf + c->len, (unsigned)(REQUEST_MAX - 1 - c->len));
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	struct http_conn *c = st->data;
+	(void)buf;
+	if (nread < 0) {
+		conn_close(c);
+		return;
+	}
+	if (c->answered)
+		return;
+	c->len += (size_t)nread;
+	c->buf[c->len] = '\0';
+	if (strstr(c->buf, "\r\n\r\n") || strstr(c->buf, "\n\n")) {
+		uv_read_stop(st);
+		handle_request(c);
+	} else if (c->len >= REQUEST_MAX - 1) {
+		uv_read_stop(st);
+		c->answered = true;
+		answer_plain(c, 400, "request too large");
+	}
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct http_server *s = server->data;
+	if (status < 0 || s->closing)
+		return;
+	struct http_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->srv = s;
+	wire_writer_init(&c->out);
+	uv_tcp_init(s->loop, &c->tcp);
+	c->tcp.data = c;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) ||
+	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read))
+		conn_close(c);
+}
+
+static void free_owner(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+int http_start(uv_loop_t *loop, const char *listen_addr, http_handler h,
+	       void *arg, struct http_server **out, char *err, size_t errlen)
+{
+	struct sockaddr_storage addr;
+	if (transport_parse_addr(listen_addr, &addr)) {
+		snprintf(err, errlen, "invalid HTTP address \"%s\": use "
+				      "host:port, e.g. 127.0.0.1:7201",
+			 listen_addr);
+		return -EINVAL;
+	}
+	struct http_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->handler = h;
+	s->arg = arg;
+	uv_tcp_init(loop, &s->listener);
+	s->listener.data = s;
+	int rv = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
+	if (rv == 0)
+		rv = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
+	if (rv) {
+		snprintf(err, errlen, "cannot listen for HTTP on %s: %s",
+			 listen_addr, uv_strerror(rv));
+		uv_close((uv_handle_t *)&s->listener, free_owner);
+		return rv;
+	}
+	*out = s;
+	return 0;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+	struct http_server *s = h->data;
+	void (*cb)(void *) = s->on_closed;
+	void *arg = s->closed_arg;
+	free(s);
+	if (cb)
+		cb(arg);
+}
+
+void http_close(struct http_server *s, void (*on_closed)(void *arg), void *arg)
+{
+	s->closing = true;
+	s->on_closed = on_closed;
+	s->closed_arg = arg;
+	if (!s->conns) {
+		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+		return;
+	}
+	for (struct http_conn *c = s->conns; c; c = c->next)
+		conn_close(c);
+}

@@ -1,0 +1,41 @@
+/*
+ * http.h — a deliberately small HTTP/1.1 server for health checks, status
+ * and Prometheus metrics (GET and HEAD; one request per connection).
+ *
+ * Contract
+ * --------
+ * Loop thread only.  Each request line is parsed, headers are skipped, and
+ * the handler fills a response (status, content type, body).  Requests over
+ * 8 KiB or malformed ones get 400 and the connection closes; nothing a
+ * client sends can affect other connections.  Responses carry
+ * Content-Length and Connection: close.
+ */
+#ifndef TENURE_SERVER_HTTP_H
+#define TENURE_SERVER_HTTP_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "proto/wire.h"
+
+struct http_response {
+	int status;                /* 200, 404, 503 ... */
+	const char *content_type;  /* default "application/json" */
+	struct wire_writer body;   /* the handler appends */
+};
+
+typedef void (*http_handler)(void *arg, const char *method,
+			     const char *path, struct http_response *res);
+
+struct http_server;
+
+int http_start(uv_loop_t *loop, const char *listen_addr, http_handler h,
+	       void *arg, struct http_server **out, char *err,
+	       size_t errlen);
+void http_close(struct http_server *s, void (*on_closed)(void *arg),
+		void *arg);
+/* printf into a response body. */
+void http_printf(struct http_response *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

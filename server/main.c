@@ -1,0 +1,415 @@
+/*
+ * main.c — tenured, the witness daemon: configuration, start-up checks,
+ * wiring of node, service, client listener and HTTP, graceful shutdown.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "server/clients.h"
+#include "server/conf.h"
+#include "server/http.h"
+#include "server/log.h"
+#include "server/node.h"
+#include "server/service.h"
+#include "server/status.h"
+#include "server/transport.h"
+
+struct settings {
+	char *name;
+	char *data_dir;
+	char *listen_peer;
+	char *listen_client;
+	char *listen_http;
+	char *initial_cluster;
+	char *auth_token_file;
+	int64_t election_timeout;
+	int64_t heartbeat_interval;
+	int64_t request_timeout;
+	int64_t snapshot_every;
+	int64_t frame_limit;
+	int log_level;
+};
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error",
+					 NULL};
+
+#define OPT(k, t, d, lo, hi, h, req, f, a)                                  \
+	{.key = k, .type = t, .def = d, .min = lo, .max = hi, .help = h,      \
+	 .required = req, .offset = offsetof(struct settings, f), .arg = a}
+
+static const struct conf_option options[] = {
+	OPT("name", CONF_STRING, NULL, 0, 0,
+	    "this witness's name, one of --initial-cluster", true, name,
+	    "NAME"),
+	OPT("data_dir", CONF_STRING, NULL, 0, 0,
+	    "where the log, snapshots, term and vote live", true, data_dir,
+	    "DIR"),
+	OPT("listen_peer", CONF_STRING, NULL, 0, 0,
+	    "address for the other witnesses (host:port)", true, listen_peer,
+	    "ADDR"),
+	OPT("listen_client", CONF_STRING, NULL, 0, 0,
+	    "address for tenurectl and the agents (host:port)", true,
+	    listen_client, "ADDR"),
+	OPT("listen_http", CONF_STRING, NULL, 0, 0,
+	    "address for /health, /status and /metrics (host:port)", false,
+	    listen_http, "ADDR"),
+	OPT("initial_cluster", CONF_STRING, NULL, 0, 0,
+	    "name=peer-address of every first member, comma separated", true,
+	    initial_cluster, "LIST"),
+	OPT("auth_token_file", CONF_STRING, NULL, 0, 0,
+	    "file holding the shared secret every peer and client must "
+	    "present", false, auth_token_file, "FILE"),
+	OPT("election_timeout", CONF_DURATION_MS, "1000ms", 50, 60000,
+	    "Raft election timeout (randomised up to twice this)", false,
+	    election_timeout, NULL),
+	OPT("heartbeat_interval", CONF_DURATION_MS, "100ms", 5, 10000,
+	    "leader heartbeat interval", false, heartbeat_interval, NULL),
+	OPT("request_timeout", CONF_DURATION_MS, "5s", 100, 600000,
+	    "answer a client request within this time, or time out", false,
+	    request_timeout, NULL),
+	OPT("snapshot_every", CONF_INT, "20000", 100, 100000000,
+	    "applied entries between two snapshots", false, snapshot_every,
+	    "N"),
+	OPT("frame_limit", CONF_SIZE, "1MB", 65536, 64 << 20,
+	    "largest frame accepted from a peer or client", false,
+	    frame_limit, NULL),
+	{.key = "log_level", .type = CONF_ENUM, .def = "info",
+	 .help = "least important log lines to print", .choices = log_levels,
+	 .offset = offsetof(struct settings, log_level)},
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+struct daemon {
+	uv_loop_t *loop;
+	struct settings set;
+	char *token;
+	struct node *node;
+	struct service *svc;
+	struct clients *clients;
+	struct http_server *http;
+	void *status_ctx;
+	uv_signal_t sigterm, sigint;
+	uv_timer_t shutdown_timer;
+	bool stopping;
+	uint64_t stop_started;
+	unsigned closing;
+	int exit_code;
+};
+
+/* ---- start-up checks ------------------------------------------------------- */
+
+static uint64_t fnv(const char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* "w1=127.0.0.1:7001,w2=..." into a configuration of voters. */
+static int parse_cluster(const char *s, struct raft_config *c, char *err,
+			 size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	const char *p = s;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		if (!eq || eq == p || eq + 1 == p + len) {
+			snprintf(err, errlen,
+				 "invalid --initial-cluster entry \"%.*s\": "
+				 "expected name=host:port",
+				 (int)len, p);
+			return -1;
+		}
+		if (c->n == RAFT_MAX_SERVERS || len >= RAFT_ADDR_MAX) {
+			snprintf(err, errlen, "--initial-cluster: at most %d "
+					      "members, each under %d bytes",
+				 RAFT_MAX_SERVERS, RAFT_ADDR_MAX);
+			return -1;
+		}
+		struct sockaddr_storage ss;
+		char addr[RAFT_ADDR_MAX];
+		snprintf(addr, sizeof(addr), "%.*s", (int)(p + len - eq - 1),
+			 eq + 1);
+		if (transport_parse_addr(addr, &ss)) {
+			snprintf(err, errlen,
+				 "--initial-cluster: bad address \"%s\" for "
+				 "%.*s (expected host:port)",
+				 addr, (int)(eq - p), p);
+			return -1;
+		}
+		struct raft_server *sv = &c->servers[c->n];
+		sv->id = service_member_id(p, (size_t)(eq - p));
+		sv->role = RAFT_VOTER;
+		snprintf(sv->addr, sizeof(sv->addr), "%.*s", (int)len, p);
+		for (unsigned i = 0; i < c->n; i++)
+			if (c->servers[i].id == sv->id) {
+				snprintf(err, errlen, "--initial-cluster names "
+						      "%.*s twice",
+					 (int)(eq - p), p);
+				return -1;
+			}
+		c->n++;
+		p = end ? end + 1 : p + len;
+	}
+	if (c->n == 0) {
+		snprintf(err, errlen, "--initial-cluster is empty");
+		return -1;
+	}
+	return 0;
+}
+
+/* The data dir remembers which cluster and name it belongs to, so a
+ * witness pointed at another cluster's directory refuses to start instead
+ * of mixing two logs. */
+static int check_identity(const char *dir, const char *name, uint64_t id,
+			  char *err, size_t errlen)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/identity", dir);
+	char want[512];
+	snprintf(want, sizeof(want), "cluster_id = %016llx\nname = '%s'\n",
+		 (unsigned long long)id, name);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		char have[512] = "";
+		size_t n = fread(have, 1, sizeof(have) - 1, f);
+		have[n] = '\0';
+		fclose(f);
+		if (strcmp(have, want) == 0)
+			return 0;
+		snprintf(err, errlen,
+			 "%.400s belongs to another cluster or witness (%.400s has "
+			 "\"%.*s\", this start is cluster %016llx, name %s): "
+			 "point --data-dir at this witness's own directory, or "
+			 "empty it to rejoin from the peers",
+			 dir, path, (int)strcspn(have, "\n"), have,
+			 (unsigned long long)id, name);
+		return -1;
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir,
+			 strerror(errno));
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || write(fd, want, strlen(want)) != (ssize_t)strlen(want) ||
+	    fsync(fd)) {
+		snprintf(err, errlen, "cannot write %.900s: %s", path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static char *read_token(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "cannot read --auth-token-file %s: %s",
+			 path, strerror(errno));
+		return NULL;
+	}
+	char buf[512];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!buf[0]) {
+		snprintf(err, errlen, "--auth-token-file %s is empty: put the "
+				      "shared secret on its first line", path);
+		return NULL;
+	}
+	return strdup(buf);
+}
+
+/* ---- shutdown --------------------------------------------------------------- */
+
+static void one_closed(void *arg)
+{
+	struct daemon *d = arg;
+	if (--d->closing == 0)
+		uv_stop(d->loop);
+}
+
+static void close_everything(struct daemon *d)
+{
+	d->closing = 3;
+	clients_close(d->clients, one_closed, d);
+	if (d->http) {
+		d->closing++;
+		http_close(d->http, one_closed, d);
+	}
+	node_stop(d->node, one_closed, d);
+	service_stop(d->svc);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
+	one_closed(d);
+}
+
+static void on_shutdown_wait(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	struct raft *r = node_raft(d->node);
+	/* Wait (bounded) until leadership moved, then stop. */
+	if (raft_state(r) == RAFT_LEADER &&
+	    uv_now(d->loop) < d->stop_started + 3000)
+		return;
+	uv_timer_stop(t);
+	log_event(LOG_INFO, "stopped", "name=%s", d->set.name);
+	close_everything(d);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	log_event(LOG_INFO, "stopping", "signal=%d", signum);
+	if (raft_state(node_raft(d->node)) == RAFT_LEADER)
+		node_transfer(d->node, 0); /* the most caught-up voter */
+	d->stop_started = uv_now(d->loop);
+	uv_timer_start(&d->shutdown_timer, on_shutdown_wait, 20, 20);
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+static const char *peer_client_addr(void *arg, uint64_t id)
+{
+	(void)arg;
+	(void)id;
+	return NULL; /* learned from peer hellos: not yet */
+}
+
+static int start(struct daemon *d, char *err, size_t errlen)
+{
+	struct settings *s = &d->set;
+	struct raft_config initial;
+	if (parse_cluster(s->initial_cluster, &initial, err, errlen))
+		return -1;
+	uint64_t self = service_member_id(s->name, strlen(s->name));
+	uint64_t cluster_id = fnv(s->initial_cluster, strlen(s->initial_cluster));
+	if (!raft_config_get(&initial, self))
+		log_event(LOG_INFO, "joining", "name=%s reason=\"not in "
+			  "--initial-cluster: waits to be added with tenurectl "
+			  "member add\"", s->name);
+	if (check_identity(s->data_dir, s->name, cluster_id, err, errlen))
+		return -1;
+	if (s->auth_token_file) {
+		d->token = read_token(s->auth_token_file, err, errlen);
+		if (!d->token)
+			return -1;
+	}
+	struct node_options no = {
+		.id = self,
+		.name = s->name,
+		.data_dir = s->data_dir,
+		.listen_peer = s->listen_peer,
+		.initial = initial,
+		.cluster_id = cluster_id,
+		.auth_token = d->token,
+		.election_timeout_ms = (unsigned)s->election_timeout,
+		.heartbeat_ms = (unsigned)s->heartbeat_interval,
+		.snapshot_every = (uint64_t)s->snapshot_every,
+		.frame_limit = (size_t)s->frame_limit,
+	};
+	if (node_start(d->loop, &no, &d->node, err, errlen))
+		return -1;
+	struct clients_options co = {
+		.listen_addr = s->listen_client,
+		.auth_token = d->token,
+		.frame_limit = (size_t)s->frame_limit,
+	};
+	if (clients_start(d->loop, &co, &d->clients, err, errlen))
+		return -1;
+	struct service_options so = {
+		.name = s->name,
+		.request_timeout_ms = (unsigned)s->request_timeout,
+		.peer_client_addr = peer_client_addr,
+	};
+	service_start(d->loop, d->node, &so, clients_session_ops(), &d->svc);
+	clients_attach(d->clients, d->svc);
+	if (!s->listen_http)
+		return 0;
+	d->status_ctx = status_context(d->node, d->svc, s->name);
+	if (!d->status_ctx ||
+	    http_start(d->loop, s->listen_http, status_http_handler,
+		       d->status_ctx, &d->http, err, errlen))
+		return -1;
+	return 0;
+}
+
+static void usage(void)
+{
+	printf("tenured — a tenure witness: Raft-replicated leases and keys "
+	       "for PostgreSQL HA.\n\n"
+	       "usage: tenured [--config FILE] [--KEY VALUE ...]\n\n"
+	       "Every option can be given on the command line (--data-dir) "
+	       "or in a\npostgresql.conf-style file (data_dir = '...'); the "
+	       "command line wins.\n\n");
+	conf_print_help(stdout, options, N_OPTIONS);
+	printf("\nexample (first of three witnesses):\n"
+	       "  tenured --name w1 --data-dir /var/lib/tenure/w1 \\\n"
+	       "    --listen-peer 127.0.0.1:7001 --listen-client 127.0.0.1:7101 "
+	       "--listen-http 127.0.0.1:7201 \\\n"
+	       "    --initial-cluster "
+	       "w1=127.0.0.1:7001,w2=127.0.0.1:7002,w3=127.0.0.1:7003\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d;
+	char err[1024] = "";
+	memset(&d, 0, sizeof(d));
+	int rv = conf_parse_args(options, N_OPTIONS, argc, argv, &d.set, err,
+				 sizeof(err));
+	if (rv == CONF_HELP) {
+		usage();
+		return 0;
+	}
+	if (rv != CONF_OK) {
+		fprintf(stderr, "tenured: %s\n", err);
+		return 2;
+	}
+	log_set_level(d.set.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	d.loop = uv_default_loop();
+	uv_signal_init(d.loop, &d.sigterm);
+	uv_signal_init(d.loop, &d.sigint);
+	uv_timer_init(d.loop, &d.shutdown_timer);
+	d.sigterm.data = d.sigint.data = d.shutdown_timer.data = &d;
+	if (start(&d, err, sizeof(err))) {
+		fprintf(stderr, "tenured: %s\n", err);
+		log_event(LOG_ERROR, "start_failed", "reason=\"%s\"", err);
+		return 1;
+	}
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	log_event(LOG_INFO, "started",
+		  "name=%s peer=%s client=%s http=%s data_dir=%s", d.set.name,
+		  d.set.listen_peer, d.set.listen_client,
+		  d.set.listen_http ? d.set.listen_http : "-", d.set.data_dir);
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	uv_run(d.loop, UV_RUN_NOWAIT); /* finish close callbacks */
+	conf_free(options, N_OPTIONS, &d.set);
+	free(d.status_ctx);
+	free(d.token);
+	return d.exit_code;
+}

@@ -1,0 +1,77 @@
+/*
+ * service.h — what tenured does with client requests: leases and keys
+ * through the Raft node, linearizable reads, watches, membership, and the
+ * leader's lease countdowns that end in expiries (GUIDE rules 3 and 4).
+ *
+ * Contract
+ * --------
+ * Loop thread only.  A request comes in decoded (proto/client.h) together
+ * with the session it arrived on; the answer goes out through the session
+ * callbacks, exactly once per request (also when the session closed in the
+ * meantime: then it is dropped), within the request timeout.
+ *
+ * Writes are proposed only on the leader (others answer CLIENT_ENOTLEADER
+ * with the leader's client address when known).  Reads are linearizable
+ * (a ReadIndex round) unless the request asked for CLIENT_LOCAL.
+ *
+ * Expiry: every tick the leader looks for leases whose countdown ran out;
+ * it confirms its leadership with a quorum round started after the
+ * deadline passed, then proposes SM_CMD_LEASE_EXPIRE with the token and
+ * renewal revision it saw.  A renewal that commits first makes the expiry
+ * a no-op in the state machine.
+ */
+#ifndef TENURE_SERVER_SERVICE_H
+#define TENURE_SERVER_SERVICE_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "proto/client.h"
+#include "server/node.h"
+
+struct service;
+struct session; /* owned by clients.c */
+
+struct service_session_ops {
+	/* Queue a response / event on the session (copied). */
+	void (*respond)(struct session *s, const struct client_response *r);
+	void (*event)(struct session *s, const struct client_event *e,
+		      bool lease_kind);
+	/* Reference counting keeps a session alive while requests of it are
+	 * pending. */
+	void (*ref)(struct session *s);
+	void (*unref)(struct session *s);
+	bool (*is_open)(struct session *s);
+};
+
+struct service_options {
+	const char *name;
+	unsigned request_timeout_ms;
+	const char *(*peer_client_addr)(void *arg, uint64_t id);
+	void *peer_arg;
+};
+
+int service_start(uv_loop_t *loop, struct node *node,
+		  const struct service_options *o,
+		  const struct service_session_ops *ops,
+		  struct service **out);
+void service_handle(struct service *s, struct session *sess,
+		    const struct client_request *req);
+/* The session closed: forget its watches (pending answers are dropped
+ * when they complete). */
+void service_session_closed(struct service *s, struct session *sess);
+void service_stop(struct service *s);
+
+/* Raft id of a member, derived from its name so that every witness
+ * computes the same id for "w4" without coordination (never 0). */
+uint64_t service_member_id(const char *name, size_t len);
+
+struct service_stats {
+	uint64_t requests[CLIENT_OP_END - CLIENT_OP_HELLO];
+	uint64_t errors[CLIENT_OP_END - CLIENT_OP_HELLO];
+	uint64_t expiries_proposed;
+	uint64_t leases_tracked;
+};
+void service_stats(const struct service *s, struct service_stats *out);
+
+#endif

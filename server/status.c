@@ -1,0 +1,194 @@
+/*
+ * status.c — see status.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/status.h"
+
+struct status_ctx {
+	struct node *node;
+	struct service *svc;
+	const char *name;
+};
+
+void *status_context(struct node *n, struct service *s, const char *name)
+{
+	struct status_ctx *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->node = n;
+	c->svc = s;
+	c->name = name;
+	return c;
+}
+
+/* Member names are the part of the configuration address before '='. */
+static void member_name(const struct raft_server *sv, char *out, size_t len)
+{
+	const char *eq = strchr(sv->addr, '=');
+	size_t n = eq ? (size_t)(eq - sv->addr) : strlen(sv->addr);
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, sv->addr, n);
+	out[n] = '\0';
+}
+
+static void leader_name(struct raft *r, char *out, size_t len)
+{
+	const struct raft_server *sv =
+		raft_config_get(raft_config_current(r), raft_leader(r));
+	out[0] = '\0';
+	if (sv)
+		member_name(sv, out, len);
+}
+
+/* ---- /health --------------------------------------------------------------- */
+
+static void health(struct status_ctx *c, struct http_response *res)
+{
+	struct raft *r = node_raft(c->node);
+	raft_index commit = raft_commit_index(r);
+	raft_index applied = sm_applied_index(node_sm(c->node));
+	const char *why = NULL;
+	if (raft_leader(r) == 0)
+		why = "no leader known: this witness cannot reach a quorum";
+	else if (applied + 1000 < commit)
+		why = "catching up: far behind the commit index";
+	res->status = why ? 503 : 200;
+	char leader[RAFT_ADDR_MAX];
+	leader_name(r, leader, sizeof(leader));
+	http_printf(res,
+		    "{\"health\":\"%s\",\"reason\":\"%s\",\"role\":\"%s\","
+		    "\"leader\":\"%s\",\"commit\":%llu,\"applied\":%llu}\n",
+		    why ? "unhealthy" : "healthy", why ? why : "",
+		    raft_state_name(raft_state(r)), leader,
+		    (unsigned long long)commit, (unsigned long long)applied);
+}
+
+/* ---- /status --------------------------------------------------------------- */
+
+static void status(struct status_ctx *c, struct http_response *res)
+{
+	struct raft *r = node_raft(c->node);
+	char leader[RAFT_ADDR_MAX];
+	leader_name(r, leader, sizeof(leader));
+	res->status = 200;
+	http_printf(res,
+		    "{\"name\":\"%s\",\"id\":\"%016llx\",\"role\":\"%s\","
+		    "\"term\":%llu,\"leader\":\"%s\",\"commit\":%llu,"
+		    "\"applied\":%llu,\"last_index\":%llu,\"leases\":%zu,"
+		    "\"keys\":%zu,\"members\":[",
+		    c->name, (unsigned long long)raft_self(r),
+		    raft_state_name(raft_state(r)),
+		    (unsigned long long)raft_term_current(r), leader,
+		    (unsigned long long)raft_commit_index(r),
+		    (unsigned long long)sm_applied_index(node_sm(c->node)),
+		    (unsigned long long)raft_last_index(r),
+		    sm_lease_count(node_sm(c->node)),
+		    sm_key_count(node_sm(c->node)));
+	const struct raft_config *conf = raft_config_current(r);
+	for (unsigned i = 0; i < conf->n; i++) {
+		const struct raft_server *sv = &conf->servers[i];
+		char name[RAFT_ADDR_MAX];
+		member_name(sv, name, sizeof(name));
+		const char *eq = strchr(sv->addr, '=');
+		http_printf(res,
+			    "%s{\"name\":\"%s\",\"peer\":\"%s\",\"voter\":%s,"
+			    "\"match\":%llu}",
+			    i ? "," : "", name, eq ? eq + 1 : sv->addr,
+			    sv->role == RAFT_VOTER ? "true" : "false",
+			    (unsigned long long)raft_peer_match(r, sv->id));
+	}
+	http_printf(res, "]}\n");
+}
+
+/* ---- /metrics -------------------------------------------------------------- */
+
+static void metric(struct http_response *res, const char *name,
+		   const char *type, const char *help, unsigned long long v)
+{
+	http_printf(res, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help,
+		    name, type, name, v);
+}
+
+static void fsync_histogram(struct status_ctx *c, struct http_response *res)
+{
+	uint64_t count, sum_ns, b[16];
+	node_disk_stats(c->node, &count, &sum_ns, b);
+	const char *n = "tenure_disk_sync_seconds";
+	http_printf(res, "# HELP %s Time of each durable write (fsync "
+			 "included).\n# TYPE %s histogram\n", n, n);
+	uint64_t cum = 0;
+	for (unsigned k = 0; k < 16; k++) {
+		cum += b[k];
+		if (k < 15)
+			http_printf(res, "%s_bucket{le=\"%.6f\"} %llu\n", n,
+				    (64e-6 * (double)(1u << k)),
+				    (unsigned long long)cum);
+	}
+	http_printf(res, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n"
+			 "%s_count %llu\n",
+		    n, (unsigned long long)count, n, (double)sum_ns / 1e9, n,
+		    (unsigned long long)count);
+}
+
+static void metrics(struct status_ctx *c, struct http_response *res)
+{
+	struct raft *r = node_raft(c->node);
+	struct service_stats st;
+	service_stats(c->svc, &st);
+	res->status = 200;
+	res->content_type = "text/plain; version=0.0.4";
+	metric(res, "tenure_is_leader", "gauge",
+	       "1 when this witness is the Raft leader.",
+	       raft_state(r) == RAFT_LEADER);
+	metric(res, "tenure_term", "gauge", "Current Raft term.",
+	       raft_term_current(r));
+	metric(res, "tenure_commit_index", "gauge", "Raft commit index.",
+	       raft_commit_index(r));
+	metric(res, "tenure_applied_index", "gauge",
+	       "Last entry applied to the state machine.",
+	       sm_applied_index(node_sm(c->node)));
+	metric(res, "tenure_leases", "gauge", "Leases in the state machine.",
+	       sm_lease_count(node_sm(c->node)));
+	metric(res, "tenure_keys", "gauge", "Keys in the state machine.",
+	       sm_key_count(node_sm(c->node)));
+	metric(res, "tenure_lease_expiries_proposed_total", "counter",
+	       "Expiries this witness proposed as leader.",
+	       st.expiries_proposed);
+	http_printf(res, "# HELP tenure_requests_total Client requests by "
+			 "type and result.\n# TYPE tenure_requests_total "
+			 "counter\n");
+	for (uint32_t op = CLIENT_OP_HELLO; op < CLIENT_OP_END; op++) {
+		uint64_t all = st.requests[op - CLIENT_OP_HELLO];
+		uint64_t bad = st.errors[op - CLIENT_OP_HELLO];
+		if (!all)
+			continue;
+		http_printf(res,
+			    "tenure_requests_total{type=\"%s\",result=\"ok\"} "
+			    "%llu\ntenure_requests_total{type=\"%s\","
+			    "result=\"error\"} %llu\n",
+			    client_op_name(op), (unsigned long long)(all - bad),
+			    client_op_name(op), (unsigned long long)bad);
+	}
+	fsync_histogram(c, res);
+}
+
+void status_http_handler(void *arg, const char *method, const char *path,
+			 struct http_response *res)
+{
+	struct status_ctx *c = arg;
+	(void)method;
+	if (strcmp(path, "/health") == 0)
+		health(c, res);
+	else if (strcmp(path, "/status") == 0)
+		status(c, res);
+	else if (strcmp(path, "/metrics") == 0)
+		metrics(c, res);
+	else {
+		res->status = 404;
+		http_printf(res, "{\"error\":\"no such endpoint: try /health, "
+				 "/status or /metrics\"}\n");
+	}
+}

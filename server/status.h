@@ -1,0 +1,20 @@
+/*
+ * status.h — what tenured says over HTTP: GET /health (200 when this
+ * witness knows a leader and has applied what it knows committed, else 503
+ * with the reason), GET /status (JSON: name, role, term, leader, commit and
+ * applied index, members and their progress) and GET /metrics (Prometheus
+ * text format).
+ */
+#ifndef TENURE_SERVER_STATUS_H
+#define TENURE_SERVER_STATUS_H
+
+#include "server/http.h"
+#include "server/node.h"
+#include "server/service.h"
+
+/* The context lives as long as the process (one per daemon). */
+void *status_context(struct node *n, struct service *s, const char *name);
+void status_http_handler(void *arg, const char *method, const char *path,
+			 struct http_response *res);
+
+#endif

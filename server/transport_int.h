@@ -1,0 +1,118 @@
+/*
+ * transport_int.h — what the files of the peer transport share: the
+ * transport, the peers it dials (transport_out.c) and the connections it
+ * accepts (transport_in.c).  Not a public interface.
+ *
+ * Handle lifetime: every libuv handle counts in t->handles from its init
+ * to its close callback, and in its owner's count too.  A peer or an
+ * accepted connection is freed only when its own handles are all closed
+ * (libuv calls write and connect callbacks, with UV_ECANCELED, before the
+ * close callback, so nothing can touch it afterwards); the transport is
+ * freed when t->handles reaches zero after transport_close().
+ */
+#ifndef TENURE_SERVER_TRANSPORT_INT_H
+#define TENURE_SERVER_TRANSPORT_INT_H
+
+#include <stdarg.h>
+
+#include "proto/frame.h"
+#include "proto/peer.h"
+#include "proto/wire.h"
+#include "server/transport.h"
+
+#define TRANSPORT_BACKOFF_MIN_MS 50
+#define TRANSPORT_BACKOFF_MAX_MS 2000
+#define TRANSPORT_MAX_BUFFERED_DEFAULT ((size_t)64 << 20)
+#define TRANSPORT_MAX_BUFFERED_LIMIT ((size_t)1 << 30)
+/* Output buffers bigger than this are freed once drained, so that one
+ * burst (a snapshot) does not pin its memory forever. */
+#define TRANSPORT_KEEP_BUFFER ((size_t)1 << 20)
+#define TRANSPORT_NAME_MAX 64 /* "[v6 literal]:port" */
+
+enum peer_state {
+	PEER_IDLE,       /* no socket; the reconnect timer may be running */
+	PEER_CONNECTING, /* uv_tcp_connect outstanding */
+	PEER_CONNECTED,  /* hello queued; messages are accepted */
+	PEER_CLOSING,    /* uv_close called, waiting for its callback */
+};
+
+/* A member this node dials and sends to. */
+struct peer {
+	struct transport *t;
+	struct peer *next;
+	raft_id id;
+	char addr[RAFT_ADDR_MAX];
+	struct sockaddr_storage sa;
+	bool addr_ok;
+	bool removed;      /* left the configuration; freed once closed */
+	bool said_down;    /* "unreachable" already logged */
+	bool said_too_big; /* "over the frame limit" already logged */
+	enum peer_state state;
+	unsigned handles;  /* of timer and tcp, still open */
+	unsigned attempts; /* consecutive failed or short-lived dials */
+	uint64_t connected_at;
+	uv_timer_t timer;
+	uv_tcp_t tcp;
+	uv_connect_t connect_req;
+	uv_write_t write_req;
+	bool writing;
+	/* Double buffering: messages accumulate in pending while inflight
+	 * is being written; they swap when the write completes. */
+	struct wire_writer pending, inflight;
+	uint64_t pending_msgs, inflight_msgs;
+	char read_buf[64]; /* the acceptor never writes; see on_out_read */
+	struct transport_peer_stats stats;
+};
+
+/* A connection some peer dialled to us: we only read from it. */
+struct inbound {
+	struct transport *t;
+	struct inbound *next;
+	uv_tcp_t tcp;
+	bool closing;
+	raft_id from; /* 0 until a valid hello */
+	char remote[TRANSPORT_NAME_MAX];
+	struct frame_decoder dec;
+	struct peer_scratch scratch;
+};
+
+struct transport {
+	uv_loop_t *loop;
+	struct transport_options o;
+	char listen_addr[RAFT_ADDR_MAX];
+	char *auth_token; /* copy of o.auth_token, or NULL */
+	uv_tcp_t listener;
+	/* Active only while some output buffer waits to be flushed: an
+	 * active idle handle also keeps uv_run from sleeping in poll. */
+	uv_idle_t flush;
+	struct peer *peers;
+	struct inbound *inbound;
+	unsigned handles;
+	bool closing;
+	void (*on_closed)(void *arg);
+	void *closed_arg;
+	uint64_t prng;
+};
+
+/* transport.c */
+void transport_log(struct transport *t, const char *level, const char *fmt,
+		   ...) __attribute__((format(printf, 3, 4)));
+void transport_handle_closed(struct transport *t);
+/* Flush every peer's pending output in this loop iteration. */
+void transport_schedule_flush(struct transport *t);
+struct peer *transport_find_peer(const struct transport *t, raft_id id);
+int transport_sockaddr_port(const struct sockaddr_storage *sa);
+void transport_sockaddr_name(const struct sockaddr_storage *sa, char *buf,
+			     size_t n);
+
+/* transport_out.c */
+struct peer *peer_create(struct transport *t, const struct raft_server *s);
+void peer_remove(struct peer *p);
+void peer_flush(struct peer *p);
+void peer_send(struct peer *p, const struct raft_message *m);
+
+/* transport_in.c */
+void inbound_on_connection(uv_stream_t *listener, int status);
+void inbound_close(struct inbound *c);
+
+#endif /* TENURE_SERVER_TRANSPORT_INT_H */
