@@ -293,9 +293,8 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static const char *peer_client_addr(void *arg, uint64_t id)
 {
-	(void)arg;
-	(void)id;
-	return NULL; /* learned from peer hellos: not yet */
+	struct daemon *d = arg;
+	return node_client_addr(d->node, id);
 }
 
 static int start(struct daemon *d, char *err, size_t errlen)
@@ -325,6 +324,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		.initial = initial,
 		.cluster_id = cluster_id,
 		.auth_token = d->token,
+		.advertise_client = s->listen_client,
 		.election_timeout_ms = (unsigned)s->election_timeout,
 		.heartbeat_ms = (unsigned)s->heartbeat_interval,
 		.snapshot_every = (uint64_t)s->snapshot_every,
@@ -343,6 +343,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		.name = s->name,
 		.request_timeout_ms = (unsigned)s->request_timeout,
 		.peer_client_addr = peer_client_addr,
+		.peer_arg = d,
 	};
 	service_start(d->loop, d->node, &so, clients_session_ops(), &d->svc);
 	clients_attach(d->clients, d->svc);

@@ -554,6 +554,7 @@ int node_start(uv_loop_t *loop, const struct node_options *o,
 			.listen_addr = o->listen_peer,
 			.cluster_id = o->cluster_id,
 			.auth_token = o->auth_token,
+			.advertise_client = o->advertise_client,
 			.frame_limit = o->frame_limit,
 			.on_message = on_message,
 			.log = on_transport_log,
@@ -671,6 +672,13 @@ int node_transfer(struct node *n, raft_id to)
 struct raft *node_raft(struct node *n)
 {
 	return n->raft;
+}
+
+const char *node_client_addr(const struct node *n, raft_id id)
+{
+	if (id == n->opt.id)
+		return n->opt.advertise_client;
+	return transport_peer_client_addr(n->transport, id);
 }
 
 bool node_peer_connected(const struct node *n, raft_id id)

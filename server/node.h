@@ -38,6 +38,7 @@ struct node_options {
 	struct raft_config initial;  /* used when the data dir is new */
 	uint64_t cluster_id;
 	const char *auth_token;      /* NULL: none */
+	const char *advertise_client; /* our client address, for hints */
 	unsigned election_timeout_ms;
 	unsigned heartbeat_ms;
 	unsigned tick_ms;
@@ -73,6 +74,8 @@ struct raft *node_raft(struct node *n);
 struct sm *node_sm(struct node *n);
 /* Whether the peer link to id is up right now (true for self). */
 bool node_peer_connected(const struct node *n, raft_id id);
+/* Where clients reach member `id` (ours for self), or NULL if unknown. */
+const char *node_client_addr(const struct node *n, raft_id id);
 uint64_t node_now_ms(void);
 /* Mean and count of fsync latencies since start (for metrics). */
 void node_disk_stats(const struct node *n, uint64_t *count,

@@ -323,3 +323,30 @@ void transport_close(struct transport *t, void (*on_closed)(void *arg),
 	for (struct inbound *c = t->inbound; c; c = c->next)
 		inbound_close(c);
 }
+
+/* ---- advertised client addresses ----------------------------------------- */
+
+void transport_learn_client_addr(struct transport *t, raft_id id,
+				 const void *addr, size_t len)
+{
+	unsigned i;
+	for (i = 0; i < t->n_known && t->known[i].id != id; i++)
+		;
+	if (i == t->n_known) {
+		if (t->n_known == sizeof(t->known) / sizeof(t->known[0]))
+			i = 0; /* full of departed nodes: reuse the oldest */
+		else
+			t->n_known++;
+	}
+	t->known[i].id = id;
+	memcpy(t->known[i].addr, addr, len);
+	t->known[i].addr[len] = '\0';
+}
+
+const char *transport_peer_client_addr(const struct transport *t, raft_id id)
+{
+	for (unsigned i = 0; i < t->n_known; i++)
+		if (t->known[i].id == id && t->known[i].addr[0])
+			return t->known[i].addr;
+	return NULL;
+}

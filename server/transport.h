@@ -56,12 +56,17 @@ struct transport;
 #define TRANSPORT_HELLO_TYPE 0x100u
 /* Longest auth token, in bytes. */
 #define TRANSPORT_TOKEN_MAX 256
+/* Longest client address a node advertises in its hello. */
+#define TRANSPORT_CLIENT_ADDR_MAX 128
 
 struct transport_options {
 	raft_id self;
 	const char *listen_addr;   /* "host:port" */
 	uint64_t cluster_id;       /* hash of the initial cluster */
 	const char *auth_token;    /* NULL: no authentication */
+	/* This node's client address, told to every peer in the hello so
+	 * that a follower can send clients to the leader.  NULL: none. */
+	const char *advertise_client;
 	size_t frame_limit;        /* 0: FRAME_LIMIT_DEFAULT */
 	size_t max_buffered;       /* per peer output bound; 0: 64 MiB */
 	void (*on_message)(void *arg, const struct raft_message *m);
@@ -93,6 +98,9 @@ void transport_set_peers(struct transport *t, const struct raft_config *c);
 void transport_send(struct transport *t, const struct raft_message *m);
 bool transport_peer_stats(const struct transport *t, raft_id id,
 			  struct transport_peer_stats *out);
+/* The client address peer `id` advertised in its last hello, or NULL
+ * when it never said hello to us (or advertised none). */
+const char *transport_peer_client_addr(const struct transport *t, raft_id id);
 /* Close every handle; on_closed runs once all are closed. */
 void transport_close(struct transport *t, void (*on_closed)(void *arg),
 		     void *arg);

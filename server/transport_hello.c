@@ -8,8 +8,9 @@
 #include "server/transport.h"
 #include "server/transport_hello.h"
 
-_Static_assert(TRANSPORT_HELLO_MAX == 3 * 8 + 4 + TRANSPORT_TOKEN_MAX,
-	       "hello limit must follow the token limit");
+_Static_assert(TRANSPORT_HELLO_MAX == 3 * 8 + 4 + TRANSPORT_TOKEN_MAX + 4 +
+			       TRANSPORT_CLIENT_ADDR_MAX,
+	       "hello limit must follow the token and address limits");
 
 bool transport_hello_encode(struct wire_writer *w,
 			    const struct transport_hello *h)
@@ -19,6 +20,7 @@ bool transport_hello_encode(struct wire_writer *w,
 	wire_put_u64(w, h->from);
 	wire_put_u64(w, h->to);
 	wire_put_blob(w, h->token, h->token_len);
+	wire_put_blob(w, h->client_addr, h->client_addr_len);
 	frame_end(w, start);
 	return !w->failed;
 }
@@ -36,6 +38,8 @@ const char *transport_hello_decode(const struct frame *f,
 	h->from = wire_get_u64(&r);
 	h->to = wire_get_u64(&r);
 	h->token = wire_get_blob(&r, &h->token_len, TRANSPORT_TOKEN_MAX);
+	h->client_addr = wire_get_blob(&r, &h->client_addr_len,
+				       TRANSPORT_CLIENT_ADDR_MAX);
 	if (!wire_reader_done(&r))
 		return "malformed hello";
 	return NULL;

@@ -6,9 +6,11 @@
  * A hello is one frame of type TRANSPORT_HELLO_TYPE, request id 0, with
  * the payload
  *
- *   u64 cluster_id, u64 from, u64 to, blob token (u32 length + bytes)
+ *   u64 cluster_id, u64 from, u64 to, blob token (u32 length + bytes),
+ *   blob client_addr
  *
- * (the token is empty when none is configured).  The dialling node sends
+ * (the token is empty when none is configured; client_addr is the
+ * sender's client address, for leader hints, or empty).  The dialling node sends
  * it; the accepting node decodes it with transport_hello_decode() and
  * judges it with transport_hello_verify(), which compares the token in
  * constant time so that a wrong guess takes as long as a right one.  Both
@@ -28,7 +30,7 @@
 /* Largest hello payload: the fixed fields plus the longest token.  Until
  * the hello arrives, the decoder refuses anything longer, so a stranger
  * cannot make us buffer a megabyte. */
-#define TRANSPORT_HELLO_MAX (3 * 8 + 4 + 256)
+#define TRANSPORT_HELLO_MAX (3 * 8 + 4 + 256 + 4 + 128)
 
 struct transport_hello {
 	uint64_t cluster_id;
@@ -36,6 +38,8 @@ struct transport_hello {
 	raft_id to;
 	const void *token;
 	size_t token_len;
+	const void *client_addr;
+	size_t client_addr_len;
 };
 
 /* Append a hello frame; false only when out of memory. */

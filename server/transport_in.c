@@ -62,6 +62,8 @@ static void inbound_hello(struct inbound *c, const struct frame *f)
 		return;
 	}
 	c->from = h.from;
+	transport_learn_client_addr(t, h.from, h.client_addr,
+				    h.client_addr_len);
 	/* Only now may frames be as large as Raft messages need. */
 	c->dec.limit = t->o.frame_limit;
 	transport_log(t, "info", "accepted peer %llu from %s",

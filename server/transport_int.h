@@ -92,7 +92,17 @@ struct transport {
 	void (*on_closed)(void *arg);
 	void *closed_arg;
 	uint64_t prng;
+	/* Client addresses peers advertised in their hellos. */
+	struct {
+		raft_id id;
+		char addr[TRANSPORT_CLIENT_ADDR_MAX + 1];
+	} known[2 * RAFT_MAX_SERVERS];
+	unsigned n_known;
 };
+
+/* transport.c: remember what a peer advertised. */
+void transport_learn_client_addr(struct transport *t, raft_id id,
+				 const void *addr, size_t len);
 
 /* transport.c */
 void transport_log(struct transport *t, const char *level, const char *fmt,

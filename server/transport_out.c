@@ -179,12 +179,16 @@ static bool queue_hello(struct peer *p)
 {
 	struct transport *t = p->t;
 	const char *token = t->auth_token ? t->auth_token : "";
+	const char *client = t->o.advertise_client ? t->o.advertise_client
+						   : "";
 	struct transport_hello h = {
 		.cluster_id = t->o.cluster_id,
 		.from = t->o.self,
 		.to = p->id,
 		.token = token,
 		.token_len = strlen(token),
+		.client_addr = client,
+		.client_addr_len = strnlen(client, TRANSPORT_CLIENT_ADDR_MAX),
 	};
 
 	return transport_hello_encode(&p->pending, &h);

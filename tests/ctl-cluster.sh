@@ -99,6 +99,12 @@ expect_rc 0 "status -o json"
 [ "$(field '[.[] | has("endpoint") and has("term") and has("commit") and has("applied") and has("leader")] | all')" = true ] ||
 	fail "status json lacks a field: $out"
 
+# A write sent to a follower alone is redirected to the leader's client
+# address (the follower learned it from the leader's peer hello).
+follower=$(field '[.[] | select(.role == "follower") | .endpoint] | .[0]')
+ctl --endpoints "$follower" put /hint/redirected yes
+expect_rc 0 "put through a follower's endpoint only (leader hint)"
+
 # --- a dead endpoint is listed as unreachable, the others still answer -------
 dead="127.0.0.1:$((base + 109))"
 ctl status -o json --endpoints "$TENURE_ENDPOINTS,$dead" --timeout 2s
@@ -241,6 +247,9 @@ ctl member list -o json
 expect_rc 0 "member list"
 [ "$(field 'length')" = 3 ] || fail "member list does not show 3 members: $out"
 [ "$(field '[.[].name] | sort | join(",")')" = "w1,w2,w3" ] || fail "member list names: $out"
+# Every witness tells its peers where its clients go (leader hints).
+[ "$(field '[.[] | select(.client_addr != null)] | length')" = 3 ] ||
+	fail "member list lacks advertised client addresses: $out"
 ctl member list
 [ "$(printf '%s\n' "$out" | wc -l)" = 4 ] || fail "member list table: $out"
 

@@ -470,7 +470,8 @@ static const char *decode_hello_bytes(const struct wire_writer *w,
 
 START_TEST(test_hello)
 {
-	struct transport_hello in = { CLUSTER, 2, 1, TOKEN, strlen(TOKEN) };
+	struct transport_hello in = { CLUSTER, 2, 1, TOKEN, strlen(TOKEN),
+				      "127.0.0.1:7102", 14 };
 	struct transport_hello out;
 	struct wire_writer w;
 	char why[192];
@@ -482,6 +483,9 @@ START_TEST(test_hello)
 	ck_assert_uint_eq(out.from, 2);
 	ck_assert_uint_eq(out.to, 1);
 	ck_assert_uint_eq(out.token_len, strlen(TOKEN));
+	/* The advertised client address travels for leader hints. */
+	ck_assert_uint_eq(out.client_addr_len, 14);
+	ck_assert_int_eq(memcmp(out.client_addr, "127.0.0.1:7102", 14), 0);
 
 	in.token_len = 0;
 	ck_assert_ptr_null(transport_hello_verify(&in, CLUSTER, 1, NULL, why,
@@ -877,7 +881,8 @@ struct raw_case {
 static void put_hello(struct wire_writer *w, uint64_t cluster, raft_id to,
 		      const char *token)
 {
-	struct transport_hello h = { cluster, 2, to, token, strlen(token) };
+	struct transport_hello h = { cluster, 2, to, token, strlen(token),
+				     NULL, 0 };
 
 	ck_assert(transport_hello_encode(w, &h));
 }
