@@ -4,15 +4,15 @@
 # checked-in corpus is never modified).  A crash, leak, timeout or
 # out-of-memory fails the test and the reproducer's path is printed.
 #
-#   FUZZ_SECONDS  seconds per target (default 20)
-#   FUZZ_TARGETS  targets to run (default "frame peer")
+#   FUZZ_SECONDS  seconds per target (default 15)
+#   FUZZ_TARGETS  targets to run (default "frame peer client sm")
 #
 # Reproduce a finding with:  tests/fuzz/fuzz_<target> <reproducer file>
 set -u
 builddir="${top_builddir:-.}"
 src="${srcdir:-.}"
-seconds="${FUZZ_SECONDS:-20}"
-targets="${FUZZ_TARGETS:-frame peer}"
+seconds="${FUZZ_SECONDS:-15}"
+targets="${FUZZ_TARGETS:-frame peer client sm}"
 packages="clang libclang-rt-14-dev"
 
 say() { printf 'fuzz-short.sh: %s\n' "$*" >&2; }

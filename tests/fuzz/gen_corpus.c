@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "proto/peer.h"
+#include "tests/fuzz/gen_more.h"
 
 struct seed {
 	const char *name;
@@ -280,5 +281,6 @@ int main(int argc, char **argv)
 
 	wire_writer_free(&w);
 	wire_writer_free(&all);
+	gen_more_seeds(argv[1]);
 	return 0;
 }
