@@ -681,6 +681,12 @@ const char *node_client_addr(const struct node *n, raft_id id)
 	return transport_peer_client_addr(n->transport, id);
 }
 
+bool node_peer_stats(const struct node *n, raft_id id,
+		     struct transport_peer_stats *out)
+{
+	return transport_peer_stats(n->transport, id, out);
+}
+
 bool node_peer_connected(const struct node *n, raft_id id)
 {
 	struct transport_peer_stats st;

@@ -74,6 +74,10 @@ struct raft *node_raft(struct node *n);
 struct sm *node_sm(struct node *n);
 /* Whether the peer link to id is up right now (true for self). */
 bool node_peer_connected(const struct node *n, raft_id id);
+struct transport_peer_stats;
+/* The transport's counters for the link to peer `id` (false: no link). */
+bool node_peer_stats(const struct node *n, raft_id id,
+		     struct transport_peer_stats *out);
 /* Where clients reach member `id` (ours for self), or NULL if unknown. */
 const char *node_client_addr(const struct node *n, raft_id id);
 uint64_t node_now_ms(void);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "server/status.h"
+#include "server/transport.h"
 
 struct status_ctx {
 	struct node *node;
@@ -133,6 +134,43 @@ static void fsync_histogram(struct status_ctx *c, struct http_response *res)
 		    (unsigned long long)count);
 }
 
+static bool count_held(void *arg, const struct sm_lease *l)
+{
+	if (l->holder.len)
+		(*(unsigned long long *)arg)++;
+	return true;
+}
+
+/* One series per other member: link up, kernel RTT, messages dropped. */
+static void peer_metrics(struct status_ctx *c, struct http_response *res)
+{
+	struct raft *r = node_raft(c->node);
+	const struct raft_config *conf = raft_config_current(r);
+	http_printf(res, "# HELP tenure_peer_up 1 while the link to the peer "
+			 "is connected.\n# TYPE tenure_peer_up gauge\n"
+			 "# HELP tenure_peer_rtt_seconds Kernel-measured "
+			 "round trip to the peer.\n# TYPE tenure_peer_rtt_seconds "
+			 "gauge\n# HELP tenure_peer_dropped_messages_total Raft "
+			 "messages dropped (peer down or too slow).\n"
+			 "# TYPE tenure_peer_dropped_messages_total counter\n");
+	for (unsigned i = 0; i < conf->n; i++) {
+		const struct raft_server *sv = &conf->servers[i];
+		struct transport_peer_stats st;
+		if (sv->id == raft_self(r) || !node_peer_stats(c->node, sv->id, &st))
+			continue;
+		char name[RAFT_ADDR_MAX];
+		member_name(sv, name, sizeof(name));
+		http_printf(res,
+			    "tenure_peer_up{peer=\"%s\"} %d\n"
+			    "tenure_peer_rtt_seconds{peer=\"%s\"} %.6f\n"
+			    "tenure_peer_dropped_messages_total{peer=\"%s\"} "
+			    "%llu\n",
+			    name, st.connected ? 1 : 0, name,
+			    (double)st.rtt_us / 1e6, name,
+			    (unsigned long long)st.dropped_msgs);
+	}
+}
+
 static void metrics(struct status_ctx *c, struct http_response *res)
 {
 	struct raft *r = node_raft(c->node);
@@ -154,6 +192,10 @@ static void metrics(struct status_ctx *c, struct http_response *res)
 	       sm_lease_count(node_sm(c->node)));
 	metric(res, "tenure_keys", "gauge", "Keys in the state machine.",
 	       sm_key_count(node_sm(c->node)));
+	unsigned long long held = 0;
+	sm_lease_each(node_sm(c->node), count_held, &held);
+	metric(res, "tenure_leases_held", "gauge",
+	       "Leases that have a holder.", held);
 	metric(res, "tenure_lease_expiries_proposed_total", "counter",
 	       "Expiries this witness proposed as leader.",
 	       st.expiries_proposed);
@@ -173,6 +215,7 @@ static void metrics(struct status_ctx *c, struct http_response *res)
 			    client_op_name(op), (unsigned long long)bad);
 	}
 	fsync_histogram(c, res);
+	peer_metrics(c, res);
 }
 
 void status_http_handler(void *arg, const char *method, const char *path,

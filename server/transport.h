@@ -84,6 +84,7 @@ struct transport_peer_stats {
 	uint64_t sent_bytes;
 	uint64_t received_msgs;  /* on connections it dialled to us */
 	uint64_t reconnects;     /* dials after a failure or a lost link */
+	uint32_t rtt_us;         /* kernel's smoothed RTT; 0 if not connected */
 };
 
 /* Starts listening.  0 or a negative libuv error; err says what to fix

@@ -87,7 +87,12 @@ for n in 1 2 3; do start $n; done
 wait_for 10 all_healthy 1 2 3 || fail "cluster not healthy within 10 s"
 wait_for 5 agree_on_leader 1 2 3 || fail "nodes disagree on the leader"
 echo "leader: $agreed"
-http 1 /metrics | grep -q '^tenure_term ' || fail "/metrics lacks tenure_term"
+metrics=$(http 1 /metrics)
+for m in tenure_term tenure_is_leader tenure_commit_index tenure_leases_held \
+	tenure_disk_sync_seconds_count 'tenure_peer_up{peer="w2"} 1' \
+	'tenure_peer_rtt_seconds{peer="w3"}'; do
+	echo "$metrics" | grep -qF "$m" || fail "/metrics lacks $m"
+done
 [ "$(http 1 /status | jq '.members | length')" = 3 ] || fail "/status does not list 3 members"
 
 # --- kill -9 the leader: the other two elect a new one ----------------------
