@@ -338,6 +338,15 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 	}
 	if (p->mode == PROGRESS_SNAPSHOT)
 		return;
+	/* A follower that still has what it acknowledged never hints below
+	 * it (its terms there equal ours).  It lost entries it had made
+	 * durable: its data dir was emptied to rejoin (what the damaged-log
+	 * message tells the operator to do), or its disk lied about a sync.
+	 * Forget its match, which only ever counted towards commits already
+	 * made; kept, it would pin `next` above the follower's log and the
+	 * follower would never get another entry from this leader. */
+	if (a->hint_index < p->match)
+		p->match = 0;
 	/* Rejected: probe next at our last index at or before the hint
 	 * whose term is no newer than the follower's there; each round trip
 	 * skips at least a whole term of one of the two logs. */
@@ -518,8 +527,16 @@ void replication_recv_heartbeat(struct raft *r, const struct raft_message *m)
 {
 	replication_heard_from_leader(r, m);
 	raft_index c = m->heartbeat.commit;
-	if (c > log_last_index(&r->log))
-		c = log_last_index(&r->log);
+	raft_index last = log_last_index(&r->log);
+	if (c > last) {
+		/* The leader sends min(commit, what we acknowledged): we lost
+		 * acknowledged entries (an emptied data dir).  Say where our
+		 * log ends, as a rejection does, or the leader, believing us
+		 * caught up, would send nothing until its next proposal. */
+		send_append_resp(r, m->from, false, 0, last,
+				 log_term_at(&r->log, last));
+		c = last;
+	}
 	if (c > r->commit)
 		r->commit = c;
 	struct raft_message *resp =

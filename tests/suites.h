@@ -18,5 +18,6 @@ Suite *transport_suite(void);   /* server/transport.c */
 Suite *conf_suite(void);        /* server/conf.c */
 Suite *lease_clock_suite(void); /* server/lease_clock.c */
 Suite *ctl_output_suite(void);  /* server/ctl/ctl_output.c */
+Suite *lincheck_suite(void);    /* tests/lincheck.c */
 
 #endif

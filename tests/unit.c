@@ -21,6 +21,7 @@ int main(void)
 	srunner_add_suite(sr, conf_suite());
 	srunner_add_suite(sr, lease_clock_suite());
 	srunner_add_suite(sr, ctl_output_suite());
+	srunner_add_suite(sr, lincheck_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -4,12 +4,19 @@
  * percentiles and errors.  A benchmark reports figures and never judges
  * them: the exit code is 2 only when nothing succeeded at all.
  *
- * Phases: setup (renew/acquire: one lease per client; put/get: one key
- * per client), run, teardown (release the leases, delete the keys), so a
- * benchmark leaves the cluster as it found it.  The setup also opens the
+ * Phases: setup (renew/acquire: one lease per client, or --leases N
+ * shared out among the clients; put/get: one key per client), run,
+ * teardown (release the leases, delete the keys), so a benchmark leaves
+ * the cluster as it found it.  The setup also opens the
  * connections and stops a benchmark of an unreachable cluster before it
  * starts.  Latency is measured from handing the request to the client
  * library to its callback, which is what an application sees.
+ *
+ * --rate R paces the run: every lease (or key) gets R requests a second,
+ * each client sending its own leases' requests evenly spaced, still one
+ * at a time.  Latency is then counted from when a request was due, not
+ * when it could be sent, so a cluster that falls behind shows it in the
+ * percentiles (and ops/s stays under the target) instead of hiding it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,13 +95,17 @@ enum phase { P_SETUP, P_RUN, P_TEARDOWN, P_DONE };
 
 struct bench;
 
+/* Client i owns the leases (keys) i, i+n, i+2n, ... of the b->names;
+ * seq counts its requests in the current phase and picks the next one. */
 struct bclient {
 	struct bench *b;
 	struct tclient *tc;
-	char key[SM_KEY_MAX + 1]; /* its key, or its lease and holder name */
-	uint64_t token;
-	uint64_t sent_ns;
-	uv_timer_t pause; /* after an error */
+	char key[SM_KEY_MAX + 1]; /* current key, or lease and holder name */
+	unsigned id;
+	uint64_t cur; /* name index of the request in flight */
+	uint64_t seq;
+	uint64_t sent_ns; /* latency counts from here */
+	uv_timer_t pause; /* after an error, or until the next is due */
 };
 
 struct bench {
@@ -107,6 +118,9 @@ struct bench {
 	struct bclient *cl;
 	const char *value;
 	size_t value_len;
+	uint64_t names, key_size; /* leases or keys, and their name length */
+	uint64_t *tokens;	  /* per lease; 0: not held */
+	uint64_t rate;		  /* requests per lease per second; 0: unpaced */
 	uint64_t duration_ms, start_ns, last_ns;
 	size_t inflight;
 	struct hist h;
@@ -117,6 +131,25 @@ struct bench {
 
 static bool issue(struct bclient *k);
 
+/* How many of the names client i owns. */
+static uint64_t owned(const struct bench *b, unsigned i)
+{
+	return (b->names - i + b->n - 1) / b->n;
+}
+
+/* Name number idx, padded to the requested size so that --key-size
+ * measures what it says; unique to this process. */
+static int name_of(const struct bench *b, uint64_t idx, char *buf)
+{
+	int len = snprintf(buf, SM_KEY_MAX + 1, "bench-%ld-%llu",
+			   (long)getpid(), (unsigned long long)idx);
+	if (len < 0 || (uint64_t)len > b->key_size)
+		return len < 0 ? SM_KEY_MAX + 1 : len;
+	memset(buf + len, '.', (size_t)b->key_size - (size_t)len);
+	buf[b->key_size] = '\0';
+	return 0;
+}
+
 static bool is_lease_workload(enum workload w)
 {
 	return w == W_RENEW || w == W_ACQUIRE;
@@ -126,13 +159,15 @@ static bool is_lease_workload(enum workload w)
 static void build(struct bclient *k, struct client_request *q)
 {
 	struct bench *b = k->b;
+	k->cur = k->id + (k->seq % owned(b, k->id)) * b->n;
+	name_of(b, k->cur, k->key); /* fits: checked by make_names */
 	memset(q, 0, sizeof(*q));
 	q->name = q->holder = q->key = ctl_str(k->key);
 	q->value.p = b->value;
 	q->value.len = b->value_len;
 	q->consistency = b->c->consistency;
 	q->ttl_ms = BENCH_LEASE_TTL_MS;
-	q->lease_token = k->token;
+	q->lease_token = b->tokens[k->cur];
 	if (b->phase == P_SETUP)
 		q->op = is_lease_workload(b->w) ? CLIENT_OP_LEASE_ACQUIRE
 						: CLIENT_OP_PUT;
@@ -167,20 +202,57 @@ static bool run_open(const struct bench *b, uint64_t now)
 
 static void on_pause(uv_timer_t *t);
 
-/* After an answer: the client's next request, a pause after an error (a
- * cluster that fails fast would otherwise be asked in a tight loop), or,
- * once nothing is in flight, the next phase.  A pausing client counts as
- * in flight. */
+/* With --rate: when the client's next request is due. */
+static uint64_t due_ns(const struct bclient *k)
+{
+	const struct bench *b = k->b;
+	double period = 1e9 / ((double)owned(b, k->id) * (double)b->rate);
+	/* clients start spread over one period, not all at once */
+	double offset = period * k->id / b->n;
+	return b->start_ns + (uint64_t)(offset + period * (double)k->seq);
+}
+
+/* Set-up and teardown: the client's next lease or key, skipping leases
+ * it does not hold at teardown; false when it has none left. */
+static bool issue_setup_teardown(struct bclient *k)
+{
+	struct bench *b = k->b;
+	if (b->phase == P_SETUP && b->setup_failed)
+		return false;
+	for (; k->seq < owned(b, k->id); k->seq++)
+		if (b->phase == P_SETUP || !is_lease_workload(b->w) ||
+		    b->tokens[k->id + k->seq * b->n])
+			return issue(k);
+	return false;
+}
+
+/* After an answer: the client's next request (at once, or with --rate
+ * when it is due), a pause after an error (a cluster that fails fast
+ * would otherwise be asked in a tight loop), or, once nothing is in
+ * flight, the next phase.  A pausing or waiting client counts as in
+ * flight. */
 static void continue_client(struct bclient *k, bool pause)
 {
 	struct bench *b = k->b;
-	if (run_open(b, uv_hrtime())) {
-		if (pause) {
+	uint64_t now = uv_hrtime();
+	if (run_open(b, now)) {
+		uint64_t wait_ms = pause ? BENCH_PAUSE_MS : 0;
+		if (!pause && b->rate) {
+			uint64_t due = due_ns(k);
+			/* timers have 1 ms steps: closer than that is now */
+			wait_ms = due > now + 1000000 ?
+				(due - now + 999999) / 1000000 : 0;
+		}
+		if (pause || wait_ms) {
 			b->inflight++;
-			uv_timer_start(&k->pause, on_pause, BENCH_PAUSE_MS, 0);
+			uv_timer_start(&k->pause, on_pause, wait_ms, 0);
 			return;
 		}
 		if (issue(k))
+			return;
+	} else if (b->phase == P_SETUP || b->phase == P_TEARDOWN) {
+		k->seq++;
+		if (issue_setup_teardown(k))
 			return;
 	}
 	if (b->inflight == 0)
@@ -214,7 +286,7 @@ static void on_answer(void *arg, int status, const struct client_response *r)
 		note_error(b, status, r);
 		b->setup_failed = true;
 	} else if (b->phase == P_SETUP && is_lease_workload(b->w)) {
-		k->token = r->lease.token;
+		b->tokens[k->cur] = r->lease.token;
 	}
 	continue_client(k, status != CLIENT_OK);
 }
@@ -226,7 +298,14 @@ static bool issue(struct bclient *k)
 	struct client_request q;
 	build(k, &q);
 	k->sent_ns = uv_hrtime();
+	if (b->phase == P_RUN && b->rate) {
+		uint64_t due = due_ns(k);
+		if (due < k->sent_ns)
+			k->sent_ns = due;
+	}
 	if (tclient_request(k->tc, &q, b->c->timeout_ms, on_answer, k) == 0) {
+		if (b->phase == P_RUN)
+			k->seq++;
 		b->inflight++;
 		return true;
 	}
@@ -238,11 +317,12 @@ static bool issue(struct bclient *k)
 static void issue_all(struct bench *b)
 {
 	for (unsigned i = 0; i < b->n; i++) {
-		/* a lease whose acquire failed has nothing to release */
-		if (b->phase == P_TEARDOWN && is_lease_workload(b->w) &&
-		    !b->cl[i].token)
-			continue;
-		issue(&b->cl[i]);
+		struct bclient *k = &b->cl[i];
+		k->seq = 0;
+		if (b->phase == P_RUN)
+			continue_client(k, false); /* issues, or waits with --rate */
+		else
+			issue_setup_teardown(k); /* skips leases never acquired */
 	}
 	if (b->inflight == 0)
 		next_phase(b);
@@ -310,43 +390,54 @@ static int parse_workload(struct ctl *c, enum workload *w)
 			       "get, not '%s'", s);
 }
 
-static int parse_options(struct ctl *c, struct bench *b, uint64_t *key_size)
+#define BENCH_LEASES_MAX 1000000
+
+static int parse_options(struct ctl *c, struct bench *b)
 {
 	uint64_t n, value_size;
 	if (parse_workload(c, &b->w) ||
 	    ctl_opt_u64(c, "clients", false, 8, 1, 1000, &n) ||
 	    ctl_opt_duration(c, "duration", false, 5000, 1000,
 			     &b->duration_ms) ||
-	    ctl_opt_u64(c, "key-size", false, 16, 1, SM_KEY_MAX, key_size) ||
+	    ctl_opt_u64(c, "key-size", false, 16, 1, SM_KEY_MAX,
+			&b->key_size) ||
 	    ctl_opt_u64(c, "value-size", false, 64, 0, SM_VALUE_MAX,
-			&value_size))
+			&value_size) ||
+	    ctl_opt_u64(c, "leases", false, n, 1, BENCH_LEASES_MAX,
+			&b->names) ||
+	    ctl_opt_u64(c, "rate", false, 0, 0, 1000000, &b->rate))
 		return CTL_EXIT_ERROR;
 	if (b->duration_ms == 0)
 		return ctl_usage_error(c, "--duration must be more than 0");
-	if (is_lease_workload(b->w) && *key_size > SM_HOLDER_MAX)
+	if (is_lease_workload(b->w) && b->key_size > SM_HOLDER_MAX)
 		return ctl_usage_error(c, "--key-size is at most %u for the "
 				       "lease workloads (it sizes the lease and "
 				       "holder names)", SM_HOLDER_MAX);
+	if (ctl_opt(c, "leases") && !is_lease_workload(b->w))
+		return ctl_usage_error(c, "--leases is for the renew and "
+				       "acquire workloads");
+	if (b->names < n)
+		return ctl_usage_error(c, "--leases %llu is fewer than "
+				       "--clients %llu: each client needs one",
+				       (unsigned long long)b->names,
+				       (unsigned long long)n);
 	b->n = (unsigned)n;
 	b->value_len = (size_t)value_size;
 	return 0;
 }
 
-/* Per-client names: unique to this process and client, padded to the
- * requested size so that --key-size measures what it says. */
-static int make_names(struct ctl *c, struct bench *b, uint64_t key_size)
+/* The longest name (the last) must fit in --key-size. */
+static int make_names(struct ctl *c, struct bench *b)
 {
+	char buf[SM_KEY_MAX + 1];
+	int need = name_of(b, b->names - 1, buf);
+	if (need)
+		return ctl_usage_error(c, "--key-size %llu is too small for "
+				       "unique names (%d needed)",
+				       (unsigned long long)b->key_size, need);
 	for (unsigned i = 0; i < b->n; i++) {
-		struct bclient *k = &b->cl[i];
-		int len = snprintf(k->key, sizeof(k->key), "bench-%ld-%u",
-				   (long)getpid(), i);
-		if ((uint64_t)len > key_size)
-			return ctl_usage_error(c, "--key-size %llu is too small "
-					       "for unique names (%d needed)",
-					       (unsigned long long)key_size, len);
-		memset(k->key + len, '.', (size_t)key_size - (size_t)len);
-		k->key[key_size] = '\0';
-		k->b = b;
+		b->cl[i].b = b;
+		b->cl[i].id = i;
 	}
 	return 0;
 }
@@ -366,6 +457,12 @@ static void print_results(struct bench *b, double secs)
 		       workload_names[b->w], b->n, secs,
 		       (unsigned long long)b->ops, rate, p50, p99, p999, max,
 		       (unsigned long long)b->errors);
+		if (ctl_opt(b->c, "leases") || b->rate)
+			printf("leases       %llu\nrate         %llu/s each "
+			       "(target %llu ops/s)\n",
+			       (unsigned long long)b->names,
+			       (unsigned long long)b->rate,
+			       (unsigned long long)(b->names * b->rate));
 		return;
 	}
 	struct ctl_json j;
@@ -388,6 +485,12 @@ static void print_results(struct bench *b, double secs)
 	}
 	ctl_json_key(&j, "errors");
 	ctl_json_u64(&j, b->errors);
+	if (ctl_opt(b->c, "leases") || b->rate) {
+		ctl_json_key(&j, "leases");
+		ctl_json_u64(&j, b->names);
+		ctl_json_key(&j, "rate");
+		ctl_json_u64(&j, b->rate);
+	}
 	ctl_json_end(&j);
 }
 
@@ -449,18 +552,18 @@ static int run_bench(struct bench *b)
 int ctl_cmd_bench(struct ctl *c)
 {
 	struct bench *b = calloc(1, sizeof(*b));
-	uint64_t key_size;
 	int code = CTL_EXIT_ERROR;
 	if (!b)
 		return CTL_EXIT_ERROR;
 	b->c = c;
 	b->tty = isatty(2);
-	if (parse_options(c, b, &key_size))
+	if (parse_options(c, b))
 		goto out;
 	b->cl = calloc(b->n, sizeof(*b->cl));
+	b->tokens = calloc(b->names, sizeof(*b->tokens));
 	char *value = malloc(b->value_len + 1);
 	b->value = value;
-	if (!b->cl || !value || make_names(c, b, key_size))
+	if (!b->cl || !b->tokens || !value || make_names(c, b))
 		goto out;
 	memset(value, 'v', b->value_len);
 	if (uv_loop_init(&b->loop))
@@ -469,6 +572,7 @@ int ctl_cmd_bench(struct ctl *c)
 	uv_loop_close(&b->loop);
 out:
 	free(b->cl);
+	free(b->tokens);
 	free((char *)b->value);
 	free(b);
 	return code;

@@ -24,7 +24,8 @@ static const char *const put_opts[] = {"lease", "token", "expect-revision",
 static const char *const member_add_opts[] = {"peer-addr", NULL};
 static const char *const transfer_opts[] = {"to", NULL};
 static const char *const bench_opts[] = {"workload", "clients", "duration",
-					 "key-size", "value-size", NULL};
+					 "key-size", "value-size", "leases",
+					 "rate", NULL};
 
 static const struct ctl_cmd commands[] = {
 	{"status", "", 0, 0, no_opts,
@@ -95,14 +96,22 @@ static const struct ctl_cmd commands[] = {
 	 ctl_cmd_leader_transfer},
 	{"bench",
 	 "--workload put|renew|acquire|get --clients N --duration S "
-	 "[--key-size B --value-size B]",
+	 "[--key-size B --value-size B] [--leases L] [--rate R]",
 	 0, 0, bench_opts, "measure throughput and latency",
 	 "N clients, each with one request in flight, for S seconds (a bare\n"
 	 "number is seconds; 500ms works too).  Prints ops/s, p50, p99, p99.9\n"
 	 "and max latency and the number of errors; a progress line goes to\n"
 	 "stderr every second.  renew and acquire use one lease per client\n"
 	 "(released at the end); get reads keys written beforehand.  Defaults:\n"
-	 "--workload put --clients 8 --duration 5 --key-size 16 --value-size 64.\n",
+	 "--workload put --clients 8 --duration 5 --key-size 16 --value-size 64.\n"
+	 "\n"
+	 "--leases L (renew, acquire): L leases shared out among the clients\n"
+	 "instead of one each, every client going round its own.\n"
+	 "--rate R: every lease (or key) gets R requests a second, evenly\n"
+	 "spaced, instead of as many as the cluster answers; latency then\n"
+	 "counts from when a request was due, so falling behind shows.  10,000\n"
+	 "leases renewed once a second:\n"
+	 "  tenurectl bench --workload renew --clients 100 --leases 10000 --rate 1\n",
 	 ctl_cmd_bench},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
