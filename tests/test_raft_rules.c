@@ -14,6 +14,7 @@
  * which keeps the setup short and deterministic.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
@@ -1063,6 +1064,49 @@ START_TEST(test_followers_learn_commit_index)
 }
 END_TEST
 
+/* Extension: a follower that lost entries it had acknowledged (its data
+ * dir was emptied to rebuild it) is caught up again without waiting for a
+ * new proposal: its heartbeat answer says where its log ends, and the
+ * leader forgets the match it can no longer trust. */
+static void wipe_and_restart(struct fixture *f, raft_id id)
+{
+	struct fx_node *nd = fx_node(f, id);
+	fx_crash(f, id);
+	for (unsigned i = 0; i < nd->d_n; i++)
+		free(nd->d_log[i].data.base);
+	free(nd->d_log);
+	nd->d_log = NULL;
+	nd->d_n = 0;
+	nd->d_term = 0;
+	nd->d_vote = 0;
+	nd->applied = 0;
+	fx_start_empty(f, id);
+}
+
+START_TEST(test_wiped_follower_is_caught_up)
+{
+	struct fixture f;
+	fx_init(&f, 3);
+	elect_settled(&f, 1);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(fx_propose(&f, 1, "x"), 0);
+	fx_run(&f, 5 * HB, HB);
+	raft_index last = raft_last_index(fx_raft(&f, 1));
+	ck_assert_uint_eq(raft_last_index(fx_raft(&f, 3)), last);
+	ck_assert_uint_eq(raft_peer_match(fx_raft(&f, 1), 3), last);
+
+	wipe_and_restart(&f, 3);
+	ck_assert_uint_eq(raft_last_index(fx_raft(&f, 3)), 0);
+	/* No proposal: only heartbeats may bring it back. */
+	fx_run(&f, 10 * HB, HB);
+	ck_assert_uint_eq(raft_last_index(fx_raft(&f, 3)), last);
+	ck_assert_uint_eq(commit_of(&f, 3), last);
+	ck_assert_uint_eq(raft_peer_match(fx_raft(&f, 1), 3), last);
+	ck_assert_int_eq(raft_state(fx_raft(&f, 1)), RAFT_LEADER);
+	fx_close(&f);
+}
+END_TEST
+
 /* =========================================================================
  * RequestVote receiver
  * ========================================================================= */
@@ -1984,6 +2028,7 @@ Suite *raft_rules_suite(void)
 	tcase_add_test(tc, test_match_index_updated_on_success);
 	tcase_add_test(tc, test_figure8_old_term_not_committed_by_counting);
 	tcase_add_test(tc, test_followers_learn_commit_index);
+	tcase_add_test(tc, test_wiped_follower_is_caught_up);
 
 	tc = tcase(s, "request_vote");
 	tcase_add_test(tc, test_vote_denied_for_stale_term);
