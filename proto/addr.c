@@ -1,6 +1,7 @@
 /*
  * addr.c — see addr.h.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/addr.h"
@@ -52,4 +53,21 @@ int addr_parse(const char *s, struct sockaddr_storage *out)
 	if (parse_port(colon + 1, &port))
 		return UV_EINVAL;
 	return uv_ip4_addr(host, port, (struct sockaddr_in *)out);
+}
+
+void addr_format(const struct sockaddr_storage *sa, char *buf, size_t n)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (sa->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		uv_ip4_name(in, host, sizeof(host));
+		snprintf(buf, n, "%s:%u", host, ntohs(in->sin_port));
+	} else if (sa->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		uv_ip6_name(in6, host, sizeof(host));
+		snprintf(buf, n, "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, n, "(unknown address)");
+	}
 }

@@ -13,5 +13,7 @@
 
 /* 0, or UV_EINVAL when s is not one of the two forms above. */
 int addr_parse(const char *s, struct sockaddr_storage *out);
+/* The reverse, for log lines: "1.2.3.4:5", "[::1]:5". */
+void addr_format(const struct sockaddr_storage *sa, char *buf, size_t n);
 
 #endif

@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/addr.h"
 #include "proto/frame.h"
 #include "server/clients.h"
 #include "server/log.h"
 #include "server/transport.h"
+#include "server/transport_hello.h"
 
 #define MAX_OUTPUT_DEFAULT ((size_t)64 << 20)
 
@@ -176,23 +178,13 @@ static void reply_error(struct session *s, uint64_t id, uint32_t op,
 	session_respond(s, &r);
 }
 
-/* Constant time, so the token cannot be guessed byte by byte. */
-static bool token_ok(const char *want, const struct client_str *got)
-{
-	size_t n = strlen(want);
-	unsigned char diff = (unsigned char)(n != got->len);
-	for (size_t i = 0; i < n; i++)
-		diff |= (unsigned char)(want[i] ^
-					(i < got->len ? got->p[i] : 0));
-	return diff == 0;
-}
-
 static bool check_auth(struct session *s, const struct client_request *q)
 {
 	const char *token = s->owner->opt.auth_token;
 	if (!token || s->authenticated)
 		return true;
-	if (q->op == CLIENT_OP_HELLO && token_ok(token, &q->token)) {
+	if (q->op == CLIENT_OP_HELLO && transport_token_equal(token, strlen(token), q->token.p,
+						    q->token.len)) {
 		s->authenticated = true;
 		return true;
 	}
@@ -284,20 +276,10 @@ static void describe_peer(struct session *s)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
-	char host[48] = "?";
-	int port = 0;
-	if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-			uv_ip4_name(in, host, sizeof(host));
-			port = ntohs(in->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-			uv_ip6_name(in6, host, sizeof(host));
-			port = ntohs(in6->sin6_port);
-		}
-	}
-	snprintf(s->peer, sizeof(s->peer), "%s:%d", host, port);
+	if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) == 0)
+		addr_format(&ss, s->peer, sizeof(s->peer));
+	else
+		snprintf(s->peer, sizeof(s->peer), "?");
 }
 
 static void on_connection(uv_stream_t *server, int status)

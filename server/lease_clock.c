@@ -6,19 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/hash.h"
 #include "server/lease_clock.h"
 
 #define TOMBSTONE ((char *)1)
-
-static uint64_t hash_name(const char *p, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
 
 void lease_clock_init(struct lease_clock *c)
 {
@@ -53,7 +44,7 @@ static struct lease_clock_entry *find(const struct lease_clock *c,
 	if (!c->cap)
 		return NULL;
 	size_t mask = c->cap - 1;
-	for (size_t i = hash_name(name, len) & mask;; i = (i + 1) & mask) {
+	for (size_t i = hash_fnv1a(name, len) & mask;; i = (i + 1) & mask) {
 		struct lease_clock_entry *e = &c->slots[i];
 		if (!e->name)
 			return NULL;
@@ -71,7 +62,7 @@ static bool rehash(struct lease_clock *c, size_t cap)
 		struct lease_clock_entry *e = &c->slots[i];
 		if (!live(e))
 			continue;
-		size_t k = hash_name(e->name, e->len) & (cap - 1);
+		size_t k = hash_fnv1a(e->name, e->len) & (cap - 1);
 		while (slots[k].name)
 			k = (k + 1) & (cap - 1);
 		slots[k] = *e;
@@ -98,7 +89,7 @@ bool lease_clock_set(struct lease_clock *c, const char *name, size_t len,
 			return false;
 		memcpy(copy, name, len);
 		size_t mask = c->cap - 1;
-		size_t i = hash_name(name, len) & mask;
+		size_t i = hash_fnv1a(name, len) & mask;
 		while (live(&c->slots[i]))
 			i = (i + 1) & mask;
 		e = &c->slots[i];

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proto/hash.h"
 #include "server/clients.h"
 #include "server/conf.h"
 #include "server/http.h"
@@ -105,16 +106,6 @@ struct daemon {
 };
 
 /* ---- start-up checks ------------------------------------------------------- */
-
-static uint64_t fnv(const char *p, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
 
 /* "w1=127.0.0.1:7001,w2=..." into a configuration of voters. */
 static int parse_cluster(const char *s, struct raft_config *c, char *err,
@@ -304,7 +295,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	if (parse_cluster(s->initial_cluster, &initial, err, errlen))
 		return -1;
 	uint64_t self = service_member_id(s->name, strlen(s->name));
-	uint64_t cluster_id = fnv(s->initial_cluster, strlen(s->initial_cluster));
+	uint64_t cluster_id = hash_fnv1a(s->initial_cluster,
+					 strlen(s->initial_cluster));
 	if (!raft_config_get(&initial, self))
 		log_event(LOG_INFO, "joining", "name=%s reason=\"not in "
 			  "--initial-cluster: waits to be added with tenurectl "

@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/hash.h"
 #include "server/lease_clock.h"
 #include "server/log.h"
 #include "server/service.h"
+#include "server/transport.h"
 
 #define TICK_MS 20
 
@@ -700,7 +702,7 @@ static void on_tick(uv_timer_t *t)
 
 /* ---- status and membership --------------------------------------------------------------- */
 
-static void name_of(const char *addr, char *out, size_t len)
+void service_member_name(const char *addr, char *out, size_t len)
 {
 	const char *eq = strchr(addr, '=');
 	size_t n = eq ? (size_t)(eq - addr) : strlen(addr);
@@ -720,7 +722,7 @@ static void handle_status(struct service *s, struct request *rq)
 	const struct raft_server *ls =
 		raft_config_get(raft_config_current(raft), raft_leader(raft));
 	if (ls)
-		name_of(ls->addr, leader, sizeof(leader));
+		service_member_name(ls->addr, leader, sizeof(leader));
 	b->name = czstr(s->opt.name);
 	b->role = czstr(raft_state_name(raft_state(raft)));
 	b->leader = czstr(leader);
@@ -745,10 +747,9 @@ static void handle_member_list(struct service *s, struct request *rq)
 	memset(m, 0, sizeof(m));
 	for (unsigned i = 0; i < c->n; i++) {
 		const struct raft_server *sv = &c->servers[i];
-		const char *eq = strchr(sv->addr, '=');
-		name_of(sv->addr, names[i], sizeof(names[i]));
+		service_member_name(sv->addr, names[i], sizeof(names[i]));
 		m[i].name = czstr(names[i]);
-		m[i].peer_addr = czstr(eq ? eq + 1 : sv->addr);
+		m[i].peer_addr = czstr(transport_dial_addr(sv->addr));
 		const char *client = s->opt.peer_client_addr
 			? s->opt.peer_client_addr(s->opt.peer_arg, sv->id)
 			: NULL;
@@ -769,11 +770,7 @@ static void handle_member_list(struct service *s, struct request *rq)
 
 uint64_t service_member_id(const char *name, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)name[i];
-		h *= 0x100000001b3ull;
-	}
+	uint64_t h = hash_fnv1a(name, len);
 	return h ? h : 1;
 }
 

@@ -65,6 +65,8 @@ void service_stop(struct service *s);
 /* Raft id of a member, derived from its name so that every witness
  * computes the same id for "w4" without coordination (never 0). */
 uint64_t service_member_id(const char *name, size_t len);
+/* The name in a member's configuration address "name=host:port". */
+void service_member_name(const char *addr, char *out, size_t len);
 
 struct service_stats {
 	uint64_t requests[CLIENT_OP_END - CLIENT_OP_HELLO];

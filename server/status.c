@@ -24,24 +24,13 @@ void *status_context(struct node *n, struct service *s, const char *name)
 	return c;
 }
 
-/* Member names are the part of the configuration address before '='. */
-static void member_name(const struct raft_server *sv, char *out, size_t len)
-{
-	const char *eq = strchr(sv->addr, '=');
-	size_t n = eq ? (size_t)(eq - sv->addr) : strlen(sv->addr);
-	if (n >= len)
-		n = len - 1;
-	memcpy(out, sv->addr, n);
-	out[n] = '\0';
-}
-
 static void leader_name(struct raft *r, char *out, size_t len)
 {
 	const struct raft_server *sv =
 		raft_config_get(raft_config_current(r), raft_leader(r));
 	out[0] = '\0';
 	if (sv)
-		member_name(sv, out, len);
+		service_member_name(sv->addr, out, len);
 }
 
 /* ---- /health --------------------------------------------------------------- */
@@ -92,12 +81,11 @@ static void status(struct status_ctx *c, struct http_response *res)
 	for (unsigned i = 0; i < conf->n; i++) {
 		const struct raft_server *sv = &conf->servers[i];
 		char name[RAFT_ADDR_MAX];
-		member_name(sv, name, sizeof(name));
-		const char *eq = strchr(sv->addr, '=');
+		service_member_name(sv->addr, name, sizeof(name));
 		http_printf(res,
 			    "%s{\"name\":\"%s\",\"peer\":\"%s\",\"voter\":%s,"
 			    "\"match\":%llu}",
-			    i ? "," : "", name, eq ? eq + 1 : sv->addr,
+			    i ? "," : "", name, transport_dial_addr(sv->addr),
 			    sv->role == RAFT_VOTER ? "true" : "false",
 			    (unsigned long long)raft_peer_match(r, sv->id));
 	}
@@ -159,7 +147,7 @@ static void peer_metrics(struct status_ctx *c, struct http_response *res)
 		if (sv->id == raft_self(r) || !node_peer_stats(c->node, sv->id, &st))
 			continue;
 		char name[RAFT_ADDR_MAX];
-		member_name(sv, name, sizeof(name));
+		service_member_name(sv->addr, name, sizeof(name));
 		http_printf(res,
 			    "tenure_peer_up{peer=\"%s\"} %d\n"
 			    "tenure_peer_rtt_seconds{peer=\"%s\"} %.6f\n"

@@ -37,24 +37,6 @@ struct peer *transport_find_peer(const struct transport *t, raft_id id)
 	return NULL;
 }
 
-void transport_sockaddr_name(const struct sockaddr_storage *sa, char *buf,
-			     size_t n)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-
-	if (sa->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-		uv_ip4_name(in, host, sizeof(host));
-		snprintf(buf, n, "%s:%u", host, ntohs(in->sin_port));
-	} else if (sa->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		uv_ip6_name(in6, host, sizeof(host));
-		snprintf(buf, n, "[%s]:%u", host, ntohs(in6->sin6_port));
-	} else {
-		snprintf(buf, n, "(unknown address)");
-	}
-}
-
 static void free_transport(struct transport *t)
 {
 	void (*cb)(void *) = t->on_closed;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "proto/addr.h"
 #include "server/transport_hello.h"
 #include "server/transport_int.h"
 
@@ -180,7 +181,7 @@ static void name_remote(struct inbound *c)
 	int len = sizeof(sa);
 
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) == 0)
-		transport_sockaddr_name(&sa, c->remote, sizeof(c->remote));
+		addr_format(&sa, c->remote, sizeof(c->remote));
 	else
 		snprintf(c->remote, sizeof(c->remote), "(unknown address)");
 }

@@ -112,8 +112,6 @@ void transport_handle_closed(struct transport *t);
 void transport_schedule_flush(struct transport *t);
 struct peer *transport_find_peer(const struct transport *t, raft_id id);
 int transport_sockaddr_port(const struct sockaddr_storage *sa);
-void transport_sockaddr_name(const struct sockaddr_storage *sa, char *buf,
-			     size_t n);
 
 /* transport_out.c */
 struct peer *peer_create(struct transport *t, const struct raft_server *s);

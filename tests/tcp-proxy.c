@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include "proto/hash.h"
 
 #define MAX_CONNS 64
 #define MAX_CUT 16
@@ -93,12 +94,7 @@ static void on_signal(int sig)
 
 static uint64_t member_id(const char *name, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)name[i];
-		h *= 0x100000001b3ull;
-	}
+	uint64_t h = hash_fnv1a(name, len); /* as service_member_id() */
 	return h ? h : 1;
 }
 
