@@ -67,10 +67,10 @@ static const struct conf_option options[] = {
 	OPT("auth_token_file", CONF_STRING, NULL, 0, 0,
 	    "file holding the shared secret every peer and client must "
 	    "present", false, auth_token_file, "FILE"),
-	OPT("election_timeout", CONF_DURATION_MS, "1000ms", 50, 60000,
+	OPT("election_timeout", CONF_DURATION_MS, "500ms", 50, 60000,
 	    "Raft election timeout (randomised up to twice this)", false,
 	    election_timeout, NULL),
-	OPT("heartbeat_interval", CONF_DURATION_MS, "100ms", 5, 10000,
+	OPT("heartbeat_interval", CONF_DURATION_MS, "50ms", 5, 10000,
 	    "leader heartbeat interval", false, heartbeat_interval, NULL),
 	OPT("request_timeout", CONF_DURATION_MS, "5s", 100, 600000,
 	    "answer a client request within this time, or time out", false,

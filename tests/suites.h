@@ -19,5 +19,19 @@ Suite *conf_suite(void);        /* server/conf.c */
 Suite *lease_clock_suite(void); /* server/lease_clock.c */
 Suite *ctl_output_suite(void);  /* server/ctl/ctl_output.c */
 Suite *lincheck_suite(void);    /* tests/lincheck.c */
+Suite *member_suite(void);      /* fencing/member.c, flatjson.c, roster.c */
+Suite *api_suite(void);         /* fencing/api.c */
+Suite *ctl_pgcluster_suite(void); /* server/ctl/ctl_pgoutput.c */
+Suite *pgprobe_suite(void);     /* tests/pgprobe_check.c */
+Suite *spawn_suite(void);       /* fencing/spawn.c */
+Suite *fence_pg_suite(void);    /* fencing/fence_pg.c */
+Suite *guard_suite(void);       /* fencing/guard.c */
+Suite *watchdog_suite(void);    /* fencing/watchdog.c */
+Suite *stonith_suite(void);     /* fencing/stonith.c */
+Suite *pgconf_suite(void);      /* fencing/pgconf.c */
+Suite *controldata_suite(void); /* fencing/controldata.c */
+Suite *decide_suite(void);      /* fencing/decide.c */
+/* tests/unit-pg only (needs a real server, see tests/pg-unit.sh): */
+Suite *pg_suite(void);          /* fencing/pg.c */
 
 #endif

@@ -22,6 +22,18 @@ int main(void)
 	srunner_add_suite(sr, lease_clock_suite());
 	srunner_add_suite(sr, ctl_output_suite());
 	srunner_add_suite(sr, lincheck_suite());
+	srunner_add_suite(sr, member_suite());
+	srunner_add_suite(sr, api_suite());
+	srunner_add_suite(sr, ctl_pgcluster_suite());
+	srunner_add_suite(sr, pgprobe_suite());
+	srunner_add_suite(sr, spawn_suite());
+	srunner_add_suite(sr, fence_pg_suite());
+	srunner_add_suite(sr, guard_suite());
+	srunner_add_suite(sr, watchdog_suite());
+	srunner_add_suite(sr, stonith_suite());
+	srunner_add_suite(sr, pgconf_suite());
+	srunner_add_suite(sr, controldata_suite());
+	srunner_add_suite(sr, decide_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -24,6 +24,9 @@
  *   ctl_watch.c    lease watch and key watch (until SIGINT)
  *   ctl_cluster.c  status, member list/add/remove, leader transfer
  *   ctl_bench.c    the load generator
+ *   ctl_pgcluster.c  cluster list/history/pause/resume/switchover/failover:
+ *                  the Postgres cluster the agents keep under SCOPE/
+ *   ctl_pgoutput.c its tables and JSON (pure, unit-tested)
  */
 #ifndef TENURE_CTL_H
 #define TENURE_CTL_H
@@ -33,6 +36,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fencing/member.h"
 #include "proto/client.h"
 #include "proto/tclient.h"
 
@@ -197,6 +201,40 @@ void ctl_print_kvs(const struct ctl *c, const struct client_kv *kv,
 void ctl_print_lease_outcome(const struct ctl *c, const struct client_lease *l,
 			     const char *flag, bool ok);
 
+/* ---- ctl_pgoutput.c: the Postgres cluster (cluster list, history) ------ */
+
+/* What `cluster list` shows: the records under SCOPE/members/ and who
+ * holds SCOPE/primary.  Roles follow fencing/roster.h (only the holder is
+ * "primary"); a holder without a record still gets a row. */
+struct ctl_pg_list {
+	const char *scope;
+	const char *leader;   /* "" when SCOPE/primary is free */
+	uint64_t token;       /* its fencing token */
+	bool paused;
+	const char *sync;     /* SCOPE/sync, comma-separated, or "" */
+	const struct member *members;
+	size_t n;
+};
+void ctl_pg_print_list(FILE *f, enum ctl_format fmt,
+		       const struct ctl_pg_list *l);
+
+/* One SCOPE/history/ entry (see the key protocol in ctl_pgcluster.c). */
+struct ctl_pg_event {
+	uint64_t time_ms;
+	char old[MEMBER_STR_MAX];
+	char new_name[MEMBER_STR_MAX];
+	char reason[MEMBER_STR_MAX];
+	uint64_t token;
+	uint64_t unavailable_ms;
+};
+/* Unknown keys ignored, missing ones zero; false with a reason. */
+bool ctl_pg_event_decode(const char *json, size_t len,
+			 struct ctl_pg_event *e, char *err, size_t errlen);
+void ctl_pg_print_history(FILE *f, enum ctl_format fmt,
+			  const struct ctl_pg_event *e, size_t n);
+/* "2024-05-01T12:00:00.123Z" into buf (at least 32 bytes). */
+const char *ctl_pg_iso_time(uint64_t ms, char *buf, size_t cap);
+
 /* ---- the commands ------------------------------------------------------- */
 
 int ctl_cmd_lease_acquire(struct ctl *c);
@@ -216,5 +254,11 @@ int ctl_cmd_member_add(struct ctl *c);
 int ctl_cmd_member_remove(struct ctl *c);
 int ctl_cmd_leader_transfer(struct ctl *c);
 int ctl_cmd_bench(struct ctl *c);
+int ctl_cmd_pg_list(struct ctl *c);
+int ctl_cmd_pg_history(struct ctl *c);
+int ctl_cmd_pg_pause(struct ctl *c);
+int ctl_cmd_pg_resume(struct ctl *c);
+int ctl_cmd_pg_switchover(struct ctl *c);
+int ctl_cmd_pg_failover(struct ctl *c);
 
 #endif /* TENURE_CTL_H */

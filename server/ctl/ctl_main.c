@@ -23,6 +23,9 @@ static const char *const put_opts[] = {"lease", "token", "expect-revision",
 				       NULL};
 static const char *const member_add_opts[] = {"peer-addr", NULL};
 static const char *const transfer_opts[] = {"to", NULL};
+static const char *const scope_opts[] = {"scope", NULL};
+static const char *const handover_opts[] = {"scope", "candidate", "wait",
+					    NULL};
 static const char *const bench_opts[] = {"workload", "clients", "duration",
 					 "key-size", "value-size", "leases",
 					 "rate", NULL};
@@ -113,6 +116,50 @@ static const struct ctl_cmd commands[] = {
 	 "leases renewed once a second:\n"
 	 "  tenurectl bench --workload renew --clients 100 --leases 10000 --rate 1\n",
 	 ctl_cmd_bench},
+	{"cluster list", "[--scope S]", 0, 0, scope_opts,
+	 "show the PostgreSQL cluster: members, roles, lag (like patronictl "
+	 "list)",
+	 "Reads what the tenure-agents publish under S/ (S from --scope, env\n"
+	 "TENURE_SCOPE, default \"main\").  Only the holder of the S/primary\n"
+	 "lease is shown as primary; a record that still says primary without\n"
+	 "the lease is \"demoting\".  LAG_MB is rounded; the header names the\n"
+	 "leader, its fencing token and maintenance mode.  -o json: a list of\n"
+	 "{name, role, state, timeline, lag_bytes, sync, healthy, api, host,\n"
+	 "lease_token (primary only)}.\n",
+	 ctl_cmd_pg_list},
+	{"cluster history", "[--scope S]", 0, 0, scope_opts,
+	 "show the cluster's changes of primary, oldest first",
+	 "One row per grant of S/primary to a new node: time (UTC), old and new\n"
+	 "primary, reason, fencing token, and how long no primary accepted\n"
+	 "writes.\n",
+	 ctl_cmd_pg_history},
+	{"cluster pause", "[--scope S]", 0, 0, scope_opts,
+	 "maintenance mode: the agents stop automatic failover",
+	 "Writes S/pause.  The primary keeps its lease (and stays fenced if it\n"
+	 "loses it); no replica is promoted automatically until resume.  Exit\n"
+	 "1 when already paused.\n",
+	 ctl_cmd_pg_pause},
+	{"cluster resume", "[--scope S]", 0, 0, scope_opts,
+	 "leave maintenance mode", "Deletes S/pause.  Exit 1 when not paused.\n",
+	 ctl_cmd_pg_resume},
+	{"cluster switchover", "--candidate NODE [--wait S] [--scope S]", 0, 0,
+	 handover_opts, "hand the primary role to a replica, in order",
+	 "Asks the agents (key S/switchover) to move the primary to NODE: the\n"
+	 "current primary is demoted and releases the lease, then NODE is\n"
+	 "promoted.  Waits until NODE holds S/primary and runs as primary,\n"
+	 "polling every 100 ms, for --wait (default 30 s; 500ms, 2min work\n"
+	 "too), then prints the time it took.  Exit 2 when there is no primary\n"
+	 "(use failover), NODE is not a running replica, a request is already\n"
+	 "pending, or the wait runs out (the request then stays pending).\n"
+	 "example:\n"
+	 "  " CTL_PROG " cluster switchover --candidate pg2 --wait 60\n",
+	 ctl_cmd_pg_switchover},
+	{"cluster failover", "--candidate NODE [--wait S] [--scope S]", 0, 0,
+	 handover_opts, "promote a replica when there is no healthy primary",
+	 "Like switchover, but also when S/primary is free (the old primary\n"
+	 "is dead or fenced): the agents promote NODE once the old lease has\n"
+	 "ended.  Exit codes as for switchover.\n",
+	 ctl_cmd_pg_failover},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

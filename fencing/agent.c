@@ -1,0 +1,392 @@
+/*
+ * agent.c — see agent.h: start and stop, and the tick that observes,
+ * decides and acts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fencing/agent_int.h"
+#include "fencing/clock.h"
+#include "fencing/pgconf.h"
+#include "server/log.h"
+
+uint64_t agent_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void on_tick(uv_timer_t *t);
+
+static void tick_soon(struct agent *a, uint64_t delay_ms)
+{
+	if (!a->stopping)
+		uv_timer_start(&a->tick_timer, on_tick, delay_ms,
+			       (uint64_t)a->conf->renew_interval);
+}
+
+void agent_kick(struct agent *a)
+{
+	if (a->busy || a->observing)
+		a->kick = true;
+	else
+		tick_soon(a, 0);
+}
+
+void agent_log_action(struct agent *a, const struct decide_action *act)
+{
+	const struct decide_action *last = &a->last_action;
+	if (act->kind == last->kind && act->reason == last->reason &&
+	    strcmp(act->target, last->target) == 0 && act->kind == ACT_NONE)
+		return; /* "still waiting for X" once, not every tick */
+	log_event(act->kind == ACT_FENCE ? LOG_WARN : LOG_INFO, "decision",
+		  "action=%s target=%s reason=\"%s\" role=%s lease_holder=%s",
+		  decide_kind_name(act->kind), act->target[0] ? act->target : "-",
+		  act->reason, member_role_name(a->self.role),
+		  a->view.holder[0] ? a->view.holder : "-");
+	a->last_action = *act;
+}
+
+static void act_done(struct agent *a)
+{
+	a->busy = false;
+	a->kick = false;
+	tick_soon(a, 20);
+}
+
+/* The members as decide() sees them: the view, with this node's own
+ * record replaced by the one just built (the published one may lag). */
+static size_t members_with_self(struct agent *a, struct member *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < a->view.n_members; i++)
+		if (strcmp(a->view.members[i].name, a->conf->name) != 0)
+			out[n++] = a->view.members[i];
+	out[n++] = a->self;
+	return n;
+}
+
+static void step(struct agent *a, bool view_ok)
+{
+	static struct member members[AGENT_MAX_MEMBERS + 1];
+	observe_build_self(a);
+	keys_publish_self(a);
+	const struct witness_view *v = &a->view;
+	uint64_t now = clock_now_ms();
+	if (view_ok && a->primary.held && v->holder[0] &&
+	    strcmp(v->holder, a->conf->name) != 0) {
+		lease_fence_now(a, "the witnesses name another holder");
+		return;
+	}
+	struct decide_input in = {
+		.name = a->conf->name,
+		.sync_mode = a->conf->synchronous_mode != 0,
+		.nofailover = a->self.nofailover,
+		.priority = a->conf->failover_priority,
+		.max_lag = (uint64_t)a->conf->maximum_lag_on_failover,
+		.pg = a->pg_obs,
+		.members = members,
+		.n_members = members_with_self(a, members),
+		.initialized = v->initialized,
+		.paused = v->paused,
+		.sync_key = v->sync,
+		.sync_key_known = v->sync_known,
+		.switch_candidate = v->switch_candidate,
+		.switch_is_failover = v->switch_is_failover,
+		.switch_from_me = strcmp(v->switch_from, a->conf->name) == 0 ||
+				  !v->switch_from[0],
+		.last_primary_lsn = v->last_primary_lsn,
+		.last_primary = v->last_primary,
+	};
+	/* A request older than a minute is stale: it must not hold back an
+	 * automatic failover forever. */
+	if (v->switch_requested_ms &&
+	    agent_wall_ms() > v->switch_requested_ms + 60000)
+		in.switch_candidate = "";
+	in.lease.known = view_ok && v->read_ms &&
+			 now - v->read_ms < (uint64_t)a->conf->lease_ttl;
+	snprintf(in.lease.holder, sizeof(in.lease.holder), "%s", v->holder);
+	in.lease.token = v->token;
+	in.lease.mine_valid = lease_primary_valid(a);
+	struct decide_action act;
+	decide(&in, &act);
+	if (act.kind != ACT_FENCE && now < a->retry_after)
+		act.kind = ACT_NONE; /* the last attempt failed just now */
+	else
+		agent_log_action(a, &act);
+	a->status_reason = act.reason;
+	if (act.kind == ACT_NONE) {
+		if (a->kick) {
+			a->kick = false;
+			tick_soon(a, 10);
+		}
+		return;
+	}
+	a->busy = true;
+	act_run(a, &act, act_done);
+}
+
+static void read_done(struct agent *a, bool view_ok)
+{
+	a->view_ok = a->view_ok && view_ok;
+	if (--a->pending_reads > 0)
+		return;
+	a->observing = false;
+	if (!a->stopping)
+		step(a, a->view_ok);
+}
+
+static void pg_observed(struct agent *a)
+{
+	read_done(a, true);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+	if (a->busy || a->observing || a->stopping) {
+		a->kick = true;
+		return;
+	}
+	a->observing = true;
+	a->view_ok = true;
+	a->pending_reads = 2;
+	observe_pg(a, pg_observed);
+	keys_read_view(a, read_done);
+}
+
+/* ---- HTTP view ---------------------------------------------------------- */
+
+static void fill_view(void *arg, struct api_view *v)
+{
+	static const char *history[AGENT_MAX_HISTORY];
+	struct agent *a = arg;
+	memset(v, 0, sizeof(*v));
+	v->scope = a->conf->scope;
+	v->self = &a->self;
+	v->members = a->view.members;
+	v->n_members = a->view.n_members;
+	v->leader = a->view.holder;
+	v->writable_primary = a->pg_obs.state == PG_PRIMARY &&
+			      lease_primary_valid(a);
+	v->lease_valid_ms = lease_primary_left_ms(a);
+	v->lease_token = a->primary.held ? a->primary.token : 0;
+	v->paused = a->view.paused;
+	v->pg_running = a->pg_obs.state == PG_PRIMARY ||
+			a->pg_obs.state == PG_REPLICA;
+	v->agent_ready = !a->stopping;
+	for (size_t i = 0; i < a->view.n_history; i++)
+		history[i] = a->view.history[i];
+	v->history = history;
+	v->n_history = a->view.n_history;
+	v->failovers = a->failovers;
+	v->switchovers = a->switchovers;
+	v->promotions = a->promotions;
+	v->demotions = a->demotions;
+	v->fence_actions = a->fence_actions;
+	v->renew_failures = a->primary.renew_failures;
+	v->ttl_ms = (uint64_t)a->conf->lease_ttl;
+	v->sync_standbys = a->view.sync;
+}
+
+/* ---- start ------------------------------------------------------------------ */
+
+static void tclient_log(void *arg, const char *level, const char *msg)
+{
+	char q[600];
+	log_event(strcmp(level, "warn") == 0 ? LOG_WARN : LOG_DEBUG, "witnesses",
+		  "msg=%s", log_quote(msg, q, sizeof(q)));
+}
+
+static char *read_token(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char buf[CLIENT_TOKEN_MAX + 2] = "";
+	if (!f || !fgets(buf, sizeof(buf), f)) {
+		snprintf(err, errlen, "auth_token_file '%s' cannot be read",
+			 path);
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return strdup(buf);
+}
+
+static int split_endpoints(char *list, const char **eps, size_t max)
+{
+	size_t n = 0;
+	for (char *save = NULL, *p = strtok_r(list, ",", &save);
+	     p && n < max; p = strtok_r(NULL, ",", &save))
+		eps[n++] = p;
+	return (int)n;
+}
+
+static int connect_witnesses(struct agent *a, char *err, size_t errlen)
+{
+	const char *eps[16];
+	a->endpoints = strdup(a->conf->witnesses);
+	if (!a->endpoints)
+		return -1;
+	int n = split_endpoints(a->endpoints, eps, 16);
+	struct tclient_options o = {
+		.endpoints = eps,
+		.n_endpoints = (size_t)n,
+		.auth_token = a->auth_token,
+		.client_name = a->conf->name,
+		.timeout_ms = (uint64_t)a->conf->lease_ttl,
+		.connect_timeout_ms = (uint64_t)a->conf->renew_interval,
+		.backoff_base_ms = 20,
+		.backoff_cap_ms = (uint64_t)a->conf->renew_interval,
+		/* A breaker would fail renewals fast while the witnesses
+		 * elect a leader: the lease's own deadline is the limit. */
+		.breaker_threshold = 1000000,
+		.log = tclient_log,
+		.log_arg = a,
+	};
+	if (n == 0 || tclient_new(a->loop, &o, &a->tc) != 0) {
+		snprintf(err, errlen,
+			 "witnesses '%s': expected a comma-separated list of "
+			 "IP:port client addresses of the tenured witnesses",
+			 a->conf->witnesses);
+		return -1;
+	}
+	return 0;
+}
+
+static int connect_pg(struct agent *a, char *err, size_t errlen)
+{
+	const char *addr = a->conf->pg_listen;
+	const char *colon = strrchr(addr, ':');
+	if (!colon || colon == addr || atoi(colon + 1) <= 0) {
+		snprintf(err, errlen,
+			 "pg_listen '%s': expected host:port, the address "
+			 "this node's Postgres listens on",
+			 addr);
+		return -1;
+	}
+	char conninfo[1024] = "", host[256], port[16];
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	pgconf_conninfo_append(conninfo, sizeof(conninfo), "host", host);
+	pgconf_conninfo_append(conninfo, sizeof(conninfo), "port", port);
+	pgconf_conninfo_append(conninfo, sizeof(conninfo), "user",
+			       a->conf->pg_superuser);
+	pgconf_conninfo_append(conninfo, sizeof(conninfo), "dbname",
+			       a->conf->pg_database);
+	pgconf_conninfo_append(conninfo, sizeof(conninfo), "connect_timeout",
+			       "2");
+	pgconf_conninfo_append(conninfo, sizeof(conninfo), "application_name",
+			       "tenure-agent");
+	if (pg_conn_new(a->loop, conninfo, &a->pg) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
+		struct guard *guard, struct agent **out, char *err,
+		size_t errlen)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	a->loop = loop;
+	a->conf = conf;
+	a->guard = guard;
+	if (conf->auth_token_file && conf->auth_token_file[0] &&
+	    !(a->auth_token = read_token(conf->auth_token_file, err, errlen)))
+		goto fail;
+	if (connect_witnesses(a, err, errlen) != 0 ||
+	    connect_pg(a, err, errlen) != 0)
+		goto fail;
+	if (api_start(loop, conf->listen_http, fill_view, a, &a->api, err,
+		      errlen) != 0)
+		goto fail;
+	lease_init(a);
+	keys_watch_start(a);
+	uv_timer_init(loop, &a->tick_timer);
+	a->tick_timer.data = a;
+	tick_soon(a, 0);
+	log_event(LOG_INFO, "agent_started",
+		  "name=%s scope=%s ttl_ms=%lld witnesses=%s", conf->name,
+		  conf->scope, (long long)conf->lease_ttl, conf->witnesses);
+	*out = a;
+	return 0;
+fail:
+	/* Only reached before any handle of ours was started: the process
+	 * exits, the loop is never run. */
+	return -1;
+}
+
+/* ---- stop ------------------------------------------------------------------- */
+
+static void closed_part(void *arg)
+{
+	struct agent *a = arg;
+	if (--a->closing_handles == 0 && a->on_stopped)
+		a->on_stopped(a->on_stopped_arg);
+}
+
+static void closed_one(uv_handle_t *h)
+{
+	closed_part(h->data);
+}
+
+static void close_all(struct agent *a)
+{
+	a->closing_handles = 6;
+	uv_close((uv_handle_t *)&a->tick_timer, closed_one);
+	uv_close((uv_handle_t *)&a->lease_timer, closed_one);
+	uv_close((uv_handle_t *)&a->fence_timer, closed_one);
+	tclient_close(a->tc, closed_part, a);
+	pg_conn_close(a->pg, closed_part, a);
+	api_close(a->api, closed_part, a);
+}
+
+static void stop_released(struct agent *a, bool ok, int status, void *arg)
+{
+	close_all(a);
+}
+
+static void stop_pg_done(struct agent *a)
+{
+	if (a->primary.held) {
+		char demoted[AGENT_KEY_MAX];
+		snprintf(demoted, sizeof(demoted), "%s %llu", a->conf->name,
+			 (unsigned long long)a->primary.token);
+		keys_put(a, "demoted", demoted, NULL, NULL);
+	}
+	lease_release_primary(a, stop_released, NULL);
+}
+
+static void stop_when_idle(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+	if (a->busy || a->observing)
+		return; /* an action finishes first */
+	uv_timer_stop(t);
+	log_event(LOG_INFO, "agent_stopping", "name=%s primary=%d",
+		  a->conf->name, a->primary.held);
+	act_stop_pg(a, stop_pg_done);
+}
+
+void agent_stop(struct agent *a, void (*on_done)(void *arg), void *arg)
+{
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	a->on_stopped = on_done;
+	a->on_stopped_arg = arg;
+	uv_timer_stop(&a->lease_timer);
+	/* Renewals go on (lease_on_timer checks stopping) only until
+	 * Postgres is down: keep the fence timer. */
+	uv_timer_start(&a->tick_timer, stop_when_idle, 0, 50);
+}

@@ -1,0 +1,78 @@
+/*
+ * agent.h — tenure-agent: one per PostgreSQL host.  It keeps its node's
+ * record under SCOPE/members/NAME, holds or contends for the lease
+ * SCOPE/primary, and drives Postgres (start, stop, promote, rewind,
+ * re-point) so that only the lease holder's Postgres ever accepts writes.
+ *
+ * Contract
+ * --------
+ * Everything runs on one libuv loop.  Every tick (renew_interval) the agent
+ * observes (Postgres through libpq, the witnesses through the client
+ * library), asks decide() (decide.h, a pure function) for the next step,
+ * and runs at most one Postgres action at a time.  Lease holding (lease.c)
+ * is independent of the tick: renewals, the validity deadline and the
+ * guard are driven by their own timers, so a slow action never delays a
+ * renewal or the fencing that follows a missed one (GUIDE rules 3 and 7).
+ *
+ * Keys (scope S): lease S/primary (holder = node name), lease and key
+ * S/members/NAME (the member record, member.h), key S/sync (comma list of
+ * nodes that may acknowledge synchronous commits), S/pause, S/switchover,
+ * S/initialize, S/history/<token>.
+ */
+#ifndef TENURE_FENCING_AGENT_H
+#define TENURE_FENCING_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "fencing/decide.h"
+#include "fencing/guard.h"
+#include "fencing/member.h"
+
+struct agent_conf {
+	char *scope;
+	char *name;
+	char *witnesses;
+	char *auth_token_file;
+	int64_t lease_ttl;        /* ms */
+	int64_t renew_interval;   /* ms */
+	int64_t fence_time;       /* ms: S of GUIDE rule 3 */
+	int64_t pause_margin;     /* ms: δ of GUIDE rule 3 */
+	char *pg_bin_dir;
+	char *pg_data_dir;
+	char *pg_listen;
+	char *pg_superuser;
+	char *pg_database;
+	char *replication_user;
+	char *pg_options;
+	char *pg_log_file;
+	char *listen_http;
+	int synchronous_mode;     /* 0 off, 1 on */
+	int64_t maximum_lag_on_failover; /* bytes */
+	bool nofailover;
+	int64_t failover_priority;
+	int fencing;              /* 0 off, 1 required */
+	char *stonith_command;
+	char *watchdog_device;
+	char *pre_promote;
+	char *on_role_change;
+	int log_level;
+};
+
+/* The agent's clock-rate bound ρ of GUIDE rule 3, in parts per million. */
+#define AGENT_CLOCK_DRIFT_PPM 1000
+
+struct agent;
+
+/* Starts the agent on loop; guard is the already-forked fence guard.
+ * 0, or -1 with a message in err. */
+int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
+		struct guard *guard, struct agent **out, char *err,
+		size_t errlen);
+/* Graceful stop: a primary hands over nothing (that is switchover's job);
+ * it fences its Postgres if it is the primary, releases its leases and
+ * closes everything; on_done runs when the loop can end. */
+void agent_stop(struct agent *a, void (*on_done)(void *arg), void *arg);
+
+#endif

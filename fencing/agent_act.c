@@ -1,0 +1,1021 @@
+/*
+ * agent_act.c — the actions decide() asks for, each a short chain of
+ * asynchronous steps (a program run through spawn.h, a query through
+ * pg.h, a request to the witnesses) ending in done().  Only one runs at a
+ * time; the agent observes again afterwards, so a step that failed is
+ * simply asked for again at the next tick.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fencing/agent_int.h"
+#include "fencing/roster.h"
+#include "fencing/clock.h"
+#include "fencing/controldata.h"
+#include "fencing/fence_pg.h"
+#include "fencing/flatjson.h"
+#include "fencing/pgconf.h"
+#include "fencing/spawn.h"
+#include "fencing/stonith.h"
+#include "server/log.h"
+
+/* WAL kept for standbys and for pg_rewind of an old primary. */
+#define PG_WAL_KEEP "1GB"
+
+struct act {
+	struct agent *a;
+	struct decide_action what;
+	void (*done)(struct agent *a);
+	int polls;
+	uint64_t final_lsn;
+	char sync_union[512];
+};
+
+static void finish(struct act *x)
+{
+	struct agent *a = x->a;
+	void (*done)(struct agent *) = x->done;
+	free(x);
+	if (done)
+		done(a);
+}
+
+/* A program's output as one quoted log field. */
+static const char *one_line(const char *text, char *buf, size_t cap)
+{
+	char flat[400];
+	snprintf(flat, sizeof(flat), "%s", text ? text : "");
+	for (char *p = flat; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	return log_quote(flat, buf, cap);
+}
+
+static void fail(struct act *x, const char *event, const char *detail)
+{
+	char q[900];
+	log_event(LOG_ERROR, event, "action=%s target=%s detail=%s",
+		  decide_kind_name(x->what.kind), x->what.target,
+		  one_line(detail, q, sizeof(q)));
+	/* The same step is asked for again after a pause, not at once. */
+	x->a->retry_after = clock_now_ms() + 1000;
+	finish(x);
+}
+
+static const char *bin(const struct agent *a, const char *prog, char *buf,
+		       size_t cap)
+{
+	snprintf(buf, cap, "%s/%s", a->conf->pg_bin_dir, prog);
+	return buf;
+}
+
+static void split_pg(const char *addr, char *host, size_t cap, char *port,
+		     size_t pcap)
+{
+	const char *colon = strrchr(addr, ':');
+	size_t n = colon ? (size_t)(colon - addr) : strlen(addr);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(host, addr, n);
+	host[n] = '\0';
+	snprintf(port, pcap, "%s", colon ? colon + 1 : "5432");
+}
+
+void act_conninfo(struct agent *a, const struct member *m, char *buf,
+		  size_t cap)
+{
+	char host[256], port[16];
+	split_pg(m->pg, host, sizeof(host), port, sizeof(port));
+	buf[0] = '\0';
+	pgconf_conninfo_append(buf, cap, "host", host);
+	pgconf_conninfo_append(buf, cap, "port", port);
+	pgconf_conninfo_append(buf, cap, "user", a->conf->replication_user);
+	pgconf_conninfo_append(buf, cap, "application_name", a->conf->name);
+}
+
+/* Run a program; next(x, result) continues the chain. */
+typedef void (*step_fn)(struct act *x, const struct spawn_result *r);
+struct step {
+	struct act *x;
+	step_fn next;
+};
+
+static void on_step(void *arg, const struct spawn_result *r)
+{
+	struct step *s = arg;
+	struct act *x = s->x;
+	step_fn next = s->next;
+	free(s);
+	next(x, r);
+}
+
+static void run(struct act *x, const char *const *argv, uint64_t timeout_ms,
+		step_fn next)
+{
+	struct step *s = malloc(sizeof(*s));
+	char line[1024];
+	log_event(LOG_INFO, "run", "cmd=\"%s\"",
+		  spawn_format_argv(argv, line, sizeof(line)));
+	struct spawn_opts o = {.argv = argv, .timeout_ms = timeout_ms,
+			       .log_path = x->a->conf->pg_log_file};
+	const char *env[] = {"LC_ALL=C", "LANG=C", NULL};
+	o.env_extra = env;
+	if (!s) {
+		fail(x, "out_of_memory", argv[0]);
+		return;
+	}
+	s->x = x;
+	s->next = next;
+	if (spawn_run(x->a->loop, &o, on_step, s) != 0) {
+		free(s);
+		fail(x, "spawn_failed", argv[0]);
+	}
+}
+
+/* A query on the local Postgres; next gets status 0 and rows, or not. */
+typedef void (*query_fn)(struct act *x, int status, const char *error,
+			 const struct pg_rows *rows);
+struct qstep {
+	struct act *x;
+	query_fn next;
+};
+
+static void on_query(void *arg, int status, const char *error,
+		     const struct pg_rows *rows)
+{
+	struct qstep *q = arg;
+	struct act *x = q->x;
+	query_fn next = q->next;
+	free(q);
+	next(x, status, error, rows);
+}
+
+static void query(struct act *x, const char *sql, uint64_t timeout_ms,
+		  query_fn next)
+{
+	struct qstep *q = malloc(sizeof(*q));
+	if (!q) {
+		fail(x, "out_of_memory", sql);
+		return;
+	}
+	q->x = x;
+	q->next = next;
+	if (pg_query(x->a->pg, sql, timeout_ms, on_query, q) != 0) {
+		free(q);
+		fail(x, "pg_query_failed", sql);
+	}
+}
+
+static bool spawn_ok(struct act *x, const struct spawn_result *r,
+		     const char *what)
+{
+	if (r->exit_status == 0 && !r->term_signal && !r->timed_out)
+		return true;
+	char detail[600];
+	snprintf(detail, sizeof(detail), "%s exit=%d signal=%d timed_out=%d: %s",
+		 what, r->exit_status, r->term_signal, r->timed_out,
+		 r->output);
+	fail(x, "command_failed", detail);
+	return false;
+}
+
+/* ---- hooks ------------------------------------------------------------ */
+
+static void run_hook(struct act *x, const char *cmd, const char *action,
+		     const char *role, step_fn next)
+{
+	char script[1200];
+	snprintf(script, sizeof(script), "exec %s \"$@\"", cmd);
+	const char *argv[] = {"/bin/sh", "-c", script, "tenure-hook", action,
+			      role, x->a->conf->scope, NULL};
+	run(x, argv, 60000, next);
+}
+
+static void hook_done(struct act *x, const struct spawn_result *r)
+{
+	char q[900];
+	if (r->exit_status != 0)
+		log_event(LOG_WARN, "hook_failed", "exit=%d output=%s",
+			  r->exit_status, one_line(r->output, q, sizeof(q)));
+	finish(x);
+}
+
+static void role_changed(struct act *x, const char *role)
+{
+	const char *cmd = x->a->conf->on_role_change;
+	if (cmd && cmd[0])
+		run_hook(x, cmd, "on_role_change", role, hook_done);
+	else
+		finish(x);
+}
+
+/* ---- start / stop -------------------------------------------------------- */
+
+static void postmaster_poll(uv_timer_t *t)
+{
+	struct act *x = t->data;
+	pid_t pid = pgconf_postmaster_pid(x->a->conf->pg_data_dir);
+	if ((pid > 0 && kill(pid, 0) == 0) || ++x->polls > 200) {
+		uv_close((uv_handle_t *)t, (uv_close_cb)free);
+		finish(x);
+	}
+}
+
+/* pg_ctl start -W returns before the postmaster has written its pid
+ * file: wait for it, so that the next observation does not take a
+ * starting server for a stopped one (and start it again). */
+static void started(struct act *x, const struct spawn_result *r)
+{
+	if (!spawn_ok(x, r, "pg_ctl start"))
+		return;
+	uv_timer_t *t = malloc(sizeof(*t));
+	if (!t) {
+		finish(x);
+		return;
+	}
+	uv_timer_init(x->a->loop, t);
+	t->data = x;
+	x->polls = 0;
+	uv_timer_start(t, postmaster_poll, 0, 50);
+}
+
+static void pg_start(struct act *x, bool standby, bool wait, step_fn next)
+{
+	struct agent *a = x->a;
+	char host[256], port[16], opts[2048], ctl[1024];
+	split_pg(a->conf->pg_listen, host, sizeof(host), port, sizeof(port));
+	/* Replication settings every node needs, whatever postgresql.conf
+	 * says; wal_log_hints makes pg_rewind possible. */
+	snprintf(opts, sizeof(opts),
+		 "-c listen_addresses=%s -c port=%s -c wal_level=replica "
+		 "-c hot_standby=on -c wal_log_hints=on -c max_wal_senders=10 "
+		 "-c max_replication_slots=10 -c wal_keep_size=" PG_WAL_KEEP " "
+		 "-c cluster_name=%s %s",
+		 host, port, a->conf->name,
+		 a->conf->pg_options ? a->conf->pg_options : "");
+	char err[256];
+	if (pgconf_standby_signal(a->conf->pg_data_dir, standby, err,
+				  sizeof(err)) != 0) {
+		fail(x, "standby_signal_failed", err);
+		return;
+	}
+	const char *argv[] = {bin(a, "pg_ctl", ctl, sizeof(ctl)),
+			      "start",
+			      "-D",
+			      a->conf->pg_data_dir,
+			      "-l",
+			      a->conf->pg_log_file,
+			      wait ? "-w" : "-W",
+			      "-t",
+			      "120",
+			      "-o",
+			      opts,
+			      NULL};
+	run(x, argv, 130000, next);
+}
+
+static void start_following(struct act *x, const char *target)
+{
+	struct agent *a = x->a;
+	char conninfo[1024] = "", err[256];
+	const struct member *m = target[0] ? keys_find_member(a, target) : NULL;
+	if (m)
+		act_conninfo(a, m, conninfo, sizeof(conninfo));
+	if (pgconf_auto_set(a->conf->pg_data_dir, "primary_conninfo",
+			    conninfo, err, sizeof(err)) != 0) {
+		fail(x, "pgconf_failed", err);
+		return;
+	}
+	pg_start(x, true, false, started);
+}
+
+static void stopped(struct act *x, const struct spawn_result *r)
+{
+	if (!spawn_ok(x, r, "pg_ctl stop"))
+		return;
+	finish(x);
+}
+
+static void pg_stop(struct act *x, step_fn next)
+{
+	char ctl[1024];
+	const char *argv[] = {bin(x->a, "pg_ctl", ctl, sizeof(ctl)),
+			      "stop", "-D", x->a->conf->pg_data_dir,
+			      "-m", "fast", "-w", "-t", "60", NULL};
+	run(x, argv, 70000, next);
+}
+
+void act_stop_pg(struct agent *a, void (*done)(struct agent *a))
+{
+	struct act *x = calloc(1, sizeof(*x));
+	if (!x) {
+		done(a);
+		return;
+	}
+	x->a = a;
+	x->done = done;
+	pg_stop(x, stopped);
+}
+
+/* ---- fencing -------------------------------------------------------------- */
+
+void act_fence(struct agent *a, const char *why)
+{
+	char msg[256];
+	int rc = fence_pg_kill(a->conf->pg_data_dir, msg, sizeof(msg));
+	a->fence_actions++;
+	a->demotions++;
+	log_event(rc == 0 ? LOG_WARN : LOG_ERROR, "fenced",
+		  "why=\"%s\" token=%llu result=\"%s\"", why,
+		  (unsigned long long)a->primary.token, msg);
+	if (rc != 0)
+		return; /* the guard stays armed and will try again */
+	guard_disarm(a->guard);
+	if (a->wd_on) {
+		watchdog_disarm(&a->wd);
+		a->wd_on = false;
+	}
+	pg_conn_reset(a->pg);
+	/* Tell a candidate that no STONITH is needed for this token. */
+	char demoted[AGENT_KEY_MAX];
+	snprintf(demoted, sizeof(demoted), "%s %llu", a->conf->name,
+		 (unsigned long long)a->primary.token);
+	keys_put(a, "demoted", demoted, NULL, NULL);
+}
+
+/* ---- bootstrap --------------------------------------------------------- */
+
+static void boot_role(struct act *x, int status, const char *error,
+		      const struct pg_rows *rows)
+{
+	if (status != 0) {
+		fail(x, "bootstrap_failed", error);
+		return;
+	}
+	keys_put(x->a, "initialize", x->a->conf->name, NULL, NULL);
+	log_event(LOG_INFO, "bootstrapped", "node=%s", x->a->conf->name);
+	x->a->promotions++;
+	role_changed(x, "primary");
+}
+
+static void boot_started(struct act *x, const struct spawn_result *r)
+{
+	if (!spawn_ok(x, r, "pg_ctl start"))
+		return;
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE "
+		 "rolname = '%s') THEN CREATE ROLE \"%s\" WITH REPLICATION "
+		 "LOGIN; END IF; END$$",
+		 x->a->conf->replication_user, x->a->conf->replication_user);
+	query(x, sql, 30000, boot_role);
+}
+
+
+static void boot_initdb_done(struct act *x, const struct spawn_result *r)
+{
+	if (spawn_ok(x, r, "initdb"))
+		pg_start(x, false, true, boot_started);
+}
+
+static void boot_leased(struct agent *a, bool ok, int status, void *arg)
+{
+	struct act *x = arg;
+	if (!ok) {
+		finish(x); /* someone else bootstraps */
+		return;
+	}
+	char initdb[1024];
+	mkdir(a->conf->pg_data_dir, 0700);
+	const char *argv[] = {bin(a, "initdb", initdb, sizeof(initdb)),
+			      "-D", a->conf->pg_data_dir,
+			      "-U", a->conf->pg_superuser,
+			      "-A", "trust", "-k", "-E", "UTF8",
+			      "--no-instructions", NULL};
+	run(x, argv, 300000, boot_initdb_done);
+}
+
+/* ---- copy, recover, rewind -------------------------------------------- */
+
+static void basebackup_done(struct act *x, const struct spawn_result *r)
+{
+	if (spawn_ok(x, r, "pg_basebackup"))
+		start_following(x, x->what.target);
+}
+
+static void do_basebackup(struct act *x)
+{
+	struct agent *a = x->a;
+	const struct member *m = keys_find_member(a, x->what.target);
+	if (!m) {
+		fail(x, "basebackup_failed", "no record of the primary");
+		return;
+	}
+	char host[256], port[16], prog[1024];
+	split_pg(m->pg, host, sizeof(host), port, sizeof(port));
+	mkdir(a->conf->pg_data_dir, 0700);
+	const char *argv[] = {bin(a, "pg_basebackup", prog, sizeof(prog)),
+			      "-D", a->conf->pg_data_dir, "-h", host, "-p", port,
+			      "-U", a->conf->replication_user, "-X", "stream",
+			      "-c", "fast", "-w", NULL};
+	run(x, argv, 3600000, basebackup_done);
+}
+
+static void recovered(struct act *x, const struct spawn_result *r)
+{
+	if (spawn_ok(x, r, "postgres --single (crash recovery)"))
+		finish(x);
+}
+
+/* pg_rewind needs a cleanly shut down target: a crashed old primary
+ * replays its WAL in single-user mode first (no connections accepted). */
+static void do_recover(struct act *x)
+{
+	struct agent *a = x->a;
+	char prog[1024], err[256];
+	pgconf_standby_signal(a->conf->pg_data_dir, false, err, sizeof(err));
+	/* wal_keep_size as at every start: the checkpoint at the end must
+	 * not recycle the WAL pg_rewind will read next. */
+	const char *argv[] = {bin(a, "postgres", prog, sizeof(prog)),
+			      "--single", "-D", a->conf->pg_data_dir,
+			      "-c", "archive_mode=off",
+			      "-c", "wal_keep_size=" PG_WAL_KEEP,
+			      "template1", NULL};
+	run(x, argv, 600000, recovered);
+}
+
+/* pg_rewind cannot always do it (the WAL back to the common checkpoint
+ * is gone): the old data directory is kept aside, never deleted, and the
+ * node is copied afresh from the primary. */
+static void move_aside(struct act *x, const char *why)
+{
+	struct agent *a = x->a;
+	char aside[1200];
+	snprintf(aside, sizeof(aside), "%s.diverged-%llu", a->conf->pg_data_dir,
+		 (unsigned long long)(agent_wall_ms() / 1000));
+	if (rename(a->conf->pg_data_dir, aside) != 0) {
+		fail(x, "move_aside_failed", aside);
+		return;
+	}
+	log_event(LOG_ERROR, "data_dir_moved_aside",
+		  "from=%s to=%s why=\"%s: re-copying from the primary\"",
+		  a->conf->pg_data_dir, aside, why);
+	a->rewind_failures = 0;
+	a->start_failures = 0;
+	a->rewound = false;
+	finish(x);
+}
+
+static void rewound(struct act *x, const struct spawn_result *r)
+{
+	struct agent *a = x->a;
+	bool ok = r->exit_status == 0 && !r->term_signal && !r->timed_out;
+	if (!ok && !strstr(r->output, "connection to server") &&
+	    ++a->rewind_failures >= 2) {
+		char q[900];
+		log_event(LOG_ERROR, "rewind_failed", "output=%s",
+			  one_line(r->output, q, sizeof(q)));
+		move_aside(x, "pg_rewind failed twice");
+		return;
+	}
+	if (!spawn_ok(x, r, "pg_rewind"))
+		return;
+	a->rewound = true;
+	a->rewind_failures = 0;
+	start_following(x, x->what.target);
+}
+
+static void do_rewind(struct act *x)
+{
+	struct agent *a = x->a;
+	const struct member *m = keys_find_member(a, x->what.target);
+	if (!m) {
+		fail(x, "rewind_failed", "no record of the primary");
+		return;
+	}
+	char host[256], port[16], prog[1024], src[1024] = "";
+	split_pg(m->pg, host, sizeof(host), port, sizeof(port));
+	pgconf_conninfo_append(src, sizeof(src), "host", host);
+	pgconf_conninfo_append(src, sizeof(src), "port", port);
+	pgconf_conninfo_append(src, sizeof(src), "user", a->conf->pg_superuser);
+	pgconf_conninfo_append(src, sizeof(src), "dbname", a->conf->pg_database);
+	char source[1100];
+	snprintf(source, sizeof(source), "--source-server=%s", src);
+	const char *argv[] = {bin(a, "pg_rewind", prog, sizeof(prog)),
+			      "-D", a->conf->pg_data_dir, source, NULL};
+	run(x, argv, 3600000, rewound);
+}
+
+static void restart_stopped(struct act *x, const struct spawn_result *r)
+{
+	if (!spawn_ok(x, r, "pg_ctl stop"))
+		return;
+	x->a->rewound = false;
+	do_rewind(x);
+}
+
+/* ---- replication: re-point and freeze ---------------------------------- */
+
+static void reloaded(struct act *x, int status, const char *error,
+		     const struct pg_rows *rows)
+{
+	if (status != 0)
+		fail(x, "reload_failed", error);
+	else
+		finish(x);
+}
+
+static bool set_conninfo(struct act *x, const char *conninfo)
+{
+	char err[256];
+	if (pgconf_auto_set(x->a->conf->pg_data_dir, "primary_conninfo",
+			    conninfo, err, sizeof(err)) == 0)
+		return true;
+	fail(x, "pgconf_failed", err);
+	return false;
+}
+
+static void do_repoint(struct act *x)
+{
+	const struct member *m = keys_find_member(x->a, x->what.target);
+	char conninfo[1024];
+	if (!m) {
+		fail(x, "repoint_failed", "no record of the primary");
+		return;
+	}
+	act_conninfo(x->a, m, conninfo, sizeof(conninfo));
+	if (set_conninfo(x, conninfo))
+		query(x, "SELECT pg_reload_conf()", 5000, reloaded);
+}
+
+static void freeze_poll(struct act *x, int status, const char *error,
+			const struct pg_rows *rows);
+
+static void freeze_wait(uv_timer_t *t)
+{
+	struct act *x = t->data;
+	uv_close((uv_handle_t *)t, (uv_close_cb)free);
+	query(x, "SELECT count(*) FROM pg_stat_wal_receiver", 5000,
+	      freeze_poll);
+}
+
+/* Frozen means the walreceiver is gone: from then on this standby cannot
+ * acknowledge anything for the old primary. */
+static void freeze_poll(struct act *x, int status, const char *error,
+			const struct pg_rows *rows)
+{
+	const char *v = status == 0 ? pg_rows_get(rows, 0, 0) : NULL;
+	if (v && strcmp(v, "0") == 0) {
+		log_event(LOG_INFO, "frozen", "node=%s", x->a->conf->name);
+		finish(x);
+		return;
+	}
+	if (++x->polls > 100) {
+		fail(x, "freeze_failed", "the walreceiver did not stop in 5 s");
+		return;
+	}
+	uv_timer_t *t = malloc(sizeof(*t));
+	if (!t) {
+		fail(x, "out_of_memory", "freeze");
+		return;
+	}
+	uv_timer_init(x->a->loop, t);
+	t->data = x;
+	uv_timer_start(t, freeze_wait, 50, 0);
+}
+
+static void freeze_reloaded(struct act *x, int status, const char *error,
+			    const struct pg_rows *rows)
+{
+	if (status != 0)
+		fail(x, "reload_failed", error);
+	else
+		freeze_poll(x, 1, NULL, NULL);
+}
+
+static void do_freeze(struct act *x)
+{
+	if (set_conninfo(x, ""))
+		query(x, "SELECT pg_reload_conf()", 5000, freeze_reloaded);
+}
+
+/* ---- taking the lease and promoting ------------------------------------ */
+
+static void acquired(struct agent *a, bool ok, int status, void *arg)
+{
+	finish(arg);
+}
+
+static void history_put(struct act *x)
+{
+	struct agent *a = x->a;
+	const struct witness_view *v = &a->view;
+	uint64_t now = agent_wall_ms();
+	bool planned = v->switch_candidate[0] &&
+		       strcmp(v->switch_candidate, a->conf->name) == 0;
+	uint64_t since = planned ? v->switch_requested_ms : a->old_seen_ms;
+	char json[1024], key[64];
+	struct flatjson_writer w;
+	flatjson_begin(&w, json, sizeof(json));
+	flatjson_put_u64(&w, "time_ms", now);
+	flatjson_put_str(&w, "old", a->old_primary);
+	flatjson_put_str(&w, "new", a->conf->name);
+	flatjson_put_str(&w, "reason",
+			 planned ? (v->switch_is_failover ? "manual failover"
+							  : "switchover")
+				 : "primary lease expired");
+	flatjson_put_u64(&w, "token", a->primary.token);
+	flatjson_put_u64(&w, "unavailable_ms",
+			 since && now > since ? now - since : 0);
+	if (!flatjson_end(&w))
+		return;
+	snprintf(key, sizeof(key), "history/%020llu",
+		 (unsigned long long)a->primary.token);
+	keys_put(a, key, json, NULL, NULL);
+	if (planned) {
+		keys_delete(a, "switchover", NULL, NULL);
+		a->switchovers++;
+	} else if (a->old_primary[0] &&
+		   strcmp(a->old_primary, a->conf->name) != 0) {
+		a->failovers++;
+	}
+}
+
+static void checkpointed(struct act *x, int status, const char *error,
+			 const struct pg_rows *rows)
+{
+	if (status != 0)
+		log_event(LOG_WARN, "checkpoint_failed", "after=promotion err=\"%s\"",
+			  error ? error : "");
+	role_changed(x, "primary");
+}
+
+static void promoted(struct act *x, int status, const char *error,
+		     const struct pg_rows *rows)
+{
+	const char *v = status == 0 ? pg_rows_get(rows, 0, 0) : NULL;
+	if (!v || v[0] != 't') {
+		fail(x, "promote_failed", error ? error : "pg_promote said no");
+		return;
+	}
+	struct agent *a = x->a;
+	a->promotions++;
+	a->promoted_ms = agent_wall_ms();
+	a->rewound = false;
+	log_event(LOG_INFO, "promoted", "node=%s token=%llu", a->conf->name,
+		  (unsigned long long)a->primary.token);
+	history_put(x);
+	/* PostgreSQL 15's pg_rewind reads the new timeline from pg_control,
+	 * which only a checkpoint updates: without it the old primary would
+	 * be told "no rewind required" and could never follow us. */
+	query(x, "CHECKPOINT", 600000, checkpointed);
+}
+
+static void promote_now(struct act *x)
+{
+	struct agent *a = x->a;
+	if (!lease_primary_valid(a)) {
+		fail(x, "promote_refused", "the lease is no longer valid");
+		return;
+	}
+	if (a->conf->watchdog_device && a->conf->watchdog_device[0] &&
+	    !a->wd_on) {
+		/* Shorter than what is left of the lease: a host that stops
+		 * feeding it is reset before anyone else can be promoted. */
+		char note[256];
+		uint64_t left = lease_primary_left_ms(a);
+		int timeout_s = left >= 2000 ? (int)(left / 1000) : 1;
+		if (watchdog_open(a->conf->watchdog_device, timeout_s, &a->wd,
+				  note, sizeof(note)) != 0) {
+			fail(x, "watchdog_failed", note);
+			return;
+		}
+		a->wd_on = true;
+		log_event(LOG_INFO, "watchdog_armed", "device=%s timeout_s=%d "
+			  "note=\"%s\"", a->conf->watchdog_device, timeout_s, note);
+	}
+	query(x, "SELECT pg_promote(true, 60)", 70000, promoted);
+}
+
+/* Releasing after a refused promotion lets another standby try; this one
+ * stays out of the running for a while. */
+static void refuse_promotion(struct act *x, const char *why)
+{
+	struct agent *a = x->a;
+	log_event(LOG_ERROR, "promotion_refused", "node=%s why=\"%s\"",
+		  a->conf->name, why);
+	a->veto_until = clock_now_ms() + 30000;
+	lease_release_primary(a, acquired, x);
+}
+
+static void fenced_old(void *arg, bool ok, const char *message)
+{
+	struct act *x = arg;
+	log_event(ok ? LOG_WARN : LOG_ERROR, "stonith",
+		  "target=%s ok=%d message=\"%s\"", x->a->old_primary, ok,
+		  message);
+	if (ok)
+		promote_now(x);
+	else
+		refuse_promotion(x, "STONITH of the old primary failed: NOT "
+				    "promoting (fencing = required)");
+}
+
+/* Fencing required: unless the old primary's agent wrote that it stopped
+ * (S/demoted = "NAME TOKEN"), it is switched off before we promote. */
+static void promote_fence_step(struct act *x)
+{
+	struct agent *a = x->a;
+	char confirmed[AGENT_KEY_MAX];
+	snprintf(confirmed, sizeof(confirmed), "%s %llu", a->old_primary,
+		 (unsigned long long)a->old_token);
+	if (a->conf->fencing == 0 || !a->old_primary[0] ||
+	    strcmp(a->old_primary, a->conf->name) == 0 ||
+	    strcmp(a->view.demoted, confirmed) == 0) {
+		promote_now(x);
+		return;
+	}
+	if (!a->conf->stonith_command || !a->conf->stonith_command[0]) {
+		refuse_promotion(x, "fencing = required but no stonith_command");
+		return;
+	}
+	a->fence_actions++;
+	if (stonith_fence(a->loop, a->conf->stonith_command, a->old_primary,
+			  60000, fenced_old, x) != 0)
+		refuse_promotion(x, "could not run stonith_command");
+}
+
+static void pre_promote_done(struct act *x, const struct spawn_result *r)
+{
+	if (r->exit_status != 0 || r->term_signal || r->timed_out)
+		refuse_promotion(x, "the pre_promote hook vetoed it");
+	else
+		promote_fence_step(x);
+}
+
+static void do_promote(struct act *x)
+{
+	const char *hook = x->a->conf->pre_promote;
+	if (hook && hook[0])
+		run_hook(x, hook, "pre_promote", "replica", pre_promote_done);
+	else
+		promote_fence_step(x);
+}
+
+/* ---- synchronous standbys ------------------------------------------------ */
+
+static void format_sync(const char *list, char *out, size_t cap)
+{
+	if (!list[0]) {
+		out[0] = '\0';
+		return;
+	}
+	size_t len = (size_t)snprintf(out, cap, "ANY 1 (");
+	const char *p = list;
+	while (*p && len < cap) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		len += (size_t)snprintf(out + len, cap - len, "%s\"%.*s\"",
+					p == list ? "" : ",", (int)n, p);
+		p = comma ? comma + 1 : p + n;
+	}
+	if (len < cap)
+		snprintf(out + len, cap - len, ")");
+}
+
+static void union_lists(const char *a, const char *b, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", a);
+	const char *p = b;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char name[MEMBER_STR_MAX];
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		p = comma ? comma + 1 : p + n;
+		if (name[0] && !roster_in_list(out, name)) {
+			size_t len = strlen(out);
+			snprintf(out + len, cap - len, "%s%s", len ? "," : "",
+				 name);
+		}
+	}
+}
+
+static void sync_final(struct agent *a, int status, void *arg)
+{
+	struct act *x = arg;
+	if (status == CLIENT_OK)
+		snprintf(a->view.sync, sizeof(a->view.sync), "%s",
+			 x->what.target);
+	finish(x);
+}
+
+static void sync_reloaded(struct act *x, int status, const char *error,
+			  const struct pg_rows *rows)
+{
+	if (status != 0) {
+		fail(x, "reload_failed", error);
+		return;
+	}
+	/* Postgres now waits for the new list (a reload is applied before
+	 * the next commit starts waiting); only then may S/sync shrink. */
+	keys_put(x->a, "sync", x->what.target, sync_final, x);
+}
+
+static void sync_widened(struct agent *a, int status, void *arg)
+{
+	struct act *x = arg;
+	if (status != CLIENT_OK) {
+		fail(x, "sync_key_failed", client_status_name(status));
+		return;
+	}
+	char setting[600], err[256];
+	format_sync(x->what.target, setting, sizeof(setting));
+	if (pgconf_auto_set(a->conf->pg_data_dir, "synchronous_standby_names",
+			    setting, err, sizeof(err)) != 0) {
+		fail(x, "pgconf_failed", err);
+		return;
+	}
+	log_event(LOG_INFO, "sync_standbys", "names=\"%s\"", x->what.target);
+	query(x, "SELECT pg_reload_conf()", 5000, sync_reloaded);
+}
+
+/* S/sync always holds a superset of the nodes Postgres may wait for:
+ * first widen it to old ∪ new, then change Postgres, then narrow it. */
+static void do_set_sync(struct act *x)
+{
+	struct agent *a = x->a;
+	if (!a->conf->synchronous_mode) {
+		sync_widened(a, CLIENT_OK, x);
+		return;
+	}
+	union_lists(a->view.sync, x->what.target, x->sync_union,
+		    sizeof(x->sync_union));
+	if (strcmp(x->sync_union, a->view.sync) == 0)
+		sync_widened(a, CLIENT_OK, x);
+	else
+		keys_put(a, "sync", x->sync_union, sync_widened, x);
+}
+
+/* ---- switchover ---------------------------------------------------------- */
+
+static void switch_released(struct agent *a, bool ok, int status, void *arg)
+{
+	struct act *x = arg;
+	char demoted[AGENT_KEY_MAX];
+	snprintf(demoted, sizeof(demoted), "%s %llu", a->conf->name,
+		 (unsigned long long)a->primary.token);
+	keys_put(a, "demoted", demoted, NULL, NULL);
+	a->demotions++;
+	role_changed(x, "replica");
+}
+
+static void switch_caught_up(struct agent *a, bool ok);
+
+static void switch_poll(uv_timer_t *t)
+{
+	struct act *x = t->data;
+	uv_close((uv_handle_t *)t, (uv_close_cb)free);
+	keys_read_view(x->a, switch_caught_up);
+	/* keys_read_view's callback has no argument: the act is kept on
+	 * the agent while this runs. */
+	x->a->switch_act = x;
+}
+
+static void switch_wait(struct act *x)
+{
+	uv_timer_t *t = malloc(sizeof(*t));
+	if (!t) {
+		lease_release_primary(x->a, switch_released, x);
+		return;
+	}
+	uv_timer_init(x->a->loop, t);
+	t->data = x;
+	uv_timer_start(t, switch_poll, 100, 0);
+}
+
+static void switch_caught_up(struct agent *a, bool ok)
+{
+	struct act *x = a->switch_act;
+	a->switch_act = NULL;
+	const struct member *c = keys_find_member(a, x->what.target);
+	bool done = c && c->received_lsn >= x->final_lsn;
+	if (done || ++x->polls >= 100) {
+		log_event(done ? LOG_INFO : LOG_WARN, "switchover_handover",
+			  "candidate=%s caught_up=%d", x->what.target, done);
+		lease_release_primary(a, switch_released, x);
+	} else {
+		switch_wait(x);
+	}
+}
+
+static void switch_controldata(struct act *x, const struct spawn_result *r)
+{
+	struct controldata cd;
+	char err[128];
+	if (r->exit_status == 0 &&
+	    controldata_parse(r->output, &cd, err, sizeof(err)))
+		x->final_lsn = cd.checkpoint_lsn;
+	switch_wait(x);
+}
+
+static void switch_stopped(struct act *x, const struct spawn_result *r)
+{
+	if (r->exit_status != 0) {
+		/* Could not stop cleanly: stopping writes matters more. */
+		act_fence(x->a, "switchover: pg_ctl stop failed");
+	}
+	guard_disarm(x->a->guard);
+	char prog[1024];
+	const char *argv[] = {bin(x->a, "pg_controldata", prog, sizeof(prog)),
+			      "-D", x->a->conf->pg_data_dir, NULL};
+	run(x, argv, 10000, switch_controldata);
+}
+
+static void switch_checkpointed(struct act *x, int status, const char *error,
+				const struct pg_rows *rows)
+{
+	pg_stop(x, switch_stopped);
+}
+
+/* Planned: checkpoint (so the stop is quick), stop cleanly (the standbys
+ * receive everything, the shutdown checkpoint included), wait for the
+ * candidate to have it, release the lease: the candidate takes it. */
+static void do_switchover(struct act *x)
+{
+	log_event(LOG_INFO, "switchover_start", "candidate=%s",
+		  x->what.target);
+	query(x, "CHECKPOINT", 60000, switch_checkpointed);
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+void act_run(struct agent *a, const struct decide_action *what,
+	     void (*done)(struct agent *a))
+{
+	struct act *x = calloc(1, sizeof(*x));
+	if (!x) {
+		done(a);
+		return;
+	}
+	x->a = a;
+	x->what = *what;
+	x->done = done;
+	switch (what->kind) {
+	case ACT_FENCE:
+		act_fence(a, what->reason);
+		finish(x);
+		return;
+	case ACT_BOOTSTRAP:
+		lease_acquire_primary(a, boot_leased, x);
+		return;
+	case ACT_BASEBACKUP:
+		do_basebackup(x);
+		return;
+	case ACT_START:
+		a->start_failures++; /* reset when it is seen running */
+		start_following(x, what->target);
+		return;
+	case ACT_RECLONE:
+		move_aside(x, "Postgres did not start as a standby several "
+			      "times in a row");
+		return;
+	case ACT_RECOVER:
+		do_recover(x);
+		return;
+	case ACT_REWIND:
+		do_rewind(x);
+		return;
+	case ACT_REPOINT:
+		do_repoint(x);
+		return;
+	case ACT_FREEZE:
+		do_freeze(x);
+		return;
+	case ACT_ACQUIRE:
+		snprintf(a->old_primary, sizeof(a->old_primary), "%s",
+			 a->view.last_primary);
+		a->old_token = a->view.last_token;
+		a->old_seen_ms = a->view.last_primary_seen_ms;
+		lease_acquire_primary(a, acquired, x);
+		return;
+	case ACT_PROMOTE:
+		do_promote(x);
+		return;
+	case ACT_SET_SYNC:
+		do_set_sync(x);
+		return;
+	case ACT_SWITCHOVER:
+		do_switchover(x);
+		return;
+	case ACT_RESTART_STANDBY:
+		pg_stop(x, restart_stopped);
+		return;
+	case ACT_NONE:
+		break;
+	}
+	finish(x);
+}

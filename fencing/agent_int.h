@@ -1,0 +1,151 @@
+/*
+ * agent_int.h — the agent's private state, shared by agent.c (lifecycle,
+ * tick, observation), agent_lease.c (leases), agent_act.c (actions on
+ * Postgres) and agent_keys.c (what is read from and written to the
+ * witnesses).
+ */
+#ifndef TENURE_FENCING_AGENT_INT_H
+#define TENURE_FENCING_AGENT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "fencing/agent.h"
+#include "fencing/api.h"
+#include "fencing/decide.h"
+#include "fencing/member.h"
+#include "fencing/pg.h"
+#include "fencing/watchdog.h"
+#include "proto/tclient.h"
+
+#define AGENT_MAX_MEMBERS 32
+#define AGENT_MAX_HISTORY 64
+#define AGENT_KEY_MAX 512
+
+/* A lease this agent holds: S/primary or its member lease. */
+struct held_lease {
+	char name[AGENT_KEY_MAX];
+	bool held;
+	bool in_flight;         /* an acquire or renew is on its way */
+	uint64_t token;
+	uint64_t valid_until;   /* clock_now_ms() deadline (rule 3) */
+	uint64_t renew_failures;
+};
+
+/* What the witnesses said at the last successful read. */
+struct witness_view {
+	uint64_t read_ms;       /* when (0: never) */
+	char holder[MEMBER_STR_MAX];
+	uint64_t token;
+	uint64_t last_token;    /* token of the last holder ever seen */
+	struct member members[AGENT_MAX_MEMBERS];
+	size_t n_members;
+	bool initialized, paused;
+	char sync[512];
+	bool sync_known;
+	char switch_candidate[MEMBER_STR_MAX];
+	char switch_from[MEMBER_STR_MAX];
+	bool switch_is_failover;
+	uint64_t switch_requested_ms;
+	char demoted[AGENT_KEY_MAX]; /* S/demoted: "NAME TOKEN" */
+	char history[AGENT_MAX_HISTORY][512];
+	size_t n_history;
+	uint64_t last_primary_lsn;
+	char last_primary[MEMBER_STR_MAX];
+	uint64_t last_primary_seen_ms; /* wall clock of its last record */
+};
+
+struct agent {
+	uv_loop_t *loop;
+	const struct agent_conf *conf;
+	struct guard *guard;
+	struct tclient *tc;
+	struct pg_conn *pg;
+	struct api_server *api;
+	struct watchdog wd;
+	bool wd_on;             /* the watchdog device is armed */
+	struct tclient_watch *lease_watch, *key_watch;
+	char *auth_token;
+	char pg_host[256];
+	int pg_port;
+
+	uv_timer_t tick_timer, lease_timer, fence_timer;
+	bool busy;              /* an action is running */
+	bool observing;         /* a tick's reads are in flight */
+	int pending_reads;
+	bool view_ok;           /* every read of this tick succeeded */
+	char *endpoints;        /* the witnesses list, split in place */
+	bool kick;              /* tick again as soon as possible */
+	bool stopping;
+
+	struct held_lease primary, member;
+	struct witness_view view;
+	struct decide_pg pg_obs;
+	uint64_t pg_starting_since, not_streaming_since;
+	bool rewound;
+	struct member self;     /* the record published */
+	struct decide_action last_action;
+	uint64_t promoted_ms;   /* wall clock, for history */
+	uint64_t veto_until;    /* pre_promote said no: not a candidate */
+	struct act *switch_act; /* the switchover waiting for a view */
+	uint64_t retry_after;   /* an action failed: none before this */
+	int rewind_failures;
+	int start_failures;     /* ACT_START in a row without it coming up */
+	/* The primary this candidate replaces, as seen when it took the
+	 * lease (afterwards the view names this node). */
+	char old_primary[MEMBER_STR_MAX];
+	uint64_t old_token, old_seen_ms;
+
+	uint64_t failovers, switchovers, promotions, demotions;
+	uint64_t fence_actions;
+	const char *status_reason;
+
+	void (*on_stopped)(void *arg);
+	void *on_stopped_arg;
+	int closing_handles;
+};
+
+/* agent.c */
+void agent_kick(struct agent *a);
+void agent_log_action(struct agent *a, const struct decide_action *act);
+uint64_t agent_wall_ms(void);
+
+/* agent_lease.c: the primary lease (rule 3) and the member lease. */
+void lease_init(struct agent *a);
+typedef void (*lease_done_cb)(struct agent *a, bool ok, int status,
+			      void *arg);
+void lease_acquire_primary(struct agent *a, lease_done_cb cb, void *arg);
+void lease_release_primary(struct agent *a, lease_done_cb cb, void *arg);
+bool lease_primary_valid(struct agent *a);
+uint64_t lease_primary_left_ms(struct agent *a);
+void lease_on_timer(struct agent *a); /* renewals, every renew_interval */
+/* Postgres must stop accepting writes now (lost or doubtful lease). */
+void lease_fence_now(struct agent *a, const char *why);
+
+/* agent_keys.c: reads of the scope, writes of records and keys. */
+void keys_read_view(struct agent *a, void (*done)(struct agent *a, bool ok));
+void keys_publish_self(struct agent *a);
+typedef void (*keys_done_cb)(struct agent *a, int status, void *arg);
+void keys_put(struct agent *a, const char *suffix, const char *value,
+	      keys_done_cb cb, void *arg);
+void keys_delete(struct agent *a, const char *suffix, keys_done_cb cb,
+		 void *arg);
+void keys_watch_start(struct agent *a);
+const struct member *keys_find_member(const struct agent *a,
+				      const char *name);
+
+/* agent_act.c: one Postgres action at a time; done() when finished. */
+void act_run(struct agent *a, const struct decide_action *act,
+	     void (*done)(struct agent *a));
+void act_fence(struct agent *a, const char *why);
+/* primary_conninfo for following node m. */
+void act_conninfo(struct agent *a, const struct member *m, char *buf,
+		  size_t cap);
+void act_stop_pg(struct agent *a, void (*done)(struct agent *a));
+
+/* agent_observe.c: what Postgres is doing right now. */
+void observe_pg(struct agent *a, void (*done)(struct agent *a));
+void observe_build_self(struct agent *a);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * agent_keys.c — what the agent reads from the witnesses each tick (the
+ * primary lease and every key of its scope) and what it writes (its
+ * member record, S/sync, history, ...).  Reads are linearizable: a
+ * failover decision is never taken on a stale view.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fencing/agent_int.h"
+#include "fencing/clock.h"
+#include "fencing/flatjson.h"
+#include "server/log.h"
+
+static struct client_str str(const char *s)
+{
+	return (struct client_str){.p = s, .len = strlen(s)};
+}
+
+static void copy_str(char *dst, size_t cap, struct client_str s)
+{
+	size_t n = s.len < cap - 1 ? s.len : cap - 1;
+	memcpy(dst, s.p, n);
+	dst[n] = '\0';
+}
+
+const struct member *keys_find_member(const struct agent *a,
+				      const char *name)
+{
+	for (size_t i = 0; i < a->view.n_members; i++)
+		if (strcmp(a->view.members[i].name, name) == 0)
+			return &a->view.members[i];
+	return NULL;
+}
+
+/* ---- reading the view ----------------------------------------------------- */
+
+struct view_read {
+	struct agent *a;
+	void (*done)(struct agent *a, bool ok);
+	int pending;
+	bool ok;
+	struct witness_view next;
+};
+
+static bool switch_field(void *arg, const char *key,
+			 const struct flatjson_value *v, char *err,
+			 size_t errlen)
+{
+	struct witness_view *w = arg;
+	if (v->type == FLATJSON_STRING && strcmp(key, "candidate") == 0)
+		snprintf(w->switch_candidate, sizeof(w->switch_candidate), "%s",
+			 v->str);
+	else if (v->type == FLATJSON_STRING && strcmp(key, "from") == 0)
+		snprintf(w->switch_from, sizeof(w->switch_from), "%s", v->str);
+	else if (v->type == FLATJSON_STRING && strcmp(key, "kind") == 0)
+		w->switch_is_failover = strcmp(v->str, "failover") == 0;
+	else if (strcmp(key, "requested_ms") == 0)
+		return flatjson_u64(key, v, &w->switch_requested_ms, err,
+				    errlen);
+	return true;
+}
+
+static void take_kv(struct agent *a, struct witness_view *w,
+		    const struct client_kv *kv)
+{
+	size_t plen = strlen(a->conf->scope);
+	if (kv->key.len <= plen + 1)
+		return;
+	char key[AGENT_KEY_MAX];
+	copy_str(key, sizeof(key), kv->key);
+	const char *k = key + plen + 1;
+	char err[128];
+	if (strncmp(k, "members/", 8) == 0) {
+		if (w->n_members == AGENT_MAX_MEMBERS)
+			return;
+		struct member *m = &w->members[w->n_members];
+		if (member_decode(kv->value.p, kv->value.len, m, err,
+				  sizeof(err)))
+			w->n_members++;
+		else
+			log_event(LOG_WARN, "bad_member_record", "key=%s err=\"%s\"",
+				  key, err);
+	} else if (strcmp(k, "sync") == 0) {
+		copy_str(w->sync, sizeof(w->sync), kv->value);
+	} else if (strcmp(k, "pause") == 0) {
+		w->paused = true;
+	} else if (strcmp(k, "initialize") == 0) {
+		w->initialized = true;
+	} else if (strcmp(k, "demoted") == 0) {
+		copy_str(w->demoted, sizeof(w->demoted), kv->value);
+	} else if (strcmp(k, "switchover") == 0) {
+		if (!flatjson_parse(kv->value.p, kv->value.len, switch_field, w,
+				    err, sizeof(err)))
+			log_event(LOG_WARN, "bad_switchover_key", "err=\"%s\"",
+				  err);
+	} else if (strncmp(k, "history/", 8) == 0) {
+		if (w->n_history == AGENT_MAX_HISTORY) {
+			memmove(w->history[0], w->history[1],
+				sizeof(w->history[0]) * (AGENT_MAX_HISTORY - 1));
+			w->n_history--;
+		}
+		copy_str(w->history[w->n_history++], sizeof(w->history[0]),
+			 kv->value);
+	}
+}
+
+/* Things worth remembering across failovers: who the primary was and how
+ * far it had written (the lag limit is measured against it). */
+static void remember_primary(struct witness_view *next,
+			     const struct witness_view *prev)
+{
+	next->last_primary_lsn = prev->last_primary_lsn;
+	next->last_token = prev->last_token;
+	memcpy(next->last_primary, prev->last_primary,
+	       sizeof(next->last_primary));
+	next->last_primary_seen_ms = prev->last_primary_seen_ms;
+	if (next->holder[0]) {
+		next->last_token = next->token;
+		snprintf(next->last_primary, sizeof(next->last_primary), "%s",
+			 next->holder);
+	}
+	for (size_t i = 0; i < next->n_members; i++) {
+		const struct member *m = &next->members[i];
+		if (m->role == MEMBER_PRIMARY && next->holder[0] &&
+		    strcmp(m->name, next->holder) == 0) {
+			next->last_primary_lsn = m->received_lsn;
+			next->last_primary_seen_ms = m->updated_ms;
+		}
+	}
+}
+
+static void view_step_done(struct view_read *v)
+{
+	if (--v->pending > 0)
+		return;
+	struct agent *a = v->a;
+	if (v->ok) {
+		v->next.read_ms = clock_now_ms();
+		v->next.sync_known = true;
+		remember_primary(&v->next, &a->view);
+		a->view = v->next;
+	}
+	v->done(a, v->ok);
+	free(v);
+}
+
+static void on_lease_get(void *arg, int status, const struct client_response *r)
+{
+	struct view_read *v = arg;
+	if (status == CLIENT_OK || status == CLIENT_NOT_FOUND) {
+		if (r && r->present) {
+			copy_str(v->next.holder, sizeof(v->next.holder),
+				 r->lease.holder);
+			v->next.token = r->lease.holder.len ? r->lease.token : 0;
+		}
+	} else {
+		v->ok = false;
+	}
+	view_step_done(v);
+}
+
+static void on_list(void *arg, int status, const struct client_response *r)
+{
+	struct view_read *v = arg;
+	if (status == CLIENT_OK && r) {
+		for (uint32_t i = 0; i < r->n; i++)
+			take_kv(v->a, &v->next, &r->kvs[i]);
+	} else {
+		v->ok = false;
+	}
+	view_step_done(v);
+}
+
+void keys_read_view(struct agent *a, void (*done)(struct agent *a, bool ok))
+{
+	struct view_read *v = calloc(1, sizeof(*v));
+	if (!v) {
+		done(a, false);
+		return;
+	}
+	v->a = a;
+	v->done = done;
+	v->ok = true;
+	v->pending = 2;
+	char prefix[AGENT_KEY_MAX];
+	snprintf(prefix, sizeof(prefix), "%s/", a->conf->scope);
+	uint64_t timeout = (uint64_t)a->conf->renew_interval * 2;
+	struct client_request get = {
+		.op = CLIENT_OP_LEASE_GET,
+		.name = str(a->primary.name),
+	};
+	struct client_request list = {
+		.op = CLIENT_OP_LIST,
+		.prefix = str(prefix),
+	};
+	if (tclient_request(a->tc, &get, timeout, on_lease_get, v) != 0) {
+		v->ok = false;
+		v->pending--;
+	}
+	if (tclient_request(a->tc, &list, timeout, on_list, v) != 0) {
+		v->ok = false;
+		v->pending--;
+	}
+	if (v->pending == 0) {
+		done(a, false);
+		free(v);
+	}
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+struct key_call {
+	struct agent *a;
+	keys_done_cb cb;
+	void *arg;
+	char key[AGENT_KEY_MAX];
+};
+
+static void on_key_written(void *arg, int status,
+			   const struct client_response *r)
+{
+	struct key_call *c = arg;
+	if (status != CLIENT_OK && status != CLIENT_NOT_FOUND)
+		log_event(LOG_WARN, "key_write_failed", "key=%s status=%s",
+			  c->key, client_status_name(status));
+	if (status == CLIENT_NO_LEASE && strstr(c->key, "/members/"))
+		c->a->member.held = false;
+	if (c->cb)
+		c->cb(c->a, status, c->arg);
+	free(c);
+}
+
+static void write_key(struct agent *a, uint32_t op, const char *suffix,
+		      const char *value, bool attach, keys_done_cb cb,
+		      void *arg)
+{
+	struct key_call *c = calloc(1, sizeof(*c));
+	if (!c) {
+		if (cb)
+			cb(a, CLIENT_EINTERNAL, arg);
+		return;
+	}
+	c->a = a;
+	c->cb = cb;
+	c->arg = arg;
+	snprintf(c->key, sizeof(c->key), "%s/%s", a->conf->scope, suffix);
+	struct client_request req = {
+		.op = op,
+		.key = str(c->key),
+		.value = str(value ? value : ""),
+	};
+	if (attach) {
+		req.lease = str(a->member.name);
+		req.lease_token = a->member.token;
+	}
+	uint64_t timeout = (uint64_t)a->conf->lease_ttl;
+	if (tclient_request(a->tc, &req, timeout, on_key_written, c) != 0) {
+		free(c);
+		if (cb)
+			cb(a, CLIENT_EINTERNAL, arg);
+	}
+}
+
+void keys_put(struct agent *a, const char *suffix, const char *value,
+	      keys_done_cb cb, void *arg)
+{
+	write_key(a, CLIENT_OP_PUT, suffix, value, false, cb, arg);
+}
+
+void keys_delete(struct agent *a, const char *suffix, keys_done_cb cb,
+		 void *arg)
+{
+	write_key(a, CLIENT_OP_DELETE, suffix, NULL, false, cb, arg);
+}
+
+void keys_publish_self(struct agent *a)
+{
+	if (!a->member.held)
+		return;
+	char json[2048];
+	if (!member_encode(&a->self, json, sizeof(json)))
+		return;
+	char suffix[AGENT_KEY_MAX];
+	snprintf(suffix, sizeof(suffix), "members/%s", a->conf->name);
+	write_key(a, CLIENT_OP_PUT, suffix, json, true, NULL, NULL);
+}
+
+/* ---- watches: react to a freed lease or a request at once ------------------ */
+
+static void on_lease_event(void *arg, enum tclient_watch_note note,
+			   int status, const struct client_event *e)
+{
+	agent_kick(arg);
+}
+
+static bool is_member_key(struct client_str key)
+{
+	static const char needle[] = "/members/";
+	return key.p && memmem(key.p, key.len, needle, sizeof(needle) - 1);
+}
+
+static void on_key_event(void *arg, enum tclient_watch_note note, int status,
+			 const struct client_event *e)
+{
+	struct agent *a = arg;
+	/* Member records change every tick; they matter at once only while
+	 * there is no primary (candidates wait for each other's freeze). */
+	if (note != TCLIENT_WATCH_EVENT || !a->view.holder[0] ||
+	    (e && !is_member_key(e->kv.key)))
+		agent_kick(a);
+}
+
+void keys_watch_start(struct agent *a)
+{
+	char prefix[AGENT_KEY_MAX];
+	snprintf(prefix, sizeof(prefix), "%s/", a->conf->scope);
+	if (tclient_watch(a->tc, TCLIENT_WATCH_LEASES, a->primary.name,
+			  on_lease_event, a, &a->lease_watch) != 0)
+		a->lease_watch = NULL;
+	if (tclient_watch(a->tc, TCLIENT_WATCH_KEYS, prefix, on_key_event, a,
+			  &a->key_watch) != 0)
+		a->key_watch = NULL;
+}

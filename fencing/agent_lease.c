@@ -1,0 +1,306 @@
+/*
+ * agent_lease.c — holding SCOPE/primary and the member lease.
+ *
+ * GUIDE rule 3 on the holder's side: a grant or renewal sent at t_send is
+ * trusted until t_send + TTL·(1−2ρ) − S − δ (lease_validity).  Three
+ * things enforce that deadline, each independent of the others:
+ *   - the fence timer of this loop (fences at the deadline);
+ *   - the guard process (guard.h), armed with the same deadline, which
+ *     fences when this agent is frozen, hung or dead;
+ *   - the watchdog device, when configured, fed only after a renewal.
+ * Renewals run from their own timer, never behind a Postgres action.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fencing/agent_int.h"
+#include "fencing/clock.h"
+#include "server/log.h"
+
+static struct client_str str(const char *s)
+{
+	return (struct client_str){.p = s, .len = strlen(s)};
+}
+
+static uint64_t lease_validity(const struct agent *a, uint64_t t_send)
+{
+	uint64_t ttl = (uint64_t)a->conf->lease_ttl;
+	uint64_t drift = ttl * 2 * AGENT_CLOCK_DRIFT_PPM / 1000000;
+	uint64_t margin = drift + (uint64_t)a->conf->fence_time +
+			  (uint64_t)a->conf->pause_margin;
+	return t_send + (ttl > margin ? ttl - margin : 0);
+}
+
+static void on_fence_timer(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+	if (a->primary.held && clock_now_ms() >= a->primary.valid_until)
+		lease_fence_now(a, "lease validity ran out before a renewal");
+}
+
+/* Push the deadline everywhere that enforces it. */
+static void extend(struct agent *a, uint64_t until)
+{
+	if (until <= a->primary.valid_until)
+		return;
+	a->primary.valid_until = until;
+	uint64_t now = clock_now_ms();
+	uv_timer_start(&a->fence_timer, on_fence_timer,
+		       until > now ? until - now : 0, 0);
+	if (guard_arm(a->guard, until) != 0)
+		log_event(LOG_ERROR, "guard_arm_failed",
+			  "msg=\"the fence guard is gone: fencing now\"");
+	if (a->wd_on)
+		watchdog_feed(&a->wd);
+}
+
+bool lease_primary_valid(struct agent *a)
+{
+	return a->primary.held && clock_now_ms() < a->primary.valid_until;
+}
+
+uint64_t lease_primary_left_ms(struct agent *a)
+{
+	uint64_t now = clock_now_ms();
+	if (!a->primary.held || now >= a->primary.valid_until)
+		return 0;
+	return a->primary.valid_until - now;
+}
+
+void lease_fence_now(struct agent *a, const char *why)
+{
+	a->primary.held = false;
+	uv_timer_stop(&a->fence_timer);
+	act_fence(a, why);
+	agent_kick(a);
+}
+
+/* ---- acquire ------------------------------------------------------------ */
+
+struct lease_call {
+	struct agent *a;
+	uint64_t t_send;
+	uint64_t token;
+	lease_done_cb cb;
+	void *arg;
+	bool member;
+};
+
+static struct lease_call *call_new(struct agent *a, lease_done_cb cb,
+				   void *arg, bool member)
+{
+	struct lease_call *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->a = a;
+	c->cb = cb;
+	c->arg = arg;
+	c->member = member;
+	c->t_send = clock_now_ms();
+	return c;
+}
+
+static void on_acquired(void *arg, int status, const struct client_response *r)
+{
+	struct lease_call *c = arg;
+	struct agent *a = c->a;
+	struct held_lease *l = c->member ? &a->member : &a->primary;
+	l->in_flight = false;
+	bool ok = status == CLIENT_OK && r && r->present;
+	if (ok) {
+		l->held = true;
+		l->token = r->lease.token;
+		if (!c->member) {
+			a->primary.valid_until = 0;
+			extend(a, lease_validity(a, c->t_send));
+			log_event(LOG_INFO, "lease_acquired",
+				  "lease=%s token=%llu valid_ms=%llu", l->name,
+				  (unsigned long long)l->token,
+				  (unsigned long long)lease_primary_left_ms(a));
+		}
+	} else {
+		log_event(c->member ? LOG_WARN : LOG_INFO, "lease_not_acquired",
+			  "lease=%s status=%s", l->name,
+			  client_status_name(status));
+	}
+	if (c->cb)
+		c->cb(a, ok, status, c->arg);
+	free(c);
+}
+
+static void acquire(struct agent *a, struct held_lease *l, lease_done_cb cb,
+		    void *arg, bool member)
+{
+	struct lease_call *c = call_new(a, cb, arg, member);
+	if (!c) {
+		if (cb)
+			cb(a, false, CLIENT_EINTERNAL, arg);
+		return;
+	}
+	struct client_request req = {
+		.op = CLIENT_OP_LEASE_ACQUIRE,
+		.name = str(l->name),
+		.holder = str(a->conf->name),
+		.ttl_ms = (uint64_t)a->conf->lease_ttl,
+	};
+	l->in_flight = true;
+	uint64_t timeout = (uint64_t)a->conf->lease_ttl / 2;
+	if (tclient_request(a->tc, &req, timeout, on_acquired, c) != 0) {
+		l->in_flight = false;
+		free(c);
+		if (cb)
+			cb(a, false, CLIENT_EINTERNAL, arg);
+	}
+}
+
+void lease_acquire_primary(struct agent *a, lease_done_cb cb, void *arg)
+{
+	acquire(a, &a->primary, cb, arg, false);
+}
+
+/* ---- renew ---------------------------------------------------------------- */
+
+static void on_renewed(void *arg, int status, const struct client_response *r)
+{
+	struct lease_call *c = arg;
+	struct agent *a = c->a;
+	struct held_lease *l = c->member ? &a->member : &a->primary;
+	l->in_flight = false;
+	if (!l->held || l->token != c->token) {
+		free(c); /* answered after we gave it up */
+		return;
+	}
+	if (status == CLIENT_OK) {
+		if (!c->member)
+			extend(a, lease_validity(a, c->t_send));
+	} else if (status == CLIENT_NOT_HOLDER || status == CLIENT_NOT_FOUND ||
+		   status == CLIENT_HELD) {
+		log_event(LOG_WARN, "lease_lost", "lease=%s token=%llu status=%s",
+			  l->name, (unsigned long long)l->token,
+			  client_status_name(status));
+		if (c->member)
+			l->held = false;
+		else
+			lease_fence_now(a, "the witnesses say the lease is lost");
+	} else {
+		l->renew_failures++;
+		log_event(LOG_WARN, "lease_renew_failed",
+			  "lease=%s status=%s left_ms=%llu", l->name,
+			  client_status_name(status),
+			  (unsigned long long)(c->member ? 0
+						: lease_primary_left_ms(a)));
+	}
+	free(c);
+}
+
+static void renew(struct agent *a, struct held_lease *l, bool member)
+{
+	struct lease_call *c = call_new(a, NULL, NULL, member);
+	if (!c)
+		return;
+	c->token = l->token;
+	uint64_t timeout = (uint64_t)a->conf->lease_ttl / 2;
+	if (!member) {
+		uint64_t left = lease_primary_left_ms(a);
+		if (left == 0) {
+			free(c);
+			return; /* the fence timer handles it */
+		}
+		if (left < timeout)
+			timeout = left;
+	}
+	struct client_request req = {
+		.op = CLIENT_OP_LEASE_RENEW,
+		.name = str(l->name),
+		.holder = str(a->conf->name),
+		.lease_token = l->token,
+	};
+	l->in_flight = true;
+	if (tclient_request(a->tc, &req, timeout, on_renewed, c) != 0) {
+		l->in_flight = false;
+		free(c);
+	}
+}
+
+static void on_lease_timer(uv_timer_t *t)
+{
+	lease_on_timer(t->data);
+}
+
+void lease_on_timer(struct agent *a)
+{
+	if (a->stopping)
+		return;
+	if (a->primary.held && !a->primary.in_flight)
+		renew(a, &a->primary, false);
+	if (!a->member.in_flight) {
+		if (a->member.held)
+			renew(a, &a->member, true);
+		else
+			acquire(a, &a->member, NULL, NULL, true);
+	}
+}
+
+/* ---- release ---------------------------------------------------------------- */
+
+static void on_released(void *arg, int status,
+			const struct client_response *r)
+{
+	struct lease_call *c = arg;
+	log_event(LOG_INFO, "lease_released", "lease=%s token=%llu status=%s",
+		  c->a->primary.name, (unsigned long long)c->token,
+		  client_status_name(status));
+	if (c->cb)
+		c->cb(c->a, status == CLIENT_OK, status, c->arg);
+	free(c);
+}
+
+void lease_release_primary(struct agent *a, lease_done_cb cb, void *arg)
+{
+	struct held_lease *l = &a->primary;
+	uint64_t token = l->token;
+	bool was_held = l->held;
+	/* From here on this agent does not consider itself the holder, even
+	 * if the release is lost: its Postgres is already stopped. */
+	l->held = false;
+	uv_timer_stop(&a->fence_timer);
+	guard_disarm(a->guard);
+	if (a->wd_on) {
+		watchdog_disarm(&a->wd);
+		a->wd_on = false;
+	}
+	struct lease_call *c = call_new(a, cb, arg, false);
+	if (!was_held || !c) {
+		free(c);
+		if (cb)
+			cb(a, !was_held, CLIENT_OK, arg);
+		return;
+	}
+	c->token = token;
+	struct client_request req = {
+		.op = CLIENT_OP_LEASE_RELEASE,
+		.name = str(l->name),
+		.holder = str(a->conf->name),
+		.lease_token = token,
+	};
+	if (tclient_request(a->tc, &req, 0, on_released, c) != 0) {
+		free(c);
+		if (cb)
+			cb(a, false, CLIENT_EINTERNAL, arg);
+	}
+}
+
+void lease_init(struct agent *a)
+{
+	snprintf(a->primary.name, sizeof(a->primary.name), "%s/primary",
+		 a->conf->scope);
+	snprintf(a->member.name, sizeof(a->member.name), "%s/members/%s",
+		 a->conf->scope, a->conf->name);
+	uv_timer_init(a->loop, &a->fence_timer);
+	a->fence_timer.data = a;
+	uv_timer_init(a->loop, &a->lease_timer);
+	a->lease_timer.data = a;
+	uv_timer_start(&a->lease_timer, on_lease_timer, 0,
+		       (uint64_t)a->conf->renew_interval);
+}

@@ -1,0 +1,287 @@
+/*
+ * agent_observe.c — what the local Postgres is doing, each tick: whether
+ * its data directory exists, whether a postmaster runs, and, when it
+ * answers, its role, positions, replication and synchronous settings.  A
+ * stopped server is described by pg_controldata (was it a primary, was it
+ * shut down cleanly).  Then the record this agent publishes is built.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fencing/agent_int.h"
+#include "fencing/roster.h"
+#include "fencing/clock.h"
+#include "fencing/controldata.h"
+#include "fencing/pgconf.h"
+#include "fencing/spawn.h"
+#include "server/log.h"
+
+/* One round trip: role, positions (as byte numbers), timeline,
+ * walreceiver, and the two settings the agent manages. */
+static const char status_sql[] =
+	"SELECT pg_is_in_recovery(),"
+	" (CASE WHEN pg_is_in_recovery() THEN coalesce("
+	"   pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())"
+	"  ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint,"
+	" (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
+	"  ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint,"
+	" CASE WHEN pg_is_in_recovery() THEN coalesce("
+	"   (SELECT received_tli FROM pg_stat_wal_receiver),"
+	"   (SELECT timeline_id FROM pg_control_checkpoint()))"
+	"  ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))"
+	"   ::bit(32)::int END,"
+	" (SELECT status FROM pg_stat_wal_receiver),"
+	" current_setting('primary_conninfo'),"
+	" current_setting('synchronous_standby_names')";
+
+struct observe {
+	struct agent *a;
+	void (*done)(struct agent *a);
+};
+
+static bool postmaster_alive(const char *datadir)
+{
+	pid_t pid = pgconf_postmaster_pid(datadir);
+	if (pid <= 0 || kill(pid, 0) != 0)
+		return false;
+	char path[64], comm[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	bool ok = fgets(comm, sizeof(comm), f) &&
+		  (strncmp(comm, "postgres", 8) == 0 ||
+		   strncmp(comm, "postmaster", 10) == 0);
+	fclose(f);
+	return ok;
+}
+
+/* 'ANY 1 ("a","b")' (what act_set_sync writes) into "a,b". */
+static void parse_sync_names(const char *setting, char *out, size_t cap)
+{
+	out[0] = '\0';
+	const char *p = strchr(setting, '(');
+	size_t len = 0;
+	while (p && *p && *p != ')') {
+		const char *q = strchr(p, '"');
+		if (!q)
+			break;
+		const char *e = strchr(q + 1, '"');
+		if (!e)
+			break;
+		int w = snprintf(out + len, cap - len, "%s%.*s", len ? "," : "",
+				 (int)(e - q - 1), q + 1);
+		if (w < 0 || (size_t)w >= cap - len)
+			break;
+		len += (size_t)w;
+		p = e + 1;
+	}
+}
+
+/* Which member's conninfo primary_conninfo is: that is the upstream. */
+static void find_upstream(struct agent *a, const char *conninfo)
+{
+	struct decide_pg *o = &a->pg_obs;
+	o->upstream[0] = '\0';
+	if (!conninfo[0])
+		return;
+	for (size_t i = 0; i < a->view.n_members; i++) {
+		char want[1024];
+		act_conninfo(a, &a->view.members[i], want, sizeof(want));
+		if (strcmp(want, conninfo) == 0) {
+			snprintf(o->upstream, sizeof(o->upstream), "%s",
+				 a->view.members[i].name);
+			return;
+		}
+	}
+	snprintf(o->upstream, sizeof(o->upstream), "?");
+}
+
+static void take_row(struct agent *a, const struct pg_rows *rows)
+{
+	struct decide_pg *o = &a->pg_obs;
+	const char *v;
+	bool recovery = (v = pg_rows_get(rows, 0, 0)) && v[0] == 't';
+	o->state = recovery ? PG_REPLICA : PG_PRIMARY;
+	o->received_lsn = (v = pg_rows_get(rows, 0, 1)) ? strtoull(v, NULL, 10)
+							: 0;
+	o->replayed_lsn = (v = pg_rows_get(rows, 0, 2)) ? strtoull(v, NULL, 10)
+							: 0;
+	o->timeline = (v = pg_rows_get(rows, 0, 3)) ? (uint32_t)atoi(v) : 0;
+	v = pg_rows_get(rows, 0, 4);
+	bool receiver = v != NULL;
+	o->streaming = v && strcmp(v, "streaming") == 0;
+	const char *conninfo = pg_rows_get(rows, 0, 5);
+	find_upstream(a, conninfo ? conninfo : "");
+	o->frozen = recovery && !receiver && (!conninfo || !conninfo[0]);
+	v = pg_rows_get(rows, 0, 6);
+	parse_sync_names(v ? v : "", o->sync_names, sizeof(o->sync_names));
+	uint64_t now = clock_now_ms();
+	if (o->streaming || !recovery || !a->not_streaming_since)
+		a->not_streaming_since = now;
+	o->not_streaming_ms = now - a->not_streaming_since;
+	a->pg_starting_since = 0;
+	o->starting_ms = 0;
+	a->start_failures = 0; /* it came up */
+}
+
+static void on_status(void *arg, int status, const char *error,
+		      const struct pg_rows *rows)
+{
+	struct observe *ob = arg;
+	struct agent *a = ob->a;
+	if (status == 0 && rows && rows->nrows == 1) {
+		take_row(a, rows);
+	} else {
+		uint64_t now = clock_now_ms();
+		if (!a->pg_starting_since)
+			a->pg_starting_since = now;
+		a->pg_obs.state = PG_STARTING;
+		a->pg_obs.starting_ms = now - a->pg_starting_since;
+		log_event(LOG_DEBUG, "pg_not_answering", "err=\"%s\"",
+			  error ? error : "");
+	}
+	ob->done(a);
+	free(ob);
+}
+
+static bool has_backup_label(const char *datadir)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/backup_label", datadir);
+	return access(path, F_OK) == 0;
+}
+
+static void on_controldata(void *arg, const struct spawn_result *r)
+{
+	struct observe *ob = arg;
+	struct agent *a = ob->a;
+	struct controldata cd;
+	char err[128];
+	if (r->exit_status == 0 &&
+	    controldata_parse(r->output, &cd, err, sizeof(err))) {
+		/* A fresh base backup carries its source's "in production"
+		 * but also a backup_label: it is no old primary. */
+		a->pg_obs.was_primary = controldata_was_primary(&cd) &&
+					!has_backup_label(a->conf->pg_data_dir);
+		a->pg_obs.clean = controldata_clean(&cd);
+		a->pg_obs.timeline = cd.timeline;
+	} else {
+		log_event(LOG_WARN, "pg_controldata_failed", "output=\"%.200s\"",
+			  r->output);
+		a->pg_obs.was_primary = true; /* assume the worst */
+		a->pg_obs.clean = false;
+	}
+	ob->done(a);
+	free(ob);
+}
+
+static void observe_stopped(struct observe *ob)
+{
+	struct agent *a = ob->a;
+	char bin[1024];
+	snprintf(bin, sizeof(bin), "%s/pg_controldata", a->conf->pg_bin_dir);
+	const char *argv[] = {bin, "-D", a->conf->pg_data_dir, NULL};
+	const char *env[] = {"LC_ALL=C", "LANG=C", NULL};
+	struct spawn_opts o = {.argv = argv, .env_extra = env,
+			       .timeout_ms = 10000};
+	if (spawn_run(a->loop, &o, on_controldata, ob) != 0) {
+		a->pg_obs.was_primary = true;
+		a->pg_obs.clean = false;
+		ob->done(a);
+		free(ob);
+	}
+}
+
+void observe_pg(struct agent *a, void (*done)(struct agent *a))
+{
+	struct observe *ob = calloc(1, sizeof(*ob));
+	if (!ob) {
+		done(a);
+		return;
+	}
+	ob->a = a;
+	ob->done = done;
+	const char *dir = a->conf->pg_data_dir;
+	a->pg_obs.rewound = a->rewound;
+	a->pg_obs.start_failures = a->start_failures;
+	if (!pgconf_is_initialized(dir)) {
+		a->pg_obs.state = PG_ABSENT;
+		done(a);
+		free(ob);
+		return;
+	}
+	if (!postmaster_alive(dir)) {
+		a->not_streaming_since = 0;
+		a->pg_obs.state = PG_STOPPED;
+		a->pg_starting_since = 0;
+		pg_conn_reset(a->pg);
+		observe_stopped(ob);
+		return;
+	}
+	uint64_t timeout = (uint64_t)a->conf->renew_interval * 2;
+	if (pg_query(a->pg, status_sql, timeout, on_status, ob) != 0) {
+		a->pg_obs.state = PG_STARTING;
+		done(a);
+		free(ob);
+	}
+}
+
+static enum member_role role_of(enum pg_state s)
+{
+	switch (s) {
+	case PG_PRIMARY: return MEMBER_PRIMARY;
+	case PG_REPLICA: return MEMBER_REPLICA;
+	case PG_STOPPED:
+	case PG_ABSENT: return MEMBER_STOPPED;
+	default: return MEMBER_UNKNOWN;
+	}
+}
+
+static const char *state_of(const struct agent *a)
+{
+	const struct decide_pg *o = &a->pg_obs;
+	switch (o->state) {
+	case PG_ABSENT: return "uninitialized";
+	case PG_STOPPED: return "stopped";
+	case PG_STARTING: return "starting";
+	case PG_PRIMARY: return "running";
+	case PG_REPLICA:
+		if (o->frozen)
+			return "frozen";
+		return o->streaming ? "streaming" : "in archive recovery";
+	}
+	return "unknown";
+}
+
+void observe_build_self(struct agent *a)
+{
+	struct member *m = &a->self;
+	const struct decide_pg *o = &a->pg_obs;
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", a->conf->name);
+	m->role = role_of(o->state);
+	snprintf(m->state, sizeof(m->state), "%s", state_of(a));
+	m->timeline = o->timeline;
+	m->received_lsn = o->received_lsn;
+	m->replayed_lsn = o->replayed_lsn;
+	uint64_t top = a->view.last_primary_lsn;
+	m->lag_bytes = o->state == PG_REPLICA && top > o->received_lsn
+			       ? top - o->received_lsn
+			       : 0;
+	m->healthy = o->state == PG_PRIMARY || o->state == PG_REPLICA;
+	snprintf(m->api, sizeof(m->api), "%s", a->conf->listen_http);
+	snprintf(m->pg, sizeof(m->pg), "%s", a->conf->pg_listen);
+	snprintf(m->upstream, sizeof(m->upstream), "%s", o->upstream);
+	m->nofailover = a->conf->nofailover ||
+			clock_now_ms() < a->veto_until;
+	m->priority = a->conf->failover_priority;
+	if (o->state == PG_REPLICA && o->frozen)
+		m->frozen_token = a->view.last_token ? a->view.last_token : 1;
+	m->lease_token = lease_primary_valid(a) ? a->primary.token : 0;
+	m->sync = roster_in_list(a->view.sync, a->conf->name);
+	m->updated_ms = agent_wall_ms();
+}

@@ -1,0 +1,362 @@
+/*
+ * decide.c — see decide.h.  Each rule is one small function; decide()
+ * only picks which one applies.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fencing/decide.h"
+#include "fencing/roster.h"
+
+/* A replica that has not streamed for this long while the primary is on a
+ * newer timeline is stopped, rewound and restarted. */
+#define DECIDE_STUCK_MS 10000
+
+static const char *const kind_names[] = {
+	[ACT_NONE] = "none",           [ACT_FENCE] = "fence",
+	[ACT_BOOTSTRAP] = "bootstrap", [ACT_BASEBACKUP] = "basebackup",
+	[ACT_START] = "start",         [ACT_RECOVER] = "recover",
+	[ACT_REWIND] = "rewind",       [ACT_REPOINT] = "repoint",
+	[ACT_FREEZE] = "freeze",       [ACT_ACQUIRE] = "acquire",
+	[ACT_PROMOTE] = "promote",     [ACT_SET_SYNC] = "set_sync",
+	[ACT_SWITCHOVER] = "switchover",
+	[ACT_RESTART_STANDBY] = "restart_standby",
+	[ACT_RECLONE] = "reclone",
+};
+
+const char *decide_kind_name(enum decide_kind k)
+{
+	if ((size_t)k < sizeof(kind_names) / sizeof(kind_names[0]) &&
+	    kind_names[k])
+		return kind_names[k];
+	return "?";
+}
+
+static const struct member *find_member(const struct decide_input *in,
+					const char *name)
+{
+	for (size_t i = 0; i < in->n_members; i++)
+		if (strcmp(in->members[i].name, name) == 0)
+			return &in->members[i];
+	return NULL;
+}
+
+static void set(struct decide_action *out, enum decide_kind k,
+		const char *target, const char *reason)
+{
+	out->kind = k;
+	snprintf(out->target, sizeof(out->target), "%s", target ? target : "");
+	out->reason = reason;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void decide_sync_wanted(const struct decide_input *in, char *buf, size_t cap)
+{
+	const char *names[64];
+	size_t n = 0;
+	for (size_t i = 0; i < in->n_members && n < 64; i++) {
+		const struct member *m = &in->members[i];
+		/* A node that may never be promoted must not be the only one
+		 * holding an acknowledged commit; one that does not stream
+		 * from us cannot acknowledge anything, and listing it would
+		 * make a failover wait for it. */
+		if (strcmp(m->name, in->name) == 0 || m->nofailover ||
+		    m->role != MEMBER_REPLICA ||
+		    strcmp(m->upstream, in->name) != 0 ||
+		    strcmp(m->state, "streaming") != 0)
+			continue;
+		names[n++] = m->name;
+	}
+	qsort(names, n, sizeof(names[0]), cmp_names);
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(buf + len, cap - len, "%s%s", i ? "," : "",
+				 names[i]);
+		if (w < 0 || (size_t)w >= cap - len) {
+			buf[len] = '\0';
+			return;
+		}
+		len += (size_t)w;
+	}
+}
+
+/* Better candidate: further ahead, then higher priority, then the smaller
+ * name (so that every agent picks the same one). */
+static bool better(const struct member *a, const struct member *b)
+{
+	if (!b)
+		return true;
+	if (a->received_lsn != b->received_lsn)
+		return a->received_lsn > b->received_lsn;
+	if (a->priority != b->priority)
+		return a->priority > b->priority;
+	return strcmp(a->name, b->name) < 0;
+}
+
+static bool is_old_primary(const struct decide_input *in, const char *name)
+{
+	return in->last_primary && strcmp(in->last_primary, name) == 0;
+}
+
+/* Sync mode: every node that could have acknowledged a commit must have
+ * stopped replicating and said where it stopped. */
+static const char *sync_complete(const struct decide_input *in,
+				 uint64_t *max_lsn)
+{
+	static const char *const waiting = "waiting for every synchronous "
+					   "standby to freeze";
+	*max_lsn = 0;
+	if (!in->sync_key_known)
+		return "the synchronous standby list is not known";
+	if (!in->sync_key || !in->sync_key[0])
+		return "no synchronous standby: none may be promoted";
+	const char *p = in->sync_key;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char name[MEMBER_STR_MAX];
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		p = comma ? comma + 1 : p + len;
+		if (!name[0] || is_old_primary(in, name))
+			continue;
+		const struct member *m = find_member(in, name);
+		if (!m || !m->frozen_token)
+			return waiting;
+		if (m->received_lsn > *max_lsn)
+			*max_lsn = m->received_lsn;
+	}
+	return NULL;
+}
+
+static bool eligible(const struct decide_input *in, const struct member *m,
+		     uint64_t sync_max)
+{
+	if (m->role != MEMBER_REPLICA || !m->frozen_token || !m->healthy ||
+	    m->nofailover)
+		return false;
+	if (in->sync_mode)
+		return roster_in_list(in->sync_key, m->name) &&
+		       m->received_lsn >= sync_max;
+	return in->last_primary_lsn <= m->received_lsn + in->max_lag;
+}
+
+const struct member *decide_winner(const struct decide_input *in,
+				   const char **reason)
+{
+	uint64_t sync_max = 0;
+	if (in->sync_mode) {
+		const char *why = sync_complete(in, &sync_max);
+		if (why) {
+			*reason = why;
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < in->n_members; i++) {
+		const struct member *m = &in->members[i];
+		if (m->role == MEMBER_REPLICA && !m->frozen_token &&
+		    !is_old_primary(in, m->name)) {
+			*reason = "waiting for every running standby to freeze";
+			return NULL;
+		}
+	}
+	const struct member *best = NULL;
+	for (size_t i = 0; i < in->n_members; i++)
+		if (eligible(in, &in->members[i], sync_max) &&
+		    better(&in->members[i], best))
+			best = &in->members[i];
+	if (in->switch_candidate && in->switch_candidate[0]) {
+		const struct member *c = find_member(in, in->switch_candidate);
+		if (!c || !eligible(in, c, sync_max)) {
+			*reason = "the requested candidate is not eligible";
+			return NULL;
+		}
+		return c;
+	}
+	if (!best)
+		*reason = "no eligible standby";
+	return best;
+}
+
+static void decide_absent(const struct decide_input *in,
+			  struct decide_action *out)
+{
+	const char *holder = in->lease.holder;
+	if (!holder[0]) {
+		if (!in->initialized && !in->paused)
+			set(out, ACT_BOOTSTRAP, "", "new cluster: bootstrapping");
+		else
+			set(out, ACT_NONE, "", "no primary to copy from");
+		return;
+	}
+	if (strcmp(holder, in->name) == 0 || !find_member(in, holder))
+		set(out, ACT_NONE, "", "waiting for the primary's record");
+	else
+		set(out, ACT_BASEBACKUP, holder, "copying the primary");
+}
+
+static void decide_holder(const struct decide_input *in,
+			  struct decide_action *out)
+{
+	const struct decide_pg *pg = &in->pg;
+	switch (pg->state) {
+	case PG_STOPPED:
+		set(out, ACT_START, "", "lease holder: starting Postgres");
+		return;
+	case PG_STARTING:
+		set(out, ACT_NONE, "", "waiting for Postgres to start");
+		return;
+	case PG_REPLICA:
+		set(out, ACT_PROMOTE, "", "lease holder: promoting");
+		return;
+	default:
+		break;
+	}
+	if (in->switch_from_me && in->switch_candidate &&
+	    in->switch_candidate[0] && !in->switch_is_failover &&
+	    strcmp(in->switch_candidate, in->name) != 0) {
+		const struct member *c = find_member(in, in->switch_candidate);
+		if (c && c->role == MEMBER_REPLICA && c->healthy &&
+		    !c->nofailover) {
+			set(out, ACT_SWITCHOVER, c->name,
+			    "switchover requested");
+			return;
+		}
+	}
+	char wanted[512] = "";
+	if (in->sync_mode)
+		decide_sync_wanted(in, wanted, sizeof(wanted));
+	if (in->sync_mode && !in->sync_key_known) {
+		set(out, ACT_NONE, "", "primary (sync list unknown)");
+		return;
+	}
+	if (strcmp(wanted, pg->sync_names) != 0 ||
+	    (in->sync_mode && strcmp(wanted, in->sync_key ? in->sync_key
+							  : "") != 0)) {
+		set(out, ACT_SET_SYNC, wanted, "synchronous standbys changed");
+		return;
+	}
+	set(out, ACT_NONE, "", "primary");
+}
+
+static void decide_follower(const struct decide_input *in,
+			    struct decide_action *out)
+{
+	const struct decide_pg *pg = &in->pg;
+	const char *holder = in->lease.holder;
+	const struct member *p = find_member(in, holder);
+	switch (pg->state) {
+	case PG_STOPPED:
+		if (p && pg->start_failures >= DECIDE_START_FAILURES) {
+			set(out, ACT_RECLONE, holder,
+			    "Postgres does not come up: copying it afresh");
+			return;
+		}
+		if (pg->was_primary && !pg->rewound) {
+			if (!pg->clean)
+				set(out, ACT_RECOVER, "",
+				    "old primary: crash recovery before rewind");
+			else if (p)
+				set(out, ACT_REWIND, holder,
+				    "old primary: rewinding");
+			else
+				set(out, ACT_NONE, "",
+				    "waiting for the primary's record");
+			return;
+		}
+		if (p)
+			set(out, ACT_START, holder, "starting as a standby");
+		else
+			set(out, ACT_NONE, "", "waiting for the primary's record");
+		return;
+	case PG_REPLICA:
+		if (!p) {
+			set(out, ACT_NONE, "", "waiting for the primary's record");
+		} else if (pg->frozen || strcmp(pg->upstream, holder) != 0) {
+			set(out, ACT_REPOINT, holder, "following the new primary");
+		} else if (!pg->streaming &&
+			   pg->not_streaming_ms >= DECIDE_STUCK_MS &&
+			   p->timeline > pg->timeline) {
+			set(out, ACT_RESTART_STANDBY, holder,
+			    "not streaming from a newer timeline: rewinding");
+		} else {
+			set(out, ACT_NONE, "", "replica");
+		}
+		return;
+	default:
+		set(out, ACT_NONE, "", "waiting for Postgres");
+		return;
+	}
+}
+
+static void decide_free(const struct decide_input *in,
+			struct decide_action *out)
+{
+	const struct decide_pg *pg = &in->pg;
+	if (in->paused) {
+		set(out, ACT_NONE, "", "paused: no automatic failover");
+		return;
+	}
+	if (pg->state == PG_STOPPED) {
+		set(out, ACT_START, "", "no primary: starting as a standby");
+		return;
+	}
+	if (pg->state != PG_REPLICA) {
+		set(out, ACT_NONE, "", "waiting for Postgres");
+		return;
+	}
+	if (!pg->frozen) {
+		set(out, ACT_FREEZE, "", "no primary: stopping replication");
+		return;
+	}
+	const char *why = "";
+	const struct member *w = decide_winner(in, &why);
+	if (!w)
+		set(out, ACT_NONE, "", why);
+	else if (strcmp(w->name, in->name) == 0)
+		set(out, ACT_ACQUIRE, "", "most advanced eligible standby");
+	else
+		set(out, ACT_NONE, w->name, "another standby is the candidate");
+}
+
+void decide(const struct decide_input *in, struct decide_action *out)
+{
+	const struct decide_pg *pg = &in->pg;
+	const char *holder = in->lease.holder;
+	set(out, ACT_NONE, "", "");
+	if (pg->state == PG_PRIMARY && !in->lease.mine_valid) {
+		set(out, ACT_FENCE, "", "primary without a valid lease");
+		return;
+	}
+	if (!in->lease.known) {
+		set(out, ACT_NONE, "", "witnesses unreachable");
+		return;
+	}
+	if (pg->state == PG_ABSENT) {
+		decide_absent(in, out);
+		return;
+	}
+	if (in->lease.mine_valid) {
+		decide_holder(in, out);
+		return;
+	}
+	if (strcmp(holder, in->name) == 0) {
+		/* Still ours at the witnesses (this agent restarted, or lost
+		 * track of a renewal): taking it again is safe, nobody else
+		 * can have it. */
+		if (pg->state == PG_STOPPED || pg->state == PG_REPLICA)
+			set(out, ACT_ACQUIRE, "", "the lease is still mine");
+		else
+			set(out, ACT_NONE, "", "waiting for Postgres");
+		return;
+	}
+	if (holder[0])
+		decide_follower(in, out);
+	else
+		decide_free(in, out);
+}

@@ -1,0 +1,134 @@
+/*
+ * decide.h — what the agent should do next, as a pure function of what it
+ * observed: no I/O, no clock, no randomness, so every rule of failover and
+ * fencing is a unit test (tests/test_decide.c).
+ *
+ * Contract
+ * --------
+ * decide() looks at one snapshot (struct decide_input) and returns one
+ * action.  The agent runs it, observes again, and asks again: actions are
+ * small steps and decide() is idempotent over them.  The rules, in order:
+ *
+ *  1. Rule 7 first: Postgres running as a primary without a valid lease
+ *     held by this agent is fenced at once.
+ *  2. Without a fresh view of the witnesses nothing else is decided.
+ *  3. An empty data directory is bootstrapped (initdb, only with the lease
+ *     free and the cluster not yet initialised) or copied from the primary.
+ *  4. The lease holder keeps (or makes) its Postgres the primary: start as
+ *     a standby, then promote; then keeps S/sync and
+ *     synchronous_standby_names in step (sync mode) and honours a
+ *     switchover request.
+ *  5. With another holder, Postgres follows it: an old primary is made
+ *     clean (crash recovery), rewound, and started as a standby; a standby
+ *     is re-pointed; frozen replication is resumed.  A standby that fails
+ *     to start DECIDE_START_FAILURES times in a row is copied afresh (its
+ *     old directory kept aside).
+ *  6. With the lease free (and the cluster not paused) every standby first
+ *     freezes (stops replicating from the old primary and publishes where
+ *     it stopped); then the most advanced eligible standby takes the lease.
+ *     In synchronous mode every node of S/sync must have frozen first and
+ *     the candidate must be one of them: then it holds every acknowledged
+ *     commit and the old primary can get no more acknowledgements.
+ */
+#ifndef TENURE_FENCING_DECIDE_H
+#define TENURE_FENCING_DECIDE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fencing/member.h"
+
+enum pg_state {
+	PG_ABSENT = 0,      /* data directory not initialised */
+	PG_STOPPED,         /* initialised, no postmaster */
+	PG_STARTING,        /* postmaster up, not answering queries yet */
+	PG_PRIMARY,         /* answering, not in recovery */
+	PG_REPLICA,         /* answering, in recovery */
+};
+
+struct decide_pg {
+	enum pg_state state;
+	bool was_primary;       /* stopped: pg_controldata says it ran as a
+				   primary (needs rewind before following) */
+	bool clean;             /* stopped: shut down cleanly */
+	bool rewound;           /* this agent made it a standby since */
+	uint32_t timeline;
+	uint64_t received_lsn, replayed_lsn;
+	bool streaming;         /* a walreceiver is streaming */
+	char upstream[MEMBER_STR_MAX]; /* node named in primary_conninfo, "" */
+	bool frozen;            /* primary_conninfo cleared by us */
+	uint64_t starting_ms;   /* how long it has been PG_STARTING */
+	uint64_t not_streaming_ms; /* replica: time without streaming */
+	int start_failures;     /* starts in a row that never came up */
+	char sync_names[512];   /* primary: synchronous_standby_names */
+};
+
+struct decide_lease {
+	bool known;             /* the witnesses answered recently */
+	char holder[MEMBER_STR_MAX]; /* "" when free */
+	uint64_t token;         /* of the holder, or of the last one seen */
+	bool mine_valid;        /* held by this agent, validity not over */
+};
+
+struct decide_input {
+	const char *name;
+	bool sync_mode;
+	bool nofailover;
+	int64_t priority;
+	uint64_t max_lag;
+	struct decide_pg pg;
+	struct decide_lease lease;
+	const struct member *members; /* every record read, self included */
+	size_t n_members;
+	bool initialized;       /* S/initialize exists */
+	bool paused;            /* S/pause exists */
+	const char *sync_key;   /* S/sync: comma list, "" */
+	bool sync_key_known;
+	const char *switch_candidate; /* S/switchover candidate, "" */
+	bool switch_is_failover;
+	bool switch_from_me;    /* a switchover away from this node */
+	uint64_t last_primary_lsn; /* last position the primary published */
+	const char *last_primary;  /* its name, "" */
+};
+
+enum decide_kind {
+	ACT_NONE = 0,     /* nothing to do (reason says why) */
+	ACT_FENCE,        /* kill Postgres now */
+	ACT_BOOTSTRAP,    /* take the lease, initdb, start, become primary */
+	ACT_BASEBACKUP,   /* copy the data directory from target */
+	ACT_START,        /* start Postgres as a standby of target ("" none) */
+	ACT_RECOVER,      /* unclean old primary: single-user crash recovery */
+	ACT_REWIND,       /* old primary: pg_rewind from target, then standby */
+	ACT_REPOINT,      /* set primary_conninfo to target, reload */
+	ACT_FREEZE,       /* clear primary_conninfo, reload, wait */
+	ACT_ACQUIRE,      /* take the primary lease (failover candidate) */
+	ACT_PROMOTE,      /* pg_promote() */
+	ACT_SET_SYNC,     /* target: desired sync list (primary, sync mode) */
+	ACT_SWITCHOVER,   /* stop cleanly and hand the lease over */
+	ACT_RESTART_STANDBY, /* stop, rewind from target, start as standby */
+	ACT_RECLONE,      /* keep the data directory aside, copy it afresh */
+};
+
+struct decide_action {
+	enum decide_kind kind;
+	char target[512];
+	const char *reason;     /* static text, for logs and /health */
+};
+
+/* Starts in a row that never came up before a standby is copied afresh. */
+#define DECIDE_START_FAILURES 3
+
+void decide(const struct decide_input *in, struct decide_action *out);
+const char *decide_kind_name(enum decide_kind k);
+
+/* Exposed for tests: the candidate that should take a free lease, or NULL
+ * with why in *reason. */
+const struct member *decide_winner(const struct decide_input *in,
+				   const char **reason);
+/* Exposed for tests: the sync list a primary wants (sorted names of the
+ * other members that may be promoted and stream from it), into buf. */
+void decide_sync_wanted(const struct decide_input *in, char *buf,
+			size_t cap);
+
+#endif

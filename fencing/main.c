@@ -1,0 +1,229 @@
+/*
+ * main.c — tenure-agent: settings, start-up checks, the fence guard, the
+ * loop, and a graceful stop on SIGTERM (Postgres stopped cleanly, lease
+ * released, exit 0).
+ */
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fencing/agent.h"
+#include "fencing/guard.h"
+#include "server/conf.h"
+#include "server/log.h"
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error",
+					 NULL};
+static const char *const sync_modes[] = {"off", "on", NULL};
+static const char *const fencing_modes[] = {"off", "required", NULL};
+
+#define OPT(k, t, d, lo, hi, h, req, f, a)                                  \
+	{.key = k, .type = t, .def = d, .min = lo, .max = hi, .help = h,      \
+	 .required = req, .offset = offsetof(struct agent_conf, f), .arg = a}
+
+static const struct conf_option options[] = {
+	OPT("scope", CONF_STRING, NULL, 0, 0,
+	    "cluster name: its keys live under SCOPE/ on the witnesses", true,
+	    scope, "NAME"),
+	OPT("name", CONF_STRING, NULL, 0, 0,
+	    "this node's name, unique in the scope", true, name, "NAME"),
+	OPT("witnesses", CONF_STRING, NULL, 0, 0,
+	    "client addresses of the tenured witnesses, comma separated",
+	    true, witnesses, "LIST"),
+	OPT("auth_token_file", CONF_STRING, NULL, 0, 0,
+	    "file holding the witnesses' shared secret", false,
+	    auth_token_file, "FILE"),
+	OPT("lease_ttl", CONF_DURATION_MS, "3s", 1000, 600000,
+	    "primary and member lease TTL: a dead primary is replaced "
+	    "after about this long", false, lease_ttl, NULL),
+	OPT("renew_interval", CONF_DURATION_MS, "500ms", 50, 60000,
+	    "how often leases are renewed and the node observed", false,
+	    renew_interval, NULL),
+	OPT("fence_time", CONF_DURATION_MS, "200ms", 10, 60000,
+	    "time allowed to fence Postgres before the lease could expire",
+	    false, fence_time, NULL),
+	OPT("pause_margin", CONF_DURATION_MS, "300ms", 0, 60000,
+	    "margin for a pause of the agent between two checks", false,
+	    pause_margin, NULL),
+	OPT("pg_bin_dir", CONF_STRING, "/usr/lib/postgresql/15/bin", 0, 0,
+	    "where pg_ctl, initdb, pg_basebackup, pg_rewind live", false,
+	    pg_bin_dir, "DIR"),
+	OPT("pg_data_dir", CONF_STRING, NULL, 0, 0,
+	    "Postgres data directory (empty: bootstrapped or copied)", true,
+	    pg_data_dir, "DIR"),
+	OPT("pg_listen", CONF_STRING, NULL, 0, 0,
+	    "host:port Postgres listens on (others replicate from it)", true,
+	    pg_listen, "ADDR"),
+	OPT("pg_superuser", CONF_STRING, "postgres", 0, 0,
+	    "superuser the agent connects as", false, pg_superuser, "USER"),
+	OPT("pg_database", CONF_STRING, "postgres", 0, 0,
+	    "database the agent connects to", false, pg_database, "DB"),
+	OPT("replication_user", CONF_STRING, "replicator", 0, 0,
+	    "role standbys replicate as (created at bootstrap)", false,
+	    replication_user, "USER"),
+	OPT("pg_options", CONF_STRING, "", 0, 0,
+	    "extra options for postgres, e.g. \"-c shared_buffers=1GB\"", false,
+	    pg_options, "OPTS"),
+	OPT("pg_log_file", CONF_STRING, NULL, 0, 0,
+	    "Postgres' log file (default: pg_data_dir.log)", false,
+	    pg_log_file, "FILE"),
+	OPT("listen_http", CONF_STRING, NULL, 0, 0,
+	    "address of the Patroni-style HTTP API (host:port)", true,
+	    listen_http, "ADDR"),
+	{.key = "synchronous_mode", .type = CONF_ENUM, .def = "off",
+	 .help = "on: no acknowledged commit is ever lost on failover",
+	 .choices = sync_modes,
+	 .offset = offsetof(struct agent_conf, synchronous_mode)},
+	OPT("maximum_lag_on_failover", CONF_SIZE, "1MB", 0, 0,
+	    "asynchronous mode: a standby further behind is not promoted",
+	    false, maximum_lag_on_failover, NULL),
+	OPT("nofailover", CONF_BOOL, "off", 0, 0,
+	    "never promote this node", false, nofailover, NULL),
+	OPT("failover_priority", CONF_INT, "1", 0, 1000000,
+	    "between equally advanced standbys the higher one wins", false,
+	    failover_priority, "N"),
+	{.key = "fencing", .type = CONF_ENUM, .def = "off",
+	 .help = "required: STONITH an old primary that did not confirm it "
+		 "stopped, before promoting",
+	 .choices = fencing_modes,
+	 .offset = offsetof(struct agent_conf, fencing)},
+	OPT("stonith_command", CONF_STRING, NULL, 0, 0,
+	    "fence agent (Pacemaker protocol: key=value lines on stdin)",
+	    false, stonith_command, "CMD"),
+	OPT("watchdog_device", CONF_STRING, NULL, 0, 0,
+	    "watchdog device armed while primary (e.g. /dev/watchdog)", false,
+	    watchdog_device, "PATH"),
+	OPT("pre_promote", CONF_STRING, NULL, 0, 0,
+	    "command run before promoting; non-zero exit vetoes it", false,
+	    pre_promote, "CMD"),
+	OPT("on_role_change", CONF_STRING, NULL, 0, 0,
+	    "command run with the new role after a promotion or demotion",
+	    false, on_role_change, "CMD"),
+	{.key = "log_level", .type = CONF_ENUM, .def = "info",
+	 .help = "least important log lines to print", .choices = log_levels,
+	 .offset = offsetof(struct agent_conf, log_level)},
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+struct daemon {
+	uv_loop_t loop;
+	uv_signal_t sigterm, sigint;
+	struct agent *agent;
+	struct agent_conf conf;
+	bool stopped;
+};
+
+static int check_conf(struct agent_conf *c, char *err, size_t errlen)
+{
+	int64_t ttl = c->lease_ttl;
+	int64_t usable = ttl - ttl * 2 * AGENT_CLOCK_DRIFT_PPM / 1000000 -
+			 c->fence_time - c->pause_margin;
+	if (usable < 3 * c->renew_interval) {
+		snprintf(err, errlen,
+			 "lease_ttl %lld ms leaves %lld ms of validity after "
+			 "fence_time and pause_margin: that must be at least "
+			 "3 x renew_interval (%lld ms). Raise lease_ttl or "
+			 "lower renew_interval",
+			 (long long)ttl, (long long)usable,
+			 (long long)c->renew_interval);
+		return -1;
+	}
+	if (strchr(c->scope, '/') || strchr(c->name, '/') || strchr(c->name, ',')) {
+		snprintf(err, errlen, "scope and name may not contain '/' "
+				      "(and name no ',')");
+		return -1;
+	}
+	if (!c->pg_log_file) {
+		size_t n = strlen(c->pg_data_dir) + 5;
+		c->pg_log_file = malloc(n);
+		if (!c->pg_log_file)
+			return -1;
+		snprintf(c->pg_log_file, n, "%s.log", c->pg_data_dir);
+	}
+	if (c->fencing == 1 && !c->stonith_command) {
+		snprintf(err, errlen, "fencing = required needs a "
+				      "stonith_command");
+		return -1;
+	}
+	if (geteuid() == 0) {
+		snprintf(err, errlen,
+			 "tenure-agent runs as the user that owns the data "
+			 "directory (Postgres refuses root): e.g. sudo -u "
+			 "postgres tenure-agent --config FILE");
+		return -1;
+	}
+	return 0;
+}
+
+static void on_stopped(void *arg)
+{
+	struct daemon *d = arg;
+	d->stopped = true;
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+	log_event(LOG_INFO, "stopping", "signal=%d", signum);
+	agent_stop(d->agent, on_stopped, d);
+}
+
+static void usage_footer(void)
+{
+	printf("\nOne tenure-agent runs beside each PostgreSQL server; see "
+	       "README.md (\"The agent\").\nExample: tenure-agent --config "
+	       "/etc/tenure/agent.conf\n");
+}
+
+int main(int argc, char **argv)
+{
+	static struct daemon d;
+	char err[512];
+	int rc = conf_parse_args(options, N_OPTIONS, argc, argv, &d.conf, err,
+				 sizeof(err));
+	if (rc == CONF_HELP) {
+		printf("Usage: tenure-agent [--config FILE] [--key value ...]\n"
+		       "Keeps this host's PostgreSQL primary only while it "
+		       "holds the cluster's lease.\n\n");
+		conf_print_help(stdout, options, N_OPTIONS);
+		usage_footer();
+		return 0;
+	}
+	if (rc != CONF_OK || check_conf(&d.conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tenure-agent: %s\n", err);
+		return 2;
+	}
+	log_set_level(d.conf.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	/* The guard is forked before the loop exists: it shares nothing
+	 * with it and outlives it if the agent dies. */
+	struct guard guard;
+	if (guard_start(d.conf.pg_data_dir, &guard, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tenure-agent: %s\n", err);
+		return 1;
+	}
+	uv_loop_init(&d.loop);
+	if (agent_start(&d.loop, &d.conf, &guard, &d.agent, err,
+			sizeof(err)) != 0) {
+		fprintf(stderr, "tenure-agent: %s\n", err);
+		guard_stop(&guard);
+		return 2;
+	}
+	uv_signal_init(&d.loop, &d.sigterm);
+	uv_signal_init(&d.loop, &d.sigint);
+	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	guard_stop(&guard);
+	log_event(LOG_INFO, "stopped", "name=%s", d.conf.name);
+	conf_free(options, N_OPTIONS, &d.conf);
+	return d.stopped ? 0 : 1;
+}

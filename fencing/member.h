@@ -1,0 +1,75 @@
+/*
+ * member.h — the record every agent publishes about its node, under the
+ * key SCOPE/members/NAME attached to the agent's own member lease (so a
+ * dead agent's record disappears by itself), and read back by the other
+ * agents (failover decisions) and by `tenurectl cluster list`.
+ *
+ * Contract
+ * --------
+ * The value is one flat JSON object (no nesting, no arrays) with the keys
+ * below; unknown keys are ignored on decode so that a newer agent can add
+ * fields; a missing key keeps its zero value.  LSNs are byte positions as
+ * unsigned integers (pg_lsn "16/B374D848" is 0x16B374D848); member_lsn_format
+ * prints PostgreSQL's X/X form for humans.  Strings are bounded by
+ * MEMBER_STR_MAX; decode refuses longer ones, bad JSON, nesting and
+ * trailing garbage with a reason in err.  Pure functions, no global state.
+ */
+#ifndef TENURE_FENCING_MEMBER_H
+#define TENURE_FENCING_MEMBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MEMBER_STR_MAX 256
+
+enum member_role {
+	MEMBER_UNKNOWN = 0, /* "unknown": Postgres not reachable */
+	MEMBER_PRIMARY,     /* "primary": running, not in recovery */
+	MEMBER_REPLICA,     /* "replica": running in recovery */
+	MEMBER_STOPPED,     /* "stopped": the agent knows it is down */
+};
+
+struct member {
+	char name[MEMBER_STR_MAX];     /* "name" */
+	enum member_role role;         /* "role" */
+	char state[MEMBER_STR_MAX];    /* "state": running, streaming, frozen,
+					  fenced, starting, stopped, ... */
+	uint32_t timeline;             /* "timeline" */
+	uint64_t received_lsn;         /* "received_lsn": flushed by the
+					  walreceiver (standby), current
+					  write position (primary) */
+	uint64_t replayed_lsn;         /* "replayed_lsn" */
+	uint64_t lag_bytes;            /* "lag_bytes": behind the primary */
+	bool healthy;                  /* "healthy" */
+	char api[MEMBER_STR_MAX];      /* "api": host:port of its HTTP API */
+	char pg[MEMBER_STR_MAX];       /* "pg": host:port of its Postgres */
+	char upstream[MEMBER_STR_MAX]; /* "upstream": node it streams from */
+	bool nofailover;               /* "nofailover" */
+	int64_t priority;              /* "priority": higher wins ties */
+	uint64_t frozen_token;         /* "frozen_token": non-zero while its
+					  replication is stopped for a
+					  failover after the lease with
+					  this token ended */
+	uint64_t lease_token;          /* "lease_token": the primary's token */
+	bool sync;                     /* "sync": listed as synchronous */
+	uint64_t updated_ms;           /* "updated_ms": wall clock, display */
+};
+
+const char *member_role_name(enum member_role r);
+/* "primary", "replica", "stopped", "unknown"; false otherwise. */
+bool member_role_parse(const char *s, enum member_role *out);
+
+/* Writes the JSON object into buf (NUL-terminated); returns its length, or
+ * 0 when it does not fit. */
+size_t member_encode(const struct member *m, char *buf, size_t cap);
+/* Parses len bytes; false with a reason in err. */
+bool member_decode(const char *json, size_t len, struct member *m,
+		   char *err, size_t errlen);
+
+/* "16/B374D848" into buf (at least 24 bytes). */
+const char *member_lsn_format(uint64_t lsn, char *buf, size_t cap);
+/* PostgreSQL's pg_lsn text form; false when malformed. */
+bool member_lsn_parse(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * roster.c — see roster.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fencing/roster.h"
+
+static bool is_leader(const struct member *m, const char *leader)
+{
+	return leader && leader[0] && strcmp(m->name, leader) == 0;
+}
+
+const char *roster_role(const struct member *m, const char *leader)
+{
+	if (is_leader(m, leader))
+		return "primary";
+	if (m->role == MEMBER_PRIMARY)
+		return "demoting";
+	return member_role_name(m->role);
+}
+
+bool roster_in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	if (!list || n == 0)
+		return false;
+	for (const char *p = list; *p;) {
+		p += strspn(p, " \t");
+		size_t len = strcspn(p, ",");
+		size_t k = len;
+		while (k > 0 && (p[k - 1] == ' ' || p[k - 1] == '\t'))
+			k--;
+		if (k == n && memcmp(p, name, n) == 0)
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+bool roster_is_sync(const struct member *m, const char *leader,
+		    const char *sync_list)
+{
+	if (is_leader(m, leader))
+		return false;
+	return m->sync || roster_in_list(sync_list, m->name);
+}
+
+bool roster_split_addr(const char *addr, char *host, size_t hostcap,
+		       unsigned *port)
+{
+	const char *colon, *h = addr;
+	size_t hlen;
+	*port = 0;
+	snprintf(host, hostcap, "%s", addr);
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+		if (!close || close[1] != ':')
+			return false;
+		h = addr + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon)
+			return false;
+		hlen = (size_t)(colon - addr);
+	}
+	char *end;
+	long p = strtol(colon + 1, &end, 10);
+	if (hlen == 0 || !colon[1] || *end || p < 1 || p > 65535 ||
+	    colon[1] == '-' || colon[1] == '+' || colon[1] == ' ')
+		return false;
+	if (hlen >= hostcap)
+		return false;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (unsigned)p;
+	return true;
+}

@@ -1,0 +1,37 @@
+/*
+ * roster.h — how the cluster's member records are shown to people and to
+ * routers: the same rules for the agent's /cluster endpoint and for
+ * `tenurectl cluster list`, so the two never disagree.
+ *
+ * Contract
+ * --------
+ * The lease decides who is primary, not a member's own record: only the
+ * holder of SCOPE/primary is shown as "primary".  A record that still says
+ * primary without the lease is shown as "demoting" (its agent must fence
+ * it, or the record is stale); other records show their own role.  Pure
+ * functions, no global state.
+ */
+#ifndef TENURE_FENCING_ROSTER_H
+#define TENURE_FENCING_ROSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fencing/member.h"
+
+/* "primary", "demoting", "replica", "stopped" or "unknown"; leader is the
+ * lease holder ("" or NULL when the lease is free). */
+const char *roster_role(const struct member *m, const char *leader);
+/* name appears in a comma-separated list (spaces around names ignored). */
+bool roster_in_list(const char *list, const char *name);
+/* The member is a synchronous standby: its record or the list says so
+ * (never the primary itself). */
+bool roster_is_sync(const struct member *m, const char *leader,
+		    const char *sync_list);
+/* "host:port" or "[v6]:port" into host (without brackets) and port.
+ * False when addr has no valid port; host then holds addr as it is and
+ * port is 0. */
+bool roster_split_addr(const char *addr, char *host, size_t hostcap,
+		       unsigned *port);
+
+#endif

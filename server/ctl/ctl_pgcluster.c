@@ -1,0 +1,530 @@
+/*
+ * ctl_pgcluster.c — tenurectl cluster list|history|pause|resume|
+ * switchover|failover: the PostgreSQL cluster that the tenure-agents keep
+ * in the witnesses' key space (what patronictl is to Patroni).
+ *
+ * Key protocol (scope S; the agents write, tenurectl mostly reads):
+ *   lease S/primary          holder = node name of the primary, token =
+ *                            its fencing token
+ *   lease S/members/NAME     each agent's liveness; the key S/members/NAME
+ *                            (member JSON, fencing/member.h) is attached
+ *                            to it, so a dead agent's record goes away
+ *   key   S/sync             comma-separated names that may acknowledge
+ *                            synchronous commits
+ *   key   S/pause            present = maintenance mode
+ *                            ({"by":..,"time_ms":..})
+ *   key   S/switchover       {"kind":"switchover"|"failover","from":NAME
+ *                            or "","candidate":NAME,"requested_ms":ms};
+ *                            the agents delete it when done
+ *   keys  S/history/%020llu  (the fencing token) {"time_ms","old","new",
+ *                            "reason","token","unavailable_ms"}
+ *
+ * tenurectl never moves the lease itself: it asks (S/switchover) and
+ * watches the agents do it, because only the agents can fence and
+ * promote in the right order.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fencing/flatjson.h"
+#include "server/ctl/ctl.h"
+#include "server/sm.h"
+
+#define POLL_MS 100
+#define SYNC_LIST_MAX 4096
+
+/* ---- scope and keys ------------------------------------------------------ */
+
+static int scope_of(struct ctl *c, const char **out)
+{
+	const char *s = ctl_opt(c, "scope");
+	if (!s)
+		s = getenv("TENURE_SCOPE");
+	if (!s || !*s)
+		s = "main";
+	if (strchr(s, '/') || strlen(s) > 128)
+		return ctl_usage_error(c, "--scope '%s' must not contain '/' "
+				       "and must be at most 128 bytes", s);
+	*out = s;
+	return 0;
+}
+
+static void key_of(char *buf, size_t len, const char *scope, const char *rest)
+{
+	snprintf(buf, len, "%s/%s", scope, rest);
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- reads --------------------------------------------------------------- */
+
+struct primary {
+	char holder[SM_HOLDER_MAX + 1];
+	uint64_t token;
+};
+
+/* S/primary's holder ("" when free or never created).  0, or the exit
+ * code after an error was printed. */
+static int read_primary(struct ctl *c, const char *scope, struct primary *p)
+{
+	char name[SM_KEY_MAX + 1];
+	struct client_request q = {.op = CLIENT_OP_LEASE_GET};
+	struct tclient_result res;
+	key_of(name, sizeof(name), scope, "primary");
+	q.name = ctl_str(name);
+	q.consistency = c->consistency;
+	memset(p, 0, sizeof(*p));
+	int code = ctl_call(c, &q, "lease get", &res);
+	if (code == CTL_EXIT_OK && res.r.present && res.r.lease.holder.len) {
+		snprintf(p->holder, sizeof(p->holder), "%.*s",
+			 (int)res.r.lease.holder.len, res.r.lease.holder.p);
+		p->token = res.r.lease.token;
+	}
+	tclient_result_free(&res);
+	return code == CTL_EXIT_ERROR ? code : 0;
+}
+
+/* A key's value into buf (NUL-terminated, cut at len).  *found false when
+ * it does not exist.  0 or the exit code after an error was printed. */
+static int read_key(struct ctl *c, const char *key, char *buf, size_t len,
+		    bool *found)
+{
+	struct client_request q = {.op = CLIENT_OP_GET};
+	struct tclient_result res;
+	q.key = ctl_str(key);
+	q.consistency = c->consistency;
+	*found = false;
+	buf[0] = '\0';
+	int code = ctl_call(c, &q, "get", &res);
+	if (code == CTL_EXIT_OK && res.r.present) {
+		*found = true;
+		snprintf(buf, len, "%.*s", (int)res.r.kv.value.len,
+			 res.r.kv.value.p);
+	}
+	tclient_result_free(&res);
+	return code == CTL_EXIT_ERROR ? code : 0;
+}
+
+static int list_prefix(struct ctl *c, const char *prefix,
+		       struct tclient_result *res)
+{
+	struct client_request q = {.op = CLIENT_OP_LIST};
+	q.prefix = ctl_str(prefix);
+	q.consistency = c->consistency;
+	return ctl_call(c, &q, "list", res);
+}
+
+/* The member records under S/members/ (malformed ones skipped with a
+ * warning).  *out is malloc'ed. */
+static int read_members(struct ctl *c, const char *scope,
+			struct member **out, size_t *n)
+{
+	char prefix[SM_KEY_MAX + 1], err[160];
+	struct tclient_result res;
+	key_of(prefix, sizeof(prefix), scope, "members/");
+	*out = NULL;
+	*n = 0;
+	int code = list_prefix(c, prefix, &res);
+	if (code == CTL_EXIT_OK && res.r.n) {
+		*out = calloc(res.r.n, sizeof(**out));
+		if (!*out) {
+			fprintf(stderr, CTL_PROG ": out of memory\n");
+			code = CTL_EXIT_ERROR;
+		}
+	}
+	for (uint32_t i = 0; *out && i < res.r.n; i++) {
+		const struct client_kv *kv = &res.r.kvs[i];
+		if (member_decode(kv->value.p, kv->value.len, &(*out)[*n], err,
+				  sizeof(err)))
+			(*n)++;
+		else
+			fprintf(stderr, CTL_PROG ": warning: ignoring %.*s: "
+				"%s\n", (int)kv->key.len, kv->key.p, err);
+	}
+	tclient_result_free(&res);
+	return code == CTL_EXIT_ERROR ? code : 0;
+}
+
+/* ---- cluster list -------------------------------------------------------- */
+
+int ctl_cmd_pg_list(struct ctl *c)
+{
+	const char *scope;
+	char key[SM_KEY_MAX + 1], *sync = malloc(SYNC_LIST_MAX);
+	struct primary p;
+	struct member *m = NULL;
+	size_t n = 0;
+	bool paused, has_sync;
+	int code = CTL_EXIT_ERROR;
+	if (!sync || scope_of(c, &scope) || read_primary(c, scope, &p) ||
+	    read_members(c, scope, &m, &n))
+		goto out;
+	key_of(key, sizeof(key), scope, "sync");
+	if (read_key(c, key, sync, SYNC_LIST_MAX, &has_sync))
+		goto out;
+	key_of(key, sizeof(key), scope, "pause");
+	char pause_value[16];
+	if (read_key(c, key, pause_value, sizeof(pause_value), &paused))
+		goto out;
+	struct ctl_pg_list l = {scope, p.holder, p.token, paused, sync, m, n};
+	ctl_pg_print_list(stdout, c->format, &l);
+	code = CTL_EXIT_OK;
+out:
+	free(m);
+	free(sync);
+	return code;
+}
+
+/* ---- cluster history ----------------------------------------------------- */
+
+static int by_token(const void *a, const void *b)
+{
+	const struct ctl_pg_event *x = a, *y = b;
+	return x->token < y->token ? -1 : x->token > y->token;
+}
+
+int ctl_cmd_pg_history(struct ctl *c)
+{
+	const char *scope;
+	char prefix[SM_KEY_MAX + 1], err[160];
+	struct tclient_result res;
+	struct ctl_pg_event *e = NULL;
+	size_t n = 0;
+	if (scope_of(c, &scope))
+		return CTL_EXIT_ERROR;
+	key_of(prefix, sizeof(prefix), scope, "history/");
+	int code = list_prefix(c, prefix, &res);
+	if (code == CTL_EXIT_OK && res.r.n &&
+	    !(e = calloc(res.r.n, sizeof(*e)))) {
+		fprintf(stderr, CTL_PROG ": out of memory\n");
+		code = CTL_EXIT_ERROR;
+	}
+	for (uint32_t i = 0; e && i < res.r.n; i++) {
+		const struct client_kv *kv = &res.r.kvs[i];
+		if (ctl_pg_event_decode(kv->value.p, kv->value.len, &e[n], err,
+					sizeof(err)))
+			n++;
+		else
+			fprintf(stderr, CTL_PROG ": warning: ignoring %.*s: "
+				"%s\n", (int)kv->key.len, kv->key.p, err);
+	}
+	if (code == CTL_EXIT_OK) {
+		qsort(e, n, sizeof(*e), by_token);
+		ctl_pg_print_history(stdout, c->format, e, n);
+	}
+	free(e);
+	tclient_result_free(&res);
+	return code;
+}
+
+/* ---- pause / resume ------------------------------------------------------ */
+
+static void print_paused(const struct ctl *c, const char *scope, bool paused,
+			 const char *text)
+{
+	if (c->format == CTL_JSON) {
+		struct ctl_json j;
+		ctl_json_init(&j, stdout);
+		ctl_json_object(&j);
+		ctl_json_key(&j, "scope");
+		ctl_json_str(&j, scope, strlen(scope));
+		ctl_json_key(&j, "paused");
+		ctl_json_bool(&j, paused);
+		ctl_json_end(&j);
+	} else {
+		printf("%s\n", text);
+	}
+}
+
+int ctl_cmd_pg_pause(struct ctl *c)
+{
+	const char *scope;
+	char key[SM_KEY_MAX + 1], value[512], host[128] = "?", text[256];
+	struct client_request q = {.op = CLIENT_OP_CAS};
+	struct tclient_result res;
+	struct flatjson_writer w;
+	if (scope_of(c, &scope))
+		return CTL_EXIT_ERROR;
+	gethostname(host, sizeof(host) - 1);
+	const char *user = getenv("USER");
+	char by[300];
+	snprintf(by, sizeof(by), "%s@%s", user && *user ? user : "?", host);
+	flatjson_begin(&w, value, sizeof(value));
+	flatjson_put_str(&w, "by", by);
+	flatjson_put_u64(&w, "time_ms", wall_ms());
+	flatjson_end(&w);
+	key_of(key, sizeof(key), scope, "pause");
+	q.key = ctl_str(key);
+	q.value = ctl_str(value);
+	q.expected_revision = 0; /* only when not paused already */
+	int code = ctl_call(c, &q, "cluster pause", &res);
+	tclient_result_free(&res);
+	if (code == CTL_EXIT_NO) {
+		fprintf(stderr, CTL_PROG ": cluster '%s' is already paused\n",
+			scope);
+		return code;
+	}
+	if (code != CTL_EXIT_OK)
+		return code;
+	snprintf(text, sizeof(text), "cluster '%s' paused: no automatic "
+		 "failover until '" CTL_PROG " cluster resume'", scope);
+	print_paused(c, scope, true, text);
+	return code;
+}
+
+int ctl_cmd_pg_resume(struct ctl *c)
+{
+	const char *scope;
+	char key[SM_KEY_MAX + 1], text[256];
+	struct client_request q = {.op = CLIENT_OP_DELETE};
+	struct tclient_result res;
+	if (scope_of(c, &scope))
+		return CTL_EXIT_ERROR;
+	key_of(key, sizeof(key), scope, "pause");
+	q.key = ctl_str(key);
+	int code = ctl_call(c, &q, "cluster resume", &res);
+	tclient_result_free(&res);
+	if (code == CTL_EXIT_NO) {
+		fprintf(stderr, CTL_PROG ": cluster '%s' is not paused\n",
+			scope);
+		return code;
+	}
+	if (code != CTL_EXIT_OK)
+		return code;
+	snprintf(text, sizeof(text), "cluster '%s' resumed: automatic "
+		 "failover is on again", scope);
+	print_paused(c, scope, false, text);
+	return code;
+}
+
+/* ---- switchover / failover ----------------------------------------------- */
+
+/* The candidate's record, or an exit code after saying why it cannot be
+ * one. */
+static int check_candidate(struct ctl *c, const char *scope,
+			   const char *name, const struct primary *p)
+{
+	struct member *m;
+	size_t n;
+	const struct member *cand = NULL;
+	int code = read_members(c, scope, &m, &n);
+	if (code)
+		return code;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(m[i].name, name) == 0)
+			cand = &m[i];
+	code = CTL_EXIT_ERROR;
+	if (strcmp(name, p->holder) == 0) {
+		fprintf(stderr, CTL_PROG ": %s is already the primary of "
+			"cluster '%s'\n", name, scope);
+	} else if (!cand) {
+		fprintf(stderr, CTL_PROG ": cluster '%s' has no member '%s' "
+			"(no record under %s/members/); members:", scope, name,
+			scope);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, " %s", m[i].name);
+		fprintf(stderr, "%s\nHint: see '" CTL_PROG " cluster list "
+			"--scope %s'.\n", n ? "" : " none", scope);
+	} else if (cand->role != MEMBER_REPLICA) {
+		fprintf(stderr, CTL_PROG ": %s cannot take over: it is not a "
+			"running replica (role %s, state %s)\n", name,
+			member_role_name(cand->role),
+			cand->state[0] ? cand->state : "-");
+	} else if (cand->nofailover) {
+		fprintf(stderr, CTL_PROG ": %s is tagged nofailover and will "
+			"not be promoted\n", name);
+	} else {
+		code = 0;
+	}
+	free(m);
+	return code;
+}
+
+/* Writes S/switchover unless a request is pending already. */
+static int request_handover(struct ctl *c, const char *scope,
+			    const char *kind, const char *from,
+			    const char *candidate)
+{
+	char key[SM_KEY_MAX + 1], value[1024];
+	struct client_request q = {.op = CLIENT_OP_CAS};
+	struct tclient_result res;
+	struct flatjson_writer w;
+	flatjson_begin(&w, value, sizeof(value));
+	flatjson_put_str(&w, "kind", kind);
+	flatjson_put_str(&w, "from", from);
+	flatjson_put_str(&w, "candidate", candidate);
+	flatjson_put_u64(&w, "requested_ms", wall_ms());
+	if (!flatjson_end(&w)) {
+		fprintf(stderr, CTL_PROG ": names too long\n");
+		return CTL_EXIT_ERROR;
+	}
+	key_of(key, sizeof(key), scope, "switchover");
+	q.key = ctl_str(key);
+	q.value = ctl_str(value);
+	q.expected_revision = 0;
+	int code = ctl_call(c, &q, kind, &res);
+	if (code == CTL_EXIT_NO) {
+		fprintf(stderr, CTL_PROG ": a request is already pending in %s"
+			"%s%.*s\nHint: wait for the agents to finish it, or "
+			"cancel it with '" CTL_PROG " del %s'.\n", key,
+			res.r.present ? ": " : "",
+			res.r.present ? (int)res.r.kv.value.len : 0,
+			res.r.present ? res.r.kv.value.p : "", key);
+		code = CTL_EXIT_ERROR;
+	}
+	tclient_result_free(&res);
+	return code;
+}
+
+/* A read that may fail while the cluster changes hands: quiet, bounded. */
+static int quiet_call(struct ctl *c, const struct client_request *q,
+		      uint64_t timeout_ms, struct tclient_result *res)
+{
+	struct tclient_options o;
+	ctl_client_options(c, &o);
+	o.log = NULL;
+	o.timeout_ms = timeout_ms;
+	int rv = tclient_call_sync(&o, q, timeout_ms, res);
+	return rv < 0 ? rv : res->status;
+}
+
+/* The lease is held by name and name's record says primary. */
+static bool handover_done(struct ctl *c, const char *scope, const char *name,
+			  uint64_t timeout_ms, char *holder, size_t hlen)
+{
+	char key[SM_KEY_MAX + 1], err[160];
+	struct client_request q = {.op = CLIENT_OP_LEASE_GET};
+	struct tclient_result res;
+	struct member m;
+	bool held = false, primary = false;
+	key_of(key, sizeof(key), scope, "primary");
+	q.name = ctl_str(key);
+	q.consistency = c->consistency;
+	if (quiet_call(c, &q, timeout_ms, &res) == CLIENT_OK &&
+	    res.r.present) {
+		snprintf(holder, hlen, "%.*s", (int)res.r.lease.holder.len,
+			 res.r.lease.holder.p);
+		held = strcmp(holder, name) == 0;
+	}
+	tclient_result_free(&res);
+	if (!held)
+		return false;
+	memset(&q, 0, sizeof(q));
+	q.op = CLIENT_OP_GET;
+	key_of(key, sizeof(key), scope, "members/");
+	strncat(key, name, sizeof(key) - strlen(key) - 1);
+	q.key = ctl_str(key);
+	q.consistency = c->consistency;
+	if (quiet_call(c, &q, timeout_ms, &res) == CLIENT_OK &&
+	    res.r.present &&
+	    member_decode(res.r.kv.value.p, res.r.kv.value.len, &m, err,
+			  sizeof(err)))
+		primary = m.role == MEMBER_PRIMARY;
+	tclient_result_free(&res);
+	return primary;
+}
+
+static void print_done(const struct ctl *c, const char *kind,
+		       const char *candidate, const char *old, double secs)
+{
+	if (c->format == CTL_JSON) {
+		struct ctl_json j;
+		ctl_json_init(&j, stdout);
+		ctl_json_object(&j);
+		ctl_json_key(&j, "candidate");
+		ctl_json_str(&j, candidate, strlen(candidate));
+		ctl_json_key(&j, "old");
+		struct client_str o = {old, strlen(old)};
+		ctl_json_cstr_or_null(&j, o);
+		ctl_json_key(&j, "seconds");
+		ctl_json_double(&j, secs);
+		ctl_json_end(&j);
+	} else {
+		printf("%s to %s done in %.2f s\n", kind, candidate, secs);
+	}
+}
+
+static int wait_handover(struct ctl *c, const char *scope, const char *kind,
+			 const char *candidate, const char *old,
+			 uint64_t wait_ms)
+{
+	char holder[SM_HOLDER_MAX + 1] = "";
+	uint64_t start = mono_ms(), deadline = start + wait_ms;
+	for (;;) {
+		uint64_t now = mono_ms();
+		if (now >= deadline)
+			break;
+		uint64_t left = deadline - now;
+		if (left > c->timeout_ms)
+			left = c->timeout_ms;
+		if (handover_done(c, scope, candidate, left, holder,
+				  sizeof(holder))) {
+			print_done(c, kind, candidate, old,
+				   (double)(mono_ms() - start) / 1000.0);
+			return CTL_EXIT_OK;
+		}
+		usleep(POLL_MS * 1000);
+	}
+	fprintf(stderr, CTL_PROG ": %s to %s not done within %.1f s: the "
+		"primary is %s\nHint: the request stays in %s/switchover until "
+		"the agents act on it; see '" CTL_PROG " cluster list --scope "
+		"%s', or cancel with '" CTL_PROG " del %s/switchover'.\n",
+		kind, candidate, (double)wait_ms / 1000.0,
+		holder[0] ? holder : "nobody (the lease is free)", scope,
+		scope, scope);
+	return CTL_EXIT_ERROR;
+}
+
+static int handover(struct ctl *c, const char *kind)
+{
+	const char *scope, *candidate;
+	uint64_t wait_ms;
+	struct primary p;
+	bool switchover = strcmp(kind, "switchover") == 0;
+	if (scope_of(c, &scope) || ctl_opt_str(c, "candidate", &candidate) ||
+	    ctl_opt_duration(c, "wait", false, 30000, 1000, &wait_ms))
+		return CTL_EXIT_ERROR;
+	if (wait_ms == 0)
+		return ctl_usage_error(c, "--wait must be more than 0");
+	int code = read_primary(c, scope, &p);
+	if (code)
+		return code;
+	if (switchover && !p.holder[0]) {
+		fprintf(stderr, CTL_PROG ": cluster '%s' has no primary (%s/"
+			"primary is free), so there is nothing to switch over "
+			"from\nHint: use '" CTL_PROG " cluster failover "
+			"--candidate %s'.\n", scope, scope, candidate);
+		return CTL_EXIT_ERROR;
+	}
+	code = check_candidate(c, scope, candidate, &p);
+	if (code)
+		return code;
+	code = request_handover(c, scope, kind, p.holder, candidate);
+	if (code)
+		return code;
+	return wait_handover(c, scope, kind, candidate, p.holder, wait_ms);
+}
+
+int ctl_cmd_pg_switchover(struct ctl *c)
+{
+	return handover(c, "switchover");
+}
+
+int ctl_cmd_pg_failover(struct ctl *c)
+{
+	return handover(c, "failover");
+}

@@ -1,0 +1,275 @@
+/*
+ * ctl_pgoutput.c — how `tenurectl cluster list` and `cluster history`
+ * print the Postgres cluster: a table shaped like `patronictl list` for
+ * people, one JSON document for scripts.  Pure: everything comes in as
+ * arguments, so tests/test_ctl_pgcluster.c checks the exact output.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fencing/flatjson.h"
+#include "fencing/roster.h"
+#include "server/ctl/ctl.h"
+
+/* ---- cluster list ------------------------------------------------------- */
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct member *)a)->name,
+		      ((const struct member *)b)->name);
+}
+
+/* The records sorted by name, plus a row for a holder without one. */
+static struct member *rows_of(const struct ctl_pg_list *l, size_t *n)
+{
+	bool holder_listed = !l->leader[0];
+	struct member *rows = calloc(l->n + 1, sizeof(*rows));
+	if (!rows) {
+		fprintf(stderr, CTL_PROG ": out of memory\n");
+		exit(CTL_EXIT_ERROR);
+	}
+	if (l->n)
+		memcpy(rows, l->members, l->n * sizeof(*rows));
+	*n = l->n;
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(rows[i].name, l->leader) == 0)
+			holder_listed = true;
+	if (!holder_listed) {
+		struct member *m = &rows[(*n)++];
+		snprintf(m->name, sizeof(m->name), "%s", l->leader);
+		snprintf(m->state, sizeof(m->state), "no record");
+		m->lease_token = l->token;
+	}
+	qsort(rows, *n, sizeof(*rows), by_name);
+	return rows;
+}
+
+static bool is_holder(const struct ctl_pg_list *l, const struct member *m)
+{
+	return l->leader[0] && strcmp(m->name, l->leader) == 0;
+}
+
+static void list_json(FILE *f, const struct ctl_pg_list *l,
+		      const struct member *rows, size_t n)
+{
+	struct ctl_json j;
+	ctl_json_init(&j, f);
+	ctl_json_list(&j);
+	for (size_t i = 0; i < n; i++) {
+		const struct member *m = &rows[i];
+		ctl_json_object(&j);
+		ctl_json_key(&j, "name");
+		ctl_json_str(&j, m->name, strlen(m->name));
+		ctl_json_key(&j, "role");
+		const char *role = roster_role(m, l->leader);
+		ctl_json_str(&j, role, strlen(role));
+		ctl_json_key(&j, "state");
+		ctl_json_str(&j, m->state, strlen(m->state));
+		ctl_json_key(&j, "timeline");
+		ctl_json_u64(&j, m->timeline);
+		ctl_json_key(&j, "lag_bytes");
+		ctl_json_u64(&j, m->lag_bytes);
+		ctl_json_key(&j, "sync");
+		ctl_json_bool(&j, roster_is_sync(m, l->leader, l->sync));
+		ctl_json_key(&j, "healthy");
+		ctl_json_bool(&j, m->healthy);
+		ctl_json_key(&j, "api");
+		ctl_json_str(&j, m->api, strlen(m->api));
+		ctl_json_key(&j, "host");
+		ctl_json_str(&j, m->pg, strlen(m->pg));
+		if (is_holder(l, m)) {
+			ctl_json_key(&j, "lease_token");
+			ctl_json_u64(&j, l->token);
+		}
+		ctl_json_end(&j);
+	}
+	ctl_json_end(&j);
+}
+
+static char *cell(const char *s)
+{
+	struct client_str c = {s, strlen(s)};
+	return ctl_cell(c);
+}
+
+/* Lag in MB, rounded, as patronictl shows it; blank for the primary. */
+static char *lag_cell(const struct ctl_pg_list *l, const struct member *m)
+{
+	char buf[32] = "";
+	if (!is_holder(l, m))
+		snprintf(buf, sizeof(buf), "%llu",
+			 (unsigned long long)((m->lag_bytes + (1u << 19)) >>
+					      20));
+	return cell(buf); /* "-" when blank */
+}
+
+static void list_table(FILE *f, const struct ctl_pg_list *l,
+		       const struct member *rows, size_t n)
+{
+	static const char *const head[] = {"MEMBER", "HOST", "ROLE", "STATE",
+					   "TL", "LAG_MB"};
+	struct ctl_table t;
+	if (l->leader[0])
+		fprintf(f, "Cluster: %s (leader %s, token %llu)%s\n", l->scope,
+			l->leader, (unsigned long long)l->token,
+			l->paused ? " [paused: maintenance mode]" : "");
+	else
+		fprintf(f, "Cluster: %s (no leader)%s\n", l->scope,
+			l->paused ? " [paused: maintenance mode]" : "");
+	ctl_table_init(&t, 6, head);
+	for (size_t i = 0; i < n; i++) {
+		const struct member *m = &rows[i];
+		const char *role = roster_role(m, l->leader);
+		bool sync = roster_is_sync(m, l->leader, l->sync);
+		char rolebuf[48];
+		snprintf(rolebuf, sizeof(rolebuf), "%s%s", role,
+			 sync ? " (sync)" : "");
+		char *cells[6] = {cell(m->name), cell(m->pg), cell(rolebuf),
+				  cell(m->state), ctl_cell_u64(m->timeline),
+				  lag_cell(l, m)};
+		ctl_table_row(&t, (const char *const *)cells);
+		for (size_t k = 0; k < 6; k++)
+			free(cells[k]);
+	}
+	ctl_table_print(&t, f);
+	ctl_table_free(&t);
+}
+
+void ctl_pg_print_list(FILE *f, enum ctl_format fmt,
+		       const struct ctl_pg_list *l)
+{
+	size_t n;
+	struct member *rows = rows_of(l, &n);
+	if (fmt == CTL_JSON)
+		list_json(f, l, rows, n);
+	else
+		list_table(f, l, rows, n);
+	free(rows);
+}
+
+/* ---- history ------------------------------------------------------------ */
+
+static bool copy_str(const char *key, const struct flatjson_value *v,
+		     char *dst, char *err, size_t errlen)
+{
+	if (v->type == FLATJSON_NULL) {
+		dst[0] = '\0';
+		return true;
+	}
+	if (v->type != FLATJSON_STRING || v->len >= MEMBER_STR_MAX) {
+		snprintf(err, errlen, "\"%s\" must be a string of at most %d "
+			 "bytes", key, MEMBER_STR_MAX - 1);
+		return false;
+	}
+	memcpy(dst, v->str, v->len + 1);
+	return true;
+}
+
+static bool on_event_field(void *arg, const char *key,
+			   const struct flatjson_value *v, char *err,
+			   size_t errlen)
+{
+	struct ctl_pg_event *e = arg;
+	if (strcmp(key, "old") == 0)
+		return copy_str(key, v, e->old, err, errlen);
+	if (strcmp(key, "new") == 0)
+		return copy_str(key, v, e->new_name, err, errlen);
+	if (strcmp(key, "reason") == 0)
+		return copy_str(key, v, e->reason, err, errlen);
+	if (v->type == FLATJSON_NULL)
+		return true;
+	if (strcmp(key, "time_ms") == 0)
+		return flatjson_u64(key, v, &e->time_ms, err, errlen);
+	if (strcmp(key, "token") == 0)
+		return flatjson_u64(key, v, &e->token, err, errlen);
+	if (strcmp(key, "unavailable_ms") == 0)
+		return flatjson_u64(key, v, &e->unavailable_ms, err, errlen);
+	return true;
+}
+
+bool ctl_pg_event_decode(const char *json, size_t len,
+			 struct ctl_pg_event *e, char *err, size_t errlen)
+{
+	memset(e, 0, sizeof(*e));
+	return flatjson_parse(json, len, on_event_field, e, err, errlen);
+}
+
+const char *ctl_pg_iso_time(uint64_t ms, char *buf, size_t cap)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	char day[24];
+	if (!gmtime_r(&s, &tm) ||
+	    !strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm)) {
+		snprintf(buf, cap, "?");
+		return buf;
+	}
+	snprintf(buf, cap, "%s.%03uZ", day, (unsigned)(ms % 1000));
+	return buf;
+}
+
+static void json_str_or_null(struct ctl_json *j, const char *s)
+{
+	struct client_str c = {s, strlen(s)};
+	ctl_json_cstr_or_null(j, c);
+}
+
+static void history_json(FILE *f, const struct ctl_pg_event *e, size_t n)
+{
+	struct ctl_json j;
+	char when[40];
+	ctl_json_init(&j, f);
+	ctl_json_list(&j);
+	for (size_t i = 0; i < n; i++) {
+		ctl_json_object(&j);
+		ctl_json_key(&j, "time_ms");
+		ctl_json_u64(&j, e[i].time_ms);
+		ctl_json_key(&j, "time");
+		ctl_pg_iso_time(e[i].time_ms, when, sizeof(when));
+		ctl_json_str(&j, when, strlen(when));
+		ctl_json_key(&j, "old");
+		json_str_or_null(&j, e[i].old);
+		ctl_json_key(&j, "new");
+		json_str_or_null(&j, e[i].new_name);
+		ctl_json_key(&j, "reason");
+		ctl_json_str(&j, e[i].reason, strlen(e[i].reason));
+		ctl_json_key(&j, "token");
+		ctl_json_u64(&j, e[i].token);
+		ctl_json_key(&j, "unavailable_ms");
+		ctl_json_u64(&j, e[i].unavailable_ms);
+		ctl_json_end(&j);
+	}
+	ctl_json_end(&j);
+}
+
+static void history_table(FILE *f, const struct ctl_pg_event *e, size_t n)
+{
+	static const char *const head[] = {"TIME", "OLD", "NEW", "REASON",
+					   "TOKEN", "UNAVAILABLE_S"};
+	struct ctl_table t;
+	char when[40], secs[32];
+	ctl_table_init(&t, 6, head);
+	for (size_t i = 0; i < n; i++) {
+		ctl_pg_iso_time(e[i].time_ms, when, sizeof(when));
+		snprintf(secs, sizeof(secs), "%.2f",
+			 (double)e[i].unavailable_ms / 1000.0);
+		char *cells[6] = {cell(when), cell(e[i].old),
+				  cell(e[i].new_name), cell(e[i].reason),
+				  ctl_cell_u64(e[i].token), cell(secs)};
+		ctl_table_row(&t, (const char *const *)cells);
+		for (size_t k = 0; k < 6; k++)
+			free(cells[k]);
+	}
+	ctl_table_print(&t, f);
+	ctl_table_free(&t);
+}
+
+void ctl_pg_print_history(FILE *f, enum ctl_format fmt,
+			  const struct ctl_pg_event *e, size_t n)
+{
+	if (fmt == CTL_JSON)
+		history_json(f, e, n);
+	else
+		history_table(f, e, n);
+}

@@ -1,0 +1,115 @@
+#!/bin/sh
+# pg-unit.sh — runs tests/unit-pg (the Check suite of fencing/pg.c) against
+# a real PostgreSQL 15 of its own (run by `make check`): initdb -A trust in
+# a temp dir, postgres on 127.0.0.1 at a free port of 32100-32199 (taken
+# under a lock directory, so two runs at once never share one), then
+# tests/unit-pg with PGTEST_CONNINFO and PGTEST_PID (the postmaster, which
+# a test SIGSTOPs and continues).  The server is stopped by PID and the
+# dir removed on exit.  PostgreSQL refuses to run as root: as root, the
+# server runs as user postgres (PG_USER).  PG_BINDIR overrides
+# /usr/lib/postgresql/15/bin.  KEEP=1 keeps the dir of a failed run.
+set -u
+me=pg-unit.sh
+top="${top_builddir:-.}"
+bin="$top/tests/unit-pg"
+pgbin="${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
+pguser="${PG_USER:-postgres}"
+
+[ -x "$bin" ] || { echo "$me: $bin not built" >&2; exit 1; }
+for b in initdb postgres pg_ctl; do
+	[ -x "$pgbin/$b" ] || {
+		echo "$me: $pgbin/$b not found: this test needs PostgreSQL 15" \
+			"(apt-get install postgresql-15, or set PG_BINDIR)" >&2
+		exit 1
+	}
+done
+if [ "$(id -u)" = 0 ]; then
+	id "$pguser" >/dev/null 2>&1 || {
+		echo "$me: running as root, and user $pguser (who runs the" \
+			"server) does not exist: apt-get install postgresql-15" \
+			"creates it, or set PG_USER" >&2
+		exit 1
+	}
+	command -v runuser >/dev/null ||
+		{ echo "$me: runuser missing (apt-get install util-linux)" >&2; exit 1; }
+	as_pg() { runuser -u "$pguser" -- "$@"; }
+else
+	as_pg() { "$@"; }
+fi
+
+dir=$(mktemp -d /tmp/tenure-pg-unit.XXXXXX)
+lock=""
+pm=""
+failed=0
+
+stop_server() {
+	[ -n "$pm" ] || return 0
+	# A failed test may have left it stopped: continue it and its
+	# children, or it would never see the shutdown signal.
+	for p in $pm $(ps -o pid= --ppid "$pm" 2>/dev/null); do
+		kill -CONT "$p" 2>/dev/null
+	done
+	kill -QUIT "$pm" 2>/dev/null # immediate: the data is thrown away
+	i=0
+	while kill -0 "$pm" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -0 "$pm" 2>/dev/null && kill -9 "$pm" 2>/dev/null
+	pm=""
+}
+cleanup() {
+	stop_server
+	[ -n "$lock" ] && rm -rf "$lock"
+	if [ "$failed" = 1 ] && [ "${KEEP:-0}" = 1 ]; then
+		echo "$me: kept $dir" >&2
+	else
+		rm -rf "$dir"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+fail() {
+	failed=1
+	echo "FAIL: $me: $*" >&2
+	[ -f "$dir/postgres.log" ] && { echo "--- postgres.log (tail)" >&2; tail -n 20 "$dir/postgres.log" >&2; }
+	exit 1
+}
+
+port_free() {
+	command -v ss >/dev/null || return 0
+	! ss -Htln 2>/dev/null | awk '{ n = split($4, p, ":"); print p[n] }' |
+		grep -qx "$1"
+}
+i=0
+while :; do
+	[ $i -lt 100 ] || fail "no free port in 32100-32199"
+	port=$((32100 + ($$ + i) % 100))
+	i=$((i + 1))
+	l="/tmp/tenure-pg-unit-port.$port"
+	if mkdir "$l" 2>/dev/null; then
+		echo $$ >"$l/pid"
+		if port_free "$port"; then lock=$l; break; fi
+		rm -rf "$l"
+	elif [ -f "$l/pid" ] && ! kill -0 "$(cat "$l/pid" 2>/dev/null)" 2>/dev/null; then
+		rm -rf "$l" # left by a run that was killed: take it
+		i=$((i - 1))
+	fi
+done
+
+[ "$(id -u)" = 0 ] && chown "$pguser" "$dir"
+as_pg "$pgbin/initdb" -D "$dir/data" -A trust -U postgres --no-sync \
+	>"$dir/initdb.log" 2>&1 ||
+	{ cat "$dir/initdb.log" >&2; fail "initdb failed"; }
+as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+	-o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=off" \
+	start >/dev/null 2>&1 || fail "postgres did not start on port $port"
+pm=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null)
+[ -n "$pm" ] && kill -0 "$pm" 2>/dev/null || fail "no postmaster PID"
+
+PGTEST_CONNINFO="host=127.0.0.1 port=$port user=postgres dbname=postgres"
+PGTEST_PID=$pm
+export PGTEST_CONNINFO PGTEST_PID
+"$bin" || fail "tests/unit-pg failed"
+exit 0

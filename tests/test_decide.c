@@ -1,0 +1,401 @@
+/*
+ * test_decide.c — the agent's rules (fencing/decide.h), one test per rule:
+ * fencing first, nothing without the witnesses, bootstrap, following,
+ * the freeze before a failover, and who may be promoted in synchronous
+ * and asynchronous mode.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fencing/decide.h"
+#include "fencing/roster.h"
+#include "tests/suites.h"
+
+static struct member members[8];
+static struct decide_input in;
+
+static struct member *add(const char *name, enum member_role role,
+			  uint64_t lsn)
+{
+	struct member *m = &members[in.n_members++];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	snprintf(m->pg, sizeof(m->pg), "127.0.0.1:5432");
+	m->role = role;
+	m->received_lsn = lsn;
+	m->healthy = true;
+	m->priority = 1;
+	return m;
+}
+
+static void setup(void)
+{
+	memset(&in, 0, sizeof(in));
+	in.name = "pg2";
+	in.members = members;
+	in.lease.known = true;
+	in.sync_key = "";
+	in.sync_key_known = true;
+	in.switch_candidate = "";
+	in.last_primary = "";
+	in.max_lag = 1 << 20;
+	in.initialized = true;
+}
+
+static enum decide_kind run(void)
+{
+	struct decide_action a;
+	decide(&in, &a);
+	return a.kind;
+}
+
+static void holder(const char *name)
+{
+	snprintf(in.lease.holder, sizeof(in.lease.holder), "%s", name);
+}
+
+/* ---- rule 7 first ----------------------------------------------------- */
+
+START_TEST(primary_without_lease_is_fenced)
+{
+	in.pg.state = PG_PRIMARY;
+	holder("pg2"); /* the witnesses' view alone is not enough */
+	ck_assert_int_eq(run(), ACT_FENCE);
+	in.lease.known = false; /* nor is being cut off an excuse */
+	ck_assert_int_eq(run(), ACT_FENCE);
+	in.lease.mine_valid = true;
+	in.lease.known = true;
+	ck_assert_int_ne(run(), ACT_FENCE);
+}
+END_TEST
+
+START_TEST(nothing_without_the_witnesses)
+{
+	in.lease.known = false;
+	in.pg.state = PG_REPLICA;
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.pg.state = PG_ABSENT;
+	in.initialized = false;
+	ck_assert_int_eq(run(), ACT_NONE);
+}
+END_TEST
+
+/* ---- bootstrap ---------------------------------------------------------- */
+
+START_TEST(empty_dir_bootstraps_only_a_new_cluster)
+{
+	in.pg.state = PG_ABSENT;
+	in.initialized = false;
+	ck_assert_int_eq(run(), ACT_BOOTSTRAP);
+	in.initialized = true;
+	ck_assert_int_eq(run(), ACT_NONE);
+	holder("pg1");
+	ck_assert_int_eq(run(), ACT_NONE); /* no record to copy from yet */
+	add("pg1", MEMBER_PRIMARY, 100);
+	ck_assert_int_eq(run(), ACT_BASEBACKUP);
+}
+END_TEST
+
+/* ---- the holder ------------------------------------------------------------ */
+
+START_TEST(holder_starts_then_promotes)
+{
+	holder("pg2");
+	in.lease.mine_valid = true;
+	in.pg.state = PG_STOPPED;
+	ck_assert_int_eq(run(), ACT_START);
+	in.pg.state = PG_REPLICA;
+	ck_assert_int_eq(run(), ACT_PROMOTE);
+	in.pg.state = PG_PRIMARY;
+	ck_assert_int_eq(run(), ACT_NONE);
+}
+END_TEST
+
+START_TEST(restarted_agent_takes_its_own_lease_again)
+{
+	holder("pg2");
+	in.pg.state = PG_STOPPED;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	in.pg.state = PG_PRIMARY; /* but a running primary is fenced first */
+	ck_assert_int_eq(run(), ACT_FENCE);
+}
+END_TEST
+
+START_TEST(primary_keeps_sync_list_in_step)
+{
+	in.sync_mode = true;
+	holder("pg2");
+	in.lease.mine_valid = true;
+	in.pg.state = PG_PRIMARY;
+	add("pg2", MEMBER_PRIMARY, 100);
+	struct member *r[4] = {add("pg3", MEMBER_REPLICA, 100),
+			       add("pg1", MEMBER_REPLICA, 100),
+			       add("pg4", MEMBER_REPLICA, 100),
+			       add("pg5", MEMBER_REPLICA, 100)};
+	for (int i = 0; i < 4; i++) {
+		snprintf(r[i]->upstream, sizeof(r[i]->upstream), "pg2");
+		snprintf(r[i]->state, sizeof(r[i]->state), "streaming");
+	}
+	r[2]->nofailover = true;
+	snprintf(r[3]->state, sizeof(r[3]->state), "in archive recovery");
+	struct decide_action a;
+	decide(&in, &a);
+	ck_assert_int_eq(a.kind, ACT_SET_SYNC);
+	/* sorted; nofailover and not streaming from us: out */
+	ck_assert_str_eq(a.target, "pg1,pg3");
+	snprintf(in.pg.sync_names, sizeof(in.pg.sync_names), "pg1,pg3");
+	in.sync_key = "pg1,pg3";
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.sync_key_known = false;
+	ck_assert_int_eq(run(), ACT_NONE);
+}
+END_TEST
+
+START_TEST(async_primary_clears_sync_names)
+{
+	holder("pg2");
+	in.lease.mine_valid = true;
+	in.pg.state = PG_PRIMARY;
+	snprintf(in.pg.sync_names, sizeof(in.pg.sync_names), "pg1");
+	struct decide_action a;
+	decide(&in, &a);
+	ck_assert_int_eq(a.kind, ACT_SET_SYNC);
+	ck_assert_str_eq(a.target, "");
+}
+END_TEST
+
+START_TEST(switchover_only_to_a_healthy_replica)
+{
+	holder("pg2");
+	in.lease.mine_valid = true;
+	in.pg.state = PG_PRIMARY;
+	in.switch_from_me = true;
+	in.switch_candidate = "pg3";
+	ck_assert_int_eq(run(), ACT_NONE); /* unknown candidate */
+	struct member *c = add("pg3", MEMBER_REPLICA, 100);
+	c->healthy = false;
+	ck_assert_int_eq(run(), ACT_NONE);
+	c->healthy = true;
+	ck_assert_int_eq(run(), ACT_SWITCHOVER);
+	in.switch_is_failover = true; /* failover requests are for no primary */
+	ck_assert_int_eq(run(), ACT_NONE);
+}
+END_TEST
+
+/* ---- following ------------------------------------------------------------- */
+
+START_TEST(old_primary_recovers_rewinds_then_follows)
+{
+	holder("pg1");
+	add("pg1", MEMBER_PRIMARY, 100);
+	in.pg.state = PG_STOPPED;
+	in.pg.was_primary = true;
+	ck_assert_int_eq(run(), ACT_RECOVER);
+	in.pg.clean = true;
+	ck_assert_int_eq(run(), ACT_REWIND);
+	in.pg.rewound = true;
+	ck_assert_int_eq(run(), ACT_START);
+}
+END_TEST
+
+START_TEST(standby_that_never_comes_up_is_copied_afresh)
+{
+	holder("pg1");
+	add("pg1", MEMBER_PRIMARY, 100);
+	in.pg.state = PG_STOPPED;
+	in.pg.start_failures = DECIDE_START_FAILURES - 1;
+	ck_assert_int_eq(run(), ACT_START);
+	in.pg.start_failures = DECIDE_START_FAILURES;
+	ck_assert_int_eq(run(), ACT_RECLONE);
+	holder(""); /* no primary to copy from: keep trying */
+	ck_assert_int_eq(run(), ACT_START);
+}
+END_TEST
+
+START_TEST(replica_repoints_to_the_holder)
+{
+	holder("pg1");
+	add("pg1", MEMBER_PRIMARY, 100);
+	in.pg.state = PG_REPLICA;
+	snprintf(in.pg.upstream, sizeof(in.pg.upstream), "pg3");
+	ck_assert_int_eq(run(), ACT_REPOINT);
+	snprintf(in.pg.upstream, sizeof(in.pg.upstream), "pg1");
+	in.pg.streaming = true;
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.pg.frozen = true; /* a frozen standby resumes */
+	ck_assert_int_eq(run(), ACT_REPOINT);
+}
+END_TEST
+
+START_TEST(stuck_replica_on_old_timeline_is_rewound)
+{
+	holder("pg1");
+	struct member *p = add("pg1", MEMBER_PRIMARY, 100);
+	p->timeline = 3;
+	in.pg.state = PG_REPLICA;
+	in.pg.timeline = 2;
+	snprintf(in.pg.upstream, sizeof(in.pg.upstream), "pg1");
+	in.pg.not_streaming_ms = 1000;
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.pg.not_streaming_ms = 60000;
+	ck_assert_int_eq(run(), ACT_RESTART_STANDBY);
+}
+END_TEST
+
+/* ---- failover ------------------------------------------------------------- */
+
+START_TEST(free_lease_freeze_first)
+{
+	in.pg.state = PG_REPLICA;
+	ck_assert_int_eq(run(), ACT_FREEZE);
+	in.paused = true;
+	ck_assert_int_eq(run(), ACT_NONE);
+}
+END_TEST
+
+START_TEST(async_most_advanced_takes_the_lease)
+{
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	struct member *me = add("pg2", MEMBER_REPLICA, 200);
+	struct member *other = add("pg3", MEMBER_REPLICA, 100);
+	me->frozen_token = other->frozen_token = 5;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	other->received_lsn = 300;
+	ck_assert_int_eq(run(), ACT_NONE);
+	other->nofailover = true;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+}
+END_TEST
+
+START_TEST(every_running_standby_freezes_before_a_choice)
+{
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	add("pg2", MEMBER_REPLICA, 200)->frozen_token = 5;
+	add("pg3", MEMBER_REPLICA, 100);
+	const char *why = NULL;
+	ck_assert_ptr_null(decide_winner(&in, &why));
+	ck_assert_ptr_nonnull(strstr(why, "freeze"));
+}
+END_TEST
+
+START_TEST(async_lag_limit)
+{
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	add("pg2", MEMBER_REPLICA, 100)->frozen_token = 5;
+	in.last_primary_lsn = 100 + (2 << 20);
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.last_primary_lsn = 100 + (1 << 20);
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+}
+END_TEST
+
+START_TEST(sync_needs_every_sync_standby_frozen)
+{
+	in.sync_mode = true;
+	in.sync_key = "pg2,pg3";
+	in.last_primary = "pg1";
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	add("pg2", MEMBER_REPLICA, 200)->frozen_token = 5;
+	/* pg3 could hold a commit pg2 lacks: without its word, nobody */
+	ck_assert_int_eq(run(), ACT_NONE);
+	struct member *p3 = add("pg3", MEMBER_REPLICA, 100);
+	ck_assert_int_eq(run(), ACT_NONE);
+	p3->frozen_token = 5;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	p3->received_lsn = 300; /* pg3 is ahead: only pg3 may go */
+	ck_assert_int_eq(run(), ACT_NONE);
+	p3->healthy = false; /* ... and if it cannot, nobody may */
+	ck_assert_int_eq(run(), ACT_NONE);
+}
+END_TEST
+
+START_TEST(sync_candidate_must_be_in_the_list)
+{
+	in.sync_mode = true;
+	in.sync_key = "pg3";
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	add("pg2", MEMBER_REPLICA, 500)->frozen_token = 5;
+	add("pg3", MEMBER_REPLICA, 100)->frozen_token = 5;
+	const char *why = NULL;
+	const struct member *w = decide_winner(&in, &why);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_str_eq(w->name, "pg3");
+	in.sync_key = "";
+	ck_assert_ptr_null(decide_winner(&in, &why));
+}
+END_TEST
+
+START_TEST(sync_old_primary_in_list_is_skipped)
+{
+	in.sync_mode = true;
+	in.sync_key = "pg1,pg2"; /* pg1 was a standby once, then primary */
+	in.last_primary = "pg1";
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	add("pg2", MEMBER_REPLICA, 200)->frozen_token = 5;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+}
+END_TEST
+
+START_TEST(requested_candidate_wins_if_eligible)
+{
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	in.switch_candidate = "pg3";
+	add("pg2", MEMBER_REPLICA, 200)->frozen_token = 5;
+	struct member *c = add("pg3", MEMBER_REPLICA, 100);
+	c->frozen_token = 5;
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.name = "pg3";
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	in.sync_mode = true; /* but never one that lacks commits */
+	in.sync_key = "pg2,pg3";
+	ck_assert_int_eq(run(), ACT_NONE);
+}
+END_TEST
+
+START_TEST(list_membership)
+{
+	ck_assert(roster_in_list("a,bb,c", "bb"));
+	ck_assert(!roster_in_list("a,bb,c", "b"));
+	ck_assert(!roster_in_list("", "a"));
+	ck_assert(!roster_in_list("a", ""));
+	ck_assert_str_eq(decide_kind_name(ACT_PROMOTE), "promote");
+}
+END_TEST
+
+Suite *decide_suite(void)
+{
+	Suite *s = suite_create("decide");
+	TCase *t = tcase_create("rules");
+	tcase_add_checked_fixture(t, setup, NULL);
+	tcase_add_test(t, primary_without_lease_is_fenced);
+	tcase_add_test(t, nothing_without_the_witnesses);
+	tcase_add_test(t, empty_dir_bootstraps_only_a_new_cluster);
+	tcase_add_test(t, holder_starts_then_promotes);
+	tcase_add_test(t, restarted_agent_takes_its_own_lease_again);
+	tcase_add_test(t, primary_keeps_sync_list_in_step);
+	tcase_add_test(t, async_primary_clears_sync_names);
+	tcase_add_test(t, switchover_only_to_a_healthy_replica);
+	tcase_add_test(t, old_primary_recovers_rewinds_then_follows);
+	tcase_add_test(t, standby_that_never_comes_up_is_copied_afresh);
+	tcase_add_test(t, replica_repoints_to_the_holder);
+	tcase_add_test(t, stuck_replica_on_old_timeline_is_rewound);
+	tcase_add_test(t, free_lease_freeze_first);
+	tcase_add_test(t, async_most_advanced_takes_the_lease);
+	tcase_add_test(t, every_running_standby_freezes_before_a_choice);
+	tcase_add_test(t, async_lag_limit);
+	tcase_add_test(t, sync_needs_every_sync_standby_frozen);
+	tcase_add_test(t, sync_candidate_must_be_in_the_list);
+	tcase_add_test(t, sync_old_primary_in_list_is_skipped);
+	tcase_add_test(t, requested_candidate_wins_if_eligible);
+	tcase_add_test(t, list_membership);
+	suite_add_tcase(s, t);
+	return s;
+}
