@@ -96,7 +96,8 @@ void act_conninfo(struct agent *a, const struct member *m, char *buf,
 	pgconf_conninfo_append(buf, cap, "application_name", a->conf->name);
 }
 
-/* Run a program; next(x, result) continues the chain. */
+/* Run a program; next(x, result) continues the chain.  env: extra
+ * NAME=VALUE entries, NULL-terminated, or NULL. */
 typedef void (*step_fn)(struct act *x, const struct spawn_result *r);
 struct step {
 	struct act *x;
@@ -112,17 +113,17 @@ static void on_step(void *arg, const struct spawn_result *r)
 	next(x, r);
 }
 
-static void run(struct act *x, const char *const *argv, uint64_t timeout_ms,
-		step_fn next)
+static void run_env(struct act *x, const char *const *argv,
+		    const char *const *env, uint64_t timeout_ms, step_fn next)
 {
 	struct step *s = malloc(sizeof(*s));
 	char line[1024];
 	log_event(LOG_INFO, "run", "cmd=\"%s\"",
 		  spawn_format_argv(argv, line, sizeof(line)));
+	static const char *const c_locale[] = {"LC_ALL=C", "LANG=C", NULL};
 	struct spawn_opts o = {.argv = argv, .timeout_ms = timeout_ms,
-			       .log_path = x->a->conf->pg_log_file};
-	const char *env[] = {"LC_ALL=C", "LANG=C", NULL};
-	o.env_extra = env;
+			       .log_path = x->a->conf->pg_log_file,
+			       .env_extra = env ? env : c_locale};
 	if (!s) {
 		fail(x, "out_of_memory", argv[0]);
 		return;
@@ -133,6 +134,12 @@ static void run(struct act *x, const char *const *argv, uint64_t timeout_ms,
 		free(s);
 		fail(x, "spawn_failed", argv[0]);
 	}
+}
+
+static void run(struct act *x, const char *const *argv, uint64_t timeout_ms,
+		step_fn next)
+{
+	run_env(x, argv, NULL, timeout_ms, next);
 }
 
 /* A query on the local Postgres; next gets status 0 and rows, or not. */
@@ -184,14 +191,21 @@ static bool spawn_ok(struct act *x, const struct spawn_result *r,
 
 /* ---- hooks ------------------------------------------------------------ */
 
+/* Hooks get what Patroni's callbacks get (action, role, scope) as
+ * arguments, and the same in TENURE_* variables. */
 static void run_hook(struct act *x, const char *cmd, const char *action,
 		     const char *role, step_fn next)
 {
-	char script[1200];
+	char script[1200], v_action[64], v_role[64], v_scope[300], v_name[300];
 	snprintf(script, sizeof(script), "exec %s \"$@\"", cmd);
+	snprintf(v_action, sizeof(v_action), "TENURE_ACTION=%s", action);
+	snprintf(v_role, sizeof(v_role), "TENURE_ROLE=%s", role);
+	snprintf(v_scope, sizeof(v_scope), "TENURE_SCOPE=%s", x->a->conf->scope);
+	snprintf(v_name, sizeof(v_name), "TENURE_NAME=%s", x->a->conf->name);
+	const char *env[] = {v_action, v_role, v_scope, v_name, NULL};
 	const char *argv[] = {"/bin/sh", "-c", script, "tenure-hook", action,
 			      role, x->a->conf->scope, NULL};
-	run(x, argv, 60000, next);
+	run_env(x, argv, env, 60000, next);
 }
 
 static void hook_done(struct act *x, const struct spawn_result *r)

@@ -170,13 +170,12 @@ const struct member *decide_winner(const struct decide_input *in,
 		if (eligible(in, &in->members[i], sync_max) &&
 		    better(&in->members[i], best))
 			best = &in->members[i];
+	/* A requested candidate wins if it may; if it may not, the cluster
+	 * still needs a primary: the request is ignored. */
 	if (in->switch_candidate && in->switch_candidate[0]) {
 		const struct member *c = find_member(in, in->switch_candidate);
-		if (!c || !eligible(in, c, sync_max)) {
-			*reason = "the requested candidate is not eligible";
-			return NULL;
-		}
-		return c;
+		if (c && eligible(in, c, sync_max))
+			return c;
 	}
 	if (!best)
 		*reason = "no eligible standby";
@@ -217,17 +216,6 @@ static void decide_holder(const struct decide_input *in,
 	default:
 		break;
 	}
-	if (in->switch_from_me && in->switch_candidate &&
-	    in->switch_candidate[0] && !in->switch_is_failover &&
-	    strcmp(in->switch_candidate, in->name) != 0) {
-		const struct member *c = find_member(in, in->switch_candidate);
-		if (c && c->role == MEMBER_REPLICA && c->healthy &&
-		    !c->nofailover) {
-			set(out, ACT_SWITCHOVER, c->name,
-			    "switchover requested");
-			return;
-		}
-	}
 	char wanted[512] = "";
 	if (in->sync_mode)
 		decide_sync_wanted(in, wanted, sizeof(wanted));
@@ -240,6 +228,20 @@ static void decide_holder(const struct decide_input *in,
 							  : "") != 0)) {
 		set(out, ACT_SET_SYNC, wanted, "synchronous standbys changed");
 		return;
+	}
+	/* After the sync list: in synchronous mode the candidate must be
+	 * listed (it then holds every acknowledged commit) before we stop. */
+	if (in->switch_from_me && in->switch_candidate &&
+	    in->switch_candidate[0] && !in->switch_is_failover &&
+	    strcmp(in->switch_candidate, in->name) != 0) {
+		const struct member *c = find_member(in, in->switch_candidate);
+		if (c && c->role == MEMBER_REPLICA && c->healthy &&
+		    !c->nofailover &&
+		    (!in->sync_mode || roster_in_list(in->sync_key, c->name))) {
+			set(out, ACT_SWITCHOVER, c->name,
+			    "switchover requested");
+			return;
+		}
 	}
 	set(out, ACT_NONE, "", "primary");
 }

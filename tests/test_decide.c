@@ -178,6 +178,14 @@ START_TEST(switchover_only_to_a_healthy_replica)
 	ck_assert_int_eq(run(), ACT_NONE);
 	c->healthy = true;
 	ck_assert_int_eq(run(), ACT_SWITCHOVER);
+	in.sync_mode = true; /* sync: only to a listed standby */
+	snprintf(c->upstream, sizeof(c->upstream), "pg2");
+	snprintf(c->state, sizeof(c->state), "streaming");
+	snprintf(in.pg.sync_names, sizeof(in.pg.sync_names), "pg3");
+	in.sync_key = "";
+	ck_assert_int_eq(run(), ACT_SET_SYNC); /* list it first */
+	in.sync_key = "pg3";
+	ck_assert_int_eq(run(), ACT_SWITCHOVER);
 	in.switch_is_failover = true; /* failover requests are for no primary */
 	ck_assert_int_eq(run(), ACT_NONE);
 }
@@ -354,9 +362,11 @@ START_TEST(requested_candidate_wins_if_eligible)
 	ck_assert_int_eq(run(), ACT_NONE);
 	in.name = "pg3";
 	ck_assert_int_eq(run(), ACT_ACQUIRE);
-	in.sync_mode = true; /* but never one that lacks commits */
+	in.sync_mode = true; /* but never one that lacks commits: */
 	in.sync_key = "pg2,pg3";
 	ck_assert_int_eq(run(), ACT_NONE);
+	in.name = "pg2"; /* the cluster still gets a primary */
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
 }
 END_TEST
 
