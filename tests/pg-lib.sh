@@ -43,7 +43,9 @@
 # limit and leader: do not keep values of your own in those across calls.
 
 slot=3
-. "$(dirname "$0")/fault-lib.sh"
+# pg_lib_dir: where pg-lib.sh and fault-lib.sh live, for a sourcing script
+# outside tests/ (tests/bench/*) to set first; default: beside $0
+. "${pg_lib_dir:-$(dirname "$0")}/fault-lib.sh"
 
 pg_bin="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 agent_bin="${TENURE_AGENT:-$top/tenure-agent}"
