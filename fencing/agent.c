@@ -119,9 +119,9 @@ static void step(struct agent *a, bool view_ok)
 		agent_log_action(a, &act);
 	a->status_reason = act.reason;
 	if (act.kind == ACT_NONE) {
-		if (a->kick) {
+		if (a->kick || a->frozen_settling) {
 			a->kick = false;
-			tick_soon(a, 10);
+			tick_soon(a, a->frozen_settling ? 50 : 10);
 		}
 		return;
 	}

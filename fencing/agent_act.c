@@ -916,7 +916,7 @@ static void switch_caught_up(struct agent *a, bool ok)
 	struct act *x = a->switch_act;
 	a->switch_act = NULL;
 	const struct member *c = keys_find_member(a, x->what.target);
-	bool done = c && c->received_lsn >= x->final_lsn;
+	bool done = c && c->replayed_lsn >= x->final_lsn;
 	if (done || ++x->polls >= 100) {
 		log_event(done ? LOG_INFO : LOG_WARN, "switchover_handover",
 			  "candidate=%s caught_up=%d", x->what.target, done);

@@ -92,6 +92,8 @@ struct agent {
 	uint64_t retry_after;   /* an action failed: none before this */
 	int rewind_failures;
 	int start_failures;     /* ACT_START in a row without it coming up */
+	uint64_t last_replayed, last_received; /* at the last observation */
+	bool frozen_settling;   /* frozen, replay still moving: look again */
 	/* The primary this candidate replaces, as seen when it took the
 	 * lease (afterwards the view names this node). */
 	char old_primary[MEMBER_STR_MAX];

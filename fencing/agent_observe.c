@@ -116,7 +116,18 @@ static void take_row(struct agent *a, const struct pg_rows *rows)
 	o->streaming = v && strcmp(v, "streaming") == 0;
 	const char *conninfo = pg_rows_get(rows, 0, 5);
 	find_upstream(a, conninfo ? conninfo : "");
-	o->frozen = recovery && !receiver && (!conninfo || !conninfo[0]);
+	bool frozen = recovery && !receiver && (!conninfo || !conninfo[0]);
+	/* Frozen counts once replay has stopped moving: a standby that was
+	 * restarted still replays WAL it has on disk, and the position it
+	 * publishes must be where it will end, not where it is. */
+	bool settled = frozen && o->frozen &&
+		       o->replayed_lsn == a->last_replayed &&
+		       o->received_lsn == a->last_received;
+	a->last_replayed = o->replayed_lsn;
+	a->last_received = o->received_lsn;
+	a->frozen_settling = frozen && !settled;
+	o->frozen = frozen;
+	o->frozen_settled = settled;
 	v = pg_rows_get(rows, 0, 6);
 	parse_sync_names(v ? v : "", o->sync_names, sizeof(o->sync_names));
 	uint64_t now = clock_now_ms();
@@ -279,7 +290,7 @@ void observe_build_self(struct agent *a)
 	m->nofailover = a->conf->nofailover ||
 			clock_now_ms() < a->veto_until;
 	m->priority = a->conf->failover_priority;
-	if (o->state == PG_REPLICA && o->frozen)
+	if (o->state == PG_REPLICA && o->frozen_settled)
 		m->frozen_token = a->view.last_token ? a->view.last_token : 1;
 	m->lease_token = lease_primary_valid(a) ? a->primary.token : 0;
 	m->sync = roster_in_list(a->view.sync, a->conf->name);

@@ -57,7 +57,9 @@ struct decide_pg {
 	uint64_t received_lsn, replayed_lsn;
 	bool streaming;         /* a walreceiver is streaming */
 	char upstream[MEMBER_STR_MAX]; /* node named in primary_conninfo, "" */
-	bool frozen;            /* primary_conninfo cleared by us */
+	bool frozen;            /* not replicating: primary_conninfo empty,
+				   no walreceiver */
+	bool frozen_settled;    /* ... and replay no longer moves */
 	uint64_t starting_ms;   /* how long it has been PG_STARTING */
 	uint64_t not_streaming_ms; /* replica: time without streaming */
 	int start_failures;     /* starts in a row that never came up */
