@@ -300,7 +300,10 @@ static void decide_free(const struct decide_input *in,
 			struct decide_action *out)
 {
 	const struct decide_pg *pg = &in->pg;
-	if (in->paused) {
+	bool requested = in->switch_candidate && in->switch_candidate[0];
+	/* Paused: nothing automatic, but an operator's switchover or
+	 * failover request is carried out. */
+	if (in->paused && !requested) {
 		set(out, ACT_NONE, "", "paused: no automatic failover");
 		return;
 	}
@@ -318,6 +321,10 @@ static void decide_free(const struct decide_input *in,
 	}
 	const char *why = "";
 	const struct member *w = decide_winner(in, &why);
+	if (w && in->paused && strcmp(w->name, in->switch_candidate) != 0) {
+		w = NULL;
+		why = "paused: only the requested candidate may be promoted";
+	}
 	if (!w)
 		set(out, ACT_NONE, "", why);
 	else if (strcmp(w->name, in->name) == 0)

@@ -367,6 +367,11 @@ START_TEST(requested_candidate_wins_if_eligible)
 	ck_assert_int_eq(run(), ACT_NONE);
 	in.name = "pg2"; /* the cluster still gets a primary */
 	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	in.paused = true; /* ... unless paused: then only the one asked for */
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.sync_mode = false;
+	in.name = "pg3";
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
 }
 END_TEST
 
