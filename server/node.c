@@ -58,8 +58,12 @@ struct node {
 	uint64_t max_seq_issued;
 	uint64_t fail_reported_upto;
 
+	/* Proposals waiting for their entry to apply: a queue, props_head the
+	 * oldest.  They are in index order unless leadership was lost and
+	 * regained meanwhile (props_unsorted), which only costs a scan. */
 	struct proposal *props;
-	unsigned n_props, cap_props;
+	unsigned props_head, n_props, cap_props;
+	bool props_unsorted;
 	struct pending_read *reads;
 	unsigned n_reads, cap_reads;
 	uint64_t next_read_id;
@@ -190,22 +194,38 @@ static void on_sm_event(void *arg, const struct sm_event *ev)
 		n->on_event(n->cb_arg, ev);
 }
 
+static void finish_one(struct proposal p, const struct raft_entry *e,
+		       const struct sm_result *res)
+{
+	/* Our entry, or another one took its index: it is lost. */
+	bool ours = p.index == e->index && p.term == e->term;
+	p.cb(p.arg, ours ? 0 : RAFT_ENOTLEADER, ours ? res : NULL, e->index);
+}
+
+/* Answer every proposal whose index is now applied.  In order, that is a
+ * prefix of the queue: O(answered), not O(pending), per entry. */
 static void finish_proposals(struct node *n, const struct raft_entry *e,
 			     const struct sm_result *res)
 {
-	unsigned keep = 0;
-	for (unsigned i = 0; i < n->n_props; i++) {
-		struct proposal p = n->props[i];
-		if (p.index > e->index) {
-			n->props[keep++] = p;
-			continue;
+	if (!n->props_unsorted) {
+		while (n->props_head < n->n_props &&
+		       n->props[n->props_head].index <= e->index)
+			finish_one(n->props[n->props_head++], e, res);
+	} else {
+		unsigned keep = n->props_head;
+		for (unsigned i = n->props_head; i < n->n_props; i++) {
+			struct proposal p = n->props[i];
+			if (p.index > e->index)
+				n->props[keep++] = p;
+			else
+				finish_one(p, e, res);
 		}
-		/* Our entry, or another one took its index: it is lost. */
-		bool ours = p.index == e->index && p.term == e->term;
-		p.cb(p.arg, ours ? 0 : RAFT_ENOTLEADER, ours ? res : NULL,
-		     e->index);
+		n->n_props = keep;
 	}
-	n->n_props = keep;
+	if (n->props_head == n->n_props) {
+		n->props_head = n->n_props = 0;
+		n->props_unsorted = false;
+	}
 }
 
 static void apply_entry(struct node *n, const struct raft_entry *e)
@@ -600,6 +620,12 @@ static int step_proposal(struct node *n, struct raft_event *ev,
 {
 	if (n->stopping)
 		return RAFT_ESHUTDOWN;
+	if (n->props_head > 0 && n->n_props == n->cap_props) {
+		memmove(n->props, n->props + n->props_head,
+			(n->n_props - n->props_head) * sizeof(*n->props));
+		n->n_props -= n->props_head;
+		n->props_head = 0;
+	}
 	if (!grow((void **)&n->props, &n->cap_props, n->n_props,
 		  sizeof(*n->props)))
 		return RAFT_ENOMEM;
@@ -607,6 +633,9 @@ static int step_proposal(struct node *n, struct raft_event *ev,
 	ev->now = node_now_ms();
 	int rv = raft_step(n->raft, ev, &up);
 	if (rv == 0) {
+		if (n->n_props > n->props_head &&
+		    n->props[n->n_props - 1].index >= up.proposed_index)
+			n->props_unsorted = true;
 		struct proposal *p = &n->props[n->n_props++];
 		p->index = up.proposed_index;
 		p->term = up.proposed_term;
@@ -712,9 +741,9 @@ void node_disk_stats(const struct node *n, uint64_t *count, uint64_t *sum_ns,
 
 static void fail_pending(struct node *n)
 {
-	for (unsigned i = 0; i < n->n_props; i++)
+	for (unsigned i = n->props_head; i < n->n_props; i++)
 		n->props[i].cb(n->props[i].arg, RAFT_ESHUTDOWN, NULL, 0);
-	n->n_props = 0;
+	n->props_head = n->n_props = 0;
 	for (unsigned i = 0; i < n->n_reads; i++)
 		n->reads[i].cb(n->reads[i].arg, RAFT_ESHUTDOWN);
 	n->n_reads = 0;
