@@ -28,14 +28,14 @@ static const char status_sql[] =
 	"  ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint,"
 	" (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
 	"  ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint,"
-	" CASE WHEN pg_is_in_recovery() THEN coalesce("
-	"   (SELECT received_tli FROM pg_stat_wal_receiver),"
-	"   (SELECT timeline_id FROM pg_control_checkpoint()))"
+	" CASE WHEN pg_is_in_recovery()"
+	"  THEN (SELECT timeline_id FROM pg_control_checkpoint())"
 	"  ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))"
 	"   ::bit(32)::int END,"
 	" (SELECT status FROM pg_stat_wal_receiver),"
 	" current_setting('primary_conninfo'),"
-	" current_setting('synchronous_standby_names')";
+	" current_setting('synchronous_standby_names'),"
+	" (SELECT received_tli FROM pg_stat_wal_receiver)";
 
 struct observe {
 	struct agent *a;
@@ -104,13 +104,22 @@ static void take_row(struct agent *a, const struct pg_rows *rows)
 {
 	struct decide_pg *o = &a->pg_obs;
 	const char *v;
+	enum pg_state prev = o->state;
 	bool recovery = (v = pg_rows_get(rows, 0, 0)) && v[0] == 't';
 	o->state = recovery ? PG_REPLICA : PG_PRIMARY;
 	o->received_lsn = (v = pg_rows_get(rows, 0, 1)) ? strtoull(v, NULL, 10)
 							: 0;
 	o->replayed_lsn = (v = pg_rows_get(rows, 0, 2)) ? strtoull(v, NULL, 10)
 							: 0;
-	o->timeline = (v = pg_rows_get(rows, 0, 3)) ? (uint32_t)atoi(v) : 0;
+	/* A standby's timeline: the walreceiver's while it streams; else the
+	 * last restartpoint's, which may lag behind what was seen before. */
+	uint32_t tl = (v = pg_rows_get(rows, 0, 3)) ? (uint32_t)atoi(v) : 0;
+	const char *rtl = pg_rows_get(rows, 0, 7);
+	if (rtl)
+		tl = (uint32_t)atoi(rtl);
+	else if (recovery && prev == PG_REPLICA && o->timeline > tl)
+		tl = o->timeline;
+	o->timeline = tl;
 	v = pg_rows_get(rows, 0, 4);
 	bool receiver = v != NULL;
 	o->streaming = v && strcmp(v, "streaming") == 0;

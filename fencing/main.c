@@ -37,7 +37,7 @@ static const struct conf_option options[] = {
 	OPT("auth_token_file", CONF_STRING, NULL, 0, 0,
 	    "file holding the witnesses' shared secret", false,
 	    auth_token_file, "FILE"),
-	OPT("lease_ttl", CONF_DURATION_MS, "3s", 1000, 600000,
+	OPT("lease_ttl", CONF_DURATION_MS, "2500ms", 1000, 600000,
 	    "primary and member lease TTL: a dead primary is replaced "
 	    "after about this long", false, lease_ttl, NULL),
 	OPT("renew_interval", CONF_DURATION_MS, "500ms", 50, 60000,
