@@ -34,6 +34,10 @@ struct act {
 	char sync_union[512];
 };
 
+static void history_put(struct agent *a, const char *old, const char *reason,
+			uint64_t since_ms);
+static bool arm_watchdog(struct act *x);
+
 static void finish(struct act *x)
 {
 	struct agent *a = x->a;
@@ -370,6 +374,7 @@ static void boot_role(struct act *x, int status, const char *error,
 		return;
 	}
 	keys_put(x->a, "initialize", x->a->conf->name, NULL, NULL);
+	history_put(x->a, "", "bootstrap", 0);
 	log_event(LOG_INFO, "bootstrapped", "node=%s", x->a->conf->name);
 	x->a->promotions++;
 	role_changed(x, "primary");
@@ -391,7 +396,7 @@ static void boot_started(struct act *x, const struct spawn_result *r)
 
 static void boot_initdb_done(struct act *x, const struct spawn_result *r)
 {
-	if (spawn_ok(x, r, "initdb"))
+	if (spawn_ok(x, r, "initdb") && arm_watchdog(x))
 		pg_start(x, false, true, boot_started);
 }
 
@@ -623,39 +628,46 @@ static void acquired(struct agent *a, bool ok, int status, void *arg)
 	finish(arg);
 }
 
-static void history_put(struct act *x)
+/* One entry per new primary, keyed by its token (so LIST returns them in
+ * order): the cluster's history, and how a candidate knows whom to fence. */
+static void history_put(struct agent *a, const char *old, const char *reason,
+			uint64_t since_ms)
 {
-	struct agent *a = x->a;
-	const struct witness_view *v = &a->view;
 	uint64_t now = agent_wall_ms();
-	bool planned = v->switch_candidate[0] &&
-		       strcmp(v->switch_candidate, a->conf->name) == 0;
-	uint64_t since = planned ? v->switch_requested_ms : a->old_seen_ms;
 	char json[1024], key[64];
 	struct flatjson_writer w;
 	flatjson_begin(&w, json, sizeof(json));
 	flatjson_put_u64(&w, "time_ms", now);
-	flatjson_put_str(&w, "old", a->old_primary);
+	flatjson_put_str(&w, "old", old);
 	flatjson_put_str(&w, "new", a->conf->name);
-	flatjson_put_str(&w, "reason",
-			 planned ? (v->switch_is_failover ? "manual failover"
-							  : "switchover")
-				 : "primary lease expired");
+	flatjson_put_str(&w, "reason", reason);
 	flatjson_put_u64(&w, "token", a->primary.token);
 	flatjson_put_u64(&w, "unavailable_ms",
-			 since && now > since ? now - since : 0);
+			 since_ms && now > since_ms ? now - since_ms : 0);
 	if (!flatjson_end(&w))
 		return;
 	snprintf(key, sizeof(key), "history/%020llu",
 		 (unsigned long long)a->primary.token);
 	keys_put(a, key, json, NULL, NULL);
+}
+
+static void history_promoted(struct agent *a)
+{
+	const struct witness_view *v = &a->view;
+	bool planned = v->switch_candidate[0] &&
+		       strcmp(v->switch_candidate, a->conf->name) == 0;
 	if (planned) {
+		history_put(a, a->old_primary,
+			    v->switch_is_failover ? "manual failover"
+						  : "switchover",
+			    v->switch_requested_ms);
 		keys_delete(a, "switchover", NULL, NULL);
 		a->switchovers++;
-	} else if (a->old_primary[0] &&
-		   strcmp(a->old_primary, a->conf->name) != 0) {
-		a->failovers++;
+		return;
 	}
+	history_put(a, a->old_primary, "primary lease expired", a->old_seen_ms);
+	if (a->old_primary[0] && strcmp(a->old_primary, a->conf->name) != 0)
+		a->failovers++;
 }
 
 static void checkpointed(struct act *x, int status, const char *error,
@@ -681,11 +693,34 @@ static void promoted(struct act *x, int status, const char *error,
 	a->rewound = false;
 	log_event(LOG_INFO, "promoted", "node=%s token=%llu", a->conf->name,
 		  (unsigned long long)a->primary.token);
-	history_put(x);
+	history_promoted(a);
 	/* PostgreSQL 15's pg_rewind reads the new timeline from pg_control,
 	 * which only a checkpoint updates: without it the old primary would
 	 * be told "no rewind required" and could never follow us. */
 	query(x, "CHECKPOINT", 600000, checkpointed);
+}
+
+/* Shorter than what is left of the lease: a host that stops feeding it
+ * is reset before anyone else can be promoted.  False (and x failed) when
+ * the device cannot be armed: then this node must not become primary. */
+static bool arm_watchdog(struct act *x)
+{
+	struct agent *a = x->a;
+	if (!a->conf->watchdog_device || !a->conf->watchdog_device[0] ||
+	    a->wd_on)
+		return true;
+	char note[256];
+	uint64_t left = lease_primary_left_ms(a);
+	int timeout_s = left >= 2000 ? (int)(left / 1000) : 1;
+	if (watchdog_open(a->conf->watchdog_device, timeout_s, &a->wd, note,
+			  sizeof(note)) != 0) {
+		fail(x, "watchdog_failed", note);
+		return false;
+	}
+	a->wd_on = true;
+	log_event(LOG_INFO, "watchdog_armed", "device=%s timeout_s=%d note=\"%s\"",
+		  a->conf->watchdog_device, timeout_s, note);
+	return true;
 }
 
 static void promote_now(struct act *x)
@@ -695,33 +730,23 @@ static void promote_now(struct act *x)
 		fail(x, "promote_refused", "the lease is no longer valid");
 		return;
 	}
-	if (a->conf->watchdog_device && a->conf->watchdog_device[0] &&
-	    !a->wd_on) {
-		/* Shorter than what is left of the lease: a host that stops
-		 * feeding it is reset before anyone else can be promoted. */
-		char note[256];
-		uint64_t left = lease_primary_left_ms(a);
-		int timeout_s = left >= 2000 ? (int)(left / 1000) : 1;
-		if (watchdog_open(a->conf->watchdog_device, timeout_s, &a->wd,
-				  note, sizeof(note)) != 0) {
-			fail(x, "watchdog_failed", note);
-			return;
-		}
-		a->wd_on = true;
-		log_event(LOG_INFO, "watchdog_armed", "device=%s timeout_s=%d "
-			  "note=\"%s\"", a->conf->watchdog_device, timeout_s, note);
-	}
-	query(x, "SELECT pg_promote(true, 60)", 70000, promoted);
+	if (arm_watchdog(x))
+		query(x, "SELECT pg_promote(true, 60)", 70000, promoted);
 }
 
-/* Releasing after a refused promotion lets another standby try; this one
- * stays out of the running for a while. */
-static void refuse_promotion(struct act *x, const char *why)
+/* Releasing after a refused promotion lets another standby try.  A node
+ * its own pre_promote hook vetoed stays out of the running for a while;
+ * one that could not fence the old primary tries again shortly (the old
+ * primary must be fenced by someone before anyone is promoted). */
+static void refuse_promotion(struct act *x, const char *why, bool veto_self)
 {
 	struct agent *a = x->a;
 	log_event(LOG_ERROR, "promotion_refused", "node=%s why=\"%s\"",
 		  a->conf->name, why);
-	a->veto_until = clock_now_ms() + 30000;
+	if (veto_self)
+		a->veto_until = clock_now_ms() + 30000;
+	else
+		a->retry_after = clock_now_ms() + 2000;
 	lease_release_primary(a, acquired, x);
 }
 
@@ -735,7 +760,7 @@ static void fenced_old(void *arg, bool ok, const char *message)
 		promote_now(x);
 	else
 		refuse_promotion(x, "STONITH of the old primary failed: NOT "
-				    "promoting (fencing = required)");
+				    "promoting (fencing = required)", false);
 }
 
 /* Fencing required: unless the old primary's agent wrote that it stopped
@@ -753,19 +778,20 @@ static void promote_fence_step(struct act *x)
 		return;
 	}
 	if (!a->conf->stonith_command || !a->conf->stonith_command[0]) {
-		refuse_promotion(x, "fencing = required but no stonith_command");
+		refuse_promotion(x, "fencing = required but no stonith_command",
+				 false);
 		return;
 	}
 	a->fence_actions++;
 	if (stonith_fence(a->loop, a->conf->stonith_command, a->old_primary,
 			  60000, fenced_old, x) != 0)
-		refuse_promotion(x, "could not run stonith_command");
+		refuse_promotion(x, "could not run stonith_command", false);
 }
 
 static void pre_promote_done(struct act *x, const struct spawn_result *r)
 {
 	if (r->exit_status != 0 || r->term_signal || r->timed_out)
-		refuse_promotion(x, "the pre_promote hook vetoed it");
+		refuse_promotion(x, "the pre_promote hook vetoed it", true);
 	else
 		promote_fence_step(x);
 }
@@ -1010,9 +1036,14 @@ void act_run(struct agent *a, const struct decide_action *what,
 		do_freeze(x);
 		return;
 	case ACT_ACQUIRE:
+		/* Who must have stopped before we may promote: the newest
+		 * history entry says who became primary last, whatever this
+		 * agent happened to see. */
 		snprintf(a->old_primary, sizeof(a->old_primary), "%s",
-			 a->view.last_primary);
-		a->old_token = a->view.last_token;
+			 a->view.hist_primary[0] ? a->view.hist_primary
+						 : a->view.last_primary);
+		a->old_token = a->view.hist_primary[0] ? a->view.hist_token
+						       : a->view.last_token;
 		a->old_seen_ms = a->view.last_primary_seen_ms;
 		lease_acquire_primary(a, acquired, x);
 		return;

@@ -51,8 +51,13 @@ struct witness_view {
 	char demoted[AGENT_KEY_MAX]; /* S/demoted: "NAME TOKEN" */
 	char history[AGENT_MAX_HISTORY][512];
 	size_t n_history;
+	/* The last node that became primary, from the newest history entry
+	 * (written at every promotion and at bootstrap) and its token: the
+	 * one a candidate must know stopped, or fence. */
+	char hist_primary[MEMBER_STR_MAX];
+	uint64_t hist_token;
 	uint64_t last_primary_lsn;
-	char last_primary[MEMBER_STR_MAX];
+	char last_primary[MEMBER_STR_MAX]; /* last holder seen as primary */
 	uint64_t last_primary_seen_ms; /* wall clock of its last record */
 };
 

@@ -62,6 +62,18 @@ static bool switch_field(void *arg, const char *key,
 	return true;
 }
 
+static bool history_field(void *arg, const char *key,
+			  const struct flatjson_value *v, char *err,
+			  size_t errlen)
+{
+	struct witness_view *w = arg;
+	if (v->type == FLATJSON_STRING && strcmp(key, "new") == 0)
+		snprintf(w->hist_primary, sizeof(w->hist_primary), "%s", v->str);
+	else if (strcmp(key, "token") == 0)
+		return flatjson_u64(key, v, &w->hist_token, err, errlen);
+	return true;
+}
+
 static void take_kv(struct agent *a, struct witness_view *w,
 		    const struct client_kv *kv)
 {
@@ -103,6 +115,11 @@ static void take_kv(struct agent *a, struct witness_view *w,
 		}
 		copy_str(w->history[w->n_history++], sizeof(w->history[0]),
 			 kv->value);
+		/* Keys are zero-padded tokens: LIST returns them in order,
+		 * so the last one parsed is the newest. */
+		if (!flatjson_parse(kv->value.p, kv->value.len, history_field,
+				    w, err, sizeof(err)))
+			log_event(LOG_WARN, "bad_history_entry", "key=%s", key);
 	}
 }
 
@@ -116,15 +133,17 @@ static void remember_primary(struct witness_view *next,
 	memcpy(next->last_primary, prev->last_primary,
 	       sizeof(next->last_primary));
 	next->last_primary_seen_ms = prev->last_primary_seen_ms;
-	if (next->holder[0]) {
+	if (next->holder[0])
 		next->last_token = next->token;
-		snprintf(next->last_primary, sizeof(next->last_primary), "%s",
-			 next->holder);
-	}
+	/* A holder counts as the primary once its record says it runs as
+	 * one: a candidate that took the lease and gave it back never
+	 * accepted a write. */
 	for (size_t i = 0; i < next->n_members; i++) {
 		const struct member *m = &next->members[i];
 		if (m->role == MEMBER_PRIMARY && next->holder[0] &&
 		    strcmp(m->name, next->holder) == 0) {
+			snprintf(next->last_primary, sizeof(next->last_primary),
+				 "%s", next->holder);
 			next->last_primary_lsn = m->received_lsn;
 			next->last_primary_seen_ms = m->updated_ms;
 		}

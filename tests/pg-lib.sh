@@ -24,7 +24,7 @@
 # $dir/NODE-agent.log and $dir/NODE-postgres.log.
 #
 # Settings read from the environment (defaults in brackets):
-#   PG_NODES [3]  PG_SCOPE [main]  PG_LEASE_TTL [3s]  PG_RENEW [500ms]
+#   PG_NODES [3]  PG_SCOPE [main]  PG_LEASE_TTL [the agent's]  PG_RENEW [500ms]
 #   PG_SYNC [off] (synchronous_mode)  PG_FENCING [off]  PG_STONITH []
 #   PG_WATCHDOG []  PG_LOG_LEVEL [info]  PG_AGENT_EXTRA [] (lines added
 #   to every agent config)  PG_BIN [/usr/lib/postgresql/15/bin]
@@ -358,7 +358,7 @@ pg_write_config() {
 		echo "scope = '${PG_SCOPE:-main}'"
 		echo "name = '$_n'"
 		echo "witnesses = '$TENURE_ENDPOINTS'"
-		echo "lease_ttl = ${PG_LEASE_TTL:-3s}"
+		[ -n "${PG_LEASE_TTL:-}" ] && echo "lease_ttl = $PG_LEASE_TTL"
 		echo "renew_interval = ${PG_RENEW:-500ms}"
 		echo "pg_bin_dir = '$pg_bin'"
 		echo "pg_data_dir = '$(pg_datadir "$_n")'"
@@ -366,6 +366,9 @@ pg_write_config() {
 		echo "pg_superuser = 'postgres'"
 		echo "replication_user = 'replicator'"
 		echo "pg_log_file = '$dir/$_n-postgres.log'"
+		# its socket in $dir, not in /var/run/postgresql, where a server
+		# killed by another run leaves a lock file for the same port
+		echo "pg_options = '-c unix_socket_directories=$dir/$_n'"
 		echo "listen_http = '127.0.0.1:$(pg_http_port "$_n")'"
 		echo "synchronous_mode = ${PG_SYNC:-off}"
 		echo "fencing = ${PG_FENCING:-off}"
