@@ -81,6 +81,17 @@ static void step(struct agent *a, bool view_ok)
 		lease_fence_now(a, "the witnesses name another holder");
 		return;
 	}
+	if (view_ok && a->primary.held && v->drill_token == a->primary.token &&
+	    strcmp(v->drill_target, a->conf->name) == 0) {
+		/* A failover rehearsal: stop as a dead host would (no release,
+		 * the lease runs out at the witnesses), and do not take the
+		 * lease again before it has. */
+		log_event(LOG_WARN, "drill", "kind=failover token=%llu",
+			  (unsigned long long)a->primary.token);
+		a->retry_after = now + (uint64_t)a->conf->lease_ttl + 500;
+		lease_fence_now(a, "drill: the primary plays dead");
+		return;
+	}
 	struct decide_input in = {
 		.name = a->conf->name,
 		.sync_mode = a->conf->synchronous_mode != 0,

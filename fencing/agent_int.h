@@ -56,6 +56,10 @@ struct witness_view {
 	 * one a candidate must know stopped, or fence. */
 	char hist_primary[MEMBER_STR_MAX];
 	uint64_t hist_token;
+	/* S/drill: a rehearsal asks the primary with this token to behave
+	 * as if its host had died (tenurectl cluster drill --kind failover) */
+	char drill_target[MEMBER_STR_MAX];
+	uint64_t drill_token;
 	uint64_t last_primary_lsn;
 	char last_primary[MEMBER_STR_MAX]; /* last holder seen as primary */
 	uint64_t last_primary_seen_ms; /* wall clock of its last record */

@@ -74,6 +74,17 @@ static bool history_field(void *arg, const char *key,
 	return true;
 }
 
+static bool drill_field(void *arg, const char *key,
+			const struct flatjson_value *v, char *err, size_t errlen)
+{
+	struct witness_view *w = arg;
+	if (v->type == FLATJSON_STRING && strcmp(key, "target") == 0)
+		snprintf(w->drill_target, sizeof(w->drill_target), "%s", v->str);
+	else if (strcmp(key, "token") == 0)
+		return flatjson_u64(key, v, &w->drill_token, err, errlen);
+	return true;
+}
+
 static void take_kv(struct agent *a, struct witness_view *w,
 		    const struct client_kv *kv)
 {
@@ -107,6 +118,10 @@ static void take_kv(struct agent *a, struct witness_view *w,
 				    err, sizeof(err)))
 			log_event(LOG_WARN, "bad_switchover_key", "err=\"%s\"",
 				  err);
+	} else if (strcmp(k, "drill") == 0) {
+		if (!flatjson_parse(kv->value.p, kv->value.len, drill_field, w,
+				    err, sizeof(err)))
+			log_event(LOG_WARN, "bad_drill_key", "err=\"%s\"", err);
 	} else if (strncmp(k, "history/", 8) == 0) {
 		if (w->n_history == AGENT_MAX_HISTORY) {
 			memmove(w->history[0], w->history[1],
