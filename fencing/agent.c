@@ -110,7 +110,10 @@ static void step(struct agent *a, bool view_ok)
 		.switch_from_me = strcmp(v->switch_from, a->conf->name) == 0 ||
 				  !v->switch_from[0],
 		.last_primary_lsn = v->last_primary_lsn,
-		.last_primary = v->last_primary,
+		/* who became primary last: the history says it even to an
+		 * agent that just started */
+		.last_primary = v->hist_primary[0] ? v->hist_primary
+						   : v->last_primary,
 	};
 	/* A request older than a minute is stale: it must not hold back an
 	 * automatic failover forever. */

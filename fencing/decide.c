@@ -140,8 +140,12 @@ static bool eligible(const struct decide_input *in, const struct member *m,
 	if (m->role != MEMBER_REPLICA || !m->frozen_token || !m->healthy ||
 	    m->nofailover)
 		return false;
+	/* Sync mode: a listed standby, or the old primary itself (back after
+	 * a restart, it has every commit it acknowledged), and as far as
+	 * every listed standby. */
 	if (in->sync_mode)
-		return roster_in_list(in->sync_key, m->name) &&
+		return (roster_in_list(in->sync_key, m->name) ||
+			is_old_primary(in, m->name)) &&
 		       m->received_lsn >= sync_max;
 	return in->last_primary_lsn <= m->received_lsn + in->max_lag;
 }
@@ -301,14 +305,14 @@ static void decide_free(const struct decide_input *in,
 {
 	const struct decide_pg *pg = &in->pg;
 	bool requested = in->switch_candidate && in->switch_candidate[0];
+	if (pg->state == PG_STOPPED) {
+		set(out, ACT_START, "", "no primary: starting as a standby");
+		return;
+	}
 	/* Paused: nothing automatic, but an operator's switchover or
 	 * failover request is carried out. */
 	if (in->paused && !requested) {
 		set(out, ACT_NONE, "", "paused: no automatic failover");
-		return;
-	}
-	if (pg->state == PG_STOPPED) {
-		set(out, ACT_START, "", "no primary: starting as a standby");
 		return;
 	}
 	if (pg->state != PG_REPLICA) {

@@ -257,7 +257,7 @@ START_TEST(free_lease_freeze_first)
 {
 	in.pg.state = PG_REPLICA;
 	ck_assert_int_eq(run(), ACT_FREEZE);
-	in.paused = true;
+	in.paused = true; /* paused: not even the freeze */
 	ck_assert_int_eq(run(), ACT_NONE);
 }
 END_TEST
@@ -318,6 +318,31 @@ START_TEST(sync_needs_every_sync_standby_frozen)
 	p3->received_lsn = 300; /* pg3 is ahead: only pg3 may go */
 	ck_assert_int_eq(run(), ACT_NONE);
 	p3->healthy = false; /* ... and if it cannot, nobody may */
+	ck_assert_int_eq(run(), ACT_NONE);
+}
+END_TEST
+
+START_TEST(sync_old_primary_back_may_be_promoted)
+{
+	in.sync_mode = true;
+	in.sync_key = "pg3";
+	in.last_primary = "pg2"; /* this node, restarted as a standby */
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	add("pg2", MEMBER_REPLICA, 500)->frozen_token = 5;
+	add("pg3", MEMBER_REPLICA, 400)->frozen_token = 5;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	members[0].received_lsn = 300; /* never one behind a listed one */
+	ck_assert_int_eq(run(), ACT_NONE);
+}
+END_TEST
+
+START_TEST(paused_still_starts_postgres)
+{
+	in.paused = true;
+	in.pg.state = PG_STOPPED;
+	ck_assert_int_eq(run(), ACT_START);
+	in.pg.state = PG_REPLICA;
 	ck_assert_int_eq(run(), ACT_NONE);
 }
 END_TEST
@@ -408,6 +433,8 @@ Suite *decide_suite(void)
 	tcase_add_test(t, async_lag_limit);
 	tcase_add_test(t, sync_needs_every_sync_standby_frozen);
 	tcase_add_test(t, sync_candidate_must_be_in_the_list);
+	tcase_add_test(t, sync_old_primary_back_may_be_promoted);
+	tcase_add_test(t, paused_still_starts_postgres);
 	tcase_add_test(t, sync_old_primary_in_list_is_skipped);
 	tcase_add_test(t, requested_candidate_wins_if_eligible);
 	tcase_add_test(t, list_membership);
