@@ -74,8 +74,10 @@ static const struct conf_option options[] = {
 	OPT("listen_http", CONF_STRING, NULL, 0, 0,
 	    "address of the Patroni-style HTTP API (host:port)", true,
 	    listen_http, "ADDR"),
-	{.key = "synchronous_mode", .type = CONF_ENUM, .def = "off",
-	 .help = "on: no acknowledged commit is ever lost on failover",
+	{.key = "synchronous_mode", .type = CONF_ENUM, .def = "on",
+	 .help = "on: no acknowledged commit is lost, and no old primary "
+		 "acknowledges one after a new primary exists; off: "
+		 "asynchronous replication",
 	 .choices = sync_modes,
 	 .offset = offsetof(struct agent_conf, synchronous_mode)},
 	OPT("maximum_lag_on_failover", CONF_SIZE, "1MB", 0, 0,

@@ -25,7 +25,7 @@
 #
 # Settings read from the environment (defaults in brackets):
 #   PG_NODES [3]  PG_SCOPE [main]  PG_LEASE_TTL [the agent's]  PG_RENEW [500ms]
-#   PG_SYNC [off] (synchronous_mode)  PG_FENCING [off]  PG_STONITH []
+#   PG_SYNC [on] (synchronous_mode)  PG_FENCING [off]  PG_STONITH []
 #   PG_WATCHDOG []  PG_LOG_LEVEL [info]  PG_AGENT_EXTRA [] (lines added
 #   to every agent config)  PG_BIN [/usr/lib/postgresql/15/bin]
 #   TENURE_AGENT [$top_builddir/tenure-agent]
@@ -370,7 +370,7 @@ pg_write_config() {
 		# killed by another run leaves a lock file for the same port
 		echo "pg_options = '-c unix_socket_directories=$dir/$_n'"
 		echo "listen_http = '127.0.0.1:$(pg_http_port "$_n")'"
-		echo "synchronous_mode = ${PG_SYNC:-off}"
+		echo "synchronous_mode = ${PG_SYNC:-on}"
 		echo "fencing = ${PG_FENCING:-off}"
 		[ -n "${PG_STONITH:-}" ] && echo "stonith_command = '$PG_STONITH'"
 		[ -n "${PG_WATCHDOG:-}" ] && echo "watchdog_device = '$PG_WATCHDOG'"
