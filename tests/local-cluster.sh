@@ -14,6 +14,12 @@
 # 40), so that it never shares a port with the real-Postgres tests.  Needs
 # root, PostgreSQL 15, curl, jq, psql, setpriv; skipped (77) without them.
 # KEEP=1 keeps the directory of a failed run.
+# The sanitizer pass of deploy/dev test sets SKIP_LONG_PG=1: this test ran
+# in the normal build already, and time in CI is bounded.
+if [ "${SKIP_LONG_PG:-0}" = 1 ]; then
+	echo "local-cluster: skipped (SKIP_LONG_PG=1)"
+	exit 77
+fi
 me=local-cluster
 top=$(cd "${top_builddir:-.}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
