@@ -84,6 +84,17 @@ static const struct field req_list[] = {
 	STR(REQ, prefix, "prefix", SM_KEY_MAX, false),
 	U8(REQ, consistency, "consistency"),
 };
+static const struct field req_lease_list_page[] = {
+	U8(REQ, consistency, "consistency"),
+	STR(REQ, start_after, "start_after", SM_KEY_MAX, false),
+	ANY_U64(REQ, limit, "limit"),
+};
+static const struct field req_list_page[] = {
+	STR(REQ, prefix, "prefix", SM_KEY_MAX, false),
+	U8(REQ, consistency, "consistency"),
+	STR(REQ, start_after, "start_after", SM_KEY_MAX, false),
+	ANY_U64(REQ, limit, "limit"),
+};
 static const struct field req_cas[] = {
 	STR(REQ, key, "key", SM_KEY_MAX, true),
 	ANY_U64(REQ, expected_revision, "expected_revision"),
@@ -168,6 +179,8 @@ enum body_kind {
 	BODY_LEASES,
 	BODY_KV,
 	BODY_KVS,
+	BODY_LEASES_PAGE, /* BODY_LEASES, u8 more */
+	BODY_KVS_PAGE,    /* BODY_KVS, u8 more */
 	BODY_STATUS,
 	BODY_MEMBERS,
 };
@@ -239,6 +252,11 @@ static const struct op_info ops[N_OPS] = {
 	 * transfer just elected. */
 	[CLIENT_OP_TRANSFER - CLIENT_OP_HELLO] =
 		{"TRANSFER", false, FIELDS(req_transfer), BODY_NONE},
+	[CLIENT_OP_LEASE_LIST_PAGE - CLIENT_OP_HELLO] =
+		{"LEASE_LIST_PAGE", true, FIELDS(req_lease_list_page),
+		 BODY_LEASES_PAGE},
+	[CLIENT_OP_LIST_PAGE - CLIENT_OP_HELLO] =
+		{"LIST_PAGE", true, FIELDS(req_list_page), BODY_KVS_PAGE},
 };
 
 static const struct op_info *op_info(uint32_t op)
@@ -368,8 +386,11 @@ static void put_body(struct wire_writer *w, const struct client_response *r,
 		wire_put_u64(w, r->revision);
 		break;
 	case BODY_LEASES:
+	case BODY_LEASES_PAGE:
 		put_array(w, r->leases, r->n, sizeof(*r->leases),
 			  FIELDS(lease_fields));
+		if (body == BODY_LEASES_PAGE)
+			wire_put_u8(w, r->more ? 1 : 0);
 		break;
 	case BODY_KV:
 		wire_put_u8(w, r->present ? 1 : 0);
@@ -377,8 +398,11 @@ static void put_body(struct wire_writer *w, const struct client_response *r,
 		wire_put_u64(w, r->revision);
 		break;
 	case BODY_KVS:
+	case BODY_KVS_PAGE:
 		put_array(w, r->kvs, r->n, sizeof(*r->kvs), FIELDS(kv_fields));
 		wire_put_u64(w, r->revision);
+		if (body == BODY_KVS_PAGE)
+			wire_put_u8(w, r->more ? 1 : 0);
 		break;
 	case BODY_STATUS:
 		PUT_ONE(w, &r->status_body, status_fields);
@@ -675,17 +699,23 @@ static void get_body(struct dec *d, struct client_response *r,
 		r->revision = get_plain_u64(d, "revision");
 		break;
 	case BODY_LEASES:
+	case BODY_LEASES_PAGE:
 		r->leases = get_array(d, &r->n, "leases", sizeof(*r->leases),
 				      LEASE_MIN_BYTES, FIELDS(lease_fields));
+		if (body == BODY_LEASES_PAGE)
+			r->more = get_bool(d, "more");
 		break;
 	case BODY_KV:
 		r->present = get_present(d, "kv", &r->kv, FIELDS(kv_fields));
 		r->revision = get_plain_u64(d, "revision");
 		break;
 	case BODY_KVS:
+	case BODY_KVS_PAGE:
 		r->kvs = get_array(d, &r->n, "kvs", sizeof(*r->kvs),
 				   KV_MIN_BYTES, FIELDS(kv_fields));
 		r->revision = get_plain_u64(d, "revision");
+		if (body == BODY_KVS_PAGE)
+			r->more = get_bool(d, "more");
 		break;
 	case BODY_STATUS:
 		get_one(d, "status", &r->status_body, FIELDS(status_fields),

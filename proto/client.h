@@ -24,7 +24,7 @@
  * is the one that must not trust its input.
  *
  * Request validation (what client_decode_request refuses):
- *   - request id 0, an op outside HELLO..TRANSFER;
+ *   - request id 0, an op outside HELLO..LIST_PAGE;
  *   - lease name, holder, key, member name, peer_addr empty (mandatory);
  *     token, client_name, prefix, value, lease (no lease) and to_name may
  *     be empty.  An empty HELLO token is well-formed: whether it is
@@ -61,6 +61,22 @@
  *   MEMBER_ADD     str name, str peer_addr
  *   MEMBER_REMOVE  str name
  *   TRANSFER       str to_name (empty: any caught-up voter)
+ *   LEASE_LIST_PAGE
+ *                  u8 consistency, str start_after, u64 limit
+ *   LIST_PAGE      str prefix, u8 consistency, str start_after, u64 limit
+ *
+ * Paging.  An answer must fit in one frame, and every client accepts
+ * FRAME_LIMIT_DEFAULT (1 MiB).  LIST and LEASE_LIST (the first encoding,
+ * kept as it was for the clients that use it) answer everything at once,
+ * or, when that would not fit, CLIENT_EINVAL saying so.  LIST_PAGE and
+ * LEASE_LIST_PAGE answer the keys (leases) strictly after start_after
+ * (empty: from the first), in byte order, at most limit of them (0: no
+ * count limit) and no more than fit in a frame, with "more" set when
+ * some were left out: ask again with start_after = the last one
+ * received.  Each page is its own read (linearizable or local as asked):
+ * pages may come from different revisions, as etcd's do.  A page holds
+ * at least one item whenever one is left: an item is never larger than
+ * a frame (SM_KEY_MAX + SM_VALUE_MAX are far below it).
  *
  * Response: u8 status, str message (why, for errors), str leader_client
  * (the leader's client address when status is CLIENT_ENOTLEADER, else
@@ -74,6 +90,9 @@
  *                  u8 present, kv (str key, str value, str lease,
  *                  u64 create_revision, u64 mod_revision), u64 revision
  *   LIST           u32 n, n x kv, u64 revision
+ *   LEASE_LIST_PAGE
+ *                  u32 n, n x lease, u8 more
+ *   LIST_PAGE      u32 n, n x kv, u64 revision, u8 more
  *   STATUS         str name, str role, str leader, u64 id, u64 term,
  *                  u64 commit, u64 applied, u64 last_index, u64 revision,
  *                  u64 leases, u64 keys (struct client_status_body order)
@@ -125,6 +144,8 @@ enum client_op {
 	CLIENT_OP_MEMBER_ADD,
 	CLIENT_OP_MEMBER_REMOVE,
 	CLIENT_OP_TRANSFER,
+	CLIENT_OP_LEASE_LIST_PAGE, /* paged LEASE_LIST (see "Paging") */
+	CLIENT_OP_LIST_PAGE,       /* paged LIST */
 	CLIENT_OP_END,
 	CLIENT_RESPONSE = 0x300,
 	CLIENT_EVENT = 0x301,
@@ -171,6 +192,8 @@ struct client_request {
 	struct client_str token, client_name;
 	struct client_str name, holder, key, value, lease, prefix;
 	struct client_str peer_addr, to_name;
+	struct client_str start_after; /* paged lists: after this one */
+	uint64_t limit;                /* paged lists: at most, 0: any */
 	uint64_t ttl_ms;
 	uint64_t lease_token;
 	uint64_t expected_revision;
@@ -221,6 +244,7 @@ struct client_response {
 	struct client_kv *kvs;
 	struct client_member *members;
 	uint32_t n;
+	bool more; /* paged lists: some were left out, ask for the rest */
 	struct client_status_body status_body;
 };
 

@@ -227,6 +227,8 @@ static void set_state(struct raft *r, int state, raft_id leader)
 		r->transfer_to = 0;
 		r->n_peers = 0;
 	}
+	if (r->leader != leader)
+		r->leader_commit = 0;
 	r->state = state;
 	r->leader = leader;
 }
@@ -555,6 +557,14 @@ raft_id raft_leader(const struct raft *r) { return r->leader; }
 raft_term raft_term_current(const struct raft *r) { return r->term; }
 raft_id raft_voted_for(const struct raft *r) { return r->voted_for; }
 raft_index raft_commit_index(const struct raft *r) { return r->commit; }
+raft_index raft_leader_commit(const struct raft *r)
+{
+	if (r->state == RAFT_LEADER)
+		return r->commit;
+	if (!r->leader)
+		return 0;
+	return r->leader_commit > r->commit ? r->leader_commit : r->commit;
+}
 raft_index raft_last_index(const struct raft *r)
 {
 	return log_last_index(&r->log);

@@ -388,6 +388,12 @@ raft_id raft_leader(const struct raft *r);
 raft_term raft_term_current(const struct raft *r);
 raft_id raft_voted_for(const struct raft *r);
 raft_index raft_commit_index(const struct raft *r);
+/* How far the leader has committed, as far as this node knows: the
+ * commit index on the leader; on a follower the highest commit its
+ * current leader sent it (AppendEntries carry the leader's commit,
+ * heartbeats a lower bound), never below its own; 0 with no leader.  A
+ * node whose applied index is well below this is catching up (/health). */
+raft_index raft_leader_commit(const struct raft *r);
 raft_index raft_last_index(const struct raft *r);
 raft_term raft_last_term(const struct raft *r);
 raft_index raft_first_index(const struct raft *r); /* first in memory */

@@ -143,6 +143,9 @@ struct raft {
 	uint64_t last_leader_contact;
 	raft_index matched_upto; /* verified equal to the leader's log */
 	raft_index acked_upto;   /* highest match acknowledged to it */
+	raft_index leader_commit; /* highest commit the current leader has
+				   * told us, 0 until it tells (reset when
+				   * the leader changes) */
 	struct incoming_snapshot in_snap;
 
 	/* candidate */

@@ -479,9 +479,18 @@ static bool store_entries(struct raft *r, const struct raft_message *m,
 	return true;
 }
 
+/* What the leader says its commit is (a heartbeat's is a lower bound):
+ * how far behind we are, for health checks (raft_leader_commit). */
+static void note_leader_commit(struct raft *r, raft_index c)
+{
+	if (c > r->leader_commit)
+		r->leader_commit = c;
+}
+
 void replication_recv_append(struct raft *r, const struct raft_message *m)
 {
 	replication_heard_from_leader(r, m);
+	note_leader_commit(r, m->append.commit);
 	raft_index prev = m->append.prev_index;
 	if (prev < r->commit) {
 		/* Everything up to our commit already matches the leader's
@@ -526,6 +535,7 @@ void replication_recv_append(struct raft *r, const struct raft_message *m)
 void replication_recv_heartbeat(struct raft *r, const struct raft_message *m)
 {
 	replication_heard_from_leader(r, m);
+	note_leader_commit(r, m->heartbeat.commit);
 	raft_index c = m->heartbeat.commit;
 	raft_index last = log_last_index(&r->log);
 	if (c > last) {

@@ -254,6 +254,31 @@ static void close_everything(struct daemon *d)
 	one_closed(d);
 }
 
+static void nothing_more(void *arg)
+{
+	(void)arg;
+}
+
+/* A start that failed half way (a listen address in use, say, after the
+ * node has opened its data dir): close whatever did start and run the
+ * loop until every close completed, a refused listener's included, so
+ * that the process exits with nothing left allocated. */
+static void abandon_start(struct daemon *d)
+{
+	if (d->http)
+		http_close(d->http, nothing_more, NULL);
+	if (d->clients)
+		clients_close(d->clients, nothing_more, NULL);
+	if (d->node)
+		node_stop(d->node, nothing_more, NULL);
+	if (d->svc)
+		service_stop(d->svc);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
+	uv_run(d->loop, UV_RUN_DEFAULT);
+}
+
 static void on_shutdown_wait(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
@@ -391,7 +416,9 @@ int main(int argc, char **argv)
 	if (start(&d, err, sizeof(err))) {
 		fprintf(stderr, "tenured: %s\n", err);
 		log_event(LOG_ERROR, "start_failed", "reason=\"%s\"", err);
-		return 1;
+		abandon_start(&d);
+		d.exit_code = 1;
+		goto out;
 	}
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
@@ -401,6 +428,7 @@ int main(int argc, char **argv)
 		  d.set.listen_http ? d.set.listen_http : "-", d.set.data_dir);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	uv_run(d.loop, UV_RUN_NOWAIT); /* finish close callbacks */
+out:
 	conf_free(options, N_OPTIONS, &d.set);
 	free(d.status_ctx);
 	free(d.token);

@@ -22,6 +22,9 @@ struct request {
 	/* what a read needs once its ReadIndex round completes */
 	char *arg;
 	size_t arg_len;
+	char *after;     /* paged lists: start_after */
+	size_t after_len;
+	uint64_t limit;  /* paged lists: at most this many, 0: any */
 	uint8_t watch_kind;
 	struct request *prev, *next; /* pending list, for timeouts */
 };
@@ -132,18 +135,34 @@ static void request_free(struct request *rq)
 		rq->next->prev = rq->prev;
 	s->ops.unref(rq->sess);
 	free(rq->arg);
+	free(rq->after);
 	free(rq);
 }
 
-static bool request_keep_arg(struct request *rq, struct client_str v)
+static char *copy_bytes(struct client_str v)
 {
-	rq->arg = malloc(v.len ? v.len : 1);
-	if (!rq->arg)
-		return false;
-	if (v.len) /* LEASE_LIST has no argument: v.p is NULL */
-		memcpy(rq->arg, v.p, v.len);
+	char *p = malloc(v.len ? v.len : 1);
+	if (p && v.len) /* LEASE_LIST has no argument: v.p is NULL */
+		memcpy(p, v.p, v.len);
+	return p;
+}
+
+/* What a read needs after its ReadIndex round: the name, key or prefix,
+ * and for a paged list where the page starts and how long it may be. */
+static bool request_keep_arg(struct request *rq,
+			     const struct client_request *q,
+			     struct client_str v)
+{
+	rq->arg = copy_bytes(v);
 	rq->arg_len = v.len;
-	return true;
+	if (q->op == CLIENT_OP_LIST_PAGE || q->op == CLIENT_OP_LEASE_LIST_PAGE) {
+		rq->after = copy_bytes(q->start_after);
+		rq->after_len = q->start_after.len;
+		rq->limit = q->limit;
+		if (!rq->after)
+			return false;
+	}
+	return rq->arg != NULL;
 }
 
 /* ---- lease answers ------------------------------------------------------------- */
@@ -303,13 +322,40 @@ static void handle_write(struct service *s, struct request *rq,
 
 /* ---- reads ------------------------------------------------------------------------- */
 
+/* Room for the items of one list answer: every client accepts frames of
+ * FRAME_LIMIT_DEFAULT (whatever this witness's own --frame-limit), less
+ * the frame header and the answer's fixed fields (24 + 1 + 4 + 4 + 4 + 8
+ * + 1 bytes with an empty message; 1 KiB leaves plenty). */
+#define LIST_ROOM (FRAME_LIMIT_DEFAULT - 1024)
+
 struct list_ctx {
 	struct service *svc;
 	struct client_lease *leases;
 	struct client_kv *kvs;
 	uint32_t n, cap;
 	bool failed;
+	size_t room;         /* bytes left in the answer */
+	uint64_t limit;      /* items allowed, 0: any */
+	const char *after;   /* paged: skip this one (the walk starts there) */
+	size_t after_len;
+	bool more;           /* stopped before the end */
 };
+
+/* Does one more item of `bytes` (encoded) fit?  Sets more when not. */
+static bool list_fits(struct list_ctx *l, size_t bytes)
+{
+	if ((l->limit && l->n >= l->limit) || bytes > l->room) {
+		l->more = true;
+		return false;
+	}
+	l->room -= bytes;
+	return true;
+}
+
+static bool list_skip(const struct list_ctx *l, const char *k, size_t len)
+{
+	return l->after && len == l->after_len && !memcmp(k, l->after, len);
+}
 
 static bool list_grow(struct list_ctx *l, size_t elem, void **arr)
 {
@@ -329,7 +375,10 @@ static bool list_grow(struct list_ctx *l, size_t elem, void **arr)
 static bool add_lease(void *arg, const struct sm_lease *le)
 {
 	struct list_ctx *l = arg;
-	if (!list_grow(l, sizeof(*l->leases), (void **)&l->leases))
+	if (list_skip(l, le->name.p, le->name.len))
+		return true;
+	if (!list_fits(l, 4 + le->name.len + 4 + le->holder.len + 3 * 8) ||
+	    !list_grow(l, sizeof(*l->leases), (void **)&l->leases))
 		return false;
 	fill_lease(l->svc, &l->leases[l->n++], le);
 	return true;
@@ -338,7 +387,11 @@ static bool add_lease(void *arg, const struct sm_lease *le)
 static bool add_kv(void *arg, const struct sm_key *k)
 {
 	struct list_ctx *l = arg;
-	if (!list_grow(l, sizeof(*l->kvs), (void **)&l->kvs))
+	if (list_skip(l, k->key.p, k->key.len))
+		return true;
+	if (!list_fits(l, 4 + k->key.len + 4 + k->value.len + 4 +
+				  k->lease.len + 2 * 8) ||
+	    !list_grow(l, sizeof(*l->kvs), (void **)&l->kvs))
 		return false;
 	fill_kv(&l->kvs[l->n++], k);
 	return true;
@@ -351,7 +404,8 @@ static void serve_read(struct service *s, struct request *rq)
 	struct client_response r;
 	memset(&r, 0, sizeof(r));
 	struct sm *sm = node_sm(s->node);
-	struct list_ctx l = {.svc = s};
+	struct list_ctx l = {.svc = s, .room = LIST_ROOM, .limit = rq->limit,
+			     .after = rq->after, .after_len = rq->after_len};
 	r.revision = sm_revision(sm);
 	switch (rq->op) {
 	case CLIENT_OP_LEASE_GET: {
@@ -382,9 +436,32 @@ static void serve_read(struct service *s, struct request *rq)
 		r.kvs = l.kvs;
 		r.n = l.n;
 		break;
+	case CLIENT_OP_LEASE_LIST_PAGE:
+		sm_lease_each_from(sm, rq->after, rq->after_len, add_lease, &l);
+		r.leases = l.leases;
+		r.n = l.n;
+		r.more = l.more;
+		break;
+	case CLIENT_OP_LIST_PAGE:
+		sm_key_each_from(sm, rq->arg, rq->arg_len, rq->after,
+				 rq->after_len, add_kv, &l);
+		r.kvs = l.kvs;
+		r.n = l.n;
+		r.more = l.more;
+		break;
 	}
+	bool paged = rq->op == CLIENT_OP_LIST_PAGE ||
+		     rq->op == CLIENT_OP_LEASE_LIST_PAGE;
 	if (l.failed)
 		answer_status(rq, CLIENT_EINTERNAL, "out of memory");
+	else if (l.more && !paged)
+		/* The unpaged answer has no way to say "there is more": a
+		 * truncated list would look complete. */
+		answer_status(rq, CLIENT_EINVAL,
+			      "the list does not fit in one answer (1 MiB): "
+			      "ask for it page by page (LIST_PAGE, "
+			      "LEASE_LIST_PAGE; tenurectl does) or narrow "
+			      "the prefix");
 	else
 		answer(rq, &r);
 	free(l.leases);
@@ -411,7 +488,7 @@ static void handle_read(struct service *s, struct request *rq,
 	struct client_str arg = q->op == CLIENT_OP_LEASE_GET ? q->name
 				: q->op == CLIENT_OP_GET     ? q->key
 							     : q->prefix;
-	if (!request_keep_arg(rq, arg)) {
+	if (!request_keep_arg(rq, q, arg)) {
 		answer_status(rq, CLIENT_EINTERNAL, "out of memory");
 		request_free(rq);
 		return;
@@ -868,6 +945,8 @@ void service_handle(struct service *s, struct session *sess,
 	case CLIENT_OP_LEASE_LIST:
 	case CLIENT_OP_GET:
 	case CLIENT_OP_LIST:
+	case CLIENT_OP_LEASE_LIST_PAGE:
+	case CLIENT_OP_LIST_PAGE:
 		handle_read(s, rq, q);
 		return;
 	case CLIENT_OP_WATCH:

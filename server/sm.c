@@ -281,9 +281,18 @@ static void free_lease(struct apply_ctx *a, struct sm_lease_ent *l,
 	emit(a, ev_type, &l->pub, NULL);
 	while ((n = sm_map_first(&l->keys)) != NULL)
 		delete_key(a, SM_CONTAINER(n, struct sm_key_ent, by_lease));
-	(void)sm_lease_ent_set_holder(l, NULL, 0); /* cannot fail */
+	/* A free lease is removed: names are the clients' choice, and kept
+	 * they would pile up forever.  Its token needs no memory of it: the
+	 * next grant of the name gets the index of its own entry, above this
+	 * one's.  The result still shows it (free) until the next apply. */
+	struct sm_lease gone = l->pub;
+	memcpy(a->sm->freed_lease, l->pub.name.p, l->pub.name.len);
+	gone.name = (struct sm_str){ a->sm->freed_lease, l->pub.name.len };
+	gone.holder = empty_str;
+	sm_map_remove(&a->sm->leases, &l->node);
+	lease_ent_free(l);
 	mark_changed(a);
-	a->res->lease = l->pub;
+	a->res->lease = gone;
 }
 
 /* Renew and release: only the current holder with the current grant. */
@@ -551,6 +560,15 @@ void sm_lease_each(const struct sm *sm,
 	sm_map_walk_from(&sm->leases, NULL, 0, visit_lease, &v);
 }
 
+void sm_lease_each_from(const struct sm *sm, const char *from, size_t flen,
+			bool (*fn)(void *arg, const struct sm_lease *l),
+			void *arg)
+{
+	struct lease_visit v = { fn, arg };
+
+	sm_map_walk_from(&sm->leases, from, flen, visit_lease, &v);
+}
+
 struct key_visit {
 	const char *prefix;
 	size_t len;
@@ -575,6 +593,20 @@ void sm_key_each(const struct sm *sm, const char *prefix, size_t len,
 	struct key_visit v = { prefix, len, fn, arg };
 
 	sm_map_walk_from(&sm->keys, prefix, len, visit_key, &v);
+}
+
+void sm_key_each_from(const struct sm *sm, const char *prefix, size_t len,
+		      const char *from, size_t flen,
+		      bool (*fn)(void *arg, const struct sm_key *k), void *arg)
+{
+	struct key_visit v = { prefix, len, fn, arg };
+
+	/* Start at the larger of the two: keys below the prefix are not
+	 * ours, keys below from were on earlier pages. */
+	if (sm_bytes_cmp(from, flen, prefix, len) > 0)
+		sm_map_walk_from(&sm->keys, from, flen, visit_key, &v);
+	else
+		sm_map_walk_from(&sm->keys, prefix, len, visit_key, &v);
 }
 
 size_t sm_lease_count(const struct sm *sm)

@@ -46,21 +46,28 @@
  *     this, a late put from a holder whose lease expired and was granted
  *     to someone else would attach the old holder's key to the new grant.
  *     Token without lease (or lease without token) is malformed.
- *   - Status per case: renew/release/expire of an unknown lease:
- *     SM_NOT_FOUND; renew/release of a free lease, by another holder or
- *     with another token: SM_NOT_HOLDER; expire of a free lease or with a
- *     token/renew revision that no longer matches: SM_STALE.  Renew does
+ *   - Status per case: renew/release/expire of an unknown lease (a
+ *     released or expired one is unknown, see below): SM_NOT_FOUND;
+ *     renew/release by another holder or with another token:
+ *     SM_NOT_HOLDER; expire with a token/renew revision that no longer
+ *     matches: SM_STALE.  Renew does
  *     not change the TTL (only a re-acquire does).  cas checks the
  *     comparison before the lease (SM_COMPARE_FAILED wins).
  *   - A re-acquire by the holder is a renewal in every respect: SM_EV_RENEW,
  *     renew_revision = its index (so an expiry decided earlier is stale).
  *     Renewals are changes: they move the store revision.
- *   - Freed leases stay in the table (free, with the token of their last
- *     grant), are listed, and are counted by sm_lease_count().
+ *   - A freed lease (release or expire) is removed from the table: names
+ *     are chosen by clients, and free leases kept would grow the state
+ *     forever.  Tokens stay strictly increasing per name without any
+ *     memory of it: a later grant's token is the index of its own entry,
+ *     above every earlier entry's.  Every lease in the table is held
+ *     (a snapshot of an older version may still bring free ones; they
+ *     behave as before until granted and freed again).
  *   - Freeing a lease emits SM_EV_RELEASE/SM_EV_EXPIRE first, showing the
  *     lease as it was (holder and token that lost it), then one
  *     SM_EV_DELETE per attached key in key byte order; all carry the
- *     entry's index.  The sm_result shows the lease after (free).
+ *     entry's index.  The sm_result shows the lease after (free, its
+ *     token the one it lost), though it is gone from the table.
  *   - Results: on success, the lease/key after the apply (a delete gives
  *     the key's name, empty value and the deleting index as mod revision);
  *     on failure, the current state of the named lease/key when it exists
@@ -214,6 +221,14 @@ void sm_lease_each(const struct sm *sm,
 		   bool (*fn)(void *arg, const struct sm_lease *l), void *arg);
 void sm_key_each(const struct sm *sm, const char *prefix, size_t len,
 		 bool (*fn)(void *arg, const struct sm_key *k), void *arg);
+/* The same, starting at the first name/key >= from (paged lists: O(log n)
+ * to find where a page starts, whatever page it is). */
+void sm_lease_each_from(const struct sm *sm, const char *from, size_t flen,
+			bool (*fn)(void *arg, const struct sm_lease *l),
+			void *arg);
+void sm_key_each_from(const struct sm *sm, const char *prefix, size_t len,
+		      const char *from, size_t flen,
+		      bool (*fn)(void *arg, const struct sm_key *k), void *arg);
 size_t sm_lease_count(const struct sm *sm);
 size_t sm_key_count(const struct sm *sm);
 

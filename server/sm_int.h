@@ -38,6 +38,9 @@ struct sm {
 	/* The key a delete removed, so that its result (like every result)
 	 * points into the state machine until the next apply. */
 	char deleted_key[SM_KEY_MAX];
+	/* The same for the name of a lease that a release or expiry
+	 * removed (free leases are not kept: see sm.h). */
+	char freed_lease[SM_KEY_MAX];
 };
 
 /* Entries: constructors return NULL when out of memory. */

@@ -35,25 +35,35 @@ static void leader_name(struct raft *r, char *out, size_t len)
 
 /* ---- /health --------------------------------------------------------------- */
 
+/* Entries a witness may trail the leader's commit by and still be caught
+ * up: a follower under write load is always a batch or two behind, and
+ * /health must not flap for that; one that lost its log (an emptied data
+ * dir) or was cut off is usually much further behind. */
+#define HEALTH_MAX_LAG 64
+
 static void health(struct status_ctx *c, struct http_response *res)
 {
 	struct raft *r = node_raft(c->node);
-	raft_index commit = raft_commit_index(r);
+	/* Compared with the LEADER's commit, not our own: a witness that
+	 * lost its log has no commit of its own to be behind. */
+	raft_index commit = raft_leader_commit(r);
 	raft_index applied = sm_applied_index(node_sm(c->node));
 	const char *why = NULL;
 	if (raft_leader(r) == 0)
 		why = "no leader known: this witness cannot reach a quorum";
-	else if (applied + 1000 < commit)
-		why = "catching up: far behind the commit index";
+	else if (applied + HEALTH_MAX_LAG < commit)
+		why = "catching up: behind the leader's commit index";
 	res->status = why ? 503 : 200;
 	char leader[RAFT_ADDR_MAX];
 	leader_name(r, leader, sizeof(leader));
 	http_printf(res,
 		    "{\"health\":\"%s\",\"reason\":\"%s\",\"role\":\"%s\","
-		    "\"leader\":\"%s\",\"commit\":%llu,\"applied\":%llu}\n",
+		    "\"leader\":\"%s\",\"commit\":%llu,\"applied\":%llu,"
+		    "\"leader_commit\":%llu}\n",
 		    why ? "unhealthy" : "healthy", why ? why : "",
 		    raft_state_name(raft_state(r)), leader,
-		    (unsigned long long)commit, (unsigned long long)applied);
+		    (unsigned long long)raft_commit_index(r),
+		    (unsigned long long)applied, (unsigned long long)commit);
 }
 
 /* ---- /status --------------------------------------------------------------- */

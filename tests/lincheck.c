@@ -474,6 +474,16 @@ static void lease_restart(struct state *t, uint64_t call)
 	t->exp = call + t->ttl_ns - LC_EXPIRY_SLACK_NS;
 }
 
+/* A release or expiry removes the lease (server/sm.h): it no longer
+ * exists, but floor keeps the highest token ever granted, so the next
+ * grant must still be above it. */
+static void lease_remove(struct state *t)
+{
+	t->a = -1;
+	t->exists = 0;
+	t->x = 0;
+}
+
 static int holder_match(const struct state *s, int h, uint64_t tok)
 {
 	if (!s->exists || s->a != h || h < 0)
@@ -527,8 +537,14 @@ static bool lease_holder_op(const struct xop *o, struct state *t)
 			lease_restart(t, o->call);
 		else
 			t->a = -1;
-		return o->unknown || lease_observe(t, o->present,
-						   o->out_holder, o->out_token);
+		/* A release answers the lease as it left it (free, with the
+		 * token it lost); then it is gone. */
+		bool seen = o->unknown || lease_observe(t, o->present,
+							o->out_holder,
+							o->out_token);
+		if (o->type == LC_RELEASE)
+			lease_remove(t);
+		return seen;
 	}
 	if (o->status == LC_NOT_FOUND)
 		return !t->exists;
@@ -574,7 +590,7 @@ static int lease_step(const struct xop *o, const struct state *s,
 		n = add_unique(out, n, &t);
 	if (s->exists && s->a != -1 && deadline >= s->exp) {
 		t = *s;
-		t.a = -1;
+		lease_remove(&t);
 		if (lease_apply(o, &t))
 			n = add_unique(out, n, &t);
 	}

@@ -1,12 +1,13 @@
 /*
  * nemesis.c — three real tenured processes, concurrent clients doing
  * random lease and key operations, and a nemesis that kills (-9) and
- * pauses (SIGSTOP) witnesses; the recorded history is then checked for
- * linearizability (tests/lincheck.h).
+ * pauses (SIGSTOP) witnesses and, with --proxy, partitions them; the
+ * recorded history is then checked for linearizability (tests/lincheck.h).
  *
  * Usage: tests/nemesis --tenured PATH --port-base P [--duration S]
- *        [--clients N] [--seed S] [--keep]
- * Ports P+1..P+3 are the peers, P+11..P+13 the client listeners.
+ *        [--clients N] [--seed S] [--keep] [--proxy PATH]
+ * Ports P+1..P+3 are the peers, P+11..P+13 the client listeners and, with
+ * --proxy, P+4..P+6 the tests/tcp-proxy in front of each peer listener.
  * Exit status: 0 linearizable, 1 a violation (printed), 2 the check could
  * not decide or the run could not be set up.
  *
@@ -17,8 +18,15 @@
  * outcome.  The client library resends idempotent requests after a lost
  * connection; every connection it loses during a request adds a "retry
  * shadow" of it to the history, since each lost attempt may have run.
- * Partitions are not injected (no fault-injecting proxy is wired in yet):
- * kill -9 and SIGSTOP only.
+ *
+ * Partitions (with --proxy): every peer link goes through a tcp-proxy, as
+ * in tests/fault-partition.sh.  --initial-cluster names the proxy ports,
+ * so the proxy in front of wN carries all of wN's incoming peer traffic.
+ * Isolating wX writes "*" to the cut file of wX's proxy and "wX" to the
+ * two others' and sends them SIGHUP; healing empties all three.  Half the
+ * partitions isolate the node that a STATUS answer names as leader, the
+ * others a random node.  Clients keep talking to every witness (client
+ * ports are not proxied): a cut-off one must answer nothing stale.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +57,7 @@ struct node {
 	bool paused;
 	bool restart_pending;
 	uv_timer_t timer;   /* restart or SIGCONT */
+	uv_process_t *proxy; /* the tcp-proxy in front of its peer port */
 };
 
 struct client {
@@ -76,6 +85,11 @@ struct nemesis {
 	bool keep;
 	unsigned seed0;
 	const char *history; /* --history FILE: every op, one per line */
+	const char *proxy_bin; /* --proxy PATH: partitions on */
+	int isolated;        /* 1..3: the node cut off, 0: none, -1: asking
+			      * who leads before cutting it off */
+	uv_timer_t heal_cut;
+	struct tclient *probe; /* asks who leads, for a leader partition */
 	char dir[64];
 	struct node nodes[N_NODES];
 	struct client *clients;
@@ -83,7 +97,7 @@ struct nemesis {
 	uv_timer_t fault, phase;
 	enum phase ph;
 	uint64_t t0;
-	unsigned faults, dropped, unexpected, crashes;
+	unsigned faults, dropped, unexpected, crashes, partitions;
 };
 
 static uint64_t now_ns(void)
@@ -145,9 +159,11 @@ static int node_start(struct node *nd)
 	snprintf(logf, sizeof(logf), "%s/w%d.log", nm->dir, nd->n);
 	snprintf(peer, sizeof(peer), "127.0.0.1:%d", b + nd->n);
 	snprintf(cli, sizeof(cli), "127.0.0.1:%d", b + 10 + nd->n);
+	/* Peers reach wN through its proxy (P+3+N) when there is one. */
+	int pb = nm->proxy_bin ? b + 3 : b;
 	snprintf(cluster, sizeof(cluster),
-		 "w1=127.0.0.1:%d,w2=127.0.0.1:%d,w3=127.0.0.1:%d", b + 1,
-		 b + 2, b + 3);
+		 "w1=127.0.0.1:%d,w2=127.0.0.1:%d,w3=127.0.0.1:%d", pb + 1,
+		 pb + 2, pb + 3);
 	char *args[] = {(char *)nm->tenured, "--name", name, "--data-dir",
 			data, "--listen-peer", peer, "--listen-client", cli,
 			"--initial-cluster", cluster, "--election-timeout",
@@ -180,6 +196,136 @@ static void node_signal(struct node *nd, int sig)
 		kill(nd->proc->pid, sig);
 }
 
+/* ---- proxies and partitions ---------------------------------------------- */
+
+static void on_proxy_exit(uv_process_t *p, int64_t status, int sig)
+{
+	struct node *nd = p->data;
+	if (nd->nm->ph < STOP) {
+		nd->nm->crashes++;
+		printf("nemesis: the proxy in front of w%d exited (status %lld,"
+		       " signal %d); see %s/proxy%d.log\n", nd->n,
+		       (long long)status, sig, nd->nm->dir, nd->n);
+	}
+	nd->proxy = NULL;
+	uv_close((uv_handle_t *)p, on_proc_closed);
+}
+
+static void cut_path(const struct node *nd, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/cut.w%d", nd->nm->dir, nd->n);
+}
+
+/* Tell the proxy in front of nd to drop what `senders` send ("" heals). */
+static void proxy_cut(struct node *nd, const char *senders)
+{
+	char path[96];
+	cut_path(nd, path, sizeof(path));
+	FILE *f = fopen(path, "w");
+	if (!f || fprintf(f, "%s\n", senders) < 0 || fclose(f)) {
+		perror(path);
+		nd->nm->unexpected++;
+		return;
+	}
+	if (nd->proxy)
+		kill(nd->proxy->pid, SIGHUP);
+}
+
+static int proxy_start(struct node *nd)
+{
+	struct nemesis *nm = nd->nm;
+	char lport[16], tport[16], cut[96], logf[96];
+	snprintf(lport, sizeof(lport), "%d", nm->port_base + 3 + nd->n);
+	snprintf(tport, sizeof(tport), "%d", nm->port_base + nd->n);
+	snprintf(logf, sizeof(logf), "%s/proxy%d.log", nm->dir, nd->n);
+	cut_path(nd, cut, sizeof(cut));
+	FILE *f = fopen(cut, "w");
+	if (!f || fclose(f))
+		return -errno;
+	char *args[] = {(char *)nm->proxy_bin, lport, tport, cut, NULL};
+	int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (fd < 0)
+		return -errno;
+	uv_stdio_container_t io[3] = {
+		{.flags = UV_IGNORE},
+		{.flags = UV_INHERIT_FD, .data.fd = fd},
+		{.flags = UV_INHERIT_FD, .data.fd = fd},
+	};
+	uv_process_options_t o = {.exit_cb = on_proxy_exit,
+				  .file = nm->proxy_bin, .args = args,
+				  .stdio_count = 3, .stdio = io};
+	uv_process_t *p = calloc(1, sizeof(*p));
+	int rv = p ? uv_spawn(nm->loop, p, &o) : UV_ENOMEM;
+	close(fd);
+	if (rv) {
+		free(p);
+		return rv;
+	}
+	p->data = nd;
+	nd->proxy = p;
+	return 0;
+}
+
+static void partition_heal(struct nemesis *nm)
+{
+	if (nm->isolated <= 0) {
+		nm->isolated = 0; /* a pending one is dropped (see below) */
+		return;
+	}
+	for (int i = 0; i < N_NODES; i++)
+		proxy_cut(&nm->nodes[i], "");
+	say(nm, "heal partition of %s%d", "w", nm->isolated);
+	nm->isolated = 0;
+}
+
+static void on_heal_cut(uv_timer_t *t)
+{
+	partition_heal(t->data);
+}
+
+/* Cut wX off from both others, both ways, for 1 to 2 s. */
+static void partition_isolate(struct nemesis *nm, int x)
+{
+	char name[8];
+	snprintf(name, sizeof(name), "w%d", x);
+	for (int i = 0; i < N_NODES; i++)
+		proxy_cut(&nm->nodes[i], i + 1 == x ? "*" : name);
+	nm->isolated = x;
+	nm->partitions++;
+	say(nm, "isolate %s%d", "w", x);
+	uv_timer_start(&nm->heal_cut, on_heal_cut, 1000 + rnd(nm, 1000), 0);
+}
+
+static bool all_up(struct nemesis *nm);
+
+static void on_leader_known(void *arg, int status,
+			    const struct client_response *r)
+{
+	struct nemesis *nm = arg;
+	int x = 0;
+	if (status == CLIENT_OK && r && r->status_body.leader.len == 2 &&
+	    r->status_body.leader.p[0] == 'w')
+		x = r->status_body.leader.p[1] - '0';
+	if (x < 1 || x > N_NODES)
+		x = 1 + (int)rnd(nm, N_NODES); /* no leader known: any node */
+	/* Healed meanwhile (end of the run): no partition. */
+	if (nm->isolated != -1)
+		return;
+	nm->isolated = 0;
+	if (nm->ph == RUN && all_up(nm))
+		partition_isolate(nm, x);
+}
+
+static void partition_start(struct nemesis *nm)
+{
+	struct client_request q = {.op = CLIENT_OP_STATUS};
+	if (rnd(nm, 2) || tclient_request(nm->probe, &q, 500,
+					  on_leader_known, nm))
+		partition_isolate(nm, 1 + (int)rnd(nm, N_NODES));
+	else
+		nm->isolated = -1; /* pending: nothing else meanwhile */
+}
+
 static void on_node_timer(uv_timer_t *t)
 {
 	struct node *nd = t->data;
@@ -205,7 +351,7 @@ static bool all_up(struct nemesis *nm)
 		if (!nm->nodes[i].proc || nm->nodes[i].paused ||
 		    nm->nodes[i].restart_pending)
 			return false;
-	return true;
+	return nm->isolated == 0;
 }
 
 /* One fault at a time, so that two witnesses can always make progress. */
@@ -214,7 +360,10 @@ static void on_fault(uv_timer_t *t)
 	struct nemesis *nm = t->data;
 	if (nm->ph == RUN && all_up(nm)) {
 		struct node *nd = &nm->nodes[rnd(nm, N_NODES)];
-		if (rnd(nm, 2)) {
+		unsigned kind = rnd(nm, nm->proxy_bin ? 3 : 2);
+		if (kind == 2) {
+			partition_start(nm);
+		} else if (kind == 1) {
 			say(nm, "kill -9 %s%d", "w", nd->n);
 			node_signal(nd, SIGKILL);
 			nd->restart_pending = true;
@@ -235,6 +384,8 @@ static void on_fault(uv_timer_t *t)
 
 static void heal(struct nemesis *nm)
 {
+	uv_timer_stop(&nm->heal_cut);
+	partition_heal(nm);
 	for (int i = 0; i < N_NODES; i++) {
 		struct node *nd = &nm->nodes[i];
 		if (nd->paused || nd->restart_pending) {
@@ -487,6 +638,16 @@ static int clients_start(struct nemesis *nm, const char *const *eps)
 	return 0;
 }
 
+/* The client that asks who leads (STATUS answers locally, any node). */
+static int probe_start(struct nemesis *nm, const char *const *eps)
+{
+	struct tclient_options o = {
+		.endpoints = eps, .n_endpoints = N_NODES,
+		.connect_timeout_ms = 200, .backoff_base_ms = 20,
+		.backoff_cap_ms = 100, .breaker_threshold = 1000000};
+	return nm->proxy_bin ? tclient_new(nm->loop, &o, &nm->probe) : 0;
+}
+
 /* ---- phases ------------------------------------------------------------------------ */
 
 static bool clients_idle(struct nemesis *nm)
@@ -500,7 +661,7 @@ static bool clients_idle(struct nemesis *nm)
 static bool nodes_gone(struct nemesis *nm)
 {
 	for (int i = 0; i < N_NODES; i++)
-		if (nm->nodes[i].proc)
+		if (nm->nodes[i].proc || nm->nodes[i].proxy)
 			return false;
 	return true;
 }
@@ -513,8 +674,18 @@ static void close_all(struct nemesis *nm)
 	}
 	for (int i = 0; i < N_NODES; i++)
 		uv_close((uv_handle_t *)&nm->nodes[i].timer, NULL);
+	if (nm->probe)
+		tclient_close(nm->probe, NULL, NULL);
 	uv_close((uv_handle_t *)&nm->fault, NULL);
 	uv_close((uv_handle_t *)&nm->phase, NULL);
+	uv_close((uv_handle_t *)&nm->heal_cut, NULL);
+}
+
+static void proxies_signal(struct nemesis *nm, int sig)
+{
+	for (int i = 0; i < N_NODES; i++)
+		if (nm->nodes[i].proxy)
+			kill(nm->nodes[i].proxy->pid, sig);
 }
 
 static void on_phase(uv_timer_t *t)
@@ -539,13 +710,16 @@ static void on_phase(uv_timer_t *t)
 		nm->ph = STOP;
 		for (int i = 0; i < N_NODES; i++)
 			node_signal(&nm->nodes[i], SIGTERM);
+		proxies_signal(nm, SIGTERM);
 		break;
 	case STOP:
 		if (!nodes_gone(nm)) {
 			/* SIGTERM waits for queued writes; 10 s is plenty. */
-			if (++stop_ticks == 200)
+			if (++stop_ticks == 200) {
 				for (int i = 0; i < N_NODES; i++)
 					node_signal(&nm->nodes[i], SIGKILL);
+				proxies_signal(nm, SIGKILL);
+			}
 			break;
 		}
 		nm->ph = DONE;
@@ -563,11 +737,15 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: nemesis --tenured PATH --port-base P [--duration S]"
 		   " [--clients N] [--seed S] [--keep]\n"
-		   "               [--history FILE]\n"
+		   "               [--history FILE] [--proxy PATH]\n"
 		   "  Three tenured on 127.0.0.1 (peers P+1..P+3, clients "
 		   "P+11..P+13), N clients (default 8)\n"
 		   "  for S seconds (default 10) under kill -9 and SIGSTOP, "
 		   "then a linearizability check.\n"
+		   "  --proxy PATH (tests/tcp-proxy) puts a proxy in front of "
+		   "each peer port (P+4..P+6)\n"
+		   "  and adds partitions: one node, or the leader, cut off "
+		   "for 1-2 s, then healed.\n"
 		   "  --keep keeps the data dir and logs (always kept on a "
 		   "violation).\n");
 }
@@ -578,7 +756,7 @@ static int parse(struct nemesis *nm, int argc, char **argv)
 		{"tenured", 1, 0, 't'}, {"port-base", 1, 0, 'p'},
 		{"duration", 1, 0, 'd'}, {"clients", 1, 0, 'c'},
 		{"seed", 1, 0, 's'}, {"keep", 0, 0, 'k'},
-		{"history", 1, 0, 'H'},
+		{"history", 1, 0, 'H'}, {"proxy", 1, 0, 'x'},
 		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int ch;
 	nm->tenured = "./tenured";
@@ -594,6 +772,7 @@ static int parse(struct nemesis *nm, int argc, char **argv)
 		case 's': nm->seed = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'k': nm->keep = true; break;
 		case 'H': nm->history = optarg; break;
+		case 'x': nm->proxy_bin = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -620,7 +799,13 @@ static int run(struct nemesis *nm)
 		nd->n = i + 1;
 		uv_timer_init(nm->loop, &nd->timer);
 		nd->timer.data = nd;
-		int rv = node_start(nd);
+		int rv = nm->proxy_bin ? proxy_start(nd) : 0;
+		if (rv) {
+			fprintf(stderr, "nemesis: cannot start %s: %s\n",
+				nm->proxy_bin, uv_strerror(rv));
+			goto fail;
+		}
+		rv = node_start(nd);
 		if (rv) {
 			fprintf(stderr, "nemesis: cannot start %s: %s\n",
 				nm->tenured, uv_strerror(rv));
@@ -632,8 +817,9 @@ static int run(struct nemesis *nm)
 	}
 	uv_timer_init(nm->loop, &nm->fault);
 	uv_timer_init(nm->loop, &nm->phase);
-	nm->fault.data = nm->phase.data = nm;
-	if (clients_start(nm, eps)) {
+	uv_timer_init(nm->loop, &nm->heal_cut);
+	nm->fault.data = nm->phase.data = nm->heal_cut.data = nm;
+	if (clients_start(nm, eps) || probe_start(nm, eps)) {
 		fprintf(stderr, "nemesis: cannot create the clients\n");
 		goto fail;
 	}
@@ -645,6 +831,7 @@ static int run(struct nemesis *nm)
 fail:
 	for (int i = 0; i < N_NODES; i++)
 		node_signal(&nm->nodes[i], SIGKILL);
+	proxies_signal(nm, SIGKILL);
 	return -1;
 }
 
@@ -673,6 +860,7 @@ static int check(struct nemesis *nm)
 	if (nm->history)
 		dump_history(nm);
 	enum lc_verdict v = lc_check(nm->hist.ops, nm->hist.n, &o, &s);
+	printf("faults: %u (%u partitions)\n", nm->faults, nm->partitions);
 	printf("history: %zu ops, %zu unknown outcomes, %zu retry shadows, "
 	       "%zu partitions; checked in %.3f s (%llu states)\n",
 	       s.ops, s.unknown, s.shadows, s.partitions, s.seconds,

@@ -1,6 +1,8 @@
 #!/bin/sh
 # nemesis.sh — clients against three real tenured processes while a nemesis
-# kills (-9) and pauses (SIGSTOP) them; the history must be linearizable
+# kills (-9), pauses (SIGSTOP) and partitions them (every peer link through
+# a tests/tcp-proxy; one node or the leader cut off, then healed); the
+# history must be linearizable
 # (run by `make check`).  Short in CI: NEMESIS_SECONDS (default 10) sets the
 # duration, NEMESIS_CLIENTS (default 8) the clients, NEMESIS_SEED the seed;
 # NEMESIS_SECONDS=600 is the long run.
@@ -8,7 +10,8 @@ set -u
 top=${top_builddir:-.}
 bin="$top/tenured"
 nem="$top/tests/nemesis"
-for f in "$bin" "$nem"; do
+proxy="$top/tests/tcp-proxy"
+for f in "$bin" "$nem" "$proxy"; do
 	[ -x "$f" ] || { echo "nemesis.sh: $f not built" >&2; exit 1; }
 done
 
@@ -16,6 +19,7 @@ done
 # 20000+ (all below the ephemeral range); a random base, and every port we
 # need checked free with ss (iproute2) first.
 ports_free() { # ports_free BASE: nothing listens on BASE+1 .. BASE+13
+	# (peers +1..+3, their proxies +4..+6, clients +11..+13)
 	ss -Htln 2>/dev/null | awk -v a="$(($1 + 1))" -v b="$(($1 + 13))" '
 		{ n = split($4, p, ":"); if (p[n] + 0 >= a && p[n] + 0 <= b) busy = 1 }
 		END { exit busy }'
@@ -29,7 +33,7 @@ while :; do
 	[ $try -lt 50 ] || { echo "nemesis.sh: no free ports found in 5000-9899" >&2; exit 1; }
 done
 
-set -- --tenured "$bin" --port-base "$base" \
+set -- --tenured "$bin" --port-base "$base" --proxy "$proxy" \
 	--duration "${NEMESIS_SECONDS:-10}" --clients "${NEMESIS_CLIENTS:-8}"
 [ -n "${NEMESIS_SEED:-}" ] && set -- "$@" --seed "$NEMESIS_SEED"
 exec "$nem" "$@"

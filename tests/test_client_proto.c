@@ -17,7 +17,7 @@
 #include "tests/suites.h"
 
 #define N_OPS (CLIENT_OP_END - CLIENT_OP_HELLO)
-#define MAX_SAMPLES 128
+#define MAX_SAMPLES 192
 
 enum what { REQUEST, RESPONSE, EVENT };
 
@@ -253,6 +253,8 @@ static void request_eq(const struct client_request *a,
 	str_eq(a->prefix, b->prefix, "prefix");
 	str_eq(a->peer_addr, b->peer_addr, "peer_addr");
 	str_eq(a->to_name, b->to_name, "to_name");
+	str_eq(a->start_after, b->start_after, "start_after");
+	ck_assert_uint_eq(a->limit, b->limit);
 	ck_assert_uint_eq(a->ttl_ms, b->ttl_ms);
 	ck_assert_uint_eq(a->lease_token, b->lease_token);
 	ck_assert_uint_eq(a->expected_revision, b->expected_revision);
@@ -274,11 +276,14 @@ static void response_eq(const struct client_response *a,
 	kv_eq(&a->kv, &b->kv);
 	ck_assert_uint_eq(a->revision, b->revision);
 	status_body_eq(&a->status_body, &b->status_body);
+	ck_assert_int_eq(a->more, b->more);
 	ck_assert_uint_eq(a->n, b->n);
 	for (uint32_t i = 0; i < a->n; i++) {
-		if (a->op == CLIENT_OP_LEASE_LIST)
+		if (a->op == CLIENT_OP_LEASE_LIST ||
+		    a->op == CLIENT_OP_LEASE_LIST_PAGE)
 			lease_eq(&a->leases[i], &b->leases[i]);
-		else if (a->op == CLIENT_OP_LIST)
+		else if (a->op == CLIENT_OP_LIST ||
+			 a->op == CLIENT_OP_LIST_PAGE)
 			kv_eq(&a->kvs[i], &b->kvs[i]);
 		else if (a->op == CLIENT_OP_MEMBER_LIST)
 			member_eq(&a->members[i], &b->members[i]);
@@ -348,7 +353,12 @@ static void lease_requests(struct client_request *out, size_t *n)
 		r->consistency = cons;
 		r = add_req(out, n, CLIENT_OP_LEASE_LIST);
 		r->consistency = cons;
+		r = add_req(out, n, CLIENT_OP_LEASE_LIST_PAGE);
+		r->consistency = cons;
 	}
+	r = add_req(out, n, CLIENT_OP_LEASE_LIST_PAGE);
+	r->start_after = filled(key_max, 'n', SM_KEY_MAX);
+	r->limit = UINT64_MAX;
 }
 
 static void key_requests(struct client_request *out, size_t *n)
@@ -373,6 +383,12 @@ static void key_requests(struct client_request *out, size_t *n)
 	r->prefix = S("/service/");
 	r = add_req(out, n, CLIENT_OP_LIST);
 	r->consistency = CLIENT_LOCAL;
+	add_req(out, n, CLIENT_OP_LIST_PAGE); /* everything, first page */
+	r = add_req(out, n, CLIENT_OP_LIST_PAGE);
+	r->prefix = S("/service/");
+	r->consistency = CLIENT_LOCAL;
+	r->start_after = S("/service/pg/leader");
+	r->limit = 100;
 	r = add_req(out, n, CLIENT_OP_CAS);
 	r->key = S("/config");
 	r->value = S("max_connections = 100");
@@ -551,9 +567,23 @@ static void list_responses(struct client_response *out, size_t *n)
 		r = add_resp(out, n, CLIENT_OP_MEMBER_LIST, CLIENT_OK);
 		r->n = sizes[i] > 5 ? 5 : sizes[i];
 		r->members = sizes[i] ? sample_members : NULL;
+		for (int more = 0; more <= 1; more++) {
+			r = add_resp(out, n, CLIENT_OP_LEASE_LIST_PAGE,
+				     CLIENT_OK);
+			r->n = sizes[i];
+			r->leases = sizes[i] ? sample_leases : NULL;
+			r->more = more;
+			r = add_resp(out, n, CLIENT_OP_LIST_PAGE, CLIENT_OK);
+			r->n = sizes[i];
+			r->kvs = sizes[i] ? sample_kvs : NULL;
+			r->revision = 8000 + i;
+			r->more = more;
+		}
 	}
 	error_responses(out, n, CLIENT_OP_LEASE_LIST);
 	error_responses(out, n, CLIENT_OP_LIST);
+	error_responses(out, n, CLIENT_OP_LEASE_LIST_PAGE);
+	error_responses(out, n, CLIENT_OP_LIST_PAGE);
 	error_responses(out, n, CLIENT_OP_MEMBER_LIST);
 }
 
@@ -1115,6 +1145,9 @@ static const struct {
 	F(GET, key, "key", SM_KEY_MAX, true),
 	F(DELETE, key, "key", SM_KEY_MAX, true),
 	F(LIST, prefix, "prefix", SM_KEY_MAX, false),
+	F(LIST_PAGE, prefix, "prefix", SM_KEY_MAX, false),
+	F(LIST_PAGE, start_after, "start_after", SM_KEY_MAX, false),
+	F(LEASE_LIST_PAGE, start_after, "start_after", SM_KEY_MAX, false),
 	F(CAS, key, "key", SM_KEY_MAX, true),
 	F(CAS, value, "value", SM_VALUE_MAX, false),
 	F(CAS, lease, "lease", SM_KEY_MAX, false),
@@ -1241,7 +1274,7 @@ START_TEST(test_flags_other_than_0_1)
 	static const uint8_t bad[] = {2, 3, 0x80, 0xff};
 	static const uint32_t consistency_ops[] = {
 		CLIENT_OP_LEASE_GET, CLIENT_OP_LEASE_LIST, CLIENT_OP_GET,
-		CLIENT_OP_LIST,
+		CLIENT_OP_LIST, CLIENT_OP_LEASE_LIST_PAGE, CLIENT_OP_LIST_PAGE,
 	};
 	struct ctx c;
 	struct client_request r;
@@ -1249,7 +1282,7 @@ START_TEST(test_flags_other_than_0_1)
 
 	ctx_init(&c);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		for (size_t k = 0; k < 4; k++) {
+		for (size_t k = 0; k < 6; k++) {
 			r = valid_request(consistency_ops[k]);
 			r.consistency = bad[i];
 			snprintf(want, sizeof(want),
@@ -1454,6 +1487,74 @@ START_TEST(test_response_body_refusals)
 }
 END_TEST
 
+/* Paged lists: the request's layout (start_after and limit after the
+ * fields of LIST), "more" as the last byte of the answer, a u8 boolean
+ * like every other; and the paged and unpaged bodies never decode as
+ * each other (a client and a server that disagree fail loudly). */
+START_TEST(test_list_page)
+{
+	struct ctx c;
+	size_t len;
+	const unsigned char *p;
+
+	ctx_init(&c);
+	fill_elements();
+	struct client_request q = {.op = CLIENT_OP_LIST_PAGE, .id = 9,
+				   .prefix = S("/a/"), .consistency = 1,
+				   .start_after = S("/a/x"), .limit = 500};
+	encode_request(&c, &q);
+	p = enc_payload(&c, &len);
+	ck_assert_uint_eq(len, 4 + 3 + 1 + 4 + 4 + 8);
+	ck_assert_uint_eq(wire_load_u32(p), 3);
+	ck_assert_uint_eq(p[7], 1);
+	ck_assert_uint_eq(wire_load_u32(p + 8), 4);
+	ck_assert(!memcmp(p + 12, "/a/x", 4));
+	ck_assert_uint_eq(wire_load_u64(p + 16), 500);
+	ck_assert_int_eq(decode_request_encoded(&c), 0);
+	request_eq(&q, &c.req);
+
+	struct client_response r = {.op = CLIENT_OP_LIST_PAGE, .id = 9,
+				    .kvs = sample_kvs, .n = 2,
+				    .revision = 77, .more = true};
+	encode_response(&c, &r);
+	p = enc_payload(&c, &len);
+	ck_assert_uint_eq(p[len - 1], 1); /* more, after the revision */
+	ck_assert_uint_eq(wire_load_u64(p + len - 9), 77);
+	ck_assert_int_eq(decode_response_encoded(&c, CLIENT_OP_LIST_PAGE), 0);
+	response_eq(&r, &c.resp);
+	ck_assert(c.resp.more);
+	/* The same answer read as an unpaged LIST has a byte too many. */
+	expect_error(&c, decode_response_encoded(&c, CLIENT_OP_LIST),
+		     "trailing bytes");
+	/* "more" other than 0 or 1. */
+	unsigned char bad[1024];
+	ck_assert_uint_lt(len, sizeof(bad));
+	memcpy(bad, p, len);
+	bad[len - 1] = 2;
+	expect_error(&c, decode_payload(&c, RESPONSE, CLIENT_RESPONSE, 9,
+					CLIENT_OP_LIST_PAGE, false, bad, len),
+		     "more must be 0 or 1");
+	/* An unpaged answer read as a page lacks "more". */
+	r.op = CLIENT_OP_LIST;
+	encode_response(&c, &r);
+	expect_error(&c, decode_response_encoded(&c, CLIENT_OP_LIST_PAGE),
+		     "truncated at more");
+
+	r = (struct client_response){.op = CLIENT_OP_LEASE_LIST_PAGE, .id = 3,
+				     .leases = sample_leases, .n = 9};
+	encode_response(&c, &r);
+	p = enc_payload(&c, &len);
+	ck_assert_uint_eq(p[len - 1], 0);
+	ck_assert_int_eq(decode_response_encoded(&c,
+						 CLIENT_OP_LEASE_LIST_PAGE), 0);
+	response_eq(&r, &c.resp);
+	ck_assert(!c.resp.more);
+	expect_error(&c, decode_response_encoded(&c, CLIENT_OP_LEASE_LIST),
+		     "trailing bytes");
+	ctx_free(&c);
+}
+END_TEST
+
 /* "present" is a u8 boolean like every other. */
 START_TEST(test_present_other_than_0_1)
 {
@@ -1615,7 +1716,8 @@ START_TEST(test_idempotent_ops)
 		CLIENT_OP_HELLO, CLIENT_OP_LEASE_ACQUIRE, CLIENT_OP_LEASE_RENEW,
 		CLIENT_OP_LEASE_GET, CLIENT_OP_LEASE_LIST, CLIENT_OP_PUT,
 		CLIENT_OP_GET, CLIENT_OP_LIST, CLIENT_OP_STATUS,
-		CLIENT_OP_MEMBER_LIST,
+		CLIENT_OP_MEMBER_LIST, CLIENT_OP_LEASE_LIST_PAGE,
+		CLIENT_OP_LIST_PAGE,
 	};
 	static const uint32_t no[] = {
 		CLIENT_OP_LEASE_RELEASE, CLIENT_OP_DELETE, CLIENT_OP_CAS,
@@ -1642,7 +1744,8 @@ START_TEST(test_op_names)
 		"HELLO", "LEASE_ACQUIRE", "LEASE_RENEW", "LEASE_RELEASE",
 		"LEASE_GET", "LEASE_LIST", "PUT", "GET", "DELETE", "LIST",
 		"CAS", "WATCH", "CANCEL", "STATUS", "MEMBER_LIST",
-		"MEMBER_ADD", "MEMBER_REMOVE", "TRANSFER",
+		"MEMBER_ADD", "MEMBER_REMOVE", "TRANSFER", "LEASE_LIST_PAGE",
+		"LIST_PAGE",
 	};
 
 	for (unsigned k = 0; k < N_OPS; k++)
@@ -1711,6 +1814,7 @@ Suite *client_proto_suite(void)
 	tcase_add_test(rt, test_put_layout_with_lease_token);
 	tcase_add_test(rt, test_response_and_event_layout);
 	tcase_add_test(rt, test_scratch_grows_and_is_reused);
+	tcase_add_test(rt, test_list_page);
 	tcase_set_timeout(rt, 60);
 	suite_add_tcase(s, rt);
 

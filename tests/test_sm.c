@@ -296,7 +296,8 @@ START_TEST(test_renew)
 	ck_assert_uint_eq(sm_revision(t.sm), 2);
 
 	ck_assert_int_eq(release(&t, "pg", "a", 1), SM_OK);
-	ck_assert_int_eq(renew(&t, "pg", "a", 1), SM_NOT_HOLDER);
+	/* Released, the lease is gone: renewing it finds nothing. */
+	ck_assert_int_eq(renew(&t, "pg", "a", 1), SM_NOT_FOUND);
 	t_fini(&t);
 }
 END_TEST
@@ -318,13 +319,15 @@ START_TEST(test_release)
 	ck_assert_int_eq(t.nev, 1);
 	ck_assert_str_eq(t.ev[0].holder, "a"); /* who lost it */
 	ck_assert_uint_eq(t.ev[0].token, 1);
+	/* The result shows it free, with the token it lost; the table no
+	 * longer has it (free leases are removed). */
 	ck_assert_uint_eq(t.res.lease.holder.len, 0);
-	l = get_lease(&t, "pg");
-	ck_assert_uint_eq(l.holder.len, 0);
-	ck_assert_uint_eq(l.token, 1); /* of the last grant */
+	ck_assert(str_is(t.res.lease.name, "pg"));
+	ck_assert_uint_eq(t.res.lease.token, 1);
+	ck_assert(!sm_lease_get(t.sm, "pg", 2, &l));
 	ck_assert_uint_eq(sm_revision(t.sm), 5);
-	ck_assert_int_eq(release(&t, "pg", "a", 1), SM_NOT_HOLDER);
-	ck_assert_uint_eq(sm_lease_count(t.sm), 1); /* free leases stay */
+	ck_assert_int_eq(release(&t, "pg", "a", 1), SM_NOT_FOUND);
+	ck_assert_uint_eq(sm_lease_count(t.sm), 0);
 
 	/* Anyone may take a free lease. */
 	ck_assert_int_eq(acquire(&t, "pg", "b", 5000), SM_OK);
@@ -365,6 +368,52 @@ START_TEST(test_tokens_strictly_increase)
 }
 END_TEST
 
+/* Free leases are removed, so client-chosen names do not pile up; a name
+ * granted again after its removal still gets a token above every earlier
+ * grant of it (the token is the grant's own index), and its attached keys
+ * went with it. */
+START_TEST(test_freed_leases_removed_tokens_still_increase)
+{
+	struct t t;
+	uint64_t last = 0;
+	char name[16];
+
+	t_init(&t);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		ck_assert_int_eq(acquire(&t, name, "h", 1000), SM_OK);
+		uint64_t tok = t.res.lease.token;
+		if (i % 2) {
+			ck_assert_int_eq(release(&t, name, "h", tok), SM_OK);
+		} else {
+			struct sm_lease l = get_lease(&t, name);
+			ck_assert_int_eq(expire(&t, name, tok,
+						l.renew_revision), SM_OK);
+		}
+	}
+	ck_assert_uint_eq(sm_lease_count(t.sm), 0);
+	for (int round = 0; round < 10; round++) {
+		ck_assert_int_eq(acquire(&t, "pg", "a", 1000), SM_OK);
+		uint64_t tok = t.res.lease.token;
+		ck_assert_uint_gt(tok, last);
+		last = tok;
+		ck_assert_int_eq(put(&t, "pg/k", "v", "pg", tok), SM_OK);
+		ck_assert_int_eq(release(&t, "pg", "a", tok), SM_OK);
+		ck_assert_uint_eq(sm_lease_count(t.sm), 0);
+		ck_assert(!has_key(&t, "pg/k"));
+		/* The old grant's token means nothing to the new one. */
+		ck_assert_int_eq(acquire(&t, "pg", "b", 1000), SM_OK);
+		ck_assert_int_eq(renew(&t, "pg", "a", tok), SM_NOT_HOLDER);
+		ck_assert_int_eq(put(&t, "pg/k", "v", "pg", tok), SM_NO_LEASE);
+		struct sm_lease l = get_lease(&t, "pg");
+		ck_assert_uint_gt(l.token, tok);
+		last = l.token;
+		ck_assert_int_eq(release(&t, "pg", "b", l.token), SM_OK);
+	}
+	t_fini(&t);
+}
+END_TEST
+
 START_TEST(test_expire)
 {
 	struct t t;
@@ -383,12 +432,13 @@ START_TEST(test_expire)
 	check_event(&t, 0, SM_EV_EXPIRE, "pg");
 	ck_assert_str_eq(t.ev[0].holder, "a");
 	ck_assert_int_eq(t.nev, 1);
-	l = get_lease(&t, "pg");
-	ck_assert_uint_eq(l.holder.len, 0);
-	ck_assert_uint_eq(l.token, 1);
+	ck_assert_uint_eq(t.res.lease.holder.len, 0);
+	ck_assert_uint_eq(t.res.lease.token, 1);
+	ck_assert(!sm_lease_get(t.sm, "pg", 2, &l)); /* removed */
+	ck_assert_uint_eq(sm_lease_count(t.sm), 0);
 	ck_assert_uint_eq(sm_revision(t.sm), 5);
 	/* A second expiry of the same grant no longer applies. */
-	ck_assert_int_eq(expire(&t, "pg", 1, 1), SM_STALE);
+	ck_assert_int_eq(expire(&t, "pg", 1, 1), SM_NOT_FOUND);
 	t_fini(&t);
 }
 END_TEST
@@ -862,14 +912,21 @@ START_TEST(test_lease_each_in_order)
 	ck_assert_int_eq(acquire(&t, "b", "h", 1000), SM_OK);
 	ck_assert_int_eq(acquire(&t, "z", "h", 1000), SM_OK);
 	ck_assert_int_eq(acquire(&t, "a", "h", 1000), SM_OK);
-	ck_assert_int_eq(release(&t, "a", "h", 4), SM_OK); /* free: listed */
+	ck_assert_int_eq(acquire(&t, "c", "h", 1000), SM_OK);
+	ck_assert_int_eq(release(&t, "a", "h", 4), SM_OK); /* gone */
 	memset(&ll, 0, sizeof(ll));
 	sm_lease_each(t.sm, collect_lease, &ll);
 	ck_assert_int_eq(ll.n, 3); /* stopped early */
-	ck_assert_str_eq(ll.names[0], "a");
-	ck_assert_str_eq(ll.names[1], "b");
+	ck_assert_str_eq(ll.names[0], "b");
+	ck_assert_str_eq(ll.names[1], "c");
 	ck_assert_str_eq(ll.names[2], "m");
 	ck_assert_uint_eq(sm_lease_count(t.sm), 4);
+	/* From a name on: "c" and after. */
+	memset(&ll, 0, sizeof(ll));
+	sm_lease_each_from(t.sm, "bb", 2, collect_lease, &ll);
+	ck_assert_int_eq(ll.n, 3);
+	ck_assert_str_eq(ll.names[0], "c");
+	ck_assert_str_eq(ll.names[2], "z");
 	t_fini(&t);
 }
 END_TEST
@@ -1214,7 +1271,7 @@ START_TEST(test_snapshot_round_trip)
 	ck_assert_ptr_null(why);
 	ck_assert_uint_eq(sm_applied_index(b.sm), sm_applied_index(a.sm));
 	ck_assert_uint_eq(sm_revision(b.sm), sm_revision(a.sm));
-	ck_assert_uint_eq(sm_lease_count(b.sm), 3);
+	ck_assert_uint_eq(sm_lease_count(b.sm), 2); /* the freed one is gone */
 	ck_assert_uint_eq(sm_key_count(b.sm), 4);
 	ck_assert(!has_key(&b, "other"));
 	sm_lease_each(a.sm, same_lease_in, b.sm);
@@ -1697,6 +1754,7 @@ Suite *sm_suite(void)
 	tcase_add_test(lease, test_renew);
 	tcase_add_test(lease, test_release);
 	tcase_add_test(lease, test_tokens_strictly_increase);
+	tcase_add_test(lease, test_freed_leases_removed_tokens_still_increase);
 	tcase_add_test(lease, test_expire);
 	tcase_add_test(lease, test_expire_loses_race_with_renewal);
 	tcase_add_test(lease, test_release_deletes_attached_keys);

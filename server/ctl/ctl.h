@@ -27,6 +27,9 @@
  *   ctl_pgcluster.c  cluster list/history/pause/resume/switchover/failover:
  *                  the Postgres cluster the agents keep under SCOPE/
  *   ctl_pgoutput.c its tables and JSON (pure, unit-tested)
+ *   ctl_drill.c    cluster drill: a rehearsed switchover or failover with
+ *                  measured RTO/RPO, kept under S/drills/ for history
+ *   ctl_drillprobe.c  its write probe (libpq, one thread)
  */
 #ifndef TENURE_CTL_H
 #define TENURE_CTL_H
@@ -140,6 +143,21 @@ int ctl_call(struct ctl *c, const struct client_request *q, const char *what,
 int ctl_call_with(struct ctl *c, const struct tclient_options *o,
 		  const struct client_request *q, const char *what,
 		  struct tclient_result *res);
+/* A paged list (q->op LIST_PAGE or LEASE_LIST_PAGE): asks page after page,
+ * each starting after the last item of the one before, until an answer
+ * says there is no more.  Returns like ctl_call; on 0 the items of every
+ * page are in leases or kvs (count of them), in order.  Always free p with
+ * ctl_pages_free. */
+struct ctl_pages {
+	struct tclient_result *pages;
+	size_t n, cap_pages;
+	struct client_lease *leases;
+	struct client_kv *kvs;
+	size_t count, cap;
+};
+int ctl_call_pages(struct ctl *c, const struct client_request *q,
+		   const char *what, struct ctl_pages *p);
+void ctl_pages_free(struct ctl_pages *p);
 int ctl_exit_for(int status);
 /* Prints why a request failed (status is not OK and not a "no"). */
 void ctl_report_error(struct ctl *c, const char *what, int status,
@@ -234,6 +252,79 @@ void ctl_pg_print_history(FILE *f, enum ctl_format fmt,
 			  const struct ctl_pg_event *e, size_t n);
 /* "2024-05-01T12:00:00.123Z" into buf (at least 32 bytes). */
 const char *ctl_pg_iso_time(uint64_t ms, char *buf, size_t cap);
+/* One history entry as a JSON object (what the history list holds). */
+void ctl_pg_json_event(struct ctl_json *j, const struct ctl_pg_event *e);
+
+/* ---- ctl_pgcluster.c: shared with cluster drill ------------------------- */
+
+/* --scope, env TENURE_SCOPE, or "main"; 0 or a usage error. */
+int ctl_pg_scope(struct ctl *c, const char **out);
+/* A key's value into buf (cut at len); *found false when absent.  0 or
+ * the exit code after an error was printed. */
+int ctl_pg_read_key(struct ctl *c, const char *key, char *buf, size_t len,
+		    bool *found);
+/* Writes S/switchover (kind "switchover" or "failover") unless a request
+ * is pending; 0 or the exit code after saying why. */
+int ctl_pg_request_handover(struct ctl *c, const char *scope,
+			    const char *kind, const char *from,
+			    const char *candidate);
+/* One request without log lines, bounded: a client_status, or a negative
+ * libuv error when no client could be set up. */
+int ctl_pg_quiet_call(struct ctl *c, const struct client_request *q,
+		      uint64_t timeout_ms, struct tclient_result *res);
+
+/* ---- ctl_drill.c ---------------------------------------------------------- */
+
+/* `cluster history` with the drills kept under S/drills/: the agents'
+ * table then a "Drills" table; -o json one list, oldest first, where a
+ * drill is an object with "reason": "drill" (the list's shape stays what
+ * scripts already read). */
+int ctl_drill_print_history(struct ctl *c, const char *scope,
+			    const struct ctl_pg_event *e, size_t n);
+
+/* ---- ctl_drillprobe.c: the drill's write probe ---------------------------- */
+
+/* Every interval_ms, INSERT INTO tenure_drill (id, node) the next id on
+ * the node named by ctl_probe_target, in a thread of its own; a connect
+ * or an INSERT gets deadline_ms (poll() on the socket: a dead or frozen
+ * node cannot hang it).  An INSERT counts as acknowledged only when it
+ * succeeded without the WARNING of a cancelled synchronous wait.  Times
+ * are CLOCK_MONOTONIC ms.  ctl_probe_target and ctl_probe_first_new_ack
+ * may be called while it runs; the rest before start or after stop. */
+struct ctl_probe_conf {
+	const char *user, *database; /* libpq's (password: PGPASSWORD,
+					~/.pgpass) */
+	const char *old;             /* the primary when the drill starts */
+	uint64_t interval_ms, deadline_ms;
+};
+struct ctl_probe_stats {
+	uint64_t first_id;           /* the run's ids are >= this */
+	uint64_t writes, acked, errors;
+	uint64_t first_new_ms;       /* first ack by a node other than old,
+					0 when none */
+	uint64_t last_before_ms;     /* the ack before it, 0 when none */
+	uint64_t longest_gap_ms;     /* between two acks in a row */
+	char new_node[MEMBER_STR_MAX];
+	char last_error[256];
+};
+struct ctl_probe;
+/* Creates tenure_drill (if need be) on the primary at primary_addr
+ * ("host:port") and learns the next free id; 0, or -1 with err. */
+int ctl_probe_new(const struct ctl_probe_conf *conf, const char *primary_addr,
+		  struct ctl_probe **out, char *err, size_t errlen);
+int ctl_probe_start(struct ctl_probe *p);
+/* Where to write ("" node: nowhere, for now). */
+void ctl_probe_target(struct ctl_probe *p, const char *node, const char *addr);
+uint64_t ctl_probe_first_new_ack(struct ctl_probe *p);
+/* Lets the current write finish and joins the thread (idempotent). */
+void ctl_probe_stop(struct ctl_probe *p);
+void ctl_probe_stats(const struct ctl_probe *p, struct ctl_probe_stats *s);
+/* How many acknowledged ids the node at addr lacks (and the first); 0,
+ * or -1 with err when it cannot be asked. */
+int ctl_probe_count_lost(const struct ctl_probe *p, const char *addr,
+			 uint64_t *lost, uint64_t *first_lost, char *err,
+			 size_t errlen);
+void ctl_probe_free(struct ctl_probe *p);
 
 /* ---- the commands ------------------------------------------------------- */
 
@@ -260,5 +351,11 @@ int ctl_cmd_pg_pause(struct ctl *c);
 int ctl_cmd_pg_resume(struct ctl *c);
 int ctl_cmd_pg_switchover(struct ctl *c);
 int ctl_cmd_pg_failover(struct ctl *c);
+int ctl_cmd_pg_drill(struct ctl *c);
+
+/* Milliseconds on the wall clock (for records others read) and on the
+ * monotonic clock (for measuring). */
+uint64_t ctl_wall_ms(void);
+uint64_t ctl_mono_ms(void);
 
 #endif /* TENURE_CTL_H */

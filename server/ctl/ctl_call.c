@@ -313,3 +313,87 @@ int ctl_call(struct ctl *c, const struct client_request *q, const char *what,
 	ctl_client_options(c, &o);
 	return ctl_call_with(c, &o, q, what, res);
 }
+
+/* ---- paged lists ------------------------------------------------------------ */
+
+static bool pages_grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return true;
+	size_t n = *cap ? *cap * 2 : 8;
+	while (n < need)
+		n *= 2;
+	void *p = realloc(*arr, n * size);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = n;
+	return true;
+}
+
+/* Appends a page's items (copies of the structs: their strings stay in
+ * the page's own memory, kept until ctl_pages_free). */
+static bool pages_append(struct ctl_pages *p, const struct client_response *r)
+{
+	size_t need = p->count + r->n;
+	if (!r->n)
+		return true;
+	if (r->leases) {
+		if (!pages_grow((void **)&p->leases, &p->cap, need,
+				sizeof(*p->leases)))
+			return false;
+		memcpy(p->leases + p->count, r->leases,
+		       r->n * sizeof(*r->leases));
+	} else {
+		if (!pages_grow((void **)&p->kvs, &p->cap, need,
+				sizeof(*p->kvs)))
+			return false;
+		memcpy(p->kvs + p->count, r->kvs, r->n * sizeof(*r->kvs));
+	}
+	p->count = need;
+	return true;
+}
+
+int ctl_call_pages(struct ctl *c, const struct client_request *q0,
+		   const char *what, struct ctl_pages *p)
+{
+	struct client_request q = *q0;
+	bool leases = q.op == CLIENT_OP_LEASE_LIST_PAGE;
+	memset(p, 0, sizeof(*p));
+	for (;;) {
+		if (!pages_grow((void **)&p->pages, &p->cap_pages, p->n + 1,
+				sizeof(*p->pages)))
+			goto oom;
+		struct tclient_result *pg = &p->pages[p->n++];
+		int code = ctl_call(c, &q, what, pg);
+		if (code != CTL_EXIT_OK)
+			return code;
+		const struct client_response *r = &pg->r;
+		if (!pages_append(p, r))
+			goto oom;
+		if (!r->more)
+			return CTL_EXIT_OK;
+		if (!r->n) {
+			fprintf(stderr, CTL_PROG ": %s: the witness says there "
+				"is more but sent an empty page\n", what);
+			return CTL_EXIT_ERROR;
+		}
+		/* The next page starts after the last item of this one (its
+		 * bytes live in this page's memory until ctl_pages_free). */
+		q.start_after = leases ? r->leases[r->n - 1].name
+				       : r->kvs[r->n - 1].key;
+	}
+oom:
+	fprintf(stderr, CTL_PROG ": %s: out of memory\n", what);
+	return CTL_EXIT_ERROR;
+}
+
+void ctl_pages_free(struct ctl_pages *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		tclient_result_free(&p->pages[i]);
+	free(p->pages);
+	free(p->leases);
+	free(p->kvs);
+	memset(p, 0, sizeof(*p));
+}

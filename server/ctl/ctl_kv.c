@@ -156,13 +156,13 @@ int ctl_cmd_list(struct ctl *c)
 {
 	struct client_request q;
 	memset(&q, 0, sizeof(q));
-	q.op = CLIENT_OP_LIST;
+	q.op = CLIENT_OP_LIST_PAGE;
 	q.prefix = ctl_str(c->n_args ? c->args[0] : "");
 	q.consistency = c->consistency;
-	struct tclient_result res;
-	int code = ctl_call(c, &q, "list", &res);
+	struct ctl_pages p;
+	int code = ctl_call_pages(c, &q, "list", &p);
 	if (code == CTL_EXIT_OK)
-		ctl_print_kvs(c, res.r.kvs, res.r.n);
-	tclient_result_free(&res);
+		ctl_print_kvs(c, p.kvs, p.count);
+	ctl_pages_free(&p);
 	return code;
 }

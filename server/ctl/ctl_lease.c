@@ -140,12 +140,12 @@ int ctl_cmd_lease_list(struct ctl *c)
 {
 	struct client_request q;
 	memset(&q, 0, sizeof(q));
-	q.op = CLIENT_OP_LEASE_LIST;
+	q.op = CLIENT_OP_LEASE_LIST_PAGE;
 	q.consistency = c->consistency;
-	struct tclient_result res;
-	int code = ctl_call(c, &q, "lease list", &res);
+	struct ctl_pages p;
+	int code = ctl_call_pages(c, &q, "lease list", &p);
 	if (code == CTL_EXIT_OK)
-		ctl_print_leases(c, res.r.leases, res.r.n);
-	tclient_result_free(&res);
+		ctl_print_leases(c, p.leases, p.count);
+	ctl_pages_free(&p);
 	return code;
 }

@@ -26,6 +26,9 @@ static const char *const transfer_opts[] = {"to", NULL};
 static const char *const scope_opts[] = {"scope", NULL};
 static const char *const handover_opts[] = {"scope", "candidate", "wait",
 					    NULL};
+static const char *const drill_opts[] = {"kind", "candidate", "yes", "scope",
+					 "pg-user", "pg-database", "wait",
+					 NULL};
 static const char *const bench_opts[] = {"workload", "clients", "duration",
 					 "key-size", "value-size", "leases",
 					 "rate", NULL};
@@ -131,7 +134,11 @@ static const struct ctl_cmd commands[] = {
 	 "show the cluster's changes of primary, oldest first",
 	 "One row per grant of S/primary to a new node: time (UTC), old and new\n"
 	 "primary, reason, fencing token, and how long no primary accepted\n"
-	 "writes.\n",
+	 "writes.  Then the drills ('cluster drill') kept under S/drills/, one\n"
+	 "row each: kind, old and new primary, RTO, seconds to the first write\n"
+	 "on the new primary, writes acknowledged and lost.  -o json: one list,\n"
+	 "oldest first; a drill is an entry with \"reason\": \"drill\" and its\n"
+	 "figures (kind, rto_s, time_to_new_primary_s, acked, lost, ok).\n",
 	 ctl_cmd_pg_history},
 	{"cluster pause", "[--scope S]", 0, 0, scope_opts,
 	 "maintenance mode: the agents stop automatic failover",
@@ -160,6 +167,36 @@ static const struct ctl_cmd commands[] = {
 	 "is dead or fenced): the agents promote NODE once the old lease has\n"
 	 "ended.  Exit codes as for switchover.\n",
 	 ctl_cmd_pg_failover},
+	{"cluster drill",
+	 "[--kind switchover|failover] [--candidate NODE] [--yes] [--wait S] "
+	 "[--pg-user U] [--pg-database D] [--scope S]",
+	 0, 0, drill_opts,
+	 "rehearse a switchover or failover and measure RTO and RPO",
+	 "Runs on the live cluster (after a confirmation; --yes skips it, and\n"
+	 "without a terminal it is required).  A probe writes a row every 20 ms\n"
+	 "into the table tenure_drill (created if missing; --pg-user and\n"
+	 "--pg-database, default postgres, password from PGPASSWORD or\n"
+	 "~/.pgpass) on whichever node holds S/primary, from 1 s before the\n"
+	 "trigger to 1 s after the new primary's first acknowledged write.\n"
+	 "--kind switchover (default): the request 'cluster switchover' makes,\n"
+	 "to --candidate or the best synchronous replica.  --kind failover: the\n"
+	 "primary's agent kills its Postgres and stops renewing (key S/drill),\n"
+	 "as if the host died; the agents pick the new primary.\n"
+	 "Prints every change of the lease and of the member records as it\n"
+	 "happens (seconds from the trigger), then RTO (longest time without an\n"
+	 "acknowledged write), the time from the trigger to the first write on\n"
+	 "the new primary, RPO (acknowledged writes missing on the new primary)\n"
+	 "and the agents' history entry.  Done when the new primary took writes\n"
+	 "and the old one is back as a replica, or after --wait (default 60 s).\n"
+	 "The result is kept in S/drills/ and shown by 'cluster history'.\n"
+	 "-o json: {kind, old, new, rto_s, time_to_new_primary_s, acked, lost,\n"
+	 "timeline, ...}.  Exit 0: a new primary and nothing lost; 1: writes\n"
+	 "were lost, or cancelled at the prompt; 2: refused (no primary,\n"
+	 "paused, no healthy replica, no --yes without a terminal), or not\n"
+	 "complete within --wait (still reported).\n"
+	 "example:\n"
+	 "  " CTL_PROG " cluster drill --kind failover --yes\n",
+	 ctl_cmd_pg_drill},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -391,6 +428,12 @@ static void add_word(struct parsed *p, const char *w)
 		p->too_many_words = true;
 }
 
+/* Options that take no value (the command checks it is allowed). */
+static bool is_flag(const char *name)
+{
+	return strcmp(name, "yes") == 0;
+}
+
 /* One option at argv[*i]; may consume the next argument as its value. */
 static int parse_option(struct parsed *p, int argc, char **argv, int *i)
 {
@@ -411,6 +454,8 @@ static int parse_option(struct parsed *p, int argc, char **argv, int *i)
 	if (eq) {
 		*eq = '\0'; /* argv is ours to cut */
 		value = eq + 1;
+	} else if (is_flag(name)) {
+		value = "";
 	} else if (*i + 1 < argc) {
 		value = argv[++*i];
 	} else {

@@ -18,6 +18,10 @@
  *                            the agents delete it when done
  *   keys  S/history/%020llu  (the fencing token) {"time_ms","old","new",
  *                            "reason","token","unavailable_ms"}
+ *   key   S/drill            {"kind":"failover","target":NAME,"token":T,
+ *                            "requested_ms":ms}: `cluster drill` asks the
+ *                            primary holding token T to play dead
+ *   keys  S/drills/%020llu   (wall-clock ms) a drill's result (ctl_drill.c)
  *
  * tenurectl never moves the lease itself: it asks (S/switchover) and
  * watches the agents do it, because only the agents can fence and
@@ -56,18 +60,21 @@ static void key_of(char *buf, size_t len, const char *scope, const char *rest)
 	snprintf(buf, len, "%s/%s", scope, rest);
 }
 
-static uint64_t wall_ms(void)
+static uint64_t clock_ms(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t mono_ms(void)
+uint64_t ctl_wall_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return clock_ms(CLOCK_REALTIME);
+}
+
+uint64_t ctl_mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
 }
 
 /* ---- reads --------------------------------------------------------------- */
@@ -223,8 +230,9 @@ int ctl_cmd_pg_history(struct ctl *c)
 				"%s\n", (int)kv->key.len, kv->key.p, err);
 	}
 	if (code == CTL_EXIT_OK) {
-		qsort(e, n, sizeof(*e), by_token);
-		ctl_pg_print_history(stdout, c->format, e, n);
+		if (n)
+			qsort(e, n, sizeof(*e), by_token);
+		code = ctl_drill_print_history(c, scope, e, n);
 	}
 	free(e);
 	tclient_result_free(&res);
@@ -265,7 +273,7 @@ int ctl_cmd_pg_pause(struct ctl *c)
 	snprintf(by, sizeof(by), "%s@%s", user && *user ? user : "?", host);
 	flatjson_begin(&w, value, sizeof(value));
 	flatjson_put_str(&w, "by", by);
-	flatjson_put_u64(&w, "time_ms", wall_ms());
+	flatjson_put_u64(&w, "time_ms", ctl_wall_ms());
 	flatjson_end(&w);
 	key_of(key, sizeof(key), scope, "pause");
 	q.key = ctl_str(key);
@@ -367,7 +375,7 @@ static int request_handover(struct ctl *c, const char *scope,
 	flatjson_put_str(&w, "kind", kind);
 	flatjson_put_str(&w, "from", from);
 	flatjson_put_str(&w, "candidate", candidate);
-	flatjson_put_u64(&w, "requested_ms", wall_ms());
+	flatjson_put_u64(&w, "requested_ms", ctl_wall_ms());
 	if (!flatjson_end(&w)) {
 		fprintf(stderr, CTL_PROG ": names too long\n");
 		return CTL_EXIT_ERROR;
@@ -463,9 +471,9 @@ static int wait_handover(struct ctl *c, const char *scope, const char *kind,
 			 uint64_t wait_ms)
 {
 	char holder[SM_HOLDER_MAX + 1] = "";
-	uint64_t start = mono_ms(), deadline = start + wait_ms;
+	uint64_t start = ctl_mono_ms(), deadline = start + wait_ms;
 	for (;;) {
-		uint64_t now = mono_ms();
+		uint64_t now = ctl_mono_ms();
 		if (now >= deadline)
 			break;
 		uint64_t left = deadline - now;
@@ -474,7 +482,7 @@ static int wait_handover(struct ctl *c, const char *scope, const char *kind,
 		if (handover_done(c, scope, candidate, left, holder,
 				  sizeof(holder))) {
 			print_done(c, kind, candidate, old,
-				   (double)(mono_ms() - start) / 1000.0);
+				   (double)(ctl_mono_ms() - start) / 1000.0);
 			return CTL_EXIT_OK;
 		}
 		usleep(POLL_MS * 1000);
@@ -527,4 +535,30 @@ int ctl_cmd_pg_switchover(struct ctl *c)
 int ctl_cmd_pg_failover(struct ctl *c)
 {
 	return handover(c, "failover");
+}
+
+/* ---- shared with cluster drill (ctl_drill.c) ---------------------------- */
+
+int ctl_pg_scope(struct ctl *c, const char **out)
+{
+	return scope_of(c, out);
+}
+
+int ctl_pg_read_key(struct ctl *c, const char *key, char *buf, size_t len,
+		    bool *found)
+{
+	return read_key(c, key, buf, len, found);
+}
+
+int ctl_pg_request_handover(struct ctl *c, const char *scope,
+			    const char *kind, const char *from,
+			    const char *candidate)
+{
+	return request_handover(c, scope, kind, from, candidate);
+}
+
+int ctl_pg_quiet_call(struct ctl *c, const struct client_request *q,
+		      uint64_t timeout_ms, struct tclient_result *res)
+{
+	return quiet_call(c, q, timeout_ms, res);
 }

@@ -215,31 +215,35 @@ static void json_str_or_null(struct ctl_json *j, const char *s)
 	ctl_json_cstr_or_null(j, c);
 }
 
+void ctl_pg_json_event(struct ctl_json *j, const struct ctl_pg_event *e)
+{
+	char when[40];
+	ctl_json_object(j);
+	ctl_json_key(j, "time_ms");
+	ctl_json_u64(j, e->time_ms);
+	ctl_json_key(j, "time");
+	ctl_pg_iso_time(e->time_ms, when, sizeof(when));
+	ctl_json_str(j, when, strlen(when));
+	ctl_json_key(j, "old");
+	json_str_or_null(j, e->old);
+	ctl_json_key(j, "new");
+	json_str_or_null(j, e->new_name);
+	ctl_json_key(j, "reason");
+	ctl_json_str(j, e->reason, strlen(e->reason));
+	ctl_json_key(j, "token");
+	ctl_json_u64(j, e->token);
+	ctl_json_key(j, "unavailable_ms");
+	ctl_json_u64(j, e->unavailable_ms);
+	ctl_json_end(j);
+}
+
 static void history_json(FILE *f, const struct ctl_pg_event *e, size_t n)
 {
 	struct ctl_json j;
-	char when[40];
 	ctl_json_init(&j, f);
 	ctl_json_list(&j);
-	for (size_t i = 0; i < n; i++) {
-		ctl_json_object(&j);
-		ctl_json_key(&j, "time_ms");
-		ctl_json_u64(&j, e[i].time_ms);
-		ctl_json_key(&j, "time");
-		ctl_pg_iso_time(e[i].time_ms, when, sizeof(when));
-		ctl_json_str(&j, when, strlen(when));
-		ctl_json_key(&j, "old");
-		json_str_or_null(&j, e[i].old);
-		ctl_json_key(&j, "new");
-		json_str_or_null(&j, e[i].new_name);
-		ctl_json_key(&j, "reason");
-		ctl_json_str(&j, e[i].reason, strlen(e[i].reason));
-		ctl_json_key(&j, "token");
-		ctl_json_u64(&j, e[i].token);
-		ctl_json_key(&j, "unavailable_ms");
-		ctl_json_u64(&j, e[i].unavailable_ms);
-		ctl_json_end(&j);
-	}
+	for (size_t i = 0; i < n; i++)
+		ctl_pg_json_event(&j, &e[i]);
 	ctl_json_end(&j);
 }
 
