@@ -10,14 +10,8 @@
 #include "fencing/agent_int.h"
 #include "fencing/clock.h"
 #include "fencing/pgconf.h"
+#include "server/conf.h"
 #include "server/log.h"
-
-uint64_t agent_wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void on_tick(uv_timer_t *t);
 
@@ -95,8 +89,6 @@ static void step(struct agent *a, bool view_ok)
 	struct decide_input in = {
 		.name = a->conf->name,
 		.sync_mode = a->conf->synchronous_mode != 0,
-		.nofailover = a->self.nofailover,
-		.priority = a->conf->failover_priority,
 		.max_lag = (uint64_t)a->conf->maximum_lag_on_failover,
 		.pg = a->pg_obs,
 		.members = members,
@@ -118,12 +110,11 @@ static void step(struct agent *a, bool view_ok)
 	/* A request older than a minute is stale: it must not hold back an
 	 * automatic failover forever. */
 	if (v->switch_requested_ms &&
-	    agent_wall_ms() > v->switch_requested_ms + 60000)
+	    clock_wall_ms() > v->switch_requested_ms + 60000)
 		in.switch_candidate = "";
 	in.lease.known = view_ok && v->read_ms &&
 			 now - v->read_ms < (uint64_t)a->conf->lease_ttl;
 	snprintf(in.lease.holder, sizeof(in.lease.holder), "%s", v->holder);
-	in.lease.token = v->token;
 	in.lease.mine_valid = lease_primary_valid(a);
 	struct decide_action act;
 	decide(&in, &act);
@@ -213,22 +204,6 @@ static void tclient_log(void *arg, const char *level, const char *msg)
 	char q[600];
 	log_event(strcmp(level, "warn") == 0 ? LOG_WARN : LOG_DEBUG, "witnesses",
 		  "msg=%s", log_quote(msg, q, sizeof(q)));
-}
-
-static char *read_token(const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	char buf[CLIENT_TOKEN_MAX + 2] = "";
-	if (!f || !fgets(buf, sizeof(buf), f)) {
-		snprintf(err, errlen, "auth_token_file '%s' cannot be read",
-			 path);
-		if (f)
-			fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[strcspn(buf, "\r\n")] = '\0';
-	return strdup(buf);
 }
 
 static int split_endpoints(char *list, const char **eps, size_t max)
@@ -321,7 +296,8 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 	a->conf = conf;
 	a->guard = guard;
 	if (conf->auth_token_file && conf->auth_token_file[0] &&
-	    !(a->auth_token = read_token(conf->auth_token_file, err, errlen)))
+	    !(a->auth_token = conf_read_secret(conf->auth_token_file, err,
+						 errlen)))
 		goto fail;
 	if (connect_witnesses(a, err, errlen) != 0 ||
 	    connect_pg(a, err, errlen) != 0)

@@ -474,7 +474,7 @@ static void move_aside(struct act *x, const char *why)
 	struct agent *a = x->a;
 	char aside[1200];
 	snprintf(aside, sizeof(aside), "%s.diverged-%llu", a->conf->pg_data_dir,
-		 (unsigned long long)(agent_wall_ms() / 1000));
+		 (unsigned long long)(clock_wall_ms() / 1000));
 	if (rename(a->conf->pg_data_dir, aside) != 0) {
 		fail(x, "move_aside_failed", aside);
 		return;
@@ -633,7 +633,7 @@ static void acquired(struct agent *a, bool ok, int status, void *arg)
 static void history_put(struct agent *a, const char *old, const char *reason,
 			uint64_t since_ms)
 {
-	uint64_t now = agent_wall_ms();
+	uint64_t now = clock_wall_ms();
 	char json[1024], key[64];
 	struct flatjson_writer w;
 	flatjson_begin(&w, json, sizeof(json));
@@ -689,7 +689,7 @@ static void promoted(struct act *x, int status, const char *error,
 	}
 	struct agent *a = x->a;
 	a->promotions++;
-	a->promoted_ms = agent_wall_ms();
+	a->promoted_ms = clock_wall_ms();
 	a->rewound = false;
 	log_event(LOG_INFO, "promoted", "node=%s token=%llu", a->conf->name,
 		  (unsigned long long)a->primary.token);

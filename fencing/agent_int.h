@@ -91,7 +91,7 @@ struct agent {
 	struct held_lease primary, member;
 	struct witness_view view;
 	struct decide_pg pg_obs;
-	uint64_t pg_starting_since, not_streaming_since;
+	uint64_t not_streaming_since;
 	bool rewound;
 	struct member self;     /* the record published */
 	struct decide_action last_action;
@@ -120,7 +120,6 @@ struct agent {
 /* agent.c */
 void agent_kick(struct agent *a);
 void agent_log_action(struct agent *a, const struct decide_action *act);
-uint64_t agent_wall_ms(void);
 
 /* agent_lease.c: the primary lease (rule 3) and the member lease. */
 void lease_init(struct agent *a);

@@ -143,8 +143,6 @@ static void take_row(struct agent *a, const struct pg_rows *rows)
 	if (o->streaming || !recovery || !a->not_streaming_since)
 		a->not_streaming_since = now;
 	o->not_streaming_ms = now - a->not_streaming_since;
-	a->pg_starting_since = 0;
-	o->starting_ms = 0;
 	a->start_failures = 0; /* it came up */
 }
 
@@ -156,11 +154,7 @@ static void on_status(void *arg, int status, const char *error,
 	if (status == 0 && rows && rows->nrows == 1) {
 		take_row(a, rows);
 	} else {
-		uint64_t now = clock_now_ms();
-		if (!a->pg_starting_since)
-			a->pg_starting_since = now;
 		a->pg_obs.state = PG_STARTING;
-		a->pg_obs.starting_ms = now - a->pg_starting_since;
 		log_event(LOG_DEBUG, "pg_not_answering", "err=\"%s\"",
 			  error ? error : "");
 	}
@@ -237,7 +231,6 @@ void observe_pg(struct agent *a, void (*done)(struct agent *a))
 	if (!postmaster_alive(dir)) {
 		a->not_streaming_since = 0;
 		a->pg_obs.state = PG_STOPPED;
-		a->pg_starting_since = 0;
 		pg_conn_reset(a->pg);
 		observe_stopped(ob);
 		return;
@@ -303,5 +296,5 @@ void observe_build_self(struct agent *a)
 		m->frozen_token = a->view.last_token ? a->view.last_token : 1;
 	m->lease_token = lease_primary_valid(a) ? a->primary.token : 0;
 	m->sync = roster_in_list(a->view.sync, a->conf->name);
-	m->updated_ms = agent_wall_ms();
+	m->updated_ms = clock_wall_ms();
 }

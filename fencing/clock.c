@@ -3,10 +3,20 @@
 
 #include "fencing/clock.h"
 
-uint64_t clock_now_ms(void)
+static uint64_t ms_of(clockid_t id)
 {
 	struct timespec ts;
 	/* Cannot fail with a valid clock id and pointer. */
-	clock_gettime(CLOCK_BOOTTIME, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t clock_now_ms(void)
+{
+	return ms_of(CLOCK_BOOTTIME);
+}
+
+uint64_t clock_wall_ms(void)
+{
+	return ms_of(CLOCK_REALTIME);
 }

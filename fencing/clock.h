@@ -16,5 +16,8 @@
 #include <stdint.h>
 
 uint64_t clock_now_ms(void);
+/* Wall-clock milliseconds (CLOCK_REALTIME): only for times written for
+ * other hosts or people to read, never for deadlines. */
+uint64_t clock_wall_ms(void);
 
 #endif

@@ -60,7 +60,6 @@ struct decide_pg {
 	bool frozen;            /* not replicating: primary_conninfo empty,
 				   no walreceiver */
 	bool frozen_settled;    /* ... and replay no longer moves */
-	uint64_t starting_ms;   /* how long it has been PG_STARTING */
 	uint64_t not_streaming_ms; /* replica: time without streaming */
 	int start_failures;     /* starts in a row that never came up */
 	char sync_names[512];   /* primary: synchronous_standby_names */
@@ -69,15 +68,12 @@ struct decide_pg {
 struct decide_lease {
 	bool known;             /* the witnesses answered recently */
 	char holder[MEMBER_STR_MAX]; /* "" when free */
-	uint64_t token;         /* of the holder, or of the last one seen */
 	bool mine_valid;        /* held by this agent, validity not over */
 };
 
 struct decide_input {
 	const char *name;
 	bool sync_mode;
-	bool nofailover;
-	int64_t priority;
 	uint64_t max_lag;
 	struct decide_pg pg;
 	struct decide_lease lease;

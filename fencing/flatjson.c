@@ -54,12 +54,12 @@ static int peek(const struct parser *ps)
 	return ps->off < ps->len ? ps->p[ps->off] : -1;
 }
 
-/* Length of the valid UTF-8 sequence at p (of at most left bytes), 0
- * when it is not one (overlong, surrogate, beyond U+10FFFF, cut). */
-static size_t utf8_seq(const unsigned char *p, size_t left)
+size_t flatjson_utf8_len(const unsigned char *p, size_t left)
 {
 	size_t n;
 	uint32_t min;
+	if (p[0] < 0x80)
+		return 1;
 	if ((p[0] & 0xe0) == 0xc0)
 		n = 2, min = 0x80;
 	else if ((p[0] & 0xf0) == 0xe0)
@@ -203,7 +203,7 @@ static bool parse_string(struct parser *ps, char *out, size_t *outlen)
 				return false;
 			continue;
 		}
-		size_t k = c < 0x80 ? 1 : utf8_seq(ps->p + ps->off,
+		size_t k = c < 0x80 ? 1 : flatjson_utf8_len(ps->p + ps->off,
 						   ps->len - ps->off);
 		if (k == 0)
 			return fail(ps, "invalid UTF-8 in a string");

@@ -60,6 +60,10 @@ bool flatjson_i64(const char *key, const struct flatjson_value *v,
 
 /* The escape sequence for byte c ("\\n", "\\u001f", ...) into tmp (at
  * least 8 bytes), or NULL when c stands for itself in a JSON string. */
+/* Length of the valid UTF-8 sequence at p (of at most left bytes: 1 for
+ * ASCII), 0 when it is not one (overlong, surrogate, beyond U+10FFFF,
+ * cut short). */
+size_t flatjson_utf8_len(const unsigned char *p, size_t left);
 const char *flatjson_escape_byte(unsigned char c, char *tmp);
 
 struct flatjson_writer {

@@ -923,3 +923,24 @@ void conf_free(const struct conf_option *table, size_t n, void *out)
 		*s = NULL;
 	}
 }
+
+char *conf_read_secret(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "cannot read --auth-token-file %s: %s",
+			 path, strerror(errno));
+		return NULL;
+	}
+	char buf[512];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!buf[0]) {
+		snprintf(err, errlen, "--auth-token-file %s is empty: put the "
+				      "shared secret on its first line", path);
+		return NULL;
+	}
+	return strdup(buf);
+}

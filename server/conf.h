@@ -96,6 +96,10 @@ void conf_print_help(FILE *f, const struct conf_option *table, size_t n);
 void conf_print_values(FILE *f, const struct conf_option *table, size_t n,
 		       const void *out);
 
+/* The first line of a secret file (auth_token_file), malloc'ed; NULL with
+ * a message in err when it cannot be read or the line is empty. */
+char *conf_read_secret(const char *path, char *err, size_t errlen);
+
 /* Free the strings in *out and set them to NULL. */
 void conf_free(const struct conf_option *table, size_t n, void *out);
 

@@ -208,27 +208,6 @@ static int check_identity(const char *dir, const char *name, uint64_t id,
 	return 0;
 }
 
-static char *read_token(const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "cannot read --auth-token-file %s: %s",
-			 path, strerror(errno));
-		return NULL;
-	}
-	char buf[512];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (!buf[0]) {
-		snprintf(err, errlen, "--auth-token-file %s is empty: put the "
-				      "shared secret on its first line", path);
-		return NULL;
-	}
-	return strdup(buf);
-}
-
 /* ---- shutdown --------------------------------------------------------------- */
 
 static void one_closed(void *arg)
@@ -329,7 +308,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	if (check_identity(s->data_dir, s->name, cluster_id, err, errlen))
 		return -1;
 	if (s->auth_token_file) {
-		d->token = read_token(s->auth_token_file, err, errlen);
+		d->token = conf_read_secret(s->auth_token_file, err, errlen);
 		if (!d->token)
 			return -1;
 	}

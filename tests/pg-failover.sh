@@ -18,23 +18,6 @@ me=pg-failover
 PG_SYNC=${PG_SYNC:-on}
 . "$(dirname "$0")/pg-lib.sh"
 
-# wait_other_primary OLD [SECONDS]: the one primary that is not OLD
-wait_other_primary() {
-	_w=0
-	while [ $_w -lt $((${2:-30} * 20)) ]; do
-		_p=$(pg_primaries)
-		case "$_p" in
-		*" "*) echo "$me: two primaries at once: $_p" >&2; return 2 ;;
-		"$1" | "") ;;
-		*) echo "$_p"; return 0 ;;
-		esac
-		sleep 0.05
-		_w=$((_w + 1))
-	done
-	echo "$me: no new primary within ${2:-30} s" >&2
-	return 1
-}
-
 # wait_all_back: every node is the primary or a streaming replica again
 wait_all_back() {
 	pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null ||

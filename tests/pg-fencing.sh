@@ -75,22 +75,6 @@ esac
 # msleep MS
 msleep() { sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"; }
 
-# wait_other_primary OLD [SECONDS]: the one primary that is not OLD
-wait_other_primary() {
-	_end=$(($(now_ms) + ${2:-30} * 1000))
-	while [ "$(now_ms)" -lt $_end ]; do
-		_p=$(pg_primaries)
-		case "$_p" in
-		*" "*) echo "$me: two primaries at once: $_p" >&2; return 2 ;;
-		"$1" | "") ;;
-		*) echo "$_p"; return 0 ;;
-		esac
-		sleep 0.05
-	done
-	echo "$me: no new primary within ${2:-30} s" >&2
-	return 1
-}
-
 # wait_all_back WHAT: every node is the primary or a streaming replica
 wait_all_back() {
 	pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null ||

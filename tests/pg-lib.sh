@@ -461,6 +461,22 @@ pg_wait_primary() {
 	echo "$me: no primary within ${1:-30} s" >&2
 	return 1
 }
+# wait_other_primary OLD [SECONDS]: waits (30 s) for the one primary that is not
+# OLD and prints it; returns 2 at once if two answer, 1 on timeout
+wait_other_primary() {
+	_end=$(($(now_ms) + ${2:-30} * 1000))
+	while [ "$(now_ms)" -lt $_end ]; do
+		_p=$(pg_primaries)
+		case "$_p" in
+		*" "*) echo "$me: two primaries at once: $_p" >&2; return 2 ;;
+		"$1" | "") ;;
+		*) echo "$_p"; return 0 ;;
+		esac
+		sleep 0.05
+	done
+	echo "$me: no new primary within ${2:-30} s" >&2
+	return 1
+}
 # pg_replicas: the nodes whose /replica answers 200, space-separated
 pg_replicas() {
 	_k=1

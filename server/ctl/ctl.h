@@ -353,9 +353,4 @@ int ctl_cmd_pg_switchover(struct ctl *c);
 int ctl_cmd_pg_failover(struct ctl *c);
 int ctl_cmd_pg_drill(struct ctl *c);
 
-/* Milliseconds on the wall clock (for records others read) and on the
- * monotonic clock (for measuring). */
-uint64_t ctl_wall_ms(void);
-uint64_t ctl_mono_ms(void);
-
 #endif /* TENURE_CTL_H */

@@ -38,6 +38,7 @@
 
 #include "fencing/flatjson.h"
 #include "fencing/roster.h"
+#include "fencing/clock.h"
 #include "server/ctl/ctl.h"
 #include "server/sm.h"
 
@@ -119,7 +120,7 @@ struct drill {
 
 static void sleep_until(uint64_t mono)
 {
-	uint64_t now = ctl_mono_ms();
+	uint64_t now = clock_now_ms();
 	if (now < mono)
 		usleep((useconds_t)(mono - now) * 1000);
 }
@@ -498,7 +499,7 @@ static void add_entry(struct drill *d, const struct view *v, const char *node,
 		return;
 	}
 	struct tl_entry *e = &d->tl[d->n_tl++];
-	e->t_ms = (int64_t)ctl_mono_ms() - (int64_t)d->trigger_mono;
+	e->t_ms = (int64_t)clock_now_ms() - (int64_t)d->trigger_mono;
 	snprintf(e->node, sizeof(e->node), "%s", node);
 	snprintf(e->role, sizeof(e->role), "%s", role);
 	snprintf(e->state, sizeof(e->state), "%s", state);
@@ -568,7 +569,7 @@ static void observe(struct drill *d, const struct view *v)
 		 o ? (o->state[0] ? o->state : "-") : "no record");
 	if (d->new_name[0] && o && o->role == MEMBER_REPLICA && !d->old_back) {
 		d->old_back = true;
-		d->old_back_ms = (int64_t)ctl_mono_ms() - (int64_t)d->trigger_mono;
+		d->old_back_ms = (int64_t)clock_now_ms() - (int64_t)d->trigger_mono;
 	}
 }
 
@@ -605,8 +606,8 @@ static int trigger_failover(struct drill *d)
 
 static int trigger(struct drill *d)
 {
-	d->trigger_wall = ctl_wall_ms();
-	d->trigger_mono = ctl_mono_ms();
+	d->trigger_wall = clock_wall_ms();
+	d->trigger_mono = clock_now_ms();
 	int code = d->failover ? trigger_failover(d)
 			       : ctl_pg_request_handover(d->c, d->scope,
 							 "switchover", d->old,
@@ -621,7 +622,7 @@ static bool poll_until(struct drill *d, uint64_t until, bool done_check)
 {
 	bool probing = true;
 	for (;;) {
-		uint64_t tick = ctl_mono_ms();
+		uint64_t tick = clock_now_ms();
 		struct view v;
 		if (interrupted(d)) {
 			snprintf(d->error, sizeof(d->error), "interrupted%s",
@@ -635,13 +636,13 @@ static bool poll_until(struct drill *d, uint64_t until, bool done_check)
 		}
 		uint64_t first = ctl_probe_first_new_ack(d->probe);
 		if (done_check && probing && first &&
-		    ctl_mono_ms() >= first + DRILL_TAIL_MS) {
+		    clock_now_ms() >= first + DRILL_TAIL_MS) {
 			ctl_probe_stop(d->probe);
 			probing = false;
 		}
 		if (done_check && !probing && d->new_name[0] && d->old_back)
 			return true;
-		if (ctl_mono_ms() >= until)
+		if (clock_now_ms() >= until)
 			return false;
 		uint64_t next = tick + DRILL_POLL_MS;
 		sleep_until(next < until ? next : until);
@@ -950,7 +951,7 @@ static int start_probe(struct drill *d)
 		return CTL_EXIT_ERROR;
 	}
 	ctl_probe_target(d->probe, d->old, d->old_addr);
-	d->probe_mono = ctl_mono_ms();
+	d->probe_mono = clock_now_ms();
 	if (ctl_probe_start(d->probe) != 0) {
 		fprintf(stderr, CTL_PROG ": cannot start the probe thread\n");
 		return CTL_EXIT_ERROR;

@@ -34,6 +34,7 @@
 #include <libpq-fe.h>
 
 #include "fencing/roster.h"
+#include "fencing/clock.h"
 #include "server/ctl/ctl.h"
 
 #define PROBE_TABLE_SQL                                                      \
@@ -75,13 +76,6 @@ struct ctl_probe {
 	char last_error[256];
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(uint64_t ms)
 {
 	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
@@ -108,7 +102,7 @@ static int wait_socket(PGconn *pg, short events, uint64_t deadline)
 	if (p.fd < 0)
 		return -1;
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = clock_now_ms();
 		if (now >= deadline)
 			return 0;
 		int rv = poll(&p, 1, (int)(deadline - now));
@@ -232,7 +226,7 @@ static void result_error(const PGresult *r, char *err, size_t errlen)
 static int setup_table(struct ctl_probe *p, const char *addr, char *err,
 		       size_t errlen)
 {
-	uint64_t deadline = now_ms() + PROBE_SLOW_MS;
+	uint64_t deadline = clock_now_ms() + PROBE_SLOW_MS;
 	PGconn *pg = pq_open(&p->conf, addr, deadline, NULL, err, errlen);
 	if (!pg)
 		return -1;
@@ -328,7 +322,7 @@ static void write_once(struct ctl_probe *p, const char *node,
 		       const char *addr)
 {
 	char err[512], id[24];
-	uint64_t start = now_ms();
+	uint64_t start = clock_now_ms();
 	if (p->conn && (strcmp(p->conn_addr, addr) != 0 ||
 			PQstatus(p->conn) != CONNECTION_OK))
 		close_conn(p);
@@ -345,11 +339,11 @@ static void write_once(struct ctl_probe *p, const char *node,
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)w.id);
 	const char *const params[] = {id, node};
 	p->unsure = false;
-	w.send_ms = now_ms();
+	w.send_ms = clock_now_ms();
 	PGresult *r = pq_exec(p->conn, PROBE_INSERT_SQL, 2, params,
 			      w.send_ms + p->conf.deadline_ms, err,
 			      sizeof(err));
-	w.done_ms = now_ms();
+	w.done_ms = clock_now_ms();
 	w.acked = r && PQresultStatus(r) == PGRES_COMMAND_OK && !p->unsure;
 	if (!w.acked) {
 		if (r && !p->unsure)
@@ -389,9 +383,9 @@ static void *probe_main(void *arg)
 {
 	struct ctl_probe *p = arg;
 	char node[MEMBER_STR_MAX], addr[MEMBER_STR_MAX];
-	uint64_t due = now_ms();
+	uint64_t due = clock_now_ms();
 	while (!next_target(p, node, addr)) {
-		uint64_t now = now_ms();
+		uint64_t now = clock_now_ms();
 		if (now < due) {
 			sleep_ms(due - now);
 			continue;
@@ -505,7 +499,7 @@ int ctl_probe_count_lost(const struct ctl_probe *p, const char *addr,
 			 uint64_t *lost, uint64_t *first_lost, char *err,
 			 size_t errlen)
 {
-	uint64_t deadline = now_ms() + PROBE_SLOW_MS;
+	uint64_t deadline = clock_now_ms() + PROBE_SLOW_MS;
 	char from[24];
 	const char *const params[] = {from};
 	size_t n = 0;

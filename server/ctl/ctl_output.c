@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fencing/flatjson.h"
 #include "server/ctl/ctl.h"
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -65,34 +66,6 @@ void ctl_json_end(struct ctl_json *j)
 	}
 }
 
-static size_t utf8_len(const unsigned char *p, size_t left)
-{
-	size_t n;
-	unsigned min;
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0)
-		n = 2, min = 0x80;
-	else if ((p[0] & 0xf0) == 0xe0)
-		n = 3, min = 0x800;
-	else if ((p[0] & 0xf8) == 0xf0)
-		n = 4, min = 0x10000;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	unsigned cp = p[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and beyond U+10FFFF are not UTF-8 */
-	if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 static void escape_byte(FILE *f, unsigned char ch)
 {
 	switch (ch) {
@@ -117,7 +90,7 @@ void ctl_json_str(struct ctl_json *j, const char *p, size_t len)
 	value_start(j);
 	fputc('"', j->f);
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_len(s + i, len - i);
+		size_t n = flatjson_utf8_len(s + i, len - i);
 		if (n == 0) {
 			fputs("\\ufffd", j->f);
 			i++;

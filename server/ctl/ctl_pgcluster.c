@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "fencing/flatjson.h"
+#include "fencing/clock.h"
 #include "server/ctl/ctl.h"
 #include "server/sm.h"
 
@@ -58,23 +59,6 @@ static int scope_of(struct ctl *c, const char **out)
 static void key_of(char *buf, size_t len, const char *scope, const char *rest)
 {
 	snprintf(buf, len, "%s/%s", scope, rest);
-}
-
-static uint64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t ctl_wall_ms(void)
-{
-	return clock_ms(CLOCK_REALTIME);
-}
-
-uint64_t ctl_mono_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
 }
 
 /* ---- reads --------------------------------------------------------------- */
@@ -273,7 +257,7 @@ int ctl_cmd_pg_pause(struct ctl *c)
 	snprintf(by, sizeof(by), "%s@%s", user && *user ? user : "?", host);
 	flatjson_begin(&w, value, sizeof(value));
 	flatjson_put_str(&w, "by", by);
-	flatjson_put_u64(&w, "time_ms", ctl_wall_ms());
+	flatjson_put_u64(&w, "time_ms", clock_wall_ms());
 	flatjson_end(&w);
 	key_of(key, sizeof(key), scope, "pause");
 	q.key = ctl_str(key);
@@ -375,7 +359,7 @@ static int request_handover(struct ctl *c, const char *scope,
 	flatjson_put_str(&w, "kind", kind);
 	flatjson_put_str(&w, "from", from);
 	flatjson_put_str(&w, "candidate", candidate);
-	flatjson_put_u64(&w, "requested_ms", ctl_wall_ms());
+	flatjson_put_u64(&w, "requested_ms", clock_wall_ms());
 	if (!flatjson_end(&w)) {
 		fprintf(stderr, CTL_PROG ": names too long\n");
 		return CTL_EXIT_ERROR;
@@ -471,9 +455,9 @@ static int wait_handover(struct ctl *c, const char *scope, const char *kind,
 			 uint64_t wait_ms)
 {
 	char holder[SM_HOLDER_MAX + 1] = "";
-	uint64_t start = ctl_mono_ms(), deadline = start + wait_ms;
+	uint64_t start = clock_now_ms(), deadline = start + wait_ms;
 	for (;;) {
-		uint64_t now = ctl_mono_ms();
+		uint64_t now = clock_now_ms();
 		if (now >= deadline)
 			break;
 		uint64_t left = deadline - now;
@@ -482,7 +466,7 @@ static int wait_handover(struct ctl *c, const char *scope, const char *kind,
 		if (handover_done(c, scope, candidate, left, holder,
 				  sizeof(holder))) {
 			print_done(c, kind, candidate, old,
-				   (double)(ctl_mono_ms() - start) / 1000.0);
+				   (double)(clock_now_ms() - start) / 1000.0);
 			return CTL_EXIT_OK;
 		}
 		usleep(POLL_MS * 1000);
