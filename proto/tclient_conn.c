@@ -84,7 +84,25 @@ static void on_write(uv_write_t *req, int status)
 	}
 }
 
-/* Everything buffered goes out in one write; the buffer changes hands so
+/* Requests usually fit in the socket buffer: write them at once and keep
+ * the buffer (no allocation, no deferred callback).  False when nothing
+ * is left to write or the connection was lost. */
+static bool write_now(struct tconn *conn)
+{
+	if (conn->tcp.write_queue_size)
+		return true; /* keep the order: libuv still has bytes queued */
+	uv_buf_t b = uv_buf_init((char *)conn->out.buf, (unsigned)conn->out.len);
+	int n = uv_try_write((uv_stream_t *)&conn->tcp, &b, 1);
+	if (n < 0 && n != UV_EAGAIN) {
+		tconn_lost(conn, uv_strerror(n), true);
+		return false;
+	}
+	wire_writer_drop_front(&conn->out, n > 0 ? (size_t)n : 0,
+			       64 * 1024);
+	return conn->out.len > 0;
+}
+
+/* The rest goes out in one libuv write; the buffer changes hands so
  * encoding can go on while libuv writes. */
 void tconn_flush(struct tconn *conn)
 {
@@ -93,6 +111,8 @@ void tconn_flush(struct tconn *conn)
 	int rv;
 
 	if (!conn->c || conn->state == TCONN_CONNECTING || !conn->out.len)
+		return;
+	if (!conn->out.failed && !write_now(conn))
 		return;
 	if (conn->out.failed || !(w = malloc(sizeof(*w)))) {
 		tconn_lost(conn, "out of memory", true);

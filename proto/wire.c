@@ -23,6 +23,19 @@ void wire_writer_reset(struct wire_writer *w)
 	w->failed = false;
 }
 
+void wire_writer_drop_front(struct wire_writer *w, size_t n, size_t keep_cap)
+{
+	if (n >= w->len) {
+		if (w->cap > keep_cap)
+			wire_writer_free(w);
+		else
+			wire_writer_reset(w);
+		return;
+	}
+	memmove(w->buf, w->buf + n, w->len - n);
+	w->len -= n;
+}
+
 unsigned char *wire_put_space(struct wire_writer *w, size_t n)
 {
 	if (w->failed)

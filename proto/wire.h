@@ -30,6 +30,10 @@ void wire_writer_init(struct wire_writer *w);
 void wire_writer_free(struct wire_writer *w);
 /* Forget the contents, keep the memory. */
 void wire_writer_reset(struct wire_writer *w);
+/* Drop the first n bytes (already written out).  When that empties the
+ * buffer and it grew beyond keep_cap, its memory is released, so one huge
+ * answer does not pin a huge buffer to a connection. */
+void wire_writer_drop_front(struct wire_writer *w, size_t n, size_t keep_cap);
 /* Reserve n bytes at the end and return them (NULL on failure). */
 unsigned char *wire_put_space(struct wire_writer *w, size_t n);
 void wire_put_u8(struct wire_writer *w, uint8_t v);

@@ -80,6 +80,9 @@ static bool session_is_open(struct session *s)
 
 static void flush(struct session *s);
 
+/* A session keeps up to this much output buffer between answers. */
+#define KEEP_OUTPUT (64 * 1024)
+
 static void on_written(uv_write_t *req, int status)
 {
 	struct write_req *w = (struct write_req *)req;
@@ -94,11 +97,29 @@ static void on_written(uv_write_t *req, int status)
 	session_unref(s);
 }
 
-/* Double buffering: the accumulated output becomes the in-flight buffer,
- * a fresh one accumulates behind it. */
+/* Answers usually fit in the socket buffer: write them at once and keep
+ * the buffer for the next ones (no allocation, no deferred callback).
+ * Returns false when nothing is left to write or the session failed. */
+static bool write_now(struct session *s)
+{
+	uv_buf_t b = uv_buf_init((char *)s->out.buf, (unsigned)s->out.len);
+	int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+	if (n < 0 && n != UV_EAGAIN) {
+		session_close(s, uv_strerror(n));
+		return false;
+	}
+	wire_writer_drop_front(&s->out, n > 0 ? (size_t)n : 0, KEEP_OUTPUT);
+	return s->out.len > 0;
+}
+
+/* What the kernel did not take goes out as a libuv write, with double
+ * buffering: the rest becomes the in-flight buffer, a fresh one
+ * accumulates behind it. */
 static void flush(struct session *s)
 {
 	if (s->writing || s->closing || s->out.len == 0)
+		return;
+	if (!write_now(s))
 		return;
 	struct write_req *w = calloc(1, sizeof(*w));
 	if (!w) {

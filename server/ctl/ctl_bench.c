@@ -119,6 +119,7 @@ struct bench {
 	const char *value;
 	size_t value_len;
 	uint64_t names, key_size; /* leases or keys, and their name length */
+	long pid;		  /* in every name: runs do not collide */
 	uint64_t *tokens;	  /* per lease; 0: not held */
 	uint64_t rate;		  /* requests per lease per second; 0: unpaced */
 	uint64_t duration_ms, start_ns, last_ns;
@@ -142,7 +143,7 @@ static uint64_t owned(const struct bench *b, unsigned i)
 static int name_of(const struct bench *b, uint64_t idx, char *buf)
 {
 	int len = snprintf(buf, SM_KEY_MAX + 1, "bench-%ld-%llu",
-			   (long)getpid(), (unsigned long long)idx);
+			   b->pid, (unsigned long long)idx);
 	if (len < 0 || (uint64_t)len > b->key_size)
 		return len < 0 ? SM_KEY_MAX + 1 : len;
 	memset(buf + len, '.', (size_t)b->key_size - (size_t)len);
@@ -557,6 +558,7 @@ int ctl_cmd_bench(struct ctl *c)
 		return CTL_EXIT_ERROR;
 	b->c = c;
 	b->tty = isatty(2);
+	b->pid = (long)getpid();
 	if (parse_options(c, b))
 		goto out;
 	b->cl = calloc(b->n, sizeof(*b->cl));
