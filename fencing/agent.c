@@ -63,9 +63,45 @@ static size_t members_with_self(struct agent *a, struct member *out)
 	return n;
 }
 
+/* How often "the witnesses do not answer" is repeated in the log. */
+#define WITNESS_WARN_MS 30000
+
+/* One clear warning when the witnesses stop answering, repeated every
+ * WITNESS_WARN_MS while it lasts, and one line when they answer again. */
+static void note_witnesses(struct agent *a, bool view_ok, uint64_t now)
+{
+	char q[600];
+	if (view_ok) {
+		if (a->witnesses_down_since)
+			log_event(LOG_INFO, "witnesses_reachable",
+				  "after_ms=%llu", (unsigned long long)(now -
+				  a->witnesses_down_since));
+		a->witnesses_down_since = 0;
+		return;
+	}
+	if (!a->witnesses_down_since) {
+		a->witnesses_down_since = now;
+		a->witnesses_warned_ms = 0;
+	}
+	if (a->witnesses_warned_ms &&
+	    now - a->witnesses_warned_ms < WITNESS_WARN_MS)
+		return;
+	a->witnesses_warned_ms = now;
+	log_event(LOG_WARN, "witnesses_unreachable",
+		  "for_ms=%llu witnesses=%s last_error=%s hint=\"check that "
+		  "tenured runs at these addresses (their listen_client) and "
+		  "that this host reaches them; the agent keeps retrying, and "
+		  "no node is promoted until they answer\"",
+		  (unsigned long long)(now - a->witnesses_down_since),
+		  a->conf->witnesses,
+		  log_quote(a->witness_error[0] ? a->witness_error : "none",
+			    q, sizeof(q)));
+}
+
 static void step(struct agent *a, bool view_ok)
 {
 	static struct member members[AGENT_MAX_MEMBERS + 1];
+	note_witnesses(a, view_ok, clock_now_ms());
 	observe_build_self(a);
 	keys_publish_self(a);
 	const struct witness_view *v = &a->view;
@@ -165,6 +201,30 @@ static void on_tick(uv_timer_t *t)
 
 /* ---- HTTP view ---------------------------------------------------------- */
 
+/* What /health says is wrong, and what to do, or NULL. */
+static const char *problem(struct agent *a)
+{
+	const struct decide_pg *o = &a->pg_obs;
+	if (a->witnesses_down_since) {
+		snprintf(a->problem, sizeof(a->problem),
+			 "the witnesses (%s) have not answered for %llu ms "
+			 "(last error: %s): check that tenured runs there and "
+			 "that this host reaches them; the agent keeps retrying",
+			 a->conf->witnesses,
+			 (unsigned long long)(clock_now_ms() -
+					      a->witnesses_down_since),
+			 a->witness_error[0] ? a->witness_error : "none");
+		return a->problem;
+	}
+	if (o->state == PG_PRIMARY || o->state == PG_REPLICA ||
+	    !a->status_reason)
+		return NULL;
+	snprintf(a->problem, sizeof(a->problem), "Postgres is %s: %s; see the "
+		 "agent's log and %s", a->self.state, a->status_reason,
+		 a->conf->pg_log_file ? a->conf->pg_log_file : "Postgres' log");
+	return a->problem;
+}
+
 static void fill_view(void *arg, struct api_view *v)
 {
 	static const char *history[AGENT_MAX_HISTORY];
@@ -195,15 +255,22 @@ static void fill_view(void *arg, struct api_view *v)
 	v->renew_failures = a->primary.renew_failures;
 	v->ttl_ms = (uint64_t)a->conf->lease_ttl;
 	v->sync_standbys = a->view.sync;
+	v->problem = problem(a);
 }
 
 /* ---- start ------------------------------------------------------------------ */
 
 static void tclient_log(void *arg, const char *level, const char *msg)
 {
+	struct agent *a = arg;
 	char q[600];
-	log_event(strcmp(level, "warn") == 0 ? LOG_WARN : LOG_DEBUG, "witnesses",
-		  "msg=%s", log_quote(msg, q, sizeof(q)));
+	bool warn = strcmp(level, "warn") == 0;
+	if (warn)
+		snprintf(a->witness_error, sizeof(a->witness_error), "%s", msg);
+	/* While none answers, witnesses_unreachable repeats the last
+	 * complaint every WITNESS_WARN_MS: not one line per retry. */
+	log_event(warn && !a->witnesses_down_since ? LOG_WARN : LOG_DEBUG,
+		  "witnesses", "msg=%s", log_quote(msg, q, sizeof(q)));
 }
 
 static int split_endpoints(char *list, const char **eps, size_t max)

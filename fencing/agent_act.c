@@ -201,12 +201,19 @@ static void run_hook(struct act *x, const char *cmd, const char *action,
 		     const char *role, step_fn next)
 {
 	char script[1200], v_action[64], v_role[64], v_scope[300], v_name[300];
+	char host[256], port[16], v_host[300], v_port[40];
 	snprintf(script, sizeof(script), "exec %s \"$@\"", cmd);
 	snprintf(v_action, sizeof(v_action), "TENURE_ACTION=%s", action);
 	snprintf(v_role, sizeof(v_role), "TENURE_ROLE=%s", role);
 	snprintf(v_scope, sizeof(v_scope), "TENURE_SCOPE=%s", x->a->conf->scope);
 	snprintf(v_name, sizeof(v_name), "TENURE_NAME=%s", x->a->conf->name);
-	const char *env[] = {v_action, v_role, v_scope, v_name, NULL};
+	/* Where this node's Postgres listens (pg_listen, the address the
+	 * standbys replicate from): what a hook repointing a router needs. */
+	split_pg(x->a->conf->pg_listen, host, sizeof(host), port, sizeof(port));
+	snprintf(v_host, sizeof(v_host), "TENURE_PG_HOST=%s", host);
+	snprintf(v_port, sizeof(v_port), "TENURE_PG_PORT=%s", port);
+	const char *env[] = {v_action, v_role, v_scope, v_name,
+			     v_host,   v_port, NULL};
 	const char *argv[] = {"/bin/sh", "-c", script, "tenure-hook", action,
 			      role, x->a->conf->scope, NULL};
 	run_env(x, argv, env, 60000, next);
@@ -335,6 +342,10 @@ void act_stop_pg(struct agent *a, void (*done)(struct agent *a))
 	}
 	x->a = a;
 	x->done = done;
+	if (!pgconf_is_initialized(a->conf->pg_data_dir)) {
+		finish(x); /* nothing to stop: no data directory yet */
+		return;
+	}
 	pg_stop(x, stopped);
 }
 

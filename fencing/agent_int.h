@@ -56,6 +56,9 @@ struct witness_view {
 	 * one a candidate must know stopped, or fence. */
 	char hist_primary[MEMBER_STR_MAX];
 	uint64_t hist_token;
+	/* The newest S/history/ key listed (the whole key, "" when none or too
+	 * long): the next tick lists from it on (fencing/scope_keys.h). */
+	char hist_key[AGENT_KEY_MAX + 1];
 	/* S/drill: a rehearsal asks the primary with this token to behave
 	 * as if its host had died (tenurectl cluster drill --kind failover) */
 	char drill_target[MEMBER_STR_MAX];
@@ -111,6 +114,12 @@ struct agent {
 	uint64_t failovers, switchovers, promotions, demotions;
 	uint64_t fence_actions;
 	const char *status_reason;
+	/* The witnesses not answering: since when (clock_now_ms(), 0 while
+	 * they answer), the last warning about it, and the client library's
+	 * last complaint, for the log and /health. */
+	uint64_t witnesses_down_since, witnesses_warned_ms;
+	char witness_error[256];
+	char problem[768];      /* /health's "problem", rebuilt per request */
 
 	void (*on_stopped)(void *arg);
 	void *on_stopped_arg;
@@ -142,8 +151,22 @@ void keys_put(struct agent *a, const char *suffix, const char *value,
 void keys_delete(struct agent *a, const char *suffix, keys_done_cb cb,
 		 void *arg);
 void keys_watch_start(struct agent *a);
+/* agent_prune.c: deletes the oldest keys of S/DIR (e.g. "history/")
+ * beyond the newest keep, in the background; a failure is logged, never
+ * fatal (the next prune catches up). */
+void keys_prune(struct agent *a, const char *dir, size_t keep);
 const struct member *keys_find_member(const struct agent *a,
 				      const char *name);
+
+/* agent_pages.c: LIST_PAGE page after page, each from the last key of the
+ * one before, within timeout_ms in all.  on_kv gets every key in order
+ * (false: stop there, the walk succeeded); done runs once, with ok false
+ * when a page failed.  0, or -1 when it could not start (done never runs). */
+typedef bool (*pages_kv_cb)(void *arg, const struct client_kv *kv);
+typedef void (*pages_done_cb)(void *arg, bool ok);
+int pages_walk(struct agent *a, const char *prefix, const char *start_after,
+	       uint64_t timeout_ms, pages_kv_cb on_kv, pages_done_cb done,
+	       void *arg);
 
 /* agent_act.c: one Postgres action at a time; done() when finished. */
 void act_run(struct agent *a, const struct decide_action *act,

@@ -120,7 +120,10 @@ static void on_acquired(void *arg, int status, const struct client_response *r)
 				  (unsigned long long)lease_primary_left_ms(a));
 		}
 	} else {
-		log_event(c->member ? LOG_WARN : LOG_INFO, "lease_not_acquired",
+		/* While the witnesses do not answer, witnesses_unreachable
+		 * says so: not one more line per attempt. */
+		log_event(a->witnesses_down_since ? LOG_DEBUG
+			  : c->member ? LOG_WARN : LOG_INFO, "lease_not_acquired",
 			  "lease=%s status=%s", l->name,
 			  client_status_name(status));
 	}

@@ -156,6 +156,8 @@ static void status_body(const struct api_view *v, struct http_response *res)
 	put_ku64(res, "lease_token", v->lease_token);
 	put_kstr_or_null(res, "leader", v->leader);
 	put_kbool(res, "paused", v->paused);
+	if (v->problem)
+		put_kstr(res, "problem", v->problem);
 	put_raw(res, "}\n");
 }
 

@@ -13,7 +13,8 @@
  * Status codes are what routers act on; GET, HEAD and OPTIONS get the same
  * one (HEAD without the body).  The body of a health endpoint is the
  * node's status as JSON (name, role, state, timeline, lease_valid_ms,
- * leader, ...).
+ * leader, ..., and "problem": a sentence on what is wrong and what to do,
+ * present only when the agent knows of one).
  *   /, /primary, /master, /leader, /read-write
  *                     200 only while writable_primary (Postgres runs as
  *                     primary AND this agent's lease is valid now), else
@@ -69,6 +70,9 @@ struct api_view {
 	uint64_t fence_actions, renew_failures;
 	uint64_t ttl_ms;
 	const char *sync_standbys;    /* comma-separated names, or "" */
+	const char *problem;          /* why this node is not healthy and
+					 what to do, or NULL: the health
+					 bodies carry it as "problem" */
 };
 
 /* Fills res (status, content type, body) for one request.  path may

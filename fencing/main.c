@@ -13,8 +13,11 @@
 
 #include "fencing/agent.h"
 #include "fencing/guard.h"
+#include "fencing/preflight.h"
+#include "proto/addr.h"
 #include "server/conf.h"
 #include "server/log.h"
+#include "server/sd_notify.h"
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error",
 					 NULL};
@@ -114,10 +117,11 @@ static const struct conf_option options[] = {
 
 struct daemon {
 	uv_loop_t loop;
-	uv_signal_t sigterm, sigint;
+	uv_signal_t sigterm, sigint, sighup;
 	struct agent *agent;
 	struct agent_conf conf;
 	bool stopped;
+	struct sd_notify sdn; /* systemd: READY, STOPPING, the watchdog */
 };
 
 static int check_conf(struct agent_conf *c, char *err, size_t errlen)
@@ -152,11 +156,43 @@ static int check_conf(struct agent_conf *c, char *err, size_t errlen)
 				      "stonith_command");
 		return -1;
 	}
+	return 0;
+}
+
+/* Apart from check_conf(): --check-config may be run by root. */
+static int check_user(char *err, size_t errlen)
+{
 	if (geteuid() == 0) {
 		snprintf(err, errlen,
 			 "tenure-agent runs as the user that owns the data "
 			 "directory (Postgres refuses root): e.g. sudo -u "
 			 "postgres tenure-agent --config FILE");
+		return -1;
+	}
+	return 0;
+}
+
+/* --check-config: the addresses agent_start() would refuse, checked
+ * without the network (IP literals only) and without Postgres. */
+static int check_addrs(const struct agent_conf *c, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	char one[128];
+	const char *p = c->witnesses;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		snprintf(one, sizeof(one), "%.*s", (int)len, p);
+		if (len >= sizeof(one) || addr_parse(one, &ss)) {
+			snprintf(err, errlen, "witnesses: \"%.*s\" is not "
+				 "host:port with an IP address", (int)len, p);
+			return -1;
+		}
+		p += len + (p[len] == ',');
+	}
+	if (addr_parse(c->pg_listen, &ss) || addr_parse(c->listen_http, &ss)) {
+		snprintf(err, errlen, "pg_listen \"%.200s\" and listen_http "
+			 "\"%.200s\" must be host:port with an IP address",
+			 c->pg_listen, c->listen_http);
 		return -1;
 	}
 	return 0;
@@ -168,12 +204,25 @@ static void on_stopped(void *arg)
 	d->stopped = true;
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+	sd_notify_stop(&d->sdn);
+}
+
+/* No reload: a stray SIGHUP (a closed terminal, a reload by habit) must
+ * not stop the process, which for the agent would fence its Postgres. */
+static void on_sighup(uv_signal_t *s, int signum)
+{
+	(void)s;
+	log_event(LOG_WARN, "signal_ignored",
+		  "signal=%d reason=\"no reload: restart the service to apply a changed configuration\"",
+		  signum);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct daemon *d = s->data;
 	log_event(LOG_INFO, "stopping", "signal=%d", signum);
+	sd_notify_state(&d->sdn, "STOPPING=1");
 	agent_stop(d->agent, on_stopped, d);
 }
 
@@ -187,18 +236,37 @@ static void usage_footer(void)
 int main(int argc, char **argv)
 {
 	static struct daemon d;
-	char err[512];
+	char err[1024];
+	bool check_only = conf_take_switch(&argc, argv, "--check-config");
 	int rc = conf_parse_args(options, N_OPTIONS, argc, argv, &d.conf, err,
 				 sizeof(err));
 	if (rc == CONF_HELP) {
-		printf("Usage: tenure-agent [--config FILE] [--key value ...]\n"
+		printf("Usage: tenure-agent [--config FILE] [--check-config] "
+		       "[--key value ...]\n"
 		       "Keeps this host's PostgreSQL primary only while it "
-		       "holds the cluster's lease.\n\n");
+		       "holds the cluster's lease.\n"
+		       "--check-config validates the settings (not Postgres, "
+		       "not the network):\n\"configuration OK\" and exit 0, or "
+		       "the error and exit 2.\n\n");
 		conf_print_help(stdout, options, N_OPTIONS);
 		usage_footer();
 		return 0;
 	}
-	if (rc != CONF_OK || check_conf(&d.conf, err, sizeof(err)) != 0) {
+	if (rc != CONF_OK || check_conf(&d.conf, err, sizeof(err)) != 0 ||
+	    (check_only && check_addrs(&d.conf, err, sizeof(err)) != 0) ||
+	    (!check_only && check_user(err, sizeof(err)) != 0)) {
+		fprintf(stderr, "tenure-agent: %s\n", err);
+		return 2;
+	}
+	if (check_only) {
+		conf_free(options, N_OPTIONS, &d.conf);
+		printf("configuration OK\n");
+		return 0;
+	}
+	/* The host, before anything runs: PostgreSQL installed where
+	 * pg_bin_dir says, a data dir this user may run. */
+	if (preflight_check(d.conf.pg_bin_dir, d.conf.pg_data_dir, err,
+			    sizeof(err)) != 0) {
 		fprintf(stderr, "tenure-agent: %s\n", err);
 		return 2;
 	}
@@ -212,6 +280,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uv_loop_init(&d.loop);
+	/* Before anything is spawned: it takes NOTIFY_SOCKET out of the
+	 * environment Postgres and the hooks inherit. */
+	if (sd_notify_start(&d.loop, &d.sdn, err, sizeof(err)))
+		log_event(LOG_WARN, "notify_failed", "reason=\"%s\"", err);
 	if (agent_start(&d.loop, &d.conf, &guard, &d.agent, err,
 			sizeof(err)) != 0) {
 		fprintf(stderr, "tenure-agent: %s\n", err);
@@ -220,9 +292,15 @@ int main(int argc, char **argv)
 	}
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sigint);
+	uv_signal_init(&d.loop, &d.sighup);
 	d.sigterm.data = d.sigint.data = &d;
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
+	/* Serving: the agent runs and its HTTP API listens. */
+	sd_notify_state(&d.sdn, "STATUS=agent %s of scope %s, API on %s",
+			d.conf.name, d.conf.scope, d.conf.listen_http);
+	sd_notify_state(&d.sdn, "READY=1");
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	guard_stop(&guard);
 	log_event(LOG_INFO, "stopped", "name=%s", d.conf.name);

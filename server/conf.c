@@ -944,3 +944,21 @@ char *conf_read_secret(const char *path, char *err, size_t errlen)
 	}
 	return strdup(buf);
 }
+
+bool conf_take_switch(int *argc, char **argv, const char *sw)
+{
+	bool found = false;
+	int kept = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], sw) == 0)
+			found = true;
+		else
+			argv[kept++] = argv[i];
+	}
+	if (*argc > 0) {
+		argv[kept] = NULL;
+		*argc = kept;
+	}
+	return found;
+}

@@ -103,4 +103,9 @@ char *conf_read_secret(const char *path, char *err, size_t errlen);
 /* Free the strings in *out and set them to NULL. */
 void conf_free(const struct conf_option *table, size_t n, void *out);
 
+/* Remove every exact occurrence of a command-line-only switch (such as
+ * "--check-config") from argv, before conf_parse_args() sees it; true if
+ * there was one.  Such a switch has no value and no place in the file. */
+bool conf_take_switch(int *argc, char **argv, const char *sw);
+
 #endif

@@ -225,8 +225,14 @@ int http_start(uv_loop_t *loop, const char *listen_addr, http_handler h,
 	if (rv == 0)
 		rv = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
 	if (rv) {
-		snprintf(err, errlen, "cannot listen for HTTP on %s: %s",
-			 listen_addr, uv_strerror(rv));
+		snprintf(err, errlen, "cannot listen for HTTP on %s: %s%s",
+			 listen_addr, uv_strerror(rv),
+			 rv == UV_EADDRINUSE ? " (another process uses that "
+					       "port: stop it or pick another "
+					       "listen_http)"
+			 : rv == UV_EADDRNOTAVAIL ? " (not an address of this "
+						    "host: fix listen_http)"
+						  : "");
 		uv_close((uv_handle_t *)&s->listener, free_owner);
 		return rv;
 	}

@@ -18,6 +18,7 @@
 #include "server/http.h"
 #include "server/log.h"
 #include "server/node.h"
+#include "server/sd_notify.h"
 #include "server/service.h"
 #include "server/status.h"
 #include "server/transport.h"
@@ -97,12 +98,13 @@ struct daemon {
 	struct clients *clients;
 	struct http_server *http;
 	void *status_ctx;
-	uv_signal_t sigterm, sigint;
+	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t shutdown_timer;
 	bool stopping;
 	uint64_t stop_started;
 	unsigned closing;
 	int exit_code;
+	struct sd_notify sdn; /* systemd: READY, STOPPING, the watchdog */
 };
 
 /* ---- start-up checks ------------------------------------------------------- */
@@ -162,6 +164,60 @@ static int parse_cluster(const char *s, struct raft_config *c, char *err,
 	return 0;
 }
 
+/* Why a data dir's identity file does not match this start, and what to
+ * do: another witness's directory, or one made for another cluster. */
+static void identity_mismatch(const char *dir, const char *have,
+			      uint64_t id, const char *name, char *err,
+			      size_t errlen)
+{
+	unsigned long long have_id = 0;
+	char have_name[256] = "";
+	if (sscanf(have, "cluster_id = %llx name = '%255[^']'", &have_id,
+		   have_name) == 2 && strcmp(have_name, name) != 0)
+		snprintf(err, errlen, "data_dir %.400s belongs to witness "
+			 "'%s', not to '%s' (see its identity file): start it "
+			 "with --name %s, or give %s its own data_dir",
+			 dir, have_name, name, have_name, name);
+	else if (have_id)
+		snprintf(err, errlen, "data_dir %.400s was created for another "
+			 "cluster (cluster id %016llx in its identity file; this "
+			 "initial_cluster gives %016llx): start with the "
+			 "initial_cluster it was created with, or give this "
+			 "witness an empty data_dir of its own",
+			 dir, have_id, (unsigned long long)id);
+	else
+		snprintf(err, errlen, "data_dir %.400s has an identity file "
+			 "this version cannot read: point data_dir at this "
+			 "witness's own directory", dir);
+}
+
+/* A data dir tenured can use: a directory (created when missing) that
+ * this user may write. */
+static int check_data_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create data_dir %.400s: %s: "
+			 "create it (owned by the user tenured runs as) or "
+			 "set data_dir elsewhere", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "data_dir %.400s is not a directory: set "
+			 "data_dir to a directory (it is created when missing)",
+			 dir);
+		return -1;
+	}
+	if (access(dir, R_OK | W_OK | X_OK) != 0) {
+		snprintf(err, errlen, "data_dir %.400s is not writable by uid "
+			 "%u (%s): chown it to the user tenured runs as, or "
+			 "set data_dir elsewhere", dir, (unsigned)geteuid(),
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* The data dir remembers which cluster and name it belongs to, so a
  * witness pointed at another cluster's directory refuses to start instead
  * of mixing two logs. */
@@ -169,6 +225,8 @@ static int check_identity(const char *dir, const char *name, uint64_t id,
 			  char *err, size_t errlen)
 {
 	char path[4096];
+	if (check_data_dir(dir, err, errlen))
+		return -1;
 	snprintf(path, sizeof(path), "%s/identity", dir);
 	char want[512];
 	snprintf(want, sizeof(want), "cluster_id = %016llx\nname = '%s'\n",
@@ -181,18 +239,7 @@ static int check_identity(const char *dir, const char *name, uint64_t id,
 		fclose(f);
 		if (strcmp(have, want) == 0)
 			return 0;
-		snprintf(err, errlen,
-			 "%.400s belongs to another cluster or witness (%.400s has "
-			 "\"%.*s\", this start is cluster %016llx, name %s): "
-			 "point --data-dir at this witness's own directory, or "
-			 "empty it to rejoin from the peers",
-			 dir, path, (int)strcspn(have, "\n"), have,
-			 (unsigned long long)id, name);
-		return -1;
-	}
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", dir,
-			 strerror(errno));
+		identity_mismatch(dir, have, id, name, err, errlen);
 		return -1;
 	}
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -229,7 +276,9 @@ static void close_everything(struct daemon *d)
 	service_stop(d->svc);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
+	sd_notify_stop(&d->sdn);
 	one_closed(d);
 }
 
@@ -254,6 +303,7 @@ static void abandon_start(struct daemon *d)
 		service_stop(d->svc);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
 	uv_run(d->loop, UV_RUN_DEFAULT);
 }
@@ -271,6 +321,16 @@ static void on_shutdown_wait(uv_timer_t *t)
 	close_everything(d);
 }
 
+/* No reload: a stray SIGHUP (a closed terminal, a reload by habit) must
+ * not stop the process, which for the agent would fence its Postgres. */
+static void on_sighup(uv_signal_t *s, int signum)
+{
+	(void)s;
+	log_event(LOG_WARN, "signal_ignored",
+		  "signal=%d reason=\"no reload: restart the service to apply a changed configuration\"",
+		  signum);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct daemon *d = s->data;
@@ -278,6 +338,7 @@ static void on_signal(uv_signal_t *s, int signum)
 		return;
 	d->stopping = true;
 	log_event(LOG_INFO, "stopping", "signal=%d", signum);
+	sd_notify_state(&d->sdn, "STOPPING=1");
 	if (raft_state(node_raft(d->node)) == RAFT_LEADER)
 		node_transfer(d->node, 0); /* the most caught-up voter */
 	d->stop_started = uv_now(d->loop);
@@ -305,6 +366,9 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		log_event(LOG_INFO, "joining", "name=%s reason=\"not in "
 			  "--initial-cluster: waits to be added with tenurectl "
 			  "member add\"", s->name);
+	/* A wrong data dir or token file is the operator's setting: exit 2
+	 * as for any other bad setting. */
+	d->exit_code = 2;
 	if (check_identity(s->data_dir, s->name, cluster_id, err, errlen))
 		return -1;
 	if (s->auth_token_file) {
@@ -312,6 +376,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		if (!d->token)
 			return -1;
 	}
+	d->exit_code = 0;
 	struct node_options no = {
 		.id = self,
 		.name = s->name,
@@ -353,14 +418,40 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* --check-config: what start() would refuse, found without touching the
+ * data dir or the network (addresses are IP literals: no resolver). */
+static int check_config(const struct settings *s, char *err, size_t errlen)
+{
+	const char *const keys[] = {"listen_peer", "listen_client",
+				    "listen_http"};
+	const char *const addrs[] = {s->listen_peer, s->listen_client,
+				     s->listen_http};
+	struct raft_config initial;
+	struct sockaddr_storage ss;
+	if (parse_cluster(s->initial_cluster, &initial, err, errlen))
+		return -1;
+	for (size_t i = 0; i < 3; i++)
+		if (addrs[i] && transport_parse_addr(addrs[i], &ss)) {
+			snprintf(err, errlen, "%s \"%.200s\" is not host:port "
+				 "with an IP address (e.g. 10.0.0.11:7001)",
+				 keys[i], addrs[i]);
+			return -1;
+		}
+	return 0;
+}
+
 static void usage(void)
 {
 	printf("tenured — a tenure witness: Raft-replicated leases and keys "
 	       "for PostgreSQL HA.\n\n"
-	       "usage: tenured [--config FILE] [--KEY VALUE ...]\n\n"
+	       "usage: tenured [--config FILE] [--check-config] [--KEY VALUE "
+	       "...]\n\n"
 	       "Every option can be given on the command line (--data-dir) "
 	       "or in a\npostgresql.conf-style file (data_dir = '...'); the "
-	       "command line wins.\n\n");
+	       "command line wins.\n"
+	       "--check-config validates the settings without touching the "
+	       "data dir or the\nnetwork: \"configuration OK\" and exit 0, or "
+	       "the error and exit 2.\n\n");
 	conf_print_help(stdout, options, N_OPTIONS);
 	printf("\nexample (first of three witnesses):\n"
 	       "  tenured --name w1 --data-dir /var/lib/tenure/w1 \\\n"
@@ -375,36 +466,56 @@ int main(int argc, char **argv)
 	struct daemon d;
 	char err[1024] = "";
 	memset(&d, 0, sizeof(d));
+	bool check_only = conf_take_switch(&argc, argv, "--check-config");
 	int rv = conf_parse_args(options, N_OPTIONS, argc, argv, &d.set, err,
 				 sizeof(err));
 	if (rv == CONF_HELP) {
 		usage();
 		return 0;
 	}
-	if (rv != CONF_OK) {
+	/* Addresses too, on every start: a bad one stops tenured before it
+	 * creates its data dir. */
+	if (rv != CONF_OK || check_config(&d.set, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tenured: %s\n", err);
+		conf_free(options, N_OPTIONS, &d.set);
 		return 2;
+	}
+	if (check_only) {
+		conf_free(options, N_OPTIONS, &d.set);
+		printf("configuration OK\n");
+		return 0;
 	}
 	log_set_level(d.set.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	d.loop = uv_default_loop();
 	uv_signal_init(d.loop, &d.sigterm);
 	uv_signal_init(d.loop, &d.sigint);
+	uv_signal_init(d.loop, &d.sighup);
 	uv_timer_init(d.loop, &d.shutdown_timer);
 	d.sigterm.data = d.sigint.data = d.shutdown_timer.data = &d;
 	if (start(&d, err, sizeof(err))) {
+		char q[1100];
 		fprintf(stderr, "tenured: %s\n", err);
-		log_event(LOG_ERROR, "start_failed", "reason=\"%s\"", err);
+		log_event(LOG_ERROR, "start_failed", "reason=%s",
+			  log_quote(err, q, sizeof(q)));
 		abandon_start(&d);
-		d.exit_code = 1;
+		if (!d.exit_code) /* 2 when start() found a bad setting */
+			d.exit_code = 1;
 		goto out;
 	}
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
 	log_event(LOG_INFO, "started",
 		  "name=%s peer=%s client=%s http=%s data_dir=%s", d.set.name,
 		  d.set.listen_peer, d.set.listen_client,
 		  d.set.listen_http ? d.set.listen_http : "-", d.set.data_dir);
+	/* Serving now: the data dir is loaded and every listener bound. */
+	if (sd_notify_start(d.loop, &d.sdn, err, sizeof(err)))
+		log_event(LOG_WARN, "notify_failed", "reason=\"%s\"", err);
+	sd_notify_state(&d.sdn, "STATUS=witness %s: peers on %s, clients on %s",
+			d.set.name, d.set.listen_peer, d.set.listen_client);
+	sd_notify_state(&d.sdn, "READY=1");
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	uv_run(d.loop, UV_RUN_NOWAIT); /* finish close callbacks */
 out:

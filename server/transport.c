@@ -180,7 +180,8 @@ static int start_listening(struct transport *t,
 			       inbound_on_connection);
 	if (rv == UV_EADDRINUSE)
 		snprintf(err, n, "peer address %s is in use: is another "
-			 "tenured running?", t->listen_addr);
+			 "tenured running? Stop it, or pick another "
+			 "listen_peer", t->listen_addr);
 	else if (rv == UV_EADDRNOTAVAIL)
 		snprintf(err, n, "peer address %s is not an address of this "
 			 "host", t->listen_addr);

@@ -30,7 +30,9 @@ Suite *watchdog_suite(void);    /* fencing/watchdog.c */
 Suite *stonith_suite(void);     /* fencing/stonith.c */
 Suite *pgconf_suite(void);      /* fencing/pgconf.c */
 Suite *controldata_suite(void); /* fencing/controldata.c */
+Suite *preflight_suite(void);   /* fencing/preflight.c */
 Suite *decide_suite(void);      /* fencing/decide.c */
+Suite *sd_notify_suite(void);   /* server/sd_notify.c */
 /* tests/unit-pg only (needs a real server, see tests/pg-unit.sh): */
 Suite *pg_suite(void);          /* fencing/pg.c */
 

@@ -260,6 +260,12 @@ START_TEST(test_status_body)
 		"\"timeline\":3,\"lag_bytes\":0,\"received_lsn\":\"0/3000060\","
 		"\"replayed_lsn\":\"0/0\",\"lease_valid_ms\":8000,"
 		"\"lease_token\":42,\"leader\":\"pg1\",\"paused\":false}\n");
+	/* A known problem is said last, as a sentence with its fix. */
+	f.v.problem = "the witnesses do not answer: check \"tenured\"";
+	call(&f.v, "GET", "/health", &a);
+	ck_assert_ptr_nonnull(strstr(a.body, ",\"problem\":\"the witnesses do "
+				     "not answer: check \\\"tenured\\\"\"}\n"));
+	f.v.problem = NULL;
 	situation(&f, PN);
 	call(&f.v, "GET", "/primary", &a);
 	ck_assert_int_eq(a.status, 503);

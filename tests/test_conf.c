@@ -649,6 +649,23 @@ START_TEST(test_help_flag)
 }
 END_TEST
 
+/* A command-line-only switch (--check-config) leaves argv without it. */
+START_TEST(test_take_switch)
+{
+	char a0[] = "prog", a1[] = "--check-config", a2[] = "--port",
+	     a3[] = "2", a4[] = "--check-config";
+	char *argv[] = {a0, a1, a2, a3, a4, NULL};
+	int argc = 5;
+	ck_assert(conf_take_switch(&argc, argv, "--check-config"));
+	ck_assert_int_eq(argc, 3);
+	ck_assert_str_eq(argv[1], "--port");
+	ck_assert_str_eq(argv[2], "2");
+	ck_assert_ptr_null(argv[3]);
+	ck_assert(!conf_take_switch(&argc, argv, "--check-config"));
+	ck_assert_int_eq(argc, 3);
+}
+END_TEST
+
 /* ---- required parameters ------------------------------------------------ */
 
 struct rconf {
@@ -861,6 +878,7 @@ Suite *conf_suite(void)
 	tcase_add_test(args, test_bare_boolean_flag);
 	tcase_add_test(args, test_flag_errors);
 	tcase_add_test(args, test_help_flag);
+	tcase_add_test(args, test_take_switch);
 	tcase_add_test(args, test_required);
 	tcase_add_test(args, test_bad_default_is_reported);
 	tcase_add_test(args, test_short_error_buffer);

@@ -33,7 +33,9 @@ int main(void)
 	srunner_add_suite(sr, stonith_suite());
 	srunner_add_suite(sr, pgconf_suite());
 	srunner_add_suite(sr, controldata_suite());
+	srunner_add_suite(sr, preflight_suite());
 	srunner_add_suite(sr, decide_suite());
+	srunner_add_suite(sr, sd_notify_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -115,7 +115,8 @@ wait_for 10 all_healthy 1 2 3 || fail "w$old did not rejoin"
 out=$("$bin" --name w1 --data-dir "$dir/w2" --listen-peer 127.0.0.1:$((base + 9)) \
 	--listen-client 127.0.0.1:$((base + 109)) \
 	--initial-cluster "w1=127.0.0.1:$((base + 9))" 2>&1) && fail "foreign data dir accepted"
-echo "$out" | grep -q 'belongs to another cluster' || fail "unclear foreign data dir message: $out"
+echo "$out" | grep -qE "belongs to witness 'w2', not to 'w1'|created for another cluster" ||
+	fail "unclear foreign data dir message: $out"
 
 # --- SIGTERM: every witness exits 0 -------------------------------------------
 for n in 1 2 3; do eval "kill -TERM \$pid$n"; done

@@ -56,10 +56,14 @@ static const struct ctl_cmd commands[] = {
 	 "Exit 1 when H does not hold the lease with that token.\n",
 	 ctl_cmd_lease_release},
 	{"lease get", "NAME", 1, 1, no_opts, "show one lease",
-	 "holder is null (JSON) or \"-\" (table) when the lease is free.\n"
-	 "Exit 1 when there is no lease of that name.\n",
+	 "Name, holder, fencing token, TTL and the milliseconds remaining.\n"
+	 "Exit 1 when there is no lease of that name: a released or expired\n"
+	 "lease is removed (its name's next grant still gets a higher token).\n",
 	 ctl_cmd_lease_get},
-	{"lease list", "", 0, 0, no_opts, "show every lease, free ones too", "",
+	{"lease list", "", 0, 0, no_opts, "show every lease",
+	 "One row (JSON: one object) per lease, in name order, asked of the\n"
+	 "witnesses page by page.  Released and expired leases are removed,\n"
+	 "so they are not listed.\n",
 	 ctl_cmd_lease_list},
 	{"lease watch", "NAME", 1, 1, no_opts,
 	 "print the lease's grants, renewals, releases and expiries",
@@ -80,21 +84,31 @@ static const struct ctl_cmd commands[] = {
 	{"del", "KEY", 1, 1, no_opts, "delete a key",
 	 "Exit 1 when the key does not exist.\n", ctl_cmd_del},
 	{"list", "[PREFIX]", 0, 1, no_opts, "show the keys starting with PREFIX",
-	 "", ctl_cmd_list},
+	 "Without PREFIX, every key.  One row (JSON: one object) per key with\n"
+	 "its value, lease and revisions, asked of the witnesses page by page.\n"
+	 "example:\n"
+	 "  " CTL_PROG " list main/\n",
+	 ctl_cmd_list},
 	{"watch", "[PREFIX]", 0, 1, no_opts,
 	 "print every put and delete of keys starting with PREFIX",
 	 "One line (JSON: one object) per event until interrupted (Ctrl-C\n"
 	 "exits 0).\n",
 	 ctl_cmd_watch},
 	{"member list", "", 0, 0, no_opts,
-	 "show the witnesses of the cluster configuration", "",
+	 "show the witnesses of the cluster configuration",
+	 "Name, id, peer and client address, voter or learner, whether the\n"
+	 "answering witness (the leader) is connected to it, and its match\n"
+	 "index.\n",
 	 ctl_cmd_member_list},
 	{"member add", "NAME --peer-addr HOST:PORT", 1, 1, member_add_opts,
 	 "add a witness (as a learner, promoted once caught up)",
 	 "Start the new tenured with the same --initial-cluster plus itself.\n",
 	 ctl_cmd_member_add},
 	{"member remove", "NAME", 1, 1, no_opts,
-	 "remove a witness from the cluster", "", ctl_cmd_member_remove},
+	 "remove a witness from the cluster",
+	 "Exit 1 when there is no member NAME.  To rebuild a witness: remove\n"
+	 "it, empty its data dir, 'member add' it, then start it.\n",
+	 ctl_cmd_member_remove},
 	{"leader transfer", "[--to NAME]", 0, 0, transfer_opts,
 	 "hand leadership to another witness (a switchover of the witnesses)",
 	 "Without --to, any caught-up witness.  Waits (up to --timeout) until\n"
@@ -218,6 +232,16 @@ static const char global_help[] =
 	"wrong token, not found, compare failed), 2 error (bad input,\n"
 	"unreachable, no quorum, timeout); the reason goes to stderr.\n";
 
+/* The longest command path, so that every summary lines up. */
+static size_t path_width(void)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strlen(commands[i].path) > w)
+			w = strlen(commands[i].path);
+	return w;
+}
+
 static void print_command_list(FILE *f, const char *group)
 {
 	size_t glen = group ? strlen(group) : 0;
@@ -226,7 +250,8 @@ static void print_command_list(FILE *f, const char *group)
 		if (group && (strncmp(k->path, group, glen) != 0 ||
 			      k->path[glen] != ' '))
 			continue;
-		fprintf(f, "  %-16s %s\n", k->path, k->summary);
+		fprintf(f, "  %-*s  %s\n", (int)path_width(), k->path,
+			k->summary);
 	}
 }
 

@@ -1,0 +1,94 @@
+#!/bin/sh
+# install.sh — `make install DESTDIR=...` as any user: the three binaries,
+# the systemd units with the real bindir in ExecStart (checked with
+# systemd-analyze verify when it can run here), the example configs, each
+# of which the installed daemons accept with --check-config; then `make
+# uninstall` leaves no file behind.
+set -u
+me=install.sh
+top="${top_builddir:-.}"
+[ -f "$top/Makefile" ] || { echo "$me: no Makefile in $top" >&2; exit 1; }
+tmp=$(mktemp -d /tmp/tenure-install.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+fail() {
+	echo "FAIL: $me: $*" >&2
+	[ -f "$tmp/make.log" ] && tail -n 20 "$tmp/make.log" >&2
+	exit 1
+}
+dest="$tmp/root"
+
+make -C "$top" install DESTDIR="$dest" >"$tmp/make.log" 2>&1 ||
+	fail "make install DESTDIR=$dest failed"
+
+# Where bindir is, from where tenured landed.
+found=$(find "$dest" -type f -name tenured)
+[ -n "$found" ] || fail "tenured not installed"
+bindir=${found%/tenured}
+bindir=${bindir#"$dest"}
+for b in tenured tenure-agent tenurectl; do
+	[ -x "$dest$bindir/$b" ] || fail "$b not installed in $bindir"
+done
+
+# The examples, in $(docdir)/examples, accepted by the installed daemons.
+ex=$(find "$dest" -type d -name examples -path '*/doc/*')
+[ -n "$ex" ] || fail "no examples directory under doc/"
+for n in 1 2 3; do
+	[ -f "$ex/w$n.conf" ] && [ -f "$ex/pg$n.conf" ] || fail "example w$n.conf or pg$n.conf missing"
+	out=$("$dest$bindir/tenured" --config "$ex/w$n.conf" --check-config 2>&1) ||
+		fail "tenured rejects w$n.conf: $out"
+	[ "$out" = "configuration OK" ] || fail "tenured --check-config w$n.conf said: $out"
+	out=$("$dest$bindir/tenure-agent" --config "$ex/pg$n.conf" --check-config 2>&1) ||
+		fail "tenure-agent rejects pg$n.conf: $out"
+	[ "$out" = "configuration OK" ] || fail "tenure-agent --check-config pg$n.conf said: $out"
+done
+# ... and --check-config says what is wrong, with exit status 2.
+out=$("$dest$bindir/tenured" --config "$ex/w1.conf" --listen-peer nowhere --check-config 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q 'listen_peer "nowhere"' ||
+	fail "tenured --check-config with a bad address: $out"
+out=$("$dest$bindir/tenure-agent" --config "$ex/pg1.conf" --lease-ttl 1s --check-config 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q 'lease_ttl' ||
+	fail "tenure-agent --check-config with too short a lease: $out"
+
+# The units, unless configured --with-systemdsystemunitdir=no.
+if grep -q '^systemdsystemunitdir = no$' "$top/Makefile"; then
+	echo "$me: units not installed (--with-systemdsystemunitdir=no)"
+else
+	for u in tenured tenure-agent; do
+		f=$(find "$dest" -type f -name "$u.service")
+		[ -n "$f" ] || fail "$u.service not installed"
+		case "$f" in */lib/systemd/system/"$u".service) ;; *) fail "$u.service in $f" ;; esac
+		grep -qx "ExecStart=$bindir/$u --config /etc/tenure/[a-z]*.conf" "$f" ||
+			fail "$u.service: ExecStart does not run $bindir/$u: $(grep ExecStart "$f")"
+		grep -q '@[a-z_]*@' "$f" && fail "$u.service has an unsubstituted @...@: $(grep '@[a-z_]*@' "$f")"
+		grep -qx 'Type=notify' "$f" || fail "$u.service is not Type=notify"
+	done
+	# systemd-analyze verify (unknown keys, bad values, a missing binary)
+	# on copies whose ExecStart points into DESTDIR; skipped when it cannot
+	# run in this container.  It exits 0 on warnings: none is expected.
+	mkdir -p "$tmp/verify"
+	for u in tenured tenure-agent; do
+		sed "s|^ExecStart=$bindir/|ExecStart=$dest$bindir/|" \
+			"$(find "$dest" -type f -name "$u.service")" >"$tmp/verify/$u.service"
+	done
+	if ! command -v systemd-analyze >/dev/null; then
+		echo "$me: systemd-analyze verify skipped: no systemd-analyze"
+	elif ! systemd-analyze verify --man=no "$tmp/verify/tenured.service" >"$tmp/verify.log" 2>&1 &&
+		grep -q -e 'Failed to' -e 'not found' -e 'System has not been booted' "$tmp/verify.log" &&
+		! grep -q 'tenured.service:[0-9]' "$tmp/verify.log"; then
+		echo "$me: systemd-analyze verify skipped: $(head -n 2 "$tmp/verify.log")"
+	else
+		for u in tenured tenure-agent; do
+			systemd-analyze verify --man=no "$tmp/verify/$u.service" >"$tmp/verify.log" 2>&1 ||
+				fail "systemd-analyze verify $u.service: $(cat "$tmp/verify.log")"
+			[ -s "$tmp/verify.log" ] &&
+				fail "systemd-analyze verify $u.service warns: $(cat "$tmp/verify.log")"
+		done
+	fi
+fi
+
+make -C "$top" uninstall DESTDIR="$dest" >"$tmp/make.log" 2>&1 ||
+	fail "make uninstall DESTDIR=$dest failed"
+left=$(find "$dest" -type f -o -type l)
+[ -z "$left" ] || fail "make uninstall left: $left"
+echo "$me: ok"

@@ -1,0 +1,167 @@
+#!/bin/sh
+# sd-notify.sh — three real tenured witnesses started as systemd would
+# start a Type=notify unit: NOTIFY_SOCKET (each its own, read by
+# tests/notify-listen) and WATCHDOG_USEC.  Checks: STATUS= then READY=1
+# arrive once the witness serves, WATCHDOG=1 pings at about half the
+# interval, every datagram comes from the daemon's own PID (what
+# NotifyAccess=main accepts), WATCHDOG_PID naming another process turns
+# the pings off, an unreachable socket only logs a warning, and SIGTERM
+# sends STOPPING=1 before a clean exit.  Ports 32400-32489.
+set -u
+me=sd-notify.sh
+top="${top_builddir:-.}"
+bin="$top/tenured"
+listen_bin="$top/tests/notify-listen"
+for b in "$bin" "$listen_bin"; do
+	[ -x "$b" ] || { echo "$me: $b not built" >&2; exit 1; }
+done
+
+dir=$(mktemp -d /tmp/tenure-sdn.XXXXXX)
+pids=""
+lock=""
+failed=0
+cleanup() {
+	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	[ -n "$lock" ] && rm -rf "$lock"
+	if [ "$failed" = 1 ] && [ "${KEEP:-0}" = 1 ]; then
+		echo "$me: kept $dir" >&2
+	else
+		rm -rf "$dir"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+fail() {
+	failed=1
+	echo "FAIL: $me: $*" >&2
+	for f in "$dir"/*.log "$dir"/*.out; do
+		[ -f "$f" ] && { echo "--- $(basename "$f") (tail)" >&2; tail -n 15 "$f" >&2; }
+	done
+	exit 1
+}
+wait_for() { # wait_for SECONDS COMMAND...
+	_t=$(($1 * 10))
+	shift
+	while [ $_t -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		_t=$((_t - 1))
+	done
+	return 1
+}
+
+# A block of 10 ports of 32400-32489, under a lock as in fault-lib.sh.
+i=0
+while [ $i -lt 9 ]; do
+	base=$((32400 + (($$ + i) % 9) * 10))
+	if mkdir "/tmp/tenure-sdn-ports.$base" 2>/dev/null; then
+		lock="/tmp/tenure-sdn-ports.$base"
+		echo $$ >"$lock/pid"
+		break
+	elif ! kill -0 "$(cat "/tmp/tenure-sdn-ports.$base/pid" 2>/dev/null)" 2>/dev/null; then
+		rm -rf "/tmp/tenure-sdn-ports.$base" # left by a killed run
+		continue
+	fi
+	i=$((i + 1))
+done
+[ -n "$lock" ] || fail "no free block of ports in 32400-32489"
+cluster="w1=127.0.0.1:$((base + 1)),w2=127.0.0.1:$((base + 2)),w3=127.0.0.1:$((base + 3))"
+
+listen() { # listen N: notify-listen on $dir/notifyN, output in notifyN.out
+	"$listen_bin" "$dir/notify$1" 120 >"$dir/notify$1.out" 2>&1 &
+	pids="$pids $!"
+	wait_for 5 test -S "$dir/notify$1" || fail "notify-listen $1 did not start"
+}
+start() { # start N [own-pid] [VAR=VALUE...]: witness N with that
+	# environment; own-pid: WATCHDOG_PID = the witness's PID, as systemd
+	# sets it (the shell's exec keeps its PID)
+	n=$1
+	shift
+	own=""
+	[ "${1:-}" = own-pid ] && { own='WATCHDOG_PID=$$; export WATCHDOG_PID;'; shift; }
+	sh -c "$own"' exec "$@"' sh env "$@" "$bin" --name "w$n" --data-dir "$dir/w$n" \
+		--listen-peer "127.0.0.1:$((base + n))" \
+		--listen-client "127.0.0.1:$((base + 3 + n))" \
+		--listen-http "127.0.0.1:$((base + 6 + n))" \
+		--initial-cluster "$cluster" \
+		--election-timeout 300ms --heartbeat-interval 50ms \
+		>>"$dir/w$n.log" 2>&1 &
+	eval "pid$n=$!"
+	pids="$pids $!"
+}
+pid_of() { eval "echo \$pid$1"; }
+got() { # got N TEXT: witness N's own PID sent exactly TEXT
+	grep -qx "$(pid_of "$1") $2" "$dir/notify$1.out"
+}
+count() { # count N TEXT: how many times
+	grep -cx "$(pid_of "$1") $2" "$dir/notify$1.out"
+}
+line_of() { # line_of N PATTERN: line number of the first match
+	grep -n "$2" "$dir/notify$1.out" | head -n 1 | cut -d: -f1
+}
+stop() { # stop N: SIGTERM, wait; STOPPING=1 must have come first
+	kill -TERM "$(pid_of "$1")"
+	wait "$(pid_of "$1")"
+	rc=$?
+	[ "$rc" = 0 ] || fail "w$1 exited with $rc after SIGTERM"
+	got "$1" STOPPING=1 || fail "w$1 sent no STOPPING=1 on SIGTERM"
+}
+
+for n in 1 2 3; do listen $n; done
+start 1 NOTIFY_SOCKET="$dir/notify1" WATCHDOG_USEC=200000
+start 2 NOTIFY_SOCKET="$dir/notify2" WATCHDOG_USEC=200000 WATCHDOG_PID=$$
+start 3 own-pid NOTIFY_SOCKET="$dir/notify3" WATCHDOG_USEC=200000
+for n in 1 2 3; do
+	wait_for 10 got $n READY=1 || fail "w$n sent no READY=1 in 10 s"
+	got $n "STATUS=witness w$n: peers on 127.0.0.1:$((base + n)), clients on 127.0.0.1:$((base + 3 + n))" ||
+		fail "w$n sent no STATUS= line"
+	[ "$(line_of $n STATUS=)" -lt "$(line_of $n READY=1)" ] ||
+		fail "w$n: STATUS= should come before READY=1"
+done
+
+# READY=1 means serving: the HTTP endpoint answers at once.
+if command -v curl >/dev/null; then
+	curl -s --max-time 2 "http://127.0.0.1:$((base + 7))/status" >/dev/null ||
+		fail "w1 sent READY=1 but its HTTP endpoint does not answer"
+fi
+
+# Watchdog: 200 ms interval, a ping every 100 ms; none for w2, whose
+# WATCHDOG_PID names another process (this shell).
+sleep 1
+for n in 1 3; do
+	pings=$(count $n WATCHDOG=1)
+	[ "$pings" -ge 5 ] && [ "$pings" -le 25 ] ||
+		fail "w$n sent $pings WATCHDOG=1 in about 1 s (expected about 10)"
+done
+[ "$(count 2 WATCHDOG=1)" = 0 ] || fail "w2 pinged a watchdog meant for PID $$"
+
+# Every datagram from the daemon itself (NotifyAccess=main).
+for n in 1 2 3; do
+	others=$(grep -vc "^$(pid_of $n) " "$dir/notify$n.out")
+	[ "$others" = 0 ] || fail "notify$n got $others datagrams from other PIDs"
+done
+
+# SIGHUP: no reload, so it is logged and ignored (it used to kill).
+kill -HUP "$(pid_of 1)"
+wait_for 5 grep -q "event=signal_ignored signal=1" "$dir/w1.log" ||
+	fail "w1 logged nothing about SIGHUP"
+kill -0 "$(pid_of 1)" 2>/dev/null || fail "w1 died of SIGHUP"
+[ "$(count 1 STOPPING=1)" = 0 ] || fail "w1 sent STOPPING=1 on SIGHUP"
+
+# SIGTERM: STOPPING=1, then a clean exit.
+stop 1
+[ "$(line_of 1 STOPPING=1)" -gt "$(line_of 1 READY=1)" ] ||
+	fail "w1: STOPPING=1 before READY=1"
+
+# A socket nobody listens on: a warning, and the witness serves anyway.
+start 1 NOTIFY_SOCKET="$dir/nobody-listens"
+wait_for 10 grep -q "event=notify_failed" "$dir/w1.log" ||
+	fail "w1 logged nothing about the unreachable NOTIFY_SOCKET"
+sleep 0.5
+kill -0 "$pid1" 2>/dev/null || fail "w1 stopped because NOTIFY_SOCKET was unreachable"
+kill -TERM "$pid1"
+wait "$pid1" || fail "w1 (unreachable socket) did not stop cleanly"
+
+stop 2
+stop 3
+echo "$me: ok"
