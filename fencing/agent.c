@@ -131,6 +131,10 @@ static void step(struct agent *a, bool view_ok)
 		.n_members = members_with_self(a, members),
 		.initialized = v->initialized,
 		.paused = v->paused,
+		/* members with data register within a lease or so: an empty
+		 * node must not initdb before it could have seen them */
+		.bootstrap_grace = now - a->started_ms <
+				   2 * (uint64_t)a->conf->lease_ttl,
 		.sync_key = v->sync,
 		.sync_key_known = v->sync_known,
 		.switch_candidate = v->switch_candidate,
@@ -350,6 +354,28 @@ static int connect_pg(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+static void closed_nothing(void *arg)
+{
+	(void)arg;
+}
+
+/* A start that failed half way: close what did open and let the loop
+ * finish those closes, so that the process (which exits next, status 2)
+ * leaves nothing allocated behind it. */
+static void abandon_start(uv_loop_t *loop, struct agent *a)
+{
+	if (a->api)
+		api_close(a->api, closed_nothing, NULL);
+	if (a->pg)
+		pg_conn_close(a->pg, closed_nothing, NULL);
+	if (a->tc)
+		tclient_close(a->tc, closed_nothing, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
+	free(a->endpoints);
+	free(a->auth_token);
+	free(a);
+}
+
 int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 		struct guard *guard, struct agent **out, char *err,
 		size_t errlen)
@@ -362,6 +388,7 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 	a->loop = loop;
 	a->conf = conf;
 	a->guard = guard;
+	a->started_ms = clock_now_ms();
 	if (conf->auth_token_file && conf->auth_token_file[0] &&
 	    !(a->auth_token = conf_read_secret(conf->auth_token_file, err,
 						 errlen)))
@@ -383,8 +410,7 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 	*out = a;
 	return 0;
 fail:
-	/* Only reached before any handle of ours was started: the process
-	 * exits, the loop is never run. */
+	abandon_start(loop, a);
 	return -1;
 }
 

@@ -18,6 +18,7 @@
 #include "fencing/fence_pg.h"
 #include "fencing/flatjson.h"
 #include "fencing/pgconf.h"
+#include "fencing/scope_keys.h"
 #include "fencing/spawn.h"
 #include "fencing/stonith.h"
 #include "server/log.h"
@@ -377,11 +378,27 @@ void act_fence(struct agent *a, const char *why)
 
 /* ---- bootstrap --------------------------------------------------------- */
 
+/* Adopted (agent_adopt.c): S/initialize is in (or will be written by
+ * ACT_MARK_INIT), then as after a bootstrap. */
+static void adopt_marked(struct agent *a, int status, void *arg)
+{
+	struct act *x = arg;
+	history_put(a, "", "adopted existing data", 0);
+	adopt_log(a);
+	a->promotions++;
+	role_changed(x, "primary");
+}
+
 static void boot_role(struct act *x, int status, const char *error,
 		      const struct pg_rows *rows)
 {
 	if (status != 0) {
-		fail(x, "bootstrap_failed", error);
+		fail(x, x->what.kind == ACT_ADOPT ? "adopt_failed"
+						  : "bootstrap_failed", error);
+		return;
+	}
+	if (x->what.kind == ACT_ADOPT) {
+		adopt_mark_initialized(x->a, adopt_marked, x);
 		return;
 	}
 	keys_put(x->a, "initialize", x->a->conf->name, NULL, NULL);
@@ -409,6 +426,21 @@ static void boot_initdb_done(struct act *x, const struct spawn_result *r)
 {
 	if (spawn_ok(x, r, "initdb") && arm_watchdog(x))
 		pg_start(x, false, true, boot_started);
+}
+
+/* Existing data of a former primary: as bootstrap, without initdb. */
+static void adopt_leased(struct agent *a, bool ok, int status, void *arg)
+{
+	struct act *x = arg;
+	if (!ok)
+		finish(x); /* someone else adopts or bootstraps */
+	else if (arm_watchdog(x))
+		pg_start(x, false, true, boot_started);
+}
+
+static void init_marked(struct agent *a, int status, void *arg)
+{
+	finish(arg);
 }
 
 static void boot_leased(struct agent *a, bool ok, int status, void *arg)
@@ -639,6 +671,14 @@ static void acquired(struct agent *a, bool ok, int status, void *arg)
 	finish(arg);
 }
 
+/* The history stays bounded: the oldest entries beyond the newest
+ * SCOPE_HISTORY_KEEP go once a new one is in. */
+static void history_written(struct agent *a, int status, void *arg)
+{
+	if (status == CLIENT_OK)
+		keys_prune(a, "history/", SCOPE_HISTORY_KEEP);
+}
+
 /* One entry per new primary, keyed by its token (so LIST returns them in
  * order): the cluster's history, and how a candidate knows whom to fence. */
 static void history_put(struct agent *a, const char *old, const char *reason,
@@ -659,7 +699,7 @@ static void history_put(struct agent *a, const char *old, const char *reason,
 		return;
 	snprintf(key, sizeof(key), "history/%020llu",
 		 (unsigned long long)a->primary.token);
-	keys_put(a, key, json, NULL, NULL);
+	keys_put(a, key, json, history_written, NULL);
 }
 
 static void history_promoted(struct agent *a)
@@ -1022,6 +1062,15 @@ void act_run(struct agent *a, const struct decide_action *what,
 		return;
 	case ACT_BOOTSTRAP:
 		lease_acquire_primary(a, boot_leased, x);
+		return;
+	case ACT_ADOPT:
+		if (lease_primary_valid(a))
+			adopt_leased(a, true, CLIENT_OK, x);
+		else
+			lease_acquire_primary(a, adopt_leased, x);
+		return;
+	case ACT_MARK_INIT:
+		adopt_mark_initialized(a, init_marked, x);
 		return;
 	case ACT_BASEBACKUP:
 		do_basebackup(x);

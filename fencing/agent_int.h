@@ -111,6 +111,9 @@ struct agent {
 	char old_primary[MEMBER_STR_MAX];
 	uint64_t old_token, old_seen_ms;
 
+	uint64_t started_ms;    /* clock_now_ms() at agent_start */
+	uint64_t pg_sysid;      /* the data's system identifier (0: unknown) */
+
 	uint64_t failovers, switchovers, promotions, demotions;
 	uint64_t fence_actions;
 	const char *status_reason;
@@ -176,6 +179,14 @@ void act_fence(struct agent *a, const char *why);
 void act_conninfo(struct agent *a, const struct member *m, char *buf,
 		  size_t cap);
 void act_stop_pg(struct agent *a, void (*done)(struct agent *a));
+
+/* agent_adopt.c: existing data in a new scope (decide.h rule 3b). */
+/* DATADIR holds standby.signal or recovery.signal: a standby's data. */
+bool adopt_standby_data(const char *datadir);
+/* Writes S/initialize = "NAME SYSID" (cb may be NULL). */
+void adopt_mark_initialized(struct agent *a, keys_done_cb cb, void *arg);
+/* The "adopted" log line. */
+void adopt_log(const struct agent *a);
 
 /* agent_observe.c: what Postgres is doing right now. */
 void observe_pg(struct agent *a, void (*done)(struct agent *a));

@@ -1,8 +1,18 @@
 /*
  * agent_keys.c — what the agent reads from the witnesses each tick (the
- * primary lease and every key of its scope) and what it writes (its
- * member record, S/sync, history, ...).  Reads are linearizable: a
+ * primary lease and the keys of its scope it acts on) and what it writes
+ * (its member record, S/sync, history, ...).  Reads are linearizable: a
  * failover decision is never taken on a stale view.
+ *
+ * A tick does not list the whole scope: S/drills/ (drill results, several
+ * KB each) is never read, and of S/history/ only what is new since the
+ * last tick, from the newest key already known (fencing/scope_keys.h).
+ * The rest of the scope is listed page by page from S/history/ on, and
+ * the two keys used that sort before it (S/demoted, S/drill) are read by
+ * name.  Every part is its own linearizable read, all started this tick
+ * (the lease and the keys always were two reads); what is remembered of
+ * older history entries only fills /history, while the newest entry, the
+ * one the failover rules use (hist_primary), is confirmed by every read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +21,7 @@
 #include "fencing/agent_int.h"
 #include "fencing/clock.h"
 #include "fencing/flatjson.h"
+#include "fencing/scope_keys.h"
 #include "server/log.h"
 
 static struct client_str str(const char *s)
@@ -42,7 +53,16 @@ struct view_read {
 	int pending;
 	bool ok;
 	struct witness_view next;
+	/* the listing from S/history/ on */
+	char known[AGENT_KEY_MAX + 1]; /* the newest history key known */
+	struct scope_walk walk;
+	bool restart;                  /* known is gone: list it all */
 };
+
+/* The keys take_kv() knows that sort before S/history/: read by name,
+ * since a listing from the start of the scope would pass S/drills/. */
+static const char *const early_keys[] = {"demoted", "drill"};
+#define N_EARLY (sizeof(early_keys) / sizeof(early_keys[0]))
 
 static bool switch_field(void *arg, const char *key,
 			 const struct flatjson_value *v, char *err,
@@ -85,6 +105,34 @@ static bool drill_field(void *arg, const char *key,
 	return true;
 }
 
+/* One S/history/ entry, listed in key order, so the last one taken is the
+ * newest.  again: the newest known entry listed again, whose slot (the
+ * last) it refreshes instead of adding one. */
+static void take_history(struct witness_view *w, const struct client_kv *kv,
+			 const char *key, bool again)
+{
+	char err[128];
+	if (!again || w->n_history == 0) {
+		if (w->n_history == AGENT_MAX_HISTORY) {
+			memmove(w->history[0], w->history[1],
+				sizeof(w->history[0]) * (AGENT_MAX_HISTORY - 1));
+			w->n_history--;
+		}
+		w->n_history++;
+	}
+	copy_str(w->history[w->n_history - 1], sizeof(w->history[0]),
+		 kv->value);
+	/* A key that cannot be a start_after later: read all of them then. */
+	if (kv->key.len < sizeof(w->hist_key) &&
+	    !memchr(kv->key.p, '\0', kv->key.len))
+		copy_str(w->hist_key, sizeof(w->hist_key), kv->key);
+	else
+		w->hist_key[0] = '\0';
+	if (!flatjson_parse(kv->value.p, kv->value.len, history_field, w, err,
+			    sizeof(err)))
+		log_event(LOG_WARN, "bad_history_entry", "key=%s", key);
+}
+
 static void take_kv(struct agent *a, struct witness_view *w,
 		    const struct client_kv *kv)
 {
@@ -123,18 +171,7 @@ static void take_kv(struct agent *a, struct witness_view *w,
 				    err, sizeof(err)))
 			log_event(LOG_WARN, "bad_drill_key", "err=\"%s\"", err);
 	} else if (strncmp(k, "history/", 8) == 0) {
-		if (w->n_history == AGENT_MAX_HISTORY) {
-			memmove(w->history[0], w->history[1],
-				sizeof(w->history[0]) * (AGENT_MAX_HISTORY - 1));
-			w->n_history--;
-		}
-		copy_str(w->history[w->n_history++], sizeof(w->history[0]),
-			 kv->value);
-		/* Keys are zero-padded tokens: LIST returns them in order,
-		 * so the last one parsed is the newest. */
-		if (!flatjson_parse(kv->value.p, kv->value.len, history_field,
-				    w, err, sizeof(err)))
-			log_event(LOG_WARN, "bad_history_entry", "key=%s", key);
+		take_history(w, kv, key, false);
 	}
 }
 
@@ -195,16 +232,93 @@ static void on_lease_get(void *arg, int status, const struct client_response *r)
 	view_step_done(v);
 }
 
-static void on_list(void *arg, int status, const struct client_response *r)
+static void on_get(void *arg, int status, const struct client_response *r)
 {
 	struct view_read *v = arg;
 	if (status == CLIENT_OK && r) {
-		for (uint32_t i = 0; i < r->n; i++)
-			take_kv(v->a, &v->next, &r->kvs[i]);
-	} else {
+		if (r->present)
+			take_kv(v->a, &v->next, &r->kv);
+	} else if (status != CLIENT_NOT_FOUND) {
 		v->ok = false;
 	}
 	view_step_done(v);
+}
+
+static bool on_walk_kv(void *arg, const struct client_kv *kv)
+{
+	struct view_read *v = arg;
+	switch (scope_walk_step(&v->walk, kv->key.p, kv->key.len)) {
+	case SCOPE_TAKE:
+		take_kv(v->a, &v->next, kv);
+		return true;
+	case SCOPE_AGAIN:
+		take_history(&v->next, kv, v->known, true);
+		return true;
+	case SCOPE_SKIP:
+		return true;
+	case SCOPE_RESTART:
+		break;
+	}
+	v->restart = true;
+	return false;
+}
+
+static int start_walk(struct view_read *v);
+
+static void on_walk_done(void *arg, bool ok)
+{
+	struct view_read *v = arg;
+	if (ok && !v->restart && scope_walk_end(&v->walk) == SCOPE_RESTART)
+		v->restart = true;
+	if (ok && v->restart) {
+		/* Nothing was taken yet: keys come in order and the history
+		 * comes first.  Forget it and list it all. */
+		struct witness_view *w = &v->next;
+		log_event(LOG_INFO, "history_reread", "gone=%s", v->known);
+		v->known[0] = '\0';
+		v->restart = false;
+		w->n_history = 0;
+		w->hist_primary[0] = w->hist_key[0] = '\0';
+		w->hist_token = 0;
+		if (start_walk(v) == 0)
+			return;
+		ok = false;
+	}
+	if (!ok)
+		v->ok = false;
+	view_step_done(v);
+}
+
+/* From just before the newest known history key, or from S/history/ when
+ * none is known; keys before it are read by name (early_keys). */
+static int start_walk(struct view_read *v)
+{
+	const char *scope = v->a->conf->scope;
+	char prefix[AGENT_KEY_MAX], after[AGENT_KEY_MAX + 1];
+	snprintf(prefix, sizeof(prefix), "%s/", scope);
+	if (!v->known[0] ||
+	    !scope_key_before(v->known, strlen(v->known), after, sizeof(after))) {
+		v->known[0] = '\0';
+		snprintf(after, sizeof(after), "%s/history", scope);
+	}
+	scope_walk_init(&v->walk, v->known);
+	uint64_t timeout = (uint64_t)v->a->conf->renew_interval * 2;
+	return pages_walk(v->a, prefix, after, timeout, on_walk_kv,
+			  on_walk_done, v);
+}
+
+/* What is remembered of the history from the last view: the listing
+ * starts after it. */
+static void carry_history(struct view_read *v, const struct witness_view *prev)
+{
+	struct witness_view *w = &v->next;
+	memcpy(w->history, prev->history,
+	       prev->n_history * sizeof(prev->history[0]));
+	w->n_history = prev->n_history;
+	memcpy(w->hist_primary, prev->hist_primary, sizeof(w->hist_primary));
+	w->hist_token = prev->hist_token;
+	memcpy(w->hist_key, prev->hist_key, sizeof(w->hist_key));
+	memcpy(v->known, prev->hist_key, sizeof(v->known));
 }
 
 void keys_read_view(struct agent *a, void (*done)(struct agent *a, bool ok))
@@ -217,23 +331,28 @@ void keys_read_view(struct agent *a, void (*done)(struct agent *a, bool ok))
 	v->a = a;
 	v->done = done;
 	v->ok = true;
-	v->pending = 2;
-	char prefix[AGENT_KEY_MAX];
-	snprintf(prefix, sizeof(prefix), "%s/", a->conf->scope);
+	v->pending = 2 + (int)N_EARLY;
+	carry_history(v, &a->view);
 	uint64_t timeout = (uint64_t)a->conf->renew_interval * 2;
 	struct client_request get = {
 		.op = CLIENT_OP_LEASE_GET,
 		.name = str(a->primary.name),
 	};
-	struct client_request list = {
-		.op = CLIENT_OP_LIST,
-		.prefix = str(prefix),
-	};
 	if (tclient_request(a->tc, &get, timeout, on_lease_get, v) != 0) {
 		v->ok = false;
 		v->pending--;
 	}
-	if (tclient_request(a->tc, &list, timeout, on_list, v) != 0) {
+	for (size_t i = 0; i < N_EARLY; i++) {
+		char key[AGENT_KEY_MAX];
+		snprintf(key, sizeof(key), "%s/%s", a->conf->scope,
+			 early_keys[i]);
+		struct client_request q = {.op = CLIENT_OP_GET, .key = str(key)};
+		if (tclient_request(a->tc, &q, timeout, on_get, v) != 0) {
+			v->ok = false;
+			v->pending--;
+		}
+	}
+	if (start_walk(v) != 0) {
 		v->ok = false;
 		v->pending--;
 	}

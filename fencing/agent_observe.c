@@ -35,7 +35,8 @@ static const char status_sql[] =
 	" (SELECT status FROM pg_stat_wal_receiver),"
 	" current_setting('primary_conninfo'),"
 	" current_setting('synchronous_standby_names'),"
-	" (SELECT received_tli FROM pg_stat_wal_receiver)";
+	" (SELECT received_tli FROM pg_stat_wal_receiver),"
+	" (SELECT system_identifier FROM pg_control_system())";
 
 struct observe {
 	struct agent *a;
@@ -139,6 +140,8 @@ static void take_row(struct agent *a, const struct pg_rows *rows)
 	o->frozen_settled = settled;
 	v = pg_rows_get(rows, 0, 6);
 	parse_sync_names(v ? v : "", o->sync_names, sizeof(o->sync_names));
+	if ((v = pg_rows_get(rows, 0, 8)))
+		a->pg_sysid = strtoull(v, NULL, 10);
 	uint64_t now = clock_now_ms();
 	if (o->streaming || !recovery || !a->not_streaming_since)
 		a->not_streaming_since = now;
@@ -183,11 +186,16 @@ static void on_controldata(void *arg, const struct spawn_result *r)
 					!has_backup_label(a->conf->pg_data_dir);
 		a->pg_obs.clean = controldata_clean(&cd);
 		a->pg_obs.timeline = cd.timeline;
+		a->pg_obs.controldata_ok = true;
+		a->pg_obs.standby_data =
+			adopt_standby_data(a->conf->pg_data_dir);
+		a->pg_sysid = cd.system_identifier;
 	} else {
 		log_event(LOG_WARN, "pg_controldata_failed", "output=\"%.200s\"",
 			  r->output);
 		a->pg_obs.was_primary = true; /* assume the worst */
 		a->pg_obs.clean = false;
+		a->pg_obs.controldata_ok = false;
 	}
 	ob->done(a);
 	free(ob);
@@ -205,6 +213,7 @@ static void observe_stopped(struct observe *ob)
 	if (spawn_run(a->loop, &o, on_controldata, ob) != 0) {
 		a->pg_obs.was_primary = true;
 		a->pg_obs.clean = false;
+		a->pg_obs.controldata_ok = false;
 		ob->done(a);
 		free(ob);
 	}

@@ -22,7 +22,8 @@ static const char *const kind_names[] = {
 	[ACT_PROMOTE] = "promote",     [ACT_SET_SYNC] = "set_sync",
 	[ACT_SWITCHOVER] = "switchover",
 	[ACT_RESTART_STANDBY] = "restart_standby",
-	[ACT_RECLONE] = "reclone",
+	[ACT_RECLONE] = "reclone",     [ACT_ADOPT] = "adopt",
+	[ACT_MARK_INIT] = "mark_initialized",
 };
 
 const char *decide_kind_name(enum decide_kind k)
@@ -186,19 +187,54 @@ const struct member *decide_winner(const struct decide_input *in,
 	return best;
 }
 
+/* Another member has a data directory (any state but "uninitialized"):
+ * it may hold the database this scope is about to adopt. */
+static bool other_has_data(const struct decide_input *in)
+{
+	for (size_t i = 0; i < in->n_members; i++) {
+		const struct member *m = &in->members[i];
+		if (strcmp(m->name, in->name) != 0 &&
+		    strcmp(m->state, "uninitialized") != 0)
+			return true;
+	}
+	return false;
+}
+
+/* A stopped data directory that last ran as a primary (running, crashed
+ * or shut down cleanly: Postgres recovers a crash on start) and is not a
+ * standby's. */
+static bool adoptable(const struct decide_pg *pg)
+{
+	return pg->state == PG_STOPPED && pg->controldata_ok &&
+	       pg->was_primary && !pg->standby_data;
+}
+
 static void decide_absent(const struct decide_input *in,
 			  struct decide_action *out)
 {
 	const char *holder = in->lease.holder;
 	if (!holder[0]) {
-		if (!in->initialized && !in->paused)
-			set(out, ACT_BOOTSTRAP, "", "new cluster: bootstrapping");
-		else
+		/* initdb only when nobody has data to adopt: a second,
+		 * unrelated database in the scope can never be merged. */
+		if (in->initialized || in->paused)
 			set(out, ACT_NONE, "", "no primary to copy from");
+		else if (other_has_data(in))
+			set(out, ACT_NONE, "", "another member has data: "
+			    "waiting for a primary to adopt it");
+		else if (in->bootstrap_grace)
+			set(out, ACT_NONE, "", "new cluster: waiting for "
+			    "members with data to register");
+		else
+			set(out, ACT_BOOTSTRAP, "", "new cluster: bootstrapping");
 		return;
 	}
-	if (strcmp(holder, in->name) == 0 || !find_member(in, holder))
+	const struct member *p = find_member(in, holder);
+	if (strcmp(holder, in->name) == 0 || !p)
 		set(out, ACT_NONE, "", "waiting for the primary's record");
+	else if (p->role != MEMBER_PRIMARY)
+		/* it took the lease and is still starting (initdb, adopting
+		 * or promoting): a copy now would only fail */
+		set(out, ACT_NONE, "", "waiting for the primary to run");
 	else
 		set(out, ACT_BASEBACKUP, holder, "copying the primary");
 }
@@ -209,7 +245,12 @@ static void decide_holder(const struct decide_input *in,
 	const struct decide_pg *pg = &in->pg;
 	switch (pg->state) {
 	case PG_STOPPED:
-		set(out, ACT_START, "", "lease holder: starting Postgres");
+		/* Adopting and restarted (or failed) half-way: go on. */
+		if (!in->initialized && adoptable(pg))
+			set(out, ACT_ADOPT, "",
+			    "lease holder: adopting existing data");
+		else
+			set(out, ACT_START, "", "lease holder: starting Postgres");
 		return;
 	case PG_STARTING:
 		set(out, ACT_NONE, "", "waiting for Postgres to start");
@@ -247,7 +288,12 @@ static void decide_holder(const struct decide_input *in,
 			return;
 		}
 	}
-	set(out, ACT_NONE, "", "primary");
+	/* Last: a key that cannot be written must not hold back the sync
+	 * list.  Without it, a failover would wait for an adoption. */
+	if (!in->initialized)
+		set(out, ACT_MARK_INIT, "", "primary: S/initialize missing");
+	else
+		set(out, ACT_NONE, "", "primary");
 }
 
 static void decide_follower(const struct decide_input *in,
@@ -298,6 +344,20 @@ static void decide_follower(const struct decide_input *in,
 		set(out, ACT_NONE, "", "waiting for Postgres");
 		return;
 	}
+}
+
+/* Lease free in a scope never initialised: no failover (there was no
+ * primary to fail over from), only an adoption. */
+static void decide_uninitialized(const struct decide_input *in,
+				 struct decide_action *out)
+{
+	if (in->paused)
+		set(out, ACT_NONE, "", "paused: not adopting existing data");
+	else if (adoptable(&in->pg))
+		set(out, ACT_ADOPT, "", "existing primary data: adopting it");
+	else
+		set(out, ACT_NONE, "",
+		    "waiting for a primary to adopt or bootstrap");
 }
 
 static void decide_free(const struct decide_input *in,
@@ -370,6 +430,8 @@ void decide(const struct decide_input *in, struct decide_action *out)
 	}
 	if (holder[0])
 		decide_follower(in, out);
+	else if (!in->initialized)
+		decide_uninitialized(in, out);
 	else
 		decide_free(in, out);
 }

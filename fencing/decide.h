@@ -14,6 +14,16 @@
  *  2. Without a fresh view of the witnesses nothing else is decided.
  *  3. An empty data directory is bootstrapped (initdb, only with the lease
  *     free and the cluster not yet initialised) or copied from the primary.
+ *     It waits instead while another member reports data of its own (it is
+ *     about to be adopted) or while the agent is in its first
+ *     bootstrap_grace (members with data may not have registered yet).
+ *  3b. Existing data in a scope never initialised (a cluster migrated in,
+ *     e.g. from Patroni), lease free, not paused: the data of a former
+ *     primary (it ran or stopped as one, no standby.signal or
+ *     recovery.signal) is adopted: lease, start as the primary, write
+ *     S/initialize.  A standby's data never is: it waits for a primary,
+ *     then follows it as in 5.  Nobody fails over in such a scope.  A
+ *     primary whose S/initialize is missing writes it.
  *  4. The lease holder keeps (or makes) its Postgres the primary: start as
  *     a standby, then promote; then keeps S/sync and
  *     synchronous_standby_names in step (sync mode) and honours a
@@ -62,6 +72,9 @@ struct decide_pg {
 	bool frozen_settled;    /* ... and replay no longer moves */
 	uint64_t not_streaming_ms; /* replica: time without streaming */
 	int start_failures;     /* starts in a row that never came up */
+	bool controldata_ok;    /* stopped: pg_controldata could be read */
+	bool standby_data;      /* stopped: standby.signal or recovery.signal
+				   (a standby's data: never adopted) */
 	char sync_names[512];   /* primary: synchronous_standby_names */
 };
 
@@ -81,6 +94,8 @@ struct decide_input {
 	size_t n_members;
 	bool initialized;       /* S/initialize exists */
 	bool paused;            /* S/pause exists */
+	bool bootstrap_grace;   /* the agent started less than 2 x lease_ttl
+				   ago: an empty node does not initdb yet */
 	const char *sync_key;   /* S/sync: comma list, "" */
 	bool sync_key_known;
 	const char *switch_candidate; /* S/switchover candidate, "" */
@@ -106,6 +121,8 @@ enum decide_kind {
 	ACT_SWITCHOVER,   /* stop cleanly and hand the lease over */
 	ACT_RESTART_STANDBY, /* stop, rewind from target, start as standby */
 	ACT_RECLONE,      /* keep the data directory aside, copy it afresh */
+	ACT_ADOPT,        /* take the lease, start existing data as primary */
+	ACT_MARK_INIT,    /* primary: write the missing S/initialize */
 };
 
 struct decide_action {

@@ -17,7 +17,13 @@
  * "[fd00::1]:7100"), tried in order: a failed connect, a lost connection or
  * a "not the leader" answer without a hint moves to the next one.  A
  * CLIENT_ENOTLEADER answer that names the leader (leader_client) moves the
- * connection there instead.  Moving is graceful: nothing new is sent on the
+ * connection there instead, whether or not that address is one of the
+ * endpoints (that is how a client finds a leader it was not told about).
+ * A hint that cannot be reached (a failed connect, or a connection lost
+ * before its end) sends the client on to the next endpoint, and that
+ * hint is passed over, from every follower, for TCLIENT_HINT_SHUN_MS:
+ * behind a NAT or a proxy the endpoints may be the only addresses that
+ * work.  Moving is graceful: nothing new is sent on the
  * old connection and it is closed once its in-flight requests are answered
  * or expired, so a request already on its way is never made "unknown" by
  * our own redirect.  When an auth token is configured, HELLO is the first
@@ -98,6 +104,11 @@
 #define TCLIENT_BACKOFF_CAP_DEFAULT_MS 2000
 #define TCLIENT_BREAKER_THRESHOLD_DEFAULT 5
 #define TCLIENT_BREAKER_OPEN_DEFAULT_MS 5000
+/* How long a leader hint that could not be reached is passed over: longer
+ * than a round of the endpoints, so that every follower repeating it is
+ * passed over, short enough that a leader back at that address is soon
+ * used again. */
+#define TCLIENT_HINT_SHUN_MS 5000
 
 /* Zero (or NULL) fields take the defaults above. */
 struct tclient_options {

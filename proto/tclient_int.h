@@ -119,6 +119,8 @@ struct tclient {
 	size_t cur;                /* endpoint to connect to next */
 	char *token, *client_name;
 	char redirect[CLIENT_ADDR_MAX + 1]; /* leader hint to try first */
+	char shunned[CLIENT_ADDR_MAX + 1];  /* a hint we could not reach */
+	uint64_t shunned_until;             /* ...not followed before then */
 	uv_timer_t timer;
 	struct tconn *conn;
 	struct tlist pending;      /* treq waiting to be sent */
@@ -156,6 +158,9 @@ void tclient_breaker_failure(struct tclient *c);
 void tclient_breaker_success(struct tclient *c);
 /* A frame arrived on the ready connection (responses and events). */
 void tclient_on_frame(struct tclient *c, const struct frame *f);
+/* A leader hint could not be reached: not followed again for
+ * TCLIENT_HINT_SHUN_MS, and the next endpoint is tried instead. */
+void tclient_hint_failed(struct tclient *c, const char *addr, uint64_t now);
 /* conn (just detached) went away: requeue or fail what was on it. */
 void tclient_on_conn_gone(struct tclient *c, const struct tconn *conn,
 			  bool failure);

@@ -85,14 +85,19 @@ static void dial(struct tclient *c, uint64_t now)
 	const char *addr = hinted ? c->redirect : c->endpoints[c->cur];
 	int rv = tconn_start(c, addr, hinted ? -1 : (long)c->cur);
 
-	if (hinted)
-		c->redirect[0] = '\0'; /* one try; then the endpoint list */
-	if (!rv)
+	if (!rv) {
+		if (hinted)
+			c->redirect[0] = '\0'; /* one try; then the endpoints */
 		return;
+	}
 	tclient_log(c, "warn", "cannot connect to %s: %s", addr,
 		    uv_strerror(rv));
-	if (!hinted)
+	if (hinted) {
+		tclient_hint_failed(c, c->redirect, now);
+		c->redirect[0] = '\0';
+	} else {
 		c->cur = (c->cur + 1) % c->o.n_endpoints;
+	}
 	c->conn_failures++;
 	c->reconnect_at = now + tclient_backoff(c, c->conn_failures);
 	tclient_breaker_failure(c);

@@ -7,6 +7,7 @@
  * the connection is dropped, which treats what was in flight on it the
  * same way as a lost connection.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/tclient_int.h"
@@ -41,11 +42,35 @@ static struct tclient_watch *find_watch(struct tclient *c, uint64_t id,
 
 /* ---- leader following --------------------------------------------------- */
 
-static bool hint_usable(const struct tconn *conn, struct client_str hint)
+static bool same_addr(struct client_str hint, const char *addr)
 {
+	return hint.len == strlen(addr) && !memcmp(hint.p, addr, hint.len);
+}
+
+/* A hint we just failed to reach is passed over like no hint at all:
+ * every follower repeats it, and following it again from each of them
+ * would keep the client off the endpoints it was given (behind a NAT or
+ * a proxy, those are the addresses that work). */
+static bool hint_usable(const struct tclient *c, const struct tconn *conn,
+			struct client_str hint)
+{
+	if (same_addr(hint, c->shunned) && uv_now(c->loop) < c->shunned_until)
+		return false;
 	return hint.len && hint.len <= CLIENT_ADDR_MAX &&
-	       !(hint.len == strlen(conn->addr) &&
-		 !memcmp(hint.p, conn->addr, hint.len));
+	       !same_addr(hint, conn->addr);
+}
+
+void tclient_hint_failed(struct tclient *c, const char *addr, uint64_t now)
+{
+	/* c->cur is still the endpoint that gave the hint (or the one
+	 * before a chain of hints): go on with the one after it. */
+	c->cur = (c->cur + 1) % c->o.n_endpoints;
+	snprintf(c->shunned, sizeof(c->shunned), "%s", addr);
+	c->shunned_until = now + TCLIENT_HINT_SHUN_MS;
+	tclient_log(c, "info", "leader hint %s could not be reached; back to "
+		    "the configured endpoints (%s next), not following that "
+		    "hint for %u ms", addr, c->endpoints[c->cur],
+		    (unsigned)TCLIENT_HINT_SHUN_MS);
 }
 
 /* Move the connection to the leader (or to the next endpoint) once the
@@ -57,15 +82,16 @@ static void follow(struct tclient *c, struct client_str hint)
 
 	if (!conn || conn->draining)
 		return;
-	if (hint_usable(conn, hint)) {
+	if (hint_usable(c, conn, hint)) {
 		memcpy(c->redirect, hint.p, hint.len);
 		c->redirect[hint.len] = '\0';
 		tclient_log(c, "info", "%s is not the leader; following it to "
 			    "%s", conn->addr, c->redirect);
 	} else if (c->o.n_endpoints > 1) {
 		c->cur = (size_t)(conn->ep + 1) % c->o.n_endpoints;
-		tclient_log(c, "info", "%s is not the leader and names none; "
-			    "trying %s", conn->addr, c->endpoints[c->cur]);
+		tclient_log(c, "info", "%s is not the leader and names none "
+			    "we can reach; trying %s", conn->addr,
+			    c->endpoints[c->cur]);
 	} else {
 		return; /* nowhere else to go: retry here after a backoff */
 	}
@@ -238,6 +264,8 @@ void tclient_on_conn_gone(struct tclient *c, const struct tconn *conn,
 	if (failure) {
 		if (conn->ep >= 0)
 			c->cur = (size_t)(conn->ep + 1) % c->o.n_endpoints;
+		else
+			tclient_hint_failed(c, conn->addr, now);
 		c->conn_failures++;
 		c->reconnect_at = now + tclient_backoff(c, c->conn_failures);
 		tclient_breaker_failure(c);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +30,7 @@ struct settings {
 	char *data_dir;
 	char *listen_peer;
 	char *listen_client;
+	char *advertise_client;
 	char *listen_http;
 	char *initial_cluster;
 	char *auth_token_file;
@@ -59,6 +62,10 @@ static const struct conf_option options[] = {
 	OPT("listen_client", CONF_STRING, NULL, 0, 0,
 	    "address for tenurectl and the agents (host:port)", true,
 	    listen_client, "ADDR"),
+	OPT("advertise_client", CONF_STRING, NULL, 0, 0,
+	    "address clients reach this witness at, sent with \"not the "
+	    "leader\" (default: listen_client)", false, advertise_client,
+	    "ADDR"),
 	OPT("listen_http", CONF_STRING, NULL, 0, 0,
 	    "address for /health, /status and /metrics (host:port)", false,
 	    listen_http, "ADDR"),
@@ -385,7 +392,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		.initial = initial,
 		.cluster_id = cluster_id,
 		.auth_token = d->token,
-		.advertise_client = s->listen_client,
+		.advertise_client = s->advertise_client ? s->advertise_client
+							: s->listen_client,
 		.election_timeout_ms = (unsigned)s->election_timeout,
 		.heartbeat_ms = (unsigned)s->heartbeat_interval,
 		.snapshot_every = (uint64_t)s->snapshot_every,
@@ -418,6 +426,58 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* True for 0.0.0.0 and [::]: an address to listen on, never one to dial. */
+static bool addr_is_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr ==
+		       htonl(INADDR_ANY);
+	return ss->ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(
+		       &((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+static uint16_t addr_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET
+			     ? ((const struct sockaddr_in *)ss)->sin_port
+			     : ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* The client address the other witnesses hand out as the leader hint
+ * must be one a client can dial: a wildcard listen_client is not, so it
+ * needs an advertise_client, and that must be a concrete address. */
+static int check_advertise(const struct settings *s, char *err,
+			   size_t errlen)
+{
+	struct sockaddr_storage ss;
+	if (s->advertise_client) {
+		if (transport_parse_addr(s->advertise_client, &ss)) {
+			snprintf(err, errlen, "advertise_client \"%.200s\" is "
+				 "not host:port with an IP address (e.g. "
+				 "10.0.0.11:7101)", s->advertise_client);
+			return -1;
+		}
+		if (!addr_is_wildcard(&ss) && addr_port(&ss) != 0)
+			return 0;
+		snprintf(err, errlen, "advertise_client \"%.200s\" is not an "
+			 "address a client can dial: give the IP address and "
+			 "port clients reach this witness at (e.g. "
+			 "10.0.0.11:7101), not a wildcard or port 0",
+			 s->advertise_client);
+		return -1;
+	}
+	if (transport_parse_addr(s->listen_client, &ss) || !addr_is_wildcard(&ss))
+		return 0;
+	snprintf(err, errlen, "listen_client \"%.200s\" is a wildcard address, "
+		 "which the other witnesses would send clients to as the "
+		 "leader's address: set advertise_client to the address "
+		 "clients reach this witness at (e.g. --advertise-client "
+		 "10.0.0.11:%u), or listen on that address", s->listen_client,
+		 (unsigned)addr_port(&ss));
+	return -1;
+}
+
 /* --check-config: what start() would refuse, found without touching the
  * data dir or the network (addresses are IP literals: no resolver). */
 static int check_config(const struct settings *s, char *err, size_t errlen)
@@ -437,7 +497,7 @@ static int check_config(const struct settings *s, char *err, size_t errlen)
 				 keys[i], addrs[i]);
 			return -1;
 		}
-	return 0;
+	return check_advertise(s, err, errlen);
 }
 
 static void usage(void)
@@ -507,8 +567,11 @@ int main(int argc, char **argv)
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
 	log_event(LOG_INFO, "started",
-		  "name=%s peer=%s client=%s http=%s data_dir=%s", d.set.name,
-		  d.set.listen_peer, d.set.listen_client,
+		  "name=%s peer=%s client=%s advertise_client=%s http=%s "
+		  "data_dir=%s", d.set.name, d.set.listen_peer,
+		  d.set.listen_client,
+		  d.set.advertise_client ? d.set.advertise_client
+					 : d.set.listen_client,
 		  d.set.listen_http ? d.set.listen_http : "-", d.set.data_dir);
 	/* Serving now: the data dir is loaded and every listener bound. */
 	if (sd_notify_start(d.loop, &d.sdn, err, sizeof(err)))

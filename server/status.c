@@ -1,6 +1,7 @@
 /*
  * status.c — see status.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,20 @@ static void health(struct status_ctx *c, struct http_response *res)
 
 /* ---- /status --------------------------------------------------------------- */
 
+/* A member's client address as a JSON value: null while unknown (a peer
+ * that has not said hello yet).  Peers send it, so anything but the
+ * characters of host:port is shown as null rather than trusted into the
+ * document. */
+static void client_addr_json(const char *addr, char *out, size_t len)
+{
+	if (!addr || !addr[0] ||
+	    strspn(addr, "0123456789abcdefABCDEF.:[]%_-") != strlen(addr) ||
+	    strlen(addr) + 3 > len)
+		snprintf(out, len, "null");
+	else
+		snprintf(out, len, "\"%s\"", addr);
+}
+
 static void status(struct status_ctx *c, struct http_response *res)
 {
 	struct raft *r = node_raft(c->node);
@@ -90,13 +105,15 @@ static void status(struct status_ctx *c, struct http_response *res)
 	const struct raft_config *conf = raft_config_current(r);
 	for (unsigned i = 0; i < conf->n; i++) {
 		const struct raft_server *sv = &conf->servers[i];
-		char name[RAFT_ADDR_MAX];
+		char name[RAFT_ADDR_MAX], client[TRANSPORT_CLIENT_ADDR_MAX + 3];
 		service_member_name(sv->addr, name, sizeof(name));
+		client_addr_json(node_client_addr(c->node, sv->id), client,
+				 sizeof(client));
 		http_printf(res,
-			    "%s{\"name\":\"%s\",\"peer\":\"%s\",\"voter\":%s,"
-			    "\"match\":%llu}",
+			    "%s{\"name\":\"%s\",\"peer\":\"%s\","
+			    "\"client\":%s,\"voter\":%s,\"match\":%llu}",
 			    i ? "," : "", name, transport_dial_addr(sv->addr),
-			    sv->role == RAFT_VOTER ? "true" : "false",
+			    client, sv->role == RAFT_VOTER ? "true" : "false",
 			    (unsigned long long)raft_peer_match(r, sv->id));
 	}
 	http_printf(res, "]}\n");

@@ -2,7 +2,9 @@
  * status.h — what tenured says over HTTP: GET /health (200 when this
  * witness knows a leader and has applied what it knows committed, else 503
  * with the reason), GET /status (JSON: name, role, term, leader, commit and
- * applied index, members and their progress) and GET /metrics (Prometheus
+ * applied index, members with their peer address, client address — the
+ * advertise_client they gave, null until known — and progress) and
+ * GET /metrics (Prometheus
  * text format).
  */
 #ifndef TENURE_SERVER_STATUS_H

@@ -6,7 +6,9 @@
 #   2. --kind failover --yes: a new primary, nothing lost, RTO measured,
 #      the old primary back as a replica, the drill key gone;
 #   3. --kind switchover --yes: the same;
-#   4. `cluster history` lists both drills (json and table).
+#   4. `cluster history` lists both drills (json and table), and of the
+#      105 older results put there before, only the newest 98 are left:
+#      a drill keeps the newest 100.
 # The sanitizer pass of deploy/dev test sets SKIP_LONG_PG=1: this test ran
 # in the normal build already, and time in CI is bounded.
 if [ "${SKIP_LONG_PG:-0}" = 1 ]; then
@@ -19,6 +21,10 @@ PG_SYNC=${PG_SYNC:-on}
 
 drill() { ctl --endpoints "$TENURE_ENDPOINTS" cluster drill --scope main "$@"; }
 
+pg_start_witnesses
+"$top/tests/scope-fill" "$TENURE_ENDPOINTS" main/drills/ 1 105 \
+	'{"kind":"old","time_ms":@N@,"old":"pg1","new":"pg2","ok":true,"lost":0,"acked":1}' ||
+	fail "could not fill main/drills/"
 pg_start_agents
 first=$(pg_wait_primary 90) || fail "bootstrap: no primary"
 pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null ||
@@ -67,16 +73,18 @@ check_drill switchover
 # ---- 4. the history ----------------------------------------------------------------
 ctl --endpoints "$TENURE_ENDPOINTS" cluster history --scope main -o json
 [ "$rc" = 0 ] || fail "history: exit $rc $err"
-[ "$(field '[.[] | select(.reason == "drill")] | length')" = 2 ] ||
-	fail "history: not two drills: $out"
-[ "$(field '[.[] | select(.reason == "drill") | .kind] | join(",")')" = failover,switchover ] ||
+[ "$(field '[.[] | select(.reason == "drill")] | length')" = 100 ] ||
+	fail "history: $(field '[.[] | select(.reason == "drill")] | length') drills, want 100 (pruned)"
+[ "$(field '[.[] | select(.reason == "drill" and .kind == "old") | .time_ms] | min')" = 8 ] ||
+	fail "history: not the oldest drills pruned: $out"
+[ "$(field '[.[] | select(.reason == "drill" and .kind != "old") | .kind] | join(",")')" = failover,switchover ] ||
 	fail "history: drill kinds: $out"
-[ "$(field '[.[] | select(.reason == "drill" and .lost == 0 and .ok)] | length')" = 2 ] ||
+[ "$(field '[.[] | select(.reason == "drill" and .kind != "old" and .lost == 0 and .ok)] | length')" = 2 ] ||
 	fail "history: drills not ok: $out"
 [ "$(field '[.[] | select(.reason == "switchover")] | length')" = 1 ] ||
 	fail "history: the switchover's own entry is missing: $out"
 ctl --endpoints "$TENURE_ENDPOINTS" cluster history --scope main
 [ "$rc" = 0 ] && printf '%s\n' "$out" | grep -q '^Drills:' ||
 	fail "history table: no Drills table: $out"
-printf '%s\n' "$out"
-echo "ok: drill refused without --yes, failover and switchover drills, history"
+printf '%s\n' "$out" | grep -v ' old ' # the 98 filler drills left out
+echo "ok: drill refused without --yes, failover and switchover drills, history, pruned to 100"

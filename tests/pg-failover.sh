@@ -10,6 +10,10 @@
 #   4. the agent alone frozen (the guard fences at the lease deadline);
 #   5. the witnesses' leader killed: no failover at all.
 #
+# The witnesses hold 1500 history entries of 1 KiB from the start (more
+# than one LIST answer carries): the agents work all the same, and the
+# history is pruned to its newest 1000 entries.
+#
 # After each: exactly one new primary, the old one back as a replica, and
 # `pgprobe check --sync`: at no moment two nodes accepted writes, no
 # acknowledged commit lost.  Seconds from fault to new primary are printed
@@ -57,6 +61,14 @@ thaw_later() {
 agent_kill() { pg_agent_kill "$1"; }
 agent_freeze() { pg_agent_freeze "$1"; }
 
+# A history longer than one answer may carry (1 MiB) before the cluster
+# starts: the agents read their scope page by page and only the new
+# history entries each tick, and each promotion prunes it to 1000 entries.
+pg_start_witnesses
+pad=$(head -c 900 /dev/zero | tr '\0' p)
+"$top/tests/scope-fill" "$TENURE_ENDPOINTS" main/history/ 1 1500 \
+	"{\"time_ms\":@N@,\"old\":\"\",\"reason\":\"filler\",\"token\":@N@,\"pad\":\"$pad\"}" ||
+	fail "could not fill main/history/"
 pg_start_agents
 first=$(pg_wait_primary 90) || fail "bootstrap: no primary"
 pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null ||
@@ -93,4 +105,14 @@ ctl --endpoints "$TENURE_ENDPOINTS" lease get main/primary -o json
 probe_check "$primary" --sync >/dev/null ||
 	fail "witness kill: the probe found a problem: $out"
 echo "witness leader killed: $primary stayed primary with token $token"
-echo "ok: crash, freeze, agent kill, agent freeze, witness leader kill"
+
+# ---- the history: pruned to the newest 1000, every promotion in it -----------------
+ctl --endpoints "$TENURE_ENDPOINTS" cluster history --scope main -o json
+[ "$rc" = 0 ] || fail "history: exit $rc: $err"
+[ "$(field length)" = 1000 ] || fail "history: $(field length) entries, want 1000 (pruned)"
+[ "$(field '[.[] | select(.reason != "filler")] | length')" -ge 5 ] ||
+	fail "history: the promotions are missing: $(field '[.[] | select(.reason != "filler")]')"
+[ "$(field '[.[] | select(.reason == "filler") | .token] | min')" -gt 500 ] ||
+	fail "history: not the oldest entries pruned: $(field '[.[].token] | .[0:3]')"
+echo "history: 1500 old entries pruned to $(field '[.[] | select(.reason == "filler")] | length') plus $(field '[.[] | select(.reason != "filler")] | length') promotions"
+echo "ok: crash, freeze, agent kill, agent freeze, witness leader kill, history pruned"

@@ -465,7 +465,9 @@ run_partition() {
 	# The witnesses answer "not the leader" with the leader's own client
 	# address, and the client library follows it, past any proxy: each
 	# agent's first endpoint is therefore its proxy in front of the
-	# leader, so that it never needs that hint (checked before the cut)
+	# leader, so that it never needs that hint (checked before the cut).
+	# advertise_client cannot replace this: the proxies are per agent (each
+	# agent is cut alone), and a witness advertises one address to all.
 	pg_start_witnesses
 	first_w=$leader
 	for n in $(seq 1 "$PG_NODES"); do px_start $n "$first_w"; done

@@ -165,6 +165,22 @@ START_TEST(test_cells)
 	c = ctl_cell(nul);
 	ck_assert_str_eq(c, "a?b");
 	free(c);
+	/* long values are cut in lists (never inside a UTF-8 character) */
+	char longv[100];
+	memset(longv, 'x', sizeof(longv));
+	memcpy(longv + 56, "\xc3\xa9", 2); /* bytes 56-57: an e-acute */
+	struct client_str lv = {longv, sizeof(longv)};
+	c = ctl_cell_value(lv, true);
+	ck_assert_uint_eq(strlen(c), 56 + 3);
+	ck_assert_str_eq(c + 56, "...");
+	free(c);
+	c = ctl_cell_value(lv, false);
+	ck_assert_uint_eq(strlen(c), sizeof(longv));
+	free(c);
+	struct client_str shortv = {"short", 5};
+	c = ctl_cell_value(shortv, true);
+	ck_assert_str_eq(c, "short");
+	free(c);
 	c = ctl_cell_u64(18446744073709551615ull);
 	ck_assert_str_eq(c, "18446744073709551615");
 	free(c);

@@ -97,6 +97,112 @@ START_TEST(empty_dir_bootstraps_only_a_new_cluster)
 }
 END_TEST
 
+/* ---- adopting existing data (a new scope, e.g. after Patroni) ---------- */
+
+static const char *reason(void)
+{
+	static struct decide_action a;
+	decide(&in, &a);
+	return a.reason;
+}
+
+static void stopped_primary_data(void)
+{
+	in.initialized = false;
+	in.pg.state = PG_STOPPED;
+	in.pg.controldata_ok = true;
+	in.pg.was_primary = true;
+}
+
+START_TEST(former_primary_data_is_adopted)
+{
+	stopped_primary_data();
+	ck_assert_int_eq(run(), ACT_ADOPT);
+	in.pg.clean = true; /* shut down or crashed: both are adopted */
+	ck_assert_int_eq(run(), ACT_ADOPT);
+	in.paused = true;
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.paused = false;
+	in.pg.controldata_ok = false; /* unreadable: not known to be one */
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.pg.controldata_ok = true;
+	in.initialized = true; /* an initialised scope fails over instead */
+	ck_assert_int_eq(run(), ACT_START);
+	in.initialized = false;
+	holder("pg1"); /* someone adopted first: rewind and follow it */
+	add("pg1", MEMBER_PRIMARY, 100);
+	ck_assert_int_eq(run(), ACT_REWIND);
+}
+END_TEST
+
+START_TEST(standby_data_is_never_adopted)
+{
+	stopped_primary_data();
+	in.pg.standby_data = true; /* standby.signal or recovery.signal */
+	ck_assert_int_eq(run(), ACT_NONE);
+	ck_assert_str_eq(reason(), "waiting for a primary to adopt or bootstrap");
+	in.pg.standby_data = false;
+	in.pg.was_primary = false; /* "shut down in recovery" */
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.pg.state = PG_REPLICA; /* running: no freeze, no failover */
+	ck_assert_int_eq(run(), ACT_NONE);
+	add("pg2", MEMBER_REPLICA, 100)->frozen_token = 1;
+	in.pg.frozen = true;
+	ck_assert_int_eq(run(), ACT_NONE);
+	holder("pg1"); /* once a primary exists: follow it, no copy */
+	add("pg1", MEMBER_PRIMARY, 100);
+	ck_assert_int_eq(run(), ACT_REPOINT);
+	in.pg.state = PG_STOPPED;
+	struct decide_action a;
+	decide(&in, &a);
+	ck_assert_int_eq(a.kind, ACT_START);
+	ck_assert_str_eq(a.target, "pg1");
+}
+END_TEST
+
+START_TEST(empty_dir_waits_for_members_with_data)
+{
+	in.pg.state = PG_ABSENT;
+	in.initialized = false;
+	struct member *m = add("pg1", MEMBER_STOPPED, 0);
+	snprintf(m->state, sizeof(m->state), "stopped");
+	ck_assert_int_eq(run(), ACT_NONE);
+	ck_assert_str_eq(reason(), "another member has data: waiting for a "
+				   "primary to adopt it");
+	snprintf(m->state, sizeof(m->state), "uninitialized");
+	ck_assert_int_eq(run(), ACT_BOOTSTRAP);
+	in.bootstrap_grace = true; /* others may not have registered yet */
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.bootstrap_grace = false;
+	snprintf(m->state, sizeof(m->state), "stopped");
+	holder("pg1"); /* adopting: copy it once it runs */
+	ck_assert_int_eq(run(), ACT_NONE);
+	m->role = MEMBER_PRIMARY;
+	ck_assert_int_eq(run(), ACT_BASEBACKUP);
+}
+END_TEST
+
+START_TEST(adopting_holder_goes_on_and_marks_initialized)
+{
+	stopped_primary_data();
+	holder("pg2");
+	in.lease.mine_valid = true; /* restarted half-way through */
+	ck_assert_int_eq(run(), ACT_ADOPT);
+	in.pg.standby_data = true;
+	ck_assert_int_eq(run(), ACT_START);
+	in.pg.state = PG_PRIMARY; /* S/initialize lost: written again */
+	ck_assert_int_eq(run(), ACT_MARK_INIT);
+	in.initialized = true;
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.lease.mine_valid = false; /* restarted: the lease first */
+	in.initialized = false;
+	in.pg.state = PG_STOPPED;
+	in.pg.standby_data = false;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	ck_assert_str_eq(decide_kind_name(ACT_ADOPT), "adopt");
+}
+END_TEST
+
 /* ---- the holder ------------------------------------------------------------ */
 
 START_TEST(holder_starts_then_promotes)
@@ -418,6 +524,10 @@ Suite *decide_suite(void)
 	tcase_add_test(t, primary_without_lease_is_fenced);
 	tcase_add_test(t, nothing_without_the_witnesses);
 	tcase_add_test(t, empty_dir_bootstraps_only_a_new_cluster);
+	tcase_add_test(t, former_primary_data_is_adopted);
+	tcase_add_test(t, standby_data_is_never_adopted);
+	tcase_add_test(t, empty_dir_waits_for_members_with_data);
+	tcase_add_test(t, adopting_holder_goes_on_and_marks_initialized);
 	tcase_add_test(t, holder_starts_then_promotes);
 	tcase_add_test(t, restarted_agent_takes_its_own_lease_again);
 	tcase_add_test(t, primary_keeps_sync_list_in_step);

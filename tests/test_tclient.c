@@ -655,6 +655,59 @@ START_TEST(test_rotates_without_hint)
 }
 END_TEST
 
+/* A leader hint nobody answers at (a witness that advertises an address
+ * this client cannot reach: a NAT, a proxy, a wrong advertise_client). */
+static char dead_hint[32];
+
+static void h_redirect_to_dead(struct fake *f, struct fake_conn *fc,
+			       const struct client_request *q)
+{
+	(void)f;
+	fake_reply(fc, q, CLIENT_ENOTLEADER, dead_hint, NULL);
+}
+
+static unsigned count_in_log(const char *what)
+{
+	unsigned n = 0;
+
+	for (const char *p = fx.log; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+/* Followers name a leader at an address that refuses: the client tries it
+ * once, then goes back to its own endpoints, and does not follow the same
+ * dead hint from the next follower either. */
+START_TEST(test_unreachable_hint_falls_back)
+{
+	struct answer a = {0};
+	struct fake dead;
+	uint64_t t0;
+
+	fake_start(&dead, h_echo);
+	snprintf(dead_hint, sizeof(dead_hint), "%s", dead.addr);
+	fake_stop(&dead);
+	ck_assert(run_until(all_closed, &dead, DEADLINE_MS));
+	fake_start(&fx.srv[0], h_redirect_to_dead);
+	fake_start(&fx.srv[1], h_redirect_to_dead);
+	fake_start(&fx.srv[2], h_echo);
+	client_new(3);
+	t0 = now_ms();
+	send_req(cas_req("z"), 0, &a);
+	wait_answer(&a);
+	ck_assert_msg(a.status == CLIENT_OK, "status %d; log:\n%s", a.status,
+		      fx.log);
+	/* Promptly: a refused connect and two round trips, no deadline. */
+	ck_assert_uint_lt(a.at_ms - t0, 1000);
+	ck_assert_uint_eq(fx.srv[0].n_requests, 1);
+	ck_assert_uint_eq(fx.srv[1].n_requests, 1);
+	ck_assert_uint_eq(fx.srv[2].n_requests, 1);
+	ck_assert_uint_eq(fx.srv[2].ops[0], CLIENT_OP_CAS);
+	ck_assert_uint_eq(count_in_log("following it to"), 1);
+	ck_assert_ptr_nonnull(strstr(fx.log, "back to the configured endpoints"));
+}
+END_TEST
+
 /* Holds the CAS, redirects the GET, then answers the CAS: the redirect
  * must not cut the connection under the CAS (it would become unknown). */
 static void h_redirect_drains(struct fake *f, struct fake_conn *fc,
@@ -1345,6 +1398,7 @@ Suite *tclient_suite(void)
 	tcase_add_test(req, test_follows_leader_hint);
 	tcase_add_test(req, test_rotates_without_hint);
 	tcase_add_test(req, test_redirect_drains_in_flight);
+	tcase_add_test(req, test_unreachable_hint_falls_back);
 	tcase_add_test(req, test_hello_first_with_token);
 	tcase_add_test(req, test_no_hello_without_token);
 	tcase_add_test(req, test_hello_refused);

@@ -157,6 +157,10 @@ struct ctl_pages {
 };
 int ctl_call_pages(struct ctl *c, const struct client_request *q,
 		   const char *what, struct ctl_pages *p);
+/* The same without a word on stderr, each page bounded by timeout_ms: an
+ * exit code (ctl_exit_for), for polls while the cluster changes hands. */
+int ctl_call_pages_quiet(struct ctl *c, const struct client_request *q,
+			 uint64_t timeout_ms, struct ctl_pages *p);
 void ctl_pages_free(struct ctl_pages *p);
 int ctl_exit_for(int status);
 /* Prints why a request failed (status is not OK and not a "no"). */
@@ -206,6 +210,8 @@ void ctl_table_print(struct ctl_table *t, FILE *f);
 void ctl_table_free(struct ctl_table *t);
 /* A protocol string as a NUL-terminated cell ("-" when empty). */
 char *ctl_cell(struct client_str s);
+/* A value in a table of several keys: over 60 bytes, its start and "..." */
+char *ctl_cell_value(struct client_str v, bool shorten);
 char *ctl_cell_u64(uint64_t v);
 /* Leases and keys, one printer each for both formats. */
 void ctl_json_lease(struct ctl_json *j, const struct client_lease *l);

@@ -354,8 +354,24 @@ static bool pages_append(struct ctl_pages *p, const struct client_response *r)
 	return true;
 }
 
-int ctl_call_pages(struct ctl *c, const struct client_request *q0,
-		   const char *what, struct ctl_pages *p)
+/* One page: loud (ctl_call) when quiet_ms is 0, else without a word and
+ * bounded by quiet_ms (a poll while the cluster changes hands). */
+static int page_call(struct ctl *c, const struct client_request *q,
+		     const char *what, uint64_t quiet_ms,
+		     struct tclient_result *res)
+{
+	if (!quiet_ms)
+		return ctl_call(c, q, what, res);
+	struct tclient_options o;
+	ctl_client_options(c, &o);
+	o.log = NULL;
+	o.timeout_ms = quiet_ms;
+	int st = tclient_call_sync(&o, q, quiet_ms, res);
+	return st < 0 ? CTL_EXIT_ERROR : ctl_exit_for(st);
+}
+
+static int pages_loop(struct ctl *c, const struct client_request *q0,
+		      const char *what, uint64_t quiet_ms, struct ctl_pages *p)
 {
 	struct client_request q = *q0;
 	bool leases = q.op == CLIENT_OP_LEASE_LIST_PAGE;
@@ -365,7 +381,7 @@ int ctl_call_pages(struct ctl *c, const struct client_request *q0,
 				sizeof(*p->pages)))
 			goto oom;
 		struct tclient_result *pg = &p->pages[p->n++];
-		int code = ctl_call(c, &q, what, pg);
+		int code = page_call(c, &q, what, quiet_ms, pg);
 		if (code != CTL_EXIT_OK)
 			return code;
 		const struct client_response *r = &pg->r;
@@ -374,8 +390,10 @@ int ctl_call_pages(struct ctl *c, const struct client_request *q0,
 		if (!r->more)
 			return CTL_EXIT_OK;
 		if (!r->n) {
-			fprintf(stderr, CTL_PROG ": %s: the witness says there "
-				"is more but sent an empty page\n", what);
+			if (!quiet_ms)
+				fprintf(stderr, CTL_PROG ": %s: the witness says "
+					"there is more but sent an empty "
+					"page\n", what);
 			return CTL_EXIT_ERROR;
 		}
 		/* The next page starts after the last item of this one (its
@@ -384,8 +402,21 @@ int ctl_call_pages(struct ctl *c, const struct client_request *q0,
 				       : r->kvs[r->n - 1].key;
 	}
 oom:
-	fprintf(stderr, CTL_PROG ": %s: out of memory\n", what);
+	if (!quiet_ms)
+		fprintf(stderr, CTL_PROG ": %s: out of memory\n", what);
 	return CTL_EXIT_ERROR;
+}
+
+int ctl_call_pages(struct ctl *c, const struct client_request *q,
+		   const char *what, struct ctl_pages *p)
+{
+	return pages_loop(c, q, what, 0, p);
+}
+
+int ctl_call_pages_quiet(struct ctl *c, const struct client_request *q,
+			 uint64_t timeout_ms, struct ctl_pages *p)
+{
+	return pages_loop(c, q, "list", timeout_ms ? timeout_ms : 1, p);
 }
 
 void ctl_pages_free(struct ctl_pages *p)

@@ -23,7 +23,8 @@
  *      as a replica; or when --wait runs out (still reported, exit 2);
  *   7. count the acknowledged ids missing on the new primary, keep the
  *      result in S/drills/%020llu (the trigger's wall-clock ms) for
- *      `cluster history`, and delete S/drill whatever happened.
+ *      `cluster history` (the oldest beyond the newest 100 are deleted),
+ *      and delete S/drill whatever happened.
  *
  * Key: S/drill = {"kind":"failover","target":NAME,"token":T,
  * "requested_ms":ms}; only the agent holding S/primary with token T acts
@@ -38,6 +39,7 @@
 
 #include "fencing/flatjson.h"
 #include "fencing/roster.h"
+#include "fencing/scope_keys.h"
 #include "fencing/clock.h"
 #include "server/ctl/ctl.h"
 #include "server/sm.h"
@@ -163,20 +165,33 @@ static void view_free(struct view *v)
 	v->n = 0;
 }
 
+/* A paged list under S/rest: loud or quiet as call() is. */
+static int list_pages(struct drill *d, const char *rest,
+		      const char *start_after, struct ctl_pages *p, bool quiet)
+{
+	char prefix[SM_KEY_MAX + 1];
+	struct client_request q = {.op = CLIENT_OP_LIST_PAGE};
+	scoped(prefix, sizeof(prefix), d->scope, rest);
+	q.prefix = ctl_str(prefix);
+	q.start_after = ctl_str(start_after);
+	q.consistency = d->c->consistency;
+	if (!quiet)
+		return ctl_call_pages(d->c, &q, "list", p);
+	uint64_t t = d->c->timeout_ms < DRILL_CALL_MS ? d->c->timeout_ms
+						      : DRILL_CALL_MS;
+	return ctl_call_pages_quiet(d->c, &q, t, p);
+}
+
 static int view_members(struct drill *d, struct view *v, bool quiet)
 {
-	char prefix[SM_KEY_MAX + 1], err[160];
-	struct client_request q = {.op = CLIENT_OP_LIST};
-	struct tclient_result res;
-	scoped(prefix, sizeof(prefix), d->scope, "members/");
-	q.prefix = ctl_str(prefix);
-	q.consistency = d->c->consistency;
-	int code = call(d, &q, "list", &res, quiet);
-	if (code == CTL_EXIT_OK && res.r.n &&
-	    !(v->m = calloc(res.r.n, sizeof(*v->m))))
+	char err[160];
+	struct ctl_pages res;
+	int code = list_pages(d, "members/", NULL, &res, quiet);
+	if (code == CTL_EXIT_OK && res.count &&
+	    !(v->m = calloc(res.count, sizeof(*v->m))))
 		code = CTL_EXIT_ERROR;
-	for (uint32_t i = 0; code == CTL_EXIT_OK && i < res.r.n; i++) {
-		const struct client_kv *kv = &res.r.kvs[i];
+	for (size_t i = 0; code == CTL_EXIT_OK && i < res.count; i++) {
+		const struct client_kv *kv = &res.kvs[i];
 		if (member_decode(kv->value.p, kv->value.len, &v->m[v->n], err,
 				  sizeof(err)))
 			v->n++;
@@ -184,7 +199,7 @@ static int view_members(struct drill *d, struct view *v, bool quiet)
 			fprintf(stderr, CTL_PROG ": warning: ignoring %.*s: "
 				"%s\n", (int)kv->key.len, kv->key.p, err);
 	}
-	tclient_result_free(&res);
+	ctl_pages_free(&res);
 	if (v->n)
 		qsort(v->m, v->n, sizeof(*v->m), by_name);
 	return code == CTL_EXIT_ERROR ? code : 0;
@@ -671,27 +686,26 @@ static void explain_timeout(struct drill *d)
 
 /* ---- results ------------------------------------------------------------------ */
 
-/* The agents' newest history entry, if it is newer than the drill. */
+/* The agents' newest history entry, if it is newer than the drill: keys
+ * are the tokens, so only those after the old primary's are listed. */
 static void newest_history(struct drill *d)
 {
-	char prefix[SM_KEY_MAX + 1], err[160];
-	struct client_request q = {.op = CLIENT_OP_LIST};
-	struct tclient_result res;
+	char after[SM_KEY_MAX + 1], err[160];
+	struct ctl_pages res;
 	struct ctl_pg_event e;
-	scoped(prefix, sizeof(prefix), d->scope, "history/");
-	q.prefix = ctl_str(prefix);
-	q.consistency = d->c->consistency;
-	if (call(d, &q, "list", &res, true) == CTL_EXIT_OK)
-		for (uint32_t i = 0; i < res.r.n; i++)
-			if (ctl_pg_event_decode(res.r.kvs[i].value.p,
-						res.r.kvs[i].value.len, &e, err,
+	snprintf(after, sizeof(after), "%s/history/%020llu", d->scope,
+		 (unsigned long long)d->old_token);
+	if (list_pages(d, "history/", after, &res, true) == CTL_EXIT_OK)
+		for (size_t i = 0; i < res.count; i++)
+			if (ctl_pg_event_decode(res.kvs[i].value.p,
+						res.kvs[i].value.len, &e, err,
 						sizeof(err)) &&
 			    e.token > d->old_token &&
 			    (!d->has_hist || e.token > d->hist.token)) {
 				d->hist = e;
 				d->has_hist = true;
 			}
-	tclient_result_free(&res);
+	ctl_pages_free(&res);
 }
 
 static void measure(struct drill *d)
@@ -841,6 +855,33 @@ static void keep_result(struct drill *d)
 	free(buf);
 }
 
+/* Only the newest SCOPE_DRILLS_KEEP results stay: each is several KB and
+ * a drill a day would otherwise grow S/drills/ forever.  Keys are the
+ * trigger's ms, so the oldest come first.  A failure only warns: the
+ * next drill prunes again. */
+static void prune_drills(struct drill *d)
+{
+	struct ctl_pages p;
+	size_t gone = 0, n = 0;
+	int code = list_pages(d, "drills/", NULL, &p, true);
+	if (code == CTL_EXIT_OK)
+		n = scope_prune_count(p.count, SCOPE_DRILLS_KEEP);
+	for (size_t i = 0; code != CTL_EXIT_ERROR && i < n; i++) {
+		struct client_request q = {.op = CLIENT_OP_DELETE};
+		struct tclient_result res;
+		q.key = p.kvs[i].key;
+		code = call(d, &q, "del", &res, true);
+		tclient_result_free(&res);
+		gone += code == CTL_EXIT_OK;
+	}
+	ctl_pages_free(&p);
+	if (code == CTL_EXIT_ERROR)
+		fprintf(stderr, CTL_PROG ": warning: could not delete the "
+			"drill results beyond the newest %d under %s/drills/ "
+			"(%zu deleted); the next drill tries again\n",
+			SCOPE_DRILLS_KEEP, d->scope, gone);
+}
+
 /* Whatever happened: no request of ours stays behind. */
 static void clean_keys(struct drill *d)
 {
@@ -984,6 +1025,8 @@ static int rehearse(struct drill *d)
 	measure(d);
 	clean_keys(d);
 	keep_result(d);
+	if (d->kept)
+		prune_drills(d);
 	return report(d);
 }
 
@@ -1272,21 +1315,21 @@ int ctl_drill_print_history(struct ctl *c, const char *scope,
 			    const struct ctl_pg_event *e, size_t n)
 {
 	char prefix[SM_KEY_MAX + 1], err[160];
-	struct client_request q = {.op = CLIENT_OP_LIST};
-	struct tclient_result res;
+	struct client_request q = {.op = CLIENT_OP_LIST_PAGE};
+	struct ctl_pages res;
 	struct drill_rec *r = NULL;
 	size_t nr = 0;
 	scoped(prefix, sizeof(prefix), scope, "drills/");
 	q.prefix = ctl_str(prefix);
 	q.consistency = c->consistency;
-	int code = ctl_call(c, &q, "list", &res);
-	if (code == CTL_EXIT_OK && res.r.n &&
-	    !(r = calloc(res.r.n, sizeof(*r)))) {
+	int code = ctl_call_pages(c, &q, "list", &res);
+	if (code == CTL_EXIT_OK && res.count &&
+	    !(r = calloc(res.count, sizeof(*r)))) {
 		fprintf(stderr, CTL_PROG ": out of memory\n");
 		code = CTL_EXIT_ERROR;
 	}
-	for (uint32_t i = 0; r && i < res.r.n; i++) {
-		const struct client_kv *kv = &res.r.kvs[i];
+	for (size_t i = 0; r && i < res.count; i++) {
+		const struct client_kv *kv = &res.kvs[i];
 		if (rec_decode(kv, &r[nr], err, sizeof(err)))
 			nr++;
 		else
@@ -1305,6 +1348,6 @@ int ctl_drill_print_history(struct ctl *c, const char *scope,
 		}
 	}
 	free(r);
-	tclient_result_free(&res);
+	ctl_pages_free(&res);
 	return code;
 }

@@ -152,7 +152,10 @@ static const struct ctl_cmd commands[] = {
 	 "row each: kind, old and new primary, RTO, seconds to the first write\n"
 	 "on the new primary, writes acknowledged and lost.  -o json: one list,\n"
 	 "oldest first; a drill is an entry with \"reason\": \"drill\" and its\n"
-	 "figures (kind, rto_s, time_to_new_primary_s, acked, lost, ok).\n",
+	 "figures (kind, rto_s, time_to_new_primary_s, acked, lost, ok).\n"
+	 "Only the newest 1000 changes of primary and 100 drills are kept: the\n"
+	 "agent that records a change, and 'cluster drill' after a drill,\n"
+	 "delete the oldest.\n",
 	 ctl_cmd_pg_history},
 	{"cluster pause", "[--scope S]", 0, 0, scope_opts,
 	 "maintenance mode: the agents stop automatic failover",
@@ -202,7 +205,8 @@ static const struct ctl_cmd commands[] = {
 	 "the new primary, RPO (acknowledged writes missing on the new primary)\n"
 	 "and the agents' history entry.  Done when the new primary took writes\n"
 	 "and the old one is back as a replica, or after --wait (default 60 s).\n"
-	 "The result is kept in S/drills/ and shown by 'cluster history'.\n"
+	 "The result is kept in S/drills/ (the newest 100) and shown by\n"
+	 "'cluster history'.\n"
 	 "-o json: {kind, old, new, rto_s, time_to_new_primary_s, acked, lost,\n"
 	 "timeline, ...}.  Exit 0: a new primary and nothing lost; 1: writes\n"
 	 "were lost, or cancelled at the prompt; 2: refused (no primary,\n"

@@ -344,6 +344,24 @@ void ctl_print_lease_outcome(const struct ctl *c, const struct client_lease *l,
 	ctl_table_free(&t);
 }
 
+/* In a table of several keys a long value (a drill's result is a few KB
+ * of JSON) would make every row that wide: show its start and "...", cut
+ * where no UTF-8 character is split.  `get KEY` and -o json show it whole. */
+#define CTL_LIST_VALUE_MAX 60
+
+char *ctl_cell_value(struct client_str v, bool shorten)
+{
+	if (!shorten || v.len <= CTL_LIST_VALUE_MAX)
+		return ctl_cell(v);
+	size_t cut = CTL_LIST_VALUE_MAX - 3;
+	while (cut > 0 && ((unsigned char)v.p[cut] & 0xC0) == 0x80)
+		cut--;
+	char *start = ctl_cell((struct client_str){.p = v.p, .len = cut});
+	char *p = xrealloc(start, cut + 4);
+	memcpy(p + cut, "...", 4);
+	return p;
+}
+
 void ctl_print_kvs(const struct ctl *c, const struct client_kv *kv, size_t n)
 {
 	static const char *const head[] = {"KEY", "VALUE", "LEASE",
@@ -360,7 +378,8 @@ void ctl_print_kvs(const struct ctl *c, const struct client_kv *kv, size_t n)
 	struct ctl_table t;
 	ctl_table_init(&t, 5, head);
 	for (size_t i = 0; i < n; i++) {
-		char *cells[5] = {ctl_cell(kv[i].key), ctl_cell(kv[i].value),
+		char *cells[5] = {ctl_cell(kv[i].key),
+				  ctl_cell_value(kv[i].value, n > 1),
 				  ctl_cell(kv[i].lease),
 				  ctl_cell_u64(kv[i].create_revision),
 				  ctl_cell_u64(kv[i].mod_revision)};

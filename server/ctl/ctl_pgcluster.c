@@ -17,11 +17,14 @@
  *                            or "","candidate":NAME,"requested_ms":ms};
  *                            the agents delete it when done
  *   keys  S/history/%020llu  (the fencing token) {"time_ms","old","new",
- *                            "reason","token","unavailable_ms"}
+ *                            "reason","token","unavailable_ms"}; the
+ *                            agent that adds one deletes the oldest beyond
+ *                            the newest 1000 (fencing/scope_keys.h)
  *   key   S/drill            {"kind":"failover","target":NAME,"token":T,
  *                            "requested_ms":ms}: `cluster drill` asks the
  *                            primary holding token T to play dead
- *   keys  S/drills/%020llu   (wall-clock ms) a drill's result (ctl_drill.c)
+ *   keys  S/drills/%020llu   (wall-clock ms) a drill's result (ctl_drill.c);
+ *                            the newest 100 are kept
  *
  * tenurectl never moves the lease itself: it asks (S/switchover) and
  * watches the agents do it, because only the agents can fence and
@@ -110,13 +113,14 @@ static int read_key(struct ctl *c, const char *key, char *buf, size_t len,
 	return code == CTL_EXIT_ERROR ? code : 0;
 }
 
-static int list_prefix(struct ctl *c, const char *prefix,
-		       struct tclient_result *res)
+/* Every key under prefix, page by page: S/history/ alone may be more than
+ * one answer can hold.  Free p with ctl_pages_free. */
+static int list_prefix(struct ctl *c, const char *prefix, struct ctl_pages *p)
 {
-	struct client_request q = {.op = CLIENT_OP_LIST};
+	struct client_request q = {.op = CLIENT_OP_LIST_PAGE};
 	q.prefix = ctl_str(prefix);
 	q.consistency = c->consistency;
-	return ctl_call(c, &q, "list", res);
+	return ctl_call_pages(c, &q, "list", p);
 }
 
 /* The member records under S/members/ (malformed ones skipped with a
@@ -125,20 +129,20 @@ static int read_members(struct ctl *c, const char *scope,
 			struct member **out, size_t *n)
 {
 	char prefix[SM_KEY_MAX + 1], err[160];
-	struct tclient_result res;
+	struct ctl_pages res;
 	key_of(prefix, sizeof(prefix), scope, "members/");
 	*out = NULL;
 	*n = 0;
 	int code = list_prefix(c, prefix, &res);
-	if (code == CTL_EXIT_OK && res.r.n) {
-		*out = calloc(res.r.n, sizeof(**out));
+	if (code == CTL_EXIT_OK && res.count) {
+		*out = calloc(res.count, sizeof(**out));
 		if (!*out) {
 			fprintf(stderr, CTL_PROG ": out of memory\n");
 			code = CTL_EXIT_ERROR;
 		}
 	}
-	for (uint32_t i = 0; *out && i < res.r.n; i++) {
-		const struct client_kv *kv = &res.r.kvs[i];
+	for (size_t i = 0; *out && i < res.count; i++) {
+		const struct client_kv *kv = &res.kvs[i];
 		if (member_decode(kv->value.p, kv->value.len, &(*out)[*n], err,
 				  sizeof(err)))
 			(*n)++;
@@ -146,7 +150,7 @@ static int read_members(struct ctl *c, const char *scope,
 			fprintf(stderr, CTL_PROG ": warning: ignoring %.*s: "
 				"%s\n", (int)kv->key.len, kv->key.p, err);
 	}
-	tclient_result_free(&res);
+	ctl_pages_free(&res);
 	return code == CTL_EXIT_ERROR ? code : 0;
 }
 
@@ -192,20 +196,20 @@ int ctl_cmd_pg_history(struct ctl *c)
 {
 	const char *scope;
 	char prefix[SM_KEY_MAX + 1], err[160];
-	struct tclient_result res;
+	struct ctl_pages res;
 	struct ctl_pg_event *e = NULL;
 	size_t n = 0;
 	if (scope_of(c, &scope))
 		return CTL_EXIT_ERROR;
 	key_of(prefix, sizeof(prefix), scope, "history/");
 	int code = list_prefix(c, prefix, &res);
-	if (code == CTL_EXIT_OK && res.r.n &&
-	    !(e = calloc(res.r.n, sizeof(*e)))) {
+	if (code == CTL_EXIT_OK && res.count &&
+	    !(e = calloc(res.count, sizeof(*e)))) {
 		fprintf(stderr, CTL_PROG ": out of memory\n");
 		code = CTL_EXIT_ERROR;
 	}
-	for (uint32_t i = 0; e && i < res.r.n; i++) {
-		const struct client_kv *kv = &res.r.kvs[i];
+	for (size_t i = 0; e && i < res.count; i++) {
+		const struct client_kv *kv = &res.kvs[i];
 		if (ctl_pg_event_decode(kv->value.p, kv->value.len, &e[n], err,
 					sizeof(err)))
 			n++;
@@ -219,7 +223,7 @@ int ctl_cmd_pg_history(struct ctl *c)
 		code = ctl_drill_print_history(c, scope, e, n);
 	}
 	free(e);
-	tclient_result_free(&res);
+	ctl_pages_free(&res);
 	return code;
 }
 
