@@ -208,6 +208,8 @@ t0=$(date +%s)
 }
 echo "$me: up in $(($(date +%s) - t0)) s (base port $base)"
 grep -q "primary" "$tmp/up.out" || fail "up did not print the cluster list"
+[ "$(grep -cE '^w[123] +127\.0\.0\.1:[0-9]+ +(leader|follower) ' "$tmp/up.out")" = 3 ] ||
+	fail "up did not print tenurectl status (three witnesses): $(cat "$tmp/up.out")"
 grep -q "host=127.0.0.1 port=$((base + 31)) user=postgres dbname=postgres" "$tmp/up.out" ||
 	fail "up did not print pg1's connection string"
 
@@ -262,6 +264,8 @@ collect_pids
 grep -q "already runs" "$tmp/up2.out" || fail "a second up did not say the cluster runs: $(cat "$tmp/up2.out")"
 "$lc" status --dir "$cdir" >"$tmp/status.out" 2>&1 || { cat "$tmp/status.out" >&2; fail "status failed"; }
 [ "$(grep -c ' running ' "$tmp/status.out")" -ge 9 ] || fail "status: not everything running: $(cat "$tmp/status.out")"
+grep -qE '^w[123] +127\.0\.0\.1:[0-9]+ +leader ' "$tmp/status.out" ||
+	fail "status: no witness table with a leader: $(cat "$tmp/status.out")"
 echo "$me: up again and status: ok"
 
 # ---- 4. freeze and thaw a replica ------------------------------------------------------------
