@@ -751,9 +751,13 @@ static void promoted(struct act *x, int status, const char *error,
 	query(x, "CHECKPOINT", 600000, checkpointed);
 }
 
+static void refuse_promotion(struct act *x, const char *why, bool veto_self);
+
 /* Shorter than what is left of the lease: a host that stops feeding it
- * is reset before anyone else can be promoted.  False (and x failed) when
- * the device cannot be armed: then this node must not become primary. */
+ * is reset before anyone else can be promoted.  False when the device
+ * cannot be armed: then this node must not become primary, and it must
+ * not sit on the lease either (a cluster without a primary while a
+ * standby with a working watchdog waits): it releases the lease. */
 static bool arm_watchdog(struct act *x)
 {
 	struct agent *a = x->a;
@@ -765,7 +769,15 @@ static bool arm_watchdog(struct act *x)
 	int timeout_s = left >= 2000 ? (int)(left / 1000) : 1;
 	if (watchdog_open(a->conf->watchdog_device, timeout_s, &a->wd, note,
 			  sizeof(note)) != 0) {
-		fail(x, "watchdog_failed", note);
+		char why[400], q[600];
+		log_event(LOG_ERROR, "watchdog_failed", "device=%s detail=%s",
+			  a->conf->watchdog_device,
+			  one_line(note, q, sizeof(q)));
+		snprintf(why, sizeof(why), "watchdog %s cannot be armed: %s",
+			 a->conf->watchdog_device, note);
+		/* out of the running for a while: another standby, whose
+		 * watchdog works, becomes the candidate meanwhile */
+		refuse_promotion(x, why, true);
 		return false;
 	}
 	a->wd_on = true;
@@ -786,7 +798,8 @@ static void promote_now(struct act *x)
 }
 
 /* Releasing after a refused promotion lets another standby try.  A node
- * its own pre_promote hook vetoed stays out of the running for a while;
+ * its own pre_promote hook vetoed (or whose watchdog cannot be armed)
+ * stays out of the running for a while;
  * one that could not fence the old primary tries again shortly (the old
  * primary must be fenced by someone before anyone is promoted). */
 static void refuse_promotion(struct act *x, const char *why, bool veto_self)

@@ -28,118 +28,23 @@
 # logs.
 set -u
 me=advertise-client
-top="${top_builddir:-.}"
-bin="$top/tenured"
-ctl_bin="$top/tenurectl"
-proxy_bin="$top/tests/tcp-proxy"
-for b in "$bin" "$ctl_bin" "$proxy_bin"; do
-	[ -x "$b" ] || { echo "$me: $b not built (make check builds it)" >&2; exit 1; }
-done
-for tool in curl jq; do
-	command -v $tool >/dev/null ||
-		{ echo "$me: $tool missing (apt-get install $tool): SKIP" >&2; exit 77; }
-done
+. "$(dirname "$0")/proc-lib.sh"
+proc_need_built "$bin" "$ctl_bin" "$proxy_bin"
+proc_need_tools 77 curl jq
 unset TENURE_AUTH_TOKEN_FILE TENURE_ENDPOINTS
 
-dir=$(mktemp -d "/tmp/tenure-$me.XXXXXX")
-pids=""
-lock=""
-failed=0
-
-cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null; done
-	pids=""
-	[ -n "$lock" ] && rm -rf "$lock"
-	lock=""
-	if [ "$failed" = 1 ] && [ "${KEEP:-0}" = 1 ]; then
-		echo "$me: kept $dir" >&2
-	else
-		rm -rf "$dir"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-	failed=1
-	echo "FAIL: $me: $*" >&2
-	for f in "$dir"/*.log; do
-		[ -f "$f" ] || continue
-		echo "--- $(basename "$f") (tail)" >&2
-		tail -n 15 "$f" >&2
-	done
-	exit 1
-}
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# ---- ports ------------------------------------------------------------------------
-
-ports_free() { # ports_free FIRST LAST: nothing listens on any of them
-	command -v ss >/dev/null || return 0
-	ss -Htln 2>/dev/null | awk -v a="$1" -v b="$2" '
-		{ n = split($4, p, ":"); if (p[n] + 0 >= a && p[n] + 0 <= b) busy = 1 }
-		END { exit busy }'
-}
-alloc_ports() { # sets base: a locked block of 20 free ports
-	i=0
-	while [ $i -lt 5 ]; do
-		base=$((32600 + (($$ + i) % 5) * 20))
-		lock="/tmp/tenure-advertise-ports.$base"
-		if mkdir "$lock" 2>/dev/null; then
-			echo $$ >"$lock/pid"
-			ports_free $base $((base + 19)) && return 0
-			rm -rf "$lock"
-		elif [ -f "$lock/pid" ] && ! kill -0 "$(cat "$lock/pid")" 2>/dev/null; then
-			rm -rf "$lock" # left by a run that was killed: take it
-			continue
-		fi
-		lock=""
-		i=$((i + 1))
-	done
-	fail "no free block of 20 ports in 32600-32699"
-}
-alloc_ports
-
-peer_port() { echo $((base + $1)); }
-client_port() { echo $((base + 3 + $1)); } # X: where witness N listens
-http_port() { echo $((base + 6 + $1)); }
-proxy_port() { echo $((base + 9 + $1)); }  # Y: the proxy in front of X
-spare=$((base + 13))                       # never listened on
-x() { echo "127.0.0.1:$(client_port "$1")"; }
+proc_init "$me"
+proc_take_ports 32600 20 5 advertise-ports
+# X, where witness N listens for clients, is client_port N; Y, the proxy
+# in front of X, is proxy_port N
+spare=$((base + 13)) # never listened on
+x() { ep "$1"; }
 y() { echo "127.0.0.1:$(proxy_port "$1")"; }
-cluster="w1=127.0.0.1:$(peer_port 1),w2=127.0.0.1:$(peer_port 2),w3=127.0.0.1:$(peer_port 3)"
+make_cluster
+unset TENURE_ENDPOINTS
 
 # ---- processes ------------------------------------------------------------------------
 
-forget() { # forget PID: it is gone, never signal that number again
-	np=""
-	for p in $pids; do [ "$p" = "$1" ] || np="$np $p"; done
-	pids=$np
-}
-start() { # start N [EXTRA OPTIONS...]: tenured wN in the background
-	n=$1
-	shift
-	"$bin" --name "w$n" --data-dir "$dir/w$n" \
-		--listen-peer "127.0.0.1:$(peer_port "$n")" \
-		--listen-client "$(x "$n")" \
-		--listen-http "127.0.0.1:$(http_port "$n")" \
-		--initial-cluster "$cluster" \
-		--election-timeout 300ms --heartbeat-interval 50ms "$@" \
-		>>"$dir/w$n.log" 2>&1 &
-	eval "pid$n=$!"
-	pids="$pids $!"
-}
-stop_all() { # SIGTERM to the three witnesses, each must exit 0
-	for n in 1 2 3; do eval "kill -TERM \$pid$n"; done
-	for n in 1 2 3; do
-		eval "p=\$pid$n"
-		wait "$p"
-		rc=$?
-		forget "$p"
-		[ "$rc" = 0 ] || fail "w$n exited $rc on SIGTERM"
-	done
-}
 start_proxy() { # start_proxy N: Y(N) -> X(N)
 	"$proxy_bin" "$(proxy_port "$1")" "$(client_port "$1")" \
 		>>"$dir/proxy$1.log" 2>&1 &
@@ -158,28 +63,8 @@ stop_proxy() {
 
 # ---- observing --------------------------------------------------------------------------
 
-wait_for() { # wait_for SECONDS COMMAND...: poll every 0.1 s
-	limit=$1
-	shift
-	i=0
-	while [ $i -lt $((limit * 10)) ]; do
-		"$@" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-http() { curl -s --max-time 1 "http://127.0.0.1:$(http_port "$1")$2"; }
-leader_among() { # every witness names the same leader, which says it
-	# leads; its number in $leader, the two others in $f1 and $f2
-	leader=""
-	for n in 1 2 3; do
-		l=$(http "$n" /status | jq -r '.leader // empty' 2>/dev/null)
-		[ -n "$l" ] || return 1
-		[ -z "$leader" ] && leader=${l#w}
-		[ "w$leader" = "$l" ] || return 1
-	done
-	[ "$(http "$leader" /status | jq -r .role 2>/dev/null)" = leader ] || return 1
+leader_and_followers() { # leader_among 1 2 3, and the two others in $f1, $f2
+	leader_among 1 2 3 || return 1
 	f1="" f2=""
 	for n in 1 2 3; do
 		[ "$n" = "$leader" ] && continue
@@ -198,16 +83,6 @@ status_shows() { # status_shows WANT_FN: every witness reports, for every
 			[ "$(client_seen_by "$n" "$m")" = "$($1 "$m")" ] || return 1
 		done
 	done
-}
-# ctl ARGS...: tenurectl; stdout in $out, stderr in $err, exit in $rc.
-ctl() {
-	"$ctl_bin" "$@" >"$dir/out" 2>"$dir/err"
-	rc=$?
-	out=$(cat "$dir/out")
-	err=$(cat "$dir/err")
-}
-expect_rc() { # expect_rc RC WHAT
-	[ "$rc" = "$1" ] || fail "$2: exit $rc, expected $1: $out $err"
 }
 
 # ---- 1. a wildcard listen_client needs advertise_client (--check-config) -----------------
@@ -248,7 +123,7 @@ echo "ok: wildcard listen_client refused without advertise_client, bad advertise
 
 for n in 1 2 3; do start_proxy $n; done
 for n in 1 2 3; do start $n; done
-wait_for 10 leader_among || fail "no leader within 10 s"
+wait_for 10 leader_and_followers || fail "no leader within 10 s"
 echo "leader: w$leader; followers w$f1, w$f2"
 wait_for 5 status_shows x ||
 	fail "/status does not show listen_client as the client address: $(http "$f1" /status)"
@@ -269,7 +144,7 @@ echo "ok: without advertise_client the hint is $(x "$leader"): the redirect bypa
 
 stop_all
 for n in 1 2 3; do start $n --advertise-client "$(y "$n")"; done
-wait_for 10 leader_among || fail "no leader within 10 s of the restart"
+wait_for 10 leader_and_followers || fail "no leader within 10 s of the restart"
 echo "leader: w$leader; followers w$f1, w$f2"
 wait_for 5 status_shows y ||
 	fail "/status does not show advertise_client as the client address: $(http "$f1" /status)"

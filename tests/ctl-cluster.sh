@@ -5,73 +5,21 @@
 # a lease), expiry of an unrenewed lease, a key watch, membership, leader
 # transfer, bench, authentication, and clear errors for unreachable
 # endpoints and bad input.
+#
+# Ports 10000-19199, shared with witness-cluster.sh (a block of 20 under
+# a lock directory, tests/proc-lib.sh), below Linux's ephemeral ports
+# (32768 up), which outgoing connections take.  KEEP=1 keeps a failed
+# run's logs.
 set -u
-top="${top_builddir:-.}"
-bin="$top/tenured"
-ctl_bin="$top/tenurectl"
-for b in "$bin" "$ctl_bin"; do
-	[ -x "$b" ] || { echo "ctl-cluster.sh: $b not built" >&2; exit 1; }
-done
-command -v jq >/dev/null || { echo "ctl-cluster.sh: jq missing (apt-get install jq)" >&2; exit 1; }
-
-dir=$(mktemp -d /tmp/tenure-ctl.XXXXXX)
-# Below witness-cluster.sh's range (so both can run at once) and below
-# Linux's ephemeral ports (32768 up), which outgoing connections take.
-base=$((10000 + ($$ % 900) * 10))
-cluster="w1=127.0.0.1:$((base + 1)),w2=127.0.0.1:$((base + 2)),w3=127.0.0.1:$((base + 3))"
-TENURE_ENDPOINTS="127.0.0.1:$((base + 101)),127.0.0.1:$((base + 102)),127.0.0.1:$((base + 103))"
-export TENURE_ENDPOINTS
+me=ctl-cluster.sh
+. "$(dirname "$0")/proc-lib.sh"
+proc_need_built "$bin" "$ctl_bin"
+proc_need_tools 1 jq
 unset TENURE_AUTH_TOKEN_FILE
-pids=""
-cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null; done
-	pids=""
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fail() {
-	echo "FAIL: $*" >&2
-	for n in 1 2 3; do
-		[ -f "$dir/w$n.log" ] && { echo "--- w$n.log (tail)"; tail -n 15 "$dir/w$n.log"; }
-	done
-	exit 1
-}
 
-start() { # start N
-	n=$1
-	"$bin" --name "w$n" --data-dir "$dir/w$n" \
-		--listen-peer "127.0.0.1:$((base + n))" \
-		--listen-client "127.0.0.1:$((base + 100 + n))" \
-		--initial-cluster "$cluster" \
-		--election-timeout 300ms --heartbeat-interval 50ms \
-		>>"$dir/w$n.log" 2>&1 &
-	pids="$pids $!"
-}
-wait_for() { # wait_for SECONDS COMMAND...
-	limit=$1
-	shift
-	i=0
-	while [ $i -lt $((limit * 10)) ]; do
-		"$@" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-# ctl ARGS...: runs tenurectl; stdout in $out, stderr in $err, exit in $rc.
-ctl() {
-	"$ctl_bin" "$@" >"$dir/out" 2>"$dir/err"
-	rc=$?
-	out=$(cat "$dir/out")
-	err=$(cat "$dir/err")
-}
-expect_rc() { # expect_rc CODE WHAT
-	[ "$rc" = "$1" ] || fail "$2: exit $rc, expected $1 (stdout: $out; stderr: $err)"
-}
-field() { # field JQ-FILTER: from $out
-	printf '%s' "$out" | jq -r "$1" 2>/dev/null
-}
+proc_init ctl
+proc_take_ports 10000 20 460 wc-ports
+make_cluster
 leader_name() {
 	"$ctl_bin" status -o json --timeout 1s 2>/dev/null |
 		jq -r '[.[] | select(.role == "leader") | .name] | if length == 1 then .[0] else empty end'
@@ -106,7 +54,7 @@ ctl --endpoints "$follower" put /hint/redirected yes
 expect_rc 0 "put through a follower's endpoint only (leader hint)"
 
 # --- a dead endpoint is listed as unreachable, the others still answer -------
-dead="127.0.0.1:$((base + 109))"
+dead="127.0.0.1:$((base + 16))"
 ctl status -o json --endpoints "$TENURE_ENDPOINTS,$dead" --timeout 2s
 expect_rc 0 "status with one dead endpoint"
 [ "$(field "[.[] | select(.endpoint == \"$dead\") | .role] | .[0]")" = unreachable ] ||
@@ -241,10 +189,10 @@ jq -s -e 'any(.[]; .type == "delete" and .key == "app/a")' "$dir/watch" >/dev/nu
 	fail "watch did not print the delete: $(cat "$dir/watch")"
 
 # --- errors: unreachable endpoints, bad input ---------------------------------------
-ctl get app/b --endpoints "127.0.0.1:$((base + 108)),127.0.0.1:$((base + 109))" --timeout 2s
+ctl get app/b --endpoints "127.0.0.1:$((base + 15)),127.0.0.1:$((base + 16))" --timeout 2s
 expect_rc 2 "unreachable endpoints"
 printf '%s' "$err" | grep -qi 'reach\|answer' || fail "unclear message for unreachable endpoints: $err"
-ctl status --endpoints "127.0.0.1:$((base + 108))" --timeout 1s
+ctl status --endpoints "127.0.0.1:$((base + 15))" --timeout 1s
 expect_rc 2 "status with no witness answering"
 ctl lease frobnicate db
 expect_rc 2 "unknown subcommand"
@@ -301,12 +249,12 @@ ctl lease list -o json
 # --- a witness that requires the shared secret ----------------------------------
 printf 's3cret\n' >"$dir/token"
 printf 'wrong\n' >"$dir/bad-token"
-"$bin" --name a1 --data-dir "$dir/a1" --listen-peer "127.0.0.1:$((base + 7))" \
-	--listen-client "127.0.0.1:$((base + 107))" \
-	--initial-cluster "a1=127.0.0.1:$((base + 7))" --auth-token-file "$dir/token" \
+"$bin" --name a1 --data-dir "$dir/a1" --listen-peer "127.0.0.1:$((base + 13))" \
+	--listen-client "127.0.0.1:$((base + 14))" \
+	--initial-cluster "a1=127.0.0.1:$((base + 13))" --auth-token-file "$dir/token" \
 	--election-timeout 300ms --heartbeat-interval 50ms >>"$dir/a1.log" 2>&1 &
 pids="$pids $!"
-auth_ep="127.0.0.1:$((base + 107))"
+auth_ep="127.0.0.1:$((base + 14))"
 auth_up() { "$ctl_bin" --endpoints "$auth_ep" --auth-token-file "$dir/token" put a/k v >/dev/null 2>&1; }
 wait_for 10 auth_up || fail "tenurectl cannot write with the right --auth-token-file"
 TENURE_AUTH_TOKEN_FILE="$dir/token" ctl get a/k --endpoints "$auth_ep"

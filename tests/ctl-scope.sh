@@ -5,63 +5,21 @@
 # over the 1 MiB a single LIST answer may carry), and `tenurectl cluster
 # list` / `cluster history` still answer in full, page by page.
 set -u
-top="${top_builddir:-.}"
-bin="$top/tenured"
-ctl_bin="$top/tenurectl"
-fill_bin="$top/tests/scope-fill"
 me=ctl-scope.sh
-for b in "$bin" "$ctl_bin" "$fill_bin"; do
-	[ -x "$b" ] || { echo "$me: $b not built" >&2; exit 1; }
-done
-command -v jq >/dev/null || { echo "$me: jq missing (apt-get install jq)" >&2; exit 77; }
-
-dir=$(mktemp -d /tmp/tenure-scope.XXXXXX)
-# 32500-32599 (this test's own range, below the ephemeral ports): two runs
-# at once (two build directories) take different tens.
-base=$((32500 + ($$ % 9) * 10))
-cluster="w1=127.0.0.1:$((base + 1)),w2=127.0.0.1:$((base + 2)),w3=127.0.0.1:$((base + 3))"
-TENURE_ENDPOINTS="127.0.0.1:$((base + 5)),127.0.0.1:$((base + 6)),127.0.0.1:$((base + 7))"
-export TENURE_ENDPOINTS
+. "$(dirname "$0")/proc-lib.sh"
+fill_bin="$top/tests/scope-fill"
+proc_need_built "$bin" "$ctl_bin" "$fill_bin"
+proc_need_tools 77 jq
 unset TENURE_AUTH_TOKEN_FILE TENURE_SCOPE
-pids=""
-cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null; done
-	pids=""
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fail() {
-	echo "FAIL: $me: $*" >&2
-	for n in 1 2 3; do
-		[ -f "$dir/w$n.log" ] && { echo "--- w$n.log (tail)"; tail -n 15 "$dir/w$n.log"; }
-	done
-	exit 1
-}
-for n in 1 2 3; do
-	"$bin" --name "w$n" --data-dir "$dir/w$n" \
-		--listen-peer "127.0.0.1:$((base + n))" \
-		--listen-client "127.0.0.1:$((base + 4 + n))" \
-		--initial-cluster "$cluster" \
-		--election-timeout 300ms --heartbeat-interval 50ms \
-		>>"$dir/w$n.log" 2>&1 &
-	pids="$pids $!"
-done
-# ctl ARGS...: runs tenurectl; stdout in $out, stderr in $err, exit in $rc.
-ctl() {
-	"$ctl_bin" "$@" >"$dir/out" 2>"$dir/err"
-	rc=$?
-	out=$(cat "$dir/out")
-	err=$(cat "$dir/err")
-}
-field() { printf '%s' "$out" | jq -r "$1" 2>/dev/null; }
+
+proc_init scope
+# 32500-32599 (this test's own range, below the ephemeral ports): two runs
+# at once (two build directories) take different blocks of 10.
+proc_take_ports 32500 10 10 scope-ports
+make_cluster
+for n in 1 2 3; do start $n; done
 up() { "$ctl_bin" put big/sync pg2 --timeout 1s >/dev/null 2>&1; }
-i=0
-while ! up; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "the witnesses elected no leader in 10 s"
-	sleep 0.1
-done
+wait_for 10 up || fail "the witnesses elected no leader in 10 s"
 
 # fill PREFIX FIRST LAST TEMPLATE: puts PREFIX%020d for every number from
 # FIRST to LAST, "@N@" in TEMPLATE replaced by the number (tests/scope-fill)

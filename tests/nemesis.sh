@@ -7,33 +7,25 @@
 # duration, NEMESIS_CLIENTS (default 8) the clients, NEMESIS_SEED the seed;
 # NEMESIS_SECONDS=600 is the long run.
 set -u
-top=${top_builddir:-.}
-bin="$top/tenured"
+me=nemesis.sh
+. "$(dirname "$0")/proc-lib.sh" # for ports_free and proc_need_built
 nem="$top/tests/nemesis"
-proxy="$top/tests/tcp-proxy"
-for f in "$bin" "$nem" "$proxy"; do
-	[ -x "$f" ] || { echo "nemesis.sh: $f not built" >&2; exit 1; }
-done
+proc_need_built "$bin" "$nem" "$proxy_bin"
 
 # Ports 5000-9899: the shell tests use 10000-19799 and the unit tests
 # 20000+ (all below the ephemeral range); a random base, and every port we
-# need checked free with ss (iproute2) first.
-ports_free() { # ports_free BASE: nothing listens on BASE+1 .. BASE+13
-	# (peers +1..+3, their proxies +4..+6, clients +11..+13)
-	ss -Htln 2>/dev/null | awk -v a="$(($1 + 1))" -v b="$(($1 + 13))" '
-		{ n = split($4, p, ":"); if (p[n] + 0 >= a && p[n] + 0 <= b) busy = 1 }
-		END { exit busy }'
-}
+# need checked free with ss (iproute2) first: peers BASE+1..+3, their
+# proxies +4..+6, clients +11..+13.
 command -v ss >/dev/null || { echo "nemesis.sh: ss missing (apt-get install iproute2)" >&2; exit 1; }
 try=0
 while :; do
 	base=$((5000 + ($(od -An -N2 -tu2 /dev/urandom) % 490) * 10))
-	ports_free "$base" && break
+	ports_free $((base + 1)) $((base + 13)) && break
 	try=$((try + 1))
 	[ $try -lt 50 ] || { echo "nemesis.sh: no free ports found in 5000-9899" >&2; exit 1; }
 done
 
-set -- --tenured "$bin" --port-base "$base" --proxy "$proxy" \
+set -- --tenured "$bin" --port-base "$base" --proxy "$proxy_bin" \
 	--duration "${NEMESIS_SECONDS:-10}" --clients "${NEMESIS_CLIENTS:-8}"
 [ -n "${NEMESIS_SEED:-}" ] && set -- "$@" --seed "$NEMESIS_SEED"
 exec "$nem" "$@"

@@ -102,6 +102,11 @@ bootstrap() {
 	pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null ||
 		fail "bootstrap: the standbys did not come up"
 	pg_probe_table "$primary"
+	wait_sync_both bootstrap
+}
+
+# wait_sync_both WHAT: (synchronous mode) until S/sync names both standbys
+wait_sync_both() {
 	[ "${PG_SYNC:-on}" = on ] || return 0
 	_j=0
 	while [ $_j -lt 300 ]; do
@@ -110,7 +115,7 @@ bootstrap() {
 		sleep 0.1
 		_j=$((_j + 1))
 	done
-	fail "bootstrap: S/sync never named both standbys"
+	fail "$1: S/sync never named both standbys"
 }
 
 # events NODE EVENT: how many lines of NODE's agent log have event=EVENT
@@ -414,9 +419,54 @@ run_watchdog() {
 	*V) ;;
 	*) fail "watchdog: $old's device was written to as a replica after the 'V'" ;;
 	esac
+
+	# -- standbys whose watchdog cannot be armed: none becomes primary,
+	#    and none sits on the lease (it is released after each failed
+	#    arming), so the standby whose device comes back takes over even
+	#    if the other one got the lease first
+	cur=$new
+	wait_sync_both "watchdog" # both standbys may be promoted
+	for n in $(seq 1 "$PG_NODES"); do
+		[ "pg$n" = "$cur" ] || rm -f "$dir/pg$n-wd"
+	done
+	pg_crash "$cur"
+	sleep 6
+	[ -z "$(pg_primaries)" ] ||
+		fail "watchdog: $(pg_primaries) became primary without a working watchdog"
+	[ "$(events_all watchdog_failed)" -ge 1 ] ||
+		fail "watchdog: no standby logged watchdog_failed"
+	# the device comes back on the standby that failed least (with the
+	# old behaviour, the other one held the lease for good)
+	back="" blocker="" least=""
+	for n in $(seq 1 "$PG_NODES"); do
+		[ "pg$n" = "$cur" ] && continue
+		c=$(events $n watchdog_failed)
+		if [ -z "$least" ] || [ "$c" -lt "$least" ]; then
+			[ -n "$back" ] && blocker=$back
+			back=pg$n least=$c
+		else
+			blocker=pg$n
+		fi
+	done
+	wd_restore "$back"
+	t0=$(now_ms)
+	new=$(wait_other_primary "$cur" 60) ||
+		fail "watchdog: $back did not take over once its watchdog was back ($blocker failed $(events "$blocker" watchdog_failed) times)"
+	[ "$new" = "$back" ] || fail "watchdog: $new became primary, not $back (the one with a watchdog)"
+	wd_fed "$new" || fail "watchdog: the new primary $new's watchdog is not fed"
+	echo "watchdog: no device on the standbys -> no primary; $back's device back -> primary after $(( $(now_ms) - t0 )) ms ($blocker released the lease after $(events "$blocker" watchdog_failed) failed armings)"
 	sleep 1
 	check_probe "watchdog" "$new"
 	finish
+}
+
+# wd_restore NODE: NODE's watchdog FIFO and recorder again (same path)
+wd_restore() {
+	_n=$(pg_name "$1")
+	mkfifo "$dir/$_n-wd" && chown postgres:postgres "$dir/$_n-wd" ||
+		fail "cannot make the FIFO $dir/$_n-wd"
+	cat 0<>"$dir/$_n-wd" >>"$dir/$_n-wd.rec" &
+	pids="$pids $!"
 }
 
 # ---- 3. partition ------------------------------------------------------------------------

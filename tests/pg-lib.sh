@@ -80,22 +80,9 @@ pg_as_postgres() {
 
 # pg_alloc_ports: sets pgbase, a locked block of 40 free ports in 4000-4999
 pg_alloc_ports() {
-	_i=0
-	while [ $_i -lt 25 ]; do
-		pgbase=$((4000 + (($$ + _i) % 25) * 40))
-		pglock="/tmp/tenure-pg-ports.$pgbase"
-		if mkdir "$pglock" 2>/dev/null; then
-			echo $$ >"$pglock/pid"
-			ports_free $pgbase $((pgbase + 39)) && return 0
-			rm -rf "$pglock"
-		elif [ -f "$pglock/pid" ] && ! kill -0 "$(cat "$pglock/pid")" 2>/dev/null; then
-			rm -rf "$pglock" # left by a run that was killed: take it
-			continue
-		fi
-		pglock=""
-		_i=$((_i + 1))
-	done
-	fail "no free block of 40 ports in 4000-4999"
+	proc_alloc_ports 4000 40 25 pg-ports # tests/proc-lib.sh
+	pgbase=$alloc_base
+	pglock=$alloc_lock
 }
 pg_alloc_ports
 

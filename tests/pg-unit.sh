@@ -10,12 +10,12 @@
 # /usr/lib/postgresql/15/bin.  KEEP=1 keeps the dir of a failed run.
 set -u
 me=pg-unit.sh
-top="${top_builddir:-.}"
+. "$(dirname "$0")/proc-lib.sh"
 bin="$top/tests/unit-pg"
 pgbin="${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
 pguser="${PG_USER:-postgres}"
 
-[ -x "$bin" ] || { echo "$me: $bin not built" >&2; exit 1; }
+proc_need_built "$bin"
 for b in initdb postgres pg_ctl; do
 	[ -x "$pgbin/$b" ] || {
 		echo "$me: $pgbin/$b not found: this test needs PostgreSQL 15" \
@@ -37,10 +37,8 @@ else
 	as_pg() { "$@"; }
 fi
 
-dir=$(mktemp -d /tmp/tenure-pg-unit.XXXXXX)
-lock=""
+proc_init pg-unit
 pm=""
-failed=0
 
 stop_server() {
 	[ -n "$pm" ] || return 0
@@ -58,45 +56,9 @@ stop_server() {
 	kill -0 "$pm" 2>/dev/null && kill -9 "$pm" 2>/dev/null
 	pm=""
 }
-cleanup() {
-	stop_server
-	[ -n "$lock" ] && rm -rf "$lock"
-	if [ "$failed" = 1 ] && [ "${KEEP:-0}" = 1 ]; then
-		echo "$me: kept $dir" >&2
-	else
-		rm -rf "$dir"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-	failed=1
-	echo "FAIL: $me: $*" >&2
-	[ -f "$dir/postgres.log" ] && { echo "--- postgres.log (tail)" >&2; tail -n 20 "$dir/postgres.log" >&2; }
-	exit 1
-}
-
-port_free() {
-	command -v ss >/dev/null || return 0
-	! ss -Htln 2>/dev/null | awk '{ n = split($4, p, ":"); print p[n] }' |
-		grep -qx "$1"
-}
-i=0
-while :; do
-	[ $i -lt 100 ] || fail "no free port in 32100-32199"
-	port=$((32100 + ($$ + i) % 100))
-	i=$((i + 1))
-	l="/tmp/tenure-pg-unit-port.$port"
-	if mkdir "$l" 2>/dev/null; then
-		echo $$ >"$l/pid"
-		if port_free "$port"; then lock=$l; break; fi
-		rm -rf "$l"
-	elif [ -f "$l/pid" ] && ! kill -0 "$(cat "$l/pid" 2>/dev/null)" 2>/dev/null; then
-		rm -rf "$l" # left by a run that was killed: take it
-		i=$((i - 1))
-	fi
-done
+trap 'stop_server; cleanup' EXIT # proc-lib's cleanup: the lock and $dir
+proc_take_ports 32100 1 100 pg-unit-port
+port=$base
 
 [ "$(id -u)" = 0 ] && chown "$pguser" "$dir"
 as_pg "$pgbin/initdb" -D "$dir/data" -A trust -U postgres --no-sync \

@@ -9,87 +9,30 @@
 # sends STOPPING=1 before a clean exit.  Ports 32400-32489.
 set -u
 me=sd-notify.sh
-top="${top_builddir:-.}"
-bin="$top/tenured"
+. "$(dirname "$0")/proc-lib.sh"
 listen_bin="$top/tests/notify-listen"
-for b in "$bin" "$listen_bin"; do
-	[ -x "$b" ] || { echo "$me: $b not built" >&2; exit 1; }
-done
+proc_need_built "$bin" "$listen_bin"
 
-dir=$(mktemp -d /tmp/tenure-sdn.XXXXXX)
-pids=""
-lock=""
-failed=0
-cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null; done
-	[ -n "$lock" ] && rm -rf "$lock"
-	if [ "$failed" = 1 ] && [ "${KEEP:-0}" = 1 ]; then
-		echo "$me: kept $dir" >&2
-	else
-		rm -rf "$dir"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-fail() {
-	failed=1
-	echo "FAIL: $me: $*" >&2
-	for f in "$dir"/*.log "$dir"/*.out; do
-		[ -f "$f" ] && { echo "--- $(basename "$f") (tail)" >&2; tail -n 15 "$f" >&2; }
-	done
-	exit 1
-}
-wait_for() { # wait_for SECONDS COMMAND...
-	_t=$(($1 * 10))
-	shift
-	while [ $_t -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_t=$((_t - 1))
-	done
-	return 1
-}
-
-# A block of 10 ports of 32400-32489, under a lock as in fault-lib.sh.
-i=0
-while [ $i -lt 9 ]; do
-	base=$((32400 + (($$ + i) % 9) * 10))
-	if mkdir "/tmp/tenure-sdn-ports.$base" 2>/dev/null; then
-		lock="/tmp/tenure-sdn-ports.$base"
-		echo $$ >"$lock/pid"
-		break
-	elif ! kill -0 "$(cat "/tmp/tenure-sdn-ports.$base/pid" 2>/dev/null)" 2>/dev/null; then
-		rm -rf "/tmp/tenure-sdn-ports.$base" # left by a killed run
-		continue
-	fi
-	i=$((i + 1))
-done
-[ -n "$lock" ] || fail "no free block of ports in 32400-32489"
-cluster="w1=127.0.0.1:$((base + 1)),w2=127.0.0.1:$((base + 2)),w3=127.0.0.1:$((base + 3))"
+proc_init sdn
+proc_take_ports 32400 10 9 sdn-ports # a block of 10 of 32400-32489
+make_cluster
 
 listen() { # listen N: notify-listen on $dir/notifyN, output in notifyN.out
 	"$listen_bin" "$dir/notify$1" 120 >"$dir/notify$1.out" 2>&1 &
 	pids="$pids $!"
 	wait_for 5 test -S "$dir/notify$1" || fail "notify-listen $1 did not start"
 }
-start() { # start N [own-pid] [VAR=VALUE...]: witness N with that
-	# environment; own-pid: WATCHDOG_PID = the witness's PID, as systemd
-	# sets it (the shell's exec keeps its PID)
-	n=$1
+start_unit() { # start_unit N [own-pid] [VAR=VALUE...]: witness N with
+	# that environment; own-pid: WATCHDOG_PID = the witness's PID, as
+	# systemd sets it (the shell's exec keeps its PID)
+	_n=$1
 	shift
-	own=""
-	[ "${1:-}" = own-pid ] && { own='WATCHDOG_PID=$$; export WATCHDOG_PID;'; shift; }
-	sh -c "$own"' exec "$@"' sh env "$@" "$bin" --name "w$n" --data-dir "$dir/w$n" \
-		--listen-peer "127.0.0.1:$((base + n))" \
-		--listen-client "127.0.0.1:$((base + 3 + n))" \
-		--listen-http "127.0.0.1:$((base + 6 + n))" \
-		--initial-cluster "$cluster" \
-		--election-timeout 300ms --heartbeat-interval 50ms \
-		>>"$dir/w$n.log" 2>&1 &
-	eval "pid$n=$!"
-	pids="$pids $!"
+	launch="env $*"
+	[ "${1:-}" = own-pid ] && { shift; launch="sh $dir/own-pid env $*"; }
+	start "$_n"
+	launch=""
 }
-pid_of() { eval "echo \$pid$1"; }
+printf '%s\n' 'WATCHDOG_PID=$$; export WATCHDOG_PID; exec "$@"' >"$dir/own-pid"
 got() { # got N TEXT: witness N's own PID sent exactly TEXT
 	grep -qx "$(pid_of "$1") $2" "$dir/notify$1.out"
 }
@@ -108,12 +51,12 @@ stop() { # stop N: SIGTERM, wait; STOPPING=1 must have come first
 }
 
 for n in 1 2 3; do listen $n; done
-start 1 NOTIFY_SOCKET="$dir/notify1" WATCHDOG_USEC=200000
-start 2 NOTIFY_SOCKET="$dir/notify2" WATCHDOG_USEC=200000 WATCHDOG_PID=$$
-start 3 own-pid NOTIFY_SOCKET="$dir/notify3" WATCHDOG_USEC=200000
+start_unit 1 NOTIFY_SOCKET="$dir/notify1" WATCHDOG_USEC=200000
+start_unit 2 NOTIFY_SOCKET="$dir/notify2" WATCHDOG_USEC=200000 WATCHDOG_PID=$$
+start_unit 3 own-pid NOTIFY_SOCKET="$dir/notify3" WATCHDOG_USEC=200000
 for n in 1 2 3; do
 	wait_for 10 got $n READY=1 || fail "w$n sent no READY=1 in 10 s"
-	got $n "STATUS=witness w$n: peers on 127.0.0.1:$((base + n)), clients on 127.0.0.1:$((base + 3 + n))" ||
+	got $n "STATUS=witness w$n: peers on 127.0.0.1:$(peer_port $n), clients on $(ep $n)" ||
 		fail "w$n sent no STATUS= line"
 	[ "$(line_of $n STATUS=)" -lt "$(line_of $n READY=1)" ] ||
 		fail "w$n: STATUS= should come before READY=1"
@@ -121,7 +64,7 @@ done
 
 # READY=1 means serving: the HTTP endpoint answers at once.
 if command -v curl >/dev/null; then
-	curl -s --max-time 2 "http://127.0.0.1:$((base + 7))/status" >/dev/null ||
+	curl -s --max-time 2 "http://127.0.0.1:$(http_port 1)/status" >/dev/null ||
 		fail "w1 sent READY=1 but its HTTP endpoint does not answer"
 fi
 
@@ -154,7 +97,7 @@ stop 1
 	fail "w1: STOPPING=1 before READY=1"
 
 # A socket nobody listens on: a warning, and the witness serves anyway.
-start 1 NOTIFY_SOCKET="$dir/nobody-listens"
+start_unit 1 NOTIFY_SOCKET="$dir/nobody-listens"
 wait_for 10 grep -q "event=notify_failed" "$dir/w1.log" ||
 	fail "w1 logged nothing about the unreachable NOTIFY_SOCKET"
 sleep 0.5
