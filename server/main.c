@@ -107,6 +107,8 @@ struct daemon {
 	void *status_ctx;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t shutdown_timer;
+	uv_timer_t status_timer; /* systemd STATUS= when the role changes */
+	char last_status[200];
 	bool stopping;
 	uint64_t stop_started;
 	unsigned closing;
@@ -285,6 +287,7 @@ static void close_everything(struct daemon *d)
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
+	uv_close((uv_handle_t *)&d->status_timer, NULL);
 	sd_notify_stop(&d->sdn);
 	one_closed(d);
 }
@@ -312,6 +315,7 @@ static void abandon_start(struct daemon *d)
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
+	uv_close((uv_handle_t *)&d->status_timer, NULL);
 	uv_run(d->loop, UV_RUN_DEFAULT);
 }
 
@@ -326,6 +330,21 @@ static void on_shutdown_wait(uv_timer_t *t)
 	uv_timer_stop(t);
 	log_event(LOG_INFO, "stopped", "name=%s", d->set.name);
 	close_everything(d);
+}
+
+/* Under systemd, `systemctl status` shows the role: a new STATUS= line
+ * whenever role, term or leader changed (checked once a second). */
+static void on_status_tick(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	char line[sizeof(d->last_status)];
+	if (d->stopping)
+		return;
+	status_line(d->node, d->set.name, line, sizeof(line));
+	if (strcmp(line, d->last_status) == 0)
+		return;
+	memcpy(d->last_status, line, sizeof(line));
+	sd_notify_state(&d->sdn, "STATUS=%s", line);
 }
 
 /* No reload: a stray SIGHUP (a closed terminal, a reload by habit) must
@@ -552,7 +571,10 @@ int main(int argc, char **argv)
 	uv_signal_init(d.loop, &d.sigint);
 	uv_signal_init(d.loop, &d.sighup);
 	uv_timer_init(d.loop, &d.shutdown_timer);
+	uv_timer_init(d.loop, &d.status_timer);
+	uv_unref((uv_handle_t *)&d.status_timer);
 	d.sigterm.data = d.sigint.data = d.shutdown_timer.data = &d;
+	d.status_timer.data = &d;
 	if (start(&d, err, sizeof(err))) {
 		char q[1100];
 		fprintf(stderr, "tenured: %s\n", err);
@@ -579,6 +601,8 @@ int main(int argc, char **argv)
 	sd_notify_state(&d.sdn, "STATUS=witness %s: peers on %s, clients on %s",
 			d.set.name, d.set.listen_peer, d.set.listen_client);
 	sd_notify_state(&d.sdn, "READY=1");
+	if (d.sdn.addr) /* only under systemd */
+		uv_timer_start(&d.status_timer, on_status_tick, 1000, 1000);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	uv_run(d.loop, UV_RUN_NOWAIT); /* finish close callbacks */
 out:

@@ -34,6 +34,17 @@ static void leader_name(struct raft *r, char *out, size_t len)
 		service_member_name(sv->addr, out, len);
 }
 
+void status_line(struct node *n, const char *name, char *buf, size_t len)
+{
+	struct raft *r = node_raft(n);
+	char leader[64];
+	leader_name(r, leader, sizeof(leader));
+	snprintf(buf, len, "witness %s: %s, term %llu, leader %s", name,
+		 raft_state_name(raft_state(r)),
+		 (unsigned long long)raft_term_current(r),
+		 leader[0] ? leader : "none");
+}
+
 /* ---- /health --------------------------------------------------------------- */
 
 /* Entries a witness may trail the leader's commit by and still be caught

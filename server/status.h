@@ -16,6 +16,9 @@
 
 /* The context lives as long as the process (one per daemon). */
 void *status_context(struct node *n, struct service *s, const char *name);
+/* One line for systemd's STATUS= (`systemctl status`): this witness's
+ * role, term and leader, e.g. "witness w1: follower, term 7, leader w2". */
+void status_line(struct node *n, const char *name, char *buf, size_t len);
 void status_http_handler(void *arg, const char *method, const char *path,
 			 struct http_response *res);
 

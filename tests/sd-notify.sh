@@ -62,6 +62,23 @@ for n in 1 2 3; do
 		fail "w$n: STATUS= should come before READY=1"
 done
 
+# Then the role as `systemctl status` shows it, once a leader is known:
+# one leader, two followers naming it.
+role_status() { # role_status N: witness N's latest role line
+	grep "^$(pid_of "$1") STATUS=witness w$1: [a-z]*, term" "$dir/notify$1.out" |
+		tail -n 1 | sed 's/^[0-9]* STATUS=//'
+}
+has_leader_status() {
+	for n in 1 2 3; do
+		case "$(role_status $n)" in *", leader w"[123]) ;; *) return 1 ;; esac
+	done
+}
+wait_for 10 has_leader_status ||
+	fail "no role STATUS= lines naming a leader: $(for n in 1 2 3; do role_status $n; done)"
+leaders=$(for n in 1 2 3; do role_status $n; done | grep -c ": leader, term")
+[ "$leaders" = 1 ] ||
+	fail "expected one leader in the STATUS= lines: $(for n in 1 2 3; do role_status $n; done)"
+
 # READY=1 means serving: the HTTP endpoint answers at once.
 if command -v curl >/dev/null; then
 	curl -s --max-time 2 "http://127.0.0.1:$(http_port 1)/status" >/dev/null ||
