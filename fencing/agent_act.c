@@ -878,14 +878,13 @@ static void format_sync(const char *list, char *out, size_t cap)
 		return;
 	}
 	size_t len = (size_t)snprintf(out, cap, "ANY 1 (");
-	const char *p = list;
-	while (*p && len < cap) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		len += (size_t)snprintf(out + len, cap - len, "%s\"%.*s\"",
-					p == list ? "" : ",", (int)n, p);
-		p = comma ? comma + 1 : p + n;
-	}
+	char name[MEMBER_STR_MAX];
+	const char *sep = "";
+	for (const char *p = list;
+	     len < cap && (p = roster_list_next(p, name, sizeof(name)));
+	     sep = ",")
+		len += (size_t)snprintf(out + len, cap - len, "%s\"%s\"", sep,
+					name);
 	if (len < cap)
 		snprintf(out + len, cap - len, ")");
 }
@@ -893,13 +892,8 @@ static void format_sync(const char *list, char *out, size_t cap)
 static void union_lists(const char *a, const char *b, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s", a);
-	const char *p = b;
-	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char name[MEMBER_STR_MAX];
-		snprintf(name, sizeof(name), "%.*s", (int)n, p);
-		p = comma ? comma + 1 : p + n;
+	char name[MEMBER_STR_MAX];
+	for (const char *p = b; (p = roster_list_next(p, name, sizeof(name)));) {
 		if (name[0] && !roster_in_list(out, name)) {
 			size_t len = strlen(out);
 			snprintf(out + len, cap - len, "%s%s", len ? "," : "",

@@ -117,13 +117,9 @@ static const char *sync_complete(const struct decide_input *in,
 		return "the synchronous standby list is not known";
 	if (!in->sync_key || !in->sync_key[0])
 		return "no synchronous standby: none may be promoted";
-	const char *p = in->sync_key;
-	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		char name[MEMBER_STR_MAX];
-		snprintf(name, sizeof(name), "%.*s", (int)len, p);
-		p = comma ? comma + 1 : p + len;
+	char name[MEMBER_STR_MAX];
+	for (const char *p = in->sync_key;
+	     (p = roster_list_next(p, name, sizeof(name)));) {
 		if (!name[0] || is_old_primary(in, name))
 			continue;
 		const struct member *m = find_member(in, name);

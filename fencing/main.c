@@ -16,6 +16,7 @@
 #include "fencing/preflight.h"
 #include "proto/addr.h"
 #include "server/conf.h"
+#include "server/daemon_signals.h"
 #include "server/log.h"
 #include "server/sd_notify.h"
 
@@ -117,7 +118,7 @@ static const struct conf_option options[] = {
 
 struct daemon {
 	uv_loop_t loop;
-	uv_signal_t sigterm, sigint, sighup;
+	struct daemon_signals signals;
 	struct agent *agent;
 	struct agent_conf conf;
 	bool stopped;
@@ -202,25 +203,13 @@ static void on_stopped(void *arg)
 {
 	struct daemon *d = arg;
 	d->stopped = true;
-	uv_close((uv_handle_t *)&d->sigterm, NULL);
-	uv_close((uv_handle_t *)&d->sigint, NULL);
-	uv_close((uv_handle_t *)&d->sighup, NULL);
+	daemon_signals_close(&d->signals);
 	sd_notify_stop(&d->sdn);
 }
 
-/* No reload: a stray SIGHUP (a closed terminal, a reload by habit) must
- * not stop the process, which for the agent would fence its Postgres. */
-static void on_sighup(uv_signal_t *s, int signum)
+static void on_stop_signal(void *arg, int signum)
 {
-	(void)s;
-	log_event(LOG_WARN, "signal_ignored",
-		  "signal=%d reason=\"no reload: restart the service to apply a changed configuration\"",
-		  signum);
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-	struct daemon *d = s->data;
+	struct daemon *d = arg;
 	log_event(LOG_INFO, "stopping", "signal=%d", signum);
 	sd_notify_state(&d->sdn, "STOPPING=1");
 	agent_stop(d->agent, on_stopped, d);
@@ -290,13 +279,7 @@ int main(int argc, char **argv)
 		guard_stop(&guard);
 		return 2;
 	}
-	uv_signal_init(&d.loop, &d.sigterm);
-	uv_signal_init(&d.loop, &d.sigint);
-	uv_signal_init(&d.loop, &d.sighup);
-	d.sigterm.data = d.sigint.data = &d;
-	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	uv_signal_start(&d.sigint, on_signal, SIGINT);
-	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
+	daemon_signals_start(&d.loop, &d.signals, on_stop_signal, &d);
 	/* Serving: the agent runs and its HTTP API listens. */
 	sd_notify_state(&d.sdn, "STATUS=agent %s of scope %s, API on %s",
 			d.conf.name, d.conf.scope, d.conf.listen_http);

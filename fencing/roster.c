@@ -41,6 +41,15 @@ bool roster_in_list(const char *list, const char *name)
 	return false;
 }
 
+const char *roster_list_next(const char *p, char *name, size_t cap)
+{
+	if (!p || !*p)
+		return NULL;
+	size_t len = strcspn(p, ",");
+	snprintf(name, cap, "%.*s", (int)len, p);
+	return p[len] == ',' ? p + len + 1 : p + len;
+}
+
 bool roster_is_sync(const struct member *m, const char *leader,
 		    const char *sync_list)
 {

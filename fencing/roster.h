@@ -24,6 +24,10 @@
 const char *roster_role(const struct member *m, const char *leader);
 /* name appears in a comma-separated list (spaces around names ignored). */
 bool roster_in_list(const char *list, const char *name);
+/* Walks a comma-separated list: copies the item at p into name (cut to
+ * cap, empty for ",,") and returns where the next one starts; NULL at
+ * the end.  for (p = list; (p = roster_list_next(p, n, sizeof(n)));) */
+const char *roster_list_next(const char *p, char *name, size_t cap);
 /* The member is a synchronous standby: its record or the list says so
  * (never the primary itself). */
 bool roster_is_sync(const struct member *m, const char *leader,

@@ -17,6 +17,7 @@
 #include "proto/hash.h"
 #include "server/clients.h"
 #include "server/conf.h"
+#include "server/daemon_signals.h"
 #include "server/http.h"
 #include "server/log.h"
 #include "server/node.h"
@@ -105,7 +106,7 @@ struct daemon {
 	struct clients *clients;
 	struct http_server *http;
 	void *status_ctx;
-	uv_signal_t sigterm, sigint, sighup;
+	struct daemon_signals signals;
 	uv_timer_t shutdown_timer;
 	uv_timer_t status_timer; /* systemd STATUS= when the role changes */
 	char last_status[200];
@@ -283,9 +284,7 @@ static void close_everything(struct daemon *d)
 	}
 	node_stop(d->node, one_closed, d);
 	service_stop(d->svc);
-	uv_close((uv_handle_t *)&d->sigterm, NULL);
-	uv_close((uv_handle_t *)&d->sigint, NULL);
-	uv_close((uv_handle_t *)&d->sighup, NULL);
+	daemon_signals_close(&d->signals);
 	uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
 	uv_close((uv_handle_t *)&d->status_timer, NULL);
 	sd_notify_stop(&d->sdn);
@@ -311,9 +310,6 @@ static void abandon_start(struct daemon *d)
 		node_stop(d->node, nothing_more, NULL);
 	if (d->svc)
 		service_stop(d->svc);
-	uv_close((uv_handle_t *)&d->sigterm, NULL);
-	uv_close((uv_handle_t *)&d->sigint, NULL);
-	uv_close((uv_handle_t *)&d->sighup, NULL);
 	uv_close((uv_handle_t *)&d->shutdown_timer, NULL);
 	uv_close((uv_handle_t *)&d->status_timer, NULL);
 	uv_run(d->loop, UV_RUN_DEFAULT);
@@ -347,19 +343,9 @@ static void on_status_tick(uv_timer_t *t)
 	sd_notify_state(&d->sdn, "STATUS=%s", line);
 }
 
-/* No reload: a stray SIGHUP (a closed terminal, a reload by habit) must
- * not stop the process, which for the agent would fence its Postgres. */
-static void on_sighup(uv_signal_t *s, int signum)
+static void on_stop_signal(void *arg, int signum)
 {
-	(void)s;
-	log_event(LOG_WARN, "signal_ignored",
-		  "signal=%d reason=\"no reload: restart the service to apply a changed configuration\"",
-		  signum);
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-	struct daemon *d = s->data;
+	struct daemon *d = arg;
 	if (d->stopping)
 		return;
 	d->stopping = true;
@@ -567,13 +553,10 @@ int main(int argc, char **argv)
 	log_set_level(d.set.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	d.loop = uv_default_loop();
-	uv_signal_init(d.loop, &d.sigterm);
-	uv_signal_init(d.loop, &d.sigint);
-	uv_signal_init(d.loop, &d.sighup);
 	uv_timer_init(d.loop, &d.shutdown_timer);
 	uv_timer_init(d.loop, &d.status_timer);
 	uv_unref((uv_handle_t *)&d.status_timer);
-	d.sigterm.data = d.sigint.data = d.shutdown_timer.data = &d;
+	d.shutdown_timer.data = &d;
 	d.status_timer.data = &d;
 	if (start(&d, err, sizeof(err))) {
 		char q[1100];
@@ -585,9 +568,7 @@ int main(int argc, char **argv)
 			d.exit_code = 1;
 		goto out;
 	}
-	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	uv_signal_start(&d.sigint, on_signal, SIGINT);
-	uv_signal_start(&d.sighup, on_sighup, SIGHUP);
+	daemon_signals_start(d.loop, &d.signals, on_stop_signal, &d);
 	log_event(LOG_INFO, "started",
 		  "name=%s peer=%s client=%s advertise_client=%s http=%s "
 		  "data_dir=%s", d.set.name, d.set.listen_peer,

@@ -92,12 +92,7 @@ start_agent() {
 # probe's table, and (synchronous mode) S/sync naming both standbys;
 # the primary in $primary
 bootstrap() {
-	[ -n "${pid1:-}" ] || pg_start_witnesses
-	_j=1
-	while [ $_j -le "$PG_NODES" ]; do
-		start_agent $_j
-		_j=$((_j + 1))
-	done
+	pg_start_agents start_agent
 	primary=$(pg_wait_primary 90) || fail "bootstrap: no primary"
 	pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null ||
 		fail "bootstrap: the standbys did not come up"

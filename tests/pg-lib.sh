@@ -405,12 +405,13 @@ pg_start_agent() {
 	eval "pg_agent_$_k=$!"
 	pids="$pids $!"
 }
-# pg_start_agents: the witnesses if not yet started, then every agent
+# pg_start_agents [STARTER]: the witnesses if not yet started, then every
+# agent, each with STARTER N (default pg_start_agent)
 pg_start_agents() {
 	[ -n "${pid1:-}" ] || pg_start_witnesses
 	_j=1
 	while [ $_j -le "$PG_NODES" ]; do
-		pg_start_agent $_j
+		"${1:-pg_start_agent}" $_j
 		_j=$((_j + 1))
 	done
 }
@@ -435,19 +436,7 @@ pg_primaries() {
 # pg_wait_primary [SECONDS]: waits (30 s) until exactly one node's /primary
 # is 200 and prints it (pgN); returns 1 if none came, 2 at once if two
 # nodes answer 200 at the same time (a split brain as the API tells it)
-pg_wait_primary() {
-	_end=$(($(date +%s) + ${1:-30}))
-	while [ "$(date +%s)" -lt $_end ]; do
-		_l=$(pg_primaries)
-		case "$_l" in
-		*" "*) echo "$me: two primaries at once: $_l" >&2; return 2 ;;
-		?*) echo "$_l"; return 0 ;;
-		esac
-		sleep 0.1
-	done
-	echo "$me: no primary within ${1:-30} s" >&2
-	return 1
-}
+pg_wait_primary() { wait_other_primary "" "${1:-30}"; }
 # wait_other_primary OLD [SECONDS]: waits (30 s) for the one primary that is not
 # OLD and prints it; returns 2 at once if two answer, 1 on timeout
 wait_other_primary() {
@@ -461,7 +450,7 @@ wait_other_primary() {
 		esac
 		sleep 0.05
 	done
-	echo "$me: no new primary within ${2:-30} s" >&2
+	echo "$me: no ${1:+new }primary within ${2:-30} s" >&2
 	return 1
 }
 # pg_replicas: the nodes whose /replica answers 200, space-separated

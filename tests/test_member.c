@@ -319,6 +319,15 @@ START_TEST(test_roster)
 	ck_assert(!roster_in_list("", "pg1"));
 	ck_assert(!roster_in_list(NULL, "pg1"));
 	ck_assert(!roster_in_list("a,,b", ""));
+	char item[8];
+	const char *p = roster_list_next("pg1,,pg2", item, sizeof(item));
+	ck_assert_str_eq(item, "pg1");
+	p = roster_list_next(p, item, sizeof(item));
+	ck_assert_str_eq(item, "");
+	p = roster_list_next(p, item, sizeof(item));
+	ck_assert_str_eq(item, "pg2");
+	ck_assert_ptr_null(roster_list_next(p, item, sizeof(item)));
+	ck_assert_ptr_null(roster_list_next("", item, sizeof(item)));
 	ck_assert(roster_is_sync(&m, "pg2", "pg1"));
 	ck_assert(!roster_is_sync(&m, "pg1", "pg1"));
 	m.sync = true;

@@ -1,0 +1,29 @@
+/*
+ * daemon_signals.h — the signals both daemons (tenured, tenure-agent)
+ * treat alike, on their libuv loop.
+ *
+ * Contract
+ * --------
+ * SIGTERM and SIGINT ask for a clean stop: on_stop(arg, signum) is called
+ * for each one that arrives (the daemon decides what a second one means).
+ * SIGHUP is logged (event=signal_ignored) and ignored: there is no reload,
+ * and a stray one (a closed terminal, a reload by habit) must not stop the
+ * process, which for the agent would fence its Postgres.  Started only
+ * once the daemon can stop cleanly; closed with the rest of its handles.
+ */
+#ifndef TENURE_SERVER_DAEMON_SIGNALS_H
+#define TENURE_SERVER_DAEMON_SIGNALS_H
+
+#include <uv.h>
+
+struct daemon_signals {
+	uv_signal_t term, intr, hup;
+	void (*on_stop)(void *arg, int signum);
+	void *arg;
+};
+
+void daemon_signals_start(uv_loop_t *loop, struct daemon_signals *s,
+			  void (*on_stop)(void *arg, int signum), void *arg);
+void daemon_signals_close(struct daemon_signals *s);
+
+#endif
