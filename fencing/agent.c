@@ -104,6 +104,7 @@ static void step(struct agent *a, bool view_ok)
 	note_witnesses(a, view_ok, clock_now_ms());
 	observe_build_self(a);
 	keys_publish_self(a);
+	optime_publish(a);
 	const struct witness_view *v = &a->view;
 	uint64_t now = clock_now_ms();
 	if (view_ok && a->primary.held && v->holder[0] &&
@@ -141,7 +142,8 @@ static void step(struct agent *a, bool view_ok)
 		.switch_is_failover = v->switch_is_failover,
 		.switch_from_me = strcmp(v->switch_from, a->conf->name) == 0 ||
 				  !v->switch_from[0],
-		.last_primary_lsn = v->last_primary_lsn,
+		/* durable: no restart can lower it (docs/design.md rule 8) */
+		.last_primary_lsn = optime_view_bar(v),
 		/* who became primary last: the history says it even to an
 		 * agent that just started */
 		.last_primary = v->hist_primary[0] ? v->hist_primary

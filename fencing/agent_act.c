@@ -708,10 +708,17 @@ static void history_promoted(struct agent *a)
 	bool planned = v->switch_candidate[0] &&
 		       strcmp(v->switch_candidate, a->conf->name) == 0;
 	if (planned) {
+		/* A failover replaces a primary that may have died long
+		 * before the request: the outage runs from its last sign of
+		 * life. */
+		uint64_t since = v->switch_requested_ms;
+		if (v->switch_is_failover && a->old_seen_ms &&
+		    a->old_seen_ms < since)
+			since = a->old_seen_ms;
 		history_put(a, a->old_primary,
 			    v->switch_is_failover ? "manual failover"
 						  : "switchover",
-			    v->switch_requested_ms);
+			    since);
 		keys_delete(a, "switchover", NULL, NULL);
 		a->switchovers++;
 		return;
@@ -1111,7 +1118,7 @@ void act_run(struct agent *a, const struct decide_action *what,
 						 : a->view.last_primary);
 		a->old_token = a->view.hist_primary[0] ? a->view.hist_token
 						       : a->view.last_token;
-		a->old_seen_ms = a->view.last_primary_seen_ms;
+		a->old_seen_ms = optime_last_seen_ms(&a->view, a->old_primary);
 		lease_acquire_primary(a, acquired, x);
 		return;
 	case ACT_PROMOTE:

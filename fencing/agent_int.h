@@ -15,6 +15,7 @@
 #include "fencing/api.h"
 #include "fencing/decide.h"
 #include "fencing/member.h"
+#include "fencing/optime.h"
 #include "fencing/pg.h"
 #include "fencing/watchdog.h"
 #include "proto/tclient.h"
@@ -63,7 +64,9 @@ struct witness_view {
 	 * as if its host had died (tenurectl cluster drill --kind failover) */
 	char drill_target[MEMBER_STR_MAX];
 	uint64_t drill_token;
-	uint64_t last_primary_lsn;
+	/* SCOPE/optime: the primary's last position, durable (optime.h) */
+	struct optime optime;
+	uint64_t last_primary_lsn; /* remembered in memory, this agent only */
 	char last_primary[MEMBER_STR_MAX]; /* last holder seen as primary */
 	uint64_t last_primary_seen_ms; /* wall clock of its last record */
 };
@@ -110,6 +113,11 @@ struct agent {
 	 * lease (afterwards the view names this node). */
 	char old_primary[MEMBER_STR_MAX];
 	uint64_t old_token, old_seen_ms;
+
+	/* The last SCOPE/optime this agent wrote as the primary: position
+	 * and clock_now_ms() (0: none yet), and one write at a time. */
+	uint64_t optime_sent_lsn, optime_sent_ms, optime_sent_token;
+	bool optime_in_flight;
 
 	uint64_t started_ms;    /* clock_now_ms() at agent_start */
 	uint64_t pg_sysid;      /* the data's system identifier (0: unknown) */
@@ -179,6 +187,15 @@ void act_fence(struct agent *a, const char *why);
 void act_conninfo(struct agent *a, const struct member *m, char *buf,
 		  size_t cap);
 void act_stop_pg(struct agent *a, void (*done)(struct agent *a));
+
+/* agent_optime.c: the primary writes SCOPE/optime when due (optime.h). */
+void optime_publish(struct agent *a);
+/* The lag rule's bar: the durable record or what this agent saw. */
+uint64_t optime_view_bar(const struct witness_view *v);
+/* Wall clock at which the primary named old was last known writable (the
+ * durable record's time when it is about old, else what this agent saw;
+ * 0: unknown). */
+uint64_t optime_last_seen_ms(const struct witness_view *v, const char *old);
 
 /* agent_adopt.c: existing data in a new scope (decide.h rule 3b). */
 /* DATADIR holds standby.signal or recovery.signal: a standby's data. */

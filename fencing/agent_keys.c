@@ -172,6 +172,10 @@ static void take_kv(struct agent *a, struct witness_view *w,
 			log_event(LOG_WARN, "bad_drill_key", "err=\"%s\"", err);
 	} else if (strncmp(k, "history/", 8) == 0) {
 		take_history(w, kv, key, false);
+	} else if (strcmp(k, "optime") == 0) {
+		if (!optime_decode(kv->value.p, kv->value.len, &w->optime, err,
+				   sizeof(err)))
+			log_event(LOG_WARN, "bad_optime_key", "err=\"%s\"", err);
 	}
 }
 

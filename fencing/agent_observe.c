@@ -290,7 +290,7 @@ void observe_build_self(struct agent *a)
 	m->timeline = o->timeline;
 	m->received_lsn = o->received_lsn;
 	m->replayed_lsn = o->replayed_lsn;
-	uint64_t top = a->view.last_primary_lsn;
+	uint64_t top = optime_view_bar(&a->view);
 	m->lag_bytes = o->state == PG_REPLICA && top > o->received_lsn
 			       ? top - o->received_lsn
 			       : 0;
