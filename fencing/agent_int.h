@@ -29,7 +29,8 @@ struct held_lease {
 	bool held;
 	bool in_flight;         /* an acquire or renew is on its way */
 	uint64_t token;
-	uint64_t valid_until;   /* clock_now_ms() deadline (rule 3) */
+	uint64_t valid_until;   /* clock_now_ms() deadline (docs/design.md
+				   rule 3) */
 	uint64_t renew_failures;
 };
 
@@ -133,7 +134,8 @@ struct agent {
 void agent_kick(struct agent *a);
 void agent_log_action(struct agent *a, const struct decide_action *act);
 
-/* agent_lease.c: the primary lease (rule 3) and the member lease. */
+/* agent_lease.c: the primary lease (docs/design.md rule 3) and the member
+ * lease. */
 void lease_init(struct agent *a);
 typedef void (*lease_done_cb)(struct agent *a, bool ok, int status,
 			      void *arg);
