@@ -1,8 +1,15 @@
 /*
- * agent_int.h — the agent's private state, shared by agent.c (lifecycle,
- * tick, observation), agent_lease.c (leases), agent_act.c (actions on
- * Postgres) and agent_keys.c (what is read from and written to the
- * witnesses).
+ * agent_int.h — the agent's private state, shared by the files of the
+ * agent (agent.h):
+ *   agent.c          start and stop, the tick (observe, decide, act)
+ *   agent_lease.c    the primary lease and the member lease
+ *   agent_observe.c  what the local Postgres is doing; this node's record
+ *   agent_keys.c     what is read from and written to the witnesses
+ *   agent_pages.c    paged LIST walks of the scope
+ *   agent_prune.c    keeping S/history/ bounded
+ *   agent_act.c      the actions on Postgres that decide() asks for
+ *   agent_adopt.c    existing data in a new scope (S/initialize)
+ * main.c creates the agent through agent.h only.
  */
 #ifndef TENURE_FENCING_AGENT_INT_H
 #define TENURE_FENCING_AGENT_INT_H
