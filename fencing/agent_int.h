@@ -1,8 +1,15 @@
 /*
- * agent_int.h — the agent's private state, shared by agent.c (lifecycle,
- * tick, observation), agent_lease.c (leases), agent_act.c (actions on
- * Postgres) and agent_keys.c (what is read from and written to the
- * witnesses).
+ * agent_int.h — the agent's private state, shared by the files of the
+ * agent (agent.h):
+ *   agent.c          start and stop, the tick (observe, decide, act)
+ *   agent_lease.c    the primary lease and the member lease
+ *   agent_observe.c  what the local Postgres is doing; this node's record
+ *   agent_keys.c     what is read from and written to the witnesses
+ *   agent_pages.c    paged LIST walks of the scope
+ *   agent_prune.c    keeping S/history/ bounded
+ *   agent_act.c      the actions on Postgres that decide() asks for
+ *   agent_adopt.c    existing data in a new scope (S/initialize)
+ * main.c creates the agent through agent.h only.
  */
 #ifndef TENURE_FENCING_AGENT_INT_H
 #define TENURE_FENCING_AGENT_INT_H
@@ -30,7 +37,8 @@ struct held_lease {
 	bool held;
 	bool in_flight;         /* an acquire or renew is on its way */
 	uint64_t token;
-	uint64_t valid_until;   /* clock_now_ms() deadline (rule 3) */
+	uint64_t valid_until;   /* clock_now_ms() deadline (docs/design.md
+				   rule 3) */
 	uint64_t renew_failures;
 };
 
@@ -141,7 +149,8 @@ struct agent {
 void agent_kick(struct agent *a);
 void agent_log_action(struct agent *a, const struct decide_action *act);
 
-/* agent_lease.c: the primary lease (rule 3) and the member lease. */
+/* agent_lease.c: the primary lease (docs/design.md rule 3) and the member
+ * lease. */
 void lease_init(struct agent *a);
 typedef void (*lease_done_cb)(struct agent *a, bool ok, int status,
 			      void *arg);

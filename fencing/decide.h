@@ -9,8 +9,8 @@
  * action.  The agent runs it, observes again, and asks again: actions are
  * small steps and decide() is idempotent over them.  The rules, in order:
  *
- *  1. Rule 7 first: Postgres running as a primary without a valid lease
- *     held by this agent is fenced at once.
+ *  1. docs/design.md rule 7 first: Postgres running as a primary without
+ *     a valid lease held by this agent is fenced at once.
  *  2. Without a fresh view of the witnesses nothing else is decided.
  *  3. An empty data directory is bootstrapped (initdb, only with the lease
  *     free and the cluster not yet initialised) or copied from the primary.

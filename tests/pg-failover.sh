@@ -1,8 +1,8 @@
 #!/bin/sh
-# pg-failover.sh — issue 4's fault scenarios on real PostgreSQL 15, in
-# synchronous mode: three witnesses, three agents (bootstrap: one initdb,
-# two base backups), a write probe on every node all the time, then, one
-# after the other:
+# pg-failover.sh — failover under host, agent and witness faults on real
+# PostgreSQL 15, in synchronous mode: three witnesses, three agents
+# (bootstrap: one initdb, two base backups), a write probe on every node
+# all the time, then, one after the other:
 #
 #   1. host crash: kill -9 of the primary's agent, guard and Postgres;
 #   2. host freeze: SIGSTOP of all of them for 6 s (twice the TTL), SIGCONT;

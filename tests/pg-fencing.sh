@@ -1,5 +1,5 @@
 #!/bin/sh
-# pg-fencing.sh — issue 4's STONITH, watchdog and partition tests on real
+# pg-fencing.sh — STONITH, watchdog and partition tests on real
 # PostgreSQL 15, in synchronous mode: three witnesses, three agents, a
 # write probe on every node all the time and `pgprobe check --sync` after
 # each scenario (at no moment two writable nodes, no acknowledged commit

@@ -1,6 +1,6 @@
 #!/bin/sh
-# pg-routing.sh — issue 5's routing on real PostgreSQL 15 (three agents,
-# synchronous mode), with the shipped files themselves:
+# pg-routing.sh — the routing (HAProxy and PgBouncer) on real PostgreSQL 15
+# (three agents, synchronous mode), with the shipped files themselves:
 #
 #   - a real HAProxy run from deploy/haproxy.cfg, rendered with sed to this
 #     test's addresses and ports (nothing else changes: the template's

@@ -1,5 +1,5 @@
 #!/bin/sh
-# pg-switchover.sh — issue 4's planned operations on real PostgreSQL 15, in
+# pg-switchover.sh — planned operations on real PostgreSQL 15, in
 # synchronous mode, with the write probe on every node all the time:
 #
 #   1. `tenurectl cluster switchover` to a replica and back: a new primary

@@ -55,7 +55,7 @@ static void holder(const char *name)
 	snprintf(in.lease.holder, sizeof(in.lease.holder), "%s", name);
 }
 
-/* ---- rule 7 first ----------------------------------------------------- */
+/* ---- docs/design.md rule 7 first -------------------------------------- */
 
 START_TEST(primary_without_lease_is_fenced)
 {
