@@ -306,4 +306,10 @@ void observe_build_self(struct agent *a)
 	m->lease_token = lease_primary_valid(a) ? a->primary.token : 0;
 	m->sync = roster_in_list(a->view.sync, a->conf->name);
 	m->updated_ms = clock_wall_ms();
+	/* The reason of the last decision to wait, while the lease is free:
+	 * `cluster list` and /metrics say why nobody takes over. */
+	if (!a->view.holder[0] && a->view.read_ms &&
+	    a->last_action.kind == ACT_NONE && a->status_reason)
+		snprintf(m->waiting, sizeof(m->waiting), "%s",
+			 a->status_reason);
 }

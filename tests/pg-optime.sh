@@ -78,7 +78,16 @@ for s in $standbys; do
 	grep -q 'action=acquire' "$dir/$s-agent.log" &&
 		fail "$s tried to take the lease while far behind: $(grep 'action=acquire' "$dir/$s-agent.log")"
 done
-echo "no promotion of a lagging standby for $(( ($(now_ms) - t_crash) / 1000 )) s after the crash"
+# ... and say so where an operator looks: cluster list and /metrics
+ctl --endpoints "$TENURE_ENDPOINTS" cluster list --scope main
+printf '%s\n' "$out" | grep -q "^No failover: .*no eligible standby" ||
+	fail "cluster list does not say why nobody takes over: $out"
+for s in $standbys; do
+	pg_http "$s" /metrics | grep -q '^tenure_agent_failover_blocked{reason="no eligible standby"} 1$' ||
+		fail "$s's /metrics does not say it is blocked: $(pg_http "$s" /metrics | grep failover_blocked)"
+done
+echo "no promotion of a lagging standby for $(( ($(now_ms) - t_crash) / 1000 )) s after the crash; cluster list:"
+printf '%s\n' "$out" | sed 's/^/  /'
 
 # ---- 5: the old primary returns, is promoted, nothing lost -------------------------
 pg_start_agent "$old"
