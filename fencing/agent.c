@@ -101,6 +101,7 @@ static void note_witnesses(struct agent *a, bool view_ok, uint64_t now)
 static void step(struct agent *a, bool view_ok)
 {
 	static struct member members[AGENT_MAX_MEMBERS + 1];
+	char unguarded[MEMBER_STR_MAX];
 	note_witnesses(a, view_ok, clock_now_ms());
 	observe_build_self(a);
 	keys_publish_self(a);
@@ -148,6 +149,10 @@ static void step(struct agent *a, bool view_ok)
 		 * agent that just started */
 		.last_primary = v->hist_primary[0] ? v->hist_primary
 						   : v->last_primary,
+		/* a reclaim vetoed just now (no watchdog) must not retry
+		 * at every tick: the primary is fenced instead */
+		.unguarded = now < a->veto_until ? ""
+			     : unguarded_name(v, unguarded, sizeof(unguarded)),
 	};
 	/* A request older than a minute is stale: it must not hold back an
 	 * automatic failover forever. */
@@ -441,9 +446,18 @@ static void close_all(struct agent *a)
 	api_close(a->api, closed_part, a);
 }
 
-static void stop_released(struct agent *a, bool ok, int status, void *arg)
+static void member_removed(struct agent *a, int status, void *arg)
 {
 	close_all(a);
+}
+
+/* A clean stop takes this node out of `cluster list` at once (its record
+ * would otherwise say "streaming" until its member lease ran out). */
+static void stop_released(struct agent *a, bool ok, int status, void *arg)
+{
+	char suffix[AGENT_KEY_MAX];
+	snprintf(suffix, sizeof(suffix), "members/%s", a->conf->name);
+	keys_delete(a, suffix, member_removed, NULL);
 }
 
 static void stop_pg_done(struct agent *a)
@@ -457,15 +471,24 @@ static void stop_pg_done(struct agent *a)
 	lease_release_primary(a, stop_released, NULL);
 }
 
+static void stop_pg_now(struct agent *a)
+{
+	act_stop_pg(a, stop_pg_done);
+}
+
 static void stop_when_idle(uv_timer_t *t)
 {
 	struct agent *a = t->data;
 	if (a->busy || a->observing)
 		return; /* an action finishes first */
 	uv_timer_stop(t);
-	log_event(LOG_INFO, "agent_stopping", "name=%s primary=%d",
-		  a->conf->name, a->primary.held);
-	act_stop_pg(a, stop_pg_done);
+	log_event(LOG_INFO, "agent_stopping", "name=%s primary=%d paused=%d",
+		  a->conf->name, a->primary.held, a->view.paused);
+	if (a->view.paused && a->view_ok &&
+	    (a->pg_obs.state == PG_PRIMARY || a->pg_obs.state == PG_REPLICA))
+		unguarded_leave_running(a, stop_pg_now, stop_released);
+	else
+		stop_pg_now(a);
 }
 
 void agent_stop(struct agent *a, void (*on_done)(void *arg), void *arg)

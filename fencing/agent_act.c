@@ -723,7 +723,15 @@ static void history_promoted(struct agent *a)
 		a->switchovers++;
 		return;
 	}
-	history_put(a, a->old_primary, "primary lease expired", a->old_seen_ms);
+	/* The old primary's agent stopped it and said so (S/demoted): a
+	 * planned handover, not a failure. */
+	char confirmed[AGENT_KEY_MAX];
+	snprintf(confirmed, sizeof(confirmed), "%s %llu", a->old_primary,
+		 (unsigned long long)a->old_token);
+	history_put(a, a->old_primary,
+		    a->old_primary[0] && strcmp(v->demoted, confirmed) == 0
+			    ? "primary stopped" : "primary lease expired",
+		    a->old_seen_ms);
 	if (a->old_primary[0] && strcmp(a->old_primary, a->conf->name) != 0)
 		a->failovers++;
 }
@@ -752,6 +760,11 @@ static void promoted(struct act *x, int status, const char *error,
 	log_event(LOG_INFO, "promoted", "node=%s token=%llu", a->conf->name,
 		  (unsigned long long)a->primary.token);
 	history_promoted(a);
+	char left[MEMBER_STR_MAX];
+	if (a->old_primary[0] &&
+	    strcmp(unguarded_name(&a->view, left, sizeof(left)),
+		   a->old_primary) == 0)
+		keys_delete(a, "unguarded", NULL, NULL); /* switched off */
 	/* PostgreSQL 15's pg_rewind reads the new timeline from pg_control,
 	 * which only a checkpoint updates: without it the old primary would
 	 * be told "no rewind required" and could never follow us. */
@@ -759,6 +772,26 @@ static void promoted(struct act *x, int status, const char *error,
 }
 
 static void refuse_promotion(struct act *x, const char *why, bool veto_self);
+
+/* Maintenance mode, the agent back: its running primary has the lease
+ * again (and the watchdog, when configured: without it the lease goes
+ * again and the next tick fences). */
+static void reclaimed(struct agent *a, bool ok, int status, void *arg)
+{
+	struct act *x = arg;
+	if (!ok || !arm_watchdog(x)) {
+		if (!ok)
+			finish(x);
+		return;
+	}
+	log_event(LOG_INFO, "reclaimed", "node=%s token=%llu note=\"the "
+		  "primary left running in maintenance mode has its lease "
+		  "again\"", a->conf->name,
+		  (unsigned long long)a->primary.token);
+	history_put(a, a->conf->name, "agent restarted in maintenance mode", 0);
+	keys_delete(a, "unguarded", NULL, NULL);
+	finish(x);
+}
 
 /* Shorter than what is left of the lease: a host that stops feeding it
  * is reset before anyone else can be promoted.  False when the device
@@ -839,12 +872,27 @@ static void fenced_old(void *arg, bool ok, const char *message)
 static void promote_fence_step(struct act *x)
 {
 	struct agent *a = x->a;
-	char confirmed[AGENT_KEY_MAX];
+	char confirmed[AGENT_KEY_MAX], left[MEMBER_STR_MAX];
 	snprintf(confirmed, sizeof(confirmed), "%s %llu", a->old_primary,
 		 (unsigned long long)a->old_token);
-	if (a->conf->fencing == 0 || !a->old_primary[0] ||
+	/* Maintenance mode left the old primary running without its agent:
+	 * nothing stops it but a switch, whatever `fencing` says. */
+	bool running = a->old_primary[0] &&
+		       strcmp(a->old_primary, a->conf->name) != 0 &&
+		       strcmp(unguarded_name(&a->view, left, sizeof(left)),
+			      a->old_primary) == 0;
+	if (running && (!a->conf->stonith_command ||
+			!a->conf->stonith_command[0])) {
+		refuse_promotion(x, "the old primary was left running without "
+				 "its agent in maintenance mode and no "
+				 "stonith_command can switch it off: start its "
+				 "agent again (it takes its lease back), or stop "
+				 "its Postgres and delete S/unguarded", false);
+		return;
+	}
+	if (!running && (a->conf->fencing == 0 || !a->old_primary[0] ||
 	    strcmp(a->old_primary, a->conf->name) == 0 ||
-	    strcmp(a->view.demoted, confirmed) == 0) {
+	    strcmp(a->view.demoted, confirmed) == 0)) {
 		promote_now(x);
 		return;
 	}
@@ -1123,6 +1171,9 @@ void act_run(struct agent *a, const struct decide_action *what,
 		return;
 	case ACT_PROMOTE:
 		do_promote(x);
+		return;
+	case ACT_RECLAIM:
+		lease_acquire_primary(a, reclaimed, x);
 		return;
 	case ACT_SET_SYNC:
 		do_set_sync(x);

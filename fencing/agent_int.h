@@ -58,6 +58,9 @@ struct witness_view {
 	bool switch_is_failover;
 	uint64_t switch_requested_ms;
 	char demoted[AGENT_KEY_MAX]; /* S/demoted: "NAME TOKEN" */
+	/* S/unguarded: "NAME TOKEN", the primary whose agent stopped in
+	 * maintenance mode and left it running (decide.h rule 1) */
+	char unguarded[AGENT_KEY_MAX];
 	char history[AGENT_MAX_HISTORY][512];
 	size_t n_history;
 	/* The last node that became primary, from the newest history entry
@@ -196,6 +199,17 @@ void act_fence(struct agent *a, const char *why);
 void act_conninfo(struct agent *a, const struct member *m, char *buf,
 		  size_t cap);
 void act_stop_pg(struct agent *a, void (*done)(struct agent *a));
+
+/* agent_unguarded.c: maintenance mode and a stopped agent. */
+/* The node S/unguarded names ("" when none) into buf. */
+const char *unguarded_name(const struct witness_view *v, char *buf,
+			   size_t cap);
+/* Stop leaving Postgres running (paused cluster): mark a primary in
+ * S/unguarded, then release the lease; done() then.  A failed mark stops
+ * Postgres instead, as outside maintenance mode. */
+void unguarded_leave_running(struct agent *a, void (*stop_pg)(struct agent *a),
+			     void (*done)(struct agent *a, bool ok, int status,
+					  void *arg));
 
 /* agent_optime.c: the primary writes SCOPE/optime when due (optime.h). */
 void optime_publish(struct agent *a);

@@ -24,6 +24,7 @@ static const char *const kind_names[] = {
 	[ACT_RESTART_STANDBY] = "restart_standby",
 	[ACT_RECLONE] = "reclone",     [ACT_ADOPT] = "adopt",
 	[ACT_MARK_INIT] = "mark_initialized",
+	[ACT_RECLAIM] = "reclaim",
 };
 
 const char *decide_kind_name(enum decide_kind k)
@@ -393,13 +394,29 @@ static void decide_free(const struct decide_input *in,
 		set(out, ACT_NONE, w->name, "another standby is the candidate");
 }
 
+/* A primary left running in maintenance mode while its agent was down:
+ * still paused, nobody else holds the lease, and S/unguarded names this
+ * node (so no failover was carried out meanwhile: a candidate replacing
+ * it switches it off first and then clears the key). */
+static bool may_reclaim(const struct decide_input *in)
+{
+	const char *holder = in->lease.holder;
+	return in->lease.known && in->paused && in->unguarded &&
+	       strcmp(in->unguarded, in->name) == 0 &&
+	       (!holder[0] || strcmp(holder, in->name) == 0);
+}
+
 void decide(const struct decide_input *in, struct decide_action *out)
 {
 	const struct decide_pg *pg = &in->pg;
 	const char *holder = in->lease.holder;
 	set(out, ACT_NONE, "", "");
 	if (pg->state == PG_PRIMARY && !in->lease.mine_valid) {
-		set(out, ACT_FENCE, "", "primary without a valid lease");
+		if (may_reclaim(in))
+			set(out, ACT_RECLAIM, "", "maintenance mode: taking the "
+			    "lease back for the running primary");
+		else
+			set(out, ACT_FENCE, "", "primary without a valid lease");
 		return;
 	}
 	if (!in->lease.known) {

@@ -10,7 +10,11 @@
  * small steps and decide() is idempotent over them.  The rules, in order:
  *
  *  1. docs/design.md rule 7 first: Postgres running as a primary without
- *     a valid lease held by this agent is fenced at once.
+ *     a valid lease held by this agent is fenced at once.  One exception,
+ *     maintenance mode: a primary whose agent was stopped while the
+ *     cluster was paused keeps running (S/unguarded names it); its agent,
+ *     started again, takes the lease back instead (ACT_RECLAIM) if the
+ *     lease is free or still its own and the cluster is still paused.
  *  2. Without a fresh view of the witnesses nothing else is decided.
  *  3. An empty data directory is bootstrapped (initdb, only with the lease
  *     free and the cluster not yet initialised) or copied from the primary.
@@ -103,6 +107,9 @@ struct decide_input {
 	bool switch_from_me;    /* a switchover away from this node */
 	uint64_t last_primary_lsn; /* last position the primary published */
 	const char *last_primary;  /* its name, "" */
+	const char *unguarded;  /* S/unguarded: the primary left running
+				   without its agent in maintenance mode
+				   (name), "" */
 };
 
 enum decide_kind {
@@ -123,6 +130,8 @@ enum decide_kind {
 	ACT_RECLONE,      /* keep the data directory aside, copy it afresh */
 	ACT_ADOPT,        /* take the lease, start existing data as primary */
 	ACT_MARK_INIT,    /* primary: write the missing S/initialize */
+	ACT_RECLAIM,      /* maintenance mode: take the lease back for the
+			     primary left running while this agent was down */
 };
 
 struct decide_action {

@@ -39,6 +39,7 @@ static void setup(void)
 	in.sync_key_known = true;
 	in.switch_candidate = "";
 	in.last_primary = "";
+	in.unguarded = "";
 	in.max_lag = 1 << 20;
 	in.initialized = true;
 }
@@ -67,6 +68,32 @@ START_TEST(primary_without_lease_is_fenced)
 	in.lease.mine_valid = true;
 	in.lease.known = true;
 	ck_assert_int_ne(run(), ACT_FENCE);
+}
+END_TEST
+
+/* Maintenance mode: the primary left running by its stopped agent is taken
+ * back by that agent, and only while everything says it still may be. */
+START_TEST(paused_primary_left_running_is_reclaimed)
+{
+	in.pg.state = PG_PRIMARY;
+	in.paused = true;
+	in.unguarded = "pg2";
+	ck_assert_int_eq(run(), ACT_RECLAIM);      /* lease free */
+	holder("pg2");
+	ck_assert_int_eq(run(), ACT_RECLAIM);      /* still its own */
+	holder("pg3");
+	ck_assert_int_eq(run(), ACT_FENCE);        /* another took over */
+	holder("");
+	in.unguarded = "pg3";
+	ck_assert_int_eq(run(), ACT_FENCE);        /* not the one left */
+	in.unguarded = "";
+	ck_assert_int_eq(run(), ACT_FENCE);        /* cleared by a failover */
+	in.unguarded = "pg2";
+	in.paused = false;
+	ck_assert_int_eq(run(), ACT_FENCE);        /* resumed meanwhile */
+	in.paused = true;
+	in.lease.known = false;
+	ck_assert_int_eq(run(), ACT_FENCE);        /* cut off: no excuse */
 }
 END_TEST
 
@@ -522,6 +549,7 @@ Suite *decide_suite(void)
 	TCase *t = tcase_create("rules");
 	tcase_add_checked_fixture(t, setup, NULL);
 	tcase_add_test(t, primary_without_lease_is_fenced);
+	tcase_add_test(t, paused_primary_left_running_is_reclaimed);
 	tcase_add_test(t, nothing_without_the_witnesses);
 	tcase_add_test(t, empty_dir_bootstraps_only_a_new_cluster);
 	tcase_add_test(t, former_primary_data_is_adopted);
