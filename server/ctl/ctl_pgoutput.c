@@ -78,6 +78,10 @@ static void list_json(FILE *f, const struct ctl_pg_list *l,
 		ctl_json_str(&j, m->api, strlen(m->api));
 		ctl_json_key(&j, "host");
 		ctl_json_str(&j, m->pg, strlen(m->pg));
+		if (m->reason[0]) { /* why it is down */
+			ctl_json_key(&j, "reason");
+			ctl_json_str(&j, m->reason, strlen(m->reason));
+		}
 		if (is_holder(l, m)) {
 			ctl_json_key(&j, "lease_token");
 			ctl_json_u64(&j, l->token);
