@@ -230,8 +230,11 @@ static const char *problem(struct agent *a)
 	if (o->state == PG_PRIMARY || o->state == PG_REPLICA ||
 	    !a->status_reason)
 		return NULL;
-	snprintf(a->problem, sizeof(a->problem), "Postgres is %s: %s; see the "
-		 "agent's log and %s", a->self.state, a->status_reason,
+	char start[400];
+	const char *why = startfail_problem(a, start, sizeof(start));
+	snprintf(a->problem, sizeof(a->problem), "Postgres is %s: %s%s%s; see "
+		 "the agent's log and %s", a->self.state, a->status_reason,
+		 why ? "; " : "", why ? why : "",
 		 a->conf->pg_log_file ? a->conf->pg_log_file : "Postgres' log");
 	return a->problem;
 }

@@ -118,6 +118,19 @@ struct agent {
 	uint64_t retry_after;   /* an action failed: none before this */
 	int rewind_failures;
 	int start_failures;     /* ACT_START in a row without it coming up */
+	/* The last start that did not come up (agent_startfail.c). */
+	struct startfail start_fail;
+	uint64_t start_log_offset; /* pg_log_file's size when it began */
+	uint64_t start_failed_ms;  /* when it was seen down (0: not yet) */
+	int64_t start_conf_mtime;  /* the configuration files' mtime then */
+	/* Fresh copies of the data directory (agent_act.c move_aside) in a
+	 * row that never came up, the last one's start, what the last one
+	 * needed (bytes: the size of the directory it replaced, 0 unknown)
+	 * and why one was refused ("" when it was not). */
+	int copies;
+	uint64_t copied_ms;
+	uint64_t copy_need_bytes;
+	char copy_problem[300];
 	uint64_t last_replayed, last_received; /* at the last observation */
 	bool frozen_settling;   /* frozen, replay still moving: look again */
 	/* The primary this candidate replaces, as seen when it took the
@@ -227,6 +240,28 @@ bool adopt_standby_data(const char *datadir);
 void adopt_mark_initialized(struct agent *a, keys_done_cb cb, void *arg);
 /* The "adopted" log line. */
 void adopt_log(const struct agent *a);
+
+/* agent_startfail.c: starts that do not come up (startfail.h). */
+/* A start begins now: remember where Postgres' log ends. */
+void startfail_begin(struct agent *a);
+/* Postgres is down after a start: classify it from its log, once. */
+void startfail_observe(struct agent *a);
+/* The log written since the start names a known cause already. */
+bool startfail_log_fatal(const struct agent *a);
+/* It answers: the failures, back-offs and copies in a row are over. */
+void startfail_came_up(struct agent *a);
+/* The cause and the back-offs left, for decide(). */
+void startfail_fill(struct agent *a, struct decide_pg *o);
+/* The reason an operator reads, or NULL when no start failed. */
+const char *startfail_problem(const struct agent *a, char *buf,
+			      size_t cap);
+
+/* agent_standby.c: a standby's hot-standby settings raised to its
+ * primary's before it starts (standby_settings.h).  done gets the extra
+ * postgres options ("" when none). */
+typedef void (*standby_opts_cb)(void *arg, const char *opts);
+void standby_settings_check(struct agent *a, const char *base_opts,
+			    standby_opts_cb done, void *arg);
 
 /* agent_observe.c: what Postgres is doing right now. */
 void observe_pg(struct agent *a, void (*done)(struct agent *a));

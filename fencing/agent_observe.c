@@ -146,7 +146,7 @@ static void take_row(struct agent *a, const struct pg_rows *rows)
 	if (o->streaming || !recovery || !a->not_streaming_since)
 		a->not_streaming_since = now;
 	o->not_streaming_ms = now - a->not_streaming_since;
-	a->start_failures = 0; /* it came up */
+	startfail_came_up(a);
 }
 
 static void on_status(void *arg, int status, const char *error,
@@ -230,7 +230,7 @@ void observe_pg(struct agent *a, void (*done)(struct agent *a))
 	ob->done = done;
 	const char *dir = a->conf->pg_data_dir;
 	a->pg_obs.rewound = a->rewound;
-	a->pg_obs.start_failures = a->start_failures;
+	startfail_fill(a, &a->pg_obs);
 	if (!pgconf_is_initialized(dir)) {
 		a->pg_obs.state = PG_ABSENT;
 		done(a);
@@ -238,6 +238,8 @@ void observe_pg(struct agent *a, void (*done)(struct agent *a))
 		return;
 	}
 	if (!postmaster_alive(dir)) {
+		startfail_observe(a); /* once per start that did not come up */
+		startfail_fill(a, &a->pg_obs);
 		a->not_streaming_since = 0;
 		a->pg_obs.state = PG_STOPPED;
 		pg_conn_reset(a->pg);
@@ -268,7 +270,9 @@ static const char *state_of(const struct agent *a)
 	const struct decide_pg *o = &a->pg_obs;
 	switch (o->state) {
 	case PG_ABSENT: return "uninitialized";
-	case PG_STOPPED: return "stopped";
+	case PG_STOPPED:
+		return a->start_failures > 0 && a->start_failed_ms
+			       ? "start failed" : "stopped";
 	case PG_STARTING: return "starting";
 	case PG_PRIMARY: return "running";
 	case PG_REPLICA:
@@ -305,6 +309,9 @@ void observe_build_self(struct agent *a)
 		m->frozen_token = a->view.last_token ? a->view.last_token : 1;
 	m->lease_token = lease_primary_valid(a) ? a->primary.token : 0;
 	m->sync = roster_in_list(a->view.sync, a->conf->name);
+	/* why it is down, as /health's problem says it */
+	if (!m->healthy)
+		startfail_problem(a, m->reason, sizeof(m->reason));
 	m->updated_ms = clock_wall_ms();
 	/* The reason of the last decision to wait, while the lease is free:
 	 * `cluster list` and /metrics say why nobody takes over. */

@@ -35,8 +35,11 @@
  *  5. With another holder, Postgres follows it: an old primary is made
  *     clean (crash recovery), rewound, and started as a standby; a standby
  *     is re-pointed; frozen replication is resumed.  A standby that fails
- *     to start DECIDE_START_FAILURES times in a row is copied afresh (its
- *     old directory kept aside).
+ *     to start is started again after a back-off (start_wait_ms); only
+ *     one whose data diverged or is damaged (startfail.h), after
+ *     DECIDE_START_FAILURES starts in a row, is copied afresh, and a
+ *     copy after a copy that never came up waits too (copy_wait_ms).
+ *     Any other cause is the operator's to fix: a copy would fail alike.
  *  6. With the lease free (and the cluster not paused) every standby first
  *     freezes (stops replicating from the old primary and publishes where
  *     it stopped); then the most advanced eligible standby takes the lease.
@@ -52,6 +55,7 @@
 #include <stdint.h>
 
 #include "fencing/member.h"
+#include "fencing/startfail.h"
 
 enum pg_state {
 	PG_ABSENT = 0,      /* data directory not initialised */
@@ -76,6 +80,10 @@ struct decide_pg {
 	bool frozen_settled;    /* ... and replay no longer moves */
 	uint64_t not_streaming_ms; /* replica: time without streaming */
 	int start_failures;     /* starts in a row that never came up */
+	enum startfail_cause start_cause; /* why the last one failed */
+	uint64_t start_wait_ms; /* back-off left before the next start */
+	uint64_t copy_wait_ms;  /* back-off left before another fresh copy
+				   (copies in a row that never came up) */
 	bool controldata_ok;    /* stopped: pg_controldata could be read */
 	bool standby_data;      /* stopped: standby.signal or recovery.signal
 				   (a standby's data: never adopted) */

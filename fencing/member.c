@@ -40,6 +40,7 @@ static const struct field fields[] = {
 	F("sync", K_BOOL, sync),
 	F("updated_ms", K_U64, updated_ms),
 	F("waiting", K_STR, waiting),
+	F("reason", K_STR, reason),
 };
 #undef F
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))

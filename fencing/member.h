@@ -57,6 +57,9 @@ struct member {
 	char waiting[MEMBER_STR_MAX];  /* "waiting": while no node holds the
 					  primary lease, why this one does
 					  not take it ("" otherwise) */
+	char reason[MEMBER_STR_MAX];   /* "reason": why Postgres is down
+					  (a start that failed, a copy
+					  refused), "" */
 };
 
 const char *member_role_name(enum member_role r);

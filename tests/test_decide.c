@@ -340,17 +340,60 @@ START_TEST(old_primary_recovers_rewinds_then_follows)
 }
 END_TEST
 
+/* Only diverged or damaged data is copied afresh, after
+ * DECIDE_START_FAILURES starts, and not again before copy_wait_ms. */
 START_TEST(standby_that_never_comes_up_is_copied_afresh)
 {
-	holder("pg1");
-	add("pg1", MEMBER_PRIMARY, 100);
-	in.pg.state = PG_STOPPED;
-	in.pg.start_failures = DECIDE_START_FAILURES - 1;
-	ck_assert_int_eq(run(), ACT_START);
-	in.pg.start_failures = DECIDE_START_FAILURES;
-	ck_assert_int_eq(run(), ACT_RECLONE);
-	holder(""); /* no primary to copy from: keep trying */
-	ck_assert_int_eq(run(), ACT_START);
+	static const enum startfail_cause copied[] = {SF_DIVERGED,
+						      SF_DAMAGED};
+	for (size_t i = 0; i < 2; i++) {
+		setup();
+		in.n_members = 0;
+		holder("pg1");
+		add("pg1", MEMBER_PRIMARY, 100);
+		in.pg.state = PG_STOPPED;
+		in.pg.start_cause = copied[i];
+		in.pg.start_failures = DECIDE_START_FAILURES - 1;
+		ck_assert_int_eq(run(), ACT_START);
+		in.pg.start_failures = DECIDE_START_FAILURES;
+		ck_assert_int_eq(run(), ACT_RECLONE);
+		in.pg.copy_wait_ms = 1000; /* the last copy never came up */
+		ck_assert_int_eq(run(), ACT_NONE);
+		in.pg.copy_wait_ms = 0;
+		holder(""); /* no primary to copy from: keep trying */
+		ck_assert_int_eq(run(), ACT_START);
+	}
+}
+END_TEST
+
+/* Any other cause would fail the same way after a copy: never copied,
+ * started again only once the back-off is over, and the reason says
+ * why. */
+START_TEST(standby_that_cannot_start_is_not_copied)
+{
+	static const enum startfail_cause kept[] = {
+		SF_UNKNOWN, SF_SETTINGS_LOW, SF_CONFIG, SF_RESOURCE};
+	struct decide_action a;
+	for (size_t i = 0; i < 4; i++) {
+		setup();
+		in.n_members = 0;
+		holder("pg1");
+		add("pg1", MEMBER_PRIMARY, 100);
+		in.pg.state = PG_STOPPED;
+		in.pg.start_cause = kept[i];
+		in.pg.start_failures = 50;
+		in.pg.start_wait_ms = 4000;
+		decide(&in, &a);
+		ck_assert_int_eq(a.kind, ACT_NONE);
+		ck_assert_str_eq(a.reason, startfail_reason(kept[i]));
+		in.pg.start_wait_ms = 0;
+		ck_assert_int_eq(run(), ACT_START);
+		holder(""); /* the lease free: the same back-off */
+		in.pg.start_wait_ms = 4000;
+		ck_assert_int_eq(run(), ACT_NONE);
+		in.pg.start_wait_ms = 0;
+		ck_assert_int_eq(run(), ACT_START);
+	}
 }
 END_TEST
 
@@ -563,6 +606,7 @@ Suite *decide_suite(void)
 	tcase_add_test(t, switchover_only_to_a_healthy_replica);
 	tcase_add_test(t, old_primary_recovers_rewinds_then_follows);
 	tcase_add_test(t, standby_that_never_comes_up_is_copied_afresh);
+	tcase_add_test(t, standby_that_cannot_start_is_not_copied);
 	tcase_add_test(t, replica_repoints_to_the_holder);
 	tcase_add_test(t, stuck_replica_on_old_timeline_is_rewound);
 	tcase_add_test(t, free_lease_freeze_first);

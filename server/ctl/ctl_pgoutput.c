@@ -82,6 +82,10 @@ static void list_json(FILE *f, const struct ctl_pg_list *l,
 			ctl_json_key(&j, "waiting");
 			ctl_json_str(&j, m->waiting, strlen(m->waiting));
 		}
+		if (m->reason[0]) { /* why it is down */
+			ctl_json_key(&j, "reason");
+			ctl_json_str(&j, m->reason, strlen(m->reason));
+		}
 		if (is_holder(l, m)) {
 			ctl_json_key(&j, "lease_token");
 			ctl_json_u64(&j, l->token);
