@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fencing/agent_int.h"
 #include "fencing/clock.h"
 #include "fencing/pgconf.h"
+#include "fencing/scope_keys.h"
 #include "server/conf.h"
 #include "server/log.h"
 
@@ -98,6 +101,13 @@ static void note_witnesses(struct agent *a, bool view_ok, uint64_t now)
 			    q, sizeof(q)));
 }
 
+static void set_waiting(struct decide_action *act, const char *why)
+{
+	act->kind = ACT_NONE;
+	act->target[0] = '\0';
+	act->reason = why;
+}
+
 static void step(struct agent *a, bool view_ok)
 {
 	static struct member members[AGENT_MAX_MEMBERS + 1];
@@ -132,6 +142,7 @@ static void step(struct agent *a, bool view_ok)
 		.members = members,
 		.n_members = members_with_self(a, members),
 		.initialized = v->initialized,
+		.nofailover = a->conf->nofailover != 0,
 		.paused = v->paused,
 		/* members with data register within a lease or so: an empty
 		 * node must not initdb before it could have seen them */
@@ -141,6 +152,7 @@ static void step(struct agent *a, bool view_ok)
 		.sync_key_known = v->sync_known,
 		.switch_candidate = v->switch_candidate,
 		.switch_is_failover = v->switch_is_failover,
+		.switch_force = v->switch_force,
 		.switch_from_me = strcmp(v->switch_from, a->conf->name) == 0 ||
 				  !v->switch_from[0],
 		/* durable: no restart can lower it (docs/design.md rule 8) */
@@ -154,17 +166,24 @@ static void step(struct agent *a, bool view_ok)
 		.unguarded = now < a->veto_until ? ""
 			     : unguarded_name(v, unguarded, sizeof(unguarded)),
 	};
-	/* A request older than a minute is stale: it must not hold back an
-	 * automatic failover forever. */
+	/* A stale request must not hold back an automatic failover forever
+	 * (tenurectl replaces it by the same rule). */
 	if (v->switch_requested_ms &&
-	    clock_wall_ms() > v->switch_requested_ms + 60000)
+	    clock_wall_ms() > v->switch_requested_ms + SCOPE_REQUEST_MAX_AGE_MS)
 		in.switch_candidate = "";
 	in.lease.known = view_ok && v->read_ms &&
 			 now - v->read_ms < (uint64_t)a->conf->lease_ttl;
 	snprintf(in.lease.holder, sizeof(in.lease.holder), "%s", v->holder);
 	in.lease.mine_valid = lease_primary_valid(a);
+	in.lease.other_incarnation = v->holder[0] &&
+				     strcmp(v->holder, a->conf->name) == 0 &&
+				     strcmp(v->holder_id, a->holder_id) != 0;
 	struct decide_action act;
 	decide(&in, &act);
+	/* Nothing but fencing before this process holds its member lease:
+	 * another agent with this name may be alive (agent_lease.c). */
+	if (!a->member_held_once && act.kind != ACT_FENCE)
+		set_waiting(&act, "waiting for this node's member lease");
 	if (act.kind != ACT_FENCE && now < a->retry_after)
 		act.kind = ACT_NONE; /* the last attempt failed just now */
 	else
@@ -386,6 +405,17 @@ static void abandon_start(uv_loop_t *loop, struct agent *a)
 	free(a);
 }
 
+/* "NAME/INCARNATION" with 64 random bits: unique per process. */
+static void make_holder_id(struct agent *a)
+{
+	uint64_t r = 0;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = clock_now_ms() ^ ((uint64_t)getpid() << 32) ^
+		    (uint64_t)(uintptr_t)a;
+	snprintf(a->holder_id, sizeof(a->holder_id), "%s/%016llx",
+		 a->conf->name, (unsigned long long)r);
+}
+
 int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 		struct guard *guard, struct agent **out, char *err,
 		size_t errlen)
@@ -397,6 +427,7 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 	}
 	a->loop = loop;
 	a->conf = conf;
+	make_holder_id(a);
 	a->guard = guard;
 	a->started_ms = clock_now_ms();
 	if (conf->auth_token_file && conf->auth_token_file[0] &&
@@ -426,6 +457,39 @@ fail:
 
 /* ---- stop ------------------------------------------------------------------- */
 
+bool agent_refused(const struct agent *a)
+{
+	return a->refused;
+}
+
+void agent_on_stopped(struct agent *a, void (*on_done)(void *arg), void *arg)
+{
+	a->on_stopped = on_done;
+	a->on_stopped_arg = arg;
+}
+
+static void close_all(struct agent *a);
+
+/* Another live agent has this node's name: stop without touching
+ * Postgres (it may be that agent's), except to fence a primary this one
+ * ran (its guard would on exit anyway). */
+void agent_refuse(struct agent *a, const char *why)
+{
+	if (a->stopping)
+		return;
+	log_event(LOG_ERROR, "name_conflict", "name=%s holder=%s why=\"%s\" "
+		  "hint=\"two agents must not share a name: stop the other "
+		  "one, or give this one another name\"", a->conf->name,
+		  a->holder_id, why);
+	a->refused = true;
+	a->stopping = true;
+	if (a->primary.held)
+		lease_fence_now(a, "another agent has this node's name");
+	uv_timer_stop(&a->lease_timer);
+	uv_timer_stop(&a->fence_timer);
+	close_all(a);
+}
+
 static void closed_part(void *arg)
 {
 	struct agent *a = arg;
@@ -449,7 +513,7 @@ static void close_all(struct agent *a)
 	api_close(a->api, closed_part, a);
 }
 
-static void member_removed(struct agent *a, int status, void *arg)
+static void member_released(struct agent *a, bool ok, int status, void *arg)
 {
 	close_all(a);
 }
@@ -458,9 +522,7 @@ static void member_removed(struct agent *a, int status, void *arg)
  * would otherwise say "streaming" until its member lease ran out). */
 static void stop_released(struct agent *a, bool ok, int status, void *arg)
 {
-	char suffix[AGENT_KEY_MAX];
-	snprintf(suffix, sizeof(suffix), "members/%s", a->conf->name);
-	keys_delete(a, suffix, member_removed, NULL);
+	lease_release_member(a, member_released, NULL);
 }
 
 static void stop_pg_done(struct agent *a)

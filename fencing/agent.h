@@ -79,5 +79,10 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
  * it fences its Postgres if it is the primary, releases its leases and
  * closes everything; on_done runs when the loop can end. */
 void agent_stop(struct agent *a, void (*on_done)(void *arg), void *arg);
+/* The agent stopped itself because another live agent has its name
+ * (exit status 2). */
+bool agent_refused(const struct agent *a);
+/* on_done(arg) once the agent has stopped by itself (it refused). */
+void agent_on_stopped(struct agent *a, void (*on_done)(void *arg), void *arg);
 
 #endif

@@ -825,12 +825,22 @@ static void history_promoted(struct agent *a)
 		 * before the request: the outage runs from its last sign of
 		 * life. */
 		uint64_t since = v->switch_requested_ms;
+		uint64_t bar = optime_view_bar(v);
+		if (v->switch_force)
+			log_event(LOG_WARN, "forced_failover",
+				  "node=%s behind_bytes=%llu note=\"promoted "
+				  "as the operator forced: commits beyond "
+				  "this node's position are lost\"",
+				  a->conf->name, (unsigned long long)(
+				  bar > a->pg_obs.received_lsn
+				  ? bar - a->pg_obs.received_lsn : 0));
 		if (v->switch_is_failover && a->old_seen_ms &&
 		    a->old_seen_ms < since)
 			since = a->old_seen_ms;
 		history_put(a, a->old_primary,
-			    v->switch_is_failover ? "manual failover"
-						  : "switchover",
+			    !v->switch_is_failover ? "switchover"
+			    : v->switch_force ? "forced failover"
+					      : "manual failover",
 			    since);
 		keys_delete(a, "switchover", NULL, NULL);
 		a->switchovers++;

@@ -45,7 +45,8 @@ struct held_lease {
 /* What the witnesses said at the last successful read. */
 struct witness_view {
 	uint64_t read_ms;       /* when (0: never) */
-	char holder[MEMBER_STR_MAX];
+	char holder[MEMBER_STR_MAX];     /* the holder's node name */
+	char holder_id[MEMBER_STR_MAX + 24]; /* "NAME/INCARNATION" */
 	uint64_t token;
 	uint64_t last_token;    /* token of the last holder ever seen */
 	struct member members[AGENT_MAX_MEMBERS];
@@ -56,6 +57,7 @@ struct witness_view {
 	char switch_candidate[MEMBER_STR_MAX];
 	char switch_from[MEMBER_STR_MAX];
 	bool switch_is_failover;
+	bool switch_force;      /* a failover the operator forced */
 	uint64_t switch_requested_ms;
 	char demoted[AGENT_KEY_MAX]; /* S/demoted: "NAME TOKEN" */
 	/* S/unguarded: "NAME TOKEN", the primary whose agent stopped in
@@ -93,6 +95,15 @@ struct agent {
 	bool wd_on;             /* the watchdog device is armed */
 	struct tclient_watch *lease_watch, *key_watch;
 	char *auth_token;
+	/* "NAME/INCARNATION": this process's holder of both leases, a
+	 * random id chosen at start (fencing/roster.h) */
+	char holder_id[MEMBER_STR_MAX + 24];
+	/* The member lease held by another process with this name: since
+	 * when (0: not), and whether it held the lease once at least.
+	 * One that keeps it beyond a TTL is alive: this one refuses. */
+	uint64_t name_taken_since;
+	bool member_held_once;
+	bool refused;           /* stopped itself: exit status 2 */
 	char pg_host[256];
 	int pg_port;
 
@@ -163,6 +174,8 @@ struct agent {
 
 /* agent.c */
 void agent_kick(struct agent *a);
+/* Stop at once, leaving Postgres alone: another agent has this name. */
+void agent_refuse(struct agent *a, const char *why);
 void agent_log_action(struct agent *a, const struct decide_action *act);
 
 /* agent_lease.c: the primary lease (docs/design.md rule 3) and the member
@@ -172,6 +185,7 @@ typedef void (*lease_done_cb)(struct agent *a, bool ok, int status,
 			      void *arg);
 void lease_acquire_primary(struct agent *a, lease_done_cb cb, void *arg);
 void lease_release_primary(struct agent *a, lease_done_cb cb, void *arg);
+void lease_release_member(struct agent *a, lease_done_cb cb, void *arg);
 bool lease_primary_valid(struct agent *a);
 uint64_t lease_primary_left_ms(struct agent *a);
 void lease_on_timer(struct agent *a); /* renewals, every renew_interval */

@@ -21,6 +21,7 @@
 #include "fencing/agent_int.h"
 #include "fencing/clock.h"
 #include "fencing/flatjson.h"
+#include "fencing/roster.h"
 #include "fencing/scope_keys.h"
 #include "server/log.h"
 
@@ -76,6 +77,8 @@ static bool switch_field(void *arg, const char *key,
 		snprintf(w->switch_from, sizeof(w->switch_from), "%s", v->str);
 	else if (v->type == FLATJSON_STRING && strcmp(key, "kind") == 0)
 		w->switch_is_failover = strcmp(v->str, "failover") == 0;
+	else if (v->type == FLATJSON_BOOL && strcmp(key, "force") == 0)
+		w->switch_force = v->b;
 	else if (strcmp(key, "requested_ms") == 0)
 		return flatjson_u64(key, v, &w->switch_requested_ms, err,
 				    errlen);
@@ -228,8 +231,11 @@ static void on_lease_get(void *arg, int status, const struct client_response *r)
 	struct view_read *v = arg;
 	if (status == CLIENT_OK || status == CLIENT_NOT_FOUND) {
 		if (r && r->present) {
-			copy_str(v->next.holder, sizeof(v->next.holder),
+			copy_str(v->next.holder_id, sizeof(v->next.holder_id),
 				 r->lease.holder);
+			roster_holder_name(r->lease.holder.p,
+					   r->lease.holder.len, v->next.holder,
+					   sizeof(v->next.holder));
 			v->next.token = r->lease.holder.len ? r->lease.token : 0;
 		}
 	} else {

@@ -102,6 +102,31 @@ static struct lease_call *call_new(struct agent *a, lease_done_cb cb,
 	return c;
 }
 
+/* The member lease held by another process with this node's name: an
+ * earlier run of this agent (not renewed any more: free within a TTL), or
+ * a second agent with this name, alive since it keeps the lease beyond
+ * two TTLs.  The second is refused (agent_refuse); meanwhile this agent
+ * acts on nothing but fencing (agent.c). */
+static void note_member_result(struct agent *a, bool ok, int status)
+{
+	if (ok) {
+		if (!a->member_held_once)
+			agent_kick(a);
+		a->member_held_once = true;
+		a->name_taken_since = 0;
+		return;
+	}
+	if (status != CLIENT_HELD)
+		return;
+	uint64_t now = clock_now_ms();
+	if (!a->name_taken_since)
+		a->name_taken_since = now;
+	else if (now - a->name_taken_since > 2 * (uint64_t)a->conf->lease_ttl)
+		agent_refuse(a, "the member lease of this name is held by "
+			     "another process, renewed for more than two "
+			     "lease TTLs");
+}
+
 static void on_acquired(void *arg, int status, const struct client_response *r)
 {
 	struct lease_call *c = arg;
@@ -109,7 +134,11 @@ static void on_acquired(void *arg, int status, const struct client_response *r)
 	struct held_lease *l = c->member ? &a->member : &a->primary;
 	l->in_flight = false;
 	bool ok = status == CLIENT_OK && r && r->present;
-	if (ok) {
+	if (c->member)
+		note_member_result(a, ok, status);
+	if (a->refused) {
+		/* another agent has this name: nothing more is taken */
+	} else if (ok) {
 		l->held = true;
 		l->token = r->lease.token;
 		if (!c->member) {
@@ -145,7 +174,7 @@ static void acquire(struct agent *a, struct held_lease *l, lease_done_cb cb,
 	struct client_request req = {
 		.op = CLIENT_OP_LEASE_ACQUIRE,
 		.name = str(l->name),
-		.holder = str(a->conf->name),
+		.holder = str(a->holder_id),
 		.ttl_ms = (uint64_t)a->conf->lease_ttl,
 	};
 	l->in_flight = true;
@@ -217,7 +246,7 @@ static void renew(struct agent *a, struct held_lease *l, bool member)
 	struct client_request req = {
 		.op = CLIENT_OP_LEASE_RENEW,
 		.name = str(l->name),
-		.holder = str(a->conf->name),
+		.holder = str(a->holder_id),
 		.lease_token = l->token,
 	};
 	l->in_flight = true;
@@ -260,6 +289,18 @@ static void on_released(void *arg, int status,
 	free(c);
 }
 
+static void on_member_released(void *arg, int status,
+			       const struct client_response *r)
+{
+	struct lease_call *c = arg;
+	log_event(LOG_INFO, "lease_released", "lease=%s token=%llu status=%s",
+		  c->a->member.name, (unsigned long long)c->token,
+		  client_status_name(status));
+	if (c->cb)
+		c->cb(c->a, status == CLIENT_OK, status, c->arg);
+	free(c);
+}
+
 void lease_release_primary(struct agent *a, lease_done_cb cb, void *arg)
 {
 	struct held_lease *l = &a->primary;
@@ -285,10 +326,37 @@ void lease_release_primary(struct agent *a, lease_done_cb cb, void *arg)
 	struct client_request req = {
 		.op = CLIENT_OP_LEASE_RELEASE,
 		.name = str(l->name),
-		.holder = str(a->conf->name),
+		.holder = str(a->holder_id),
 		.lease_token = token,
 	};
 	if (tclient_request(a->tc, &req, 0, on_released, c) != 0) {
+		free(c);
+		if (cb)
+			cb(a, false, CLIENT_EINTERNAL, arg);
+	}
+}
+
+/* A clean stop: the member lease goes, and the record attached to it
+ * with it, so `cluster list` stops showing this node at once and the next
+ * run of this agent need not wait for it to run out. */
+void lease_release_member(struct agent *a, lease_done_cb cb, void *arg)
+{
+	struct held_lease *l = &a->member;
+	struct lease_call *c = l->held ? call_new(a, cb, arg, true) : NULL;
+	l->held = false;
+	if (!c) {
+		if (cb)
+			cb(a, true, CLIENT_OK, arg);
+		return;
+	}
+	c->token = l->token;
+	struct client_request req = {
+		.op = CLIENT_OP_LEASE_RELEASE,
+		.name = str(l->name),
+		.holder = str(a->holder_id),
+		.lease_token = l->token,
+	};
+	if (tclient_request(a->tc, &req, 0, on_member_released, c) != 0) {
 		free(c);
 		if (cb)
 			cb(a, false, CLIENT_EINTERNAL, arg);

@@ -148,10 +148,26 @@ static bool eligible(const struct decide_input *in, const struct member *m,
 	return in->last_primary_lsn <= m->received_lsn + in->max_lag;
 }
 
+/* failover --force: the named candidate once it has frozen, whatever the
+ * lag and synchronous rules say. */
+static const struct member *forced_winner(const struct decide_input *in,
+					  const char **reason)
+{
+	const struct member *c = find_member(in, in->switch_candidate);
+	if (c && c->role == MEMBER_REPLICA && c->frozen_token && c->healthy &&
+	    !c->nofailover)
+		return c;
+	*reason = "forced failover: waiting for the candidate to freeze";
+	return NULL;
+}
+
 const struct member *decide_winner(const struct decide_input *in,
 				   const char **reason)
 {
 	uint64_t sync_max = 0;
+	if (in->switch_force && in->switch_is_failover && in->switch_candidate &&
+	    in->switch_candidate[0])
+		return forced_winner(in, reason);
 	if (in->sync_mode) {
 		const char *why = sync_complete(in, &sync_max);
 		if (why) {
@@ -215,6 +231,9 @@ static void decide_absent(const struct decide_input *in,
 		 * unrelated database in the scope can never be merged. */
 		if (in->initialized || in->paused)
 			set(out, ACT_NONE, "", "no primary to copy from");
+		else if (in->nofailover)
+			set(out, ACT_NONE, "", "nofailover: never bootstraps; "
+			    "waiting for a primary to copy from");
 		else if (other_has_data(in))
 			set(out, ACT_NONE, "", "another member has data: "
 			    "waiting for a primary to adopt it");
@@ -378,6 +397,9 @@ static void decide_uninitialized(const struct decide_input *in,
 {
 	if (in->paused)
 		set(out, ACT_NONE, "", "paused: not adopting existing data");
+	else if (in->nofailover)
+		set(out, ACT_NONE, "", "nofailover: never adopts; waiting for "
+		    "a primary");
 	else if (adoptable(&in->pg))
 		set(out, ACT_ADOPT, "", "existing primary data: adopting it");
 	else
@@ -432,6 +454,7 @@ static bool may_reclaim(const struct decide_input *in)
 {
 	const char *holder = in->lease.holder;
 	return in->lease.known && in->paused && in->unguarded &&
+	       !in->lease.other_incarnation &&
 	       strcmp(in->unguarded, in->name) == 0 &&
 	       (!holder[0] || strcmp(holder, in->name) == 0);
 }
@@ -462,10 +485,22 @@ void decide(const struct decide_input *in, struct decide_action *out)
 		return;
 	}
 	if (strcmp(holder, in->name) == 0) {
-		/* Still ours at the witnesses (this agent restarted, or lost
-		 * track of a renewal): taking it again is safe, nobody else
-		 * can have it. */
-		if (pg->state == PG_STOPPED || pg->state == PG_REPLICA)
+		/* Held under this node's name by another process: it runs
+		 * out unless that process is alive (then this one is
+		 * refused, agent_lease.c); it can never be taken over. */
+		if (in->lease.other_incarnation) {
+			set(out, ACT_NONE, "", "the lease is held by another "
+			    "process with this node's name: waiting for it "
+			    "to run out");
+			return;
+		}
+		/* Still ours at the witnesses (this agent lost track of a
+		 * renewal): taking it again is safe, nobody else can have
+		 * it. */
+		if (in->nofailover)
+			set(out, ACT_NONE, "", "nofailover: not taking the "
+			    "lease again");
+		else if (pg->state == PG_STOPPED || pg->state == PG_REPLICA)
 			set(out, ACT_ACQUIRE, "", "the lease is still mine");
 		else
 			set(out, ACT_NONE, "", "waiting for Postgres");

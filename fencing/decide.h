@@ -94,6 +94,9 @@ struct decide_lease {
 	bool known;             /* the witnesses answered recently */
 	char holder[MEMBER_STR_MAX]; /* "" when free */
 	bool mine_valid;        /* held by this agent, validity not over */
+	bool other_incarnation; /* holder has this node's name but is
+				   another process (an earlier run of this
+				   agent, or a second agent so named) */
 };
 
 struct decide_input {
@@ -106,12 +109,17 @@ struct decide_input {
 	size_t n_members;
 	bool initialized;       /* S/initialize exists */
 	bool paused;            /* S/pause exists */
+	bool nofailover;        /* this node never becomes primary: it never
+				   bootstraps, adopts or takes the lease */
 	bool bootstrap_grace;   /* the agent started less than 2 x lease_ttl
 				   ago: an empty node does not initdb yet */
 	const char *sync_key;   /* S/sync: comma list, "" */
 	bool sync_key_known;
 	const char *switch_candidate; /* S/switchover candidate, "" */
 	bool switch_is_failover;
+	bool switch_force;      /* failover --force: the candidate is promoted
+				   once frozen, lag and sync rules aside (the
+				   operator accepted what it lacks) */
 	bool switch_from_me;    /* a switchover away from this node */
 	uint64_t last_primary_lsn; /* last position the primary published */
 	const char *last_primary;  /* its name, "" */

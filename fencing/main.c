@@ -280,6 +280,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	daemon_signals_start(&d.loop, &d.signals, on_stop_signal, &d);
+	agent_on_stopped(d.agent, on_stopped, &d); /* also when it refuses */
 	/* Serving: the agent runs and its HTTP API listens. */
 	sd_notify_state(&d.sdn, "STATUS=agent %s of scope %s, API on %s",
 			d.conf.name, d.conf.scope, d.conf.listen_http);
@@ -288,5 +289,5 @@ int main(int argc, char **argv)
 	guard_stop(&guard);
 	log_event(LOG_INFO, "stopped", "name=%s", d.conf.name);
 	conf_free(options, N_OPTIONS, &d.conf);
-	return d.stopped ? 0 : 1;
+	return agent_refused(d.agent) ? 2 : d.stopped ? 0 : 1;
 }

@@ -58,6 +58,15 @@ bool roster_is_sync(const struct member *m, const char *leader,
 	return m->sync || roster_in_list(sync_list, m->name);
 }
 
+void roster_holder_name(const char *holder, size_t len, char *out,
+			size_t cap)
+{
+	const char *slash = memchr(holder, '/', len);
+	if (slash)
+		len = (size_t)(slash - holder);
+	snprintf(out, cap, "%.*s", (int)len, holder);
+}
+
 bool roster_split_addr(const char *addr, char *host, size_t hostcap,
 		       unsigned *port)
 {

@@ -37,5 +37,12 @@ bool roster_is_sync(const struct member *m, const char *leader,
  * port is 0. */
 bool roster_split_addr(const char *addr, char *host, size_t hostcap,
 		       unsigned *port);
+/* Lease holders are "NAME/INCARNATION": the node's name and a random id
+ * its agent chose at start (names cannot hold '/'), so that a second
+ * process with the same name can neither renew nor take over the first
+ * one's lease.  Copies the name part of the len bytes at holder into out
+ * (the whole of an older agent's plain "NAME"). */
+void roster_holder_name(const char *holder, size_t len, char *out,
+			size_t cap);
 
 #endif

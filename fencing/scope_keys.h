@@ -42,6 +42,9 @@
 
 #define SCOPE_HISTORY_KEEP 1000 /* newest S/history/ entries kept */
 #define SCOPE_DRILLS_KEEP 100   /* newest S/drills/ results kept */
+/* An operator's request (S/switchover) older than this is stale: the
+ * agents ignore it and tenurectl replaces it (one rule for both). */
+#define SCOPE_REQUEST_MAX_AGE_MS 60000
 
 /* The greatest string below key that a LIST_PAGE start_after needs: key
  * with its last byte decremented (S/history/...0123 -> ...0122, exactly

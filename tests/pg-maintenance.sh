@@ -45,8 +45,13 @@ replica=$(other_replica "$primary") || fail "bootstrap: no replica"
 
 # ---- 1. paused: agents stopped, their Postgres keeps running -------------------------------
 probe_start
-cl pause
-[ "$rc" = 0 ] || fail "pause: exit $rc: $err"
+# as cron or a systemd unit would run it: no USER in the environment
+env -u USER "$ctl_bin" --endpoints "$TENURE_ENDPOINTS" cluster pause --scope main >"$dir/pause.out" 2>&1 ||
+	fail "pause: $(cat "$dir/pause.out")"
+case "$(key pause | jq -r .by)" in
+"$(id -un)@"*) ;;
+*) fail "pause: S/pause says it was by '$(key pause | jq -r .by)', expected $(id -un)@HOST" ;;
+esac
 for n in "$primary" "$replica"; do
 	wait_for 10 sees_pause "$n" || fail "pause: $n's agent does not see maintenance mode"
 done
@@ -87,6 +92,8 @@ grep -q 'event=fenced' "$dir/$primary-agent.log" && fail "restart: $primary was 
 echo "restart: $primary is primary again (same postmaster), $replica a replica (same postmaster)"
 
 # ---- 3. a failover while the primary runs without its agent: refused ------------------------
+# (both standbys synchronous first: the refusal must be for the right reason)
+pg_wait_sync "$primary" 60 2 || fail "failover: the standbys are not both synchronous"
 pg_agent_stop "$primary" 30
 [ "$rc" = 0 ] || fail "second paused stop: exit $rc"
 cl failover --candidate "$replica" --wait 10

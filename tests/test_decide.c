@@ -97,6 +97,72 @@ START_TEST(paused_primary_left_running_is_reclaimed)
 }
 END_TEST
 
+static const char *reason(void);
+
+/* Two processes with one name: the lease held under that name by the
+ * other one is neither taken over nor kept by reclaiming. */
+START_TEST(same_name_other_process_is_not_me)
+{
+	holder("pg2");
+	in.lease.other_incarnation = true;
+	in.pg.state = PG_REPLICA;
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.pg.state = PG_STOPPED;
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.pg.state = PG_PRIMARY;
+	in.paused = true;
+	in.unguarded = "pg2";
+	ck_assert_int_eq(run(), ACT_FENCE);
+	in.lease.other_incarnation = false;
+	ck_assert_int_eq(run(), ACT_RECLAIM);
+}
+END_TEST
+
+/* nofailover: never bootstraps, adopts or takes a lease back. */
+START_TEST(nofailover_never_becomes_primary)
+{
+	in.nofailover = true;
+	in.initialized = false;
+	in.pg.state = PG_ABSENT;
+	ck_assert_int_eq(run(), ACT_NONE);
+	ck_assert_ptr_nonnull(strstr(reason(), "nofailover"));
+	in.pg.state = PG_STOPPED;
+	in.pg.controldata_ok = true;
+	in.pg.was_primary = true;
+	ck_assert_int_eq(run(), ACT_NONE); /* no adoption */
+	in.initialized = true;
+	holder("pg2");
+	in.pg.state = PG_REPLICA;
+	ck_assert_int_eq(run(), ACT_NONE); /* not "still mine" */
+	in.nofailover = false;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+}
+END_TEST
+
+/* failover --force: the named candidate once frozen, whatever it lacks;
+ * without --force the lag rule keeps it out. */
+START_TEST(forced_failover_takes_the_named_candidate)
+{
+	in.last_primary_lsn = 100 << 20;
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	add("pg2", MEMBER_REPLICA, 10 << 20)->frozen_token = 5;
+	add("pg3", MEMBER_REPLICA, 20 << 20)->frozen_token = 5;
+	in.switch_candidate = "pg2";
+	in.switch_is_failover = true;
+	ck_assert_int_eq(run(), ACT_NONE); /* 90 MB behind: not eligible */
+	in.switch_force = true;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	in.sync_mode = true; /* not listed in S/sync either */
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	members[0].frozen_token = 0; /* still replicating: not yet */
+	ck_assert_int_eq(run(), ACT_NONE);
+	members[0].frozen_token = 5;
+	in.switch_is_failover = false; /* force is for failovers only */
+	ck_assert_int_eq(run(), ACT_NONE);
+}
+END_TEST
+
 START_TEST(nothing_without_the_witnesses)
 {
 	in.lease.known = false;
@@ -593,6 +659,9 @@ Suite *decide_suite(void)
 	tcase_add_checked_fixture(t, setup, NULL);
 	tcase_add_test(t, primary_without_lease_is_fenced);
 	tcase_add_test(t, paused_primary_left_running_is_reclaimed);
+	tcase_add_test(t, same_name_other_process_is_not_me);
+	tcase_add_test(t, nofailover_never_becomes_primary);
+	tcase_add_test(t, forced_failover_takes_the_named_candidate);
 	tcase_add_test(t, nothing_without_the_witnesses);
 	tcase_add_test(t, empty_dir_bootstraps_only_a_new_cluster);
 	tcase_add_test(t, former_primary_data_is_adopted);

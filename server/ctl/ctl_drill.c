@@ -217,8 +217,9 @@ static int view_read(struct drill *d, struct view *v, bool quiet)
 	q.consistency = d->c->consistency;
 	int code = call(d, &q, "lease get", &res, quiet);
 	if (code == CTL_EXIT_OK && res.r.present && res.r.lease.holder.len) {
-		snprintf(v->holder, sizeof(v->holder), "%.*s",
-			 (int)res.r.lease.holder.len, res.r.lease.holder.p);
+		roster_holder_name(res.r.lease.holder.p,
+				   res.r.lease.holder.len, v->holder,
+				   sizeof(v->holder));
 		v->token = res.r.lease.token;
 	}
 	tclient_result_free(&res);

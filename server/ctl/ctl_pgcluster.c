@@ -30,6 +30,7 @@
  * watches the agents do it, because only the agents can fence and
  * promote in the right order.
  */
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +38,7 @@
 
 #include "fencing/flatjson.h"
 #include "fencing/clock.h"
+#include "fencing/roster.h"
 #include "server/ctl/ctl.h"
 #include "server/sm.h"
 
@@ -84,8 +86,10 @@ static int read_primary(struct ctl *c, const char *scope, struct primary *p)
 	memset(p, 0, sizeof(*p));
 	int code = ctl_call(c, &q, "lease get", &res);
 	if (code == CTL_EXIT_OK && res.r.present && res.r.lease.holder.len) {
-		snprintf(p->holder, sizeof(p->holder), "%.*s",
-			 (int)res.r.lease.holder.len, res.r.lease.holder.p);
+		/* the node's name, without its agent's incarnation */
+		roster_holder_name(res.r.lease.holder.p,
+				   res.r.lease.holder.len, p->holder,
+				   sizeof(p->holder));
 		p->token = res.r.lease.token;
 	}
 	tclient_result_free(&res);
@@ -229,6 +233,21 @@ int ctl_cmd_pg_history(struct ctl *c)
 
 /* ---- pause / resume ------------------------------------------------------ */
 
+/* Who asked: $USER, or the name of the uid (cron and systemd set no USER),
+ * or the uid itself. */
+static const char *user_name(void)
+{
+	static char buf[32];
+	const char *user = getenv("USER");
+	if (user && *user)
+		return user;
+	struct passwd *pw = getpwuid(getuid());
+	if (pw && pw->pw_name && *pw->pw_name)
+		return pw->pw_name;
+	snprintf(buf, sizeof(buf), "uid %u", (unsigned)getuid());
+	return buf;
+}
+
 static void print_paused(const struct ctl *c, const char *scope, bool paused,
 			 const char *text)
 {
@@ -256,9 +275,8 @@ int ctl_cmd_pg_pause(struct ctl *c)
 	if (scope_of(c, &scope))
 		return CTL_EXIT_ERROR;
 	gethostname(host, sizeof(host) - 1);
-	const char *user = getenv("USER");
 	char by[300];
-	snprintf(by, sizeof(by), "%s@%s", user && *user ? user : "?", host);
+	snprintf(by, sizeof(by), "%s@%s", user_name(), host);
 	flatjson_begin(&w, value, sizeof(value));
 	flatjson_put_str(&w, "by", by);
 	flatjson_put_u64(&w, "time_ms", clock_wall_ms());
@@ -412,8 +430,8 @@ static bool handover_done(struct ctl *c, const char *scope, const char *name,
 	q.consistency = c->consistency;
 	if (quiet_call(c, &q, timeout_ms, &res) == CLIENT_OK &&
 	    res.r.present) {
-		snprintf(holder, hlen, "%.*s", (int)res.r.lease.holder.len,
-			 res.r.lease.holder.p);
+		roster_holder_name(res.r.lease.holder.p,
+				   res.r.lease.holder.len, holder, hlen);
 		held = strcmp(holder, name) == 0;
 	}
 	tclient_result_free(&res);
