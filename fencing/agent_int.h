@@ -65,7 +65,19 @@ struct witness_view {
 	uint64_t drill_token;
 	uint64_t last_primary_lsn;
 	char last_primary[MEMBER_STR_MAX]; /* last holder seen as primary */
-	uint64_t last_primary_seen_ms; /* wall clock of its last record */
+	uint64_t last_primary_seen_ms; /* wall clock it was last seen alive */
+	/* wall clock of the holder's last renewal, as the witnesses' leader
+	 * counts it (0: no holder) */
+	uint64_t holder_renewed_ms;
+};
+
+/* The member record last sent to the witnesses (keys_publish_self). */
+struct sent_record {
+	struct member rec;
+	uint64_t at_ms;         /* clock_now_ms() when sent (0: none) */
+	uint64_t lease_token;   /* the member lease it was attached to */
+	uint64_t gen;           /* which write: an older one's failure
+				   does not undo a newer one */
 };
 
 struct agent {
@@ -97,6 +109,7 @@ struct agent {
 	uint64_t not_streaming_since;
 	bool rewound;
 	struct member self;     /* the record published */
+	struct sent_record sent;
 	struct decide_action last_action;
 	uint64_t promoted_ms;   /* wall clock, for history */
 	uint64_t veto_until;    /* pre_promote said no: not a candidate */
