@@ -110,6 +110,9 @@ struct agent {
 	bool rewound;
 	struct member self;     /* the record published */
 	struct sent_record sent;
+	/* clock_now_ms() of the last tick a key event kicked while the
+	 * scope had no primary: at most one per renew_interval */
+	uint64_t event_kick_ms;
 	struct decide_action last_action;
 	uint64_t promoted_ms;   /* wall clock, for history */
 	uint64_t veto_until;    /* pre_promote said no: not a candidate */

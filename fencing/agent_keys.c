@@ -532,11 +532,26 @@ static void on_key_event(void *arg, enum tclient_watch_note note, int status,
 			 const struct client_event *e)
 {
 	struct agent *a = arg;
-	/* Member records change every tick; they matter at once only while
-	 * there is no primary (candidates wait for each other's freeze). */
-	if (note != TCLIENT_WATCH_EVENT || !a->view.holder[0] ||
-	    (e && !is_member_key(e->kv.key)))
+	if (note != TCLIENT_WATCH_EVENT) {
 		agent_kick(a);
+		return;
+	}
+	/* With a primary, member records (positions) wait for the next tick. */
+	if (a->view.holder[0]) {
+		if (e && !is_member_key(e->kv.key))
+			agent_kick(a);
+		return;
+	}
+	/* Without one, candidates wait for each other's frozen records: a
+	 * tick at once, but one per renew_interval.  Later events are read
+	 * by the periodic tick, which the kick restarted: never later than
+	 * one interval, and whatever a tick writes cannot feed a loop. */
+	uint64_t now = clock_now_ms();
+	if (a->event_kick_ms &&
+	    now - a->event_kick_ms < (uint64_t)a->conf->renew_interval)
+		return;
+	a->event_kick_ms = now;
+	agent_kick(a);
 }
 
 void keys_watch_start(struct agent *a)
