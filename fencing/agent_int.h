@@ -110,8 +110,10 @@ struct agent {
 	bool rewound;
 	struct member self;     /* the record published */
 	struct sent_record sent;
-	/* clock_now_ms() of the last tick a key event kicked while the
-	 * scope had no primary: at most one per renew_interval */
+	/* A key event came while the scope had no primary and no tick has
+	 * read the scope since; when the last tick for such an event was
+	 * scheduled (clock_now_ms()): one per renew_interval at most. */
+	bool event_pending;
 	uint64_t event_kick_ms;
 	struct decide_action last_action;
 	uint64_t promoted_ms;   /* wall clock, for history */
@@ -147,6 +149,8 @@ struct agent {
 
 /* agent.c */
 void agent_kick(struct agent *a);
+/* A key event worth a tick soon, at most one per renew_interval. */
+void agent_kick_event(struct agent *a);
 void agent_log_action(struct agent *a, const struct decide_action *act);
 
 /* agent_lease.c: the primary lease (rule 3) and the member lease. */

@@ -542,16 +542,8 @@ static void on_key_event(void *arg, enum tclient_watch_note note, int status,
 			agent_kick(a);
 		return;
 	}
-	/* Without one, candidates wait for each other's frozen records: a
-	 * tick at once, but one per renew_interval.  Later events are read
-	 * by the periodic tick, which the kick restarted: never later than
-	 * one interval, and whatever a tick writes cannot feed a loop. */
-	uint64_t now = clock_now_ms();
-	if (a->event_kick_ms &&
-	    now - a->event_kick_ms < (uint64_t)a->conf->renew_interval)
-		return;
-	a->event_kick_ms = now;
-	agent_kick(a);
+	/* Without one, candidates wait for each other's frozen records. */
+	agent_kick_event(a);
 }
 
 void keys_watch_start(struct agent *a)
