@@ -47,6 +47,8 @@ static void event_tick(struct agent *a)
 	    uv_timer_get_due_in(&a->tick_timer) <= soon)
 		return;
 	a->event_kick_ms = now + delay;
+	log_event(LOG_DEBUG, "event_tick", "delay_ms=%llu",
+		  (unsigned long long)delay);
 	tick_soon(a, delay);
 }
 

@@ -528,6 +528,13 @@ static bool is_member_key(struct client_str key)
 	return key.p && memmem(key.p, key.len, needle, sizeof(needle) - 1);
 }
 
+/* The member lease and the member key share one name. */
+static bool is_own_key(const struct agent *a, struct client_str key)
+{
+	size_t n = strlen(a->member.name);
+	return key.len == n && memcmp(key.p, a->member.name, n) == 0;
+}
+
 static void on_key_event(void *arg, enum tclient_watch_note note, int status,
 			 const struct client_event *e)
 {
@@ -542,8 +549,10 @@ static void on_key_event(void *arg, enum tclient_watch_note note, int status,
 			agent_kick(a);
 		return;
 	}
-	/* Without one, candidates wait for each other's frozen records. */
-	agent_kick_event(a);
+	/* Without one, candidates wait for each other's frozen records; its
+	 * own record, just written, tells this agent nothing. */
+	if (!e || !is_own_key(a, e->kv.key))
+		agent_kick_event(a);
 }
 
 void keys_watch_start(struct agent *a)
