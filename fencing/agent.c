@@ -33,6 +33,37 @@ void agent_kick(struct agent *a)
 		tick_soon(a, 0);
 }
 
+/* How soon a frozen standby looks again while its replay settles. */
+#define SETTLE_TICK_MS 50
+
+/* The tick a key event wants: at once if none was scheduled for an event
+ * within renew_interval, else when that interval ends.  A tick due by
+ * then, or within SETTLE_TICK_MS, reads the event as well: it is left as
+ * it is and costs nothing of the budget. */
+static void event_tick(struct agent *a)
+{
+	uint64_t now = clock_now_ms();
+	uint64_t next = a->event_kick_ms + (uint64_t)a->conf->renew_interval;
+	uint64_t delay = a->event_kick_ms && next > now ? next - now : 0;
+	uint64_t soon = delay > SETTLE_TICK_MS ? delay : SETTLE_TICK_MS;
+	if (uv_is_active((uv_handle_t *)&a->tick_timer) &&
+	    uv_timer_get_due_in(&a->tick_timer) <= soon)
+		return;
+	a->event_kick_ms = now + delay;
+	log_event(LOG_DEBUG, "event_tick", "delay_ms=%llu",
+		  (unsigned long long)delay);
+	tick_soon(a, delay);
+}
+
+/* While an action runs or a tick reads, the step (or act_done) after it
+ * ticks again anyway or calls event_tick: an event then costs nothing. */
+void agent_kick_event(struct agent *a)
+{
+	a->event_pending = true;
+	if (!a->busy && !a->observing)
+		event_tick(a);
+}
+
 void agent_log_action(struct agent *a, const struct decide_action *act)
 {
 	const struct decide_action *last = &a->last_action;
@@ -192,7 +223,9 @@ static void step(struct agent *a, bool view_ok)
 	if (act.kind == ACT_NONE) {
 		if (a->kick || a->frozen_settling) {
 			a->kick = false;
-			tick_soon(a, a->frozen_settling ? 50 : 10);
+			tick_soon(a, a->frozen_settling ? SETTLE_TICK_MS : 10);
+		} else if (a->event_pending) {
+			event_tick(a);
 		}
 		return;
 	}
@@ -223,6 +256,7 @@ static void on_tick(uv_timer_t *t)
 		return;
 	}
 	a->observing = true;
+	a->event_pending = false; /* these reads see it */
 	a->view_ok = true;
 	a->pending_reads = 2;
 	observe_pg(a, pg_observed);

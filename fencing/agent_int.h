@@ -81,7 +81,19 @@ struct witness_view {
 	struct optime optime;
 	uint64_t last_primary_lsn; /* remembered in memory, this agent only */
 	char last_primary[MEMBER_STR_MAX]; /* last holder seen as primary */
-	uint64_t last_primary_seen_ms; /* wall clock of its last record */
+	uint64_t last_primary_seen_ms; /* wall clock it was last seen alive */
+	/* wall clock of the holder's last renewal, as the witnesses' leader
+	 * counts it (0: no holder) */
+	uint64_t holder_renewed_ms;
+};
+
+/* The member record last sent to the witnesses (keys_publish_self). */
+struct sent_record {
+	struct member rec;
+	uint64_t at_ms;         /* clock_now_ms() when sent (0: none) */
+	uint64_t lease_token;   /* the member lease it was attached to */
+	uint64_t gen;           /* which write: an older one's failure
+				   does not undo a newer one */
 };
 
 struct agent {
@@ -122,6 +134,12 @@ struct agent {
 	uint64_t not_streaming_since;
 	bool rewound;
 	struct member self;     /* the record published */
+	struct sent_record sent;
+	/* A key event came while the scope had no primary and no tick has
+	 * read the scope since; when the last tick for such an event was
+	 * scheduled (clock_now_ms()): one per renew_interval at most. */
+	bool event_pending;
+	uint64_t event_kick_ms;
 	struct decide_action last_action;
 	uint64_t promoted_ms;   /* wall clock, for history */
 	uint64_t veto_until;    /* pre_promote said no: not a candidate */
@@ -176,6 +194,8 @@ struct agent {
 void agent_kick(struct agent *a);
 /* Stop at once, leaving Postgres alone: another agent has this name. */
 void agent_refuse(struct agent *a, const char *why);
+/* A key event worth a tick soon, at most one per renew_interval. */
+void agent_kick_event(struct agent *a);
 void agent_log_action(struct agent *a, const struct decide_action *act);
 
 /* agent_lease.c: the primary lease (docs/design.md rule 3) and the member

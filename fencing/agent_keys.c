@@ -14,6 +14,7 @@
  * older history entries only fills /history, while the newest entry, the
  * one the failover rules use (hist_primary), is confirmed by every read.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,7 +207,12 @@ static void remember_primary(struct witness_view *next,
 			snprintf(next->last_primary, sizeof(next->last_primary),
 				 "%s", next->holder);
 			next->last_primary_lsn = m->received_lsn;
-			next->last_primary_seen_ms = m->updated_ms;
+			/* Its record is written only when it changes: its
+			 * last renewal says better when it was alive. */
+			next->last_primary_seen_ms =
+				m->updated_ms > next->holder_renewed_ms
+					? m->updated_ms
+					: next->holder_renewed_ms;
 		}
 	}
 }
@@ -226,6 +232,16 @@ static void view_step_done(struct view_read *v)
 	free(v);
 }
 
+/* Wall clock of the lease's last renewal: the leader counts its TTL down
+ * from there (a leader that just took over counts from its start). */
+static uint64_t renewed_at(const struct client_lease *l)
+{
+	uint64_t since = l->ttl_ms > l->remaining_ms
+				 ? l->ttl_ms - l->remaining_ms
+				 : 0;
+	return clock_wall_ms() - since;
+}
+
 static void on_lease_get(void *arg, int status, const struct client_response *r)
 {
 	struct view_read *v = arg;
@@ -237,6 +253,9 @@ static void on_lease_get(void *arg, int status, const struct client_response *r)
 					   r->lease.holder.len, v->next.holder,
 					   sizeof(v->next.holder));
 			v->next.token = r->lease.holder.len ? r->lease.token : 0;
+			if (r->lease.holder.len)
+				v->next.holder_renewed_ms =
+					renewed_at(&r->lease);
 		}
 	} else {
 		v->ok = false;
@@ -440,16 +459,71 @@ void keys_delete(struct agent *a, const char *suffix, keys_done_cb cb,
 	write_key(a, CLIENT_OP_DELETE, suffix, NULL, false, cb, arg);
 }
 
+/* A streaming standby's positions are for display (the lag column): they
+ * are written when they moved this far, or changed and are this old. */
+#define POSITION_BYTES (1024 * 1024)
+#define POSITION_MS 5000
+/* An unchanged record is written again this often: the member lease keeps
+ * it alive, this only keeps updated_ms from looking abandoned. */
+#define HEARTBEAT_MS 30000
+
+static struct member_write_policy write_policy(const struct agent *a)
+{
+	return (struct member_write_policy){
+		.primary_ms = (uint64_t)a->conf->renew_interval,
+		.position_bytes = POSITION_BYTES,
+		.position_ms = POSITION_MS,
+		.heartbeat_ms = HEARTBEAT_MS,
+	};
+}
+
+/* The record the witnesses hold, as far as this agent knows, or NULL: never
+ * written, written under a member lease since lost (the key went with it),
+ * or missing from a view read well after the write. */
+static const struct member *last_written(const struct agent *a)
+{
+	const struct sent_record *s = &a->sent;
+	if (!s->at_ms || s->lease_token != a->member.token)
+		return NULL;
+	uint64_t settle = 2 * (uint64_t)a->conf->renew_interval;
+	if (a->view.read_ms > s->at_ms + settle &&
+	    !keys_find_member(a, a->conf->name))
+		return NULL;
+	return &s->rec;
+}
+
+static void self_written(struct agent *a, int status, void *arg)
+{
+	uint64_t gen = (uint64_t)(uintptr_t)arg;
+	if (status != CLIENT_OK && gen == a->sent.gen)
+		a->sent.at_ms = 0; /* the next tick writes it again */
+}
+
+/* Written only when others would decide differently (member_write_reason):
+ * every write is a key event each other agent may tick on. */
 void keys_publish_self(struct agent *a)
 {
 	if (!a->member.held)
 		return;
+	uint64_t now = clock_now_ms();
+	struct member_write_policy policy = write_policy(a);
+	const struct member *last = last_written(a);
+	const char *why = member_write_reason(
+		last, &a->self, last ? now - a->sent.at_ms : 0, &policy);
+	if (!why)
+		return;
 	char json[2048];
 	if (!member_encode(&a->self, json, sizeof(json)))
 		return;
+	a->sent.rec = a->self;
+	a->sent.at_ms = now;
+	a->sent.lease_token = a->member.token;
+	a->sent.gen++;
+	log_event(LOG_DEBUG, "member_write", "why=%s", why);
 	char suffix[AGENT_KEY_MAX];
 	snprintf(suffix, sizeof(suffix), "members/%s", a->conf->name);
-	write_key(a, CLIENT_OP_PUT, suffix, json, true, NULL, NULL);
+	write_key(a, CLIENT_OP_PUT, suffix, json, true, self_written,
+		  (void *)(uintptr_t)a->sent.gen);
 }
 
 /* ---- watches: react to a freed lease or a request at once ------------------ */
@@ -466,15 +540,31 @@ static bool is_member_key(struct client_str key)
 	return key.p && memmem(key.p, key.len, needle, sizeof(needle) - 1);
 }
 
+/* The member lease and the member key share one name. */
+static bool is_own_key(const struct agent *a, struct client_str key)
+{
+	size_t n = strlen(a->member.name);
+	return key.len == n && memcmp(key.p, a->member.name, n) == 0;
+}
+
 static void on_key_event(void *arg, enum tclient_watch_note note, int status,
 			 const struct client_event *e)
 {
 	struct agent *a = arg;
-	/* Member records change every tick; they matter at once only while
-	 * there is no primary (candidates wait for each other's freeze). */
-	if (note != TCLIENT_WATCH_EVENT || !a->view.holder[0] ||
-	    (e && !is_member_key(e->kv.key)))
+	if (note != TCLIENT_WATCH_EVENT) {
 		agent_kick(a);
+		return;
+	}
+	/* With a primary, member records (positions) wait for the next tick. */
+	if (a->view.holder[0]) {
+		if (e && !is_member_key(e->kv.key))
+			agent_kick(a);
+		return;
+	}
+	/* Without one, candidates wait for each other's frozen records; its
+	 * own record, just written, tells this agent nothing. */
+	if (!e || !is_own_key(a, e->kv.key))
+		agent_kick_event(a);
 }
 
 void keys_watch_start(struct agent *a)

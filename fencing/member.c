@@ -14,21 +14,28 @@
 
 enum kind { K_STR, K_ROLE, K_U32, K_U64, K_I64, K_BOOL };
 
+/* What a field is to the others: something they decide on (written at
+ * once when it changes), a position (a streaming standby's may drift a
+ * little before it is written), or the time of the write. */
+enum use { U_DECIDE, U_POSITION, U_CLOCK };
+
 struct field {
 	const char *key;
 	enum kind kind;
 	size_t off;
+	enum use use;
 };
 
-#define F(key, kind, fld) {key, kind, offsetof(struct member, fld)}
+#define F(key, kind, fld) {key, kind, offsetof(struct member, fld), U_DECIDE}
+#define P(key, kind, fld) {key, kind, offsetof(struct member, fld), U_POSITION}
 static const struct field fields[] = {
 	F("name", K_STR, name),
 	F("role", K_ROLE, role),
 	F("state", K_STR, state),
 	F("timeline", K_U32, timeline),
-	F("received_lsn", K_U64, received_lsn),
-	F("replayed_lsn", K_U64, replayed_lsn),
-	F("lag_bytes", K_U64, lag_bytes),
+	P("received_lsn", K_U64, received_lsn),
+	P("replayed_lsn", K_U64, replayed_lsn),
+	P("lag_bytes", K_U64, lag_bytes),
 	F("healthy", K_BOOL, healthy),
 	F("api", K_STR, api),
 	F("pg", K_STR, pg),
@@ -38,11 +45,12 @@ static const struct field fields[] = {
 	F("frozen_token", K_U64, frozen_token),
 	F("lease_token", K_U64, lease_token),
 	F("sync", K_BOOL, sync),
-	F("updated_ms", K_U64, updated_ms),
+	{"updated_ms", K_U64, offsetof(struct member, updated_ms), U_CLOCK},
 	F("waiting", K_STR, waiting),
 	F("reason", K_STR, reason),
 };
 #undef F
+#undef P
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
 
 static const char *const role_names[] = {
@@ -202,6 +210,80 @@ bool member_decode(const char *json, size_t len, struct member *m,
 		return true;
 	memset(m, 0, sizeof(*m)); /* no half-filled record escapes */
 	return false;
+}
+
+/* ---- when to write it again -------------------------------------------- */
+
+static size_t kind_size(enum kind k)
+{
+	switch (k) {
+	case K_ROLE: return sizeof(enum member_role);
+	case K_U32: return sizeof(uint32_t);
+	case K_U64: return sizeof(uint64_t);
+	case K_I64: return sizeof(int64_t);
+	case K_BOOL: return sizeof(bool);
+	case K_STR: break;
+	}
+	return 0;
+}
+
+static bool field_equal(const struct field *f, const struct member *a,
+			const struct member *b)
+{
+	const char *x = (const char *)a + f->off;
+	const char *y = (const char *)b + f->off;
+	if (f->kind == K_STR)
+		return strcmp(x, y) == 0;
+	return memcmp(x, y, kind_size(f->kind)) == 0;
+}
+
+/* The first field of that use that differs, or NULL. */
+static const char *first_change(const struct member *a, const struct member *b,
+				enum use use)
+{
+	for (size_t i = 0; i < N_FIELDS; i++)
+		if (fields[i].use == use && !field_equal(&fields[i], a, b))
+			return fields[i].key;
+	return NULL;
+}
+
+static uint64_t distance(uint64_t x, uint64_t y)
+{
+	return x > y ? x - y : y - x;
+}
+
+static bool moved_far(const struct member *a, const struct member *b,
+		      uint64_t bytes)
+{
+	return distance(a->received_lsn, b->received_lsn) >= bytes ||
+	       distance(a->replayed_lsn, b->replayed_lsn) >= bytes ||
+	       distance(a->lag_bytes, b->lag_bytes) >= bytes;
+}
+
+const char *member_write_reason(const struct member *last,
+				const struct member *next, uint64_t age_ms,
+				const struct member_write_policy *p)
+{
+	if (!last)
+		return "not written";
+	const char *changed = first_change(last, next, U_DECIDE);
+	if (changed)
+		return changed;
+	if (!first_change(last, next, U_POSITION))
+		return age_ms >= p->heartbeat_ms ? "heartbeat" : NULL;
+	/* The primary's position is the lag limit's reference: as fresh as
+	 * a renewal, never more often. */
+	if (next->role == MEMBER_PRIMARY)
+		return age_ms >= p->primary_ms ? "position" : NULL;
+	/* Only display reads a streaming standby's position; a frozen one's
+	 * (or one about to freeze) picks the candidate: at once. */
+	if (next->role != MEMBER_REPLICA || next->frozen_token ||
+	    strcmp(next->state, "streaming") != 0)
+		return "position";
+	if (age_ms >= p->position_ms ||
+	    (age_ms >= p->primary_ms && moved_far(last, next, p->position_bytes)))
+		return "position";
+	return NULL;
 }
 
 /* ---- LSNs --------------------------------------------------------------- */

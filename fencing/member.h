@@ -53,7 +53,8 @@ struct member {
 					  this token ended */
 	uint64_t lease_token;          /* "lease_token": the primary's token */
 	bool sync;                     /* "sync": listed as synchronous */
-	uint64_t updated_ms;           /* "updated_ms": wall clock, display */
+	uint64_t updated_ms;           /* "updated_ms": wall clock of the
+					  write, display */
 	char waiting[MEMBER_STR_MAX];  /* "waiting": while no node holds the
 					  primary lease, why this one does
 					  not take it ("" otherwise) */
@@ -72,6 +73,25 @@ size_t member_encode(const struct member *m, char *buf, size_t cap);
 /* Parses len bytes; false with a reason in err. */
 bool member_decode(const char *json, size_t len, struct member *m,
 		   char *err, size_t errlen);
+
+/* When a record must be written again (member_write_reason). */
+struct member_write_policy {
+	uint64_t primary_ms;     /* a primary's position: at most this often;
+				    a standby's moved position_bytes, too */
+	uint64_t position_bytes; /* a streaming standby's positions: moved */
+	uint64_t position_ms;    /* ... or changed and this old */
+	uint64_t heartbeat_ms;   /* nothing changed: written again after */
+};
+
+/* Why next must be written now, last being the record written age_ms ago
+ * (NULL: none, or it may be gone), or NULL when it need not be: a field
+ * others decide on changed (its key is returned), a position changed as
+ * the policy says (a streaming standby's may lag; any other at once, a
+ * primary's once per primary_ms), or nothing changed for heartbeat_ms.
+ * updated_ms is never compared. */
+const char *member_write_reason(const struct member *last,
+				const struct member *next, uint64_t age_ms,
+				const struct member_write_policy *p);
 
 /* "16/B374D848" into buf (at least 24 bytes). */
 const char *member_lsn_format(uint64_t lsn, char *buf, size_t cap);

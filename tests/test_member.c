@@ -354,6 +354,129 @@ START_TEST(test_roster)
 }
 END_TEST
 
+/* ---- when a record is written again -------------------------------------- */
+
+static const struct member_write_policy policy = {
+	.primary_ms = 500,
+	.position_bytes = 1 << 20,
+	.position_ms = 5000,
+	.heartbeat_ms = 30000,
+};
+
+static const char *why(const struct member *last, const struct member *next,
+		       uint64_t age_ms)
+{
+	return member_write_reason(last, next, age_ms, &policy);
+}
+
+static void streaming(struct member *m)
+{
+	full_member(m);
+	m->replayed_lsn = m->received_lsn - 100;
+	m->frozen_token = 0;
+	m->nofailover = false;
+}
+
+START_TEST(test_write_unchanged_waits_for_heartbeat)
+{
+	struct member a, b;
+	streaming(&a);
+	b = a;
+	b.updated_ms += 29999; /* the clock alone is no change */
+	ck_assert_ptr_null(why(&a, &b, 29999));
+	ck_assert_str_eq(why(&a, &b, 30000), "heartbeat");
+	ck_assert_str_eq(why(NULL, &b, 0), "not written");
+}
+END_TEST
+
+/* Every field others decide on is written at once, whatever its age. */
+START_TEST(test_write_decided_fields_at_once)
+{
+	struct member a, b;
+	streaming(&a);
+#define CHANGED(field, stmt)                                              \
+	do {                                                              \
+		b = a;                                                    \
+		stmt;                                                     \
+		ck_assert_str_eq(why(&a, &b, 0), field);                  \
+	} while (0)
+	CHANGED("role", b.role = MEMBER_PRIMARY);
+	CHANGED("state", snprintf(b.state, sizeof(b.state), "frozen"));
+	CHANGED("timeline", b.timeline--);
+	CHANGED("healthy", b.healthy = false);
+	CHANGED("upstream", b.upstream[0] = '\0');
+	CHANGED("nofailover", b.nofailover = true);
+	CHANGED("priority", b.priority = 1);
+	CHANGED("frozen_token", b.frozen_token = 9);
+	CHANGED("lease_token", b.lease_token = 0);
+	CHANGED("sync", b.sync = false);
+	CHANGED("api", b.api[0] = '\0');
+	CHANGED("pg", b.pg[0] = '\0');
+#undef CHANGED
+}
+END_TEST
+
+/* A streaming standby's position is for display: written when it moved a
+ * megabyte (once per renewal at most) or after position_ms. */
+START_TEST(test_write_streaming_position_thresholded)
+{
+	struct member a, b;
+	streaming(&a);
+	b = a;
+	b.received_lsn += 8192;
+	b.replayed_lsn += 8192;
+	ck_assert_ptr_null(why(&a, &b, 4999));
+	ck_assert_str_eq(why(&a, &b, 5000), "position");
+	b.received_lsn = a.received_lsn - (1 << 20);
+	ck_assert_ptr_null(why(&a, &b, 499));
+	ck_assert_str_eq(why(&a, &b, 500), "position");
+	b = a;
+	b.lag_bytes += 1 << 20;
+	ck_assert_str_eq(why(&a, &b, 500), "position");
+	b.lag_bytes = a.lag_bytes + 100;
+	ck_assert_ptr_null(why(&a, &b, 500));
+}
+END_TEST
+
+/* A frozen standby's position picks the candidate: never held back; nor
+ * is one that is not streaming (it may freeze next) or stopped. */
+START_TEST(test_write_frozen_position_at_once)
+{
+	struct member a, b;
+	full_member(&a); /* frozen_token 77 */
+	b = a;
+	b.received_lsn++;
+	ck_assert_str_eq(why(&a, &b, 0), "position");
+	streaming(&a);
+	snprintf(a.state, sizeof(a.state), "frozen"); /* settling */
+	b = a;
+	b.replayed_lsn++;
+	ck_assert_str_eq(why(&a, &b, 0), "position");
+	snprintf(a.state, sizeof(a.state), "in archive recovery");
+	b = a;
+	b.received_lsn++;
+	ck_assert_str_eq(why(&a, &b, 0), "position");
+	a.role = MEMBER_STOPPED;
+	b = a;
+	b.received_lsn++;
+	ck_assert_str_eq(why(&a, &b, 0), "position");
+}
+END_TEST
+
+/* The primary's position: at most once per primary_ms. */
+START_TEST(test_write_primary_position_per_renewal)
+{
+	struct member a, b;
+	streaming(&a);
+	a.role = MEMBER_PRIMARY;
+	snprintf(a.state, sizeof(a.state), "running");
+	b = a;
+	b.received_lsn += 1 << 30;
+	ck_assert_ptr_null(why(&a, &b, 499));
+	ck_assert_str_eq(why(&a, &b, 500), "position");
+}
+END_TEST
+
 Suite *member_suite(void)
 {
 	Suite *s = suite_create("member");
@@ -370,6 +493,13 @@ Suite *member_suite(void)
 	tcase_add_test(t, test_lsn_format_parse);
 	tcase_add_test(t, test_writer);
 	tcase_add_test(t, test_roster);
+	suite_add_tcase(s, t);
+	t = tcase_create("write_policy");
+	tcase_add_test(t, test_write_unchanged_waits_for_heartbeat);
+	tcase_add_test(t, test_write_decided_fields_at_once);
+	tcase_add_test(t, test_write_streaming_position_thresholded);
+	tcase_add_test(t, test_write_frozen_position_at_once);
+	tcase_add_test(t, test_write_primary_position_per_renewal);
 	suite_add_tcase(s, t);
 	return s;
 }
