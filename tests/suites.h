@@ -32,6 +32,7 @@ Suite *pgconf_suite(void);      /* fencing/pgconf.c */
 Suite *controldata_suite(void); /* fencing/controldata.c */
 Suite *preflight_suite(void);   /* fencing/preflight.c */
 Suite *decide_suite(void);      /* fencing/decide.c */
+Suite *scope_conf_suite(void);  /* fencing/scope_conf.c */
 Suite *scope_keys_suite(void);  /* fencing/scope_keys.c */
 Suite *sd_notify_suite(void);   /* server/sd_notify.c */
 /* tests/unit-pg only (needs a real server, see tests/pg-unit.sh): */
