@@ -131,6 +131,13 @@ static const char *sync_complete(const struct decide_input *in,
 	return NULL;
 }
 
+/* Promotions follow the synchronous rule once the primary has written
+ * S/sync since synchronous mode was turned on. */
+static bool sync_rule(const struct decide_input *in)
+{
+	return in->sync_mode && !in->sync_key_absent;
+}
+
 static bool eligible(const struct decide_input *in, const struct member *m,
 		     uint64_t sync_max)
 {
@@ -140,7 +147,7 @@ static bool eligible(const struct decide_input *in, const struct member *m,
 	/* Sync mode: a listed standby, or the old primary itself (back after
 	 * a restart, it has every commit it acknowledged), and as far as
 	 * every listed standby. */
-	if (in->sync_mode)
+	if (sync_rule(in))
 		return (roster_in_list(in->sync_key, m->name) ||
 			is_old_primary(in, m->name)) &&
 		       m->received_lsn >= sync_max;
@@ -151,7 +158,15 @@ const struct member *decide_winner(const struct decide_input *in,
 				   const char **reason)
 {
 	uint64_t sync_max = 0;
-	if (in->sync_mode) {
+	if (in->switch_overdue && in->last_primary && in->last_primary[0]) {
+		/* It stopped cleanly for the switchover: nobody has a commit
+		 * it lacks, in either mode. */
+		const struct member *o = find_member(in, in->last_primary);
+		if (o && o->role == MEMBER_REPLICA && o->healthy &&
+		    !o->nofailover && o->frozen_token)
+			return o;
+	}
+	if (sync_rule(in)) {
 		const char *why = sync_complete(in, &sync_max);
 		if (why) {
 			*reason = why;
@@ -235,6 +250,22 @@ static void decide_absent(const struct decide_input *in,
 		set(out, ACT_BASEBACKUP, holder, "copying the primary");
 }
 
+int decide_sync_count(int count, const char *list)
+{
+	int n = 0;
+	char name[MEMBER_STR_MAX];
+	for (const char *p = list; (p = roster_list_next(p, name, sizeof(name)));)
+		n += name[0] != '\0';
+	if (count < 1)
+		count = 1;
+	return n < count ? n : count;
+}
+
+static int sync_count_wanted(const struct decide_input *in, const char *list)
+{
+	return decide_sync_count(in->sync_count, list);
+}
+
 static void decide_holder(const struct decide_input *in,
 			  struct decide_action *out)
 {
@@ -265,9 +296,15 @@ static void decide_holder(const struct decide_input *in,
 		return;
 	}
 	if (strcmp(wanted, pg->sync_names) != 0 ||
+	    (wanted[0] && pg->sync_count != sync_count_wanted(in, wanted)) ||
 	    (in->sync_mode && strcmp(wanted, in->sync_key ? in->sync_key
 							  : "") != 0)) {
 		set(out, ACT_SET_SYNC, wanted, "synchronous standbys changed");
+		return;
+	}
+	if (!in->sync_mode && !in->sync_key_absent) {
+		/* Postgres waits for nobody now: S/sync may go. */
+		set(out, ACT_SET_SYNC, "", "asynchronous mode: S/sync removed");
 		return;
 	}
 	/* After the sync list: in synchronous mode the candidate must be
