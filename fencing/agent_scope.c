@@ -70,7 +70,7 @@ static void take(struct scope_conf *dst, const struct scope_conf *src,
 static void log_changes(const struct scope_conf *old,
 			const struct scope_conf *now,
 			const struct scope_conf *file,
-			const struct scope_conf *stored, const char *cfg_path)
+			const struct scope_conf *stored)
 {
 	for (int i = 0; i < SCOPE_MAINTENANCE_MODE; i++) {
 		char was[64], is[64], f[64];
@@ -87,9 +87,9 @@ static void log_changes(const struct scope_conf *old,
 		if (stored->set[i] && strcmp(f, is) != 0)
 			log_event(LOG_WARN, "scope_setting_overrides_file",
 				  "key=%s scope=%s file=%s hint=\"SCOPE/config "
-				  "decides for every node; remove %s from %s or "
-				  "set it to %s\"", key, is, f, key,
-				  cfg_path ? cfg_path : "the config file", is);
+				  "decides for every node; remove %s from this "
+				  "node's config file or set it to %s\"", key, is,
+				  f, key, is);
 	}
 }
 
@@ -129,7 +129,7 @@ void scope_apply(struct agent *a)
 	next = file;
 	for (int i = 0; i < SCOPE_MAINTENANCE_MODE; i++)
 		take(&next, &stored, (enum scope_key)i);
-	log_changes(&a->live, &next, &file, &stored, NULL);
+	log_changes(&a->live, &next, &file, &stored);
 	bool pace = next.renew_interval != a->live.renew_interval;
 	a->live = next;
 	a->scope_applied_present = v->config_present;

@@ -397,7 +397,8 @@ static void decide_free(const struct decide_input *in,
 			struct decide_action *out)
 {
 	const struct decide_pg *pg = &in->pg;
-	bool requested = in->switch_candidate && in->switch_candidate[0];
+	bool requested = (in->switch_candidate && in->switch_candidate[0]) ||
+			 in->switch_overdue;
 	if (pg->state == PG_STOPPED) {
 		set(out, ACT_START, "", "no primary: starting as a standby");
 		return;
@@ -418,7 +419,10 @@ static void decide_free(const struct decide_input *in,
 	}
 	const char *why = "";
 	const struct member *w = decide_winner(in, &why);
-	if (w && in->paused && strcmp(w->name, in->switch_candidate) != 0) {
+	/* An overdue switchover's take-back is the operator's request
+	 * ending: paused or not, the cluster gets its primary back. */
+	if (w && in->paused && !in->switch_overdue &&
+	    strcmp(w->name, in->switch_candidate) != 0) {
 		w = NULL;
 		why = "paused: only the requested candidate may be promoted";
 	}

@@ -6,8 +6,9 @@
 #      cluster, the replicas restarted with synchronous_mode = on in their
 #      own files (S/config not written yet), then a switchover at once: a
 #      primary must exist within a bound;
-#   2. `cluster edit-config --set synchronous_mode=on` while running (pg1's
-#      file still says off: the scope wins, pg1 warns), then a switchover
+#   2. `cluster edit-config --set synchronous_mode=on` while running (the
+#      first primary's file still says off: the scope wins, it warns),
+#      then a switchover
 #      at once to a replica: done, a primary within a bound, and Postgres
 #      waits for a synchronous standby afterwards;
 #   3. show-config shows it (text and json);
@@ -80,8 +81,9 @@ pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null ||
 	fail "scope sync on: the old primary did not come back as a replica"
 wait_for 20 sh -c "[ -n \"\$(PGCONNECT_TIMEOUT=2 psql -X -A -t -q '$(pg_conninfo "$new")' -c 'SHOW synchronous_standby_names')\" ]" ||
 	fail "scope sync on: $new never waited for a synchronous standby"
-grep -q 'event=scope_setting_overrides_file key=synchronous_mode' "$dir"/pg1-agent.log ||
-	fail "scope sync on: pg1 (off in its file) did not say that the scope wins"
+# the first primary was never restarted: its file still says off
+grep -q 'event=scope_setting_overrides_file key=synchronous_mode' "$dir/$first-agent.log" ||
+	fail "scope sync on: $first (off in its file) did not say that the scope wins"
 
 # ---- 3. show-config -----------------------------------------------------------------------
 cl show-config
@@ -99,6 +101,7 @@ cl edit-config --set synchronous_mode=maybe
 expect_rc 2 "edit-config --set synchronous_mode=maybe"
 printf '%s' "$err" | grep -q 'invalid value for parameter "synchronous_mode": "maybe" (expected one of: off, on); nothing written' ||
 	fail "bad value: unclear message: $err"
+echo "refused: $err"
 cl edit-config --set lease_tll=5s
 expect_rc 2 "edit-config --set lease_tll=5s"
 printf '%s' "$err" | grep -q 'did you mean "lease_ttl"' || fail "unknown key: unclear message: $err"
@@ -107,7 +110,6 @@ expect_rc 2 "edit-config --set lease_ttl=1s"
 printf '%s' "$err" | grep -q '3 x renew_interval' || fail "short TTL: unclear message: $err"
 cl show-config -o json
 [ "$(field .revision)" = "$rev" ] || fail "a refused edit wrote something: revision $rev -> $(field .revision)"
-echo "refused: $err"
 
 # ---- 5. $EDITOR --------------------------------------------------------------------------------
 cat >"$dir/editor" <<'EOS'

@@ -605,6 +605,9 @@ START_TEST(overdue_switchover_old_primary_takes_back)
 	in.switch_overdue = true;
 	in.switch_candidate = "";
 	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	in.paused = true; /* the request was the operator's: paused too */
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	in.paused = false;
 	in.name = "pg2";
 	struct decide_action a;
 	decide(&in, &a);
