@@ -1046,7 +1046,10 @@ static void switch_caught_up(struct agent *a, bool ok)
 	a->switch_act = NULL;
 	const struct member *c = keys_find_member(a, x->what.target);
 	bool done = c && c->replayed_lsn >= x->final_lsn;
-	if (done || ++x->polls >= 100) {
+	/* A candidate whose record went (its agent died or hangs) will not
+	 * catch up: release now, and the take-back (decide.h rule 6) or
+	 * another candidate ends the wait without a primary sooner. */
+	if (done || (ok && !c) || ++x->polls >= 100) {
 		log_event(done ? LOG_INFO : LOG_WARN, "switchover_handover",
 			  "candidate=%s caught_up=%d", x->what.target, done);
 		lease_release_primary(a, switch_released, x);

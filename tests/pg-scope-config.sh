@@ -15,6 +15,8 @@
 #   4. a bad value and an unknown key are refused (exit 2, a clear message,
 #      nothing written);
 #   5. edit-config through $EDITOR (a script): the change is applied;
+#   5b. a switchover whose candidate's agent freezes half-way: the old
+#      primary takes the role back, and tenurectl reports why (exit 2);
 #   6. synchronous_mode off again: synchronous_standby_names cleared, then
 #      S/sync removed;
 #   then no acknowledged write lost and never two writable nodes.
@@ -127,6 +129,35 @@ cl show-config
 printf '%s\n' "$out" | grep -qx 'maximum_lag_on_failover = 2MB' || fail "EDITOR: not stored: $out"
 wait_for 10 grep -q 'event=scope_setting key=maximum_lag_on_failover old=1MB new=2MB' "$dir/pg3-agent.log" ||
 	fail "EDITOR: pg3 did not apply maximum_lag_on_failover"
+
+# ---- 5b. a switchover whose candidate never takes over -----------------------------
+# The candidate's agent is frozen once the primary has started to step
+# down: in synchronous mode nobody else may be promoted while a listed
+# standby is unaccounted for, so only the take-back gives the cluster a
+# primary again; tenurectl says so at once, with the reason.
+old=$(pg_wait_primary 10) || fail "take-back: no primary"
+cand=$(some_replica "$old") || fail "take-back: no replica"
+: >"$dir/sw.out"
+"$ctl_bin" --endpoints "$TENURE_ENDPOINTS" cluster switchover --scope main \
+	--candidate "$cand" --wait 60 >"$dir/sw.out" 2>"$dir/sw.err" &
+swpid=$!
+pids="$pids $swpid"
+wait_for 15 grep -q "event=switchover_start candidate=$cand" "$dir/$old-agent.log" ||
+	fail "take-back: $old never started the switchover"
+pg_agent_freeze "$cand"
+t0=$(now_ms)
+wait "$swpid"
+sw_rc=$?
+forget "$swpid"
+new=$(pg_wait_primary 5) || fail "take-back: no primary after the failed switchover ($(cat "$dir/sw.err"))"
+pg_agent_thaw "$cand"
+[ "$sw_rc" = 2 ] || fail "take-back: switchover exited $sw_rc, expected 2: $(cat "$dir/sw.out" "$dir/sw.err")"
+[ "$new" = "$old" ] || fail "take-back: $new is primary, expected $old to take the role back"
+grep -q "switchover to $cand failed: $old is the primary (switchover to $cand failed: it did not take the primary lease" "$dir/sw.err" ||
+	fail "take-back: unclear report: $(cat "$dir/sw.err")"
+echo "take-back: $old primary again $(($(now_ms) - t0)) ms after $cand froze: $(head -1 "$dir/sw.err")"
+pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null ||
+	fail "take-back: $cand did not come back as a replica"
 
 # ---- 6. synchronous mode off again ------------------------------------------------------------
 cl edit-config --set synchronous_mode=off

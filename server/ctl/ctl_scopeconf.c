@@ -27,6 +27,7 @@ struct stored {
 	char key[SM_KEY_MAX + 1];
 	char text[CONFIG_MAX + 1];
 	bool present, too_long;
+	char bad[512];          /* why the agents refuse text ("" if fine) */
 	uint64_t revision;      /* mod_revision, 0 when absent */
 	bool paused;
 	struct scope_conf conf; /* parsed text, maintenance_mode from pause */
@@ -54,10 +55,11 @@ static int get_key(struct ctl *c, const char *key, char *buf, size_t cap,
 	return code == CTL_EXIT_ERROR ? code : 0;
 }
 
-/* S/config and S/pause.  0, or the exit code after saying why. */
+/* S/config and S/pause.  0, or the exit code after saying why; text the
+ * agents would refuse is not an error here: s->bad says why. */
 static int read_stored(struct ctl *c, const char *scope, struct stored *s)
 {
-	char pause_key[SM_KEY_MAX + 1], ignored[64], err[512];
+	char pause_key[SM_KEY_MAX + 1], ignored[64];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->key, sizeof(s->key), "%s/config", scope);
 	snprintf(pause_key, sizeof(pause_key), "%s/pause", scope);
@@ -68,16 +70,11 @@ static int read_stored(struct ctl *c, const char *scope, struct stored *s)
 			       &s->paused, NULL, NULL);
 	if (code)
 		return code;
-	if (s->too_long ||
-	    scope_conf_parse(s->text, strlen(s->text), s->key, &s->conf, err,
-			     sizeof(err)) != 0) {
-		fprintf(stderr, CTL_PROG ": %s holds settings the agents "
-			"refuse (they keep the ones in force): %s\nHint: rewrite "
-			"it with '" CTL_PROG " cluster edit-config --scope %s' "
-			"(the editor shows the text as stored).\n", s->key,
-			s->too_long ? "longer than 2000 bytes" : err, scope);
-		return CTL_EXIT_ERROR;
-	}
+	if (s->too_long)
+		snprintf(s->bad, sizeof(s->bad), "longer than 2000 bytes");
+	else if (scope_conf_parse(s->text, strlen(s->text), s->key, &s->conf,
+				  s->bad, sizeof(s->bad)) == 0)
+		s->bad[0] = '\0';
 	s->conf.maintenance_mode = s->paused;
 	s->conf.set[SCOPE_MAINTENANCE_MODE] = true;
 	return 0;
@@ -133,6 +130,15 @@ static void show_text(FILE *f, const char *scope, const struct stored *s)
 	}
 }
 
+static int refused(const char *scope, const struct stored *s)
+{
+	fprintf(stderr, CTL_PROG ": %s holds settings the agents refuse "
+		"(they keep the ones in force): %s\nHint: rewrite it with '"
+		CTL_PROG " cluster edit-config --scope %s' (without --set: the "
+		"editor shows the text as stored).\n", s->key, s->bad, scope);
+	return CTL_EXIT_ERROR;
+}
+
 int ctl_cmd_pg_show_config(struct ctl *c)
 {
 	const char *scope;
@@ -142,6 +148,8 @@ int ctl_cmd_pg_show_config(struct ctl *c)
 		code = read_stored(c, scope, &s);
 	if (code)
 		return code;
+	if (s.bad[0])
+		return refused(scope, &s);
 	if (c->format == CTL_JSON)
 		show_json(scope, &s);
 	else
@@ -178,7 +186,11 @@ static int run_editor(struct ctl *c, const char *scope,
 		fprintf(stderr, CTL_PROG ": cannot create a temporary file: %m\n");
 		return CTL_EXIT_ERROR;
 	}
-	show_text(f, scope, s);
+	if (s->bad[0]) /* the text as stored, to be fixed */
+		fprintf(f, "# %s is refused by the agents: %s\n%s\n", s->key,
+			s->bad, s->text);
+	else
+		show_text(f, scope, s);
 	fclose(f);
 	const char *editor = getenv("EDITOR");
 	char cmd[1200];
@@ -276,6 +288,8 @@ int ctl_cmd_pg_edit_config(struct ctl *c)
 	if (code)
 		return code;
 	struct scope_conf next = s.conf;
+	if (ctl_opt(c, "set") && s.bad[0])
+		return refused(scope, &s);
 	if (ctl_opt(c, "set"))
 		code = apply_sets(c, &next);
 	else
