@@ -13,7 +13,8 @@
 #      waits for a synchronous standby afterwards;
 #   3. show-config shows it (text and json);
 #   4. a bad value and an unknown key are refused (exit 2, a clear message,
-#      nothing written);
+#      nothing written); a bad text put around tenurectl is refused by
+#      every agent (logged, the settings in force stay);
 #   5. edit-config through $EDITOR (a script): the change is applied;
 #   5b. a switchover whose candidate's agent freezes half-way: the old
 #      primary takes the role back, and tenurectl reports why (exit 2);
@@ -112,6 +113,22 @@ expect_rc 2 "edit-config --set lease_ttl=1s"
 printf '%s' "$err" | grep -q '3 x renew_interval' || fail "short TTL: unclear message: $err"
 cl show-config -o json
 [ "$(field .revision)" = "$rev" ] || fail "a refused edit wrote something: revision $rev -> $(field .revision)"
+
+# a text the agents cannot use, written around tenurectl's checks: every
+# agent logs it once and keeps the settings in force; show-config says so
+good=$(printf 'synchronous_mode = on\n')
+ctl --endpoints "$TENURE_ENDPOINTS" put main/config 'lease_ttl = 1s'
+expect_rc 0 "put main/config 'lease_ttl = 1s'"
+wait_for 10 grep -q 'event=scope_config_refused' "$dir/pg3-agent.log" ||
+	fail "bad stored text: pg3 did not refuse it"
+cl show-config
+expect_rc 2 "show-config of a refused text"
+printf '%s' "$err" | grep -q 'holds settings the agents refuse' || fail "show-config: $err"
+ctl --endpoints "$TENURE_ENDPOINTS" put main/config "$good"
+expect_rc 0 "put main/config back"
+pg_wait_primary 5 >/dev/null || fail "bad stored text: no primary"
+! grep -q 'event=scope_setting key=lease_ttl' "$dir"/pg*-agent.log ||
+	fail "bad stored text: an agent applied lease_ttl = 1s"
 
 # ---- 5. $EDITOR --------------------------------------------------------------------------------
 cat >"$dir/editor" <<'EOS'

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fencing/agent.h"
 #include "fencing/clock.h"
 #include "fencing/flatjson.h"
 #include "fencing/scope_conf.h"
@@ -55,6 +56,17 @@ static int get_key(struct ctl *c, const char *key, char *buf, size_t cap,
 	return code == CTL_EXIT_ERROR ? code : 0;
 }
 
+/* The checks across keys, with the agents' defaults for what each
+ * agent's file sets (fence_time, pause_margin). */
+static int check(const struct scope_conf *c, char *err, size_t errlen)
+{
+	return scope_conf_check(c, SCOPE_DEFAULT_LEASE_TTL,
+				SCOPE_DEFAULT_RENEW_INTERVAL,
+				SCOPE_DEFAULT_FENCE_TIME,
+				SCOPE_DEFAULT_PAUSE_MARGIN,
+				AGENT_CLOCK_DRIFT_PPM, err, errlen);
+}
+
 /* S/config and S/pause.  0, or the exit code after saying why; text the
  * agents would refuse is not an error here: s->bad says why. */
 static int read_stored(struct ctl *c, const char *scope, struct stored *s)
@@ -73,7 +85,8 @@ static int read_stored(struct ctl *c, const char *scope, struct stored *s)
 	if (s->too_long)
 		snprintf(s->bad, sizeof(s->bad), "longer than 2000 bytes");
 	else if (scope_conf_parse(s->text, strlen(s->text), s->key, &s->conf,
-				  s->bad, sizeof(s->bad)) == 0)
+				  s->bad, sizeof(s->bad)) == 0 &&
+		 check(&s->conf, s->bad, sizeof(s->bad)) == 0)
 		s->bad[0] = '\0';
 	s->conf.maintenance_mode = s->paused;
 	s->conf.set[SCOPE_MAINTENANCE_MODE] = true;
@@ -299,10 +312,7 @@ int ctl_cmd_pg_edit_config(struct ctl *c)
 	if (!next.set[SCOPE_MAINTENANCE_MODE]) /* line removed: unchanged */
 		next.maintenance_mode = s.paused;
 	next.set[SCOPE_MAINTENANCE_MODE] = true;
-	if (scope_conf_check(&next, SCOPE_DEFAULT_LEASE_TTL,
-			     SCOPE_DEFAULT_RENEW_INTERVAL,
-			     SCOPE_DEFAULT_FENCE_TIME, SCOPE_DEFAULT_PAUSE_MARGIN,
-			     1000, err, sizeof(err)) != 0) {
+	if (check(&next, err, sizeof(err)) != 0) {
 		fprintf(stderr, CTL_PROG ": %s (checked with the default "
 			"fence_time and pause_margin); nothing written\n", err);
 		return CTL_EXIT_ERROR;
