@@ -113,9 +113,11 @@ static bool switch_overdue(struct agent *a, uint64_t now)
 static void step(struct agent *a, bool view_ok)
 {
 	static struct member members[AGENT_MAX_MEMBERS + 1];
+	char unguarded[MEMBER_STR_MAX];
 	note_witnesses(a, view_ok, clock_now_ms());
 	observe_build_self(a);
 	keys_publish_self(a);
+	optime_publish(a);
 	const struct witness_view *v = &a->view;
 	uint64_t now = clock_now_ms();
 	if (view_ok && a->primary.held && v->holder[0] &&
@@ -159,11 +161,16 @@ static void step(struct agent *a, bool view_ok)
 		.switch_is_failover = v->switch_is_failover,
 		.switch_from_me = strcmp(v->switch_from, a->conf->name) == 0 ||
 				  !v->switch_from[0],
-		.last_primary_lsn = v->last_primary_lsn,
+		/* durable: no restart can lower it (docs/design.md rule 8) */
+		.last_primary_lsn = optime_view_bar(v),
 		/* who became primary last: the history says it even to an
 		 * agent that just started */
 		.last_primary = v->hist_primary[0] ? v->hist_primary
 						   : v->last_primary,
+		/* a reclaim vetoed just now (no watchdog) must not retry
+		 * at every tick: the primary is fenced instead */
+		.unguarded = now < a->veto_until ? ""
+			     : unguarded_name(v, unguarded, sizeof(unguarded)),
 	};
 	/* A request older than a minute is stale: it must not hold back an
 	 * automatic failover forever. */
@@ -249,8 +256,11 @@ static const char *problem(struct agent *a)
 	if (o->state == PG_PRIMARY || o->state == PG_REPLICA ||
 	    !a->status_reason)
 		return NULL;
-	snprintf(a->problem, sizeof(a->problem), "Postgres is %s: %s; see the "
-		 "agent's log and %s", a->self.state, a->status_reason,
+	char start[400];
+	const char *why = startfail_problem(a, start, sizeof(start));
+	snprintf(a->problem, sizeof(a->problem), "Postgres is %s: %s%s%s; see "
+		 "the agent's log and %s", a->self.state, a->status_reason,
+		 why ? "; " : "", why ? why : "",
 		 a->conf->pg_log_file ? a->conf->pg_log_file : "Postgres' log");
 	return a->problem;
 }
@@ -466,9 +476,18 @@ static void close_all(struct agent *a)
 	api_close(a->api, closed_part, a);
 }
 
-static void stop_released(struct agent *a, bool ok, int status, void *arg)
+static void member_removed(struct agent *a, int status, void *arg)
 {
 	close_all(a);
+}
+
+/* A clean stop takes this node out of `cluster list` at once (its record
+ * would otherwise say "streaming" until its member lease ran out). */
+static void stop_released(struct agent *a, bool ok, int status, void *arg)
+{
+	char suffix[AGENT_KEY_MAX];
+	snprintf(suffix, sizeof(suffix), "members/%s", a->conf->name);
+	keys_delete(a, suffix, member_removed, NULL);
 }
 
 static void stop_pg_done(struct agent *a)
@@ -482,15 +501,24 @@ static void stop_pg_done(struct agent *a)
 	lease_release_primary(a, stop_released, NULL);
 }
 
+static void stop_pg_now(struct agent *a)
+{
+	act_stop_pg(a, stop_pg_done);
+}
+
 static void stop_when_idle(uv_timer_t *t)
 {
 	struct agent *a = t->data;
 	if (a->busy || a->observing)
 		return; /* an action finishes first */
 	uv_timer_stop(t);
-	log_event(LOG_INFO, "agent_stopping", "name=%s primary=%d",
-		  a->conf->name, a->primary.held);
-	act_stop_pg(a, stop_pg_done);
+	log_event(LOG_INFO, "agent_stopping", "name=%s primary=%d paused=%d",
+		  a->conf->name, a->primary.held, a->view.paused);
+	if (a->view.paused && a->view_ok &&
+	    (a->pg_obs.state == PG_PRIMARY || a->pg_obs.state == PG_REPLICA))
+		unguarded_leave_running(a, stop_pg_now, stop_released);
+	else
+		stop_pg_now(a);
 }
 
 void agent_stop(struct agent *a, void (*on_done)(void *arg), void *arg)

@@ -9,15 +9,19 @@
  * Everything runs on one libuv loop.  Every tick (renew_interval) the agent
  * observes (Postgres through libpq, the witnesses through the client
  * library), asks decide() (decide.h, a pure function) for the next step,
- * and runs at most one Postgres action at a time.  Lease holding (lease.c)
- * is independent of the tick: renewals, the validity deadline and the
- * guard are driven by their own timers, so a slow action never delays a
- * renewal or the fencing that follows a missed one (GUIDE rules 3 and 7).
+ * and runs at most one Postgres action at a time.  Lease holding
+ * (agent_lease.c) is independent of the tick: renewals, the validity
+ * deadline and the guard are driven by their own timers, so a slow action
+ * never delays a renewal or the fencing that follows a missed one
+ * (docs/design.md rules 3 and 7).
  *
  * Keys (scope S): lease S/primary (holder = node name), lease and key
  * S/members/NAME (the member record, member.h), key S/sync (comma list of
  * nodes that may acknowledge synchronous commits), S/pause, S/switchover,
- * S/initialize, S/history/<token>.
+ * S/initialize, S/demoted (an old primary's "NAME TOKEN": it stopped),
+ * S/drill (a failover drill: the primary it names, with that token,
+ * fences itself as a dead host would), S/history/<token>; the drill
+ * results under S/drills/ are never read by the agent.
  */
 #ifndef TENURE_FENCING_AGENT_H
 #define TENURE_FENCING_AGENT_H
@@ -37,8 +41,8 @@ struct agent_conf {
 	char *auth_token_file;
 	int64_t lease_ttl;        /* ms */
 	int64_t renew_interval;   /* ms */
-	int64_t fence_time;       /* ms: S of GUIDE rule 3 */
-	int64_t pause_margin;     /* ms: δ of GUIDE rule 3 */
+	int64_t fence_time;       /* ms: S of docs/design.md rule 3 */
+	int64_t pause_margin;     /* ms: δ of docs/design.md rule 3 */
 	char *pg_bin_dir;
 	char *pg_data_dir;
 	char *pg_listen;
@@ -63,7 +67,8 @@ struct agent_conf {
 	int log_level;
 };
 
-/* The agent's clock-rate bound ρ of GUIDE rule 3, in parts per million. */
+/* The agent's clock-rate bound ρ of docs/design.md rule 3, in parts per
+ * million. */
 #define AGENT_CLOCK_DRIFT_PPM 1000
 
 struct agent;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "fencing/agent_int.h"
+#include "fencing/aside.h"
 #include "fencing/roster.h"
 #include "fencing/clock.h"
 #include "fencing/controldata.h"
@@ -33,10 +34,14 @@ struct act {
 	int polls;
 	uint64_t final_lsn;
 	char sync_union[512];
+	char extra_opts[512];   /* a standby's settings raised to its
+				   primary's (agent_standby.c) */
+	uint64_t copy_bytes;    /* move_aside: the directory's size */
 };
 
 static void history_put(struct agent *a, const char *old, const char *reason,
 			uint64_t since_ms);
+static void copy_refused(struct act *x, const char *msg);
 static bool arm_watchdog(struct act *x);
 
 static void finish(struct act *x)
@@ -244,7 +249,10 @@ static void postmaster_poll(uv_timer_t *t)
 {
 	struct act *x = t->data;
 	pid_t pid = pgconf_postmaster_pid(x->a->conf->pg_data_dir);
-	if ((pid > 0 && kill(pid, 0) == 0) || ++x->polls > 200) {
+	/* A server that exits before its pid file (a bad setting) says so
+	 * in its log: no point waiting the full 10 s for it. */
+	if ((pid > 0 && kill(pid, 0) == 0) || ++x->polls > 200 ||
+	    (x->polls % 4 == 0 && startfail_log_fatal(x->a))) {
 		uv_close((uv_handle_t *)t, (uv_close_cb)free);
 		finish(x);
 	}
@@ -268,20 +276,29 @@ static void started(struct act *x, const struct spawn_result *r)
 	uv_timer_start(t, postmaster_poll, 0, 50);
 }
 
-static void pg_start(struct act *x, bool standby, bool wait, step_fn next)
+/* The postgres options of every start: replication settings every node
+ * needs, whatever postgresql.conf says (wal_log_hints makes pg_rewind
+ * possible), then the operator's pg_options. */
+static void pg_opts(const struct agent *a, char *opts, size_t cap)
 {
-	struct agent *a = x->a;
-	char host[256], port[16], opts[2048], ctl[1024];
+	char host[256], port[16];
 	split_pg(a->conf->pg_listen, host, sizeof(host), port, sizeof(port));
-	/* Replication settings every node needs, whatever postgresql.conf
-	 * says; wal_log_hints makes pg_rewind possible. */
-	snprintf(opts, sizeof(opts),
+	snprintf(opts, cap,
 		 "-c listen_addresses=%s -c port=%s -c wal_level=replica "
 		 "-c hot_standby=on -c wal_log_hints=on -c max_wal_senders=10 "
 		 "-c max_replication_slots=10 -c wal_keep_size=" PG_WAL_KEEP " "
 		 "-c cluster_name=%s %s",
 		 host, port, a->conf->name,
 		 a->conf->pg_options ? a->conf->pg_options : "");
+}
+
+static void pg_start(struct act *x, bool standby, bool wait, step_fn next)
+{
+	struct agent *a = x->a;
+	char opts[2600], ctl[1024];
+	/* the raised settings last: the last -c of a name wins */
+	pg_opts(a, opts, sizeof(opts) - sizeof(x->extra_opts));
+	strcat(opts, x->extra_opts);
 	char err[256];
 	if (pgconf_standby_signal(a->conf->pg_data_dir, standby, err,
 				  sizeof(err)) != 0) {
@@ -303,10 +320,17 @@ static void pg_start(struct act *x, bool standby, bool wait, step_fn next)
 	run(x, argv, 130000, next);
 }
 
+static void following_opts(void *arg, const char *opts)
+{
+	struct act *x = arg;
+	snprintf(x->extra_opts, sizeof(x->extra_opts), "%s", opts);
+	pg_start(x, true, false, started);
+}
+
 static void start_following(struct act *x, const char *target)
 {
 	struct agent *a = x->a;
-	char conninfo[1024] = "", err[256];
+	char conninfo[1024] = "", err[256], opts[2048];
 	const struct member *m = target[0] ? keys_find_member(a, target) : NULL;
 	if (m)
 		act_conninfo(a, m, conninfo, sizeof(conninfo));
@@ -315,7 +339,11 @@ static void start_following(struct act *x, const char *target)
 		fail(x, "pgconf_failed", err);
 		return;
 	}
-	pg_start(x, true, false, started);
+	/* every start counts (after a copy or a rewind too): reset when it
+	 * is seen running */
+	startfail_begin(a);
+	pg_opts(a, opts, sizeof(opts));
+	standby_settings_check(a, opts, following_opts, x);
 }
 
 static void stopped(struct act *x, const struct spawn_result *r)
@@ -476,7 +504,15 @@ static void do_basebackup(struct act *x)
 		fail(x, "basebackup_failed", "no record of the primary");
 		return;
 	}
-	char host[256], port[16], prog[1024];
+	char host[256], port[16], prog[1024], msg[300];
+	uint64_t free_bytes;
+	if (a->copy_need_bytes &&
+	    aside_free_bytes(a->conf->pg_data_dir, &free_bytes) == 0 &&
+	    !aside_room(a->conf->pg_data_dir, a->copy_need_bytes, free_bytes,
+			msg, sizeof(msg))) {
+		copy_refused(x, msg);
+		return;
+	}
 	split_pg(m->pg, host, sizeof(host), port, sizeof(port));
 	mkdir(a->conf->pg_data_dir, 0700);
 	const char *argv[] = {bin(a, "pg_basebackup", prog, sizeof(prog)),
@@ -509,13 +545,85 @@ static void do_recover(struct act *x)
 	run(x, argv, 600000, recovered);
 }
 
-/* pg_rewind cannot always do it (the WAL back to the common checkpoint
- * is gone): the old data directory is kept aside, never deleted, and the
- * node is copied afresh from the primary. */
-static void move_aside(struct act *x, const char *why)
+/* A fresh copy of the data directory (pg_rewind cannot always do it:
+ * the WAL back to the common checkpoint is gone; or the data diverged or
+ * is damaged).  The directory is kept aside (DATADIR.diverged-SECONDS)
+ * only when no earlier copy is: the first one holds what the node had
+ * when it left the primary's history, later ones only an earlier copy of
+ * the primary (aside.h).  Nothing moves when the file system has no room
+ * for a fresh copy beside what stays. */
+static void copy_refused(struct act *x, const char *msg)
 {
 	struct agent *a = x->a;
-	char aside[1200];
+	snprintf(a->copy_problem, sizeof(a->copy_problem), "%s", msg);
+	log_event(LOG_ERROR, "copy_refused", "why=\"%s\"", msg);
+	/* asked again in a while: free space does not come every second */
+	a->retry_after = clock_now_ms() + 30000;
+	finish(x);
+}
+
+static void copy_begins(struct act *x)
+{
+	struct agent *a = x->a;
+	a->copy_need_bytes = x->copy_bytes;
+	a->copy_problem[0] = '\0';
+	a->copies++;
+	a->copied_ms = clock_now_ms();
+	a->rewind_failures = 0;
+	a->start_failures = 0;
+	a->start_failed_ms = 0;
+	a->rewound = false;
+}
+
+static void removed(struct act *x, const struct spawn_result *r)
+{
+	char q[900];
+	if (r->exit_status != 0)
+		log_event(LOG_ERROR, "remove_failed", "output=%s hint=\"remove "
+			  "it by hand\"", one_line(r->output, q, sizeof(q)));
+	finish(x);
+}
+
+/* An earlier copy is kept already: this directory goes (renamed first,
+ * so that a crash half-way never leaves half a directory in its place). */
+static void remove_current(struct act *x, const char *kept, const char *why)
+{
+	struct agent *a = x->a;
+	char doomed[1200];
+	snprintf(doomed, sizeof(doomed), "%s.removing-%llu",
+		 a->conf->pg_data_dir,
+		 (unsigned long long)(clock_wall_ms() / 1000));
+	if (rename(a->conf->pg_data_dir, doomed) != 0) {
+		fail(x, "move_aside_failed", doomed);
+		return;
+	}
+	log_event(LOG_ERROR, "data_dir_removed",
+		  "dir=%s kept=%s why=\"%s: re-copying from the primary; the "
+		  "earlier copy is kept, this one is removed\"",
+		  a->conf->pg_data_dir, kept, why);
+	copy_begins(x);
+	const char *argv[] = {"rm", "-rf", "--", doomed, NULL};
+	run(x, argv, 3600000, removed);
+}
+
+static void sized(struct act *x, const struct spawn_result *r)
+{
+	struct agent *a = x->a;
+	const char *why = x->what.reason ? x->what.reason : "";
+	char kept[1200], aside[1200], msg[300];
+	uint64_t free_bytes = 0;
+	x->copy_bytes = r->exit_status == 0
+				? strtoull(r->output, NULL, 10) * 1024 : 0;
+	if (aside_find(a->conf->pg_data_dir, kept, sizeof(kept)) == 1) {
+		remove_current(x, kept, why);
+		return;
+	}
+	if (aside_free_bytes(a->conf->pg_data_dir, &free_bytes) == 0 &&
+	    !aside_room(a->conf->pg_data_dir, x->copy_bytes, free_bytes, msg,
+			sizeof(msg))) {
+		copy_refused(x, msg);
+		return;
+	}
 	snprintf(aside, sizeof(aside), "%s.diverged-%llu", a->conf->pg_data_dir,
 		 (unsigned long long)(clock_wall_ms() / 1000));
 	if (rename(a->conf->pg_data_dir, aside) != 0) {
@@ -525,10 +633,15 @@ static void move_aside(struct act *x, const char *why)
 	log_event(LOG_ERROR, "data_dir_moved_aside",
 		  "from=%s to=%s why=\"%s: re-copying from the primary\"",
 		  a->conf->pg_data_dir, aside, why);
-	a->rewind_failures = 0;
-	a->start_failures = 0;
-	a->rewound = false;
+	copy_begins(x);
 	finish(x);
+}
+
+static void move_aside(struct act *x, const char *why)
+{
+	x->what.reason = why;
+	const char *argv[] = {"du", "-sk", x->a->conf->pg_data_dir, NULL};
+	run(x, argv, 600000, sized);
 }
 
 static void rewound(struct act *x, const struct spawn_result *r)
@@ -732,15 +845,30 @@ static void history_promoted(struct agent *a)
 		return;
 	}
 	if (planned) {
+		/* A failover replaces a primary that may have died long
+		 * before the request: the outage runs from its last sign of
+		 * life. */
+		uint64_t since = v->switch_requested_ms;
+		if (v->switch_is_failover && a->old_seen_ms &&
+		    a->old_seen_ms < since)
+			since = a->old_seen_ms;
 		history_put(a, a->old_primary,
 			    v->switch_is_failover ? "manual failover"
 						  : "switchover",
-			    v->switch_requested_ms);
+			    since);
 		keys_delete(a, "switchover", NULL, NULL);
 		a->switchovers++;
 		return;
 	}
-	history_put(a, a->old_primary, "primary lease expired", a->old_seen_ms);
+	/* The old primary's agent stopped it and said so (S/demoted): a
+	 * planned handover, not a failure. */
+	char confirmed[AGENT_KEY_MAX];
+	snprintf(confirmed, sizeof(confirmed), "%s %llu", a->old_primary,
+		 (unsigned long long)a->old_token);
+	history_put(a, a->old_primary,
+		    a->old_primary[0] && strcmp(v->demoted, confirmed) == 0
+			    ? "primary stopped" : "primary lease expired",
+		    a->old_seen_ms);
 	if (a->old_primary[0] && strcmp(a->old_primary, a->conf->name) != 0)
 		a->failovers++;
 }
@@ -769,6 +897,11 @@ static void promoted(struct act *x, int status, const char *error,
 	log_event(LOG_INFO, "promoted", "node=%s token=%llu", a->conf->name,
 		  (unsigned long long)a->primary.token);
 	history_promoted(a);
+	char left[MEMBER_STR_MAX];
+	if (a->old_primary[0] &&
+	    strcmp(unguarded_name(&a->view, left, sizeof(left)),
+		   a->old_primary) == 0)
+		keys_delete(a, "unguarded", NULL, NULL); /* switched off */
 	/* PostgreSQL 15's pg_rewind reads the new timeline from pg_control,
 	 * which only a checkpoint updates: without it the old primary would
 	 * be told "no rewind required" and could never follow us. */
@@ -776,6 +909,26 @@ static void promoted(struct act *x, int status, const char *error,
 }
 
 static void refuse_promotion(struct act *x, const char *why, bool veto_self);
+
+/* Maintenance mode, the agent back: its running primary has the lease
+ * again (and the watchdog, when configured: without it the lease goes
+ * again and the next tick fences). */
+static void reclaimed(struct agent *a, bool ok, int status, void *arg)
+{
+	struct act *x = arg;
+	if (!ok || !arm_watchdog(x)) {
+		if (!ok)
+			finish(x);
+		return;
+	}
+	log_event(LOG_INFO, "reclaimed", "node=%s token=%llu note=\"the "
+		  "primary left running in maintenance mode has its lease "
+		  "again\"", a->conf->name,
+		  (unsigned long long)a->primary.token);
+	history_put(a, a->conf->name, "agent restarted in maintenance mode", 0);
+	keys_delete(a, "unguarded", NULL, NULL);
+	finish(x);
+}
 
 /* Shorter than what is left of the lease: a host that stops feeding it
  * is reset before anyone else can be promoted.  False when the device
@@ -856,12 +1009,27 @@ static void fenced_old(void *arg, bool ok, const char *message)
 static void promote_fence_step(struct act *x)
 {
 	struct agent *a = x->a;
-	char confirmed[AGENT_KEY_MAX];
+	char confirmed[AGENT_KEY_MAX], left[MEMBER_STR_MAX];
 	snprintf(confirmed, sizeof(confirmed), "%s %llu", a->old_primary,
 		 (unsigned long long)a->old_token);
-	if (a->conf->fencing == 0 || !a->old_primary[0] ||
+	/* Maintenance mode left the old primary running without its agent:
+	 * nothing stops it but a switch, whatever `fencing` says. */
+	bool running = a->old_primary[0] &&
+		       strcmp(a->old_primary, a->conf->name) != 0 &&
+		       strcmp(unguarded_name(&a->view, left, sizeof(left)),
+			      a->old_primary) == 0;
+	if (running && (!a->conf->stonith_command ||
+			!a->conf->stonith_command[0])) {
+		refuse_promotion(x, "the old primary was left running without "
+				 "its agent in maintenance mode and no "
+				 "stonith_command can switch it off: start its "
+				 "agent again (it takes its lease back), or stop "
+				 "its Postgres and delete S/unguarded", false);
+		return;
+	}
+	if (!running && (a->conf->fencing == 0 || !a->old_primary[0] ||
 	    strcmp(a->old_primary, a->conf->name) == 0 ||
-	    strcmp(a->view.demoted, confirmed) == 0) {
+	    strcmp(a->view.demoted, confirmed) == 0)) {
 		promote_now(x);
 		return;
 	}
@@ -1131,12 +1299,10 @@ void act_run(struct agent *a, const struct decide_action *what,
 		do_basebackup(x);
 		return;
 	case ACT_START:
-		a->start_failures++; /* reset when it is seen running */
 		start_following(x, what->target);
 		return;
 	case ACT_RECLONE:
-		move_aside(x, "Postgres did not start as a standby several "
-			      "times in a row");
+		move_aside(x, what->reason);
 		return;
 	case ACT_RECOVER:
 		do_recover(x);
@@ -1159,11 +1325,14 @@ void act_run(struct agent *a, const struct decide_action *what,
 						 : a->view.last_primary);
 		a->old_token = a->view.hist_primary[0] ? a->view.hist_token
 						       : a->view.last_token;
-		a->old_seen_ms = a->view.last_primary_seen_ms;
+		a->old_seen_ms = optime_last_seen_ms(&a->view, a->old_primary);
 		lease_acquire_primary(a, acquired, x);
 		return;
 	case ACT_PROMOTE:
 		do_promote(x);
+		return;
+	case ACT_RECLAIM:
+		lease_acquire_primary(a, reclaimed, x);
 		return;
 	case ACT_SET_SYNC:
 		do_set_sync(x);

@@ -1,8 +1,15 @@
 /*
- * agent_int.h — the agent's private state, shared by agent.c (lifecycle,
- * tick, observation), agent_lease.c (leases), agent_act.c (actions on
- * Postgres) and agent_keys.c (what is read from and written to the
- * witnesses).
+ * agent_int.h — the agent's private state, shared by the files of the
+ * agent (agent.h):
+ *   agent.c          start and stop, the tick (observe, decide, act)
+ *   agent_lease.c    the primary lease and the member lease
+ *   agent_observe.c  what the local Postgres is doing; this node's record
+ *   agent_keys.c     what is read from and written to the witnesses
+ *   agent_pages.c    paged LIST walks of the scope
+ *   agent_prune.c    keeping S/history/ bounded
+ *   agent_act.c      the actions on Postgres that decide() asks for
+ *   agent_adopt.c    existing data in a new scope (S/initialize)
+ * main.c creates the agent through agent.h only.
  */
 #ifndef TENURE_FENCING_AGENT_INT_H
 #define TENURE_FENCING_AGENT_INT_H
@@ -15,6 +22,7 @@
 #include "fencing/api.h"
 #include "fencing/decide.h"
 #include "fencing/member.h"
+#include "fencing/optime.h"
 #include "fencing/pg.h"
 #include "fencing/scope_conf.h"
 #include "fencing/watchdog.h"
@@ -31,7 +39,8 @@ struct held_lease {
 	bool held;
 	bool in_flight;         /* an acquire or renew is on its way */
 	uint64_t token;
-	uint64_t valid_until;   /* clock_now_ms() deadline (rule 3) */
+	uint64_t valid_until;   /* clock_now_ms() deadline (docs/design.md
+				   rule 3) */
 	/* The TTL asked for at the last acquire: renewals keep it at the
 	 * witnesses, so validity is computed from it, never from a newer
 	 * lease_ttl (that applies from the next acquire on). */
@@ -58,6 +67,9 @@ struct witness_view {
 	bool switch_is_failover;
 	uint64_t switch_requested_ms;
 	char demoted[AGENT_KEY_MAX]; /* S/demoted: "NAME TOKEN" */
+	/* S/unguarded: "NAME TOKEN", the primary whose agent stopped in
+	 * maintenance mode and left it running (decide.h rule 1) */
+	char unguarded[AGENT_KEY_MAX];
 	char history[AGENT_MAX_HISTORY][512];
 	size_t n_history;
 	/* The last node that became primary, from the newest history entry
@@ -72,7 +84,9 @@ struct witness_view {
 	 * as if its host had died (tenurectl cluster drill --kind failover) */
 	char drill_target[MEMBER_STR_MAX];
 	uint64_t drill_token;
-	uint64_t last_primary_lsn;
+	/* SCOPE/optime: the primary's last position, durable (optime.h) */
+	struct optime optime;
+	uint64_t last_primary_lsn; /* remembered in memory, this agent only */
 	char last_primary[MEMBER_STR_MAX]; /* last holder seen as primary */
 	uint64_t last_primary_seen_ms; /* wall clock of its last record */
 };
@@ -122,12 +136,30 @@ struct agent {
 	uint64_t retry_after;   /* an action failed: none before this */
 	int rewind_failures;
 	int start_failures;     /* ACT_START in a row without it coming up */
+	/* The last start that did not come up (agent_startfail.c). */
+	struct startfail start_fail;
+	uint64_t start_log_offset; /* pg_log_file's size when it began */
+	uint64_t start_failed_ms;  /* when it was seen down (0: not yet) */
+	int64_t start_conf_mtime;  /* the configuration files' mtime then */
+	/* Fresh copies of the data directory (agent_act.c move_aside) in a
+	 * row that never came up, the last one's start, what the last one
+	 * needed (bytes: the size of the directory it replaced, 0 unknown)
+	 * and why one was refused ("" when it was not). */
+	int copies;
+	uint64_t copied_ms;
+	uint64_t copy_need_bytes;
+	char copy_problem[300];
 	uint64_t last_replayed, last_received; /* at the last observation */
 	bool frozen_settling;   /* frozen, replay still moving: look again */
 	/* The primary this candidate replaces, as seen when it took the
 	 * lease (afterwards the view names this node). */
 	char old_primary[MEMBER_STR_MAX];
 	uint64_t old_token, old_seen_ms;
+
+	/* The last SCOPE/optime this agent wrote as the primary: position
+	 * and clock_now_ms() (0: none yet), and one write at a time. */
+	uint64_t optime_sent_lsn, optime_sent_ms, optime_sent_token;
+	bool optime_in_flight;
 
 	uint64_t started_ms;    /* clock_now_ms() at agent_start */
 	uint64_t pg_sysid;      /* the data's system identifier (0: unknown) */
@@ -151,7 +183,8 @@ struct agent {
 void agent_kick(struct agent *a);
 void agent_log_action(struct agent *a, const struct decide_action *act);
 
-/* agent_lease.c: the primary lease (rule 3) and the member lease. */
+/* agent_lease.c: the primary lease (docs/design.md rule 3) and the member
+ * lease. */
 void lease_init(struct agent *a);
 typedef void (*lease_done_cb)(struct agent *a, bool ok, int status,
 			      void *arg);
@@ -203,6 +236,26 @@ void act_stop_pg(struct agent *a, void (*done)(struct agent *a));
 void scope_init(struct agent *a);   /* the file's values, at start */
 void scope_apply(struct agent *a);  /* after each complete view */
 
+/* agent_unguarded.c: maintenance mode and a stopped agent. */
+/* The node S/unguarded names ("" when none) into buf. */
+const char *unguarded_name(const struct witness_view *v, char *buf,
+			   size_t cap);
+/* Stop leaving Postgres running (paused cluster): mark a primary in
+ * S/unguarded, then release the lease; done() then.  A failed mark stops
+ * Postgres instead, as outside maintenance mode. */
+void unguarded_leave_running(struct agent *a, void (*stop_pg)(struct agent *a),
+			     void (*done)(struct agent *a, bool ok, int status,
+					  void *arg));
+
+/* agent_optime.c: the primary writes SCOPE/optime when due (optime.h). */
+void optime_publish(struct agent *a);
+/* The lag rule's bar: the durable record or what this agent saw. */
+uint64_t optime_view_bar(const struct witness_view *v);
+/* Wall clock at which the primary named old was last known writable (the
+ * durable record's time when it is about old, else what this agent saw;
+ * 0: unknown). */
+uint64_t optime_last_seen_ms(const struct witness_view *v, const char *old);
+
 /* agent_adopt.c: existing data in a new scope (decide.h rule 3b). */
 /* DATADIR holds standby.signal or recovery.signal: a standby's data. */
 bool adopt_standby_data(const char *datadir);
@@ -210,6 +263,28 @@ bool adopt_standby_data(const char *datadir);
 void adopt_mark_initialized(struct agent *a, keys_done_cb cb, void *arg);
 /* The "adopted" log line. */
 void adopt_log(const struct agent *a);
+
+/* agent_startfail.c: starts that do not come up (startfail.h). */
+/* A start begins now: remember where Postgres' log ends. */
+void startfail_begin(struct agent *a);
+/* Postgres is down after a start: classify it from its log, once. */
+void startfail_observe(struct agent *a);
+/* The log written since the start names a known cause already. */
+bool startfail_log_fatal(const struct agent *a);
+/* It answers: the failures, back-offs and copies in a row are over. */
+void startfail_came_up(struct agent *a);
+/* The cause and the back-offs left, for decide(). */
+void startfail_fill(struct agent *a, struct decide_pg *o);
+/* The reason an operator reads, or NULL when no start failed. */
+const char *startfail_problem(const struct agent *a, char *buf,
+			      size_t cap);
+
+/* agent_standby.c: a standby's hot-standby settings raised to its
+ * primary's before it starts (standby_settings.h).  done gets the extra
+ * postgres options ("" when none). */
+typedef void (*standby_opts_cb)(void *arg, const char *opts);
+void standby_settings_check(struct agent *a, const char *base_opts,
+			    standby_opts_cb done, void *arg);
 
 /* agent_observe.c: what Postgres is doing right now. */
 void observe_pg(struct agent *a, void (*done)(struct agent *a));

@@ -163,6 +163,8 @@ static void take_kv(struct agent *a, struct witness_view *w,
 		w->paused = true;
 	} else if (strcmp(k, "initialize") == 0) {
 		w->initialized = true;
+	} else if (strcmp(k, "unguarded") == 0) {
+		copy_str(w->unguarded, sizeof(w->unguarded), kv->value);
 	} else if (strcmp(k, "demoted") == 0) {
 		copy_str(w->demoted, sizeof(w->demoted), kv->value);
 	} else if (strcmp(k, "switchover") == 0) {
@@ -176,6 +178,10 @@ static void take_kv(struct agent *a, struct witness_view *w,
 			log_event(LOG_WARN, "bad_drill_key", "err=\"%s\"", err);
 	} else if (strncmp(k, "history/", 8) == 0) {
 		take_history(w, kv, key, false);
+	} else if (strcmp(k, "optime") == 0) {
+		if (!optime_decode(kv->value.p, kv->value.len, &w->optime, err,
+				   sizeof(err)))
+			log_event(LOG_WARN, "bad_optime_key", "err=\"%s\"", err);
 	}
 }
 

@@ -1,8 +1,9 @@
 /*
  * agent_lease.c — holding SCOPE/primary and the member lease.
  *
- * GUIDE rule 3 on the holder's side: a grant or renewal sent at t_send is
- * trusted until t_send + TTL·(1−2ρ) − S − δ (lease_validity).  Three
+ * docs/design.md rule 3 (and §3) on the holder's side: a grant or renewal
+ * sent at t_send is trusted until t_send + TTL·(1−2ρ) − S − δ
+ * (lease_validity).  Three
  * things enforce that deadline, each independent of the others:
  *   - the fence timer of this loop (fences at the deadline);
  *   - the guard process (guard.h), armed with the same deadline, which

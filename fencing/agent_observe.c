@@ -147,7 +147,7 @@ static void take_row(struct agent *a, const struct pg_rows *rows)
 	if (o->streaming || !recovery || !a->not_streaming_since)
 		a->not_streaming_since = now;
 	o->not_streaming_ms = now - a->not_streaming_since;
-	a->start_failures = 0; /* it came up */
+	startfail_came_up(a);
 }
 
 static void on_status(void *arg, int status, const char *error,
@@ -231,7 +231,7 @@ void observe_pg(struct agent *a, void (*done)(struct agent *a))
 	ob->done = done;
 	const char *dir = a->conf->pg_data_dir;
 	a->pg_obs.rewound = a->rewound;
-	a->pg_obs.start_failures = a->start_failures;
+	startfail_fill(a, &a->pg_obs);
 	if (!pgconf_is_initialized(dir)) {
 		a->pg_obs.state = PG_ABSENT;
 		done(a);
@@ -239,6 +239,8 @@ void observe_pg(struct agent *a, void (*done)(struct agent *a))
 		return;
 	}
 	if (!postmaster_alive(dir)) {
+		startfail_observe(a); /* once per start that did not come up */
+		startfail_fill(a, &a->pg_obs);
 		a->not_streaming_since = 0;
 		a->pg_obs.state = PG_STOPPED;
 		pg_conn_reset(a->pg);
@@ -269,7 +271,9 @@ static const char *state_of(const struct agent *a)
 	const struct decide_pg *o = &a->pg_obs;
 	switch (o->state) {
 	case PG_ABSENT: return "uninitialized";
-	case PG_STOPPED: return "stopped";
+	case PG_STOPPED:
+		return a->start_failures > 0 && a->start_failed_ms
+			       ? "start failed" : "stopped";
 	case PG_STARTING: return "starting";
 	case PG_PRIMARY: return "running";
 	case PG_REPLICA:
@@ -291,7 +295,7 @@ void observe_build_self(struct agent *a)
 	m->timeline = o->timeline;
 	m->received_lsn = o->received_lsn;
 	m->replayed_lsn = o->replayed_lsn;
-	uint64_t top = a->view.last_primary_lsn;
+	uint64_t top = optime_view_bar(&a->view);
 	m->lag_bytes = o->state == PG_REPLICA && top > o->received_lsn
 			       ? top - o->received_lsn
 			       : 0;
@@ -306,5 +310,14 @@ void observe_build_self(struct agent *a)
 		m->frozen_token = a->view.last_token ? a->view.last_token : 1;
 	m->lease_token = lease_primary_valid(a) ? a->primary.token : 0;
 	m->sync = roster_in_list(a->view.sync, a->conf->name);
+	/* why it is down, as /health's problem says it */
+	if (!m->healthy)
+		startfail_problem(a, m->reason, sizeof(m->reason));
 	m->updated_ms = clock_wall_ms();
+	/* The reason of the last decision to wait, while the lease is free:
+	 * `cluster list` and /metrics say why nobody takes over. */
+	if (!a->view.holder[0] && a->view.read_ms &&
+	    a->last_action.kind == ACT_NONE && a->status_reason)
+		snprintf(m->waiting, sizeof(m->waiting), "%s",
+			 a->status_reason);
 }

@@ -235,6 +235,8 @@ static void cluster_member(const struct api_view *v, const struct member *m,
 	put_kbool(res, "healthy", m->healthy);
 	put_kbool(res, "sync", roster_is_sync(m, v->leader, v->sync_standbys));
 	put_kbool(res, "nofailover", m->nofailover);
+	if (m->waiting[0])
+		put_kstr(res, "waiting", m->waiting);
 	put_key(res, "priority");
 	http_printf(res, "%" PRId64, m->priority);
 	if (v->leader && strcmp(m->name, v->leader) == 0)
@@ -348,6 +350,21 @@ static void metrics(const struct api_view *v, struct http_response *res)
 	res->status = 200;
 	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	metrics_role(v, res);
+	metric_head(res, "tenure_agent_failover_blocked", "gauge",
+		    "1 while no node holds the primary lease and this one does "
+		    "not take it; reason says why.");
+	if (m->waiting[0]) {
+		char label[MEMBER_STR_MAX];
+		size_t k = 0;
+		for (const char *p = m->waiting; *p; p++)
+			if (*p != '"' && *p != '\\' && *p != '\n')
+				label[k++] = *p; /* a label value, unescaped */
+		label[k] = '\0';
+		http_printf(res, "tenure_agent_failover_blocked{reason=\"%s\"} 1\n",
+			    label);
+	} else {
+		http_printf(res, "tenure_agent_failover_blocked 0\n");
+	}
 	metric_head(res, "tenure_agent_lease_valid_seconds", "gauge",
 		    "Validity left of this agent's primary lease (0 when "
 		    "not the holder).");

@@ -7,8 +7,9 @@
  * Monotonic, never steps with wall-clock changes, and (unlike
  * CLOCK_MONOTONIC) keeps counting while the host is suspended, so a lease
  * deadline measured on it passes during a suspend instead of being
- * silently extended by it (GUIDE rule 3).  The same clock in every process
- * of the host: the agent computes a deadline and the guard compares it.
+ * silently extended by it (docs/design.md rule 3).  The same clock in
+ * every process of the host: the agent computes a deadline and the guard
+ * compares it.
  */
 #ifndef TENURE_FENCING_CLOCK_H
 #define TENURE_FENCING_CLOCK_H

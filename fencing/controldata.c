@@ -35,6 +35,12 @@ static const struct field fields[] = {
 	{ "wal_log_hints setting", F_BOOL, AT(wal_log_hints), false },
 	{ "Data page checksum version", F_U32, AT(checksum_version), false },
 	{ "Bytes per WAL segment", F_U32, AT(wal_segment_size), false },
+	{ "max_connections setting", F_U32, AT(max_connections), false },
+	{ "max_worker_processes setting", F_U32, AT(max_worker_processes),
+	  false },
+	{ "max_wal_senders setting", F_U32, AT(max_wal_senders), false },
+	{ "max_prepared_xacts setting", F_U32, AT(max_prepared_xacts), false },
+	{ "max_locks_per_xact setting", F_U32, AT(max_locks_per_xact), false },
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 

@@ -57,6 +57,14 @@ struct controldata {
 	uint32_t checksum_version;      /* "Data page checksum version" (pg_rewind
 					   works when non-zero) */
 	uint32_t wal_segment_size;      /* "Bytes per WAL segment" */
+	/* The settings of the primary whose WAL this directory replays (a
+	 * standby's), or its own (a primary's): a hot standby must run with
+	 * at least these values or its startup process aborts. */
+	uint32_t max_connections;       /* "max_connections setting" */
+	uint32_t max_worker_processes;  /* "max_worker_processes setting" */
+	uint32_t max_wal_senders;       /* "max_wal_senders setting" */
+	uint32_t max_prepared_xacts;    /* "max_prepared_xacts setting" */
+	uint32_t max_locks_per_xact;    /* "max_locks_per_xact setting" */
 };
 
 /* Fill *out from pg_controldata's text; false with a reason in err. */

@@ -24,6 +24,7 @@ static const char *const kind_names[] = {
 	[ACT_RESTART_STANDBY] = "restart_standby",
 	[ACT_RECLONE] = "reclone",     [ACT_ADOPT] = "adopt",
 	[ACT_MARK_INIT] = "mark_initialized",
+	[ACT_RECLAIM] = "reclaim",
 };
 
 const char *decide_kind_name(enum decide_kind k)
@@ -329,6 +330,37 @@ static void decide_holder(const struct decide_input *in,
 		set(out, ACT_NONE, "", "primary");
 }
 
+/* Starts of a standby that did not come up: copy diverged or damaged
+ * data afresh (not too often), wait out the back-off otherwise.  True
+ * when it decided. */
+static bool start_failed(const struct decide_input *in,
+			 struct decide_action *out)
+{
+	const struct decide_pg *pg = &in->pg;
+	if (pg->start_failures <= 0)
+		return false;
+	if (startfail_needs_copy(pg->start_cause) &&
+	    pg->start_failures >= DECIDE_START_FAILURES && in->lease.holder[0]) {
+		if (pg->copy_wait_ms)
+			set(out, ACT_NONE, "", pg->start_cause == SF_DIVERGED
+			    ? "data diverged from the primary's: waiting before "
+			      "copying it afresh again"
+			    : "data damaged: waiting before copying it afresh "
+			      "again");
+		else
+			set(out, ACT_RECLONE, in->lease.holder,
+			    pg->start_cause == SF_DIVERGED
+			    ? "data diverged from the primary's: copying it "
+			      "afresh"
+			    : "data damaged: copying it afresh");
+		return true;
+	}
+	if (!pg->start_wait_ms)
+		return false;
+	set(out, ACT_NONE, "", startfail_reason(pg->start_cause));
+	return true;
+}
+
 static void decide_follower(const struct decide_input *in,
 			    struct decide_action *out)
 {
@@ -337,11 +369,8 @@ static void decide_follower(const struct decide_input *in,
 	const struct member *p = find_member(in, holder);
 	switch (pg->state) {
 	case PG_STOPPED:
-		if (p && pg->start_failures >= DECIDE_START_FAILURES) {
-			set(out, ACT_RECLONE, holder,
-			    "Postgres does not come up: copying it afresh");
+		if (p && start_failed(in, out))
 			return;
-		}
 		if (pg->was_primary && !pg->rewound) {
 			if (!pg->clean)
 				set(out, ACT_RECOVER, "",
@@ -400,7 +429,9 @@ static void decide_free(const struct decide_input *in,
 	bool requested = (in->switch_candidate && in->switch_candidate[0]) ||
 			 in->switch_overdue;
 	if (pg->state == PG_STOPPED) {
-		set(out, ACT_START, "", "no primary: starting as a standby");
+		if (!start_failed(in, out))
+			set(out, ACT_START, "",
+			    "no primary: starting as a standby");
 		return;
 	}
 	/* Paused: nothing automatic, but an operator's switchover or
@@ -434,13 +465,29 @@ static void decide_free(const struct decide_input *in,
 		set(out, ACT_NONE, w->name, "another standby is the candidate");
 }
 
+/* A primary left running in maintenance mode while its agent was down:
+ * still paused, nobody else holds the lease, and S/unguarded names this
+ * node (so no failover was carried out meanwhile: a candidate replacing
+ * it switches it off first and then clears the key). */
+static bool may_reclaim(const struct decide_input *in)
+{
+	const char *holder = in->lease.holder;
+	return in->lease.known && in->paused && in->unguarded &&
+	       strcmp(in->unguarded, in->name) == 0 &&
+	       (!holder[0] || strcmp(holder, in->name) == 0);
+}
+
 void decide(const struct decide_input *in, struct decide_action *out)
 {
 	const struct decide_pg *pg = &in->pg;
 	const char *holder = in->lease.holder;
 	set(out, ACT_NONE, "", "");
 	if (pg->state == PG_PRIMARY && !in->lease.mine_valid) {
-		set(out, ACT_FENCE, "", "primary without a valid lease");
+		if (may_reclaim(in))
+			set(out, ACT_RECLAIM, "", "maintenance mode: taking the "
+			    "lease back for the running primary");
+		else
+			set(out, ACT_FENCE, "", "primary without a valid lease");
 		return;
 	}
 	if (!in->lease.known) {

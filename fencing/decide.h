@@ -9,8 +9,12 @@
  * action.  The agent runs it, observes again, and asks again: actions are
  * small steps and decide() is idempotent over them.  The rules, in order:
  *
- *  1. Rule 7 first: Postgres running as a primary without a valid lease
- *     held by this agent is fenced at once.
+ *  1. docs/design.md rule 7 first: Postgres running as a primary without
+ *     a valid lease held by this agent is fenced at once.  One exception,
+ *     maintenance mode: a primary whose agent was stopped while the
+ *     cluster was paused keeps running (S/unguarded names it); its agent,
+ *     started again, takes the lease back instead (ACT_RECLAIM) if the
+ *     lease is free or still its own and the cluster is still paused.
  *  2. Without a fresh view of the witnesses nothing else is decided.
  *  3. An empty data directory is bootstrapped (initdb, only with the lease
  *     free and the cluster not yet initialised) or copied from the primary.
@@ -31,8 +35,11 @@
  *  5. With another holder, Postgres follows it: an old primary is made
  *     clean (crash recovery), rewound, and started as a standby; a standby
  *     is re-pointed; frozen replication is resumed.  A standby that fails
- *     to start DECIDE_START_FAILURES times in a row is copied afresh (its
- *     old directory kept aside).
+ *     to start is started again after a back-off (start_wait_ms); only
+ *     one whose data diverged or is damaged (startfail.h), after
+ *     DECIDE_START_FAILURES starts in a row, is copied afresh, and a
+ *     copy after a copy that never came up waits too (copy_wait_ms).
+ *     Any other cause is the operator's to fix: a copy would fail alike.
  *  6. With the lease free (and the cluster not paused) every standby first
  *     freezes (stops replicating from the old primary and publishes where
  *     it stopped); then the most advanced eligible standby takes the lease.
@@ -56,6 +63,7 @@
 #include <stdint.h>
 
 #include "fencing/member.h"
+#include "fencing/startfail.h"
 
 enum pg_state {
 	PG_ABSENT = 0,      /* data directory not initialised */
@@ -80,6 +88,10 @@ struct decide_pg {
 	bool frozen_settled;    /* ... and replay no longer moves */
 	uint64_t not_streaming_ms; /* replica: time without streaming */
 	int start_failures;     /* starts in a row that never came up */
+	enum startfail_cause start_cause; /* why the last one failed */
+	uint64_t start_wait_ms; /* back-off left before the next start */
+	uint64_t copy_wait_ms;  /* back-off left before another fresh copy
+				   (copies in a row that never came up) */
 	bool controldata_ok;    /* stopped: pg_controldata could be read */
 	bool standby_data;      /* stopped: standby.signal or recovery.signal
 				   (a standby's data: never adopted) */
@@ -122,6 +134,9 @@ struct decide_input {
 	bool switch_from_me;    /* a switchover away from this node */
 	uint64_t last_primary_lsn; /* last position the primary published */
 	const char *last_primary;  /* its name, "" */
+	const char *unguarded;  /* S/unguarded: the primary left running
+				   without its agent in maintenance mode
+				   (name), "" */
 };
 
 enum decide_kind {
@@ -142,6 +157,8 @@ enum decide_kind {
 	ACT_RECLONE,      /* keep the data directory aside, copy it afresh */
 	ACT_ADOPT,        /* take the lease, start existing data as primary */
 	ACT_MARK_INIT,    /* primary: write the missing S/initialize */
+	ACT_RECLAIM,      /* maintenance mode: take the lease back for the
+			     primary left running while this agent was down */
 };
 
 struct decide_action {

@@ -3,18 +3,18 @@
  * before it creates its libuv loop, that kills the local Postgres when the
  * agent can no longer prove it holds the primary lease.  The agent's own
  * timers cannot do this when the agent itself is the problem: SIGSTOPped,
- * hung in a system call, swapping, or dead.  (GUIDE rule 7.)
+ * hung in a system call, swapping, or dead.  (docs/design.md rule 7.)
  *
  * Contract
  * --------
  * Arming.  guard_arm(g, deadline) says "if I do not push a later deadline
  * before this instant, kill Postgres".  The agent arms while it runs a
- * primary, with its lease's local validity end (GUIDE rule 3: already
- * short of the witnesses' expiry by the fencing time S), and re-arms after
- * every confirmed renewal.  guard_disarm() when Postgres no longer accepts
- * writes (demoted, stopped, fenced).  Deadlines are CLOCK_BOOTTIME
- * milliseconds (clock.h), the clock both processes share; a suspended
- * host's deadline passes during the suspend.
+ * primary, with its lease's local validity end (docs/design.md rule 3:
+ * already short of the witnesses' expiry by the fencing time S), and
+ * re-arms after every confirmed renewal.  guard_disarm() when Postgres no
+ * longer accepts writes (demoted, stopped, fenced).  Deadlines are
+ * CLOCK_BOOTTIME milliseconds (clock.h), the clock both processes share;
+ * a suspended host's deadline passes during the suspend.
  *
  * The guard process.  It polls the channel and a CLOCK_BOOTTIME timerfd
  * set to the deadline.  At or after the deadline while armed it calls

@@ -39,6 +39,8 @@ static const struct field fields[] = {
 	F("lease_token", K_U64, lease_token),
 	F("sync", K_BOOL, sync),
 	F("updated_ms", K_U64, updated_ms),
+	F("waiting", K_STR, waiting),
+	F("reason", K_STR, reason),
 };
 #undef F
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))

@@ -54,6 +54,12 @@ struct member {
 	uint64_t lease_token;          /* "lease_token": the primary's token */
 	bool sync;                     /* "sync": listed as synchronous */
 	uint64_t updated_ms;           /* "updated_ms": wall clock, display */
+	char waiting[MEMBER_STR_MAX];  /* "waiting": while no node holds the
+					  primary lease, why this one does
+					  not take it ("" otherwise) */
+	char reason[MEMBER_STR_MAX];   /* "reason": why Postgres is down
+					  (a start that failed, a copy
+					  refused), "" */
 };
 
 const char *member_role_name(enum member_role r);

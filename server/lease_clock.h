@@ -1,5 +1,6 @@
 /*
- * lease_clock.h — the leader's countdowns for held leases (GUIDE rule 3).
+ * lease_clock.h — the leader's countdowns for held leases (docs/design.md
+ * rule 3, and §3 for the formula).
  *
  * Contract
  * --------

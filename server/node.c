@@ -90,7 +90,7 @@ uint64_t node_now_ms(void)
 {
 	struct timespec ts;
 	/* BOOTTIME keeps counting while the host is suspended: a lease
-	 * must not look younger after a resume (GUIDE rule 3). */
+	 * must not look younger after a resume (docs/design.md rule 3). */
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
@@ -163,7 +163,8 @@ static bool hold_message(struct node *n, const struct raft_message *m)
 }
 
 /* Held messages leave once term and vote are durable, or are dropped when
- * that write failed (Raft tolerates the loss; rule 2 forbids sending). */
+ * that write failed (Raft tolerates the loss; docs/design.md rule 2
+ * forbids sending). */
 static void release_held(struct node *n, bool send)
 {
 	for (unsigned i = 0; i < n->n_held; i++) {
@@ -295,7 +296,9 @@ static void submit(struct node *n, struct disk_job *j)
 {
 	if (!j) {
 		log_event(LOG_ERROR, "disk_job_failed", "reason=out_of_memory");
-		abort(); /* dropping a write silently would break rule 2 */
+		/* dropping a write silently would break docs/design.md
+		 * rule 2 */
+		abort();
 	}
 	if (j->seq > n->max_seq_issued)
 		n->max_seq_issued = j->seq;

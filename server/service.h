@@ -1,7 +1,8 @@
 /*
  * service.h — what tenured does with client requests: leases and keys
  * through the Raft node, linearizable reads, watches, membership, and the
- * leader's lease countdowns that end in expiries (GUIDE rules 3 and 4).
+ * leader's lease countdowns that end in expiries (docs/design.md rules 3
+ * and 4).
  *
  * Contract
  * --------

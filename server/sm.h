@@ -7,8 +7,9 @@
  * witness applies the same commands (Raft log entries) in the same order and
  * ends in the same state; sm_apply() is a function of (state, index, command).
  * Time never enters the state machine: when a lease has expired is decided
- * by the leader on its monotonic clock (GUIDE rule 3) and enters the log as
- * an explicit SM_CMD_LEASE_EXPIRE command (rule 4).
+ * by the leader on its monotonic clock (docs/design.md rule 3) and enters
+ * the log as an explicit SM_CMD_LEASE_EXPIRE command (docs/design.md
+ * rule 4).
  *
  * Leases.  A lease has a name, a holder (free when empty), a fencing token,
  * a TTL and a renewal revision:

@@ -1,8 +1,9 @@
 /*
  * transport_in.c — the connections other peers dial to us: accept, check
  * the hello, then decode Raft messages and hand them to on_message.  Any
- * bad input closes that one connection with a logged reason (guide rule
- * 6); the listener and every other connection carry on.
+ * bad input closes that one connection with a logged reason
+ * (docs/design.md rule 6); the listener and every other connection carry
+ * on.
  */
 #include <stdio.h>
 #include <stdlib.h>

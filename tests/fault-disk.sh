@@ -1,6 +1,6 @@
 #!/bin/sh
 # fault-disk.sh — a damaged log on restart, with three real tenured
-# processes on loopback (run by `make check`; issue 3, GUIDE rule 6):
+# processes on loopback (run by `make check`; docs/design.md rule 6):
 #
 # 1. A torn last write: a follower is stopped and its newest segment is
 #    cut short inside its last batch.  On restart it warns, naming the

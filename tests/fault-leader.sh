@@ -1,6 +1,6 @@
 #!/bin/sh
 # fault-leader.sh — the leader's faults with three real tenured processes
-# on loopback (run by `make check`; issue 3):
+# on loopback (run by `make check`):
 #
 # 1. kill -9 of the leader while lease L is held by h1: the survivors elect
 #    a new leader, L keeps holder h1 and its token, and a contender h2

@@ -1,7 +1,6 @@
 #!/bin/sh
 # fault-partition.sh — a partition that leaves the leader in a minority of
-# one, with three real tenured processes on loopback (run by `make check`;
-# issue 3).
+# one, with three real tenured processes on loopback (run by `make check`).
 #
 # Every peer link goes through a tests/tcp-proxy: --initial-cluster names,
 # for each witness, the port of the proxy in front of it, and the proxy

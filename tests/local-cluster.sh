@@ -184,6 +184,9 @@ wait_until() {
 }
 new_primary_other_than() { p=$(primary); [ -n "$p" ] && [ "$p" != "$1" ]; }
 healthy_again() { [ "$(count_role primary)" = 1 ] && [ "$(count_role replica streaming)" = 2 ]; }
+# has_sync: a replica is a synchronous standby (S/sync): a crash of the
+# primary can be failed over (the cluster runs in synchronous mode)
+has_sync() { json | jq -e 'any(.[]; .role == "replica" and .sync)' >/dev/null; }
 role_is() { [ "$(json | jq -r --arg n "$1" '.[] | select(.name == $n) | .role + "/" + .state')" = "$2" ]; }
 rw_insert() { sql "$PG_PRIMARY_RW" "INSERT INTO t VALUES ($1)" >/dev/null 2>&1; }
 
@@ -280,6 +283,7 @@ echo "$me: freeze and thaw of $rep: ok"
 # ---- 5. crash of the primary, restart ----------------------------------------------------------
 
 collect_pids
+wait_until 30 has_sync || fail "no synchronous standby before the crash: $(json)"
 t0=$(date +%s)
 "$lc" crash "$old" --dir "$cdir" >/dev/null || fail "crash $old failed"
 agent_pid=$(cat "$cdir/$old/pid")

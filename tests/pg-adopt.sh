@@ -1,7 +1,7 @@
 #!/bin/sh
-# pg-adopt.sh — issue 5 on real PostgreSQL 15: agents started on a database
-# that exists before its scope does (a cluster migrated in from Patroni)
-# adopt it instead of creating a new one.
+# pg-adopt.sh — adopting existing data on real PostgreSQL 15: agents
+# started on a database that exists before its scope does (a cluster
+# migrated in from Patroni) adopt it instead of creating a new one.
 #
 #   1. pg1 holds a primary's data (initdb, a table with rows, clean stop),
 #      pg2 and pg3 are empty, and their agents start first: pg1 becomes

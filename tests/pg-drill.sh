@@ -1,6 +1,6 @@
 #!/bin/sh
-# pg-drill.sh — issue 5's drills on real PostgreSQL 15 in synchronous mode:
-# `tenurectl cluster drill` against three agents.
+# pg-drill.sh — failover and switchover drills on real PostgreSQL 15 in
+# synchronous mode: `tenurectl cluster drill` against three agents.
 #
 #   1. without --yes and without a terminal it refuses (nothing changes);
 #   2. --kind failover --yes: a new primary, nothing lost, RTO measured,

@@ -1,8 +1,8 @@
 #!/bin/sh
-# pg-failover.sh — issue 4's fault scenarios on real PostgreSQL 15, in
-# synchronous mode: three witnesses, three agents (bootstrap: one initdb,
-# two base backups), a write probe on every node all the time, then, one
-# after the other:
+# pg-failover.sh — failover under host, agent and witness faults on real
+# PostgreSQL 15, in synchronous mode: three witnesses, three agents
+# (bootstrap: one initdb, two base backups), a write probe on every node
+# all the time, then, one after the other:
 #
 #   1. host crash: kill -9 of the primary's agent, guard and Postgres;
 #   2. host freeze: SIGSTOP of all of them for 6 s (twice the TTL), SIGCONT;
@@ -32,6 +32,7 @@ wait_all_back() {
 scenario() {
 	name=$1
 	old=$(pg_wait_primary 30) || fail "$name: no primary before the fault"
+	pg_wait_sync "$old" 60 || fail "$name: no synchronous standby before the fault"
 	probe_start
 	sleep 1
 	t0=$(now_ms)
@@ -75,14 +76,7 @@ pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null ||
 	fail "bootstrap: the standbys did not come up"
 pg_probe_table "$first"
 # synchronous mode: the primary lists its standbys before writes count
-sync_names() { ctl get main/sync -o json; field .value; }
-i=0
-while [ $i -lt 300 ]; do
-	case "$(sync_names)" in *,*) break ;; esac
-	sleep 0.1
-	i=$((i + 1))
-done
-[ $i -lt 300 ] || fail "bootstrap: S/sync never named both standbys"
+pg_wait_sync "$first" 30 2 || fail "bootstrap: S/sync never named both standbys"
 
 scenario "host crash" crash restart_agent
 scenario "host freeze" freeze thaw_later

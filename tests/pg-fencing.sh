@@ -1,5 +1,5 @@
 #!/bin/sh
-# pg-fencing.sh — issue 4's STONITH, watchdog and partition tests on real
+# pg-fencing.sh — STONITH, watchdog and partition tests on real
 # PostgreSQL 15, in synchronous mode: three witnesses, three agents, a
 # write probe on every node all the time and `pgprobe check --sync` after
 # each scenario (at no moment two writable nodes, no acknowledged commit
@@ -101,16 +101,11 @@ bootstrap() {
 }
 
 # wait_sync_both WHAT: (synchronous mode) until S/sync names both standbys
+# of the current primary and Postgres has one of them synchronous
 wait_sync_both() {
 	[ "${PG_SYNC:-on}" = on ] || return 0
-	_j=0
-	while [ $_j -lt 300 ]; do
-		ctl --endpoints "$TENURE_ENDPOINTS" get "${PG_SCOPE:-main}/sync" -o json
-		case "$(field .value)" in *,*) return 0 ;; esac
-		sleep 0.1
-		_j=$((_j + 1))
-	done
-	fail "$1: S/sync never named both standbys"
+	_p=$(pg_wait_primary 30) || fail "$1: no primary"
+	pg_wait_sync "$_p" 30 2 || fail "$1: S/sync never named both standbys"
 }
 
 # events NODE EVENT: how many lines of NODE's agent log have event=EVENT
@@ -263,6 +258,7 @@ run_stonith() {
 
 	# -- 1b: the fence agent fails: nobody is promoted
 	old=$new
+	wait_sync_both "stonith broken"
 	touch "$dir/fence-broken"
 	calls0=$(wc -l <"$dir/stonith.log")
 	refused0=$(events_all promotion_refused)

@@ -479,6 +479,32 @@ pg_wait_replicas() {
 	echo "$me: fewer than $1 replicas within ${2:-60} s (have: $_l)" >&2
 	return 1
 }
+# pg_wait_sync PRIMARY [SECONDS [MIN]]: in synchronous mode (PG_SYNC on;
+# returns 0 at once otherwise) waits (60 s) until S/sync names at least MIN
+# (1) standbys and PRIMARY's Postgres counts one of them as synchronous:
+# only then can a crash of PRIMARY be failed over, so every sync-mode test
+# waits for this before it crashes or freezes a primary.  Returns 1 on
+# timeout, saying what it saw.
+pg_wait_sync() {
+	[ "${PG_SYNC:-on}" = on ] || return 0
+	_end=$(($(now_ms) + ${2:-60} * 1000))
+	_key=""
+	_pgs=""
+	while [ "$(now_ms)" -lt $_end ]; do
+		_key=$("$ctl_bin" --endpoints "$TENURE_ENDPOINTS" get \
+			"${PG_SCOPE:-main}/sync" -o json 2>/dev/null | jq -r .value 2>/dev/null)
+		_pgs=$(psql_as "$1" "SELECT string_agg(application_name, ' ') FROM \
+			pg_stat_replication WHERE sync_state IN ('sync', 'quorum')" 2>/dev/null)
+		if [ "$(printf '%s' "$_key" | tr ',' '\n' | grep -c .)" -ge "${3:-1}" ]; then
+			for _s in $_pgs; do
+				case ",$_key," in *",$_s,"*) return 0 ;; esac
+			done
+		fi
+		sleep 0.1
+	done
+	echo "$me: $1 has no synchronous standby after ${2:-60} s (S/sync '$_key'; synchronous in Postgres: '$_pgs')" >&2
+	return 1
+}
 # pg_cluster_list: `tenurectl cluster list -o json` against the witnesses;
 # as ctl: stdout in $out, stderr in $err, exit status in $rc
 pg_cluster_list() { ctl --endpoints "$TENURE_ENDPOINTS" cluster list -o json; }

@@ -1,6 +1,6 @@
 #!/bin/sh
-# pg-routing.sh — issue 5's routing on real PostgreSQL 15 (three agents,
-# synchronous mode), with the shipped files themselves:
+# pg-routing.sh — the routing (HAProxy and PgBouncer) on real PostgreSQL 15
+# (three agents, synchronous mode), with the shipped files themselves:
 #
 #   - a real HAProxy run from deploy/haproxy.cfg, rendered with sed to this
 #     test's addresses and ports (nothing else changes: the template's
@@ -235,6 +235,9 @@ poll_new() {
 	echo timeout >"$4"
 }
 old=$first
+# synchronous mode: a crash before a standby is synchronous leaves no node
+# that may be promoted (and the test waiting in vain)
+pg_wait_sync "$old" 60 || fail "before: no synchronous standby to fail over to"
 t0=$(now_ms)
 pg_crash "$old"
 poll_new "$rw_port" haproxy "$old" "$dir/via-haproxy" &

@@ -1,5 +1,5 @@
 #!/bin/sh
-# pg-switchover.sh — issue 4's planned operations on real PostgreSQL 15, in
+# pg-switchover.sh — planned operations on real PostgreSQL 15, in
 # synchronous mode, with the write probe on every node all the time:
 #
 #   1. `tenurectl cluster switchover` to a replica and back: a new primary
@@ -80,9 +80,10 @@ cl history -o json
 	fail "switchover: history does not hold both: $out"
 
 # ---- 2. pause: no failover ------------------------------------------------------------
+old=$(pg_wait_primary 10)
+pg_wait_sync "$old" 60 || fail "pause: no synchronous standby"
 cl pause
 [ "$rc" = 0 ] || fail "pause: rc=$rc $err"
-old=$(pg_wait_primary 10)
 pg_crash "$old"
 sleep 8
 [ -z "$(pg_primaries)" ] || fail "pause: $(pg_primaries) was promoted while paused"
@@ -97,15 +98,23 @@ pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null || fail "pause: $old did not r
 
 # ---- 3. failover to a named candidate ------------------------------------------------
 old=$(pg_wait_primary 10)
+pg_wait_sync "$old" 60 2 || fail "failover: the standbys are not both synchronous"
 cl pause # so that the crash alone does not pick a node
+[ "$rc" = 0 ] || fail "failover: pause: rc=$rc $err"
 pg_crash "$old"
 sleep 1
 want=""
 for r in $(pg_replicas); do want=$r; done # the last one, not the default pick
 [ -n "$want" ] || fail "failover: no replica left"
-cl resume
+# requested while still paused (a paused cluster carries out an operator's
+# request, to the named candidate only), resumed after: resuming first
+# would let an automatic failover race the request
 cl failover --candidate "$want" --wait 30
 [ "$rc" = 0 ] || fail "failover --candidate $want: rc=$rc $out $err"
+fout=$out
+cl resume
+[ "$rc" = 0 ] || fail "failover: resume: rc=$rc $err"
+out=$fout
 [ "$(pg_wait_primary 10)" = "$want" ] || fail "failover: $want is not the primary"
 echo "failover --candidate: $out"
 pg_reap_agent "$old"
@@ -114,6 +123,7 @@ pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null || fail "failover: $old did no
 
 # ---- 4. SIGTERM of the primary's agent -----------------------------------------------
 old=$(pg_wait_primary 10)
+pg_wait_sync "$old" 60 || fail "SIGTERM: no synchronous standby"
 t0=$(now_ms)
 pg_agent_stop "$old" 20
 [ "$rc" = 0 ] || fail "SIGTERM: the agent exited $rc"
@@ -130,6 +140,7 @@ grep -q "pre_promote" "$dir/hooks.log" || fail "hooks: pre_promote never ran"
 touch "$dir/veto"
 chmod 644 "$dir/veto"
 old=$(pg_wait_primary 10)
+pg_wait_sync "$old" 60 || fail "veto: no synchronous standby"
 pg_crash "$old"
 sleep 9
 [ -z "$(pg_primaries)" ] || fail "veto: $(pg_primaries) was promoted against pre_promote"

@@ -1,7 +1,7 @@
 /*
  * raft-sim.c — a whole tenure Raft cluster in one process, driven by a seed.
  *
- * The core is a pure function of its inputs (GUIDE.md, rule 1), so a
+ * The core is a pure function of its inputs (docs/design.md rule 1), so a
  * discrete-event simulation can put it through bad networks, crashing hosts,
  * failing disks and drifting clocks, check the Raft safety properties after
  * every single step, and replay any failure exactly from its seed.
@@ -987,7 +987,7 @@ static void check_read(struct sim *s, struct sim_node *n,
 			  n->id, rr->id, rr->index, n->app.applied);
 }
 
-/* Rule 2 of GUIDE.md, seen from the wire: nothing leaves a node that
+/* docs/design.md rule 2, seen from the wire: nothing leaves a node that
  * depends on state that is not durable yet. */
 static void check_durable_before_send(struct sim *s, struct sim_node *n,
 				      const struct raft_message *m)

@@ -33,6 +33,9 @@ Suite *controldata_suite(void); /* fencing/controldata.c */
 Suite *preflight_suite(void);   /* fencing/preflight.c */
 Suite *decide_suite(void);      /* fencing/decide.c */
 Suite *scope_conf_suite(void);  /* fencing/scope_conf.c */
+Suite *optime_suite(void);      /* fencing/optime.c */
+Suite *startfail_suite(void);   /* fencing/startfail.c */
+Suite *standby_settings_suite(void); /* fencing/standby_settings.c, aside.c */
 Suite *scope_keys_suite(void);  /* fencing/scope_keys.c */
 Suite *sd_notify_suite(void);   /* server/sd_notify.c */
 /* tests/unit-pg only (needs a real server, see tests/pg-unit.sh): */

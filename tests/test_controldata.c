@@ -171,6 +171,30 @@ START_TEST(parses_clean_standby)
 }
 END_TEST
 
+/* The settings a hot standby must match: those of the primary whose WAL
+ * it replays, as pg_controldata of the standby's own directory shows. */
+START_TEST(hot_standby_settings)
+{
+	struct controldata cd;
+	char err[256] = "";
+	ck_assert(controldata_parse(shut_down, &cd, err, sizeof(err)));
+	ck_assert_uint_eq(cd.max_connections, 100);
+	ck_assert_uint_eq(cd.max_worker_processes, 8);
+	ck_assert_uint_eq(cd.max_wal_senders, 10);
+	ck_assert_uint_eq(cd.max_prepared_xacts, 0);
+	ck_assert_uint_eq(cd.max_locks_per_xact, 64);
+	char *t = with_line(shut_down_in_recovery, "max_connections setting",
+			    "150");
+	ck_assert_msg(controldata_parse(t, &cd, err, sizeof(err)), "%s", err);
+	ck_assert_uint_eq(cd.max_connections, 150);
+	free(t);
+	t = with_line(shut_down, "max_locks_per_xact setting", "many");
+	ck_assert(!controldata_parse(t, &cd, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "max_locks_per_xact setting"));
+	free(t);
+}
+END_TEST
+
 START_TEST(running_primary_and_standby)
 {
 	struct controldata cd;
@@ -360,6 +384,7 @@ Suite *controldata_suite(void)
 	tcase_add_test(tc, parses_clean_primary);
 	tcase_add_test(tc, parses_clean_standby);
 	tcase_add_test(tc, running_primary_and_standby);
+	tcase_add_test(tc, hot_standby_settings);
 	tcase_add_test(tc, every_state_word);
 	tcase_add_test(tc, large_lsn_and_timeline);
 	tcase_add_test(tc, crlf_lines);

@@ -40,6 +40,7 @@ static void setup(void)
 	in.sync_key_absent = true;
 	in.switch_candidate = "";
 	in.last_primary = "";
+	in.unguarded = "";
 	in.max_lag = 1 << 20;
 	in.initialized = true;
 }
@@ -63,7 +64,7 @@ static void holder(const char *name)
 	snprintf(in.lease.holder, sizeof(in.lease.holder), "%s", name);
 }
 
-/* ---- rule 7 first ----------------------------------------------------- */
+/* ---- docs/design.md rule 7 first -------------------------------------- */
 
 START_TEST(primary_without_lease_is_fenced)
 {
@@ -75,6 +76,32 @@ START_TEST(primary_without_lease_is_fenced)
 	in.lease.mine_valid = true;
 	in.lease.known = true;
 	ck_assert_int_ne(run(), ACT_FENCE);
+}
+END_TEST
+
+/* Maintenance mode: the primary left running by its stopped agent is taken
+ * back by that agent, and only while everything says it still may be. */
+START_TEST(paused_primary_left_running_is_reclaimed)
+{
+	in.pg.state = PG_PRIMARY;
+	in.paused = true;
+	in.unguarded = "pg2";
+	ck_assert_int_eq(run(), ACT_RECLAIM);      /* lease free */
+	holder("pg2");
+	ck_assert_int_eq(run(), ACT_RECLAIM);      /* still its own */
+	holder("pg3");
+	ck_assert_int_eq(run(), ACT_FENCE);        /* another took over */
+	holder("");
+	in.unguarded = "pg3";
+	ck_assert_int_eq(run(), ACT_FENCE);        /* not the one left */
+	in.unguarded = "";
+	ck_assert_int_eq(run(), ACT_FENCE);        /* cleared by a failover */
+	in.unguarded = "pg2";
+	in.paused = false;
+	ck_assert_int_eq(run(), ACT_FENCE);        /* resumed meanwhile */
+	in.paused = true;
+	in.lease.known = false;
+	ck_assert_int_eq(run(), ACT_FENCE);        /* cut off: no excuse */
 }
 END_TEST
 
@@ -323,17 +350,60 @@ START_TEST(old_primary_recovers_rewinds_then_follows)
 }
 END_TEST
 
+/* Only diverged or damaged data is copied afresh, after
+ * DECIDE_START_FAILURES starts, and not again before copy_wait_ms. */
 START_TEST(standby_that_never_comes_up_is_copied_afresh)
 {
-	holder("pg1");
-	add("pg1", MEMBER_PRIMARY, 100);
-	in.pg.state = PG_STOPPED;
-	in.pg.start_failures = DECIDE_START_FAILURES - 1;
-	ck_assert_int_eq(run(), ACT_START);
-	in.pg.start_failures = DECIDE_START_FAILURES;
-	ck_assert_int_eq(run(), ACT_RECLONE);
-	holder(""); /* no primary to copy from: keep trying */
-	ck_assert_int_eq(run(), ACT_START);
+	static const enum startfail_cause copied[] = {SF_DIVERGED,
+						      SF_DAMAGED};
+	for (size_t i = 0; i < 2; i++) {
+		setup();
+		in.n_members = 0;
+		holder("pg1");
+		add("pg1", MEMBER_PRIMARY, 100);
+		in.pg.state = PG_STOPPED;
+		in.pg.start_cause = copied[i];
+		in.pg.start_failures = DECIDE_START_FAILURES - 1;
+		ck_assert_int_eq(run(), ACT_START);
+		in.pg.start_failures = DECIDE_START_FAILURES;
+		ck_assert_int_eq(run(), ACT_RECLONE);
+		in.pg.copy_wait_ms = 1000; /* the last copy never came up */
+		ck_assert_int_eq(run(), ACT_NONE);
+		in.pg.copy_wait_ms = 0;
+		holder(""); /* no primary to copy from: keep trying */
+		ck_assert_int_eq(run(), ACT_START);
+	}
+}
+END_TEST
+
+/* Any other cause would fail the same way after a copy: never copied,
+ * started again only once the back-off is over, and the reason says
+ * why. */
+START_TEST(standby_that_cannot_start_is_not_copied)
+{
+	static const enum startfail_cause kept[] = {
+		SF_UNKNOWN, SF_SETTINGS_LOW, SF_CONFIG, SF_RESOURCE};
+	struct decide_action a;
+	for (size_t i = 0; i < 4; i++) {
+		setup();
+		in.n_members = 0;
+		holder("pg1");
+		add("pg1", MEMBER_PRIMARY, 100);
+		in.pg.state = PG_STOPPED;
+		in.pg.start_cause = kept[i];
+		in.pg.start_failures = 50;
+		in.pg.start_wait_ms = 4000;
+		decide(&in, &a);
+		ck_assert_int_eq(a.kind, ACT_NONE);
+		ck_assert_str_eq(a.reason, startfail_reason(kept[i]));
+		in.pg.start_wait_ms = 0;
+		ck_assert_int_eq(run(), ACT_START);
+		holder(""); /* the lease free: the same back-off */
+		in.pg.start_wait_ms = 4000;
+		ck_assert_int_eq(run(), ACT_NONE);
+		in.pg.start_wait_ms = 0;
+		ck_assert_int_eq(run(), ACT_START);
+	}
 }
 END_TEST
 
@@ -634,6 +704,7 @@ Suite *decide_suite(void)
 	TCase *t = tcase_create("rules");
 	tcase_add_checked_fixture(t, setup, NULL);
 	tcase_add_test(t, primary_without_lease_is_fenced);
+	tcase_add_test(t, paused_primary_left_running_is_reclaimed);
 	tcase_add_test(t, nothing_without_the_witnesses);
 	tcase_add_test(t, empty_dir_bootstraps_only_a_new_cluster);
 	tcase_add_test(t, former_primary_data_is_adopted);
@@ -647,6 +718,7 @@ Suite *decide_suite(void)
 	tcase_add_test(t, switchover_only_to_a_healthy_replica);
 	tcase_add_test(t, old_primary_recovers_rewinds_then_follows);
 	tcase_add_test(t, standby_that_never_comes_up_is_copied_afresh);
+	tcase_add_test(t, standby_that_cannot_start_is_not_copied);
 	tcase_add_test(t, replica_repoints_to_the_holder);
 	tcase_add_test(t, stuck_replica_on_old_timeline_is_rewound);
 	tcase_add_test(t, free_lease_freeze_first);

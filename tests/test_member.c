@@ -31,6 +31,8 @@ static void full_member(struct member *m)
 	m->lease_token = 78;
 	m->sync = true;
 	m->updated_ms = 1700000000123ull;
+	snprintf(m->waiting, sizeof(m->waiting), "no eligible standby");
+	snprintf(m->reason, sizeof(m->reason), "start 3 failed (bad_setting)");
 }
 
 static bool decode(const char *json, struct member *m, char *err)
@@ -64,6 +66,8 @@ START_TEST(test_round_trip_every_field)
 	ck_assert_uint_eq(b.lease_token, 78);
 	ck_assert(b.sync);
 	ck_assert_uint_eq(b.updated_ms, a.updated_ms);
+	ck_assert_str_eq(b.waiting, a.waiting);
+	ck_assert_str_eq(b.reason, a.reason);
 	/* the control character went out escaped */
 	ck_assert_ptr_nonnull(strstr(buf, "\\u0001"));
 	ck_assert_ptr_nonnull(strstr(buf, "\\\"quoted\\\""));

@@ -1330,7 +1330,7 @@ START_TEST(test_duplicate_append_keeps_log)
 END_TEST
 
 /* =========================================================================
- * Persistence order (raft.h contract, GUIDE rule 2)
+ * Persistence order (raft.h contract, docs/design.md rule 2)
  * ========================================================================= */
 
 /* A follower acknowledges an entry only after its RAFT_EV_PERSISTED:
@@ -1399,8 +1399,8 @@ START_TEST(test_leader_commits_on_followers_while_own_write_pending)
 }
 END_TEST
 
-/* A failed log write makes a leader step down (GUIDE rule 2): it can no
- * longer promise what it replicates. */
+/* A failed log write makes a leader step down (docs/design.md rule 2): it
+ * can no longer promise what it replicates. */
 START_TEST(test_persist_failure_makes_leader_step_down)
 {
 	struct fixture f;

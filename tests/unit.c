@@ -36,6 +36,9 @@ int main(void)
 	srunner_add_suite(sr, preflight_suite());
 	srunner_add_suite(sr, decide_suite());
 	srunner_add_suite(sr, scope_conf_suite());
+	srunner_add_suite(sr, optime_suite());
+	srunner_add_suite(sr, startfail_suite());
+	srunner_add_suite(sr, standby_settings_suite());
 	srunner_add_suite(sr, scope_keys_suite());
 	srunner_add_suite(sr, sd_notify_suite());
 	srunner_run_all(sr, CK_NORMAL);

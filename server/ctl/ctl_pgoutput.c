@@ -78,6 +78,14 @@ static void list_json(FILE *f, const struct ctl_pg_list *l,
 		ctl_json_str(&j, m->api, strlen(m->api));
 		ctl_json_key(&j, "host");
 		ctl_json_str(&j, m->pg, strlen(m->pg));
+		if (m->waiting[0]) {
+			ctl_json_key(&j, "waiting");
+			ctl_json_str(&j, m->waiting, strlen(m->waiting));
+		}
+		if (m->reason[0]) { /* why it is down */
+			ctl_json_key(&j, "reason");
+			ctl_json_str(&j, m->reason, strlen(m->reason));
+		}
 		if (is_holder(l, m)) {
 			ctl_json_key(&j, "lease_token");
 			ctl_json_u64(&j, l->token);
@@ -102,6 +110,22 @@ static char *lag_cell(const struct ctl_pg_list *l, const struct member *m)
 			 (unsigned long long)((m->lag_bytes + (1u << 19)) >>
 					      20));
 	return cell(buf); /* "-" when blank */
+}
+
+/* No primary: why each member does not take over, as it said itself. */
+static void list_waiting(FILE *f, const struct ctl_pg_list *l,
+			 const struct member *rows, size_t n)
+{
+	if (l->leader[0])
+		return;
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!rows[i].waiting[0])
+			continue;
+		fprintf(f, "%s %s: %s\n", any ? "            " : "No failover:",
+			rows[i].name, rows[i].waiting);
+		any = true;
+	}
 }
 
 static void list_table(FILE *f, const struct ctl_pg_list *l,
@@ -134,6 +158,7 @@ static void list_table(FILE *f, const struct ctl_pg_list *l,
 	}
 	ctl_table_print(&t, f);
 	ctl_table_free(&t);
+	list_waiting(f, l, rows, n);
 }
 
 void ctl_pg_print_list(FILE *f, enum ctl_format fmt,

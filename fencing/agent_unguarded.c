@@ -1,0 +1,80 @@
+/*
+ * agent_unguarded.c — maintenance mode and a stopped agent.  Upgrading the
+ * agent is what maintenance mode is for, so an agent stopped while the
+ * cluster is paused leaves its Postgres running in its current role.  A
+ * primary's Postgres then runs without the lease and without the guard;
+ * before the lease goes, S/unguarded = "NAME TOKEN" says so, durably:
+ *   - the agent started again takes the lease back for it (decide.h rule
+ *     1, ACT_RECLAIM) and clears the key;
+ *   - a candidate of an operator's failover must switch it off first
+ *     (stonith_command) or refuse to promote (agent_act.c), and clears the
+ *     key once promoted.
+ * While paused nobody is promoted automatically, so nothing else can make
+ * a second primary meanwhile.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fencing/agent_int.h"
+#include "server/log.h"
+
+const char *unguarded_name(const struct witness_view *v, char *buf,
+			   size_t cap)
+{
+	size_t n = strcspn(v->unguarded, " ");
+	if (n >= cap)
+		n = 0;
+	memcpy(buf, v->unguarded, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+struct leave {
+	struct agent *a;
+	void (*stop_pg)(struct agent *a);
+	lease_done_cb done;
+};
+
+static void marked(struct agent *a, int status, void *arg)
+{
+	struct leave *l = arg;
+	if (status != CLIENT_OK) {
+		log_event(LOG_WARN, "unguarded_mark_failed",
+			  "status=%s note=\"stopping Postgres instead\"",
+			  client_status_name(status));
+		l->stop_pg(a);
+	} else {
+		log_event(LOG_WARN, "left_running",
+			  "role=primary token=%llu note=\"maintenance mode: "
+			  "Postgres keeps running without its agent; start the "
+			  "agent again to give it back its lease\"",
+			  (unsigned long long)a->primary.token);
+		/* disarms the guard and the watchdog: nothing kills
+		 * Postgres when this process exits */
+		lease_release_primary(a, l->done, NULL);
+	}
+	free(l);
+}
+
+void unguarded_leave_running(struct agent *a, void (*stop_pg)(struct agent *a),
+			     lease_done_cb done)
+{
+	if (!a->primary.held) {
+		log_event(LOG_INFO, "left_running",
+			  "role=replica note=\"maintenance mode: Postgres keeps "
+			  "running\"");
+		done(a, true, CLIENT_OK, NULL);
+		return;
+	}
+	struct leave *l = calloc(1, sizeof(*l));
+	if (!l) {
+		stop_pg(a);
+		return;
+	}
+	*l = (struct leave){.a = a, .stop_pg = stop_pg, .done = done};
+	char value[AGENT_KEY_MAX];
+	snprintf(value, sizeof(value), "%s %llu", a->conf->name,
+		 (unsigned long long)a->primary.token);
+	keys_put(a, "unguarded", value, marked, l);
+}

@@ -1,0 +1,127 @@
+#!/bin/sh
+# pg-maintenance.sh — maintenance mode survives agent restarts (real
+# PostgreSQL 15, three agents, synchronous mode), and a clean stop outside
+# it is a planned handover.  The pgprobe write probe runs through sections
+# 1-3 and checks that no two nodes accepted writes at once and no
+# acknowledged commit was lost.
+#
+#   1. paused, the primary's agent stopped (SIGTERM, as for an upgrade):
+#      its Postgres keeps running as the primary, the same postmaster, and
+#      accepts writes; S/unguarded names it; nobody else is promoted.  A
+#      replica's agent stopped the same way leaves its Postgres streaming.
+#   2. the agents start again: the primary's takes the lease back for the
+#      running server (never stopped or demoted), the replica's adopts its
+#      running standby; S/unguarded is cleared.
+#   3. paused, the primary's agent stopped again, an operator's failover to
+#      a replica: without a stonith_command the candidate refuses (the old
+#      primary is still running) and says why; the primary's agent back
+#      takes its lease again.
+#   4. not paused: a SIGTERM of the primary's agent stops its Postgres, a
+#      standby takes over, the history says "primary stopped" (not "lease
+#      expired") and the stopped node leaves `cluster list` at once.
+me=pg-maintenance
+PG_SYNC=${PG_SYNC:-on}
+. "$(dirname "$0")/pg-lib.sh"
+
+cl() { ctl --endpoints "$TENURE_ENDPOINTS" cluster "$@" --scope main; }
+key() { "$ctl_bin" --endpoints "$TENURE_ENDPOINTS" get "main/$1" -o json 2>/dev/null | jq -r .value; }
+holder() {
+	"$ctl_bin" --endpoints "$TENURE_ENDPOINTS" lease get main/primary -o json 2>/dev/null |
+		jq -r '.holder // ""'
+}
+sees_pause() { [ "$(pg_http "$1" /patroni | jq -r '.pause // false')" = true ]; }
+in_recovery() { psql_as "$1" "SELECT pg_is_in_recovery()"; }
+other_replica() { # a replica other than $1
+	for _r in $(pg_replicas); do [ "$_r" != "$1" ] && { echo "$_r"; return 0; }; done
+	return 1
+}
+
+pg_start_agents
+primary=$(pg_wait_primary 90) || fail "bootstrap: no primary"
+pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null || fail "bootstrap: the standbys did not come up"
+pg_probe_table "$primary"
+pg_wait_sync "$primary" 60 || fail "bootstrap: no synchronous standby"
+replica=$(other_replica "$primary") || fail "bootstrap: no replica"
+
+# ---- 1. paused: agents stopped, their Postgres keeps running -------------------------------
+probe_start
+cl pause
+[ "$rc" = 0 ] || fail "pause: exit $rc: $err"
+for n in "$primary" "$replica"; do
+	wait_for 10 sees_pause "$n" || fail "pause: $n's agent does not see maintenance mode"
+done
+pm=$(pg_postmaster_pid "$primary")
+rpm=$(pg_postmaster_pid "$replica")
+pg_agent_stop "$primary" 30
+[ "$rc" = 0 ] || fail "paused stop of $primary's agent: exit $rc"
+pg_agent_stop "$replica" 30
+[ "$rc" = 0 ] || fail "paused stop of $replica's agent: exit $rc"
+[ "$(pg_postmaster_pid "$primary")" = "$pm" ] ||
+	fail "paused: stopping $primary's agent stopped its Postgres (postmaster $pm, now '$(pg_postmaster_pid "$primary")')"
+[ "$(pg_postmaster_pid "$replica")" = "$rpm" ] ||
+	fail "paused: stopping $replica's agent stopped its Postgres"
+[ "$(in_recovery "$primary")" = f ] || fail "paused: $primary is no longer a primary"
+psql_as "$primary" "INSERT INTO tenure_probe VALUES ('maintenance', 1)" ||
+	fail "paused: $primary's Postgres does not accept writes with its agent stopped"
+case "$(key unguarded)" in
+"$primary "[0-9]*) ;;
+*) fail "paused: S/unguarded is '$(key unguarded)', expected '$primary TOKEN'" ;;
+esac
+sleep 6 # more than twice the lease TTL: the lease ran out meanwhile
+[ -z "$(holder)" ] || fail "paused: $(holder) holds the primary lease"
+[ -z "$(pg_primaries)" ] || fail "paused: $(pg_primaries) was promoted"
+[ "$(in_recovery "$replica")" = t ] || fail "paused: $replica left recovery"
+echo "paused: the agents of $primary and $replica stopped; both Postgres kept running, nobody promoted"
+
+# ---- 2. the agents back: the running primary gets its lease again --------------------------
+pg_start_agent "$primary"
+pg_start_agent "$replica"
+[ "$(pg_wait_primary 30)" = "$primary" ] || fail "restart: $primary did not take its lease back"
+[ "$(pg_postmaster_pid "$primary")" = "$pm" ] || fail "restart: $primary's Postgres was restarted"
+grep -q "event=reclaimed" "$dir/$primary-agent.log" || fail "restart: no event=reclaimed in $primary's log"
+wait_for 10 sh -c "! '$ctl_bin' --endpoints $TENURE_ENDPOINTS get main/unguarded >/dev/null 2>&1" ||
+	fail "restart: S/unguarded was not cleared: $(key unguarded)"
+pg_wait_replicas $((PG_NODES - 1)) 60 >/dev/null || fail "restart: the replicas are not both back"
+[ "$(pg_postmaster_pid "$replica")" = "$rpm" ] || fail "restart: $replica's Postgres was restarted"
+grep -q 'event=fenced' "$dir/$primary-agent.log" && fail "restart: $primary was fenced: $(grep event=fenced "$dir/$primary-agent.log")"
+echo "restart: $primary is primary again (same postmaster), $replica a replica (same postmaster)"
+
+# ---- 3. a failover while the primary runs without its agent: refused ------------------------
+pg_agent_stop "$primary" 30
+[ "$rc" = 0 ] || fail "second paused stop: exit $rc"
+cl failover --candidate "$replica" --wait 10
+[ "$rc" != 0 ] || fail "failover to $replica succeeded while $primary still runs unguarded: $out"
+[ "$(in_recovery "$replica")" = t ] || fail "failover: $replica was promoted while $primary still runs"
+[ "$(in_recovery "$primary")" = f ] || fail "failover: $primary stopped being primary"
+grep -q 'event=promotion_refused.*left running without its agent' "$dir/$replica-agent.log" ||
+	fail "failover: $replica did not say why it refused: $(grep promotion_refused "$dir/$replica-agent.log")"
+ctl --endpoints "$TENURE_ENDPOINTS" del main/switchover
+pg_start_agent "$primary"
+[ "$(pg_wait_primary 30)" = "$primary" ] || fail "failover refused: $primary did not take its lease back"
+sleep 1
+probe_stop
+probe_check "$primary" --sync >/dev/null || fail "maintenance: the probe found a problem: $out"
+echo "failover while unguarded: refused ($(grep -c 'event=promotion_refused' "$dir/$replica-agent.log") refusals); $primary primary again"
+cl resume
+[ "$rc" = 0 ] || fail "resume: exit $rc: $err"
+
+# ---- 4. not paused: a clean stop is a planned handover -------------------------------------
+pg_wait_replicas $((PG_NODES - 1)) 60 >/dev/null || fail "handover: the replicas are not both back"
+pg_wait_sync "$primary" 60 || fail "handover: no synchronous standby"
+for n in $(pg_replicas); do
+	wait_for 10 sh -c "[ \"\$(curl -s --max-time 1 http://127.0.0.1:$(pg_http_port "$n")/patroni | jq -r '.pause // false')\" = false ]" ||
+		fail "resume: $n still sees maintenance mode"
+done
+pg_agent_stop "$primary" 30
+[ "$rc" = 0 ] || fail "handover: exit $rc"
+"$ctl_bin" --endpoints "$TENURE_ENDPOINTS" get "main/members/$primary" >/dev/null 2>&1 &&
+	fail "handover: $primary's member record outlived its clean stop"
+[ -z "$(pg_postmaster_pid "$primary")" ] || fail "handover: $primary's Postgres still runs"
+new=$(wait_other_primary "$primary" 30) || fail "handover: no new primary"
+ctl --endpoints "$TENURE_ENDPOINTS" cluster history --scope main -o json
+[ "$(field '.[-1].reason')" = "primary stopped" ] ||
+	fail "handover: the history says '$(field '.[-1].reason')', expected 'primary stopped' ($(field '.[-1]'))"
+echo "handover: $primary stopped cleanly, $new primary; history: $(field '.[-1] | "\(.old) -> \(.new) \(.reason) \(.unavailable_ms) ms"')"
+pg_start_agent "$primary"
+pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null || fail "handover: $primary did not rejoin"
+echo "ok: maintenance mode survives agent restarts; a clean stop is a planned handover"
