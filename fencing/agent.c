@@ -22,7 +22,7 @@ static void tick_soon(struct agent *a, uint64_t delay_ms)
 {
 	if (!a->stopping)
 		uv_timer_start(&a->tick_timer, on_tick, delay_ms,
-			       (uint64_t)a->conf->renew_interval);
+			       (uint64_t)a->live.renew_interval);
 }
 
 void agent_kick(struct agent *a)
@@ -139,6 +139,18 @@ static void set_waiting(struct decide_action *act, const char *why)
 	act->reason = why;
 }
 
+/* A switchover (not a failover: there the old primary is gone) whose
+ * candidate has not taken the free lease within 2 x lease_ttl: it cannot
+ * or will not (a veto, a rule it fails), and the cluster must not stay
+ * without a primary. */
+static bool switch_overdue(struct agent *a, uint64_t now)
+{
+	const struct witness_view *v = &a->view;
+	return v->switch_candidate[0] && !v->switch_is_failover &&
+	       !v->holder[0] && a->lease_free_since &&
+	       now - a->lease_free_since > 2 * (uint64_t)a->live.lease_ttl;
+}
+
 static void step(struct agent *a, bool view_ok)
 {
 	static struct member members[AGENT_MAX_MEMBERS + 1];
@@ -161,14 +173,18 @@ static void step(struct agent *a, bool view_ok)
 		 * lease again before it has. */
 		log_event(LOG_WARN, "drill", "kind=failover token=%llu",
 			  (unsigned long long)a->primary.token);
-		a->retry_after = now + (uint64_t)a->conf->lease_ttl + 500;
+		a->retry_after = now + (uint64_t)a->live.lease_ttl + 500;
 		lease_fence_now(a, "drill: the primary plays dead");
 		return;
 	}
+	if (view_ok)
+		scope_apply(a);
+	if (v->holder[0] || !a->lease_free_since)
+		a->lease_free_since = v->holder[0] ? 0 : now;
 	struct decide_input in = {
 		.name = a->conf->name,
-		.sync_mode = a->conf->synchronous_mode != 0,
-		.max_lag = (uint64_t)a->conf->maximum_lag_on_failover,
+		.sync_mode = a->live.synchronous_mode != 0,
+		.max_lag = (uint64_t)a->live.maximum_lag_on_failover,
 		.pg = a->pg_obs,
 		.members = members,
 		.n_members = members_with_self(a, members),
@@ -178,9 +194,11 @@ static void step(struct agent *a, bool view_ok)
 		/* members with data register within a lease or so: an empty
 		 * node must not initdb before it could have seen them */
 		.bootstrap_grace = now - a->started_ms <
-				   2 * (uint64_t)a->conf->lease_ttl,
+				   2 * (uint64_t)a->live.lease_ttl,
 		.sync_key = v->sync,
 		.sync_key_known = v->sync_known,
+		.sync_key_absent = v->sync_known && !v->sync_present,
+		.sync_count = (int)a->live.synchronous_node_count,
 		.switch_candidate = v->switch_candidate,
 		.switch_is_failover = v->switch_is_failover,
 		.switch_force = v->switch_force,
@@ -202,8 +220,16 @@ static void step(struct agent *a, bool view_ok)
 	if (v->switch_requested_ms &&
 	    clock_wall_ms() > v->switch_requested_ms + SCOPE_REQUEST_MAX_AGE_MS)
 		in.switch_candidate = "";
+	/* Carried out already: this node was promoted after the request
+	 * (its deletion may not be visible yet). */
+	if (v->switch_requested_ms &&
+	    v->switch_requested_ms == a->switch_done_ms)
+		in.switch_candidate = "";
+	in.switch_overdue = switch_overdue(a, now);
+	if (in.switch_overdue)
+		in.switch_candidate = "";
 	in.lease.known = view_ok && v->read_ms &&
-			 now - v->read_ms < (uint64_t)a->conf->lease_ttl;
+			 now - v->read_ms < (uint64_t)a->live.lease_ttl;
 	snprintf(in.lease.holder, sizeof(in.lease.holder), "%s", v->holder);
 	in.lease.mine_valid = lease_primary_valid(a);
 	in.lease.other_incarnation = v->holder[0] &&
@@ -320,7 +346,7 @@ static void fill_view(void *arg, struct api_view *v)
 	v->demotions = a->demotions;
 	v->fence_actions = a->fence_actions;
 	v->renew_failures = a->primary.renew_failures;
-	v->ttl_ms = (uint64_t)a->conf->lease_ttl;
+	v->ttl_ms = (uint64_t)a->live.lease_ttl;
 	v->sync_standbys = a->view.sync;
 	v->problem = problem(a);
 }
@@ -361,10 +387,10 @@ static int connect_witnesses(struct agent *a, char *err, size_t errlen)
 		.n_endpoints = (size_t)n,
 		.auth_token = a->auth_token,
 		.client_name = a->conf->name,
-		.timeout_ms = (uint64_t)a->conf->lease_ttl,
-		.connect_timeout_ms = (uint64_t)a->conf->renew_interval,
+		.timeout_ms = (uint64_t)a->live.lease_ttl,
+		.connect_timeout_ms = (uint64_t)a->live.renew_interval,
 		.backoff_base_ms = 20,
-		.backoff_cap_ms = (uint64_t)a->conf->renew_interval,
+		.backoff_cap_ms = (uint64_t)a->live.renew_interval,
 		/* A breaker would fail renewals fast while the witnesses
 		 * elect a leader: the lease's own deadline is the limit. */
 		.breaker_threshold = 1000000,
@@ -464,6 +490,7 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 	make_holder_id(a);
 	a->guard = guard;
 	a->started_ms = clock_now_ms();
+	scope_init(a);
 	if (conf->auth_token_file && conf->auth_token_file[0] &&
 	    !(a->auth_token = conf_read_secret(conf->auth_token_file, err,
 						 errlen)))

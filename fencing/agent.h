@@ -52,7 +52,10 @@ struct agent_conf {
 	char *pg_options;
 	char *pg_log_file;
 	char *listen_http;
+	/* Scope-wide (fencing/scope_conf.h): SCOPE/config's value wins over
+	 * these five; the agent reads them through struct agent's live. */
 	int synchronous_mode;     /* 0 off, 1 on */
+	int64_t synchronous_node_count;
 	int64_t maximum_lag_on_failover; /* bytes */
 	bool nofailover;
 	int64_t failover_priority;

@@ -815,11 +815,35 @@ static void history_put(struct agent *a, const char *old, const char *reason,
 	keys_put(a, key, json, history_written, NULL);
 }
 
+/* A switchover to another node that did not happen: this node (the
+ * last primary) took the role back, and the request ends here, with the
+ * reason in the history for `tenurectl cluster switchover` to show. */
+static void history_switch_failed(struct agent *a)
+{
+	const struct witness_view *v = &a->view;
+	char reason[600];
+	snprintf(reason, sizeof(reason), "switchover to %s failed: it did "
+		 "not take the primary lease within %lld ms (see its agent's "
+		 "log); %s took the role back", v->switch_candidate,
+		 (long long)(2 * a->live.lease_ttl), a->conf->name);
+	char q[800];
+	log_event(LOG_WARN, "switchover_failed", "candidate=%s reason=%s",
+		  v->switch_candidate, log_quote(reason, q, sizeof(q)));
+	history_put(a, a->old_primary, reason, v->switch_requested_ms);
+	keys_delete(a, "switchover", NULL, NULL);
+}
+
 static void history_promoted(struct agent *a)
 {
 	const struct witness_view *v = &a->view;
 	bool planned = v->switch_candidate[0] &&
 		       strcmp(v->switch_candidate, a->conf->name) == 0;
+	a->switch_done_ms = v->switch_requested_ms;
+	if (v->switch_candidate[0] && !planned && !v->switch_is_failover &&
+	    strcmp(a->old_primary, a->conf->name) == 0) {
+		history_switch_failed(a);
+		return;
+	}
 	if (planned) {
 		/* A failover replaces a primary that may have died long
 		 * before the request: the outage runs from its last sign of
@@ -1049,13 +1073,14 @@ static void do_promote(struct act *x)
 
 /* ---- synchronous standbys ------------------------------------------------ */
 
-static void format_sync(const char *list, char *out, size_t cap)
+static void format_sync(const char *list, int count, char *out, size_t cap)
 {
 	if (!list[0]) {
 		out[0] = '\0';
 		return;
 	}
-	size_t len = (size_t)snprintf(out, cap, "ANY 1 (");
+	size_t len = (size_t)snprintf(out, cap, "ANY %d (",
+				      decide_sync_count(count, list));
 	char name[MEMBER_STR_MAX];
 	const char *sep = "";
 	for (const char *p = list;
@@ -1083,10 +1108,23 @@ static void union_lists(const char *a, const char *b, char *out, size_t cap)
 static void sync_final(struct agent *a, int status, void *arg)
 {
 	struct act *x = arg;
-	if (status == CLIENT_OK)
+	if (status == CLIENT_OK) {
 		snprintf(a->view.sync, sizeof(a->view.sync), "%s",
 			 x->what.target);
+		a->view.sync_present = true;
+	}
 	finish(x);
+}
+
+static void sync_removed(struct agent *a, int status, void *arg)
+{
+	if (status == CLIENT_OK || status == CLIENT_NOT_FOUND) {
+		a->view.sync[0] = '\0';
+		a->view.sync_present = false;
+		log_event(LOG_INFO, "sync_key_removed",
+			  "why=\"asynchronous mode\"");
+	}
+	finish(arg);
 }
 
 static void sync_reloaded(struct act *x, int status, const char *error,
@@ -1097,8 +1135,14 @@ static void sync_reloaded(struct act *x, int status, const char *error,
 		return;
 	}
 	/* Postgres now waits for the new list (a reload is applied before
-	 * the next commit starts waiting); only then may S/sync shrink. */
-	keys_put(x->a, "sync", x->what.target, sync_final, x);
+	 * the next commit starts waiting); only then may S/sync shrink,
+	 * or, in asynchronous mode, go. */
+	if (!x->a->live.synchronous_mode && x->a->view.sync_present)
+		keys_delete(x->a, "sync", sync_removed, x);
+	else if (!x->a->live.synchronous_mode)
+		finish(x);
+	else
+		keys_put(x->a, "sync", x->what.target, sync_final, x);
 }
 
 static void sync_widened(struct agent *a, int status, void *arg)
@@ -1109,7 +1153,8 @@ static void sync_widened(struct agent *a, int status, void *arg)
 		return;
 	}
 	char setting[600], err[256];
-	format_sync(x->what.target, setting, sizeof(setting));
+	format_sync(x->what.target, (int)a->live.synchronous_node_count,
+		    setting, sizeof(setting));
 	if (pgconf_auto_set(a->conf->pg_data_dir, "synchronous_standby_names",
 			    setting, err, sizeof(err)) != 0) {
 		fail(x, "pgconf_failed", err);
@@ -1124,7 +1169,7 @@ static void sync_widened(struct agent *a, int status, void *arg)
 static void do_set_sync(struct act *x)
 {
 	struct agent *a = x->a;
-	if (!a->conf->synchronous_mode) {
+	if (!a->live.synchronous_mode) {
 		sync_widened(a, CLIENT_OK, x);
 		return;
 	}
@@ -1179,7 +1224,10 @@ static void switch_caught_up(struct agent *a, bool ok)
 	a->switch_act = NULL;
 	const struct member *c = keys_find_member(a, x->what.target);
 	bool done = c && c->replayed_lsn >= x->final_lsn;
-	if (done || ++x->polls >= 100) {
+	/* A candidate whose record went (its agent died or hangs) will not
+	 * catch up: release now, and the take-back (decide.h rule 6) or
+	 * another candidate ends the wait without a primary sooner. */
+	if (done || (ok && !c) || ++x->polls >= 100) {
 		log_event(done ? LOG_INFO : LOG_WARN, "switchover_handover",
 			  "candidate=%s caught_up=%d", x->what.target, done);
 		lease_release_primary(a, switch_released, x);

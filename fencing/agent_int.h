@@ -24,12 +24,14 @@
 #include "fencing/member.h"
 #include "fencing/optime.h"
 #include "fencing/pg.h"
+#include "fencing/scope_conf.h"
 #include "fencing/watchdog.h"
 #include "proto/tclient.h"
 
 #define AGENT_MAX_MEMBERS 32
 #define AGENT_MAX_HISTORY 64
 #define AGENT_KEY_MAX 512
+#define AGENT_CONFIG_MAX 2048
 
 /* A lease this agent holds: S/primary or its member lease. */
 struct held_lease {
@@ -39,6 +41,10 @@ struct held_lease {
 	uint64_t token;
 	uint64_t valid_until;   /* clock_now_ms() deadline (docs/design.md
 				   rule 3) */
+	/* The TTL asked for at the last acquire: renewals keep it at the
+	 * witnesses, so validity is computed from it, never from a newer
+	 * lease_ttl (that applies from the next acquire on). */
+	uint64_t ttl_ms;
 	uint64_t renew_failures;
 };
 
@@ -54,6 +60,9 @@ struct witness_view {
 	bool initialized, paused;
 	char sync[512];
 	bool sync_known;
+	bool sync_present;      /* S/sync exists (even empty) */
+	char config[AGENT_CONFIG_MAX]; /* S/config, the scope-wide settings */
+	bool config_present;
 	char switch_candidate[MEMBER_STR_MAX];
 	char switch_from[MEMBER_STR_MAX];
 	bool switch_is_failover;
@@ -99,6 +108,15 @@ struct sent_record {
 struct agent {
 	uv_loop_t *loop;
 	const struct agent_conf *conf;
+	/* The scope-wide settings in force (agent_scope.c): S/config's,
+	 * else this node's file's.  Read these, not conf's fields. */
+	struct scope_conf live;
+	char scope_applied[AGENT_CONFIG_MAX]; /* S/config last applied */
+	bool scope_applied_present;
+	char scope_refused[AGENT_CONFIG_MAX]; /* last one refused (logged) */
+	uint64_t lease_free_since; /* clock_now_ms(): no holder seen since */
+	uint64_t switch_done_ms; /* requested_ms of the S/switchover request
+				    this node's last promotion ended */
 	struct guard *guard;
 	struct tclient *tc;
 	struct pg_conn *pg;
@@ -209,6 +227,7 @@ void lease_release_member(struct agent *a, lease_done_cb cb, void *arg);
 bool lease_primary_valid(struct agent *a);
 uint64_t lease_primary_left_ms(struct agent *a);
 void lease_on_timer(struct agent *a); /* renewals, every renew_interval */
+void lease_interval_changed(struct agent *a); /* renew_interval changed */
 /* Postgres must stop accepting writes now (lost or doubtful lease). */
 void lease_fence_now(struct agent *a, const char *why);
 
@@ -246,6 +265,10 @@ void act_fence(struct agent *a, const char *why);
 void act_conninfo(struct agent *a, const struct member *m, char *buf,
 		  size_t cap);
 void act_stop_pg(struct agent *a, void (*done)(struct agent *a));
+
+/* agent_scope.c: the scope-wide settings (fencing/scope_conf.h). */
+void scope_init(struct agent *a);   /* the file's values, at start */
+void scope_apply(struct agent *a);  /* after each complete view */
 
 /* agent_unguarded.c: maintenance mode and a stopped agent. */
 /* The node S/unguarded names ("" when none) into buf. */

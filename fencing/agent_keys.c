@@ -8,8 +8,8 @@
  * KB each) is never read, and of S/history/ only what is new since the
  * last tick, from the newest key already known (fencing/scope_keys.h).
  * The rest of the scope is listed page by page from S/history/ on, and
- * the two keys used that sort before it (S/demoted, S/drill) are read by
- * name.  Every part is its own linearizable read, all started this tick
+ * the keys used that sort before it (S/config, S/demoted, S/drill) are
+ * read by name.  Every part is its own linearizable read, all started this tick
  * (the lease and the keys always were two reads); what is remembered of
  * older history entries only fills /history, while the newest entry, the
  * one the failover rules use (hist_primary), is confirmed by every read.
@@ -63,7 +63,7 @@ struct view_read {
 
 /* The keys take_kv() knows that sort before S/history/: read by name,
  * since a listing from the start of the scope would pass S/drills/. */
-static const char *const early_keys[] = {"demoted", "drill"};
+static const char *const early_keys[] = {"config", "demoted", "drill"};
 #define N_EARLY (sizeof(early_keys) / sizeof(early_keys[0]))
 
 static bool switch_field(void *arg, const char *key,
@@ -159,6 +159,10 @@ static void take_kv(struct agent *a, struct witness_view *w,
 				  key, err);
 	} else if (strcmp(k, "sync") == 0) {
 		copy_str(w->sync, sizeof(w->sync), kv->value);
+		w->sync_present = true;
+	} else if (strcmp(k, "config") == 0) {
+		copy_str(w->config, sizeof(w->config), kv->value);
+		w->config_present = true;
 	} else if (strcmp(k, "pause") == 0) {
 		w->paused = true;
 	} else if (strcmp(k, "initialize") == 0) {
@@ -333,7 +337,7 @@ static int start_walk(struct view_read *v)
 		snprintf(after, sizeof(after), "%s/history", scope);
 	}
 	scope_walk_init(&v->walk, v->known);
-	uint64_t timeout = (uint64_t)v->a->conf->renew_interval * 2;
+	uint64_t timeout = (uint64_t)v->a->live.renew_interval * 2;
 	return pages_walk(v->a, prefix, after, timeout, on_walk_kv,
 			  on_walk_done, v);
 }
@@ -364,7 +368,7 @@ void keys_read_view(struct agent *a, void (*done)(struct agent *a, bool ok))
 	v->ok = true;
 	v->pending = 2 + (int)N_EARLY;
 	carry_history(v, &a->view);
-	uint64_t timeout = (uint64_t)a->conf->renew_interval * 2;
+	uint64_t timeout = (uint64_t)a->live.renew_interval * 2;
 	struct client_request get = {
 		.op = CLIENT_OP_LEASE_GET,
 		.name = str(a->primary.name),
@@ -439,7 +443,7 @@ static void write_key(struct agent *a, uint32_t op, const char *suffix,
 		req.lease = str(a->member.name);
 		req.lease_token = a->member.token;
 	}
-	uint64_t timeout = (uint64_t)a->conf->lease_ttl;
+	uint64_t timeout = (uint64_t)a->live.lease_ttl;
 	if (tclient_request(a->tc, &req, timeout, on_key_written, c) != 0) {
 		free(c);
 		if (cb)

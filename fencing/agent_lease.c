@@ -24,9 +24,11 @@ static struct client_str str(const char *s)
 	return (struct client_str){.p = s, .len = strlen(s)};
 }
 
-static uint64_t lease_validity(const struct agent *a, uint64_t t_send)
+/* ttl: the one the lease was acquired with (the witnesses keep it on
+ * every renewal), whatever lease_ttl is now. */
+static uint64_t lease_validity(const struct agent *a, uint64_t ttl,
+			       uint64_t t_send)
 {
-	uint64_t ttl = (uint64_t)a->conf->lease_ttl;
 	uint64_t drift = ttl * 2 * AGENT_CLOCK_DRIFT_PPM / 1000000;
 	uint64_t margin = drift + (uint64_t)a->conf->fence_time +
 			  (uint64_t)a->conf->pause_margin;
@@ -82,6 +84,7 @@ void lease_fence_now(struct agent *a, const char *why)
 struct lease_call {
 	struct agent *a;
 	uint64_t t_send;
+	uint64_t ttl;           /* acquire: the TTL asked for */
 	uint64_t token;
 	lease_done_cb cb;
 	void *arg;
@@ -141,9 +144,10 @@ static void on_acquired(void *arg, int status, const struct client_response *r)
 	} else if (ok) {
 		l->held = true;
 		l->token = r->lease.token;
+		l->ttl_ms = c->ttl;
 		if (!c->member) {
 			a->primary.valid_until = 0;
-			extend(a, lease_validity(a, c->t_send));
+			extend(a, lease_validity(a, c->ttl, c->t_send));
 			log_event(LOG_INFO, "lease_acquired",
 				  "lease=%s token=%llu valid_ms=%llu", l->name,
 				  (unsigned long long)l->token,
@@ -171,14 +175,15 @@ static void acquire(struct agent *a, struct held_lease *l, lease_done_cb cb,
 			cb(a, false, CLIENT_EINTERNAL, arg);
 		return;
 	}
+	c->ttl = (uint64_t)a->live.lease_ttl;
 	struct client_request req = {
 		.op = CLIENT_OP_LEASE_ACQUIRE,
 		.name = str(l->name),
 		.holder = str(a->holder_id),
-		.ttl_ms = (uint64_t)a->conf->lease_ttl,
+		.ttl_ms = c->ttl,
 	};
 	l->in_flight = true;
-	uint64_t timeout = (uint64_t)a->conf->lease_ttl / 2;
+	uint64_t timeout = (uint64_t)a->live.lease_ttl / 2;
 	if (tclient_request(a->tc, &req, timeout, on_acquired, c) != 0) {
 		l->in_flight = false;
 		free(c);
@@ -206,7 +211,7 @@ static void on_renewed(void *arg, int status, const struct client_response *r)
 	}
 	if (status == CLIENT_OK) {
 		if (!c->member)
-			extend(a, lease_validity(a, c->t_send));
+			extend(a, lease_validity(a, l->ttl_ms, c->t_send));
 	} else if (status == CLIENT_NOT_HOLDER || status == CLIENT_NOT_FOUND ||
 		   status == CLIENT_HELD) {
 		log_event(LOG_WARN, "lease_lost", "lease=%s token=%llu status=%s",
@@ -233,7 +238,7 @@ static void renew(struct agent *a, struct held_lease *l, bool member)
 	if (!c)
 		return;
 	c->token = l->token;
-	uint64_t timeout = (uint64_t)a->conf->lease_ttl / 2;
+	uint64_t timeout = l->ttl_ms / 2;
 	if (!member) {
 		uint64_t left = lease_primary_left_ms(a);
 		if (left == 0) {
@@ -374,5 +379,13 @@ void lease_init(struct agent *a)
 	uv_timer_init(a->loop, &a->lease_timer);
 	a->lease_timer.data = a;
 	uv_timer_start(&a->lease_timer, on_lease_timer, 0,
-		       (uint64_t)a->conf->renew_interval);
+		       (uint64_t)a->live.renew_interval);
+}
+
+/* A new renew_interval from SCOPE/config: the next renewal comes at the
+ * new pace (a held lease keeps its TTL, so validity is unchanged). */
+void lease_interval_changed(struct agent *a)
+{
+	uint64_t every = (uint64_t)a->live.renew_interval;
+	uv_timer_start(&a->lease_timer, on_lease_timer, every, every);
 }

@@ -140,6 +140,7 @@ static void take_row(struct agent *a, const struct pg_rows *rows)
 	o->frozen_settled = settled;
 	v = pg_rows_get(rows, 0, 6);
 	parse_sync_names(v ? v : "", o->sync_names, sizeof(o->sync_names));
+	o->sync_count = v && strncmp(v, "ANY ", 4) == 0 ? atoi(v + 4) : 0;
 	if ((v = pg_rows_get(rows, 0, 8)))
 		a->pg_sysid = strtoull(v, NULL, 10);
 	uint64_t now = clock_now_ms();
@@ -246,7 +247,7 @@ void observe_pg(struct agent *a, void (*done)(struct agent *a))
 		observe_stopped(ob);
 		return;
 	}
-	uint64_t timeout = (uint64_t)a->conf->renew_interval * 2;
+	uint64_t timeout = (uint64_t)a->live.renew_interval * 2;
 	if (pg_query(a->pg, status_sql, timeout, on_status, ob) != 0) {
 		a->pg_obs.state = PG_STARTING;
 		done(a);

@@ -30,8 +30,8 @@ void optime_publish(struct agent *a)
 	if (a->optime_sent_token != a->primary.token)
 		a->optime_sent_ms = 0; /* a new term as primary: write now */
 	if (!optime_due(lsn, now, a->optime_sent_lsn, a->optime_sent_ms,
-			(uint64_t)a->conf->renew_interval,
-			(uint64_t)a->conf->lease_ttl))
+			(uint64_t)a->live.renew_interval,
+			(uint64_t)a->live.lease_ttl))
 		return;
 	struct optime o = {.token = a->primary.token, .lsn = lsn,
 			   .time_ms = clock_wall_ms()};

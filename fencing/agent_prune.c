@@ -116,7 +116,7 @@ void keys_prune(struct agent *a, const char *dir, size_t keep)
 	p->keep = keep;
 	snprintf(p->prefix, sizeof(p->prefix), "%s/%s", a->conf->scope, dir);
 	/* A thousand small entries take a few pages: a few TTLs is plenty. */
-	uint64_t timeout = (uint64_t)a->conf->lease_ttl * 4;
+	uint64_t timeout = (uint64_t)a->live.lease_ttl * 4;
 	if (pages_walk(a, p->prefix, "", timeout, collect, listed, p) != 0) {
 		log_event(LOG_WARN, "prune_failed", "prefix=%s why=\"cannot "
 			  "start the listing\"", p->prefix);

@@ -132,6 +132,13 @@ static const char *sync_complete(const struct decide_input *in,
 	return NULL;
 }
 
+/* Promotions follow the synchronous rule once the primary has written
+ * S/sync since synchronous mode was turned on. */
+static bool sync_rule(const struct decide_input *in)
+{
+	return in->sync_mode && !in->sync_key_absent;
+}
+
 static bool eligible(const struct decide_input *in, const struct member *m,
 		     uint64_t sync_max)
 {
@@ -141,7 +148,7 @@ static bool eligible(const struct decide_input *in, const struct member *m,
 	/* Sync mode: a listed standby, or the old primary itself (back after
 	 * a restart, it has every commit it acknowledged), and as far as
 	 * every listed standby. */
-	if (in->sync_mode)
+	if (sync_rule(in))
 		return (roster_in_list(in->sync_key, m->name) ||
 			is_old_primary(in, m->name)) &&
 		       m->received_lsn >= sync_max;
@@ -168,7 +175,15 @@ const struct member *decide_winner(const struct decide_input *in,
 	if (in->switch_force && in->switch_is_failover && in->switch_candidate &&
 	    in->switch_candidate[0])
 		return forced_winner(in, reason);
-	if (in->sync_mode) {
+	if (in->switch_overdue && in->last_primary && in->last_primary[0]) {
+		/* It stopped cleanly for the switchover: nobody has a commit
+		 * it lacks, in either mode. */
+		const struct member *o = find_member(in, in->last_primary);
+		if (o && o->role == MEMBER_REPLICA && o->healthy &&
+		    !o->nofailover && o->frozen_token)
+			return o;
+	}
+	if (sync_rule(in)) {
 		const char *why = sync_complete(in, &sync_max);
 		if (why) {
 			*reason = why;
@@ -255,6 +270,22 @@ static void decide_absent(const struct decide_input *in,
 		set(out, ACT_BASEBACKUP, holder, "copying the primary");
 }
 
+int decide_sync_count(int count, const char *list)
+{
+	int n = 0;
+	char name[MEMBER_STR_MAX];
+	for (const char *p = list; (p = roster_list_next(p, name, sizeof(name)));)
+		n += name[0] != '\0';
+	if (count < 1)
+		count = 1;
+	return n < count ? n : count;
+}
+
+static int sync_count_wanted(const struct decide_input *in, const char *list)
+{
+	return decide_sync_count(in->sync_count, list);
+}
+
 static void decide_holder(const struct decide_input *in,
 			  struct decide_action *out)
 {
@@ -285,9 +316,15 @@ static void decide_holder(const struct decide_input *in,
 		return;
 	}
 	if (strcmp(wanted, pg->sync_names) != 0 ||
+	    (wanted[0] && pg->sync_count != sync_count_wanted(in, wanted)) ||
 	    (in->sync_mode && strcmp(wanted, in->sync_key ? in->sync_key
 							  : "") != 0)) {
 		set(out, ACT_SET_SYNC, wanted, "synchronous standbys changed");
+		return;
+	}
+	if (!in->sync_mode && !in->sync_key_absent) {
+		/* Postgres waits for nobody now: S/sync may go. */
+		set(out, ACT_SET_SYNC, "", "asynchronous mode: S/sync removed");
 		return;
 	}
 	/* After the sync list: in synchronous mode the candidate must be
@@ -411,7 +448,8 @@ static void decide_free(const struct decide_input *in,
 			struct decide_action *out)
 {
 	const struct decide_pg *pg = &in->pg;
-	bool requested = in->switch_candidate && in->switch_candidate[0];
+	bool requested = (in->switch_candidate && in->switch_candidate[0]) ||
+			 in->switch_overdue;
 	if (pg->state == PG_STOPPED) {
 		if (!start_failed(in, out))
 			set(out, ACT_START, "",
@@ -434,7 +472,10 @@ static void decide_free(const struct decide_input *in,
 	}
 	const char *why = "";
 	const struct member *w = decide_winner(in, &why);
-	if (w && in->paused && strcmp(w->name, in->switch_candidate) != 0) {
+	/* An overdue switchover's take-back is the operator's request
+	 * ending: paused or not, the cluster gets its primary back. */
+	if (w && in->paused && !in->switch_overdue &&
+	    strcmp(w->name, in->switch_candidate) != 0) {
 		w = NULL;
 		why = "paused: only the requested candidate may be promoted";
 	}

@@ -45,7 +45,15 @@
  *     it stopped); then the most advanced eligible standby takes the lease.
  *     In synchronous mode every node of S/sync must have frozen first and
  *     the candidate must be one of them: then it holds every acknowledged
- *     commit and the old primary can get no more acknowledgements.
+ *     commit and the old primary can get no more acknowledgements.  Until
+ *     the primary first wrote S/sync (synchronous mode just turned on)
+ *     the asynchronous rule applies: nothing was acknowledged
+ *     synchronously yet, and refusing every candidate would leave the
+ *     cluster without a primary.  A switchover whose candidate did not
+ *     take the lease in time lets the last primary take it back.
+ *  4b. Asynchronous mode: the primary clears synchronous_standby_names,
+ *     then deletes S/sync (so that turning synchronous mode on again
+ *     starts from "not yet in force").
  */
 #ifndef TENURE_FENCING_DECIDE_H
 #define TENURE_FENCING_DECIDE_H
@@ -88,6 +96,7 @@ struct decide_pg {
 	bool standby_data;      /* stopped: standby.signal or recovery.signal
 				   (a standby's data: never adopted) */
 	char sync_names[512];   /* primary: synchronous_standby_names */
+	int sync_count;         /* ... and its ANY N (0 when empty) */
 };
 
 struct decide_lease {
@@ -115,6 +124,16 @@ struct decide_input {
 				   ago: an empty node does not initdb yet */
 	const char *sync_key;   /* S/sync: comma list, "" */
 	bool sync_key_known;
+	/* S/sync does not exist: no standby was ever synchronous since
+	 * synchronous mode was turned on, so every commit so far was
+	 * acknowledged asynchronously and the asynchronous rule still
+	 * applies to promotions (rule 6). */
+	bool sync_key_absent;
+	int sync_count;         /* standbys a commit waits for (0: 1) */
+	/* A switchover asked for another node, the lease has been free for
+	 * longer than the candidate needs (2 x lease_ttl): the last primary,
+	 * which stopped with every commit, may take the role back. */
+	bool switch_overdue;
 	const char *switch_candidate; /* S/switchover candidate, "" */
 	bool switch_is_failover;
 	bool switch_force;      /* failover --force: the candidate is promoted
@@ -170,5 +189,9 @@ const struct member *decide_winner(const struct decide_input *in,
  * other members that may be promoted and stream from it), into buf. */
 void decide_sync_wanted(const struct decide_input *in, char *buf,
 			size_t cap);
+
+/* How many of list's nodes a commit waits for (ANY N): count (at least
+ * 1), but never more than are listed: Postgres would wait for ever. */
+int decide_sync_count(int count, const char *list);
 
 #endif

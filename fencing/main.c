@@ -43,10 +43,11 @@ static const struct conf_option options[] = {
 	    auth_token_file, "FILE"),
 	OPT("lease_ttl", CONF_DURATION_MS, "2500ms", 1000, 600000,
 	    "primary and member lease TTL: a dead primary is replaced "
-	    "after about this long", false, lease_ttl, NULL),
+	    "after about this long (scope-wide: SCOPE/config wins)", false,
+	    lease_ttl, NULL),
 	OPT("renew_interval", CONF_DURATION_MS, "500ms", 50, 60000,
-	    "how often leases are renewed and the node observed", false,
-	    renew_interval, NULL),
+	    "how often leases are renewed and the node observed "
+	    "(scope-wide: SCOPE/config wins)", false, renew_interval, NULL),
 	OPT("fence_time", CONF_DURATION_MS, "200ms", 10, 60000,
 	    "time allowed to fence Postgres before the lease could expire",
 	    false, fence_time, NULL),
@@ -81,12 +82,16 @@ static const struct conf_option options[] = {
 	{.key = "synchronous_mode", .type = CONF_ENUM, .def = "on",
 	 .help = "on: no acknowledged commit is lost, and no old primary "
 		 "acknowledges one after a new primary exists; off: "
-		 "asynchronous replication",
+		 "asynchronous replication (scope-wide: SCOPE/config wins)",
 	 .choices = sync_modes,
 	 .offset = offsetof(struct agent_conf, synchronous_mode)},
+	OPT("synchronous_node_count", CONF_INT, "1", 1, 16,
+	    "synchronous mode: standbys each commit waits for (scope-wide: "
+	    "SCOPE/config wins)", false, synchronous_node_count, "N"),
 	OPT("maximum_lag_on_failover", CONF_SIZE, "1MB", 0, 0,
-	    "asynchronous mode: a standby further behind is not promoted",
-	    false, maximum_lag_on_failover, NULL),
+	    "asynchronous mode: a standby further behind is not promoted "
+	    "(scope-wide: SCOPE/config wins)", false, maximum_lag_on_failover,
+	    NULL),
 	OPT("nofailover", CONF_BOOL, "off", 0, 0,
 	    "never promote this node", false, nofailover, NULL),
 	OPT("failover_priority", CONF_INT, "1", 0, 1000000,

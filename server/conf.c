@@ -642,6 +642,39 @@ static int load_file(const struct conf_option *table, size_t n,
 	return rc;
 }
 
+/* Text held elsewhere than in a file (a key in the witnesses): the same
+ * lines, the same messages, "origin:line: " before them. */
+int conf_parse_text(const struct conf_option *table, size_t n,
+		    const char *text, size_t len, const char *origin,
+		    void *out, bool *seen, char *err, size_t errlen)
+{
+	struct where w = { origin, 0 };
+	int rc = CONF_OK;
+
+	table_check(table, n);
+	while (rc == CONF_OK && len > 0) {
+		const char *nl = memchr(text, '\n', len);
+		size_t l = nl ? (size_t)(nl - text) : len;
+		char *line = malloc(l + 1);
+		if (!line)
+			return fail(err, errlen, NOWHERE, "out of memory");
+		memcpy(line, text, l);
+		line[l] = '\0';
+		w.line++;
+		rc = load_line(table, n, line, l, out, seen, w, err, errlen);
+		free(line);
+		text += nl ? l + 1 : l;
+		len -= nl ? l + 1 : l;
+	}
+	return rc;
+}
+
+int conf_set_value(const struct conf_option *o, const char *text, void *out,
+		   char *err, size_t errlen)
+{
+	return set_value(o, text, out, NOWHERE, err, errlen);
+}
+
 /* ---- the command line --------------------------------------------------- */
 
 static const char *prog_name(int argc, char **argv)
@@ -895,6 +928,18 @@ static void print_value(FILE *f, const struct conf_option *o, const void *out)
 		fputs(buf, f);
 		break;
 	}
+}
+
+bool conf_format_value(const struct conf_option *o, const void *out,
+		       char *buf, size_t len)
+{
+	FILE *f = len ? fmemopen(buf, len, "w") : NULL;
+	if (!f)
+		return false;
+	print_value(f, o, out);
+	bool ok = !ferror(f) && ftell(f) < (long)len;
+	fclose(f);
+	return ok;
 }
 
 void conf_print_values(FILE *f, const struct conf_option *table, size_t n,

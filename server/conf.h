@@ -96,6 +96,25 @@ void conf_print_help(FILE *f, const struct conf_option *table, size_t n);
 void conf_print_values(FILE *f, const struct conf_option *table, size_t n,
 		       const void *out);
 
+/* Lines of the file syntax held in memory (len bytes, not NUL-terminated;
+ * e.g. a key in the witnesses), applied on top of *out as the file would
+ * be: no defaults, no required check, no field cleared first (zero *out
+ * yourself the first time).  seen[i] is set for each table[i] given.
+ * Errors as for the file, with "origin:line: " before them. */
+int conf_parse_text(const struct conf_option *table, size_t n,
+		    const char *text, size_t len, const char *origin,
+		    void *out, bool *seen, char *err, size_t errlen);
+
+/* One value of option o (as text in the file syntax, unquoted) into *out,
+ * checked as any other: CONF_OK or CONF_ERROR with the message in err. */
+int conf_set_value(const struct conf_option *o, const char *text, void *out,
+		   char *err, size_t errlen);
+
+/* o's value in *out as conf_print_values writes it ("2s", "1MB", "on"),
+ * NUL-terminated in buf; false if it does not fit. */
+bool conf_format_value(const struct conf_option *o, const void *out,
+		       char *buf, size_t len);
+
 /* The first line of a secret file (auth_token_file), malloc'ed; NULL with
  * a message in err when it cannot be read or the line is empty. */
 char *conf_read_secret(const char *path, char *err, size_t errlen);

@@ -37,11 +37,19 @@ static void setup(void)
 	in.lease.known = true;
 	in.sync_key = "";
 	in.sync_key_known = true;
+	in.sync_key_absent = true;
 	in.switch_candidate = "";
 	in.last_primary = "";
 	in.unguarded = "";
 	in.max_lag = 1 << 20;
 	in.initialized = true;
+}
+
+/* S/sync as the primary wrote it (it exists: the synchronous rule) */
+static void sync_key(const char *list)
+{
+	in.sync_key = list;
+	in.sync_key_absent = false;
 }
 
 static enum decide_kind run(void)
@@ -344,7 +352,8 @@ START_TEST(primary_keeps_sync_list_in_step)
 	/* sorted; nofailover and not streaming from us: out */
 	ck_assert_str_eq(a.target, "pg1,pg3");
 	snprintf(in.pg.sync_names, sizeof(in.pg.sync_names), "pg1,pg3");
-	in.sync_key = "pg1,pg3";
+	in.pg.sync_count = 1;
+	sync_key("pg1,pg3");
 	ck_assert_int_eq(run(), ACT_NONE);
 	in.sync_key_known = false;
 	ck_assert_int_eq(run(), ACT_NONE);
@@ -381,9 +390,10 @@ START_TEST(switchover_only_to_a_healthy_replica)
 	snprintf(c->upstream, sizeof(c->upstream), "pg2");
 	snprintf(c->state, sizeof(c->state), "streaming");
 	snprintf(in.pg.sync_names, sizeof(in.pg.sync_names), "pg3");
-	in.sync_key = "";
+	in.pg.sync_count = 1;
+	sync_key("");
 	ck_assert_int_eq(run(), ACT_SET_SYNC); /* list it first */
-	in.sync_key = "pg3";
+	sync_key("pg3");
 	ck_assert_int_eq(run(), ACT_SWITCHOVER);
 	in.switch_is_failover = true; /* failover requests are for no primary */
 	ck_assert_int_eq(run(), ACT_NONE);
@@ -546,7 +556,7 @@ END_TEST
 START_TEST(sync_needs_every_sync_standby_frozen)
 {
 	in.sync_mode = true;
-	in.sync_key = "pg2,pg3";
+	sync_key("pg2,pg3");
 	in.last_primary = "pg1";
 	in.pg.state = PG_REPLICA;
 	in.pg.frozen = true;
@@ -567,7 +577,7 @@ END_TEST
 START_TEST(sync_old_primary_back_may_be_promoted)
 {
 	in.sync_mode = true;
-	in.sync_key = "pg3";
+	sync_key("pg3");
 	in.last_primary = "pg2"; /* this node, restarted as a standby */
 	in.pg.state = PG_REPLICA;
 	in.pg.frozen = true;
@@ -592,7 +602,7 @@ END_TEST
 START_TEST(sync_candidate_must_be_in_the_list)
 {
 	in.sync_mode = true;
-	in.sync_key = "pg3";
+	sync_key("pg3");
 	in.pg.state = PG_REPLICA;
 	in.pg.frozen = true;
 	add("pg2", MEMBER_REPLICA, 500)->frozen_token = 5;
@@ -601,7 +611,7 @@ START_TEST(sync_candidate_must_be_in_the_list)
 	const struct member *w = decide_winner(&in, &why);
 	ck_assert_ptr_nonnull(w);
 	ck_assert_str_eq(w->name, "pg3");
-	in.sync_key = "";
+	sync_key("");
 	ck_assert_ptr_null(decide_winner(&in, &why));
 }
 END_TEST
@@ -609,7 +619,7 @@ END_TEST
 START_TEST(sync_old_primary_in_list_is_skipped)
 {
 	in.sync_mode = true;
-	in.sync_key = "pg1,pg2"; /* pg1 was a standby once, then primary */
+	sync_key("pg1,pg2"); /* pg1 was a standby once, then primary */
 	in.last_primary = "pg1";
 	in.pg.state = PG_REPLICA;
 	in.pg.frozen = true;
@@ -630,7 +640,7 @@ START_TEST(requested_candidate_wins_if_eligible)
 	in.name = "pg3";
 	ck_assert_int_eq(run(), ACT_ACQUIRE);
 	in.sync_mode = true; /* but never one that lacks commits: */
-	in.sync_key = "pg2,pg3";
+	sync_key("pg2,pg3");
 	ck_assert_int_eq(run(), ACT_NONE);
 	in.name = "pg2"; /* the cluster still gets a primary */
 	ck_assert_int_eq(run(), ACT_ACQUIRE);
@@ -639,6 +649,108 @@ START_TEST(requested_candidate_wins_if_eligible)
 	in.sync_mode = false;
 	in.name = "pg3";
 	ck_assert_int_eq(run(), ACT_ACQUIRE);
+}
+END_TEST
+
+/* ---- scope-wide changes of synchronous mode -------------------------------- */
+
+START_TEST(sync_newly_on_uses_the_async_rule)
+{
+	in.sync_mode = true; /* on, but S/sync never written */
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	in.last_primary = "pg1";
+	in.last_primary_lsn = 500;
+	add("pg2", MEMBER_REPLICA, 500)->frozen_token = 5;
+	add("pg3", MEMBER_REPLICA, 500)->frozen_token = 5;
+	const char *why = NULL;
+	const struct member *w = decide_winner(&in, &why);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_str_eq(w->name, "pg2");
+	/* the same winner as a node still asynchronous: no disagreement */
+	in.sync_mode = false;
+	ck_assert_ptr_eq(decide_winner(&in, &why), w);
+	in.sync_mode = true;
+	sync_key(""); /* written, and empty: nobody holds every commit */
+	ck_assert_ptr_null(decide_winner(&in, &why));
+	ck_assert_str_eq(why, "no synchronous standby: none may be promoted");
+	sync_key("pg3"); /* written: only pg3 */
+	ck_assert_str_eq(decide_winner(&in, &why)->name, "pg3");
+}
+END_TEST
+
+START_TEST(async_primary_removes_sync_key_after_postgres)
+{
+	holder("pg2");
+	in.lease.mine_valid = true;
+	in.pg.state = PG_PRIMARY;
+	sync_key("pg3");
+	snprintf(in.pg.sync_names, sizeof(in.pg.sync_names), "pg3");
+	struct decide_action a;
+	decide(&in, &a); /* Postgres first ... */
+	ck_assert_int_eq(a.kind, ACT_SET_SYNC);
+	ck_assert_str_eq(a.target, "");
+	in.pg.sync_names[0] = '\0';
+	decide(&in, &a); /* ... then the key */
+	ck_assert_int_eq(a.kind, ACT_SET_SYNC);
+	ck_assert_str_eq(a.reason, "asynchronous mode: S/sync removed");
+	in.sync_key_absent = true;
+	ck_assert_int_eq(run(), ACT_NONE);
+}
+END_TEST
+
+START_TEST(sync_count_follows_the_setting)
+{
+	in.sync_mode = true;
+	holder("pg2");
+	in.lease.mine_valid = true;
+	in.pg.state = PG_PRIMARY;
+	add("pg2", MEMBER_PRIMARY, 100);
+	struct member *r[2] = {add("pg1", MEMBER_REPLICA, 100),
+			       add("pg3", MEMBER_REPLICA, 100)};
+	for (int i = 0; i < 2; i++) {
+		snprintf(r[i]->upstream, sizeof(r[i]->upstream), "pg2");
+		snprintf(r[i]->state, sizeof(r[i]->state), "streaming");
+	}
+	snprintf(in.pg.sync_names, sizeof(in.pg.sync_names), "pg1,pg3");
+	in.pg.sync_count = 1;
+	sync_key("pg1,pg3");
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.sync_count = 2;
+	ck_assert_int_eq(run(), ACT_SET_SYNC);
+	in.pg.sync_count = 2;
+	ck_assert_int_eq(run(), ACT_NONE);
+	ck_assert_int_eq(decide_sync_count(5, "a,b"), 2);
+	ck_assert_int_eq(decide_sync_count(0, "a,b"), 1);
+	ck_assert_int_eq(decide_sync_count(2, ""), 0);
+}
+END_TEST
+
+START_TEST(overdue_switchover_old_primary_takes_back)
+{
+	in.sync_mode = true;
+	sync_key(""); /* would refuse every candidate */
+	in.name = "pg1";
+	in.last_primary = "pg1";
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	add("pg1", MEMBER_REPLICA, 900)->frozen_token = 5;
+	add("pg2", MEMBER_REPLICA, 900)->frozen_token = 5;
+	in.switch_candidate = "pg2";
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.switch_overdue = true;
+	in.switch_candidate = "";
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	in.paused = true; /* the request was the operator's: paused too */
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	in.paused = false;
+	in.name = "pg2";
+	struct decide_action a;
+	decide(&in, &a);
+	ck_assert_int_eq(a.kind, ACT_NONE);
+	ck_assert_str_eq(a.target, "pg1");
+	members[0].nofailover = true; /* never one that may not be promoted */
+	ck_assert_int_eq(run(), ACT_NONE);
 }
 END_TEST
 
@@ -688,6 +800,10 @@ Suite *decide_suite(void)
 	tcase_add_test(t, paused_still_starts_postgres);
 	tcase_add_test(t, sync_old_primary_in_list_is_skipped);
 	tcase_add_test(t, requested_candidate_wins_if_eligible);
+	tcase_add_test(t, sync_newly_on_uses_the_async_rule);
+	tcase_add_test(t, async_primary_removes_sync_key_after_postgres);
+	tcase_add_test(t, sync_count_follows_the_setting);
+	tcase_add_test(t, overdue_switchover_old_primary_takes_back);
 	tcase_add_test(t, list_membership);
 	suite_add_tcase(s, t);
 	return s;

@@ -47,7 +47,7 @@
 #define CTL_DEFAULT_ENDPOINT "127.0.0.1:7101"
 #define CTL_MAX_ENDPOINTS 16
 #define CTL_MAX_ARGS 4
-#define CTL_MAX_OPTS 8
+#define CTL_MAX_OPTS 16
 
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
@@ -358,5 +358,8 @@ int ctl_cmd_pg_resume(struct ctl *c);
 int ctl_cmd_pg_switchover(struct ctl *c);
 int ctl_cmd_pg_failover(struct ctl *c);
 int ctl_cmd_pg_drill(struct ctl *c);
+/* ctl_scopeconf.c: S/config, the settings every agent agrees on */
+int ctl_cmd_pg_show_config(struct ctl *c);
+int ctl_cmd_pg_edit_config(struct ctl *c);
 
 #endif /* TENURE_CTL_H */

@@ -24,6 +24,7 @@ static const char *const put_opts[] = {"lease", "token", "expect-revision",
 static const char *const member_add_opts[] = {"peer-addr", NULL};
 static const char *const transfer_opts[] = {"to", NULL};
 static const char *const scope_opts[] = {"scope", NULL};
+static const char *const edit_config_opts[] = {"scope", "set", NULL};
 static const char *const handover_opts[] = {"scope", "candidate", "wait",
 					    NULL};
 static const char *const drill_opts[] = {"kind", "candidate", "yes", "scope",
@@ -166,6 +167,36 @@ static const struct ctl_cmd commands[] = {
 	{"cluster resume", "[--scope S]", 0, 0, scope_opts,
 	 "leave maintenance mode", "Deletes S/pause.  Exit 1 when not paused.\n",
 	 ctl_cmd_pg_resume},
+	{"cluster show-config", "[--scope S]", 0, 0, scope_opts,
+	 "show the settings every agent of the cluster applies",
+	 "Prints S/config (the scope-wide settings: synchronous_mode,\n"
+	 "synchronous_node_count, maximum_lag_on_failover, lease_ttl,\n"
+	 "renew_interval) as `key = value` lines; a key it does not set is\n"
+	 "shown commented out: each agent's own config file decides it.  Then\n"
+	 "maintenance_mode (the key S/pause).  -o json: {scope, revision,\n"
+	 "settings: {key: value}}.  Exit 2 when S/config holds text the agents\n"
+	 "refuse.\n",
+	 ctl_cmd_pg_show_config},
+	{"cluster edit-config", "[--set KEY=VALUE]... [--scope S]", 0, 0,
+	 edit_config_opts, "change the settings every agent applies",
+	 "Without --set: opens $EDITOR (default vi) on the text show-config\n"
+	 "prints; with --set KEY=VALUE (repeatable; KEY= removes a key, so each\n"
+	 "agent's file decides it again): no editor.  The new settings are\n"
+	 "checked as a whole (unknown key, bad value, out of range, a lease_ttl\n"
+	 "that leaves less than 3 renewals of validity with the default\n"
+	 "fence_time 200ms and pause_margin 300ms): on an error nothing is\n"
+	 "written, exit 2.  Written to S/config with a compare-and-swap on the\n"
+	 "revision read (exit 1 if it changed meanwhile: run it again);\n"
+	 "maintenance_mode writes or deletes S/pause.  Every agent applies the\n"
+	 "change at its next tick, without a restart, in a safe order: turning\n"
+	 "synchronous_mode on keeps the asynchronous failover rule until the\n"
+	 "primary has a synchronous standby; a new lease_ttl applies to the\n"
+	 "next lease acquired.  Prints each change as \"key: old -> new\".\n"
+	 "examples:\n"
+	 "  " CTL_PROG " cluster edit-config --set synchronous_mode=on\n"
+	 "  " CTL_PROG " cluster edit-config --set lease_ttl=5s "
+	 "--set renew_interval=1s\n",
+	 ctl_cmd_pg_edit_config},
 	{"cluster switchover", "--candidate NODE [--wait S] [--scope S]", 0, 0,
 	 handover_opts, "hand the primary role to a replica, in order",
 	 "Asks the agents (key S/switchover) to move the primary to NODE: the\n"
@@ -439,7 +470,8 @@ static int store_option(struct parsed *p, const char *name, const char *value)
 		*slot = value;
 		return 0;
 	}
-	for (size_t i = 0; i < p->n_opts; i++)
+	/* --set (edit-config) is the one option that may repeat */
+	for (size_t i = 0; i < p->n_opts && strcmp(name, "set") != 0; i++)
 		if (strcmp(p->opts[i].name, name) == 0)
 			return ctl_usage_error(NULL, "--%s given twice", name);
 	if (p->n_opts == CTL_MAX_OPTS)

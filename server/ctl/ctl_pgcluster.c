@@ -418,7 +418,8 @@ static int quiet_call(struct ctl *c, const struct client_request *q,
 
 /* The lease is held by name and name's record says primary. */
 static bool handover_done(struct ctl *c, const char *scope, const char *name,
-			  uint64_t timeout_ms, char *holder, size_t hlen)
+			  uint64_t timeout_ms, char *holder, size_t hlen,
+			  uint64_t *token)
 {
 	char key[SM_KEY_MAX + 1], err[160];
 	struct client_request q = {.op = CLIENT_OP_LEASE_GET};
@@ -432,6 +433,7 @@ static bool handover_done(struct ctl *c, const char *scope, const char *name,
 	    res.r.present) {
 		roster_holder_name(res.r.lease.holder.p,
 				   res.r.lease.holder.len, holder, hlen);
+		*token = res.r.lease.token;
 		held = strcmp(holder, name) == 0;
 	}
 	tclient_result_free(&res);
@@ -472,25 +474,59 @@ static void print_done(const struct ctl *c, const char *kind,
 	}
 }
 
+/* Another node got a new grant of the lease instead of the candidate
+ * (the old primary took the role back): the request is over, and the
+ * history entry of that grant says why. */
+static int handover_failed(struct ctl *c, const char *scope, const char *kind,
+			   const char *candidate, const char *holder,
+			   uint64_t token)
+{
+	char key[SM_KEY_MAX + 1], value[2048], err[160];
+	struct ctl_pg_event e;
+	bool found = false;
+	snprintf(key, sizeof(key), "%s/history/%020llu", scope,
+		 (unsigned long long)token);
+	memset(&e, 0, sizeof(e));
+	for (int i = 0; i < 20 && !found; i++) { /* written after promoting */
+		read_key(c, key, value, sizeof(value), &found);
+		if (!found)
+			usleep(POLL_MS * 1000);
+	}
+	if (!found || !ctl_pg_event_decode(value, strlen(value), &e, err,
+					   sizeof(err)))
+		snprintf(e.reason, sizeof(e.reason), "no reason recorded");
+	fprintf(stderr, CTL_PROG ": %s to %s failed: %s is the primary (%s)"
+		"\nHint: see why %s was not promoted in its agent's log and in "
+		"'" CTL_PROG " cluster list --scope %s'; then try again.\n",
+		kind, candidate, holder, e.reason, candidate, scope);
+	return CTL_EXIT_ERROR;
+}
+
 static int wait_handover(struct ctl *c, const char *scope, const char *kind,
-			 const char *candidate, const char *old,
+			 const char *candidate, const struct primary *p,
 			 uint64_t wait_ms)
 {
 	char holder[SM_HOLDER_MAX + 1] = "";
+	const char *old = p->holder;
 	uint64_t start = clock_now_ms(), deadline = start + wait_ms;
 	for (;;) {
-		uint64_t now = clock_now_ms();
+		uint64_t now = clock_now_ms(), token = 0;
 		if (now >= deadline)
 			break;
 		uint64_t left = deadline - now;
 		if (left > c->timeout_ms)
 			left = c->timeout_ms;
+		holder[0] = '\0';
 		if (handover_done(c, scope, candidate, left, holder,
-				  sizeof(holder))) {
+				  sizeof(holder), &token)) {
 			print_done(c, kind, candidate, old,
 				   (double)(clock_now_ms() - start) / 1000.0);
 			return CTL_EXIT_OK;
 		}
+		if (holder[0] && strcmp(holder, candidate) != 0 &&
+		    token != p->token)
+			return handover_failed(c, scope, kind, candidate,
+					       holder, token);
 		usleep(POLL_MS * 1000);
 	}
 	fprintf(stderr, CTL_PROG ": %s to %s not done within %.1f s: the "
@@ -530,7 +566,7 @@ static int handover(struct ctl *c, const char *kind)
 	code = request_handover(c, scope, kind, p.holder, candidate);
 	if (code)
 		return code;
-	return wait_handover(c, scope, kind, candidate, p.holder, wait_ms);
+	return wait_handover(c, scope, kind, candidate, &p, wait_ms);
 }
 
 int ctl_cmd_pg_switchover(struct ctl *c)

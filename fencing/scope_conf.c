@@ -1,0 +1,162 @@
+/*
+ * scope_conf.c — see scope_conf.h.  The parsing is server/conf.c's, so
+ * SCOPE/config reads exactly like the agent's own file and its errors
+ * read alike too.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fencing/scope_conf.h"
+
+static const char *const on_off[] = {"off", "on", NULL};
+
+#define OPT(k, t, d, lo, hi, h, f)                                          \
+	{.key = k, .type = t, .def = d, .min = lo, .max = hi, .help = h,      \
+	 .offset = offsetof(struct scope_conf, f)}
+
+/* In enum scope_key's order. */
+static const struct conf_option table[SCOPE_N_KEYS] = {
+	{.key = "synchronous_mode", .type = CONF_ENUM, .def = "on",
+	 .help = "on: no acknowledged commit is lost in a failover",
+	 .choices = on_off,
+	 .offset = offsetof(struct scope_conf, synchronous_mode)},
+	OPT("synchronous_node_count", CONF_INT, "1", 1, 16,
+	    "synchronous mode: standbys each commit waits for",
+	    synchronous_node_count),
+	OPT("maximum_lag_on_failover", CONF_SIZE, "1MB", 0, INT64_MAX,
+	    "asynchronous mode: a standby further behind is not promoted",
+	    maximum_lag_on_failover),
+	OPT("lease_ttl", CONF_DURATION_MS, "2500ms", 1000, 600000,
+	    "primary and member lease TTL (new leases only)", lease_ttl),
+	OPT("renew_interval", CONF_DURATION_MS, "500ms", 50, 60000,
+	    "how often leases are renewed and nodes observed", renew_interval),
+	OPT("maintenance_mode", CONF_BOOL, "off", 0, 0,
+	    "no automatic failover (the key SCOPE/pause)", maintenance_mode),
+};
+
+const struct conf_option *scope_conf_table(size_t *n)
+{
+	*n = SCOPE_N_KEYS;
+	return table;
+}
+
+int scope_conf_parse(const char *text, size_t len, const char *origin,
+		     struct scope_conf *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (conf_parse_text(table, SCOPE_N_KEYS, text, len, origin, out,
+			    out->set, err, errlen) != CONF_OK)
+		return -1;
+	return 0;
+}
+
+/* Key name as typed ("renew-interval", "Lease_TTL") into table form. */
+static const struct conf_option *find_key(const char *name, size_t len)
+{
+	char key[64];
+	if (len == 0 || len >= sizeof(key))
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+		key[i] = ch == '-' ? '_' : ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+	}
+	key[len] = '\0';
+	for (size_t i = 0; i < SCOPE_N_KEYS; i++)
+		if (strcmp(table[i].key, key) == 0)
+			return &table[i];
+	return NULL;
+}
+
+/* conf.c's message for a key it does not know (with "did you mean"). */
+static int unknown(const char *name, size_t len, char *err, size_t errlen)
+{
+	struct scope_conf scratch;
+	char line[160];
+	snprintf(line, sizeof(line), "%.*s = 0", (int)(len < 100 ? len : 100),
+		 name);
+	memset(&scratch, 0, sizeof(scratch));
+	if (conf_parse_text(table, SCOPE_N_KEYS, line, strlen(line), NULL,
+			    &scratch, scratch.set, err, errlen) == CONF_OK)
+		snprintf(err, errlen, "unrecognized setting \"%.*s\"",
+			 (int)len, name);
+	return -1;
+}
+
+int scope_conf_assign(struct scope_conf *c, const char *assignment, char *err,
+		      size_t errlen)
+{
+	const char *eq = strchr(assignment, '=');
+	if (!eq) {
+		snprintf(err, errlen, "--set '%s': expected KEY=VALUE (KEY= "
+			 "removes the key)", assignment);
+		return -1;
+	}
+	size_t klen = (size_t)(eq - assignment);
+	while (klen > 0 && assignment[klen - 1] == ' ')
+		klen--;
+	const char *value = eq + 1;
+	while (*value == ' ')
+		value++;
+	const struct conf_option *o = find_key(assignment, klen);
+	if (!o)
+		return unknown(assignment, klen, err, errlen);
+	size_t i = (size_t)(o - table);
+	if (!*value) {
+		c->set[i] = false;
+		return 0;
+	}
+	if (conf_set_value(o, value, c, err, errlen) != CONF_OK)
+		return -1;
+	c->set[i] = true;
+	return 0;
+}
+
+int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
+		     int64_t fence_time, int64_t pause_margin,
+		     int64_t drift_ppm, char *err, size_t errlen)
+{
+	if (c->set[SCOPE_LEASE_TTL])
+		ttl = c->lease_ttl;
+	if (c->set[SCOPE_RENEW_INTERVAL])
+		renew = c->renew_interval;
+	int64_t usable = ttl - ttl * 2 * drift_ppm / 1000000 - fence_time -
+			 pause_margin;
+	if (usable < 3 * renew) {
+		snprintf(err, errlen, "lease_ttl %lld ms leaves %lld ms of "
+			 "validity after fence_time (%lld ms) and pause_margin "
+			 "(%lld ms): that must be at least 3 x renew_interval "
+			 "(%lld ms); raise lease_ttl or lower renew_interval",
+			 (long long)ttl, (long long)usable,
+			 (long long)fence_time, (long long)pause_margin,
+			 (long long)renew);
+		return -1;
+	}
+	return 0;
+}
+
+void scope_conf_value(const struct scope_conf *c, enum scope_key i, char *buf,
+		      size_t cap)
+{
+	if (!conf_format_value(&table[i], c, buf, cap) && cap)
+		buf[0] = '\0';
+}
+
+bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < SCOPE_N_KEYS; i++) {
+		if (!c->set[i] || i == SCOPE_MAINTENANCE_MODE)
+			continue;
+		char v[64];
+		scope_conf_value(c, (enum scope_key)i, v, sizeof(v));
+		int w = snprintf(buf + len, cap - len, "%s = %s\n",
+				 table[i].key, v);
+		if (w < 0 || (size_t)w >= cap - len)
+			return false;
+		len += (size_t)w;
+	}
+	return true;
+}

@@ -1,0 +1,86 @@
+/*
+ * scope_conf.h — the settings every agent of a scope must agree on, kept
+ * in one key, SCOPE/config, as `key = value` lines (the syntax of the
+ * agent's own file, server/conf.h).
+ *
+ * Contract
+ * --------
+ * Two agents that disagree on these rules can each wait for the other
+ * (one refuses every candidate, the other names a candidate that refuses
+ * itself): the cluster is left without a primary.  So they live in the
+ * witnesses, tenurectl validates them before writing (scope_conf_parse and
+ * scope_conf_check, nothing written on an error), and every agent
+ * validates them again when it reads them: a value it cannot use is
+ * logged and the settings it had stay in force.
+ *
+ * A key SCOPE/config does not set falls back to each agent's own file
+ * (how a cluster migrates: the files keep working until the key is
+ * written).  maintenance_mode is accepted in edit-config's text but never
+ * stored here: it is the SCOPE/pause key, as `cluster pause` writes it.
+ */
+#ifndef TENURE_FENCING_SCOPE_CONF_H
+#define TENURE_FENCING_SCOPE_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/conf.h"
+
+enum scope_key {
+	SCOPE_SYNCHRONOUS_MODE = 0,
+	SCOPE_SYNCHRONOUS_NODE_COUNT,
+	SCOPE_MAXIMUM_LAG_ON_FAILOVER,
+	SCOPE_LEASE_TTL,
+	SCOPE_RENEW_INTERVAL,
+	SCOPE_MAINTENANCE_MODE, /* SCOPE/pause, never in SCOPE/config */
+	SCOPE_N_KEYS,
+};
+
+struct scope_conf {
+	int synchronous_mode;            /* 0 off, 1 on */
+	int64_t synchronous_node_count;  /* standbys a commit waits for */
+	int64_t maximum_lag_on_failover; /* bytes */
+	int64_t lease_ttl;               /* ms */
+	int64_t renew_interval;          /* ms */
+	bool maintenance_mode;
+	bool set[SCOPE_N_KEYS];          /* given in the text */
+};
+
+/* The agent's defaults, and tenurectl's guess for the margins that each
+ * agent's file sets (fence_time, pause_margin) when it checks a TTL. */
+#define SCOPE_DEFAULT_LEASE_TTL 2500
+#define SCOPE_DEFAULT_RENEW_INTERVAL 500
+#define SCOPE_DEFAULT_FENCE_TIME 200
+#define SCOPE_DEFAULT_PAUSE_MARGIN 300
+
+/* The table (for help texts and formatting); *n gets its length. */
+const struct conf_option *scope_conf_table(size_t *n);
+
+/* text (len bytes) into *out, zeroed first: unknown keys, bad values and
+ * values out of range are errors ("SCOPE/config:LINE: ...").  0 or -1. */
+int scope_conf_parse(const char *text, size_t len, const char *origin,
+		     struct scope_conf *out, char *err, size_t errlen);
+
+/* "key=value" (as `--set` gives it) applied to *c; "key=" removes the key
+ * (each agent's file decides again).  0 or -1 with the message in err. */
+int scope_conf_assign(struct scope_conf *c, const char *assignment, char *err,
+		      size_t errlen);
+
+/* The checks that need more than one value: the lease TTL must leave at
+ * least 3 renewals of validity after the drift bound (drift_ppm), fence_time
+ * and pause_margin.  Keys *c does not set take ttl / renew (the values
+ * otherwise in force).  0 or -1 with the message in err. */
+int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
+		     int64_t fence_time, int64_t pause_margin,
+		     int64_t drift_ppm, char *err, size_t errlen);
+
+/* The keys *c sets, one `key = value` line each, in table order, without
+ * maintenance_mode: what SCOPE/config holds.  false if buf is too small. */
+bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap);
+
+/* Key i's value in *c as text ("on", "2s", "1MB"). */
+void scope_conf_value(const struct scope_conf *c, enum scope_key i, char *buf,
+		      size_t cap);
+
+#endif

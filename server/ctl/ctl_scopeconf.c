@@ -1,0 +1,340 @@
+/*
+ * ctl_scopeconf.c — tenurectl cluster show-config|edit-config: the
+ * settings every agent of a scope must agree on (fencing/scope_conf.h),
+ * kept in the key S/config, plus maintenance mode (the key S/pause).
+ *
+ * edit-config validates the whole new text before anything is written (an
+ * error: exit 2, nothing written) and writes S/config with a
+ * compare-and-swap on the revision it read, so two operators editing at
+ * once never overwrite each other silently: the second is told to run it
+ * again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fencing/agent.h"
+#include "fencing/clock.h"
+#include "fencing/flatjson.h"
+#include "fencing/scope_conf.h"
+#include "server/ctl/ctl.h"
+#include "server/sm.h"
+
+#define CONFIG_MAX 2000 /* the agents read up to 2047 bytes */
+
+struct stored {
+	char key[SM_KEY_MAX + 1];
+	char text[CONFIG_MAX + 1];
+	bool present, too_long;
+	char bad[512];          /* why the agents refuse text ("" if fine) */
+	uint64_t revision;      /* mod_revision, 0 when absent */
+	bool paused;
+	struct scope_conf conf; /* parsed text, maintenance_mode from pause */
+};
+
+static int get_key(struct ctl *c, const char *key, char *buf, size_t cap,
+		   bool *present, uint64_t *revision, bool *too_long)
+{
+	struct client_request q = {.op = CLIENT_OP_GET};
+	struct tclient_result res;
+	q.key = ctl_str(key);
+	q.consistency = c->consistency;
+	int code = ctl_call(c, &q, "get", &res);
+	*present = code == CTL_EXIT_OK && res.r.present;
+	buf[0] = '\0';
+	if (*present) {
+		size_t n = res.r.kv.value.len;
+		if (too_long)
+			*too_long = n >= cap;
+		snprintf(buf, cap, "%.*s", (int)n, res.r.kv.value.p);
+		if (revision)
+			*revision = res.r.kv.mod_revision;
+	}
+	tclient_result_free(&res);
+	return code == CTL_EXIT_ERROR ? code : 0;
+}
+
+/* The checks across keys, with the agents' defaults for what each
+ * agent's file sets (fence_time, pause_margin). */
+static int check(const struct scope_conf *c, char *err, size_t errlen)
+{
+	return scope_conf_check(c, SCOPE_DEFAULT_LEASE_TTL,
+				SCOPE_DEFAULT_RENEW_INTERVAL,
+				SCOPE_DEFAULT_FENCE_TIME,
+				SCOPE_DEFAULT_PAUSE_MARGIN,
+				AGENT_CLOCK_DRIFT_PPM, err, errlen);
+}
+
+/* S/config and S/pause.  0, or the exit code after saying why; text the
+ * agents would refuse is not an error here: s->bad says why. */
+static int read_stored(struct ctl *c, const char *scope, struct stored *s)
+{
+	char pause_key[SM_KEY_MAX + 1], ignored[64];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->key, sizeof(s->key), "%s/config", scope);
+	snprintf(pause_key, sizeof(pause_key), "%s/pause", scope);
+	int code = get_key(c, s->key, s->text, sizeof(s->text), &s->present,
+			   &s->revision, &s->too_long);
+	if (!code)
+		code = get_key(c, pause_key, ignored, sizeof(ignored),
+			       &s->paused, NULL, NULL);
+	if (code)
+		return code;
+	if (s->too_long)
+		snprintf(s->bad, sizeof(s->bad), "longer than 2000 bytes");
+	else if (scope_conf_parse(s->text, strlen(s->text), s->key, &s->conf,
+				  s->bad, sizeof(s->bad)) == 0 &&
+		 check(&s->conf, s->bad, sizeof(s->bad)) == 0)
+		s->bad[0] = '\0';
+	s->conf.maintenance_mode = s->paused;
+	s->conf.set[SCOPE_MAINTENANCE_MODE] = true;
+	return 0;
+}
+
+/* ---- show-config ------------------------------------------------------ */
+
+static void show_json(const char *scope, const struct stored *s)
+{
+	size_t n;
+	const struct conf_option *t = scope_conf_table(&n);
+	struct ctl_json j;
+	ctl_json_init(&j, stdout);
+	ctl_json_object(&j);
+	ctl_json_key(&j, "scope");
+	ctl_json_str(&j, scope, strlen(scope));
+	ctl_json_key(&j, "revision");
+	ctl_json_u64(&j, s->revision);
+	ctl_json_key(&j, "settings");
+	ctl_json_object(&j);
+	for (size_t i = 0; i < n; i++) {
+		char v[64];
+		if (!s->conf.set[i])
+			continue;
+		scope_conf_value(&s->conf, (enum scope_key)i, v, sizeof(v));
+		ctl_json_key(&j, t[i].key);
+		ctl_json_str(&j, v, strlen(v));
+	}
+	ctl_json_end(&j);
+	ctl_json_end(&j);
+	printf("\n");
+}
+
+/* The text edit-config starts from: every key, unset ones commented. */
+static void show_text(FILE *f, const char *scope, const struct stored *s)
+{
+	size_t n;
+	const struct conf_option *t = scope_conf_table(&n);
+	fprintf(f, "# cluster '%s': settings every agent applies (%s, "
+		"revision %llu)\n", scope, s->key,
+		(unsigned long long)s->revision);
+	for (size_t i = 0; i < n; i++) {
+		char v[64];
+		scope_conf_value(&s->conf, (enum scope_key)i, v, sizeof(v));
+		if (i == SCOPE_MAINTENANCE_MODE)
+			fprintf(f, "%s = %s\t# %s/pause\n", t[i].key, v, scope);
+		else if (s->conf.set[i])
+			fprintf(f, "%s = %s\n", t[i].key, v);
+		else
+			fprintf(f, "#%s = %s\t# not set: each agent's config "
+				"file decides (default %s)\n", t[i].key,
+				t[i].def, t[i].def);
+	}
+}
+
+static int refused(const char *scope, const struct stored *s)
+{
+	fprintf(stderr, CTL_PROG ": %s holds settings the agents refuse "
+		"(they keep the ones in force): %s\nHint: rewrite it with '"
+		CTL_PROG " cluster edit-config --scope %s' (without --set: the "
+		"editor shows the text as stored).\n", s->key, s->bad, scope);
+	return CTL_EXIT_ERROR;
+}
+
+int ctl_cmd_pg_show_config(struct ctl *c)
+{
+	const char *scope;
+	struct stored s;
+	int code = ctl_pg_scope(c, &scope);
+	if (!code)
+		code = read_stored(c, scope, &s);
+	if (code)
+		return code;
+	if (s.bad[0])
+		return refused(scope, &s);
+	if (c->format == CTL_JSON)
+		show_json(scope, &s);
+	else
+		show_text(stdout, scope, &s);
+	return CTL_EXIT_OK;
+}
+
+/* ---- edit-config: the new settings ----------------------------------- */
+
+/* Every --set, in order, applied to *next. */
+static int apply_sets(struct ctl *c, struct scope_conf *next)
+{
+	char err[512];
+	for (size_t i = 0; i < c->n_opts; i++) {
+		if (strcmp(c->opts[i].name, "set") != 0)
+			continue;
+		if (scope_conf_assign(next, c->opts[i].value, err,
+				      sizeof(err)) != 0) {
+			fprintf(stderr, CTL_PROG ": %s; nothing written\n", err);
+			return CTL_EXIT_ERROR;
+		}
+	}
+	return 0;
+}
+
+/* $EDITOR (default vi) on the current text; *next from what it saved. */
+static int run_editor(struct ctl *c, const char *scope,
+		      const struct stored *s, struct scope_conf *next)
+{
+	char path[] = "/tmp/tenurectl-config-XXXXXX", err[512];
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		fprintf(stderr, CTL_PROG ": cannot create a temporary file: %m\n");
+		return CTL_EXIT_ERROR;
+	}
+	if (s->bad[0]) /* the text as stored, to be fixed */
+		fprintf(f, "# %s is refused by the agents: %s\n%s\n", s->key,
+			s->bad, s->text);
+	else
+		show_text(f, scope, s);
+	fclose(f);
+	const char *editor = getenv("EDITOR");
+	char cmd[1200];
+	/* through the shell: EDITOR may carry arguments ("code --wait") */
+	snprintf(cmd, sizeof(cmd), "${EDITOR:-vi} '%s'", path);
+	int st = system(cmd);
+	int code = 0;
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, CTL_PROG ": the editor (%s) failed; nothing "
+			"written\n", editor && *editor ? editor : "vi");
+		code = CTL_EXIT_ERROR;
+	}
+	char text[CONFIG_MAX * 2];
+	size_t len = 0;
+	if (!code && (f = fopen(path, "r"))) {
+		len = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+	}
+	unlink(path);
+	if (!code && scope_conf_parse(text, len, "edited text", next, err,
+				      sizeof(err)) != 0) {
+		fprintf(stderr, CTL_PROG ": %s; nothing written\n", err);
+		code = CTL_EXIT_ERROR;
+	}
+	return code;
+}
+
+/* "key: old -> new" for every difference; false when there is none. */
+static bool print_changes(FILE *f, const struct scope_conf *old,
+			  const struct scope_conf *now)
+{
+	size_t n;
+	const struct conf_option *t = scope_conf_table(&n);
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		char a[64] = "(not set)", b[64] = "(not set)";
+		if (old->set[i])
+			scope_conf_value(old, (enum scope_key)i, a, sizeof(a));
+		if (now->set[i])
+			scope_conf_value(now, (enum scope_key)i, b, sizeof(b));
+		if (strcmp(a, b) != 0) {
+			fprintf(f, "  %s: %s -> %s\n", t[i].key, a, b);
+			any = true;
+		}
+	}
+	return any;
+}
+
+/* ---- edit-config: writing ------------------------------------------- */
+
+static int write_config(struct ctl *c, const char *scope,
+			const struct stored *s, const char *text)
+{
+	struct client_request q = {.op = CLIENT_OP_CAS};
+	struct tclient_result res;
+	q.key = ctl_str(s->key);
+	q.value = ctl_str(text);
+	q.expected_revision = s->revision; /* 0: only if still absent */
+	int code = ctl_call(c, &q, "cluster edit-config", &res);
+	tclient_result_free(&res);
+	if (code == CTL_EXIT_NO)
+		fprintf(stderr, CTL_PROG ": %s changed since it was read "
+			"(revision %llu); nothing written\nHint: run '" CTL_PROG
+			" cluster edit-config --scope %s' again.\n", s->key,
+			(unsigned long long)s->revision, scope);
+	return code;
+}
+
+static int write_pause(struct ctl *c, const char *scope, bool on)
+{
+	char key[SM_KEY_MAX + 1], value[256];
+	struct client_request q = {.op = on ? CLIENT_OP_PUT : CLIENT_OP_DELETE};
+	struct tclient_result res;
+	struct flatjson_writer w;
+	snprintf(key, sizeof(key), "%s/pause", scope);
+	flatjson_begin(&w, value, sizeof(value));
+	flatjson_put_str(&w, "by", "edit-config");
+	flatjson_put_u64(&w, "time_ms", clock_wall_ms());
+	flatjson_end(&w);
+	q.key = ctl_str(key);
+	q.value = ctl_str(on ? value : "");
+	int code = ctl_call(c, &q, "maintenance_mode", &res);
+	tclient_result_free(&res);
+	return code == CTL_EXIT_NO ? CTL_EXIT_OK : code;
+}
+
+int ctl_cmd_pg_edit_config(struct ctl *c)
+{
+	const char *scope;
+	struct stored s;
+	char err[512], text[CONFIG_MAX + 1];
+	int code = ctl_pg_scope(c, &scope);
+	if (!code)
+		code = read_stored(c, scope, &s);
+	if (code)
+		return code;
+	struct scope_conf next = s.conf;
+	if (ctl_opt(c, "set") && s.bad[0])
+		return refused(scope, &s);
+	if (ctl_opt(c, "set"))
+		code = apply_sets(c, &next);
+	else
+		code = run_editor(c, scope, &s, &next);
+	if (code)
+		return code;
+	if (!next.set[SCOPE_MAINTENANCE_MODE]) /* line removed: unchanged */
+		next.maintenance_mode = s.paused;
+	next.set[SCOPE_MAINTENANCE_MODE] = true;
+	if (check(&next, err, sizeof(err)) != 0) {
+		fprintf(stderr, CTL_PROG ": %s (checked with the default "
+			"fence_time and pause_margin); nothing written\n", err);
+		return CTL_EXIT_ERROR;
+	}
+	if (!scope_conf_format(&next, text, sizeof(text))) {
+		fprintf(stderr, CTL_PROG ": the settings are too long; nothing "
+			"written\n");
+		return CTL_EXIT_ERROR;
+	}
+	printf("cluster '%s':\n", scope);
+	if (!print_changes(stdout, &s.conf, &next)) {
+		printf("  no changes; nothing written\n");
+		return CTL_EXIT_OK;
+	}
+	if (strcmp(text, s.text) != 0 &&
+	    (code = write_config(c, scope, &s, text)) != 0)
+		return code;
+	if (next.maintenance_mode != s.paused &&
+	    (code = write_pause(c, scope, next.maintenance_mode)) != 0)
+		return code;
+	printf("written: every agent applies it at its next tick, without a "
+	       "restart (see '" CTL_PROG " cluster show-config --scope %s')\n",
+	       scope);
+	return CTL_EXIT_OK;
+}
