@@ -58,6 +58,28 @@ bool roster_is_sync(const struct member *m, const char *leader,
 	return m->sync || roster_in_list(sync_list, m->name);
 }
 
+bool roster_can_take_over(const struct member *m)
+{
+	return m->role == MEMBER_REPLICA && m->healthy && !m->nofailover;
+}
+
+const struct member *roster_best_candidate(const struct member *m, size_t n,
+					   const char *sync)
+{
+	const struct member *best = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct member *c = &m[i];
+		if (!roster_can_take_over(c) ||
+		    (sync && sync[0] && !roster_in_list(sync, c->name)))
+			continue;
+		if (!best || c->lag_bytes < best->lag_bytes ||
+		    (c->lag_bytes == best->lag_bytes &&
+		     c->priority > best->priority))
+			best = c;
+	}
+	return best;
+}
+
 void roster_holder_name(const char *holder, size_t len, char *out,
 			size_t cap)
 {

@@ -37,6 +37,13 @@ bool roster_is_sync(const struct member *m, const char *leader,
  * port is 0. */
 bool roster_split_addr(const char *addr, char *host, size_t hostcap,
 		       unsigned *port);
+/* A replica that may take over: running, healthy, not nofailover. */
+bool roster_can_take_over(const struct member *m);
+/* The best replica of the n members for a switchover: one of the sync
+ * list when there is one (the primary waits for those), then the least
+ * lag, then the highest priority; NULL when none may take over. */
+const struct member *roster_best_candidate(const struct member *m, size_t n,
+					   const char *sync);
 /* Lease holders are "NAME/INCARNATION": the node's name and a random id
  * its agent chose at start (names cannot hold '/'), so that a second
  * process with the same name can neither renew nor take over the first

@@ -240,10 +240,6 @@ static const struct member *find(const struct view *v, const char *name)
 }
 
 /* A replica that may take over. */
-static bool can_take_over(const struct member *m)
-{
-	return m->role == MEMBER_REPLICA && m->healthy && !m->nofailover;
-}
 
 /* ---- options and checks --------------------------------------------------- */
 
@@ -312,24 +308,6 @@ static int check_absent(struct drill *d, const char *rest, const char *what)
 	return refuse(d, why, hint);
 }
 
-/* The best replica for a switchover: a synchronous one when the cluster
- * has a sync list (the primary waits for that), then the least lag, then
- * the highest priority. */
-static const struct member *pick(const struct view *v, const char *sync)
-{
-	const struct member *best = NULL;
-	for (size_t i = 0; i < v->n; i++) {
-		const struct member *m = &v->m[i];
-		if (!can_take_over(m) || (sync[0] && !roster_in_list(sync,
-								     m->name)))
-			continue;
-		if (!best || m->lag_bytes < best->lag_bytes ||
-		    (m->lag_bytes == best->lag_bytes &&
-		     m->priority > best->priority))
-			best = m;
-	}
-	return best;
-}
 
 static int check_candidate(struct drill *d, const struct view *v,
 			   const char *sync)
@@ -337,7 +315,7 @@ static int check_candidate(struct drill *d, const struct view *v,
 	char why[1024];
 	const struct member *m = find(v, d->cand);
 	if (!d->cand[0]) {
-		m = pick(v, sync);
+		m = roster_best_candidate(v->m, v->n, sync);
 		if (!m)
 			return refuse(d, "no healthy replica is a synchronous "
 				      "standby, so none can take over without "
@@ -345,7 +323,7 @@ static int check_candidate(struct drill *d, const struct view *v,
 		snprintf(d->cand, sizeof(d->cand), "%s", m->name);
 		return 0;
 	}
-	if (!m || !can_take_over(m)) {
+	if (!m || !roster_can_take_over(m)) {
 		snprintf(why, sizeof(why), "--candidate %s is not a healthy "
 			 "replica that may take over (%s%s%s); those are: %s",
 			 d->cand, m ? member_role_name(m->role) : "no record",
@@ -393,7 +371,7 @@ static int check_cluster(struct drill *d, const struct view *v)
 	    (code = check_absent(d, "drill", "a drill")))
 		return code;
 	for (size_t i = 0; i < v->n; i++)
-		if (can_take_over(&v->m[i]))
+		if (roster_can_take_over(&v->m[i]))
 			snprintf(d->takers + strlen(d->takers),
 				 sizeof(d->takers) - strlen(d->takers), "%s%s",
 				 d->takers[0] ? ", " : "", v->m[i].name);

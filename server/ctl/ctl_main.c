@@ -27,6 +27,8 @@ static const char *const scope_opts[] = {"scope", NULL};
 static const char *const edit_config_opts[] = {"scope", "set", NULL};
 static const char *const handover_opts[] = {"scope", "candidate", "wait",
 					    NULL};
+static const char *const failover_opts[] = {"scope", "candidate", "wait",
+					    "force", NULL};
 static const char *const drill_opts[] = {"kind", "candidate", "yes", "scope",
 					 "pg-user", "pg-database", "wait",
 					 NULL};
@@ -197,23 +199,35 @@ static const struct ctl_cmd commands[] = {
 	 "  " CTL_PROG " cluster edit-config --set lease_ttl=5s "
 	 "--set renew_interval=1s\n",
 	 ctl_cmd_pg_edit_config},
-	{"cluster switchover", "--candidate NODE [--wait S] [--scope S]", 0, 0,
+	{"cluster switchover", "[--candidate NODE] [--wait S] [--scope S]", 0, 0,
 	 handover_opts, "hand the primary role to a replica, in order",
 	 "Asks the agents (key S/switchover) to move the primary to NODE: the\n"
 	 "current primary is demoted and releases the lease, then NODE is\n"
-	 "promoted.  Waits until NODE holds S/primary and runs as primary,\n"
+	 "promoted.  Without --candidate, the best replica: a synchronous\n"
+	 "standby when there are any, then the least lag, then the highest\n"
+	 "priority.  Waits until NODE holds S/primary and runs as primary,\n"
 	 "polling every 100 ms, for --wait (default 30 s; 500ms, 2min work\n"
 	 "too), then prints the time it took.  Exit 2 when there is no primary\n"
-	 "(use failover), NODE is not a running replica, a request is already\n"
-	 "pending, or the wait runs out (the request then stays pending).\n"
+	 "(use failover), NODE is not a running replica, a request younger\n"
+	 "than 60 s is pending (an older one is replaced: the agents ignore\n"
+	 "it), or the wait runs out: the request is then withdrawn and the\n"
+	 "candidate's own account of why it waits is printed.\n"
 	 "example:\n"
 	 "  " CTL_PROG " cluster switchover --candidate pg2 --wait 60\n",
 	 ctl_cmd_pg_switchover},
-	{"cluster failover", "--candidate NODE [--wait S] [--scope S]", 0, 0,
-	 handover_opts, "promote a replica when there is no healthy primary",
-	 "Like switchover, but also when S/primary is free (the old primary\n"
-	 "is dead or fenced): the agents promote NODE once the old lease has\n"
-	 "ended.  Exit codes as for switchover.\n",
+	{"cluster failover", "--candidate NODE [--force] [--wait S] [--scope S]",
+	 0, 0, failover_opts, "promote a replica when there is no healthy primary",
+	 "When S/primary is free (the old primary is dead or fenced): the\n"
+	 "agents promote NODE once the old lease has ended, if NODE may be\n"
+	 "promoted: in synchronous mode a synchronous standby, otherwise\n"
+	 "within maximum_lag_on_failover of the last position the primary\n"
+	 "published.  --force promotes NODE anyway once it has stopped\n"
+	 "replicating, and first prints how far behind it is: commits beyond\n"
+	 "its position are lost.  With a healthy primary this is a switchover\n"
+	 "to NODE (as patronictl does; --force then changes nothing).  Exit\n"
+	 "codes as for switchover.\n"
+	 "example:\n"
+	 "  " CTL_PROG " cluster failover --candidate pg3 --force\n",
 	 ctl_cmd_pg_failover},
 	{"cluster drill",
 	 "[--kind switchover|failover] [--candidate NODE] [--yes] [--wait S] "
@@ -492,7 +506,7 @@ static void add_word(struct parsed *p, const char *w)
 /* Options that take no value (the command checks it is allowed). */
 static bool is_flag(const char *name)
 {
-	return strcmp(name, "yes") == 0;
+	return strcmp(name, "yes") == 0 || strcmp(name, "force") == 0;
 }
 
 /* One option at argv[*i]; may consume the next argument as its value. */

@@ -38,7 +38,9 @@
 
 #include "fencing/flatjson.h"
 #include "fencing/clock.h"
+#include "fencing/optime.h"
 #include "fencing/roster.h"
+#include "fencing/scope_keys.h"
 #include "server/ctl/ctl.h"
 #include "server/sm.h"
 
@@ -368,10 +370,33 @@ static int check_candidate(struct ctl *c, const char *scope,
 	return code;
 }
 
-/* Writes S/switchover unless a request is pending already. */
+static bool request_time(void *arg, const char *key,
+			 const struct flatjson_value *v, char *err,
+			 size_t errlen)
+{
+	if (strcmp(key, "requested_ms") == 0)
+		return flatjson_u64(key, v, arg, err, errlen);
+	return true;
+}
+
+/* A pending request the agents ignore already: older than
+ * SCOPE_REQUEST_MAX_AGE_MS (the agents' own rule), or unreadable. */
+static bool request_stale(struct client_str value)
+{
+	uint64_t at = 0;
+	char err[160];
+	if (!flatjson_parse(value.p, value.len, request_time, &at, err,
+			    sizeof(err)) || at == 0)
+		return true;
+	return clock_wall_ms() > at + SCOPE_REQUEST_MAX_AGE_MS;
+}
+
+/* Writes S/switchover unless a live request is pending already (a stale
+ * one is replaced); what was written goes to sent (cap 1024) when not
+ * NULL. */
 static int request_handover(struct ctl *c, const char *scope,
 			    const char *kind, const char *from,
-			    const char *candidate)
+			    const char *candidate, bool force, char *sent)
 {
 	char key[SM_KEY_MAX + 1], value[1024];
 	struct client_request q = {.op = CLIENT_OP_CAS};
@@ -382,6 +407,8 @@ static int request_handover(struct ctl *c, const char *scope,
 	flatjson_put_str(&w, "from", from);
 	flatjson_put_str(&w, "candidate", candidate);
 	flatjson_put_u64(&w, "requested_ms", clock_wall_ms());
+	if (force)
+		flatjson_put_bool(&w, "force", true);
 	if (!flatjson_end(&w)) {
 		fprintf(stderr, CTL_PROG ": names too long\n");
 		return CTL_EXIT_ERROR;
@@ -391,6 +418,18 @@ static int request_handover(struct ctl *c, const char *scope,
 	q.value = ctl_str(value);
 	q.expected_revision = 0;
 	int code = ctl_call(c, &q, kind, &res);
+	if (code == CTL_EXIT_NO && res.r.present &&
+	    request_stale(res.r.kv.value)) {
+		fprintf(stderr, CTL_PROG ": replacing a stale request in %s "
+			"(the agents ignore requests older than %d s): %.*s\n",
+			key, SCOPE_REQUEST_MAX_AGE_MS / 1000,
+			(int)res.r.kv.value.len, res.r.kv.value.p);
+		q.expected_revision = res.r.kv.mod_revision;
+		tclient_result_free(&res);
+		code = ctl_call(c, &q, kind, &res);
+	}
+	if (code == CTL_EXIT_OK && sent)
+		snprintf(sent, 1024, "%s", value);
 	if (code == CTL_EXIT_NO) {
 		fprintf(stderr, CTL_PROG ": a request is already pending in %s"
 			"%s%.*s\nHint: wait for the agents to finish it, or "
@@ -502,9 +541,49 @@ static int handover_failed(struct ctl *c, const char *scope, const char *kind,
 	return CTL_EXIT_ERROR;
 }
 
+/* A request that did not happen is taken back, so that it blocks no later
+ * one: only if S/switchover still holds exactly what this command wrote
+ * (there is no conditional delete; an agent or another operator may have
+ * replaced it in the instant between the read and the delete, which the
+ * agents survive: a request deleted early is simply not carried out). */
+static void withdraw_request(struct ctl *c, const char *scope,
+			     const char *sent)
+{
+	char key[SM_KEY_MAX + 1], value[1024];
+	bool found;
+	key_of(key, sizeof(key), scope, "switchover");
+	if (read_key(c, key, value, sizeof(value), &found) || !found ||
+	    strcmp(value, sent) != 0)
+		return;
+	struct client_request q = {.op = CLIENT_OP_DELETE};
+	struct tclient_result res;
+	q.key = ctl_str(key);
+	if (ctl_call(c, &q, "del", &res) == CTL_EXIT_OK)
+		fprintf(stderr, CTL_PROG ": the request was withdrawn (%s "
+			"deleted)\n", key);
+	tclient_result_free(&res);
+}
+
+/* What the candidate says about itself while nobody holds the lease. */
+static void print_candidate_state(struct ctl *c, const char *scope,
+				  const char *candidate)
+{
+	struct member *m;
+	size_t n;
+	if (read_members(c, scope, &m, &n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(m[i].name, candidate) == 0)
+			fprintf(stderr, "%s: %s %s%s%s\n", candidate,
+				member_role_name(m[i].role), m[i].state,
+				m[i].waiting[0] ? ", waiting: " : "",
+				m[i].waiting);
+	free(m);
+}
+
 static int wait_handover(struct ctl *c, const char *scope, const char *kind,
 			 const char *candidate, const struct primary *p,
-			 uint64_t wait_ms)
+			 uint64_t wait_ms, const char *sent)
 {
 	char holder[SM_HOLDER_MAX + 1] = "";
 	const char *old = p->holder;
@@ -530,26 +609,88 @@ static int wait_handover(struct ctl *c, const char *scope, const char *kind,
 		usleep(POLL_MS * 1000);
 	}
 	fprintf(stderr, CTL_PROG ": %s to %s not done within %.1f s: the "
-		"primary is %s\nHint: the request stays in %s/switchover until "
-		"the agents act on it; see '" CTL_PROG " cluster list --scope "
-		"%s', or cancel with '" CTL_PROG " del %s/switchover'.\n",
-		kind, candidate, (double)wait_ms / 1000.0,
-		holder[0] ? holder : "nobody (the lease is free)", scope,
-		scope, scope);
+		"primary is %s\n", kind, candidate, (double)wait_ms / 1000.0,
+		holder[0] ? holder : "nobody (the lease is free)");
+	print_candidate_state(c, scope, candidate);
+	withdraw_request(c, scope, sent);
+	fprintf(stderr, "Hint: see '" CTL_PROG " cluster list --scope %s' "
+		"and %s's agent log; a candidate that lags or is not a "
+		"synchronous standby is promoted only with 'failover --force'."
+		"\n", scope, candidate);
 	return CTL_EXIT_ERROR;
+}
+
+/* No --candidate for a switchover: the best replica (a synchronous one
+ * when there is a sync list), into buf. */
+static int pick_candidate(struct ctl *c, const char *scope, char *buf,
+			  size_t cap)
+{
+	char key[SM_KEY_MAX + 1], sync[SYNC_LIST_MAX];
+	struct member *m;
+	size_t n;
+	bool found;
+	key_of(key, sizeof(key), scope, "sync");
+	int code = read_key(c, key, sync, sizeof(sync), &found);
+	if (code || (code = read_members(c, scope, &m, &n)))
+		return code;
+	const struct member *best = roster_best_candidate(m, n, sync);
+	if (best)
+		snprintf(buf, cap, "%s", best->name);
+	else
+		fprintf(stderr, CTL_PROG ": no replica of cluster '%s' may take "
+			"over (none is healthy%s)\nHint: see '" CTL_PROG
+			" cluster list --scope %s'.\n", scope,
+			sync[0] ? " and a synchronous standby" : "", scope);
+	free(m);
+	return best ? 0 : CTL_EXIT_ERROR;
+}
+
+/* failover --force: say what the candidate lacks of the last position
+ * the primary published (S/optime), before anything is asked. */
+static int warn_forced(struct ctl *c, const char *scope, const char *name)
+{
+	char key[SM_KEY_MAX + 1], value[1024], err[160];
+	struct member *m;
+	size_t n;
+	bool found;
+	struct optime o = {0};
+	key_of(key, sizeof(key), scope, "optime");
+	int code = read_key(c, key, value, sizeof(value), &found);
+	if (code || (code = read_members(c, scope, &m, &n)))
+		return code;
+	if (found)
+		optime_decode(value, strlen(value), &o, err, sizeof(err));
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(m[i].name, name) != 0)
+			continue;
+		uint64_t behind = o.lsn > m[i].received_lsn
+					  ? o.lsn - m[i].received_lsn : 0;
+		fprintf(stderr, CTL_PROG ": warning: forcing %s: it is %llu "
+			"bytes behind the last position %s published; commits "
+			"beyond its position are lost, and it is promoted even "
+			"if it is not a synchronous standby\n", name,
+			(unsigned long long)behind,
+			o.name[0] ? o.name : "the primary");
+	}
+	free(m);
+	return 0;
 }
 
 static int handover(struct ctl *c, const char *kind)
 {
-	const char *scope, *candidate;
+	const char *scope, *candidate = ctl_opt(c, "candidate");
+	char picked[MEMBER_STR_MAX], sent[1024] = "";
 	uint64_t wait_ms;
 	struct primary p;
 	bool switchover = strcmp(kind, "switchover") == 0;
-	if (scope_of(c, &scope) || ctl_opt_str(c, "candidate", &candidate) ||
+	bool force = ctl_opt(c, "force") != NULL;
+	if (scope_of(c, &scope) ||
 	    ctl_opt_duration(c, "wait", false, 30000, 1000, &wait_ms))
 		return CTL_EXIT_ERROR;
 	if (wait_ms == 0)
 		return ctl_usage_error(c, "--wait must be more than 0");
+	if (!switchover && !candidate)
+		return ctl_usage_error(c, "failover needs --candidate NODE");
 	int code = read_primary(c, scope, &p);
 	if (code)
 		return code;
@@ -557,16 +698,33 @@ static int handover(struct ctl *c, const char *kind)
 		fprintf(stderr, CTL_PROG ": cluster '%s' has no primary (%s/"
 			"primary is free), so there is nothing to switch over "
 			"from\nHint: use '" CTL_PROG " cluster failover "
-			"--candidate %s'.\n", scope, scope, candidate);
+			"--candidate NODE'.\n", scope, scope);
 		return CTL_EXIT_ERROR;
 	}
+	if (!switchover && p.holder[0]) {
+		/* as patronictl: a healthy primary hands over in order */
+		fprintf(stderr, CTL_PROG ": cluster '%s' has a primary (%s): "
+			"failing over to %s is done as a switchover\n", scope,
+			p.holder, candidate);
+		kind = "switchover";
+		switchover = true;
+		force = false;
+	}
+	if (!candidate) {
+		if ((code = pick_candidate(c, scope, picked, sizeof(picked))))
+			return code;
+		candidate = picked;
+	}
 	code = check_candidate(c, scope, candidate, &p);
+	if (!code && force)
+		code = warn_forced(c, scope, candidate);
 	if (code)
 		return code;
-	code = request_handover(c, scope, kind, p.holder, candidate);
+	code = request_handover(c, scope, kind, p.holder, candidate, force,
+				sent);
 	if (code)
 		return code;
-	return wait_handover(c, scope, kind, candidate, &p, wait_ms);
+	return wait_handover(c, scope, kind, candidate, &p, wait_ms, sent);
 }
 
 int ctl_cmd_pg_switchover(struct ctl *c)
@@ -596,7 +754,7 @@ int ctl_pg_request_handover(struct ctl *c, const char *scope,
 			    const char *kind, const char *from,
 			    const char *candidate)
 {
-	return request_handover(c, scope, kind, from, candidate);
+	return request_handover(c, scope, kind, from, candidate, false, NULL);
 }
 
 int ctl_pg_quiet_call(struct ctl *c, const struct client_request *q,
