@@ -9,12 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/conf.h"
+#include "common/log.h"
 #include "fencing/agent_int.h"
-#include "fencing/clock.h"
 #include "fencing/pgconf.h"
 #include "fencing/scope_keys.h"
-#include "server/conf.h"
-#include "server/log.h"
 
 static void on_tick(uv_timer_t *t);
 

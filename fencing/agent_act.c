@@ -11,18 +11,18 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/clock.h"
+#include "common/log.h"
 #include "fencing/agent_int.h"
 #include "fencing/aside.h"
-#include "fencing/roster.h"
-#include "fencing/clock.h"
 #include "fencing/controldata.h"
 #include "fencing/fence_pg.h"
 #include "fencing/flatjson.h"
 #include "fencing/pgconf.h"
+#include "fencing/roster.h"
 #include "fencing/scope_keys.h"
 #include "fencing/spawn.h"
 #include "fencing/stonith.h"
-#include "server/log.h"
 
 /* WAL kept for standbys and for pg_rewind of an old primary. */
 #define PG_WAL_KEEP "1GB"

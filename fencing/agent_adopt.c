@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "fencing/agent_int.h"
-#include "server/log.h"
 
 static bool has_file(const char *datadir, const char *name)
 {

@@ -19,12 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/log.h"
 #include "fencing/agent_int.h"
-#include "fencing/clock.h"
 #include "fencing/flatjson.h"
 #include "fencing/roster.h"
 #include "fencing/scope_keys.h"
-#include "server/log.h"
 
 static struct client_str str(const char *s)
 {

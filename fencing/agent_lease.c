@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/log.h"
 #include "fencing/agent_int.h"
-#include "fencing/clock.h"
-#include "server/log.h"
 
 static struct client_str str(const char *s)
 {

@@ -11,13 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/log.h"
 #include "fencing/agent_int.h"
-#include "fencing/roster.h"
-#include "fencing/clock.h"
 #include "fencing/controldata.h"
 #include "fencing/pgconf.h"
+#include "fencing/roster.h"
 #include "fencing/spawn.h"
-#include "server/log.h"
 
 /* One round trip: role, positions (as byte numbers), timeline,
  * walreceiver, and the two settings the agent manages. */

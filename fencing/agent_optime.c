@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/log.h"
 #include "fencing/agent_int.h"
-#include "fencing/clock.h"
-#include "server/log.h"
 
 static void optime_written(struct agent *a, int status, void *arg)
 {

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "fencing/agent_int.h"
-#include "fencing/clock.h"
 #include "server/sm.h"
 
 struct pages {

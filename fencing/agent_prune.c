@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "fencing/agent_int.h"
 #include "fencing/scope_keys.h"
-#include "server/log.h"
 
 struct prune {
 	struct agent *a;

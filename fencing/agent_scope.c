@@ -18,8 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "fencing/agent_int.h"
-#include "server/log.h"
 
 /* This node's file, as a scope_conf with every key set. */
 static void from_file(const struct agent_conf *f, struct scope_conf *out)

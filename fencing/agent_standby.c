@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "fencing/agent_int.h"
 #include "fencing/controldata.h"
 #include "fencing/spawn.h"
 #include "fencing/standby_settings.h"
-#include "server/log.h"
 
 struct check {
 	struct agent *a;

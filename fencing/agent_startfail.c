@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/log.h"
 #include "fencing/agent_int.h"
-#include "fencing/clock.h"
-#include "server/log.h"
 
 /* Starts: 1 s, 2 s, 4 s ... 60 s apart.  Copies: 1 min ... 30 min. */
 #define START_BACKOFF_MS 1000

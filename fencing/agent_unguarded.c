@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "fencing/agent_int.h"
-#include "server/log.h"
 
 const char *unguarded_name(const struct witness_view *v, char *buf,
 			   size_t cap)

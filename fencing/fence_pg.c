@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "fencing/fence_pg.h"
 
 #define FENCE_PG_MAX_KIDS 2048  /* tracked for the wait; all get killed */
@@ -159,20 +160,16 @@ static void sleep_ms(long ms)
 		;
 }
 
-static long elapsed_ms(const struct timespec *t0)
+static long elapsed_ms(uint64_t t0)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000L +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000L;
+	return (long)(clock_mono_ms() - t0);
 }
 
 /* SIGSTOP lands asynchronously; wait (briefly) until it has. */
 static void wait_stopped(const struct proc_info *pm)
 {
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (elapsed_ms(&t0) < FENCE_PG_STOP_MS) {
+	uint64_t t0 = clock_mono_ms();
+	while (elapsed_ms(t0) < FENCE_PG_STOP_MS) {
 		struct proc_info now;
 		if (proc_stat(pm->pid, &now) < 0 || now.state == 'T' ||
 		    state_dead(now.state))
@@ -221,13 +218,12 @@ static int kill_children_once(pid_t parent, struct kids *k)
  * no live child (a killed child may take a moment to become a zombie). */
 static int kill_children(pid_t parent, struct kids *k)
 {
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t t0 = clock_mono_ms();
 	for (;;) {
 		int found = kill_children_once(parent, k);
 		if (found <= 0)
 			return found;
-		if (elapsed_ms(&t0) > FENCE_PG_WAIT_MS)
+		if (elapsed_ms(t0) > FENCE_PG_WAIT_MS)
 			return 0; /* the final wait reports survivors */
 		sleep_ms(1);
 	}
@@ -244,10 +240,9 @@ static size_t count_alive(const struct proc_info *pm, const struct kids *k)
 
 static int wait_gone(const struct proc_info *pm, const struct kids *k)
 {
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t t0 = clock_mono_ms();
 	while (count_alive(pm, k) > 0) {
-		if (elapsed_ms(&t0) >= FENCE_PG_WAIT_MS)
+		if (elapsed_ms(t0) >= FENCE_PG_WAIT_MS)
 			return -ETIMEDOUT;
 		sleep_ms(FENCE_PG_POLL_MS);
 	}

@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fencing/clock.h"
+#include "common/clock.h"
+#include "common/log.h"
 #include "fencing/fence_pg.h"
 #include "fencing/guard.h"
-#include "server/log.h"
 
 #define GUARD_STOP_WAIT_MS 2000
 #define GUARD_CHANNEL_FD 3

@@ -11,14 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/addr.h"
+#include "common/conf.h"
+#include "common/daemon_signals.h"
+#include "common/log.h"
+#include "common/sd_notify.h"
 #include "fencing/agent.h"
 #include "fencing/guard.h"
 #include "fencing/preflight.h"
-#include "proto/addr.h"
-#include "server/conf.h"
-#include "server/daemon_signals.h"
-#include "server/log.h"
-#include "server/sd_notify.h"
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error",
 					 NULL};

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/conf.h"
+#include "common/conf.h"
 
 enum scope_key {
 	SCOPE_SYNCHRONOUS_MODE = 0,

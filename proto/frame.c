@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crc32c.h"
 #include "proto/frame.h"
-#include "raft/crc32c.h"
 
 size_t frame_begin(struct wire_writer *w, uint32_t type, uint64_t request_id)
 {

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/addr.h"
+#include "common/addr.h"
 #include "proto/tclient_int.h"
 
 /* ---- addresses ----------------------------------------------------------- */

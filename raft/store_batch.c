@@ -2,7 +2,7 @@
  * store_batch.c — encoding and checking of segment headers and batches
  * (layout in store_int.h).  Pure functions on memory: no I/O, no state.
  */
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "raft/store_int.h"
 
 uint64_t batch_size(const struct raft_entry *e, unsigned n)

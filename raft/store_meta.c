@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "raft/store_int.h"
 
 static const char *const meta_name[2] = { "metadata1", "metadata2" };

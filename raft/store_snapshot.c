@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "raft/store_int.h"
 
 #define SNAP_CHUNK ((size_t)64 << 10)

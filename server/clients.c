@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/addr.h"
+#include "common/addr.h"
+#include "common/log.h"
 #include "proto/frame.h"
 #include "server/clients.h"
-#include "server/log.h"
 #include "server/transport.h"
 #include "server/transport_hello.h"
 

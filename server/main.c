@@ -14,14 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/conf.h"
+#include "common/daemon_signals.h"
+#include "common/log.h"
+#include "common/sd_notify.h"
 #include "proto/hash.h"
 #include "server/clients.h"
-#include "server/conf.h"
-#include "server/daemon_signals.h"
 #include "server/http.h"
-#include "server/log.h"
 #include "server/node.h"
-#include "server/sd_notify.h"
 #include "server/service.h"
 #include "server/status.h"
 #include "server/transport.h"

@@ -8,10 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
+#include "common/log.h"
 #include "proto/wire.h"
 #include "raft/store.h"
 #include "server/disk.h"
-#include "server/log.h"
 #include "server/node.h"
 #include "server/transport.h"
 
@@ -88,11 +89,9 @@ static void node_step(struct node *n, struct raft_event *ev, int *rv_out);
 
 uint64_t node_now_ms(void)
 {
-	struct timespec ts;
 	/* BOOTTIME keeps counting while the host is suspended: a lease
 	 * must not look younger after a resume (docs/design.md rule 3). */
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return clock_now_ms();
 }
 
 /* ---- small growable arrays -------------------------------------------------- */

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "proto/hash.h"
 #include "server/lease_clock.h"
-#include "server/log.h"
 #include "server/service.h"
 #include "server/transport.h"
 

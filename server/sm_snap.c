@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "server/sm_int.h"
 
 #define SNAP_MAGIC 0x534d5354u /* "TSMS" as bytes */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/addr.h"
+#include "common/addr.h"
 #include "server/transport_int.h"
 
 /* ---- helpers shared by the transport files ------------------------------- */

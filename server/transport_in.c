@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "proto/addr.h"
+#include "common/addr.h"
 #include "server/transport_hello.h"
 #include "server/transport_int.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/conf.h"
+#include "common/conf.h"
 #include "tests/suites.h"
 
 struct tconf {

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "tests/suites.h"
 
 /* Vectors from RFC 3720, appendix B.4, and the common check value. */

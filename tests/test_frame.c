@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crc32c.h"
 #include "proto/frame.h"
-#include "raft/crc32c.h"
 #include "tests/suites.h"
 
 /* xorshift: deterministic filler, no libc state. */

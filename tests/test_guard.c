@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fencing/clock.h"
+#include "common/clock.h"
 #include "fencing/guard.h"
 #include "tests/fake_pg.h"
 #include "tests/suites.h"

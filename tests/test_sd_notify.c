@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "server/sd_notify.h"
+#include "common/sd_notify.h"
 #include "tests/suites.h"
 
 struct listener {

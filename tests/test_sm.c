@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 #include "server/sm.h"
 #include "tests/suites.h"
 

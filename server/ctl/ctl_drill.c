@@ -37,10 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "fencing/flatjson.h"
 #include "fencing/roster.h"
 #include "fencing/scope_keys.h"
-#include "fencing/clock.h"
 #include "server/ctl/ctl.h"
 #include "server/sm.h"
 

@@ -33,8 +33,8 @@
 
 #include <libpq-fe.h>
 
+#include "common/clock.h"
 #include "fencing/roster.h"
-#include "fencing/clock.h"
 #include "server/ctl/ctl.h"
 
 #define PROBE_TABLE_SQL                                                      \

@@ -36,8 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "fencing/flatjson.h"
-#include "fencing/clock.h"
 #include "fencing/optime.h"
 #include "fencing/roster.h"
 #include "fencing/scope_keys.h"

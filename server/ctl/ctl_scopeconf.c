@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "fencing/agent.h"
-#include "fencing/clock.h"
 #include "fencing/flatjson.h"
 #include "fencing/scope_conf.h"
 #include "server/ctl/ctl.h"

@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crc32c.h"
 #include "proto/frame.h"
-#include "raft/crc32c.h"
 
 #define CHECK(c)                                                     \
 	do {                                                         \

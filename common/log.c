@@ -8,7 +8,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "server/log.h"
+#include "common/log.h"
 
 static int min_level = LOG_INFO;
 

@@ -31,8 +31,8 @@
  *
  * Everything here is safe to call when the daemon is not run by systemd.
  */
-#ifndef TENURE_SERVER_SD_NOTIFY_H
-#define TENURE_SERVER_SD_NOTIFY_H
+#ifndef TENURE_COMMON_SD_NOTIFY_H
+#define TENURE_COMMON_SD_NOTIFY_H
 
 #include <stdbool.h>
 #include <stddef.h>

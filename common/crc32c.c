@@ -5,7 +5,7 @@
  * xor 0xFFFFFFFF.  The running value is kept inverted inside each call, so
  * callers chain plain results (see crc32c.h).
  */
-#include "raft/crc32c.h"
+#include "common/crc32c.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define CRC32C_X86 1

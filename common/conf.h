@@ -46,8 +46,8 @@
  * must be released with conf_free().  On CONF_ERROR nothing is left to free
  * (conf_free() is still harmless).  The output struct needs no initialising.
  */
-#ifndef TENURE_SERVER_CONF_H
-#define TENURE_SERVER_CONF_H
+#ifndef TENURE_COMMON_CONF_H
+#define TENURE_COMMON_CONF_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "proto/addr.h"
+#include "common/addr.h"
 
 static int parse_port(const char *s, int *port)
 {

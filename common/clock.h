@@ -1,6 +1,7 @@
 /*
- * clock.h — the agent's and the guard's one clock: CLOCK_BOOTTIME in
- * milliseconds.
+ * clock.h — tenure's clocks in milliseconds: CLOCK_BOOTTIME, the one clock
+ * of leases (the witnesses', the agent's and the guard's), the wall clock
+ * for times people read, CLOCK_MONOTONIC for short local waits.
  *
  * Contract
  * --------
@@ -11,8 +12,8 @@
  * every process of the host: the agent computes a deadline and the guard
  * compares it.
  */
-#ifndef TENURE_FENCING_CLOCK_H
-#define TENURE_FENCING_CLOCK_H
+#ifndef TENURE_COMMON_CLOCK_H
+#define TENURE_COMMON_CLOCK_H
 
 #include <stdint.h>
 
@@ -20,5 +21,7 @@ uint64_t clock_now_ms(void);
 /* Wall-clock milliseconds (CLOCK_REALTIME): only for times written for
  * other hosts or people to read, never for deadlines. */
 uint64_t clock_wall_ms(void);
+/* CLOCK_MONOTONIC milliseconds: for timing short local waits only. */
+uint64_t clock_mono_ms(void);
 
 #endif

@@ -2,7 +2,7 @@
  * sd_notify.c — systemd's notification datagrams and the watchdog timer;
  * the contract is in sd_notify.h.
  */
-#include "server/sd_notify.h"
+#include "common/sd_notify.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "server/log.h"
+#include "common/log.h"
 
 /* ---- the datagram --------------------------------------------------------- */
 

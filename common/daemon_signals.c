@@ -3,8 +3,8 @@
  */
 #include <signal.h>
 
-#include "server/daemon_signals.h"
-#include "server/log.h"
+#include "common/daemon_signals.h"
+#include "common/log.h"
 
 static void on_stop_signal(uv_signal_t *h, int signum)
 {

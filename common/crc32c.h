@@ -16,8 +16,8 @@
  * table-driven software loop otherwise.  Both paths are exported so tests
  * can check that they agree.  No state: callable from any thread.
  */
-#ifndef TENURE_CRC32C_H
-#define TENURE_CRC32C_H
+#ifndef TENURE_COMMON_CRC32C_H
+#define TENURE_COMMON_CRC32C_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,4 +32,4 @@ uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
 uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len);
 bool crc32c_hw_available(void);
 
-#endif /* TENURE_CRC32C_H */
+#endif /* TENURE_COMMON_CRC32C_H */

@@ -4,8 +4,8 @@
  * witness or agent must never stall on a resolver.  Shared by the server's
  * listeners and transport and by the client library.
  */
-#ifndef TENURE_PROTO_ADDR_H
-#define TENURE_PROTO_ADDR_H
+#ifndef TENURE_COMMON_ADDR_H
+#define TENURE_COMMON_ADDR_H
 
 #include <uv.h>
 

@@ -1,7 +1,7 @@
 /* clock.c — see clock.h. */
 #include <time.h>
 
-#include "fencing/clock.h"
+#include "common/clock.h"
 
 static uint64_t ms_of(clockid_t id)
 {
@@ -19,4 +19,9 @@ uint64_t clock_now_ms(void)
 uint64_t clock_wall_ms(void)
 {
 	return ms_of(CLOCK_REALTIME);
+}
+
+uint64_t clock_mono_ms(void)
+{
+	return ms_of(CLOCK_MONOTONIC);
 }

@@ -11,8 +11,8 @@
  * process, which for the agent would fence its Postgres.  Started only
  * once the daemon can stop cleanly; closed with the rest of its handles.
  */
-#ifndef TENURE_SERVER_DAEMON_SIGNALS_H
-#define TENURE_SERVER_DAEMON_SIGNALS_H
+#ifndef TENURE_COMMON_DAEMON_SIGNALS_H
+#define TENURE_COMMON_DAEMON_SIGNALS_H
 
 #include <uv.h>
 

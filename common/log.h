@@ -7,8 +7,8 @@
  * the event name and the key=value fields (values with spaces are the
  * caller's to quote with %q-style helpers: log_quote()).
  */
-#ifndef TENURE_SERVER_LOG_H
-#define TENURE_SERVER_LOG_H
+#ifndef TENURE_COMMON_LOG_H
+#define TENURE_COMMON_LOG_H
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -8,7 +8,7 @@
  * the file is read, which is what makes a flag win over the file wherever
  * --config appears on the command line.
  */
-#include "server/conf.h"
+#include "common/conf.h"
 
 #include <errno.h>
 #include <inttypes.h>
