@@ -29,7 +29,7 @@ struct query {
 
 static void put_raw(struct http_response *res, const char *s)
 {
-	wire_put_bytes(&res->body, s, strlen(s));
+	buf_put(&res->body, s, strlen(s));
 }
 
 static void put_jstr(struct http_response *res, const char *s)
@@ -41,7 +41,7 @@ static void put_jstr(struct http_response *res, const char *s)
 		if (e)
 			put_raw(res, e);
 		else
-			wire_put_bytes(&res->body, s, 1);
+			buf_put(&res->body, s, 1);
 	}
 	put_raw(res, "\"");
 }
@@ -95,7 +95,7 @@ static void answer_error(struct http_response *res, int status,
 {
 	res->status = status;
 	res->content_type = "application/json";
-	wire_writer_reset(&res->body);
+	buf_reset(&res->body);
 	put_raw(res, "{\"error\":");
 	put_jstr(res, msg);
 	put_kstr(res, "path", path);

@@ -47,8 +47,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/http.h"
 #include "fencing/member.h"
-#include "server/http.h"
 
 struct api_view {
 	const char *scope;

@@ -16,11 +16,11 @@
 
 #include "common/conf.h"
 #include "common/daemon_signals.h"
+#include "common/http.h"
 #include "common/log.h"
 #include "common/sd_notify.h"
 #include "proto/hash.h"
 #include "server/clients.h"
-#include "server/http.h"
 #include "server/node.h"
 #include "server/service.h"
 #include "server/status.h"

@@ -10,7 +10,7 @@
 #ifndef TENURE_SERVER_STATUS_H
 #define TENURE_SERVER_STATUS_H
 
-#include "server/http.h"
+#include "common/http.h"
 #include "server/node.h"
 #include "server/service.h"
 

@@ -84,7 +84,7 @@ static void call(const struct api_view *v, const char *method,
 		 const char *path, struct answer *a)
 {
 	struct http_response res = {.status = 404};
-	wire_writer_init(&res.body);
+	buf_init(&res.body);
 	api_handle(v, method, path, &res);
 	ck_assert(!res.body.failed);
 	ck_assert_uint_lt(res.body.len, sizeof(a->body));
@@ -92,7 +92,7 @@ static void call(const struct api_view *v, const char *method,
 	a->body[res.body.len] = '\0';
 	a->status = res.status;
 	a->type = res.content_type;
-	wire_writer_free(&res.body);
+	buf_free(&res.body);
 }
 
 static int status_of(const struct api_view *v, const char *path)

@@ -10,18 +10,18 @@
  * client sends can affect other connections.  Responses carry
  * Content-Length and Connection: close.
  */
-#ifndef TENURE_SERVER_HTTP_H
-#define TENURE_SERVER_HTTP_H
+#ifndef TENURE_COMMON_HTTP_H
+#define TENURE_COMMON_HTTP_H
 
 #include <stddef.h>
 #include <uv.h>
 
-#include "proto/wire.h"
+#include "common/buf.h"
 
 struct http_response {
 	int status;                /* 200, 404, 503 ... */
 	const char *content_type;  /* default "application/json" */
-	struct wire_writer body;   /* the handler appends */
+	struct buf body;           /* the handler appends */
 };
 
 typedef void (*http_handler)(void *arg, const char *method,

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/http.h"
-#include "server/transport.h"
+#include "common/addr.h"
+#include "common/http.h"
 
 #define REQUEST_MAX 8192
 
@@ -19,7 +19,7 @@ struct http_conn {
 	size_t len;
 	bool answered;
 	uv_write_t wreq;
-	struct wire_writer out;
+	struct buf out;
 	struct http_conn *prev, *next;
 };
 
@@ -40,17 +40,8 @@ void http_printf(struct http_response *res, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	buf_vprintf(&res->body, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	unsigned char *p = wire_put_space(&res->body, (size_t)n + 1);
-	if (!p)
-		return;
-	va_start(ap, fmt);
-	vsnprintf((char *)p, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	res->body.len--; /* drop the NUL */
 }
 
 static const char *reason(int status)
@@ -75,7 +66,7 @@ static void on_conn_closed(uv_handle_t *h)
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	wire_writer_free(&c->out);
+	buf_free(&c->out);
 	free(c);
 	if (s->closing && !s->conns)
 		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
@@ -104,14 +95,14 @@ static void send_response(struct http_conn *c, bool head,
 			 res->content_type ? res->content_type
 					   : "application/json",
 			 res->body.len);
-	wire_put_bytes(&c->out, hdr, (size_t)n);
+	buf_put(&c->out, hdr, (size_t)n);
 	if (!head)
-		wire_put_bytes(&c->out, res->body.buf, res->body.len);
+		buf_put(&c->out, res->body.buf, res->body.len);
 	if (c->out.failed) {
 		conn_close(c);
 		return;
 	}
-	uv_buf_t b = uv_buf_init((char *)c->out.buf, (unsigned)c->out.len);
+	uv_buf_t b = uv_buf_init(c->out.buf, (unsigned)c->out.len);
 	c->wreq.data = c;
 	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written))
 		conn_close(c);
@@ -121,10 +112,10 @@ static void answer_plain(struct http_conn *c, int status, const char *msg)
 {
 	struct http_response res = {.status = status,
 				    .content_type = "text/plain"};
-	wire_writer_init(&res.body);
+	buf_init(&res.body);
 	http_printf(&res, "%s\n", msg);
 	send_response(c, false, &res);
-	wire_writer_free(&res.body);
+	buf_free(&res.body);
 }
 
 /* "GET /path HTTP/1.1" once the header block is complete. */
@@ -142,10 +133,10 @@ static void handle_request(struct http_conn *c)
 		return;
 	}
 	struct http_response res = {.status = 404};
-	wire_writer_init(&res.body);
+	buf_init(&res.body);
 	c->srv->handler(c->srv->arg, method, path, &res);
 	send_response(c, head, &res);
-	wire_writer_free(&res.body);
+	buf_free(&res.body);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -186,7 +177,7 @@ static void on_connection(uv_stream_t *server, int status)
 	if (!c)
 		return;
 	c->srv = s;
-	wire_writer_init(&c->out);
+	buf_init(&c->out);
 	uv_tcp_init(s->loop, &c->tcp);
 	c->tcp.data = c;
 	c->next = s->conns;
@@ -207,7 +198,7 @@ int http_start(uv_loop_t *loop, const char *listen_addr, http_handler h,
 	       void *arg, struct http_server **out, char *err, size_t errlen)
 {
 	struct sockaddr_storage addr;
-	if (transport_parse_addr(listen_addr, &addr)) {
+	if (addr_parse(listen_addr, &addr)) {
 		snprintf(err, errlen, "invalid HTTP address \"%s\": use "
 				      "host:port, e.g. 127.0.0.1:7201",
 			 listen_addr);
