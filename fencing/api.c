@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/json.h"
 #include "fencing/api.h"
 #include "fencing/flatjson.h"
 #include "fencing/roster.h"
@@ -25,81 +26,60 @@ struct query {
 	const char *replication_state; /* NULL: any */
 };
 
-/* ---- JSON into a response ----------------------------------------------- */
+/* ---- JSON into a response (common/json.h) ------------------------------- */
 
-static void put_raw(struct http_response *res, const char *s)
+/* Records' strings are copied byte for byte, as the agents wrote them. */
+static void json_start(struct json *j, struct http_response *res)
 {
-	buf_put(&res->body, s, strlen(s));
+	json_init_buf(j, &res->body, JSON_KEEP_BYTES);
 }
 
-static void put_jstr(struct http_response *res, const char *s)
+static void put_kstr(struct json *j, const char *key, const char *val)
 {
-	char tmp[8];
-	put_raw(res, "\"");
-	for (; s && *s; s++) {
-		const char *e = flatjson_escape_byte((unsigned char)*s, tmp);
-		if (e)
-			put_raw(res, e);
-		else
-			buf_put(&res->body, s, 1);
-	}
-	put_raw(res, "\"");
+	json_key(j, key);
+	json_string(j, val);
 }
 
-/* ,"key": — every object below starts with a key written by hand. */
-static void put_key(struct http_response *res, const char *key)
-{
-	put_raw(res, ",");
-	put_jstr(res, key);
-	put_raw(res, ":");
-}
-
-static void put_kstr(struct http_response *res, const char *key,
-		     const char *val)
-{
-	put_key(res, key);
-	put_jstr(res, val);
-}
-
-static void put_kstr_or_null(struct http_response *res, const char *key,
+static void put_kstr_or_null(struct json *j, const char *key,
 			     const char *val)
 {
-	put_key(res, key);
+	json_key(j, key);
 	if (val && *val)
-		put_jstr(res, val);
+		json_string(j, val);
 	else
-		put_raw(res, "null");
+		json_null(j);
 }
 
-static void put_ku64(struct http_response *res, const char *key, uint64_t v)
+static void put_ku64(struct json *j, const char *key, uint64_t v)
 {
-	put_key(res, key);
-	http_printf(res, "%" PRIu64, v);
+	json_key(j, key);
+	json_u64(j, v);
 }
 
-static void put_kbool(struct http_response *res, const char *key, bool v)
+static void put_kbool(struct json *j, const char *key, bool v)
 {
-	put_key(res, key);
-	put_raw(res, v ? "true" : "false");
+	json_key(j, key);
+	json_bool(j, v);
 }
 
-static void put_klsn(struct http_response *res, const char *key,
-		     uint64_t lsn)
+static void put_klsn(struct json *j, const char *key, uint64_t lsn)
 {
 	char buf[24];
-	put_kstr(res, key, member_lsn_format(lsn, buf, sizeof(buf)));
+	put_kstr(j, key, member_lsn_format(lsn, buf, sizeof(buf)));
 }
 
 static void answer_error(struct http_response *res, int status,
 			 const char *msg, const char *path)
 {
+	struct json j;
 	res->status = status;
 	res->content_type = "application/json";
 	buf_reset(&res->body);
-	put_raw(res, "{\"error\":");
-	put_jstr(res, msg);
-	put_kstr(res, "path", path);
-	put_raw(res, "}\n");
+	json_start(&j, res);
+	json_object(&j);
+	put_kstr(&j, "error", msg);
+	put_kstr(&j, "path", path);
+	json_end(&j);
 }
 
 /* ---- the node as the view describes it ---------------------------------- */
@@ -141,24 +121,26 @@ static bool replica_ok(const struct api_view *v, const struct query *q)
 static void status_body(const struct api_view *v, struct http_response *res)
 {
 	const struct member *m = self_of(v);
-	put_raw(res, "{\"name\":");
-	put_jstr(res, m->name);
-	put_kstr(res, "scope", v->scope ? v->scope : "");
-	put_kstr(res, "role", self_role(v));
-	put_kstr(res, "state", self_state(v));
-	put_kbool(res, "pg_running", v->pg_running);
-	put_kbool(res, "writable", v->writable_primary);
-	put_ku64(res, "timeline", m->timeline);
-	put_ku64(res, "lag_bytes", m->lag_bytes);
-	put_klsn(res, "received_lsn", m->received_lsn);
-	put_klsn(res, "replayed_lsn", m->replayed_lsn);
-	put_ku64(res, "lease_valid_ms", v->lease_valid_ms);
-	put_ku64(res, "lease_token", v->lease_token);
-	put_kstr_or_null(res, "leader", v->leader);
-	put_kbool(res, "paused", v->paused);
+	struct json j;
+	json_start(&j, res);
+	json_object(&j);
+	put_kstr(&j, "name", m->name);
+	put_kstr(&j, "scope", v->scope ? v->scope : "");
+	put_kstr(&j, "role", self_role(v));
+	put_kstr(&j, "state", self_state(v));
+	put_kbool(&j, "pg_running", v->pg_running);
+	put_kbool(&j, "writable", v->writable_primary);
+	put_ku64(&j, "timeline", m->timeline);
+	put_ku64(&j, "lag_bytes", m->lag_bytes);
+	put_klsn(&j, "received_lsn", m->received_lsn);
+	put_klsn(&j, "replayed_lsn", m->replayed_lsn);
+	put_ku64(&j, "lease_valid_ms", v->lease_valid_ms);
+	put_ku64(&j, "lease_token", v->lease_token);
+	put_kstr_or_null(&j, "leader", v->leader);
+	put_kbool(&j, "paused", v->paused);
 	if (v->problem)
-		put_kstr(res, "problem", v->problem);
-	put_raw(res, "}\n");
+		put_kstr(&j, "problem", v->problem);
+	json_end(&j);
 }
 
 /* ---- health endpoints --------------------------------------------------- */
@@ -211,37 +193,37 @@ static int by_name(const void *a, const void *b)
 }
 
 static void cluster_member(const struct api_view *v, const struct member *m,
-			   struct http_response *res)
+			   struct json *j)
 {
 	char host[MEMBER_STR_MAX];
 	unsigned port;
 	roster_split_addr(m->pg, host, sizeof(host), &port);
-	put_raw(res, "{\"name\":");
-	put_jstr(res, m->name);
-	put_kstr(res, "role", roster_role(m, v->leader));
-	put_kstr(res, "state", m->state);
-	put_kstr(res, "api", m->api);
+	json_object(j);
+	put_kstr(j, "name", m->name);
+	put_kstr(j, "role", roster_role(m, v->leader));
+	put_kstr(j, "state", m->state);
+	put_kstr(j, "api", m->api);
 	if (m->api[0]) {
 		char url[MEMBER_STR_MAX + 32];
 		snprintf(url, sizeof(url), "http://%s/patroni", m->api);
-		put_kstr(res, "api_url", url);
+		put_kstr(j, "api_url", url);
 	}
-	put_kstr(res, "host", host);
-	put_ku64(res, "port", port);
-	put_ku64(res, "timeline", m->timeline);
-	put_ku64(res, "lag", m->lag_bytes);
-	put_klsn(res, "received_lsn", m->received_lsn);
-	put_klsn(res, "replayed_lsn", m->replayed_lsn);
-	put_kbool(res, "healthy", m->healthy);
-	put_kbool(res, "sync", roster_is_sync(m, v->leader, v->sync_standbys));
-	put_kbool(res, "nofailover", m->nofailover);
+	put_kstr(j, "host", host);
+	put_ku64(j, "port", port);
+	put_ku64(j, "timeline", m->timeline);
+	put_ku64(j, "lag", m->lag_bytes);
+	put_klsn(j, "received_lsn", m->received_lsn);
+	put_klsn(j, "replayed_lsn", m->replayed_lsn);
+	put_kbool(j, "healthy", m->healthy);
+	put_kbool(j, "sync", roster_is_sync(m, v->leader, v->sync_standbys));
+	put_kbool(j, "nofailover", m->nofailover);
 	if (m->waiting[0])
-		put_kstr(res, "waiting", m->waiting);
-	put_key(res, "priority");
-	http_printf(res, "%" PRId64, m->priority);
+		put_kstr(j, "waiting", m->waiting);
+	json_key(j, "priority");
+	json_i64(j, m->priority);
 	if (v->leader && strcmp(m->name, v->leader) == 0)
-		put_ku64(res, "lease_token", m->lease_token);
-	put_raw(res, "}");
+		put_ku64(j, "lease_token", m->lease_token);
+	json_end(j);
 }
 
 /* The members with self's live record in place of its stored one. */
@@ -271,18 +253,18 @@ static void cluster(const struct api_view *v, struct http_response *res)
 		return;
 	}
 	res->status = 200;
-	put_raw(res, "{\"scope\":");
-	put_jstr(res, v->scope ? v->scope : "");
-	put_kstr_or_null(res, "leader", v->leader);
-	put_kbool(res, "paused", v->paused);
-	put_key(res, "members");
-	put_raw(res, "[");
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			put_raw(res, ",");
-		cluster_member(v, list[i], res);
-	}
-	put_raw(res, "]}\n");
+	struct json j;
+	json_start(&j, res);
+	json_object(&j);
+	put_kstr(&j, "scope", v->scope ? v->scope : "");
+	put_kstr_or_null(&j, "leader", v->leader);
+	put_kbool(&j, "paused", v->paused);
+	json_key(&j, "members");
+	json_list(&j);
+	for (size_t i = 0; i < n; i++)
+		cluster_member(v, list[i], &j);
+	json_end(&j);
+	json_end(&j);
 	free(list);
 }
 
@@ -291,21 +273,19 @@ static void cluster(const struct api_view *v, struct http_response *res)
 static void history(const struct api_view *v, struct http_response *res)
 {
 	char err[128];
-	bool first = true;
+	struct json j;
 	res->status = 200;
-	put_raw(res, "[");
+	json_start(&j, res);
+	json_list(&j);
 	for (size_t i = 0; i < v->n_history; i++) {
 		const char *h = v->history[i];
 		/* one corrupt entry must not make the whole document invalid */
 		if (!h || !flatjson_parse(h, strlen(h), NULL, NULL, err,
 					  sizeof(err)))
 			continue;
-		if (!first)
-			put_raw(res, ",");
-		first = false;
-		put_raw(res, h);
+		json_raw(&j, h, strlen(h));
 	}
-	put_raw(res, "]\n");
+	json_end(&j);
 }
 
 /* ---- /metrics ----------------------------------------------------------- */
@@ -414,29 +394,33 @@ static void patroni(const struct api_view *v, struct http_response *res)
 	const struct member *m = self_of(v);
 	bool primary = strcmp(self_role(v), "primary") == 0;
 	res->status = v->pg_running ? 200 : 503;
-	put_raw(res, "{\"state\":");
-	put_jstr(res, v->pg_running ? "running" : "stopped");
-	put_kstr(res, "role", primary ? "primary" : roster_role(m, v->leader));
-	put_ku64(res, "timeline", m->timeline);
-	put_key(res, "xlog");
-	if (primary)
-		http_printf(res, "{\"location\":%" PRIu64 "}",
-			    m->received_lsn);
-	else
-		http_printf(res, "{\"received_location\":%" PRIu64
-			    ",\"replayed_location\":%" PRIu64
-			    ",\"paused\":false}",
-			    m->received_lsn, m->replayed_lsn);
+	struct json j;
+	json_start(&j, res);
+	json_object(&j);
+	put_kstr(&j, "state", v->pg_running ? "running" : "stopped");
+	put_kstr(&j, "role", primary ? "primary" : roster_role(m, v->leader));
+	put_ku64(&j, "timeline", m->timeline);
+	json_key(&j, "xlog");
+	json_object(&j);
+	if (primary) {
+		put_ku64(&j, "location", m->received_lsn);
+	} else {
+		put_ku64(&j, "received_location", m->received_lsn);
+		put_ku64(&j, "replayed_location", m->replayed_lsn);
+		put_kbool(&j, "paused", false);
+	}
+	json_end(&j);
 	if (m->role == MEMBER_REPLICA)
-		put_kstr(res, "replication_state", m->state);
-	put_kbool(res, "cluster_unlocked", !v->leader || !v->leader[0]);
+		put_kstr(&j, "replication_state", m->state);
+	put_kbool(&j, "cluster_unlocked", !v->leader || !v->leader[0]);
 	if (v->paused)
-		put_kbool(res, "pause", true);
-	put_key(res, "patroni");
-	put_raw(res, "{\"scope\":");
-	put_jstr(res, v->scope ? v->scope : "");
-	put_kstr(res, "name", m->name);
-	put_raw(res, "}}\n");
+		put_kbool(&j, "pause", true);
+	json_key(&j, "patroni");
+	json_object(&j);
+	put_kstr(&j, "scope", v->scope ? v->scope : "");
+	put_kstr(&j, "name", m->name);
+	json_end(&j);
+	json_end(&j);
 }
 
 /* ---- query string ------------------------------------------------------- */

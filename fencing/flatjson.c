@@ -54,33 +54,6 @@ static int peek(const struct parser *ps)
 	return ps->off < ps->len ? ps->p[ps->off] : -1;
 }
 
-size_t flatjson_utf8_len(const unsigned char *p, size_t left)
-{
-	size_t n;
-	uint32_t min;
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0)
-		n = 2, min = 0x80;
-	else if ((p[0] & 0xf0) == 0xe0)
-		n = 3, min = 0x800;
-	else if ((p[0] & 0xf8) == 0xf0)
-		n = 4, min = 0x10000;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	uint32_t cp = p[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 static bool append(struct parser *ps, char *out, size_t *n, const void *b,
 		   size_t k)
 {
@@ -203,7 +176,7 @@ static bool parse_string(struct parser *ps, char *out, size_t *outlen)
 				return false;
 			continue;
 		}
-		size_t k = c < 0x80 ? 1 : flatjson_utf8_len(ps->p + ps->off,
+		size_t k = c < 0x80 ? 1 : json_utf8_len(ps->p + ps->off,
 						   ps->len - ps->off);
 		if (k == 0)
 			return fail(ps, "invalid UTF-8 in a string");
@@ -425,98 +398,39 @@ bool flatjson_i64(const char *key, const struct flatjson_value *v,
 
 /* ---- writer ------------------------------------------------------------- */
 
-const char *flatjson_escape_byte(unsigned char c, char *tmp)
-{
-	switch (c) {
-	case '"': return "\\\"";
-	case '\\': return "\\\\";
-	case '\n': return "\\n";
-	case '\r': return "\\r";
-	case '\t': return "\\t";
-	case '\b': return "\\b";
-	case '\f': return "\\f";
-	}
-	if (c >= 0x20 && c != 0x7f)
-		return NULL;
-	snprintf(tmp, 8, "\\u%04x", c);
-	return tmp;
-}
-
-static void raw(struct flatjson_writer *w, const char *s, size_t n)
-{
-	if (w->full)
-		return;
-	if (w->len + n + 1 > w->cap) {
-		w->full = true;
-		return;
-	}
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
-}
-
-static void string(struct flatjson_writer *w, const char *s)
-{
-	char tmp[8];
-	raw(w, "\"", 1);
-	for (; *s; s++) {
-		const char *e = flatjson_escape_byte((unsigned char)*s, tmp);
-		if (e)
-			raw(w, e, strlen(e));
-		else
-			raw(w, s, 1);
-	}
-	raw(w, "\"", 1);
-}
-
-static void key(struct flatjson_writer *w, const char *k)
-{
-	if (!w->first)
-		raw(w, ",", 1);
-	w->first = false;
-	string(w, k);
-	raw(w, ":", 1);
-}
-
 void flatjson_begin(struct flatjson_writer *w, char *buf, size_t cap)
 {
-	w->buf = buf;
-	w->cap = cap;
-	w->len = 0;
-	w->full = false;
-	w->first = true;
-	raw(w, "{", 1);
+	json_init_fixed(&w->j, buf, cap, JSON_KEEP_BYTES | JSON_NO_NEWLINE);
+	json_object(&w->j);
 }
 
 void flatjson_put_str(struct flatjson_writer *w, const char *k,
 		      const char *val)
 {
-	key(w, k);
-	string(w, val ? val : "");
+	json_key(&w->j, k);
+	json_string(&w->j, val);
 }
 
 void flatjson_put_u64(struct flatjson_writer *w, const char *k, uint64_t v)
 {
-	char num[24];
-	key(w, k);
-	raw(w, num, (size_t)snprintf(num, sizeof(num), "%" PRIu64, v));
+	json_key(&w->j, k);
+	json_u64(&w->j, v);
 }
 
 void flatjson_put_i64(struct flatjson_writer *w, const char *k, int64_t v)
 {
-	char num[24];
-	key(w, k);
-	raw(w, num, (size_t)snprintf(num, sizeof(num), "%" PRId64, v));
+	json_key(&w->j, k);
+	json_i64(&w->j, v);
 }
 
 void flatjson_put_bool(struct flatjson_writer *w, const char *k, bool v)
 {
-	key(w, k);
-	raw(w, v ? "true" : "false", v ? 4 : 5);
+	json_key(&w->j, k);
+	json_bool(&w->j, v);
 }
 
 size_t flatjson_end(struct flatjson_writer *w)
 {
-	raw(w, "}", 1);
-	return w->full ? 0 : w->len;
+	json_end(&w->j);
+	return w->j.failed ? 0 : w->j.len;
 }

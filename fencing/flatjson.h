@@ -14,9 +14,11 @@
  * wins if the caller just stores them); it may refuse a value by
  * returning false with its own reason in err.
  *
- * The writer builds an object into a caller's fixed buffer, escaping ",
- * \ and control characters; once something does not fit, every later call
- * is a no-op and flatjson_end returns 0.  Pure functions, no global state.
+ * The writer builds an object into a caller's fixed buffer with
+ * common/json.h (JSON_KEEP_BYTES: bytes are copied as they are, only ",
+ * \ and control characters escaped); once something does not fit, every
+ * later call is a no-op and flatjson_end returns 0.  Pure functions, no
+ * global state.
  */
 #ifndef TENURE_FENCING_FLATJSON_H
 #define TENURE_FENCING_FLATJSON_H
@@ -24,6 +26,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "common/json.h"
 
 #define FLATJSON_STR_MAX 4096
 
@@ -58,19 +62,8 @@ bool flatjson_u64(const char *key, const struct flatjson_value *v,
 bool flatjson_i64(const char *key, const struct flatjson_value *v,
 		  int64_t *out, char *err, size_t errlen);
 
-/* The escape sequence for byte c ("\\n", "\\u001f", ...) into tmp (at
- * least 8 bytes), or NULL when c stands for itself in a JSON string. */
-/* Length of the valid UTF-8 sequence at p (of at most left bytes: 1 for
- * ASCII), 0 when it is not one (overlong, surrogate, beyond U+10FFFF,
- * cut short). */
-size_t flatjson_utf8_len(const unsigned char *p, size_t left);
-const char *flatjson_escape_byte(unsigned char c, char *tmp);
-
 struct flatjson_writer {
-	char *buf;
-	size_t cap, len;
-	bool full;
-	bool first;
+	struct json j;
 };
 
 void flatjson_begin(struct flatjson_writer *w, char *buf, size_t cap);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "server/status.h"
 #include "server/transport.h"
 
@@ -68,14 +69,24 @@ static void health(struct status_ctx *c, struct http_response *res)
 	res->status = why ? 503 : 200;
 	char leader[RAFT_ADDR_MAX];
 	leader_name(r, leader, sizeof(leader));
-	http_printf(res,
-		    "{\"health\":\"%s\",\"reason\":\"%s\",\"role\":\"%s\","
-		    "\"leader\":\"%s\",\"commit\":%llu,\"applied\":%llu,"
-		    "\"leader_commit\":%llu}\n",
-		    why ? "unhealthy" : "healthy", why ? why : "",
-		    raft_state_name(raft_state(r)), leader,
-		    (unsigned long long)raft_commit_index(r),
-		    (unsigned long long)applied, (unsigned long long)commit);
+	struct json j;
+	json_init_buf(&j, &res->body, JSON_KEEP_BYTES);
+	json_object(&j);
+	json_key(&j, "health");
+	json_string(&j, why ? "unhealthy" : "healthy");
+	json_key(&j, "reason");
+	json_string(&j, why ? why : "");
+	json_key(&j, "role");
+	json_string(&j, raft_state_name(raft_state(r)));
+	json_key(&j, "leader");
+	json_string(&j, leader);
+	json_key(&j, "commit");
+	json_u64(&j, raft_commit_index(r));
+	json_key(&j, "applied");
+	json_u64(&j, applied);
+	json_key(&j, "leader_commit");
+	json_u64(&j, commit);
+	json_end(&j);
 }
 
 /* ---- /status --------------------------------------------------------------- */
@@ -84,50 +95,68 @@ static void health(struct status_ctx *c, struct http_response *res)
  * that has not said hello yet).  Peers send it, so anything but the
  * characters of host:port is shown as null rather than trusted into the
  * document. */
-static void client_addr_json(const char *addr, char *out, size_t len)
+static void client_addr_json(struct json *j, const char *addr)
 {
 	if (!addr || !addr[0] ||
 	    strspn(addr, "0123456789abcdefABCDEF.:[]%_-") != strlen(addr) ||
-	    strlen(addr) + 3 > len)
-		snprintf(out, len, "null");
+	    strlen(addr) > TRANSPORT_CLIENT_ADDR_MAX)
+		json_null(j);
 	else
-		snprintf(out, len, "\"%s\"", addr);
+		json_string(j, addr);
 }
 
 static void status(struct status_ctx *c, struct http_response *res)
 {
 	struct raft *r = node_raft(c->node);
-	char leader[RAFT_ADDR_MAX];
+	char leader[RAFT_ADDR_MAX], id[24];
 	leader_name(r, leader, sizeof(leader));
 	res->status = 200;
-	http_printf(res,
-		    "{\"name\":\"%s\",\"id\":\"%016llx\",\"role\":\"%s\","
-		    "\"term\":%llu,\"leader\":\"%s\",\"commit\":%llu,"
-		    "\"applied\":%llu,\"last_index\":%llu,\"leases\":%zu,"
-		    "\"keys\":%zu,\"members\":[",
-		    c->name, (unsigned long long)raft_self(r),
-		    raft_state_name(raft_state(r)),
-		    (unsigned long long)raft_term_current(r), leader,
-		    (unsigned long long)raft_commit_index(r),
-		    (unsigned long long)sm_applied_index(node_sm(c->node)),
-		    (unsigned long long)raft_last_index(r),
-		    sm_lease_count(node_sm(c->node)),
-		    sm_key_count(node_sm(c->node)));
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)raft_self(r));
+	struct json j;
+	json_init_buf(&j, &res->body, JSON_KEEP_BYTES);
+	json_object(&j);
+	json_key(&j, "name");
+	json_string(&j, c->name);
+	json_key(&j, "id");
+	json_string(&j, id);
+	json_key(&j, "role");
+	json_string(&j, raft_state_name(raft_state(r)));
+	json_key(&j, "term");
+	json_u64(&j, raft_term_current(r));
+	json_key(&j, "leader");
+	json_string(&j, leader);
+	json_key(&j, "commit");
+	json_u64(&j, raft_commit_index(r));
+	json_key(&j, "applied");
+	json_u64(&j, sm_applied_index(node_sm(c->node)));
+	json_key(&j, "last_index");
+	json_u64(&j, raft_last_index(r));
+	json_key(&j, "leases");
+	json_u64(&j, sm_lease_count(node_sm(c->node)));
+	json_key(&j, "keys");
+	json_u64(&j, sm_key_count(node_sm(c->node)));
+	json_key(&j, "members");
+	json_list(&j);
 	const struct raft_config *conf = raft_config_current(r);
 	for (unsigned i = 0; i < conf->n; i++) {
 		const struct raft_server *sv = &conf->servers[i];
-		char name[RAFT_ADDR_MAX], client[TRANSPORT_CLIENT_ADDR_MAX + 3];
+		char name[RAFT_ADDR_MAX];
 		service_member_name(sv->addr, name, sizeof(name));
-		client_addr_json(node_client_addr(c->node, sv->id), client,
-				 sizeof(client));
-		http_printf(res,
-			    "%s{\"name\":\"%s\",\"peer\":\"%s\","
-			    "\"client\":%s,\"voter\":%s,\"match\":%llu}",
-			    i ? "," : "", name, transport_dial_addr(sv->addr),
-			    client, sv->role == RAFT_VOTER ? "true" : "false",
-			    (unsigned long long)raft_peer_match(r, sv->id));
+		json_object(&j);
+		json_key(&j, "name");
+		json_string(&j, name);
+		json_key(&j, "peer");
+		json_string(&j, transport_dial_addr(sv->addr));
+		json_key(&j, "client");
+		client_addr_json(&j, node_client_addr(c->node, sv->id));
+		json_key(&j, "voter");
+		json_bool(&j, sv->role == RAFT_VOTER);
+		json_key(&j, "match");
+		json_u64(&j, raft_peer_match(r, sv->id));
+		json_end(&j);
 	}
-	http_printf(res, "]}\n");
+	json_end(&j);
+	json_end(&j);
 }
 
 /* ---- /metrics -------------------------------------------------------------- */
@@ -256,8 +285,13 @@ void status_http_handler(void *arg, const char *method, const char *path,
 	else if (strcmp(path, "/metrics") == 0)
 		metrics(c, res);
 	else {
+		struct json j;
 		res->status = 404;
-		http_printf(res, "{\"error\":\"no such endpoint: try /health, "
-				 "/status or /metrics\"}\n");
+		json_init_buf(&j, &res->body, JSON_KEEP_BYTES);
+		json_object(&j);
+		json_key(&j, "error");
+		json_string(&j, "no such endpoint: try /health, /status or "
+				"/metrics");
+		json_end(&j);
 	}
 }

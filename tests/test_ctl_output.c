@@ -33,42 +33,42 @@ static void mem_expect(struct mem *m, const char *want)
 static void json_one_str(const char *p, size_t len, const char *want)
 {
 	struct mem m;
-	struct ctl_json j;
+	struct json j;
 	mem_open(&m);
-	ctl_json_init(&j, m.f);
-	ctl_json_list(&j);
-	ctl_json_str(&j, p, len);
-	ctl_json_end(&j);
+	json_init_file(&j, m.f, 0);
+	json_list(&j);
+	json_str(&j, p, len);
+	json_end(&j);
 	mem_expect(&m, want);
 }
 
 START_TEST(test_json_nesting_and_commas)
 {
 	struct mem m;
-	struct ctl_json j;
+	struct json j;
 	struct client_str empty = {"", 0}, h = {"h1", 2};
 	mem_open(&m);
-	ctl_json_init(&j, m.f);
-	ctl_json_list(&j);
-	ctl_json_object(&j);
-	ctl_json_key(&j, "a");
-	ctl_json_u64(&j, 18446744073709551615ull);
-	ctl_json_key(&j, "b");
-	ctl_json_list(&j);
-	ctl_json_bool(&j, true);
-	ctl_json_bool(&j, false);
-	ctl_json_null(&j);
-	ctl_json_end(&j);
-	ctl_json_key(&j, "holder");
+	json_init_file(&j, m.f, 0);
+	json_list(&j);
+	json_object(&j);
+	json_key(&j, "a");
+	json_u64(&j, 18446744073709551615ull);
+	json_key(&j, "b");
+	json_list(&j);
+	json_bool(&j, true);
+	json_bool(&j, false);
+	json_null(&j);
+	json_end(&j);
+	json_key(&j, "holder");
 	ctl_json_cstr_or_null(&j, empty);
-	ctl_json_key(&j, "h");
+	json_key(&j, "h");
 	ctl_json_cstr_or_null(&j, h);
-	ctl_json_end(&j);
-	ctl_json_object(&j);
-	ctl_json_end(&j);
-	ctl_json_list(&j);
-	ctl_json_end(&j);
-	ctl_json_end(&j);
+	json_end(&j);
+	json_object(&j);
+	json_end(&j);
+	json_list(&j);
+	json_end(&j);
+	json_end(&j);
 	mem_expect(&m, "[{\"a\":18446744073709551615,\"b\":[true,false,null],"
 		       "\"holder\":null,\"h\":\"h1\"},{},[]]\n");
 }
@@ -77,14 +77,14 @@ END_TEST
 START_TEST(test_json_documents_one_per_line)
 {
 	struct mem m;
-	struct ctl_json j;
+	struct json j;
 	mem_open(&m);
-	ctl_json_init(&j, m.f);
+	json_init_file(&j, m.f, 0);
 	for (int i = 0; i < 2; i++) {
-		ctl_json_object(&j);
-		ctl_json_key(&j, "n");
-		ctl_json_u64(&j, (uint64_t)i);
-		ctl_json_end(&j);
+		json_object(&j);
+		json_key(&j, "n");
+		json_u64(&j, (uint64_t)i);
+		json_end(&j);
 	}
 	mem_expect(&m, "{\"n\":0}\n{\"n\":1}\n");
 }
@@ -122,11 +122,11 @@ END_TEST
 START_TEST(test_json_lease_and_kv)
 {
 	struct mem m;
-	struct ctl_json j;
+	struct json j;
 	struct client_lease l = {{"db", 2}, {"", 0}, 11, 5000, 0};
 	struct client_kv kv = {{"k", 1}, {"v", 1}, {"db", 2}, 3, 4};
 	mem_open(&m);
-	ctl_json_init(&j, m.f);
+	json_init_file(&j, m.f, 0);
 	ctl_json_lease(&j, &l);
 	ctl_json_kv(&j, &kv);
 	mem_expect(&m, "{\"name\":\"db\",\"holder\":null,\"token\":11,"

@@ -39,6 +39,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/json.h"
 #include "fencing/member.h"
 #include "proto/client.h"
 #include "proto/tclient.h"
@@ -173,30 +174,11 @@ void ctl_diagnose(struct ctl *c);
 
 /* ---- ctl_output.c ------------------------------------------------------ */
 
-#define CTL_JSON_DEPTH 16
-
-/* A streaming JSON writer: compact, one document per ctl_json_end at depth
- * 0 followed by a newline. */
-struct ctl_json {
-	FILE *f;
-	int depth;
-	bool comma[CTL_JSON_DEPTH]; /* something written at this level */
-	char kind[CTL_JSON_DEPTH];  /* '{' or '[' opened at this level */
-	bool after_key;
-};
-void ctl_json_init(struct ctl_json *j, FILE *f);
-void ctl_json_object(struct ctl_json *j);
-void ctl_json_list(struct ctl_json *j);
-void ctl_json_end(struct ctl_json *j);
-void ctl_json_key(struct ctl_json *j, const char *key);
-void ctl_json_str(struct ctl_json *j, const char *p, size_t len);
-void ctl_json_cstr(struct ctl_json *j, struct client_str s);
+/* JSON goes through common/json.h (json_init_file(&j, stdout, 0)); these
+ * write the client library's strings. */
+void ctl_json_cstr(struct json *j, struct client_str s);
 /* An empty string as null (a free lease's holder, a key with no lease). */
-void ctl_json_cstr_or_null(struct ctl_json *j, struct client_str s);
-void ctl_json_u64(struct ctl_json *j, uint64_t v);
-void ctl_json_double(struct ctl_json *j, double v);
-void ctl_json_bool(struct ctl_json *j, bool v);
-void ctl_json_null(struct ctl_json *j);
+void ctl_json_cstr_or_null(struct json *j, struct client_str s);
 
 /* A table printed with aligned columns and an upper-case header. */
 struct ctl_table {
@@ -214,8 +196,8 @@ char *ctl_cell(struct client_str s);
 char *ctl_cell_value(struct client_str v, bool shorten);
 char *ctl_cell_u64(uint64_t v);
 /* Leases and keys, one printer each for both formats. */
-void ctl_json_lease(struct ctl_json *j, const struct client_lease *l);
-void ctl_json_kv(struct ctl_json *j, const struct client_kv *kv);
+void ctl_json_lease(struct json *j, const struct client_lease *l);
+void ctl_json_kv(struct json *j, const struct client_kv *kv);
 void ctl_print_leases(const struct ctl *c, const struct client_lease *l,
 		      size_t n);
 void ctl_print_kvs(const struct ctl *c, const struct client_kv *kv,
@@ -259,7 +241,7 @@ void ctl_pg_print_history(FILE *f, enum ctl_format fmt,
 /* "2024-05-01T12:00:00.123Z" into buf (at least 32 bytes). */
 const char *ctl_pg_iso_time(uint64_t ms, char *buf, size_t cap);
 /* One history entry as a JSON object (what the history list holds). */
-void ctl_pg_json_event(struct ctl_json *j, const struct ctl_pg_event *e);
+void ctl_pg_json_event(struct json *j, const struct ctl_pg_event *e);
 
 /* ---- ctl_pgcluster.c: shared with cluster drill ------------------------- */
 

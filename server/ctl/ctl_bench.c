@@ -466,33 +466,33 @@ static void print_results(struct bench *b, double secs)
 			       (unsigned long long)(b->names * b->rate));
 		return;
 	}
-	struct ctl_json j;
-	ctl_json_init(&j, stdout);
-	ctl_json_object(&j);
-	ctl_json_key(&j, "workload");
+	struct json j;
+	json_init_file(&j, stdout, 0);
+	json_object(&j);
+	json_key(&j, "workload");
 	ctl_json_cstr(&j, ctl_str(workload_names[b->w]));
-	ctl_json_key(&j, "clients");
-	ctl_json_u64(&j, b->n);
-	ctl_json_key(&j, "duration_s");
-	ctl_json_double(&j, secs);
-	ctl_json_key(&j, "ops");
-	ctl_json_u64(&j, b->ops);
+	json_key(&j, "clients");
+	json_u64(&j, b->n);
+	json_key(&j, "duration_s");
+	json_double(&j, secs);
+	json_key(&j, "ops");
+	json_u64(&j, b->ops);
 	const char *keys[] = {"ops_per_sec", "p50_ms", "p99_ms", "p999_ms",
 			      "max_ms"};
 	const double vals[] = {rate, p50, p99, p999, max};
 	for (size_t i = 0; i < 5; i++) {
-		ctl_json_key(&j, keys[i]);
-		ctl_json_double(&j, vals[i]);
+		json_key(&j, keys[i]);
+		json_double(&j, vals[i]);
 	}
-	ctl_json_key(&j, "errors");
-	ctl_json_u64(&j, b->errors);
+	json_key(&j, "errors");
+	json_u64(&j, b->errors);
 	if (ctl_opt(b->c, "leases") || b->rate) {
-		ctl_json_key(&j, "leases");
-		ctl_json_u64(&j, b->names);
-		ctl_json_key(&j, "rate");
-		ctl_json_u64(&j, b->rate);
+		json_key(&j, "leases");
+		json_u64(&j, b->names);
+		json_key(&j, "rate");
+		json_u64(&j, b->rate);
 	}
-	ctl_json_end(&j);
+	json_end(&j);
 }
 
 static int start_clients(struct bench *b)

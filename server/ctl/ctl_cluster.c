@@ -111,36 +111,36 @@ static struct client_str role_of(const struct probe *p)
 
 static void status_json(struct ctl *c, const struct probe *p)
 {
-	struct ctl_json j;
-	ctl_json_init(&j, stdout);
-	ctl_json_list(&j);
+	struct json j;
+	json_init_file(&j, stdout, 0);
+	json_list(&j);
 	for (size_t i = 0; i < c->n_endpoints; i++) {
 		const struct client_status_body *b = &p[i].res.r.status_body;
 		bool ok = probe_ok(&p[i]);
-		ctl_json_object(&j);
-		ctl_json_key(&j, "name");
+		json_object(&j);
+		json_key(&j, "name");
 		if (ok)
 			ctl_json_cstr(&j, b->name);
 		else
-			ctl_json_null(&j);
-		ctl_json_key(&j, "endpoint");
+			json_null(&j);
+		json_key(&j, "endpoint");
 		ctl_json_cstr(&j, ctl_str(c->endpoint_names[i]));
-		ctl_json_key(&j, "role");
+		json_key(&j, "role");
 		ctl_json_cstr(&j, role_of(&p[i]));
 		const char *nums[] = {"term", "commit", "applied"};
 		const uint64_t vals[] = {b->term, b->commit, b->applied};
 		for (size_t k = 0; k < 3; k++) {
-			ctl_json_key(&j, nums[k]);
+			json_key(&j, nums[k]);
 			if (ok)
-				ctl_json_u64(&j, vals[k]);
+				json_u64(&j, vals[k]);
 			else
-				ctl_json_null(&j);
+				json_null(&j);
 		}
-		ctl_json_key(&j, "leader");
+		json_key(&j, "leader");
 		ctl_json_cstr_or_null(&j, ok ? b->leader : ctl_str(""));
-		ctl_json_end(&j);
+		json_end(&j);
 	}
-	ctl_json_end(&j);
+	json_end(&j);
 }
 
 static void status_table(struct ctl *c, const struct probe *p)
@@ -258,30 +258,30 @@ static void id_hex(uint64_t id, char *buf, size_t len)
 
 static void members_json(const struct client_member *m, size_t n)
 {
-	struct ctl_json j;
-	ctl_json_init(&j, stdout);
-	ctl_json_list(&j);
+	struct json j;
+	json_init_file(&j, stdout, 0);
+	json_list(&j);
 	for (size_t i = 0; i < n; i++) {
 		char id[24];
 		id_hex(m[i].id, id, sizeof(id));
-		ctl_json_object(&j);
-		ctl_json_key(&j, "name");
+		json_object(&j);
+		json_key(&j, "name");
 		ctl_json_cstr(&j, m[i].name);
-		ctl_json_key(&j, "id");
+		json_key(&j, "id");
 		ctl_json_cstr(&j, ctl_str(id));
-		ctl_json_key(&j, "peer_addr");
+		json_key(&j, "peer_addr");
 		ctl_json_cstr_or_null(&j, m[i].peer_addr);
-		ctl_json_key(&j, "client_addr");
+		json_key(&j, "client_addr");
 		ctl_json_cstr_or_null(&j, m[i].client_addr);
-		ctl_json_key(&j, "voter");
-		ctl_json_bool(&j, m[i].voter);
-		ctl_json_key(&j, "connected");
-		ctl_json_bool(&j, m[i].connected);
-		ctl_json_key(&j, "match");
-		ctl_json_u64(&j, m[i].match);
-		ctl_json_end(&j);
+		json_key(&j, "voter");
+		json_bool(&j, m[i].voter);
+		json_key(&j, "connected");
+		json_bool(&j, m[i].connected);
+		json_key(&j, "match");
+		json_u64(&j, m[i].match);
+		json_end(&j);
 	}
-	ctl_json_end(&j);
+	json_end(&j);
 }
 
 static void members_table(const struct client_member *m, size_t n)
@@ -343,14 +343,14 @@ static void print_change(struct ctl *c, const char *name, const char *flag,
 		printf("%s\n", text);
 		return;
 	}
-	struct ctl_json j;
-	ctl_json_init(&j, stdout);
-	ctl_json_object(&j);
-	ctl_json_key(&j, "name");
+	struct json j;
+	json_init_file(&j, stdout, 0);
+	json_object(&j);
+	json_key(&j, "name");
 	ctl_json_cstr(&j, ctl_str(name));
-	ctl_json_key(&j, flag);
-	ctl_json_bool(&j, true);
-	ctl_json_end(&j);
+	json_key(&j, flag);
+	json_bool(&j, true);
+	json_end(&j);
 }
 
 int ctl_cmd_member_add(struct ctl *c)
@@ -405,16 +405,16 @@ static void print_transfer(struct ctl *c, const char *from, const char *to)
 		printf("leader: %s -> %s\n", from[0] ? from : "-", to);
 		return;
 	}
-	struct ctl_json j;
-	ctl_json_init(&j, stdout);
-	ctl_json_object(&j);
-	ctl_json_key(&j, "from");
+	struct json j;
+	json_init_file(&j, stdout, 0);
+	json_object(&j);
+	json_key(&j, "from");
 	ctl_json_cstr_or_null(&j, ctl_str(from));
-	ctl_json_key(&j, "to");
+	json_key(&j, "to");
 	ctl_json_cstr(&j, ctl_str(to));
-	ctl_json_key(&j, "transferred");
-	ctl_json_bool(&j, true);
-	ctl_json_end(&j);
+	json_key(&j, "transferred");
+	json_bool(&j, true);
+	json_end(&j);
 }
 
 /* The leader now, as the endpoints report it ("" when none is known). */

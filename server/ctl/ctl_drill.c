@@ -709,101 +709,101 @@ static uint64_t rto_ms(const struct drill *d)
 	return d->st.first_new_ms - from;
 }
 
-static void json_cstr(struct ctl_json *j, const char *key, const char *s)
+static void put_kcstr(struct json *j, const char *key, const char *s)
 {
 	struct client_str v = {s, strlen(s)};
-	ctl_json_key(j, key);
+	json_key(j, key);
 	ctl_json_cstr_or_null(j, v);
 }
 
-static void json_u64(struct ctl_json *j, const char *key, uint64_t v)
+static void put_ku64(struct json *j, const char *key, uint64_t v)
 {
-	ctl_json_key(j, key);
-	ctl_json_u64(j, v);
+	json_key(j, key);
+	json_u64(j, v);
 }
 
-static void json_secs(struct ctl_json *j, const char *key, bool known,
+static void put_ksecs(struct json *j, const char *key, bool known,
 		      int64_t ms)
 {
-	ctl_json_key(j, key);
+	json_key(j, key);
 	if (known)
-		ctl_json_double(j, (double)ms / 1000.0);
+		json_double(j, (double)ms / 1000.0);
 	else
-		ctl_json_null(j);
+		json_null(j);
 }
 
-static void json_timeline(struct ctl_json *j, const struct drill *d)
+static void json_timeline(struct json *j, const struct drill *d)
 {
-	ctl_json_key(j, "timeline");
-	ctl_json_list(j);
+	json_key(j, "timeline");
+	json_list(j);
 	for (size_t i = 0; i < d->n_tl; i++) {
 		const struct tl_entry *e = &d->tl[i];
-		ctl_json_object(j);
-		json_secs(j, "t_s", true, e->t_ms);
-		json_cstr(j, "node", e->node);
-		json_cstr(j, "role", e->role);
-		json_cstr(j, "state", e->state);
-		json_cstr(j, "lease_holder", e->holder);
-		json_u64(j, "lease_token", e->token);
-		ctl_json_end(j);
+		json_object(j);
+		put_ksecs(j, "t_s", true, e->t_ms);
+		put_kcstr(j, "node", e->node);
+		put_kcstr(j, "role", e->role);
+		put_kcstr(j, "state", e->state);
+		put_kcstr(j, "lease_holder", e->holder);
+		put_ku64(j, "lease_token", e->token);
+		json_end(j);
 	}
-	ctl_json_end(j);
+	json_end(j);
 	if (d->tl_dropped)
-		json_u64(j, "timeline_dropped", d->tl_dropped);
+		put_ku64(j, "timeline_dropped", d->tl_dropped);
 }
 
-static void json_figures(struct ctl_json *j, const struct drill *d)
+static void json_figures(struct json *j, const struct drill *d)
 {
 	bool acked_new = d->st.first_new_ms != 0;
-	json_secs(j, "rto_s", acked_new, (int64_t)(acked_new ? rto_ms(d) : 0));
-	json_secs(j, "time_to_new_primary_s", acked_new,
+	put_ksecs(j, "rto_s", acked_new, (int64_t)(acked_new ? rto_ms(d) : 0));
+	put_ksecs(j, "time_to_new_primary_s", acked_new,
 		  (int64_t)d->st.first_new_ms - (int64_t)d->trigger_mono);
-	json_secs(j, "longest_gap_s", true, (int64_t)d->st.longest_gap_ms);
-	json_u64(j, "acked", d->st.acked);
-	json_u64(j, "writes", d->st.writes);
-	json_u64(j, "failed_writes", d->st.writes - d->st.acked);
-	ctl_json_key(j, "lost");
+	put_ksecs(j, "longest_gap_s", true, (int64_t)d->st.longest_gap_ms);
+	put_ku64(j, "acked", d->st.acked);
+	put_ku64(j, "writes", d->st.writes);
+	put_ku64(j, "failed_writes", d->st.writes - d->st.acked);
+	json_key(j, "lost");
 	if (d->lost_known)
-		ctl_json_u64(j, d->lost);
+		json_u64(j, d->lost);
 	else
-		ctl_json_null(j);
+		json_null(j);
 	if (d->lost)
-		json_u64(j, "first_lost_id", d->first_lost);
-	json_u64(j, "first_id", d->st.first_id);
-	ctl_json_key(j, "old_rejoined");
-	ctl_json_bool(j, d->old_back);
-	json_secs(j, "old_rejoined_s", d->old_back, d->old_back_ms);
+		put_ku64(j, "first_lost_id", d->first_lost);
+	put_ku64(j, "first_id", d->st.first_id);
+	json_key(j, "old_rejoined");
+	json_bool(j, d->old_back);
+	put_ksecs(j, "old_rejoined_s", d->old_back, d->old_back_ms);
 }
 
 static void write_result(const struct drill *d, FILE *f)
 {
-	struct ctl_json j;
+	struct json j;
 	char when[40];
-	ctl_json_init(&j, f);
-	ctl_json_object(&j);
-	json_cstr(&j, "kind", d->kind);
-	json_cstr(&j, "scope", d->scope);
-	json_u64(&j, "time_ms", d->trigger_wall);
-	json_cstr(&j, "time", ctl_pg_iso_time(d->trigger_wall, when,
+	json_init_file(&j, f, 0);
+	json_object(&j);
+	put_kcstr(&j, "kind", d->kind);
+	put_kcstr(&j, "scope", d->scope);
+	put_ku64(&j, "time_ms", d->trigger_wall);
+	put_kcstr(&j, "time", ctl_pg_iso_time(d->trigger_wall, when,
 					      sizeof(when)));
-	json_cstr(&j, "old", d->old);
-	json_u64(&j, "old_token", d->old_token);
-	json_cstr(&j, "new", d->new_name);
-	json_u64(&j, "new_token", d->new_token);
+	put_kcstr(&j, "old", d->old);
+	put_ku64(&j, "old_token", d->old_token);
+	put_kcstr(&j, "new", d->new_name);
+	put_ku64(&j, "new_token", d->new_token);
 	if (!d->failover)
-		json_cstr(&j, "candidate", d->cand);
-	ctl_json_key(&j, "ok");
-	ctl_json_bool(&j, !d->error[0] && d->lost_known && !d->lost);
-	json_cstr(&j, "error", d->error);
+		put_kcstr(&j, "candidate", d->cand);
+	json_key(&j, "ok");
+	json_bool(&j, !d->error[0] && d->lost_known && !d->lost);
+	put_kcstr(&j, "error", d->error);
 	json_figures(&j, d);
-	json_cstr(&j, "key", d->result_key);
-	ctl_json_key(&j, "history");
+	put_kcstr(&j, "key", d->result_key);
+	json_key(&j, "history");
 	if (d->has_hist)
 		ctl_pg_json_event(&j, &d->hist);
 	else
-		ctl_json_null(&j);
+		json_null(&j);
 	json_timeline(&j, d);
-	ctl_json_end(&j);
+	json_end(&j);
 }
 
 /* S/drills/<trigger ms> = the result, for `cluster history`. */
@@ -1199,48 +1199,48 @@ static const char *rec_result(const struct drill_rec *r)
 	return r->ok ? "ok" : "failed";
 }
 
-static void json_drill(struct ctl_json *j, const struct drill_rec *r)
+static void json_drill(struct json *j, const struct drill_rec *r)
 {
 	char when[40];
-	ctl_json_object(j);
-	json_u64(j, "time_ms", r->time_ms);
-	json_cstr(j, "time", ctl_pg_iso_time(r->time_ms, when, sizeof(when)));
-	json_cstr(j, "old", r->old);
-	json_cstr(j, "new", r->new_name);
-	json_cstr(j, "reason", "drill");
-	json_u64(j, "token", r->new_token);
-	json_u64(j, "unavailable_ms",
+	json_object(j);
+	put_ku64(j, "time_ms", r->time_ms);
+	put_kcstr(j, "time", ctl_pg_iso_time(r->time_ms, when, sizeof(when)));
+	put_kcstr(j, "old", r->old);
+	put_kcstr(j, "new", r->new_name);
+	put_kcstr(j, "reason", "drill");
+	put_ku64(j, "token", r->new_token);
+	put_ku64(j, "unavailable_ms",
 		 r->has_rto ? (uint64_t)(r->rto_s * 1000.0 + 0.5) : 0);
-	json_cstr(j, "kind", r->kind);
-	json_secs(j, "rto_s", r->has_rto, (int64_t)(r->rto_s * 1000.0 + 0.5));
-	json_secs(j, "time_to_new_primary_s", r->has_ttp,
+	put_kcstr(j, "kind", r->kind);
+	put_ksecs(j, "rto_s", r->has_rto, (int64_t)(r->rto_s * 1000.0 + 0.5));
+	put_ksecs(j, "time_to_new_primary_s", r->has_ttp,
 		  (int64_t)(r->ttp_s * 1000.0 + 0.5));
-	json_u64(j, "acked", r->acked);
-	ctl_json_key(j, "lost");
+	put_ku64(j, "acked", r->acked);
+	json_key(j, "lost");
 	if (r->has_lost)
-		ctl_json_u64(j, r->lost);
+		json_u64(j, r->lost);
 	else
-		ctl_json_null(j);
-	ctl_json_key(j, "ok");
-	ctl_json_bool(j, r->ok);
-	ctl_json_end(j);
+		json_null(j);
+	json_key(j, "ok");
+	json_bool(j, r->ok);
+	json_end(j);
 }
 
 /* One list, oldest first: the agents' entries and the drills by time. */
 static void history_json(const struct ctl_pg_event *e, size_t n,
 			 const struct drill_rec *r, size_t nr)
 {
-	struct ctl_json j;
+	struct json j;
 	size_t k = 0;
-	ctl_json_init(&j, stdout);
-	ctl_json_list(&j);
+	json_init_file(&j, stdout, 0);
+	json_list(&j);
 	for (size_t i = 0; i <= n; i++) {
 		while (k < nr && (i == n || r[k].time_ms < e[i].time_ms))
 			json_drill(&j, &r[k++]);
 		if (i < n)
 			ctl_pg_json_event(&j, &e[i]);
 	}
-	ctl_json_end(&j);
+	json_end(&j);
 }
 
 static char *cell_str(const char *s)

@@ -22,8 +22,8 @@ static int key_arg(struct ctl *c, const char **key)
 static void print_kv(const struct ctl *c, const struct client_kv *kv)
 {
 	if (c->format == CTL_JSON) {
-		struct ctl_json j;
-		ctl_json_init(&j, stdout);
+		struct json j;
+		json_init_file(&j, stdout, 0);
 		ctl_json_kv(&j, kv);
 	} else {
 		ctl_print_kvs(c, kv, 1);
@@ -132,16 +132,16 @@ int ctl_cmd_del(struct ctl *c)
 	struct tclient_result res;
 	int code = ctl_call(c, &q, "del", &res);
 	if (code != CTL_EXIT_ERROR && c->format == CTL_JSON) {
-		struct ctl_json j;
-		ctl_json_init(&j, stdout);
-		ctl_json_object(&j);
-		ctl_json_key(&j, "key");
+		struct json j;
+		json_init_file(&j, stdout, 0);
+		json_object(&j);
+		json_key(&j, "key");
 		ctl_json_cstr(&j, q.key);
-		ctl_json_key(&j, "deleted");
-		ctl_json_bool(&j, code == CTL_EXIT_OK);
-		ctl_json_key(&j, "revision");
-		ctl_json_u64(&j, res.r.revision);
-		ctl_json_end(&j);
+		json_key(&j, "deleted");
+		json_bool(&j, code == CTL_EXIT_OK);
+		json_key(&j, "revision");
+		json_u64(&j, res.r.revision);
+		json_end(&j);
 	} else if (code == CTL_EXIT_OK) {
 		printf("deleted %s (revision %llu)\n", key,
 		       (unsigned long long)res.r.revision);

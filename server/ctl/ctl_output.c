@@ -1,151 +1,32 @@
 /*
  * ctl_output.c — tenurectl's two output formats: aligned tables for
- * people, compact JSON for scripts.
+ * people, compact JSON for scripts (common/json.h).
  *
  * Keys and values are arbitrary bytes; JSON must be valid UTF-8.  Valid
  * UTF-8 passes through, control characters are escaped, and a byte that
- * is not part of a valid sequence becomes U+FFFD: the document stays
- * parseable, and the table format still shows the raw bytes.
+ * is not part of a valid sequence becomes U+FFFD (common/json.h without
+ * JSON_KEEP_BYTES): the document stays parseable, and the table format
+ * still shows the raw bytes.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "fencing/flatjson.h"
+#include "common/json.h"
 #include "server/ctl/ctl.h"
 
 /* ---- JSON --------------------------------------------------------------- */
 
-void ctl_json_init(struct ctl_json *j, FILE *f)
+void ctl_json_cstr(struct json *j, struct client_str s)
 {
-	memset(j, 0, sizeof(*j));
-	j->f = f;
+	json_str(j, s.p, s.len);
 }
 
-/* Before any value: the comma between siblings (not after a key). */
-static void value_start(struct ctl_json *j)
-{
-	if (j->after_key) {
-		j->after_key = false;
-		return;
-	}
-	if (j->comma[j->depth])
-		fputc(',', j->f);
-	j->comma[j->depth] = true;
-}
-
-static void open_(struct ctl_json *j, char ch)
-{
-	value_start(j);
-	fputc(ch, j->f);
-	if (j->depth + 1 < CTL_JSON_DEPTH)
-		j->depth++;
-	j->comma[j->depth] = false;
-	j->kind[j->depth] = ch;
-}
-
-void ctl_json_object(struct ctl_json *j)
-{
-	open_(j, '{');
-}
-
-void ctl_json_list(struct ctl_json *j)
-{
-	open_(j, '[');
-}
-
-/* Closes what was opened last; a document ends with a newline, so that
- * watches print one object per line. */
-void ctl_json_end(struct ctl_json *j)
-{
-	fputc(j->kind[j->depth] == '[' ? ']' : '}', j->f);
-	if (j->depth > 0)
-		j->depth--;
-	if (j->depth == 0) {
-		fputc('\n', j->f);
-		j->comma[0] = false; /* the next document starts afresh */
-	}
-}
-
-static void escape_byte(FILE *f, unsigned char ch)
-{
-	switch (ch) {
-	case '"': fputs("\\\"", f); break;
-	case '\\': fputs("\\\\", f); break;
-	case '\n': fputs("\\n", f); break;
-	case '\r': fputs("\\r", f); break;
-	case '\t': fputs("\\t", f); break;
-	case '\b': fputs("\\b", f); break;
-	case '\f': fputs("\\f", f); break;
-	default:
-		if (ch < 0x20 || ch == 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-}
-
-void ctl_json_str(struct ctl_json *j, const char *p, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)p;
-	value_start(j);
-	fputc('"', j->f);
-	for (size_t i = 0; i < len;) {
-		size_t n = flatjson_utf8_len(s + i, len - i);
-		if (n == 0) {
-			fputs("\\ufffd", j->f);
-			i++;
-		} else if (n == 1) {
-			escape_byte(j->f, s[i++]);
-		} else {
-			fwrite(s + i, 1, n, j->f);
-			i += n;
-		}
-	}
-	fputc('"', j->f);
-}
-
-void ctl_json_key(struct ctl_json *j, const char *key)
-{
-	ctl_json_str(j, key, strlen(key));
-	fputc(':', j->f);
-	j->after_key = true;
-}
-
-void ctl_json_cstr(struct ctl_json *j, struct client_str s)
-{
-	ctl_json_str(j, s.p, s.len);
-}
-
-void ctl_json_cstr_or_null(struct ctl_json *j, struct client_str s)
+void ctl_json_cstr_or_null(struct json *j, struct client_str s)
 {
 	if (s.len)
-		ctl_json_str(j, s.p, s.len);
+		json_str(j, s.p, s.len);
 	else
-		ctl_json_null(j);
-}
-
-void ctl_json_u64(struct ctl_json *j, uint64_t v)
-{
-	value_start(j);
-	fprintf(j->f, "%llu", (unsigned long long)v);
-}
-
-void ctl_json_double(struct ctl_json *j, double v)
-{
-	value_start(j);
-	fprintf(j->f, "%.3f", v);
-}
-
-void ctl_json_bool(struct ctl_json *j, bool v)
-{
-	value_start(j);
-	fputs(v ? "true" : "false", j->f);
-}
-
-void ctl_json_null(struct ctl_json *j)
-{
-	value_start(j);
-	fputs("null", j->f);
+		json_null(j);
 }
 
 /* ---- tables ------------------------------------------------------------- */
@@ -247,46 +128,46 @@ char *ctl_cell_u64(uint64_t v)
 
 /* ---- leases and keys ---------------------------------------------------- */
 
-static void lease_fields(struct ctl_json *j, const struct client_lease *l)
+static void lease_fields(struct json *j, const struct client_lease *l)
 {
-	ctl_json_key(j, "name");
+	json_key(j, "name");
 	ctl_json_cstr(j, l->name);
-	ctl_json_key(j, "holder");
+	json_key(j, "holder");
 	ctl_json_cstr_or_null(j, l->holder);
-	ctl_json_key(j, "token");
-	ctl_json_u64(j, l->token);
-	ctl_json_key(j, "ttl_ms");
-	ctl_json_u64(j, l->ttl_ms);
-	ctl_json_key(j, "remaining_ms");
-	ctl_json_u64(j, l->remaining_ms);
+	json_key(j, "token");
+	json_u64(j, l->token);
+	json_key(j, "ttl_ms");
+	json_u64(j, l->ttl_ms);
+	json_key(j, "remaining_ms");
+	json_u64(j, l->remaining_ms);
 }
 
-void ctl_json_lease(struct ctl_json *j, const struct client_lease *l)
+void ctl_json_lease(struct json *j, const struct client_lease *l)
 {
-	ctl_json_object(j);
+	json_object(j);
 	lease_fields(j, l);
-	ctl_json_end(j);
+	json_end(j);
 }
 
-static void kv_fields(struct ctl_json *j, const struct client_kv *kv)
+static void kv_fields(struct json *j, const struct client_kv *kv)
 {
-	ctl_json_key(j, "key");
+	json_key(j, "key");
 	ctl_json_cstr(j, kv->key);
-	ctl_json_key(j, "value");
+	json_key(j, "value");
 	ctl_json_cstr(j, kv->value);
-	ctl_json_key(j, "lease");
+	json_key(j, "lease");
 	ctl_json_cstr_or_null(j, kv->lease);
-	ctl_json_key(j, "create_revision");
-	ctl_json_u64(j, kv->create_revision);
-	ctl_json_key(j, "mod_revision");
-	ctl_json_u64(j, kv->mod_revision);
+	json_key(j, "create_revision");
+	json_u64(j, kv->create_revision);
+	json_key(j, "mod_revision");
+	json_u64(j, kv->mod_revision);
 }
 
-void ctl_json_kv(struct ctl_json *j, const struct client_kv *kv)
+void ctl_json_kv(struct json *j, const struct client_kv *kv)
 {
-	ctl_json_object(j);
+	json_object(j);
 	kv_fields(j, kv);
-	ctl_json_end(j);
+	json_end(j);
 }
 
 static const char *const lease_head[] = {"NAME", "HOLDER", "TOKEN", "TTL_MS",
@@ -306,12 +187,12 @@ void ctl_print_leases(const struct ctl *c, const struct client_lease *l,
 		      size_t n)
 {
 	if (c->format == CTL_JSON) {
-		struct ctl_json j;
-		ctl_json_init(&j, stdout);
-		ctl_json_list(&j);
+		struct json j;
+		json_init_file(&j, stdout, 0);
+		json_list(&j);
 		for (size_t i = 0; i < n; i++)
 			ctl_json_lease(&j, &l[i]);
-		ctl_json_end(&j);
+		json_end(&j);
 		return;
 	}
 	struct ctl_table t;
@@ -326,15 +207,15 @@ void ctl_print_lease_outcome(const struct ctl *c, const struct client_lease *l,
 			     const char *flag, bool ok)
 {
 	if (c->format == CTL_JSON) {
-		struct ctl_json j;
-		ctl_json_init(&j, stdout);
-		ctl_json_object(&j);
+		struct json j;
+		json_init_file(&j, stdout, 0);
+		json_object(&j);
 		lease_fields(&j, l);
 		if (flag) {
-			ctl_json_key(&j, flag);
-			ctl_json_bool(&j, ok);
+			json_key(&j, flag);
+			json_bool(&j, ok);
 		}
-		ctl_json_end(&j);
+		json_end(&j);
 		return;
 	}
 	struct ctl_table t;
@@ -367,12 +248,12 @@ void ctl_print_kvs(const struct ctl *c, const struct client_kv *kv, size_t n)
 	static const char *const head[] = {"KEY", "VALUE", "LEASE",
 					   "CREATE_REVISION", "MOD_REVISION"};
 	if (c->format == CTL_JSON) {
-		struct ctl_json j;
-		ctl_json_init(&j, stdout);
-		ctl_json_list(&j);
+		struct json j;
+		json_init_file(&j, stdout, 0);
+		json_list(&j);
 		for (size_t i = 0; i < n; i++)
 			ctl_json_kv(&j, &kv[i]);
-		ctl_json_end(&j);
+		json_end(&j);
 		return;
 	}
 	struct ctl_table t;

@@ -254,14 +254,14 @@ static void print_paused(const struct ctl *c, const char *scope, bool paused,
 			 const char *text)
 {
 	if (c->format == CTL_JSON) {
-		struct ctl_json j;
-		ctl_json_init(&j, stdout);
-		ctl_json_object(&j);
-		ctl_json_key(&j, "scope");
-		ctl_json_str(&j, scope, strlen(scope));
-		ctl_json_key(&j, "paused");
-		ctl_json_bool(&j, paused);
-		ctl_json_end(&j);
+		struct json j;
+		json_init_file(&j, stdout, 0);
+		json_object(&j);
+		json_key(&j, "scope");
+		json_str(&j, scope, strlen(scope));
+		json_key(&j, "paused");
+		json_bool(&j, paused);
+		json_end(&j);
 	} else {
 		printf("%s\n", text);
 	}
@@ -497,17 +497,17 @@ static void print_done(const struct ctl *c, const char *kind,
 		       const char *candidate, const char *old, double secs)
 {
 	if (c->format == CTL_JSON) {
-		struct ctl_json j;
-		ctl_json_init(&j, stdout);
-		ctl_json_object(&j);
-		ctl_json_key(&j, "candidate");
-		ctl_json_str(&j, candidate, strlen(candidate));
-		ctl_json_key(&j, "old");
+		struct json j;
+		json_init_file(&j, stdout, 0);
+		json_object(&j);
+		json_key(&j, "candidate");
+		json_str(&j, candidate, strlen(candidate));
+		json_key(&j, "old");
 		struct client_str o = {old, strlen(old)};
 		ctl_json_cstr_or_null(&j, o);
-		ctl_json_key(&j, "seconds");
-		ctl_json_double(&j, secs);
-		ctl_json_end(&j);
+		json_key(&j, "seconds");
+		json_double(&j, secs);
+		json_end(&j);
 	} else {
 		printf("%s to %s done in %.2f s\n", kind, candidate, secs);
 	}

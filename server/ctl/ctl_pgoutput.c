@@ -53,46 +53,46 @@ static bool is_holder(const struct ctl_pg_list *l, const struct member *m)
 static void list_json(FILE *f, const struct ctl_pg_list *l,
 		      const struct member *rows, size_t n)
 {
-	struct ctl_json j;
-	ctl_json_init(&j, f);
-	ctl_json_list(&j);
+	struct json j;
+	json_init_file(&j, f, 0);
+	json_list(&j);
 	for (size_t i = 0; i < n; i++) {
 		const struct member *m = &rows[i];
-		ctl_json_object(&j);
-		ctl_json_key(&j, "name");
-		ctl_json_str(&j, m->name, strlen(m->name));
-		ctl_json_key(&j, "role");
+		json_object(&j);
+		json_key(&j, "name");
+		json_str(&j, m->name, strlen(m->name));
+		json_key(&j, "role");
 		const char *role = roster_role(m, l->leader);
-		ctl_json_str(&j, role, strlen(role));
-		ctl_json_key(&j, "state");
-		ctl_json_str(&j, m->state, strlen(m->state));
-		ctl_json_key(&j, "timeline");
-		ctl_json_u64(&j, m->timeline);
-		ctl_json_key(&j, "lag_bytes");
-		ctl_json_u64(&j, m->lag_bytes);
-		ctl_json_key(&j, "sync");
-		ctl_json_bool(&j, roster_is_sync(m, l->leader, l->sync));
-		ctl_json_key(&j, "healthy");
-		ctl_json_bool(&j, m->healthy);
-		ctl_json_key(&j, "api");
-		ctl_json_str(&j, m->api, strlen(m->api));
-		ctl_json_key(&j, "host");
-		ctl_json_str(&j, m->pg, strlen(m->pg));
+		json_str(&j, role, strlen(role));
+		json_key(&j, "state");
+		json_str(&j, m->state, strlen(m->state));
+		json_key(&j, "timeline");
+		json_u64(&j, m->timeline);
+		json_key(&j, "lag_bytes");
+		json_u64(&j, m->lag_bytes);
+		json_key(&j, "sync");
+		json_bool(&j, roster_is_sync(m, l->leader, l->sync));
+		json_key(&j, "healthy");
+		json_bool(&j, m->healthy);
+		json_key(&j, "api");
+		json_str(&j, m->api, strlen(m->api));
+		json_key(&j, "host");
+		json_str(&j, m->pg, strlen(m->pg));
 		if (m->waiting[0]) {
-			ctl_json_key(&j, "waiting");
-			ctl_json_str(&j, m->waiting, strlen(m->waiting));
+			json_key(&j, "waiting");
+			json_str(&j, m->waiting, strlen(m->waiting));
 		}
 		if (m->reason[0]) { /* why it is down */
-			ctl_json_key(&j, "reason");
-			ctl_json_str(&j, m->reason, strlen(m->reason));
+			json_key(&j, "reason");
+			json_str(&j, m->reason, strlen(m->reason));
 		}
 		if (is_holder(l, m)) {
-			ctl_json_key(&j, "lease_token");
-			ctl_json_u64(&j, l->token);
+			json_key(&j, "lease_token");
+			json_u64(&j, l->token);
 		}
-		ctl_json_end(&j);
+		json_end(&j);
 	}
-	ctl_json_end(&j);
+	json_end(&j);
 }
 
 static char *cell(const char *s)
@@ -234,42 +234,42 @@ const char *ctl_pg_iso_time(uint64_t ms, char *buf, size_t cap)
 	return buf;
 }
 
-static void json_str_or_null(struct ctl_json *j, const char *s)
+static void json_str_or_null(struct json *j, const char *s)
 {
 	struct client_str c = {s, strlen(s)};
 	ctl_json_cstr_or_null(j, c);
 }
 
-void ctl_pg_json_event(struct ctl_json *j, const struct ctl_pg_event *e)
+void ctl_pg_json_event(struct json *j, const struct ctl_pg_event *e)
 {
 	char when[40];
-	ctl_json_object(j);
-	ctl_json_key(j, "time_ms");
-	ctl_json_u64(j, e->time_ms);
-	ctl_json_key(j, "time");
+	json_object(j);
+	json_key(j, "time_ms");
+	json_u64(j, e->time_ms);
+	json_key(j, "time");
 	ctl_pg_iso_time(e->time_ms, when, sizeof(when));
-	ctl_json_str(j, when, strlen(when));
-	ctl_json_key(j, "old");
+	json_str(j, when, strlen(when));
+	json_key(j, "old");
 	json_str_or_null(j, e->old);
-	ctl_json_key(j, "new");
+	json_key(j, "new");
 	json_str_or_null(j, e->new_name);
-	ctl_json_key(j, "reason");
-	ctl_json_str(j, e->reason, strlen(e->reason));
-	ctl_json_key(j, "token");
-	ctl_json_u64(j, e->token);
-	ctl_json_key(j, "unavailable_ms");
-	ctl_json_u64(j, e->unavailable_ms);
-	ctl_json_end(j);
+	json_key(j, "reason");
+	json_str(j, e->reason, strlen(e->reason));
+	json_key(j, "token");
+	json_u64(j, e->token);
+	json_key(j, "unavailable_ms");
+	json_u64(j, e->unavailable_ms);
+	json_end(j);
 }
 
 static void history_json(FILE *f, const struct ctl_pg_event *e, size_t n)
 {
-	struct ctl_json j;
-	ctl_json_init(&j, f);
-	ctl_json_list(&j);
+	struct json j;
+	json_init_file(&j, f, 0);
+	json_list(&j);
 	for (size_t i = 0; i < n; i++)
 		ctl_pg_json_event(&j, &e[i]);
-	ctl_json_end(&j);
+	json_end(&j);
 }
 
 static void history_table(FILE *f, const struct ctl_pg_event *e, size_t n)

@@ -99,25 +99,25 @@ static void show_json(const char *scope, const struct stored *s)
 {
 	size_t n;
 	const struct conf_option *t = scope_conf_table(&n);
-	struct ctl_json j;
-	ctl_json_init(&j, stdout);
-	ctl_json_object(&j);
-	ctl_json_key(&j, "scope");
-	ctl_json_str(&j, scope, strlen(scope));
-	ctl_json_key(&j, "revision");
-	ctl_json_u64(&j, s->revision);
-	ctl_json_key(&j, "settings");
-	ctl_json_object(&j);
+	struct json j;
+	json_init_file(&j, stdout, 0);
+	json_object(&j);
+	json_key(&j, "scope");
+	json_str(&j, scope, strlen(scope));
+	json_key(&j, "revision");
+	json_u64(&j, s->revision);
+	json_key(&j, "settings");
+	json_object(&j);
 	for (size_t i = 0; i < n; i++) {
 		char v[64];
 		if (!s->conf.set[i])
 			continue;
 		scope_conf_value(&s->conf, (enum scope_key)i, v, sizeof(v));
-		ctl_json_key(&j, t[i].key);
-		ctl_json_str(&j, v, strlen(v));
+		json_key(&j, t[i].key);
+		json_str(&j, v, strlen(v));
 	}
-	ctl_json_end(&j);
-	ctl_json_end(&j);
+	json_end(&j);
+	json_end(&j);
 	printf("\n");
 }
 

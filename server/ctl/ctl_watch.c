@@ -44,37 +44,37 @@ static const char *event_name(uint8_t type)
 static void print_json_event(const struct watch_run *w,
 			     const struct client_event *e)
 {
-	struct ctl_json j;
-	ctl_json_init(&j, stdout);
-	ctl_json_object(&j);
-	ctl_json_key(&j, "type");
-	ctl_json_str(&j, event_name(e->type), strlen(event_name(e->type)));
-	ctl_json_key(&j, "revision");
-	ctl_json_u64(&j, e->revision);
+	struct json j;
+	json_init_file(&j, stdout, 0);
+	json_object(&j);
+	json_key(&j, "type");
+	json_str(&j, event_name(e->type), strlen(event_name(e->type)));
+	json_key(&j, "revision");
+	json_u64(&j, e->revision);
 	const struct client_lease *l = &e->lease;
 	const struct client_kv *kv = &e->kv;
 	if (w->lease_kind) {
-		ctl_json_key(&j, "name");
+		json_key(&j, "name");
 		ctl_json_cstr(&j, l->name);
-		ctl_json_key(&j, "holder");
+		json_key(&j, "holder");
 		ctl_json_cstr_or_null(&j, l->holder);
-		ctl_json_key(&j, "token");
-		ctl_json_u64(&j, l->token);
-		ctl_json_key(&j, "ttl_ms");
-		ctl_json_u64(&j, l->ttl_ms);
-		ctl_json_key(&j, "remaining_ms");
-		ctl_json_u64(&j, l->remaining_ms);
+		json_key(&j, "token");
+		json_u64(&j, l->token);
+		json_key(&j, "ttl_ms");
+		json_u64(&j, l->ttl_ms);
+		json_key(&j, "remaining_ms");
+		json_u64(&j, l->remaining_ms);
 	} else {
-		ctl_json_key(&j, "key");
+		json_key(&j, "key");
 		ctl_json_cstr(&j, kv->key);
-		ctl_json_key(&j, "value");
+		json_key(&j, "value");
 		ctl_json_cstr(&j, kv->value);
-		ctl_json_key(&j, "lease");
+		json_key(&j, "lease");
 		ctl_json_cstr_or_null(&j, kv->lease);
-		ctl_json_key(&j, "mod_revision");
-		ctl_json_u64(&j, kv->mod_revision);
+		json_key(&j, "mod_revision");
+		json_u64(&j, kv->mod_revision);
 	}
-	ctl_json_end(&j);
+	json_end(&j);
 }
 
 static void print_text_event(const struct watch_run *w,
