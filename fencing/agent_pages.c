@@ -15,7 +15,7 @@
 
 #include "common/clock.h"
 #include "fencing/agent_int.h"
-#include "server/sm.h"
+#include "proto/limits.h"
 
 struct pages {
 	struct tclient *tc;

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "proto/client.h"
-#include "server/sm.h"
+#include "proto/limits.h"
 
 /* ---- field tables -------------------------------------------------------- */
 

@@ -18,9 +18,9 @@
  *
  * Payloads are built from wire.h primitives: strings are blobs (u32 length
  * + bytes), integers u64, flags u8.  Decoding checks every length and
- * limit (sm.h and the CLIENT_*_MAX below) and rejects trailing bytes; a
- * malformed request gets CLIENT_EINVAL with a reason, a malformed frame
- * closes the connection.  Encoders check nothing but memory: the receiver
+ * limit (proto/limits.h and the CLIENT_*_MAX below) and rejects trailing
+ * bytes; a malformed request gets CLIENT_EINVAL with a reason, a malformed
+ * frame closes the connection.  Encoders check nothing but memory: the receiver
  * is the one that must not trust its input.
  *
  * Request validation (what client_decode_request refuses):
@@ -119,7 +119,7 @@
 #include "proto/frame.h"
 #include "proto/wire.h"
 
-/* Limits of the strings that sm.h does not already bound. */
+/* Limits of the strings that proto/limits.h does not already bound. */
 #define CLIENT_TOKEN_MAX 256    /* HELLO token */
 #define CLIENT_NAME_MAX 256     /* client, member and node names, roles */
 #define CLIENT_ADDR_MAX 256     /* "host:port" addresses */

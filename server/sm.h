@@ -85,7 +85,7 @@
  *
  * Limits (checked when a command is decoded and again on apply):
  * names and keys 1..SM_KEY_MAX bytes, holders 1..SM_HOLDER_MAX, values up to
- * SM_VALUE_MAX, TTL in [SM_TTL_MIN_MS, SM_TTL_MAX_MS].
+ * SM_VALUE_MAX, TTL in [SM_TTL_MIN_MS, SM_TTL_MAX_MS] (proto/limits.h).
  */
 #ifndef TENURE_SERVER_SM_H
 #define TENURE_SERVER_SM_H
@@ -94,13 +94,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/limits.h"
 #include "proto/wire.h"
-
-#define SM_KEY_MAX 512
-#define SM_HOLDER_MAX 256
-#define SM_VALUE_MAX (64 * 1024)
-#define SM_TTL_MIN_MS 100
-#define SM_TTL_MAX_MS (24u * 3600 * 1000)
 
 enum sm_cmd_type {
 	SM_CMD_LEASE_ACQUIRE = 1,
@@ -171,14 +166,7 @@ struct sm_result {
 	uint64_t revision;     /* store revision after apply */
 };
 
-enum sm_event_type {
-	SM_EV_GRANT = 1,
-	SM_EV_RENEW,
-	SM_EV_RELEASE,
-	SM_EV_EXPIRE,
-	SM_EV_PUT,
-	SM_EV_DELETE,
-};
+/* enum sm_event_type: proto/limits.h (watch events carry it). */
 
 struct sm_event {
 	uint8_t type;

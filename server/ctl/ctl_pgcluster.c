@@ -41,8 +41,8 @@
 #include "fencing/optime.h"
 #include "fencing/roster.h"
 #include "fencing/scope_keys.h"
+#include "proto/limits.h"
 #include "server/ctl/ctl.h"
-#include "server/sm.h"
 
 #define POLL_MS 100
 #define SYNC_LIST_MAX 4096

@@ -19,8 +19,8 @@
 #include "fencing/agent.h"
 #include "fencing/flatjson.h"
 #include "fencing/scope_conf.h"
+#include "proto/limits.h"
 #include "server/ctl/ctl.h"
-#include "server/sm.h"
 
 #define CONFIG_MAX 2000 /* the agents read up to 2047 bytes */
 

@@ -11,8 +11,8 @@
 #include <signal.h>
 #include <string.h>
 
+#include "proto/limits.h"
 #include "server/ctl/ctl.h"
-#include "server/sm.h"
 
 struct watch_run {
 	struct ctl *c;
