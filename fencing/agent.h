@@ -33,6 +33,7 @@
 #include "fencing/decide.h"
 #include "fencing/guard.h"
 #include "fencing/member.h"
+#include "fencing/scope_conf.h"
 
 struct agent_conf {
 	char *scope;
@@ -68,8 +69,8 @@ struct agent_conf {
 };
 
 /* The agent's clock-rate bound ρ of docs/design.md rule 3, in parts per
- * million. */
-#define AGENT_CLOCK_DRIFT_PPM 1000
+ * million (fencing/scope_conf.h, where tenurectl finds it too). */
+#define AGENT_CLOCK_DRIFT_PPM SCOPE_CLOCK_DRIFT_PPM
 
 struct agent;
 

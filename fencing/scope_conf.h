@@ -53,6 +53,9 @@ struct scope_conf {
 #define SCOPE_DEFAULT_RENEW_INTERVAL 500
 #define SCOPE_DEFAULT_FENCE_TIME 200
 #define SCOPE_DEFAULT_PAUSE_MARGIN 300
+/* The agents' clock-rate bound ρ of docs/design.md rule 3, in parts per
+ * million (AGENT_CLOCK_DRIFT_PPM); tenurectl checks settings with it. */
+#define SCOPE_CLOCK_DRIFT_PPM 1000
 
 /* The table (for help texts and formatting); *n gets its length. */
 const struct conf_option *scope_conf_table(size_t *n);

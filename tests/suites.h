@@ -17,11 +17,11 @@ Suite *sm_suite(void);          /* server/sm*.c */
 Suite *transport_suite(void);   /* server/transport.c */
 Suite *conf_suite(void);        /* server/conf.c */
 Suite *lease_clock_suite(void); /* server/lease_clock.c */
-Suite *ctl_output_suite(void);  /* server/ctl/ctl_output.c */
+Suite *ctl_output_suite(void);  /* ctl/ctl_output.c */
 Suite *lincheck_suite(void);    /* tests/lincheck.c */
 Suite *member_suite(void);      /* fencing/member.c, flatjson.c, roster.c */
 Suite *api_suite(void);         /* fencing/api.c */
-Suite *ctl_pgcluster_suite(void); /* server/ctl/ctl_pgoutput.c */
+Suite *ctl_pgcluster_suite(void); /* ctl/ctl_pgoutput.c */
 Suite *pgprobe_suite(void);     /* tests/pgprobe_check.c */
 Suite *spawn_suite(void);       /* fencing/spawn.c */
 Suite *fence_pg_suite(void);    /* fencing/fence_pg.c */

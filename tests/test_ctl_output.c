@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/ctl/ctl.h"
+#include "ctl/ctl.h"
 #include "tests/suites.h"
 
 struct mem {

@@ -1,11 +1,11 @@
 /* test_ctl_pgcluster.c — what `tenurectl cluster list` and `cluster
- * history` print (server/ctl/ctl_pgoutput.c): the exact table and JSON. */
+ * history` print (ctl/ctl_pgoutput.c): the exact table and JSON. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/ctl/ctl.h"
+#include "ctl/ctl.h"
 #include "tests/suites.h"
 
 struct mem {

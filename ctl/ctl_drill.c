@@ -38,11 +38,11 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "ctl/ctl.h"
 #include "fencing/flatjson.h"
 #include "fencing/roster.h"
 #include "fencing/scope_keys.h"
 #include "proto/limits.h"
-#include "server/ctl/ctl.h"
 
 #define DRILL_POLL_MS 100
 #define DRILL_LEAD_MS 1000       /* probe before the trigger */

@@ -11,8 +11,8 @@
 #include <signal.h>
 #include <string.h>
 
+#include "ctl/ctl.h"
 #include "proto/limits.h"
-#include "server/ctl/ctl.h"
 
 struct watch_run {
 	struct ctl *c;

@@ -16,11 +16,10 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "fencing/agent.h"
+#include "ctl/ctl.h"
 #include "fencing/flatjson.h"
 #include "fencing/scope_conf.h"
 #include "proto/limits.h"
-#include "server/ctl/ctl.h"
 
 #define CONFIG_MAX 2000 /* the agents read up to 2047 bytes */
 
@@ -64,7 +63,7 @@ static int check(const struct scope_conf *c, char *err, size_t errlen)
 				SCOPE_DEFAULT_RENEW_INTERVAL,
 				SCOPE_DEFAULT_FENCE_TIME,
 				SCOPE_DEFAULT_PAUSE_MARGIN,
-				AGENT_CLOCK_DRIFT_PPM, err, errlen);
+				SCOPE_CLOCK_DRIFT_PPM, err, errlen);
 }
 
 /* S/config and S/pause.  0, or the exit code after saying why; text the

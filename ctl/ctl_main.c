@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/ctl/ctl.h"
+#include "ctl/ctl.h"
 
 /* ---- the command table -------------------------------------------------- */
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "common/json.h"
-#include "server/ctl/ctl.h"
+#include "ctl/ctl.h"
 
 /* ---- JSON --------------------------------------------------------------- */
 

@@ -37,12 +37,12 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "ctl/ctl.h"
 #include "fencing/flatjson.h"
 #include "fencing/optime.h"
 #include "fencing/roster.h"
 #include "fencing/scope_keys.h"
 #include "proto/limits.h"
-#include "server/ctl/ctl.h"
 
 #define POLL_MS 100
 #define SYNC_LIST_MAX 4096

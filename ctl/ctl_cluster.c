@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/ctl/ctl.h"
+#include "ctl/ctl.h"
 
 /* ---- probing every endpoint --------------------------------------------- */
 

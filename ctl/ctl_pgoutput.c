@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctl/ctl.h"
 #include "fencing/flatjson.h"
 #include "fencing/roster.h"
-#include "server/ctl/ctl.h"
 
 /* ---- cluster list ------------------------------------------------------- */
 

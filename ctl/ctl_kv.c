@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "server/ctl/ctl.h"
+#include "ctl/ctl.h"
 
 static int key_arg(struct ctl *c, const char **key)
 {

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl/ctl.h"
 #include "proto/limits.h"
-#include "server/ctl/ctl.h"
 
 #define BENCH_LEASE_TTL_MS 10000
 #define BENCH_PAUSE_MS 100

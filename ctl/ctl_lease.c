@@ -7,8 +7,8 @@
  */
 #include <string.h>
 
+#include "ctl/ctl.h"
 #include "proto/limits.h"
-#include "server/ctl/ctl.h"
 
 /* "held by h1 with token 5" or "free", for the messages on stderr. */
 static void describe(const struct client_lease *l, char *buf, size_t len)

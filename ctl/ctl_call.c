@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "server/ctl/ctl.h"
+#include "ctl/ctl.h"
 
 /* ---- endpoints ---------------------------------------------------------- */
 

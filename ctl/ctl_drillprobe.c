@@ -34,8 +34,8 @@
 #include <libpq-fe.h>
 
 #include "common/clock.h"
+#include "ctl/ctl.h"
 #include "fencing/roster.h"
-#include "server/ctl/ctl.h"
 
 #define PROBE_TABLE_SQL                                                      \
 	"CREATE TABLE IF NOT EXISTS tenure_drill (id bigint PRIMARY KEY, "    \
