@@ -1,5 +1,5 @@
 /*
- * scope_conf.c — see scope_conf.h.  The parsing is server/conf.c's, so
+ * scope_conf.c — see scope_conf.h.  The parsing is common/conf.c's, so
  * SCOPE/config reads exactly like the agent's own file and its errors
  * read alike too.
  */

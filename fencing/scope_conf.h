@@ -1,7 +1,7 @@
 /*
  * scope_conf.h — the settings every agent of a scope must agree on, kept
  * in one key, SCOPE/config, as `key = value` lines (the syntax of the
- * agent's own file, server/conf.h).
+ * agent's own file, common/conf.h).
  *
  * Contract
  * --------

@@ -6,7 +6,7 @@
 Suite *config_suite(void);      /* raft/config.c */
 Suite *log_suite(void);         /* raft/log.c */
 Suite *raft_rules_suite(void);  /* Raft paper, Figure 2, rule by rule */
-Suite *crc32c_suite(void);      /* raft/crc32c.c */
+Suite *crc32c_suite(void);      /* common/crc32c.c */
 Suite *store_suite(void);       /* raft/store*.c */
 Suite *wire_suite(void);        /* proto/wire.c */
 Suite *frame_suite(void);       /* proto/frame.c */
@@ -15,7 +15,7 @@ Suite *client_proto_suite(void); /* proto/client.c */
 Suite *tclient_suite(void);     /* proto/tclient*.c */
 Suite *sm_suite(void);          /* server/sm*.c */
 Suite *transport_suite(void);   /* server/transport.c */
-Suite *conf_suite(void);        /* server/conf.c */
+Suite *conf_suite(void);        /* common/conf.c */
 Suite *lease_clock_suite(void); /* server/lease_clock.c */
 Suite *ctl_output_suite(void);  /* ctl/ctl_output.c */
 Suite *lincheck_suite(void);    /* tests/lincheck.c */
@@ -37,7 +37,7 @@ Suite *optime_suite(void);      /* fencing/optime.c */
 Suite *startfail_suite(void);   /* fencing/startfail.c */
 Suite *standby_settings_suite(void); /* fencing/standby_settings.c, aside.c */
 Suite *scope_keys_suite(void);  /* fencing/scope_keys.c */
-Suite *sd_notify_suite(void);   /* server/sd_notify.c */
+Suite *sd_notify_suite(void);   /* common/sd_notify.c */
 /* tests/unit-pg only (needs a real server, see tests/pg-unit.sh): */
 Suite *pg_suite(void);          /* fencing/pg.c */
 

@@ -1,4 +1,4 @@
-/* test_conf.c — server/conf.c: the postgresql.conf file syntax line by line,
+/* test_conf.c — common/conf.c: the postgresql.conf file syntax line by line,
  * every value type accepted and rejected, flags and their precedence over
  * the file, and the wording of every error an operator can meet. */
 #include <stdarg.h>

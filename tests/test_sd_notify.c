@@ -1,4 +1,4 @@
-/* test_sd_notify.c — server/sd_notify.c against a real AF_UNIX datagram
+/* test_sd_notify.c — common/sd_notify.c against a real AF_UNIX datagram
  * socket standing in for systemd's: a path in a temp dir and an abstract
  * name, the unset variable, unreachable and malformed addresses, the
  * watchdog variables, and the watchdog timer on a loop. */
