@@ -16,6 +16,7 @@ Suite *tclient_suite(void);     /* proto/tclient*.c */
 Suite *sm_suite(void);          /* server/sm*.c */
 Suite *transport_suite(void);   /* server/transport.c */
 Suite *conf_suite(void);        /* common/conf.c */
+Suite *json_suite(void);        /* common/json.c, buf.c */
 Suite *lease_clock_suite(void); /* server/lease_clock.c */
 Suite *ctl_output_suite(void);  /* ctl/ctl_output.c */
 Suite *lincheck_suite(void);    /* tests/lincheck.c */
