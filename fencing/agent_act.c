@@ -875,10 +875,14 @@ static void history_promoted(struct agent *a)
 	char confirmed[AGENT_KEY_MAX];
 	snprintf(confirmed, sizeof(confirmed), "%s %llu", a->old_primary,
 		 (unsigned long long)a->old_token);
+	bool stopped = a->old_primary[0] && strcmp(v->demoted, confirmed) == 0;
+	/* Never 0 after an outage: with no sign of life of the old primary
+	 * known, its lease had at least a TTL to run out (a lower bound). */
+	uint64_t since = a->old_seen_ms;
+	if (!since && !stopped && a->old_primary[0])
+		since = clock_wall_ms() - (uint64_t)a->live.lease_ttl;
 	history_put(a, a->old_primary,
-		    a->old_primary[0] && strcmp(v->demoted, confirmed) == 0
-			    ? "primary stopped" : "primary lease expired",
-		    a->old_seen_ms);
+		    stopped ? "primary stopped" : "primary lease expired", since);
 	if (a->old_primary[0] && strcmp(a->old_primary, a->conf->name) != 0)
 		a->failovers++;
 }
