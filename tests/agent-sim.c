@@ -25,7 +25,7 @@
 
 #define DEFAULT_STEPS 12000   /* x SIM_STEP_MS: one simulated minute */
 #define DEFAULT_MAX_LAG 1048576
-#define DEFAULT_RATE_BOUND 60
+#define DEFAULT_RATE_BOUND 100
 
 static const char *const bug_names[] = {
 	[BUG_NONE] = "none",
@@ -179,7 +179,10 @@ static void fault(struct sim *s, struct sched *q)
 		int third = 3 - h - other;
 		if (rng_chance(&s->rng, 500) && s->agents[third].phase ==
 		    AG_RUNNING) {
-			s->agents[third].phase = AG_DOWN;
+			sim_log(s, "FAULT agent %s killed",
+				s->agents[third].name);
+			mark(s, third);
+			agent_crash(s, third);
 			s->agents[third].restart_at = s->now +
 				rng_range(&s->rng, 2500, 6000);
 		}
@@ -215,7 +218,7 @@ static void fault(struct sim *s, struct sched *q)
 		}
 		break;
 	case 11:
-		if (s->paused)
+		if (s->paused || s->config_mixed)
 			break;
 		sim_log(s, "OPERATOR pause");
 		store_put(s, -1, "sim/pause", "1", NULL, 0);
@@ -236,12 +239,17 @@ static void fault(struct sim *s, struct sched *q)
 	case 14:
 		if (s->config_mixed)
 			break;
+		/* as documented: in maintenance mode, one node at a time */
 		q->conf_mode = !s->agents[0].sync_mode;
-		sim_log(s, "OPERATOR synchronous_mode -> %d, node by node",
-			q->conf_mode);
+		sim_log(s, "OPERATOR pause; synchronous_mode -> %d, node by "
+			"node", q->conf_mode);
 		s->config_mixed = true;
+		store_put(s, -1, "sim/pause", "1", NULL, 0);
+		s->paused = true;
 		for (int i = 0; i < s->n_nodes; i++)
 			q->conf_at[i] = s->now + 500 + 1500 * (uint64_t)i;
+		q->resume_at = s->now + 1500 * (uint64_t)s->n_nodes + 2000;
+		q->stop_primary_at = 0;
 		break;
 	case 15:
 		if (s->dup_started || !rng_chance(&s->rng, 400))
@@ -295,7 +303,7 @@ static void heal(struct sim *s, struct sched *q)
 				rng_range(&s->rng, 500, 4000);
 		}
 	}
-	if (q->resume_at && s->now >= q->resume_at) {
+	if (q->resume_at && s->now >= q->resume_at && !s->config_mixed) {
 		q->resume_at = 0;
 		store_delete(s, -1, "sim/pause");
 		s->paused = false;
@@ -323,8 +331,9 @@ static void workload(struct sim *s)
 			t->max_pos = end;
 		if (ack > t->acked)
 			t->acked = ack;
-		if (s->agents[h].sync_mode && p->sync_names[0] &&
-		    ack > t->acked_sync)
+		/* sync mode promises every acknowledged commit, also those
+		 * acknowledged while no standby was listed */
+		if (s->agents[h].sync_mode && ack > t->acked_sync)
 			t->acked_sync = ack;
 	}
 }
@@ -380,6 +389,7 @@ static void usage(const char *argv0)
 		"usage: %s (--seed N | --seeds A-B) [--steps K] [--verbose]\n"
 		"       [--bug none|forget-position|pause-stop|same-name|flood]\n"
 		"       [--sync] [--max-lag BYTES] [--rate-bound REQ_PER_S]\n"
+		"       [--keep-going] (every seed, even after a failure)\n"
 		"  one step is %d simulated ms; --steps defaults to %d\n",
 		argv0, SIM_STEP_MS, DEFAULT_STEPS);
 	exit(2);
@@ -405,6 +415,10 @@ static void parse(int argc, char **argv, struct sim_opts *o)
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(k, "--verbose") == 0) {
 			o->verbose = true;
+			continue;
+		}
+		if (strcmp(k, "--keep-going") == 0) {
+			o->keep_going = true;
 			continue;
 		}
 		if (strcmp(k, "--sync") == 0) {
@@ -456,7 +470,7 @@ int main(int argc, char **argv)
 	struct sim *s = calloc(1, sizeof(*s));
 	if (!s)
 		return 2;
-	uint64_t n = 0, promotions = 0, failovers = 0, fences = 0;
+	uint64_t n = 0, promotions = 0, failovers = 0, fences = 0, failed = 0;
 	for (uint64_t seed = o.seed; seed <= o.seeds_to; seed++, n++) {
 		bool ok = run_seed(&o, seed, s);
 		promotions += s->promotions;
@@ -470,7 +484,7 @@ int main(int argc, char **argv)
 			       "%llu failovers, %llu switchovers, %llu fences, "
 			       "%llu commits, longest calm outage %llu ms, "
 			       "async loss %llu bytes, mixed-settings losses "
-			       "%llu\n", (unsigned long long)s->now,
+			       "%llu, no primary for want of S/sync %llu ms\n", (unsigned long long)s->now,
 			       (unsigned long long)s->step,
 			       (unsigned long long)s->promotions,
 			       (unsigned long long)s->failovers,
@@ -479,8 +493,14 @@ int main(int argc, char **argv)
 			       (unsigned long long)s->commits,
 			       (unsigned long long)s->max_outage_ms,
 			       (unsigned long long)s->lost_async,
-			       (unsigned long long)s->mixed_config_losses);
+			       (unsigned long long)s->mixed_config_losses,
+			       (unsigned long long)s->sync_stuck_ms);
 			check_rate_report(s);
+		}
+		if (!ok && o.keep_going) {
+			replay_line(&o, seed);
+			failed++;
+			continue;
 		}
 		if (!ok) {
 			replay_line(&o, seed);
@@ -494,5 +514,7 @@ int main(int argc, char **argv)
 	       " promotions, %" PRIu64 " failovers, %" PRIu64 " fences\n", n,
 	       bug_names[o.bug], promotions, failovers, fences);
 	free(s);
-	return 0;
+	if (failed)
+		printf("agent-sim: %" PRIu64 " seeds FAILED\n", failed);
+	return failed ? 1 : 0;
 }

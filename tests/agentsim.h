@@ -158,6 +158,7 @@ struct sim_agent {
 		uint64_t next_tick;     /* local */
 		bool kick;
 		uint64_t kick_at;       /* true ms */
+		uint64_t member_tick_ms; /* last tick a member event caused */
 		bool primary_held;
 		uint64_t primary_token, valid_until;
 		bool member_held;
@@ -189,7 +190,7 @@ void agent_start(struct sim *s, int slot);
 void agent_crash(struct sim *s, int slot);       /* process killed */
 void agent_stop(struct sim *s, int slot);        /* SIGTERM, clean */
 void agent_step(struct sim *s, int slot);
-void agent_kick(struct sim *s, int slot, bool member_key);
+void agent_kick(struct sim *s, int slot, int writer, bool member_key);
 
 /* ---- hosts ------------------------------------------------------------- */
 struct sim_host {
@@ -220,6 +221,7 @@ struct sim_opts {
 	uint64_t seed, seeds_to;
 	uint64_t steps;
 	bool verbose;
+	bool keep_going;
 	enum sim_bug bug;
 	bool sync_mode;         /* initial synchronous_mode of every node */
 	uint64_t max_lag;
@@ -252,6 +254,7 @@ struct sim {
 	uint64_t mixed_config_losses;
 	uint64_t max_outage_ms;
 	uint64_t calm_since;
+	uint64_t sync_stuck_ms; /* no primary, sync mode, S/sync empty */
 	bool paused;            /* S/pause exists */
 	bool config_mixed;      /* a rolling settings change is under way */
 	uint64_t op_request_ms; /* last switchover or failover request */

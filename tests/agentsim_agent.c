@@ -277,8 +277,10 @@ static void observe(struct sim *s, int slot)
 
 /* ---- publishing --------------------------------------------------------- */
 
-/* The member record: by default only when it changed (updated_ms aside) or
- * once per TTL; --bug flood writes it at every tick, as every tick did. */
+/* The member record: by default only when a field that another agent
+ * decides on changed (not updated_ms, not the replay position or the lag
+ * shown to humans), and once per TTL; --bug flood writes it at every
+ * tick, as agent_keys.c keys_publish_self() on main does. */
 static void publish_self(struct sim *s, int slot)
 {
 	struct sim_agent *a = AG(s, slot);
@@ -289,6 +291,7 @@ static void publish_self(struct sim *s, int slot)
 	if (!member_encode(&m, json, sizeof(json)))
 		return;
 	m.updated_ms = 0;
+	m.replayed_lsn = m.lag_bytes = 0;
 	member_encode(&m, cmp, sizeof(cmp));
 	uint64_t now = agent_local(s, slot);
 	if (s->o->bug != BUG_FLOOD && strcmp(cmp, a->m.published) == 0 &&
@@ -619,6 +622,12 @@ static void tick(struct sim *s, int slot)
 				   act.reason != a->m.last_action.reason))
 		sim_log(s, "%s: %s %s (%s)", a->name, decide_kind_name(act.kind),
 			act.target, act.reason);
+	if (act.kind == ACT_ACQUIRE)
+		sim_log(s, "%s: at %llu, bar %llu (S/optime %s %llu), last "
+			"primary %s", a->name,
+			(unsigned long long)a->m.obs.received_lsn,
+			(unsigned long long)in.last_primary_lsn, v->optime.name,
+			(unsigned long long)v->optime.lsn, in.last_primary);
 	a->m.last_action = act;
 	a->m.status_reason = act.reason;
 	if (act.kind == ACT_NONE) {
@@ -715,19 +724,30 @@ void agent_stop(struct sim *s, int slot)
 		leave ? "Postgres left running" : "Postgres stopped");
 }
 
-void agent_kick(struct sim *s, int slot, bool member_key)
+/* A watch event.  agent_keys.c on_key_event: member records matter at
+ * once only while no primary holds the lease.  By default an agent's own
+ * record is no event for it and member events tick at most once per
+ * renew interval; --bug flood ticks on every one, as on main. */
+void agent_kick(struct sim *s, int slot, int writer, bool member_key)
 {
 	struct sim_agent *a = AG(s, slot);
+	bool flood = s->o->bug == BUG_FLOOD;
 	if (!a->exists || a->phase != AG_RUNNING || !net(s, slot))
 		return;
-	/* agent_keys.c on_key_event: member records matter at once only
-	 * while no primary holds the lease */
-	if (member_key && a->m.view.holder[0] && s->o->bug != BUG_FLOOD)
+	if (member_key && a->m.view.holder[0])
 		return;
-	if (a->m.kick)
+	uint64_t at = s->now + rng_range(&s->rng, 1, 10);
+	if (member_key && !flood) {
+		if (writer == slot)
+			return;
+		if (at < a->m.member_tick_ms + SIM_RENEW)
+			at = a->m.member_tick_ms + SIM_RENEW;
+		a->m.member_tick_ms = at;
+	}
+	if (a->m.kick && a->m.kick_at <= at)
 		return;
 	a->m.kick = true;
-	a->m.kick_at = s->now + rng_range(&s->rng, 1, 10);
+	a->m.kick_at = at;
 }
 
 static void renew(struct sim *s, int slot)

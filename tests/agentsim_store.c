@@ -21,11 +21,11 @@ static void count(struct sim *s, int who)
 		s->agents[who].req_window++;
 }
 
-static void notify(struct sim *s, const char *key)
+static void notify(struct sim *s, int writer, const char *key)
 {
 	bool member = key && strstr(key, "/members/") != NULL;
 	for (int i = 0; i < SIM_MAX_HOSTS; i++)
-		agent_kick(s, i, member);
+		agent_kick(s, i, writer, member);
 }
 
 static struct store_lease *find_lease(struct store *st, const char *name)
@@ -52,7 +52,7 @@ static void free_lease(struct sim *s, struct store_lease *l)
 		if (s->store.keys[i].used && s->store.keys[i].lease == idx)
 			s->store.keys[i].used = false;
 	s->store.index++;
-	notify(s, l->name);
+	notify(s, -1, l->name);
 }
 
 uint64_t store_acquire(struct sim *s, int who, const char *lease,
@@ -75,7 +75,7 @@ uint64_t store_acquire(struct sim *s, int who, const char *lease,
 					  .ttl = ttl, .deadline = s->now + ttl};
 		snprintf(l->name, sizeof(l->name), "%s", lease);
 		snprintf(l->holder, sizeof(l->holder), "%s", holder);
-		notify(s, lease);
+		notify(s, who, lease);
 		return l->token;
 	}
 	return 0;
@@ -139,7 +139,7 @@ bool store_put(struct sim *s, int who, const char *key, const char *value,
 	snprintf(k->key, sizeof(k->key), "%s", key);
 	snprintf(k->value, sizeof(k->value), "%s", value);
 	st->index++;
-	notify(s, key);
+	notify(s, who, key);
 	return true;
 }
 
@@ -151,7 +151,7 @@ void store_delete(struct sim *s, int who, const char *key)
 		return;
 	k->used = false;
 	s->store.index++;
-	notify(s, key);
+	notify(s, who, key);
 }
 
 bool store_cas(struct sim *s, int who, const char *key, const char *expect,
