@@ -511,7 +511,8 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("agent-sim: %" PRIu64 " seeds passed (bug %s): %" PRIu64
-	       " promotions, %" PRIu64 " failovers, %" PRIu64 " fences\n", n,
+	       " promotions, %" PRIu64 " failovers, %" PRIu64 " fences\n",
+	       n - failed,
 	       bug_names[o.bug], promotions, failovers, fences);
 	free(s);
 	if (failed)
