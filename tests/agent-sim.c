@@ -25,7 +25,7 @@
 
 #define DEFAULT_STEPS 12000   /* x SIM_STEP_MS: one simulated minute */
 #define DEFAULT_MAX_LAG 1048576
-#define DEFAULT_RATE_BOUND 100
+#define DEFAULT_RATE_BOUND 200
 
 static const char *const bug_names[] = {
 	[BUG_NONE] = "none",
@@ -471,11 +471,19 @@ int main(int argc, char **argv)
 	if (!s)
 		return 2;
 	uint64_t n = 0, promotions = 0, failovers = 0, fences = 0, failed = 0;
+	uint64_t req[3] = {0}, ms[3] = {0}, max_window = 0;
 	for (uint64_t seed = o.seed; seed <= o.seeds_to; seed++, n++) {
 		bool ok = run_seed(&o, seed, s);
 		promotions += s->promotions;
 		failovers += s->failovers;
 		fences += s->fences;
+		for (int i = 0; i < SIM_MAX_HOSTS; i++)
+			for (int st = 0; st < 3; st++) {
+				req[st] += s->agents[i].req_by_state[st];
+				ms[st] += s->agents[i].ms_by_state[st];
+			}
+		if (s->max_window > max_window)
+			max_window = s->max_window;
 		if (o.verbose || !ok) {
 			printf("seed %" PRIu64 " %s: %s\n", seed,
 			       ok ? "ok" : "FAILED",
@@ -514,6 +522,12 @@ int main(int argc, char **argv)
 	       " promotions, %" PRIu64 " failovers, %" PRIu64 " fences\n",
 	       n - failed,
 	       bug_names[o.bug], promotions, failovers, fences);
+	printf("  requests/s per agent: primary %.1f, no holder %.1f, "
+	       "follower %.1f; most in one second %" PRIu64 " (bound %u)\n",
+	       ms[0] ? (double)req[0] * 1000.0 / (double)ms[0] : 0.0,
+	       ms[1] ? (double)req[1] * 1000.0 / (double)ms[1] : 0.0,
+	       ms[2] ? (double)req[2] * 1000.0 / (double)ms[2] : 0.0,
+	       max_window, o.rate_bound);
 	free(s);
 	if (failed)
 		printf("agent-sim: %" PRIu64 " seeds FAILED\n", failed);

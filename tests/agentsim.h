@@ -255,6 +255,7 @@ struct sim {
 	uint64_t max_outage_ms;
 	uint64_t calm_since;
 	uint64_t sync_stuck_ms; /* no primary, sync mode, S/sync empty */
+	uint64_t max_window;    /* most requests of one agent in a second */
 	bool paused;            /* S/pause exists */
 	bool config_mixed;      /* a rolling settings change is under way */
 	uint64_t op_request_ms; /* last switchover or failover request */

@@ -243,6 +243,8 @@ static void rate(struct sim *s)
 			a->req_by_state[st] += a->req_window;
 			a->ms_by_state[st] += 1000;
 		}
+		if (a->req_window > s->max_window)
+			s->max_window = a->req_window;
 		if (a->req_window > s->o->rate_bound)
 			sim_fail(s, "VIOLATION: %s made %llu requests to the "
 				 "store in one second (bound %u), state '%s'",
