@@ -65,6 +65,7 @@ static void setup(struct sim *s, const struct sim_opts *o, uint64_t seed)
 	s->n_nodes = 3;
 	s->next_tl = 1;
 	bool sync = o->sync_mode || rng_chance(&s->rng, 500);
+	s->sync_setting = sync;
 	for (int i = 0; i < SIM_MAX_HOSTS; i++) {
 		struct sim_host *h = &s->hosts[i];
 		h->drift_ppm = (int64_t)rng_range(&s->rng, 0, 2 * SIM_DRIFT_PPM / 2)
@@ -92,8 +93,6 @@ struct sched {
 	uint64_t next_fault;
 	uint64_t resume_at;
 	uint64_t stop_primary_at;
-	uint64_t conf_at[SIM_MAX_HOSTS];
-	bool conf_mode;
 	uint64_t host_up_at[SIM_MAX_HOSTS];
 	uint64_t uncut_at[SIM_MAX_HOSTS];
 };
@@ -218,7 +217,7 @@ static void fault(struct sim *s, struct sched *q)
 		}
 		break;
 	case 11:
-		if (s->paused || s->config_mixed)
+		if (s->paused)
 			break;
 		sim_log(s, "OPERATOR pause");
 		store_put(s, -1, "sim/pause", "1", NULL, 0);
@@ -236,21 +235,16 @@ static void fault(struct sim *s, struct sched *q)
 	case 13:
 		put_switch(s, a->name, "", "failover");
 		break;
-	case 14:
-		if (s->config_mixed)
-			break;
-		/* as documented: in maintenance mode, one node at a time */
-		q->conf_mode = !s->agents[0].sync_mode;
-		sim_log(s, "OPERATOR pause; synchronous_mode -> %d, node by "
-			"node", q->conf_mode);
-		s->config_mixed = true;
-		store_put(s, -1, "sim/pause", "1", NULL, 0);
-		s->paused = true;
-		for (int i = 0; i < s->n_nodes; i++)
-			q->conf_at[i] = s->now + 500 + 1500 * (uint64_t)i;
-		q->resume_at = s->now + 1500 * (uint64_t)s->n_nodes + 2000;
-		q->stop_primary_at = 0;
+	case 14: { /* scope-wide: one key, every agent reads it */
+		bool on = !s->sync_setting;
+		s->sync_setting = on;
+		sim_log(s, "OPERATOR synchronous_mode = %s (S/config)",
+			on ? "on" : "off");
+		store_put(s, -1, "sim/config", on ? "synchronous_mode = on\n"
+					       : "synchronous_mode = off\n",
+			  NULL, 0);
 		break;
+	}
 	case 15:
 		if (s->dup_started || !rng_chance(&s->rng, 400))
 			break;
@@ -279,18 +273,6 @@ static void heal(struct sim *s, struct sched *q)
 			q->uncut_at[h] = 0;
 			s->hosts[h].cut = s->hosts[h].isolated = false;
 		}
-		if (q->conf_at[h] && s->now >= q->conf_at[h]) {
-			q->conf_at[h] = 0;
-			s->agents[h].sync_mode = q->conf_mode;
-			if (s->agents[h].phase == AG_RUNNING) {
-				agent_stop(s, h);
-				s->agents[h].restart_at = s->now + 300;
-			}
-			bool left = false;
-			for (int i = 0; i < SIM_MAX_HOSTS; i++)
-				left |= q->conf_at[i] != 0;
-			s->config_mixed = left;
-		}
 	}
 	if (q->stop_primary_at && s->now >= q->stop_primary_at) {
 		q->stop_primary_at = 0;
@@ -303,7 +285,7 @@ static void heal(struct sim *s, struct sched *q)
 				rng_range(&s->rng, 500, 4000);
 		}
 	}
-	if (q->resume_at && s->now >= q->resume_at && !s->config_mixed) {
+	if (q->resume_at && s->now >= q->resume_at) {
 		q->resume_at = 0;
 		store_delete(s, -1, "sim/pause");
 		s->paused = false;
@@ -331,9 +313,11 @@ static void workload(struct sim *s)
 			t->max_pos = end;
 		if (ack > t->acked)
 			t->acked = ack;
-		/* sync mode promises every acknowledged commit, also those
-		 * acknowledged while no standby was listed */
-		if (s->agents[h].sync_mode && ack > t->acked_sync)
+		/* sync mode promises every commit acknowledged once the
+		 * primary wrote S/sync (also while it lists nobody); before,
+		 * the asynchronous rule applies (decide.h rule 6) */
+		if (s->agents[h].m.live_sync && store_get(s, -2, "sim/sync") &&
+		    ack > t->acked_sync)
 			t->acked_sync = ack;
 	}
 }

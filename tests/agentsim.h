@@ -40,7 +40,7 @@ enum sim_bug {
 	BUG_NONE = 0,
 	BUG_FORGET_POSITION, /* lag bar from memory only (no S/optime) */
 	BUG_PAUSE_STOP,      /* a paused agent's stop stops Postgres */
-	BUG_SAME_NAME,       /* no guard against a second agent's name */
+	BUG_SAME_NAME,       /* lease holders are plain names again */
 	BUG_FLOOD,           /* every key event ticks, every tick writes */
 };
 
@@ -82,6 +82,7 @@ struct sim_pg {
 	uint64_t replayed;
 	uint64_t ready_at;      /* STARTING until then (true ms) */
 	char sync_names[512];   /* primary: synchronous_standby_names */
+	int sync_count;         /* ... its ANY N */
 	uint64_t slow_until;    /* replication to this standby stalls */
 };
 struct sim;
@@ -144,7 +145,7 @@ struct sim_agent {
 	/* configuration: survives restarts */
 	char name[MEMBER_STR_MAX];
 	int host;
-	bool sync_mode;
+	bool sync_mode;         /* its file's synchronous_mode */
 	uint64_t max_lag;
 	bool exists;            /* a configured agent on this slot */
 	/* process */
@@ -152,9 +153,18 @@ struct sim_agent {
 	uint64_t restart_at;    /* true ms, 0: not scheduled */
 	uint64_t frozen_until;  /* true ms: process paused */
 	uint64_t instance;      /* which start this is */
+	bool refused;           /* stopped itself: its name is in use */
 	/* memory: lost at every restart (the model of struct agent) */
 	struct {
 		uint64_t started_ms;
+		char holder_id[MEMBER_STR_MAX + 24]; /* NAME/INCARNATION */
+		bool live_sync;         /* S/config's, else the file's */
+		bool member_held_once;
+		uint64_t name_taken_since;
+		uint64_t lease_free_since;
+		uint64_t switch_done_ms;
+		struct member sent;     /* the record last written */
+		uint64_t sent_ms, sent_token;
 		uint64_t next_tick;     /* local */
 		bool kick;
 		uint64_t kick_at;       /* true ms */
@@ -172,8 +182,6 @@ struct sim_agent {
 		bool frozen_settling;
 		bool rewound;
 		struct member self;
-		char published[SIM_VAL_MAX];
-		uint64_t published_ms;
 		struct decide_action last_action;
 		const char *status_reason;
 		uint64_t retry_after;
@@ -257,7 +265,8 @@ struct sim {
 	uint64_t sync_stuck_ms; /* no primary, sync mode, S/sync empty */
 	uint64_t max_window;    /* most requests of one agent in a second */
 	bool paused;            /* S/pause exists */
-	bool config_mixed;      /* a rolling settings change is under way */
+	bool config_mixed;      /* running agents disagree on sync mode */
+	bool sync_setting;      /* what the operator set last */
 	uint64_t op_request_ms; /* last switchover or failover request */
 	bool dup_started;
 };

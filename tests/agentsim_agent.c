@@ -13,6 +13,13 @@
  * formula on the host's drifting clock; the guard is per host and keeps
  * counting while the agent is frozen.
  *
+ * As on main: lease holders are NAME/INCARNATION, an agent decides
+ * nothing but fencing before it holds its member lease once and refuses
+ * to run when another process keeps it; member records are written when
+ * member_write_reason() says so; synchronous_mode is read from S/config
+ * (scope_conf_parse()) at every tick, the node's file's value when the key
+ * does not set it.
+ *
  * The bug switches (enum sim_bug) change what this model feeds the real
  * code, never the real code itself.
  */
@@ -22,10 +29,16 @@
 #include "fencing/agent_input.h"
 #include "fencing/flatjson.h"
 #include "fencing/optime.h"
+#include "fencing/roster.h"
+#include "fencing/scope_conf.h"
 #include "fencing/self_record.h"
 #include "tests/agentsim.h"
 
 #define LEASE "sim/primary"
+/* agent_keys.c's member write policy */
+#define POSITION_BYTES (1024 * 1024)
+#define POSITION_MS 5000
+#define HEARTBEAT_MS 30000
 
 static struct sim_agent *AG(struct sim *s, int slot)
 {
@@ -121,7 +134,8 @@ static void release_primary(struct sim *s, int slot)
 	a->m.primary_held = false;
 	guard_disarm(s, slot);
 	if (net(s, slot))
-		store_release(s, slot, LEASE, a->name, a->m.primary_token);
+		store_release(s, slot, LEASE, a->m.holder_id,
+			      a->m.primary_token);
 }
 
 /* lease_fence_now + act_fence: kill Postgres, say so in S/demoted. */
@@ -155,6 +169,8 @@ static bool switch_field(void *arg, const char *k,
 		snprintf(w->switch_from, sizeof(w->switch_from), "%s", v->str);
 	else if (v->type == FLATJSON_STRING && strcmp(k, "kind") == 0)
 		w->switch_is_failover = strcmp(v->str, "failover") == 0;
+	else if (v->type == FLATJSON_BOOL && strcmp(k, "force") == 0)
+		w->switch_force = v->b;
 	else if (strcmp(k, "requested_ms") == 0)
 		return flatjson_u64(k, v, &w->switch_requested_ms, err, len);
 	return true;
@@ -186,6 +202,10 @@ static void take_key(struct witness_view *w, const struct store_key *k,
 			w->n_members++;
 	} else if (strcmp(n, "sync") == 0) {
 		snprintf(w->sync, sizeof(w->sync), "%s", v);
+		w->sync_present = true;
+	} else if (strcmp(n, "config") == 0) {
+		snprintf(w->config, sizeof(w->config), "%s", v);
+		w->config_present = true;
 	} else if (strcmp(n, "pause") == 0) {
 		w->paused = true;
 	} else if (strcmp(n, "initialize") == 0) {
@@ -213,7 +233,9 @@ static void read_view(struct sim *s, int slot, struct witness_view *w)
 	memset(w, 0, sizeof(*w));
 	const struct store_lease *l = store_lease_get(s, slot, LEASE);
 	if (l) {
-		snprintf(w->holder, sizeof(w->holder), "%s", l->holder);
+		roster_holder_name(l->holder, strlen(l->holder), w->holder,
+				   sizeof(w->holder));
+		snprintf(w->holder_id, sizeof(w->holder_id), "%s", l->holder);
 		w->token = l->token;
 	}
 	store_get(s, slot, "sim/demoted");
@@ -270,6 +292,7 @@ static void observe(struct sim *s, int slot)
 	o->frozen = frozen;
 	o->frozen_settled = settled;
 	memcpy(o->sync_names, p->sync_names, sizeof(o->sync_names));
+	o->sync_count = p->sync_names[0] ? p->sync_count : 0;
 	if (o->streaming || !recovery || !a->m.not_streaming_since)
 		a->m.not_streaming_since = now;
 	o->not_streaming_ms = now - a->m.not_streaming_since;
@@ -277,32 +300,34 @@ static void observe(struct sim *s, int slot)
 
 /* ---- publishing --------------------------------------------------------- */
 
-/* The member record: by default only when a field that another agent
- * decides on changed (not updated_ms, not the replay position or the lag
- * shown to humans), and once per TTL; --bug flood writes it at every
- * tick, as agent_keys.c keys_publish_self() on main does. */
+/* The member record, when the real member_write_reason() says so (as
+ * keys_publish_self() does); --bug flood writes it at every tick, as
+ * agents did before. */
 static void publish_self(struct sim *s, int slot)
 {
 	struct sim_agent *a = AG(s, slot);
 	if (!a->m.member_held || !net(s, slot))
 		return;
-	char json[SIM_VAL_MAX], cmp[SIM_VAL_MAX];
-	struct member m = a->m.self;
-	if (!member_encode(&m, json, sizeof(json)))
-		return;
-	m.updated_ms = 0;
-	m.replayed_lsn = m.lag_bytes = 0;
-	member_encode(&m, cmp, sizeof(cmp));
 	uint64_t now = agent_local(s, slot);
-	if (s->o->bug != BUG_FLOOD && strcmp(cmp, a->m.published) == 0 &&
-	    now - a->m.published_ms < SIM_TTL)
+	struct member_write_policy policy = {
+		.primary_ms = SIM_RENEW, .position_bytes = POSITION_BYTES,
+		.position_ms = POSITION_MS, .heartbeat_ms = HEARTBEAT_MS,
+	};
+	const struct member *last = a->m.sent_ms &&
+		a->m.sent_token == a->m.member_token ? &a->m.sent : NULL;
+	if (s->o->bug != BUG_FLOOD &&
+	    !member_write_reason(last, &a->m.self, last ? now - a->m.sent_ms
+							: 0, &policy))
 		return;
-	char k[128], ln[128];
+	char json[SIM_VAL_MAX], k[128], ln[128];
+	if (!member_encode(&a->m.self, json, sizeof(json)))
+		return;
 	snprintf(k, sizeof(k), "sim/members/%s", a->name);
 	member_lease_name(ln, sizeof(ln), a->name);
 	if (store_put(s, slot, k, json, ln, a->m.member_token)) {
-		snprintf(a->m.published, sizeof(a->m.published), "%s", cmp);
-		a->m.published_ms = now;
+		a->m.sent = a->m.self;
+		a->m.sent_ms = now;
+		a->m.sent_token = a->m.member_token;
 	} else {
 		a->m.member_held = false;
 	}
@@ -354,8 +379,8 @@ static bool acquire(struct sim *s, int slot)
 {
 	struct sim_agent *a = AG(s, slot);
 	uint64_t t_send = agent_local(s, slot);
-	uint64_t tok = net(s, slot) ? store_acquire(s, slot, LEASE, a->name,
-						     SIM_TTL)
+	uint64_t tok = net(s, slot) ? store_acquire(s, slot, LEASE,
+						     a->m.holder_id, SIM_TTL)
 				    : 0;
 	if (!tok)
 		return false;
@@ -397,7 +422,8 @@ static uint64_t act_begin(struct sim *s, int slot)
 		snprintf(u, sizeof(u), "%s%s%s", a->m.view.sync,
 			 a->m.view.sync[0] && x->what.target[0] ? "," : "",
 			 x->what.target);
-		put(s, slot, "sync", u);
+		if (a->m.live_sync)
+			put(s, slot, "sync", u);
 		return 30;
 	}
 	case ACT_SWITCHOVER:
@@ -439,6 +465,8 @@ static void promote(struct sim *s, int slot)
 	if (a->m.old_primary[0] && strcmp(a->m.old_primary, a->name) != 0 &&
 	    strcmp(ug, a->m.old_primary) == 0) {
 		/* left running without its agent, no stonith_command */
+		sim_log(s, "%s refuses to promote: S/unguarded names %s", a->name,
+			ug);
 		a->m.retry_after = agent_local(s, slot) + 2000;
 		release_primary(s, slot);
 		return;
@@ -457,6 +485,7 @@ static void promote(struct sim *s, int slot)
 		(unsigned long long)a->m.primary_token);
 	check_promotion(s, h, a->sync_mode);
 	history_put(s, slot);
+	a->m.switch_done_ms = a->m.view.switch_requested_ms;
 	if (a->m.view.switch_candidate[0])
 		del(s, slot, "switchover");
 	if (a->m.old_primary[0] && strcmp(ug, a->m.old_primary) == 0)
@@ -547,11 +576,16 @@ static void act_end(struct sim *s, int slot)
 		promote(s, slot);
 		break;
 	case ACT_SET_SYNC:
-		if (p->state == PG_PRIMARY && lease_valid(s, slot)) {
-			memcpy(p->sync_names, x->what.target,
-			       sizeof(p->sync_names));
+		if (p->state != PG_PRIMARY || !lease_valid(s, slot))
+			break;
+		memcpy(p->sync_names, x->what.target, sizeof(p->sync_names));
+		p->sync_count = decide_sync_count(1, x->what.target);
+		/* Postgres waits for the new list: S/sync may narrow, or go
+		 * in asynchronous mode */
+		if (a->m.live_sync)
 			put(s, slot, "sync", x->what.target);
-		}
+		else if (a->m.view.sync_present)
+			del(s, slot, "sync");
 		break;
 	case ACT_SWITCHOVER:
 		x->busy = true;
@@ -565,6 +599,28 @@ static void act_end(struct sim *s, int slot)
 	}
 	if (!x->busy)
 		a->m.next_tick = agent_local(s, slot) + 20;
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+/* agent_scope.c: S/config's synchronous_mode when it sets it, else the
+ * node's file's; a text that does not parse leaves the setting as it
+ * was. */
+static void scope_apply(struct sim *s, int slot)
+{
+	struct sim_agent *a = AG(s, slot);
+	const struct witness_view *v = &a->m.view;
+	struct scope_conf c;
+	char err[256];
+	if (!v->config_present) {
+		a->m.live_sync = a->sync_mode;
+		return;
+	}
+	if (scope_conf_parse(v->config, strlen(v->config), "SCOPE/config", &c,
+			     err, sizeof(err)) != 0)
+		return;
+	a->m.live_sync = c.set[SCOPE_SYNCHRONOUS_MODE] ? c.synchronous_mode
+						       : a->sync_mode;
 }
 
 /* ---- the tick (agent.c step()) ------------------------------------------ */
@@ -588,6 +644,8 @@ static void tick(struct sim *s, int slot)
 	}
 	a->m.view_ok = ok;
 	const struct witness_view *v = &a->m.view;
+	if (ok)
+		scope_apply(s, slot);
 	bool waiting = a->m.last_action.kind == ACT_NONE && a->m.status_reason;
 	struct self_facts sf = {
 		.name = a->name, .api = "", .pg_addr = "",
@@ -604,11 +662,16 @@ static void tick(struct sim *s, int slot)
 		fence(s, slot, "the witnesses name another holder");
 		return;
 	}
+	if (v->holder[0] || !a->m.lease_free_since)
+		a->m.lease_free_since = v->holder[0] ? 0 : now;
 	struct agent_facts f = {
-		.name = a->name, .sync_mode = a->sync_mode,
-		.max_lag = a->max_lag, .lease_ttl = SIM_TTL,
+		.name = a->name, .holder_id = a->m.holder_id,
+		.sync_mode = a->m.live_sync, .max_lag = a->max_lag,
+		.sync_count = 1, .lease_ttl = SIM_TTL,
 		.now_ms = now, .wall_ms = wall(s, slot),
-		.started_ms = a->m.started_ms, .view_ok = ok,
+		.started_ms = a->m.started_ms,
+		.lease_free_since = a->m.lease_free_since,
+		.switch_done_ms = a->m.switch_done_ms, .view_ok = ok,
 		.lease_valid = lease_valid(s, slot),
 		.pg = &a->m.obs, .self = &a->m.self,
 	};
@@ -616,6 +679,14 @@ static void tick(struct sim *s, int slot)
 	agent_build_input(&f, v, &bufs, &in);
 	struct decide_action act;
 	decide(&in, &act);
+	/* agent.c: nothing but fencing before this process held its member
+	 * lease once (another agent with this name may be alive) */
+	if (!a->m.member_held_once && act.kind != ACT_FENCE &&
+	    s->o->bug != BUG_SAME_NAME) {
+		act.kind = ACT_NONE;
+		act.target[0] = '\0';
+		act.reason = "waiting for this node's member lease";
+	}
 	if (act.kind != ACT_FENCE && now < a->m.retry_after)
 		act.kind = ACT_NONE;
 	else if (s->o->verbose && (act.kind != a->m.last_action.kind ||
@@ -641,29 +712,12 @@ static void tick(struct sim *s, int slot)
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
-static bool duplicate_running(struct sim *s, int slot)
-{
-	for (int i = 0; i < SIM_MAX_HOSTS; i++)
-		if (i != slot && AG(s, i)->exists &&
-		    AG(s, i)->phase == AG_RUNNING &&
-		    strcmp(AG(s, i)->name, AG(s, slot)->name) == 0)
-			return true;
-	return false;
-}
-
 void agent_start(struct sim *s, int slot)
 {
 	struct sim_agent *a = AG(s, slot);
 	a->restart_at = 0;
-	/* A model-only guard (the agent on main has none): a second agent
-	 * with a running agent's name refuses to start.  --bug same-name
-	 * takes it away. */
-	if (s->o->bug != BUG_SAME_NAME && duplicate_running(s, slot)) {
-		sim_log(s, "%s on host %d refuses to start: name in use",
-			a->name, a->host);
-		a->phase = AG_DOWN;
+	if (a->refused)
 		return;
-	}
 	memset(&a->m, 0, sizeof(a->m));
 	a->phase = AG_RUNNING;
 	a->frozen_until = 0;
@@ -672,6 +726,16 @@ void agent_start(struct sim *s, int slot)
 	a->m.started_ms = now;
 	a->m.next_tick = now;
 	a->m.next_renew = now;
+	a->m.live_sync = a->sync_mode;
+	/* agent.c make_holder_id(); --bug same-name: the plain name, as
+	 * before incarnations */
+	char name[MEMBER_STR_MAX];
+	memcpy(name, a->name, sizeof(name));
+	if (s->o->bug == BUG_SAME_NAME)
+		snprintf(a->m.holder_id, sizeof(a->m.holder_id), "%s", name);
+	else
+		snprintf(a->m.holder_id, sizeof(a->m.holder_id), "%s/%016llx",
+			 name, (unsigned long long)rng_next(&s->rng));
 	sim_log(s, "%s started on host %d (sync_mode %d)", a->name, a->host,
 		a->sync_mode);
 }
@@ -716,9 +780,13 @@ void agent_stop(struct sim *s, int slot)
 			put_token(s, slot, "demoted");
 		release_primary(s, slot);
 	}
-	char k[MEMBER_STR_MAX + 16];
+	char k[MEMBER_STR_MAX + 16], ln[128];
 	snprintf(k, sizeof(k), "members/%s", a->name);
 	del(s, slot, k);
+	/* a clean stop releases the member lease: the record goes at once */
+	member_lease_name(ln, sizeof(ln), a->name);
+	if (a->m.member_held && net(s, slot))
+		store_release(s, slot, ln, a->m.holder_id, a->m.member_token);
 	a->phase = AG_DOWN;
 	sim_log(s, "%s stopped (%s)", a->name,
 		leave ? "Postgres left running" : "Postgres stopped");
@@ -750,6 +818,26 @@ void agent_kick(struct sim *s, int slot, int writer, bool member_key)
 	a->m.kick_at = at;
 }
 
+/* agent_lease.c: another process keeps this name's member lease beyond
+ * two TTLs: this agent refuses to run (exit status 2). */
+static void name_check(struct sim *s, int slot, uint64_t now)
+{
+	struct sim_agent *a = AG(s, slot);
+	if (a->m.member_held) {
+		a->m.member_held_once = true;
+		a->m.name_taken_since = 0;
+		return;
+	}
+	if (!a->m.name_taken_since) {
+		a->m.name_taken_since = now;
+	} else if (now - a->m.name_taken_since > 2 * (uint64_t)SIM_TTL) {
+		sim_log(s, "%s on host %d refuses to run: name in use", a->name,
+			a->host);
+		agent_crash(s, slot);
+		a->refused = true;
+	}
+}
+
 static void renew(struct sim *s, int slot)
 {
 	struct sim_agent *a = AG(s, slot);
@@ -759,17 +847,17 @@ static void renew(struct sim *s, int slot)
 	if (!net(s, slot))
 		return;
 	if (a->m.member_held) {
-		a->m.member_held = store_renew(s, slot, ln, a->name,
+		a->m.member_held = store_renew(s, slot, ln, a->m.holder_id,
 					       a->m.member_token);
 	} else {
-		a->m.member_token = store_acquire(s, slot, ln, a->name,
+		a->m.member_token = store_acquire(s, slot, ln, a->m.holder_id,
 						  SIM_TTL);
 		a->m.member_held = a->m.member_token != 0;
-		a->m.published[0] = '\0';
 	}
+	name_check(s, slot, now);
 	if (!a->m.primary_held)
 		return;
-	if (store_renew(s, slot, LEASE, a->name, a->m.primary_token))
+	if (store_renew(s, slot, LEASE, a->m.holder_id, a->m.primary_token))
 		extend(s, slot, validity(now));
 	else
 		fence(s, slot, "renewal refused: not the holder");

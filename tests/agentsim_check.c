@@ -136,19 +136,35 @@ void check_promotion(struct sim *s, int h, bool sync_promoter)
 	}
 }
 
-/* Sync mode with S/sync absent or empty: decide() promotes nobody, not
- * even the old primary back (sync_complete comes first); a known gap
- * that the liveness check counts instead of failing on. */
+/* Sync mode with S/sync present and empty: decide() promotes nobody, not
+ * even the old primary back (sync_complete comes first): the cluster
+ * waits rather than lose a commit.  Counted, not failed. */
 static bool sync_stuck(struct sim *s)
 {
 	for (int i = 0; i < s->n_nodes; i++)
-		if (!s->agents[i].sync_mode)
+		if (!s->agents[i].m.live_sync)
 			return false;
 	for (int i = 0; i < SIM_MAX_KEYS; i++)
 		if (s->store.keys[i].used &&
 		    strcmp(s->store.keys[i].key, "sim/sync") == 0)
 			return !s->store.keys[i].value[0];
-	return true;
+	return false;
+}
+
+/* Running agents that disagree on synchronous_mode: one tick after a
+ * change of S/config at most. */
+static void settings_agree(struct sim *s)
+{
+	int seen = -1;
+	s->config_mixed = false;
+	for (int i = 0; i < s->n_nodes; i++) {
+		const struct sim_agent *a = &s->agents[i];
+		if (a->phase != AG_RUNNING)
+			continue;
+		if (seen >= 0 && seen != (int)a->m.live_sync)
+			s->config_mixed = true;
+		seen = (int)a->m.live_sync;
+	}
 }
 
 static bool calm(struct sim *s)
@@ -215,6 +231,9 @@ static void maintenance(struct sim *s)
 				s->paused_primary = h;
 		return;
 	}
+	/* a request pending while paused is carried out (rule 9) */
+	if (store_get(s, -2, "sim/switchover"))
+		s->op_request_ms = s->now;
 	int h = s->paused_primary;
 	const struct sim_host *x = h >= 0 ? &s->hosts[h] : NULL;
 	/* a fault shortly before the pause may still take the lease away */
@@ -256,6 +275,7 @@ static void rate(struct sim *s)
 
 void check_step(struct sim *s)
 {
+	settings_agree(s);
 	one_primary(s);
 	liveness(s);
 	maintenance(s);

@@ -188,12 +188,14 @@ static bool listed(const char *list, const char *name)
 	return false;
 }
 
+/* ANY N: the N-th furthest of the listed standbys streaming from h. */
 uint64_t pg_ack_point(struct sim *s, int h)
 {
 	struct sim_pg *p = &s->hosts[h].pg;
 	if (!p->sync_names[0])
 		return wal_end(&p->wal);
-	uint64_t best = 0;
+	uint64_t got[SIM_MAX_HOSTS];
+	int n = 0, need = p->sync_count > 0 ? p->sync_count : 1;
 	for (int i = 0; i < SIM_MAX_HOSTS; i++) {
 		struct sim_agent *a = &s->agents[i];
 		struct sim_pg *q = &s->hosts[i].pg;
@@ -201,9 +203,16 @@ uint64_t pg_ack_point(struct sim *s, int h)
 		    q->state != PG_REPLICA || q->upstream != h ||
 		    !q->streaming)
 			continue;
-		uint64_t c = wal_common(&q->wal, &p->wal);
-		if (c > best)
-			best = c;
+		got[n++] = wal_common(&q->wal, &p->wal);
 	}
-	return best;
+	if (n < need)
+		return 0;
+	for (int i = 0; i < n; i++) /* descending */
+		for (int j = i + 1; j < n; j++)
+			if (got[j] > got[i]) {
+				uint64_t t = got[i];
+				got[i] = got[j];
+				got[j] = t;
+			}
+	return got[need - 1];
 }

@@ -15,6 +15,7 @@
 #include "tests/agentsim.h"
 
 /* Requests in one window of the rate check, per agent slot. */
+/* who: an agent's slot, -1 the operator, -2 the checker (not a request) */
 static void count(struct sim *s, int who)
 {
 	if (who >= 0)
