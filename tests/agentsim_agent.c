@@ -795,7 +795,8 @@ void agent_stop(struct sim *s, int slot)
 /* A watch event.  agent_keys.c on_key_event: member records matter at
  * once only while no primary holds the lease.  By default an agent's own
  * record is no event for it and member events tick at most once per
- * renew interval; --bug flood ticks on every one, as on main. */
+ * renew interval (agent.c event_tick); --bug flood ticks on every one,
+ * as agents did before. */
 void agent_kick(struct sim *s, int slot, int writer, bool member_key)
 {
 	struct sim_agent *a = AG(s, slot);
