@@ -45,17 +45,3 @@ void optime_publish(struct agent *a)
 	a->optime_sent_token = a->primary.token;
 	keys_put(a, "optime", json, optime_written, NULL);
 }
-
-uint64_t optime_view_bar(const struct witness_view *v)
-{
-	return optime_bar(&v->optime, v->last_primary_lsn);
-}
-
-uint64_t optime_last_seen_ms(const struct witness_view *v, const char *old)
-{
-	uint64_t seen = v->last_primary_seen_ms;
-	if (old && old[0] && strcmp(v->optime.name, old) == 0 &&
-	    v->optime.time_ms > seen)
-		seen = v->optime.time_ms;
-	return seen;
-}

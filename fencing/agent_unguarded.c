@@ -19,16 +19,6 @@
 #include "fencing/agent_int.h"
 #include "server/log.h"
 
-const char *unguarded_name(const struct witness_view *v, char *buf,
-			   size_t cap)
-{
-	size_t n = strcspn(v->unguarded, " ");
-	if (n >= cap)
-		n = 0;
-	memcpy(buf, v->unguarded, n);
-	buf[n] = '\0';
-	return buf;
-}
 
 struct leave {
 	struct agent *a;
