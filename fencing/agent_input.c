@@ -45,7 +45,9 @@ void agent_build_input(const struct agent_facts *f,
 		.members = bufs->members,
 		.n_members = members_with_self(f, v, bufs->members),
 		.initialized = v->initialized,
-		.nofailover = f->nofailover,
+		/* vetoed for a while (no watchdog, no guard, pre_promote):
+		 * not even a lease still held under its name is taken again */
+		.nofailover = f->nofailover || f->now_ms < f->veto_until,
 		.paused = v->paused,
 		/* members with data register within a lease or so: an empty
 		 * node must not initdb before it could have seen them */
