@@ -135,6 +135,8 @@ static void step(struct agent *a, bool view_ok)
 	observe_build_self(a);
 	keys_publish_self(a);
 	optime_publish(a);
+	if (view_ok && a->member_held_once)
+		unguarded_clear_if_stale(a);
 	const struct witness_view *v = &a->view;
 	uint64_t now = clock_now_ms();
 	if (view_ok && a->primary.held && v->holder[0] &&

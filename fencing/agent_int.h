@@ -82,6 +82,7 @@ struct agent {
 	uint64_t name_taken_since;
 	bool member_held_once;
 	bool refused;           /* stopped itself: exit status 2 */
+	bool unguarded_clearing; /* a delete of S/unguarded is on its way */
 	char pg_host[256];
 	int pg_port;
 
@@ -222,6 +223,9 @@ void scope_apply(struct agent *a);  /* after each complete view */
 /* Stop leaving Postgres running (paused cluster): mark a primary in
  * S/unguarded, then release the lease; done() then.  A failed mark stops
  * Postgres instead, as outside maintenance mode. */
+/* S/unguarded names this node but its Postgres does not run as a primary
+ * (its host crashed meanwhile, say): the mark is false, clear it. */
+void unguarded_clear_if_stale(struct agent *a);
 void unguarded_leave_running(struct agent *a, void (*stop_pg)(struct agent *a),
 			     void (*done)(struct agent *a, bool ok, int status,
 					  void *arg));

@@ -20,6 +20,29 @@
 #include "server/log.h"
 
 
+static void cleared(struct agent *a, int status, void *arg)
+{
+	(void)arg;
+	a->unguarded_clearing = false;
+	if (status == CLIENT_OK || status == CLIENT_NOT_FOUND)
+		log_event(LOG_INFO, "unguarded_cleared",
+			  "note=\"this node's Postgres does not run as a "
+			  "primary any more: nothing is left to switch off\"");
+}
+
+void unguarded_clear_if_stale(struct agent *a)
+{
+	char name[MEMBER_STR_MAX];
+	enum pg_state s = a->pg_obs.state;
+	if (a->unguarded_clearing ||
+	    strcmp(unguarded_name(&a->view, name, sizeof(name)),
+		   a->conf->name) != 0 ||
+	    (s != PG_STOPPED && s != PG_REPLICA && s != PG_ABSENT))
+		return;
+	a->unguarded_clearing = true;
+	keys_delete(a, "unguarded", cleared, NULL);
+}
+
 struct leave {
 	struct agent *a;
 	void (*stop_pg)(struct agent *a);

@@ -160,4 +160,24 @@ ctl --endpoints "$TENURE_ENDPOINTS" cluster history --scope main -o json
 echo "handover: $primary stopped cleanly, $new primary; history: $(field '.[-1] | "\(.old) -> \(.new) \(.reason) \(.unavailable_ms) ms"')"
 pg_start_agent "$primary"
 pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null || fail "handover: $primary did not rejoin"
+
+# ---- 5. the unguarded primary's host crashes before its agent returns -------------------
+# The mark S/unguarded must not outlive the Postgres it names: else every
+# candidate would refuse to be promoted for ever (found by tests/agent-sim).
+cur=$(pg_wait_primary 30) || fail "crash: no primary"
+pg_wait_sync "$cur" 60 || fail "crash: no synchronous standby"
+cl pause
+[ "$rc" = 0 ] || fail "crash: pause: exit $rc $err"
+wait_for 10 sees_pause "$cur" || fail "crash: $cur's agent does not see maintenance mode"
+pg_agent_stop "$cur" 30
+[ -n "$(key unguarded)" ] || fail "crash: no S/unguarded after the paused stop of $cur's agent"
+pg_crash "$cur" # its Postgres (the agent is gone already)
+pg_start_agent "$cur"
+wait_for 30 sh -c "! '$ctl_bin' --endpoints $TENURE_ENDPOINTS get main/unguarded >/dev/null 2>&1" ||
+	fail "crash: S/unguarded outlived $cur's Postgres: $(key unguarded)"
+grep -q "event=unguarded_cleared" "$dir/$cur-agent.log" || fail "crash: $cur's agent did not say it cleared the mark"
+cl resume
+[ "$rc" = 0 ] || fail "crash: resume: exit $rc $err"
+after=$(pg_wait_primary 60) || fail "crash: no primary after resume"
+echo "crash while unguarded: the mark was cleared by $cur's agent; $after primary after resume"
 echo "ok: maintenance mode survives agent restarts; a clean stop is a planned handover"
