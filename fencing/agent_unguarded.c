@@ -32,12 +32,8 @@ static void cleared(struct agent *a, int status, void *arg)
 
 void unguarded_clear_if_stale(struct agent *a)
 {
-	char name[MEMBER_STR_MAX];
-	enum pg_state s = a->pg_obs.state;
 	if (a->unguarded_clearing ||
-	    strcmp(unguarded_name(&a->view, name, sizeof(name)),
-		   a->conf->name) != 0 ||
-	    (s != PG_STOPPED && s != PG_REPLICA && s != PG_ABSENT))
+	    !unguarded_is_stale(&a->view, a->conf->name, a->pg_obs.state))
 		return;
 	a->unguarded_clearing = true;
 	keys_delete(a, "unguarded", cleared, NULL);

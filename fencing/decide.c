@@ -152,7 +152,11 @@ static bool eligible(const struct decide_input *in, const struct member *m,
 		return (roster_in_list(in->sync_key, m->name) ||
 			is_old_primary(in, m->name)) &&
 		       m->received_lsn >= sync_max;
-	return in->last_primary_lsn <= m->received_lsn + in->max_lag;
+	uint64_t have = in->last_optime
+				? optime_usable_lsn(in->last_optime, m->timeline,
+						    m->received_lsn)
+				: m->received_lsn;
+	return in->last_primary_lsn <= have + in->max_lag;
 }
 
 /* failover --force: the named candidate once it has frozen, whatever the

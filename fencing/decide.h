@@ -63,6 +63,7 @@
 #include <stdint.h>
 
 #include "fencing/member.h"
+#include "fencing/optime.h"
 #include "fencing/startfail.h"
 
 enum pg_state {
@@ -141,6 +142,9 @@ struct decide_input {
 				   operator accepted what it lacks) */
 	bool switch_from_me;    /* a switchover away from this node */
 	uint64_t last_primary_lsn; /* last position the primary published */
+	const struct optime *last_optime; /* its durable record (NULL: none):
+				   a candidate on an older timeline holds
+				   nothing past that timeline's fork */
 	const char *last_primary;  /* its name, "" */
 	const char *unguarded;  /* S/unguarded: the primary left running
 				   without its agent in maintenance mode

@@ -53,6 +53,15 @@ uint64_t optime_last_seen_ms(const struct witness_view *v, const char *old)
 	return seen;
 }
 
+bool unguarded_is_stale(const struct witness_view *v, const char *name,
+			enum pg_state state)
+{
+	char who[MEMBER_STR_MAX];
+	return strcmp(unguarded_name(v, who, sizeof(who)), name) == 0 &&
+	       (state == PG_STOPPED || state == PG_REPLICA ||
+		state == PG_ABSENT);
+}
+
 const char *unguarded_name(const struct witness_view *v, char *buf,
 			   size_t cap)
 {

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fencing/decide.h"
 #include "fencing/member.h"
 #include "fencing/optime.h"
 
@@ -87,5 +88,10 @@ uint64_t optime_last_seen_ms(const struct witness_view *v, const char *old);
 /* The node S/unguarded names ("" when none) into buf. */
 const char *unguarded_name(const struct witness_view *v, char *buf,
 			   size_t cap);
+/* S/unguarded names node name, whose Postgres is observed in state and
+ * does not run as a primary (stopped, a standby, no data): the mark is
+ * false and is to be cleared (a host crash in maintenance mode). */
+bool unguarded_is_stale(const struct witness_view *v, const char *name,
+			enum pg_state state);
 
 #endif

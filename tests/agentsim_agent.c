@@ -347,8 +347,10 @@ static void publish_optime(struct sim *s, int slot)
 	if (!optime_due(lsn, now, a->m.optime_sent_lsn, a->m.optime_sent_ms,
 			SIM_RENEW, SIM_TTL))
 		return;
+	uint32_t tl = a->m.obs.timeline;
 	struct optime o = {.token = a->m.primary_token, .lsn = lsn,
-			   .time_ms = wall(s, slot)};
+			   .time_ms = wall(s, slot), .timeline = tl,
+			   .tl_start = optime_tl_start(&a->m.view.optime, tl, lsn)};
 	snprintf(o.name, sizeof(o.name), "%s", a->name);
 	char json[MEMBER_STR_MAX + 128];
 	if (!optime_encode(&o, json, sizeof(json)) ||
@@ -657,6 +659,9 @@ static void tick(struct sim *s, int slot)
 	self_record_build(&sf, v, &a->m.self);
 	publish_self(s, slot);
 	publish_optime(s, slot);
+	/* agent_unguarded.c: a false mark is cleared by the node it names */
+	if (ok && a->m.member_held && unguarded_is_stale(v, a->name, a->m.obs.state))
+		del(s, slot, "unguarded");
 	if (ok && a->m.primary_held && v->holder[0] &&
 	    strcmp(v->holder, a->name) != 0) {
 		fence(s, slot, "the witnesses name another holder");

@@ -171,6 +171,25 @@ START_TEST(forced_failover_takes_the_named_candidate)
 }
 END_TEST
 
+/* Asynchronous mode: an old primary that went on writing on its old
+ * timeline while cut off is as far as the fork only. */
+START_TEST(older_timeline_is_not_ahead)
+{
+	struct optime rec = {.lsn = 100 << 20, .timeline = 3,
+			     .tl_start = 90 << 20};
+	in.last_primary_lsn = rec.lsn;
+	in.last_optime = &rec;
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	struct member *m = add("pg2", MEMBER_REPLICA, 200 << 20);
+	m->frozen_token = 5;
+	m->timeline = 2; /* 200 MB, but of another history past 90 MB */
+	ck_assert_int_eq(run(), ACT_NONE);
+	m->timeline = 3;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+}
+END_TEST
+
 START_TEST(nothing_without_the_witnesses)
 {
 	in.lease.known = false;
@@ -774,6 +793,7 @@ Suite *decide_suite(void)
 	tcase_add_test(t, same_name_other_process_is_not_me);
 	tcase_add_test(t, nofailover_never_becomes_primary);
 	tcase_add_test(t, forced_failover_takes_the_named_candidate);
+	tcase_add_test(t, older_timeline_is_not_ahead);
 	tcase_add_test(t, nothing_without_the_witnesses);
 	tcase_add_test(t, empty_dir_bootstraps_only_a_new_cluster);
 	tcase_add_test(t, former_primary_data_is_adopted);
