@@ -157,6 +157,12 @@ static void step(struct agent *a, bool view_ok)
 	}
 	if (view_ok)
 		scope_apply(a);
+	/* Not known (just promoted, or this agent restarted): the position
+	 * now is at or above any commit acknowledged so far. */
+	if (a->pg_obs.state != PG_PRIMARY)
+		a->sync_since_lsn = 0;
+	else if (!a->sync_since_lsn)
+		a->sync_since_lsn = a->pg_obs.received_lsn;
 	if (v->holder[0] || !a->lease_free_since)
 		a->lease_free_since = v->holder[0] ? 0 : now;
 	struct agent_facts f = {
@@ -175,6 +181,7 @@ static void step(struct agent *a, bool view_ok)
 		.switch_done_ms = a->switch_done_ms,
 		.view_ok = view_ok,
 		.lease_valid = lease_primary_valid(a),
+		.sync_since_lsn = a->sync_since_lsn,
 		.pg = &a->pg_obs,
 		.self = &a->self,
 	};

@@ -64,6 +64,7 @@ void agent_build_input(const struct agent_facts *f,
 		/* durable: no restart can lower it (docs/design.md rule 8) */
 		.last_primary_lsn = optime_view_bar(v),
 		.last_optime = &v->optime,
+		.sync_since_lsn = f->sync_since_lsn,
 		/* who became primary last: the history says it even to an
 		 * agent that just started */
 		.last_primary = v->hist_primary[0] ? v->hist_primary

@@ -37,6 +37,7 @@ struct agent_facts {
 				    last promotion ended */
 	bool view_ok;           /* every read of this tick succeeded */
 	bool lease_valid;       /* it holds the primary lease, still valid */
+	uint64_t sync_since_lsn; /* decide.h */
 	const struct decide_pg *pg;
 	const struct member *self; /* the record just built */
 };

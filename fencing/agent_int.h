@@ -83,6 +83,9 @@ struct agent {
 	bool member_held_once;
 	bool refused;           /* stopped itself: exit status 2 */
 	bool unguarded_clearing; /* a delete of S/unguarded is on its way */
+	/* primary: its position when Postgres last changed whom it waits
+	 * for (decide.h; 0: not known yet) */
+	uint64_t sync_since_lsn;
 	char pg_host[256];
 	int pg_port;
 

@@ -146,6 +146,9 @@ struct decide_input {
 				   a candidate on an older timeline holds
 				   nothing past that timeline's fork */
 	const char *last_primary;  /* its name, "" */
+	uint64_t sync_since_lsn; /* primary: its position when Postgres last
+				   changed whom it waits for (every commit
+				   acknowledged before is at or below it) */
 	const char *unguarded;  /* S/unguarded: the primary left running
 				   without its agent in maintenance mode
 				   (name), "" */
@@ -169,6 +172,9 @@ enum decide_kind {
 	ACT_RECLONE,      /* keep the data directory aside, copy it afresh */
 	ACT_ADOPT,        /* take the lease, start existing data as primary */
 	ACT_MARK_INIT,    /* primary: write the missing S/initialize */
+	ACT_SYNC_KEY,     /* target: write S/sync (Postgres waits for target
+			     already, and one of them has every commit
+			     acknowledged before it did) */
 	ACT_RECLAIM,      /* maintenance mode: take the lease back for the
 			     primary left running while this agent was down */
 };

@@ -53,13 +53,22 @@ uint64_t optime_last_seen_ms(const struct witness_view *v, const char *old)
 	return seen;
 }
 
+void unguarded_format(char *buf, size_t cap, const char *name,
+		      uint64_t token, const char *where)
+{
+	snprintf(buf, cap, "%s %llu %s", name, (unsigned long long)token,
+		 where);
+}
+
 bool unguarded_is_stale(const struct witness_view *v, const char *name,
-			enum pg_state state)
+			const char *where, enum pg_state state)
 {
 	char who[MEMBER_STR_MAX];
-	return strcmp(unguarded_name(v, who, sizeof(who)), name) == 0 &&
-	       (state == PG_STOPPED || state == PG_REPLICA ||
-		state == PG_ABSENT);
+	const char *sp = strchr(v->unguarded, ' ');
+	const char *at = sp ? strchr(sp + 1, ' ') : NULL;
+	return at && where && where[0] && strcmp(at + 1, where) == 0 &&
+	       strcmp(unguarded_name(v, who, sizeof(who)), name) == 0 &&
+	       (state == PG_STOPPED || state == PG_REPLICA);
 }
 
 const char *unguarded_name(const struct witness_view *v, char *buf,

@@ -88,10 +88,16 @@ uint64_t optime_last_seen_ms(const struct witness_view *v, const char *old);
 /* The node S/unguarded names ("" when none) into buf. */
 const char *unguarded_name(const struct witness_view *v, char *buf,
 			   size_t cap);
-/* S/unguarded names node name, whose Postgres is observed in state and
- * does not run as a primary (stopped, a standby, no data): the mark is
- * false and is to be cleared (a host crash in maintenance mode). */
+/* S/unguarded = "NAME TOKEN WHERE", WHERE the host and data directory of
+ * the Postgres left running ("HOST:DATADIR"). */
+void unguarded_format(char *buf, size_t cap, const char *name,
+		      uint64_t token, const char *where);
+/* The mark names this very Postgres (name and where), and it is observed
+ * in state, stopped or a standby: the mark is false and is to be cleared
+ * (a host crash in maintenance mode).  Never for a mark without WHERE,
+ * nor from another place: a second agent given the same name elsewhere
+ * must not clear the mark of a primary that still runs. */
 bool unguarded_is_stale(const struct witness_view *v, const char *name,
-			enum pg_state state);
+			const char *where, enum pg_state state);
 
 #endif

@@ -5,12 +5,11 @@
 # synchronous mode.  Any violation fails the test; the output names the
 # seed and the line that replays it.
 #
-#   AGENT_SIM_SEEDS  last seed (default 175: seed 176 shows a known gap,
-#                    docs/agent-sim.md "Findings")
+#   AGENT_SIM_SEEDS  last seed (default 500; --sync runs half as many)
 #   AGENT_SIM_STEPS  steps of 5 simulated ms per seed (default 12000)
 set -u
 sim="${top_builddir:-.}/tests/agent-sim"
-last="${AGENT_SIM_SEEDS:-175}"
+last="${AGENT_SIM_SEEDS:-500}"
 steps="${AGENT_SIM_STEPS:-12000}"
 
 if [ ! -x "$sim" ]; then
@@ -19,4 +18,7 @@ if [ ! -x "$sim" ]; then
 	exit 1
 fi
 echo "== agent-sim: seeds 1..$last, $steps steps each"
-exec "$sim" --seeds "1-$last" --steps "$steps"
+"$sim" --seeds "1-$last" --steps "$steps" || exit 1
+# and the same faults with synchronous mode on from the start
+echo "== agent-sim --sync: seeds 1..$((last / 2)), $steps steps each"
+exec "$sim" --sync --seeds "1-$((last / 2))" --steps "$steps"

@@ -162,6 +162,7 @@ struct sim_agent {
 		bool member_held_once;
 		uint64_t name_taken_since;
 		uint64_t lease_free_since;
+		uint64_t sync_since_lsn; /* agent_int.h */
 		uint64_t switch_done_ms;
 		struct member sent;     /* the record last written */
 		uint64_t sent_ms, sent_token;

@@ -420,14 +420,21 @@ static uint64_t act_begin(struct sim *s, int slot)
 	case ACT_BOOTSTRAP:
 		return acquire(s, slot) ? 300 : 10;
 	case ACT_SET_SYNC: {
+		/* agent_act.c do_set_sync: emptied first, or widened if it
+		 * names anyone; narrowed later by ACT_SYNC_KEY */
 		char u[1100];
 		snprintf(u, sizeof(u), "%s%s%s", a->m.view.sync,
 			 a->m.view.sync[0] && x->what.target[0] ? "," : "",
 			 x->what.target);
-		if (a->m.live_sync)
+		if (a->m.live_sync && !x->what.target[0] && a->m.view.sync[0])
+			put(s, slot, "sync", "");
+		else if (a->m.live_sync && a->m.view.sync[0])
 			put(s, slot, "sync", u);
 		return 30;
 	}
+	case ACT_SYNC_KEY:
+		put(s, slot, "sync", x->what.target);
+		return 10;
 	case ACT_SWITCHOVER:
 		pg_stop_clean(s, h);
 		x->final_lsn = wal_end(&s->hosts[h].pg.wal);
@@ -476,6 +483,21 @@ static void promote(struct sim *s, int slot)
 	int h = a->host;
 	bool failover = a->m.old_primary[0] &&
 			strcmp(a->m.old_primary, a->name) != 0;
+	if (a->m.live_sync) {
+		/* agent_act.c promote_with_sync: S/sync's others first */
+		char others[512] = "", n[MEMBER_STR_MAX];
+		size_t len = 0;
+		for (const char *q = a->m.view.sync;
+		     len < sizeof(others) &&
+		     (q = roster_list_next(q, n, sizeof(n)));)
+			if (n[0] && strcmp(n, a->name) != 0)
+				len += (size_t)snprintf(others + len,
+							sizeof(others) - len,
+							"%s%s", len ? "," : "", n);
+		memcpy(p->sync_names, others, sizeof(p->sync_names));
+		p->sync_count = decide_sync_count(1, others);
+		a->m.sync_since_lsn = 0;
+	}
 	pg_promote(s, h);
 	s->promotions++;
 	if (a->m.view.switch_candidate[0] && !a->m.view.switch_is_failover)
@@ -582,10 +604,11 @@ static void act_end(struct sim *s, int slot)
 			break;
 		memcpy(p->sync_names, x->what.target, sizeof(p->sync_names));
 		p->sync_count = decide_sync_count(1, x->what.target);
-		/* Postgres waits for the new list: S/sync may narrow, or go
-		 * in asynchronous mode */
+		/* Postgres waits for the new list: its position now bounds
+		 * every commit acknowledged before; in asynchronous mode
+		 * S/sync goes */
 		if (a->m.live_sync)
-			put(s, slot, "sync", x->what.target);
+			a->m.sync_since_lsn = wal_end(&p->wal);
 		else if (a->m.view.sync_present)
 			del(s, slot, "sync");
 		break;
@@ -660,7 +683,10 @@ static void tick(struct sim *s, int slot)
 	publish_self(s, slot);
 	publish_optime(s, slot);
 	/* agent_unguarded.c: a false mark is cleared by the node it names */
-	if (ok && a->m.member_held && unguarded_is_stale(v, a->name, a->m.obs.state))
+	char where[32];
+	snprintf(where, sizeof(where), "host%d:data", a->host);
+	if (ok && a->m.member_held &&
+	    unguarded_is_stale(v, a->name, where, a->m.obs.state))
 		del(s, slot, "unguarded");
 	if (ok && a->m.primary_held && v->holder[0] &&
 	    strcmp(v->holder, a->name) != 0) {
@@ -669,6 +695,11 @@ static void tick(struct sim *s, int slot)
 	}
 	if (v->holder[0] || !a->m.lease_free_since)
 		a->m.lease_free_since = v->holder[0] ? 0 : now;
+	/* agent.c: not known yet, the position now bounds every ack */
+	if (a->m.obs.state != PG_PRIMARY)
+		a->m.sync_since_lsn = 0;
+	else if (!a->m.sync_since_lsn)
+		a->m.sync_since_lsn = a->m.obs.received_lsn;
 	struct agent_facts f = {
 		.name = a->name, .holder_id = a->m.holder_id,
 		.sync_mode = a->m.live_sync, .max_lag = a->max_lag,
@@ -678,6 +709,7 @@ static void tick(struct sim *s, int slot)
 		.lease_free_since = a->m.lease_free_since,
 		.switch_done_ms = a->m.switch_done_ms, .view_ok = ok,
 		.lease_valid = lease_valid(s, slot),
+		.sync_since_lsn = a->m.sync_since_lsn,
 		.pg = &a->m.obs, .self = &a->m.self,
 	};
 	struct decide_input in;
@@ -772,9 +804,10 @@ void agent_stop(struct sim *s, int slot)
 	bool leave = a->m.view.paused && a->m.view_ok && running &&
 		     s->o->bug != BUG_PAUSE_STOP;
 	if (leave && a->m.primary_held) {
-		char v[MEMBER_STR_MAX + 32];
-		snprintf(v, sizeof(v), "%s %llu", a->name,
-			 (unsigned long long)a->m.primary_token);
+		char v[MEMBER_STR_MAX + 64], where[32];
+		snprintf(where, sizeof(where), "host%d:data", a->host);
+		unguarded_format(v, sizeof(v), a->name, a->m.primary_token,
+				 where);
 		leave = put(s, slot, "unguarded", v);
 	}
 	if (leave) {
