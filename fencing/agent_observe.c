@@ -36,7 +36,11 @@ static const char status_sql[] =
 	" current_setting('primary_conninfo'),"
 	" current_setting('synchronous_standby_names'),"
 	" (SELECT received_tli FROM pg_stat_wal_receiver),"
-	" (SELECT system_identifier FROM pg_control_system())";
+	" (SELECT system_identifier FROM pg_control_system()),"
+	/* a primary: how far each standby has flushed (decide.c, S/sync) */
+	" (SELECT string_agg(application_name || '=' ||"
+	"   (flush_lsn - '0/0'::pg_lsn)::bigint, ',')"
+	"  FROM pg_stat_replication WHERE flush_lsn IS NOT NULL)";
 
 struct observe {
 	struct agent *a;
@@ -143,6 +147,9 @@ static void take_row(struct agent *a, const struct pg_rows *rows)
 	o->sync_count = v && strncmp(v, "ANY ", 4) == 0 ? atoi(v + 4) : 0;
 	if ((v = pg_rows_get(rows, 0, 8)))
 		a->pg_sysid = strtoull(v, NULL, 10);
+	v = pg_rows_get(rows, 0, 9);
+	snprintf(o->standby_flush, sizeof(o->standby_flush), "%s",
+		 v && !recovery ? v : "");
 	uint64_t now = clock_now_ms();
 	if (o->streaming || !recovery || !a->not_streaming_since)
 		a->not_streaming_since = now;

@@ -307,13 +307,31 @@ static int sync_count_wanted(const struct decide_input *in, const char *list)
  * at or below sync_since_lsn): then every acknowledged commit is on a
  * node S/sync names, and a failover to the most advanced one loses none.
  * Before, S/sync keeps what it named (a wider list, or none). */
+/* How far name has flushed, as the primary's pg_stat_replication says
+ * ("NAME=LSN,..."; 0 when it is not there). */
+static uint64_t standby_flushed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		if (strncmp(p, name, n) == 0 && p[n] == '=')
+			return strtoull(p + n + 1, NULL, 10);
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
 static bool sync_caught_up(const struct decide_input *in, const char *wanted)
 {
 	char name[MEMBER_STR_MAX];
 	for (const char *p = wanted;
 	     (p = roster_list_next(p, name, sizeof(name)));) {
 		const struct member *m = find_member(in, name);
-		if (m && m->received_lsn >= in->sync_since_lsn)
+		uint64_t at = standby_flushed(in->pg.standby_flush, name);
+		if (m && m->received_lsn > at)
+			at = m->received_lsn;
+		if (at >= in->sync_since_lsn)
 			return true;
 	}
 	return false;

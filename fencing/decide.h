@@ -97,6 +97,8 @@ struct decide_pg {
 	bool standby_data;      /* stopped: standby.signal or recovery.signal
 				   (a standby's data: never adopted) */
 	char sync_names[512];   /* primary: synchronous_standby_names */
+	char standby_flush[1024]; /* primary: "NAME=LSN,..." of
+				   pg_stat_replication, flushed positions */
 	int sync_count;         /* ... and its ANY N (0 when empty) */
 };
 

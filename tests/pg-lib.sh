@@ -495,7 +495,11 @@ pg_wait_sync() {
 			"${PG_SCOPE:-main}/sync" -o json 2>/dev/null | jq -r .value 2>/dev/null)
 		_pgs=$(psql_as "$1" "SELECT string_agg(application_name, ' ') FROM \
 			pg_stat_replication WHERE sync_state IN ('sync', 'quorum')" 2>/dev/null)
-		if [ "$(printf '%s' "$_key" | tr ',' '\n' | grep -c .)" -ge "${3:-1}" ]; then
+		# (a key that still names the primary itself has not narrowed
+		# since its promotion: a failover would wait for it)
+		case ",$_key," in *",$1,"*) _key_ok=0 ;; *) _key_ok=1 ;; esac
+		if [ "$_key_ok" = 1 ] &&
+			[ "$(printf '%s' "$_key" | tr ',' '\n' | grep -c .)" -ge "${3:-1}" ]; then
 			for _s in $_pgs; do
 				case ",$_key," in *",$_s,"*) return 0 ;; esac
 			done

@@ -210,6 +210,14 @@ START_TEST(sync_key_follows_postgres_once_caught_up)
 	in.sync_since_lsn = 5000; /* pg3 is at 1000: not yet */
 	ck_assert_int_eq(run(), ACT_NONE);
 	ck_assert_ptr_nonnull(strstr(reason(), "catch up"));
+	/* the primary's own pg_stat_replication is fresher than pg3's record */
+	snprintf(in.pg.standby_flush, sizeof(in.pg.standby_flush),
+		 "pg30=9000,pg3=4999");
+	ck_assert_int_eq(run(), ACT_NONE);
+	snprintf(in.pg.standby_flush, sizeof(in.pg.standby_flush),
+		 "pg30=9000,pg3=5000");
+	ck_assert_int_eq(run(), ACT_SYNC_KEY);
+	in.pg.standby_flush[0] = '\0';
 	c->received_lsn = 5000;
 	ck_assert_int_eq(run(), ACT_SYNC_KEY);
 	/* nobody left to wait for: S/sync emptied (by the same step that
