@@ -52,9 +52,14 @@ uint64_t agent_local(struct sim *s, int slot)
 	return h->clock_base + s->now + (uint64_t)skew;
 }
 
+/* The host's wall clock: true time plus its drift (NTP keeps wall
+ * clocks close; the monotonic clock's base is a boot time, no wall
+ * time).  tenurectl's requested_ms is on the same scale (agent-sim.c). */
 static uint64_t wall(struct sim *s, int slot)
 {
-	return 1700000000000ull + agent_local(s, slot);
+	const struct sim_host *h = &s->hosts[AG(s, slot)->host];
+	int64_t skew = (int64_t)s->now * h->drift_ppm / 1000000;
+	return 1700000000000ull + s->now + (uint64_t)skew;
 }
 
 static void key(char *buf, size_t cap, const char *suffix)
