@@ -12,6 +12,11 @@
 #   pause-stop       a paused agent's stop stops its Postgres
 #   same-name        two agents with one name both hold the lease
 #   flood            every key event ticks, every tick writes its record
+#   sync-rolling     synchronous mode per node, S/sync absent read as
+#                    empty: a rolling turn-on leaves no primary
+#   nofailover-bootstrap  a nofailover node bootstraps the cluster
+#   stale-request    tenurectl refuses while a request the agents ignore
+#                    is pending
 #
 #   AGENT_SIM_BUG_SEEDS  seed budget (default 400)
 set -u
@@ -31,11 +36,15 @@ expect() {
 	pause-stop) echo 'primary lost during maintenance' ;;
 	same-name) echo 'two writable primaries' ;;
 	flood) echo 'requests to the store in one second' ;;
+	sync-rolling) echo 'no primary for' ;;
+	nofailover-bootstrap) echo 'nofailover node .* runs as the primary' ;;
+	stale-request) echo 'neither carried out nor answered' ;;
 	esac
 }
 
 status=0
-for bug in forget-position pause-stop same-name flood; do
+for bug in forget-position pause-stop same-name flood sync-rolling \
+	nofailover-bootstrap stale-request; do
 	want=$(expect "$bug")
 	caught=
 	first=1

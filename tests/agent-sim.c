@@ -33,6 +33,9 @@ static const char *const bug_names[] = {
 	[BUG_PAUSE_STOP] = "pause-stop",
 	[BUG_SAME_NAME] = "same-name",
 	[BUG_FLOOD] = "flood",
+	[BUG_SYNC_ROLLING] = "sync-rolling",
+	[BUG_NOFAILOVER_BOOTSTRAP] = "nofailover-bootstrap",
+	[BUG_STALE_REQUEST] = "stale-request",
 };
 
 /* ---- PRNG (splitmix64) ---------------------------------------------------- */
@@ -65,6 +68,9 @@ static void setup(struct sim *s, const struct sim_opts *o, uint64_t seed)
 	s->n_nodes = 3;
 	s->next_tl = 1;
 	bool sync = o->sync_mode || rng_chance(&s->rng, 500);
+	/* --bug sync-rolling turns synchronous mode on node by node */
+	if (o->bug == BUG_SYNC_ROLLING)
+		sync = o->sync_mode;
 	s->sync_setting = sync;
 	for (int i = 0; i < SIM_MAX_HOSTS; i++) {
 		struct sim_host *h = &s->hosts[i];
@@ -83,6 +89,20 @@ static void setup(struct sim *s, const struct sim_opts *o, uint64_t seed)
 			a->restart_at = 1 + rng_range(&s->rng, 0, 300);
 		}
 	}
+	/* A node that is never promoted: n3 in every fourth seed and with
+	 * --bug nofailover-bootstrap (no draw: other seeds are unchanged). */
+	if (seed % 4 == 0 || o->bug == BUG_NOFAILOVER_BOOTSTRAP)
+		s->agents[2].nofailover = true;
+	/* A request left by a tenurectl interrupted ten minutes ago: the
+	 * agents ignore it, the next tenurectl replaces it.  With
+	 * --leftover-request and --bug stale-request. */
+	if (o->leftover_request || o->bug == BUG_STALE_REQUEST) {
+		char v[200];
+		snprintf(v, sizeof(v), "{\"candidate\":\"n2\",\"from\":\"n1\","
+			 "\"kind\":\"switchover\",\"requested_ms\":%llu}",
+			 (unsigned long long)(sim_op_wall(s) - 600000));
+		store_put(s, -1, SIM_REQUEST_KEY, v, NULL, 0);
+	}
 	for (int t = 0; t < SIM_MAX_TL; t++)
 		s->tls[t].host = -1;
 }
@@ -91,6 +111,11 @@ static void setup(struct sim *s, const struct sim_opts *o, uint64_t seed)
 
 struct sched {
 	uint64_t next_fault;
+	/* --bug sync-rolling: the rolling change under way */
+	bool rolled;
+	int roll_step;          /* 0, 1: standbys, 2: switchover, 3: primary */
+	int roll_order[3];
+	uint64_t roll_at;
 	uint64_t resume_at;
 	uint64_t stop_primary_at;
 	uint64_t host_up_at[SIM_MAX_HOSTS];
@@ -149,16 +174,97 @@ static void cut(struct sim *s, struct sched *q, int h, bool isolate,
 	q->uncut_at[h] = s->now + ms;
 }
 
+/* tenurectl cluster switchover / failover (ctl_pgcluster.c
+ * request_handover): S/switchover is written unless a request is
+ * pending, a stale one is replaced; tenurectl waits TENURECTL_WAIT_MS
+ * and withdraws its request if it was not carried out by then.
+ * --bug stale-request: any pending request refuses, as before. */
+#define TENURECTL_WAIT_MS 30000
 static void put_switch(struct sim *s, const char *cand, const char *from,
 		       const char *kind)
 {
 	char v[600];
 	snprintf(v, sizeof(v), "{\"candidate\":\"%s\",\"from\":\"%s\",\"kind\":"
 		 "\"%s\",\"requested_ms\":%llu}", cand, from, kind,
-		 (unsigned long long)(1700000000000ull + s->now));
-	store_put(s, -1, "sim/switchover", v, NULL, 0);
+		 (unsigned long long)sim_op_wall(s));
 	s->op_request_ms = s->now;
+	s->requests++;
+	memset(&s->req, 0, sizeof(s->req));
+	s->req.open = true;
+	s->req.at = s->now;
+	snprintf(s->req.candidate, sizeof(s->req.candidate), "%s", cand);
+	const char *cur = store_get(s, -1, SIM_REQUEST_KEY);
+	if (cur) {
+		bool stale = sim_request_stale(s, cur);
+		if (!stale || s->o->bug == BUG_STALE_REQUEST) {
+			sim_log(s, "OPERATOR %s to %s refused by tenurectl: a "
+				"request is already pending%s", kind, cand,
+				stale ? " (stale)" : "");
+			s->requests_refused++;
+			/* a live request pending: answered with its reason */
+			s->req.refused_stale = stale;
+			s->req.open = stale;
+			return;
+		}
+		sim_log(s, "tenurectl replaces a stale request");
+	}
+	store_put(s, -1, SIM_REQUEST_KEY, v, NULL, 0);
+	snprintf(s->req.sent, sizeof(s->req.sent), "%s", v);
+	s->req.withdraw_at = s->now + TENURECTL_WAIT_MS;
 	sim_log(s, "OPERATOR %s to %s", kind, cand);
+}
+
+/* tenurectl's wait ended: its request, still there, is withdrawn. */
+static void tenurectl_wait(struct sim *s)
+{
+	if (!s->req.withdraw_at || s->now < s->req.withdraw_at)
+		return;
+	s->req.withdraw_at = 0;
+	const char *cur = store_get(s, -1, SIM_REQUEST_KEY);
+	if (cur && strcmp(cur, s->req.sent) == 0) {
+		store_delete(s, -1, SIM_REQUEST_KEY);
+		s->requests_withdrawn++;
+		sim_log(s, "OPERATOR's request to %s withdrawn by tenurectl "
+			"(not carried out in %d s)", s->req.candidate,
+			TENURECTL_WAIT_MS / 1000);
+	}
+}
+
+/* --bug sync-rolling: synchronous_mode turned on in each node's file, one
+ * node at a time (its agent restarted), the standbys first, then a
+ * switchover to the first of them, then the old primary. */
+static void rolling(struct sim *s, struct sched *q)
+{
+	if (!q->rolled) {
+		int p = primary_host(s), k = 0;
+		for (int h = 0; h < s->n_nodes; h++)
+			if (h != p)
+				q->roll_order[k++] = h;
+		q->roll_order[k] = p >= 0 ? p : s->n_nodes - 1;
+		q->rolled = true;
+		q->roll_step = 0;
+		q->roll_at = s->now;
+		sim_log(s, "OPERATOR rolling change: synchronous_mode = on in "
+			"each node's file");
+	}
+	if (!q->roll_at || s->now < q->roll_at)
+		return;
+	int step = q->roll_step++;
+	q->roll_at = step < 3 ? s->now + rng_range(&s->rng, 4000, 6000) : 0;
+	if (step == 2) {
+		int p = primary_host(s), c = q->roll_order[0];
+		if (p >= 0 && p != c)
+			put_switch(s, s->agents[c].name, s->agents[p].name,
+				   "switchover");
+		return;
+	}
+	int h = q->roll_order[step < 2 ? step : 2];
+	struct sim_agent *a = &s->agents[h];
+	a->sync_mode = true;
+	sim_log(s, "OPERATOR synchronous_mode = on in %s's file, restarts it",
+		a->name);
+	agent_stop(s, h);
+	a->restart_at = s->now + rng_range(&s->rng, 300, 2000);
 }
 
 /* One fault or operator action, chosen by weight. */
@@ -236,6 +342,8 @@ static void fault(struct sim *s, struct sched *q)
 		put_switch(s, a->name, "", "failover");
 		break;
 	case 14: { /* scope-wide: one key, every agent reads it */
+		if (s->o->bug == BUG_SYNC_ROLLING)
+			break;
 		bool on = !s->sync_setting;
 		s->sync_setting = on;
 		sim_log(s, "OPERATOR synchronous_mode = %s (S/config)",
@@ -251,6 +359,7 @@ static void fault(struct sim *s, struct sched *q)
 		s->dup_started = true;
 		struct sim_agent *d = &s->agents[s->n_nodes];
 		memcpy(d->name, a->name, sizeof(d->name));
+		d->nofailover = a->nofailover;
 		d->exists = true;
 		sim_log(s, "OPERATOR starts a second agent named %s on host %d",
 			d->name, d->host);
@@ -262,6 +371,9 @@ static void fault(struct sim *s, struct sched *q)
 /* Timed ends of faults and the second half of operator actions. */
 static void heal(struct sim *s, struct sched *q)
 {
+	tenurectl_wait(s);
+	if (q->rolled)
+		rolling(s, q);
 	for (int h = 0; h < SIM_MAX_HOSTS; h++) {
 		if (q->host_up_at[h] && s->now >= q->host_up_at[h]) {
 			q->host_up_at[h] = 0;
@@ -347,7 +459,10 @@ static bool run_seed(const struct sim_opts *o, uint64_t seed, struct sim *s)
 	for (s->step = 0; s->step < o->steps && !s->failed; s->step++) {
 		s->now += SIM_STEP_MS;
 		if (s->now >= q.next_fault && s->now < quiet_from) {
-			fault(s, &q);
+			if (o->bug == BUG_SYNC_ROLLING && !q.rolled)
+				rolling(s, &q);
+			else
+				fault(s, &q);
 			q.next_fault = s->now + (rng_chance(&s->rng, 200)
 				? rng_range(&s->rng, 20000, 30000)
 				: rng_range(&s->rng, 500, 4000));
@@ -371,9 +486,11 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s (--seed N | --seeds A-B) [--steps K] [--verbose]\n"
-		"       [--bug none|forget-position|pause-stop|same-name|flood]\n"
+		"       [--bug none|forget-position|pause-stop|same-name|flood|\n"
+		"              sync-rolling|nofailover-bootstrap|stale-request]\n"
 		"       [--sync] [--max-lag BYTES] [--rate-bound REQ_PER_S]\n"
 		"       [--keep-going] (every seed, even after a failure)\n"
+		"       [--leftover-request] (a stale S/switchover at the start)\n"
 		"  one step is %d simulated ms; --steps defaults to %d\n",
 		argv0, SIM_STEP_MS, DEFAULT_STEPS);
 	exit(2);
@@ -403,6 +520,10 @@ static void parse(int argc, char **argv, struct sim_opts *o)
 		}
 		if (strcmp(k, "--keep-going") == 0) {
 			o->keep_going = true;
+			continue;
+		}
+		if (strcmp(k, "--leftover-request") == 0) {
+			o->leftover_request = true;
 			continue;
 		}
 		if (strcmp(k, "--sync") == 0) {
@@ -440,9 +561,10 @@ static void parse(int argc, char **argv, struct sim_opts *o)
 static void replay_line(const struct sim_opts *o, uint64_t seed)
 {
 	printf("replay: tests/agent-sim --seed %" PRIu64 " --steps %" PRIu64
-	       "%s%s%s%s --verbose\n", seed, o->steps,
+	       "%s%s%s%s%s --verbose\n", seed, o->steps,
 	       o->bug ? " --bug " : "", o->bug ? bug_names[o->bug] : "",
 	       o->sync_mode ? " --sync" : "",
+	       o->leftover_request ? " --leftover-request" : "",
 	       o->max_lag != DEFAULT_MAX_LAG ? " (with the same --max-lag)"
 					     : "");
 }

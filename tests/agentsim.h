@@ -42,6 +42,9 @@ enum sim_bug {
 	BUG_PAUSE_STOP,      /* a paused agent's stop stops Postgres */
 	BUG_SAME_NAME,       /* lease holders are plain names again */
 	BUG_FLOOD,           /* every key event ticks, every tick writes */
+	BUG_SYNC_ROLLING,    /* per-node sync mode; S/sync absent = empty */
+	BUG_NOFAILOVER_BOOTSTRAP, /* a nofailover node bootstraps */
+	BUG_STALE_REQUEST,   /* tenurectl refuses while any request exists */
 };
 
 /* ---- PRNG ------------------------------------------------------------- */
@@ -146,6 +149,7 @@ struct sim_agent {
 	char name[MEMBER_STR_MAX];
 	int host;
 	bool sync_mode;         /* its file's synchronous_mode */
+	bool nofailover;        /* its file's nofailover */
 	uint64_t max_lag;
 	bool exists;            /* a configured agent on this slot */
 	/* process */
@@ -233,6 +237,7 @@ struct sim_opts {
 	bool keep_going;
 	enum sim_bug bug;
 	bool sync_mode;         /* initial synchronous_mode of every node */
+	bool leftover_request;  /* a stale S/switchover at the start */
 	uint64_t max_lag;
 	unsigned rate_bound;    /* requests per second per agent */
 };
@@ -270,6 +275,18 @@ struct sim {
 	bool sync_setting;      /* what the operator set last */
 	uint64_t op_request_ms; /* last switchover or failover request */
 	bool dup_started;
+	/* the operator's last request through tenurectl (agent-sim.c), for
+	 * the check that every request is answered */
+	struct {
+		bool open;          /* not answered yet */
+		uint64_t at;        /* true ms it was made */
+		char candidate[MEMBER_STR_MAX];
+		char sent[600];     /* what tenurectl wrote, "" refused */
+		uint64_t withdraw_at; /* tenurectl's wait ends, 0 */
+		bool refused_stale; /* refused for a request the agents
+				       ignore */
+	} req;
+	uint64_t requests, requests_refused, requests_withdrawn;
 };
 
 /* agentsim_check.c */
@@ -283,5 +300,11 @@ void sim_log(struct sim *s, const char *fmt, ...)
 /* The host a name's agent runs on, -1. */
 int sim_host_of(struct sim *s, const char *name);
 bool sim_writable(struct sim *s, int h);
+/* The operator's (tenurectl's) wall clock and S/switchover's key. */
+uint64_t sim_op_wall(struct sim *s);
+/* A request the agents ignore (older than SCOPE_REQUEST_MAX_AGE_MS by the
+ * operator's clock, or unreadable): tenurectl's request_stale(). */
+bool sim_request_stale(struct sim *s, const char *value);
+#define SIM_REQUEST_KEY "sim/switchover"
 
 #endif

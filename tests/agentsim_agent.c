@@ -52,9 +52,14 @@ uint64_t agent_local(struct sim *s, int slot)
 	return h->clock_base + s->now + (uint64_t)skew;
 }
 
+/* The host's wall clock: true time plus its drift (NTP keeps wall
+ * clocks close; the monotonic clock's base is a boot time, no wall
+ * time).  tenurectl's requested_ms is on the same scale (agent-sim.c). */
 static uint64_t wall(struct sim *s, int slot)
 {
-	return 1700000000000ull + agent_local(s, slot);
+	const struct sim_host *h = &s->hosts[AG(s, slot)->host];
+	int64_t skew = (int64_t)s->now * h->drift_ppm / 1000000;
+	return 1700000000000ull + s->now + (uint64_t)skew;
 }
 
 static void key(char *buf, size_t cap, const char *suffix)
@@ -637,7 +642,8 @@ static void scope_apply(struct sim *s, int slot)
 	const struct witness_view *v = &a->m.view;
 	struct scope_conf c;
 	char err[256];
-	if (!v->config_present) {
+	/* --bug sync-rolling: a per-node setting, as before S/config */
+	if (!v->config_present || s->o->bug == BUG_SYNC_ROLLING) {
 		a->m.live_sync = a->sync_mode;
 		return;
 	}
@@ -674,7 +680,7 @@ static void tick(struct sim *s, int slot)
 	bool waiting = a->m.last_action.kind == ACT_NONE && a->m.status_reason;
 	struct self_facts sf = {
 		.name = a->name, .api = "", .pg_addr = "",
-		.pg = &a->m.obs,
+		.pg = &a->m.obs, .nofailover = a->nofailover,
 		.lease_token = lease_valid(s, slot) ? a->m.primary_token : 0,
 		.waiting = waiting ? a->m.status_reason : NULL,
 		.wall_ms = wall(s, slot),
@@ -704,6 +710,7 @@ static void tick(struct sim *s, int slot)
 		.name = a->name, .holder_id = a->m.holder_id,
 		.sync_mode = a->m.live_sync, .max_lag = a->max_lag,
 		.sync_count = 1, .lease_ttl = SIM_TTL,
+		.nofailover = a->nofailover,
 		.now_ms = now, .wall_ms = wall(s, slot),
 		.started_ms = a->m.started_ms,
 		.lease_free_since = a->m.lease_free_since,
@@ -714,6 +721,14 @@ static void tick(struct sim *s, int slot)
 	};
 	struct decide_input in;
 	agent_build_input(&f, v, &bufs, &in);
+	/* --bug sync-rolling: S/sync absent reads as S/sync empty (before
+	 * the synchronous rule waited for the primary's first S/sync) */
+	if (s->o->bug == BUG_SYNC_ROLLING && in.sync_mode)
+		in.sync_key_absent = false;
+	/* --bug nofailover-bootstrap: the setting was not passed on for an
+	 * empty data directory */
+	if (s->o->bug == BUG_NOFAILOVER_BOOTSTRAP && in.pg.state == PG_ABSENT)
+		in.nofailover = false;
 	struct decide_action act;
 	decide(&in, &act);
 	/* agent.c: nothing but fencing before this process held its member
@@ -773,8 +788,8 @@ void agent_start(struct sim *s, int slot)
 	else
 		snprintf(a->m.holder_id, sizeof(a->m.holder_id), "%s/%016llx",
 			 name, (unsigned long long)rng_next(&s->rng));
-	sim_log(s, "%s started on host %d (sync_mode %d)", a->name, a->host,
-		a->sync_mode);
+	sim_log(s, "%s started on host %d (sync_mode %d%s)", a->name, a->host,
+		a->sync_mode, a->nofailover ? ", nofailover" : "");
 }
 
 void agent_crash(struct sim *s, int slot)

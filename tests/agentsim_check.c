@@ -14,15 +14,29 @@
  *    running while paused, unless a fault hit its host or an operator
  *    asked for a switchover or failover;
  *  - bounded work: requests per second per agent to the store stay under
- *    the bound (rule 10), counted per state.
+ *    the bound (rule 10), counted per state;
+ *  - nofailover: a node so configured never runs as the primary (it never
+ *    bootstraps, adopts, takes the lease or is promoted);
+ *  - requests answered: an operator's switchover or failover request is
+ *    written (then carried out, or withdrawn by tenurectl with the
+ *    candidate's reason), or refused because a request the agents still
+ *    act on is pending, within REQUEST_ANSWER_MS; a refusal for a request
+ *    the agents ignore (stale) is no answer.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "fencing/flatjson.h"
+#include "fencing/scope_keys.h"
 #include "tests/agentsim.h"
 
 #define LIVE_MS 20000
+/* tenurectl's wait (30 s) and a margin */
+#define REQUEST_ANSWER_MS 35000
+/* a refused request is answered at once, or never: the operator tries
+ * again for this long */
+#define REQUEST_RETRY_MS 10000
 /* how long after its start a fault may still cost a primary its lease
  * (the longest freeze, plus a TTL) */
 #define FAULT_REACH_MS (6000 + SIM_TTL)
@@ -67,6 +81,29 @@ int sim_host_of(struct sim *s, const char *name)
 		if (s->agents[i].exists && strcmp(s->agents[i].name, name) == 0)
 			return s->agents[i].host;
 	return -1;
+}
+
+uint64_t sim_op_wall(struct sim *s)
+{
+	return 1700000000000ull + s->now;
+}
+
+static bool request_time(void *arg, const char *k,
+			 const struct flatjson_value *v, char *err, size_t len)
+{
+	if (strcmp(k, "requested_ms") == 0)
+		return flatjson_u64(k, v, arg, err, len);
+	return true;
+}
+
+bool sim_request_stale(struct sim *s, const char *v)
+{
+	uint64_t at = 0;
+	char err[128];
+	if (!flatjson_parse(v, strlen(v), request_time, &at, err,
+			    sizeof(err)) || at == 0)
+		return true;
+	return sim_op_wall(s) > at + SCOPE_REQUEST_MAX_AGE_MS;
 }
 
 bool sim_writable(struct sim *s, int h)
@@ -231,8 +268,10 @@ static void maintenance(struct sim *s)
 				s->paused_primary = h;
 		return;
 	}
-	/* a request pending while paused is carried out (rule 9) */
-	if (store_get(s, -2, "sim/switchover"))
+	/* a request pending while paused is carried out (rule 9); one the
+	 * agents ignore is none */
+	const char *r = store_get(s, -2, SIM_REQUEST_KEY);
+	if (r && !sim_request_stale(s, r))
 		s->op_request_ms = s->now;
 	int h = s->paused_primary;
 	const struct sim_host *x = h >= 0 ? &s->hosts[h] : NULL;
@@ -246,6 +285,43 @@ static void maintenance(struct sim *s)
 			 "stopped accepting writes while paused, with no fault "
 			 "on its host and no operator request",
 			 s->agents[h].name);
+}
+
+/* A node configured nofailover never runs as the primary. */
+static void nofailover(struct sim *s)
+{
+	for (int h = 0; h < SIM_MAX_HOSTS; h++)
+		if (sim_writable(s, h) && s->agents[h].exists &&
+		    s->agents[h].nofailover)
+			sim_fail(s, "VIOLATION: nofailover node %s runs as the "
+				 "primary (host %d, timeline %u)",
+				 s->agents[h].name, h, s->hosts[h].pg.tl);
+}
+
+/* The operator's last request is answered: written and then gone (carried
+ * out, taken back by the old primary or withdrawn by tenurectl), or
+ * refused for a pending request the agents act on (agent-sim.c). */
+static void request_answered(struct sim *s)
+{
+	if (!s->req.open)
+		return;
+	if (s->req.sent[0]) {
+		const char *cur = store_get(s, -2, SIM_REQUEST_KEY);
+		if (!cur || strcmp(cur, s->req.sent) != 0) {
+			s->req.open = false;
+			return;
+		}
+	}
+	uint64_t bound = s->req.refused_stale ? REQUEST_RETRY_MS
+					      : REQUEST_ANSWER_MS;
+	if (s->now - s->req.at > bound)
+		sim_fail(s, "VIOLATION: the operator's request to %s was "
+			 "neither carried out nor answered in %llu ms%s",
+			 s->req.candidate, (unsigned long long)bound,
+			 s->req.refused_stale
+				 ? ": tenurectl refuses it for a request the "
+				   "agents ignore"
+				 : "");
 }
 
 /* Once per simulated second: each agent's requests, against the bound. */
@@ -280,6 +356,8 @@ void check_step(struct sim *s)
 	liveness(s);
 	maintenance(s);
 	rate(s);
+	nofailover(s);
+	request_answered(s);
 }
 
 void check_rate_report(struct sim *s)
