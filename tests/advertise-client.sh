@@ -34,7 +34,7 @@ proc_need_tools 77 curl jq
 unset TENURE_AUTH_TOKEN_FILE TENURE_ENDPOINTS
 
 proc_init "$me"
-proc_take_ports 32600 20 5 advertise-ports
+proc_take_ports advertise # tests/proc-lib.sh lists the ranges
 # X, where witness N listens for clients, is client_port N; Y, the proxy
 # in front of X, is proxy_port N
 spare=$((base + 13)) # never listened on

@@ -9,9 +9,9 @@
 # 30 s that has the write; `restart` brings the old one back as a replica;
 # `down` leaves no process of the cluster (checked by pid).
 #
-# Ports: a block of 80 in 4000-4999 taken with the same lock directories
-# as tests/pg-lib.sh (/tmp/tenure-pg-ports.BASE, two adjacent blocks of
-# 40), so that it never shares a port with the real-Postgres tests.  Needs
+# Ports: a block of 60 in 9000-9959, the range local-cluster of
+# tests/proc-lib.sh (taken under a lock directory), so that it never
+# shares a port with another test.  Needs
 # root, PostgreSQL 15, curl, jq, psql, setpriv; skipped (77) without them.
 # KEEP=1 keeps the directory of a failed run.
 # The sanitizer pass of deploy/dev test sets SKIP_LONG_PG=1: this test ran
@@ -21,6 +21,7 @@ if [ "${SKIP_LONG_PG:-0}" = 1 ]; then
 	exit 77
 fi
 me=local-cluster
+. "$(dirname "$0")/proc-lib.sh" # proc_alloc_ports, proc_reap (cleanup and fail are ours)
 top=$(cd "${top_builddir:-.}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 lc="$src/deploy/local-cluster"
@@ -54,6 +55,8 @@ cleanup() {
 		collect_pids
 		# shellcheck disable=SC2086
 		[ -n "$seen_pids" ] && kill -9 $seen_pids 2>/dev/null
+		# shellcheck disable=SC2086
+		proc_reap $seen_pids # gone, their ports free, before the lock goes
 	fi
 	for l in $locks; do rm -rf "$l"; done
 	if [ "$failed" = 1 ] && [ "${KEEP:-0}" = 1 ]; then
@@ -78,47 +81,11 @@ fail() {
 
 # ---- ports ----------------------------------------------------------------------
 
-ports_free() { # ports_free FIRST LAST
-	command -v ss >/dev/null || return 0
-	ss -Htln 2>/dev/null | awk -v a="$1" -v b="$2" '
-		{ n = split($4, p, ":"); if (p[n] + 0 >= a && p[n] + 0 <= b) busy = 1 }
-		END { exit busy }'
-}
-take_lock() { # take_lock BASE: pg-lib's lock of the 40 ports from BASE
-	l="/tmp/tenure-pg-ports.$1"
-	if mkdir "$l" 2>/dev/null; then
-		echo $$ >"$l/pid"
-		locks="$locks $l"
-		return 0
-	fi
-	if [ -f "$l/pid" ] && ! kill -0 "$(cat "$l/pid")" 2>/dev/null; then
-		rm -rf "$l" # left by a killed run
-		take_lock "$1"
-		return
-	fi
-	return 1
-}
-# alloc: base such that base+1 .. base+51 lie in two locked blocks
-alloc() {
-	i=0
-	while [ $i -lt 24 ]; do
-		b=$((4000 + ((($$ + i) % 24) * 40)))
-		if take_lock $b; then
-			if take_lock $((b + 40)); then
-				if ports_free $b $((b + 79)); then
-					base=$((b - 1))
-					return 0
-				fi
-				rm -rf "/tmp/tenure-pg-ports.$((b + 40))"
-			fi
-			rm -rf "/tmp/tenure-pg-ports.$b"
-			locks=""
-		fi
-		i=$((i + 1))
-	done
-	fail "no two free adjacent blocks of 40 ports in 4000-4999"
-}
-alloc
+# base+1 .. base+51 (deploy/local-cluster --base-port base) in a locked
+# block of 60 of the range local-cluster (tests/proc-lib.sh)
+proc_alloc_ports local-cluster
+base=$((alloc_base - 1))
+locks=$alloc_lock
 
 # ---- helpers --------------------------------------------------------------------
 

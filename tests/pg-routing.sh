@@ -19,7 +19,8 @@
 # read-only port reaches the replica left.
 #
 # Ports: Postgres and agents from pg-lib.sh's block; HAProxy and PgBouncer
-# take a locked block of 10 in 32000-32199.  Skipped (77) without haproxy,
+# take a locked block of 10 of the range pg-routing (32000-32099,
+# tests/proc-lib.sh).  Skipped (77) without haproxy,
 # pgbouncer or PostgreSQL 15; and by the sanitizer pass (SKIP_LONG_PG=1:
 # it tests configs and a shell hook, the agent under the sanitizers is
 # pg-failover's job).
@@ -44,35 +45,18 @@ command -v timeout >/dev/null || skip "timeout missing (coreutils)"
 
 . "$(dirname "$0")/pg-lib.sh"
 
-# ---- ports: a locked block of 10 in 32000-32199 ------------------------------------
-rlock=""
-alloc_routing_ports() {
-	_i=0
-	while [ $_i -lt 20 ]; do
-		rbase=$((32000 + (($$ + _i) % 20) * 10))
-		rlock="/tmp/tenure-routing-ports.$rbase"
-		if mkdir "$rlock" 2>/dev/null; then
-			echo $$ >"$rlock/pid"
-			ports_free $rbase $((rbase + 9)) && return 0
-			rm -rf "$rlock"
-		elif [ -f "$rlock/pid" ] && ! kill -0 "$(cat "$rlock/pid")" 2>/dev/null; then
-			rm -rf "$rlock" # left by a run that was killed: take it
-			continue
-		fi
-		rlock=""
-		_i=$((_i + 1))
-	done
-	fail "no free block of 10 ports in 32000-32199"
-}
+# ---- ports: a locked block of 10 of the range pg-routing (tests/proc-lib.sh) --------
+proc_alloc_ports pg-routing
+rbase=$alloc_base
+rlock=$alloc_lock
 routing_cleanup() {
 	_st=$?
+	(exit $_st)
+	pg_cleanup # everything by pid (HAProxy and PgBouncer are in $pids), reaped
 	[ -n "$rlock" ] && rm -rf "$rlock"
 	rlock=""
-	(exit $_st)
-	pg_cleanup # everything by pid (HAProxy and PgBouncer are in $pids)
 }
 trap routing_cleanup EXIT
-alloc_routing_ports
 rw_port=$rbase
 ro_port=$((rbase + 1))
 stats_port=$((rbase + 2))

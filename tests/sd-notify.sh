@@ -14,7 +14,7 @@ listen_bin="$top/tests/notify-listen"
 proc_need_built "$bin" "$listen_bin"
 
 proc_init sdn
-proc_take_ports 32400 10 9 sdn-ports # a block of 10 of 32400-32489
+proc_take_ports sd-notify # a block of 10 of 32400-32489
 make_cluster
 
 listen() { # listen N: notify-listen on $dir/notifyN, output in notifyN.out
