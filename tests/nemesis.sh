@@ -2,7 +2,9 @@
 # nemesis.sh — clients against three real tenured processes while a nemesis
 # kills (-9), pauses (SIGSTOP) and partitions them (every peer link through
 # a tests/tcp-proxy; one node or the leader cut off, then healed); the
-# history must be linearizable
+# history must be linearizable, and must hold at least 50 operations that
+# answered OK with at least one of each kind issued (tests/nemesis.c
+# --min-ok): a run where every request failed proves nothing
 # (run by `make check`).  Short in CI: NEMESIS_SECONDS (default 10) sets the
 # duration, NEMESIS_CLIENTS (default 8) the clients, NEMESIS_SEED the seed;
 # NEMESIS_SECONDS=600 is the long run.
