@@ -63,12 +63,7 @@ stonith)
 esac
 . "$(dirname "$0")/pg-lib.sh"
 
-ttl=${PG_LEASE_TTL:-3s} # as pg-lib writes it
-case "$ttl" in
-*ms) ttl_ms=${ttl%ms} ;;
-*s) ttl_ms=$((${ttl%s} * 1000)) ;;
-*) fail "PG_LEASE_TTL=$ttl: give it in ms or s" ;;
-esac
+ttl_ms=$(pg_lease_ttl_ms) || fail "cannot tell the lease TTL (PG_LEASE_TTL '${PG_LEASE_TTL:-}', tenure-agent --help)"
 
 # ---- helpers --------------------------------------------------------------------------
 

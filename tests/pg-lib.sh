@@ -366,6 +366,18 @@ pg_write_config() {
 	} >"$dir/$_n.conf"
 	chmod 644 "$dir/$_n.conf"
 }
+# pg_lease_ttl_ms: the agents' lease TTL in ms: PG_LEASE_TTL ("2500ms",
+# "2.5s", "1min") if set, else the default `tenure-agent --help` states
+# (2500ms: fencing/main.c); fails (returns 1) if it cannot tell
+pg_lease_ttl_ms() {
+	_ttl=${PG_LEASE_TTL:-$("$agent_bin" --help 2>/dev/null |
+		sed -n 's/^ *--lease-ttl .*(default \([^)]*\)).*/\1/p')}
+	printf '%s\n' "$_ttl" | awk '
+		/^[0-9.]+(ms|s|min)$/ {
+			v = $0 + 0; u = $0; sub(/^[0-9.]+/, "", u)
+			printf "%d\n", v * (u == "ms" ? 1 : u == "min" ? 60000 : 1000); ok = 1 }
+		END { exit !ok }'
+}
 # pg_conf NODE KEY VALUE: sets KEY in NODE's config (appended: a key given
 # twice takes its last value); VALUE as written in the file ('quoted')
 pg_conf() {
