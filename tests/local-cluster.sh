@@ -158,7 +158,11 @@ role_is() { [ "$(json | jq -r --arg n "$1" '.[] | select(.name == $n) | .role + 
 rw_insert() { sql "$PG_PRIMARY_RW" "INSERT INTO t VALUES ($1)" >/dev/null 2>&1; }
 
 haproxy=0
-command -v haproxy >/dev/null && haproxy=1
+if command -v haproxy >/dev/null; then
+	haproxy=1
+else
+	echo "SKIP: $me: writes and reads through HAProxy (haproxy missing: apt-get install haproxy)"
+fi
 
 # ---- 1. a directory the user postgres cannot reach ------------------------------
 

@@ -77,6 +77,10 @@ proc_need_tools() {
 	done
 }
 
+# proc_skip_part WHAT WHY: a part of the test is skipped (the rest runs
+# and the test may pass): says so, in the one form every test uses
+proc_skip_part() { echo "SKIP: $me: $1 ($2)"; }
+
 # ---- temp dir, cleanup, failure ------------------------------------------------
 
 proc_init() { # proc_init TAG
@@ -159,7 +163,11 @@ wait_for() { # wait_for SECONDS COMMAND...: poll every 0.1 s
 # ---- ports ------------------------------------------------------------------------
 
 ports_free() { # ports_free FIRST LAST: nothing listens on any of them
-	command -v ss >/dev/null || return 0
+	command -v ss >/dev/null || {
+		[ -n "${_ss_said:-}" ] || proc_skip_part "the check that ports are free" "ss missing: apt-get install iproute2"
+		_ss_said=1
+		return 0
+	}
 	ss -Htln 2>/dev/null | awk -v a="$1" -v b="$2" '
 		{ n = split($4, p, ":"); if (p[n] + 0 >= a && p[n] + 0 <= b) busy = 1 }
 		END { exit busy }'
