@@ -30,7 +30,7 @@ pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 export top_builddir="$top"
 
 skip() { echo "SKIP: $me: $*" >&2; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (Postgres runs as the user postgres)"
+proc_need_root "Postgres runs as the user postgres"
 [ -x "$pg_bin/postgres" ] || skip "PostgreSQL 15 not installed (apt-get install postgresql-15)"
 for t in curl jq psql setpriv; do
 	command -v $t >/dev/null || skip "$t missing"

@@ -24,7 +24,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 skip() { echo "SKIP: $me: $*" >&2; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (the agent runs as the user postgres)"
+proc_need_root "the agent runs as the user postgres, started with setpriv; chown"
 command -v setpriv >/dev/null || skip "setpriv missing (apt-get install util-linux)"
 command -v curl >/dev/null || skip "curl missing"
 id postgres >/dev/null 2>&1 || skip "no user postgres (apt-get install postgresql-15)"

@@ -45,6 +45,9 @@
 slot=3
 # pg_lib_dir: where pg-lib.sh and fault-lib.sh live, for a sourcing script
 # outside tests/ (tests/bench/*) to set first; default: beside $0
+. "${pg_lib_dir:-$(dirname "$0")}/proc-lib.sh"
+# Root first, before a temp dir or a port is taken: not root, skipped
+proc_need_root "Postgres runs as the user postgres, started with setpriv"
 . "${pg_lib_dir:-$(dirname "$0")}/fault-lib.sh"
 
 pg_bin="${PG_BIN:-/usr/lib/postgresql/15/bin}"
@@ -65,7 +68,6 @@ done
 command -v psql >/dev/null || fail "psql missing (apt-get install postgresql-client-15)"
 command -v setpriv >/dev/null || fail "setpriv missing (apt-get install util-linux)"
 id postgres >/dev/null 2>&1 || fail "no user postgres (apt-get install postgresql-15 creates it)"
-[ "$(id -u)" = 0 ] || fail "must run as root (Postgres runs as the user postgres)"
 [ -x "$probe_bin" ] || fail "$probe_bin not built (make tests/pgprobe)"
 chown postgres:postgres "$dir" || fail "cannot chown $dir to postgres"
 

@@ -41,7 +41,8 @@ command -v pgbouncer >/dev/null || skip "pgbouncer missing (apt-get install pgbo
 	skip "PostgreSQL 15 missing (apt-get install postgresql-15)"
 command -v psql >/dev/null || skip "psql missing (apt-get install postgresql-client-15)"
 command -v timeout >/dev/null || skip "timeout missing (coreutils)"
-[ "$(id -u)" = 0 ] || skip "must run as root (Postgres and PgBouncer run as postgres)"
+. "$(dirname "$0")/proc-lib.sh"
+proc_need_root "Postgres and PgBouncer run as the user postgres"
 
 . "$(dirname "$0")/pg-lib.sh"
 

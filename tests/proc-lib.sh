@@ -62,6 +62,14 @@ proc_need_built() {
 		[ -x "$b" ] || { echo "$me: $b not built (make check builds it)" >&2; exit 1; }
 	done
 }
+# proc_need_root WHY: the test needs root (WHY: for what); as another
+# user it is skipped (exit 77) with a message, never failed.  Every test
+# that needs root checks with this, before it creates or starts anything.
+proc_need_root() {
+	[ "$(id -u)" = 0 ] && return 0
+	echo "SKIP: $me: needs root ($1)"
+	exit 77
+}
 # proc_need_tools STATUS TOOL...: each is on PATH, or exit STATUS (77: skip)
 proc_need_tools() {
 	_st=$1
