@@ -16,7 +16,9 @@
 # HAProxy (and, separately, through PgBouncer) commits a write on the new
 # primary: printed, and a failure beyond 20 s (a generous bound, not a
 # speed target).  After: HAProxy shows exactly the new primary up, the
-# read-only port reaches the replica left.
+# read-only port reaches the replica left.  The write probe runs on every
+# node from before the crash to the end: pgprobe check --sync (no two
+# writable nodes, no acknowledged commit lost).
 #
 # Ports: Postgres and agents from pg-lib.sh's block; HAProxy and PgBouncer
 # take a locked block of 10 of the range pg-routing (32000-32099,
@@ -223,6 +225,11 @@ old=$first
 # synchronous mode: a crash before a standby is synchronous leaves no node
 # that may be promoted (and the test waiting in vain)
 pg_wait_sync "$old" 60 || fail "before: no synchronous standby to fail over to"
+# the write probe on every node from before the crash to the end: no two
+# writable nodes, no acknowledged commit lost (pgprobe check --sync)
+pg_probe_table "$old"
+probe_start
+sleep 1
 t0=$(now_ms)
 pg_crash "$old"
 poll_new "$rw_port" haproxy "$old" "$dir/via-haproxy" &
@@ -258,4 +265,7 @@ grep -q "port=$(pg_port "$new") " "$dir/pgbouncer/databases.ini" ||
 ro=$(until_replica "$ro_port" "$new" "$old") || fail "after: the read-only port reached no replica"
 grep -q hook_failed "$dir"/pg*-agent.log && fail "after: a hook failed: $(grep -h hook_failed "$dir"/pg*-agent.log)"
 echo "after: HAProxy routes writes to $new only, reads to $ro; PgBouncer's databases.ini points to $new"
+probe_stop
+probe_check "$new" --sync >/dev/null || fail "crash of $old: the probe found a problem: $out"
+echo "probe: $(printf '%s\n' "$out" | grep 'longest gap')"
 echo "ok: routing through HAProxy (deploy/haproxy.cfg) and PgBouncer (deploy/hooks/pgbouncer-repoint) follows a failover"
