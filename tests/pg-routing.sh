@@ -267,5 +267,6 @@ grep -q hook_failed "$dir"/pg*-agent.log && fail "after: a hook failed: $(grep -
 echo "after: HAProxy routes writes to $new only, reads to $ro; PgBouncer's databases.ini points to $new"
 probe_stop
 probe_check "$new" --sync >/dev/null || fail "crash of $old: the probe found a problem: $out"
+[ "$(probe_count ok)" -gt 0 ] || fail "crash of $old: no probe write succeeded: the check saw nothing"
 echo "probe: $(printf '%s\n' "$out" | grep 'longest gap')"
 echo "ok: routing through HAProxy (deploy/haproxy.cfg) and PgBouncer (deploy/hooks/pgbouncer-repoint) follows a failover"

@@ -59,6 +59,7 @@ probe_end() {
 	probe_stop
 	_pr=$(pg_wait_primary 30) || fail "$1: no primary to check the probe against"
 	probe_check "$_pr" --sync >/dev/null || fail "$1: the probe found a problem: $out"
+	[ "$(probe_count ok)" -gt 0 ] || fail "$1: no probe write succeeded: the check saw nothing"
 	echo "$1: probe: $(printf '%s\n' "$out" | grep 'longest gap')"
 }
 
