@@ -6,7 +6,9 @@
 # replicas; a write through PG_<primary> (and through HAProxy's read-write
 # port when haproxy is installed); `up` again only says it runs; freeze and
 # thaw of a replica; `crash` of the primary gives a new primary within
-# 30 s that has the write; `restart` brings the old one back as a replica;
+# 30 s that has the write; `restart` brings the old one back as a replica
+# (the write probe, tests/pgprobe, on the three servers from before the
+# crash until then: pgprobe check --sync);
 # `down` leaves no process of the cluster (checked by pid).
 #
 # Ports: a block of 60 in 9000-9959, the range local-cluster of
@@ -44,12 +46,17 @@ cdir=$tmp/cluster
 failed=0
 locks=""
 seen_pids=""
+probe_pid=""
 
 # ---- cleanup ------------------------------------------------------------------
 
 cleanup() {
 	st=$?
 	[ "$st" = 0 ] || [ "$failed" = 1 ] || { failed=1; echo "FAIL: $me: exit status $st" >&2; }
+	if [ -n "$probe_pid" ]; then
+		kill -9 "$probe_pid" 2>/dev/null
+		proc_reap "$probe_pid"
+	fi
 	if [ -f "$cdir/settings" ]; then
 		"$lc" down --dir "$cdir" >/dev/null 2>&1
 		collect_pids
@@ -157,6 +164,34 @@ has_sync() { json | jq -e 'any(.[]; .role == "replica" and .sync)' >/dev/null; }
 role_is() { [ "$(json | jq -r --arg n "$1" '.[] | select(.name == $n) | .role + "/" + .state')" = "$2" ]; }
 rw_insert() { sql "$PG_PRIMARY_RW" "INSERT INTO t VALUES ($1)" >/dev/null 2>&1; }
 
+# The write probe (tests/pgprobe) on the three servers, through their
+# PG_PGn conninfos: probe_start PRIMARY (its table made there), then
+# probe_stop_check FINAL_NODE runs
+# pgprobe check --sync (no two writable nodes, no acked commit lost)
+probe_bin="$top/tests/pgprobe"
+probe_start() {
+	sql "$(conninfo_of "$1")" \
+		"CREATE TABLE IF NOT EXISTS tenure_probe (node text NOT NULL, seq bigint NOT NULL)" ||
+		fail "cannot create the probe's table on the primary"
+	set --
+	for n in pg1 pg2 pg3; do set -- "$@" --node "$n=$(conninfo_of "$n") connect_timeout=2"; done
+	"$probe_bin" run "$@" --out "$tmp/probe.out" --interval-ms 20 --timeout-ms 2500 \
+		>>"$tmp/probe.log" 2>&1 &
+	probe_pid=$!
+}
+probe_stop_check() {
+	kill -TERM "$probe_pid"
+	wait "$probe_pid"
+	prc=$?
+	probe_pid=""
+	[ "$prc" = 0 ] || fail "pgprobe run exited $prc: $(tail -n 5 "$tmp/probe.log")"
+	"$probe_bin" check --log "$tmp/probe.out" --final "$(conninfo_of "$1") connect_timeout=2" --sync \
+		>"$tmp/check.out" 2>&1 || fail "the probe found a problem: $(cat "$tmp/check.out")"
+	acked=$(awk '!/^#/ && $5 == "ok" { c++ } END { print c + 0 }' "$tmp/probe.out")
+	[ "$acked" -gt 0 ] || fail "no probe write succeeded: the check saw nothing"
+	echo "$me: probe: $acked writes acked; $(grep 'longest gap' "$tmp/check.out")"
+}
+
 haproxy=0
 if command -v haproxy >/dev/null; then
 	haproxy=1
@@ -255,6 +290,9 @@ echo "$me: freeze and thaw of $rep: ok"
 
 collect_pids
 wait_until 30 has_sync || fail "no synchronous standby before the crash: $(json)"
+[ -x "$probe_bin" ] || fail "$probe_bin not built (make tests/pgprobe)"
+probe_start "$old"
+sleep 1
 t0=$(date +%s)
 "$lc" crash "$old" --dir "$cdir" >/dev/null || fail "crash $old failed"
 agent_pid=$(cat "$cdir/$old/pid")
@@ -278,6 +316,10 @@ fi
 wait_until 90 role_is "$old" replica/streaming || fail "$old did not rejoin as a replica: $(json)"
 wait_until 30 healthy_again || fail "not one primary and two replicas after the restart: $(json)"
 echo "$me: restart of $old: back as a streaming replica"
+sleep 1
+final=$(primary)
+[ -n "$final" ] || fail "no primary to check the probe against: $(json)"
+probe_stop_check "$final"
 collect_pids
 
 # ---- 6. down ----------------------------------------------------------------------------------
