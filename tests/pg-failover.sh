@@ -5,7 +5,8 @@
 # all the time, then, one after the other:
 #
 #   1. host crash: kill -9 of the primary's agent, guard and Postgres;
-#   2. host freeze: SIGSTOP of all of them for 6 s (twice the TTL), SIGCONT;
+#   2. host freeze: SIGSTOP of all of them for 6 s (more than twice the
+#      2.5 s lease TTL), SIGCONT;
 #   3. the agent alone killed (its guard must fence Postgres at once);
 #   4. the agent alone frozen (the guard fences at the lease deadline);
 #   5. the guard alone killed (the agent fences at its next renewal, and
@@ -55,7 +56,7 @@ scenario() {
 crash() { pg_crash "$1"; }
 restart_agent() { pg_reap_agent "$1"; pg_start_agent "$1"; }
 freeze() { pg_freeze "$1"; }
-# thaw_later: SIGCONT 6 s (twice the TTL) after the freeze began
+# thaw_later: SIGCONT 6 s (more than twice the 2.5 s lease TTL) after the freeze began
 thaw_later() {
 	_left=$((t0 + 6000 - $(now_ms)))
 	[ $_left -gt 0 ] && sleep "$((_left / 1000)).$(printf '%03d' $((_left % 1000)))"

@@ -32,20 +32,26 @@ if [ "${SKIP_LONG_PG:-0}" = 1 ]; then
 	echo "pg-fencing: skipped (SKIP_LONG_PG=1)"
 	exit 77
 fi
-case "${1:-}" in
-'')
-	st=0
-	for s in stonith watchdog partition; do
-		sh "$0" "$s" || st=1
+# run_each SCENARIO...: each as a child run; 77 (skipped) only if every
+# one was skipped, 1 if any failed
+run_each() {
+	st=77
+	for s in "$@"; do
+		sh "$0" "$s"
+		case $? in
+		0) [ $st = 77 ] && st=0 ;;
+		77) ;;
+		*) st=1 ;;
+		esac
 	done
 	exit $st
+}
+case "${1:-}" in
+'')
+	run_each stonith watchdog partition
 	;;
 stonith | watchdog | partition)
-	if [ $# -gt 1 ]; then
-		st=0
-		for s in "$@"; do sh "$0" "$s" || st=1; done
-		exit $st
-	fi
+	[ $# -gt 1 ] && run_each "$@"
 	;;
 *)
 	echo "usage: $0 [stonith|watchdog|partition]..." >&2
@@ -63,12 +69,7 @@ stonith)
 esac
 . "$(dirname "$0")/pg-lib.sh"
 
-ttl=${PG_LEASE_TTL:-3s} # as pg-lib writes it
-case "$ttl" in
-*ms) ttl_ms=${ttl%ms} ;;
-*s) ttl_ms=$((${ttl%s} * 1000)) ;;
-*) fail "PG_LEASE_TTL=$ttl: give it in ms or s" ;;
-esac
+ttl_ms=$(pg_lease_ttl_ms) || fail "cannot tell the lease TTL (PG_LEASE_TTL '${PG_LEASE_TTL:-}', tenure-agent --help)"
 
 # ---- helpers --------------------------------------------------------------------------
 

@@ -10,9 +10,9 @@
 # This sources tests/fault-lib.sh with slot=3 for what it has: the temp
 # dir $dir, fail, wait_for, now_ms, the witnesses (start N, kill9 N,
 # sig SIG N, stop N, leader_among, healthy, $TENURE_ENDPOINTS on ports
-# 19800-19999, a range no other test uses) and tenurectl (ctl, field,
-# expect_rc).  Postgres and the agents take a block of 40 ports in
-# 4000-4999, locked like fault-lib's blocks (/tmp/tenure-pg-ports.BASE):
+# 19800-19999, the range fault3) and tenurectl (ctl, field, expect_rc).
+# Postgres and the agents take a block of 40 ports of the range pg
+# (4000-4999; tests/proc-lib.sh lists every test's ranges):
 #   pg_port N = BASE+N, agent HTTP = BASE+10+N (N = 1..9),
 #   BASE+20.. BASE+39: servers without an agent, then free for the script
 #   (pg_spare_port K, K = 0..19, counting down from BASE+39).
@@ -45,6 +45,9 @@
 slot=3
 # pg_lib_dir: where pg-lib.sh and fault-lib.sh live, for a sourcing script
 # outside tests/ (tests/bench/*) to set first; default: beside $0
+. "${pg_lib_dir:-$(dirname "$0")}/proc-lib.sh"
+# Root first, before a temp dir or a port is taken: not root, skipped
+proc_need_root "Postgres runs as the user postgres, started with setpriv"
 . "${pg_lib_dir:-$(dirname "$0")}/fault-lib.sh"
 
 pg_bin="${PG_BIN:-/usr/lib/postgresql/15/bin}"
@@ -65,7 +68,6 @@ done
 command -v psql >/dev/null || fail "psql missing (apt-get install postgresql-client-15)"
 command -v setpriv >/dev/null || fail "setpriv missing (apt-get install util-linux)"
 id postgres >/dev/null 2>&1 || fail "no user postgres (apt-get install postgresql-15 creates it)"
-[ "$(id -u)" = 0 ] || fail "must run as root (Postgres runs as the user postgres)"
 [ -x "$probe_bin" ] || fail "$probe_bin not built (make tests/pgprobe)"
 chown postgres:postgres "$dir" || fail "cannot chown $dir to postgres"
 
@@ -80,7 +82,7 @@ pg_as_postgres() {
 
 # pg_alloc_ports: sets pgbase, a locked block of 40 free ports in 4000-4999
 pg_alloc_ports() {
-	proc_alloc_ports 4000 40 25 pg-ports # tests/proc-lib.sh
+	proc_alloc_ports pg # tests/proc-lib.sh lists the ranges
 	pgbase=$alloc_base
 	pglock=$alloc_lock
 }
@@ -365,6 +367,18 @@ pg_write_config() {
 		[ -n "${PG_AGENT_EXTRA:-}" ] && printf '%s\n' "$PG_AGENT_EXTRA"
 	} >"$dir/$_n.conf"
 	chmod 644 "$dir/$_n.conf"
+}
+# pg_lease_ttl_ms: the agents' lease TTL in ms: PG_LEASE_TTL ("2500ms",
+# "2.5s", "1min") if set, else the default `tenure-agent --help` states
+# (2500ms: fencing/main.c); fails (returns 1) if it cannot tell
+pg_lease_ttl_ms() {
+	_ttl=${PG_LEASE_TTL:-$("$agent_bin" --help 2>/dev/null |
+		sed -n 's/^ *--lease-ttl .*(default \([^)]*\)).*/\1/p')}
+	printf '%s\n' "$_ttl" | awk '
+		/^[0-9.]+(ms|s|min)$/ {
+			v = $0 + 0; u = $0; sub(/^[0-9.]+/, "", u)
+			printf "%d\n", v * (u == "ms" ? 1 : u == "min" ? 60000 : 1000); ok = 1 }
+		END { exit !ok }'
 }
 # pg_conf NODE KEY VALUE: sets KEY in NODE's config (appended: a key given
 # twice takes its last value); VALUE as written in the file ('quoted')
@@ -731,9 +745,11 @@ pg_kill_all() {
 	done
 	set -- $_others
 	_all_pm=$(pg_descendants $_pms)
+	_killed=""
 	for _p in $(pg_descendants "$@"); do
-		case " $(echo $_all_pm) " in *" $_p "*) ;; *) kill -9 "$_p" 2>/dev/null ;; esac
+		case " $(echo $_all_pm) " in *" $_p "*) ;; *) kill -9 "$_p" 2>/dev/null; _killed="$_killed $_p" ;; esac
 	done
+	proc_reap $_killed # gone, their ports free, before the lock goes
 	[ -n "$_all_pm" ] || return 0
 	kill -CONT $_all_pm 2>/dev/null
 	kill -QUIT $_pms 2>/dev/null
@@ -745,7 +761,9 @@ pg_kill_all() {
 		sleep 0.1
 		_i=$((_i + 1))
 	done
-	kill -9 $(pg_descendants $_all_pm) 2>/dev/null
+	_killed=$(pg_descendants $_all_pm)
+	kill -9 $_killed 2>/dev/null
+	proc_reap $_killed
 	for _f in "$dir"/*/data/postmaster.pid; do # a segment left by kill -9
 		[ -f "$_f" ] || continue
 		_id=$(sed -n 7p "$_f" | awk '{ print $2 }')
@@ -761,9 +779,9 @@ pg_cleanup() {
 		echo "FAIL: $me: exit status $_st" >&2
 		pg_dump_logs
 	fi
-	pg_kill_all
+	pg_kill_all # killed and reaped: the ports of $pglock are free
 	[ -n "$pglock" ] && rm -rf "$pglock"
 	pglock=""
-	cleanup # fault-lib's: the witnesses, its port lock, $dir (KEEP=1)
+	cleanup # proc-lib's: the witnesses (reaped), its port lock, $dir (KEEP=1)
 }
 trap pg_cleanup EXIT
