@@ -86,7 +86,9 @@ void agent_build_input(const struct agent_facts *f,
 	if (v->switch_requested_ms &&
 	    v->switch_requested_ms == f->switch_done_ms)
 		in->switch_candidate = "";
-	in->switch_overdue = switch_overdue(f, v);
+	/* only a live request can be overdue: a stale one is no request at
+	 * all (found by tests/agent-sim --leftover-request) */
+	in->switch_overdue = in->switch_candidate[0] && switch_overdue(f, v);
 	if (in->switch_overdue)
 		in->switch_candidate = "";
 	in->lease.known = f->view_ok && v->read_ms &&

@@ -21,4 +21,7 @@ echo "== agent-sim: seeds 1..$last, $steps steps each"
 "$sim" --seeds "1-$last" --steps "$steps" || exit 1
 # and the same faults with synchronous mode on from the start
 echo "== agent-sim --sync: seeds 1..$((last / 2)), $steps steps each"
-exec "$sim" --sync --seeds "1-$((last / 2))" --steps "$steps"
+"$sim" --sync --seeds "1-$((last / 2))" --steps "$steps" || exit 1
+# and with a stale operator's request left in S/switchover from the start
+echo "== agent-sim --leftover-request --sync: seeds 1..$((last / 5))"
+exec "$sim" --leftover-request --sync --seeds "1-$((last / 5))" --steps "$steps"
