@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/conf.h"
 #include "common/log.h"
+#include "fencing/agent_input.h"
 #include "fencing/agent_int.h"
 #include "fencing/pgconf.h"
 #include "fencing/scope_keys.h"
@@ -85,18 +86,6 @@ static void act_done(struct agent *a)
 	tick_soon(a, 20);
 }
 
-/* The members as decide() sees them: the view, with this node's own
- * record replaced by the one just built (the published one may lag). */
-static size_t members_with_self(struct agent *a, struct member *out)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < a->view.n_members; i++)
-		if (strcmp(a->view.members[i].name, a->conf->name) != 0)
-			out[n++] = a->view.members[i];
-	out[n++] = a->self;
-	return n;
-}
-
 /* How often "the witnesses do not answer" is repeated in the log. */
 #define WITNESS_WARN_MS 30000
 
@@ -139,26 +128,15 @@ static void set_waiting(struct decide_action *act, const char *why)
 	act->reason = why;
 }
 
-/* A switchover (not a failover: there the old primary is gone) whose
- * candidate has not taken the free lease within 2 x lease_ttl: it cannot
- * or will not (a veto, a rule it fails), and the cluster must not stay
- * without a primary. */
-static bool switch_overdue(struct agent *a, uint64_t now)
-{
-	const struct witness_view *v = &a->view;
-	return v->switch_candidate[0] && !v->switch_is_failover &&
-	       !v->holder[0] && a->lease_free_since &&
-	       now - a->lease_free_since > 2 * (uint64_t)a->live.lease_ttl;
-}
-
 static void step(struct agent *a, bool view_ok)
 {
-	static struct member members[AGENT_MAX_MEMBERS + 1];
-	char unguarded[MEMBER_STR_MAX];
+	static struct agent_input_bufs bufs;
 	note_witnesses(a, view_ok, clock_now_ms());
 	observe_build_self(a);
 	keys_publish_self(a);
 	optime_publish(a);
+	if (view_ok && a->member_held_once)
+		unguarded_clear_if_stale(a);
 	const struct witness_view *v = &a->view;
 	uint64_t now = clock_now_ms();
 	if (view_ok && a->primary.held && v->holder[0] &&
@@ -179,62 +157,36 @@ static void step(struct agent *a, bool view_ok)
 	}
 	if (view_ok)
 		scope_apply(a);
+	/* Not known (just promoted, or this agent restarted): the position
+	 * now is at or above any commit acknowledged so far. */
+	if (a->pg_obs.state != PG_PRIMARY)
+		a->sync_since_lsn = 0;
+	else if (!a->sync_since_lsn)
+		a->sync_since_lsn = a->pg_obs.received_lsn;
 	if (v->holder[0] || !a->lease_free_since)
 		a->lease_free_since = v->holder[0] ? 0 : now;
-	struct decide_input in = {
+	struct agent_facts f = {
 		.name = a->conf->name,
+		.holder_id = a->holder_id,
 		.sync_mode = a->live.synchronous_mode != 0,
 		.max_lag = (uint64_t)a->live.maximum_lag_on_failover,
-		.pg = a->pg_obs,
-		.members = members,
-		.n_members = members_with_self(a, members),
-		.initialized = v->initialized,
-		.nofailover = a->conf->nofailover != 0,
-		.paused = v->paused,
-		/* members with data register within a lease or so: an empty
-		 * node must not initdb before it could have seen them */
-		.bootstrap_grace = now - a->started_ms <
-				   2 * (uint64_t)a->live.lease_ttl,
-		.sync_key = v->sync,
-		.sync_key_known = v->sync_known,
-		.sync_key_absent = v->sync_known && !v->sync_present,
 		.sync_count = (int)a->live.synchronous_node_count,
-		.switch_candidate = v->switch_candidate,
-		.switch_is_failover = v->switch_is_failover,
-		.switch_force = v->switch_force,
-		.switch_from_me = strcmp(v->switch_from, a->conf->name) == 0 ||
-				  !v->switch_from[0],
-		/* durable: no restart can lower it (docs/design.md rule 8) */
-		.last_primary_lsn = optime_view_bar(v),
-		/* who became primary last: the history says it even to an
-		 * agent that just started */
-		.last_primary = v->hist_primary[0] ? v->hist_primary
-						   : v->last_primary,
-		/* a reclaim vetoed just now (no watchdog) must not retry
-		 * at every tick: the primary is fenced instead */
-		.unguarded = now < a->veto_until ? ""
-			     : unguarded_name(v, unguarded, sizeof(unguarded)),
+		.lease_ttl = (uint64_t)a->live.lease_ttl,
+		.nofailover = a->conf->nofailover != 0,
+		.now_ms = now,
+		.wall_ms = clock_wall_ms(),
+		.started_ms = a->started_ms,
+		.veto_until = a->veto_until,
+		.lease_free_since = a->lease_free_since,
+		.switch_done_ms = a->switch_done_ms,
+		.view_ok = view_ok,
+		.lease_valid = lease_primary_valid(a),
+		.sync_since_lsn = a->sync_since_lsn,
+		.pg = &a->pg_obs,
+		.self = &a->self,
 	};
-	/* A stale request must not hold back an automatic failover forever
-	 * (tenurectl replaces it by the same rule). */
-	if (v->switch_requested_ms &&
-	    clock_wall_ms() > v->switch_requested_ms + SCOPE_REQUEST_MAX_AGE_MS)
-		in.switch_candidate = "";
-	/* Carried out already: this node was promoted after the request
-	 * (its deletion may not be visible yet). */
-	if (v->switch_requested_ms &&
-	    v->switch_requested_ms == a->switch_done_ms)
-		in.switch_candidate = "";
-	in.switch_overdue = switch_overdue(a, now);
-	if (in.switch_overdue)
-		in.switch_candidate = "";
-	in.lease.known = view_ok && v->read_ms &&
-			 now - v->read_ms < (uint64_t)a->live.lease_ttl;
-	snprintf(in.lease.holder, sizeof(in.lease.holder), "%s", v->holder);
-	in.lease.mine_valid = lease_primary_valid(a);
-	in.lease.other_incarnation = v->holder[0] &&
-				     strcmp(v->holder, a->conf->name) == 0 &&
-				     strcmp(v->holder_id, a->holder_id) != 0;
+	struct decide_input in;
+	agent_build_input(&f, v, &bufs, &in);
 	struct decide_action act;
 	decide(&in, &act);
 	/* Nothing but fencing before this process holds its member lease:

@@ -875,10 +875,14 @@ static void history_promoted(struct agent *a)
 	char confirmed[AGENT_KEY_MAX];
 	snprintf(confirmed, sizeof(confirmed), "%s %llu", a->old_primary,
 		 (unsigned long long)a->old_token);
+	bool stopped = a->old_primary[0] && strcmp(v->demoted, confirmed) == 0;
+	/* Never 0 after an outage: with no sign of life of the old primary
+	 * known, its lease had at least a TTL to run out (a lower bound). */
+	uint64_t since = a->old_seen_ms;
+	if (!since && !stopped && a->old_primary[0])
+		since = clock_wall_ms() - (uint64_t)a->live.lease_ttl;
 	history_put(a, a->old_primary,
-		    a->old_primary[0] && strcmp(v->demoted, confirmed) == 0
-			    ? "primary stopped" : "primary lease expired",
-		    a->old_seen_ms);
+		    stopped ? "primary stopped" : "primary lease expired", since);
 	if (a->old_primary[0] && strcmp(a->old_primary, a->conf->name) != 0)
 		a->failovers++;
 }
@@ -973,6 +977,47 @@ static bool arm_watchdog(struct act *x)
 	return true;
 }
 
+static void format_sync(const char *list, int count, char *out, size_t cap);
+
+static void promote_reloaded(struct act *x, int status, const char *error,
+			     const struct pg_rows *rows)
+{
+	if (status != 0) {
+		fail(x, "reload_failed", error);
+		return;
+	}
+	query(x, "SELECT pg_promote(true, 60)", 70000, promoted);
+}
+
+/* Synchronous mode: the first commit after the promotion already waits
+ * for a standby S/sync names (the others, once they follow): none is
+ * acknowledged on this node alone while S/sync still promises a failover
+ * to one of them.  The primary's first sync step then narrows as usual. */
+static void promote_with_sync(struct act *x)
+{
+	struct agent *a = x->a;
+	char others[512] = "", name[MEMBER_STR_MAX], setting[600], err[256];
+	size_t len = 0;
+	for (const char *p = a->view.sync;
+	     len < sizeof(others) &&
+	     (p = roster_list_next(p, name, sizeof(name)));)
+		if (name[0] && strcmp(name, a->conf->name) != 0)
+			len += (size_t)snprintf(others + len,
+						sizeof(others) - len, "%s%s",
+						len ? "," : "", name);
+	format_sync(others, (int)a->live.synchronous_node_count, setting,
+		    sizeof(setting));
+	a->sync_since_lsn = 0;
+	if (pgconf_auto_set(a->conf->pg_data_dir, "synchronous_standby_names",
+			    setting, err, sizeof(err)) != 0) {
+		fail(x, "pgconf_failed", err);
+		return;
+	}
+	log_event(LOG_INFO, "sync_standbys", "names=\"%s\" when=promotion",
+		  others);
+	query(x, "SELECT pg_reload_conf()", 5000, promote_reloaded);
+}
+
 static void promote_now(struct act *x)
 {
 	struct agent *a = x->a;
@@ -980,7 +1025,11 @@ static void promote_now(struct act *x)
 		fail(x, "promote_refused", "the lease is no longer valid");
 		return;
 	}
-	if (arm_watchdog(x))
+	if (!arm_watchdog(x))
+		return;
+	if (a->live.synchronous_mode)
+		promote_with_sync(x);
+	else
 		query(x, "SELECT pg_promote(true, 60)", 70000, promoted);
 }
 
@@ -1127,6 +1176,20 @@ static void sync_removed(struct agent *a, int status, void *arg)
 	finish(arg);
 }
 
+/* Every commit acknowledged before Postgres waited for the new list is
+ * at or below this position (decide.c sync_caught_up). */
+static void sync_marked(struct act *x, int status, const char *error,
+			const struct pg_rows *rows)
+{
+	const char *v = status == 0 ? pg_rows_get(rows, 0, 0) : NULL;
+	if (!v) {
+		fail(x, "sync_position_failed", error ? error : "no answer");
+		return;
+	}
+	x->a->sync_since_lsn = strtoull(v, NULL, 10);
+	finish(x);
+}
+
 static void sync_reloaded(struct act *x, int status, const char *error,
 			  const struct pg_rows *rows)
 {
@@ -1139,10 +1202,11 @@ static void sync_reloaded(struct act *x, int status, const char *error,
 	 * or, in asynchronous mode, go. */
 	if (!x->a->live.synchronous_mode && x->a->view.sync_present)
 		keys_delete(x->a, "sync", sync_removed, x);
-	else if (!x->a->live.synchronous_mode)
+	else if (!x->a->live.synchronous_mode || !x->what.target[0])
 		finish(x);
-	else
-		keys_put(x->a, "sync", x->what.target, sync_final, x);
+	else /* S/sync names them later (ACT_SYNC_KEY), once caught up */
+		query(x, "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint",
+		      5000, sync_marked);
 }
 
 static void sync_widened(struct agent *a, int status, void *arg)
@@ -1164,8 +1228,15 @@ static void sync_widened(struct agent *a, int status, void *arg)
 	query(x, "SELECT pg_reload_conf()", 5000, sync_reloaded);
 }
 
-/* S/sync always holds a superset of the nodes Postgres may wait for:
- * first widen it to old ∪ new, then change Postgres, then narrow it. */
+/* Synchronous mode keeps one invariant: every acknowledged commit is on
+ * some node S/sync names (a failover waits for all of them to stop and
+ * promotes the most advanced).  So:
+ *   - Postgres to wait for nobody: S/sync emptied first (no failover may
+ *     count on it), then Postgres changed;
+ *   - Postgres to wait for others: S/sync, if it names anyone, widened
+ *     to old and new first, then Postgres changed, and its position noted;
+ *     S/sync narrows to the new list later (ACT_SYNC_KEY), once one of
+ *     them has reached that position. */
 static void do_set_sync(struct act *x)
 {
 	struct agent *a = x->a;
@@ -1173,9 +1244,16 @@ static void do_set_sync(struct act *x)
 		sync_widened(a, CLIENT_OK, x);
 		return;
 	}
+	if (!x->what.target[0]) {
+		if (a->view.sync[0])
+			keys_put(a, "sync", "", sync_widened, x);
+		else
+			sync_widened(a, CLIENT_OK, x);
+		return;
+	}
 	union_lists(a->view.sync, x->what.target, x->sync_union,
 		    sizeof(x->sync_union));
-	if (strcmp(x->sync_union, a->view.sync) == 0)
+	if (!a->view.sync[0] || strcmp(x->sync_union, a->view.sync) == 0)
 		sync_widened(a, CLIENT_OK, x);
 	else
 		keys_put(a, "sync", x->sync_union, sync_widened, x);
@@ -1346,6 +1424,9 @@ void act_run(struct agent *a, const struct decide_action *what,
 		return;
 	case ACT_SET_SYNC:
 		do_set_sync(x);
+		return;
+	case ACT_SYNC_KEY:
+		keys_put(a, "sync", x->what.target, sync_final, x);
 		return;
 	case ACT_SWITCHOVER:
 		do_switchover(x);

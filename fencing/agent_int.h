@@ -26,12 +26,8 @@
 #include "fencing/pg.h"
 #include "fencing/scope_conf.h"
 #include "fencing/watchdog.h"
+#include "fencing/witness_view.h"
 #include "proto/tclient.h"
-
-#define AGENT_MAX_MEMBERS 32
-#define AGENT_MAX_HISTORY 64
-#define AGENT_KEY_MAX 512
-#define AGENT_CONFIG_MAX 2048
 
 /* A lease this agent holds: S/primary or its member lease. */
 struct held_lease {
@@ -46,54 +42,6 @@ struct held_lease {
 	 * lease_ttl (that applies from the next acquire on). */
 	uint64_t ttl_ms;
 	uint64_t renew_failures;
-};
-
-/* What the witnesses said at the last successful read. */
-struct witness_view {
-	uint64_t read_ms;       /* when (0: never) */
-	char holder[MEMBER_STR_MAX];     /* the holder's node name */
-	char holder_id[MEMBER_STR_MAX + 24]; /* "NAME/INCARNATION" */
-	uint64_t token;
-	uint64_t last_token;    /* token of the last holder ever seen */
-	struct member members[AGENT_MAX_MEMBERS];
-	size_t n_members;
-	bool initialized, paused;
-	char sync[512];
-	bool sync_known;
-	bool sync_present;      /* S/sync exists (even empty) */
-	char config[AGENT_CONFIG_MAX]; /* S/config, the scope-wide settings */
-	bool config_present;
-	char switch_candidate[MEMBER_STR_MAX];
-	char switch_from[MEMBER_STR_MAX];
-	bool switch_is_failover;
-	bool switch_force;      /* a failover the operator forced */
-	uint64_t switch_requested_ms;
-	char demoted[AGENT_KEY_MAX]; /* S/demoted: "NAME TOKEN" */
-	/* S/unguarded: "NAME TOKEN", the primary whose agent stopped in
-	 * maintenance mode and left it running (decide.h rule 1) */
-	char unguarded[AGENT_KEY_MAX];
-	char history[AGENT_MAX_HISTORY][512];
-	size_t n_history;
-	/* The last node that became primary, from the newest history entry
-	 * (written at every promotion and at bootstrap) and its token: the
-	 * one a candidate must know stopped, or fence. */
-	char hist_primary[MEMBER_STR_MAX];
-	uint64_t hist_token;
-	/* The newest S/history/ key listed (the whole key, "" when none or too
-	 * long): the next tick lists from it on (fencing/scope_keys.h). */
-	char hist_key[AGENT_KEY_MAX + 1];
-	/* S/drill: a rehearsal asks the primary with this token to behave
-	 * as if its host had died (tenurectl cluster drill --kind failover) */
-	char drill_target[MEMBER_STR_MAX];
-	uint64_t drill_token;
-	/* SCOPE/optime: the primary's last position, durable (optime.h) */
-	struct optime optime;
-	uint64_t last_primary_lsn; /* remembered in memory, this agent only */
-	char last_primary[MEMBER_STR_MAX]; /* last holder seen as primary */
-	uint64_t last_primary_seen_ms; /* wall clock it was last seen alive */
-	/* wall clock of the holder's last renewal, as the witnesses' leader
-	 * counts it (0: no holder) */
-	uint64_t holder_renewed_ms;
 };
 
 /* The member record last sent to the witnesses (keys_publish_self). */
@@ -134,6 +82,10 @@ struct agent {
 	uint64_t name_taken_since;
 	bool member_held_once;
 	bool refused;           /* stopped itself: exit status 2 */
+	bool unguarded_clearing; /* a delete of S/unguarded is on its way */
+	/* primary: its position when Postgres last changed whom it waits
+	 * for (decide.h; 0: not known yet) */
+	uint64_t sync_since_lsn;
 	char pg_host[256];
 	int pg_port;
 
@@ -271,24 +223,18 @@ void scope_init(struct agent *a);   /* the file's values, at start */
 void scope_apply(struct agent *a);  /* after each complete view */
 
 /* agent_unguarded.c: maintenance mode and a stopped agent. */
-/* The node S/unguarded names ("" when none) into buf. */
-const char *unguarded_name(const struct witness_view *v, char *buf,
-			   size_t cap);
 /* Stop leaving Postgres running (paused cluster): mark a primary in
  * S/unguarded, then release the lease; done() then.  A failed mark stops
  * Postgres instead, as outside maintenance mode. */
+/* S/unguarded names this node but its Postgres does not run as a primary
+ * (its host crashed meanwhile, say): the mark is false, clear it. */
+void unguarded_clear_if_stale(struct agent *a);
 void unguarded_leave_running(struct agent *a, void (*stop_pg)(struct agent *a),
 			     void (*done)(struct agent *a, bool ok, int status,
 					  void *arg));
 
 /* agent_optime.c: the primary writes SCOPE/optime when due (optime.h). */
 void optime_publish(struct agent *a);
-/* The lag rule's bar: the durable record or what this agent saw. */
-uint64_t optime_view_bar(const struct witness_view *v);
-/* Wall clock at which the primary named old was last known writable (the
- * durable record's time when it is about old, else what this agent saw;
- * 0: unknown). */
-uint64_t optime_last_seen_ms(const struct witness_view *v, const char *old);
 
 /* agent_adopt.c: existing data in a new scope (decide.h rule 3b). */
 /* DATADIR holds standby.signal or recovery.signal: a standby's data. */

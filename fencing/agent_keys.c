@@ -189,38 +189,6 @@ static void take_kv(struct agent *a, struct witness_view *w,
 	}
 }
 
-/* Things worth remembering across failovers: who the primary was and how
- * far it had written (the lag limit is measured against it). */
-static void remember_primary(struct witness_view *next,
-			     const struct witness_view *prev)
-{
-	next->last_primary_lsn = prev->last_primary_lsn;
-	next->last_token = prev->last_token;
-	memcpy(next->last_primary, prev->last_primary,
-	       sizeof(next->last_primary));
-	next->last_primary_seen_ms = prev->last_primary_seen_ms;
-	if (next->holder[0])
-		next->last_token = next->token;
-	/* A holder counts as the primary once its record says it runs as
-	 * one: a candidate that took the lease and gave it back never
-	 * accepted a write. */
-	for (size_t i = 0; i < next->n_members; i++) {
-		const struct member *m = &next->members[i];
-		if (m->role == MEMBER_PRIMARY && next->holder[0] &&
-		    strcmp(m->name, next->holder) == 0) {
-			snprintf(next->last_primary, sizeof(next->last_primary),
-				 "%s", next->holder);
-			next->last_primary_lsn = m->received_lsn;
-			/* Its record is written only when it changes: its
-			 * last renewal says better when it was alive. */
-			next->last_primary_seen_ms =
-				m->updated_ms > next->holder_renewed_ms
-					? m->updated_ms
-					: next->holder_renewed_ms;
-		}
-	}
-}
-
 static void view_step_done(struct view_read *v)
 {
 	if (--v->pending > 0)
@@ -229,7 +197,7 @@ static void view_step_done(struct view_read *v)
 	if (v->ok) {
 		v->next.read_ms = clock_now_ms();
 		v->next.sync_known = true;
-		remember_primary(&v->next, &a->view);
+		view_remember_primary(&v->next, &a->view);
 		a->view = v->next;
 	}
 	v->done(a, v->ok);

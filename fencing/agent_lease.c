@@ -51,9 +51,22 @@ static void extend(struct agent *a, uint64_t until)
 	uint64_t now = clock_now_ms();
 	uv_timer_start(&a->fence_timer, on_fence_timer,
 		       until > now ? until - now : 0, 0);
-	if (guard_arm(a->guard, until) != 0)
+	if (guard_arm(a->guard, until) != 0) {
+		/* Nothing would stop Postgres if this process hung now
+		 * (docs/design.md rule 7): fence, and stay out of the
+		 * running for a while (another node's guard works). */
 		log_event(LOG_ERROR, "guard_arm_failed",
-			  "msg=\"the fence guard is gone: fencing now\"");
+			  "msg=\"the fence guard is gone: fencing now\" "
+			  "hint=\"restart the agent to get a new guard\"");
+		a->veto_until = clock_now_ms() + 30000;
+		uv_timer_stop(&a->fence_timer);
+		act_fence(a, "the fence guard is gone");
+		/* let another node take over now: re-acquiring it here
+		 * would only repeat this */
+		lease_release_primary(a, NULL, NULL);
+		agent_kick(a);
+		return;
+	}
 	if (a->wd_on)
 		watchdog_feed(&a->wd);
 }

@@ -16,7 +16,7 @@
 #include "fencing/agent_int.h"
 #include "fencing/controldata.h"
 #include "fencing/pgconf.h"
-#include "fencing/roster.h"
+#include "fencing/self_record.h"
 #include "fencing/spawn.h"
 
 /* One round trip: role, positions (as byte numbers), timeline,
@@ -36,7 +36,11 @@ static const char status_sql[] =
 	" current_setting('primary_conninfo'),"
 	" current_setting('synchronous_standby_names'),"
 	" (SELECT received_tli FROM pg_stat_wal_receiver),"
-	" (SELECT system_identifier FROM pg_control_system())";
+	" (SELECT system_identifier FROM pg_control_system()),"
+	/* a primary: how far each standby has flushed (decide.c, S/sync) */
+	" (SELECT string_agg(application_name || '=' ||"
+	"   (flush_lsn - '0/0'::pg_lsn)::bigint, ',')"
+	"  FROM pg_stat_replication WHERE flush_lsn IS NOT NULL)";
 
 struct observe {
 	struct agent *a;
@@ -143,6 +147,9 @@ static void take_row(struct agent *a, const struct pg_rows *rows)
 	o->sync_count = v && strncmp(v, "ANY ", 4) == 0 ? atoi(v + 4) : 0;
 	if ((v = pg_rows_get(rows, 0, 8)))
 		a->pg_sysid = strtoull(v, NULL, 10);
+	v = pg_rows_get(rows, 0, 9);
+	snprintf(o->standby_flush, sizeof(o->standby_flush), "%s",
+		 v && !recovery ? v : "");
 	uint64_t now = clock_now_ms();
 	if (o->streaming || !recovery || !a->not_streaming_since)
 		a->not_streaming_since = now;
@@ -255,69 +262,24 @@ void observe_pg(struct agent *a, void (*done)(struct agent *a))
 	}
 }
 
-static enum member_role role_of(enum pg_state s)
-{
-	switch (s) {
-	case PG_PRIMARY: return MEMBER_PRIMARY;
-	case PG_REPLICA: return MEMBER_REPLICA;
-	case PG_STOPPED:
-	case PG_ABSENT: return MEMBER_STOPPED;
-	default: return MEMBER_UNKNOWN;
-	}
-}
-
-static const char *state_of(const struct agent *a)
-{
-	const struct decide_pg *o = &a->pg_obs;
-	switch (o->state) {
-	case PG_ABSENT: return "uninitialized";
-	case PG_STOPPED:
-		return a->start_failures > 0 && a->start_failed_ms
-			       ? "start failed" : "stopped";
-	case PG_STARTING: return "starting";
-	case PG_PRIMARY: return "running";
-	case PG_REPLICA:
-		if (o->frozen)
-			return "frozen";
-		return o->streaming ? "streaming" : "in archive recovery";
-	}
-	return "unknown";
-}
-
 void observe_build_self(struct agent *a)
 {
-	struct member *m = &a->self;
-	const struct decide_pg *o = &a->pg_obs;
-	memset(m, 0, sizeof(*m));
-	snprintf(m->name, sizeof(m->name), "%s", a->conf->name);
-	m->role = role_of(o->state);
-	snprintf(m->state, sizeof(m->state), "%s", state_of(a));
-	m->timeline = o->timeline;
-	m->received_lsn = o->received_lsn;
-	m->replayed_lsn = o->replayed_lsn;
-	uint64_t top = optime_view_bar(&a->view);
-	m->lag_bytes = o->state == PG_REPLICA && top > o->received_lsn
-			       ? top - o->received_lsn
-			       : 0;
-	m->healthy = o->state == PG_PRIMARY || o->state == PG_REPLICA;
-	snprintf(m->api, sizeof(m->api), "%s", a->conf->listen_http);
-	snprintf(m->pg, sizeof(m->pg), "%s", a->conf->pg_listen);
-	snprintf(m->upstream, sizeof(m->upstream), "%s", o->upstream);
-	m->nofailover = a->conf->nofailover ||
-			clock_now_ms() < a->veto_until;
-	m->priority = a->conf->failover_priority;
-	if (o->state == PG_REPLICA && o->frozen_settled)
-		m->frozen_token = a->view.last_token ? a->view.last_token : 1;
-	m->lease_token = lease_primary_valid(a) ? a->primary.token : 0;
-	m->sync = roster_in_list(a->view.sync, a->conf->name);
-	/* why it is down, as /health's problem says it */
-	if (!m->healthy)
-		startfail_problem(a, m->reason, sizeof(m->reason));
-	m->updated_ms = clock_wall_ms();
-	/* The reason of the last decision to wait, while the lease is free:
-	 * `cluster list` and /metrics say why nobody takes over. */
-	if (!a->view.holder[0] && a->view.read_ms &&
-	    a->last_action.kind == ACT_NONE && a->status_reason)
-		snprintf(m->waiting, sizeof(m->waiting), "%s",
-			 a->status_reason);
+	char why[MEMBER_STR_MAX];
+	bool waiting = a->last_action.kind == ACT_NONE && a->status_reason;
+	struct self_facts f = {
+		.name = a->conf->name,
+		.api = a->conf->listen_http,
+		.pg_addr = a->conf->pg_listen,
+		.pg = &a->pg_obs,
+		.start_failed = a->start_failures > 0 && a->start_failed_ms,
+		.nofailover = a->conf->nofailover ||
+			      clock_now_ms() < a->veto_until,
+		.priority = a->conf->failover_priority,
+		.lease_token = lease_primary_valid(a) ? a->primary.token : 0,
+		/* why it is down, as /health's problem says it */
+		.down_reason = startfail_problem(a, why, sizeof(why)),
+		.waiting = waiting ? a->status_reason : NULL,
+		.wall_ms = clock_wall_ms(),
+	};
+	self_record_build(&f, &a->view, &a->self);
 }

@@ -33,8 +33,10 @@ void optime_publish(struct agent *a)
 			(uint64_t)a->live.renew_interval,
 			(uint64_t)a->live.lease_ttl))
 		return;
+	uint32_t tl = a->pg_obs.timeline;
 	struct optime o = {.token = a->primary.token, .lsn = lsn,
-			   .time_ms = clock_wall_ms()};
+			   .time_ms = clock_wall_ms(), .timeline = tl,
+			   .tl_start = optime_tl_start(&a->view.optime, tl, lsn)};
 	snprintf(o.name, sizeof(o.name), "%s", a->conf->name);
 	char json[MEMBER_STR_MAX + 128];
 	if (!optime_encode(&o, json, sizeof(json)))
@@ -44,18 +46,4 @@ void optime_publish(struct agent *a)
 	a->optime_sent_ms = now;
 	a->optime_sent_token = a->primary.token;
 	keys_put(a, "optime", json, optime_written, NULL);
-}
-
-uint64_t optime_view_bar(const struct witness_view *v)
-{
-	return optime_bar(&v->optime, v->last_primary_lsn);
-}
-
-uint64_t optime_last_seen_ms(const struct witness_view *v, const char *old)
-{
-	uint64_t seen = v->last_primary_seen_ms;
-	if (old && old[0] && strcmp(v->optime.name, old) == 0 &&
-	    v->optime.time_ms > seen)
-		seen = v->optime.time_ms;
-	return seen;
 }

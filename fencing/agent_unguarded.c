@@ -3,7 +3,8 @@
  * agent is what maintenance mode is for, so an agent stopped while the
  * cluster is paused leaves its Postgres running in its current role.  A
  * primary's Postgres then runs without the lease and without the guard;
- * before the lease goes, S/unguarded = "NAME TOKEN" says so, durably:
+ * before the lease goes, S/unguarded = "NAME TOKEN HOST:DATADIR" says so,
+ * durably:
  *   - the agent started again takes the lease back for it (decide.h rule
  *     1, ACT_RECLAIM) and clears the key;
  *   - a candidate of an operator's failover must switch it off first
@@ -15,19 +16,40 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "fencing/agent_int.h"
 
-const char *unguarded_name(const struct witness_view *v, char *buf,
-			   size_t cap)
+
+static void cleared(struct agent *a, int status, void *arg)
 {
-	size_t n = strcspn(v->unguarded, " ");
-	if (n >= cap)
-		n = 0;
-	memcpy(buf, v->unguarded, n);
-	buf[n] = '\0';
-	return buf;
+	(void)arg;
+	a->unguarded_clearing = false;
+	if (status == CLIENT_OK || status == CLIENT_NOT_FOUND)
+		log_event(LOG_INFO, "unguarded_cleared",
+			  "note=\"this node's Postgres does not run as a "
+			  "primary any more: nothing is left to switch off\"");
+}
+
+/* This Postgres: "HOST:DATADIR". */
+static void unguarded_where(const struct agent *a, char *buf, size_t cap)
+{
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	snprintf(buf, cap, "%s:%s", host, a->conf->pg_data_dir);
+}
+
+void unguarded_clear_if_stale(struct agent *a)
+{
+	char where[AGENT_KEY_MAX];
+	unguarded_where(a, where, sizeof(where));
+	if (a->unguarded_clearing ||
+	    !unguarded_is_stale(&a->view, a->conf->name, where,
+				a->pg_obs.state))
+		return;
+	a->unguarded_clearing = true;
+	keys_delete(a, "unguarded", cleared, NULL);
 }
 
 struct leave {
@@ -73,8 +95,9 @@ void unguarded_leave_running(struct agent *a, void (*stop_pg)(struct agent *a),
 		return;
 	}
 	*l = (struct leave){.a = a, .stop_pg = stop_pg, .done = done};
-	char value[AGENT_KEY_MAX];
-	snprintf(value, sizeof(value), "%s %llu", a->conf->name,
-		 (unsigned long long)a->primary.token);
+	char value[AGENT_KEY_MAX], where[AGENT_KEY_MAX];
+	unguarded_where(a, where, sizeof(where));
+	unguarded_format(value, sizeof(value), a->conf->name, a->primary.token,
+			 where);
 	keys_put(a, "unguarded", value, marked, l);
 }

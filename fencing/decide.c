@@ -25,6 +25,7 @@ static const char *const kind_names[] = {
 	[ACT_RECLONE] = "reclone",     [ACT_ADOPT] = "adopt",
 	[ACT_MARK_INIT] = "mark_initialized",
 	[ACT_RECLAIM] = "reclaim",
+	[ACT_SYNC_KEY] = "sync_key",
 };
 
 const char *decide_kind_name(enum decide_kind k)
@@ -119,9 +120,13 @@ static const char *sync_complete(const struct decide_input *in,
 	if (!in->sync_key || !in->sync_key[0])
 		return "no synchronous standby: none may be promoted";
 	char name[MEMBER_STR_MAX];
+	/* The old primary too, when it is listed (it was a synchronous
+	 * standby before its promotion, and S/sync had not narrowed yet):
+	 * it may hold commits acknowledged in that role that no other
+	 * listed node has. */
 	for (const char *p = in->sync_key;
 	     (p = roster_list_next(p, name, sizeof(name)));) {
-		if (!name[0] || is_old_primary(in, name))
+		if (!name[0])
 			continue;
 		const struct member *m = find_member(in, name);
 		if (!m || !m->frozen_token)
@@ -134,9 +139,16 @@ static const char *sync_complete(const struct decide_input *in,
 
 /* Promotions follow the synchronous rule once the primary has written
  * S/sync since synchronous mode was turned on. */
+/* The synchronous failover rule applies while S/sync is there: in
+ * synchronous mode once the primary wrote it, and also after the mode was
+ * turned off until the primary, waiting for nobody any more, removed it
+ * (commits acknowledged by the listed standbys must not be lost because
+ * the setting changed during an outage). */
 static bool sync_rule(const struct decide_input *in)
 {
-	return in->sync_mode && !in->sync_key_absent;
+	if (in->sync_key_absent)
+		return false;
+	return in->sync_mode || (in->sync_key && in->sync_key[0]);
 }
 
 static bool eligible(const struct decide_input *in, const struct member *m,
@@ -152,7 +164,11 @@ static bool eligible(const struct decide_input *in, const struct member *m,
 		return (roster_in_list(in->sync_key, m->name) ||
 			is_old_primary(in, m->name)) &&
 		       m->received_lsn >= sync_max;
-	return in->last_primary_lsn <= m->received_lsn + in->max_lag;
+	uint64_t have = in->last_optime
+				? optime_usable_lsn(in->last_optime, m->timeline,
+						    m->received_lsn)
+				: m->received_lsn;
+	return in->last_primary_lsn <= have + in->max_lag;
 }
 
 /* failover --force: the named candidate once it has frozen, whatever the
@@ -286,6 +302,41 @@ static int sync_count_wanted(const struct decide_input *in, const char *list)
 	return decide_sync_count(in->sync_count, list);
 }
 
+/* S/sync may name the standbys Postgres waits for once one of them has
+ * every commit acknowledged before Postgres waited for them (those are
+ * at or below sync_since_lsn): then every acknowledged commit is on a
+ * node S/sync names, and a failover to the most advanced one loses none.
+ * Before, S/sync keeps what it named (a wider list, or none). */
+/* How far name has flushed, as the primary's pg_stat_replication says
+ * ("NAME=LSN,..."; 0 when it is not there). */
+static uint64_t standby_flushed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		if (strncmp(p, name, n) == 0 && p[n] == '=')
+			return strtoull(p + n + 1, NULL, 10);
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
+static bool sync_caught_up(const struct decide_input *in, const char *wanted)
+{
+	char name[MEMBER_STR_MAX];
+	for (const char *p = wanted;
+	     (p = roster_list_next(p, name, sizeof(name)));) {
+		const struct member *m = find_member(in, name);
+		uint64_t at = standby_flushed(in->pg.standby_flush, name);
+		if (m && m->received_lsn > at)
+			at = m->received_lsn;
+		if (at >= in->sync_since_lsn)
+			return true;
+	}
+	return false;
+}
+
 static void decide_holder(const struct decide_input *in,
 			  struct decide_action *out)
 {
@@ -317,9 +368,19 @@ static void decide_holder(const struct decide_input *in,
 	}
 	if (strcmp(wanted, pg->sync_names) != 0 ||
 	    (wanted[0] && pg->sync_count != sync_count_wanted(in, wanted)) ||
-	    (in->sync_mode && strcmp(wanted, in->sync_key ? in->sync_key
-							  : "") != 0)) {
+	    (in->sync_mode && !wanted[0] && in->sync_key &&
+	     in->sync_key[0])) {
 		set(out, ACT_SET_SYNC, wanted, "synchronous standbys changed");
+		return;
+	}
+	if (in->sync_mode && strcmp(wanted, in->sync_key ? in->sync_key
+							 : "") != 0) {
+		if (!sync_caught_up(in, wanted)) {
+			set(out, ACT_NONE, "", "waiting for a synchronous "
+			    "standby to catch up before S/sync names it");
+			return;
+		}
+		set(out, ACT_SYNC_KEY, wanted, "synchronous standbys changed");
 		return;
 	}
 	if (!in->sync_mode && !in->sync_key_absent) {

@@ -63,6 +63,7 @@
 #include <stdint.h>
 
 #include "fencing/member.h"
+#include "fencing/optime.h"
 #include "fencing/startfail.h"
 
 enum pg_state {
@@ -96,6 +97,8 @@ struct decide_pg {
 	bool standby_data;      /* stopped: standby.signal or recovery.signal
 				   (a standby's data: never adopted) */
 	char sync_names[512];   /* primary: synchronous_standby_names */
+	char standby_flush[1024]; /* primary: "NAME=LSN,..." of
+				   pg_stat_replication, flushed positions */
 	int sync_count;         /* ... and its ANY N (0 when empty) */
 };
 
@@ -141,7 +144,13 @@ struct decide_input {
 				   operator accepted what it lacks) */
 	bool switch_from_me;    /* a switchover away from this node */
 	uint64_t last_primary_lsn; /* last position the primary published */
+	const struct optime *last_optime; /* its durable record (NULL: none):
+				   a candidate on an older timeline holds
+				   nothing past that timeline's fork */
 	const char *last_primary;  /* its name, "" */
+	uint64_t sync_since_lsn; /* primary: its position when Postgres last
+				   changed whom it waits for (every commit
+				   acknowledged before is at or below it) */
 	const char *unguarded;  /* S/unguarded: the primary left running
 				   without its agent in maintenance mode
 				   (name), "" */
@@ -165,6 +174,9 @@ enum decide_kind {
 	ACT_RECLONE,      /* keep the data directory aside, copy it afresh */
 	ACT_ADOPT,        /* take the lease, start existing data as primary */
 	ACT_MARK_INIT,    /* primary: write the missing S/initialize */
+	ACT_SYNC_KEY,     /* target: write S/sync (Postgres waits for target
+			     already, and one of them has every commit
+			     acknowledged before it did) */
 	ACT_RECLAIM,      /* maintenance mode: take the lease back for the
 			     primary left running while this agent was down */
 };

@@ -223,8 +223,8 @@ static void on_stop_signal(void *arg, int signum)
 static void usage_footer(void)
 {
 	printf("\nOne tenure-agent runs beside each PostgreSQL server; see "
-	       "README.md (\"The agent\").\nExample: tenure-agent --config "
-	       "/etc/tenure/agent.conf\n");
+	       "docs/operations.md and\ndocs/configuration.md.\nExample: "
+	       "tenure-agent --config /etc/tenure/agent.conf\n");
 }
 
 int main(int argc, char **argv)

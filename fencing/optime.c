@@ -15,6 +15,8 @@ size_t optime_encode(const struct optime *o, char *buf, size_t cap)
 	flatjson_put_u64(&w, "token", o->token);
 	flatjson_put_u64(&w, "lsn", o->lsn);
 	flatjson_put_u64(&w, "time_ms", o->time_ms);
+	flatjson_put_u64(&w, "timeline", o->timeline);
+	flatjson_put_u64(&w, "tl_start", o->tl_start);
 	return flatjson_end(&w);
 }
 
@@ -37,6 +39,19 @@ static bool field(void *arg, const char *key, const struct flatjson_value *v,
 		return flatjson_u64(key, v, &o->lsn, err, errlen);
 	if (strcmp(key, "time_ms") == 0)
 		return flatjson_u64(key, v, &o->time_ms, err, errlen);
+	if (strcmp(key, "tl_start") == 0)
+		return flatjson_u64(key, v, &o->tl_start, err, errlen);
+	if (strcmp(key, "timeline") == 0) {
+		uint64_t t;
+		if (!flatjson_u64(key, v, &t, err, errlen))
+			return false;
+		if (t > UINT32_MAX) {
+			snprintf(err, errlen, "timeline: at most %u", UINT32_MAX);
+			return false;
+		}
+		o->timeline = (uint32_t)t;
+		return true;
+	}
 	return true; /* a newer agent's field */
 }
 
@@ -59,6 +74,22 @@ bool optime_due(uint64_t lsn, uint64_t now_ms, uint64_t sent_lsn,
 	if (now_ms < sent_ms + min_ms)
 		return false;
 	return lsn != sent_lsn || now_ms >= sent_ms + heartbeat_ms;
+}
+
+uint64_t optime_tl_start(const struct optime *prev, uint32_t timeline,
+			 uint64_t lsn)
+{
+	if (prev->timeline == timeline && prev->tl_start && prev->tl_start <= lsn)
+		return prev->tl_start;
+	return lsn;
+}
+
+uint64_t optime_usable_lsn(const struct optime *rec, uint32_t tl,
+			   uint64_t lsn)
+{
+	if (!rec->timeline || !tl || tl >= rec->timeline)
+		return lsn;
+	return lsn < rec->tl_start ? lsn : rec->tl_start;
 }
 
 uint64_t optime_bar(const struct optime *durable, uint64_t remembered)

@@ -33,6 +33,9 @@ struct optime {
 	uint64_t token;
 	uint64_t lsn;
 	uint64_t time_ms;   /* wall clock (0: no record) */
+	uint32_t timeline;  /* the primary's timeline (0: not said) */
+	uint64_t tl_start;  /* the first position it published on that
+			       timeline: about where the timeline forked */
 };
 
 /* JSON into buf; its length, or 0 when it does not fit. */
@@ -47,6 +50,18 @@ bool optime_decode(const char *json, size_t len, struct optime *o,
  * written then, an unchanged one after heartbeat_ms. */
 bool optime_due(uint64_t lsn, uint64_t now_ms, uint64_t sent_lsn,
 		uint64_t sent_ms, uint64_t min_ms, uint64_t heartbeat_ms);
+
+/* tl_start for a record at lsn on timeline: the previous record's when it
+ * is of the same timeline (a restarted agent, a reclaim), else lsn. */
+uint64_t optime_tl_start(const struct optime *prev, uint32_t timeline,
+			 uint64_t lsn);
+
+/* What a candidate on timeline tl with received position lsn holds of the
+ * primary's history: all of it on the record's timeline (or when either
+ * timeline is unknown); on an older one, nothing past the fork (WAL it
+ * has beyond it is another history, not the primary's). */
+uint64_t optime_usable_lsn(const struct optime *rec, uint32_t tl,
+			   uint64_t lsn);
 
 /* The position a candidate must be within the lag limit of: the durable
  * record's or the one remembered in memory, whichever is further. */

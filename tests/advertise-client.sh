@@ -34,7 +34,7 @@ proc_need_tools 77 curl jq
 unset TENURE_AUTH_TOKEN_FILE TENURE_ENDPOINTS
 
 proc_init "$me"
-proc_take_ports 32600 20 5 advertise-ports
+proc_take_ports advertise # tests/proc-lib.sh lists the ranges
 # X, where witness N listens for clients, is client_port N; Y, the proxy
 # in front of X, is proxy_port N
 spare=$((base + 13)) # never listened on
@@ -171,11 +171,14 @@ echo "ok: with advertise_client the hint is $(y "$leader"): the redirect goes th
 # ---- 4. a hint that cannot be reached: back to the configured endpoints --------------------
 
 stop_proxy "$leader"
+# The refused hint must send the client back to its endpoints at once, not
+# after its request timeout (10 s): half of it is a generous bound that
+# still tells the two apart (a behaviour check, not a speed target).
 t0=$(now_ms)
-ctl --endpoints "$(y "$f1"),$(y "$f2"),$(x "$leader")" --timeout 4s put adv/k six
+ctl --endpoints "$(y "$f1"),$(y "$f2"),$(x "$leader")" --timeout 10s put adv/k six
 expect_rc 0 "put with the leader's advertised address gone (endpoints: two followers' proxies, then the leader directly)"
 took=$(($(now_ms) - t0))
-[ "$took" -lt 2500 ] || fail "falling back from a dead hint took $took ms"
+[ "$took" -lt 5000 ] || fail "falling back from a dead hint took $took ms: the client waited for its 10 s timeout instead of falling back"
 echo "ok: the leader's advertised address refused: the client fell back to its endpoints in $took ms"
 
 stop_all

@@ -18,7 +18,7 @@ proc_need_tools 1 jq
 unset TENURE_AUTH_TOKEN_FILE
 
 proc_init ctl
-proc_take_ports 10000 20 460 wc-ports
+proc_take_ports witness # tests/proc-lib.sh lists the ranges
 make_cluster
 leader_name() {
 	"$ctl_bin" status -o json --timeout 1s 2>/dev/null |

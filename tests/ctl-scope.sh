@@ -15,7 +15,7 @@ unset TENURE_AUTH_TOKEN_FILE TENURE_SCOPE
 proc_init scope
 # 32500-32599 (this test's own range, below the ephemeral ports): two runs
 # at once (two build directories) take different blocks of 10.
-proc_take_ports 32500 10 10 scope-ports
+proc_take_ports ctl-scope
 make_cluster
 for n in 1 2 3; do start $n; done
 up() { "$ctl_bin" put big/sync pg2 --timeout 1s >/dev/null 2>&1; }

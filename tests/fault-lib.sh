@@ -24,7 +24,7 @@ proc_need_tools 1 curl jq
 unset TENURE_AUTH_TOKEN_FILE
 
 proc_init "$me"
-proc_take_ports $((19200 + slot * 200)) 20 10 fault-ports
+proc_take_ports "fault$slot"
 make_cluster
 
 # ---- witnesses and proxies ----------------------------------------------------------

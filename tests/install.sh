@@ -52,7 +52,7 @@ out=$("$dest$bindir/tenure-agent" --config "$ex/pg1.conf" --lease-ttl 1s --check
 
 # The units, unless configured --with-systemdsystemunitdir=no.
 if grep -q '^systemdsystemunitdir = no$' "$top/Makefile"; then
-	echo "$me: units not installed (--with-systemdsystemunitdir=no)"
+	echo "SKIP: $me: the systemd units (configured --with-systemdsystemunitdir=no)"
 else
 	for u in tenured tenure-agent; do
 		f=$(find "$dest" -type f -name "$u.service")
@@ -72,11 +72,11 @@ else
 			"$(find "$dest" -type f -name "$u.service")" >"$tmp/verify/$u.service"
 	done
 	if ! command -v systemd-analyze >/dev/null; then
-		echo "$me: systemd-analyze verify skipped: no systemd-analyze"
+		echo "SKIP: $me: systemd-analyze verify of the units (systemd-analyze missing: apt-get install systemd)"
 	elif ! systemd-analyze verify --man=no "$tmp/verify/tenured.service" >"$tmp/verify.log" 2>&1 &&
 		grep -q -e 'Failed to' -e 'not found' -e 'System has not been booted' "$tmp/verify.log" &&
 		! grep -q 'tenured.service:[0-9]' "$tmp/verify.log"; then
-		echo "$me: systemd-analyze verify skipped: $(head -n 2 "$tmp/verify.log")"
+		echo "SKIP: $me: systemd-analyze verify of the units (it cannot run here: $(head -n 2 "$tmp/verify.log" | tr '\n' ' '))"
 	else
 		for u in tenured tenure-agent; do
 			systemd-analyze verify --man=no "$tmp/verify/$u.service" >"$tmp/verify.log" 2>&1 ||

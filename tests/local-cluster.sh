@@ -6,12 +6,14 @@
 # replicas; a write through PG_<primary> (and through HAProxy's read-write
 # port when haproxy is installed); `up` again only says it runs; freeze and
 # thaw of a replica; `crash` of the primary gives a new primary within
-# 30 s that has the write; `restart` brings the old one back as a replica;
+# 30 s that has the write; `restart` brings the old one back as a replica
+# (the write probe, tests/pgprobe, on the three servers from before the
+# crash until then: pgprobe check --sync);
 # `down` leaves no process of the cluster (checked by pid).
 #
-# Ports: a block of 80 in 4000-4999 taken with the same lock directories
-# as tests/pg-lib.sh (/tmp/tenure-pg-ports.BASE, two adjacent blocks of
-# 40), so that it never shares a port with the real-Postgres tests.  Needs
+# Ports: a block of 60 in 9000-9959, the range local-cluster of
+# tests/proc-lib.sh (taken under a lock directory), so that it never
+# shares a port with another test.  Needs
 # root, PostgreSQL 15, curl, jq, psql, setpriv; skipped (77) without them.
 # KEEP=1 keeps the directory of a failed run.
 # The sanitizer pass of deploy/dev test sets SKIP_LONG_PG=1: this test ran
@@ -21,6 +23,7 @@ if [ "${SKIP_LONG_PG:-0}" = 1 ]; then
 	exit 77
 fi
 me=local-cluster
+. "$(dirname "$0")/proc-lib.sh" # proc_alloc_ports, proc_reap (cleanup and fail are ours)
 top=$(cd "${top_builddir:-.}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 lc="$src/deploy/local-cluster"
@@ -29,7 +32,7 @@ pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 export top_builddir="$top"
 
 skip() { echo "SKIP: $me: $*" >&2; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (Postgres runs as the user postgres)"
+proc_need_root "Postgres runs as the user postgres"
 [ -x "$pg_bin/postgres" ] || skip "PostgreSQL 15 not installed (apt-get install postgresql-15)"
 for t in curl jq psql setpriv; do
 	command -v $t >/dev/null || skip "$t missing"
@@ -43,17 +46,24 @@ cdir=$tmp/cluster
 failed=0
 locks=""
 seen_pids=""
+probe_pid=""
 
 # ---- cleanup ------------------------------------------------------------------
 
 cleanup() {
 	st=$?
 	[ "$st" = 0 ] || [ "$failed" = 1 ] || { failed=1; echo "FAIL: $me: exit status $st" >&2; }
+	if [ -n "$probe_pid" ]; then
+		kill -9 "$probe_pid" 2>/dev/null
+		proc_reap "$probe_pid"
+	fi
 	if [ -f "$cdir/settings" ]; then
 		"$lc" down --dir "$cdir" >/dev/null 2>&1
 		collect_pids
 		# shellcheck disable=SC2086
 		[ -n "$seen_pids" ] && kill -9 $seen_pids 2>/dev/null
+		# shellcheck disable=SC2086
+		proc_reap $seen_pids # gone, their ports free, before the lock goes
 	fi
 	for l in $locks; do rm -rf "$l"; done
 	if [ "$failed" = 1 ] && [ "${KEEP:-0}" = 1 ]; then
@@ -78,47 +88,11 @@ fail() {
 
 # ---- ports ----------------------------------------------------------------------
 
-ports_free() { # ports_free FIRST LAST
-	command -v ss >/dev/null || return 0
-	ss -Htln 2>/dev/null | awk -v a="$1" -v b="$2" '
-		{ n = split($4, p, ":"); if (p[n] + 0 >= a && p[n] + 0 <= b) busy = 1 }
-		END { exit busy }'
-}
-take_lock() { # take_lock BASE: pg-lib's lock of the 40 ports from BASE
-	l="/tmp/tenure-pg-ports.$1"
-	if mkdir "$l" 2>/dev/null; then
-		echo $$ >"$l/pid"
-		locks="$locks $l"
-		return 0
-	fi
-	if [ -f "$l/pid" ] && ! kill -0 "$(cat "$l/pid")" 2>/dev/null; then
-		rm -rf "$l" # left by a killed run
-		take_lock "$1"
-		return
-	fi
-	return 1
-}
-# alloc: base such that base+1 .. base+51 lie in two locked blocks
-alloc() {
-	i=0
-	while [ $i -lt 24 ]; do
-		b=$((4000 + ((($$ + i) % 24) * 40)))
-		if take_lock $b; then
-			if take_lock $((b + 40)); then
-				if ports_free $b $((b + 79)); then
-					base=$((b - 1))
-					return 0
-				fi
-				rm -rf "/tmp/tenure-pg-ports.$((b + 40))"
-			fi
-			rm -rf "/tmp/tenure-pg-ports.$b"
-			locks=""
-		fi
-		i=$((i + 1))
-	done
-	fail "no two free adjacent blocks of 40 ports in 4000-4999"
-}
-alloc
+# base+1 .. base+51 (deploy/local-cluster --base-port base) in a locked
+# block of 60 of the range local-cluster (tests/proc-lib.sh)
+proc_alloc_ports local-cluster
+base=$((alloc_base - 1))
+locks=$alloc_lock
 
 # ---- helpers --------------------------------------------------------------------
 
@@ -190,8 +164,40 @@ has_sync() { json | jq -e 'any(.[]; .role == "replica" and .sync)' >/dev/null; }
 role_is() { [ "$(json | jq -r --arg n "$1" '.[] | select(.name == $n) | .role + "/" + .state')" = "$2" ]; }
 rw_insert() { sql "$PG_PRIMARY_RW" "INSERT INTO t VALUES ($1)" >/dev/null 2>&1; }
 
+# The write probe (tests/pgprobe) on the three servers, through their
+# PG_PGn conninfos: probe_start PRIMARY (its table made there), then
+# probe_stop_check FINAL_NODE runs
+# pgprobe check --sync (no two writable nodes, no acked commit lost)
+probe_bin="$top/tests/pgprobe"
+probe_start() {
+	sql "$(conninfo_of "$1")" \
+		"CREATE TABLE IF NOT EXISTS tenure_probe (node text NOT NULL, seq bigint NOT NULL)" ||
+		fail "cannot create the probe's table on the primary"
+	set --
+	for n in pg1 pg2 pg3; do set -- "$@" --node "$n=$(conninfo_of "$n") connect_timeout=2"; done
+	"$probe_bin" run "$@" --out "$tmp/probe.out" --interval-ms 20 --timeout-ms 2500 \
+		>>"$tmp/probe.log" 2>&1 &
+	probe_pid=$!
+}
+probe_stop_check() {
+	kill -TERM "$probe_pid"
+	wait "$probe_pid"
+	prc=$?
+	probe_pid=""
+	[ "$prc" = 0 ] || fail "pgprobe run exited $prc: $(tail -n 5 "$tmp/probe.log")"
+	"$probe_bin" check --log "$tmp/probe.out" --final "$(conninfo_of "$1") connect_timeout=2" --sync \
+		>"$tmp/check.out" 2>&1 || fail "the probe found a problem: $(cat "$tmp/check.out")"
+	acked=$(awk '!/^#/ && $5 == "ok" { c++ } END { print c + 0 }' "$tmp/probe.out")
+	[ "$acked" -gt 0 ] || fail "no probe write succeeded: the check saw nothing"
+	echo "$me: probe: $acked writes acked; $(grep 'longest gap' "$tmp/check.out")"
+}
+
 haproxy=0
-command -v haproxy >/dev/null && haproxy=1
+if command -v haproxy >/dev/null; then
+	haproxy=1
+else
+	echo "SKIP: $me: writes and reads through HAProxy (haproxy missing: apt-get install haproxy)"
+fi
 
 # ---- 1. a directory the user postgres cannot reach ------------------------------
 
@@ -284,6 +290,9 @@ echo "$me: freeze and thaw of $rep: ok"
 
 collect_pids
 wait_until 30 has_sync || fail "no synchronous standby before the crash: $(json)"
+[ -x "$probe_bin" ] || fail "$probe_bin not built (make tests/pgprobe)"
+probe_start "$old"
+sleep 1
 t0=$(date +%s)
 "$lc" crash "$old" --dir "$cdir" >/dev/null || fail "crash $old failed"
 agent_pid=$(cat "$cdir/$old/pid")
@@ -307,6 +316,10 @@ fi
 wait_until 90 role_is "$old" replica/streaming || fail "$old did not rejoin as a replica: $(json)"
 wait_until 30 healthy_again || fail "not one primary and two replicas after the restart: $(json)"
 echo "$me: restart of $old: back as a streaming replica"
+sleep 1
+final=$(primary)
+[ -n "$final" ] || fail "no primary to check the probe against: $(json)"
+probe_stop_check "$final"
 collect_pids
 
 # ---- 6. down ----------------------------------------------------------------------------------

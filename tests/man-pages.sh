@@ -39,7 +39,9 @@ fail() {
 for p in tenured.8 tenure-agent.8 tenurectl.1; do
 	groff -man -ww -z "$pages/$p" >"$dir/warn" 2>&1
 	[ -s "$dir/warn" ] && fail "groff warns about $p: $(cat "$dir/warn")"
-	if command -v man >/dev/null 2>&1; then
+	if ! command -v man >/dev/null 2>&1; then
+		[ "$p" = tenured.8 ] && echo "SKIP: $me: man --warnings on the pages (man missing: apt-get install man-db)"
+	else
 		# C as well as UTF-8: without preconv a stray non-ASCII byte warns
 		for loc in C.UTF-8 C; do
 			LC_ALL=$loc MANWIDTH=80 man --warnings -l "$pages/$p" \

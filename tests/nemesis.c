@@ -9,7 +9,10 @@
  * Ports P+1..P+3 are the peers, P+11..P+13 the client listeners and, with
  * --proxy, P+4..P+6 the tests/tcp-proxy in front of each peer listener.
  * Exit status: 0 linearizable, 1 a violation (printed), 2 the check could
- * not decide or the run could not be set up.
+ * not decide, the run could not be set up, or it tested too little: fewer
+ * than --min-ok (default 50) operations answered OK, or a kind of
+ * operation the clients issued never answered OK (a history where every
+ * request failed is trivially linearizable and proves nothing).
  *
  * How outcomes are recorded: a decided answer (OK or a "no") is a known
  * outcome; CLIENT_ENOTLEADER/ENOQUORUM/EBUSY mean the server did not run
@@ -47,6 +50,13 @@
 #define N_LEASES 2
 #define MAX_SHADOWS 8
 #define REQUEST_TIMEOUT_MS 3000
+#define MIN_OK_DEFAULT 50
+
+static const char *const type_names[] = {
+	[LC_PUT] = "put", [LC_GET] = "get", [LC_DELETE] = "delete",
+	[LC_CAS] = "cas", [LC_ACQUIRE] = "acquire", [LC_RENEW] = "renew",
+	[LC_RELEASE] = "release", [LC_LEASE_GET] = "lease-get"};
+#define N_TYPES (LC_LEASE_GET + 1)
 
 struct nemesis;
 
@@ -98,6 +108,8 @@ struct nemesis {
 	enum phase ph;
 	uint64_t t0;
 	unsigned faults, dropped, unexpected, crashes, partitions;
+	unsigned min_ok;             /* --min-ok */
+	unsigned issued[N_TYPES];    /* requests sent, per enum lc_type */
 };
 
 static uint64_t now_ns(void)
@@ -605,6 +617,7 @@ static void client_next(struct client *c)
 		lease_op(c, &c->op, &q);
 	c->losses = 0;
 	c->busy = true;
+	nm->issued[c->op.type]++;
 	c->op.call = now_ns();
 	if (tclient_request(c->tc, &q, REQUEST_TIMEOUT_MS, on_answer, c)) {
 		c->busy = false;
@@ -747,7 +760,11 @@ static void usage(FILE *f)
 		   "  and adds partitions: one node, or the leader, cut off "
 		   "for 1-2 s, then healed.\n"
 		   "  --keep keeps the data dir and logs (always kept on a "
-		   "violation).\n");
+		   "violation).\n"
+		   "  --min-ok N: fail (exit 2) unless at least N operations "
+		   "answered OK (default 50)\n"
+		   "  and every kind of operation issued answered OK at "
+		   "least once.\n");
 }
 
 static int parse(struct nemesis *nm, int argc, char **argv)
@@ -757,11 +774,13 @@ static int parse(struct nemesis *nm, int argc, char **argv)
 		{"duration", 1, 0, 'd'}, {"clients", 1, 0, 'c'},
 		{"seed", 1, 0, 's'}, {"keep", 0, 0, 'k'},
 		{"history", 1, 0, 'H'}, {"proxy", 1, 0, 'x'},
+		{"min-ok", 1, 0, 'm'},
 		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	int ch;
 	nm->tenured = "./tenured";
 	nm->duration = 10;
 	nm->n_clients = 8;
+	nm->min_ok = MIN_OK_DEFAULT;
 	nm->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -773,6 +792,7 @@ static int parse(struct nemesis *nm, int argc, char **argv)
 		case 'k': nm->keep = true; break;
 		case 'H': nm->history = optarg; break;
 		case 'x': nm->proxy_bin = optarg; break;
+		case 'm': nm->min_ok = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -850,6 +870,46 @@ static void dump_history(const struct nemesis *nm)
 	fclose(f);
 }
 
+/* Enough of the history succeeded to mean something: at least min_ok
+ * answered OK (retry shadows aside), and each kind of operation the
+ * clients issued answered OK at least once.  Prints the counts. */
+static bool enough_ok(const struct nemesis *nm)
+{
+	unsigned ok[N_TYPES] = {0}, total = 0;
+	for (size_t i = 0; i < nm->hist.n; i++) {
+		const struct lc_op *op = &nm->hist.ops[i];
+		if (op->shadow_of < 0 && op->status == LC_OK &&
+		    op->type > 0 && op->type < N_TYPES) {
+			ok[op->type]++;
+			total++;
+		}
+	}
+	char missing[128] = "";
+	size_t m = 0;
+	printf("answered OK: %u of", total);
+	for (int t = LC_PUT; t < N_TYPES; t++) {
+		printf(" %s %u/%u", type_names[t], ok[t], nm->issued[t]);
+		if (nm->issued[t] && !ok[t] && m < sizeof(missing))
+			m += (size_t)snprintf(missing + m, sizeof(missing) - m,
+					      "%s%s", m ? ", " : "",
+					      type_names[t]);
+	}
+	printf(" (ok/issued)\n");
+	bool good = true;
+	if (total < nm->min_ok) {
+		printf("FAIL: only %u operations answered OK, at least %u "
+		       "needed: the history tests next to nothing (were the "
+		       "witnesses up?)\n", total, nm->min_ok);
+		good = false;
+	}
+	if (missing[0]) {
+		printf("FAIL: no %s answered OK although the clients issued "
+		       "them\n", missing);
+		good = false;
+	}
+	return good;
+}
+
 static int check(struct nemesis *nm)
 {
 	struct lc_options o = {.budget_s = 120, .out = stdout,
@@ -872,6 +932,12 @@ static int check(struct nemesis *nm)
 		printf("FAIL: %u witness crashes; logs in %s\n", nm->crashes,
 		       nm->dir);
 		return v == LC_UNDECIDED ? 2 : 1;
+	}
+	bool enough = enough_ok(nm);
+	if (v == LC_LINEARIZABLE && !enough) {
+		printf("FAIL: linearizable, but too few successful operations "
+		       "to count (seed %u); logs in %s\n", nm->seed0, nm->dir);
+		return 2;
 	}
 	if (v == LC_LINEARIZABLE)
 		printf("ok: linearizable (seed %u)\n", nm->seed0);

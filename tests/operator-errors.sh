@@ -12,17 +12,19 @@
 # (it refuses root); with its witnesses down it must stay up, warn, and say
 # why on /health.  No Postgres server is started.
 #
-# Ports 32200-32399 (this test only).  Needs root, setpriv, the user
+# Ports: a block of 60 in 32200-32379 (the range operator of
+# tests/proc-lib.sh, taken under a lock directory).  Needs root, setpriv, the user
 # postgres, curl and PostgreSQL 15's binaries (PG_BIN); skipped (77)
 # without them.  KEEP=1 keeps the temp dir of a failed run.
 set -u
 me=operator-errors
+. "$(dirname "$0")/proc-lib.sh" # for proc_alloc_ports and proc_reap
 top=$(cd "${top_builddir:-.}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 skip() { echo "SKIP: $me: $*" >&2; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (the agent runs as the user postgres)"
+proc_need_root "the agent runs as the user postgres, started with setpriv; chown"
 command -v setpriv >/dev/null || skip "setpriv missing (apt-get install util-linux)"
 command -v curl >/dev/null || skip "curl missing"
 id postgres >/dev/null 2>&1 || skip "no user postgres (apt-get install postgresql-15)"
@@ -35,9 +37,14 @@ tmp=$(mktemp -d "/tmp/tenure-$me.XXXXXX")
 chmod 755 "$tmp"
 failed=0
 pids=""
+oplock=""
 
-cleanup() {
+cleanup() { # the processes (killed and reaped), then the port lock, $tmp
 	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	# shellcheck disable=SC2086
+	proc_reap $pids
+	[ -n "$oplock" ] && rm -rf "$oplock"
+	oplock=""
 	if [ "$failed" = 1 ] && [ "${KEEP:-0}" = 1 ]; then
 		echo "$me: kept $tmp" >&2
 	else
@@ -69,7 +76,10 @@ check() {
 
 # ---- the witness every "in use" and "another data dir" case uses ---------------
 
-P=32200
+# A locked block of 60 (P .. P+59) of the range operator (tests/proc-lib.sh)
+proc_alloc_ports operator
+P=$alloc_base
+oplock=$alloc_lock
 peer=127.0.0.1:$((P + 1)) client=127.0.0.1:$((P + 11)) http=127.0.0.1:$((P + 21))
 "$top/tenured" --name w1 --data-dir "$tmp/w1" --listen-peer "$peer" \
 	--listen-client "$client" --listen-http "$http" \

@@ -12,6 +12,9 @@
 #      standby of it (pg_basebackup -R, streamed, stopped after pg4), pg6
 #      empty: pg4 adopts, pg5 follows without a new copy (no pg_basebackup,
 #      nothing moved aside), pg6 copies pg4.
+# In both, the write probe runs on the three nodes from before their
+# agents start until the adopted cluster is checked, then pgprobe check
+# --sync: never two writable nodes, no acknowledged write lost.
 set -u
 me=pg-adopt
 [ -x "${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ] || {
@@ -91,7 +94,12 @@ pg_start_witnesses
 
 # ---- 1. a primary's data and two empty nodes ---------------------------------------
 existing_primary 1
+pg_probe_table 1
 node_pg_stop 1
+# the write probe on the three nodes from before any agent starts until
+# the cluster is checked: at no moment two writable nodes (a copy that
+# came up as a primary beside pg1), no acknowledged write lost
+probe_start pg1 pg2 pg3
 # the empty nodes first: within their grace period they wait for pg1
 pg_start_agent 2
 pg_start_agent 3
@@ -103,13 +111,18 @@ p=$(pg_wait_primary 60) || fail "case 1: no primary"
 [ "$p" = pg1 ] || fail "case 1: $p became the primary, not pg1 (the one with data)"
 pg_wait_replicas 2 120 >/dev/null || fail "case 1: pg2 and pg3 did not become replicas"
 check_cluster pg1 main pg2 pg3
-echo "case 1: pg1 adopted its data (1000 rows), pg2 and pg3 copied it"
+sleep 1
+probe_stop
+probe_check pg1 --sync >/dev/null || fail "case 1: the probe found a problem: $out"
+[ "$(probe_count ok)" -gt 0 ] || fail "case 1: no probe write succeeded: the check saw nothing"
+echo "case 1: pg1 adopted its data (1000 rows), pg2 and pg3 copied it; probe: $(probe_count ok) writes acked"
 for k in 3 2 1; do pg_agent_stop $k 70; done
 
 # ---- 2. the Patroni shape: a primary, its standby, an empty node ---------------------
 PG_SCOPE=second
 export PG_SCOPE
 existing_primary 4
+pg_probe_table 4
 mkdir -p "$dir/pg5" && chown postgres:postgres "$dir/pg5"
 pg_as_postgres "$pg_bin/pg_basebackup" -D "$(pg_datadir 5)" -h 127.0.0.1 \
 	-p "$(pg_port 4)" -U postgres -X stream -c fast -R >"$dir/pg5-basebackup.out" 2>&1 ||
@@ -122,6 +135,7 @@ wait_rows 5 1000
 # the shutdown checkpoint), then the standby
 node_pg_stop 4
 node_pg_stop 5
+probe_start pg4 pg5 pg6 # as in case 1
 pg_start_agent 6
 pg_start_agent 5
 pg_start_agent 4
@@ -133,5 +147,9 @@ ran 5 pg_basebackup && fail "pg5 was copied again instead of following"
 ran 5 pg_rewind && fail "pg5 was rewound"
 grep -q data_dir_moved_aside "$dir/pg5-agent.log" && fail "pg5's data was moved aside"
 ran 6 pg_basebackup || fail "pg6 did not copy pg4"
-echo "case 2: pg4 adopted, its standby pg5 followed without a copy, pg6 copied"
+sleep 1
+probe_stop
+probe_check pg4 --sync >/dev/null || fail "case 2: the probe found a problem: $out"
+[ "$(probe_count ok)" -gt 0 ] || fail "case 2: no probe write succeeded: the check saw nothing"
+echo "case 2: pg4 adopted, its standby pg5 followed without a copy, pg6 copied; probe: $(probe_count ok) writes acked"
 echo "ok: existing data adopted, standbys followed, no second initdb"

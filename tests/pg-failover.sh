@@ -5,10 +5,13 @@
 # all the time, then, one after the other:
 #
 #   1. host crash: kill -9 of the primary's agent, guard and Postgres;
-#   2. host freeze: SIGSTOP of all of them for 6 s (twice the TTL), SIGCONT;
+#   2. host freeze: SIGSTOP of all of them for 6 s (more than twice the
+#      2.5 s lease TTL), SIGCONT;
 #   3. the agent alone killed (its guard must fence Postgres at once);
 #   4. the agent alone frozen (the guard fences at the lease deadline);
-#   5. the witnesses' leader killed: no failover at all.
+#   5. the guard alone killed (the agent fences at its next renewal, and
+#      stays out of the running until it is restarted with a new guard);
+#   6. the witnesses' leader killed: no failover at all.
 #
 # The witnesses hold 1500 history entries of 1 KiB from the start (more
 # than one LIST answer carries): the agents work all the same, and the
@@ -53,13 +56,22 @@ scenario() {
 crash() { pg_crash "$1"; }
 restart_agent() { pg_reap_agent "$1"; pg_start_agent "$1"; }
 freeze() { pg_freeze "$1"; }
-# thaw_later: SIGCONT 6 s (twice the TTL) after the freeze began
+# thaw_later: SIGCONT 6 s (more than twice the 2.5 s lease TTL) after the freeze began
 thaw_later() {
 	_left=$((t0 + 6000 - $(now_ms)))
 	[ $_left -gt 0 ] && sleep "$((_left / 1000)).$(printf '%03d' $((_left % 1000)))"
 	pg_thaw "$1"
 }
 agent_kill() { pg_agent_kill "$1"; }
+# guard_kill: kill -9 the primary's fence guard alone; its agent must fence
+# its own Postgres at the next renewal (nothing would if the agent hung)
+guard_kill() {
+	_g=$(pgrep -P "$(pg_agent_pid "$1")" -x tenure-guard)
+	[ -n "$_g" ] || fail "guard kill: $1's agent has no tenure-guard child"
+	kill -9 "$_g"
+}
+# restart_agent_clean: SIGTERM the agent (it runs without a guard) and start it again
+restart_agent_clean() { pg_agent_stop "$1" 30; pg_start_agent "$1"; }
 agent_freeze() { pg_agent_freeze "$1"; }
 
 # A history longer than one answer may carry (1 MiB) before the cluster
@@ -82,6 +94,7 @@ scenario "host crash" crash restart_agent
 scenario "host freeze" freeze thaw_later
 scenario "agent killed" agent_kill restart_agent
 scenario "agent frozen" agent_freeze pg_agent_thaw
+scenario "guard killed" guard_kill restart_agent_clean
 
 # ---- 5. the witnesses' leader dies: nobody fails over ------------------------
 primary=$(pg_wait_primary 30) || fail "witness kill: no primary"
@@ -109,4 +122,4 @@ ctl --endpoints "$TENURE_ENDPOINTS" cluster history --scope main -o json
 [ "$(field '[.[] | select(.reason == "filler") | .token] | min')" -gt 500 ] ||
 	fail "history: not the oldest entries pruned: $(field '[.[].token] | .[0:3]')"
 echo "history: 1500 old entries pruned to $(field '[.[] | select(.reason == "filler")] | length') plus $(field '[.[] | select(.reason != "filler")] | length') promotions"
-echo "ok: crash, freeze, agent kill, agent freeze, witness leader kill, history pruned"
+echo "ok: crash, freeze, agent kill, agent freeze, guard kill, witness leader kill, history pruned"

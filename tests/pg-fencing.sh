@@ -32,20 +32,26 @@ if [ "${SKIP_LONG_PG:-0}" = 1 ]; then
 	echo "pg-fencing: skipped (SKIP_LONG_PG=1)"
 	exit 77
 fi
-case "${1:-}" in
-'')
-	st=0
-	for s in stonith watchdog partition; do
-		sh "$0" "$s" || st=1
+# run_each SCENARIO...: each as a child run; 77 (skipped) only if every
+# one was skipped, 1 if any failed
+run_each() {
+	st=77
+	for s in "$@"; do
+		sh "$0" "$s"
+		case $? in
+		0) [ $st = 77 ] && st=0 ;;
+		77) ;;
+		*) st=1 ;;
+		esac
 	done
 	exit $st
+}
+case "${1:-}" in
+'')
+	run_each stonith watchdog partition
 	;;
 stonith | watchdog | partition)
-	if [ $# -gt 1 ]; then
-		st=0
-		for s in "$@"; do sh "$0" "$s" || st=1; done
-		exit $st
-	fi
+	[ $# -gt 1 ] && run_each "$@"
 	;;
 *)
 	echo "usage: $0 [stonith|watchdog|partition]..." >&2
@@ -63,12 +69,7 @@ stonith)
 esac
 . "$(dirname "$0")/pg-lib.sh"
 
-ttl=${PG_LEASE_TTL:-3s} # as pg-lib writes it
-case "$ttl" in
-*ms) ttl_ms=${ttl%ms} ;;
-*s) ttl_ms=$((${ttl%s} * 1000)) ;;
-*) fail "PG_LEASE_TTL=$ttl: give it in ms or s" ;;
-esac
+ttl_ms=$(pg_lease_ttl_ms) || fail "cannot tell the lease TTL (PG_LEASE_TTL '${PG_LEASE_TTL:-}', tenure-agent --help)"
 
 # ---- helpers --------------------------------------------------------------------------
 
@@ -138,90 +139,11 @@ finish() {
 
 # ---- 1. STONITH --------------------------------------------------------------------------
 
-# write_fence_agent: $dir/fence-agent, a Pacemaker-style fence agent run
-# as postgres.  action=off kills -9 the node's agent (pid in
-# $dir/NODE.agentpid), its postmaster (data/postmaster.pid) and all
-# their descendants, and waits until none of them runs; action=status
-# exits 2 if none runs, 0 if some do.  Every call is logged in
-# $dir/stonith.log; while $dir/fence-broken exists every call fails (1).
-write_fence_agent() {
-	cat >"$dir/fence-agent" <<EOF
-#!/bin/sh
-# fence agent double of $me (Pacemaker fence-agent protocol on stdin)
-d='$dir'
-action= port= nodename=
-while IFS= read -r line; do
-	case "\$line" in
-	action=*) action=\${line#action=} ;;
-	port=*) port=\${line#port=} ;;
-	nodename=*) nodename=\${line#nodename=} ;;
-	esac
-done
-echo "\$(date '+%T.%N') action=\$action port=\$port nodename=\$nodename" >>"\$d/stonith.log"
-if [ -e "\$d/fence-broken" ]; then
-	echo "fence device unreachable (\$d/fence-broken exists)"
-	exit 1
-fi
-case "\$port" in
-pg[1-9]) ;;
-*) echo "unknown node '\$port'"; exit 1 ;;
-esac
-# the node's processes that run (zombies count as dead): its agent and
-# its postmaster, if they are what their pid files say, and descendants
-node_pids() {
-	ap=\$(cat "\$d/\$port.agentpid" 2>/dev/null)
-	pm=\$(head -n 1 "\$d/\$port/data/postmaster.pid" 2>/dev/null)
-	ps -eo pid=,ppid=,stat=,comm= | awk -v ap="\$ap" -v pm="\$pm" '
-		{ par[\$1] = \$2; st[\$1] = \$3; cm[\$1] = \$4; pid[NR] = \$1 }
-		END {
-			if (ap != "" && (ap in par) && cm[ap] ~ /^tenure-agent/) set[ap] = 1
-			if (pm != "" && (pm in par) && cm[pm] == "postgres") set[pm] = 1
-			do {
-				more = 0
-				for (i = 1; i <= NR; i++)
-					if (!(pid[i] in set) && (par[pid[i]] in set)) {
-						set[pid[i]] = 1; more = 1
-					}
-			} while (more)
-			for (p in set) if (st[p] !~ /^Z/) print p
-		}'
-}
-case "\$action" in
-off)
-	ps=\$(node_pids)
-	[ -n "\$ps" ] && kill -9 \$ps
-	i=0
-	while [ -n "\$(node_pids)" ]; do
-		[ \$i -lt 50 ] || { echo "\$port still runs: \$(node_pids | tr '\n' ' ')"; exit 1; }
-		sleep 0.1
-		i=\$((i + 1))
-	done
-	echo "\$port is off (killed:" \$ps ")"
-	exit 0
-	;;
-status | monitor)
-	if [ -n "\$(node_pids)" ]; then echo "\$port is on"; exit 0; fi
-	echo "\$port is off"
-	exit 2
-	;;
-*)
-	echo "action \$action not supported"
-	exit 1
-	;;
-esac
-EOF
-	chmod 755 "$dir/fence-agent"
-	: >"$dir/stonith.log"
-	chown postgres:postgres "$dir/stonith.log"
-	pg_as_postgres test -x "$dir/fence-agent" ||
-		fail "the user postgres cannot run $dir/fence-agent"
-}
-
 # stonith_calls ACTION NODE: how many calls of the fence agent had them
 stonith_calls() { grep -c " action=$1 port=$2 " "$dir/stonith.log" || true; }
 
 run_stonith() {
-	write_fence_agent
+	pg_write_fence_agent
 	PG_STONITH="$dir/fence-agent"
 	bootstrap
 	old=$primary

@@ -10,9 +10,9 @@
 # This sources tests/fault-lib.sh with slot=3 for what it has: the temp
 # dir $dir, fail, wait_for, now_ms, the witnesses (start N, kill9 N,
 # sig SIG N, stop N, leader_among, healthy, $TENURE_ENDPOINTS on ports
-# 19800-19999, a range no other test uses) and tenurectl (ctl, field,
-# expect_rc).  Postgres and the agents take a block of 40 ports in
-# 4000-4999, locked like fault-lib's blocks (/tmp/tenure-pg-ports.BASE):
+# 19800-19999, the range fault3) and tenurectl (ctl, field, expect_rc).
+# Postgres and the agents take a block of 40 ports of the range pg
+# (4000-4999; tests/proc-lib.sh lists every test's ranges):
 #   pg_port N = BASE+N, agent HTTP = BASE+10+N (N = 1..9),
 #   BASE+20.. BASE+39: servers without an agent, then free for the script
 #   (pg_spare_port K, K = 0..19, counting down from BASE+39).
@@ -45,6 +45,9 @@
 slot=3
 # pg_lib_dir: where pg-lib.sh and fault-lib.sh live, for a sourcing script
 # outside tests/ (tests/bench/*) to set first; default: beside $0
+. "${pg_lib_dir:-$(dirname "$0")}/proc-lib.sh"
+# Root first, before a temp dir or a port is taken: not root, skipped
+proc_need_root "Postgres runs as the user postgres, started with setpriv"
 . "${pg_lib_dir:-$(dirname "$0")}/fault-lib.sh"
 
 pg_bin="${PG_BIN:-/usr/lib/postgresql/15/bin}"
@@ -65,7 +68,6 @@ done
 command -v psql >/dev/null || fail "psql missing (apt-get install postgresql-client-15)"
 command -v setpriv >/dev/null || fail "setpriv missing (apt-get install util-linux)"
 id postgres >/dev/null 2>&1 || fail "no user postgres (apt-get install postgresql-15 creates it)"
-[ "$(id -u)" = 0 ] || fail "must run as root (Postgres runs as the user postgres)"
 [ -x "$probe_bin" ] || fail "$probe_bin not built (make tests/pgprobe)"
 chown postgres:postgres "$dir" || fail "cannot chown $dir to postgres"
 
@@ -80,7 +82,7 @@ pg_as_postgres() {
 
 # pg_alloc_ports: sets pgbase, a locked block of 40 free ports in 4000-4999
 pg_alloc_ports() {
-	proc_alloc_ports 4000 40 25 pg-ports # tests/proc-lib.sh
+	proc_alloc_ports pg # tests/proc-lib.sh lists the ranges
 	pgbase=$alloc_base
 	pglock=$alloc_lock
 }
@@ -366,6 +368,18 @@ pg_write_config() {
 	} >"$dir/$_n.conf"
 	chmod 644 "$dir/$_n.conf"
 }
+# pg_lease_ttl_ms: the agents' lease TTL in ms: PG_LEASE_TTL ("2500ms",
+# "2.5s", "1min") if set, else the default `tenure-agent --help` states
+# (2500ms: fencing/main.c); fails (returns 1) if it cannot tell
+pg_lease_ttl_ms() {
+	_ttl=${PG_LEASE_TTL:-$("$agent_bin" --help 2>/dev/null |
+		sed -n 's/^ *--lease-ttl .*(default \([^)]*\)).*/\1/p')}
+	printf '%s\n' "$_ttl" | awk '
+		/^[0-9.]+(ms|s|min)$/ {
+			v = $0 + 0; u = $0; sub(/^[0-9.]+/, "", u)
+			printf "%d\n", v * (u == "ms" ? 1 : u == "min" ? 60000 : 1000); ok = 1 }
+		END { exit !ok }'
+}
 # pg_conf NODE KEY VALUE: sets KEY in NODE's config (appended: a key given
 # twice takes its last value); VALUE as written in the file ('quoted')
 pg_conf() {
@@ -495,7 +509,11 @@ pg_wait_sync() {
 			"${PG_SCOPE:-main}/sync" -o json 2>/dev/null | jq -r .value 2>/dev/null)
 		_pgs=$(psql_as "$1" "SELECT string_agg(application_name, ' ') FROM \
 			pg_stat_replication WHERE sync_state IN ('sync', 'quorum')" 2>/dev/null)
-		if [ "$(printf '%s' "$_key" | tr ',' '\n' | grep -c .)" -ge "${3:-1}" ]; then
+		# (a key that still names the primary itself has not narrowed
+		# since its promotion: a failover would wait for it)
+		case ",$_key," in *",$1,"*) _key_ok=0 ;; *) _key_ok=1 ;; esac
+		if [ "$_key_ok" = 1 ] &&
+			[ "$(printf '%s' "$_key" | tr ',' '\n' | grep -c .)" -ge "${3:-1}" ]; then
 			for _s in $_pgs; do
 				case ",$_key," in *",$_s,"*) return 0 ;; esac
 			done
@@ -601,6 +619,87 @@ probe_count() {
 		END { print c + 0 }' "$probe_out"
 }
 
+# ---- STONITH -------------------------------------------------------------------------------
+
+# pg_write_fence_agent: $dir/fence-agent, a Pacemaker-style fence agent run
+# as postgres.  action=off kills -9 the node's agent (pid in
+# $dir/NODE.agentpid), its postmaster (data/postmaster.pid) and all
+# their descendants, and waits until none of them runs; action=status
+# exits 2 if none runs, 0 if some do.  Every call is logged in
+# $dir/stonith.log; while $dir/fence-broken exists every call fails (1).
+pg_write_fence_agent() {
+	cat >"$dir/fence-agent" <<EOF
+#!/bin/sh
+# fence agent double of $me (Pacemaker fence-agent protocol on stdin)
+d='$dir'
+action= port= nodename=
+while IFS= read -r line; do
+	case "\$line" in
+	action=*) action=\${line#action=} ;;
+	port=*) port=\${line#port=} ;;
+	nodename=*) nodename=\${line#nodename=} ;;
+	esac
+done
+echo "\$(date '+%T.%N') action=\$action port=\$port nodename=\$nodename" >>"\$d/stonith.log"
+if [ -e "\$d/fence-broken" ]; then
+	echo "fence device unreachable (\$d/fence-broken exists)"
+	exit 1
+fi
+case "\$port" in
+pg[1-9]) ;;
+*) echo "unknown node '\$port'"; exit 1 ;;
+esac
+# the node's processes that run (zombies count as dead): its agent and
+# its postmaster, if they are what their pid files say, and descendants
+node_pids() {
+	ap=\$(cat "\$d/\$port.agentpid" 2>/dev/null)
+	pm=\$(head -n 1 "\$d/\$port/data/postmaster.pid" 2>/dev/null)
+	ps -eo pid=,ppid=,stat=,comm= | awk -v ap="\$ap" -v pm="\$pm" '
+		{ par[\$1] = \$2; st[\$1] = \$3; cm[\$1] = \$4; pid[NR] = \$1 }
+		END {
+			if (ap != "" && (ap in par) && cm[ap] ~ /^tenure-agent/) set[ap] = 1
+			if (pm != "" && (pm in par) && cm[pm] == "postgres") set[pm] = 1
+			do {
+				more = 0
+				for (i = 1; i <= NR; i++)
+					if (!(pid[i] in set) && (par[pid[i]] in set)) {
+						set[pid[i]] = 1; more = 1
+					}
+			} while (more)
+			for (p in set) if (st[p] !~ /^Z/) print p
+		}'
+}
+case "\$action" in
+off)
+	ps=\$(node_pids)
+	[ -n "\$ps" ] && kill -9 \$ps
+	i=0
+	while [ -n "\$(node_pids)" ]; do
+		[ \$i -lt 50 ] || { echo "\$port still runs: \$(node_pids | tr '\n' ' ')"; exit 1; }
+		sleep 0.1
+		i=\$((i + 1))
+	done
+	echo "\$port is off (killed:" \$ps ")"
+	exit 0
+	;;
+status | monitor)
+	if [ -n "\$(node_pids)" ]; then echo "\$port is on"; exit 0; fi
+	echo "\$port is off"
+	exit 2
+	;;
+*)
+	echo "action \$action not supported"
+	exit 1
+	;;
+esac
+EOF
+	chmod 755 "$dir/fence-agent"
+	: >"$dir/stonith.log"
+	chown postgres:postgres "$dir/stonith.log"
+	pg_as_postgres test -x "$dir/fence-agent" ||
+		fail "the user postgres cannot run $dir/fence-agent"
+}
+
 # ---- failure and cleanup ---------------------------------------------------------------------
 
 # pg_dump_logs: the tail of every log of $dir on stderr
@@ -646,9 +745,11 @@ pg_kill_all() {
 	done
 	set -- $_others
 	_all_pm=$(pg_descendants $_pms)
+	_killed=""
 	for _p in $(pg_descendants "$@"); do
-		case " $(echo $_all_pm) " in *" $_p "*) ;; *) kill -9 "$_p" 2>/dev/null ;; esac
+		case " $(echo $_all_pm) " in *" $_p "*) ;; *) kill -9 "$_p" 2>/dev/null; _killed="$_killed $_p" ;; esac
 	done
+	proc_reap $_killed # gone, their ports free, before the lock goes
 	[ -n "$_all_pm" ] || return 0
 	kill -CONT $_all_pm 2>/dev/null
 	kill -QUIT $_pms 2>/dev/null
@@ -660,7 +761,9 @@ pg_kill_all() {
 		sleep 0.1
 		_i=$((_i + 1))
 	done
-	kill -9 $(pg_descendants $_all_pm) 2>/dev/null
+	_killed=$(pg_descendants $_all_pm)
+	kill -9 $_killed 2>/dev/null
+	proc_reap $_killed
 	for _f in "$dir"/*/data/postmaster.pid; do # a segment left by kill -9
 		[ -f "$_f" ] || continue
 		_id=$(sed -n 7p "$_f" | awk '{ print $2 }')
@@ -676,9 +779,9 @@ pg_cleanup() {
 		echo "FAIL: $me: exit status $_st" >&2
 		pg_dump_logs
 	fi
-	pg_kill_all
+	pg_kill_all # killed and reaped: the ports of $pglock are free
 	[ -n "$pglock" ] && rm -rf "$pglock"
 	pglock=""
-	cleanup # fault-lib's: the witnesses, its port lock, $dir (KEEP=1)
+	cleanup # proc-lib's: the witnesses (reaped), its port lock, $dir (KEEP=1)
 }
 trap pg_cleanup EXIT

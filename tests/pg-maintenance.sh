@@ -105,12 +105,41 @@ grep -q 'event=promotion_refused.*left running without its agent' "$dir/$replica
 ctl --endpoints "$TENURE_ENDPOINTS" del main/switchover
 pg_start_agent "$primary"
 [ "$(pg_wait_primary 30)" = "$primary" ] || fail "failover refused: $primary did not take its lease back"
+echo "failover while unguarded: refused ($(grep -c 'event=promotion_refused' "$dir/$replica-agent.log") refusals); $primary primary again"
+
+# ---- 3b. the same with a stonith_command: the old primary is switched off first -----------
+pg_write_fence_agent
+for n in $(pg_replicas); do
+	pg_conf "$n" stonith_command "'$dir/fence-agent'"
+	npm=$(pg_postmaster_pid "$n")
+	pg_agent_stop "$n" 30 # paused: its Postgres keeps running meanwhile
+	pg_start_agent "$n"
+	wait_for 30 sh -c "curl -s --max-time 1 http://127.0.0.1:$(pg_http_port "$n")/replica | grep -q ." ||
+		fail "stonith: $n's agent did not come back"
+	[ "$(pg_postmaster_pid "$n")" = "$npm" ] || fail "stonith: restarting $n's agent (paused) restarted its Postgres"
+done
+pg_wait_replicas $((PG_NODES - 1)) 60 >/dev/null || fail "stonith: the replicas are not both back"
+pg_wait_sync "$primary" 60 2 || fail "stonith: the standbys are not both synchronous"
+pg_agent_stop "$primary" 30
+[ "$rc" = 0 ] || fail "stonith: paused stop of $primary's agent: exit $rc"
+[ -n "$(pg_postmaster_pid "$primary")" ] || fail "stonith: $primary's Postgres stopped with its agent"
+cl failover --candidate "$replica" --wait 30
+[ "$rc" = 0 ] || fail "stonith: failover to $replica: exit $rc ($out $err)"
+[ "$(pg_wait_primary 10)" = "$replica" ] || fail "stonith: $replica is not the primary"
+grep -q " action=off port=$primary " "$dir/stonith.log" ||
+	fail "stonith: $primary was not switched off before $replica was promoted: $(cat "$dir/stonith.log")"
+[ -z "$(pg_postmaster_pid "$primary")" ] || fail "stonith: $primary's Postgres still runs"
+wait_for 10 sh -c "! '$ctl_bin' --endpoints $TENURE_ENDPOINTS get main/unguarded >/dev/null 2>&1" ||
+	fail "stonith: S/unguarded was not cleared after the failover: $(key unguarded)"
 sleep 1
 probe_stop
-probe_check "$primary" --sync >/dev/null || fail "maintenance: the probe found a problem: $out"
-echo "failover while unguarded: refused ($(grep -c 'event=promotion_refused' "$dir/$replica-agent.log") refusals); $primary primary again"
+probe_check "$replica" --sync >/dev/null || fail "maintenance: the probe found a problem: $out"
+echo "failover while unguarded, with stonith_command: $primary switched off, $replica promoted"
 cl resume
 [ "$rc" = 0 ] || fail "resume: exit $rc: $err"
+pg_start_agent "$primary"
+pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null || fail "stonith: $primary did not rejoin as a replica"
+primary=$replica
 
 # ---- 4. not paused: a clean stop is a planned handover -------------------------------------
 pg_wait_replicas $((PG_NODES - 1)) 60 >/dev/null || fail "handover: the replicas are not both back"
@@ -131,4 +160,24 @@ ctl --endpoints "$TENURE_ENDPOINTS" cluster history --scope main -o json
 echo "handover: $primary stopped cleanly, $new primary; history: $(field '.[-1] | "\(.old) -> \(.new) \(.reason) \(.unavailable_ms) ms"')"
 pg_start_agent "$primary"
 pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null || fail "handover: $primary did not rejoin"
+
+# ---- 5. the unguarded primary's host crashes before its agent returns -------------------
+# The mark S/unguarded must not outlive the Postgres it names: else every
+# candidate would refuse to be promoted for ever (found by tests/agent-sim).
+cur=$(pg_wait_primary 30) || fail "crash: no primary"
+pg_wait_sync "$cur" 60 || fail "crash: no synchronous standby"
+cl pause
+[ "$rc" = 0 ] || fail "crash: pause: exit $rc $err"
+wait_for 10 sees_pause "$cur" || fail "crash: $cur's agent does not see maintenance mode"
+pg_agent_stop "$cur" 30
+[ -n "$(key unguarded)" ] || fail "crash: no S/unguarded after the paused stop of $cur's agent"
+pg_crash "$cur" # its Postgres (the agent is gone already)
+pg_start_agent "$cur"
+wait_for 30 sh -c "! '$ctl_bin' --endpoints $TENURE_ENDPOINTS get main/unguarded >/dev/null 2>&1" ||
+	fail "crash: S/unguarded outlived $cur's Postgres: $(key unguarded)"
+grep -q "event=unguarded_cleared" "$dir/$cur-agent.log" || fail "crash: $cur's agent did not say it cleared the mark"
+cl resume
+[ "$rc" = 0 ] || fail "crash: resume: exit $rc $err"
+after=$(pg_wait_primary 60) || fail "crash: no primary after resume"
+echo "crash while unguarded: the mark was cleared by $cur's agent; $after primary after resume"
 echo "ok: maintenance mode survives agent restarts; a clean stop is a planned handover"

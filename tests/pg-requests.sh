@@ -10,6 +10,11 @@
 #   3. `failover --candidate X` with a healthy primary is a switchover to
 #      X, and says so.
 # The write probe runs throughout: no two primaries, no lost commit.
+# Skipped by the sanitizer pass (SKIP_LONG_PG=1): tenurectl paths; the agent runs under the sanitizers in pg-optime, pg-maintenance and pg-names.
+if [ "${SKIP_LONG_PG:-0}" = 1 ]; then
+	echo "pg-requests: skipped (SKIP_LONG_PG=1)"
+	exit 77
+fi
 me=pg-requests
 PG_SYNC=${PG_SYNC:-on}
 . "$(dirname "$0")/pg-lib.sh"

@@ -16,10 +16,13 @@
 # HAProxy (and, separately, through PgBouncer) commits a write on the new
 # primary: printed, and a failure beyond 20 s (a generous bound, not a
 # speed target).  After: HAProxy shows exactly the new primary up, the
-# read-only port reaches the replica left.
+# read-only port reaches the replica left.  The write probe runs on every
+# node from before the crash to the end: pgprobe check --sync (no two
+# writable nodes, no acknowledged commit lost).
 #
 # Ports: Postgres and agents from pg-lib.sh's block; HAProxy and PgBouncer
-# take a locked block of 10 in 32000-32199.  Skipped (77) without haproxy,
+# take a locked block of 10 of the range pg-routing (32000-32099,
+# tests/proc-lib.sh).  Skipped (77) without haproxy,
 # pgbouncer or PostgreSQL 15; and by the sanitizer pass (SKIP_LONG_PG=1:
 # it tests configs and a shell hook, the agent under the sanitizers is
 # pg-failover's job).
@@ -40,39 +43,23 @@ command -v pgbouncer >/dev/null || skip "pgbouncer missing (apt-get install pgbo
 	skip "PostgreSQL 15 missing (apt-get install postgresql-15)"
 command -v psql >/dev/null || skip "psql missing (apt-get install postgresql-client-15)"
 command -v timeout >/dev/null || skip "timeout missing (coreutils)"
-[ "$(id -u)" = 0 ] || skip "must run as root (Postgres and PgBouncer run as postgres)"
+. "$(dirname "$0")/proc-lib.sh"
+proc_need_root "Postgres and PgBouncer run as the user postgres"
 
 . "$(dirname "$0")/pg-lib.sh"
 
-# ---- ports: a locked block of 10 in 32000-32199 ------------------------------------
-rlock=""
-alloc_routing_ports() {
-	_i=0
-	while [ $_i -lt 20 ]; do
-		rbase=$((32000 + (($$ + _i) % 20) * 10))
-		rlock="/tmp/tenure-routing-ports.$rbase"
-		if mkdir "$rlock" 2>/dev/null; then
-			echo $$ >"$rlock/pid"
-			ports_free $rbase $((rbase + 9)) && return 0
-			rm -rf "$rlock"
-		elif [ -f "$rlock/pid" ] && ! kill -0 "$(cat "$rlock/pid")" 2>/dev/null; then
-			rm -rf "$rlock" # left by a run that was killed: take it
-			continue
-		fi
-		rlock=""
-		_i=$((_i + 1))
-	done
-	fail "no free block of 10 ports in 32000-32199"
-}
+# ---- ports: a locked block of 10 of the range pg-routing (tests/proc-lib.sh) --------
+proc_alloc_ports pg-routing
+rbase=$alloc_base
+rlock=$alloc_lock
 routing_cleanup() {
 	_st=$?
+	(exit $_st)
+	pg_cleanup # everything by pid (HAProxy and PgBouncer are in $pids), reaped
 	[ -n "$rlock" ] && rm -rf "$rlock"
 	rlock=""
-	(exit $_st)
-	pg_cleanup # everything by pid (HAProxy and PgBouncer are in $pids)
 }
 trap routing_cleanup EXIT
-alloc_routing_ports
 rw_port=$rbase
 ro_port=$((rbase + 1))
 stats_port=$((rbase + 2))
@@ -238,6 +225,11 @@ old=$first
 # synchronous mode: a crash before a standby is synchronous leaves no node
 # that may be promoted (and the test waiting in vain)
 pg_wait_sync "$old" 60 || fail "before: no synchronous standby to fail over to"
+# the write probe on every node from before the crash to the end: no two
+# writable nodes, no acknowledged commit lost (pgprobe check --sync)
+pg_probe_table "$old"
+probe_start
+sleep 1
 t0=$(now_ms)
 pg_crash "$old"
 poll_new "$rw_port" haproxy "$old" "$dir/via-haproxy" &
@@ -273,4 +265,8 @@ grep -q "port=$(pg_port "$new") " "$dir/pgbouncer/databases.ini" ||
 ro=$(until_replica "$ro_port" "$new" "$old") || fail "after: the read-only port reached no replica"
 grep -q hook_failed "$dir"/pg*-agent.log && fail "after: a hook failed: $(grep -h hook_failed "$dir"/pg*-agent.log)"
 echo "after: HAProxy routes writes to $new only, reads to $ro; PgBouncer's databases.ini points to $new"
+probe_stop
+probe_check "$new" --sync >/dev/null || fail "crash of $old: the probe found a problem: $out"
+[ "$(probe_count ok)" -gt 0 ] || fail "crash of $old: no probe write succeeded: the check saw nothing"
+echo "probe: $(printf '%s\n' "$out" | grep 'longest gap')"
 echo "ok: routing through HAProxy (deploy/haproxy.cfg) and PgBouncer (deploy/hooks/pgbouncer-repoint) follows a failover"

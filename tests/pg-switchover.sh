@@ -13,6 +13,9 @@
 #      released (a failover without waiting for the TTL), exit status 0;
 #   5. hooks: on_role_change is called with the new role on every node that
 #      changes role, and a pre_promote hook that exits 1 vetoes promotion.
+# The write probe runs through every section: each ends with `pgprobe
+# check --sync` against the primary then (no two writable nodes at once,
+# no acknowledged commit lost).
 # The sanitizer pass of deploy/dev test sets SKIP_LONG_PG=1: this test ran
 # in the normal build already, and time in CI is bounded.
 if [ "${SKIP_LONG_PG:-0}" = 1 ]; then
@@ -49,6 +52,17 @@ pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null ||
 	fail "bootstrap: the standbys did not come up"
 pg_probe_table "$first"
 
+# probe_end WHAT: stops the probe and checks its run against the primary
+# now (pgprobe check --sync); prints the longest gap
+probe_end() {
+	sleep 1
+	probe_stop
+	_pr=$(pg_wait_primary 30) || fail "$1: no primary to check the probe against"
+	probe_check "$_pr" --sync >/dev/null || fail "$1: the probe found a problem: $out"
+	[ "$(probe_count ok)" -gt 0 ] || fail "$1: no probe write succeeded: the check saw nothing"
+	echo "$1: probe: $(printf '%s\n' "$out" | grep 'longest gap')"
+}
+
 # a replica other than $1
 some_replica() {
 	for _r in $(pg_replicas); do
@@ -82,6 +96,8 @@ cl history -o json
 # ---- 2. pause: no failover ------------------------------------------------------------
 old=$(pg_wait_primary 10)
 pg_wait_sync "$old" 60 || fail "pause: no synchronous standby"
+probe_start
+sleep 1
 cl pause
 [ "$rc" = 0 ] || fail "pause: rc=$rc $err"
 pg_crash "$old"
@@ -95,10 +111,13 @@ echo "pause: nobody promoted for 8 s; after resume $new"
 pg_reap_agent "$old"
 pg_start_agent "$old"
 pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null || fail "pause: $old did not rejoin"
+probe_end pause
 
 # ---- 3. failover to a named candidate ------------------------------------------------
 old=$(pg_wait_primary 10)
 pg_wait_sync "$old" 60 2 || fail "failover: the standbys are not both synchronous"
+probe_start
+sleep 1
 cl pause # so that the crash alone does not pick a node
 [ "$rc" = 0 ] || fail "failover: pause: rc=$rc $err"
 pg_crash "$old"
@@ -120,10 +139,13 @@ echo "failover --candidate: $out"
 pg_reap_agent "$old"
 pg_start_agent "$old"
 pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null || fail "failover: $old did not rejoin"
+probe_end "failover --candidate"
 
 # ---- 4. SIGTERM of the primary's agent -----------------------------------------------
 old=$(pg_wait_primary 10)
 pg_wait_sync "$old" 60 || fail "SIGTERM: no synchronous standby"
+probe_start
+sleep 1
 t0=$(now_ms)
 pg_agent_stop "$old" 20
 [ "$rc" = 0 ] || fail "SIGTERM: the agent exited $rc"
@@ -132,6 +154,7 @@ new=$(pg_wait_primary 30) || fail "SIGTERM: no new primary"
 echo "SIGTERM of $old's agent: $new primary after $(($(now_ms) - t0)) ms"
 pg_start_agent "$old"
 pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null || fail "SIGTERM: $old did not rejoin"
+probe_end SIGTERM
 
 # ---- 5. hooks ---------------------------------------------------------------------------
 grep -q "$new on_role_change primary" "$dir/hooks.log" ||
@@ -141,6 +164,8 @@ touch "$dir/veto"
 chmod 644 "$dir/veto"
 old=$(pg_wait_primary 10)
 pg_wait_sync "$old" 60 || fail "veto: no synchronous standby"
+probe_start
+sleep 1
 pg_crash "$old"
 sleep 9
 [ -z "$(pg_primaries)" ] || fail "veto: $(pg_primaries) was promoted against pre_promote"
@@ -148,4 +173,5 @@ grep -q "promotion_refused" "$dir"/pg*-agent.log || fail "veto: no promotion_ref
 rm -f "$dir/veto"
 new=$(pg_wait_primary 60) || fail "veto lifted: no primary"
 echo "pre_promote veto held for 9 s; then $new"
+probe_end veto
 echo "ok: switchover and back, pause, failover --candidate, SIGTERM, hooks"

@@ -1,8 +1,9 @@
 #!/bin/sh
 # pg-unit.sh — runs tests/unit-pg (the Check suite of fencing/pg.c) against
 # a real PostgreSQL 15 of its own (run by `make check`): initdb -A trust in
-# a temp dir, postgres on 127.0.0.1 at a free port of 32100-32199 (taken
-# under a lock directory, so two runs at once never share one), then
+# a temp dir, postgres on 127.0.0.1 at a free port of 32100-32199 (the
+# range pg-unit of tests/proc-lib.sh, taken under a lock directory, so
+# two runs at once never share one), then
 # tests/unit-pg with PGTEST_CONNINFO and PGTEST_PID (the postmaster, which
 # a test SIGSTOPs and continues).  The server is stopped by PID and the
 # dir removed on exit.  PostgreSQL refuses to run as root: as root, the
@@ -54,10 +55,11 @@ stop_server() {
 		i=$((i + 1))
 	done
 	kill -0 "$pm" 2>/dev/null && kill -9 "$pm" 2>/dev/null
+	proc_reap "$pm" # gone before cleanup frees its port
 	pm=""
 }
 trap 'stop_server; cleanup' EXIT # proc-lib's cleanup: the lock and $dir
-proc_take_ports 32100 1 100 pg-unit-port
+proc_take_ports pg-unit
 port=$base
 
 [ "$(id -u)" = 0 ] && chown "$pguser" "$dir"

@@ -14,7 +14,6 @@ if ! [ -x "${PG_BIN:-/usr/lib/postgresql/15/bin}/postgres" ] ||
 	echo "$me: skipped: needs postgresql-15, curl, jq and setpriv"
 	exit 77
 fi
-[ "$(id -u)" = 0 ] || { echo "$me: skipped: runs as root (Postgres as postgres)"; exit 77; }
 PG_NODES=1
 PG_SYNC=off
 . "$(dirname "$0")/pg-lib.sh"

@@ -14,7 +14,7 @@ listen_bin="$top/tests/notify-listen"
 proc_need_built "$bin" "$listen_bin"
 
 proc_init sdn
-proc_take_ports 32400 10 9 sdn-ports # a block of 10 of 32400-32489
+proc_take_ports sd-notify # a block of 10 of 32400-32489
 make_cluster
 
 listen() { # listen N: notify-listen on $dir/notifyN, output in notifyN.out
@@ -83,6 +83,8 @@ leaders=$(for n in 1 2 3; do role_status $n; done | grep -c ": leader, term")
 if command -v curl >/dev/null; then
 	curl -s --max-time 2 "http://127.0.0.1:$(http_port 1)/status" >/dev/null ||
 		fail "w1 sent READY=1 but its HTTP endpoint does not answer"
+else
+	proc_skip_part "HTTP answers at READY=1" "curl missing: apt-get install curl"
 fi
 
 # Watchdog: 200 ms interval, a ping every 100 ms; none for w2, whose

@@ -171,6 +171,66 @@ START_TEST(forced_failover_takes_the_named_candidate)
 }
 END_TEST
 
+/* Asynchronous mode: an old primary that went on writing on its old
+ * timeline while cut off is as far as the fork only. */
+START_TEST(older_timeline_is_not_ahead)
+{
+	struct optime rec = {.lsn = 100 << 20, .timeline = 3,
+			     .tl_start = 90 << 20};
+	in.last_primary_lsn = rec.lsn;
+	in.last_optime = &rec;
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	struct member *m = add("pg2", MEMBER_REPLICA, 200 << 20);
+	m->frozen_token = 5;
+	m->timeline = 2; /* 200 MB, but of another history past 90 MB */
+	ck_assert_int_eq(run(), ACT_NONE);
+	m->timeline = 3;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+}
+END_TEST
+
+/* Every acknowledged commit stays on a node S/sync names: S/sync names a
+ * new list only once one of its nodes reached where the primary was when
+ * Postgres began to wait for it; Postgres waits for nobody only once
+ * S/sync names nobody. */
+START_TEST(sync_key_follows_postgres_once_caught_up)
+{
+	holder("pg2");
+	in.lease.mine_valid = true;
+	in.pg.state = PG_PRIMARY;
+	in.sync_mode = true;
+	struct member *c = add("pg3", MEMBER_REPLICA, 1000);
+	snprintf(c->upstream, sizeof(c->upstream), "pg2");
+	snprintf(c->state, sizeof(c->state), "streaming");
+	sync_key("pg4"); /* pg4 gone: pg3 is wanted instead */
+	ck_assert_int_eq(run(), ACT_SET_SYNC); /* Postgres first */
+	snprintf(in.pg.sync_names, sizeof(in.pg.sync_names), "pg3");
+	in.pg.sync_count = 1;
+	in.sync_since_lsn = 5000; /* pg3 is at 1000: not yet */
+	ck_assert_int_eq(run(), ACT_NONE);
+	ck_assert_ptr_nonnull(strstr(reason(), "catch up"));
+	/* the primary's own pg_stat_replication is fresher than pg3's record */
+	snprintf(in.pg.standby_flush, sizeof(in.pg.standby_flush),
+		 "pg30=9000,pg3=4999");
+	ck_assert_int_eq(run(), ACT_NONE);
+	snprintf(in.pg.standby_flush, sizeof(in.pg.standby_flush),
+		 "pg30=9000,pg3=5000");
+	ck_assert_int_eq(run(), ACT_SYNC_KEY);
+	in.pg.standby_flush[0] = '\0';
+	c->received_lsn = 5000;
+	ck_assert_int_eq(run(), ACT_SYNC_KEY);
+	/* nobody left to wait for: S/sync emptied (by the same step that
+	 * then changes Postgres) */
+	c->role = MEMBER_STOPPED;
+	sync_key("pg3");
+	ck_assert_int_eq(run(), ACT_SET_SYNC);
+	struct decide_action a;
+	decide(&in, &a);
+	ck_assert_str_eq(a.target, "");
+}
+END_TEST
+
 START_TEST(nothing_without_the_witnesses)
 {
 	in.lease.known = false;
@@ -392,7 +452,7 @@ START_TEST(switchover_only_to_a_healthy_replica)
 	snprintf(in.pg.sync_names, sizeof(in.pg.sync_names), "pg3");
 	in.pg.sync_count = 1;
 	sync_key("");
-	ck_assert_int_eq(run(), ACT_SET_SYNC); /* list it first */
+	ck_assert_int_eq(run(), ACT_SYNC_KEY); /* list it first */
 	sync_key("pg3");
 	ck_assert_int_eq(run(), ACT_SWITCHOVER);
 	in.switch_is_failover = true; /* failover requests are for no primary */
@@ -616,15 +676,20 @@ START_TEST(sync_candidate_must_be_in_the_list)
 }
 END_TEST
 
-START_TEST(sync_old_primary_in_list_is_skipped)
+/* pg1 was a synchronous standby, then promoted, and died before S/sync
+ * narrowed: it may hold commits it acknowledged as a standby that pg2
+ * lacks, so the failover waits for it (found by tests/agent-sim). */
+START_TEST(sync_old_primary_in_list_is_waited_for)
 {
 	in.sync_mode = true;
-	sync_key("pg1,pg2"); /* pg1 was a standby once, then primary */
+	sync_key("pg1,pg2");
 	in.last_primary = "pg1";
 	in.pg.state = PG_REPLICA;
 	in.pg.frozen = true;
 	add("pg2", MEMBER_REPLICA, 200)->frozen_token = 5;
-	ck_assert_int_eq(run(), ACT_ACQUIRE);
+	ck_assert_int_eq(run(), ACT_NONE);
+	add("pg1", MEMBER_REPLICA, 150)->frozen_token = 5; /* back, frozen */
+	ck_assert_int_eq(run(), ACT_ACQUIRE); /* pg2 is further */
 }
 END_TEST
 
@@ -648,6 +713,9 @@ START_TEST(requested_candidate_wins_if_eligible)
 	ck_assert_int_eq(run(), ACT_NONE);
 	in.sync_mode = false;
 	in.name = "pg3";
+	/* turned off, but S/sync still there: its rule still holds */
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.sync_key_absent = true; /* the asynchronous primary removed it */
 	ck_assert_int_eq(run(), ACT_ACQUIRE);
 }
 END_TEST
@@ -774,6 +842,8 @@ Suite *decide_suite(void)
 	tcase_add_test(t, same_name_other_process_is_not_me);
 	tcase_add_test(t, nofailover_never_becomes_primary);
 	tcase_add_test(t, forced_failover_takes_the_named_candidate);
+	tcase_add_test(t, older_timeline_is_not_ahead);
+	tcase_add_test(t, sync_key_follows_postgres_once_caught_up);
 	tcase_add_test(t, nothing_without_the_witnesses);
 	tcase_add_test(t, empty_dir_bootstraps_only_a_new_cluster);
 	tcase_add_test(t, former_primary_data_is_adopted);
@@ -798,7 +868,7 @@ Suite *decide_suite(void)
 	tcase_add_test(t, sync_candidate_must_be_in_the_list);
 	tcase_add_test(t, sync_old_primary_back_may_be_promoted);
 	tcase_add_test(t, paused_still_starts_postgres);
-	tcase_add_test(t, sync_old_primary_in_list_is_skipped);
+	tcase_add_test(t, sync_old_primary_in_list_is_waited_for);
 	tcase_add_test(t, requested_candidate_wins_if_eligible);
 	tcase_add_test(t, sync_newly_on_uses_the_async_rule);
 	tcase_add_test(t, async_primary_removes_sync_key_after_postgres);

@@ -71,6 +71,33 @@ START_TEST(test_due_bounded)
 }
 END_TEST
 
+/* A candidate on an older timeline holds nothing of the newer one: its
+ * WAL past the fork is another history (an old primary that wrote while
+ * cut off), however far its position goes. */
+START_TEST(test_older_timeline_counts_to_the_fork)
+{
+	struct optime rec = {.lsn = 5000, .timeline = 3, .tl_start = 4000};
+	ck_assert_uint_eq(optime_usable_lsn(&rec, 3, 4900), 4900);
+	ck_assert_uint_eq(optime_usable_lsn(&rec, 2, 9000), 4000);
+	ck_assert_uint_eq(optime_usable_lsn(&rec, 2, 3000), 3000);
+	ck_assert_uint_eq(optime_usable_lsn(&rec, 0, 9000), 9000);
+	struct optime old = {.lsn = 5000}; /* an older agent's record */
+	ck_assert_uint_eq(optime_usable_lsn(&old, 1, 9000), 9000);
+	/* the fork is kept across records of one timeline */
+	ck_assert_uint_eq(optime_tl_start(&rec, 3, 6000), 4000);
+	ck_assert_uint_eq(optime_tl_start(&rec, 4, 6000), 6000);
+	struct optime none = {0};
+	ck_assert_uint_eq(optime_tl_start(&none, 1, 10), 10);
+	/* round trip of the new fields */
+	char buf[256], err[64];
+	size_t n = optime_encode(&rec, buf, sizeof(buf));
+	struct optime back;
+	ck_assert(optime_decode(buf, n, &back, err, sizeof(err)));
+	ck_assert_uint_eq(back.timeline, 3);
+	ck_assert_uint_eq(back.tl_start, 4000);
+}
+END_TEST
+
 START_TEST(test_bar_takes_the_further)
 {
 	struct optime o = {.lsn = 1000};
@@ -89,6 +116,7 @@ Suite *optime_suite(void)
 	tcase_add_test(t, test_bad_records_refused);
 	tcase_add_test(t, test_due_bounded);
 	tcase_add_test(t, test_bar_takes_the_further);
+	tcase_add_test(t, test_older_timeline_counts_to_the_fork);
 	suite_add_tcase(s, t);
 	return s;
 }

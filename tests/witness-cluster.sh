@@ -16,7 +16,7 @@ proc_need_built "$bin"
 proc_need_tools 1 curl jq
 
 proc_init wc
-proc_take_ports 10000 20 460 wc-ports
+proc_take_ports witness # tests/proc-lib.sh lists the ranges
 make_cluster
 
 leader_of() { # leader name as seen by node N
