@@ -22,13 +22,13 @@
 
 /* A table that breaks the rules in conf.h is a bug in the caller, not bad
  * input: stop loudly, in release builds too. */
-#define CONF_ASSERT(cond)                                                   \
-	do {                                                                \
-		if (!(cond)) {                                              \
+#define CONF_ASSERT(cond)                                                      \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
 			fprintf(stderr, "%s:%d: conf: assertion failed: %s\n", \
-				__FILE__, __LINE__, #cond);                 \
-			abort();                                            \
-		}                                                           \
+				__FILE__, __LINE__, #cond);                    \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
 /* Where a value came from, for the prefix of error messages: "file:line: "
@@ -46,12 +46,20 @@ struct unit {
 
 /* PostgreSQL's unit names, case-sensitive as in PostgreSQL, ascending. */
 static const struct unit duration_units[] = {
-	{ "ms", 1 }, { "s", 1000 }, { "min", 60 * 1000 },
-	{ "h", 3600 * 1000 }, { "d", 24 * 3600 * 1000 }, { NULL, 0 },
+	{ "ms", 1 },
+	{ "s", 1000 },
+	{ "min", 60 * 1000 },
+	{ "h", 3600 * 1000 },
+	{ "d", 24 * 3600 * 1000 },
+	{ NULL, 0 },
 };
 static const struct unit size_units[] = {
-	{ "B", 1 }, { "kB", INT64_C(1) << 10 }, { "MB", INT64_C(1) << 20 },
-	{ "GB", INT64_C(1) << 30 }, { "TB", INT64_C(1) << 40 }, { NULL, 0 },
+	{ "B", 1 },
+	{ "kB", INT64_C(1) << 10 },
+	{ "MB", INT64_C(1) << 20 },
+	{ "GB", INT64_C(1) << 30 },
+	{ "TB", INT64_C(1) << 40 },
+	{ NULL, 0 },
 };
 
 union conf_value {
@@ -69,8 +77,9 @@ struct flag_set {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, struct where w, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen,
+						      struct where w,
+						      const char *fmt, ...)
 {
 	size_t used = 0;
 	va_list ap;
@@ -216,10 +225,13 @@ static const struct unit *units_of(const struct conf_option *o)
 	return NULL;
 }
 
-enum num_status { NUM_OK, NUM_BAD, NUM_RANGE };
+enum num_status {
+	NUM_OK,
+	NUM_BAD,
+	NUM_RANGE
+};
 
-static int64_t unit_mult(const struct unit *units, const char *name,
-			 size_t len)
+static int64_t unit_mult(const struct unit *units, const char *name, size_t len)
 {
 	for (const struct unit *u = units; u && u->name; u++)
 		if (strlen(u->name) == len && memcmp(u->name, name, len) == 0)
@@ -300,28 +312,32 @@ static void expected_text(const struct conf_option *o, char *buf, size_t len)
 		snprintf(buf, len, "expected an integer");
 		break;
 	case CONF_BOOL:
-		snprintf(buf, len, "expected on/off, true/false, yes/no or 1/0");
+		snprintf(buf, len,
+			 "expected on/off, true/false, yes/no or 1/0");
 		break;
 	case CONF_DURATION_MS:
-		snprintf(buf, len, "expected a duration like 1000ms or 1s; "
-				   "units: ms, s, min, h, d");
+		snprintf(buf, len,
+			 "expected a duration like 1000ms or 1s; "
+			 "units: ms, s, min, h, d");
 		break;
 	case CONF_SIZE:
-		snprintf(buf, len, "expected a size like 64kB or 1MB; "
-				   "units: B, kB, MB, GB, TB");
+		snprintf(buf, len,
+			 "expected a size like 64kB or 1MB; "
+			 "units: B, kB, MB, GB, TB");
 		break;
 	default: {
 		size_t used = (size_t)snprintf(buf, len, "expected one of:");
 		for (int i = 0; o->choices[i] && used < len; i++)
-			used += (size_t)snprintf(buf + used, len - used, "%s %s",
-						 i ? "," : "", o->choices[i]);
+			used += (size_t)snprintf(buf + used, len - used,
+						 "%s %s", i ? "," : "",
+						 o->choices[i]);
 		break;
 	}
 	}
 }
 
-static int check_range(const struct conf_option *o, int64_t v,
-		       struct where w, char *err, size_t errlen)
+static int check_range(const struct conf_option *o, int64_t v, struct where w,
+		       char *err, size_t errlen)
 {
 	char val[32], lo[32], hi[32];
 
@@ -360,7 +376,8 @@ static int parse_value(const struct conf_option *o, const char *text,
 			return check_range(o, v->i, w, err, errlen);
 		case NUM_RANGE:
 			return fail(err, errlen, w,
-				    "invalid value for parameter \"%s\": \"%s\" "
+				    "invalid value for parameter \"%s\": "
+				    "\"%s\" "
 				    "(the number does not fit in 64 bits)",
 				    o->key, text);
 		case NUM_BAD:
@@ -401,8 +418,8 @@ static int store_value(const struct conf_option *o, const union conf_value *v,
 	return CONF_OK;
 }
 
-static int set_value(const struct conf_option *o, const char *text,
-		     void *out, struct where w, char *err, size_t errlen)
+static int set_value(const struct conf_option *o, const char *text, void *out,
+		     struct where w, char *err, size_t errlen)
 {
 	union conf_value v;
 
@@ -424,7 +441,8 @@ static void table_check(const struct conf_option *table, size_t n)
 		CONF_ASSERT(strcmp(key, o->key) == 0); /* lower-case */
 		CONF_ASSERT(strcmp(o->key, "config") && strcmp(o->key, "help"));
 		CONF_ASSERT(o->type >= CONF_STRING && o->type <= CONF_ENUM);
-		CONF_ASSERT(o->type != CONF_ENUM || (o->choices && o->choices[0]));
+		CONF_ASSERT(o->type != CONF_ENUM ||
+			    (o->choices && o->choices[0]));
 		CONF_ASSERT(find_option(table, i, o->key) == NULL);
 	}
 }
@@ -435,16 +453,24 @@ static void clear_fields(const struct conf_option *table, size_t n, void *out)
 	for (size_t i = 0; i < n; i++) {
 		void *f = field(out, &table[i]);
 		switch (table[i].type) {
-		case CONF_STRING: *(char **)f = NULL; break;
-		case CONF_BOOL: *(bool *)f = false; break;
-		case CONF_ENUM: *(int *)f = 0; break;
-		default: *(int64_t *)f = 0; break;
+		case CONF_STRING:
+			*(char **)f = NULL;
+			break;
+		case CONF_BOOL:
+			*(bool *)f = false;
+			break;
+		case CONF_ENUM:
+			*(int *)f = 0;
+			break;
+		default:
+			*(int64_t *)f = 0;
+			break;
 		}
 	}
 }
 
-static int apply_defaults(const struct conf_option *table, size_t n,
-			  void *out, char *err, size_t errlen)
+static int apply_defaults(const struct conf_option *table, size_t n, void *out,
+			  char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct where w = { "default value", 0 };
@@ -460,7 +486,7 @@ static int apply_defaults(const struct conf_option *table, size_t n,
 struct conf_line {
 	const char *key; /* into the line; NULL for a blank or comment line */
 	size_t key_len;
-	char *value;     /* unescaped; NULL when the line has no value */
+	char *value; /* unescaped; NULL when the line has no value */
 };
 
 static bool at_end(const char *p)
@@ -471,12 +497,18 @@ static bool at_end(const char *p)
 static char unescape(char c)
 {
 	switch (c) {
-	case 'b': return '\b';
-	case 'f': return '\f';
-	case 'n': return '\n';
-	case 'r': return '\r';
-	case 't': return '\t';
-	default: return c; /* \\ and \' among them */
+	case 'b':
+		return '\b';
+	case 'f':
+		return '\f';
+	case 'n':
+		return '\n';
+	case 'r':
+		return '\r';
+	case 't':
+		return '\t';
+	default:
+		return c; /* \\ and \' among them */
 	}
 }
 
@@ -531,8 +563,10 @@ static int lex_line(const char *line, struct conf_line *cl, char *value_buf,
 	while (*p && !is_space(*p) && *p != '=' && *p != '#' && *p != '\'')
 		p++;
 	if (p == k)
-		return fail(err, errlen, w, "syntax error: expected a "
-			    "parameter name before \"%c\"", *p);
+		return fail(err, errlen, w,
+			    "syntax error: expected a "
+			    "parameter name before \"%c\"",
+			    *p);
 	cl->key = k;
 	cl->key_len = (size_t)(p - k);
 	p = skip_space(p);
@@ -543,14 +577,19 @@ static int lex_line(const char *line, struct conf_line *cl, char *value_buf,
 	if (*p != '\'')
 		lex_bare(&p, value_buf);
 	else if (!lex_quoted(&p, value_buf))
-		return fail(err, errlen, w, "unterminated quoted string in "
-			    "the value of \"%.*s\"; close it with ' on the same "
-			    "line", (int)cl->key_len, cl->key);
+		return fail(err, errlen, w,
+			    "unterminated quoted string in "
+			    "the value of \"%.*s\"; close it with ' on the "
+			    "same "
+			    "line",
+			    (int)cl->key_len, cl->key);
 	cl->value = value_buf;
 	p = skip_space(p);
 	if (!at_end(p))
-		return fail(err, errlen, w, "syntax error: unexpected text "
-			    "\"%.40s\" after the value of \"%.*s\"; quote values "
+		return fail(err, errlen, w,
+			    "syntax error: unexpected text "
+			    "\"%.40s\" after the value of \"%.*s\"; quote "
+			    "values "
 			    "that contain spaces, quotes or '#': key = 'a b'",
 			    p, (int)cl->key_len, cl->key);
 	return CONF_OK;
@@ -569,14 +608,18 @@ static int unknown_key(const struct conf_option *table, size_t n,
 	low[l] = '\0';
 	if (l >= 7 && memcmp(low, "include", 7) == 0 &&
 	    !find_option(table, n, low))
-		return fail(err, errlen, w, "\"%s\" directives are not "
-			    "supported; put the settings in this file", low);
+		return fail(err, errlen, w,
+			    "\"%s\" directives are not "
+			    "supported; put the settings in this file",
+			    low);
 	hint = len <= KEY_MAX ? key_suggest(table, n, low) : NULL;
 	if (hint)
-		return fail(err, errlen, w, "unrecognized configuration "
+		return fail(err, errlen, w,
+			    "unrecognized configuration "
 			    "parameter \"%.*s\" (did you mean \"%s\"?)",
 			    (int)len, name, hint);
-	return fail(err, errlen, w, "unrecognized configuration parameter "
+	return fail(err, errlen, w,
+		    "unrecognized configuration parameter "
 		    "\"%.*s\"; see --help for the known parameters",
 		    (int)len, name);
 }
@@ -591,7 +634,8 @@ static int load_line(const struct conf_option *table, size_t n, char *line,
 	int rc;
 
 	if (memchr(line, '\0', len))
-		return fail(err, errlen, w, "unexpected NUL byte; the "
+		return fail(err, errlen, w,
+			    "unexpected NUL byte; the "
 			    "configuration file must be text");
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		line[--len] = '\0'; /* CRLF files from other systems */
@@ -605,8 +649,10 @@ static int load_line(const struct conf_option *table, size_t n, char *line,
 			rc = unknown_key(table, n, cl.key, cl.key_len, w, err,
 					 errlen);
 		else if (!cl.value)
-			rc = fail(err, errlen, w, "missing value for parameter "
-				  "\"%s\"; write %s = VALUE", o->key, o->key);
+			rc = fail(err, errlen, w,
+				  "missing value for parameter "
+				  "\"%s\"; write %s = VALUE",
+				  o->key, o->key);
 		else if ((rc = set_value(o, cl.value, out, w, err, errlen)) ==
 			 CONF_OK)
 			seen[o - table] = true;
@@ -627,16 +673,20 @@ static int load_file(const struct conf_option *table, size_t n,
 	FILE *f = fopen(path, "r");
 
 	if (!f)
-		return fail(err, errlen, NOWHERE, "could not open configuration "
-			    "file \"%s\": %s", path, strerror(errno));
+		return fail(err, errlen, NOWHERE,
+			    "could not open configuration "
+			    "file \"%s\": %s",
+			    path, strerror(errno));
 	while (rc == CONF_OK && (len = getline(&line, &cap, f)) >= 0) {
 		w.line++;
 		rc = load_line(table, n, line, (size_t)len, out, seen, w, err,
 			       errlen);
 	}
 	if (rc == CONF_OK && ferror(f)) /* e.g. EISDIR */
-		rc = fail(err, errlen, NOWHERE, "could not read configuration "
-			  "file \"%s\": %s", path, strerror(errno));
+		rc = fail(err, errlen, NOWHERE,
+			  "could not read configuration "
+			  "file \"%s\": %s",
+			  path, strerror(errno));
 	free(line);
 	fclose(f);
 	return rc;
@@ -644,9 +694,9 @@ static int load_file(const struct conf_option *table, size_t n,
 
 /* Text held elsewhere than in a file (a key in the witnesses): the same
  * lines, the same messages, "origin:line: " before them. */
-int conf_parse_text(const struct conf_option *table, size_t n,
-		    const char *text, size_t len, const char *origin,
-		    void *out, bool *seen, char *err, size_t errlen)
+int conf_parse_text(const struct conf_option *table, size_t n, const char *text,
+		    size_t len, const char *origin, void *out, bool *seen,
+		    char *err, size_t errlen)
 {
 	struct where w = { origin, 0 };
 	int rc = CONF_OK;
@@ -699,13 +749,15 @@ static int unknown_flag(const struct conf_option *table, size_t n,
 		hint = key_suggest(table, n, key);
 	if (hint) {
 		key_to_flag(hint, flag);
-		return fail(err, errlen, NOWHERE, "unrecognized option "
-			    "\"%.*s\" (did you mean \"--%s\"?)", (int)len, arg,
-			    flag);
+		return fail(err, errlen, NOWHERE,
+			    "unrecognized option "
+			    "\"%.*s\" (did you mean \"--%s\"?)",
+			    (int)len, arg, flag);
 	}
-	return fail(err, errlen, NOWHERE, "unrecognized argument \"%.*s\"; "
-		    "try \"%s --help\" for the list of options", (int)len, arg,
-		    prog);
+	return fail(err, errlen, NOWHERE,
+		    "unrecognized argument \"%.*s\"; "
+		    "try \"%s --help\" for the list of options",
+		    (int)len, arg, prog);
 }
 
 /* The value of the flag at argv[*i] when not given as --key=value.  A
@@ -762,7 +814,8 @@ static int scan_args(const struct conf_option *table, size_t n, int argc,
 		     char **argv, struct flag_set *fs, char *err, size_t errlen)
 {
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
 			return CONF_HELP;
 		if (scan_flag(table, n, argc, argv, &i, fs, err, errlen))
 			return CONF_ERROR;
@@ -775,8 +828,8 @@ static int apply_flags(const struct conf_option *table, size_t n,
 		       size_t errlen)
 {
 	for (size_t i = 0; i < n; i++)
-		if (fs->val[i] && set_value(&table[i], fs->val[i], out, NOWHERE,
-					    err, errlen))
+		if (fs->val[i] &&
+		    set_value(&table[i], fs->val[i], out, NOWHERE, err, errlen))
 			return CONF_ERROR;
 	return CONF_OK;
 }
@@ -791,7 +844,8 @@ static int check_required(const struct conf_option *table, size_t n,
 		if (!table[i].required || seen[i] || fs->val[i])
 			continue;
 		key_to_flag(table[i].key, flag);
-		return fail(err, errlen, NOWHERE, "parameter \"%s\" is required: "
+		return fail(err, errlen, NOWHERE,
+			    "parameter \"%s\" is required: "
 			    "set %s in the configuration file or pass --%s",
 			    table[i].key, table[i].key, flag);
 	}
@@ -861,7 +915,8 @@ static void help_left(const struct conf_option *o, char *buf, size_t len)
 
 void conf_print_help(FILE *f, const struct conf_option *table, size_t n)
 {
-	static const char config_left[] = "--config FILE", help_left_s[] = "--help";
+	static const char config_left[] = "--config FILE",
+			  help_left_s[] = "--help";
 	char left[256];
 	int width = (int)strlen(config_left);
 
@@ -870,8 +925,10 @@ void conf_print_help(FILE *f, const struct conf_option *table, size_t n)
 		if ((int)strlen(left) > width)
 			width = (int)strlen(left);
 	}
-	fprintf(f, "  %-*s  read settings from FILE (postgresql.conf syntax); "
-		   "flags override it\n", width, config_left);
+	fprintf(f,
+		"  %-*s  read settings from FILE (postgresql.conf syntax); "
+		"flags override it\n",
+		width, config_left);
 	fprintf(f, "  %-*s  show this help, then exit\n", width, help_left_s);
 	for (size_t i = 0; i < n; i++) {
 		const struct conf_option *o = &table[i];
@@ -891,14 +948,30 @@ static void print_quoted(FILE *f, const char *s)
 	fputc('\'', f);
 	for (; *s; s++) {
 		switch (*s) {
-		case '\'': fputs("''", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		case '\b': fputs("\\b", f); break;
-		case '\f': fputs("\\f", f); break;
-		default: fputc(*s, f); break;
+		case '\'':
+			fputs("''", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		case '\b':
+			fputs("\\b", f);
+			break;
+		case '\f':
+			fputs("\\f", f);
+			break;
+		default:
+			fputc(*s, f);
+			break;
 		}
 	}
 	fputc('\'', f);
@@ -930,8 +1003,8 @@ static void print_value(FILE *f, const struct conf_option *o, const void *out)
 	}
 }
 
-bool conf_format_value(const struct conf_option *o, const void *out,
-		       char *buf, size_t len)
+bool conf_format_value(const struct conf_option *o, const void *out, char *buf,
+		       size_t len)
 {
 	FILE *f = len ? fmemopen(buf, len, "w") : NULL;
 	if (!f)
@@ -983,8 +1056,10 @@ char *conf_read_secret(const char *path, char *err, size_t errlen)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (!buf[0]) {
-		snprintf(err, errlen, "--auth-token-file %s is empty: put the "
-				      "shared secret on its first line", path);
+		snprintf(err, errlen,
+			 "--auth-token-file %s is empty: put the "
+			 "shared secret on its first line",
+			 path);
 		return NULL;
 	}
 	return strdup(buf);

@@ -64,21 +64,23 @@ enum conf_type {
 };
 
 struct conf_option {
-	const char *key;       /* lower-case [a-z0-9_.]; not "config" or "help" */
+	const char *key; /* lower-case [a-z0-9_.]; not "config" or "help" */
 	enum conf_type type;
-	const char *def;       /* default, written as in the file; NULL = zero/NULL */
-	int64_t min, max;      /* INT, DURATION_MS, SIZE; both 0 = no limit */
-	const char *help;      /* one line, for --help and the README */
-	bool required;         /* must be set by the file or a flag */
-	size_t offset;         /* offsetof(caller's struct, field) */
-	const char *const *choices; /* CONF_ENUM: NULL-terminated allowed words */
-	const char *arg;       /* --help placeholder ("DIR"); NULL = by type */
+	const char *def; /* default, written as in the file; NULL = zero/NULL */
+	int64_t min, max; /* INT, DURATION_MS, SIZE; both 0 = no limit */
+	const char *help; /* one line, for --help and the README */
+	bool required;    /* must be set by the file or a flag */
+	size_t offset;    /* offsetof(caller's struct, field) */
+	const char *const
+		*choices; /* CONF_ENUM: NULL-terminated allowed words */
+	const char *arg;  /* --help placeholder ("DIR"); NULL = by type */
 };
 
 enum conf_result {
 	CONF_ERROR = -1,
 	CONF_OK = 0,
-	CONF_HELP = 1, /* --help or -h was given: print conf_print_help(), exit 0 */
+	CONF_HELP =
+		1, /* --help or -h was given: print conf_print_help(), exit 0 */
 };
 
 /* Fill *out from argv (argv[0] is the program name) and the --config file.
@@ -101,9 +103,9 @@ void conf_print_values(FILE *f, const struct conf_option *table, size_t n,
  * be: no defaults, no required check, no field cleared first (zero *out
  * yourself the first time).  seen[i] is set for each table[i] given.
  * Errors as for the file, with "origin:line: " before them. */
-int conf_parse_text(const struct conf_option *table, size_t n,
-		    const char *text, size_t len, const char *origin,
-		    void *out, bool *seen, char *err, size_t errlen);
+int conf_parse_text(const struct conf_option *table, size_t n, const char *text,
+		    size_t len, const char *origin, void *out, bool *seen,
+		    char *err, size_t errlen);
 
 /* One value of option o (as text in the file syntax, unquoted) into *out,
  * checked as any other: CONF_OK or CONF_ERROR with the message in err. */
@@ -112,8 +114,8 @@ int conf_set_value(const struct conf_option *o, const char *text, void *out,
 
 /* o's value in *out as conf_print_values writes it ("2s", "1MB", "on"),
  * NUL-terminated in buf; false if it does not fit. */
-bool conf_format_value(const struct conf_option *o, const void *out,
-		       char *buf, size_t len);
+bool conf_format_value(const struct conf_option *o, const void *out, char *buf,
+		       size_t len);
 
 /* The first line of a secret file (auth_token_file), malloc'ed; NULL with
  * a message in err when it cannot be read or the line is empty. */

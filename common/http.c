@@ -47,11 +47,16 @@ void http_printf(struct http_response *res, const char *fmt, ...)
 static const char *reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 503: return "Service Unavailable";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 503:
+		return "Service Unavailable";
 	}
 	return "Error";
 }
@@ -110,8 +115,8 @@ static void send_response(struct http_conn *c, bool head,
 
 static void answer_plain(struct http_conn *c, int status, const char *msg)
 {
-	struct http_response res = {.status = status,
-				    .content_type = "text/plain"};
+	struct http_response res = { .status = status,
+				     .content_type = "text/plain" };
 	buf_init(&res.body);
 	http_printf(&res, "%s\n", msg);
 	send_response(c, false, &res);
@@ -132,7 +137,7 @@ static void handle_request(struct http_conn *c)
 		answer_plain(c, 405, "only GET, HEAD and OPTIONS");
 		return;
 	}
-	struct http_response res = {.status = 404};
+	struct http_response res = { .status = 404 };
 	buf_init(&res.body);
 	c->srv->handler(c->srv->arg, method, path, &res);
 	send_response(c, head, &res);
@@ -143,7 +148,8 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
 	struct http_conn *c = h->data;
 	(void)hint;
-	*buf = uv_buf_init(c->buf + c->len, (unsigned)(REQUEST_MAX - 1 - c->len));
+	*buf = uv_buf_init(c->buf + c->len,
+			   (unsigned)(REQUEST_MAX - 1 - c->len));
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
@@ -199,8 +205,9 @@ int http_start(uv_loop_t *loop, const char *listen_addr, http_handler h,
 {
 	struct sockaddr_storage addr;
 	if (addr_parse(listen_addr, &addr)) {
-		snprintf(err, errlen, "invalid HTTP address \"%s\": use "
-				      "host:port, e.g. 127.0.0.1:7201",
+		snprintf(err, errlen,
+			 "invalid HTTP address \"%s\": use "
+			 "host:port, e.g. 127.0.0.1:7201",
 			 listen_addr);
 		return -EINVAL;
 	}

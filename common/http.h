@@ -19,21 +19,19 @@
 #include "common/buf.h"
 
 struct http_response {
-	int status;                /* 200, 404, 503 ... */
-	const char *content_type;  /* default "application/json" */
-	struct buf body;           /* the handler appends */
+	int status;               /* 200, 404, 503 ... */
+	const char *content_type; /* default "application/json" */
+	struct buf body;          /* the handler appends */
 };
 
-typedef void (*http_handler)(void *arg, const char *method,
-			     const char *path, struct http_response *res);
+typedef void (*http_handler)(void *arg, const char *method, const char *path,
+			     struct http_response *res);
 
 struct http_server;
 
 int http_start(uv_loop_t *loop, const char *listen_addr, http_handler h,
-	       void *arg, struct http_server **out, char *err,
-	       size_t errlen);
-void http_close(struct http_server *s, void (*on_closed)(void *arg),
-		void *arg);
+	       void *arg, struct http_server **out, char *err, size_t errlen);
+void http_close(struct http_server *s, void (*on_closed)(void *arg), void *arg);
 /* printf into a response body. */
 void http_printf(struct http_response *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -143,13 +143,20 @@ size_t json_utf8_len(const unsigned char *p, size_t left)
 const char *json_escape_byte(unsigned char c, char *tmp)
 {
 	switch (c) {
-	case '"': return "\\\"";
-	case '\\': return "\\\\";
-	case '\n': return "\\n";
-	case '\r': return "\\r";
-	case '\t': return "\\t";
-	case '\b': return "\\b";
-	case '\f': return "\\f";
+	case '"':
+		return "\\\"";
+	case '\\':
+		return "\\\\";
+	case '\n':
+		return "\\n";
+	case '\r':
+		return "\\r";
+	case '\t':
+		return "\\t";
+	case '\b':
+		return "\\b";
+	case '\f':
+		return "\\f";
 	}
 	if (c >= 0x20 && c != 0x7f)
 		return NULL;
@@ -171,8 +178,9 @@ void json_str(struct json *j, const char *p, size_t len)
 			outs(j, "\\ufffd");
 			i++;
 		} else if (n == 1) {
-			const char *e = s[i] < 0x80 ? json_escape_byte(s[i], tmp)
-						    : NULL;
+			const char *e = s[i] < 0x80
+						? json_escape_byte(s[i], tmp)
+						: NULL;
 			if (e)
 				outs(j, e);
 			else
@@ -213,7 +221,8 @@ void json_double(struct json *j, double v)
 	value_start(j);
 	int n = snprintf(num, sizeof(num), "%.3f", v);
 	if (n > 0)
-		out(j, num, (size_t)n < sizeof(num) ? (size_t)n : sizeof(num) - 1);
+		out(j, num,
+		    (size_t)n < sizeof(num) ? (size_t)n : sizeof(num) - 1);
 }
 
 void json_bool(struct json *j, bool v)

@@ -33,16 +33,16 @@
 #define JSON_NO_NEWLINE 0x2u /* no "\n" after a document */
 
 struct json {
-	FILE *f;                    /* one of the three sinks */
+	FILE *f; /* one of the three sinks */
 	struct buf *b;
 	char *fixed;
 	size_t cap;
-	size_t len;                 /* bytes in fixed */
-	bool failed;                /* fixed: did not fit */
+	size_t len;  /* bytes in fixed */
+	bool failed; /* fixed: did not fit */
 	unsigned flags;
 	int depth;
-	bool comma[JSON_DEPTH];     /* something written at this level */
-	char kind[JSON_DEPTH];      /* '{' or '[' opened at this level */
+	bool comma[JSON_DEPTH]; /* something written at this level */
+	char kind[JSON_DEPTH];  /* '{' or '[' opened at this level */
 	bool after_key;
 };
 

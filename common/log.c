@@ -12,7 +12,7 @@
 
 static int min_level = LOG_INFO;
 
-static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 void log_set_level(int level)
 {
@@ -37,7 +37,8 @@ void log_event(int level, const char *event, const char *fmt, ...)
 	gmtime_r(&tv.tv_sec, &tm);
 	char line[2048];
 	int n = snprintf(line, sizeof(line),
-			 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s event=%s",
+			 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s "
+			 "event=%s",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 			 tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 (long)(tv.tv_usec / 1000), level_names[level], event);

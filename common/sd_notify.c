@@ -19,19 +19,22 @@
 
 /* "/path" or "@abstract" into a sockaddr_un and its length.  An abstract
  * name has no terminating NUL: its length is part of the name. */
-static int make_addr(const char *addr, struct sockaddr_un *sa,
-		     socklen_t *len, char *err, size_t errlen)
+static int make_addr(const char *addr, struct sockaddr_un *sa, socklen_t *len,
+		     char *err, size_t errlen)
 {
 	size_t n = strlen(addr);
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
 	if (addr[0] != '/' && addr[0] != '@') {
-		snprintf(err, errlen, "NOTIFY_SOCKET=\"%.200s\" is neither an "
-			 "absolute path nor an abstract name (@...)", addr);
+		snprintf(err, errlen,
+			 "NOTIFY_SOCKET=\"%.200s\" is neither an "
+			 "absolute path nor an abstract name (@...)",
+			 addr);
 		return -1;
 	}
 	if (n >= sizeof(sa->sun_path) || (addr[0] == '@' && n < 2)) {
-		snprintf(err, errlen, "NOTIFY_SOCKET: a socket address of 2 "
+		snprintf(err, errlen,
+			 "NOTIFY_SOCKET: a socket address of 2 "
 			 "to %zu bytes is expected, not \"%.120s\"",
 			 sizeof(sa->sun_path) - 1, addr);
 		return -1;
@@ -57,8 +60,10 @@ int sd_notify_send_to(const char *addr, const char *state, char *err,
 		return -1;
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot create a socket to notify "
-			 "systemd: %s", strerror(errno));
+		snprintf(err, errlen,
+			 "cannot create a socket to notify "
+			 "systemd: %s",
+			 strerror(errno));
 		return -1;
 	}
 	size_t n = strlen(state);
@@ -106,15 +111,19 @@ int sd_notify_watchdog_parse(const char *usec_text, const char *pid_text,
 	if (!usec_text)
 		return 0;
 	if (!parse_positive(usec_text, &v)) {
-		snprintf(err, errlen, "WATCHDOG_USEC=\"%.100s\" is not a "
+		snprintf(err, errlen,
+			 "WATCHDOG_USEC=\"%.100s\" is not a "
 			 "positive number of microseconds: check WatchdogSec= "
-			 "in the unit", usec_text);
+			 "in the unit",
+			 usec_text);
 		return -1;
 	}
 	if (pid_text) {
 		if (!parse_positive(pid_text, &pid)) {
-			snprintf(err, errlen, "WATCHDOG_PID=\"%.100s\" is not a "
-				 "process id", pid_text);
+			snprintf(err, errlen,
+				 "WATCHDOG_PID=\"%.100s\" is not a "
+				 "process id",
+				 pid_text);
 			return -1;
 		}
 		/* Inherited from a parent the watchdog was meant for. */

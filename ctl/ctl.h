@@ -64,17 +64,17 @@ enum ctl_format {
 struct ctl;
 
 struct ctl_cmd {
-	const char *path;      /* "lease acquire" */
-	const char *synopsis;  /* "NAME --holder H --ttl MS" */
+	const char *path;     /* "lease acquire" */
+	const char *synopsis; /* "NAME --holder H --ttl MS" */
 	unsigned min_args, max_args;
 	const char *const *opts; /* the command's own options, no "--" */
-	const char *summary;   /* one line for the command list */
-	const char *help;      /* the rest of its --help */
+	const char *summary;     /* one line for the command list */
+	const char *help;        /* the rest of its --help */
 	int (*run)(struct ctl *c);
 };
 
 struct ctl_opt {
-	const char *name;  /* without "--" */
+	const char *name; /* without "--" */
 	const char *value;
 };
 
@@ -127,8 +127,7 @@ int ctl_read_token(struct ctl *c, const char *path);
 void ctl_free(struct ctl *c);
 /* Options for a client of all endpoints (or of endpoint i alone). */
 void ctl_client_options(struct ctl *c, struct tclient_options *o);
-void ctl_client_options_one(struct ctl *c, size_t i,
-			    struct tclient_options *o);
+void ctl_client_options_one(struct ctl *c, size_t i, struct tclient_options *o);
 /* A client library log line into buf when it explains a failure best. */
 void ctl_keep_warning(char *buf, size_t len, const char *level,
 		      const char *msg);
@@ -200,8 +199,7 @@ void ctl_json_lease(struct json *j, const struct client_lease *l);
 void ctl_json_kv(struct json *j, const struct client_kv *kv);
 void ctl_print_leases(const struct ctl *c, const struct client_lease *l,
 		      size_t n);
-void ctl_print_kvs(const struct ctl *c, const struct client_kv *kv,
-		   size_t n);
+void ctl_print_kvs(const struct ctl *c, const struct client_kv *kv, size_t n);
 /* A lease and the outcome of a lease write: JSON adds `flag` (granted,
  * renewed, released) when non-NULL. */
 void ctl_print_lease_outcome(const struct ctl *c, const struct client_lease *l,
@@ -214,10 +212,10 @@ void ctl_print_lease_outcome(const struct ctl *c, const struct client_lease *l,
  * "primary"); a holder without a record still gets a row. */
 struct ctl_pg_list {
 	const char *scope;
-	const char *leader;   /* "" when SCOPE/primary is free */
-	uint64_t token;       /* its fencing token */
+	const char *leader; /* "" when SCOPE/primary is free */
+	uint64_t token;     /* its fencing token */
 	bool paused;
-	const char *sync;     /* SCOPE/sync, comma-separated, or "" */
+	const char *sync; /* SCOPE/sync, comma-separated, or "" */
 	const struct member *members;
 	size_t n;
 };
@@ -234,8 +232,8 @@ struct ctl_pg_event {
 	uint64_t unavailable_ms;
 };
 /* Unknown keys ignored, missing ones zero; false with a reason. */
-bool ctl_pg_event_decode(const char *json, size_t len,
-			 struct ctl_pg_event *e, char *err, size_t errlen);
+bool ctl_pg_event_decode(const char *json, size_t len, struct ctl_pg_event *e,
+			 char *err, size_t errlen);
 void ctl_pg_print_history(FILE *f, enum ctl_format fmt,
 			  const struct ctl_pg_event *e, size_t n);
 /* "2024-05-01T12:00:00.123Z" into buf (at least 32 bytes). */
@@ -253,9 +251,8 @@ int ctl_pg_read_key(struct ctl *c, const char *key, char *buf, size_t len,
 		    bool *found);
 /* Writes S/switchover (kind "switchover" or "failover") unless a request
  * is pending; 0 or the exit code after saying why. */
-int ctl_pg_request_handover(struct ctl *c, const char *scope,
-			    const char *kind, const char *from,
-			    const char *candidate);
+int ctl_pg_request_handover(struct ctl *c, const char *scope, const char *kind,
+			    const char *from, const char *candidate);
 /* One request without log lines, bounded: a client_status, or a negative
  * libuv error when no client could be set up. */
 int ctl_pg_quiet_call(struct ctl *c, const struct client_request *q,
@@ -286,12 +283,12 @@ struct ctl_probe_conf {
 	uint64_t interval_ms, deadline_ms;
 };
 struct ctl_probe_stats {
-	uint64_t first_id;           /* the run's ids are >= this */
+	uint64_t first_id; /* the run's ids are >= this */
 	uint64_t writes, acked, errors;
-	uint64_t first_new_ms;       /* first ack by a node other than old,
+	uint64_t first_new_ms;   /* first ack by a node other than old,
 					0 when none */
-	uint64_t last_before_ms;     /* the ack before it, 0 when none */
-	uint64_t longest_gap_ms;     /* between two acks in a row */
+	uint64_t last_before_ms; /* the ack before it, 0 when none */
+	uint64_t longest_gap_ms; /* between two acks in a row */
 	char new_node[MEMBER_STR_MAX];
 	char last_error[256];
 };

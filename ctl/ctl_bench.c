@@ -87,11 +87,21 @@ static double hist_quantile_ms(const struct hist *h, double q)
 
 /* ---- the run ------------------------------------------------------------ */
 
-enum workload { W_PUT, W_RENEW, W_ACQUIRE, W_GET };
-static const char *const workload_names[] = {"put", "renew", "acquire",
-					     "get"};
+enum workload {
+	W_PUT,
+	W_RENEW,
+	W_ACQUIRE,
+	W_GET
+};
+static const char *const workload_names[] = { "put", "renew", "acquire",
+					      "get" };
 
-enum phase { P_SETUP, P_RUN, P_TEARDOWN, P_DONE };
+enum phase {
+	P_SETUP,
+	P_RUN,
+	P_TEARDOWN,
+	P_DONE
+};
 
 struct bench;
 
@@ -119,9 +129,9 @@ struct bench {
 	const char *value;
 	size_t value_len;
 	uint64_t names, key_size; /* leases or keys, and their name length */
-	long pid;		  /* in every name: runs do not collide */
-	uint64_t *tokens;	  /* per lease; 0: not held */
-	uint64_t rate;		  /* requests per lease per second; 0: unpaced */
+	long pid;                 /* in every name: runs do not collide */
+	uint64_t *tokens;         /* per lease; 0: not held */
+	uint64_t rate; /* requests per lease per second; 0: unpaced */
 	uint64_t duration_ms, start_ns, last_ns;
 	size_t inflight;
 	struct hist h;
@@ -142,8 +152,8 @@ static uint64_t owned(const struct bench *b, unsigned i)
  * measures what it says; unique to this process. */
 static int name_of(const struct bench *b, uint64_t idx, char *buf)
 {
-	int len = snprintf(buf, SM_KEY_MAX + 1, "bench-%ld-%llu",
-			   b->pid, (unsigned long long)idx);
+	int len = snprintf(buf, SM_KEY_MAX + 1, "bench-%ld-%llu", b->pid,
+			   (unsigned long long)idx);
 	if (len < 0 || (uint64_t)len > b->key_size)
 		return len < 0 ? SM_KEY_MAX + 1 : len;
 	memset(buf + len, '.', (size_t)b->key_size - (size_t)len);
@@ -176,7 +186,7 @@ static void build(struct bclient *k, struct client_request *q)
 		q->op = is_lease_workload(b->w) ? CLIENT_OP_LEASE_RELEASE
 						: CLIENT_OP_DELETE;
 	else
-		q->op = b->w == W_PUT	   ? CLIENT_OP_PUT
+		q->op = b->w == W_PUT       ? CLIENT_OP_PUT
 			: b->w == W_RENEW   ? CLIENT_OP_LEASE_RENEW
 			: b->w == W_ACQUIRE ? CLIENT_OP_LEASE_ACQUIRE
 					    : CLIENT_OP_GET;
@@ -241,8 +251,9 @@ static void continue_client(struct bclient *k, bool pause)
 		if (!pause && b->rate) {
 			uint64_t due = due_ns(k);
 			/* timers have 1 ms steps: closer than that is now */
-			wait_ms = due > now + 1000000 ?
-				(due - now + 999999) / 1000000 : 0;
+			wait_ms = due > now + 1000000
+					  ? (due - now + 999999) / 1000000
+					  : 0;
 		}
 		if (pause || wait_ms) {
 			b->inflight++;
@@ -321,9 +332,11 @@ static void issue_all(struct bench *b)
 		struct bclient *k = &b->cl[i];
 		k->seq = 0;
 		if (b->phase == P_RUN)
-			continue_client(k, false); /* issues, or waits with --rate */
+			continue_client(
+				k, false); /* issues, or waits with --rate */
 		else
-			issue_setup_teardown(k); /* skips leases never acquired */
+			issue_setup_teardown(
+				k); /* skips leases never acquired */
 	}
 	if (b->inflight == 0)
 		next_phase(b);
@@ -365,7 +378,8 @@ static void on_tick(uv_timer_t *t)
 	if (b->phase != P_RUN)
 		return;
 	double secs = (double)(uv_hrtime() - b->start_ns) / 1e9;
-	fprintf(stderr, "%sbench %s: %.0f/%llu s  %llu ops  %llu ops/s  "
+	fprintf(stderr,
+		"%sbench %s: %.0f/%llu s  %llu ops  %llu ops/s  "
 		"%llu errors%s",
 		b->tty ? "\r" : "", workload_names[b->w], secs,
 		(unsigned long long)(b->duration_ms + 999) / 1000,
@@ -387,8 +401,10 @@ static int parse_workload(struct ctl *c, enum workload *w)
 			*w = (enum workload)i;
 			return 0;
 		}
-	return ctl_usage_error(c, "--workload wants put, renew, acquire or "
-			       "get, not '%s'", s);
+	return ctl_usage_error(c,
+			       "--workload wants put, renew, acquire or "
+			       "get, not '%s'",
+			       s);
 }
 
 #define BENCH_LEASES_MAX 1000000
@@ -411,14 +427,18 @@ static int parse_options(struct ctl *c, struct bench *b)
 	if (b->duration_ms == 0)
 		return ctl_usage_error(c, "--duration must be more than 0");
 	if (is_lease_workload(b->w) && b->key_size > SM_HOLDER_MAX)
-		return ctl_usage_error(c, "--key-size is at most %u for the "
-				       "lease workloads (it sizes the lease and "
-				       "holder names)", SM_HOLDER_MAX);
+		return ctl_usage_error(c,
+				       "--key-size is at most %u for the "
+				       "lease workloads (it sizes the lease "
+				       "and "
+				       "holder names)",
+				       SM_HOLDER_MAX);
 	if (ctl_opt(c, "leases") && !is_lease_workload(b->w))
 		return ctl_usage_error(c, "--leases is for the renew and "
-				       "acquire workloads");
+					  "acquire workloads");
 	if (b->names < n)
-		return ctl_usage_error(c, "--leases %llu is fewer than "
+		return ctl_usage_error(c,
+				       "--leases %llu is fewer than "
 				       "--clients %llu: each client needs one",
 				       (unsigned long long)b->names,
 				       (unsigned long long)n);
@@ -433,7 +453,8 @@ static int make_names(struct ctl *c, struct bench *b)
 	char buf[SM_KEY_MAX + 1];
 	int need = name_of(b, b->names - 1, buf);
 	if (need)
-		return ctl_usage_error(c, "--key-size %llu is too small for "
+		return ctl_usage_error(c,
+				       "--key-size %llu is too small for "
 				       "unique names (%d needed)",
 				       (unsigned long long)b->key_size, need);
 	for (unsigned i = 0; i < b->n; i++) {
@@ -452,7 +473,8 @@ static void print_results(struct bench *b, double secs)
 	double max = (double)b->h.max_us / 1000.0;
 	if (b->c->format != CTL_JSON) {
 		printf("workload     %s\nclients      %u\nduration     %.2f s\n"
-		       "ops          %llu\nops/s        %.1f\np50          %.3f ms\n"
+		       "ops          %llu\nops/s        %.1f\np50          "
+		       "%.3f ms\n"
 		       "p99          %.3f ms\np99.9        %.3f ms\n"
 		       "max          %.3f ms\nerrors       %llu\n",
 		       workload_names[b->w], b->n, secs,
@@ -477,9 +499,9 @@ static void print_results(struct bench *b, double secs)
 	json_double(&j, secs);
 	json_key(&j, "ops");
 	json_u64(&j, b->ops);
-	const char *keys[] = {"ops_per_sec", "p50_ms", "p99_ms", "p999_ms",
-			      "max_ms"};
-	const double vals[] = {rate, p50, p99, p999, max};
+	const char *keys[] = { "ops_per_sec", "p50_ms", "p99_ms", "p999_ms",
+			       "max_ms" };
+	const double vals[] = { rate, p50, p99, p999, max };
 	for (size_t i = 0; i < 5; i++) {
 		json_key(&j, keys[i]);
 		json_double(&j, vals[i]);
@@ -504,8 +526,10 @@ static int start_clients(struct bench *b)
 		b->cl[i].pause.data = &b->cl[i];
 		int rv = tclient_new(&b->loop, &o, &b->cl[i].tc);
 		if (rv) {
-			fprintf(stderr, CTL_PROG ": bench: cannot start client "
-				"%u: %s\n", i, uv_strerror(rv));
+			fprintf(stderr,
+				CTL_PROG ": bench: cannot start client "
+					 "%u: %s\n",
+				i, uv_strerror(rv));
 			for (unsigned k = 0; k <= i; k++) {
 				if (k < i)
 					tclient_close(b->cl[k].tc, on_closed,
@@ -536,8 +560,9 @@ static int run_bench(struct bench *b)
 	if (b->tty)
 		fputc('\n', stderr);
 	if (b->setup_failed) {
-		fprintf(stderr, CTL_PROG ": bench: the set-up (%s) failed; "
-			"nothing was measured\n",
+		fprintf(stderr,
+			CTL_PROG ": bench: the set-up (%s) failed; "
+				 "nothing was measured\n",
 			is_lease_workload(b->w) ? "acquiring the leases"
 						: "writing the keys");
 		return CTL_EXIT_ERROR;

@@ -19,8 +19,9 @@ static int endpoint_error(const char *ep, const char *why)
 {
 	fprintf(stderr,
 		CTL_PROG ": endpoint '%s': %s\nHint: --endpoints (or "
-		"TENURE_ENDPOINTS) is a comma-separated list of host:port, e.g. "
-		CTL_DEFAULT_ENDPOINT ",127.0.0.1:7102\n",
+			 "TENURE_ENDPOINTS) is a comma-separated list of "
+			 "host:port, e.g. " CTL_DEFAULT_ENDPOINT
+			 ",127.0.0.1:7102\n",
 		ep, why);
 	return CTL_EXIT_ERROR;
 }
@@ -43,7 +44,8 @@ static int split_endpoint(const char *ep, char *buf, size_t len,
 	} else {
 		colon = strrchr(buf, ':');
 		if (!colon)
-			return endpoint_error(ep, "no port (expected host:port)");
+			return endpoint_error(ep,
+					      "no port (expected host:port)");
 		*colon = '\0';
 		*host = buf;
 	}
@@ -72,9 +74,12 @@ static int resolve_endpoint(const char *ep, char **out)
 	if (rv)
 		return endpoint_error(ep, gai_strerror(rv));
 	char ip[INET6_ADDRSTRLEN];
-	const void *addr = ai->ai_family == AF_INET6
-		? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr
-		: (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	const void *addr =
+		ai->ai_family == AF_INET6
+			? (const void *)&((struct sockaddr_in6 *)ai->ai_addr)
+				  ->sin6_addr
+			: (const void *)&((struct sockaddr_in *)ai->ai_addr)
+				  ->sin_addr;
 	bool v6 = ai->ai_family == AF_INET6;
 	const char *ok = inet_ntop(ai->ai_family, addr, ip, sizeof(ip));
 	freeaddrinfo(ai);
@@ -117,8 +122,10 @@ int ctl_read_token(struct ctl *c, const char *path)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		fprintf(stderr, CTL_PROG ": cannot read --auth-token-file %s: "
-			"%s\n", path, strerror(errno));
+		fprintf(stderr,
+			CTL_PROG ": cannot read --auth-token-file %s: "
+				 "%s\n",
+			path, strerror(errno));
 		return CTL_EXIT_ERROR;
 	}
 	char buf[CLIENT_TOKEN_MAX + 2];
@@ -152,8 +159,7 @@ void ctl_free(struct ctl *c)
 
 /* Keeps the library's last warning: it is the best explanation of an
  * unreachable cluster ("connect 127.0.0.1:7101: connection refused"). */
-void ctl_keep_warning(char *buf, size_t len, const char *level,
-		      const char *msg)
+void ctl_keep_warning(char *buf, size_t len, const char *level, const char *msg)
 {
 	if (strcmp(level, "warn") != 0)
 		return;
@@ -192,7 +198,7 @@ void ctl_client_options_one(struct ctl *c, size_t i, struct tclient_options *o)
 
 struct client_str ctl_str(const char *s)
 {
-	struct client_str r = {s ? s : "", s ? strlen(s) : 0};
+	struct client_str r = { s ? s : "", s ? strlen(s) : 0 };
 	return r;
 }
 
@@ -391,9 +397,12 @@ static int pages_loop(struct ctl *c, const struct client_request *q0,
 			return CTL_EXIT_OK;
 		if (!r->n) {
 			if (!quiet_ms)
-				fprintf(stderr, CTL_PROG ": %s: the witness says "
+				fprintf(stderr,
+					CTL_PROG
+					": %s: the witness says "
 					"there is more but sent an empty "
-					"page\n", what);
+					"page\n",
+					what);
 			return CTL_EXIT_ERROR;
 		}
 		/* The next page starts after the last item of this one (its

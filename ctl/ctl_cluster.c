@@ -52,8 +52,8 @@ static void on_probe_closed(void *arg)
 static size_t probe_all(struct ctl *c, struct probe *p)
 {
 	uv_loop_t loop;
-	struct tclient *cl[CTL_MAX_ENDPOINTS] = {0};
-	struct client_request q = {.op = CLIENT_OP_STATUS};
+	struct tclient *cl[CTL_MAX_ENDPOINTS] = { 0 };
+	struct client_request q = { .op = CLIENT_OP_STATUS };
 	size_t pending = 0, answered = 0;
 	if (uv_loop_init(&loop))
 		return 0;
@@ -127,8 +127,8 @@ static void status_json(struct ctl *c, const struct probe *p)
 		ctl_json_cstr(&j, ctl_str(c->endpoint_names[i]));
 		json_key(&j, "role");
 		ctl_json_cstr(&j, role_of(&p[i]));
-		const char *nums[] = {"term", "commit", "applied"};
-		const uint64_t vals[] = {b->term, b->commit, b->applied};
+		const char *nums[] = { "term", "commit", "applied" };
+		const uint64_t vals[] = { b->term, b->commit, b->applied };
 		for (size_t k = 0; k < 3; k++) {
 			json_key(&j, nums[k]);
 			if (ok)
@@ -145,8 +145,9 @@ static void status_json(struct ctl *c, const struct probe *p)
 
 static void status_table(struct ctl *c, const struct probe *p)
 {
-	static const char *const head[] = {"NAME", "ENDPOINT", "ROLE", "TERM",
-					   "COMMIT", "APPLIED", "LEADER"};
+	static const char *const head[] = { "NAME",  "ENDPOINT", "ROLE",
+					    "TERM",  "COMMIT",   "APPLIED",
+					    "LEADER" };
 	struct ctl_table t;
 	ctl_table_init(&t, 7, head);
 	for (size_t i = 0; i < c->n_endpoints; i++) {
@@ -192,9 +193,10 @@ int ctl_cmd_status(struct ctl *c)
 	if (answered > 0)
 		return CTL_EXIT_OK;
 	fprintf(stderr, CTL_PROG ": status: no witness answered\nHint: %s.\n",
-		unauthorized ? "pass the cluster's secret with --auth-token-file"
-			     : "check --endpoints (the --listen-client "
-			       "addresses) and that tenured runs there");
+		unauthorized
+			? "pass the cluster's secret with --auth-token-file"
+			: "check --endpoints (the --listen-client "
+			  "addresses) and that tenured runs there");
 	return CTL_EXIT_ERROR;
 }
 
@@ -212,7 +214,8 @@ static void find_leader(struct ctl *c, const struct probe *p, char *name,
 			continue;
 		if (b->role.len == 6 && memcmp(b->role.p, "leader", 6) == 0) {
 			*leader_ep = i;
-			snprintf(name, len, "%.*s", (int)b->name.len, b->name.p);
+			snprintf(name, len, "%.*s", (int)b->name.len,
+				 b->name.p);
 			return;
 		}
 		if (!name[0] && b->leader.len)
@@ -237,14 +240,17 @@ void ctl_diagnose(struct ctl *c)
 	probes_free(c, p);
 	if (answered == 0)
 		fprintf(stderr, "  diagnosis: no endpoint answers a status "
-			"request\n");
+				"request\n");
 	else if (!leader[0])
-		fprintf(stderr, "  diagnosis: %zu of %zu endpoints answer, but "
+		fprintf(stderr,
+			"  diagnosis: %zu of %zu endpoints answer, but "
 			"none knows a leader: the witnesses have no quorum\n",
 			answered, c->n_endpoints);
 	else
-		fprintf(stderr, "  diagnosis: the leader is %s; it did not "
-			"answer in time (overloaded, or cut off)\n", leader);
+		fprintf(stderr,
+			"  diagnosis: the leader is %s; it did not "
+			"answer in time (overloaded, or cut off)\n",
+			leader);
 }
 
 /* ---- members ------------------------------------------------------------ */
@@ -286,17 +292,19 @@ static void members_json(const struct client_member *m, size_t n)
 
 static void members_table(const struct client_member *m, size_t n)
 {
-	static const char *const head[] = {"NAME", "ID", "PEER_ADDR",
-					   "CLIENT_ADDR", "ROLE", "CONNECTED",
-					   "MATCH"};
+	static const char *const head[] = { "NAME",        "ID",   "PEER_ADDR",
+					    "CLIENT_ADDR", "ROLE", "CONNECTED",
+					    "MATCH" };
 	struct ctl_table t;
 	ctl_table_init(&t, 7, head);
 	for (size_t i = 0; i < n; i++) {
 		char id[24];
 		id_hex(m[i].id, id, sizeof(id));
 		char *cells[7] = {
-			ctl_cell(m[i].name), ctl_cell(ctl_str(id)),
-			ctl_cell(m[i].peer_addr), ctl_cell(m[i].client_addr),
+			ctl_cell(m[i].name),
+			ctl_cell(ctl_str(id)),
+			ctl_cell(m[i].peer_addr),
+			ctl_cell(m[i].client_addr),
 			ctl_cell(ctl_str(m[i].voter ? "voter" : "learner")),
 			ctl_cell(ctl_str(m[i].connected ? "yes" : "no")),
 			ctl_cell_u64(m[i].match),
@@ -324,7 +332,7 @@ int ctl_cmd_member_list(struct ctl *c)
 		ctl_client_options(c, &o);
 	else
 		ctl_client_options_one(c, ep, &o);
-	struct client_request q = {.op = CLIENT_OP_MEMBER_LIST};
+	struct client_request q = { .op = CLIENT_OP_MEMBER_LIST };
 	struct tclient_result res;
 	int code = ctl_call_with(c, &o, &q, "member list", &res);
 	if (code == CTL_EXIT_OK && c->format == CTL_JSON)
@@ -360,14 +368,16 @@ int ctl_cmd_member_add(struct ctl *c)
 		return ctl_usage_error(c, "the member NAME must not be empty");
 	if (ctl_opt_str(c, "peer-addr", &addr))
 		return CTL_EXIT_ERROR;
-	struct client_request q = {.op = CLIENT_OP_MEMBER_ADD};
+	struct client_request q = { .op = CLIENT_OP_MEMBER_ADD };
 	q.name = ctl_str(name);
 	q.peer_addr = ctl_str(addr);
 	struct tclient_result res;
 	int code = ctl_call(c, &q, "member add", &res);
 	char text[CLIENT_NAME_MAX + CLIENT_ADDR_MAX + 128];
-	snprintf(text, sizeof(text), "added %s (peer %s) as a learner; it "
-		 "becomes a voter once caught up", name, addr);
+	snprintf(text, sizeof(text),
+		 "added %s (peer %s) as a learner; it "
+		 "becomes a voter once caught up",
+		 name, addr);
 	if (code == CTL_EXIT_OK)
 		print_change(c, name, "added", text);
 	else if (code == CTL_EXIT_NO)
@@ -382,7 +392,7 @@ int ctl_cmd_member_remove(struct ctl *c)
 	const char *name = c->args[0];
 	if (!*name)
 		return ctl_usage_error(c, "the member NAME must not be empty");
-	struct client_request q = {.op = CLIENT_OP_MEMBER_REMOVE};
+	struct client_request q = { .op = CLIENT_OP_MEMBER_REMOVE };
 	q.name = ctl_str(name);
 	struct tclient_result res;
 	int code = ctl_call(c, &q, "member remove", &res);
@@ -391,8 +401,10 @@ int ctl_cmd_member_remove(struct ctl *c)
 	if (code == CTL_EXIT_OK)
 		print_change(c, name, "removed", text);
 	else if (res.status == CLIENT_NOT_FOUND)
-		fprintf(stderr, CTL_PROG ": there is no member '%s' (see "
-			CTL_PROG " member list)\n", name);
+		fprintf(stderr,
+			CTL_PROG ": there is no member '%s' (see " CTL_PROG
+				 " member list)\n",
+			name);
 	tclient_result_free(&res);
 	return code;
 }
@@ -436,14 +448,17 @@ static int wait_for_leader(struct ctl *c, const char *from, const char *to,
 		current_leader(c, now, len);
 		if (now[0] && (to ? strcmp(now, to) == 0 : strcmp(now, from)))
 			return 0;
-		struct timespec ts = {0, 100 * 1000 * 1000};
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	fprintf(stderr, CTL_PROG ": leader transfer: started, but %s is not "
+	fprintf(stderr,
+		CTL_PROG
+		": leader transfer: started, but %s is not "
 		"the leader after %llu ms (the leader is %s)\nHint: check "
 		"that the target is connected and caught up (" CTL_PROG
-		" member list).\n", to ? to : "a new witness",
-		(unsigned long long)c->timeout_ms, now[0] ? now : "unknown");
+		" member list).\n",
+		to ? to : "a new witness", (unsigned long long)c->timeout_ms,
+		now[0] ? now : "unknown");
 	return CTL_EXIT_ERROR;
 }
 
@@ -453,20 +468,21 @@ int ctl_cmd_leader_transfer(struct ctl *c)
 	char from[CLIENT_NAME_MAX + 1], now[CLIENT_NAME_MAX + 1];
 	if (to && !*to)
 		return ctl_usage_error(c, "--to must not be empty (leave it "
-				       "out to let the leader choose)");
+					  "out to let the leader choose)");
 	current_leader(c, from, sizeof(from));
 	if (to && strcmp(from, to) == 0) {
 		print_transfer(c, from, to);
 		fprintf(stderr, CTL_PROG ": %s is already the leader\n", to);
 		return CTL_EXIT_OK;
 	}
-	struct client_request q = {.op = CLIENT_OP_TRANSFER};
+	struct client_request q = { .op = CLIENT_OP_TRANSFER };
 	q.to_name = ctl_str(to);
 	struct tclient_result res;
 	int code = ctl_call(c, &q, "leader transfer", &res);
 	if (res.status == CLIENT_NOT_FOUND)
-		fprintf(stderr, CTL_PROG ": leader transfer: there is no "
-			"voter '%s' (see " CTL_PROG " member list)\n",
+		fprintf(stderr,
+			CTL_PROG ": leader transfer: there is no "
+				 "voter '%s' (see " CTL_PROG " member list)\n",
 			to ? to : "");
 	tclient_result_free(&res);
 	if (code != CTL_EXIT_OK)

@@ -45,12 +45,12 @@
 #include "proto/limits.h"
 
 #define DRILL_POLL_MS 100
-#define DRILL_LEAD_MS 1000       /* probe before the trigger */
-#define DRILL_TAIL_MS 1000       /* probe after the new primary's first ack */
-#define DRILL_INTERVAL_MS 20     /* between probe writes */
-#define DRILL_DEADLINE_MS 1000   /* one probe connect or INSERT */
+#define DRILL_LEAD_MS 1000     /* probe before the trigger */
+#define DRILL_TAIL_MS 1000     /* probe after the new primary's first ack */
+#define DRILL_INTERVAL_MS 20   /* between probe writes */
+#define DRILL_DEADLINE_MS 1000 /* one probe connect or INSERT */
 #define DRILL_WAIT_DEFAULT_MS 60000
-#define DRILL_CALL_MS 2000       /* one witness read while polling */
+#define DRILL_CALL_MS 2000 /* one witness read while polling */
 #define DRILL_TIMELINE_MAX 256
 #define DRILL_NODES 32
 #define DRILL_SYNC_MAX 4096
@@ -64,8 +64,8 @@ struct view {
 };
 
 struct tl_entry {
-	int64_t t_ms;                 /* since the trigger */
-	char node[MEMBER_STR_MAX];    /* "" for a change of the lease */
+	int64_t t_ms;              /* since the trigger */
+	char node[MEMBER_STR_MAX]; /* "" for a change of the lease */
 	char role[16];
 	char state[MEMBER_STR_MAX];
 	char holder[SM_HOLDER_MAX + 1];
@@ -88,8 +88,8 @@ struct drill {
 	struct ctl_probe_conf pconf;
 	char old[MEMBER_STR_MAX], old_addr[MEMBER_STR_MAX];
 	uint64_t old_token;
-	char cand[MEMBER_STR_MAX];       /* switchover: who takes over */
-	char takers[512];                /* healthy replicas, for messages */
+	char cand[MEMBER_STR_MAX]; /* switchover: who takes over */
+	char takers[512];          /* healthy replicas, for messages */
 	char new_name[MEMBER_STR_MAX], new_addr[MEMBER_STR_MAX];
 	uint64_t new_token;
 	bool old_back;
@@ -113,7 +113,7 @@ struct drill {
 	char lost_error[512];
 	bool has_hist;
 	struct ctl_pg_event hist;
-	char error[1024];                /* why it did not finish; "" */
+	char error[1024]; /* why it did not finish; "" */
 	char result_key[SM_KEY_MAX + 1];
 	bool kept;
 	sigset_t sigs, old_mask;
@@ -170,7 +170,7 @@ static int list_pages(struct drill *d, const char *rest,
 		      const char *start_after, struct ctl_pages *p, bool quiet)
 {
 	char prefix[SM_KEY_MAX + 1];
-	struct client_request q = {.op = CLIENT_OP_LIST_PAGE};
+	struct client_request q = { .op = CLIENT_OP_LIST_PAGE };
 	scoped(prefix, sizeof(prefix), d->scope, rest);
 	q.prefix = ctl_str(prefix);
 	q.start_after = ctl_str(start_after);
@@ -196,8 +196,10 @@ static int view_members(struct drill *d, struct view *v, bool quiet)
 				  sizeof(err)))
 			v->n++;
 		else if (!quiet)
-			fprintf(stderr, CTL_PROG ": warning: ignoring %.*s: "
-				"%s\n", (int)kv->key.len, kv->key.p, err);
+			fprintf(stderr,
+				CTL_PROG ": warning: ignoring %.*s: "
+					 "%s\n",
+				(int)kv->key.len, kv->key.p, err);
 	}
 	ctl_pages_free(&res);
 	if (v->n)
@@ -209,7 +211,7 @@ static int view_members(struct drill *d, struct view *v, bool quiet)
 static int view_read(struct drill *d, struct view *v, bool quiet)
 {
 	char name[SM_KEY_MAX + 1];
-	struct client_request q = {.op = CLIENT_OP_LEASE_GET};
+	struct client_request q = { .op = CLIENT_OP_LEASE_GET };
 	struct tclient_result res;
 	memset(v, 0, sizeof(*v));
 	scoped(name, sizeof(name), d->scope, "primary");
@@ -217,9 +219,8 @@ static int view_read(struct drill *d, struct view *v, bool quiet)
 	q.consistency = d->c->consistency;
 	int code = call(d, &q, "lease get", &res, quiet);
 	if (code == CTL_EXIT_OK && res.r.present && res.r.lease.holder.len) {
-		roster_holder_name(res.r.lease.holder.p,
-				   res.r.lease.holder.len, v->holder,
-				   sizeof(v->holder));
+		roster_holder_name(res.r.lease.holder.p, res.r.lease.holder.len,
+				   v->holder, sizeof(v->holder));
 		v->token = res.r.lease.token;
 	}
 	tclient_result_free(&res);
@@ -252,13 +253,16 @@ static int parse_options(struct drill *d)
 		d->kind = "switchover";
 	if (strcmp(d->kind, "switchover") != 0 &&
 	    strcmp(d->kind, "failover") != 0)
-		return ctl_usage_error(c, "--kind wants switchover or failover, "
-				       "not '%s'", d->kind);
+		return ctl_usage_error(c,
+				       "--kind wants switchover or failover, "
+				       "not '%s'",
+				       d->kind);
 	d->failover = strcmp(d->kind, "failover") == 0;
 	if (yes && *yes && strcmp(yes, "true") != 0)
 		return ctl_usage_error(c, "--yes takes no value");
 	if (cand && d->failover)
-		return ctl_usage_error(c, "--candidate goes with --kind "
+		return ctl_usage_error(c,
+				       "--candidate goes with --kind "
 				       "switchover only: in a failover drill "
 				       "the agents pick the new primary, as "
 				       "they would after a real crash");
@@ -285,8 +289,10 @@ static int parse_options(struct drill *d)
 
 static int refuse(struct drill *d, const char *why, const char *hint)
 {
-	fprintf(stderr, CTL_PROG ": cannot run a %s drill on cluster '%s': "
-		"%s\n", d->kind, d->scope, why);
+	fprintf(stderr,
+		CTL_PROG ": cannot run a %s drill on cluster '%s': "
+			 "%s\n",
+		d->kind, d->scope, why);
 	if (hint)
 		fprintf(stderr, "Hint: %s\n", hint);
 	return CTL_EXIT_ERROR;
@@ -301,13 +307,14 @@ static int check_absent(struct drill *d, const char *rest, const char *what)
 	int code = ctl_pg_read_key(d->c, key, value, sizeof(value), &found);
 	if (code || !found)
 		return code;
-	snprintf(why, sizeof(why), "%s is pending in %.300s: %.300s", what,
-		 key, value);
-	snprintf(hint, sizeof(hint), "wait for it to finish, or delete it with "
-		 "'" CTL_PROG " del %s' if nothing runs it any more.", key);
+	snprintf(why, sizeof(why), "%s is pending in %.300s: %.300s", what, key,
+		 value);
+	snprintf(hint, sizeof(hint),
+		 "wait for it to finish, or delete it with "
+		 "'" CTL_PROG " del %s' if nothing runs it any more.",
+		 key);
 	return refuse(d, why, hint);
 }
-
 
 static int check_candidate(struct drill *d, const struct view *v,
 			   const char *sync)
@@ -317,14 +324,17 @@ static int check_candidate(struct drill *d, const struct view *v,
 	if (!d->cand[0]) {
 		m = roster_best_candidate(v->m, v->n, sync);
 		if (!m)
-			return refuse(d, "no healthy replica is a synchronous "
+			return refuse(d,
+				      "no healthy replica is a synchronous "
 				      "standby, so none can take over without "
-				      "losing writes", NULL);
+				      "losing writes",
+				      NULL);
 		snprintf(d->cand, sizeof(d->cand), "%s", m->name);
 		return 0;
 	}
 	if (!m || !roster_can_take_over(m)) {
-		snprintf(why, sizeof(why), "--candidate %s is not a healthy "
+		snprintf(why, sizeof(why),
+			 "--candidate %s is not a healthy "
 			 "replica that may take over (%s%s%s); those are: %s",
 			 d->cand, m ? member_role_name(m->role) : "no record",
 			 m && m->nofailover ? ", nofailover" : "",
@@ -332,10 +342,13 @@ static int check_candidate(struct drill *d, const struct view *v,
 		return refuse(d, why, NULL);
 	}
 	if (sync[0] && !roster_in_list(sync, d->cand)) {
-		snprintf(why, sizeof(why), "%s is not a synchronous standby "
+		snprintf(why, sizeof(why),
+			 "%s is not a synchronous standby "
 			 "(S/sync lists %s): the primary would not hand over "
-			 "to it", d->cand, sync);
-		return refuse(d, why, "name a synchronous standby, or leave "
+			 "to it",
+			 d->cand, sync);
+		return refuse(d, why,
+			      "name a synchronous standby, or leave "
 			      "--candidate out to let the drill pick one.");
 	}
 	return 0;
@@ -348,11 +361,16 @@ static int check_cluster(struct drill *d, const struct view *v)
 	bool paused, has_sync;
 	const struct member *p = find(v, v->holder);
 	if (!v->holder[0] || !p || p->role != MEMBER_PRIMARY) {
-		snprintf(hint, sizeof(hint), "see '" CTL_PROG " cluster list "
-			 "--scope %s'.", d->scope);
-		return refuse(d, v->holder[0] ? "the lease holder does not run "
-			      "as primary yet" : "it has no primary (S/primary "
-			      "is free)", hint);
+		snprintf(hint, sizeof(hint),
+			 "see '" CTL_PROG " cluster list "
+			 "--scope %s'.",
+			 d->scope);
+		return refuse(d,
+			      v->holder[0] ? "the lease holder does not run "
+					     "as primary yet"
+					   : "it has no primary (S/primary "
+					     "is free)",
+			      hint);
 	}
 	snprintf(d->old, sizeof(d->old), "%s", p->name);
 	snprintf(d->old_addr, sizeof(d->old_addr), "%s", p->pg);
@@ -363,8 +381,10 @@ static int check_cluster(struct drill *d, const struct view *v)
 	if (code)
 		return code;
 	if (paused) {
-		snprintf(hint, sizeof(hint), "'" CTL_PROG " cluster resume "
-			 "--scope %s' first.", d->scope);
+		snprintf(hint, sizeof(hint),
+			 "'" CTL_PROG " cluster resume "
+			 "--scope %s' first.",
+			 d->scope);
 		return refuse(d, "it is paused (maintenance mode)", hint);
 	}
 	if ((code = check_absent(d, "switchover", "a switchover")) ||
@@ -376,12 +396,15 @@ static int check_cluster(struct drill *d, const struct view *v)
 				 sizeof(d->takers) - strlen(d->takers), "%s%s",
 				 d->takers[0] ? ", " : "", v->m[i].name);
 	if (!d->takers[0])
-		return refuse(d, "no healthy replica could take over", "see '"
-			      CTL_PROG " cluster list': a replica must be "
+		return refuse(d, "no healthy replica could take over",
+			      "see '" CTL_PROG
+			      " cluster list': a replica must be "
 			      "running, healthy and not tagged nofailover.");
 	if (!p->pg[0])
-		return refuse(d, "the primary's record has no Postgres address "
-			      "(\"pg\")", NULL);
+		return refuse(d,
+			      "the primary's record has no Postgres address "
+			      "(\"pg\")",
+			      NULL);
 	if (d->failover)
 		return 0;
 	if (!(sync = malloc(DRILL_SYNC_MAX)))
@@ -399,7 +422,8 @@ static int check_cluster(struct drill *d, const struct view *v)
 static void describe(const struct drill *d, FILE *f)
 {
 	if (d->failover)
-		fprintf(f, "drill: failover of the primary %s of cluster '%s' "
+		fprintf(f,
+			"drill: failover of the primary %s of cluster '%s' "
 			"(token %llu): its Postgres is killed and its agent "
 			"stops renewing the lease, as if the host died.  When "
 			"the lease expires at the witnesses a replica (%s) "
@@ -407,15 +431,17 @@ static void describe(const struct drill *d, FILE *f)
 			d->old, d->scope, (unsigned long long)d->old_token,
 			d->takers, d->old);
 	else
-		fprintf(f, "drill: switchover of cluster '%s' from the primary "
+		fprintf(f,
+			"drill: switchover of cluster '%s' from the primary "
 			"%s to %s: the agents demote %s, then promote %s; %s "
-			"then follows it as a replica.\n", d->scope, d->old,
-			d->cand, d->old, d->cand, d->old);
-	fprintf(f, "A probe writes a row every %d ms into tenure_drill "
+			"then follows it as a replica.\n",
+			d->scope, d->old, d->cand, d->old, d->cand, d->old);
+	fprintf(f,
+		"A probe writes a row every %d ms into tenure_drill "
 		"(database %s, user %s) on whichever node is primary, to "
 		"measure RTO and RPO.  Clients of the primary see errors for "
-		"a few seconds.\n", DRILL_INTERVAL_MS, d->pconf.database,
-		d->pconf.user);
+		"a few seconds.\n",
+		DRILL_INTERVAL_MS, d->pconf.database, d->pconf.user);
 }
 
 static int confirm(struct drill *d)
@@ -427,7 +453,8 @@ static int confirm(struct drill *d)
 		return 0;
 	}
 	if (!isatty(STDIN_FILENO)) {
-		fprintf(stderr, CTL_PROG ": cluster drill asks for confirmation "
+		fprintf(stderr, CTL_PROG
+			": cluster drill asks for confirmation "
 			"and stdin is not a terminal\nHint: add --yes to run "
 			"the drill without asking.\n");
 		return CTL_EXIT_ERROR;
@@ -457,7 +484,7 @@ static void block_signals(struct drill *d)
 
 static bool interrupted(struct drill *d)
 {
-	struct timespec zero = {0, 0};
+	struct timespec zero = { 0, 0 };
 	return d->masked && sigtimedwait(&d->sigs, NULL, &zero) > 0;
 }
 
@@ -476,8 +503,7 @@ static void print_entry(const struct tl_entry *e)
 	const char *holder = e->holder[0] ? e->holder : "-";
 	if (!e->node[0])
 		printf("%+8.2f  %-8s  %s  (lease holder %s, token %llu)\n", t,
-		       "lease", e->state, holder,
-		       (unsigned long long)e->token);
+		       "lease", e->state, holder, (unsigned long long)e->token);
 	else
 		printf("%+8.2f  %-8s  %s/%s  (lease holder %s, token %llu)\n",
 		       t, e->node, e->role, e->state[0] ? e->state : "-",
@@ -563,7 +589,8 @@ static void observe(struct drill *d, const struct view *v)
 		 o ? (o->state[0] ? o->state : "-") : "no record");
 	if (d->new_name[0] && o && o->role == MEMBER_REPLICA && !d->old_back) {
 		d->old_back = true;
-		d->old_back_ms = (int64_t)clock_now_ms() - (int64_t)d->trigger_mono;
+		d->old_back_ms = (int64_t)clock_now_ms() -
+				 (int64_t)d->trigger_mono;
 	}
 }
 
@@ -572,7 +599,7 @@ static void observe(struct drill *d, const struct view *v)
 static int trigger_failover(struct drill *d)
 {
 	char key[SM_KEY_MAX + 1], value[1024];
-	struct client_request q = {.op = CLIENT_OP_CAS};
+	struct client_request q = { .op = CLIENT_OP_CAS };
 	struct tclient_result res;
 	struct flatjson_writer w;
 	flatjson_begin(&w, value, sizeof(value));
@@ -591,8 +618,10 @@ static int trigger_failover(struct drill *d)
 	int code = ctl_call(d->c, &q, "cluster drill", &res);
 	tclient_result_free(&res);
 	if (code == CTL_EXIT_NO) {
-		fprintf(stderr, CTL_PROG ": %s appeared meanwhile: another drill "
-			"runs\n", key);
+		fprintf(stderr,
+			CTL_PROG ": %s appeared meanwhile: another drill "
+				 "runs\n",
+			key);
 		code = CTL_EXIT_ERROR;
 	}
 	return code;
@@ -620,8 +649,10 @@ static bool poll_until(struct drill *d, uint64_t until, bool done_check)
 		struct view v;
 		if (interrupted(d)) {
 			snprintf(d->error, sizeof(d->error), "interrupted%s",
-				 d->triggered ? " after the trigger (the agents "
-				 "finish what it started)" : "");
+				 d->triggered
+					 ? " after the trigger (the agents "
+					   "finish what it started)"
+					 : "");
 			return false;
 		}
 		if (view_read(d, &v, true) == 0) {
@@ -647,20 +678,26 @@ static bool poll_until(struct drill *d, uint64_t until, bool done_check)
 static void explain_timeout(struct drill *d)
 {
 	size_t off = 0;
-	off += (size_t)snprintf(d->error, sizeof(d->error), "not done within "
-				"%.0f s:", secs(d->wait_ms));
+	off += (size_t)snprintf(d->error, sizeof(d->error),
+				"not done within "
+				"%.0f s:",
+				secs(d->wait_ms));
 	if (!d->new_name[0])
 		off += (size_t)snprintf(d->error + off, sizeof(d->error) - off,
 					" no other node became primary (lease "
-					"holder %s);", d->seen_holder[0] ?
-					d->seen_holder : "none");
+					"holder %s);",
+					d->seen_holder[0] ? d->seen_holder
+							  : "none");
 	else if (!ctl_probe_first_new_ack(d->probe))
 		off += (size_t)snprintf(d->error + off, sizeof(d->error) - off,
 					" %s is primary but took no probe "
-					"write;", d->new_name);
+					"write;",
+					d->new_name);
 	if (!d->old_back && off < sizeof(d->error))
-		snprintf(d->error + off, sizeof(d->error) - off, " %s is not "
-			 "back as a replica (now %s)", d->old, d->old_now);
+		snprintf(d->error + off, sizeof(d->error) - off,
+			 " %s is not "
+			 "back as a replica (now %s)",
+			 d->old, d->old_now);
 }
 
 /* ---- results ------------------------------------------------------------------ */
@@ -692,12 +729,14 @@ static void measure(struct drill *d)
 	ctl_probe_stop(d->probe);
 	ctl_probe_stats(d->probe, &d->st);
 	if (d->st.first_new_ms && d->new_addr[0])
-		d->lost_known = ctl_probe_count_lost(
-					d->probe, d->new_addr, &d->lost,
-					&d->first_lost, d->lost_error,
-					sizeof(d->lost_error)) == 0;
+		d->lost_known = ctl_probe_count_lost(d->probe, d->new_addr,
+						     &d->lost, &d->first_lost,
+						     d->lost_error,
+						     sizeof(d->lost_error)) ==
+				0;
 	else
-		snprintf(d->lost_error, sizeof(d->lost_error), "no write was "
+		snprintf(d->lost_error, sizeof(d->lost_error),
+			 "no write was "
 			 "acknowledged by a new primary");
 	newest_history(d);
 }
@@ -711,7 +750,7 @@ static uint64_t rto_ms(const struct drill *d)
 
 static void put_kcstr(struct json *j, const char *key, const char *s)
 {
-	struct client_str v = {s, strlen(s)};
+	struct client_str v = { s, strlen(s) };
 	json_key(j, key);
 	ctl_json_cstr_or_null(j, v);
 }
@@ -722,8 +761,7 @@ static void put_ku64(struct json *j, const char *key, uint64_t v)
 	json_u64(j, v);
 }
 
-static void put_ksecs(struct json *j, const char *key, bool known,
-		      int64_t ms)
+static void put_ksecs(struct json *j, const char *key, bool known, int64_t ms)
 {
 	json_key(j, key);
 	if (known)
@@ -784,8 +822,8 @@ static void write_result(const struct drill *d, FILE *f)
 	put_kcstr(&j, "kind", d->kind);
 	put_kcstr(&j, "scope", d->scope);
 	put_ku64(&j, "time_ms", d->trigger_wall);
-	put_kcstr(&j, "time", ctl_pg_iso_time(d->trigger_wall, when,
-					      sizeof(when)));
+	put_kcstr(&j, "time",
+		  ctl_pg_iso_time(d->trigger_wall, when, sizeof(when)));
 	put_kcstr(&j, "old", d->old);
 	put_ku64(&j, "old_token", d->old_token);
 	put_kcstr(&j, "new", d->new_name);
@@ -811,7 +849,7 @@ static void keep_result(struct drill *d)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	struct client_request q = {.op = CLIENT_OP_PUT};
+	struct client_request q = { .op = CLIENT_OP_PUT };
 	struct tclient_result res;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
@@ -821,8 +859,10 @@ static void keep_result(struct drill *d)
 	while (len && buf[len - 1] == '\n')
 		len--;
 	if (len > SM_VALUE_MAX) {
-		fprintf(stderr, CTL_PROG ": warning: the result (%zu bytes) is "
-			"too big to keep in %s\n", len, d->result_key);
+		fprintf(stderr,
+			CTL_PROG ": warning: the result (%zu bytes) is "
+				 "too big to keep in %s\n",
+			len, d->result_key);
 		free(buf);
 		return;
 	}
@@ -846,7 +886,7 @@ static void prune_drills(struct drill *d)
 	if (code == CTL_EXIT_OK)
 		n = scope_prune_count(p.count, SCOPE_DRILLS_KEEP);
 	for (size_t i = 0; code != CTL_EXIT_ERROR && i < n; i++) {
-		struct client_request q = {.op = CLIENT_OP_DELETE};
+		struct client_request q = { .op = CLIENT_OP_DELETE };
 		struct tclient_result res;
 		q.key = p.kvs[i].key;
 		code = call(d, &q, "del", &res, true);
@@ -855,7 +895,9 @@ static void prune_drills(struct drill *d)
 	}
 	ctl_pages_free(&p);
 	if (code == CTL_EXIT_ERROR)
-		fprintf(stderr, CTL_PROG ": warning: could not delete the "
+		fprintf(stderr,
+			CTL_PROG
+			": warning: could not delete the "
 			"drill results beyond the newest %d under %s/drills/ "
 			"(%zu deleted); the next drill tries again\n",
 			SCOPE_DRILLS_KEEP, d->scope, gone);
@@ -865,23 +907,28 @@ static void prune_drills(struct drill *d)
 static void clean_keys(struct drill *d)
 {
 	char key[SM_KEY_MAX + 1];
-	struct client_request q = {.op = CLIENT_OP_DELETE};
+	struct client_request q = { .op = CLIENT_OP_DELETE };
 	struct tclient_result res;
 	if (!d->triggered)
 		return;
 	/* a switchover that happened was deleted by the agents already */
 	if (!d->failover && d->new_name[0])
 		return;
-	scoped(key, sizeof(key), d->scope, d->failover ? "drill" : "switchover");
+	scoped(key, sizeof(key), d->scope,
+	       d->failover ? "drill" : "switchover");
 	q.key = ctl_str(key);
 	int code = call(d, &q, "del", &res, true);
 	tclient_result_free(&res);
 	if (code == CTL_EXIT_ERROR)
-		fprintf(stderr, CTL_PROG ": warning: could not delete %s; "
-			"delete it with '" CTL_PROG " del %s'\n", key, key);
+		fprintf(stderr,
+			CTL_PROG ": warning: could not delete %s; "
+				 "delete it with '" CTL_PROG " del %s'\n",
+			key, key);
 	else if (code == CTL_EXIT_OK && !d->failover)
-		fprintf(stderr, CTL_PROG ": the switchover request %s was "
-			"withdrawn\n", key);
+		fprintf(stderr,
+			CTL_PROG ": the switchover request %s was "
+				 "withdrawn\n",
+			key);
 }
 
 static void print_report(const struct drill *d)
@@ -936,9 +983,12 @@ static int report(struct drill *d)
 	else
 		print_report(d);
 	if (d->lost_known && d->lost) {
-		fprintf(stderr, CTL_PROG ": DATA LOSS: %llu acknowledged "
+		fprintf(stderr,
+			CTL_PROG
+			": DATA LOSS: %llu acknowledged "
 			"write%s missing on the new primary %s (first id "
-			"%llu)\n", (unsigned long long)d->lost,
+			"%llu)\n",
+			(unsigned long long)d->lost,
 			d->lost == 1 ? " is" : "s are", d->new_name,
 			(unsigned long long)d->first_lost);
 		return CTL_EXIT_NO;
@@ -963,7 +1013,9 @@ static int start_probe(struct drill *d)
 	char err[512];
 	if (ctl_probe_new(&d->pconf, d->old_addr, &d->probe, err,
 			  sizeof(err)) != 0) {
-		fprintf(stderr, CTL_PROG ": cannot prepare the probe on %s "
+		fprintf(stderr,
+			CTL_PROG
+			": cannot prepare the probe on %s "
 			"(%s): %s\nHint: --pg-user and --pg-database name who "
 			"writes (a password comes from PGPASSWORD or "
 			"~/.pgpass); it needs CREATE on the database.\n",
@@ -989,8 +1041,10 @@ static int rehearse(struct drill *d)
 	d->trigger_mono = d->probe_mono + DRILL_LEAD_MS; /* for the timeline */
 	poll_until(d, d->trigger_mono, false);
 	if (d->error[0]) {
-		fprintf(stderr, CTL_PROG ": drill %s before the trigger: "
-			"nothing was changed\n", d->error);
+		fprintf(stderr,
+			CTL_PROG ": drill %s before the trigger: "
+				 "nothing was changed\n",
+			d->error);
 		return CTL_EXIT_ERROR;
 	}
 	code = trigger(d);
@@ -998,8 +1052,7 @@ static int rehearse(struct drill *d)
 		return code;
 	snprintf(d->result_key, sizeof(d->result_key), "%s/drills/%020llu",
 		 d->scope, (unsigned long long)d->trigger_wall);
-	if (!poll_until(d, d->trigger_mono + d->wait_ms, true) &&
-	    !d->error[0])
+	if (!poll_until(d, d->trigger_mono + d->wait_ms, true) && !d->error[0])
 		explain_timeout(d);
 	measure(d);
 	clean_keys(d);
@@ -1012,7 +1065,7 @@ static int rehearse(struct drill *d)
 int ctl_cmd_pg_drill(struct ctl *c)
 {
 	struct drill *d = calloc(1, sizeof(*d));
-	struct view v = {0};
+	struct view v = { 0 };
 	int code = CTL_EXIT_ERROR;
 	if (!d || !(d->tl = calloc(DRILL_TIMELINE_MAX, sizeof(*d->tl)))) {
 		fprintf(stderr, CTL_PROG ": out of memory\n");
@@ -1075,8 +1128,8 @@ static size_t skip_value(const char *s, size_t i, size_t len)
 
 static size_t skip_ws(const char *s, size_t i, size_t len)
 {
-	while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' ||
-			   s[i] == '\r'))
+	while (i < len &&
+	       (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r'))
 		i++;
 	return i;
 }
@@ -1182,8 +1235,7 @@ static bool rec_decode(const struct client_kv *kv, struct drill_rec *r,
 	memset(r, 0, sizeof(*r));
 	if (!flat)
 		snprintf(err, errlen, "out of memory");
-	else if (!flatten(kv->value.p, kv->value.len, flat,
-			  kv->value.len + 3))
+	else if (!flatten(kv->value.p, kv->value.len, flat, kv->value.len + 3))
 		snprintf(err, errlen, "not a JSON object");
 	else
 		ok = flatjson_parse(flat, strlen(flat), on_rec_field, r, err,
@@ -1258,24 +1310,25 @@ static char *cell_secs(bool known, double s)
 
 static void history_drills_table(const struct drill_rec *r, size_t n)
 {
-	static const char *const head[] = {"TIME", "KIND", "OLD", "NEW",
-					   "RTO_S", "TO_PRIMARY_S", "ACKED",
-					   "LOST", "RESULT"};
+	static const char *const head[] = { "TIME",  "KIND",  "OLD",
+					    "NEW",   "RTO_S", "TO_PRIMARY_S",
+					    "ACKED", "LOST",  "RESULT" };
 	struct ctl_table t;
 	char when[40];
 	printf("\nDrills:\n");
 	ctl_table_init(&t, 9, head);
 	for (size_t i = 0; i < n; i++) {
-		char *cells[9] = {
-			cell_str(ctl_pg_iso_time(r[i].time_ms, when,
-						 sizeof(when))),
-			cell_str(r[i].kind), cell_str(r[i].old),
-			cell_str(r[i].new_name),
-			cell_secs(r[i].has_rto, r[i].rto_s),
-			cell_secs(r[i].has_ttp, r[i].ttp_s),
-			ctl_cell_u64(r[i].acked),
-			r[i].has_lost ? ctl_cell_u64(r[i].lost) : cell_str(""),
-			cell_str(rec_result(&r[i]))};
+		char *cells[9] = { cell_str(ctl_pg_iso_time(r[i].time_ms, when,
+							    sizeof(when))),
+				   cell_str(r[i].kind),
+				   cell_str(r[i].old),
+				   cell_str(r[i].new_name),
+				   cell_secs(r[i].has_rto, r[i].rto_s),
+				   cell_secs(r[i].has_ttp, r[i].ttp_s),
+				   ctl_cell_u64(r[i].acked),
+				   r[i].has_lost ? ctl_cell_u64(r[i].lost)
+						 : cell_str(""),
+				   cell_str(rec_result(&r[i])) };
 		ctl_table_row(&t, (const char *const *)cells);
 		for (size_t k = 0; k < 9; k++)
 			free(cells[k]);
@@ -1294,7 +1347,7 @@ int ctl_drill_print_history(struct ctl *c, const char *scope,
 			    const struct ctl_pg_event *e, size_t n)
 {
 	char prefix[SM_KEY_MAX + 1], err[160];
-	struct client_request q = {.op = CLIENT_OP_LIST_PAGE};
+	struct client_request q = { .op = CLIENT_OP_LIST_PAGE };
 	struct ctl_pages res;
 	struct drill_rec *r = NULL;
 	size_t nr = 0;
@@ -1312,8 +1365,10 @@ int ctl_drill_print_history(struct ctl *c, const char *scope,
 		if (rec_decode(kv, &r[nr], err, sizeof(err)))
 			nr++;
 		else
-			fprintf(stderr, CTL_PROG ": warning: ignoring %.*s: "
-				"%s\n", (int)kv->key.len, kv->key.p, err);
+			fprintf(stderr,
+				CTL_PROG ": warning: ignoring %.*s: "
+					 "%s\n",
+				(int)kv->key.len, kv->key.p, err);
 	}
 	if (code == CTL_EXIT_OK) {
 		if (nr)

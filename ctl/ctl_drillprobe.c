@@ -37,8 +37,8 @@
 #include "ctl/ctl.h"
 #include "fencing/roster.h"
 
-#define PROBE_TABLE_SQL                                                      \
-	"CREATE TABLE IF NOT EXISTS tenure_drill (id bigint PRIMARY KEY, "    \
+#define PROBE_TABLE_SQL                                                    \
+	"CREATE TABLE IF NOT EXISTS tenure_drill (id bigint PRIMARY KEY, " \
 	"node text, at timestamptz DEFAULT now())"
 #define PROBE_NEXT_SQL "SELECT coalesce(max(id), 0) + 1 FROM tenure_drill"
 #define PROBE_INSERT_SQL "INSERT INTO tenure_drill (id, node) VALUES ($1, $2)"
@@ -78,7 +78,8 @@ struct ctl_probe {
 
 static void sleep_ms(uint64_t ms)
 {
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+	struct timespec ts = { (time_t)(ms / 1000),
+			       (long)(ms % 1000) * 1000000 };
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
@@ -98,7 +99,7 @@ static void pq_error(PGconn *pg, const char *what, char *err, size_t errlen)
 /* 1 when the socket is ready for events, 0 at the deadline, -1 on error. */
 static int wait_socket(PGconn *pg, short events, uint64_t deadline)
 {
-	struct pollfd p = {.fd = PQsocket(pg), .events = events};
+	struct pollfd p = { .fd = PQsocket(pg), .events = events };
 	if (p.fd < 0)
 		return -1;
 	for (;;) {
@@ -116,7 +117,8 @@ static int wait_socket(PGconn *pg, short events, uint64_t deadline)
 static void on_notice(void *arg, const PGresult *res)
 {
 	bool *unsure = arg;
-	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *sev = PQresultErrorField(res,
+					     PG_DIAG_SEVERITY_NONLOCALIZED);
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	if (unsure && sev && strcmp(sev, "WARNING") == 0 && msg &&
 	    strstr(msg, "synchronous replication"))
@@ -137,17 +139,22 @@ static PGconn *pq_open(const struct ctl_probe_conf *conf, const char *addr,
 	snprintf(port, sizeof(port), "%u", p);
 	snprintf(options, sizeof(options), "-c statement_timeout=%llu",
 		 (unsigned long long)conf->deadline_ms);
-	const char *const keys[] = {"host", "port", "user", "dbname",
-				    "application_name", "options", NULL};
-	const char *const vals[] = {host, port, conf->user, conf->database,
-				    "tenurectl-drill", options, NULL};
+	const char *const keys[] = {
+		"host",    "port", "user", "dbname", "application_name",
+		"options", NULL
+	};
+	const char *const vals[] = {
+		host,    port, conf->user, conf->database, "tenurectl-drill",
+		options, NULL
+	};
 	PGconn *pg = PQconnectStartParams(keys, vals, 0);
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	if (!pg || PQstatus(pg) == CONNECTION_BAD)
 		st = PGRES_POLLING_FAILED;
 	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
-		int ready = wait_socket(pg, st == PGRES_POLLING_READING
-						    ? POLLIN : POLLOUT,
+		int ready = wait_socket(pg,
+					st == PGRES_POLLING_READING ? POLLIN
+								    : POLLOUT,
 					deadline);
 		if (ready <= 0) {
 			snprintf(err, errlen, "connecting to %s: %s", addr,
@@ -238,8 +245,8 @@ static int setup_table(struct ctl_probe *p, const char *addr, char *err,
 	else if (r) {
 		PQclear(r);
 		r = pq_exec(pg, PROBE_NEXT_SQL, 0, NULL, deadline, err, errlen);
-		if (r && (PQresultStatus(r) != PGRES_TUPLES_OK ||
-			  PQntuples(r) != 1))
+		if (r &&
+		    (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1))
 			result_error(r, err, errlen);
 		else if (r) {
 			p->first_id = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
@@ -318,8 +325,7 @@ static bool keep(struct ctl_probe *p, const struct probe_write *w)
 }
 
 /* One INSERT of the next id into node at addr. */
-static void write_once(struct ctl_probe *p, const char *node,
-		       const char *addr)
+static void write_once(struct ctl_probe *p, const char *node, const char *addr)
 {
 	char err[512], id[24];
 	uint64_t start = clock_now_ms();
@@ -335,9 +341,10 @@ static void write_once(struct ctl_probe *p, const char *node,
 		}
 		snprintf(p->conn_addr, sizeof(p->conn_addr), "%s", addr);
 	}
-	struct probe_write w = {.id = p->next_id++, .node = intern_node(p, node)};
+	struct probe_write w = { .id = p->next_id++,
+				 .node = intern_node(p, node) };
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)w.id);
-	const char *const params[] = {id, node};
+	const char *const params[] = { id, node };
 	p->unsure = false;
 	w.send_ms = clock_now_ms();
 	PGresult *r = pq_exec(p->conn, PROBE_INSERT_SQL, 2, params,
@@ -349,7 +356,8 @@ static void write_once(struct ctl_probe *p, const char *node,
 		if (r && !p->unsure)
 			result_error(r, err, sizeof(err));
 		else if (r)
-			snprintf(err, sizeof(err), "committed locally, maybe "
+			snprintf(err, sizeof(err),
+				 "committed locally, maybe "
 				 "not replicated (not counted)");
 		note_error(p, node, err);
 	}
@@ -480,8 +488,7 @@ static int by_u64(const void *a, const void *b)
 }
 
 /* The ids of rows the query returned, sorted; NULL with err. */
-static uint64_t *ids_of(const PGresult *r, size_t *n, char *err,
-			size_t errlen)
+static uint64_t *ids_of(const PGresult *r, size_t *n, char *err, size_t errlen)
 {
 	*n = (size_t)PQntuples(r);
 	uint64_t *ids = malloc((*n ? *n : 1) * sizeof(*ids));
@@ -501,7 +508,7 @@ int ctl_probe_count_lost(const struct ctl_probe *p, const char *addr,
 {
 	uint64_t deadline = clock_now_ms() + PROBE_SLOW_MS;
 	char from[24];
-	const char *const params[] = {from};
+	const char *const params[] = { from };
 	size_t n = 0;
 	uint64_t *ids = NULL;
 	*lost = *first_lost = 0;
@@ -521,7 +528,8 @@ int ctl_probe_count_lost(const struct ctl_probe *p, const char *addr,
 		return -1;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct probe_write *w = &p->w[i];
-		if (w->acked && !bsearch(&w->id, ids, n, sizeof(*ids), by_u64) &&
+		if (w->acked &&
+		    !bsearch(&w->id, ids, n, sizeof(*ids), by_u64) &&
 		    !(*lost)++)
 			*first_lost = w->id;
 	}

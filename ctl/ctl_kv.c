@@ -39,14 +39,15 @@ static int put_options(struct ctl *c, struct client_request *q)
 	if (lease && !*lease)
 		return ctl_usage_error(c, "--lease must not be empty");
 	if (lease && !has_token)
-		return ctl_usage_error(c, "--lease needs --token T, the fencing "
+		return ctl_usage_error(c,
+				       "--lease needs --token T, the fencing "
 				       "token of the lease's current grant "
 				       "(see '" CTL_PROG " lease get %s')",
 				       lease);
 	if (has_token && !lease)
 		return ctl_usage_error(c, "--token needs --lease NAME");
-	if (lease && ctl_opt_u64(c, "token", true, 0, 1, UINT64_MAX,
-				 &q->lease_token))
+	if (lease &&
+	    ctl_opt_u64(c, "token", true, 0, 1, UINT64_MAX, &q->lease_token))
 		return CTL_EXIT_ERROR;
 	q->lease = ctl_str(lease);
 	q->op = CLIENT_OP_PUT;
@@ -63,19 +64,22 @@ static void explain_put_no(const struct client_request *q,
 			   const struct tclient_result *res)
 {
 	if (res->status == CLIENT_NO_LEASE)
-		fprintf(stderr, CTL_PROG ": key '%s' not written: lease '%.*s' "
-			"is not held with token %llu\n", q->key.p,
-			(int)q->lease.len, q->lease.p,
+		fprintf(stderr,
+			CTL_PROG ": key '%s' not written: lease '%.*s' "
+				 "is not held with token %llu\n",
+			q->key.p, (int)q->lease.len, q->lease.p,
 			(unsigned long long)q->lease_token);
 	else if (res->status == CLIENT_COMPARE_FAILED && res->r.present)
-		fprintf(stderr, CTL_PROG ": key '%s' not written: its mod "
-			"revision is %llu, not %llu\n", q->key.p,
-			(unsigned long long)res->r.kv.mod_revision,
+		fprintf(stderr,
+			CTL_PROG ": key '%s' not written: its mod "
+				 "revision is %llu, not %llu\n",
+			q->key.p, (unsigned long long)res->r.kv.mod_revision,
 			(unsigned long long)q->expected_revision);
 	else if (res->status == CLIENT_COMPARE_FAILED)
-		fprintf(stderr, CTL_PROG ": key '%s' not written: it does not "
-			"exist (expected revision %llu)\n", q->key.p,
-			(unsigned long long)q->expected_revision);
+		fprintf(stderr,
+			CTL_PROG ": key '%s' not written: it does not "
+				 "exist (expected revision %llu)\n",
+			q->key.p, (unsigned long long)q->expected_revision);
 	else
 		fprintf(stderr, CTL_PROG ": key '%s' not written: %s\n",
 			q->key.p, client_status_name(res->status));

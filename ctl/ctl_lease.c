@@ -53,15 +53,18 @@ static int lease_write(struct ctl *c, struct client_request *q,
 		ctl_print_lease_outcome(c, &l, flag, code == CTL_EXIT_OK);
 		describe(&l, buf, sizeof(buf));
 		if (res.status == CLIENT_HELD)
-			fprintf(stderr, CTL_PROG ": lease '%s' not granted: "
-				"%s\n", q->name.p, buf);
+			fprintf(stderr,
+				CTL_PROG ": lease '%s' not granted: "
+					 "%s\n",
+				q->name.p, buf);
 		else if (res.status == CLIENT_NOT_FOUND)
 			fprintf(stderr, CTL_PROG ": there is no lease '%s'\n",
 				q->name.p);
 		else if (res.status == CLIENT_NOT_HOLDER)
-			fprintf(stderr, CTL_PROG ": %s does not hold lease "
-				"'%s' with token %llu: %s\n", q->holder.p,
-				q->name.p,
+			fprintf(stderr,
+				CTL_PROG ": %s does not hold lease "
+					 "'%s' with token %llu: %s\n",
+				q->holder.p, q->name.p,
 				(unsigned long long)q->lease_token, buf);
 		else if (code == CTL_EXIT_NO)
 			fprintf(stderr, CTL_PROG ": %s refused: %s\n", what,
@@ -106,8 +109,7 @@ static int holder_token(struct ctl *c, uint32_t op, const char *what,
 
 int ctl_cmd_lease_renew(struct ctl *c)
 {
-	return holder_token(c, CLIENT_OP_LEASE_RENEW, "lease renew",
-			    "renewed");
+	return holder_token(c, CLIENT_OP_LEASE_RENEW, "lease renew", "renewed");
 }
 
 int ctl_cmd_lease_release(struct ctl *c)

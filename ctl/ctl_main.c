@@ -16,268 +16,319 @@
 
 /* ---- the command table -------------------------------------------------- */
 
-static const char *const no_opts[] = {NULL};
-static const char *const acquire_opts[] = {"holder", "ttl", NULL};
-static const char *const holder_token_opts[] = {"holder", "token", NULL};
-static const char *const put_opts[] = {"lease", "token", "expect-revision",
-				       NULL};
-static const char *const member_add_opts[] = {"peer-addr", NULL};
-static const char *const transfer_opts[] = {"to", NULL};
-static const char *const scope_opts[] = {"scope", NULL};
-static const char *const edit_config_opts[] = {"scope", "set", NULL};
-static const char *const handover_opts[] = {"scope", "candidate", "wait",
-					    NULL};
-static const char *const failover_opts[] = {"scope", "candidate", "wait",
-					    "force", NULL};
-static const char *const drill_opts[] = {"kind", "candidate", "yes", "scope",
-					 "pg-user", "pg-database", "wait",
-					 NULL};
-static const char *const bench_opts[] = {"workload", "clients", "duration",
-					 "key-size", "value-size", "leases",
-					 "rate", NULL};
+static const char *const no_opts[] = { NULL };
+static const char *const acquire_opts[] = { "holder", "ttl", NULL };
+static const char *const holder_token_opts[] = { "holder", "token", NULL };
+static const char *const put_opts[] = { "lease", "token", "expect-revision",
+					NULL };
+static const char *const member_add_opts[] = { "peer-addr", NULL };
+static const char *const transfer_opts[] = { "to", NULL };
+static const char *const scope_opts[] = { "scope", NULL };
+static const char *const edit_config_opts[] = { "scope", "set", NULL };
+static const char *const handover_opts[] = { "scope", "candidate", "wait",
+					     NULL };
+static const char *const failover_opts[] = { "scope", "candidate", "wait",
+					     "force", NULL };
+static const char *const drill_opts[] = { "kind",  "candidate", "yes",
+					  "scope", "pg-user",   "pg-database",
+					  "wait",  NULL };
+static const char *const bench_opts[] = { "workload", "clients",    "duration",
+					  "key-size", "value-size", "leases",
+					  "rate",     NULL };
 
 static const struct ctl_cmd commands[] = {
-	{"status", "", 0, 0, no_opts,
-	 "one row per witness: name, endpoint, role, term, commit, applied, "
-	 "leader",
-	 "Asks every endpoint separately (not only the leader); a witness that\n"
-	 "does not answer is listed with role \"unreachable\".  Exit 2 only when\n"
-	 "none answered.\n",
-	 ctl_cmd_status},
-	{"lease acquire", "NAME --holder H --ttl MS", 1, 1, acquire_opts,
-	 "acquire a lease (or renew it, when H already holds it)",
-	 "Exit 0 when granted (JSON \"granted\": true, with the fencing token),\n"
-	 "1 when another holder has it (the output names that holder).\n"
-	 "--ttl takes milliseconds or a unit: 500, 500ms, 10s.\n",
-	 ctl_cmd_lease_acquire},
-	{"lease renew", "NAME --holder H --token T", 1, 1, holder_token_opts,
-	 "renew a lease held by H with fencing token T",
-	 "Exit 1 when H does not hold the lease with that token (anymore).\n",
-	 ctl_cmd_lease_renew},
-	{"lease release", "NAME --holder H --token T", 1, 1, holder_token_opts,
-	 "release a lease; keys attached to it are deleted with it",
-	 "Exit 1 when H does not hold the lease with that token.\n",
-	 ctl_cmd_lease_release},
-	{"lease get", "NAME", 1, 1, no_opts, "show one lease",
-	 "Name, holder, fencing token, TTL and the milliseconds remaining.\n"
-	 "Exit 1 when there is no lease of that name: a released or expired\n"
-	 "lease is removed (its name's next grant still gets a higher token).\n",
-	 ctl_cmd_lease_get},
-	{"lease list", "", 0, 0, no_opts, "show every lease",
-	 "One row (JSON: one object) per lease, in name order, asked of the\n"
-	 "witnesses page by page.  Released and expired leases are removed,\n"
-	 "so they are not listed.\n",
-	 ctl_cmd_lease_list},
-	{"lease watch", "NAME", 1, 1, no_opts,
-	 "print the lease's grants, renewals, releases and expiries",
-	 "One line (JSON: one object) per event until interrupted (Ctrl-C\n"
-	 "exits 0).\n",
-	 ctl_cmd_lease_watch},
-	{"put", "KEY VALUE [--lease NAME --token T] [--expect-revision REV]", 2,
-	 2, put_opts, "store a value",
-	 "--lease attaches the key to a held lease (T is the lease's current\n"
-	 "fencing token): the key is deleted when the lease is released or\n"
-	 "expires.  --expect-revision makes it a compare-and-swap: written only\n"
-	 "when the key's mod revision is REV (0: only when the key does not\n"
-	 "exist); exit 1 when the comparison fails.  Put -- before a VALUE\n"
-	 "that starts with a dash.\n",
-	 ctl_cmd_put},
-	{"get", "KEY", 1, 1, no_opts, "show one key",
-	 "Exit 1 when the key does not exist.\n", ctl_cmd_get},
-	{"del", "KEY", 1, 1, no_opts, "delete a key",
-	 "Exit 1 when the key does not exist.\n", ctl_cmd_del},
-	{"list", "[PREFIX]", 0, 1, no_opts, "show the keys starting with PREFIX",
-	 "Without PREFIX, every key.  One row (JSON: one object) per key with\n"
-	 "its value, lease and revisions, asked of the witnesses page by page.\n"
-	 "example:\n"
-	 "  " CTL_PROG " list main/\n",
-	 ctl_cmd_list},
-	{"watch", "[PREFIX]", 0, 1, no_opts,
-	 "print every put and delete of keys starting with PREFIX",
-	 "One line (JSON: one object) per event until interrupted (Ctrl-C\n"
-	 "exits 0).\n",
-	 ctl_cmd_watch},
-	{"member list", "", 0, 0, no_opts,
-	 "show the witnesses of the cluster configuration",
-	 "Name, id, peer and client address, voter or learner, whether the\n"
-	 "answering witness (the leader) is connected to it, and its match\n"
-	 "index.\n",
-	 ctl_cmd_member_list},
-	{"member add", "NAME --peer-addr HOST:PORT", 1, 1, member_add_opts,
-	 "add a witness (as a learner, promoted once caught up)",
-	 "Start the new tenured with the same --initial-cluster plus itself.\n",
-	 ctl_cmd_member_add},
-	{"member remove", "NAME", 1, 1, no_opts,
-	 "remove a witness from the cluster",
-	 "Exit 1 when there is no member NAME.  To rebuild a witness: remove\n"
-	 "it, empty its data dir, 'member add' it, then start it.\n",
-	 ctl_cmd_member_remove},
-	{"leader transfer", "[--to NAME]", 0, 0, transfer_opts,
-	 "hand leadership to another witness (a switchover of the witnesses)",
-	 "Without --to, any caught-up witness.  Waits (up to --timeout) until\n"
-	 "the new leader is in place.\n",
-	 ctl_cmd_leader_transfer},
-	{"bench",
-	 "--workload put|renew|acquire|get --clients N --duration S "
-	 "[--key-size B --value-size B] [--leases L] [--rate R]",
-	 0, 0, bench_opts, "measure throughput and latency",
-	 "N clients, each with one request in flight, for S seconds (a bare\n"
-	 "number is seconds; 500ms works too).  Prints ops/s, p50, p99, p99.9\n"
-	 "and max latency and the number of errors; a progress line goes to\n"
-	 "stderr every second.  renew and acquire use one lease per client\n"
-	 "(released at the end); get reads keys written beforehand.  Defaults:\n"
-	 "--workload put --clients 8 --duration 5 --key-size 16 --value-size 64.\n"
-	 "\n"
-	 "--leases L (renew, acquire): L leases shared out among the clients\n"
-	 "instead of one each, every client going round its own.\n"
-	 "--rate R: every lease (or key) gets R requests a second, evenly\n"
-	 "spaced, instead of as many as the cluster answers; latency then\n"
-	 "counts from when a request was due, so falling behind shows.  10,000\n"
-	 "leases renewed once a second:\n"
-	 "  tenurectl bench --workload renew --clients 100 --leases 10000 --rate 1\n",
-	 ctl_cmd_bench},
-	{"cluster list", "[--scope S]", 0, 0, scope_opts,
-	 "show the PostgreSQL cluster: members, roles, lag (like patronictl "
-	 "list)",
-	 "Reads what the tenure-agents publish under S/ (S from --scope, env\n"
-	 "TENURE_SCOPE, default \"main\").  Only the holder of the S/primary\n"
-	 "lease is shown as primary; a record that still says primary without\n"
-	 "the lease is \"demoting\".  LAG_MB is rounded; the header names the\n"
-	 "leader, its fencing token and maintenance mode.  -o json: a list of\n"
-	 "{name, role, state, timeline, lag_bytes, sync, healthy, api, host,\n"
-	 "lease_token (primary only)}.\n",
-	 ctl_cmd_pg_list},
-	{"cluster history", "[--scope S]", 0, 0, scope_opts,
-	 "show the cluster's changes of primary, oldest first",
-	 "One row per grant of S/primary to a new node: time (UTC), old and new\n"
-	 "primary, reason, fencing token, and how long no primary accepted\n"
-	 "writes.  Then the drills ('cluster drill') kept under S/drills/, one\n"
-	 "row each: kind, old and new primary, RTO, seconds to the first write\n"
-	 "on the new primary, writes acknowledged and lost.  -o json: one list,\n"
-	 "oldest first; a drill is an entry with \"reason\": \"drill\" and its\n"
-	 "figures (kind, rto_s, time_to_new_primary_s, acked, lost, ok).\n"
-	 "Only the newest 1000 changes of primary and 100 drills are kept: the\n"
-	 "agent that records a change, and 'cluster drill' after a drill,\n"
-	 "delete the oldest.\n",
-	 ctl_cmd_pg_history},
-	{"cluster pause", "[--scope S]", 0, 0, scope_opts,
-	 "maintenance mode: the agents stop automatic failover",
-	 "Writes S/pause.  The primary keeps its lease (and stays fenced if it\n"
-	 "loses it); no replica is promoted automatically until resume.  Exit\n"
-	 "1 when already paused.\n",
-	 ctl_cmd_pg_pause},
-	{"cluster resume", "[--scope S]", 0, 0, scope_opts,
-	 "leave maintenance mode", "Deletes S/pause.  Exit 1 when not paused.\n",
-	 ctl_cmd_pg_resume},
-	{"cluster show-config", "[--scope S]", 0, 0, scope_opts,
-	 "show the settings every agent of the cluster applies",
-	 "Prints S/config (the scope-wide settings: synchronous_mode,\n"
-	 "synchronous_node_count, maximum_lag_on_failover, lease_ttl,\n"
-	 "renew_interval) as `key = value` lines; a key it does not set is\n"
-	 "shown commented out: each agent's own config file decides it.  Then\n"
-	 "maintenance_mode (the key S/pause).  -o json: {scope, revision,\n"
-	 "settings: {key: value}}.  Exit 2 when S/config holds text the agents\n"
-	 "refuse.\n",
-	 ctl_cmd_pg_show_config},
-	{"cluster edit-config", "[--set KEY=VALUE]... [--scope S]", 0, 0,
-	 edit_config_opts, "change the settings every agent applies",
-	 "Without --set: opens $EDITOR (default vi) on the text show-config\n"
-	 "prints; with --set KEY=VALUE (repeatable; KEY= removes a key, so each\n"
-	 "agent's file decides it again): no editor.  The new settings are\n"
-	 "checked as a whole (unknown key, bad value, out of range, a lease_ttl\n"
-	 "that leaves less than 3 renewals of validity with the default\n"
-	 "fence_time 200ms and pause_margin 300ms): on an error nothing is\n"
-	 "written, exit 2.  Written to S/config with a compare-and-swap on the\n"
-	 "revision read (exit 1 if it changed meanwhile: run it again);\n"
-	 "maintenance_mode writes or deletes S/pause.  Every agent applies the\n"
-	 "change at its next tick, without a restart, in a safe order: turning\n"
-	 "synchronous_mode on keeps the asynchronous failover rule until the\n"
-	 "primary has a synchronous standby; a new lease_ttl applies to the\n"
-	 "next lease acquired.  Prints each change as \"key: old -> new\".\n"
-	 "examples:\n"
-	 "  " CTL_PROG " cluster edit-config --set synchronous_mode=on\n"
-	 "  " CTL_PROG " cluster edit-config --set lease_ttl=5s "
-	 "--set renew_interval=1s\n",
-	 ctl_cmd_pg_edit_config},
-	{"cluster switchover", "[--candidate NODE] [--wait S] [--scope S]", 0, 0,
-	 handover_opts, "hand the primary role to a replica, in order",
-	 "Asks the agents (key S/switchover) to move the primary to NODE: the\n"
-	 "current primary is demoted and releases the lease, then NODE is\n"
-	 "promoted.  Without --candidate, the best replica: a synchronous\n"
-	 "standby when there are any, then the least lag, then the highest\n"
-	 "priority.  Waits until NODE holds S/primary and runs as primary,\n"
-	 "polling every 100 ms, for --wait (default 30 s; 500ms, 2min work\n"
-	 "too), then prints the time it took.  Exit 2 when there is no primary\n"
-	 "(use failover), NODE is not a running replica, a request younger\n"
-	 "than 60 s is pending (an older one is replaced: the agents ignore\n"
-	 "it), or the wait runs out: the request is then withdrawn and the\n"
-	 "candidate's own account of why it waits is printed.\n"
-	 "example:\n"
-	 "  " CTL_PROG " cluster switchover --candidate pg2 --wait 60\n",
-	 ctl_cmd_pg_switchover},
-	{"cluster failover", "--candidate NODE [--force] [--wait S] [--scope S]",
-	 0, 0, failover_opts, "promote a replica when there is no healthy primary",
-	 "When S/primary is free (the old primary is dead or fenced): the\n"
-	 "agents promote NODE once the old lease has ended, if NODE may be\n"
-	 "promoted: in synchronous mode a synchronous standby, otherwise\n"
-	 "within maximum_lag_on_failover of the last position the primary\n"
-	 "published.  --force promotes NODE anyway once it has stopped\n"
-	 "replicating, and first prints how far behind it is: commits beyond\n"
-	 "its position are lost.  With a healthy primary this is a switchover\n"
-	 "to NODE (as patronictl does; --force then changes nothing).  Exit\n"
-	 "codes as for switchover.\n"
-	 "example:\n"
-	 "  " CTL_PROG " cluster failover --candidate pg3 --force\n",
-	 ctl_cmd_pg_failover},
-	{"cluster drill",
-	 "[--kind switchover|failover] [--candidate NODE] [--yes] [--wait S] "
-	 "[--pg-user U] [--pg-database D] [--scope S]",
-	 0, 0, drill_opts,
-	 "rehearse a switchover or failover and measure RTO and RPO",
-	 "Runs on the live cluster (after a confirmation; --yes skips it, and\n"
-	 "without a terminal it is required).  A probe writes a row every 20 ms\n"
-	 "into the table tenure_drill (created if missing; --pg-user and\n"
-	 "--pg-database, default postgres, password from PGPASSWORD or\n"
-	 "~/.pgpass) on whichever node holds S/primary, from 1 s before the\n"
-	 "trigger to 1 s after the new primary's first acknowledged write.\n"
-	 "--kind switchover (default): the request 'cluster switchover' makes,\n"
-	 "to --candidate or the best synchronous replica.  --kind failover: the\n"
-	 "primary's agent kills its Postgres and stops renewing (key S/drill),\n"
-	 "as if the host died; the agents pick the new primary.\n"
-	 "Prints every change of the lease and of the member records as it\n"
-	 "happens (seconds from the trigger), then RTO (longest time without an\n"
-	 "acknowledged write), the time from the trigger to the first write on\n"
-	 "the new primary, RPO (acknowledged writes missing on the new primary)\n"
-	 "and the agents' history entry.  Done when the new primary took writes\n"
-	 "and the old one is back as a replica, or after --wait (default 60 s).\n"
-	 "The result is kept in S/drills/ (the newest 100) and shown by\n"
-	 "'cluster history'.\n"
-	 "-o json: {kind, old, new, rto_s, time_to_new_primary_s, acked, lost,\n"
-	 "timeline, ...}.  Exit 0: a new primary and nothing lost; 1: writes\n"
-	 "were lost, or cancelled at the prompt; 2: refused (no primary,\n"
-	 "paused, no healthy replica, no --yes without a terminal), or not\n"
-	 "complete within --wait (still reported).\n"
-	 "example:\n"
-	 "  " CTL_PROG " cluster drill --kind failover --yes\n",
-	 ctl_cmd_pg_drill},
+	{ "status", "", 0, 0, no_opts,
+	  "one row per witness: name, endpoint, role, term, commit, applied, "
+	  "leader",
+	  "Asks every endpoint separately (not only the leader); a witness "
+	  "that\n"
+	  "does not answer is listed with role \"unreachable\".  Exit 2 only "
+	  "when\n"
+	  "none answered.\n",
+	  ctl_cmd_status },
+	{ "lease acquire", "NAME --holder H --ttl MS", 1, 1, acquire_opts,
+	  "acquire a lease (or renew it, when H already holds it)",
+	  "Exit 0 when granted (JSON \"granted\": true, with the fencing "
+	  "token),\n"
+	  "1 when another holder has it (the output names that holder).\n"
+	  "--ttl takes milliseconds or a unit: 500, 500ms, 10s.\n",
+	  ctl_cmd_lease_acquire },
+	{ "lease renew", "NAME --holder H --token T", 1, 1, holder_token_opts,
+	  "renew a lease held by H with fencing token T",
+	  "Exit 1 when H does not hold the lease with that token (anymore).\n",
+	  ctl_cmd_lease_renew },
+	{ "lease release", "NAME --holder H --token T", 1, 1, holder_token_opts,
+	  "release a lease; keys attached to it are deleted with it",
+	  "Exit 1 when H does not hold the lease with that token.\n",
+	  ctl_cmd_lease_release },
+	{ "lease get", "NAME", 1, 1, no_opts, "show one lease",
+	  "Name, holder, fencing token, TTL and the milliseconds remaining.\n"
+	  "Exit 1 when there is no lease of that name: a released or expired\n"
+	  "lease is removed (its name's next grant still gets a higher "
+	  "token).\n",
+	  ctl_cmd_lease_get },
+	{ "lease list", "", 0, 0, no_opts, "show every lease",
+	  "One row (JSON: one object) per lease, in name order, asked of the\n"
+	  "witnesses page by page.  Released and expired leases are removed,\n"
+	  "so they are not listed.\n",
+	  ctl_cmd_lease_list },
+	{ "lease watch", "NAME", 1, 1, no_opts,
+	  "print the lease's grants, renewals, releases and expiries",
+	  "One line (JSON: one object) per event until interrupted (Ctrl-C\n"
+	  "exits 0).\n",
+	  ctl_cmd_lease_watch },
+	{ "put", "KEY VALUE [--lease NAME --token T] [--expect-revision REV]",
+	  2, 2, put_opts, "store a value",
+	  "--lease attaches the key to a held lease (T is the lease's current\n"
+	  "fencing token): the key is deleted when the lease is released or\n"
+	  "expires.  --expect-revision makes it a compare-and-swap: written "
+	  "only\n"
+	  "when the key's mod revision is REV (0: only when the key does not\n"
+	  "exist); exit 1 when the comparison fails.  Put -- before a VALUE\n"
+	  "that starts with a dash.\n",
+	  ctl_cmd_put },
+	{ "get", "KEY", 1, 1, no_opts, "show one key",
+	  "Exit 1 when the key does not exist.\n", ctl_cmd_get },
+	{ "del", "KEY", 1, 1, no_opts, "delete a key",
+	  "Exit 1 when the key does not exist.\n", ctl_cmd_del },
+	{ "list", "[PREFIX]", 0, 1, no_opts,
+	  "show the keys starting with PREFIX",
+	  "Without PREFIX, every key.  One row (JSON: one object) per key "
+	  "with\n"
+	  "its value, lease and revisions, asked of the witnesses page by "
+	  "page.\n"
+	  "example:\n"
+	  "  " CTL_PROG " list main/\n",
+	  ctl_cmd_list },
+	{ "watch", "[PREFIX]", 0, 1, no_opts,
+	  "print every put and delete of keys starting with PREFIX",
+	  "One line (JSON: one object) per event until interrupted (Ctrl-C\n"
+	  "exits 0).\n",
+	  ctl_cmd_watch },
+	{ "member list", "", 0, 0, no_opts,
+	  "show the witnesses of the cluster configuration",
+	  "Name, id, peer and client address, voter or learner, whether the\n"
+	  "answering witness (the leader) is connected to it, and its match\n"
+	  "index.\n",
+	  ctl_cmd_member_list },
+	{ "member add", "NAME --peer-addr HOST:PORT", 1, 1, member_add_opts,
+	  "add a witness (as a learner, promoted once caught up)",
+	  "Start the new tenured with the same --initial-cluster plus "
+	  "itself.\n",
+	  ctl_cmd_member_add },
+	{ "member remove", "NAME", 1, 1, no_opts,
+	  "remove a witness from the cluster",
+	  "Exit 1 when there is no member NAME.  To rebuild a witness: remove\n"
+	  "it, empty its data dir, 'member add' it, then start it.\n",
+	  ctl_cmd_member_remove },
+	{ "leader transfer", "[--to NAME]", 0, 0, transfer_opts,
+	  "hand leadership to another witness (a switchover of the witnesses)",
+	  "Without --to, any caught-up witness.  Waits (up to --timeout) "
+	  "until\n"
+	  "the new leader is in place.\n",
+	  ctl_cmd_leader_transfer },
+	{ "bench",
+	  "--workload put|renew|acquire|get --clients N --duration S "
+	  "[--key-size B --value-size B] [--leases L] [--rate R]",
+	  0, 0, bench_opts, "measure throughput and latency",
+	  "N clients, each with one request in flight, for S seconds (a bare\n"
+	  "number is seconds; 500ms works too).  Prints ops/s, p50, p99, "
+	  "p99.9\n"
+	  "and max latency and the number of errors; a progress line goes to\n"
+	  "stderr every second.  renew and acquire use one lease per client\n"
+	  "(released at the end); get reads keys written beforehand.  "
+	  "Defaults:\n"
+	  "--workload put --clients 8 --duration 5 --key-size 16 --value-size "
+	  "64.\n"
+	  "\n"
+	  "--leases L (renew, acquire): L leases shared out among the clients\n"
+	  "instead of one each, every client going round its own.\n"
+	  "--rate R: every lease (or key) gets R requests a second, evenly\n"
+	  "spaced, instead of as many as the cluster answers; latency then\n"
+	  "counts from when a request was due, so falling behind shows.  "
+	  "10,000\n"
+	  "leases renewed once a second:\n"
+	  "  tenurectl bench --workload renew --clients 100 --leases 10000 "
+	  "--rate 1\n",
+	  ctl_cmd_bench },
+	{ "cluster list", "[--scope S]", 0, 0, scope_opts,
+	  "show the PostgreSQL cluster: members, roles, lag (like patronictl "
+	  "list)",
+	  "Reads what the tenure-agents publish under S/ (S from --scope, env\n"
+	  "TENURE_SCOPE, default \"main\").  Only the holder of the S/primary\n"
+	  "lease is shown as primary; a record that still says primary "
+	  "without\n"
+	  "the lease is \"demoting\".  LAG_MB is rounded; the header names "
+	  "the\n"
+	  "leader, its fencing token and maintenance mode.  -o json: a list "
+	  "of\n"
+	  "{name, role, state, timeline, lag_bytes, sync, healthy, api, host,\n"
+	  "lease_token (primary only)}.\n",
+	  ctl_cmd_pg_list },
+	{ "cluster history", "[--scope S]", 0, 0, scope_opts,
+	  "show the cluster's changes of primary, oldest first",
+	  "One row per grant of S/primary to a new node: time (UTC), old and "
+	  "new\n"
+	  "primary, reason, fencing token, and how long no primary accepted\n"
+	  "writes.  Then the drills ('cluster drill') kept under S/drills/, "
+	  "one\n"
+	  "row each: kind, old and new primary, RTO, seconds to the first "
+	  "write\n"
+	  "on the new primary, writes acknowledged and lost.  -o json: one "
+	  "list,\n"
+	  "oldest first; a drill is an entry with \"reason\": \"drill\" and "
+	  "its\n"
+	  "figures (kind, rto_s, time_to_new_primary_s, acked, lost, ok).\n"
+	  "Only the newest 1000 changes of primary and 100 drills are kept: "
+	  "the\n"
+	  "agent that records a change, and 'cluster drill' after a drill,\n"
+	  "delete the oldest.\n",
+	  ctl_cmd_pg_history },
+	{ "cluster pause", "[--scope S]", 0, 0, scope_opts,
+	  "maintenance mode: the agents stop automatic failover",
+	  "Writes S/pause.  The primary keeps its lease (and stays fenced if "
+	  "it\n"
+	  "loses it); no replica is promoted automatically until resume.  "
+	  "Exit\n"
+	  "1 when already paused.\n",
+	  ctl_cmd_pg_pause },
+	{ "cluster resume", "[--scope S]", 0, 0, scope_opts,
+	  "leave maintenance mode",
+	  "Deletes S/pause.  Exit 1 when not paused.\n", ctl_cmd_pg_resume },
+	{ "cluster show-config", "[--scope S]", 0, 0, scope_opts,
+	  "show the settings every agent of the cluster applies",
+	  "Prints S/config (the scope-wide settings: synchronous_mode,\n"
+	  "synchronous_node_count, maximum_lag_on_failover, lease_ttl,\n"
+	  "renew_interval) as `key = value` lines; a key it does not set is\n"
+	  "shown commented out: each agent's own config file decides it.  "
+	  "Then\n"
+	  "maintenance_mode (the key S/pause).  -o json: {scope, revision,\n"
+	  "settings: {key: value}}.  Exit 2 when S/config holds text the "
+	  "agents\n"
+	  "refuse.\n",
+	  ctl_cmd_pg_show_config },
+	{ "cluster edit-config", "[--set KEY=VALUE]... [--scope S]", 0, 0,
+	  edit_config_opts, "change the settings every agent applies",
+	  "Without --set: opens $EDITOR (default vi) on the text show-config\n"
+	  "prints; with --set KEY=VALUE (repeatable; KEY= removes a key, so "
+	  "each\n"
+	  "agent's file decides it again): no editor.  The new settings are\n"
+	  "checked as a whole (unknown key, bad value, out of range, a "
+	  "lease_ttl\n"
+	  "that leaves less than 3 renewals of validity with the default\n"
+	  "fence_time 200ms and pause_margin 300ms): on an error nothing is\n"
+	  "written, exit 2.  Written to S/config with a compare-and-swap on "
+	  "the\n"
+	  "revision read (exit 1 if it changed meanwhile: run it again);\n"
+	  "maintenance_mode writes or deletes S/pause.  Every agent applies "
+	  "the\n"
+	  "change at its next tick, without a restart, in a safe order: "
+	  "turning\n"
+	  "synchronous_mode on keeps the asynchronous failover rule until the\n"
+	  "primary has a synchronous standby; a new lease_ttl applies to the\n"
+	  "next lease acquired.  Prints each change as \"key: old -> new\".\n"
+	  "examples:\n"
+	  "  " CTL_PROG " cluster edit-config --set synchronous_mode=on\n"
+	  "  " CTL_PROG " cluster edit-config --set lease_ttl=5s "
+	  "--set renew_interval=1s\n",
+	  ctl_cmd_pg_edit_config },
+	{ "cluster switchover", "[--candidate NODE] [--wait S] [--scope S]", 0,
+	  0, handover_opts, "hand the primary role to a replica, in order",
+	  "Asks the agents (key S/switchover) to move the primary to NODE: "
+	  "the\n"
+	  "current primary is demoted and releases the lease, then NODE is\n"
+	  "promoted.  Without --candidate, the best replica: a synchronous\n"
+	  "standby when there are any, then the least lag, then the highest\n"
+	  "priority.  Waits until NODE holds S/primary and runs as primary,\n"
+	  "polling every 100 ms, for --wait (default 30 s; 500ms, 2min work\n"
+	  "too), then prints the time it took.  Exit 2 when there is no "
+	  "primary\n"
+	  "(use failover), NODE is not a running replica, a request younger\n"
+	  "than 60 s is pending (an older one is replaced: the agents ignore\n"
+	  "it), or the wait runs out: the request is then withdrawn and the\n"
+	  "candidate's own account of why it waits is printed.\n"
+	  "example:\n"
+	  "  " CTL_PROG " cluster switchover --candidate pg2 --wait 60\n",
+	  ctl_cmd_pg_switchover },
+	{ "cluster failover",
+	  "--candidate NODE [--force] [--wait S] [--scope S]", 0, 0,
+	  failover_opts, "promote a replica when there is no healthy primary",
+	  "When S/primary is free (the old primary is dead or fenced): the\n"
+	  "agents promote NODE once the old lease has ended, if NODE may be\n"
+	  "promoted: in synchronous mode a synchronous standby, otherwise\n"
+	  "within maximum_lag_on_failover of the last position the primary\n"
+	  "published.  --force promotes NODE anyway once it has stopped\n"
+	  "replicating, and first prints how far behind it is: commits beyond\n"
+	  "its position are lost.  With a healthy primary this is a "
+	  "switchover\n"
+	  "to NODE (as patronictl does; --force then changes nothing).  Exit\n"
+	  "codes as for switchover.\n"
+	  "example:\n"
+	  "  " CTL_PROG " cluster failover --candidate pg3 --force\n",
+	  ctl_cmd_pg_failover },
+	{ "cluster drill",
+	  "[--kind switchover|failover] [--candidate NODE] [--yes] [--wait S] "
+	  "[--pg-user U] [--pg-database D] [--scope S]",
+	  0, 0, drill_opts,
+	  "rehearse a switchover or failover and measure RTO and RPO",
+	  "Runs on the live cluster (after a confirmation; --yes skips it, "
+	  "and\n"
+	  "without a terminal it is required).  A probe writes a row every 20 "
+	  "ms\n"
+	  "into the table tenure_drill (created if missing; --pg-user and\n"
+	  "--pg-database, default postgres, password from PGPASSWORD or\n"
+	  "~/.pgpass) on whichever node holds S/primary, from 1 s before the\n"
+	  "trigger to 1 s after the new primary's first acknowledged write.\n"
+	  "--kind switchover (default): the request 'cluster switchover' "
+	  "makes,\n"
+	  "to --candidate or the best synchronous replica.  --kind failover: "
+	  "the\n"
+	  "primary's agent kills its Postgres and stops renewing (key "
+	  "S/drill),\n"
+	  "as if the host died; the agents pick the new primary.\n"
+	  "Prints every change of the lease and of the member records as it\n"
+	  "happens (seconds from the trigger), then RTO (longest time without "
+	  "an\n"
+	  "acknowledged write), the time from the trigger to the first write "
+	  "on\n"
+	  "the new primary, RPO (acknowledged writes missing on the new "
+	  "primary)\n"
+	  "and the agents' history entry.  Done when the new primary took "
+	  "writes\n"
+	  "and the old one is back as a replica, or after --wait (default 60 "
+	  "s).\n"
+	  "The result is kept in S/drills/ (the newest 100) and shown by\n"
+	  "'cluster history'.\n"
+	  "-o json: {kind, old, new, rto_s, time_to_new_primary_s, acked, "
+	  "lost,\n"
+	  "timeline, ...}.  Exit 0: a new primary and nothing lost; 1: writes\n"
+	  "were lost, or cancelled at the prompt; 2: refused (no primary,\n"
+	  "paused, no healthy replica, no --yes without a terminal), or not\n"
+	  "complete within --wait (still reported).\n"
+	  "example:\n"
+	  "  " CTL_PROG " cluster drill --kind failover --yes\n",
+	  ctl_cmd_pg_drill },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static const char global_help[] =
 	"Global options (anywhere on the line):\n"
 	"  --endpoints HOST:PORT,...     client addresses of the witnesses\n"
-	"                                (env TENURE_ENDPOINTS; default "
-	CTL_DEFAULT_ENDPOINT ")\n"
+	"                                (env TENURE_ENDPOINTS; "
+	"default " CTL_DEFAULT_ENDPOINT ")\n"
 	"  -o, --output table|json       output format (default table)\n"
 	"  --auth-token-file FILE        shared secret of the cluster (env\n"
 	"                                TENURE_AUTH_TOKEN_FILE)\n"
 	"  --timeout DURATION            give up after this long (default 5s)\n"
 	"  --consistency linearizable|local\n"
-	"                                reads: confirmed by the leader (default)\n"
-	"                                or whatever the answering witness has\n"
+	"                                reads: confirmed by the leader "
+	"(default)\n"
+	"                                or whatever the answering witness "
+	"has\n"
 	"  -h, --help                    help (also after any command)\n"
 	"\n"
-	"Exit status: 0 success, 1 the answer is \"no\" (lease held by another,\n"
+	"Exit status: 0 success, 1 the answer is \"no\" (lease held by "
+	"another,\n"
 	"wrong token, not found, compare failed), 2 error (bad input,\n"
 	"unreachable, no quorum, timeout); the reason goes to stderr.\n";
 
@@ -307,13 +358,14 @@ static void print_command_list(FILE *f, const char *group)
 static void print_main_help(void)
 {
 	printf(CTL_PROG " — the operator's client of tenure witnesses.\n\n"
-	       "usage: " CTL_PROG " [global options] COMMAND [ARGS] "
-	       "[options]\n\nCommands:\n");
+			"usage: " CTL_PROG " [global options] COMMAND [ARGS] "
+			"[options]\n\nCommands:\n");
 	print_command_list(stdout, NULL);
 	printf("\n%s\nexample:\n  " CTL_PROG " --endpoints "
 	       "127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103 status\n"
 	       "  " CTL_PROG " lease acquire primary --holder pg1 --ttl 10s "
-	       "-o json\n", global_help);
+	       "-o json\n",
+	       global_help);
 }
 
 static void print_group_help(const char *group)
@@ -389,9 +441,9 @@ int ctl_opt_u64(const struct ctl *c, const char *name, bool required,
 		return ctl_usage_error(c, "--%s wants a whole number, not '%s'",
 				       name, v);
 	if (*out < min || *out > max)
-		return ctl_usage_error(
-			c, "--%s %s is outside %llu..%llu", name, v,
-			(unsigned long long)min, (unsigned long long)max);
+		return ctl_usage_error(c, "--%s %s is outside %llu..%llu", name,
+				       v, (unsigned long long)min,
+				       (unsigned long long)max);
 	return 0;
 }
 
@@ -400,7 +452,9 @@ int ctl_parse_duration(const char *text, uint64_t unit_ms, uint64_t *out)
 	static const struct {
 		const char *name;
 		uint64_t ms;
-	} units[] = {{"ms", 1}, {"s", 1000}, {"min", 60000}, {"h", 3600000}};
+	} units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "min", 60000 }, { "h", 3600000 }
+	};
 	const char *rest;
 	uint64_t v;
 	if (!parse_u64(text, &v, &rest))
@@ -429,10 +483,12 @@ int ctl_opt_duration(const struct ctl *c, const char *name, bool required,
 	}
 	if (ctl_parse_duration(v, unit_ms, out))
 		return ctl_usage_error(c,
-				       "--%s wants a duration like %s, not '%s' "
+				       "--%s wants a duration like %s, not "
+				       "'%s' "
 				       "(units: ms, s, min, h)",
-				       name, unit_ms == 1 ? "500 (ms) or 2s"
-							  : "5 (s) or 500ms",
+				       name,
+				       unit_ms == 1 ? "500 (ms) or 2s"
+						    : "5 (s) or 500ms",
 				       v);
 	return 0;
 }
@@ -646,11 +702,13 @@ static int bind_command(struct ctl *c, const struct parsed *p, size_t used)
 	size_t n = p->n_words - used;
 	for (size_t i = 0; i < p->n_opts; i++)
 		if (!opt_allowed(k, p->opts[i].name))
-			return ctl_usage_error(c, "unknown option --%s for '%s'",
+			return ctl_usage_error(c,
+					       "unknown option --%s for '%s'",
 					       p->opts[i].name, k->path);
 	if (p->too_many_words || n > k->max_args)
-		return ctl_usage_error(c, "too many arguments for '%s' (usage: "
-				       CTL_PROG " %s %s)",
+		return ctl_usage_error(c,
+				       "too many arguments for '%s' "
+				       "(usage: " CTL_PROG " %s %s)",
 				       k->path, k->path, k->synopsis);
 	if (n < k->min_args)
 		return ctl_usage_error(c, "'%s' needs %s", k->path,
@@ -679,15 +737,19 @@ static int bind_globals(struct ctl *c, const struct parsed *p)
 	else if (strcmp(cons, "local") == 0)
 		c->consistency = CLIENT_LOCAL;
 	else
-		return ctl_usage_error(
-			c, "--consistency wants linearizable or local, not '%s'",
-			cons);
+		return ctl_usage_error(c,
+				       "--consistency wants linearizable or "
+				       "local, not '%s'",
+				       cons);
 	c->timeout_ms = TCLIENT_TIMEOUT_DEFAULT_MS;
 	if (p->timeout && (ctl_parse_duration(p->timeout, 1, &c->timeout_ms) ||
 			   c->timeout_ms == 0))
-		return ctl_usage_error(c, "--timeout wants a duration like 5s "
-				       "or 500ms, not '%s'", p->timeout);
-	const char *eps = p->endpoints ? p->endpoints : getenv("TENURE_ENDPOINTS");
+		return ctl_usage_error(c,
+				       "--timeout wants a duration like 5s "
+				       "or 500ms, not '%s'",
+				       p->timeout);
+	const char *eps = p->endpoints ? p->endpoints
+				       : getenv("TENURE_ENDPOINTS");
 	if (ctl_set_endpoints(c, eps && *eps ? eps : CTL_DEFAULT_ENDPOINT))
 		return CTL_EXIT_ERROR;
 	const char *tf = p->token_file ? p->token_file

@@ -58,7 +58,8 @@ void ctl_table_row(struct ctl_table *t, const char *const *cells)
 {
 	if (t->rows == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 16;
-		t->cells = xrealloc(t->cells, t->cap * t->cols * sizeof(char *));
+		t->cells = xrealloc(t->cells,
+				    t->cap * t->cols * sizeof(char *));
 	}
 	for (size_t i = 0; i < t->cols; i++)
 		t->cells[t->rows * t->cols + i] = xstrdup(cells[i]);
@@ -170,14 +171,14 @@ void ctl_json_kv(struct json *j, const struct client_kv *kv)
 	json_end(j);
 }
 
-static const char *const lease_head[] = {"NAME", "HOLDER", "TOKEN", "TTL_MS",
-					 "REMAINING_MS"};
+static const char *const lease_head[] = { "NAME", "HOLDER", "TOKEN", "TTL_MS",
+					  "REMAINING_MS" };
 
 static void lease_row(struct ctl_table *t, const struct client_lease *l)
 {
-	char *cells[5] = {ctl_cell(l->name), ctl_cell(l->holder),
-			  ctl_cell_u64(l->token), ctl_cell_u64(l->ttl_ms),
-			  ctl_cell_u64(l->remaining_ms)};
+	char *cells[5] = { ctl_cell(l->name), ctl_cell(l->holder),
+			   ctl_cell_u64(l->token), ctl_cell_u64(l->ttl_ms),
+			   ctl_cell_u64(l->remaining_ms) };
 	ctl_table_row(t, (const char *const *)cells);
 	for (size_t i = 0; i < 5; i++)
 		free(cells[i]);
@@ -237,7 +238,7 @@ char *ctl_cell_value(struct client_str v, bool shorten)
 	size_t cut = CTL_LIST_VALUE_MAX - 3;
 	while (cut > 0 && ((unsigned char)v.p[cut] & 0xC0) == 0x80)
 		cut--;
-	char *start = ctl_cell((struct client_str){.p = v.p, .len = cut});
+	char *start = ctl_cell((struct client_str){ .p = v.p, .len = cut });
 	char *p = xrealloc(start, cut + 4);
 	memcpy(p + cut, "...", 4);
 	return p;
@@ -245,8 +246,8 @@ char *ctl_cell_value(struct client_str v, bool shorten)
 
 void ctl_print_kvs(const struct ctl *c, const struct client_kv *kv, size_t n)
 {
-	static const char *const head[] = {"KEY", "VALUE", "LEASE",
-					   "CREATE_REVISION", "MOD_REVISION"};
+	static const char *const head[] = { "KEY", "VALUE", "LEASE",
+					    "CREATE_REVISION", "MOD_REVISION" };
 	if (c->format == CTL_JSON) {
 		struct json j;
 		json_init_file(&j, stdout, 0);
@@ -259,11 +260,11 @@ void ctl_print_kvs(const struct ctl *c, const struct client_kv *kv, size_t n)
 	struct ctl_table t;
 	ctl_table_init(&t, 5, head);
 	for (size_t i = 0; i < n; i++) {
-		char *cells[5] = {ctl_cell(kv[i].key),
-				  ctl_cell_value(kv[i].value, n > 1),
-				  ctl_cell(kv[i].lease),
-				  ctl_cell_u64(kv[i].create_revision),
-				  ctl_cell_u64(kv[i].mod_revision)};
+		char *cells[5] = { ctl_cell(kv[i].key),
+				   ctl_cell_value(kv[i].value, n > 1),
+				   ctl_cell(kv[i].lease),
+				   ctl_cell_u64(kv[i].create_revision),
+				   ctl_cell_u64(kv[i].mod_revision) };
 		ctl_table_row(&t, (const char *const *)cells);
 		for (size_t k = 0; k < 5; k++)
 			free(cells[k]);

@@ -57,8 +57,10 @@ static int scope_of(struct ctl *c, const char **out)
 	if (!s || !*s)
 		s = "main";
 	if (strchr(s, '/') || strlen(s) > 128)
-		return ctl_usage_error(c, "--scope '%s' must not contain '/' "
-				       "and must be at most 128 bytes", s);
+		return ctl_usage_error(c,
+				       "--scope '%s' must not contain '/' "
+				       "and must be at most 128 bytes",
+				       s);
 	*out = s;
 	return 0;
 }
@@ -80,7 +82,7 @@ struct primary {
 static int read_primary(struct ctl *c, const char *scope, struct primary *p)
 {
 	char name[SM_KEY_MAX + 1];
-	struct client_request q = {.op = CLIENT_OP_LEASE_GET};
+	struct client_request q = { .op = CLIENT_OP_LEASE_GET };
 	struct tclient_result res;
 	key_of(name, sizeof(name), scope, "primary");
 	q.name = ctl_str(name);
@@ -89,9 +91,8 @@ static int read_primary(struct ctl *c, const char *scope, struct primary *p)
 	int code = ctl_call(c, &q, "lease get", &res);
 	if (code == CTL_EXIT_OK && res.r.present && res.r.lease.holder.len) {
 		/* the node's name, without its agent's incarnation */
-		roster_holder_name(res.r.lease.holder.p,
-				   res.r.lease.holder.len, p->holder,
-				   sizeof(p->holder));
+		roster_holder_name(res.r.lease.holder.p, res.r.lease.holder.len,
+				   p->holder, sizeof(p->holder));
 		p->token = res.r.lease.token;
 	}
 	tclient_result_free(&res);
@@ -103,7 +104,7 @@ static int read_primary(struct ctl *c, const char *scope, struct primary *p)
 static int read_key(struct ctl *c, const char *key, char *buf, size_t len,
 		    bool *found)
 {
-	struct client_request q = {.op = CLIENT_OP_GET};
+	struct client_request q = { .op = CLIENT_OP_GET };
 	struct tclient_result res;
 	q.key = ctl_str(key);
 	q.consistency = c->consistency;
@@ -123,7 +124,7 @@ static int read_key(struct ctl *c, const char *key, char *buf, size_t len,
  * one answer can hold.  Free p with ctl_pages_free. */
 static int list_prefix(struct ctl *c, const char *prefix, struct ctl_pages *p)
 {
-	struct client_request q = {.op = CLIENT_OP_LIST_PAGE};
+	struct client_request q = { .op = CLIENT_OP_LIST_PAGE };
 	q.prefix = ctl_str(prefix);
 	q.consistency = c->consistency;
 	return ctl_call_pages(c, &q, "list", p);
@@ -131,8 +132,8 @@ static int list_prefix(struct ctl *c, const char *prefix, struct ctl_pages *p)
 
 /* The member records under S/members/ (malformed ones skipped with a
  * warning).  *out is malloc'ed. */
-static int read_members(struct ctl *c, const char *scope,
-			struct member **out, size_t *n)
+static int read_members(struct ctl *c, const char *scope, struct member **out,
+			size_t *n)
 {
 	char prefix[SM_KEY_MAX + 1], err[160];
 	struct ctl_pages res;
@@ -153,8 +154,10 @@ static int read_members(struct ctl *c, const char *scope,
 				  sizeof(err)))
 			(*n)++;
 		else
-			fprintf(stderr, CTL_PROG ": warning: ignoring %.*s: "
-				"%s\n", (int)kv->key.len, kv->key.p, err);
+			fprintf(stderr,
+				CTL_PROG ": warning: ignoring %.*s: "
+					 "%s\n",
+				(int)kv->key.len, kv->key.p, err);
 	}
 	ctl_pages_free(&res);
 	return code == CTL_EXIT_ERROR ? code : 0;
@@ -181,7 +184,7 @@ int ctl_cmd_pg_list(struct ctl *c)
 	char pause_value[16];
 	if (read_key(c, key, pause_value, sizeof(pause_value), &paused))
 		goto out;
-	struct ctl_pg_list l = {scope, p.holder, p.token, paused, sync, m, n};
+	struct ctl_pg_list l = { scope, p.holder, p.token, paused, sync, m, n };
 	ctl_pg_print_list(stdout, c->format, &l);
 	code = CTL_EXIT_OK;
 out:
@@ -220,8 +223,10 @@ int ctl_cmd_pg_history(struct ctl *c)
 					sizeof(err)))
 			n++;
 		else
-			fprintf(stderr, CTL_PROG ": warning: ignoring %.*s: "
-				"%s\n", (int)kv->key.len, kv->key.p, err);
+			fprintf(stderr,
+				CTL_PROG ": warning: ignoring %.*s: "
+					 "%s\n",
+				(int)kv->key.len, kv->key.p, err);
 	}
 	if (code == CTL_EXIT_OK) {
 		if (n)
@@ -271,7 +276,7 @@ int ctl_cmd_pg_pause(struct ctl *c)
 {
 	const char *scope;
 	char key[SM_KEY_MAX + 1], value[512], host[128] = "?", text[256];
-	struct client_request q = {.op = CLIENT_OP_CAS};
+	struct client_request q = { .op = CLIENT_OP_CAS };
 	struct tclient_result res;
 	struct flatjson_writer w;
 	if (scope_of(c, &scope))
@@ -296,8 +301,10 @@ int ctl_cmd_pg_pause(struct ctl *c)
 	}
 	if (code != CTL_EXIT_OK)
 		return code;
-	snprintf(text, sizeof(text), "cluster '%s' paused: no automatic "
-		 "failover until '" CTL_PROG " cluster resume'", scope);
+	snprintf(text, sizeof(text),
+		 "cluster '%s' paused: no automatic "
+		 "failover until '" CTL_PROG " cluster resume'",
+		 scope);
 	print_paused(c, scope, true, text);
 	return code;
 }
@@ -306,7 +313,7 @@ int ctl_cmd_pg_resume(struct ctl *c)
 {
 	const char *scope;
 	char key[SM_KEY_MAX + 1], text[256];
-	struct client_request q = {.op = CLIENT_OP_DELETE};
+	struct client_request q = { .op = CLIENT_OP_DELETE };
 	struct tclient_result res;
 	if (scope_of(c, &scope))
 		return CTL_EXIT_ERROR;
@@ -321,8 +328,10 @@ int ctl_cmd_pg_resume(struct ctl *c)
 	}
 	if (code != CTL_EXIT_OK)
 		return code;
-	snprintf(text, sizeof(text), "cluster '%s' resumed: automatic "
-		 "failover is on again", scope);
+	snprintf(text, sizeof(text),
+		 "cluster '%s' resumed: automatic "
+		 "failover is on again",
+		 scope);
 	print_paused(c, scope, false, text);
 	return code;
 }
@@ -331,8 +340,8 @@ int ctl_cmd_pg_resume(struct ctl *c)
 
 /* The candidate's record, or an exit code after saying why it cannot be
  * one. */
-static int check_candidate(struct ctl *c, const char *scope,
-			   const char *name, const struct primary *p)
+static int check_candidate(struct ctl *c, const char *scope, const char *name,
+			   const struct primary *p)
 {
 	struct member *m;
 	size_t n;
@@ -345,24 +354,32 @@ static int check_candidate(struct ctl *c, const char *scope,
 			cand = &m[i];
 	code = CTL_EXIT_ERROR;
 	if (strcmp(name, p->holder) == 0) {
-		fprintf(stderr, CTL_PROG ": %s is already the primary of "
-			"cluster '%s'\n", name, scope);
+		fprintf(stderr,
+			CTL_PROG ": %s is already the primary of "
+				 "cluster '%s'\n",
+			name, scope);
 	} else if (!cand) {
-		fprintf(stderr, CTL_PROG ": cluster '%s' has no member '%s' "
-			"(no record under %s/members/); members:", scope, name,
-			scope);
+		fprintf(stderr,
+			CTL_PROG ": cluster '%s' has no member '%s' "
+				 "(no record under %s/members/); members:",
+			scope, name, scope);
 		for (size_t i = 0; i < n; i++)
 			fprintf(stderr, " %s", m[i].name);
-		fprintf(stderr, "%s\nHint: see '" CTL_PROG " cluster list "
-			"--scope %s'.\n", n ? "" : " none", scope);
+		fprintf(stderr,
+			"%s\nHint: see '" CTL_PROG " cluster list "
+			"--scope %s'.\n",
+			n ? "" : " none", scope);
 	} else if (cand->role != MEMBER_REPLICA) {
-		fprintf(stderr, CTL_PROG ": %s cannot take over: it is not a "
-			"running replica (role %s, state %s)\n", name,
-			member_role_name(cand->role),
+		fprintf(stderr,
+			CTL_PROG ": %s cannot take over: it is not a "
+				 "running replica (role %s, state %s)\n",
+			name, member_role_name(cand->role),
 			cand->state[0] ? cand->state : "-");
 	} else if (cand->nofailover) {
-		fprintf(stderr, CTL_PROG ": %s is tagged nofailover and will "
-			"not be promoted\n", name);
+		fprintf(stderr,
+			CTL_PROG ": %s is tagged nofailover and will "
+				 "not be promoted\n",
+			name);
 	} else {
 		code = 0;
 	}
@@ -386,7 +403,8 @@ static bool request_stale(struct client_str value)
 	uint64_t at = 0;
 	char err[160];
 	if (!flatjson_parse(value.p, value.len, request_time, &at, err,
-			    sizeof(err)) || at == 0)
+			    sizeof(err)) ||
+	    at == 0)
 		return true;
 	return clock_wall_ms() > at + SCOPE_REQUEST_MAX_AGE_MS;
 }
@@ -394,12 +412,12 @@ static bool request_stale(struct client_str value)
 /* Writes S/switchover unless a live request is pending already (a stale
  * one is replaced); what was written goes to sent (cap 1024) when not
  * NULL. */
-static int request_handover(struct ctl *c, const char *scope,
-			    const char *kind, const char *from,
-			    const char *candidate, bool force, char *sent)
+static int request_handover(struct ctl *c, const char *scope, const char *kind,
+			    const char *from, const char *candidate, bool force,
+			    char *sent)
 {
 	char key[SM_KEY_MAX + 1], value[1024];
-	struct client_request q = {.op = CLIENT_OP_CAS};
+	struct client_request q = { .op = CLIENT_OP_CAS };
 	struct tclient_result res;
 	struct flatjson_writer w;
 	flatjson_begin(&w, value, sizeof(value));
@@ -420,7 +438,9 @@ static int request_handover(struct ctl *c, const char *scope,
 	int code = ctl_call(c, &q, kind, &res);
 	if (code == CTL_EXIT_NO && res.r.present &&
 	    request_stale(res.r.kv.value)) {
-		fprintf(stderr, CTL_PROG ": replacing a stale request in %s "
+		fprintf(stderr,
+			CTL_PROG
+			": replacing a stale request in %s "
 			"(the agents ignore requests older than %d s): %.*s\n",
 			key, SCOPE_REQUEST_MAX_AGE_MS / 1000,
 			(int)res.r.kv.value.len, res.r.kv.value.p);
@@ -431,10 +451,12 @@ static int request_handover(struct ctl *c, const char *scope,
 	if (code == CTL_EXIT_OK && sent)
 		snprintf(sent, 1024, "%s", value);
 	if (code == CTL_EXIT_NO) {
-		fprintf(stderr, CTL_PROG ": a request is already pending in %s"
+		fprintf(stderr,
+			CTL_PROG
+			": a request is already pending in %s"
 			"%s%.*s\nHint: wait for the agents to finish it, or "
-			"cancel it with '" CTL_PROG " del %s'.\n", key,
-			res.r.present ? ": " : "",
+			"cancel it with '" CTL_PROG " del %s'.\n",
+			key, res.r.present ? ": " : "",
 			res.r.present ? (int)res.r.kv.value.len : 0,
 			res.r.present ? res.r.kv.value.p : "", key);
 		code = CTL_EXIT_ERROR;
@@ -461,17 +483,16 @@ static bool handover_done(struct ctl *c, const char *scope, const char *name,
 			  uint64_t *token)
 {
 	char key[SM_KEY_MAX + 1], err[160];
-	struct client_request q = {.op = CLIENT_OP_LEASE_GET};
+	struct client_request q = { .op = CLIENT_OP_LEASE_GET };
 	struct tclient_result res;
 	struct member m;
 	bool held = false, primary = false;
 	key_of(key, sizeof(key), scope, "primary");
 	q.name = ctl_str(key);
 	q.consistency = c->consistency;
-	if (quiet_call(c, &q, timeout_ms, &res) == CLIENT_OK &&
-	    res.r.present) {
-		roster_holder_name(res.r.lease.holder.p,
-				   res.r.lease.holder.len, holder, hlen);
+	if (quiet_call(c, &q, timeout_ms, &res) == CLIENT_OK && res.r.present) {
+		roster_holder_name(res.r.lease.holder.p, res.r.lease.holder.len,
+				   holder, hlen);
 		*token = res.r.lease.token;
 		held = strcmp(holder, name) == 0;
 	}
@@ -484,8 +505,7 @@ static bool handover_done(struct ctl *c, const char *scope, const char *name,
 	strncat(key, name, sizeof(key) - strlen(key) - 1);
 	q.key = ctl_str(key);
 	q.consistency = c->consistency;
-	if (quiet_call(c, &q, timeout_ms, &res) == CLIENT_OK &&
-	    res.r.present &&
+	if (quiet_call(c, &q, timeout_ms, &res) == CLIENT_OK && res.r.present &&
 	    member_decode(res.r.kv.value.p, res.r.kv.value.len, &m, err,
 			  sizeof(err)))
 		primary = m.role == MEMBER_PRIMARY;
@@ -503,7 +523,7 @@ static void print_done(const struct ctl *c, const char *kind,
 		json_key(&j, "candidate");
 		json_str(&j, candidate, strlen(candidate));
 		json_key(&j, "old");
-		struct client_str o = {old, strlen(old)};
+		struct client_str o = { old, strlen(old) };
 		ctl_json_cstr_or_null(&j, o);
 		json_key(&j, "seconds");
 		json_double(&j, secs);
@@ -531,10 +551,12 @@ static int handover_failed(struct ctl *c, const char *scope, const char *kind,
 		if (!found)
 			usleep(POLL_MS * 1000);
 	}
-	if (!found || !ctl_pg_event_decode(value, strlen(value), &e, err,
-					   sizeof(err)))
+	if (!found ||
+	    !ctl_pg_event_decode(value, strlen(value), &e, err, sizeof(err)))
 		snprintf(e.reason, sizeof(e.reason), "no reason recorded");
-	fprintf(stderr, CTL_PROG ": %s to %s failed: %s is the primary (%s)"
+	fprintf(stderr,
+		CTL_PROG
+		": %s to %s failed: %s is the primary (%s)"
 		"\nHint: see why %s was not promoted in its agent's log and in "
 		"'" CTL_PROG " cluster list --scope %s'; then try again.\n",
 		kind, candidate, holder, e.reason, candidate, scope);
@@ -546,8 +568,7 @@ static int handover_failed(struct ctl *c, const char *scope, const char *kind,
  * (there is no conditional delete; an agent or another operator may have
  * replaced it in the instant between the read and the delete, which the
  * agents survive: a request deleted early is simply not carried out). */
-static void withdraw_request(struct ctl *c, const char *scope,
-			     const char *sent)
+static void withdraw_request(struct ctl *c, const char *scope, const char *sent)
 {
 	char key[SM_KEY_MAX + 1], value[1024];
 	bool found;
@@ -555,12 +576,14 @@ static void withdraw_request(struct ctl *c, const char *scope,
 	if (read_key(c, key, value, sizeof(value), &found) || !found ||
 	    strcmp(value, sent) != 0)
 		return;
-	struct client_request q = {.op = CLIENT_OP_DELETE};
+	struct client_request q = { .op = CLIENT_OP_DELETE };
 	struct tclient_result res;
 	q.key = ctl_str(key);
 	if (ctl_call(c, &q, "del", &res) == CTL_EXIT_OK)
-		fprintf(stderr, CTL_PROG ": the request was withdrawn (%s "
-			"deleted)\n", key);
+		fprintf(stderr,
+			CTL_PROG ": the request was withdrawn (%s "
+				 "deleted)\n",
+			key);
 	tclient_result_free(&res);
 }
 
@@ -608,15 +631,19 @@ static int wait_handover(struct ctl *c, const char *scope, const char *kind,
 					       holder, token);
 		usleep(POLL_MS * 1000);
 	}
-	fprintf(stderr, CTL_PROG ": %s to %s not done within %.1f s: the "
-		"primary is %s\n", kind, candidate, (double)wait_ms / 1000.0,
+	fprintf(stderr,
+		CTL_PROG ": %s to %s not done within %.1f s: the "
+			 "primary is %s\n",
+		kind, candidate, (double)wait_ms / 1000.0,
 		holder[0] ? holder : "nobody (the lease is free)");
 	print_candidate_state(c, scope, candidate);
 	withdraw_request(c, scope, sent);
-	fprintf(stderr, "Hint: see '" CTL_PROG " cluster list --scope %s' "
+	fprintf(stderr,
+		"Hint: see '" CTL_PROG " cluster list --scope %s' "
 		"and %s's agent log; a candidate that lags or is not a "
 		"synchronous standby is promoted only with 'failover --force'."
-		"\n", scope, candidate);
+		"\n",
+		scope, candidate);
 	return CTL_EXIT_ERROR;
 }
 
@@ -637,10 +664,13 @@ static int pick_candidate(struct ctl *c, const char *scope, char *buf,
 	if (best)
 		snprintf(buf, cap, "%s", best->name);
 	else
-		fprintf(stderr, CTL_PROG ": no replica of cluster '%s' may take "
+		fprintf(stderr,
+			CTL_PROG
+			": no replica of cluster '%s' may take "
 			"over (none is healthy%s)\nHint: see '" CTL_PROG
-			" cluster list --scope %s'.\n", scope,
-			sync[0] ? " and a synchronous standby" : "", scope);
+			" cluster list --scope %s'.\n",
+			scope, sync[0] ? " and a synchronous standby" : "",
+			scope);
 	free(m);
 	return best ? 0 : CTL_EXIT_ERROR;
 }
@@ -653,7 +683,7 @@ static int warn_forced(struct ctl *c, const char *scope, const char *name)
 	struct member *m;
 	size_t n;
 	bool found;
-	struct optime o = {0};
+	struct optime o = { 0 };
 	key_of(key, sizeof(key), scope, "optime");
 	int code = read_key(c, key, value, sizeof(value), &found);
 	if (code || (code = read_members(c, scope, &m, &n)))
@@ -664,12 +694,15 @@ static int warn_forced(struct ctl *c, const char *scope, const char *name)
 		if (strcmp(m[i].name, name) != 0)
 			continue;
 		uint64_t behind = o.lsn > m[i].received_lsn
-					  ? o.lsn - m[i].received_lsn : 0;
-		fprintf(stderr, CTL_PROG ": warning: forcing %s: it is %llu "
+					  ? o.lsn - m[i].received_lsn
+					  : 0;
+		fprintf(stderr,
+			CTL_PROG
+			": warning: forcing %s: it is %llu "
 			"bytes behind the last position %s published; commits "
 			"beyond its position are lost, and it is promoted even "
-			"if it is not a synchronous standby\n", name,
-			(unsigned long long)behind,
+			"if it is not a synchronous standby\n",
+			name, (unsigned long long)behind,
 			o.name[0] ? o.name : "the primary");
 	}
 	free(m);
@@ -695,17 +728,21 @@ static int handover(struct ctl *c, const char *kind)
 	if (code)
 		return code;
 	if (switchover && !p.holder[0]) {
-		fprintf(stderr, CTL_PROG ": cluster '%s' has no primary (%s/"
+		fprintf(stderr,
+			CTL_PROG
+			": cluster '%s' has no primary (%s/"
 			"primary is free), so there is nothing to switch over "
 			"from\nHint: use '" CTL_PROG " cluster failover "
-			"--candidate NODE'.\n", scope, scope);
+			"--candidate NODE'.\n",
+			scope, scope);
 		return CTL_EXIT_ERROR;
 	}
 	if (!switchover && p.holder[0]) {
 		/* as patronictl: a healthy primary hands over in order */
-		fprintf(stderr, CTL_PROG ": cluster '%s' has a primary (%s): "
-			"failing over to %s is done as a switchover\n", scope,
-			p.holder, candidate);
+		fprintf(stderr,
+			CTL_PROG ": cluster '%s' has a primary (%s): "
+				 "failing over to %s is done as a switchover\n",
+			scope, p.holder, candidate);
 		kind = "switchover";
 		switchover = true;
 		force = false;
@@ -750,9 +787,8 @@ int ctl_pg_read_key(struct ctl *c, const char *key, char *buf, size_t len,
 	return read_key(c, key, buf, len, found);
 }
 
-int ctl_pg_request_handover(struct ctl *c, const char *scope,
-			    const char *kind, const char *from,
-			    const char *candidate)
+int ctl_pg_request_handover(struct ctl *c, const char *scope, const char *kind,
+			    const char *from, const char *candidate)
 {
 	return request_handover(c, scope, kind, from, candidate, false, NULL);
 }

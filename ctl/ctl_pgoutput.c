@@ -97,7 +97,7 @@ static void list_json(FILE *f, const struct ctl_pg_list *l,
 
 static char *cell(const char *s)
 {
-	struct client_str c = {s, strlen(s)};
+	struct client_str c = { s, strlen(s) };
 	return ctl_cell(c);
 }
 
@@ -122,8 +122,9 @@ static void list_waiting(FILE *f, const struct ctl_pg_list *l,
 	for (size_t i = 0; i < n; i++) {
 		if (!rows[i].waiting[0])
 			continue;
-		fprintf(f, "%s %s: %s\n", any ? "            " : "No failover:",
-			rows[i].name, rows[i].waiting);
+		fprintf(f, "%s %s: %s\n",
+			any ? "            " : "No failover:", rows[i].name,
+			rows[i].waiting);
 		any = true;
 	}
 }
@@ -131,8 +132,8 @@ static void list_waiting(FILE *f, const struct ctl_pg_list *l,
 static void list_table(FILE *f, const struct ctl_pg_list *l,
 		       const struct member *rows, size_t n)
 {
-	static const char *const head[] = {"MEMBER", "HOST", "ROLE", "STATE",
-					   "TL", "LAG_MB"};
+	static const char *const head[] = { "MEMBER", "HOST", "ROLE",
+					    "STATE",  "TL",   "LAG_MB" };
 	struct ctl_table t;
 	if (l->leader[0])
 		fprintf(f, "Cluster: %s (leader %s, token %llu)%s\n", l->scope,
@@ -149,9 +150,12 @@ static void list_table(FILE *f, const struct ctl_pg_list *l,
 		char rolebuf[48];
 		snprintf(rolebuf, sizeof(rolebuf), "%s%s", role,
 			 sync ? " (sync)" : "");
-		char *cells[6] = {cell(m->name), cell(m->pg), cell(rolebuf),
-				  cell(m->state), ctl_cell_u64(m->timeline),
-				  lag_cell(l, m)};
+		char *cells[6] = { cell(m->name),
+				   cell(m->pg),
+				   cell(rolebuf),
+				   cell(m->state),
+				   ctl_cell_u64(m->timeline),
+				   lag_cell(l, m) };
 		ctl_table_row(&t, (const char *const *)cells);
 		for (size_t k = 0; k < 6; k++)
 			free(cells[k]);
@@ -175,16 +179,18 @@ void ctl_pg_print_list(FILE *f, enum ctl_format fmt,
 
 /* ---- history ------------------------------------------------------------ */
 
-static bool copy_str(const char *key, const struct flatjson_value *v,
-		     char *dst, char *err, size_t errlen)
+static bool copy_str(const char *key, const struct flatjson_value *v, char *dst,
+		     char *err, size_t errlen)
 {
 	if (v->type == FLATJSON_NULL) {
 		dst[0] = '\0';
 		return true;
 	}
 	if (v->type != FLATJSON_STRING || v->len >= MEMBER_STR_MAX) {
-		snprintf(err, errlen, "\"%s\" must be a string of at most %d "
-			 "bytes", key, MEMBER_STR_MAX - 1);
+		snprintf(err, errlen,
+			 "\"%s\" must be a string of at most %d "
+			 "bytes",
+			 key, MEMBER_STR_MAX - 1);
 		return false;
 	}
 	memcpy(dst, v->str, v->len + 1);
@@ -213,8 +219,8 @@ static bool on_event_field(void *arg, const char *key,
 	return true;
 }
 
-bool ctl_pg_event_decode(const char *json, size_t len,
-			 struct ctl_pg_event *e, char *err, size_t errlen)
+bool ctl_pg_event_decode(const char *json, size_t len, struct ctl_pg_event *e,
+			 char *err, size_t errlen)
 {
 	memset(e, 0, sizeof(*e));
 	return flatjson_parse(json, len, on_event_field, e, err, errlen);
@@ -236,7 +242,7 @@ const char *ctl_pg_iso_time(uint64_t ms, char *buf, size_t cap)
 
 static void json_str_or_null(struct json *j, const char *s)
 {
-	struct client_str c = {s, strlen(s)};
+	struct client_str c = { s, strlen(s) };
 	ctl_json_cstr_or_null(j, c);
 }
 
@@ -274,8 +280,9 @@ static void history_json(FILE *f, const struct ctl_pg_event *e, size_t n)
 
 static void history_table(FILE *f, const struct ctl_pg_event *e, size_t n)
 {
-	static const char *const head[] = {"TIME", "OLD", "NEW", "REASON",
-					   "TOKEN", "UNAVAILABLE_S"};
+	static const char *const head[] = {
+		"TIME", "OLD", "NEW", "REASON", "TOKEN", "UNAVAILABLE_S"
+	};
 	struct ctl_table t;
 	char when[40], secs[32];
 	ctl_table_init(&t, 6, head);
@@ -283,9 +290,12 @@ static void history_table(FILE *f, const struct ctl_pg_event *e, size_t n)
 		ctl_pg_iso_time(e[i].time_ms, when, sizeof(when));
 		snprintf(secs, sizeof(secs), "%.2f",
 			 (double)e[i].unavailable_ms / 1000.0);
-		char *cells[6] = {cell(when), cell(e[i].old),
-				  cell(e[i].new_name), cell(e[i].reason),
-				  ctl_cell_u64(e[i].token), cell(secs)};
+		char *cells[6] = { cell(when),
+				   cell(e[i].old),
+				   cell(e[i].new_name),
+				   cell(e[i].reason),
+				   ctl_cell_u64(e[i].token),
+				   cell(secs) };
 		ctl_table_row(&t, (const char *const *)cells);
 		for (size_t k = 0; k < 6; k++)
 			free(cells[k]);

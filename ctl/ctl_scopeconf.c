@@ -27,8 +27,8 @@ struct stored {
 	char key[SM_KEY_MAX + 1];
 	char text[CONFIG_MAX + 1];
 	bool present, too_long;
-	char bad[512];          /* why the agents refuse text ("" if fine) */
-	uint64_t revision;      /* mod_revision, 0 when absent */
+	char bad[512];     /* why the agents refuse text ("" if fine) */
+	uint64_t revision; /* mod_revision, 0 when absent */
 	bool paused;
 	struct scope_conf conf; /* parsed text, maintenance_mode from pause */
 };
@@ -36,7 +36,7 @@ struct stored {
 static int get_key(struct ctl *c, const char *key, char *buf, size_t cap,
 		   bool *present, uint64_t *revision, bool *too_long)
 {
-	struct client_request q = {.op = CLIENT_OP_GET};
+	struct client_request q = { .op = CLIENT_OP_GET };
 	struct tclient_result res;
 	q.key = ctl_str(key);
 	q.consistency = c->consistency;
@@ -125,9 +125,10 @@ static void show_text(FILE *f, const char *scope, const struct stored *s)
 {
 	size_t n;
 	const struct conf_option *t = scope_conf_table(&n);
-	fprintf(f, "# cluster '%s': settings every agent applies (%s, "
-		"revision %llu)\n", scope, s->key,
-		(unsigned long long)s->revision);
+	fprintf(f,
+		"# cluster '%s': settings every agent applies (%s, "
+		"revision %llu)\n",
+		scope, s->key, (unsigned long long)s->revision);
 	for (size_t i = 0; i < n; i++) {
 		char v[64];
 		scope_conf_value(&s->conf, (enum scope_key)i, v, sizeof(v));
@@ -136,18 +137,22 @@ static void show_text(FILE *f, const char *scope, const struct stored *s)
 		else if (s->conf.set[i])
 			fprintf(f, "%s = %s\n", t[i].key, v);
 		else
-			fprintf(f, "#%s = %s\t# not set: each agent's config "
-				"file decides (default %s)\n", t[i].key,
-				t[i].def, t[i].def);
+			fprintf(f,
+				"#%s = %s\t# not set: each agent's config "
+				"file decides (default %s)\n",
+				t[i].key, t[i].def, t[i].def);
 	}
 }
 
 static int refused(const char *scope, const struct stored *s)
 {
-	fprintf(stderr, CTL_PROG ": %s holds settings the agents refuse "
-		"(they keep the ones in force): %s\nHint: rewrite it with '"
-		CTL_PROG " cluster edit-config --scope %s' (without --set: the "
-		"editor shows the text as stored).\n", s->key, s->bad, scope);
+	fprintf(stderr,
+		CTL_PROG ": %s holds settings the agents refuse "
+			 "(they keep the ones in force): %s\nHint: rewrite it "
+			 "with '" CTL_PROG
+			 " cluster edit-config --scope %s' (without --set: the "
+			 "editor shows the text as stored).\n",
+		s->key, s->bad, scope);
 	return CTL_EXIT_ERROR;
 }
 
@@ -180,7 +185,8 @@ static int apply_sets(struct ctl *c, struct scope_conf *next)
 			continue;
 		if (scope_conf_assign(next, c->opts[i].value, err,
 				      sizeof(err)) != 0) {
-			fprintf(stderr, CTL_PROG ": %s; nothing written\n", err);
+			fprintf(stderr, CTL_PROG ": %s; nothing written\n",
+				err);
 			return CTL_EXIT_ERROR;
 		}
 	}
@@ -188,14 +194,15 @@ static int apply_sets(struct ctl *c, struct scope_conf *next)
 }
 
 /* $EDITOR (default vi) on the current text; *next from what it saved. */
-static int run_editor(struct ctl *c, const char *scope,
-		      const struct stored *s, struct scope_conf *next)
+static int run_editor(struct ctl *c, const char *scope, const struct stored *s,
+		      struct scope_conf *next)
 {
 	char path[] = "/tmp/tenurectl-config-XXXXXX", err[512];
 	int fd = mkstemp(path);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
-		fprintf(stderr, CTL_PROG ": cannot create a temporary file: %m\n");
+		fprintf(stderr,
+			CTL_PROG ": cannot create a temporary file: %m\n");
 		return CTL_EXIT_ERROR;
 	}
 	if (s->bad[0]) /* the text as stored, to be fixed */
@@ -211,8 +218,10 @@ static int run_editor(struct ctl *c, const char *scope,
 	int st = system(cmd);
 	int code = 0;
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, CTL_PROG ": the editor (%s) failed; nothing "
-			"written\n", editor && *editor ? editor : "vi");
+		fprintf(stderr,
+			CTL_PROG ": the editor (%s) failed; nothing "
+				 "written\n",
+			editor && *editor ? editor : "vi");
 		code = CTL_EXIT_ERROR;
 	}
 	char text[CONFIG_MAX * 2];
@@ -256,7 +265,7 @@ static bool print_changes(FILE *f, const struct scope_conf *old,
 static int write_config(struct ctl *c, const char *scope,
 			const struct stored *s, const char *text)
 {
-	struct client_request q = {.op = CLIENT_OP_CAS};
+	struct client_request q = { .op = CLIENT_OP_CAS };
 	struct tclient_result res;
 	q.key = ctl_str(s->key);
 	q.value = ctl_str(text);
@@ -264,17 +273,20 @@ static int write_config(struct ctl *c, const char *scope,
 	int code = ctl_call(c, &q, "cluster edit-config", &res);
 	tclient_result_free(&res);
 	if (code == CTL_EXIT_NO)
-		fprintf(stderr, CTL_PROG ": %s changed since it was read "
+		fprintf(stderr,
+			CTL_PROG
+			": %s changed since it was read "
 			"(revision %llu); nothing written\nHint: run '" CTL_PROG
-			" cluster edit-config --scope %s' again.\n", s->key,
-			(unsigned long long)s->revision, scope);
+			" cluster edit-config --scope %s' again.\n",
+			s->key, (unsigned long long)s->revision, scope);
 	return code;
 }
 
 static int write_pause(struct ctl *c, const char *scope, bool on)
 {
 	char key[SM_KEY_MAX + 1], value[256];
-	struct client_request q = {.op = on ? CLIENT_OP_PUT : CLIENT_OP_DELETE};
+	struct client_request q = { .op = on ? CLIENT_OP_PUT
+					     : CLIENT_OP_DELETE };
 	struct tclient_result res;
 	struct flatjson_writer w;
 	snprintf(key, sizeof(key), "%s/pause", scope);
@@ -312,13 +324,16 @@ int ctl_cmd_pg_edit_config(struct ctl *c)
 		next.maintenance_mode = s.paused;
 	next.set[SCOPE_MAINTENANCE_MODE] = true;
 	if (check(&next, err, sizeof(err)) != 0) {
-		fprintf(stderr, CTL_PROG ": %s (checked with the default "
-			"fence_time and pause_margin); nothing written\n", err);
+		fprintf(stderr,
+			CTL_PROG
+			": %s (checked with the default "
+			"fence_time and pause_margin); nothing written\n",
+			err);
 		return CTL_EXIT_ERROR;
 	}
 	if (!scope_conf_format(&next, text, sizeof(text))) {
 		fprintf(stderr, CTL_PROG ": the settings are too long; nothing "
-			"written\n");
+					 "written\n");
 		return CTL_EXIT_ERROR;
 	}
 	printf("cluster '%s':\n", scope);

@@ -31,12 +31,18 @@ struct watch_run {
 static const char *event_name(uint8_t type)
 {
 	switch (type) {
-	case SM_EV_GRANT: return "grant";
-	case SM_EV_RENEW: return "renew";
-	case SM_EV_RELEASE: return "release";
-	case SM_EV_EXPIRE: return "expire";
-	case SM_EV_PUT: return "put";
-	case SM_EV_DELETE: return "delete";
+	case SM_EV_GRANT:
+		return "grant";
+	case SM_EV_RENEW:
+		return "renew";
+	case SM_EV_RELEASE:
+		return "release";
+	case SM_EV_EXPIRE:
+		return "expire";
+	case SM_EV_PUT:
+		return "put";
+	case SM_EV_DELETE:
+		return "delete";
 	}
 	return "unknown";
 }
@@ -147,13 +153,14 @@ static void on_watch(void *arg, enum tclient_watch_note note, int status,
 		uv_timer_stop(&w->timer);
 		break;
 	case TCLIENT_WATCH_RESYNC:
-		fprintf(stderr, CTL_PROG ": watch re-established after a lost "
+		fprintf(stderr, CTL_PROG
+			": watch re-established after a lost "
 			"connection; events in between were not seen\n");
 		break;
 	case TCLIENT_WATCH_EVENT:
-		if (w->name && (e->lease.name.len != strlen(w->name) ||
-				memcmp(e->lease.name.p, w->name,
-				       e->lease.name.len) != 0))
+		if (w->name &&
+		    (e->lease.name.len != strlen(w->name) ||
+		     memcmp(e->lease.name.p, w->name, e->lease.name.len) != 0))
 			break; /* a longer name with ours as prefix */
 		if (w->c->format == CTL_JSON)
 			print_json_event(w, e);

@@ -73,8 +73,9 @@ void agent_log_action(struct agent *a, const struct decide_action *act)
 		return; /* "still waiting for X" once, not every tick */
 	log_event(act->kind == ACT_FENCE ? LOG_WARN : LOG_INFO, "decision",
 		  "action=%s target=%s reason=\"%s\" role=%s lease_holder=%s",
-		  decide_kind_name(act->kind), act->target[0] ? act->target : "-",
-		  act->reason, member_role_name(a->self.role),
+		  decide_kind_name(act->kind),
+		  act->target[0] ? act->target : "-", act->reason,
+		  member_role_name(a->self.role),
 		  a->view.holder[0] ? a->view.holder : "-");
 	a->last_action = *act;
 }
@@ -96,9 +97,11 @@ static void note_witnesses(struct agent *a, bool view_ok, uint64_t now)
 	char q[600];
 	if (view_ok) {
 		if (a->witnesses_down_since)
-			log_event(LOG_INFO, "witnesses_reachable",
-				  "after_ms=%llu", (unsigned long long)(now -
-				  a->witnesses_down_since));
+			log_event(
+				LOG_INFO, "witnesses_reachable",
+				"after_ms=%llu",
+				(unsigned long long)(now -
+						     a->witnesses_down_since));
 		a->witnesses_down_since = 0;
 		return;
 	}
@@ -117,8 +120,8 @@ static void note_witnesses(struct agent *a, bool view_ok, uint64_t now)
 		  "no node is promoted until they answer\"",
 		  (unsigned long long)(now - a->witnesses_down_since),
 		  a->conf->witnesses,
-		  log_quote(a->witness_error[0] ? a->witness_error : "none",
-			    q, sizeof(q)));
+		  log_quote(a->witness_error[0] ? a->witness_error : "none", q,
+			    sizeof(q)));
 }
 
 static void set_waiting(struct decide_action *act, const char *why)
@@ -251,7 +254,8 @@ static const char *problem(struct agent *a)
 		snprintf(a->problem, sizeof(a->problem),
 			 "the witnesses (%s) have not answered for %llu ms "
 			 "(last error: %s): check that tenured runs there and "
-			 "that this host reaches them; the agent keeps retrying",
+			 "that this host reaches them; the agent keeps "
+			 "retrying",
 			 a->conf->witnesses,
 			 (unsigned long long)(clock_now_ms() -
 					      a->witnesses_down_since),
@@ -263,9 +267,11 @@ static const char *problem(struct agent *a)
 		return NULL;
 	char start[400];
 	const char *why = startfail_problem(a, start, sizeof(start));
-	snprintf(a->problem, sizeof(a->problem), "Postgres is %s: %s%s%s; see "
-		 "the agent's log and %s", a->self.state, a->status_reason,
-		 why ? "; " : "", why ? why : "",
+	snprintf(a->problem, sizeof(a->problem),
+		 "Postgres is %s: %s%s%s; see "
+		 "the agent's log and %s",
+		 a->self.state, a->status_reason, why ? "; " : "",
+		 why ? why : "",
 		 a->conf->pg_log_file ? a->conf->pg_log_file : "Postgres' log");
 	return a->problem;
 }
@@ -321,8 +327,8 @@ static void tclient_log(void *arg, const char *level, const char *msg)
 static int split_endpoints(char *list, const char **eps, size_t max)
 {
 	size_t n = 0;
-	for (char *save = NULL, *p = strtok_r(list, ",", &save);
-	     p && n < max; p = strtok_r(NULL, ",", &save))
+	for (char *save = NULL, *p = strtok_r(list, ",", &save); p && n < max;
+	     p = strtok_r(NULL, ",", &save))
 		eps[n++] = p;
 	return (int)n;
 }
@@ -385,7 +391,8 @@ static int connect_pg(struct agent *a, char *err, size_t errlen)
 			       "tenure-agent");
 	/* Its own Postgres, on this host: encryption buys nothing here, and
 	 * not loading OpenSSL and Kerberos keeps the agent's memory small. */
-	pgconf_conninfo_append(conninfo, sizeof(conninfo), "sslmode", "disable");
+	pgconf_conninfo_append(conninfo, sizeof(conninfo), "sslmode",
+			       "disable");
 	pgconf_conninfo_append(conninfo, sizeof(conninfo), "gssencmode",
 			       "disable");
 	if (pg_conn_new(a->loop, conninfo, &a->pg) != 0) {
@@ -445,7 +452,7 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 	scope_init(a);
 	if (conf->auth_token_file && conf->auth_token_file[0] &&
 	    !(a->auth_token = conf_read_secret(conf->auth_token_file, err,
-						 errlen)))
+					       errlen)))
 		goto fail;
 	if (connect_witnesses(a, err, errlen) != 0 ||
 	    connect_pg(a, err, errlen) != 0)
@@ -490,10 +497,11 @@ void agent_refuse(struct agent *a, const char *why)
 {
 	if (a->stopping)
 		return;
-	log_event(LOG_ERROR, "name_conflict", "name=%s holder=%s why=\"%s\" "
+	log_event(LOG_ERROR, "name_conflict",
+		  "name=%s holder=%s why=\"%s\" "
 		  "hint=\"two agents must not share a name: stop the other "
-		  "one, or give this one another name\"", a->conf->name,
-		  a->holder_id, why);
+		  "one, or give this one another name\"",
+		  a->conf->name, a->holder_id, why);
 	a->refused = true;
 	a->stopping = true;
 	if (a->primary.held)

@@ -40,10 +40,10 @@ struct agent_conf {
 	char *name;
 	char *witnesses;
 	char *auth_token_file;
-	int64_t lease_ttl;        /* ms */
-	int64_t renew_interval;   /* ms */
-	int64_t fence_time;       /* ms: S of docs/design.md rule 3 */
-	int64_t pause_margin;     /* ms: δ of docs/design.md rule 3 */
+	int64_t lease_ttl;      /* ms */
+	int64_t renew_interval; /* ms */
+	int64_t fence_time;     /* ms: S of docs/design.md rule 3 */
+	int64_t pause_margin;   /* ms: δ of docs/design.md rule 3 */
 	char *pg_bin_dir;
 	char *pg_data_dir;
 	char *pg_listen;
@@ -55,12 +55,12 @@ struct agent_conf {
 	char *listen_http;
 	/* Scope-wide (fencing/scope_conf.h): SCOPE/config's value wins over
 	 * these five; the agent reads them through struct agent's live. */
-	int synchronous_mode;     /* 0 off, 1 on */
+	int synchronous_mode; /* 0 off, 1 on */
 	int64_t synchronous_node_count;
 	int64_t maximum_lag_on_failover; /* bytes */
 	bool nofailover;
 	int64_t failover_priority;
-	int fencing;              /* 0 off, 1 required */
+	int fencing; /* 0 off, 1 required */
 	char *stonith_command;
 	char *watchdog_device;
 	char *pre_promote;

@@ -34,9 +34,9 @@ struct act {
 	int polls;
 	uint64_t final_lsn;
 	char sync_union[512];
-	char extra_opts[512];   /* a standby's settings raised to its
+	char extra_opts[512]; /* a standby's settings raised to its
 				   primary's (agent_standby.c) */
-	uint64_t copy_bytes;    /* move_aside: the directory's size */
+	uint64_t copy_bytes;  /* move_aside: the directory's size */
 };
 
 static void history_put(struct agent *a, const char *old, const char *reason,
@@ -130,10 +130,11 @@ static void run_env(struct act *x, const char *const *argv,
 	char line[1024];
 	log_event(LOG_INFO, "run", "cmd=\"%s\"",
 		  spawn_format_argv(argv, line, sizeof(line)));
-	static const char *const c_locale[] = {"LC_ALL=C", "LANG=C", NULL};
-	struct spawn_opts o = {.argv = argv, .timeout_ms = timeout_ms,
-			       .log_path = x->a->conf->pg_log_file,
-			       .env_extra = env ? env : c_locale};
+	static const char *const c_locale[] = { "LC_ALL=C", "LANG=C", NULL };
+	struct spawn_opts o = { .argv = argv,
+				.timeout_ms = timeout_ms,
+				.log_path = x->a->conf->pg_log_file,
+				.env_extra = env ? env : c_locale };
 	if (!s) {
 		fail(x, "out_of_memory", argv[0]);
 		return;
@@ -192,9 +193,9 @@ static bool spawn_ok(struct act *x, const struct spawn_result *r,
 	if (r->exit_status == 0 && !r->term_signal && !r->timed_out)
 		return true;
 	char detail[600];
-	snprintf(detail, sizeof(detail), "%s exit=%d signal=%d timed_out=%d: %s",
-		 what, r->exit_status, r->term_signal, r->timed_out,
-		 r->output);
+	snprintf(detail, sizeof(detail),
+		 "%s exit=%d signal=%d timed_out=%d: %s", what, r->exit_status,
+		 r->term_signal, r->timed_out, r->output);
 	fail(x, "command_failed", detail);
 	return false;
 }
@@ -211,17 +212,19 @@ static void run_hook(struct act *x, const char *cmd, const char *action,
 	snprintf(script, sizeof(script), "exec %s \"$@\"", cmd);
 	snprintf(v_action, sizeof(v_action), "TENURE_ACTION=%s", action);
 	snprintf(v_role, sizeof(v_role), "TENURE_ROLE=%s", role);
-	snprintf(v_scope, sizeof(v_scope), "TENURE_SCOPE=%s", x->a->conf->scope);
+	snprintf(v_scope, sizeof(v_scope), "TENURE_SCOPE=%s",
+		 x->a->conf->scope);
 	snprintf(v_name, sizeof(v_name), "TENURE_NAME=%s", x->a->conf->name);
 	/* Where this node's Postgres listens (pg_listen, the address the
 	 * standbys replicate from): what a hook repointing a router needs. */
 	split_pg(x->a->conf->pg_listen, host, sizeof(host), port, sizeof(port));
 	snprintf(v_host, sizeof(v_host), "TENURE_PG_HOST=%s", host);
 	snprintf(v_port, sizeof(v_port), "TENURE_PG_PORT=%s", port);
-	const char *env[] = {v_action, v_role, v_scope, v_name,
-			     v_host,   v_port, NULL};
-	const char *argv[] = {"/bin/sh", "-c", script, "tenure-hook", action,
-			      role, x->a->conf->scope, NULL};
+	const char *env[] = { v_action, v_role, v_scope, v_name,
+			      v_host,   v_port, NULL };
+	const char *argv[] = { "/bin/sh",         "-c",   script,
+			       "tenure-hook",     action, role,
+			       x->a->conf->scope, NULL };
 	run_env(x, argv, env, 60000, next);
 }
 
@@ -305,18 +308,18 @@ static void pg_start(struct act *x, bool standby, bool wait, step_fn next)
 		fail(x, "standby_signal_failed", err);
 		return;
 	}
-	const char *argv[] = {bin(a, "pg_ctl", ctl, sizeof(ctl)),
-			      "start",
-			      "-D",
-			      a->conf->pg_data_dir,
-			      "-l",
-			      a->conf->pg_log_file,
-			      wait ? "-w" : "-W",
-			      "-t",
-			      "120",
-			      "-o",
-			      opts,
-			      NULL};
+	const char *argv[] = { bin(a, "pg_ctl", ctl, sizeof(ctl)),
+			       "start",
+			       "-D",
+			       a->conf->pg_data_dir,
+			       "-l",
+			       a->conf->pg_log_file,
+			       wait ? "-w" : "-W",
+			       "-t",
+			       "120",
+			       "-o",
+			       opts,
+			       NULL };
 	run(x, argv, 130000, next);
 }
 
@@ -334,8 +337,8 @@ static void start_following(struct act *x, const char *target)
 	const struct member *m = target[0] ? keys_find_member(a, target) : NULL;
 	if (m)
 		act_conninfo(a, m, conninfo, sizeof(conninfo));
-	if (pgconf_auto_set(a->conf->pg_data_dir, "primary_conninfo",
-			    conninfo, err, sizeof(err)) != 0) {
+	if (pgconf_auto_set(a->conf->pg_data_dir, "primary_conninfo", conninfo,
+			    err, sizeof(err)) != 0) {
 		fail(x, "pgconf_failed", err);
 		return;
 	}
@@ -356,9 +359,16 @@ static void stopped(struct act *x, const struct spawn_result *r)
 static void pg_stop(struct act *x, step_fn next)
 {
 	char ctl[1024];
-	const char *argv[] = {bin(x->a, "pg_ctl", ctl, sizeof(ctl)),
-			      "stop", "-D", x->a->conf->pg_data_dir,
-			      "-m", "fast", "-w", "-t", "60", NULL};
+	const char *argv[] = { bin(x->a, "pg_ctl", ctl, sizeof(ctl)),
+			       "stop",
+			       "-D",
+			       x->a->conf->pg_data_dir,
+			       "-m",
+			       "fast",
+			       "-w",
+			       "-t",
+			       "60",
+			       NULL };
 	run(x, argv, 70000, next);
 }
 
@@ -421,8 +431,10 @@ static void boot_role(struct act *x, int status, const char *error,
 		      const struct pg_rows *rows)
 {
 	if (status != 0) {
-		fail(x, x->what.kind == ACT_ADOPT ? "adopt_failed"
-						  : "bootstrap_failed", error);
+		fail(x,
+		     x->what.kind == ACT_ADOPT ? "adopt_failed"
+					       : "bootstrap_failed",
+		     error);
 		return;
 	}
 	if (x->what.kind == ACT_ADOPT) {
@@ -448,7 +460,6 @@ static void boot_started(struct act *x, const struct spawn_result *r)
 		 x->a->conf->replication_user, x->a->conf->replication_user);
 	query(x, sql, 30000, boot_role);
 }
-
 
 static void boot_initdb_done(struct act *x, const struct spawn_result *r)
 {
@@ -480,11 +491,18 @@ static void boot_leased(struct agent *a, bool ok, int status, void *arg)
 	}
 	char initdb[1024];
 	mkdir(a->conf->pg_data_dir, 0700);
-	const char *argv[] = {bin(a, "initdb", initdb, sizeof(initdb)),
-			      "-D", a->conf->pg_data_dir,
-			      "-U", a->conf->pg_superuser,
-			      "-A", "trust", "-k", "-E", "UTF8",
-			      "--no-instructions", NULL};
+	const char *argv[] = { bin(a, "initdb", initdb, sizeof(initdb)),
+			       "-D",
+			       a->conf->pg_data_dir,
+			       "-U",
+			       a->conf->pg_superuser,
+			       "-A",
+			       "trust",
+			       "-k",
+			       "-E",
+			       "UTF8",
+			       "--no-instructions",
+			       NULL };
 	run(x, argv, 300000, boot_initdb_done);
 }
 
@@ -515,10 +533,21 @@ static void do_basebackup(struct act *x)
 	}
 	split_pg(m->pg, host, sizeof(host), port, sizeof(port));
 	mkdir(a->conf->pg_data_dir, 0700);
-	const char *argv[] = {bin(a, "pg_basebackup", prog, sizeof(prog)),
-			      "-D", a->conf->pg_data_dir, "-h", host, "-p", port,
-			      "-U", a->conf->replication_user, "-X", "stream",
-			      "-c", "fast", "-w", NULL};
+	const char *argv[] = { bin(a, "pg_basebackup", prog, sizeof(prog)),
+			       "-D",
+			       a->conf->pg_data_dir,
+			       "-h",
+			       host,
+			       "-p",
+			       port,
+			       "-U",
+			       a->conf->replication_user,
+			       "-X",
+			       "stream",
+			       "-c",
+			       "fast",
+			       "-w",
+			       NULL };
 	run(x, argv, 3600000, basebackup_done);
 }
 
@@ -537,11 +566,16 @@ static void do_recover(struct act *x)
 	pgconf_standby_signal(a->conf->pg_data_dir, false, err, sizeof(err));
 	/* wal_keep_size as at every start: the checkpoint at the end must
 	 * not recycle the WAL pg_rewind will read next. */
-	const char *argv[] = {bin(a, "postgres", prog, sizeof(prog)),
-			      "--single", "-D", a->conf->pg_data_dir,
-			      "-c", "archive_mode=off",
-			      "-c", "wal_keep_size=" PG_WAL_KEEP,
-			      "template1", NULL};
+	const char *argv[] = { bin(a, "postgres", prog, sizeof(prog)),
+			       "--single",
+			       "-D",
+			       a->conf->pg_data_dir,
+			       "-c",
+			       "archive_mode=off",
+			       "-c",
+			       "wal_keep_size=" PG_WAL_KEEP,
+			       "template1",
+			       NULL };
 	run(x, argv, 600000, recovered);
 }
 
@@ -579,8 +613,10 @@ static void removed(struct act *x, const struct spawn_result *r)
 {
 	char q[900];
 	if (r->exit_status != 0)
-		log_event(LOG_ERROR, "remove_failed", "output=%s hint=\"remove "
-			  "it by hand\"", one_line(r->output, q, sizeof(q)));
+		log_event(LOG_ERROR, "remove_failed",
+			  "output=%s hint=\"remove "
+			  "it by hand\"",
+			  one_line(r->output, q, sizeof(q)));
 	finish(x);
 }
 
@@ -602,7 +638,7 @@ static void remove_current(struct act *x, const char *kept, const char *why)
 		  "earlier copy is kept, this one is removed\"",
 		  a->conf->pg_data_dir, kept, why);
 	copy_begins(x);
-	const char *argv[] = {"rm", "-rf", "--", doomed, NULL};
+	const char *argv[] = { "rm", "-rf", "--", doomed, NULL };
 	run(x, argv, 3600000, removed);
 }
 
@@ -613,7 +649,8 @@ static void sized(struct act *x, const struct spawn_result *r)
 	char kept[1200], aside[1200], msg[300];
 	uint64_t free_bytes = 0;
 	x->copy_bytes = r->exit_status == 0
-				? strtoull(r->output, NULL, 10) * 1024 : 0;
+				? strtoull(r->output, NULL, 10) * 1024
+				: 0;
 	if (aside_find(a->conf->pg_data_dir, kept, sizeof(kept)) == 1) {
 		remove_current(x, kept, why);
 		return;
@@ -640,7 +677,7 @@ static void sized(struct act *x, const struct spawn_result *r)
 static void move_aside(struct act *x, const char *why)
 {
 	x->what.reason = why;
-	const char *argv[] = {"du", "-sk", x->a->conf->pg_data_dir, NULL};
+	const char *argv[] = { "du", "-sk", x->a->conf->pg_data_dir, NULL };
 	run(x, argv, 600000, sized);
 }
 
@@ -676,11 +713,12 @@ static void do_rewind(struct act *x)
 	pgconf_conninfo_append(src, sizeof(src), "host", host);
 	pgconf_conninfo_append(src, sizeof(src), "port", port);
 	pgconf_conninfo_append(src, sizeof(src), "user", a->conf->pg_superuser);
-	pgconf_conninfo_append(src, sizeof(src), "dbname", a->conf->pg_database);
+	pgconf_conninfo_append(src, sizeof(src), "dbname",
+			       a->conf->pg_database);
 	char source[1100];
 	snprintf(source, sizeof(source), "--source-server=%s", src);
-	const char *argv[] = {bin(a, "pg_rewind", prog, sizeof(prog)),
-			      "-D", a->conf->pg_data_dir, source, NULL};
+	const char *argv[] = { bin(a, "pg_rewind", prog, sizeof(prog)), "-D",
+			       a->conf->pg_data_dir, source, NULL };
 	run(x, argv, 3600000, rewound);
 }
 
@@ -822,10 +860,12 @@ static void history_switch_failed(struct agent *a)
 {
 	const struct witness_view *v = &a->view;
 	char reason[600];
-	snprintf(reason, sizeof(reason), "switchover to %s failed: it did "
+	snprintf(reason, sizeof(reason),
+		 "switchover to %s failed: it did "
 		 "not take the primary lease within %lld ms (see its agent's "
-		 "log); %s took the role back", v->switch_candidate,
-		 (long long)(2 * a->live.lease_ttl), a->conf->name);
+		 "log); %s took the role back",
+		 v->switch_candidate, (long long)(2 * a->live.lease_ttl),
+		 a->conf->name);
 	char q[800];
 	log_event(LOG_WARN, "switchover_failed", "candidate=%s reason=%s",
 		  v->switch_candidate, log_quote(reason, q, sizeof(q)));
@@ -851,20 +891,22 @@ static void history_promoted(struct agent *a)
 		uint64_t since = v->switch_requested_ms;
 		uint64_t bar = optime_view_bar(v);
 		if (v->switch_force)
-			log_event(LOG_WARN, "forced_failover",
-				  "node=%s behind_bytes=%llu note=\"promoted "
-				  "as the operator forced: commits beyond "
-				  "this node's position are lost\"",
-				  a->conf->name, (unsigned long long)(
-				  bar > a->pg_obs.received_lsn
-				  ? bar - a->pg_obs.received_lsn : 0));
+			log_event(
+				LOG_WARN, "forced_failover",
+				"node=%s behind_bytes=%llu note=\"promoted "
+				"as the operator forced: commits beyond "
+				"this node's position are lost\"",
+				a->conf->name,
+				(unsigned long long)(bar > a->pg_obs.received_lsn
+							     ? bar - a->pg_obs.received_lsn
+							     : 0));
 		if (v->switch_is_failover && a->old_seen_ms &&
 		    a->old_seen_ms < since)
 			since = a->old_seen_ms;
 		history_put(a, a->old_primary,
 			    !v->switch_is_failover ? "switchover"
-			    : v->switch_force ? "forced failover"
-					      : "manual failover",
+			    : v->switch_force      ? "forced failover"
+						   : "manual failover",
 			    since);
 		keys_delete(a, "switchover", NULL, NULL);
 		a->switchovers++;
@@ -882,7 +924,8 @@ static void history_promoted(struct agent *a)
 	if (!since && !stopped && a->old_primary[0])
 		since = clock_wall_ms() - (uint64_t)a->live.lease_ttl;
 	history_put(a, a->old_primary,
-		    stopped ? "primary stopped" : "primary lease expired", since);
+		    stopped ? "primary stopped" : "primary lease expired",
+		    since);
 	if (a->old_primary[0] && strcmp(a->old_primary, a->conf->name) != 0)
 		a->failovers++;
 }
@@ -891,8 +934,8 @@ static void checkpointed(struct act *x, int status, const char *error,
 			 const struct pg_rows *rows)
 {
 	if (status != 0)
-		log_event(LOG_WARN, "checkpoint_failed", "after=promotion err=\"%s\"",
-			  error ? error : "");
+		log_event(LOG_WARN, "checkpoint_failed",
+			  "after=promotion err=\"%s\"", error ? error : "");
 	role_changed(x, "primary");
 }
 
@@ -935,10 +978,11 @@ static void reclaimed(struct agent *a, bool ok, int status, void *arg)
 			finish(x);
 		return;
 	}
-	log_event(LOG_INFO, "reclaimed", "node=%s token=%llu note=\"the "
+	log_event(LOG_INFO, "reclaimed",
+		  "node=%s token=%llu note=\"the "
 		  "primary left running in maintenance mode has its lease "
-		  "again\"", a->conf->name,
-		  (unsigned long long)a->primary.token);
+		  "again\"",
+		  a->conf->name, (unsigned long long)a->primary.token);
 	history_put(a, a->conf->name, "agent restarted in maintenance mode", 0);
 	keys_delete(a, "unguarded", NULL, NULL);
 	finish(x);
@@ -972,7 +1016,8 @@ static bool arm_watchdog(struct act *x)
 		return false;
 	}
 	a->wd_on = true;
-	log_event(LOG_INFO, "watchdog_armed", "device=%s timeout_s=%d note=\"%s\"",
+	log_event(LOG_INFO, "watchdog_armed",
+		  "device=%s timeout_s=%d note=\"%s\"",
 		  a->conf->watchdog_device, timeout_s, note);
 	return true;
 }
@@ -1059,8 +1104,10 @@ static void fenced_old(void *arg, bool ok, const char *message)
 	if (ok)
 		promote_now(x);
 	else
-		refuse_promotion(x, "STONITH of the old primary failed: NOT "
-				    "promoting (fencing = required)", false);
+		refuse_promotion(x,
+				 "STONITH of the old primary failed: NOT "
+				 "promoting (fencing = required)",
+				 false);
 }
 
 /* Fencing required: unless the old primary's agent wrote that it stopped
@@ -1077,18 +1124,21 @@ static void promote_fence_step(struct act *x)
 		       strcmp(a->old_primary, a->conf->name) != 0 &&
 		       strcmp(unguarded_name(&a->view, left, sizeof(left)),
 			      a->old_primary) == 0;
-	if (running && (!a->conf->stonith_command ||
-			!a->conf->stonith_command[0])) {
-		refuse_promotion(x, "the old primary was left running without "
+	if (running &&
+	    (!a->conf->stonith_command || !a->conf->stonith_command[0])) {
+		refuse_promotion(x,
+				 "the old primary was left running without "
 				 "its agent in maintenance mode and no "
 				 "stonith_command can switch it off: start its "
-				 "agent again (it takes its lease back), or stop "
-				 "its Postgres and delete S/unguarded", false);
+				 "agent again (it takes its lease back), or "
+				 "stop "
+				 "its Postgres and delete S/unguarded",
+				 false);
 		return;
 	}
 	if (!running && (a->conf->fencing == 0 || !a->old_primary[0] ||
-	    strcmp(a->old_primary, a->conf->name) == 0 ||
-	    strcmp(a->view.demoted, confirmed) == 0)) {
+			 strcmp(a->old_primary, a->conf->name) == 0 ||
+			 strcmp(a->view.demoted, confirmed) == 0)) {
 		promote_now(x);
 		return;
 	}
@@ -1145,7 +1195,8 @@ static void union_lists(const char *a, const char *b, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s", a);
 	char name[MEMBER_STR_MAX];
-	for (const char *p = b; (p = roster_list_next(p, name, sizeof(name)));) {
+	for (const char *p = b;
+	     (p = roster_list_next(p, name, sizeof(name)));) {
 		if (name[0] && !roster_in_list(out, name)) {
 			size_t len = strlen(out);
 			snprintf(out + len, cap - len, "%s%s", len ? "," : "",
@@ -1205,7 +1256,8 @@ static void sync_reloaded(struct act *x, int status, const char *error,
 	else if (!x->a->live.synchronous_mode || !x->what.target[0])
 		finish(x);
 	else /* S/sync names them later (ACT_SYNC_KEY), once caught up */
-		query(x, "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint",
+		query(x,
+		      "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint",
 		      5000, sync_marked);
 }
 
@@ -1332,8 +1384,8 @@ static void switch_stopped(struct act *x, const struct spawn_result *r)
 	}
 	guard_disarm(x->a->guard);
 	char prog[1024];
-	const char *argv[] = {bin(x->a, "pg_controldata", prog, sizeof(prog)),
-			      "-D", x->a->conf->pg_data_dir, NULL};
+	const char *argv[] = { bin(x->a, "pg_controldata", prog, sizeof(prog)),
+			       "-D", x->a->conf->pg_data_dir, NULL };
 	run(x, argv, 10000, switch_controldata);
 }
 
@@ -1348,8 +1400,7 @@ static void switch_checkpointed(struct act *x, int status, const char *error,
  * candidate to have it, release the lease: the candidate takes it. */
 static void do_switchover(struct act *x)
 {
-	log_event(LOG_INFO, "switchover_start", "candidate=%s",
-		  x->what.target);
+	log_event(LOG_INFO, "switchover_start", "candidate=%s", x->what.target);
 	query(x, "CHECKPOINT", 60000, switch_checkpointed);
 }
 

@@ -49,6 +49,7 @@ void adopt_log(const struct agent *a)
 {
 	log_event(LOG_INFO, "adopted",
 		  "node=%s data_dir=%s system_identifier=%" PRIu64
-		  " token=%llu", a->conf->name, a->conf->pg_data_dir,
-		  a->pg_sysid, (unsigned long long)a->primary.token);
+		  " token=%llu",
+		  a->conf->name, a->conf->pg_data_dir, a->pg_sysid,
+		  (unsigned long long)a->primary.token);
 }

@@ -21,23 +21,23 @@
 
 struct agent_facts {
 	const char *name;
-	const char *holder_id;  /* "NAME/INCARNATION" of this process */
+	const char *holder_id; /* "NAME/INCARNATION" of this process */
 	/* the settings in force (scope-wide, else the node's file) */
 	bool sync_mode;
 	uint64_t max_lag;
 	int sync_count;
 	uint64_t lease_ttl;
-	bool nofailover;        /* the node's own setting */
-	uint64_t now_ms;        /* the agent's monotonic clock */
-	uint64_t wall_ms;       /* its wall clock */
-	uint64_t started_ms;    /* now_ms when the agent started */
-	uint64_t veto_until;    /* a reclaim vetoed: not before this */
+	bool nofailover;           /* the node's own setting */
+	uint64_t now_ms;           /* the agent's monotonic clock */
+	uint64_t wall_ms;          /* its wall clock */
+	uint64_t started_ms;       /* now_ms when the agent started */
+	uint64_t veto_until;       /* a reclaim vetoed: not before this */
 	uint64_t lease_free_since; /* now_ms since no holder is seen, 0 */
-	uint64_t switch_done_ms; /* requested_ms of the request this node's
+	uint64_t switch_done_ms;   /* requested_ms of the request this node's
 				    last promotion ended */
-	bool view_ok;           /* every read of this tick succeeded */
-	bool lease_valid;       /* it holds the primary lease, still valid */
-	uint64_t sync_since_lsn; /* decide.h */
+	bool view_ok;              /* every read of this tick succeeded */
+	bool lease_valid;          /* it holds the primary lease, still valid */
+	uint64_t sync_since_lsn;   /* decide.h */
 	const struct decide_pg *pg;
 	const struct member *self; /* the record just built */
 };

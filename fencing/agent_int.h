@@ -33,9 +33,9 @@
 struct held_lease {
 	char name[AGENT_KEY_MAX];
 	bool held;
-	bool in_flight;         /* an acquire or renew is on its way */
+	bool in_flight; /* an acquire or renew is on its way */
 	uint64_t token;
-	uint64_t valid_until;   /* clock_now_ms() deadline (docs/design.md
+	uint64_t valid_until; /* clock_now_ms() deadline (docs/design.md
 				   rule 3) */
 	/* The TTL asked for at the last acquire: renewals keep it at the
 	 * witnesses, so validity is computed from it, never from a newer
@@ -47,9 +47,9 @@ struct held_lease {
 /* The member record last sent to the witnesses (keys_publish_self). */
 struct sent_record {
 	struct member rec;
-	uint64_t at_ms;         /* clock_now_ms() when sent (0: none) */
-	uint64_t lease_token;   /* the member lease it was attached to */
-	uint64_t gen;           /* which write: an older one's failure
+	uint64_t at_ms;       /* clock_now_ms() when sent (0: none) */
+	uint64_t lease_token; /* the member lease it was attached to */
+	uint64_t gen;         /* which write: an older one's failure
 				   does not undo a newer one */
 };
 
@@ -63,14 +63,14 @@ struct agent {
 	bool scope_applied_present;
 	char scope_refused[AGENT_CONFIG_MAX]; /* last one refused (logged) */
 	uint64_t lease_free_since; /* clock_now_ms(): no holder seen since */
-	uint64_t switch_done_ms; /* requested_ms of the S/switchover request
+	uint64_t switch_done_ms;   /* requested_ms of the S/switchover request
 				    this node's last promotion ended */
 	struct guard *guard;
 	struct tclient *tc;
 	struct pg_conn *pg;
 	struct api_server *api;
 	struct watchdog wd;
-	bool wd_on;             /* the watchdog device is armed */
+	bool wd_on; /* the watchdog device is armed */
 	struct tclient_watch *lease_watch, *key_watch;
 	char *auth_token;
 	/* "NAME/INCARNATION": this process's holder of both leases, a
@@ -81,7 +81,7 @@ struct agent {
 	 * One that keeps it beyond a TTL is alive: this one refuses. */
 	uint64_t name_taken_since;
 	bool member_held_once;
-	bool refused;           /* stopped itself: exit status 2 */
+	bool refused;            /* stopped itself: exit status 2 */
 	bool unguarded_clearing; /* a delete of S/unguarded is on its way */
 	/* primary: its position when Postgres last changed whom it waits
 	 * for (decide.h; 0: not known yet) */
@@ -90,12 +90,12 @@ struct agent {
 	int pg_port;
 
 	uv_timer_t tick_timer, lease_timer, fence_timer;
-	bool busy;              /* an action is running */
-	bool observing;         /* a tick's reads are in flight */
+	bool busy;      /* an action is running */
+	bool observing; /* a tick's reads are in flight */
 	int pending_reads;
-	bool view_ok;           /* every read of this tick succeeded */
-	char *endpoints;        /* the witnesses list, split in place */
-	bool kick;              /* tick again as soon as possible */
+	bool view_ok;    /* every read of this tick succeeded */
+	char *endpoints; /* the witnesses list, split in place */
+	bool kick;       /* tick again as soon as possible */
 	bool stopping;
 
 	struct held_lease primary, member;
@@ -103,7 +103,7 @@ struct agent {
 	struct decide_pg pg_obs;
 	uint64_t not_streaming_since;
 	bool rewound;
-	struct member self;     /* the record published */
+	struct member self; /* the record published */
 	struct sent_record sent;
 	/* A key event came while the scope had no primary and no tick has
 	 * read the scope since; when the last tick for such an event was
@@ -116,7 +116,7 @@ struct agent {
 	struct act *switch_act; /* the switchover waiting for a view */
 	uint64_t retry_after;   /* an action failed: none before this */
 	int rewind_failures;
-	int start_failures;     /* ACT_START in a row without it coming up */
+	int start_failures; /* ACT_START in a row without it coming up */
 	/* The last start that did not come up (agent_startfail.c). */
 	struct startfail start_fail;
 	uint64_t start_log_offset; /* pg_log_file's size when it began */
@@ -131,7 +131,7 @@ struct agent {
 	uint64_t copy_need_bytes;
 	char copy_problem[300];
 	uint64_t last_replayed, last_received; /* at the last observation */
-	bool frozen_settling;   /* frozen, replay still moving: look again */
+	bool frozen_settling; /* frozen, replay still moving: look again */
 	/* The primary this candidate replaces, as seen when it took the
 	 * lease (afterwards the view names this node). */
 	char old_primary[MEMBER_STR_MAX];
@@ -142,8 +142,8 @@ struct agent {
 	uint64_t optime_sent_lsn, optime_sent_ms, optime_sent_token;
 	bool optime_in_flight;
 
-	uint64_t started_ms;    /* clock_now_ms() at agent_start */
-	uint64_t pg_sysid;      /* the data's system identifier (0: unknown) */
+	uint64_t started_ms; /* clock_now_ms() at agent_start */
+	uint64_t pg_sysid;   /* the data's system identifier (0: unknown) */
 
 	uint64_t failovers, switchovers, promotions, demotions;
 	uint64_t fence_actions;
@@ -153,7 +153,7 @@ struct agent {
 	 * last complaint, for the log and /health. */
 	uint64_t witnesses_down_since, witnesses_warned_ms;
 	char witness_error[256];
-	char problem[768];      /* /health's "problem", rebuilt per request */
+	char problem[768]; /* /health's "problem", rebuilt per request */
 
 	void (*on_stopped)(void *arg);
 	void *on_stopped_arg;
@@ -171,8 +171,7 @@ void agent_log_action(struct agent *a, const struct decide_action *act);
 /* agent_lease.c: the primary lease (docs/design.md rule 3) and the member
  * lease. */
 void lease_init(struct agent *a);
-typedef void (*lease_done_cb)(struct agent *a, bool ok, int status,
-			      void *arg);
+typedef void (*lease_done_cb)(struct agent *a, bool ok, int status, void *arg);
 void lease_acquire_primary(struct agent *a, lease_done_cb cb, void *arg);
 void lease_release_primary(struct agent *a, lease_done_cb cb, void *arg);
 void lease_release_member(struct agent *a, lease_done_cb cb, void *arg);
@@ -196,8 +195,7 @@ void keys_watch_start(struct agent *a);
  * beyond the newest keep, in the background; a failure is logged, never
  * fatal (the next prune catches up). */
 void keys_prune(struct agent *a, const char *dir, size_t keep);
-const struct member *keys_find_member(const struct agent *a,
-				      const char *name);
+const struct member *keys_find_member(const struct agent *a, const char *name);
 
 /* agent_pages.c: LIST_PAGE page after page, each from the last key of the
  * one before, within timeout_ms in all.  on_kv gets every key in order
@@ -219,8 +217,8 @@ void act_conninfo(struct agent *a, const struct member *m, char *buf,
 void act_stop_pg(struct agent *a, void (*done)(struct agent *a));
 
 /* agent_scope.c: the scope-wide settings (fencing/scope_conf.h). */
-void scope_init(struct agent *a);   /* the file's values, at start */
-void scope_apply(struct agent *a);  /* after each complete view */
+void scope_init(struct agent *a);  /* the file's values, at start */
+void scope_apply(struct agent *a); /* after each complete view */
 
 /* agent_unguarded.c: maintenance mode and a stopped agent. */
 /* Stop leaving Postgres running (paused cluster): mark a primary in
@@ -256,8 +254,7 @@ void startfail_came_up(struct agent *a);
 /* The cause and the back-offs left, for decide(). */
 void startfail_fill(struct agent *a, struct decide_pg *o);
 /* The reason an operator reads, or NULL when no start failed. */
-const char *startfail_problem(const struct agent *a, char *buf,
-			      size_t cap);
+const char *startfail_problem(const struct agent *a, char *buf, size_t cap);
 
 /* agent_standby.c: a standby's hot-standby settings raised to its
  * primary's before it starts (standby_settings.h).  done gets the extra

@@ -28,7 +28,7 @@
 
 static struct client_str str(const char *s)
 {
-	return (struct client_str){.p = s, .len = strlen(s)};
+	return (struct client_str){ .p = s, .len = strlen(s) };
 }
 
 static void copy_str(char *dst, size_t cap, struct client_str s)
@@ -38,8 +38,7 @@ static void copy_str(char *dst, size_t cap, struct client_str s)
 	dst[n] = '\0';
 }
 
-const struct member *keys_find_member(const struct agent *a,
-				      const char *name)
+const struct member *keys_find_member(const struct agent *a, const char *name)
 {
 	for (size_t i = 0; i < a->view.n_members; i++)
 		if (strcmp(a->view.members[i].name, name) == 0)
@@ -58,12 +57,12 @@ struct view_read {
 	/* the listing from S/history/ on */
 	char known[AGENT_KEY_MAX + 1]; /* the newest history key known */
 	struct scope_walk walk;
-	bool restart;                  /* known is gone: list it all */
+	bool restart; /* known is gone: list it all */
 };
 
 /* The keys take_kv() knows that sort before S/history/: read by name,
  * since a listing from the start of the scope would pass S/drills/. */
-static const char *const early_keys[] = {"config", "demoted", "drill"};
+static const char *const early_keys[] = { "config", "demoted", "drill" };
 #define N_EARLY (sizeof(early_keys) / sizeof(early_keys[0]))
 
 static bool switch_field(void *arg, const char *key,
@@ -92,18 +91,21 @@ static bool history_field(void *arg, const char *key,
 {
 	struct witness_view *w = arg;
 	if (v->type == FLATJSON_STRING && strcmp(key, "new") == 0)
-		snprintf(w->hist_primary, sizeof(w->hist_primary), "%s", v->str);
+		snprintf(w->hist_primary, sizeof(w->hist_primary), "%s",
+			 v->str);
 	else if (strcmp(key, "token") == 0)
 		return flatjson_u64(key, v, &w->hist_token, err, errlen);
 	return true;
 }
 
 static bool drill_field(void *arg, const char *key,
-			const struct flatjson_value *v, char *err, size_t errlen)
+			const struct flatjson_value *v, char *err,
+			size_t errlen)
 {
 	struct witness_view *w = arg;
 	if (v->type == FLATJSON_STRING && strcmp(key, "target") == 0)
-		snprintf(w->drill_target, sizeof(w->drill_target), "%s", v->str);
+		snprintf(w->drill_target, sizeof(w->drill_target), "%s",
+			 v->str);
 	else if (strcmp(key, "token") == 0)
 		return flatjson_u64(key, v, &w->drill_token, err, errlen);
 	return true;
@@ -119,7 +121,8 @@ static void take_history(struct witness_view *w, const struct client_kv *kv,
 	if (!again || w->n_history == 0) {
 		if (w->n_history == AGENT_MAX_HISTORY) {
 			memmove(w->history[0], w->history[1],
-				sizeof(w->history[0]) * (AGENT_MAX_HISTORY - 1));
+				sizeof(w->history[0]) *
+					(AGENT_MAX_HISTORY - 1));
 			w->n_history--;
 		}
 		w->n_history++;
@@ -155,8 +158,8 @@ static void take_kv(struct agent *a, struct witness_view *w,
 				  sizeof(err)))
 			w->n_members++;
 		else
-			log_event(LOG_WARN, "bad_member_record", "key=%s err=\"%s\"",
-				  key, err);
+			log_event(LOG_WARN, "bad_member_record",
+				  "key=%s err=\"%s\"", key, err);
 	} else if (strcmp(k, "sync") == 0) {
 		copy_str(w->sync, sizeof(w->sync), kv->value);
 		w->sync_present = true;
@@ -185,7 +188,8 @@ static void take_kv(struct agent *a, struct witness_view *w,
 	} else if (strcmp(k, "optime") == 0) {
 		if (!optime_decode(kv->value.p, kv->value.len, &w->optime, err,
 				   sizeof(err)))
-			log_event(LOG_WARN, "bad_optime_key", "err=\"%s\"", err);
+			log_event(LOG_WARN, "bad_optime_key", "err=\"%s\"",
+				  err);
 	}
 }
 
@@ -224,10 +228,11 @@ static void on_lease_get(void *arg, int status, const struct client_response *r)
 			roster_holder_name(r->lease.holder.p,
 					   r->lease.holder.len, v->next.holder,
 					   sizeof(v->next.holder));
-			v->next.token = r->lease.holder.len ? r->lease.token : 0;
+			v->next.token = r->lease.holder.len ? r->lease.token
+							    : 0;
 			if (r->lease.holder.len)
-				v->next.holder_renewed_ms =
-					renewed_at(&r->lease);
+				v->next.holder_renewed_ms = renewed_at(
+					&r->lease);
 		}
 	} else {
 		v->ok = false;
@@ -299,8 +304,8 @@ static int start_walk(struct view_read *v)
 	const char *scope = v->a->conf->scope;
 	char prefix[AGENT_KEY_MAX], after[AGENT_KEY_MAX + 1];
 	snprintf(prefix, sizeof(prefix), "%s/", scope);
-	if (!v->known[0] ||
-	    !scope_key_before(v->known, strlen(v->known), after, sizeof(after))) {
+	if (!v->known[0] || !scope_key_before(v->known, strlen(v->known), after,
+					      sizeof(after))) {
 		v->known[0] = '\0';
 		snprintf(after, sizeof(after), "%s/history", scope);
 	}
@@ -349,7 +354,8 @@ void keys_read_view(struct agent *a, void (*done)(struct agent *a, bool ok))
 		char key[AGENT_KEY_MAX];
 		snprintf(key, sizeof(key), "%s/%s", a->conf->scope,
 			 early_keys[i]);
-		struct client_request q = {.op = CLIENT_OP_GET, .key = str(key)};
+		struct client_request q = { .op = CLIENT_OP_GET,
+					    .key = str(key) };
 		if (tclient_request(a->tc, &q, timeout, on_get, v) != 0) {
 			v->ok = false;
 			v->pending--;
@@ -480,8 +486,9 @@ void keys_publish_self(struct agent *a)
 	uint64_t now = clock_now_ms();
 	struct member_write_policy policy = write_policy(a);
 	const struct member *last = last_written(a);
-	const char *why = member_write_reason(
-		last, &a->self, last ? now - a->sent.at_ms : 0, &policy);
+	const char *why = member_write_reason(last, &a->self,
+					      last ? now - a->sent.at_ms : 0,
+					      &policy);
 	if (!why)
 		return;
 	char json[2048];
@@ -500,8 +507,8 @@ void keys_publish_self(struct agent *a)
 
 /* ---- watches: react to a freed lease or a request at once ------------------ */
 
-static void on_lease_event(void *arg, enum tclient_watch_note note,
-			   int status, const struct client_event *e)
+static void on_lease_event(void *arg, enum tclient_watch_note note, int status,
+			   const struct client_event *e)
 {
 	agent_kick(arg);
 }

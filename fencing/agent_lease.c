@@ -21,7 +21,7 @@
 
 static struct client_str str(const char *s)
 {
-	return (struct client_str){.p = s, .len = strlen(s)};
+	return (struct client_str){ .p = s, .len = strlen(s) };
 }
 
 /* ttl: the one the lease was acquired with (the witnesses keep it on
@@ -97,15 +97,15 @@ void lease_fence_now(struct agent *a, const char *why)
 struct lease_call {
 	struct agent *a;
 	uint64_t t_send;
-	uint64_t ttl;           /* acquire: the TTL asked for */
+	uint64_t ttl; /* acquire: the TTL asked for */
 	uint64_t token;
 	lease_done_cb cb;
 	void *arg;
 	bool member;
 };
 
-static struct lease_call *call_new(struct agent *a, lease_done_cb cb,
-				   void *arg, bool member)
+static struct lease_call *call_new(struct agent *a, lease_done_cb cb, void *arg,
+				   bool member)
 {
 	struct lease_call *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -139,8 +139,8 @@ static void note_member_result(struct agent *a, bool ok, int status)
 		a->name_taken_since = now;
 	else if (now - a->name_taken_since > 2 * (uint64_t)a->conf->lease_ttl)
 		agent_refuse(a, "the member lease of this name is held by "
-			     "another process, renewed for more than two "
-			     "lease TTLs");
+				"another process, renewed for more than two "
+				"lease TTLs");
 }
 
 static void on_acquired(void *arg, int status, const struct client_response *r)
@@ -170,8 +170,9 @@ static void on_acquired(void *arg, int status, const struct client_response *r)
 		/* While the witnesses do not answer, witnesses_unreachable
 		 * says so: not one more line per attempt. */
 		log_event(a->witnesses_down_since ? LOG_DEBUG
-			  : c->member ? LOG_WARN : LOG_INFO, "lease_not_acquired",
-			  "lease=%s status=%s", l->name,
+			  : c->member             ? LOG_WARN
+						  : LOG_INFO,
+			  "lease_not_acquired", "lease=%s status=%s", l->name,
 			  client_status_name(status));
 	}
 	if (c->cb)
@@ -227,20 +228,24 @@ static void on_renewed(void *arg, int status, const struct client_response *r)
 			extend(a, lease_validity(a, l->ttl_ms, c->t_send));
 	} else if (status == CLIENT_NOT_HOLDER || status == CLIENT_NOT_FOUND ||
 		   status == CLIENT_HELD) {
-		log_event(LOG_WARN, "lease_lost", "lease=%s token=%llu status=%s",
-			  l->name, (unsigned long long)l->token,
+		log_event(LOG_WARN, "lease_lost",
+			  "lease=%s token=%llu status=%s", l->name,
+			  (unsigned long long)l->token,
 			  client_status_name(status));
 		if (c->member)
 			l->held = false;
 		else
-			lease_fence_now(a, "the witnesses say the lease is lost");
+			lease_fence_now(a,
+					"the witnesses say the lease is lost");
 	} else {
 		l->renew_failures++;
 		log_event(LOG_WARN, "lease_renew_failed",
 			  "lease=%s status=%s left_ms=%llu", l->name,
 			  client_status_name(status),
-			  (unsigned long long)(c->member ? 0
-						: lease_primary_left_ms(a)));
+			  (unsigned long long)(c->member
+						       ? 0
+						       : lease_primary_left_ms(
+								 a)));
 	}
 	free(c);
 }
@@ -295,8 +300,7 @@ void lease_on_timer(struct agent *a)
 
 /* ---- release ---------------------------------------------------------------- */
 
-static void on_released(void *arg, int status,
-			const struct client_response *r)
+static void on_released(void *arg, int status, const struct client_response *r)
 {
 	struct lease_call *c = arg;
 	log_event(LOG_INFO, "lease_released", "lease=%s token=%llu status=%s",

@@ -195,12 +195,12 @@ static void on_controldata(void *arg, const struct spawn_result *r)
 		a->pg_obs.clean = controldata_clean(&cd);
 		a->pg_obs.timeline = cd.timeline;
 		a->pg_obs.controldata_ok = true;
-		a->pg_obs.standby_data =
-			adopt_standby_data(a->conf->pg_data_dir);
+		a->pg_obs.standby_data = adopt_standby_data(
+			a->conf->pg_data_dir);
 		a->pg_sysid = cd.system_identifier;
 	} else {
-		log_event(LOG_WARN, "pg_controldata_failed", "output=\"%.200s\"",
-			  r->output);
+		log_event(LOG_WARN, "pg_controldata_failed",
+			  "output=\"%.200s\"", r->output);
 		a->pg_obs.was_primary = true; /* assume the worst */
 		a->pg_obs.clean = false;
 		a->pg_obs.controldata_ok = false;
@@ -214,10 +214,11 @@ static void observe_stopped(struct observe *ob)
 	struct agent *a = ob->a;
 	char bin[1024];
 	snprintf(bin, sizeof(bin), "%s/pg_controldata", a->conf->pg_bin_dir);
-	const char *argv[] = {bin, "-D", a->conf->pg_data_dir, NULL};
-	const char *env[] = {"LC_ALL=C", "LANG=C", NULL};
-	struct spawn_opts o = {.argv = argv, .env_extra = env,
-			       .timeout_ms = 10000};
+	const char *argv[] = { bin, "-D", a->conf->pg_data_dir, NULL };
+	const char *env[] = { "LC_ALL=C", "LANG=C", NULL };
+	struct spawn_opts o = { .argv = argv,
+				.env_extra = env,
+				.timeout_ms = 10000 };
 	if (spawn_run(a->loop, &o, on_controldata, ob) != 0) {
 		a->pg_obs.was_primary = true;
 		a->pg_obs.clean = false;

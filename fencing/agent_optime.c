@@ -34,9 +34,12 @@ void optime_publish(struct agent *a)
 			(uint64_t)a->live.lease_ttl))
 		return;
 	uint32_t tl = a->pg_obs.timeline;
-	struct optime o = {.token = a->primary.token, .lsn = lsn,
-			   .time_ms = clock_wall_ms(), .timeline = tl,
-			   .tl_start = optime_tl_start(&a->view.optime, tl, lsn)};
+	struct optime o = { .token = a->primary.token,
+			    .lsn = lsn,
+			    .time_ms = clock_wall_ms(),
+			    .timeline = tl,
+			    .tl_start = optime_tl_start(&a->view.optime, tl,
+							lsn) };
 	snprintf(o.name, sizeof(o.name), "%s", a->conf->name);
 	char json[MEMBER_STR_MAX + 128];
 	if (!optime_encode(&o, json, sizeof(json)))

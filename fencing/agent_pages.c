@@ -22,7 +22,7 @@ struct pages {
 	char prefix[SM_KEY_MAX + 1];
 	char after[SM_KEY_MAX];
 	size_t after_len;
-	uint64_t deadline;      /* clock_now_ms(): the whole walk's */
+	uint64_t deadline; /* clock_now_ms(): the whole walk's */
 	pages_kv_cb on_kv;
 	pages_done_cb done;
 	void *arg;
@@ -37,8 +37,8 @@ static int ask(struct pages *p)
 		return -1;
 	struct client_request q = {
 		.op = CLIENT_OP_LIST_PAGE,
-		.prefix = {p->prefix, strlen(p->prefix)},
-		.start_after = {p->after, p->after_len},
+		.prefix = { p->prefix, strlen(p->prefix) },
+		.start_after = { p->after, p->after_len },
 		.consistency = CLIENT_LINEARIZABLE,
 	};
 	return tclient_request(p->tc, &q, p->deadline - now, on_page, p);

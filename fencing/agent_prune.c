@@ -25,10 +25,10 @@ struct prune {
 	struct agent *a;
 	char prefix[AGENT_KEY_MAX];
 	size_t keep;
-	char **keys;            /* suffixes after "S/", oldest first */
+	char **keys; /* suffixes after "S/", oldest first */
 	size_t n, cap;
-	size_t next, end;       /* deleting keys[next..end) */
-	bool failed;            /* out of memory while listing */
+	size_t next, end; /* deleting keys[next..end) */
+	bool failed;      /* out of memory while listing */
 };
 
 static void prune_free(struct prune *p)
@@ -69,9 +69,11 @@ static void deleted(struct agent *a, int status, void *arg)
 {
 	struct prune *p = arg;
 	if (status != CLIENT_OK && status != CLIENT_NOT_FOUND) {
-		log_event(LOG_WARN, "prune_stopped", "prefix=%s deleted=%zu "
-			  "left=%zu status=%s", p->prefix, p->next - 1,
-			  p->end - p->next + 1, client_status_name(status));
+		log_event(LOG_WARN, "prune_stopped",
+			  "prefix=%s deleted=%zu "
+			  "left=%zu status=%s",
+			  p->prefix, p->next - 1, p->end - p->next + 1,
+			  client_status_name(status));
 		prune_free(p);
 		return;
 	}
@@ -94,8 +96,8 @@ static void listed(void *arg, bool ok)
 	struct prune *p = arg;
 	if (!ok || p->failed) {
 		log_event(LOG_WARN, "prune_failed", "prefix=%s why=\"%s\"",
-			  p->prefix, p->failed ? "out of memory"
-					       : "the listing failed");
+			  p->prefix,
+			  p->failed ? "out of memory" : "the listing failed");
 		prune_free(p);
 		return;
 	}
@@ -118,8 +120,10 @@ void keys_prune(struct agent *a, const char *dir, size_t keep)
 	/* A thousand small entries take a few pages: a few TTLs is plenty. */
 	uint64_t timeout = (uint64_t)a->live.lease_ttl * 4;
 	if (pages_walk(a, p->prefix, "", timeout, collect, listed, p) != 0) {
-		log_event(LOG_WARN, "prune_failed", "prefix=%s why=\"cannot "
-			  "start the listing\"", p->prefix);
+		log_event(LOG_WARN, "prune_failed",
+			  "prefix=%s why=\"cannot "
+			  "start the listing\"",
+			  p->prefix);
 		prune_free(p);
 	}
 }

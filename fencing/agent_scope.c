@@ -82,14 +82,15 @@ static void log_changes(const struct scope_conf *old,
 		if (strcmp(was, is) != 0)
 			log_event(LOG_INFO, "scope_setting",
 				  "key=%s old=%s new=%s source=%s", key, was,
-				  is, stored->set[i] ? "SCOPE/config"
-						     : "config_file");
+				  is,
+				  stored->set[i] ? "SCOPE/config"
+						 : "config_file");
 		if (stored->set[i] && strcmp(f, is) != 0)
 			log_event(LOG_WARN, "scope_setting_overrides_file",
 				  "key=%s scope=%s file=%s hint=\"SCOPE/config "
 				  "decides for every node; remove %s from this "
-				  "node's config file or set it to %s\"", key, is,
-				  f, key, is);
+				  "node's config file or set it to %s\"",
+				  key, is, f, key, is);
 	}
 }
 

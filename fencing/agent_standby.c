@@ -41,7 +41,8 @@ static void checked(void *arg, const struct spawn_result *r)
 		if (standby_settings_raise(&s, opts, sizeof(opts), note,
 					   sizeof(note)) > 0)
 			log_event(LOG_WARN, "standby_settings_raised",
-				  "settings=\"%s\" why=\"a hot standby needs at "
+				  "settings=\"%s\" why=\"a hot standby needs "
+				  "at "
 				  "least its primary's values (pg_controldata "
 				  "of %s); the agent starts it with them: "
 				  "raise them in postgresql.conf to match\"",
@@ -76,12 +77,18 @@ void standby_settings_check(struct agent *a, const char *base_opts,
 		 "  v=$(\"$0/postgres\" -D \"$1\" -C \"$n\" %s 2>/dev/null) "
 		 "|| v=unknown\n"
 		 "  echo \"local $n: $v\"\n"
-		 "done\n", base_opts);
-	const char *argv[] = {"/bin/sh", "-c", script, a->conf->pg_bin_dir,
-			      a->conf->pg_data_dir, NULL};
-	const char *env[] = {"LC_ALL=C", "LANG=C", NULL};
-	struct spawn_opts o = {.argv = argv, .env_extra = env,
-			       .timeout_ms = 30000};
+		 "done\n",
+		 base_opts);
+	const char *argv[] = { "/bin/sh",
+			       "-c",
+			       script,
+			       a->conf->pg_bin_dir,
+			       a->conf->pg_data_dir,
+			       NULL };
+	const char *env[] = { "LC_ALL=C", "LANG=C", NULL };
+	struct spawn_opts o = { .argv = argv,
+				.env_extra = env,
+				.timeout_ms = 30000 };
 	if (spawn_run(a->loop, &o, checked, c) != 0) {
 		free(c);
 		done(arg, "");

@@ -36,8 +36,8 @@ static uint64_t log_size(const struct agent *a)
  * an operator who edits one is answered with a start at once. */
 static int64_t conf_mtime(const struct agent *a)
 {
-	static const char *const files[] = {"postgresql.conf",
-					    "postgresql.auto.conf"};
+	static const char *const files[] = { "postgresql.conf",
+					     "postgresql.auto.conf" };
 	int64_t newest = 0;
 	for (size_t i = 0; i < 2; i++) {
 		char path[1200];
@@ -46,7 +46,8 @@ static int64_t conf_mtime(const struct agent *a)
 			 files[i]);
 		if (stat(path, &st) == 0 &&
 		    (int64_t)st.st_mtim.tv_sec * 1000000000 +
-				    st.st_mtim.tv_nsec > newest)
+				    st.st_mtim.tv_nsec >
+			    newest)
 			newest = (int64_t)st.st_mtim.tv_sec * 1000000000 +
 				 st.st_mtim.tv_nsec;
 	}
@@ -114,8 +115,8 @@ void startfail_observe(struct agent *a)
 					     START_BACKOFF_CAP_MS);
 	log_event(LOG_ERROR, "start_failed",
 		  "attempt=%d cause=%s copy=%s retry_in_ms=%llu log=%s "
-		  "postgres_log=%s", a->start_failures,
-		  startfail_cause_name(a->start_fail.cause),
+		  "postgres_log=%s",
+		  a->start_failures, startfail_cause_name(a->start_fail.cause),
 		  startfail_needs_copy(a->start_fail.cause) ? "yes" : "no",
 		  (unsigned long long)wait,
 		  log_quote(a->start_fail.line[0] ? a->start_fail.line
@@ -146,15 +147,19 @@ void startfail_fill(struct agent *a, struct decide_pg *o)
 	o->start_wait_ms = 0;
 	if (a->start_failures > 0 && a->start_failed_ms &&
 	    conf_mtime(a) == a->start_conf_mtime)
-		o->start_wait_ms = left(a->start_failed_ms,
-					startfail_backoff_ms(a->start_failures,
-							     START_BACKOFF_MS,
-							     START_BACKOFF_CAP_MS),
-					now);
-	o->copy_wait_ms = a->copies
-		? left(a->copied_ms, startfail_backoff_ms(a->copies,
-			COPY_BACKOFF_MS, COPY_BACKOFF_CAP_MS), now)
-		: 0;
+		o->start_wait_ms =
+			left(a->start_failed_ms,
+			     startfail_backoff_ms(a->start_failures,
+						  START_BACKOFF_MS,
+						  START_BACKOFF_CAP_MS),
+			     now);
+	o->copy_wait_ms =
+		a->copies
+			? left(a->copied_ms,
+			       startfail_backoff_ms(a->copies, COPY_BACKOFF_MS,
+						    COPY_BACKOFF_CAP_MS),
+			       now)
+			: 0;
 }
 
 const char *startfail_problem(const struct agent *a, char *buf, size_t cap)

@@ -21,7 +21,6 @@
 #include "common/log.h"
 #include "fencing/agent_int.h"
 
-
 static void cleared(struct agent *a, int status, void *arg)
 {
 	(void)arg;
@@ -84,7 +83,8 @@ void unguarded_leave_running(struct agent *a, void (*stop_pg)(struct agent *a),
 {
 	if (!a->primary.held) {
 		log_event(LOG_INFO, "left_running",
-			  "role=replica note=\"maintenance mode: Postgres keeps "
+			  "role=replica note=\"maintenance mode: Postgres "
+			  "keeps "
 			  "running\"");
 		done(a, true, CLIENT_OK, NULL);
 		return;
@@ -94,7 +94,7 @@ void unguarded_leave_running(struct agent *a, void (*stop_pg)(struct agent *a),
 		stop_pg(a);
 		return;
 	}
-	*l = (struct leave){.a = a, .stop_pg = stop_pg, .done = done};
+	*l = (struct leave){ .a = a, .stop_pg = stop_pg, .done = done };
 	char value[AGENT_KEY_MAX], where[AGENT_KEY_MAX];
 	unguarded_where(a, where, sizeof(where));
 	unguarded_format(value, sizeof(value), a->conf->name, a->primary.token,

@@ -40,8 +40,7 @@ static void put_kstr(struct json *j, const char *key, const char *val)
 	json_string(j, val);
 }
 
-static void put_kstr_or_null(struct json *j, const char *key,
-			     const char *val)
+static void put_kstr_or_null(struct json *j, const char *key, const char *val)
 {
 	json_key(j, key);
 	if (val && *val)
@@ -68,8 +67,8 @@ static void put_klsn(struct json *j, const char *key, uint64_t lsn)
 	put_kstr(j, key, member_lsn_format(lsn, buf, sizeof(buf)));
 }
 
-static void answer_error(struct http_response *res, int status,
-			 const char *msg, const char *path)
+static void answer_error(struct http_response *res, int status, const char *msg,
+			 const char *path)
 {
 	struct json j;
 	res->status = status;
@@ -112,8 +111,7 @@ static bool replica_ok(const struct api_view *v, const struct query *q)
 		return false;
 	if (q->has_lag && m->lag_bytes > q->lag)
 		return false;
-	if (q->replication_state &&
-	    strcmp(q->replication_state, m->state) != 0)
+	if (q->replication_state && strcmp(q->replication_state, m->state) != 0)
 		return false;
 	return true;
 }
@@ -227,8 +225,7 @@ static void cluster_member(const struct api_view *v, const struct member *m,
 }
 
 /* The members with self's live record in place of its stored one. */
-static const struct member **cluster_list(const struct api_view *v,
-					  size_t *n)
+static const struct member **cluster_list(const struct api_view *v, size_t *n)
 {
 	const struct member *self = self_of(v);
 	const struct member **list = calloc(v->n_members + 1, sizeof(*list));
@@ -280,8 +277,8 @@ static void history(const struct api_view *v, struct http_response *res)
 	for (size_t i = 0; i < v->n_history; i++) {
 		const char *h = v->history[i];
 		/* one corrupt entry must not make the whole document invalid */
-		if (!h || !flatjson_parse(h, strlen(h), NULL, NULL, err,
-					  sizeof(err)))
+		if (!h ||
+		    !flatjson_parse(h, strlen(h), NULL, NULL, err, sizeof(err)))
 			continue;
 		json_raw(&j, h, strlen(h));
 	}
@@ -297,8 +294,8 @@ static void metric_head(struct http_response *res, const char *name,
 		    type);
 }
 
-static void gauge(struct http_response *res, const char *name,
-		  const char *help, uint64_t v)
+static void gauge(struct http_response *res, const char *name, const char *help,
+		  uint64_t v)
 {
 	metric_head(res, name, "gauge", help);
 	http_printf(res, "%s %" PRIu64 "\n", name, v);
@@ -313,8 +310,8 @@ static void counter(struct http_response *res, const char *name,
 
 static void metrics_role(const struct api_view *v, struct http_response *res)
 {
-	static const char *const roles[] = {"primary", "demoting", "replica",
-					    "stopped", "unknown"};
+	static const char *const roles[] = { "primary", "demoting", "replica",
+					     "stopped", "unknown" };
 	const char *now = self_role(v);
 	metric_head(res, "tenure_agent_role", "gauge",
 		    "This node's role (1 for the current one): primary only "
@@ -340,7 +337,8 @@ static void metrics(const struct api_view *v, struct http_response *res)
 			if (*p != '"' && *p != '\\' && *p != '\n')
 				label[k++] = *p; /* a label value, unescaped */
 		label[k] = '\0';
-		http_printf(res, "tenure_agent_failover_blocked{reason=\"%s\"} 1\n",
+		http_printf(res,
+			    "tenure_agent_failover_blocked{reason=\"%s\"} 1\n",
 			    label);
 	} else {
 		http_printf(res, "tenure_agent_failover_blocked 0\n");
@@ -363,12 +361,10 @@ static void metrics(const struct api_view *v, struct http_response *res)
 	gauge(res, "tenure_agent_replication_lag_bytes",
 	      "Bytes this node's Postgres is behind the primary.",
 	      m->lag_bytes);
-	gauge(res, "tenure_agent_timeline", "Postgres timeline.",
-	      m->timeline);
+	gauge(res, "tenure_agent_timeline", "Postgres timeline.", m->timeline);
 	gauge(res, "tenure_agent_pg_running", "1 while Postgres runs.",
 	      v->pg_running);
-	gauge(res, "tenure_agent_paused", "1 in maintenance mode.",
-	      v->paused);
+	gauge(res, "tenure_agent_paused", "1 in maintenance mode.", v->paused);
 	gauge(res, "tenure_agent_ready", "1 while the agent loop is alive.",
 	      v->agent_ready);
 	counter(res, "tenure_agent_failovers_total",
@@ -430,8 +426,8 @@ bool api_parse_lag(const char *text, uint64_t *out)
 	static const struct {
 		const char *name;
 		unsigned shift;
-	} units[] = {{"", 0}, {"b", 0}, {"kb", 10}, {"mb", 20}, {"gb", 30},
-		     {"tb", 40}};
+	} units[] = { { "", 0 },    { "b", 0 },   { "kb", 10 },
+		      { "mb", 20 }, { "gb", 30 }, { "tb", 40 } };
 	const char *p = text;
 	uint64_t v = 0;
 	if (!isdigit((unsigned char)*p))
@@ -469,9 +465,11 @@ static bool parse_query(char *q, struct query *out, char *why, size_t len)
 		if (strcmp(kv, "lag") == 0) {
 			out->has_lag = true;
 			if (!api_parse_lag(val, &out->lag)) {
-				snprintf(why, len, "lag wants a byte count "
+				snprintf(why, len,
+					 "lag wants a byte count "
 					 "like 1048576, 16kB or 1MB, not "
-					 "'%.64s'", val);
+					 "'%.64s'",
+					 val);
 				return false;
 			}
 		} else if (strcmp(kv, "replication_state") == 0) {
@@ -500,13 +498,20 @@ static const struct {
 	const char *path;
 	enum route route;
 } routes[] = {
-	{"/", R_PRIMARY},           {"/primary", R_PRIMARY},
-	{"/master", R_PRIMARY},     {"/leader", R_PRIMARY},
-	{"/read-write", R_PRIMARY}, {"/replica", R_REPLICA},
-	{"/read-only", R_READ_ONLY}, {"/health", R_HEALTH},
-	{"/liveness", R_LIVENESS},  {"/readiness", R_READINESS},
-	{"/cluster", R_CLUSTER},    {"/history", R_HISTORY},
-	{"/metrics", R_METRICS},    {"/patroni", R_PATRONI},
+	{ "/", R_PRIMARY },
+	{ "/primary", R_PRIMARY },
+	{ "/master", R_PRIMARY },
+	{ "/leader", R_PRIMARY },
+	{ "/read-write", R_PRIMARY },
+	{ "/replica", R_REPLICA },
+	{ "/read-only", R_READ_ONLY },
+	{ "/health", R_HEALTH },
+	{ "/liveness", R_LIVENESS },
+	{ "/readiness", R_READINESS },
+	{ "/cluster", R_CLUSTER },
+	{ "/history", R_HISTORY },
+	{ "/metrics", R_METRICS },
+	{ "/patroni", R_PATRONI },
 };
 
 static bool find_route(const char *path, enum route *out)
@@ -593,8 +598,8 @@ static void on_request(void *arg, const char *method, const char *path,
 	api_handle(&v, method, path, res);
 }
 
-int api_start(uv_loop_t *loop, const char *listen, api_fill_fn fill,
-	      void *arg, struct api_server **out, char *err, size_t errlen)
+int api_start(uv_loop_t *loop, const char *listen, api_fill_fn fill, void *arg,
+	      struct api_server **out, char *err, size_t errlen)
 {
 	struct api_server *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -603,8 +608,7 @@ int api_start(uv_loop_t *loop, const char *listen, api_fill_fn fill,
 	}
 	s->fill = fill;
 	s->arg = arg;
-	int rv = http_start(loop, listen, on_request, s, &s->http, err,
-			    errlen);
+	int rv = http_start(loop, listen, on_request, s, &s->http, err, errlen);
 	if (rv) {
 		free(s);
 		return rv;

@@ -57,20 +57,20 @@ struct api_view {
 					 witnesses; self's own entry (same
 					 name), if any, is replaced by self */
 	size_t n_members;
-	const char *leader;           /* holder of SCOPE/primary, "" none */
-	bool writable_primary;        /* Postgres primary AND lease valid */
-	uint64_t lease_valid_ms;      /* validity left, 0 when not holder */
+	const char *leader;      /* holder of SCOPE/primary, "" none */
+	bool writable_primary;   /* Postgres primary AND lease valid */
+	uint64_t lease_valid_ms; /* validity left, 0 when not holder */
 	uint64_t lease_token;
 	bool paused;
 	bool pg_running;
 	bool agent_ready;
-	const char *const *history;   /* JSON objects, oldest first */
+	const char *const *history; /* JSON objects, oldest first */
 	size_t n_history;
 	uint64_t failovers, switchovers, promotions, demotions;
 	uint64_t fence_actions, renew_failures;
 	uint64_t ttl_ms;
-	const char *sync_standbys;    /* comma-separated names, or "" */
-	const char *problem;          /* why this node is not healthy and
+	const char *sync_standbys; /* comma-separated names, or "" */
+	const char *problem;       /* why this node is not healthy and
 					 what to do, or NULL: the health
 					 bodies carry it as "problem" */
 };
@@ -92,11 +92,10 @@ struct api_server;
 
 /* Listens on "host:port".  0 and *out, or a negative libuv error with a
  * message in err. */
-int api_start(uv_loop_t *loop, const char *listen, api_fill_fn fill,
-	      void *arg, struct api_server **out, char *err, size_t errlen);
+int api_start(uv_loop_t *loop, const char *listen, api_fill_fn fill, void *arg,
+	      struct api_server **out, char *err, size_t errlen);
 /* Closes the listener and every connection; on_closed (may be NULL) runs
  * once they are closed and the server is freed. */
-void api_close(struct api_server *s, void (*on_closed)(void *arg),
-	       void *arg);
+void api_close(struct api_server *s, void (*on_closed)(void *arg), void *arg);
 
 #endif

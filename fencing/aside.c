@@ -20,7 +20,8 @@ static void split(const char *datadir, char *parent, size_t pcap,
 		*base = datadir;
 	} else {
 		snprintf(parent, pcap, "%.*s",
-			 (int)(slash == datadir ? 1 : slash - datadir), datadir);
+			 (int)(slash == datadir ? 1 : slash - datadir),
+			 datadir);
 		*base = slash + 1;
 	}
 }
@@ -77,7 +78,8 @@ bool aside_room(const char *datadir, uint64_t need, uint64_t free_bytes,
 		 "MB); free space there (an old %s.diverged-* copy may go)",
 		 (unsigned long long)(want >> 20),
 		 (unsigned long long)(free_bytes >> 20), datadir,
-		 (unsigned long long)((want - free_bytes + (1u << 20) - 1) >> 20),
+		 (unsigned long long)((want - free_bytes + (1u << 20) - 1) >>
+				      20),
 		 datadir);
 	return false;
 }

@@ -8,7 +8,13 @@
 
 #include "fencing/controldata.h"
 
-enum field_kind { F_STATE, F_U64, F_U32, F_LSN, F_BOOL };
+enum field_kind {
+	F_STATE,
+	F_U64,
+	F_U32,
+	F_LSN,
+	F_BOOL
+};
 
 struct field {
 	const char *label;
@@ -26,12 +32,12 @@ static const struct field fields[] = {
 	{ "Latest checkpoint's TimeLineID", F_U32, AT(timeline), true },
 	{ "Latest checkpoint's PrevTimeLineID", F_U32, AT(prev_timeline),
 	  false },
-	{ "Minimum recovery ending location", F_LSN,
-	  AT(min_recovery_end_lsn), true },
-	{ "Min recovery ending loc's timeline", F_U32,
-	  AT(min_recovery_end_tli), true },
-	{ "Latest checkpoint's full_page_writes", F_BOOL,
-	  AT(full_page_writes), false },
+	{ "Minimum recovery ending location", F_LSN, AT(min_recovery_end_lsn),
+	  true },
+	{ "Min recovery ending loc's timeline", F_U32, AT(min_recovery_end_tli),
+	  true },
+	{ "Latest checkpoint's full_page_writes", F_BOOL, AT(full_page_writes),
+	  false },
 	{ "wal_log_hints setting", F_BOOL, AT(wal_log_hints), false },
 	{ "Data page checksum version", F_U32, AT(checksum_version), false },
 	{ "Bytes per WAL segment", F_U32, AT(wal_segment_size), false },
@@ -183,8 +189,8 @@ static bool parse_line(const char *line, size_t len, struct controldata *out,
 	const char *v = colon + 1, *end = line + len;
 	while (v < end && (*v == ' ' || *v == '\t'))
 		v++;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t' ||
-			   end[-1] == '\r'))
+	while (end > v &&
+	       (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 		end--;
 	char value[128];
 	if ((size_t)(end - v) >= sizeof(value))
@@ -222,7 +228,8 @@ bool controldata_parse(const char *text, struct controldata *out, char *err,
 			snprintf(err, errlen,
 				 "pg_controldata: no \"%s\" line (was it run "
 				 "with LC_ALL=C on a PostgreSQL data "
-				 "directory?)", fields[i].label);
+				 "directory?)",
+				 fields[i].label);
 			return false;
 		}
 	}

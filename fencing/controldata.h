@@ -31,40 +31,41 @@
 #include <stdint.h>
 
 enum controldata_state {
-	CD_UNKNOWN = 0,            /* anything else */
-	CD_STARTING,               /* "starting up" */
-	CD_SHUT_DOWN,              /* "shut down": clean stop as a primary */
-	CD_SHUT_DOWN_IN_RECOVERY,  /* "shut down in recovery": clean stop as
+	CD_UNKNOWN = 0,           /* anything else */
+	CD_STARTING,              /* "starting up" */
+	CD_SHUT_DOWN,             /* "shut down": clean stop as a primary */
+	CD_SHUT_DOWN_IN_RECOVERY, /* "shut down in recovery": clean stop as
 				      a standby */
-	CD_SHUTTING_DOWN,          /* "shutting down" */
-	CD_IN_CRASH_RECOVERY,      /* "in crash recovery" */
-	CD_IN_ARCHIVE_RECOVERY,    /* "in archive recovery": a standby */
-	CD_IN_PRODUCTION,          /* "in production": a running primary,
+	CD_SHUTTING_DOWN,         /* "shutting down" */
+	CD_IN_CRASH_RECOVERY,     /* "in crash recovery" */
+	CD_IN_ARCHIVE_RECOVERY,   /* "in archive recovery": a standby */
+	CD_IN_PRODUCTION,         /* "in production": a running primary,
 				      or one that crashed */
 };
 
 struct controldata {
 	enum controldata_state state;
-	uint64_t system_identifier;     /* "Database system identifier" */
-	uint64_t checkpoint_lsn;        /* "Latest checkpoint location" */
-	uint64_t redo_lsn;              /* "Latest checkpoint's REDO location" */
-	uint32_t timeline;              /* "Latest checkpoint's TimeLineID" */
-	uint32_t prev_timeline;         /* "Latest checkpoint's PrevTimeLineID" */
-	uint64_t min_recovery_end_lsn;  /* "Minimum recovery ending location" */
-	uint32_t min_recovery_end_tli;  /* "Min recovery ending loc's timeline" */
-	bool full_page_writes;          /* "Latest checkpoint's full_page_writes" */
-	bool wal_log_hints;             /* "wal_log_hints setting" (pg_rewind) */
-	uint32_t checksum_version;      /* "Data page checksum version" (pg_rewind
+	uint64_t system_identifier; /* "Database system identifier" */
+	uint64_t checkpoint_lsn;    /* "Latest checkpoint location" */
+	uint64_t redo_lsn;          /* "Latest checkpoint's REDO location" */
+	uint32_t timeline;          /* "Latest checkpoint's TimeLineID" */
+	uint32_t prev_timeline;     /* "Latest checkpoint's PrevTimeLineID" */
+	uint64_t min_recovery_end_lsn; /* "Minimum recovery ending location" */
+	uint32_t
+		min_recovery_end_tli; /* "Min recovery ending loc's timeline" */
+	bool full_page_writes;     /* "Latest checkpoint's full_page_writes" */
+	bool wal_log_hints;        /* "wal_log_hints setting" (pg_rewind) */
+	uint32_t checksum_version; /* "Data page checksum version" (pg_rewind
 					   works when non-zero) */
-	uint32_t wal_segment_size;      /* "Bytes per WAL segment" */
+	uint32_t wal_segment_size; /* "Bytes per WAL segment" */
 	/* The settings of the primary whose WAL this directory replays (a
 	 * standby's), or its own (a primary's): a hot standby must run with
 	 * at least these values or its startup process aborts. */
-	uint32_t max_connections;       /* "max_connections setting" */
-	uint32_t max_worker_processes;  /* "max_worker_processes setting" */
-	uint32_t max_wal_senders;       /* "max_wal_senders setting" */
-	uint32_t max_prepared_xacts;    /* "max_prepared_xacts setting" */
-	uint32_t max_locks_per_xact;    /* "max_locks_per_xact setting" */
+	uint32_t max_connections;      /* "max_connections setting" */
+	uint32_t max_worker_processes; /* "max_worker_processes setting" */
+	uint32_t max_wal_senders;      /* "max_wal_senders setting" */
+	uint32_t max_prepared_xacts;   /* "max_prepared_xacts setting" */
+	uint32_t max_locks_per_xact;   /* "max_locks_per_xact setting" */
 };
 
 /* Fill *out from pg_controldata's text; false with a reason in err. */

@@ -14,15 +14,22 @@
 #define DECIDE_STUCK_MS 10000
 
 static const char *const kind_names[] = {
-	[ACT_NONE] = "none",           [ACT_FENCE] = "fence",
-	[ACT_BOOTSTRAP] = "bootstrap", [ACT_BASEBACKUP] = "basebackup",
-	[ACT_START] = "start",         [ACT_RECOVER] = "recover",
-	[ACT_REWIND] = "rewind",       [ACT_REPOINT] = "repoint",
-	[ACT_FREEZE] = "freeze",       [ACT_ACQUIRE] = "acquire",
-	[ACT_PROMOTE] = "promote",     [ACT_SET_SYNC] = "set_sync",
+	[ACT_NONE] = "none",
+	[ACT_FENCE] = "fence",
+	[ACT_BOOTSTRAP] = "bootstrap",
+	[ACT_BASEBACKUP] = "basebackup",
+	[ACT_START] = "start",
+	[ACT_RECOVER] = "recover",
+	[ACT_REWIND] = "rewind",
+	[ACT_REPOINT] = "repoint",
+	[ACT_FREEZE] = "freeze",
+	[ACT_ACQUIRE] = "acquire",
+	[ACT_PROMOTE] = "promote",
+	[ACT_SET_SYNC] = "set_sync",
 	[ACT_SWITCHOVER] = "switchover",
 	[ACT_RESTART_STANDBY] = "restart_standby",
-	[ACT_RECLONE] = "reclone",     [ACT_ADOPT] = "adopt",
+	[ACT_RECLONE] = "reclone",
+	[ACT_ADOPT] = "adopt",
 	[ACT_MARK_INIT] = "mark_initialized",
 	[ACT_RECLAIM] = "reclaim",
 	[ACT_SYNC_KEY] = "sync_key",
@@ -164,10 +171,10 @@ static bool eligible(const struct decide_input *in, const struct member *m,
 		return (roster_in_list(in->sync_key, m->name) ||
 			is_old_primary(in, m->name)) &&
 		       m->received_lsn >= sync_max;
-	uint64_t have = in->last_optime
-				? optime_usable_lsn(in->last_optime, m->timeline,
-						    m->received_lsn)
-				: m->received_lsn;
+	uint64_t have = in->last_optime ? optime_usable_lsn(in->last_optime,
+							    m->timeline,
+							    m->received_lsn)
+					: m->received_lsn;
 	return in->last_primary_lsn <= have + in->max_lag;
 }
 
@@ -188,8 +195,8 @@ const struct member *decide_winner(const struct decide_input *in,
 				   const char **reason)
 {
 	uint64_t sync_max = 0;
-	if (in->switch_force && in->switch_is_failover && in->switch_candidate &&
-	    in->switch_candidate[0])
+	if (in->switch_force && in->switch_is_failover &&
+	    in->switch_candidate && in->switch_candidate[0])
 		return forced_winner(in, reason);
 	if (in->switch_overdue && in->last_primary && in->last_primary[0]) {
 		/* It stopped cleanly for the switchover: nobody has a commit
@@ -263,16 +270,20 @@ static void decide_absent(const struct decide_input *in,
 		if (in->initialized || in->paused)
 			set(out, ACT_NONE, "", "no primary to copy from");
 		else if (in->nofailover)
-			set(out, ACT_NONE, "", "nofailover: never bootstraps; "
+			set(out, ACT_NONE, "",
+			    "nofailover: never bootstraps; "
 			    "waiting for a primary to copy from");
 		else if (other_has_data(in))
-			set(out, ACT_NONE, "", "another member has data: "
+			set(out, ACT_NONE, "",
+			    "another member has data: "
 			    "waiting for a primary to adopt it");
 		else if (in->bootstrap_grace)
-			set(out, ACT_NONE, "", "new cluster: waiting for "
+			set(out, ACT_NONE, "",
+			    "new cluster: waiting for "
 			    "members with data to register");
 		else
-			set(out, ACT_BOOTSTRAP, "", "new cluster: bootstrapping");
+			set(out, ACT_BOOTSTRAP, "",
+			    "new cluster: bootstrapping");
 		return;
 	}
 	const struct member *p = find_member(in, holder);
@@ -290,7 +301,8 @@ int decide_sync_count(int count, const char *list)
 {
 	int n = 0;
 	char name[MEMBER_STR_MAX];
-	for (const char *p = list; (p = roster_list_next(p, name, sizeof(name)));)
+	for (const char *p = list;
+	     (p = roster_list_next(p, name, sizeof(name)));)
 		n += name[0] != '\0';
 	if (count < 1)
 		count = 1;
@@ -348,7 +360,8 @@ static void decide_holder(const struct decide_input *in,
 			set(out, ACT_ADOPT, "",
 			    "lease holder: adopting existing data");
 		else
-			set(out, ACT_START, "", "lease holder: starting Postgres");
+			set(out, ACT_START, "",
+			    "lease holder: starting Postgres");
 		return;
 	case PG_STARTING:
 		set(out, ACT_NONE, "", "waiting for Postgres to start");
@@ -368,15 +381,15 @@ static void decide_holder(const struct decide_input *in,
 	}
 	if (strcmp(wanted, pg->sync_names) != 0 ||
 	    (wanted[0] && pg->sync_count != sync_count_wanted(in, wanted)) ||
-	    (in->sync_mode && !wanted[0] && in->sync_key &&
-	     in->sync_key[0])) {
+	    (in->sync_mode && !wanted[0] && in->sync_key && in->sync_key[0])) {
 		set(out, ACT_SET_SYNC, wanted, "synchronous standbys changed");
 		return;
 	}
-	if (in->sync_mode && strcmp(wanted, in->sync_key ? in->sync_key
-							 : "") != 0) {
+	if (in->sync_mode &&
+	    strcmp(wanted, in->sync_key ? in->sync_key : "") != 0) {
 		if (!sync_caught_up(in, wanted)) {
-			set(out, ACT_NONE, "", "waiting for a synchronous "
+			set(out, ACT_NONE, "",
+			    "waiting for a synchronous "
 			    "standby to catch up before S/sync names it");
 			return;
 		}
@@ -420,19 +433,24 @@ static bool start_failed(const struct decide_input *in,
 	if (pg->start_failures <= 0)
 		return false;
 	if (startfail_needs_copy(pg->start_cause) &&
-	    pg->start_failures >= DECIDE_START_FAILURES && in->lease.holder[0]) {
+	    pg->start_failures >= DECIDE_START_FAILURES &&
+	    in->lease.holder[0]) {
 		if (pg->copy_wait_ms)
-			set(out, ACT_NONE, "", pg->start_cause == SF_DIVERGED
-			    ? "data diverged from the primary's: waiting before "
-			      "copying it afresh again"
-			    : "data damaged: waiting before copying it afresh "
-			      "again");
+			set(out, ACT_NONE, "",
+			    pg->start_cause == SF_DIVERGED
+				    ? "data diverged from the primary's: "
+				      "waiting before "
+				      "copying it afresh again"
+				    : "data damaged: waiting before copying it "
+				      "afresh "
+				      "again");
 		else
 			set(out, ACT_RECLONE, in->lease.holder,
 			    pg->start_cause == SF_DIVERGED
-			    ? "data diverged from the primary's: copying it "
-			      "afresh"
-			    : "data damaged: copying it afresh");
+				    ? "data diverged from the primary's: "
+				      "copying it "
+				      "afresh"
+				    : "data damaged: copying it afresh");
 		return true;
 	}
 	if (!pg->start_wait_ms)
@@ -454,7 +472,8 @@ static void decide_follower(const struct decide_input *in,
 		if (pg->was_primary && !pg->rewound) {
 			if (!pg->clean)
 				set(out, ACT_RECOVER, "",
-				    "old primary: crash recovery before rewind");
+				    "old primary: crash recovery before "
+				    "rewind");
 			else if (p)
 				set(out, ACT_REWIND, holder,
 				    "old primary: rewinding");
@@ -466,13 +485,16 @@ static void decide_follower(const struct decide_input *in,
 		if (p)
 			set(out, ACT_START, holder, "starting as a standby");
 		else
-			set(out, ACT_NONE, "", "waiting for the primary's record");
+			set(out, ACT_NONE, "",
+			    "waiting for the primary's record");
 		return;
 	case PG_REPLICA:
 		if (!p) {
-			set(out, ACT_NONE, "", "waiting for the primary's record");
+			set(out, ACT_NONE, "",
+			    "waiting for the primary's record");
 		} else if (pg->frozen || strcmp(pg->upstream, holder) != 0) {
-			set(out, ACT_REPOINT, holder, "following the new primary");
+			set(out, ACT_REPOINT, holder,
+			    "following the new primary");
 		} else if (!pg->streaming &&
 			   pg->not_streaming_ms >= DECIDE_STUCK_MS &&
 			   p->timeline > pg->timeline) {
@@ -496,7 +518,8 @@ static void decide_uninitialized(const struct decide_input *in,
 	if (in->paused)
 		set(out, ACT_NONE, "", "paused: not adopting existing data");
 	else if (in->nofailover)
-		set(out, ACT_NONE, "", "nofailover: never adopts; waiting for "
+		set(out, ACT_NONE, "",
+		    "nofailover: never adopts; waiting for "
 		    "a primary");
 	else if (adoptable(&in->pg))
 		set(out, ACT_ADOPT, "", "existing primary data: adopting it");
@@ -568,10 +591,12 @@ void decide(const struct decide_input *in, struct decide_action *out)
 	set(out, ACT_NONE, "", "");
 	if (pg->state == PG_PRIMARY && !in->lease.mine_valid) {
 		if (may_reclaim(in))
-			set(out, ACT_RECLAIM, "", "maintenance mode: taking the "
+			set(out, ACT_RECLAIM, "",
+			    "maintenance mode: taking the "
 			    "lease back for the running primary");
 		else
-			set(out, ACT_FENCE, "", "primary without a valid lease");
+			set(out, ACT_FENCE, "",
+			    "primary without a valid lease");
 		return;
 	}
 	if (!in->lease.known) {
@@ -591,7 +616,8 @@ void decide(const struct decide_input *in, struct decide_action *out)
 		 * out unless that process is alive (then this one is
 		 * refused, agent_lease.c); it can never be taken over. */
 		if (in->lease.other_incarnation) {
-			set(out, ACT_NONE, "", "the lease is held by another "
+			set(out, ACT_NONE, "",
+			    "the lease is held by another "
 			    "process with this node's name: waiting for it "
 			    "to run out");
 			return;
@@ -600,7 +626,8 @@ void decide(const struct decide_input *in, struct decide_action *out)
 		 * renewal): taking it again is safe, nobody else can have
 		 * it. */
 		if (in->nofailover)
-			set(out, ACT_NONE, "", "nofailover: not taking the "
+			set(out, ACT_NONE, "",
+			    "nofailover: not taking the "
 			    "lease again");
 		else if (pg->state == PG_STOPPED || pg->state == PG_REPLICA)
 			set(out, ACT_ACQUIRE, "", "the lease is still mine");

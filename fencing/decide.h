@@ -67,46 +67,46 @@
 #include "fencing/startfail.h"
 
 enum pg_state {
-	PG_ABSENT = 0,      /* data directory not initialised */
-	PG_STOPPED,         /* initialised, no postmaster */
-	PG_STARTING,        /* postmaster up, not answering queries yet */
-	PG_PRIMARY,         /* answering, not in recovery */
-	PG_REPLICA,         /* answering, in recovery */
+	PG_ABSENT = 0, /* data directory not initialised */
+	PG_STOPPED,    /* initialised, no postmaster */
+	PG_STARTING,   /* postmaster up, not answering queries yet */
+	PG_PRIMARY,    /* answering, not in recovery */
+	PG_REPLICA,    /* answering, in recovery */
 };
 
 struct decide_pg {
 	enum pg_state state;
-	bool was_primary;       /* stopped: pg_controldata says it ran as a
+	bool was_primary; /* stopped: pg_controldata says it ran as a
 				   primary (needs rewind before following) */
-	bool clean;             /* stopped: shut down cleanly */
-	bool rewound;           /* this agent made it a standby since */
+	bool clean;       /* stopped: shut down cleanly */
+	bool rewound;     /* this agent made it a standby since */
 	uint32_t timeline;
 	uint64_t received_lsn, replayed_lsn;
-	bool streaming;         /* a walreceiver is streaming */
+	bool streaming;                /* a walreceiver is streaming */
 	char upstream[MEMBER_STR_MAX]; /* node named in primary_conninfo, "" */
-	bool frozen;            /* not replicating: primary_conninfo empty,
+	bool frozen;               /* not replicating: primary_conninfo empty,
 				   no walreceiver */
-	bool frozen_settled;    /* ... and replay no longer moves */
+	bool frozen_settled;       /* ... and replay no longer moves */
 	uint64_t not_streaming_ms; /* replica: time without streaming */
-	int start_failures;     /* starts in a row that never came up */
+	int start_failures;        /* starts in a row that never came up */
 	enum startfail_cause start_cause; /* why the last one failed */
-	uint64_t start_wait_ms; /* back-off left before the next start */
-	uint64_t copy_wait_ms;  /* back-off left before another fresh copy
+	uint64_t start_wait_ms;   /* back-off left before the next start */
+	uint64_t copy_wait_ms;    /* back-off left before another fresh copy
 				   (copies in a row that never came up) */
-	bool controldata_ok;    /* stopped: pg_controldata could be read */
-	bool standby_data;      /* stopped: standby.signal or recovery.signal
+	bool controldata_ok;      /* stopped: pg_controldata could be read */
+	bool standby_data;        /* stopped: standby.signal or recovery.signal
 				   (a standby's data: never adopted) */
-	char sync_names[512];   /* primary: synchronous_standby_names */
+	char sync_names[512];     /* primary: synchronous_standby_names */
 	char standby_flush[1024]; /* primary: "NAME=LSN,..." of
 				   pg_stat_replication, flushed positions */
-	int sync_count;         /* ... and its ANY N (0 when empty) */
+	int sync_count;           /* ... and its ANY N (0 when empty) */
 };
 
 struct decide_lease {
-	bool known;             /* the witnesses answered recently */
+	bool known;                  /* the witnesses answered recently */
 	char holder[MEMBER_STR_MAX]; /* "" when free */
-	bool mine_valid;        /* held by this agent, validity not over */
-	bool other_incarnation; /* holder has this node's name but is
+	bool mine_valid;             /* held by this agent, validity not over */
+	bool other_incarnation;      /* holder has this node's name but is
 				   another process (an earlier run of this
 				   agent, or a second agent so named) */
 };
@@ -119,72 +119,72 @@ struct decide_input {
 	struct decide_lease lease;
 	const struct member *members; /* every record read, self included */
 	size_t n_members;
-	bool initialized;       /* S/initialize exists */
-	bool paused;            /* S/pause exists */
-	bool nofailover;        /* this node never becomes primary: it never
+	bool initialized;     /* S/initialize exists */
+	bool paused;          /* S/pause exists */
+	bool nofailover;      /* this node never becomes primary: it never
 				   bootstraps, adopts or takes the lease */
-	bool bootstrap_grace;   /* the agent started less than 2 x lease_ttl
+	bool bootstrap_grace; /* the agent started less than 2 x lease_ttl
 				   ago: an empty node does not initdb yet */
-	const char *sync_key;   /* S/sync: comma list, "" */
+	const char *sync_key; /* S/sync: comma list, "" */
 	bool sync_key_known;
 	/* S/sync does not exist: no standby was ever synchronous since
 	 * synchronous mode was turned on, so every commit so far was
 	 * acknowledged asynchronously and the asynchronous rule still
 	 * applies to promotions (rule 6). */
 	bool sync_key_absent;
-	int sync_count;         /* standbys a commit waits for (0: 1) */
+	int sync_count; /* standbys a commit waits for (0: 1) */
 	/* A switchover asked for another node, the lease has been free for
 	 * longer than the candidate needs (2 x lease_ttl): the last primary,
 	 * which stopped with every commit, may take the role back. */
 	bool switch_overdue;
 	const char *switch_candidate; /* S/switchover candidate, "" */
 	bool switch_is_failover;
-	bool switch_force;      /* failover --force: the candidate is promoted
+	bool switch_force;   /* failover --force: the candidate is promoted
 				   once frozen, lag and sync rules aside (the
 				   operator accepted what it lacks) */
-	bool switch_from_me;    /* a switchover away from this node */
+	bool switch_from_me; /* a switchover away from this node */
 	uint64_t last_primary_lsn; /* last position the primary published */
 	const struct optime *last_optime; /* its durable record (NULL: none):
 				   a candidate on an older timeline holds
 				   nothing past that timeline's fork */
-	const char *last_primary;  /* its name, "" */
+	const char *last_primary;         /* its name, "" */
 	uint64_t sync_since_lsn; /* primary: its position when Postgres last
 				   changed whom it waits for (every commit
 				   acknowledged before is at or below it) */
-	const char *unguarded;  /* S/unguarded: the primary left running
+	const char *unguarded;   /* S/unguarded: the primary left running
 				   without its agent in maintenance mode
 				   (name), "" */
 };
 
 enum decide_kind {
-	ACT_NONE = 0,     /* nothing to do (reason says why) */
-	ACT_FENCE,        /* kill Postgres now */
-	ACT_BOOTSTRAP,    /* take the lease, initdb, start, become primary */
-	ACT_BASEBACKUP,   /* copy the data directory from target */
-	ACT_START,        /* start Postgres as a standby of target ("" none) */
-	ACT_RECOVER,      /* unclean old primary: single-user crash recovery */
-	ACT_REWIND,       /* old primary: pg_rewind from target, then standby */
-	ACT_REPOINT,      /* set primary_conninfo to target, reload */
-	ACT_FREEZE,       /* clear primary_conninfo, reload, wait */
-	ACT_ACQUIRE,      /* take the primary lease (failover candidate) */
-	ACT_PROMOTE,      /* pg_promote() */
-	ACT_SET_SYNC,     /* target: desired sync list (primary, sync mode) */
-	ACT_SWITCHOVER,   /* stop cleanly and hand the lease over */
+	ACT_NONE = 0,   /* nothing to do (reason says why) */
+	ACT_FENCE,      /* kill Postgres now */
+	ACT_BOOTSTRAP,  /* take the lease, initdb, start, become primary */
+	ACT_BASEBACKUP, /* copy the data directory from target */
+	ACT_START,      /* start Postgres as a standby of target ("" none) */
+	ACT_RECOVER,    /* unclean old primary: single-user crash recovery */
+	ACT_REWIND,     /* old primary: pg_rewind from target, then standby */
+	ACT_REPOINT,    /* set primary_conninfo to target, reload */
+	ACT_FREEZE,     /* clear primary_conninfo, reload, wait */
+	ACT_ACQUIRE,    /* take the primary lease (failover candidate) */
+	ACT_PROMOTE,    /* pg_promote() */
+	ACT_SET_SYNC,   /* target: desired sync list (primary, sync mode) */
+	ACT_SWITCHOVER, /* stop cleanly and hand the lease over */
 	ACT_RESTART_STANDBY, /* stop, rewind from target, start as standby */
-	ACT_RECLONE,      /* keep the data directory aside, copy it afresh */
-	ACT_ADOPT,        /* take the lease, start existing data as primary */
-	ACT_MARK_INIT,    /* primary: write the missing S/initialize */
-	ACT_SYNC_KEY,     /* target: write S/sync (Postgres waits for target
+	ACT_RECLONE,         /* keep the data directory aside, copy it afresh */
+	ACT_ADOPT,     /* take the lease, start existing data as primary */
+	ACT_MARK_INIT, /* primary: write the missing S/initialize */
+	ACT_SYNC_KEY,  /* target: write S/sync (Postgres waits for target
 			     already, and one of them has every commit
 			     acknowledged before it did) */
-	ACT_RECLAIM,      /* maintenance mode: take the lease back for the
+	ACT_RECLAIM,   /* maintenance mode: take the lease back for the
 			     primary left running while this agent was down */
 };
 
 struct decide_action {
 	enum decide_kind kind;
 	char target[512];
-	const char *reason;     /* static text, for logs and /health */
+	const char *reason; /* static text, for logs and /health */
 };
 
 /* Starts in a row that never came up before a standby is copied afresh. */
@@ -199,8 +199,7 @@ const struct member *decide_winner(const struct decide_input *in,
 				   const char **reason);
 /* Exposed for tests: the sync list a primary wants (sorted names of the
  * other members that may be promoted and stream from it), into buf. */
-void decide_sync_wanted(const struct decide_input *in, char *buf,
-			size_t cap);
+void decide_sync_wanted(const struct decide_input *in, char *buf, size_t cap);
 
 /* How many of list's nodes a commit waits for (ANY N): count (at least
  * 1), but never more than are listed: Postgres would wait for ever. */

@@ -21,21 +21,21 @@
 #include "common/clock.h"
 #include "fencing/fence_pg.h"
 
-#define FENCE_PG_MAX_KIDS 2048  /* tracked for the wait; all get killed */
+#define FENCE_PG_MAX_KIDS 2048 /* tracked for the wait; all get killed */
 #define FENCE_PG_POLL_MS 10
-#define FENCE_PG_STOP_MS 200    /* how long we wait for SIGSTOP to land */
+#define FENCE_PG_STOP_MS 200 /* how long we wait for SIGSTOP to land */
 
 struct proc_info {
 	pid_t pid;
 	pid_t ppid;
-	char state;                 /* R S D T Z X ... */
-	unsigned long long start;   /* field 22: start time in ticks */
+	char state;               /* R S D T Z X ... */
+	unsigned long long start; /* field 22: start time in ticks */
 };
 
 struct kids {
 	struct proc_info p[FENCE_PG_MAX_KIDS];
-	size_t n;                   /* tracked */
-	size_t killed;              /* signalled, tracked or not */
+	size_t n;      /* tracked */
+	size_t killed; /* signalled, tracked or not */
 };
 
 /* Read a small /proc file into buf (NUL-terminated); bytes read or -errno. */
@@ -145,8 +145,10 @@ static int read_pid(const char *datadir, pid_t *pid, char *msg, size_t len)
 		v = -v;
 	if (errno || end == buf || (*end != '\n' && *end != '\0') || v <= 1 ||
 	    v > 0x3fffffff) {
-		snprintf(msg, len, "cannot tell the postmaster's pid: the first "
-			 "line of %s is not a process id", path);
+		snprintf(msg, len,
+			 "cannot tell the postmaster's pid: the first "
+			 "line of %s is not a process id",
+			 path);
 		return -EIO;
 	}
 	*pid = (pid_t)v;
@@ -256,13 +258,16 @@ static int check_postmaster(pid_t pid, const char *datadir,
 {
 	char name[256];
 	if (proc_stat(pid, pm) < 0 || state_dead(pm->state)) {
-		snprintf(msg, len, "%s/postmaster.pid names pid %d, which is "
-			 "not running: nothing to kill", datadir, (int)pid);
+		snprintf(msg, len,
+			 "%s/postmaster.pid names pid %d, which is "
+			 "not running: nothing to kill",
+			 datadir, (int)pid);
 		return 0;
 	}
 	proc_name(pid, name, sizeof(name));
 	if (!name_is_postgres(name)) {
-		snprintf(msg, len, "%s/postmaster.pid names pid %d, which is "
+		snprintf(msg, len,
+			 "%s/postmaster.pid names pid %d, which is "
 			 "\"%s\", not postgres: stale pid file, nothing killed",
 			 datadir, (int)pid, name);
 		return 0;
@@ -290,8 +295,8 @@ int fence_pg_kill(const char *datadir, char *msg, size_t msglen)
 				 (int)pid);
 			return 0;
 		}
-		snprintf(msg, msglen, "cannot stop postmaster %d: %s",
-			 (int)pid, strerror(-rc));
+		snprintf(msg, msglen, "cannot stop postmaster %d: %s", (int)pid,
+			 strerror(-rc));
 		return rc;
 	}
 	wait_stopped(&pm);
@@ -299,24 +304,27 @@ int fence_pg_kill(const char *datadir, char *msg, size_t msglen)
 	if (kill(pid, SIGKILL) < 0 && errno != ESRCH) {
 		rc = -errno;
 		kill(pid, SIGCONT); /* never leave it frozen */
-		snprintf(msg, msglen, "cannot kill postmaster %d: %s",
-			 (int)pid, strerror(-rc));
+		snprintf(msg, msglen, "cannot kill postmaster %d: %s", (int)pid,
+			 strerror(-rc));
 		return rc;
 	}
 	rc = wait_gone(&pm, &k);
 	if (kids_rc < 0) {
-		snprintf(msg, msglen, "killed postmaster %d, but cannot list "
-			 "its children in /proc: %s", (int)pid,
-			 strerror(-kids_rc));
+		snprintf(msg, msglen,
+			 "killed postmaster %d, but cannot list "
+			 "its children in /proc: %s",
+			 (int)pid, strerror(-kids_rc));
 		return kids_rc;
 	}
 	if (rc < 0) {
-		snprintf(msg, msglen, "killed postmaster %d and %zu children, "
-			 "but %zu still run %d ms later", (int)pid, k.killed,
-			 count_alive(&pm, &k), FENCE_PG_WAIT_MS);
+		snprintf(msg, msglen,
+			 "killed postmaster %d and %zu children, "
+			 "but %zu still run %d ms later",
+			 (int)pid, k.killed, count_alive(&pm, &k),
+			 FENCE_PG_WAIT_MS);
 		return rc;
 	}
-	snprintf(msg, msglen, "killed postmaster %d and %zu children",
-		 (int)pid, k.killed);
+	snprintf(msg, msglen, "killed postmaster %d and %zu children", (int)pid,
+		 k.killed);
 	return 0;
 }

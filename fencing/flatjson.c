@@ -145,8 +145,8 @@ static bool escape(struct parser *ps, char *out, size_t *n)
 	if (hit)
 		return append(ps, out, n, &to[hit - from], 1);
 	if (c != 'u')
-		return fail(ps, "invalid escape \\%c", c >= 0x20 && c < 0x7f
-							   ? c : '?');
+		return fail(ps, "invalid escape \\%c",
+			    c >= 0x20 && c < 0x7f ? c : '?');
 	uint32_t cp;
 	unsigned char b[4];
 	if (!unicode_escape(ps, &cp))
@@ -168,16 +168,19 @@ static bool parse_string(struct parser *ps, char *out, size_t *outlen)
 			break;
 		}
 		if (c < 0x20)
-			return fail(ps, "control character 0x%02x in a string "
-				    "(escape it)", c);
+			return fail(ps,
+				    "control character 0x%02x in a string "
+				    "(escape it)",
+				    c);
 		if (c == '\\') {
 			ps->off++;
 			if (!escape(ps, out, &n))
 				return false;
 			continue;
 		}
-		size_t k = c < 0x80 ? 1 : json_utf8_len(ps->p + ps->off,
-						   ps->len - ps->off);
+		size_t k = c < 0x80 ? 1
+				    : json_utf8_len(ps->p + ps->off,
+						    ps->len - ps->off);
 		if (k == 0)
 			return fail(ps, "invalid UTF-8 in a string");
 		if (!append(ps, out, &n, ps->p + ps->off, k))
@@ -236,7 +239,7 @@ static bool literal(struct parser *ps, const char *word)
 	size_t n = strlen(word);
 	if (ps->len - ps->off < n || memcmp(ps->p + ps->off, word, n) != 0)
 		return fail(ps, "expected a value (string, number, true, "
-			    "false or null)");
+				"false or null)");
 	ps->off += n;
 	return true;
 }
@@ -380,8 +383,8 @@ bool flatjson_u64(const char *key, const struct flatjson_value *v,
 	return true;
 }
 
-bool flatjson_i64(const char *key, const struct flatjson_value *v,
-		  int64_t *out, char *err, size_t errlen)
+bool flatjson_i64(const char *key, const struct flatjson_value *v, int64_t *out,
+		  char *err, size_t errlen)
 {
 	if (!integer_text(key, v, err, errlen))
 		return false;
@@ -404,8 +407,7 @@ void flatjson_begin(struct flatjson_writer *w, char *buf, size_t cap)
 	json_object(&w->j);
 }
 
-void flatjson_put_str(struct flatjson_writer *w, const char *k,
-		      const char *val)
+void flatjson_put_str(struct flatjson_writer *w, const char *k, const char *val)
 {
 	json_key(&w->j, k);
 	json_string(&w->j, val);

@@ -43,7 +43,7 @@ struct flatjson_value {
 	const char *str; /* STRING: decoded, NUL-terminated; NUMBER: its
 			    text as written (NUL-terminated copy) */
 	size_t len;
-	bool b;          /* BOOL */
+	bool b; /* BOOL */
 };
 
 /* Returns false (with a reason in err) to stop the parse. */
@@ -59,8 +59,8 @@ bool flatjson_parse(const char *json, size_t len, flatjson_field_cb cb,
  * fraction, an exponent, a sign where none fits, or overflow. */
 bool flatjson_u64(const char *key, const struct flatjson_value *v,
 		  uint64_t *out, char *err, size_t errlen);
-bool flatjson_i64(const char *key, const struct flatjson_value *v,
-		  int64_t *out, char *err, size_t errlen);
+bool flatjson_i64(const char *key, const struct flatjson_value *v, int64_t *out,
+		  char *err, size_t errlen);
 
 struct flatjson_writer {
 	struct json j;
@@ -69,8 +69,7 @@ struct flatjson_writer {
 void flatjson_begin(struct flatjson_writer *w, char *buf, size_t cap);
 void flatjson_put_str(struct flatjson_writer *w, const char *key,
 		      const char *val);
-void flatjson_put_u64(struct flatjson_writer *w, const char *key,
-		      uint64_t v);
+void flatjson_put_u64(struct flatjson_writer *w, const char *key, uint64_t v);
 void flatjson_put_i64(struct flatjson_writer *w, const char *key, int64_t v);
 void flatjson_put_bool(struct flatjson_writer *w, const char *key, bool v);
 /* Closes the object: its length (buf NUL-terminated), or 0 when it did

@@ -27,14 +27,14 @@
 /* The guard process's whole state. */
 struct guard_loop {
 	const char *datadir;
-	int fd;                 /* channel */
-	int tfd;                /* CLOCK_BOOTTIME timerfd, or -1 */
+	int fd;  /* channel */
+	int tfd; /* CLOCK_BOOTTIME timerfd, or -1 */
 	bool armed;
 	uint64_t deadline_ms;
-	bool retry;             /* the last fence failed: try again */
+	bool retry; /* the last fence failed: try again */
 	uint64_t retry_ms;
 	bool eof;
-	int status;             /* exit status: 1 after a failed fence */
+	int status; /* exit status: 1 after a failed fence */
 };
 
 static void guard_fence(struct guard_loop *l, const char *reason)
@@ -44,8 +44,8 @@ static void guard_fence(struct guard_loop *l, const char *reason)
 	int rc = fence_pg_kill(l->datadir, msg, sizeof(msg));
 	log_event(rc < 0 ? LOG_ERROR : LOG_WARN, "guard_fence",
 		  "reason=%s datadir=%s deadline_ms=%llu late_ms=%lld "
-		  "result=%s", reason,
-		  log_quote(l->datadir, qdir, sizeof(qdir)),
+		  "result=%s",
+		  reason, log_quote(l->datadir, qdir, sizeof(qdir)),
 		  (unsigned long long)l->deadline_ms,
 		  (long long)(now - l->deadline_ms),
 		  log_quote(msg, qmsg, sizeof(qmsg)));
@@ -153,7 +153,8 @@ static int guard_run(const char *datadir, int fd)
 	if (l.tfd < 0)
 		log_event(LOG_WARN, "guard_no_timerfd",
 			  "error=\"%s\" note=\"deadlines may fire late after "
-			  "a suspend\"", strerror(errno));
+			  "a suspend\"",
+			  strerror(errno));
 	while (!l.eof) {
 		guard_wait(&l);
 		guard_drain(&l);
@@ -214,8 +215,7 @@ static void child_main(const char *datadir, int fd)
 	_exit(guard_run(datadir, ch));
 }
 
-int guard_start(const char *datadir, struct guard *g, char *err,
-		size_t errlen)
+int guard_start(const char *datadir, struct guard *g, char *err, size_t errlen)
 {
 	int sv[2];
 	g->fd = -1;

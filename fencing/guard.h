@@ -66,21 +66,20 @@ enum guard_op {
 
 /* One record on the channel. */
 struct guard_msg {
-	uint32_t op;            /* enum guard_op */
-	uint32_t reserved;      /* 0 */
-	uint64_t deadline_ms;   /* ARM: CLOCK_BOOTTIME ms */
-	uint64_t sent_ms;       /* CLOCK_BOOTTIME ms when written */
+	uint32_t op;          /* enum guard_op */
+	uint32_t reserved;    /* 0 */
+	uint64_t deadline_ms; /* ARM: CLOCK_BOOTTIME ms */
+	uint64_t sent_ms;     /* CLOCK_BOOTTIME ms when written */
 };
 
 struct guard {
-	int fd;                 /* the agent's end of the channel; -1 */
-	pid_t pid;              /* the guard process; 0 once reaped */
+	int fd;    /* the agent's end of the channel; -1 */
+	pid_t pid; /* the guard process; 0 once reaped */
 };
 
 /* Fork the guard for datadir.  0, or -1 with a message in err (g is left
  * with fd -1 and pid 0). */
-int guard_start(const char *datadir, struct guard *g, char *err,
-		size_t errlen);
+int guard_start(const char *datadir, struct guard *g, char *err, size_t errlen);
 /* 0, or a negative errno: -EAGAIN (guard not reading), -EPIPE (guard
  * gone), -EBADF (stopped). */
 int guard_arm(struct guard *g, uint64_t deadline_ms);

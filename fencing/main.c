@@ -20,14 +20,17 @@
 #include "fencing/guard.h"
 #include "fencing/preflight.h"
 
-static const char *const log_levels[] = {"debug", "info", "warn", "error",
-					 NULL};
-static const char *const sync_modes[] = {"off", "on", NULL};
-static const char *const fencing_modes[] = {"off", "required", NULL};
+static const char *const log_levels[] = { "debug", "info", "warn", "error",
+					  NULL };
+static const char *const sync_modes[] = { "off", "on", NULL };
+static const char *const fencing_modes[] = { "off", "required", NULL };
 
-#define OPT(k, t, d, lo, hi, h, req, f, a)                                  \
-	{.key = k, .type = t, .def = d, .min = lo, .max = hi, .help = h,      \
-	 .required = req, .offset = offsetof(struct agent_conf, f), .arg = a}
+#define OPT(k, t, d, lo, hi, h, req, f, a)                           \
+	{                                                            \
+		.key = k, .type = t, .def = d, .min = lo, .max = hi, \
+		.help = h, .required = req,                          \
+		.offset = offsetof(struct agent_conf, f), .arg = a   \
+	}
 
 static const struct conf_option options[] = {
 	OPT("scope", CONF_STRING, NULL, 0, 0,
@@ -36,18 +39,19 @@ static const struct conf_option options[] = {
 	OPT("name", CONF_STRING, NULL, 0, 0,
 	    "this node's name, unique in the scope", true, name, "NAME"),
 	OPT("witnesses", CONF_STRING, NULL, 0, 0,
-	    "client addresses of the tenured witnesses, comma separated",
-	    true, witnesses, "LIST"),
+	    "client addresses of the tenured witnesses, comma separated", true,
+	    witnesses, "LIST"),
 	OPT("auth_token_file", CONF_STRING, NULL, 0, 0,
-	    "file holding the witnesses' shared secret", false,
-	    auth_token_file, "FILE"),
+	    "file holding the witnesses' shared secret", false, auth_token_file,
+	    "FILE"),
 	OPT("lease_ttl", CONF_DURATION_MS, "2500ms", 1000, 600000,
 	    "primary and member lease TTL: a dead primary is replaced "
-	    "after about this long (scope-wide: SCOPE/config wins)", false,
-	    lease_ttl, NULL),
+	    "after about this long (scope-wide: SCOPE/config wins)",
+	    false, lease_ttl, NULL),
 	OPT("renew_interval", CONF_DURATION_MS, "500ms", 50, 60000,
 	    "how often leases are renewed and the node observed "
-	    "(scope-wide: SCOPE/config wins)", false, renew_interval, NULL),
+	    "(scope-wide: SCOPE/config wins)",
+	    false, renew_interval, NULL),
 	OPT("fence_time", CONF_DURATION_MS, "200ms", 10, 60000,
 	    "time allowed to fence Postgres before the lease could expire",
 	    false, fence_time, NULL),
@@ -74,37 +78,42 @@ static const struct conf_option options[] = {
 	    "extra options for postgres, e.g. \"-c shared_buffers=1GB\"", false,
 	    pg_options, "OPTS"),
 	OPT("pg_log_file", CONF_STRING, NULL, 0, 0,
-	    "Postgres' log file (default: pg_data_dir.log)", false,
-	    pg_log_file, "FILE"),
+	    "Postgres' log file (default: pg_data_dir.log)", false, pg_log_file,
+	    "FILE"),
 	OPT("listen_http", CONF_STRING, NULL, 0, 0,
 	    "address of the Patroni-style HTTP API (host:port)", true,
 	    listen_http, "ADDR"),
-	{.key = "synchronous_mode", .type = CONF_ENUM, .def = "on",
-	 .help = "on: no acknowledged commit is lost, and no old primary "
-		 "acknowledges one after a new primary exists; off: "
-		 "asynchronous replication (scope-wide: SCOPE/config wins)",
-	 .choices = sync_modes,
-	 .offset = offsetof(struct agent_conf, synchronous_mode)},
+	{ .key = "synchronous_mode",
+	  .type = CONF_ENUM,
+	  .def = "on",
+	  .help = "on: no acknowledged commit is lost, and no old primary "
+		  "acknowledges one after a new primary exists; off: "
+		  "asynchronous replication (scope-wide: SCOPE/config wins)",
+	  .choices = sync_modes,
+	  .offset = offsetof(struct agent_conf, synchronous_mode) },
 	OPT("synchronous_node_count", CONF_INT, "1", 1, 16,
 	    "synchronous mode: standbys each commit waits for (scope-wide: "
-	    "SCOPE/config wins)", false, synchronous_node_count, "N"),
+	    "SCOPE/config wins)",
+	    false, synchronous_node_count, "N"),
 	OPT("maximum_lag_on_failover", CONF_SIZE, "1MB", 0, 0,
 	    "asynchronous mode: a standby further behind is not promoted "
-	    "(scope-wide: SCOPE/config wins)", false, maximum_lag_on_failover,
-	    NULL),
-	OPT("nofailover", CONF_BOOL, "off", 0, 0,
-	    "never promote this node", false, nofailover, NULL),
+	    "(scope-wide: SCOPE/config wins)",
+	    false, maximum_lag_on_failover, NULL),
+	OPT("nofailover", CONF_BOOL, "off", 0, 0, "never promote this node",
+	    false, nofailover, NULL),
 	OPT("failover_priority", CONF_INT, "1", 0, 1000000,
 	    "between equally advanced standbys the higher one wins", false,
 	    failover_priority, "N"),
-	{.key = "fencing", .type = CONF_ENUM, .def = "off",
-	 .help = "required: STONITH an old primary that did not confirm it "
-		 "stopped, before promoting",
-	 .choices = fencing_modes,
-	 .offset = offsetof(struct agent_conf, fencing)},
+	{ .key = "fencing",
+	  .type = CONF_ENUM,
+	  .def = "off",
+	  .help = "required: STONITH an old primary that did not confirm it "
+		  "stopped, before promoting",
+	  .choices = fencing_modes,
+	  .offset = offsetof(struct agent_conf, fencing) },
 	OPT("stonith_command", CONF_STRING, NULL, 0, 0,
-	    "fence agent (Pacemaker protocol: key=value lines on stdin)",
-	    false, stonith_command, "CMD"),
+	    "fence agent (Pacemaker protocol: key=value lines on stdin)", false,
+	    stonith_command, "CMD"),
 	OPT("watchdog_device", CONF_STRING, NULL, 0, 0,
 	    "watchdog device armed while primary (e.g. /dev/watchdog)", false,
 	    watchdog_device, "PATH"),
@@ -114,9 +123,12 @@ static const struct conf_option options[] = {
 	OPT("on_role_change", CONF_STRING, NULL, 0, 0,
 	    "command run with the new role after a promotion or demotion",
 	    false, on_role_change, "CMD"),
-	{.key = "log_level", .type = CONF_ENUM, .def = "info",
-	 .help = "least important log lines to print", .choices = log_levels,
-	 .offset = offsetof(struct agent_conf, log_level)},
+	{ .key = "log_level",
+	  .type = CONF_ENUM,
+	  .def = "info",
+	  .help = "least important log lines to print",
+	  .choices = log_levels,
+	  .offset = offsetof(struct agent_conf, log_level) },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -145,9 +157,11 @@ static int check_conf(struct agent_conf *c, char *err, size_t errlen)
 			 (long long)c->renew_interval);
 		return -1;
 	}
-	if (strchr(c->scope, '/') || strchr(c->name, '/') || strchr(c->name, ',')) {
-		snprintf(err, errlen, "scope and name may not contain '/' "
-				      "(and name no ',')");
+	if (strchr(c->scope, '/') || strchr(c->name, '/') ||
+	    strchr(c->name, ',')) {
+		snprintf(err, errlen,
+			 "scope and name may not contain '/' "
+			 "(and name no ',')");
 		return -1;
 	}
 	if (!c->pg_log_file) {
@@ -158,8 +172,9 @@ static int check_conf(struct agent_conf *c, char *err, size_t errlen)
 		snprintf(c->pg_log_file, n, "%s.log", c->pg_data_dir);
 	}
 	if (c->fencing == 1 && !c->stonith_command) {
-		snprintf(err, errlen, "fencing = required needs a "
-				      "stonith_command");
+		snprintf(err, errlen,
+			 "fencing = required needs a "
+			 "stonith_command");
 		return -1;
 	}
 	return 0;
@@ -189,14 +204,17 @@ static int check_addrs(const struct agent_conf *c, char *err, size_t errlen)
 		size_t len = strcspn(p, ",");
 		snprintf(one, sizeof(one), "%.*s", (int)len, p);
 		if (len >= sizeof(one) || addr_parse(one, &ss)) {
-			snprintf(err, errlen, "witnesses: \"%.*s\" is not "
-				 "host:port with an IP address", (int)len, p);
+			snprintf(err, errlen,
+				 "witnesses: \"%.*s\" is not "
+				 "host:port with an IP address",
+				 (int)len, p);
 			return -1;
 		}
 		p += len + (p[len] == ',');
 	}
 	if (addr_parse(c->pg_listen, &ss) || addr_parse(c->listen_http, &ss)) {
-		snprintf(err, errlen, "pg_listen \"%.200s\" and listen_http "
+		snprintf(err, errlen,
+			 "pg_listen \"%.200s\" and listen_http "
 			 "\"%.200s\" must be host:port with an IP address",
 			 c->pg_listen, c->listen_http);
 		return -1;
@@ -278,8 +296,8 @@ int main(int argc, char **argv)
 	 * environment Postgres and the hooks inherit. */
 	if (sd_notify_start(&d.loop, &d.sdn, err, sizeof(err)))
 		log_event(LOG_WARN, "notify_failed", "reason=\"%s\"", err);
-	if (agent_start(&d.loop, &d.conf, &guard, &d.agent, err,
-			sizeof(err)) != 0) {
+	if (agent_start(&d.loop, &d.conf, &guard, &d.agent, err, sizeof(err)) !=
+	    0) {
 		fprintf(stderr, "tenure-agent: %s\n", err);
 		guard_stop(&guard);
 		return 2;

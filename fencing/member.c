@@ -12,12 +12,23 @@
 #include "fencing/flatjson.h"
 #include "fencing/member.h"
 
-enum kind { K_STR, K_ROLE, K_U32, K_U64, K_I64, K_BOOL };
+enum kind {
+	K_STR,
+	K_ROLE,
+	K_U32,
+	K_U64,
+	K_I64,
+	K_BOOL
+};
 
 /* What a field is to the others: something they decide on (written at
  * once when it changes), a position (a streaming standby's may drift a
  * little before it is written), or the time of the write. */
-enum use { U_DECIDE, U_POSITION, U_CLOCK };
+enum use {
+	U_DECIDE,
+	U_POSITION,
+	U_CLOCK
+};
 
 struct field {
 	const char *key;
@@ -26,8 +37,14 @@ struct field {
 	enum use use;
 };
 
-#define F(key, kind, fld) {key, kind, offsetof(struct member, fld), U_DECIDE}
-#define P(key, kind, fld) {key, kind, offsetof(struct member, fld), U_POSITION}
+#define F(key, kind, fld)                                         \
+	{                                                         \
+		key, kind, offsetof(struct member, fld), U_DECIDE \
+	}
+#define P(key, kind, fld)                                           \
+	{                                                           \
+		key, kind, offsetof(struct member, fld), U_POSITION \
+	}
 static const struct field fields[] = {
 	F("name", K_STR, name),
 	F("role", K_ROLE, role),
@@ -45,7 +62,7 @@ static const struct field fields[] = {
 	F("frozen_token", K_U64, frozen_token),
 	F("lease_token", K_U64, lease_token),
 	F("sync", K_BOOL, sync),
-	{"updated_ms", K_U64, offsetof(struct member, updated_ms), U_CLOCK},
+	{ "updated_ms", K_U64, offsetof(struct member, updated_ms), U_CLOCK },
 	F("waiting", K_STR, waiting),
 	F("reason", K_STR, reason),
 };
@@ -88,8 +105,9 @@ static void put_field(struct flatjson_writer *w, const struct field *f,
 		flatjson_put_str(w, f->key, p);
 		break;
 	case K_ROLE:
-		flatjson_put_str(w, f->key, member_role_name(
-						    *(const enum member_role *)p));
+		flatjson_put_str(w, f->key,
+				 member_role_name(
+					 *(const enum member_role *)p));
 		break;
 	case K_U32:
 		flatjson_put_u64(w, f->key, *(const uint32_t *)p);
@@ -117,8 +135,8 @@ size_t member_encode(const struct member *m, char *buf, size_t cap)
 
 /* ---- decoding ----------------------------------------------------------- */
 
-static bool get_str(const char *key, const struct flatjson_value *v,
-		    char *dst, char *err, size_t errlen)
+static bool get_str(const char *key, const struct flatjson_value *v, char *dst,
+		    char *err, size_t errlen)
 {
 	if (v->type != FLATJSON_STRING) {
 		snprintf(err, errlen, "\"%s\" must be a string", key);
@@ -137,8 +155,10 @@ static bool get_role(const char *key, const struct flatjson_value *v,
 		     enum member_role *dst, char *err, size_t errlen)
 {
 	if (v->type != FLATJSON_STRING || !member_role_parse(v->str, dst)) {
-		snprintf(err, errlen, "\"%s\" must be primary, replica, "
-			 "stopped or unknown", key);
+		snprintf(err, errlen,
+			 "\"%s\" must be primary, replica, "
+			 "stopped or unknown",
+			 key);
 		return false;
 	}
 	return true;
@@ -159,8 +179,8 @@ static bool get_u32(const char *key, const struct flatjson_value *v,
 	return true;
 }
 
-static bool get_bool(const char *key, const struct flatjson_value *v,
-		     bool *dst, char *err, size_t errlen)
+static bool get_bool(const char *key, const struct flatjson_value *v, bool *dst,
+		     char *err, size_t errlen)
 {
 	if (v->type != FLATJSON_BOOL) {
 		snprintf(err, errlen, "\"%s\" must be true or false", key);
@@ -193,8 +213,8 @@ static bool set_field(const struct field *f, const struct flatjson_value *v,
 	return true;
 }
 
-static bool on_field(void *arg, const char *key,
-		     const struct flatjson_value *v, char *err, size_t errlen)
+static bool on_field(void *arg, const char *key, const struct flatjson_value *v,
+		     char *err, size_t errlen)
 {
 	for (size_t i = 0; i < N_FIELDS; i++)
 		if (strcmp(key, fields[i].key) == 0)
@@ -202,8 +222,8 @@ static bool on_field(void *arg, const char *key,
 	return true; /* a newer agent's field */
 }
 
-bool member_decode(const char *json, size_t len, struct member *m,
-		   char *err, size_t errlen)
+bool member_decode(const char *json, size_t len, struct member *m, char *err,
+		   size_t errlen)
 {
 	memset(m, 0, sizeof(*m));
 	if (flatjson_parse(json, len, on_field, m, err, errlen))
@@ -217,12 +237,18 @@ bool member_decode(const char *json, size_t len, struct member *m,
 static size_t kind_size(enum kind k)
 {
 	switch (k) {
-	case K_ROLE: return sizeof(enum member_role);
-	case K_U32: return sizeof(uint32_t);
-	case K_U64: return sizeof(uint64_t);
-	case K_I64: return sizeof(int64_t);
-	case K_BOOL: return sizeof(bool);
-	case K_STR: break;
+	case K_ROLE:
+		return sizeof(enum member_role);
+	case K_U32:
+		return sizeof(uint32_t);
+	case K_U64:
+		return sizeof(uint64_t);
+	case K_I64:
+		return sizeof(int64_t);
+	case K_BOOL:
+		return sizeof(bool);
+	case K_STR:
+		break;
 	}
 	return 0;
 }
@@ -281,7 +307,8 @@ const char *member_write_reason(const struct member *last,
 	    strcmp(next->state, "streaming") != 0)
 		return "position";
 	if (age_ms >= p->position_ms ||
-	    (age_ms >= p->primary_ms && moved_far(last, next, p->position_bytes)))
+	    (age_ms >= p->primary_ms &&
+	     moved_far(last, next, p->position_bytes)))
 		return "position";
 	return NULL;
 }

@@ -71,8 +71,8 @@ bool member_role_parse(const char *s, enum member_role *out);
  * 0 when it does not fit. */
 size_t member_encode(const struct member *m, char *buf, size_t cap);
 /* Parses len bytes; false with a reason in err. */
-bool member_decode(const char *json, size_t len, struct member *m,
-		   char *err, size_t errlen);
+bool member_decode(const char *json, size_t len, struct member *m, char *err,
+		   size_t errlen);
 
 /* When a record must be written again (member_write_reason). */
 struct member_write_policy {

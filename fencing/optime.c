@@ -26,8 +26,10 @@ static bool field(void *arg, const char *key, const struct flatjson_value *v,
 	struct optime *o = arg;
 	if (strcmp(key, "name") == 0) {
 		if (v->type != FLATJSON_STRING || v->len >= sizeof(o->name)) {
-			snprintf(err, errlen, "name: a string of at most %zu "
-				 "bytes expected", sizeof(o->name) - 1);
+			snprintf(err, errlen,
+				 "name: a string of at most %zu "
+				 "bytes expected",
+				 sizeof(o->name) - 1);
 			return false;
 		}
 		memcpy(o->name, v->str, v->len + 1);
@@ -46,7 +48,8 @@ static bool field(void *arg, const char *key, const struct flatjson_value *v,
 		if (!flatjson_u64(key, v, &t, err, errlen))
 			return false;
 		if (t > UINT32_MAX) {
-			snprintf(err, errlen, "timeline: at most %u", UINT32_MAX);
+			snprintf(err, errlen, "timeline: at most %u",
+				 UINT32_MAX);
 			return false;
 		}
 		o->timeline = (uint32_t)t;
@@ -55,8 +58,8 @@ static bool field(void *arg, const char *key, const struct flatjson_value *v,
 	return true; /* a newer agent's field */
 }
 
-bool optime_decode(const char *json, size_t len, struct optime *o,
-		   char *err, size_t errlen)
+bool optime_decode(const char *json, size_t len, struct optime *o, char *err,
+		   size_t errlen)
 {
 	memset(o, 0, sizeof(*o));
 	if (!flatjson_parse(json, len, field, o, err, errlen)) {
@@ -79,13 +82,13 @@ bool optime_due(uint64_t lsn, uint64_t now_ms, uint64_t sent_lsn,
 uint64_t optime_tl_start(const struct optime *prev, uint32_t timeline,
 			 uint64_t lsn)
 {
-	if (prev->timeline == timeline && prev->tl_start && prev->tl_start <= lsn)
+	if (prev->timeline == timeline && prev->tl_start &&
+	    prev->tl_start <= lsn)
 		return prev->tl_start;
 	return lsn;
 }
 
-uint64_t optime_usable_lsn(const struct optime *rec, uint32_t tl,
-			   uint64_t lsn)
+uint64_t optime_usable_lsn(const struct optime *rec, uint32_t tl, uint64_t lsn)
 {
 	if (!rec->timeline || !tl || tl >= rec->timeline)
 		return lsn;

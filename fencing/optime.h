@@ -32,17 +32,17 @@ struct optime {
 	char name[MEMBER_STR_MAX];
 	uint64_t token;
 	uint64_t lsn;
-	uint64_t time_ms;   /* wall clock (0: no record) */
-	uint32_t timeline;  /* the primary's timeline (0: not said) */
-	uint64_t tl_start;  /* the first position it published on that
+	uint64_t time_ms;  /* wall clock (0: no record) */
+	uint32_t timeline; /* the primary's timeline (0: not said) */
+	uint64_t tl_start; /* the first position it published on that
 			       timeline: about where the timeline forked */
 };
 
 /* JSON into buf; its length, or 0 when it does not fit. */
 size_t optime_encode(const struct optime *o, char *buf, size_t cap);
 /* false with a reason in err; *o is zeroed first. */
-bool optime_decode(const char *json, size_t len, struct optime *o,
-		   char *err, size_t errlen);
+bool optime_decode(const char *json, size_t len, struct optime *o, char *err,
+		   size_t errlen);
 
 /* Whether a primary at position lsn, now_ms (its own monotonic clock)
  * should write a new record, given the last one it wrote (sent_lsn at
@@ -60,8 +60,7 @@ uint64_t optime_tl_start(const struct optime *prev, uint32_t timeline,
  * primary's history: all of it on the record's timeline (or when either
  * timeline is unknown); on an older one, nothing past the fork (WAL it
  * has beyond it is another history, not the primary's). */
-uint64_t optime_usable_lsn(const struct optime *rec, uint32_t tl,
-			   uint64_t lsn);
+uint64_t optime_usable_lsn(const struct optime *rec, uint32_t tl, uint64_t lsn);
 
 /* The position a candidate must be within the lag limit of: the durable
  * record's or the one remembered in memory, whichever is further. */

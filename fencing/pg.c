@@ -25,10 +25,10 @@ enum conn_state {
 
 struct pg_item {
 	struct pg_item *next;
-	uint64_t deadline;   /* loop time, ms */
+	uint64_t deadline; /* loop time, ms */
 	uint64_t timeout_ms;
-	bool started;        /* a connection was opened or it was sent */
-	bool retried;        /* it already got a second connection */
+	bool started; /* a connection was opened or it was sent */
+	bool retried; /* it already got a second connection */
 	pg_cb cb;
 	void *arg;
 	char sql[];
@@ -46,15 +46,15 @@ struct pg_conn {
 	char *conninfo;
 	PGconn *pq;
 	enum conn_state state;
-	struct pg_poll *poll;  /* watching PQsocket(pq), or NULL */
+	struct pg_poll *poll; /* watching PQsocket(pq), or NULL */
 	int poll_events;
 	uv_timer_t timer;
 	struct pg_item *head, *tail;
-	PGresult *last;        /* result of the latest statement so far */
-	bool failed;           /* a statement of the query in flight failed */
-	bool flushing;         /* libpq still holds unsent query bytes */
+	PGresult *last; /* result of the latest statement so far */
+	bool failed;    /* a statement of the query in flight failed */
+	bool flushing;  /* libpq still holds unsent query bytes */
 	bool closing;
-	int handles;           /* open uv handles; c is freed at zero */
+	int handles; /* open uv handles; c is freed at zero */
 	void (*on_closed)(void *arg);
 	void *closed_arg;
 	char err[512];
@@ -67,15 +67,24 @@ static void pump(struct pg_conn *c);
 const char *pg_strerror(int status)
 {
 	switch (status) {
-	case 0: return "ok";
-	case PG_ERR_SQL: return "SQL error";
-	case PG_ERR_CONNECT: return "cannot connect";
-	case PG_ERR_TIMEOUT: return "timed out";
-	case PG_ERR_BROKEN: return "connection lost";
-	case PG_ERR_SHUTDOWN: return "connection closed";
-	case PG_ERR_RESET: return "connection reset";
-	case PG_ERR_NOMEM: return "out of memory";
-	case PG_ERR_INVALID: return "invalid argument";
+	case 0:
+		return "ok";
+	case PG_ERR_SQL:
+		return "SQL error";
+	case PG_ERR_CONNECT:
+		return "cannot connect";
+	case PG_ERR_TIMEOUT:
+		return "timed out";
+	case PG_ERR_BROKEN:
+		return "connection lost";
+	case PG_ERR_SHUTDOWN:
+		return "connection closed";
+	case PG_ERR_RESET:
+		return "connection reset";
+	case PG_ERR_NOMEM:
+		return "out of memory";
+	case PG_ERR_INVALID:
+		return "invalid argument";
 	}
 	return "unknown error";
 }
@@ -191,8 +200,8 @@ static int poll_watch(struct pg_conn *c, int events, bool fresh)
 		}
 		if ((rc = uv_poll_init(c->loop, &p->h, fd)) < 0) {
 			free(p);
-			set_error(c, "cannot watch the socket: ",
-				  uv_strerror(rc));
+			set_error(c,
+				  "cannot watch the socket: ", uv_strerror(rc));
 			return -1;
 		}
 		p->c = c;
@@ -252,8 +261,8 @@ static void arm_timer(struct pg_conn *c)
 	if (first == UINT64_MAX)
 		uv_timer_stop(&c->timer);
 	else
-		uv_timer_start(&c->timer, on_timer, first > now ? first - now : 0,
-			       0);
+		uv_timer_start(&c->timer, on_timer,
+			       first > now ? first - now : 0, 0);
 }
 
 /* ---- the connection ----------------------------------------------------- */
@@ -397,7 +406,8 @@ static bool take_result(struct pg_conn *c, PGresult *r)
 	case PGRES_COPY_OUT:
 	case PGRES_COPY_BOTH:
 		PQclear(r);
-		set_error(c, "", "COPY is not supported by tenure's "
+		set_error(c, "",
+			  "COPY is not supported by tenure's "
 			  "PostgreSQL client");
 		return false;
 	default:
@@ -529,7 +539,8 @@ static void expire_in_flight(struct pg_conn *c, uint64_t now)
 		return;
 	snprintf(c->err, sizeof(c->err),
 		 "PostgreSQL did not answer within %llu ms (%s); the "
-		 "connection was dropped", (unsigned long long)q->timeout_ms,
+		 "connection was dropped",
+		 (unsigned long long)q->timeout_ms,
 		 c->state == ST_CONNECTING ? "while connecting"
 					   : "after the query was sent");
 	drop_conn(c);
@@ -596,8 +607,8 @@ int pg_conn_new(uv_loop_t *loop, const char *conninfo, struct pg_conn **out)
 	return 0;
 }
 
-int pg_query(struct pg_conn *c, const char *sql, uint64_t timeout_ms,
-	     pg_cb cb, void *arg)
+int pg_query(struct pg_conn *c, const char *sql, uint64_t timeout_ms, pg_cb cb,
+	     void *arg)
 {
 	struct pg_item *q;
 	size_t len;
@@ -614,7 +625,7 @@ int pg_query(struct pg_conn *c, const char *sql, uint64_t timeout_ms,
 	q->timeout_ms = timeout_ms;
 	uint64_t now = uv_now(c->loop);
 	q->deadline = timeout_ms < UINT64_MAX - 1 - now ? now + timeout_ms
-							 : UINT64_MAX - 1;
+							: UINT64_MAX - 1;
 	if (c->tail)
 		c->tail->next = q;
 	else
@@ -636,15 +647,13 @@ int pg_conn_reset(struct pg_conn *c)
 	struct pg_item *list = c->head;
 	c->head = c->tail = NULL;
 	drop_conn(c);
-	fail_list(list, PG_ERR_RESET,
-		  "the connection to PostgreSQL was reset");
+	fail_list(list, PG_ERR_RESET, "the connection to PostgreSQL was reset");
 	if (!c->closing) /* queries queued by those callbacks */
 		uv_timer_start(&c->timer, on_timer, 0, 0);
 	return 0;
 }
 
-void pg_conn_close(struct pg_conn *c, void (*on_closed)(void *arg),
-		   void *arg)
+void pg_conn_close(struct pg_conn *c, void (*on_closed)(void *arg), void *arg)
 {
 	if (c->closing)
 		return;

@@ -44,14 +44,14 @@
 
 /* Callback status: 0 or one of these. */
 enum pg_error {
-	PG_ERR_SQL = -1,       /* the server refused a statement */
-	PG_ERR_CONNECT = -2,   /* could not connect (refused, auth, ...) */
-	PG_ERR_TIMEOUT = -3,   /* no answer within timeout_ms */
-	PG_ERR_BROKEN = -4,    /* the connection broke during the query */
-	PG_ERR_SHUTDOWN = -5,  /* pg_conn_close() was called */
-	PG_ERR_RESET = -6,     /* pg_conn_reset() was called */
+	PG_ERR_SQL = -1,      /* the server refused a statement */
+	PG_ERR_CONNECT = -2,  /* could not connect (refused, auth, ...) */
+	PG_ERR_TIMEOUT = -3,  /* no answer within timeout_ms */
+	PG_ERR_BROKEN = -4,   /* the connection broke during the query */
+	PG_ERR_SHUTDOWN = -5, /* pg_conn_close() was called */
+	PG_ERR_RESET = -6,    /* pg_conn_reset() was called */
 	PG_ERR_NOMEM = -7,
-	PG_ERR_INVALID = -8,   /* bad argument to pg_query() */
+	PG_ERR_INVALID = -8, /* bad argument to pg_query() */
 };
 
 struct pg_result; /* libpq's PGresult */
@@ -69,13 +69,12 @@ struct pg_conn;
 
 /* A connection object, not connected yet.  conninfo is a libpq
  * connection string (see pgconf_conninfo_append()).  0 or a pg_error. */
-int pg_conn_new(uv_loop_t *loop, const char *conninfo,
-		struct pg_conn **out);
+int pg_conn_new(uv_loop_t *loop, const char *conninfo, struct pg_conn **out);
 
 /* Queue sql; cb gets the outcome.  timeout_ms must be > 0.  0, or
  * PG_ERR_INVALID / PG_ERR_NOMEM / PG_ERR_SHUTDOWN (cb never called). */
-int pg_query(struct pg_conn *c, const char *sql, uint64_t timeout_ms,
-	     pg_cb cb, void *arg);
+int pg_query(struct pg_conn *c, const char *sql, uint64_t timeout_ms, pg_cb cb,
+	     void *arg);
 
 /* A session is open (idle or running a query). */
 bool pg_conn_connected(const struct pg_conn *c);
@@ -88,8 +87,7 @@ int pg_conn_reset(struct pg_conn *c);
 /* Fail every query with PG_ERR_SHUTDOWN (inside this call), close the
  * connection and free c once its handles are closed; on_closed (may be
  * NULL) runs after that, from the loop. */
-void pg_conn_close(struct pg_conn *c, void (*on_closed)(void *arg),
-		   void *arg);
+void pg_conn_close(struct pg_conn *c, void (*on_closed)(void *arg), void *arg);
 
 /* A value as text; NULL for SQL NULL or out of range. */
 const char *pg_rows_get(const struct pg_rows *r, int row, int col);

@@ -21,8 +21,8 @@
 /* Every program the agent runs from pg_bin_dir, sooner or later: a
  * missing pg_rewind would only show at the first failover. */
 static const char *const programs[] = {
-	"pg_ctl", "postgres", "initdb", "pg_controldata", "pg_basebackup",
-	"pg_rewind",
+	"pg_ctl",         "postgres",      "initdb",
+	"pg_controldata", "pg_basebackup", "pg_rewind",
 };
 
 static const char install_hint[] =
@@ -75,9 +75,11 @@ static int check_programs(const char *bin, char *err, size_t errlen)
 	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", bin, programs[i]);
 		if (access(path, X_OK) != 0) {
-			snprintf(err, errlen, "pg_bin_dir '%s' has no executable "
-				 "%s (%s): %s", bin, programs[i],
-				 strerror(errno), install_hint);
+			snprintf(err, errlen,
+				 "pg_bin_dir '%s' has no executable "
+				 "%s (%s): %s",
+				 bin, programs[i], strerror(errno),
+				 install_hint);
 			return -1;
 		}
 	}
@@ -139,10 +141,12 @@ static int check_missing(const char *dir, char *err, size_t errlen)
 	}
 	if (access(up, W_OK | X_OK) == 0)
 		return 0;
-	snprintf(err, errlen, "pg_data_dir '%s' does not exist and cannot be "
+	snprintf(err, errlen,
+		 "pg_data_dir '%s' does not exist and cannot be "
 		 "created: '%s' is not writable by the agent's user. Create "
 		 "pg_data_dir (owned by that user, mode 0700) or set it to a "
-		 "path under a directory that user may write", dir, up);
+		 "path under a directory that user may write",
+		 dir, up);
 	return -1;
 }
 
@@ -178,52 +182,65 @@ static int check_existing(const char *bin, const char *dir,
 {
 	char owner[64], me[64];
 	if (!S_ISDIR(st->st_mode)) {
-		snprintf(err, errlen, "pg_data_dir '%s' is not a directory: "
+		snprintf(err, errlen,
+			 "pg_data_dir '%s' is not a directory: "
 			 "set pg_data_dir to the PostgreSQL data directory (or "
 			 "to a path that does not exist yet, to have the agent "
-			 "create it)", dir);
+			 "create it)",
+			 dir);
 		return -1;
 	}
 	if (st->st_uid != geteuid()) {
 		user_name(st->st_uid, owner, sizeof(owner));
 		user_name(geteuid(), me, sizeof(me));
 		if (st->st_uid == 0) {
-			snprintf(err, errlen, "pg_data_dir '%s' is owned by "
+			snprintf(err, errlen,
+				 "pg_data_dir '%s' is owned by "
 				 "root, and PostgreSQL never runs as root: "
-				 "chown -R %s '%s' (the user the agent runs as)",
+				 "chown -R %s '%s' (the user the agent runs "
+				 "as)",
 				 dir, me, dir);
 			return -1;
 		}
-		snprintf(err, errlen, "pg_data_dir '%s' is owned by %s, but "
+		snprintf(err, errlen,
+			 "pg_data_dir '%s' is owned by %s, but "
 			 "tenure-agent runs as %s (PostgreSQL only runs as its "
-			 "data directory's owner): run the agent as %s (sudo -u "
+			 "data directory's owner): run the agent as %s (sudo "
+			 "-u "
 			 "%s tenure-agent ...), or chown -R %s '%s' if it is "
-			 "meant to be this user's", dir, owner, me, owner, owner,
-			 me, dir);
+			 "meant to be this user's",
+			 dir, owner, me, owner, owner, me, dir);
 		return -1;
 	}
 	int have = data_major(dir);
 	if (have < 0) {
 		if (!has_entries(dir))
 			return 0; /* empty: initdb or pg_basebackup fills it */
-		snprintf(err, errlen, "pg_data_dir '%s' is not empty and is not "
+		snprintf(err, errlen,
+			 "pg_data_dir '%s' is not empty and is not "
 			 "a PostgreSQL data directory (no PG_VERSION); nothing "
 			 "in it was touched: point pg_data_dir at this node's "
-			 "data directory, or at an empty or missing one for the "
-			 "agent to initialise or copy from the primary", dir);
+			 "data directory, or at an empty or missing one for "
+			 "the "
+			 "agent to initialise or copy from the primary",
+			 dir);
 		return -1;
 	}
 	if (have == 0) {
-		snprintf(err, errlen, "pg_data_dir '%s' has a PG_VERSION that "
+		snprintf(err, errlen,
+			 "pg_data_dir '%s' has a PG_VERSION that "
 			 "names no version: it is damaged or not a PostgreSQL "
 			 "data directory; nothing in it was touched: check it, "
-			 "or point pg_data_dir elsewhere", dir);
+			 "or point pg_data_dir elsewhere",
+			 dir);
 		return -1;
 	}
 	int want = binary_major(bin);
 	if (want && have != want) {
-		snprintf(err, errlen, "pg_data_dir '%s' holds a PostgreSQL %d "
-			 "data directory, but pg_bin_dir '%s' has PostgreSQL %d: "
+		snprintf(err, errlen,
+			 "pg_data_dir '%s' holds a PostgreSQL %d "
+			 "data directory, but pg_bin_dir '%s' has PostgreSQL "
+			 "%d: "
 			 "set pg_bin_dir to the PostgreSQL %d binaries, or "
 			 "upgrade the data directory with pg_upgrade first",
 			 dir, have, bin, want, have);
@@ -232,8 +249,7 @@ static int check_existing(const char *bin, const char *dir,
 	return 0;
 }
 
-int preflight_check(const char *bin, const char *dir, char *err,
-		    size_t errlen)
+int preflight_check(const char *bin, const char *dir, char *err, size_t errlen)
 {
 	struct stat st;
 	if (check_programs(bin, err, errlen) != 0)
@@ -241,9 +257,11 @@ int preflight_check(const char *bin, const char *dir, char *err,
 	if (stat(dir, &st) != 0) {
 		if (errno == ENOENT)
 			return check_missing(dir, err, errlen);
-		snprintf(err, errlen, "cannot look at pg_data_dir '%s': %s: "
+		snprintf(err, errlen,
+			 "cannot look at pg_data_dir '%s': %s: "
 			 "check the path and that the agent's user may reach "
-			 "it", dir, strerror(errno));
+			 "it",
+			 dir, strerror(errno));
 		return -1;
 	}
 	return check_existing(bin, dir, &st, err, errlen);

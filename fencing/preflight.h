@@ -32,8 +32,8 @@
 
 #include <stddef.h>
 
-int preflight_check(const char *pg_bin_dir, const char *pg_data_dir,
-		    char *err, size_t errlen);
+int preflight_check(const char *pg_bin_dir, const char *pg_data_dir, char *err,
+		    size_t errlen);
 
 /* The major version in a PG_VERSION file's text ("15\n" -> 15, "9.6"
  * -> 9); 0 when it is not one. */

@@ -80,8 +80,7 @@ const struct member *roster_best_candidate(const struct member *m, size_t n,
 	return best;
 }
 
-void roster_holder_name(const char *holder, size_t len, char *out,
-			size_t cap)
+void roster_holder_name(const char *holder, size_t len, char *out, size_t cap)
 {
 	const char *slash = memchr(holder, '/', len);
 	if (slash)

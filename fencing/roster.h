@@ -49,7 +49,6 @@ const struct member *roster_best_candidate(const struct member *m, size_t n,
  * process with the same name can neither renew nor take over the first
  * one's lease.  Copies the name part of the len bytes at holder into out
  * (the whole of an older agent's plain "NAME"). */
-void roster_holder_name(const char *holder, size_t len, char *out,
-			size_t cap);
+void roster_holder_name(const char *holder, size_t len, char *out, size_t cap);
 
 #endif

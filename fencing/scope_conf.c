@@ -10,18 +10,22 @@
 
 #include "fencing/scope_conf.h"
 
-static const char *const on_off[] = {"off", "on", NULL};
+static const char *const on_off[] = { "off", "on", NULL };
 
-#define OPT(k, t, d, lo, hi, h, f)                                          \
-	{.key = k, .type = t, .def = d, .min = lo, .max = hi, .help = h,      \
-	 .offset = offsetof(struct scope_conf, f)}
+#define OPT(k, t, d, lo, hi, h, f)                                   \
+	{                                                            \
+		.key = k, .type = t, .def = d, .min = lo, .max = hi, \
+		.help = h, .offset = offsetof(struct scope_conf, f)  \
+	}
 
 /* In enum scope_key's order. */
 static const struct conf_option table[SCOPE_N_KEYS] = {
-	{.key = "synchronous_mode", .type = CONF_ENUM, .def = "on",
-	 .help = "on: no acknowledged commit is lost in a failover",
-	 .choices = on_off,
-	 .offset = offsetof(struct scope_conf, synchronous_mode)},
+	{ .key = "synchronous_mode",
+	  .type = CONF_ENUM,
+	  .def = "on",
+	  .help = "on: no acknowledged commit is lost in a failover",
+	  .choices = on_off,
+	  .offset = offsetof(struct scope_conf, synchronous_mode) },
 	OPT("synchronous_node_count", CONF_INT, "1", 1, 16,
 	    "synchronous mode: standbys each commit waits for",
 	    synchronous_node_count),
@@ -60,7 +64,9 @@ static const struct conf_option *find_key(const char *name, size_t len)
 		return NULL;
 	for (size_t i = 0; i < len; i++) {
 		char ch = name[i];
-		key[i] = ch == '-' ? '_' : ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+		key[i] = ch == '-'                ? '_'
+			 : ch >= 'A' && ch <= 'Z' ? ch + 32
+						  : ch;
 	}
 	key[len] = '\0';
 	for (size_t i = 0; i < SCOPE_N_KEYS; i++)
@@ -79,8 +85,8 @@ static int unknown(const char *name, size_t len, char *err, size_t errlen)
 	memset(&scratch, 0, sizeof(scratch));
 	if (conf_parse_text(table, SCOPE_N_KEYS, line, strlen(line), NULL,
 			    &scratch, scratch.set, err, errlen) == CONF_OK)
-		snprintf(err, errlen, "unrecognized setting \"%.*s\"",
-			 (int)len, name);
+		snprintf(err, errlen, "unrecognized setting \"%.*s\"", (int)len,
+			 name);
 	return -1;
 }
 
@@ -89,8 +95,10 @@ int scope_conf_assign(struct scope_conf *c, const char *assignment, char *err,
 {
 	const char *eq = strchr(assignment, '=');
 	if (!eq) {
-		snprintf(err, errlen, "--set '%s': expected KEY=VALUE (KEY= "
-			 "removes the key)", assignment);
+		snprintf(err, errlen,
+			 "--set '%s': expected KEY=VALUE (KEY= "
+			 "removes the key)",
+			 assignment);
 		return -1;
 	}
 	size_t klen = (size_t)(eq - assignment);
@@ -124,7 +132,8 @@ int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
 	int64_t usable = ttl - ttl * 2 * drift_ppm / 1000000 - fence_time -
 			 pause_margin;
 	if (usable < 3 * renew) {
-		snprintf(err, errlen, "lease_ttl %lld ms leaves %lld ms of "
+		snprintf(err, errlen,
+			 "lease_ttl %lld ms leaves %lld ms of "
 			 "validity after fence_time (%lld ms) and pause_margin "
 			 "(%lld ms): that must be at least 3 x renew_interval "
 			 "(%lld ms); raise lease_ttl or lower renew_interval",

@@ -44,7 +44,7 @@ struct scope_conf {
 	int64_t lease_ttl;               /* ms */
 	int64_t renew_interval;          /* ms */
 	bool maintenance_mode;
-	bool set[SCOPE_N_KEYS];          /* given in the text */
+	bool set[SCOPE_N_KEYS]; /* given in the text */
 };
 
 /* The agent's defaults, and tenurectl's guess for the margins that each

@@ -10,11 +10,15 @@
 static enum member_role role_of(enum pg_state s)
 {
 	switch (s) {
-	case PG_PRIMARY: return MEMBER_PRIMARY;
-	case PG_REPLICA: return MEMBER_REPLICA;
+	case PG_PRIMARY:
+		return MEMBER_PRIMARY;
+	case PG_REPLICA:
+		return MEMBER_REPLICA;
 	case PG_STOPPED:
-	case PG_ABSENT: return MEMBER_STOPPED;
-	default: return MEMBER_UNKNOWN;
+	case PG_ABSENT:
+		return MEMBER_STOPPED;
+	default:
+		return MEMBER_UNKNOWN;
 	}
 }
 
@@ -22,10 +26,14 @@ static const char *state_of(const struct self_facts *f)
 {
 	const struct decide_pg *o = f->pg;
 	switch (o->state) {
-	case PG_ABSENT: return "uninitialized";
-	case PG_STOPPED: return f->start_failed ? "start failed" : "stopped";
-	case PG_STARTING: return "starting";
-	case PG_PRIMARY: return "running";
+	case PG_ABSENT:
+		return "uninitialized";
+	case PG_STOPPED:
+		return f->start_failed ? "start failed" : "stopped";
+	case PG_STARTING:
+		return "starting";
+	case PG_PRIMARY:
+		return "running";
 	case PG_REPLICA:
 		if (o->frozen)
 			return "frozen";
@@ -34,8 +42,8 @@ static const char *state_of(const struct self_facts *f)
 	return "unknown";
 }
 
-void self_record_build(const struct self_facts *f,
-		       const struct witness_view *v, struct member *m)
+void self_record_build(const struct self_facts *f, const struct witness_view *v,
+		       struct member *m)
 {
 	const struct decide_pg *o = f->pg;
 	memset(m, 0, sizeof(*m));

@@ -20,20 +20,20 @@
 
 struct self_facts {
 	const char *name;
-	const char *api;        /* host:port of its HTTP API */
-	const char *pg_addr;    /* host:port of its Postgres */
+	const char *api;     /* host:port of its HTTP API */
+	const char *pg_addr; /* host:port of its Postgres */
 	const struct decide_pg *pg;
-	bool start_failed;      /* the last start did not come up */
-	bool nofailover;        /* configured, or vetoed just now */
+	bool start_failed; /* the last start did not come up */
+	bool nofailover;   /* configured, or vetoed just now */
 	int64_t priority;
-	uint64_t lease_token;   /* the valid primary lease's token, 0 */
+	uint64_t lease_token;    /* the valid primary lease's token, 0 */
 	const char *down_reason; /* why Postgres is down, "" or NULL */
-	const char *waiting;    /* the last decision was to wait: why, or
+	const char *waiting;     /* the last decision was to wait: why, or
 				   NULL */
 	uint64_t wall_ms;
 };
 
-void self_record_build(const struct self_facts *f,
-		       const struct witness_view *v, struct member *m);
+void self_record_build(const struct self_facts *f, const struct witness_view *v,
+		       struct member *m);
 
 #endif

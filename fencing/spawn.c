@@ -23,17 +23,17 @@
 extern char **environ;
 
 struct spawn_job {
-	spawn_cb cb;             /* NULL: failed spawn, nobody to tell */
+	spawn_cb cb; /* NULL: failed spawn, nobody to tell */
 	void *arg;
 	uv_process_t proc;
-	uv_pipe_t out;           /* our end of the child's stdout+stderr */
-	uv_poll_t in_poll;       /* our end of the child's stdin */
+	uv_pipe_t out;     /* our end of the child's stdout+stderr */
+	uv_poll_t in_poll; /* our end of the child's stdin */
 	uv_timer_t timer;
-	int in_fd;               /* -1: no stdin pipe */
+	int in_fd; /* -1: no stdin pipe */
 	char *in_buf;
 	size_t in_len, in_off;
 	bool in_open;
-	int log_fd;              /* -1: no log file */
+	int log_fd; /* -1: no log file */
 	int open_handles;
 	bool exited, out_eof, finishing, timed_out;
 	int exit_status, term_signal;
@@ -317,7 +317,8 @@ int spawn_run(uv_loop_t *loop, const struct spawn_opts *o, spawn_cb cb,
 	int rc, out[2], in[2];
 	if (o->log_path) {
 		j->log_fd = open(o->log_path,
-				 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+				 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+				 0640);
 		if (j->log_fd < 0) {
 			rc = uv_translate_sys_error(errno);
 			goto free_job;
@@ -388,8 +389,10 @@ static bool arg_plain(const char *a)
 	if (!*a)
 		return false;
 	for (; *a; a++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			    "0123456789_@%+=:,./-", *a))
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
+			    "YZ"
+			    "0123456789_@%+=:,./-",
+			    *a))
 			return false;
 	return true;
 }
@@ -402,8 +405,7 @@ static void put(char *buf, size_t cap, size_t *o, const char *s, size_t n)
 	buf[*o] = '\0';
 }
 
-const char *spawn_format_argv(const char *const *argv, char *buf,
-			      size_t cap)
+const char *spawn_format_argv(const char *const *argv, char *buf, size_t cap)
 {
 	if (cap == 0)
 		return buf;

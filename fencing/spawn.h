@@ -50,15 +50,15 @@ struct spawn_opts {
 	const char *cwd;              /* NULL: the current directory */
 	const char *stdin_data;       /* NULL: stdin is /dev/null */
 	size_t stdin_len;
-	const char *log_path;         /* append stdout+stderr; NULL: don't */
-	uint64_t timeout_ms;          /* 0: none */
+	const char *log_path; /* append stdout+stderr; NULL: don't */
+	uint64_t timeout_ms;  /* 0: none */
 };
 
 struct spawn_result {
 	int exit_status;
 	int term_signal;
 	bool timed_out;
-	const char *output;           /* last SPAWN_OUTPUT_MAX bytes */
+	const char *output; /* last SPAWN_OUTPUT_MAX bytes */
 };
 
 typedef void (*spawn_cb)(void *arg, const struct spawn_result *r);
@@ -72,7 +72,6 @@ int spawn_run(uv_loop_t *loop, const struct spawn_opts *opts, spawn_cb cb,
 /* argv as one line for logs: arguments joined by spaces, those with
  * spaces, quotes or shell metacharacters in single quotes.  Truncated to
  * cap (always NUL-terminated when cap > 0).  Returns buf. */
-const char *spawn_format_argv(const char *const *argv, char *buf,
-			      size_t cap);
+const char *spawn_format_argv(const char *const *argv, char *buf, size_t cap);
 
 #endif

@@ -39,8 +39,7 @@ static int64_t parse_value(const char *v, size_t n)
 	return x;
 }
 
-static void parse_line(const char *line, size_t len,
-		       struct standby_settings *s)
+static void parse_line(const char *line, size_t len, struct standby_settings *s)
 {
 	static const char tag[] = "local ";
 	if (len <= sizeof(tag) || memcmp(line, tag, sizeof(tag) - 1) != 0)
@@ -55,14 +54,14 @@ static void parse_line(const char *line, size_t len,
 	while (end > v && (end[-1] == ' ' || end[-1] == '\r'))
 		end--;
 	for (size_t i = 0; i < STANDBY_SETTINGS_N; i++)
-		if (strlen(standby_setting_names[i]) == (size_t)(colon - name) &&
+		if (strlen(standby_setting_names[i]) ==
+			    (size_t)(colon - name) &&
 		    memcmp(standby_setting_names[i], name,
 			   (size_t)(colon - name)) == 0)
 			s->local[i] = parse_value(v, (size_t)(end - v));
 }
 
-void standby_settings_parse_local(const char *text,
-				  struct standby_settings *s)
+void standby_settings_parse_local(const char *text, struct standby_settings *s)
 {
 	for (const char *p = text ? text : ""; *p;) {
 		const char *nl = strchr(p, '\n');
@@ -98,7 +97,8 @@ int standby_settings_raise(const struct standby_settings *s, char *opts,
 				 (long long)s->local[i]);
 		if (!append(opts, cap, &olen, " -c %s=%s%u",
 			    standby_setting_names[i], "", want) ||
-		    !append(note, ncap, &nlen, n ? ", %s %s -> %u" : "%s %s -> %u",
+		    !append(note, ncap, &nlen,
+			    n ? ", %s %s -> %u" : "%s %s -> %u",
 			    standby_setting_names[i], from, want)) {
 			opts[0] = note[0] = '\0';
 			return 0;

@@ -42,8 +42,7 @@ void standby_settings_from_controldata(const struct controldata *cd,
 				       struct standby_settings *s);
 
 /* local[] from the "local NAME: VALUE" lines of text. */
-void standby_settings_parse_local(const char *text,
-				  struct standby_settings *s);
+void standby_settings_parse_local(const char *text, struct standby_settings *s);
 
 /* The options (" -c max_connections=150 ...") into opts and the note
  * ("max_connections 100 -> 150, ...") into note; both "" when nothing is

@@ -45,9 +45,9 @@ static const struct pattern patterns[] = {
 };
 
 static const char *const names[] = {
-	[SF_UNKNOWN] = "unknown",         [SF_SETTINGS_LOW] = "settings_too_low",
-	[SF_CONFIG] = "bad_setting",      [SF_RESOURCE] = "resource",
-	[SF_DIVERGED] = "diverged",       [SF_DAMAGED] = "damaged",
+	[SF_UNKNOWN] = "unknown",    [SF_SETTINGS_LOW] = "settings_too_low",
+	[SF_CONFIG] = "bad_setting", [SF_RESOURCE] = "resource",
+	[SF_DIVERGED] = "diverged",  [SF_DAMAGED] = "damaged",
 };
 
 static const char *const reasons[] = {
@@ -83,16 +83,15 @@ bool startfail_needs_copy(enum startfail_cause c)
 }
 
 /* The line of text around at, from its severity tag when it has one. */
-static void take_line(const char *text, const char *at, char *out,
-		      size_t cap)
+static void take_line(const char *text, const char *at, char *out, size_t cap)
 {
 	const char *start = at, *end = strchr(at, '\n');
 	while (start > text && start[-1] != '\n')
 		start--;
 	if (!end)
 		end = at + strlen(at);
-	static const char *const tags[] = {"PANIC:", "FATAL:", "ERROR:",
-					   "LOG:",   "DETAIL:", "HINT:"};
+	static const char *const tags[] = { "PANIC:", "FATAL:",  "ERROR:",
+					    "LOG:",   "DETAIL:", "HINT:" };
 	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
 		const char *t = strstr(start, tags[i]);
 		if (t && t < end && t <= at) {
@@ -122,8 +121,7 @@ void startfail_classify(const char *text, struct startfail *out)
 	}
 }
 
-uint64_t startfail_backoff_ms(int failures, uint64_t base_ms,
-			      uint64_t cap_ms)
+uint64_t startfail_backoff_ms(int failures, uint64_t base_ms, uint64_t cap_ms)
 {
 	if (failures <= 0)
 		return 0;

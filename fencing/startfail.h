@@ -32,12 +32,12 @@
 #define STARTFAIL_LINE_MAX 200
 
 enum startfail_cause {
-	SF_UNKNOWN = 0,   /* nothing known in the log */
-	SF_SETTINGS_LOW,  /* below the primary's settings (hot standby) */
-	SF_CONFIG,        /* a bad setting or configuration file */
-	SF_RESOURCE,      /* port, memory, disk, permissions, lock file */
-	SF_DIVERGED,      /* not on the primary's history */
-	SF_DAMAGED,       /* control file, checkpoint or WAL unreadable */
+	SF_UNKNOWN = 0,  /* nothing known in the log */
+	SF_SETTINGS_LOW, /* below the primary's settings (hot standby) */
+	SF_CONFIG,       /* a bad setting or configuration file */
+	SF_RESOURCE,     /* port, memory, disk, permissions, lock file */
+	SF_DIVERGED,     /* not on the primary's history */
+	SF_DAMAGED,      /* control file, checkpoint or WAL unreadable */
 };
 
 struct startfail {
@@ -58,7 +58,6 @@ const char *startfail_reason(enum startfail_cause c);
 /* Only diverged or damaged data is copied afresh. */
 bool startfail_needs_copy(enum startfail_cause c);
 
-uint64_t startfail_backoff_ms(int failures, uint64_t base_ms,
-			      uint64_t cap_ms);
+uint64_t startfail_backoff_ms(int failures, uint64_t base_ms, uint64_t cap_ms);
 
 #endif

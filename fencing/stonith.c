@@ -20,10 +20,10 @@ struct stonith_job {
 	void *arg;
 	char *cmd;
 	char *node;
-	char *args;             /* the stdin lines after "action=..." */
+	char *args; /* the stdin lines after "action=..." */
 	char *log_path;
-	uint64_t timeout_ms;    /* 0: none */
-	uint64_t deadline;      /* uv_now() ms */
+	uint64_t timeout_ms; /* 0: none */
+	uint64_t deadline;   /* uv_now() ms */
 };
 
 static void job_free(struct stonith_job *j)
@@ -69,15 +69,18 @@ static bool step_failed(struct stonith_job *j, const char *action,
 {
 	char msg[512], line[256];
 	if (r->timed_out) {
-		snprintf(msg, sizeof(msg), "fence agent for node %s timed out "
+		snprintf(msg, sizeof(msg),
+			 "fence agent for node %s timed out "
 			 "on action=%s (%llu ms in all): node NOT confirmed "
-			 "off; output: %s", j->node, action,
-			 (unsigned long long)j->timeout_ms,
+			 "off; output: %s",
+			 j->node, action, (unsigned long long)j->timeout_ms,
 			 last_line(r->output, line, sizeof(line)));
 	} else if (r->term_signal) {
-		snprintf(msg, sizeof(msg), "fence agent for node %s was killed "
+		snprintf(msg, sizeof(msg),
+			 "fence agent for node %s was killed "
 			 "by signal %d on action=%s: node NOT confirmed off; "
-			 "output: %s", j->node, r->term_signal, action,
+			 "output: %s",
+			 j->node, r->term_signal, action,
 			 last_line(r->output, line, sizeof(line)));
 	} else {
 		return false;
@@ -86,8 +89,7 @@ static bool step_failed(struct stonith_job *j, const char *action,
 	return true;
 }
 
-static int step_run(struct stonith_job *j, const char *action,
-		    spawn_cb cb);
+static int step_run(struct stonith_job *j, const char *action, spawn_cb cb);
 
 static void status_cb(void *arg, const struct spawn_result *r)
 {
@@ -98,27 +100,34 @@ static void status_cb(void *arg, const struct spawn_result *r)
 	last_line(r->output, line, sizeof(line));
 	switch (r->exit_status) {
 	case STATUS_OFF:
-		snprintf(msg, sizeof(msg), "node %s is off (fence agent: "
+		snprintf(msg, sizeof(msg),
+			 "node %s is off (fence agent: "
 			 "action=off succeeded, action=status reports off)",
 			 j->node);
 		job_finish(j, true, msg);
 		return;
 	case STATUS_ON:
-		snprintf(msg, sizeof(msg), "fence agent reports node %s still "
-			 "ON after action=off succeeded (action=status exit 0): "
-			 "node NOT fenced; output: %s", j->node, line);
+		snprintf(msg, sizeof(msg),
+			 "fence agent reports node %s still "
+			 "ON after action=off succeeded (action=status exit "
+			 "0): "
+			 "node NOT fenced; output: %s",
+			 j->node, line);
 		break;
 	case STATUS_UNREACHABLE:
-		snprintf(msg, sizeof(msg), "fence agent cannot reach the fence "
+		snprintf(msg, sizeof(msg),
+			 "fence agent cannot reach the fence "
 			 "device to confirm node %s is off (action=status exit "
-			 "1): node NOT confirmed off; output: %s", j->node,
-			 line);
+			 "1): node NOT confirmed off; output: %s",
+			 j->node, line);
 		break;
 	default:
-		snprintf(msg, sizeof(msg), "fence agent gave an unexpected "
+		snprintf(msg, sizeof(msg),
+			 "fence agent gave an unexpected "
 			 "exit status %d to action=status for node %s (0 on, "
 			 "1 unreachable, 2 off): node NOT confirmed off; "
-			 "output: %s", r->exit_status, j->node, line);
+			 "output: %s",
+			 r->exit_status, j->node, line);
 	}
 	job_finish(j, false, msg);
 }
@@ -130,18 +139,20 @@ static void off_cb(void *arg, const struct spawn_result *r)
 	if (step_failed(j, "off", r))
 		return;
 	if (r->exit_status != 0) {
-		snprintf(msg, sizeof(msg), "fence agent failed to power off "
-			 "node %s (action=off exit %d): %s", j->node,
-			 r->exit_status, last_line(r->output, line,
-						   sizeof(line)));
+		snprintf(msg, sizeof(msg),
+			 "fence agent failed to power off "
+			 "node %s (action=off exit %d): %s",
+			 j->node, r->exit_status,
+			 last_line(r->output, line, sizeof(line)));
 		job_finish(j, false, msg);
 		return;
 	}
 	int rc = step_run(j, "status", status_cb);
 	if (rc < 0) {
-		snprintf(msg, sizeof(msg), "cannot run the fence agent for "
-			 "action=status on node %s: %s", j->node,
-			 uv_strerror(rc));
+		snprintf(msg, sizeof(msg),
+			 "cannot run the fence agent for "
+			 "action=status on node %s: %s",
+			 j->node, uv_strerror(rc));
 		job_finish(j, false, msg);
 	}
 }
@@ -187,8 +198,8 @@ static char *args_build(const struct stonith_req *req)
 	char *s = malloc(len);
 	if (!s)
 		return NULL;
-	size_t o = (size_t)snprintf(s, len, "port=%s\nnodename=%s\n",
-				    req->node, req->node);
+	size_t o = (size_t)snprintf(s, len, "port=%s\nnodename=%s\n", req->node,
+				    req->node);
 	for (size_t i = 0; req->extra && req->extra[i]; i++)
 		o += (size_t)snprintf(s + o, len - o, "%s\n", req->extra[i]);
 	return s;

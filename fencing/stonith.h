@@ -43,11 +43,11 @@
 typedef void (*stonith_cb)(void *arg, bool ok, const char *message);
 
 struct stonith_req {
-	const char *cmd;                /* shell command line */
-	const char *node;               /* the node to power off */
-	const char *const *extra;       /* "key=value", NULL-terminated */
+	const char *cmd;          /* shell command line */
+	const char *node;         /* the node to power off */
+	const char *const *extra; /* "key=value", NULL-terminated */
 	uint64_t timeout_ms;
-	const char *log_path;           /* agent output too; or NULL */
+	const char *log_path; /* agent output too; or NULL */
 };
 
 /* 0, or a negative libuv error (UV_EINVAL: node or an extra line empty or

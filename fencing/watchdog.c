@@ -39,16 +39,20 @@ int watchdog_open(const char *path, int timeout_s, struct watchdog *w,
 	if (ioctl(fd, WDIOC_SETTIMEOUT, &t) == 0) {
 		w->ioctls = true;
 		w->timeout_s = t;
-		snprintf(note, notelen, "watchdog %s armed, timeout %d s",
-			 path, t);
+		snprintf(note, notelen, "watchdog %s armed, timeout %d s", path,
+			 t);
 	} else if (errno == ENOTTY || errno == EINVAL) {
-		snprintf(note, notelen, "%s is not a watchdog device "
+		snprintf(note, notelen,
+			 "%s is not a watchdog device "
 			 "(WDIOC_SETTIMEOUT: %s): feeding it by writes, its "
-			 "timeout is not set", path, strerror(errno));
+			 "timeout is not set",
+			 path, strerror(errno));
 	} else {
 		int e = errno;
-		snprintf(note, notelen, "cannot set the timeout of watchdog "
-			 "%s to %d s: %s", path, timeout_s, strerror(e));
+		snprintf(note, notelen,
+			 "cannot set the timeout of watchdog "
+			 "%s to %d s: %s",
+			 path, timeout_s, strerror(e));
 		write_byte(fd, 'V'); /* undo the arming of the open */
 		close(fd);
 		return -e;

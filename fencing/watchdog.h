@@ -38,9 +38,9 @@
 #include <stddef.h>
 
 struct watchdog {
-	int fd;          /* -1 when closed */
-	bool ioctls;     /* a real watchdog device */
-	int timeout_s;   /* as granted by the driver (or as asked) */
+	int fd;        /* -1 when closed */
+	bool ioctls;   /* a real watchdog device */
+	int timeout_s; /* as granted by the driver (or as asked) */
 };
 
 int watchdog_open(const char *path, int timeout_s, struct watchdog *w,

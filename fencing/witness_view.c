@@ -53,8 +53,8 @@ uint64_t optime_last_seen_ms(const struct witness_view *v, const char *old)
 	return seen;
 }
 
-void unguarded_format(char *buf, size_t cap, const char *name,
-		      uint64_t token, const char *where)
+void unguarded_format(char *buf, size_t cap, const char *name, uint64_t token,
+		      const char *where)
 {
 	snprintf(buf, cap, "%s %llu %s", name, (unsigned long long)token,
 		 where);
@@ -71,8 +71,7 @@ bool unguarded_is_stale(const struct witness_view *v, const char *name,
 	       (state == PG_STOPPED || state == PG_REPLICA);
 }
 
-const char *unguarded_name(const struct witness_view *v, char *buf,
-			   size_t cap)
+const char *unguarded_name(const struct witness_view *v, char *buf, size_t cap)
 {
 	size_t n = strcspn(v->unguarded, " ");
 	if (n >= cap)

@@ -29,23 +29,23 @@
 
 /* What the witnesses said at the last successful read. */
 struct witness_view {
-	uint64_t read_ms;       /* when (0: never) */
-	char holder[MEMBER_STR_MAX];     /* the holder's node name */
+	uint64_t read_ms;                    /* when (0: never) */
+	char holder[MEMBER_STR_MAX];         /* the holder's node name */
 	char holder_id[MEMBER_STR_MAX + 24]; /* "NAME/INCARNATION" */
 	uint64_t token;
-	uint64_t last_token;    /* token of the last holder ever seen */
+	uint64_t last_token; /* token of the last holder ever seen */
 	struct member members[AGENT_MAX_MEMBERS];
 	size_t n_members;
 	bool initialized, paused;
 	char sync[512];
 	bool sync_known;
-	bool sync_present;      /* S/sync exists (even empty) */
+	bool sync_present;             /* S/sync exists (even empty) */
 	char config[AGENT_CONFIG_MAX]; /* S/config, the scope-wide settings */
 	bool config_present;
 	char switch_candidate[MEMBER_STR_MAX];
 	char switch_from[MEMBER_STR_MAX];
 	bool switch_is_failover;
-	bool switch_force;      /* a failover the operator forced */
+	bool switch_force; /* a failover the operator forced */
 	uint64_t switch_requested_ms;
 	char demoted[AGENT_KEY_MAX]; /* S/demoted: "NAME TOKEN" */
 	/* S/unguarded: "NAME TOKEN", the primary whose agent stopped in
@@ -86,12 +86,11 @@ uint64_t optime_view_bar(const struct witness_view *v);
  * 0: unknown). */
 uint64_t optime_last_seen_ms(const struct witness_view *v, const char *old);
 /* The node S/unguarded names ("" when none) into buf. */
-const char *unguarded_name(const struct witness_view *v, char *buf,
-			   size_t cap);
+const char *unguarded_name(const struct witness_view *v, char *buf, size_t cap);
 /* S/unguarded = "NAME TOKEN WHERE", WHERE the host and data directory of
  * the Postgres left running ("HOST:DATADIR"). */
-void unguarded_format(char *buf, size_t cap, const char *name,
-		      uint64_t token, const char *where);
+void unguarded_format(char *buf, size_t cap, const char *name, uint64_t token,
+		      const char *where);
 /* The mark names this very Postgres (name and where), and it is observed
  * in state, stopped or a standby: the mark is false and is to be cleared
  * (a host crash in maintenance mode).  Never for a mark without WHERE,

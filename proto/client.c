@@ -31,12 +31,18 @@ struct field {
 	uint64_t min, max;
 };
 
-#define STR(type, member, label, max, required) \
-	{FIELD_STR, required, offsetof(type, member), label, 0, max}
-#define U64(type, member, label, min, max) \
-	{FIELD_U64, false, offsetof(type, member), label, min, max}
-#define U8(type, member, label) \
-	{FIELD_U8, false, offsetof(type, member), label, 0, 1}
+#define STR(type, member, label, max, required)                            \
+	{                                                                  \
+		FIELD_STR, required, offsetof(type, member), label, 0, max \
+	}
+#define U64(type, member, label, min, max)                                \
+	{                                                                 \
+		FIELD_U64, false, offsetof(type, member), label, min, max \
+	}
+#define U8(type, member, label)                                      \
+	{                                                            \
+		FIELD_U8, false, offsetof(type, member), label, 0, 1 \
+	}
 #define ANY_U64(type, member, label) U64(type, member, label, 0, UINT64_MAX)
 #define NONZERO_U64(type, member, label) U64(type, member, label, 1, UINT64_MAX)
 #define FIELDS(a) a, sizeof(a) / sizeof((a)[0])
@@ -199,64 +205,73 @@ struct op_info {
 
 static const struct op_info ops[N_OPS] = {
 	/* Authenticating twice with the same token changes nothing. */
-	[CLIENT_OP_HELLO - CLIENT_OP_HELLO] =
-		{"HELLO", true, FIELDS(req_hello), BODY_NONE},
+	[CLIENT_OP_HELLO - CLIENT_OP_HELLO] = { "HELLO", true,
+						FIELDS(req_hello), BODY_NONE },
 	/* The current holder re-acquiring keeps its token (sm.h): the retry
 	 * answers the same grant, at most with a fresh countdown. */
-	[CLIENT_OP_LEASE_ACQUIRE - CLIENT_OP_HELLO] =
-		{"LEASE_ACQUIRE", true, FIELDS(req_acquire), BODY_LEASE},
+	[CLIENT_OP_LEASE_ACQUIRE - CLIENT_OP_HELLO] = { "LEASE_ACQUIRE", true,
+							FIELDS(req_acquire),
+							BODY_LEASE },
 	/* A second renewal with the same token is just another renewal. */
-	[CLIENT_OP_LEASE_RENEW - CLIENT_OP_HELLO] =
-		{"LEASE_RENEW", true, FIELDS(req_holder_token), BODY_LEASE},
+	[CLIENT_OP_LEASE_RENEW - CLIENT_OP_HELLO] = { "LEASE_RENEW", true,
+						      FIELDS(req_holder_token),
+						      BODY_LEASE },
 	/* Once released, a retry answers NOT_HOLDER: the caller could not
 	 * tell a lost success from a real refusal. */
-	[CLIENT_OP_LEASE_RELEASE - CLIENT_OP_HELLO] =
-		{"LEASE_RELEASE", false, FIELDS(req_holder_token),
-		 BODY_LEASE},
-	[CLIENT_OP_LEASE_GET - CLIENT_OP_HELLO] =
-		{"LEASE_GET", true, FIELDS(req_lease_get), BODY_LEASE},
-	[CLIENT_OP_LEASE_LIST - CLIENT_OP_HELLO] =
-		{"LEASE_LIST", true, FIELDS(req_consistency), BODY_LEASES},
+	[CLIENT_OP_LEASE_RELEASE -
+		CLIENT_OP_HELLO] = { "LEASE_RELEASE", false,
+				     FIELDS(req_holder_token), BODY_LEASE },
+	[CLIENT_OP_LEASE_GET - CLIENT_OP_HELLO] = { "LEASE_GET", true,
+						    FIELDS(req_lease_get),
+						    BODY_LEASE },
+	[CLIENT_OP_LEASE_LIST - CLIENT_OP_HELLO] = { "LEASE_LIST", true,
+						     FIELDS(req_consistency),
+						     BODY_LEASES },
 	/* Writing the same value twice leaves the same value. */
-	[CLIENT_OP_PUT - CLIENT_OP_HELLO] =
-		{"PUT", true, FIELDS(req_put), BODY_KV},
-	[CLIENT_OP_GET - CLIENT_OP_HELLO] =
-		{"GET", true, FIELDS(req_get), BODY_KV},
+	[CLIENT_OP_PUT -
+		CLIENT_OP_HELLO] = { "PUT", true, FIELDS(req_put), BODY_KV },
+	[CLIENT_OP_GET -
+		CLIENT_OP_HELLO] = { "GET", true, FIELDS(req_get), BODY_KV },
 	/* A retried delete of a deleted key answers NOT_FOUND. */
-	[CLIENT_OP_DELETE - CLIENT_OP_HELLO] =
-		{"DELETE", false, FIELDS(req_delete), BODY_KV},
-	[CLIENT_OP_LIST - CLIENT_OP_HELLO] =
-		{"LIST", true, FIELDS(req_list), BODY_KVS},
+	[CLIENT_OP_DELETE - CLIENT_OP_HELLO] = { "DELETE", false,
+						 FIELDS(req_delete), BODY_KV },
+	[CLIENT_OP_LIST -
+		CLIENT_OP_HELLO] = { "LIST", true, FIELDS(req_list), BODY_KVS },
 	/* The first CAS moved the mod revision: the retry fails the compare. */
-	[CLIENT_OP_CAS - CLIENT_OP_HELLO] =
-		{"CAS", false, FIELDS(req_cas), BODY_KV},
+	[CLIENT_OP_CAS -
+		CLIENT_OP_HELLO] = { "CAS", false, FIELDS(req_cas), BODY_KV },
 	/* A resent watch would open a second stream of the same events. */
-	[CLIENT_OP_WATCH - CLIENT_OP_HELLO] =
-		{"WATCH", false, FIELDS(req_watch), BODY_NONE},
+	[CLIENT_OP_WATCH - CLIENT_OP_HELLO] = { "WATCH", false,
+						FIELDS(req_watch), BODY_NONE },
 	/* A retried cancel finds no watch left to cancel. */
-	[CLIENT_OP_CANCEL - CLIENT_OP_HELLO] =
-		{"CANCEL", false, FIELDS(req_cancel), BODY_NONE},
-	[CLIENT_OP_STATUS - CLIENT_OP_HELLO] =
-		{"STATUS", true, NULL, 0, BODY_STATUS},
-	[CLIENT_OP_MEMBER_LIST - CLIENT_OP_HELLO] =
-		{"MEMBER_LIST", true, NULL, 0, BODY_MEMBERS},
+	[CLIENT_OP_CANCEL - CLIENT_OP_HELLO] = { "CANCEL", false,
+						 FIELDS(req_cancel),
+						 BODY_NONE },
+	[CLIENT_OP_STATUS -
+		CLIENT_OP_HELLO] = { "STATUS", true, NULL, 0, BODY_STATUS },
+	[CLIENT_OP_MEMBER_LIST - CLIENT_OP_HELLO] = { "MEMBER_LIST", true, NULL,
+						      0, BODY_MEMBERS },
 	/* Configuration changes: a retry is refused (already a member, not a
 	 * member) or, after a remove in between, undoes an operator's
 	 * decision. */
-	[CLIENT_OP_MEMBER_ADD - CLIENT_OP_HELLO] =
-		{"MEMBER_ADD", false, FIELDS(req_member_add), BODY_NONE},
-	[CLIENT_OP_MEMBER_REMOVE - CLIENT_OP_HELLO] =
-		{"MEMBER_REMOVE", false, FIELDS(req_member_remove),
-		 BODY_NONE},
+	[CLIENT_OP_MEMBER_ADD - CLIENT_OP_HELLO] = { "MEMBER_ADD", false,
+						     FIELDS(req_member_add),
+						     BODY_NONE },
+	[CLIENT_OP_MEMBER_REMOVE -
+		CLIENT_OP_HELLO] = { "MEMBER_REMOVE", false,
+				     FIELDS(req_member_remove), BODY_NONE },
 	/* A retry would move leadership again, away from the node the first
 	 * transfer just elected. */
-	[CLIENT_OP_TRANSFER - CLIENT_OP_HELLO] =
-		{"TRANSFER", false, FIELDS(req_transfer), BODY_NONE},
-	[CLIENT_OP_LEASE_LIST_PAGE - CLIENT_OP_HELLO] =
-		{"LEASE_LIST_PAGE", true, FIELDS(req_lease_list_page),
-		 BODY_LEASES_PAGE},
-	[CLIENT_OP_LIST_PAGE - CLIENT_OP_HELLO] =
-		{"LIST_PAGE", true, FIELDS(req_list_page), BODY_KVS_PAGE},
+	[CLIENT_OP_TRANSFER - CLIENT_OP_HELLO] = { "TRANSFER", false,
+						   FIELDS(req_transfer),
+						   BODY_NONE },
+	[CLIENT_OP_LEASE_LIST_PAGE -
+		CLIENT_OP_HELLO] = { "LEASE_LIST_PAGE", true,
+				     FIELDS(req_lease_list_page),
+				     BODY_LEASES_PAGE },
+	[CLIENT_OP_LIST_PAGE - CLIENT_OP_HELLO] = { "LIST_PAGE", true,
+						    FIELDS(req_list_page),
+						    BODY_KVS_PAGE },
 };
 
 static const struct op_info *op_info(uint32_t op)
@@ -308,7 +323,8 @@ static const char *const status_names[] = {
 static bool status_known(int status)
 {
 	return status >= 0 &&
-	       (size_t)status < sizeof(status_names) / sizeof(status_names[0]) &&
+	       (size_t)status <
+		       sizeof(status_names) / sizeof(status_names[0]) &&
 	       status_names[status] != NULL;
 }
 
@@ -468,8 +484,8 @@ struct dec {
 	bool bad;
 };
 
-__attribute__((format(printf, 2, 3)))
-static void fail(struct dec *d, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void fail(struct dec *d,
+						       const char *fmt, ...)
 {
 	d->r.failed = true;
 	if (d->bad)
@@ -572,7 +588,7 @@ static void get_fields(struct dec *d, void *base, const struct field *f,
 
 static bool get_bool(struct dec *d, const char *label)
 {
-	const struct field f = {FIELD_U8, false, 0, label, 0, 1};
+	const struct field f = { FIELD_U8, false, 0, label, 0, 1 };
 	uint8_t v = 0;
 	get_u8(d, &v, &f);
 	return v == 1;
@@ -580,7 +596,7 @@ static bool get_bool(struct dec *d, const char *label)
 
 static uint64_t get_plain_u64(struct dec *d, const char *label)
 {
-	const struct field f = {FIELD_U64, false, 0, label, 0, UINT64_MAX};
+	const struct field f = { FIELD_U64, false, 0, label, 0, UINT64_MAX };
 	uint64_t v = 0;
 	get_u64(d, &v, &f);
 	return v;
@@ -730,12 +746,12 @@ static void get_body(struct dec *d, struct client_response *r,
 
 static void get_header(struct dec *d, struct client_response *r)
 {
-	static const struct field message =
-		STR(struct client_response, message, "message",
-		    CLIENT_MESSAGE_MAX, false);
-	static const struct field leader =
-		STR(struct client_response, leader_client, "leader_client",
-		    CLIENT_ADDR_MAX, false);
+	static const struct field message = STR(struct client_response, message,
+						"message", CLIENT_MESSAGE_MAX,
+						false);
+	static const struct field leader = STR(struct client_response,
+					       leader_client, "leader_client",
+					       CLIENT_ADDR_MAX, false);
 
 	r->status = wire_get_u8(&d->r);
 	if (d->r.failed)
@@ -744,7 +760,7 @@ static void get_header(struct dec *d, struct client_response *r)
 		fail(d, "unknown status %u", r->status);
 	else if (r->status == CLIENT_ECIRCUIT)
 		fail(d, "status ECIRCUIT is the client library's own, never "
-		     "a server's");
+			"a server's");
 	get_str(d, &r->message, &message, false);
 	get_str(d, &r->leader_client, &leader, false);
 	/* Only a redirect names the leader: anything else is a confused
@@ -755,8 +771,7 @@ static void get_header(struct dec *d, struct client_response *r)
 }
 
 int client_decode_response(const struct frame *f, uint32_t op,
-			   struct client_response *r,
-			   struct client_scratch *s)
+			   struct client_response *r, struct client_scratch *s)
 {
 	struct dec d;
 
@@ -766,7 +781,8 @@ int client_decode_response(const struct frame *f, uint32_t op,
 	r->op = op;
 	const struct op_info *o = op_info(op);
 	if (f->type != CLIENT_RESPONSE)
-		fail(&d, "frame type 0x%x is not a response", (unsigned)f->type);
+		fail(&d, "frame type 0x%x is not a response",
+		     (unsigned)f->type);
 	else if (!o)
 		fail(&d, "response to unknown op 0x%x", (unsigned)op);
 	if (!d.bad)

@@ -154,23 +154,23 @@ enum client_op {
 enum client_status {
 	CLIENT_OK = 0,
 	/* "no" answers: the request was valid and decided */
-	CLIENT_HELD = 1,           /* lease held by another holder */
-	CLIENT_NOT_HOLDER = 2,     /* wrong holder or stale token */
+	CLIENT_HELD = 1,       /* lease held by another holder */
+	CLIENT_NOT_HOLDER = 2, /* wrong holder or stale token */
 	CLIENT_NOT_FOUND = 3,
 	CLIENT_COMPARE_FAILED = 4,
-	CLIENT_NO_LEASE = 5,       /* put attached to a lease not held */
+	CLIENT_NO_LEASE = 5, /* put attached to a lease not held */
 	/* errors: retry elsewhere or later, or fix the request */
-	CLIENT_ENOTLEADER = 16,    /* leader_client says where to go */
-	CLIENT_ENOQUORUM = 17,     /* no leader / lost leadership */
+	CLIENT_ENOTLEADER = 16, /* leader_client says where to go */
+	CLIENT_ENOQUORUM = 17,  /* no leader / lost leadership */
 	CLIENT_ETIMEOUT = 18,
 	CLIENT_EINVAL = 19,
 	CLIENT_EUNAUTHORIZED = 20,
 	CLIENT_EBUSY = 21,
 	CLIENT_ESHUTDOWN = 22,
 	CLIENT_EINTERNAL = 23,
-	CLIENT_EUNKNOWN = 24,      /* outcome unknown (connection lost) */
+	CLIENT_EUNKNOWN = 24, /* outcome unknown (connection lost) */
 	/* client side only (tclient.h), never sent by a server */
-	CLIENT_ECIRCUIT = 25,      /* circuit breaker open: failed fast */
+	CLIENT_ECIRCUIT = 25, /* circuit breaker open: failed fast */
 };
 const char *client_status_name(int status);
 /* True for answers that are a decided "no" rather than a failure. */
@@ -218,9 +218,9 @@ struct client_kv {
 struct client_member {
 	struct client_str name, peer_addr, client_addr, http_addr;
 	uint64_t id;
-	uint8_t voter;      /* 0: learner */
-	uint8_t connected;  /* seen by the answering node */
-	uint64_t match;     /* leader's view, 0 if unknown */
+	uint8_t voter;     /* 0: learner */
+	uint8_t connected; /* seen by the answering node */
+	uint64_t match;    /* leader's view, 0 if unknown */
 };
 
 struct client_status_body {
@@ -279,8 +279,7 @@ bool client_encode_response(struct wire_writer *w,
  * s->error set (the connection should be closed: the server is broken or
  * not a tenured). */
 int client_decode_response(const struct frame *f, uint32_t op,
-			   struct client_response *r,
-			   struct client_scratch *s);
+			   struct client_response *r, struct client_scratch *s);
 bool client_encode_event(struct wire_writer *w, const struct client_event *e,
 			 bool lease_kind);
 /* lease_kind: the watch is on leases (WATCH kind 1).  0, or -1 with

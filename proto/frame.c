@@ -114,11 +114,15 @@ int frame_decoder_next(struct frame_decoder *d, struct frame *f)
 	const unsigned char *h = d->buf + d->off;
 	uint16_t magic = (uint16_t)(h[0] | h[1] << 8);
 	if (magic != FRAME_MAGIC)
-		return fail(d, "bad frame magic 0x%04llx: not a tenure peer or "
-			       "client", magic);
+		return fail(d,
+			    "bad frame magic 0x%04llx: not a tenure peer or "
+			    "client",
+			    magic);
 	if (h[2] != FRAME_VERSION)
-		return fail(d, "unsupported protocol version %llu (this build "
-			       "speaks 1): upgrade the older side", h[2]);
+		return fail(d,
+			    "unsupported protocol version %llu (this build "
+			    "speaks 1): upgrade the older side",
+			    h[2]);
 	uint32_t len = wire_load_u32(h + 16);
 	if (len > d->limit)
 		return fail(d, "frame of %llu bytes is over the limit", len);
@@ -127,8 +131,10 @@ int frame_decoder_next(struct frame_decoder *d, struct frame *f)
 	uint32_t crc = crc32c(0, h, 20);
 	crc = crc32c(crc, h + FRAME_HEADER_SIZE, len);
 	if (crc != wire_load_u32(h + 20))
-		return fail(d, "frame checksum mismatch (type %llu): corrupted "
-			       "in transit", wire_load_u32(h + 4));
+		return fail(d,
+			    "frame checksum mismatch (type %llu): corrupted "
+			    "in transit",
+			    wire_load_u32(h + 4));
 	f->type = wire_load_u32(h + 4);
 	f->request_id = wire_load_u64(h + 8);
 	f->payload = h + FRAME_HEADER_SIZE;

@@ -57,8 +57,8 @@ enum frame_status {
 
 struct frame_decoder {
 	unsigned char *buf;
-	size_t len;   /* bytes held */
-	size_t off;   /* start of the first unconsumed byte */
+	size_t len; /* bytes held */
+	size_t off; /* start of the first unconsumed byte */
 	size_t cap;
 	size_t limit; /* largest payload accepted */
 	bool failed;

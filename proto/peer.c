@@ -23,7 +23,8 @@ static void put_bool(struct wire_writer *w, bool b)
 	wire_put_u8(w, b ? 1 : 0);
 }
 
-static void encode_append(struct wire_writer *w, const struct raft_msg_append *a)
+static void encode_append(struct wire_writer *w,
+			  const struct raft_msg_append *a)
 {
 	wire_put_u64(w, a->prev_index);
 	wire_put_u64(w, a->prev_term);
@@ -174,8 +175,8 @@ static int decode_snapshot(struct wire_reader *r, struct raft_msg_snapshot *sn,
 	sn->total = wire_get_u64(r);
 	sn->chunk.base = (void *)wire_get_blob(r, &sn->chunk.len, SIZE_MAX);
 	sn->done = get_bool(r);
-	if (!r->failed && (sn->offset > sn->total ||
-			   sn->chunk.len > sn->total - sn->offset))
+	if (!r->failed &&
+	    (sn->offset > sn->total || sn->chunk.len > sn->total - sn->offset))
 		return bad(s, "snapshot: chunk outside the snapshot");
 	return PEER_OK;
 }

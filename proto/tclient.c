@@ -70,7 +70,8 @@ void tclient_breaker_failure(struct tclient *c)
 		c->breaker = TBREAKER_OPEN;
 		c->open_until = uv_now(c->loop) + c->o.breaker_open_ms;
 		c->trial = NULL;
-		tclient_log(c, "warn", "circuit breaker open for %llu ms after "
+		tclient_log(c, "warn",
+			    "circuit breaker open for %llu ms after "
 			    "%u consecutive failures",
 			    (unsigned long long)c->o.breaker_open_ms,
 			    c->failures);
@@ -80,7 +81,8 @@ void tclient_breaker_failure(struct tclient *c)
 void tclient_breaker_success(struct tclient *c)
 {
 	if (c->breaker != TBREAKER_CLOSED)
-		tclient_log(c, "info", "circuit breaker closed: the cluster "
+		tclient_log(c, "info",
+			    "circuit breaker closed: the cluster "
 			    "answers again");
 	c->breaker = TBREAKER_CLOSED;
 	c->failures = 0;
@@ -94,7 +96,8 @@ void tclient_breaker_tick(struct tclient *c, uint64_t now)
 	if (c->breaker == TBREAKER_OPEN && now >= c->open_until) {
 		c->breaker = TBREAKER_HALF_OPEN;
 		c->trial = NULL;
-		tclient_log(c, "info", "circuit breaker half-open: trying "
+		tclient_log(c, "info",
+			    "circuit breaker half-open: trying "
 			    "one request");
 	}
 }
@@ -411,8 +414,7 @@ void tclient_fail_waiting(struct tclient *c, int status)
 	fail_list(c, &c->pending, status);
 }
 
-void tclient_close(struct tclient *c, void (*on_closed)(void *arg),
-		   void *arg)
+void tclient_close(struct tclient *c, void (*on_closed)(void *arg), void *arg)
 {
 	if (c->closing)
 		return;

@@ -114,15 +114,15 @@
 struct tclient_options {
 	const char *const *endpoints; /* "host:port", at least one */
 	size_t n_endpoints;
-	const char *auth_token;       /* NULL or "": no HELLO */
-	const char *client_name;      /* sent in HELLO, for the server's log */
-	uint64_t timeout_ms;          /* default deadline of a request */
-	uint64_t connect_timeout_ms;  /* connect (and HELLO) must finish */
+	const char *auth_token;      /* NULL or "": no HELLO */
+	const char *client_name;     /* sent in HELLO, for the server's log */
+	uint64_t timeout_ms;         /* default deadline of a request */
+	uint64_t connect_timeout_ms; /* connect (and HELLO) must finish */
 	uint64_t backoff_base_ms;
 	uint64_t backoff_cap_ms;
-	unsigned breaker_threshold;   /* consecutive failures to open */
-	uint64_t breaker_open_ms;     /* open time before half-open */
-	size_t frame_limit;           /* largest response: FRAME_LIMIT_DEFAULT */
+	unsigned breaker_threshold; /* consecutive failures to open */
+	uint64_t breaker_open_ms;   /* open time before half-open */
+	size_t frame_limit;         /* largest response: FRAME_LIMIT_DEFAULT */
 	/* One line per notable event: level is "info" or "warn".  NULL: quiet. */
 	void (*log)(void *arg, const char *level, const char *msg);
 	void *log_arg;
@@ -177,8 +177,7 @@ int tclient_watch(struct tclient *c, enum tclient_watch_kind kind,
 void tclient_watch_cancel(struct tclient_watch *w);
 
 /* See "Lifetime".  on_closed may be NULL. */
-void tclient_close(struct tclient *c, void (*on_closed)(void *arg),
-		   void *arg);
+void tclient_close(struct tclient *c, void (*on_closed)(void *arg), void *arg);
 
 /* ---- one-shot convenience for the CLI ------------------------------------ */
 

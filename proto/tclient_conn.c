@@ -91,14 +91,14 @@ static bool write_now(struct tconn *conn)
 {
 	if (conn->tcp.write_queue_size)
 		return true; /* keep the order: libuv still has bytes queued */
-	uv_buf_t b = uv_buf_init((char *)conn->out.buf, (unsigned)conn->out.len);
+	uv_buf_t b = uv_buf_init((char *)conn->out.buf,
+				 (unsigned)conn->out.len);
 	int n = uv_try_write((uv_stream_t *)&conn->tcp, &b, 1);
 	if (n < 0 && n != UV_EAGAIN) {
 		tconn_lost(conn, uv_strerror(n), true);
 		return false;
 	}
-	wire_writer_drop_front(&conn->out, n > 0 ? (size_t)n : 0,
-			       64 * 1024);
+	wire_writer_drop_front(&conn->out, n > 0 ? (size_t)n : 0, 64 * 1024);
 	return conn->out.len > 0;
 }
 
@@ -153,15 +153,17 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	if (!c || n == 0)
 		return;
 	if (n < 0) {
-		tconn_lost(conn, n == UV_EOF ? "closed by the server"
-					     : uv_strerror((int)n), true);
+		tconn_lost(conn,
+			   n == UV_EOF ? "closed by the server"
+				       : uv_strerror((int)n),
+			   true);
 		tclient_kick(c);
 		return;
 	}
 	frame_decoder_commit(&conn->dec, (size_t)n);
 	/* A callback may close the client or drop this connection. */
-	while (conn->c && (rv = frame_decoder_next(&conn->dec, &f)) ==
-				  FRAME_READY) {
+	while (conn->c &&
+	       (rv = frame_decoder_next(&conn->dec, &f)) == FRAME_READY) {
 		conn->rx_frames++;
 		tclient_on_frame(c, &f);
 	}
@@ -180,8 +182,8 @@ static void send_hello(struct tconn *conn)
 	struct tclient *c = conn->c;
 	struct client_request hello = {
 		.op = CLIENT_OP_HELLO,
-		.token = {c->token, strlen(c->token)},
-		.client_name = {c->client_name, strlen(c->client_name)},
+		.token = { c->token, strlen(c->token) },
+		.client_name = { c->client_name, strlen(c->client_name) },
 	};
 
 	hello.id = conn->hello_id = tclient_new_id(c);

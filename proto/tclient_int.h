@@ -51,12 +51,12 @@ static inline void tlist_remove(struct tlist *e)
 /* A request; link is first so TLIST_ITEM works. */
 struct treq {
 	struct tlist link;
-	struct client_request req;  /* strings point into strings[] */
-	uint64_t deadline;          /* uv_now() ms */
-	uint64_t not_before;        /* next attempt, after a backoff */
-	uint64_t rx_mark;           /* conn->rx_frames when sent */
-	unsigned attempts;          /* retries so far */
-	int verdict;                /* non-zero: fail with this when pumped */
+	struct client_request req; /* strings point into strings[] */
+	uint64_t deadline;         /* uv_now() ms */
+	uint64_t not_before;       /* next attempt, after a backoff */
+	uint64_t rx_mark;          /* conn->rx_frames when sent */
+	unsigned attempts;         /* retries so far */
+	int verdict;               /* non-zero: fail with this when pumped */
 	tclient_cb cb;
 	void *arg;
 	char strings[];
@@ -75,7 +75,7 @@ struct tclient_watch {
 	enum tclient_watch_kind kind;
 	enum twatch_state state;
 	uint64_t id;
-	bool was_ready;            /* READY delivered: next time is RESYNC */
+	bool was_ready; /* READY delivered: next time is RESYNC */
 	uint64_t not_before;
 	unsigned attempts;
 	tclient_watch_cb cb;
@@ -86,23 +86,23 @@ struct tclient_watch {
 
 enum tconn_state {
 	TCONN_CONNECTING,
-	TCONN_HELLO,   /* HELLO sent, waiting for its answer */
+	TCONN_HELLO, /* HELLO sent, waiting for its answer */
 	TCONN_READY,
 };
 
 struct tconn {
 	uv_tcp_t tcp;
 	uv_connect_t connect_req;
-	struct tclient *c;         /* NULL once detached (closing) */
-	struct tclient *owner;     /* for the handle count, even detached */
-	long ep;                   /* endpoint index, -1 for a leader hint */
+	struct tclient *c;     /* NULL once detached (closing) */
+	struct tclient *owner; /* for the handle count, even detached */
+	long ep;               /* endpoint index, -1 for a leader hint */
 	enum tconn_state state;
-	bool draining;             /* moving elsewhere: send nothing new */
-	uint64_t ready_deadline;   /* connect + HELLO must be done by then */
+	bool draining;           /* moving elsewhere: send nothing new */
+	uint64_t ready_deadline; /* connect + HELLO must be done by then */
 	uint64_t hello_id;
-	uint64_t rx_frames;        /* frames received so far */
+	uint64_t rx_frames; /* frames received so far */
 	struct frame_decoder dec;
-	struct wire_writer out;    /* frames not yet handed to uv_write */
+	struct wire_writer out; /* frames not yet handed to uv_write */
 	char addr[CLIENT_ADDR_MAX + 1];
 };
 
@@ -114,28 +114,28 @@ enum tbreaker {
 
 struct tclient {
 	uv_loop_t *loop;
-	struct tclient_options o;  /* with defaults; strings owned below */
+	struct tclient_options o; /* with defaults; strings owned below */
 	char **endpoints;
-	size_t cur;                /* endpoint to connect to next */
+	size_t cur; /* endpoint to connect to next */
 	char *token, *client_name;
 	char redirect[CLIENT_ADDR_MAX + 1]; /* leader hint to try first */
 	char shunned[CLIENT_ADDR_MAX + 1];  /* a hint we could not reach */
 	uint64_t shunned_until;             /* ...not followed before then */
 	uv_timer_t timer;
 	struct tconn *conn;
-	struct tlist pending;      /* treq waiting to be sent */
-	struct tlist inflight;     /* treq sent on conn */
+	struct tlist pending;  /* treq waiting to be sent */
+	struct tlist inflight; /* treq sent on conn */
 	struct tlist watches;
 	uint64_t next_id;
 	uint64_t reconnect_at;
-	unsigned conn_failures;    /* consecutive, for reconnect backoff */
+	unsigned conn_failures; /* consecutive, for reconnect backoff */
 	enum tbreaker breaker;
-	unsigned failures;         /* consecutive, for the breaker */
+	unsigned failures; /* consecutive, for the breaker */
 	uint64_t open_until;
-	struct treq *trial;        /* the half-open breaker's trial */
+	struct treq *trial; /* the half-open breaker's trial */
 	struct client_scratch scratch;
 	uint64_t rng;
-	unsigned handles;          /* open libuv handles (timer, conns) */
+	unsigned handles; /* open libuv handles (timer, conns) */
 	bool closing;
 	void (*on_closed)(void *arg);
 	void *closed_arg;
@@ -151,8 +151,8 @@ void tclient_fail_waiting(struct tclient *c, int status);
 /* TCLIENT_WATCH_ENDED to every watch not ended yet. */
 void tclient_end_watches(struct tclient *c, int status);
 void tclient_breaker_tick(struct tclient *c, uint64_t now);
-void tclient_log(struct tclient *c, const char *level, const char *fmt,
-		 ...) __attribute__((format(printf, 3, 4)));
+void tclient_log(struct tclient *c, const char *level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 uint64_t tclient_backoff(struct tclient *c, unsigned attempt);
 void tclient_breaker_failure(struct tclient *c);
 void tclient_breaker_success(struct tclient *c);

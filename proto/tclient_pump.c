@@ -40,8 +40,10 @@ static void expire(struct tclient *c, uint64_t now)
 	 * is frozen or the path is dead, and TCP would not tell us for
 	 * minutes. */
 	if (!c->closing && silent && c->conn)
-		tconn_lost(c->conn, "no answer from the server before a "
-			   "request's deadline", true);
+		tconn_lost(c->conn,
+			   "no answer from the server before a "
+			   "request's deadline",
+			   true);
 }
 
 /* ---- breaker refusals --------------------------------------------------- */
@@ -153,7 +155,7 @@ static void send_watches(struct tclient *c, uint64_t now)
 		struct client_request q = {
 			.op = CLIENT_OP_WATCH,
 			.watch_kind = (uint8_t)w->kind,
-			.prefix = {w->prefix, w->prefix_len},
+			.prefix = { w->prefix, w->prefix_len },
 		};
 		if (w->state != TWATCH_IDLE || w->not_before > now)
 			continue;
@@ -186,8 +188,7 @@ static uint64_t next_wake(const struct tclient *c)
 		if (ready)
 			earliest(&wake, r->not_before);
 	}
-	for (struct tlist *e = c->inflight.next; e != &c->inflight;
-	     e = e->next)
+	for (struct tlist *e = c->inflight.next; e != &c->inflight; e = e->next)
 		earliest(&wake, TLIST_ITEM(e, struct treq)->deadline);
 	for (struct tlist *e = c->watches.next; e != &c->watches; e = e->next) {
 		const struct tclient_watch *w =
@@ -199,7 +200,7 @@ static uint64_t next_wake(const struct tclient *c)
 		earliest(&wake, c->conn->ready_deadline);
 	if (!c->conn && has_work(c))
 		earliest(&wake, c->breaker == TBREAKER_OPEN ? c->open_until
-							   : c->reconnect_at);
+							    : c->reconnect_at);
 	return wake;
 }
 

@@ -22,8 +22,7 @@ static bool retryable(int status)
 
 static struct treq *find_inflight(struct tclient *c, uint64_t id)
 {
-	for (struct tlist *e = c->inflight.next; e != &c->inflight;
-	     e = e->next)
+	for (struct tlist *e = c->inflight.next; e != &c->inflight; e = e->next)
 		if (TLIST_ITEM(e, struct treq)->req.id == id)
 			return TLIST_ITEM(e, struct treq);
 	return NULL;
@@ -67,10 +66,11 @@ void tclient_hint_failed(struct tclient *c, const char *addr, uint64_t now)
 	c->cur = (c->cur + 1) % c->o.n_endpoints;
 	snprintf(c->shunned, sizeof(c->shunned), "%s", addr);
 	c->shunned_until = now + TCLIENT_HINT_SHUN_MS;
-	tclient_log(c, "info", "leader hint %s could not be reached; back to "
+	tclient_log(c, "info",
+		    "leader hint %s could not be reached; back to "
 		    "the configured endpoints (%s next), not following that "
-		    "hint for %u ms", addr, c->endpoints[c->cur],
-		    (unsigned)TCLIENT_HINT_SHUN_MS);
+		    "hint for %u ms",
+		    addr, c->endpoints[c->cur], (unsigned)TCLIENT_HINT_SHUN_MS);
 }
 
 /* Move the connection to the leader (or to the next endpoint) once the
@@ -85,13 +85,16 @@ static void follow(struct tclient *c, struct client_str hint)
 	if (hint_usable(c, conn, hint)) {
 		memcpy(c->redirect, hint.p, hint.len);
 		c->redirect[hint.len] = '\0';
-		tclient_log(c, "info", "%s is not the leader; following it to "
-			    "%s", conn->addr, c->redirect);
+		tclient_log(c, "info",
+			    "%s is not the leader; following it to "
+			    "%s",
+			    conn->addr, c->redirect);
 	} else if (c->o.n_endpoints > 1) {
 		c->cur = (size_t)(conn->ep + 1) % c->o.n_endpoints;
-		tclient_log(c, "info", "%s is not the leader and names none "
-			    "we can reach; trying %s", conn->addr,
-			    c->endpoints[c->cur]);
+		tclient_log(c, "info",
+			    "%s is not the leader and names none "
+			    "we can reach; trying %s",
+			    conn->addr, c->endpoints[c->cur]);
 	} else {
 		return; /* nowhere else to go: retry here after a backoff */
 	}
@@ -143,7 +146,8 @@ static void on_watch_answer(struct tclient *c, struct tclient_watch *w,
 	tclient_breaker_success(c);
 	if (resp.status == CLIENT_OK) {
 		enum tclient_watch_note note = w->was_ready
-			? TCLIENT_WATCH_RESYNC : TCLIENT_WATCH_READY;
+						       ? TCLIENT_WATCH_RESYNC
+						       : TCLIENT_WATCH_READY;
 		w->state = TWATCH_ACTIVE;
 		w->attempts = 0;
 		w->was_ready = true;
@@ -210,7 +214,8 @@ void tclient_on_frame(struct tclient *c, const struct frame *f)
 	struct treq *r;
 
 	if (conn->state == TCONN_HELLO) {
-		if (f->type == CLIENT_RESPONSE && f->request_id == conn->hello_id)
+		if (f->type == CLIENT_RESPONSE &&
+		    f->request_id == conn->hello_id)
 			on_hello_answer(c, f);
 		else
 			tconn_lost(conn, "answered before HELLO", true);

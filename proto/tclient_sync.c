@@ -106,7 +106,7 @@ bool tclient_result_copy(struct tclient_result *res, int status,
 			 const struct client_response *r)
 {
 	struct client_response measure = *r;
-	struct arena a = {NULL, 0};
+	struct arena a = { NULL, 0 };
 
 	tclient_result_free(res);
 	res->status = status;
@@ -174,7 +174,7 @@ int tclient_call_sync(const struct tclient_options *o,
 		      const struct client_request *req, uint64_t timeout_ms,
 		      struct tclient_result *res)
 {
-	struct sync_call s = {res, false};
+	struct sync_call s = { res, false };
 	uv_loop_t loop;
 	int rv;
 

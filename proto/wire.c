@@ -81,7 +81,8 @@ void wire_store_u64(unsigned char *p, uint64_t v)
 
 uint64_t wire_load_u64(const unsigned char *p)
 {
-	return (uint64_t)wire_load_u32(p) | (uint64_t)wire_load_u32(p + 4) << 32;
+	return (uint64_t)wire_load_u32(p) | (uint64_t)wire_load_u32(p + 4)
+						    << 32;
 }
 
 void wire_put_u8(struct wire_writer *w, uint8_t v)

@@ -33,7 +33,8 @@ size_t raft_config_encode(const struct raft_config *c, void *buf, size_t cap)
 {
 	size_t need = 8;
 	for (unsigned i = 0; i < c->n; i++)
-		need += 8 + 1 + 1 + strnlen(c->servers[i].addr, RAFT_ADDR_MAX - 1);
+		need += 8 + 1 + 1 +
+			strnlen(c->servers[i].addr, RAFT_ADDR_MAX - 1);
 	if (!buf || cap < need)
 		return need;
 	unsigned char *p = buf;
@@ -74,8 +75,8 @@ int raft_config_decode(const void *buf, size_t len, struct raft_config *c)
 		off += 10;
 		if (alen >= RAFT_ADDR_MAX || len - off < alen)
 			return RAFT_EINVAL;
-		if (s->id == 0 || (s->role != RAFT_VOTER &&
-				   s->role != RAFT_LEARNER))
+		if (s->id == 0 ||
+		    (s->role != RAFT_VOTER && s->role != RAFT_LEARNER))
 			return RAFT_EINVAL;
 		if (raft_config_get(c, s->id))
 			return RAFT_EINVAL; /* duplicate id */

@@ -36,10 +36,14 @@ const char *raft_strerror(int code)
 const char *raft_state_name(int state)
 {
 	switch (state) {
-	case RAFT_FOLLOWER: return "follower";
-	case RAFT_PRECANDIDATE: return "precandidate";
-	case RAFT_CANDIDATE: return "candidate";
-	case RAFT_LEADER: return "leader";
+	case RAFT_FOLLOWER:
+		return "follower";
+	case RAFT_PRECANDIDATE:
+		return "precandidate";
+	case RAFT_CANDIDATE:
+		return "candidate";
+	case RAFT_LEADER:
+		return "leader";
 	}
 	return "unknown";
 }
@@ -172,7 +176,7 @@ int raft_init(struct raft **out, const struct raft_options *o,
 	r->prng = o->seed ^ (o->id * 0xD1B54A32D192ED03ull);
 	r->now = now;
 	r->state = RAFT_FOLLOWER;
-	struct raft_durable empty = {0};
+	struct raft_durable empty = { 0 };
 	int rv = load_durable(r, d ? d : &empty);
 	if (rv) {
 		raft_close(r);
@@ -340,8 +344,7 @@ struct raft_message *raft_msg_new(struct raft *r, uint8_t type, raft_id to)
 	return m;
 }
 
-void raft_read_result(struct raft *r, uint64_t id, raft_index index,
-		      int status)
+void raft_read_result(struct raft *r, uint64_t id, raft_index index, int status)
 {
 	if (r->n_out_reads == r->cap_out_reads &&
 	    !grow((void **)&r->out_reads, &r->cap_out_reads,
@@ -399,8 +402,8 @@ static void update_finish(struct raft *r, struct raft_update *up)
 	if (r->dirty_from && r->now >= r->disk_hold_until) {
 		raft_index last = log_last_index(&r->log);
 		up->persist.first = r->dirty_from;
-		up->persist.seq =
-			replication_queue_write(r, r->dirty_from, last, false);
+		up->persist.seq = replication_queue_write(r, r->dirty_from,
+							  last, false);
 		up->persist.n_entries = (unsigned)(last + 1 - r->dirty_from);
 		up->persist.entries = up->persist.n_entries
 					      ? log_get(&r->log, r->dirty_from)
@@ -410,8 +413,8 @@ static void update_finish(struct raft *r, struct raft_update *up)
 	for (unsigned i = 0; i < r->n_out_msgs; i++) {
 		struct raft_message *m = &r->out_msgs[i];
 		if (m->type == RAFT_MSG_APPEND && m->append.n_entries)
-			m->append.entries =
-				log_get(&r->log, r->out_msg_first[i]);
+			m->append.entries = log_get(&r->log,
+						    r->out_msg_first[i]);
 	}
 	up->n_messages = r->n_out_msgs;
 	up->messages = r->out_msgs;
@@ -456,7 +459,8 @@ static bool check_term(struct raft *r, const struct raft_message *m)
 		 * so it steps down instead of disrupting (etcd does the
 		 * same with CheckQuorum/PreVote on). */
 		struct raft_message *resp = NULL;
-		if (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
+		if (m->type == RAFT_MSG_APPEND ||
+		    m->type == RAFT_MSG_HEARTBEAT ||
 		    m->type == RAFT_MSG_SNAPSHOT)
 			resp = raft_msg_new(r, RAFT_MSG_APPEND_RESP, m->from);
 		else if (m->type == RAFT_MSG_VOTE && m->vote.prevote) {
@@ -478,17 +482,33 @@ static void recv_message(struct raft *r, const struct raft_message *m)
 	if (!check_term(r, m))
 		return;
 	switch (m->type) {
-	case RAFT_MSG_APPEND: replication_recv_append(r, m); break;
-	case RAFT_MSG_APPEND_RESP: replication_recv_append_resp(r, m); break;
-	case RAFT_MSG_HEARTBEAT: replication_recv_heartbeat(r, m); break;
+	case RAFT_MSG_APPEND:
+		replication_recv_append(r, m);
+		break;
+	case RAFT_MSG_APPEND_RESP:
+		replication_recv_append_resp(r, m);
+		break;
+	case RAFT_MSG_HEARTBEAT:
+		replication_recv_heartbeat(r, m);
+		break;
 	case RAFT_MSG_HEARTBEAT_RESP:
 		replication_recv_heartbeat_resp(r, m);
 		break;
-	case RAFT_MSG_VOTE: election_recv_vote(r, m); break;
-	case RAFT_MSG_VOTE_RESP: election_recv_vote_resp(r, m); break;
-	case RAFT_MSG_SNAPSHOT: snapshot_recv(r, m); break;
-	case RAFT_MSG_SNAPSHOT_RESP: snapshot_recv_resp(r, m); break;
-	case RAFT_MSG_TIMEOUT_NOW: election_recv_timeout_now(r, m); break;
+	case RAFT_MSG_VOTE:
+		election_recv_vote(r, m);
+		break;
+	case RAFT_MSG_VOTE_RESP:
+		election_recv_vote_resp(r, m);
+		break;
+	case RAFT_MSG_SNAPSHOT:
+		snapshot_recv(r, m);
+		break;
+	case RAFT_MSG_SNAPSHOT_RESP:
+		snapshot_recv_resp(r, m);
+		break;
+	case RAFT_MSG_TIMEOUT_NOW:
+		election_recv_timeout_now(r, m);
+		break;
 	}
 }
 
@@ -551,12 +571,30 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 
 /* ---- introspection ----------------------------------------------------- */
 
-int raft_state(const struct raft *r) { return r->state; }
-raft_id raft_self(const struct raft *r) { return r->id; }
-raft_id raft_leader(const struct raft *r) { return r->leader; }
-raft_term raft_term_current(const struct raft *r) { return r->term; }
-raft_id raft_voted_for(const struct raft *r) { return r->voted_for; }
-raft_index raft_commit_index(const struct raft *r) { return r->commit; }
+int raft_state(const struct raft *r)
+{
+	return r->state;
+}
+raft_id raft_self(const struct raft *r)
+{
+	return r->id;
+}
+raft_id raft_leader(const struct raft *r)
+{
+	return r->leader;
+}
+raft_term raft_term_current(const struct raft *r)
+{
+	return r->term;
+}
+raft_id raft_voted_for(const struct raft *r)
+{
+	return r->voted_for;
+}
+raft_index raft_commit_index(const struct raft *r)
+{
+	return r->commit;
+}
 raft_index raft_leader_commit(const struct raft *r)
 {
 	if (r->state == RAFT_LEADER)
@@ -573,9 +611,18 @@ raft_term raft_last_term(const struct raft *r)
 {
 	return log_last_term(&r->log);
 }
-raft_index raft_first_index(const struct raft *r) { return r->log.offset + 1; }
-raft_index raft_snapshot_index(const struct raft *r) { return r->snap_index; }
-raft_index raft_persisted_index(const struct raft *r) { return r->persisted; }
+raft_index raft_first_index(const struct raft *r)
+{
+	return r->log.offset + 1;
+}
+raft_index raft_snapshot_index(const struct raft *r)
+{
+	return r->snap_index;
+}
+raft_index raft_persisted_index(const struct raft *r)
+{
+	return r->persisted;
+}
 raft_term raft_term_at(const struct raft *r, raft_index index)
 {
 	return log_term_at(&r->log, index);

@@ -177,7 +177,8 @@ static raft_id most_caught_up_voter(struct raft *r)
 	struct progress *best = NULL;
 	for (unsigned i = 0; i < r->n_peers; i++) {
 		struct progress *p = &r->peers[i];
-		if (raft_is_voter(r, p->id) && (!best || p->match > best->match))
+		if (raft_is_voter(r, p->id) &&
+		    (!best || p->match > best->match))
 			best = p;
 	}
 	return best ? best->id : 0;

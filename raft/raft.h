@@ -50,7 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef uint64_t raft_id;    /* node id, never 0 */
+typedef uint64_t raft_id; /* node id, never 0 */
 typedef uint64_t raft_term;
 typedef uint64_t raft_index;
 
@@ -60,8 +60,8 @@ typedef uint64_t raft_index;
 /* Error codes: one enum, one message table (raft_strerror). */
 enum raft_error {
 	RAFT_OK = 0,
-	RAFT_ENOTLEADER = 1,   /* request must go to the leader */
-	RAFT_EBUSY = 2,        /* transfer or config change in progress */
+	RAFT_ENOTLEADER = 1, /* request must go to the leader */
+	RAFT_EBUSY = 2,      /* transfer or config change in progress */
 	RAFT_ENOMEM = 3,
 	RAFT_EINVAL = 4,       /* malformed event or argument */
 	RAFT_ENOTCAUGHTUP = 5, /* learner too far behind to become a voter */
@@ -125,9 +125,9 @@ enum raft_msg_type {
 	RAFT_MSG_APPEND_RESP,
 	RAFT_MSG_HEARTBEAT,
 	RAFT_MSG_HEARTBEAT_RESP,
-	RAFT_MSG_VOTE,      /* also PreVote, see .prevote */
+	RAFT_MSG_VOTE, /* also PreVote, see .prevote */
 	RAFT_MSG_VOTE_RESP,
-	RAFT_MSG_SNAPSHOT,  /* one chunk of InstallSnapshot */
+	RAFT_MSG_SNAPSHOT, /* one chunk of InstallSnapshot */
 	RAFT_MSG_SNAPSHOT_RESP,
 	RAFT_MSG_TIMEOUT_NOW,
 	RAFT_MSG_TYPE_COUNT
@@ -143,9 +143,9 @@ struct raft_msg_append {
 
 struct raft_msg_append_resp {
 	bool success;
-	raft_index match;     /* success: last index known to match */
+	raft_index match;      /* success: last index known to match */
 	raft_index hint_index; /* reject: where the leader should look */
-	raft_term hint_term;  /* reject: follower's term at hint_index, or 0 */
+	raft_term hint_term;   /* reject: follower's term at hint_index, or 0 */
 };
 
 struct raft_msg_heartbeat {
@@ -173,16 +173,16 @@ struct raft_msg_snapshot {
 	raft_index index; /* last index covered by the snapshot */
 	raft_term term;   /* its term */
 	struct raft_config config;
-	uint64_t offset;  /* of this chunk in the snapshot data */
-	uint64_t total;   /* size of the whole snapshot data */
+	uint64_t offset; /* of this chunk in the snapshot data */
+	uint64_t total;  /* size of the whole snapshot data */
 	struct raft_buf chunk;
-	bool done;        /* last chunk */
+	bool done; /* last chunk */
 };
 
 struct raft_msg_snapshot_resp {
-	raft_index index;   /* snapshot being acknowledged */
-	uint64_t received;  /* bytes received so far (next offset wanted) */
-	bool done;          /* installed and durable; .index is the match */
+	raft_index index;  /* snapshot being acknowledged */
+	uint64_t received; /* bytes received so far (next offset wanted) */
+	bool done;         /* installed and durable; .index is the match */
 };
 
 struct raft_message {
@@ -207,15 +207,15 @@ const char *raft_msg_type_name(uint8_t type);
 /* ---- Events ------------------------------------------------------------- */
 
 enum raft_event_type {
-	RAFT_EV_TICK = 1,          /* only time passes */
-	RAFT_EV_RECEIVE,           /* .receive: a message from a peer */
-	RAFT_EV_PERSISTED,         /* .persisted: write .seq is durable */
-	RAFT_EV_PERSIST_FAILED,    /* .persist_failed */
-	RAFT_EV_PROPOSE,           /* .propose: leader only */
-	RAFT_EV_READ_INDEX,        /* .read: linearizable read, leader only */
-	RAFT_EV_TRANSFER,          /* .transfer: hand leadership to .to */
-	RAFT_EV_SNAPSHOT_TAKEN,    /* .snapshot: app snapshotted its state */
-	RAFT_EV_CHANGE_CONFIG,     /* .change: single-server change */
+	RAFT_EV_TICK = 1,       /* only time passes */
+	RAFT_EV_RECEIVE,        /* .receive: a message from a peer */
+	RAFT_EV_PERSISTED,      /* .persisted: write .seq is durable */
+	RAFT_EV_PERSIST_FAILED, /* .persist_failed */
+	RAFT_EV_PROPOSE,        /* .propose: leader only */
+	RAFT_EV_READ_INDEX,     /* .read: linearizable read, leader only */
+	RAFT_EV_TRANSFER,       /* .transfer: hand leadership to .to */
+	RAFT_EV_SNAPSHOT_TAKEN, /* .snapshot: app snapshotted its state */
+	RAFT_EV_CHANGE_CONFIG,  /* .change: single-server change */
 };
 
 enum raft_change_op {
@@ -241,7 +241,7 @@ struct raft_event {
 			int err; /* errno-style, for logging only */
 		} persist_failed;
 		struct {
-			uint8_t type; /* RAFT_ENTRY_NORMAL */
+			uint8_t type;         /* RAFT_ENTRY_NORMAL */
 			struct raft_buf data; /* copied by the core */
 		} propose;
 		struct {
@@ -291,7 +291,7 @@ struct raft_update {
 
 	/* 2. log write (see contract above) */
 	struct {
-		uint64_t seq;  /* 0: nothing to write */
+		uint64_t seq;     /* 0: nothing to write */
 		raft_index first; /* discard entries >= first, then append */
 		unsigned n_entries;
 		const struct raft_entry *entries;
@@ -334,14 +334,14 @@ struct raft_update {
 
 struct raft_options {
 	raft_id id;
-	uint64_t seed;                /* PRNG seed for election timeouts */
-	unsigned election_timeout;    /* ms; randomized in [t, 2t) */
-	unsigned heartbeat_interval;  /* ms */
-	unsigned max_inflight;        /* AppendEntries in flight per peer */
-	unsigned max_batch_entries;   /* entries per AppendEntries */
-	size_t max_batch_bytes;       /* payload bytes per AppendEntries */
-	size_t max_entry_bytes;       /* larger proposals: RAFT_ETOOBIG */
-	size_t snapshot_chunk;        /* bytes per InstallSnapshot chunk */
+	uint64_t seed;               /* PRNG seed for election timeouts */
+	unsigned election_timeout;   /* ms; randomized in [t, 2t) */
+	unsigned heartbeat_interval; /* ms */
+	unsigned max_inflight;       /* AppendEntries in flight per peer */
+	unsigned max_batch_entries;  /* entries per AppendEntries */
+	size_t max_batch_bytes;      /* payload bytes per AppendEntries */
+	size_t max_entry_bytes;      /* larger proposals: RAFT_ETOOBIG */
+	size_t snapshot_chunk;       /* bytes per InstallSnapshot chunk */
 };
 
 /* Defaults for every option but id and seed. */
@@ -401,8 +401,7 @@ raft_index raft_snapshot_index(const struct raft *r);
 raft_index raft_persisted_index(const struct raft *r);
 /* Term of the entry at index, 0 if unknown (compacted or beyond). */
 raft_term raft_term_at(const struct raft *r, raft_index index);
-const struct raft_entry *raft_entry_at(const struct raft *r,
-				       raft_index index);
+const struct raft_entry *raft_entry_at(const struct raft *r, raft_index index);
 const struct raft_config *raft_config_current(const struct raft *r);
 /* The configuration in force at index (for snapshots taken there); false
  * when index is below the in-memory log and the snapshot. */

@@ -15,10 +15,10 @@
 
 /* Invariant checks stay on in release builds: a lease service must stop
  * rather than continue in a state it believes impossible. */
-#define RAFT_ASSERT(cond)                                                   \
-	do {                                                                \
-		if (!(cond))                                                \
-			raft_fatal(__FILE__, __LINE__, #cond);              \
+#define RAFT_ASSERT(cond)                                      \
+	do {                                                   \
+		if (!(cond))                                   \
+			raft_fatal(__FILE__, __LINE__, #cond); \
 	} while (0)
 _Noreturn void raft_fatal(const char *file, int line, const char *what);
 
@@ -59,9 +59,9 @@ struct progress {
 	raft_index match;
 	raft_index next;
 	bool probe_sent;
-	uint64_t last_contact;    /* any response in this term */
-	uint64_t last_progress;   /* match last increased */
-	uint64_t read_ack;        /* highest ReadIndex round confirmed */
+	uint64_t last_contact;  /* any response in this term */
+	uint64_t last_progress; /* match last increased */
+	uint64_t read_ack;      /* highest ReadIndex round confirmed */
 	/* Last index of each AppendEntries in flight, oldest first. */
 	raft_index inflight[RAFT_MAX_INFLIGHT];
 	unsigned inflight_head, inflight_n;
@@ -104,7 +104,7 @@ struct raft {
 	/* persistent state (durable copy may lag while hs_dirty) */
 	raft_term term;
 	raft_id voted_for;
-	bool hs_dirty;      /* in-memory hard state not yet durable */
+	bool hs_dirty; /* in-memory hard state not yet durable */
 
 	int state;
 	raft_id leader;
@@ -127,22 +127,22 @@ struct raft {
 	uint64_t next_seq;
 	struct pending_write *writes;
 	unsigned n_writes, cap_writes;
-	raft_index persisted;    /* durable prefix of the in-memory log */
-	raft_index dirty_from;   /* lowest index not yet handed out for
+	raft_index persisted;     /* durable prefix of the in-memory log */
+	raft_index dirty_from;    /* lowest index not yet handed out for
 				  * writing, 0 when none */
-	bool disk_failed;        /* a write failed and is not yet redone */
+	bool disk_failed;         /* a write failed and is not yet redone */
 	uint64_t disk_hold_until; /* after a failure, writes wait until */
 	raft_index durable_snap_index;
-	bool snap_installing;    /* received snapshot not yet durable */
-	bool snap_dirty;         /* it must (still) be handed out */
+	bool snap_installing; /* received snapshot not yet durable */
+	bool snap_dirty;      /* it must (still) be handed out */
 	uint64_t snap_install_seq;
 	bool snap_install_issue; /* emitted in this step's update */
 
 	/* follower */
 	uint64_t election_deadline;
 	uint64_t last_leader_contact;
-	raft_index matched_upto; /* verified equal to the leader's log */
-	raft_index acked_upto;   /* highest match acknowledged to it */
+	raft_index matched_upto;  /* verified equal to the leader's log */
+	raft_index acked_upto;    /* highest match acknowledged to it */
 	raft_index leader_commit; /* highest commit the current leader has
 				   * told us, 0 until it tells (reset when
 				   * the leader changes) */
@@ -197,8 +197,7 @@ void config_recompute(struct raft *r);
 int config_change(struct raft *r, const struct raft_event *ev,
 		  struct raft_update *up);
 void config_sync_peers(struct raft *r);
-bool config_at(const struct raft *r, raft_index index,
-	       struct raft_config *out);
+bool config_at(const struct raft *r, raft_index index, struct raft_config *out);
 
 /* ---- election.c -------------------------------------------------------- */
 void election_tick(struct raft *r);
@@ -217,8 +216,7 @@ void replication_broadcast(struct raft *r);
 void replication_heartbeat(struct raft *r);
 void replication_tick(struct raft *r);
 void replication_recv_append(struct raft *r, const struct raft_message *m);
-void replication_recv_append_resp(struct raft *r,
-				  const struct raft_message *m);
+void replication_recv_append_resp(struct raft *r, const struct raft_message *m);
 void replication_recv_heartbeat(struct raft *r, const struct raft_message *m);
 void replication_recv_heartbeat_resp(struct raft *r,
 				     const struct raft_message *m);
@@ -227,8 +225,7 @@ void replication_heard_from_leader(struct raft *r,
 				   const struct raft_message *m);
 void replication_mark_dirty(struct raft *r, raft_index from);
 void replication_persisted(struct raft *r, uint64_t seq);
-void replication_persist_failed(struct raft *r, uint64_t seq,
-				bool hard_state);
+void replication_persist_failed(struct raft *r, uint64_t seq, bool hard_state);
 void replication_follower_ack(struct raft *r);
 raft_index replication_self_match(const struct raft *r);
 int replication_propose(struct raft *r, uint8_t type, const void *data,

@@ -85,7 +85,7 @@ static raft_index durable_prefix(const struct raft *r,
 
 void replication_persisted(struct raft *r, uint64_t seq)
 {
-	struct pending_write done = {0};
+	struct pending_write done = { 0 };
 	bool any = false;
 	while (r->n_writes && r->writes[0].seq <= seq) {
 		done = r->writes[0];
@@ -95,7 +95,8 @@ void replication_persisted(struct raft *r, uint64_t seq)
 		any = true;
 		if (done.snapshot) {
 			r->durable_snap_index = done.last;
-			if (r->snap_installing && done.seq == r->snap_install_seq)
+			if (r->snap_installing &&
+			    done.seq == r->snap_install_seq)
 				snapshot_installed(r);
 		}
 	}
@@ -128,8 +129,8 @@ void replication_persist_failed(struct raft *r, uint64_t seq, bool hard_state)
 			if (w->snapshot)
 				r->snap_dirty = true;
 			raft_index end = log_last_index(&r->log) + 1;
-			replication_mark_dirty(r, w->first < end ? w->first
-								 : end);
+			replication_mark_dirty(r,
+					       w->first < end ? w->first : end);
 		}
 		r->n_writes = keep;
 		r->disk_failed = true;
@@ -242,13 +243,14 @@ void replication_heartbeat(struct raft *r)
 {
 	for (unsigned i = 0; i < r->n_peers; i++) {
 		struct progress *p = &r->peers[i];
-		struct raft_message *m =
-			raft_msg_new(r, RAFT_MSG_HEARTBEAT, p->id);
+		struct raft_message *m = raft_msg_new(r, RAFT_MSG_HEARTBEAT,
+						      p->id);
 		if (!m)
 			return;
 		/* Never beyond what the follower is known to match: its log
 		 * past that point may still hold entries of older leaders. */
-		m->heartbeat.commit = p->match < r->commit ? p->match : r->commit;
+		m->heartbeat.commit = p->match < r->commit ? p->match
+							   : r->commit;
 		m->heartbeat.read_seq = r->read_seq;
 	}
 	r->heartbeat_due = r->now + r->opt.heartbeat_interval;
@@ -392,8 +394,7 @@ void replication_recv_heartbeat_resp(struct raft *r,
 
 /* ---- follower side ------------------------------------------------------- */
 
-void replication_heard_from_leader(struct raft *r,
-				   const struct raft_message *m)
+void replication_heard_from_leader(struct raft *r, const struct raft_message *m)
 {
 	if (r->state != RAFT_FOLLOWER || r->leader != m->from)
 		raft_become_follower(r, m->term, m->from);
@@ -420,7 +421,7 @@ void replication_follower_ack(struct raft *r)
 	if (r->state != RAFT_FOLLOWER || !r->leader)
 		return;
 	raft_index m = r->persisted < r->matched_upto ? r->persisted
-						       : r->matched_upto;
+						      : r->matched_upto;
 	if (m <= r->acked_upto)
 		return;
 	r->acked_upto = m;
@@ -520,7 +521,8 @@ void replication_recv_append(struct raft *r, const struct raft_message *m)
 	raft_index last_new = prev + m->append.n_entries;
 	if (last_new > r->matched_upto)
 		r->matched_upto = last_new;
-	raft_index c = m->append.commit < last_new ? m->append.commit : last_new;
+	raft_index c = m->append.commit < last_new ? m->append.commit
+						   : last_new;
 	if (c > r->commit)
 		r->commit = c;
 	if (r->persisted >= last_new) {
@@ -549,8 +551,8 @@ void replication_recv_heartbeat(struct raft *r, const struct raft_message *m)
 	}
 	if (c > r->commit)
 		r->commit = c;
-	struct raft_message *resp =
-		raft_msg_new(r, RAFT_MSG_HEARTBEAT_RESP, m->from);
+	struct raft_message *resp = raft_msg_new(r, RAFT_MSG_HEARTBEAT_RESP,
+						 m->from);
 	if (resp)
 		resp->heartbeat_resp.read_seq = m->heartbeat.read_seq;
 }

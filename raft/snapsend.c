@@ -65,9 +65,9 @@ static void send_chunk(struct raft *r, struct progress *p)
 	m->snapshot.config = r->snap_config;
 	m->snapshot.offset = p->snap_offset;
 	m->snapshot.total = total;
-	m->snapshot.chunk.base =
-		total ? (unsigned char *)r->snap_data.base + p->snap_offset
-		      : NULL;
+	m->snapshot.chunk.base = total ? (unsigned char *)r->snap_data.base +
+						 p->snap_offset
+				       : NULL;
 	m->snapshot.chunk.len = len;
 	m->snapshot.done = p->snap_offset + len == total;
 	p->snap_sent_at = r->now;

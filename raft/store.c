@@ -87,7 +87,8 @@ int store_begin_write(struct store *s)
 	store_loaded_free(s);
 	if (s->broken == 0)
 		return 0;
-	store_set_error(s, "data directory %s: refusing to write after an "
+	store_set_error(s,
+			"data directory %s: refusing to write after an "
 			"earlier I/O failure left its state unknown (%s); "
 			"restart the node so that recovery checks the files",
 			s->dir, strerror(-s->broken));
@@ -167,9 +168,10 @@ static int open_dir(struct store *s)
 	 * lock goes away with the descriptor, also when a process dies. */
 	if (flock(s->dirfd, LOCK_EX | LOCK_NB) < 0) {
 		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		store_set_error(s, "data directory %s is in use by another "
-				"process (%s); stop it first", s->dir,
-				strerror(errno));
+		store_set_error(s,
+				"data directory %s is in use by another "
+				"process (%s); stop it first",
+				s->dir, strerror(errno));
 		return rc;
 	}
 	return 0;
@@ -179,8 +181,10 @@ static void remove_tmp(struct store *s, const struct dir_list *l)
 {
 	for (unsigned i = 0; i < l->n_tmp; i++) {
 		if (io_unlink(s, l->tmp[i]) == 0)
-			store_log(s, STORE_LOG_INFO, "removed unfinished "
-				  "file %s/%s", s->dir, l->tmp[i]);
+			store_log(s, STORE_LOG_INFO,
+				  "removed unfinished "
+				  "file %s/%s",
+				  s->dir, l->tmp[i]);
 	}
 }
 

@@ -67,11 +67,11 @@ struct store; /* opaque */
 
 /* Operations a fault hook can make fail (tests only). */
 enum store_io {
-	STORE_IO_OPEN = 1,  /* open/create a file */
+	STORE_IO_OPEN = 1, /* open/create a file */
 	STORE_IO_READ,
-	STORE_IO_WRITE,     /* a failed write has written about half */
-	STORE_IO_SYNC,      /* fsync/fdatasync of a file or the directory */
-	STORE_IO_ALLOC,     /* pre-allocation of a segment */
+	STORE_IO_WRITE, /* a failed write has written about half */
+	STORE_IO_SYNC,  /* fsync/fdatasync of a file or the directory */
+	STORE_IO_ALLOC, /* pre-allocation of a segment */
 	STORE_IO_TRUNCATE,
 	STORE_IO_RENAME,
 	STORE_IO_UNLINK,
@@ -122,8 +122,8 @@ int store_load(struct store *s, struct raft_durable *out);
 
 int store_set_hard_state(struct store *s, raft_term term, raft_id voted_for);
 
-int store_append(struct store *s, raft_index first,
-		 const struct raft_entry *e, unsigned n);
+int store_append(struct store *s, raft_index first, const struct raft_entry *e,
+		 unsigned n);
 
 int store_snapshot_put(struct store *s, raft_index index, raft_term term,
 		       const struct raft_config *c, const void *data,

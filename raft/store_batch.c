@@ -14,8 +14,7 @@ uint64_t batch_size(const struct raft_entry *e, unsigned n)
 	return len;
 }
 
-static unsigned char *entry_encode(unsigned char *p,
-				   const struct raft_entry *e)
+static unsigned char *entry_encode(unsigned char *p, const struct raft_entry *e)
 {
 	size_t pad = (size_t)(pad8(e->data.len) - e->data.len);
 
@@ -163,8 +162,8 @@ void seg_header_encode(unsigned char *p, uint64_t counter, uint64_t nonce)
 	put_u32(p + 28, crc32c(0, p, 28));
 }
 
-int seg_header_check(const unsigned char *p, uint64_t avail,
-		     uint64_t *counter, uint64_t *nonce, const char **why)
+int seg_header_check(const unsigned char *p, uint64_t avail, uint64_t *counter,
+		     uint64_t *nonce, const char **why)
 {
 	if (avail < SEG_HDR) {
 		*why = "incomplete segment header";

@@ -52,17 +52,17 @@
 
 /* ---- formats ------------------------------------------------------------ */
 
-#define SEG_MAGIC 0x47455354u    /* "TSEG" */
+#define SEG_MAGIC 0x47455354u /* "TSEG" */
 #define SEG_VERSION 1
 #define SEG_HDR 32
-#define BATCH_MAGIC 0x54414254u  /* "TBAT" */
+#define BATCH_MAGIC 0x54414254u /* "TBAT" */
 #define BATCH_VERSION 1
 #define BATCH_HDR 48
 #define ENTRY_HDR 24
-#define META_MAGIC 0x54454d54u   /* "TMET" */
+#define META_MAGIC 0x54454d54u /* "TMET" */
 #define META_VERSION 1
 #define META_SIZE 40
-#define SNAP_MAGIC 0x504e5354u   /* "TSNP" */
+#define SNAP_MAGIC 0x504e5354u /* "TSNP" */
 #define SNAP_VERSION 1
 #define SNAP_HDR 64
 
@@ -219,8 +219,8 @@ int store_begin_write(struct store *s);
 int io_open(struct store *s, const char *name, int flags, int *fd);
 int io_pwrite(struct store *s, int fd, const char *name, const void *buf,
 	      size_t len, uint64_t off);
-int io_pread(struct store *s, int fd, const char *name, void *buf,
-	     size_t len, uint64_t off);
+int io_pread(struct store *s, int fd, const char *name, void *buf, size_t len,
+	     uint64_t off);
 int io_read_file(struct store *s, const char *name, unsigned char **buf,
 		 uint64_t *size);
 int io_fdatasync(struct store *s, int fd, const char *name);
@@ -233,20 +233,18 @@ int io_random_u64(uint64_t *out);
 
 /* Names in the directory, sorted into kinds. */
 struct dir_list {
-	char (*seg)[STORE_NAME_MAX];  /* open-N and A-B */
+	char (*seg)[STORE_NAME_MAX]; /* open-N and A-B */
 	unsigned n_seg;
 	char (*snap)[STORE_NAME_MAX]; /* snapshot-T-I */
 	unsigned n_snap;
-	char (*tmp)[STORE_NAME_MAX];  /* *.tmp */
+	char (*tmp)[STORE_NAME_MAX]; /* *.tmp */
 	unsigned n_tmp;
 };
 int dir_list_read(struct store *s, struct dir_list *l);
 void dir_list_free(struct dir_list *l);
 bool name_parse_open(const char *name, uint64_t *counter);
-bool name_parse_closed(const char *name, raft_index *first,
-		       raft_index *last);
-bool name_parse_snapshot(const char *name, raft_term *term,
-			 raft_index *index);
+bool name_parse_closed(const char *name, raft_index *first, raft_index *last);
+bool name_parse_snapshot(const char *name, raft_term *term, raft_index *index);
 
 /* ---- store_batch.c: batch and segment header codec ---------------------- */
 
@@ -258,7 +256,7 @@ struct batch_info {
 
 enum check_status {
 	CHECK_OK = 0,
-	CHECK_BAD,     /* damaged or torn: see why */
+	CHECK_BAD,   /* damaged or torn: see why */
 	CHECK_NEWER, /* intact, but a format this build does not know */
 };
 
@@ -272,8 +270,8 @@ void batch_decode(const unsigned char *p, const struct batch_info *bi,
 bool batch_header_plausible(const unsigned char *p, uint64_t avail,
 			    uint64_t nonce, bool any_nonce);
 void seg_header_encode(unsigned char *p, uint64_t counter, uint64_t nonce);
-int seg_header_check(const unsigned char *p, uint64_t avail,
-		     uint64_t *counter, uint64_t *nonce, const char **why);
+int seg_header_check(const unsigned char *p, uint64_t avail, uint64_t *counter,
+		     uint64_t *nonce, const char **why);
 bool all_zero(const unsigned char *p, uint64_t len);
 
 /* ---- store_meta.c --------------------------------------------------------- */

@@ -30,8 +30,8 @@ static int fail(struct store *s, int err, const char *what, const char *name)
 	return -err;
 }
 
-static int fail_at(struct store *s, int err, const char *what,
-		   const char *name, uint64_t off)
+static int fail_at(struct store *s, int err, const char *what, const char *name,
+		   uint64_t off)
 {
 	store_set_error(s, "%s %s/%s at offset %llu: %s", what, s->dir, name,
 			(unsigned long long)off, strerror(err));
@@ -52,8 +52,7 @@ int io_open(struct store *s, const char *name, int flags, int *fd)
 	return 0;
 }
 
-static int pwrite_all(int fd, const unsigned char *p, size_t len,
-		      uint64_t off)
+static int pwrite_all(int fd, const unsigned char *p, size_t len, uint64_t off)
 {
 	while (len > 0) {
 		ssize_t n = pwrite(fd, p, len, (off_t)off);
@@ -90,8 +89,8 @@ int io_pwrite(struct store *s, int fd, const char *name, const void *buf,
 	return 0;
 }
 
-int io_pread(struct store *s, int fd, const char *name, void *buf,
-	     size_t len, uint64_t off)
+int io_pread(struct store *s, int fd, const char *name, void *buf, size_t len,
+	     uint64_t off)
 {
 	unsigned char *p = buf;
 	int err = fault(s, STORE_IO_READ, name);
@@ -277,8 +276,7 @@ static bool parse_pair(const char *p, uint64_t *a, uint64_t *b)
 
 bool name_parse_closed(const char *name, raft_index *first, raft_index *last)
 {
-	return parse_pair(name, first, last) && *first >= 1 &&
-	       *first <= *last;
+	return parse_pair(name, first, last) && *first >= 1 && *first <= *last;
 }
 
 bool name_parse_snapshot(const char *name, raft_term *term, raft_index *index)
@@ -296,10 +294,9 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static int list_push(char (**v)[STORE_NAME_MAX], unsigned *n,
-		     const char *name)
+static int list_push(char (**v)[STORE_NAME_MAX], unsigned *n, const char *name)
 {
-	char (*nv)[STORE_NAME_MAX] = realloc(*v, (*n + 1) * sizeof(**v));
+	char(*nv)[STORE_NAME_MAX] = realloc(*v, (*n + 1) * sizeof(**v));
 
 	if (nv == NULL)
 		return -ENOMEM;

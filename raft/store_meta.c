@@ -95,19 +95,21 @@ static int meta_pick(struct store *s, const int st[2], const struct meta m[2],
 	*best = -1;
 	for (int i = 0; i < 2; i++) {
 		if (st[i] == META_NEWER) {
-			store_set_error(s, "%s/%s was written by a newer "
+			store_set_error(s,
+					"%s/%s was written by a newer "
 					"version of tenure; run that version",
 					s->dir, meta_name[i]);
 			return -EUCLEAN;
 		}
-		if (st[i] == META_OK &&
-		    (*best < 0 || m[i].seq > m[*best].seq))
+		if (st[i] == META_OK && (*best < 0 || m[i].seq > m[*best].seq))
 			*best = i;
 	}
 	if (*best < 0 && (st[0] != META_ABSENT || st[1] != META_ABSENT)) {
-		store_set_error(s, "%s/%s and %s are damaged at offset 0 "
+		store_set_error(s,
+				"%s/%s and %s are damaged at offset 0 "
 				"(checksum mismatch): term and vote are lost. "
-				"%s", s->dir, meta_name[0], meta_name[1],
+				"%s",
+				s->dir, meta_name[0], meta_name[1],
 				store_corrupt_hint);
 		return -EUCLEAN;
 	}
@@ -136,8 +138,10 @@ int meta_load(struct store *s)
 			continue;
 		/* Only the file being overwritten when the node stopped can
 		 * be bad, and that write was never acknowledged. */
-		store_log(s, STORE_LOG_WARNING, "%s/%s is %s (an interrupted "
-			  "write); using %s", s->dir, meta_name[i],
+		store_log(s, STORE_LOG_WARNING,
+			  "%s/%s is %s (an interrupted "
+			  "write); using %s",
+			  s->dir, meta_name[i],
 			  st[i] == META_EMPTY ? "empty" : "damaged",
 			  meta_name[best]);
 	}
@@ -200,9 +204,10 @@ static int meta_write(struct store *s, int slot, const unsigned char *buf)
  * caller asking otherwise has a bug that could elect two leaders. */
 static int meta_check(struct store *s, raft_term term, raft_id vote)
 {
-	if (term < s->term || (term == s->term && s->vote != 0 &&
-			       vote != s->vote)) {
-		store_set_error(s, "refusing to store term %llu vote %llu "
+	if (term < s->term ||
+	    (term == s->term && s->vote != 0 && vote != s->vote)) {
+		store_set_error(s,
+				"refusing to store term %llu vote %llu "
 				"over term %llu vote %llu",
 				(unsigned long long)term,
 				(unsigned long long)vote,

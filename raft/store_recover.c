@@ -28,18 +28,18 @@ struct rseg {
 	char name[STORE_NAME_MAX];
 	bool is_open;
 	bool hdr_ok;
-	bool stale;     /* created before the snapshot's epoch */
-	bool torn;      /* bytes from `end` on are a torn write */
+	bool stale; /* created before the snapshot's epoch */
+	bool torn;  /* bytes from `end` on are a torn write */
 	uint64_t counter;
 	uint64_t nonce;
 	unsigned char *buf;
 	uint64_t size;
-	uint64_t end;   /* after the last good batch */
+	uint64_t end; /* after the last good batch */
 	struct seg_batches batches;
-	raft_index first, last;   /* lowest first, last of last batch */
+	raft_index first, last; /* lowest first, last of last batch */
 	raft_index keep_first, keep_last;
-	uint64_t n_keep;          /* its entries still in the log */
-	bool dominated; /* a later batch discards all it could discard */
+	uint64_t n_keep; /* its entries still in the log */
+	bool dominated;  /* a later batch discards all it could discard */
 };
 
 /* Where an entry of the replayed log was read. */
@@ -68,16 +68,20 @@ struct recovery {
 static int corrupt_at(struct store *s, const char *name, uint64_t off,
 		      const char *why)
 {
-	store_set_error(s, "log segment %s/%s is damaged at offset %llu: %s. "
-			"%s", s->dir, name, (unsigned long long)off, why,
+	store_set_error(s,
+			"log segment %s/%s is damaged at offset %llu: %s. "
+			"%s",
+			s->dir, name, (unsigned long long)off, why,
 			store_corrupt_hint);
 	return -EUCLEAN;
 }
 
 static int newer_format(struct store *s, const char *name)
 {
-	store_set_error(s, "log segment %s/%s was written by a newer version "
-			"of tenure; run that version", s->dir, name);
+	store_set_error(s,
+			"log segment %s/%s was written by a newer version "
+			"of tenure; run that version",
+			s->dir, name);
 	return -EUCLEAN;
 }
 
@@ -101,7 +105,8 @@ static int read_segment(struct recovery *rc, struct rseg *g)
 	if (!g->hdr_ok && !g->is_open)
 		return corrupt_at(s, g->name, 0, why);
 	if (g->hdr_ok && g->is_open && counter != g->counter)
-		return corrupt_at(s, g->name, 8, "segment header does not "
+		return corrupt_at(s, g->name, 8,
+				  "segment header does not "
 				  "match the file name");
 	if (!g->is_open)
 		g->counter = counter;
@@ -135,7 +140,8 @@ static int read_all(struct recovery *rc, const struct dir_list *l)
 		struct rseg *g = &rc->g[i];
 
 		if (i > 0 && g->counter == rc->g[i - 1].counter)
-			return corrupt_at(rc->s, g->name, 8, "another segment "
+			return corrupt_at(rc->s, g->name, 8,
+					  "another segment "
 					  "has the same counter");
 		g->stale = g->counter < rc->s->epoch;
 		if (!g->stale)
@@ -191,7 +197,8 @@ static int parse_batches(struct recovery *rc, struct rseg *g, bool tail_ok)
 		if (st == CHECK_BAD)
 			return bad_batch(rc, g, off, why, tail_ok);
 		if (!follows(rc, g, bi.first))
-			return corrupt_at(rc->s, g->name, off, "batch does "
+			return corrupt_at(rc->s, g->name, off,
+					  "batch does "
 					  "not follow the previous one");
 		b.off = off;
 		b.len = bi.len;
@@ -227,12 +234,13 @@ static int check_segment(struct recovery *rc, struct rseg *g, bool newest)
 	err = parse_batches(rc, g, tail_ok);
 	if (err < 0)
 		return err;
-	g->end = g->batches.n > 0 ?
-		 g->batches.b[g->batches.n - 1].off +
-		 g->batches.b[g->batches.n - 1].len : SEG_HDR;
+	g->end = g->batches.n > 0 ? g->batches.b[g->batches.n - 1].off +
+					    g->batches.b[g->batches.n - 1].len
+				  : SEG_HDR;
 	if (!g->is_open && name_parse_closed(g->name, &a, &b) &&
 	    (a != g->first || b != g->last))
-		return corrupt_at(rc->s, g->name, 0, "entries do not match "
+		return corrupt_at(rc->s, g->name, 0,
+				  "entries do not match "
 				  "the range in the file name");
 	return 0;
 }
@@ -295,10 +303,11 @@ static int missing(struct recovery *rc, size_t k, raft_index want)
 {
 	struct store *s = rc->s;
 
-	store_set_error(s, "log segment %s/%s, batch at offset %llu: entries "
+	store_set_error(s,
+			"log segment %s/%s, batch at offset %llu: entries "
 			"%llu to %llu are missing before it (a segment file "
-			"was lost). %s", s->dir,
-			rc->g[rc->r.from[k].seg].name,
+			"was lost). %s",
+			s->dir, rc->g[rc->r.from[k].seg].name,
 			(unsigned long long)rc->r.from[k].off,
 			(unsigned long long)want,
 			(unsigned long long)(rc->r.e[k].index - 1),
@@ -320,7 +329,8 @@ static int check_whole(struct recovery *rc)
 	rc->skip = k;
 	if (k > 0 && r->e[k - 1].index == s->snap_index &&
 	    r->e[k - 1].term != s->snap_term) {
-		store_set_error(s, "log entry %llu in %s/%s has term %llu but "
+		store_set_error(s,
+				"log entry %llu in %s/%s has term %llu but "
 				"snapshot %s says %llu. %s",
 				(unsigned long long)s->snap_index, s->dir,
 				rc->g[r->from[k - 1].seg].name,
@@ -412,10 +422,11 @@ static int cut_torn(struct recovery *rc, struct rseg *g)
 	/* Pre-allocated zeros after the partial batch are not news. */
 	while (stop > g->end && g->buf[stop - 1] == 0)
 		stop--;
-	store_log(s, STORE_LOG_WARNING, "torn write at the end of the log "
+	store_log(s, STORE_LOG_WARNING,
+		  "torn write at the end of the log "
 		  "cut off: %s/%s at offset %llu (%llu bytes of a partial "
-		  "batch discarded)", s->dir, g->name,
-		  (unsigned long long)g->end,
+		  "batch discarded)",
+		  s->dir, g->name, (unsigned long long)g->end,
 		  (unsigned long long)(stop - g->end));
 	if (removable(g))
 		return 0; /* the whole file goes in remove_unneeded() */
@@ -442,10 +453,13 @@ static int remove_unneeded(struct recovery *rc)
 			continue;
 		err = io_unlink(s, g->name);
 		if (err == 0 && (g->stale || g->batches.n > 0))
-			store_log(s, STORE_LOG_INFO, "removed segment %s/%s: "
-				  "%s", s->dir, g->name, g->stale ?
-				  "from before the last snapshot install" :
-				  "its entries were replaced");
+			store_log(s, STORE_LOG_INFO,
+				  "removed segment %s/%s: "
+				  "%s",
+				  s->dir, g->name,
+				  g->stale ? "from before the last snapshot "
+					     "install"
+					   : "its entries were replaced");
 	}
 	return err;
 }

@@ -176,7 +176,7 @@ static int open_ensure(struct store *s, uint64_t len)
 {
 	struct seg_open *o = &s->open;
 	uint64_t cap = o->alloc > s->opt.segment_size ? o->alloc
-						       : s->opt.segment_size;
+						      : s->opt.segment_size;
 	int rc;
 
 	/* A segment is closed only while it holds live entries: one whose
@@ -218,7 +218,8 @@ static int rollback(struct store *s, int cause)
 
 		memcpy(now, s->err, sizeof(now));
 		s->broken = cause;
-		store_set_error(s, "%s; undoing it failed too (%s): the store "
+		store_set_error(s,
+				"%s; undoing it failed too (%s): the store "
 				"refuses further writes, restart the node",
 				first, now);
 		store_log(s, STORE_LOG_ERROR, "%s", s->err);
@@ -299,15 +300,17 @@ static int append_args(struct store *s, raft_index first,
 	}
 	if (why == NULL)
 		return 0;
-	store_set_error(s, "append at %llu of %u entries (log ends at %llu, "
-			"snapshot at %llu): %s", (unsigned long long)first, n,
+	store_set_error(s,
+			"append at %llu of %u entries (log ends at %llu, "
+			"snapshot at %llu): %s",
+			(unsigned long long)first, n,
 			(unsigned long long)s->last,
 			(unsigned long long)s->snap_index, why);
 	return -EINVAL;
 }
 
-int store_append(struct store *s, raft_index first,
-		 const struct raft_entry *e, unsigned n)
+int store_append(struct store *s, raft_index first, const struct raft_entry *e,
+		 unsigned n)
 {
 	bool discards;
 	int rc = store_begin_write(s);
@@ -376,6 +379,8 @@ void seg_drop_all(struct store *s)
 	if (io_sync_dir(s) < 0)
 		failed = true;
 	if (failed)
-		store_log(s, STORE_LOG_WARNING, "%s (left for the next start "
-			  "to remove)", s->err);
+		store_log(s, STORE_LOG_WARNING,
+			  "%s (left for the next start "
+			  "to remove)",
+			  s->err);
 }

@@ -48,8 +48,8 @@ static int out_write(struct snap_out *o, const void *p, size_t len)
 
 static int lz4_fail(struct snap_out *o, size_t code)
 {
-	store_set_error(o->s, "compress snapshot %s/%s: %s", o->s->dir,
-			o->name, LZ4F_getErrorName(code));
+	store_set_error(o->s, "compress snapshot %s/%s: %s", o->s->dir, o->name,
+			LZ4F_getErrorName(code));
 	return -EIO;
 }
 
@@ -70,8 +70,8 @@ static int write_frame(struct snap_out *o, const void *data, size_t len)
 	prefs.compressionLevel = -o->s->opt.snapshot_lz4_level;
 	cap = LZ4F_compressBound(SNAP_CHUNK, &prefs) + LZ4F_HEADER_SIZE_MAX;
 	buf = malloc(cap);
-	if (buf == NULL || LZ4F_isError(LZ4F_createCompressionContext(
-				   &cctx, LZ4F_VERSION)))
+	if (buf == NULL ||
+	    LZ4F_isError(LZ4F_createCompressionContext(&cctx, LZ4F_VERSION)))
 		goto out;
 	n = LZ4F_compressBegin(cctx, buf, cap, &prefs);
 	if (LZ4F_isError(n))
@@ -129,8 +129,10 @@ static int write_header(struct snap_out *o, const struct snap_read *h)
 	int rc;
 
 	if (cfg_len == 0 || cfg_len > SNAP_MAX_CONFIG) {
-		store_set_error(o->s, "snapshot configuration does not "
-				"encode (%zu bytes)", cfg_len);
+		store_set_error(o->s,
+				"snapshot configuration does not "
+				"encode (%zu bytes)",
+				cfg_len);
 		return -EINVAL;
 	}
 	buf = malloc(SNAP_HDR + cfg_len);
@@ -150,8 +152,7 @@ static void snap_name(char *name, raft_term term, raft_index index)
 }
 
 /* Writes the snapshot durably under its final name (in `name`). */
-static int snap_write(struct store *s, const struct snap_read *h,
-		      char *name)
+static int snap_write(struct store *s, const struct snap_read *h, char *name)
 {
 	char tmp[STORE_NAME_MAX + 8];
 	struct snap_out o = { .s = s, .name = tmp, .off = 0 };
@@ -203,7 +204,8 @@ static int header_decode(struct store *s, const char *name,
 	    get_u32(p + 60) != header_crc(p, p + SNAP_HDR, cfg_len))
 		return corrupt(s, name, 0, "header checksum mismatch");
 	if (get_u16(p + 4) != SNAP_VERSION) {
-		store_set_error(s, "snapshot %s/%s was written by a newer "
+		store_set_error(s,
+				"snapshot %s/%s was written by a newer "
 				"version of tenure; run that version",
 				s->dir, name);
 		return -EUCLEAN;
@@ -219,17 +221,15 @@ static int header_decode(struct store *s, const char *name,
 
 /* Decodes the frame at p[off, size) into exactly out->len bytes; lz4
  * checks the block and content checksums on the way. */
-static int read_frame(struct store *s, const char *name,
-		      const unsigned char *p, uint64_t off, uint64_t size,
-		      struct snap_read *out)
+static int read_frame(struct store *s, const char *name, const unsigned char *p,
+		      uint64_t off, uint64_t size, struct snap_read *out)
 {
 	LZ4F_dctx *dctx = NULL;
 	size_t done = 0;
 	size_t r = 1;
 	int rc = 0;
 
-	if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx,
-							 LZ4F_VERSION)))
+	if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION)))
 		return -ENOMEM;
 	while (r != 0 && rc == 0) {
 		size_t src = (size_t)(size - off);
@@ -240,7 +240,8 @@ static int read_frame(struct store *s, const char *name,
 		if (LZ4F_isError(r))
 			rc = corrupt(s, name, off, LZ4F_getErrorName(r));
 		else if (r != 0 && src == 0 && dst == 0)
-			rc = corrupt(s, name, off, "data ends early or is "
+			rc = corrupt(s, name, off,
+				     "data ends early or is "
 				     "longer than its header says");
 		off += src;
 		done += dst;
@@ -271,8 +272,8 @@ int snap_read(struct store *s, const char *name, struct snap_read *out)
 		rc = out->data == NULL ? -ENOMEM : 0;
 	}
 	if (rc == 0)
-		rc = read_frame(s, name, p,
-				SNAP_HDR + get_u32(p + 40), size, out);
+		rc = read_frame(s, name, p, SNAP_HDR + get_u32(p + 40), size,
+				out);
 	free(p);
 	if (rc < 0) {
 		free(out->data);
@@ -310,8 +311,10 @@ static void remove_others(struct store *s, const struct dir_list *l,
 		if (strcmp(l->snap[k], keep) == 0)
 			continue;
 		if (io_unlink(s, l->snap[k]) == 0)
-			store_log(s, STORE_LOG_INFO, "removed older snapshot "
-				  "%s/%s", s->dir, l->snap[k]);
+			store_log(s, STORE_LOG_INFO,
+				  "removed older snapshot "
+				  "%s/%s",
+				  s->dir, l->snap[k]);
 	}
 }
 
@@ -339,12 +342,12 @@ int snap_recover(struct store *s, const struct dir_list *l,
 /* ---- the two ways a snapshot arrives ------------------------------------- */
 
 static int snap_args(struct store *s, raft_index index, raft_term term,
-		     const struct raft_config *c, const void *data,
-		     size_t len)
+		     const struct raft_config *c, const void *data, size_t len)
 {
-	if (index == 0 || term == 0 || c == NULL ||
-	    (data == NULL && len > 0) || index < s->snap_index) {
-		store_set_error(s, "invalid snapshot (index %llu, term %llu; "
+	if (index == 0 || term == 0 || c == NULL || (data == NULL && len > 0) ||
+	    index < s->snap_index) {
+		store_set_error(s,
+				"invalid snapshot (index %llu, term %llu; "
 				"current snapshot index %llu)",
 				(unsigned long long)index,
 				(unsigned long long)term,
@@ -397,8 +400,10 @@ int store_snapshot_put(struct store *s, raft_index index, raft_term term,
 	if (rc == 0)
 		rc = snap_args(s, index, term, c, data, len);
 	if (rc == 0 && index > s->last) {
-		store_set_error(s, "snapshot index %llu is past the last log "
-				"index %llu", (unsigned long long)index,
+		store_set_error(s,
+				"snapshot index %llu is past the last log "
+				"index %llu",
+				(unsigned long long)index,
 				(unsigned long long)s->last);
 		rc = -EINVAL;
 	}

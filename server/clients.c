@@ -27,11 +27,11 @@ struct session {
 	char peer[64];
 	struct frame_decoder dec;
 	struct client_scratch scratch;
-	struct wire_writer out;     /* accumulating */
-	bool writing;               /* a write_req is in flight */
+	struct wire_writer out; /* accumulating */
+	bool writing;           /* a write_req is in flight */
 	bool authenticated;
 	bool closing;
-	unsigned refs;              /* the connection + pending work */
+	unsigned refs; /* the connection + pending work */
 	struct session *prev, *next;
 };
 
@@ -186,8 +186,8 @@ const struct service_session_ops *clients_session_ops(void)
 
 /* ---- input ----------------------------------------------------------------- */
 
-static void reply_error(struct session *s, uint64_t id, uint32_t op,
-			int status, const char *msg)
+static void reply_error(struct session *s, uint64_t id, uint32_t op, int status,
+			const char *msg)
 {
 	struct client_response r;
 	memset(&r, 0, sizeof(r));
@@ -204,8 +204,9 @@ static bool check_auth(struct session *s, const struct client_request *q)
 	const char *token = s->owner->opt.auth_token;
 	if (!token || s->authenticated)
 		return true;
-	if (q->op == CLIENT_OP_HELLO && transport_token_equal(token, strlen(token), q->token.p,
-						    q->token.len)) {
+	if (q->op == CLIENT_OP_HELLO &&
+	    transport_token_equal(token, strlen(token), q->token.p,
+				  q->token.len)) {
 		s->authenticated = true;
 		return true;
 	}
@@ -247,14 +248,16 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	struct session *s = st->data;
 	(void)buf;
 	if (nread < 0) {
-		session_close(s, nread == UV_EOF ? NULL : uv_strerror((int)nread));
+		session_close(s,
+			      nread == UV_EOF ? NULL : uv_strerror((int)nread));
 		return;
 	}
 	frame_decoder_commit(&s->dec, (size_t)nread);
 	struct frame f;
 	int rv;
 	session_ref(s); /* handle_frame may close it */
-	while (!s->closing && (rv = frame_decoder_next(&s->dec, &f)) == FRAME_READY)
+	while (!s->closing &&
+	       (rv = frame_decoder_next(&s->dec, &f)) == FRAME_READY)
 		handle_frame(s, &f);
 	if (!s->closing && rv == FRAME_ERROR)
 		session_close(s, frame_decoder_error(&s->dec));
@@ -341,8 +344,9 @@ int clients_start(uv_loop_t *loop, const struct clients_options *o,
 {
 	struct sockaddr_storage addr;
 	if (transport_parse_addr(o->listen_addr, &addr)) {
-		snprintf(err, errlen, "invalid client address \"%s\": use "
-				      "host:port, e.g. 127.0.0.1:7101",
+		snprintf(err, errlen,
+			 "invalid client address \"%s\": use "
+			 "host:port, e.g. 127.0.0.1:7101",
 			 o->listen_addr);
 		return -EINVAL;
 	}

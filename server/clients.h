@@ -27,7 +27,7 @@ struct clients_options {
 	const char *listen_addr;
 	const char *auth_token; /* NULL: none */
 	size_t frame_limit;
-	size_t max_output;      /* per session; 0: 64 MiB */
+	size_t max_output; /* per session; 0: 64 MiB */
 };
 
 int clients_start(uv_loop_t *loop, const struct clients_options *o,
@@ -36,7 +36,6 @@ int clients_start(uv_loop_t *loop, const struct clients_options *o,
 void clients_attach(struct clients *c, struct service *svc);
 const struct service_session_ops *clients_session_ops(void);
 unsigned clients_count(const struct clients *c);
-void clients_close(struct clients *c, void (*on_closed)(void *arg),
-		   void *arg);
+void clients_close(struct clients *c, void (*on_closed)(void *arg), void *arg);
 
 #endif

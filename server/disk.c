@@ -84,8 +84,7 @@ struct disk_job *disk_job_append(uint64_t seq, raft_index first,
 }
 
 struct disk_job *disk_job_snapshot(int op, uint64_t seq, raft_index index,
-				   raft_term term,
-				   const struct raft_config *c,
+				   raft_term term, const struct raft_config *c,
 				   const void *data, size_t len,
 				   raft_index trailing)
 {
@@ -150,7 +149,8 @@ static struct disk_job *merge_run(struct disk_job *j, struct raft_entry **out,
 		total += k->n_entries;
 		end = k->next;
 	}
-	struct raft_entry *merged = malloc((total ? total : 1) * sizeof(*merged));
+	struct raft_entry *merged = malloc((total ? total : 1) *
+					   sizeof(*merged));
 	if (!merged) {
 		*out = NULL;
 		return j->next; /* run j alone */

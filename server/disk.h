@@ -39,22 +39,22 @@ enum disk_op {
 
 struct disk_job {
 	int op;
-	uint64_t seq;          /* the core's write seq (append, install) */
-	raft_term term;        /* hard state; snapshot term */
+	uint64_t seq;   /* the core's write seq (append, install) */
+	raft_term term; /* hard state; snapshot term */
 	raft_id voted_for;
-	raft_index first;      /* append: discard >= first, then append */
+	raft_index first; /* append: discard >= first, then append */
 	struct raft_entry *entries;
 	unsigned n_entries;
-	raft_index index;      /* snapshot index */
+	raft_index index; /* snapshot index */
 	struct raft_config config;
-	void *data;            /* snapshot bytes */
+	void *data; /* snapshot bytes */
 	size_t len;
-	raft_index trailing;   /* snapshot put */
-	void *ctx;             /* caller's, e.g. messages held back */
-	int result;            /* 0 or negative errno, set by the worker */
-	char error[256];       /* store_last_error() on failure */
-	uint64_t started_ns;   /* when the worker began it */
-	uint64_t sync_ns;      /* how long the store call took */
+	raft_index trailing; /* snapshot put */
+	void *ctx;           /* caller's, e.g. messages held back */
+	int result;          /* 0 or negative errno, set by the worker */
+	char error[256];     /* store_last_error() on failure */
+	uint64_t started_ns; /* when the worker began it */
+	uint64_t sync_ns;    /* how long the store call took */
 	struct disk_job *next;
 };
 
@@ -62,8 +62,7 @@ struct disk_job *disk_job_hard_state(raft_term term, raft_id vote);
 struct disk_job *disk_job_append(uint64_t seq, raft_index first,
 				 const struct raft_entry *e, unsigned n);
 struct disk_job *disk_job_snapshot(int op, uint64_t seq, raft_index index,
-				   raft_term term,
-				   const struct raft_config *c,
+				   raft_term term, const struct raft_config *c,
 				   const void *data, size_t len,
 				   raft_index trailing);
 void disk_job_free(struct disk_job *j);

@@ -43,12 +43,15 @@ struct settings {
 	int log_level;
 };
 
-static const char *const log_levels[] = {"debug", "info", "warn", "error",
-					 NULL};
+static const char *const log_levels[] = { "debug", "info", "warn", "error",
+					  NULL };
 
-#define OPT(k, t, d, lo, hi, h, req, f, a)                                  \
-	{.key = k, .type = t, .def = d, .min = lo, .max = hi, .help = h,      \
-	 .required = req, .offset = offsetof(struct settings, f), .arg = a}
+#define OPT(k, t, d, lo, hi, h, req, f, a)                           \
+	{                                                            \
+		.key = k, .type = t, .def = d, .min = lo, .max = hi, \
+		.help = h, .required = req,                          \
+		.offset = offsetof(struct settings, f), .arg = a     \
+	}
 
 static const struct conf_option options[] = {
 	OPT("name", CONF_STRING, NULL, 0, 0,
@@ -65,8 +68,8 @@ static const struct conf_option options[] = {
 	    listen_client, "ADDR"),
 	OPT("advertise_client", CONF_STRING, NULL, 0, 0,
 	    "address clients reach this witness at, sent with \"not the "
-	    "leader\" (default: listen_client)", false, advertise_client,
-	    "ADDR"),
+	    "leader\" (default: listen_client)",
+	    false, advertise_client, "ADDR"),
 	OPT("listen_http", CONF_STRING, NULL, 0, 0,
 	    "address for /health, /status and /metrics (host:port)", false,
 	    listen_http, "ADDR"),
@@ -75,7 +78,8 @@ static const struct conf_option options[] = {
 	    initial_cluster, "LIST"),
 	OPT("auth_token_file", CONF_STRING, NULL, 0, 0,
 	    "file holding the shared secret every peer and client must "
-	    "present", false, auth_token_file, "FILE"),
+	    "present",
+	    false, auth_token_file, "FILE"),
 	OPT("election_timeout", CONF_DURATION_MS, "500ms", 50, 60000,
 	    "Raft election timeout (randomised up to twice this)", false,
 	    election_timeout, NULL),
@@ -88,11 +92,14 @@ static const struct conf_option options[] = {
 	    "applied entries between two snapshots", false, snapshot_every,
 	    "N"),
 	OPT("frame_limit", CONF_SIZE, "1MB", 65536, 64 << 20,
-	    "largest frame accepted from a peer or client", false,
-	    frame_limit, NULL),
-	{.key = "log_level", .type = CONF_ENUM, .def = "info",
-	 .help = "least important log lines to print", .choices = log_levels,
-	 .offset = offsetof(struct settings, log_level)},
+	    "largest frame accepted from a peer or client", false, frame_limit,
+	    NULL),
+	{ .key = "log_level",
+	  .type = CONF_ENUM,
+	  .def = "info",
+	  .help = "least important log lines to print",
+	  .choices = log_levels,
+	  .offset = offsetof(struct settings, log_level) },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -137,8 +144,9 @@ static int parse_cluster(const char *s, struct raft_config *c, char *err,
 			return -1;
 		}
 		if (c->n == RAFT_MAX_SERVERS || len >= RAFT_ADDR_MAX) {
-			snprintf(err, errlen, "--initial-cluster: at most %d "
-					      "members, each under %d bytes",
+			snprintf(err, errlen,
+				 "--initial-cluster: at most %d "
+				 "members, each under %d bytes",
 				 RAFT_MAX_SERVERS, RAFT_ADDR_MAX);
 			return -1;
 		}
@@ -159,8 +167,9 @@ static int parse_cluster(const char *s, struct raft_config *c, char *err,
 		snprintf(sv->addr, sizeof(sv->addr), "%.*s", (int)len, p);
 		for (unsigned i = 0; i < c->n; i++)
 			if (c->servers[i].id == sv->id) {
-				snprintf(err, errlen, "--initial-cluster names "
-						      "%.*s twice",
+				snprintf(err, errlen,
+					 "--initial-cluster names "
+					 "%.*s twice",
 					 (int)(eq - p), p);
 				return -1;
 			}
@@ -176,29 +185,34 @@ static int parse_cluster(const char *s, struct raft_config *c, char *err,
 
 /* Why a data dir's identity file does not match this start, and what to
  * do: another witness's directory, or one made for another cluster. */
-static void identity_mismatch(const char *dir, const char *have,
-			      uint64_t id, const char *name, char *err,
-			      size_t errlen)
+static void identity_mismatch(const char *dir, const char *have, uint64_t id,
+			      const char *name, char *err, size_t errlen)
 {
 	unsigned long long have_id = 0;
 	char have_name[256] = "";
 	if (sscanf(have, "cluster_id = %llx name = '%255[^']'", &have_id,
-		   have_name) == 2 && strcmp(have_name, name) != 0)
-		snprintf(err, errlen, "data_dir %.400s belongs to witness "
+		   have_name) == 2 &&
+	    strcmp(have_name, name) != 0)
+		snprintf(err, errlen,
+			 "data_dir %.400s belongs to witness "
 			 "'%s', not to '%s' (see its identity file): start it "
 			 "with --name %s, or give %s its own data_dir",
 			 dir, have_name, name, have_name, name);
 	else if (have_id)
-		snprintf(err, errlen, "data_dir %.400s was created for another "
-			 "cluster (cluster id %016llx in its identity file; this "
+		snprintf(err, errlen,
+			 "data_dir %.400s was created for another "
+			 "cluster (cluster id %016llx in its identity file; "
+			 "this "
 			 "initial_cluster gives %016llx): start with the "
 			 "initial_cluster it was created with, or give this "
 			 "witness an empty data_dir of its own",
 			 dir, have_id, (unsigned long long)id);
 	else
-		snprintf(err, errlen, "data_dir %.400s has an identity file "
+		snprintf(err, errlen,
+			 "data_dir %.400s has an identity file "
 			 "this version cannot read: point data_dir at this "
-			 "witness's own directory", dir);
+			 "witness's own directory",
+			 dir);
 }
 
 /* A data dir tenured can use: a directory (created when missing) that
@@ -207,22 +221,26 @@ static int check_data_dir(const char *dir, char *err, size_t errlen)
 {
 	struct stat st;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create data_dir %.400s: %s: "
+		snprintf(err, errlen,
+			 "cannot create data_dir %.400s: %s: "
 			 "create it (owned by the user tenured runs as) or "
-			 "set data_dir elsewhere", dir, strerror(errno));
+			 "set data_dir elsewhere",
+			 dir, strerror(errno));
 		return -1;
 	}
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "data_dir %.400s is not a directory: set "
+		snprintf(err, errlen,
+			 "data_dir %.400s is not a directory: set "
 			 "data_dir to a directory (it is created when missing)",
 			 dir);
 		return -1;
 	}
 	if (access(dir, R_OK | W_OK | X_OK) != 0) {
-		snprintf(err, errlen, "data_dir %.400s is not writable by uid "
+		snprintf(err, errlen,
+			 "data_dir %.400s is not writable by uid "
 			 "%u (%s): chown it to the user tenured runs as, or "
-			 "set data_dir elsewhere", dir, (unsigned)geteuid(),
-			 strerror(errno));
+			 "set data_dir elsewhere",
+			 dir, (unsigned)geteuid(), strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -375,9 +393,11 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	uint64_t cluster_id = hash_fnv1a(s->initial_cluster,
 					 strlen(s->initial_cluster));
 	if (!raft_config_get(&initial, self))
-		log_event(LOG_INFO, "joining", "name=%s reason=\"not in "
+		log_event(LOG_INFO, "joining",
+			  "name=%s reason=\"not in "
 			  "--initial-cluster: waits to be added with tenurectl "
-			  "member add\"", s->name);
+			  "member add\"",
+			  s->name);
 	/* A wrong data dir or token file is the operator's setting: exit 2
 	 * as for any other bad setting. */
 	d->exit_code = 2;
@@ -452,34 +472,38 @@ static uint16_t addr_port(const struct sockaddr_storage *ss)
 /* The client address the other witnesses hand out as the leader hint
  * must be one a client can dial: a wildcard listen_client is not, so it
  * needs an advertise_client, and that must be a concrete address. */
-static int check_advertise(const struct settings *s, char *err,
-			   size_t errlen)
+static int check_advertise(const struct settings *s, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	if (s->advertise_client) {
 		if (transport_parse_addr(s->advertise_client, &ss)) {
-			snprintf(err, errlen, "advertise_client \"%.200s\" is "
+			snprintf(err, errlen,
+				 "advertise_client \"%.200s\" is "
 				 "not host:port with an IP address (e.g. "
-				 "10.0.0.11:7101)", s->advertise_client);
+				 "10.0.0.11:7101)",
+				 s->advertise_client);
 			return -1;
 		}
 		if (!addr_is_wildcard(&ss) && addr_port(&ss) != 0)
 			return 0;
-		snprintf(err, errlen, "advertise_client \"%.200s\" is not an "
+		snprintf(err, errlen,
+			 "advertise_client \"%.200s\" is not an "
 			 "address a client can dial: give the IP address and "
 			 "port clients reach this witness at (e.g. "
 			 "10.0.0.11:7101), not a wildcard or port 0",
 			 s->advertise_client);
 		return -1;
 	}
-	if (transport_parse_addr(s->listen_client, &ss) || !addr_is_wildcard(&ss))
+	if (transport_parse_addr(s->listen_client, &ss) ||
+	    !addr_is_wildcard(&ss))
 		return 0;
-	snprintf(err, errlen, "listen_client \"%.200s\" is a wildcard address, "
+	snprintf(err, errlen,
+		 "listen_client \"%.200s\" is a wildcard address, "
 		 "which the other witnesses would send clients to as the "
 		 "leader's address: set advertise_client to the address "
 		 "clients reach this witness at (e.g. --advertise-client "
-		 "10.0.0.11:%u), or listen on that address", s->listen_client,
-		 (unsigned)addr_port(&ss));
+		 "10.0.0.11:%u), or listen on that address",
+		 s->listen_client, (unsigned)addr_port(&ss));
 	return -1;
 }
 
@@ -487,17 +511,18 @@ static int check_advertise(const struct settings *s, char *err,
  * data dir or the network (addresses are IP literals: no resolver). */
 static int check_config(const struct settings *s, char *err, size_t errlen)
 {
-	const char *const keys[] = {"listen_peer", "listen_client",
-				    "listen_http"};
-	const char *const addrs[] = {s->listen_peer, s->listen_client,
-				     s->listen_http};
+	const char *const keys[] = { "listen_peer", "listen_client",
+				     "listen_http" };
+	const char *const addrs[] = { s->listen_peer, s->listen_client,
+				      s->listen_http };
 	struct raft_config initial;
 	struct sockaddr_storage ss;
 	if (parse_cluster(s->initial_cluster, &initial, err, errlen))
 		return -1;
 	for (size_t i = 0; i < 3; i++)
 		if (addrs[i] && transport_parse_addr(addrs[i], &ss)) {
-			snprintf(err, errlen, "%s \"%.200s\" is not host:port "
+			snprintf(err, errlen,
+				 "%s \"%.200s\" is not host:port "
 				 "with an IP address (e.g. 10.0.0.11:7001)",
 				 keys[i], addrs[i]);
 			return -1;
@@ -520,7 +545,8 @@ static void usage(void)
 	conf_print_help(stdout, options, N_OPTIONS);
 	printf("\nexample (first of three witnesses):\n"
 	       "  tenured --name w1 --data-dir /var/lib/tenure/w1 \\\n"
-	       "    --listen-peer 127.0.0.1:7001 --listen-client 127.0.0.1:7101 "
+	       "    --listen-peer 127.0.0.1:7001 --listen-client "
+	       "127.0.0.1:7101 "
 	       "--listen-http 127.0.0.1:7201 \\\n"
 	       "    --initial-cluster "
 	       "w1=127.0.0.1:7001,w2=127.0.0.1:7002,w3=127.0.0.1:7003\n");
@@ -571,8 +597,8 @@ int main(int argc, char **argv)
 	daemon_signals_start(d.loop, &d.signals, on_stop_signal, &d);
 	log_event(LOG_INFO, "started",
 		  "name=%s peer=%s client=%s advertise_client=%s http=%s "
-		  "data_dir=%s", d.set.name, d.set.listen_peer,
-		  d.set.listen_client,
+		  "data_dir=%s",
+		  d.set.name, d.set.listen_peer, d.set.listen_client,
 		  d.set.advertise_client ? d.set.advertise_client
 					 : d.set.listen_client,
 		  d.set.listen_http ? d.set.listen_http : "-", d.set.data_dir);

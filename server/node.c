@@ -264,9 +264,10 @@ static void maybe_snapshot(struct node *n)
 		wire_writer_free(&w);
 		return;
 	}
-	struct disk_job *j = disk_job_snapshot(
-		DISK_SNAPSHOT_PUT, 0, applied, raft_term_at(n->raft, applied),
-		&c, w.buf, w.len, SNAPSHOT_TRAILING);
+	struct disk_job *j = disk_job_snapshot(DISK_SNAPSHOT_PUT, 0, applied,
+					       raft_term_at(n->raft, applied),
+					       &c, w.buf, w.len,
+					       SNAPSHOT_TRAILING);
 	wire_writer_free(&w);
 	if (!j)
 		return;
@@ -311,12 +312,13 @@ static void process_update(struct node *n, const struct raft_update *up)
 		submit(n, disk_job_hard_state(up->term, up->voted_for));
 	}
 	if (up->snapshot.present)
-		submit(n, disk_job_snapshot(DISK_SNAPSHOT_INSTALL,
-					    up->snapshot.seq, up->snapshot.index,
-					    up->snapshot.term,
-					    &up->snapshot.config,
-					    up->snapshot.data.base,
-					    up->snapshot.data.len, 0));
+		submit(n,
+		       disk_job_snapshot(DISK_SNAPSHOT_INSTALL,
+					 up->snapshot.seq, up->snapshot.index,
+					 up->snapshot.term,
+					 &up->snapshot.config,
+					 up->snapshot.data.base,
+					 up->snapshot.data.len, 0));
 	if (up->persist.seq)
 		submit(n, disk_job_append(up->persist.seq, up->persist.first,
 					  up->persist.entries,
@@ -365,11 +367,12 @@ static void report_failure(struct node *n, struct disk_job *j)
 {
 	if (j->seq <= n->fail_reported_upto)
 		return; /* the core already dropped this write */
-	log_event(LOG_ERROR, "disk_write_failed", "seq=%llu errno=%d error=\"%s\"",
-		  (unsigned long long)j->seq, -j->result, j->error);
+	log_event(LOG_ERROR, "disk_write_failed",
+		  "seq=%llu errno=%d error=\"%s\"", (unsigned long long)j->seq,
+		  -j->result, j->error);
 	n->fail_reported_upto = n->max_seq_issued;
 	disk_clear_failure(n->disk);
-	struct raft_event ev = {.type = RAFT_EV_PERSIST_FAILED};
+	struct raft_event ev = { .type = RAFT_EV_PERSIST_FAILED };
 	ev.persist_failed.seq = j->seq;
 	ev.persist_failed.err = -j->result;
 	node_step(n, &ev, NULL);
@@ -382,7 +385,7 @@ static void hard_state_done(struct node *n, struct disk_job *j)
 		log_event(LOG_ERROR, "hard_state_write_failed",
 			  "errno=%d error=\"%s\"", -j->result, j->error);
 		release_held(n, false);
-		struct raft_event ev = {.type = RAFT_EV_PERSIST_FAILED};
+		struct raft_event ev = { .type = RAFT_EV_PERSIST_FAILED };
 		ev.persist_failed.hard_state = true;
 		ev.persist_failed.err = -j->result;
 		node_step(n, &ev, NULL);
@@ -406,7 +409,7 @@ static void install_done(struct node *n, struct disk_job *j)
 	n->last_snapshot = j->index;
 	log_event(LOG_INFO, "snapshot_installed", "index=%llu term=%llu",
 		  (unsigned long long)j->index, (unsigned long long)j->term);
-	struct raft_event ev = {.type = RAFT_EV_PERSISTED};
+	struct raft_event ev = { .type = RAFT_EV_PERSISTED };
 	ev.persisted.seq = j->seq;
 	node_step(n, &ev, NULL);
 }
@@ -422,7 +425,7 @@ static void put_done(struct node *n, struct disk_job *j)
 		return;
 	}
 	n->last_snapshot = j->index;
-	struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_TAKEN};
+	struct raft_event ev = { .type = RAFT_EV_SNAPSHOT_TAKEN };
 	ev.snapshot.index = j->index;
 	ev.snapshot.data.base = j->data;
 	ev.snapshot.data.len = j->len;
@@ -447,7 +450,7 @@ static void on_disk_done(void *arg, struct disk_job *j)
 		else if (j->op == DISK_SNAPSHOT_INSTALL)
 			install_done(n, j);
 		else {
-			struct raft_event ev = {.type = RAFT_EV_PERSISTED};
+			struct raft_event ev = { .type = RAFT_EV_PERSISTED };
 			ev.persisted.seq = j->seq;
 			node_step(n, &ev, NULL);
 		}
@@ -464,7 +467,7 @@ static void on_disk_done(void *arg, struct disk_job *j)
 static void on_message(void *arg, const struct raft_message *m)
 {
 	struct node *n = arg;
-	struct raft_event ev = {.type = RAFT_EV_RECEIVE};
+	struct raft_event ev = { .type = RAFT_EV_RECEIVE };
 	ev.receive.msg = m;
 	node_step(n, &ev, NULL);
 }
@@ -479,7 +482,7 @@ static void on_transport_log(void *arg, const char *level, const char *msg)
 
 static void on_tick(uv_timer_t *t)
 {
-	struct raft_event ev = {.type = RAFT_EV_TICK};
+	struct raft_event ev = { .type = RAFT_EV_TICK };
 	node_step(t->data, &ev, NULL);
 }
 
@@ -522,7 +525,8 @@ static int open_raft(struct node *n, char *err, size_t errlen)
 	}
 	if (d.snap_index) {
 		const char *why = NULL;
-		if (sm_restore(n->sm, d.snap_data.base, d.snap_data.len, &why)) {
+		if (sm_restore(n->sm, d.snap_data.base, d.snap_data.len,
+			       &why)) {
 			snprintf(err, errlen,
 				 "snapshot %llu in %s does not load (%s): "
 				 "restore this witness from a peer by emptying "
@@ -553,8 +557,8 @@ static int open_raft(struct node *n, char *err, size_t errlen)
 	return rv ? -EINVAL : 0;
 }
 
-int node_start(uv_loop_t *loop, const struct node_options *o,
-	       struct node **out, char *err, size_t errlen)
+int node_start(uv_loop_t *loop, const struct node_options *o, struct node **out,
+	       char *err, size_t errlen)
 {
 	struct node *n = calloc(1, sizeof(*n));
 	if (!n)
@@ -651,7 +655,7 @@ static int step_proposal(struct node *n, struct raft_event *ev,
 int node_propose(struct node *n, const void *cmd, size_t len,
 		 node_propose_cb cb, void *arg)
 {
-	struct raft_event ev = {.type = RAFT_EV_PROPOSE};
+	struct raft_event ev = { .type = RAFT_EV_PROPOSE };
 	ev.propose.type = RAFT_ENTRY_NORMAL;
 	ev.propose.data.base = (void *)cmd;
 	ev.propose.data.len = len;
@@ -661,10 +665,11 @@ int node_propose(struct node *n, const void *cmd, size_t len,
 int node_change(struct node *n, int op, raft_id id, const char *addr,
 		node_propose_cb cb, void *arg)
 {
-	struct raft_event ev = {.type = RAFT_EV_CHANGE_CONFIG};
+	struct raft_event ev = { .type = RAFT_EV_CHANGE_CONFIG };
 	ev.change.op = (uint8_t)op;
 	ev.change.id = id;
-	snprintf(ev.change.addr, sizeof(ev.change.addr), "%s", addr ? addr : "");
+	snprintf(ev.change.addr, sizeof(ev.change.addr), "%s",
+		 addr ? addr : "");
 	return step_proposal(n, &ev, cb, arg);
 }
 
@@ -680,7 +685,7 @@ int node_read(struct node *n, node_read_cb cb, void *arg)
 	pr->id = id;
 	pr->cb = cb;
 	pr->arg = arg;
-	struct raft_event ev = {.type = RAFT_EV_READ_INDEX};
+	struct raft_event ev = { .type = RAFT_EV_READ_INDEX };
 	ev.read.id = id;
 	int rv;
 	node_step(n, &ev, &rv);
@@ -693,7 +698,7 @@ int node_read(struct node *n, node_read_cb cb, void *arg)
 
 int node_transfer(struct node *n, raft_id to)
 {
-	struct raft_event ev = {.type = RAFT_EV_TRANSFER};
+	struct raft_event ev = { .type = RAFT_EV_TRANSFER };
 	ev.transfer.to = to;
 	int rv;
 	node_step(n, &ev, &rv);

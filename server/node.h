@@ -35,14 +35,14 @@ struct node_options {
 	const char *name;
 	const char *data_dir;
 	const char *listen_peer;
-	struct raft_config initial;  /* used when the data dir is new */
+	struct raft_config initial; /* used when the data dir is new */
 	uint64_t cluster_id;
-	const char *auth_token;      /* NULL: none */
+	const char *auth_token;       /* NULL: none */
 	const char *advertise_client; /* our client address, for hints */
 	unsigned election_timeout_ms;
 	unsigned heartbeat_ms;
 	unsigned tick_ms;
-	uint64_t snapshot_every;     /* applied entries between snapshots */
+	uint64_t snapshot_every; /* applied entries between snapshots */
 	size_t frame_limit;
 };
 
@@ -59,8 +59,8 @@ typedef void (*node_event_cb)(void *arg, const struct sm_event *ev);
 typedef void (*node_role_cb)(void *arg, int state, raft_term term,
 			     raft_id leader);
 
-int node_start(uv_loop_t *loop, const struct node_options *o,
-	       struct node **out, char *err, size_t errlen);
+int node_start(uv_loop_t *loop, const struct node_options *o, struct node **out,
+	       char *err, size_t errlen);
 void node_set_callbacks(struct node *n, node_event_cb on_event,
 			node_role_cb on_role, void *arg);
 int node_propose(struct node *n, const void *cmd, size_t len,
@@ -82,8 +82,8 @@ bool node_peer_stats(const struct node *n, raft_id id,
 const char *node_client_addr(const struct node *n, raft_id id);
 uint64_t node_now_ms(void);
 /* Mean and count of fsync latencies since start (for metrics). */
-void node_disk_stats(const struct node *n, uint64_t *count,
-		     uint64_t *sum_ns, uint64_t buckets[16]);
+void node_disk_stats(const struct node *n, uint64_t *count, uint64_t *sum_ns,
+		     uint64_t buckets[16]);
 
 /* Hand leadership to a caught-up voter if leader, let in-flight writes
  * finish, close everything; on_stopped runs when all is closed. */

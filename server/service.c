@@ -22,9 +22,9 @@ struct request {
 	/* what a read needs once its ReadIndex round completes */
 	char *arg;
 	size_t arg_len;
-	char *after;     /* paged lists: start_after */
+	char *after; /* paged lists: start_after */
 	size_t after_len;
-	uint64_t limit;  /* paged lists: at most this many, 0: any */
+	uint64_t limit; /* paged lists: at most this many, 0: any */
 	uint8_t watch_kind;
 	struct request *prev, *next; /* pending list, for timeouts */
 };
@@ -62,7 +62,7 @@ struct service {
 
 static struct client_str cstr(const char *p, size_t len)
 {
-	struct client_str s = {p, len};
+	struct client_str s = { p, len };
 	return s;
 }
 
@@ -96,8 +96,9 @@ static void answer_status(struct request *rq, int status, const char *msg)
 		raft_id leader = raft_leader(raft);
 		const char *addr = NULL;
 		if (leader && rq->svc->opt.peer_client_addr)
-			addr = rq->svc->opt.peer_client_addr(
-				rq->svc->opt.peer_arg, leader);
+			addr = rq->svc->opt
+				       .peer_client_addr(rq->svc->opt.peer_arg,
+							 leader);
 		r.leader_client = czstr(addr);
 	}
 	answer(rq, &r);
@@ -149,13 +150,13 @@ static char *copy_bytes(struct client_str v)
 
 /* What a read needs after its ReadIndex round: the name, key or prefix,
  * and for a paged list where the page starts and how long it may be. */
-static bool request_keep_arg(struct request *rq,
-			     const struct client_request *q,
+static bool request_keep_arg(struct request *rq, const struct client_request *q,
 			     struct client_str v)
 {
 	rq->arg = copy_bytes(v);
 	rq->arg_len = v.len;
-	if (q->op == CLIENT_OP_LIST_PAGE || q->op == CLIENT_OP_LEASE_LIST_PAGE) {
+	if (q->op == CLIENT_OP_LIST_PAGE ||
+	    q->op == CLIENT_OP_LEASE_LIST_PAGE) {
 		rq->after = copy_bytes(q->start_after);
 		rq->after_len = q->start_after.len;
 		rq->limit = q->limit;
@@ -171,8 +172,9 @@ static uint64_t remaining_ms(struct service *s, const struct sm_lease *l)
 {
 	if (!l->holder.len)
 		return 0;
-	const struct lease_clock_entry *e =
-		lease_clock_get(&s->clock, l->name.p, l->name.len);
+	const struct lease_clock_entry *e = lease_clock_get(&s->clock,
+							    l->name.p,
+							    l->name.len);
 	if (!s->leader || !e)
 		return l->ttl_ms; /* a new leader would restart it in full */
 	uint64_t now = node_now_ms();
@@ -201,13 +203,20 @@ static void fill_kv(struct client_kv *out, const struct sm_key *k)
 static int status_from_sm(int sm_status)
 {
 	switch (sm_status) {
-	case SM_OK: return CLIENT_OK;
-	case SM_HELD: return CLIENT_HELD;
-	case SM_NOT_HOLDER: return CLIENT_NOT_HOLDER;
-	case SM_NOT_FOUND: return CLIENT_NOT_FOUND;
-	case SM_COMPARE_FAILED: return CLIENT_COMPARE_FAILED;
-	case SM_NO_LEASE: return CLIENT_NO_LEASE;
-	case SM_STALE: return CLIENT_NOT_HOLDER;
+	case SM_OK:
+		return CLIENT_OK;
+	case SM_HELD:
+		return CLIENT_HELD;
+	case SM_NOT_HOLDER:
+		return CLIENT_NOT_HOLDER;
+	case SM_NOT_FOUND:
+		return CLIENT_NOT_FOUND;
+	case SM_COMPARE_FAILED:
+		return CLIENT_COMPARE_FAILED;
+	case SM_NO_LEASE:
+		return CLIENT_NO_LEASE;
+	case SM_STALE:
+		return CLIENT_NOT_HOLDER;
 	}
 	return CLIENT_EINVAL;
 }
@@ -265,12 +274,24 @@ static void cmd_from_request(struct sm_cmd *c, const struct client_request *q)
 	c->ttl_ms = q->ttl_ms;
 	c->revision = q->expected_revision;
 	switch (q->op) {
-	case CLIENT_OP_LEASE_ACQUIRE: c->type = SM_CMD_LEASE_ACQUIRE; break;
-	case CLIENT_OP_LEASE_RENEW: c->type = SM_CMD_LEASE_RENEW; break;
-	case CLIENT_OP_LEASE_RELEASE: c->type = SM_CMD_LEASE_RELEASE; break;
-	case CLIENT_OP_PUT: c->type = SM_CMD_PUT; break;
-	case CLIENT_OP_DELETE: c->type = SM_CMD_DELETE; break;
-	case CLIENT_OP_CAS: c->type = SM_CMD_CAS; break;
+	case CLIENT_OP_LEASE_ACQUIRE:
+		c->type = SM_CMD_LEASE_ACQUIRE;
+		break;
+	case CLIENT_OP_LEASE_RENEW:
+		c->type = SM_CMD_LEASE_RENEW;
+		break;
+	case CLIENT_OP_LEASE_RELEASE:
+		c->type = SM_CMD_LEASE_RELEASE;
+		break;
+	case CLIENT_OP_PUT:
+		c->type = SM_CMD_PUT;
+		break;
+	case CLIENT_OP_DELETE:
+		c->type = SM_CMD_DELETE;
+		break;
+	case CLIENT_OP_CAS:
+		c->type = SM_CMD_CAS;
+		break;
 	}
 	if (q->op == CLIENT_OP_PUT || q->op == CLIENT_OP_CAS) {
 		c->name.p = q->lease.p; /* the lease a key is attached to */
@@ -281,11 +302,15 @@ static void cmd_from_request(struct sm_cmd *c, const struct client_request *q)
 static int raft_to_client(int rv)
 {
 	switch (rv) {
-	case RAFT_ENOTLEADER: return CLIENT_ENOTLEADER;
-	case RAFT_EBUSY: return CLIENT_EBUSY;
-	case RAFT_ESHUTDOWN: return CLIENT_ESHUTDOWN;
+	case RAFT_ENOTLEADER:
+		return CLIENT_ENOTLEADER;
+	case RAFT_EBUSY:
+		return CLIENT_EBUSY;
+	case RAFT_ESHUTDOWN:
+		return CLIENT_ESHUTDOWN;
 	case RAFT_ETOOBIG:
-	case RAFT_EINVAL: return CLIENT_EINVAL;
+	case RAFT_EINVAL:
+		return CLIENT_EINVAL;
 	}
 	return CLIENT_EINTERNAL;
 }
@@ -334,11 +359,11 @@ struct list_ctx {
 	struct client_kv *kvs;
 	uint32_t n, cap;
 	bool failed;
-	size_t room;         /* bytes left in the answer */
-	uint64_t limit;      /* items allowed, 0: any */
-	const char *after;   /* paged: skip this one (the walk starts there) */
+	size_t room;       /* bytes left in the answer */
+	uint64_t limit;    /* items allowed, 0: any */
+	const char *after; /* paged: skip this one (the walk starts there) */
 	size_t after_len;
-	bool more;           /* stopped before the end */
+	bool more; /* stopped before the end */
 };
 
 /* Does one more item of `bytes` (encoded) fit?  Sets more when not. */
@@ -389,8 +414,8 @@ static bool add_kv(void *arg, const struct sm_key *k)
 	struct list_ctx *l = arg;
 	if (list_skip(l, k->key.p, k->key.len))
 		return true;
-	if (!list_fits(l, 4 + k->key.len + 4 + k->value.len + 4 +
-				  k->lease.len + 2 * 8) ||
+	if (!list_fits(l, 4 + k->key.len + 4 + k->value.len + 4 + k->lease.len +
+				  2 * 8) ||
 	    !list_grow(l, sizeof(*l->kvs), (void **)&l->kvs))
 		return false;
 	fill_kv(&l->kvs[l->n++], k);
@@ -404,8 +429,11 @@ static void serve_read(struct service *s, struct request *rq)
 	struct client_response r;
 	memset(&r, 0, sizeof(r));
 	struct sm *sm = node_sm(s->node);
-	struct list_ctx l = {.svc = s, .room = LIST_ROOM, .limit = rq->limit,
-			     .after = rq->after, .after_len = rq->after_len};
+	struct list_ctx l = { .svc = s,
+			      .room = LIST_ROOM,
+			      .limit = rq->limit,
+			      .after = rq->after,
+			      .after_len = rq->after_len };
 	r.revision = sm_revision(sm);
 	switch (rq->op) {
 	case CLIENT_OP_LEASE_GET: {
@@ -609,7 +637,8 @@ static void track_lease(struct service *s, const struct sm_lease *l,
 {
 	if (!lease_clock_set(&s->clock, l->name.p, l->name.len,
 			     from_ms + l->ttl_ms, l->token, l->renew_revision))
-		log_event(LOG_ERROR, "lease_clock_full", "reason=out_of_memory");
+		log_event(LOG_ERROR, "lease_clock_full",
+			  "reason=out_of_memory");
 }
 
 static void on_sm_event(void *arg, const struct sm_event *ev)
@@ -721,8 +750,9 @@ static void on_expiry_confirmed(void *arg, int status)
 	if (status == 0 && s->leader) {
 		uint64_t now = node_now_ms();
 		for (size_t i = 0; i < r->n; i++) {
-			const struct lease_clock_entry *cur = lease_clock_get(
-				&s->clock, r->due[i].name, r->due[i].len);
+			const struct lease_clock_entry *cur =
+				lease_clock_get(&s->clock, r->due[i].name,
+						r->due[i].len);
 			if (cur && cur->deadline_ms <= now &&
 			    cur->renew_revision == r->due[i].renew_revision)
 				propose_expiry(s, cur);
@@ -827,9 +857,11 @@ static void handle_member_list(struct service *s, struct request *rq)
 		service_member_name(sv->addr, names[i], sizeof(names[i]));
 		m[i].name = czstr(names[i]);
 		m[i].peer_addr = czstr(transport_dial_addr(sv->addr));
-		const char *client = s->opt.peer_client_addr
-			? s->opt.peer_client_addr(s->opt.peer_arg, sv->id)
-			: NULL;
+		const char *client =
+			s->opt.peer_client_addr
+				? s->opt.peer_client_addr(s->opt.peer_arg,
+							  sv->id)
+				: NULL;
 		m[i].client_addr = czstr(client);
 		m[i].id = sv->id;
 		m[i].voter = sv->role == RAFT_VOTER;
@@ -870,8 +902,9 @@ static void handle_member_change(struct service *s, struct request *rq,
 	int n = snprintf(addr, sizeof(addr), "%.*s=%.*s", (int)q->name.len,
 			 q->name.p, (int)q->peer_addr.len, q->peer_addr.p);
 	if (n < 0 || (size_t)n >= sizeof(addr)) {
-		answer_status(rq, CLIENT_EINVAL, "member name and address "
-						 "too long");
+		answer_status(rq, CLIENT_EINVAL,
+			      "member name and address "
+			      "too long");
 		request_free(rq);
 		return;
 	}
@@ -879,8 +912,9 @@ static void handle_member_change(struct service *s, struct request *rq,
 					       : RAFT_CHANGE_REMOVE;
 	int rv = node_change(s->node, op, id, addr, on_member_changed, rq);
 	if (rv) {
-		answer_status(rq, rv == RAFT_ENOTFOUND ? CLIENT_NOT_FOUND
-						       : raft_to_client(rv),
+		answer_status(rq,
+			      rv == RAFT_ENOTFOUND ? CLIENT_NOT_FOUND
+						   : raft_to_client(rv),
 			      raft_strerror(rv));
 		request_free(rq);
 	}
@@ -914,8 +948,9 @@ static void handle_transfer(struct service *s, struct request *rq,
 			      : 0;
 	int rv = node_transfer(s->node, to);
 	if (rv)
-		answer_status(rq, rv == RAFT_ENOTFOUND ? CLIENT_NOT_FOUND
-						       : raft_to_client(rv),
+		answer_status(rq,
+			      rv == RAFT_ENOTFOUND ? CLIENT_NOT_FOUND
+						   : raft_to_client(rv),
 			      raft_strerror(rv));
 	else
 		answer_status(rq, CLIENT_OK, NULL);
@@ -983,8 +1018,7 @@ static void on_slow_tick(uv_timer_t *t);
 
 int service_start(uv_loop_t *loop, struct node *node,
 		  const struct service_options *o,
-		  const struct service_session_ops *ops,
-		  struct service **out)
+		  const struct service_session_ops *ops, struct service **out)
 {
 	struct service *s = calloc(1, sizeof(*s));
 	if (!s)

@@ -54,8 +54,7 @@ struct service_options {
 
 int service_start(uv_loop_t *loop, struct node *node,
 		  const struct service_options *o,
-		  const struct service_session_ops *ops,
-		  struct service **out);
+		  const struct service_session_ops *ops, struct service **out);
 void service_handle(struct service *s, struct session *sess,
 		    const struct client_request *req);
 /* The session closed: forget its watches (pending answers are dropped

@@ -213,8 +213,7 @@ static void renew_lease(struct apply_ctx *a, struct sm_lease_ent *l)
 	emit(a, SM_EV_RENEW, &l->pub, NULL);
 }
 
-static int grant_lease(struct apply_ctx *a, struct sm_lease_ent *l,
-		       bool is_new)
+static int grant_lease(struct apply_ctx *a, struct sm_lease_ent *l, bool is_new)
 {
 	const struct sm_cmd *c = a->cmd;
 
@@ -487,8 +486,8 @@ int sm_apply(struct sm *sm, uint64_t index, const void *cmd, size_t len,
 	struct sm_result scratch;
 	struct sm_cmd c;
 	const char *why;
-	struct apply_ctx a = { sm, index, &c, res ? res : &scratch, on_event,
-			       arg };
+	struct apply_ctx a = { sm,       index, &c, res ? res : &scratch,
+			       on_event, arg };
 
 	SM_ASSERT(index > sm->applied);
 	memset(a.res, 0, sizeof(*a.res));

@@ -116,13 +116,13 @@ struct sm_str {
 
 struct sm_cmd {
 	uint8_t type;
-	struct sm_str name;   /* lease name (lease commands, put/cas lease) */
+	struct sm_str name; /* lease name (lease commands, put/cas lease) */
 	struct sm_str holder;
 	struct sm_str key;
 	struct sm_str value;
-	uint64_t token;       /* renew/release/expire; put/cas: with name */
-	uint64_t ttl_ms;      /* acquire */
-	uint64_t revision;    /* expire: renew revision; cas: expected */
+	uint64_t token;    /* renew/release/expire; put/cas: with name */
+	uint64_t ttl_ms;   /* acquire */
+	uint64_t revision; /* expire: renew revision; cas: expected */
 };
 
 /* Command codec (the log entry payload), versioned by its first byte. */
@@ -133,13 +133,13 @@ int sm_cmd_decode(const void *buf, size_t len, struct sm_cmd *c,
 
 enum sm_status {
 	SM_OK = 0,
-	SM_HELD = 1,        /* acquire: held by another holder */
-	SM_NOT_HOLDER = 2,  /* renew/release: not the holder or stale token */
-	SM_NOT_FOUND = 3,   /* delete of a missing key; unknown lease */
+	SM_HELD = 1,       /* acquire: held by another holder */
+	SM_NOT_HOLDER = 2, /* renew/release: not the holder or stale token */
+	SM_NOT_FOUND = 3,  /* delete of a missing key; unknown lease */
 	SM_COMPARE_FAILED = 4,
-	SM_NO_LEASE = 5,    /* put attached to a lease that is not held */
-	SM_STALE = 6,       /* expire no longer applies (renewed meanwhile) */
-	SM_INVALID = 7,     /* malformed command */
+	SM_NO_LEASE = 5, /* put attached to a lease that is not held */
+	SM_STALE = 6,    /* expire no longer applies (renewed meanwhile) */
+	SM_INVALID = 7,  /* malformed command */
 };
 const char *sm_status_name(int status);
 
@@ -154,7 +154,7 @@ struct sm_lease {
 struct sm_key {
 	struct sm_str key;
 	struct sm_str value;
-	struct sm_str lease;  /* len 0: not attached */
+	struct sm_str lease; /* len 0: not attached */
 	uint64_t create_revision;
 	uint64_t mod_revision;
 };

@@ -28,10 +28,10 @@
 
 /* Which fields each type carries. */
 enum {
-	F_NAME = 1 << 0,   /* required lease name */
+	F_NAME = 1 << 0, /* required lease name */
 	F_HOLDER = 1 << 1,
 	F_TTL = 1 << 2,
-	F_TOKEN = 1 << 3,  /* required, non-zero */
+	F_TOKEN = 1 << 3, /* required, non-zero */
 	F_RENEWREV = 1 << 4,
 	F_KEY = 1 << 5,
 	F_VALUE = 1 << 6,

@@ -11,10 +11,10 @@
 /* A lease owns its name (allocated with the entry) and its holder.  Free
  * leases stay in the table: their token is that of the last grant. */
 struct sm_lease_ent {
-	struct sm_node node;  /* in sm->leases, keyed by name */
-	struct sm_map keys;   /* attached keys (their by_lease nodes) */
-	struct sm_lease pub;  /* strings point into this entry */
-	char *holder;         /* owned copy; NULL when free */
+	struct sm_node node; /* in sm->leases, keyed by name */
+	struct sm_map keys;  /* attached keys (their by_lease nodes) */
+	struct sm_lease pub; /* strings point into this entry */
+	char *holder;        /* owned copy; NULL when free */
 	char name[];
 };
 
@@ -22,11 +22,11 @@ struct sm_lease_ent {
  * in its lease's own map makes freeing a lease cost O(attached keys), and
  * in key order, so delete events come out alike on every witness. */
 struct sm_key_ent {
-	struct sm_node node;      /* in sm->keys */
-	struct sm_node by_lease;  /* in lease->keys while attached */
+	struct sm_node node;     /* in sm->keys */
+	struct sm_node by_lease; /* in lease->keys while attached */
 	struct sm_lease_ent *lease;
-	struct sm_key pub;        /* strings point into this entry/lease */
-	char *value;              /* owned copy; NULL when empty */
+	struct sm_key pub; /* strings point into this entry/lease */
+	char *value;       /* owned copy; NULL when empty */
 	char key[];
 };
 
@@ -50,8 +50,7 @@ int sm_lease_ent_set_holder(struct sm_lease_ent *l, const char *holder,
 			    size_t len);
 struct sm_key_ent *sm_key_ent_new(const char *key, size_t len);
 /* Replace the value; -1 when out of memory, unchanged. */
-int sm_key_ent_set_value(struct sm_key_ent *k, const char *value,
-			 size_t len);
+int sm_key_ent_set_value(struct sm_key_ent *k, const char *value, size_t len);
 /* Move a key to lease l (NULL: none). */
 void sm_key_ent_attach(struct sm_key_ent *k, struct sm_lease_ent *l);
 

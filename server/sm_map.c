@@ -77,8 +77,7 @@ static struct sm_node *rebalance(struct sm_node *n)
 	return n;
 }
 
-struct sm_node *sm_map_find(const struct sm_map *m, const char *k,
-			    size_t klen)
+struct sm_node *sm_map_find(const struct sm_map *m, const char *k, size_t klen)
 {
 	struct sm_node *n = m->root;
 

@@ -21,7 +21,7 @@ struct sm_node {
 	struct sm_node *child[2]; /* [0] smaller keys, [1] larger */
 	const char *k;
 	size_t klen;
-	int height;               /* of the subtree; a leaf is 1 */
+	int height; /* of the subtree; a leaf is 1 */
 };
 
 struct sm_map {
@@ -32,21 +32,20 @@ struct sm_map {
 /* Invariants of the state machine: stay on in release builds (a lease
  * service must stop rather than continue in a state it believes
  * impossible). */
-#define SM_ASSERT(cond)                                                     \
-	do {                                                                \
-		if (!(cond))                                                \
-			sm_fatal(__FILE__, __LINE__, #cond);                \
+#define SM_ASSERT(cond)                                      \
+	do {                                                 \
+		if (!(cond))                                 \
+			sm_fatal(__FILE__, __LINE__, #cond); \
 	} while (0)
 _Noreturn void sm_fatal(const char *file, int line, const char *what);
 
-#define SM_CONTAINER(ptr, type, member)                                     \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define SM_CONTAINER(ptr, type, member) \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /* memcmp order of two byte strings: <0, 0, >0. */
 int sm_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
-struct sm_node *sm_map_find(const struct sm_map *m, const char *k,
-			    size_t klen);
+struct sm_node *sm_map_find(const struct sm_map *m, const char *k, size_t klen);
 /* node->k/klen must be set and absent from the map. */
 void sm_map_insert(struct sm_map *m, struct sm_node *node);
 /* node must be in the map. */

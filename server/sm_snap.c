@@ -87,8 +87,8 @@ bool sm_snapshot(const struct sm *sm, struct wire_writer *w)
 
 struct snap_reader {
 	struct wire_reader r;
-	struct sm *fresh;     /* being built */
-	const char *prev;     /* name of the previous record, for order */
+	struct sm *fresh; /* being built */
+	const char *prev; /* name of the previous record, for order */
 	size_t prev_len;
 	bool have_prev;
 };
@@ -104,8 +104,8 @@ static struct sm_str get_str(struct wire_reader *r, size_t max)
 /* Strictly ascending names: sorted and without duplicates. */
 static bool in_order(struct snap_reader *s, struct sm_str name)
 {
-	bool ok = !s->have_prev || sm_bytes_cmp(s->prev, s->prev_len, name.p,
-						name.len) < 0;
+	bool ok = !s->have_prev ||
+		  sm_bytes_cmp(s->prev, s->prev_len, name.p, name.len) < 0;
 
 	s->prev = name.p;
 	s->prev_len = name.len;
@@ -113,8 +113,7 @@ static bool in_order(struct snap_reader *s, struct sm_str name)
 	return ok;
 }
 
-static const char *check_lease(struct snap_reader *s,
-			       const struct sm_lease *l)
+static const char *check_lease(struct snap_reader *s, const struct sm_lease *l)
 {
 	if (l->name.len == 0)
 		return "lease with an empty name";
@@ -244,8 +243,7 @@ static const char *read_header(struct snap_reader *s, const void *buf,
 	return NULL;
 }
 
-static const char *read_all(struct snap_reader *s, const void *buf,
-			    size_t len)
+static const char *read_all(struct snap_reader *s, const void *buf, size_t len)
 {
 	uint64_t nleases, nkeys, i;
 	const char *err = read_header(s, buf, len, &nleases, &nkeys);

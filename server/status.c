@@ -28,8 +28,8 @@ void *status_context(struct node *n, struct service *s, const char *name)
 
 static void leader_name(struct raft *r, char *out, size_t len)
 {
-	const struct raft_server *sv =
-		raft_config_get(raft_config_current(r), raft_leader(r));
+	const struct raft_server *sv = raft_config_get(raft_config_current(r),
+						       raft_leader(r));
 	out[0] = '\0';
 	if (sv)
 		service_member_name(sv->addr, out, len);
@@ -173,8 +173,10 @@ static void fsync_histogram(struct status_ctx *c, struct http_response *res)
 	uint64_t count, sum_ns, b[16];
 	node_disk_stats(c->node, &count, &sum_ns, b);
 	const char *n = "tenure_disk_sync_seconds";
-	http_printf(res, "# HELP %s Time of each durable write (fsync "
-			 "included).\n# TYPE %s histogram\n", n, n);
+	http_printf(res,
+		    "# HELP %s Time of each durable write (fsync "
+		    "included).\n# TYPE %s histogram\n",
+		    n, n);
 	uint64_t cum = 0;
 	for (unsigned k = 0; k < 16; k++) {
 		cum += b[k];
@@ -183,8 +185,9 @@ static void fsync_histogram(struct status_ctx *c, struct http_response *res)
 				    (64e-6 * (double)(1u << k)),
 				    (unsigned long long)cum);
 	}
-	http_printf(res, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n"
-			 "%s_count %llu\n",
+	http_printf(res,
+		    "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n"
+		    "%s_count %llu\n",
 		    n, (unsigned long long)count, n, (double)sum_ns / 1e9, n,
 		    (unsigned long long)count);
 }
@@ -201,17 +204,19 @@ static void peer_metrics(struct status_ctx *c, struct http_response *res)
 {
 	struct raft *r = node_raft(c->node);
 	const struct raft_config *conf = raft_config_current(r);
-	http_printf(res, "# HELP tenure_peer_up 1 while the link to the peer "
-			 "is connected.\n# TYPE tenure_peer_up gauge\n"
-			 "# HELP tenure_peer_rtt_seconds Kernel-measured "
-			 "round trip to the peer.\n# TYPE tenure_peer_rtt_seconds "
-			 "gauge\n# HELP tenure_peer_dropped_messages_total Raft "
-			 "messages dropped (peer down or too slow).\n"
-			 "# TYPE tenure_peer_dropped_messages_total counter\n");
+	http_printf(res,
+		    "# HELP tenure_peer_up 1 while the link to the peer "
+		    "is connected.\n# TYPE tenure_peer_up gauge\n"
+		    "# HELP tenure_peer_rtt_seconds Kernel-measured "
+		    "round trip to the peer.\n# TYPE tenure_peer_rtt_seconds "
+		    "gauge\n# HELP tenure_peer_dropped_messages_total Raft "
+		    "messages dropped (peer down or too slow).\n"
+		    "# TYPE tenure_peer_dropped_messages_total counter\n");
 	for (unsigned i = 0; i < conf->n; i++) {
 		const struct raft_server *sv = &conf->servers[i];
 		struct transport_peer_stats st;
-		if (sv->id == raft_self(r) || !node_peer_stats(c->node, sv->id, &st))
+		if (sv->id == raft_self(r) ||
+		    !node_peer_stats(c->node, sv->id, &st))
 			continue;
 		char name[RAFT_ADDR_MAX];
 		service_member_name(sv->addr, name, sizeof(name));
@@ -249,8 +254,8 @@ static void metrics(struct status_ctx *c, struct http_response *res)
 	       sm_key_count(node_sm(c->node)));
 	unsigned long long held = 0;
 	sm_lease_each(node_sm(c->node), count_held, &held);
-	metric(res, "tenure_leases_held", "gauge",
-	       "Leases that have a holder.", held);
+	metric(res, "tenure_leases_held", "gauge", "Leases that have a holder.",
+	       held);
 	metric(res, "tenure_lease_expiries_proposed_total", "counter",
 	       "Expiries this witness proposed as leader.",
 	       st.expiries_proposed);

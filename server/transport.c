@@ -15,8 +15,7 @@
 
 /* ---- helpers shared by the transport files ------------------------------- */
 
-void transport_log(struct transport *t, const char *level, const char *fmt,
-		   ...)
+void transport_log(struct transport *t, const char *level, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -126,16 +125,18 @@ static int check_options(const struct transport_options *o,
 		return UV_EINVAL;
 	}
 	if (transport_parse_addr(o->listen_addr, sa)) {
-		snprintf(err, n, "peer address \"%s\" is not host:port with "
+		snprintf(err, n,
+			 "peer address \"%s\" is not host:port with "
 			 "an IP address (e.g. 10.0.0.1:7001 or [fd00::1]:7001)",
 			 o->listen_addr ? o->listen_addr : "");
 		return UV_EINVAL;
 	}
 	if (strlen(o->listen_addr) >= RAFT_ADDR_MAX ||
 	    (o->auth_token && strlen(o->auth_token) > TRANSPORT_TOKEN_MAX)) {
-		snprintf(err, n, "peer address or auth token too long (at "
-			 "most %d and %d bytes)", RAFT_ADDR_MAX - 1,
-			 TRANSPORT_TOKEN_MAX);
+		snprintf(err, n,
+			 "peer address or auth token too long (at "
+			 "most %d and %d bytes)",
+			 RAFT_ADDR_MAX - 1, TRANSPORT_TOKEN_MAX);
 		return UV_EINVAL;
 	}
 	return 0;
@@ -179,12 +180,16 @@ static int start_listening(struct transport *t,
 		rv = uv_listen((uv_stream_t *)&t->listener, 128,
 			       inbound_on_connection);
 	if (rv == UV_EADDRINUSE)
-		snprintf(err, n, "peer address %s is in use: is another "
+		snprintf(err, n,
+			 "peer address %s is in use: is another "
 			 "tenured running? Stop it, or pick another "
-			 "listen_peer", t->listen_addr);
+			 "listen_peer",
+			 t->listen_addr);
 	else if (rv == UV_EADDRNOTAVAIL)
-		snprintf(err, n, "peer address %s is not an address of this "
-			 "host", t->listen_addr);
+		snprintf(err, n,
+			 "peer address %s is not an address of this "
+			 "host",
+			 t->listen_addr);
 	else if (rv)
 		snprintf(err, n, "cannot listen on %s: %s", t->listen_addr,
 			 uv_strerror(rv));
@@ -252,8 +257,10 @@ void transport_set_peers(struct transport *t, const struct raft_config *c)
 			continue;
 		struct peer *p = peer_create(t, s);
 		if (!p) {
-			transport_log(t, "error", "out of memory adding peer "
-				      "%llu", (unsigned long long)s->id);
+			transport_log(t, "error",
+				      "out of memory adding peer "
+				      "%llu",
+				      (unsigned long long)s->id);
 			continue;
 		}
 		p->next = t->peers;

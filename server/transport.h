@@ -61,14 +61,14 @@ struct transport;
 
 struct transport_options {
 	raft_id self;
-	const char *listen_addr;   /* "host:port" */
-	uint64_t cluster_id;       /* hash of the initial cluster */
-	const char *auth_token;    /* NULL: no authentication */
+	const char *listen_addr; /* "host:port" */
+	uint64_t cluster_id;     /* hash of the initial cluster */
+	const char *auth_token;  /* NULL: no authentication */
 	/* This node's client address, told to every peer in the hello so
 	 * that a follower can send clients to the leader.  NULL: none. */
 	const char *advertise_client;
-	size_t frame_limit;        /* 0: FRAME_LIMIT_DEFAULT */
-	size_t max_buffered;       /* per peer output bound; 0: 64 MiB */
+	size_t frame_limit;  /* 0: FRAME_LIMIT_DEFAULT */
+	size_t max_buffered; /* per peer output bound; 0: 64 MiB */
 	void (*on_message)(void *arg, const struct raft_message *m);
 	/* One line per event: level is "info", "warn" or "error". */
 	void (*log)(void *arg, const char *level, const char *msg);
@@ -78,13 +78,13 @@ struct transport_options {
 struct transport_peer_stats {
 	raft_id id;
 	bool connected;
-	uint64_t sent_msgs;      /* written to the socket */
-	uint64_t dropped_msgs;   /* not connected, over a bound, or lost
+	uint64_t sent_msgs;    /* written to the socket */
+	uint64_t dropped_msgs; /* not connected, over a bound, or lost
 				  * with a failed connection */
 	uint64_t sent_bytes;
-	uint64_t received_msgs;  /* on connections it dialled to us */
-	uint64_t reconnects;     /* dials after a failure or a lost link */
-	uint32_t rtt_us;         /* kernel's smoothed RTT; 0 if not connected */
+	uint64_t received_msgs; /* on connections it dialled to us */
+	uint64_t reconnects;    /* dials after a failure or a lost link */
+	uint32_t rtt_us;        /* kernel's smoothed RTT; 0 if not connected */
 };
 
 /* Starts listening.  0 or a negative libuv error; err says what to fix

@@ -9,7 +9,7 @@
 #include "server/transport_hello.h"
 
 _Static_assert(TRANSPORT_HELLO_MAX == 3 * 8 + 4 + TRANSPORT_TOKEN_MAX + 4 +
-			       TRANSPORT_CLIENT_ADDR_MAX,
+					      TRANSPORT_CLIENT_ADDR_MAX,
 	       "hello limit must follow the token and address limits");
 
 bool transport_hello_encode(struct wire_writer *w,
@@ -45,8 +45,8 @@ const char *transport_hello_decode(const struct frame *f,
 	return NULL;
 }
 
-bool transport_token_equal(const void *want, size_t want_len,
-			   const void *got, size_t got_len)
+bool transport_token_equal(const void *want, size_t want_len, const void *got,
+			   size_t got_len)
 {
 	const unsigned char *a = want, *b = got;
 	/* Accumulate every difference instead of returning at the first one:
@@ -65,24 +65,30 @@ const char *transport_hello_verify(const struct transport_hello *h,
 	size_t token_len = token ? strlen(token) : 0;
 
 	if (h->cluster_id != cluster_id) {
-		snprintf(why, n, "wrong cluster id %016" PRIx64 " (this "
+		snprintf(why, n,
+			 "wrong cluster id %016" PRIx64 " (this "
 			 "cluster is %016" PRIx64 "): a node of another "
-			 "cluster", h->cluster_id, cluster_id);
+			 "cluster",
+			 h->cluster_id, cluster_id);
 		return why;
 	}
 	if (h->to != self) {
-		snprintf(why, n, "hello for node %" PRIu64 " reached node %"
-			 PRIu64 ": check the peer addresses", h->to, self);
+		snprintf(why, n,
+			 "hello for node %" PRIu64 " reached node %" PRIu64
+			 ": check the peer addresses",
+			 h->to, self);
 		return why;
 	}
 	if (h->from == 0 || h->from == self) {
 		snprintf(why, n, "hello claims sender id %" PRIu64, h->from);
 		return why;
 	}
-	if (!transport_token_equal(token ? token : "", token_len,
-				   h->token, h->token_len)) {
-		snprintf(why, n, "auth token mismatch (node %" PRIu64 "): "
-			 "set the same auth token on every node", h->from);
+	if (!transport_token_equal(token ? token : "", token_len, h->token,
+				   h->token_len)) {
+		snprintf(why, n,
+			 "auth token mismatch (node %" PRIu64 "): "
+			 "set the same auth token on every node",
+			 h->from);
 		return why;
 	}
 	return NULL;

@@ -53,7 +53,7 @@ const char *transport_hello_verify(const struct transport_hello *h,
 				   uint64_t cluster_id, raft_id self,
 				   const char *token, char *why, size_t n);
 /* Equal length and bytes, in time that depends only on want_len. */
-bool transport_token_equal(const void *want, size_t want_len,
-			   const void *got, size_t got_len);
+bool transport_token_equal(const void *want, size_t want_len, const void *got,
+			   size_t got_len);
 
 #endif /* TENURE_SERVER_TRANSPORT_HELLO_H */

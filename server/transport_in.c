@@ -81,11 +81,11 @@ static void inbound_deliver(struct inbound *c, const struct raft_message *m)
 	/* The hello vouched for one sender and this node as receiver; a
 	 * message claiming otherwise is forged or misrouted. */
 	if (m->from != c->from || m->to != t->o.self) {
-		snprintf(why, sizeof(why), "%s from node %llu to node %llu on "
+		snprintf(why, sizeof(why),
+			 "%s from node %llu to node %llu on "
 			 "a connection authenticated as node %llu",
 			 raft_msg_type_name(m->type),
-			 (unsigned long long)m->from,
-			 (unsigned long long)m->to,
+			 (unsigned long long)m->from, (unsigned long long)m->to,
 			 (unsigned long long)c->from);
 		inbound_reject(c, why);
 		return;
@@ -150,13 +150,16 @@ static void alloc_in(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void inbound_ended(struct inbound *c, int err)
 {
 	if (c->from)
-		transport_log(c->t, "info", "peer connection from %s (node "
-			      "%llu) ended: %s", c->remote,
-			      (unsigned long long)c->from, uv_strerror(err));
-	else
-		transport_log(c->t, "info", "peer connection from %s ended "
-			      "before its hello: %s", c->remote,
+		transport_log(c->t, "info",
+			      "peer connection from %s (node "
+			      "%llu) ended: %s",
+			      c->remote, (unsigned long long)c->from,
 			      uv_strerror(err));
+	else
+		transport_log(c->t, "info",
+			      "peer connection from %s ended "
+			      "before its hello: %s",
+			      c->remote, uv_strerror(err));
 	inbound_close(c);
 }
 
@@ -218,7 +221,8 @@ void inbound_on_connection(uv_stream_t *listener, int status)
 	if (!c) {
 		/* libuv stops listening until we accept; nothing to
 		 * accept into, so say why peers cannot connect. */
-		transport_log(t, "error", "out of memory accepting a peer "
+		transport_log(t, "error",
+			      "out of memory accepting a peer "
 			      "connection");
 		return;
 	}

@@ -105,8 +105,8 @@ void transport_learn_client_addr(struct transport *t, raft_id id,
 				 const void *addr, size_t len);
 
 /* transport.c */
-void transport_log(struct transport *t, const char *level, const char *fmt,
-		   ...) __attribute__((format(printf, 3, 4)));
+void transport_log(struct transport *t, const char *level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void transport_handle_closed(struct transport *t);
 /* Flush every peer's pending output in this loop iteration. */
 void transport_schedule_flush(struct transport *t);

@@ -45,9 +45,9 @@ static uint64_t prng_next(struct transport *t)
 static uint64_t backoff_ms(struct peer *p)
 {
 	/* attempts is unbounded: shift only while the result is small. */
-	uint64_t base = p->attempts < 16 ?
-		(uint64_t)TRANSPORT_BACKOFF_MIN_MS << p->attempts :
-		TRANSPORT_BACKOFF_MAX_MS;
+	uint64_t base = p->attempts < 16 ? (uint64_t)TRANSPORT_BACKOFF_MIN_MS
+						   << p->attempts
+					 : TRANSPORT_BACKOFF_MAX_MS;
 
 	if (base > TRANSPORT_BACKOFF_MAX_MS)
 		base = TRANSPORT_BACKOFF_MAX_MS;
@@ -103,9 +103,10 @@ static void peer_lost(struct peer *p, const char *why)
 		p->said_down = false;
 	}
 	if (!p->said_down)
-		transport_log(p->t, "warn", "peer %llu at %s: %s; retrying "
-			      "with backoff", (unsigned long long)p->id,
-			      p->addr, why);
+		transport_log(p->t, "warn",
+			      "peer %llu at %s: %s; retrying "
+			      "with backoff",
+			      (unsigned long long)p->id, p->addr, why);
 	p->said_down = true;
 	peer_close_socket(p);
 }
@@ -179,8 +180,7 @@ static bool queue_hello(struct peer *p)
 {
 	struct transport *t = p->t;
 	const char *token = t->auth_token ? t->auth_token : "";
-	const char *client = t->o.advertise_client ? t->o.advertise_client
-						   : "";
+	const char *client = t->o.advertise_client ? t->o.advertise_client : "";
 	struct transport_hello h = {
 		.cluster_id = t->o.cluster_id,
 		.from = t->o.self,
@@ -263,7 +263,8 @@ struct peer *peer_create(struct transport *t, const struct raft_server *s)
 	if (p->addr_ok)
 		peer_dial(p);
 	else
-		transport_log(t, "error", "peer %llu has address \"%s\", not "
+		transport_log(t, "error",
+			      "peer %llu has address \"%s\", not "
 			      "host:port with an IP address and a port: it "
 			      "will not be contacted",
 			      (unsigned long long)s->id, s->addr);
@@ -333,10 +334,11 @@ static void drop_too_big(struct peer *p, size_t len)
 	if (p->said_too_big)
 		return;
 	p->said_too_big = true;
-	transport_log(p->t, "error", "dropping a message of %zu bytes for "
+	transport_log(p->t, "error",
+		      "dropping a message of %zu bytes for "
 		      "peer %llu: over the frame limit of %zu bytes (keep the "
-		      "Raft batch and snapshot chunk sizes below it)", len,
-		      (unsigned long long)p->id, p->t->o.frame_limit);
+		      "Raft batch and snapshot chunk sizes below it)",
+		      len, (unsigned long long)p->id, p->t->o.frame_limit);
 }
 
 void peer_send(struct peer *p, const struct raft_message *m)

@@ -23,7 +23,7 @@
 #include "fencing/flatjson.h"
 #include "tests/agentsim.h"
 
-#define DEFAULT_STEPS 12000   /* x SIM_STEP_MS: one simulated minute */
+#define DEFAULT_STEPS 12000 /* x SIM_STEP_MS: one simulated minute */
 #define DEFAULT_MAX_LAG 1048576
 #define DEFAULT_RATE_BOUND 200
 
@@ -74,8 +74,9 @@ static void setup(struct sim *s, const struct sim_opts *o, uint64_t seed)
 	s->sync_setting = sync;
 	for (int i = 0; i < SIM_MAX_HOSTS; i++) {
 		struct sim_host *h = &s->hosts[i];
-		h->drift_ppm = (int64_t)rng_range(&s->rng, 0, 2 * SIM_DRIFT_PPM / 2)
-			       - SIM_DRIFT_PPM / 2;
+		h->drift_ppm = (int64_t)rng_range(&s->rng, 0,
+						  2 * SIM_DRIFT_PPM / 2) -
+			       SIM_DRIFT_PPM / 2;
 		h->clock_base = rng_range(&s->rng, 1000, 100000000);
 		h->up = true;
 		h->pg.upstream = -1;
@@ -98,7 +99,8 @@ static void setup(struct sim *s, const struct sim_opts *o, uint64_t seed)
 	 * --leftover-request and --bug stale-request. */
 	if (o->leftover_request || o->bug == BUG_STALE_REQUEST) {
 		char v[200];
-		snprintf(v, sizeof(v), "{\"candidate\":\"n2\",\"from\":\"n1\","
+		snprintf(v, sizeof(v),
+			 "{\"candidate\":\"n2\",\"from\":\"n1\","
 			 "\"kind\":\"switchover\",\"requested_ms\":%llu}",
 			 (unsigned long long)(sim_op_wall(s) - 600000));
 		store_put(s, -1, SIM_REQUEST_KEY, v, NULL, 0);
@@ -113,7 +115,7 @@ struct sched {
 	uint64_t next_fault;
 	/* --bug sync-rolling: the rolling change under way */
 	bool rolled;
-	int roll_step;          /* 0, 1: standbys, 2: switchover, 3: primary */
+	int roll_step; /* 0, 1: standbys, 2: switchover, 3: primary */
 	int roll_order[3];
 	uint64_t roll_at;
 	uint64_t resume_at;
@@ -135,7 +137,7 @@ static int some_node(struct sim *s)
 	return (int)rng_range(&s->rng, 0, (uint64_t)s->n_nodes - 1);
 }
 
-static int other_node(struct sim *s, int not)
+static int other_node(struct sim *s, int not )
 {
 	int h = some_node(s);
 	return h == not ? (h + 1) % s->n_nodes : h;
@@ -184,9 +186,10 @@ static void put_switch(struct sim *s, const char *cand, const char *from,
 		       const char *kind)
 {
 	char v[600];
-	snprintf(v, sizeof(v), "{\"candidate\":\"%s\",\"from\":\"%s\",\"kind\":"
-		 "\"%s\",\"requested_ms\":%llu}", cand, from, kind,
-		 (unsigned long long)sim_op_wall(s));
+	snprintf(v, sizeof(v),
+		 "{\"candidate\":\"%s\",\"from\":\"%s\",\"kind\":"
+		 "\"%s\",\"requested_ms\":%llu}",
+		 cand, from, kind, (unsigned long long)sim_op_wall(s));
 	s->op_request_ms = s->now;
 	s->requests++;
 	memset(&s->req, 0, sizeof(s->req));
@@ -197,9 +200,10 @@ static void put_switch(struct sim *s, const char *cand, const char *from,
 	if (cur) {
 		bool stale = sim_request_stale(s, cur);
 		if (!stale || s->o->bug == BUG_STALE_REQUEST) {
-			sim_log(s, "OPERATOR %s to %s refused by tenurectl: a "
-				"request is already pending%s", kind, cand,
-				stale ? " (stale)" : "");
+			sim_log(s,
+				"OPERATOR %s to %s refused by tenurectl: a "
+				"request is already pending%s",
+				kind, cand, stale ? " (stale)" : "");
 			s->requests_refused++;
 			/* a live request pending: answered with its reason */
 			s->req.refused_stale = stale;
@@ -224,9 +228,10 @@ static void tenurectl_wait(struct sim *s)
 	if (cur && strcmp(cur, s->req.sent) == 0) {
 		store_delete(s, -1, SIM_REQUEST_KEY);
 		s->requests_withdrawn++;
-		sim_log(s, "OPERATOR's request to %s withdrawn by tenurectl "
-			"(not carried out in %d s)", s->req.candidate,
-			TENURECTL_WAIT_MS / 1000);
+		sim_log(s,
+			"OPERATOR's request to %s withdrawn by tenurectl "
+			"(not carried out in %d s)",
+			s->req.candidate, TENURECTL_WAIT_MS / 1000);
 	}
 }
 
@@ -245,7 +250,7 @@ static void rolling(struct sim *s, struct sched *q)
 		q->roll_step = 0;
 		q->roll_at = s->now;
 		sim_log(s, "OPERATOR rolling change: synchronous_mode = on in "
-			"each node's file");
+			   "each node's file");
 	}
 	if (!q->roll_at || s->now < q->roll_at)
 		return;
@@ -273,7 +278,8 @@ static void fault(struct sim *s, struct sched *q)
 	int p = primary_host(s), h = some_node(s);
 	struct sim_agent *a = &s->agents[h];
 	switch (rng_range(&s->rng, 0, 15)) {
-	case 0: case 1:
+	case 0:
+	case 1:
 		host_crash(s, q, p >= 0 && rng_chance(&s->rng, 600) ? p : h,
 			   rng_range(&s->rng, 2000, 12000));
 		break;
@@ -282,14 +288,15 @@ static void fault(struct sim *s, struct sched *q)
 		host_crash(s, q, h, rng_range(&s->rng, 3000, 15000));
 		host_crash(s, q, other, rng_range(&s->rng, 3000, 15000));
 		int third = 3 - h - other;
-		if (rng_chance(&s->rng, 500) && s->agents[third].phase ==
-		    AG_RUNNING) {
+		if (rng_chance(&s->rng, 500) &&
+		    s->agents[third].phase == AG_RUNNING) {
 			sim_log(s, "FAULT agent %s killed",
 				s->agents[third].name);
 			mark(s, third);
 			agent_crash(s, third);
 			s->agents[third].restart_at = s->now +
-				rng_range(&s->rng, 2500, 6000);
+						      rng_range(&s->rng, 2500,
+								6000);
 		}
 		break;
 	}
@@ -299,7 +306,8 @@ static void fault(struct sim *s, struct sched *q)
 		agent_crash(s, h);
 		a->restart_at = s->now + rng_range(&s->rng, 500, 3000);
 		break;
-	case 4: case 5:
+	case 4:
+	case 5:
 		sim_log(s, "OPERATOR restarts agent %s", a->name);
 		agent_stop(s, h);
 		a->restart_at = s->now + rng_range(&s->rng, 300, 2000);
@@ -315,11 +323,13 @@ static void fault(struct sim *s, struct sched *q)
 	case 8:
 		cut(s, q, h, true, rng_range(&s->rng, 1000, 8000));
 		break;
-	case 9: case 10:
+	case 9:
+	case 10:
 		if (h != p) {
 			sim_log(s, "FAULT replication to %s slow", a->name);
-			s->hosts[h].pg.slow_until = s->now +
-				rng_range(&s->rng, 2000, 10000);
+			s->hosts[h].pg.slow_until = s->now + rng_range(&s->rng,
+								       2000,
+								       10000);
 		}
 		break;
 	case 11:
@@ -348,8 +358,9 @@ static void fault(struct sim *s, struct sched *q)
 		s->sync_setting = on;
 		sim_log(s, "OPERATOR synchronous_mode = %s (S/config)",
 			on ? "on" : "off");
-		store_put(s, -1, "sim/config", on ? "synchronous_mode = on\n"
-					       : "synchronous_mode = off\n",
+		store_put(s, -1, "sim/config",
+			  on ? "synchronous_mode = on\n"
+			     : "synchronous_mode = off\n",
 			  NULL, 0);
 		break;
 	}
@@ -394,7 +405,7 @@ static void heal(struct sim *s, struct sched *q)
 				s->agents[p].name);
 			agent_stop(s, p);
 			s->agents[p].restart_at = s->now +
-				rng_range(&s->rng, 500, 4000);
+						  rng_range(&s->rng, 500, 4000);
 		}
 	}
 	if (q->resume_at && s->now >= q->resume_at) {
@@ -416,7 +427,8 @@ static void workload(struct sim *s)
 			continue;
 		struct sim_pg *p = &s->hosts[h].pg;
 		if (rng_chance(&s->rng, 600)) {
-			wal_append(&p->wal, p->tl, rng_range(&s->rng, 512, 65536));
+			wal_append(&p->wal, p->tl,
+				   rng_range(&s->rng, 512, 65536));
 			s->commits++;
 		}
 		struct sim_tl *t = &s->tls[p->tl];
@@ -452,7 +464,7 @@ static void guards(struct sim *s)
 
 static bool run_seed(const struct sim_opts *o, uint64_t seed, struct sim *s)
 {
-	struct sched q = {0};
+	struct sched q = { 0 };
 	setup(s, o, seed);
 	uint64_t quiet_from = o->steps * SIM_STEP_MS * 3 / 4;
 	q.next_fault = 20000 + rng_range(&s->rng, 0, 3000);
@@ -463,9 +475,11 @@ static bool run_seed(const struct sim_opts *o, uint64_t seed, struct sim *s)
 				rolling(s, &q);
 			else
 				fault(s, &q);
-			q.next_fault = s->now + (rng_chance(&s->rng, 200)
-				? rng_range(&s->rng, 20000, 30000)
-				: rng_range(&s->rng, 500, 4000));
+			q.next_fault =
+				s->now +
+				(rng_chance(&s->rng, 200)
+					 ? rng_range(&s->rng, 20000, 30000)
+					 : rng_range(&s->rng, 500, 4000));
 		}
 		heal(s, &q);
 		store_expire(s);
@@ -486,11 +500,14 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s (--seed N | --seeds A-B) [--steps K] [--verbose]\n"
-		"       [--bug none|forget-position|pause-stop|same-name|flood|\n"
-		"              sync-rolling|nofailover-bootstrap|stale-request]\n"
+		"       [--bug "
+		"none|forget-position|pause-stop|same-name|flood|\n"
+		"              "
+		"sync-rolling|nofailover-bootstrap|stale-request]\n"
 		"       [--sync] [--max-lag BYTES] [--rate-bound REQ_PER_S]\n"
 		"       [--keep-going] (every seed, even after a failure)\n"
-		"       [--leftover-request] (a stale S/switchover at the start)\n"
+		"       [--leftover-request] (a stale S/switchover at the "
+		"start)\n"
 		"  one step is %d simulated ms; --steps defaults to %d\n",
 		argv0, SIM_STEP_MS, DEFAULT_STEPS);
 	exit(2);
@@ -509,9 +526,9 @@ static enum sim_bug parse_bug(const char *v, const char *argv0)
 static void parse(int argc, char **argv, struct sim_opts *o)
 {
 	bool have = false;
-	*o = (struct sim_opts){.steps = DEFAULT_STEPS,
-			       .max_lag = DEFAULT_MAX_LAG,
-			       .rate_bound = DEFAULT_RATE_BOUND};
+	*o = (struct sim_opts){ .steps = DEFAULT_STEPS,
+				.max_lag = DEFAULT_MAX_LAG,
+				.rate_bound = DEFAULT_RATE_BOUND };
 	for (int i = 1; i < argc; i++) {
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(k, "--verbose") == 0) {
@@ -561,9 +578,9 @@ static void parse(int argc, char **argv, struct sim_opts *o)
 static void replay_line(const struct sim_opts *o, uint64_t seed)
 {
 	printf("replay: tests/agent-sim --seed %" PRIu64 " --steps %" PRIu64
-	       "%s%s%s%s%s --verbose\n", seed, o->steps,
-	       o->bug ? " --bug " : "", o->bug ? bug_names[o->bug] : "",
-	       o->sync_mode ? " --sync" : "",
+	       "%s%s%s%s%s --verbose\n",
+	       seed, o->steps, o->bug ? " --bug " : "",
+	       o->bug ? bug_names[o->bug] : "", o->sync_mode ? " --sync" : "",
 	       o->leftover_request ? " --leftover-request" : "",
 	       o->max_lag != DEFAULT_MAX_LAG ? " (with the same --max-lag)"
 					     : "");
@@ -577,7 +594,7 @@ int main(int argc, char **argv)
 	if (!s)
 		return 2;
 	uint64_t n = 0, promotions = 0, failovers = 0, fences = 0, failed = 0;
-	uint64_t req[3] = {0}, ms[3] = {0}, max_window = 0;
+	uint64_t req[3] = { 0 }, ms[3] = { 0 }, max_window = 0;
 	for (uint64_t seed = o.seed; seed <= o.seeds_to; seed++, n++) {
 		bool ok = run_seed(&o, seed, s);
 		promotions += s->promotions;
@@ -598,7 +615,8 @@ int main(int argc, char **argv)
 			       "%llu failovers, %llu switchovers, %llu fences, "
 			       "%llu commits, longest calm outage %llu ms, "
 			       "async loss %llu bytes, mixed-settings losses "
-			       "%llu, no primary for want of S/sync %llu ms\n", (unsigned long long)s->now,
+			       "%llu, no primary for want of S/sync %llu ms\n",
+			       (unsigned long long)s->now,
 			       (unsigned long long)s->step,
 			       (unsigned long long)s->promotions,
 			       (unsigned long long)s->failovers,
@@ -619,15 +637,15 @@ int main(int argc, char **argv)
 		if (!ok) {
 			replay_line(&o, seed);
 			printf("first failing seed %" PRIu64 " (after %" PRIu64
-			       " passed)\n", seed, n);
+			       " passed)\n",
+			       seed, n);
 			free(s);
 			return 1;
 		}
 	}
 	printf("agent-sim: %" PRIu64 " seeds passed (bug %s): %" PRIu64
 	       " promotions, %" PRIu64 " failovers, %" PRIu64 " fences\n",
-	       n - failed,
-	       bug_names[o.bug], promotions, failovers, fences);
+	       n - failed, bug_names[o.bug], promotions, failovers, fences);
 	printf("  requests/s per agent: primary %.1f, no holder %.1f, "
 	       "follower %.1f; most in one second %" PRIu64 " (bound %u)\n",
 	       ms[0] ? (double)req[0] * 1000.0 / (double)ms[0] : 0.0,

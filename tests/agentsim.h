@@ -23,7 +23,7 @@
 #include "fencing/decide.h"
 #include "fencing/witness_view.h"
 
-#define SIM_MAX_HOSTS 5      /* 3 nodes, one spare host for a duplicate */
+#define SIM_MAX_HOSTS 5 /* 3 nodes, one spare host for a duplicate */
 #define SIM_STEP_MS 5
 #define SIM_TTL 2500
 #define SIM_RENEW 500
@@ -44,7 +44,7 @@ enum sim_bug {
 	BUG_FLOOD,           /* every key event ticks, every tick writes */
 	BUG_SYNC_ROLLING,    /* per-node sync mode; S/sync absent = empty */
 	BUG_NOFAILOVER_BOOTSTRAP, /* a nofailover node bootstraps */
-	BUG_STALE_REQUEST,   /* tenurectl refuses while any request exists */
+	BUG_STALE_REQUEST, /* tenurectl refuses while any request exists */
 };
 
 /* ---- PRNG ------------------------------------------------------------- */
@@ -76,21 +76,21 @@ uint64_t wal_extent_on(const struct wal *w, uint32_t tl);
 /* ---- simulated Postgres ----------------------------------------------- */
 struct sim_pg {
 	enum pg_state state;
-	struct wal wal;         /* written = flushed (commits wait for it) */
-	uint32_t tl;            /* current timeline */
+	struct wal wal; /* written = flushed (commits wait for it) */
+	uint32_t tl;    /* current timeline */
 	bool was_primary, clean, backup_label;
-	int upstream;           /* host streamed from, -1: none */
-	bool conninfo;          /* primary_conninfo set */
+	int upstream;  /* host streamed from, -1: none */
+	bool conninfo; /* primary_conninfo set */
 	bool streaming;
 	uint64_t replayed;
-	uint64_t ready_at;      /* STARTING until then (true ms) */
-	char sync_names[512];   /* primary: synchronous_standby_names */
-	int sync_count;         /* ... its ANY N */
-	uint64_t slow_until;    /* replication to this standby stalls */
+	uint64_t ready_at;    /* STARTING until then (true ms) */
+	char sync_names[512]; /* primary: synchronous_standby_names */
+	int sync_count;       /* ... its ANY N */
+	uint64_t slow_until;  /* replication to this standby stalls */
 };
 struct sim;
 void pg_step(struct sim *s, int h);
-void pg_crash(struct sim *s, int h);          /* kill -9, host crash */
+void pg_crash(struct sim *s, int h); /* kill -9, host crash */
 void pg_stop_clean(struct sim *s, int h);
 void pg_start(struct sim *s, int h, int upstream, uint64_t delay_ms);
 void pg_promote(struct sim *s, int h);
@@ -109,20 +109,20 @@ struct store_key {
 	bool used;
 	char key[128];
 	char value[SIM_VAL_MAX];
-	int lease;              /* attached lease, -1 */
-	int writer;             /* agent slot that wrote it (-1 operator) */
+	int lease;  /* attached lease, -1 */
+	int writer; /* agent slot that wrote it (-1 operator) */
 };
 #define STORE_LEASES 8
 struct store {
-	uint64_t index;         /* bumps on every write: fencing tokens */
+	uint64_t index; /* bumps on every write: fencing tokens */
 	struct store_lease leases[STORE_LEASES];
 	struct store_key keys[SIM_MAX_KEYS];
 };
 /* Every call is one request by agent slot who (-1: operator), counted. */
 uint64_t store_acquire(struct sim *s, int who, const char *lease,
 		       const char *holder, uint64_t ttl);
-bool store_renew(struct sim *s, int who, const char *lease,
-		 const char *holder, uint64_t token);
+bool store_renew(struct sim *s, int who, const char *lease, const char *holder,
+		 uint64_t token);
 void store_release(struct sim *s, int who, const char *lease,
 		   const char *holder, uint64_t token);
 const struct store_lease *store_lease_get(struct sim *s, int who,
@@ -136,49 +136,53 @@ bool store_cas(struct sim *s, int who, const char *key, const char *expect,
 void store_expire(struct sim *s); /* leases past their deadline */
 
 /* ---- the agent -------------------------------------------------------- */
-enum agent_phase { AG_DOWN = 0, AG_RUNNING, AG_STOPPING };
+enum agent_phase {
+	AG_DOWN = 0,
+	AG_RUNNING,
+	AG_STOPPING
+};
 struct sim_action {
 	bool busy;
 	struct decide_action what;
-	uint64_t done_at;       /* local clock */
-	uint64_t final_lsn;     /* switchover: where the primary stopped */
+	uint64_t done_at;   /* local clock */
+	uint64_t final_lsn; /* switchover: where the primary stopped */
 	int polls;
 };
 struct sim_agent {
 	/* configuration: survives restarts */
 	char name[MEMBER_STR_MAX];
 	int host;
-	bool sync_mode;         /* its file's synchronous_mode */
-	bool nofailover;        /* its file's nofailover */
+	bool sync_mode;  /* its file's synchronous_mode */
+	bool nofailover; /* its file's nofailover */
 	uint64_t max_lag;
-	bool exists;            /* a configured agent on this slot */
+	bool exists; /* a configured agent on this slot */
 	/* process */
 	enum agent_phase phase;
-	uint64_t restart_at;    /* true ms, 0: not scheduled */
-	uint64_t frozen_until;  /* true ms: process paused */
-	uint64_t instance;      /* which start this is */
-	bool refused;           /* stopped itself: its name is in use */
+	uint64_t restart_at;   /* true ms, 0: not scheduled */
+	uint64_t frozen_until; /* true ms: process paused */
+	uint64_t instance;     /* which start this is */
+	bool refused;          /* stopped itself: its name is in use */
 	/* memory: lost at every restart (the model of struct agent) */
 	struct {
 		uint64_t started_ms;
 		char holder_id[MEMBER_STR_MAX + 24]; /* NAME/INCARNATION */
-		bool live_sync;         /* S/config's, else the file's */
+		bool live_sync; /* S/config's, else the file's */
 		bool member_held_once;
 		uint64_t name_taken_since;
 		uint64_t lease_free_since;
 		uint64_t sync_since_lsn; /* agent_int.h */
 		uint64_t switch_done_ms;
-		struct member sent;     /* the record last written */
+		struct member sent; /* the record last written */
 		uint64_t sent_ms, sent_token;
-		uint64_t next_tick;     /* local */
+		uint64_t next_tick; /* local */
 		bool kick;
-		uint64_t kick_at;       /* true ms */
+		uint64_t kick_at;        /* true ms */
 		uint64_t member_tick_ms; /* last tick a member event caused */
 		bool primary_held;
 		uint64_t primary_token, valid_until;
 		bool member_held;
 		uint64_t member_token;
-		uint64_t next_renew;    /* local */
+		uint64_t next_renew; /* local */
 		struct witness_view view;
 		bool view_ok;
 		struct decide_pg obs;
@@ -198,36 +202,36 @@ struct sim_agent {
 	uint64_t req_window, req_window_start;
 	uint64_t req_by_state[3], ms_by_state[3];
 };
-uint64_t agent_local(struct sim *s, int slot);   /* its host's clock */
+uint64_t agent_local(struct sim *s, int slot); /* its host's clock */
 void agent_start(struct sim *s, int slot);
-void agent_crash(struct sim *s, int slot);       /* process killed */
-void agent_stop(struct sim *s, int slot);        /* SIGTERM, clean */
+void agent_crash(struct sim *s, int slot); /* process killed */
+void agent_stop(struct sim *s, int slot);  /* SIGTERM, clean */
 void agent_step(struct sim *s, int slot);
 void agent_kick(struct sim *s, int slot, int writer, bool member_key);
 
 /* ---- hosts ------------------------------------------------------------- */
 struct sim_host {
 	bool up;
-	int64_t drift_ppm;      /* its clock's rate error */
-	uint64_t clock_base;    /* local ms at true 0 */
-	bool cut;               /* agent <-> store cut */
-	bool isolated;          /* replication to and from it cut too */
+	int64_t drift_ppm;   /* its clock's rate error */
+	uint64_t clock_base; /* local ms at true 0 */
+	bool cut;            /* agent <-> store cut */
+	bool isolated;       /* replication to and from it cut too */
 	uint64_t cut_until;
 	bool guard_armed;
 	uint64_t guard_deadline; /* local */
-	int guard_slot;         /* the agent that armed it */
-	uint64_t fault_ms;      /* true ms of the last fault on this host */
+	int guard_slot;          /* the agent that armed it */
+	uint64_t fault_ms;       /* true ms of the last fault on this host */
 	struct sim_pg pg;
 };
 
 /* ---- per timeline bookkeeping for the loss check ------------------------ */
 struct sim_tl {
-	int host;               /* the primary that wrote it, -1 */
-	uint64_t start;         /* where it branched */
-	uint64_t max_pos;       /* how far it was written */
-	uint64_t acked;         /* acknowledged commits up to (async class) */
-	uint64_t acked_sync;    /* acknowledged by a sync standby */
-	uint64_t optime_lsn;    /* the last S/optime its primary wrote */
+	int host;            /* the primary that wrote it, -1 */
+	uint64_t start;      /* where it branched */
+	uint64_t max_pos;    /* how far it was written */
+	uint64_t acked;      /* acknowledged commits up to (async class) */
+	uint64_t acked_sync; /* acknowledged by a sync standby */
+	uint64_t optime_lsn; /* the last S/optime its primary wrote */
 };
 
 struct sim_opts {
@@ -236,18 +240,18 @@ struct sim_opts {
 	bool verbose;
 	bool keep_going;
 	enum sim_bug bug;
-	bool sync_mode;         /* initial synchronous_mode of every node */
-	bool leftover_request;  /* a stale S/switchover at the start */
+	bool sync_mode;        /* initial synchronous_mode of every node */
+	bool leftover_request; /* a stale S/switchover at the start */
 	uint64_t max_lag;
-	unsigned rate_bound;    /* requests per second per agent */
+	unsigned rate_bound; /* requests per second per agent */
 };
 
 struct sim {
 	const struct sim_opts *o;
 	struct rng rng;
-	uint64_t now;           /* true ms */
+	uint64_t now; /* true ms */
 	uint64_t step;
-	int n_nodes;            /* real nodes (hosts 0..n-1) */
+	int n_nodes; /* real nodes (hosts 0..n-1) */
 	struct sim_host hosts[SIM_MAX_HOSTS];
 	struct sim_agent agents[SIM_MAX_HOSTS];
 	struct store store;
@@ -278,12 +282,12 @@ struct sim {
 	/* the operator's last request through tenurectl (agent-sim.c), for
 	 * the check that every request is answered */
 	struct {
-		bool open;          /* not answered yet */
-		uint64_t at;        /* true ms it was made */
+		bool open;   /* not answered yet */
+		uint64_t at; /* true ms it was made */
 		char candidate[MEMBER_STR_MAX];
-		char sent[600];     /* what tenurectl wrote, "" refused */
+		char sent[600];       /* what tenurectl wrote, "" refused */
 		uint64_t withdraw_at; /* tenurectl's wait ends, 0 */
-		bool refused_stale; /* refused for a request the agents
+		bool refused_stale;   /* refused for a request the agents
 				       ignore */
 	} req;
 	uint64_t requests, requests_refused, requests_withdrawn;

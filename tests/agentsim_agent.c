@@ -168,8 +168,8 @@ static bool switch_field(void *arg, const char *k,
 {
 	struct witness_view *w = arg;
 	if (v->type == FLATJSON_STRING && strcmp(k, "candidate") == 0)
-		snprintf(w->switch_candidate, sizeof(w->switch_candidate),
-			 "%s", v->str);
+		snprintf(w->switch_candidate, sizeof(w->switch_candidate), "%s",
+			 v->str);
 	else if (v->type == FLATJSON_STRING && strcmp(k, "from") == 0)
 		snprintf(w->switch_from, sizeof(w->switch_from), "%s", v->str);
 	else if (v->type == FLATJSON_STRING && strcmp(k, "kind") == 0)
@@ -182,8 +182,7 @@ static bool switch_field(void *arg, const char *k,
 }
 
 static bool history_field(void *arg, const char *k,
-			  const struct flatjson_value *v, char *err,
-			  size_t len)
+			  const struct flatjson_value *v, char *err, size_t len)
 {
 	struct witness_view *w = arg;
 	if (v->type == FLATJSON_STRING && strcmp(k, "new") == 0)
@@ -227,7 +226,8 @@ static void take_key(struct witness_view *w, const struct store_key *k,
 		   strcmp(k->key, newest_hist) > 0) {
 		snprintf(newest_hist, 128, "%s", k->key);
 		w->hist_primary[0] = '\0';
-		flatjson_parse(v, strlen(v), history_field, w, err, sizeof(err));
+		flatjson_parse(v, strlen(v), history_field, w, err,
+			       sizeof(err));
 	}
 }
 
@@ -315,14 +315,18 @@ static void publish_self(struct sim *s, int slot)
 		return;
 	uint64_t now = agent_local(s, slot);
 	struct member_write_policy policy = {
-		.primary_ms = SIM_RENEW, .position_bytes = POSITION_BYTES,
-		.position_ms = POSITION_MS, .heartbeat_ms = HEARTBEAT_MS,
+		.primary_ms = SIM_RENEW,
+		.position_bytes = POSITION_BYTES,
+		.position_ms = POSITION_MS,
+		.heartbeat_ms = HEARTBEAT_MS,
 	};
-	const struct member *last = a->m.sent_ms &&
-		a->m.sent_token == a->m.member_token ? &a->m.sent : NULL;
+	const struct member *last = a->m.sent_ms && a->m.sent_token ==
+							    a->m.member_token
+					    ? &a->m.sent
+					    : NULL;
 	if (s->o->bug != BUG_FLOOD &&
-	    !member_write_reason(last, &a->m.self, last ? now - a->m.sent_ms
-							: 0, &policy))
+	    !member_write_reason(last, &a->m.self,
+				 last ? now - a->m.sent_ms : 0, &policy))
 		return;
 	char json[SIM_VAL_MAX], k[128], ln[128];
 	if (!member_encode(&a->m.self, json, sizeof(json)))
@@ -353,9 +357,12 @@ static void publish_optime(struct sim *s, int slot)
 			SIM_RENEW, SIM_TTL))
 		return;
 	uint32_t tl = a->m.obs.timeline;
-	struct optime o = {.token = a->m.primary_token, .lsn = lsn,
-			   .time_ms = wall(s, slot), .timeline = tl,
-			   .tl_start = optime_tl_start(&a->m.view.optime, tl, lsn)};
+	struct optime o = { .token = a->m.primary_token,
+			    .lsn = lsn,
+			    .time_ms = wall(s, slot),
+			    .timeline = tl,
+			    .tl_start = optime_tl_start(&a->m.view.optime, tl,
+							lsn) };
 	snprintf(o.name, sizeof(o.name), "%s", a->name);
 	char json[MEMBER_STR_MAX + 128];
 	if (!optime_encode(&o, json, sizeof(json)) ||
@@ -387,7 +394,7 @@ static bool acquire(struct sim *s, int slot)
 	struct sim_agent *a = AG(s, slot);
 	uint64_t t_send = agent_local(s, slot);
 	uint64_t tok = net(s, slot) ? store_acquire(s, slot, LEASE,
-						     a->m.holder_id, SIM_TTL)
+						    a->m.holder_id, SIM_TTL)
 				    : 0;
 	if (!tok)
 		return false;
@@ -448,16 +455,24 @@ static uint64_t act_begin(struct sim *s, int slot)
 	case ACT_START:
 		pg_start(s, h, sim_host_of(s, x->what.target), 200);
 		return 200;
-	case ACT_BASEBACKUP: case ACT_RECLONE: return 500;
-	case ACT_RECOVER: return 300;
-	case ACT_REWIND: return 400;
+	case ACT_BASEBACKUP:
+	case ACT_RECLONE:
+		return 500;
+	case ACT_RECOVER:
+		return 300;
+	case ACT_REWIND:
+		return 400;
 	case ACT_RESTART_STANDBY:
 		pg_stop_clean(s, h);
 		return 600;
-	case ACT_REPOINT: return 50;
-	case ACT_FREEZE: return 100;
-	case ACT_PROMOTE: return 100;
-	default: return 10;
+	case ACT_REPOINT:
+		return 50;
+	case ACT_FREEZE:
+		return 100;
+	case ACT_PROMOTE:
+		return 100;
+	default:
+		return 10;
 	}
 }
 
@@ -479,8 +494,8 @@ static void promote(struct sim *s, int slot)
 	if (a->m.old_primary[0] && strcmp(a->m.old_primary, a->name) != 0 &&
 	    strcmp(ug, a->m.old_primary) == 0) {
 		/* left running without its agent, no stonith_command */
-		sim_log(s, "%s refuses to promote: S/unguarded names %s", a->name,
-			ug);
+		sim_log(s, "%s refuses to promote: S/unguarded names %s",
+			a->name, ug);
 		a->m.retry_after = agent_local(s, slot) + 2000;
 		release_primary(s, slot);
 		return;
@@ -498,7 +513,8 @@ static void promote(struct sim *s, int slot)
 			if (n[0] && strcmp(n, a->name) != 0)
 				len += (size_t)snprintf(others + len,
 							sizeof(others) - len,
-							"%s%s", len ? "," : "", n);
+							"%s%s", len ? "," : "",
+							n);
 		memcpy(p->sync_names, others, sizeof(p->sync_names));
 		p->sync_count = decide_sync_count(1, others);
 		a->m.sync_since_lsn = 0;
@@ -560,7 +576,8 @@ static void act_end(struct sim *s, int slot)
 		history_put(s, slot);
 		put(s, slot, "initialize", a->name);
 		break;
-	case ACT_BASEBACKUP: case ACT_RECLONE:
+	case ACT_BASEBACKUP:
+	case ACT_RECLONE:
 		if (!reachable_pg(s, t) || !s->hosts[t].pg.wal.n)
 			break;
 		if (p->state != PG_ABSENT && p->state != PG_STOPPED)
@@ -577,7 +594,8 @@ static void act_end(struct sim *s, int slot)
 		if (p->state == PG_STOPPED)
 			p->clean = true;
 		break;
-	case ACT_REWIND: case ACT_RESTART_STANDBY:
+	case ACT_REWIND:
+	case ACT_RESTART_STANDBY:
 		if (!reachable_pg(s, t) || p->state != PG_STOPPED) {
 			a->m.retry_after = agent_local(s, slot) + 1000;
 			break;
@@ -679,8 +697,11 @@ static void tick(struct sim *s, int slot)
 		scope_apply(s, slot);
 	bool waiting = a->m.last_action.kind == ACT_NONE && a->m.status_reason;
 	struct self_facts sf = {
-		.name = a->name, .api = "", .pg_addr = "",
-		.pg = &a->m.obs, .nofailover = a->nofailover,
+		.name = a->name,
+		.api = "",
+		.pg_addr = "",
+		.pg = &a->m.obs,
+		.nofailover = a->nofailover,
 		.lease_token = lease_valid(s, slot) ? a->m.primary_token : 0,
 		.waiting = waiting ? a->m.status_reason : NULL,
 		.wall_ms = wall(s, slot),
@@ -707,17 +728,23 @@ static void tick(struct sim *s, int slot)
 	else if (!a->m.sync_since_lsn)
 		a->m.sync_since_lsn = a->m.obs.received_lsn;
 	struct agent_facts f = {
-		.name = a->name, .holder_id = a->m.holder_id,
-		.sync_mode = a->m.live_sync, .max_lag = a->max_lag,
-		.sync_count = 1, .lease_ttl = SIM_TTL,
+		.name = a->name,
+		.holder_id = a->m.holder_id,
+		.sync_mode = a->m.live_sync,
+		.max_lag = a->max_lag,
+		.sync_count = 1,
+		.lease_ttl = SIM_TTL,
 		.nofailover = a->nofailover,
-		.now_ms = now, .wall_ms = wall(s, slot),
+		.now_ms = now,
+		.wall_ms = wall(s, slot),
 		.started_ms = a->m.started_ms,
 		.lease_free_since = a->m.lease_free_since,
-		.switch_done_ms = a->m.switch_done_ms, .view_ok = ok,
+		.switch_done_ms = a->m.switch_done_ms,
+		.view_ok = ok,
 		.lease_valid = lease_valid(s, slot),
 		.sync_since_lsn = a->m.sync_since_lsn,
-		.pg = &a->m.obs, .self = &a->m.self,
+		.pg = &a->m.obs,
+		.self = &a->m.self,
 	};
 	struct decide_input in;
 	agent_build_input(&f, v, &bufs, &in);
@@ -743,12 +770,13 @@ static void tick(struct sim *s, int slot)
 		act.kind = ACT_NONE;
 	else if (s->o->verbose && (act.kind != a->m.last_action.kind ||
 				   act.reason != a->m.last_action.reason))
-		sim_log(s, "%s: %s %s (%s)", a->name, decide_kind_name(act.kind),
-			act.target, act.reason);
+		sim_log(s, "%s: %s %s (%s)", a->name,
+			decide_kind_name(act.kind), act.target, act.reason);
 	if (act.kind == ACT_ACQUIRE)
-		sim_log(s, "%s: at %llu, bar %llu (S/optime %s %llu), last "
-			"primary %s", a->name,
-			(unsigned long long)a->m.obs.received_lsn,
+		sim_log(s,
+			"%s: at %llu, bar %llu (S/optime %s %llu), last "
+			"primary %s",
+			a->name, (unsigned long long)a->m.obs.received_lsn,
 			(unsigned long long)in.last_primary_lsn, v->optime.name,
 			(unsigned long long)v->optime.lsn, in.last_primary);
 	a->m.last_action = act;
@@ -758,7 +786,7 @@ static void tick(struct sim *s, int slot)
 			a->m.next_tick = now + 50;
 		return;
 	}
-	a->m.act = (struct sim_action){.busy = true, .what = act};
+	a->m.act = (struct sim_action){ .busy = true, .what = act };
 	a->m.act.done_at = now + act_begin(s, slot);
 }
 

@@ -41,8 +41,8 @@
  * (the longest freeze, plus a TTL) */
 #define FAULT_REACH_MS (6000 + SIM_TTL)
 
-static const char *const state_names[3] = {"primary", "no holder",
-					   "follower"};
+static const char *const state_names[3] = { "primary", "no holder",
+					    "follower" };
 
 void sim_fail(struct sim *s, const char *fmt, ...)
 {
@@ -101,7 +101,8 @@ bool sim_request_stale(struct sim *s, const char *v)
 	uint64_t at = 0;
 	char err[128];
 	if (!flatjson_parse(v, strlen(v), request_time, &at, err,
-			    sizeof(err)) || at == 0)
+			    sizeof(err)) ||
+	    at == 0)
 		return true;
 	return sim_op_wall(s) > at + SCOPE_REQUEST_MAX_AGE_MS;
 }
@@ -118,9 +119,11 @@ static void one_primary(struct sim *s)
 		if (!sim_writable(s, h))
 			continue;
 		if (first >= 0) {
-			sim_fail(s, "VIOLATION: two writable primaries: host %d "
+			sim_fail(s,
+				 "VIOLATION: two writable primaries: host %d "
 				 "(%s, timeline %u) and host %d (%s, timeline "
-				 "%u)", first, s->agents[first].name,
+				 "%u)",
+				 first, s->agents[first].name,
 				 s->hosts[first].pg.tl, h, s->agents[h].name,
 				 s->hosts[h].pg.tl);
 			return;
@@ -144,19 +147,25 @@ void check_promotion(struct sim *s, int h, bool sync_promoter)
 		uint64_t lost_sync = x->acked_sync > held ? x->acked_sync - held
 							  : 0;
 		uint64_t window = x->max_pos > x->optime_lsn
-					  ? x->max_pos - x->optime_lsn : 0;
+					  ? x->max_pos - x->optime_lsn
+					  : 0;
 		uint64_t allowed = s->o->max_lag + window;
 		if (lost && s->config_mixed) {
 			s->mixed_config_losses++;
 		} else if (lost_sync && sync_promoter) {
-			sim_fail(s, "VIOLATION: acknowledged commit lost in "
-				 "sync mode: %llu bytes of timeline %u (acked to "
-				 "%llu) missing on %s", (unsigned long long)
-				 lost_sync, t, (unsigned long long)x->acked_sync,
+			sim_fail(s,
+				 "VIOLATION: acknowledged commit lost in "
+				 "sync mode: %llu bytes of timeline %u (acked "
+				 "to "
+				 "%llu) missing on %s",
+				 (unsigned long long)lost_sync, t,
+				 (unsigned long long)x->acked_sync,
 				 s->agents[h].name);
 		} else if (lost > allowed) {
-			sim_fail(s, "VIOLATION: acknowledged commits lost beyond "
-				 "the async allowance: %llu bytes of timeline %u "
+			sim_fail(s,
+				 "VIOLATION: acknowledged commits lost beyond "
+				 "the async allowance: %llu bytes of timeline "
+				 "%u "
 				 "missing on %s (allowed %llu = max_lag %llu + "
 				 "%llu since the last S/optime)",
 				 (unsigned long long)lost, t, s->agents[h].name,
@@ -244,12 +253,14 @@ static void liveness(struct sim *s)
 		return;
 	}
 	uint64_t from = s->no_primary_since > s->calm_since
-				? s->no_primary_since : s->calm_since;
+				? s->no_primary_since
+				: s->calm_since;
 	uint64_t out = s->now - from;
 	if (out > s->max_outage_ms)
 		s->max_outage_ms = out;
 	if (out > LIVE_MS)
-		sim_fail(s, "VIOLATION: no primary for %llu ms with every node "
+		sim_fail(s,
+			 "VIOLATION: no primary for %llu ms with every node "
 			 "up and reachable and the cluster not paused",
 			 (unsigned long long)out);
 }
@@ -281,7 +292,8 @@ static void maintenance(struct sim *s)
 	    s->op_request_ms >= s->pause_began)
 		return;
 	if (!sim_writable(s, h))
-		sim_fail(s, "VIOLATION: primary lost during maintenance: %s "
+		sim_fail(s,
+			 "VIOLATION: primary lost during maintenance: %s "
 			 "stopped accepting writes while paused, with no fault "
 			 "on its host and no operator request",
 			 s->agents[h].name);
@@ -293,7 +305,8 @@ static void nofailover(struct sim *s)
 	for (int h = 0; h < SIM_MAX_HOSTS; h++)
 		if (sim_writable(s, h) && s->agents[h].exists &&
 		    s->agents[h].nofailover)
-			sim_fail(s, "VIOLATION: nofailover node %s runs as the "
+			sim_fail(s,
+				 "VIOLATION: nofailover node %s runs as the "
 				 "primary (host %d, timeline %u)",
 				 s->agents[h].name, h, s->hosts[h].pg.tl);
 }
@@ -315,7 +328,8 @@ static void request_answered(struct sim *s)
 	uint64_t bound = s->req.refused_stale ? REQUEST_RETRY_MS
 					      : REQUEST_ANSWER_MS;
 	if (s->now - s->req.at > bound)
-		sim_fail(s, "VIOLATION: the operator's request to %s was "
+		sim_fail(s,
+			 "VIOLATION: the operator's request to %s was "
 			 "neither carried out nor answered in %llu ms%s",
 			 s->req.candidate, (unsigned long long)bound,
 			 s->req.refused_stale
@@ -341,7 +355,8 @@ static void rate(struct sim *s)
 		if (a->req_window > s->max_window)
 			s->max_window = a->req_window;
 		if (a->req_window > s->o->rate_bound)
-			sim_fail(s, "VIOLATION: %s made %llu requests to the "
+			sim_fail(s,
+				 "VIOLATION: %s made %llu requests to the "
 				 "store in one second (bound %u), state '%s'",
 				 a->name, (unsigned long long)a->req_window,
 				 s->o->rate_bound, state_names[st]);

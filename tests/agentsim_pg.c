@@ -58,11 +58,12 @@ void wal_append(struct wal *w, uint32_t tl, uint64_t bytes)
 		return;
 	}
 	if (w->n == SIM_MAX_SEGS) { /* merge the two oldest: keeps the end */
-		memmove(&w->s[0], &w->s[1], sizeof(w->s[0]) * (SIM_MAX_SEGS - 1));
+		memmove(&w->s[0], &w->s[1],
+			sizeof(w->s[0]) * (SIM_MAX_SEGS - 1));
 		w->n--;
 	}
 	uint64_t end = wal_end(w);
-	w->s[w->n++] = (struct wal_seg){.tl = tl, .end = end + bytes};
+	w->s[w->n++] = (struct wal_seg){ .tl = tl, .end = end + bytes };
 }
 
 void wal_copy_upto(struct wal *dst, const struct wal *src, uint64_t upto)
@@ -86,8 +87,8 @@ static void receive(struct sim *s, int h)
 	struct sim_pg *p = &s->hosts[h].pg;
 	p->streaming = false;
 	int u = p->upstream;
-	if (u < 0 || !p->conninfo || !s->hosts[u].up ||
-	    s->hosts[u].isolated || s->hosts[h].isolated)
+	if (u < 0 || !p->conninfo || !s->hosts[u].up || s->hosts[u].isolated ||
+	    s->hosts[h].isolated)
 		return;
 	struct sim_pg *up = &s->hosts[u].pg;
 	if (up->state != PG_PRIMARY && up->state != PG_REPLICA)
@@ -159,7 +160,7 @@ void pg_start(struct sim *s, int h, int upstream, uint64_t delay_ms)
 	p->backup_label = false;
 	p->sync_names[0] = '\0';
 	p->replayed = p->replayed < wal_end(&p->wal) ? p->replayed
-						      : wal_end(&p->wal);
+						     : wal_end(&p->wal);
 }
 
 void pg_promote(struct sim *s, int h)
@@ -175,8 +176,9 @@ void pg_promote(struct sim *s, int h)
 	p->streaming = false;
 	p->was_primary = true;
 	p->replayed = wal_end(&p->wal);
-	s->tls[tl] = (struct sim_tl){.host = h, .start = wal_end(&p->wal),
-				     .max_pos = wal_end(&p->wal)};
+	s->tls[tl] = (struct sim_tl){ .host = h,
+				      .start = wal_end(&p->wal),
+				      .max_pos = wal_end(&p->wal) };
 }
 
 static bool listed(const char *list, const char *name)
@@ -200,8 +202,7 @@ uint64_t pg_ack_point(struct sim *s, int h)
 		struct sim_agent *a = &s->agents[i];
 		struct sim_pg *q = &s->hosts[i].pg;
 		if (!a->exists || i == h || !listed(p->sync_names, a->name) ||
-		    q->state != PG_REPLICA || q->upstream != h ||
-		    !q->streaming)
+		    q->state != PG_REPLICA || q->upstream != h || !q->streaming)
 			continue;
 		got[n++] = wal_common(&q->wal, &p->wal);
 	}

@@ -72,8 +72,10 @@ uint64_t store_acquire(struct sim *s, int who, const char *lease,
 		l = &st->leases[i];
 		if (l->held)
 			continue;
-		*l = (struct store_lease){.held = true, .token = ++st->index,
-					  .ttl = ttl, .deadline = s->now + ttl};
+		*l = (struct store_lease){ .held = true,
+					   .token = ++st->index,
+					   .ttl = ttl,
+					   .deadline = s->now + ttl };
 		snprintf(l->name, sizeof(l->name), "%s", lease);
 		snprintf(l->holder, sizeof(l->holder), "%s", holder);
 		notify(s, who, lease);
@@ -82,8 +84,8 @@ uint64_t store_acquire(struct sim *s, int who, const char *lease,
 	return 0;
 }
 
-bool store_renew(struct sim *s, int who, const char *lease,
-		 const char *holder, uint64_t token)
+bool store_renew(struct sim *s, int who, const char *lease, const char *holder,
+		 uint64_t token)
 {
 	count(s, who);
 	struct store_lease *l = find_lease(&s->store, lease);

@@ -94,8 +94,8 @@ int fake_pg_start(struct fake_pg *f)
 	if (find_kids(f) < FAKE_PG_KIDS)
 		return -1;
 	char text[128];
-	snprintf(text, sizeof(text), "%d\n%s\n1700000000\n5432\n",
-		 (int)f->pid, f->dir);
+	snprintf(text, sizeof(text), "%d\n%s\n1700000000\n5432\n", (int)f->pid,
+		 f->dir);
 	fake_pg_write_pid(f, text);
 	return 0;
 }

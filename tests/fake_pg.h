@@ -10,9 +10,9 @@
 #define FAKE_PG_KIDS 3
 
 struct fake_pg {
-	char dir[64];                /* the data directory */
-	pid_t pid;                   /* the "postmaster"; 0 once reaped */
-	int status;                  /* its wait status once reaped */
+	char dir[64]; /* the data directory */
+	pid_t pid;    /* the "postmaster"; 0 once reaped */
+	int status;   /* its wait status once reaped */
 	pid_t kids[FAKE_PG_KIDS];
 };
 

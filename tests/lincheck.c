@@ -63,8 +63,9 @@ void lc_history_free(struct lc_history *h)
 
 static const char *status_name(int s)
 {
-	static const char *names[] = {"ok", "held", "not-holder", "not-found",
-				      "compare-failed", "?"};
+	static const char *names[] = {
+		"ok", "held", "not-holder", "not-found", "compare-failed", "?"
+	};
 	return s >= 0 && s <= LC_UNKNOWN ? names[s] : "bad-status";
 }
 
@@ -72,9 +73,12 @@ static int format_input(const struct lc_op *op, char *b, size_t len)
 {
 	const char *o = op->object;
 	switch (op->type) {
-	case LC_PUT: return snprintf(b, len, "put(%s, %s)", o, op->value);
-	case LC_GET: return snprintf(b, len, "get(%s)", o);
-	case LC_DELETE: return snprintf(b, len, "delete(%s)", o);
+	case LC_PUT:
+		return snprintf(b, len, "put(%s, %s)", o, op->value);
+	case LC_GET:
+		return snprintf(b, len, "get(%s)", o);
+	case LC_DELETE:
+		return snprintf(b, len, "delete(%s)", o);
 	case LC_CAS:
 		return snprintf(b, len, "cas(%s, rev %llu, %s)", o,
 				(unsigned long long)op->rev, op->value);
@@ -86,7 +90,8 @@ static int format_input(const struct lc_op *op, char *b, size_t len)
 		return snprintf(b, len, "%s(%s, %s, token %llu)",
 				op->type == LC_RENEW ? "renew" : "release", o,
 				op->holder, (unsigned long long)op->token);
-	case LC_LEASE_GET: return snprintf(b, len, "lease-get(%s)", o);
+	case LC_LEASE_GET:
+		return snprintf(b, len, "lease-get(%s)", o);
 	}
 	return snprintf(b, len, "op%d(%s)", op->type, o);
 }
@@ -129,7 +134,7 @@ struct xop {
 	const struct lc_op *src;
 	int type, status;
 	bool unknown;
-	long parent; /* local index of the answered attempt, or -1 */
+	long parent;      /* local index of the answered attempt, or -1 */
 	long prev_shadow; /* the previous shadow of the same parent, or -1 */
 	uint64_t call, ret;
 	int val, holder;         /* input ids */
@@ -183,8 +188,8 @@ static bool collect_strings(struct part *p, const struct lc_op *const *ops)
 		return false;
 	size_t k = 0;
 	for (size_t i = 0; i < p->n; i++) {
-		const char *c[4] = {ops[i]->value, ops[i]->holder,
-				    ops[i]->out_value, ops[i]->out_holder};
+		const char *c[4] = { ops[i]->value, ops[i]->holder,
+				     ops[i]->out_value, ops[i]->out_holder };
 		for (int j = 0; j < 4; j++)
 			if (c[j][0])
 				p->strs[k++] = (char *)c[j];
@@ -227,9 +232,11 @@ static bool collect_revs(struct part *p, FILE *out, bool *clash)
 			if (p->revs[u - 1].val != p->revs[i].val) {
 				*clash = true;
 				if (out)
-					fprintf(out, "  revision %llu shows two "
+					fprintf(out,
+						"  revision %llu shows two "
 						"values: %s and %s\n",
-						(unsigned long long)p->revs[i].rev,
+						(unsigned long long)p->revs[i]
+							.rev,
 						p->strs[p->revs[u - 1].val],
 						p->strs[p->revs[i].val]);
 			}
@@ -243,9 +250,9 @@ static bool collect_revs(struct part *p, FILE *out, bool *clash)
 
 static int rev_value(const struct part *p, uint64_t rev)
 {
-	struct revval key = {rev, 0};
-	struct revval *hit = bsearch(&key, p->revs, p->n_revs,
-				     sizeof(*p->revs), cmp_revval);
+	struct revval key = { rev, 0 };
+	struct revval *hit = bsearch(&key, p->revs, p->n_revs, sizeof(*p->revs),
+				     cmp_revval);
 	return hit ? hit->val : -2;
 }
 
@@ -290,8 +297,8 @@ static void link_shadows(struct part *p)
 
 /* ops: the partition's operations; local[] maps a history index to the
  * local one (for shadows), or is NULL when there are none. */
-static bool part_init(struct part *p, const struct lc_op *const *ops,
-		      size_t n, const long *local, FILE *out, bool *clash)
+static bool part_init(struct part *p, const struct lc_op *const *ops, size_t n,
+		      const long *local, FILE *out, bool *clash)
 {
 	memset(p, 0, sizeof(*p));
 	p->n = n;
@@ -350,7 +357,11 @@ static bool kv_observe(struct state *t, bool present, int v, uint64_t rev)
 	return true;
 }
 
-enum { NO = 0, YES = 1, MAYBE = 2 };
+enum {
+	NO = 0,
+	YES = 1,
+	MAYBE = 2
+};
 
 /* Does the current mod revision equal e?  Unknown when the current value's
  * revision was never seen, unless e is known to be another value's. */
@@ -402,7 +413,8 @@ static int kv_cas(const struct part *p, const struct xop *o,
 		return 0;
 	/* The refusal shows the key as it is. */
 	return kv_observe(&t, o->present, o->out_val, o->out_rev)
-		       ? (out[0] = t, 1) : 0;
+		       ? (out[0] = t, 1)
+		       : 0;
 }
 
 static int kv_step(const struct part *p, const struct xop *o,
@@ -414,15 +426,19 @@ static int kv_step(const struct part *p, const struct xop *o,
 		if (!o->unknown && o->status != LC_OK)
 			return 0;
 		return kv_write(&t, o->val, o->unknown ? 0 : o->out_rev)
-			       ? (out[0] = t, 1) : 0;
+			       ? (out[0] = t, 1)
+			       : 0;
 	case LC_GET:
 		if (o->status != LC_OK && o->status != LC_NOT_FOUND)
 			return 0;
 		return kv_observe(&t, o->status == LC_OK && o->present,
 				  o->out_val, o->out_rev)
-			       ? (out[0] = t, 1) : 0;
-	case LC_DELETE: return kv_delete(o, s, out);
-	case LC_CAS: return kv_cas(p, o, s, out);
+			       ? (out[0] = t, 1)
+			       : 0;
+	case LC_DELETE:
+		return kv_delete(o, s, out);
+	case LC_CAS:
+		return kv_cas(p, o, s, out);
 	}
 	return 0;
 }
@@ -539,9 +555,9 @@ static bool lease_holder_op(const struct xop *o, struct state *t)
 			t->a = -1;
 		/* A release answers the lease as it left it (free, with the
 		 * token it lost); then it is gone. */
-		bool seen = o->unknown || lease_observe(t, o->present,
-							o->out_holder,
-							o->out_token);
+		bool seen = o->unknown ||
+			    lease_observe(t, o->present, o->out_holder,
+					  o->out_token);
 		if (o->type == LC_RELEASE)
 			lease_remove(t);
 		return seen;
@@ -556,9 +572,11 @@ static bool lease_holder_op(const struct xop *o, struct state *t)
 static bool lease_apply(const struct xop *o, struct state *t)
 {
 	switch (o->type) {
-	case LC_ACQUIRE: return lease_acquire(o, t);
+	case LC_ACQUIRE:
+		return lease_acquire(o, t);
 	case LC_RENEW:
-	case LC_RELEASE: return lease_holder_op(o, t);
+	case LC_RELEASE:
+		return lease_holder_op(o, t);
 	case LC_LEASE_GET:
 		if (o->status == LC_NOT_FOUND)
 			return !t->exists;
@@ -693,7 +711,8 @@ static int cache_add(struct cache *c, const uint64_t *set,
 	uint64_t h = key_hash(set, c->words, s);
 	for (size_t i = h & (c->cap - 1); c->hashes[i];
 	     i = (i + 1) & (c->cap - 1))
-		if (c->hashes[i] == h && !memcmp(&c->states[i], s, sizeof(*s)) &&
+		if (c->hashes[i] == h &&
+		    !memcmp(&c->states[i], s, sizeof(*s)) &&
 		    !memcmp(&c->sets[i * c->words], set, c->words * 8))
 			return 0;
 	if (2 * (c->n + 1) > c->cap && !cache_grow(c))
@@ -723,9 +742,10 @@ static struct entry *build_list(const struct part *p, size_t *n_ret)
 		return NULL;
 	size_t k = 1;
 	for (size_t i = 0; i < p->n; i++) {
-		e[k++] = (struct entry){true, i, p->ops[i].call, 0, 0, 0};
+		e[k++] = (struct entry){ true, i, p->ops[i].call, 0, 0, 0 };
 		if (p->ops[i].ret != LC_NEVER)
-			e[k++] = (struct entry){false, i, p->ops[i].ret, 0, 0, 0};
+			e[k++] = (struct entry){ false, i, p->ops[i].ret,
+						 0,     0, 0 };
 	}
 	qsort(e + 1, k - 1, sizeof(*e), cmp_entry);
 	struct entry **calls = calloc(p->n + 1, sizeof(*calls));
@@ -791,10 +811,10 @@ struct search {
 	struct cache cache;
 	struct frame *stack;
 	size_t depth, best_depth;
-	size_t *best;       /* the longest linearization found */
+	size_t *best; /* the longest linearization found */
 	struct state best_state;
 	uint64_t *set;
-	double deadline;    /* CLOCK_MONOTONIC seconds */
+	double deadline; /* CLOCK_MONOTONIC seconds */
 	uint64_t steps;
 };
 
@@ -843,8 +863,8 @@ static void note_best(struct search *s, const struct state *st)
 	s->best_state = *st;
 }
 
-static bool search_init(struct search *s, const struct part *p,
-			size_t *n_ret, double budget)
+static bool search_init(struct search *s, const struct part *p, size_t *n_ret,
+			double budget)
 {
 	memset(s, 0, sizeof(*s));
 	s->p = p;
@@ -882,8 +902,8 @@ static int try_call(struct search *s, struct entry *e, int branch,
 		if (r < 0)
 			return -1;
 		if (r) {
-			s->stack[s->depth++] =
-				(struct frame){e, *st, b, rmin};
+			s->stack[s->depth++] = (struct frame){ e, *st, b,
+							       rmin };
 			*st = out[b];
 			lift(e);
 			return 1;
@@ -896,7 +916,7 @@ static int try_call(struct search *s, struct entry *e, int branch,
 static enum lc_verdict search_run(struct search *s, size_t n_ret)
 {
 	struct entry *head = &s->list[0];
-	struct state st = {.a = -1};
+	struct state st = { .a = -1 };
 	struct entry *e = head->next;
 	uint64_t rmin = first_return(head);
 	int branch = 0;
@@ -949,8 +969,8 @@ static void print_state(FILE *out, const struct part *p, const struct state *s)
 	else if (!name)
 		fprintf(out, "absent");
 	else
-		fprintf(out, "%s, rev %llu%s", name,
-			(unsigned long long)s->x, s->x ? "" : " (unknown)");
+		fprintf(out, "%s, rev %llu%s", name, (unsigned long long)s->x,
+			s->x ? "" : " (unknown)");
 }
 
 static void print_op(FILE *out, const char *tag, const struct lc_op *op,
@@ -971,7 +991,8 @@ static void report_failure(FILE *out, const struct search *s, uint64_t t0)
 		print_op(out, " ", p->ops[s->best[i]].src, t0);
 	fprintf(out, "  state then: ");
 	print_state(out, p, &s->best_state);
-	fprintf(out, "\n  none of these could come next (pending, in call "
+	fprintf(out,
+		"\n  none of these could come next (pending, in call "
 		"order; '!' must be linearized before the others return):\n");
 	bool *done = calloc(p->n + 1, 1);
 	if (!done)
@@ -1001,7 +1022,7 @@ static struct pcheck check_part(const struct lc_op *const *ops, size_t n,
 				const long *local, const struct lc_options *o,
 				FILE *out, uint64_t t0)
 {
-	struct pcheck r = {LC_UNDECIDED, 0, 0};
+	struct pcheck r = { LC_UNDECIDED, 0, 0 };
 	double start = now_s();
 	struct part p;
 	struct search s;
@@ -1090,13 +1111,14 @@ static void minimise(const struct lc_op *const *ops, size_t n,
 			lo = mid;
 	}
 	m = make_prefix(ops, n, hi, buf, view);
-	fprintf(out, "  minimal failing prefix: the first %zu ops in call "
+	fprintf(out,
+		"  minimal failing prefix: the first %zu ops in call "
 		"order (later ones as unknown outcomes); the last to join:\n",
 		hi);
 	print_op(out, ">", ops[hi - 1], t0);
 	if (check_part(view, m, NULL, &q, out, t0).verdict != LC_VIOLATION)
 		fprintf(out, "  (the prefix did not fail on its own: see the "
-			"full partition above)\n");
+			     "full partition above)\n");
 out:
 	free(buf);
 	free(view);
@@ -1115,8 +1137,8 @@ static void count_ops(const struct lc_op *ops, size_t n, struct lc_summary *s)
 static void report_part(FILE *out, const char *name, size_t n,
 			const struct pcheck *r)
 {
-	static const char *v[] = {"linearizable", "NOT LINEARIZABLE",
-				  "undecided (budget ran out)"};
+	static const char *v[] = { "linearizable", "NOT LINEARIZABLE",
+				   "undecided (budget ran out)" };
 	fprintf(out, "  %-12s %6zu ops  %-16s %8llu states  %.3f s\n", name, n,
 		v[r->verdict], (unsigned long long)r->states, r->seconds);
 }
@@ -1136,7 +1158,7 @@ static void fold(struct lc_summary *sum, const struct pcheck *r,
 enum lc_verdict lc_check(const struct lc_op *ops, size_t n,
 			 const struct lc_options *opt, struct lc_summary *sum)
 {
-	struct lc_options o = opt ? *opt : (struct lc_options){0};
+	struct lc_options o = opt ? *opt : (struct lc_options){ 0 };
 	struct lc_summary dummy;
 	enum lc_verdict worst = LC_LINEARIZABLE;
 	const struct lc_op **v = malloc((n + 1) * sizeof(*v));
@@ -1163,7 +1185,8 @@ enum lc_verdict lc_check(const struct lc_op *ops, size_t n,
 	for (size_t i = 0, j; i < m; i = j) {
 		for (j = i; j < m && !strcmp(v[j]->object, v[i]->object); j++)
 			local[v[j] - ops] = (long)(j - i);
-		struct pcheck r = check_part(v + i, j - i, local, &o, o.out, t0);
+		struct pcheck r = check_part(v + i, j - i, local, &o, o.out,
+					     t0);
 		if (o.out)
 			report_part(o.out, v[i]->object, j - i, &r);
 		if (o.out && o.minimise && r.verdict == LC_VIOLATION)

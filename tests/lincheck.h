@@ -72,8 +72,8 @@ enum lc_status {
 
 struct lc_op {
 	int client;
-	uint64_t call, ret; /* ns; ret LC_NEVER: outcome unknown */
-	int type;           /* enum lc_type */
+	uint64_t call, ret;  /* ns; ret LC_NEVER: outcome unknown */
+	int type;            /* enum lc_type */
 	char object[LC_STR]; /* key or lease name: the partition */
 	/* input */
 	char value[LC_STR];  /* put, cas */
@@ -82,13 +82,13 @@ struct lc_op {
 	uint64_t token;      /* renew, release */
 	uint64_t ttl_ms;     /* acquire */
 	/* output (status LC_UNKNOWN: none) */
-	int status;          /* enum lc_status */
-	bool present;        /* a kv or lease came with the answer */
+	int status;              /* enum lc_status */
+	bool present;            /* a kv or lease came with the answer */
 	char out_value[LC_STR];  /* kv value */
 	char out_holder[LC_STR]; /* lease holder ("" free) */
-	uint64_t out_rev;    /* kv mod revision */
-	uint64_t out_token;  /* lease token */
-	long shadow_of;      /* -1, or index of the answered attempt */
+	uint64_t out_rev;        /* kv mod revision */
+	uint64_t out_token;      /* lease token */
+	long shadow_of;          /* -1, or index of the answered attempt */
 };
 
 /* An op with everything empty and shadow_of -1. */
@@ -111,16 +111,16 @@ enum lc_verdict {
 };
 
 struct lc_options {
-	double budget_s;  /* per partition; 0: 60 s */
-	FILE *out;        /* per-partition lines and the failure; NULL: quiet */
-	bool minimise;    /* look for a shorter failing prefix to print */
-	uint64_t t0;      /* times in reports are relative to it; 0: first call */
+	double budget_s; /* per partition; 0: 60 s */
+	FILE *out;       /* per-partition lines and the failure; NULL: quiet */
+	bool minimise;   /* look for a shorter failing prefix to print */
+	uint64_t t0; /* times in reports are relative to it; 0: first call */
 };
 
 struct lc_summary {
 	size_t ops, unknown, shadows, partitions;
 	size_t failed, undecided;
-	uint64_t states;  /* explored (model state, set) pairs, all partitions */
+	uint64_t states; /* explored (model state, set) pairs, all partitions */
 	double seconds;
 };
 

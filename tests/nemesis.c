@@ -53,9 +53,11 @@
 #define MIN_OK_DEFAULT 50
 
 static const char *const type_names[] = {
-	[LC_PUT] = "put", [LC_GET] = "get", [LC_DELETE] = "delete",
-	[LC_CAS] = "cas", [LC_ACQUIRE] = "acquire", [LC_RENEW] = "renew",
-	[LC_RELEASE] = "release", [LC_LEASE_GET] = "lease-get"};
+	[LC_PUT] = "put",         [LC_GET] = "get",
+	[LC_DELETE] = "delete",   [LC_CAS] = "cas",
+	[LC_ACQUIRE] = "acquire", [LC_RENEW] = "renew",
+	[LC_RELEASE] = "release", [LC_LEASE_GET] = "lease-get"
+};
 #define N_TYPES (LC_LEASE_GET + 1)
 
 struct nemesis;
@@ -66,7 +68,7 @@ struct node {
 	uv_process_t *proc; /* NULL: not running */
 	bool paused;
 	bool restart_pending;
-	uv_timer_t timer;   /* restart or SIGCONT */
+	uv_timer_t timer;    /* restart or SIGCONT */
 	uv_process_t *proxy; /* the tcp-proxy in front of its peer port */
 };
 
@@ -77,13 +79,19 @@ struct client {
 	uv_timer_t think;
 	bool busy;
 	unsigned seq;
-	unsigned losses;     /* connections lost during the current op */
-	struct lc_op op;     /* the op in flight */
-	uint64_t rev[N_KEYS];      /* last mod revision seen per key */
-	uint64_t token[N_LEASES];  /* our last grant per lease */
+	unsigned losses;          /* connections lost during the current op */
+	struct lc_op op;          /* the op in flight */
+	uint64_t rev[N_KEYS];     /* last mod revision seen per key */
+	uint64_t token[N_LEASES]; /* our last grant per lease */
 };
 
-enum phase { RUN, HEAL, DRAIN, STOP, DONE };
+enum phase {
+	RUN,
+	HEAL,
+	DRAIN,
+	STOP,
+	DONE
+};
 
 struct nemesis {
 	uv_loop_t *loop;
@@ -94,9 +102,9 @@ struct nemesis {
 	unsigned seed;
 	bool keep;
 	unsigned seed0;
-	const char *history; /* --history FILE: every op, one per line */
+	const char *history;   /* --history FILE: every op, one per line */
 	const char *proxy_bin; /* --proxy PATH: partitions on */
-	int isolated;        /* 1..3: the node cut off, 0: none, -1: asking
+	int isolated;          /* 1..3: the node cut off, 0: none, -1: asking
 			      * who leads before cutting it off */
 	uv_timer_t heal_cut;
 	struct tclient *probe; /* asks who leads, for a leader partition */
@@ -108,8 +116,8 @@ struct nemesis {
 	enum phase ph;
 	uint64_t t0;
 	unsigned faults, dropped, unexpected, crashes, partitions;
-	unsigned min_ok;             /* --min-ok */
-	unsigned issued[N_TYPES];    /* requests sent, per enum lc_type */
+	unsigned min_ok;          /* --min-ok */
+	unsigned issued[N_TYPES]; /* requests sent, per enum lc_type */
 };
 
 static uint64_t now_ns(void)
@@ -151,8 +159,8 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
 	if (!nd->restart_pending && nm->ph < STOP) {
 		nm->crashes++;
 		printf("nemesis: w%d exited on its own (status %lld, signal "
-		       "%d); see %s/w%d.log\n", nd->n, (long long)status, sig,
-		       nm->dir, nd->n);
+		       "%d); see %s/w%d.log\n",
+		       nd->n, (long long)status, sig, nm->dir, nd->n);
 		nd->restart_pending = true;
 		uv_timer_start(&nd->timer, on_node_timer, 300, 0);
 	}
@@ -176,20 +184,35 @@ static int node_start(struct node *nd)
 	snprintf(cluster, sizeof(cluster),
 		 "w1=127.0.0.1:%d,w2=127.0.0.1:%d,w3=127.0.0.1:%d", pb + 1,
 		 pb + 2, pb + 3);
-	char *args[] = {(char *)nm->tenured, "--name", name, "--data-dir",
-			data, "--listen-peer", peer, "--listen-client", cli,
-			"--initial-cluster", cluster, "--election-timeout",
-			"300ms", "--heartbeat-interval", "50ms", NULL};
+	char *args[] = { (char *)nm->tenured,
+			 "--name",
+			 name,
+			 "--data-dir",
+			 data,
+			 "--listen-peer",
+			 peer,
+			 "--listen-client",
+			 cli,
+			 "--initial-cluster",
+			 cluster,
+			 "--election-timeout",
+			 "300ms",
+			 "--heartbeat-interval",
+			 "50ms",
+			 NULL };
 	int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd < 0)
 		return -errno;
 	uv_stdio_container_t io[3] = {
-		{.flags = UV_IGNORE},
-		{.flags = UV_INHERIT_FD, .data.fd = fd},
-		{.flags = UV_INHERIT_FD, .data.fd = fd},
+		{ .flags = UV_IGNORE },
+		{ .flags = UV_INHERIT_FD, .data.fd = fd },
+		{ .flags = UV_INHERIT_FD, .data.fd = fd },
 	};
-	uv_process_options_t o = {.exit_cb = on_exit_cb, .file = nm->tenured,
-				  .args = args, .stdio_count = 3, .stdio = io};
+	uv_process_options_t o = { .exit_cb = on_exit_cb,
+				   .file = nm->tenured,
+				   .args = args,
+				   .stdio_count = 3,
+				   .stdio = io };
 	uv_process_t *p = calloc(1, sizeof(*p));
 	int rv = p ? uv_spawn(nm->loop, p, &o) : UV_ENOMEM;
 	close(fd);
@@ -216,8 +239,8 @@ static void on_proxy_exit(uv_process_t *p, int64_t status, int sig)
 	if (nd->nm->ph < STOP) {
 		nd->nm->crashes++;
 		printf("nemesis: the proxy in front of w%d exited (status %lld,"
-		       " signal %d); see %s/proxy%d.log\n", nd->n,
-		       (long long)status, sig, nd->nm->dir, nd->n);
+		       " signal %d); see %s/proxy%d.log\n",
+		       nd->n, (long long)status, sig, nd->nm->dir, nd->n);
 	}
 	nd->proxy = NULL;
 	uv_close((uv_handle_t *)p, on_proc_closed);
@@ -254,18 +277,20 @@ static int proxy_start(struct node *nd)
 	FILE *f = fopen(cut, "w");
 	if (!f || fclose(f))
 		return -errno;
-	char *args[] = {(char *)nm->proxy_bin, lport, tport, cut, NULL};
+	char *args[] = { (char *)nm->proxy_bin, lport, tport, cut, NULL };
 	int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	if (fd < 0)
 		return -errno;
 	uv_stdio_container_t io[3] = {
-		{.flags = UV_IGNORE},
-		{.flags = UV_INHERIT_FD, .data.fd = fd},
-		{.flags = UV_INHERIT_FD, .data.fd = fd},
+		{ .flags = UV_IGNORE },
+		{ .flags = UV_INHERIT_FD, .data.fd = fd },
+		{ .flags = UV_INHERIT_FD, .data.fd = fd },
 	};
-	uv_process_options_t o = {.exit_cb = on_proxy_exit,
-				  .file = nm->proxy_bin, .args = args,
-				  .stdio_count = 3, .stdio = io};
+	uv_process_options_t o = { .exit_cb = on_proxy_exit,
+				   .file = nm->proxy_bin,
+				   .args = args,
+				   .stdio_count = 3,
+				   .stdio = io };
 	uv_process_t *p = calloc(1, sizeof(*p));
 	int rv = p ? uv_spawn(nm->loop, p, &o) : UV_ENOMEM;
 	close(fd);
@@ -330,9 +355,9 @@ static void on_leader_known(void *arg, int status,
 
 static void partition_start(struct nemesis *nm)
 {
-	struct client_request q = {.op = CLIENT_OP_STATUS};
-	if (rnd(nm, 2) || tclient_request(nm->probe, &q, 500,
-					  on_leader_known, nm))
+	struct client_request q = { .op = CLIENT_OP_STATUS };
+	if (rnd(nm, 2) ||
+	    tclient_request(nm->probe, &q, 500, on_leader_known, nm))
 		partition_isolate(nm, 1 + (int)rnd(nm, N_NODES));
 	else
 		nm->isolated = -1; /* pending: nothing else meanwhile */
@@ -438,11 +463,16 @@ static void copy_str(char *dst, struct client_str s)
 static int lc_status(int st)
 {
 	switch (st) {
-	case CLIENT_OK: return LC_OK;
-	case CLIENT_HELD: return LC_HELD;
-	case CLIENT_NOT_HOLDER: return LC_NOT_HOLDER;
-	case CLIENT_NOT_FOUND: return LC_NOT_FOUND;
-	case CLIENT_COMPARE_FAILED: return LC_COMPARE_FAILED;
+	case CLIENT_OK:
+		return LC_OK;
+	case CLIENT_HELD:
+		return LC_HELD;
+	case CLIENT_NOT_HOLDER:
+		return LC_NOT_HOLDER;
+	case CLIENT_NOT_FOUND:
+		return LC_NOT_FOUND;
+	case CLIENT_COMPARE_FAILED:
+		return LC_COMPARE_FAILED;
 	}
 	return LC_UNKNOWN;
 }
@@ -539,16 +569,15 @@ static void on_answer(void *arg, int status, const struct client_response *r)
 	uv_timer_start(&c->think, on_think, rnd(nm, 20), 0);
 }
 
-static void key_op(struct client *c, struct lc_op *op,
-		   struct client_request *q)
+static void key_op(struct client *c, struct lc_op *op, struct client_request *q)
 {
 	struct nemesis *nm = c->nm;
 	int k = (int)rnd(nm, N_KEYS);
 	unsigned dice = rnd(nm, 10);
 	snprintf(op->object, sizeof(op->object), "key%d", k);
 	snprintf(op->value, sizeof(op->value), "c%d-%u", c->id, ++c->seq);
-	q->key = (struct client_str){op->object, strlen(op->object)};
-	q->value = (struct client_str){op->value, strlen(op->value)};
+	q->key = (struct client_str){ op->object, strlen(op->object) };
+	q->value = (struct client_str){ op->value, strlen(op->value) };
 	if (dice < 3) {
 		op->type = LC_PUT;
 		q->op = CLIENT_OP_PUT;
@@ -571,13 +600,13 @@ static void lease_op(struct client *c, struct lc_op *op,
 		     struct client_request *q)
 {
 	struct nemesis *nm = c->nm;
-	static const uint64_t ttls[] = {300, 700, 1500};
+	static const uint64_t ttls[] = { 300, 700, 1500 };
 	int l = (int)rnd(nm, N_LEASES);
 	unsigned dice = rnd(nm, 20);
 	snprintf(op->object, sizeof(op->object), "lease%d", l);
 	snprintf(op->holder, sizeof(op->holder), "c%d", c->id);
-	q->name = (struct client_str){op->object, strlen(op->object)};
-	q->holder = (struct client_str){op->holder, strlen(op->holder)};
+	q->name = (struct client_str){ op->object, strlen(op->object) };
+	q->holder = (struct client_str){ op->holder, strlen(op->holder) };
 	/* Sometimes a token that is stale on purpose. */
 	op->token = c->token[l] ? c->token[l] - rnd(nm, 2) : 1;
 	q->lease_token = 0;
@@ -633,12 +662,16 @@ static int clients_start(struct nemesis *nm, const char *const *eps)
 	for (int i = 0; i < nm->n_clients; i++) {
 		struct client *c = &nm->clients[i];
 		struct tclient_options o = {
-			.endpoints = eps, .n_endpoints = N_NODES,
-			.connect_timeout_ms = 500, .backoff_base_ms = 20,
+			.endpoints = eps,
+			.n_endpoints = N_NODES,
+			.connect_timeout_ms = 500,
+			.backoff_base_ms = 20,
 			.backoff_cap_ms = 300,
 			/* A fast failure would only shorten the history. */
 			.breaker_threshold = 1000000,
-			.log = client_log, .log_arg = c};
+			.log = client_log,
+			.log_arg = c
+		};
 		c->nm = nm;
 		c->id = i + 1;
 		uv_timer_init(nm->loop, &c->think);
@@ -654,10 +687,12 @@ static int clients_start(struct nemesis *nm, const char *const *eps)
 /* The client that asks who leads (STATUS answers locally, any node). */
 static int probe_start(struct nemesis *nm, const char *const *eps)
 {
-	struct tclient_options o = {
-		.endpoints = eps, .n_endpoints = N_NODES,
-		.connect_timeout_ms = 200, .backoff_base_ms = 20,
-		.backoff_cap_ms = 100, .breaker_threshold = 1000000};
+	struct tclient_options o = { .endpoints = eps,
+				     .n_endpoints = N_NODES,
+				     .connect_timeout_ms = 200,
+				     .backoff_base_ms = 20,
+				     .backoff_cap_ms = 100,
+				     .breaker_threshold = 1000000 };
 	return nm->proxy_bin ? tclient_new(nm->loop, &o, &nm->probe) : 0;
 }
 
@@ -711,7 +746,8 @@ static void on_phase(uv_timer_t *t)
 		nm->ph = HEAL;
 		uv_timer_stop(&nm->fault);
 		heal(nm);
-		say(nm, "heal: every witness %s (%d faults)", "up", (int)nm->faults);
+		say(nm, "heal: every witness %s (%d faults)", "up",
+		    (int)nm->faults);
 		uv_timer_start(t, on_phase, 3000, 0);
 		return;
 	case HEAL:
@@ -769,13 +805,17 @@ static void usage(FILE *f)
 
 static int parse(struct nemesis *nm, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"tenured", 1, 0, 't'}, {"port-base", 1, 0, 'p'},
-		{"duration", 1, 0, 'd'}, {"clients", 1, 0, 'c'},
-		{"seed", 1, 0, 's'}, {"keep", 0, 0, 'k'},
-		{"history", 1, 0, 'H'}, {"proxy", 1, 0, 'x'},
-		{"min-ok", 1, 0, 'm'},
-		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+	static const struct option opts[] = { { "tenured", 1, 0, 't' },
+					      { "port-base", 1, 0, 'p' },
+					      { "duration", 1, 0, 'd' },
+					      { "clients", 1, 0, 'c' },
+					      { "seed", 1, 0, 's' },
+					      { "keep", 0, 0, 'k' },
+					      { "history", 1, 0, 'H' },
+					      { "proxy", 1, 0, 'x' },
+					      { "min-ok", 1, 0, 'm' },
+					      { "help", 0, 0, 'h' },
+					      { 0, 0, 0, 0 } };
 	int ch;
 	nm->tenured = "./tenured";
 	nm->duration = 10;
@@ -784,17 +824,39 @@ static int parse(struct nemesis *nm, int argc, char **argv)
 	nm->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
-		case 't': nm->tenured = optarg; break;
-		case 'p': nm->port_base = atoi(optarg); break;
-		case 'd': nm->duration = atof(optarg); break;
-		case 'c': nm->n_clients = atoi(optarg); break;
-		case 's': nm->seed = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'k': nm->keep = true; break;
-		case 'H': nm->history = optarg; break;
-		case 'x': nm->proxy_bin = optarg; break;
-		case 'm': nm->min_ok = (unsigned)strtoul(optarg, NULL, 0); break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		case 't':
+			nm->tenured = optarg;
+			break;
+		case 'p':
+			nm->port_base = atoi(optarg);
+			break;
+		case 'd':
+			nm->duration = atof(optarg);
+			break;
+		case 'c':
+			nm->n_clients = atoi(optarg);
+			break;
+		case 's':
+			nm->seed = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'k':
+			nm->keep = true;
+			break;
+		case 'H':
+			nm->history = optarg;
+			break;
+		case 'x':
+			nm->proxy_bin = optarg;
+			break;
+		case 'm':
+			nm->min_ok = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
 		}
 	}
 	nm->seed0 = nm->seed;
@@ -875,11 +937,11 @@ static void dump_history(const struct nemesis *nm)
  * clients issued answered OK at least once.  Prints the counts. */
 static bool enough_ok(const struct nemesis *nm)
 {
-	unsigned ok[N_TYPES] = {0}, total = 0;
+	unsigned ok[N_TYPES] = { 0 }, total = 0;
 	for (size_t i = 0; i < nm->hist.n; i++) {
 		const struct lc_op *op = &nm->hist.ops[i];
-		if (op->shadow_of < 0 && op->status == LC_OK &&
-		    op->type > 0 && op->type < N_TYPES) {
+		if (op->shadow_of < 0 && op->status == LC_OK && op->type > 0 &&
+		    op->type < N_TYPES) {
 			ok[op->type]++;
 			total++;
 		}
@@ -899,12 +961,14 @@ static bool enough_ok(const struct nemesis *nm)
 	if (total < nm->min_ok) {
 		printf("FAIL: only %u operations answered OK, at least %u "
 		       "needed: the history tests next to nothing (were the "
-		       "witnesses up?)\n", total, nm->min_ok);
+		       "witnesses up?)\n",
+		       total, nm->min_ok);
 		good = false;
 	}
 	if (missing[0]) {
 		printf("FAIL: no %s answered OK although the clients issued "
-		       "them\n", missing);
+		       "them\n",
+		       missing);
 		good = false;
 	}
 	return good;
@@ -912,11 +976,12 @@ static bool enough_ok(const struct nemesis *nm)
 
 static int check(struct nemesis *nm)
 {
-	struct lc_options o = {.budget_s = 120, .out = stdout,
-			       .minimise = true, .t0 = nm->t0};
+	struct lc_options o = {
+		.budget_s = 120, .out = stdout, .minimise = true, .t0 = nm->t0
+	};
 	struct lc_summary s;
-	printf("checking %zu ops (%u dropped as not executed)...\n",
-	       nm->hist.n, nm->dropped);
+	printf("checking %zu ops (%u dropped as not executed)...\n", nm->hist.n,
+	       nm->dropped);
 	if (nm->history)
 		dump_history(nm);
 	enum lc_verdict v = lc_check(nm->hist.ops, nm->hist.n, &o, &s);
@@ -936,7 +1001,8 @@ static int check(struct nemesis *nm)
 	bool enough = enough_ok(nm);
 	if (v == LC_LINEARIZABLE && !enough) {
 		printf("FAIL: linearizable, but too few successful operations "
-		       "to count (seed %u); logs in %s\n", nm->seed0, nm->dir);
+		       "to count (seed %u); logs in %s\n",
+		       nm->seed0, nm->dir);
 		return 2;
 	}
 	if (v == LC_LINEARIZABLE)
@@ -971,7 +1037,8 @@ int main(int argc, char **argv)
 		char cmd[128];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", nm.dir);
 		if (system(cmd) != 0)
-			fprintf(stderr, "nemesis: could not remove %s\n", nm.dir);
+			fprintf(stderr, "nemesis: could not remove %s\n",
+				nm.dir);
 	}
 	lc_history_free(&nm.hist);
 	free(nm.clients);

@@ -31,7 +31,7 @@ static long now_ms(void)
 
 static int open_socket(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int one = 1;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "notify-listen: %s: path too long\n", path);
@@ -59,10 +59,11 @@ static void print_one(int fd)
 		char buf[CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov = {.iov_base = text, .iov_len = sizeof(text) - 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf)};
+	struct iovec iov = { .iov_base = text, .iov_len = sizeof(text) - 1 };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
 	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
 	if (n < 0)
 		return;
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
 	long end = now_ms() + 1000L * atoi(argv[2]);
 	long left;
 	while ((left = end - now_ms()) > 0) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, (int)left) > 0)
 			print_one(fd);
 	}

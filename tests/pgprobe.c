@@ -68,10 +68,12 @@ static int64_t clock_us(clockid_t id)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: pgprobe run --node NAME=CONNINFO [--node ...] --out FILE\n"
-		"                   [--interval-ms 20] [--timeout-ms 2500] [--duration S]\n"
-		"       pgprobe check --log FILE --final CONNINFO [--sync] [-o text|json]\n");
+	fprintf(f, "usage: pgprobe run --node NAME=CONNINFO [--node ...] --out "
+		   "FILE\n"
+		   "                   [--interval-ms 20] [--timeout-ms 2500] "
+		   "[--duration S]\n"
+		   "       pgprobe check --log FILE --final CONNINFO [--sync] "
+		   "[-o text|json]\n");
 }
 
 /* ---- run ------------------------------------------------------------ */
@@ -81,12 +83,12 @@ struct run_opts {
 	int n_nodes;
 	const char *out;
 	long interval_ms, timeout_ms;
-	double duration_s;          /* 0: until signalled */
+	double duration_s; /* 0: until signalled */
 };
 
 struct probe_log {
 	FILE *f;
-	pthread_mutex_t mu;         /* one writer at a time, whole lines */
+	pthread_mutex_t mu; /* one writer at a time, whole lines */
 };
 
 struct worker {
@@ -96,8 +98,8 @@ struct worker {
 	atomic_bool *stop;
 	PGconn *conn;
 	int64_t seq;
-	bool failing;               /* last attempt failed: report changes only */
-	bool warned;                /* a WARNING came with the last answer */
+	bool failing; /* last attempt failed: report changes only */
+	bool warned;  /* a WARNING came with the last answer */
 	char warning[200];
 	pthread_t tid;
 };
@@ -131,7 +133,8 @@ static void copy_message(char *why, size_t n, const char *msg)
 static void on_notice(void *arg, const PGresult *res)
 {
 	struct worker *w = arg;
-	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *sev = PQresultErrorField(res,
+					     PG_DIAG_SEVERITY_NONLOCALIZED);
 	if (!sev || strcmp(sev, "WARNING") != 0)
 		return;
 	w->warned = true;
@@ -141,19 +144,21 @@ static void on_notice(void *arg, const PGresult *res)
 
 static enum pgprobe_result conn_open(struct worker *w, char *why, size_t n)
 {
-	long ms = w->o->timeout_ms < CONNECT_MAX_MS ? w->o->timeout_ms : CONNECT_MAX_MS;
+	long ms = w->o->timeout_ms < CONNECT_MAX_MS ? w->o->timeout_ms
+						    : CONNECT_MAX_MS;
 	int64_t deadline = clock_us(CLOCK_MONOTONIC) + ms * 1000;
 	char opts[64], user_to[32];
 	snprintf(opts, sizeof(opts), "-c statement_timeout=%ld",
 		 w->o->timeout_ms * 4 / 5);
 	snprintf(user_to, sizeof(user_to), "%ld", w->o->timeout_ms);
 	/* dbname (the caller's conninfo, expanded) comes last so it wins */
-	const char *keys[] = { "connect_timeout", "keepalives", "keepalives_idle",
-			       "keepalives_interval", "keepalives_count",
-			       "tcp_user_timeout", "options", "application_name",
-			       "dbname", NULL };
-	const char *vals[] = { "2", "1", "1", "1", "2", user_to, opts, "pgprobe",
-			       w->conninfo, NULL };
+	const char *keys[] = { "connect_timeout",  "keepalives",
+			       "keepalives_idle",  "keepalives_interval",
+			       "keepalives_count", "tcp_user_timeout",
+			       "options",          "application_name",
+			       "dbname",           NULL };
+	const char *vals[] = { "2",     "1",  "1",       "1",         "2",
+			       user_to, opts, "pgprobe", w->conninfo, NULL };
 	PGconn *c = PQconnectStartParams(keys, vals, 1);
 	if (!c) {
 		copy_message(why, n, "out of memory");
@@ -161,7 +166,8 @@ static enum pgprobe_result conn_open(struct worker *w, char *why, size_t n)
 	}
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	while (st != PGRES_POLLING_OK) {
-		if (st == PGRES_POLLING_FAILED || PQstatus(c) == CONNECTION_BAD) {
+		if (st == PGRES_POLLING_FAILED ||
+		    PQstatus(c) == CONNECTION_BAD) {
 			copy_message(why, n, PQerrorMessage(c));
 			PQfinish(c);
 			return PGPROBE_ERR;
@@ -169,8 +175,9 @@ static enum pgprobe_result conn_open(struct worker *w, char *why, size_t n)
 		short ev = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
 		int r = wait_fd(PQsocket(c), ev, deadline);
 		if (r <= 0) {
-			copy_message(why, n, r == 0 ? "connection timed out"
-						    : "poll failed");
+			copy_message(why, n,
+				     r == 0 ? "connection timed out"
+					    : "poll failed");
 			PQfinish(c);
 			return r == 0 ? PGPROBE_TIMEOUT : PGPROBE_ERR;
 		}
@@ -196,8 +203,8 @@ static enum pgprobe_result flush_all(PGconn *c, int64_t deadline)
 }
 
 /* Reads every result of the query; ok only if all say COMMAND_OK. */
-static enum pgprobe_result read_results(PGconn *c, int64_t deadline,
-					char *why, size_t n)
+static enum pgprobe_result read_results(PGconn *c, int64_t deadline, char *why,
+					size_t n)
 {
 	enum pgprobe_result out = PGPROBE_ERR;
 	bool got = false;
@@ -205,7 +212,8 @@ static enum pgprobe_result read_results(PGconn *c, int64_t deadline,
 		while (PQisBusy(c)) {
 			int r = wait_fd(PQsocket(c), POLLIN, deadline);
 			if (r == 0) {
-				copy_message(why, n, "no answer before the deadline");
+				copy_message(why, n,
+					     "no answer before the deadline");
 				return PGPROBE_TIMEOUT;
 			}
 			if (r < 0 || !PQconsumeInput(c)) {
@@ -219,7 +227,8 @@ static enum pgprobe_result read_results(PGconn *c, int64_t deadline,
 		bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 		if (!ok)
 			copy_message(why, n, PQresultErrorMessage(res));
-		out = (!got || out == PGPROBE_OK) && ok ? PGPROBE_OK : PGPROBE_ERR;
+		out = (!got || out == PGPROBE_OK) && ok ? PGPROBE_OK
+							: PGPROBE_ERR;
 		got = true;
 		PQclear(res);
 	}
@@ -228,8 +237,8 @@ static enum pgprobe_result read_results(PGconn *c, int64_t deadline,
 	return got ? out : PGPROBE_ERR;
 }
 
-static enum pgprobe_result insert_row(struct worker *w, int64_t seq,
-				      char *why, size_t n)
+static enum pgprobe_result insert_row(struct worker *w, int64_t seq, char *why,
+				      size_t n)
 {
 	PGconn *c = w->conn;
 	char seqs[24];
@@ -243,8 +252,9 @@ static enum pgprobe_result insert_row(struct worker *w, int64_t seq,
 	}
 	enum pgprobe_result r = flush_all(c, deadline);
 	if (r != PGPROBE_OK) {
-		copy_message(why, n, r == PGPROBE_TIMEOUT ? "send timed out"
-							  : PQerrorMessage(c));
+		copy_message(why, n,
+			     r == PGPROBE_TIMEOUT ? "send timed out"
+						  : PQerrorMessage(c));
 		return r;
 	}
 	r = read_results(c, deadline, why, n);
@@ -305,7 +315,8 @@ static void pause_ms(atomic_bool *stop, long ms)
 {
 	while (ms > 0 && !atomic_load(stop)) {
 		long step = ms < 50 ? ms : 50;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = step * 1000000L };
+		struct timespec ts = { .tv_sec = 0,
+				       .tv_nsec = step * 1000000L };
 		nanosleep(&ts, NULL);
 		ms -= step;
 	}
@@ -317,7 +328,8 @@ static void *worker_main(void *arg)
 	while (!atomic_load(w->stop)) {
 		char why[256] = "";
 		int64_t seq = w->seq++, send_us;
-		enum pgprobe_result r = probe_once(w, seq, &send_us, why, sizeof(why));
+		enum pgprobe_result r = probe_once(w, seq, &send_us, why,
+						   sizeof(why));
 		log_attempt(w, seq, send_us, clock_us(CLOCK_REALTIME), r);
 		report_change(w, r, why);
 		pause_ms(w->stop, w->o->interval_ms);
@@ -364,13 +376,15 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			goto bad;
 		if (strcmp(a, "--node") == 0) {
 			if (parse_node(o, argv[i + 1]) != 0) {
-				fprintf(stderr, "pgprobe run: --node %s: expected NAME=CONNINFO, "
-					"NAME of A-Z a-z 0-9 _ . - (at most %d nodes)\n",
+				fprintf(stderr,
+					"pgprobe run: --node %s: expected "
+					"NAME=CONNINFO, "
+					"NAME of A-Z a-z 0-9 _ . - (at most %d "
+					"nodes)\n",
 					v, MAX_NODES);
 				return -1;
 			}
-		}
-		else if (strcmp(a, "--out") == 0)
+		} else if (strcmp(a, "--out") == 0)
 			o->out = v;
 		else if (strcmp(a, "--interval-ms") == 0 &&
 			 parse_long(v, 0, &o->interval_ms) == 0)
@@ -385,13 +399,15 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			goto bad;
 		i++;
 		continue;
-bad:
-		fprintf(stderr, "pgprobe run: bad or incomplete option %s%s%s\n",
-			a, v ? " " : "", v ? v : "");
+	bad:
+		fprintf(stderr,
+			"pgprobe run: bad or incomplete option %s%s%s\n", a,
+			v ? " " : "", v ? v : "");
 		return -1;
 	}
 	if (o->n_nodes == 0 || !o->out) {
-		fprintf(stderr, "pgprobe run: needs --node NAME=CONNINFO and --out FILE\n");
+		fprintf(stderr, "pgprobe run: needs --node NAME=CONNINFO and "
+				"--out FILE\n");
 		return -1;
 	}
 	return 0;
@@ -448,8 +464,12 @@ static int cmd_run(int argc, char **argv)
 		       "(CLOCK_REALTIME us)\n");
 	for (int i = 0; i < o.n_nodes; i++) {
 		w[i] = (struct worker){
-			.name = o.names[i], .conninfo = o.conninfos[i], .o = &o,
-			.log = &log, .stop = &stop, .seq = seq0,
+			.name = o.names[i],
+			.conninfo = o.conninfos[i],
+			.o = &o,
+			.log = &log,
+			.stop = &stop,
+			.seq = seq0,
 		};
 		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]) != 0) {
 			fprintf(stderr, "pgprobe run: cannot start a thread\n");
@@ -502,13 +522,15 @@ static int parse_check(int argc, char **argv, struct check_opts *o)
 			goto bad;
 		i++;
 		continue;
-bad:
-		fprintf(stderr, "pgprobe check: bad or incomplete option %s%s%s\n",
-			a, v ? " " : "", v ? v : "");
+	bad:
+		fprintf(stderr,
+			"pgprobe check: bad or incomplete option %s%s%s\n", a,
+			v ? " " : "", v ? v : "");
 		return -1;
 	}
 	if (!o->log || !o->final) {
-		fprintf(stderr, "pgprobe check: needs --log FILE and --final CONNINFO\n");
+		fprintf(stderr, "pgprobe check: needs --log FILE and --final "
+				"CONNINFO\n");
 		return -1;
 	}
 	return 0;
@@ -528,11 +550,14 @@ static int read_log(const char *path, struct pgprobe_history *h)
 	size_t cap = 0;
 	ssize_t len;
 	int rc = 0;
-	for (long no = 1; rc == 0 && (len = getline(&line, &cap, f)) >= 0; no++) {
+	for (long no = 1; rc == 0 && (len = getline(&line, &cap, f)) >= 0;
+	     no++) {
 		if (pgprobe_parse_line(h, line, err, sizeof(err)) >= 0)
 			continue;
 		if (line[len - 1] != '\n') {
-			fprintf(stderr, "pgprobe check: %s:%ld: skipping a torn last line\n",
+			fprintf(stderr,
+				"pgprobe check: %s:%ld: skipping a torn last "
+				"line\n",
 				path, no);
 			continue;
 		}
@@ -548,14 +573,17 @@ static int read_log(const char *path, struct pgprobe_history *h)
 static int read_final(const char *conninfo, struct pgprobe_row **rows,
 		      size_t *n)
 {
-	const char *keys[] = { "connect_timeout", "application_name", "dbname", NULL };
+	const char *keys[] = { "connect_timeout", "application_name", "dbname",
+			       NULL };
 	const char *vals[] = { "5", "pgprobe-check", conninfo, NULL };
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	PGresult *res = NULL;
 	int rc = -1;
 	*rows = NULL;
 	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "pgprobe check: cannot connect to the final primary: %s",
+		fprintf(stderr,
+			"pgprobe check: cannot connect to the final primary: "
+			"%s",
 			PQerrorMessage(c));
 		goto out;
 	}
@@ -592,7 +620,8 @@ static void print_span_text(const struct pgprobe_history *h,
 			    const struct pgprobe_report *r,
 			    const struct pgprobe_span *s)
 {
-	printf("%s [%.3f s .. %.3f s] %.3f s, %zu ok, seq %" PRId64 "..%" PRId64,
+	printf("%s [%.3f s .. %.3f s] %.3f s, %zu ok, seq %" PRId64
+	       "..%" PRId64,
 	       h->nodes[s->node], rel_s(r, s->start_us), rel_s(r, s->end_us),
 	       (double)(s->end_us - s->start_us) / 1e6, s->oks, s->first_seq,
 	       s->last_seq);
@@ -640,7 +669,8 @@ static void print_span_json(const struct pgprobe_history *h,
 			    const struct pgprobe_span *s)
 {
 	printf("{\"node\":\"%s\",\"start_us\":%" PRId64 ",\"end_us\":%" PRId64
-	       ",\"oks\":%zu,\"first_seq\":%" PRId64 ",\"last_seq\":%" PRId64 "}",
+	       ",\"oks\":%zu,\"first_seq\":%" PRId64 ",\"last_seq\":%" PRId64
+	       "}",
 	       h->nodes[s->node], s->start_us, s->end_us, s->oks, s->first_seq,
 	       s->last_seq);
 }
@@ -650,7 +680,8 @@ static void print_json(const struct pgprobe_history *h,
 		       const struct pgprobe_report *r,
 		       const struct pgprobe_final *f)
 {
-	printf("{\"attempts\":%zu,\"acked\":%zu,\"errors\":%zu,\"timeouts\":%zu,"
+	printf("{\"attempts\":%zu,\"acked\":%zu,\"errors\":%zu,\"timeouts\":%"
+	       "zu,"
 	       "\"lost\":%zu,\"unacked_committed\":%zu,\"foreign_rows\":%zu,"
 	       "\"first_us\":%" PRId64 ",\"last_us\":%" PRId64 ","
 	       "\"longest_gap_s\":%.6f,\"gap_start_us\":%" PRId64
@@ -676,7 +707,8 @@ static void print_json(const struct pgprobe_history *h,
 	printf("],\"lost_commits\":[");
 	for (size_t i = 0; i < f->n_lost; i++) {
 		const struct pgprobe_attempt *a = &h->at[f->lost[i]];
-		printf("%s{\"node\":\"%s\",\"seq\":%" PRId64 ",\"ack_us\":%" PRId64 "}",
+		printf("%s{\"node\":\"%s\",\"seq\":%" PRId64
+		       ",\"ack_us\":%" PRId64 "}",
 		       i ? "," : "", h->nodes[a->node], a->seq, a->ack_us);
 	}
 	printf("]}\n");
@@ -696,7 +728,8 @@ static int cmd_check(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (read_log(o.log, &h) != 0 || read_final(o.final, &rows, &n_rows) != 0)
+	if (read_log(o.log, &h) != 0 ||
+	    read_final(o.final, &rows, &n_rows) != 0)
 		goto out;
 	if (pgprobe_analyze(&h, &r) != 0 ||
 	    pgprobe_compare_final(&h, rows, n_rows, &f) != 0) {
@@ -709,9 +742,12 @@ static int cmd_check(int argc, char **argv)
 		print_text(&h, &r, &f);
 	rc = r.n_overlaps > 0 || (o.sync && f.n_lost > 0) ? 1 : 0;
 	if (!o.json)
-		printf("result: %s\n", r.n_overlaps ? "VIOLATION"
-				       : f.n_lost ? (o.sync ? "LOST" : "ok (lost commits allowed without --sync)")
-				       : "ok");
+		printf("result: %s\n",
+		       r.n_overlaps ? "VIOLATION"
+		       : f.n_lost   ? (o.sync ? "LOST"
+					      : "ok (lost commits allowed "
+						"without --sync)")
+				    : "ok");
 out:
 	free(rows);
 	pgprobe_final_free(&f);
@@ -726,7 +762,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return cmd_check(argc, argv);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+	if (argc >= 2 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;
 	}

@@ -92,7 +92,10 @@ int pgprobe_history_add(struct pgprobe_history *h, const char *node,
 	if (idx < 0)
 		return -1;
 	h->at[h->n++] = (struct pgprobe_attempt){
-		.node = idx, .seq = seq, .send_us = send_us, .ack_us = ack_us,
+		.node = idx,
+		.seq = seq,
+		.send_us = send_us,
+		.ack_us = ack_us,
 		.result = result,
 	};
 	h->sorted = false;
@@ -101,7 +104,8 @@ int pgprobe_history_add(struct pgprobe_history *h, const char *node,
 
 static int parse_result(const char *word, enum pgprobe_result *r)
 {
-	for (size_t i = 0; i < sizeof(result_names) / sizeof(*result_names); i++) {
+	for (size_t i = 0; i < sizeof(result_names) / sizeof(*result_names);
+	     i++) {
 		if (strcmp(word, result_names[i]) == 0) {
 			*r = (enum pgprobe_result)i;
 			return 0;
@@ -110,8 +114,8 @@ static int parse_result(const char *word, enum pgprobe_result *r)
 	return -1;
 }
 
-int pgprobe_parse_line(struct pgprobe_history *h, const char *line,
-		       char *err, size_t errlen)
+int pgprobe_parse_line(struct pgprobe_history *h, const char *line, char *err,
+		       size_t errlen)
 {
 	const char *p = line + strspn(line, " \t\r\n");
 	if (*p == '\0' || *p == '#')
@@ -138,8 +142,9 @@ int pgprobe_parse_line(struct pgprobe_history *h, const char *line,
 		return -1;
 	}
 	if (ack_us < send_us) {
-		snprintf(err, errlen, "ack_us %" PRId64 " before send_us %" PRId64,
-			 ack_us, send_us);
+		snprintf(err, errlen,
+			 "ack_us %" PRId64 " before send_us %" PRId64, ack_us,
+			 send_us);
 		return -1;
 	}
 	if (pgprobe_history_add(h, node, seq, send_us, ack_us, r) != 0) {
@@ -209,7 +214,8 @@ static int build_spans(const struct pgprobe_history *h,
 		r->acked++;
 		if (!open) {
 			cur = (struct pgprobe_span){
-				.node = a->node, .start_us = a->send_us,
+				.node = a->node,
+				.start_us = a->send_us,
 				.first_seq = a->seq,
 			};
 			open = true;
@@ -226,7 +232,8 @@ static int find_overlaps(struct pgprobe_report *r)
 	size_t cap = 0;
 	for (size_t i = 0; i < r->n_spans; i++) {
 		for (size_t j = i + 1; j < r->n_spans; j++) {
-			const struct pgprobe_span *a = &r->spans[i], *b = &r->spans[j];
+			const struct pgprobe_span *a = &r->spans[i],
+						  *b = &r->spans[j];
 			if (a->node == b->node || a->start_us >= b->end_us ||
 			    b->start_us >= a->end_us)
 				continue;
@@ -238,10 +245,14 @@ static int find_overlaps(struct pgprobe_report *r)
 					return -1;
 				r->overlaps = o;
 			}
-			int64_t lo = a->start_us > b->start_us ? a->start_us : b->start_us;
-			int64_t hi = a->end_us < b->end_us ? a->end_us : b->end_us;
+			int64_t lo = a->start_us > b->start_us ? a->start_us
+							       : b->start_us;
+			int64_t hi = a->end_us < b->end_us ? a->end_us
+							   : b->end_us;
 			r->overlaps[r->n_overlaps++] = (struct pgprobe_overlap){
-				.a = i, .b = j, .overlap_us = hi - lo,
+				.a = i,
+				.b = j,
+				.overlap_us = hi - lo,
 			};
 		}
 	}
@@ -327,8 +338,8 @@ static bool row_present(const struct pgprobe_row *rows, size_t n,
 }
 
 /* The attempt of h with this (node, seq), or NULL; h is sorted. */
-static const struct pgprobe_attempt *
-attempt_find(const struct pgprobe_history *h, int node, int64_t seq)
+static const struct pgprobe_attempt *attempt_find(
+	const struct pgprobe_history *h, int node, int64_t seq)
 {
 	struct pgprobe_attempt key = { .node = node, .seq = seq };
 	return bsearch(&key, h->at, h->n, sizeof(*h->at), cmp_attempt);
@@ -350,7 +361,8 @@ int pgprobe_compare_final(const struct pgprobe_history *h,
 		if (a->result != PGPROBE_OK ||
 		    row_present(rows, n_rows, h->nodes[a->node], a->seq))
 			continue;
-		size_t *lost = realloc(f->lost, (f->n_lost + 1) * sizeof(*lost));
+		size_t *lost = realloc(f->lost,
+				       (f->n_lost + 1) * sizeof(*lost));
 		if (!lost) {
 			pgprobe_final_free(f);
 			return -1;

@@ -48,34 +48,38 @@
 
 #define PGPROBE_NODE_MAX 64 /* node names: 1..63 of [A-Za-z0-9_.-] */
 
-enum pgprobe_result { PGPROBE_OK, PGPROBE_ERR, PGPROBE_TIMEOUT };
+enum pgprobe_result {
+	PGPROBE_OK,
+	PGPROBE_ERR,
+	PGPROBE_TIMEOUT
+};
 
 struct pgprobe_attempt {
-	int node;                  /* index into history.nodes */
+	int node; /* index into history.nodes */
 	int64_t seq;
 	int64_t send_us, ack_us;
 	enum pgprobe_result result;
 };
 
 struct pgprobe_history {
-	char **nodes;              /* distinct names, in order of appearance */
+	char **nodes; /* distinct names, in order of appearance */
 	size_t n_nodes;
 	struct pgprobe_attempt *at;
 	size_t n, cap;
-	bool sorted;               /* at[] in (node, seq) order */
+	bool sorted; /* at[] in (node, seq) order */
 };
 
 struct pgprobe_span {
 	int node;
-	int64_t start_us, end_us;  /* first ok's send, last ok's ack */
+	int64_t start_us, end_us; /* first ok's send, last ok's ack */
 	int64_t first_seq, last_seq;
 	size_t oks;
 };
 
 struct pgprobe_overlap {
-	size_t a, b;               /* indices into report.spans, a < b:
+	size_t a, b;        /* indices into report.spans, a < b:
 				      a started first */
-	int64_t overlap_us;        /* length of the common stretch */
+	int64_t overlap_us; /* length of the common stretch */
 };
 
 struct pgprobe_report {
@@ -84,8 +88,8 @@ struct pgprobe_report {
 	struct pgprobe_overlap *overlaps;
 	size_t n_overlaps;
 	size_t attempts, acked, errors, timeouts;
-	int64_t first_us, last_us;  /* earliest send, latest ack in the log */
-	int64_t gap_us;             /* longest stretch with no writable node */
+	int64_t first_us, last_us; /* earliest send, latest ack in the log */
+	int64_t gap_us;            /* longest stretch with no writable node */
 	int64_t gap_start_us, gap_end_us;
 	bool ever_writable;
 };
@@ -98,9 +102,9 @@ struct pgprobe_row {
 
 struct pgprobe_final {
 	size_t n_lost;
-	size_t *lost;               /* indices into history.at of lost acks */
-	size_t n_unacked_present;   /* rows of our attempts that were not ok */
-	size_t n_foreign;           /* rows no attempt of this log made */
+	size_t *lost;             /* indices into history.at of lost acks */
+	size_t n_unacked_present; /* rows of our attempts that were not ok */
+	size_t n_foreign;         /* rows no attempt of this log made */
 };
 
 void pgprobe_history_init(struct pgprobe_history *h);
@@ -120,8 +124,8 @@ int pgprobe_history_add(struct pgprobe_history *h, const char *node,
 /* Parses one log line "node seq send_us ack_us ok|err|timeout" into h.
  * Returns 0 (added), 1 (blank or '#' comment: skipped) or -1 with a
  * reason in err (malformed line, or out of memory). */
-int pgprobe_parse_line(struct pgprobe_history *h, const char *line,
-		       char *err, size_t errlen);
+int pgprobe_parse_line(struct pgprobe_history *h, const char *line, char *err,
+		       size_t errlen);
 
 /* Builds r from h (sorting h's attempts by node and seq). */
 int pgprobe_analyze(struct pgprobe_history *h, struct pgprobe_report *r);

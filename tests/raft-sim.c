@@ -295,7 +295,7 @@ struct trace_ring {
 struct net_faults {
 	unsigned loss, dup, long_delay; /* permille per message */
 	uint64_t delay_min_us, delay_max_us;
-	bool cut[MAX_NODES][MAX_NODES]; /* [from][to] */
+	bool cut[MAX_NODES][MAX_NODES];     /* [from][to] */
 	uint64_t isolated_until[MAX_NODES]; /* churn: node cut off until */
 	unsigned churn; /* permille of new leaders knocked out at once */
 };
@@ -351,7 +351,12 @@ struct shadow_log {
 	size_t n, cap;
 };
 
-enum node_status { NODE_SPARE = 0, NODE_UP, NODE_DOWN, NODE_REMOVED };
+enum node_status {
+	NODE_SPARE = 0,
+	NODE_UP,
+	NODE_DOWN,
+	NODE_REMOVED
+};
 
 struct sim_node {
 	raft_id id;
@@ -446,8 +451,8 @@ static void trace(struct sim *s, const char *fmt, ...)
 static void trace(struct sim *s, const char *fmt, ...)
 {
 	char *line = s->tr.line[s->tr.next];
-	int k = snprintf(line, TRACE_WIDTH, "%6" PRIu64 ".%03u ",
-			 s->now / 1000, (unsigned)(s->now % 1000));
+	int k = snprintf(line, TRACE_WIDTH, "%6" PRIu64 ".%03u ", s->now / 1000,
+			 (unsigned)(s->now % 1000));
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line + k, TRACE_WIDTH - (size_t)k, fmt, ap);
@@ -479,8 +484,8 @@ static void violation(struct sim *s, const char *invariant, const char *fmt,
 
 static void print_replay(const struct sim *s)
 {
-	printf("replay: %s --seed %" PRIu64 " --seeds 1 --nodes %u --time %" PRIu64
-	       "%s --verbose\n",
+	printf("replay: %s --seed %" PRIu64
+	       " --seeds 1 --nodes %u --time %" PRIu64 "%s --verbose\n",
 	       s->opt->argv0, s->seed, s->opt->nodes, s->opt->time_ms,
 	       s->opt->faults ? "" : " --no-faults");
 }
@@ -510,14 +515,14 @@ static uint64_t node_now(const struct sim *s, const struct sim_node *n)
 	return s->now * (uint64_t)n->rate_ppm / 1000000000ull;
 }
 
-static void schedule(struct sim *s, uint64_t after_us, int kind,
-		     unsigned node, uint64_t inc, uint64_t arg)
+static void schedule(struct sim *s, uint64_t after_us, int kind, unsigned node,
+		     uint64_t inc, uint64_t arg)
 {
-	struct sim_event ev = {.at = s->now + after_us,
-			       .kind = kind,
-			       .node = node,
-			       .inc = inc,
-			       .arg = arg};
+	struct sim_event ev = { .at = s->now + after_us,
+				.kind = kind,
+				.node = node,
+				.inc = inc,
+				.arg = arg };
 	queue_push(&s->q, ev);
 }
 
@@ -595,7 +600,8 @@ static void reg_check(struct sim *s, raft_id node, raft_index idx,
 	}
 	if (slot->chain != chain)
 		violation(s, "log matching",
-			  "n%" PRIu64 " holds entry %" PRIu64 " of term %" PRIu64
+			  "n%" PRIu64 " holds entry %" PRIu64
+			  " of term %" PRIu64
 			  " but its log up to there differs from another "
 			  "node's entry %" PRIu64 " of term %" PRIu64,
 			  node, idx, term, idx, term);
@@ -626,8 +632,8 @@ static uint64_t shadow_chain(const struct shadow_log *sh, raft_index i)
 	return sh->chain[i - sh->base - 1];
 }
 
-static void shadow_reset(struct shadow_log *sh, raft_index base,
-			 raft_term term, uint64_t chain)
+static void shadow_reset(struct shadow_log *sh, raft_index base, raft_term term,
+			 uint64_t chain)
 {
 	sh->base = base;
 	sh->base_term = term;
@@ -721,9 +727,10 @@ static void record_commit(struct sim *s, struct sim_node *n, raft_index i)
 		s->st.commits++;
 	} else if (rec->chain != chain) {
 		violation(s, "leader completeness",
-			  "n%" PRIu64 " (term %" PRIu64 ") commits entry %" PRIu64
-			  " of term %" PRIu64 ", but entry %" PRIu64
-			  " of term %" PRIu64 " was committed there before "
+			  "n%" PRIu64 " (term %" PRIu64
+			  ") commits entry %" PRIu64 " of term %" PRIu64
+			  ", but entry %" PRIu64 " of term %" PRIu64
+			  " was committed there before "
 			  "(in term %" PRIu64 ")",
 			  n->id, raft_term_current(n->raft), i,
 			  shadow_term(&n->sh, i), i, rec->term,
@@ -735,8 +742,7 @@ static void record_commit(struct sim *s, struct sim_node *n, raft_index i)
  * its own term (older ones commit implicitly, under it).  Breaking that
  * rule is the Figure 8 bug; it is counted here, and the safety invariants
  * catch its consequences. */
-static void note_commit_rule(struct sim *s, struct sim_node *n,
-			     bool led_before)
+static void note_commit_rule(struct sim *s, struct sim_node *n, bool led_before)
 {
 	raft_index c = raft_commit_index(n->raft);
 	raft_term term = raft_term_current(n->raft);
@@ -745,8 +751,9 @@ static void note_commit_rule(struct sim *s, struct sim_node *n,
 	    shadow_term(&n->sh, c) == term)
 		return;
 	s->st.old_term_commits++;
-	trace(s, "n%" PRIu64 " leader of term %" PRIu64 " commits %" PRIu64
-		 " of older term %" PRIu64,
+	trace(s,
+	      "n%" PRIu64 " leader of term %" PRIu64 " commits %" PRIu64
+	      " of older term %" PRIu64,
 	      n->id, term, c, shadow_term(&n->sh, c));
 }
 
@@ -755,14 +762,12 @@ static void note_commit_rule(struct sim *s, struct sim_node *n,
  * but without what would have followed them. */
 static void maybe_knock_out_committer(struct sim *s, struct sim_node *n)
 {
-	if (!s->net.churn || s->healed ||
-	    raft_state(n->raft) != RAFT_LEADER ||
+	if (!s->net.churn || s->healed || raft_state(n->raft) != RAFT_LEADER ||
 	    !rng_permille(&s->rng, s->net.churn / 2))
 		return;
 	uint64_t len = rng_between(&s->rng, 20000, 400000);
 	s->net.isolated_until[n->id] = s->now + len;
-	trace(s, "churn: isolate n%" PRIu64 " as it commits, for %" PRIu64
-		 "ms",
+	trace(s, "churn: isolate n%" PRIu64 " as it commits, for %" PRIu64 "ms",
 	      n->id, len / 1000);
 }
 
@@ -805,8 +810,9 @@ static void check_leader_completeness(struct sim *s, struct sim_node *n,
 	if (m > shadow_last(sh)) {
 		violation(s, "leader completeness",
 			  "n%" PRIu64 " became leader of term %" PRIu64
-			  " but its log ends at %" PRIu64 ", before entry %" PRIu64
-			  " (term %" PRIu64 ") committed in term %" PRIu64,
+			  " but its log ends at %" PRIu64
+			  ", before entry %" PRIu64 " (term %" PRIu64
+			  ") committed in term %" PRIu64,
 			  n->id, term, shadow_last(sh), m, rec->term,
 			  rec->commit_term);
 		return;
@@ -839,13 +845,14 @@ static void maybe_churn(struct sim *s, struct sim_node *n)
 		/* At once: even its no-op, already sent, is lost. */
 		uint64_t len = rng_between(&s->rng, 20000, 400000);
 		s->net.isolated_until[n->id] = s->now + len;
-		trace(s, "churn: isolate n%" PRIu64 " as it wins, for %" PRIu64
-			 "ms",
+		trace(s,
+		      "churn: isolate n%" PRIu64 " as it wins, for %" PRIu64
+		      "ms",
 		      n->id, len / 1000);
 		return;
 	}
-	schedule(s, rng_between(&s->rng, 500, 30000), EV_CHURN,
-		 (unsigned)n->id, n->inc, 0);
+	schedule(s, rng_between(&s->rng, 500, 30000), EV_CHURN, (unsigned)n->id,
+		 n->inc, 0);
 }
 
 /* Election safety: one leader per term, over the whole history. */
@@ -860,11 +867,12 @@ static void check_role(struct sim *s, struct sim_node *n)
 			  n->id, n->term_seen, term);
 	bool changed = role != n->role_seen || term != n->term_seen;
 	if (changed)
-		trace(s, "n%" PRIu64 " %s term %" PRIu64 " leader %" PRIu64
-			 " last %" PRIu64 "/%" PRIu64 " commit %" PRIu64,
-		      n->id, raft_state_name(role), term,
-		      raft_leader(n->raft), raft_last_index(n->raft),
-		      raft_last_term(n->raft), raft_commit_index(n->raft));
+		trace(s,
+		      "n%" PRIu64 " %s term %" PRIu64 " leader %" PRIu64
+		      " last %" PRIu64 "/%" PRIu64 " commit %" PRIu64,
+		      n->id, raft_state_name(role), term, raft_leader(n->raft),
+		      raft_last_index(n->raft), raft_last_term(n->raft),
+		      raft_commit_index(n->raft));
 	if (role == RAFT_LEADER) {
 		struct checker *c = &s->chk;
 		grow_zeroed((void **)&c->leader_of, &c->leader_cap, term,
@@ -933,7 +941,8 @@ static void reads_add(struct sim *s, uint64_t id, struct sim_node *n,
 		c->reads = xrealloc(c->reads, c->cap_reads * sizeof(*c->reads));
 	}
 	c->reads[c->n_reads++] = (struct pending_read){
-		.id = id, .node = n->id, .inc = n->inc, .required = required};
+		.id = id, .node = n->id, .inc = n->inc, .required = required
+	};
 }
 
 static void reads_drop_node(struct sim *s, raft_id node)
@@ -970,19 +979,22 @@ static void check_read(struct sim *s, struct sim_node *n,
 		return;
 	}
 	s->st.reads_ok++;
-	trace(s, "n%" PRIu64 " read %" PRIu64 " at %" PRIu64
-		 " (needs %" PRIu64 ", applied %" PRIu64 ")",
+	trace(s,
+	      "n%" PRIu64 " read %" PRIu64 " at %" PRIu64 " (needs %" PRIu64
+	      ", applied %" PRIu64 ")",
 	      n->id, rr->id, rr->index, pr.required, n->app.applied);
 	if (rr->index < pr.required || n->app.applied < pr.required)
 		violation(s, "read linearizability",
-			  "n%" PRIu64 " served read %" PRIu64 " at index %" PRIu64
-			  " with %" PRIu64 " applied, but %" PRIu64
+			  "n%" PRIu64 " served read %" PRIu64
+			  " at index %" PRIu64 " with %" PRIu64
+			  " applied, but %" PRIu64
 			  " was committed before the read was requested",
 			  n->id, rr->id, rr->index, n->app.applied,
 			  pr.required);
 	else if (n->app.applied < rr->index)
 		violation(s, "read linearizability",
-			  "n%" PRIu64 " served read %" PRIu64 " at index %" PRIu64
+			  "n%" PRIu64 " served read %" PRIu64
+			  " at index %" PRIu64
 			  " before applying it (applied %" PRIu64 ")",
 			  n->id, rr->id, rr->index, n->app.applied);
 }
@@ -1047,8 +1059,8 @@ static struct net_msg *msg_copy(const struct raft_message *m)
 		nm->m.append.entries = NULL;
 	}
 	if (m->type == RAFT_MSG_SNAPSHOT)
-		nm->m.snapshot.chunk.base =
-			xmemdup(m->snapshot.chunk.base, m->snapshot.chunk.len);
+		nm->m.snapshot.chunk.base = xmemdup(m->snapshot.chunk.base,
+						    m->snapshot.chunk.len);
 	return nm;
 }
 
@@ -1077,8 +1089,8 @@ static void describe_msg(const struct raft_message *m, char *buf, size_t cap)
 			 m->append.n_entries, m->append.commit);
 		break;
 	case RAFT_MSG_APPEND_RESP:
-		snprintf(buf + k, rest, " %s match %" PRIu64 " hint %" PRIu64
-					"/%" PRIu64,
+		snprintf(buf + k, rest,
+			 " %s match %" PRIu64 " hint %" PRIu64 "/%" PRIu64,
 			 m->append_resp.success ? "ok" : "reject",
 			 m->append_resp.match, m->append_resp.hint_index,
 			 m->append_resp.hint_term);
@@ -1106,8 +1118,7 @@ static void describe_msg(const struct raft_message *m, char *buf, size_t cap)
 			 m->snapshot.done ? " done" : "");
 		break;
 	case RAFT_MSG_SNAPSHOT_RESP:
-		snprintf(buf + k, rest,
-			 " %" PRIu64 " received %" PRIu64 "%s",
+		snprintf(buf + k, rest, " %" PRIu64 " received %" PRIu64 "%s",
 			 m->snapshot_resp.index, m->snapshot_resp.received,
 			 m->snapshot_resp.done ? " done" : "");
 		break;
@@ -1145,10 +1156,10 @@ static void net_send(struct sim *s, struct sim_node *from,
 		return;
 	unsigned copies = rng_permille(&s->rng, s->net.dup) ? 2 : 1;
 	for (unsigned i = 0; i < copies; i++) {
-		struct sim_event ev = {.at = s->now + net_delay(s),
-				       .kind = EV_DELIVER,
-				       .node = (unsigned)m->to,
-				       .msg = msg_copy(m)};
+		struct sim_event ev = { .at = s->now + net_delay(s),
+					.kind = EV_DELIVER,
+					.node = (unsigned)m->to,
+					.msg = msg_copy(m) };
 		queue_push(&s->q, ev);
 	}
 }
@@ -1226,8 +1237,7 @@ static bool disk_set_snapshot(struct disk_image *d, raft_index idx,
 		size_t drop = idx - d->snap_index;
 		for (size_t i = 0; i < drop; i++)
 			free(d->log[i].data.base);
-		memmove(d->log, d->log + drop,
-			(d->n - drop) * sizeof(*d->log));
+		memmove(d->log, d->log + drop, (d->n - drop) * sizeof(*d->log));
 		d->n -= drop;
 		dropped = false;
 	} else {
@@ -1246,8 +1256,9 @@ static bool disk_write_hard_state(struct sim *s, struct sim_node *n,
 {
 	if (rng_permille(&s->rng, n->df.hs_fail)) {
 		s->st.disk_failures++;
-		trace(s, "n%" PRIu64 " hard state write FAILED (term %" PRIu64
-			 " vote %" PRIu64 "): dropping %u messages",
+		trace(s,
+		      "n%" PRIu64 " hard state write FAILED (term %" PRIu64
+		      " vote %" PRIu64 "): dropping %u messages",
 		      n->id, up->term, up->voted_for, up->n_messages);
 		return false;
 	}
@@ -1283,11 +1294,11 @@ static struct disk_write *disk_queue(struct sim *s, struct sim_node *n,
 	uint64_t done = start + rng_between(&s->rng, n->df.fsync_min_us,
 					    n->df.fsync_max_us);
 	n->disk_busy_until = done;
-	struct sim_event ev = {.at = done,
-			       .kind = EV_DISK,
-			       .node = (unsigned)n->id,
-			       .inc = n->inc,
-			       .arg = seq};
+	struct sim_event ev = { .at = done,
+				.kind = EV_DISK,
+				.node = (unsigned)n->id,
+				.inc = n->inc,
+				.arg = seq };
 	queue_push(&s->q, ev);
 	return w;
 }
@@ -1302,8 +1313,9 @@ static void disk_queue_log_write(struct sim *s, struct sim_node *n,
 	w->entries = xrealloc(NULL, (w->n ? w->n : 1) * sizeof(*w->entries));
 	for (unsigned i = 0; i < w->n; i++)
 		entry_copy(&w->entries[i], &up->persist.entries[i]);
-	trace(s, "n%" PRIu64 " write seq %" PRIu64 ": from %" PRIu64
-		 ", %u entries%s",
+	trace(s,
+	      "n%" PRIu64 " write seq %" PRIu64 ": from %" PRIu64
+	      ", %u entries%s",
 	      n->id, w->seq, w->first, w->n, w->fail ? " (will fail)" : "");
 }
 
@@ -1315,8 +1327,8 @@ static void disk_queue_snapshot(struct sim *s, struct sim_node *n,
 	w->snap_index = up->snapshot.index;
 	w->snap_term = up->snapshot.term;
 	w->snap_config = up->snapshot.config;
-	w->snap_data.base =
-		xmemdup(up->snapshot.data.base, up->snapshot.data.len);
+	w->snap_data.base = xmemdup(up->snapshot.data.base,
+				    up->snapshot.data.len);
 	w->snap_data.len = up->snapshot.data.len;
 }
 
@@ -1344,9 +1356,10 @@ static bool write_follows_durable(struct sim *s, struct sim_node *n,
 	if (w->first <= d->snap_index + 1) {
 		raft_term t = write_term_at(w, d->snap_index);
 		if (t && d->snap_index && t != d->snap_term) {
-			trace(s, "n%" PRIu64 " write seq %" PRIu64
-				 " is from a branch its snapshot %" PRIu64
-				 " does not follow: entries dropped",
+			trace(s,
+			      "n%" PRIu64 " write seq %" PRIu64
+			      " is from a branch its snapshot %" PRIu64
+			      " does not follow: entries dropped",
 			      n->id, w->seq, d->snap_index);
 			n->disk_dropped_tail = true;
 			return false;
@@ -1373,8 +1386,9 @@ static void disk_apply_log_write(struct sim *s, struct sim_node *n,
 	struct disk_image *d = &n->disk;
 	raft_index last = d->snap_index + d->n;
 	if (w->n && w->first > last + 1 && n->disk_dropped_tail) {
-		trace(s, "n%" PRIu64 " write seq %" PRIu64 " follows dropped "
-			 "stale entries: dropped too",
+		trace(s,
+		      "n%" PRIu64 " write seq %" PRIu64 " follows dropped "
+		      "stale entries: dropped too",
 		      n->id, w->seq);
 		return;
 	}
@@ -1441,7 +1455,8 @@ static void app_apply(struct sim *s, struct sim_node *n,
 		c->state_hash[e->index] = a->state;
 	else if (c->state_hash[e->index] != a->state)
 		violation(s, "state machine safety",
-			  "n%" PRIu64 " applied entry %" PRIu64 " (term %" PRIu64
+			  "n%" PRIu64 " applied entry %" PRIu64
+			  " (term %" PRIu64
 			  ") and reached a state no other node had there",
 			  n->id, e->index, e->term);
 	if (e->type == RAFT_ENTRY_CONFIG) {
@@ -1481,7 +1496,8 @@ static void app_restore(struct sim *s, struct sim_node *n, raft_index idx,
 			  n->id, idx, h.index);
 		return;
 	}
-	const unsigned char *pad = (const unsigned char *)data->base + sizeof(h);
+	const unsigned char *pad = (const unsigned char *)data->base +
+				   sizeof(h);
 	for (uint64_t i = 0; i < h.pad; i++)
 		if (pad[i] != (unsigned char)(h.state + i)) {
 			violation(s, "state machine safety",
@@ -1504,11 +1520,11 @@ static void app_restore(struct sim *s, struct sim_node *n, raft_index idx,
 
 static struct raft_buf app_snapshot_data(struct sim *s, const struct app *a)
 {
-	struct snap_header h = {.magic = SNAP_MAGIC,
-				.index = a->applied,
-				.state = a->state,
-				.pad = rng_between(&s->rng, 512, 6144)};
-	struct raft_buf b = {.len = sizeof(h) + h.pad};
+	struct snap_header h = { .magic = SNAP_MAGIC,
+				 .index = a->applied,
+				 .state = a->state,
+				 .pad = rng_between(&s->rng, 512, 6144) };
+	struct raft_buf b = { .len = sizeof(h) + h.pad };
 	b.base = xrealloc(NULL, b.len);
 	memcpy(b.base, &h, sizeof(h));
 	unsigned char *pad = (unsigned char *)b.base + sizeof(h);
@@ -1540,7 +1556,7 @@ static void node_take_snapshot(struct sim *s, struct sim_node *n)
 	if (!term || a->applied <= n->disk.snap_index)
 		return;
 	struct raft_buf data = app_snapshot_data(s, a);
-	struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_TAKEN};
+	struct raft_event ev = { .type = RAFT_EV_SNAPSHOT_TAKEN };
 	ev.snapshot.index = a->applied;
 	ev.snapshot.data = data;
 	ev.snapshot.trailing = rng_between(&s->rng, 0, 64);
@@ -1548,10 +1564,10 @@ static void node_take_snapshot(struct sim *s, struct sim_node *n)
 	int rv = step_raw(s, n, &ev, &up);
 	if (rv == 0) {
 		s->st.snapshots_taken++;
-		trace(s, "n%" PRIu64 " snapshot taken at %" PRIu64
-			 " term %" PRIu64 " (%zu bytes, trailing %" PRIu64 ")",
-		      n->id, a->applied, term, data.len,
-		      ev.snapshot.trailing);
+		trace(s,
+		      "n%" PRIu64 " snapshot taken at %" PRIu64 " term %" PRIu64
+		      " (%zu bytes, trailing %" PRIu64 ")",
+		      n->id, a->applied, term, data.len, ev.snapshot.trailing);
 		if (disk_set_snapshot(&n->disk, a->applied, term, &a->config,
 				      data))
 			n->disk_dropped_tail = true;
@@ -1578,7 +1594,9 @@ static void node_follow_ups(struct sim *s, struct sim_node *n)
 			return;
 		if (n->hs_failed_todo) {
 			n->hs_failed_todo = false;
-			struct raft_event ev = {.type = RAFT_EV_PERSIST_FAILED};
+			struct raft_event ev = {
+				.type = RAFT_EV_PERSIST_FAILED
+			};
 			ev.persist_failed.hard_state = true;
 			ev.persist_failed.err = EIO;
 			struct raft_update up;
@@ -1613,10 +1631,11 @@ static int node_step(struct sim *s, struct sim_node *n, struct raft_event *ev,
 		out->proposed_index = up.proposed_index;
 		out->proposed_term = up.proposed_term;
 	}
-	if (rv == RAFT_ENOMEM || (rv != 0 && (ev->type == RAFT_EV_TICK ||
-					      ev->type == RAFT_EV_RECEIVE ||
-					      ev->type == RAFT_EV_PERSISTED ||
-					      ev->type == RAFT_EV_PERSIST_FAILED)))
+	if (rv == RAFT_ENOMEM ||
+	    (rv != 0 &&
+	     (ev->type == RAFT_EV_TICK || ev->type == RAFT_EV_RECEIVE ||
+	      ev->type == RAFT_EV_PERSISTED ||
+	      ev->type == RAFT_EV_PERSIST_FAILED)))
 		violation(s, "api", "n%" PRIu64 " step of event %u: %s", n->id,
 			  ev->type, raft_strerror(rv));
 	node_handle_update(s, n, &up);
@@ -1630,7 +1649,8 @@ static bool check_persist_shape(struct sim *s, struct sim_node *n,
 	raft_index first = up->persist.first;
 	if (up->persist.n_entries && !up->persist.entries) {
 		violation(s, "api",
-			  "n%" PRIu64 " persist seq %" PRIu64 " claims %u entries "
+			  "n%" PRIu64 " persist seq %" PRIu64
+			  " claims %u entries "
 			  "from %" PRIu64 " but gives none (snapshot %" PRIu64
 			  ", first in memory %" PRIu64 ")",
 			  n->id, up->persist.seq, up->persist.n_entries, first,
@@ -1641,7 +1661,8 @@ static bool check_persist_shape(struct sim *s, struct sim_node *n,
 	for (unsigned i = 0; i < up->persist.n_entries; i++)
 		if (up->persist.entries[i].index != first + i) {
 			violation(s, "api",
-				  "n%" PRIu64 " persist %" PRIu64 " entry %u has "
+				  "n%" PRIu64 " persist %" PRIu64
+				  " entry %u has "
 				  "index %" PRIu64 ", expected %" PRIu64,
 				  n->id, up->persist.seq, i,
 				  up->persist.entries[i].index, first + i);
@@ -1702,8 +1723,9 @@ static void shadow_sync(struct sim *s, struct sim_node *n,
 static void handle_snapshot_install(struct sim *s, struct sim_node *n,
 				    const struct raft_update *up)
 {
-	trace(s, "n%" PRIu64 " installing snapshot %" PRIu64 " term %" PRIu64
-		 " (%zu bytes, seq %" PRIu64 ")",
+	trace(s,
+	      "n%" PRIu64 " installing snapshot %" PRIu64 " term %" PRIu64
+	      " (%zu bytes, seq %" PRIu64 ")",
 	      n->id, up->snapshot.index, up->snapshot.term,
 	      up->snapshot.data.len, up->snapshot.seq);
 	uint64_t chain = snapshot_chain(s, n->id, up->snapshot.index,
@@ -1765,8 +1787,8 @@ static void schedule_tick(struct sim *s, struct sim_node *n)
 static void shadow_from_disk(struct sim *s, struct sim_node *n)
 {
 	const struct disk_image *d = &n->disk;
-	uint64_t chain =
-		snapshot_chain(s, n->id, d->snap_index, d->snap_term, "restarts from");
+	uint64_t chain = snapshot_chain(s, n->id, d->snap_index, d->snap_term,
+					"restarts from");
 	shadow_reset(&n->sh, d->snap_index, d->snap_term, chain);
 	for (size_t i = 0; i < d->n && !s->failed; i++)
 		shadow_append(s, n, &d->log[i]);
@@ -1775,14 +1797,14 @@ static void shadow_from_disk(struct sim *s, struct sim_node *n)
 static void node_start(struct sim *s, struct sim_node *n)
 {
 	const struct disk_image *d = &n->disk;
-	struct raft_durable dur = {.term = d->term,
-				   .voted_for = d->vote,
-				   .snap_index = d->snap_index,
-				   .snap_term = d->snap_term,
-				   .snap_config = d->snap_config,
-				   .snap_data = d->snap_data,
-				   .n_entries = (unsigned)d->n,
-				   .entries = d->log};
+	struct raft_durable dur = { .term = d->term,
+				    .voted_for = d->vote,
+				    .snap_index = d->snap_index,
+				    .snap_term = d->snap_term,
+				    .snap_config = d->snap_config,
+				    .snap_data = d->snap_data,
+				    .n_entries = (unsigned)d->n,
+				    .entries = d->log };
 	struct raft_options o = s->ropt;
 	o.id = n->id;
 	o.seed = rng_next(&s->rng);
@@ -1806,8 +1828,9 @@ static void node_start(struct sim *s, struct sim_node *n)
 	n->hs_failed_todo = false;
 	check_log_tracking(s, n);
 	schedule_tick(s, n);
-	trace(s, "n%" PRIu64 " started: term %" PRIu64 " vote %" PRIu64
-		 " snapshot %" PRIu64 " log to %" PRIu64,
+	trace(s,
+	      "n%" PRIu64 " started: term %" PRIu64 " vote %" PRIu64
+	      " snapshot %" PRIu64 " log to %" PRIu64,
 	      n->id, d->term, d->vote, d->snap_index, d->snap_index + d->n);
 }
 
@@ -1822,8 +1845,9 @@ static void node_crash(struct sim *s, struct sim_node *n)
 	n->inc++;
 	reads_drop_node(s, n->id);
 	s->st.crashes++;
-	trace(s, "n%" PRIu64 " CRASH (durable: term %" PRIu64
-		 " snapshot %" PRIu64 " log to %" PRIu64 ")",
+	trace(s,
+	      "n%" PRIu64 " CRASH (durable: term %" PRIu64 " snapshot %" PRIu64
+	      " log to %" PRIu64 ")",
 	      n->id, n->disk.term, n->disk.snap_index,
 	      n->disk.snap_index + n->disk.n);
 }
@@ -1872,8 +1896,8 @@ static void cluster_config_applied(struct sim *s, raft_index idx,
 	char buf[128];
 	int k = 0;
 	for (unsigned i = 0; i < cfg->n && k < 100; i++)
-		k += snprintf(buf + k, sizeof(buf) - (size_t)k, " n%" PRIu64 "%s",
-			      cfg->servers[i].id,
+		k += snprintf(buf + k, sizeof(buf) - (size_t)k,
+			      " n%" PRIu64 "%s", cfg->servers[i].id,
 			      cfg->servers[i].role == RAFT_VOTER ? "" : "(l)");
 	buf[k] = 0;
 	trace(s, "config %" PRIu64 " committed:%s", idx, buf);
@@ -1895,7 +1919,7 @@ static void on_tick(struct sim *s, const struct sim_event *ev)
 	struct sim_node *n = node_if_current(s, ev);
 	if (!n)
 		return;
-	struct raft_event rev = {.type = RAFT_EV_TICK};
+	struct raft_event rev = { .type = RAFT_EV_TICK };
 	node_step(s, n, &rev, NULL);
 	if (n->status == NODE_UP && n->inc == ev->inc)
 		schedule_tick(s, n);
@@ -1912,7 +1936,7 @@ static void on_deliver(struct sim *s, struct sim_event *ev)
 		return;
 	}
 	trace(s, "recv %s", desc);
-	struct raft_event rev = {.type = RAFT_EV_RECEIVE};
+	struct raft_event rev = { .type = RAFT_EV_RECEIVE };
 	rev.receive.msg = m;
 	node_step(s, n, &rev, NULL);
 }
@@ -1933,12 +1957,13 @@ static void disk_complete_ok(struct sim *s, struct sim_node *n,
 		disk_log_truncate(&n->disk, 0); /* replaces the whole log */
 		w->snap_data.base = NULL;
 		s->st.snapshots_installed++;
-		trace(s, "n%" PRIu64 " snapshot %" PRIu64 " durable, seq %" PRIu64,
+		trace(s,
+		      "n%" PRIu64 " snapshot %" PRIu64 " durable, seq %" PRIu64,
 		      n->id, w->snap_index, w->seq);
 	} else {
 		disk_apply_log_write(s, n, w);
 	}
-	struct raft_event rev = {.type = RAFT_EV_PERSISTED};
+	struct raft_event rev = { .type = RAFT_EV_PERSISTED };
 	rev.persisted.seq = w->seq;
 	disk_write_free(w);
 	node_step(s, n, &rev, NULL);
@@ -1955,7 +1980,7 @@ static void disk_complete_failed(struct sim *s, struct sim_node *n,
 	      n->id, seq, n->n_writes);
 	disk_write_free(w);
 	disk_pending_free(n);
-	struct raft_event rev = {.type = RAFT_EV_PERSIST_FAILED};
+	struct raft_event rev = { .type = RAFT_EV_PERSIST_FAILED };
 	rev.persist_failed.seq = seq;
 	rev.persist_failed.err = EIO;
 	node_step(s, n, &rev, NULL);
@@ -1985,8 +2010,8 @@ static struct sim_node *find_leader(struct sim *s)
 		struct sim_node *n = &s->nodes[id];
 		if (n->status != NODE_UP || raft_state(n->raft) != RAFT_LEADER)
 			continue;
-		if (!best || raft_term_current(n->raft) >
-				     raft_term_current(best->raft))
+		if (!best ||
+		    raft_term_current(n->raft) > raft_term_current(best->raft))
 			best = n;
 	}
 	return best;
@@ -2024,14 +2049,15 @@ static int propose_value(struct sim *s, struct sim_node *n,
 	size_t len = (size_t)rng_between(&s->rng, 8, sizeof(buf));
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (unsigned char)(v >> (8 * (i % 8)));
-	struct raft_event ev = {.type = RAFT_EV_PROPOSE};
+	struct raft_event ev = { .type = RAFT_EV_PROPOSE };
 	ev.propose.type = RAFT_ENTRY_NORMAL;
 	ev.propose.data.base = buf;
 	ev.propose.data.len = len;
 	int rv = node_step(s, n, &ev, out);
 	if (rv == 0)
-		trace(s, "n%" PRIu64 " propose v%" PRIu64 " -> %" PRIu64
-			 "/%" PRIu64,
+		trace(s,
+		      "n%" PRIu64 " propose v%" PRIu64 " -> %" PRIu64
+		      "/%" PRIu64,
 		      n->id, v, out->proposed_index, out->proposed_term);
 	return rv;
 }
@@ -2044,18 +2070,20 @@ static void on_propose(struct sim *s)
 		propose_value(s, n, &out);
 	}
 	if (workload_running(s))
-		schedule(s, rng_between(&s->rng, 1000, 15000), EV_PROPOSE, 0,
-			 0, 0);
+		schedule(s, rng_between(&s->rng, 1000, 15000), EV_PROPOSE, 0, 0,
+			 0);
 }
 
 static void on_read(struct sim *s)
 {
 	struct sim_node *n = client_target(s);
 	if (n) {
-		struct raft_event ev = {.type = RAFT_EV_READ_INDEX};
+		struct raft_event ev = { .type = RAFT_EV_READ_INDEX };
 		ev.read.id = ++s->next_read_id;
 		int rv = node_step(s, n, &ev, NULL);
-		trace(s, "n%" PRIu64 " read %" PRIu64 " requested: %s (needs %" PRIu64 ")",
+		trace(s,
+		      "n%" PRIu64 " read %" PRIu64
+		      " requested: %s (needs %" PRIu64 ")",
 		      n->id, ev.read.id, raft_strerror(rv), s->chk.max_commit);
 	}
 	if (workload_running(s))
@@ -2063,13 +2091,14 @@ static void on_read(struct sim *s)
 			 0);
 }
 
-static raft_id random_voter_except(struct sim *s,
-				   const struct raft_config *c, raft_id not)
+static raft_id random_voter_except(struct sim *s, const struct raft_config *c,
+				   raft_id not )
 {
 	raft_id ids[RAFT_MAX_SERVERS];
 	unsigned k = 0;
 	for (unsigned i = 0; i < c->n; i++)
-		if (c->servers[i].role == RAFT_VOTER && c->servers[i].id != not)
+		if (c->servers[i].role == RAFT_VOTER &&
+		    c->servers[i].id != not )
 			ids[k++] = c->servers[i].id;
 	return k ? ids[rng_below(&s->rng, k)] : 0;
 }
@@ -2080,10 +2109,11 @@ static void on_transfer(struct sim *s)
 	if (l && !s->healed) {
 		raft_id to = rng_permille(&s->rng, 300)
 				     ? 0
-				     : random_voter_except(
-					       s, raft_config_current(l->raft),
-					       l->id);
-		struct raft_event ev = {.type = RAFT_EV_TRANSFER};
+				     : random_voter_except(s,
+							   raft_config_current(
+								   l->raft),
+							   l->id);
+		struct raft_event ev = { .type = RAFT_EV_TRANSFER };
 		ev.transfer.to = to;
 		int rv = node_step(s, l, &ev, NULL);
 		s->st.transfers += rv == 0;
@@ -2098,16 +2128,17 @@ static void on_transfer(struct sim *s)
 static int change_config(struct sim *s, struct sim_node *l, uint8_t op,
 			 raft_id id)
 {
-	struct raft_event ev = {.type = RAFT_EV_CHANGE_CONFIG};
+	struct raft_event ev = { .type = RAFT_EV_CHANGE_CONFIG };
 	ev.change.op = op;
 	ev.change.id = id;
 	snprintf(ev.change.addr, sizeof(ev.change.addr), "n%" PRIu64, id);
 	struct step_out out;
 	int rv = node_step(s, l, &ev, &out);
-	static const char *const names[] = {"?", "add learner", "promote",
-					    "remove"};
-	trace(s, "n%" PRIu64 " config change: %s n%" PRIu64 ": %s (at %" PRIu64
-		 ")",
+	static const char *const names[] = { "?", "add learner", "promote",
+					     "remove" };
+	trace(s,
+	      "n%" PRIu64 " config change: %s n%" PRIu64 ": %s (at %" PRIu64
+	      ")",
 	      l->id, names[op <= 3 ? op : 0], id, raft_strerror(rv),
 	      rv == 0 ? out.proposed_index : 0);
 	s->st.config_changes += rv == 0;
@@ -2217,8 +2248,7 @@ static void fault_lossy(struct sim *s)
 	s->net.dup = (unsigned)rng_between(&s->rng, 0, 100);
 	s->net.long_delay = (unsigned)rng_between(&s->rng, 0, 50);
 	s->net.delay_max_us = rng_between(&s->rng, 3000, 60000);
-	trace(s, "fault: network loss %u%% dup %u%% delay up to %" PRIu64
-		 "ms",
+	trace(s, "fault: network loss %u%% dup %u%% delay up to %" PRIu64 "ms",
 	      s->net.loss / 10, s->net.dup / 10, s->net.delay_max_us / 1000);
 }
 
@@ -2235,8 +2265,9 @@ static void fault_disks(struct sim *s)
 			n->df.fsync_min_us = 1000;
 			n->df.fsync_max_us = rng_between(&s->rng, 5000, 200000);
 		}
-		trace(s, "fault: n%" PRIu64 " disk: write errors %u%%, "
-			 "hard state errors %u%%, fsync up to %" PRIu64 "ms",
+		trace(s,
+		      "fault: n%" PRIu64 " disk: write errors %u%%, "
+		      "hard state errors %u%%, fsync up to %" PRIu64 "ms",
 		      n->id, n->df.write_fail / 10, n->df.hs_fail / 10,
 		      n->df.fsync_max_us / 1000);
 	}
@@ -2248,7 +2279,8 @@ static void on_churn(struct sim *s, const struct sim_event *ev)
 	if (!n || s->healed)
 		return;
 	unsigned max_down = (s->n_initial - 1) / 2;
-	if (rng_permille(&s->rng, 500) && count_status(s, NODE_DOWN) < max_down) {
+	if (rng_permille(&s->rng, 500) &&
+	    count_status(s, NODE_DOWN) < max_down) {
 		trace(s, "churn: crash new leader n%" PRIu64, n->id);
 		node_crash(s, n);
 		schedule(s, rng_between(&s->rng, 1000, 400000), EV_RESTART,
@@ -2277,14 +2309,28 @@ static void on_phase(struct sim *s)
 	for (raft_id id = 1; id < MAX_NODES; id++)
 		disk_faults_clear(&s->nodes[id].df);
 	switch (rng_below(&s->rng, 8)) {
-	case 0: trace(s, "fault: calm"); break;
-	case 1: fault_lossy(s); break;
-	case 2: fault_partition(s); break;
-	case 3: fault_isolate_leader(s); break;
-	case 4: fault_one_way(s); break;
-	case 5: fault_disks(s); break;
+	case 0:
+		trace(s, "fault: calm");
+		break;
+	case 1:
+		fault_lossy(s);
+		break;
+	case 2:
+		fault_partition(s);
+		break;
+	case 3:
+		fault_isolate_leader(s);
+		break;
+	case 4:
+		fault_one_way(s);
+		break;
+	case 5:
+		fault_disks(s);
+		break;
 	case 6:
-	case 7: fault_churn(s); break;
+	case 7:
+		fault_churn(s);
+		break;
 	}
 	if (rng_permille(&s->rng, 300))
 		fault_lossy(s);
@@ -2331,8 +2377,8 @@ static void on_heal(struct sim *s)
 		if (n->status == NODE_DOWN)
 			node_start(s, n);
 	}
-	s->liveness_deadline =
-		s->now + LIVENESS_TIMEOUTS * ELECTION_TIMEOUT_MS * 1000ull;
+	s->liveness_deadline = s->now + LIVENESS_TIMEOUTS *
+						ELECTION_TIMEOUT_MS * 1000ull;
 	trace(s, "heal: all faults cleared, every node up");
 	schedule(s, 1000, EV_PROBE, 0, 0, 0);
 }
@@ -2389,8 +2435,9 @@ static void liveness_failed(struct sim *s)
 static void on_probe(struct sim *s)
 {
 	if (probe_committed(s)) {
-		trace(s, "liveness: probe %" PRIu64 "/%" PRIu64
-			 " committed on a majority",
+		trace(s,
+		      "liveness: probe %" PRIu64 "/%" PRIu64
+		      " committed on a majority",
 		      s->probe_index, s->probe_term);
 		s->done = true;
 		return;
@@ -2419,7 +2466,7 @@ static void on_probe(struct sim *s)
 
 static void sim_options(struct sim *s)
 {
-	static const unsigned batches[] = {1, 2, 3, 8, 64};
+	static const unsigned batches[] = { 1, 2, 3, 8, 64 };
 	struct raft_options *o = &s->ropt;
 	raft_options_default(o);
 	o->election_timeout = ELECTION_TIMEOUT_MS;
@@ -2433,7 +2480,7 @@ static void sim_options(struct sim *s)
 
 static void sim_bootstrap(struct sim *s)
 {
-	struct raft_config cfg = {.n = s->n_initial};
+	struct raft_config cfg = { .n = s->n_initial };
 	for (unsigned i = 0; i < s->n_initial; i++) {
 		cfg.servers[i].id = i + 1;
 		cfg.servers[i].role = RAFT_VOTER;
@@ -2473,8 +2520,8 @@ static void sim_init(struct sim *s, const struct sim_opts *opt, uint64_t seed)
 	sim_options(s);
 	s->heal_at = opt->time_ms * 1000;
 	trace(s, "seed %" PRIu64 ": %u nodes, inflight %u, batch %u, chunk %zu",
-	      seed, opt->nodes, s->ropt.max_inflight,
-	      s->ropt.max_batch_entries, s->ropt.snapshot_chunk);
+	      seed, opt->nodes, s->ropt.max_inflight, s->ropt.max_batch_entries,
+	      s->ropt.snapshot_chunk);
 	sim_bootstrap(s);
 	schedule(s, 1000, EV_PROPOSE, 0, 0, 0);
 	schedule(s, 5000, EV_READ, 0, 0, 0);
@@ -2511,19 +2558,45 @@ static void sim_free(struct sim *s)
 static void dispatch(struct sim *s, struct sim_event *ev)
 {
 	switch (ev->kind) {
-	case EV_TICK: on_tick(s, ev); break;
-	case EV_DELIVER: on_deliver(s, ev); break;
-	case EV_DISK: on_disk(s, ev); break;
-	case EV_PROPOSE: on_propose(s); break;
-	case EV_READ: on_read(s); break;
-	case EV_TRANSFER: on_transfer(s); break;
-	case EV_MEMBERSHIP: on_membership(s); break;
-	case EV_PHASE: on_phase(s); break;
-	case EV_CRASH: on_crash(s); break;
-	case EV_RESTART: on_restart(s, ev); break;
-	case EV_HEAL: on_heal(s); break;
-	case EV_PROBE: on_probe(s); break;
-	case EV_CHURN: on_churn(s, ev); break;
+	case EV_TICK:
+		on_tick(s, ev);
+		break;
+	case EV_DELIVER:
+		on_deliver(s, ev);
+		break;
+	case EV_DISK:
+		on_disk(s, ev);
+		break;
+	case EV_PROPOSE:
+		on_propose(s);
+		break;
+	case EV_READ:
+		on_read(s);
+		break;
+	case EV_TRANSFER:
+		on_transfer(s);
+		break;
+	case EV_MEMBERSHIP:
+		on_membership(s);
+		break;
+	case EV_PHASE:
+		on_phase(s);
+		break;
+	case EV_CRASH:
+		on_crash(s);
+		break;
+	case EV_RESTART:
+		on_restart(s, ev);
+		break;
+	case EV_HEAL:
+		on_heal(s);
+		break;
+	case EV_PROBE:
+		on_probe(s);
+		break;
+	case EV_CHURN:
+		on_churn(s, ev);
+		break;
 	}
 }
 
@@ -2645,7 +2718,8 @@ static void reap(const struct sim_opts *opt, struct child *c, int status,
 		return;
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
-		printf("seed %" PRIu64 " (%u nodes): VIOLATION: %s (signal %d)\n",
+		printf("seed %" PRIu64
+		       " (%u nodes): VIOLATION: %s (signal %d)\n",
 		       c->seed, opt->nodes,
 		       sig == SIGALRM ? "hang: the seed did not finish in time"
 				      : "crash: the process died (core "
@@ -2668,7 +2742,8 @@ static void progress(const struct sim_opts *opt, const struct totals *t,
 {
 	if (opt->seeds < 200 || t->seeds_done % 100 != 0 || opt->verbose)
 		return;
-	fprintf(stderr, "raft-sim: %" PRIu64 "/%" PRIu64 " seeds (%u nodes), %lds\n",
+	fprintf(stderr,
+		"raft-sim: %" PRIu64 "/%" PRIu64 " seeds (%u nodes), %lds\n",
 		t->seeds_done, opt->seeds, opt->nodes,
 		(long)(time(NULL) - started));
 }
@@ -2731,23 +2806,28 @@ static void usage(FILE *f, const char *argv0)
 		"          [--verbose] [--no-faults] [--jobs J] [--no-fork]\n"
 		"          [--keep-going]\n"
 		"\n"
-		"Simulates a tenure Raft cluster for seeds N..N+K-1 and checks\n"
+		"Simulates a tenure Raft cluster for seeds N..N+K-1 and "
+		"checks\n"
 		"election safety, log matching, leader completeness, state\n"
-		"machine safety, read linearizability, durability and liveness\n"
+		"machine safety, read linearizability, durability and "
+		"liveness\n"
 		"after every step.\n"
 		"\n"
 		"  --seed N      first seed (default 1)\n"
 		"  --seeds K     number of seeds (default 1)\n"
 		"  --nodes 3|5   initial cluster size (default 3)\n"
-		"  --time MS     simulated milliseconds of faults per seed before\n"
+		"  --time MS     simulated milliseconds of faults per seed "
+		"before\n"
 		"                the final heal (default 20000)\n"
 		"  --verbose     print every traced event\n"
 		"  --no-faults   no network, disk or crash faults\n"
 		"  --jobs J      seeds run in parallel (default 1)\n"
 		"  --no-fork     run seeds in this process (for a debugger)\n"
-		"  --keep-going  run every seed even after violations (survey)\n"
+		"  --keep-going  run every seed even after violations "
+		"(survey)\n"
 		"\n"
-		"On a violation it prints the seed, the invariant, the last trace\n"
+		"On a violation it prints the seed, the invariant, the last "
+		"trace\n"
 		"lines and the command that replays it, and exits 1.\n",
 		argv0);
 }
@@ -2765,15 +2845,15 @@ static bool parse_u64(const char *s, uint64_t *out)
 
 static int parse_args(int argc, char **argv, struct sim_opts *o)
 {
-	*o = (struct sim_opts){.argv0 = argv[0],
-			       .seed = 1,
-			       .seeds = 1,
-			       .nodes = 3,
-			       .time_ms = 20000,
-			       .faults = true,
-			       .jobs = 1,
-			       .fork = true,
-			       .seed_timeout_s = 300};
+	*o = (struct sim_opts){ .argv0 = argv[0],
+				.seed = 1,
+				.seeds = 1,
+				.nodes = 3,
+				.time_ms = 20000,
+				.faults = true,
+				.jobs = 1,
+				.fork = true,
+				.seed_timeout_s = 300 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -2852,7 +2932,8 @@ int main(int argc, char **argv)
 	       sum->config_changes, t.seeds_with_config, sum->transfers,
 	       sum->reads_ok, sum->old_term_commits);
 	if (t.failed) {
-		printf("%" PRIu64 " seeds, %" PRIu64 " violation%s (first failing "
+		printf("%" PRIu64 " seeds, %" PRIu64
+		       " violation%s (first failing "
 		       "seed %" PRIu64 ")\n",
 		       t.seeds_done, t.n_failed, t.n_failed == 1 ? "" : "s",
 		       t.failed_seed);

@@ -91,7 +91,7 @@ void fx_init_opts(struct fixture *f, unsigned n_voters,
 	f->n = FX_MAX_NODES;
 	f->queue = xmalloc(FX_MAX_MSGS * sizeof(*f->queue));
 	f->opt = *opt;
-	struct raft_config c = {0};
+	struct raft_config c = { 0 };
 	for (unsigned i = 0; i < n_voters; i++) {
 		c.servers[i].id = i + 1;
 		c.servers[i].role = RAFT_VOTER;
@@ -202,8 +202,8 @@ void fx_persist(struct fixture *f, raft_id id, unsigned n)
 		nd->n_writes--;
 		image_write(nd, &w);
 		free_write(&w);
-		struct raft_event ev = {.type = RAFT_EV_PERSISTED,
-					.now = nd->now};
+		struct raft_event ev = { .type = RAFT_EV_PERSISTED,
+					 .now = nd->now };
 		ev.persisted.seq = w.seq;
 		fx_step(f, id, &ev);
 	}
@@ -218,7 +218,8 @@ bool fx_fail_write(struct fixture *f, raft_id id, int err)
 	for (unsigned i = 0; i < nd->n_writes; i++)
 		free_write(&nd->writes[i]);
 	nd->n_writes = 0;
-	struct raft_event ev = {.type = RAFT_EV_PERSIST_FAILED, .now = nd->now};
+	struct raft_event ev = { .type = RAFT_EV_PERSIST_FAILED,
+				 .now = nd->now };
 	ev.persist_failed.seq = first;
 	ev.persist_failed.err = err;
 	fx_step(f, id, &ev);
@@ -275,7 +276,8 @@ static void process_update(struct fixture *f, struct fx_node *nd,
 	}
 	unsigned n_done = 0;
 	if (up->snapshot.present) {
-		struct fx_write w = {.seq = up->snapshot.seq, .snapshot = true};
+		struct fx_write w = { .seq = up->snapshot.seq,
+				      .snapshot = true };
 		w.snap_index = up->snapshot.index;
 		w.snap_term = up->snapshot.term;
 		w.snap_config = up->snapshot.config;
@@ -288,7 +290,7 @@ static void process_update(struct fixture *f, struct fx_node *nd,
 		n_done++;
 	}
 	if (up->persist.seq) {
-		struct fx_write w = {.seq = up->persist.seq};
+		struct fx_write w = { .seq = up->persist.seq };
 		w.first = up->persist.first;
 		w.n = up->persist.n_entries;
 		w.entries = copy_entries(up->persist.entries, w.n);
@@ -327,7 +329,7 @@ void fx_tick(struct fixture *f, raft_id id, uint64_t ms)
 	if (!nd->up)
 		return;
 	nd->now += ms;
-	struct raft_event ev = {.type = RAFT_EV_TICK, .now = nd->now};
+	struct raft_event ev = { .type = RAFT_EV_TICK, .now = nd->now };
 	fx_step(f, id, &ev);
 }
 
@@ -345,7 +347,8 @@ static void deliver_at(struct fixture *f, unsigned i)
 	f->n_queue--;
 	struct fx_node *to = q.m.to <= FX_MAX_NODES ? fx_node(f, q.m.to) : NULL;
 	if (to && to->up && !f->cut[q.m.from][q.m.to]) {
-		struct raft_event ev = {.type = RAFT_EV_RECEIVE, .now = to->now};
+		struct raft_event ev = { .type = RAFT_EV_RECEIVE,
+					 .now = to->now };
 		ev.receive.msg = &q.m;
 		fx_step(f, to->id, &ev);
 	}
@@ -388,8 +391,8 @@ unsigned fx_count(struct fixture *f, raft_id from, raft_id to, int type)
 	return n;
 }
 
-const struct raft_message *fx_peek(struct fixture *f, raft_id from,
-				   raft_id to, int type)
+const struct raft_message *fx_peek(struct fixture *f, raft_id from, raft_id to,
+				   int type)
 {
 	for (unsigned i = 0; i < f->n_queue; i++)
 		if (matches(&f->queue[i], from, to, type))
@@ -428,7 +431,7 @@ void fx_elect(struct fixture *f, raft_id id)
 int fx_propose(struct fixture *f, raft_id id, const char *text)
 {
 	struct fx_node *nd = fx_node(f, id);
-	struct raft_event ev = {.type = RAFT_EV_PROPOSE, .now = nd->now};
+	struct raft_event ev = { .type = RAFT_EV_PROPOSE, .now = nd->now };
 	ev.propose.type = RAFT_ENTRY_NORMAL;
 	ev.propose.data.base = (void *)text;
 	ev.propose.data.len = strlen(text);

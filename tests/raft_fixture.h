@@ -116,8 +116,8 @@ void fx_drop_all(struct fixture *f);
 /* Count queued messages matching (from, to, type). */
 unsigned fx_count(struct fixture *f, raft_id from, raft_id to, int type);
 /* The first queued matching message, or NULL. */
-const struct raft_message *fx_peek(struct fixture *f, raft_id from,
-				   raft_id to, int type);
+const struct raft_message *fx_peek(struct fixture *f, raft_id from, raft_id to,
+				   int type);
 /* Cut or restore the link both ways. */
 void fx_cut(struct fixture *f, raft_id a, raft_id b, bool cut);
 void fx_isolate(struct fixture *f, raft_id id, bool isolated);

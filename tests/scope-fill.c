@@ -82,8 +82,8 @@ static void put_next(struct fill *f)
 		}
 		struct client_request q = {
 			.op = CLIENT_OP_PUT,
-			.key = {key, strlen(key)},
-			.value = {value, strlen(value)},
+			.key = { key, strlen(key) },
+			.value = { value, strlen(value) },
 		};
 		/* The library copies the request: value may go at once. */
 		int rv = tclient_request(f->tc, &q, 10000, on_put, f);
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 {
 	if (argc != 6) {
 		fprintf(stderr, "usage: scope-fill ENDPOINTS PREFIX FIRST LAST "
-			"TEMPLATE\n");
+				"TEMPLATE\n");
 		return 1;
 	}
 	char *eps = strdup(argv[1]), *save = NULL;

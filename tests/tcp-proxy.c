@@ -54,7 +54,12 @@
 #define HELLO_PREFIX (24 + 8 + 8)
 #define HELLO_TYPE 0x100u
 
-enum conn_state { IDENTIFYING, CONNECTING, FORWARDING, CUT };
+enum conn_state {
+	IDENTIFYING,
+	CONNECTING,
+	FORWARDING,
+	CUT
+};
 
 struct half { /* bytes read from one side, not yet written to the other */
 	unsigned char buf[BUF_SIZE];
@@ -64,8 +69,8 @@ struct half { /* bytes read from one side, not yet written to the other */
 struct conn {
 	bool used;
 	enum conn_state state;
-	int down; /* the dialler's connection, accepted here */
-	int up;   /* ours to the target, -1 when none */
+	int down;      /* the dialler's connection, accepted here */
+	int up;        /* ours to the target, -1 when none */
 	uint64_t from; /* sender id of the hello, 0 when unknown */
 	struct half to_up, to_down;
 };
@@ -162,7 +167,8 @@ static void conn_dial(struct conn *c)
 	else if (errno == EINPROGRESS)
 		c->state = CONNECTING;
 	else
-		conn_close(c); /* the target is down: so are we, to the dialler */
+		conn_close(
+			c); /* the target is down: so are we, to the dialler */
 }
 
 /* Apply a new cut to every connection: cut what it covers, close the
@@ -324,9 +330,13 @@ static void serve(int lfd)
 			if (c->up < 0)
 				continue;
 			pf[n].fd = c->up;
-			pf[n].events = c->state == CONNECTING ? POLLOUT :
-				       (c->to_down.len < BUF_SIZE ? POLLIN : 0) |
-				       (c->to_up.len ? POLLOUT : 0);
+			pf[n].events = c->state == CONNECTING
+					       ? POLLOUT
+					       : (c->to_down.len < BUF_SIZE
+							  ? POLLIN
+							  : 0) |
+							 (c->to_up.len ? POLLOUT
+								       : 0);
 			who[n++] = 2 * i + 1;
 		}
 		if (poll(pf, (nfds_t)n, 100) <= 0)
@@ -349,7 +359,8 @@ static void serve(int lfd)
 			if (is_up && c->state == CONNECTING) {
 				int e = 0;
 				socklen_t len = sizeof(e);
-				getsockopt(c->up, SOL_SOCKET, SO_ERROR, &e, &len);
+				getsockopt(c->up, SOL_SOCKET, SO_ERROR, &e,
+					   &len);
 				if (e) {
 					conn_close(c);
 					continue;
@@ -382,9 +393,11 @@ int main(int argc, char **argv)
 	int lfd;
 
 	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: %s LISTEN_PORT TARGET_PORT [CUT_FILE]\n"
-				"SIGUSR1 cuts everything, SIGUSR2 heals, SIGHUP "
-				"cuts the senders named in CUT_FILE\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s LISTEN_PORT TARGET_PORT [CUT_FILE]\n"
+			"SIGUSR1 cuts everything, SIGUSR2 heals, SIGHUP "
+			"cuts the senders named in CUT_FILE\n",
+			argv[0]);
 		return 2;
 	}
 	target_port = atoi(argv[2]);

@@ -15,7 +15,14 @@
 #include "fencing/api.h"
 #include "tests/suites.h"
 
-enum situation { P, PN, R, RL, S, N_SITUATIONS };
+enum situation {
+	P,
+	PN,
+	R,
+	RL,
+	S,
+	N_SITUATIONS
+};
 
 struct fixture {
 	struct member self;
@@ -80,10 +87,10 @@ struct answer {
 	const char *type;
 };
 
-static void call(const struct api_view *v, const char *method,
-		 const char *path, struct answer *a)
+static void call(const struct api_view *v, const char *method, const char *path,
+		 struct answer *a)
 {
-	struct http_response res = {.status = 404};
+	struct http_response res = { .status = 404 };
 	buf_init(&res.body);
 	api_handle(v, method, path, &res);
 	ck_assert(!res.body.failed);
@@ -106,24 +113,24 @@ static const struct {
 	const char *path;
 	int want[N_SITUATIONS]; /* P, PN, R, RL, S */
 } matrix[] = {
-	{"/", {200, 503, 503, 503, 503}},
-	{"/primary", {200, 503, 503, 503, 503}},
-	{"/master", {200, 503, 503, 503, 503}},
-	{"/leader", {200, 503, 503, 503, 503}},
-	{"/read-write", {200, 503, 503, 503, 503}},
-	{"/replica", {503, 503, 200, 200, 503}},
-	{"/read-only", {200, 503, 200, 200, 503}},
-	{"/health", {200, 200, 200, 200, 503}},
-	{"/liveness", {200, 200, 200, 200, 200}},
-	{"/readiness", {200, 503, 200, 200, 503}},
-	{"/replica?lag=1MB", {503, 503, 200, 503, 503}},
-	{"/replica?lag=104857600", {503, 503, 200, 200, 503}},
-	{"/replica?lag=104857599", {503, 503, 200, 503, 503}},
-	{"/read-only?lag=16kB", {200, 503, 200, 503, 503}},
-	{"/readiness?lag=1MB", {200, 503, 200, 503, 503}},
-	{"/replica?replication_state=streaming", {503, 503, 200, 200, 503}},
-	{"/replica?foo=bar&lag=1MB", {503, 503, 200, 503, 503}},
-	{"/primary?lag=1MB", {200, 503, 503, 503, 503}},
+	{ "/", { 200, 503, 503, 503, 503 } },
+	{ "/primary", { 200, 503, 503, 503, 503 } },
+	{ "/master", { 200, 503, 503, 503, 503 } },
+	{ "/leader", { 200, 503, 503, 503, 503 } },
+	{ "/read-write", { 200, 503, 503, 503, 503 } },
+	{ "/replica", { 503, 503, 200, 200, 503 } },
+	{ "/read-only", { 200, 503, 200, 200, 503 } },
+	{ "/health", { 200, 200, 200, 200, 503 } },
+	{ "/liveness", { 200, 200, 200, 200, 200 } },
+	{ "/readiness", { 200, 503, 200, 200, 503 } },
+	{ "/replica?lag=1MB", { 503, 503, 200, 503, 503 } },
+	{ "/replica?lag=104857600", { 503, 503, 200, 200, 503 } },
+	{ "/replica?lag=104857599", { 503, 503, 200, 503, 503 } },
+	{ "/read-only?lag=16kB", { 200, 503, 200, 503, 503 } },
+	{ "/readiness?lag=1MB", { 200, 503, 200, 503, 503 } },
+	{ "/replica?replication_state=streaming", { 503, 503, 200, 200, 503 } },
+	{ "/replica?foo=bar&lag=1MB", { 503, 503, 200, 503, 503 } },
+	{ "/primary?lag=1MB", { 200, 503, 503, 503, 503 } },
 };
 
 START_TEST(test_endpoint_by_situation)
@@ -134,14 +141,15 @@ START_TEST(test_endpoint_by_situation)
 		for (size_t i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++)
 			for (int m = 0; m < 3; m++) {
 				static const char *const methods[] = {
-					"GET", "HEAD", "OPTIONS"};
+					"GET", "HEAD", "OPTIONS"
+				};
 				struct answer a;
 				call(&f.v, methods[m], matrix[i].path, &a);
 				ck_assert_msg(a.status == matrix[i].want[s],
 					      "%s %s in situation %d: %d, "
-					      "want %d", methods[m],
-					      matrix[i].path, s, a.status,
-					      matrix[i].want[s]);
+					      "want %d",
+					      methods[m], matrix[i].path, s,
+					      a.status, matrix[i].want[s]);
 			}
 	}
 }
@@ -161,8 +169,9 @@ START_TEST(test_replica_conditions)
 	snprintf(f.self.state, sizeof(f.self.state), "running");
 	ck_assert_int_eq(status_of(&f.v, "/replica"), 200);
 	ck_assert_int_eq(status_of(&f.v, "/readiness"), 503);
-	ck_assert_int_eq(
-		status_of(&f.v, "/replica?replication_state=streaming"), 503);
+	ck_assert_int_eq(status_of(&f.v,
+				   "/replica?replication_state=streaming"),
+			 503);
 	situation(&f, R);
 	f.v.pg_running = false;
 	ck_assert_int_eq(status_of(&f.v, "/replica"), 503);
@@ -183,15 +192,29 @@ START_TEST(test_lag_parse)
 		const char *text;
 		uint64_t want;
 	} good[] = {
-		{"0", 0}, {"100", 100}, {"1B", 1}, {"1MB", 1048576},
-		{"16kB", 16384}, {"16kb", 16384}, {"2 GB", 2147483648ull},
-		{"1TB", 1099511627776ull},
-		{"18446744073709551615", UINT64_MAX},
+		{ "0", 0 },
+		{ "100", 100 },
+		{ "1B", 1 },
+		{ "1MB", 1048576 },
+		{ "16kB", 16384 },
+		{ "16kb", 16384 },
+		{ "2 GB", 2147483648ull },
+		{ "1TB", 1099511627776ull },
+		{ "18446744073709551615", UINT64_MAX },
 	};
-	static const char *const bad[] = {
-		"", "-1", "1.5MB", "MB", "1XB", "1 M", "1e3", " 1", "0x10",
-		"18446744073709551616", "99999999999999999999",
-		"17179869184GB", "16777216TB"};
+	static const char *const bad[] = { "",
+					   "-1",
+					   "1.5MB",
+					   "MB",
+					   "1XB",
+					   "1 M",
+					   "1e3",
+					   " 1",
+					   "0x10",
+					   "18446744073709551616",
+					   "99999999999999999999",
+					   "17179869184GB",
+					   "16777216TB" };
 	uint64_t v;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		ck_assert_msg(api_parse_lag(good[i].text, &v), "%s",
@@ -255,15 +278,20 @@ START_TEST(test_status_body)
 	situation(&f, P);
 	call(&f.v, "GET", "/primary", &a);
 	ck_assert_str_eq(a.body,
-		"{\"name\":\"pg1\",\"scope\":\"main\",\"role\":\"primary\","
-		"\"state\":\"running\",\"pg_running\":true,\"writable\":true,"
-		"\"timeline\":3,\"lag_bytes\":0,\"received_lsn\":\"0/3000060\","
-		"\"replayed_lsn\":\"0/0\",\"lease_valid_ms\":8000,"
-		"\"lease_token\":42,\"leader\":\"pg1\",\"paused\":false}\n");
+			 "{\"name\":\"pg1\",\"scope\":\"main\",\"role\":"
+			 "\"primary\","
+			 "\"state\":\"running\",\"pg_running\":true,"
+			 "\"writable\":true,"
+			 "\"timeline\":3,\"lag_bytes\":0,\"received_lsn\":\"0/"
+			 "3000060\","
+			 "\"replayed_lsn\":\"0/0\",\"lease_valid_ms\":8000,"
+			 "\"lease_token\":42,\"leader\":\"pg1\",\"paused\":"
+			 "false}\n");
 	/* A known problem is said last, as a sentence with its fix. */
 	f.v.problem = "the witnesses do not answer: check \"tenured\"";
 	call(&f.v, "GET", "/health", &a);
-	ck_assert_ptr_nonnull(strstr(a.body, ",\"problem\":\"the witnesses do "
+	ck_assert_ptr_nonnull(strstr(a.body,
+				     ",\"problem\":\"the witnesses do "
 				     "not answer: check \\\"tenured\\\"\"}\n"));
 	f.v.problem = NULL;
 	situation(&f, PN);
@@ -478,7 +506,7 @@ static void on_closed(void *arg)
 
 static int free_port(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -493,7 +521,7 @@ static int free_port(void)
 static void fetch(uv_loop_t *loop, int port, const char *req, char *out,
 		  size_t cap)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a = { .sin_family = AF_INET };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	size_t n = 0;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -542,7 +570,8 @@ START_TEST(test_server_head_get_options)
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
 	ck_assert_msg(api_start(&loop, addr, fill, &s, &srv, err,
-				sizeof(err)) == 0, "%s", err);
+				sizeof(err)) == 0,
+		      "%s", err);
 
 	fetch(&loop, port, "GET /primary HTTP/1.1\r\nHost: x\r\n\r\n", resp,
 	      sizeof(resp));
@@ -568,13 +597,11 @@ START_TEST(test_server_head_get_options)
 
 	/* the view is asked for afresh on every request */
 	s.f.v.writable_primary = false;
-	fetch(&loop, port, "GET /primary HTTP/1.1\r\n\r\n", resp,
-	      sizeof(resp));
+	fetch(&loop, port, "GET /primary HTTP/1.1\r\n\r\n", resp, sizeof(resp));
 	ck_assert_msg(strncmp(resp, "HTTP/1.1 503 ", 13) == 0, "%s", resp);
 	ck_assert_int_eq(s.fills, 5);
 
-	fetch(&loop, port, "GET /metrics HTTP/1.1\r\n\r\n", resp,
-	      sizeof(resp));
+	fetch(&loop, port, "GET /metrics HTTP/1.1\r\n\r\n", resp, sizeof(resp));
 	ck_assert_ptr_nonnull(strstr(resp, "Content-Type: text/plain"));
 
 	api_close(srv, on_closed, &s);
@@ -594,7 +621,8 @@ START_TEST(test_server_bad_address)
 	memset(&s, 0, sizeof(s));
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
 	ck_assert_int_ne(api_start(&loop, "nohost", fill, &s, &srv, err,
-				   sizeof(err)), 0);
+				   sizeof(err)),
+			 0);
 	ck_assert_ptr_nonnull(strstr(err, "nohost"));
 	ck_assert_ptr_null(srv);
 	uv_run(&loop, UV_RUN_DEFAULT);

@@ -19,20 +19,24 @@
 #define N_OPS (CLIENT_OP_END - CLIENT_OP_HELLO)
 #define MAX_SAMPLES 192
 
-enum what { REQUEST, RESPONSE, EVENT };
+enum what {
+	REQUEST,
+	RESPONSE,
+	EVENT
+};
 
 /* ---- fixtures ------------------------------------------------------------ */
 
-static struct client_str S(const char *s)
-{
-	return (struct client_str){s, strlen(s)};
+static struct client_str S(const char *s) {
+	return (struct client_str){ s, strlen(s) };
 }
 
 /* A string of n copies of c, in storage that outlives the sample. */
-static struct client_str filled(char *buf, char c, size_t n)
+static struct client_str
+filled(char *buf, char c, size_t n)
 {
 	memset(buf, c, n);
-	return (struct client_str){buf, n};
+	return (struct client_str){ buf, n };
 }
 
 static char key_max[SM_KEY_MAX + 1];
@@ -42,10 +46,10 @@ static char name_max[CLIENT_NAME_MAX + 1];
 static char addr_max[CLIENT_ADDR_MAX + 1];
 static char message_max[CLIENT_MESSAGE_MAX + 1];
 static char value_max[SM_VALUE_MAX + 1];
-static const char binary_value[] = {'v', 0, 1, (char)0xff, '\n', 'z'};
+static const char binary_value[] = { 'v', 0, 1, (char)0xff, '\n', 'z' };
 
 struct ctx {
-	struct wire_writer w;      /* what the encoder wrote */
+	struct wire_writer w; /* what the encoder wrote */
 	struct wire_writer reframe;
 	struct frame_decoder fd;
 	struct client_scratch s;
@@ -336,8 +340,8 @@ static void lease_requests(struct client_request *out, size_t *n)
 	r->holder = S("y");
 	r->ttl_ms = SM_TTL_MAX_MS;
 	r->id = UINT64_MAX;
-	for (uint32_t op = CLIENT_OP_LEASE_RENEW;
-	     op <= CLIENT_OP_LEASE_RELEASE; op++) {
+	for (uint32_t op = CLIENT_OP_LEASE_RENEW; op <= CLIENT_OP_LEASE_RELEASE;
+	     op++) {
 		r = add_req(out, n, op);
 		r->name = S("pg-primary");
 		r->holder = S("pg1");
@@ -367,7 +371,7 @@ static void key_requests(struct client_request *out, size_t *n)
 
 	r = add_req(out, n, CLIENT_OP_PUT);
 	r->key = S("/service/pg/leader");
-	r->value = (struct client_str){binary_value, sizeof(binary_value)};
+	r->value = (struct client_str){ binary_value, sizeof(binary_value) };
 	r->lease = S("pg-primary");
 	r->lease_token = 0x0102030405060708ull;
 	r = add_req(out, n, CLIENT_OP_PUT);
@@ -484,8 +488,8 @@ static void fill_elements(void)
 	}
 }
 
-static struct client_response *add_resp(struct client_response *out,
-					size_t *n, uint32_t op, uint8_t status)
+static struct client_response *add_resp(struct client_response *out, size_t *n,
+					uint32_t op, uint8_t status)
 {
 	ck_assert_uint_lt(*n, MAX_SAMPLES);
 	struct client_response *r = &out[(*n)++];
@@ -496,8 +500,7 @@ static struct client_response *add_resp(struct client_response *out,
 	return r;
 }
 
-static void error_responses(struct client_response *out, size_t *n,
-			    uint32_t op)
+static void error_responses(struct client_response *out, size_t *n, uint32_t op)
 {
 	struct client_response *r;
 
@@ -509,8 +512,7 @@ static void error_responses(struct client_response *out, size_t *n,
 	r->message = filled(message_max, 'm', CLIENT_MESSAGE_MAX);
 }
 
-static void lease_responses(struct client_response *out, size_t *n,
-			    uint32_t op)
+static void lease_responses(struct client_response *out, size_t *n, uint32_t op)
 {
 	struct client_response *r;
 
@@ -538,7 +540,7 @@ static void kv_responses(struct client_response *out, size_t *n, uint32_t op)
 	r = add_resp(out, n, op, CLIENT_OK);
 	r->present = true;
 	r->kv = sample_kvs[1];
-	r->kv.value = (struct client_str){binary_value, sizeof(binary_value)};
+	r->kv.value = (struct client_str){ binary_value, sizeof(binary_value) };
 	r->revision = 42;
 	r = add_resp(out, n, op, CLIENT_COMPARE_FAILED);
 	r->present = true;
@@ -553,7 +555,7 @@ static void kv_responses(struct client_response *out, size_t *n, uint32_t op)
 
 static void list_responses(struct client_response *out, size_t *n)
 {
-	static const uint32_t sizes[] = {0, 1, 9};
+	static const uint32_t sizes[] = { 0, 1, 9 };
 	struct client_response *r;
 
 	for (unsigned i = 0; i < 3; i++) {
@@ -611,9 +613,9 @@ static void status_responses(struct client_response *out, size_t *n)
 static size_t response_samples(struct client_response *out)
 {
 	static const uint32_t no_body[] = {
-		CLIENT_OP_HELLO, CLIENT_OP_WATCH, CLIENT_OP_CANCEL,
-		CLIENT_OP_MEMBER_ADD, CLIENT_OP_MEMBER_REMOVE,
-		CLIENT_OP_TRANSFER,
+		CLIENT_OP_HELLO,         CLIENT_OP_WATCH,
+		CLIENT_OP_CANCEL,        CLIENT_OP_MEMBER_ADD,
+		CLIENT_OP_MEMBER_REMOVE, CLIENT_OP_TRANSFER,
 	};
 	size_t n = 0;
 
@@ -629,8 +631,8 @@ static size_t response_samples(struct client_response *out)
 	status_responses(out, &n);
 	for (size_t i = 0; i < sizeof(no_body) / sizeof(no_body[0]); i++) {
 		add_resp(out, &n, no_body[i], CLIENT_OK);
-		struct client_response *r =
-			add_resp(out, &n, no_body[i], CLIENT_EUNAUTHORIZED);
+		struct client_response *r = add_resp(out, &n, no_body[i],
+						     CLIENT_EUNAUTHORIZED);
 		r->message = S("HELLO with the cluster token first");
 		error_responses(out, &n, no_body[i]);
 	}
@@ -681,7 +683,7 @@ static size_t event_samples(struct event_sample *out)
 START_TEST(test_request_round_trip_every_op)
 {
 	static struct client_request samples[MAX_SAMPLES];
-	bool seen[N_OPS] = {false};
+	bool seen[N_OPS] = { false };
 	struct ctx c;
 	size_t n = request_samples(samples);
 
@@ -704,7 +706,7 @@ END_TEST
 START_TEST(test_response_round_trip_every_op)
 {
 	static struct client_response samples[MAX_SAMPLES];
-	bool seen[N_OPS] = {false};
+	bool seen[N_OPS] = { false };
 	struct ctx c;
 	size_t n = response_samples(samples);
 
@@ -713,8 +715,7 @@ START_TEST(test_response_round_trip_every_op)
 		encode_response(&c, &samples[i]);
 		ck_assert_msg(decode_response_encoded(&c, samples[i].op) == 0,
 			      "%s/%s: %s", client_op_name(samples[i].op),
-			      client_status_name(samples[i].status),
-			      c.s.error);
+			      client_status_name(samples[i].status), c.s.error);
 		ck_assert_str_eq(c.s.error, "");
 		response_eq(&samples[i], &c.resp);
 		seen[samples[i].op - CLIENT_OP_HELLO] = true;
@@ -775,7 +776,8 @@ START_TEST(test_event_round_trip)
 	ctx_init(&c);
 	for (size_t i = 0; i < n; i++) {
 		encode_event(&c, &samples[i].e, samples[i].lease_kind);
-		ck_assert_msg(decode_event_encoded(&c, samples[i].lease_kind) == 0,
+		ck_assert_msg(decode_event_encoded(&c, samples[i].lease_kind) ==
+				      0,
 			      "event %zu: %s", i, c.s.error);
 		event_eq(&samples[i].e, &c.ev);
 	}
@@ -787,7 +789,7 @@ END_TEST
 START_TEST(test_strings_point_into_frame)
 {
 	struct ctx c;
-	struct client_request r = {.op = CLIENT_OP_PUT, .id = 1};
+	struct client_request r = { .op = CLIENT_OP_PUT, .id = 1 };
 
 	ctx_init(&c);
 	r.key = S("key");
@@ -806,12 +808,12 @@ END_TEST
 START_TEST(test_request_layout)
 {
 	static const unsigned char want[] = {
-		2, 0, 0, 0, 'a', 'b',          /* name */
-		1, 0, 0, 0, 'h',               /* holder */
-		0xe8, 0x03, 0, 0, 0, 0, 0, 0,  /* ttl_ms 1000 */
+		2,    0,    0, 0, 'a', 'b',       /* name */
+		1,    0,    0, 0, 'h',            /* holder */
+		0xe8, 0x03, 0, 0, 0,   0,   0, 0, /* ttl_ms 1000 */
 	};
 	struct ctx c;
-	struct client_request r = {.op = CLIENT_OP_LEASE_ACQUIRE, .id = 7};
+	struct client_request r = { .op = CLIENT_OP_LEASE_ACQUIRE, .id = 7 };
 	size_t len;
 
 	ctx_init(&c);
@@ -832,13 +834,13 @@ END_TEST
 START_TEST(test_put_layout_with_lease_token)
 {
 	static const unsigned char want[] = {
-		1, 0, 0, 0, 'k',               /* key */
-		1, 0, 0, 0, 'v',               /* value */
-		2, 0, 0, 0, 'p', 'g',          /* lease */
-		0x2a, 0, 0, 0, 0, 0, 0, 0,     /* lease_token 42 */
+		1,    0, 0, 0, 'k',            /* key */
+		1,    0, 0, 0, 'v',            /* value */
+		2,    0, 0, 0, 'p', 'g',       /* lease */
+		0x2a, 0, 0, 0, 0,   0,   0, 0, /* lease_token 42 */
 	};
 	struct ctx c;
-	struct client_request r = {.op = CLIENT_OP_PUT, .id = 9};
+	struct client_request r = { .op = CLIENT_OP_PUT, .id = 9 };
 	size_t len;
 
 	ctx_init(&c);
@@ -869,31 +871,64 @@ END_TEST
 START_TEST(test_response_and_event_layout)
 {
 	static const unsigned char held[] = {
-		1,                             /* HELD */
-		0, 0, 0, 0, 0, 0, 0, 0,        /* message, leader_client */
-		1,                             /* present */
+		1,                                /* HELD */
+		0, 0, 0, 0, 0,   0, 0, 0,         /* message, leader_client */
+		1,                                /* present */
 		1, 0, 0, 0, 'L', 1, 0, 0, 0, 'o', /* name, holder */
-		5, 0, 0, 0, 0, 0, 0, 0,        /* token */
-		6, 0, 0, 0, 0, 0, 0, 0,        /* ttl_ms */
-		7, 0, 0, 0, 0, 0, 0, 0,        /* remaining_ms */
-		8, 0, 0, 0, 0, 0, 0, 0,        /* revision */
+		5, 0, 0, 0, 0,   0, 0, 0,         /* token */
+		6, 0, 0, 0, 0,   0, 0, 0,         /* ttl_ms */
+		7, 0, 0, 0, 0,   0, 0, 0,         /* remaining_ms */
+		8, 0, 0, 0, 0,   0, 0, 0,         /* revision */
 	};
 	static const unsigned char event[] = {
 		SM_EV_DELETE,
-		9, 0, 0, 0, 0, 0, 0, 0,        /* revision */
-		1, 0, 0, 0, 'k', 0, 0, 0, 0, 0, 0, 0, 0, /* key, value, lease */
-		3, 0, 0, 0, 0, 0, 0, 0,        /* create_revision */
-		9, 0, 0, 0, 0, 0, 0, 0,        /* mod_revision */
+		9,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0, /* revision */
+		1,
+		0,
+		0,
+		0,
+		'k',
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0, /* key, value, lease */
+		3,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0, /* create_revision */
+		9,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0, /* mod_revision */
 	};
 	struct ctx c;
-	struct client_response r = {.op = CLIENT_OP_LEASE_GET, .id = 3};
-	struct client_event e = {.watch_id = 4, .type = SM_EV_DELETE};
+	struct client_response r = { .op = CLIENT_OP_LEASE_GET, .id = 3 };
+	struct client_event e = { .watch_id = 4, .type = SM_EV_DELETE };
 	size_t len;
 
 	ctx_init(&c);
 	r.status = CLIENT_HELD;
 	r.present = true;
-	r.lease = (struct client_lease){S("L"), S("o"), 5, 6, 7};
+	r.lease = (struct client_lease){ S("L"), S("o"), 5, 6, 7 };
 	r.revision = 8;
 	encode_response(&c, &r);
 	const unsigned char *p = enc_payload(&c, &len);
@@ -901,7 +936,7 @@ START_TEST(test_response_and_event_layout)
 	ck_assert_mem_eq(p, held, sizeof(held));
 
 	e.revision = 9;
-	e.kv = (struct client_kv){S("k"), S(""), S(""), 3, 9};
+	e.kv = (struct client_kv){ S("k"), S(""), S(""), 3, 9 };
 	encode_event(&c, &e, false);
 	p = enc_payload(&c, &len);
 	ck_assert_uint_eq(len, sizeof(event));
@@ -914,7 +949,7 @@ END_TEST
 START_TEST(test_scratch_grows_and_is_reused)
 {
 	struct ctx c;
-	struct client_response r = {.op = CLIENT_OP_LIST, .id = 1};
+	struct client_response r = { .op = CLIENT_OP_LIST, .id = 1 };
 
 	ctx_init(&c);
 	fill_elements();
@@ -958,14 +993,15 @@ static void check_truncations(struct ctx *c, enum what what, uint32_t op,
 	ck_assert_ptr_nonnull(copy);
 	memcpy(copy, p, len);
 	for (size_t n = 0; n < len; n++) {
-		int rc = decode_payload(c, what, type, id, op, lease_kind,
-					copy, n);
+		int rc = decode_payload(c, what, type, id, op, lease_kind, copy,
+					n);
 		ck_assert_msg(rc == -1, "%s: prefix %zu of %zu accepted",
 			      client_op_name(op), n, len);
 		ck_assert(c->s.error[0] != '\0');
 	}
 	ck_assert_msg(decode_payload(c, what, type, id, op, lease_kind, copy,
-				     len) == 0, "%s", c->s.error);
+				     len) == 0,
+		      "%s", c->s.error);
 	free(copy);
 }
 
@@ -1028,10 +1064,14 @@ static void check_trailing(struct ctx *c, enum what what, uint32_t op,
 
 	ck_assert_ptr_nonnull(copy);
 	memcpy(copy, p, len);
-	expect_error(c, decode_payload(c, what, type, id, op, lease_kind, copy,
-				       len + 1), "1 trailing byte");
-	expect_error(c, decode_payload(c, what, type, id, op, lease_kind, copy,
-				       len + 9), "9 trailing bytes");
+	expect_error(c,
+		     decode_payload(c, what, type, id, op, lease_kind, copy,
+				    len + 1),
+		     "1 trailing byte");
+	expect_error(c,
+		     decode_payload(c, what, type, id, op, lease_kind, copy,
+				    len + 9),
+		     "9 trailing bytes");
 	free(copy);
 }
 
@@ -1083,7 +1123,7 @@ static void expect_request_ok(struct ctx *c, const struct client_request *r)
 /* A valid request of op with only its own fields set, to spoil one of. */
 static struct client_request valid_request(uint32_t op)
 {
-	struct client_request r = {.op = op, .id = 1};
+	struct client_request r = { .op = op, .id = 1 };
 
 	switch (op) {
 	case CLIENT_OP_LEASE_ACQUIRE:
@@ -1127,9 +1167,11 @@ static const struct {
 	size_t max;
 	bool mandatory;
 } string_fields[] = {
-#define F(op, m, label, max, mandatory) \
-	{CLIENT_OP_##op, offsetof(struct client_request, m), label, max, \
-	 mandatory}
+#define F(op, m, label, max, mandatory)                                    \
+	{                                                                  \
+		CLIENT_OP_##op, offsetof(struct client_request, m), label, \
+			max, mandatory                                     \
+	}
 	F(HELLO, token, "token", CLIENT_TOKEN_MAX, false),
 	F(HELLO, client_name, "client_name", CLIENT_NAME_MAX, false),
 	F(LEASE_ACQUIRE, name, "lease name", SM_KEY_MAX, true),
@@ -1184,13 +1226,14 @@ START_TEST(test_request_string_limits)
 	     i++) {
 		struct client_request r = valid_request(string_fields[i].op);
 		struct client_str *s =
-			(struct client_str *)((char *)&r + string_fields[i].off);
+			(struct client_str *)((char *)&r +
+					      string_fields[i].off);
 		size_t max = string_fields[i].max;
 		char *buf = over_buffer(max);
 
-		*s = (struct client_str){buf, max};
+		*s = (struct client_str){ buf, max };
 		expect_request_ok(&c, &r);
-		*s = (struct client_str){buf, max + 1};
+		*s = (struct client_str){ buf, max + 1 };
 		snprintf(want, sizeof(want), "%s longer than %zu bytes",
 			 string_fields[i].label, max);
 		expect_request_refused(&c, &r, want);
@@ -1210,8 +1253,9 @@ END_TEST
  * limit (over the maximum) or as a truncation (within it). */
 START_TEST(test_request_lengths_past_the_frame)
 {
-	static const uint32_t lens[] = {5, 100, SM_KEY_MAX, SM_KEY_MAX + 1,
-					0x7fffffff, UINT32_MAX};
+	static const uint32_t lens[] = { 5,          100,
+					 SM_KEY_MAX, SM_KEY_MAX + 1,
+					 0x7fffffff, UINT32_MAX };
 	struct ctx c;
 	unsigned char p[8];
 
@@ -1229,8 +1273,9 @@ END_TEST
 
 START_TEST(test_ttl_range)
 {
-	static const uint64_t bad[] = {0, 1, SM_TTL_MIN_MS - 1,
-				       (uint64_t)SM_TTL_MAX_MS + 1, UINT64_MAX};
+	static const uint64_t bad[] = { 0, 1, SM_TTL_MIN_MS - 1,
+					(uint64_t)SM_TTL_MAX_MS + 1,
+					UINT64_MAX };
 	struct ctx c;
 	struct client_request r = valid_request(CLIENT_OP_LEASE_ACQUIRE);
 
@@ -1271,10 +1316,14 @@ END_TEST
 
 START_TEST(test_flags_other_than_0_1)
 {
-	static const uint8_t bad[] = {2, 3, 0x80, 0xff};
+	static const uint8_t bad[] = { 2, 3, 0x80, 0xff };
 	static const uint32_t consistency_ops[] = {
-		CLIENT_OP_LEASE_GET, CLIENT_OP_LEASE_LIST, CLIENT_OP_GET,
-		CLIENT_OP_LIST, CLIENT_OP_LEASE_LIST_PAGE, CLIENT_OP_LIST_PAGE,
+		CLIENT_OP_LEASE_GET,
+		CLIENT_OP_LEASE_LIST,
+		CLIENT_OP_GET,
+		CLIENT_OP_LIST,
+		CLIENT_OP_LEASE_LIST_PAGE,
+		CLIENT_OP_LIST_PAGE,
 	};
 	struct ctx c;
 	struct client_request r;
@@ -1314,21 +1363,28 @@ START_TEST(test_request_id_0)
 END_TEST
 
 static const uint32_t unknown_ops[] = {
-	0, 1, CLIENT_OP_HELLO - 1, CLIENT_OP_END, CLIENT_RESPONSE,
-	CLIENT_EVENT, 0x7fffffff, UINT32_MAX,
+	0,
+	1,
+	CLIENT_OP_HELLO - 1,
+	CLIENT_OP_END,
+	CLIENT_RESPONSE,
+	CLIENT_EVENT,
+	0x7fffffff,
+	UINT32_MAX,
 };
 #define N_UNKNOWN_OPS (sizeof(unknown_ops) / sizeof(unknown_ops[0]))
 
 START_TEST(test_unknown_ops)
 {
 	struct ctx c;
-	struct client_request r = {.id = 5};
-	struct client_response resp = {.id = 5};
+	struct client_request r = { .id = 5 };
+	struct client_response resp = { .id = 5 };
 
 	ctx_init(&c);
 	for (size_t i = 0; i < N_UNKNOWN_OPS; i++) {
-		expect_error(&c, decode_payload(&c, REQUEST, unknown_ops[i], 5,
-						0, false, NULL, 0),
+		expect_error(&c,
+			     decode_payload(&c, REQUEST, unknown_ops[i], 5, 0,
+					    false, NULL, 0),
 			     "unknown op");
 		ck_assert_uint_eq(c.req.id, 5);
 		wire_writer_reset(&c.w);
@@ -1337,9 +1393,10 @@ START_TEST(test_unknown_ops)
 		resp.op = unknown_ops[i];
 		ck_assert(!client_encode_response(&c.w, &resp));
 		ck_assert_uint_eq(c.w.len, 0);
-		unsigned char ok[9] = {0};
-		expect_error(&c, decode_payload(&c, RESPONSE, CLIENT_RESPONSE, 5,
-						unknown_ops[i], false, ok, 9),
+		unsigned char ok[9] = { 0 };
+		expect_error(&c,
+			     decode_payload(&c, RESPONSE, CLIENT_RESPONSE, 5,
+					    unknown_ops[i], false, ok, 9),
 			     "unknown op");
 	}
 	ctx_free(&c);
@@ -1359,7 +1416,7 @@ static void expect_response_refused(struct ctx *c,
 START_TEST(test_response_header_refusals)
 {
 	struct ctx c;
-	struct client_response r = {.op = CLIENT_OP_HELLO, .id = 1};
+	struct client_response r = { .op = CLIENT_OP_HELLO, .id = 1 };
 	char over[CLIENT_MESSAGE_MAX + 1];
 
 	ctx_init(&c);
@@ -1383,7 +1440,8 @@ START_TEST(test_response_header_refusals)
 	r.leader_client = S("10.0.0.1:7100");
 	r.status = CLIENT_OK;
 	expect_response_refused(&c, &r,
-				"leader_client set on an answer with status OK");
+				"leader_client set on an answer with status "
+				"OK");
 	r.status = CLIENT_ENOQUORUM;
 	expect_response_refused(&c, &r, "leader_client");
 	ctx_free(&c);
@@ -1393,24 +1451,28 @@ END_TEST
 START_TEST(test_wrong_frame_types)
 {
 	struct ctx c;
-	struct client_response r = {.op = CLIENT_OP_HELLO, .id = 1};
-	struct client_event e = {.watch_id = 1, .type = SM_EV_PUT};
+	struct client_response r = { .op = CLIENT_OP_HELLO, .id = 1 };
+	struct client_event e = { .watch_id = 1, .type = SM_EV_PUT };
 	size_t len;
 
 	ctx_init(&c);
 	e.kv.key = S("k");
 	encode_response(&c, &r);
 	const unsigned char *p = enc_payload(&c, &len);
-	expect_error(&c, decode_payload(&c, RESPONSE, CLIENT_EVENT, 1,
-					CLIENT_OP_HELLO, false, p, len),
+	expect_error(&c,
+		     decode_payload(&c, RESPONSE, CLIENT_EVENT, 1,
+				    CLIENT_OP_HELLO, false, p, len),
 		     "not a response");
-	expect_error(&c, decode_payload(&c, RESPONSE, CLIENT_OP_HELLO, 1,
-					CLIENT_OP_HELLO, false, p, len),
+	expect_error(&c,
+		     decode_payload(&c, RESPONSE, CLIENT_OP_HELLO, 1,
+				    CLIENT_OP_HELLO, false, p, len),
 		     "not a response");
 	encode_event(&c, &e, false);
 	p = enc_payload(&c, &len);
-	expect_error(&c, decode_payload(&c, EVENT, CLIENT_RESPONSE, 1, 0, false,
-					p, len), "not an event");
+	expect_error(&c,
+		     decode_payload(&c, EVENT, CLIENT_RESPONSE, 1, 0, false, p,
+				    len),
+		     "not an event");
 	ctx_free(&c);
 }
 END_TEST
@@ -1427,7 +1489,7 @@ START_TEST(test_response_body_refusals)
 	ctx_init(&c);
 	fill_elements();
 	/* A present lease needs a name; an absent one may be empty. */
-	r = (struct client_response){.op = CLIENT_OP_LEASE_GET, .id = 1};
+	r = (struct client_response){ .op = CLIENT_OP_LEASE_GET, .id = 1 };
 	r.present = true;
 	expect_response_refused(&c, &r, "lease: name is empty");
 	r.lease = sample_leases[0];
@@ -1437,7 +1499,7 @@ START_TEST(test_response_body_refusals)
 	r.lease.name = filled(over, 'n', SM_KEY_MAX + 1);
 	expect_response_refused(&c, &r, "lease: name longer than 512 bytes");
 
-	r = (struct client_response){.op = CLIENT_OP_GET, .id = 1};
+	r = (struct client_response){ .op = CLIENT_OP_GET, .id = 1 };
 	r.status = CLIENT_NOT_FOUND;
 	r.present = true;
 	expect_response_refused(&c, &r, "kv: key is empty");
@@ -1452,20 +1514,20 @@ START_TEST(test_response_body_refusals)
 	leases[0] = sample_leases[0];
 	leases[1] = sample_leases[1];
 	leases[1].name = S("");
-	r = (struct client_response){.op = CLIENT_OP_LEASE_LIST, .id = 1};
+	r = (struct client_response){ .op = CLIENT_OP_LEASE_LIST, .id = 1 };
 	r.leases = leases;
 	r.n = 2;
 	expect_response_refused(&c, &r, "leases[1]: name is empty");
 	kv = sample_kvs[2];
 	kv.key = S("");
-	r = (struct client_response){.op = CLIENT_OP_LIST, .id = 1};
+	r = (struct client_response){ .op = CLIENT_OP_LIST, .id = 1 };
 	r.kvs = &kv;
 	r.n = 1;
 	expect_response_refused(&c, &r, "kvs[0]: key is empty");
 
 	members[0] = sample_members[0];
 	members[1] = sample_members[1];
-	r = (struct client_response){.op = CLIENT_OP_MEMBER_LIST, .id = 1};
+	r = (struct client_response){ .op = CLIENT_OP_MEMBER_LIST, .id = 1 };
 	r.members = members;
 	r.n = 2;
 	members[1].id = 0;
@@ -1480,7 +1542,7 @@ START_TEST(test_response_body_refusals)
 	members[1].http_addr = filled(over, 'a', CLIENT_ADDR_MAX + 1);
 	expect_response_refused(&c, &r, "members[1]: http_addr longer than");
 
-	r = (struct client_response){.op = CLIENT_OP_STATUS, .id = 1};
+	r = (struct client_response){ .op = CLIENT_OP_STATUS, .id = 1 };
 	r.status_body.role = filled(over, 'r', CLIENT_NAME_MAX + 1);
 	expect_response_refused(&c, &r, "status: role longer than 256 bytes");
 	ctx_free(&c);
@@ -1499,9 +1561,12 @@ START_TEST(test_list_page)
 
 	ctx_init(&c);
 	fill_elements();
-	struct client_request q = {.op = CLIENT_OP_LIST_PAGE, .id = 9,
-				   .prefix = S("/a/"), .consistency = 1,
-				   .start_after = S("/a/x"), .limit = 500};
+	struct client_request q = { .op = CLIENT_OP_LIST_PAGE,
+				    .id = 9,
+				    .prefix = S("/a/"),
+				    .consistency = 1,
+				    .start_after = S("/a/x"),
+				    .limit = 500 };
 	encode_request(&c, &q);
 	p = enc_payload(&c, &len);
 	ck_assert_uint_eq(len, 4 + 3 + 1 + 4 + 4 + 8);
@@ -1513,9 +1578,12 @@ START_TEST(test_list_page)
 	ck_assert_int_eq(decode_request_encoded(&c), 0);
 	request_eq(&q, &c.req);
 
-	struct client_response r = {.op = CLIENT_OP_LIST_PAGE, .id = 9,
-				    .kvs = sample_kvs, .n = 2,
-				    .revision = 77, .more = true};
+	struct client_response r = { .op = CLIENT_OP_LIST_PAGE,
+				     .id = 9,
+				     .kvs = sample_kvs,
+				     .n = 2,
+				     .revision = 77,
+				     .more = true };
 	encode_response(&c, &r);
 	p = enc_payload(&c, &len);
 	ck_assert_uint_eq(p[len - 1], 1); /* more, after the revision */
@@ -1531,8 +1599,9 @@ START_TEST(test_list_page)
 	ck_assert_uint_lt(len, sizeof(bad));
 	memcpy(bad, p, len);
 	bad[len - 1] = 2;
-	expect_error(&c, decode_payload(&c, RESPONSE, CLIENT_RESPONSE, 9,
-					CLIENT_OP_LIST_PAGE, false, bad, len),
+	expect_error(&c,
+		     decode_payload(&c, RESPONSE, CLIENT_RESPONSE, 9,
+				    CLIENT_OP_LIST_PAGE, false, bad, len),
 		     "more must be 0 or 1");
 	/* An unpaged answer read as a page lacks "more". */
 	r.op = CLIENT_OP_LIST;
@@ -1540,13 +1609,15 @@ START_TEST(test_list_page)
 	expect_error(&c, decode_response_encoded(&c, CLIENT_OP_LIST_PAGE),
 		     "truncated at more");
 
-	r = (struct client_response){.op = CLIENT_OP_LEASE_LIST_PAGE, .id = 3,
-				     .leases = sample_leases, .n = 9};
+	r = (struct client_response){ .op = CLIENT_OP_LEASE_LIST_PAGE,
+				      .id = 3,
+				      .leases = sample_leases,
+				      .n = 9 };
 	encode_response(&c, &r);
 	p = enc_payload(&c, &len);
 	ck_assert_uint_eq(p[len - 1], 0);
-	ck_assert_int_eq(decode_response_encoded(&c,
-						 CLIENT_OP_LEASE_LIST_PAGE), 0);
+	ck_assert_int_eq(decode_response_encoded(&c, CLIENT_OP_LEASE_LIST_PAGE),
+			 0);
 	response_eq(&r, &c.resp);
 	ck_assert(!c.resp.more);
 	expect_error(&c, decode_response_encoded(&c, CLIENT_OP_LEASE_LIST),
@@ -1559,7 +1630,7 @@ END_TEST
 START_TEST(test_present_other_than_0_1)
 {
 	struct ctx c;
-	struct client_response r = {.op = CLIENT_OP_GET, .id = 1};
+	struct client_response r = { .op = CLIENT_OP_GET, .id = 1 };
 	size_t len;
 
 	ctx_init(&c);
@@ -1570,8 +1641,9 @@ START_TEST(test_present_other_than_0_1)
 	memcpy(copy, p, len);
 	for (unsigned v = 2; v < 256; v += 37) {
 		copy[9] = (unsigned char)v; /* status, two empty strings */
-		expect_error(&c, decode_payload(&c, RESPONSE, CLIENT_RESPONSE, 1,
-						CLIENT_OP_GET, false, copy, len),
+		expect_error(&c,
+			     decode_payload(&c, RESPONSE, CLIENT_RESPONSE, 1,
+					    CLIENT_OP_GET, false, copy, len),
 			     "present must be 0 or 1");
 	}
 	free(copy);
@@ -1584,17 +1656,20 @@ END_TEST
 START_TEST(test_huge_counts_do_not_allocate)
 {
 	static const uint32_t list_ops[] = {
-		CLIENT_OP_LEASE_LIST, CLIENT_OP_LIST, CLIENT_OP_MEMBER_LIST,
+		CLIENT_OP_LEASE_LIST,
+		CLIENT_OP_LIST,
+		CLIENT_OP_MEMBER_LIST,
 	};
-	static const uint32_t counts[] = {2, 1000, 0x10000000, UINT32_MAX};
-	static const char *const labels[] = {"leases", "kvs", "members"};
+	static const uint32_t counts[] = { 2, 1000, 0x10000000, UINT32_MAX };
+	static const char *const labels[] = { "leases", "kvs", "members" };
 	struct ctx c;
 	unsigned char p[9 + 4 + 44];
 
 	ctx_init(&c);
 	memset(p, 0, sizeof(p));
 	for (size_t k = 0; k < 3; k++) {
-		for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]);
+		     i++) {
 			/* OK, no message, no leader, count, then 44 bytes:
 			 * room for one element (and a revision), not two. */
 			wire_store_u32(p + 9, counts[i]);
@@ -1616,7 +1691,7 @@ END_TEST
 START_TEST(test_event_refusals)
 {
 	struct ctx c;
-	struct client_event e = {.watch_id = 3, .revision = 1};
+	struct client_event e = { .watch_id = 3, .revision = 1 };
 
 	ctx_init(&c);
 	fill_elements();
@@ -1646,7 +1721,8 @@ START_TEST(test_event_refusals)
 	e.watch_id = 3;
 	e.lease.name = S("");
 	encode_event(&c, &e, true);
-	expect_error(&c, decode_event_encoded(&c, true), "lease: name is empty");
+	expect_error(&c, decode_event_encoded(&c, true),
+		     "lease: name is empty");
 	e.type = SM_EV_DELETE;
 	e.kv.key = S("");
 	encode_event(&c, &e, false);
@@ -1677,8 +1753,9 @@ START_TEST(test_random_corruption)
 			x = x * 1103515245u + 12345u;
 			size_t at = (x >> 8) % len;
 			copy[at] ^= (unsigned char)(1u << (x % 8));
-			int rc = decode_payload(&c, RESPONSE, CLIENT_RESPONSE, 1,
-						samples[i].op, false, copy, len);
+			int rc = decode_payload(&c, RESPONSE, CLIENT_RESPONSE,
+						1, samples[i].op, false, copy,
+						len);
 			if (rc != 0)
 				expect_error(&c, rc, NULL);
 			rc = decode_payload(&c, REQUEST, samples[i].op, 1, 0,
@@ -1713,20 +1790,29 @@ END_TEST
 START_TEST(test_idempotent_ops)
 {
 	static const uint32_t yes[] = {
-		CLIENT_OP_HELLO, CLIENT_OP_LEASE_ACQUIRE, CLIENT_OP_LEASE_RENEW,
-		CLIENT_OP_LEASE_GET, CLIENT_OP_LEASE_LIST, CLIENT_OP_PUT,
-		CLIENT_OP_GET, CLIENT_OP_LIST, CLIENT_OP_STATUS,
-		CLIENT_OP_MEMBER_LIST, CLIENT_OP_LEASE_LIST_PAGE,
+		CLIENT_OP_HELLO,
+		CLIENT_OP_LEASE_ACQUIRE,
+		CLIENT_OP_LEASE_RENEW,
+		CLIENT_OP_LEASE_GET,
+		CLIENT_OP_LEASE_LIST,
+		CLIENT_OP_PUT,
+		CLIENT_OP_GET,
+		CLIENT_OP_LIST,
+		CLIENT_OP_STATUS,
+		CLIENT_OP_MEMBER_LIST,
+		CLIENT_OP_LEASE_LIST_PAGE,
 		CLIENT_OP_LIST_PAGE,
 	};
 	static const uint32_t no[] = {
-		CLIENT_OP_LEASE_RELEASE, CLIENT_OP_DELETE, CLIENT_OP_CAS,
-		CLIENT_OP_WATCH, CLIENT_OP_CANCEL, CLIENT_OP_MEMBER_ADD,
+		CLIENT_OP_LEASE_RELEASE, CLIENT_OP_DELETE,
+		CLIENT_OP_CAS,           CLIENT_OP_WATCH,
+		CLIENT_OP_CANCEL,        CLIENT_OP_MEMBER_ADD,
 		CLIENT_OP_MEMBER_REMOVE, CLIENT_OP_TRANSFER,
 	};
 
 	ck_assert_uint_eq(sizeof(yes) / sizeof(yes[0]) +
-				  sizeof(no) / sizeof(no[0]), N_OPS);
+				  sizeof(no) / sizeof(no[0]),
+			  N_OPS);
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
 		ck_assert_msg(client_op_idempotent(yes[i]), "%s",
 			      client_op_name(yes[i]));
@@ -1741,10 +1827,25 @@ END_TEST
 START_TEST(test_op_names)
 {
 	static const char *const want[N_OPS] = {
-		"HELLO", "LEASE_ACQUIRE", "LEASE_RENEW", "LEASE_RELEASE",
-		"LEASE_GET", "LEASE_LIST", "PUT", "GET", "DELETE", "LIST",
-		"CAS", "WATCH", "CANCEL", "STATUS", "MEMBER_LIST",
-		"MEMBER_ADD", "MEMBER_REMOVE", "TRANSFER", "LEASE_LIST_PAGE",
+		"HELLO",
+		"LEASE_ACQUIRE",
+		"LEASE_RENEW",
+		"LEASE_RELEASE",
+		"LEASE_GET",
+		"LEASE_LIST",
+		"PUT",
+		"GET",
+		"DELETE",
+		"LIST",
+		"CAS",
+		"WATCH",
+		"CANCEL",
+		"STATUS",
+		"MEMBER_LIST",
+		"MEMBER_ADD",
+		"MEMBER_REMOVE",
+		"TRANSFER",
+		"LEASE_LIST_PAGE",
 		"LIST_PAGE",
 	};
 
@@ -1765,24 +1866,24 @@ START_TEST(test_status_names)
 		const char *name;
 		bool no;
 	} want[] = {
-		{CLIENT_OK, "OK", false},
-		{CLIENT_HELD, "HELD", true},
-		{CLIENT_NOT_HOLDER, "NOT_HOLDER", true},
-		{CLIENT_NOT_FOUND, "NOT_FOUND", true},
-		{CLIENT_COMPARE_FAILED, "COMPARE_FAILED", true},
-		{CLIENT_NO_LEASE, "NO_LEASE", true},
-		{CLIENT_ENOTLEADER, "ENOTLEADER", false},
-		{CLIENT_ENOQUORUM, "ENOQUORUM", false},
-		{CLIENT_ETIMEOUT, "ETIMEOUT", false},
-		{CLIENT_EINVAL, "EINVAL", false},
-		{CLIENT_EUNAUTHORIZED, "EUNAUTHORIZED", false},
-		{CLIENT_EBUSY, "EBUSY", false},
-		{CLIENT_ESHUTDOWN, "ESHUTDOWN", false},
-		{CLIENT_EINTERNAL, "EINTERNAL", false},
-		{CLIENT_EUNKNOWN, "EUNKNOWN", false},
-		{CLIENT_ECIRCUIT, "ECIRCUIT", false},
+		{ CLIENT_OK, "OK", false },
+		{ CLIENT_HELD, "HELD", true },
+		{ CLIENT_NOT_HOLDER, "NOT_HOLDER", true },
+		{ CLIENT_NOT_FOUND, "NOT_FOUND", true },
+		{ CLIENT_COMPARE_FAILED, "COMPARE_FAILED", true },
+		{ CLIENT_NO_LEASE, "NO_LEASE", true },
+		{ CLIENT_ENOTLEADER, "ENOTLEADER", false },
+		{ CLIENT_ENOQUORUM, "ENOQUORUM", false },
+		{ CLIENT_ETIMEOUT, "ETIMEOUT", false },
+		{ CLIENT_EINVAL, "EINVAL", false },
+		{ CLIENT_EUNAUTHORIZED, "EUNAUTHORIZED", false },
+		{ CLIENT_EBUSY, "EBUSY", false },
+		{ CLIENT_ESHUTDOWN, "ESHUTDOWN", false },
+		{ CLIENT_EINTERNAL, "EINTERNAL", false },
+		{ CLIENT_EUNKNOWN, "EUNKNOWN", false },
+		{ CLIENT_ECIRCUIT, "ECIRCUIT", false },
 	};
-	static const int unknown[] = {-1, 6, 15, 26, 255, 256, 100000};
+	static const int unknown[] = { -1, 6, 15, 26, 255, 256, 100000 };
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		ck_assert_str_eq(client_status_name(want[i].status),

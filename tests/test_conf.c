@@ -28,26 +28,58 @@ static const char *const modes[] = { "fsync", "fdatasync", "none", NULL };
 
 #define F(field) offsetof(struct tconf, field)
 static const struct conf_option table[] = {
-	{ .key = "name", .type = CONF_STRING, .help = "this node's name",
-	  .offset = F(name), .arg = "NAME" },
-	{ .key = "data_dir", .type = CONF_STRING, .def = "/var/lib/tenure",
-	  .help = "where the log lives", .offset = F(data_dir), .arg = "DIR" },
-	{ .key = "port", .type = CONF_INT, .def = "7000", .min = 1,
-	  .max = 65535, .help = "TCP port for peers", .offset = F(port) },
-	{ .key = "verbose", .type = CONF_BOOL, .def = "off",
-	  .help = "log every message", .offset = F(verbose) },
-	{ .key = "election_timeout", .type = CONF_DURATION_MS, .def = "1s",
-	  .min = 10, .max = 3600 * 1000, .help = "start an election after",
+	{ .key = "name",
+	  .type = CONF_STRING,
+	  .help = "this node's name",
+	  .offset = F(name),
+	  .arg = "NAME" },
+	{ .key = "data_dir",
+	  .type = CONF_STRING,
+	  .def = "/var/lib/tenure",
+	  .help = "where the log lives",
+	  .offset = F(data_dir),
+	  .arg = "DIR" },
+	{ .key = "port",
+	  .type = CONF_INT,
+	  .def = "7000",
+	  .min = 1,
+	  .max = 65535,
+	  .help = "TCP port for peers",
+	  .offset = F(port) },
+	{ .key = "verbose",
+	  .type = CONF_BOOL,
+	  .def = "off",
+	  .help = "log every message",
+	  .offset = F(verbose) },
+	{ .key = "election_timeout",
+	  .type = CONF_DURATION_MS,
+	  .def = "1s",
+	  .min = 10,
+	  .max = 3600 * 1000,
+	  .help = "start an election after",
 	  .offset = F(election_timeout) },
-	{ .key = "max_size", .type = CONF_SIZE, .def = "64MB",
-	  .help = "largest log segment", .offset = F(max_size) },
-	{ .key = "sync_mode", .type = CONF_ENUM, .def = "fsync",
-	  .choices = modes, .help = "how to flush", .offset = F(sync_mode) },
-	{ .key = "count", .type = CONF_INT, .help = "any integer",
+	{ .key = "max_size",
+	  .type = CONF_SIZE,
+	  .def = "64MB",
+	  .help = "largest log segment",
+	  .offset = F(max_size) },
+	{ .key = "sync_mode",
+	  .type = CONF_ENUM,
+	  .def = "fsync",
+	  .choices = modes,
+	  .help = "how to flush",
+	  .offset = F(sync_mode) },
+	{ .key = "count",
+	  .type = CONF_INT,
+	  .help = "any integer",
 	  .offset = F(count) },
-	{ .key = "note", .type = CONF_STRING, .help = "free text",
+	{ .key = "note",
+	  .type = CONF_STRING,
+	  .help = "free text",
 	  .offset = F(note) },
-	{ .key = "cluster.id", .type = CONF_STRING, .help = "dotted key",
+	{ .key = "cluster.id",
+	  .type = CONF_STRING,
+	  .help = "dotted key",
 	  .offset = F(cluster_id) },
 };
 #define N (sizeof(table) / sizeof(table[0]))
@@ -117,18 +149,18 @@ static int parse_bytes(struct ctx *x, const char *text, size_t len, ...)
 	return rc;
 }
 
-#define OK(x, ...)                                                          \
-	ck_assert_msg(parse(x, __VA_ARGS__, NULL) == CONF_OK, "error: %s",  \
+#define OK(x, ...)                                                         \
+	ck_assert_msg(parse(x, __VA_ARGS__, NULL) == CONF_OK, "error: %s", \
 		      (x)->err)
 
 /* The call fails with exactly the message fmt (which may use x->path). */
-#define FAILS(x, args, ...)                                           \
-	do {                                                                \
-		char want_[512];                                            \
-		ck_assert_int_eq(parse args, CONF_ERROR);                   \
-		snprintf(want_, sizeof want_, __VA_ARGS__);                 \
-		ck_assert_str_eq((x)->err, want_);                          \
-		ck_assert_ptr_null((x)->c.data_dir); /* nothing to free */  \
+#define FAILS(x, args, ...)                                                \
+	do {                                                               \
+		char want_[512];                                           \
+		ck_assert_int_eq(parse args, CONF_ERROR);                  \
+		snprintf(want_, sizeof want_, __VA_ARGS__);                \
+		ck_assert_str_eq((x)->err, want_);                         \
+		ck_assert_ptr_null((x)->c.data_dir); /* nothing to free */ \
 	} while (0)
 
 /* A file holding just "key = value", for one value of one type. */
@@ -142,8 +174,8 @@ static int parse_one(struct ctx *x, const char *key, const char *value)
 static void value_ok(const char *key, const char *value)
 {
 	struct ctx x;
-	ck_assert_msg(parse_one(&x, key, value) == CONF_OK, "%s = %s: %s",
-		      key, value, x.err);
+	ck_assert_msg(parse_one(&x, key, value) == CONF_OK, "%s = %s: %s", key,
+		      value, x.err);
 	conf_free(table, N, &x.c);
 }
 
@@ -161,8 +193,10 @@ static void invalid(const char *key, const char *text, const char *shown,
 		    const char *expected)
 {
 	char msg[512];
-	snprintf(msg, sizeof msg, "invalid value for parameter \"%s\": "
-		 "\"%s\" (%s)", key, shown, expected);
+	snprintf(msg, sizeof msg,
+		 "invalid value for parameter \"%s\": "
+		 "\"%s\" (%s)",
+		 key, shown, expected);
 	value_fails(key, text, msg);
 }
 
@@ -211,7 +245,7 @@ START_TEST(test_comments_blank_lines_whitespace)
 	       "name=n1#comment right after the value\n"
 	       "note = 'a # is not a comment in quotes' # but this is\n"
 	       "data_dir = /srv/tenure   \n"
-	       "cluster.id = c-1");  /* no newline at end of file */
+	       "cluster.id = c-1"); /* no newline at end of file */
 	ck_assert_int_eq(x.c.port, 5432);
 	ck_assert_int_eq(x.c.count, -3);
 	ck_assert_str_eq(x.c.name, "n1");
@@ -290,22 +324,27 @@ START_TEST(test_syntax_errors)
 	struct ctx x;
 	FAILS(&x, (&x, "port = 1\nname = 'abc\n", NULL),
 	      "%s:2: unterminated quoted string in the value of \"name\"; "
-	      "close it with ' on the same line", x.path);
+	      "close it with ' on the same line",
+	      x.path);
 	FAILS(&x, (&x, "name = 'ab\\'\n", NULL),
 	      "%s:1: unterminated quoted string in the value of \"name\"; "
-	      "close it with ' on the same line", x.path);
+	      "close it with ' on the same line",
+	      x.path);
 	FAILS(&x, (&x, "\n\n\nport = 1 2\n", NULL),
 	      "%s:4: syntax error: unexpected text \"2\" after the value of "
 	      "\"port\"; quote values that contain spaces, quotes or '#': "
-	      "key = 'a b'", x.path);
+	      "key = 'a b'",
+	      x.path);
 	FAILS(&x, (&x, "name = 'a' b\n", NULL),
 	      "%s:1: syntax error: unexpected text \"b\" after the value of "
 	      "\"name\"; quote values that contain spaces, quotes or '#': "
-	      "key = 'a b'", x.path);
+	      "key = 'a b'",
+	      x.path);
 	FAILS(&x, (&x, "name = it's\n", NULL),
 	      "%s:1: syntax error: unexpected text \"'s\" after the value of "
 	      "\"name\"; quote values that contain spaces, quotes or '#': "
-	      "key = 'a b'", x.path);
+	      "key = 'a b'",
+	      x.path);
 	FAILS(&x, (&x, "port =\n", NULL),
 	      "%s:1: missing value for parameter \"port\"; write port = VALUE",
 	      x.path);
@@ -317,7 +356,8 @@ START_TEST(test_syntax_errors)
 	      x.path);
 	FAILS(&x, (&x, "include 'other.conf'\n", NULL),
 	      "%s:1: \"include\" directives are not supported; put the "
-	      "settings in this file", x.path);
+	      "settings in this file",
+	      x.path);
 }
 END_TEST
 
@@ -328,8 +368,10 @@ START_TEST(test_nul_byte_is_rejected)
 	ck_assert_int_eq(parse_bytes(&x, text, sizeof(text) - 1, NULL),
 			 CONF_ERROR);
 	char want[128];
-	snprintf(want, sizeof want, "%s:2: unexpected NUL byte; the "
-		 "configuration file must be text", x.path);
+	snprintf(want, sizeof want,
+		 "%s:2: unexpected NUL byte; the "
+		 "configuration file must be text",
+		 x.path);
 	ck_assert_str_eq(x.err, want);
 }
 END_TEST
@@ -339,30 +381,36 @@ START_TEST(test_unknown_key_suggests)
 	struct ctx x;
 	FAILS(&x, (&x, "port = 1\n# x\ndata_dri = /x\n", NULL),
 	      "%s:3: unrecognized configuration parameter \"data_dri\" "
-	      "(did you mean \"data_dir\"?)", x.path);
+	      "(did you mean \"data_dir\"?)",
+	      x.path);
 	FAILS(&x, (&x, "Election_Timeot = 1s\n", NULL),
 	      "%s:1: unrecognized configuration parameter \"Election_Timeot\" "
-	      "(did you mean \"election_timeout\"?)", x.path);
+	      "(did you mean \"election_timeout\"?)",
+	      x.path);
 	FAILS(&x, (&x, "data-dir = /x\n", NULL),
 	      "%s:1: unrecognized configuration parameter \"data-dir\" "
-	      "(did you mean \"data_dir\"?)", x.path);
+	      "(did you mean \"data_dir\"?)",
+	      x.path);
 	FAILS(&x, (&x, "bananas = 1\n", NULL),
 	      "%s:1: unrecognized configuration parameter \"bananas\"; see "
-	      "--help for the known parameters", x.path);
+	      "--help for the known parameters",
+	      x.path);
 	FAILS(&x, (&x, "pt = 1\n", NULL), /* 2 edits from "port" but 2 long */
 	      "%s:1: unrecognized configuration parameter \"pt\"; see "
-	      "--help for the known parameters", x.path);
+	      "--help for the known parameters",
+	      x.path);
 	FAILS(&x, (&x, "config = /etc/x\n", NULL),
 	      "%s:1: unrecognized configuration parameter \"config\"; see "
-	      "--help for the known parameters", x.path);
+	      "--help for the known parameters",
+	      x.path);
 }
 END_TEST
 
 START_TEST(test_missing_config_file)
 {
 	struct ctx x;
-	FAILS(&x, (&x, NULL, "--config", "/tmp/no-such-dir-tenure/t.conf",
-		     NULL),
+	FAILS(&x,
+	      (&x, NULL, "--config", "/tmp/no-such-dir-tenure/t.conf", NULL),
 	      "could not open configuration file "
 	      "\"/tmp/no-such-dir-tenure/t.conf\": No such file or directory");
 	FAILS(&x, (&x, NULL, "--config", "/tmp", NULL),
@@ -394,10 +442,12 @@ START_TEST(test_int_values)
 	invalid("count", "'1 2'", "1 2", "expected an integer");
 	value_fails("count", "9223372036854775808",
 		    "invalid value for parameter \"count\": "
-		    "\"9223372036854775808\" (the number does not fit in 64 bits)");
+		    "\"9223372036854775808\" (the number does not fit in 64 "
+		    "bits)");
 	value_fails("count", "-9223372036854775809",
 		    "invalid value for parameter \"count\": "
-		    "\"-9223372036854775809\" (the number does not fit in 64 bits)");
+		    "\"-9223372036854775809\" (the number does not fit in 64 "
+		    "bits)");
 }
 END_TEST
 
@@ -406,20 +456,23 @@ START_TEST(test_int_range_with_file_line)
 	struct ctx x;
 	FAILS(&x, (&x, "# tenured.conf\nname = a\nport = 70000\n", NULL),
 	      "%s:3: value 70000 for parameter \"port\" is out of range "
-	      "(1 .. 65535)", x.path);
-	value_fails("port", "0", "value 0 for parameter \"port\" is out of "
+	      "(1 .. 65535)",
+	      x.path);
+	value_fails("port", "0",
+		    "value 0 for parameter \"port\" is out of "
 		    "range (1 .. 65535)");
-	value_fails("port", "-1", "value -1 for parameter \"port\" is out of "
+	value_fails("port", "-1",
+		    "value -1 for parameter \"port\" is out of "
 		    "range (1 .. 65535)");
 }
 END_TEST
 
 START_TEST(test_bool_values)
 {
-	static const char *const on[] = { "on", "ON", "true", "True", "yes",
-					   "YES", "1", "'on'", NULL };
+	static const char *const on[] = { "on",  "ON", "true", "True", "yes",
+					  "YES", "1",  "'on'", NULL };
 	static const char *const off[] = { "off", "Off", "false", "FALSE",
-					    "no", "No", "0", NULL };
+					   "no",  "No",  "0",     NULL };
 	for (int i = 0; on[i]; i++) {
 		struct ctx x;
 		ck_assert_int_eq(parse_one(&x, "verbose", on[i]), CONF_OK);
@@ -429,16 +482,19 @@ START_TEST(test_bool_values)
 	for (int i = 0; off[i]; i++) {
 		struct ctx x;
 		char text[64];
-		snprintf(text, sizeof text, "verbose = on\nverbose = %s\n", off[i]);
+		snprintf(text, sizeof text, "verbose = on\nverbose = %s\n",
+			 off[i]);
 		ck_assert_int_eq(parse(&x, text, NULL), CONF_OK);
 		ck_assert_msg(!x.c.verbose, "%s", off[i]);
 		conf_free(table, N, &x.c);
 	}
 	static const char *const bad[] = { "maybe", "2", "onn", "t", NULL };
 	for (int i = 0; bad[i]; i++)
-		invalid("verbose", bad[i], bad[i], "expected on/off, "
+		invalid("verbose", bad[i], bad[i],
+			"expected on/off, "
 			"true/false, yes/no or 1/0");
-	value_fails("verbose", "''", "invalid value for parameter \"verbose\": "
+	value_fails("verbose", "''",
+		    "invalid value for parameter \"verbose\": "
 		    "\"\" (expected on/off, true/false, yes/no or 1/0)");
 }
 END_TEST
@@ -453,12 +509,14 @@ START_TEST(test_duration_values)
 	ck_assert_int_eq(int_of("election_timeout", "1h"), 3600000);
 	ck_assert_int_eq(int_of("election_timeout", "10ms"), 10);
 
-	static const char *const bad[] = { "abc", "1m", "1S", "1MS", "1.5s",
-					   "s", "1sec", "1 s s", NULL };
+	static const char *const bad[] = { "abc",  "1m",    "1S",
+					   "1MS",  "1.5s",  "s",
+					   "1sec", "1 s s", NULL };
 	for (int i = 0; bad[i]; i++) {
 		char text[64];
 		snprintf(text, sizeof text, "'%s'", bad[i]);
-		invalid("election_timeout", text, bad[i], "expected a duration "
+		invalid("election_timeout", text, bad[i],
+			"expected a duration "
 			"like 1000ms or 1s; units: ms, s, min, h, d");
 	}
 	value_fails("election_timeout", "2h",
@@ -472,7 +530,8 @@ START_TEST(test_duration_values)
 		    "range (10ms .. 1h)");
 	value_fails("election_timeout", "106751991167301d",
 		    "invalid value for parameter \"election_timeout\": "
-		    "\"106751991167301d\" (the number does not fit in 64 bits)");
+		    "\"106751991167301d\" (the number does not fit in 64 "
+		    "bits)");
 }
 END_TEST
 
@@ -486,10 +545,11 @@ START_TEST(test_size_values)
 	ck_assert(int_of("max_size", "1TB") == INT64_C(1) << 40);
 	ck_assert(int_of("max_size", "8388607TB") == INT64_C(8388607) << 40);
 
-	static const char *const bad[] = { "64kb", "1mb", "1K", "1KB", "1gb",
-					   "abc", "1.5MB", "MB", NULL };
+	static const char *const bad[] = { "64kb", "1mb",   "1K", "1KB", "1gb",
+					   "abc",  "1.5MB", "MB", NULL };
 	for (int i = 0; bad[i]; i++)
-		invalid("max_size", bad[i], bad[i], "expected a size like 64kB "
+		invalid("max_size", bad[i], bad[i],
+			"expected a size like 64kB "
 			"or 1MB; units: B, kB, MB, GB, TB");
 	value_fails("max_size", "8388608TB",
 		    "invalid value for parameter \"max_size\": \"8388608TB\" "
@@ -506,7 +566,8 @@ START_TEST(test_enum_values)
 	OK(&x, "sync_mode = 'FDataSync'\n");
 	ck_assert_int_eq(x.c.sync_mode, 1);
 	conf_free(table, N, &x.c);
-	value_fails("sync_mode", "fsnyc", "invalid value for parameter "
+	value_fails("sync_mode", "fsnyc",
+		    "invalid value for parameter "
 		    "\"sync_mode\": \"fsnyc\" (expected one of: fsync, "
 		    "fdatasync, none)");
 }
@@ -608,12 +669,15 @@ START_TEST(test_flag_errors)
 	      "missing value for --data-dir");
 	FAILS(&x, (&x, NULL, "--config", NULL), "missing value for --config");
 	FAILS(&x, (&x, NULL, "--port=", NULL),
-	      "invalid value for parameter \"port\": \"\" (expected an integer)");
+	      "invalid value for parameter \"port\": \"\" (expected an "
+	      "integer)");
 	FAILS(&x, (&x, NULL, "--port", "70000", NULL),
-	      "value 70000 for parameter \"port\" is out of range (1 .. 65535)");
+	      "value 70000 for parameter \"port\" is out of range (1 .. "
+	      "65535)");
 	FAILS(&x, (&x, NULL, "--election-timeout", "abc", NULL),
 	      "invalid value for parameter \"election_timeout\": \"abc\" "
-	      "(expected a duration like 1000ms or 1s; units: ms, s, min, h, d)");
+	      "(expected a duration like 1000ms or 1s; units: ms, s, min, h, "
+	      "d)");
 	FAILS(&x, (&x, NULL, "-x", NULL),
 	      "unrecognized argument \"-x\"; try \"tenured --help\" for the "
 	      "list of options");
@@ -624,18 +688,22 @@ START_TEST(test_flag_errors)
 	      "unrecognized argument \"--\"; try \"tenured --help\" for the "
 	      "list of options");
 	FAILS(&x, (&x, NULL, "--data-dri", "/x", NULL),
-	      "unrecognized option \"--data-dri\" (did you mean \"--data-dir\"?)");
+	      "unrecognized option \"--data-dri\" (did you mean "
+	      "\"--data-dir\"?)");
 	FAILS(&x, (&x, NULL, "--DATA_DRI=/x", NULL),
-	      "unrecognized option \"--DATA_DRI\" (did you mean \"--data-dir\"?)");
+	      "unrecognized option \"--DATA_DRI\" (did you mean "
+	      "\"--data-dir\"?)");
 	FAILS(&x, (&x, NULL, "--bananas", NULL),
 	      "unrecognized argument \"--bananas\"; try \"tenured --help\" for "
 	      "the list of options");
 	/* a bad flag is reported even when the file is fine */
 	FAILS(&x, (&x, "port = 1\n", "--port", "x", NULL),
-	      "invalid value for parameter \"port\": \"x\" (expected an integer)");
+	      "invalid value for parameter \"port\": \"x\" (expected an "
+	      "integer)");
 	/* an earlier bad value of a flag given twice still counts */
 	FAILS(&x, (&x, NULL, "--port", "x", "--port", "2", NULL),
-	      "invalid value for parameter \"port\": \"x\" (expected an integer)");
+	      "invalid value for parameter \"port\": \"x\" (expected an "
+	      "integer)");
 }
 END_TEST
 
@@ -654,7 +722,7 @@ START_TEST(test_take_switch)
 {
 	char a0[] = "prog", a1[] = "--check-config", a2[] = "--port",
 	     a3[] = "2", a4[] = "--check-config";
-	char *argv[] = {a0, a1, a2, a3, a4, NULL};
+	char *argv[] = { a0, a1, a2, a3, a4, NULL };
 	int argc = 5;
 	ck_assert(conf_take_switch(&argc, argv, "--check-config"));
 	ck_assert_int_eq(argc, 3);
@@ -673,10 +741,18 @@ struct rconf {
 	int64_t id;
 };
 static const struct conf_option rtable[] = {
-	{ .key = "node_name", .type = CONF_STRING, .required = true,
-	  .help = "required string", .offset = offsetof(struct rconf, name) },
-	{ .key = "id", .type = CONF_INT, .required = true, .min = 1,
-	  .max = 9, .help = "required int", .offset = offsetof(struct rconf, id) },
+	{ .key = "node_name",
+	  .type = CONF_STRING,
+	  .required = true,
+	  .help = "required string",
+	  .offset = offsetof(struct rconf, name) },
+	{ .key = "id",
+	  .type = CONF_INT,
+	  .required = true,
+	  .min = 1,
+	  .max = 9,
+	  .help = "required int",
+	  .offset = offsetof(struct rconf, id) },
 };
 
 static int rparse(struct rconf *c, char *err, size_t errlen, int argc,
@@ -695,12 +771,12 @@ START_TEST(test_required)
 
 	ck_assert_int_eq(rparse(&c, err, sizeof err, 1, none), CONF_ERROR);
 	ck_assert_str_eq(err, "parameter \"node_name\" is required: set "
-			 "node_name in the configuration file or pass "
-			 "--node-name");
+			      "node_name in the configuration file or pass "
+			      "--node-name");
 	ck_assert_ptr_null(c.name);
 	ck_assert_int_eq(rparse(&c, err, sizeof err, 3, one), CONF_ERROR);
 	ck_assert_str_eq(err, "parameter \"id\" is required: set id in the "
-			 "configuration file or pass --id");
+			      "configuration file or pass --id");
 	ck_assert_int_eq(rparse(&c, err, sizeof err, 5, both), CONF_OK);
 	ck_assert_str_eq(c.name, "a");
 	ck_assert_int_eq(c.id, 3);
@@ -722,16 +798,16 @@ END_TEST
 START_TEST(test_bad_default_is_reported)
 {
 	static const struct conf_option bad[] = {
-		{ .key = "port", .type = CONF_INT, .def = "lots",
-		  .offset = 0 },
+		{ .key = "port", .type = CONF_INT, .def = "lots", .offset = 0 },
 	};
 	int64_t port;
 	char err[256];
 	char *argv[] = { "tenured", NULL };
 	ck_assert_int_eq(conf_parse_args(bad, 1, 1, argv, &port, err,
-					 sizeof err), CONF_ERROR);
+					 sizeof err),
+			 CONF_ERROR);
 	ck_assert_str_eq(err, "default value: invalid value for parameter "
-			 "\"port\": \"lots\" (expected an integer)");
+			      "\"port\": \"lots\" (expected an integer)");
 }
 END_TEST
 
@@ -741,7 +817,8 @@ START_TEST(test_short_error_buffer)
 	char *argv[] = { "tenured", "--bananas", NULL };
 	char small[8];
 	ck_assert_int_eq(conf_parse_args(table, N, 2, argv, &x.c, small,
-					 sizeof small), CONF_ERROR);
+					 sizeof small),
+			 CONF_ERROR);
 	ck_assert_str_eq(small, "unrecog");
 	ck_assert_int_eq(conf_parse_args(table, N, 2, argv, &x.c, NULL, 0),
 			 CONF_ERROR);
@@ -773,17 +850,19 @@ START_TEST(test_help_output)
 		snprintf(flag, sizeof flag, "  --%s ", table[i].key);
 		for (char *p = flag; *p; p++)
 			*p = *p == '_' ? '-' : *p;
-		ck_assert_msg(strstr(help, flag), "%s missing:\n%s", flag, help);
+		ck_assert_msg(strstr(help, flag), "%s missing:\n%s", flag,
+			      help);
 		ck_assert_ptr_nonnull(strstr(help, table[i].help));
 	}
 	ck_assert_ptr_nonnull(strstr(help, "  --data-dir DIR "));
 	ck_assert_ptr_nonnull(strstr(help, "where the log lives (default "
-				      "/var/lib/tenure)\n"));
+					   "/var/lib/tenure)\n"));
 	ck_assert_ptr_nonnull(strstr(help, "--port INT "));
 	ck_assert_ptr_nonnull(strstr(help, "--verbose [on|off] "));
 	ck_assert_ptr_nonnull(strstr(help, "--election-timeout DURATION "));
 	ck_assert_ptr_nonnull(strstr(help, "--max-size SIZE "));
-	ck_assert_ptr_nonnull(strstr(help, "--sync-mode fsync|fdatasync|none "));
+	ck_assert_ptr_nonnull(
+		strstr(help, "--sync-mode fsync|fdatasync|none "));
 	ck_assert_ptr_nonnull(strstr(help, "(default 1s)"));
 	/* every help text starts in the same column */
 	for (char *line = help; *line; line = strchr(line, '\n') + 1) {
@@ -803,7 +882,7 @@ START_TEST(test_help_output)
 	conf_print_help(f, rtable, 2);
 	fclose(f);
 	ck_assert_ptr_nonnull(strstr(buf, "--node-name STRING  required "
-				     "string (required)\n"));
+					  "string (required)\n"));
 	free(buf);
 }
 END_TEST
@@ -820,17 +899,16 @@ START_TEST(test_print_values_round_trip)
 	FILE *f = open_memstream(&buf, &len);
 	conf_print_values(f, table, N, &x.c);
 	fclose(f);
-	ck_assert_str_eq(buf,
-			 "name = 'it''s a \\\\ test\\n\\t'\n"
-			 "data_dir = '/var/lib/tenure'\n"
-			 "port = 99\n"
-			 "verbose = on\n"
-			 "election_timeout = 90s\n"
-			 "max_size = 3kB\n"
-			 "sync_mode = none\n"
-			 "count = -1\n"
-			 "# note is not set\n"
-			 "# cluster.id is not set\n");
+	ck_assert_str_eq(buf, "name = 'it''s a \\\\ test\\n\\t'\n"
+			      "data_dir = '/var/lib/tenure'\n"
+			      "port = 99\n"
+			      "verbose = on\n"
+			      "election_timeout = 90s\n"
+			      "max_size = 3kB\n"
+			      "sync_mode = none\n"
+			      "count = -1\n"
+			      "# note is not set\n"
+			      "# cluster.id is not set\n");
 	OK(&y, buf, NULL);
 	ck_assert_str_eq(y.c.name, x.c.name);
 	ck_assert_str_eq(y.c.data_dir, x.c.data_dir);

@@ -9,11 +9,12 @@
 
 static struct raft_config three(void)
 {
-	struct raft_config c = {.n = 3};
+	struct raft_config c = { .n = 3 };
 	for (unsigned i = 0; i < 3; i++) {
 		c.servers[i].id = i + 1;
 		c.servers[i].role = i == 2 ? RAFT_LEARNER : RAFT_VOTER;
-		snprintf(c.servers[i].addr, RAFT_ADDR_MAX, "127.0.0.1:700%u", i);
+		snprintf(c.servers[i].addr, RAFT_ADDR_MAX, "127.0.0.1:700%u",
+			 i);
 	}
 	return c;
 }

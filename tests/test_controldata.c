@@ -60,7 +60,8 @@ static const char shut_down[] =
 	"Date/time type storage:               64-bit integers\n"
 	"Float8 argument passing:              by value\n"
 	"Data page checksum version:           0\n"
-	"Mock authentication nonce:            854a766162c30dedaedf6e9ebefbf2b3d1a4091221d37d18d82aaadf11460465\n";
+	"Mock authentication nonce:            "
+	"854a766162c30dedaedf6e9ebefbf2b3d1a4091221d37d18d82aaadf11460465\n";
 
 /* The same cluster started with standby.signal, then stopped (fast). */
 static const char shut_down_in_recovery[] =
@@ -113,11 +114,11 @@ static const char shut_down_in_recovery[] =
 	"Date/time type storage:               64-bit integers\n"
 	"Float8 argument passing:              by value\n"
 	"Data page checksum version:           0\n"
-	"Mock authentication nonce:            854a766162c30dedaedf6e9ebefbf2b3d1a4091221d37d18d82aaadf11460465\n";
+	"Mock authentication nonce:            "
+	"854a766162c30dedaedf6e9ebefbf2b3d1a4091221d37d18d82aaadf11460465\n";
 
 /* text with the value on label's line replaced; malloc'ed. */
-static char *with_line(const char *text, const char *label,
-		       const char *value)
+static char *with_line(const char *text, const char *label, const char *value)
 {
 	const char *at = strstr(text, label);
 	ck_assert_ptr_nonnull(at);
@@ -126,8 +127,8 @@ static char *with_line(const char *text, const char *label,
 	char *out = malloc(len + strlen(label) + strlen(value) + 64);
 	ck_assert_ptr_nonnull(out);
 	memcpy(out, text, head);
-	sprintf(out + head, "%s:%*s%s%s", label,
-		(int)(38 - strlen(label) - 1), "", value, eol);
+	sprintf(out + head, "%s:%*s%s%s", label, (int)(38 - strlen(label) - 1),
+		"", value, eol);
 	return out;
 }
 
@@ -135,8 +136,8 @@ START_TEST(parses_clean_primary)
 {
 	struct controldata cd;
 	char err[256] = "";
-	ck_assert_msg(controldata_parse(shut_down, &cd, err, sizeof(err)),
-		      "%s", err);
+	ck_assert_msg(controldata_parse(shut_down, &cd, err, sizeof(err)), "%s",
+		      err);
 	ck_assert_int_eq(cd.state, CD_SHUT_DOWN);
 	ck_assert_uint_eq(cd.system_identifier, 7712272783765845575ULL);
 	ck_assert_uint_eq(cd.checkpoint_lsn, 0x1500718);
@@ -160,7 +161,8 @@ START_TEST(parses_clean_standby)
 	struct controldata cd;
 	char err[256] = "";
 	ck_assert_msg(controldata_parse(shut_down_in_recovery, &cd, err,
-					sizeof(err)), "%s", err);
+					sizeof(err)),
+		      "%s", err);
 	ck_assert_int_eq(cd.state, CD_SHUT_DOWN_IN_RECOVERY);
 	ck_assert_uint_eq(cd.checkpoint_lsn, 0x20000D8);
 	ck_assert_uint_eq(cd.redo_lsn, 0x20000D8);
@@ -323,15 +325,16 @@ START_TEST(refuses_missing_lines)
 	ck_assert_ptr_nonnull(strstr(err, "LC_ALL=C"));
 	ck_assert(!controldata_parse(NULL, &cd, err, sizeof(err)));
 	ck_assert(!controldata_parse("pg_controldata: fatal: could not open "
-				     "file \"x/global/pg_control\"\n", &cd,
-				     err, sizeof(err)));
+				     "file \"x/global/pg_control\"\n",
+				     &cd, err, sizeof(err)));
 	/* A translated output (LANG not C) has none of the labels. */
 	ck_assert(!controldata_parse("Zustand des Datenbanksystems: "
-				     "heruntergefahren\n", &cd, err,
-				     sizeof(err)));
+				     "heruntergefahren\n",
+				     &cd, err, sizeof(err)));
 	/* Each required line on its own. */
 	static const char *const required[] = {
-		"Database system identifier", "Database cluster state",
+		"Database system identifier",
+		"Database cluster state",
 		"Latest checkpoint location",
 		"Latest checkpoint's REDO location",
 		"Latest checkpoint's TimeLineID",

@@ -102,7 +102,8 @@ START_TEST(test_chaining)
 		ck_assert_uint_eq(crc32c(a, buf + cut, sizeof(buf) - cut),
 				  whole);
 		ck_assert_uint_eq(crc32c_sw(crc32c_sw(0, buf, cut), buf + cut,
-					    sizeof(buf) - cut), whole);
+					    sizeof(buf) - cut),
+				  whole);
 	}
 }
 END_TEST

@@ -46,7 +46,7 @@ START_TEST(test_json_nesting_and_commas)
 {
 	struct mem m;
 	struct json j;
-	struct client_str empty = {"", 0}, h = {"h1", 2};
+	struct client_str empty = { "", 0 }, h = { "h1", 2 };
 	mem_open(&m);
 	json_init_file(&j, m.f, 0);
 	json_list(&j);
@@ -108,7 +108,9 @@ START_TEST(test_json_utf8)
 	json_one_str("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9,
 		     "[\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"]\n");
 	/* a stray byte, a lone continuation byte, a lead byte at the end */
-	json_one_str("a\xff" "b", 3, "[\"a\\ufffdb\"]\n");
+	json_one_str("a\xff"
+		     "b",
+		     3, "[\"a\\ufffdb\"]\n");
 	json_one_str("\x80", 1, "[\"\\ufffd\"]\n");
 	json_one_str("x\xe2\x82", 3, "[\"x\\ufffd\\ufffd\"]\n");
 	/* overlong '/', a UTF-16 surrogate, beyond U+10FFFF */
@@ -123,8 +125,8 @@ START_TEST(test_json_lease_and_kv)
 {
 	struct mem m;
 	struct json j;
-	struct client_lease l = {{"db", 2}, {"", 0}, 11, 5000, 0};
-	struct client_kv kv = {{"k", 1}, {"v", 1}, {"db", 2}, 3, 4};
+	struct client_lease l = { { "db", 2 }, { "", 0 }, 11, 5000, 0 };
+	struct client_kv kv = { { "k", 1 }, { "v", 1 }, { "db", 2 }, 3, 4 };
 	mem_open(&m);
 	json_init_file(&j, m.f, 0);
 	ctl_json_lease(&j, &l);
@@ -138,9 +140,9 @@ END_TEST
 
 START_TEST(test_table_alignment)
 {
-	static const char *const head[] = {"NAME", "V"};
-	static const char *const r1[] = {"a", "1"};
-	static const char *const r2[] = {"longer", "tab\there"};
+	static const char *const head[] = { "NAME", "V" };
+	static const char *const r1[] = { "a", "1" };
+	static const char *const r2[] = { "longer", "tab\there" };
 	struct mem m;
 	struct ctl_table t;
 	mem_open(&m);
@@ -158,7 +160,7 @@ END_TEST
 
 START_TEST(test_cells)
 {
-	struct client_str empty = {"", 0}, nul = {"a\0b", 3};
+	struct client_str empty = { "", 0 }, nul = { "a\0b", 3 };
 	char *c = ctl_cell(empty);
 	ck_assert_str_eq(c, "-");
 	free(c);
@@ -169,7 +171,7 @@ START_TEST(test_cells)
 	char longv[100];
 	memset(longv, 'x', sizeof(longv));
 	memcpy(longv + 56, "\xc3\xa9", 2); /* bytes 56-57: an e-acute */
-	struct client_str lv = {longv, sizeof(longv)};
+	struct client_str lv = { longv, sizeof(longv) };
 	c = ctl_cell_value(lv, true);
 	ck_assert_uint_eq(strlen(c), 56 + 3);
 	ck_assert_str_eq(c + 56, "...");
@@ -177,7 +179,7 @@ START_TEST(test_cells)
 	c = ctl_cell_value(lv, false);
 	ck_assert_uint_eq(strlen(c), sizeof(longv));
 	free(c);
-	struct client_str shortv = {"short", 5};
+	struct client_str shortv = { "short", 5 };
 	c = ctl_cell_value(shortv, true);
 	ck_assert_str_eq(c, "short");
 	free(c);

@@ -25,8 +25,8 @@ static void mem_open(struct mem *m)
 static void mem_expect(struct mem *m, const char *want)
 {
 	fclose(m->f);
-	ck_assert_msg(strcmp(m->buf, want) == 0, "got:\n%s\nwant:\n%s",
-		      m->buf, want);
+	ck_assert_msg(strcmp(m->buf, want) == 0, "got:\n%s\nwant:\n%s", m->buf,
+		      want);
 	free(m->buf);
 }
 
@@ -60,12 +60,13 @@ START_TEST(test_list_table)
 	struct member m[3];
 	struct mem out;
 	three(m);
-	struct ctl_pg_list l = {"main", "pg1", 42, false, "pg2", m, 3};
+	struct ctl_pg_list l = { "main", "pg1", 42, false, "pg2", m, 3 };
 	mem_open(&out);
 	ctl_pg_print_list(out.f, CTL_TABLE, &l);
 	mem_expect(&out,
 		   "Cluster: main (leader pg1, token 42)\n"
-		   "MEMBER  HOST           ROLE            STATE      TL  LAG_MB\n"
+		   "MEMBER  HOST           ROLE            STATE      TL  "
+		   "LAG_MB\n"
 		   "pg1     10.0.0.1:5432  primary         running    2   -\n"
 		   "pg2     10.0.0.2:5432  replica (sync)  streaming  2   0\n"
 		   "pg3     10.0.0.3:5432  replica         streaming  2   3\n");
@@ -77,7 +78,7 @@ START_TEST(test_list_no_leader_paused)
 	struct member m[3];
 	struct mem out;
 	three(m);
-	struct ctl_pg_list l = {"main", "", 0, true, "", m, 3};
+	struct ctl_pg_list l = { "main", "", 0, true, "", m, 3 };
 	mem_open(&out);
 	ctl_pg_print_list(out.f, CTL_TABLE, &l);
 	mem_expect(&out,
@@ -94,17 +95,22 @@ START_TEST(test_list_json)
 	struct member m[3];
 	struct mem out;
 	three(m);
-	struct ctl_pg_list l = {"main", "pg1", 42, false, "", m, 3};
+	struct ctl_pg_list l = { "main", "pg1", 42, false, "", m, 3 };
 	mem_open(&out);
 	ctl_pg_print_list(out.f, CTL_JSON, &l);
 	mem_expect(&out,
-		   "[{\"name\":\"pg1\",\"role\":\"primary\",\"state\":\"running\","
-		   "\"timeline\":2,\"lag_bytes\":0,\"sync\":false,\"healthy\":true,"
-		   "\"api\":\"\",\"host\":\"10.0.0.1:5432\",\"lease_token\":42},"
-		   "{\"name\":\"pg2\",\"role\":\"replica\",\"state\":\"streaming\","
+		   "[{\"name\":\"pg1\",\"role\":\"primary\",\"state\":"
+		   "\"running\","
+		   "\"timeline\":2,\"lag_bytes\":0,\"sync\":false,\"healthy\":"
+		   "true,"
+		   "\"api\":\"\",\"host\":\"10.0.0.1:5432\",\"lease_token\":42}"
+		   ","
+		   "{\"name\":\"pg2\",\"role\":\"replica\",\"state\":"
+		   "\"streaming\","
 		   "\"timeline\":2,\"lag_bytes\":400000,\"sync\":false,"
 		   "\"healthy\":false,\"api\":\"\",\"host\":\"10.0.0.2:5432\"},"
-		   "{\"name\":\"pg3\",\"role\":\"replica\",\"state\":\"streaming\","
+		   "{\"name\":\"pg3\",\"role\":\"replica\",\"state\":"
+		   "\"streaming\","
 		   "\"timeline\":2,\"lag_bytes\":3145728,\"sync\":false,"
 		   "\"healthy\":true,\"api\":\"10.0.0.3:8008\",\"host\":"
 		   "\"10.0.0.3:5432\"}]\n");
@@ -116,7 +122,7 @@ START_TEST(test_list_holder_without_record)
 	struct member m[3];
 	struct mem out;
 	three(m);
-	struct ctl_pg_list l = {"main", "pg9", 7, false, "", m, 3};
+	struct ctl_pg_list l = { "main", "pg9", 7, false, "", m, 3 };
 	mem_open(&out);
 	ctl_pg_print_list(out.f, CTL_JSON, &l);
 	fclose(out.f);
@@ -128,7 +134,7 @@ START_TEST(test_list_holder_without_record)
 					      "\"demoting\""));
 	free(out.buf);
 	/* empty: just the header */
-	struct ctl_pg_list empty = {"s", "", 0, false, "", NULL, 0};
+	struct ctl_pg_list empty = { "s", "", 0, false, "", NULL, 0 };
 	mem_open(&out);
 	ctl_pg_print_list(out.f, CTL_JSON, &empty);
 	mem_expect(&out, "[]\n");
@@ -184,7 +190,8 @@ START_TEST(test_history_output)
 	mem_expect(&out,
 		   "TIME                      OLD  NEW  REASON      TOKEN  "
 		   "UNAVAILABLE_S\n"
-		   "2024-05-01T12:00:00.123Z  -    pg1  bootstrap   5      0.00\n"
+		   "2024-05-01T12:00:00.123Z  -    pg1  bootstrap   5      "
+		   "0.00\n"
 		   "2024-05-01T12:01:00.000Z  pg1  pg2  switchover  42     "
 		   "1.23\n");
 	mem_open(&out);

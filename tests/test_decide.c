@@ -15,8 +15,7 @@
 static struct member members[8];
 static struct decide_input in;
 
-static struct member *add(const char *name, enum member_role role,
-			  uint64_t lsn)
+static struct member *add(const char *name, enum member_role role, uint64_t lsn)
 {
 	struct member *m = &members[in.n_members++];
 	memset(m, 0, sizeof(*m));
@@ -86,22 +85,22 @@ START_TEST(paused_primary_left_running_is_reclaimed)
 	in.pg.state = PG_PRIMARY;
 	in.paused = true;
 	in.unguarded = "pg2";
-	ck_assert_int_eq(run(), ACT_RECLAIM);      /* lease free */
+	ck_assert_int_eq(run(), ACT_RECLAIM); /* lease free */
 	holder("pg2");
-	ck_assert_int_eq(run(), ACT_RECLAIM);      /* still its own */
+	ck_assert_int_eq(run(), ACT_RECLAIM); /* still its own */
 	holder("pg3");
-	ck_assert_int_eq(run(), ACT_FENCE);        /* another took over */
+	ck_assert_int_eq(run(), ACT_FENCE); /* another took over */
 	holder("");
 	in.unguarded = "pg3";
-	ck_assert_int_eq(run(), ACT_FENCE);        /* not the one left */
+	ck_assert_int_eq(run(), ACT_FENCE); /* not the one left */
 	in.unguarded = "";
-	ck_assert_int_eq(run(), ACT_FENCE);        /* cleared by a failover */
+	ck_assert_int_eq(run(), ACT_FENCE); /* cleared by a failover */
 	in.unguarded = "pg2";
 	in.paused = false;
-	ck_assert_int_eq(run(), ACT_FENCE);        /* resumed meanwhile */
+	ck_assert_int_eq(run(), ACT_FENCE); /* resumed meanwhile */
 	in.paused = true;
 	in.lease.known = false;
-	ck_assert_int_eq(run(), ACT_FENCE);        /* cut off: no excuse */
+	ck_assert_int_eq(run(), ACT_FENCE); /* cut off: no excuse */
 }
 END_TEST
 
@@ -175,8 +174,9 @@ END_TEST
  * timeline while cut off is as far as the fork only. */
 START_TEST(older_timeline_is_not_ahead)
 {
-	struct optime rec = {.lsn = 100 << 20, .timeline = 3,
-			     .tl_start = 90 << 20};
+	struct optime rec = { .lsn = 100 << 20,
+			      .timeline = 3,
+			      .tl_start = 90 << 20 };
 	in.last_primary_lsn = rec.lsn;
 	in.last_optime = &rec;
 	in.pg.state = PG_REPLICA;
@@ -301,7 +301,8 @@ START_TEST(standby_data_is_never_adopted)
 	stopped_primary_data();
 	in.pg.standby_data = true; /* standby.signal or recovery.signal */
 	ck_assert_int_eq(run(), ACT_NONE);
-	ck_assert_str_eq(reason(), "waiting for a primary to adopt or bootstrap");
+	ck_assert_str_eq(reason(),
+			 "waiting for a primary to adopt or bootstrap");
 	in.pg.standby_data = false;
 	in.pg.was_primary = false; /* "shut down in recovery" */
 	ck_assert_int_eq(run(), ACT_NONE);
@@ -396,10 +397,10 @@ START_TEST(primary_keeps_sync_list_in_step)
 	in.lease.mine_valid = true;
 	in.pg.state = PG_PRIMARY;
 	add("pg2", MEMBER_PRIMARY, 100);
-	struct member *r[4] = {add("pg3", MEMBER_REPLICA, 100),
-			       add("pg1", MEMBER_REPLICA, 100),
-			       add("pg4", MEMBER_REPLICA, 100),
-			       add("pg5", MEMBER_REPLICA, 100)};
+	struct member *r[4] = { add("pg3", MEMBER_REPLICA, 100),
+				add("pg1", MEMBER_REPLICA, 100),
+				add("pg4", MEMBER_REPLICA, 100),
+				add("pg5", MEMBER_REPLICA, 100) };
 	for (int i = 0; i < 4; i++) {
 		snprintf(r[i]->upstream, sizeof(r[i]->upstream), "pg2");
 		snprintf(r[i]->state, sizeof(r[i]->state), "streaming");
@@ -480,8 +481,8 @@ END_TEST
  * DECIDE_START_FAILURES starts, and not again before copy_wait_ms. */
 START_TEST(standby_that_never_comes_up_is_copied_afresh)
 {
-	static const enum startfail_cause copied[] = {SF_DIVERGED,
-						      SF_DAMAGED};
+	static const enum startfail_cause copied[] = { SF_DIVERGED,
+						       SF_DAMAGED };
 	for (size_t i = 0; i < 2; i++) {
 		setup();
 		in.n_members = 0;
@@ -507,8 +508,9 @@ END_TEST
  * why. */
 START_TEST(standby_that_cannot_start_is_not_copied)
 {
-	static const enum startfail_cause kept[] = {
-		SF_UNKNOWN, SF_SETTINGS_LOW, SF_CONFIG, SF_RESOURCE};
+	static const enum startfail_cause kept[] = { SF_UNKNOWN,
+						     SF_SETTINGS_LOW, SF_CONFIG,
+						     SF_RESOURCE };
 	struct decide_action a;
 	for (size_t i = 0; i < 4; i++) {
 		setup();
@@ -689,7 +691,7 @@ START_TEST(sync_old_primary_in_list_is_waited_for)
 	add("pg2", MEMBER_REPLICA, 200)->frozen_token = 5;
 	ck_assert_int_eq(run(), ACT_NONE);
 	add("pg1", MEMBER_REPLICA, 150)->frozen_token = 5; /* back, frozen */
-	ck_assert_int_eq(run(), ACT_ACQUIRE); /* pg2 is further */
+	ck_assert_int_eq(run(), ACT_ACQUIRE);              /* pg2 is further */
 }
 END_TEST
 
@@ -774,8 +776,8 @@ START_TEST(sync_count_follows_the_setting)
 	in.lease.mine_valid = true;
 	in.pg.state = PG_PRIMARY;
 	add("pg2", MEMBER_PRIMARY, 100);
-	struct member *r[2] = {add("pg1", MEMBER_REPLICA, 100),
-			       add("pg3", MEMBER_REPLICA, 100)};
+	struct member *r[2] = { add("pg1", MEMBER_REPLICA, 100),
+				add("pg3", MEMBER_REPLICA, 100) };
 	for (int i = 0; i < 2; i++) {
 		snprintf(r[i]->upstream, sizeof(r[i]->upstream), "pg2");
 		snprintf(r[i]->state, sizeof(r[i]->state), "streaming");

@@ -44,7 +44,9 @@ static void put_frame(struct wire_writer *w, uint32_t type, uint64_t id,
 /* Frame i of the test streams: sizes from 0 up, types and ids vary. */
 static size_t frame_size(unsigned i)
 {
-	static const size_t sizes[] = {0, 1, 2, 7, 23, 24, 25, 100, 1000, 4097};
+	static const size_t sizes[] = {
+		0, 1, 2, 7, 23, 24, 25, 100, 1000, 4097
+	};
 	return sizes[i % (sizeof(sizes) / sizeof(sizes[0]))];
 }
 

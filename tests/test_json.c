@@ -110,8 +110,10 @@ START_TEST(test_utf8)
 	ck_assert_uint_eq(json_utf8_len((const unsigned char *)"a", 1), 1);
 	ck_assert_uint_eq(json_utf8_len((const unsigned char *)"\xc3\xa9", 1),
 			  0);
-	ck_assert_uint_eq(
-		json_utf8_len((const unsigned char *)"\xf4\x90\x80\x80", 4), 0);
+	ck_assert_uint_eq(json_utf8_len((const unsigned char
+						 *)"\xf4\x90\x80\x80",
+					4),
+			  0);
 }
 END_TEST
 

@@ -85,18 +85,22 @@ START_TEST(churn_keeps_every_live_entry)
 	char name[32];
 	for (unsigned round = 0; round < 50; round++) {
 		for (unsigned i = 0; i < 200; i++) {
-			int len = snprintf(name, sizeof(name), "%u-%u", round, i);
-			ck_assert(lease_clock_set(&c, name, (size_t)len, 5, i, i));
+			int len = snprintf(name, sizeof(name), "%u-%u", round,
+					   i);
+			ck_assert(lease_clock_set(&c, name, (size_t)len, 5, i,
+						  i));
 		}
 		for (unsigned i = 0; i < 200; i += 2) {
-			int len = snprintf(name, sizeof(name), "%u-%u", round, i);
+			int len = snprintf(name, sizeof(name), "%u-%u", round,
+					   i);
 			lease_clock_remove(&c, name, (size_t)len);
 		}
 	}
 	ck_assert_uint_eq(c.n, 50 * 100);
 	for (unsigned round = 0; round < 50; round++)
 		for (unsigned i = 1; i < 200; i += 2) {
-			int len = snprintf(name, sizeof(name), "%u-%u", round, i);
+			int len = snprintf(name, sizeof(name), "%u-%u", round,
+					   i);
 			ck_assert_ptr_nonnull(
 				lease_clock_get(&c, name, (size_t)len));
 		}

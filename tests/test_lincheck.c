@@ -142,7 +142,7 @@ static void lget(int c, int t0, int t1, const char *holder, uint64_t token)
 
 static enum lc_verdict check(void)
 {
-	struct lc_options opt = {.budget_s = 10};
+	struct lc_options opt = { .budget_s = 10 };
 	return lc_check(h.ops, h.n, &opt, NULL);
 }
 
@@ -511,7 +511,8 @@ START_TEST(kv_generated_histories_pass)
 			o.status = LC_OK;
 			int kind = rand_r(&seed) % 4;
 			if (kind == 0 || cur < 0) {
-				snprintf(o.value, sizeof(o.value), "v%d", n_vals);
+				snprintf(o.value, sizeof(o.value), "v%d",
+					 n_vals);
 				cur = n_vals++;
 				cur_rev = ++rev;
 				out_kv(&o, o.value, cur_rev);
@@ -523,8 +524,10 @@ START_TEST(kv_generated_histories_pass)
 				o.out_rev = cur_rev;
 			} else if (kind == 2) {
 				o.type = LC_CAS;
-				o.rev = rand_r(&seed) % 2 ? cur_rev : cur_rev - 1;
-				snprintf(o.value, sizeof(o.value), "v%d", n_vals);
+				o.rev = rand_r(&seed) % 2 ? cur_rev
+							  : cur_rev - 1;
+				snprintf(o.value, sizeof(o.value), "v%d",
+					 n_vals);
 				if (o.rev == cur_rev) {
 					cur = n_vals++;
 					cur_rev = ++rev;
@@ -537,7 +540,8 @@ START_TEST(kv_generated_histories_pass)
 				}
 			} else {
 				o.type = LC_PUT;
-				snprintf(o.value, sizeof(o.value), "v%d", n_vals++);
+				snprintf(o.value, sizeof(o.value), "v%d",
+					 n_vals++);
 				o.ret = LC_NEVER; /* lost answer, never ran */
 			}
 			rev += rand_r(&seed) % 3; /* other keys' entries */

@@ -13,7 +13,8 @@ static void fill(struct raft_log *l, unsigned n, raft_term term)
 	for (unsigned i = 0; i < n; i++) {
 		int len = snprintf(buf, sizeof(buf), "e%u", i);
 		ck_assert_int_eq(log_append(l, term, RAFT_ENTRY_NORMAL, buf,
-					    (size_t)len), RAFT_OK);
+					    (size_t)len),
+				 RAFT_OK);
 	}
 }
 

@@ -106,7 +106,8 @@ START_TEST(test_unknown_keys_ignored_missing_zero)
 	ck_assert_msg(decode(" {\"name\":\"a\",\"future\":\"x\",\"nested_"
 			     "later\":1.5e3,\"flag\":true,\"n\":null,"
 			     "\"priority\":-3,\"lag_bytes\":null}\n",
-			     &m, err), "%s", err);
+			     &m, err),
+		      "%s", err);
 	ck_assert_str_eq(m.name, "a");
 	ck_assert_int_eq(m.role, MEMBER_UNKNOWN);
 	ck_assert_str_eq(m.state, "");
@@ -124,7 +125,8 @@ START_TEST(test_string_escapes)
 	struct member m;
 	char err[128];
 	ck_assert_msg(decode("{\"name\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t"
-			     "\\u00e9\\u20AC\\ud83d\\ude00\"}", &m, err),
+			     "\\u00e9\\u20AC\\ud83d\\ude00\"}",
+			     &m, err),
 		      "%s", err);
 	ck_assert_str_eq(m.name, "a\"b\\c/d\b\f\n\r\t\xc3\xa9\xe2\x82\xac"
 				 "\xf0\x9f\x98\x80");
@@ -182,7 +184,7 @@ START_TEST(test_malformed_rejected)
 	REFUSED("{\"a\":\"\\ud800\\u0041\"}", "without its low half");
 	REFUSED("{\"a\":\"x\ny\"}", "control character");
 	REFUSED("{\"a\":\"\xc3\"}", "invalid UTF-8");
-	REFUSED("{\"a\":\"\xc0\xaf\"}", "invalid UTF-8");  /* overlong */
+	REFUSED("{\"a\":\"\xc0\xaf\"}", "invalid UTF-8");     /* overlong */
 	REFUSED("{\"a\":\"\xed\xa0\x80\"}", "invalid UTF-8"); /* surrogate */
 	REFUSED("{\"a\":\"\xff\"}", "invalid UTF-8");
 	REFUSED("{\"a\":\"x\x00y\"}", "control character");
@@ -267,9 +269,10 @@ START_TEST(test_lsn_format_parse)
 	ck_assert(member_lsn_parse("00000000/00000001", &v));
 	ck_assert_uint_eq(v, 1);
 	static const char *const bad[] = {
-		"", "/", "0/", "/0", "0", "0/0/0", "G/0", "0/G", " 0/0",
-		"0/0 ", "100000000/0", "0/100000000", "-1/0", "0x1/0",
-		"0//0", "1.0/0"};
+		"",     "/",     "0/",   "/0",   "0",           "0/0/0",
+		"G/0",  "0/G",   " 0/0", "0/0 ", "100000000/0", "0/100000000",
+		"-1/0", "0x1/0", "0//0", "1.0/0"
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(!member_lsn_parse(bad[i], &v), "accepted '%s'",
 			      bad[i]);
@@ -336,8 +339,8 @@ START_TEST(test_roster)
 	ck_assert(!roster_is_sync(&m, "pg1", "pg1"));
 	m.sync = true;
 	ck_assert(roster_is_sync(&m, "pg2", ""));
-	ck_assert(roster_split_addr("10.0.0.1:5432", host, sizeof(host),
-				    &port));
+	ck_assert(
+		roster_split_addr("10.0.0.1:5432", host, sizeof(host), &port));
 	ck_assert_str_eq(host, "10.0.0.1");
 	ck_assert_uint_eq(port, 5432);
 	ck_assert(roster_split_addr("[::1]:6432", host, sizeof(host), &port));
@@ -394,11 +397,11 @@ START_TEST(test_write_decided_fields_at_once)
 {
 	struct member a, b;
 	streaming(&a);
-#define CHANGED(field, stmt)                                              \
-	do {                                                              \
-		b = a;                                                    \
-		stmt;                                                     \
-		ck_assert_str_eq(why(&a, &b, 0), field);                  \
+#define CHANGED(field, stmt)                             \
+	do {                                             \
+		b = a;                                   \
+		stmt;                                    \
+		ck_assert_str_eq(why(&a, &b, 0), field); \
 	} while (0)
 	CHANGED("role", b.role = MEMBER_PRIMARY);
 	CHANGED("state", snprintf(b.state, sizeof(b.state), "frozen"));

@@ -10,8 +10,10 @@
 
 START_TEST(test_round_trip)
 {
-	struct optime o = {.token = 42, .lsn = 0x16B374D848ull,
-			   .time_ms = 1700000000123ull}, back;
+	struct optime o = { .token = 42,
+			    .lsn = 0x16B374D848ull,
+			    .time_ms = 1700000000123ull },
+		      back;
 	strcpy(o.name, "pg \"2\"");
 	char buf[512], err[128];
 	size_t n = optime_encode(&o, buf, sizeof(buf));
@@ -28,15 +30,22 @@ END_TEST
 START_TEST(test_bad_records_refused)
 {
 	static const char *const bad[] = {
-		"", "{", "[]", "{\"lsn\":-1}", "{\"lsn\":1.5}",
-		"{\"name\":3}", "{\"token\":\"7\"}", "{\"lsn\":1} x",
+		"",
+		"{",
+		"[]",
+		"{\"lsn\":-1}",
+		"{\"lsn\":1.5}",
+		"{\"name\":3}",
+		"{\"token\":\"7\"}",
+		"{\"lsn\":1} x",
 	};
 	struct optime o;
 	char err[128];
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		ck_assert_msg(!optime_decode(bad[i], strlen(bad[i]), &o, err,
-					     sizeof(err)), "%s", bad[i]);
+					     sizeof(err)),
+			      "%s", bad[i]);
 		ck_assert_msg(err[0], "no reason for %s", bad[i]);
 		ck_assert_uint_eq(o.lsn, 0);
 	}
@@ -76,17 +85,17 @@ END_TEST
  * cut off), however far its position goes. */
 START_TEST(test_older_timeline_counts_to_the_fork)
 {
-	struct optime rec = {.lsn = 5000, .timeline = 3, .tl_start = 4000};
+	struct optime rec = { .lsn = 5000, .timeline = 3, .tl_start = 4000 };
 	ck_assert_uint_eq(optime_usable_lsn(&rec, 3, 4900), 4900);
 	ck_assert_uint_eq(optime_usable_lsn(&rec, 2, 9000), 4000);
 	ck_assert_uint_eq(optime_usable_lsn(&rec, 2, 3000), 3000);
 	ck_assert_uint_eq(optime_usable_lsn(&rec, 0, 9000), 9000);
-	struct optime old = {.lsn = 5000}; /* an older agent's record */
+	struct optime old = { .lsn = 5000 }; /* an older agent's record */
 	ck_assert_uint_eq(optime_usable_lsn(&old, 1, 9000), 9000);
 	/* the fork is kept across records of one timeline */
 	ck_assert_uint_eq(optime_tl_start(&rec, 3, 6000), 4000);
 	ck_assert_uint_eq(optime_tl_start(&rec, 4, 6000), 6000);
-	struct optime none = {0};
+	struct optime none = { 0 };
 	ck_assert_uint_eq(optime_tl_start(&none, 1, 10), 10);
 	/* round trip of the new fields */
 	char buf[256], err[64];
@@ -100,10 +109,10 @@ END_TEST
 
 START_TEST(test_bar_takes_the_further)
 {
-	struct optime o = {.lsn = 1000};
-	ck_assert_uint_eq(optime_bar(&o, 0), 1000);   /* agent restarted */
+	struct optime o = { .lsn = 1000 };
+	ck_assert_uint_eq(optime_bar(&o, 0), 1000);    /* agent restarted */
 	ck_assert_uint_eq(optime_bar(&o, 1500), 1500); /* record not yet */
-	struct optime none = {0};
+	struct optime none = { 0 };
 	ck_assert_uint_eq(optime_bar(&none, 700), 700);
 }
 END_TEST

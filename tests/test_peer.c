@@ -63,7 +63,7 @@ static void set_common(struct raft_message *m, uint8_t type)
 static void set_append(struct sample *s, unsigned n, raft_index prev)
 {
 	struct raft_msg_append *a = &s->m.append;
-	static const size_t sizes[] = {0, 1, 299, 37};
+	static const size_t sizes[] = { 0, 1, 299, 37 };
 
 	set_common(&s->m, RAFT_MSG_APPEND);
 	a->prev_index = prev;
@@ -110,9 +110,15 @@ static void make_sample(unsigned k, struct sample *s)
 		fill(s->data[i], sizeof(s->data[i]), i + 1);
 	fill(s->chunk, sizeof(s->chunk), 99);
 	switch (k) {
-	case 0: set_append(s, 0, 0); break;
-	case 1: set_append(s, 1, 41); break;
-	case 2: set_append(s, 12, 1000); break;
+	case 0:
+		set_append(s, 0, 0);
+		break;
+	case 1:
+		set_append(s, 1, 41);
+		break;
+	case 2:
+		set_append(s, 12, 1000);
+		break;
 	case 3:
 		set_common(m, RAFT_MSG_APPEND_RESP);
 		m->append_resp.success = true;
@@ -134,22 +140,35 @@ static void make_sample(unsigned k, struct sample *s)
 		set_common(m, RAFT_MSG_HEARTBEAT_RESP);
 		m->heartbeat_resp.read_seq = UINT64_MAX;
 		break;
-	case 7: case 8: case 9: case 10:
+	case 7:
+	case 8:
+	case 9:
+	case 10:
 		set_common(m, RAFT_MSG_VOTE);
 		m->vote.last_index = 0xd1d2d3d4d5d6d7d8ull;
 		m->vote.last_term = 0xe1e2e3e4e5e6e7e8ull;
 		m->vote.prevote = (k - 7) & 1;
 		m->vote.transfer = (k - 7) & 2;
 		break;
-	case 11: case 12: case 13: case 14:
+	case 11:
+	case 12:
+	case 13:
+	case 14:
 		set_common(m, RAFT_MSG_VOTE_RESP);
 		m->vote_resp.granted = (k - 11) & 1;
 		m->vote_resp.prevote = (k - 11) & 2;
 		break;
-	case 15: set_snapshot(s, 3, 1000, 200, 5000, false); break;
-	case 16: set_snapshot(s, RAFT_MAX_SERVERS, 4800, 200, 5000, true); break;
-	case 17: set_snapshot(s, 1, 0, 0, 0, true); break;
-	case 18: case 19:
+	case 15:
+		set_snapshot(s, 3, 1000, 200, 5000, false);
+		break;
+	case 16:
+		set_snapshot(s, RAFT_MAX_SERVERS, 4800, 200, 5000, true);
+		break;
+	case 17:
+		set_snapshot(s, 1, 0, 0, 0, true);
+		break;
+	case 18:
+	case 19:
 		set_common(m, RAFT_MSG_SNAPSHOT_RESP);
 		m->snapshot_resp.index = 0xf1f2f3f4f5f6f7f8ull;
 		m->snapshot_resp.received = 12345;
@@ -220,8 +239,7 @@ static int decode_frames(struct ctx *c, const struct wire_writer *w)
 }
 
 /* Frame any payload (valid checksum) and decode it. */
-static int decode_payload(struct ctx *c, uint32_t type, const void *p,
-			  size_t n)
+static int decode_payload(struct ctx *c, uint32_t type, const void *p, size_t n)
 {
 	wire_writer_reset(&c->raw);
 	size_t start = frame_begin(&c->raw, type, 0);
@@ -291,7 +309,8 @@ static void check_msg_eq(const struct raft_message *a,
 		check_append_eq(&a->append, &b->append);
 		break;
 	case RAFT_MSG_APPEND_RESP:
-		ck_assert_int_eq(a->append_resp.success, b->append_resp.success);
+		ck_assert_int_eq(a->append_resp.success,
+				 b->append_resp.success);
 		ck_assert_uint_eq(a->append_resp.match, b->append_resp.match);
 		ck_assert_uint_eq(a->append_resp.hint_index,
 				  b->append_resp.hint_index);
@@ -326,7 +345,8 @@ static void check_msg_eq(const struct raft_message *a,
 		ck_assert_int_eq(a->snapshot.done, b->snapshot.done);
 		break;
 	case RAFT_MSG_SNAPSHOT_RESP:
-		ck_assert_uint_eq(a->snapshot_resp.index, b->snapshot_resp.index);
+		ck_assert_uint_eq(a->snapshot_resp.index,
+				  b->snapshot_resp.index);
 		ck_assert_uint_eq(a->snapshot_resp.received,
 				  b->snapshot_resp.received);
 		ck_assert_int_eq(a->snapshot_resp.done, b->snapshot_resp.done);
@@ -535,13 +555,13 @@ START_TEST(test_vote_layout)
 	struct raft_message m;
 	size_t len;
 	static const unsigned char want[] = {
-		2, 0, 0, 0, 0, 0, 0, 0,     /* from */
-		3, 0, 0, 0, 0, 0, 0, 0,     /* to */
-		9, 0, 0, 0, 0, 0, 0, 0,     /* term */
+		2,    0,    0, 0, 0, 0, 0, 0, /* from */
+		3,    0,    0, 0, 0, 0, 0, 0, /* to */
+		9,    0,    0, 0, 0, 0, 0, 0, /* term */
 		0x10, 0x27, 0, 0, 0, 0, 0, 0, /* last_index 10000 */
-		8, 0, 0, 0, 0, 0, 0, 0,     /* last_term */
-		1,                          /* prevote */
-		0,                          /* transfer */
+		8,    0,    0, 0, 0, 0, 0, 0, /* last_term */
+		1,                            /* prevote */
+		0,                            /* transfer */
 	};
 
 	ctx_init(&c);
@@ -616,25 +636,25 @@ static const struct {
 	unsigned sample;
 	long off; /* from the start, or from the end if negative */
 } bools[] = {
-	{3, COMMON_BYTES},          /* append_resp.success */
-	{4, COMMON_BYTES},
-	{7, COMMON_BYTES + 16},     /* vote.prevote */
-	{7, COMMON_BYTES + 17},     /* vote.transfer */
-	{10, COMMON_BYTES + 16},
-	{10, COMMON_BYTES + 17},
-	{11, COMMON_BYTES},         /* vote_resp.granted */
-	{11, COMMON_BYTES + 1},     /* vote_resp.prevote */
-	{14, COMMON_BYTES},
-	{14, COMMON_BYTES + 1},
-	{15, -1},                   /* snapshot.done */
-	{16, -1},
-	{18, COMMON_BYTES + 16},    /* snapshot_resp.done */
-	{19, COMMON_BYTES + 16},
+	{ 3, COMMON_BYTES }, /* append_resp.success */
+	{ 4, COMMON_BYTES },
+	{ 7, COMMON_BYTES + 16 }, /* vote.prevote */
+	{ 7, COMMON_BYTES + 17 }, /* vote.transfer */
+	{ 10, COMMON_BYTES + 16 },
+	{ 10, COMMON_BYTES + 17 },
+	{ 11, COMMON_BYTES },     /* vote_resp.granted */
+	{ 11, COMMON_BYTES + 1 }, /* vote_resp.prevote */
+	{ 14, COMMON_BYTES },
+	{ 14, COMMON_BYTES + 1 },
+	{ 15, -1 }, /* snapshot.done */
+	{ 16, -1 },
+	{ 18, COMMON_BYTES + 16 }, /* snapshot_resp.done */
+	{ 19, COMMON_BYTES + 16 },
 };
 
 START_TEST(test_booleans_other_than_0_1)
 {
-	static const unsigned char bad_values[] = {2, 3, 0x80, 0xfe, 0xff};
+	static const unsigned char bad_values[] = { 2, 3, 0x80, 0xfe, 0xff };
 	struct ctx c;
 	struct sample s;
 	size_t len;
@@ -726,7 +746,7 @@ END_TEST
 
 START_TEST(test_unknown_entry_types)
 {
-	static const uint8_t types[] = {0, RAFT_ENTRY_CONFIG + 1, 0x80, 0xff};
+	static const uint8_t types[] = { 0, RAFT_ENTRY_CONFIG + 1, 0x80, 0xff };
 	struct ctx c;
 	struct sample s;
 
@@ -784,8 +804,12 @@ END_TEST
 START_TEST(test_unknown_message_types)
 {
 	static const uint32_t types[] = {
-		0, RAFT_MSG_TYPE_COUNT, 0xff, 0x100 + RAFT_MSG_VOTE,
-		0x10000 + RAFT_MSG_APPEND, UINT32_MAX,
+		0,
+		RAFT_MSG_TYPE_COUNT,
+		0xff,
+		0x100 + RAFT_MSG_VOTE,
+		0x10000 + RAFT_MSG_APPEND,
+		UINT32_MAX,
 	};
 	struct ctx c;
 	struct sample s;
@@ -826,7 +850,8 @@ static void put_min_entry(struct wire_writer *w, uint64_t index)
 
 START_TEST(test_entry_count_larger_than_frame)
 {
-	static const uint32_t counts[] = {1, 2, 1000, 0x10000000u, UINT32_MAX};
+	static const uint32_t counts[] = { 1, 2, 1000, 0x10000000u,
+					   UINT32_MAX };
 	struct ctx c;
 	struct wire_writer w;
 
@@ -883,10 +908,10 @@ static void put_snapshot_with_config(struct wire_writer *w, const void *conf,
 	wire_put_u64(w, 100); /* index */
 	wire_put_u64(w, 3);   /* term */
 	wire_put_blob(w, conf, n);
-	wire_put_u64(w, 0);   /* offset */
-	wire_put_u64(w, 4);   /* total */
+	wire_put_u64(w, 0); /* offset */
+	wire_put_u64(w, 4); /* total */
 	wire_put_blob(w, "snap", 4);
-	wire_put_u8(w, 1);    /* done */
+	wire_put_u8(w, 1); /* done */
 }
 
 static void expect_bad_config(struct ctx *c, struct wire_writer *w,
@@ -925,26 +950,26 @@ START_TEST(test_bad_config_encodings)
 			 PEER_OK);
 	check_config_eq(&cfg, &c.m.snapshot.config);
 
-#define MUTATE(stmt)                                   \
-	do {                                           \
-		memcpy(bad, good, n);                  \
-		stmt;                                  \
-		expect_bad_config(&c, &w, bad, n);     \
+#define MUTATE(stmt)                               \
+	do {                                       \
+		memcpy(bad, good, n);              \
+		stmt;                              \
+		expect_bad_config(&c, &w, bad, n); \
 	} while (0)
 
-	MUTATE(bad[0] ^= 1);                          /* magic */
+	MUTATE(bad[0] ^= 1); /* magic */
 	MUTATE(bad[3] ^= 0x80);
-	MUTATE(bad[4] = RAFT_MAX_SERVERS + 1);        /* too many servers */
-	MUTATE(bad[4] = 4);                           /* more than present */
-	MUTATE(bad[4] = 2);                           /* fewer: trailing */
-	MUTATE(bad[7] = 1);                           /* count 2^24 + 3 */
-	MUTATE(memset(bad + CONF_ID(CONF_HEAD), 0, 8));  /* server id 0 */
-	MUTATE(bad[CONF_ROLE(CONF_HEAD)] = 0);           /* no such role */
+	MUTATE(bad[4] = RAFT_MAX_SERVERS + 1);          /* too many servers */
+	MUTATE(bad[4] = 4);                             /* more than present */
+	MUTATE(bad[4] = 2);                             /* fewer: trailing */
+	MUTATE(bad[7] = 1);                             /* count 2^24 + 3 */
+	MUTATE(memset(bad + CONF_ID(CONF_HEAD), 0, 8)); /* server id 0 */
+	MUTATE(bad[CONF_ROLE(CONF_HEAD)] = 0);          /* no such role */
 	MUTATE(bad[CONF_ROLE(CONF_HEAD)] = 3);
 	MUTATE(bad[CONF_ROLE(second)] = 0xff);
 	MUTATE(memcpy(bad + CONF_ID(second), bad + CONF_ID(CONF_HEAD), 8));
-	MUTATE(bad[CONF_ALEN(CONF_HEAD)] = RAFT_ADDR_MAX);  /* too long */
-	MUTATE(bad[CONF_ALEN(CONF_HEAD)] += 1);             /* misaligned */
+	MUTATE(bad[CONF_ALEN(CONF_HEAD)] = RAFT_ADDR_MAX); /* too long */
+	MUTATE(bad[CONF_ALEN(CONF_HEAD)] += 1);            /* misaligned */
 	MUTATE(bad[CONF_ALEN(second)] -= 1);
 #undef MUTATE
 

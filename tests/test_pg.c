@@ -27,7 +27,7 @@ struct outcome {
 	struct env *e;
 	int calls;
 	int status;
-	int seq;                   /* completion order, from 1 */
+	int seq; /* completion order, from 1 */
 	char error[512];
 	int nrows, ncols;
 	char v[MAXR][MAXC][64];
@@ -50,7 +50,7 @@ static const char *conninfo(void)
 {
 	const char *s = getenv("PGTEST_CONNINFO");
 	ck_assert_msg(s != NULL, "PGTEST_CONNINFO is not set: run "
-		      "tests/pg-unit.sh (make check does)");
+				 "tests/pg-unit.sh (make check does)");
 	return s;
 }
 
@@ -172,8 +172,10 @@ START_TEST(select_rows)
 	struct env e;
 	struct outcome o;
 	env_open(&e);
-	run(&e, &o, "SELECT * FROM (VALUES (1, 'one'), (2, 'two'), (3, 'it''s'))"
-		    " AS t(n, word) ORDER BY n", 5000);
+	run(&e, &o,
+	    "SELECT * FROM (VALUES (1, 'one'), (2, 'two'), (3, 'it''s'))"
+	    " AS t(n, word) ORDER BY n",
+	    5000);
 	ck_assert_msg(o.status == 0, "%s", o.error);
 	ck_assert_int_eq(o.nrows, 3);
 	ck_assert_int_eq(o.ncols, 2);
@@ -210,8 +212,11 @@ START_TEST(null_values)
 	struct outcome o = { 0 };
 	env_open(&e);
 	o.e = &e;
-	ck_assert_int_eq(pg_query(e.c, "SELECT NULL::text AS a, '' AS b, "
-				  "'x' AS c", 5000, edges, &o), 0);
+	ck_assert_int_eq(pg_query(e.c,
+				  "SELECT NULL::text AS a, '' AS b, "
+				  "'x' AS c",
+				  5000, edges, &o),
+			 0);
 	wait_done(&e, 1, 7000);
 	ck_assert_int_eq(o.status, 0);
 	ck_assert(o.null[0][0]);
@@ -227,9 +232,11 @@ START_TEST(multi_statement_gives_the_last)
 	struct env e;
 	struct outcome o;
 	env_open(&e);
-	run(&e, &o, "CREATE TEMP TABLE t (x int); "
-		    "INSERT INTO t VALUES (1), (2), (4); "
-		    "SELECT sum(x), count(*) FROM t", 5000);
+	run(&e, &o,
+	    "CREATE TEMP TABLE t (x int); "
+	    "INSERT INTO t VALUES (1), (2), (4); "
+	    "SELECT sum(x), count(*) FROM t",
+	    5000);
 	ck_assert_msg(o.status == 0, "%s", o.error);
 	ck_assert_int_eq(o.nrows, 1);
 	ck_assert_str_eq(o.v[0][0], "7");
@@ -257,7 +264,8 @@ START_TEST(sql_error_surfaces)
 	run(&e, &o, "SELECT * FROM no_such_table", 5000);
 	ck_assert_int_eq(o.status, PG_ERR_SQL);
 	ck_assert_msg(strstr(o.error, "relation \"no_such_table\" does not "
-			     "exist") != NULL, "%s", o.error);
+				      "exist") != NULL,
+		      "%s", o.error);
 	ck_assert_msg(strstr(o.error, "ERROR") && strstr(o.error, "42P01"),
 		      "%s", o.error);
 	ck_assert_ptr_null(strchr(o.error, '\n'));
@@ -315,13 +323,16 @@ START_TEST(connect_failure_is_clear)
 	struct env e;
 	struct outcome o;
 	char info[128];
-	snprintf(info, sizeof(info), "host=127.0.0.1 port=%d user=postgres "
-		 "dbname=postgres", closed_port());
+	snprintf(info, sizeof(info),
+		 "host=127.0.0.1 port=%d user=postgres "
+		 "dbname=postgres",
+		 closed_port());
 	env_open_with(&e, info);
 	run(&e, &o, "SELECT 1", 3000);
 	ck_assert_int_eq(o.status, PG_ERR_CONNECT);
 	ck_assert_msg(strstr(o.error, "cannot connect to PostgreSQL") &&
-		      strstr(o.error, "Connection refused"), "%s", o.error);
+			      strstr(o.error, "Connection refused"),
+		      "%s", o.error);
 	ck_assert_ptr_null(strchr(o.error, '\n'));
 	ck_assert(!pg_conn_connected(e.c));
 	/* The next query tries again, and fails the same way. */
@@ -420,7 +431,8 @@ static void chain_next(struct outcome *o)
 		chain[i + 1].e = e;
 		chain[i + 1].then = chain_next;
 		ck_assert_int_eq(pg_query(e->c, "SELECT 1", 5000, collect,
-					  &chain[i + 1]), 0);
+					  &chain[i + 1]),
+				 0);
 		ck_assert_int_eq(chain[i + 1].calls, 0);
 	} else {
 		pg_conn_close(e->c, on_closed, e);
@@ -471,8 +483,7 @@ START_TEST(terminated_sessions)
 	run(&b, &k, sql, 5000);
 	wait_done(&a, a.done + 1, 5000);
 	ck_assert_int_eq(o.status, PG_ERR_BROKEN);
-	ck_assert_msg(strstr(o.error, "terminating connection"), "%s",
-		      o.error);
+	ck_assert_msg(strstr(o.error, "terminating connection"), "%s", o.error);
 	ck_assert_ptr_null(strchr(o.error, '\n'));
 	run(&a, &o, "SELECT 1", 5000);
 	ck_assert_msg(o.status == 0, "%s", o.error);
@@ -534,7 +545,8 @@ START_TEST(timeout_on_stopped_server)
 	uint64_t ms = (uv_hrtime() - t0) / 1000000;
 	ck_assert_int_eq(o.status, PG_ERR_TIMEOUT);
 	ck_assert_msg(strstr(o.error, "did not answer within 300 ms") &&
-		      strstr(o.error, "sent"), "%s", o.error);
+			      strstr(o.error, "sent"),
+		      "%s", o.error);
 	ck_assert_msg(ms >= 250 && ms < 1500, "timed out after %llu ms",
 		      (unsigned long long)ms);
 	ck_assert(!pg_conn_connected(e.c));

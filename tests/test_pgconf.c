@@ -104,8 +104,7 @@ START_TEST(new_file_has_header_and_setting)
 			 "# It will be overwritten by the ALTER SYSTEM "
 			 "command.\n"
 			 "port = '5433'\n");
-	ck_assert_int_eq(stat_of("postgresql.auto.conf").st_mode & 07777,
-			 0600);
+	ck_assert_int_eq(stat_of("postgresql.auto.conf").st_mode & 07777, 0600);
 	ck_assert_int_eq(pgconf_auto_get(dir, "port", out, sizeof(out)), 1);
 	ck_assert_str_eq(out, "5433");
 	ck_assert_int_eq(count_entries(), 1); /* no temp file left */
@@ -120,14 +119,17 @@ START_TEST(quotes_and_backslashes)
 	make_dir();
 	set_ok("primary_conninfo", v);
 	ck_assert_ptr_nonnull(strstr(get("postgresql.auto.conf"),
-		"primary_conninfo = 'host=''10.0.0.1'' password=''it''''s'' "
-		"dir=C:\\\\pg'\n"));
+				     "primary_conninfo = 'host=''10.0.0.1'' "
+				     "password=''it''''s'' "
+				     "dir=C:\\\\pg'\n"));
 	ck_assert_int_eq(pgconf_auto_get(dir, "primary_conninfo", out,
-					 sizeof(out)), 1);
+					 sizeof(out)),
+			 1);
 	ck_assert_str_eq(out, v);
 	set_ok("restore_command", "");
 	ck_assert_int_eq(pgconf_auto_get(dir, "restore_command", out,
-					 sizeof(out)), 1);
+					 sizeof(out)),
+			 1);
 	ck_assert_str_eq(out, "");
 	remove_dir();
 }
@@ -158,13 +160,15 @@ START_TEST(replaces_in_place_keeps_other_lines)
 	/* A key that only starts like another one is another key. */
 	set_ok("primary_slot", "x");
 	ck_assert_int_eq(pgconf_auto_get(dir, "primary_slot_name", out,
-					 sizeof(out)), 1);
+					 sizeof(out)),
+			 1);
 	ck_assert_str_eq(out, "n1");
-	ck_assert_int_eq(pgconf_auto_get(dir, "PRIMARY_SLOT", out,
-					 sizeof(out)), 1);
+	ck_assert_int_eq(pgconf_auto_get(dir, "PRIMARY_SLOT", out, sizeof(out)),
+			 1);
 	ck_assert_str_eq(out, "x");
 	ck_assert_int_eq(pgconf_auto_get(dir, "max_connections", out,
-					 sizeof(out)), 1);
+					 sizeof(out)),
+			 1);
 	ck_assert_str_eq(out, "200");
 	remove_dir();
 }
@@ -191,7 +195,8 @@ START_TEST(removes_every_line_of_the_key)
 	set_ok("recovery_target", NULL);
 	ck_assert_str_eq(get("postgresql.auto.conf"), "a = '1'\nb = 2\n");
 	ck_assert_int_eq(pgconf_auto_get(dir, "recovery_target", out,
-					 sizeof(out)), 0);
+					 sizeof(out)),
+			 0);
 	set_ok("not_there", NULL);
 	ck_assert_str_eq(get("postgresql.auto.conf"), "a = '1'\nb = 2\n");
 	remove_dir();
@@ -202,14 +207,13 @@ START_TEST(reads_postgres_syntax)
 {
 	char out[64];
 	make_dir();
-	put("postgresql.auto.conf",
-	    "bare = on\n"
-	    "noeq 'x y'\n"
-	    "commented = 'v' # trailing\n"
-	    "escapes = 'a\\tb\\'c\\\\d\\101'\n"
-	    "last = 'first'\n"
-	    "last = 'second'\n"
-	    "dotted.name = 7 # seven\n");
+	put("postgresql.auto.conf", "bare = on\n"
+				    "noeq 'x y'\n"
+				    "commented = 'v' # trailing\n"
+				    "escapes = 'a\\tb\\'c\\\\d\\101'\n"
+				    "last = 'first'\n"
+				    "last = 'second'\n"
+				    "dotted.name = 7 # seven\n");
 	ck_assert_int_eq(pgconf_auto_get(dir, "bare", out, sizeof(out)), 1);
 	ck_assert_str_eq(out, "on");
 	ck_assert_int_eq(pgconf_auto_get(dir, "noeq", out, sizeof(out)), 1);
@@ -271,13 +275,15 @@ START_TEST(refuses_bad_input_untouched)
 	ck_assert_int_eq(pgconf_auto_set(dir, "a\nb", "1", err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_int_eq(pgconf_auto_set(dir, "a", "x\ny = 'z'", err,
-					 sizeof(err)), -EINVAL);
+					 sizeof(err)),
+			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "line break"));
 	ck_assert_str_eq(get("postgresql.auto.conf"), "a = '1'\n");
 	ck_assert_int_eq(pgconf_auto_set("/nonexistent/tenure-test", "a", "1",
-					 err, sizeof(err)), -ENOENT);
+					 err, sizeof(err)),
+			 -ENOENT);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/tenure-test/"
-				     "postgresql.auto.conf"));
+					  "postgresql.auto.conf"));
 	ck_assert_ptr_nonnull(strstr(err, "No such file or directory"));
 	ck_assert_int_eq(count_entries(), 1);
 	remove_dir();
@@ -299,11 +305,12 @@ START_TEST(standby_signal_files)
 	ck_assert(!pgconf_standby_signal_exists(dir));
 	ck_assert_int_eq(pgconf_standby_signal(dir, false, err, sizeof(err)),
 			 0);
-	ck_assert_int_eq(pgconf_standby_signal("/nonexistent/tenure-test",
-					       true, err, sizeof(err)),
+	ck_assert_int_eq(pgconf_standby_signal("/nonexistent/tenure-test", true,
+					       err, sizeof(err)),
 			 -ENOENT);
-	ck_assert_ptr_nonnull(strstr(err, "cannot create "
-				     "/nonexistent/tenure-test/standby.signal"));
+	ck_assert_ptr_nonnull(
+		strstr(err, "cannot create "
+			    "/nonexistent/tenure-test/standby.signal"));
 	remove_dir();
 }
 END_TEST
@@ -315,11 +322,12 @@ START_TEST(pg_version_and_postmaster_pid)
 	put("PG_VERSION", "15\n");
 	ck_assert(pgconf_is_initialized(dir));
 	ck_assert_int_eq(pgconf_postmaster_pid(dir), 0);
-	put("postmaster.pid", "12345\n/var/lib/postgresql/15/main\n"
+	put("postmaster.pid",
+	    "12345\n/var/lib/postgresql/15/main\n"
 	    "1764110000\n5432\n/var/run/postgresql\n*\n  1234  5678\n"
 	    "ready   \n");
 	ck_assert_int_eq(pgconf_postmaster_pid(dir), 12345);
-	put("postmaster.pid", "-12345\n");   /* a standalone backend */
+	put("postmaster.pid", "-12345\n"); /* a standalone backend */
 	ck_assert_int_eq(pgconf_postmaster_pid(dir), 0);
 	put("postmaster.pid", "");
 	ck_assert_int_eq(pgconf_postmaster_pid(dir), 0);
@@ -357,7 +365,8 @@ START_TEST(conninfo_quoting_read_back_by_libpq)
 	ck_assert(pgconf_conninfo_append(buf, sizeof(buf), "application_name",
 					 "it's a \\ test"));
 	ck_assert(pgconf_conninfo_append(buf, sizeof(buf), "password", ""));
-	ck_assert_str_eq(buf, "host='10.0.0.1' port='5432' "
+	ck_assert_str_eq(buf,
+			 "host='10.0.0.1' port='5432' "
 			 "application_name='it\\'s a \\\\ test' password=''");
 	ck_assert_str_eq(libpq_value(buf, "host"), "10.0.0.1");
 	ck_assert_str_eq(libpq_value(buf, "application_name"),

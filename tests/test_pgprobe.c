@@ -13,12 +13,14 @@
 /* n attempts of node, seq from seq0, one every step_ms from t0_ms, each
  * answered 2 ms after it was sent. */
 static void add_run(struct pgprobe_history *h, const char *node, int64_t seq0,
-		    int64_t t0_ms, int n, int64_t step_ms, enum pgprobe_result r)
+		    int64_t t0_ms, int n, int64_t step_ms,
+		    enum pgprobe_result r)
 {
 	for (int i = 0; i < n; i++) {
 		int64_t send = (t0_ms + i * step_ms) * MS;
 		ck_assert_int_eq(pgprobe_history_add(h, node, seq0 + i, send,
-						     send + 2 * MS, r), 0);
+						     send + 2 * MS, r),
+				 0);
 	}
 }
 
@@ -31,9 +33,9 @@ START_TEST(clean_handover)
 	 * hangs, and pg2 is promoted 1.5 s after pg1's last ack.  Added
 	 * replica-first, as two probe threads interleave in a log. */
 	add_run(&h, "pg2", 1, 0, 125, 20, PGPROBE_ERR);
-	add_run(&h, "pg1", 1, 0, 50, 20, PGPROBE_OK);       /* last ack 982 */
+	add_run(&h, "pg1", 1, 0, 50, 20, PGPROBE_OK); /* last ack 982 */
 	add_run(&h, "pg1", 51, 1000, 3, 1000, PGPROBE_TIMEOUT);
-	add_run(&h, "pg2", 126, 2500, 75, 20, PGPROBE_OK);  /* from 2500 */
+	add_run(&h, "pg2", 126, 2500, 75, 20, PGPROBE_OK); /* from 2500 */
 	ck_assert_int_eq(pgprobe_analyze(&h, &r), 0);
 	ck_assert_uint_eq(r.attempts, 253);
 	ck_assert_uint_eq(r.acked, 125);
@@ -65,8 +67,8 @@ START_TEST(overlap_is_a_violation)
 	struct pgprobe_history h;
 	struct pgprobe_report r;
 	pgprobe_history_init(&h);
-	add_run(&h, "pg1", 1, 0, 51, 20, PGPROBE_OK);      /* 0 .. 1002 */
-	add_run(&h, "pg2", 1, 900, 55, 20, PGPROBE_OK);    /* 900 .. 1982 */
+	add_run(&h, "pg1", 1, 0, 51, 20, PGPROBE_OK);   /* 0 .. 1002 */
+	add_run(&h, "pg2", 1, 900, 55, 20, PGPROBE_OK); /* 900 .. 1982 */
 	add_run(&h, "pg3", 1, 0, 100, 20, PGPROBE_ERR);
 	ck_assert_int_eq(pgprobe_analyze(&h, &r), 0);
 	ck_assert_uint_eq(r.n_spans, 2);
@@ -87,7 +89,8 @@ START_TEST(touching_spans_do_not_overlap)
 	struct pgprobe_report r;
 	pgprobe_history_init(&h);
 	ck_assert_int_eq(pgprobe_history_add(&h, "a", 1, 0, 10, PGPROBE_OK), 0);
-	ck_assert_int_eq(pgprobe_history_add(&h, "b", 1, 10, 20, PGPROBE_OK), 0);
+	ck_assert_int_eq(pgprobe_history_add(&h, "b", 1, 10, 20, PGPROBE_OK),
+			 0);
 	ck_assert_int_eq(pgprobe_analyze(&h, &r), 0);
 	ck_assert_uint_eq(r.n_overlaps, 0);
 	ck_assert_int_eq(r.gap_us, 0);
@@ -101,9 +104,9 @@ START_TEST(error_ends_a_span)
 	struct pgprobe_history h;
 	struct pgprobe_report r;
 	pgprobe_history_init(&h);
-	add_run(&h, "pg1", 1, 0, 10, 20, PGPROBE_OK);      /* 0 .. 182 */
+	add_run(&h, "pg1", 1, 0, 10, 20, PGPROBE_OK); /* 0 .. 182 */
 	add_run(&h, "pg1", 11, 200, 1, 20, PGPROBE_ERR);
-	add_run(&h, "pg1", 12, 300, 10, 20, PGPROBE_OK);   /* 300 .. 482 */
+	add_run(&h, "pg1", 12, 300, 10, 20, PGPROBE_OK); /* 300 .. 482 */
 	ck_assert_int_eq(pgprobe_analyze(&h, &r), 0);
 	ck_assert_uint_eq(r.n_spans, 2);
 	ck_assert_uint_eq(r.n_overlaps, 0); /* one node never overlaps itself */
@@ -120,9 +123,9 @@ START_TEST(never_writable_again_is_a_tail_gap)
 	struct pgprobe_history h;
 	struct pgprobe_report r;
 	pgprobe_history_init(&h);
-	add_run(&h, "pg1", 1, 0, 10, 20, PGPROBE_OK);      /* to 182 */
+	add_run(&h, "pg1", 1, 0, 10, 20, PGPROBE_OK);          /* to 182 */
 	add_run(&h, "pg1", 11, 200, 50, 100, PGPROBE_TIMEOUT); /* to 5102 */
-	add_run(&h, "pg2", 1, 0, 250, 20, PGPROBE_ERR);    /* to 4982 */
+	add_run(&h, "pg2", 1, 0, 250, 20, PGPROBE_ERR);        /* to 4982 */
 	ck_assert_int_eq(pgprobe_analyze(&h, &r), 0);
 	ck_assert_int_eq(r.last_us, 5102 * MS);
 	ck_assert_int_eq(r.gap_start_us, 182 * MS);
@@ -137,7 +140,7 @@ START_TEST(no_span_at_all)
 	struct pgprobe_history h;
 	struct pgprobe_report r;
 	pgprobe_history_init(&h);
-	add_run(&h, "pg1", 1, 100, 10, 20, PGPROBE_ERR);   /* 100 .. 282 */
+	add_run(&h, "pg1", 1, 100, 10, 20, PGPROBE_ERR); /* 100 .. 282 */
 	ck_assert_int_eq(pgprobe_analyze(&h, &r), 0);
 	ck_assert(!r.ever_writable);
 	ck_assert_uint_eq(r.n_spans, 0);
@@ -153,7 +156,7 @@ START_TEST(acked_then_lost)
 	struct pgprobe_report r;
 	struct pgprobe_final f;
 	pgprobe_history_init(&h);
-	add_run(&h, "pg1", 1, 0, 10, 20, PGPROBE_OK);      /* seqs 1..10 */
+	add_run(&h, "pg1", 1, 0, 10, 20, PGPROBE_OK); /* seqs 1..10 */
 	add_run(&h, "pg1", 11, 200, 1, 20, PGPROBE_TIMEOUT);
 	add_run(&h, "pg2", 1, 1000, 5, 20, PGPROBE_OK);
 	ck_assert_int_eq(pgprobe_analyze(&h, &r), 0);
@@ -207,12 +210,15 @@ START_TEST(parse_lines)
 	char err[128];
 	pgprobe_history_init(&h);
 	ck_assert_int_eq(pgprobe_parse_line(&h, "pg1 7 1000 1500 ok\n", err,
-					    sizeof(err)), 0);
+					    sizeof(err)),
+			 0);
 	ck_assert_int_eq(pgprobe_parse_line(&h, "pg-2 8 1000 1500 timeout", err,
-					    sizeof(err)), 0);
+					    sizeof(err)),
+			 0);
 	ck_assert_int_eq(pgprobe_parse_line(&h, "  \n", err, sizeof(err)), 1);
 	ck_assert_int_eq(pgprobe_parse_line(&h, "# pgprobe run", err,
-					    sizeof(err)), 1);
+					    sizeof(err)),
+			 1);
 	ck_assert_uint_eq(h.n, 2);
 	ck_assert_uint_eq(h.n_nodes, 2);
 	ck_assert_int_eq(h.at[0].seq, 7);
@@ -222,18 +228,20 @@ START_TEST(parse_lines)
 	ck_assert_int_eq(h.at[1].result, PGPROBE_TIMEOUT);
 
 	static const char *const bad[] = {
-		"pg1 7 1000 1500",             /* no result */
-		"pg1 7 1000 1500 maybe",       /* unknown result */
-		"pg1 7 1000 1500 ok extra",    /* trailing word */
-		"pg1 x 1000 1500 ok",          /* seq not a number */
-		"pg1 7 1500 1000 ok",          /* answered before sent */
-		"p/g 7 1000 1500 ok",          /* bad character in the name */
-		"a123456789012345678901234567890123456789012345678901234567890123"
-		" 7 1000 1500 ok",             /* name too long */
+		"pg1 7 1000 1500",          /* no result */
+		"pg1 7 1000 1500 maybe",    /* unknown result */
+		"pg1 7 1000 1500 ok extra", /* trailing word */
+		"pg1 x 1000 1500 ok",       /* seq not a number */
+		"pg1 7 1500 1000 ok",       /* answered before sent */
+		"p/g 7 1000 1500 ok",       /* bad character in the name */
+		"a1234567890123456789012345678901234567890123456789012345678901"
+		"23"
+		" 7 1000 1500 ok", /* name too long */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		err[0] = '\0';
-		ck_assert_msg(pgprobe_parse_line(&h, bad[i], err, sizeof(err)) == -1,
+		ck_assert_msg(pgprobe_parse_line(&h, bad[i], err,
+						 sizeof(err)) == -1,
 			      "accepted: %s", bad[i]);
 		ck_assert(err[0] != '\0');
 	}

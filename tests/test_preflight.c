@@ -18,9 +18,11 @@ START_TEST(test_majors)
 	ck_assert_int_eq(preflight_major("x15"), 0);
 	ck_assert_int_eq(preflight_major("15x"), 0);
 	ck_assert_int_eq(preflight_major(NULL), 0);
+	ck_assert_int_eq(preflight_version_major("postgres (PostgreSQL) 15.18 "
+						 "(Debian 15.18-0+deb12u1)\n"),
+			 15);
 	ck_assert_int_eq(preflight_version_major(
-		"postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n"), 15);
-	ck_assert_int_eq(preflight_version_major("postgres (PostgreSQL) 16beta1"),
+				 "postgres (PostgreSQL) 16beta1"),
 			 0); /* not a number followed by '.' or the end */
 	ck_assert_int_eq(preflight_version_major("command not found"), 0);
 }
@@ -42,8 +44,9 @@ static void write_file(const char *path, const char *text, mode_t mode)
 /* root/bin with every program (postgres -V says 15), root/data absent. */
 static void make_dirs(struct dirs *d)
 {
-	static const char *const progs[] = {"pg_ctl", "initdb", "pg_controldata",
-					     "pg_basebackup", "pg_rewind"};
+	static const char *const progs[] = { "pg_ctl", "initdb",
+					     "pg_controldata", "pg_basebackup",
+					     "pg_rewind" };
 	char path[160];
 	snprintf(d->root, sizeof(d->root), "/tmp/tenure-preflight.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(d->root));
@@ -55,7 +58,8 @@ static void make_dirs(struct dirs *d)
 		write_file(path, "#!/bin/sh\nexit 0\n", 0755);
 	}
 	snprintf(path, sizeof(path), "%s/postgres", d->bin);
-	write_file(path, "#!/bin/sh\necho 'postgres (PostgreSQL) 15.4'\n", 0755);
+	write_file(path, "#!/bin/sh\necho 'postgres (PostgreSQL) 15.4'\n",
+		   0755);
 }
 
 static void remove_dirs(struct dirs *d)
@@ -82,7 +86,8 @@ START_TEST(test_check)
 	/* another major version */
 	write_file(path, "14\n", 0600);
 	ck_assert_int_eq(preflight_check(d.bin, d.data, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "holds a PostgreSQL 14 data directory, "
+	ck_assert_ptr_nonnull(strstr(err,
+				     "holds a PostgreSQL 14 data directory, "
 				     "but pg_bin_dir"));
 	ck_assert_ptr_nonnull(strstr(err, "pg_upgrade"));
 	/* something else: refused, untouched */
@@ -90,7 +95,8 @@ START_TEST(test_check)
 	snprintf(path, sizeof(path), "%s/notes", d.data);
 	write_file(path, "x", 0600);
 	ck_assert_int_eq(preflight_check(d.bin, d.data, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "is not empty and is not a PostgreSQL "
+	ck_assert_ptr_nonnull(strstr(err,
+				     "is not empty and is not a PostgreSQL "
 				     "data directory"));
 	ck_assert_int_eq(access(path, F_OK), 0);
 	/* a file */

@@ -228,8 +228,8 @@ static struct raft_message make_msg(uint8_t type, raft_id from, raft_term term)
 static void inject(struct fixture *f, raft_id to, struct raft_message m)
 {
 	m.to = to;
-	struct raft_event ev = {.type = RAFT_EV_RECEIVE,
-				.now = fx_node(f, to)->now};
+	struct raft_event ev = { .type = RAFT_EV_RECEIVE,
+				 .now = fx_node(f, to)->now };
 	ev.receive.msg = &m;
 	fx_step(f, to, &ev);
 }
@@ -302,8 +302,7 @@ static const struct raft_message *append_resp(struct fixture *f, raft_id from,
 }
 
 /* Is there a queued successful APPEND_RESP acknowledging >= match? */
-static bool acked(struct fixture *f, raft_id from, raft_id to,
-		  raft_index match)
+static bool acked(struct fixture *f, raft_id from, raft_id to, raft_index match)
 {
 	for (unsigned i = 0; i < f->n_queue; i++) {
 		const struct raft_message *m = &f->queue[i].m;
@@ -358,16 +357,16 @@ static void propose_n(struct fixture *f, raft_id id, unsigned n)
 
 static int read_index(struct fixture *f, raft_id id, uint64_t rid)
 {
-	struct raft_event ev = {.type = RAFT_EV_READ_INDEX,
-				.now = fx_node(f, id)->now};
+	struct raft_event ev = { .type = RAFT_EV_READ_INDEX,
+				 .now = fx_node(f, id)->now };
 	ev.read.id = rid;
 	return fx_step(f, id, &ev);
 }
 
 static int change(struct fixture *f, raft_id leader, uint8_t op, raft_id id)
 {
-	struct raft_event ev = {.type = RAFT_EV_CHANGE_CONFIG,
-				.now = fx_node(f, leader)->now};
+	struct raft_event ev = { .type = RAFT_EV_CHANGE_CONFIG,
+				 .now = fx_node(f, leader)->now };
 	ev.change.op = op;
 	ev.change.id = id;
 	snprintf(ev.change.addr, RAFT_ADDR_MAX, "node%llu",
@@ -377,8 +376,8 @@ static int change(struct fixture *f, raft_id leader, uint8_t op, raft_id id)
 
 static int transfer(struct fixture *f, raft_id leader, raft_id to)
 {
-	struct raft_event ev = {.type = RAFT_EV_TRANSFER,
-				.now = fx_node(f, leader)->now};
+	struct raft_event ev = { .type = RAFT_EV_TRANSFER,
+				 .now = fx_node(f, leader)->now };
 	ev.transfer.to = to;
 	return fx_step(f, leader, &ev);
 }
@@ -416,9 +415,9 @@ END_TEST
  * apply; a TimeoutNow from the new term's leader first makes the node a
  * follower of that term and then starts its election (term 6). */
 static const uint8_t higher_term_types[] = {
-	RAFT_MSG_APPEND,	  RAFT_MSG_APPEND_RESP, RAFT_MSG_HEARTBEAT,
-	RAFT_MSG_HEARTBEAT_RESP, RAFT_MSG_VOTE,	RAFT_MSG_VOTE_RESP,
-	RAFT_MSG_SNAPSHOT,	  RAFT_MSG_SNAPSHOT_RESP, RAFT_MSG_TIMEOUT_NOW,
+	RAFT_MSG_APPEND,         RAFT_MSG_APPEND_RESP,   RAFT_MSG_HEARTBEAT,
+	RAFT_MSG_HEARTBEAT_RESP, RAFT_MSG_VOTE,          RAFT_MSG_VOTE_RESP,
+	RAFT_MSG_SNAPSHOT,       RAFT_MSG_SNAPSHOT_RESP, RAFT_MSG_TIMEOUT_NOW,
 };
 
 START_TEST(test_higher_term_makes_follower)
@@ -462,11 +461,11 @@ static const struct {
 	uint8_t type;
 	bool prevote;
 } stale_cases[] = {
-	{RAFT_MSG_APPEND, false},	   {RAFT_MSG_APPEND_RESP, false},
-	{RAFT_MSG_HEARTBEAT, false},	   {RAFT_MSG_HEARTBEAT_RESP, false},
-	{RAFT_MSG_VOTE, false},		   {RAFT_MSG_VOTE, true},
-	{RAFT_MSG_VOTE_RESP, false},	   {RAFT_MSG_SNAPSHOT, false},
-	{RAFT_MSG_SNAPSHOT_RESP, false}, {RAFT_MSG_TIMEOUT_NOW, false},
+	{ RAFT_MSG_APPEND, false },        { RAFT_MSG_APPEND_RESP, false },
+	{ RAFT_MSG_HEARTBEAT, false },     { RAFT_MSG_HEARTBEAT_RESP, false },
+	{ RAFT_MSG_VOTE, false },          { RAFT_MSG_VOTE, true },
+	{ RAFT_MSG_VOTE_RESP, false },     { RAFT_MSG_SNAPSHOT, false },
+	{ RAFT_MSG_SNAPSHOT_RESP, false }, { RAFT_MSG_TIMEOUT_NOW, false },
 };
 
 static struct raft_message stale_message(struct fixture *f, int i)
@@ -474,8 +473,9 @@ static struct raft_message stale_message(struct fixture *f, int i)
 	uint8_t type = stale_cases[i].type;
 	struct raft_message m = make_msg(type, 1, 2);
 	raft_index last = last_of(f, 2);
-	struct raft_entry e = {.term = 2, .index = last + 1,
-			       .type = RAFT_ENTRY_NORMAL};
+	struct raft_entry e = { .term = 2,
+				.index = last + 1,
+				.type = RAFT_ENTRY_NORMAL };
 	if (type == RAFT_MSG_APPEND) {
 		m.append.prev_index = last;
 		m.append.prev_term = raft_last_term(fx_raft(f, 2));
@@ -816,7 +816,8 @@ START_TEST(test_leader_appends_proposal_then_replicates)
 	ck_assert_uint_eq(o.persist_first[1], 3);
 	ck_assert_uint_eq(o.persist_n[1], 1);
 	for (raft_id id = 2; id <= 3; id++) {
-		const struct raft_message *m = fx_peek(&f, 1, id, RAFT_MSG_APPEND);
+		const struct raft_message *m = fx_peek(&f, 1, id,
+						       RAFT_MSG_APPEND);
 		ck_assert_ptr_nonnull(m);
 		ck_assert_uint_eq(m->append.prev_index, 2);
 		ck_assert_uint_eq(m->append.n_entries, 1);
@@ -873,7 +874,7 @@ static void make_divergent_tail(struct fixture *f)
 	fx_isolate(f, 1, true);
 	propose_n(f, 1, 50);
 	fx_drop_all(f);
-	force_elect(f, 2); /* term 3, no-op at 3 */
+	force_elect(f, 2);   /* term 3, no-op at 3 */
 	propose_n(f, 2, 30); /* 4..33 */
 	fx_deliver(f, 100000);
 	force_elect(f, 3); /* term 4 */
@@ -961,12 +962,12 @@ END_TEST
 /* Deliver leader -> follower AppendEntries one at a time, with every
  * answer, as long as none would give the follower an entry above `upto`
  * (one the follower will refuse for a missing prev entry is fine). */
-static void replicate_upto(struct fixture *f, raft_id leader,
-			   raft_id follower, raft_index upto)
+static void replicate_upto(struct fixture *f, raft_id leader, raft_id follower,
+			   raft_index upto)
 {
 	for (int guard = 0; guard < 32; guard++) {
-		const struct raft_message *m =
-			fx_peek(f, leader, follower, RAFT_MSG_APPEND);
+		const struct raft_message *m = fx_peek(f, leader, follower,
+						       RAFT_MSG_APPEND);
 		if (!m)
 			return;
 		raft_index prev = m->append.prev_index;
@@ -1229,7 +1230,7 @@ END_TEST
  * AppendEntries receiver (node 2 of a fresh cluster, fed by hand)
  * ========================================================================= */
 
-static const raft_term T2[] = {2, 2, 2, 2, 2, 2, 2, 2};
+static const raft_term T2[] = { 2, 2, 2, 2, 2, 2, 2, 2 };
 
 /* Figure 2, AppendEntries receiver 2: "Reply false if log doesn't contain
  * an entry at prevLogIndex whose term matches prevLogTerm" — index
@@ -1263,7 +1264,7 @@ START_TEST(test_append_conflict_truncates_suffix)
 	observe(&f, &o);
 	inject_append(&f, 2, 1, 2, 1, 1, 0, T2, 3); /* 2..4, term 2 */
 	ck_assert_uint_eq(last_of(&f, 2), 4);
-	static const raft_term t3[] = {3};
+	static const raft_term t3[] = { 3 };
 	inject_append(&f, 2, 3, 3, 2, 2, 0, t3, 1); /* index 3, term 3 */
 	ck_assert_uint_eq(last_of(&f, 2), 3);
 	ck_assert_uint_eq(raft_term_at(fx_raft(&f, 2), 3), 3);
@@ -1425,8 +1426,8 @@ START_TEST(test_failed_hard_state_write_is_requested_again)
 	observe(&f, &o);
 	inject_vote(&f, 3, 1, 2, 1, 1);
 	ck_assert(o.last_up[3].hard_state_changed);
-	struct raft_event ev = {.type = RAFT_EV_PERSIST_FAILED,
-				.now = fx_node(&f, 3)->now};
+	struct raft_event ev = { .type = RAFT_EV_PERSIST_FAILED,
+				 .now = fx_node(&f, 3)->now };
 	ev.persist_failed.hard_state = true;
 	ev.persist_failed.err = 5;
 	fx_step(&f, 3, &ev);
@@ -1752,9 +1753,9 @@ START_TEST(test_promote_only_when_caught_up)
 	fx_run(&f, ET, 5);
 	for (raft_id id = 1; id <= 4; id++) {
 		ck_assert_int_eq(member(&f, id, 4)->role, RAFT_VOTER);
-		ck_assert_uint_eq(
-			raft_config_voters(raft_config_current(fx_raft(&f, id))),
-			4);
+		ck_assert_uint_eq(raft_config_voters(
+					  raft_config_current(fx_raft(&f, id))),
+				  4);
 	}
 	fx_close(&f);
 }
@@ -1797,8 +1798,10 @@ START_TEST(test_truncated_config_entry_reverts)
 	c.n++;
 	unsigned char buf[1024];
 	size_t len = raft_config_encode(&c, buf, sizeof(buf));
-	struct raft_entry e = {.term = 2, .index = 2, .type = RAFT_ENTRY_CONFIG,
-			       .data = {.base = buf, .len = len}};
+	struct raft_entry e = { .term = 2,
+				.index = 2,
+				.type = RAFT_ENTRY_CONFIG,
+				.data = { .base = buf, .len = len } };
 	struct raft_message m = make_msg(RAFT_MSG_APPEND, 1, 2);
 	m.append.prev_index = 1;
 	m.append.prev_term = 1;
@@ -1806,7 +1809,7 @@ START_TEST(test_truncated_config_entry_reverts)
 	m.append.entries = &e;
 	inject(&f, 2, m);
 	ck_assert_ptr_nonnull(member(&f, 2, 4));
-	static const raft_term t3[] = {3};
+	static const raft_term t3[] = { 3 };
 	inject_append(&f, 2, 3, 3, 1, 1, 0, t3, 1); /* index 2 replaced */
 	ck_assert_uint_eq(raft_term_at(fx_raft(&f, 2), 2), 3);
 	ck_assert_ptr_null(member(&f, 2, 4));
@@ -1825,8 +1828,7 @@ START_TEST(test_one_config_change_at_a_time)
 	fx_isolate(&f, 1, true); /* the first change cannot commit */
 	ck_assert_int_eq(change(&f, 1, RAFT_CHANGE_ADD_LEARNER, 4), 0);
 	ck_assert_int_eq(change(&f, 1, RAFT_CHANGE_REMOVE, 3), RAFT_EBUSY);
-	ck_assert_int_eq(change(&f, 1, RAFT_CHANGE_ADD_LEARNER, 5),
-			 RAFT_EBUSY);
+	ck_assert_int_eq(change(&f, 1, RAFT_CHANGE_ADD_LEARNER, 5), RAFT_EBUSY);
 	fx_close(&f);
 }
 END_TEST
@@ -1881,8 +1883,8 @@ START_TEST(test_snapshot_install_in_chunks)
 	propose_n(&f, 1, 10);
 	fx_run(&f, 3 * HB, 5);
 	ck_assert_uint_eq(commit_of(&f, 1), 12);
-	struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_TAKEN,
-				.now = fx_node(&f, 1)->now};
+	struct raft_event ev = { .type = RAFT_EV_SNAPSHOT_TAKEN,
+				 .now = fx_node(&f, 1)->now };
 	ev.snapshot.index = 12;
 	ev.snapshot.data.base = (void *)data;
 	ev.snapshot.data.len = 20;
@@ -1926,8 +1928,8 @@ START_TEST(test_snapshot_lost_chunk_is_resent)
 	fx_crash(&f, 3);
 	propose_n(&f, 1, 10);
 	fx_run(&f, 3 * HB, 5);
-	struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_TAKEN,
-				.now = fx_node(&f, 1)->now};
+	struct raft_event ev = { .type = RAFT_EV_SNAPSHOT_TAKEN,
+				 .now = fx_node(&f, 1)->now };
 	ev.snapshot.index = 12;
 	ev.snapshot.data.base = (void *)data;
 	ev.snapshot.data.len = 20;
@@ -2048,8 +2050,8 @@ Suite *raft_rules_suite(void)
 	tc = tcase(s, "persistence");
 	tcase_add_test(tc, test_follower_acks_only_after_persisted);
 	tcase_add_test(tc, test_leader_counts_itself_only_when_persisted);
-	tcase_add_test(tc,
-		       test_leader_commits_on_followers_while_own_write_pending);
+	tcase_add_test(
+		tc, test_leader_commits_on_followers_while_own_write_pending);
 	tcase_add_test(tc, test_persist_failure_makes_leader_step_down);
 	tcase_add_test(tc, test_failed_hard_state_write_is_requested_again);
 	tcase_add_test(tc, test_failed_write_is_retried);

@@ -23,7 +23,8 @@ START_TEST(parses_every_key)
 	ck_assert_int_eq(parse("# comment\nsynchronous_mode = on\n"
 			       "synchronous_node_count = 2\n"
 			       "maximum_lag_on_failover = 2MB\n"
-			       "lease_ttl = 5s\nrenew_interval = 1000ms"), 0);
+			       "lease_ttl = 5s\nrenew_interval = 1000ms"),
+			 0);
 	ck_assert_int_eq(c.synchronous_mode, 1);
 	ck_assert_int_eq(c.synchronous_node_count, 2);
 	ck_assert_int_eq(c.maximum_lag_on_failover, 2 << 20);
@@ -59,25 +60,30 @@ START_TEST(set_and_unset)
 {
 	memset(&c, 0, sizeof(c));
 	ck_assert_int_eq(scope_conf_assign(&c, "synchronous-mode=on", err,
-					   sizeof(err)), 0);
+					   sizeof(err)),
+			 0);
 	ck_assert(c.set[SCOPE_SYNCHRONOUS_MODE] && c.synchronous_mode == 1);
 	ck_assert_int_eq(scope_conf_assign(&c, "lease_ttl = 4s", err,
-					   sizeof(err)), 0);
+					   sizeof(err)),
+			 0);
 	ck_assert_int_eq(c.lease_ttl, 4000);
 	ck_assert_int_eq(scope_conf_assign(&c, "lease_ttl=", err, sizeof(err)),
 			 0);
 	ck_assert(!c.set[SCOPE_LEASE_TTL]);
 	ck_assert_int_eq(scope_conf_assign(&c, "synchronous_mode=sometimes",
-					   err, sizeof(err)), -1);
+					   err, sizeof(err)),
+			 -1);
 	ck_assert_int_eq(c.synchronous_mode, 1); /* unchanged */
 	ck_assert_int_eq(scope_conf_assign(&c, "syncronous_mode=on", err,
-					   sizeof(err)), -1);
+					   sizeof(err)),
+			 -1);
 	ck_assert_ptr_nonnull(strstr(err, "did you mean \"synchronous_mode\""));
 	ck_assert_int_eq(scope_conf_assign(&c, "lease_ttl", err, sizeof(err)),
 			 -1);
 	ck_assert_ptr_nonnull(strstr(err, "expected KEY=VALUE"));
 	ck_assert_int_eq(scope_conf_assign(&c, "maintenance_mode=on", err,
-					   sizeof(err)), 0);
+					   sizeof(err)),
+			 0);
 	ck_assert(c.maintenance_mode);
 }
 END_TEST
@@ -86,14 +92,17 @@ START_TEST(ttl_must_leave_three_renewals)
 {
 	ck_assert_int_eq(parse("lease_ttl = 1s\nrenew_interval = 500ms"), 0);
 	ck_assert_int_eq(scope_conf_check(&c, 2500, 500, 200, 300, 1000, err,
-					  sizeof(err)), -1);
+					  sizeof(err)),
+			 -1);
 	ck_assert_ptr_nonnull(strstr(err, "3 x renew_interval"));
 	ck_assert_int_eq(parse("lease_ttl = 10s"), 0); /* renew: the file's */
 	ck_assert_int_eq(scope_conf_check(&c, 2500, 500, 200, 300, 1000, err,
-					  sizeof(err)), 0);
+					  sizeof(err)),
+			 0);
 	ck_assert_int_eq(parse("renew_interval = 2s"), 0); /* ttl: 2500 */
 	ck_assert_int_eq(scope_conf_check(&c, 2500, 500, 200, 300, 1000, err,
-					  sizeof(err)), -1);
+					  sizeof(err)),
+			 -1);
 }
 END_TEST
 
@@ -102,7 +111,8 @@ START_TEST(formats_what_it_parses)
 	char buf[512];
 	ck_assert_int_eq(parse("renew_interval=1s\nsynchronous_mode=ON\n"
 			       "maximum_lag_on_failover = 1048576\n"
-			       "maintenance_mode = on"), 0);
+			       "maintenance_mode = on"),
+			 0);
 	ck_assert(scope_conf_format(&c, buf, sizeof(buf)));
 	ck_assert_str_eq(buf, "synchronous_mode = on\n"
 			      "maximum_lag_on_failover = 1MB\n"
@@ -110,7 +120,8 @@ START_TEST(formats_what_it_parses)
 	struct scope_conf again = c;
 	ck_assert_int_eq(parse(buf), 0);
 	ck_assert_int_eq(memcmp(&again.renew_interval, &c.renew_interval,
-				sizeof(c.renew_interval)), 0);
+				sizeof(c.renew_interval)),
+			 0);
 	ck_assert(!scope_conf_format(&c, buf, 10));
 }
 END_TEST

@@ -25,9 +25,9 @@ struct listener {
  * after a second so a missing datagram fails the test instead of hanging. */
 static void listener_bind(struct listener *l, const char *addr)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	socklen_t len = sizeof(sa);
-	struct timeval tv = {.tv_sec = 1};
+	struct timeval tv = { .tv_sec = 1 };
 	snprintf(l->addr, sizeof(l->addr), "%s", addr);
 	memcpy(sa.sun_path, addr, strlen(addr));
 	if (addr[0] == '@') {
@@ -39,7 +39,8 @@ static void listener_bind(struct listener *l, const char *addr)
 	ck_assert_int_ge(l->fd, 0);
 	ck_assert_int_eq(bind(l->fd, (struct sockaddr *)&sa, len), 0);
 	ck_assert_int_eq(setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
-				    sizeof(tv)), 0);
+				    sizeof(tv)),
+			 0);
 }
 
 static void listener_path(struct listener *l)
@@ -70,22 +71,24 @@ static const char *listener_recv(struct listener *l, char *buf, size_t len)
 
 START_TEST(path_address_gets_one_datagram)
 {
-	struct listener l = {0};
+	struct listener l = { 0 };
 	char err[256] = "", buf[128];
 	listener_path(&l);
-	ck_assert_int_eq(sd_notify_send_to(l.addr, "READY=1", err,
-					   sizeof(err)), 0);
+	ck_assert_int_eq(sd_notify_send_to(l.addr, "READY=1", err, sizeof(err)),
+			 0);
 	ck_assert_str_eq(listener_recv(&l, buf, sizeof(buf)), "READY=1");
 	ck_assert_int_eq(sd_notify_send_to(l.addr, "STATUS=a b\nX=1", err,
-					   sizeof(err)), 0);
-	ck_assert_str_eq(listener_recv(&l, buf, sizeof(buf)), "STATUS=a b\nX=1");
+					   sizeof(err)),
+			 0);
+	ck_assert_str_eq(listener_recv(&l, buf, sizeof(buf)),
+			 "STATUS=a b\nX=1");
 	listener_close(&l);
 }
 END_TEST
 
 START_TEST(abstract_address_has_no_trailing_nul)
 {
-	struct listener l = {0};
+	struct listener l = { 0 };
 	char name[64], err[256] = "", buf[128];
 	snprintf(name, sizeof(name), "@tenure-test-sd-notify-%ld",
 		 (long)getpid());
@@ -107,7 +110,8 @@ START_TEST(unset_or_empty_variable_is_a_no_op)
 	ck_assert_str_eq(err, "");
 	struct sd_notify n;
 	ck_assert_int_eq(sd_notify_start(uv_default_loop(), &n, err,
-					 sizeof(err)), 0);
+					 sizeof(err)),
+			 0);
 	ck_assert_int_eq(sd_notify_state(&n, "READY=1"), 0);
 	sd_notify_stop(&n);
 }
@@ -115,17 +119,19 @@ END_TEST
 
 START_TEST(unreachable_or_malformed_address_is_an_error)
 {
-	struct listener l = {0};
+	struct listener l = { 0 };
 	char err[256] = "", missing[128], longname[200];
 	listener_path(&l);
 	snprintf(missing, sizeof(missing), "%s/nobody-here", l.dir);
 	ck_assert_int_eq(sd_notify_send_to(missing, "READY=1", err,
-					   sizeof(err)), -1);
+					   sizeof(err)),
+			 -1);
 	ck_assert_ptr_nonnull(strstr(err, missing));
 	ck_assert_ptr_nonnull(strstr(err, "No such file"));
 
 	ck_assert_int_eq(sd_notify_send_to("run/notify", "READY=1", err,
-					   sizeof(err)), -1);
+					   sizeof(err)),
+			 -1);
 	ck_assert_ptr_nonnull(strstr(err, "absolute path"));
 	ck_assert_int_eq(sd_notify_send_to("@", "READY=1", err, sizeof(err)),
 			 -1);
@@ -133,13 +139,14 @@ START_TEST(unreachable_or_malformed_address_is_an_error)
 	longname[0] = '/';
 	longname[sizeof(longname) - 1] = '\0';
 	ck_assert_int_eq(sd_notify_send_to(longname, "READY=1", err,
-					   sizeof(err)), -1);
+					   sizeof(err)),
+			 -1);
 	ck_assert_ptr_nonnull(strstr(err, "bytes is expected"));
 	/* A socket that exists but is not listening any more. */
 	close(l.fd);
 	l.fd = -1;
-	ck_assert_int_eq(sd_notify_send_to(l.addr, "READY=1", err,
-					   sizeof(err)), -1);
+	ck_assert_int_eq(sd_notify_send_to(l.addr, "READY=1", err, sizeof(err)),
+			 -1);
 	ck_assert_ptr_nonnull(strstr(err, "cannot notify systemd"));
 	listener_close(&l);
 }
@@ -150,32 +157,41 @@ START_TEST(watchdog_variables)
 	char err[256] = "";
 	uint64_t usec = 7;
 	ck_assert_int_eq(sd_notify_watchdog_parse(NULL, NULL, 42, &usec, err,
-						  sizeof(err)), 0);
+						  sizeof(err)),
+			 0);
 	ck_assert_uint_eq(usec, 0);
 	ck_assert_int_eq(sd_notify_watchdog_parse("30000000", NULL, 42, &usec,
-						  err, sizeof(err)), 1);
+						  err, sizeof(err)),
+			 1);
 	ck_assert_uint_eq(usec, 30000000);
 	ck_assert_int_eq(sd_notify_watchdog_parse("30000000", "42", 42, &usec,
-						  err, sizeof(err)), 1);
+						  err, sizeof(err)),
+			 1);
 	ck_assert_uint_eq(usec, 30000000);
 	/* Inherited from a parent: not ours to ping. */
 	ck_assert_int_eq(sd_notify_watchdog_parse("30000000", "41", 42, &usec,
-						  err, sizeof(err)), 0);
+						  err, sizeof(err)),
+			 0);
 	ck_assert_uint_eq(usec, 0);
 	/* A PID alone does not turn it on. */
 	ck_assert_int_eq(sd_notify_watchdog_parse(NULL, "42", 42, &usec, err,
-						  sizeof(err)), 0);
-	const char *bad_usec[] = {"", "0", "-5", "+5", " 5", "5s", "abc",
-				  "99999999999999999999999"};
+						  sizeof(err)),
+			 0);
+	const char *bad_usec[] = {
+		"",   "0",  "-5",  "+5",
+		" 5", "5s", "abc", "99999999999999999999999"
+	};
 	for (size_t i = 0; i < sizeof(bad_usec) / sizeof(bad_usec[0]); i++) {
 		err[0] = '\0';
 		ck_assert_int_eq(sd_notify_watchdog_parse(bad_usec[i], NULL, 42,
 							  &usec, err,
-							  sizeof(err)), -1);
+							  sizeof(err)),
+				 -1);
 		ck_assert_ptr_nonnull(strstr(err, "WATCHDOG_USEC"));
 	}
 	ck_assert_int_eq(sd_notify_watchdog_parse("1000", "x", 42, &usec, err,
-						  sizeof(err)), -1);
+						  sizeof(err)),
+			 -1);
 	ck_assert_ptr_nonnull(strstr(err, "WATCHDOG_PID"));
 }
 END_TEST
@@ -189,7 +205,7 @@ static void on_enough(uv_timer_t *t)
 static int count_datagrams(struct listener *l, const char *want)
 {
 	char buf[128];
-	struct timeval tv = {.tv_usec = 100000};
+	struct timeval tv = { .tv_usec = 100000 };
 	int n = 0;
 	setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (listener_recv(l, buf, sizeof(buf))[0])
@@ -199,7 +215,7 @@ static int count_datagrams(struct listener *l, const char *want)
 
 START_TEST(watchdog_timer_pings_at_half_the_interval)
 {
-	struct listener l = {0};
+	struct listener l = { 0 };
 	char err[256] = "", buf[64], pid[32];
 	uv_loop_t loop;
 	uv_timer_t enough;
@@ -236,14 +252,15 @@ END_TEST
 
 START_TEST(bad_watchdog_value_still_notifies)
 {
-	struct listener l = {0};
+	struct listener l = { 0 };
 	char err[256] = "", buf[64];
 	struct sd_notify n;
 	listener_path(&l);
 	setenv("NOTIFY_SOCKET", l.addr, 1);
 	setenv("WATCHDOG_USEC", "soon", 1);
 	ck_assert_int_eq(sd_notify_start(uv_default_loop(), &n, err,
-					 sizeof(err)), -1);
+					 sizeof(err)),
+			 -1);
 	ck_assert_ptr_nonnull(strstr(err, "WatchdogSec="));
 	ck_assert_int_eq(sd_notify_state(&n, "READY=1"), 0);
 	ck_assert_str_eq(listener_recv(&l, buf, sizeof(buf)), "READY=1");

@@ -19,9 +19,9 @@
 /* Check records a mark point (a write to its pipe) on every ck_assert,
  * which dominates loops of thousands of applies; hot paths test first
  * and only call into Check on failure. */
-#define REQUIRE(cond)                                                       \
-	do {                                                                \
-		if (!(cond))                                                \
+#define REQUIRE(cond)                                                         \
+	do {                                                                  \
+		if (!(cond))                                                  \
 			ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond); \
 	} while (0)
 
@@ -44,12 +44,12 @@ struct t {
 	int nev;
 };
 
-static struct sm_str S(const char *s)
-{
+static struct sm_str S(const char *s) {
 	return (struct sm_str){ s, s ? strlen(s) : 0 };
 }
 
-static void copy_str(char *dst, size_t cap, struct sm_str s)
+static void
+copy_str(char *dst, size_t cap, struct sm_str s)
 {
 	size_t n = s.len < cap - 1 ? s.len : cap - 1;
 
@@ -117,40 +117,50 @@ static int apply_cmd(struct t *t, const struct sm_cmd *c)
 static int acquire(struct t *t, const char *name, const char *holder,
 		   uint64_t ttl)
 {
-	struct sm_cmd c = { .type = SM_CMD_LEASE_ACQUIRE, .name = S(name),
-			    .holder = S(holder), .ttl_ms = ttl };
+	struct sm_cmd c = { .type = SM_CMD_LEASE_ACQUIRE,
+			    .name = S(name),
+			    .holder = S(holder),
+			    .ttl_ms = ttl };
 	return apply_cmd(t, &c);
 }
 
 static int renew(struct t *t, const char *name, const char *holder,
 		 uint64_t token)
 {
-	struct sm_cmd c = { .type = SM_CMD_LEASE_RENEW, .name = S(name),
-			    .holder = S(holder), .token = token };
+	struct sm_cmd c = { .type = SM_CMD_LEASE_RENEW,
+			    .name = S(name),
+			    .holder = S(holder),
+			    .token = token };
 	return apply_cmd(t, &c);
 }
 
 static int release(struct t *t, const char *name, const char *holder,
 		   uint64_t token)
 {
-	struct sm_cmd c = { .type = SM_CMD_LEASE_RELEASE, .name = S(name),
-			    .holder = S(holder), .token = token };
+	struct sm_cmd c = { .type = SM_CMD_LEASE_RELEASE,
+			    .name = S(name),
+			    .holder = S(holder),
+			    .token = token };
 	return apply_cmd(t, &c);
 }
 
 static int expire(struct t *t, const char *name, uint64_t token,
 		  uint64_t renew_rev)
 {
-	struct sm_cmd c = { .type = SM_CMD_LEASE_EXPIRE, .name = S(name),
-			    .token = token, .revision = renew_rev };
+	struct sm_cmd c = { .type = SM_CMD_LEASE_EXPIRE,
+			    .name = S(name),
+			    .token = token,
+			    .revision = renew_rev };
 	return apply_cmd(t, &c);
 }
 
 static int put(struct t *t, const char *key, const char *value,
 	       const char *lease, uint64_t token)
 {
-	struct sm_cmd c = { .type = SM_CMD_PUT, .key = S(key),
-			    .value = S(value), .name = S(lease),
+	struct sm_cmd c = { .type = SM_CMD_PUT,
+			    .key = S(key),
+			    .value = S(value),
+			    .name = S(lease),
 			    .token = token };
 	return apply_cmd(t, &c);
 }
@@ -164,9 +174,12 @@ static int del(struct t *t, const char *key)
 static int cas(struct t *t, const char *key, uint64_t expected,
 	       const char *value, const char *lease, uint64_t token)
 {
-	struct sm_cmd c = { .type = SM_CMD_CAS, .key = S(key),
-			    .value = S(value), .name = S(lease),
-			    .token = token, .revision = expected };
+	struct sm_cmd c = { .type = SM_CMD_CAS,
+			    .key = S(key),
+			    .value = S(value),
+			    .name = S(lease),
+			    .token = token,
+			    .revision = expected };
 	return apply_cmd(t, &c);
 }
 
@@ -261,8 +274,8 @@ START_TEST(test_reacquire_by_holder_is_renewal)
 	check_event(&t, 0, SM_EV_RENEW, "pg");
 	ck_assert_int_eq(t.nev, 1);
 	l = get_lease(&t, "pg");
-	ck_assert_uint_eq(l.token, 1);      /* the grant's token is kept */
-	ck_assert_uint_eq(l.ttl_ms, 9000);  /* the new TTL */
+	ck_assert_uint_eq(l.token, 1);     /* the grant's token is kept */
+	ck_assert_uint_eq(l.ttl_ms, 9000); /* the new TTL */
 	ck_assert_uint_eq(l.renew_revision, 3);
 	ck_assert_uint_eq(sm_revision(t.sm), 3);
 	/* It makes an expiry decided before it stale, like a renew. */
@@ -388,7 +401,8 @@ START_TEST(test_freed_leases_removed_tokens_still_increase)
 		} else {
 			struct sm_lease l = get_lease(&t, name);
 			ck_assert_int_eq(expire(&t, name, tok,
-						l.renew_revision), SM_OK);
+						l.renew_revision),
+					 SM_OK);
 		}
 	}
 	ck_assert_uint_eq(sm_lease_count(t.sm), 0);
@@ -421,8 +435,8 @@ START_TEST(test_expire)
 
 	t_init(&t);
 	ck_assert_int_eq(acquire(&t, "pg", "a", 5000), SM_OK);
-	ck_assert_int_eq(expire(&t, "pg", 2, 1), SM_STALE);  /* token */
-	ck_assert_int_eq(expire(&t, "pg", 1, 2), SM_STALE);  /* renew rev */
+	ck_assert_int_eq(expire(&t, "pg", 2, 1), SM_STALE); /* token */
+	ck_assert_int_eq(expire(&t, "pg", 1, 2), SM_STALE); /* renew rev */
 	ck_assert_int_eq(expire(&t, "nope", 1, 1), SM_NOT_FOUND);
 	ck_assert_int_eq(t.nev, 0);
 	ck_assert(str_is(get_lease(&t, "pg").holder, "a"));
@@ -471,8 +485,7 @@ START_TEST(test_expire_loses_race_with_renewal)
 	/* An expiry of an old grant never cuts a new grant, even one that
 	 * happens to have the same renew revision history length. */
 	ck_assert_int_eq(acquire(&t, "pg", "b", 5000), SM_OK);
-	ck_assert_int_eq(expire(&t, "pg", l.token, l.renew_revision),
-			 SM_STALE);
+	ck_assert_int_eq(expire(&t, "pg", l.token, l.renew_revision), SM_STALE);
 	ck_assert(str_is(get_lease(&t, "pg").holder, "b"));
 	t_fini(&t);
 }
@@ -592,12 +605,12 @@ START_TEST(test_put_moves_key_between_leases)
 	struct sm_key k;
 
 	t_init(&t);
-	ck_assert_int_eq(acquire(&t, "a", "x", 5000), SM_OK);   /* token 1 */
-	ck_assert_int_eq(acquire(&t, "b", "x", 5000), SM_OK);   /* token 2 */
+	ck_assert_int_eq(acquire(&t, "a", "x", 5000), SM_OK); /* token 1 */
+	ck_assert_int_eq(acquire(&t, "b", "x", 5000), SM_OK); /* token 2 */
 	ck_assert_int_eq(put(&t, "k1", "v", "a", 1), SM_OK);
 	ck_assert_int_eq(put(&t, "k2", "v", "a", 1), SM_OK);
-	ck_assert_int_eq(put(&t, "k1", "w", "b", 2), SM_OK);    /* moved */
-	ck_assert_int_eq(put(&t, "k2", "w", NULL, 0), SM_OK);   /* detached */
+	ck_assert_int_eq(put(&t, "k1", "w", "b", 2), SM_OK);  /* moved */
+	ck_assert_int_eq(put(&t, "k2", "w", NULL, 0), SM_OK); /* detached */
 	ck_assert(sm_key_get(t.sm, "k2", 2, &k));
 	ck_assert_uint_eq(k.lease.len, 0);
 	ck_assert_int_eq(release(&t, "a", "x", 1), SM_OK);
@@ -714,9 +727,11 @@ END_TEST
 
 START_TEST(test_status_names)
 {
-	static const char *const want[] = { "ok", "held", "not_holder",
-					    "not_found", "compare_failed",
-					    "no_lease", "stale", "invalid" };
+	static const char *const want[] = {
+		"ok",        "held",           "not_holder",
+		"not_found", "compare_failed", "no_lease",
+		"stale",     "invalid"
+	};
 
 	for (int i = SM_OK; i <= SM_INVALID; i++)
 		ck_assert_str_eq(sm_status_name(i), want[i]);
@@ -747,9 +762,9 @@ static bool collect_key(void *arg, const struct sm_key *k)
 
 /* Keys as (bytes, length): some contain NUL and high bytes. */
 static const struct sm_str list_keys[] = {
-	{ "a", 1 }, { "a\0", 2 }, { "a/b", 3 }, { "a/c", 3 }, { "ab", 2 },
-	{ "b", 1 }, { "\x7f", 1 }, { "\x80", 1 }, { "\xff", 1 },
-	{ "\xff\xff", 2 }, { "\xff\xff\x00", 3 },
+	{ "a", 1 },    { "a\0", 2 },      { "a/b", 3 },          { "a/c", 3 },
+	{ "ab", 2 },   { "b", 1 },        { "\x7f", 1 },         { "\x80", 1 },
+	{ "\xff", 1 }, { "\xff\xff", 2 }, { "\xff\xff\x00", 3 },
 };
 #define N_LIST_KEYS (sizeof(list_keys) / sizeof(list_keys[0]))
 
@@ -790,13 +805,13 @@ START_TEST(test_key_each_prefix)
 	check_prefix(&t, NULL, 0, all, 11);
 	check_prefix(&t, "a", 1, a, 5);
 	check_prefix(&t, "a/", 2, a_slash, 2);
-	check_prefix(&t, "a\0", 2, a0, 1);      /* prefix equal to a key */
-	check_prefix(&t, "\xff", 1, ff, 3);     /* highest byte */
+	check_prefix(&t, "a\0", 2, a0, 1);  /* prefix equal to a key */
+	check_prefix(&t, "\xff", 1, ff, 3); /* highest byte */
 	check_prefix(&t, "\xff\xff", 2, ffff, 2);
 	check_prefix(&t, "\xff\xff\x00\x00", 4, NULL, 0); /* longer */
 	check_prefix(&t, "a/bc", 4, NULL, 0);
-	check_prefix(&t, "c", 1, NULL, 0);       /* between keys */
-	check_prefix(&t, "\x00", 1, NULL, 0);    /* below every key */
+	check_prefix(&t, "c", 1, NULL, 0);    /* between keys */
+	check_prefix(&t, "\x00", 1, NULL, 0); /* below every key */
 	/* Stopping early. */
 	memset(&l, 0, sizeof(l));
 	l.stop_after = 2;
@@ -832,7 +847,8 @@ static bool count_key(void *arg, const struct sm_key *k)
 	ck_assert_uint_ge(k->key.len, c->len);
 	ck_assert_mem_eq(k->key.p, c->p, c->len);
 	/* Strictly ascending. */
-	ck_assert(c->n == 0 || cmp < 0 || (cmp == 0 && c->last_len < k->key.len));
+	ck_assert(c->n == 0 || cmp < 0 ||
+		  (cmp == 0 && c->last_len < k->key.len));
 	memcpy(c->last, k->key.p, k->key.len);
 	c->last_len = k->key.len;
 	c->n++;
@@ -861,7 +877,9 @@ START_TEST(test_key_each_matches_brute_force)
 	}
 	for (int plen = 0; plen <= 3; plen++) {
 		for (int pi = 0; pi < 64; pi++) {
-			struct count_prefix cp = { buf, (size_t)plen, 0, {0}, 0 };
+			struct count_prefix cp = {
+				buf, (size_t)plen, 0, { 0 }, 0
+			};
 			int want = 0, code = pi;
 			for (int i = 0; i < plen; i++, code /= 4)
 				buf[i] = "ab\0\xff"[code % 4];
@@ -874,7 +892,8 @@ START_TEST(test_key_each_matches_brute_force)
 				for (int kc = 0; kc < total; kc++) {
 					char k[4];
 					int cc = kc;
-					for (size_t i = 0; i < len; i++, cc /= 4)
+					for (size_t i = 0; i < len;
+					     i++, cc /= 4)
 						k[i] = "ab\0\xff"[cc % 4];
 					if (len >= (size_t)plen &&
 					    !memcmp(k, buf, (size_t)plen) &&
@@ -943,29 +962,42 @@ static void sample_cmds(struct sm_cmd *c, int *n)
 	memset(big, 'v', sizeof(big));
 	memset(c, 0, 10 * sizeof(*c));
 	c[i++] = (struct sm_cmd){ .type = SM_CMD_LEASE_ACQUIRE,
-				  .name = S("pg"), .holder = S("node-1"),
+				  .name = S("pg"),
+				  .holder = S("node-1"),
 				  .ttl_ms = SM_TTL_MIN_MS };
-	c[i++] = (struct sm_cmd){ .type = SM_CMD_LEASE_RENEW, .name = S("pg"),
-				  .holder = S("node-1"), .token = 1 };
+	c[i++] = (struct sm_cmd){ .type = SM_CMD_LEASE_RENEW,
+				  .name = S("pg"),
+				  .holder = S("node-1"),
+				  .token = 1 };
 	c[i++] = (struct sm_cmd){ .type = SM_CMD_LEASE_RELEASE,
-				  .name = S("pg"), .holder = S("n"),
+				  .name = S("pg"),
+				  .holder = S("n"),
 				  .token = UINT64_MAX };
 	c[i++] = (struct sm_cmd){ .type = SM_CMD_LEASE_EXPIRE,
-				  .name = S("pg"), .token = 3,
+				  .name = S("pg"),
+				  .token = 3,
 				  .revision = 4 };
-	c[i++] = (struct sm_cmd){ .type = SM_CMD_PUT, .key = S("k"),
+	c[i++] = (struct sm_cmd){ .type = SM_CMD_PUT,
+				  .key = S("k"),
 				  .value = S("") };
-	c[i++] = (struct sm_cmd){ .type = SM_CMD_PUT, .key = S("k"),
+	c[i++] = (struct sm_cmd){ .type = SM_CMD_PUT,
+				  .key = S("k"),
 				  .value = { big, sizeof(big) },
-				  .name = S("pg"), .token = 7 };
+				  .name = S("pg"),
+				  .token = 7 };
 	c[i++] = (struct sm_cmd){ .type = SM_CMD_DELETE, .key = S("k") };
-	c[i++] = (struct sm_cmd){ .type = SM_CMD_CAS, .key = S("k"),
+	c[i++] = (struct sm_cmd){ .type = SM_CMD_CAS,
+				  .key = S("k"),
 				  .value = S("v") };
-	c[i++] = (struct sm_cmd){ .type = SM_CMD_CAS, .key = S("k"),
-				  .value = S("v"), .name = S("pg"),
-				  .token = 2, .revision = 9 };
+	c[i++] = (struct sm_cmd){ .type = SM_CMD_CAS,
+				  .key = S("k"),
+				  .value = S("v"),
+				  .name = S("pg"),
+				  .token = 2,
+				  .revision = 9 };
 	c[i++] = (struct sm_cmd){ .type = SM_CMD_LEASE_ACQUIRE,
-				  .name = S("p"), .holder = S("h"),
+				  .name = S("p"),
+				  .holder = S("h"),
 				  .ttl_ms = SM_TTL_MAX_MS };
 	*n = i;
 }
@@ -1069,36 +1101,65 @@ START_TEST(test_cmd_encode_refuses_invalid)
 		{ .type = 0, .key = S("k") },
 		{ .type = SM_CMD_CAS + 1, .key = S("k") },
 		/* acquire */
-		{ .type = SM_CMD_LEASE_ACQUIRE, .holder = S("h"),
+		{ .type = SM_CMD_LEASE_ACQUIRE,
+		  .holder = S("h"),
 		  .ttl_ms = 1000 },
-		{ .type = SM_CMD_LEASE_ACQUIRE, .name = S("n"), .ttl_ms = 1000 },
-		{ .type = SM_CMD_LEASE_ACQUIRE, .name = S("n"),
-		  .holder = S("h"), .ttl_ms = SM_TTL_MIN_MS - 1 },
-		{ .type = SM_CMD_LEASE_ACQUIRE, .name = S("n"),
-		  .holder = S("h"), .ttl_ms = SM_TTL_MAX_MS + 1ull },
-		{ .type = SM_CMD_LEASE_ACQUIRE, .name = { longkey, SM_KEY_MAX + 1 },
-		  .holder = S("h"), .ttl_ms = 1000 },
-		{ .type = SM_CMD_LEASE_ACQUIRE, .name = S("n"),
-		  .holder = { longholder, SM_HOLDER_MAX + 1 }, .ttl_ms = 1000 },
-		{ .type = SM_CMD_LEASE_ACQUIRE, .name = S("n"),
-		  .holder = S("h"), .ttl_ms = 1000, .token = 1 },
-		{ .type = SM_CMD_LEASE_ACQUIRE, .name = S("n"),
-		  .holder = S("h"), .ttl_ms = 1000, .key = S("k") },
+		{ .type = SM_CMD_LEASE_ACQUIRE,
+		  .name = S("n"),
+		  .ttl_ms = 1000 },
+		{ .type = SM_CMD_LEASE_ACQUIRE,
+		  .name = S("n"),
+		  .holder = S("h"),
+		  .ttl_ms = SM_TTL_MIN_MS - 1 },
+		{ .type = SM_CMD_LEASE_ACQUIRE,
+		  .name = S("n"),
+		  .holder = S("h"),
+		  .ttl_ms = SM_TTL_MAX_MS + 1ull },
+		{ .type = SM_CMD_LEASE_ACQUIRE,
+		  .name = { longkey, SM_KEY_MAX + 1 },
+		  .holder = S("h"),
+		  .ttl_ms = 1000 },
+		{ .type = SM_CMD_LEASE_ACQUIRE,
+		  .name = S("n"),
+		  .holder = { longholder, SM_HOLDER_MAX + 1 },
+		  .ttl_ms = 1000 },
+		{ .type = SM_CMD_LEASE_ACQUIRE,
+		  .name = S("n"),
+		  .holder = S("h"),
+		  .ttl_ms = 1000,
+		  .token = 1 },
+		{ .type = SM_CMD_LEASE_ACQUIRE,
+		  .name = S("n"),
+		  .holder = S("h"),
+		  .ttl_ms = 1000,
+		  .key = S("k") },
 		/* renew, release, expire */
-		{ .type = SM_CMD_LEASE_RENEW, .name = S("n"), .holder = S("h") },
-		{ .type = SM_CMD_LEASE_RENEW, .name = S("n"), .holder = S("h"),
-		  .token = 1, .ttl_ms = 1000 },
+		{ .type = SM_CMD_LEASE_RENEW,
+		  .name = S("n"),
+		  .holder = S("h") },
+		{ .type = SM_CMD_LEASE_RENEW,
+		  .name = S("n"),
+		  .holder = S("h"),
+		  .token = 1,
+		  .ttl_ms = 1000 },
 		{ .type = SM_CMD_LEASE_RELEASE, .name = S("n"), .token = 1 },
-		{ .type = SM_CMD_LEASE_RELEASE, .name = S("n"),
-		  .holder = S("h"), .token = 1, .revision = 3 },
+		{ .type = SM_CMD_LEASE_RELEASE,
+		  .name = S("n"),
+		  .holder = S("h"),
+		  .token = 1,
+		  .revision = 3 },
 		{ .type = SM_CMD_LEASE_EXPIRE, .name = S("n"), .token = 1 },
 		{ .type = SM_CMD_LEASE_EXPIRE, .name = S("n"), .revision = 1 },
-		{ .type = SM_CMD_LEASE_EXPIRE, .name = S("n"), .token = 1,
-		  .revision = 1, .holder = S("h") },
+		{ .type = SM_CMD_LEASE_EXPIRE,
+		  .name = S("n"),
+		  .token = 1,
+		  .revision = 1,
+		  .holder = S("h") },
 		/* put, delete, cas */
 		{ .type = SM_CMD_PUT, .value = S("v") },
 		{ .type = SM_CMD_PUT, .key = { longkey, SM_KEY_MAX + 1 } },
-		{ .type = SM_CMD_PUT, .key = S("k"),
+		{ .type = SM_CMD_PUT,
+		  .key = S("k"),
 		  .value = { big, SM_VALUE_MAX + 1 } },
 		{ .type = SM_CMD_PUT, .key = S("k"), .name = S("pg") },
 		{ .type = SM_CMD_PUT, .key = S("k"), .token = 1 },
@@ -1107,7 +1168,9 @@ START_TEST(test_cmd_encode_refuses_invalid)
 		{ .type = SM_CMD_PUT, .key = S("k"), .ttl_ms = 1000 },
 		{ .type = SM_CMD_DELETE },
 		{ .type = SM_CMD_DELETE, .key = S("k"), .value = S("v") },
-		{ .type = SM_CMD_DELETE, .key = S("k"), .name = S("pg"),
+		{ .type = SM_CMD_DELETE,
+		  .key = S("k"),
+		  .name = S("pg"),
 		  .token = 1 },
 		{ .type = SM_CMD_CAS, .key = S("k"), .name = S("pg") },
 		{ .type = SM_CMD_CAS, .key = S("k"), .holder = S("h") },
@@ -1162,53 +1225,84 @@ START_TEST(test_cmd_decode_rejects_bad_fields)
 	struct wire_writer w;
 
 	wire_writer_init(&w);
-	header(&w, 0, SM_CMD_DELETE); put_str(&w, "k");
+	header(&w, 0, SM_CMD_DELETE);
+	put_str(&w, "k");
 	expect_invalid(&w, "version 0");
-	header(&w, 2, SM_CMD_DELETE); put_str(&w, "k");
+	header(&w, 2, SM_CMD_DELETE);
+	put_str(&w, "k");
 	expect_invalid(&w, "version 2");
-	header(&w, 1, 0); put_str(&w, "k");
+	header(&w, 1, 0);
+	put_str(&w, "k");
 	expect_invalid(&w, "type 0");
-	header(&w, 1, SM_CMD_CAS + 1); put_str(&w, "k");
+	header(&w, 1, SM_CMD_CAS + 1);
+	put_str(&w, "k");
 	expect_invalid(&w, "type 8");
-	header(&w, 1, SM_CMD_DELETE); put_str(&w, "");
+	header(&w, 1, SM_CMD_DELETE);
+	put_str(&w, "");
 	expect_invalid(&w, "empty key");
-	header(&w, 1, SM_CMD_DELETE); wire_put_u32(&w, 0xffffffffu);
+	header(&w, 1, SM_CMD_DELETE);
+	wire_put_u32(&w, 0xffffffffu);
 	expect_invalid(&w, "huge length");
-	header(&w, 1, SM_CMD_DELETE); wire_put_blob(&w, big, SM_KEY_MAX + 1);
+	header(&w, 1, SM_CMD_DELETE);
+	wire_put_blob(&w, big, SM_KEY_MAX + 1);
 	expect_invalid(&w, "key too long");
-	header(&w, 1, SM_CMD_PUT); put_str(&w, "k");
-	wire_put_blob(&w, big, SM_VALUE_MAX + 1); put_str(&w, "");
+	header(&w, 1, SM_CMD_PUT);
+	put_str(&w, "k");
+	wire_put_blob(&w, big, SM_VALUE_MAX + 1);
+	put_str(&w, "");
 	wire_put_u64(&w, 0);
 	expect_invalid(&w, "value too long");
-	header(&w, 1, SM_CMD_PUT); put_str(&w, "k"); put_str(&w, "v");
-	put_str(&w, "pg"); wire_put_u64(&w, 0);
+	header(&w, 1, SM_CMD_PUT);
+	put_str(&w, "k");
+	put_str(&w, "v");
+	put_str(&w, "pg");
+	wire_put_u64(&w, 0);
 	expect_invalid(&w, "lease without token");
-	header(&w, 1, SM_CMD_PUT); put_str(&w, "k"); put_str(&w, "v");
-	put_str(&w, ""); wire_put_u64(&w, 5);
+	header(&w, 1, SM_CMD_PUT);
+	put_str(&w, "k");
+	put_str(&w, "v");
+	put_str(&w, "");
+	wire_put_u64(&w, 5);
 	expect_invalid(&w, "token without lease");
-	header(&w, 1, SM_CMD_LEASE_ACQUIRE); put_str(&w, "pg");
-	put_str(&w, "h"); wire_put_u64(&w, SM_TTL_MIN_MS - 1);
+	header(&w, 1, SM_CMD_LEASE_ACQUIRE);
+	put_str(&w, "pg");
+	put_str(&w, "h");
+	wire_put_u64(&w, SM_TTL_MIN_MS - 1);
 	expect_invalid(&w, "ttl too short");
-	header(&w, 1, SM_CMD_LEASE_ACQUIRE); put_str(&w, "pg");
-	put_str(&w, "h"); wire_put_u64(&w, (uint64_t)SM_TTL_MAX_MS + 1);
+	header(&w, 1, SM_CMD_LEASE_ACQUIRE);
+	put_str(&w, "pg");
+	put_str(&w, "h");
+	wire_put_u64(&w, (uint64_t)SM_TTL_MAX_MS + 1);
 	expect_invalid(&w, "ttl too long");
-	header(&w, 1, SM_CMD_LEASE_ACQUIRE); put_str(&w, "pg");
-	put_str(&w, ""); wire_put_u64(&w, 1000);
+	header(&w, 1, SM_CMD_LEASE_ACQUIRE);
+	put_str(&w, "pg");
+	put_str(&w, "");
+	wire_put_u64(&w, 1000);
 	expect_invalid(&w, "empty holder");
-	header(&w, 1, SM_CMD_LEASE_ACQUIRE); put_str(&w, "pg");
-	wire_put_blob(&w, big, SM_HOLDER_MAX + 1); wire_put_u64(&w, 1000);
+	header(&w, 1, SM_CMD_LEASE_ACQUIRE);
+	put_str(&w, "pg");
+	wire_put_blob(&w, big, SM_HOLDER_MAX + 1);
+	wire_put_u64(&w, 1000);
 	expect_invalid(&w, "holder too long");
-	header(&w, 1, SM_CMD_LEASE_RENEW); put_str(&w, "pg");
-	put_str(&w, "h"); wire_put_u64(&w, 0);
+	header(&w, 1, SM_CMD_LEASE_RENEW);
+	put_str(&w, "pg");
+	put_str(&w, "h");
+	wire_put_u64(&w, 0);
 	expect_invalid(&w, "renew token 0");
-	header(&w, 1, SM_CMD_LEASE_RELEASE); put_str(&w, "");
-	put_str(&w, "h"); wire_put_u64(&w, 1);
+	header(&w, 1, SM_CMD_LEASE_RELEASE);
+	put_str(&w, "");
+	put_str(&w, "h");
+	wire_put_u64(&w, 1);
 	expect_invalid(&w, "release empty name");
-	header(&w, 1, SM_CMD_LEASE_EXPIRE); put_str(&w, "pg");
-	wire_put_u64(&w, 1); wire_put_u64(&w, 0);
+	header(&w, 1, SM_CMD_LEASE_EXPIRE);
+	put_str(&w, "pg");
+	wire_put_u64(&w, 1);
+	wire_put_u64(&w, 0);
 	expect_invalid(&w, "expire renew revision 0");
-	header(&w, 1, SM_CMD_LEASE_EXPIRE); put_str(&w, "pg");
-	wire_put_u64(&w, 0); wire_put_u64(&w, 1);
+	header(&w, 1, SM_CMD_LEASE_EXPIRE);
+	put_str(&w, "pg");
+	wire_put_u64(&w, 0);
+	wire_put_u64(&w, 1);
 	expect_invalid(&w, "expire token 0");
 	wire_writer_free(&w);
 }
@@ -1219,10 +1313,10 @@ END_TEST
 /* A state with every kind of thing in it. */
 static void build_state(struct t *t)
 {
-	ck_assert_int_eq(acquire(t, "pg", "node-1", 5000), SM_OK);     /* 1 */
-	ck_assert_int_eq(acquire(t, "free", "node-2", 1000), SM_OK);   /* 2 */
+	ck_assert_int_eq(acquire(t, "pg", "node-1", 5000), SM_OK);   /* 1 */
+	ck_assert_int_eq(acquire(t, "free", "node-2", 1000), SM_OK); /* 2 */
 	ck_assert_int_eq(release(t, "free", "node-2", 2), SM_OK);
-	ck_assert_int_eq(acquire(t, "aux", "node-3", 100), SM_OK);     /* 4 */
+	ck_assert_int_eq(acquire(t, "aux", "node-3", 100), SM_OK); /* 4 */
 	ck_assert_int_eq(renew(t, "pg", "node-1", 1), SM_OK);
 	ck_assert_int_eq(put(t, "leader", "node-1", "pg", 1), SM_OK);
 	ck_assert_int_eq(put(t, "config", "{}", NULL, 0), SM_OK);
@@ -1543,8 +1637,8 @@ END_TEST
 
 static const char *const r_names[] = { "l0", "l1", "l2", "l3" };
 static const char *const r_holders[] = { "h0", "h1", "h2" };
-static const char *const r_keys[] = { "k/a", "k/b", "k/c", "k/d", "k",
-				      "k/a/x", "z" };
+static const char *const r_keys[] = { "k/a", "k/b",   "k/c", "k/d",
+				      "k",   "k/a/x", "z" };
 #define PICK(arr, x) ((arr)[xorshift(x) % (sizeof(arr) / sizeof((arr)[0]))])
 
 /* A lease's token now and then right (from the state), else a near miss,
@@ -1695,7 +1789,10 @@ END_TEST
  * under a second (measured by hand, not asserted; see the report). */
 START_TEST(test_ten_thousand_leases)
 {
-	enum { N = 10000, ROUNDS = 10 };
+	enum {
+		N = 10000,
+		ROUNDS = 10
+	};
 	struct t t;
 	char name[32], key[32];
 	uint64_t *tokens = calloc(N, sizeof(*tokens));

@@ -16,7 +16,7 @@
 
 struct run {
 	int calls;
-	bool in_spawn;            /* set while spawn_run() runs */
+	bool in_spawn; /* set while spawn_run() runs */
 	bool called_inside;
 	struct spawn_result r;
 	char out[SPAWN_OUTPUT_MAX + 1];
@@ -99,7 +99,9 @@ START_TEST(output_keeps_tail)
 	ck_assert_str_eq(x.r.output + n - 15, "9999\n10000\nEND\n");
 	/* exactly the last 8192 bytes: it starts right after a cut line */
 	ck_assert_int_eq(run_sh("head -c 8192 /dev/zero | tr '\\0' a; "
-				"printf b", &x), 0);
+				"printf b",
+				&x),
+			 0);
 	ck_assert_uint_eq(strlen(x.r.output), SPAWN_OUTPUT_MAX);
 	ck_assert_int_eq(x.r.output[0], 'a');
 	ck_assert_int_eq(x.r.output[SPAWN_OUTPUT_MAX - 1], 'b');
@@ -109,7 +111,8 @@ END_TEST
 START_TEST(stdin_delivered)
 {
 	const char *argv[] = { "/bin/cat", NULL };
-	struct spawn_opts o = { .argv = argv, .stdin_data = "hello\nworld",
+	struct spawn_opts o = { .argv = argv,
+				.stdin_data = "hello\nworld",
 				.stdin_len = 11 };
 	struct run x;
 	ck_assert_int_eq(run(&o, &x), 0);
@@ -119,13 +122,15 @@ START_TEST(stdin_delivered)
 	char *data = malloc(big);
 	memset(data, 'z', big);
 	const char *wc[] = { "/bin/sh", "-c", "wc -c", NULL };
-	struct spawn_opts o2 = { .argv = wc, .stdin_data = data,
+	struct spawn_opts o2 = { .argv = wc,
+				 .stdin_data = data,
 				 .stdin_len = big };
 	ck_assert_int_eq(run(&o2, &x), 0);
 	ck_assert_int_eq(atoi(x.r.output), (int)big);
 	/* a child that never reads: no SIGPIPE for us, normal result */
 	const char *ex[] = { "/bin/sh", "-c", "exit 4", NULL };
-	struct spawn_opts o3 = { .argv = ex, .stdin_data = data,
+	struct spawn_opts o3 = { .argv = ex,
+				 .stdin_data = data,
 				 .stdin_len = big };
 	ck_assert_int_eq(run(&o3, &x), 0);
 	ck_assert_int_eq(x.r.exit_status, 4);
@@ -224,8 +229,9 @@ START_TEST(env_cwd_and_log)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, "before\n", 7), 7);
 	close(fd);
-	struct spawn_opts o = { .argv = argv, .env_extra = env, .cwd = "/",
-				.log_path = log };
+	struct spawn_opts o = {
+		.argv = argv, .env_extra = env, .cwd = "/", .log_path = log
+	};
 	struct run x;
 	char want[4096];
 	snprintf(want, sizeof(want), "42 /nowhere %s\n/\n",
@@ -255,8 +261,10 @@ START_TEST(missing_program)
 	struct run x;
 	ck_assert_int_eq(run(&o, &x), UV_ENOENT);
 	const char *argv2[] = { "tenure-no-such-program-in-path", NULL };
-	struct spawn_opts o2 = { .argv = argv2, .stdin_data = "x",
-				 .stdin_len = 1, .timeout_ms = 1000 };
+	struct spawn_opts o2 = { .argv = argv2,
+				 .stdin_data = "x",
+				 .stdin_len = 1,
+				 .timeout_ms = 1000 };
 	ck_assert_int_eq(run(&o2, &x), UV_ENOENT);
 	const char *sh[] = { "/bin/sh", "-c", "true", NULL };
 	struct spawn_opts o3 = { .argv = sh, .cwd = "/nonexistent/dir" };
@@ -270,8 +278,8 @@ END_TEST
 START_TEST(format_argv)
 {
 	char buf[128];
-	const char *a[] = { "pg_ctl", "-D", "/var/lib/x y", "-o", "it's",
-			    "", "-w", NULL };
+	const char *a[] = { "pg_ctl", "-D", "/var/lib/x y", "-o",
+			    "it's",   "",   "-w",           NULL };
 	ck_assert_str_eq(spawn_format_argv(a, buf, sizeof(buf)),
 			 "pg_ctl -D '/var/lib/x y' -o 'it'\\''s' '' -w");
 	ck_assert_str_eq(spawn_format_argv(a, buf, 10), "pg_ctl -D");

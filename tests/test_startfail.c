@@ -14,39 +14,38 @@
 
 /* max_connections = 100 on a standby of a primary with 150 */
 static const char settings_low[] =
-	"server starting\n"
-	TS "LOG:  database system was interrupted; last known up at x\n"
-	TS "FATAL:  the database system is starting up\n"
-	TS "LOG:  entering standby mode\n"
-	TS "FATAL:  recovery aborted because of insufficient parameter "
-	"settings\n"
-	TS "DETAIL:  max_connections = 100 is a lower setting than on the "
-	"primary server, where its value was 150.\n"
-	TS "HINT:  You can restart the server after making the necessary "
-	"configuration changes.\n"
-	TS "LOG:  startup process (PID 6951) exited with exit code 1\n";
+	"server starting\n" TS
+	"LOG:  database system was interrupted; last known up at x\n" TS
+	"FATAL:  the database system is starting up\n" TS
+	"LOG:  entering standby mode\n" TS
+	"FATAL:  recovery aborted because of insufficient parameter "
+	"settings\n" TS
+	"DETAIL:  max_connections = 100 is a lower setting than on the "
+	"primary server, where its value was 150.\n" TS
+	"HINT:  You can restart the server after making the necessary "
+	"configuration changes.\n" TS
+	"LOG:  startup process (PID 6951) exited with exit code 1\n";
 
 /* shared_buffers = 'nonsense' in postgresql.auto.conf */
-static const char bad_setting[] =
-	TS "LOG:  invalid value for parameter \"shared_buffers\": "
-	"\"nonsense\"\n"
-	TS "FATAL:  configuration file \"/d/postgresql.auto.conf\" contains "
+static const char bad_setting[] = TS
+	"LOG:  invalid value for parameter \"shared_buffers\": "
+	"\"nonsense\"\n" TS
+	"FATAL:  configuration file \"/d/postgresql.auto.conf\" contains "
 	"errors\n";
 
-static const char diverged[] =
-	TS "LOG:  entering standby mode\n"
-	TS "FATAL:  requested timeline 2 is not a child of this server's "
-	"history\n"
-	TS "DETAIL:  Latest checkpoint is at 0/3000060 on timeline 1.\n";
+static const char diverged[] = TS
+	"LOG:  entering standby mode\n" TS
+	"FATAL:  requested timeline 2 is not a child of this server's "
+	"history\n" TS
+	"DETAIL:  Latest checkpoint is at 0/3000060 on timeline 1.\n";
 
-static const char damaged[] =
-	TS "LOG:  invalid primary checkpoint record\n"
-	TS "PANIC:  could not locate a valid checkpoint record\r\n";
+static const char damaged[] = TS
+	"LOG:  invalid primary checkpoint record\n" TS
+	"PANIC:  could not locate a valid checkpoint record\r\n";
 
-static const char port_busy[] =
-	TS "LOG:  could not bind IPv4 address \"127.0.0.1\": Address "
-	"already in use\n"
-	TS "FATAL:  could not create any TCP/IP sockets\n";
+static const char port_busy[] = TS
+	"LOG:  could not bind IPv4 address \"127.0.0.1\": Address "
+	"already in use\n" TS "FATAL:  could not create any TCP/IP sockets\n";
 
 START_TEST(classifies_real_messages)
 {
@@ -118,8 +117,8 @@ END_TEST
 
 START_TEST(backoff_doubles_up_to_the_cap)
 {
-	static const uint64_t want[] = {0, 1000, 2000, 4000, 8000, 16000,
-					32000, 60000, 60000};
+	static const uint64_t want[] = { 0,     1000,  2000,  4000, 8000,
+					 16000, 32000, 60000, 60000 };
 	for (int n = 0; n < 9; n++)
 		ck_assert_uint_eq(startfail_backoff_ms(n, 1000, 60000),
 				  want[n]);

@@ -17,7 +17,7 @@ struct agents {
 
 struct outcome {
 	int calls;
-	bool in_call;           /* set while stonith_fence() runs */
+	bool in_call; /* set while stonith_fence() runs */
 	bool inside;
 	bool ok;
 	char msg[1024];
@@ -34,14 +34,15 @@ static void on_fenced(void *arg, bool ok, const char *message)
 
 /* An agent that logs its stdin to DIR/stdin and answers off with
  * off_code, status with status_code, after running `before`. */
-static void write_agent(struct agents *a, const char *name,
-			const char *before, int off_code, int status_code)
+static void write_agent(struct agents *a, const char *name, const char *before,
+			int off_code, int status_code)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "%s/%s", a->dir, name);
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
-	fprintf(f, "#!/bin/sh\n"
+	fprintf(f,
+		"#!/bin/sh\n"
 		"in=$(cat)\n"
 		"printf '%%s\\n--\\n' \"$in\" >> \"$(dirname \"$0\")/stdin\"\n"
 		"%s\n"
@@ -49,7 +50,8 @@ static void write_agent(struct agents *a, const char *name,
 		"*action=off*) exit %d;;\n"
 		"*action=status*) exit %d;;\n"
 		"esac\n"
-		"exit 1\n", before, off_code, status_code);
+		"exit 1\n",
+		before, off_code, status_code);
 	fclose(f);
 	chmod(path, 0755);
 }
@@ -69,8 +71,8 @@ static void agents_init(struct agents *a)
 
 static void agents_free(struct agents *a)
 {
-	const char *names[] = { "ok", "still_on", "off_fails", "unreachable",
-				"odd", "hangs", "stdin" };
+	const char *names[] = { "ok",  "still_on", "off_fails", "unreachable",
+				"odd", "hangs",    "stdin" };
 	char path[128];
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", a->dir, names[i]);
@@ -87,12 +89,14 @@ static struct outcome fence(struct agents *a, const char *agent,
 	struct outcome o = { 0 };
 	uv_loop_t loop;
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	struct stonith_req req = { .cmd = cmd, .node = "pg2",
-				   .extra = extra, .timeout_ms = timeout_ms };
+	struct stonith_req req = { .cmd = cmd,
+				   .node = "pg2",
+				   .extra = extra,
+				   .timeout_ms = timeout_ms };
 	o.in_call = true;
 	int rc = extra ? stonith_fence_req(&loop, &req, on_fenced, &o)
-		       : stonith_fence(&loop, cmd, "pg2", timeout_ms,
-				       on_fenced, &o);
+		       : stonith_fence(&loop, cmd, "pg2", timeout_ms, on_fenced,
+				       &o);
 	o.in_call = false;
 	ck_assert_int_eq(rc, 0);
 	uv_run(&loop, UV_RUN_DEFAULT);
@@ -127,10 +131,11 @@ START_TEST(off_then_status_off_succeeds)
 	char log[1024];
 	read_stdin_log(&a, log, sizeof(log));
 	ck_assert_str_eq(log,
-		"action=off\nport=pg2\nnodename=pg2\nipaddr=10.0.0.9\n"
-		"login=admin\n--\n"
-		"action=status\nport=pg2\nnodename=pg2\nipaddr=10.0.0.9\n"
-		"login=admin\n--\n");
+			 "action=off\nport=pg2\nnodename=pg2\nipaddr=10.0.0.9\n"
+			 "login=admin\n--\n"
+			 "action=status\nport=pg2\nnodename=pg2\nipaddr=10.0.0."
+			 "9\n"
+			 "login=admin\n--\n");
 	o = fence(&a, "ok", NULL, 5000);
 	ck_assert(o.ok);
 	agents_free(&a);
@@ -192,13 +197,15 @@ START_TEST(bad_arguments)
 	struct outcome o = { 0 };
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
 	ck_assert_int_eq(stonith_fence(&loop, "true", "pg2\naction=on", 1000,
-				       on_fenced, &o), UV_EINVAL);
-	ck_assert_int_eq(stonith_fence(&loop, "true", "", 1000, on_fenced,
-				       &o), UV_EINVAL);
-	ck_assert_int_eq(stonith_fence(&loop, "", "pg2", 1000, on_fenced,
-				       &o), UV_EINVAL);
+				       on_fenced, &o),
+			 UV_EINVAL);
+	ck_assert_int_eq(stonith_fence(&loop, "true", "", 1000, on_fenced, &o),
+			 UV_EINVAL);
+	ck_assert_int_eq(stonith_fence(&loop, "", "pg2", 1000, on_fenced, &o),
+			 UV_EINVAL);
 	const char *extra[] = { "novalue", NULL };
-	struct stonith_req req = { .cmd = "true", .node = "pg2",
+	struct stonith_req req = { .cmd = "true",
+				   .node = "pg2",
 				   .extra = extra };
 	ck_assert_int_eq(stonith_fence_req(&loop, &req, on_fenced, &o),
 			 UV_EINVAL);

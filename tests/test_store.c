@@ -27,8 +27,8 @@
 
 /* ---- scratch directory and captured log lines ---------------------------- */
 
-static char base[64];  /* the mkdtemp directory */
-static char dir[128];  /* the data directory inside it (created by open) */
+static char base[64]; /* the mkdtemp directory */
+static char dir[128]; /* the data directory inside it (created by open) */
 
 struct logcap {
 	int count[4];
@@ -180,8 +180,7 @@ static void check_entry(const struct raft_entry *e, raft_index idx,
 /* The loaded log is exactly m after snap_index. */
 static void check_log(const struct raft_durable *d, const struct model *m)
 {
-	raft_index want = m->last > d->snap_index ? m->last - d->snap_index
-						  : 0;
+	raft_index want = m->last > d->snap_index ? m->last - d->snap_index : 0;
 
 	ck_assert_uint_eq(d->n_entries, want);
 	for (unsigned i = 0; i < d->n_entries; i++)
@@ -257,8 +256,8 @@ static void closed_holding(raft_index idx, char *name, size_t cap)
 
 	ck_assert_ptr_nonnull(d);
 	while (!found && (de = readdir(d)) != NULL) {
-		if (sscanf(de->d_name, "%llu-%llu", &a, &b) == 2 &&
-		    a <= idx && idx <= b && strlen(de->d_name) < cap) {
+		if (sscanf(de->d_name, "%llu-%llu", &a, &b) == 2 && a <= idx &&
+		    idx <= b && strlen(de->d_name) < cap) {
 			memcpy(name, de->d_name, strlen(de->d_name) + 1);
 			found = true;
 		}
@@ -285,8 +284,7 @@ static unsigned char *read_all(const char *name, size_t *size)
 	return p;
 }
 
-static void write_at(const char *name, uint64_t off, const void *p,
-		     size_t len)
+static void write_at(const char *name, uint64_t off, const void *p, size_t len)
 {
 	char path[256];
 	int fd;
@@ -338,10 +336,10 @@ static unsigned batches_of(const char *name, uint64_t *off, unsigned max,
 }
 
 struct faults {
-	unsigned mask;    /* ops that count (bit op) */
-	int countdown;    /* fail the countdown-th counted op; 0: off */
+	unsigned mask; /* ops that count (bit op) */
+	int countdown; /* fail the countdown-th counted op; 0: off */
 	int err;
-	unsigned always;  /* ops that always fail with always_err */
+	unsigned always; /* ops that always fail with always_err */
 	int always_err;
 	int fired;
 };
@@ -353,8 +351,7 @@ static int fault_cb(void *arg, enum store_io op, const char *file)
 	(void)file;
 	if (f->always & (1u << op))
 		return f->always_err;
-	if (f->countdown > 0 && (f->mask & (1u << op)) &&
-	    --f->countdown == 0) {
+	if (f->countdown > 0 && (f->mask & (1u << op)) && --f->countdown == 0) {
 		f->fired++;
 		return f->err;
 	}
@@ -541,7 +538,7 @@ START_TEST(test_append_argument_errors)
 
 	append_ok(s, &m, 1, 3, 1, 8);
 	ck_assert_int_eq(append(s, NULL, 5, 1, 1, 8), -EINVAL); /* gap */
-	ck_assert_int_eq(store_append(s, 4, &e, 1), -EINVAL); /* index */
+	ck_assert_int_eq(store_append(s, 4, &e, 1), -EINVAL);   /* index */
 	ck_assert_ptr_nonnull(strstr(store_last_error(s), "consecutive"));
 	e.index = 4;
 	e.term = 0;
@@ -1077,7 +1074,8 @@ START_TEST(test_install_leftovers_ignored)
 {
 	static struct model m;
 	struct store_options o = opts(4096);
-	struct faults f = { .always = 1u << STORE_IO_UNLINK, .always_err = EIO };
+	struct faults f = { .always = 1u << STORE_IO_UNLINK,
+			    .always_err = EIO };
 	struct raft_config c = three_servers();
 	struct raft_durable d;
 	struct store *s;
@@ -1278,14 +1276,14 @@ struct step {
 };
 
 static const struct step workload[] = {
-	{ 'h', 0, 0, 1 },  { 'a', 1, 20, 1 },  { 'a', 21, 30, 1 },
-	{ 'a', 51, 5, 1 }, { 'a', 45, 20, 2 }, { 'h', 0, 0, 3 },
-	{ 'a', 65, 40, 3 }, { 'a', 30, 3, 3 }, { 's', 25, 0, 0 },
-	{ 'a', 33, 60, 3 }, { 'a', 90, 1, 4 }, { 'a', 91, 30, 4 },
+	{ 'h', 0, 0, 1 },   { 'a', 1, 20, 1 },  { 'a', 21, 30, 1 },
+	{ 'a', 51, 5, 1 },  { 'a', 45, 20, 2 }, { 'h', 0, 0, 3 },
+	{ 'a', 65, 40, 3 }, { 'a', 30, 3, 3 },  { 's', 25, 0, 0 },
+	{ 'a', 33, 60, 3 }, { 'a', 90, 1, 4 },  { 'a', 91, 30, 4 },
 };
 
-static bool model_prefix_of(const struct raft_durable *d,
-			    const struct model *m, raft_index min_last)
+static bool model_prefix_of(const struct raft_durable *d, const struct model *m,
+			    raft_index min_last)
 {
 	raft_index last = d->snap_index + d->n_entries;
 
@@ -1357,10 +1355,9 @@ static bool sweep_once(int k)
 		if (keep > before.last)
 			keep = before.last;
 		ck_assert_msg(model_prefix_of(&d, &before, keep) ||
-			      model_prefix_of(&d, &after, after.last),
+				      model_prefix_of(&d, &after, after.last),
 			      "k=%d step %zu: log ends at %llu", k, i,
-			      (unsigned long long)(d.snap_index +
-						   d.n_entries));
+			      (unsigned long long)(d.snap_index + d.n_entries));
 	} else {
 		ck_assert(model_prefix_of(&d, &before, before.last));
 	}

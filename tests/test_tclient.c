@@ -33,7 +33,7 @@ struct fake;
 struct fake_conn {
 	uv_tcp_t tcp;
 	struct fake *f;
-	unsigned index;      /* 1 for the first connection */
+	unsigned index; /* 1 for the first connection */
 	bool closing;
 	struct frame_decoder dec;
 	struct client_scratch scratch;
@@ -65,12 +65,12 @@ struct fake {
 	char keys[MAX_SEEN][64];
 	struct held held[MAX_HELD];
 	unsigned n_held;
-	unsigned counter;            /* per-test state for handlers */
+	unsigned counter;                  /* per-test state for handlers */
 	struct fake_conn *conns[MAX_SEEN]; /* by index - 1, while open */
 	struct fake_conn *watch_conn;
 	uint64_t watch_id;
 	uint64_t cancelled_watch;
-	unsigned handles;            /* listener + connections open */
+	unsigned handles; /* listener + connections open */
 };
 
 static uint64_t now_ms(void)
@@ -128,8 +128,8 @@ static void fake_send(struct fake_conn *fc, struct wire_writer *w)
 	ck_assert(!w->failed && req);
 	req->data = w->buf; /* ownership moves to the write */
 	wire_writer_init(w);
-	if (fc->closing || uv_write(req, (uv_stream_t *)&fc->tcp, &buf, 1,
-				    fake_written)) {
+	if (fc->closing ||
+	    uv_write(req, (uv_stream_t *)&fc->tcp, &buf, 1, fake_written)) {
 		free(req->data);
 		free(req);
 	}
@@ -139,17 +139,17 @@ static void fake_send(struct fake_conn *fc, struct wire_writer *w)
 static void fake_answer(struct fake_conn *fc, uint64_t id, uint32_t op,
 			int status, const char *leader, const char *value)
 {
-	struct client_response r = {.id = id, .op = op};
+	struct client_response r = { .id = id, .op = op };
 	struct wire_writer w;
 
 	if (!fc)
 		return;
 	r.status = (uint8_t)status;
-	r.leader_client = (struct client_str){leader, strlen(leader)};
+	r.leader_client = (struct client_str){ leader, strlen(leader) };
 	if (status == CLIENT_OK && value) {
 		r.present = true;
-		r.kv.key = (struct client_str){"k", 1};
-		r.kv.value = (struct client_str){value, strlen(value)};
+		r.kv.key = (struct client_str){ "k", 1 };
+		r.kv.value = (struct client_str){ value, strlen(value) };
 		r.kv.create_revision = r.kv.mod_revision = 7;
 		r.revision = 7;
 	}
@@ -165,17 +165,16 @@ static void fake_reply(struct fake_conn *fc, const struct client_request *q,
 	fake_answer(fc, q->id, q->op, status, leader, value);
 }
 
-static void fake_event(struct fake_conn *fc, uint64_t watch_id,
-		       const char *key)
+static void fake_event(struct fake_conn *fc, uint64_t watch_id, const char *key)
 {
-	struct client_event e = {.watch_id = watch_id, .type = SM_EV_PUT};
+	struct client_event e = { .watch_id = watch_id, .type = SM_EV_PUT };
 	struct wire_writer w;
 
 	if (!fc)
 		return;
 	e.revision = 9;
-	e.kv.key = (struct client_str){key, strlen(key)};
-	e.kv.value = (struct client_str){"v", 1};
+	e.kv.key = (struct client_str){ key, strlen(key) };
+	e.kv.value = (struct client_str){ "v", 1 };
 	e.kv.create_revision = e.kv.mod_revision = 9;
 	wire_writer_init(&w);
 	ck_assert(client_encode_event(&w, &e, false));
@@ -267,7 +266,8 @@ static void fake_accept(uv_stream_t *server, int status)
 		f->conns[fc->index - 1] = fc;
 	ck_assert_int_eq(uv_accept(server, (uv_stream_t *)&fc->tcp), 0);
 	ck_assert_int_eq(uv_read_start((uv_stream_t *)&fc->tcp, fake_alloc,
-				       fake_read), 0);
+				       fake_read),
+			 0);
 }
 
 static void fake_listener_closed(uv_handle_t *h)
@@ -482,7 +482,7 @@ static struct client_request get_req(const char *key)
 {
 	return (struct client_request){
 		.op = CLIENT_OP_GET,
-		.key = {key, strlen(key)},
+		.key = { key, strlen(key) },
 	};
 }
 
@@ -491,9 +491,9 @@ static struct client_request cas_req(const char *key)
 {
 	return (struct client_request){
 		.op = CLIENT_OP_CAS,
-		.key = {key, strlen(key)},
+		.key = { key, strlen(key) },
 		.expected_revision = 3,
-		.value = {"new", 3},
+		.value = { "new", 3 },
 	};
 }
 
@@ -536,7 +536,7 @@ static void h_silent(struct fake *f, struct fake_conn *fc,
 
 START_TEST(test_request_response)
 {
-	struct answer a = {0};
+	struct answer a = { 0 };
 	char key[8] = "alpha";
 	struct client_request q = get_req(key);
 
@@ -622,7 +622,7 @@ static void h_not_leader_no_hint(struct fake *f, struct fake_conn *fc,
 
 START_TEST(test_follows_leader_hint)
 {
-	struct answer a = {0};
+	struct answer a = { 0 };
 
 	fake_start(&fx.srv[0], h_redirect_to_1);
 	fake_start(&fx.srv[1], h_echo);
@@ -639,7 +639,7 @@ END_TEST
 
 START_TEST(test_rotates_without_hint)
 {
-	struct answer a = {0};
+	struct answer a = { 0 };
 
 	fake_start(&fx.srv[0], h_not_leader_no_hint);
 	fake_start(&fx.srv[1], h_echo);
@@ -680,7 +680,7 @@ static unsigned count_in_log(const char *what)
  * dead hint from the next follower either. */
 START_TEST(test_unreachable_hint_falls_back)
 {
-	struct answer a = {0};
+	struct answer a = { 0 };
 	struct fake dead;
 	uint64_t t0;
 
@@ -704,7 +704,8 @@ START_TEST(test_unreachable_hint_falls_back)
 	ck_assert_uint_eq(fx.srv[2].n_requests, 1);
 	ck_assert_uint_eq(fx.srv[2].ops[0], CLIENT_OP_CAS);
 	ck_assert_uint_eq(count_in_log("following it to"), 1);
-	ck_assert_ptr_nonnull(strstr(fx.log, "back to the configured endpoints"));
+	ck_assert_ptr_nonnull(
+		strstr(fx.log, "back to the configured endpoints"));
 }
 END_TEST
 
@@ -718,13 +719,13 @@ static void h_redirect_drains(struct fake *f, struct fake_conn *fc,
 		return;
 	}
 	fake_reply(fc, q, CLIENT_ENOTLEADER, fx.srv[1].addr, NULL);
-	fake_answer(f->held[0].fc, f->held[0].id, f->held[0].op, CLIENT_OK,
-		    "", "done");
+	fake_answer(f->held[0].fc, f->held[0].id, f->held[0].op, CLIENT_OK, "",
+		    "done");
 }
 
 START_TEST(test_redirect_drains_in_flight)
 {
-	struct answer cas = {0}, get = {0};
+	struct answer cas = { 0 }, get = { 0 };
 
 	fake_start(&fx.srv[0], h_redirect_drains);
 	fake_start(&fx.srv[1], h_echo);
@@ -756,7 +757,7 @@ static void h_drop_first(struct fake *f, struct fake_conn *fc,
 
 START_TEST(test_lost_idempotent_is_retried)
 {
-	struct answer a = {0};
+	struct answer a = { 0 };
 
 	fake_start(&fx.srv[0], h_drop_first);
 	client_new(1);
@@ -771,7 +772,7 @@ END_TEST
 
 START_TEST(test_lost_non_idempotent_is_unknown)
 {
-	struct answer a = {0};
+	struct answer a = { 0 };
 
 	fake_start(&fx.srv[0], h_drop_first);
 	client_new(1);
@@ -789,7 +790,7 @@ END_TEST
 
 START_TEST(test_deadline_expires)
 {
-	struct answer a = {0};
+	struct answer a = { 0 };
 	uint64_t start;
 
 	fake_start(&fx.srv[0], h_silent);
@@ -818,7 +819,7 @@ static void h_frozen_first(struct fake *f, struct fake_conn *fc,
 
 START_TEST(test_silent_connection_is_dropped)
 {
-	struct answer a = {0}, b = {0};
+	struct answer a = { 0 }, b = { 0 };
 
 	fake_start(&fx.srv[0], h_frozen_first);
 	client_new(1);
@@ -836,8 +837,8 @@ END_TEST
 static void h_refuse_three(struct fake *f, struct fake_conn *fc,
 			   const struct client_request *q)
 {
-	static const int refusals[] = {CLIENT_ENOQUORUM, CLIENT_EBUSY,
-				       CLIENT_ENOQUORUM};
+	static const int refusals[] = { CLIENT_ENOQUORUM, CLIENT_EBUSY,
+					CLIENT_ENOQUORUM };
 
 	if (f->counter < 3)
 		fake_reply(fc, q, refusals[f->counter++], "", NULL);
@@ -847,7 +848,7 @@ static void h_refuse_three(struct fake *f, struct fake_conn *fc,
 
 START_TEST(test_backoff_grows)
 {
-	struct answer a = {0};
+	struct answer a = { 0 };
 	uint64_t gap[3], sum = 0;
 	const uint64_t base = 20, cap = 1000;
 
@@ -904,7 +905,8 @@ END_TEST
 
 START_TEST(test_breaker_opens_and_half_opens)
 {
-	struct answer a = {0}, b = {0}, trial = {0}, other = {0}, after = {0};
+	struct answer a = { 0 }, b = { 0 }, trial = { 0 }, other = { 0 },
+		      after = { 0 };
 	uint64_t start;
 	int port;
 
@@ -951,7 +953,7 @@ END_TEST
 
 START_TEST(test_breaker_reopens_on_failed_trial)
 {
-	struct answer a = {0}, trial = {0}, b = {0};
+	struct answer a = { 0 }, trial = { 0 }, b = { 0 };
 
 	fx.o.breaker_threshold = 2;
 	fx.o.breaker_open_ms = 200;
@@ -976,7 +978,7 @@ END_TEST
 
 START_TEST(test_hello_first_with_token)
 {
-	struct answer a = {0};
+	struct answer a = { 0 };
 
 	fx.o.auth_token = "correct horse";
 	fx.o.client_name = "tenurectl";
@@ -994,7 +996,7 @@ END_TEST
 
 START_TEST(test_no_hello_without_token)
 {
-	struct answer a = {0};
+	struct answer a = { 0 };
 
 	fake_start(&fx.srv[0], h_echo);
 	client_new(1);
@@ -1014,7 +1016,7 @@ static void h_refuse_hello(struct fake *f, struct fake_conn *fc,
 
 START_TEST(test_hello_refused)
 {
-	struct answer a = {0};
+	struct answer a = { 0 };
 
 	fx.o.auth_token = "wrong";
 	fake_start(&fx.srv[0], h_refuse_hello);
@@ -1113,7 +1115,8 @@ START_TEST(test_watch_events_and_resync)
 	fake_start(&fx.srv[0], h_watch);
 	client_new(1);
 	ck_assert_int_eq(tclient_watch(fx.c, TCLIENT_WATCH_KEYS, "app/",
-				       on_watch, &l, &w), 0);
+				       on_watch, &l, &w),
+			 0);
 	ck_assert(run_until(two_events, &l, DEADLINE_MS));
 	ck_assert_uint_eq(l.ready, 1);
 	ck_assert_uint_eq(l.resync, 0);
@@ -1123,8 +1126,8 @@ START_TEST(test_watch_events_and_resync)
 	/* The server drops the connection: the watch comes back by itself
 	 * and says the caller must re-read what it may have missed. */
 	fake_drop(fx.srv[0].watch_conn);
-	ck_assert_msg(run_until(got_resync_event, &l, DEADLINE_MS),
-		      "log:\n%s", fx.log);
+	ck_assert_msg(run_until(got_resync_event, &l, DEADLINE_MS), "log:\n%s",
+		      fx.log);
 	ck_assert_str_eq(l.keys[2], "app/c");
 	ck_assert_uint_eq(l.ready, 1);
 	ck_assert_uint_eq(l.ended, 0);
@@ -1160,7 +1163,8 @@ START_TEST(test_watch_refused_ends)
 	fake_start(&fx.srv[0], h_refuse_watch);
 	client_new(1);
 	ck_assert_int_eq(tclient_watch(fx.c, TCLIENT_WATCH_LEASES, NULL,
-				       on_watch, &l, &w), 0);
+				       on_watch, &l, &w),
+			 0);
 	ck_assert(run_until(watch_ended, &l, DEADLINE_MS));
 	ck_assert_int_eq(l.ended_status, CLIENT_EINVAL);
 	run_for(50);
@@ -1190,7 +1194,8 @@ START_TEST(test_close_fails_pending)
 	for (int i = 0; i < 3; i++)
 		send_req(get_req("k"), 0, &a[i]);
 	ck_assert_int_eq(tclient_watch(fx.c, TCLIENT_WATCH_KEYS, "", on_watch,
-				       &l, &w), 0);
+				       &l, &w),
+			 0);
 	ck_assert(run_until(held_three, &fx.srv[0], DEADLINE_MS));
 	tclient_close(fx.c, on_client_closed, &fx.client_closed);
 	for (int i = 0; i < 3; i++) {
@@ -1213,10 +1218,10 @@ END_TEST
 START_TEST(test_bad_arguments)
 {
 	struct client_request q = get_req("k");
-	const char *bad[] = {"localhost:7100", "10.0.0.1", "10.0.0.1:0",
-			     "10.0.0.1:70000", "::1:7100", "[::1]7100"};
+	const char *bad[] = { "localhost:7100", "10.0.0.1", "10.0.0.1:0",
+			      "10.0.0.1:70000", "::1:7100", "[::1]7100" };
 	struct tclient *c;
-	struct answer a = {0};
+	struct answer a = { 0 };
 
 	fx.o.n_endpoints = 1;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1249,7 +1254,7 @@ END_TEST
 /* Whatever is wrong with the first endpoint, the second one is tried. */
 START_TEST(test_dead_endpoint_is_skipped)
 {
-	struct answer a = {0};
+	struct answer a = { 0 };
 
 	fake_start(&fx.srv[0], h_echo);
 	fake_start(&fx.srv[1], h_echo);
@@ -1260,9 +1265,9 @@ START_TEST(test_dead_endpoint_is_skipped)
 	wait_answer(&a);
 	ck_assert_int_eq(a.status, CLIENT_OK);
 	ck_assert_uint_eq(fx.srv[1].n_requests, 1);
-	ck_assert_ptr_nonnull(strstr(fx.log, "cannot connect") ?
-			      strstr(fx.log, "cannot connect") :
-			      strstr(fx.log, "connection refused"));
+	ck_assert_ptr_nonnull(strstr(fx.log, "cannot connect")
+				      ? strstr(fx.log, "cannot connect")
+				      : strstr(fx.log, "connection refused"));
 }
 END_TEST
 
@@ -1281,11 +1286,12 @@ static void h_list(struct fake *f, struct fake_conn *fc,
 		   const struct client_request *q)
 {
 	struct client_kv kvs[2] = {
-		{{"a", 1}, {"one", 3}, {"", 0}, 1, 1},
-		{{"b", 1}, {"two", 3}, {"lease", 5}, 2, 2},
+		{ { "a", 1 }, { "one", 3 }, { "", 0 }, 1, 1 },
+		{ { "b", 1 }, { "two", 3 }, { "lease", 5 }, 2, 2 },
 	};
-	struct client_response r = {.id = q->id, .op = q->op,
-				    .status = CLIENT_OK};
+	struct client_response r = { .id = q->id,
+				     .op = q->op,
+				     .status = CLIENT_OK };
 	struct wire_writer w;
 
 	if (q->op != CLIENT_OP_LIST) {
@@ -1343,8 +1349,8 @@ START_TEST(test_call_sync)
 {
 	struct server_thread t;
 	struct tclient_result res;
-	struct client_request list = {.op = CLIENT_OP_LIST,
-				      .prefix = {"", 0}};
+	struct client_request list = { .op = CLIENT_OP_LIST,
+				       .prefix = { "", 0 } };
 	struct client_request get = get_req("sync");
 
 	server_thread_start(&t);
@@ -1374,8 +1380,7 @@ START_TEST(test_call_sync)
 	tclient_result_free(&res);
 
 	fx.endpoints[0] = "nonsense";
-	ck_assert_int_eq(tclient_call_sync(&fx.o, &list, 300, &res),
-			 UV_EINVAL);
+	ck_assert_int_eq(tclient_call_sync(&fx.o, &list, 300, &res), UV_EINVAL);
 	tclient_result_free(&res);
 }
 END_TEST

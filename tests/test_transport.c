@@ -80,8 +80,8 @@ static void on_log(void *arg, const char *level, const char *msg)
 		n->warnings++;
 	snprintf(n->log + used, sizeof(n->log) - used, "%s: %s\n", level, msg);
 	if (getenv("TRANSPORT_TEST_VERBOSE"))
-		fprintf(stderr, "node %llu %s: %s\n",
-			(unsigned long long)n->id, level, msg);
+		fprintf(stderr, "node %llu %s: %s\n", (unsigned long long)n->id,
+			level, msg);
 }
 
 static void on_closed(void *arg)
@@ -284,8 +284,8 @@ static bool stream_equal(raft_id from, raft_id to)
 	const struct wire_writer *a = &fx.sent[from][to];
 	const struct wire_writer *b = &fx.nodes[to].got[from];
 
-	return a->len == b->len && (a->len == 0 ||
-				    memcmp(a->buf, b->buf, a->len) == 0);
+	return a->len == b->len &&
+	       (a->len == 0 || memcmp(a->buf, b->buf, a->len) == 0);
 }
 
 static bool everything_arrived(void *arg)
@@ -305,7 +305,8 @@ static void expect_all_delivered(void)
 
 	for (raft_id a = 1; a <= MAX_NODES; a++)
 		for (raft_id b = 1; b <= MAX_NODES; b++)
-			ck_assert_msg(stream_equal(a, b), "%llu -> %llu: %u of "
+			ck_assert_msg(stream_equal(a, b),
+				      "%llu -> %llu: %u of "
 				      "%u messages, bytes differ%s",
 				      (unsigned long long)a,
 				      (unsigned long long)b,
@@ -356,12 +357,17 @@ static void sample_append(struct samples *s, raft_id from, raft_id to,
 	struct raft_message *m = next_sample(s, RAFT_MSG_APPEND, from, to);
 	size_t conf_len = raft_config_encode(&c, s->conf, sizeof(s->conf));
 
-	s->entries[0] = (struct raft_entry){ 3, base + 1, RAFT_ENTRY_NORMAL,
-		{ entry_data, sizeof(entry_data) } };
-	s->entries[1] = (struct raft_entry){ 4, base + 2, RAFT_ENTRY_NOOP,
-		{ NULL, 0 } };
-	s->entries[2] = (struct raft_entry){ 4, base + 3, RAFT_ENTRY_CONFIG,
-		{ s->conf, conf_len } };
+	s->entries[0] = (struct raft_entry){ 3,
+					     base + 1,
+					     RAFT_ENTRY_NORMAL,
+					     { entry_data,
+					       sizeof(entry_data) } };
+	s->entries[1] = (struct raft_entry){
+		4, base + 2, RAFT_ENTRY_NOOP, { NULL, 0 }
+	};
+	s->entries[2] = (struct raft_entry){
+		4, base + 3, RAFT_ENTRY_CONFIG, { s->conf, conf_len }
+	};
 	m->append = (struct raft_msg_append){ base, 3, base + 2, 3,
 					      s->entries };
 	m = next_sample(s, RAFT_MSG_APPEND, from, to); /* no entries */
@@ -371,11 +377,14 @@ static void sample_append(struct samples *s, raft_id from, raft_id to,
 static void sample_snapshot(struct samples *s, raft_id from, raft_id to)
 {
 	for (unsigned i = 0; i < 3; i++) {
-		struct raft_message *m = next_sample(s, RAFT_MSG_SNAPSHOT,
-						     from, to);
+		struct raft_message *m = next_sample(s, RAFT_MSG_SNAPSHOT, from,
+						     to);
 		m->snapshot = (struct raft_msg_snapshot){
-			.index = 90, .term = 5, .config = sample_config(),
-			.offset = i * 1000, .total = sizeof(snap_data),
+			.index = 90,
+			.term = 5,
+			.config = sample_config(),
+			.offset = i * 1000,
+			.total = sizeof(snap_data),
 			.chunk = { snap_data + i * 1000, 1000 },
 			.done = i == 2,
 		};
@@ -419,8 +428,9 @@ static void send_samples(raft_id from, raft_id to, uint64_t base)
 
 static void send_heartbeat(raft_id from, raft_id to, uint64_t seq)
 {
-	struct raft_message m = { .type = RAFT_MSG_HEARTBEAT, .from = from,
-				  .to = to, .term = 3 };
+	struct raft_message m = {
+		.type = RAFT_MSG_HEARTBEAT, .from = from, .to = to, .term = 3
+	};
 
 	m.heartbeat.commit = seq;
 	m.heartbeat.read_seq = seq;
@@ -433,9 +443,18 @@ START_TEST(test_parse_addr)
 {
 	struct sockaddr_storage sa;
 	static const char *bad[] = {
-		"127.0.0.1", "127.0.0.1:", ":7001", "127.0.0.1:70000",
-		"127.0.0.1:7x", "::1:7001", "[::1]7001", "[::1]:",
-		"db1.example:7001", "[127.0.0.1]:7001", "", "127.0.0.1:-1",
+		"127.0.0.1",
+		"127.0.0.1:",
+		":7001",
+		"127.0.0.1:70000",
+		"127.0.0.1:7x",
+		"::1:7001",
+		"[::1]7001",
+		"[::1]:",
+		"db1.example:7001",
+		"[127.0.0.1]:7001",
+		"",
+		"127.0.0.1:-1",
 	};
 
 	ck_assert_int_eq(transport_parse_addr("127.0.0.1:7001", &sa), 0);
@@ -443,8 +462,7 @@ START_TEST(test_parse_addr)
 	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&sa)->sin_port), 7001);
 	ck_assert_int_eq(transport_parse_addr("[::1]:7002", &sa), 0);
 	ck_assert_int_eq(sa.ss_family, AF_INET6);
-	ck_assert_uint_eq(ntohs(((struct sockaddr_in6 *)&sa)->sin6_port),
-			  7002);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in6 *)&sa)->sin6_port), 7002);
 	ck_assert_int_eq(transport_parse_addr("[fd00::1:2]:65535", &sa), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(transport_parse_addr(bad[i], &sa) != 0,
@@ -470,8 +488,9 @@ static const char *decode_hello_bytes(const struct wire_writer *w,
 
 START_TEST(test_hello)
 {
-	struct transport_hello in = { CLUSTER, 2, 1, TOKEN, strlen(TOKEN),
-				      "127.0.0.1:7102", 14 };
+	struct transport_hello in = {
+		CLUSTER, 2, 1, TOKEN, strlen(TOKEN), "127.0.0.1:7102", 14
+	};
 	struct transport_hello out;
 	struct wire_writer w;
 	char why[192];
@@ -495,8 +514,8 @@ START_TEST(test_hello)
 						     why, sizeof(why)));
 	ck_assert_ptr_nonnull(strstr(why, "auth token mismatch"));
 	in.token_len = strlen(TOKEN);
-	ck_assert_ptr_nonnull(transport_hello_verify(&in, CLUSTER + 1, 1,
-						     TOKEN, why, sizeof(why)));
+	ck_assert_ptr_nonnull(transport_hello_verify(&in, CLUSTER + 1, 1, TOKEN,
+						     why, sizeof(why)));
 	ck_assert_ptr_nonnull(strstr(why, "wrong cluster id"));
 	ck_assert_ptr_nonnull(transport_hello_verify(&in, CLUSTER, 3, TOKEN,
 						     why, sizeof(why)));
@@ -507,8 +526,9 @@ START_TEST(test_hello)
 
 	/* A Raft message is not a hello. */
 	wire_writer_reset(&w);
-	struct raft_message m = { .type = RAFT_MSG_TIMEOUT_NOW, .from = 2,
-				  .to = 1, .term = 1 };
+	struct raft_message m = {
+		.type = RAFT_MSG_TIMEOUT_NOW, .from = 2, .to = 1, .term = 1
+	};
 	ck_assert(peer_encode(&w, &m));
 	ck_assert_ptr_nonnull(decode_hello_bytes(&w, &out));
 	wire_writer_free(&w);
@@ -727,8 +747,9 @@ START_TEST(test_remove_peer)
 	ck_assert(!transport_peer_stats(fx.nodes[1].t, 3, &st));
 	ck_assert(run_until(three_saw_one_leave, NULL, DEADLINE_MS));
 	/* Sends to a non-member vanish; everything else still flows. */
-	struct raft_message m = { .type = RAFT_MSG_TIMEOUT_NOW, .from = 1,
-				  .to = 3, .term = 9 };
+	struct raft_message m = {
+		.type = RAFT_MSG_TIMEOUT_NOW, .from = 1, .to = 3, .term = 9
+	};
 	transport_send(fx.nodes[1].t, &m);
 	send_samples(1, 2, 10);
 	send_samples(3, 1, 10);
@@ -767,7 +788,9 @@ START_TEST(test_max_buffered)
 	wire_writer_init(&all);
 	for (unsigned i = 0; i < 200; i++) {
 		struct raft_message m = { .type = RAFT_MSG_HEARTBEAT,
-					  .from = 1, .to = 2, .term = 3 };
+					  .from = 1,
+					  .to = 2,
+					  .term = 3 };
 		m.heartbeat.read_seq = i;
 		transport_send(fx.nodes[1].t, &m);
 		ck_assert(peer_encode(&all, &m));
@@ -799,10 +822,12 @@ START_TEST(test_oversized_message_dropped)
 {
 	static unsigned char big[8192];
 	struct transport_peer_stats st;
-	struct raft_entry e = { 1, 11, RAFT_ENTRY_NORMAL,
-				{ big, sizeof(big) } };
-	struct raft_message m = { .type = RAFT_MSG_APPEND, .from = 1, .to = 2,
-				  .term = 1 };
+	struct raft_entry e = {
+		1, 11, RAFT_ENTRY_NORMAL, { big, sizeof(big) }
+	};
+	struct raft_message m = {
+		.type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 1
+	};
 
 	fx.nodes[1].o.frame_limit = 4096;
 	cluster_start(2);
@@ -882,8 +907,8 @@ struct raw_case {
 static void put_hello(struct wire_writer *w, uint64_t cluster, raft_id to,
 		      const char *token)
 {
-	struct transport_hello h = { cluster, 2, to, token, strlen(token),
-				     NULL, 0 };
+	struct transport_hello h = { cluster,       2,    to, token,
+				     strlen(token), NULL, 0 };
 
 	ck_assert(transport_hello_encode(w, &h));
 }
@@ -895,8 +920,9 @@ static void good_hello(struct wire_writer *w)
 
 static void put_timeout_now(struct wire_writer *w, raft_id from)
 {
-	struct raft_message m = { .type = RAFT_MSG_TIMEOUT_NOW, .from = from,
-				  .to = 1, .term = 5 };
+	struct raft_message m = {
+		.type = RAFT_MSG_TIMEOUT_NOW, .from = from, .to = 1, .term = 5
+	};
 
 	ck_assert(peer_encode(w, &m));
 }
@@ -1064,7 +1090,7 @@ START_TEST(test_bad_input_closes_only_that_connection)
 	close(fd);
 	ck_assert_uint_eq(fx.nodes[1].warnings, 1);
 	ck_assert_msg(strstr(fx.nodes[1].log, rc->reason) &&
-		      strstr(fx.nodes[1].log, name),
+			      strstr(fx.nodes[1].log, name),
 		      "%s: log lacks \"%s\" or %s:\n%s", rc->name, rc->reason,
 		      name, fx.nodes[1].log);
 	/* The good peers never noticed, and no forged message slipped in
@@ -1135,8 +1161,8 @@ Suite *transport_suite(void)
 	tcase_add_test(tcp, test_start_errors);
 	tcase_add_test(tcp, test_close_mid_traffic);
 	tcase_add_test(tcp, test_close_while_dialling);
-	tcase_add_loop_test(tcp, test_bad_input_closes_only_that_connection,
-			    0, (int)(sizeof(raw_cases) / sizeof(raw_cases[0])));
+	tcase_add_loop_test(tcp, test_bad_input_closes_only_that_connection, 0,
+			    (int)(sizeof(raw_cases) / sizeof(raw_cases[0])));
 	tcase_add_test(tcp, test_raw_byte_by_byte);
 	suite_add_tcase(s, tcp);
 	return s;

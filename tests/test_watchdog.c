@@ -92,7 +92,8 @@ START_TEST(missing_device)
 	struct watchdog w;
 	char note[256];
 	ck_assert_int_eq(watchdog_open("/nonexistent/watchdog", 5, &w, note,
-				       sizeof(note)), -ENOENT);
+				       sizeof(note)),
+			 -ENOENT);
 	ck_assert_ptr_nonnull(strstr(note, "/nonexistent/watchdog"));
 	ck_assert_int_eq(w.fd, -1);
 	ck_assert_int_eq(watchdog_feed(&w), -EBADF);

@@ -10,9 +10,21 @@
 START_TEST(test_integers_round_trip)
 {
 	static const uint64_t vals[] = {
-		0, 1, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0xffff, 0x10000,
-		0x7fffffff, 0xffffffff, 0x100000000ull, 0x0123456789abcdefull,
-		UINT64_MAX - 1, UINT64_MAX,
+		0,
+		1,
+		0x7f,
+		0x80,
+		0xff,
+		0x100,
+		0x7fff,
+		0xffff,
+		0x10000,
+		0x7fffffff,
+		0xffffffff,
+		0x100000000ull,
+		0x0123456789abcdefull,
+		UINT64_MAX - 1,
+		UINT64_MAX,
 	};
 	const size_t n = sizeof(vals) / sizeof(vals[0]);
 	struct wire_writer w;
@@ -43,10 +55,8 @@ END_TEST
 START_TEST(test_little_endian_layout)
 {
 	static const unsigned char want[] = {
-		0xa1,
-		0x34, 0x12,
-		0x78, 0x56, 0x34, 0x12,
-		0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01,
+		0xa1, 0x34, 0x12, 0x78, 0x56, 0x34, 0x12, 0xef,
+		0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01,
 	};
 	struct wire_writer w;
 	unsigned char b[8];
@@ -161,7 +171,7 @@ END_TEST
  * beyond the end. */
 START_TEST(test_short_reads)
 {
-	static const unsigned char buf[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	static const unsigned char buf[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	struct wire_reader r;
 
 	for (size_t len = 0; len < 8; len++) {
@@ -238,7 +248,7 @@ END_TEST
 
 START_TEST(test_reader_done)
 {
-	static const unsigned char buf[5] = {1, 0, 0, 0, 9};
+	static const unsigned char buf[5] = { 1, 0, 0, 0, 9 };
 	struct wire_reader r;
 
 	wire_reader_init(&r, buf, 0);

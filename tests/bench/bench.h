@@ -5,9 +5,9 @@
 #include <stdbool.h>
 
 struct bench_opts {
-	const char *dir;     /* scratch directory for storage benchmarks */
-	double seconds;      /* rough duration of each measurement */
-	bool json;           /* one JSON object per figure instead of text */
+	const char *dir; /* scratch directory for storage benchmarks */
+	double seconds;  /* rough duration of each measurement */
+	bool json;       /* one JSON object per figure instead of text */
 };
 
 int bench_core(const struct bench_opts *o);  /* bench_core.c */

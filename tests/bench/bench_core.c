@@ -161,7 +161,7 @@ static void maybe_snapshot(struct bench_cluster *c, raft_id id)
 	if (c->applied[id] < c->last_snapshot[id] + SNAPSHOT_EVERY)
 		return;
 	static const char data[64] = "bench-core snapshot";
-	struct raft_event ev = {.type = RAFT_EV_SNAPSHOT_TAKEN};
+	struct raft_event ev = { .type = RAFT_EV_SNAPSHOT_TAKEN };
 	ev.snapshot.index = c->applied[id];
 	ev.snapshot.data.base = (void *)data;
 	ev.snapshot.data.len = sizeof(data);
@@ -199,7 +199,7 @@ static void tick_all(struct bench_cluster *c, uint64_t ms)
 {
 	c->now += ms;
 	for (raft_id id = 1; id <= BENCH_NODES; id++) {
-		struct raft_event ev = {.type = RAFT_EV_TICK};
+		struct raft_event ev = { .type = RAFT_EV_TICK };
 		step(c, id, &ev);
 	}
 	drain(c);
@@ -207,7 +207,7 @@ static void tick_all(struct bench_cluster *c, uint64_t ms)
 
 static int cluster_start(struct bench_cluster *c)
 {
-	struct raft_config cfg = {.n = BENCH_NODES};
+	struct raft_config cfg = { .n = BENCH_NODES };
 	for (unsigned i = 0; i < BENCH_NODES; i++) {
 		cfg.servers[i].id = i + 1;
 		cfg.servers[i].role = RAFT_VOTER;
@@ -217,7 +217,7 @@ static int cluster_start(struct bench_cluster *c)
 	int rv = raft_bootstrap_entry(&cfg, &boot);
 	if (rv)
 		return rv;
-	struct raft_durable d = {.term = 1, .n_entries = 1, .entries = &boot};
+	struct raft_durable d = { .term = 1, .n_entries = 1, .entries = &boot };
 	for (raft_id id = 1; id <= BENCH_NODES && !rv; id++) {
 		struct raft_options o;
 		raft_options_default(&o);
@@ -253,7 +253,7 @@ static void propose_round(struct bench_cluster *c, raft_id leader,
 		uint64_t v = (*next_value)++;
 		memset(buf, (int)(v & 0xff), sizeof(buf));
 		memcpy(buf, &v, sizeof(v));
-		struct raft_event ev = {.type = RAFT_EV_PROPOSE};
+		struct raft_event ev = { .type = RAFT_EV_PROPOSE };
 		ev.propose.type = RAFT_ENTRY_NORMAL;
 		ev.propose.data.base = buf;
 		ev.propose.data.len = sizeof(buf);

@@ -79,8 +79,7 @@ struct figures {
 	double p99;
 };
 
-static void summarize(struct samples *s, double elapsed_ms,
-		      struct figures *f)
+static void summarize(struct samples *s, double elapsed_ms, struct figures *f)
 {
 	qsort(s->ms, s->n, sizeof(*s->ms), cmp_double);
 	f->ops_per_sec = elapsed_ms > 0 ? (double)s->n * 1e3 / elapsed_ms : 0;
@@ -129,8 +128,8 @@ static int fill_file(int fd)
 	return 0;
 }
 
-static int bench_raw(const char *root, const struct bench_opts *o,
-		     bool written, struct figures *f)
+static int bench_raw(const char *root, const struct bench_opts *o, bool written,
+		     struct figures *f)
 {
 	struct samples s = { 0 };
 	char path[PATH_MAX];
@@ -167,8 +166,8 @@ struct append_run {
 	raft_index next;
 };
 
-static int append_loop(struct append_run *r, double seconds,
-		       struct samples *s, double *el)
+static int append_loop(struct append_run *r, double seconds, struct samples *s,
+		       double *el)
 {
 	double start = now_ms(), t;
 	int rc;
@@ -240,9 +239,9 @@ static void print_raw(const struct bench_opts *o, bool written,
 		       f->ops_per_sec, f->p50, f->p99);
 	else
 		printf("store: raw %d B pwrite+fdatasync into %s blocks: "
-		       "%.0f ops/s, p50 %.3f ms, p99 %.3f ms\n", RAW_BYTES,
-		       written ? "written" : "fallocated", f->ops_per_sec,
-		       f->p50, f->p99);
+		       "%.0f ops/s, p50 %.3f ms, p99 %.3f ms\n",
+		       RAW_BYTES, written ? "written" : "fallocated",
+		       f->ops_per_sec, f->p50, f->p99);
 }
 
 static void print_append(const struct bench_opts *o, unsigned batch,
@@ -256,11 +255,12 @@ static void print_append(const struct bench_opts *o, unsigned batch,
 		       batch, ENTRY_BYTES, f->ops_per_sec * batch,
 		       f->ops_per_sec, f->p50, f->p99, f->p50 - raw->p50);
 	else
-		printf("store: append %3u x %d B per fdatasync: %.0f entries/s, "
+		printf("store: append %3u x %d B per fdatasync: %.0f "
+		       "entries/s, "
 		       "%.0f batches/s, p50 %.3f ms, p99 %.3f ms "
-		       "(p50 %+.3f ms over a raw overwrite)\n", batch,
-		       ENTRY_BYTES, f->ops_per_sec * batch, f->ops_per_sec,
-		       f->p50, f->p99, f->p50 - raw->p50);
+		       "(p50 %+.3f ms over a raw overwrite)\n",
+		       batch, ENTRY_BYTES, f->ops_per_sec * batch,
+		       f->ops_per_sec, f->p50, f->p99, f->p50 - raw->p50);
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag,
@@ -280,9 +280,12 @@ int bench_store(const struct bench_opts *o)
 	int rc;
 
 	if (snprintf(root, sizeof(root), "%s/tenure-bench-store-XXXXXX",
-		     o->dir) >= (int)sizeof(root) || mkdtemp(root) == NULL) {
-		fprintf(stderr, "bench store: cannot create a directory in "
-			"%s: %s\n", o->dir, strerror(errno));
+		     o->dir) >= (int)sizeof(root) ||
+	    mkdtemp(root) == NULL) {
+		fprintf(stderr,
+			"bench store: cannot create a directory in "
+			"%s: %s\n",
+			o->dir, strerror(errno));
 		return 1;
 	}
 	rc = bench_raw(root, o, true, &raw);

@@ -49,7 +49,8 @@ static void print_machine(bool json)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (json)
 		printf("{\"bench\":\"machine\",\"cpu\":\"%s\",\"cpus\":%ld,"
-		       "\"kernel\":\"%s\"}\n", model, cpus, u.release);
+		       "\"kernel\":\"%s\"}\n",
+		       model, cpus, u.release);
 	else
 		printf("machine: %s, %ld CPUs, Linux %s\n", model, cpus,
 		       u.release);
@@ -57,7 +58,7 @@ static void print_machine(bool json)
 
 int main(int argc, char **argv)
 {
-	struct bench_opts o = {.dir = "/tmp", .seconds = 2.0, .json = false};
+	struct bench_opts o = { .dir = "/tmp", .seconds = 2.0, .json = false };
 	const char *only = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -78,7 +79,8 @@ int main(int argc, char **argv)
 			o.json = !strcmp(v, "json");
 			i++;
 		} else {
-			fprintf(stderr, "raft-bench: unknown argument '%s'\n", a);
+			fprintf(stderr, "raft-bench: unknown argument '%s'\n",
+				a);
 			usage(stderr);
 			return 2;
 		}

@@ -17,10 +17,10 @@
 
 #include "proto/client.h"
 
-#define CHECK(c)                                                     \
-	do {                                                         \
-		if (!(c))                                            \
-			__builtin_trap();                            \
+#define CHECK(c)                          \
+	do {                              \
+		if (!(c))                 \
+			__builtin_trap(); \
 	} while (0)
 
 /* The payload of the single frame in w equals p[0..n). */
@@ -34,7 +34,9 @@ static void check_same_payload(const struct wire_writer *w,
 static void fuzz_request(uint32_t op, const unsigned char *p, size_t n,
 			 struct client_scratch *s)
 {
-	struct frame f = {.type = op, .request_id = 7, .payload = p, .len = n};
+	struct frame f = {
+		.type = op, .request_id = 7, .payload = p, .len = n
+	};
 	struct client_request q;
 	if (client_decode_request(&f, &q, s)) {
 		CHECK(s->error[0] != '\0');
@@ -50,8 +52,9 @@ static void fuzz_request(uint32_t op, const unsigned char *p, size_t n,
 static void fuzz_response(uint32_t op, const unsigned char *p, size_t n,
 			  struct client_scratch *s)
 {
-	struct frame f = {.type = CLIENT_RESPONSE, .request_id = 7,
-			  .payload = p, .len = n};
+	struct frame f = {
+		.type = CLIENT_RESPONSE, .request_id = 7, .payload = p, .len = n
+	};
 	struct client_response r;
 	if (client_decode_response(&f, op, &r, s)) {
 		CHECK(s->error[0] != '\0');
@@ -67,8 +70,9 @@ static void fuzz_response(uint32_t op, const unsigned char *p, size_t n,
 static void fuzz_event(bool lease_kind, const unsigned char *p, size_t n,
 		       struct client_scratch *s)
 {
-	struct frame f = {.type = CLIENT_EVENT, .request_id = 7, .payload = p,
-			  .len = n};
+	struct frame f = {
+		.type = CLIENT_EVENT, .request_id = 7, .payload = p, .len = n
+	};
 	struct client_event e;
 	if (client_decode_event(&f, lease_kind, &e, s)) {
 		CHECK(s->error[0] != '\0');
@@ -90,10 +94,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct client_scratch s;
 	memset(&s, 0, sizeof(s));
 	switch (data[0] % 4) {
-	case 0: fuzz_request(op, data + 2, size - 2, &s); break;
-	case 1: fuzz_response(op, data + 2, size - 2, &s); break;
-	case 2: fuzz_event(true, data + 2, size - 2, &s); break;
-	case 3: fuzz_event(false, data + 2, size - 2, &s); break;
+	case 0:
+		fuzz_request(op, data + 2, size - 2, &s);
+		break;
+	case 1:
+		fuzz_response(op, data + 2, size - 2, &s);
+		break;
+	case 2:
+		fuzz_event(true, data + 2, size - 2, &s);
+		break;
+	case 3:
+		fuzz_event(false, data + 2, size - 2, &s);
+		break;
 	}
 	client_scratch_free(&s);
 	return 0;

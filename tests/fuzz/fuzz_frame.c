@@ -23,13 +23,13 @@
 #include "common/crc32c.h"
 #include "proto/frame.h"
 
-#define CHECK(c)                                                     \
-	do {                                                         \
-		if (!(c))                                            \
-			__builtin_trap();                            \
+#define CHECK(c)                          \
+	do {                              \
+		if (!(c))                 \
+			__builtin_trap(); \
 	} while (0)
 
-static const size_t limits[] = {0 /* default, 1 MiB */, 1, 24, 100, 4096};
+static const size_t limits[] = { 0 /* default, 1 MiB */, 1, 24, 100, 4096 };
 
 /* Piece sizes: a small deterministic generator seeded from the input, so
  * the same input always cuts the same way. */
@@ -38,10 +38,14 @@ static size_t piece(uint32_t *x, unsigned mode)
 	*x = *x * 1103515245u + 12345u;
 	uint32_t r = *x >> 8;
 	switch (mode) {
-	case 0: return 1;                  /* byte by byte */
-	case 1: return 1 + r % 7;          /* inside a header */
-	case 2: return 1 + r % 100;
-	default: return 1 + r % 70000;     /* most of it at once */
+	case 0:
+		return 1; /* byte by byte */
+	case 1:
+		return 1 + r % 7; /* inside a header */
+	case 2:
+		return 1 + r % 100;
+	default:
+		return 1 + r % 70000; /* most of it at once */
 	}
 }
 
@@ -86,7 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned ctl = data[0];
 	const unsigned char *stream = data + 1;
 	size_t len = size - 1;
-	size_t limit = limits[(ctl & 0x0f) % (sizeof(limits) / sizeof(limits[0]))];
+	size_t limit =
+		limits[(ctl & 0x0f) % (sizeof(limits) / sizeof(limits[0]))];
 	unsigned mode = (ctl >> 4) & 3;
 	uint32_t x = (uint32_t)size * 2654435761u + ctl;
 	struct frame_decoder d;
@@ -116,7 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Whatever is left is less than one whole frame. */
 		CHECK(len - consumed < FRAME_HEADER_SIZE ||
 		      len - consumed < FRAME_HEADER_SIZE +
-				       (size_t)wire_load_u32(stream + consumed + 16));
+					       (size_t)wire_load_u32(
+						       stream + consumed + 16));
 	}
 	frame_decoder_free(&d);
 	return 0;

@@ -20,10 +20,10 @@
 
 #include "proto/peer.h"
 
-#define CHECK(c)                                                     \
-	do {                                                         \
-		if (!(c))                                            \
-			__builtin_trap();                            \
+#define CHECK(c)                          \
+	do {                              \
+		if (!(c))                 \
+			__builtin_trap(); \
 	} while (0)
 
 static void check_buf(const struct raft_buf *a, const struct raft_buf *b)
@@ -39,10 +39,12 @@ static void check_append(const struct raft_msg_append *a,
 	CHECK(a->commit == b->commit && a->n_entries == b->n_entries);
 	CHECK((a->n_entries == 0) == (a->entries == NULL));
 	for (unsigned i = 0; i < a->n_entries; i++) {
-		const struct raft_entry *x = &a->entries[i], *y = &b->entries[i];
+		const struct raft_entry *x = &a->entries[i],
+					*y = &b->entries[i];
 		CHECK(x->index == a->prev_index + 1 + i && x->index != 0);
 		CHECK(x->term != 0);
-		CHECK(x->type >= RAFT_ENTRY_NORMAL && x->type <= RAFT_ENTRY_CONFIG);
+		CHECK(x->type >= RAFT_ENTRY_NORMAL &&
+		      x->type <= RAFT_ENTRY_CONFIG);
 		CHECK(x->term == y->term && x->index == y->index);
 		CHECK(x->type == y->type);
 		check_buf(&x->data, &y->data);
@@ -141,7 +143,7 @@ static void round_trip(const struct raft_message *m, struct wire_writer *w,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct peer_scratch s1 = {0}, s2 = {0};
+	struct peer_scratch s1 = { 0 }, s2 = { 0 };
 	struct raft_message m, again;
 	struct wire_writer w;
 	struct frame_decoder d;

@@ -17,10 +17,10 @@
 
 #include "server/sm.h"
 
-#define CHECK(c)                                                     \
-	do {                                                         \
-		if (!(c))                                            \
-			__builtin_trap();                            \
+#define CHECK(c)                          \
+	do {                              \
+		if (!(c))                 \
+			__builtin_trap(); \
 	} while (0)
 
 static void apply_text(struct sm *sm, uint64_t index, const struct sm_cmd *c)
@@ -38,14 +38,20 @@ static struct sm *populated(void)
 {
 	struct sm *sm = sm_new();
 	CHECK(sm != NULL);
-	struct sm_cmd c = {.type = SM_CMD_LEASE_ACQUIRE,
-			   .name = {"L", 1}, .holder = {"h", 1}, .ttl_ms = 1000};
+	struct sm_cmd c = { .type = SM_CMD_LEASE_ACQUIRE,
+			    .name = { "L", 1 },
+			    .holder = { "h", 1 },
+			    .ttl_ms = 1000 };
 	apply_text(sm, 1, &c);
-	struct sm_cmd put = {.type = SM_CMD_PUT, .key = {"k", 1},
-			     .value = {"v", 1}, .name = {"L", 1}, .token = 1};
+	struct sm_cmd put = { .type = SM_CMD_PUT,
+			      .key = { "k", 1 },
+			      .value = { "v", 1 },
+			      .name = { "L", 1 },
+			      .token = 1 };
 	apply_text(sm, 2, &put);
-	struct sm_cmd free_key = {.type = SM_CMD_PUT, .key = {"f", 1},
-				  .value = {"x", 1}};
+	struct sm_cmd free_key = { .type = SM_CMD_PUT,
+				   .key = { "f", 1 },
+				   .value = { "x", 1 } };
 	apply_text(sm, 3, &free_key);
 	return sm;
 }

@@ -82,7 +82,7 @@ static unsigned make_seeds(struct seed *s)
 		entries[i].index = 101 + i;
 		entries[i].type = (uint8_t)(RAFT_ENTRY_NORMAL + i % 3);
 		entries[i].data.base = data[i % 4];
-		entries[i].data.len = (size_t[]){0, 1, 17, 64}[i % 4];
+		entries[i].data.len = (size_t[]){ 0, 1, 17, 64 }[i % 4];
 	}
 	entries[6] = entries[0];
 	entries[6].index = UINT64_MAX;
@@ -237,7 +237,8 @@ int main(int argc, char **argv)
 	wire_writer_init(&all);
 	for (unsigned i = 0; i < n; i++) {
 		wire_writer_reset(&w);
-		if (!peer_encode(&w, &seeds[i].m) || !peer_encode(&all, &seeds[i].m))
+		if (!peer_encode(&w, &seeds[i].m) ||
+		    !peer_encode(&all, &seeds[i].m))
 			die("cannot encode", seeds[i].name);
 		/* peer seed: type byte, then the payload */
 		w.buf[FRAME_HEADER_SIZE - 1] = seeds[i].m.type;
@@ -248,8 +249,9 @@ int main(int argc, char **argv)
 		wire_writer_reset(&w);
 		peer_encode(&w, &seeds[i].m);
 		snprintf(name, sizeof(name), "%s", seeds[i].name);
-		write_frame_seed(argv[1], name, i % 2 ? CTL_DEFAULT_WHOLE
-						      : CTL_HEADER_PIECES, &w);
+		write_frame_seed(argv[1], name,
+				 i % 2 ? CTL_DEFAULT_WHOLE : CTL_HEADER_PIECES,
+				 &w);
 	}
 	write_frame_seed(argv[1], "stream-whole", CTL_DEFAULT_WHOLE, &all);
 	write_frame_seed(argv[1], "stream-bytes", CTL_BYTES, &all);
