@@ -42,7 +42,8 @@ for b in tenured tenurectl tenure-agent; do
 done
 
 tmp=$(mktemp -d "/tmp/tenure-$me.XXXXXX")
-cdir=$tmp/cluster
+cdir=$tmp/local-cluster # the default --dir, relative to where `up` runs
+alt=""                  # where `up` put it, the checkout being closed
 failed=0
 locks=""
 seen_pids=""
@@ -70,6 +71,7 @@ cleanup() {
 		echo "$me: kept $tmp" >&2
 	else
 		rm -rf "$tmp"
+		[ -n "$alt" ] && rm -rf "$alt"
 	fi
 }
 trap cleanup EXIT
@@ -202,7 +204,7 @@ fi
 # ---- 1. a directory the user postgres cannot reach ------------------------------
 
 chmod 700 "$tmp"
-out=$("$lc" up --dir "$cdir" --base-port "$base" 2>&1) && fail "up in a dir closed to postgres succeeded"
+out=$("$lc" up --dir "$tmp/closed" --base-port "$base" 2>&1) && fail "up in a dir closed to postgres succeeded"
 echo "$out" | grep -q "cannot enter $tmp" || fail "up in a closed dir: no message naming $tmp: $out"
 echo "$out" | grep -q "hint:" || fail "up in a closed dir: no hint: $out"
 chmod 755 "$tmp"
@@ -210,11 +212,22 @@ echo "$me: a closed directory is refused: ok"
 
 # ---- 2. up ----------------------------------------------------------------------------
 
+# As a first user runs it: in a checkout the user postgres cannot enter
+# (a clone under /root), with no --dir: the cluster goes where postgres can
+# reach it, ./local-cluster links there, and every command still finds it.
 t0=$(date +%s)
-"$lc" up --dir "$cdir" --base-port "$base" >"$tmp/up.out" 2>&1 || {
+chmod 700 "$tmp"
+(cd "$tmp" && exec "$lc" up --base-port "$base") >"$tmp/up.out" 2>&1 || {
 	cat "$tmp/up.out" >&2
 	fail "up failed"
 }
+[ -L "$cdir" ] && alt=$(readlink "$cdir")
+case "$alt" in
+/var/tmp/tenure-local-cluster-*) ;;
+*) fail "up in a closed checkout did not put the cluster elsewhere: $cdir -> '$alt'" ;;
+esac
+grep -q "the user postgres cannot enter $tmp: the cluster lives in $alt" "$tmp/up.out" ||
+	fail "up in a closed checkout did not say where the cluster is: $(head -n 3 "$tmp/up.out")"
 echo "$me: up in $(($(date +%s) - t0)) s (base port $base)"
 grep -q "primary" "$tmp/up.out" || fail "up did not print the cluster list"
 [ "$(grep -cE '^w[123] +127\.0\.0\.1:[0-9]+ +(leader|follower) ' "$tmp/up.out")" = 3 ] ||
@@ -325,7 +338,7 @@ collect_pids
 # ---- 6. down ----------------------------------------------------------------------------------
 
 "$lc" down --dir "$cdir" >"$tmp/down.out" 2>&1 || { cat "$tmp/down.out" >&2; fail "down failed"; }
-grep -q "rm -rf $cdir" "$tmp/down.out" || fail "down did not say how to remove the data"
+grep -q "rm -rf $alt $cdir" "$tmp/down.out" || fail "down did not say how to remove the data (and the link): $(cat "$tmp/down.out")"
 left=""
 for p in $seen_pids; do
 	alive "$p" || continue
