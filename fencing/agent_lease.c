@@ -303,20 +303,9 @@ void lease_on_timer(struct agent *a)
 static void on_released(void *arg, int status, const struct client_response *r)
 {
 	struct lease_call *c = arg;
+	const struct held_lease *l = c->member ? &c->a->member : &c->a->primary;
 	log_event(LOG_INFO, "lease_released", "lease=%s token=%llu status=%s",
-		  c->a->primary.name, (unsigned long long)c->token,
-		  client_status_name(status));
-	if (c->cb)
-		c->cb(c->a, status == CLIENT_OK, status, c->arg);
-	free(c);
-}
-
-static void on_member_released(void *arg, int status,
-			       const struct client_response *r)
-{
-	struct lease_call *c = arg;
-	log_event(LOG_INFO, "lease_released", "lease=%s token=%llu status=%s",
-		  c->a->member.name, (unsigned long long)c->token,
+		  l->name, (unsigned long long)c->token,
 		  client_status_name(status));
 	if (c->cb)
 		c->cb(c->a, status == CLIENT_OK, status, c->arg);
@@ -378,7 +367,7 @@ void lease_release_member(struct agent *a, lease_done_cb cb, void *arg)
 		.holder = str(a->holder_id),
 		.lease_token = l->token,
 	};
-	if (tclient_request(a->tc, &req, 0, on_member_released, c) != 0) {
+	if (tclient_request(a->tc, &req, 0, on_released, c) != 0) {
 		free(c);
 		if (cb)
 			cb(a, false, CLIENT_EINTERNAL, arg);
