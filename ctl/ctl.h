@@ -1,6 +1,7 @@
 /*
  * ctl.h — tenurectl, the operator's command line client of tenured (what
- * etcdctl and patronictl are to etcd and Patroni).
+ * etcdctl and patronictl are to etcd and Patroni): what every command
+ * shares.
  *
  * Contract
  * --------
@@ -27,9 +28,19 @@
  *   ctl_pgcluster.c  cluster list/history/pause/resume/switchover/failover:
  *                  the Postgres cluster the agents keep under SCOPE/
  *   ctl_pgoutput.c its tables and JSON (pure, unit-tested)
- *   ctl_drill.c    cluster drill: a rehearsed switchover or failover with
+ *   ctl_scopeconf.c  cluster show-config/edit-config: S/config
+ *   ctl_drill*.c   cluster drill: a rehearsed switchover or failover with
  *                  measured RTO/RPO, kept under S/drills/ for history
+ *                  (ctl_drill_int.h lists its files)
  *   ctl_drillprobe.c  its write probe (libpq, one thread)
+ * Headers: this one for what every command uses; one per family of
+ * commands for the rest:
+ *   ctl_kv.h       the witnesses' leases and keys (ctl_lease.c, ctl_kv.c,
+ *                  ctl_watch.c, their printers in ctl_output.c)
+ *   ctl_cluster.h  the witness cluster (ctl_cluster.c, ctl_bench.c)
+ *   ctl_pg.h       the Postgres cluster (ctl_pgcluster.c, ctl_pgoutput.c,
+ *                  ctl_scopeconf.c)
+ *   ctl_drill.h    cluster drill and its probe
  */
 #ifndef TENURE_CTL_H
 #define TENURE_CTL_H
@@ -40,7 +51,6 @@
 #include <stdio.h>
 
 #include "common/json.h"
-#include "fencing/member.h"
 #include "proto/client.h"
 #include "proto/tclient.h"
 
@@ -194,151 +204,5 @@ char *ctl_cell(struct client_str s);
 /* A value in a table of several keys: over 60 bytes, its start and "..." */
 char *ctl_cell_value(struct client_str v, bool shorten);
 char *ctl_cell_u64(uint64_t v);
-/* Leases and keys, one printer each for both formats. */
-void ctl_json_lease(struct json *j, const struct client_lease *l);
-void ctl_json_kv(struct json *j, const struct client_kv *kv);
-void ctl_print_leases(const struct ctl *c, const struct client_lease *l,
-		      size_t n);
-void ctl_print_kvs(const struct ctl *c, const struct client_kv *kv, size_t n);
-/* A lease and the outcome of a lease write: JSON adds `flag` (granted,
- * renewed, released) when non-NULL. */
-void ctl_print_lease_outcome(const struct ctl *c, const struct client_lease *l,
-			     const char *flag, bool ok);
-
-/* ---- ctl_pgoutput.c: the Postgres cluster (cluster list, history) ------ */
-
-/* What `cluster list` shows: the records under SCOPE/members/ and who
- * holds SCOPE/primary.  Roles follow fencing/roster.h (only the holder is
- * "primary"); a holder without a record still gets a row. */
-struct ctl_pg_list {
-	const char *scope;
-	const char *leader; /* "" when SCOPE/primary is free */
-	uint64_t token;     /* its fencing token */
-	bool paused;
-	const char *sync; /* SCOPE/sync, comma-separated, or "" */
-	const struct member *members;
-	size_t n;
-};
-void ctl_pg_print_list(FILE *f, enum ctl_format fmt,
-		       const struct ctl_pg_list *l);
-
-/* One SCOPE/history/ entry (see the key protocol in ctl_pgcluster.c). */
-struct ctl_pg_event {
-	uint64_t time_ms;
-	char old[MEMBER_STR_MAX];
-	char new_name[MEMBER_STR_MAX];
-	char reason[MEMBER_STR_MAX];
-	uint64_t token;
-	uint64_t unavailable_ms;
-};
-/* Unknown keys ignored, missing ones zero; false with a reason. */
-bool ctl_pg_event_decode(const char *json, size_t len, struct ctl_pg_event *e,
-			 char *err, size_t errlen);
-void ctl_pg_print_history(FILE *f, enum ctl_format fmt,
-			  const struct ctl_pg_event *e, size_t n);
-/* "2024-05-01T12:00:00.123Z" into buf (at least 32 bytes). */
-const char *ctl_pg_iso_time(uint64_t ms, char *buf, size_t cap);
-/* One history entry as a JSON object (what the history list holds). */
-void ctl_pg_json_event(struct json *j, const struct ctl_pg_event *e);
-
-/* ---- ctl_pgcluster.c: shared with cluster drill ------------------------- */
-
-/* --scope, env TENURE_SCOPE, or "main"; 0 or a usage error. */
-int ctl_pg_scope(struct ctl *c, const char **out);
-/* A key's value into buf (cut at len); *found false when absent.  0 or
- * the exit code after an error was printed. */
-int ctl_pg_read_key(struct ctl *c, const char *key, char *buf, size_t len,
-		    bool *found);
-/* Writes S/switchover (kind "switchover" or "failover") unless a request
- * is pending; 0 or the exit code after saying why. */
-int ctl_pg_request_handover(struct ctl *c, const char *scope, const char *kind,
-			    const char *from, const char *candidate);
-/* One request without log lines, bounded: a client_status, or a negative
- * libuv error when no client could be set up. */
-int ctl_pg_quiet_call(struct ctl *c, const struct client_request *q,
-		      uint64_t timeout_ms, struct tclient_result *res);
-
-/* ---- ctl_drill.c ---------------------------------------------------------- */
-
-/* `cluster history` with the drills kept under S/drills/: the agents'
- * table then a "Drills" table; -o json one list, oldest first, where a
- * drill is an object with "reason": "drill" (the list's shape stays what
- * scripts already read). */
-int ctl_drill_print_history(struct ctl *c, const char *scope,
-			    const struct ctl_pg_event *e, size_t n);
-
-/* ---- ctl_drillprobe.c: the drill's write probe ---------------------------- */
-
-/* Every interval_ms, INSERT INTO tenure_drill (id, node) the next id on
- * the node named by ctl_probe_target, in a thread of its own; a connect
- * or an INSERT gets deadline_ms (poll() on the socket: a dead or frozen
- * node cannot hang it).  An INSERT counts as acknowledged only when it
- * succeeded without the WARNING of a cancelled synchronous wait.  Times
- * are CLOCK_MONOTONIC ms.  ctl_probe_target and ctl_probe_first_new_ack
- * may be called while it runs; the rest before start or after stop. */
-struct ctl_probe_conf {
-	const char *user, *database; /* libpq's (password: PGPASSWORD,
-					~/.pgpass) */
-	const char *old;             /* the primary when the drill starts */
-	uint64_t interval_ms, deadline_ms;
-};
-struct ctl_probe_stats {
-	uint64_t first_id; /* the run's ids are >= this */
-	uint64_t writes, acked, errors;
-	uint64_t first_new_ms;   /* first ack by a node other than old,
-					0 when none */
-	uint64_t last_before_ms; /* the ack before it, 0 when none */
-	uint64_t longest_gap_ms; /* between two acks in a row */
-	char new_node[MEMBER_STR_MAX];
-	char last_error[256];
-};
-struct ctl_probe;
-/* Creates tenure_drill (if need be) on the primary at primary_addr
- * ("host:port") and learns the next free id; 0, or -1 with err. */
-int ctl_probe_new(const struct ctl_probe_conf *conf, const char *primary_addr,
-		  struct ctl_probe **out, char *err, size_t errlen);
-int ctl_probe_start(struct ctl_probe *p);
-/* Where to write ("" node: nowhere, for now). */
-void ctl_probe_target(struct ctl_probe *p, const char *node, const char *addr);
-uint64_t ctl_probe_first_new_ack(struct ctl_probe *p);
-/* Lets the current write finish and joins the thread (idempotent). */
-void ctl_probe_stop(struct ctl_probe *p);
-void ctl_probe_stats(const struct ctl_probe *p, struct ctl_probe_stats *s);
-/* How many acknowledged ids the node at addr lacks (and the first); 0,
- * or -1 with err when it cannot be asked. */
-int ctl_probe_count_lost(const struct ctl_probe *p, const char *addr,
-			 uint64_t *lost, uint64_t *first_lost, char *err,
-			 size_t errlen);
-void ctl_probe_free(struct ctl_probe *p);
-
-/* ---- the commands ------------------------------------------------------- */
-
-int ctl_cmd_lease_acquire(struct ctl *c);
-int ctl_cmd_lease_renew(struct ctl *c);
-int ctl_cmd_lease_release(struct ctl *c);
-int ctl_cmd_lease_get(struct ctl *c);
-int ctl_cmd_lease_list(struct ctl *c);
-int ctl_cmd_lease_watch(struct ctl *c);
-int ctl_cmd_put(struct ctl *c);
-int ctl_cmd_get(struct ctl *c);
-int ctl_cmd_del(struct ctl *c);
-int ctl_cmd_list(struct ctl *c);
-int ctl_cmd_watch(struct ctl *c);
-int ctl_cmd_status(struct ctl *c);
-int ctl_cmd_member_list(struct ctl *c);
-int ctl_cmd_member_add(struct ctl *c);
-int ctl_cmd_member_remove(struct ctl *c);
-int ctl_cmd_leader_transfer(struct ctl *c);
-int ctl_cmd_bench(struct ctl *c);
-int ctl_cmd_pg_list(struct ctl *c);
-int ctl_cmd_pg_history(struct ctl *c);
-int ctl_cmd_pg_pause(struct ctl *c);
-int ctl_cmd_pg_resume(struct ctl *c);
-int ctl_cmd_pg_switchover(struct ctl *c);
-int ctl_cmd_pg_failover(struct ctl *c);
-int ctl_cmd_pg_drill(struct ctl *c);
-/* ctl_scopeconf.c: S/config, the settings every agent agrees on */
-int ctl_cmd_pg_show_config(struct ctl *c);
-int ctl_cmd_pg_edit_config(struct ctl *c);
 
 #endif /* TENURE_CTL_H */

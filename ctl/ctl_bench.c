@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "ctl/ctl_cluster.h"
 #include "proto/limits.h"
 
 #define BENCH_LEASE_TTL_MS 10000

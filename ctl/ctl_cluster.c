@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
+#include "ctl/ctl_cluster.h"
 
 /* ---- probing every endpoint --------------------------------------------- */
 

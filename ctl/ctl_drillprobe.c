@@ -35,6 +35,7 @@
 
 #include "common/clock.h"
 #include "ctl/ctl.h"
+#include "ctl/ctl_drill.h"
 #include "fencing/roster.h"
 
 #define PROBE_TABLE_SQL                                                    \

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "ctl/ctl_kv.h"
 
 static int key_arg(struct ctl *c, const char **key)
 {

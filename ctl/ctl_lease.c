@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "ctl/ctl_kv.h"
 #include "proto/limits.h"
 
 /* "held by h1 with token 5" or "free", for the messages on stderr. */

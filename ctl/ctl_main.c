@@ -13,6 +13,10 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "ctl/ctl_cluster.h"
+#include "ctl/ctl_drill.h"
+#include "ctl/ctl_kv.h"
+#include "ctl/ctl_pg.h"
 
 /* ---- the command table -------------------------------------------------- */
 

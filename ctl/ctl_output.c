@@ -13,6 +13,7 @@
 
 #include "common/json.h"
 #include "ctl/ctl.h"
+#include "ctl/ctl_kv.h"
 
 /* ---- JSON --------------------------------------------------------------- */
 

@@ -23,8 +23,8 @@
  *   key   S/drill            {"kind":"failover","target":NAME,"token":T,
  *                            "requested_ms":ms}: `cluster drill` asks the
  *                            primary holding token T to play dead
- *   keys  S/drills/%020llu   (wall-clock ms) a drill's result (ctl_drill.c);
- *                            the newest 100 are kept
+ *   keys  S/drills/%020llu   (wall-clock ms) a drill's result
+ *                            (ctl_drill_report.c); the newest 100 are kept
  *
  * tenurectl never moves the lease itself: it asks (S/switchover) and
  * watches the agents do it, because only the agents can fence and
@@ -38,6 +38,8 @@
 
 #include "common/clock.h"
 #include "ctl/ctl.h"
+#include "ctl/ctl_drill.h"
+#include "ctl/ctl_pg.h"
 #include "fencing/flatjson.h"
 #include "fencing/optime.h"
 #include "fencing/roster.h"
@@ -774,7 +776,7 @@ int ctl_cmd_pg_failover(struct ctl *c)
 	return handover(c, "failover");
 }
 
-/* ---- shared with cluster drill (ctl_drill.c) ---------------------------- */
+/* ---- shared with cluster drill (ctl_drill*.c) --------------------------- */
 
 int ctl_pg_scope(struct ctl *c, const char **out)
 {

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
+#include "ctl/ctl_pg.h"
 #include "fencing/flatjson.h"
 #include "fencing/roster.h"
 

@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "ctl/ctl.h"
+#include "ctl/ctl_pg.h"
 #include "fencing/flatjson.h"
 #include "fencing/scope_conf.h"
 #include "proto/limits.h"

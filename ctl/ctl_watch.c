@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "ctl/ctl_kv.h"
 #include "proto/limits.h"
 
 struct watch_run {

@@ -4,7 +4,7 @@
  * primary's data from a standby's, and the record written once this node
  * has adopted it.  The rules (who adopts, who waits) are in decide.c; the
  * steps (lease, start as the primary, role, history, hook) in
- * agent_act.c, shared with bootstrap.
+ * agent_act_copy.c, shared with bootstrap.
  *
  * S/initialize holds "NAME SYSID": the node that created or adopted the
  * database and its system identifier (pg_controldata's "Database system

@@ -7,7 +7,11 @@
  *   agent_keys.c     what is read from and written to the witnesses
  *   agent_pages.c    paged LIST walks of the scope
  *   agent_prune.c    keeping S/history/ bounded
- *   agent_act.c      the actions on Postgres that decide() asks for
+ *   agent_act.c      the actions on Postgres that decide() asks for: the
+ *                    helpers, start, stop, fencing and the dispatch;
+ *                    agent_act_copy.c, agent_act_follow.c,
+ *                    agent_act_promote.c and agent_act_sync.c the families
+ *                    of actions (agent_act_int.h)
  *   agent_adopt.c    existing data in a new scope (S/initialize)
  * main.c creates the agent through agent.h only.
  */
@@ -122,7 +126,7 @@ struct agent {
 	uint64_t start_log_offset; /* pg_log_file's size when it began */
 	uint64_t start_failed_ms;  /* when it was seen down (0: not yet) */
 	int64_t start_conf_mtime;  /* the configuration files' mtime then */
-	/* Fresh copies of the data directory (agent_act.c move_aside) in a
+	/* Fresh copies of the data directory (agent_act_copy.c act_move_aside) in a
 	 * row that never came up, the last one's start, what the last one
 	 * needed (bytes: the size of the directory it replaced, 0 unknown)
 	 * and why one was refused ("" when it was not). */
@@ -207,7 +211,7 @@ int pages_walk(struct agent *a, const char *prefix, const char *start_after,
 	       uint64_t timeout_ms, pages_kv_cb on_kv, pages_done_cb done,
 	       void *arg);
 
-/* agent_act.c: one Postgres action at a time; done() when finished. */
+/* agent_act*.c: one Postgres action at a time; done() when finished. */
 void act_run(struct agent *a, const struct decide_action *act,
 	     void (*done)(struct agent *a));
 void act_fence(struct agent *a, const char *why);

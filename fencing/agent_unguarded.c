@@ -8,8 +8,8 @@
  *   - the agent started again takes the lease back for it (decide.h rule
  *     1, ACT_RECLAIM) and clears the key;
  *   - a candidate of an operator's failover must switch it off first
- *     (stonith_command) or refuse to promote (agent_act.c), and clears the
- *     key once promoted.
+ *     (stonith_command) or refuse to promote (agent_act_promote.c), and
+ *     clears the key once promoted.
  * While paused nobody is promoted automatically, so nothing else can make
  * a second primary meanwhile.
  */

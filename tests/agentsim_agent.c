@@ -432,8 +432,8 @@ static uint64_t act_begin(struct sim *s, int slot)
 	case ACT_BOOTSTRAP:
 		return acquire(s, slot) ? 300 : 10;
 	case ACT_SET_SYNC: {
-		/* agent_act.c do_set_sync: emptied first, or widened if it
-		 * names anyone; narrowed later by ACT_SYNC_KEY */
+		/* agent_act_sync.c act_set_sync: emptied first, or widened if
+		 * it names anyone; narrowed later by ACT_SYNC_KEY */
 		char u[1100];
 		snprintf(u, sizeof(u), "%s%s%s", a->m.view.sync,
 			 a->m.view.sync[0] && x->what.target[0] ? "," : "",
@@ -504,7 +504,7 @@ static void promote(struct sim *s, int slot)
 	bool failover = a->m.old_primary[0] &&
 			strcmp(a->m.old_primary, a->name) != 0;
 	if (a->m.live_sync) {
-		/* agent_act.c promote_with_sync: S/sync's others first */
+		/* agent_act_promote.c promote_with_sync: S/sync's others first */
 		char others[512] = "", n[MEMBER_STR_MAX];
 		size_t len = 0;
 		for (const char *q = a->m.view.sync;

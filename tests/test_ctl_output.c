@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "ctl/ctl_kv.h"
 #include "tests/suites.h"
 
 struct mem {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "ctl/ctl_pg.h"
 #include "tests/suites.h"
 
 struct mem {

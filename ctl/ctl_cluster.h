@@ -1,0 +1,19 @@
+/*
+ * ctl_cluster.h — tenurectl's commands on the witness cluster: status,
+ * members, leader transfer (ctl_cluster.c) and the load generator
+ * (ctl_bench.c).  What every command shares is in ctl.h (ctl_diagnose()
+ * too, which ctl_call.c uses after a timeout).
+ */
+#ifndef TENURE_CTL_CLUSTER_H
+#define TENURE_CTL_CLUSTER_H
+
+#include "ctl/ctl.h"
+
+int ctl_cmd_status(struct ctl *c);
+int ctl_cmd_member_list(struct ctl *c);
+int ctl_cmd_member_add(struct ctl *c);
+int ctl_cmd_member_remove(struct ctl *c);
+int ctl_cmd_leader_transfer(struct ctl *c);
+int ctl_cmd_bench(struct ctl *c);
+
+#endif /* TENURE_CTL_CLUSTER_H */

@@ -1,0 +1,87 @@
+/*
+ * ctl_pg.h — tenurectl's commands on the Postgres cluster the agents keep
+ * under SCOPE/: cluster list/history/pause/resume/switchover/failover
+ * (ctl_pgcluster.c, their output in ctl_pgoutput.c) and
+ * show-config/edit-config (ctl_scopeconf.c).  cluster drill is in
+ * ctl_drill.h; what every command shares is in ctl.h.
+ */
+#ifndef TENURE_CTL_PG_H
+#define TENURE_CTL_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/json.h"
+#include "ctl/ctl.h"
+#include "fencing/member.h"
+#include "proto/client.h"
+#include "proto/tclient.h"
+
+/* ---- ctl_pgoutput.c: the Postgres cluster (cluster list, history) ------ */
+
+/* What `cluster list` shows: the records under SCOPE/members/ and who
+ * holds SCOPE/primary.  Roles follow fencing/roster.h (only the holder is
+ * "primary"); a holder without a record still gets a row. */
+struct ctl_pg_list {
+	const char *scope;
+	const char *leader; /* "" when SCOPE/primary is free */
+	uint64_t token;     /* its fencing token */
+	bool paused;
+	const char *sync; /* SCOPE/sync, comma-separated, or "" */
+	const struct member *members;
+	size_t n;
+};
+void ctl_pg_print_list(FILE *f, enum ctl_format fmt,
+		       const struct ctl_pg_list *l);
+
+/* One SCOPE/history/ entry (see the key protocol in ctl_pgcluster.c). */
+struct ctl_pg_event {
+	uint64_t time_ms;
+	char old[MEMBER_STR_MAX];
+	char new_name[MEMBER_STR_MAX];
+	char reason[MEMBER_STR_MAX];
+	uint64_t token;
+	uint64_t unavailable_ms;
+};
+/* Unknown keys ignored, missing ones zero; false with a reason. */
+bool ctl_pg_event_decode(const char *json, size_t len, struct ctl_pg_event *e,
+			 char *err, size_t errlen);
+void ctl_pg_print_history(FILE *f, enum ctl_format fmt,
+			  const struct ctl_pg_event *e, size_t n);
+/* "2024-05-01T12:00:00.123Z" into buf (at least 32 bytes). */
+const char *ctl_pg_iso_time(uint64_t ms, char *buf, size_t cap);
+/* One history entry as a JSON object (what the history list holds). */
+void ctl_pg_json_event(struct json *j, const struct ctl_pg_event *e);
+
+/* ---- ctl_pgcluster.c: shared with cluster drill ------------------------- */
+
+/* --scope, env TENURE_SCOPE, or "main"; 0 or a usage error. */
+int ctl_pg_scope(struct ctl *c, const char **out);
+/* A key's value into buf (cut at len); *found false when absent.  0 or
+ * the exit code after an error was printed. */
+int ctl_pg_read_key(struct ctl *c, const char *key, char *buf, size_t len,
+		    bool *found);
+/* Writes S/switchover (kind "switchover" or "failover") unless a request
+ * is pending; 0 or the exit code after saying why. */
+int ctl_pg_request_handover(struct ctl *c, const char *scope, const char *kind,
+			    const char *from, const char *candidate);
+/* One request without log lines, bounded: a client_status, or a negative
+ * libuv error when no client could be set up. */
+int ctl_pg_quiet_call(struct ctl *c, const struct client_request *q,
+		      uint64_t timeout_ms, struct tclient_result *res);
+
+/* ---- the commands ------------------------------------------------------- */
+
+int ctl_cmd_pg_list(struct ctl *c);
+int ctl_cmd_pg_history(struct ctl *c);
+int ctl_cmd_pg_pause(struct ctl *c);
+int ctl_cmd_pg_resume(struct ctl *c);
+int ctl_cmd_pg_switchover(struct ctl *c);
+int ctl_cmd_pg_failover(struct ctl *c);
+/* ctl_scopeconf.c: S/config, the settings every agent agrees on */
+int ctl_cmd_pg_show_config(struct ctl *c);
+int ctl_cmd_pg_edit_config(struct ctl *c);
+
+#endif /* TENURE_CTL_PG_H */

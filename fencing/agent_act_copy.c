@@ -1,0 +1,335 @@
+/*
+ * agent_act_copy.c — the actions that make or mend this node's data
+ * directory: bootstrap (initdb) and adoption of existing data, a copy of
+ * the primary (pg_basebackup), crash recovery and pg_rewind of an old
+ * primary, and the data directory moved aside (or removed) for a fresh
+ * copy.  The helpers and the contract are in agent_act_int.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "fencing/agent_act_int.h"
+#include "fencing/aside.h"
+#include "fencing/pgconf.h"
+
+static void copy_refused(struct act *x, const char *msg);
+
+/* ---- bootstrap --------------------------------------------------------- */
+
+/* Adopted (agent_adopt.c): S/initialize is in (or will be written by
+ * ACT_MARK_INIT), then as after a bootstrap. */
+static void adopt_marked(struct agent *a, int status, void *arg)
+{
+	struct act *x = arg;
+	act_history_put(a, "", "adopted existing data", 0);
+	adopt_log(a);
+	a->promotions++;
+	act_role_changed(x, "primary");
+}
+
+static void boot_role(struct act *x, int status, const char *error,
+		      const struct pg_rows *rows)
+{
+	if (status != 0) {
+		act_fail(x,
+			 x->what.kind == ACT_ADOPT ? "adopt_failed"
+						   : "bootstrap_failed",
+			 error);
+		return;
+	}
+	if (x->what.kind == ACT_ADOPT) {
+		adopt_mark_initialized(x->a, adopt_marked, x);
+		return;
+	}
+	keys_put(x->a, "initialize", x->a->conf->name, NULL, NULL);
+	act_history_put(x->a, "", "bootstrap", 0);
+	log_event(LOG_INFO, "bootstrapped", "node=%s", x->a->conf->name);
+	x->a->promotions++;
+	act_role_changed(x, "primary");
+}
+
+static void boot_started(struct act *x, const struct spawn_result *r)
+{
+	if (!act_spawn_ok(x, r, "pg_ctl start"))
+		return;
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE "
+		 "rolname = '%s') THEN CREATE ROLE \"%s\" WITH REPLICATION "
+		 "LOGIN; END IF; END$$",
+		 x->a->conf->replication_user, x->a->conf->replication_user);
+	act_query(x, sql, 30000, boot_role);
+}
+
+static void boot_initdb_done(struct act *x, const struct spawn_result *r)
+{
+	if (act_spawn_ok(x, r, "initdb") && act_arm_watchdog(x))
+		act_pg_start(x, false, true, boot_started);
+}
+
+/* Existing data of a former primary: as bootstrap, without initdb. */
+void act_adopt_leased(struct agent *a, bool ok, int status, void *arg)
+{
+	struct act *x = arg;
+	if (!ok)
+		act_finish(x); /* someone else adopts or bootstraps */
+	else if (act_arm_watchdog(x))
+		act_pg_start(x, false, true, boot_started);
+}
+
+void act_init_marked(struct agent *a, int status, void *arg)
+{
+	act_finish(arg);
+}
+
+void act_boot_leased(struct agent *a, bool ok, int status, void *arg)
+{
+	struct act *x = arg;
+	if (!ok) {
+		act_finish(x); /* someone else bootstraps */
+		return;
+	}
+	char initdb[1024];
+	mkdir(a->conf->pg_data_dir, 0700);
+	const char *argv[] = { act_bin(a, "initdb", initdb, sizeof(initdb)),
+			       "-D",
+			       a->conf->pg_data_dir,
+			       "-U",
+			       a->conf->pg_superuser,
+			       "-A",
+			       "trust",
+			       "-k",
+			       "-E",
+			       "UTF8",
+			       "--no-instructions",
+			       NULL };
+	act_spawn(x, argv, 300000, boot_initdb_done);
+}
+
+/* ---- copy, recover, rewind -------------------------------------------- */
+
+static void basebackup_done(struct act *x, const struct spawn_result *r)
+{
+	if (act_spawn_ok(x, r, "pg_basebackup"))
+		act_start_following(x, x->what.target);
+}
+
+void act_basebackup(struct act *x)
+{
+	struct agent *a = x->a;
+	const struct member *m = keys_find_member(a, x->what.target);
+	if (!m) {
+		act_fail(x, "basebackup_failed", "no record of the primary");
+		return;
+	}
+	char host[256], port[16], prog[1024], msg[300];
+	uint64_t free_bytes;
+	if (a->copy_need_bytes &&
+	    aside_free_bytes(a->conf->pg_data_dir, &free_bytes) == 0 &&
+	    !aside_room(a->conf->pg_data_dir, a->copy_need_bytes, free_bytes,
+			msg, sizeof(msg))) {
+		copy_refused(x, msg);
+		return;
+	}
+	act_split_pg(m->pg, host, sizeof(host), port, sizeof(port));
+	mkdir(a->conf->pg_data_dir, 0700);
+	const char *argv[] = { act_bin(a, "pg_basebackup", prog, sizeof(prog)),
+			       "-D",
+			       a->conf->pg_data_dir,
+			       "-h",
+			       host,
+			       "-p",
+			       port,
+			       "-U",
+			       a->conf->replication_user,
+			       "-X",
+			       "stream",
+			       "-c",
+			       "fast",
+			       "-w",
+			       NULL };
+	act_spawn(x, argv, 3600000, basebackup_done);
+}
+
+static void recovered(struct act *x, const struct spawn_result *r)
+{
+	if (act_spawn_ok(x, r, "postgres --single (crash recovery)"))
+		act_finish(x);
+}
+
+/* pg_rewind needs a cleanly shut down target: a crashed old primary
+ * replays its WAL in single-user mode first (no connections accepted). */
+void act_recover(struct act *x)
+{
+	struct agent *a = x->a;
+	char prog[1024], err[256];
+	pgconf_standby_signal(a->conf->pg_data_dir, false, err, sizeof(err));
+	/* wal_keep_size as at every start: the checkpoint at the end must
+	 * not recycle the WAL pg_rewind will read next. */
+	const char *argv[] = { act_bin(a, "postgres", prog, sizeof(prog)),
+			       "--single",
+			       "-D",
+			       a->conf->pg_data_dir,
+			       "-c",
+			       "archive_mode=off",
+			       "-c",
+			       "wal_keep_size=" PG_WAL_KEEP,
+			       "template1",
+			       NULL };
+	act_spawn(x, argv, 600000, recovered);
+}
+
+/* A fresh copy of the data directory (pg_rewind cannot always do it:
+ * the WAL back to the common checkpoint is gone; or the data diverged or
+ * is damaged).  The directory is kept aside (DATADIR.diverged-SECONDS)
+ * only when no earlier copy is: the first one holds what the node had
+ * when it left the primary's history, later ones only an earlier copy of
+ * the primary (aside.h).  Nothing moves when the file system has no room
+ * for a fresh copy beside what stays. */
+static void copy_refused(struct act *x, const char *msg)
+{
+	struct agent *a = x->a;
+	snprintf(a->copy_problem, sizeof(a->copy_problem), "%s", msg);
+	log_event(LOG_ERROR, "copy_refused", "why=\"%s\"", msg);
+	/* asked again in a while: free space does not come every second */
+	a->retry_after = clock_now_ms() + 30000;
+	act_finish(x);
+}
+
+static void copy_begins(struct act *x)
+{
+	struct agent *a = x->a;
+	a->copy_need_bytes = x->copy_bytes;
+	a->copy_problem[0] = '\0';
+	a->copies++;
+	a->copied_ms = clock_now_ms();
+	a->rewind_failures = 0;
+	a->start_failures = 0;
+	a->start_failed_ms = 0;
+	a->rewound = false;
+}
+
+static void removed(struct act *x, const struct spawn_result *r)
+{
+	char q[900];
+	if (r->exit_status != 0)
+		log_event(LOG_ERROR, "remove_failed",
+			  "output=%s hint=\"remove "
+			  "it by hand\"",
+			  act_one_line(r->output, q, sizeof(q)));
+	act_finish(x);
+}
+
+/* An earlier copy is kept already: this directory goes (renamed first,
+ * so that a crash half-way never leaves half a directory in its place). */
+static void remove_current(struct act *x, const char *kept, const char *why)
+{
+	struct agent *a = x->a;
+	char doomed[1200];
+	snprintf(doomed, sizeof(doomed), "%s.removing-%llu",
+		 a->conf->pg_data_dir,
+		 (unsigned long long)(clock_wall_ms() / 1000));
+	if (rename(a->conf->pg_data_dir, doomed) != 0) {
+		act_fail(x, "move_aside_failed", doomed);
+		return;
+	}
+	log_event(LOG_ERROR, "data_dir_removed",
+		  "dir=%s kept=%s why=\"%s: re-copying from the primary; the "
+		  "earlier copy is kept, this one is removed\"",
+		  a->conf->pg_data_dir, kept, why);
+	copy_begins(x);
+	const char *argv[] = { "rm", "-rf", "--", doomed, NULL };
+	act_spawn(x, argv, 3600000, removed);
+}
+
+static void sized(struct act *x, const struct spawn_result *r)
+{
+	struct agent *a = x->a;
+	const char *why = x->what.reason ? x->what.reason : "";
+	char kept[1200], aside[1200], msg[300];
+	uint64_t free_bytes = 0;
+	x->copy_bytes = r->exit_status == 0
+				? strtoull(r->output, NULL, 10) * 1024
+				: 0;
+	if (aside_find(a->conf->pg_data_dir, kept, sizeof(kept)) == 1) {
+		remove_current(x, kept, why);
+		return;
+	}
+	if (aside_free_bytes(a->conf->pg_data_dir, &free_bytes) == 0 &&
+	    !aside_room(a->conf->pg_data_dir, x->copy_bytes, free_bytes, msg,
+			sizeof(msg))) {
+		copy_refused(x, msg);
+		return;
+	}
+	snprintf(aside, sizeof(aside), "%s.diverged-%llu", a->conf->pg_data_dir,
+		 (unsigned long long)(clock_wall_ms() / 1000));
+	if (rename(a->conf->pg_data_dir, aside) != 0) {
+		act_fail(x, "move_aside_failed", aside);
+		return;
+	}
+	log_event(LOG_ERROR, "data_dir_moved_aside",
+		  "from=%s to=%s why=\"%s: re-copying from the primary\"",
+		  a->conf->pg_data_dir, aside, why);
+	copy_begins(x);
+	act_finish(x);
+}
+
+void act_move_aside(struct act *x, const char *why)
+{
+	x->what.reason = why;
+	const char *argv[] = { "du", "-sk", x->a->conf->pg_data_dir, NULL };
+	act_spawn(x, argv, 600000, sized);
+}
+
+static void rewound(struct act *x, const struct spawn_result *r)
+{
+	struct agent *a = x->a;
+	bool ok = r->exit_status == 0 && !r->term_signal && !r->timed_out;
+	if (!ok && !strstr(r->output, "connection to server") &&
+	    ++a->rewind_failures >= 2) {
+		char q[900];
+		log_event(LOG_ERROR, "rewind_failed", "output=%s",
+			  act_one_line(r->output, q, sizeof(q)));
+		act_move_aside(x, "pg_rewind failed twice");
+		return;
+	}
+	if (!act_spawn_ok(x, r, "pg_rewind"))
+		return;
+	a->rewound = true;
+	a->rewind_failures = 0;
+	act_start_following(x, x->what.target);
+}
+
+void act_rewind(struct act *x)
+{
+	struct agent *a = x->a;
+	const struct member *m = keys_find_member(a, x->what.target);
+	if (!m) {
+		act_fail(x, "rewind_failed", "no record of the primary");
+		return;
+	}
+	char host[256], port[16], prog[1024], src[1024] = "";
+	act_split_pg(m->pg, host, sizeof(host), port, sizeof(port));
+	pgconf_conninfo_append(src, sizeof(src), "host", host);
+	pgconf_conninfo_append(src, sizeof(src), "port", port);
+	pgconf_conninfo_append(src, sizeof(src), "user", a->conf->pg_superuser);
+	pgconf_conninfo_append(src, sizeof(src), "dbname",
+			       a->conf->pg_database);
+	char source[1100];
+	snprintf(source, sizeof(source), "--source-server=%s", src);
+	const char *argv[] = { act_bin(a, "pg_rewind", prog, sizeof(prog)),
+			       "-D", a->conf->pg_data_dir, source, NULL };
+	act_spawn(x, argv, 3600000, rewound);
+}
+
+void act_restart_stopped(struct act *x, const struct spawn_result *r)
+{
+	if (!act_spawn_ok(x, r, "pg_ctl stop"))
+		return;
+	x->a->rewound = false;
+	act_rewind(x);
+}
