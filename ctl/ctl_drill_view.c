@@ -110,4 +110,3 @@ const struct member *drill_find(const struct view *v, const char *name)
 			return &v->m[i];
 	return NULL;
 }
-
