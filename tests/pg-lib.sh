@@ -49,6 +49,10 @@ slot=3
 # Root first, before a temp dir or a port is taken: not root, skipped
 proc_need_root "Postgres runs as the user postgres, started with setpriv"
 . "${pg_lib_dir:-$(dirname "$0")}/fault-lib.sh"
+# descendants PID..., postmaster_pid DATA_DIR (shared with
+# deploy/local-cluster)
+# shellcheck source=deploy/lib/proc.sh
+. "${pg_lib_dir:-$(dirname "$0")}/../deploy/lib/proc.sh"
 
 pg_bin="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 agent_bin="${TENURE_AGENT:-$top/tenure-agent}"
@@ -157,35 +161,11 @@ pg_agent_pid() {
 	return 0
 }
 # pg_postmaster_pid NODE: the pid in NODE's postmaster.pid if it is a
-# running postgres
+# running postgres (else nothing; the status is 0 either way)
 pg_postmaster_pid() {
 	_pg_parse "$1"
-	_f="$dir/$_n/data/postmaster.pid"
-	_p=""
-	[ -f "$_f" ] && read -r _p 2>/dev/null <"$_f"
-	case "$_p" in '' | *[!0-9]*) return 0 ;; esac
-	_line=""
-	read -r _line 2>/dev/null <"/proc/$_p/stat" || return 0
-	case "$_line" in "$_p (postgres) "[!Z]*) echo "$_p" ;; esac
+	postmaster_pid "$dir/$_n/data"
 	return 0
-}
-# pg_descendants PID...: those pids and all their descendants that run
-pg_descendants() {
-	[ $# -gt 0 ] || return 0
-	ps -eo pid=,ppid= | awk -v roots="$*" '
-		{ par[$1] = $2; pid[NR] = $1 }
-		END {
-			n = split(roots, r, " ")
-			for (i = 1; i <= n; i++) if (r[i] in par) set[r[i]] = 1
-			do {
-				more = 0
-				for (i = 1; i <= NR; i++)
-					if (!(pid[i] in set) && (par[pid[i]] in set)) {
-						set[pid[i]] = 1; more = 1
-					}
-			} while (more)
-			for (p in set) print p
-		}'
 }
 # pg_node_pids NODE: NODE's agent, its descendants (the guard), any process
 # of NODE seen before that still runs (a guard outliving its agent), the
@@ -744,9 +724,9 @@ pg_kill_all() {
 		[ "${_p%/cmdline}" = "$$" ] || _others="$_others ${_p%/cmdline}"
 	done
 	set -- $_others
-	_all_pm=$(pg_descendants $_pms)
+	_all_pm=$(descendants $_pms)
 	_killed=""
-	for _p in $(pg_descendants "$@"); do
+	for _p in $(descendants "$@"); do
 		case " $(echo $_all_pm) " in *" $_p "*) ;; *) kill -9 "$_p" 2>/dev/null; _killed="$_killed $_p" ;; esac
 	done
 	proc_reap $_killed # gone, their ports free, before the lock goes
@@ -761,7 +741,7 @@ pg_kill_all() {
 		sleep 0.1
 		_i=$((_i + 1))
 	done
-	_killed=$(pg_descendants $_all_pm)
+	_killed=$(descendants $_all_pm)
 	kill -9 $_killed 2>/dev/null
 	proc_reap $_killed
 	for _f in "$dir"/*/data/postmaster.pid; do # a segment left by kill -9

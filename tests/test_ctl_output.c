@@ -7,29 +7,8 @@
 
 #include "ctl/ctl.h"
 #include "ctl/ctl_kv.h"
+#include "tests/mem_out.h"
 #include "tests/suites.h"
-
-struct mem {
-	char *buf;
-	size_t len;
-	FILE *f;
-};
-
-static void mem_open(struct mem *m)
-{
-	m->buf = NULL;
-	m->len = 0;
-	m->f = open_memstream(&m->buf, &m->len);
-	ck_assert_ptr_nonnull(m->f);
-}
-
-/* Closes the stream and compares what was written. */
-static void mem_expect(struct mem *m, const char *want)
-{
-	fclose(m->f);
-	ck_assert_str_eq(m->buf, want);
-	free(m->buf);
-}
 
 static void json_one_str(const char *p, size_t len, const char *want)
 {

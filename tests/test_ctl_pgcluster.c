@@ -7,29 +7,8 @@
 
 #include "ctl/ctl.h"
 #include "ctl/ctl_pg.h"
+#include "tests/mem_out.h"
 #include "tests/suites.h"
-
-struct mem {
-	char *buf;
-	size_t len;
-	FILE *f;
-};
-
-static void mem_open(struct mem *m)
-{
-	m->buf = NULL;
-	m->len = 0;
-	m->f = open_memstream(&m->buf, &m->len);
-	ck_assert_ptr_nonnull(m->f);
-}
-
-static void mem_expect(struct mem *m, const char *want)
-{
-	fclose(m->f);
-	ck_assert_msg(strcmp(m->buf, want) == 0, "got:\n%s\nwant:\n%s", m->buf,
-		      want);
-	free(m->buf);
-}
 
 static void three(struct member *m)
 {

@@ -7,9 +7,11 @@
  *
  * Every test drives a small cluster through tests/raft_fixture.c: the test
  * decides which node ticks and which message is delivered, so each test
- * builds exactly the situation its rule talks about.  Where a situation
- * needs a specific node to win an election while the others still follow a
- * leader (and would ignore it, see leader stickiness), the test injects a
+ * builds exactly the situation its rule talks about, starting from a
+ * cluster described as data (CLUSTER: how many voters, who leads, what is
+ * observed from when; see start_cluster).  Where a situation needs a
+ * specific node to win an election while the others still follow a leader
+ * (and would ignore it, see leader stickiness), the test injects a
  * TimeoutNow into that node: the transfer path skips PreVote and the lease,
  * which keeps the setup short and deterministic.
  */
@@ -382,6 +384,59 @@ static int transfer(struct fixture *f, raft_id leader, raft_id to)
 	return fx_step(f, leader, &ev);
 }
 
+/* ---- the cluster a test starts from -------------------------------------- */
+
+/* A test's starting point as data, every field optional:
+ *
+ *   CLUSTER(&f)                      three fresh voters, nobody elected
+ *   CLUSTER(&f, .voters = 5)         five fresh voters
+ *   CLUSTER(&f, .leader = 1)         node 1 leads term 2 and heartbeats have
+ *                                    spread the commit of its no-op
+ *                                    (elect_settled)
+ *   CLUSTER(&f, .leader = 1, .next_leader = 2)
+ *                                    then node 2 leads term 3 (force_elect)
+ *
+ * .unsettled: the leader's election timeout only runs out and everything is
+ * delivered (fx_elect): it is not checked, nor are heartbeats run.
+ * .watch: observe() every update from the start, elections included;
+ * .watch_after: from the end of the set-up on.  The raft_options fields,
+ * when not 0, replace those of test_options(). */
+struct cluster {
+	unsigned voters; /* 3 when 0 */
+	raft_id leader;
+	bool unsettled;
+	raft_id next_leader;
+	struct observed *watch;
+	struct observed *watch_after;
+	unsigned max_inflight;
+	unsigned max_batch_entries;
+	size_t snapshot_chunk;
+};
+
+#define CLUSTER(f, ...) start_cluster((f), (struct cluster){ __VA_ARGS__ })
+
+static void start_cluster(struct fixture *f, struct cluster c)
+{
+	struct raft_options opt = test_options();
+	if (c.max_inflight)
+		opt.max_inflight = c.max_inflight;
+	if (c.max_batch_entries)
+		opt.max_batch_entries = c.max_batch_entries;
+	if (c.snapshot_chunk)
+		opt.snapshot_chunk = c.snapshot_chunk;
+	fx_init_opts(f, c.voters ? c.voters : 3, &opt);
+	if (c.watch)
+		observe(f, c.watch);
+	if (c.leader && c.unsettled)
+		fx_elect(f, c.leader);
+	else if (c.leader)
+		elect_settled(f, c.leader);
+	if (c.next_leader)
+		force_elect(f, c.next_leader);
+	if (c.watch_after)
+		observe(f, c.watch_after);
+}
+
 /* =========================================================================
  * All servers
  * ========================================================================= */
@@ -393,9 +448,7 @@ START_TEST(test_apply_committed_in_order)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	observe(&f, &o);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .watch = &o, .leader = 1);
 	propose_n(&f, 1, 5);
 	fx_run(&f, 5 * HB, 5);
 	ck_assert(!o.apply_out_of_order);
@@ -424,8 +477,7 @@ START_TEST(test_higher_term_makes_follower)
 {
 	struct fixture f;
 	uint8_t type = higher_term_types[_i];
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	ck_assert_uint_eq(term_of(&f, 1), 2);
 	struct raft_message m = make_msg(type, 2, 5);
 	m.vote.transfer = type == RAFT_MSG_VOTE;
@@ -502,9 +554,7 @@ START_TEST(test_stale_term_rejected)
 {
 	struct fixture f;
 	uint8_t type = stale_cases[_i].type;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
-	force_elect(&f, 2); /* node 2 leads term 3 */
+	CLUSTER(&f, .leader = 1, .next_leader = 2); /* node 2 leads term 3 */
 	fx_isolate(&f, 1, true);
 	ck_assert_int_eq(fx_propose(&f, 2, "x"), 0); /* node 1 lags */
 	fx_drop_all(&f);
@@ -540,8 +590,7 @@ END_TEST
 START_TEST(test_stale_leader_steps_down_on_newer_term_reply)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_isolate(&f, 1, true);
 	force_elect(&f, 2);
 	ck_assert_uint_eq(term_of(&f, 2), 3);
@@ -567,7 +616,7 @@ END_TEST
 START_TEST(test_follower_responds_to_rpcs)
 {
 	struct fixture f;
-	fx_init(&f, 3);
+	CLUSTER(&f);
 	inject_vote(&f, 2, 3, 2, 1, 1);
 	ck_assert_ptr_nonnull(fx_peek(&f, 2, 3, RAFT_MSG_VOTE_RESP));
 	inject_append(&f, 2, 3, 2, 1, 1, 0, NULL, 0);
@@ -585,8 +634,7 @@ END_TEST
 START_TEST(test_follower_hearing_leader_does_not_campaign)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_run(&f, 10 * ET, 5);
 	for (raft_id id = 1; id <= 3; id++)
 		ck_assert_uint_eq(term_of(&f, id), 2);
@@ -604,8 +652,7 @@ START_TEST(test_timeout_starts_prevote_without_term_bump)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	observe(&f, &o);
+	CLUSTER(&f, .watch = &o);
 	fx_tick(&f, 1, 2 * ET + 1);
 	ck_assert_int_eq(state_of(&f, 1), RAFT_PRECANDIDATE);
 	ck_assert_uint_eq(term_of(&f, 1), 1);
@@ -633,8 +680,7 @@ START_TEST(test_prevote_win_becomes_candidate)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	observe(&f, &o);
+	CLUSTER(&f, .watch = &o);
 	fx_tick(&f, 1, 2 * ET + 1);
 	deliver(&f, 1, 2, RAFT_MSG_VOTE);
 	deliver(&f, 2, 1, RAFT_MSG_VOTE_RESP);
@@ -660,7 +706,7 @@ END_TEST
 START_TEST(test_candidate_votes_for_self_and_asks_all)
 {
 	struct fixture f;
-	fx_init(&f, 5);
+	CLUSTER(&f, .voters = 5);
 	fx_tick(&f, 1, 2 * ET + 1);
 	deliver(&f, 1, 2, RAFT_MSG_VOTE);
 	deliver(&f, 1, 3, RAFT_MSG_VOTE);
@@ -687,7 +733,7 @@ END_TEST
 START_TEST(test_candidate_wins_with_majority)
 {
 	struct fixture f;
-	fx_init(&f, 5);
+	CLUSTER(&f, .voters = 5);
 	fx_tick(&f, 1, 2 * ET + 1);
 	deliver(&f, 1, 2, RAFT_MSG_VOTE);
 	deliver(&f, 1, 3, RAFT_MSG_VOTE);
@@ -721,7 +767,7 @@ static void make_candidate(struct fixture *f)
 START_TEST(test_candidate_follows_leader_of_same_term)
 {
 	struct fixture f;
-	fx_init(&f, 3);
+	CLUSTER(&f);
 	make_candidate(&f);
 	inject_append(&f, 1, 3, 2, 1, 1, 1, NULL, 0);
 	ck_assert_int_eq(state_of(&f, 1), RAFT_FOLLOWER);
@@ -739,7 +785,7 @@ END_TEST
 START_TEST(test_candidate_new_election_on_timeout)
 {
 	struct fixture f;
-	fx_init(&f, 3);
+	CLUSTER(&f);
 	make_candidate(&f);
 	fx_tick(&f, 1, 2 * ET + 1);
 	ck_assert_int_eq(state_of(&f, 1), RAFT_PRECANDIDATE);
@@ -762,7 +808,7 @@ END_TEST
 START_TEST(test_leader_appends_noop)
 {
 	struct fixture f;
-	fx_init(&f, 3);
+	CLUSTER(&f);
 	fx_tick(&f, 1, 2 * ET + 1);
 	deliver_votes(&f);
 	ck_assert_int_eq(state_of(&f, 1), RAFT_LEADER);
@@ -783,8 +829,7 @@ END_TEST
 START_TEST(test_leader_heartbeats_when_idle)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_drop_all(&f);
 	fx_tick(&f, 1, HB);
 	ck_assert_uint_eq(fx_count(&f, 1, 2, RAFT_MSG_HEARTBEAT), 1);
@@ -802,9 +847,7 @@ START_TEST(test_leader_appends_proposal_then_replicates)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
-	observe(&f, &o);
+	CLUSTER(&f, .leader = 1, .watch_after = &o);
 	fx_node(&f, 1)->manual_persist = true;
 	fx_drop_all(&f);
 	ck_assert_int_eq(fx_propose(&f, 1, "x"), 0);
@@ -836,8 +879,7 @@ START_TEST(test_next_index_backs_off_on_reject)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_isolate(&f, 3, true);
 	propose_n(&f, 1, 5);
 	fx_deliver(&f, 100000);
@@ -869,8 +911,7 @@ END_TEST
  * off when this returns. */
 static void make_divergent_tail(struct fixture *f)
 {
-	fx_init(f, 3);
-	elect_settled(f, 1);
+	CLUSTER(f, .leader = 1);
 	fx_isolate(f, 1, true);
 	propose_n(f, 1, 50);
 	fx_drop_all(f);
@@ -945,8 +986,7 @@ END_TEST
 START_TEST(test_match_index_updated_on_success)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_drop_all(&f);
 	ck_assert_int_eq(fx_propose(&f, 1, "x"), 0);
 	ck_assert_uint_eq(raft_peer_match(fx_raft(&f, 1), 2), 2);
@@ -993,10 +1033,8 @@ static void replicate_upto(struct fixture *f, raft_id leader, raft_id follower,
 START_TEST(test_figure8_old_term_not_committed_by_counting)
 {
 	struct fixture f;
-	struct raft_options opt = test_options();
-	opt.max_batch_entries = 1; /* X travels alone */
-	fx_init_opts(&f, 5, &opt);
-	elect_settled(&f, 1);
+	/* one entry per AppendEntries: X travels alone */
+	CLUSTER(&f, .voters = 5, .max_batch_entries = 1, .leader = 1);
 	/* (a) */
 	fx_isolate(&f, 1, true);
 	fx_cut(&f, 1, 2, false);
@@ -1046,8 +1084,7 @@ END_TEST
 START_TEST(test_followers_learn_commit_index)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_drop_all(&f);
 	ck_assert_int_eq(fx_propose(&f, 1, "x"), 0);
 	deliver(&f, 1, 2, RAFT_MSG_APPEND);
@@ -1087,8 +1124,7 @@ static void wipe_and_restart(struct fixture *f, raft_id id)
 START_TEST(test_wiped_follower_is_caught_up)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	for (int i = 0; i < 5; i++)
 		ck_assert_int_eq(fx_propose(&f, 1, "x"), 0);
 	fx_run(&f, 5 * HB, HB);
@@ -1116,7 +1152,7 @@ END_TEST
 START_TEST(test_vote_denied_for_stale_term)
 {
 	struct fixture f;
-	fx_init(&f, 3);
+	CLUSTER(&f);
 	inject_vote(&f, 3, 2, 3, 1, 1); /* node 3 moves to term 3 */
 	ck_assert_uint_eq(term_of(&f, 3), 3);
 	fx_drop_all(&f);
@@ -1135,7 +1171,7 @@ END_TEST
 START_TEST(test_one_vote_per_term)
 {
 	struct fixture f;
-	fx_init(&f, 3);
+	CLUSTER(&f);
 	inject_vote(&f, 3, 1, 2, 1, 1);
 	const struct raft_message *r = fx_peek(&f, 3, 1, RAFT_MSG_VOTE_RESP);
 	ck_assert(r && r->vote_resp.granted);
@@ -1167,8 +1203,7 @@ static bool vote_granted(struct fixture *f, raft_id voter, raft_id cand)
 START_TEST(test_vote_denied_if_log_less_up_to_date)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_restart(&f, 3); /* forgets the leader: no stickiness in the way */
 	fx_drop_all(&f);
 	ck_assert_uint_eq(last_of(&f, 3), 2);
@@ -1191,9 +1226,7 @@ START_TEST(test_vote_durable_before_response)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	observe(&f, &o);
-	fx_elect(&f, 1);
+	CLUSTER(&f, .watch = &o, .leader = 1, .unsettled = true);
 	ck_assert_int_eq(state_of(&f, 1), RAFT_LEADER);
 	ck_assert_uint_ge(o.votes_granted, 2);
 	ck_assert(!o.vote_not_durable);
@@ -1211,8 +1244,7 @@ START_TEST(test_vote_in_known_term_durable_before_response)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	observe(&f, &o);
+	CLUSTER(&f, .watch = &o);
 	inject_vote(&f, 3, 2, 2, 0, 0);
 	ck_assert_uint_eq(term_of(&f, 3), 2);
 	ck_assert_uint_eq(raft_voted_for(fx_raft(&f, 3)), 0);
@@ -1238,7 +1270,7 @@ static const raft_term T2[] = { 2, 2, 2, 2, 2, 2, 2, 2 };
 START_TEST(test_append_rejected_without_prev_entry)
 {
 	struct fixture f;
-	fx_init(&f, 3);
+	CLUSTER(&f);
 	inject_append(&f, 2, 1, 2, 3, 2, 0, T2, 1); /* we only have index 1 */
 	const struct raft_message *r = append_resp(&f, 2, 1);
 	ck_assert(r && !r->append_resp.success);
@@ -1260,8 +1292,7 @@ START_TEST(test_append_conflict_truncates_suffix)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	observe(&f, &o);
+	CLUSTER(&f, .watch = &o);
 	inject_append(&f, 2, 1, 2, 1, 1, 0, T2, 3); /* 2..4, term 2 */
 	ck_assert_uint_eq(last_of(&f, 2), 4);
 	static const raft_term t3[] = { 3 };
@@ -1282,8 +1313,7 @@ START_TEST(test_append_only_new_entries)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	observe(&f, &o);
+	CLUSTER(&f, .watch = &o);
 	inject_append(&f, 2, 1, 2, 1, 1, 0, T2, 2); /* 2..3 */
 	inject_append(&f, 2, 1, 2, 1, 1, 0, T2, 4); /* 2..5 */
 	ck_assert_uint_eq(last_of(&f, 2), 5);
@@ -1298,7 +1328,7 @@ END_TEST
 START_TEST(test_append_commit_is_min_of_leader_commit_and_last_new)
 {
 	struct fixture f;
-	fx_init(&f, 3);
+	CLUSTER(&f);
 	inject_append(&f, 2, 1, 2, 1, 1, 10, T2, 2); /* last new: 3 */
 	ck_assert_uint_eq(commit_of(&f, 2), 3);
 	inject_append(&f, 2, 1, 2, 3, 2, 4, T2, 3); /* 4..6, leader at 4 */
@@ -1315,8 +1345,7 @@ START_TEST(test_duplicate_append_keeps_log)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	observe(&f, &o);
+	CLUSTER(&f, .watch = &o);
 	inject_append(&f, 2, 1, 2, 1, 1, 0, T2, 4); /* 2..5 */
 	unsigned writes = o.n_persist[2];
 	fx_drop_all(&f);
@@ -1339,8 +1368,7 @@ END_TEST
 START_TEST(test_follower_acks_only_after_persisted)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_node(&f, 2)->manual_persist = true;
 	fx_drop_all(&f);
 	ck_assert_int_eq(fx_propose(&f, 1, "x"), 0);
@@ -1361,8 +1389,7 @@ END_TEST
 START_TEST(test_leader_counts_itself_only_when_persisted)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_node(&f, 1)->manual_persist = true;
 	fx_drop_all(&f);
 	ck_assert_int_eq(fx_propose(&f, 1, "x"), 0); /* index 3 */
@@ -1388,8 +1415,7 @@ END_TEST
 START_TEST(test_leader_commits_on_followers_while_own_write_pending)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_node(&f, 1)->manual_persist = true;
 	fx_drop_all(&f);
 	ck_assert_int_eq(fx_propose(&f, 1, "x"), 0);
@@ -1405,8 +1431,7 @@ END_TEST
 START_TEST(test_persist_failure_makes_leader_step_down)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_node(&f, 1)->manual_persist = true;
 	ck_assert_int_eq(fx_propose(&f, 1, "x"), 0);
 	ck_assert(fx_fail_write(&f, 1, 5 /* EIO */));
@@ -1422,8 +1447,7 @@ START_TEST(test_failed_hard_state_write_is_requested_again)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	observe(&f, &o);
+	CLUSTER(&f, .watch = &o);
 	inject_vote(&f, 3, 1, 2, 1, 1);
 	ck_assert(o.last_up[3].hard_state_changed);
 	struct raft_event ev = { .type = RAFT_EV_PERSIST_FAILED,
@@ -1445,9 +1469,7 @@ START_TEST(test_failed_write_is_retried)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
-	observe(&f, &o);
+	CLUSTER(&f, .leader = 1, .watch_after = &o);
 	fx_node(&f, 1)->manual_persist = true;
 	ck_assert_int_eq(fx_propose(&f, 1, "x"), 0); /* index 3 */
 	unsigned writes = o.n_persist[1];
@@ -1471,9 +1493,7 @@ START_TEST(test_term_durable_before_any_message)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	observe(&f, &o);
-	fx_elect(&f, 1);
+	CLUSTER(&f, .watch = &o, .leader = 1, .unsettled = true);
 	fx_isolate(&f, 1, true);
 	propose_n(&f, 1, 5);
 	fx_run(&f, 5 * ET, 5);
@@ -1500,8 +1520,7 @@ END_TEST
 START_TEST(test_check_quorum_isolated_leader_steps_down)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_run(&f, ET, 5);
 	fx_isolate(&f, 1, true);
 	uint64_t elapsed = 0;
@@ -1523,8 +1542,7 @@ END_TEST
 START_TEST(test_leader_stickiness_ignores_vote)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_drop_all(&f);
 	inject_vote(&f, 2, 3, 5, 100, 2);
 	ck_assert_uint_eq(term_of(&f, 2), 2);
@@ -1550,8 +1568,7 @@ END_TEST
 START_TEST(test_prevote_rejoining_node_does_not_disrupt)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_isolate(&f, 3, true);
 	fx_run(&f, 10 * ET, 5);
 	ck_assert_uint_eq(term_of(&f, 3), 2);
@@ -1575,7 +1592,7 @@ END_TEST
 START_TEST(test_read_waits_for_noop_commit)
 {
 	struct fixture f;
-	fx_init(&f, 3);
+	CLUSTER(&f);
 	fx_tick(&f, 1, 2 * ET + 1);
 	deliver_votes(&f);
 	ck_assert_int_eq(state_of(&f, 1), RAFT_LEADER);
@@ -1597,8 +1614,7 @@ END_TEST
 START_TEST(test_read_confirmed_by_quorum_heartbeat)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_drop_all(&f);
 	ck_assert_int_eq(read_index(&f, 1, 9), 0);
 	const struct raft_message *hb = fx_peek(&f, 1, 2, RAFT_MSG_HEARTBEAT);
@@ -1621,8 +1637,7 @@ END_TEST
 START_TEST(test_read_fails_when_leader_steps_down)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	ck_assert_int_eq(read_index(&f, 1, 11), 0);
 	fx_drop_all(&f);
 	inject(&f, 1, make_msg(RAFT_MSG_HEARTBEAT_RESP, 2, 9));
@@ -1638,8 +1653,7 @@ END_TEST
 START_TEST(test_read_on_follower_is_refused)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	ck_assert_int_eq(read_index(&f, 2, 1), RAFT_ENOTLEADER);
 	fx_close(&f);
 }
@@ -1655,8 +1669,7 @@ START_TEST(test_transfer_waits_for_catch_up)
 {
 	struct fixture f;
 	struct observed o;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_cut(&f, 1, 2, true);
 	propose_n(&f, 1, 3);
 	fx_deliver(&f, 100000);
@@ -1697,8 +1710,7 @@ static void add_learner_4(struct fixture *f)
 START_TEST(test_learner_replicates_but_does_not_count)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	add_learner_4(&f);
 	ck_assert_uint_eq(last_of(&f, 4), last_of(&f, 1));
 	ck_assert_int_eq(member(&f, 4, 4)->role, RAFT_LEARNER);
@@ -1717,8 +1729,7 @@ END_TEST
 START_TEST(test_learner_does_not_vote)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	add_learner_4(&f);
 	fx_isolate(&f, 4, true);
 	for (int i = 0; i < 100; i++)
@@ -1738,8 +1749,7 @@ END_TEST
 START_TEST(test_promote_only_when_caught_up)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_start_empty(&f, 4);
 	fx_isolate(&f, 4, true);
 	ck_assert_int_eq(change(&f, 1, RAFT_CHANGE_ADD_LEARNER, 4), 0);
@@ -1766,8 +1776,7 @@ END_TEST
 START_TEST(test_remove_server)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	ck_assert_int_eq(change(&f, 1, RAFT_CHANGE_REMOVE, 3), 0);
 	fx_run(&f, 3 * HB, 5);
 	ck_assert_uint_eq(commit_of(&f, 1), last_of(&f, 1));
@@ -1790,7 +1799,7 @@ END_TEST
 START_TEST(test_truncated_config_entry_reverts)
 {
 	struct fixture f;
-	fx_init(&f, 3);
+	CLUSTER(&f);
 	struct raft_config c = *raft_config_current(fx_raft(&f, 2));
 	c.servers[c.n].id = 4;
 	c.servers[c.n].role = RAFT_LEARNER;
@@ -1823,8 +1832,7 @@ END_TEST
 START_TEST(test_one_config_change_at_a_time)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_isolate(&f, 1, true); /* the first change cannot commit */
 	ck_assert_int_eq(change(&f, 1, RAFT_CHANGE_ADD_LEARNER, 4), 0);
 	ck_assert_int_eq(change(&f, 1, RAFT_CHANGE_REMOVE, 3), RAFT_EBUSY);
@@ -1839,8 +1847,7 @@ END_TEST
 START_TEST(test_leader_removing_itself_steps_down)
 {
 	struct fixture f;
-	fx_init(&f, 3);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .leader = 1);
 	fx_drop_all(&f);
 	ck_assert_int_eq(change(&f, 1, RAFT_CHANGE_REMOVE, 1), 0);
 	ck_assert_int_eq(state_of(&f, 1), RAFT_LEADER);
@@ -1875,10 +1882,7 @@ START_TEST(test_snapshot_install_in_chunks)
 	static const char data[] = "state-machine-image!"; /* 20 bytes */
 	struct fixture f;
 	struct observed o;
-	struct raft_options opt = test_options();
-	opt.snapshot_chunk = 4;
-	fx_init_opts(&f, 3, &opt);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .snapshot_chunk = 4, .leader = 1);
 	fx_crash(&f, 3);
 	propose_n(&f, 1, 10);
 	fx_run(&f, 3 * HB, 5);
@@ -1921,10 +1925,7 @@ START_TEST(test_snapshot_lost_chunk_is_resent)
 	static const char data[] = "state-machine-image!";
 	struct fixture f;
 	struct observed o;
-	struct raft_options opt = test_options();
-	opt.snapshot_chunk = 4;
-	fx_init_opts(&f, 3, &opt);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .snapshot_chunk = 4, .leader = 1);
 	fx_crash(&f, 3);
 	propose_n(&f, 1, 10);
 	fx_run(&f, 3 * HB, 5);
@@ -1970,11 +1971,7 @@ END_TEST
 START_TEST(test_pipeline_bounded_by_max_inflight)
 {
 	struct fixture f;
-	struct raft_options opt = test_options();
-	opt.max_inflight = 3;
-	opt.max_batch_entries = 1;
-	fx_init_opts(&f, 3, &opt);
-	elect_settled(&f, 1);
+	CLUSTER(&f, .max_inflight = 3, .max_batch_entries = 1, .leader = 1);
 	fx_drop_all(&f);
 	propose_n(&f, 1, 10);
 	ck_assert_uint_eq(queued_appends_with_entries(&f, 1, 2), 3);

@@ -20,6 +20,7 @@
 #include "proto/tclient.h"
 #include "proto/tclient_int.h" /* tclient_backoff */
 #include "server/sm.h"
+#include "tests/loop_helpers.h"
 #include "tests/suites.h"
 
 #define DEADLINE_MS 4000
@@ -346,11 +347,6 @@ static void fake_stop(struct fake *f)
 			fake_drop(f->conns[i]);
 }
 
-static void on_tick(uv_timer_t *t)
-{
-	(void)t;
-}
-
 static void on_log(void *arg, const char *level, const char *msg)
 {
 	size_t used = strlen(fx.log);
@@ -366,8 +362,7 @@ static void setup(void)
 {
 	memset(&fx, 0, sizeof(fx));
 	ck_assert_int_eq(uv_loop_init(&fx.loop), 0);
-	uv_timer_init(&fx.loop, &fx.tick);
-	uv_timer_start(&fx.tick, on_tick, 5, 5);
+	loop_tick_start(&fx.loop, &fx.tick);
 	/* Below the ephemeral range (32768+), where a dial to a closed port
 	 * can connect to itself, and apart from the shell tests (10000+). */
 	fx.next_port = 20000 + (int)(getpid() % 1200) * 10;
@@ -380,31 +375,6 @@ static void setup(void)
 		.backoff_cap_ms = 200,
 		.log = on_log,
 	};
-}
-
-typedef bool (*predicate)(void *arg);
-
-static bool run_until(predicate done, void *arg, unsigned ms)
-{
-	uint64_t deadline = uv_hrtime() + (uint64_t)ms * 1000000;
-
-	while (!done(arg)) {
-		if (uv_hrtime() > deadline)
-			return false;
-		uv_run(&fx.loop, UV_RUN_ONCE);
-	}
-	return true;
-}
-
-static bool never(void *arg)
-{
-	(void)arg;
-	return false;
-}
-
-static void run_for(unsigned ms)
-{
-	run_until(never, NULL, ms);
 }
 
 static bool flag_set(void *arg)
@@ -433,11 +403,11 @@ static void teardown(void)
 	if (fx.c && !fx.client_closed) {
 		bool closed = false;
 		tclient_close(fx.c, on_client_closed, &closed);
-		ck_assert(run_until(flag_set, &closed, DEADLINE_MS));
+		ck_assert(run_until(&fx.loop, flag_set, &closed, DEADLINE_MS));
 	}
 	for (int i = 0; i < 3; i++)
 		fake_stop(&fx.srv[i]);
-	ck_assert(run_until(all_closed, NULL, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, all_closed, NULL, DEADLINE_MS));
 	uv_close((uv_handle_t *)&fx.tick, NULL);
 	uv_run(&fx.loop, UV_RUN_DEFAULT);
 	ck_assert_int_eq(uv_loop_close(&fx.loop), 0);
@@ -505,7 +475,7 @@ static void send_req(struct client_request q, uint64_t timeout,
 
 static void wait_answer(struct answer *a)
 {
-	ck_assert_msg(run_until(answered, a, DEADLINE_MS),
+	ck_assert_msg(run_until(&fx.loop, answered, a, DEADLINE_MS),
 		      "no answer; log:\n%s", fx.log);
 	ck_assert_uint_eq(a->calls, 1);
 }
@@ -687,7 +657,7 @@ START_TEST(test_unreachable_hint_falls_back)
 	fake_start(&dead, h_echo);
 	snprintf(dead_hint, sizeof(dead_hint), "%s", dead.addr);
 	fake_stop(&dead);
-	ck_assert(run_until(all_closed, &dead, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, all_closed, &dead, DEADLINE_MS));
 	fake_start(&fx.srv[0], h_redirect_to_dead);
 	fake_start(&fx.srv[1], h_redirect_to_dead);
 	fake_start(&fx.srv[2], h_echo);
@@ -780,7 +750,7 @@ START_TEST(test_lost_non_idempotent_is_unknown)
 	wait_answer(&a);
 	ck_assert_int_eq(a.status, CLIENT_EUNKNOWN);
 	ck_assert(!a.had_response);
-	run_for(200);
+	run_for(&fx.loop, 200);
 	ck_assert_uint_eq(fx.srv[0].n_requests, 1); /* never resent */
 	ck_assert_uint_eq(a.calls, 1);
 }
@@ -897,7 +867,8 @@ START_TEST(test_backoff_bounds)
 		}
 	}
 	tclient_close(c, on_client_closed, &fx.client_closed);
-	ck_assert(run_until(flag_set, &fx.client_closed, DEADLINE_MS));
+	ck_assert(
+		run_until(&fx.loop, flag_set, &fx.client_closed, DEADLINE_MS));
 }
 END_TEST
 
@@ -916,7 +887,7 @@ START_TEST(test_breaker_opens_and_half_opens)
 	port = fx.srv[0].port;
 	client_new(1);
 	fake_stop(&fx.srv[0]); /* the port now refuses connections */
-	ck_assert(run_until(all_closed, &fx.srv[0], DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, all_closed, &fx.srv[0], DEADLINE_MS));
 
 	/* Three refused connects open the breaker: the waiting request
 	 * fails with ECIRCUIT long before its deadline. */
@@ -936,7 +907,7 @@ START_TEST(test_breaker_opens_and_half_opens)
 	 * through while the others still fail fast. */
 	ck_assert_int_eq(fake_listen_on(&fx.srv[0], port), 0);
 	fx.srv[0].on_request = h_echo;
-	run_for(350);
+	run_for(&fx.loop, 350);
 	send_req(get_req("trial"), 3000, &trial);
 	send_req(get_req("other"), 3000, &other);
 	wait_answer(&trial);
@@ -960,11 +931,11 @@ START_TEST(test_breaker_reopens_on_failed_trial)
 	fake_start(&fx.srv[0], h_echo);
 	client_new(1);
 	fake_stop(&fx.srv[0]);
-	ck_assert(run_until(all_closed, &fx.srv[0], DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, all_closed, &fx.srv[0], DEADLINE_MS));
 	send_req(get_req("a"), 3000, &a);
 	wait_answer(&a);
 	ck_assert_int_eq(a.status, CLIENT_ECIRCUIT);
-	run_for(250);
+	run_for(&fx.loop, 250);
 	send_req(get_req("trial"), 3000, &trial); /* connect fails again */
 	wait_answer(&trial);
 	ck_assert_int_eq(trial.status, CLIENT_ECIRCUIT);
@@ -1117,7 +1088,7 @@ START_TEST(test_watch_events_and_resync)
 	ck_assert_int_eq(tclient_watch(fx.c, TCLIENT_WATCH_KEYS, "app/",
 				       on_watch, &l, &w),
 			 0);
-	ck_assert(run_until(two_events, &l, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, two_events, &l, DEADLINE_MS));
 	ck_assert_uint_eq(l.ready, 1);
 	ck_assert_uint_eq(l.resync, 0);
 	ck_assert_str_eq(l.keys[0], "app/a");
@@ -1126,8 +1097,8 @@ START_TEST(test_watch_events_and_resync)
 	/* The server drops the connection: the watch comes back by itself
 	 * and says the caller must re-read what it may have missed. */
 	fake_drop(fx.srv[0].watch_conn);
-	ck_assert_msg(run_until(got_resync_event, &l, DEADLINE_MS), "log:\n%s",
-		      fx.log);
+	ck_assert_msg(run_until(&fx.loop, got_resync_event, &l, DEADLINE_MS),
+		      "log:\n%s", fx.log);
 	ck_assert_str_eq(l.keys[2], "app/c");
 	ck_assert_uint_eq(l.ready, 1);
 	ck_assert_uint_eq(l.ended, 0);
@@ -1135,9 +1106,9 @@ START_TEST(test_watch_events_and_resync)
 
 	second_id = fx.srv[0].watch_id;
 	tclient_watch_cancel(w);
-	ck_assert(run_until(cancel_seen, &fx.srv[0], DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, cancel_seen, &fx.srv[0], DEADLINE_MS));
 	ck_assert_uint_eq(fx.srv[0].cancelled_watch, second_id);
-	run_for(50);
+	run_for(&fx.loop, 50);
 	ck_assert_uint_eq(l.events, 3);
 }
 END_TEST
@@ -1165,9 +1136,9 @@ START_TEST(test_watch_refused_ends)
 	ck_assert_int_eq(tclient_watch(fx.c, TCLIENT_WATCH_LEASES, NULL,
 				       on_watch, &l, &w),
 			 0);
-	ck_assert(run_until(watch_ended, &l, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, watch_ended, &l, DEADLINE_MS));
 	ck_assert_int_eq(l.ended_status, CLIENT_EINVAL);
-	run_for(50);
+	run_for(&fx.loop, 50);
 	ck_assert_uint_eq(fx.srv[0].n_requests, 1); /* not retried */
 	tclient_watch_cancel(w);
 }
@@ -1196,7 +1167,7 @@ START_TEST(test_close_fails_pending)
 	ck_assert_int_eq(tclient_watch(fx.c, TCLIENT_WATCH_KEYS, "", on_watch,
 				       &l, &w),
 			 0);
-	ck_assert(run_until(held_three, &fx.srv[0], DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, held_three, &fx.srv[0], DEADLINE_MS));
 	tclient_close(fx.c, on_client_closed, &fx.client_closed);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_uint_eq(a[i].calls, 1);
@@ -1207,7 +1178,8 @@ START_TEST(test_close_fails_pending)
 	/* Closing: nothing new is accepted. */
 	ck_assert_int_eq(tclient_request(fx.c, &q, 0, on_answer, &a[0]),
 			 UV_ESHUTDOWN);
-	ck_assert(run_until(flag_set, &fx.client_closed, DEADLINE_MS));
+	ck_assert(
+		run_until(&fx.loop, flag_set, &fx.client_closed, DEADLINE_MS));
 	for (int i = 0; i < 3; i++)
 		ck_assert_uint_eq(a[i].calls, 1);
 }
@@ -1245,7 +1217,7 @@ START_TEST(test_bad_arguments)
 	q.op = CLIENT_OP_END;
 	ck_assert_int_eq(tclient_request(fx.c, &q, 0, on_answer, &a),
 			 UV_EINVAL);
-	run_for(20);
+	run_for(&fx.loop, 20);
 	ck_assert_uint_eq(a.calls, 0);
 	ck_assert_str_eq(client_status_name(CLIENT_ECIRCUIT), "ECIRCUIT");
 }
@@ -1260,7 +1232,7 @@ START_TEST(test_dead_endpoint_is_skipped)
 	fake_start(&fx.srv[1], h_echo);
 	client_new(2);
 	fake_stop(&fx.srv[0]);
-	ck_assert(run_until(all_closed, &fx.srv[0], DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, all_closed, &fx.srv[0], DEADLINE_MS));
 	send_req(get_req("alive"), 0, &a);
 	wait_answer(&a);
 	ck_assert_int_eq(a.status, CLIENT_OK);

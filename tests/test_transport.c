@@ -27,6 +27,7 @@
 #include "proto/peer.h"
 #include "server/transport.h"
 #include "server/transport_hello.h"
+#include "tests/loop_helpers.h"
 #include "tests/suites.h"
 
 #define CLUSTER 0x7e57c0ffee000001ull
@@ -91,47 +92,13 @@ static void on_closed(void *arg)
 	n->closed = true;
 }
 
-static void on_tick(uv_timer_t *t)
-{
-	(void)t;
-}
-
-/* ---- driving the loop ---------------------------------------------------- */
-
-typedef bool (*predicate)(void *arg);
-
-static bool run_until(predicate done, void *arg, unsigned ms)
-{
-	uint64_t deadline = uv_hrtime() + (uint64_t)ms * 1000000;
-
-	while (!done(arg)) {
-		if (uv_hrtime() > deadline)
-			return false;
-		uv_run(&fx.loop, UV_RUN_ONCE);
-	}
-	return true;
-}
-
-static bool never(void *arg)
-{
-	(void)arg;
-	return false;
-}
-
-/* Let time pass with the loop running. */
-static void run_for(unsigned ms)
-{
-	run_until(never, NULL, ms);
-}
-
 /* ---- nodes --------------------------------------------------------------- */
 
 static void setup(void)
 {
 	memset(&fx, 0, sizeof(fx));
 	ck_assert_int_eq(uv_loop_init(&fx.loop), 0);
-	uv_timer_init(&fx.loop, &fx.tick);
-	uv_timer_start(&fx.tick, on_tick, 5, 5);
+	loop_tick_start(&fx.loop, &fx.tick);
 	for (raft_id id = 1; id <= MAX_NODES; id++) {
 		struct node *n = &fx.nodes[id];
 		n->id = id;
@@ -196,7 +163,7 @@ static void node_stop(raft_id id)
 
 	transport_close(n->t, on_closed, n);
 	n->running = false;
-	ck_assert(run_until(node_closed, n, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, node_closed, n, DEADLINE_MS));
 	n->t = NULL;
 }
 
@@ -243,7 +210,7 @@ static void cluster_start(unsigned count)
 	c = config_of(count);
 	for (raft_id id = 1; id <= count; id++)
 		transport_set_peers(fx.nodes[id].t, &c);
-	ck_assert(run_until(all_connected, &count, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, all_connected, &count, DEADLINE_MS));
 }
 
 static bool all_closed(void *arg)
@@ -264,7 +231,7 @@ static void cluster_finish(void)
 					&fx.nodes[id]);
 			fx.nodes[id].running = false;
 		}
-	ck_assert(run_until(all_closed, NULL, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, all_closed, NULL, DEADLINE_MS));
 	uv_close((uv_handle_t *)&fx.tick, NULL);
 	uv_run(&fx.loop, UV_RUN_DEFAULT);
 	ck_assert_int_eq(uv_loop_close(&fx.loop), 0);
@@ -301,7 +268,8 @@ static bool everything_arrived(void *arg)
 /* Wait for every sent message, then insist it came intact and in order. */
 static void expect_all_delivered(void)
 {
-	bool arrived = run_until(everything_arrived, NULL, DEADLINE_MS);
+	bool arrived = run_until(&fx.loop, everything_arrived, NULL,
+				 DEADLINE_MS);
 
 	for (raft_id a = 1; a <= MAX_NODES; a++)
 		for (raft_id b = 1; b <= MAX_NODES; b++)
@@ -645,7 +613,7 @@ static void node_restart(raft_id id)
 	snprintf(addr, sizeof(addr), "%s", fx.nodes[id].addr);
 	while (node_try_start(id, addr, err, sizeof(err)) != 0) {
 		ck_assert_msg(uv_hrtime() < deadline, "restart: %s", err);
-		run_for(20);
+		run_for(&fx.loop, 20);
 	}
 }
 
@@ -659,7 +627,7 @@ START_TEST(test_peer_starts_later)
 		 reserve_port());
 	c = config_of(2);
 	transport_set_peers(fx.nodes[1].t, &c);
-	run_for(250); /* a few refused dials: 50, 100 ms ... */
+	run_for(&fx.loop, 250); /* a few refused dials: 50, 100 ms ... */
 	ck_assert(transport_peer_stats(fx.nodes[1].t, 2, &st));
 	ck_assert(!st.connected);
 	ck_assert_uint_ge(st.reconnects, 1);
@@ -673,7 +641,7 @@ START_TEST(test_peer_starts_later)
 
 	node_restart(2);
 	transport_set_peers(fx.nodes[2].t, &c);
-	ck_assert(run_until(both_ways, NULL, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, both_ways, NULL, DEADLINE_MS));
 	send_samples(1, 2, 10);
 	send_samples(2, 1, 20);
 	expect_all_delivered();
@@ -695,7 +663,7 @@ START_TEST(test_peer_restart)
 	send_samples(1, 2, 10);
 	expect_all_delivered();
 	node_stop(2);
-	ck_assert(run_until(one_lost_two, NULL, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, one_lost_two, NULL, DEADLINE_MS));
 	ck_assert_ptr_nonnull(strstr(fx.nodes[1].log, "closed by the peer"));
 
 	/* The new incarnation starts with an empty inbox. */
@@ -706,7 +674,7 @@ START_TEST(test_peer_restart)
 	node_restart(2);
 	c = config_of(2);
 	transport_set_peers(fx.nodes[2].t, &c);
-	ck_assert(run_until(both_ways, NULL, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, both_ways, NULL, DEADLINE_MS));
 	send_samples(1, 2, 30);
 	send_samples(2, 1, 40);
 	expect_all_delivered();
@@ -745,7 +713,7 @@ START_TEST(test_remove_peer)
 	c.n = 2; /* node 3 leaves node 1's view */
 	transport_set_peers(fx.nodes[1].t, &c);
 	ck_assert(!transport_peer_stats(fx.nodes[1].t, 3, &st));
-	ck_assert(run_until(three_saw_one_leave, NULL, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, three_saw_one_leave, NULL, DEADLINE_MS));
 	/* Sends to a non-member vanish; everything else still flows. */
 	struct raft_message m = {
 		.type = RAFT_MSG_TIMEOUT_NOW, .from = 1, .to = 3, .term = 9
@@ -759,7 +727,7 @@ START_TEST(test_remove_peer)
 	/* Back in: dialled again. */
 	c.n = 3;
 	transport_set_peers(fx.nodes[1].t, &c);
-	ck_assert(run_until(all_connected, &three, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, all_connected, &three, DEADLINE_MS));
 	send_samples(1, 3, 20);
 	expect_all_delivered();
 	cluster_finish();
@@ -807,7 +775,7 @@ START_TEST(test_max_buffered)
 	fx.n_sent[1][2] = (unsigned)accepted;
 	wire_writer_free(&all);
 	expect_all_delivered();
-	ck_assert(run_until(write_completed, &accepted, DEADLINE_MS));
+	ck_assert(run_until(&fx.loop, write_completed, &accepted, DEADLINE_MS));
 	ck_assert(transport_peer_stats(fx.nodes[1].t, 2, &st));
 	ck_assert_uint_eq(st.received_msgs, 0);
 	/* Once the write completed there is room again. */
@@ -891,7 +859,7 @@ START_TEST(test_close_while_dialling)
 	snprintf(fx.nodes[3].addr, RAFT_ADDR_MAX, "[::1]:%d", reserve_port());
 	c = config_of(3);
 	transport_set_peers(fx.nodes[1].t, &c);
-	run_for(30);
+	run_for(&fx.loop, 30);
 	cluster_finish();
 }
 END_TEST
@@ -1085,7 +1053,7 @@ START_TEST(test_bad_input_closes_only_that_connection)
 	ck_assert(!w.failed);
 	ck_assert_int_eq(write(fd, w.buf, w.len), (ssize_t)w.len);
 	wire_writer_free(&w);
-	ck_assert_msg(run_until(raw_closed, &fd, DEADLINE_MS),
+	ck_assert_msg(run_until(&fx.loop, raw_closed, &fd, DEADLINE_MS),
 		      "%s: raw connection not closed", rc->name);
 	close(fd);
 	ck_assert_uint_eq(fx.nodes[1].warnings, 1);
