@@ -91,21 +91,45 @@ pg_wait_replicas $((PG_NODES - 1)) 60 >/dev/null || fail "restart: the replicas 
 grep -q 'event=fenced' "$dir/$primary-agent.log" && fail "restart: $primary was fenced: $(grep event=fenced "$dir/$primary-agent.log")"
 echo "restart: $primary is primary again (same postmaster), $replica a replica (same postmaster)"
 
+# An operator's failover while the primary runs without its agent: a
+# request for a node that does not exist makes the standbys stop
+# replicating (the unguarded primary goes on taking the probe's writes, so
+# they stop at different places) without promoting any; then the failover
+# is asked of the one that went furthest, the only one the synchronous
+# rule allows ($cand).
+frozen_best() {
+	"$ctl_bin" --endpoints "$TENURE_ENDPOINTS" cluster list --scope main -o json 2>/dev/null |
+		jq -r '[.[] | select(.role == "replica" and .state == "frozen")] |
+			if length == 2 then sort_by(.lag_bytes, .name) | .[0].name else "" end'
+}
+freeze_standbys() { # freeze_standbys WHAT
+	"$ctl_bin" --endpoints "$TENURE_ENDPOINTS" put main/switchover \
+		'{"kind":"failover","from":"","candidate":"nobody","requested_ms":'"$(now_ms)"'}' >/dev/null ||
+		fail "$1: cannot write the request"
+	wait_for 20 sh -c "[ -n \"\$(\"$ctl_bin\" --endpoints $TENURE_ENDPOINTS cluster list --scope main -o json 2>/dev/null |
+		jq -r '[.[] | select(.role == \"replica\" and .state == \"frozen\")] | if length == 2 then \"y\" else \"\" end')\" ]" ||
+		fail "$1: the standbys did not both stop replicating: $(pg_cluster_list; echo "$out")"
+	"$ctl_bin" --endpoints "$TENURE_ENDPOINTS" del main/switchover >/dev/null 2>&1
+	cand=$(frozen_best)
+	[ -n "$cand" ] || fail "$1: no frozen standby to ask"
+}
+
 # ---- 3. a failover while the primary runs without its agent: refused ------------------------
 # (both standbys synchronous first: the refusal must be for the right reason)
 pg_wait_sync "$primary" 60 2 || fail "failover: the standbys are not both synchronous"
 pg_agent_stop "$primary" 30
 [ "$rc" = 0 ] || fail "second paused stop: exit $rc"
-cl failover --candidate "$replica" --wait 10
-[ "$rc" != 0 ] || fail "failover to $replica succeeded while $primary still runs unguarded: $out"
-[ "$(in_recovery "$replica")" = t ] || fail "failover: $replica was promoted while $primary still runs"
+freeze_standbys failover
+cl failover --candidate "$cand" --wait 10
+[ "$rc" != 0 ] || fail "failover to $cand succeeded while $primary still runs unguarded: $out"
+[ "$(in_recovery "$cand")" = t ] || fail "failover: $cand was promoted while $primary still runs"
 [ "$(in_recovery "$primary")" = f ] || fail "failover: $primary stopped being primary"
-grep -q 'event=promotion_refused.*left running without its agent' "$dir/$replica-agent.log" ||
-	fail "failover: $replica did not say why it refused: $(grep promotion_refused "$dir/$replica-agent.log")"
+grep -q 'event=promotion_refused.*left running without its agent' "$dir/$cand-agent.log" ||
+	fail "failover: $cand did not say why it refused: $(grep 'promotion_refused\|event=decision' "$dir/$cand-agent.log" | tail -n 5)"
 ctl --endpoints "$TENURE_ENDPOINTS" del main/switchover
 pg_start_agent "$primary"
 [ "$(pg_wait_primary 30)" = "$primary" ] || fail "failover refused: $primary did not take its lease back"
-echo "failover while unguarded: refused ($(grep -c 'event=promotion_refused' "$dir/$replica-agent.log") refusals); $primary primary again"
+echo "failover while unguarded: refused ($(grep -c 'event=promotion_refused' "$dir/$cand-agent.log") refusals by $cand); $primary primary again"
 
 # ---- 3b. the same with a stonith_command: the old primary is switched off first -----------
 pg_write_fence_agent
@@ -123,23 +147,24 @@ pg_wait_sync "$primary" 60 2 || fail "stonith: the standbys are not both synchro
 pg_agent_stop "$primary" 30
 [ "$rc" = 0 ] || fail "stonith: paused stop of $primary's agent: exit $rc"
 [ -n "$(pg_postmaster_pid "$primary")" ] || fail "stonith: $primary's Postgres stopped with its agent"
-cl failover --candidate "$replica" --wait 30
-[ "$rc" = 0 ] || fail "stonith: failover to $replica: exit $rc ($out $err)"
-[ "$(pg_wait_primary 10)" = "$replica" ] || fail "stonith: $replica is not the primary"
+freeze_standbys stonith
+cl failover --candidate "$cand" --wait 30
+[ "$rc" = 0 ] || fail "stonith: failover to $cand: exit $rc ($out $err)"
+[ "$(pg_wait_primary 10)" = "$cand" ] || fail "stonith: $cand is not the primary"
 grep -q " action=off port=$primary " "$dir/stonith.log" ||
-	fail "stonith: $primary was not switched off before $replica was promoted: $(cat "$dir/stonith.log")"
+	fail "stonith: $primary was not switched off before $cand was promoted: $(cat "$dir/stonith.log")"
 [ -z "$(pg_postmaster_pid "$primary")" ] || fail "stonith: $primary's Postgres still runs"
 wait_for 10 sh -c "! '$ctl_bin' --endpoints $TENURE_ENDPOINTS get main/unguarded >/dev/null 2>&1" ||
 	fail "stonith: S/unguarded was not cleared after the failover: $(key unguarded)"
 sleep 1
 probe_stop
-probe_check "$replica" --sync >/dev/null || fail "maintenance: the probe found a problem: $out"
-echo "failover while unguarded, with stonith_command: $primary switched off, $replica promoted"
+probe_check "$cand" --sync >/dev/null || fail "maintenance: the probe found a problem: $out"
+echo "failover while unguarded, with stonith_command: $primary switched off, $cand promoted"
 cl resume
 [ "$rc" = 0 ] || fail "resume: exit $rc: $err"
 pg_start_agent "$primary"
 pg_wait_replicas $((PG_NODES - 1)) 120 >/dev/null || fail "stonith: $primary did not rejoin as a replica"
-primary=$replica
+primary=$cand
 
 # ---- 4. not paused: a clean stop is a planned handover -------------------------------------
 pg_wait_replicas $((PG_NODES - 1)) 60 >/dev/null || fail "handover: the replicas are not both back"
