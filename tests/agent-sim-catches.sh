@@ -17,6 +17,9 @@
 #   nofailover-bootstrap  a nofailover node bootstraps the cluster
 #   stale-request    tenurectl refuses while a request the agents ignore
 #                    is pending
+#   reclone-loop     every failed start read as diverged data: a standby
+#                    whose start fails for a bad setting or a busy
+#                    resource is copied afresh
 #
 #   AGENT_SIM_BUG_SEEDS  seed budget (default 400)
 set -u
@@ -39,12 +42,13 @@ expect() {
 	sync-rolling) echo 'no primary for' ;;
 	nofailover-bootstrap) echo 'nofailover node .* runs as the primary' ;;
 	stale-request) echo 'neither carried out nor answered' ;;
+	reclone-loop) echo 'copied afresh' ;;
 	esac
 }
 
 status=0
 for bug in forget-position pause-stop same-name flood sync-rolling \
-	nofailover-bootstrap stale-request; do
+	nofailover-bootstrap stale-request reclone-loop; do
 	want=$(expect "$bug")
 	caught=
 	first=1

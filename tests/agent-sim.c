@@ -36,6 +36,7 @@ static const char *const bug_names[] = {
 	[BUG_SYNC_ROLLING] = "sync-rolling",
 	[BUG_NOFAILOVER_BOOTSTRAP] = "nofailover-bootstrap",
 	[BUG_STALE_REQUEST] = "stale-request",
+	[BUG_RECLONE_LOOP] = "reclone-loop",
 };
 
 /* ---- PRNG (splitmix64) ---------------------------------------------------- */
@@ -107,6 +108,11 @@ static void setup(struct sim *s, const struct sim_opts *o, uint64_t seed)
 	}
 	for (int t = 0; t < SIM_MAX_TL; t++)
 		s->tls[t].host = -1;
+	/* Half the seeds have a standby whose starts fail, drawn from a
+	 * PRNG of its own: the other draws of every seed are unchanged. */
+	s->sf_rng.s = seed * 0x9e3779b97f4a7c15ull + 0x5f;
+	if (rng_chance(&s->sf_rng, 500))
+		s->sf_at = rng_range(&s->sf_rng, 22000, 42000);
 }
 
 /* ---- faults and operator actions -------------------------------------- */
@@ -272,6 +278,59 @@ static void rolling(struct sim *s, struct sched *q)
 	a->restart_at = s->now + rng_range(&s->rng, 300, 2000);
 }
 
+/* A standby's Postgres exits and its next starts fail (startfail.h),
+ * the cause drawn from the seed's own PRNG for start failures: a setting
+ * lower than the primary's, a bad setting (both fixed by the operator
+ * after a while, the first also by the agent's raise of settings), a
+ * missing resource or a cause its log does not name (gone after a
+ * while), diverged or damaged data (gone only with the data). */
+static void start_failure(struct sim *s)
+{
+	static const enum startfail_cause causes[] = {
+		SF_SETTINGS_LOW, SF_CONFIG,  SF_RESOURCE,
+		SF_DIVERGED,     SF_DAMAGED, SF_UNKNOWN,
+	};
+	struct rng *r = &s->sf_rng;
+	int p = primary_host(s);
+	int h = (int)rng_range(r, 0, (uint64_t)s->n_nodes - 1);
+	if (h == p)
+		h = (h + 1) % s->n_nodes;
+	struct sim_pg *pg = &s->hosts[h].pg;
+	pg->fail_cause = causes[rng_range(r, 0, 5)];
+	pg->fail_on = true;
+	pg->fail_seen = false;
+	pg->fail_raise = pg->fail_cause == SF_SETTINGS_LOW &&
+			 rng_chance(r, 700);
+	pg->fail_until = startfail_needs_copy(pg->fail_cause)
+				 ? 0
+				 : s->now + rng_range(r, 3000, 15000);
+	sim_log(s, "FAULT %s's Postgres exits, its starts fail: %s%s",
+		s->agents[h].name, startfail_cause_name(pg->fail_cause),
+		pg->fail_raise ? " (the agent's raise fixes it)" : "");
+	mark(s, h);
+	if (pg->state == PG_REPLICA || pg->state == PG_STARTING)
+		pg_crash(s, h);
+}
+
+/* The operator fixes the setting (a configuration file changes: the
+ * agent starts again at once), or the resource comes back. */
+static void start_failure_heal(struct sim *s)
+{
+	for (int h = 0; h < s->n_nodes; h++) {
+		struct sim_pg *pg = &s->hosts[h].pg;
+		if (!pg->fail_on || !pg->fail_until || s->now < pg->fail_until)
+			continue;
+		bool edit = pg->fail_cause == SF_SETTINGS_LOW ||
+			    pg->fail_cause == SF_CONFIG;
+		pg->fail_on = false;
+		pg->conf_gen += edit;
+		sim_log(s, "%s: %s gone (%s)", s->agents[h].name,
+			startfail_cause_name(pg->fail_cause),
+			edit ? "the operator edited postgresql.conf"
+			     : "by itself");
+	}
+}
+
 /* One fault or operator action, chosen by weight. */
 static void fault(struct sim *s, struct sched *q)
 {
@@ -383,6 +442,11 @@ static void fault(struct sim *s, struct sched *q)
 static void heal(struct sim *s, struct sched *q)
 {
 	tenurectl_wait(s);
+	if (s->sf_at && s->now >= s->sf_at) {
+		s->sf_at = 0;
+		start_failure(s);
+	}
+	start_failure_heal(s);
 	if (q->rolled)
 		rolling(s, q);
 	for (int h = 0; h < SIM_MAX_HOSTS; h++) {
@@ -503,7 +567,8 @@ static void usage(const char *argv0)
 		"       [--bug "
 		"none|forget-position|pause-stop|same-name|flood|\n"
 		"              "
-		"sync-rolling|nofailover-bootstrap|stale-request]\n"
+		"sync-rolling|nofailover-bootstrap|stale-request|\n"
+		"              reclone-loop]\n"
 		"       [--sync] [--max-lag BYTES] [--rate-bound REQ_PER_S]\n"
 		"       [--keep-going] (every seed, even after a failure)\n"
 		"       [--leftover-request] (a stale S/switchover at the "
@@ -595,11 +660,14 @@ int main(int argc, char **argv)
 		return 2;
 	uint64_t n = 0, promotions = 0, failovers = 0, fences = 0, failed = 0;
 	uint64_t req[3] = { 0 }, ms[3] = { 0 }, max_window = 0;
+	uint64_t start_failures = 0, copies = 0;
 	for (uint64_t seed = o.seed; seed <= o.seeds_to; seed++, n++) {
 		bool ok = run_seed(&o, seed, s);
 		promotions += s->promotions;
 		failovers += s->failovers;
 		fences += s->fences;
+		start_failures += s->start_failures;
+		copies += s->copies_afresh;
 		for (int i = 0; i < SIM_MAX_HOSTS; i++)
 			for (int st = 0; st < 3; st++) {
 				req[st] += s->agents[i].req_by_state[st];
@@ -615,7 +683,8 @@ int main(int argc, char **argv)
 			       "%llu failovers, %llu switchovers, %llu fences, "
 			       "%llu commits, longest calm outage %llu ms, "
 			       "async loss %llu bytes, mixed-settings losses "
-			       "%llu, no primary for want of S/sync %llu ms\n",
+			       "%llu, no primary for want of S/sync %llu ms, "
+			       "failed starts %llu, copies afresh %llu\n",
 			       (unsigned long long)s->now,
 			       (unsigned long long)s->step,
 			       (unsigned long long)s->promotions,
@@ -626,7 +695,9 @@ int main(int argc, char **argv)
 			       (unsigned long long)s->max_outage_ms,
 			       (unsigned long long)s->lost_async,
 			       (unsigned long long)s->mixed_config_losses,
-			       (unsigned long long)s->sync_stuck_ms);
+			       (unsigned long long)s->sync_stuck_ms,
+			       (unsigned long long)s->start_failures,
+			       (unsigned long long)s->copies_afresh);
 			check_rate_report(s);
 		}
 		if (!ok && o.keep_going) {
@@ -652,6 +723,8 @@ int main(int argc, char **argv)
 	       ms[1] ? (double)req[1] * 1000.0 / (double)ms[1] : 0.0,
 	       ms[2] ? (double)req[2] * 1000.0 / (double)ms[2] : 0.0,
 	       max_window, o.rate_bound);
+	printf("  failed starts %" PRIu64 ", copies afresh %" PRIu64 "\n",
+	       start_failures, copies);
 	free(s);
 	if (failed)
 		printf("agent-sim: %" PRIu64 " seeds FAILED\n", failed);

@@ -45,6 +45,7 @@ enum sim_bug {
 	BUG_SYNC_ROLLING,    /* per-node sync mode; S/sync absent = empty */
 	BUG_NOFAILOVER_BOOTSTRAP, /* a nofailover node bootstraps */
 	BUG_STALE_REQUEST, /* tenurectl refuses while any request exists */
+	BUG_RECLONE_LOOP,  /* every failed start read as diverged data */
 };
 
 /* ---- PRNG ------------------------------------------------------------- */
@@ -87,6 +88,21 @@ struct sim_pg {
 	char sync_names[512]; /* primary: synchronous_standby_names */
 	int sync_count;       /* ... its ANY N */
 	uint64_t slow_until;  /* replication to this standby stalls */
+	/* start failures (startfail.h): while fail_on, a standby's start
+	 * fails with fail_cause, as its log says.  Diverged or damaged
+	 * data goes only with the data (a copy); the rest by itself or by
+	 * the operator at fail_until, settings_too_low also by the agent's
+	 * raise of settings once a failed start has read the primary's
+	 * values (fail_raise). */
+	bool fail_on;
+	enum startfail_cause fail_cause;
+	uint64_t fail_until; /* true ms, 0: only a copy clears it */
+	bool fail_raise;     /* settings_too_low: the raise can fix it */
+	bool fail_seen;      /* a start failed since the fault */
+	bool start_fails;    /* this start fails (set as it begins) */
+	bool start_logged;   /* the last start's failure is in the log */
+	enum startfail_cause logged_cause; /* ... and what it says */
+	uint32_t conf_gen; /* bumped when the operator edits the config */
 };
 struct sim;
 void pg_step(struct sim *s, int h);
@@ -197,6 +213,13 @@ struct sim_agent {
 		uint64_t optime_sent_lsn, optime_sent_ms, optime_sent_token;
 		char old_primary[MEMBER_STR_MAX];
 		struct sim_action act;
+		/* agent_startfail.c */
+		int start_failures;
+		enum startfail_cause start_cause;
+		uint64_t start_failed_ms; /* local, 0: not seen down yet */
+		uint32_t start_conf_gen;
+		int copies;
+		uint64_t copied_ms; /* local */
 	} m;
 	/* counters for the rate check (not memory: the simulator's) */
 	uint64_t req_window, req_window_start;
@@ -291,12 +314,23 @@ struct sim {
 				       ignore */
 	} req;
 	uint64_t requests, requests_refused, requests_withdrawn;
+	/* start failures: their own PRNG, so that seeds without one draw
+	 * the same faults as before */
+	struct rng sf_rng;
+	uint64_t sf_at; /* true ms of the seed's start failure fault, 0 */
+	uint64_t start_failures, copies_afresh;
+	uint64_t copy_times[SIM_MAX_HOSTS][4]; /* recent copies afresh */
 };
 
 /* agentsim_check.c */
 void check_step(struct sim *s);
 void check_promotion(struct sim *s, int h, bool sync_promoter);
 void check_rate_report(struct sim *s);
+/* A copy afresh of host h's existing data (ACT_RECLONE, or ACT_BASEBACKUP
+ * over data) begins: only for diverged or damaged data, and at most
+ * SIM_COPIES_PER_MIN in a simulated minute. */
+void check_copy_afresh(struct sim *s, int h, enum decide_kind kind);
+#define SIM_COPIES_PER_MIN 2
 void sim_fail(struct sim *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sim_log(struct sim *s, const char *fmt, ...)

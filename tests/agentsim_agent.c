@@ -18,7 +18,9 @@
  * to run when another process keeps it; member records are written when
  * member_write_reason() says so; synchronous_mode is read from S/config
  * (scope_conf_parse()) at every tick, the node's file's value when the key
- * does not set it.
+ * does not set it.  Starts that do not come up are counted, classified
+ * and backed off as agent_startfail.c does, into decide_pg's
+ * start_failures, start_cause, start_wait_ms and copy_wait_ms.
  *
  * The bug switches (enum sim_bug) change what this model feeds the real
  * code, never the real code itself.
@@ -252,6 +254,84 @@ static void read_view(struct sim *s, int slot, struct witness_view *w)
 			take_key(w, &s->store.keys[i], newest);
 }
 
+/* ---- start failures (agent_startfail.c) -------------------------------- */
+
+/* Starts: 1 s, 2 s, 4 s ... 60 s apart.  Copies: 1 min ... 30 min. */
+#define START_BACKOFF_MS 1000
+#define START_BACKOFF_CAP_MS 60000
+#define COPY_BACKOFF_MS 60000
+#define COPY_BACKOFF_CAP_MS (30 * 60000)
+
+static uint64_t left(uint64_t since, uint64_t wait, uint64_t now)
+{
+	return since + wait > now ? since + wait - now : 0;
+}
+
+/* startfail_begin() as a standby start begins, and the server's side:
+ * while a fault is on, a start other than the lease holder's own fails;
+ * settings_too_low goes once a failed start replayed the primary's
+ * values into pg_controldata, which the agent's raise of settings
+ * (agent_standby.c) then reads, unless that raise cannot run. */
+static void start_begin(struct sim *s, int slot)
+{
+	struct sim_agent *a = AG(s, slot);
+	struct sim_pg *p = &s->hosts[a->host].pg;
+	a->m.start_failures++;
+	a->m.start_failed_ms = 0;
+	if (p->fail_on && p->fail_cause == SF_SETTINGS_LOW && p->fail_raise &&
+	    p->fail_seen) {
+		p->fail_on = false;
+		sim_log(s, "%s: settings raised to the primary's: it starts",
+			a->name);
+	}
+	p->start_fails = p->fail_on && !lease_valid(s, slot);
+}
+
+/* startfail_observe() once per start seen down (the cause from the log
+ * written since the start: "unknown" when it names none, as after a
+ * crash), startfail_came_up() once it answers, startfail_fill().
+ * --bug reclone-loop: every failed start reads as diverged data, as
+ * before starts were classified. */
+static void start_observe(struct sim *s, int slot)
+{
+	struct sim_agent *a = AG(s, slot);
+	struct sim_pg *p = &s->hosts[a->host].pg;
+	struct decide_pg *o = &a->m.obs;
+	uint64_t now = agent_local(s, slot);
+	if (p->state == PG_REPLICA || p->state == PG_PRIMARY) {
+		a->m.start_failures = 0;
+		a->m.start_failed_ms = 0;
+		a->m.copies = 0;
+		a->m.start_cause = SF_UNKNOWN;
+	} else if (p->state == PG_STOPPED && a->m.start_failures > 0 &&
+		   !a->m.start_failed_ms) {
+		a->m.start_cause = p->start_logged ? p->logged_cause
+						   : SF_UNKNOWN;
+		a->m.start_failed_ms = now;
+		a->m.start_conf_gen = p->conf_gen;
+	}
+	o->start_failures = a->m.start_failures;
+	o->start_cause = a->m.start_cause;
+	o->start_wait_ms = 0;
+	if (a->m.start_failures > 0 && a->m.start_failed_ms &&
+	    p->conf_gen == a->m.start_conf_gen)
+		o->start_wait_ms =
+			left(a->m.start_failed_ms,
+			     startfail_backoff_ms(a->m.start_failures,
+						  START_BACKOFF_MS,
+						  START_BACKOFF_CAP_MS),
+			     now);
+	o->copy_wait_ms =
+		a->m.copies ? left(a->m.copied_ms,
+				   startfail_backoff_ms(a->m.copies,
+							COPY_BACKOFF_MS,
+							COPY_BACKOFF_CAP_MS),
+				   now)
+			    : 0;
+	if (s->o->bug == BUG_RECLONE_LOOP && o->start_failures > 0)
+		o->start_cause = SF_DIVERGED;
+}
+
 /* ---- observing Postgres (agent_observe.c) -------------------------------- */
 
 static const char *name_on(struct sim *s, int host)
@@ -269,6 +349,7 @@ static void observe(struct sim *s, int slot)
 	o->rewound = a->m.rewound;
 	o->state = p->state;
 	a->m.frozen_settling = false;
+	start_observe(s, slot);
 	if (p->state == PG_ABSENT || p->state == PG_STARTING)
 		return;
 	if (p->state == PG_STOPPED) {
@@ -454,10 +535,15 @@ static uint64_t act_begin(struct sim *s, int slot)
 		return 100;
 	case ACT_START:
 		pg_start(s, h, sim_host_of(s, x->what.target), 200);
+		start_begin(s, slot);
 		return 200;
 	case ACT_BASEBACKUP:
-	case ACT_RECLONE:
+		if (s->hosts[h].pg.state != PG_ABSENT)
+			check_copy_afresh(s, h, x->what.kind);
 		return 500;
+	case ACT_RECLONE:
+		check_copy_afresh(s, h, x->what.kind);
+		return 50;
 	case ACT_RECOVER:
 		return 300;
 	case ACT_REWIND:
@@ -576,8 +662,26 @@ static void act_end(struct sim *s, int slot)
 		history_put(s, slot);
 		put(s, slot, "initialize", a->name);
 		break;
-	case ACT_BASEBACKUP:
 	case ACT_RECLONE:
+		/* agent_act_copy.c act_move_aside(): the directory kept aside
+		 * (what ailed it with it), copy_begins(); the copy is the
+		 * ACT_BASEBACKUP of the empty directory that follows */
+		if (p->state != PG_STOPPED)
+			break;
+		memset(&p->wal, 0, sizeof(p->wal));
+		p->tl = 0;
+		p->replayed = 0;
+		p->state = PG_ABSENT;
+		p->was_primary = p->clean = p->backup_label = false;
+		if (p->fail_on && startfail_needs_copy(p->fail_cause))
+			p->fail_on = false;
+		a->m.copies++;
+		a->m.copied_ms = agent_local(s, slot);
+		a->m.start_failures = 0;
+		a->m.start_failed_ms = 0;
+		a->m.rewound = false;
+		break;
+	case ACT_BASEBACKUP:
 		if (!reachable_pg(s, t) || !s->hosts[t].pg.wal.n)
 			break;
 		if (p->state != PG_ABSENT && p->state != PG_STOPPED)
@@ -603,8 +707,10 @@ static void act_end(struct sim *s, int slot)
 		wal_truncate(&p->wal, wal_common(&p->wal, &s->hosts[t].pg.wal));
 		p->tl = s->hosts[t].pg.tl;
 		a->m.rewound = true;
-		if (x->what.kind == ACT_RESTART_STANDBY)
+		if (x->what.kind == ACT_RESTART_STANDBY) {
 			pg_start(s, h, t, 200);
+			start_begin(s, slot);
+		}
 		break;
 	case ACT_REPOINT:
 		if (p->state == PG_REPLICA) {
@@ -696,11 +802,20 @@ static void tick(struct sim *s, int slot)
 	if (ok)
 		scope_apply(s, slot);
 	bool waiting = a->m.last_action.kind == ACT_NONE && a->m.status_reason;
+	/* agent.c startfail_problem(): why it is down */
+	char down[MEMBER_STR_MAX] = "";
+	bool start_failed = a->m.start_failures > 0 && a->m.start_failed_ms;
+	if (start_failed)
+		snprintf(down, sizeof(down), "start %d failed (%s)",
+			 a->m.start_failures,
+			 startfail_cause_name(a->m.start_cause));
 	struct self_facts sf = {
 		.name = a->name,
 		.api = "",
 		.pg_addr = "",
 		.pg = &a->m.obs,
+		.start_failed = start_failed,
+		.down_reason = down[0] ? down : NULL,
 		.nofailover = a->nofailover,
 		.lease_token = lease_valid(s, slot) ? a->m.primary_token : 0,
 		.waiting = waiting ? a->m.status_reason : NULL,

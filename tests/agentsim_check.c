@@ -21,7 +21,11 @@
  *    written (then carried out, or withdrawn by tenurectl with the
  *    candidate's reason), or refused because a request the agents still
  *    act on is pending, within REQUEST_ANSWER_MS; a refusal for a request
- *    the agents ignore (stale) is no answer.
+ *    the agents ignore (stale) is no answer;
+ *  - copies afresh: a node's existing data is copied afresh only when it
+ *    diverged or is damaged (any other start failure would fail the same
+ *    after a full copy), and at most SIM_COPIES_PER_MIN times in a
+ *    simulated minute (checked as each copy begins).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -213,6 +217,41 @@ static void settings_agree(struct sim *s)
 	}
 }
 
+void check_copy_afresh(struct sim *s, int h, enum decide_kind kind)
+{
+	const struct sim_pg *p = &s->hosts[h].pg;
+	const char *who = s->agents[h].name;
+	s->copies_afresh++;
+	sim_log(s, "%s: data copied afresh (%s)", who, decide_kind_name(kind));
+	if (!p->fail_on || !startfail_needs_copy(p->fail_cause)) {
+		sim_fail(s,
+			 "VIOLATION: %s's data copied afresh (%s) though it "
+			 "neither diverged nor is damaged: %s",
+			 who, decide_kind_name(kind),
+			 p->fail_on ? startfail_cause_name(p->fail_cause)
+				    : "its data is sound");
+		return;
+	}
+	uint64_t *t = s->copy_times[h];
+	int n = (int)(sizeof(s->copy_times[h]) / sizeof(t[0])), recent = 1;
+	for (int i = 0; i < n; i++)
+		recent += t[i] && t[i] + 60000 > s->now;
+	memmove(t + 1, t, (size_t)(n - 1) * sizeof(t[0]));
+	t[0] = s->now;
+	if (recent > SIM_COPIES_PER_MIN)
+		sim_fail(s,
+			 "VIOLATION: %s's data copied afresh %d times in a "
+			 "simulated minute (bound %d)",
+			 who, recent, SIM_COPIES_PER_MIN);
+}
+
+/* A node whose Postgres cannot start for a fault is down, as far as
+ * liveness goes. */
+static bool start_faulted(const struct sim_pg *p)
+{
+	return p->fail_on && p->state != PG_REPLICA && p->state != PG_PRIMARY;
+}
+
 static bool calm(struct sim *s)
 {
 	if (s->config_mixed || s->paused)
@@ -225,7 +264,7 @@ static bool calm(struct sim *s)
 		const struct sim_host *h = &s->hosts[i];
 		const struct sim_agent *a = &s->agents[i];
 		if (!h->up || h->cut || h->isolated || a->phase != AG_RUNNING ||
-		    s->now < a->frozen_until)
+		    s->now < a->frozen_until || start_faulted(&h->pg))
 			return false;
 	}
 	return true;

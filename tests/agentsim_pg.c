@@ -9,7 +9,9 @@
  * need a rewind), at a bounded rate, and replay behind what they
  * received; synchronous_standby_names (ANY 1): a commit is acknowledged
  * once one listed standby streaming from the primary received it;
- * promotion (a new timeline), crash (loses nothing flushed) and start.
+ * promotion (a new timeline), crash (loses nothing flushed) and start;
+ * a start that fails (fail_on, set by the agent model as it starts a
+ * standby): the server exits before it answers, its log naming the cause.
  */
 #include <string.h>
 
@@ -110,6 +112,18 @@ void pg_step(struct sim *s, int h)
 	struct sim_pg *p = &s->hosts[h].pg;
 	if (!s->hosts[h].up)
 		return;
+	if (p->state == PG_STARTING && s->now >= p->ready_at &&
+	    p->start_fails) {
+		p->state = PG_STOPPED;
+		p->start_fails = false;
+		p->start_logged = true;
+		p->logged_cause = p->fail_cause;
+		p->fail_seen = true;
+		s->start_failures++;
+		sim_log(s, "host %d: Postgres does not start (%s)", h,
+			startfail_cause_name(p->fail_cause));
+		return;
+	}
 	if (p->state == PG_STARTING && s->now >= p->ready_at)
 		p->state = p->upstream == -2 ? PG_PRIMARY : PG_REPLICA;
 	if (p->state != PG_REPLICA)
@@ -158,6 +172,8 @@ void pg_start(struct sim *s, int h, int upstream, uint64_t delay_ms)
 	p->conninfo = upstream >= 0;
 	p->streaming = false;
 	p->backup_label = false;
+	p->start_fails = false;
+	p->start_logged = false;
 	p->sync_names[0] = '\0';
 	p->replayed = p->replayed < wal_end(&p->wal) ? p->replayed
 						     : wal_end(&p->wal);
