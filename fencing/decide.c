@@ -125,7 +125,7 @@ static const char *sync_complete(const struct decide_input *in,
 	if (!in->sync_key_known)
 		return "the synchronous standby list is not known";
 	if (!in->sync_key || !in->sync_key[0])
-		return "no synchronous standby: none may be promoted";
+		return NULL; /* nobody listed: the last primary only (eligible) */
 	char name[MEMBER_STR_MAX];
 	/* The old primary too, when it is listed (it was a synchronous
 	 * standby before its promotion, and S/sync had not narrowed yet):
@@ -148,14 +148,13 @@ static const char *sync_complete(const struct decide_input *in,
  * S/sync since synchronous mode was turned on. */
 /* The synchronous failover rule applies while S/sync is there: in
  * synchronous mode once the primary wrote it, and also after the mode was
- * turned off until the primary, waiting for nobody any more, removed it
- * (commits acknowledged by the listed standbys must not be lost because
- * the setting changed during an outage). */
+ * turned off until a primary, waiting for nobody any more, removed it
+ * (commits acknowledged under the synchronous rule, also those of a
+ * primary that had no standby to wait for while S/sync named nobody, must
+ * not be lost because the setting changed during an outage). */
 static bool sync_rule(const struct decide_input *in)
 {
-	if (in->sync_key_absent)
-		return false;
-	return in->sync_mode || (in->sync_key && in->sync_key[0]);
+	return !in->sync_key_absent;
 }
 
 static bool eligible(const struct decide_input *in, const struct member *m,
@@ -233,7 +232,10 @@ const struct member *decide_winner(const struct decide_input *in,
 		if (c && eligible(in, c, sync_max))
 			return c;
 	}
-	if (!best)
+	if (!best && sync_rule(in) && (!in->sync_key || !in->sync_key[0]))
+		*reason = "no synchronous standby: only the last primary may be "
+			  "promoted";
+	else if (!best)
 		*reason = "no eligible standby";
 	return best;
 }

@@ -863,10 +863,15 @@ static void tick(struct sim *s, int slot)
 	};
 	struct decide_input in;
 	agent_build_input(&f, v, &bufs, &in);
-	/* --bug sync-rolling: S/sync absent reads as S/sync empty (before
-	 * the synchronous rule waited for the primary's first S/sync) */
-	if (s->o->bug == BUG_SYNC_ROLLING && in.sync_mode)
+	/* --bug sync-rolling: S/sync absent reads as S/sync empty, and an
+	 * empty S/sync lets nobody be promoted, not even the last primary
+	 * (as before the synchronous rule waited for the primary's first
+	 * S/sync and let the last primary take back its role) */
+	if (s->o->bug == BUG_SYNC_ROLLING && in.sync_mode) {
 		in.sync_key_absent = false;
+		if (!in.sync_key || !in.sync_key[0])
+			in.last_primary = "";
+	}
 	/* --bug nofailover-bootstrap: the setting was not passed on for an
 	 * empty data directory */
 	if (s->o->bug == BUG_NOFAILOVER_BOOTSTRAP && in.pg.state == PG_ABSENT)

@@ -743,7 +743,11 @@ START_TEST(sync_newly_on_uses_the_async_rule)
 	in.sync_mode = true;
 	sync_key(""); /* written, and empty: nobody holds every commit */
 	ck_assert_ptr_null(decide_winner(&in, &why));
-	ck_assert_str_eq(why, "no synchronous standby: none may be promoted");
+	ck_assert_str_eq(why, "no synchronous standby: only the last primary "
+			      "may be promoted");
+	add("pg1", MEMBER_REPLICA, 400)->frozen_token = 5; /* it is back */
+	ck_assert_str_eq(decide_winner(&in, &why)->name, "pg1");
+	in.n_members--;
 	sync_key("pg3"); /* written: only pg3 */
 	ck_assert_str_eq(decide_winner(&in, &why)->name, "pg3");
 }
@@ -799,7 +803,7 @@ END_TEST
 START_TEST(overdue_switchover_old_primary_takes_back)
 {
 	in.sync_mode = true;
-	sync_key(""); /* would refuse every candidate */
+	sync_key(""); /* refuses every candidate but the last primary */
 	in.name = "pg1";
 	in.last_primary = "pg1";
 	in.pg.state = PG_REPLICA;
@@ -807,7 +811,9 @@ START_TEST(overdue_switchover_old_primary_takes_back)
 	add("pg1", MEMBER_REPLICA, 900)->frozen_token = 5;
 	add("pg2", MEMBER_REPLICA, 900)->frozen_token = 5;
 	in.switch_candidate = "pg2";
+	in.name = "pg2";
 	ck_assert_int_eq(run(), ACT_NONE);
+	in.name = "pg1";
 	in.switch_overdue = true;
 	in.switch_candidate = "";
 	ck_assert_int_eq(run(), ACT_ACQUIRE);
