@@ -233,8 +233,9 @@ const struct member *decide_winner(const struct decide_input *in,
 			return c;
 	}
 	if (!best && sync_rule(in) && (!in->sync_key || !in->sync_key[0]))
-		*reason = "no synchronous standby: only the last primary may be "
-			  "promoted";
+		*reason =
+			"no synchronous standby: only the last primary may be "
+			"promoted";
 	else if (!best)
 		*reason = "no eligible standby";
 	return best;
