@@ -433,6 +433,16 @@ part3() {
 		i=$((i + 1))
 	done
 	put_ok d/during2 y --endpoints "$(eps 2 3)" --timeout 10s
+	# A write sent to w1 alone: w1 leads no more, so it can only pass it
+	# on (the client follows its leader hint) or fail; if it succeeds,
+	# the majority has it.
+	ctl --endpoints "$(ep 1)" --timeout 5s put d/via-w1 v1
+	if [ $rc = 0 ]; then
+		get_is d/via-w1 v1 --endpoints "$(eps 2 3)"
+		echo "a write sent to w1 alone was committed by the majority (leader hint)"
+	else
+		echo "a write sent to w1 alone failed (exit $rc): $(printf '%s' "$err" | head -n 1)"
+	fi
 	echo "w1 on a full disk: role $r, /health $(curl -s --max-time 1 "http://127.0.0.1:$(http_port 1)/health"); $(grep -c "event=disk_write_failed" "$dir/w1.log") disk_write_failed lines"
 
 	rm -f "$mnt/filler"
