@@ -117,8 +117,9 @@ static const struct ctl_cmd commands[] = {
 	  ctl_cmd_member_list },
 	{ "member add", "NAME --peer-addr HOST:PORT", 1, 1, member_add_opts,
 	  "add a witness (as a learner, promoted once caught up)",
-	  "Start the new tenured with the same --initial-cluster plus "
-	  "itself.\n",
+	  "Start the new tenured with the cluster's --initial-cluster as it\n"
+	  "is, without the new witness (the list names the cluster: a longer\n"
+	  "one is another cluster); not in it, it waits to be added.\n",
 	  ctl_cmd_member_add },
 	{ "member remove", "NAME", 1, 1, no_opts,
 	  "remove a witness from the cluster",

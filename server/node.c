@@ -600,7 +600,13 @@ int node_start(uv_loop_t *loop, const struct node_options *o, struct node **out,
 		free(n);
 		return rv;
 	}
-	transport_set_peers(n->transport, raft_config_current(n->raft));
+	/* A joining witness has no configuration yet: it learns one only
+	 * from entries it must first acknowledge, and it sends only on
+	 * connections it dialled.  Until its log holds a configuration it
+	 * dials the members of --initial-cluster, so that its answers to
+	 * the leader's first appends reach the leader. */
+	const struct raft_config *c = raft_config_current(n->raft);
+	transport_set_peers(n->transport, c->n ? c : &n->opt.initial);
 	uv_timer_init(loop, &n->tick);
 	n->tick.data = n;
 	unsigned tick = o->tick_ms ? o->tick_ms : 10;

@@ -3,7 +3,8 @@
 # a tests/tcp-proxy, started, signalled and cleaned up by PID.
 #
 # The sourcing script sets `me` (its name) and `slot` (0, 1 or 2: which
-# port range it takes) first.  Ports: 19200-19799, above the range of
+# port range it takes) first, or instead of `slot` `port_range` (a RANGE
+# of tests/proc-lib.sh's table, e.g. witness-ops.sh's "witness").  Ports: 19200-19799, above the range of
 # witness-cluster.sh and ctl-cluster.sh (10000-19199) and below the
 # unit tests (20000+); each script has 200 of them, in ten blocks of 20,
 # and takes a free block under a lock directory so that two runs at
@@ -24,7 +25,7 @@ proc_need_tools 1 curl jq
 unset TENURE_AUTH_TOKEN_FILE
 
 proc_init "$me"
-proc_take_ports "fault$slot"
+proc_take_ports "${port_range:-fault$slot}"
 make_cluster
 
 # ---- witnesses and proxies ----------------------------------------------------------
