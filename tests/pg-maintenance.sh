@@ -97,11 +97,15 @@ echo "restart: $primary is primary again (same postmaster), $replica a replica (
 # they stop at different places) without promoting any; then the failover
 # is asked of the one that went furthest, the only one the synchronous
 # rule allows ($cand).
-frozen_best() {
-	"$ctl_bin" --endpoints "$TENURE_ENDPOINTS" cluster list --scope main -o json 2>/dev/null |
-		jq -r '[.[] | select(.role == "replica" and .state == "frozen")] |
-			if length == 2 then sort_by(.lag_bytes, .name) | .[0].name else "" end'
-}
+# (by the positions the standbys published, as the rules compare them:
+# lag_bytes is each node's own view of the primary's position)
+frozen_best() ( # a subshell: pg-lib.sh's variables stay as they are
+	for fb_node in pg1 pg2 pg3; do
+		"$ctl_bin" --endpoints "$TENURE_ENDPOINTS" get "main/members/$fb_node" -o json 2>/dev/null |
+			jq -r '.value | fromjson | select(.role == "replica" and .state == "frozen") |
+				"\(.received_lsn) \(.name)"' 2>/dev/null
+	done | sort -k1,1nr -k2,2 | awk 'NR == 1 { print $2 }' # (cut is fault-lib.sh's)
+)
 freeze_standbys() { # freeze_standbys WHAT
 	"$ctl_bin" --endpoints "$TENURE_ENDPOINTS" put main/switchover \
 		'{"kind":"failover","from":"","candidate":"nobody","requested_ms":'"$(now_ms)"'}' >/dev/null ||
