@@ -112,14 +112,14 @@ static bool net(struct sim *s, int slot)
 
 static bool put(struct sim *s, int slot, const char *suffix, const char *v)
 {
-	char k[128];
+	char k[MEMBER_STR_MAX + 64];
 	key(k, sizeof(k), suffix);
 	return net(s, slot) && store_put(s, slot, k, v, NULL, 0);
 }
 
 static void del(struct sim *s, int slot, const char *suffix)
 {
-	char k[128];
+	char k[MEMBER_STR_MAX + 64];
 	key(k, sizeof(k), suffix);
 	if (net(s, slot))
 		store_delete(s, slot, k);
@@ -627,7 +627,7 @@ static void switchover_poll(struct sim *s, int slot)
 {
 	struct sim_agent *a = AG(s, slot);
 	struct sim_action *x = &a->m.act;
-	char k[128];
+	char k[MEMBER_STR_MAX + 64];
 	snprintf(k, sizeof(k), "sim/members/%s", x->what.target);
 	const char *v = net(s, slot) ? store_get(s, slot, k) : NULL;
 	struct member m;
