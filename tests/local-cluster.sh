@@ -27,6 +27,9 @@ me=local-cluster
 top=$(cd "${top_builddir:-.}" && pwd)
 src=$(cd "$(dirname "$0")/.." && pwd)
 lc="$src/deploy/local-cluster"
+# descendants (the walk deploy/local-cluster itself uses)
+# shellcheck source=deploy/lib/proc.sh
+. "$src/deploy/lib/proc.sh"
 ctl="$top/tenurectl"
 pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 export top_builddir="$top"
@@ -119,18 +122,8 @@ collect_pids() {
 		esac
 		roots="$roots $p"
 	done
-	new=$(ps -eo pid=,ppid= | awk -v roots="$roots" '
-		{ par[$1] = $2; pid[NR] = $1 }
-		END {
-			n = split(roots, r, " ")
-			for (i = 1; i <= n; i++) if (r[i] in par) set[r[i]] = 1
-			do {
-				more = 0
-				for (i = 1; i <= NR; i++)
-					if (!(pid[i] in set) && (par[pid[i]] in set)) { set[pid[i]] = 1; more = 1 }
-			} while (more)
-			for (p in set) print p
-		}')
+	# shellcheck disable=SC2086
+	new=$(descendants $roots)
 	for p in $new; do
 		case " $seen_pids " in *" $p "*) ;; *) seen_pids="$seen_pids $p" ;; esac
 	done
