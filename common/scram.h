@@ -1,0 +1,94 @@
+/*
+ * scram.h — salted challenge-response authentication (the SCRAM scheme of
+ * RFC 5802 with SHA-256, in tenure's own framing), so that a client
+ * proves it knows a secret without sending it, and a witness stores only
+ * a verifier from which the secret cannot be used to log in.
+ *
+ * Contract
+ * --------
+ * A verifier is derived once from the secret (scram_verifier_make, e.g.
+ * by `tenurectl auth hash`): salt, iteration count, StoredKey =
+ * SHA-256(ClientKey) and ServerKey, where ClientKey and ServerKey are
+ * HMACs of PBKDF2(secret, salt, iterations).  Its text form is
+ *   scram-sha-256$ITERATIONS:SALT$STOREDKEY:SERVERKEY   (base64 fields)
+ * The exchange, over any transport:
+ *   client -> server  user, client nonce
+ *   server -> client  server nonce, salt, iterations
+ *   client -> server  proof = ClientKey XOR HMAC(StoredKey, message)
+ *   server -> client  signature = HMAC(ServerKey, message)
+ * where message binds the user, both nonces, the salt and the iteration
+ * count (scram_message).  The server checks the proof with
+ * scram_server_check (constant time); the client checks the signature
+ * with scram_client_check, which proves the server holds the verifier
+ * (a fake witness does not).  Nonces come from the system's CSPRNG.
+ *
+ * Errors: functions return 0 (or true) on success and -1 (false) on
+ * failure, with a reason in err when they take one; nothing is logged.
+ */
+#ifndef TENURE_COMMON_SCRAM_H
+#define TENURE_COMMON_SCRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCRAM_KEY_LEN 32 /* SHA-256 */
+#define SCRAM_SALT_LEN 16
+#define SCRAM_NONCE_LEN 24
+#define SCRAM_ITERATIONS_DEFAULT 4096
+#define SCRAM_ITERATIONS_MIN 1000
+#define SCRAM_ITERATIONS_MAX 10000000
+/* Longest text form of a verifier, with its NUL. */
+#define SCRAM_VERIFIER_TEXT_MAX 160
+
+struct scram_verifier {
+	uint32_t iterations;
+	uint8_t salt[SCRAM_SALT_LEN];
+	uint8_t stored_key[SCRAM_KEY_LEN];
+	uint8_t server_key[SCRAM_KEY_LEN];
+};
+
+/* Fills n bytes from the CSPRNG; -1 when it cannot. */
+int scram_random(void *out, size_t n);
+
+/* A verifier for secret with a fresh random salt. */
+int scram_verifier_make(const char *secret, size_t len, uint32_t iterations,
+			struct scram_verifier *v);
+/* The same with a given salt (tests, and the fake verifier of an
+ * unknown user, so that its answer looks like a real one). */
+int scram_verifier_make_salted(const char *secret, size_t len,
+			       uint32_t iterations,
+			       const uint8_t salt[SCRAM_SALT_LEN],
+			       struct scram_verifier *v);
+int scram_verifier_format(const struct scram_verifier *v, char *out,
+			  size_t cap);
+int scram_verifier_parse(const char *text, struct scram_verifier *v, char *err,
+			 size_t errlen);
+
+/* The message both sides sign: every field length-prefixed. */
+struct scram_exchange {
+	const char *user;
+	size_t user_len;
+	uint8_t client_nonce[SCRAM_NONCE_LEN];
+	uint8_t server_nonce[SCRAM_NONCE_LEN];
+	uint8_t salt[SCRAM_SALT_LEN];
+	uint32_t iterations;
+};
+
+/* Client: the proof for the exchange, and the server signature it must
+ * expect (derived from the secret). */
+int scram_client_proof(const char *secret, size_t len,
+		       const struct scram_exchange *x,
+		       uint8_t proof[SCRAM_KEY_LEN],
+		       uint8_t expected_signature[SCRAM_KEY_LEN]);
+/* Server: whether proof shows knowledge of the secret behind v; on true,
+ * signature is what the client should receive. */
+bool scram_server_check(const struct scram_verifier *v,
+			const struct scram_exchange *x,
+			const uint8_t proof[SCRAM_KEY_LEN],
+			uint8_t signature[SCRAM_KEY_LEN]);
+/* Client: constant-time comparison of the received signature. */
+bool scram_client_check(const uint8_t expected[SCRAM_KEY_LEN],
+			const uint8_t *got, size_t got_len);
+
+#endif
