@@ -1046,7 +1046,7 @@ char *conf_read_secret(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		snprintf(err, errlen, "cannot read --auth-token-file %s: %s",
+		snprintf(err, errlen, "cannot read the secret file %s: %s",
 			 path, strerror(errno));
 		return NULL;
 	}
@@ -1057,8 +1057,8 @@ char *conf_read_secret(const char *path, char *err, size_t errlen)
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (!buf[0]) {
 		snprintf(err, errlen,
-			 "--auth-token-file %s is empty: put the "
-			 "shared secret on its first line",
+			 "the secret file %s is empty: put the "
+			 "secret on its first line",
 			 path);
 		return NULL;
 	}

@@ -241,6 +241,16 @@ bool scram_server_check(const struct scram_verifier *v,
 	return ok && message_mac(v->server_key, x, signature) == 0;
 }
 
+void scram_fake_salt(const uint8_t key[SCRAM_KEY_LEN], const char *user,
+		     size_t len, uint8_t salt[SCRAM_SALT_LEN])
+{
+	uint8_t mac[SCRAM_KEY_LEN];
+
+	if (hmac(key, user, len, mac))
+		memset(mac, 0, sizeof(mac));
+	memcpy(salt, mac, SCRAM_SALT_LEN);
+}
+
 bool scram_client_check(const uint8_t expected[SCRAM_KEY_LEN],
 			const uint8_t *got, size_t got_len)
 {

@@ -87,6 +87,11 @@ bool scram_server_check(const struct scram_verifier *v,
 			const struct scram_exchange *x,
 			const uint8_t proof[SCRAM_KEY_LEN],
 			uint8_t signature[SCRAM_KEY_LEN]);
+/* The salt the server shows for an unknown user: derived from a random
+ * key of the server's, so the same name always gets the same salt and an
+ * unknown name cannot be told from a known one by its challenge. */
+void scram_fake_salt(const uint8_t key[SCRAM_KEY_LEN], const char *user,
+		     size_t len, uint8_t salt[SCRAM_SALT_LEN]);
 /* Client: constant-time comparison of the received signature. */
 bool scram_client_check(const uint8_t expected[SCRAM_KEY_LEN],
 			const uint8_t *got, size_t got_len);

@@ -95,7 +95,7 @@ struct ctl {
 	const char *endpoint_names[CTL_MAX_ENDPOINTS]; /* as given, in it */
 	char *endpoints[CTL_MAX_ENDPOINTS];            /* IP literals */
 	size_t n_endpoints;
-	char *auth_token;
+	char *user, *secret; /* --user, and its secret */
 	uint64_t timeout_ms;
 	uint8_t consistency;
 	enum ctl_format format;
@@ -133,7 +133,9 @@ int ctl_opt_str(const struct ctl *c, const char *name, const char **out);
 /* Resolves "host:port" names into IP literals; 0 or CTL_EXIT_ERROR with a
  * message. */
 int ctl_set_endpoints(struct ctl *c, const char *list);
-int ctl_read_token(struct ctl *c, const char *path);
+/* --user NAME with the secret from path: 0 or CTL_EXIT_ERROR with a
+ * message. */
+int ctl_set_credential(struct ctl *c, const char *user, const char *path);
 void ctl_free(struct ctl *c);
 /* Options for a client of all endpoints (or of endpoint i alone). */
 void ctl_client_options(struct ctl *c, struct tclient_options *o);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/conf.h"
 #include "ctl/ctl.h"
 
 /* ---- endpoints ---------------------------------------------------------- */
@@ -117,31 +118,30 @@ int ctl_set_endpoints(struct ctl *c, const char *list)
 	return 0;
 }
 
-/* The same rules as tenured's --auth-token-file: the first line. */
-int ctl_read_token(struct ctl *c, const char *path)
+/* The secret file follows the daemons' rule: its first line. */
+int ctl_set_credential(struct ctl *c, const char *user, const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
+	char err[512];
+
+	if (strlen(user) > CLIENT_NAME_MAX) {
+		fprintf(stderr, CTL_PROG ": --user is longer than %d bytes\n",
+			CLIENT_NAME_MAX);
+		return CTL_EXIT_ERROR;
+	}
+	if (!path || !*path) {
 		fprintf(stderr,
-			CTL_PROG ": cannot read --auth-token-file %s: "
-				 "%s\n",
-			path, strerror(errno));
+			CTL_PROG ": --user %s needs its secret: pass "
+				 "--secret-file FILE (or TENURE_SECRET_FILE)\n",
+			user);
 		return CTL_EXIT_ERROR;
 	}
-	char buf[CLIENT_TOKEN_MAX + 2];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (!buf[0] || strlen(buf) > CLIENT_TOKEN_MAX) {
-		fprintf(stderr, CTL_PROG ": --auth-token-file %s: %s\n", path,
-			buf[0] ? "the token is longer than 256 bytes"
-			       : "empty; put the shared secret on its first "
-				 "line");
+	c->secret = conf_read_secret(path, err, sizeof(err));
+	if (!c->secret) {
+		fprintf(stderr, CTL_PROG ": --secret-file: %s\n", err);
 		return CTL_EXIT_ERROR;
 	}
-	c->auth_token = strdup(buf);
-	return c->auth_token ? 0 : CTL_EXIT_ERROR;
+	c->user = strdup(user);
+	return c->user ? 0 : CTL_EXIT_ERROR;
 }
 
 void ctl_free(struct ctl *c)
@@ -149,8 +149,12 @@ void ctl_free(struct ctl *c)
 	for (size_t i = 0; i < c->n_endpoints; i++)
 		free(c->endpoints[i]);
 	c->n_endpoints = 0;
-	free(c->auth_token);
-	c->auth_token = NULL;
+	free(c->user);
+	c->user = NULL;
+	if (c->secret)
+		memset(c->secret, 0, strlen(c->secret));
+	free(c->secret);
+	c->secret = NULL;
 	free(c->endpoints_copy);
 	c->endpoints_copy = NULL;
 }
@@ -180,7 +184,8 @@ void ctl_client_options(struct ctl *c, struct tclient_options *o)
 	memset(o, 0, sizeof(*o));
 	o->endpoints = (const char *const *)c->endpoints;
 	o->n_endpoints = c->n_endpoints;
-	o->auth_token = c->auth_token;
+	o->user = c->user;
+	o->secret = c->secret;
 	o->client_name = CTL_PROG;
 	o->timeout_ms = c->timeout_ms;
 	if (c->timeout_ms < TCLIENT_CONNECT_TIMEOUT_DEFAULT_MS)
@@ -248,7 +253,8 @@ static void explain(int status, const char **why, const char **hint)
 		break;
 	case CLIENT_EUNAUTHORIZED:
 		*why = "the witness refused our credentials";
-		*hint = "pass the cluster's secret with --auth-token-file";
+		*hint = "authenticate with --user NAME --secret-file FILE (a "
+			"credential of the witnesses' credentials_file)";
 		break;
 	case CLIENT_EINVAL:
 		*why = "the witness refused the request as invalid";
@@ -288,6 +294,11 @@ void ctl_report_error(struct ctl *c, const char *what, int status,
 		fprintf(stderr, "  endpoints: %s%s%s\n", eps,
 			c->last_warning[0] ? "\n  last connection error: " : "",
 			c->last_warning);
+	/* A refused authentication fails the request without an answer of
+	 * its own: the library's warning carries the witness's reason. */
+	if (status == CLIENT_EUNAUTHORIZED && !message_len &&
+	    c->last_warning[0])
+		fprintf(stderr, "  %s\n", c->last_warning);
 	if (status == CLIENT_ETIMEOUT)
 		ctl_diagnose(c);
 	if (hint)

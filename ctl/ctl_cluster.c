@@ -184,20 +184,22 @@ int ctl_cmd_status(struct ctl *c)
 		if (probe_ok(&p[i]))
 			continue;
 		struct client_str role = role_of(&p[i]);
-		fprintf(stderr, CTL_PROG ": %s: %.*s (%s)%s%s\n",
+		struct client_str why = p[i].res.has_response
+						? p[i].res.r.message
+						: ctl_str(p[i].warning);
+		fprintf(stderr, CTL_PROG ": %s: %.*s (%s)%s%.*s\n",
 			c->endpoint_names[i], (int)role.len, role.p,
 			client_status_name(p[i].res.status),
-			p[i].warning[0] ? ": " : "", p[i].warning);
+			why.len ? ": " : "", (int)why.len, why.p);
 		unauthorized |= p[i].res.status == CLIENT_EUNAUTHORIZED;
 	}
 	probes_free(c, p);
 	if (answered > 0)
 		return CTL_EXIT_OK;
 	fprintf(stderr, CTL_PROG ": status: no witness answered\nHint: %s.\n",
-		unauthorized
-			? "pass the cluster's secret with --auth-token-file"
-			: "check --endpoints (the --listen-client "
-			  "addresses) and that tenured runs there");
+		unauthorized ? "authenticate with --user and --secret-file"
+			     : "check --endpoints (the --listen-client "
+			       "addresses) and that tenured runs there");
 	return CTL_EXIT_ERROR;
 }
 

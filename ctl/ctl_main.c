@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "ctl/ctl_auth.h"
 #include "ctl/ctl_cluster.h"
 #include "ctl/ctl_drill.h"
 #include "ctl/ctl_kv.h"
@@ -26,6 +27,9 @@ static const char *const holder_token_opts[] = { "holder", "token", NULL };
 static const char *const put_opts[] = { "lease", "token", "expect-revision",
 					NULL };
 static const char *const member_add_opts[] = { "peer-addr", NULL };
+static const char *const auth_new_opts[] = { "write-secret", "iterations",
+					     NULL };
+static const char *const auth_hash_opts[] = { "iterations", NULL };
 static const char *const transfer_opts[] = { "to", NULL };
 static const char *const scope_opts[] = { "scope", NULL };
 static const char *const edit_config_opts[] = { "scope", "set", NULL };
@@ -109,6 +113,28 @@ static const struct ctl_cmd commands[] = {
 	  "One line (JSON: one object) per event until interrupted (Ctrl-C\n"
 	  "exits 0).\n",
 	  ctl_cmd_watch },
+	{ "auth new", "NAME ROLE --write-secret FILE [--iterations N]", 2, 2,
+	  auth_new_opts, "make a credential: a secret and its verifier line",
+	  "ROLE is admin (everything), read-only (status, get, list, watch)\n"
+	  "or agent:SCOPE (the leases and keys of SCOPE/ only).  Writes a "
+	  "fresh\n"
+	  "random secret into FILE (created mode 0600, never overwritten) and\n"
+	  "prints the line \"NAME ROLE VERIFIER\" for the witnesses'\n"
+	  "credentials_file.  The verifier cannot be used to log in; the "
+	  "secret\n"
+	  "goes to the client (--secret-file, an agent's "
+	  "witness_secret_file).\n"
+	  "No witness is contacted.  --iterations: PBKDF2 rounds (default "
+	  "4096).\n"
+	  "example:\n"
+	  "  " CTL_PROG " auth new pg-main-1 agent:main --write-secret "
+	  "pg1.secret >> credentials\n",
+	  ctl_cmd_auth_new },
+	{ "auth hash", "[--iterations N] < SECRET", 0, 0, auth_hash_opts,
+	  "print the verifier of a secret read from standard input",
+	  "For a secret chosen elsewhere: reads its first line from standard\n"
+	  "input and prints the verifier for a credentials_file line.\n",
+	  ctl_cmd_auth_hash },
 	{ "member list", "", 0, 0, no_opts,
 	  "show the witnesses of the cluster configuration",
 	  "Name, id, peer and client address, voter or learner, whether the\n"
@@ -322,8 +348,10 @@ static const char global_help[] =
 	"                                (env TENURE_ENDPOINTS; "
 	"default " CTL_DEFAULT_ENDPOINT ")\n"
 	"  -o, --output table|json       output format (default table)\n"
-	"  --auth-token-file FILE        shared secret of the cluster (env\n"
-	"                                TENURE_AUTH_TOKEN_FILE)\n"
+	"  --user NAME                   authenticate as this credential (env\n"
+	"                                TENURE_USER)\n"
+	"  --secret-file FILE            its secret, on the first line (env\n"
+	"                                TENURE_SECRET_FILE)\n"
 	"  --timeout DURATION            give up after this long (default 5s)\n"
 	"  --consistency linearizable|local\n"
 	"                                reads: confirmed by the leader "
@@ -516,7 +544,8 @@ struct parsed {
 	size_t n_words;
 	bool too_many_words;
 	bool help;
-	const char *endpoints, *output, *token_file, *timeout, *consistency;
+	const char *endpoints, *output, *user, *secret_file, *timeout,
+		*consistency;
 	struct ctl_opt opts[CTL_MAX_OPTS];
 	size_t n_opts;
 };
@@ -527,8 +556,10 @@ static const char **global_slot(struct parsed *p, const char *name)
 		return &p->endpoints;
 	if (strcmp(name, "output") == 0 || strcmp(name, "o") == 0)
 		return &p->output;
-	if (strcmp(name, "auth-token-file") == 0)
-		return &p->token_file;
+	if (strcmp(name, "user") == 0)
+		return &p->user;
+	if (strcmp(name, "secret-file") == 0)
+		return &p->secret_file;
 	if (strcmp(name, "timeout") == 0)
 		return &p->timeout;
 	if (strcmp(name, "consistency") == 0)
@@ -757,10 +788,11 @@ static int bind_globals(struct ctl *c, const struct parsed *p)
 				       : getenv("TENURE_ENDPOINTS");
 	if (ctl_set_endpoints(c, eps && *eps ? eps : CTL_DEFAULT_ENDPOINT))
 		return CTL_EXIT_ERROR;
-	const char *tf = p->token_file ? p->token_file
-				       : getenv("TENURE_AUTH_TOKEN_FILE");
-	if (tf && *tf && ctl_read_token(c, tf))
-		return CTL_EXIT_ERROR;
+	const char *user = p->user ? p->user : getenv("TENURE_USER");
+	const char *sf = p->secret_file ? p->secret_file
+					: getenv("TENURE_SECRET_FILE");
+	if (user && *user)
+		return ctl_set_credential(c, user, sf);
 	return 0;
 }
 

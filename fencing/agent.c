@@ -343,7 +343,8 @@ static int connect_witnesses(struct agent *a, char *err, size_t errlen)
 	struct tclient_options o = {
 		.endpoints = eps,
 		.n_endpoints = (size_t)n,
-		.auth_token = a->auth_token,
+		.user = a->conf->witness_user,
+		.secret = a->witness_secret,
 		.client_name = a->conf->name,
 		.timeout_ms = (uint64_t)a->live.lease_ttl,
 		.connect_timeout_ms = (uint64_t)a->live.renew_interval,
@@ -420,7 +421,7 @@ static void abandon_start(uv_loop_t *loop, struct agent *a)
 		tclient_close(a->tc, closed_nothing, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	free(a->endpoints);
-	free(a->auth_token);
+	free(a->witness_secret);
 	free(a);
 }
 
@@ -450,9 +451,16 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 	a->guard = guard;
 	a->started_ms = clock_now_ms();
 	scope_init(a);
-	if (conf->auth_token_file && conf->auth_token_file[0] &&
-	    !(a->auth_token = conf_read_secret(conf->auth_token_file, err,
-					       errlen)))
+	if (conf->witness_user && conf->witness_user[0] &&
+	    (!conf->witness_secret_file || !conf->witness_secret_file[0])) {
+		snprintf(err, errlen,
+			 "witness_user is set but witness_secret_file is not: "
+			 "name the file holding its secret");
+		goto fail;
+	}
+	if (conf->witness_user && conf->witness_user[0] &&
+	    !(a->witness_secret = conf_read_secret(conf->witness_secret_file,
+						   err, errlen)))
 		goto fail;
 	if (connect_witnesses(a, err, errlen) != 0 ||
 	    connect_pg(a, err, errlen) != 0)

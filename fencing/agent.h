@@ -39,7 +39,8 @@ struct agent_conf {
 	char *scope;
 	char *name;
 	char *witnesses;
-	char *auth_token_file;
+	char *witness_user;
+	char *witness_secret_file;
 	int64_t lease_ttl;      /* ms */
 	int64_t renew_interval; /* ms */
 	int64_t fence_time;     /* ms: S of docs/design.md rule 3 */

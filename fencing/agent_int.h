@@ -76,7 +76,7 @@ struct agent {
 	struct watchdog wd;
 	bool wd_on; /* the watchdog device is armed */
 	struct tclient_watch *lease_watch, *key_watch;
-	char *auth_token;
+	char *witness_secret;
 	/* "NAME/INCARNATION": this process's holder of both leases, a
 	 * random id chosen at start (fencing/roster.h) */
 	char holder_id[MEMBER_STR_MAX + 24];

@@ -41,9 +41,13 @@ static const struct conf_option options[] = {
 	OPT("witnesses", CONF_STRING, NULL, 0, 0,
 	    "client addresses of the tenured witnesses, comma separated", true,
 	    witnesses, "LIST"),
-	OPT("auth_token_file", CONF_STRING, NULL, 0, 0,
-	    "file holding the witnesses' shared secret", false, auth_token_file,
-	    "FILE"),
+	OPT("witness_user", CONF_STRING, NULL, 0, 0,
+	    "credential the agent authenticates as to the witnesses (role "
+	    "agent:SCOPE); unset: none",
+	    false, witness_user, "NAME"),
+	OPT("witness_secret_file", CONF_STRING, NULL, 0, 0,
+	    "file whose first line is witness_user's secret", false,
+	    witness_secret_file, "FILE"),
 	OPT("lease_ttl", CONF_DURATION_MS, "2500ms", 1000, 600000,
 	    "primary and member lease TTL: a dead primary is replaced "
 	    "after about this long (scope-wide: SCOPE/config wins)",
@@ -302,7 +306,7 @@ int main(int argc, char **argv)
 		guard_stop(&guard);
 		return 2;
 	}
-	daemon_signals_start(&d.loop, &d.signals, on_stop_signal, &d);
+	daemon_signals_start(&d.loop, &d.signals, on_stop_signal, NULL, &d);
 	agent_on_stopped(d.agent, on_stopped, &d); /* also when it refuses */
 	/* Serving: the agent runs and its HTTP API listens. */
 	sd_notify_state(&d.sdn, "STATUS=agent %s of scope %s, API on %s",

@@ -49,8 +49,12 @@ struct field {
 
 #define REQ struct client_request
 static const struct field req_hello[] = {
-	STR(REQ, token, "token", CLIENT_TOKEN_MAX, false),
+	STR(REQ, user, "user", CLIENT_NAME_MAX, false),
+	STR(REQ, nonce, "nonce", CLIENT_TOKEN_MAX, false),
 	STR(REQ, client_name, "client_name", CLIENT_NAME_MAX, false),
+};
+static const struct field req_auth_proof[] = {
+	STR(REQ, proof, "proof", CLIENT_TOKEN_MAX, true),
 };
 static const struct field req_acquire[] = {
 	STR(REQ, name, "lease name", SM_KEY_MAX, true),
@@ -171,6 +175,17 @@ static const struct field status_fields[] = {
 	ANY_U64(ST, keys, "keys"),
 };
 #undef ST
+#define AU struct client_auth_body
+static const struct field challenge_fields[] = {
+	STR(AU, nonce, "nonce", CLIENT_TOKEN_MAX, false),
+	STR(AU, salt, "salt", CLIENT_TOKEN_MAX, false),
+	ANY_U64(AU, iterations, "iterations"),
+};
+static const struct field auth_done_fields[] = {
+	STR(AU, signature, "signature", CLIENT_TOKEN_MAX, false),
+	STR(AU, role, "role", CLIENT_NAME_MAX, false),
+};
+#undef AU
 
 /* Smallest encodings, to bound a count by the bytes that remain. */
 #define LEASE_MIN_BYTES (4 + 4 + 8 + 8 + 8)
@@ -189,6 +204,8 @@ enum body_kind {
 	BODY_KVS_PAGE,    /* BODY_KVS, u8 more */
 	BODY_STATUS,
 	BODY_MEMBERS,
+	BODY_CHALLENGE, /* HELLO */
+	BODY_AUTH_DONE, /* AUTH_PROOF */
 };
 
 struct op_info {
@@ -204,9 +221,10 @@ struct op_info {
 #define N_OPS (CLIENT_OP_END - CLIENT_OP_HELLO)
 
 static const struct op_info ops[N_OPS] = {
-	/* Authenticating twice with the same token changes nothing. */
-	[CLIENT_OP_HELLO - CLIENT_OP_HELLO] = { "HELLO", true,
-						FIELDS(req_hello), BODY_NONE },
+	/* Authentication belongs to one connection: never resent. */
+	[CLIENT_OP_HELLO - CLIENT_OP_HELLO] = { "HELLO", false,
+						FIELDS(req_hello),
+						BODY_CHALLENGE },
 	/* The current holder re-acquiring keeps its token (sm.h): the retry
 	 * answers the same grant, at most with a fresh countdown. */
 	[CLIENT_OP_LEASE_ACQUIRE - CLIENT_OP_HELLO] = { "LEASE_ACQUIRE", true,
@@ -272,6 +290,9 @@ static const struct op_info ops[N_OPS] = {
 	[CLIENT_OP_LIST_PAGE - CLIENT_OP_HELLO] = { "LIST_PAGE", true,
 						    FIELDS(req_list_page),
 						    BODY_KVS_PAGE },
+	[CLIENT_OP_AUTH_PROOF - CLIENT_OP_HELLO] = { "AUTH_PROOF", false,
+						     FIELDS(req_auth_proof),
+						     BODY_AUTH_DONE },
 };
 
 static const struct op_info *op_info(uint32_t op)
@@ -426,6 +447,12 @@ static void put_body(struct wire_writer *w, const struct client_response *r,
 	case BODY_MEMBERS:
 		put_array(w, r->members, r->n, sizeof(*r->members),
 			  FIELDS(member_fields));
+		break;
+	case BODY_CHALLENGE:
+		PUT_ONE(w, &r->auth, challenge_fields);
+		break;
+	case BODY_AUTH_DONE:
+		PUT_ONE(w, &r->auth, auth_done_fields);
 		break;
 	}
 }
@@ -740,6 +767,13 @@ static void get_body(struct dec *d, struct client_response *r,
 	case BODY_MEMBERS:
 		r->members = get_array(d, &r->n, "members", sizeof(*r->members),
 				       MEMBER_MIN_BYTES, FIELDS(member_fields));
+		break;
+	case BODY_CHALLENGE:
+		get_one(d, "challenge", &r->auth, FIELDS(challenge_fields),
+			false);
+		break;
+	case BODY_AUTH_DONE:
+		get_one(d, "auth", &r->auth, FIELDS(auth_done_fields), false);
 		break;
 	}
 }

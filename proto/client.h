@@ -12,9 +12,17 @@
  * not) and then any number of CLIENT_EVENT frames with the same request id,
  * until CLIENT_OP_CANCEL or the connection closes.
  *
- * When the server requires authentication, the first frame must be
- * CLIENT_OP_HELLO with the token; anything else first gets
- * CLIENT_EUNAUTHORIZED and the connection is closed.
+ * Authentication (common/scram.h).  When the server requires it, the
+ * first frame must be HELLO naming a credential and carrying a fresh
+ * client nonce; the answer is the challenge (server nonce, salt,
+ * iteration count); the second frame must be AUTH_PROOF with the proof,
+ * answered with the server's signature (the client checks it: a server
+ * without the verifier cannot make it) and the credential's role.  A
+ * wrong proof, an unknown credential or any other frame first gets
+ * CLIENT_EUNAUTHORIZED and the connection is closed.  The secret never
+ * travels.  A server without credentials answers HELLO with an empty
+ * nonce (nothing to prove); a client that has a secret refuses that
+ * answer, since a witness it trusts would have challenged it.
  *
  * Payloads are built from wire.h primitives: strings are blobs (u32 length
  * + bytes), integers u64, flags u8.  Decoding checks every length and
@@ -24,14 +32,16 @@
  * is the one that must not trust its input.
  *
  * Request validation (what client_decode_request refuses):
- *   - request id 0, an op outside HELLO..LIST_PAGE;
+ *   - request id 0, an op outside HELLO..AUTH_PROOF;
  *   - lease name, holder, key, member name, peer_addr empty (mandatory);
- *     token, client_name, prefix, value, lease (no lease) and to_name may
- *     be empty.  An empty HELLO token is well-formed: whether it is
- *     accepted is the server's authentication policy, not the codec's;
+ *     user, nonce, client_name, prefix, value, lease (no lease) and
+ *     to_name may be empty.  An empty HELLO user is well-formed: whether
+ *     it is accepted is the server's authentication policy, not the
+ *     codec's;
  *   - strings over their limit: names, keys, prefixes and lease names
- *     SM_KEY_MAX, holders SM_HOLDER_MAX, values SM_VALUE_MAX, token
- *     CLIENT_TOKEN_MAX, client/member names and to_name CLIENT_NAME_MAX,
+ *     SM_KEY_MAX, holders SM_HOLDER_MAX, values SM_VALUE_MAX, nonces
+ *     and proofs CLIENT_TOKEN_MAX, user, client/member names and to_name
+ *     CLIENT_NAME_MAX,
  *     addresses CLIENT_ADDR_MAX;
  *   - ttl_ms outside [SM_TTL_MIN_MS, SM_TTL_MAX_MS]; a fencing token or
  *     watch_request_id of 0 (neither is ever issued);
@@ -42,7 +52,7 @@
  * anything is proposed, not by the codec.
  *
  * Request bodies (fields in this order):
- *   HELLO          str token, str client_name
+ *   HELLO          str user, str nonce, str client_name
  *   LEASE_ACQUIRE  str name, str holder, u64 ttl_ms
  *   LEASE_RENEW    str name, str holder, u64 token
  *   LEASE_RELEASE  str name, str holder, u64 token
@@ -64,6 +74,7 @@
  *   LEASE_LIST_PAGE
  *                  u8 consistency, str start_after, u64 limit
  *   LIST_PAGE      str prefix, u8 consistency, str start_after, u64 limit
+ *   AUTH_PROOF     str proof
  *
  * Paging.  An answer must fit in one frame, and every client accepts
  * FRAME_LIMIT_DEFAULT (1 MiB).  LIST and LEASE_LIST (the first encoding,
@@ -96,6 +107,9 @@
  *   STATUS         str name, str role, str leader, u64 id, u64 term,
  *                  u64 commit, u64 applied, u64 last_index, u64 revision,
  *                  u64 leases, u64 keys (struct client_status_body order)
+ *   HELLO          str nonce (empty: no authentication here), str salt,
+ *                  u64 iterations
+ *   AUTH_PROOF     str signature, str role
  *   MEMBER_LIST    u32 n, n x member (str name, str peer_addr,
  *                  str client_addr, str http_addr, u64 id, u8 voter,
  *                  u8 connected, u64 match)
@@ -120,7 +134,7 @@
 #include "proto/wire.h"
 
 /* Limits of the strings that proto/limits.h does not already bound. */
-#define CLIENT_TOKEN_MAX 256    /* HELLO token */
+#define CLIENT_TOKEN_MAX 64     /* nonces, salts, proofs, signatures */
 #define CLIENT_NAME_MAX 256     /* client, member and node names, roles */
 #define CLIENT_ADDR_MAX 256     /* "host:port" addresses */
 #define CLIENT_MESSAGE_MAX 1024 /* the reason in an error response */
@@ -146,6 +160,7 @@ enum client_op {
 	CLIENT_OP_TRANSFER,
 	CLIENT_OP_LEASE_LIST_PAGE, /* paged LEASE_LIST (see "Paging") */
 	CLIENT_OP_LIST_PAGE,       /* paged LIST */
+	CLIENT_OP_AUTH_PROOF,      /* second step of authentication */
 	CLIENT_OP_END,
 	CLIENT_RESPONSE = 0x300,
 	CLIENT_EVENT = 0x301,
@@ -189,7 +204,7 @@ struct client_str {
 struct client_request {
 	uint32_t op;
 	uint64_t id;
-	struct client_str token, client_name;
+	struct client_str user, nonce, proof, client_name;
 	struct client_str name, holder, key, value, lease, prefix;
 	struct client_str peer_addr, to_name;
 	struct client_str start_after; /* paged lists: after this one */
@@ -229,6 +244,14 @@ struct client_status_body {
 	uint64_t leases, keys;
 };
 
+/* HELLO's challenge and AUTH_PROOF's answer. */
+struct client_auth_body {
+	struct client_str nonce, salt; /* HELLO */
+	uint64_t iterations;           /* HELLO */
+	struct client_str signature;   /* AUTH_PROOF */
+	struct client_str role;        /* AUTH_PROOF */
+};
+
 /* A response, decoded or to encode.  Arrays point into the caller's
  * memory when encoding, into the frame (and the scratch) when decoding. */
 struct client_response {
@@ -246,6 +269,7 @@ struct client_response {
 	uint32_t n;
 	bool more; /* paged lists: some were left out, ask for the rest */
 	struct client_status_body status_body;
+	struct client_auth_body auth;
 };
 
 struct client_event {

@@ -129,7 +129,9 @@ void tclient_finish(struct tclient *c, struct treq *r, int status,
 }
 
 static const size_t request_strings[] = {
-	offsetof(struct client_request, token),
+	offsetof(struct client_request, user),
+	offsetof(struct client_request, nonce),
+	offsetof(struct client_request, proof),
 	offsetof(struct client_request, client_name),
 	offsetof(struct client_request, name),
 	offsetof(struct client_request, holder),
@@ -173,13 +175,14 @@ static struct treq *copy_request(const struct client_request *req)
 	return r;
 }
 
-/* HELLO, WATCH and CANCEL belong to the connection and to watches, which
- * the library manages: sent by a caller they would not survive a
- * reconnect. */
+/* HELLO, AUTH_PROOF, WATCH and CANCEL belong to the connection and to
+ * watches, which the library manages: sent by a caller they would not
+ * survive a reconnect. */
 static bool op_for_callers(uint32_t op)
 {
 	return op > CLIENT_OP_HELLO && op < CLIENT_OP_END &&
-	       op != CLIENT_OP_WATCH && op != CLIENT_OP_CANCEL;
+	       op != CLIENT_OP_WATCH && op != CLIENT_OP_CANCEL &&
+	       op != CLIENT_OP_AUTH_PROOF;
 }
 
 int tclient_request(struct tclient *c, const struct client_request *req,
@@ -279,7 +282,9 @@ static int check_options(const struct tclient_options *o)
 	for (size_t i = 0; i < o->n_endpoints; i++)
 		if (tclient_parse_addr(o->endpoints[i], &sa))
 			return UV_EINVAL;
-	if (o->auth_token && strlen(o->auth_token) > CLIENT_TOKEN_MAX)
+	if (o->user && strlen(o->user) > CLIENT_NAME_MAX)
+		return UV_EINVAL;
+	if (o->user && o->user[0] && (!o->secret || !o->secret[0]))
 		return UV_EINVAL;
 	if (o->client_name && strlen(o->client_name) > CLIENT_NAME_MAX)
 		return UV_EINVAL;
@@ -312,7 +317,11 @@ static void free_client(struct tclient *c)
 		for (size_t i = 0; i < c->o.n_endpoints; i++)
 			free(c->endpoints[i]);
 	free(c->endpoints);
-	free(c->token);
+	free(c->user);
+	if (c->secret) {
+		memset(c->secret, 0, strlen(c->secret));
+		free(c->secret);
+	}
 	free(c->client_name);
 	client_scratch_free(&c->scratch);
 	free(c);
@@ -322,15 +331,17 @@ static void free_client(struct tclient *c)
 static int copy_strings(struct tclient *c, const struct tclient_options *o)
 {
 	c->endpoints = calloc(o->n_endpoints, sizeof(char *));
-	c->token = strdup(o->auth_token ? o->auth_token : "");
+	c->user = strdup(o->user ? o->user : "");
+	c->secret = strdup(o->secret ? o->secret : "");
 	c->client_name = strdup(o->client_name ? o->client_name : "");
-	if (!c->endpoints || !c->token || !c->client_name)
+	if (!c->endpoints || !c->user || !c->secret || !c->client_name)
 		return UV_ENOMEM;
 	for (size_t i = 0; i < o->n_endpoints; i++)
 		if (!(c->endpoints[i] = strdup(o->endpoints[i])))
 			return UV_ENOMEM;
 	c->o.endpoints = (const char *const *)c->endpoints;
-	c->o.auth_token = c->token;
+	c->o.user = c->user;
+	c->o.secret = c->secret;
 	c->o.client_name = c->client_name;
 	return 0;
 }

@@ -26,10 +26,12 @@
  * work.  Moving is graceful: nothing new is sent on the
  * old connection and it is closed once its in-flight requests are answered
  * or expired, so a request already on its way is never made "unknown" by
- * our own redirect.  When an auth token is configured, HELLO is the first
- * frame on every connection and nothing else is sent before it is
- * accepted; a refused HELLO fails the waiting requests with the server's
- * status (a wrong token does not get better by retrying).  A connection
+ * our own redirect.  When a user and secret are configured, every
+ * connection authenticates first (HELLO, AUTH_PROOF: client.h) and
+ * nothing else is sent before the server has proven it holds the
+ * credential's verifier; a refused authentication fails the waiting
+ * requests with the server's status (a wrong secret does not get better
+ * by retrying), and so does a server that asks for no proof.  A connection
  * that is not ready within connect_timeout_ms counts as a failed connect.
  * A request that expires while its connection has been completely silent
  * since it was sent takes the connection down with it: a frozen server
@@ -47,7 +49,8 @@
  *     or may not have been executed, and it is never resent;
  *   - CLIENT_ECIRCUIT (r NULL) when the circuit breaker is open;
  *   - CLIENT_ESHUTDOWN (r NULL) from tclient_close();
- *   - a refused HELLO's status (r NULL) when authentication failed.
+ *   - CLIENT_EUNAUTHORIZED or the server's status (r NULL) when
+ *     authentication failed.
  * Retried, within the deadline, with exponential backoff and jitter: any
  * request answered CLIENT_ENOTLEADER, CLIENT_ENOQUORUM or CLIENT_EBUSY
  * (the server did not execute it), and idempotent requests whose
@@ -114,7 +117,8 @@
 struct tclient_options {
 	const char *const *endpoints; /* "host:port", at least one */
 	size_t n_endpoints;
-	const char *auth_token;      /* NULL or "": no HELLO */
+	const char *user;            /* NULL or "": no authentication */
+	const char *secret;          /* the user's secret (never sent) */
 	const char *client_name;     /* sent in HELLO, for the server's log */
 	uint64_t timeout_ms;         /* default deadline of a request */
 	uint64_t connect_timeout_ms; /* connect (and HELLO) must finish */
@@ -132,8 +136,8 @@ struct tclient;
 struct tclient_watch;
 
 /* Creates a client (no connection yet).  0, or UV_EINVAL (no endpoint, an
- * endpoint that is not an IP literal with a port, a token or name over the
- * client.h limits) or UV_ENOMEM. */
+ * endpoint that is not an IP literal with a port, a user without a
+ * secret, a user or name over the client.h limits) or UV_ENOMEM. */
 int tclient_new(uv_loop_t *loop, const struct tclient_options *o,
 		struct tclient **out);
 
@@ -144,7 +148,7 @@ typedef void (*tclient_cb)(void *arg, int status,
 /* Queues a request; timeout_ms 0 takes the default.  req->id is ignored
  * (the library assigns ids).  0: cb will run exactly once.  Negative libuv
  * error: cb will never run (UV_EINVAL: an op the library manages itself —
- * HELLO, WATCH, CANCEL — or an unknown one; UV_ENOMEM; UV_ESHUTDOWN after
+ * HELLO, AUTH_PROOF, WATCH, CANCEL — or an unknown one; UV_ENOMEM; UV_ESHUTDOWN after
  * tclient_close). */
 int tclient_request(struct tclient *c, const struct client_request *req,
 		    uint64_t timeout_ms, tclient_cb cb, void *arg);

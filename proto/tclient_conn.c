@@ -177,20 +177,57 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 /* HELLO goes first and alone: a server that refuses it closes the
  * connection, and anything sent behind it would be lost with an unknown
  * outcome. */
-static void send_hello(struct tconn *conn)
+void tconn_send_hello(struct tconn *conn)
 {
 	struct tclient *c = conn->c;
 	struct client_request hello = {
 		.op = CLIENT_OP_HELLO,
-		.token = { c->token, strlen(c->token) },
+		.user = { c->user, strlen(c->user) },
+		.nonce = { (const char *)conn->client_nonce, SCRAM_NONCE_LEN },
 		.client_name = { c->client_name, strlen(c->client_name) },
 	};
 
+	if (scram_random(conn->client_nonce, SCRAM_NONCE_LEN)) {
+		tconn_lost(conn, "no random numbers for a nonce", true);
+		return;
+	}
 	hello.id = conn->hello_id = tclient_new_id(c);
 	conn->state = TCONN_HELLO;
 	if (!client_encode_request(&conn->out, &hello))
 		conn->out.failed = true;
 	tconn_flush(conn);
+}
+
+bool tconn_send_proof(struct tconn *conn, const struct client_auth_body *ch)
+{
+	struct tclient *c = conn->c;
+	struct scram_exchange x = {
+		.user = c->user,
+		.user_len = strlen(c->user),
+		.iterations = (uint32_t)ch->iterations,
+	};
+	uint8_t proof[SCRAM_KEY_LEN];
+
+	if (ch->nonce.len != SCRAM_NONCE_LEN ||
+	    ch->salt.len != SCRAM_SALT_LEN ||
+	    ch->iterations > SCRAM_ITERATIONS_MAX)
+		return false;
+	memcpy(x.client_nonce, conn->client_nonce, SCRAM_NONCE_LEN);
+	memcpy(x.server_nonce, ch->nonce.p, SCRAM_NONCE_LEN);
+	memcpy(x.salt, ch->salt.p, SCRAM_SALT_LEN);
+	if (scram_client_proof(c->secret, strlen(c->secret), &x, proof,
+			       conn->expected_signature))
+		return false;
+	struct client_request q = {
+		.op = CLIENT_OP_AUTH_PROOF,
+		.proof = { (const char *)proof, sizeof(proof) },
+	};
+	q.id = conn->hello_id = tclient_new_id(c);
+	conn->state = TCONN_PROOF;
+	if (!client_encode_request(&conn->out, &q))
+		conn->out.failed = true;
+	tconn_flush(conn);
+	return true;
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -209,8 +246,8 @@ static void on_connect(uv_connect_t *req, int status)
 	rv = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
 	if (rv) {
 		tconn_lost(conn, uv_strerror(rv), true);
-	} else if (c->token[0]) {
-		send_hello(conn);
+	} else if (c->user[0]) {
+		tconn_send_hello(conn);
 	} else {
 		conn->state = TCONN_READY;
 	}

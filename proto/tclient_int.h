@@ -13,6 +13,7 @@
 
 #include <sys/socket.h>
 
+#include "common/scram.h"
 #include "proto/frame.h"
 #include "proto/tclient.h"
 
@@ -86,7 +87,8 @@ struct tclient_watch {
 
 enum tconn_state {
 	TCONN_CONNECTING,
-	TCONN_HELLO, /* HELLO sent, waiting for its answer */
+	TCONN_HELLO, /* HELLO sent, waiting for the challenge */
+	TCONN_PROOF, /* AUTH_PROOF sent, waiting for the signature */
 	TCONN_READY,
 };
 
@@ -99,7 +101,9 @@ struct tconn {
 	enum tconn_state state;
 	bool draining;           /* moving elsewhere: send nothing new */
 	uint64_t ready_deadline; /* connect + HELLO must be done by then */
-	uint64_t hello_id;
+	uint64_t hello_id;       /* of HELLO, then of AUTH_PROOF */
+	uint8_t client_nonce[SCRAM_NONCE_LEN];
+	uint8_t expected_signature[SCRAM_KEY_LEN];
 	uint64_t rx_frames; /* frames received so far */
 	struct frame_decoder dec;
 	struct wire_writer out; /* frames not yet handed to uv_write */
@@ -117,7 +121,7 @@ struct tclient {
 	struct tclient_options o; /* with defaults; strings owned below */
 	char **endpoints;
 	size_t cur; /* endpoint to connect to next */
-	char *token, *client_name;
+	char *user, *secret, *client_name;
 	char redirect[CLIENT_ADDR_MAX + 1]; /* leader hint to try first */
 	char shunned[CLIENT_ADDR_MAX + 1];  /* a hint we could not reach */
 	uint64_t shunned_until;             /* ...not followed before then */
@@ -180,5 +184,10 @@ void tconn_close(struct tconn *conn);
 /* Closes the connection as failed or finished, then tells the client. */
 void tconn_lost(struct tconn *conn, const char *why, bool failure);
 void tconn_flush(struct tconn *conn);
+/* Sends HELLO (state TCONN_HELLO). */
+void tconn_send_hello(struct tconn *conn);
+/* Answers the challenge with AUTH_PROOF (state TCONN_PROOF); false when
+ * the proof cannot be computed (the connection is then lost). */
+bool tconn_send_proof(struct tconn *conn, const struct client_auth_body *ch);
 
 #endif /* TENURE_PROTO_TCLIENT_INT_H */

@@ -165,31 +165,60 @@ static void on_watch_answer(struct tclient *c, struct tclient_watch *w,
 	}
 }
 
-/* A refused token will be refused again: fail what waits for it rather
+/* A refused secret will be refused again: fail what waits for it rather
  * than retry until the deadlines. */
-static void on_hello_answer(struct tclient *c, const struct frame *f)
+static void auth_failed(struct tclient *c, int status, const char *why,
+			int why_len)
 {
 	struct tconn *conn = c->conn;
+
+	tclient_log(c, "warn", "%s: authentication as \"%s\" failed: %s (%.*s)",
+		    conn->addr, c->user, client_status_name(status), why_len,
+		    why);
+	tconn_lost(conn, "authentication failed", true);
+	tclient_fail_waiting(c, status);
+	if (!c->closing)
+		tclient_end_watches(c, status);
+}
+
+/* The challenge (HELLO's answer) or the signature (AUTH_PROOF's). */
+static void on_auth_answer(struct tclient *c, const struct frame *f)
+{
+	struct tconn *conn = c->conn;
+	bool hello = conn->state == TCONN_HELLO;
 	struct client_response resp;
 
-	if (!decode(c, f, CLIENT_OP_HELLO, &resp))
+	if (!decode(c, f, hello ? CLIENT_OP_HELLO : CLIENT_OP_AUTH_PROOF,
+		    &resp))
 		return;
-	if (resp.status == CLIENT_OK) {
+	if (retryable(resp.status)) {
+		tconn_lost(conn, "authentication answered by a busy server",
+			   true);
+	} else if (resp.status != CLIENT_OK) {
+		auth_failed(c, resp.status, resp.message.p,
+			    (int)resp.message.len);
+	} else if (hello && resp.auth.nonce.len == 0) {
+		/* A witness with credentials always challenges: one that
+		 * does not is misconfigured or not the witness we trust. */
+		auth_failed(c, CLIENT_EUNAUTHORIZED,
+			    "the server asked for no proof (it has no "
+			    "credentials_file) while this client has a secret",
+			    -1);
+	} else if (hello) {
+		if (!tconn_send_proof(conn, &resp.auth))
+			auth_failed(c, CLIENT_EUNAUTHORIZED,
+				    "unusable challenge", -1);
+	} else if (!scram_client_check(conn->expected_signature,
+				       (const uint8_t *)resp.auth.signature.p,
+				       resp.auth.signature.len)) {
+		auth_failed(c, CLIENT_EUNAUTHORIZED,
+			    "the server's signature is wrong: it does not "
+			    "hold this credential",
+			    -1);
+	} else {
 		conn->state = TCONN_READY;
 		tclient_breaker_success(c);
-		return;
 	}
-	if (retryable(resp.status)) {
-		tconn_lost(conn, "HELLO answered by a busy server", true);
-		return;
-	}
-	tclient_log(c, "warn", "%s refused the auth token: %s (%.*s)",
-		    conn->addr, client_status_name(resp.status),
-		    (int)resp.message.len, resp.message.p);
-	tconn_lost(conn, "authentication refused", true);
-	tclient_fail_waiting(c, resp.status);
-	if (!c->closing)
-		tclient_end_watches(c, resp.status);
 }
 
 static void on_event(struct tclient *c, const struct frame *f)
@@ -213,12 +242,13 @@ void tclient_on_frame(struct tclient *c, const struct frame *f)
 	struct tclient_watch *w;
 	struct treq *r;
 
-	if (conn->state == TCONN_HELLO) {
+	if (conn->state == TCONN_HELLO || conn->state == TCONN_PROOF) {
 		if (f->type == CLIENT_RESPONSE &&
 		    f->request_id == conn->hello_id)
-			on_hello_answer(c, f);
+			on_auth_answer(c, f);
 		else
-			tconn_lost(conn, "answered before HELLO", true);
+			tconn_lost(conn, "answered before authentication",
+				   true);
 	} else if (f->type == CLIENT_EVENT) {
 		on_event(c, f);
 	} else if (f->type != CLIENT_RESPONSE) {

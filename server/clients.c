@@ -9,9 +9,9 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "proto/frame.h"
+#include "server/auth_policy.h"
 #include "server/clients.h"
 #include "server/transport.h"
-#include "server/transport_hello.h"
 
 #define MAX_OUTPUT_DEFAULT ((size_t)64 << 20)
 
@@ -29,7 +29,15 @@ struct session {
 	struct client_scratch scratch;
 	struct wire_writer out; /* accumulating */
 	bool writing;           /* a write_req is in flight */
-	bool authenticated;
+	enum {
+		AUTH_NONE,
+		AUTH_CHALLENGED,
+		AUTH_DONE
+	} auth;
+	bool known;              /* the HELLO named an existing credential */
+	bool refusal_logged;     /* one log line per session, not a flood */
+	struct credential who;   /* AUTH_CHALLENGED, AUTH_DONE */
+	struct scram_exchange x; /* AUTH_CHALLENGED */
 	bool closing;
 	unsigned refs; /* the connection + pending work */
 	struct session *prev, *next;
@@ -40,6 +48,7 @@ struct clients {
 	struct clients_options opt;
 	uv_tcp_t listener;
 	struct service *svc;
+	uint8_t fake_key[SCRAM_KEY_LEN]; /* salts of unknown names */
 	struct session *sessions;
 	unsigned n_sessions;
 	unsigned closing;
@@ -199,22 +208,152 @@ static void reply_error(struct session *s, uint64_t id, uint32_t op, int status,
 	session_respond(s, &r);
 }
 
-static bool check_auth(struct session *s, const struct client_request *q)
+/* ---- authentication ------------------------------------------------------ */
+
+static void refuse_auth(struct session *s, const struct client_request *q,
+			const char *msg, const char *why)
 {
-	const char *token = s->owner->opt.auth_token;
-	if (!token || s->authenticated)
-		return true;
-	if (q->op == CLIENT_OP_HELLO &&
-	    transport_token_equal(token, strlen(token), q->token.p,
-				  q->token.len)) {
-		s->authenticated = true;
-		return true;
-	}
-	reply_error(s, q->id, q->op, CLIENT_EUNAUTHORIZED,
-		    "authentication required: send the cluster's auth token "
-		    "(--auth-token-file)");
+	reply_error(s, q->id, q->op, CLIENT_EUNAUTHORIZED, msg);
 	flush(s);
-	session_close(s, "unauthenticated request");
+	session_close(s, why);
+}
+
+/* Without credentials there is nothing to prove: an empty challenge. */
+static void answer_open_hello(struct session *s, const struct client_request *q)
+{
+	struct client_response r = { .id = q->id, .op = q->op };
+	session_respond(s, &r);
+}
+
+static void answer_hello(struct session *s, const struct client_request *q)
+{
+	struct clients *c = s->owner;
+	const struct credential *cred = credentials_find(c->opt.creds,
+							 q->user.p,
+							 q->user.len);
+
+	if (q->nonce.len != SCRAM_NONCE_LEN || q->user.len == 0) {
+		refuse_auth(s, q,
+			    "authentication required: name a credential "
+			    "(--user) and send a nonce",
+			    "hello without a user or nonce");
+		return;
+	}
+	memset(&s->x, 0, sizeof(s->x));
+	s->known = cred != NULL;
+	if (cred) {
+		s->who = *cred;
+	} else {
+		memset(&s->who, 0, sizeof(s->who));
+		snprintf(s->who.name, sizeof(s->who.name), "%.*s",
+			 (int)q->user.len, q->user.p);
+		scram_fake_salt(c->fake_key, q->user.p, q->user.len,
+				s->who.verifier.salt);
+		s->who.verifier.iterations = SCRAM_ITERATIONS_DEFAULT;
+	}
+	s->x.user = s->who.name;
+	s->x.user_len = strlen(s->who.name);
+	memcpy(s->x.client_nonce, q->nonce.p, SCRAM_NONCE_LEN);
+	memcpy(s->x.salt, s->who.verifier.salt, SCRAM_SALT_LEN);
+	s->x.iterations = s->who.verifier.iterations;
+	if (scram_random(s->x.server_nonce, SCRAM_NONCE_LEN)) {
+		refuse_auth(s, q, "no random numbers for a nonce",
+			    "CSPRNG failed");
+		return;
+	}
+	struct client_response r = { .id = q->id, .op = q->op };
+	r.auth.nonce.p = (const char *)s->x.server_nonce;
+	r.auth.nonce.len = SCRAM_NONCE_LEN;
+	r.auth.salt.p = (const char *)s->x.salt;
+	r.auth.salt.len = SCRAM_SALT_LEN;
+	r.auth.iterations = s->x.iterations;
+	s->auth = AUTH_CHALLENGED;
+	session_respond(s, &r);
+}
+
+/* The credential may have been revoked between HELLO and the proof. */
+static bool still_valid(struct session *s)
+{
+	const struct credential *now = credentials_find(s->owner->opt.creds,
+							s->who.name,
+							strlen(s->who.name));
+	return now && credential_same(now, &s->who);
+}
+
+static void answer_proof(struct session *s, const struct client_request *q)
+{
+	uint8_t sig[SCRAM_KEY_LEN];
+	char role[CLIENT_NAME_MAX + 16];
+
+	if (!s->known || !still_valid(s) || q->proof.len != SCRAM_KEY_LEN ||
+	    !scram_server_check(&s->who.verifier, &s->x,
+				(const uint8_t *)q->proof.p, sig)) {
+		char why[CLIENT_NAME_MAX + 64];
+		snprintf(why, sizeof(why), "authentication failed for \"%s\"%s",
+			 s->who.name, s->known ? "" : " (no such credential)");
+		refuse_auth(s, q, "authentication failed: wrong name or secret",
+			    why);
+		return;
+	}
+	s->auth = AUTH_DONE;
+	credential_role_text(&s->who, role, sizeof(role));
+	log_event(LOG_INFO, "client_authenticated", "peer=%s name=%s role=%s",
+		  s->peer, s->who.name, role);
+	struct client_response r = { .id = q->id, .op = q->op };
+	r.auth.signature.p = (const char *)sig;
+	r.auth.signature.len = sizeof(sig);
+	r.auth.role.p = role;
+	r.auth.role.len = strlen(role);
+	session_respond(s, &r);
+}
+
+/* HELLO and AUTH_PROOF, and what comes before authentication.  True when
+ * the request is for the service. */
+static bool authenticate(struct session *s, const struct client_request *q)
+{
+	bool open = s->owner->opt.creds == NULL;
+
+	if (q->op == CLIENT_OP_HELLO && open) {
+		answer_open_hello(s, q);
+	} else if (q->op == CLIENT_OP_HELLO && s->auth == AUTH_NONE) {
+		answer_hello(s, q);
+	} else if (q->op == CLIENT_OP_AUTH_PROOF &&
+		   s->auth == AUTH_CHALLENGED) {
+		answer_proof(s, q);
+	} else if (q->op == CLIENT_OP_HELLO || q->op == CLIENT_OP_AUTH_PROOF) {
+		if (s->auth == AUTH_DONE || open)
+			reply_error(s, q->id, q->op, CLIENT_EINVAL,
+				    "already authenticated");
+		else
+			refuse_auth(s, q, "authentication out of order",
+				    "authentication out of order");
+	} else if (open || s->auth == AUTH_DONE) {
+		return true;
+	} else {
+		refuse_auth(s, q,
+			    "authentication required: this witness has "
+			    "credentials (pass --user and --secret-file)",
+			    "unauthenticated request");
+	}
+	return false;
+}
+
+/* The role's verdict; a refusal is answered and the session goes on. */
+static bool authorized(struct session *s, const struct client_request *q)
+{
+	if (!s->owner->opt.creds)
+		return true;
+	const char *why = auth_policy_check(&s->who, q);
+	if (!why)
+		return true;
+	if (!s->refusal_logged) {
+		s->refusal_logged = true;
+		log_event(LOG_WARN, "client_refused",
+			  "peer=%s name=%s op=%s reason=\"%s\" (logged once "
+			  "per session)",
+			  s->peer, s->who.name, client_op_name(q->op), why);
+	}
+	reply_error(s, q->id, q->op, CLIENT_EUNAUTHORIZED, why);
 	return false;
 }
 
@@ -226,13 +365,19 @@ static void handle_frame(struct session *s, const struct frame *f)
 		snprintf(msg, sizeof(msg), "invalid request: %s",
 			 s->scratch.error);
 		reply_error(s, f->request_id, f->type, CLIENT_EINVAL, msg);
-		if (s->owner->opt.auth_token && !s->authenticated)
-			session_close(s, "invalid request before hello");
+		if (s->owner->opt.creds && s->auth != AUTH_DONE)
+			session_close(s, "invalid request before "
+					 "authentication");
 		return;
 	}
-	if (!check_auth(s, &q))
-		return;
+	bool was_done = s->auth == AUTH_DONE;
+	if (!authenticate(s, &q) || !authorized(s, &q))
+		goto raise_limit;
 	service_handle(s->owner->svc, s, &q);
+raise_limit:
+	/* Authenticated now: full-size frames from here on. */
+	if (!was_done && s->auth == AUTH_DONE)
+		s->dec.limit = s->owner->opt.frame_limit;
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -316,7 +461,8 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	s->owner = c;
 	s->refs = 1;
-	frame_decoder_init(&s->dec, c->opt.frame_limit);
+	frame_decoder_init(&s->dec, c->opt.creds ? CLIENTS_PREAUTH_FRAME_LIMIT
+						 : c->opt.frame_limit);
 	wire_writer_init(&s->out);
 	uv_tcp_init(c->loop, &s->tcp);
 	s->tcp.data = s;
@@ -355,6 +501,11 @@ int clients_start(uv_loop_t *loop, const struct clients_options *o,
 		return -ENOMEM;
 	c->loop = loop;
 	c->opt = *o;
+	if (scram_random(c->fake_key, sizeof(c->fake_key))) {
+		free(c);
+		snprintf(err, errlen, "no random numbers (CSPRNG failed)");
+		return -EIO;
+	}
 	if (!c->opt.max_output)
 		c->opt.max_output = MAX_OUTPUT_DEFAULT;
 	uv_tcp_init(loop, &c->listener);
@@ -386,11 +537,28 @@ unsigned clients_count(const struct clients *c)
 	return c->n_sessions;
 }
 
+void clients_set_credentials(struct clients *c, struct credentials *creds)
+{
+	credentials_free(c->opt.creds);
+	c->opt.creds = creds;
+	for (struct session *s = c->sessions; s; s = s->next) {
+		if (s->auth == AUTH_NONE)
+			continue;
+		if (!creds) {
+			/* Open now: every session may do everything. */
+			continue;
+		}
+		if (s->auth == AUTH_DONE && !still_valid(s))
+			session_close(s, "credential revoked or changed");
+	}
+}
+
 static void on_listener_closed(uv_handle_t *h)
 {
 	struct clients *c = h->data;
 	void (*cb)(void *) = c->on_closed;
 	void *arg = c->closed_arg;
+	credentials_free(c->opt.creds);
 	free(c);
 	if (cb)
 		cb(arg);

@@ -7,9 +7,16 @@
  * Loop thread only.  Each session decodes frames (frame.h, with the frame
  * limit) and requests (client.h); a bad frame closes that session with a
  * logged reason, a malformed request is answered CLIENT_EINVAL and the
- * session goes on.  With an auth token configured, a session must send a
- * HELLO carrying it first; otherwise it is answered CLIENT_EUNAUTHORIZED,
- * logged and closed.  Answers are queued and written in batches; a session
+ * session goes on.  With credentials (credentials.h), a session must
+ * authenticate first (HELLO, AUTH_PROOF: proto/client.h); anything else,
+ * a wrong proof or an unknown name is answered CLIENT_EUNAUTHORIZED,
+ * logged and closed.  Until then its frames are limited to
+ * CLIENTS_PREAUTH_FRAME_LIMIT bytes, so an unauthenticated connection
+ * pins almost no memory.  Authenticated, each request is judged by the
+ * credential's role (auth_policy.h): a refused one is answered
+ * CLIENT_EUNAUTHORIZED and the session goes on.  Without credentials
+ * every session may do everything (loopback use).  New credentials
+ * (a reload) close the sessions whose credential is gone or changed.  Answers are queued and written in batches; a session
  * whose unsent output exceeds a bound (a client that stopped reading) is
  * closed rather than letting the witness run out of memory.
  */
@@ -19,13 +26,14 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "server/credentials.h"
 #include "server/service.h"
 
 struct clients;
 
 struct clients_options {
 	const char *listen_addr;
-	const char *auth_token; /* NULL: none */
+	struct credentials *creds; /* NULL: none; owned once started */
 	size_t frame_limit;
 	size_t max_output; /* per session; 0: 64 MiB */
 };
@@ -36,6 +44,11 @@ int clients_start(uv_loop_t *loop, const struct clients_options *o,
 void clients_attach(struct clients *c, struct service *svc);
 const struct service_session_ops *clients_session_ops(void);
 unsigned clients_count(const struct clients *c);
+/* Replaces the credentials (taking ownership of creds, which may be
+ * NULL) and closes the sessions they no longer admit. */
+void clients_set_credentials(struct clients *c, struct credentials *creds);
+/* Largest frame before authentication: a HELLO or AUTH_PROOF fits. */
+#define CLIENTS_PREAUTH_FRAME_LIMIT 1024
 void clients_close(struct clients *c, void (*on_closed)(void *arg), void *arg);
 
 #endif

@@ -21,6 +21,7 @@
 #include "common/sd_notify.h"
 #include "proto/hash.h"
 #include "server/clients.h"
+#include "server/credentials.h"
 #include "server/node.h"
 #include "server/service.h"
 #include "server/status.h"
@@ -34,7 +35,8 @@ struct settings {
 	char *advertise_client;
 	char *listen_http;
 	char *initial_cluster;
-	char *auth_token_file;
+	char *peer_token_file;
+	char *credentials_file;
 	int64_t election_timeout;
 	int64_t heartbeat_interval;
 	int64_t request_timeout;
@@ -76,10 +78,13 @@ static const struct conf_option options[] = {
 	OPT("initial_cluster", CONF_STRING, NULL, 0, 0,
 	    "name=peer-address of every first member, comma separated", true,
 	    initial_cluster, "LIST"),
-	OPT("auth_token_file", CONF_STRING, NULL, 0, 0,
-	    "file holding the shared secret every peer and client must "
-	    "present",
-	    false, auth_token_file, "FILE"),
+	OPT("peer_token_file", CONF_STRING, NULL, 0, 0,
+	    "file holding the secret the witnesses present to each other",
+	    false, peer_token_file, "FILE"),
+	OPT("credentials_file", CONF_STRING, NULL, 0, 0,
+	    "who may use the client port, with which role (lines of NAME "
+	    "ROLE VERIFIER; re-read on SIGHUP); unset: anyone, as admin",
+	    false, credentials_file, "FILE"),
 	OPT("election_timeout", CONF_DURATION_MS, "500ms", 50, 60000,
 	    "Raft election timeout (randomised up to twice this)", false,
 	    election_timeout, NULL),
@@ -375,6 +380,34 @@ static void on_stop_signal(void *arg, int signum)
 	uv_timer_start(&d->shutdown_timer, on_shutdown_wait, 20, 20);
 }
 
+/* SIGHUP: re-read what can change without a restart.  A file that does
+ * not load leaves the running settings as they were. */
+static void on_reload_signal(void *arg)
+{
+	struct daemon *d = arg;
+	char err[1024], q[1100];
+
+	if (!d->set.credentials_file) {
+		log_event(LOG_INFO, "reloaded",
+			  "what=nothing reason=\"no "
+			  "credentials_file\"");
+		return;
+	}
+	struct credentials *c = credentials_load(d->set.credentials_file, err,
+						 sizeof(err));
+	if (!c) {
+		log_event(LOG_ERROR, "reload_failed",
+			  "file=%s reason=%s (the previous credentials stay "
+			  "in force)",
+			  d->set.credentials_file,
+			  log_quote(err, q, sizeof(q)));
+		return;
+	}
+	log_event(LOG_INFO, "reloaded", "what=credentials file=%s count=%zu",
+		  d->set.credentials_file, c->n);
+	clients_set_credentials(d->clients, c);
+}
+
 /* ---- main ------------------------------------------------------------------------ */
 
 static const char *peer_client_addr(void *arg, uint64_t id)
@@ -403,11 +436,15 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	d->exit_code = 2;
 	if (check_identity(s->data_dir, s->name, cluster_id, err, errlen))
 		return -1;
-	if (s->auth_token_file) {
-		d->token = conf_read_secret(s->auth_token_file, err, errlen);
+	if (s->peer_token_file) {
+		d->token = conf_read_secret(s->peer_token_file, err, errlen);
 		if (!d->token)
 			return -1;
 	}
+	struct credentials *creds = NULL;
+	if (s->credentials_file &&
+	    !(creds = credentials_load(s->credentials_file, err, errlen)))
+		return -1;
 	d->exit_code = 0;
 	struct node_options no = {
 		.id = self,
@@ -428,11 +465,13 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	struct clients_options co = {
 		.listen_addr = s->listen_client,
-		.auth_token = d->token,
+		.creds = creds,
 		.frame_limit = (size_t)s->frame_limit,
 	};
-	if (clients_start(d->loop, &co, &d->clients, err, errlen))
+	if (clients_start(d->loop, &co, &d->clients, err, errlen)) {
+		credentials_free(creds);
 		return -1;
+	}
 	struct service_options so = {
 		.name = s->name,
 		.request_timeout_ms = (unsigned)s->request_timeout,
@@ -594,7 +633,8 @@ int main(int argc, char **argv)
 			d.exit_code = 1;
 		goto out;
 	}
-	daemon_signals_start(d.loop, &d.signals, on_stop_signal, &d);
+	daemon_signals_start(d.loop, &d.signals, on_stop_signal,
+			     on_reload_signal, &d);
 	log_event(LOG_INFO, "started",
 		  "name=%s peer=%s client=%s advertise_client=%s http=%s "
 		  "data_dir=%s",

@@ -31,7 +31,7 @@ me=advertise-client
 . "$(dirname "$0")/proc-lib.sh"
 proc_need_built "$bin" "$ctl_bin" "$proxy_bin"
 proc_need_tools 77 curl jq
-unset TENURE_AUTH_TOKEN_FILE TENURE_ENDPOINTS
+unset TENURE_USER TENURE_SECRET_FILE TENURE_ENDPOINTS
 
 proc_init "$me"
 proc_take_ports advertise # tests/proc-lib.sh lists the ranges

@@ -15,7 +15,7 @@ me=ctl-cluster.sh
 . "$(dirname "$0")/proc-lib.sh"
 proc_need_built "$bin" "$ctl_bin"
 proc_need_tools 1 jq
-unset TENURE_AUTH_TOKEN_FILE
+unset TENURE_USER TENURE_SECRET_FILE
 
 proc_init ctl
 proc_take_ports witness # tests/proc-lib.sh lists the ranges
@@ -246,23 +246,4 @@ ctl lease list -o json
 [ "$(field '[.[] | select(.name | startswith("bench-")) | select(.holder != null)] | length')" = 0 ] ||
 	fail "bench left leases held: $out"
 
-# --- a witness that requires the shared secret ----------------------------------
-printf 's3cret\n' >"$dir/token"
-printf 'wrong\n' >"$dir/bad-token"
-"$bin" --name a1 --data-dir "$dir/a1" --listen-peer "127.0.0.1:$((base + 13))" \
-	--listen-client "127.0.0.1:$((base + 14))" \
-	--initial-cluster "a1=127.0.0.1:$((base + 13))" --auth-token-file "$dir/token" \
-	--election-timeout 300ms --heartbeat-interval 50ms >>"$dir/a1.log" 2>&1 &
-pids="$pids $!"
-auth_ep="127.0.0.1:$((base + 14))"
-auth_up() { "$ctl_bin" --endpoints "$auth_ep" --auth-token-file "$dir/token" put a/k v >/dev/null 2>&1; }
-wait_for 10 auth_up || fail "tenurectl cannot write with the right --auth-token-file"
-TENURE_AUTH_TOKEN_FILE="$dir/token" ctl get a/k --endpoints "$auth_ep"
-expect_rc 0 "get with TENURE_AUTH_TOKEN_FILE"
-ctl get a/k --endpoints "$auth_ep" --auth-token-file "$dir/bad-token"
-expect_rc 2 "get with a wrong token"
-printf '%s' "$err" | grep -q "auth-token-file" || fail "unclear message for a wrong token: $err"
-ctl get a/k --endpoints "$auth_ep" --auth-token-file "$dir/missing"
-expect_rc 2 "get with a missing token file"
-
-echo "ok: status, lease life cycle and tokens, attached keys, expiry, keys, watch, errors, members, leader transfer, bench, auth"
+echo "ok: status, lease life cycle and tokens, attached keys, expiry, keys, watch, errors, members, leader transfer, bench (credentials: tests/security.sh)"

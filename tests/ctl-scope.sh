@@ -10,7 +10,7 @@ me=ctl-scope.sh
 fill_bin="$top/tests/scope-fill"
 proc_need_built "$bin" "$ctl_bin" "$fill_bin"
 proc_need_tools 77 jq
-unset TENURE_AUTH_TOKEN_FILE TENURE_SCOPE
+unset TENURE_USER TENURE_SECRET_FILE TENURE_SCOPE
 
 proc_init scope
 # 32500-32599 (this test's own range, below the ephemeral ports): two runs

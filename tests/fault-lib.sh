@@ -22,7 +22,7 @@ proc_lib_dir=${proc_lib_dir:-${pg_lib_dir:-$(dirname "$0")}}
 . "$proc_lib_dir/proc-lib.sh"
 proc_need_built "$bin" "$ctl_bin"
 proc_need_tools 1 curl jq
-unset TENURE_AUTH_TOKEN_FILE
+unset TENURE_USER TENURE_SECRET_FILE
 
 proc_init "$me"
 proc_take_ports "${port_range:-fault$slot}"

@@ -128,8 +128,10 @@ printf "name = 'w9'\n" >"$tmp/secret.conf"
 chmod 600 "$tmp/secret.conf"
 check "tenured: config file unreadable" 2 'could not open configuration file ".*secret.conf"' \
 	'Permission denied' $as_pg "$T" --config "$tmp/secret.conf"
-check "tenured: auth token file missing" 2 'cannot read --auth-token-file' \
-	'No such file' $tw --auth-token-file "$tmp/no-token"
+check "tenured: peer token file missing" 2 'cannot read the secret file' \
+	'No such file' $tw --peer-token-file "$tmp/no-token"
+check "tenured: credentials file missing" 2 'cannot read credentials_file' \
+	'tenurectl auth hash' $tw --credentials-file "$tmp/no-creds"
 
 # ---- tenured: data dir ------------------------------------------------------------------
 
@@ -180,8 +182,10 @@ check "tenurectl: typo'd option" 2 'unknown option --endpionts' \
 	"Try 'tenurectl get --help'" "$C" --endpionts "$client" get k
 check "tenurectl: unknown command" 2 "unknown command 'lese'" \
 	"Try 'tenurectl --help'" "$C" --endpoints "$client" lese list
-check "tenurectl: auth token file missing" 2 'cannot read --auth-token-file' \
-	'No such file' "$C" --endpoints "$client" --auth-token-file "$tmp/no-token" get k
+check "tenurectl: secret file missing" 2 'cannot read the secret file' \
+	'No such file' "$C" --endpoints "$client" --user admin --secret-file "$tmp/no-token" get k
+check "tenurectl: user without a secret" 2 'needs its secret' \
+	'secret-file' "$C" --endpoints "$client" --user admin get k
 
 # ---- tenure-agent: settings and host -----------------------------------------------------
 

@@ -28,6 +28,10 @@
  * A stream that does not start with a hello has sender 0: only "*" cuts
  * it.  That is all the proxy knows about tenure.
  *
+ * With TCP_PROXY_RECORD=FILE in the environment, every byte forwarded,
+ * either way, is also appended to FILE (a test looks for what must never
+ * travel, such as a secret).
+ *
  * When either side of a forwarded connection closes, the proxy closes
  * both.  One line on stderr per connection and per change of the cut.
  */
@@ -279,12 +283,18 @@ static bool pump_in(int fd, struct half *h, bool discard)
 	return true;
 }
 
+static FILE *record; /* TCP_PROXY_RECORD, or NULL */
+
 static bool pump_out(int fd, struct half *h)
 {
 	ssize_t n = write(fd, h->buf, h->len);
 
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR;
+	if (record && n > 0) {
+		fwrite(h->buf, 1, (size_t)n, record);
+		fflush(record);
+	}
 	memmove(h->buf, h->buf + n, h->len - (size_t)n);
 	h->len -= (size_t)n;
 	return true;
@@ -402,6 +412,12 @@ int main(int argc, char **argv)
 	}
 	target_port = atoi(argv[2]);
 	cut_file = argc == 4 ? argv[3] : NULL;
+	if (getenv("TCP_PROXY_RECORD") &&
+	    !(record = fopen(getenv("TCP_PROXY_RECORD"), "ab"))) {
+		fprintf(stderr, "%s: cannot open %s: %s\n", self,
+			getenv("TCP_PROXY_RECORD"), strerror(errno));
+		return 1;
+	}
 	sigemptyset(&act.sa_mask);
 	sigaction(SIGUSR1, &act, NULL);
 	sigaction(SIGUSR2, &act, NULL);

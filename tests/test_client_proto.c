@@ -42,6 +42,8 @@ filled(char *buf, char c, size_t n)
 static char key_max[SM_KEY_MAX + 1];
 static char holder_max[SM_HOLDER_MAX + 1];
 static char token_max[CLIENT_TOKEN_MAX + 1];
+static char user_max[CLIENT_NAME_MAX + 1];
+static char proof_max[CLIENT_TOKEN_MAX + 1];
 static char name_max[CLIENT_NAME_MAX + 1];
 static char addr_max[CLIENT_ADDR_MAX + 1];
 static char message_max[CLIENT_MESSAGE_MAX + 1];
@@ -247,7 +249,9 @@ static void request_eq(const struct client_request *a,
 {
 	ck_assert_uint_eq(a->op, b->op);
 	ck_assert_uint_eq(a->id, b->id);
-	str_eq(a->token, b->token, "token");
+	str_eq(a->user, b->user, "user");
+	str_eq(a->nonce, b->nonce, "nonce");
+	str_eq(a->proof, b->proof, "proof");
 	str_eq(a->client_name, b->client_name, "client_name");
 	str_eq(a->name, b->name, "name");
 	str_eq(a->holder, b->holder, "holder");
@@ -280,6 +284,11 @@ static void response_eq(const struct client_response *a,
 	kv_eq(&a->kv, &b->kv);
 	ck_assert_uint_eq(a->revision, b->revision);
 	status_body_eq(&a->status_body, &b->status_body);
+	str_eq(a->auth.nonce, b->auth.nonce, "nonce");
+	str_eq(a->auth.salt, b->auth.salt, "salt");
+	ck_assert_uint_eq(a->auth.iterations, b->auth.iterations);
+	str_eq(a->auth.signature, b->auth.signature, "signature");
+	str_eq(a->auth.role, b->auth.role, "role");
 	ck_assert_int_eq(a->more, b->more);
 	ck_assert_uint_eq(a->n, b->n);
 	for (uint32_t i = 0; i < a->n; i++) {
@@ -409,12 +418,16 @@ static void other_requests(struct client_request *out, size_t *n)
 	struct client_request *r;
 
 	r = add_req(out, n, CLIENT_OP_HELLO);
-	r->token = S("s3cret-token");
+	r->user = S("pg-main-1");
+	r->nonce = S("0123456789abcdef01234567");
 	r->client_name = S("tenure-agent@pg1");
-	add_req(out, n, CLIENT_OP_HELLO); /* no token, no name */
+	add_req(out, n, CLIENT_OP_HELLO); /* no user, no name */
 	r = add_req(out, n, CLIENT_OP_HELLO);
-	r->token = filled(token_max, 't', CLIENT_TOKEN_MAX);
+	r->user = filled(user_max, 'u', CLIENT_NAME_MAX);
+	r->nonce = filled(token_max, 't', CLIENT_TOKEN_MAX);
 	r->client_name = filled(name_max, 'c', CLIENT_NAME_MAX);
+	r = add_req(out, n, CLIENT_OP_AUTH_PROOF);
+	r->proof = filled(proof_max, 'p', CLIENT_TOKEN_MAX);
 	r = add_req(out, n, CLIENT_OP_WATCH);
 	r->watch_kind = 0;
 	r->prefix = S("/service/");
@@ -610,12 +623,32 @@ static void status_responses(struct client_response *out, size_t *n)
 	error_responses(out, n, CLIENT_OP_STATUS);
 }
 
+static void auth_responses(struct client_response *out, size_t *n)
+{
+	struct client_response *r;
+
+	r = add_resp(out, n, CLIENT_OP_HELLO, CLIENT_OK);
+	r->auth.nonce = S("0123456789abcdef01234567");
+	r->auth.salt = S("saltsaltsaltsalt");
+	r->auth.iterations = 4096;
+	add_resp(out, n, CLIENT_OP_HELLO, CLIENT_OK); /* nothing to prove */
+	r = add_resp(out, n, CLIENT_OP_AUTH_PROOF, CLIENT_OK);
+	r->auth.signature = filled(token_max, 's', CLIENT_TOKEN_MAX);
+	r->auth.role = S("agent:main");
+	for (uint32_t op = CLIENT_OP_HELLO; op <= CLIENT_OP_AUTH_PROOF;
+	     op += CLIENT_OP_AUTH_PROOF - CLIENT_OP_HELLO) {
+		r = add_resp(out, n, op, CLIENT_EUNAUTHORIZED);
+		r->message = S("authentication failed");
+		error_responses(out, n, op);
+	}
+}
+
 static size_t response_samples(struct client_response *out)
 {
 	static const uint32_t no_body[] = {
-		CLIENT_OP_HELLO,         CLIENT_OP_WATCH,
-		CLIENT_OP_CANCEL,        CLIENT_OP_MEMBER_ADD,
-		CLIENT_OP_MEMBER_REMOVE, CLIENT_OP_TRANSFER,
+		CLIENT_OP_WATCH,      CLIENT_OP_CANCEL,
+		CLIENT_OP_MEMBER_ADD, CLIENT_OP_MEMBER_REMOVE,
+		CLIENT_OP_TRANSFER,
 	};
 	size_t n = 0;
 
@@ -629,11 +662,12 @@ static size_t response_samples(struct client_response *out)
 	kv_responses(out, &n, CLIENT_OP_CAS);
 	list_responses(out, &n);
 	status_responses(out, &n);
+	auth_responses(out, &n);
 	for (size_t i = 0; i < sizeof(no_body) / sizeof(no_body[0]); i++) {
 		add_resp(out, &n, no_body[i], CLIENT_OK);
 		struct client_response *r = add_resp(out, &n, no_body[i],
 						     CLIENT_EUNAUTHORIZED);
-		r->message = S("HELLO with the cluster token first");
+		r->message = S("authentication required");
 		error_responses(out, &n, no_body[i]);
 	}
 	return n;
@@ -1172,7 +1206,9 @@ static const struct {
 		CLIENT_OP_##op, offsetof(struct client_request, m), label, \
 			max, mandatory                                     \
 	}
-	F(HELLO, token, "token", CLIENT_TOKEN_MAX, false),
+	F(HELLO, user, "user", CLIENT_NAME_MAX, false),
+	F(HELLO, nonce, "nonce", CLIENT_TOKEN_MAX, false),
+	F(AUTH_PROOF, proof, "proof", CLIENT_TOKEN_MAX, true),
 	F(HELLO, client_name, "client_name", CLIENT_NAME_MAX, false),
 	F(LEASE_ACQUIRE, name, "lease name", SM_KEY_MAX, true),
 	F(LEASE_ACQUIRE, holder, "holder", SM_HOLDER_MAX, true),
@@ -1790,17 +1826,11 @@ END_TEST
 START_TEST(test_idempotent_ops)
 {
 	static const uint32_t yes[] = {
-		CLIENT_OP_HELLO,
-		CLIENT_OP_LEASE_ACQUIRE,
-		CLIENT_OP_LEASE_RENEW,
-		CLIENT_OP_LEASE_GET,
-		CLIENT_OP_LEASE_LIST,
-		CLIENT_OP_PUT,
-		CLIENT_OP_GET,
-		CLIENT_OP_LIST,
-		CLIENT_OP_STATUS,
-		CLIENT_OP_MEMBER_LIST,
-		CLIENT_OP_LEASE_LIST_PAGE,
+		CLIENT_OP_LEASE_ACQUIRE, CLIENT_OP_LEASE_RENEW,
+		CLIENT_OP_LEASE_GET,     CLIENT_OP_LEASE_LIST,
+		CLIENT_OP_PUT,           CLIENT_OP_GET,
+		CLIENT_OP_LIST,          CLIENT_OP_STATUS,
+		CLIENT_OP_MEMBER_LIST,   CLIENT_OP_LEASE_LIST_PAGE,
 		CLIENT_OP_LIST_PAGE,
 	};
 	static const uint32_t no[] = {
@@ -1808,6 +1838,7 @@ START_TEST(test_idempotent_ops)
 		CLIENT_OP_CAS,           CLIENT_OP_WATCH,
 		CLIENT_OP_CANCEL,        CLIENT_OP_MEMBER_ADD,
 		CLIENT_OP_MEMBER_REMOVE, CLIENT_OP_TRANSFER,
+		CLIENT_OP_HELLO,         CLIENT_OP_AUTH_PROOF,
 	};
 
 	ck_assert_uint_eq(sizeof(yes) / sizeof(yes[0]) +
@@ -1847,6 +1878,7 @@ START_TEST(test_op_names)
 		"TRANSFER",
 		"LEASE_LIST_PAGE",
 		"LIST_PAGE",
+		"AUTH_PROOF",
 	};
 
 	for (unsigned k = 0; k < N_OPS; k++)

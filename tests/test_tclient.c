@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/scram.h"
 #include "proto/tclient.h"
 #include "proto/tclient_int.h" /* tclient_backoff */
 #include "server/sm.h"
@@ -62,7 +63,8 @@ struct fake {
 	uint32_t ops[MAX_SEEN];      /* op of each request, in order */
 	uint64_t at_ms[MAX_SEEN];    /* when each arrived */
 	uint32_t first_op[MAX_SEEN]; /* first op on each connection */
-	char token[64], client_name[64];
+	char user[64], client_name[64];
+	bool secret_seen; /* the secret's bytes in anything received */
 	char keys[MAX_SEEN][64];
 	struct held held[MAX_HELD];
 	unsigned n_held;
@@ -209,10 +211,13 @@ static void fake_record(struct fake *f, struct fake_conn *fc,
 	if (fc->index <= MAX_SEEN && !f->first_op[fc->index - 1])
 		f->first_op[fc->index - 1] = q->op;
 	if (q->op == CLIENT_OP_HELLO) {
-		copy_cstr(f->token, sizeof(f->token), q->token);
+		copy_cstr(f->user, sizeof(f->user), q->user);
 		copy_cstr(f->client_name, sizeof(f->client_name),
 			  q->client_name);
 	}
+	if ((q->nonce.len && memmem(q->nonce.p, q->nonce.len, "horse", 5)) ||
+	    (q->proof.len && memmem(q->proof.p, q->proof.len, "horse", 5)))
+		f->secret_seen = true;
 	if (q->op == CLIENT_OP_CANCEL)
 		f->cancelled_watch = q->watch_id;
 }
@@ -947,25 +952,144 @@ END_TEST
 
 /* ---- tests: authentication ------------------------------------------------- */
 
-START_TEST(test_hello_first_with_token)
+/* A witness's side of the exchange (common/scram.h) for the secret
+ * "correct horse", with the ways a fake witness could cheat. */
+static enum {
+	AUTH_REAL,
+	AUTH_NO_PROOF,
+	AUTH_BAD_SIGNATURE
+} auth_mode;
+static struct scram_exchange auth_x;
+static struct scram_verifier auth_v;
+
+static void answer_auth(struct fake_conn *fc, const struct client_request *q,
+			struct client_auth_body *body)
+{
+	struct client_response r = { .id = q->id, .op = q->op };
+	struct wire_writer w;
+
+	r.auth = *body;
+	wire_writer_init(&w);
+	ck_assert(client_encode_response(&w, &r));
+	fake_send(fc, &w);
+	wire_writer_free(&w);
+}
+
+static void h_scram(struct fake *f, struct fake_conn *fc,
+		    const struct client_request *q)
+{
+	struct client_auth_body b = { 0 };
+	uint8_t sig[SCRAM_KEY_LEN];
+
+	if (q->op == CLIENT_OP_HELLO && auth_mode == AUTH_NO_PROOF) {
+		answer_auth(fc, q, &b);
+	} else if (q->op == CLIENT_OP_HELLO) {
+		ck_assert_int_eq(scram_verifier_make("correct horse", 13, 1000,
+						     &auth_v),
+				 0);
+		ck_assert_uint_eq(q->nonce.len, SCRAM_NONCE_LEN);
+		auth_x = (struct scram_exchange){ .user = f->user,
+						  .user_len = strlen(f->user),
+						  .iterations = 1000 };
+		memcpy(auth_x.client_nonce, q->nonce.p, SCRAM_NONCE_LEN);
+		ck_assert_int_eq(scram_random(auth_x.server_nonce,
+					      SCRAM_NONCE_LEN),
+				 0);
+		memcpy(auth_x.salt, auth_v.salt, SCRAM_SALT_LEN);
+		b.nonce = (struct client_str){ (char *)auth_x.server_nonce,
+					       SCRAM_NONCE_LEN };
+		b.salt = (struct client_str){ (char *)auth_x.salt,
+					      SCRAM_SALT_LEN };
+		b.iterations = 1000;
+		answer_auth(fc, q, &b);
+	} else if (q->op == CLIENT_OP_AUTH_PROOF) {
+		ck_assert_uint_eq(q->proof.len, SCRAM_KEY_LEN);
+		if (!scram_server_check(&auth_v, &auth_x,
+					(const uint8_t *)q->proof.p, sig)) {
+			fake_reply(fc, q, CLIENT_EUNAUTHORIZED, "", NULL);
+			fake_drop(fc);
+			return;
+		}
+		if (auth_mode == AUTH_BAD_SIGNATURE)
+			sig[0] ^= 1;
+		b.signature = (struct client_str){ (char *)sig, sizeof(sig) };
+		b.role = (struct client_str){ "admin", 5 };
+		answer_auth(fc, q, &b);
+	} else {
+		h_echo(f, fc, q);
+	}
+}
+
+START_TEST(test_auth_first_with_user)
 {
 	struct answer a = { 0 };
 
-	fx.o.auth_token = "correct horse";
+	auth_mode = AUTH_REAL;
+	fx.o.user = "ops";
+	fx.o.secret = "correct horse";
 	fx.o.client_name = "tenurectl";
-	fake_start(&fx.srv[0], h_echo);
+	fake_start(&fx.srv[0], h_scram);
 	client_new(1);
 	send_req(get_req("k"), 0, &a);
 	wait_answer(&a);
 	ck_assert_int_eq(a.status, CLIENT_OK);
 	ck_assert_uint_eq(fx.srv[0].first_op[0], CLIENT_OP_HELLO);
-	ck_assert_uint_eq(fx.srv[0].ops[1], CLIENT_OP_GET);
-	ck_assert_str_eq(fx.srv[0].token, "correct horse");
+	ck_assert_uint_eq(fx.srv[0].ops[1], CLIENT_OP_AUTH_PROOF);
+	ck_assert_uint_eq(fx.srv[0].ops[2], CLIENT_OP_GET);
+	ck_assert_str_eq(fx.srv[0].user, "ops");
 	ck_assert_str_eq(fx.srv[0].client_name, "tenurectl");
+	ck_assert(!fx.srv[0].secret_seen);
 }
 END_TEST
 
-START_TEST(test_no_hello_without_token)
+START_TEST(test_auth_wrong_secret)
+{
+	struct answer a = { 0 };
+
+	auth_mode = AUTH_REAL;
+	fx.o.user = "ops";
+	fx.o.secret = "wrong horse";
+	fake_start(&fx.srv[0], h_scram);
+	client_new(1);
+	send_req(get_req("k"), 0, &a);
+	wait_answer(&a);
+	ck_assert_int_eq(a.status, CLIENT_EUNAUTHORIZED);
+	ck_assert_uint_eq(fx.srv[0].n_requests, 2); /* HELLO, AUTH_PROOF */
+}
+END_TEST
+
+/* A server that asks for no proof, or cannot sign, is not the witness
+ * holding our credential: nothing is sent to it. */
+static void fake_server_refused(int mode, const char *why)
+{
+	struct answer a = { 0 };
+
+	auth_mode = mode;
+	fx.o.user = "ops";
+	fx.o.secret = "correct horse";
+	fake_start(&fx.srv[0], h_scram);
+	client_new(1);
+	send_req(get_req("k"), 0, &a);
+	wait_answer(&a);
+	ck_assert_int_eq(a.status, CLIENT_EUNAUTHORIZED);
+	for (unsigned i = 0; i < fx.srv[0].n_requests && i < MAX_SEEN; i++)
+		ck_assert_uint_ne(fx.srv[0].ops[i], CLIENT_OP_GET);
+	ck_assert_msg(strstr(fx.log, why), "log:\n%s", fx.log);
+}
+
+START_TEST(test_auth_server_asks_no_proof)
+{
+	fake_server_refused(AUTH_NO_PROOF, "asked for no proof");
+}
+END_TEST
+
+START_TEST(test_auth_server_cannot_sign)
+{
+	fake_server_refused(AUTH_BAD_SIGNATURE, "signature is wrong");
+}
+END_TEST
+
+START_TEST(test_no_hello_without_user)
 {
 	struct answer a = { 0 };
 
@@ -989,7 +1113,8 @@ START_TEST(test_hello_refused)
 {
 	struct answer a = { 0 };
 
-	fx.o.auth_token = "wrong";
+	fx.o.user = "nobody";
+	fx.o.secret = "wrong";
 	fake_start(&fx.srv[0], h_refuse_hello);
 	client_new(1);
 	send_req(get_req("k"), 0, &a);
@@ -1376,8 +1501,11 @@ Suite *tclient_suite(void)
 	tcase_add_test(req, test_rotates_without_hint);
 	tcase_add_test(req, test_redirect_drains_in_flight);
 	tcase_add_test(req, test_unreachable_hint_falls_back);
-	tcase_add_test(req, test_hello_first_with_token);
-	tcase_add_test(req, test_no_hello_without_token);
+	tcase_add_test(req, test_auth_first_with_user);
+	tcase_add_test(req, test_auth_wrong_secret);
+	tcase_add_test(req, test_auth_server_asks_no_proof);
+	tcase_add_test(req, test_auth_server_cannot_sign);
+	tcase_add_test(req, test_no_hello_without_user);
 	tcase_add_test(req, test_hello_refused);
 	tcase_add_test(fail, test_lost_idempotent_is_retried);
 	tcase_add_test(fail, test_lost_non_idempotent_is_unknown);

@@ -52,8 +52,11 @@ static void client_seeds(const char *dir)
 {
 	struct client_request q[] = {
 		{ .op = CLIENT_OP_HELLO,
-		  .token = S("secret"),
+		  .user = S("pg1"),
+		  .nonce = S("0123456789abcdef01234567"),
 		  .client_name = S("pg1") },
+		{ .op = CLIENT_OP_AUTH_PROOF,
+		  .proof = S("0123456789abcdef0123456789abcdef") },
 		{ .op = CLIENT_OP_LEASE_ACQUIRE,
 		  .name = S("primary"),
 		  .holder = S("pg1"),
