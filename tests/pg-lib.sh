@@ -29,6 +29,11 @@
 #   PG_WATCHDOG []  PG_LOG_LEVEL [info]  PG_AGENT_EXTRA [] (lines added
 #   to every agent config)  PG_BIN [/usr/lib/postgresql/15/bin]
 #   TENURE_AGENT [$top_builddir/tenure-agent]
+#   PG_AUTH [1]: the witnesses require credentials (credentials_file):
+#   tenurectl and the helpers authenticate as admin (TENURE_USER and
+#   TENURE_SECRET_FILE are exported), each agent as NAME-SCOPE of role
+#   agent:SCOPE, made when its config is written (the running witnesses
+#   re-read the file).  0: no credentials.
 #   PROBE_INTERVAL_MS [20]  PROBE_TIMEOUT_MS [2500]
 # KEEP=1 keeps $dir when the test fails.
 #
@@ -55,6 +60,36 @@ proc_need_root "Postgres runs as the user postgres, started with setpriv"
 . "${pg_lib_dir:-$(dirname "$0")}/../deploy/lib/proc.sh"
 
 pg_bin="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+# ---- credentials ----------------------------------------------------------------------
+pg_auth=${PG_AUTH:-1}
+if [ "$pg_auth" = 1 ]; then
+	"$ctl_bin" auth new admin admin --write-secret "$dir/admin.secret" \
+		>"$dir/credentials" || fail "tenurectl auth new admin failed"
+	TENURE_USER=admin
+	TENURE_SECRET_FILE="$dir/admin.secret"
+	export TENURE_USER TENURE_SECRET_FILE
+	witness_opts="--credentials-file $dir/credentials"
+fi
+# pg_auth_agent NAME SCOPE: the credential NAME-SCOPE (role agent:SCOPE),
+# made once; the witnesses that run (and are not stopped) re-read the file
+pg_auth_agent() {
+	[ "$pg_auth" = 1 ] || return 0
+	_cred="$1-$2"
+	grep -q "^$_cred " "$dir/credentials" && return 0
+	"$ctl_bin" auth new "$_cred" "agent:$2" --write-secret "$dir/$_cred.secret" \
+		>>"$dir/credentials" || fail "tenurectl auth new $_cred failed"
+	chown postgres "$dir/$_cred.secret"
+	for _w in 1 2 3; do
+		eval "_wp=\${pid$_w:-}"
+		[ -n "$_wp" ] && kill -0 "$_wp" 2>/dev/null || continue
+		case "$(ps -o stat= -p "$_wp" 2>/dev/null)" in T*) continue ;; esac
+		_seen=$(grep -c 'event=reloaded' "$dir/w$_w.log")
+		kill -HUP "$_wp"
+		wait_for 5 sh -c "[ \$(grep -c 'event=reloaded' '$dir/w$_w.log') -gt $_seen ]" ||
+			fail "w$_w did not re-read its credentials within 5 s"
+	done
+}
 agent_bin="${TENURE_AGENT:-$top/tenure-agent}"
 probe_bin="$top/tests/pgprobe"
 PG_NODES="${PG_NODES:-3}"
@@ -322,11 +357,16 @@ pg_config_file() { echo "$dir/$(pg_name "$1").conf"; }
 pg_write_config() {
 	_n=$(pg_name "$1")
 	[ -n "$(pg_num "$_n")" ] || fail "pg_write_config $1: not an agent node (pg1..pg9)"
+	pg_auth_agent "$_n" "${PG_SCOPE:-main}"
 	{
 		echo "# $_n, written by tests/pg-lib.sh for $me"
 		echo "scope = '${PG_SCOPE:-main}'"
 		echo "name = '$_n'"
 		echo "witnesses = '$TENURE_ENDPOINTS'"
+		if [ "$pg_auth" = 1 ]; then
+			echo "witness_user = '$_n-${PG_SCOPE:-main}'"
+			echo "witness_secret_file = '$dir/$_n-${PG_SCOPE:-main}.secret'"
+		fi
 		[ -n "${PG_LEASE_TTL:-}" ] && echo "lease_ttl = $PG_LEASE_TTL"
 		echo "renew_interval = ${PG_RENEW:-500ms}"
 		echo "pg_bin_dir = '$pg_bin'"

@@ -46,7 +46,8 @@
 # (HTTP); base+9+N is left for a proxy in front of it and base+13 ..
 # base+19 for the script.  `start N [OPTIONS...]` starts it with
 # $cluster (make_cluster; use_proxy=1 routes peers through the proxies),
-# prefixed by the words of $launch if set (e.g. `env VAR=VALUE`).
+# prefixed by the words of $launch if set (e.g. `env VAR=VALUE`), with
+# the words of $witness_opts before OPTIONS (pg-lib's credentials).
 #
 # Variables: the functions here use i, n, p, s, l, np, limit, code and
 # leader; a sourcing script keeps no values of its own in those across
@@ -255,8 +256,8 @@ start() { # start N [EXTRA OPTIONS...]: tenured wN in the background
 		--listen-client "$(ep "$n")" \
 		--listen-http "127.0.0.1:$(http_port "$n")" \
 		--initial-cluster "$cluster" \
-		--election-timeout 300ms --heartbeat-interval 50ms "$@" \
-		>>"$dir/w$n.log" 2>&1 &
+		--election-timeout 300ms --heartbeat-interval 50ms \
+		${witness_opts:-} "$@" >>"$dir/w$n.log" 2>&1 &
 	eval "pid$n=$!"
 	pids="$pids $!"
 }

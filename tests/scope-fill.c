@@ -16,6 +16,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "common/conf.h"
 #include "proto/tclient.h"
 
 #define IN_FLIGHT 32
@@ -117,9 +118,22 @@ int main(int argc, char **argv)
 		.next = strtoull(argv[3], NULL, 10),
 		.last = strtoull(argv[4], NULL, 10),
 	};
+	/* The witnesses may want credentials: tenurectl's environment. */
+	char err[512], *secret = NULL;
+	const char *user = getenv("TENURE_USER");
+	if (user && *user &&
+	    !(secret = conf_read_secret(getenv("TENURE_SECRET_FILE")
+						? getenv("TENURE_SECRET_FILE")
+						: "",
+					err, sizeof(err)))) {
+		fprintf(stderr, "scope-fill: TENURE_SECRET_FILE: %s\n", err);
+		return 1;
+	}
 	struct tclient_options o = {
 		.endpoints = endpoints,
 		.n_endpoints = n,
+		.user = user,
+		.secret = secret,
 		.client_name = "scope-fill",
 	};
 	uv_loop_t loop;
@@ -134,5 +148,6 @@ int main(int argc, char **argv)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	free(eps);
+	free(secret);
 	return f.failed ? 1 : 0;
 }
