@@ -13,7 +13,15 @@
 #include "server/clients.h"
 #include "server/transport.h"
 
-#define MAX_OUTPUT_DEFAULT ((size_t)64 << 20)
+#define MAX_OUTPUT_DEFAULT ((size_t)16 << 20)
+#define MAX_OUTPUT_TOTAL_DEFAULT ((size_t)128 << 20)
+#define MAX_SESSIONS_DEFAULT 1000
+#define AUTH_TIMEOUT_DEFAULT_MS 5000
+#define IDLE_TIMEOUT_DEFAULT_MS (5 * 60 * 1000)
+/* A session holding less than this is never blamed for the total. */
+#define OUTPUT_BLAME_MIN ((size_t)1 << 20)
+/* Refused connections are logged at most this often. */
+#define REFUSAL_LOG_EVERY_MS 10000
 
 struct write_req {
 	uv_write_t req;
@@ -25,10 +33,14 @@ struct session {
 	struct clients *owner;
 	uv_tcp_t tcp;
 	char peer[64];
+	struct sockaddr_storage peer_addr; /* for the per-address cap */
 	struct frame_decoder dec;
 	struct client_scratch scratch;
 	struct wire_writer out; /* accumulating */
 	bool writing;           /* a write_req is in flight */
+	size_t writing_len;     /* its size */
+	uint64_t opened_ms;     /* uv_now at accept */
+	uint64_t last_rx_ms;    /* uv_now of the last bytes received */
 	enum {
 		AUTH_NONE,
 		AUTH_CHALLENGED,
@@ -47,6 +59,8 @@ struct clients {
 	uv_loop_t *loop;
 	struct clients_options opt;
 	uv_tcp_t listener;
+	uv_timer_t sweep; /* auth and idle timeouts, once a second */
+	uint64_t refused, refused_logged_ms;
 	struct service *svc;
 	uint8_t fake_key[SCRAM_KEY_LEN]; /* salts of unknown names */
 	struct session *sessions;
@@ -57,6 +71,7 @@ struct clients {
 };
 
 static void session_close(struct session *s, const char *why);
+static void session_reset(struct session *s, const char *why);
 static void on_listener_closed(uv_handle_t *h);
 
 /* ---- references ---------------------------------------------------------- */
@@ -99,6 +114,7 @@ static void on_written(uv_write_t *req, int status)
 	wire_writer_free(&w->buf);
 	free(w);
 	s->writing = false;
+	s->writing_len = 0;
 	if (status < 0)
 		session_close(s, uv_strerror(status));
 	else if (!s->closing)
@@ -147,7 +163,27 @@ static void flush(struct session *s)
 		return;
 	}
 	s->writing = true;
+	s->writing_len = w->buf.len;
 	session_ref(s);
+}
+
+static size_t pending_output(const struct session *s)
+{
+	return s->out.len + s->writing_len;
+}
+
+/* The total is summed only when a session holds much: rare, and then
+ * worth a walk over the sessions. */
+static bool over_total(struct session *s)
+{
+	struct clients *c = s->owner;
+	size_t total = 0;
+
+	if (pending_output(s) < OUTPUT_BLAME_MIN)
+		return false;
+	for (struct session *x = c->sessions; x; x = x->next)
+		total += pending_output(x);
+	return total > c->opt.max_output_total;
 }
 
 static void queued(struct session *s)
@@ -156,8 +192,13 @@ static void queued(struct session *s)
 		session_close(s, "out of memory for its answers");
 		return;
 	}
-	if (s->out.len > s->owner->opt.max_output) {
-		session_close(s, "client is not reading its answers");
+	if (pending_output(s) > s->owner->opt.max_output) {
+		session_reset(s, "client is not reading its answers");
+		return;
+	}
+	if (over_total(s)) {
+		session_reset(s, "the witness holds too much unsent output and "
+				 "this client is among the slowest readers");
 		return;
 	}
 	flush(s);
@@ -398,6 +439,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	frame_decoder_commit(&s->dec, (size_t)nread);
+	s->last_rx_ms = uv_now(s->owner->loop);
 	struct frame f;
 	int rv;
 	session_ref(s); /* handle_frame may close it */
@@ -428,7 +470,7 @@ static void on_session_closed(uv_handle_t *h)
 		uv_close((uv_handle_t *)&c->listener, on_listener_closed);
 }
 
-static void session_close(struct session *s, const char *why)
+static void session_end(struct session *s, const char *why, bool reset)
 {
 	if (s->closing)
 		return;
@@ -438,17 +480,129 @@ static void session_close(struct session *s, const char *why)
 			  s->peer, why);
 	if (s->owner->svc)
 		service_session_closed(s->owner->svc, s);
-	uv_close((uv_handle_t *)&s->tcp, on_session_closed);
+	if (!reset || uv_tcp_close_reset(&s->tcp, on_session_closed) != 0)
+		uv_close((uv_handle_t *)&s->tcp, on_session_closed);
+}
+
+static void session_close(struct session *s, const char *why)
+{
+	session_end(s, why, false);
+}
+
+/* For a client that does not read: a plain close would leave the unsent
+ * answers in the kernel's buffers until TCP gives up; a reset frees them
+ * at once (the client was not going to read them). */
+static void session_reset(struct session *s, const char *why)
+{
+	session_end(s, why, true);
 }
 
 static void describe_peer(struct session *s)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
-	if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) == 0)
+	if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) == 0) {
 		addr_format(&ss, s->peer, sizeof(s->peer));
-	else
+		s->peer_addr = ss;
+	} else
 		snprintf(s->peer, sizeof(s->peer), "?");
+}
+
+static void free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Over the cap: accept and close at once, so the connection neither
+ * waits in the backlog nor holds a descriptor. */
+static void log_refusal(struct clients *c, const char *why)
+{
+	uint64_t now = uv_now(c->loop);
+
+	if (c->refused_logged_ms != 0 &&
+	    now - c->refused_logged_ms < REFUSAL_LOG_EVERY_MS)
+		return;
+	log_event(LOG_WARN, "client_refused_connection",
+		  "sessions=%u max=%u refused_total=%llu reason=\"%s\" "
+		  "(logged at most every %d s)",
+		  c->n_sessions, c->opt.max_sessions,
+		  (unsigned long long)c->refused, why,
+		  REFUSAL_LOG_EVERY_MS / 1000);
+	c->refused_logged_ms = now ? now : 1;
+}
+
+static void refuse_connection(struct clients *c, uv_stream_t *server,
+			      const char *why)
+{
+	uv_tcp_t *t = malloc(sizeof(*t));
+
+	if (t) {
+		uv_tcp_init(c->loop, t);
+		if (uv_accept(server, (uv_stream_t *)t) != 0 ||
+		    uv_tcp_close_reset(t, free_handle) != 0)
+			uv_close((uv_handle_t *)t, free_handle);
+	}
+	c->refused++;
+	log_refusal(c, why);
+}
+
+static bool same_host(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return a->ss_family == AF_INET6 &&
+	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+/* No one address may take more than a quarter of the connections, nor
+ * (with credentials) the connections still to authenticate more than
+ * half: a flood from one host, or of strangers, leaves room for everyone
+ * else. */
+static const char *over_share(struct clients *c, const struct session *s)
+{
+	unsigned share = c->opt.max_sessions / 4, same = 0, unauth = 0;
+	unsigned unauth_share = c->opt.max_sessions / 2;
+
+	if (share < 8)
+		share = 8;
+	if (unauth_share < 2 * share)
+		unauth_share = 2 * share;
+	for (const struct session *x = c->sessions; x; x = x->next) {
+		if (x->closing)
+			continue;
+		same += same_host(&x->peer_addr, &s->peer_addr);
+		unauth += x->auth != AUTH_DONE;
+	}
+	if (same > share)
+		return "too many connections from one address";
+	if (c->opt.creds && unauth > unauth_share)
+		return "too many connections waiting to authenticate";
+	return NULL;
+}
+
+/* Once a second: sessions that did not authenticate in time, and idle
+ * ones (nothing in flight, no watch: refs is the connection's alone). */
+static void on_sweep(uv_timer_t *t)
+{
+	struct clients *c = t->data;
+	uint64_t now = uv_now(c->loop);
+
+	for (struct session *s = c->sessions, *next; s; s = next) {
+		next = s->next;
+		if (s->closing)
+			continue;
+		if (c->opt.creds && s->auth != AUTH_DONE &&
+		    now - s->opened_ms >= c->opt.auth_timeout_ms)
+			session_close(s, "did not authenticate in time");
+		else if (s->refs == 1 && !s->writing &&
+			 now - s->last_rx_ms >= c->opt.idle_timeout_ms)
+			session_close(s, "idle");
+	}
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -456,9 +610,14 @@ static void on_connection(uv_stream_t *server, int status)
 	struct clients *c = server->data;
 	if (status < 0 || c->closing)
 		return;
+	if (c->n_sessions >= c->opt.max_sessions) {
+		refuse_connection(c, server, "too many client connections");
+		return;
+	}
 	struct session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return;
+	s->opened_ms = s->last_rx_ms = uv_now(c->loop);
 	s->owner = c;
 	s->refs = 1;
 	frame_decoder_init(&s->dec, c->opt.creds ? CLIENTS_PREAUTH_FRAME_LIMIT
@@ -478,6 +637,12 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 	uv_tcp_nodelay(&s->tcp, 1);
 	describe_peer(s);
+	const char *why = over_share(c, s);
+	if (why) {
+		c->refused++;
+		log_refusal(c, why);
+		session_close(s, NULL); /* logged above, rate-limited */
+	}
 }
 
 static void free_owner(uv_handle_t *h)
@@ -508,6 +673,14 @@ int clients_start(uv_loop_t *loop, const struct clients_options *o,
 	}
 	if (!c->opt.max_output)
 		c->opt.max_output = MAX_OUTPUT_DEFAULT;
+	if (!c->opt.max_output_total)
+		c->opt.max_output_total = MAX_OUTPUT_TOTAL_DEFAULT;
+	if (!c->opt.max_sessions)
+		c->opt.max_sessions = MAX_SESSIONS_DEFAULT;
+	if (!c->opt.auth_timeout_ms)
+		c->opt.auth_timeout_ms = AUTH_TIMEOUT_DEFAULT_MS;
+	if (!c->opt.idle_timeout_ms)
+		c->opt.idle_timeout_ms = IDLE_TIMEOUT_DEFAULT_MS;
 	uv_tcp_init(loop, &c->listener);
 	c->listener.data = c;
 	int rv = uv_tcp_bind(&c->listener, (struct sockaddr *)&addr, 0);
@@ -523,6 +696,9 @@ int clients_start(uv_loop_t *loop, const struct clients_options *o,
 		uv_close((uv_handle_t *)&c->listener, free_owner);
 		return rv;
 	}
+	uv_timer_init(loop, &c->sweep);
+	c->sweep.data = c;
+	uv_timer_start(&c->sweep, on_sweep, 1000, 1000);
 	*out = c;
 	return 0;
 }
@@ -553,7 +729,16 @@ void clients_set_credentials(struct clients *c, struct credentials *creds)
 	}
 }
 
+static void on_sweep_closed(uv_handle_t *h);
+
 static void on_listener_closed(uv_handle_t *h)
+{
+	struct clients *c = h->data;
+	/* The sweep timer goes last of all. */
+	uv_close((uv_handle_t *)&c->sweep, on_sweep_closed);
+}
+
+static void on_sweep_closed(uv_handle_t *h)
 {
 	struct clients *c = h->data;
 	void (*cb)(void *) = c->on_closed;

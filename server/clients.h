@@ -16,9 +16,22 @@
  * credential's role (auth_policy.h): a refused one is answered
  * CLIENT_EUNAUTHORIZED and the session goes on.  Without credentials
  * every session may do everything (loopback use).  New credentials
- * (a reload) close the sessions whose credential is gone or changed.  Answers are queued and written in batches; a session
- * whose unsent output exceeds a bound (a client that stopped reading) is
- * closed rather than letting the witness run out of memory.
+ * (a reload) close the sessions whose credential is gone or changed.
+ *
+ * Answers are queued and written in batches; a session whose unsent
+ * output exceeds max_output (a client that stopped reading) is closed
+ * rather than letting the witness run out of memory, and so is one that
+ * holds much output while all sessions together hold more than
+ * max_output_total.
+ *
+ * Bounds on a hostile or broken client, each enforced with a log line:
+ * at most max_sessions connections (more are accepted and closed at
+ * once, so that the listener's backlog cannot pin descriptors; the log
+ * line is rate-limited), of which at most a quarter from one address and
+ * at most half waiting to authenticate; authentication within auth_timeout_ms of the
+ * connection (with credentials); and a session with nothing in flight and
+ * no watch that sent nothing for idle_timeout_ms is closed (agents renew
+ * every second or so; a watch may rightly wait for hours).
  */
 #ifndef TENURE_SERVER_CLIENTS_H
 #define TENURE_SERVER_CLIENTS_H
@@ -35,7 +48,11 @@ struct clients_options {
 	const char *listen_addr;
 	struct credentials *creds; /* NULL: none; owned once started */
 	size_t frame_limit;
-	size_t max_output; /* per session; 0: 64 MiB */
+	size_t max_output;        /* per session; 0: 16 MiB */
+	size_t max_output_total;  /* all sessions; 0: 128 MiB */
+	unsigned max_sessions;    /* 0: 1000 */
+	uint64_t auth_timeout_ms; /* 0: 5 s */
+	uint64_t idle_timeout_ms; /* 0: 5 min */
 };
 
 int clients_start(uv_loop_t *loop, const struct clients_options *o,

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ struct settings {
 	int64_t request_timeout;
 	int64_t snapshot_every;
 	int64_t frame_limit;
+	int64_t max_client_connections;
+	int64_t client_idle_timeout;
 	int log_level;
 };
 
@@ -99,6 +102,14 @@ static const struct conf_option options[] = {
 	OPT("frame_limit", CONF_SIZE, "1MB", 65536, 64 << 20,
 	    "largest frame accepted from a peer or client", false, frame_limit,
 	    NULL),
+	OPT("max_client_connections", CONF_INT, "0", 0, 1000000,
+	    "client connections at most (0: from the open-files limit, up "
+	    "to 1000); more are refused with a log line",
+	    false, max_client_connections, "N"),
+	OPT("client_idle_timeout", CONF_DURATION_MS, "5min", 1000, 86400000,
+	    "close a client connection with nothing in flight and no watch "
+	    "after this long without a request",
+	    false, client_idle_timeout, NULL),
 	{ .key = "log_level",
 	  .type = CONF_ENUM,
 	  .def = "info",
@@ -416,6 +427,27 @@ static const char *peer_client_addr(void *arg, uint64_t id)
 	return node_client_addr(d->node, id);
 }
 
+/* Descriptors for what is not a client connection: stdio, the log and
+ * data files, the peers (two each), the HTTP server's connections, libuv's
+ * own.  Client connections get what is left of the open-files limit, so a
+ * flood of them cannot starve the peers or the disk (at accept, libuv
+ * would otherwise reset connections with nothing logged). */
+#define FD_RESERVE 96
+
+static unsigned client_connection_cap(const struct settings *s)
+{
+	struct rlimit rl;
+
+	if (s->max_client_connections > 0)
+		return (unsigned)s->max_client_connections;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 1000;
+	if (rl.rlim_cur <= FD_RESERVE + 16)
+		return 16;
+	uint64_t room = (uint64_t)rl.rlim_cur - FD_RESERVE;
+	return room > 1000 ? 1000 : (unsigned)room;
+}
+
 static int start(struct daemon *d, char *err, size_t errlen)
 {
 	struct settings *s = &d->set;
@@ -467,6 +499,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		.listen_addr = s->listen_client,
 		.creds = creds,
 		.frame_limit = (size_t)s->frame_limit,
+		.max_sessions = client_connection_cap(s),
+		.idle_timeout_ms = (uint64_t)s->client_idle_timeout,
 	};
 	if (clients_start(d->loop, &co, &d->clients, err, errlen)) {
 		credentials_free(creds);

@@ -535,9 +535,29 @@ static void handle_read(struct service *s, struct request *rq,
 
 /* ---- watches ------------------------------------------------------------------------- */
 
+/* Watches one connection may hold: each event is copied to every
+ * matching watch, so many watches on one connection multiply a single put
+ * into that much queued output. */
+#define WATCHES_PER_SESSION 64
+
+static size_t watches_of(const struct service *s, const struct session *sess)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_watches; i++)
+		n += s->watches[i].sess == sess;
+	return n;
+}
+
 static void handle_watch(struct service *s, struct request *rq,
 			 const struct client_request *q)
 {
+	if (watches_of(s, rq->sess) >= WATCHES_PER_SESSION) {
+		answer_status(rq, CLIENT_EINVAL,
+			      "too many watches on this connection (64): "
+			      "cancel one, or watch a wider prefix");
+		request_free(rq);
+		return;
+	}
 	if (s->n_watches == s->cap_watches) {
 		size_t cap = s->cap_watches ? s->cap_watches * 2 : 16;
 		void *p = realloc(s->watches, cap * sizeof(*s->watches));

@@ -19,6 +19,17 @@
 # 3. The secret never crosses the wire: every byte between tenurectl and
 #    a witness goes through a tests/tcp-proxy that records them, and the
 #    secret is nowhere in the recording.
+# 4. Hostile clients before authentication (tests/hostile-client): 100
+#    connections announcing a 1 MiB frame are refused at the header, 8
+#    that never authenticate are closed after the 5 s limit, and the
+#    witness's memory barely moves; 60 connections from 127.0.0.2 against
+#    a cap of 30 (a quarter of it per address) are closed at once but
+#    for that quarter, logged once, and the cluster takes writes, w1
+#    serves 127.0.0.1, and every witness stays healthy meanwhile.
+# 5. Clients that never read, on a witness without credentials: two
+#    connections pipelining 900 GETs of a 64 KB value, and one with 500
+#    watches under 64 KB puts, are closed before the witness grows by
+#    60 MB (before these limits: 119 MB, and 32 MB of output a put).
 #
 # KEEP=1 keeps the logs of a failed run.
 set -u
@@ -50,7 +61,7 @@ refused() { # refused WHAT WORDS: the last ctl exited 2 saying WORDS
 	printf '%s' "$err" | grep -q "$2" || fail "$1: no \"$2\" in: $err"
 }
 
-for n in 1 2 3; do start $n --credentials-file "$dir/creds.w$n"; done
+for n in 1 2 3; do start $n --credentials-file "$dir/creds.w$n" --max-client-connections 30; done
 as_up() { as admin put probe/up v >/dev/null 2>&1 && [ "$rc" = 0 ]; }
 wait_for 15 as_up || fail "admin cannot write: $err"
 
@@ -160,10 +171,86 @@ expect_rc 0 "put through the recording proxy"
 grep -qF "$(cat "$dir/admin.secret")" "$dir/wire" && fail "the secret crossed the wire"
 grep -qF "admin" "$dir/wire" || fail "the recording does not hold the exchange"
 
+# ---- 4. hostile clients before authentication ----------------------------------------------
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hostile() { # hostile MODE N SECONDS [ADDR]: tests/hostile-client's line in $hc
+	hc=$("$hostile_bin" "$1" "${4:-$(ep 1)}" "$2" "$3") || fail "hostile-client $1 failed"
+	echo "  $1 x$2: $hc"
+}
+hc_field() { printf '%s' "$hc" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
+hostile_bin="$top/tests/hostile-client"
+rss0=$(rss_kb "$(pid_of 1)")
+# a 1 MiB frame announced before authentication: refused at its header
+HOSTILE_SOURCE=127.0.0.4 hostile big-frame 100 3
+[ "$(hc_field closed)" = 100 ] || fail "big frames before authentication were not all refused: $hc"
+# connections that never authenticate: closed after auth_timeout (5 s)
+HOSTILE_SOURCE=127.0.0.3 hostile idle 8 9
+[ "$(hc_field closed)" = 8 ] || fail "unauthenticated connections stayed open: $hc"
+[ "$(hc_field first_close_ms)" -ge 4000 ] || fail "idle connections closed before the auth timeout: $hc"
+rss1=$(rss_kb "$(pid_of 1)")
+echo "  w1 resident: ${rss0} kB before, ${rss1} kB after"
+[ $((rss1 - rss0)) -lt 20000 ] || fail "w1 grew by $((rss1 - rss0)) kB under connections that never authenticated"
+# the connection caps (30 here, a quarter of it from one address or
+# waiting to authenticate): a flood from 127.0.0.2 is closed at once but
+# for its share, logged once, and the cluster (w1's clients included)
+# goes on
+HOSTILE_SOURCE=127.0.0.2 "$hostile_bin" idle "$(ep 1)" 60 7 >"$dir/cap.out" &
+cap_pid=$!
+pids="$pids $cap_pid"
+sleep 1
+as admin put probe/during-flood v
+expect_rc 0 "a write while w1's client port is flooded"
+as admin --endpoints "$(ep 1)" --consistency local get probe/up
+expect_rc 0 "a read from w1 while its client port is flooded"
+healthy 1 2 3 || fail "a witness is unhealthy while w1's client port is flooded"
+wait "$cap_pid"
+forget "$cap_pid"
+hc=$(cat "$dir/cap.out")
+echo "  idle x60 against a cap of 30: $hc"
+[ "$(hc_field closed)" = 60 ] || fail "connections over the cap or unauthenticated stayed open: $hc"
+[ "$(hc_field first_close_ms)" -lt 2000 ] || fail "connections over the cap were not closed at once: $hc"
+n=$(grep -c 'event=client_refused_connection' "$dir/w1.log")
+[ "$n" -ge 1 ] && [ "$n" -le 2 ] || fail "refused connections logged $n times (expected once or twice: rate-limited)"
+
 # ---- every acknowledged write is still there ------------------------------------------
 as admin get main/members/pg1 -o json
 [ "$(field .value)" = '{"role":"primary","rotated":true}' ] || fail "main/members/pg1 lost: $out"
 as admin get probe/wire -o json
 [ "$(field .value)" = v ] || fail "probe/wire lost: $out"
+as admin get probe/during-flood -o json
+[ "$(field .value)" = v ] || fail "probe/during-flood lost: $out"
 stop_all
-echo "ok: $me: roles refused and allowed, rotation and revocation by SIGHUP, no secret on the wire"
+
+# ---- 5. clients that never read (a witness without credentials) ---------------------------
+solo_client="127.0.0.1:$((base + 17))"
+"$bin" --name s1 --data-dir "$dir/s1" --listen-peer "127.0.0.1:$((base + 16))" \
+	--listen-client "$solo_client" --initial-cluster "s1=127.0.0.1:$((base + 16))" \
+	--election-timeout 300ms --heartbeat-interval 50ms >>"$dir/s1.log" 2>&1 &
+solo_pid=$!
+pids="$pids $solo_pid"
+value64k() { head -c 65536 /dev/zero | tr '\0' "$1"; }
+solo_up() { ctl --endpoints "$solo_client" put big "$(value64k x)" && [ "$rc" = 0 ]; }
+wait_for 10 solo_up || fail "the solo witness does not take writes: $err"
+r0=$(rss_kb "$solo_pid")
+hostile get-flood 2 4 "$solo_client"
+r1=$(rss_kb "$solo_pid")
+echo "  solo resident: ${r0} kB before, ${r1} kB after two readers of 900 x 64 KB that never read"
+[ "$(hc_field closed)" = 2 ] || fail "clients that never read were not closed: $hc"
+[ $((r1 - r0)) -lt 60000 ] || fail "the witness grew by $((r1 - r0)) kB for clients that never read"
+"$hostile_bin" watch-flood "$solo_client" 1 8 >"$dir/wf.out" &
+wf_pid=$!
+pids="$pids $wf_pid"
+sleep 1
+for k in 1 2 3 4 5 6; do ctl --endpoints "$solo_client" put "w/$k" "$(value64k y)"; done
+wait "$wf_pid"
+forget "$wf_pid"
+hc=$(cat "$dir/wf.out")
+r2=$(rss_kb "$solo_pid")
+echo "  watch-flood x1: $hc; solo resident ${r2} kB"
+[ "$(hc_field closed)" = 1 ] || fail "a connection with 500 watches that never reads stayed open: $hc"
+[ $((r2 - r0)) -lt 60000 ] || fail "the witness grew by $((r2 - r0)) kB for a watch flood"
+grep -q 'not reading its answers' "$dir/s1.log" || fail "s1 did not log why it closed the floods"
+kill -TERM "$solo_pid"
+wait "$solo_pid"
+forget "$solo_pid"
+echo "ok: $me: roles refused and allowed, rotation and revocation by SIGHUP, no secret on the wire, hostile connections bounded"
