@@ -42,6 +42,13 @@
  * Time is milliseconds on a monotonic clock chosen by the caller (the
  * simulator uses simulated time).  Randomness (election timeouts) comes from
  * a PRNG seeded by raft_init().
+ *
+ * Assertions (RAFT_ASSERT, on in every build) check the preconditions each
+ * handler relies on and, after every raft_step, that term, vote, commit and
+ * applied never go back and the log's bookkeeping is consistent; also caller
+ * errors such as completing a write never handed out.  A failed one prints
+ * the condition and aborts the process on purpose: stopping is safer than
+ * handing out leases from a state the core believes impossible.
  */
 #ifndef TENURE_RAFT_H
 #define TENURE_RAFT_H
