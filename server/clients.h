@@ -12,6 +12,10 @@
  * logged and closed.  Answers are queued and written in batches; a session
  * whose unsent output exceeds a bound (a client that stopped reading) is
  * closed rather than letting the witness run out of memory.
+ *
+ * Errors: clients_start returns 0 or a negative errno (libuv's or its own)
+ * with a message in err; a session's trouble is logged or answered with a
+ * CLIENT_* status, never returned.
  */
 #ifndef TENURE_SERVER_CLIENTS_H
 #define TENURE_SERVER_CLIENTS_H
