@@ -3,6 +3,9 @@
  * with an IPv4 literal, or "[v6]:port" with an IPv6 literal.  No DNS: a
  * witness or agent must never stall on a resolver.  Shared by the server's
  * listeners and transport and by the client library.
+ *
+ * Errors: addr_parse returns 0 or UV_EINVAL (a negative libuv code);
+ * nothing is logged.
  */
 #ifndef TENURE_COMMON_ADDR_H
 #define TENURE_COMMON_ADDR_H

@@ -6,6 +6,9 @@
  * Appends grow the buffer; a failed allocation sets .failed and turns
  * every later append into a no-op, so a writer checks once at the end.
  * The contents are not NUL-terminated.  No global state.
+ *
+ * Errors: nothing returns one; a failed allocation sets .failed (above);
+ * nothing is logged.
  */
 #ifndef TENURE_COMMON_BUF_H
 #define TENURE_COMMON_BUF_H

@@ -11,6 +11,9 @@
  * silently extended by it (docs/design.md rule 3).  The same clock in
  * every process of the host: the agent computes a deadline and the guard
  * compares it.
+ *
+ * Errors: none; these clocks cannot fail on Linux, so nothing is checked or
+ * returned.
  */
 #ifndef TENURE_COMMON_CLOCK_H
 #define TENURE_COMMON_CLOCK_H

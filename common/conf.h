@@ -37,10 +37,10 @@
  * As in PostgreSQL, a number without a unit is in the base unit (ms, bytes)
  * and unit names are case-sensitive.
  *
- * Errors come back as one line of text in err (prefixed "file:line: " when
- * they come from the file), worded for an operator: what is wrong and what
- * to do.  The module never prints on its own except in conf_print_*, never
- * exits, and holds no global state.
+ * Errors: CONF_ERROR (-1) with one line of text in err (prefixed
+ * "file:line: " when they come from the file), worded for an operator: what
+ * is wrong and what to do.  The module never prints on its own except in
+ * conf_print_*, never exits, and holds no global state.
  *
  * Memory: on CONF_OK and CONF_HELP the output struct owns its strings and
  * must be released with conf_free().  On CONF_ERROR nothing is left to free

@@ -15,6 +15,8 @@
  * crc32c() uses the SSE4.2 crc32 instruction when the CPU has it and a
  * table-driven software loop otherwise.  Both paths are exported so tests
  * can check that they agree.  No state: callable from any thread.
+ *
+ * Errors: none (pure functions).
  */
 #ifndef TENURE_COMMON_CRC32C_H
 #define TENURE_COMMON_CRC32C_H

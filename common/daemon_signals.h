@@ -12,6 +12,9 @@
  * terminal, a reload by habit) must not, which for the agent would fence
  * its Postgres.  Started only
  * once the daemon can stop cleanly; closed with the rest of its handles.
+ *
+ * Errors: none returned (libuv's signal calls fail only on bad arguments
+ * and are not checked); the ignored SIGHUP is the one log line.
  */
 #ifndef TENURE_COMMON_DAEMON_SIGNALS_H
 #define TENURE_COMMON_DAEMON_SIGNALS_H

@@ -9,6 +9,10 @@
  * 8 KiB or malformed ones get 400 and the connection closes; nothing a
  * client sends can affect other connections.  Responses carry
  * Content-Length and Connection: close.
+ *
+ * Errors: http_start returns 0 or a negative errno (libuv's codes are
+ * negative errno on Linux) with a message in err; a bad request becomes an
+ * HTTP status, never a return value; nothing is logged.
  */
 #ifndef TENURE_COMMON_HTTP_H
 #define TENURE_COMMON_HTTP_H

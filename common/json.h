@@ -15,6 +15,9 @@
  * valid UTF-8 sequence becomes U+FFFD, so the document stays valid JSON —
  * unless JSON_KEEP_BYTES, which copies such bytes as they are.  Nesting
  * beyond JSON_DEPTH levels is not tracked.  No global state.
+ *
+ * Errors: nothing returns one; a sink that fails sets .failed (the writer's
+ * or the buf's), checked once at the end; nothing is logged.
  */
 #ifndef TENURE_COMMON_JSON_H
 #define TENURE_COMMON_JSON_H

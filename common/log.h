@@ -6,6 +6,9 @@
  * so that journald, grep and log shippers all read them.  The caller gives
  * the event name and the key=value fields (values with spaces are the
  * caller's to quote with %q-style helpers: log_quote()).
+ *
+ * Errors: log_parse_level returns -1 for an unknown name; writing a line
+ * reports nothing (a failed write to stderr is lost).
  */
 #ifndef TENURE_COMMON_LOG_H
 #define TENURE_COMMON_LOG_H

@@ -30,6 +30,9 @@
  *     a daemon never stops because systemd could not be told something.
  *
  * Everything here is safe to call when the daemon is not run by systemd.
+ *
+ * Errors: 0 or -1 with one line in err, never an errno; sd_notify_state()
+ * logs its failure (warn) as well.
  */
 #ifndef TENURE_COMMON_SD_NOTIFY_H
 #define TENURE_COMMON_SD_NOTIFY_H

@@ -41,6 +41,10 @@
  *   ctl_pg.h       the Postgres cluster (ctl_pgcluster.c, ctl_pgoutput.c,
  *                  ctl_scopeconf.c)
  *   ctl_drill.h    cluster drill and its probe
+ *
+ * Errors: command functions return an exit code (enum ctl_exit, above)
+ * after printing why on stderr; helpers return 0 or such an exit code;
+ * ctl_parse_duration 0 or -1.
  */
 #ifndef TENURE_CTL_H
 #define TENURE_CTL_H

@@ -1,6 +1,9 @@
 /*
  * ctl_auth.h — tenurectl's credential commands (ctl_auth.c): they make
  * secrets and verifiers locally and never talk to a witness.
+ *
+ * Errors: each returns tenurectl's exit code (0, or CTL_EXIT_ERROR after
+ * a message on stderr), as every command does.
  */
 #ifndef TENURE_CTL_AUTH_H
 #define TENURE_CTL_AUTH_H

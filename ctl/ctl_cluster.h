@@ -3,6 +3,9 @@
  * members, leader transfer (ctl_cluster.c) and the load generator
  * (ctl_bench.c).  What every command shares is in ctl.h (ctl_diagnose()
  * too, which ctl_call.c uses after a timeout).
+ *
+ * Errors: as ctl.h, commands return an exit code (enum ctl_exit) after
+ * saying why on stderr.
  */
 #ifndef TENURE_CTL_CLUSTER_H
 #define TENURE_CTL_CLUSTER_H

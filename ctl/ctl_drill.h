@@ -3,6 +3,9 @@
  * lists the files): the command, the drills `cluster history` shows, and
  * the drill's write probe (ctl_drillprobe.c).  The Postgres cluster's
  * other commands are in ctl_pg.h.
+ *
+ * Errors: ctl_cmd_pg_drill returns an exit code (enum ctl_exit); the
+ * probe's functions 0 or -1 with a message in err.
  */
 #ifndef TENURE_CTL_DRILL_H
 #define TENURE_CTL_DRILL_H

@@ -26,6 +26,9 @@
  * measure, the clean-up of its keys, the result kept and the report, in
  * that order, whatever happened (Ctrl-C included): why it did not finish
  * is in d->error.
+ *
+ * Errors: as ctl.h, 0 or an exit code (enum ctl_exit), having said why on
+ * stderr unless quiet (above).
  */
 #ifndef TENURE_CTL_DRILL_INT_H
 #define TENURE_CTL_DRILL_INT_H

@@ -2,6 +2,9 @@
  * ctl_kv.h — tenurectl's commands on the witnesses' leases and keys
  * (ctl_lease.c, ctl_kv.c, ctl_watch.c) and their printers (ctl_output.c).
  * What every command shares is in ctl.h.
+ *
+ * Errors: as ctl.h, commands return an exit code (enum ctl_exit) after
+ * saying why on stderr.
  */
 #ifndef TENURE_CTL_KV_H
 #define TENURE_CTL_KV_H

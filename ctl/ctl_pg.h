@@ -4,6 +4,10 @@
  * (ctl_pgcluster.c, their output in ctl_pgoutput.c) and
  * show-config/edit-config (ctl_scopeconf.c).  cluster drill is in
  * ctl_drill.h; what every command shares is in ctl.h.
+ *
+ * Errors: as ctl.h, commands and helpers return 0 or an exit code (enum
+ * ctl_exit) after saying why; ctl_pg_quiet_call a client_status or a
+ * negative libuv code.
  */
 #ifndef TENURE_CTL_PG_H
 #define TENURE_CTL_PG_H

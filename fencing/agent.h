@@ -22,6 +22,9 @@
  * S/drill (a failover drill: the primary it names, with that token,
  * fences itself as a dead host would), S/history/<token>; the drill
  * results under S/drills/ are never read by the agent.
+ *
+ * Errors: agent_start returns 0 or -1 with a message in err; after start,
+ * failures are logged (log_event) and retried, never returned.
  */
 #ifndef TENURE_FENCING_AGENT_H
 #define TENURE_FENCING_AGENT_H

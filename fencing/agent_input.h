@@ -9,6 +9,8 @@
  * agent_facts), so the agent (fencing/agent.c step()) and the simulator
  * (tests/agent-sim) build decide()'s input with the same code.  The input
  * points into *bufs and *view: they must outlive it.
+ *
+ * Errors: none (builds the decision input from what the agent holds).
  */
 #ifndef TENURE_FENCING_AGENT_INPUT_H
 #define TENURE_FENCING_AGENT_INPUT_H

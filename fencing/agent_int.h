@@ -14,6 +14,10 @@
  *                    of actions (agent_act_int.h)
  *   agent_adopt.c    existing data in a new scope (S/initialize)
  * main.c creates the agent through agent.h only.
+ *
+ * Errors: the agent's steps log their failures (log_event) and are retried
+ * on a later kick; pages_walk returns 0 or -1 when it cannot start (done
+ * never runs then).
  */
 #ifndef TENURE_FENCING_AGENT_INT_H
 #define TENURE_FENCING_AGENT_INT_H

@@ -38,6 +38,10 @@
  * A bad query value is 400 with the reason; an unknown path 404; both
  * JSON {"error": ...}.  Unknown query parameters are ignored (Patroni
  * does the same).
+ *
+ * Errors: api_start returns 0 or a negative libuv code with a message in
+ * err; a bad request is answered with an HTTP status and JSON, never
+ * returned.
  */
 #ifndef TENURE_FENCING_API_H
 #define TENURE_FENCING_API_H

@@ -14,6 +14,9 @@
  * a message for the operator (what is needed, what is free, what to do)
  * when free is below need plus a tenth (the WAL written during the
  * copy).  Blocking directory reads: a few entries, at most once per copy.
+ *
+ * Errors: aside_free_bytes returns 0 or a negative errno, aside_find 1 or
+ * 0; nothing is logged here.
  */
 #ifndef TENURE_FENCING_ASIDE_H
 #define TENURE_FENCING_ASIDE_H

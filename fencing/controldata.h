@@ -22,6 +22,9 @@
  * this module does not know ("unrecognized status code") parses as
  * CD_UNKNOWN rather than failing: the caller then treats the directory as
  * "not known to be clean".  Pure functions, no I/O, no global state.
+ *
+ * Errors: the parsers return false (controldata_parse with a reason in
+ * err); nothing is logged.
  */
 #ifndef TENURE_FENCING_CONTROLDATA_H
 #define TENURE_FENCING_CONTROLDATA_H

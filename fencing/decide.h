@@ -54,6 +54,8 @@
  *  4b. Asynchronous mode: the primary clears synchronous_standby_names,
  *     then deletes S/sync (so that turning synchronous mode on again
  *     starts from "not yet in force").
+ *
+ * Errors: none (pure functions of their input).
  */
 #ifndef TENURE_FENCING_DECIDE_H
 #define TENURE_FENCING_DECIDE_H

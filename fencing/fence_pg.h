@@ -30,6 +30,9 @@
  * No libuv, no heap allocation of its own, no global state: the guard
  * calls it from a plain forked process.  Blocks for up to about
  * FENCE_PG_WAIT_MS.
+ *
+ * Errors: 0 or a negative errno with the reason in msg (above); nothing is
+ * logged here.
  */
 #ifndef TENURE_FENCING_FENCE_PG_H
 #define TENURE_FENCING_FENCE_PG_H

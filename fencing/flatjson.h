@@ -19,6 +19,9 @@
  * \ and control characters escaped); once something does not fit, every
  * later call is a no-op and flatjson_end returns 0.  Pure functions, no
  * global state.
+ *
+ * Errors: parsers return false with a reason in err, a writer that ran out
+ * of room ends with 0 (above); nothing is logged.
  */
 #ifndef TENURE_FENCING_FLATJSON_H
 #define TENURE_FENCING_FLATJSON_H

@@ -49,6 +49,10 @@
  *
  * Threading: guard_* are called from one thread of the agent; no global
  * state.
+ *
+ * Errors: guard_start returns 0 or -1 with a message in err,
+ * guard_arm/disarm 0 or a negative errno; the guard process logs its own
+ * lines on stderr.
  */
 #ifndef TENURE_FENCING_GUARD_H
 #define TENURE_FENCING_GUARD_H

@@ -13,6 +13,9 @@
  * prints PostgreSQL's X/X form for humans.  Strings are bounded by
  * MEMBER_STR_MAX; decode refuses longer ones, bad JSON, nesting and
  * trailing garbage with a reason in err.  Pure functions, no global state.
+ *
+ * Errors: decoders and parsers return false on malformed input,
+ * member_encode 0 when the buffer is too small; nothing is logged.
  */
 #ifndef TENURE_FENCING_MEMBER_H
 #define TENURE_FENCING_MEMBER_H

@@ -18,6 +18,9 @@
  * record's LSN and the position the reading agent saw itself: larger is
  * the safe side (a lagging node can only be kept out, never let in).
  * Pure functions, no global state.
+ *
+ * Errors: optime_decode returns false on malformed input, optime_encode 0
+ * when the buffer is too small; nothing is logged.
  */
 #ifndef TENURE_FENCING_OPTIME_H
 #define TENURE_FENCING_OPTIME_H

@@ -34,6 +34,10 @@
  * inside pg_query(); rows (and error) are valid only during the call.  It
  * may call any function here, pg_conn_close() included.  Error texts are
  * one line.
+ *
+ * Errors: calls return 0 or a negative enum pg_error (PG_ERR_*); a query's
+ * outcome reaches its callback as 0 or a PG_ERR_* with the server's
+ * message.  Nothing is logged here.
  */
 #ifndef TENURE_FENCING_PG_H
 #define TENURE_FENCING_PG_H

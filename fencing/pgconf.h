@@ -19,10 +19,13 @@
  * SELECT pg_reload_conf() (or a restart, for the settings that need one).
  *
  * Setting names are [A-Za-z0-9_.]+ and compared case-insensitively, as
- * PostgreSQL does; values may not hold newlines.  Errors come back as one
- * line in err naming the file and what failed.  Blocking file I/O: call
+ * PostgreSQL does; values may not hold newlines.  Blocking file I/O: call
  * these from the agent's worker, or accept a few milliseconds of fsync.
  * No global state.
+ *
+ * Errors: 0 or a negative errno, with one line in err naming the file and
+ * what failed (pgconf_auto_get: 1 found, 0 absent, or -errno); nothing is
+ * logged here.
  */
 #ifndef TENURE_FENCING_PGCONF_H
 #define TENURE_FENCING_PGCONF_H

@@ -26,6 +26,9 @@
  * It only reads (stat, access, PG_VERSION) and runs `postgres -V`; it
  * writes nothing.  preflight_major() and preflight_version_major() are
  * its pure parts, exposed for the unit tests.
+ *
+ * Errors: 0 or -1 with one line in err (above); the version helpers return
+ * 0 when unknown.
  */
 #ifndef TENURE_FENCING_PREFLIGHT_H
 #define TENURE_FENCING_PREFLIGHT_H

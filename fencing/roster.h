@@ -10,6 +10,8 @@
  * primary without the lease is shown as "demoting" (its agent must fence
  * it, or the record is stale); other records show their own role.  Pure
  * functions, no global state.
+ *
+ * Errors: none; parsers return false on malformed input.
  */
 #ifndef TENURE_FENCING_ROSTER_H
 #define TENURE_FENCING_ROSTER_H

@@ -17,6 +17,9 @@
  * (how a cluster migrates: the files keep working until the key is
  * written).  maintenance_mode is accepted in edit-config's text but never
  * stored here: it is the SCOPE/pause key, as `cluster pause` writes it.
+ *
+ * Errors: 0 or -1 with one line in err; nothing is logged here (the agent
+ * logs).
  */
 #ifndef TENURE_FENCING_SCOPE_CONF_H
 #define TENURE_FENCING_SCOPE_CONF_H

@@ -33,6 +33,8 @@
  *                  the whole subtree with nothing remembered;
  * and scope_walk_end() the same when the listing ended before K.  A walk
  * with an empty K takes everything and never restarts.
+ *
+ * Errors: none (pure functions).
  */
 #ifndef TENURE_FENCING_SCOPE_KEYS_H
 #define TENURE_FENCING_SCOPE_KEYS_H

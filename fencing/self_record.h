@@ -8,6 +8,8 @@
  * simulator (tests/agent-sim) build the record with the same code.  A
  * standby's frozen_token is set only once its frozen position has
  * settled, so a candidate never compares against a moving position.
+ *
+ * Errors: none (fills a record from what the agent holds).
  */
 #ifndef TENURE_FENCING_SELF_RECORD_H
 #define TENURE_FENCING_SELF_RECORD_H

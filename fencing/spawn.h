@@ -33,6 +33,10 @@
  * term_signal the signal that killed it (then exit_status is 0).
  * timed_out says the timeout fired and the group was killed (the child's
  * term_signal is then normally SIGKILL).
+ *
+ * Errors: spawn_run returns 0 or a negative libuv code (then cb never
+ * runs); the program's own failure (exit status, signal, timeout) is in its
+ * result.
  */
 #ifndef TENURE_FENCING_SPAWN_H
 #define TENURE_FENCING_SPAWN_H

@@ -18,6 +18,9 @@
  * note naming each one as "NAME LOCAL -> PRIMARY" ("?" for unknown).  A
  * value the standby already has at or above the primary's is left alone
  * (an operator may give a standby more).  Pure functions, no I/O.
+ *
+ * Errors: none returned; standby_settings_raise returns a count (0 when
+ * nothing fits).
  */
 #ifndef TENURE_FENCING_STANDBY_SETTINGS_H
 #define TENURE_FENCING_STANDBY_SETTINGS_H

@@ -22,6 +22,8 @@
  * startfail_backoff_ms(n, base, cap): the wait after the n-th failure in
  * a row: 0 for n <= 0, then base, 2 base, 4 base, ..., at most cap.
  * Pure functions, no I/O.
+ *
+ * Errors: none (pure functions of the log text).
  */
 #ifndef TENURE_FENCING_STARTFAIL_H
 #define TENURE_FENCING_STARTFAIL_H

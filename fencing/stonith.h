@@ -32,6 +32,9 @@
  * stonith_fence(); message is valid during the callback only.  A
  * negative return (invalid node or extra line, spawn failure) means the
  * callback will not run.  Loop thread only; no global state.
+ *
+ * Errors: 0 or a negative libuv code (see above); the fence's own outcome
+ * arrives in the callback with its message.
  */
 #ifndef TENURE_FENCING_STONITH_H
 #define TENURE_FENCING_STONITH_H

@@ -30,6 +30,9 @@
  * nowayout ignores the 'V' and the host reboots after the timeout: that
  * is the operator's choice).  No global state; not thread-safe per
  * device.
+ *
+ * Errors: 0 or a negative errno with the reason in note (above); nothing is
+ * logged here.
  */
 #ifndef TENURE_FENCING_WATCHDOG_H
 #define TENURE_FENCING_WATCHDOG_H

@@ -10,6 +10,8 @@
  * the next, what only this agent's memory holds (the last primary it saw
  * and how far it had written); everything else in a view is what the
  * witnesses said.
+ *
+ * Errors: none (pure functions).
  */
 #ifndef TENURE_FENCING_WITNESS_VIEW_H
 #define TENURE_FENCING_WITNESS_VIEW_H

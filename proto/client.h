@@ -122,6 +122,11 @@
  * Event (CLIENT_EVENT, request id = the watch's): u8 type (sm_event_type:
  * GRANT..EXPIRE on a lease watch, PUT or DELETE on a key watch), u64
  * revision, then a lease or a kv as above.
+ *
+ * Errors: decoders return 0 or -1 with the reason in the scratch's error;
+ * encoders false when out of memory or the op is unknown.  client_status
+ * values travel in responses; they are never return codes here.  Nothing is
+ * logged.
  */
 #ifndef TENURE_PROTO_CLIENT_H
 #define TENURE_PROTO_CLIENT_H

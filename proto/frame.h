@@ -22,6 +22,10 @@
  * frame_decoder_error() says why in words fit for a log line.  Nothing is
  * allocated per frame: a decoded frame points into the decoder's buffer
  * until the next call.
+ *
+ * Errors: frame_decoder_next returns an enum frame_status (FRAME_ERROR =
+ * -1, reason in frame_decoder_error()); feed and space fail (false, NULL)
+ * only when out of memory.  Nothing is logged.
  */
 #ifndef TENURE_PROTO_FRAME_H
 #define TENURE_PROTO_FRAME_H

@@ -3,6 +3,8 @@
  * (derived from names, so every witness computes the same id without
  * coordination), the cluster id and the leader's lease table all use it;
  * tests/tcp-proxy.c recomputes member ids with it too.  Not for security.
+ *
+ * Errors: none (a pure function).
  */
 #ifndef TENURE_PROTO_HASH_H
 #define TENURE_PROTO_HASH_H

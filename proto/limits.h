@@ -9,6 +9,8 @@
  * up to SM_VALUE_MAX, lease TTLs in [SM_TTL_MIN_MS, SM_TTL_MAX_MS].  An
  * event's type travels as one byte (proto/client.h, CLIENT_EVENT).  These
  * values are part of the wire protocol and of the log: never change them.
+ *
+ * Errors: none (constants only).
  */
 #ifndef TENURE_PROTO_LIMITS_H
 #define TENURE_PROTO_LIMITS_H

@@ -25,6 +25,10 @@
  *   snapshot_resp   u64 index, u64 received, u8 done
  *   timeout_now     (nothing)
  * (blob = u32 length + bytes)
+ *
+ * Errors: peer_decode returns PEER_OK or a negative enum peer_status
+ * (PEER_EBADMSG with the reason in the scratch, PEER_ENOMEM); peer_encode
+ * false only when out of memory.  Nothing is logged.
  */
 #ifndef TENURE_PROTO_PEER_H
 #define TENURE_PROTO_PEER_H

@@ -90,6 +90,11 @@
  * ends every watch (from inside the call), closes the client's handles and
  * calls on_closed once they are closed; then the memory is gone.  While
  * connected, the client keeps the loop alive: close it to let uv_run end.
+ *
+ * Errors: set-up and queueing calls return 0 or a negative libuv code (then
+ * no callback runs); a request's outcome reaches its callback as a
+ * client_status (CLIENT_OK or a positive CLIENT_* code).  tclient_call_sync
+ * returns either (see there).  Lines go only to the log callback.
  */
 #ifndef TENURE_PROTO_TCLIENT_H
 #define TENURE_PROTO_TCLIENT_H

@@ -7,6 +7,10 @@
  * happen next calls tclient_kick(), which makes the timer fire at the next
  * loop iteration.  That keeps the pump from ever being re-entered from a
  * user callback.
+ *
+ * Errors: as tclient.h: negative libuv codes from set-up
+ * (tclient_parse_addr, tconn_start), client_status values for the outcome
+ * of requests.
  */
 #ifndef TENURE_PROTO_TCLIENT_INT_H
 #define TENURE_PROTO_TCLIENT_INT_H

@@ -11,6 +11,9 @@
  * the end (wire_reader_done() also requires every byte to be consumed, so
  * trailing garbage is an error too).  Nothing here allocates on the read
  * side: byte strings are returned as pointers into the input.
+ *
+ * Errors: nothing returns one; .failed on the writer (memory) or the reader
+ * (short or invalid input), checked once at the end.
  */
 #ifndef TENURE_PROTO_WIRE_H
 #define TENURE_PROTO_WIRE_H

@@ -109,6 +109,8 @@ unsigned raft_config_voters(const struct raft_config *c)
  * before it, else the snapshot's.  False when index is below memory. */
 bool config_at(const struct raft *r, raft_index index, struct raft_config *out)
 {
+	/* Nothing is known past the end of the log (raft_config_at too). */
+	RAFT_ASSERT(index <= log_last_index(&r->log));
 	for (raft_index i = index; i > r->log.offset; i--) {
 		const struct raft_entry *e = log_get(&r->log, i);
 		if (e->type == RAFT_ENTRY_CONFIG)
@@ -156,6 +158,7 @@ void config_sync_peers(struct raft *r)
 		raft_id id = r->config.servers[i].id;
 		if (id == r->id)
 			continue;
+		RAFT_ASSERT(r->n_peers < RAFT_MAX_SERVERS);
 		struct progress *p = &r->peers[r->n_peers++];
 		unsigned k;
 		for (k = 0; k < n_old && old[k].id != id; k++)

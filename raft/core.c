@@ -239,6 +239,8 @@ static void set_state(struct raft *r, int state, raft_id leader)
 
 void raft_become_follower(struct raft *r, raft_term term, raft_id leader)
 {
+	RAFT_ASSERT(term >= r->term); /* a term never goes back */
+	RAFT_ASSERT(leader != r->id);
 	if (term > r->term) {
 		r->term = term;
 		r->voted_for = 0;
@@ -272,6 +274,7 @@ void raft_become_precandidate(struct raft *r)
 
 void raft_become_candidate(struct raft *r, bool transfer)
 {
+	RAFT_ASSERT(r->state != RAFT_LEADER);
 	r->term++;
 	r->voted_for = r->id;
 	r->hs_dirty = true;
@@ -285,6 +288,10 @@ void raft_become_candidate(struct raft *r, bool transfer)
 
 void raft_become_leader(struct raft *r)
 {
+	/* Only a candidate that voted for itself in this term can have won. */
+	RAFT_ASSERT(r->state == RAFT_CANDIDATE && r->voted_for == r->id);
+	/* The no-op below must not put an older term after a newer one. */
+	RAFT_ASSERT(log_last_term(&r->log) <= r->term);
 	set_state(r, RAFT_LEADER, r->id);
 	r->n_peers = 0;
 	r->transfer_to = 0;
@@ -401,6 +408,9 @@ static void update_finish(struct raft *r, struct raft_update *up)
 	}
 	if (r->dirty_from && r->now >= r->disk_hold_until) {
 		raft_index last = log_last_index(&r->log);
+		/* Only the in-memory log can be written as entries. */
+		RAFT_ASSERT(r->dirty_from > r->log.offset &&
+			    r->dirty_from <= last + 1);
 		up->persist.first = r->dirty_from;
 		up->persist.seq = replication_queue_write(r, r->dirty_from,
 							  last, false);
@@ -420,6 +430,7 @@ static void update_finish(struct raft *r, struct raft_update *up)
 	up->messages = r->out_msgs;
 	if (!r->snap_installing && r->commit > r->applied) {
 		up->apply = log_get(&r->log, r->applied + 1);
+		/* Compaction keeps every entry not yet applied. */
 		RAFT_ASSERT(up->apply != NULL);
 		up->n_apply = (unsigned)(r->commit - r->applied);
 		r->applied = r->commit;
@@ -554,9 +565,74 @@ static int dispatch(struct raft *r, const struct raft_event *ev,
 	return RAFT_EINVAL;
 }
 
+/* ---- invariants after every step -------------------------------------- */
+
+/* What a step must never undo. */
+struct step_before {
+	raft_term term;
+	raft_id voted_for;
+	raft_index commit, applied;
+	bool leading;
+	raft_index last;
+};
+
+static void step_before_take(const struct raft *r, struct step_before *b)
+{
+	b->term = r->term;
+	b->voted_for = r->voted_for;
+	b->commit = r->commit;
+	b->applied = r->applied;
+	b->leading = r->state == RAFT_LEADER;
+	b->last = log_last_index(&r->log);
+}
+
+/* The leader's view of each peer: match is something the peer stores and
+ * next is where the next AppendEntries starts; both lie within our log.
+ * (match < next is not kept: a late snapshot answer may raise match past
+ * next, which only costs a redundant probe.) */
+static void check_peers(const struct raft *r)
+{
+	raft_index last = log_last_index(&r->log);
+	RAFT_ASSERT(r->n_peers <= RAFT_MAX_SERVERS);
+	for (unsigned i = 0; i < r->n_peers; i++) {
+		const struct progress *p = &r->peers[i];
+		RAFT_ASSERT(p->id != r->id);
+		RAFT_ASSERT(p->match <= last);
+		RAFT_ASSERT(p->next >= 1 && p->next <= last + 1);
+		RAFT_ASSERT(p->inflight_n <= r->opt.max_inflight);
+	}
+}
+
+/* Cheap checks of the whole node after each raft_step: the monotonic
+ * quantities of Figure 2 and the consistency of the log's bookkeeping. */
+static void check_invariants(const struct raft *r, const struct step_before *b)
+{
+	raft_index last = log_last_index(&r->log);
+	RAFT_ASSERT(r->term >= b->term);
+	/* One vote per term: only a first vote may be cast in a term. */
+	RAFT_ASSERT(r->term != b->term || b->voted_for == 0 ||
+		    r->voted_for == b->voted_for);
+	RAFT_ASSERT(r->commit >= b->commit && r->applied >= b->applied);
+	RAFT_ASSERT(r->applied <= r->commit && r->commit <= last);
+	/* Compacted entries are covered by the snapshot, which is applied. */
+	RAFT_ASSERT(r->log.offset <= r->snap_index &&
+		    r->snap_index <= r->commit);
+	RAFT_ASSERT(r->persisted <= last && r->config_index <= last);
+	RAFT_ASSERT((r->state == RAFT_LEADER) == (r->leader == r->id));
+	/* Leader Append-Only (Figure 3): within its term a leader only adds. */
+	if (b->leading && r->state == RAFT_LEADER && r->term == b->term)
+		RAFT_ASSERT(last >= b->last);
+	if (r->state == RAFT_LEADER)
+		check_peers(r);
+	else
+		RAFT_ASSERT(r->n_reads == 0); /* stepping down failed them */
+}
+
 int raft_step(struct raft *r, const struct raft_event *ev,
 	      struct raft_update *up)
 {
+	struct step_before before;
+	step_before_take(r, &before);
 	update_begin(r, up);
 	if (ev->now > r->now)
 		r->now = ev->now;
@@ -564,6 +640,7 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 	int rv = dispatch(r, ev, up);
 	tick(r);
 	update_finish(r, up);
+	check_invariants(r, &before);
 	if (rv == RAFT_OK && r->out_enomem)
 		rv = RAFT_ENOMEM;
 	return rv;

@@ -46,6 +46,8 @@ static void send_vote_requests(struct raft *r, bool prevote)
 
 static void maybe_win(struct raft *r)
 {
+	RAFT_ASSERT(r->state == RAFT_PRECANDIDATE ||
+		    r->state == RAFT_CANDIDATE);
 	if (r->n_votes_for < raft_quorum(r))
 		return;
 	if (r->state == RAFT_PRECANDIDATE) {
@@ -110,6 +112,9 @@ void election_recv_vote(struct raft *r, const struct raft_message *m)
 		grant = m->term > r->term && log_up_to_date(r, m) &&
 			(m->vote.transfer || !election_in_lease(r));
 	} else {
+		/* check_term moved us to a newer term or dropped the vote, so
+		 * voted_for below is this term's vote. */
+		RAFT_ASSERT(m->term == r->term);
 		grant = (r->voted_for == 0 || r->voted_for == m->from) &&
 			log_up_to_date(r, m);
 		if (grant && r->voted_for != m->from) {
@@ -149,6 +154,8 @@ void election_recv_vote_resp(struct raft *r, const struct raft_message *m)
 	if (already_counted(r->votes_for_me, r->n_votes_for, m->from) ||
 	    already_counted(r->votes_against, r->n_votes_against, m->from))
 		return;
+	/* Each voter of the configuration is counted at most once. */
+	RAFT_ASSERT(r->n_votes_for + r->n_votes_against < RAFT_MAX_SERVERS);
 	if (m->vote_resp.granted) {
 		r->votes_for_me[r->n_votes_for++] = m->from;
 		maybe_win(r);
@@ -164,6 +171,7 @@ void election_recv_timeout_now(struct raft *r, const struct raft_message *m)
 	if (r->state == RAFT_LEADER || !raft_may_campaign(r) ||
 	    r->disk_failed || r->snap_installing)
 		return;
+	RAFT_ASSERT(m->term == r->term); /* check_term caught us up */
 	raft_become_candidate(r, true);
 	send_vote_requests(r, false);
 	if (r->n_votes_for >= raft_quorum(r))
@@ -208,6 +216,7 @@ int election_transfer(struct raft *r, raft_id to)
 /* Once the target holds the whole log, tell it to campaign right away. */
 void election_transfer_progress(struct raft *r, struct progress *p)
 {
+	RAFT_ASSERT(r->state == RAFT_LEADER);
 	if (r->transfer_to != p->id || p->match < log_last_index(&r->log))
 		return;
 	raft_msg_new(r, RAFT_MSG_TIMEOUT_NOW, p->id);

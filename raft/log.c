@@ -54,7 +54,9 @@ struct raft_entry *log_get(const struct raft_log *l, raft_index i)
 {
 	if (i <= l->offset || i > log_last_index(l))
 		return NULL;
-	return &l->entries[i - l->offset - 1];
+	struct raft_entry *e = &l->entries[i - l->offset - 1];
+	RAFT_ASSERT(e->index == i); /* entries are contiguous */
+	return e;
 }
 
 int log_append(struct raft_log *l, raft_term term, uint8_t type,
@@ -87,7 +89,9 @@ int log_append(struct raft_log *l, raft_term term, uint8_t type,
 
 void log_truncate_from(struct raft_log *l, raft_index i)
 {
-	RAFT_ASSERT(i > l->offset);
+	/* Below offset lies the snapshot, which is committed; at or past
+	 * last + 1 the caller's idea of the log is wrong. */
+	RAFT_ASSERT(i > l->offset && i <= log_last_index(l) + 1);
 	while (log_last_index(l) >= i) {
 		entry_free(&l->entries[l->n - 1]);
 		l->n--;

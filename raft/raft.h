@@ -42,6 +42,16 @@
  * Time is milliseconds on a monotonic clock chosen by the caller (the
  * simulator uses simulated time).  Randomness (election timeouts) comes from
  * a PRNG seeded by raft_init().
+ *
+ * Errors: functions return RAFT_OK (0) or a positive enum raft_error
+ * (raft_strerror words it); nothing is logged, as the core does no I/O.
+ *
+ * Assertions (RAFT_ASSERT, on in every build) check the preconditions each
+ * handler relies on and, after every raft_step, that term, vote, commit and
+ * applied never go back and the log's bookkeeping is consistent; also caller
+ * errors such as completing a write never handed out.  A failed one prints
+ * the condition and aborts the process on purpose: stopping is safer than
+ * handing out leases from a state the core believes impossible.
  */
 #ifndef TENURE_RAFT_H
 #define TENURE_RAFT_H

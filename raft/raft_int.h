@@ -7,6 +7,9 @@
  * CheckQuorum, TimeoutNow), replication.c (AppendEntries, commit, durable
  * write tracking), readindex.c (linearizable reads), snapsend.c (snapshots:
  * compaction, InstallSnapshot in chunks).
+ *
+ * Errors: as raft.h, RAFT_OK or a positive RAFT_E* code; what only a core
+ * bug can cause is a RAFT_ASSERT, which aborts.
  */
 #ifndef TENURE_RAFT_INT_H
 #define TENURE_RAFT_INT_H

@@ -21,6 +21,7 @@ static bool term_committed(const struct raft *r)
 /* Start a heartbeat round that confirms every read that has an index. */
 static void start_round(struct raft *r)
 {
+	RAFT_ASSERT(r->state == RAFT_LEADER);
 	r->read_seq++;
 	for (unsigned i = 0; i < r->n_reads; i++)
 		if (r->reads[i].index && !r->reads[i].seq)
@@ -59,6 +60,8 @@ void readindex_on_commit(struct raft *r)
 		return;
 	bool waiting = false;
 	for (unsigned i = 0; i < r->n_reads; i++) {
+		/* A read's index, once set, is this term's commit index. */
+		RAFT_ASSERT(r->reads[i].index <= r->commit);
 		if (!r->reads[i].index) {
 			r->reads[i].index = r->commit;
 			waiting = true;

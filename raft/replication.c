@@ -49,6 +49,9 @@ void replication_mark_dirty(struct raft *r, raft_index from)
 uint64_t replication_queue_write(struct raft *r, raft_index first,
 				 raft_index last, bool snapshot)
 {
+	/* A log write covers [first, last], possibly empty; a snapshot
+	 * write is (snap_index + 1, snap_index]. */
+	RAFT_ASSERT(first >= 1 && first <= last + 1);
 	if (r->n_writes == r->cap_writes) {
 		unsigned cap = r->cap_writes ? r->cap_writes * 2 : 16;
 		void *p = realloc(r->writes, cap * sizeof(*r->writes));
@@ -85,6 +88,8 @@ static raft_index durable_prefix(const struct raft *r,
 
 void replication_persisted(struct raft *r, uint64_t seq)
 {
+	/* The caller completes only writes it was handed (raft.h, 2.). */
+	RAFT_ASSERT(seq <= r->next_seq);
 	struct pending_write done = { 0 };
 	bool any = false;
 	while (r->n_writes && r->writes[0].seq <= seq) {
@@ -149,6 +154,11 @@ static bool inflight_full(const struct raft *r, const struct progress *p)
 
 static void inflight_add(struct progress *p, raft_index last)
 {
+	RAFT_ASSERT(p->inflight_n < RAFT_MAX_INFLIGHT);
+	/* Pipelined messages go out in log order. */
+	RAFT_ASSERT(p->inflight_n == 0 ||
+		    p->inflight[(p->inflight_head + p->inflight_n - 1) %
+				RAFT_MAX_INFLIGHT] < last);
 	unsigned slot = (p->inflight_head + p->inflight_n) % RAFT_MAX_INFLIGHT;
 	p->inflight[slot] = last;
 	p->inflight_n++;
@@ -192,6 +202,7 @@ static unsigned batch_size(const struct raft *r, raft_index next)
 
 static bool send_one_append(struct raft *r, struct progress *p)
 {
+	RAFT_ASSERT(r->state == RAFT_LEADER); /* only a leader appends */
 	raft_index prev = p->next - 1;
 	if (prev < r->log.offset) {
 		snapshot_send(r, p); /* compacted away: only a snapshot helps */
@@ -241,6 +252,7 @@ void replication_broadcast(struct raft *r)
 
 void replication_heartbeat(struct raft *r)
 {
+	RAFT_ASSERT(r->state == RAFT_LEADER);
 	for (unsigned i = 0; i < r->n_peers; i++) {
 		struct progress *p = &r->peers[i];
 		struct raft_message *m = raft_msg_new(r, RAFT_MSG_HEARTBEAT,
@@ -291,9 +303,12 @@ static raft_index quorum_match(const struct raft *r)
 
 void replication_maybe_commit(struct raft *r)
 {
+	RAFT_ASSERT(r->state == RAFT_LEADER); /* only a leader counts */
 	raft_index n = quorum_match(r);
 	if (n <= r->commit)
 		return;
+	/* Matches are what followers acknowledged of this leader's log. */
+	RAFT_ASSERT(n <= log_last_index(&r->log));
 #ifndef RAFT_BROKEN_COMMIT_OLD_TERM
 	/* Figure 2: only entries of the current term commit by counting. */
 	if (log_term_at(&r->log, n) != r->term)
@@ -319,6 +334,8 @@ void replication_recv_append_resp(struct raft *r, const struct raft_message *m)
 	if (a->success) {
 		if (a->match > log_last_index(&r->log))
 			return; /* impossible for a follower of this term */
+		/* In a term, a match only grows; it is reset only on a
+		 * rejection below (a follower that lost its log). */
 		if (a->match > p->match) {
 			p->match = a->match;
 			p->last_progress = r->now;
@@ -491,6 +508,9 @@ static void note_leader_commit(struct raft *r, raft_index c)
 void replication_recv_append(struct raft *r, const struct raft_message *m)
 {
 	replication_heard_from_leader(r, m);
+	/* Only a follower of the sender, in its term, stores entries. */
+	RAFT_ASSERT(r->state == RAFT_FOLLOWER && r->leader == m->from &&
+		    r->term == m->term);
 	note_leader_commit(r, m->append.commit);
 	raft_index prev = m->append.prev_index;
 	if (prev < r->commit) {
@@ -525,6 +545,9 @@ void replication_recv_append(struct raft *r, const struct raft_message *m)
 						   : last_new;
 	if (c > r->commit)
 		r->commit = c;
+	/* Commit only what this log holds and matches the leader's. */
+	RAFT_ASSERT(r->commit <= log_last_index(&r->log) &&
+		    r->commit <= r->matched_upto);
 	if (r->persisted >= last_new) {
 		/* Answer even a duplicate: the first answer may be lost. */
 		if (last_new > r->acked_upto)
@@ -566,6 +589,8 @@ int replication_propose(struct raft *r, uint8_t type, const void *data,
 		return RAFT_EBUSY;
 	if (r->opt.max_entry_bytes && len > r->opt.max_entry_bytes)
 		return RAFT_ETOOBIG;
+	/* At most one uncommitted configuration (config_change checks). */
+	RAFT_ASSERT(type != RAFT_ENTRY_CONFIG || r->config_index <= r->commit);
 	if (log_append(&r->log, r->term, type, data, len))
 		return RAFT_ENOMEM;
 	raft_index index = log_last_index(&r->log);

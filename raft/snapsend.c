@@ -57,6 +57,7 @@ static void send_chunk(struct raft *r, struct progress *p)
 	if (!m)
 		return;
 	uint64_t total = r->snap_data.len;
+	RAFT_ASSERT(p->snap_offset <= total); /* checked on each answer */
 	uint64_t len = total - p->snap_offset;
 	if (len > r->opt.snapshot_chunk)
 		len = r->opt.snapshot_chunk;
@@ -75,6 +76,9 @@ static void send_chunk(struct raft *r, struct progress *p)
 
 void snapshot_send(struct raft *r, struct progress *p)
 {
+	RAFT_ASSERT(r->state == RAFT_LEADER);
+	/* Whatever was compacted away is covered by the snapshot we hold. */
+	RAFT_ASSERT(r->snap_index >= r->log.offset && r->snap_index > 0);
 	p->mode = PROGRESS_SNAPSHOT;
 	p->snap_index = r->snap_index;
 	p->snap_offset = 0;
@@ -110,6 +114,10 @@ static void send_resp(struct raft *r, raft_id to, raft_index index,
 static void install(struct raft *r)
 {
 	struct incoming_snapshot *in = &r->in_snap;
+	/* Never back: snapshot_recv answers older snapshots without
+	 * installing them, so commit and applied only grow. */
+	RAFT_ASSERT(in->index > r->commit && r->commit >= r->applied);
+	RAFT_ASSERT(in->received == in->total && !r->snap_installing);
 	free(r->snap_data.base);
 	r->snap_data.base = in->data;
 	r->snap_data.len = in->total;
@@ -181,6 +189,7 @@ void snapshot_recv(struct raft *r, const struct raft_message *m)
 /* The received snapshot is durable and loaded: tell the leader. */
 void snapshot_installed(struct raft *r)
 {
+	RAFT_ASSERT(r->snap_installing);
 	r->snap_installing = false;
 	if (r->state == RAFT_FOLLOWER && r->leader)
 		send_resp(r, r->leader, r->snap_index, r->snap_data.len, true);

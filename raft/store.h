@@ -9,7 +9,7 @@
  * were created, renamed or removed).  A store is used by one thread at a
  * time; different stores share nothing, so several can live in one process.
  *
- * Errors are returned as negative errno values:
+ * Errors: functions return 0 or a negative errno value:
  *   -EUCLEAN   the data directory is damaged (store_open only); the message
  *              names the file and byte offset and says what to do
  *   -EBUSY     the directory is locked by another store (another process)

@@ -37,6 +37,10 @@
  * segment: a batch header found inside entry data (which clients choose)
  * never passes for a real one, which matters when recovery looks past a
  * damaged batch for valid data to tell corruption from a torn tail.
+ *
+ * Errors: like store.h, 0 or a negative errno; the io_* wrappers record the
+ * message for store_last_error() themselves.  The batch checks return enum
+ * check_result, not an error.
  */
 #ifndef TENURE_STORE_INT_H
 #define TENURE_STORE_INT_H

@@ -27,11 +27,15 @@
  * Bounds on a hostile or broken client, each enforced with a log line:
  * at most max_sessions connections (more are accepted and closed at
  * once, so that the listener's backlog cannot pin descriptors; the log
- * line is rate-limited), of which at most a quarter from one address and
- * at most half waiting to authenticate; authentication within auth_timeout_ms of the
- * connection (with credentials); and a session with nothing in flight and
+ * line is rate-limited), of which at most a quarter from one address
+ * and at most half waiting to authenticate; authentication within
+ * auth_timeout_ms of the connection (with credentials); and a session with nothing in flight and
  * no watch that sent nothing for idle_timeout_ms is closed (agents renew
  * every second or so; a watch may rightly wait for hours).
+ *
+ * Errors: clients_start returns 0 or a negative errno (libuv's or its own)
+ * with a message in err; a session's trouble is logged or answered with a
+ * CLIENT_* status, never returned.
  */
 #ifndef TENURE_SERVER_CLIENTS_H
 #define TENURE_SERVER_CLIENTS_H

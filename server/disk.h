@@ -19,6 +19,10 @@
  *
  * Jobs own their memory (entries and snapshot data are copied in by the
  * constructors below) and are freed with disk_job_free().
+ *
+ * Errors: disk_start returns 0 or a negative errno (libuv's or its own); a
+ * job's outcome is job->result (0 or a negative errno from store.h) with
+ * job->error, delivered through on_done.  Nothing is logged here.
  */
 #ifndef TENURE_SERVER_DISK_H
 #define TENURE_SERVER_DISK_H

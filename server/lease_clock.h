@@ -13,6 +13,9 @@
  * whose countdown ran out; the caller must confirm leadership with a quorum
  * round and propose an expiry carrying the token and renewal revision it
  * saw (sm.h), so that a renewal that lands first wins.
+ *
+ * Errors: lease_clock_set returns false when out of memory; nothing else
+ * fails or logs.
  */
 #ifndef TENURE_SERVER_LEASE_CLOCK_H
 #define TENURE_SERVER_LEASE_CLOCK_H

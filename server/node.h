@@ -17,6 +17,11 @@
  * machine: answered once applied, or failed when another entry took its
  * place) and node_read() (a ReadIndex round: answered when the node may
  * serve a linearizable read).
+ *
+ * Errors: node_start returns 0 or a negative errno (libuv's, the store's or
+ * its own) with a message in err; node_propose, node_read, node_transfer
+ * and node_change return RAFT_OK or a positive RAFT_E* code (raft.h), which
+ * the service maps to client statuses.
  */
 #ifndef TENURE_SERVER_NODE_H
 #define TENURE_SERVER_NODE_H

@@ -20,6 +20,10 @@
  * deadline passed, then proposes SM_CMD_LEASE_EXPIRE with the token and
  * renewal revision it saw.  A renewal that commits first makes the expiry
  * a no-op in the state machine.
+ *
+ * Errors: service_start returns 0 or -1 (out of memory); a request's
+ * failure is answered with a CLIENT_* status (logged where an operator
+ * needs it), never returned.
  */
 #ifndef TENURE_SERVER_SERVICE_H
 #define TENURE_SERVER_SERVICE_H

@@ -86,6 +86,10 @@
  * Limits (checked when a command is decoded and again on apply):
  * names and keys 1..SM_KEY_MAX bytes, holders 1..SM_HOLDER_MAX, values up to
  * SM_VALUE_MAX, TTL in [SM_TTL_MIN_MS, SM_TTL_MAX_MS] (proto/limits.h).
+ *
+ * Errors: sm_cmd_decode, sm_apply and sm_restore return 0 or -1 (with why
+ * for the decoders); a command's outcome is an enum sm_status in the
+ * result, not a return value.  Nothing is logged.
  */
 #ifndef TENURE_SERVER_SM_H
 #define TENURE_SERVER_SM_H

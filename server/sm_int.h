@@ -1,6 +1,9 @@
 /*
  * sm_int.h — internals shared by the state machine's files (sm.c: state and
  * apply; sm_snap.c: snapshot and restore).  Not for other modules.
+ *
+ * Errors: constructors return NULL and setters -1 when out of memory (else
+ * 0).
  */
 #ifndef TENURE_SERVER_SM_INT_H
 #define TENURE_SERVER_SM_INT_H

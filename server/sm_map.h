@@ -10,6 +10,8 @@
  * (memcmp order), and are unique in one map.  Find, insert and remove cost
  * O(log n); walking costs O(log n + visited).  The order depends only on
  * the keys, never on addresses, so every witness iterates alike.
+ *
+ * Errors: none (see above); lookups return NULL when nothing matches.
  */
 #ifndef TENURE_SERVER_SM_MAP_H
 #define TENURE_SERVER_SM_MAP_H

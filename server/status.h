@@ -6,6 +6,8 @@
  * advertise_client they gave, null until known — and progress) and
  * GET /metrics (Prometheus
  * text format).
+ *
+ * Errors: none returned; the HTTP handler answers with a status code.
  */
 #ifndef TENURE_SERVER_STATUS_H
 #define TENURE_SERVER_STATUS_H

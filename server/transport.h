@@ -39,6 +39,11 @@
  * dialled to us is its own business (it stops when it learns the new
  * configuration), and hellos are not checked against membership, because
  * a joining node must accept the leader before it knows the cluster.
+ *
+ * Errors: transport_start returns 0 or a negative libuv code with a message
+ * in err; after that, trouble is logged and closes the connection
+ * concerned, never returned.  transport_listen_port is -1 when nothing is
+ * bound.
  */
 #ifndef TENURE_SERVER_TRANSPORT_H
 #define TENURE_SERVER_TRANSPORT_H

@@ -16,6 +16,9 @@
  * constant time so that a wrong guess takes as long as a right one.  Both
  * return NULL when all is well, else a reason fit for a log line.  A
  * decoded token points into the frame.
+ *
+ * Errors: decode and verify return NULL or a reason (above), encode false
+ * when out of memory; nothing is logged here.
  */
 #ifndef TENURE_SERVER_TRANSPORT_HELLO_H
 #define TENURE_SERVER_TRANSPORT_HELLO_H

@@ -9,6 +9,10 @@
  * (libuv calls write and connect callbacks, with UV_ECANCELED, before the
  * close callback, so nothing can touch it afterwards); the transport is
  * freed when t->handles reaches zero after transport_close().
+ *
+ * Errors: as transport.h: failures are logged (transport_log) and close the
+ * connection concerned; no error codes (peer_create is NULL when out of
+ * memory).
  */
 #ifndef TENURE_SERVER_TRANSPORT_INT_H
 #define TENURE_SERVER_TRANSPORT_INT_H

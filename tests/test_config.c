@@ -1,5 +1,6 @@
 /* test_config.c — membership configuration encoding (raft/config.c). */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,28 @@ START_TEST(bootstrap_entry)
 }
 END_TEST
 
+/* A violated precondition stops the process (raft_fatal aborts) instead of
+ * reading past the log: the configuration at an index beyond the last
+ * entry is not known yet. */
+START_TEST(config_at_past_log_end_aborts)
+{
+	struct raft_config c = three(), at;
+	struct raft_entry e;
+	ck_assert_int_eq(raft_bootstrap_entry(&c, &e), RAFT_OK);
+	struct raft_durable d = { .term = 1, .n_entries = 1, .entries = &e };
+	struct raft_options o;
+	raft_options_default(&o);
+	o.id = 1;
+	struct raft *r;
+	ck_assert_int_eq(raft_init(&r, &o, &d, 0), RAFT_OK);
+	free(e.data.base);
+	ck_assert(raft_config_at(r, 1, &at)); /* the last entry: fine */
+	ck_assert_uint_eq(at.n, 3);
+	raft_config_at(r, 2, &at); /* one past it: must abort */
+	raft_close(r);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -111,5 +134,9 @@ Suite *config_suite(void)
 	tcase_add_test(tc, small_buffer_reports_size);
 	tcase_add_test(tc, bootstrap_entry);
 	suite_add_tcase(s, tc);
+	TCase *pre = tcase_create("preconditions");
+	tcase_add_test_raise_signal(pre, config_at_past_log_end_aborts,
+				    SIGABRT);
+	suite_add_tcase(s, pre);
 	return s;
 }
