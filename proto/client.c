@@ -446,7 +446,9 @@ bool client_encode_response(struct wire_writer *w,
 			    const struct client_response *r)
 {
 	const struct op_info *o = op_info(r->op);
-	if (!o)
+	/* An op we do not know has no body, but it may still be refused:
+	 * a client that sent one must get an answer, not silence. */
+	if (!o && status_has_body(r->status))
 		return false;
 	size_t start = frame_begin(w, CLIENT_RESPONSE, r->id);
 	wire_put_u8(w, r->status);
@@ -783,11 +785,13 @@ int client_decode_response(const struct frame *f, uint32_t op,
 	if (f->type != CLIENT_RESPONSE)
 		fail(&d, "frame type 0x%x is not a response",
 		     (unsigned)f->type);
-	else if (!o)
-		fail(&d, "response to unknown op 0x%x", (unsigned)op);
 	if (!d.bad)
 		get_header(&d, r);
-	if (!d.bad && status_has_body(r->status))
+	/* An error answers any op, even one we do not know; a body needs
+	 * the op's layout. */
+	if (!d.bad && status_has_body(r->status) && !o)
+		fail(&d, "response to unknown op 0x%x", (unsigned)op);
+	else if (!d.bad && status_has_body(r->status))
 		get_body(&d, r, o->body);
 	return finish(&d, "response");
 }

@@ -20,8 +20,13 @@
  * + bytes), integers u64, flags u8.  Decoding checks every length and
  * limit (proto/limits.h and the CLIENT_*_MAX below) and rejects trailing
  * bytes; a malformed request gets CLIENT_EINVAL with a reason, a malformed
- * frame closes the connection.  Encoders check nothing but memory: the receiver
- * is the one that must not trust its input.
+ * frame closes the connection.  A well-framed request with an op the
+ * server does not know (a newer client's, CLIENT_OP_END, a response type)
+ * is a malformed request: CLIENT_EINVAL, the reason naming the op
+ * ("unknown op 0x999"), and the connection stays open.  An error response
+ * has no body, so it encodes and decodes for any op.  Encoders check
+ * nothing but memory: the receiver is the one that must not trust its
+ * input.
  *
  * Request validation (what client_decode_request refuses):
  *   - request id 0, an op outside HELLO..LIST_PAGE;
@@ -267,7 +272,8 @@ struct client_scratch {
 void client_scratch_free(struct client_scratch *s);
 
 /* Encoders append one whole frame to w; false when out of memory or the
- * op is unknown. */
+ * op is unknown (a response to an unknown op: only when its status has a
+ * body, i.e. OK or a "no"). */
 bool client_encode_request(struct wire_writer *w,
 			   const struct client_request *r);
 /* 0, or -1 with s->error set (answer CLIENT_EINVAL). */

@@ -1367,6 +1367,7 @@ static const uint32_t unknown_ops[] = {
 	1,
 	CLIENT_OP_HELLO - 1,
 	CLIENT_OP_END,
+	0x999,
 	CLIENT_RESPONSE,
 	CLIENT_EVENT,
 	0x7fffffff,
@@ -1398,6 +1399,41 @@ START_TEST(test_unknown_ops)
 			     decode_payload(&c, RESPONSE, CLIENT_RESPONSE, 5,
 					    unknown_ops[i], false, ok, 9),
 			     "unknown op");
+	}
+	ctx_free(&c);
+}
+END_TEST
+
+/* The server's answer to an op it does not know: an error, which has no
+ * body, so it encodes and decodes whatever the op (silence would leave
+ * the client waiting until its timeout). */
+START_TEST(test_unknown_op_gets_an_error_answer)
+{
+	struct ctx c;
+	const char *msg = "invalid request: unknown op 0x999";
+
+	ctx_init(&c);
+	for (size_t i = 0; i < N_UNKNOWN_OPS; i++) {
+		struct client_response r = { .id = 7, .op = unknown_ops[i] };
+		r.status = CLIENT_EINVAL;
+		r.message.p = msg;
+		r.message.len = strlen(msg);
+		encode_response(&c, &r);
+		ck_assert_int_eq(decode_response_encoded(&c, unknown_ops[i]),
+				 0);
+		ck_assert_uint_eq(c.resp.id, 7);
+		ck_assert_int_eq(c.resp.status, CLIENT_EINVAL);
+		str_eq(c.resp.message, r.message, "message");
+	}
+	/* What tenured does with such a frame: the codec's refusal names
+	 * the op, for the answer's message. */
+	for (size_t i = 0; i < N_UNKNOWN_OPS; i++) {
+		char op[16];
+		snprintf(op, sizeof(op), "0x%x", (unsigned)unknown_ops[i]);
+		expect_error(&c,
+			     decode_payload(&c, REQUEST, unknown_ops[i], 9, 0,
+					    false, NULL, 0),
+			     op);
 	}
 	ctx_free(&c);
 }
@@ -1930,6 +1966,7 @@ Suite *client_proto_suite(void)
 	tcase_add_test(bad, test_flags_other_than_0_1);
 	tcase_add_test(bad, test_request_id_0);
 	tcase_add_test(bad, test_unknown_ops);
+	tcase_add_test(bad, test_unknown_op_gets_an_error_answer);
 	tcase_add_test(bad, test_response_header_refusals);
 	tcase_add_test(bad, test_wrong_frame_types);
 	tcase_add_test(bad, test_response_body_refusals);
