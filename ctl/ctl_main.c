@@ -335,7 +335,13 @@ static const char global_help[] =
 	"Exit status: 0 success, 1 the answer is \"no\" (lease held by "
 	"another,\n"
 	"wrong token, not found, compare failed), 2 error (bad input,\n"
-	"unreachable, no quorum, timeout); the reason goes to stderr.\n";
+	"unreachable, no quorum, timeout), 4 outcome unknown: a write was "
+	"sent\n"
+	"but no answer came (within --timeout, or the connection was lost), "
+	"so\n"
+	"it may or may not have been applied: read before retrying.  The "
+	"reason\n"
+	"goes to stderr.\n";
 
 /* The longest command path, so that every summary lines up. */
 static size_t path_width(void)
