@@ -576,6 +576,43 @@ static bool is_flag(const char *name)
 	return strcmp(name, "yes") == 0 || strcmp(name, "force") == 0;
 }
 
+static const struct ctl_cmd *find_command(const struct parsed *p, size_t *used);
+static bool opt_allowed(const struct ctl_cmd *k, const char *name);
+
+static bool is_global(const char *name)
+{
+	struct parsed scratch;
+	return global_slot(&scratch, name) != NULL;
+}
+
+static bool any_command_has(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (opt_allowed(&commands[i], name))
+			return true;
+	return false;
+}
+
+/* An option no command takes must not swallow the next word as its
+ * value ("--bogus status" would lose the command): refuse it here, for
+ * the command when the words so far name one, else for any command. */
+static int check_option_known(const struct parsed *p, const char *name)
+{
+	size_t used;
+	const struct ctl_cmd *k = find_command(p, &used);
+	if (is_global(name))
+		return 0;
+	if (k && !opt_allowed(k, name)) {
+		struct ctl for_hint = { .cmd = k };
+		return ctl_usage_error(&for_hint,
+				       "unknown option --%s for '%s'", name,
+				       k->path);
+	}
+	if (!k && !any_command_has(name))
+		return ctl_usage_error(NULL, "unknown option --%s", name);
+	return 0;
+}
+
 /* One option at argv[*i]; may consume the next argument as its value. */
 static int parse_option(struct parsed *p, int argc, char **argv, int *i)
 {
@@ -593,8 +630,11 @@ static int parse_option(struct parsed *p, int argc, char **argv, int *i)
 		return ctl_usage_error(NULL, "unknown option '%s'", arg);
 	char *eq = strchr(name, '=');
 	const char *value;
-	if (eq) {
+	if (eq)
 		*eq = '\0'; /* argv is ours to cut */
+	if (*name && check_option_known(p, name))
+		return CTL_EXIT_ERROR;
+	if (eq) {
 		value = eq + 1;
 	} else if (is_flag(name)) {
 		value = "";

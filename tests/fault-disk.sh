@@ -159,6 +159,7 @@ echo "flipped a byte in the batch at offset $off of $seg ($nb batches)"
 timeout 20 "$bin" --name "w$v" --data-dir "$vdir" \
 	--listen-peer "127.0.0.1:$(peer_port "$v")" --listen-client "$(ep "$v")" \
 	--listen-http "127.0.0.1:$(http_port "$v")" --initial-cluster "$cluster" \
+	--advertise-peer "127.0.0.1:$(proxy_port "$v")" \
 	--election-timeout 300ms --heartbeat-interval 50ms >"$dir/refused.out" 2>&1
 rc=$?
 msg=$(grep -v '^[0-9-]*T.* level=' "$dir/refused.out")

@@ -249,6 +249,11 @@ make_cluster() { # $cluster, the --initial-cluster every witness gets
 start() { # start N [EXTRA OPTIONS...]: tenured wN in the background
 	n=$1
 	shift
+	# Through the proxies, the peers dial the proxy in front of wN: its
+	# initial_cluster entry, which wN must be told (advertise_peer).
+	if [ "$use_proxy" = 1 ]; then
+		set -- --advertise-peer "127.0.0.1:$(proxy_port "$n")" "$@"
+	fi
 	# shellcheck disable=SC2086 # $launch is words on purpose
 	${launch:-} "$bin" --name "w$n" --data-dir "$dir/w$n" \
 		--listen-peer "127.0.0.1:$(peer_port "$n")" \
