@@ -43,12 +43,18 @@ static const char *const bench_opts[] = { "workload", "clients",    "duration",
 static const struct ctl_cmd commands[] = {
 	{ "status", "", 0, 0, no_opts,
 	  "one row per witness: name, endpoint, role, term, commit, applied, "
-	  "leader",
+	  "leader, health",
 	  "Asks every endpoint separately (not only the leader); a witness "
 	  "that\n"
-	  "does not answer is listed with role \"unreachable\".  Exit 2 only "
-	  "when\n"
-	  "none answered.\n",
+	  "does not answer is listed with role \"unreachable\".  HEALTH is "
+	  "\"ok\"\n"
+	  "or why the witness is unhealthy, as its GET /health says (e.g. "
+	  "\"disk\n"
+	  "write failed: No space left on device\"; \"?\": a witness too old "
+	  "to\n"
+	  "say).  -o json: healthy and health_reason per witness.  Exit 2 "
+	  "only\n"
+	  "when none answered.\n",
 	  ctl_cmd_status },
 	{ "lease acquire", "NAME --holder H --ttl MS", 1, 1, acquire_opts,
 	  "acquire a lease (or renew it, when H already holds it)",

@@ -171,6 +171,13 @@ static const struct field status_fields[] = {
 	ANY_U64(ST, keys, "keys"),
 };
 #undef ST
+static const struct field health_fields[] = {
+	U8(struct client_health_body, healthy, "healthy"),
+	STR(struct client_health_body, reason, "reason", CLIENT_MESSAGE_MAX,
+	    false),
+	ANY_U64(struct client_health_body, disk_write_errors,
+		"disk_write_errors"),
+};
 
 /* Smallest encodings, to bound a count by the bytes that remain. */
 #define LEASE_MIN_BYTES (4 + 4 + 8 + 8 + 8)
@@ -189,6 +196,7 @@ enum body_kind {
 	BODY_KVS_PAGE,    /* BODY_KVS, u8 more */
 	BODY_STATUS,
 	BODY_MEMBERS,
+	BODY_HEALTH,
 };
 
 struct op_info {
@@ -272,6 +280,8 @@ static const struct op_info ops[N_OPS] = {
 	[CLIENT_OP_LIST_PAGE - CLIENT_OP_HELLO] = { "LIST_PAGE", true,
 						    FIELDS(req_list_page),
 						    BODY_KVS_PAGE },
+	[CLIENT_OP_HEALTH -
+		CLIENT_OP_HELLO] = { "HEALTH", true, NULL, 0, BODY_HEALTH },
 };
 
 static const struct op_info *op_info(uint32_t op)
@@ -426,6 +436,9 @@ static void put_body(struct wire_writer *w, const struct client_response *r,
 	case BODY_MEMBERS:
 		put_array(w, r->members, r->n, sizeof(*r->members),
 			  FIELDS(member_fields));
+		break;
+	case BODY_HEALTH:
+		PUT_ONE(w, &r->health_body, health_fields);
 		break;
 	}
 }
@@ -742,6 +755,10 @@ static void get_body(struct dec *d, struct client_response *r,
 	case BODY_MEMBERS:
 		r->members = get_array(d, &r->n, "members", sizeof(*r->members),
 				       MEMBER_MIN_BYTES, FIELDS(member_fields));
+		break;
+	case BODY_HEALTH:
+		get_one(d, "health", &r->health_body, FIELDS(health_fields),
+			false);
 		break;
 	}
 }

@@ -29,7 +29,7 @@
  * input.
  *
  * Request validation (what client_decode_request refuses):
- *   - request id 0, an op outside HELLO..LIST_PAGE;
+ *   - request id 0, an op outside HELLO..HEALTH;
  *   - lease name, holder, key, member name, peer_addr empty (mandatory);
  *     token, client_name, prefix, value, lease (no lease) and to_name may
  *     be empty.  An empty HELLO token is well-formed: whether it is
@@ -69,6 +69,7 @@
  *   LEASE_LIST_PAGE
  *                  u8 consistency, str start_after, u64 limit
  *   LIST_PAGE      str prefix, u8 consistency, str start_after, u64 limit
+ *   HEALTH         (nothing)
  *
  * Paging.  An answer must fit in one frame, and every client accepts
  * FRAME_LIMIT_DEFAULT (1 MiB).  LIST and LEASE_LIST (the first encoding,
@@ -104,6 +105,11 @@
  *   MEMBER_LIST    u32 n, n x member (str name, str peer_addr,
  *                  str client_addr, str http_addr, u64 id, u8 voter,
  *                  u8 connected, u64 match)
+ *   HEALTH         u8 healthy, str reason (why not, "" when healthy),
+ *                  u64 disk_write_errors (struct client_health_body):
+ *                  the answering witness's own health, as its GET
+ *                  /health says it (server/health.h); answered by any
+ *                  witness, leader or not
  *   others         (nothing)
  * The lease or kv after "present" is always encoded (empty when absent);
  * a present one, a listed one and one in an event has a non-empty name or
@@ -151,6 +157,7 @@ enum client_op {
 	CLIENT_OP_TRANSFER,
 	CLIENT_OP_LEASE_LIST_PAGE, /* paged LEASE_LIST (see "Paging") */
 	CLIENT_OP_LIST_PAGE,       /* paged LIST */
+	CLIENT_OP_HEALTH,          /* this witness's health (0x214) */
 	CLIENT_OP_END,
 	CLIENT_RESPONSE = 0x300,
 	CLIENT_EVENT = 0x301,
@@ -234,6 +241,12 @@ struct client_status_body {
 	uint64_t leases, keys;
 };
 
+struct client_health_body {
+	uint8_t healthy;
+	struct client_str reason;
+	uint64_t disk_write_errors;
+};
+
 /* A response, decoded or to encode.  Arrays point into the caller's
  * memory when encoding, into the frame (and the scratch) when decoding. */
 struct client_response {
@@ -251,6 +264,7 @@ struct client_response {
 	uint32_t n;
 	bool more; /* paged lists: some were left out, ask for the rest */
 	struct client_status_body status_body;
+	struct client_health_body health_body;
 };
 
 struct client_event {

@@ -280,6 +280,10 @@ static void response_eq(const struct client_response *a,
 	kv_eq(&a->kv, &b->kv);
 	ck_assert_uint_eq(a->revision, b->revision);
 	status_body_eq(&a->status_body, &b->status_body);
+	ck_assert_uint_eq(a->health_body.healthy, b->health_body.healthy);
+	str_eq(a->health_body.reason, b->health_body.reason, "reason");
+	ck_assert_uint_eq(a->health_body.disk_write_errors,
+			  b->health_body.disk_write_errors);
 	ck_assert_int_eq(a->more, b->more);
 	ck_assert_uint_eq(a->n, b->n);
 	for (uint32_t i = 0; i < a->n; i++) {
@@ -425,6 +429,7 @@ static void other_requests(struct client_request *out, size_t *n)
 	r = add_req(out, n, CLIENT_OP_CANCEL);
 	r->watch_id = UINT64_MAX;
 	add_req(out, n, CLIENT_OP_STATUS);
+	add_req(out, n, CLIENT_OP_HEALTH);
 	add_req(out, n, CLIENT_OP_MEMBER_LIST);
 	r = add_req(out, n, CLIENT_OP_MEMBER_ADD);
 	r->name = S("w4");
@@ -608,6 +613,12 @@ static void status_responses(struct client_response *out, size_t *n)
 	b->keys = UINT64_MAX;
 	r = add_resp(out, n, CLIENT_OP_STATUS, CLIENT_OK); /* all empty */
 	error_responses(out, n, CLIENT_OP_STATUS);
+	r = add_resp(out, n, CLIENT_OP_HEALTH, CLIENT_OK);
+	r->health_body.healthy = 1;
+	r = add_resp(out, n, CLIENT_OP_HEALTH, CLIENT_OK);
+	r->health_body.reason = S("disk write failed: No space left on device");
+	r->health_body.disk_write_errors = UINT64_MAX;
+	error_responses(out, n, CLIENT_OP_HEALTH);
 }
 
 static size_t response_samples(struct client_response *out)
@@ -1838,6 +1849,7 @@ START_TEST(test_idempotent_ops)
 		CLIENT_OP_MEMBER_LIST,
 		CLIENT_OP_LEASE_LIST_PAGE,
 		CLIENT_OP_LIST_PAGE,
+		CLIENT_OP_HEALTH,
 	};
 	static const uint32_t no[] = {
 		CLIENT_OP_LEASE_RELEASE, CLIENT_OP_DELETE,
@@ -1883,6 +1895,7 @@ START_TEST(test_op_names)
 		"TRANSFER",
 		"LEASE_LIST_PAGE",
 		"LIST_PAGE",
+		"HEALTH",
 	};
 
 	for (unsigned k = 0; k < N_OPS; k++)
