@@ -117,7 +117,8 @@ int conf_set_value(const struct conf_option *o, const char *text, void *out,
 bool conf_format_value(const struct conf_option *o, const void *out, char *buf,
 		       size_t len);
 
-/* The first line of a secret file (auth_token_file), malloc'ed; NULL with
+/* The first line of a secret file (peer_token_file, the agent's
+ * witness_secret_file, tenurectl's --secret-file), malloc'ed; NULL with
  * a message in err when it cannot be read or the line is empty. */
 char *conf_read_secret(const char *path, char *err, size_t errlen);
 

@@ -10,8 +10,14 @@
  *   0  success;
  *   1  a decided "no" (client_status_is_no: the lease is held by another,
  *      wrong holder or token, not found, compare failed, lease not held);
- *   2  an error: bad input, no witness reachable, no quorum, timeout.
- * The reason for 1 and 2 goes to stderr; stdout carries only results, a
+ *   2  an error: bad input, no witness reachable, no quorum, timeout;
+ *   4  outcome unknown: a write (lease acquire/renew/release, put, del,
+ *      a compare-and-swap, member add/remove, leader transfer, and the
+ *      cluster commands that write) was sent but no answer came (within
+ *      --timeout, or the connection was lost): it may or may not have
+ *      been applied, so the caller must read before it retries.  A
+ *      write that never left tenurectl (no witness reachable) is 2.
+ * The reason for 1, 2 and 4 goes to stderr; stdout carries only results, a
  * table (default) or, with `-o json`, exactly one JSON document (watches:
  * one JSON object per line), so scripts can pipe it into jq.
  *
@@ -68,6 +74,7 @@ enum ctl_exit {
 	CTL_EXIT_OK = 0,
 	CTL_EXIT_NO = 1,
 	CTL_EXIT_ERROR = 2,
+	CTL_EXIT_UNKNOWN = 4, /* a write's outcome is unknown */
 };
 
 enum ctl_format {
@@ -179,6 +186,8 @@ int ctl_call_pages_quiet(struct ctl *c, const struct client_request *q,
 			 uint64_t timeout_ms, struct ctl_pages *p);
 void ctl_pages_free(struct ctl_pages *p);
 int ctl_exit_for(int status);
+/* An exit code that carries an answer (0 or 1): res holds it. */
+bool ctl_answered(int code);
 /* Prints why a request failed (status is not OK and not a "no"). */
 void ctl_report_error(struct ctl *c, const char *what, int status,
 		      const char *message, size_t message_len);

@@ -13,6 +13,7 @@
 
 #include "common/conf.h"
 #include "ctl/ctl.h"
+#include "proto/limits.h"
 
 /* ---- endpoints ---------------------------------------------------------- */
 
@@ -216,6 +217,11 @@ int ctl_exit_for(int status)
 	return client_status_is_no(status) ? CTL_EXIT_NO : CTL_EXIT_ERROR;
 }
 
+bool ctl_answered(int code)
+{
+	return code == CTL_EXIT_OK || code == CTL_EXIT_NO;
+}
+
 static void endpoint_list(const struct ctl *c, char *buf, size_t len)
 {
 	size_t off = 0;
@@ -305,6 +311,92 @@ void ctl_report_error(struct ctl *c, const char *what, int status,
 		fprintf(stderr, "Hint: %s.\n", hint);
 }
 
+/* ---- writes whose outcome is unknown -------------------------------------- */
+
+static bool op_writes(uint32_t op)
+{
+	switch (op) {
+	case CLIENT_OP_LEASE_ACQUIRE:
+	case CLIENT_OP_LEASE_RENEW:
+	case CLIENT_OP_LEASE_RELEASE:
+	case CLIENT_OP_PUT:
+	case CLIENT_OP_DELETE:
+	case CLIENT_OP_CAS:
+	case CLIENT_OP_MEMBER_ADD:
+	case CLIENT_OP_MEMBER_REMOVE:
+	case CLIENT_OP_TRANSFER:
+		return true;
+	}
+	return false;
+}
+
+/* A write that may have been applied though nothing says so: lost with
+ * its connection, timed out after it was sent (tclient_outcome_unknown),
+ * or timed out by the witness itself (its request_timeout: the entry may
+ * still commit).  Reporting it as a plain failure would invite a blind
+ * retry of something that perhaps happened. */
+static bool write_outcome_unknown(const struct client_request *q,
+				  const struct tclient_result *res)
+{
+	if (!op_writes(q->op))
+		return false;
+	if (res->status == CLIENT_EUNKNOWN)
+		return true;
+	return res->status == CLIENT_ETIMEOUT &&
+	       (res->has_response || res->outcome_unknown);
+}
+
+/* How to find out what happened. */
+static void check_hint(const struct client_request *q, char *buf, size_t len)
+{
+	switch (q->op) {
+	case CLIENT_OP_PUT:
+	case CLIENT_OP_DELETE:
+	case CLIENT_OP_CAS:
+		snprintf(buf, len, "'" CTL_PROG " get %.*s'", (int)q->key.len,
+			 q->key.p);
+		break;
+	case CLIENT_OP_LEASE_ACQUIRE:
+	case CLIENT_OP_LEASE_RENEW:
+	case CLIENT_OP_LEASE_RELEASE:
+		snprintf(buf, len, "'" CTL_PROG " lease get %.*s'",
+			 (int)q->name.len, q->name.p);
+		break;
+	case CLIENT_OP_TRANSFER:
+		snprintf(buf, len, "'" CTL_PROG " status'");
+		break;
+	default:
+		snprintf(buf, len, "'" CTL_PROG " member list'");
+		break;
+	}
+}
+
+static int report_unknown(struct ctl *c, const struct client_request *q,
+			  const char *what, const struct tclient_result *res)
+{
+	char hint[SM_KEY_MAX + 64];
+	char how[128];
+	check_hint(q, hint, sizeof(hint));
+	if (res->status == CLIENT_EUNKNOWN)
+		snprintf(how, sizeof(how),
+			 "the connection was lost before its answer");
+	else if (res->has_response)
+		snprintf(how, sizeof(how),
+			 "the witness did not commit it within its "
+			 "request_timeout");
+	else
+		snprintf(how, sizeof(how), "no answer came within %.1fs",
+			 (double)c->timeout_ms / 1000.0);
+	fprintf(stderr,
+		CTL_PROG ": %s: outcome unknown: the write was sent but %s; "
+			 "it may or may not have been applied — check with "
+			 "%s before retrying\n",
+		what, how, hint);
+	if (res->status == CLIENT_ETIMEOUT)
+		ctl_diagnose(c);
+	return CTL_EXIT_UNKNOWN;
+}
+
 int ctl_call_with(struct ctl *c, const struct tclient_options *o,
 		  const struct client_request *q, const char *what,
 		  struct tclient_result *res)
@@ -315,6 +407,8 @@ int ctl_call_with(struct ctl *c, const struct tclient_options *o,
 			what, uv_strerror(rv));
 		return CTL_EXIT_ERROR;
 	}
+	if (write_outcome_unknown(q, res))
+		return report_unknown(c, q, what, res);
 	int code = ctl_exit_for(res->status);
 	if (code == CTL_EXIT_ERROR)
 		ctl_report_error(c, what, res->status,

@@ -19,8 +19,9 @@
 
 struct probe {
 	struct tclient_result res;
-	char warning[256]; /* why it is unreachable */
-	bool done;
+	struct tclient_result health; /* HEALTH, asked alongside STATUS */
+	char warning[256];            /* why it is unreachable */
+	bool done, health_done;
 	size_t *pending;
 };
 
@@ -43,18 +44,32 @@ static void on_probe(void *arg, int status, const struct client_response *r)
 	(*p->pending)--;
 }
 
+static void on_health(void *arg, int status, const struct client_response *r)
+{
+	struct probe *p = arg;
+	if (p->health_done)
+		return;
+	if (!r || !tclient_result_copy(&p->health, status, r)) {
+		p->health.status = r ? CLIENT_EINTERNAL : status;
+		p->health.has_response = false;
+	}
+	p->health_done = true;
+	(*p->pending)--;
+}
+
 static void on_probe_closed(void *arg)
 {
 	(void)arg;
 }
 
-/* STATUS from every endpoint; p has c->n_endpoints entries.  Returns how
- * many answered. */
-static size_t probe_all(struct ctl *c, struct probe *p)
+/* STATUS (and HEALTH, when with_health) from every endpoint; p has
+ * c->n_endpoints entries.  Returns how many answered STATUS. */
+static size_t probe_all(struct ctl *c, struct probe *p, bool with_health)
 {
 	uv_loop_t loop;
 	struct tclient *cl[CTL_MAX_ENDPOINTS] = { 0 };
 	struct client_request q = { .op = CLIENT_OP_STATUS };
+	struct client_request h = { .op = CLIENT_OP_HEALTH };
 	size_t pending = 0, answered = 0;
 	if (uv_loop_init(&loop))
 		return 0;
@@ -73,6 +88,16 @@ static size_t probe_all(struct ctl *c, struct probe *p)
 			p[i].res.status = CLIENT_EINTERNAL;
 			p[i].done = true;
 		}
+		p[i].health.status = CLIENT_EINTERNAL;
+		p[i].health_done = true;
+		if (with_health && cl[i]) {
+			p[i].health_done = false;
+			if (tclient_request(cl[i], &h, c->timeout_ms, on_health,
+					    &p[i]) == 0)
+				pending++;
+			else
+				p[i].health_done = true;
+		}
 	}
 	while (pending > 0 && uv_run(&loop, UV_RUN_ONCE))
 		;
@@ -88,13 +113,29 @@ static size_t probe_all(struct ctl *c, struct probe *p)
 
 static void probes_free(struct ctl *c, struct probe *p)
 {
-	for (size_t i = 0; i < c->n_endpoints; i++)
+	for (size_t i = 0; i < c->n_endpoints; i++) {
 		tclient_result_free(&p[i].res);
+		tclient_result_free(&p[i].health);
+	}
 }
 
 static bool probe_ok(const struct probe *p)
 {
 	return p->res.status == CLIENT_OK && p->res.has_response;
+}
+
+/* The HEALTH column: "ok", the reason, or "?" from a witness too old to
+ * answer HEALTH (or that did not answer it); NULL when unreachable. */
+static const char *health_of(const struct probe *p, bool *healthy)
+{
+	const struct client_health_body *b = &p->health.r.health_body;
+	*healthy = false;
+	if (!probe_ok(p))
+		return NULL;
+	if (p->health.status != CLIENT_OK || !p->health.has_response)
+		return "?";
+	*healthy = b->healthy;
+	return b->healthy ? "ok" : b->reason.p;
 }
 
 /* What the role column says about a witness that did not answer. */
@@ -139,6 +180,18 @@ static void status_json(struct ctl *c, const struct probe *p)
 		}
 		json_key(&j, "leader");
 		ctl_json_cstr_or_null(&j, ok ? b->leader : ctl_str(""));
+		bool healthy;
+		const char *why = health_of(&p[i], &healthy);
+		json_key(&j, "healthy");
+		if (why && strcmp(why, "?") != 0)
+			json_bool(&j, healthy);
+		else
+			json_null(&j);
+		json_key(&j, "health_reason");
+		if (why && !healthy && strcmp(why, "?") != 0)
+			json_string(&j, why);
+		else
+			json_null(&j);
 		json_end(&j);
 	}
 	json_end(&j);
@@ -146,15 +199,17 @@ static void status_json(struct ctl *c, const struct probe *p)
 
 static void status_table(struct ctl *c, const struct probe *p)
 {
-	static const char *const head[] = { "NAME",  "ENDPOINT", "ROLE",
-					    "TERM",  "COMMIT",   "APPLIED",
-					    "LEADER" };
+	static const char *const head[] = { "NAME",   "ENDPOINT", "ROLE",
+					    "TERM",   "COMMIT",   "APPLIED",
+					    "LEADER", "HEALTH" };
 	struct ctl_table t;
-	ctl_table_init(&t, 7, head);
+	ctl_table_init(&t, 8, head);
 	for (size_t i = 0; i < c->n_endpoints; i++) {
 		const struct client_status_body *b = &p[i].res.r.status_body;
 		bool ok = probe_ok(&p[i]);
-		char *cells[7] = {
+		bool healthy;
+		const char *why = health_of(&p[i], &healthy);
+		char *cells[8] = {
 			ok ? ctl_cell(b->name) : ctl_cell(ctl_str("")),
 			ctl_cell(ctl_str(c->endpoint_names[i])),
 			ctl_cell(role_of(&p[i])),
@@ -162,9 +217,10 @@ static void status_table(struct ctl *c, const struct probe *p)
 			ok ? ctl_cell_u64(b->commit) : ctl_cell(ctl_str("")),
 			ok ? ctl_cell_u64(b->applied) : ctl_cell(ctl_str("")),
 			ctl_cell(ok ? b->leader : ctl_str("")),
+			ctl_cell(ctl_str(why)),
 		};
 		ctl_table_row(&t, (const char *const *)cells);
-		for (size_t k = 0; k < 7; k++)
+		for (size_t k = 0; k < 8; k++)
 			free(cells[k]);
 	}
 	ctl_table_print(&t, stdout);
@@ -174,7 +230,7 @@ static void status_table(struct ctl *c, const struct probe *p)
 int ctl_cmd_status(struct ctl *c)
 {
 	struct probe p[CTL_MAX_ENDPOINTS];
-	size_t answered = probe_all(c, p);
+	size_t answered = probe_all(c, p, true);
 	if (c->format == CTL_JSON)
 		status_json(c, p);
 	else
@@ -237,7 +293,7 @@ void ctl_diagnose(struct ctl *c)
 	size_t ep;
 	uint64_t saved = c->timeout_ms;
 	c->timeout_ms = saved < 1000 ? saved : 1000;
-	size_t answered = probe_all(c, p);
+	size_t answered = probe_all(c, p, false);
 	c->timeout_ms = saved;
 	find_leader(c, p, leader, sizeof(leader), &ep);
 	probes_free(c, p);
@@ -327,7 +383,7 @@ int ctl_cmd_member_list(struct ctl *c)
 	struct probe p[CTL_MAX_ENDPOINTS];
 	char leader[CLIENT_NAME_MAX + 1];
 	size_t ep;
-	probe_all(c, p);
+	probe_all(c, p, false);
 	find_leader(c, p, leader, sizeof(leader), &ep);
 	probes_free(c, p);
 	struct tclient_options o;
@@ -437,7 +493,7 @@ static void current_leader(struct ctl *c, char *name, size_t len)
 {
 	struct probe p[CTL_MAX_ENDPOINTS];
 	size_t ep;
-	probe_all(c, p);
+	probe_all(c, p, false);
 	find_leader(c, p, name, len, &ep);
 	probes_free(c, p);
 }

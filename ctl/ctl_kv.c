@@ -97,7 +97,7 @@ int ctl_cmd_put(struct ctl *c)
 	q.value = ctl_str(c->args[1]);
 	struct tclient_result res;
 	int code = ctl_call(c, &q, "put", &res);
-	if (code != CTL_EXIT_ERROR && res.r.present)
+	if (ctl_answered(code) && res.r.present)
 		print_kv(c, &res.r.kv);
 	if (code == CTL_EXIT_NO)
 		explain_put_no(&q, &res);
@@ -136,7 +136,7 @@ int ctl_cmd_del(struct ctl *c)
 	q.key = ctl_str(key);
 	struct tclient_result res;
 	int code = ctl_call(c, &q, "del", &res);
-	if (code != CTL_EXIT_ERROR && c->format == CTL_JSON) {
+	if (ctl_answered(code) && c->format == CTL_JSON) {
 		struct json j;
 		json_init_file(&j, stdout, 0);
 		json_object(&j);

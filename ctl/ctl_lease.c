@@ -48,7 +48,7 @@ static int lease_write(struct ctl *c, struct client_request *q,
 {
 	struct tclient_result res;
 	int code = ctl_call(c, q, what, &res);
-	if (code != CTL_EXIT_ERROR) {
+	if (ctl_answered(code)) {
 		char buf[SM_HOLDER_MAX + 64];
 		struct client_lease l = answered_lease(&res, q->name.p);
 		ctl_print_lease_outcome(c, &l, flag, code == CTL_EXIT_OK);

@@ -47,12 +47,18 @@ static const char *const bench_opts[] = { "workload", "clients",    "duration",
 static const struct ctl_cmd commands[] = {
 	{ "status", "", 0, 0, no_opts,
 	  "one row per witness: name, endpoint, role, term, commit, applied, "
-	  "leader",
+	  "leader, health",
 	  "Asks every endpoint separately (not only the leader); a witness "
 	  "that\n"
-	  "does not answer is listed with role \"unreachable\".  Exit 2 only "
-	  "when\n"
-	  "none answered.\n",
+	  "does not answer is listed with role \"unreachable\".  HEALTH is "
+	  "\"ok\"\n"
+	  "or why the witness is unhealthy, as its GET /health says (e.g. "
+	  "\"disk\n"
+	  "write failed: No space left on device\"; \"?\": a witness too old "
+	  "to\n"
+	  "say).  -o json: healthy and health_reason per witness.  Exit 2 "
+	  "only\n"
+	  "when none answered.\n",
 	  ctl_cmd_status },
 	{ "lease acquire", "NAME --holder H --ttl MS", 1, 1, acquire_opts,
 	  "acquire a lease (or renew it, when H already holds it)",
@@ -363,7 +369,13 @@ static const char global_help[] =
 	"Exit status: 0 success, 1 the answer is \"no\" (lease held by "
 	"another,\n"
 	"wrong token, not found, compare failed), 2 error (bad input,\n"
-	"unreachable, no quorum, timeout); the reason goes to stderr.\n";
+	"unreachable, no quorum, timeout), 4 outcome unknown: a write was "
+	"sent\n"
+	"but no answer came (within --timeout, or the connection was lost), "
+	"so\n"
+	"it may or may not have been applied: read before retrying.  The "
+	"reason\n"
+	"goes to stderr.\n";
 
 /* The longest command path, so that every summary lines up. */
 static size_t path_width(void)
@@ -601,6 +613,43 @@ static bool is_flag(const char *name)
 	return strcmp(name, "yes") == 0 || strcmp(name, "force") == 0;
 }
 
+static const struct ctl_cmd *find_command(const struct parsed *p, size_t *used);
+static bool opt_allowed(const struct ctl_cmd *k, const char *name);
+
+static bool is_global(const char *name)
+{
+	struct parsed scratch;
+	return global_slot(&scratch, name) != NULL;
+}
+
+static bool any_command_has(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (opt_allowed(&commands[i], name))
+			return true;
+	return false;
+}
+
+/* An option no command takes must not swallow the next word as its
+ * value ("--bogus status" would lose the command): refuse it here, for
+ * the command when the words so far name one, else for any command. */
+static int check_option_known(const struct parsed *p, const char *name)
+{
+	size_t used;
+	const struct ctl_cmd *k = find_command(p, &used);
+	if (is_global(name))
+		return 0;
+	if (k && !opt_allowed(k, name)) {
+		struct ctl for_hint = { .cmd = k };
+		return ctl_usage_error(&for_hint,
+				       "unknown option --%s for '%s'", name,
+				       k->path);
+	}
+	if (!k && !any_command_has(name))
+		return ctl_usage_error(NULL, "unknown option --%s", name);
+	return 0;
+}
+
 /* One option at argv[*i]; may consume the next argument as its value. */
 static int parse_option(struct parsed *p, int argc, char **argv, int *i)
 {
@@ -618,8 +667,11 @@ static int parse_option(struct parsed *p, int argc, char **argv, int *i)
 		return ctl_usage_error(NULL, "unknown option '%s'", arg);
 	char *eq = strchr(name, '=');
 	const char *value;
-	if (eq) {
+	if (eq)
 		*eq = '\0'; /* argv is ours to cut */
+	if (*name && check_option_known(p, name))
+		return CTL_EXIT_ERROR;
+	if (eq) {
 		value = eq + 1;
 	} else if (is_flag(name)) {
 		value = "";

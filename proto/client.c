@@ -186,6 +186,13 @@ static const struct field auth_done_fields[] = {
 	STR(AU, role, "role", CLIENT_NAME_MAX, false),
 };
 #undef AU
+static const struct field health_fields[] = {
+	U8(struct client_health_body, healthy, "healthy"),
+	STR(struct client_health_body, reason, "reason", CLIENT_MESSAGE_MAX,
+	    false),
+	ANY_U64(struct client_health_body, disk_write_errors,
+		"disk_write_errors"),
+};
 
 /* Smallest encodings, to bound a count by the bytes that remain. */
 #define LEASE_MIN_BYTES (4 + 4 + 8 + 8 + 8)
@@ -206,6 +213,7 @@ enum body_kind {
 	BODY_MEMBERS,
 	BODY_CHALLENGE, /* HELLO */
 	BODY_AUTH_DONE, /* AUTH_PROOF */
+	BODY_HEALTH,
 };
 
 struct op_info {
@@ -293,6 +301,8 @@ static const struct op_info ops[N_OPS] = {
 	[CLIENT_OP_AUTH_PROOF - CLIENT_OP_HELLO] = { "AUTH_PROOF", false,
 						     FIELDS(req_auth_proof),
 						     BODY_AUTH_DONE },
+	[CLIENT_OP_HEALTH -
+		CLIENT_OP_HELLO] = { "HEALTH", true, NULL, 0, BODY_HEALTH },
 };
 
 static const struct op_info *op_info(uint32_t op)
@@ -454,6 +464,9 @@ static void put_body(struct wire_writer *w, const struct client_response *r,
 	case BODY_AUTH_DONE:
 		PUT_ONE(w, &r->auth, auth_done_fields);
 		break;
+	case BODY_HEALTH:
+		PUT_ONE(w, &r->health_body, health_fields);
+		break;
 	}
 }
 
@@ -473,7 +486,9 @@ bool client_encode_response(struct wire_writer *w,
 			    const struct client_response *r)
 {
 	const struct op_info *o = op_info(r->op);
-	if (!o)
+	/* An op we do not know has no body, but it may still be refused:
+	 * a client that sent one must get an answer, not silence. */
+	if (!o && status_has_body(r->status))
 		return false;
 	size_t start = frame_begin(w, CLIENT_RESPONSE, r->id);
 	wire_put_u8(w, r->status);
@@ -775,6 +790,10 @@ static void get_body(struct dec *d, struct client_response *r,
 	case BODY_AUTH_DONE:
 		get_one(d, "auth", &r->auth, FIELDS(auth_done_fields), false);
 		break;
+	case BODY_HEALTH:
+		get_one(d, "health", &r->health_body, FIELDS(health_fields),
+			false);
+		break;
 	}
 }
 
@@ -817,11 +836,13 @@ int client_decode_response(const struct frame *f, uint32_t op,
 	if (f->type != CLIENT_RESPONSE)
 		fail(&d, "frame type 0x%x is not a response",
 		     (unsigned)f->type);
-	else if (!o)
-		fail(&d, "response to unknown op 0x%x", (unsigned)op);
 	if (!d.bad)
 		get_header(&d, r);
-	if (!d.bad && status_has_body(r->status))
+	/* An error answers any op, even one we do not know; a body needs
+	 * the op's layout. */
+	if (!d.bad && status_has_body(r->status) && !o)
+		fail(&d, "response to unknown op 0x%x", (unsigned)op);
+	else if (!d.bad && status_has_body(r->status))
 		get_body(&d, r, o->body);
 	return finish(&d, "response");
 }

@@ -28,11 +28,16 @@
  * + bytes), integers u64, flags u8.  Decoding checks every length and
  * limit (proto/limits.h and the CLIENT_*_MAX below) and rejects trailing
  * bytes; a malformed request gets CLIENT_EINVAL with a reason, a malformed
- * frame closes the connection.  Encoders check nothing but memory: the receiver
- * is the one that must not trust its input.
+ * frame closes the connection.  A well-framed request with an op the
+ * server does not know (a newer client's, CLIENT_OP_END, a response type)
+ * is a malformed request: CLIENT_EINVAL, the reason naming the op
+ * ("unknown op 0x999"), and the connection stays open.  An error response
+ * has no body, so it encodes and decodes for any op.  Encoders check
+ * nothing but memory: the receiver is the one that must not trust its
+ * input.
  *
  * Request validation (what client_decode_request refuses):
- *   - request id 0, an op outside HELLO..AUTH_PROOF;
+ *   - request id 0, an op outside HELLO..HEALTH;
  *   - lease name, holder, key, member name, peer_addr empty (mandatory);
  *     user, nonce, client_name, prefix, value, lease (no lease) and
  *     to_name may be empty.  An empty HELLO user is well-formed: whether
@@ -75,6 +80,7 @@
  *                  u8 consistency, str start_after, u64 limit
  *   LIST_PAGE      str prefix, u8 consistency, str start_after, u64 limit
  *   AUTH_PROOF     str proof
+ *   HEALTH         (nothing)
  *
  * Paging.  An answer must fit in one frame, and every client accepts
  * FRAME_LIMIT_DEFAULT (1 MiB).  LIST and LEASE_LIST (the first encoding,
@@ -113,6 +119,11 @@
  *   MEMBER_LIST    u32 n, n x member (str name, str peer_addr,
  *                  str client_addr, str http_addr, u64 id, u8 voter,
  *                  u8 connected, u64 match)
+ *   HEALTH         u8 healthy, str reason (why not, "" when healthy),
+ *                  u64 disk_write_errors (struct client_health_body):
+ *                  the answering witness's own health, as its GET
+ *                  /health says it (server/health.h); answered by any
+ *                  witness, leader or not
  *   others         (nothing)
  * The lease or kv after "present" is always encoded (empty when absent);
  * a present one, a listed one and one in an event has a non-empty name or
@@ -166,6 +177,7 @@ enum client_op {
 	CLIENT_OP_LEASE_LIST_PAGE, /* paged LEASE_LIST (see "Paging") */
 	CLIENT_OP_LIST_PAGE,       /* paged LIST */
 	CLIENT_OP_AUTH_PROOF,      /* second step of authentication */
+	CLIENT_OP_HEALTH,          /* this witness's health (0x215) */
 	CLIENT_OP_END,
 	CLIENT_RESPONSE = 0x300,
 	CLIENT_EVENT = 0x301,
@@ -257,6 +269,12 @@ struct client_auth_body {
 	struct client_str role;        /* AUTH_PROOF */
 };
 
+struct client_health_body {
+	uint8_t healthy;
+	struct client_str reason;
+	uint64_t disk_write_errors;
+};
+
 /* A response, decoded or to encode.  Arrays point into the caller's
  * memory when encoding, into the frame (and the scratch) when decoding. */
 struct client_response {
@@ -275,6 +293,7 @@ struct client_response {
 	bool more; /* paged lists: some were left out, ask for the rest */
 	struct client_status_body status_body;
 	struct client_auth_body auth;
+	struct client_health_body health_body;
 };
 
 struct client_event {
@@ -296,7 +315,8 @@ struct client_scratch {
 void client_scratch_free(struct client_scratch *s);
 
 /* Encoders append one whole frame to w; false when out of memory or the
- * op is unknown. */
+ * op is unknown (a response to an unknown op: only when its status has a
+ * body, i.e. OK or a "no"). */
 bool client_encode_request(struct wire_writer *w,
 			   const struct client_request *r);
 /* 0, or -1 with s->error set (answer CLIENT_EINVAL). */

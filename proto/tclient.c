@@ -124,8 +124,15 @@ void tclient_finish(struct tclient *c, struct treq *r, int status,
 	tlist_remove(&r->link);
 	if (c->trial == r)
 		c->trial = NULL;
+	c->finishing_unknown = !resp && (r->on_wire || r->lost);
 	r->cb(r->arg, status, resp);
+	c->finishing_unknown = false;
 	free(r);
+}
+
+bool tclient_outcome_unknown(const struct tclient *c)
+{
+	return c->finishing_unknown;
 }
 
 static const size_t request_strings[] = {

@@ -188,6 +188,17 @@ void tclient_watch_cancel(struct tclient_watch *w);
 /* See "Lifetime".  on_closed may be NULL. */
 void tclient_close(struct tclient *c, void (*on_closed)(void *arg), void *arg);
 
+/* Inside a request's callback: true when no answer came (r is NULL) but
+ * the request may have been executed all the same: an attempt of it was
+ * sent and never answered (it expired in flight, it was in flight at
+ * tclient_close(), or its connection was lost: CLIENT_EUNKNOWN, or an
+ * idempotent request resent after such a loss).  False for a request
+ * that never left the client or was only refused with a status that
+ * says it did not run (the retried ones), and outside callbacks.  A
+ * write that fails this way must be reported as "outcome unknown", not
+ * as not done. */
+bool tclient_outcome_unknown(const struct tclient *c);
+
 /* ---- one-shot convenience for the CLI ------------------------------------ */
 
 /* The outcome of tclient_call_sync: status, and when has_response the
@@ -196,6 +207,7 @@ void tclient_close(struct tclient *c, void (*on_closed)(void *arg), void *arg);
 struct tclient_result {
 	int status;
 	bool has_response;
+	bool outcome_unknown; /* tclient_outcome_unknown() in the callback */
 	struct client_response r;
 	void *mem; /* private: the copied strings and arrays */
 };

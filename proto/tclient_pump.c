@@ -141,6 +141,7 @@ static void send_requests(struct tclient *c, uint64_t now)
 			return;
 		}
 		r->rx_mark = c->conn->rx_frames;
+		r->on_wire = true;
 		tlist_remove(e);
 		tlist_push(&c->inflight, e);
 	}

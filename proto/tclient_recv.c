@@ -115,6 +115,7 @@ static bool decode(struct tclient *c, const struct frame *f, uint32_t op,
 static void retry_later(struct tclient *c, struct treq *r)
 {
 	r->attempts++;
+	r->on_wire = false;
 	r->not_before = uv_now(c->loop) + tclient_backoff(c, r->attempts);
 	tlist_remove(&r->link);
 	tlist_push(&c->pending, &r->link);
@@ -270,10 +271,12 @@ static void requeue_inflight(struct tclient *c)
 {
 	while (!c->closing && !tlist_empty(&c->inflight)) {
 		struct treq *r = TLIST_ITEM(c->inflight.next, struct treq);
-		if (client_op_idempotent(r->req.op))
+		if (client_op_idempotent(r->req.op)) {
+			r->lost = true; /* it may have run: resent anyway */
 			retry_later(c, r);
-		else
+		} else {
 			tclient_finish(c, r, CLIENT_EUNKNOWN, NULL);
+		}
 	}
 }
 

@@ -100,6 +100,7 @@ static void copy_response(struct arena *a, struct client_response *r)
 	copy_str(a, &r->status_body.name);
 	copy_str(a, &r->status_body.role);
 	copy_str(a, &r->status_body.leader);
+	copy_str(a, &r->health_body.reason);
 }
 
 bool tclient_result_copy(struct tclient_result *res, int status,
@@ -131,6 +132,7 @@ void tclient_result_free(struct tclient_result *res)
 
 struct sync_call {
 	struct tclient_result *res;
+	struct tclient *client;
 	bool done;
 };
 
@@ -142,6 +144,7 @@ static void on_answer(void *arg, int status, const struct client_response *r)
 	s->res->status = status;
 	if (r && !tclient_result_copy(s->res, status, r))
 		s->res->status = CLIENT_EINTERNAL;
+	s->res->outcome_unknown = tclient_outcome_unknown(s->client);
 }
 
 static void run_until_done(uv_loop_t *loop, const struct sync_call *s)
@@ -162,6 +165,7 @@ static int call(uv_loop_t *loop, const struct tclient_options *o,
 
 	if (rv)
 		return rv;
+	s->client = c;
 	rv = tclient_request(c, req, timeout_ms, on_answer, s);
 	if (!rv)
 		run_until_done(loop, s);
@@ -174,7 +178,7 @@ int tclient_call_sync(const struct tclient_options *o,
 		      const struct client_request *req, uint64_t timeout_ms,
 		      struct tclient_result *res)
 {
-	struct sync_call s = { res, false };
+	struct sync_call s = { res, NULL, false };
 	uv_loop_t loop;
 	int rv;
 

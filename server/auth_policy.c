@@ -9,6 +9,7 @@ static bool read_op(uint32_t op)
 {
 	switch (op) {
 	case CLIENT_OP_STATUS:
+	case CLIENT_OP_HEALTH:
 	case CLIENT_OP_MEMBER_LIST:
 	case CLIENT_OP_GET:
 	case CLIENT_OP_LIST:
@@ -39,6 +40,7 @@ static const char *agent_check(const char *scope,
 		"outside it";
 	switch (q->op) {
 	case CLIENT_OP_STATUS:
+	case CLIENT_OP_HEALTH:
 	case CLIENT_OP_MEMBER_LIST:
 	case CLIENT_OP_CANCEL:
 		return NULL;

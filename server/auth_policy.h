@@ -5,9 +5,9 @@
  * Contract
  * --------
  *   admin      everything.
- *   read-only  STATUS, MEMBER_LIST, GET, LIST, LIST_PAGE, LEASE_GET,
+ *   read-only  STATUS, HEALTH, MEMBER_LIST, GET, LIST, LIST_PAGE, LEASE_GET,
  *              LEASE_LIST, LEASE_LIST_PAGE, WATCH, CANCEL.
- *   agent:S    STATUS, MEMBER_LIST, CANCEL; and, only for names inside
+ *   agent:S    STATUS, HEALTH, MEMBER_LIST, CANCEL; and, only for names inside
  *              "S/": lease acquire, renew, release and get; put, cas,
  *              delete and get of keys (a put or cas may attach only a
  *              lease of S/ too); list, list pages and watches of

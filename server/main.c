@@ -23,6 +23,7 @@
 #include "proto/hash.h"
 #include "server/clients.h"
 #include "server/credentials.h"
+#include "server/config_check.h"
 #include "server/node.h"
 #include "server/service.h"
 #include "server/status.h"
@@ -32,6 +33,7 @@ struct settings {
 	char *name;
 	char *data_dir;
 	char *listen_peer;
+	char *advertise_peer;
 	char *listen_client;
 	char *advertise_client;
 	char *listen_http;
@@ -68,6 +70,11 @@ static const struct conf_option options[] = {
 	OPT("listen_peer", CONF_STRING, NULL, 0, 0,
 	    "address for the other witnesses (host:port)", true, listen_peer,
 	    "ADDR"),
+	OPT("advertise_peer", CONF_STRING, NULL, 0, 0,
+	    "address the other witnesses dial for this one, when a NAT or a "
+	    "proxy forwards it to listen_peer: must be this witness's "
+	    "--initial-cluster entry (default: listen_peer)",
+	    false, advertise_peer, "ADDR"),
 	OPT("listen_client", CONF_STRING, NULL, 0, 0,
 	    "address for tenurectl and the agents (host:port)", true,
 	    listen_client, "ADDR"),
@@ -580,19 +587,44 @@ static int check_advertise(const struct settings *s, char *err, size_t errlen)
 	return -1;
 }
 
+/* The token file is read again at start; here only whether it can be. */
+static int check_token_file(const char *path, char *err, size_t errlen)
+{
+	char why[600];
+	char *token = conf_read_secret(path, why, sizeof(why));
+	if (token) {
+		free(token);
+		return 0;
+	}
+	snprintf(err, errlen,
+		 "%s: peer_token_file must name a file readable by the user "
+		 "tenured runs as, the witnesses' shared secret on its first "
+		 "line (the same on every witness)",
+		 why);
+	return -1;
+}
+
+/* The credentials are read again at start; here whether they load. */
+static int check_credentials_file(const char *path, char *err, size_t errlen)
+{
+	struct credentials *c = credentials_load(path, err, errlen);
+	credentials_free(c);
+	return c ? 0 : -1;
+}
+
 /* --check-config: what start() would refuse, found without touching the
  * data dir or the network (addresses are IP literals: no resolver). */
 static int check_config(const struct settings *s, char *err, size_t errlen)
 {
 	const char *const keys[] = { "listen_peer", "listen_client",
-				     "listen_http" };
+				     "listen_http", "advertise_peer" };
 	const char *const addrs[] = { s->listen_peer, s->listen_client,
-				      s->listen_http };
+				      s->listen_http, s->advertise_peer };
 	struct raft_config initial;
 	struct sockaddr_storage ss;
 	if (parse_cluster(s->initial_cluster, &initial, err, errlen))
 		return -1;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		if (addrs[i] && transport_parse_addr(addrs[i], &ss)) {
 			snprintf(err, errlen,
 				 "%s \"%.200s\" is not host:port "
@@ -600,6 +632,22 @@ static int check_config(const struct settings *s, char *err, size_t errlen)
 				 keys[i], addrs[i]);
 			return -1;
 		}
+	struct config_addrs ca = {
+		.name = s->name,
+		.listen_peer = s->listen_peer,
+		.listen_client = s->listen_client,
+		.listen_http = s->listen_http,
+		.advertise_peer = s->advertise_peer,
+		.initial = &initial,
+	};
+	if (config_check_addrs(&ca, err, errlen))
+		return -1;
+	if (s->peer_token_file &&
+	    check_token_file(s->peer_token_file, err, errlen))
+		return -1;
+	if (s->credentials_file &&
+	    check_credentials_file(s->credentials_file, err, errlen))
+		return -1;
 	return check_advertise(s, err, errlen);
 }
 

@@ -76,6 +76,7 @@ struct node {
 	node_role_cb on_role;
 	void *cb_arg;
 
+	struct disk_health disk_health;
 	/* fsync latency histogram: bucket k counts <= 2^k * 64 us */
 	uint64_t sync_count, sync_sum_ns, sync_buckets[16];
 
@@ -363,13 +364,43 @@ static void record_sync(struct node *n, const struct disk_job *j)
 	n->sync_buckets[k]++;
 }
 
+/* Every durable write's outcome goes to the health record; a failure is
+ * logged through its rate limit (a full disk fails every retry). */
+static bool note_failure(struct node *n, enum disk_write_kind kind,
+			 const struct disk_job *j, unsigned long long *unlogged)
+{
+	uint64_t u = 0;
+	bool log_now = disk_health_failed(&n->disk_health, kind, -j->result,
+					  node_now_ms(), &u);
+	*unlogged = u;
+	return log_now;
+}
+
+static void note_success(struct node *n, enum disk_write_kind kind)
+{
+	if (disk_health_succeeded(&n->disk_health, kind))
+		log_event(LOG_INFO, "disk_write_recovered",
+			  "errors=%llu reason=\"writes succeed again\"",
+			  (unsigned long long)n->disk_health.errors);
+}
+
+const struct disk_health *node_disk_health(const struct node *n)
+{
+	return &n->disk_health;
+}
+
 static void report_failure(struct node *n, struct disk_job *j)
 {
+	unsigned long long unlogged;
 	if (j->seq <= n->fail_reported_upto)
 		return; /* the core already dropped this write */
-	log_event(LOG_ERROR, "disk_write_failed",
-		  "seq=%llu errno=%d error=\"%s\"", (unsigned long long)j->seq,
-		  -j->result, j->error);
+	if (note_failure(n, DISK_WRITE_LOG, j, &unlogged))
+		log_event(LOG_ERROR, "disk_write_failed",
+			  "seq=%llu errno=%d error=\"%s\" unlogged=%llu "
+			  "hint=\"free space in the data dir; repeats "
+			  "are logged at most every %d s\"",
+			  (unsigned long long)j->seq, -j->result, j->error,
+			  unlogged, DISK_HEALTH_LOG_EVERY_MS / 1000);
 	n->fail_reported_upto = n->max_seq_issued;
 	disk_clear_failure(n->disk);
 	struct raft_event ev = { .type = RAFT_EV_PERSIST_FAILED };
@@ -380,10 +411,13 @@ static void report_failure(struct node *n, struct disk_job *j)
 
 static void hard_state_done(struct node *n, struct disk_job *j)
 {
+	unsigned long long unlogged;
 	n->hs_inflight--;
 	if (j->result) {
-		log_event(LOG_ERROR, "hard_state_write_failed",
-			  "errno=%d error=\"%s\"", -j->result, j->error);
+		if (note_failure(n, DISK_WRITE_HARD_STATE, j, &unlogged))
+			log_event(LOG_ERROR, "hard_state_write_failed",
+				  "errno=%d error=\"%s\" unlogged=%llu",
+				  -j->result, j->error, unlogged);
 		release_held(n, false);
 		struct raft_event ev = { .type = RAFT_EV_PERSIST_FAILED };
 		ev.persist_failed.hard_state = true;
@@ -391,6 +425,7 @@ static void hard_state_done(struct node *n, struct disk_job *j)
 		node_step(n, &ev, NULL);
 		return;
 	}
+	note_success(n, DISK_WRITE_HARD_STATE);
 	if (n->hs_inflight == 0)
 		release_held(n, true);
 }
@@ -416,14 +451,19 @@ static void install_done(struct node *n, struct disk_job *j)
 
 static void put_done(struct node *n, struct disk_job *j)
 {
+	unsigned long long unlogged;
 	n->snapshot_inflight = false;
 	if (j->result) {
-		log_event(LOG_WARN, "snapshot_write_failed",
-			  "index=%llu errno=%d error=\"%s\"",
-			  (unsigned long long)j->index, -j->result, j->error);
+		if (note_failure(n, DISK_WRITE_SNAPSHOT, j, &unlogged))
+			log_event(LOG_WARN, "snapshot_write_failed",
+				  "index=%llu errno=%d error=\"%s\" "
+				  "unlogged=%llu",
+				  (unsigned long long)j->index, -j->result,
+				  j->error, unlogged);
 		disk_clear_failure(n->disk);
 		return;
 	}
+	note_success(n, DISK_WRITE_SNAPSHOT);
 	n->last_snapshot = j->index;
 	struct raft_event ev = { .type = RAFT_EV_SNAPSHOT_TAKEN };
 	ev.snapshot.index = j->index;
@@ -445,6 +485,8 @@ static void on_disk_done(void *arg, struct disk_job *j)
 		break;
 	case DISK_APPEND:
 	case DISK_SNAPSHOT_INSTALL:
+		if (!j->result)
+			note_success(n, DISK_WRITE_LOG);
 		if (j->result)
 			report_failure(n, j);
 		else if (j->op == DISK_SNAPSHOT_INSTALL)

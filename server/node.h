@@ -31,6 +31,7 @@
 #include <uv.h>
 
 #include "raft/raft.h"
+#include "server/disk_health.h"
 #include "server/sm.h"
 
 struct node;
@@ -87,6 +88,8 @@ bool node_peer_stats(const struct node *n, raft_id id,
 const char *node_client_addr(const struct node *n, raft_id id);
 uint64_t node_now_ms(void);
 /* Mean and count of fsync latencies since start (for metrics). */
+/* Whether this witness can write its data directory (disk_health.h). */
+const struct disk_health *node_disk_health(const struct node *n);
 void node_disk_stats(const struct node *n, uint64_t *count, uint64_t *sum_ns,
 		     uint64_t buckets[16]);
 

@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "proto/hash.h"
+#include "server/health.h"
 #include "server/lease_clock.h"
 #include "server/service.h"
 #include "server/transport.h"
@@ -865,6 +866,19 @@ static void handle_status(struct service *s, struct request *rq)
 	request_free(rq);
 }
 
+/* Answered by any witness, from its own view, as GET /health is. */
+static void handle_health(struct service *s, struct request *rq)
+{
+	struct client_response r;
+	memset(&r, 0, sizeof(r));
+	const char *why = health_problem(s->node);
+	r.health_body.healthy = why == NULL;
+	r.health_body.reason = czstr(why ? why : "");
+	r.health_body.disk_write_errors = node_disk_health(s->node)->errors;
+	answer(rq, &r);
+	request_free(rq);
+}
+
 static void handle_member_list(struct service *s, struct request *rq)
 {
 	struct raft *raft = node_raft(s->node);
@@ -1015,6 +1029,9 @@ void service_handle(struct service *s, struct session *sess,
 		return;
 	case CLIENT_OP_MEMBER_LIST:
 		handle_member_list(s, rq);
+		return;
+	case CLIENT_OP_HEALTH:
+		handle_health(s, rq);
 		return;
 	case CLIENT_OP_MEMBER_ADD:
 	case CLIENT_OP_MEMBER_REMOVE:

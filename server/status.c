@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "server/health.h"
 #include "server/status.h"
 #include "server/transport.h"
 
@@ -48,24 +49,12 @@ void status_line(struct node *n, const char *name, char *buf, size_t len)
 
 /* ---- /health --------------------------------------------------------------- */
 
-/* Entries a witness may trail the leader's commit by and still be caught
- * up: a follower under write load is always a batch or two behind, and
- * /health must not flap for that; one that lost its log (an emptied data
- * dir) or was cut off is usually much further behind. */
-#define HEALTH_MAX_LAG 64
-
 static void health(struct status_ctx *c, struct http_response *res)
 {
 	struct raft *r = node_raft(c->node);
-	/* Compared with the LEADER's commit, not our own: a witness that
-	 * lost its log has no commit of its own to be behind. */
 	raft_index commit = raft_leader_commit(r);
 	raft_index applied = sm_applied_index(node_sm(c->node));
-	const char *why = NULL;
-	if (raft_leader(r) == 0)
-		why = "no leader known: this witness cannot reach a quorum";
-	else if (applied + HEALTH_MAX_LAG < commit)
-		why = "catching up: behind the leader's commit index";
+	const char *why = health_problem(c->node);
 	res->status = why ? 503 : 200;
 	char leader[RAFT_ADDR_MAX];
 	leader_name(r, leader, sizeof(leader));
@@ -74,6 +63,8 @@ static void health(struct status_ctx *c, struct http_response *res)
 	json_object(&j);
 	json_key(&j, "health");
 	json_string(&j, why ? "unhealthy" : "healthy");
+	json_key(&j, "healthy");
+	json_bool(&j, why == NULL);
 	json_key(&j, "reason");
 	json_string(&j, why ? why : "");
 	json_key(&j, "role");
@@ -86,6 +77,8 @@ static void health(struct status_ctx *c, struct http_response *res)
 	json_u64(&j, applied);
 	json_key(&j, "leader_commit");
 	json_u64(&j, commit);
+	json_key(&j, "disk_write_errors");
+	json_u64(&j, node_disk_health(c->node)->errors);
 	json_end(&j);
 }
 
@@ -274,6 +267,13 @@ static void metrics(struct status_ctx *c, struct http_response *res)
 			    client_op_name(op), (unsigned long long)(all - bad),
 			    client_op_name(op), (unsigned long long)bad);
 	}
+	metric(res, "tenure_disk_write_errors_total", "counter",
+	       "Durable writes that failed (ENOSPC, EIO, ...); while the last "
+	       "one of a kind failed, /health is 503.",
+	       node_disk_health(c->node)->errors);
+	metric(res, "tenure_disk_healthy", "gauge",
+	       "1 while this witness can write its data directory.",
+	       disk_health_ok(node_disk_health(c->node)));
 	fsync_histogram(c, res);
 	peer_metrics(c, res);
 }

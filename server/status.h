@@ -1,7 +1,7 @@
 /*
  * status.h — what tenured says over HTTP: GET /health (200 when this
- * witness knows a leader and has applied what it knows committed, else 503
- * with the reason), GET /status (JSON: name, role, term, leader, commit and
+ * witness can write its data directory, knows a leader and has applied
+ * what it knows committed, else 503 with the reason: server/health.h), GET /status (JSON: name, role, term, leader, commit and
  * applied index, members with their peer address, client address — the
  * advertise_client they gave, null until known — and progress) and
  * GET /metrics (Prometheus

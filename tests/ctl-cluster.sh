@@ -194,6 +194,10 @@ expect_rc 2 "unreachable endpoints"
 printf '%s' "$err" | grep -qi 'reach\|answer' || fail "unclear message for unreachable endpoints: $err"
 ctl status --endpoints "127.0.0.1:$((base + 15))" --timeout 1s
 expect_rc 2 "status with no witness answering"
+# A write that never left tenurectl is known not to be applied: 2, not 4.
+ctl put app/z v --endpoints "127.0.0.1:$((base + 15)),127.0.0.1:$((base + 16))" --timeout 2s
+expect_rc 2 "a write to unreachable endpoints"
+printf '%s' "$err" | grep -q 'outcome unknown' && fail "a write never sent called unknown: $err"
 ctl lease frobnicate db
 expect_rc 2 "unknown subcommand"
 printf '%s' "$err" | grep -q "unknown lease subcommand 'frobnicate'" || fail "unknown subcommand message: $err"
@@ -246,4 +250,26 @@ ctl lease list -o json
 [ "$(field '[.[] | select(.name | startswith("bench-")) | select(.holder != null)] | length')" = 0 ] ||
 	fail "bench left leases held: $out"
 
-echo "ok: status, lease life cycle and tokens, attached keys, expiry, keys, watch, errors, members, leader transfer, bench (credentials: tests/security.sh)"
+# --- a write sent but not answered: outcome unknown (exit 4) ------------------------
+# Both followers stopped: the leader takes the put but cannot commit it.
+# Whether it is applied after SIGCONT is not asserted: that is exactly
+# what "unknown" means; the exit code and the message are.
+wait_for 10 has_leader || fail "no leader before the outcome-unknown case"
+ln=${l#w}
+stopped=""
+for n in 1 2 3; do
+	[ "$n" = "$ln" ] && continue
+	kill -STOP "$(pid_of $n)"
+	stopped="$stopped $n"
+done
+ctl put unknown/k v --endpoints "$(ep "$ln")" --timeout 2s
+for n in $stopped; do kill -CONT "$(pid_of $n)"; done
+expect_rc 4 "a put with both followers stopped"
+printf '%s' "$err" | grep -q "outcome unknown: the write was sent but no answer came within 2.0s; it may or may not have been applied" ||
+	fail "no outcome-unknown message: $err"
+printf '%s' "$err" | grep -q "check with 'tenurectl get unknown/k'" || fail "no hint to read the key: $err"
+wait_for 15 has_leader || fail "no leader after SIGCONT"
+ctl put unknown/k2 v2 --timeout 5s
+expect_rc 0 "a put after the followers came back"
+
+echo "ok: status, lease life cycle and tokens, attached keys, expiry, keys, watch, errors, members, leader transfer, bench, outcome unknown (credentials: tests/security.sh)"

@@ -159,6 +159,7 @@ echo "flipped a byte in the batch at offset $off of $seg ($nb batches)"
 timeout 20 "$bin" --name "w$v" --data-dir "$vdir" \
 	--listen-peer "127.0.0.1:$(peer_port "$v")" --listen-client "$(ep "$v")" \
 	--listen-http "127.0.0.1:$(http_port "$v")" --initial-cluster "$cluster" \
+	--advertise-peer "127.0.0.1:$(proxy_port "$v")" \
 	--election-timeout 300ms --heartbeat-interval 50ms >"$dir/refused.out" 2>&1
 rc=$?
 msg=$(grep -v '^[0-9-]*T.* level=' "$dir/refused.out")
@@ -260,6 +261,7 @@ refused_start() { # refused_start WHAT CLIENT_ADDR HTTP_ADDR: must exit 1 saying
 	timeout 20 "$bin" --name "w$v" --data-dir "$vdir" \
 		--listen-peer "127.0.0.1:$(peer_port "$v")" --listen-client "$2" \
 		--listen-http "$3" --initial-cluster "$cluster" --snapshot-every 100 \
+		--advertise-peer "127.0.0.1:$(proxy_port "$v")" \
 		--election-timeout 300ms --heartbeat-interval 50ms >"$dir/refused.out" 2>&1
 	rc=$?
 	[ $rc = 1 ] || fail "w$v with $1 in use exited $rc, expected 1: $(tail -n 5 "$dir/refused.out")"

@@ -6,6 +6,8 @@
 #   - every --option that `tenured --help`, `tenure-agent --help` and
 #     `tenurectl [COMMAND] --help` print is named in that binary's page, so
 #     an option added without documenting it fails here;
+#   - the exit codes `tenurectl --help` names are those of tenurectl(1)'s
+#     EXIT STATUS section;
 #   - every tenurectl command (and command group) answers --help with exit
 #     0 and a usage text, has an entry in tenurectl(1) (a line after .TP
 #     starting \fBtenurectl PATH\fP) that names the options of its usage
@@ -140,6 +142,17 @@ while IFS= read -r path; do
 			fail "tenurectl.1: the entry of '$path' does not name $o"
 	done
 done <"$dir/commands"
+
+# The exit codes --help names ("Exit status: 0 success, 1 ..., 4 ...") are
+# the ones the page's EXIT STATUS section lists, no more and no fewer.
+sed -n '/^Exit status:/,/^$/p' "$dir/ctl.help" | tr '\n' ' ' |
+	grep -oE '(status:|,) [0-9] ' | grep -oE '[0-9]' | sort -u >"$dir/help.codes"
+awk '/^\.SH EXIT STATUS/ { on = 1; next } /^\.SH/ { on = 0 }
+	on && /^\.B [0-9]$/ { print $2 }' "$pages/tenurectl.1" | sort -u >"$dir/page.codes"
+[ "$(wc -l <"$dir/help.codes")" -ge 3 ] ||
+	fail "tenurectl --help names too few exit codes: $(cat "$dir/help.codes")"
+cmp -s "$dir/help.codes" "$dir/page.codes" ||
+	fail "exit codes: tenurectl --help names $(tr '\n' ' ' <"$dir/help.codes"), tenurectl.1 lists $(tr '\n' ' ' <"$dir/page.codes")"
 
 # Every entry is a command, and every group answers --help.
 while IFS= read -r path; do

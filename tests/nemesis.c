@@ -173,6 +173,7 @@ static int node_start(struct node *nd)
 {
 	struct nemesis *nm = nd->nm;
 	char name[8], data[96], peer[32], cli[32], cluster[128], logf[96];
+	char adv[32];
 	int b = nm->port_base;
 	snprintf(name, sizeof(name), "w%d", nd->n);
 	snprintf(data, sizeof(data), "%s/w%d", nm->dir, nd->n);
@@ -184,6 +185,8 @@ static int node_start(struct node *nd)
 	snprintf(cluster, sizeof(cluster),
 		 "w1=127.0.0.1:%d,w2=127.0.0.1:%d,w3=127.0.0.1:%d", pb + 1,
 		 pb + 2, pb + 3);
+	/* ...so its entry is the proxy's address, not its listen_peer. */
+	snprintf(adv, sizeof(adv), "127.0.0.1:%d", pb + nd->n);
 	char *args[] = { (char *)nm->tenured,
 			 "--name",
 			 name,
@@ -195,6 +198,8 @@ static int node_start(struct node *nd)
 			 cli,
 			 "--initial-cluster",
 			 cluster,
+			 "--advertise-peer",
+			 adv,
 			 "--election-timeout",
 			 "300ms",
 			 "--heartbeat-interval",

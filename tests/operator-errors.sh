@@ -133,6 +133,41 @@ check "tenured: peer token file missing" 2 'cannot read the secret file' \
 check "tenured: credentials file missing" 2 'cannot read credentials_file' \
 	'tenurectl auth hash' $tw --credentials-file "$tmp/no-creds"
 
+# ---- tenured --check-config: settings that contradict each other -------------------------
+# Each refused by --check-config (without touching anything) and at start.
+check "tenured --check-config: peer token file missing" 2 "cannot read the secret file $tmp/no-token: No such file" \
+	'peer_token_file must name a file readable by the user tenured runs as' \
+	$tw --peer-token-file "$tmp/no-token" --check-config
+printf 's3cret\n' >"$tmp/token"
+chmod 600 "$tmp/token"
+check "tenured --check-config: peer token file unreadable" 2 "cannot read the secret file $tmp/token: Permission denied" \
+	'readable by the user tenured runs as' $as_pg $tw --peer-token-file "$tmp/token" --check-config
+printf 'admin root scram-sha-256$x\n' >"$tmp/creds"
+check "tenured --check-config: a bad credentials line" 2 "$tmp/creds line 1: unknown role \"root\"" \
+	'use admin, read-only or agent:SCOPE' $tw --credentials-file "$tmp/creds" --check-config
+dup="w9=127.0.0.1:$((P + 2)),w8=127.0.0.1:$((P + 2))"
+check "tenured --check-config: two witnesses on one peer address" 2 \
+	"initial_cluster gives w9 and w8 the same peer address 127.0.0.1:$((P + 2))" \
+	'each witness needs its own host:port' $tw --initial-cluster "$dup" --check-config
+check "tenured: two witnesses on one peer address" 2 'the same peer address' \
+	'each witness needs its own' $tw --initial-cluster "$dup"
+check "tenured --check-config: listen_client = listen_peer" 2 \
+	"listen_peer 127.0.0.1:$((P + 2)) and listen_client 127.0.0.1:$((P + 2)) are the same address" \
+	'pick another listen_client' $tw --listen-client 127.0.0.1:$((P + 2)) --check-config
+check "tenured: listen_client = listen_peer" 2 'are the same address' \
+	'pick another listen_client' $tw --listen-client 127.0.0.1:$((P + 2))
+check "tenured --check-config: listen_peer is not its initial_cluster entry" 2 \
+	"listen_peer 127.0.0.1:$((P + 3)) is not w9's address in initial_cluster \(127.0.0.1:$((P + 2))\)" \
+	"set listen_peer to 127.0.0.1:$((P + 2)) or fix w9's entry.*set advertise_peer" \
+	$tw --listen-peer 127.0.0.1:$((P + 3)) --check-config
+check "tenured: listen_peer is not its initial_cluster entry" 2 'is not w9.s address in initial_cluster' \
+	'set listen_peer to' $tw --listen-peer 127.0.0.1:$((P + 3))
+[ ! -e "$tmp/w9" ] || fail "tenured created its data dir before refusing contradicting settings"
+timeout 20 $tw --listen-peer 127.0.0.1:$((P + 3)) --advertise-peer 127.0.0.1:$((P + 2)) \
+	--check-config >"$tmp/out" 2>&1 ||
+	fail "a listen_peer behind a proxy (advertise_peer = its entry) refused: $(cat "$tmp/out")"
+echo "ok: tenured --check-config: listen_peer behind a proxy, declared with advertise_peer"
+
 # ---- tenured: data dir ------------------------------------------------------------------
 
 check "tenured: another witness's data dir" 2 "data_dir .*/w1 belongs to witness 'w1', not to 'w9'" \
@@ -178,8 +213,14 @@ check "tenurectl: endpoint without a port" 2 "endpoint 'nonsense': no port" \
 	'comma-separated list of host:port' "$C" --endpoints nonsense get k
 check "tenurectl: bad duration" 2 "--timeout wants a duration like 5s or 500ms, not '5x'" \
 	"Try 'tenurectl get --help'" "$C" --endpoints "$client" --timeout 5x get k
-check "tenurectl: typo'd option" 2 'unknown option --endpionts' \
-	"Try 'tenurectl get --help'" "$C" --endpionts "$client" get k
+check "tenurectl: typo'd option" 2 "unknown option --endpionts for 'get'" \
+	"Try 'tenurectl get --help'" "$C" get k --endpionts "$client"
+check "tenurectl: typo'd option before the command" 2 'unknown option --endpionts$' \
+	"Try 'tenurectl --help'" "$C" --endpionts "$client" get k
+check "tenurectl: unknown option before the command" 2 'unknown option --bogus$' \
+	"Try 'tenurectl --help'" "$C" --bogus status
+check "tenurectl: a flag the command does not take" 2 "unknown option --force for 'cluster list'" \
+	"Try 'tenurectl cluster list --help'" "$C" cluster list --force
 check "tenurectl: unknown command" 2 "unknown command 'lese'" \
 	"Try 'tenurectl --help'" "$C" --endpoints "$client" lese list
 check "tenurectl: secret file missing" 2 'cannot read the secret file' \

@@ -26,7 +26,7 @@
 #   nemesis        5000-8999     20     nemesis-ports        nemesis.sh
 #   local-cluster  9000-9959     60     local-cluster-ports  local-cluster.sh (deploy/local-cluster --base-port)
 #   witness        10000-19199   20     wc-ports             witness-cluster.sh, ctl-cluster.sh,
-#                                                            witness-ops.sh
+#                                                            witness-ops.sh, bad-ops.sh
 #   fault0         19200-19399   20     fault-ports          fault-leader.sh  (fault-lib.sh slot 0)
 #   fault1         19400-19599   20     fault-ports          fault-partition.sh (slot 1)
 #   fault2         19600-19799   20     fault-ports          fault-disk.sh (slot 2)
@@ -250,6 +250,11 @@ make_cluster() { # $cluster, the --initial-cluster every witness gets
 start() { # start N [EXTRA OPTIONS...]: tenured wN in the background
 	n=$1
 	shift
+	# Through the proxies, the peers dial the proxy in front of wN: its
+	# initial_cluster entry, which wN must be told (advertise_peer).
+	if [ "$use_proxy" = 1 ]; then
+		set -- --advertise-peer "127.0.0.1:$(proxy_port "$n")" "$@"
+	fi
 	# shellcheck disable=SC2086 # $launch is words on purpose
 	${launch:-} "$bin" --name "w$n" --data-dir "$dir/w$n" \
 		--listen-peer "127.0.0.1:$(peer_port "$n")" \

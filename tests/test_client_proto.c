@@ -289,6 +289,10 @@ static void response_eq(const struct client_response *a,
 	ck_assert_uint_eq(a->auth.iterations, b->auth.iterations);
 	str_eq(a->auth.signature, b->auth.signature, "signature");
 	str_eq(a->auth.role, b->auth.role, "role");
+	ck_assert_uint_eq(a->health_body.healthy, b->health_body.healthy);
+	str_eq(a->health_body.reason, b->health_body.reason, "reason");
+	ck_assert_uint_eq(a->health_body.disk_write_errors,
+			  b->health_body.disk_write_errors);
 	ck_assert_int_eq(a->more, b->more);
 	ck_assert_uint_eq(a->n, b->n);
 	for (uint32_t i = 0; i < a->n; i++) {
@@ -438,6 +442,7 @@ static void other_requests(struct client_request *out, size_t *n)
 	r = add_req(out, n, CLIENT_OP_CANCEL);
 	r->watch_id = UINT64_MAX;
 	add_req(out, n, CLIENT_OP_STATUS);
+	add_req(out, n, CLIENT_OP_HEALTH);
 	add_req(out, n, CLIENT_OP_MEMBER_LIST);
 	r = add_req(out, n, CLIENT_OP_MEMBER_ADD);
 	r->name = S("w4");
@@ -621,6 +626,12 @@ static void status_responses(struct client_response *out, size_t *n)
 	b->keys = UINT64_MAX;
 	r = add_resp(out, n, CLIENT_OP_STATUS, CLIENT_OK); /* all empty */
 	error_responses(out, n, CLIENT_OP_STATUS);
+	r = add_resp(out, n, CLIENT_OP_HEALTH, CLIENT_OK);
+	r->health_body.healthy = 1;
+	r = add_resp(out, n, CLIENT_OP_HEALTH, CLIENT_OK);
+	r->health_body.reason = S("disk write failed: No space left on device");
+	r->health_body.disk_write_errors = UINT64_MAX;
+	error_responses(out, n, CLIENT_OP_HEALTH);
 }
 
 static void auth_responses(struct client_response *out, size_t *n)
@@ -1403,6 +1414,7 @@ static const uint32_t unknown_ops[] = {
 	1,
 	CLIENT_OP_HELLO - 1,
 	CLIENT_OP_END,
+	0x999,
 	CLIENT_RESPONSE,
 	CLIENT_EVENT,
 	0x7fffffff,
@@ -1434,6 +1446,41 @@ START_TEST(test_unknown_ops)
 			     decode_payload(&c, RESPONSE, CLIENT_RESPONSE, 5,
 					    unknown_ops[i], false, ok, 9),
 			     "unknown op");
+	}
+	ctx_free(&c);
+}
+END_TEST
+
+/* The server's answer to an op it does not know: an error, which has no
+ * body, so it encodes and decodes whatever the op (silence would leave
+ * the client waiting until its timeout). */
+START_TEST(test_unknown_op_gets_an_error_answer)
+{
+	struct ctx c;
+	const char *msg = "invalid request: unknown op 0x999";
+
+	ctx_init(&c);
+	for (size_t i = 0; i < N_UNKNOWN_OPS; i++) {
+		struct client_response r = { .id = 7, .op = unknown_ops[i] };
+		r.status = CLIENT_EINVAL;
+		r.message.p = msg;
+		r.message.len = strlen(msg);
+		encode_response(&c, &r);
+		ck_assert_int_eq(decode_response_encoded(&c, unknown_ops[i]),
+				 0);
+		ck_assert_uint_eq(c.resp.id, 7);
+		ck_assert_int_eq(c.resp.status, CLIENT_EINVAL);
+		str_eq(c.resp.message, r.message, "message");
+	}
+	/* What tenured does with such a frame: the codec's refusal names
+	 * the op, for the answer's message. */
+	for (size_t i = 0; i < N_UNKNOWN_OPS; i++) {
+		char op[16];
+		snprintf(op, sizeof(op), "0x%x", (unsigned)unknown_ops[i]);
+		expect_error(&c,
+			     decode_payload(&c, REQUEST, unknown_ops[i], 9, 0,
+					    false, NULL, 0),
+			     op);
 	}
 	ctx_free(&c);
 }
@@ -1831,7 +1878,7 @@ START_TEST(test_idempotent_ops)
 		CLIENT_OP_PUT,           CLIENT_OP_GET,
 		CLIENT_OP_LIST,          CLIENT_OP_STATUS,
 		CLIENT_OP_MEMBER_LIST,   CLIENT_OP_LEASE_LIST_PAGE,
-		CLIENT_OP_LIST_PAGE,
+		CLIENT_OP_LIST_PAGE,     CLIENT_OP_HEALTH,
 	};
 	static const uint32_t no[] = {
 		CLIENT_OP_LEASE_RELEASE, CLIENT_OP_DELETE,
@@ -1879,6 +1926,7 @@ START_TEST(test_op_names)
 		"LEASE_LIST_PAGE",
 		"LIST_PAGE",
 		"AUTH_PROOF",
+		"HEALTH",
 	};
 
 	for (unsigned k = 0; k < N_OPS; k++)
@@ -1962,6 +2010,7 @@ Suite *client_proto_suite(void)
 	tcase_add_test(bad, test_flags_other_than_0_1);
 	tcase_add_test(bad, test_request_id_0);
 	tcase_add_test(bad, test_unknown_ops);
+	tcase_add_test(bad, test_unknown_op_gets_an_error_answer);
 	tcase_add_test(bad, test_response_header_refusals);
 	tcase_add_test(bad, test_wrong_frame_types);
 	tcase_add_test(bad, test_response_body_refusals);

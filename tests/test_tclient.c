@@ -432,6 +432,7 @@ struct answer {
 	unsigned calls;
 	int status;
 	bool had_response;
+	bool unknown; /* tclient_outcome_unknown() in the callback */
 	char value[64];
 	uint64_t at_ms;
 };
@@ -443,6 +444,7 @@ static void on_answer(void *arg, int status, const struct client_response *r)
 	a->calls++;
 	a->status = status;
 	a->had_response = r != NULL;
+	a->unknown = tclient_outcome_unknown(fx.c);
 	a->at_ms = now_ms();
 	if (r && r->present)
 		copy_cstr(a->value, sizeof(a->value), r->kv.value);
@@ -740,6 +742,7 @@ START_TEST(test_lost_idempotent_is_retried)
 	wait_answer(&a);
 	ck_assert_int_eq(a.status, CLIENT_OK);
 	ck_assert_str_eq(a.value, "again");
+	ck_assert(!a.unknown); /* answered in the end */
 	ck_assert_uint_eq(fx.srv[0].n_conns, 2);
 	ck_assert_uint_eq(fx.srv[0].n_requests, 2);
 }
@@ -755,6 +758,7 @@ START_TEST(test_lost_non_idempotent_is_unknown)
 	wait_answer(&a);
 	ck_assert_int_eq(a.status, CLIENT_EUNKNOWN);
 	ck_assert(!a.had_response);
+	ck_assert(a.unknown);
 	run_for(&fx.loop, 200);
 	ck_assert_uint_eq(fx.srv[0].n_requests, 1); /* never resent */
 	ck_assert_uint_eq(a.calls, 1);
@@ -775,8 +779,53 @@ START_TEST(test_deadline_expires)
 	wait_answer(&a);
 	ck_assert_int_eq(a.status, CLIENT_ETIMEOUT);
 	ck_assert(!a.had_response);
+	ck_assert(a.unknown); /* sent: the server may have run it */
 	ck_assert_uint_ge(a.at_ms - start, 190);
 	ck_assert_uint_lt(a.at_ms - start, 2000);
+}
+END_TEST
+
+/* Nothing listens: the request never left the client, so its failure is
+ * a known "not done". */
+START_TEST(test_never_sent_is_not_unknown)
+{
+	struct answer a = { 0 };
+
+	fake_start(&fx.srv[0], h_echo);
+	client_new(1);
+	fake_stop(&fx.srv[0]);
+	ck_assert(run_until(&fx.loop, all_closed, &fx.srv[0], DEADLINE_MS));
+	send_req(cas_req("never"), 300, &a);
+	wait_answer(&a);
+	ck_assert(a.status == CLIENT_ETIMEOUT || a.status == CLIENT_ECIRCUIT);
+	ck_assert(!a.unknown);
+}
+END_TEST
+
+/* The first connection drops the request, then every attempt is refused
+ * (no quorum: not run) until the deadline: the first attempt may have
+ * run, and the refusals after it do not make that any less so. */
+static void h_drop_then_refuse(struct fake *f, struct fake_conn *fc,
+			       const struct client_request *q)
+{
+	(void)f;
+	if (fc->index == 1)
+		fake_drop(fc);
+	else
+		fake_reply(fc, q, CLIENT_ENOQUORUM, "", NULL);
+}
+
+START_TEST(test_lost_attempt_stays_unknown)
+{
+	struct answer a = { 0 };
+
+	fake_start(&fx.srv[0], h_drop_then_refuse);
+	client_new(1);
+	send_req(get_req("lost"), 400, &a);
+	wait_answer(&a);
+	ck_assert_int_eq(a.status, CLIENT_ETIMEOUT);
+	ck_assert(a.unknown);
+	ck_assert_uint_ge(fx.srv[0].n_requests, 2);
 }
 END_TEST
 
@@ -1510,6 +1559,8 @@ Suite *tclient_suite(void)
 	tcase_add_test(fail, test_lost_idempotent_is_retried);
 	tcase_add_test(fail, test_lost_non_idempotent_is_unknown);
 	tcase_add_test(fail, test_deadline_expires);
+	tcase_add_test(fail, test_never_sent_is_not_unknown);
+	tcase_add_test(fail, test_lost_attempt_stays_unknown);
 	tcase_add_test(fail, test_silent_connection_is_dropped);
 	tcase_add_test(fail, test_backoff_grows);
 	tcase_add_test(fail, test_backoff_bounds);

@@ -1,0 +1,42 @@
+/*
+ * disk_health.c — see disk_health.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "server/disk_health.h"
+
+bool disk_health_failed(struct disk_health *h, enum disk_write_kind kind,
+			int err, uint64_t now_ms, uint64_t *unlogged)
+{
+	h->errors++;
+	h->failing |= 1u << kind;
+	snprintf(h->reason, sizeof(h->reason), "disk write failed: %s",
+		 strerror(err));
+	if (h->logged && now_ms < h->logged_ms + DISK_HEALTH_LOG_EVERY_MS) {
+		h->unlogged++;
+		return false;
+	}
+	*unlogged = h->unlogged;
+	h->unlogged = 0;
+	h->logged = true;
+	h->logged_ms = now_ms;
+	return true;
+}
+
+bool disk_health_succeeded(struct disk_health *h, enum disk_write_kind kind)
+{
+	bool was_failing = h->failing != 0;
+	h->failing &= ~(1u << kind);
+	if (!was_failing || h->failing)
+		return false;
+	/* The next failure is news again: logged at once. */
+	h->logged = false;
+	h->unlogged = 0;
+	return true;
+}
+
+bool disk_health_ok(const struct disk_health *h)
+{
+	return h->failing == 0;
+}
