@@ -126,6 +126,20 @@ int tls_conn_feed(struct tls_conn *c, const void *data, size_t len)
 	return 0;
 }
 
+/* OpenSSL names a received alert "tlsv13 alert certificate required":
+ * that is the peer refusing, which an operator must read as such. */
+static void reason_failed(struct tls_conn *c, const char *what,
+			  const char *reason)
+{
+	if (strstr(reason, " alert "))
+		snprintf(c->error, sizeof(c->error),
+			 "TLS %s failed: the %s refused the connection (%s)",
+			 what, c->server ? "client" : "server", reason);
+	else
+		snprintf(c->error, sizeof(c->error), "TLS %s failed: %s", what,
+			 reason);
+}
+
 /* Whose certificate failed, and why, in the words an operator can act
  * on: the verification result first (it names the certificate problem),
  * then OpenSSL's reason (alerts, protocol errors). */
@@ -143,8 +157,7 @@ static int failed(struct tls_conn *c, const char *what)
 			 "TLS %s failed: %s certificate: %s", what, whose,
 			 X509_verify_cert_error_string(v));
 	else
-		snprintf(c->error, sizeof(c->error), "TLS %s failed: %s", what,
-			 tls_openssl_reason("connection error"));
+		reason_failed(c, what, tls_openssl_reason("connection error"));
 	ERR_clear_error();
 	return TLS_ERROR;
 }
