@@ -9,7 +9,10 @@
  * CAs of one listener or client.  tls_context_load() checks the files the
  * way an operator needs: each error names the option's file and says
  * what is wrong (missing, unreadable, not PEM, key does not match the
- * certificate, certificate not signed by the CA, expired).
+ * certificate, certificate not signed by the CA, expired).  With both
+ * cert_file and ca_file, the certificate must verify against ca_file:
+ * one CA signs a whole cluster, and a certificate it did not sign would
+ * only fail later, at every peer.
  * tls_context_reload() loads into a new OpenSSL context and swaps it in
  * only when everything loaded; on any error the old one stays in force.
  * Connections keep the OpenSSL context they were created with (OpenSSL
