@@ -9,23 +9,23 @@
 
 #include "common/addr.h"
 #include "common/http.h"
+#include "common/stream.h"
 
 #define REQUEST_MAX 8192
 
 struct http_conn {
-	uv_tcp_t tcp;
+	struct stream *stream;
 	struct http_server *srv;
 	char buf[REQUEST_MAX];
 	size_t len;
 	bool answered;
-	uv_write_t wreq;
-	struct buf out;
 	struct http_conn *prev, *next;
 };
 
 struct http_server {
 	uv_tcp_t listener;
 	uv_loop_t *loop;
+	struct tls_context *tls; /* NULL: plaintext */
 	http_handler handler;
 	void *arg;
 	struct http_conn *conns;
@@ -61,9 +61,9 @@ static const char *reason(int status)
 	return "Error";
 }
 
-static void on_conn_closed(uv_handle_t *h)
+static void on_conn_closed(void *arg)
 {
-	struct http_conn *c = h->data;
+	struct http_conn *c = arg;
 	struct http_server *s = c->srv;
 	if (c->prev)
 		c->prev->next = c->next;
@@ -71,28 +71,24 @@ static void on_conn_closed(uv_handle_t *h)
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	buf_free(&c->out);
 	free(c);
 	if (s->closing && !s->conns)
 		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 }
 
-static void conn_close(struct http_conn *c)
+/* flush: after the response is sent (a second call without it cuts the
+ * wait short, as http_close does). */
+static void conn_close(struct http_conn *c, bool flush)
 {
-	if (!uv_is_closing((uv_handle_t *)&c->tcp))
-		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-}
-
-static void on_written(uv_write_t *req, int status)
-{
-	(void)status;
-	conn_close(req->data);
+	stream_close(c->stream, flush, on_conn_closed, c);
 }
 
 static void send_response(struct http_conn *c, bool head,
 			  struct http_response *res)
 {
 	char hdr[256];
+	struct buf out;
+	buf_init(&out);
 	int n = snprintf(hdr, sizeof(hdr),
 			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
@@ -100,17 +96,15 @@ static void send_response(struct http_conn *c, bool head,
 			 res->content_type ? res->content_type
 					   : "application/json",
 			 res->body.len);
-	buf_put(&c->out, hdr, (size_t)n);
+	/* one write, header and body together: two would meet Nagle's
+	 * algorithm and the client's delayed ACK */
+	buf_put(&out, hdr, (size_t)n);
 	if (!head)
-		buf_put(&c->out, res->body.buf, res->body.len);
-	if (c->out.failed) {
-		conn_close(c);
-		return;
-	}
-	uv_buf_t b = uv_buf_init(c->out.buf, (unsigned)c->out.len);
-	c->wreq.data = c;
-	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written))
-		conn_close(c);
+		buf_put(&out, res->body.buf, res->body.len);
+	bool sent = !out.failed &&
+		    stream_write(c->stream, out.buf, out.len) == 0;
+	buf_free(&out);
+	conn_close(c, sent);
 }
 
 static void answer_plain(struct http_conn *c, int status, const char *msg)
@@ -144,35 +138,45 @@ static void handle_request(struct http_conn *c)
 	buf_free(&res.body);
 }
 
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+static void on_alloc(struct stream *st, size_t hint, uv_buf_t *buf)
 {
-	struct http_conn *c = h->data;
+	struct http_conn *c = stream_data(st);
 	(void)hint;
 	*buf = uv_buf_init(c->buf + c->len,
 			   (unsigned)(REQUEST_MAX - 1 - c->len));
 }
 
-static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+static void on_read(struct stream *st, char *data, size_t nread)
 {
-	struct http_conn *c = st->data;
-	(void)buf;
-	if (nread < 0) {
-		conn_close(c);
-		return;
-	}
+	struct http_conn *c = stream_data(st);
+	(void)data; /* it is c->buf + c->len */
 	if (c->answered)
 		return;
-	c->len += (size_t)nread;
+	c->len += nread;
 	c->buf[c->len] = '\0';
 	if (strstr(c->buf, "\r\n\r\n") || strstr(c->buf, "\n\n")) {
-		uv_read_stop(st);
+		stream_read_stop(st);
 		handle_request(c);
 	} else if (c->len >= REQUEST_MAX - 1) {
-		uv_read_stop(st);
+		stream_read_stop(st);
 		c->answered = true;
 		answer_plain(c, 400, "request too large");
 	}
 }
+
+/* The peer closed, reset, or failed its TLS handshake. */
+static void on_end(struct stream *st, int status, const char *why)
+{
+	(void)status;
+	(void)why;
+	conn_close(stream_data(st), false);
+}
+
+static const struct stream_callbacks conn_callbacks = {
+	.alloc = on_alloc,
+	.read = on_read,
+	.end = on_end,
+};
 
 static void on_connection(uv_stream_t *server, int status)
 {
@@ -183,16 +187,14 @@ static void on_connection(uv_stream_t *server, int status)
 	if (!c)
 		return;
 	c->srv = s;
-	buf_init(&c->out);
-	uv_tcp_init(s->loop, &c->tcp);
-	c->tcp.data = c;
+	if (stream_accept(server, s->tls, &conn_callbacks, c, &c->stream)) {
+		free(c);
+		return;
+	}
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) ||
-	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read))
-		conn_close(c);
 }
 
 static void free_owner(uv_handle_t *h)
@@ -200,8 +202,9 @@ static void free_owner(uv_handle_t *h)
 	free(h->data);
 }
 
-int http_start(uv_loop_t *loop, const char *listen_addr, http_handler h,
-	       void *arg, struct http_server **out, char *err, size_t errlen)
+int http_start(uv_loop_t *loop, const char *listen_addr,
+	       struct tls_context *tls, http_handler h, void *arg,
+	       struct http_server **out, char *err, size_t errlen)
 {
 	struct sockaddr_storage addr;
 	if (addr_parse(listen_addr, &addr)) {
@@ -215,6 +218,7 @@ int http_start(uv_loop_t *loop, const char *listen_addr, http_handler h,
 	if (!s)
 		return -ENOMEM;
 	s->loop = loop;
+	s->tls = tls;
 	s->handler = h;
 	s->arg = arg;
 	uv_tcp_init(loop, &s->listener);
@@ -257,6 +261,7 @@ void http_close(struct http_server *s, void (*on_closed)(void *arg), void *arg)
 		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 		return;
 	}
+	/* a connection's memory goes in on_conn_closed, from the loop */
 	for (struct http_conn *c = s->conns; c; c = c->next)
-		conn_close(c);
+		conn_close(c, false);
 }

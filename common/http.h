@@ -4,7 +4,8 @@
  *
  * Contract
  * --------
- * Loop thread only.  Each request line is parsed, headers are skipped, and
+ * Loop thread only.  Plaintext, or TLS with the caller's context
+ * (common/stream.h carries both).  Each request line is parsed, headers are skipped, and
  * the handler fills a response (status, content type, body).  Requests over
  * 8 KiB or malformed ones get 400 and the connection closes; nothing a
  * client sends can affect other connections.  Responses carry
@@ -21,6 +22,7 @@
 #include <uv.h>
 
 #include "common/buf.h"
+#include "common/tls.h"
 
 struct http_response {
 	int status;               /* 200, 404, 503 ... */
@@ -33,8 +35,12 @@ typedef void (*http_handler)(void *arg, const char *method, const char *path,
 
 struct http_server;
 
-int http_start(uv_loop_t *loop, const char *listen_addr, http_handler h,
-	       void *arg, struct http_server **out, char *err, size_t errlen);
+/* Listens on listen_addr ("host:port"); with tls (not NULL: the caller's,
+ * kept until http_close's callback) over TLS only, a tls_context_reload()
+ * applying to the connections accepted after it. */
+int http_start(uv_loop_t *loop, const char *listen_addr,
+	       struct tls_context *tls, http_handler h, void *arg,
+	       struct http_server **out, char *err, size_t errlen);
 void http_close(struct http_server *s, void (*on_closed)(void *arg), void *arg);
 /* printf into a response body. */
 void http_printf(struct http_response *res, const char *fmt, ...)

@@ -608,7 +608,8 @@ int api_start(uv_loop_t *loop, const char *listen, api_fill_fn fill, void *arg,
 	}
 	s->fill = fill;
 	s->arg = arg;
-	int rv = http_start(loop, listen, on_request, s, &s->http, err, errlen);
+	int rv = http_start(loop, listen, NULL, on_request, s, &s->http, err,
+			    errlen);
 	if (rv) {
 		free(s);
 		return rv;

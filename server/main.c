@@ -525,7 +525,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		return 0;
 	d->status_ctx = status_context(d->node, d->svc, s->name);
 	if (!d->status_ctx ||
-	    http_start(d->loop, s->listen_http, status_http_handler,
+	    http_start(d->loop, s->listen_http, NULL, status_http_handler,
 		       d->status_ctx, &d->http, err, errlen))
 		return -1;
 	return 0;

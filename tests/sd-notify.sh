@@ -110,9 +110,10 @@ for n in 1 2 3; do
 	[ "$others" = 0 ] || fail "notify$n got $others datagrams from other PIDs"
 done
 
-# SIGHUP: no reload, so it is logged and ignored (it used to kill).
+# SIGHUP: a reload (of the credentials; none here), logged; it must
+# neither stop the witness nor say STOPPING (it used to kill).
 kill -HUP "$(pid_of 1)"
-wait_for 5 grep -q "event=signal_ignored signal=1" "$dir/w1.log" ||
+wait_for 5 grep -q "event=reloaded" "$dir/w1.log" ||
 	fail "w1 logged nothing about SIGHUP"
 kill -0 "$(pid_of 1)" 2>/dev/null || fail "w1 died of SIGHUP"
 [ "$(count 1 STOPPING=1)" = 0 ] || fail "w1 sent STOPPING=1 on SIGHUP"
