@@ -366,6 +366,56 @@ static int connect_witnesses(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* A password goes into a conninfo, a primary_conninfo and a CREATE ROLE
+ * statement: refuse what would need quoting in any of them, rather than
+ * quote three ways (a generated password is hex anyway). */
+static const char *password_problem(const char *pw)
+{
+	if (strlen(pw) < 8)
+		return "is shorter than 8 characters";
+	for (const char *p = pw; *p; p++)
+		if (*p <= ' ' || *p > '~' || strchr("'\\\"$", *p))
+			return "holds a blank, a quote, a backslash, a '$' or "
+			       "a "
+			       "non-ASCII character";
+	return NULL;
+}
+
+static int read_password(const char *key, const char *path, char **out,
+			 char *err, size_t errlen)
+{
+	char why[600];
+	const char *problem;
+
+	*out = NULL;
+	if (!path || !path[0])
+		return 0;
+	if (!(*out = conf_read_secret(path, why, sizeof(why)))) {
+		snprintf(err, errlen, "%s: %s", key, why);
+		return -1;
+	}
+	if ((problem = password_problem(*out))) {
+		snprintf(err, errlen,
+			 "%s %s: the password %s (use letters, digits and "
+			 "punctuation such as -_.+=/; e.g. openssl rand -hex "
+			 "24)",
+			 key, path, problem);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_pg_passwords(struct agent *a, char *err, size_t errlen)
+{
+	const struct agent_conf *c = a->conf;
+	return read_password("pg_superuser_password_file",
+			     c->pg_superuser_password_file, &a->pg_password,
+			     err, errlen) ||
+	       read_password("replication_password_file",
+			     c->replication_password_file,
+			     &a->replication_password, err, errlen);
+}
+
 static int connect_pg(struct agent *a, char *err, size_t errlen)
 {
 	const char *addr = a->conf->pg_listen;
@@ -384,6 +434,9 @@ static int connect_pg(struct agent *a, char *err, size_t errlen)
 	pgconf_conninfo_append(conninfo, sizeof(conninfo), "port", port);
 	pgconf_conninfo_append(conninfo, sizeof(conninfo), "user",
 			       a->conf->pg_superuser);
+	if (a->pg_password)
+		pgconf_conninfo_append(conninfo, sizeof(conninfo), "password",
+				       a->pg_password);
 	pgconf_conninfo_append(conninfo, sizeof(conninfo), "dbname",
 			       a->conf->pg_database);
 	pgconf_conninfo_append(conninfo, sizeof(conninfo), "connect_timeout",
@@ -422,6 +475,8 @@ static void abandon_start(uv_loop_t *loop, struct agent *a)
 	uv_run(loop, UV_RUN_DEFAULT);
 	free(a->endpoints);
 	free(a->witness_secret);
+	free(a->pg_password);
+	free(a->replication_password);
 	free(a);
 }
 
@@ -461,6 +516,8 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 	if (conf->witness_user && conf->witness_user[0] &&
 	    !(a->witness_secret = conf_read_secret(conf->witness_secret_file,
 						   err, errlen)))
+		goto fail;
+	if (read_pg_passwords(a, err, errlen) != 0)
 		goto fail;
 	if (connect_witnesses(a, err, errlen) != 0 ||
 	    connect_pg(a, err, errlen) != 0)

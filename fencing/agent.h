@@ -52,8 +52,10 @@ struct agent_conf {
 	char *pg_data_dir;
 	char *pg_listen;
 	char *pg_superuser;
+	char *pg_superuser_password_file;
 	char *pg_database;
 	char *replication_user;
+	char *replication_password_file;
 	char *pg_options;
 	char *pg_log_file;
 	char *listen_http;

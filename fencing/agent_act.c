@@ -81,6 +81,11 @@ void act_conninfo(struct agent *a, const struct member *m, char *buf,
 	pgconf_conninfo_append(buf, cap, "host", host);
 	pgconf_conninfo_append(buf, cap, "port", port);
 	pgconf_conninfo_append(buf, cap, "user", a->conf->replication_user);
+	/* Kept in postgresql.auto.conf (mode 0600, the data directory's
+	 * owner only), as the walreceiver needs it at every start. */
+	if (a->replication_password)
+		pgconf_conninfo_append(buf, cap, "password",
+				       a->replication_password);
 	pgconf_conninfo_append(buf, cap, "application_name", a->conf->name);
 }
 
@@ -123,6 +128,13 @@ static void run_env(struct act *x, const char *const *argv,
 		free(s);
 		act_fail(x, "spawn_failed", argv[0]);
 	}
+}
+
+void act_spawn_env(struct act *x, const char *const *argv,
+		   const char *const *env, uint64_t timeout_ms,
+		   act_step_fn next)
+{
+	run_env(x, argv, env, timeout_ms, next);
 }
 
 void act_spawn(struct act *x, const char *const *argv, uint64_t timeout_ms,

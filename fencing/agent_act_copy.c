@@ -12,6 +12,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/scram.h"
 #include "fencing/agent_act_int.h"
 #include "fencing/aside.h"
 #include "fencing/pgconf.h"
@@ -52,16 +53,54 @@ static void boot_role(struct act *x, int status, const char *error,
 	act_role_changed(x, "primary");
 }
 
+/* " PASSWORD '<SCRAM verifier>'" for the replication role, or "": the
+ * server stores the verifier as it is (PostgreSQL's own format), so the
+ * password itself never reaches it, nor its logs. */
+static bool role_password_clause(const struct agent *a, char *out, size_t cap)
+{
+	struct scram_verifier v;
+	char text[SCRAM_VERIFIER_TEXT_MAX];
+
+	out[0] = '\0';
+	if (!a->replication_password)
+		return true;
+	if (scram_verifier_make(a->replication_password,
+				strlen(a->replication_password),
+				SCRAM_ITERATIONS_DEFAULT, &v) ||
+	    scram_verifier_format(&v, text, sizeof(text)))
+		return false;
+	/* tenure's text form differs from PostgreSQL's in the prefix only */
+	const char *rest = strchr(text, '$');
+	snprintf(out, cap, " PASSWORD 'SCRAM-SHA-256%s'", rest ? rest : "");
+	return rest != NULL;
+}
+
 static void boot_started(struct act *x, const struct spawn_result *r)
 {
 	if (!act_spawn_ok(x, r, "pg_ctl start"))
 		return;
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE "
-		 "rolname = '%s') THEN CREATE ROLE \"%s\" WITH REPLICATION "
-		 "LOGIN; END IF; END$$",
-		 x->a->conf->replication_user, x->a->conf->replication_user);
+	char sql[1024], pw[SCRAM_VERIFIER_TEXT_MAX + 32];
+	const char *user = x->a->conf->replication_user;
+	if (!role_password_clause(x->a, pw, sizeof(pw))) {
+		act_fail(x, "bootstrap_failed",
+			 "cannot derive the replication password's verifier");
+		return;
+	}
+	/* An adopted cluster may have the role already: its password is
+	 * set to ours too, or the standbys could not log in. */
+	if (pw[0])
+		snprintf(sql, sizeof(sql),
+			 "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE "
+			 "rolname = '%s') THEN CREATE ROLE \"%s\" WITH "
+			 "REPLICATION LOGIN%s; ELSE ALTER ROLE \"%s\" WITH%s; "
+			 "END IF; END$$",
+			 user, user, pw, user, pw);
+	else
+		snprintf(sql, sizeof(sql),
+			 "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE "
+			 "rolname = '%s') THEN CREATE ROLE \"%s\" WITH "
+			 "REPLICATION LOGIN; END IF; END$$",
+			 user, user);
 	act_query(x, sql, 30000, boot_role);
 }
 
@@ -93,19 +132,25 @@ void act_boot_leased(struct agent *a, bool ok, int status, void *arg)
 		act_finish(x); /* someone else bootstraps */
 		return;
 	}
-	char initdb[1024];
+	char initdb[1024], pwfile[1100];
 	mkdir(a->conf->pg_data_dir, 0700);
+	/* With a password, every connection must give it (scram-sha-256 on
+	 * the socket and on loopback); without, trust as before. */
+	bool pw = a->pg_password != NULL;
+	snprintf(pwfile, sizeof(pwfile), "--pwfile=%s",
+		 pw ? a->conf->pg_superuser_password_file : "");
 	const char *argv[] = { act_bin(a, "initdb", initdb, sizeof(initdb)),
 			       "-D",
 			       a->conf->pg_data_dir,
 			       "-U",
 			       a->conf->pg_superuser,
 			       "-A",
-			       "trust",
+			       pw ? "scram-sha-256" : "trust",
 			       "-k",
 			       "-E",
 			       "UTF8",
 			       "--no-instructions",
+			       pw ? pwfile : NULL,
 			       NULL };
 	act_spawn(x, argv, 300000, boot_initdb_done);
 }
@@ -152,7 +197,15 @@ void act_basebackup(struct act *x)
 			       "fast",
 			       "-w",
 			       NULL };
-	act_spawn(x, argv, 3600000, basebackup_done);
+	/* The password through the environment, never on a command line
+	 * (ps shows those to every user). */
+	char pw[300];
+	snprintf(pw, sizeof(pw), "PGPASSWORD=%s",
+		 a->replication_password ? a->replication_password : "");
+	const char *env[] = { "LC_ALL=C", "LANG=C",
+			      a->replication_password ? pw : NULL, NULL };
+	act_spawn_env(x, argv, env, 3600000, basebackup_done);
+	memset(pw, 0, sizeof(pw));
 }
 
 static void recovered(struct act *x, const struct spawn_result *r)
@@ -317,6 +370,9 @@ void act_rewind(struct act *x)
 	pgconf_conninfo_append(src, sizeof(src), "host", host);
 	pgconf_conninfo_append(src, sizeof(src), "port", port);
 	pgconf_conninfo_append(src, sizeof(src), "user", a->conf->pg_superuser);
+	if (a->pg_password)
+		pgconf_conninfo_append(src, sizeof(src), "password",
+				       a->pg_password);
 	pgconf_conninfo_append(src, sizeof(src), "dbname",
 			       a->conf->pg_database);
 	char source[1100];

@@ -73,6 +73,11 @@ void act_split_pg(const char *addr, char *host, size_t cap, char *port,
 /* A program run (in the C locale, its output appended to pg_log_file);
  * next gets its result. */
 typedef void (*act_step_fn)(struct act *x, const struct spawn_result *r);
+/* act_spawn with env (NAME=VALUE, NULL-terminated) added to the
+ * environment; the C locale is the caller's to include. */
+void act_spawn_env(struct act *x, const char *const *argv,
+		   const char *const *env, uint64_t timeout_ms,
+		   act_step_fn next);
 void act_spawn(struct act *x, const char *const *argv, uint64_t timeout_ms,
 	       act_step_fn next);
 /* A query on the local Postgres; next gets status 0 and rows, or not. */

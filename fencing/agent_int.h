@@ -81,6 +81,9 @@ struct agent {
 	bool wd_on; /* the watchdog device is armed */
 	struct tclient_watch *lease_watch, *key_watch;
 	char *witness_secret;
+	/* Postgres passwords (pg_superuser_password_file,
+	 * replication_password_file), or NULL: trust. */
+	char *pg_password, *replication_password;
 	/* "NAME/INCARNATION": this process's holder of both leases, a
 	 * random id chosen at start (fencing/roster.h) */
 	char holder_id[MEMBER_STR_MAX + 24];

@@ -73,11 +73,20 @@ static const struct conf_option options[] = {
 	    pg_listen, "ADDR"),
 	OPT("pg_superuser", CONF_STRING, "postgres", 0, 0,
 	    "superuser the agent connects as", false, pg_superuser, "USER"),
+	OPT("pg_superuser_password_file", CONF_STRING, NULL, 0, 0,
+	    "file whose first line is pg_superuser's password: bootstrap "
+	    "sets it (initdb -A scram-sha-256) and the agent and pg_rewind "
+	    "log in with it; unset: no password (trust)",
+	    false, pg_superuser_password_file, "FILE"),
 	OPT("pg_database", CONF_STRING, "postgres", 0, 0,
 	    "database the agent connects to", false, pg_database, "DB"),
 	OPT("replication_user", CONF_STRING, "replicator", 0, 0,
 	    "role standbys replicate as (created at bootstrap)", false,
 	    replication_user, "USER"),
+	OPT("replication_password_file", CONF_STRING, NULL, 0, 0,
+	    "file whose first line is replication_user's password (set at "
+	    "bootstrap; used by pg_basebackup and the standbys)",
+	    false, replication_password_file, "FILE"),
 	OPT("pg_options", CONF_STRING, "", 0, 0,
 	    "extra options for postgres, e.g. \"-c shared_buffers=1GB\"", false,
 	    pg_options, "OPTS"),

@@ -34,6 +34,10 @@
 #   TENURE_SECRET_FILE are exported), each agent as NAME-SCOPE of role
 #   agent:SCOPE, made when its config is written (the running witnesses
 #   re-read the file).  0: no credentials.
+#   PG_PASSWORDS [1]: Postgres logins need passwords (scram-sha-256): the
+#   agents get pg_superuser_password_file and replication_password_file
+#   (random, made here), and PGPASSWORD is exported for the test's own
+#   connections as postgres.  0: trust, as initdb -A trust.
 #   PROBE_INTERVAL_MS [20]  PROBE_TIMEOUT_MS [2500]
 # KEEP=1 keeps $dir when the test fails.
 #
@@ -70,6 +74,17 @@ if [ "$pg_auth" = 1 ]; then
 	TENURE_SECRET_FILE="$dir/admin.secret"
 	export TENURE_USER TENURE_SECRET_FILE
 	witness_opts="--credentials-file $dir/credentials"
+fi
+pg_passwords=${PG_PASSWORDS:-1}
+if [ "$pg_passwords" = 1 ]; then
+	for _pwf in pg-superuser replication; do
+		od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$dir/$_pwf.pass"
+		echo >>"$dir/$_pwf.pass"
+		chown postgres "$dir/$_pwf.pass"
+		chmod 600 "$dir/$_pwf.pass"
+	done
+	PGPASSWORD=$(cat "$dir/pg-superuser.pass")
+	export PGPASSWORD
 fi
 # pg_auth_agent NAME SCOPE: the credential NAME-SCOPE (role agent:SCOPE),
 # made once; the witnesses that run (and are not stopped) re-read the file
@@ -374,6 +389,10 @@ pg_write_config() {
 		echo "pg_listen = '127.0.0.1:$(pg_port "$_n")'"
 		echo "pg_superuser = 'postgres'"
 		echo "replication_user = 'replicator'"
+		if [ "$pg_passwords" = 1 ]; then
+			echo "pg_superuser_password_file = '$dir/pg-superuser.pass'"
+			echo "replication_password_file = '$dir/replication.pass'"
+		fi
 		echo "pg_log_file = '$dir/$_n-postgres.log'"
 		# its socket in $dir, not in /var/run/postgresql, where a server
 		# killed by another run leaves a lock file for the same port

@@ -104,7 +104,9 @@ pids="$pids $haproxy_pid"
 
 # ---- PgBouncer, and the hook on every agent -------------------------------------------
 mkdir -p "$dir/pgbouncer"
-echo '"postgres" ""' >"$dir/pgbouncer/userlist.txt"
+# PgBouncer logs in to Postgres with the superuser's password (empty
+# when pg-lib runs Postgres with trust)
+echo "\"postgres\" \"${PGPASSWORD:-}\"" >"$dir/pgbouncer/userlist.txt"
 printf '[databases]\n' >"$dir/pgbouncer/databases.ini" # the hook fills it
 cat >"$dir/pgbouncer/pgbouncer.ini" <<EOF
 [pgbouncer]

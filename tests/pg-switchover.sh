@@ -174,4 +174,18 @@ rm -f "$dir/veto"
 new=$(pg_wait_primary 60) || fail "veto lifted: no primary"
 echo "pre_promote veto held for 9 s; then $new"
 probe_end veto
-echo "ok: switchover and back, pause, failover --candidate, SIGTERM, hooks"
+# Postgres logins need the passwords pg-lib made (scram-sha-256, no
+# trust line): one without is refused, the standbys stream with theirs,
+# and the replication role holds a SCRAM verifier, not the password.
+if [ "${PG_PASSWORDS:-1}" = 1 ]; then
+	if PGPASSWORD= psql_as "$new" "SELECT 1" >/dev/null 2>"$dir/nopw.err"; then
+		fail "$new let postgres in without a password"
+	fi
+	grep -q "password" "$dir/nopw.err" || fail "unexpected refusal: $(cat "$dir/nopw.err")"
+	[ "$(psql_as "$new" "SELECT count(*) FROM pg_hba_file_rules WHERE auth_method = 'trust'")" = 0 ] ||
+		fail "$new has trust lines in pg_hba.conf"
+	verifier=$(psql_as "$new" "SELECT left(rolpassword, 14) FROM pg_authid WHERE rolname = 'replicator'")
+	[ "$verifier" = 'SCRAM-SHA-256$' ] || fail "replicator's password is not a SCRAM verifier: $verifier"
+	pg_wait_sync "$new" 60 || fail "no standby streams with the replication password"
+fi
+echo "ok: switchover and back, pause, failover --candidate, SIGTERM, hooks, passwords"
