@@ -246,10 +246,25 @@ if [ "$haproxy" = 1 ]; then
 else
 	grep -q "^PG_PRIMARY_RW=" "$env" && fail "env: PG_PRIMARY_RW without haproxy"
 fi
-unset TENURE_ENDPOINTS TENURE_SCOPE
+unset TENURE_ENDPOINTS TENURE_SCOPE TENURE_USER TENURE_SECRET_FILE PGPASSFILE
 # shellcheck disable=SC1090
 . "$env"
 [ "$TENURE_SCOPE" = local ] || fail "sourcing env did not set TENURE_SCOPE"
+# secured: credentials and Postgres passwords made at the first up,
+# readable by their users only, and used
+[ "$TENURE_USER" = admin ] && [ -f "$TENURE_SECRET_FILE" ] && [ -f "$PGPASSFILE" ] ||
+	fail "env: no TENURE_USER, TENURE_SECRET_FILE or PGPASSFILE: $(cat "$env")"
+for f in credentials admin.secret pg1.secret pg-superuser.pass replication.pass pgpass; do
+	[ "$(stat -c %a "$cdir/secrets/$f")" = 600 ] ||
+		fail "secrets/$f has mode $(stat -c %a "$cdir/secrets/$f"), not 600"
+done
+[ "$(stat -c %U "$cdir/secrets/pg1.secret")" = postgres ] || fail "pg1.secret is not postgres's"
+"$ctl" --endpoints "$TENURE_ENDPOINTS" --user "" status >/dev/null 2>&1 &&
+	fail "the witnesses answered tenurectl without a credential"
+grep -q "witness_user = 'pg1'" "$cdir/pg1/agent.conf" || fail "pg1's agent has no witness credential"
+if PGPASSFILE=/dev/null PGPASSWORD= sql "$PG_PG1" "SELECT 1" >/dev/null 2>&1; then
+	fail "Postgres let postgres in without a password"
+fi
 for n in w1 w2 w3 pg1 pg2 pg3; do
 	[ -f "$cdir/$n/pid" ] || fail "no pid file $cdir/$n/pid"
 	alive "$(cat "$cdir/$n/pid")" || fail "$n's pid file names no running process"
