@@ -2,8 +2,9 @@
  * config.c — cluster membership.  The newest configuration entry in the log
  * is in force as soon as it is appended (single-server changes, Raft thesis
  * §4.1), so the configuration must be recomputed whenever the log tail is
- * truncated.  Only one change may be uncommitted at a time, and a learner is
- * promoted only once it has caught up, so a new voter never stalls commits.
+ * truncated.  Only one change may be uncommitted at a time, none before the
+ * leader has committed an entry of its term, and a learner is promoted only
+ * once it has caught up, so a new voter never stalls commits.
  *
  * Encoding (little endian): u32 magic, u32 count, then per server u64 id,
  * u8 role, u8 address length, address bytes.
@@ -190,6 +191,14 @@ int config_change(struct raft *r, const struct raft_event *ev,
 	if (r->state != RAFT_LEADER)
 		return RAFT_ENOTLEADER;
 	if (r->config_index > r->commit || r->transfer_to)
+		return RAFT_EBUSY;
+	/* Not before an entry of this term has committed (thesis §4.1 as
+	 * corrected in 2015): an earlier leader may have left an uncommitted
+	 * change this log lacks, made from the same committed configuration;
+	 * with ours on top, the two configurations could have disjoint
+	 * quorums and elect two leaders, or lose committed entries.  Once our
+	 * no-op commits, that other change can never commit nor win a vote. */
+	if (r->commit < r->term_start_index)
 		return RAFT_EBUSY;
 	struct raft_config c = r->config;
 	raft_id id = ev->change.id;

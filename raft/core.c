@@ -16,7 +16,7 @@ static const char *const error_messages[RAFT_ERROR_COUNT] = {
 	[RAFT_OK] = "success",
 	[RAFT_ENOTLEADER] = "this node is not the leader",
 	[RAFT_EBUSY] = "a leadership transfer or membership change is in "
-		       "progress; retry when it completes",
+		       "progress, or the leader is new; retry shortly",
 	[RAFT_ENOMEM] = "out of memory",
 	[RAFT_EINVAL] = "invalid argument",
 	[RAFT_ENOTCAUGHTUP] = "the learner has not caught up with the log "

@@ -71,7 +71,9 @@ typedef uint64_t raft_index;
 enum raft_error {
 	RAFT_OK = 0,
 	RAFT_ENOTLEADER = 1, /* request must go to the leader */
-	RAFT_EBUSY = 2,      /* transfer or config change in progress */
+	RAFT_EBUSY = 2,      /* transfer or config change in progress, or
+			      * (config change) no entry of the
+			      * leader's term committed yet */
 	RAFT_ENOMEM = 3,
 	RAFT_EINVAL = 4,       /* malformed event or argument */
 	RAFT_ENOTCAUGHTUP = 5, /* learner too far behind to become a voter */

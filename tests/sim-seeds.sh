@@ -1,7 +1,8 @@
 #!/bin/sh
 # sim-seeds.sh — run by `make check`: the deterministic simulator over a fixed
-# range of seeds, for 3- and 5-node clusters.  Any violation fails the test and
-# the simulator's output says how to replay it.
+# range of seeds, for 3- and 5-node clusters, then over the regression seeds
+# below.  Any violation fails the test and the simulator's output says how to
+# replay it.
 #
 #   SIM_SEEDS  seeds per cluster size (default 500)
 #   SIM_TIME   simulated milliseconds of faults per seed (default 40000)
@@ -24,4 +25,16 @@ for nodes in 3 5; do
 	"$sim" --seed "$first" --seeds "$seeds" --nodes "$nodes" \
 		--time "$time_ms" --jobs "$jobs" || status=1
 done
+
+# Seeds outside the range that once found a core bug: seed, nodes, and the
+# simulated time it failed with (a seed's run depends on it).
+#   511 5 20000  a new leader appended a configuration before an entry of its
+#                term committed: two leaders of one term (raft/config.c)
+while read -r seed nodes ms; do
+	echo "== raft-sim: regression seed $seed, $nodes nodes, $ms ms"
+	"$sim" --seed "$seed" --seeds 1 --nodes "$nodes" --time "$ms" ||
+		status=1
+done <<EOF
+511 5 20000
+EOF
 exit $status

@@ -1841,6 +1841,42 @@ START_TEST(test_one_config_change_at_a_time)
 }
 END_TEST
 
+/* A new leader appends a configuration only once an entry of its own term
+ * has committed (thesis §4.1 and its 2015 correction).  Otherwise two
+ * single-server changes made by leaders of different terms from the same
+ * committed configuration {1,2,3,4} can have disjoint quorums: here node 1
+ * (term 2) holds "remove 4" alone, node 2 (term 3) commits "remove 1" and
+ * an entry with node 4 only, and node 1 then wins term 4 with node 3's vote
+ * in its {1,2,3}, without the entry node 2 committed. */
+START_TEST(test_config_change_waits_for_own_term_commit)
+{
+	struct fixture f;
+	CLUSTER(&f, .voters = 4, .leader = 1);
+	fx_isolate(&f, 1, true);
+	ck_assert_int_eq(change(&f, 1, RAFT_CHANGE_REMOVE, 4), 0);
+	/* node 2 wins term 3 with the votes of 3 and 4, then loses node 3 */
+	campaign_now(&f, 2);
+	deliver_votes(&f);
+	ck_assert_int_eq(state_of(&f, 2), RAFT_LEADER);
+	fx_isolate(&f, 3, true);
+	/* its no-op has not committed yet: "remove 1" must wait (EBUSY) */
+	int rv = change(&f, 2, RAFT_CHANGE_REMOVE, 1);
+	ck_assert(rv == RAFT_OK || rv == RAFT_EBUSY);
+	ck_assert_int_eq(fx_propose(&f, 2, "x"), 0);
+	fx_run(&f, 3 * HB, 5);
+	raft_index committed = commit_of(&f, 2);
+	raft_term committed_term = raft_term_at(fx_raft(&f, 2), committed);
+	/* nodes 1 and 3 now hear only each other: node 1 may win term 4 in
+	 * its {1,2,3}, but must then hold everything node 2 committed */
+	fx_cut(&f, 1, 3, false);
+	fx_run(&f, 10 * ET, 5);
+	ck_assert_int_eq(state_of(&f, 1), RAFT_LEADER);
+	ck_assert_uint_eq(raft_term_at(fx_raft(&f, 1), committed),
+			  committed_term);
+	fx_close(&f);
+}
+END_TEST
+
 /* A leader removing itself keeps leading until the change commits (it is
  * needed to replicate it), then steps down (thesis §4.2.2); the remaining
  * voters elect a leader among themselves. */
@@ -2075,6 +2111,7 @@ Suite *raft_rules_suite(void)
 	tcase_add_test(tc, test_remove_server);
 	tcase_add_test(tc, test_truncated_config_entry_reverts);
 	tcase_add_test(tc, test_one_config_change_at_a_time);
+	tcase_add_test(tc, test_config_change_waits_for_own_term_commit);
 	tcase_add_test(tc, test_leader_removing_itself_steps_down);
 
 	tc = tcase(s, "snapshot_pipeline");
