@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "common/tls_int.h"
 
@@ -324,6 +325,70 @@ void tls_context_free(struct tls_context *ctx)
 	SSL_CTX_free(ctx->ssl);
 	config_free(&ctx->cfg);
 	free(ctx);
+}
+
+static void add_name(struct tls_peer_names *p, const unsigned char *s, int len)
+{
+	if (p->count >= TLS_PEER_NAMES_MAX || len <= 0 || len >= TLS_NAME_MAX ||
+	    memchr(s, '\0', (size_t)len))
+		return;
+	memcpy(p->name[p->count], s, (size_t)len);
+	p->name[p->count][len] = '\0';
+	p->count++;
+}
+
+static void add_common_name(struct tls_peer_names *p, X509 *cert)
+{
+	X509_NAME *subject = X509_get_subject_name(cert);
+	int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+	if (i < 0)
+		return;
+	ASN1_STRING *cn = X509_NAME_ENTRY_get_data(
+		X509_NAME_get_entry(subject, i));
+	unsigned char *utf8 = NULL;
+	int len = ASN1_STRING_to_UTF8(&utf8, cn);
+	if (len > 0)
+		add_name(p, utf8, len);
+	OPENSSL_free(utf8);
+}
+
+static void add_dns_names(struct tls_peer_names *p, X509 *cert)
+{
+	GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL,
+					       NULL);
+	for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+		if (g->type == GEN_DNS)
+			add_name(p, ASN1_STRING_get0_data(g->d.dNSName),
+				 ASN1_STRING_length(g->d.dNSName));
+	}
+	GENERAL_NAMES_free(sans);
+}
+
+void tls_cert_names(X509 *cert, struct tls_peer_names *out)
+{
+	out->count = 0;
+	if (!cert)
+		return;
+	add_common_name(out, cert);
+	add_dns_names(out, cert);
+}
+
+void tls_context_cert_names(const struct tls_context *ctx,
+			    struct tls_peer_names *out)
+{
+	tls_cert_names(SSL_CTX_get0_certificate(ctx->ssl), out);
+}
+
+/* As a connecting side checks a server (tls_conn.c's expect_name, which
+ * OpenSSL carries out with the same function): DNS SANs, or the CN when
+ * there are none. */
+bool tls_context_cert_carries(const struct tls_context *ctx, const char *name)
+{
+	X509 *cert = SSL_CTX_get0_certificate(ctx->ssl);
+	bool ok = cert && X509_check_host(cert, name, 0, 0, NULL) == 1;
+	ERR_clear_error();
+	return ok;
 }
 
 bool tls_peer_names_include(const struct tls_peer_names *p, const char *name)

@@ -88,6 +88,13 @@ struct tls_peer_names {
 	char name[TLS_PEER_NAMES_MAX][TLS_NAME_MAX];
 };
 bool tls_peer_names_include(const struct tls_peer_names *p, const char *name);
+/* The names of ctx's own certificate (none without one). */
+void tls_context_cert_names(const struct tls_context *ctx,
+			    struct tls_peer_names *out);
+/* Whether a connecting side that expects name accepts ctx's own
+ * certificate: a DNS SAN equal to name, or, only when the certificate has
+ * no DNS SAN, its CN (what OpenSSL checks during the handshake). */
+bool tls_context_cert_carries(const struct tls_context *ctx, const char *name);
 
 /* The engine's bounds (see the contract). */
 #define TLS_INPUT_MAX (256 * 1024)

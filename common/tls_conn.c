@@ -162,52 +162,10 @@ static int failed(struct tls_conn *c, const char *what)
 	return TLS_ERROR;
 }
 
-static void add_name(struct tls_peer_names *p, const unsigned char *s, int len)
-{
-	if (p->count >= TLS_PEER_NAMES_MAX || len <= 0 || len >= TLS_NAME_MAX ||
-	    memchr(s, '\0', (size_t)len))
-		return;
-	memcpy(p->name[p->count], s, (size_t)len);
-	p->name[p->count][len] = '\0';
-	p->count++;
-}
-
-static void add_common_name(struct tls_peer_names *p, X509 *cert)
-{
-	X509_NAME *subject = X509_get_subject_name(cert);
-	int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-	if (i < 0)
-		return;
-	ASN1_STRING *cn = X509_NAME_ENTRY_get_data(
-		X509_NAME_get_entry(subject, i));
-	unsigned char *utf8 = NULL;
-	int len = ASN1_STRING_to_UTF8(&utf8, cn);
-	if (len > 0)
-		add_name(p, utf8, len);
-	OPENSSL_free(utf8);
-}
-
-static void add_dns_names(struct tls_peer_names *p, X509 *cert)
-{
-	GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL,
-					       NULL);
-	for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
-		if (g->type == GEN_DNS)
-			add_name(p, ASN1_STRING_get0_data(g->d.dNSName),
-				 ASN1_STRING_length(g->d.dNSName));
-	}
-	GENERAL_NAMES_free(sans);
-}
-
 static void collect_peer_names(struct tls_conn *c)
 {
 	X509 *cert = SSL_get0_peer_certificate(c->ssl);
-	c->peer.count = 0;
-	if (!cert)
-		return;
-	add_common_name(&c->peer, cert);
-	add_dns_names(&c->peer, cert);
+	tls_cert_names(cert, &c->peer);
 }
 
 int tls_conn_handshake(struct tls_conn *c)

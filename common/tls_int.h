@@ -15,5 +15,7 @@ const char *tls_context_server_name(const struct tls_context *ctx);
 /* OpenSSL's reason for the oldest error in this thread's queue, or
  * fallback; clears the queue. */
 const char *tls_openssl_reason(const char *fallback);
+/* The names of cert as struct tls_peer_names lists them (none for NULL). */
+void tls_cert_names(X509 *cert, struct tls_peer_names *out);
 
 #endif

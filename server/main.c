@@ -25,6 +25,7 @@
 #include "server/credentials.h"
 #include "server/config_check.h"
 #include "server/node.h"
+#include "server/peer_tls.h"
 #include "server/service.h"
 #include "server/status.h"
 #include "server/transport.h"
@@ -40,6 +41,9 @@ struct settings {
 	char *initial_cluster;
 	char *peer_token_file;
 	char *credentials_file;
+	char *peer_tls_cert_file; /* peer mutual TLS: all three or none */
+	char *peer_tls_key_file;
+	char *peer_tls_ca_file;
 	int64_t election_timeout;
 	int64_t heartbeat_interval;
 	int64_t request_timeout;
@@ -95,6 +99,17 @@ static const struct conf_option options[] = {
 	    "who may use the client port, with which role (lines of NAME "
 	    "ROLE VERIFIER; re-read on SIGHUP); unset: anyone, as admin",
 	    false, credentials_file, "FILE"),
+	OPT("peer_tls_cert_file", CONF_STRING, NULL, 0, 0,
+	    "PEM certificate this witness presents to the others; its DNS "
+	    "SAN (or CN) is this witness's name (re-read on SIGHUP)",
+	    false, peer_tls_cert_file, "FILE"),
+	OPT("peer_tls_key_file", CONF_STRING, NULL, 0, 0,
+	    "PEM private key of peer_tls_cert_file", false, peer_tls_key_file,
+	    "FILE"),
+	OPT("peer_tls_ca_file", CONF_STRING, NULL, 0, 0,
+	    "PEM CA that signs every witness's peer certificate; with the "
+	    "two above, the peer port runs mutual TLS",
+	    false, peer_tls_ca_file, "FILE"),
 	OPT("election_timeout", CONF_DURATION_MS, "500ms", 50, 60000,
 	    "Raft election timeout (randomised up to twice this)", false,
 	    election_timeout, NULL),
@@ -131,6 +146,7 @@ struct daemon {
 	uv_loop_t *loop;
 	struct settings set;
 	char *token;
+	struct tls_context *peer_tls; /* NULL: plaintext peers */
 	struct node *node;
 	struct service *svc;
 	struct clients *clients;
@@ -148,6 +164,15 @@ struct daemon {
 };
 
 /* ---- start-up checks ------------------------------------------------------- */
+
+static struct peer_tls_files peer_tls_files(const struct settings *s)
+{
+	return (struct peer_tls_files){
+		.cert_file = s->peer_tls_cert_file,
+		.key_file = s->peer_tls_key_file,
+		.ca_file = s->peer_tls_ca_file,
+	};
+}
 
 /* "w1=127.0.0.1:7001,w2=..." into a configuration of voters. */
 static int parse_cluster(const char *s, struct raft_config *c, char *err,
@@ -398,6 +423,24 @@ static void on_stop_signal(void *arg, int signum)
 	uv_timer_start(&d->shutdown_timer, on_shutdown_wait, 20, 20);
 }
 
+/* SIGHUP, peer TLS: new peer connections use the new files; those
+ * already up keep theirs. */
+static void reload_peer_tls(struct daemon *d)
+{
+	struct peer_tls_files f = peer_tls_files(&d->set);
+	char err[1024], q[1100];
+
+	if (peer_tls_reload(d->peer_tls, &f, d->set.name, err, sizeof(err))) {
+		log_event(LOG_ERROR, "reload_failed",
+			  "what=peer_tls reason=%s (the previous peer "
+			  "certificate stays in force)",
+			  log_quote(err, q, sizeof(q)));
+		return;
+	}
+	log_event(LOG_INFO, "reloaded", "what=peer_tls cert_file=%s",
+		  f.cert_file);
+}
+
 /* SIGHUP: re-read what can change without a restart.  A file that does
  * not load leaves the running settings as they were. */
 static void on_reload_signal(void *arg)
@@ -405,10 +448,13 @@ static void on_reload_signal(void *arg)
 	struct daemon *d = arg;
 	char err[1024], q[1100];
 
+	if (d->peer_tls)
+		reload_peer_tls(d);
 	if (!d->set.credentials_file) {
-		log_event(LOG_INFO, "reloaded",
-			  "what=nothing reason=\"no "
-			  "credentials_file\"");
+		if (!d->peer_tls)
+			log_event(LOG_INFO, "reloaded",
+				  "what=nothing reason=\"no "
+				  "credentials_file\"");
 		return;
 	}
 	struct credentials *c = credentials_load(d->set.credentials_file, err,
@@ -480,6 +526,9 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		if (!d->token)
 			return -1;
 	}
+	struct peer_tls_files ptf = peer_tls_files(s);
+	if (peer_tls_load(&ptf, s->name, &d->peer_tls, err, errlen))
+		return -1;
 	struct credentials *creds = NULL;
 	if (s->credentials_file &&
 	    !(creds = credentials_load(s->credentials_file, err, errlen)))
@@ -493,6 +542,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		.initial = initial,
 		.cluster_id = cluster_id,
 		.auth_token = d->token,
+		.peer_tls = d->peer_tls,
 		.advertise_client = s->advertise_client ? s->advertise_client
 							: s->listen_client,
 		.election_timeout_ms = (unsigned)s->election_timeout,
@@ -612,6 +662,17 @@ static int check_credentials_file(const char *path, char *err, size_t errlen)
 	return c ? 0 : -1;
 }
 
+/* The peer TLS files are loaded again at start; here whether they do. */
+static int check_peer_tls(const struct settings *s, char *err, size_t errlen)
+{
+	struct peer_tls_files f = peer_tls_files(s);
+	struct tls_context *ctx;
+	if (peer_tls_load(&f, s->name, &ctx, err, errlen))
+		return -1;
+	tls_context_free(ctx);
+	return 0;
+}
+
 /* --check-config: what start() would refuse, found without touching the
  * data dir or the network (addresses are IP literals: no resolver). */
 static int check_config(const struct settings *s, char *err, size_t errlen)
@@ -647,6 +708,8 @@ static int check_config(const struct settings *s, char *err, size_t errlen)
 		return -1;
 	if (s->credentials_file &&
 	    check_credentials_file(s->credentials_file, err, errlen))
+		return -1;
+	if (check_peer_tls(s, err, errlen))
 		return -1;
 	return check_advertise(s, err, errlen);
 }
@@ -738,5 +801,6 @@ out:
 	conf_free(options, N_OPTIONS, &d.set);
 	free(d.status_ctx);
 	free(d.token);
+	tls_context_free(d.peer_tls);
 	return d.exit_code;
 }

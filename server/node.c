@@ -514,6 +514,17 @@ static void on_message(void *arg, const struct raft_message *m)
 	node_step(n, &ev, NULL);
 }
 
+/* Who may connect with peer TLS: the members of the configuration in
+ * force (appended entries included), or of --initial-cluster while the
+ * log holds none (a joining witness accepts the leader that adds it). */
+static const struct raft_config *peer_members(void *arg)
+{
+	struct node *n = arg;
+	const struct raft_config *c = raft_config_current(n->raft);
+
+	return c->n ? c : &n->opt.initial;
+}
+
 static void on_transport_log(void *arg, const char *level, const char *msg)
 {
 	int l = strcmp(level, "error") == 0  ? LOG_ERROR
@@ -624,6 +635,8 @@ int node_start(uv_loop_t *loop, const struct node_options *o, struct node **out,
 			.auth_token = o->auth_token,
 			.advertise_client = o->advertise_client,
 			.frame_limit = o->frame_limit,
+			.tls = o->peer_tls,
+			.members = peer_members,
 			.on_message = on_message,
 			.log = on_transport_log,
 			.arg = n,

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/tls.h"
 #include "raft/raft.h"
 #include "server/disk_health.h"
 #include "server/sm.h"
@@ -45,6 +46,9 @@ struct node_options {
 	uint64_t cluster_id;
 	const char *auth_token;       /* NULL: none */
 	const char *advertise_client; /* our client address, for hints */
+	/* Peer mutual TLS (transport.h); NULL: plaintext.  The caller
+	 * keeps it until the node is stopped. */
+	struct tls_context *peer_tls;
 	unsigned election_timeout_ms;
 	unsigned heartbeat_ms;
 	unsigned tick_ms;

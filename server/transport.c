@@ -282,7 +282,7 @@ void transport_send(struct transport *t, const struct raft_message *m)
 
 /* The kernel's smoothed round-trip estimate of a connected socket: real
  * measurements of every acknowledged segment, at no cost to us. */
-static uint32_t kernel_rtt_us(const uv_tcp_t *tcp)
+static uint32_t kernel_rtt_us(uv_tcp_t *tcp)
 {
 	uv_os_fd_t fd;
 	struct tcp_info info;
@@ -303,7 +303,7 @@ bool transport_peer_stats(const struct transport *t, raft_id id,
 	*out = p->stats;
 	out->id = p->id;
 	out->connected = p->state == PEER_CONNECTED;
-	out->rtt_us = out->connected ? kernel_rtt_us(&p->tcp) : 0;
+	out->rtt_us = out->connected ? kernel_rtt_us(stream_tcp(p->s)) : 0;
 	return true;
 }
 

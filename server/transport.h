@@ -37,8 +37,21 @@
  * member whose address does not parse is logged and never dialled.
  * Removing a peer closes the connection this node dialled to it; what it
  * dialled to us is its own business (it stops when it learns the new
- * configuration), and hellos are not checked against membership, because
- * a joining node must accept the leader before it knows the cluster.
+ * configuration).
+ *
+ * TLS (options.tls set; docs/design.md §2 rule 11): every connection is
+ * mutual TLS on that one context (it must verify peers: verify_peer,
+ * ca_file, no server_name).  Dialling, this node presents its
+ * certificate and requires the acceptor's to carry the peer's member name
+ * (the part of its configuration address before '=', else its IP
+ * address).  Accepting, the handshake requires a certificate of the CA,
+ * and the hello is then judged by transport_cert_check(): one of the
+ * certificate's names must be the claimed sender's, and the sender a
+ * member of members() (a joining node passes the initial configuration).
+ * Without TLS, hellos are not checked against membership, and the sender
+ * is whoever the hello says (the auth token only keeps strangers out).
+ * Either way a hello's client address (the leader hint) is learned only
+ * once every check passed.
  *
  * Errors: transport_start returns 0 or a negative libuv code with a message
  * in err; after that, trouble is logged and closes the connection
@@ -52,6 +65,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/tls.h"
 #include "raft/raft.h"
 
 struct transport;
@@ -74,6 +88,13 @@ struct transport_options {
 	const char *advertise_client;
 	size_t frame_limit;  /* 0: FRAME_LIMIT_DEFAULT */
 	size_t max_buffered; /* per peer output bound; 0: 64 MiB */
+	/* Peer TLS for accepting and dialling (the caller keeps it alive
+	 * and may reload it: new connections use what is in force).  NULL:
+	 * plaintext. */
+	struct tls_context *tls;
+	/* With TLS: the configuration whose members (voters and learners)
+	 * may connect.  NULL function: anyone the certificate names. */
+	const struct raft_config *(*members)(void *arg);
 	void (*on_message)(void *arg, const struct raft_message *m);
 	/* One line per event: level is "info", "warn" or "error". */
 	void (*log)(void *arg, const char *level, const char *msg);
@@ -83,7 +104,7 @@ struct transport_options {
 struct transport_peer_stats {
 	raft_id id;
 	bool connected;
-	uint64_t sent_msgs;    /* written to the socket */
+	uint64_t sent_msgs;    /* handed to the connection */
 	uint64_t dropped_msgs; /* not connected, over a bound, or lost
 				  * with a failed connection */
 	uint64_t sent_bytes;

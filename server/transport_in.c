@@ -1,6 +1,8 @@
 /*
- * transport_in.c — the connections other peers dial to us: accept, check
- * the hello, then decode Raft messages and hand them to on_message.  Any
+ * transport_in.c — the connections other peers dial to us: accept (with
+ * TLS, the handshake checks the certificate), check the hello (and that
+ * the certificate names its sender), then decode Raft messages and hand
+ * them to on_message.  Any
  * bad input closes that one connection with a logged reason
  * (docs/design.md rule 6); the listener and every other connection carry
  * on.
@@ -9,12 +11,13 @@
 #include <stdlib.h>
 
 #include "common/addr.h"
+#include "server/transport_cert.h"
 #include "server/transport_hello.h"
 #include "server/transport_int.h"
 
-static void on_inbound_closed(uv_handle_t *h)
+static void on_inbound_closed(void *arg)
 {
-	struct inbound *c = h->data;
+	struct inbound *c = arg;
 	struct transport *t = c->t;
 	struct inbound **pp = &t->inbound;
 
@@ -32,7 +35,7 @@ void inbound_close(struct inbound *c)
 	if (c->closing)
 		return;
 	c->closing = true;
-	uv_close((uv_handle_t *)&c->tcp, on_inbound_closed);
+	stream_close(c->s, false, on_inbound_closed, c);
 }
 
 static void inbound_reject(struct inbound *c, const char *why)
@@ -53,16 +56,22 @@ static void inbound_hello(struct inbound *c, const struct frame *f)
 {
 	struct transport *t = c->t;
 	struct transport_hello h;
-	char why[192];
+	char why[640];
 	const char *bad = transport_hello_decode(f, &h);
 
 	if (!bad)
 		bad = transport_hello_verify(&h, t->o.cluster_id, t->o.self,
 					     t->auth_token, why, sizeof(why));
+	if (!bad && t->o.tls)
+		bad = transport_cert_check(c->cert, h.from,
+					   t->o.members ? t->o.members(t->o.arg)
+							: NULL,
+					   why, sizeof(why));
 	if (bad) {
 		inbound_reject(c, bad);
 		return;
 	}
+	/* Authenticated: only now may its word count (the leader hint). */
 	c->from = h.from;
 	transport_learn_client_addr(t, h.from, h.client_addr,
 				    h.client_addr_len);
@@ -133,58 +142,77 @@ static void inbound_drain(struct inbound *c)
 		inbound_reject(c, frame_decoder_error(&c->dec));
 }
 
-/* ---- libuv callbacks ----------------------------------------------------- */
+/* ---- stream callbacks ---------------------------------------------------- */
 
-static void alloc_in(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void alloc_in(struct stream *s, size_t suggested, uv_buf_t *buf)
 {
-	struct inbound *c = h->data;
+	struct inbound *c = stream_data(s);
 	size_t n = suggested;
 	void *space = c->closing ? NULL : frame_decoder_space(&c->dec, &n);
 
-	/* A NULL buffer makes libuv report UV_ENOBUFS to on_in_read. */
+	/* An empty buffer makes the stream end with UV_ENOBUFS. */
 	*buf = uv_buf_init(space, space ? (unsigned)n : 0);
 }
 
-/* The peer left (a restart, or it removed us): normal, but worth a line
- * when it had not even said hello. */
-static void inbound_ended(struct inbound *c, int err)
+static void on_in_read(struct stream *s, char *data, size_t n)
 {
-	if (c->from)
+	struct inbound *c = stream_data(s);
+
+	(void)data; /* at the start of the decoder's space */
+	if (c->closing)
+		return;
+	frame_decoder_commit(&c->dec, n);
+	inbound_drain(c);
+}
+
+/* TLS: the certificate verified against the CA; whom it names is judged
+ * with the hello. */
+static void on_in_ready(struct stream *s, const struct tls_peer_names *cert)
+{
+	struct inbound *c = stream_data(s);
+
+	c->cert = cert;
+}
+
+/* The peer left (a restart, or it removed us): normal, but worth a line
+ * when it had not even said hello.  A TLS failure is a refusal. */
+static void on_in_end(struct stream *s, int status, const char *why)
+{
+	struct inbound *c = stream_data(s);
+
+	if (c->closing)
+		return;
+	if (status == UV_ENOBUFS)
+		inbound_reject(c, "out of memory for the input buffer");
+	else if (status == UV_EPROTO && !c->from)
+		inbound_reject(c, why);
+	else if (c->from)
 		transport_log(c->t, "info",
 			      "peer connection from %s (node "
 			      "%llu) ended: %s",
-			      c->remote, (unsigned long long)c->from,
-			      uv_strerror(err));
+			      c->remote, (unsigned long long)c->from, why);
 	else
 		transport_log(c->t, "info",
 			      "peer connection from %s ended "
 			      "before its hello: %s",
-			      c->remote, uv_strerror(err));
+			      c->remote, why);
 	inbound_close(c);
 }
 
-static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct inbound *c = s->data;
-
-	if (c->closing || nread == 0)
-		return;
-	if (nread > 0) {
-		frame_decoder_commit(&c->dec, (size_t)nread);
-		inbound_drain(c);
-	} else if (nread == UV_ENOBUFS) {
-		inbound_reject(c, "out of memory for the input buffer");
-	} else {
-		inbound_ended(c, (int)nread);
-	}
-}
+static const struct stream_callbacks in_callbacks = {
+	.alloc = alloc_in,
+	.read = on_in_read,
+	.ready = on_in_ready,
+	.end = on_in_end,
+};
 
 static void name_remote(struct inbound *c)
 {
 	struct sockaddr_storage sa;
 	int len = sizeof(sa);
 
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) == 0)
+	if (uv_tcp_getpeername(stream_tcp(c->s), (struct sockaddr *)&sa,
+			       &len) == 0)
 		addr_format(&sa, c->remote, sizeof(c->remote));
 	else
 		snprintf(c->remote, sizeof(c->remote), "(unknown address)");
@@ -197,11 +225,6 @@ static struct inbound *inbound_new(struct transport *t)
 	if (!c)
 		return NULL;
 	c->t = t;
-	uv_tcp_init(t->loop, &c->tcp);
-	c->tcp.data = c;
-	t->handles++;
-	c->next = t->inbound;
-	t->inbound = c;
 	/* Until the hello, a frame may be no longer than a hello. */
 	frame_decoder_init(&c->dec, TRANSPORT_HELLO_MAX);
 	return c;
@@ -211,6 +234,7 @@ void inbound_on_connection(uv_stream_t *listener, int status)
 {
 	struct transport *t = listener->data;
 	struct inbound *c;
+	int rv;
 
 	if (status < 0) {
 		transport_log(t, "warn", "accepting a peer connection: %s",
@@ -218,22 +242,22 @@ void inbound_on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	c = inbound_new(t);
-	if (!c) {
-		/* libuv stops listening until we accept; nothing to
-		 * accept into, so say why peers cannot connect. */
-		transport_log(t, "error",
-			      "out of memory accepting a peer "
-			      "connection");
+	rv = c ? stream_accept(listener, t->o.tls, &in_callbacks, c, &c->s)
+	       : UV_ENOMEM;
+	if (rv) {
+		/* Nothing to close: the stream, if any, went with its
+		 * failure.  Say why peers cannot connect. */
+		transport_log(t, "error", "accepting a peer connection: %s",
+			      uv_strerror(rv));
+		if (c)
+			frame_decoder_free(&c->dec);
+		free(c);
 		return;
 	}
-	if (uv_accept(listener, (uv_stream_t *)&c->tcp)) {
-		snprintf(c->remote, sizeof(c->remote), "(not accepted)");
-		inbound_reject(c, "accept failed");
-		return;
-	}
+	t->handles++;
+	c->next = t->inbound;
+	t->inbound = c;
 	name_remote(c);
-	uv_tcp_nodelay(&c->tcp, 1);
-	uv_tcp_keepalive(&c->tcp, 1, 15);
-	if (uv_read_start((uv_stream_t *)&c->tcp, alloc_in, on_in_read))
-		inbound_reject(c, "cannot read from the connection");
+	uv_tcp_nodelay(stream_tcp(c->s), 1);
+	uv_tcp_keepalive(stream_tcp(c->s), 1, 15);
 }

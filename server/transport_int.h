@@ -3,12 +3,12 @@
  * transport, the peers it dials (transport_out.c) and the connections it
  * accepts (transport_in.c).  Not a public interface.
  *
- * Handle lifetime: every libuv handle counts in t->handles from its init
- * to its close callback, and in its owner's count too.  A peer or an
- * accepted connection is freed only when its own handles are all closed
- * (libuv calls write and connect callbacks, with UV_ECANCELED, before the
- * close callback, so nothing can touch it afterwards); the transport is
- * freed when t->handles reaches zero after transport_close().
+ * Handle lifetime: every libuv handle and every stream counts in
+ * t->handles from its init to its close callback, and in its owner's
+ * count too.  A peer or an accepted connection is freed only when its own
+ * handles are all closed (after stream_close() the only callback a
+ * stream makes is the one it was given); the transport is freed when
+ * t->handles reaches zero after transport_close().
  *
  * Errors: as transport.h: failures are logged (transport_log) and close the
  * connection concerned; no error codes (peer_create is NULL when out of
@@ -19,6 +19,7 @@
 
 #include <stdarg.h>
 
+#include "common/stream.h"
 #include "proto/frame.h"
 #include "proto/peer.h"
 #include "proto/wire.h"
@@ -34,10 +35,10 @@
 #define TRANSPORT_NAME_MAX 64 /* "[v6 literal]:port" */
 
 enum peer_state {
-	PEER_IDLE,       /* no socket; the reconnect timer may be running */
-	PEER_CONNECTING, /* uv_tcp_connect outstanding */
+	PEER_IDLE,       /* no connection; the reconnect timer may run */
+	PEER_CONNECTING, /* connecting, or the TLS handshake runs */
 	PEER_CONNECTED,  /* hello queued; messages are accepted */
-	PEER_CLOSING,    /* uv_close called, waiting for its callback */
+	PEER_CLOSING,    /* stream_close called, waiting for its callback */
 };
 
 /* A member this node dials and sends to. */
@@ -46,24 +47,25 @@ struct peer {
 	struct peer *next;
 	raft_id id;
 	char addr[RAFT_ADDR_MAX];
+	/* With TLS, what the peer's certificate must name: its member
+	 * name, or the IP address of a nameless configuration address. */
+	char tls_name[RAFT_ADDR_MAX];
 	struct sockaddr_storage sa;
 	bool addr_ok;
 	bool removed;      /* left the configuration; freed once closed */
 	bool said_down;    /* "unreachable" already logged */
 	bool said_too_big; /* "over the frame limit" already logged */
 	enum peer_state state;
-	unsigned handles;  /* of timer and tcp, still open */
+	unsigned handles;  /* of timer and stream, still open */
 	unsigned attempts; /* consecutive failed or short-lived dials */
 	uint64_t connected_at;
 	uv_timer_t timer;
-	uv_tcp_t tcp;
-	uv_connect_t connect_req;
-	uv_write_t write_req;
-	bool writing;
-	/* Double buffering: messages accumulate in pending while inflight
-	 * is being written; they swap when the write completes. */
-	struct wire_writer pending, inflight;
-	uint64_t pending_msgs, inflight_msgs;
+	struct stream *s;
+	/* Messages accumulate here and go to the stream once per loop
+	 * iteration, as one write (the stream hands it to the kernel from
+	 * this buffer when it can, and copies only what waits). */
+	struct wire_writer pending;
+	uint64_t pending_msgs;
 	char read_buf[64]; /* the acceptor never writes; see on_out_read */
 	struct transport_peer_stats stats;
 };
@@ -72,8 +74,11 @@ struct peer {
 struct inbound {
 	struct transport *t;
 	struct inbound *next;
-	uv_tcp_t tcp;
+	struct stream *s;
 	bool closing;
+	/* TLS: the names of the peer's certificate, once the handshake is
+	 * done (they live as long as the stream). */
+	const struct tls_peer_names *cert;
 	raft_id from; /* 0 until a valid hello */
 	char remote[TRANSPORT_NAME_MAX];
 	struct frame_decoder dec;

@@ -1,7 +1,8 @@
 /*
  * transport_out.c — the peers this node dials: connecting and
  * reconnecting with backoff, the hello, and buffering and writing Raft
- * messages (see transport.h for the contract).
+ * messages over common/stream, plaintext or TLS (see transport.h for the
+ * contract).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,18 +18,22 @@ static void peer_dial(struct peer *p);
 static void peer_free(struct peer *p)
 {
 	wire_writer_free(&p->pending);
-	wire_writer_free(&p->inflight);
 	free(p);
 }
 
-static void on_peer_handle_closed(uv_handle_t *h)
+/* The timer or the stream is closed. */
+static void peer_handle_gone(struct peer *p)
 {
-	struct peer *p = h->data;
 	struct transport *t = p->t;
 
 	if (--p->handles == 0 && p->removed)
 		peer_free(p);
 	transport_handle_closed(t);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	peer_handle_gone(h->data);
 }
 
 /* ---- reconnecting -------------------------------------------------------- */
@@ -62,21 +67,27 @@ static void on_redial(uv_timer_t *timer)
 	peer_dial(p);
 }
 
-static void on_tcp_closed(uv_handle_t *h)
+/* No connection any more: the next attempt after the backoff. */
+static void peer_idle(struct peer *p)
 {
-	struct peer *p = h->data;
-
 	p->state = PEER_IDLE;
+	p->s = NULL;
 	if (!p->removed && !p->t->closing) {
 		uv_timer_start(&p->timer, on_redial, backoff_ms(p), 0);
 		p->attempts++;
 	}
-	on_peer_handle_closed(h);
 }
 
-/* Close the socket; on_tcp_closed schedules the next attempt.  What was
- * never written is lost (Raft resends); what is being written is counted
- * by on_write, which libuv calls before on_tcp_closed. */
+static void on_stream_closed(void *arg)
+{
+	struct peer *p = arg;
+
+	peer_idle(p);
+	peer_handle_gone(p);
+}
+
+/* Close the connection; on_stream_closed schedules the next attempt.
+ * What was not yet taken by the kernel is lost (Raft resends). */
 static void peer_close_socket(struct peer *p)
 {
 	if (p->state != PEER_CONNECTING && p->state != PEER_CONNECTED)
@@ -85,7 +96,7 @@ static void peer_close_socket(struct peer *p)
 	p->stats.dropped_msgs += p->pending_msgs;
 	p->pending_msgs = 0;
 	wire_writer_reset(&p->pending);
-	uv_close((uv_handle_t *)&p->tcp, on_tcp_closed);
+	stream_close(p->s, false, on_stream_closed, p);
 }
 
 /* A dial failed or a connection ended.  Logged once per outage so a dead
@@ -115,7 +126,7 @@ void peer_remove(struct peer *p)
 {
 	p->removed = true;
 	uv_timer_stop(&p->timer);
-	uv_close((uv_handle_t *)&p->timer, on_peer_handle_closed);
+	uv_close((uv_handle_t *)&p->timer, on_timer_closed);
 	peer_close_socket(p);
 }
 
@@ -145,35 +156,48 @@ static bool connected_to_self(struct peer *p)
 	struct sockaddr_storage local, remote;
 	int llen = sizeof(local), rlen = sizeof(remote);
 
-	if (uv_tcp_getsockname(&p->tcp, (struct sockaddr *)&local, &llen) ||
-	    uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&remote, &rlen))
+	uv_tcp_t *tcp = stream_tcp(p->s);
+
+	if (uv_tcp_getsockname(tcp, (struct sockaddr *)&local, &llen) ||
+	    uv_tcp_getpeername(tcp, (struct sockaddr *)&remote, &rlen))
 		return false;
 	return same_sockaddr(&local, &remote);
 }
 
-static void alloc_out(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void alloc_out(struct stream *s, size_t suggested, uv_buf_t *buf)
 {
-	struct peer *p = h->data;
+	struct peer *p = stream_data(s);
 
+	(void)suggested;
 	*buf = uv_buf_init(p->read_buf, sizeof(p->read_buf));
 }
 
-/* We only read to notice at once when the peer closes (it restarted or
- * refused our hello): the acceptor never writes. */
-static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* The acceptor never writes (beyond its TLS handshake): data from it is
+ * a protocol error. */
+static void on_out_read(struct stream *s, char *data, size_t n)
 {
-	struct peer *p = s->data;
+	struct peer *p = stream_data(s);
 
-	if (nread == 0 || p->state != PEER_CONNECTED)
-		return;
-	if (nread > 0)
+	(void)data;
+	(void)n;
+	if (p->state == PEER_CONNECTED)
 		peer_lost(p, "sent data on a connection we dialled (protocol "
 			     "error)");
-	else if (nread == UV_EOF)
+}
+
+/* We read only to notice at once when the peer closes (it restarted, or
+ * refused our hello or our certificate). */
+static void on_out_end(struct stream *s, int status, const char *why)
+{
+	struct peer *p = stream_data(s);
+
+	if (p->state != PEER_CONNECTING && p->state != PEER_CONNECTED)
+		return;
+	if (status == UV_EOF && p->state == PEER_CONNECTED)
 		peer_lost(p, "connection closed by the peer (a restart, or it "
 			     "refused our hello: see its log)");
 	else
-		peer_lost(p, uv_strerror((int)nread));
+		peer_lost(p, why);
 }
 
 static bool queue_hello(struct peer *p)
@@ -194,49 +218,82 @@ static bool queue_hello(struct peer *p)
 	return transport_hello_encode(&p->pending, &h);
 }
 
-static void on_connect(uv_connect_t *req, int status)
+/* Connected, and with TLS the acceptor's certificate names this peer:
+ * the hello goes first, then whatever Raft sends. */
+static void on_out_ready(struct stream *s, const struct tls_peer_names *cert)
 {
-	struct peer *p = req->data;
+	struct peer *p = stream_data(s);
+	uv_tcp_t *tcp = stream_tcp(s);
 
-	if (status == UV_ECANCELED || p->state != PEER_CONNECTING)
+	(void)cert;
+	if (p->state != PEER_CONNECTING)
 		return;
-	if (status < 0) {
-		peer_lost(p, uv_strerror(status));
-		return;
-	}
 	p->state = PEER_CONNECTED;
 	p->connected_at = uv_now(p->t->loop);
 	if (connected_to_self(p)) {
 		peer_lost(p, "connected to itself (nobody listens there)");
 		return;
 	}
-	uv_tcp_nodelay(&p->tcp, 1);
-	uv_tcp_keepalive(&p->tcp, 1, 15);
-	if (uv_read_start((uv_stream_t *)&p->tcp, alloc_out, on_out_read) ||
-	    !queue_hello(p)) {
+	uv_tcp_nodelay(tcp, 1);
+	uv_tcp_keepalive(tcp, 1, 15);
+	if (!queue_hello(p)) {
 		peer_lost(p, "cannot set up the connection");
 		return;
 	}
-	transport_log(p->t, "info", "connected to peer %llu at %s",
-		      (unsigned long long)p->id, p->addr);
+	transport_log(p->t, "info", "connected to peer %llu at %s%s",
+		      (unsigned long long)p->id, p->addr,
+		      stream_is_tls(s) ? " (TLS)" : "");
 	peer_flush(p);
 }
+
+static const struct stream_callbacks out_callbacks = {
+	.alloc = alloc_out,
+	.read = on_out_read,
+	.ready = on_out_ready,
+	.end = on_out_end,
+};
 
 static void peer_dial(struct peer *p)
 {
 	struct transport *t = p->t;
-	int rv;
+	char err[256];
+	int rv = stream_connect(t->loop, (const struct sockaddr *)&p->sa,
+				t->o.tls, p->tls_name, &out_callbacks, p, &p->s,
+				err, sizeof(err));
 
-	uv_tcp_init(t->loop, &p->tcp);
-	p->tcp.data = p;
+	if (rv) {
+		/* Nothing was created: no stream to close. */
+		if (!p->said_down)
+			transport_log(t, "warn",
+				      "peer %llu at %s: %s; retrying with "
+				      "backoff",
+				      (unsigned long long)p->id, p->addr, err);
+		p->said_down = true;
+		peer_idle(p);
+		return;
+	}
 	p->handles++;
 	t->handles++;
-	p->connect_req.data = p;
 	p->state = PEER_CONNECTING;
-	rv = uv_tcp_connect(&p->connect_req, &p->tcp,
-			    (const struct sockaddr *)&p->sa, on_connect);
-	if (rv)
-		peer_lost(p, uv_strerror(rv));
+}
+
+/* What a peer's certificate must name: the member name of "name=addr",
+ * else the address's host (an IP literal, possibly in brackets). */
+static void set_tls_name(struct peer *p, const char *config_addr)
+{
+	const char *eq = strchr(config_addr, '=');
+	const char *host = config_addr;
+	size_t len;
+
+	if (eq) {
+		len = (size_t)(eq - config_addr);
+	} else if (host[0] == '[') {
+		host++;
+		len = strcspn(host, "]");
+	} else {
+		len = strcspn(host, ":");
+	}
+	snprintf(p->tls_name, sizeof(p->tls_name), "%.*s", (int)len, host);
 }
 
 struct peer *peer_create(struct transport *t, const struct raft_server *s)
@@ -249,8 +306,8 @@ struct peer *peer_create(struct transport *t, const struct raft_server *s)
 	p->id = s->id;
 	p->stats.id = s->id;
 	snprintf(p->addr, sizeof(p->addr), "%s", s->addr);
+	set_tls_name(p, s->addr);
 	wire_writer_init(&p->pending);
-	wire_writer_init(&p->inflight);
 	uv_timer_init(t->loop, &p->timer);
 	p->timer.data = p;
 	p->handles = 1;
@@ -273,58 +330,31 @@ struct peer *peer_create(struct transport *t, const struct raft_server *s)
 
 /* ---- sending ------------------------------------------------------------- */
 
-static void release_inflight(struct peer *p)
+static void release_pending(struct peer *p)
 {
-	p->inflight_msgs = 0;
-	if (p->inflight.cap > TRANSPORT_KEEP_BUFFER)
-		wire_writer_free(&p->inflight);
+	p->pending_msgs = 0;
+	if (p->pending.cap > TRANSPORT_KEEP_BUFFER)
+		wire_writer_free(&p->pending);
 	else
-		wire_writer_reset(&p->inflight);
-}
-
-static void on_write(uv_write_t *req, int status)
-{
-	struct peer *p = req->data;
-
-	p->writing = false;
-	if (status == 0) {
-		p->stats.sent_msgs += p->inflight_msgs;
-		p->stats.sent_bytes += p->inflight.len;
-	} else {
-		p->stats.dropped_msgs += p->inflight_msgs;
-	}
-	release_inflight(p);
-	if (status && status != UV_ECANCELED && p->state == PEER_CONNECTED) {
-		peer_lost(p, uv_strerror(status));
-		return;
-	}
-	/* What accumulated during this write goes out now, as one write. */
-	peer_flush(p);
+		wire_writer_reset(&p->pending);
 }
 
 void peer_flush(struct peer *p)
 {
-	struct wire_writer w;
-	uv_buf_t buf;
 	int rv;
 
-	if (p->state != PEER_CONNECTED || p->writing || p->pending.len == 0)
+	if (p->state != PEER_CONNECTED || p->pending.len == 0)
 		return;
-	w = p->inflight;
-	p->inflight = p->pending;
-	p->pending = w;
-	p->inflight_msgs = p->pending_msgs;
-	p->pending_msgs = 0;
-	buf = uv_buf_init((char *)p->inflight.buf, (unsigned)p->inflight.len);
-	p->write_req.data = p;
-	rv = uv_write(&p->write_req, (uv_stream_t *)&p->tcp, &buf, 1, on_write);
+	rv = stream_write(p->s, p->pending.buf, p->pending.len);
 	if (rv) {
-		p->stats.dropped_msgs += p->inflight_msgs;
-		release_inflight(p);
+		p->stats.dropped_msgs += p->pending_msgs;
+		release_pending(p);
 		peer_lost(p, uv_strerror(rv));
 		return;
 	}
-	p->writing = true;
+	p->stats.sent_msgs += p->pending_msgs;
+	p->stats.sent_bytes += p->pending.len;
+	release_pending(p);
 }
 
 static void drop_too_big(struct peer *p, size_t len)
@@ -353,7 +383,7 @@ void peer_send(struct peer *p, const struct raft_message *m)
 	ok = peer_encode(&p->pending, m);
 	len = p->pending.len - mark - FRAME_HEADER_SIZE;
 	if (ok && len <= p->t->o.frame_limit &&
-	    p->pending.len + p->inflight.len <= p->t->o.max_buffered) {
+	    p->pending.len + stream_queued(p->s) <= p->t->o.max_buffered) {
 		p->pending_msgs++;
 		transport_schedule_flush(p->t);
 		return;

@@ -19,7 +19,7 @@
 # own (pg-lib's $pglock, ...) releases it the same way: after the kill
 # and the reaping of what listens there.  The ranges are disjoint and all
 # below Linux's ephemeral ports (32768 up, which outgoing connections
-# take):
+# take: a test port there collides now and then with a client's):
 #
 #   RANGE          ports         block  LOCK                 used by
 #   pg             4000-4999     40     pg-ports             pg-lib.sh: Postgres and agents
@@ -38,6 +38,7 @@
 #   sd-notify      32400-32489   10     sdn-ports            sd-notify.sh
 #   ctl-scope      32500-32599   10     scope-ports          ctl-scope.sh
 #   advertise      32600-32699   20     advertise-ports      advertise-client.sh
+#   peer-tls       2200-2399     20     peer-tls-ports       peer-tls.sh
 #
 # A new test adds its line here and to proc_port_range (the same table in
 # code); an unknown RANGE fails.
@@ -197,6 +198,7 @@ proc_port_range() {
 	sd-notify) echo 32400 10 9 sdn-ports ;;
 	ctl-scope) echo 32500 10 10 scope-ports ;;
 	advertise) echo 32600 20 5 advertise-ports ;;
+	peer-tls) echo 2200 20 10 peer-tls-ports ;;
 	esac
 }
 # proc_alloc_ports RANGE: sets alloc_base and alloc_lock, a locked block

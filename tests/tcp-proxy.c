@@ -26,7 +26,9 @@
  * id, u64 sender id), and compares the sender id with the member id of
  * each name in CUT_FILE (FNV-1a of the name, as service_member_id()).
  * A stream that does not start with a hello has sender 0: only "*" cuts
- * it.  That is all the proxy knows about tenure.
+ * it (so does a peer connection with peer TLS, whose hello is encrypted:
+ * it is forwarded, and cut only with the rest).  That is all the proxy
+ * knows about tenure.
  *
  * With TCP_PROXY_RECORD=FILE in the environment, every byte forwarded,
  * either way, is also appended to FILE (a test looks for what must never
