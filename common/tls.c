@@ -185,7 +185,7 @@ static bool options_consistent(const struct tls_config *cfg, char *err,
 		    "TLS on a listener needs cert_file and key_file");
 		return false;
 	}
-	if (cfg->verify_peer && !cfg->ca_file) {
+	if ((cfg->verify_peer || cfg->ask_peer) && !cfg->ca_file) {
 		say(err, errlen,
 		    "verifying clients' certificates needs ca_file (the CA "
 		    "that signs them)");
@@ -205,12 +205,12 @@ static void settings(SSL_CTX *ssl, const struct tls_config *cfg)
 	/* Idle connections (most client sessions) give their buffers back. */
 	SSL_CTX_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_default_passwd_cb(ssl, no_passphrase);
-	SSL_CTX_set_verify(ssl,
-			   cfg->verify_peer
-				   ? SSL_VERIFY_PEER |
-					     SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-				   : SSL_VERIFY_NONE,
-			   NULL);
+	int verify = SSL_VERIFY_NONE;
+	if (cfg->verify_peer)
+		verify = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+	else if (cfg->ask_peer)
+		verify = SSL_VERIFY_PEER;
+	SSL_CTX_set_verify(ssl, verify, NULL);
 }
 
 static SSL_CTX *load_ssl(const struct tls_config *cfg, char *err, size_t errlen)
@@ -324,6 +324,11 @@ void tls_context_free(struct tls_context *ctx)
 	SSL_CTX_free(ctx->ssl);
 	config_free(&ctx->cfg);
 	free(ctx);
+}
+
+bool tls_context_has_cert(const struct tls_context *ctx)
+{
+	return ctx && ctx->cfg.cert_file != NULL;
 }
 
 bool tls_peer_names_include(const struct tls_peer_names *p, const char *name)
