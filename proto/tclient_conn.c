@@ -95,14 +95,6 @@ static void on_alloc(struct stream *st, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(space, space ? (unsigned)n : 0);
 }
 
-/* A TLS record (an alert, a handshake) where a frame should start: the
- * server speaks TLS and this client does not. */
-static bool looks_like_tls(const struct tconn *conn, const char *data, size_t n)
-{
-	return !stream_is_tls(conn->stream) && conn->rx_frames == 0 && n >= 2 &&
-	       (data[0] == 0x15 || data[0] == 0x16) && data[1] == 0x03;
-}
-
 static void on_read(struct stream *st, char *data, size_t n)
 {
 	struct tconn *conn = stream_data(st);
@@ -110,15 +102,7 @@ static void on_read(struct stream *st, char *data, size_t n)
 	struct frame f;
 	int rv = FRAME_NEED_MORE;
 
-	if (looks_like_tls(conn, data, n)) {
-		tconn_lost(conn,
-			   "the witness speaks TLS and this client does not: "
-			   "give it the CA file of the witnesses' "
-			   "certificates (tenurectl --cacert)",
-			   true);
-		tclient_kick(c);
-		return;
-	}
+	(void)data; /* in the decoder's space, from on_alloc */
 	frame_decoder_commit(&conn->dec, n);
 	/* A callback may close the client or drop this connection. */
 	while (conn->c &&
@@ -136,7 +120,16 @@ static void on_end(struct stream *st, int status, const char *why)
 	struct tconn *conn = stream_data(st);
 	struct tclient *c = conn->c;
 
-	tconn_lost(conn, status == UV_EOF ? "closed by the server" : why, true);
+	const char *eof = "closed by the server";
+
+	/* A witness with TLS closes a plaintext connection at its first
+	 * bytes, with nothing to say in a language we would understand. */
+	if (!stream_is_tls(st) && conn->rx_frames == 0)
+		eof = "closed by the server before any answer (a witness "
+		      "that speaks TLS does that: give this client the CA "
+		      "file of the witnesses' certificates, tenurectl "
+		      "--cacert)";
+	tconn_lost(conn, status == UV_EOF ? eof : why, true);
 	tclient_kick(c);
 }
 
