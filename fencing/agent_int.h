@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include "fencing/agent.h"
+#include "fencing/agent_tls.h"
 #include "fencing/api.h"
 #include "fencing/decide.h"
 #include "fencing/member.h"
@@ -81,6 +82,7 @@ struct agent {
 	bool wd_on; /* the watchdog device is armed */
 	struct tclient_watch *lease_watch, *key_watch;
 	char *witness_secret;
+	struct agent_tls tls; /* the process's: kept until it exits */
 	/* "NAME/INCARNATION": this process's holder of both leases, a
 	 * random id chosen at start (fencing/roster.h) */
 	char holder_id[MEMBER_STR_MAX + 24];
