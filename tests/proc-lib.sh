@@ -38,6 +38,7 @@
 #   sd-notify      32400-32489   10     sdn-ports            sd-notify.sh
 #   ctl-scope      32500-32599   10     scope-ports          ctl-scope.sh
 #   advertise      32600-32699   20     advertise-ports      advertise-client.sh
+#   tls            32700-32799   20     tls-ports            tls.sh
 #
 # A new test adds its line here and to proc_port_range (the same table in
 # code); an unknown RANGE fails.
@@ -197,6 +198,7 @@ proc_port_range() {
 	sd-notify) echo 32400 10 9 sdn-ports ;;
 	ctl-scope) echo 32500 10 10 scope-ports ;;
 	advertise) echo 32600 20 5 advertise-ports ;;
+	tls) echo 32700 20 5 tls-ports ;;
 	esac
 }
 # proc_alloc_ports RANGE: sets alloc_base and alloc_lock, a locked block
