@@ -15,6 +15,7 @@
 #include "common/http.h"
 #include "common/stream.h"
 #include "common/tls.h"
+#include "fencing/agent_tls.h"
 #include "tests/loop_helpers.h"
 #include "tests/suites.h"
 #include "tests/test_pki.h"
@@ -994,6 +995,32 @@ START_TEST(test_options_check)
 }
 END_TEST
 
+/* tenure-agent's two sets of files, each in its own option names. */
+START_TEST(test_agent_options_check)
+{
+	char err[256];
+	struct agent_conf c;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(agent_tls_check(&c, err, sizeof(err)), 0);
+	c.witness_ca_file = "ca.pem";
+	c.witness_cert_file = "pg1.pem";
+	c.witness_key_file = "pg1.key";
+	c.http_tls_cert_file = "api.pem";
+	c.http_tls_key_file = "api.key";
+	ck_assert_msg(agent_tls_check(&c, err, sizeof(err)) == 0, "%s", err);
+	c.witness_ca_file = NULL;
+	ck_assert_int_eq(agent_tls_check(&c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "witness_cert_file needs witness_ca_file"),
+		      "%s", err);
+	c.witness_ca_file = "ca.pem";
+	c.http_tls_cert_file = NULL;
+	ck_assert_int_eq(agent_tls_check(&c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "http_tls_key_file is set without "
+				  "http_tls_cert_file"),
+		      "%s", err);
+}
+END_TEST
+
 Suite *tls_suite(void)
 {
 	Suite *s = suite_create("tls");
@@ -1017,6 +1044,7 @@ Suite *tls_suite(void)
 	suite_add_tcase(s, t);
 	TCase *o = tcase_create("options");
 	tcase_add_test(o, test_options_check);
+	tcase_add_test(o, test_agent_options_check);
 	suite_add_tcase(s, o);
 	return s;
 }
