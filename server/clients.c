@@ -398,16 +398,17 @@ static void on_read(struct stream *st, char *data, size_t n)
 static void authenticate_by_cert(struct session *s,
 				 const struct tls_peer_names *peer)
 {
-	char role[CLIENT_NAME_MAX + 16];
+	char role[CLIENT_NAME_MAX + 16], q[2 * TLS_NAME_MAX + 3];
 	const struct credential *cred =
 		credentials_match_cert(s->owner->opt.creds, peer);
 
 	if (!cred) {
+		/* the CA signed it, but its names may hold anything */
 		log_event(LOG_INFO, "client_certificate_unmatched",
-			  "peer=%s name=\"%s\" reason=\"no cert credential of "
+			  "peer=%s name=%s reason=\"no cert credential of "
 			  "the certificate's names: SCRAM may still "
 			  "authenticate\"",
-			  s->peer, peer->name[0]);
+			  s->peer, log_quote(peer->name[0], q, sizeof(q)));
 		return;
 	}
 	s->who = *cred;
