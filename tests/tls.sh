@@ -18,7 +18,9 @@
 #    pipelined puts).
 # 2. Refused, each with a message that says why: plaintext to a TLS port
 #    (no --cacert), a client certificate of another CA, a witness whose
-#    certificate is from another CA, --cert without --cacert.
+#    certificate is from another CA, --cert without --cacert.  Four
+#    connections that never start their handshake are closed after the
+#    authentication timeout (5 s), saying so.
 # 3. HTTPS: curl --cacert reads /health; plain HTTP gets no answer.
 # 4. SIGHUP re-reads the certificate: a renewed one (new serial, same
 #    key; then a new key) is what new connections get (openssl s_client);
@@ -38,7 +40,8 @@ me=tls
 . "$(dirname "$0")/proc-lib.sh"
 agent_bin="$top/tenure-agent"
 fill_bin="$top/tests/scope-fill"
-proc_need_built "$bin" "$ctl_bin" "$agent_bin" "$fill_bin"
+hostile_bin="$top/tests/hostile-client"
+proc_need_built "$bin" "$ctl_bin" "$agent_bin" "$fill_bin" "$hostile_bin"
 proc_need_tools 1 curl jq openssl
 unset TENURE_USER TENURE_SECRET_FILE TENURE_CACERT TENURE_CERT TENURE_KEY
 
@@ -181,6 +184,16 @@ refused "--cert without --cacert" "\-\-cert needs --cacert"
 ctl --cacert "$pki/ca.pem" --cert "$pki/ops-admin.pem" get k/scram
 refused "--cert without --key" "\-\-cert is set without --key"
 
+hc=$("$hostile_bin" idle "$(ep 1)" 4 9) || fail "hostile-client idle failed"
+case "$hc" in
+*" closed=4 "*) ;;
+*) fail "connections without a handshake were not closed in 9 s: $hc" ;;
+esac
+first=$(printf '%s' "$hc" | sed 's/.*first_close_ms=\([0-9]*\).*/\1/')
+[ "$first" -ge 4000 ] || fail "silent connections closed before the 5 s timeout: $hc"
+grep -q 'did not complete the TLS handshake in time' "$dir/w1.log" ||
+	fail "the handshake timeout was not logged"
+
 # ---- 3. HTTPS -----------------------------------------------------------------------
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$pki/ca.pem" \
 	"https://127.0.0.1:$(http_port 1)/health")
@@ -232,6 +245,12 @@ cp "$pki/no-ip.key" "$dir/w1.key"
 reload_w1
 as_admin --endpoints "$(ep 1)" --timeout 2s --consistency local get k/renewed
 refused "a witness certificate without the IP address" 'is not for "127.0.0.1"'
+# the good one back: w1 may be the leader, which every write goes to
+cp "$pki/witness.pem" "$dir/w1.pem"
+cp "$pki/witness.key" "$dir/w1.key"
+reload_w1
+as_admin --endpoints "$(ep 1)" --consistency local get k/renewed
+expect_rc 0 "w1 with its certificate back"
 
 # ---- 5. --check-config --------------------------------------------------------------------
 checked() { # checked WHAT [WORDS]: the last check exited 0, or 2 saying WORDS
