@@ -405,6 +405,21 @@ void stream_close(struct stream *s, bool flush, void (*closed)(void *arg),
 	close_now(s);
 }
 
+void stream_reset(struct stream *s, void (*closed)(void *arg), void *arg)
+{
+	if (uv_is_closing((uv_handle_t *)&s->tcp))
+		return;
+	if (!s->closing) {
+		s->closing = true;
+		s->closed = closed;
+		s->closed_arg = arg;
+	}
+	s->reading = false;
+	s->flushing = false;
+	if (uv_tcp_close_reset(&s->tcp, on_closed) != 0)
+		uv_close((uv_handle_t *)&s->tcp, on_closed);
+}
+
 static struct stream *stream_new(uv_loop_t *loop, struct tls_context *tls,
 				 bool server, const char *server_name,
 				 const struct stream_callbacks *cb, void *data,

@@ -95,6 +95,14 @@ void stream_read_stop(struct stream *s);
 void stream_close(struct stream *s, bool flush, void (*closed)(void *arg),
 		  void *arg);
 
+/* Ends the stream at once with a TCP reset (the peer sees ECONNRESET),
+ * frees it, then calls closed(arg): what is queued is dropped and no
+ * close_notify is sent.  For a peer that does not read: a plain close
+ * would leave the unsent bytes in the kernel's buffers until TCP gives
+ * up.  May follow a flushing stream_close() (whose closed is kept), not
+ * a completed one. */
+void stream_reset(struct stream *s, void (*closed)(void *arg), void *arg);
+
 /* The caller's pointer given at accept/connect. */
 void *stream_data(const struct stream *s);
 /* The TCP handle (nodelay, keepalive, peer address); not to read, write

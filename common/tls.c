@@ -186,7 +186,7 @@ static bool options_consistent(const struct tls_config *cfg, char *err,
 		    "TLS on a listener needs cert_file and key_file");
 		return false;
 	}
-	if (cfg->verify_peer && !cfg->ca_file) {
+	if ((cfg->verify_peer || cfg->ask_peer) && !cfg->ca_file) {
 		say(err, errlen,
 		    "verifying clients' certificates needs ca_file (the CA "
 		    "that signs them)");
@@ -206,12 +206,12 @@ static void settings(SSL_CTX *ssl, const struct tls_config *cfg)
 	/* Idle connections (most client sessions) give their buffers back. */
 	SSL_CTX_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_default_passwd_cb(ssl, no_passphrase);
-	SSL_CTX_set_verify(ssl,
-			   cfg->verify_peer
-				   ? SSL_VERIFY_PEER |
-					     SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-				   : SSL_VERIFY_NONE,
-			   NULL);
+	int verify = SSL_VERIFY_NONE;
+	if (cfg->verify_peer)
+		verify = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+	else if (cfg->ask_peer)
+		verify = SSL_VERIFY_PEER;
+	SSL_CTX_set_verify(ssl, verify, NULL);
 }
 
 static SSL_CTX *load_ssl(const struct tls_config *cfg, char *err, size_t errlen)
@@ -389,6 +389,11 @@ bool tls_context_cert_carries(const struct tls_context *ctx, const char *name)
 	bool ok = cert && X509_check_host(cert, name, 0, 0, NULL) == 1;
 	ERR_clear_error();
 	return ok;
+}
+
+bool tls_context_has_cert(const struct tls_context *ctx)
+{
+	return ctx && ctx->cfg.cert_file != NULL;
 }
 
 bool tls_peer_names_include(const struct tls_peer_names *p, const char *name)

@@ -24,7 +24,10 @@
  * the system's CAs without one) and against a name: server_name when the
  * configuration sets one, else the name passed to tls_conn_new() (a host
  * name or an IP address).  A server requires a client certificate signed
- * by ca_file only with verify_peer.
+ * by ca_file only with verify_peer; with ask_peer it asks for one and
+ * refuses one ca_file did not sign, but accepts a client that sends none
+ * (the client port: a certificate authenticates its holder, anyone else
+ * proves a secret).
  *
  * The engine (struct tls_conn) works on memory buffers: the caller feeds
  * it the ciphertext it read (tls_conn_feed), takes the ciphertext to send
@@ -54,6 +57,9 @@ struct tls_config {
 	/* Accepting side: refuse a client without a certificate signed by
 	 * ca_file (the peer port's mutual TLS). */
 	bool verify_peer;
+	/* Accepting side: ask for a client certificate, refuse one not
+	 * signed by ca_file, accept a client without one. */
+	bool ask_peer;
 	/* Connecting side: the name the server's certificate must carry
 	 * (DNS SAN, or CN without DNS SANs, or an IP SAN); NULL: the name
 	 * given to tls_conn_new(). */
@@ -76,6 +82,22 @@ int tls_context_reload(struct tls_context *ctx, const struct tls_config *cfg,
 		       char *err, size_t errlen);
 /* Connections already made keep working until they are freed. */
 void tls_context_free(struct tls_context *ctx);
+/* Whether the context presents a certificate of its own (cert_file). */
+bool tls_context_has_cert(const struct tls_context *ctx);
+
+/* A program's names for the three files, for its messages
+ * ("tls_cert_file", "--cert", ...). */
+struct tls_option_names {
+	const char *cert, *key, *ca;
+};
+/* The options of cfg checked together, before any file is read (pure):
+ * a certificate and its key come together; a listener (cfg->server)
+ * with a CA file needs its own certificate; a client's certificate
+ * needs a CA file (the client speaks TLS only with one).  0, or -1 with
+ * err naming the options by names. */
+int tls_options_check(const struct tls_config *cfg,
+		      const struct tls_option_names *names, char *err,
+		      size_t errlen);
 
 /* The names in a peer's certificate: its subject CN first (when it has
  * one), then its DNS subject alternative names, in order; names that do

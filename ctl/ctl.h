@@ -106,7 +106,8 @@ struct ctl {
 	const char *endpoint_names[CTL_MAX_ENDPOINTS]; /* as given, in it */
 	char *endpoints[CTL_MAX_ENDPOINTS];            /* IP literals */
 	size_t n_endpoints;
-	char *user, *secret; /* --user, and its secret */
+	char *user, *secret;     /* --user, and its secret */
+	struct tls_context *tls; /* --cacert (--cert, --key); NULL: none */
 	uint64_t timeout_ms;
 	uint8_t consistency;
 	enum ctl_format format;
@@ -147,6 +148,10 @@ int ctl_set_endpoints(struct ctl *c, const char *list);
 /* --user NAME with the secret from path: 0 or CTL_EXIT_ERROR with a
  * message. */
 int ctl_set_credential(struct ctl *c, const char *user, const char *path);
+/* --cacert, --cert, --key (each may be NULL): TLS with cacert; 0 or
+ * CTL_EXIT_ERROR with a message. */
+int ctl_set_tls(struct ctl *c, const char *cacert, const char *cert,
+		const char *key);
 void ctl_free(struct ctl *c);
 /* Options for a client of all endpoints (or of endpoint i alone). */
 void ctl_client_options(struct ctl *c, struct tclient_options *o);

@@ -145,6 +145,31 @@ int ctl_set_credential(struct ctl *c, const char *user, const char *path)
 	return c->user ? 0 : CTL_EXIT_ERROR;
 }
 
+int ctl_set_tls(struct ctl *c, const char *cacert, const char *cert,
+		const char *key)
+{
+	static const struct tls_option_names names = { "--cert", "--key",
+						       "--cacert" };
+	struct tls_config cfg = { .cert_file = cert,
+				  .key_file = key,
+				  .ca_file = cacert };
+	char err[1024];
+
+	if (tls_options_check(&cfg, &names, err, sizeof(err))) {
+		fprintf(stderr, CTL_PROG ": %s\n", err);
+		return CTL_EXIT_ERROR;
+	}
+	if (!cacert)
+		return 0;
+	c->tls = tls_context_load(&cfg, err, sizeof(err));
+	if (!c->tls) {
+		fprintf(stderr,
+			CTL_PROG ": TLS (--cacert, --cert, --key): %s\n", err);
+		return CTL_EXIT_ERROR;
+	}
+	return 0;
+}
+
 void ctl_free(struct ctl *c)
 {
 	for (size_t i = 0; i < c->n_endpoints; i++)
@@ -158,6 +183,8 @@ void ctl_free(struct ctl *c)
 	c->secret = NULL;
 	free(c->endpoints_copy);
 	c->endpoints_copy = NULL;
+	tls_context_free(c->tls);
+	c->tls = NULL;
 }
 
 /* ---- client options ----------------------------------------------------- */
@@ -187,6 +214,7 @@ void ctl_client_options(struct ctl *c, struct tclient_options *o)
 	o->n_endpoints = c->n_endpoints;
 	o->user = c->user;
 	o->secret = c->secret;
+	o->tls = c->tls;
 	o->client_name = CTL_PROG;
 	o->timeout_ms = c->timeout_ms;
 	if (c->timeout_ms < TCLIENT_CONNECT_TIMEOUT_DEFAULT_MS)

@@ -358,6 +358,15 @@ static const char global_help[] =
 	"                                TENURE_USER)\n"
 	"  --secret-file FILE            its secret, on the first line (env\n"
 	"                                TENURE_SECRET_FILE)\n"
+	"  --cacert FILE                 speak TLS, trusting the witnesses'\n"
+	"                                certificates signed by this CA (env\n"
+	"                                TENURE_CACERT); they must carry the\n"
+	"                                endpoints' IP addresses\n"
+	"  --cert FILE, --key FILE       a client certificate and its key for\n"
+	"                                TLS (env TENURE_CERT, TENURE_KEY):\n"
+	"                                authenticates without --user when a\n"
+	"                                witness has a `cert` credential of\n"
+	"                                its name\n"
 	"  --timeout DURATION            give up after this long (default 5s)\n"
 	"  --consistency linearizable|local\n"
 	"                                reads: confirmed by the leader "
@@ -557,7 +566,7 @@ struct parsed {
 	bool too_many_words;
 	bool help;
 	const char *endpoints, *output, *user, *secret_file, *timeout,
-		*consistency;
+		*consistency, *cacert, *cert, *key;
 	struct ctl_opt opts[CTL_MAX_OPTS];
 	size_t n_opts;
 };
@@ -576,6 +585,12 @@ static const char **global_slot(struct parsed *p, const char *name)
 		return &p->timeout;
 	if (strcmp(name, "consistency") == 0)
 		return &p->consistency;
+	if (strcmp(name, "cacert") == 0)
+		return &p->cacert;
+	if (strcmp(name, "cert") == 0)
+		return &p->cert;
+	if (strcmp(name, "key") == 0)
+		return &p->key;
 	return NULL;
 }
 
@@ -809,6 +824,13 @@ static int bind_command(struct ctl *c, const struct parsed *p, size_t used)
 	return 0;
 }
 
+/* An empty value (TENURE_CERT= in a script) counts as unset. */
+static const char *option_or_env(const char *opt, const char *env)
+{
+	const char *v = opt ? opt : getenv(env);
+	return v && *v ? v : NULL;
+}
+
 static int bind_globals(struct ctl *c, const struct parsed *p)
 {
 	const char *out = p->output ? p->output : "table";
@@ -843,9 +865,11 @@ static int bind_globals(struct ctl *c, const struct parsed *p)
 	const char *user = p->user ? p->user : getenv("TENURE_USER");
 	const char *sf = p->secret_file ? p->secret_file
 					: getenv("TENURE_SECRET_FILE");
-	if (user && *user)
-		return ctl_set_credential(c, user, sf);
-	return 0;
+	if (user && *user && ctl_set_credential(c, user, sf))
+		return CTL_EXIT_ERROR;
+	return ctl_set_tls(c, option_or_env(p->cacert, "TENURE_CACERT"),
+			   option_or_env(p->cert, "TENURE_CERT"),
+			   option_or_env(p->key, "TENURE_KEY"));
 }
 
 static int run(int argc, char **argv, struct ctl *c)

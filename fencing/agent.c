@@ -345,6 +345,7 @@ static int connect_witnesses(struct agent *a, char *err, size_t errlen)
 		.n_endpoints = (size_t)n,
 		.user = a->conf->witness_user,
 		.secret = a->witness_secret,
+		.tls = a->tls.witness,
 		.client_name = a->conf->name,
 		.timeout_ms = (uint64_t)a->live.lease_ttl,
 		.connect_timeout_ms = (uint64_t)a->live.renew_interval,
@@ -477,6 +478,7 @@ static void abandon_start(uv_loop_t *loop, struct agent *a)
 	free(a->witness_secret);
 	free(a->pg_password);
 	free(a->replication_password);
+	agent_tls_free(&a->tls);
 	free(a);
 }
 
@@ -519,11 +521,12 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 		goto fail;
 	if (read_pg_passwords(a, err, errlen) != 0)
 		goto fail;
-	if (connect_witnesses(a, err, errlen) != 0 ||
+	if (agent_tls_load(conf, &a->tls, err, errlen) != 0 ||
+	    connect_witnesses(a, err, errlen) != 0 ||
 	    connect_pg(a, err, errlen) != 0)
 		goto fail;
-	if (api_start(loop, conf->listen_http, fill_view, a, &a->api, err,
-		      errlen) != 0)
+	if (api_start(loop, conf->listen_http, a->tls.http, fill_view, a,
+		      &a->api, err, errlen) != 0)
 		goto fail;
 	lease_init(a);
 	keys_watch_start(a);

@@ -44,6 +44,9 @@ struct agent_conf {
 	char *witnesses;
 	char *witness_user;
 	char *witness_secret_file;
+	char *witness_ca_file;   /* TLS to the witnesses (agent_tls.h) */
+	char *witness_cert_file; /* ... with a client certificate */
+	char *witness_key_file;
 	int64_t lease_ttl;      /* ms */
 	int64_t renew_interval; /* ms */
 	int64_t fence_time;     /* ms: S of docs/design.md rule 3 */
@@ -59,6 +62,8 @@ struct agent_conf {
 	char *pg_options;
 	char *pg_log_file;
 	char *listen_http;
+	char *http_tls_cert_file; /* HTTPS for the API (agent_tls.h) */
+	char *http_tls_key_file;
 	/* Scope-wide (fencing/scope_conf.h): SCOPE/config's value wins over
 	 * these five; the agent reads them through struct agent's live. */
 	int synchronous_mode; /* 0 off, 1 on */

@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include "fencing/agent.h"
+#include "fencing/agent_tls.h"
 #include "fencing/api.h"
 #include "fencing/decide.h"
 #include "fencing/member.h"
@@ -84,6 +85,7 @@ struct agent {
 	/* Postgres passwords (pg_superuser_password_file,
 	 * replication_password_file), or NULL: trust. */
 	char *pg_password, *replication_password;
+	struct agent_tls tls; /* the process's: kept until it exits */
 	/* "NAME/INCARNATION": this process's holder of both leases, a
 	 * random id chosen at start (fencing/roster.h) */
 	char holder_id[MEMBER_STR_MAX + 24];

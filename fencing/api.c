@@ -598,8 +598,9 @@ static void on_request(void *arg, const char *method, const char *path,
 	api_handle(&v, method, path, res);
 }
 
-int api_start(uv_loop_t *loop, const char *listen, api_fill_fn fill, void *arg,
-	      struct api_server **out, char *err, size_t errlen)
+int api_start(uv_loop_t *loop, const char *listen, struct tls_context *tls,
+	      api_fill_fn fill, void *arg, struct api_server **out, char *err,
+	      size_t errlen)
 {
 	struct api_server *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -608,7 +609,7 @@ int api_start(uv_loop_t *loop, const char *listen, api_fill_fn fill, void *arg,
 	}
 	s->fill = fill;
 	s->arg = arg;
-	int rv = http_start(loop, listen, NULL, on_request, s, &s->http, err,
+	int rv = http_start(loop, listen, tls, on_request, s, &s->http, err,
 			    errlen);
 	if (rv) {
 		free(s);

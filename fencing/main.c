@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/sd_notify.h"
 #include "fencing/agent.h"
+#include "fencing/agent_tls.h"
 #include "fencing/guard.h"
 #include "fencing/preflight.h"
 
@@ -48,6 +49,19 @@ static const struct conf_option options[] = {
 	OPT("witness_secret_file", CONF_STRING, NULL, 0, 0,
 	    "file whose first line is witness_user's secret", false,
 	    witness_secret_file, "FILE"),
+	OPT("witness_ca_file", CONF_STRING, NULL, 0, 0,
+	    "PEM CA of the witnesses' certificates: with it, the agent "
+	    "speaks TLS to them (their certificates must carry the IP "
+	    "addresses of witnesses)",
+	    false, witness_ca_file, "FILE"),
+	OPT("witness_cert_file", CONF_STRING, NULL, 0, 0,
+	    "PEM client certificate for the witnesses (needs "
+	    "witness_ca_file): authenticates as the witnesses' `cert` "
+	    "credential of its name, no secret needed",
+	    false, witness_cert_file, "FILE"),
+	OPT("witness_key_file", CONF_STRING, NULL, 0, 0,
+	    "PEM private key of witness_cert_file (unencrypted)", false,
+	    witness_key_file, "FILE"),
 	OPT("lease_ttl", CONF_DURATION_MS, "2500ms", 1000, 600000,
 	    "primary and member lease TTL: a dead primary is replaced "
 	    "after about this long (scope-wide: SCOPE/config wins)",
@@ -96,6 +110,13 @@ static const struct conf_option options[] = {
 	OPT("listen_http", CONF_STRING, NULL, 0, 0,
 	    "address of the Patroni-style HTTP API (host:port)", true,
 	    listen_http, "ADDR"),
+	OPT("http_tls_cert_file", CONF_STRING, NULL, 0, 0,
+	    "PEM certificate (then its chain) of the HTTP API: with it, the "
+	    "API speaks only HTTPS",
+	    false, http_tls_cert_file, "FILE"),
+	OPT("http_tls_key_file", CONF_STRING, NULL, 0, 0,
+	    "PEM private key of http_tls_cert_file (unencrypted)", false,
+	    http_tls_key_file, "FILE"),
 	{ .key = "synchronous_mode",
 	  .type = CONF_ENUM,
 	  .def = "on",
@@ -184,6 +205,8 @@ static int check_conf(struct agent_conf *c, char *err, size_t errlen)
 			return -1;
 		snprintf(c->pg_log_file, n, "%s.log", c->pg_data_dir);
 	}
+	if (agent_tls_check(c, err, errlen))
+		return -1;
 	if (c->fencing == 1 && !c->stonith_command) {
 		snprintf(err, errlen,
 			 "fencing = required needs a "
@@ -235,6 +258,16 @@ static int check_addrs(const struct agent_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* --check-config: the TLS files load (agent_start loads them again). */
+static int check_tls_files(const struct agent_conf *c, char *err, size_t errlen)
+{
+	struct agent_tls t;
+	if (agent_tls_load(c, &t, err, errlen))
+		return -1;
+	agent_tls_free(&t);
+	return 0;
+}
+
 static void on_stopped(void *arg)
 {
 	struct daemon *d = arg;
@@ -279,6 +312,7 @@ int main(int argc, char **argv)
 	}
 	if (rc != CONF_OK || check_conf(&d.conf, err, sizeof(err)) != 0 ||
 	    (check_only && check_addrs(&d.conf, err, sizeof(err)) != 0) ||
+	    (check_only && check_tls_files(&d.conf, err, sizeof(err)) != 0) ||
 	    (!check_only && check_user(err, sizeof(err)) != 0)) {
 		fprintf(stderr, "tenure-agent: %s\n", err);
 		return 2;

@@ -22,7 +22,9 @@
  * CLIENT_EUNAUTHORIZED and the connection is closed.  The secret never
  * travels.  A server without credentials answers HELLO with an empty
  * nonce (nothing to prove); a client that has a secret refuses that
- * answer, since a witness it trusts would have challenged it.
+ * answer, since a witness it trusts would have challenged it — unless
+ * it presented a client certificate over TLS: a witness answers so a
+ * session its certificate already authenticated (server/clients.h).
  *
  * Payloads are built from wire.h primitives: strings are blobs (u32 length
  * + bytes), integers u64, flags u8.  Decoding checks every length and

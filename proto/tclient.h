@@ -31,7 +31,17 @@
  * nothing else is sent before the server has proven it holds the
  * credential's verifier; a refused authentication fails the waiting
  * requests with the server's status (a wrong secret does not get better
- * by retrying), and so does a server that asks for no proof.  A connection
+ * by retrying), and so does a server that asks for no proof — unless the
+ * connection is TLS with a client certificate (tls has one): a witness
+ * that verified it authenticated the client by it and has nothing more
+ * to ask (server/clients.h).
+ *
+ * TLS.  With tls (the caller's context: its CA file, and optionally a
+ * client certificate and key), every connection is TLS and the server's
+ * certificate must verify against the CA and carry the endpoint's IP
+ * address as a subject alternative name (IP SAN): endpoints and leader
+ * hints are IP literals, so the certificates of the witnesses must name
+ * the addresses clients dial (advertise_client included).  A connection
  * that is not ready within connect_timeout_ms counts as a failed connect.
  * A request that expires while its connection has been completely silent
  * since it was sent takes the connection down with it: a frozen server
@@ -104,6 +114,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/tls.h"
 #include "proto/client.h"
 
 #define TCLIENT_TIMEOUT_DEFAULT_MS 5000
@@ -122,9 +133,12 @@
 struct tclient_options {
 	const char *const *endpoints; /* "host:port", at least one */
 	size_t n_endpoints;
-	const char *user;            /* NULL or "": no authentication */
-	const char *secret;          /* the user's secret (never sent) */
-	const char *client_name;     /* sent in HELLO, for the server's log */
+	const char *user;        /* NULL or "": no authentication */
+	const char *secret;      /* the user's secret (never sent) */
+	const char *client_name; /* sent in HELLO, for the server's log */
+	/* NULL: plaintext.  The caller's (tls.h, a connecting context),
+	 * kept until the client is closed. */
+	struct tls_context *tls;
 	uint64_t timeout_ms;         /* default deadline of a request */
 	uint64_t connect_timeout_ms; /* connect (and HELLO) must finish */
 	uint64_t backoff_base_ms;

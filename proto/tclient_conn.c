@@ -1,12 +1,13 @@
 /*
- * tclient_conn.c — the client's one TCP connection: dialling, HELLO,
- * reading frames, writing buffered frames, closing (see tclient.h).
+ * tclient_conn.c — the client's one connection, plaintext or TLS
+ * (common/stream.h): dialling, HELLO, reading frames, writing frames,
+ * closing (see tclient.h).
  *
  * A connection is detached from its client (conn->c = NULL) the moment
- * the client stops using it; libuv may still call its connect, read or
- * write callbacks until the close callback, and those then do nothing.
- * Its memory goes in the close callback, which is what the client's
- * handle count waits for at tclient_close().
+ * the client stops using it, and its stream is closed then: the stream
+ * calls nothing after that but its close callback, where the memory
+ * goes, which is what the client's handle count waits for at
+ * tclient_close().
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/stream.h"
 #include "proto/tclient_int.h"
 
 /* ---- addresses ----------------------------------------------------------- */
@@ -32,9 +34,9 @@ int tclient_parse_addr(const char *s, struct sockaddr_storage *out)
 
 /* ---- closing ------------------------------------------------------------- */
 
-static void on_conn_closed(uv_handle_t *h)
+static void on_conn_closed(void *arg)
 {
-	struct tconn *conn = h->data;
+	struct tconn *conn = arg;
 	struct tclient *owner = conn->owner;
 
 	frame_decoder_free(&conn->dec);
@@ -48,7 +50,7 @@ void tconn_close(struct tconn *conn)
 	if (conn->c && conn->c->conn == conn)
 		conn->c->conn = NULL;
 	conn->c = NULL;
-	uv_close((uv_handle_t *)&conn->tcp, on_conn_closed);
+	stream_close(conn->stream, false, on_conn_closed, conn);
 }
 
 void tconn_lost(struct tconn *conn, const char *why, bool failure)
@@ -65,102 +67,43 @@ void tconn_lost(struct tconn *conn, const char *why, bool failure)
 
 /* ---- writing ------------------------------------------------------------- */
 
-struct twrite {
-	uv_write_t req;
-	unsigned char *buf;
-};
-
-static void on_write(uv_write_t *req, int status)
-{
-	struct twrite *w = (struct twrite *)req;
-	struct tconn *conn = req->data;
-	struct tclient *c = conn->c;
-
-	free(w->buf);
-	free(w);
-	if (status && c) {
-		tconn_lost(conn, uv_strerror(status), true);
-		tclient_kick(c);
-	}
-}
-
-/* Requests usually fit in the socket buffer: write them at once and keep
- * the buffer (no allocation, no deferred callback).  False when nothing
- * is left to write or the connection was lost. */
-static bool write_now(struct tconn *conn)
-{
-	if (conn->tcp.write_queue_size)
-		return true; /* keep the order: libuv still has bytes queued */
-	uv_buf_t b = uv_buf_init((char *)conn->out.buf,
-				 (unsigned)conn->out.len);
-	int n = uv_try_write((uv_stream_t *)&conn->tcp, &b, 1);
-	if (n < 0 && n != UV_EAGAIN) {
-		tconn_lost(conn, uv_strerror(n), true);
-		return false;
-	}
-	wire_writer_drop_front(&conn->out, n > 0 ? (size_t)n : 0, 64 * 1024);
-	return conn->out.len > 0;
-}
-
-/* The rest goes out in one libuv write; the buffer changes hands so
- * encoding can go on while libuv writes. */
+/* The stream offers the frames to the kernel at once and queues what it
+ * does not take, so the buffer is kept for the next ones. */
 void tconn_flush(struct tconn *conn)
 {
-	struct twrite *w;
-	uv_buf_t buf;
-	int rv;
-
 	if (!conn->c || conn->state == TCONN_CONNECTING || !conn->out.len)
 		return;
-	if (!conn->out.failed && !write_now(conn))
-		return;
-	if (conn->out.failed || !(w = malloc(sizeof(*w)))) {
+	if (conn->out.failed) {
 		tconn_lost(conn, "out of memory", true);
 		return;
 	}
-	w->buf = conn->out.buf;
-	w->req.data = conn;
-	buf = uv_buf_init((char *)w->buf, (unsigned)conn->out.len);
-	wire_writer_init(&conn->out);
-	rv = uv_write(&w->req, (uv_stream_t *)&conn->tcp, &buf, 1, on_write);
-	if (rv) {
-		free(w->buf);
-		free(w);
+	int rv = stream_write(conn->stream, conn->out.buf, conn->out.len);
+	wire_writer_drop_front(&conn->out, conn->out.len, 64 * 1024);
+	if (rv)
 		tconn_lost(conn, uv_strerror(rv), true);
-	}
 }
 
 /* ---- reading ------------------------------------------------------------- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void on_alloc(struct stream *st, size_t suggested, uv_buf_t *buf)
 {
-	struct tconn *conn = h->data;
+	struct tconn *conn = stream_data(st);
 	size_t n = suggested;
-	void *space = conn->c ? frame_decoder_space(&conn->dec, &n) : NULL;
+	void *space = frame_decoder_space(&conn->dec, &n);
 
-	/* A NULL buffer makes libuv report UV_ENOBUFS to on_read. */
+	/* No buffer ends the stream (UV_ENOBUFS). */
 	*buf = uv_buf_init(space, space ? (unsigned)n : 0);
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void on_read(struct stream *st, char *data, size_t n)
 {
-	struct tconn *conn = s->data;
+	struct tconn *conn = stream_data(st);
 	struct tclient *c = conn->c;
 	struct frame f;
 	int rv = FRAME_NEED_MORE;
 
-	(void)buf;
-	if (!c || n == 0)
-		return;
-	if (n < 0) {
-		tconn_lost(conn,
-			   n == UV_EOF ? "closed by the server"
-				       : uv_strerror((int)n),
-			   true);
-		tclient_kick(c);
-		return;
-	}
-	frame_decoder_commit(&conn->dec, (size_t)n);
+	(void)data; /* in the decoder's space, from on_alloc */
+	frame_decoder_commit(&conn->dec, n);
 	/* A callback may close the client or drop this connection. */
 	while (conn->c &&
 	       (rv = frame_decoder_next(&conn->dec, &f)) == FRAME_READY) {
@@ -169,6 +112,24 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 	if (conn->c && rv == FRAME_ERROR)
 		tconn_lost(conn, frame_decoder_error(&conn->dec), true);
+	tclient_kick(c);
+}
+
+static void on_end(struct stream *st, int status, const char *why)
+{
+	struct tconn *conn = stream_data(st);
+	struct tclient *c = conn->c;
+
+	const char *eof = "closed by the server";
+
+	/* A witness with TLS closes a plaintext connection at its first
+	 * bytes, with nothing to say in a language we would understand. */
+	if (!stream_is_tls(st) && conn->rx_frames == 0)
+		eof = "closed by the server before any answer (a witness "
+		      "that speaks TLS does that: give this client the CA "
+		      "file of the witnesses' certificates, tenurectl "
+		      "--cacert)";
+	tconn_lost(conn, status == UV_EOF ? eof : why, true);
 	tclient_kick(c);
 }
 
@@ -230,29 +191,26 @@ bool tconn_send_proof(struct tconn *conn, const struct client_auth_body *ch)
 	return true;
 }
 
-static void on_connect(uv_connect_t *req, int status)
+/* Connected, and with TLS the server's certificate verified. */
+static void on_ready(struct stream *st, const struct tls_peer_names *peer)
 {
-	struct tconn *conn = req->data;
+	struct tconn *conn = stream_data(st);
 	struct tclient *c = conn->c;
-	int rv;
 
-	if (!c)
-		return;
-	if (status) {
-		tconn_lost(conn, uv_strerror(status), true);
-		tclient_kick(c);
-		return;
-	}
-	rv = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read);
-	if (rv) {
-		tconn_lost(conn, uv_strerror(rv), true);
-	} else if (c->user[0]) {
+	(void)peer; /* the name was checked by the handshake */
+	if (c->user[0])
 		tconn_send_hello(conn);
-	} else {
+	else
 		conn->state = TCONN_READY;
-	}
 	tclient_kick(c);
 }
+
+static const struct stream_callbacks conn_callbacks = {
+	.alloc = on_alloc,
+	.read = on_read,
+	.ready = on_ready,
+	.end = on_end,
+};
 
 static struct tconn *conn_alloc(struct tclient *c, const char *addr, long ep)
 {
@@ -267,8 +225,6 @@ static struct tconn *conn_alloc(struct tclient *c, const char *addr, long ep)
 	frame_decoder_init(&conn->dec, c->o.frame_limit);
 	wire_writer_init(&conn->out);
 	snprintf(conn->addr, sizeof(conn->addr), "%s", addr);
-	conn->tcp.data = conn;
-	conn->connect_req.data = conn;
 	return conn;
 }
 
@@ -276,27 +232,35 @@ int tconn_start(struct tclient *c, const char *addr, long ep)
 {
 	struct sockaddr_storage sa;
 	struct tconn *conn;
+	char host[INET6_ADDRSTRLEN], err[256] = "";
 	int rv = tclient_parse_addr(addr, &sa);
 
 	if (rv)
 		return rv;
+	/* The server's certificate must carry the endpoint's IP address
+	 * (an IP SAN): endpoints are IP literals, and a leader hint is an
+	 * address too. */
+	if (c->o.tls &&
+	    uv_ip_name((const struct sockaddr *)&sa, host, sizeof(host)))
+		return UV_EINVAL;
 	if (!(conn = conn_alloc(c, addr, ep)))
 		return UV_ENOMEM;
-	rv = uv_tcp_init(c->loop, &conn->tcp);
+	rv = stream_connect(c->loop, (const struct sockaddr *)&sa, c->o.tls,
+			    c->o.tls ? host : NULL, &conn_callbacks, conn,
+			    &conn->stream, err, sizeof(err));
 	if (rv) {
+		if (err[0])
+			tclient_log(c, "warn", "connection to %s: %s", addr,
+				    err);
+		frame_decoder_free(&conn->dec);
+		wire_writer_free(&conn->out);
 		free(conn);
 		return rv;
 	}
 	c->handles++;
 	/* Requests are small and latency matters more than packet count. */
-	uv_tcp_nodelay(&conn->tcp, 1);
-	uv_tcp_keepalive(&conn->tcp, 1, 10);
-	rv = uv_tcp_connect(&conn->connect_req, &conn->tcp,
-			    (const struct sockaddr *)&sa, on_connect);
-	if (rv) {
-		tconn_close(conn);
-		return rv;
-	}
+	uv_tcp_nodelay(stream_tcp(conn->stream), 1);
+	uv_tcp_keepalive(stream_tcp(conn->stream), 1, 10);
 	conn->c = c;
 	c->conn = conn;
 	return 0;

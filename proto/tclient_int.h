@@ -101,8 +101,7 @@ enum tconn_state {
 };
 
 struct tconn {
-	uv_tcp_t tcp;
-	uv_connect_t connect_req;
+	struct stream *stream;
 	struct tclient *c;     /* NULL once detached (closing) */
 	struct tclient *owner; /* for the handle count, even detached */
 	long ep;               /* endpoint index, -1 for a leader hint */
@@ -114,7 +113,7 @@ struct tconn {
 	uint8_t expected_signature[SCRAM_KEY_LEN];
 	uint64_t rx_frames; /* frames received so far */
 	struct frame_decoder dec;
-	struct wire_writer out; /* frames not yet handed to uv_write */
+	struct wire_writer out; /* a frame being encoded */
 	char addr[CLIENT_ADDR_MAX + 1];
 };
 

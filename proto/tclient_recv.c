@@ -198,6 +198,13 @@ static void on_auth_answer(struct tclient *c, const struct frame *f)
 	} else if (resp.status != CLIENT_OK) {
 		auth_failed(c, resp.status, resp.message.p,
 			    (int)resp.message.len);
+	} else if (hello && resp.auth.nonce.len == 0 &&
+		   tls_context_has_cert(c->o.tls)) {
+		/* TLS with our certificate: a witness that verified it has
+		 * authenticated us by it (and the handshake verified the
+		 * witness). */
+		conn->state = TCONN_READY;
+		tclient_breaker_success(c);
 	} else if (hello && resp.auth.nonce.len == 0) {
 		/* A witness with credentials always challenges: one that
 		 * does not is misconfigured or not the witness we trust. */

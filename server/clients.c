@@ -8,6 +8,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/stream.h"
 #include "proto/frame.h"
 #include "server/auth_policy.h"
 #include "server/clients.h"
@@ -23,22 +24,14 @@
 /* Refused connections are logged at most this often. */
 #define REFUSAL_LOG_EVERY_MS 10000
 
-struct write_req {
-	uv_write_t req;
-	struct wire_writer buf;
-	struct session *sess;
-};
-
 struct session {
 	struct clients *owner;
-	uv_tcp_t tcp;
+	struct stream *stream;
 	char peer[64];
 	struct sockaddr_storage peer_addr; /* for the per-address cap */
 	struct frame_decoder dec;
 	struct client_scratch scratch;
-	struct wire_writer out; /* accumulating */
-	bool writing;           /* a write_req is in flight */
-	size_t writing_len;     /* its size */
+	struct wire_writer out; /* the answer being encoded */
 	uint64_t opened_ms;     /* uv_now at accept */
 	uint64_t last_rx_ms;    /* uv_now of the last bytes received */
 	enum {
@@ -46,7 +39,9 @@ struct session {
 		AUTH_CHALLENGED,
 		AUTH_DONE
 	} auth;
-	bool known;              /* the HELLO named an existing credential */
+	bool handshaking;        /* TLS: the handshake is not done yet */
+	bool by_cert;            /* authenticated by its certificate */
+	bool known;              /* the HELLO named a SCRAM credential */
 	bool refusal_logged;     /* one log line per session, not a flood */
 	struct credential who;   /* AUTH_CHALLENGED, AUTH_DONE */
 	struct scram_exchange x; /* AUTH_CHALLENGED */
@@ -102,74 +97,14 @@ static bool session_is_open(struct session *s)
 
 /* ---- output -------------------------------------------------------------- */
 
-static void flush(struct session *s);
-
-/* A session keeps up to this much output buffer between answers. */
+/* A session keeps up to this much encoding buffer between answers. */
 #define KEEP_OUTPUT (64 * 1024)
 
-static void on_written(uv_write_t *req, int status)
-{
-	struct write_req *w = (struct write_req *)req;
-	struct session *s = w->sess;
-	wire_writer_free(&w->buf);
-	free(w);
-	s->writing = false;
-	s->writing_len = 0;
-	if (status < 0)
-		session_close(s, uv_strerror(status));
-	else if (!s->closing)
-		flush(s);
-	session_unref(s);
-}
-
-/* Answers usually fit in the socket buffer: write them at once and keep
- * the buffer for the next ones (no allocation, no deferred callback).
- * Returns false when nothing is left to write or the session failed. */
-static bool write_now(struct session *s)
-{
-	uv_buf_t b = uv_buf_init((char *)s->out.buf, (unsigned)s->out.len);
-	int n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
-	if (n < 0 && n != UV_EAGAIN) {
-		session_close(s, uv_strerror(n));
-		return false;
-	}
-	wire_writer_drop_front(&s->out, n > 0 ? (size_t)n : 0, KEEP_OUTPUT);
-	return s->out.len > 0;
-}
-
-/* What the kernel did not take goes out as a libuv write, with double
- * buffering: the rest becomes the in-flight buffer, a fresh one
- * accumulates behind it. */
-static void flush(struct session *s)
-{
-	if (s->writing || s->closing || s->out.len == 0)
-		return;
-	if (!write_now(s))
-		return;
-	struct write_req *w = calloc(1, sizeof(*w));
-	if (!w) {
-		session_close(s, "out of memory");
-		return;
-	}
-	w->buf = s->out;
-	w->sess = s;
-	wire_writer_init(&s->out);
-	uv_buf_t b = uv_buf_init((char *)w->buf.buf, (unsigned)w->buf.len);
-	int rv = uv_write(&w->req, (uv_stream_t *)&s->tcp, &b, 1, on_written);
-	if (rv) {
-		wire_writer_free(&w->buf);
-		free(w);
-		session_close(s, uv_strerror(rv));
-		return;
-	}
-	s->writing = true;
-	s->writing_len = w->buf.len;
-	session_ref(s);
-}
-
+/* What the stream holds for the kernel (an answer goes to the stream as
+ * soon as it is encoded). */
 static size_t pending_output(const struct session *s)
 {
-	return s->out.len + s->writing_len;
+	return stream_queued(s->stream) + s->out.len;
 }
 
 /* The total is summed only when a session holds much: rare, and then
@@ -186,10 +121,18 @@ static bool over_total(struct session *s)
 	return total > c->opt.max_output_total;
 }
 
+/* The answer just encoded goes to the stream: to the kernel at once when
+ * it takes it (no copy, no callback), else queued there. */
 static void queued(struct session *s)
 {
 	if (s->out.failed) {
 		session_close(s, "out of memory for its answers");
+		return;
+	}
+	int rv = stream_write(s->stream, s->out.buf, s->out.len);
+	wire_writer_drop_front(&s->out, s->out.len, KEEP_OUTPUT);
+	if (rv) {
+		session_close(s, uv_strerror(rv));
 		return;
 	}
 	if (pending_output(s) > s->owner->opt.max_output) {
@@ -199,9 +142,7 @@ static void queued(struct session *s)
 	if (over_total(s)) {
 		session_reset(s, "the witness holds too much unsent output and "
 				 "this client is among the slowest readers");
-		return;
 	}
-	flush(s);
 }
 
 static void session_respond(struct session *s, const struct client_response *r)
@@ -255,11 +196,11 @@ static void refuse_auth(struct session *s, const struct client_request *q,
 			const char *msg, const char *why)
 {
 	reply_error(s, q->id, q->op, CLIENT_EUNAUTHORIZED, msg);
-	flush(s);
 	session_close(s, why);
 }
 
-/* Without credentials there is nothing to prove: an empty challenge. */
+/* Without credentials, or to a session its certificate authenticated,
+ * there is nothing to prove: an empty challenge. */
 static void answer_open_hello(struct session *s, const struct client_request *q)
 {
 	struct client_response r = { .id = q->id, .op = q->op };
@@ -269,9 +210,11 @@ static void answer_open_hello(struct session *s, const struct client_request *q)
 static void answer_hello(struct session *s, const struct client_request *q)
 {
 	struct clients *c = s->owner;
-	const struct credential *cred = credentials_find(c->opt.creds,
-							 q->user.p,
-							 q->user.len);
+	/* A certificate-only credential is as unknown as a missing one:
+	 * its name proves nothing without the certificate. */
+	const struct credential *cred = credentials_find_scram(c->opt.creds,
+							       q->user.p,
+							       q->user.len);
 
 	if (q->nonce.len != SCRAM_NONCE_LEN || q->user.len == 0) {
 		refuse_auth(s, q,
@@ -331,7 +274,10 @@ static void answer_proof(struct session *s, const struct client_request *q)
 				(const uint8_t *)q->proof.p, sig)) {
 		char why[CLIENT_NAME_MAX + 64];
 		snprintf(why, sizeof(why), "authentication failed for \"%s\"%s",
-			 s->who.name, s->known ? "" : " (no such credential)");
+			 s->who.name,
+			 s->known ? ""
+				  : " (no such credential, or one for "
+				    "certificates only)");
 		refuse_auth(s, q, "authentication failed: wrong name or secret",
 			    why);
 		return;
@@ -354,7 +300,7 @@ static bool authenticate(struct session *s, const struct client_request *q)
 {
 	bool open = s->owner->opt.creds == NULL;
 
-	if (q->op == CLIENT_OP_HELLO && open) {
+	if (q->op == CLIENT_OP_HELLO && (open || s->by_cert)) {
 		answer_open_hello(s, q);
 	} else if (q->op == CLIENT_OP_HELLO && s->auth == AUTH_NONE) {
 		answer_hello(s, q);
@@ -421,24 +367,19 @@ raise_limit:
 		s->dec.limit = s->owner->opt.frame_limit;
 }
 
-static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+static void on_alloc(struct stream *st, size_t hint, uv_buf_t *buf)
 {
-	struct session *s = h->data;
+	struct session *s = stream_data(st);
 	size_t n = hint;
 	void *p = frame_decoder_space(&s->dec, &n);
 	*buf = uv_buf_init(p, p ? (unsigned)n : 0);
 }
 
-static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+static void on_read(struct stream *st, char *data, size_t n)
 {
-	struct session *s = st->data;
-	(void)buf;
-	if (nread < 0) {
-		session_close(s,
-			      nread == UV_EOF ? NULL : uv_strerror((int)nread));
-		return;
-	}
-	frame_decoder_commit(&s->dec, (size_t)nread);
+	struct session *s = stream_data(st);
+	(void)data; /* in the decoder's space, from on_alloc */
+	frame_decoder_commit(&s->dec, n);
 	s->last_rx_ms = uv_now(s->owner->loop);
 	struct frame f;
 	int rv;
@@ -451,11 +392,60 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	session_unref(s);
 }
 
+/* A certificate (verified against tls_ca_file by the handshake) naming a
+ * `cert` credential authenticates its session at once, as that
+ * credential; any other certificate leaves SCRAM to do it. */
+static void authenticate_by_cert(struct session *s,
+				 const struct tls_peer_names *peer)
+{
+	char role[CLIENT_NAME_MAX + 16], q[2 * TLS_NAME_MAX + 3];
+	const struct credential *cred =
+		credentials_match_cert(s->owner->opt.creds, peer);
+
+	if (!cred) {
+		/* the CA signed it, but its names may hold anything */
+		log_event(LOG_INFO, "client_certificate_unmatched",
+			  "peer=%s name=%s reason=\"no cert credential of "
+			  "the certificate's names: SCRAM may still "
+			  "authenticate\"",
+			  s->peer, log_quote(peer->name[0], q, sizeof(q)));
+		return;
+	}
+	s->who = *cred;
+	s->auth = AUTH_DONE;
+	s->by_cert = true;
+	s->dec.limit = s->owner->opt.frame_limit;
+	credential_role_text(&s->who, role, sizeof(role));
+	log_event(LOG_INFO, "client_authenticated",
+		  "peer=%s name=%s role=%s by=certificate", s->peer,
+		  s->who.name, role);
+}
+
+static void on_ready(struct stream *st, const struct tls_peer_names *peer)
+{
+	struct session *s = stream_data(st);
+	s->handshaking = false;
+	if (s->owner->opt.creds && peer && peer->count > 0)
+		authenticate_by_cert(s, peer);
+}
+
+static void on_end(struct stream *st, int status, const char *why)
+{
+	session_close(stream_data(st), status == UV_EOF ? NULL : why);
+}
+
+static const struct stream_callbacks session_callbacks = {
+	.alloc = on_alloc,
+	.read = on_read,
+	.ready = on_ready,
+	.end = on_end,
+};
+
 /* ---- lifecycle --------------------------------------------------------------- */
 
-static void on_session_closed(uv_handle_t *h)
+static void on_session_closed(void *arg)
 {
-	struct session *s = h->data;
+	struct session *s = arg;
 	struct clients *c = s->owner;
 	if (s->prev)
 		s->prev->next = s->next;
@@ -480,8 +470,10 @@ static void session_end(struct session *s, const char *why, bool reset)
 			  s->peer, why);
 	if (s->owner->svc)
 		service_session_closed(s->owner->svc, s);
-	if (!reset || uv_tcp_close_reset(&s->tcp, on_session_closed) != 0)
-		uv_close((uv_handle_t *)&s->tcp, on_session_closed);
+	if (reset)
+		stream_reset(s->stream, on_session_closed, s);
+	else
+		stream_close(s->stream, false, on_session_closed, s);
 }
 
 static void session_close(struct session *s, const char *why)
@@ -501,7 +493,8 @@ static void describe_peer(struct session *s)
 {
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
-	if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) == 0) {
+	if (uv_tcp_getpeername(stream_tcp(s->stream), (struct sockaddr *)&ss,
+			       &len) == 0) {
 		addr_format(&ss, s->peer, sizeof(s->peer));
 		s->peer_addr = ss;
 	} else
@@ -585,8 +578,9 @@ static const char *over_share(struct clients *c, const struct session *s)
 	return NULL;
 }
 
-/* Once a second: sessions that did not authenticate in time, and idle
- * ones (nothing in flight, no watch: refs is the connection's alone). */
+/* Once a second: sessions that did not complete their TLS handshake or
+ * authenticate in time, and idle ones (nothing in flight, no watch: refs
+ * is the connection's alone). */
 static void on_sweep(uv_timer_t *t)
 {
 	struct clients *c = t->data;
@@ -596,10 +590,13 @@ static void on_sweep(uv_timer_t *t)
 		next = s->next;
 		if (s->closing)
 			continue;
-		if (c->opt.creds && s->auth != AUTH_DONE &&
-		    now - s->opened_ms >= c->opt.auth_timeout_ms)
+		bool late = now - s->opened_ms >= c->opt.auth_timeout_ms;
+		if (s->handshaking && late)
+			session_close(s, "did not complete the TLS handshake "
+					 "in time");
+		else if (c->opt.creds && s->auth != AUTH_DONE && late)
 			session_close(s, "did not authenticate in time");
-		else if (s->refs == 1 && !s->writing &&
+		else if (s->refs == 1 && stream_queued(s->stream) == 0 &&
 			 now - s->last_rx_ms >= c->opt.idle_timeout_ms)
 			session_close(s, "idle");
 	}
@@ -620,22 +617,21 @@ static void on_connection(uv_stream_t *server, int status)
 	s->opened_ms = s->last_rx_ms = uv_now(c->loop);
 	s->owner = c;
 	s->refs = 1;
+	s->handshaking = c->opt.tls != NULL;
 	frame_decoder_init(&s->dec, c->opt.creds ? CLIENTS_PREAUTH_FRAME_LIMIT
 						 : c->opt.frame_limit);
 	wire_writer_init(&s->out);
-	uv_tcp_init(c->loop, &s->tcp);
-	s->tcp.data = s;
+	if (stream_accept(server, c->opt.tls, &session_callbacks, s,
+			  &s->stream)) {
+		session_free(s);
+		return;
+	}
 	s->next = c->sessions;
 	if (c->sessions)
 		c->sessions->prev = s;
 	c->sessions = s;
 	c->n_sessions++;
-	if (uv_accept(server, (uv_stream_t *)&s->tcp) ||
-	    uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read)) {
-		session_close(s, "accept failed");
-		return;
-	}
-	uv_tcp_nodelay(&s->tcp, 1);
+	uv_tcp_nodelay(stream_tcp(s->stream), 1);
 	describe_peer(s);
 	const char *why = over_share(c, s);
 	if (why) {

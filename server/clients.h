@@ -18,7 +18,18 @@
  * every session may do everything (loopback use).  New credentials
  * (a reload) close the sessions whose credential is gone or changed.
  *
- * Answers are queued and written in batches; a session whose unsent
+ * TLS (tls set): every session is TLS (common/stream.h), and must
+ * complete its handshake within auth_timeout_ms too.  When the context
+ * asks for client certificates (tls.h ask_peer), a certificate not
+ * signed by its CA fails the handshake; one that is, naming a `cert`
+ * credential (credentials.h), authenticates the session at once with
+ * that credential's role: no HELLO is needed, and one is answered with
+ * an empty challenge (nothing to prove).  Without a certificate, or with
+ * one that names no `cert` credential, a session authenticates by SCRAM
+ * as above.
+ *
+ * Answers go to the stream as soon as they are encoded (to the kernel at
+ * once when it takes them, common/stream.h); a session whose unsent
  * output exceeds max_output (a client that stopped reading) is closed
  * rather than letting the witness run out of memory, and so is one that
  * holds much output while all sessions together hold more than
@@ -43,6 +54,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "common/tls.h"
 #include "server/credentials.h"
 #include "server/service.h"
 
@@ -51,6 +63,9 @@ struct clients;
 struct clients_options {
 	const char *listen_addr;
 	struct credentials *creds; /* NULL: none; owned once started */
+	/* NULL: plaintext.  The caller's, kept until clients_close's
+	 * callback; a tls_context_reload() applies to new sessions. */
+	struct tls_context *tls;
 	size_t frame_limit;
 	size_t max_output;        /* per session; 0: 16 MiB */
 	size_t max_output_total;  /* all sessions; 0: 128 MiB */

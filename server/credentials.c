@@ -73,7 +73,7 @@ static void *parse_line(char *line, const char *origin, int lineno,
 	if (!name || !role || !verifier || extra)
 		return fail(err, errlen,
 			    "%s line %d: expected three fields, NAME ROLE "
-			    "VERIFIER",
+			    "VERIFIER (or NAME ROLE cert)",
 			    origin, lineno);
 	if (!name_ok(name))
 		return fail(err, errlen,
@@ -87,6 +87,10 @@ static void *parse_line(char *line, const char *origin, int lineno,
 			    "read-only or agent:SCOPE (a scope name without "
 			    "'/')",
 			    origin, lineno, role);
+	if (strcmp(verifier, "cert") == 0) {
+		c->cert = true;
+		return c;
+	}
 	if (scram_verifier_parse(verifier, &c->verifier, why, sizeof(why)))
 		return fail(err, errlen, "%s line %d (%s): %s", origin, lineno,
 			    name, why);
@@ -202,10 +206,30 @@ const struct credential *credentials_find(const struct credentials *c,
 	return NULL;
 }
 
+const struct credential *credentials_find_scram(const struct credentials *c,
+						const char *name, size_t len)
+{
+	const struct credential *x = credentials_find(c, name, len);
+	return x && !x->cert ? x : NULL;
+}
+
+const struct credential *credentials_match_cert(
+	const struct credentials *c, const struct tls_peer_names *names)
+{
+	for (unsigned i = 0; names && i < names->count; i++) {
+		const struct credential *x =
+			credentials_find(c, names->name[i],
+					 strlen(names->name[i]));
+		if (x && x->cert)
+			return x;
+	}
+	return NULL;
+}
+
 bool credential_same(const struct credential *a, const struct credential *b)
 {
 	return strcmp(a->name, b->name) == 0 && a->role == b->role &&
-	       strcmp(a->scope, b->scope) == 0 &&
+	       a->cert == b->cert && strcmp(a->scope, b->scope) == 0 &&
 	       memcmp(&a->verifier, &b->verifier, sizeof(a->verifier)) == 0;
 }
 

@@ -6,6 +6,7 @@
  *   admin       admin         scram-sha-256$4096:...   (tenurectl auth hash)
  *   pg-main-1   agent:main    scram-sha-256$4096:...
  *   grafana     read-only     scram-sha-256$4096:...
+ *   pg-main-2   agent:main    cert
  *
  * Contract
  * --------
@@ -19,6 +20,15 @@
  * each witness re-reads the file on SIGHUP, and sessions of a credential
  * that is gone or changed are closed (that is revocation).
  *
+ * The verifier `cert` makes a certificate-only credential: a client
+ * whose TLS certificate (signed by the witness's tls_ca_file) carries
+ * NAME as its subject CN or one of its DNS names is authenticated by the
+ * handshake alone, with ROLE.  The two kinds do not mix: a `cert`
+ * credential never answers a SCRAM HELLO (its name proves nothing
+ * without the certificate), and a SCRAM credential is never granted to a
+ * certificate (a certificate bearing its name must still prove the
+ * secret).  One client may have both, under two names.
+ *
  * Errors: credentials_load returns NULL with a message naming the file,
  * the line and what to do; nothing is logged here.
  */
@@ -29,6 +39,7 @@
 #include <stddef.h>
 
 #include "common/scram.h"
+#include "common/tls.h"
 #include "proto/client.h"
 #include "proto/limits.h"
 
@@ -42,6 +53,7 @@ struct credential {
 	char name[CLIENT_NAME_MAX + 1];
 	enum auth_role role;
 	char scope[SM_KEY_MAX + 1]; /* AUTH_ROLE_AGENT */
+	bool cert;                  /* certificate-only: no verifier */
 	struct scram_verifier verifier;
 };
 
@@ -59,6 +71,13 @@ struct credentials *credentials_parse(const char *text, const char *origin,
 void credentials_free(struct credentials *c);
 const struct credential *credentials_find(const struct credentials *c,
 					  const char *name, size_t len);
+/* credentials_find, for SCRAM: NULL for a certificate-only credential. */
+const struct credential *credentials_find_scram(const struct credentials *c,
+						const char *name, size_t len);
+/* The certificate-only credential of the first of a certificate's names
+ * (tls.h: its CN, then its DNS names) that has one, or NULL. */
+const struct credential *credentials_match_cert(
+	const struct credentials *c, const struct tls_peer_names *names);
 /* Whether a and b grant the same thing to the same secret (a session
  * authenticated by a survives a reload that yields b). */
 bool credential_same(const struct credential *a, const struct credential *b);

@@ -44,6 +44,9 @@ struct settings {
 	char *peer_tls_cert_file; /* peer mutual TLS: all three or none */
 	char *peer_tls_key_file;
 	char *peer_tls_ca_file;
+	char *tls_cert_file;
+	char *tls_key_file;
+	char *tls_ca_file;
 	int64_t election_timeout;
 	int64_t heartbeat_interval;
 	int64_t request_timeout;
@@ -110,6 +113,20 @@ static const struct conf_option options[] = {
 	    "PEM CA that signs every witness's peer certificate; with the "
 	    "two above, the peer port runs mutual TLS",
 	    false, peer_tls_ca_file, "FILE"),
+	OPT("tls_cert_file", CONF_STRING, NULL, 0, 0,
+	    "PEM certificate (then its chain) of the client port and HTTP: "
+	    "with it, both speak only TLS (re-read on SIGHUP)",
+	    false, tls_cert_file, "FILE"),
+	OPT("tls_key_file", CONF_STRING, NULL, 0, 0,
+	    "PEM private key of tls_cert_file (unencrypted; re-read on "
+	    "SIGHUP)",
+	    false, tls_key_file, "FILE"),
+	OPT("tls_ca_file", CONF_STRING, NULL, 0, 0,
+	    "PEM CA that signs the clients' certificates (and "
+	    "tls_cert_file): a client certificate it signed authenticates "
+	    "as the `cert` credential of its name; clients without one use "
+	    "SCRAM",
+	    false, tls_ca_file, "FILE"),
 	OPT("election_timeout", CONF_DURATION_MS, "500ms", 50, 60000,
 	    "Raft election timeout (randomised up to twice this)", false,
 	    election_timeout, NULL),
@@ -151,6 +168,8 @@ struct daemon {
 	struct service *svc;
 	struct clients *clients;
 	struct http_server *http;
+	struct tls_context *client_tls; /* NULL: plaintext */
+	struct tls_context *http_tls;   /* the same files, no client CA */
 	void *status_ctx;
 	struct daemon_signals signals;
 	uv_timer_t shutdown_timer;
@@ -441,22 +460,10 @@ static void reload_peer_tls(struct daemon *d)
 		  f.cert_file);
 }
 
-/* SIGHUP: re-read what can change without a restart.  A file that does
- * not load leaves the running settings as they were. */
-static void on_reload_signal(void *arg)
+static void reload_credentials(struct daemon *d)
 {
-	struct daemon *d = arg;
 	char err[1024], q[1100];
 
-	if (d->peer_tls)
-		reload_peer_tls(d);
-	if (!d->set.credentials_file) {
-		if (!d->peer_tls)
-			log_event(LOG_INFO, "reloaded",
-				  "what=nothing reason=\"no "
-				  "credentials_file\"");
-		return;
-	}
 	struct credentials *c = credentials_load(d->set.credentials_file, err,
 						 sizeof(err));
 	if (!c) {
@@ -470,6 +477,88 @@ static void on_reload_signal(void *arg)
 	log_event(LOG_INFO, "reloaded", "what=credentials file=%s count=%zu",
 		  d->set.credentials_file, c->n);
 	clients_set_credentials(d->clients, c);
+}
+
+/* New connections get the new certificate; a file that does not load
+ * leaves the one in force. */
+static void reload_tls(struct daemon *d, struct tls_context *ctx,
+		       const char *what)
+{
+	char err[1024], q[1100];
+
+	if (!ctx)
+		return;
+	if (tls_context_reload(ctx, NULL, err, sizeof(err)) == 0) {
+		log_event(LOG_INFO, "reloaded", "what=%s file=%s", what,
+			  d->set.tls_cert_file);
+		return;
+	}
+	log_event(LOG_ERROR, "reload_failed",
+		  "what=%s reason=%s (the previous certificate stays in "
+		  "force)",
+		  what, log_quote(err, q, sizeof(q)));
+}
+
+/* SIGHUP: re-read what can change without a restart.  A file that does
+ * not load leaves the running settings as they were. */
+static void on_reload_signal(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!d->set.credentials_file && !d->client_tls && !d->peer_tls) {
+		log_event(LOG_INFO, "reloaded",
+			  "what=nothing reason=\"no credentials_file, no "
+			  "tls_cert_file, no peer_tls_cert_file\"");
+		return;
+	}
+	if (d->set.credentials_file)
+		reload_credentials(d);
+	reload_tls(d, d->client_tls, "client-tls");
+	reload_tls(d, d->http_tls, "http-tls");
+	if (d->peer_tls)
+		reload_peer_tls(d);
+}
+
+static const struct tls_option_names tls_names = { "tls_cert_file",
+						   "tls_key_file",
+						   "tls_ca_file" };
+
+/* The client port's TLS: the witness's certificate, and with tls_ca_file
+ * a request (not a requirement) for the client's. */
+static struct tls_config client_tls_config(const struct settings *s)
+{
+	return (struct tls_config){ .cert_file = s->tls_cert_file,
+				    .key_file = s->tls_key_file,
+				    .ca_file = s->tls_ca_file,
+				    .ask_peer = s->tls_ca_file != NULL,
+				    .server = true };
+}
+
+/* Both contexts, or none without tls_cert_file; -1 with err. */
+static int load_tls(const struct settings *s, struct tls_context **client,
+		    struct tls_context **http, char *err, size_t errlen)
+{
+	struct tls_config cfg = client_tls_config(s);
+	char why[800];
+
+	*client = *http = NULL;
+	if (tls_options_check(&cfg, &tls_names, err, errlen))
+		return -1;
+	if (!s->tls_cert_file)
+		return 0;
+	*client = tls_context_load(&cfg, why, sizeof(why));
+	/* HTTP asks no certificate of a browser or a load balancer. */
+	cfg.ca_file = NULL;
+	cfg.ask_peer = false;
+	if (*client)
+		*http = tls_context_load(&cfg, why, sizeof(why));
+	if (*http)
+		return 0;
+	tls_context_free(*client);
+	*client = NULL;
+	snprintf(err, errlen,
+		 "TLS (tls_cert_file, tls_key_file, tls_ca_file): %s", why);
+	return -1;
 }
 
 /* ---- main ------------------------------------------------------------------------ */
@@ -533,6 +622,10 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	if (s->credentials_file &&
 	    !(creds = credentials_load(s->credentials_file, err, errlen)))
 		return -1;
+	if (load_tls(s, &d->client_tls, &d->http_tls, err, errlen)) {
+		credentials_free(creds);
+		return -1;
+	}
 	d->exit_code = 0;
 	struct node_options no = {
 		.id = self,
@@ -555,6 +648,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	struct clients_options co = {
 		.listen_addr = s->listen_client,
 		.creds = creds,
+		.tls = d->client_tls,
 		.frame_limit = (size_t)s->frame_limit,
 		.max_sessions = client_connection_cap(s),
 		.idle_timeout_ms = (uint64_t)s->client_idle_timeout,
@@ -574,9 +668,9 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	if (!s->listen_http)
 		return 0;
 	d->status_ctx = status_context(d->node, d->svc, s->name);
-	if (!d->status_ctx ||
-	    http_start(d->loop, s->listen_http, NULL, status_http_handler,
-		       d->status_ctx, &d->http, err, errlen))
+	if (!d->status_ctx || http_start(d->loop, s->listen_http, d->http_tls,
+					 status_http_handler, d->status_ctx,
+					 &d->http, err, errlen))
 		return -1;
 	return 0;
 }
@@ -711,6 +805,11 @@ static int check_config(const struct settings *s, char *err, size_t errlen)
 		return -1;
 	if (check_peer_tls(s, err, errlen))
 		return -1;
+	struct tls_context *client_tls, *http_tls;
+	if (load_tls(s, &client_tls, &http_tls, err, errlen))
+		return -1;
+	tls_context_free(client_tls);
+	tls_context_free(http_tls);
 	return check_advertise(s, err, errlen);
 }
 
@@ -798,6 +897,8 @@ int main(int argc, char **argv)
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	uv_run(d.loop, UV_RUN_NOWAIT); /* finish close callbacks */
 out:
+	tls_context_free(d.client_tls);
+	tls_context_free(d.http_tls);
 	conf_free(options, N_OPTIONS, &d.set);
 	free(d.status_ctx);
 	free(d.token);

@@ -99,6 +99,32 @@ static void put_next(struct fill *f)
 	}
 }
 
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+/* TLS as tenurectl's environment says: TENURE_CACERT (then TENURE_CERT,
+ * TENURE_KEY).  0, or 1 after saying why. */
+static int tls_from_env(struct tls_context **out)
+{
+	static const struct tls_option_names names = { "TENURE_CERT",
+						       "TENURE_KEY",
+						       "TENURE_CACERT" };
+	struct tls_config cfg = { .cert_file = env("TENURE_CERT"),
+				  .key_file = env("TENURE_KEY"),
+				  .ca_file = env("TENURE_CACERT") };
+	char err[1024];
+
+	*out = NULL;
+	if (tls_options_check(&cfg, &names, err, sizeof(err)) == 0 &&
+	    (!cfg.ca_file || (*out = tls_context_load(&cfg, err, sizeof(err)))))
+		return 0;
+	fprintf(stderr, "scope-fill: %s\n", err);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 6) {
@@ -129,11 +155,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "scope-fill: TENURE_SECRET_FILE: %s\n", err);
 		return 1;
 	}
+	struct tls_context *tls = NULL;
+	if (tls_from_env(&tls))
+		return 1;
 	struct tclient_options o = {
 		.endpoints = endpoints,
 		.n_endpoints = n,
 		.user = user,
 		.secret = secret,
+		.tls = tls,
 		.client_name = "scope-fill",
 	};
 	uv_loop_t loop;
@@ -149,5 +179,6 @@ int main(int argc, char **argv)
 	uv_loop_close(&loop);
 	free(eps);
 	free(secret);
+	tls_context_free(tls);
 	return f.failed ? 1 : 0;
 }

@@ -569,7 +569,7 @@ START_TEST(test_server_head_get_options)
 	situation(&s.f, P);
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	ck_assert_msg(api_start(&loop, addr, fill, &s, &srv, err,
+	ck_assert_msg(api_start(&loop, addr, NULL, fill, &s, &srv, err,
 				sizeof(err)) == 0,
 		      "%s", err);
 
@@ -620,7 +620,7 @@ START_TEST(test_server_bad_address)
 	char err[256];
 	memset(&s, 0, sizeof(s));
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	ck_assert_int_ne(api_start(&loop, "nohost", fill, &s, &srv, err,
+	ck_assert_int_ne(api_start(&loop, "nohost", NULL, fill, &s, &srv, err,
 				   sizeof(err)),
 			 0);
 	ck_assert_ptr_nonnull(strstr(err, "nohost"));

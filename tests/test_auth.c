@@ -83,6 +83,54 @@ START_TEST(test_parse_errors)
 }
 END_TEST
 
+/* `NAME ROLE cert`: certificate-only, and the two kinds never mix. */
+START_TEST(test_parse_cert_credentials)
+{
+	char err[512];
+	struct credentials *c = parse("admin admin " V "\n"
+				      "pg-main-2 agent:main cert\n"
+				      "ops.example read-only cert\n",
+				      err, sizeof(err));
+	ck_assert_msg(c, "%s", err);
+	const struct credential *pg = credentials_find(c, "pg-main-2", 9);
+	ck_assert(pg && pg->cert);
+	ck_assert_int_eq(pg->role, AUTH_ROLE_AGENT);
+	ck_assert_str_eq(pg->scope, "main");
+	ck_assert(!credentials_find(c, "admin", 5)->cert);
+
+	/* SCRAM finds only SCRAM credentials */
+	ck_assert_ptr_null(credentials_find_scram(c, "pg-main-2", 9));
+	ck_assert_ptr_nonnull(credentials_find_scram(c, "admin", 5));
+
+	/* a certificate finds only cert credentials, by its first name
+	 * that has one (CN first, then DNS names) */
+	struct tls_peer_names n = { .count = 3 };
+	strcpy(n.name[0], "admin");
+	strcpy(n.name[1], "ops.example");
+	strcpy(n.name[2], "pg-main-2");
+	ck_assert_ptr_eq(credentials_match_cert(c, &n),
+			 credentials_find(c, "ops.example", 11));
+	n.count = 1;
+	ck_assert_ptr_null(credentials_match_cert(c, &n));
+	n.count = 0;
+	ck_assert_ptr_null(credentials_match_cert(c, &n));
+	ck_assert_ptr_null(credentials_match_cert(NULL, &n));
+
+	/* a SCRAM credential turned into a cert one is not the same */
+	struct credentials *d = parse("admin admin cert\n", err, sizeof(err));
+	ck_assert_msg(d, "%s", err);
+	ck_assert(!credential_same(credentials_find(c, "admin", 5),
+				   credentials_find(d, "admin", 5)));
+	credentials_free(d);
+	credentials_free(c);
+
+	/* "cert" is the whole verifier: anything else is a SCRAM one */
+	ck_assert_ptr_null(parse("a admin certificate\n", err, sizeof(err)));
+	ck_assert_ptr_null(parse("a admin cert extra\n", err, sizeof(err)));
+	ck_assert_msg(strstr(err, "NAME ROLE cert"), "%s", err);
+}
+END_TEST
+
 static struct credential role(enum auth_role r, const char *scope)
 {
 	struct credential c;
@@ -211,6 +259,7 @@ Suite *auth_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_parse_roles);
 	tcase_add_test(tc, test_parse_errors);
+	tcase_add_test(tc, test_parse_cert_credentials);
 	tcase_add_test(tc, test_read_only);
 	tcase_add_test(tc, test_agent_scope);
 	tcase_add_test(tc, test_admin_everything);

@@ -15,6 +15,7 @@
 #include "common/http.h"
 #include "common/stream.h"
 #include "common/tls.h"
+#include "fencing/agent_tls.h"
 #include "tests/loop_helpers.h"
 #include "tests/suites.h"
 #include "tests/test_pki.h"
@@ -407,6 +408,115 @@ START_TEST(test_client_from_other_ca_refused)
 	pair_finish(&p);
 	tls_context_free(s);
 	tls_context_free(c);
+}
+END_TEST
+
+/* ask_peer (the client port): a certificate is optional, but one
+ * that is sent must be signed by the CA. */
+static struct tls_context *asking_server(void)
+{
+	char cert[PATH_MAX], key[PATH_MAX], ca[PATH_MAX], err[512];
+	snprintf(cert, sizeof(cert), "%s", test_pki_file(&pki, "server.pem"));
+	snprintf(key, sizeof(key), "%s", test_pki_file(&pki, "server.key"));
+	snprintf(ca, sizeof(ca), "%s", test_pki_file(&pki, "ca.pem"));
+	struct tls_config cfg = { .cert_file = cert,
+				  .key_file = key,
+				  .ca_file = ca,
+				  .ask_peer = true,
+				  .server = true };
+	struct tls_context *ctx = tls_context_load(&cfg, err, sizeof(err));
+	ck_assert_msg(ctx, "%s", err);
+	ck_assert(tls_context_has_cert(ctx));
+	return ctx;
+}
+
+static void expect_asked(struct tls_context *s, struct tls_context *c,
+			 const char *name)
+{
+	struct pair p;
+	pair_listen(&p, s);
+	pair_connect(&p, c, "w1");
+	ck_assert_int_eq(stream_write(p.cli.st, "hi", 2), 0);
+	struct want w = { &p, 2, 0 };
+	ck_assert_msg(run_until(&p.loop, got_enough, &w, WAIT_MS),
+		      "srv: %s / cli: %s", p.srv.why, p.cli.why);
+	ck_assert(p.srv.ready && !p.srv.peer_null);
+	if (name)
+		ck_assert(name_at(&p.srv.peer, 0, name));
+	else
+		ck_assert_uint_eq(p.srv.peer.count, 0);
+	pair_finish(&p);
+}
+
+START_TEST(test_ask_peer_optional_certificate)
+{
+	struct tls_context *s = asking_server();
+	struct tls_context *c = context("client", "ca.pem", false, false);
+	struct tls_context *anon = client_without_cert();
+	ck_assert(!tls_context_has_cert(anon));
+	expect_asked(s, c, "client1");
+	expect_asked(s, anon, NULL);
+
+	struct pair p;
+	struct tls_context *other = context("other-client", "both-ca.pem",
+					    false, false);
+	pair_listen(&p, s);
+	pair_connect(&p, other, "w1");
+	ck_assert_int_eq(stream_write(p.cli.st, "secret", 6), 0);
+	expect_refused(&p, "TLS handshake failed: the client's certificate: ",
+		       "unknown ca");
+	pair_finish(&p);
+	tls_context_free(s);
+	tls_context_free(c);
+	tls_context_free(anon);
+	tls_context_free(other);
+}
+END_TEST
+
+static bool side_closed_flag(void *arg)
+{
+	return ((struct side *)arg)->closed;
+}
+
+/* A reset ends a stream at once, even one waiting to flush to a peer
+ * that does not read, and the peer sees ECONNRESET. */
+START_TEST(test_reset)
+{
+	struct pair p;
+	pair_listen(&p, NULL);
+	pair_connect(&p, NULL, NULL);
+	ck_assert(run_until(&p.loop, connected, &p, WAIT_MS));
+	stream_read_stop(p.cli.st);
+	send_pattern(p.srv.st, 32 * MIB, 5);
+	ck_assert_uint_gt(stream_queued(p.srv.st), 0);
+	stream_close(p.srv.st, true, side_closed, &p.srv);
+	p.srv.ended = true;
+	/* the flush cannot finish: the client does not read */
+	ck_assert(!run_until(&p.loop, side_closed_flag, &p.srv, 200));
+	stream_reset(p.srv.st, NULL, NULL);
+	ck_assert(run_until(&p.loop, side_closed_flag, &p.srv, WAIT_MS));
+	/* the client learns of it when it writes */
+	int rv = stream_write(p.cli.st, "x", 1);
+	if (rv == 0) {
+		ck_assert(run_until(&p.loop, both_ended, &p, WAIT_MS));
+		rv = p.cli.status;
+	}
+	ck_assert_msg(rv == UV_ECONNRESET || rv == UV_EPIPE, "%d %s", rv,
+		      p.cli.why);
+	pair_finish(&p);
+
+	/* a reading peer sees the reset (read after data, Linux may report
+	 * it as an end of file: none here) */
+	pair_listen(&p, NULL);
+	pair_connect(&p, NULL, NULL);
+	ck_assert(run_until(&p.loop, connected, &p, WAIT_MS));
+	stream_reset(p.srv.st, side_closed, &p.srv);
+	p.srv.ended = true;
+	ck_assert(run_until(&p.loop, both_ended, &p, WAIT_MS));
+	ck_assert_msg(p.cli.status == UV_ECONNRESET, "%d %s", p.cli.status,
+		      p.cli.why);
+	ck_assert(run_until(&p.loop, side_closed_flag, &p.srv, WAIT_MS));
+	pair_finish(&p);
 }
 END_TEST
 
@@ -841,6 +951,76 @@ START_TEST(test_http_plaintext)
 }
 END_TEST
 
+/* The options checked together, in the program's own words. */
+START_TEST(test_options_check)
+{
+	static const struct tls_option_names names = { "tls_cert_file",
+						       "tls_key_file",
+						       "tls_ca_file" };
+	static const struct {
+		struct tls_config cfg;
+		const char *want; /* NULL: accepted */
+	} cases[] = {
+		{ { .server = true }, NULL },
+		{ { .cert_file = "c", .key_file = "k", .server = true }, NULL },
+		{ { .cert_file = "c",
+		    .key_file = "k",
+		    .ca_file = "a",
+		    .server = true },
+		  NULL },
+		{ { .cert_file = "c", .server = true },
+		  "tls_cert_file is set without tls_key_file" },
+		{ { .key_file = "k" }, "tls_key_file is set without " },
+		{ { .ca_file = "a", .server = true },
+		  "tls_ca_file (the CA of the clients' certificates) needs "
+		  "tls_cert_file and tls_key_file" },
+		{ { .ca_file = "a" }, NULL },
+		{ { .cert_file = "c", .key_file = "k", .ca_file = "a" }, NULL },
+		{ { .cert_file = "c", .key_file = "k" },
+		  "tls_cert_file needs tls_ca_file" },
+	};
+	char err[256];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		int rv = tls_options_check(&cases[i].cfg, &names, err,
+					   sizeof(err));
+		if (!cases[i].want) {
+			ck_assert_msg(rv == 0, "case %zu: %s", i, err);
+			continue;
+		}
+		ck_assert_msg(rv == -1, "case %zu accepted", i);
+		ck_assert_msg(strstr(err, cases[i].want), "case %zu: %s", i,
+			      err);
+	}
+}
+END_TEST
+
+/* tenure-agent's two sets of files, each in its own option names. */
+START_TEST(test_agent_options_check)
+{
+	char err[256];
+	struct agent_conf c;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(agent_tls_check(&c, err, sizeof(err)), 0);
+	c.witness_ca_file = "ca.pem";
+	c.witness_cert_file = "pg1.pem";
+	c.witness_key_file = "pg1.key";
+	c.http_tls_cert_file = "api.pem";
+	c.http_tls_key_file = "api.key";
+	ck_assert_msg(agent_tls_check(&c, err, sizeof(err)) == 0, "%s", err);
+	c.witness_ca_file = NULL;
+	ck_assert_int_eq(agent_tls_check(&c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "witness_cert_file needs witness_ca_file"),
+		      "%s", err);
+	c.witness_ca_file = "ca.pem";
+	c.http_tls_cert_file = NULL;
+	ck_assert_int_eq(agent_tls_check(&c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "http_tls_key_file is set without "
+				  "http_tls_cert_file"),
+		      "%s", err);
+}
+END_TEST
+
 Suite *tls_suite(void)
 {
 	Suite *s = suite_create("tls");
@@ -851,6 +1031,8 @@ Suite *tls_suite(void)
 	tcase_add_test(t, test_plaintext_stream);
 	tcase_add_test(t, test_client_without_cert_refused);
 	tcase_add_test(t, test_client_from_other_ca_refused);
+	tcase_add_test(t, test_ask_peer_optional_certificate);
+	tcase_add_test(t, test_reset);
 	tcase_add_test(t, test_server_from_other_ca_refused);
 	tcase_add_test(t, test_server_name_checked);
 	tcase_add_test(t, test_names_from_san_ip_and_cn);
@@ -860,5 +1042,9 @@ Suite *tls_suite(void)
 	tcase_add_test(t, test_http_over_tls);
 	tcase_add_test(t, test_http_plaintext);
 	suite_add_tcase(s, t);
+	TCase *o = tcase_create("options");
+	tcase_add_test(o, test_options_check);
+	tcase_add_test(o, test_agent_options_check);
+	suite_add_tcase(s, o);
 	return s;
 }
