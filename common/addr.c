@@ -1,6 +1,7 @@
 /*
  * addr.c — see addr.h.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,4 +71,19 @@ void addr_format(const struct sockaddr_storage *sa, char *buf, size_t n)
 	} else {
 		snprintf(buf, n, "(unknown address)");
 	}
+}
+
+bool addr_is_loopback(const char *s)
+{
+	struct sockaddr_storage ss;
+
+	if (!s || addr_parse(s, &ss) != 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)&ss)
+				      ->sin_addr.s_addr) >>
+			24) == 127;
+	return ss.ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_LOOPBACK(
+		       &((const struct sockaddr_in6 *)&ss)->sin6_addr);
 }

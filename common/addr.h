@@ -10,6 +10,7 @@
 #ifndef TENURE_COMMON_ADDR_H
 #define TENURE_COMMON_ADDR_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 #define ADDR_HOST_MAX 64
@@ -18,5 +19,9 @@
 int addr_parse(const char *s, struct sockaddr_storage *out);
 /* The reverse, for log lines: "1.2.3.4:5", "[::1]:5". */
 void addr_format(const struct sockaddr_storage *sa, char *buf, size_t n);
+/* Whether s ("host:port", as addr_parse takes it) is on loopback only:
+ * 127.0.0.0/8 or ::1.  A wildcard (0.0.0.0, ::) or anything unparsable is
+ * not: it reaches the network. */
+bool addr_is_loopback(const char *s);
 
 #endif

@@ -307,6 +307,7 @@ static void fill_view(void *arg, struct api_view *v)
 	v->ttl_ms = (uint64_t)a->live.lease_ttl;
 	v->sync_standbys = a->view.sync;
 	v->problem = problem(a);
+	v->insecure = a->conf->insecure;
 }
 
 /* ---- start ------------------------------------------------------------------ */

@@ -62,6 +62,9 @@ struct agent_conf {
 	char *pg_options;
 	char *pg_log_file;
 	char *listen_http;
+	/* Not a key: what --insecure let through (exposure.h), "" or NULL
+	 * when nothing; shown by the API's health bodies. */
+	const char *insecure;
 	char *http_tls_cert_file; /* HTTPS for the API (agent_tls.h) */
 	char *http_tls_key_file;
 	/* Scope-wide (fencing/scope_conf.h): SCOPE/config's value wins over

@@ -138,6 +138,8 @@ static void status_body(const struct api_view *v, struct http_response *res)
 	put_kbool(&j, "paused", v->paused);
 	if (v->problem)
 		put_kstr(&j, "problem", v->problem);
+	if (v->insecure && v->insecure[0])
+		put_kstr(&j, "insecure", v->insecure);
 	json_end(&j);
 }
 

@@ -74,6 +74,7 @@ struct api_view {
 	uint64_t fence_actions, renew_failures;
 	uint64_t ttl_ms;
 	const char *sync_standbys; /* comma-separated names, or "" */
+	const char *insecure;      /* what --insecure let through, or NULL */
 	const char *problem;       /* why this node is not healthy and
 					 what to do, or NULL: the health
 					 bodies carry it as "problem" */

@@ -18,6 +18,7 @@
 #include "common/sd_notify.h"
 #include "fencing/agent.h"
 #include "fencing/agent_tls.h"
+#include "fencing/exposure.h"
 #include "fencing/guard.h"
 #include "fencing/preflight.h"
 
@@ -216,6 +217,21 @@ static int check_conf(struct agent_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Secure by default (fencing/exposure.h): refused unless --insecure,
+ * which keeps the reason for the log and the API. */
+static int check_exposure(struct agent_conf *c, bool insecure, char *exposed,
+			  size_t cap, char *err, size_t errlen)
+{
+	c->insecure = exposed;
+	if (agent_exposures(c, exposed, cap) == 0 || insecure)
+		return 0;
+	snprintf(err, errlen,
+		 "refusing to start: %.800s. Set them up (docs/security.md), "
+		 "or start with --insecure to accept the risk",
+		 exposed);
+	return -1;
+}
+
 /* Apart from check_conf(): --check-config may be run by root. */
 static int check_user(char *err, size_t errlen)
 {
@@ -296,6 +312,8 @@ int main(int argc, char **argv)
 	static struct daemon d;
 	char err[1024];
 	bool check_only = conf_take_switch(&argc, argv, "--check-config");
+	bool insecure = conf_take_switch(&argc, argv, "--insecure");
+	static char exposed[1024];
 	int rc = conf_parse_args(options, N_OPTIONS, argc, argv, &d.conf, err,
 				 sizeof(err));
 	if (rc == CONF_HELP) {
@@ -305,12 +323,20 @@ int main(int argc, char **argv)
 		       "holds the cluster's lease.\n"
 		       "--check-config validates the settings (not Postgres, "
 		       "not the network):\n\"configuration OK\" and exit 0, or "
-		       "the error and exit 2.\n\n");
+		       "the error and exit 2.\n"
+		       "--insecure lets this node off loopback run without "
+		       "its protection (HTTPS on\nthe API, TLS and a "
+		       "credential "
+		       "to the witnesses, Postgres passwords), which\nis "
+		       "otherwise refused; it is then logged and shown by the "
+		       "health endpoints.\n\n");
 		conf_print_help(stdout, options, N_OPTIONS);
 		usage_footer();
 		return 0;
 	}
 	if (rc != CONF_OK || check_conf(&d.conf, err, sizeof(err)) != 0 ||
+	    check_exposure(&d.conf, insecure, exposed, sizeof(exposed), err,
+			   sizeof(err)) != 0 ||
 	    (check_only && check_addrs(&d.conf, err, sizeof(err)) != 0) ||
 	    (check_only && check_tls_files(&d.conf, err, sizeof(err)) != 0) ||
 	    (!check_only && check_user(err, sizeof(err)) != 0)) {
@@ -349,6 +375,9 @@ int main(int argc, char **argv)
 		guard_stop(&guard);
 		return 2;
 	}
+	if (exposed[0])
+		log_event(LOG_WARN, "insecure",
+			  "reason=\"%s\" (started with --insecure)", exposed);
 	daemon_signals_start(&d.loop, &d.signals, on_stop_signal, NULL, &d);
 	agent_on_stopped(d.agent, on_stopped, &d); /* also when it refuses */
 	/* Serving: the agent runs and its HTTP API listens. */

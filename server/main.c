@@ -23,6 +23,7 @@
 #include "proto/hash.h"
 #include "server/clients.h"
 #include "server/credentials.h"
+#include "server/exposure.h"
 #include "server/config_check.h"
 #include "server/node.h"
 #include "server/peer_tls.h"
@@ -179,6 +180,7 @@ struct daemon {
 	uint64_t stop_started;
 	unsigned closing;
 	int exit_code;
+	char exposed[1024];   /* what --insecure allowed (exposure.h), or "" */
 	struct sd_notify sdn; /* systemd: READY, STOPPING, the watchdog */
 };
 
@@ -668,6 +670,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	if (!s->listen_http)
 		return 0;
 	d->status_ctx = status_context(d->node, d->svc, s->name);
+	if (d->status_ctx)
+		status_set_insecure(d->status_ctx, d->exposed);
 	if (!d->status_ctx || http_start(d->loop, s->listen_http, d->http_tls,
 					 status_http_handler, d->status_ctx,
 					 &d->http, err, errlen))
@@ -813,6 +817,32 @@ static int check_config(const struct settings *s, char *err, size_t errlen)
 	return check_advertise(s, err, errlen);
 }
 
+/* Secure by default (server/exposure.h): a listener that reaches the
+ * network without its protection stops the start unless --insecure,
+ * which keeps the reason for the log and /health. */
+static int check_exposure(struct daemon *d, bool insecure, char *err,
+			  size_t errlen)
+{
+	const struct settings *s = &d->set;
+	struct witness_guards g = {
+		.listen_client = s->listen_client,
+		.listen_peer = s->listen_peer,
+		.client_tls = s->tls_cert_file != NULL,
+		.credentials = s->credentials_file != NULL,
+		.peer_tls = s->peer_tls_cert_file != NULL,
+	};
+	if (witness_exposures(&g, d->exposed, sizeof(d->exposed)) == 0)
+		return 0;
+	if (insecure)
+		return 0;
+	snprintf(err, errlen,
+		 "refusing to start: %.900s. Set them up (docs/security.md), "
+		 "or "
+		 "start with --insecure to accept the risk",
+		 d->exposed);
+	return -1;
+}
+
 static void usage(void)
 {
 	printf("tenured — a tenure witness: Raft-replicated leases and keys "
@@ -824,7 +854,11 @@ static void usage(void)
 	       "command line wins.\n"
 	       "--check-config validates the settings without touching the "
 	       "data dir or the\nnetwork: \"configuration OK\" and exit 0, or "
-	       "the error and exit 2.\n\n");
+	       "the error and exit 2.\n"
+	       "--insecure lets a listener off loopback run without its "
+	       "protection (the client\nport without TLS and credentials, the "
+	       "peer port without mutual TLS), which\nis otherwise refused; "
+	       "it is then logged and shown by /health.\n\n");
 	conf_print_help(stdout, options, N_OPTIONS);
 	printf("\nexample (first of three witnesses):\n"
 	       "  tenured --name w1 --data-dir /var/lib/tenure/w1 \\\n"
@@ -841,6 +875,7 @@ int main(int argc, char **argv)
 	char err[1024] = "";
 	memset(&d, 0, sizeof(d));
 	bool check_only = conf_take_switch(&argc, argv, "--check-config");
+	bool insecure = conf_take_switch(&argc, argv, "--insecure");
 	int rv = conf_parse_args(options, N_OPTIONS, argc, argv, &d.set, err,
 				 sizeof(err));
 	if (rv == CONF_HELP) {
@@ -849,7 +884,8 @@ int main(int argc, char **argv)
 	}
 	/* Addresses too, on every start: a bad one stops tenured before it
 	 * creates its data dir. */
-	if (rv != CONF_OK || check_config(&d.set, err, sizeof(err)) != 0) {
+	if (rv != CONF_OK || check_config(&d.set, err, sizeof(err)) != 0 ||
+	    check_exposure(&d, insecure, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tenured: %s\n", err);
 		conf_free(options, N_OPTIONS, &d.set);
 		return 2;
@@ -877,6 +913,9 @@ int main(int argc, char **argv)
 			d.exit_code = 1;
 		goto out;
 	}
+	if (d.exposed[0])
+		log_event(LOG_WARN, "insecure",
+			  "reason=\"%s\" (started with --insecure)", d.exposed);
 	daemon_signals_start(d.loop, &d.signals, on_stop_signal,
 			     on_reload_signal, &d);
 	log_event(LOG_INFO, "started",

@@ -14,6 +14,7 @@ struct status_ctx {
 	struct node *node;
 	struct service *svc;
 	const char *name;
+	const char *insecure; /* "" or what --insecure let through */
 };
 
 void *status_context(struct node *n, struct service *s, const char *name)
@@ -24,7 +25,13 @@ void *status_context(struct node *n, struct service *s, const char *name)
 	c->node = n;
 	c->svc = s;
 	c->name = name;
+	c->insecure = "";
 	return c;
+}
+
+void status_set_insecure(void *ctx, const char *what)
+{
+	((struct status_ctx *)ctx)->insecure = what ? what : "";
 }
 
 static void leader_name(struct raft *r, char *out, size_t len)
@@ -79,6 +86,8 @@ static void health(struct status_ctx *c, struct http_response *res)
 	json_u64(&j, commit);
 	json_key(&j, "disk_write_errors");
 	json_u64(&j, node_disk_health(c->node)->errors);
+	json_key(&j, "insecure");
+	json_string(&j, c->insecure);
 	json_end(&j);
 }
 

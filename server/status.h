@@ -18,6 +18,9 @@
 
 /* The context lives as long as the process (one per daemon). */
 void *status_context(struct node *n, struct service *s, const char *name);
+/* What --insecure let through (server/exposure.h), shown by /health as
+ * "insecure" (empty: nothing); the text must outlive the context. */
+void status_set_insecure(void *ctx, const char *what);
 /* One line for systemd's STATUS= (`systemctl status`): this witness's
  * role, term and leader, e.g. "witness w1: follower, term 7, leader w2". */
 void status_line(struct node *n, const char *name, char *buf, size_t len);

@@ -33,20 +33,49 @@ done
 # The examples, in $(docdir)/examples, accepted by the installed daemons.
 ex=$(find "$dest" -type d -name examples -path '*/doc/*')
 [ -n "$ex" ] || fail "no examples directory under doc/"
+# They are secured as the walk-through in docs/operations.md says: the
+# files they name are made here, with deploy/pki and tenurectl auth new,
+# in a stand-in for /etc/tenure (the examples' paths rewritten to it).
+etc="$tmp/etc-tenure"
+pki="${srcdir:-.}/deploy/pki"
+mkdir -p "$etc/ca"
+"$pki" init "$etc/ca" >/dev/null || fail "deploy/pki init"
+for n in 1 2 3; do
+	"$pki" witness "$etc/ca" "w$n" "10.0.0.1$n" >/dev/null || fail "deploy/pki witness w$n"
+	"$pki" server "$etc/ca" "pg$n" "10.0.0.2$n" >/dev/null || fail "deploy/pki server pg$n"
+	cp "$etc/ca/w$n.crt" "$etc/ca/w$n.key" "$etc/ca/pg$n.crt" "$etc/ca/pg$n.key" "$etc/"
+	"$dest$bindir/tenurectl" auth new "pg$n" agent:main --write-secret "$etc/pg$n.secret" \
+		>>"$etc/credentials" || fail "tenurectl auth new pg$n"
+done
+cp "$etc/ca/ca.crt" "$etc/"
+echo 0123456789abcdef >"$etc/pg-superuser.pass"
+echo 0123456789abcdef >"$etc/replication.pass"
 for n in 1 2 3; do
 	[ -f "$ex/w$n.conf" ] && [ -f "$ex/pg$n.conf" ] || fail "example w$n.conf or pg$n.conf missing"
-	out=$("$dest$bindir/tenured" --config "$ex/w$n.conf" --check-config 2>&1) ||
+	sed "s|/etc/tenure/|$etc/|g" "$ex/w$n.conf" >"$tmp/w$n.conf"
+	sed "s|/etc/tenure/|$etc/|g" "$ex/pg$n.conf" >"$tmp/pg$n.conf"
+	out=$("$dest$bindir/tenured" --config "$tmp/w$n.conf" --check-config 2>&1) ||
 		fail "tenured rejects w$n.conf: $out"
 	[ "$out" = "configuration OK" ] || fail "tenured --check-config w$n.conf said: $out"
-	out=$("$dest$bindir/tenure-agent" --config "$ex/pg$n.conf" --check-config 2>&1) ||
+	out=$("$dest$bindir/tenure-agent" --config "$tmp/pg$n.conf" --check-config 2>&1) ||
 		fail "tenure-agent rejects pg$n.conf: $out"
 	[ "$out" = "configuration OK" ] || fail "tenure-agent --check-config pg$n.conf said: $out"
 done
+# Without their security settings the examples are refused (secure by
+# default), naming --insecure.
+grep -v '^\(credentials_file\|tls_\|peer_tls_\)' "$tmp/w1.conf" >"$tmp/w1-open.conf"
+out=$("$dest$bindir/tenured" --config "$tmp/w1-open.conf" --check-config 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q -- '--insecure' ||
+	fail "tenured accepted an example without its security settings: $out"
+grep -v '^\(witness_ca_file\|http_tls_\)' "$tmp/pg1.conf" >"$tmp/pg1-open.conf"
+out=$("$dest$bindir/tenure-agent" --config "$tmp/pg1-open.conf" --check-config 2>&1)
+[ $? = 2 ] && echo "$out" | grep -q -- '--insecure' ||
+	fail "tenure-agent accepted an example without its security settings: $out"
 # ... and --check-config says what is wrong, with exit status 2.
-out=$("$dest$bindir/tenured" --config "$ex/w1.conf" --listen-peer nowhere --check-config 2>&1)
+out=$("$dest$bindir/tenured" --config "$tmp/w1.conf" --listen-peer nowhere --check-config 2>&1)
 [ $? = 2 ] && echo "$out" | grep -q 'listen_peer "nowhere"' ||
 	fail "tenured --check-config with a bad address: $out"
-out=$("$dest$bindir/tenure-agent" --config "$ex/pg1.conf" --lease-ttl 1s --check-config 2>&1)
+out=$("$dest$bindir/tenure-agent" --config "$tmp/pg1.conf" --lease-ttl 1s --check-config 2>&1)
 [ $? = 2 ] && echo "$out" | grep -q 'lease_ttl' ||
 	fail "tenure-agent --check-config with too short a lease: $out"
 

@@ -30,6 +30,10 @@
 #    connections pipelining 900 GETs of a 64 KB value, and one with 500
 #    watches under 64 KB puts, are closed before the witness grows by
 #    60 MB (before these limits: 119 MB, and 32 MB of output a put).
+# 6. Secure by default: a client port off loopback (a wildcard here)
+#    without TLS and credentials, or a peer port without mutual TLS, is
+#    refused by --check-config naming what is missing; --insecure lets it
+#    start, logged (event=insecure) and shown by /health.
 #
 # KEEP=1 keeps the logs of a failed run.
 set -u
@@ -253,4 +257,43 @@ grep -q 'not reading its answers' "$dir/s1.log" || fail "s1 did not log why it c
 kill -TERM "$solo_pid"
 wait "$solo_pid"
 forget "$solo_pid"
-echo "ok: $me: roles refused and allowed, rotation and revocation by SIGHUP, no secret on the wire, hostile connections bounded"
+
+# ---- 6. secure by default off loopback -------------------------------------------------------
+sec_check() { # sec_check ARGS...: tenured --check-config on a wildcard client port
+	"$bin" --name s1 --data-dir "$dir/never" --listen-peer "127.0.0.1:$((base + 16))" \
+		--initial-cluster "s1=127.0.0.1:$((base + 16))" --listen-client "0.0.0.0:$((base + 17))" \
+		--advertise-client "$solo_client" --check-config "$@" >"$dir/out" 2>&1
+	rc=$?
+	out=$(cat "$dir/out")
+}
+sec_check
+[ "$rc" = 2 ] || fail "a wildcard client port without TLS and credentials was accepted (exit $rc): $out"
+printf '%s' "$out" | grep -q "listen_client 0.0.0.0:$((base + 17)) is not loopback and has no TLS (tls_cert_file) and no credentials (credentials_file)" ||
+	fail "the refusal does not say what is missing: $out"
+printf '%s' "$out" | grep -q -- "--insecure" || fail "the refusal does not name --insecure: $out"
+sec_check --credentials-file "$dir/creds.w1"
+[ "$rc" = 2 ] && printf '%s' "$out" | grep -q "has no TLS (tls_cert_file):" ||
+	fail "credentials without TLS off loopback accepted (exit $rc): $out"
+"$bin" --name s1 --data-dir "$dir/never" --listen-peer "0.0.0.0:$((base + 16))" \
+	--advertise-peer "127.0.0.1:$((base + 16))" --initial-cluster "s1=127.0.0.1:$((base + 16))" \
+	--listen-client "$solo_client" --check-config >"$dir/out" 2>&1
+[ $? = 2 ] && grep -q "listen_peer 0.0.0.0:$((base + 16)) is not loopback and has no mutual TLS" "$dir/out" ||
+	fail "a wildcard peer port without mutual TLS accepted: $(cat "$dir/out")"
+sec_check --insecure
+[ "$rc" = 0 ] || fail "--insecure did not let it through: $out"
+# started with --insecure: it runs, says so in its log and in /health
+"$bin" --name s1 --data-dir "$dir/s1" --listen-peer "127.0.0.1:$((base + 16))" \
+	--listen-client "0.0.0.0:$((base + 17))" --advertise-client "$solo_client" \
+	--listen-http "127.0.0.1:$((base + 18))" --initial-cluster "s1=127.0.0.1:$((base + 16))" \
+	--insecure >>"$dir/s1.log" 2>&1 &
+solo_pid=$!
+pids="$pids $solo_pid"
+ins_health() { curl -s --max-time 1 "http://127.0.0.1:$((base + 18))/health" | jq -r .insecure 2>/dev/null; }
+ins_up() { [ -n "$(ins_health)" ] && [ "$(ins_health)" != null ]; }
+wait_for 10 ins_up || fail "/health does not show what --insecure let through"
+ins_health | grep -q "listen_client 0.0.0.0:$((base + 17)) is not loopback" || fail "/health insecure: $(ins_health)"
+grep -q 'event=insecure' "$dir/s1.log" || fail "no event=insecure logged"
+kill -TERM "$solo_pid"
+wait "$solo_pid"
+forget "$solo_pid"
+echo "ok: $me: roles refused and allowed, rotation and revocation by SIGHUP, no secret on the wire, hostile connections bounded, secure by default off loopback"

@@ -12,6 +12,7 @@ int main(void)
 	srunner_add_suite(sr, crc32c_suite());
 	srunner_add_suite(sr, scram_suite());
 	srunner_add_suite(sr, auth_suite());
+	srunner_add_suite(sr, exposure_suite());
 	srunner_add_suite(sr, json_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, wire_suite());
