@@ -1,9 +1,10 @@
 #!/bin/sh
 # test-kinds.sh — run by `make check`: every test of TESTS belongs to
-# exactly one kind (CHECK_UNIT, CHECK_SIM, CHECK_PROCESS, CHECK_PG in
-# Makefile.am's "kinds" block), so that make check-unit / check-sim /
-# check-process / check-pg together run everything.  ALL_TESTS and
-# KIND_TESTS come from AM_TESTS_ENVIRONMENT.
+# exactly one kind (CHECK_UNIT, CHECK_SIM, CHECK_PROCESS, CHECK_PG, each
+# filled by the blocks of tests/'s directories in Makefile.am), so that
+# make check-unit / check-sim / check-process / check-pg together run
+# everything: a test added to TESTS directly, or listed in two kinds,
+# fails it.  ALL_TESTS and KIND_TESTS come from AM_TESTS_ENVIRONMENT.
 set -u
 me=test-kinds.sh
 [ -n "${ALL_TESTS:-}" ] && [ -n "${KIND_TESTS:-}" ] ||
