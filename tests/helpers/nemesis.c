@@ -2,7 +2,8 @@
  * nemesis.c — three real tenured processes, concurrent clients doing
  * random lease and key operations, and a nemesis that kills (-9) and
  * pauses (SIGSTOP) witnesses and, with --proxy, partitions them; the
- * recorded history is then checked for linearizability (tests/helpers/lincheck.h).
+ * recorded history is then checked for linearizability
+ * (tests/helpers/lincheck.h).
  *
  * Usage: tests/helpers/nemesis --tenured PATH --port-base P [--duration S]
  *        [--clients N] [--seed S] [--keep] [--proxy PATH]
@@ -23,8 +24,9 @@
  * shadow" of it to the history, since each lost attempt may have run.
  *
  * Partitions (with --proxy): every peer link goes through a tcp-proxy, as
- * in tests/process/fault-partition.sh.  --initial-cluster names the proxy ports,
- * so the proxy in front of wN carries all of wN's incoming peer traffic.
+ * in tests/process/fault-partition.sh.  --initial-cluster names the proxy
+ * ports, so the proxy in front of wN carries all of wN's incoming peer
+ * traffic.
  * Isolating wX writes "*" to the cut file of wX's proxy and "wX" to the
  * two others' and sends them SIGHUP; healing empties all three.  Half the
  * partitions isolate the node that a STATUS answer names as leader, the

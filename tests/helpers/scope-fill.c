@@ -1,6 +1,7 @@
 /*
  * scope-fill.c — fills the witnesses with many keys fast, for the tests of
- * big scopes (tests/process/ctl-scope.sh, tests/pg/pg-failover.sh, tests/pg/pg-drill.sh):
+ * big scopes (tests/process/ctl-scope.sh, tests/pg/pg-failover.sh,
+ * tests/pg/pg-drill.sh):
  * one tenurectl per key costs a process and a connection each, far too
  * slow for thousands.
  *

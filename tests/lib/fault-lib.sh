@@ -1,20 +1,22 @@
-# fault-lib.sh — shared by the fault tests (tests/process/fault-*.sh): three real
-# tenured processes on loopback, optionally with every peer link through
-# a tests/helpers/tcp-proxy, started, signalled and cleaned up by PID.
+# fault-lib.sh — shared by the fault tests (tests/process/fault-*.sh):
+# three real tenured processes on loopback, optionally with every peer
+# link through a tests/helpers/tcp-proxy, started, signalled and cleaned
+# up by PID.
 #
 # The sourcing script sets `me` (its name) and `slot` (0, 1 or 2: which
 # port range it takes) first, or instead of `slot` `port_range` (a RANGE
-# of tests/lib/proc-lib.sh's table, e.g. witness-ops.sh's "witness").  Ports: 19200-19799, above the range of
-# witness-cluster.sh and ctl-cluster.sh (10000-19199) and below the
-# unit tests (20000+); each script has 200 of them, in ten blocks of 20,
-# and takes a free block under a lock directory so that two runs at
-# once (two build directories, make -j) never share a port.
+# of tests/lib/proc-lib.sh's table, e.g. witness-ops.sh's "witness").
+# Ports: 19200-19799, above the range of witness-cluster.sh and
+# ctl-cluster.sh (10000-19199) and below the unit tests (20000+); each
+# script has 200 of them, in ten blocks of 20, and takes a free block
+# under a lock directory so that two runs at once (two build
+# directories, make -j) never share a port.
 #
 # The temp dir, cleanup, fail, wait_for, the witnesses (start N, pid_of,
 # leader_among, healthy, role_of, ...) and tenurectl (ctl, field,
-# expect_rc) come from tests/lib/proc-lib.sh, sourced from tests/lib/
-# ($proc_lib_dir, else $pg_lib_dir, else ../lib from the script's directory); this adds signals,
-# stop and the fault-injecting proxies.
+# expect_rc) come from tests/lib/proc-lib.sh ($proc_lib_dir, else
+# $pg_lib_dir, else ../lib from the script's directory); this adds
+# signals, stop and the fault-injecting proxies.
 #
 # Set KEEP=1 to keep the data and logs of a failed run.
 

@@ -1,4 +1,5 @@
-/* suites.h — every Check suite of tests/unit/unit, one constructor per module. */
+/* suites.h — every Check suite of tests/unit/unit, one constructor per
+ * module. */
 #ifndef TENURE_TESTS_SUITES_H
 #define TENURE_TESTS_SUITES_H
 #include <check.h>

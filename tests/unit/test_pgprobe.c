@@ -1,5 +1,5 @@
-/* test_pgprobe.c — tests/helpers/pgprobe_check.c on crafted probe histories: a
- * clean handover (no violation, the gap measured), two nodes writable at
+/* test_pgprobe.c — tests/helpers/pgprobe_check.c on crafted probe
+ * histories: a clean handover (no violation, the gap measured), two nodes writable at
  * once (a violation), acknowledged writes missing from the final primary,
  * and the log-line parser. */
 #include <stdio.h>
