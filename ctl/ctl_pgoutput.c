@@ -2,7 +2,7 @@
  * ctl_pgoutput.c — how `tenurectl cluster list` and `cluster history`
  * print the Postgres cluster: a table shaped like `patronictl list` for
  * people, one JSON document for scripts.  Pure: everything comes in as
- * arguments, so tests/test_ctl_pgcluster.c checks the exact output.
+ * arguments, so tests/unit/test_ctl_pgcluster.c checks the exact output.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -87,7 +87,7 @@ void agent_build_input(const struct agent_facts *f,
 	    v->switch_requested_ms == f->switch_done_ms)
 		in->switch_candidate = "";
 	/* only a live request can be overdue: a stale one is no request at
-	 * all (found by tests/agent-sim --leftover-request) */
+	 * all (found by tests/sim/agent-sim --leftover-request) */
 	in->switch_overdue = in->switch_candidate[0] && switch_overdue(f, v);
 	if (in->switch_overdue)
 		in->switch_candidate = "";

@@ -7,7 +7,7 @@
  * --------
  * agent_build_input() is pure (no I/O, no clock of its own: times come in
  * agent_facts), so the agent (fencing/agent.c step()) and the simulator
- * (tests/agent-sim) build decide()'s input with the same code.  The input
+ * (tests/sim/agent-sim) build decide()'s input with the same code.  The input
  * points into *bufs and *view: they must outlive it.
  *
  * Errors: none (builds the decision input from what the agent holds).

@@ -1,7 +1,7 @@
 /*
  * decide.h — what the agent should do next, as a pure function of what it
  * observed: no I/O, no clock, no randomness, so every rule of failover and
- * fencing is a unit test (tests/test_decide.c).
+ * fencing is a unit test (tests/unit/test_decide.c).
  *
  * Contract
  * --------

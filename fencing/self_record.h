@@ -5,7 +5,7 @@
  * Contract
  * --------
  * self_record_build() is pure: the agent (agent_observe.c) and the
- * simulator (tests/agent-sim) build the record with the same code.  A
+ * simulator (tests/sim/agent-sim) build the record with the same code.  A
  * standby's frozen_token is set only once its frozen position has
  * settled, so a candidate never compares against a moving position.
  *

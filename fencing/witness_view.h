@@ -5,7 +5,7 @@
  *
  * Contract
  * --------
- * No I/O, no clock, no global state: the agent and tests/agent-sim use
+ * No I/O, no clock, no global state: the agent and tests/sim/agent-sim use
  * the same code.  view_remember_primary() carries over, from one view to
  * the next, what only this agent's memory holds (the last primary it saw
  * and how far it had written); everything else in a view is what the

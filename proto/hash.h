@@ -2,7 +2,8 @@
  * hash.h — FNV-1a, 64 bits: the one string hash of tenure.  Member ids
  * (derived from names, so every witness computes the same id without
  * coordination), the cluster id and the leader's lease table all use it;
- * tests/tcp-proxy.c recomputes member ids with it too.  Not for security.
+ * tests/helpers/tcp-proxy.c recomputes member ids with it too.  Not for
+ * security.
  *
  * Errors: none (a pure function).
  */

@@ -1,6 +1,6 @@
 # deploy/lib/proc.sh — process helpers shared by deploy/local-cluster
 # (which sources it from beside itself) and the real-Postgres tests
-# (tests/pg-lib.sh, from the source directory): the processes below given
+# (tests/lib/pg-lib.sh, from the source directory): the processes below given
 # pids, and the postmaster a data directory names.  POSIX sh; its functions
 # keep their variables in names starting with _proc_.
 

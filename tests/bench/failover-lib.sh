@@ -2,7 +2,7 @@
 # tests/bench/vs-patroni, run against any three-node PostgreSQL cluster
 # that a driver describes, with the pgprobe write probe on all the time.
 #
-# The sourcing script sets `me`, sources tests/pg-lib.sh (for $dir, the
+# The sourcing script sets `me`, sources tests/lib/pg-lib.sh (for $dir, the
 # probe, now_ms, pg_crash/pg_freeze...), then this file, and defines:
 #   bk_nodes            the nodes the probe writes to (pg-lib NODE names)
 #   bk_primaries        the nodes whose health API answers 200 on /primary

@@ -1,0 +1,140 @@
+/*
+ * test_scope_conf.c — SCOPE/config (fencing/scope_conf.h): what is
+ * accepted, what is refused and with which message, --set, the TTL check,
+ * and the text written back.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "fencing/scope_conf.h"
+#include "tests/unit/suites.h"
+
+static struct scope_conf c;
+static char err[512];
+
+static int parse(const char *text)
+{
+	return scope_conf_parse(text, strlen(text), "SCOPE/config", &c, err,
+				sizeof(err));
+}
+
+START_TEST(parses_every_key)
+{
+	ck_assert_int_eq(parse("# comment\nsynchronous_mode = on\n"
+			       "synchronous_node_count = 2\n"
+			       "maximum_lag_on_failover = 2MB\n"
+			       "lease_ttl = 5s\nrenew_interval = 1000ms"),
+			 0);
+	ck_assert_int_eq(c.synchronous_mode, 1);
+	ck_assert_int_eq(c.synchronous_node_count, 2);
+	ck_assert_int_eq(c.maximum_lag_on_failover, 2 << 20);
+	ck_assert_int_eq(c.lease_ttl, 5000);
+	ck_assert_int_eq(c.renew_interval, 1000);
+	ck_assert(c.set[SCOPE_LEASE_TTL] && !c.set[SCOPE_MAINTENANCE_MODE]);
+	ck_assert_int_eq(parse(""), 0);
+	for (int i = 0; i < SCOPE_N_KEYS; i++)
+		ck_assert(!c.set[i]);
+}
+END_TEST
+
+START_TEST(refuses_bad_text)
+{
+	ck_assert_int_eq(parse("synchronous_mode = maybe"), -1);
+	ck_assert_str_eq(err, "SCOPE/config:1: invalid value for parameter "
+			      "\"synchronous_mode\": \"maybe\" (expected one "
+			      "of: off, on)");
+	ck_assert_int_eq(parse("\nlease_tll = 3s"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "SCOPE/config:2: unrecognized "
+					  "configuration parameter "
+					  "\"lease_tll\" (did you mean "
+					  "\"lease_ttl\"?)"));
+	ck_assert_int_eq(parse("renew_interval = 10ms"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "out of range"));
+	ck_assert_int_eq(parse("maximum_lag_on_failover = -1"), -1);
+	ck_assert_int_eq(parse("synchronous_node_count = 0"), -1);
+	ck_assert_int_eq(parse("lease_ttl = 3 parsecs"), -1);
+}
+END_TEST
+
+START_TEST(set_and_unset)
+{
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(scope_conf_assign(&c, "synchronous-mode=on", err,
+					   sizeof(err)),
+			 0);
+	ck_assert(c.set[SCOPE_SYNCHRONOUS_MODE] && c.synchronous_mode == 1);
+	ck_assert_int_eq(scope_conf_assign(&c, "lease_ttl = 4s", err,
+					   sizeof(err)),
+			 0);
+	ck_assert_int_eq(c.lease_ttl, 4000);
+	ck_assert_int_eq(scope_conf_assign(&c, "lease_ttl=", err, sizeof(err)),
+			 0);
+	ck_assert(!c.set[SCOPE_LEASE_TTL]);
+	ck_assert_int_eq(scope_conf_assign(&c, "synchronous_mode=sometimes",
+					   err, sizeof(err)),
+			 -1);
+	ck_assert_int_eq(c.synchronous_mode, 1); /* unchanged */
+	ck_assert_int_eq(scope_conf_assign(&c, "syncronous_mode=on", err,
+					   sizeof(err)),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(err, "did you mean \"synchronous_mode\""));
+	ck_assert_int_eq(scope_conf_assign(&c, "lease_ttl", err, sizeof(err)),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(err, "expected KEY=VALUE"));
+	ck_assert_int_eq(scope_conf_assign(&c, "maintenance_mode=on", err,
+					   sizeof(err)),
+			 0);
+	ck_assert(c.maintenance_mode);
+}
+END_TEST
+
+START_TEST(ttl_must_leave_three_renewals)
+{
+	ck_assert_int_eq(parse("lease_ttl = 1s\nrenew_interval = 500ms"), 0);
+	ck_assert_int_eq(scope_conf_check(&c, 2500, 500, 200, 300, 1000, err,
+					  sizeof(err)),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(err, "3 x renew_interval"));
+	ck_assert_int_eq(parse("lease_ttl = 10s"), 0); /* renew: the file's */
+	ck_assert_int_eq(scope_conf_check(&c, 2500, 500, 200, 300, 1000, err,
+					  sizeof(err)),
+			 0);
+	ck_assert_int_eq(parse("renew_interval = 2s"), 0); /* ttl: 2500 */
+	ck_assert_int_eq(scope_conf_check(&c, 2500, 500, 200, 300, 1000, err,
+					  sizeof(err)),
+			 -1);
+}
+END_TEST
+
+START_TEST(formats_what_it_parses)
+{
+	char buf[512];
+	ck_assert_int_eq(parse("renew_interval=1s\nsynchronous_mode=ON\n"
+			       "maximum_lag_on_failover = 1048576\n"
+			       "maintenance_mode = on"),
+			 0);
+	ck_assert(scope_conf_format(&c, buf, sizeof(buf)));
+	ck_assert_str_eq(buf, "synchronous_mode = on\n"
+			      "maximum_lag_on_failover = 1MB\n"
+			      "renew_interval = 1s\n");
+	struct scope_conf again = c;
+	ck_assert_int_eq(parse(buf), 0);
+	ck_assert_int_eq(memcmp(&again.renew_interval, &c.renew_interval,
+				sizeof(c.renew_interval)),
+			 0);
+	ck_assert(!scope_conf_format(&c, buf, 10));
+}
+END_TEST
+
+Suite *scope_conf_suite(void)
+{
+	Suite *s = suite_create("scope_conf");
+	TCase *t = tcase_create("scope_conf");
+	tcase_add_test(t, parses_every_key);
+	tcase_add_test(t, refuses_bad_text);
+	tcase_add_test(t, set_and_unset);
+	tcase_add_test(t, ttl_must_leave_three_renewals);
+	tcase_add_test(t, formats_what_it_parses);
+	suite_add_tcase(s, t);
+	return s;
+}
