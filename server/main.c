@@ -804,6 +804,16 @@ static int check_config(const struct settings *s, char *err, size_t errlen)
 	if (s->peer_token_file &&
 	    check_token_file(s->peer_token_file, err, errlen))
 		return -1;
+	/* The token travels as is in the hello: without TLS around it,
+	 * anyone on the path could read it and pose as a witness. */
+	if (s->peer_token_file && !s->peer_tls_cert_file) {
+		snprintf(err, errlen,
+			 "peer_token_file would cross the network in clear: "
+			 "set peer mutual TLS (peer_tls_cert_file, "
+			 "peer_tls_key_file, peer_tls_ca_file), which also "
+			 "authenticates each witness by its certificate");
+		return -1;
+	}
 	if (s->credentials_file &&
 	    check_credentials_file(s->credentials_file, err, errlen))
 		return -1;

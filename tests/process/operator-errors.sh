@@ -142,6 +142,8 @@ printf 's3cret\n' >"$tmp/token"
 chmod 600 "$tmp/token"
 check "tenured --check-config: peer token file unreadable" 2 "cannot read the secret file $tmp/token: Permission denied" \
 	'readable by the user tenured runs as' $as_pg $tw --peer-token-file "$tmp/token" --check-config
+check "tenured --check-config: a peer token without peer TLS" 2 "peer_token_file would cross the network in clear" \
+	'set peer mutual TLS' $tw --peer-token-file "$tmp/token" --check-config
 printf 'admin root scram-sha-256$x\n' >"$tmp/creds"
 check "tenured --check-config: a bad credentials line" 2 "$tmp/creds line 1: unknown role \"root\"" \
 	'use admin, read-only or agent:SCOPE' $tw --credentials-file "$tmp/creds" --check-config
