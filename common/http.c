@@ -9,26 +9,48 @@
 
 #include "common/addr.h"
 #include "common/http.h"
+#include "common/http_request.h"
+#include "common/log.h"
 #include "common/stream.h"
 
 #define REQUEST_MAX 8192
+#define LOG_EVERY_MS 10000
+#define HTTP_CAP_MIN 4
+#define SHARE_MIN 8
+
+enum conn_state {
+	CONN_READING, /* the request is not complete */
+	CONN_SENDING, /* answered, the response is being flushed */
+	CONN_CLOSING, /* closed or reset: only the callback is to come */
+};
 
 struct http_conn {
 	struct stream *stream;
 	struct http_server *srv;
 	char buf[REQUEST_MAX];
 	size_t len;
-	bool answered;
+	enum conn_state state;
+	uint64_t opened_ms, answered_ms;
+	struct sockaddr_storage peer; /* for the per-address share */
 	struct http_conn *prev, *next;
+};
+
+/* A log line with a running total, at most every LOG_EVERY_MS. */
+struct throttled {
+	uint64_t total, logged_ms;
 };
 
 struct http_server {
 	uv_tcp_t listener;
+	uv_timer_t sweep; /* the timeouts; runs while connections are open */
 	uv_loop_t *loop;
-	struct tls_context *tls; /* NULL: plaintext */
+	struct http_options opt;
+	char listen_addr[ADDR_HOST_MAX + 16];
 	http_handler handler;
 	void *arg;
 	struct http_conn *conns;
+	unsigned n_conns;
+	struct throttled refused, timed_out;
 	bool closing;
 	void (*on_closed)(void *arg);
 	void *closed_arg;
@@ -42,6 +64,22 @@ void http_printf(struct http_response *res, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(&res->body, fmt, ap);
 	va_end(ap);
+}
+
+unsigned http_connection_cap(uint64_t room)
+{
+	uint64_t cap = room / 8;
+	if (cap < HTTP_CAP_MIN)
+		return HTTP_CAP_MIN;
+	return cap > HTTP_MAX_CONNECTIONS_DEFAULT ? HTTP_MAX_CONNECTIONS_DEFAULT
+						  : (unsigned)cap;
+}
+
+void http_stats(const struct http_server *s, struct http_stats *out)
+{
+	out->connections = s->n_conns;
+	out->refused = s->refused.total;
+	out->timed_out = s->timed_out.total;
 }
 
 static const char *reason(int status)
@@ -61,6 +99,24 @@ static const char *reason(int status)
 	return "Error";
 }
 
+/* Counts one more and logs the total, unless it did less than
+ * LOG_EVERY_MS ago: a flood makes a line every 10 s, not one each. */
+static void count_and_log(struct http_server *s, struct throttled *t,
+			  const char *event, const char *why)
+{
+	uint64_t now = uv_now(s->loop);
+
+	t->total++;
+	if (t->logged_ms != 0 && now - t->logged_ms < LOG_EVERY_MS)
+		return;
+	t->logged_ms = now ? now : 1;
+	log_event(LOG_WARN, event,
+		  "listen=%s connections=%u max=%u total=%llu reason=\"%s\" "
+		  "(logged at most every %d s)",
+		  s->listen_addr, s->n_conns, s->opt.max_connections,
+		  (unsigned long long)t->total, why, LOG_EVERY_MS / 1000);
+}
+
 static void on_conn_closed(void *arg)
 {
 	struct http_conn *c = arg;
@@ -71,7 +127,10 @@ static void on_conn_closed(void *arg)
 		s->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	s->n_conns--;
 	free(c);
+	if (!s->conns)
+		uv_timer_stop(&s->sweep);
 	if (s->closing && !s->conns)
 		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 }
@@ -80,6 +139,7 @@ static void on_conn_closed(void *arg)
  * wait short, as http_close does). */
 static void conn_close(struct http_conn *c, bool flush)
 {
+	c->state = flush ? CONN_SENDING : CONN_CLOSING;
 	stream_close(c->stream, flush, on_conn_closed, c);
 }
 
@@ -104,6 +164,7 @@ static void send_response(struct http_conn *c, bool head,
 	bool sent = !out.failed &&
 		    stream_write(c->stream, out.buf, out.len) == 0;
 	buf_free(&out);
+	c->answered_ms = uv_now(c->srv->loop);
 	conn_close(c, sent);
 }
 
@@ -117,11 +178,10 @@ static void answer_plain(struct http_conn *c, int status, const char *msg)
 	buf_free(&res.body);
 }
 
-/* "GET /path HTTP/1.1" once the header block is complete. */
+/* "GET /path HTTP/1.1" once the request is complete. */
 static void handle_request(struct http_conn *c)
 {
 	char method[8], path[1024];
-	c->answered = true;
 	if (sscanf(c->buf, "%7s %1023s HTTP/1.%*d", method, path) != 2) {
 		answer_plain(c, 400, "malformed request line");
 		return;
@@ -150,16 +210,26 @@ static void on_read(struct stream *st, char *data, size_t nread)
 {
 	struct http_conn *c = stream_data(st);
 	(void)data; /* it is c->buf + c->len */
-	if (c->answered)
+	if (c->state != CONN_READING)
 		return;
 	c->len += nread;
 	c->buf[c->len] = '\0';
-	if (strstr(c->buf, "\r\n\r\n") || strstr(c->buf, "\n\n")) {
-		stream_read_stop(st);
+	enum http_request_state rs = http_request_scan(c->buf, c->len,
+						       REQUEST_MAX - 1);
+	if (rs == HTTP_REQUEST_PARTIAL)
+		return;
+	stream_read_stop(st);
+	switch (rs) {
+	case HTTP_REQUEST_COMPLETE:
 		handle_request(c);
-	} else if (c->len >= REQUEST_MAX - 1) {
-		stream_read_stop(st);
-		c->answered = true;
+		break;
+	case HTTP_REQUEST_NUL:
+		answer_plain(c, 400, "NUL byte in the request");
+		break;
+	case HTTP_REQUEST_BAD_LENGTH:
+		answer_plain(c, 400, "malformed Content-Length");
+		break;
+	default:
 		answer_plain(c, 400, "request too large");
 	}
 }
@@ -178,23 +248,138 @@ static const struct stream_callbacks conn_callbacks = {
 	.end = on_end,
 };
 
-static void on_connection(uv_stream_t *server, int status)
+/* A request still incomplete after header_timeout_ms (slow headers, a
+ * body that never comes, a TLS handshake that never ends) is closed; a
+ * response still unsent write_timeout_ms after the answer (a client that
+ * does not read) is reset, which frees what the kernel holds for it. */
+static void on_sweep(uv_timer_t *t)
 {
-	struct http_server *s = server->data;
-	if (status < 0 || s->closing)
-		return;
-	struct http_conn *c = calloc(1, sizeof(*c));
-	if (!c)
-		return;
-	c->srv = s;
-	if (stream_accept(server, s->tls, &conn_callbacks, c, &c->stream)) {
-		free(c);
-		return;
+	struct http_server *s = t->data;
+	uint64_t now = uv_now(s->loop);
+
+	for (struct http_conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->state == CONN_READING &&
+		    now - c->opened_ms >= s->opt.header_timeout_ms) {
+			count_and_log(s, &s->timed_out, "http_timed_out",
+				      "request not complete in time");
+			conn_close(c, false);
+		} else if (c->state == CONN_SENDING &&
+			   now - c->answered_ms >= s->opt.write_timeout_ms) {
+			count_and_log(s, &s->timed_out, "http_timed_out",
+				      "response not read in time");
+			c->state = CONN_CLOSING;
+			stream_reset(c->stream, on_conn_closed, c);
+		}
 	}
+}
+
+static void free_handle(uv_handle_t *h)
+{
+	free(h);
+}
+
+/* Over a cap: accept and close at once, so the connection neither waits
+ * in the backlog nor holds a descriptor. */
+static void refuse_connection(struct http_server *s, uv_stream_t *server,
+			      const char *why)
+{
+	uv_tcp_t *t = malloc(sizeof(*t));
+
+	if (t) {
+		uv_tcp_init(s->loop, t);
+		if (uv_accept(server, (uv_stream_t *)t) != 0 ||
+		    uv_tcp_close_reset(t, free_handle) != 0)
+			uv_close((uv_handle_t *)t, free_handle);
+	}
+	count_and_log(s, &s->refused, "http_refused_connection", why);
+}
+
+static bool same_host(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return a->ss_family == AF_INET6 &&
+	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+/* No one address may hold more than a quarter of the connections (at
+ * least SHARE_MIN): a flood from one host leaves room for the others. */
+static bool over_share(const struct http_server *s, const struct http_conn *c)
+{
+	unsigned share = s->opt.max_connections / 4, same = 0;
+
+	if (share < SHARE_MIN)
+		share = SHARE_MIN;
+	for (const struct http_conn *x = s->conns; x; x = x->next)
+		same += x->state != CONN_CLOSING &&
+			same_host(&x->peer, &c->peer);
+	return same > share;
+}
+
+/* A quarter of the shorter timeout, so that a connection outlives its
+ * deadline by a quarter at most; at most a second. */
+static uint64_t sweep_every(const struct http_server *s)
+{
+	uint64_t t = s->opt.header_timeout_ms < s->opt.write_timeout_ms
+			     ? s->opt.header_timeout_ms
+			     : s->opt.write_timeout_ms;
+	t /= 4;
+	return t < 1 ? 1 : t > 1000 ? 1000 : t;
+}
+
+static void add_conn(struct http_server *s, struct http_conn *c)
+{
+	int len = sizeof(c->peer);
+
+	if (uv_tcp_getpeername(stream_tcp(c->stream),
+			       (struct sockaddr *)&c->peer, &len) != 0)
+		memset(&c->peer, 0, sizeof(c->peer));
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
+	s->n_conns++;
+	if (!uv_is_active((uv_handle_t *)&s->sweep))
+		uv_timer_start(&s->sweep, on_sweep, sweep_every(s),
+			       sweep_every(s));
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct http_server *s = server->data;
+	if (s->closing)
+		return;
+	if (status < 0) {
+		/* out of descriptors, most likely: libuv dropped what waited */
+		count_and_log(s, &s->refused, "http_refused_connection",
+			      uv_strerror(status));
+		return;
+	}
+	if (s->n_conns >= s->opt.max_connections) {
+		refuse_connection(s, server, "too many HTTP connections");
+		return;
+	}
+	struct http_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->srv = s;
+	c->opened_ms = uv_now(s->loop);
+	if (stream_accept(server, s->opt.tls, &conn_callbacks, c, &c->stream)) {
+		free(c);
+		return;
+	}
+	add_conn(s, c);
+	if (over_share(s, c)) {
+		count_and_log(s, &s->refused, "http_refused_connection",
+			      "too many HTTP connections from one address");
+		conn_close(c, false);
+	}
 }
 
 static void free_owner(uv_handle_t *h)
@@ -202,23 +387,35 @@ static void free_owner(uv_handle_t *h)
 	free(h->data);
 }
 
-int http_start(uv_loop_t *loop, const char *listen_addr,
-	       struct tls_context *tls, http_handler h, void *arg,
-	       struct http_server **out, char *err, size_t errlen)
+static void set_defaults(struct http_options *o)
+{
+	if (!o->max_connections)
+		o->max_connections = HTTP_MAX_CONNECTIONS_DEFAULT;
+	if (!o->header_timeout_ms)
+		o->header_timeout_ms = HTTP_HEADER_TIMEOUT_DEFAULT_MS;
+	if (!o->write_timeout_ms)
+		o->write_timeout_ms = HTTP_WRITE_TIMEOUT_DEFAULT_MS;
+}
+
+int http_start(uv_loop_t *loop, const struct http_options *o, http_handler h,
+	       void *arg, struct http_server **out, char *err, size_t errlen)
 {
 	struct sockaddr_storage addr;
-	if (addr_parse(listen_addr, &addr)) {
+	if (addr_parse(o->listen_addr, &addr)) {
 		snprintf(err, errlen,
 			 "invalid HTTP address \"%s\": use "
 			 "host:port, e.g. 127.0.0.1:7201",
-			 listen_addr);
+			 o->listen_addr);
 		return -EINVAL;
 	}
 	struct http_server *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->loop = loop;
-	s->tls = tls;
+	s->opt = *o;
+	set_defaults(&s->opt);
+	addr_format(&addr, s->listen_addr, sizeof(s->listen_addr));
+	s->opt.listen_addr = s->listen_addr;
 	s->handler = h;
 	s->arg = arg;
 	uv_tcp_init(loop, &s->listener);
@@ -228,7 +425,7 @@ int http_start(uv_loop_t *loop, const char *listen_addr,
 		rv = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
 	if (rv) {
 		snprintf(err, errlen, "cannot listen for HTTP on %s: %s%s",
-			 listen_addr, uv_strerror(rv),
+			 o->listen_addr, uv_strerror(rv),
 			 rv == UV_EADDRINUSE ? " (another process uses that "
 					       "port: stop it or pick another "
 					       "listen_http)"
@@ -238,11 +435,13 @@ int http_start(uv_loop_t *loop, const char *listen_addr,
 		uv_close((uv_handle_t *)&s->listener, free_owner);
 		return rv;
 	}
+	uv_timer_init(loop, &s->sweep);
+	s->sweep.data = s;
 	*out = s;
 	return 0;
 }
 
-static void on_listener_closed(uv_handle_t *h)
+static void on_sweep_closed(uv_handle_t *h)
 {
 	struct http_server *s = h->data;
 	void (*cb)(void *) = s->on_closed;
@@ -250,6 +449,13 @@ static void on_listener_closed(uv_handle_t *h)
 	free(s);
 	if (cb)
 		cb(arg);
+}
+
+/* The sweep timer goes last of all. */
+static void on_listener_closed(uv_handle_t *h)
+{
+	struct http_server *s = h->data;
+	uv_close((uv_handle_t *)&s->sweep, on_sweep_closed);
 }
 
 void http_close(struct http_server *s, void (*on_closed)(void *arg), void *arg)

@@ -5,24 +5,44 @@
  * Contract
  * --------
  * Loop thread only.  Plaintext, or TLS with the caller's context
- * (common/stream.h carries both).  Each request line is parsed, headers are skipped, and
- * the handler fills a response (status, content type, body).  Requests over
- * 8 KiB or malformed ones get 400 and the connection closes; nothing a
+ * (common/stream.h carries both).  Each request line is parsed, headers are
+ * skipped (a body that Content-Length announces is awaited, then
+ * ignored), and the handler fills a response (status, content type,
+ * body).  Requests over 8 KiB, with a NUL byte in their header block or
+ * otherwise malformed get 400 and the connection closes; nothing a
  * client sends can affect other connections.  Responses carry
  * Content-Length and Connection: close.
  *
+ * Bounds on a hostile or broken client (common/http_request.h frames a
+ * request):
+ *   - at most max_connections at once, of which a quarter (at least 8)
+ *     from one address; more are accepted and closed at once, so that
+ *     the backlog pins no descriptor;
+ *   - the whole request (a TLS handshake included) within
+ *     header_timeout_ms of the accept, else the connection is closed;
+ *   - the response taken by the client within write_timeout_ms of the
+ *     answer, else the connection is reset (its buffers freed).
+ * Each is counted (http_stats) and logged with its total, at most every
+ * 10 s per listener and kind (events http_refused_connection,
+ * http_timed_out).
+ *
  * Errors: http_start returns 0 or a negative errno (libuv's codes are
  * negative errno on Linux) with a message in err; a bad request becomes an
- * HTTP status, never a return value; nothing is logged.
+ * HTTP status, never a return value.
  */
 #ifndef TENURE_COMMON_HTTP_H
 #define TENURE_COMMON_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "common/buf.h"
 #include "common/tls.h"
+
+#define HTTP_MAX_CONNECTIONS_DEFAULT 64
+#define HTTP_HEADER_TIMEOUT_DEFAULT_MS 5000
+#define HTTP_WRITE_TIMEOUT_DEFAULT_MS 10000
 
 struct http_response {
 	int status;               /* 200, 404, 503 ... */
@@ -33,15 +53,36 @@ struct http_response {
 typedef void (*http_handler)(void *arg, const char *method, const char *path,
 			     struct http_response *res);
 
+struct http_options {
+	const char *listen_addr; /* "host:port" */
+	/* NULL: plaintext.  Otherwise TLS only, with the caller's context,
+	 * kept until http_close's callback; a tls_context_reload() applies
+	 * to the connections accepted after it. */
+	struct tls_context *tls;
+	unsigned max_connections;   /* 0: HTTP_MAX_CONNECTIONS_DEFAULT */
+	uint64_t header_timeout_ms; /* 0: HTTP_HEADER_TIMEOUT_DEFAULT_MS */
+	uint64_t write_timeout_ms;  /* 0: HTTP_WRITE_TIMEOUT_DEFAULT_MS */
+};
+
+struct http_stats {
+	unsigned connections; /* open now */
+	uint64_t refused;     /* over the caps, or failed at accept */
+	uint64_t timed_out;   /* request or response not in time */
+};
+
 struct http_server;
 
-/* Listens on listen_addr ("host:port"); with tls (not NULL: the caller's,
- * kept until http_close's callback) over TLS only, a tls_context_reload()
- * applying to the connections accepted after it. */
-int http_start(uv_loop_t *loop, const char *listen_addr,
-	       struct tls_context *tls, http_handler h, void *arg,
-	       struct http_server **out, char *err, size_t errlen);
+int http_start(uv_loop_t *loop, const struct http_options *o, http_handler h,
+	       void *arg, struct http_server **out, char *err, size_t errlen);
 void http_close(struct http_server *s, void (*on_closed)(void *arg), void *arg);
+void http_stats(const struct http_server *s, struct http_stats *out);
+
+/* The connections an HTTP listener may hold out of `room` descriptors
+ * left for accepted connections of every kind (common/fd_budget.h): an
+ * eighth, at least 4 and at most HTTP_MAX_CONNECTIONS_DEFAULT, so that
+ * health checks never starve a daemon's other listeners. */
+unsigned http_connection_cap(uint64_t room);
+
 /* printf into a response body. */
 void http_printf(struct http_response *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -11,11 +11,20 @@
 
 #include "common/clock.h"
 #include "common/conf.h"
+#include "common/fd_budget.h"
+#include "common/http.h"
 #include "common/log.h"
 #include "fencing/agent_input.h"
 #include "fencing/agent_int.h"
 #include "fencing/pgconf.h"
 #include "fencing/scope_keys.h"
+
+/* Descriptors the agent keeps for all but its HTTP API: the witnesses,
+ * Postgres, the guard, the watchdog, the pipes of the commands it runs,
+ * its log, libuv's own.  The API's connections come out of the rest
+ * (common/fd_budget.h), so that a flood of health checks never leaves
+ * the agent unable to renew its lease or fence. */
+#define AGENT_FD_RESERVE 64
 
 static void on_tick(uv_timer_t *t);
 
@@ -526,8 +535,9 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 	    connect_witnesses(a, err, errlen) != 0 ||
 	    connect_pg(a, err, errlen) != 0)
 		goto fail;
-	if (api_start(loop, conf->listen_http, a->tls.http, fill_view, a,
-		      &a->api, err, errlen) != 0)
+	if (api_start(loop, conf->listen_http, a->tls.http,
+		      http_connection_cap(fd_budget(AGENT_FD_RESERVE)),
+		      fill_view, a, &a->api, err, errlen) != 0)
 		goto fail;
 	lease_init(a);
 	keys_watch_start(a);

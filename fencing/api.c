@@ -601,9 +601,14 @@ static void on_request(void *arg, const char *method, const char *path,
 }
 
 int api_start(uv_loop_t *loop, const char *listen, struct tls_context *tls,
-	      api_fill_fn fill, void *arg, struct api_server **out, char *err,
-	      size_t errlen)
+	      unsigned max_connections, api_fill_fn fill, void *arg,
+	      struct api_server **out, char *err, size_t errlen)
 {
+	struct http_options ho = {
+		.listen_addr = listen,
+		.tls = tls,
+		.max_connections = max_connections,
+	};
 	struct api_server *s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -611,8 +616,7 @@ int api_start(uv_loop_t *loop, const char *listen, struct tls_context *tls,
 	}
 	s->fill = fill;
 	s->arg = arg;
-	int rv = http_start(loop, listen, tls, on_request, s, &s->http, err,
-			    errlen);
+	int rv = http_start(loop, &ho, on_request, s, &s->http, err, errlen);
 	if (rv) {
 		free(s);
 		return rv;

@@ -96,11 +96,12 @@ typedef void (*api_fill_fn)(void *arg, struct api_view *v);
 struct api_server;
 
 /* Listens on "host:port", over HTTPS with tls (NULL: plain HTTP; the
- * caller's, kept until api_close's callback).  0 and *out, or a negative
- * libuv error with a message in err. */
+ * caller's, kept until api_close's callback), with at most
+ * max_connections at once (0: common/http.h's default; the bounds there
+ * apply).  0 and *out, or a negative libuv error with a message in err. */
 int api_start(uv_loop_t *loop, const char *listen, struct tls_context *tls,
-	      api_fill_fn fill, void *arg, struct api_server **out, char *err,
-	      size_t errlen);
+	      unsigned max_connections, api_fill_fn fill, void *arg,
+	      struct api_server **out, char *err, size_t errlen);
 /* Closes the listener and every connection; on_closed (may be NULL) runs
  * once they are closed and the server is freed. */
 void api_close(struct api_server *s, void (*on_closed)(void *arg), void *arg);

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "common/conf.h"
 #include "common/daemon_signals.h"
+#include "common/fd_budget.h"
 #include "common/http.h"
 #include "common/log.h"
 #include "common/sd_notify.h"
@@ -571,25 +571,30 @@ static const char *peer_client_addr(void *arg, uint64_t id)
 	return node_client_addr(d->node, id);
 }
 
-/* Descriptors for what is not a client connection: stdio, the log and
- * data files, the peers (two each), the HTTP server's connections, libuv's
- * own.  Client connections get what is left of the open-files limit, so a
- * flood of them cannot starve the peers or the disk (at accept, libuv
- * would otherwise reset connections with nothing logged). */
+/* Descriptors for what is not an accepted connection: stdio, the log and
+ * data files, the peers (two each), libuv's own.  The HTTP server takes
+ * its share of the rest (common/http.h: an eighth, 4 to 64) and client
+ * connections what is left, so that a flood of either cannot starve the
+ * other, the peers or the disk (common/fd_budget.h). */
 #define FD_RESERVE 96
+#define CLIENT_CAP_MIN 16
+#define CLIENT_CAP_MAX 1000
+
+static unsigned http_connection_budget(void)
+{
+	return http_connection_cap(fd_budget(FD_RESERVE));
+}
 
 static unsigned client_connection_cap(const struct settings *s)
 {
-	struct rlimit rl;
-
 	if (s->max_client_connections > 0)
 		return (unsigned)s->max_client_connections;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		return 1000;
-	if (rl.rlim_cur <= FD_RESERVE + 16)
-		return 16;
-	uint64_t room = (uint64_t)rl.rlim_cur - FD_RESERVE;
-	return room > 1000 ? 1000 : (unsigned)room;
+	uint64_t room = fd_budget(FD_RESERVE);
+	uint64_t http = http_connection_budget();
+	room = room > http ? room - http : 0;
+	if (room < CLIENT_CAP_MIN)
+		return CLIENT_CAP_MIN;
+	return room > CLIENT_CAP_MAX ? CLIENT_CAP_MAX : (unsigned)room;
 }
 
 static int start(struct daemon *d, char *err, size_t errlen)
@@ -672,9 +677,13 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	d->status_ctx = status_context(d->node, d->svc, s->name);
 	if (d->status_ctx)
 		status_set_insecure(d->status_ctx, d->exposed);
-	if (!d->status_ctx || http_start(d->loop, s->listen_http, d->http_tls,
-					 status_http_handler, d->status_ctx,
-					 &d->http, err, errlen))
+	struct http_options ho = {
+		.listen_addr = s->listen_http,
+		.tls = d->http_tls,
+		.max_connections = http_connection_budget(),
+	};
+	if (!d->status_ctx || http_start(d->loop, &ho, status_http_handler,
+					 d->status_ctx, &d->http, err, errlen))
 		return -1;
 	return 0;
 }

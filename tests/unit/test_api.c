@@ -569,7 +569,7 @@ START_TEST(test_server_head_get_options)
 	situation(&s.f, P);
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	ck_assert_msg(api_start(&loop, addr, NULL, fill, &s, &srv, err,
+	ck_assert_msg(api_start(&loop, addr, NULL, 0, fill, &s, &srv, err,
 				sizeof(err)) == 0,
 		      "%s", err);
 
@@ -620,12 +620,85 @@ START_TEST(test_server_bad_address)
 	char err[256];
 	memset(&s, 0, sizeof(s));
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	ck_assert_int_ne(api_start(&loop, "nohost", NULL, fill, &s, &srv, err,
-				   sizeof(err)),
+	ck_assert_int_ne(api_start(&loop, "nohost", NULL, 0, fill, &s, &srv,
+				   err, sizeof(err)),
 			 0);
 	ck_assert_ptr_nonnull(strstr(err, "nohost"));
 	ck_assert_ptr_null(srv);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+/* Runs the loop for about ms milliseconds. */
+static void pump(uv_loop_t *loop, int ms)
+{
+	for (int i = 0; i < ms * 10; i++) {
+		uv_run(loop, UV_RUN_NOWAIT);
+		usleep(100);
+	}
+}
+
+static int dial_port(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Whether the server ended fd (EOF or reset) within about ms. */
+static bool ended(uv_loop_t *loop, int fd, int ms)
+{
+	char c;
+	for (int i = 0; i < ms * 10; i++) {
+		uv_run(loop, UV_RUN_NOWAIT);
+		ssize_t k = recv(fd, &c, 1, MSG_DONTWAIT);
+		if (k == 0 ||
+		    (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			return true;
+		usleep(100);
+	}
+	return false;
+}
+
+/* The API's connections are capped (the agent gives its share of the
+ * open-files limit): one over the cap is closed at once, the others are
+ * kept, and a place freed serves again. */
+START_TEST(test_server_connection_cap)
+{
+	uv_loop_t loop;
+	struct served s;
+	struct api_server *srv;
+	char addr[64], err[256], resp[8192];
+	int port = free_port(), held[3];
+	memset(&s, 0, sizeof(s));
+	situation(&s.f, P);
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	ck_assert_msg(api_start(&loop, addr, NULL, 3, fill, &s, &srv, err,
+				sizeof(err)) == 0,
+		      "%s", err);
+	for (int i = 0; i < 3; i++)
+		held[i] = dial_port(port);
+	pump(&loop, 50);
+	int over = dial_port(port);
+	ck_assert(ended(&loop, over, 500));
+	for (int i = 0; i < 3; i++)
+		ck_assert(!ended(&loop, held[i], 20));
+	close(over);
+	close(held[0]);
+	pump(&loop, 50);
+	fetch(&loop, port, "GET /primary HTTP/1.1\r\n\r\n", resp, sizeof(resp));
+	ck_assert_msg(strncmp(resp, "HTTP/1.1 200 ", 13) == 0, "%s", resp);
+	close(held[1]);
+	close(held[2]);
+	api_close(srv, on_closed, &s);
+	while (!s.closed && uv_run(&loop, UV_RUN_ONCE))
+		;
+	ck_assert(s.closed);
 	ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 END_TEST
@@ -648,6 +721,7 @@ Suite *api_suite(void)
 	t = tcase_create("server");
 	tcase_add_test(t, test_server_head_get_options);
 	tcase_add_test(t, test_server_bad_address);
+	tcase_add_test(t, test_server_connection_cap);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -875,7 +875,8 @@ START_TEST(test_http_over_tls)
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
 	loop_tick_start(&loop, &tick);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	ck_assert_msg(http_start(&loop, addr, s, health, NULL, &srv, err,
+	struct http_options ho = { .listen_addr = addr, .tls = s };
+	ck_assert_msg(http_start(&loop, &ho, health, NULL, &srv, err,
 				 sizeof(err)) == 0,
 		      "%s", err);
 
@@ -925,7 +926,8 @@ START_TEST(test_http_plaintext)
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
 	loop_tick_start(&loop, &tick);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	ck_assert_msg(http_start(&loop, addr, NULL, health, NULL, &srv, err,
+	struct http_options ho = { .listen_addr = addr };
+	ck_assert_msg(http_start(&loop, &ho, health, NULL, &srv, err,
 				 sizeof(err)) == 0,
 		      "%s", err);
 	struct side cli;

@@ -47,6 +47,7 @@ int main(void)
 	srunner_add_suite(sr, scope_keys_suite());
 	srunner_add_suite(sr, sd_notify_suite());
 	srunner_add_suite(sr, tls_suite());
+	srunner_add_suite(sr, http_suite());
 	srunner_add_suite(sr, transport_cert_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
