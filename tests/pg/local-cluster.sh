@@ -262,6 +262,18 @@ done
 "$ctl" --endpoints "$TENURE_ENDPOINTS" --user "" status >/dev/null 2>&1 &&
 	fail "the witnesses answered tenurectl without a credential"
 grep -q "witness_user = 'pg1'" "$cdir/pg1/agent.conf" || fail "pg1's agent has no witness credential"
+# TLS: the witnesses' HTTP (and client port) speak only TLS, with
+# certificates of the cluster's own CA; the agents dial them with it
+[ -f "$TENURE_CACERT" ] || fail "env: no TENURE_CACERT"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert "$TENURE_CACERT" \
+	"https://127.0.0.1:$((base + 21))/health")
+[ "$code" = 200 ] || fail "https /health of w1 answered $code"
+curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$((base + 21))/health" &&
+	fail "w1's HTTP port answered plain HTTP"
+grep -q "^witness_ca_file = '.*/secrets/pki/ca.crt'" "$cdir/pg1/agent.conf" ||
+	fail "pg1's agent does not dial the witnesses with TLS"
+grep -q 'peer-tls-cert-file' /proc/"$(cat "$cdir/w1/pid")"/cmdline ||
+	fail "w1 runs without peer TLS"
 if PGPASSFILE=/dev/null PGPASSWORD= sql "$PG_PG1" "SELECT 1" >/dev/null 2>&1; then
 	fail "Postgres let postgres in without a password"
 fi
