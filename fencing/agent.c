@@ -561,6 +561,11 @@ bool agent_refused(const struct agent *a)
 	return a->refused;
 }
 
+void agent_reload(struct agent *a)
+{
+	agent_tls_reload(&a->tls);
+}
+
 void agent_on_stopped(struct agent *a, void (*on_done)(void *arg), void *arg)
 {
 	a->on_stopped = on_done;

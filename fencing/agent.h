@@ -96,6 +96,9 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 /* Graceful stop: a primary hands over nothing (that is switchover's job);
  * it fences its Postgres if it is the primary, releases its leases and
  * closes everything; on_done runs when the loop can end. */
+/* SIGHUP: re-reads the TLS files in force (agent_tls.h); nothing else
+ * (settings are read at start). */
+void agent_reload(struct agent *a);
 void agent_stop(struct agent *a, void (*on_done)(void *arg), void *arg);
 /* The agent stopped itself because another live agent has its name
  * (exit status 2). */

@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 
+#include "common/log.h"
 #include "fencing/agent_tls.h"
 
 static const struct tls_option_names witness_names = { "witness_cert_file",
@@ -70,4 +71,30 @@ void agent_tls_free(struct agent_tls *t)
 	tls_context_free(t->witness);
 	tls_context_free(t->http);
 	t->witness = t->http = NULL;
+}
+
+static void reload_one(struct tls_context *ctx, const char *what)
+{
+	char err[512], q[600];
+
+	if (!ctx)
+		return;
+	if (tls_context_reload(ctx, NULL, err, sizeof(err)) == 0)
+		log_event(LOG_INFO, "reloaded", "what=%s", what);
+	else
+		log_event(LOG_ERROR, "reload_failed",
+			  "what=%s reason=%s (the previous certificate stays "
+			  "in force)",
+			  what, log_quote(err, q, sizeof(q)));
+}
+
+void agent_tls_reload(struct agent_tls *t)
+{
+	if (!t->witness && !t->http) {
+		log_event(LOG_INFO, "reloaded",
+			  "what=nothing reason=\"no TLS files\"");
+		return;
+	}
+	reload_one(t->witness, "witness-tls");
+	reload_one(t->http, "http-tls");
 }

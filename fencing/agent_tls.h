@@ -32,5 +32,9 @@ int agent_tls_check(const struct agent_conf *c, char *err, size_t errlen);
 int agent_tls_load(const struct agent_conf *c, struct agent_tls *out, char *err,
 		   size_t errlen);
 void agent_tls_free(struct agent_tls *t);
+/* SIGHUP: re-reads the files of each context in force (tls.h: new
+ * connections use them, a file that does not load keeps the old one);
+ * logs what happened.  Settings themselves are not re-read. */
+void agent_tls_reload(struct agent_tls *t);
 
 #endif

@@ -307,6 +307,14 @@ static void usage_footer(void)
 	       "tenure-agent --config /etc/tenure/agent.conf\n");
 }
 
+/* SIGHUP: the TLS files are re-read; the agent goes on as it was. */
+static void on_reload_signal(void *arg)
+{
+	struct daemon *d = arg;
+	if (d->agent)
+		agent_reload(d->agent);
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
@@ -378,7 +386,8 @@ int main(int argc, char **argv)
 	if (exposed[0])
 		log_event(LOG_WARN, "insecure",
 			  "reason=\"%s\" (started with --insecure)", exposed);
-	daemon_signals_start(&d.loop, &d.signals, on_stop_signal, NULL, &d);
+	daemon_signals_start(&d.loop, &d.signals, on_stop_signal,
+			     on_reload_signal, &d);
 	agent_on_stopped(d.agent, on_stopped, &d); /* also when it refuses */
 	/* Serving: the agent runs and its HTTP API listens. */
 	sd_notify_state(&d.sdn, "STATUS=agent %s of scope %s, API on %s",

@@ -274,6 +274,16 @@ grep -q "^witness_ca_file = '.*/secrets/pki/ca.crt'" "$cdir/pg1/agent.conf" ||
 	fail "pg1's agent does not dial the witnesses with TLS"
 grep -q 'peer-tls-cert-file' /proc/"$(cat "$cdir/w1/pid")"/cmdline ||
 	fail "w1 runs without peer TLS"
+# SIGHUP to an agent re-reads its TLS files and nothing stops
+kill -HUP "$(cat "$cdir/pg1/pid")"
+hup_seen() { grep -q 'event=reloaded what=witness-tls' "$cdir/pg1/agent.log"; }
+_t=0
+until hup_seen; do
+	_t=$((_t + 1))
+	[ $_t -le 50 ] || fail "pg1's agent did not re-read its TLS files on SIGHUP"
+	sleep 0.1
+done
+alive "$(cat "$cdir/pg1/pid")" || fail "pg1's agent died of SIGHUP"
 if PGPASSFILE=/dev/null PGPASSWORD= sql "$PG_PG1" "SELECT 1" >/dev/null 2>&1; then
 	fail "Postgres let postgres in without a password"
 fi
