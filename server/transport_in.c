@@ -8,6 +8,7 @@
  * on.
  */
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "common/addr.h"
@@ -38,15 +39,70 @@ void inbound_close(struct inbound *c)
 	stream_close(c->s, false, on_inbound_closed, c);
 }
 
+#define TRANSPORT_REFUSAL_LOG_MS 10000
+
+#define N_REFUSAL_KINDS                              \
+	(sizeof(((struct transport *)0)->refusals) / \
+	 sizeof(((struct transport *)0)->refusals[0]))
+
+/* The slot of why's kind: its own, a free one, or the last. */
+static size_t refusal_slot(struct transport *t, const char *why)
+{
+	size_t k = sizeof(t->refusals[0].kind) - 1;
+
+	for (size_t i = 0; i < N_REFUSAL_KINDS; i++) {
+		if (strncmp(t->refusals[i].kind, why, k) == 0)
+			return i;
+		if (!t->refusals[i].kind[0]) {
+			snprintf(t->refusals[i].kind, k + 1, "%s", why);
+			return i;
+		}
+	}
+	return N_REFUSAL_KINDS - 1;
+}
+
+/* Before its hello is accepted, a connection is anyone's: its refusals
+ * are logged at most every 10 s per kind, the others counted.  Returns
+ * how many went unlogged before this one, or -1: do not log it. */
+static long long refusal_to_log(struct transport *t, const char *why)
+{
+	size_t i = refusal_slot(t, why);
+	uint64_t now = uv_now(t->loop);
+	long long before = (long long)t->refusals[i].unlogged;
+
+	if (t->refusals[i].logged_ms &&
+	    now - t->refusals[i].logged_ms < TRANSPORT_REFUSAL_LOG_MS) {
+		t->refusals[i].unlogged++;
+		return -1;
+	}
+	t->refusals[i].logged_ms = now ? now : 1;
+	t->refusals[i].unlogged = 0;
+	return before;
+}
+
 static void inbound_reject(struct inbound *c, const char *why)
 {
+	struct transport *t = c->t;
 	char who[48] = "";
+	long long unlogged = 0;
 
-	if (c->from)
+	if (c->from) {
 		snprintf(who, sizeof(who), " (node %llu)",
 			 (unsigned long long)c->from);
-	transport_log(c->t, "warn", "closing peer connection from %s%s: %s",
-		      c->remote, who, why);
+	} else if ((unlogged = refusal_to_log(t, why)) < 0) {
+		inbound_close(c);
+		return;
+	}
+	if (unlogged > 0) {
+		transport_log(t, "warn",
+			      "closing peer connection from %s: %s (and %lld "
+			      "more of this kind since the last such line)",
+			      c->remote, why, unlogged);
+	} else {
+		transport_log(t, "warn",
+			      "closing peer connection from %s%s: %s",
+			      c->remote, who, why);
+	}
 	inbound_close(c);
 }
 

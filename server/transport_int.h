@@ -101,6 +101,15 @@ struct transport {
 	void (*on_closed)(void *arg);
 	void *closed_arg;
 	uint64_t prng;
+	/* Refusals of connections that never authenticated: each kind (the
+	 * reason's first words) is logged at most every 10 s, with a count
+	 * of the rest; kinds beyond the table share its last slot.  A
+	 * stranger must not be able to flood the log. */
+	struct {
+		char kind[40];
+		uint64_t logged_ms;
+		uint64_t unlogged;
+	} refusals[8];
 	/* Client addresses peers advertised in their hellos. */
 	struct {
 		raft_id id;
