@@ -26,7 +26,9 @@
 #    a cap of 30 (a quarter of it per address) are closed at once but
 #    for that quarter, logged once, and the cluster takes writes, w1
 #    serves 127.0.0.1, and every witness stays healthy meanwhile.
-# 5. Clients that never read, on a witness without credentials: two
+# 5. On a witness without credentials: idle connections are closed after
+#    client_idle_timeout (2 s here), a watch is not; clients that never
+#    read: two
 #    connections pipelining 900 GETs of a 64 KB value, and one with 500
 #    watches under 64 KB puts, are closed before the witness grows by
 #    60 MB (before these limits: 119 MB, and 32 MB of output a put).
@@ -229,12 +231,26 @@ stop_all
 solo_client="127.0.0.1:$((base + 17))"
 "$bin" --name s1 --data-dir "$dir/s1" --listen-peer "127.0.0.1:$((base + 16))" \
 	--listen-client "$solo_client" --initial-cluster "s1=127.0.0.1:$((base + 16))" \
-	--election-timeout 300ms --heartbeat-interval 50ms >>"$dir/s1.log" 2>&1 &
+	--election-timeout 300ms --heartbeat-interval 50ms --client-idle-timeout 2s \
+	>>"$dir/s1.log" 2>&1 &
 solo_pid=$!
 pids="$pids $solo_pid"
 value64k() { head -c 65536 /dev/zero | tr '\0' "$1"; }
 solo_up() { ctl --endpoints "$solo_client" put big "$(value64k x)" && [ "$rc" = 0 ]; }
 wait_for 10 solo_up || fail "the solo witness does not take writes: $err"
+# idle connections (no credentials here, so nothing to authenticate):
+# closed after client_idle_timeout (2 s here), not before; a watch stays
+HOSTILE_SOURCE=127.0.0.5 hostile idle 3 6 "$solo_client"
+[ "$(hc_field closed)" = 3 ] || fail "idle client connections stayed open: $hc"
+[ "$(hc_field first_close_ms)" -ge 2000 ] || fail "idle connections closed before client_idle_timeout: $hc"
+"$ctl_bin" --endpoints "$solo_client" watch idle/ >"$dir/idle-watch.out" 2>&1 &
+iw_pid=$!
+pids="$pids $iw_pid"
+sleep 4
+proc_alive "$iw_pid" || fail "a watch was closed as idle: $(cat "$dir/idle-watch.out")"
+kill "$iw_pid"
+wait "$iw_pid" 2>/dev/null
+forget "$iw_pid"
 r0=$(rss_kb "$solo_pid")
 hostile get-flood 2 4 "$solo_client"
 r1=$(rss_kb "$solo_pid")
