@@ -272,7 +272,7 @@ static void answer_proof(struct session *s, const struct client_request *q)
 	if (!s->known || !still_valid(s) || q->proof.len != SCRAM_KEY_LEN ||
 	    !scram_server_check(&s->who.verifier, &s->x,
 				(const uint8_t *)q->proof.p, sig)) {
-		char why[CLIENT_NAME_MAX + 64];
+		char why[CLIENT_NAME_MAX + 128];
 		snprintf(why, sizeof(why), "authentication failed for \"%s\"%s",
 			 s->who.name,
 			 s->known ? ""
