@@ -179,6 +179,15 @@ grep -qF "admin" "$dir/wire" || fail "the recording does not hold the exchange"
 
 # ---- 4. hostile clients before authentication ----------------------------------------------
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# Under AddressSanitizer freed memory sits in a quarantine, so resident
+# sizes say nothing about what the witness holds: the bounds on memory
+# are skipped there (the closures are still checked).
+sanitized=0
+ldd "$bin" 2>/dev/null | grep -q libasan && sanitized=1
+[ "$sanitized" = 1 ] && echo "SKIP: $me: resident-size bounds (a sanitizer build)"
+rss_bound() { # rss_bound GROWTH_KB LIMIT_KB WHAT
+	[ "$sanitized" = 1 ] || [ "$1" -lt "$2" ] || fail "$3 ($1 kB)"
+}
 hostile() { # hostile MODE N SECONDS [ADDR]: tests/helpers/hostile-client's line in $hc
 	hc=$("$hostile_bin" "$1" "${4:-$(ep 1)}" "$2" "$3") || fail "hostile-client $1 failed"
 	echo "  $1 x$2: $hc"
@@ -195,7 +204,7 @@ HOSTILE_SOURCE=127.0.0.3 hostile idle 8 9
 [ "$(hc_field first_close_ms)" -ge 4000 ] || fail "idle connections closed before the auth timeout: $hc"
 rss1=$(rss_kb "$(pid_of 1)")
 echo "  w1 resident: ${rss0} kB before, ${rss1} kB after"
-[ $((rss1 - rss0)) -lt 20000 ] || fail "w1 grew by $((rss1 - rss0)) kB under connections that never authenticated"
+rss_bound $((rss1 - rss0)) 20000 "w1 grew under connections that never authenticated"
 # the connection caps (30 here, a quarter of it from one address or
 # waiting to authenticate): a flood from 127.0.0.2 is closed at once but
 # for its share, logged once, and the cluster (w1's clients included)
@@ -256,7 +265,7 @@ hostile get-flood 2 4 "$solo_client"
 r1=$(rss_kb "$solo_pid")
 echo "  solo resident: ${r0} kB before, ${r1} kB after two readers of 900 x 64 KB that never read"
 [ "$(hc_field closed)" = 2 ] || fail "clients that never read were not closed: $hc"
-[ $((r1 - r0)) -lt 60000 ] || fail "the witness grew by $((r1 - r0)) kB for clients that never read"
+rss_bound $((r1 - r0)) 60000 "the witness grew for clients that never read"
 "$hostile_bin" watch-flood "$solo_client" 1 8 >"$dir/wf.out" &
 wf_pid=$!
 pids="$pids $wf_pid"
@@ -268,7 +277,7 @@ hc=$(cat "$dir/wf.out")
 r2=$(rss_kb "$solo_pid")
 echo "  watch-flood x1: $hc; solo resident ${r2} kB"
 [ "$(hc_field closed)" = 1 ] || fail "a connection with 500 watches that never reads stayed open: $hc"
-[ $((r2 - r0)) -lt 60000 ] || fail "the witness grew by $((r2 - r0)) kB for a watch flood"
+rss_bound $((r2 - r0)) 60000 "the witness grew for a watch flood"
 grep -q 'not reading its answers' "$dir/s1.log" || fail "s1 did not log why it closed the floods"
 kill -TERM "$solo_pid"
 wait "$solo_pid"
