@@ -87,3 +87,16 @@ bool addr_is_loopback(const char *s)
 	       IN6_IS_ADDR_LOOPBACK(
 		       &((const struct sockaddr_in6 *)&ss)->sin6_addr);
 }
+
+bool addr_same_host(const struct sockaddr_storage *a,
+		    const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return a->ss_family == AF_INET6 &&
+	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}

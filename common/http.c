@@ -274,38 +274,13 @@ static void on_sweep(uv_timer_t *t)
 	}
 }
 
-static void free_handle(uv_handle_t *h)
-{
-	free(h);
-}
-
 /* Over a cap: accept and close at once, so the connection neither waits
  * in the backlog nor holds a descriptor. */
 static void refuse_connection(struct http_server *s, uv_stream_t *server,
 			      const char *why)
 {
-	uv_tcp_t *t = malloc(sizeof(*t));
-
-	if (t) {
-		uv_tcp_init(s->loop, t);
-		if (uv_accept(server, (uv_stream_t *)t) != 0 ||
-		    uv_tcp_close_reset(t, free_handle) != 0)
-			uv_close((uv_handle_t *)t, free_handle);
-	}
+	stream_refuse(server);
 	count_and_log(s, &s->refused, "http_refused_connection", why);
-}
-
-static bool same_host(const struct sockaddr_storage *a,
-		      const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return a->ss_family == AF_INET6 &&
-	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 }
 
 /* No one address may hold more than a quarter of the connections (at
@@ -318,7 +293,7 @@ static bool over_share(const struct http_server *s, const struct http_conn *c)
 		share = SHARE_MIN;
 	for (const struct http_conn *x = s->conns; x; x = x->next)
 		same += x->state != CONN_CLOSING &&
-			same_host(&x->peer, &c->peer);
+			addr_same_host(&x->peer, &c->peer);
 	return same > share;
 }
 

@@ -526,3 +526,20 @@ int stream_connect(uv_loop_t *loop, const struct sockaddr *addr,
 	*out = s;
 	return 0;
 }
+
+static void free_refused(uv_handle_t *h)
+{
+	free(h);
+}
+
+void stream_refuse(uv_stream_t *listener)
+{
+	uv_tcp_t *t = malloc(sizeof(*t));
+
+	if (!t)
+		return;
+	uv_tcp_init(listener->loop, t);
+	if (uv_accept(listener, (uv_stream_t *)t) != 0 ||
+	    uv_tcp_close_reset(t, free_refused) != 0)
+		uv_close((uv_handle_t *)t, free_refused);
+}

@@ -69,6 +69,10 @@ struct stream_callbacks {
 int stream_accept(uv_stream_t *listener, struct tls_context *tls,
 		  const struct stream_callbacks *cb, void *data,
 		  struct stream **out);
+/* Accepts the connection waiting on listener and resets it at once: a
+ * listener over its cap neither leaves it in the backlog nor holds a
+ * descriptor for it. */
+void stream_refuse(uv_stream_t *listener);
 /* Connects to addr; ready() or end() tells how it went.  With tls,
  * server_name is the name the server's certificate must carry unless the
  * context sets one (tls.h).  On an immediate failure nothing is created

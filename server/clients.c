@@ -501,11 +501,6 @@ static void describe_peer(struct session *s)
 		snprintf(s->peer, sizeof(s->peer), "?");
 }
 
-static void free_handle(uv_handle_t *h)
-{
-	free(h);
-}
-
 /* Over the cap: accept and close at once, so the connection neither
  * waits in the backlog nor holds a descriptor. */
 static void log_refusal(struct clients *c, const char *why)
@@ -527,29 +522,9 @@ static void log_refusal(struct clients *c, const char *why)
 static void refuse_connection(struct clients *c, uv_stream_t *server,
 			      const char *why)
 {
-	uv_tcp_t *t = malloc(sizeof(*t));
-
-	if (t) {
-		uv_tcp_init(c->loop, t);
-		if (uv_accept(server, (uv_stream_t *)t) != 0 ||
-		    uv_tcp_close_reset(t, free_handle) != 0)
-			uv_close((uv_handle_t *)t, free_handle);
-	}
+	stream_refuse(server);
 	c->refused++;
 	log_refusal(c, why);
-}
-
-static bool same_host(const struct sockaddr_storage *a,
-		      const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return a->ss_family == AF_INET6 &&
-	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 }
 
 /* No one address may take more than a quarter of the connections, nor
@@ -568,7 +543,7 @@ static const char *over_share(struct clients *c, const struct session *s)
 	for (const struct session *x = c->sessions; x; x = x->next) {
 		if (x->closing)
 			continue;
-		same += same_host(&x->peer_addr, &s->peer_addr);
+		same += addr_same_host(&x->peer_addr, &s->peer_addr);
 		unauth += x->auth != AUTH_DONE;
 	}
 	if (same > share)
