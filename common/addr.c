@@ -100,3 +100,9 @@ bool addr_same_host(const struct sockaddr_storage *a,
 	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
 		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 }
+
+bool addr_off_loopback(const char *s)
+{
+	struct sockaddr_storage ss;
+	return s && s[0] && addr_parse(s, &ss) == 0 && !addr_is_loopback(s);
+}

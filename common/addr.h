@@ -23,6 +23,9 @@ void addr_format(const struct sockaddr_storage *sa, char *buf, size_t n);
  * 127.0.0.0/8 or ::1.  A wildcard (0.0.0.0, ::) or anything unparsable is
  * not: it reaches the network. */
 bool addr_is_loopback(const char *s);
+/* Whether s parses and is not on loopback: what reaches the network.  An
+ * address that does not parse is neither (its own check says why). */
+bool addr_off_loopback(const char *s);
 /* Whether a and b are the same host (address family and IP; ports are
  * ignored): what the listeners' per-address shares count. */
 bool addr_same_host(const struct sockaddr_storage *a,

@@ -13,14 +13,6 @@ static bool set(const char *s)
 	return s && s[0];
 }
 
-/* An address that parses and is not loopback; one that does not parse
- * is left to the checks that say what is wrong with it. */
-static bool off_loopback(const char *s)
-{
-	struct sockaddr_storage ss;
-	return set(s) && addr_parse(s, &ss) == 0 && !addr_is_loopback(s);
-}
-
 static void add(char *out, size_t cap, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -47,7 +39,7 @@ static const char *remote_witness(const char *list, char *buf, size_t cap)
 		size_t n = strcspn(p, ",");
 		snprintf(buf, cap, "%.*s", (int)n, p);
 		char *q = buf + strspn(buf, " \t");
-		if (off_loopback(q))
+		if (addr_off_loopback(q))
 			return q;
 		p += n + (p[n] == ',');
 	}
@@ -61,7 +53,7 @@ int agent_exposures(const struct agent_conf *c, char *out, size_t cap)
 	int n = 0;
 
 	out[0] = '\0';
-	if (off_loopback(c->listen_http) && !set(c->http_tls_cert_file)) {
+	if (addr_off_loopback(c->listen_http) && !set(c->http_tls_cert_file)) {
 		add(out, cap,
 		    "listen_http %s is not loopback and has no HTTPS "
 		    "(http_tls_cert_file)",
@@ -80,7 +72,7 @@ int agent_exposures(const struct agent_conf *c, char *out, size_t cap)
 					       : "a credential (witness_user)");
 		n++;
 	}
-	if (off_loopback(c->pg_listen) &&
+	if (addr_off_loopback(c->pg_listen) &&
 	    !(set(c->pg_superuser_password_file) &&
 	      set(c->replication_password_file))) {
 		add(out, cap,

@@ -16,20 +16,12 @@ static void add(char *out, size_t cap, const char *fmt, const char *addr,
 	snprintf(out + used, cap - used, fmt, addr, missing);
 }
 
-/* An address that parses and is not loopback; one that does not parse
- * is left to the checks that say what is wrong with it. */
-static bool off_loopback(const char *s)
-{
-	struct sockaddr_storage ss;
-	return s && addr_parse(s, &ss) == 0 && !addr_is_loopback(s);
-}
-
 int witness_exposures(const struct witness_guards *g, char *out, size_t cap)
 {
 	int n = 0;
 
 	out[0] = '\0';
-	if (off_loopback(g->listen_client) &&
+	if (addr_off_loopback(g->listen_client) &&
 	    !(g->client_tls && g->credentials)) {
 		add(out, cap,
 		    "listen_client %s is not loopback and has no %s: anyone "
@@ -42,7 +34,7 @@ int witness_exposures(const struct witness_guards *g, char *out, size_t cap)
 				     : "credentials (credentials_file)");
 		n++;
 	}
-	if (off_loopback(g->listen_peer) && !g->peer_tls) {
+	if (addr_off_loopback(g->listen_peer) && !g->peer_tls) {
 		add(out, cap,
 		    "listen_peer %s is not loopback and has no %s: anyone who "
 		    "reaches it could pose as a witness",
