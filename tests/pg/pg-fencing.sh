@@ -452,9 +452,12 @@ run_partition() {
 	echo "partition: $old -> $new, new primary after $(( $(now_ms) - t0 )) ms"
 	# what the cut agent logged since the cut
 	since_cut() { tail -n +$((lines0 + 1)) "$dir/$old-agent.log"; }
+	# the fence at the deadline: the agent's own, or, when the loaded
+	# agent's tick comes late, its guard's (same deadline; the agent then
+	# finds the postmaster gone and logs another reason)
 	wait_for 5 sh -c "tail -n +$((lines0 + 1)) '$dir/$old-agent.log' |
-		grep -q 'event=fenced.*lease validity ran out'" ||
-		fail "partition: $old's agent has no event=fenced \"lease validity ran out\" since the cut"
+		grep -q 'event=fenced.*lease validity ran out\|event=guard_fence reason=deadline'" ||
+		fail "partition: $old's agent has no event=fenced \"lease validity ran out\" nor event=guard_fence reason=deadline since the cut"
 	{
 		since_cut | grep "event=lease_renew_failed lease=[^ ]*/primary\|event=fenced\|event=guard_fence" |
 			head -n 5
