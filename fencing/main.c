@@ -155,9 +155,30 @@ static const struct conf_option options[] = {
 	OPT("pre_promote", CONF_STRING, NULL, 0, 0,
 	    "command run before promoting; non-zero exit vetoes it", false,
 	    pre_promote, "CMD"),
+	OPT("on_start", CONF_STRING, NULL, 0, 0,
+	    "callback after the agent started Postgres: CMD on_start ROLE "
+	    "SCOPE, in the background",
+	    false, on_start, "CMD"),
+	OPT("on_stop", CONF_STRING, NULL, 0, 0,
+	    "callback after the agent stopped (or fenced) Postgres: CMD "
+	    "on_stop ROLE SCOPE, in the background",
+	    false, on_stop, "CMD"),
+	OPT("on_restart", CONF_STRING, NULL, 0, 0,
+	    "callback after a restart of Postgres asked by an operator: CMD "
+	    "on_restart ROLE SCOPE, in the background",
+	    false, on_restart, "CMD"),
+	OPT("on_reload", CONF_STRING, NULL, 0, 0,
+	    "callback after the agent reloaded Postgres' configuration: CMD "
+	    "on_reload ROLE SCOPE, in the background",
+	    false, on_reload, "CMD"),
 	OPT("on_role_change", CONF_STRING, NULL, 0, 0,
-	    "command run with the new role after a promotion or demotion",
+	    "callback after a promotion or demotion: CMD on_role_change ROLE "
+	    "SCOPE, in the background",
 	    false, on_role_change, "CMD"),
+	OPT("callback_timeout", CONF_DURATION_MS, "30s", 100, 3600000,
+	    "a callback still running after this long is killed (with its "
+	    "children)",
+	    false, callback_timeout, NULL),
 	{ .key = "log_level",
 	  .type = CONF_ENUM,
 	  .def = "info",
