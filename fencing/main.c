@@ -15,6 +15,7 @@
 #include "common/conf.h"
 #include "common/daemon_signals.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "common/sd_notify.h"
 #include "fencing/agent.h"
 #include "fencing/agent_tls.h"
@@ -340,6 +341,10 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	char err[1024];
+	if (conf_take_switch(&argc, argv, "--version")) {
+		version_print(stdout, "tenure-agent");
+		return 0;
+	}
 	bool check_only = conf_take_switch(&argc, argv, "--check-config");
 	bool insecure = conf_take_switch(&argc, argv, "--insecure");
 	static char exposed[1024];
@@ -347,12 +352,13 @@ int main(int argc, char **argv)
 				 sizeof(err));
 	if (rc == CONF_HELP) {
 		printf("Usage: tenure-agent [--config FILE] [--check-config] "
-		       "[--key value ...]\n"
+		       "[--version] [--key value ...]\n"
 		       "Keeps this host's PostgreSQL primary only while it "
 		       "holds the cluster's lease.\n"
 		       "--check-config validates the settings (not Postgres, "
 		       "not the network):\n\"configuration OK\" and exit 0, or "
 		       "the error and exit 2.\n"
+		       "--version prints the version and exits.\n"
 		       "--insecure lets this node off loopback run without "
 		       "its protection (HTTPS on\nthe API, TLS and a "
 		       "credential "
