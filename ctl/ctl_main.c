@@ -18,6 +18,7 @@
 #include "ctl/ctl_drill.h"
 #include "ctl/ctl_kv.h"
 #include "ctl/ctl_pg.h"
+#include "common/version.h"
 
 /* ---- the command table -------------------------------------------------- */
 
@@ -32,6 +33,9 @@ static const char *const auth_new_opts[] = { "write-secret", "iterations",
 static const char *const auth_hash_opts[] = { "iterations", NULL };
 static const char *const transfer_opts[] = { "to", NULL };
 static const char *const scope_opts[] = { "scope", NULL };
+static const char *const list_opts[] = { "scope", "watch", NULL };
+static const char *const dsn_opts[] = { "scope", "role", "dbname", "pg-user",
+					NULL };
 static const char *const edit_config_opts[] = { "scope", "set", NULL };
 static const char *const handover_opts[] = { "scope", "candidate", "wait",
 					     NULL };
@@ -44,7 +48,18 @@ static const char *const bench_opts[] = { "workload", "clients",    "duration",
 					  "key-size", "value-size", "leases",
 					  "rate",     NULL };
 
+static int cmd_version(struct ctl *c)
+{
+	version_print(stdout, CTL_PROG);
+	return CTL_EXIT_OK;
+}
+
 static const struct ctl_cmd commands[] = {
+	{ "version", "", 0, 0, no_opts, "print tenurectl's version",
+	  "The package version, and the git commit it was built from when "
+	  "the\n"
+	  "build ran in a checkout.  The same as '" CTL_PROG " --version'.\n",
+	  cmd_version },
 	{ "status", "", 0, 0, no_opts,
 	  "one row per witness: name, endpoint, role, term, commit, applied, "
 	  "leader, health",
@@ -188,7 +203,7 @@ static const struct ctl_cmd commands[] = {
 	  "  tenurectl bench --workload renew --clients 100 --leases 10000 "
 	  "--rate 1\n",
 	  ctl_cmd_bench },
-	{ "cluster list", "[--scope S]", 0, 0, scope_opts,
+	{ "cluster list", "[--watch SECONDS] [--scope S]", 0, 0, list_opts,
 	  "show the PostgreSQL cluster: members, roles, lag (like patronictl "
 	  "list)",
 	  "Reads what the tenure-agents publish under S/ (S from --scope, env\n"
@@ -200,8 +215,47 @@ static const struct ctl_cmd commands[] = {
 	  "leader, its fencing token and maintenance mode.  -o json: a list "
 	  "of\n"
 	  "{name, role, state, timeline, lag_bytes, sync, healthy, api, host,\n"
-	  "lease_token (primary only)}.\n",
+	  "lease_token (primary only)}.\n"
+	  "--watch SECONDS (or a duration: 500ms) redraws the list every "
+	  "SECONDS\n"
+	  "until interrupted, as watch(1) would; with -o json one JSON "
+	  "document\n"
+	  "per line.  A read that fails is said on stderr and tried again.\n",
 	  ctl_cmd_pg_list },
+	{ "cluster topology", "[--scope S]", 0, 0, scope_opts,
+	  "show who streams from whom, as a tree (like patronictl topology)",
+	  "The members of 'cluster list' with the primary at the root and "
+	  "each\n"
+	  "standby under the member it streams from (its record's "
+	  "\"upstream\":\n"
+	  "a cascading standby under its replica).  A member whose upstream "
+	  "is\n"
+	  "no member is a root of its own.  -o json: a list of trees\n"
+	  "{name, role, state, host, lag_bytes, replicas: [...]}.\n",
+	  ctl_cmd_pg_topology },
+	{ "cluster dsn",
+	  "[NODE | --role primary|replica] [--dbname DB] [--pg-user U] "
+	  "[--scope S]",
+	  0, 1, dsn_opts,
+	  "print a libpq connection string for a member (like patronictl "
+	  "dsn)",
+	  "host and port from the member's record (the address its agent "
+	  "calls\n"
+	  "pg_listen), then dbname and user when --dbname and --pg-user are\n"
+	  "given, e.g. \"host=10.0.0.1 port=5432 dbname=app user=app\".  "
+	  "Without\n"
+	  "NODE: the primary (--role primary, the default) or the healthy\n"
+	  "streaming replica with the least lag (--role replica).  It "
+	  "never\n"
+	  "holds a password: libpq takes it from ~/.pgpass or PGPASSWORD; nor "
+	  "TLS\n"
+	  "settings (sslmode): add them.  Exit 1 when no such member.  -o "
+	  "json:\n"
+	  "{name, dsn}.\n"
+	  "example:\n"
+	  "  psql \"$(" CTL_PROG " cluster dsn --role replica) "
+	  "dbname=app\"\n",
+	  ctl_cmd_pg_dsn },
 	{ "cluster history", "[--scope S]", 0, 0, scope_opts,
 	  "show the cluster's changes of primary, oldest first",
 	  "One row per grant of S/primary to a new node: time (UTC), old and "
@@ -374,6 +428,7 @@ static const char global_help[] =
 	"                                or whatever the answering witness "
 	"has\n"
 	"  -h, --help                    help (also after any command)\n"
+	"  --version                     print the version (as 'version')\n"
 	"\n"
 	"Exit status: 0 success, 1 the answer is \"no\" (lease held by "
 	"another,\n"
@@ -565,6 +620,7 @@ struct parsed {
 	size_t n_words;
 	bool too_many_words;
 	bool help;
+	bool version; /* --version: print it, whatever else was said */
 	const char *endpoints, *output, *user, *secret_file, *timeout,
 		*consistency, *cacert, *cert, *key;
 	struct ctl_opt opts[CTL_MAX_OPTS];
@@ -671,6 +727,10 @@ static int parse_option(struct parsed *p, int argc, char **argv, int *i)
 	char *arg = argv[*i];
 	if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
 		p->help = true;
+		return 0;
+	}
+	if (strcmp(arg, "--version") == 0) {
+		p->version = true;
 		return 0;
 	}
 	char *name;
@@ -878,6 +938,10 @@ static int run(int argc, char **argv, struct ctl *c)
 	memset(&p, 0, sizeof(p));
 	if (parse_line(&p, argc, argv))
 		return CTL_EXIT_ERROR;
+	if (p.version) {
+		version_print(stdout, CTL_PROG);
+		return CTL_EXIT_OK;
+	}
 	if (p.n_words > 0 && strcmp(p.words[0], "help") == 0) {
 		/* "tenurectl help lease acquire" = "... lease acquire --help" */
 		memmove(p.words, p.words + 1, --p.n_words * sizeof(p.words[0]));

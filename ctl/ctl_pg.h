@@ -21,6 +21,7 @@
 #include "ctl/ctl.h"
 #include "fencing/member.h"
 #include "proto/client.h"
+#include "proto/limits.h"
 #include "proto/tclient.h"
 
 /* ---- ctl_pgoutput.c: the Postgres cluster (cluster list, history) ------ */
@@ -76,6 +77,38 @@ int ctl_pg_request_handover(struct ctl *c, const char *scope, const char *kind,
 int ctl_pg_quiet_call(struct ctl *c, const struct client_request *q,
 		      uint64_t timeout_ms, struct tclient_result *res);
 
+/* Everything `cluster list`, `topology` and `dsn` show, read once:
+ * list points into the snapshot.  0, or the exit code after an error was
+ * printed; free it either way. */
+struct ctl_pg_snapshot {
+	struct ctl_pg_list list;
+	char leader[SM_HOLDER_MAX + 1];
+	struct member *members;
+	char *sync;
+};
+int ctl_pg_snapshot_read(struct ctl *c, struct ctl_pg_snapshot *s);
+void ctl_pg_snapshot_free(struct ctl_pg_snapshot *s);
+
+/* ---- ctl_pgtopo.c: cluster topology and cluster dsn (pure parts) -------- */
+
+/* The members as a tree: the primary at the root, each standby under the
+ * member it streams from ("upstream"); one whose upstream is not a member
+ * (or that loops) is a root of its own.  Table: the list's columns, the
+ * member's name indented under its upstream; JSON: nested objects
+ * {name, role, state, host, lag_bytes, replicas: [...]}, one document. */
+void ctl_pg_print_topology(FILE *f, enum ctl_format fmt,
+			   const struct ctl_pg_list *l);
+/* The member to connect to: NODE when given (NULL when unknown), else
+ * by role: "primary" (the lease holder's record) or "replica" (the
+ * healthy streaming standby with the least lag; NULL when none). */
+const struct member *ctl_pg_dsn_member(const struct ctl_pg_list *l,
+				       const char *node, const char *role);
+/* A libpq connection string for m: host and port from its "pg" address,
+ * then dbname and user when given (NULL: libpq's defaults).  No
+ * password, ever.  Returns buf. */
+const char *ctl_pg_dsn_format(const struct member *m, const char *dbname,
+			      const char *user, char *buf, size_t cap);
+
 /* ---- the commands ------------------------------------------------------- */
 
 int ctl_cmd_pg_list(struct ctl *c);
@@ -84,6 +117,8 @@ int ctl_cmd_pg_pause(struct ctl *c);
 int ctl_cmd_pg_resume(struct ctl *c);
 int ctl_cmd_pg_switchover(struct ctl *c);
 int ctl_cmd_pg_failover(struct ctl *c);
+int ctl_cmd_pg_topology(struct ctl *c);
+int ctl_cmd_pg_dsn(struct ctl *c);
 /* ctl_scopeconf.c: S/config, the settings every agent agrees on */
 int ctl_cmd_pg_show_config(struct ctl *c);
 int ctl_cmd_pg_edit_config(struct ctl *c);

@@ -167,32 +167,154 @@ static int read_members(struct ctl *c, const char *scope, struct member **out,
 
 /* ---- cluster list -------------------------------------------------------- */
 
-int ctl_cmd_pg_list(struct ctl *c)
+int ctl_pg_snapshot_read(struct ctl *c, struct ctl_pg_snapshot *s)
 {
 	const char *scope;
-	char key[SM_KEY_MAX + 1], *sync = malloc(SYNC_LIST_MAX);
+	char key[SM_KEY_MAX + 1], pause_value[16];
 	struct primary p;
-	struct member *m = NULL;
-	size_t n = 0;
 	bool paused, has_sync;
-	int code = CTL_EXIT_ERROR;
-	if (!sync || scope_of(c, &scope) || read_primary(c, scope, &p) ||
-	    read_members(c, scope, &m, &n))
-		goto out;
+	memset(s, 0, sizeof(*s));
+	if (!(s->sync = malloc(SYNC_LIST_MAX))) {
+		fprintf(stderr, CTL_PROG ": out of memory\n");
+		return CTL_EXIT_ERROR;
+	}
+	s->sync[0] = '\0';
+	if (scope_of(c, &scope) || read_primary(c, scope, &p) ||
+	    read_members(c, scope, &s->members, &s->list.n))
+		return CTL_EXIT_ERROR;
 	key_of(key, sizeof(key), scope, "sync");
-	if (read_key(c, key, sync, SYNC_LIST_MAX, &has_sync))
-		goto out;
+	if (read_key(c, key, s->sync, SYNC_LIST_MAX, &has_sync))
+		return CTL_EXIT_ERROR;
 	key_of(key, sizeof(key), scope, "pause");
-	char pause_value[16];
 	if (read_key(c, key, pause_value, sizeof(pause_value), &paused))
-		goto out;
-	struct ctl_pg_list l = { scope, p.holder, p.token, paused, sync, m, n };
-	ctl_pg_print_list(stdout, c->format, &l);
-	code = CTL_EXIT_OK;
-out:
-	free(m);
-	free(sync);
+		return CTL_EXIT_ERROR;
+	snprintf(s->leader, sizeof(s->leader), "%s", p.holder);
+	s->list.scope = scope;
+	s->list.leader = s->leader;
+	s->list.token = p.token;
+	s->list.paused = paused;
+	s->list.sync = s->sync;
+	s->list.members = s->members;
+	return CTL_EXIT_OK;
+}
+
+void ctl_pg_snapshot_free(struct ctl_pg_snapshot *s)
+{
+	free(s->members);
+	free(s->sync);
+	memset(s, 0, sizeof(*s));
+}
+
+static int list_once(struct ctl *c)
+{
+	struct ctl_pg_snapshot s;
+	int code = ctl_pg_snapshot_read(c, &s);
+	if (code == CTL_EXIT_OK)
+		ctl_pg_print_list(stdout, c->format, &s.list);
+	ctl_pg_snapshot_free(&s);
 	return code;
+}
+
+/* --watch: the list again every period until interrupted, as watch(1)
+ * would run it; a read that fails is said and the next one tried. */
+static int list_watch(struct ctl *c, uint64_t period_ms)
+{
+	bool tty = isatty(STDOUT_FILENO);
+	for (;;) {
+		if (c->format == CTL_TABLE) {
+			char when[32];
+			if (tty) /* home and clear: redraw in place */
+				fputs("\033[H\033[2J", stdout);
+			printf("Every %gs: %s\n\n", (double)period_ms / 1000,
+			       ctl_pg_iso_time(clock_wall_ms(), when,
+					       sizeof(when)));
+		}
+		list_once(c);
+		if (c->format == CTL_TABLE && !tty)
+			putchar('\n');
+		if (fflush(stdout) != 0)
+			return CTL_EXIT_ERROR; /* nobody reads any more */
+		struct timespec ts = { (time_t)(period_ms / 1000),
+				       (long)(period_ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) != 0)
+			;
+	}
+}
+
+int ctl_cmd_pg_list(struct ctl *c)
+{
+	const char *watch = ctl_opt(c, "watch");
+	uint64_t period_ms;
+	if (!watch)
+		return list_once(c);
+	if (ctl_parse_duration(watch, 1000, &period_ms) || period_ms == 0)
+		return ctl_usage_error(c,
+				       "--watch wants seconds (2) or a "
+				       "duration (500ms), "
+				       "not '%s'",
+				       watch);
+	return list_watch(c, period_ms);
+}
+
+/* ---- cluster topology, cluster dsn -------------------------------------------------------- */
+
+int ctl_cmd_pg_topology(struct ctl *c)
+{
+	struct ctl_pg_snapshot s;
+	int code = ctl_pg_snapshot_read(c, &s);
+	if (code == CTL_EXIT_OK)
+		ctl_pg_print_topology(stdout, c->format, &s.list);
+	ctl_pg_snapshot_free(&s);
+	return code;
+}
+
+int ctl_cmd_pg_dsn(struct ctl *c)
+{
+	const char *node = c->n_args ? c->args[0] : NULL;
+	const char *role = ctl_opt(c, "role");
+	if (node && role)
+		return ctl_usage_error(c, "give a NODE or --role, not both");
+	if (!role)
+		role = "primary";
+	if (strcmp(role, "primary") != 0 && strcmp(role, "replica") != 0)
+		return ctl_usage_error(c,
+				       "--role wants primary or replica, not "
+				       "'%s'",
+				       role);
+	struct ctl_pg_snapshot s;
+	int code = ctl_pg_snapshot_read(c, &s);
+	if (code != CTL_EXIT_OK) {
+		ctl_pg_snapshot_free(&s);
+		return code;
+	}
+	const struct member *m = ctl_pg_dsn_member(&s.list, node, role);
+	if (!m || !m->pg[0]) {
+		fprintf(stderr, CTL_PROG ": %s%s%s\n",
+			node ? "no member named " : "no ", node ? node : role,
+			node ? " (see 'cluster list')"
+			     : (strcmp(role, "primary") == 0
+					? " now: no member holds the lease"
+					: " streaming and healthy now"));
+		ctl_pg_snapshot_free(&s);
+		return CTL_EXIT_NO;
+	}
+	char dsn[1024];
+	ctl_pg_dsn_format(m, ctl_opt(c, "dbname"), ctl_opt(c, "pg-user"), dsn,
+			  sizeof(dsn));
+	if (c->format == CTL_JSON) {
+		struct json j;
+		json_init_file(&j, stdout, 0);
+		json_object(&j);
+		json_key(&j, "name");
+		json_str(&j, m->name, strlen(m->name));
+		json_key(&j, "dsn");
+		json_str(&j, dsn, strlen(dsn));
+		json_end(&j);
+	} else {
+		printf("%s\n", dsn);
+	}
+	ctl_pg_snapshot_free(&s);
+	return CTL_EXIT_OK;
 }
 
 /* ---- cluster history ----------------------------------------------------- */

@@ -78,7 +78,13 @@ struct agent_conf {
 	char *stonith_command;
 	char *watchdog_device;
 	char *pre_promote;
+	/* Callbacks (agent_callback below), Patroni's names. */
+	char *on_start;
+	char *on_stop;
+	char *on_restart;
+	char *on_reload;
 	char *on_role_change;
+	int64_t callback_timeout; /* ms: a callback is killed after it */
 	int log_level;
 };
 
@@ -100,6 +106,13 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
  * (settings are read at start). */
 void agent_reload(struct agent *a);
 void agent_stop(struct agent *a, void (*on_done)(void *arg), void *arg);
+/* Runs the callback NAME (on_start, on_stop, on_restart, on_reload,
+ * on_role_change) when this node's file sets one, as `CMD NAME ROLE
+ * SCOPE` with the TENURE_* environment (hook_cmd.h); ROLE is "primary" or
+ * "replica".  It returns at once: callbacks run in the background, one at
+ * a time in the order asked, each killed after callback_timeout; a failure
+ * is logged and changes nothing (agent_callback.c). */
+void agent_callback(struct agent *a, const char *name, const char *role);
 /* The agent stopped itself because another live agent has its name
  * (exit status 2). */
 bool agent_refused(const struct agent *a);

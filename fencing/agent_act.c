@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "fencing/agent_act_int.h"
 #include "fencing/fence_pg.h"
+#include "fencing/hook_cmd.h"
 #include "fencing/pgconf.h"
 #include "fencing/spawn.h"
 
@@ -189,50 +190,21 @@ bool act_spawn_ok(struct act *x, const struct spawn_result *r, const char *what)
 
 /* ---- hooks ------------------------------------------------------------ */
 
-/* Hooks get what Patroni's callbacks get (action, role, scope) as
- * arguments, and the same in TENURE_* variables. */
+/* pre_promote: Patroni's arguments and the TENURE_* environment
+ * (hook_cmd.h); the action waits for its verdict. */
 void act_run_hook(struct act *x, const char *cmd, const char *action,
 		  const char *role, act_step_fn next)
 {
-	char script[1200], v_action[64], v_role[64], v_scope[300], v_name[300];
-	char host[256], port[16], v_host[300], v_port[40];
-	snprintf(script, sizeof(script), "exec %s \"$@\"", cmd);
-	snprintf(v_action, sizeof(v_action), "TENURE_ACTION=%s", action);
-	snprintf(v_role, sizeof(v_role), "TENURE_ROLE=%s", role);
-	snprintf(v_scope, sizeof(v_scope), "TENURE_SCOPE=%s",
-		 x->a->conf->scope);
-	snprintf(v_name, sizeof(v_name), "TENURE_NAME=%s", x->a->conf->name);
-	/* Where this node's Postgres listens (pg_listen, the address the
-	 * standbys replicate from): what a hook repointing a router needs. */
-	act_split_pg(x->a->conf->pg_listen, host, sizeof(host), port,
-		     sizeof(port));
-	snprintf(v_host, sizeof(v_host), "TENURE_PG_HOST=%s", host);
-	snprintf(v_port, sizeof(v_port), "TENURE_PG_PORT=%s", port);
-	const char *env[] = { v_action, v_role, v_scope, v_name,
-			      v_host,   v_port, NULL };
-	const char *argv[] = { "/bin/sh",         "-c",   script,
-			       "tenure-hook",     action, role,
-			       x->a->conf->scope, NULL };
-	run_env(x, argv, env, 60000, next);
+	struct hook_cmd h;
+	hook_cmd_build(&h, x->a->conf, cmd, action, role);
+	run_env(x, h.argv, h.env, 60000, next);
 }
 
-static void hook_done(struct act *x, const struct spawn_result *r)
-{
-	char q[900];
-	if (r->exit_status != 0)
-		log_event(LOG_WARN, "hook_failed", "exit=%d output=%s",
-			  r->exit_status,
-			  act_one_line(r->output, q, sizeof(q)));
-	act_finish(x);
-}
-
+/* on_role_change runs in the background: the action ends now. */
 void act_role_changed(struct act *x, const char *role)
 {
-	const char *cmd = x->a->conf->on_role_change;
-	if (cmd && cmd[0])
-		act_run_hook(x, cmd, "on_role_change", role, hook_done);
-	else
-		act_finish(x);
+	agent_callback(x->a, "on_role_change", role);
+	act_finish(x);
 }
 
 /* ---- start / stop -------------------------------------------------------- */
@@ -257,6 +229,7 @@ static void started(struct act *x, const struct spawn_result *r)
 {
 	if (!act_spawn_ok(x, r, "pg_ctl start"))
 		return;
+	agent_callback_started(x->a, "replica");
 	uv_timer_t *t = malloc(sizeof(*t));
 	if (!t) {
 		act_finish(x);
@@ -343,6 +316,7 @@ static void stopped(struct act *x, const struct spawn_result *r)
 {
 	if (!act_spawn_ok(x, r, "pg_ctl stop"))
 		return;
+	agent_callback_stopped(x->a, agent_role_name(x->a));
 	act_finish(x);
 }
 
@@ -391,6 +365,7 @@ void act_fence(struct agent *a, const char *why)
 		  (unsigned long long)a->primary.token, msg);
 	if (rc != 0)
 		return; /* the guard stays armed and will try again */
+	agent_callback_stopped(a, "primary");
 	guard_disarm(a->guard);
 	if (a->wd_on) {
 		watchdog_disarm(&a->wd);

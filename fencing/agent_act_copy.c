@@ -79,6 +79,7 @@ static void boot_started(struct act *x, const struct spawn_result *r)
 {
 	if (!act_spawn_ok(x, r, "pg_ctl start"))
 		return;
+	agent_callback_started(x->a, "primary");
 	char sql[1024], pw[SCRAM_VERIFIER_TEXT_MAX + 32];
 	const char *user = x->a->conf->replication_user;
 	if (!role_password_clause(x->a, pw, sizeof(pw))) {
@@ -386,6 +387,7 @@ void act_restart_stopped(struct act *x, const struct spawn_result *r)
 {
 	if (!act_spawn_ok(x, r, "pg_ctl stop"))
 		return;
+	agent_callback_stopped(x->a, "replica");
 	x->a->rewound = false;
 	act_rewind(x);
 }

@@ -18,10 +18,12 @@
 static void reloaded(struct act *x, int status, const char *error,
 		     const struct pg_rows *rows)
 {
-	if (status != 0)
+	if (status != 0) {
 		act_fail(x, "reload_failed", error);
-	else
-		act_finish(x);
+		return;
+	}
+	agent_callback(x->a, "on_reload", "replica");
+	act_finish(x);
 }
 
 static bool set_conninfo(struct act *x, const char *conninfo)
@@ -87,10 +89,12 @@ static void freeze_poll(struct act *x, int status, const char *error,
 static void freeze_reloaded(struct act *x, int status, const char *error,
 			    const struct pg_rows *rows)
 {
-	if (status != 0)
+	if (status != 0) {
 		act_fail(x, "reload_failed", error);
-	else
-		freeze_poll(x, 1, NULL, NULL);
+		return;
+	}
+	agent_callback(x->a, "on_reload", "replica");
+	freeze_poll(x, 1, NULL, NULL);
 }
 
 void act_freeze(struct act *x)
@@ -170,6 +174,7 @@ static void switch_stopped(struct act *x, const struct spawn_result *r)
 		/* Could not stop cleanly: stopping writes matters more. */
 		act_fence(x->a, "switchover: pg_ctl stop failed");
 	}
+	agent_callback_stopped(x->a, "primary");
 	guard_disarm(x->a->guard);
 	char prog[1024];
 	const char *argv[] = { act_bin(x->a, "pg_controldata", prog,

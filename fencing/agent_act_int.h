@@ -87,12 +87,12 @@ void act_query(struct act *x, const char *sql, uint64_t timeout_ms,
 	       act_query_fn next);
 bool act_spawn_ok(struct act *x, const struct spawn_result *r,
 		  const char *what);
-/* A hook (pre_promote, on_role_change) run with Patroni's arguments;
- * next gets its result. */
+/* A hook the action waits for (pre_promote), run with Patroni's
+ * arguments (hook_cmd.h); next gets its result. */
 void act_run_hook(struct act *x, const char *cmd, const char *action,
 		  const char *role, act_step_fn next);
-/* The end of a promotion or a demotion: the on_role_change hook, if any
- * (a failure is only logged), then act_finish(). */
+/* The end of a promotion or a demotion: the on_role_change callback is
+ * started in the background (agent_callback), then act_finish(). */
 void act_role_changed(struct act *x, const char *role);
 /* pg_ctl start, as a standby or not, waiting for it to accept
  * connections (-w) or not (-W); x->extra_opts go last. */

@@ -92,6 +92,7 @@ static void sync_reloaded(struct act *x, int status, const char *error,
 		act_fail(x, "reload_failed", error);
 		return;
 	}
+	agent_callback(x->a, "on_reload", "primary");
 	/* Postgres now waits for the new list (a reload is applied before
 	 * the next commit starts waiting); only then may S/sync shrink,
 	 * or, in asynchronous mode, go. */

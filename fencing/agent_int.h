@@ -62,6 +62,20 @@ struct sent_record {
 				   does not undo a newer one */
 };
 
+/* The callbacks (agent_callback.c): one running, a few waiting. */
+#define CALLBACK_QUEUE_MAX 4
+struct callback_req {
+	char name[24]; /* on_start, ... */
+	char role[24];
+};
+struct agent_callbacks {
+	struct callback_req running, waiting[CALLBACK_QUEUE_MAX];
+	int head, count;
+	bool busy;     /* running is running */
+	bool stopped;  /* on_stop was the last word on Postgres */
+	char role[24]; /* the role the last start or role change told */
+};
+
 struct agent {
 	uv_loop_t *loop;
 	const struct agent_conf *conf;
@@ -168,6 +182,8 @@ struct agent {
 	char witness_error[256];
 	char problem[768]; /* /health's "problem", rebuilt per request */
 
+	struct agent_callbacks callbacks;
+
 	void (*on_stopped)(void *arg);
 	void *on_stopped_arg;
 	int closing_handles;
@@ -180,6 +196,17 @@ void agent_refuse(struct agent *a, const char *why);
 /* A key event worth a tick soon, at most one per renew_interval. */
 void agent_kick_event(struct agent *a);
 void agent_log_action(struct agent *a, const struct decide_action *act);
+
+/* agent_callback.c (agent_callback() is in agent.h). */
+/* "primary" when this node holds the lease or its Postgres runs as one,
+ * else "replica": the role a callback is told. */
+const char *agent_role_name(const struct agent *a);
+/* This agent stopped (or fenced) Postgres: on_stop, unless that was
+ * said already. */
+void agent_callback_stopped(struct agent *a, const char *role);
+/* This agent started Postgres as ROLE: on_start, or on_role_change when
+ * the last role told was another (an old primary back as a standby). */
+void agent_callback_started(struct agent *a, const char *role);
 
 /* agent_lease.c: the primary lease (docs/design.md rule 3) and the member
  * lease. */

@@ -15,6 +15,7 @@
 #include "common/conf.h"
 #include "common/daemon_signals.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "common/sd_notify.h"
 #include "fencing/agent.h"
 #include "fencing/agent_tls.h"
@@ -155,9 +156,30 @@ static const struct conf_option options[] = {
 	OPT("pre_promote", CONF_STRING, NULL, 0, 0,
 	    "command run before promoting; non-zero exit vetoes it", false,
 	    pre_promote, "CMD"),
+	OPT("on_start", CONF_STRING, NULL, 0, 0,
+	    "callback after the agent started Postgres: CMD on_start ROLE "
+	    "SCOPE, in the background",
+	    false, on_start, "CMD"),
+	OPT("on_stop", CONF_STRING, NULL, 0, 0,
+	    "callback after the agent stopped (or fenced) Postgres: CMD "
+	    "on_stop ROLE SCOPE, in the background",
+	    false, on_stop, "CMD"),
+	OPT("on_restart", CONF_STRING, NULL, 0, 0,
+	    "callback after a restart of Postgres asked by an operator: CMD "
+	    "on_restart ROLE SCOPE, in the background",
+	    false, on_restart, "CMD"),
+	OPT("on_reload", CONF_STRING, NULL, 0, 0,
+	    "callback after the agent reloaded Postgres' configuration: CMD "
+	    "on_reload ROLE SCOPE, in the background",
+	    false, on_reload, "CMD"),
 	OPT("on_role_change", CONF_STRING, NULL, 0, 0,
-	    "command run with the new role after a promotion or demotion",
+	    "callback after a promotion or demotion: CMD on_role_change ROLE "
+	    "SCOPE, in the background",
 	    false, on_role_change, "CMD"),
+	OPT("callback_timeout", CONF_DURATION_MS, "30s", 100, 3600000,
+	    "a callback still running after this long is killed (with its "
+	    "children)",
+	    false, callback_timeout, NULL),
 	{ .key = "log_level",
 	  .type = CONF_ENUM,
 	  .def = "info",
@@ -319,6 +341,10 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	char err[1024];
+	if (conf_take_switch(&argc, argv, "--version")) {
+		version_print(stdout, "tenure-agent");
+		return 0;
+	}
 	bool check_only = conf_take_switch(&argc, argv, "--check-config");
 	bool insecure = conf_take_switch(&argc, argv, "--insecure");
 	static char exposed[1024];
@@ -326,12 +352,13 @@ int main(int argc, char **argv)
 				 sizeof(err));
 	if (rc == CONF_HELP) {
 		printf("Usage: tenure-agent [--config FILE] [--check-config] "
-		       "[--key value ...]\n"
+		       "[--version] [--key value ...]\n"
 		       "Keeps this host's PostgreSQL primary only while it "
 		       "holds the cluster's lease.\n"
 		       "--check-config validates the settings (not Postgres, "
 		       "not the network):\n\"configuration OK\" and exit 0, or "
 		       "the error and exit 2.\n"
+		       "--version prints the version and exits.\n"
 		       "--insecure lets this node off loopback run without "
 		       "its protection (HTTPS on\nthe API, TLS and a "
 		       "credential "

@@ -19,6 +19,7 @@
 #include "common/fd_budget.h"
 #include "common/http.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "common/sd_notify.h"
 #include "proto/hash.h"
 #include "server/clients.h"
@@ -866,14 +867,15 @@ static void usage(void)
 {
 	printf("tenured — a tenure witness: Raft-replicated leases and keys "
 	       "for PostgreSQL HA.\n\n"
-	       "usage: tenured [--config FILE] [--check-config] [--KEY VALUE "
-	       "...]\n\n"
+	       "usage: tenured [--config FILE] [--check-config] [--version] "
+	       "[--KEY VALUE ...]\n\n"
 	       "Every option can be given on the command line (--data-dir) "
 	       "or in a\npostgresql.conf-style file (data_dir = '...'); the "
 	       "command line wins.\n"
 	       "--check-config validates the settings without touching the "
 	       "data dir or the\nnetwork: \"configuration OK\" and exit 0, or "
 	       "the error and exit 2.\n"
+	       "--version prints the version and exits.\n"
 	       "--insecure lets a listener off loopback run without its "
 	       "protection (the client\nport without TLS and credentials, the "
 	       "peer port without mutual TLS), which\nis otherwise refused; "
@@ -893,6 +895,10 @@ int main(int argc, char **argv)
 	struct daemon d;
 	char err[1024] = "";
 	memset(&d, 0, sizeof(d));
+	if (conf_take_switch(&argc, argv, "--version")) {
+		version_print(stdout, "tenured");
+		return 0;
+	}
 	bool check_only = conf_take_switch(&argc, argv, "--check-config");
 	bool insecure = conf_take_switch(&argc, argv, "--insecure");
 	int rv = conf_parse_args(options, N_OPTIONS, argc, argv, &d.set, err,

@@ -1,5 +1,6 @@
 /* test_ctl_pgcluster.c — what `tenurectl cluster list` and `cluster
- * history` print (ctl/ctl_pgoutput.c): the exact table and JSON. */
+ * history` print (ctl/ctl_pgoutput.c): the exact table and JSON; and
+ * `cluster topology` and `cluster dsn` (ctl/ctl_pgtopo.c). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,91 @@ START_TEST(test_history_output)
 }
 END_TEST
 
+/* pg3 cascades from pg2 (its "upstream"); pg2 and a lost pg4 from
+ * pg1, pg4 naming a member that is gone */
+static void cascade(struct member *m)
+{
+	three(m);
+	strcpy(m[0].upstream, "pg2");
+	strcpy(m[2].upstream, "pg1");
+	memset(&m[3], 0, sizeof(m[3]));
+	strcpy(m[3].name, "pg4");
+	m[3].role = MEMBER_REPLICA;
+	strcpy(m[3].state, "streaming");
+	strcpy(m[3].pg, "[::1]:5433");
+	strcpy(m[3].upstream, "pg9");
+}
+
+START_TEST(test_topology_table)
+{
+	struct member m[4];
+	struct mem out;
+	cascade(m);
+	struct ctl_pg_list l = { "main", "pg1", 42, false, "pg2", m, 4 };
+	mem_open(&out);
+	ctl_pg_print_topology(out.f, CTL_TABLE, &l);
+	mem_expect(&out, "Cluster: main (leader pg1)\n"
+			 "MEMBER   HOST           ROLE     STATE      LAG_MB\n"
+			 "pg1      10.0.0.1:5432  primary  running    -\n"
+			 "+ pg2    10.0.0.2:5432  replica  streaming  0\n"
+			 "  + pg3  10.0.0.3:5432  replica  streaming  3\n"
+			 "pg4      [::1]:5433     replica  streaming  0\n");
+}
+END_TEST
+
+START_TEST(test_topology_json_and_loop)
+{
+	struct member m[4];
+	struct mem out;
+	cascade(m);
+	/* a loop (pg2 <- pg3 <- pg2) must not hide them: it is cut at the
+	 * first by name, which becomes a root */
+	strcpy(m[2].upstream, "pg3");
+	struct ctl_pg_list l = { "main", "pg1", 42, false, "", m, 4 };
+	mem_open(&out);
+	ctl_pg_print_topology(out.f, CTL_JSON, &l);
+	mem_expect(&out,
+		   "[{\"name\":\"pg1\",\"role\":\"primary\",\"state\":"
+		   "\"running\",\"host\":\"10.0.0.1:5432\",\"lag_bytes\":0,"
+		   "\"replicas\":[]},"
+		   "{\"name\":\"pg2\",\"role\":\"replica\",\"state\":"
+		   "\"streaming\",\"host\":\"10.0.0.2:5432\",\"lag_bytes\":"
+		   "400000,\"replicas\":["
+		   "{\"name\":\"pg3\",\"role\":\"replica\",\"state\":"
+		   "\"streaming\",\"host\":\"10.0.0.3:5432\",\"lag_bytes\":"
+		   "3145728,\"replicas\":[]}]},"
+		   "{\"name\":\"pg4\",\"role\":\"replica\",\"state\":"
+		   "\"streaming\",\"host\":\"[::1]:5433\",\"lag_bytes\":0,"
+		   "\"replicas\":[]}]\n");
+}
+END_TEST
+
+START_TEST(test_dsn)
+{
+	struct member m[4];
+	char buf[256];
+	cascade(m);
+	struct ctl_pg_list l = { "main", "pg1", 42, false, "", m, 4 };
+	const struct member *p = ctl_pg_dsn_member(&l, NULL, "primary");
+	ck_assert_str_eq(p->name, "pg1");
+	ck_assert_str_eq(ctl_pg_dsn_format(p, NULL, NULL, buf, sizeof(buf)),
+			 "host=10.0.0.1 port=5432");
+	/* the healthy streaming replica with the least lag: pg2 is not
+	 * healthy, pg4 is not either, pg3 is */
+	const struct member *r = ctl_pg_dsn_member(&l, NULL, "replica");
+	ck_assert_str_eq(r->name, "pg3");
+	m[2].healthy = true;
+	ck_assert_str_eq(ctl_pg_dsn_member(&l, NULL, "replica")->name, "pg2");
+	ck_assert_str_eq(ctl_pg_dsn_member(&l, "pg4", NULL)->name, "pg4");
+	ck_assert_ptr_null(ctl_pg_dsn_member(&l, "pg7", NULL));
+	ck_assert_str_eq(ctl_pg_dsn_format(&m[3], "app", "o'neil", buf,
+					   sizeof(buf)),
+			 "host=::1 port=5433 dbname=app user='o\\'neil'");
+	struct ctl_pg_list none = { "main", "", 0, false, "", m, 1 };
+	ck_assert_ptr_null(ctl_pg_dsn_member(&none, NULL, "primary"));
+}
+END_TEST
+
 Suite *ctl_pgcluster_suite(void)
 {
 	Suite *s = suite_create("ctl_pgcluster");
@@ -196,6 +282,9 @@ Suite *ctl_pgcluster_suite(void)
 	tcase_add_test(t, test_list_holder_without_record);
 	tcase_add_test(t, test_event_decode);
 	tcase_add_test(t, test_history_output);
+	tcase_add_test(t, test_topology_table);
+	tcase_add_test(t, test_topology_json_and_loop);
+	tcase_add_test(t, test_dsn);
 	suite_add_tcase(s, t);
 	return s;
 }
