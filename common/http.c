@@ -20,6 +20,7 @@
 
 enum conn_state {
 	CONN_READING, /* the request is not complete */
+	CONN_WAITING, /* the owner answers later (http_defer) */
 	CONN_SENDING, /* answered, the response is being flushed */
 	CONN_CLOSING, /* closed or reset: only the callback is to come */
 };
@@ -30,6 +31,8 @@ struct http_conn {
 	char buf[REQUEST_MAX];
 	size_t len;
 	enum conn_state state;
+	bool deferred; /* http_defer: http_deferred_answer frees it */
+	bool gone;     /* closed while deferred: srv may be gone too */
 	uint64_t opened_ms, answered_ms;
 	struct sockaddr_storage peer; /* for the per-address share */
 	struct http_conn *prev, *next;
@@ -47,6 +50,7 @@ struct http_server {
 	struct http_options opt;
 	char listen_addr[ADDR_HOST_MAX + 16];
 	http_handler handler;
+	http_request_handler full; /* http_start_full: writes allowed */
 	void *arg;
 	struct http_conn *conns;
 	unsigned n_conns;
@@ -87,12 +91,24 @@ static const char *reason(int status)
 	switch (status) {
 	case 200:
 		return "OK";
+	case 202:
+		return "Accepted";
 	case 400:
 		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:
 		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 412:
+		return "Precondition Failed";
+	case 501:
+		return "Not Implemented";
 	case 503:
 		return "Service Unavailable";
 	}
@@ -128,7 +144,10 @@ static void on_conn_closed(void *arg)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->n_conns--;
-	free(c);
+	if (c->deferred)
+		c->gone = true; /* http_deferred_answer frees it */
+	else
+		free(c);
 	if (!s->conns)
 		uv_timer_stop(&s->sweep);
 	if (s->closing && !s->conns)
@@ -146,16 +165,18 @@ static void conn_close(struct http_conn *c, bool flush)
 static void send_response(struct http_conn *c, bool head,
 			  struct http_response *res)
 {
-	char hdr[256];
+	char hdr[512];
 	struct buf out;
 	buf_init(&out);
 	int n = snprintf(hdr, sizeof(hdr),
-			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s"
 			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
 			 res->status, reason(res->status),
 			 res->content_type ? res->content_type
 					   : "application/json",
-			 res->body.len);
+			 res->headers ? res->headers : "", res->body.len);
+	if (n < 0 || (size_t)n >= sizeof(hdr))
+		n = 0; /* headers too long: a caller's bug, sent without */
 	/* one write, header and body together: two would meet Nagle's
 	 * algorithm and the client's delayed ACK */
 	buf_put(&out, hdr, (size_t)n);
@@ -178,24 +199,89 @@ static void answer_plain(struct http_conn *c, int status, const char *msg)
 	buf_free(&res.body);
 }
 
+static bool method_in(const char *m, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(m, *list) == 0)
+			return true;
+	return false;
+}
+
+static bool peer_on_loopback(const struct http_conn *c)
+{
+	char a[ADDR_HOST_MAX + 16];
+	addr_format(&c->peer, a, sizeof(a));
+	return addr_is_loopback(a);
+}
+
+/* The whole request for a full handler. */
+static void handle_full(struct http_conn *c, const char *method,
+			const char *path, struct http_response *res)
+{
+	static char auth[HTTP_AUTHORIZATION_MAX];
+	size_t hdr = http_request_header_len(c->buf, c->len);
+	struct http_request r = {
+		.method = method,
+		.path = path,
+		.body = c->buf + hdr,
+		.body_len = c->len - hdr,
+		.tls = stream_is_tls(c->stream),
+		.loopback = peer_on_loopback(c),
+		.conn = c,
+	};
+	if (http_request_header(c->buf, hdr, "Authorization", auth,
+				sizeof(auth)))
+		r.authorization = auth;
+	c->srv->full(c->srv->arg, &r, res);
+}
+
 /* "GET /path HTTP/1.1" once the request is complete. */
 static void handle_request(struct http_conn *c)
 {
+	static const char *const reads[] = { "GET", "HEAD", "OPTIONS", NULL };
+	static const char *const writes[] = { "POST", "PATCH", "PUT", "DELETE",
+					      NULL };
 	char method[8], path[1024];
 	if (sscanf(c->buf, "%7s %1023s HTTP/1.%*d", method, path) != 2) {
 		answer_plain(c, 400, "malformed request line");
 		return;
 	}
 	bool head = strcmp(method, "HEAD") == 0;
-	if (!head && strcmp(method, "GET") != 0 && strcmp(method, "OPTIONS")) {
-		answer_plain(c, 405, "only GET, HEAD and OPTIONS");
+	if (!method_in(method, reads) &&
+	    !(c->srv->full && method_in(method, writes))) {
+		answer_plain(c, 405,
+			     c->srv->full ? "only GET, HEAD, OPTIONS, POST, "
+					    "PATCH, PUT and DELETE"
+					  : "only GET, HEAD and OPTIONS");
 		return;
 	}
 	struct http_response res = { .status = 404 };
 	buf_init(&res.body);
-	c->srv->handler(c->srv->arg, method, path, &res);
-	send_response(c, head, &res);
+	if (c->srv->full)
+		handle_full(c, method, path, &res);
+	else
+		c->srv->handler(c->srv->arg, method, path, &res);
+	if (c->deferred)
+		c->state = CONN_WAITING;
+	else
+		send_response(c, head, &res);
 	buf_free(&res.body);
+}
+
+struct http_conn *http_defer(const struct http_request *r)
+{
+	r->conn->deferred = true;
+	return r->conn;
+}
+
+void http_deferred_answer(struct http_conn *c, struct http_response *res)
+{
+	if (c->gone) {
+		free(c);
+		return;
+	}
+	c->deferred = false;
+	send_response(c, false, res);
 }
 
 static void on_alloc(struct stream *st, size_t hint, uv_buf_t *buf)
@@ -372,8 +458,9 @@ static void set_defaults(struct http_options *o)
 		o->write_timeout_ms = HTTP_WRITE_TIMEOUT_DEFAULT_MS;
 }
 
-int http_start(uv_loop_t *loop, const struct http_options *o, http_handler h,
-	       void *arg, struct http_server **out, char *err, size_t errlen)
+static int start(uv_loop_t *loop, const struct http_options *o, http_handler h,
+		 http_request_handler full, void *arg, struct http_server **out,
+		 char *err, size_t errlen)
 {
 	struct sockaddr_storage addr;
 	if (addr_parse(o->listen_addr, &addr)) {
@@ -392,6 +479,7 @@ int http_start(uv_loop_t *loop, const struct http_options *o, http_handler h,
 	addr_format(&addr, s->listen_addr, sizeof(s->listen_addr));
 	s->opt.listen_addr = s->listen_addr;
 	s->handler = h;
+	s->full = full;
 	s->arg = arg;
 	uv_tcp_init(loop, &s->listener);
 	s->listener.data = s;
@@ -414,6 +502,19 @@ int http_start(uv_loop_t *loop, const struct http_options *o, http_handler h,
 	s->sweep.data = s;
 	*out = s;
 	return 0;
+}
+
+int http_start(uv_loop_t *loop, const struct http_options *o, http_handler h,
+	       void *arg, struct http_server **out, char *err, size_t errlen)
+{
+	return start(loop, o, h, NULL, arg, out, err, errlen);
+}
+
+int http_start_full(uv_loop_t *loop, const struct http_options *o,
+		    http_request_handler h, void *arg, struct http_server **out,
+		    char *err, size_t errlen)
+{
+	return start(loop, o, NULL, h, arg, out, err, errlen);
 }
 
 static void on_sweep_closed(uv_handle_t *h)

@@ -1,6 +1,8 @@
 /*
  * http.h — a deliberately small HTTP/1.1 server for health checks, status
- * and Prometheus metrics (GET and HEAD; one request per connection).
+ * and Prometheus metrics (GET and HEAD; one request per connection), and
+ * for a few authenticated writes (POST, PATCH, PUT, DELETE) where the
+ * owner asks for them with http_start_full.
  *
  * Contract
  * --------
@@ -22,6 +24,9 @@
  *     header_timeout_ms of the accept, else the connection is closed;
  *   - the response taken by the client within write_timeout_ms of the
  *     answer, else the connection is reset (its buffers freed).
+ *   - a write's answer may be deferred (http_defer): the connection then
+ *     waits for the owner, who must answer it (http_deferred_answer) —
+ *     the owner bounds that wait, not the sweep.
  * Each is counted (http_stats) and logged with its total, at most every
  * 10 s per listener and kind (events http_refused_connection,
  * http_timed_out).
@@ -33,6 +38,7 @@
 #ifndef TENURE_COMMON_HTTP_H
 #define TENURE_COMMON_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -48,10 +54,35 @@ struct http_response {
 	int status;               /* 200, 404, 503 ... */
 	const char *content_type; /* default "application/json" */
 	struct buf body;          /* the handler appends */
+	/* Extra header lines, each ending in "\r\n" (a static string),
+	 * e.g. WWW-Authenticate; NULL: none. */
+	const char *headers;
 };
 
 typedef void (*http_handler)(void *arg, const char *method, const char *path,
 			     struct http_response *res);
+
+/* Longest Authorization value passed on: a Basic token of a long name and
+ * password fits. */
+#define HTTP_AUTHORIZATION_MAX 1024
+
+struct http_conn;
+
+/* One complete request, for http_start_full's handler; valid during the
+ * handler's call only. */
+struct http_request {
+	const char *method; /* GET, HEAD, OPTIONS, POST, PATCH, PUT, DELETE */
+	const char *path;   /* with its query string */
+	const char *authorization; /* the header's value, or NULL */
+	const char *body;          /* Content-Length bytes, not NUL-safe */
+	size_t body_len;
+	bool tls;               /* came over HTTPS */
+	bool loopback;          /* from a loopback address */
+	struct http_conn *conn; /* for http_defer */
+};
+
+typedef void (*http_request_handler)(void *arg, const struct http_request *r,
+				     struct http_response *res);
 
 struct http_options {
 	const char *listen_addr; /* "host:port" */
@@ -74,6 +105,19 @@ struct http_server;
 
 int http_start(uv_loop_t *loop, const struct http_options *o, http_handler h,
 	       void *arg, struct http_server **out, char *err, size_t errlen);
+/* The same, with the whole request (headers the handler needs, the body,
+ * how it came) and the write methods accepted. */
+int http_start_full(uv_loop_t *loop, const struct http_options *o,
+		    http_request_handler h, void *arg, struct http_server **out,
+		    char *err, size_t errlen);
+
+/* From the handler: the answer comes later (the response the handler
+ * filled is dropped).  The connection waits for http_deferred_answer,
+ * which must be called exactly once, even after http_close (then it only
+ * frees what is left). */
+struct http_conn *http_defer(const struct http_request *r);
+void http_deferred_answer(struct http_conn *c, struct http_response *res);
+
 void http_close(struct http_server *s, void (*on_closed)(void *arg), void *arg);
 void http_stats(const struct http_server *s, struct http_stats *out);
 

@@ -3,6 +3,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -50,24 +51,61 @@ static bool parse_length(const char *p, const char *end, uint64_t *out)
 	return digits && p == end;
 }
 
+/* The line of buf[0, hdr_len) after the request line that starts with
+ * prefix (any case), or NULL; *eol gets its end. */
+static const char *find_header(const char *buf, size_t hdr_len,
+			       const char *prefix, const char **eol)
+{
+	const size_t n = strlen(prefix);
+	const char *end = buf + hdr_len;
+	for (const char *p = memchr(buf, '\n', hdr_len); p && p + 1 < end;
+	     p = memchr(p + 1, '\n', (size_t)(end - p - 1))) {
+		const char *line = p + 1;
+		const char *e = memchr(line, '\n', (size_t)(end - line));
+		if (!e || (size_t)(e - line) < n ||
+		    strncasecmp(line, prefix, n) != 0)
+			continue;
+		*eol = e;
+		return line + n;
+	}
+	return NULL;
+}
+
 /* The body's length from the header lines of buf[0, hdr_len): 0 without
  * Content-Length; false when one is not a number. */
 static bool body_length(const char *buf, size_t hdr_len, uint64_t *out)
 {
-	const size_t n = sizeof(CONTENT_LENGTH) - 1;
-	const char *end = buf + hdr_len;
+	const char *eol;
+	const char *v = find_header(buf, hdr_len, CONTENT_LENGTH, &eol);
 	*out = 0;
-	/* the request line is not a header: start after its newline */
-	for (const char *p = memchr(buf, '\n', hdr_len); p && p + 1 < end;
-	     p = memchr(p + 1, '\n', (size_t)(end - p - 1))) {
-		const char *line = p + 1;
-		const char *eol = memchr(line, '\n', (size_t)(end - line));
-		if (!eol || (size_t)(eol - line) < n ||
-		    strncasecmp(line, CONTENT_LENGTH, n) != 0)
-			continue;
-		if (!parse_length(line + n, eol, out))
-			return false;
-	}
+	return !v || parse_length(v, eol, out);
+}
+
+size_t http_request_header_len(const char *buf, size_t len)
+{
+	return header_end(buf, len);
+}
+
+bool http_request_header(const char *buf, size_t hdr_len, const char *name,
+			 char *out, size_t cap)
+{
+	char prefix[64];
+	const char *eol;
+	if ((size_t)snprintf(prefix, sizeof(prefix), "%s:", name) >=
+	    sizeof(prefix))
+		return false;
+	const char *v = find_header(buf, hdr_len, prefix, &eol);
+	if (!v)
+		return false;
+	while (v < eol && blank(*v))
+		v++;
+	while (eol > v && blank(eol[-1]))
+		eol--;
+	size_t n = (size_t)(eol - v);
+	if (n >= cap)
+		return false;
+	memcpy(out, v, n);
+	out[n] = '\0';
 	return true;
 }
 

@@ -13,11 +13,15 @@
  * business).  Content-Length (any case) must be decimal digits, with
  * optional blanks around them; without it there is no body.
  *
+ * http_request_header_len and http_request_header read a complete
+ * request's header block for the handler (Authorization, say).
+ *
  * Errors: the verdict; nothing is logged.
  */
 #ifndef TENURE_COMMON_HTTP_REQUEST_H
 #define TENURE_COMMON_HTTP_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum http_request_state {
@@ -30,5 +34,16 @@ enum http_request_state {
 
 enum http_request_state http_request_scan(const char *buf, size_t len,
 					  size_t limit);
+
+/* The length of the header block (through its blank line) of a complete
+ * request, or 0 when it has not ended within len bytes. */
+size_t http_request_header_len(const char *buf, size_t len);
+
+/* The value of header name (any case, without its colon) among the header
+ * lines of buf[0, hdr_len), blanks around it trimmed, into out (cap
+ * bytes, NUL-terminated): false when it is absent or does not fit.  The
+ * first one wins. */
+bool http_request_header(const char *buf, size_t hdr_len, const char *name,
+			 char *out, size_t cap);
 
 #endif

@@ -257,3 +257,35 @@ bool scram_client_check(const uint8_t expected[SCRAM_KEY_LEN],
 	return got_len == SCRAM_KEY_LEN &&
 	       CRYPTO_memcmp(expected, got, SCRAM_KEY_LEN) == 0;
 }
+
+bool scram_verifier_matches(const struct scram_verifier *v, const char *secret,
+			    size_t len)
+{
+	struct scram_verifier tried;
+	if (scram_verifier_make_salted(secret, len, v->iterations, v->salt,
+				       &tried))
+		return false;
+	bool ok = CRYPTO_memcmp(tried.stored_key, v->stored_key,
+				SCRAM_KEY_LEN) == 0;
+	OPENSSL_cleanse(&tried, sizeof(tried));
+	return ok;
+}
+
+int scram_keyed_hash(const uint8_t key[SCRAM_KEY_LEN], const void *data,
+		     size_t len, uint8_t out[SCRAM_KEY_LEN])
+{
+	return hmac(key, data, len, out);
+}
+
+int scram_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap)
+{
+	if (len == 0 || len % 4 || len / 4 * 3 > cap)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\0')
+			return -1;
+	int n = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
+	if (n < 0)
+		return -1;
+	return n - (s[len - 1] == '=') - (s[len - 2] == '=');
+}

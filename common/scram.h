@@ -92,6 +92,17 @@ bool scram_server_check(const struct scram_verifier *v,
  * unknown name cannot be told from a known one by its challenge. */
 void scram_fake_salt(const uint8_t key[SCRAM_KEY_LEN], const char *user,
 		     size_t len, uint8_t salt[SCRAM_SALT_LEN]);
+/* Whether secret is the one behind v: PBKDF2 with v's salt and iteration
+ * count gives v's StoredKey (compared in constant time).  For a password
+ * sent in the clear over TLS (HTTP Basic), where no exchange runs. */
+bool scram_verifier_matches(const struct scram_verifier *v, const char *secret,
+			    size_t len);
+/* HMAC-SHA-256 of data under key: 0 or -1. */
+int scram_keyed_hash(const uint8_t key[SCRAM_KEY_LEN], const void *data,
+		     size_t len, uint8_t out[SCRAM_KEY_LEN]);
+/* Standard base64 (with padding) of s[0, len) into out: the decoded
+ * length, or -1 when it is not base64 or needs more than cap bytes. */
+int scram_base64_decode(const char *s, size_t len, uint8_t *out, size_t cap);
 /* Client: constant-time comparison of the received signature. */
 bool scram_client_check(const uint8_t expected[SCRAM_KEY_LEN],
 			const uint8_t *got, size_t got_len);

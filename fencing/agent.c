@@ -315,6 +315,7 @@ static void fill_view(void *arg, struct api_view *v)
 	v->renew_failures = a->primary.renew_failures;
 	v->ttl_ms = (uint64_t)a->live.lease_ttl;
 	v->sync_standbys = a->view.sync;
+	v->conf = &a->live;
 	v->problem = problem(a);
 	v->insecure = a->conf->insecure;
 }
@@ -486,6 +487,7 @@ static void abandon_start(uv_loop_t *loop, struct agent *a)
 	uv_run(loop, UV_RUN_DEFAULT);
 	free(a->endpoints);
 	free(a->witness_secret);
+	http_auth_free(a->http_auth);
 	free(a->pg_password);
 	free(a->replication_password);
 	agent_tls_free(&a->tls);
@@ -531,6 +533,10 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 		goto fail;
 	if (read_pg_passwords(a, err, errlen) != 0)
 		goto fail;
+	if (conf->http_credentials_file && conf->http_credentials_file[0] &&
+	    !(a->http_auth = http_auth_load(conf->http_credentials_file, err,
+					    errlen)))
+		goto fail;
 	if (agent_tls_load(conf, &a->tls, err, errlen) != 0 ||
 	    connect_witnesses(a, err, errlen) != 0 ||
 	    connect_pg(a, err, errlen) != 0)
@@ -539,6 +545,13 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 		      http_connection_cap(fd_budget(AGENT_FD_RESERVE)),
 		      fill_view, a, &a->api, err, errlen) != 0)
 		goto fail;
+	api_set_writes(a->api, &(struct api_writes){
+				       .tc = a->tc,
+				       .scope = conf->scope,
+				       .auth = a->http_auth,
+				       .fence_time = conf->fence_time,
+				       .pause_margin = conf->pause_margin,
+			       });
 	lease_init(a);
 	keys_watch_start(a);
 	uv_timer_init(loop, &a->tick_timer);

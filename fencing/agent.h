@@ -67,6 +67,7 @@ struct agent_conf {
 	const char *insecure;
 	char *http_tls_cert_file; /* HTTPS for the API (agent_tls.h) */
 	char *http_tls_key_file;
+	char *http_credentials_file; /* who may write (http_auth.h) */
 	/* Scope-wide (fencing/scope_conf.h): SCOPE/config's value wins over
 	 * these five; the agent reads them through struct agent's live. */
 	int synchronous_mode; /* 0 off, 1 on */

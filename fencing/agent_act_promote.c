@@ -49,6 +49,10 @@ void act_history_put(struct agent *a, const char *old, const char *reason,
 	flatjson_put_u64(&w, "token", a->primary.token);
 	flatjson_put_u64(&w, "unavailable_ms",
 			 since_ms && now > since_ms ? now - since_ms : 0);
+	/* where the old timeline ended, as this node last saw it (the
+	 * REST API's /history rows) */
+	flatjson_put_u64(&w, "timeline", a->self.timeline);
+	flatjson_put_u64(&w, "lsn", a->self.replayed_lsn);
 	if (!flatjson_end(&w))
 		return;
 	snprintf(key, sizeof(key), "history/%020llu",

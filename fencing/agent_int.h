@@ -92,6 +92,7 @@ struct agent {
 	struct tclient *tc;
 	struct pg_conn *pg;
 	struct api_server *api;
+	struct http_auth *http_auth; /* http_credentials_file, or NULL */
 	struct watchdog wd;
 	bool wd_on; /* the watchdog device is armed */
 	struct tclient_watch *lease_watch, *key_watch;

@@ -14,6 +14,7 @@
 
 #include "common/json.h"
 #include "fencing/api.h"
+#include "fencing/api_int.h"
 #include "fencing/flatjson.h"
 #include "fencing/roster.h"
 
@@ -24,12 +25,13 @@ struct query {
 	bool has_lag;
 	uint64_t lag;
 	const char *replication_state; /* NULL: any */
+	bool tenure_shape;             /* format=tenure */
 };
 
 /* ---- JSON into a response (common/json.h) ------------------------------- */
 
 /* Records' strings are copied byte for byte, as the agents wrote them. */
-static void json_start(struct json *j, struct http_response *res)
+void api_json_start(struct json *j, struct http_response *res)
 {
 	json_init_buf(j, &res->body, JSON_KEEP_BYTES);
 }
@@ -67,14 +69,14 @@ static void put_klsn(struct json *j, const char *key, uint64_t lsn)
 	put_kstr(j, key, member_lsn_format(lsn, buf, sizeof(buf)));
 }
 
-static void answer_error(struct http_response *res, int status, const char *msg,
-			 const char *path)
+void api_answer_error(struct http_response *res, int status, const char *msg,
+		      const char *path)
 {
 	struct json j;
 	res->status = status;
 	res->content_type = "application/json";
 	buf_reset(&res->body);
-	json_start(&j, res);
+	api_json_start(&j, res);
 	json_object(&j);
 	put_kstr(&j, "error", msg);
 	put_kstr(&j, "path", path);
@@ -83,7 +85,7 @@ static void answer_error(struct http_response *res, int status, const char *msg,
 
 /* ---- the node as the view describes it ---------------------------------- */
 
-static const struct member *self_of(const struct api_view *v)
+const struct member *api_self(const struct api_view *v)
 {
 	static const struct member none; /* const: no mutable state */
 	return v->self ? v->self : &none;
@@ -93,12 +95,12 @@ static const char *self_role(const struct api_view *v)
 {
 	if (v->writable_primary)
 		return "primary";
-	return roster_role(self_of(v), v->leader);
+	return roster_role(api_self(v), v->leader);
 }
 
 static const char *self_state(const struct api_view *v)
 {
-	const struct member *m = self_of(v);
+	const struct member *m = api_self(v);
 	if (m->state[0])
 		return m->state;
 	return v->pg_running ? "running" : "stopped";
@@ -106,7 +108,7 @@ static const char *self_state(const struct api_view *v)
 
 static bool replica_ok(const struct api_view *v, const struct query *q)
 {
-	const struct member *m = self_of(v);
+	const struct member *m = api_self(v);
 	if (!v->pg_running || m->role != MEMBER_REPLICA || !m->healthy)
 		return false;
 	if (q->has_lag && m->lag_bytes > q->lag)
@@ -118,9 +120,9 @@ static bool replica_ok(const struct api_view *v, const struct query *q)
 
 static void status_body(const struct api_view *v, struct http_response *res)
 {
-	const struct member *m = self_of(v);
+	const struct member *m = api_self(v);
 	struct json j;
-	json_start(&j, res);
+	api_json_start(&j, res);
 	json_object(&j);
 	put_kstr(&j, "name", m->name);
 	put_kstr(&j, "scope", v->scope ? v->scope : "");
@@ -152,7 +154,18 @@ enum check {
 	CHECK_HEALTH,
 	CHECK_LIVENESS,
 	CHECK_READINESS,
+	CHECK_SYNC,
+	CHECK_ASYNC,
+	CHECK_READ_ONLY_SYNC,
+	CHECK_STANDBY_LEADER,
 };
+
+/* A running replica the primary waits for (S/sync names it). */
+static bool sync_standby(const struct api_view *v, const struct query *q)
+{
+	return replica_ok(v, q) &&
+	       roster_is_sync(api_self(v), v->leader, v->sync_standbys);
+}
 
 static bool check_passes(const struct api_view *v, enum check c,
 			 const struct query *q)
@@ -172,6 +185,14 @@ static bool check_passes(const struct api_view *v, enum check c,
 	case CHECK_READINESS:
 		streaming.replication_state = "streaming";
 		return v->writable_primary || replica_ok(v, &streaming);
+	case CHECK_SYNC:
+		return sync_standby(v, q);
+	case CHECK_ASYNC:
+		return replica_ok(v, q) && !sync_standby(v, q);
+	case CHECK_READ_ONLY_SYNC:
+		return v->writable_primary || sync_standby(v, q);
+	case CHECK_STANDBY_LEADER:
+		return false; /* tenure has no standby clusters */
 	}
 	return false;
 }
@@ -181,110 +202,6 @@ static void health(const struct api_view *v, enum check c,
 {
 	res->status = check_passes(v, c, q) ? 200 : 503;
 	status_body(v, res);
-}
-
-/* ---- /cluster ----------------------------------------------------------- */
-
-static int by_name(const void *a, const void *b)
-{
-	const struct member *x = *(const struct member *const *)a;
-	const struct member *y = *(const struct member *const *)b;
-	return strcmp(x->name, y->name);
-}
-
-static void cluster_member(const struct api_view *v, const struct member *m,
-			   struct json *j)
-{
-	char host[MEMBER_STR_MAX];
-	unsigned port;
-	roster_split_addr(m->pg, host, sizeof(host), &port);
-	json_object(j);
-	put_kstr(j, "name", m->name);
-	put_kstr(j, "role", roster_role(m, v->leader));
-	put_kstr(j, "state", m->state);
-	put_kstr(j, "api", m->api);
-	if (m->api[0]) {
-		char url[MEMBER_STR_MAX + 32];
-		snprintf(url, sizeof(url), "http://%s/patroni", m->api);
-		put_kstr(j, "api_url", url);
-	}
-	put_kstr(j, "host", host);
-	put_ku64(j, "port", port);
-	put_ku64(j, "timeline", m->timeline);
-	put_ku64(j, "lag", m->lag_bytes);
-	put_klsn(j, "received_lsn", m->received_lsn);
-	put_klsn(j, "replayed_lsn", m->replayed_lsn);
-	put_kbool(j, "healthy", m->healthy);
-	put_kbool(j, "sync", roster_is_sync(m, v->leader, v->sync_standbys));
-	put_kbool(j, "nofailover", m->nofailover);
-	if (m->waiting[0])
-		put_kstr(j, "waiting", m->waiting);
-	json_key(j, "priority");
-	json_i64(j, m->priority);
-	if (v->leader && strcmp(m->name, v->leader) == 0)
-		put_ku64(j, "lease_token", m->lease_token);
-	json_end(j);
-}
-
-/* The members with self's live record in place of its stored one. */
-static const struct member **cluster_list(const struct api_view *v, size_t *n)
-{
-	const struct member *self = self_of(v);
-	const struct member **list = calloc(v->n_members + 1, sizeof(*list));
-	*n = 0;
-	if (!list)
-		return NULL;
-	if (self->name[0])
-		list[(*n)++] = self;
-	for (size_t i = 0; i < v->n_members; i++)
-		if (strcmp(v->members[i].name, self->name) != 0)
-			list[(*n)++] = &v->members[i];
-	qsort(list, *n, sizeof(*list), by_name);
-	return list;
-}
-
-static void cluster(const struct api_view *v, struct http_response *res)
-{
-	size_t n;
-	const struct member **list = cluster_list(v, &n);
-	if (!list) {
-		answer_error(res, 503, "out of memory", "/cluster");
-		return;
-	}
-	res->status = 200;
-	struct json j;
-	json_start(&j, res);
-	json_object(&j);
-	put_kstr(&j, "scope", v->scope ? v->scope : "");
-	put_kstr_or_null(&j, "leader", v->leader);
-	put_kbool(&j, "paused", v->paused);
-	json_key(&j, "members");
-	json_list(&j);
-	for (size_t i = 0; i < n; i++)
-		cluster_member(v, list[i], &j);
-	json_end(&j);
-	json_end(&j);
-	free(list);
-}
-
-/* ---- /history ----------------------------------------------------------- */
-
-static void history(const struct api_view *v, struct http_response *res)
-{
-	char err[128];
-	struct json j;
-	res->status = 200;
-	json_start(&j, res);
-	json_list(&j);
-	for (size_t i = 0; i < v->n_history; i++) {
-		const char *h = v->history[i];
-		/* one corrupt entry must not make the whole document invalid */
-		if (!h ||
-		    !flatjson_parse(h, strlen(h), NULL, NULL, err, sizeof(err)))
-			continue;
-		json_raw(&j, h, strlen(h));
-	}
-	json_end(&j);
 }
 
 /* ---- /metrics ----------------------------------------------------------- */
@@ -325,7 +242,7 @@ static void metrics_role(const struct api_view *v, struct http_response *res)
 
 static void metrics(const struct api_view *v, struct http_response *res)
 {
-	const struct member *m = self_of(v);
+	const struct member *m = api_self(v);
 	res->status = 200;
 	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	metrics_role(v, res);
@@ -389,11 +306,11 @@ static void metrics(const struct api_view *v, struct http_response *res)
 
 static void patroni(const struct api_view *v, struct http_response *res)
 {
-	const struct member *m = self_of(v);
+	const struct member *m = api_self(v);
 	bool primary = strcmp(self_role(v), "primary") == 0;
 	res->status = v->pg_running ? 200 : 503;
 	struct json j;
-	json_start(&j, res);
+	api_json_start(&j, res);
 	json_object(&j);
 	put_kstr(&j, "state", v->pg_running ? "running" : "stopped");
 	put_kstr(&j, "role", primary ? "primary" : roster_role(m, v->leader));
@@ -476,6 +393,8 @@ static bool parse_query(char *q, struct query *out, char *why, size_t len)
 			}
 		} else if (strcmp(kv, "replication_state") == 0) {
 			out->replication_state = val;
+		} else if (strcmp(kv, "format") == 0) {
+			out->tenure_shape = strcmp(val, "tenure") == 0;
 		}
 	}
 	return true;
@@ -490,7 +409,12 @@ enum route {
 	R_HEALTH = CHECK_HEALTH,
 	R_LIVENESS = CHECK_LIVENESS,
 	R_READINESS = CHECK_READINESS,
+	R_SYNC = CHECK_SYNC,
+	R_ASYNC = CHECK_ASYNC,
+	R_READ_ONLY_SYNC = CHECK_READ_ONLY_SYNC,
+	R_STANDBY_LEADER = CHECK_STANDBY_LEADER,
 	R_CLUSTER,
+	R_CONFIG,
 	R_HISTORY,
 	R_METRICS,
 	R_PATRONI,
@@ -510,6 +434,13 @@ static const struct {
 	{ "/health", R_HEALTH },
 	{ "/liveness", R_LIVENESS },
 	{ "/readiness", R_READINESS },
+	{ "/sync", R_SYNC },
+	{ "/synchronous", R_SYNC },
+	{ "/async", R_ASYNC },
+	{ "/asynchronous", R_ASYNC },
+	{ "/read-only-sync", R_READ_ONLY_SYNC },
+	{ "/standby-leader", R_STANDBY_LEADER },
+	{ "/config", R_CONFIG },
 	{ "/cluster", R_CLUSTER },
 	{ "/history", R_HISTORY },
 	{ "/metrics", R_METRICS },
@@ -531,10 +462,13 @@ static void dispatch(const struct api_view *v, enum route r,
 {
 	switch (r) {
 	case R_CLUSTER:
-		cluster(v, res);
+		api_cluster(v, res);
 		return;
 	case R_HISTORY:
-		history(v, res);
+		api_history(v, q->tenure_shape, res);
+		return;
+	case R_CONFIG:
+		api_config(v, res);
 		return;
 	case R_METRICS:
 		metrics(v, res);
@@ -556,11 +490,11 @@ void api_handle(const struct api_view *v, const char *method,
 	res->content_type = "application/json";
 	if (strcmp(method, "GET") && strcmp(method, "HEAD") &&
 	    strcmp(method, "OPTIONS")) {
-		answer_error(res, 405, "only GET, HEAD and OPTIONS", "");
+		api_answer_error(res, 405, "only GET, HEAD and OPTIONS", "");
 		return;
 	}
 	if (strlen(path_with_query) >= sizeof(path)) {
-		answer_error(res, 400, "request path too long", "");
+		api_answer_error(res, 400, "request path too long", "");
 		return;
 	}
 	strcpy(path, path_with_query);
@@ -568,11 +502,11 @@ void api_handle(const struct api_view *v, const char *method,
 	if (qs)
 		*qs++ = '\0';
 	if (!find_route(path, &r)) {
-		answer_error(res, 404, "no such endpoint", path);
+		api_answer_error(res, 404, "no such endpoint", path);
 		return;
 	}
 	if (qs && !parse_query(qs, &q, why, sizeof(why))) {
-		answer_error(res, 400, why, path);
+		api_answer_error(res, 400, why, path);
 		return;
 	}
 	if (!qs)
@@ -580,24 +514,26 @@ void api_handle(const struct api_view *v, const char *method,
 	dispatch(v, r, &q, res);
 }
 
-/* ---- the server --------------------------------------------------------- */
+/* ---- the server ------------------------------------------------------- */
 
-struct api_server {
-	struct http_server *http;
-	api_fill_fn fill;
-	void *arg;
-	void (*on_closed)(void *arg);
-	void *closed_arg;
-};
+static bool is_read(const char *method)
+{
+	return !strcmp(method, "GET") || !strcmp(method, "HEAD") ||
+	       !strcmp(method, "OPTIONS");
+}
 
-static void on_request(void *arg, const char *method, const char *path,
+static void on_request(void *arg, const struct http_request *r,
 		       struct http_response *res)
 {
 	struct api_server *s = arg;
 	struct api_view v;
+	if (!is_read(r->method)) {
+		api_write(s, r, res);
+		return;
+	}
 	memset(&v, 0, sizeof(v));
 	s->fill(s->arg, &v);
-	api_handle(&v, method, path, res);
+	api_handle(&v, r->method, r->path, res);
 }
 
 int api_start(uv_loop_t *loop, const char *listen, struct tls_context *tls,
@@ -616,13 +552,22 @@ int api_start(uv_loop_t *loop, const char *listen, struct tls_context *tls,
 	}
 	s->fill = fill;
 	s->arg = arg;
-	int rv = http_start(loop, &ho, on_request, s, &s->http, err, errlen);
+	int rv = http_start_full(loop, &ho, on_request, s, &s->http, err,
+				 errlen);
 	if (rv) {
 		free(s);
 		return rv;
 	}
+	uv_timer_init(loop, &s->poll);
+	s->poll.data = s;
 	*out = s;
 	return 0;
+}
+
+void api_set_writes(struct api_server *s, const struct api_writes *w)
+{
+	s->writes = *w;
+	s->writes_set = true;
 }
 
 static void on_http_closed(void *arg)
@@ -635,9 +580,14 @@ static void on_http_closed(void *arg)
 		cb(cb_arg);
 }
 
+static void writes_closed(struct api_server *s)
+{
+	http_close(s->http, on_http_closed, s);
+}
+
 void api_close(struct api_server *s, void (*on_closed)(void *arg), void *arg)
 {
 	s->on_closed = on_closed;
 	s->closed_arg = arg;
-	http_close(s->http, on_http_closed, s);
+	api_write_close(s, writes_closed);
 }

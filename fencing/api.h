@@ -29,12 +29,29 @@
  *   /liveness         200 while the agent's loop is alive (agent_ready).
  *   /readiness        200 when writable_primary, or a healthy replica in
  *                     state "streaming" (within ?lag when given).
- *   /cluster          JSON: scope, leader, paused, members (with the
- *                     roster.h roles).
- *   /history          JSON array of the history objects (malformed ones
- *                     are left out).
+ *   /sync, /synchronous
+ *                     200 for a healthy replica that S/sync names (a
+ *                     synchronous standby); ?lag and ?replication_state
+ *                     as /replica.
+ *   /async, /asynchronous
+ *                     200 for a healthy replica S/sync does not name.
+ *   /read-only-sync   200 when writable_primary or /sync would be 200.
+ *   /standby-leader   always 503: tenure has no standby clusters.
+ *   /cluster          Patroni's shape (api_patroni.c): members with role
+ *                     leader, sync_standby or replica, state, api_url,
+ *                     host, port, timeline, lag ...; scope, pause; and
+ *                     tenure's fields beside them (tenure_role, healthy,
+ *                     sync, priority, leader, paused ...).
+ *   /history          Patroni's rows [timeline, lsn, reason, timestamp,
+ *                     new_leader]; ?format=tenure: the stored objects.
+ *                     Malformed entries are left out.
+ *   /config           the scope settings in force, Patroni's names
+ *                     (ttl, loop_wait in seconds ...) and tenure's.
  *   /metrics          Prometheus text format.
  *   /patroni          Patroni's status document, small.
+ * Writes (api_write.c; credentials required, http_auth.h): POST
+ * /switchover, /failover, PATCH /config; POST /restart, /reload,
+ * /reinitialize answer 501.  docs/rest-api.md has the details.
  * A bad query value is 400 with the reason; an unknown path 404; both
  * JSON {"error": ...}.  Unknown query parameters are ignored (Patroni
  * does the same).
@@ -52,7 +69,10 @@
 #include <uv.h>
 
 #include "common/http.h"
+#include "fencing/http_auth.h"
 #include "fencing/member.h"
+#include "fencing/scope_conf.h"
+#include "proto/tclient.h"
 
 struct api_view {
 	const char *scope;
@@ -73,9 +93,10 @@ struct api_view {
 	uint64_t failovers, switchovers, promotions, demotions;
 	uint64_t fence_actions, renew_failures;
 	uint64_t ttl_ms;
-	const char *sync_standbys; /* comma-separated names, or "" */
-	const char *insecure;      /* what --insecure let through, or NULL */
-	const char *problem;       /* why this node is not healthy and
+	const char *sync_standbys;     /* comma-separated names, or "" */
+	const struct scope_conf *conf; /* the settings in force, or NULL */
+	const char *insecure; /* what --insecure let through, or NULL */
+	const char *problem;  /* why this node is not healthy and
 					 what to do, or NULL: the health
 					 bodies carry it as "problem" */
 };
@@ -102,6 +123,19 @@ struct api_server;
 int api_start(uv_loop_t *loop, const char *listen, struct tls_context *tls,
 	      unsigned max_connections, api_fill_fn fill, void *arg,
 	      struct api_server **out, char *err, size_t errlen);
+/* What the writes need; without it (or with auth NULL) every write is
+ * refused with 401. */
+struct api_writes {
+	struct tclient *tc;     /* the agent's client of the witnesses */
+	const char *scope;      /* kept by the caller */
+	struct http_auth *auth; /* http_credentials_file; kept by the caller */
+	/* this node's file's: PATCH /config checks a TTL with them */
+	int64_t fence_time, pause_margin;
+	uint64_t handover_wait_ms; /* POST /switchover waits this long at
+				      most for the new primary (0: 30 s) */
+};
+void api_set_writes(struct api_server *s, const struct api_writes *w);
+
 /* Closes the listener and every connection; on_closed (may be NULL) runs
  * once they are closed and the server is freed. */
 void api_close(struct api_server *s, void (*on_closed)(void *arg), void *arg);

@@ -119,6 +119,11 @@ static const struct conf_option options[] = {
 	OPT("http_tls_key_file", CONF_STRING, NULL, 0, 0,
 	    "PEM private key of http_tls_cert_file (unencrypted)", false,
 	    http_tls_key_file, "FILE"),
+	OPT("http_credentials_file", CONF_STRING, NULL, 0, 0,
+	    "who may POST and PATCH the HTTP API (HTTP Basic): NAME ROLE "
+	    "VERIFIER lines as the witnesses' credentials_file (tenurectl "
+	    "auth new); without it every write is refused",
+	    false, http_credentials_file, "FILE"),
 	{ .key = "synchronous_mode",
 	  .type = CONF_ENUM,
 	  .def = "on",

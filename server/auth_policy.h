@@ -23,7 +23,7 @@
 #define TENURE_SERVER_AUTH_POLICY_H
 
 #include "proto/client.h"
-#include "server/credentials.h"
+#include "proto/credentials.h"
 
 const char *auth_policy_check(const struct credential *who,
 			      const struct client_request *q);

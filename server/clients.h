@@ -55,7 +55,7 @@
 #include <uv.h>
 
 #include "common/tls.h"
-#include "server/credentials.h"
+#include "proto/credentials.h"
 #include "server/service.h"
 
 struct clients;

@@ -23,7 +23,7 @@
 #include "common/sd_notify.h"
 #include "proto/hash.h"
 #include "server/clients.h"
-#include "server/credentials.h"
+#include "proto/credentials.h"
 #include "server/exposure.h"
 #include "server/config_check.h"
 #include "server/node.h"

@@ -10,7 +10,7 @@ Suite *raft_rules_suite(void);    /* Raft paper, Figure 2, rule by rule */
 Suite *crc32c_suite(void);        /* common/crc32c.c */
 Suite *scram_suite(void);         /* common/scram.c */
 Suite *exposure_suite(void);      /* server/exposure.c, fencing/exposure.c */
-Suite *auth_suite(void);          /* server/credentials.c, auth_policy.c */
+Suite *auth_suite(void);          /* proto/credentials.c, auth_policy.c */
 Suite *store_suite(void);         /* raft/store*.c */
 Suite *wire_suite(void);          /* proto/wire.c */
 Suite *frame_suite(void);         /* proto/frame.c */
@@ -27,6 +27,7 @@ Suite *ctl_output_suite(void);    /* ctl/ctl_output.c */
 Suite *lincheck_suite(void);      /* tests/helpers/lincheck.c */
 Suite *member_suite(void);        /* fencing/member.c, flatjson.c, roster.c */
 Suite *api_suite(void);           /* fencing/api.c */
+Suite *http_auth_suite(void);     /* fencing/http_auth.c */
 Suite *ctl_pgcluster_suite(void); /* ctl/ctl_pgoutput.c */
 Suite *pgprobe_suite(void);       /* tests/helpers/pgprobe_check.c */
 Suite *spawn_suite(void);         /* fencing/spawn.c */

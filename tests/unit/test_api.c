@@ -131,7 +131,57 @@ static const struct {
 	{ "/replica?replication_state=streaming", { 503, 503, 200, 200, 503 } },
 	{ "/replica?foo=bar&lag=1MB", { 503, 503, 200, 503, 503 } },
 	{ "/primary?lag=1MB", { 200, 503, 503, 503, 503 } },
+	/* S/sync is unset in every situation: a replica is asynchronous */
+	{ "/sync", { 503, 503, 503, 503, 503 } },
+	{ "/synchronous", { 503, 503, 503, 503, 503 } },
+	{ "/async", { 503, 503, 200, 200, 503 } },
+	{ "/asynchronous?lag=1MB", { 503, 503, 200, 503, 503 } },
+	{ "/read-only-sync", { 200, 503, 503, 503, 503 } },
+	{ "/standby-leader", { 503, 503, 503, 503, 503 } },
 };
+
+/* A replica S/sync names is synchronous: /sync and /read-only-sync say
+ * 200, /async 503. */
+START_TEST(test_sync_endpoints)
+{
+	struct fixture f;
+	situation(&f, R);
+	f.v.leader = "pg1";
+	f.v.sync_standbys = f.self.name;
+	ck_assert_int_eq(status_of(&f.v, "/sync"), 200);
+	ck_assert_int_eq(status_of(&f.v, "/read-only-sync"), 200);
+	ck_assert_int_eq(status_of(&f.v, "/async"), 503);
+	f.self.lag_bytes = 2 << 20;
+	ck_assert_int_eq(status_of(&f.v, "/sync?lag=1MB"), 503);
+	f.self.healthy = false;
+	ck_assert_int_eq(status_of(&f.v, "/sync"), 503);
+}
+END_TEST
+
+/* /config: Patroni's names and units (seconds), and tenure's. */
+START_TEST(test_config)
+{
+	struct fixture f;
+	struct answer a;
+	struct scope_conf c = { .synchronous_mode = 1,
+				.synchronous_node_count = 2,
+				.maximum_lag_on_failover = 1048576,
+				.lease_ttl = 2500,
+				.renew_interval = 1000 };
+	situation(&f, P);
+	call(&f.v, "GET", "/config", &a);
+	ck_assert_int_eq(a.status, 503);
+	f.v.conf = &c;
+	f.v.paused = true;
+	call(&f.v, "GET", "/config", &a);
+	ck_assert_int_eq(a.status, 200);
+	ck_assert_str_eq(a.body,
+			 "{\"ttl\":2.500,\"loop_wait\":1,\"synchronous_mode\":"
+			 "true,\"synchronous_node_count\":2,\"maximum_lag_on_"
+			 "failover\":1048576,\"pause\":true,\"lease_ttl\":"
+			 "\"2500ms\",\"renew_interval\":\"1s\"}\n");
+}
+END_TEST
 
 START_TEST(test_endpoint_by_situation)
 {
@@ -334,9 +384,8 @@ START_TEST(test_cluster)
 	f.v.sync_standbys = "pg2";
 	call(&f.v, "GET", "/cluster", &a);
 	ck_assert_int_eq(a.status, 200);
-	static const char head[] = "{\"scope\":\"main\",\"leader\":\"pg1\","
-				   "\"paused\":false,\"members\":[{\"name\":"
-				   "\"pg0\",\"role\":\"demoting\"";
+	static const char head[] = "{\"members\":[{\"name\":\"pg0\",\"role\":"
+				   "\"replica\",\"state\":\"running\"";
 	ck_assert_msg(strncmp(a.body, head, sizeof(head) - 1) == 0, "%s",
 		      a.body);
 	const char *pg1 = strstr(a.body, "{\"name\":\"pg1\"");
@@ -345,17 +394,22 @@ START_TEST(test_cluster)
 	ck_assert_ptr_nonnull(pg2);
 	ck_assert_ptr_null(strstr(pg2 + 1, "{\"name\":\"pg2\""));
 	ck_assert(pg1 < pg2);
-	ck_assert_ptr_nonnull(strstr(pg1, "\"role\":\"primary\""));
+	ck_assert_ptr_nonnull(strstr(pg1, "\"role\":\"leader\""));
+	ck_assert_ptr_nonnull(strstr(pg1, "\"tenure_role\":\"primary\""));
+	ck_assert(strstr(pg1, "\"lag\"") > pg2); /* Patroni: none */
+	ck_assert_ptr_nonnull(strstr(a.body, "\"tenure_role\":\"demoting\""));
 	ck_assert_ptr_nonnull(strstr(pg1, "\"host\":\"::1\",\"port\":5433"));
 	ck_assert_ptr_nonnull(strstr(pg1, "\"lease_token\":42}"));
-	ck_assert_ptr_nonnull(strstr(pg2, "\"role\":\"replica\",\"state\":"
-					  "\"streaming\""));
+	ck_assert_ptr_nonnull(strstr(pg2, "\"role\":\"sync_standby\","
+					  "\"state\":\"streaming\""));
 	ck_assert_ptr_nonnull(strstr(pg2, "\"api_url\":\"http://127.0.0.1:"
 					  "8008/patroni\""));
 	ck_assert_ptr_nonnull(strstr(pg2, "\"lag\":1000"));
 	ck_assert_ptr_nonnull(strstr(pg2, "\"sync\":true"));
 	ck_assert_ptr_null(strstr(pg2, "lease_token"));
-	ck_assert_str_eq(a.body + strlen(a.body) - 3, "]}\n");
+	ck_assert_str_eq(strstr(a.body, "],\"scope\""),
+			 "],\"scope\":\"main\",\"leader\":\"pg1\","
+			 "\"paused\":false}\n");
 }
 END_TEST
 
@@ -364,8 +418,9 @@ START_TEST(test_history)
 	struct fixture f;
 	struct answer a;
 	static const char *const h[] = {
-		"{\"time_ms\":1,\"old\":\"pg1\",\"new\":\"pg2\",\"reason\":"
-		"\"switchover\",\"token\":7,\"unavailable_ms\":900}",
+		"{\"time_ms\":1714564800250,\"old\":\"pg1\",\"new\":\"pg2\","
+		"\"reason\":\"switchover\",\"token\":7,\"unavailable_ms\":900,"
+		"\"timeline\":4,\"lsn\":50331856}",
 		"{\"broken\":",
 		"{\"time_ms\":2,\"old\":\"pg2\",\"new\":\"pg1\"}",
 	};
@@ -376,10 +431,17 @@ START_TEST(test_history)
 	f.v.history = h;
 	f.v.n_history = 3;
 	call(&f.v, "GET", "/history", &a);
-	ck_assert_str_eq(a.body, "[{\"time_ms\":1,\"old\":\"pg1\",\"new\":"
-				 "\"pg2\",\"reason\":\"switchover\",\"token\":"
-				 "7,\"unavailable_ms\":900},{\"time_ms\":2,"
-				 "\"old\":\"pg2\",\"new\":\"pg1\"}]\n");
+	ck_assert_str_eq(a.body,
+			 "[[4,50331856,\"switchover\",\"2024-05-01T"
+			 "12:00:00.250+00:00\",\"pg2\"],[0,0,\"\","
+			 "\"1970-01-01T00:00:00.002+00:00\",\"pg1\"]]\n");
+	call(&f.v, "GET", "/history?format=tenure", &a);
+	ck_assert_str_eq(a.body,
+			 "[{\"time_ms\":1714564800250,\"old\":\"pg1\",\"new\":"
+			 "\"pg2\",\"reason\":\"switchover\",\"token\":"
+			 "7,\"unavailable_ms\":900,\"timeline\":4,"
+			 "\"lsn\":50331856},{\"time_ms\":2,"
+			 "\"old\":\"pg2\",\"new\":\"pg1\"}]\n");
 }
 END_TEST
 
@@ -714,6 +776,8 @@ Suite *api_suite(void)
 	tcase_add_test(t, test_not_found_and_methods);
 	tcase_add_test(t, test_status_body);
 	tcase_add_test(t, test_cluster);
+	tcase_add_test(t, test_sync_endpoints);
+	tcase_add_test(t, test_config);
 	tcase_add_test(t, test_history);
 	tcase_add_test(t, test_metrics);
 	tcase_add_test(t, test_patroni);

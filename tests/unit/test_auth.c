@@ -1,9 +1,9 @@
-/* test_auth.c — the credentials file (server/credentials.c) and what each
+/* test_auth.c — the credentials file (proto/credentials.c) and what each
  * role may do (server/auth_policy.c). */
 #include <string.h>
 
 #include "server/auth_policy.h"
-#include "server/credentials.h"
+#include "proto/credentials.h"
 #include "tests/unit/suites.h"
 
 #define V                                               \

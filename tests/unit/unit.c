@@ -29,6 +29,7 @@ int main(void)
 	srunner_add_suite(sr, lincheck_suite());
 	srunner_add_suite(sr, member_suite());
 	srunner_add_suite(sr, api_suite());
+	srunner_add_suite(sr, http_auth_suite());
 	srunner_add_suite(sr, ctl_pgcluster_suite());
 	srunner_add_suite(sr, pgprobe_suite());
 	srunner_add_suite(sr, spawn_suite());

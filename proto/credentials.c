@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/credentials.h"
+#include "proto/credentials.h"
 
 /* A credentials file is a handful of lines; this bounds a mistake (the
  * wrong file named). */

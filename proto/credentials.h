@@ -32,8 +32,8 @@
  * Errors: credentials_load returns NULL with a message naming the file,
  * the line and what to do; nothing is logged here.
  */
-#ifndef TENURE_SERVER_CREDENTIALS_H
-#define TENURE_SERVER_CREDENTIALS_H
+#ifndef TENURE_PROTO_CREDENTIALS_H
+#define TENURE_PROTO_CREDENTIALS_H
 
 #include <stdbool.h>
 #include <stddef.h>
