@@ -53,6 +53,7 @@
 
 #include "common/http.h"
 #include "fencing/member.h"
+#include "fencing/slots.h"
 
 struct api_view {
 	const char *scope;
@@ -75,7 +76,10 @@ struct api_view {
 	uint64_t ttl_ms;
 	const char *sync_standbys; /* comma-separated names, or "" */
 	const char *insecure;      /* what --insecure let through, or NULL */
-	const char *problem;       /* why this node is not healthy and
+	const struct slot_actual *slots; /* this node's replication slots,
+					    as last read (fencing/slots.h) */
+	size_t n_slots;
+	const char *problem; /* why this node is not healthy and
 					 what to do, or NULL: the health
 					 bodies carry it as "problem" */
 };
