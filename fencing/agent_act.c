@@ -292,7 +292,7 @@ static void pg_opts(const struct agent *a, char *opts, size_t cap)
 	snprintf(opts, cap,
 		 "-c listen_addresses=%s -c port=%s -c wal_level=replica "
 		 "-c hot_standby=on -c wal_log_hints=on -c max_wal_senders=10 "
-		 "-c max_replication_slots=10 -c wal_keep_size=" PG_WAL_KEEP " "
+		 "-c max_replication_slots=20 -c wal_keep_size=" PG_WAL_KEEP " "
 		 "-c cluster_name=%s %s",
 		 host, port, a->conf->name,
 		 a->conf->pg_options ? a->conf->pg_options : "");
