@@ -116,6 +116,14 @@ static void show_json(const char *scope, const struct stored *s)
 		json_key(&j, t[i].key);
 		json_str(&j, v, strlen(v));
 	}
+	for (size_t i = 0; i < s->conf.n_slots; i++) {
+		char k[SLOT_NAME_MAX + 8], v[160];
+		snprintf(k, sizeof(k), SCOPE_SLOT_PREFIX "%s",
+			 s->conf.slots[i].name);
+		slot_spec_value(&s->conf.slots[i], v, sizeof(v));
+		json_key(&j, k);
+		json_str(&j, v, strlen(v));
+	}
 	json_end(&j);
 	json_end(&j);
 	printf("\n");
@@ -143,6 +151,15 @@ static void show_text(FILE *f, const char *scope, const struct stored *s)
 				"file decides (default %s)\n",
 				t[i].key, t[i].def, t[i].def);
 	}
+	for (size_t i = 0; i < s->conf.n_slots; i++) {
+		char v[160];
+		slot_spec_value(&s->conf.slots[i], v, sizeof(v));
+		fprintf(f, SCOPE_SLOT_PREFIX "%s = %s\n", s->conf.slots[i].name,
+			v);
+	}
+	if (!s->conf.n_slots)
+		fprintf(f, "#" SCOPE_SLOT_PREFIX "NAME = physical | "
+			   "logical:DATABASE:PLUGIN\t# a permanent slot\n");
 }
 
 static int refused(const char *scope, const struct stored *s)
@@ -240,6 +257,39 @@ static int run_editor(struct ctl *c, const char *scope, const struct stored *s,
 	return code;
 }
 
+/* spec of slot NAME in c as text, or "(not set)". */
+static void slot_text(const struct scope_conf *c, const char *name, char *buf,
+		      size_t cap)
+{
+	snprintf(buf, cap, "(not set)");
+	for (size_t i = 0; i < c->n_slots; i++)
+		if (strcmp(c->slots[i].name, name) == 0)
+			slot_spec_value(&c->slots[i], buf, cap);
+}
+
+/* "slot.NAME: old -> new" for every permanent slot that differs. */
+static bool print_slot_changes(FILE *f, const struct scope_conf *old,
+			       const struct scope_conf *now)
+{
+	bool any = false;
+	const struct scope_conf *both[2] = { old, now };
+	for (int s = 0; s < 2; s++)
+		for (size_t i = 0; i < both[s]->n_slots; i++) {
+			const char *name = both[s]->slots[i].name;
+			char a[160], b[160];
+			slot_text(old, name, a, sizeof(a));
+			slot_text(now, name, b, sizeof(b));
+			/* each change once: from old's list, or new in now's */
+			if (strcmp(a, b) == 0 ||
+			    (s == 1 && strcmp(a, "(not set)") != 0))
+				continue;
+			fprintf(f, "  " SCOPE_SLOT_PREFIX "%s: %s -> %s\n",
+				name, a, b);
+			any = true;
+		}
+	return any;
+}
+
 /* "key: old -> new" for every difference; false when there is none. */
 static bool print_changes(FILE *f, const struct scope_conf *old,
 			  const struct scope_conf *now)
@@ -258,7 +308,7 @@ static bool print_changes(FILE *f, const struct scope_conf *old,
 			any = true;
 		}
 	}
-	return any;
+	return print_slot_changes(f, old, now) || any;
 }
 
 /* ---- edit-config: writing ------------------------------------------- */

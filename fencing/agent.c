@@ -210,6 +210,12 @@ static void step(struct agent *a, bool view_ok)
 	else
 		agent_log_action(a, &act);
 	a->status_reason = act.reason;
+	if (act.kind == ACT_NONE && slots_due(a)) {
+		/* between actions: never while a promotion runs */
+		a->busy = true;
+		slots_reconcile(a, act_done);
+		return;
+	}
 	if (act.kind == ACT_NONE) {
 		if (a->kick || a->frozen_settling) {
 			a->kick = false;
@@ -318,6 +324,8 @@ static void fill_view(void *arg, struct api_view *v)
 	v->conf = &a->live;
 	v->problem = problem(a);
 	v->insecure = a->conf->insecure;
+	v->slots = a->slots_seen;
+	v->n_slots = a->n_slots_seen;
 }
 
 /* ---- start ------------------------------------------------------------------ */
@@ -428,6 +436,31 @@ static int read_pg_passwords(struct agent *a, char *err, size_t errlen)
 			     &a->replication_password, err, errlen);
 }
 
+void agent_local_conninfo(const struct agent *a, const char *dbname,
+			  char *conninfo, size_t cap)
+{
+	char host[256], port[16];
+	const char *addr = a->conf->pg_listen;
+	const char *colon = strrchr(addr, ':');
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	conninfo[0] = '\0';
+	pgconf_conninfo_append(conninfo, cap, "host", host);
+	pgconf_conninfo_append(conninfo, cap, "port", port);
+	pgconf_conninfo_append(conninfo, cap, "user", a->conf->pg_superuser);
+	if (a->pg_password)
+		pgconf_conninfo_append(conninfo, cap, "password",
+				       a->pg_password);
+	pgconf_conninfo_append(conninfo, cap, "dbname", dbname);
+	pgconf_conninfo_append(conninfo, cap, "connect_timeout", "2");
+	pgconf_conninfo_append(conninfo, cap, "application_name",
+			       "tenure-agent");
+	/* Its own Postgres, on this host: encryption buys nothing here, and
+	 * not loading OpenSSL and Kerberos keeps the agent's memory small. */
+	pgconf_conninfo_append(conninfo, cap, "sslmode", "disable");
+	pgconf_conninfo_append(conninfo, cap, "gssencmode", "disable");
+}
+
 static int connect_pg(struct agent *a, char *err, size_t errlen)
 {
 	const char *addr = a->conf->pg_listen;
@@ -439,28 +472,9 @@ static int connect_pg(struct agent *a, char *err, size_t errlen)
 			 addr);
 		return -1;
 	}
-	char conninfo[1024] = "", host[256], port[16];
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-	snprintf(port, sizeof(port), "%s", colon + 1);
-	pgconf_conninfo_append(conninfo, sizeof(conninfo), "host", host);
-	pgconf_conninfo_append(conninfo, sizeof(conninfo), "port", port);
-	pgconf_conninfo_append(conninfo, sizeof(conninfo), "user",
-			       a->conf->pg_superuser);
-	if (a->pg_password)
-		pgconf_conninfo_append(conninfo, sizeof(conninfo), "password",
-				       a->pg_password);
-	pgconf_conninfo_append(conninfo, sizeof(conninfo), "dbname",
-			       a->conf->pg_database);
-	pgconf_conninfo_append(conninfo, sizeof(conninfo), "connect_timeout",
-			       "2");
-	pgconf_conninfo_append(conninfo, sizeof(conninfo), "application_name",
-			       "tenure-agent");
-	/* Its own Postgres, on this host: encryption buys nothing here, and
-	 * not loading OpenSSL and Kerberos keeps the agent's memory small. */
-	pgconf_conninfo_append(conninfo, sizeof(conninfo), "sslmode",
-			       "disable");
-	pgconf_conninfo_append(conninfo, sizeof(conninfo), "gssencmode",
-			       "disable");
+	char conninfo[1024];
+	agent_local_conninfo(a, a->conf->pg_database, conninfo,
+			     sizeof(conninfo));
 	if (pg_conn_new(a->loop, conninfo, &a->pg) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -90,6 +90,19 @@ void act_conninfo(struct agent *a, const struct member *m, char *buf,
 	pgconf_conninfo_append(buf, cap, "application_name", a->conf->name);
 }
 
+int act_set_upstream(struct agent *a, const struct member *m,
+		     const char *conninfo, char *err, size_t errlen)
+{
+	char slot[SLOT_NAME_MAX];
+	if (pgconf_auto_set(a->conf->pg_data_dir, "primary_conninfo", conninfo,
+			    err, errlen) != 0)
+		return -1;
+	/* this node's slot on m (agent_slots.c): WAL kept for it while
+	 * it is down, whatever wal_keep_size says */
+	return pgconf_auto_set(a->conf->pg_data_dir, "primary_slot_name",
+			       slots_follow_name(a, m, slot), err, errlen);
+}
+
 /* Run a program; next(x, result) continues the chain.  env: extra
  * NAME=VALUE entries, NULL-terminated, or NULL. */
 struct step {
@@ -252,7 +265,7 @@ static void pg_opts(const struct agent *a, char *opts, size_t cap)
 	snprintf(opts, cap,
 		 "-c listen_addresses=%s -c port=%s -c wal_level=replica "
 		 "-c hot_standby=on -c wal_log_hints=on -c max_wal_senders=10 "
-		 "-c max_replication_slots=10 -c wal_keep_size=" PG_WAL_KEEP " "
+		 "-c max_replication_slots=20 -c wal_keep_size=" PG_WAL_KEEP " "
 		 "-c cluster_name=%s %s",
 		 host, port, a->conf->name,
 		 a->conf->pg_options ? a->conf->pg_options : "");
@@ -300,8 +313,7 @@ void act_start_following(struct act *x, const char *target)
 	const struct member *m = target[0] ? keys_find_member(a, target) : NULL;
 	if (m)
 		act_conninfo(a, m, conninfo, sizeof(conninfo));
-	if (pgconf_auto_set(a->conf->pg_data_dir, "primary_conninfo", conninfo,
-			    err, sizeof(err)) != 0) {
+	if (act_set_upstream(a, m, conninfo, err, sizeof(err)) != 0) {
 		act_fail(x, "pgconf_failed", err);
 		return;
 	}

@@ -26,11 +26,11 @@ static void reloaded(struct act *x, int status, const char *error,
 	act_finish(x);
 }
 
-static bool set_conninfo(struct act *x, const char *conninfo)
+static bool set_conninfo(struct act *x, const struct member *m,
+			 const char *conninfo)
 {
 	char err[256];
-	if (pgconf_auto_set(x->a->conf->pg_data_dir, "primary_conninfo",
-			    conninfo, err, sizeof(err)) == 0)
+	if (act_set_upstream(x->a, m, conninfo, err, sizeof(err)) == 0)
 		return true;
 	act_fail(x, "pgconf_failed", err);
 	return false;
@@ -45,7 +45,7 @@ void act_repoint(struct act *x)
 		return;
 	}
 	act_conninfo(x->a, m, conninfo, sizeof(conninfo));
-	if (set_conninfo(x, conninfo))
+	if (set_conninfo(x, m, conninfo))
 		act_query(x, "SELECT pg_reload_conf()", 5000, reloaded);
 }
 
@@ -99,7 +99,7 @@ static void freeze_reloaded(struct act *x, int status, const char *error,
 
 void act_freeze(struct act *x)
 {
-	if (set_conninfo(x, ""))
+	if (set_conninfo(x, NULL, ""))
 		act_query(x, "SELECT pg_reload_conf()", 5000, freeze_reloaded);
 }
 

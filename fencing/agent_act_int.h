@@ -44,8 +44,13 @@
 #include "fencing/pg.h"
 #include "fencing/spawn.h"
 
-/* WAL kept for standbys and for pg_rewind of an old primary. */
-#define PG_WAL_KEEP "1GB"
+/* WAL kept beyond what the slots hold (agent_slots.c): the moments no
+ * slot covers yet, a promotion's first seconds before the new primary's
+ * slots for the others are read back, a member not seen by the primary
+ * yet.  pg_basebackup streams its WAL through a temporary slot of its own
+ * and pg_rewind's old primary has its slot from the promotion on, so
+ * neither needs more. */
+#define PG_WAL_KEEP "128MB"
 
 struct act {
 	struct agent *a;
@@ -70,6 +75,10 @@ const char *act_bin(const struct agent *a, const char *prog, char *buf,
 /* "HOST:PORT" split; no port is 5432. */
 void act_split_pg(const char *addr, char *host, size_t cap, char *port,
 		  size_t pcap);
+/* primary_conninfo (conninfo) and primary_slot_name for following m
+ * (NULL: none) in postgresql.auto.conf.  0 or -1 with err. */
+int act_set_upstream(struct agent *a, const struct member *m,
+		     const char *conninfo, char *err, size_t errlen);
 /* A program run (in the C locale, its output appended to pg_log_file);
  * next gets its result. */
 typedef void (*act_step_fn)(struct act *x, const struct spawn_result *r);

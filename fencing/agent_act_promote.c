@@ -270,19 +270,42 @@ static void promote_with_sync(struct act *x)
 	act_query(x, "SELECT pg_reload_conf()", 5000, promote_reloaded);
 }
 
+static void promote_slots_made(struct act *x, int status, const char *error,
+			       const struct pg_rows *rows)
+{
+	/* never a reason not to promote: the primary's first look at its
+	 * slots creates what is missing, a little later */
+	if (status != 0)
+		log_event(LOG_WARN, "slots_failed", "when=promotion err=\"%s\"",
+			  error ? error : pg_strerror(status));
+	else
+		log_event(LOG_INFO, "slots_created", "when=promotion count=%s",
+			  pg_rows_get(rows, 0, 0) ? pg_rows_get(rows, 0, 0)
+						  : "0");
+	if (x->a->live.synchronous_mode)
+		promote_with_sync(x);
+	else
+		act_query(x, "SELECT pg_promote(true, 60)", 70000, promoted);
+}
+
 static void promote_now(struct act *x)
 {
 	struct agent *a = x->a;
+	static char sql[4096];
 	if (!lease_primary_valid(a)) {
 		act_fail(x, "promote_refused", "the lease is no longer valid");
 		return;
 	}
 	if (!act_arm_watchdog(x))
 		return;
-	if (a->live.synchronous_mode)
-		promote_with_sync(x);
+	/* the slots of the others first, while still a standby: they hold
+	 * WAL from this node's last restartpoint on, and exist before any
+	 * standby connects to the new primary */
+	slots_promotion_sql(a, sql, sizeof(sql));
+	if (sql[0])
+		act_query(x, sql, 5000, promote_slots_made);
 	else
-		act_query(x, "SELECT pg_promote(true, 60)", 70000, promoted);
+		promote_slots_made(x, 0, NULL, &(struct pg_rows){ 0 });
 }
 
 /* Releasing after a refused promotion lets another standby try.  A node

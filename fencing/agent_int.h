@@ -34,6 +34,7 @@
 #include "fencing/optime.h"
 #include "fencing/pg.h"
 #include "fencing/scope_conf.h"
+#include "fencing/slots.h"
 #include "fencing/watchdog.h"
 #include "fencing/witness_view.h"
 #include "proto/tclient.h"
@@ -184,6 +185,16 @@ struct agent {
 	char problem[768]; /* /health's "problem", rebuilt per request */
 
 	struct agent_callbacks callbacks;
+	/* Replication slots (agent_slots.c): what the plan remembers, the
+	 * slots last read (for /metrics), when to look again, a digest of
+	 * what they depend on (a change looks at once), and a logical slot
+	 * being created on its own connection. */
+	struct slot_memory slot_mem;
+	struct slot_actual slots_seen[SLOTS_MAX];
+	size_t n_slots_seen;
+	uint64_t slots_next_ms;
+	uint32_t slots_digest;
+	bool slots_logical_busy;
 
 	void (*on_stopped)(void *arg);
 	void *on_stopped_arg;
@@ -303,6 +314,28 @@ const char *startfail_problem(const struct agent *a, char *buf, size_t cap);
 typedef void (*standby_opts_cb)(void *arg, const char *opts);
 void standby_settings_check(struct agent *a, const char *base_opts,
 			    standby_opts_cb done, void *arg);
+
+/* agent_slots.c: the replication slots of this node (slots.h). */
+/* The slots need a look: this node is the primary (lease held) or a
+ * standby, and what they depend on changed or the period is over. */
+bool slots_due(struct agent *a);
+/* Creates and drops what the plan says; done(a) when finished (failures
+ * are logged and retried at the next look). */
+void slots_reconcile(struct agent *a, void (*done)(struct agent *a));
+/* A standby about to be promoted: the SQL that creates, while it is still
+ * in recovery, the physical slots of every other member (the old primary
+ * included) and the permanent physical ones, so that they hold WAL from
+ * before the promotion and exist when the standbys connect ("" when
+ * there are none). */
+void slots_promotion_sql(struct agent *a, char *buf, size_t cap);
+/* primary_slot_name for following m: this node's slot, or "" when m's
+ * agent does not keep slots (an older version: it would never stream). */
+const char *slots_follow_name(const struct agent *a, const struct member *m,
+			      char *buf);
+
+/* agent.c: a conninfo for this node's Postgres, database dbname. */
+void agent_local_conninfo(const struct agent *a, const char *dbname,
+			  char *conninfo, size_t cap);
 
 /* agent_observe.c: what Postgres is doing right now. */
 void observe_pg(struct agent *a, void (*done)(struct agent *a));

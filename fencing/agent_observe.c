@@ -283,4 +283,5 @@ void observe_build_self(struct agent *a)
 		.wall_ms = clock_wall_ms(),
 	};
 	self_record_build(&f, &a->view, &a->self);
+	a->self.slots = true; /* agent_slots.c */
 }

@@ -30,6 +30,9 @@ static void from_file(const struct agent_conf *f, struct scope_conf *out)
 	out->maximum_lag_on_failover = f->maximum_lag_on_failover;
 	out->lease_ttl = f->lease_ttl;
 	out->renew_interval = f->renew_interval;
+	/* not in the node's file: the defaults until SCOPE/config sets them */
+	out->member_slots_ttl = SCOPE_DEFAULT_MEMBER_SLOTS_TTL;
+	out->max_slot_wal_keep_size = SCOPE_DEFAULT_MAX_SLOT_WAL_KEEP_SIZE;
 }
 
 void scope_init(struct agent *a)
@@ -59,9 +62,21 @@ static void take(struct scope_conf *dst, const struct scope_conf *src,
 	case SCOPE_RENEW_INTERVAL:
 		dst->renew_interval = src->renew_interval;
 		break;
+	case SCOPE_MEMBER_SLOTS_TTL:
+		dst->member_slots_ttl = src->member_slots_ttl;
+		break;
+	case SCOPE_MAX_SLOT_WAL_KEEP_SIZE:
+		dst->max_slot_wal_keep_size = src->max_slot_wal_keep_size;
+		break;
 	default:
 		break;
 	}
+}
+
+/* The slot settings have no key in a node's file: nothing to override. */
+static bool in_node_file(int i)
+{
+	return i != SCOPE_MEMBER_SLOTS_TTL && i != SCOPE_MAX_SLOT_WAL_KEEP_SIZE;
 }
 
 /* One line per setting that changes, and one per key where SCOPE/config
@@ -85,7 +100,7 @@ static void log_changes(const struct scope_conf *old,
 				  is,
 				  stored->set[i] ? "SCOPE/config"
 						 : "config_file");
-		if (stored->set[i] && strcmp(f, is) != 0)
+		if (stored->set[i] && in_node_file(i) && strcmp(f, is) != 0)
 			log_event(LOG_WARN, "scope_setting_overrides_file",
 				  "key=%s scope=%s file=%s hint=\"SCOPE/config "
 				  "decides for every node; remove %s from this "
@@ -130,6 +145,9 @@ void scope_apply(struct agent *a)
 	next = file;
 	for (int i = 0; i < SCOPE_MAINTENANCE_MODE; i++)
 		take(&next, &stored, (enum scope_key)i);
+	/* the permanent slots live in SCOPE/config only */
+	memcpy(next.slots, stored.slots, sizeof(next.slots));
+	next.n_slots = stored.n_slots;
 	log_changes(&a->live, &next, &file, &stored);
 	bool pace = next.renew_interval != a->live.renew_interval;
 	a->live = next;

@@ -240,6 +240,30 @@ static void metrics_role(const struct api_view *v, struct http_response *res)
 			    roles[i], strcmp(roles[i], now) == 0);
 }
 
+/* Slot names are [a-z0-9_]: label values that need no escaping. */
+static void metrics_slots(const struct api_view *v, struct http_response *res)
+{
+	metric_head(res, "tenure_agent_replication_slot_retained_bytes",
+		    "gauge",
+		    "WAL a replication slot on this node holds back (bytes "
+		    "behind the current position).");
+	for (size_t i = 0; i < v->n_slots; i++)
+		http_printf(res,
+			    "tenure_agent_replication_slot_retained_bytes{"
+			    "slot=\"%s\",type=\"%s\"} %" PRIu64 "\n",
+			    v->slots[i].name,
+			    v->slots[i].kind == SLOT_LOGICAL ? "logical"
+							     : "physical",
+			    v->slots[i].retained_bytes);
+	metric_head(res, "tenure_agent_replication_slot_active", "gauge",
+		    "1 while a replication slot on this node is in use.");
+	for (size_t i = 0; i < v->n_slots; i++)
+		http_printf(res,
+			    "tenure_agent_replication_slot_active{slot=\"%s\"} "
+			    "%d\n",
+			    v->slots[i].name, v->slots[i].active);
+}
+
 static void metrics(const struct api_view *v, struct http_response *res)
 {
 	const struct member *m = api_self(v);
@@ -300,6 +324,7 @@ static void metrics(const struct api_view *v, struct http_response *res)
 	counter(res, "tenure_agent_renew_failures_total",
 		"Lease renewals that failed or came too late.",
 		v->renew_failures);
+	metrics_slots(v, res);
 }
 
 /* ---- /patroni ----------------------------------------------------------- */

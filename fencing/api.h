@@ -73,6 +73,7 @@
 #include "fencing/member.h"
 #include "fencing/scope_conf.h"
 #include "proto/tclient.h"
+#include "fencing/slots.h"
 
 struct api_view {
 	const char *scope;
@@ -96,7 +97,10 @@ struct api_view {
 	const char *sync_standbys;     /* comma-separated names, or "" */
 	const struct scope_conf *conf; /* the settings in force, or NULL */
 	const char *insecure; /* what --insecure let through, or NULL */
-	const char *problem;  /* why this node is not healthy and
+	const struct slot_actual *slots; /* this node's replication slots,
+					    as last read (fencing/slots.h) */
+	size_t n_slots;
+	const char *problem; /* why this node is not healthy and
 					 what to do, or NULL: the health
 					 bodies carry it as "problem" */
 };

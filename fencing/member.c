@@ -65,6 +65,7 @@ static const struct field fields[] = {
 	{ "updated_ms", K_U64, offsetof(struct member, updated_ms), U_CLOCK },
 	F("waiting", K_STR, waiting),
 	F("reason", K_STR, reason),
+	F("slots", K_BOOL, slots),
 };
 #undef F
 #undef P

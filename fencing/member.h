@@ -61,6 +61,9 @@ struct member {
 	char waiting[MEMBER_STR_MAX];  /* "waiting": while no node holds the
 					  primary lease, why this one does
 					  not take it ("" otherwise) */
+	bool slots;                    /* "slots": its agent keeps a slot for
+					  every member while primary, so a
+					  standby may name its own */
 	char reason[MEMBER_STR_MAX];   /* "reason": why Postgres is down
 					  (a start that failed, a copy
 					  refused), "" */

@@ -36,6 +36,14 @@ static const struct conf_option table[SCOPE_N_KEYS] = {
 	    "primary and member lease TTL (new leases only)", lease_ttl),
 	OPT("renew_interval", CONF_DURATION_MS, "500ms", 50, 60000,
 	    "how often leases are renewed and nodes observed", renew_interval),
+	OPT("member_slots_ttl", CONF_DURATION_MS, "30min", 0,
+	    30LL * 24 * 3600 * 1000,
+	    "a member whose key is gone this long loses its slot on the "
+	    "primary",
+	    member_slots_ttl),
+	OPT("max_slot_wal_keep_size", CONF_SIZE, "10GB", 0, INT64_MAX,
+	    "most WAL the slots may hold back on a node (0: no bound)",
+	    max_slot_wal_keep_size),
 	OPT("maintenance_mode", CONF_BOOL, "off", 0, 0,
 	    "no automatic failover (the key SCOPE/pause)", maintenance_mode),
 };
@@ -46,14 +54,108 @@ const struct conf_option *scope_conf_table(size_t *n)
 	return table;
 }
 
+int scope_conf_set_slot(struct scope_conf *c, const char *name,
+			const char *value, char *err, size_t errlen)
+{
+	struct slot_spec spec;
+	size_t i = 0;
+	while (i < c->n_slots && strcmp(c->slots[i].name, name) != 0)
+		i++;
+	if (!*value) {
+		if (i < c->n_slots)
+			memmove(&c->slots[i], &c->slots[i + 1],
+				(c->n_slots - i - 1) * sizeof(c->slots[0]));
+		c->n_slots -= i < c->n_slots;
+		return 0;
+	}
+	if (slot_spec_parse(name, value, &spec, err, errlen) != 0)
+		return -1;
+	if (i == SCOPE_MAX_SLOTS) {
+		snprintf(err, errlen, "more than %d permanent slots",
+			 SCOPE_MAX_SLOTS);
+		return -1;
+	}
+	c->slots[i] = spec;
+	c->n_slots += i == c->n_slots;
+	return 0;
+}
+
+/* Blanks and an optional pair of single quotes trimmed off [*s, *e). */
+static void trim(const char **s, const char **e)
+{
+	while (*s < *e && (**s == ' ' || **s == '\t'))
+		(*s)++;
+	while (*e > *s &&
+	       ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\r'))
+		(*e)--;
+	if (*e - *s >= 2 && **s == '\'' && (*e)[-1] == '\'') {
+		(*s)++;
+		(*e)--;
+	}
+}
+
+/* One `slot.NAME = VALUE` line (with an optional '#' comment): into *out.
+ * 1 taken, 0 not a slot line, -1 an error in err. */
+static int slot_line(const char *line, const char *end, struct scope_conf *out,
+		     char *err, size_t errlen)
+{
+	const char *s = line, *hash = memchr(line, '#', (size_t)(end - line));
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	size_t plen = strlen(SCOPE_SLOT_PREFIX);
+	if ((size_t)(end - s) < plen || strncmp(s, SCOPE_SLOT_PREFIX, plen))
+		return 0;
+	if (hash)
+		end = hash;
+	const char *eq = memchr(s, '=', (size_t)(end - s));
+	const char *ke = eq ? eq : end, *vs = eq ? eq + 1 : end;
+	char name[SLOT_NAME_MAX + 8] = "", value[256] = "";
+	s += plen;
+	trim(&s, &ke);
+	trim(&vs, &end);
+	if (ke - s < (long)sizeof(name))
+		snprintf(name, sizeof(name), "%.*s", (int)(ke - s), s);
+	if (end - vs < (long)sizeof(value))
+		snprintf(value, sizeof(value), "%.*s", (int)(end - vs), vs);
+	if (!*value) {
+		snprintf(err, errlen, "slot.%s: expected a value", name);
+		return -1;
+	}
+	return scope_conf_set_slot(out, name, value, err, errlen) ? -1 : 1;
+}
+
 int scope_conf_parse(const char *text, size_t len, const char *origin,
 		     struct scope_conf *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	if (conf_parse_text(table, SCOPE_N_KEYS, text, len, origin, out,
-			    out->set, err, errlen) != CONF_OK)
+	/* the slot lines are ours, blanked for conf.c (the line numbers of
+	 * its messages stay right) */
+	char *rest = malloc(len + 1), why[300];
+	if (!rest) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
-	return 0;
+	}
+	memcpy(rest, text, len);
+	rest[len] = '\0';
+	int lineno = 1, rc = 0;
+	for (char *p = rest; rc == 0 && p < rest + len; lineno++) {
+		char *nl = memchr(p, '\n', (size_t)(rest + len - p));
+		char *end = nl ? nl : rest + len;
+		int taken = slot_line(p, end, out, why, sizeof(why));
+		if (taken < 0) {
+			snprintf(err, errlen, "%s:%d: %s",
+				 origin ? origin : "text", lineno, why);
+			rc = -1;
+		} else if (taken) {
+			memset(p, ' ', (size_t)(end - p));
+		}
+		p = end + 1;
+	}
+	if (rc == 0 && conf_parse_text(table, SCOPE_N_KEYS, rest, len, origin,
+				       out, out->set, err, errlen) != CONF_OK)
+		rc = -1;
+	free(rest);
+	return rc;
 }
 
 /* Key name as typed ("renew-interval", "Lease_TTL") into table form. */
@@ -107,6 +209,13 @@ int scope_conf_assign(struct scope_conf *c, const char *assignment, char *err,
 	const char *value = eq + 1;
 	while (*value == ' ')
 		value++;
+	size_t plen = strlen(SCOPE_SLOT_PREFIX);
+	if (klen > plen && strncmp(assignment, SCOPE_SLOT_PREFIX, plen) == 0) {
+		char name[SLOT_NAME_MAX + 8];
+		snprintf(name, sizeof(name), "%.*s", (int)(klen - plen),
+			 assignment + plen);
+		return scope_conf_set_slot(c, name, value, err, errlen);
+	}
 	const struct conf_option *o = find_key(assignment, klen);
 	if (!o)
 		return unknown(assignment, klen, err, errlen);
@@ -163,6 +272,15 @@ bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap)
 		scope_conf_value(c, (enum scope_key)i, v, sizeof(v));
 		int w = snprintf(buf + len, cap - len, "%s = %s\n",
 				 table[i].key, v);
+		if (w < 0 || (size_t)w >= cap - len)
+			return false;
+		len += (size_t)w;
+	}
+	for (size_t i = 0; i < c->n_slots; i++) {
+		char v[160];
+		slot_spec_value(&c->slots[i], v, sizeof(v));
+		int w = snprintf(buf + len, cap - len, "%s%s = %s\n",
+				 SCOPE_SLOT_PREFIX, c->slots[i].name, v);
 		if (w < 0 || (size_t)w >= cap - len)
 			return false;
 		len += (size_t)w;

@@ -29,6 +29,9 @@
 #include <stdint.h>
 
 #include "common/conf.h"
+#include "fencing/slots.h"
+
+#define SCOPE_MAX_SLOTS 16 /* permanent slots */
 
 enum scope_key {
 	SCOPE_SYNCHRONOUS_MODE = 0,
@@ -36,6 +39,8 @@ enum scope_key {
 	SCOPE_MAXIMUM_LAG_ON_FAILOVER,
 	SCOPE_LEASE_TTL,
 	SCOPE_RENEW_INTERVAL,
+	SCOPE_MEMBER_SLOTS_TTL,
+	SCOPE_MAX_SLOT_WAL_KEEP_SIZE,
 	SCOPE_MAINTENANCE_MODE, /* SCOPE/pause, never in SCOPE/config */
 	SCOPE_N_KEYS,
 };
@@ -46,8 +51,14 @@ struct scope_conf {
 	int64_t maximum_lag_on_failover; /* bytes */
 	int64_t lease_ttl;               /* ms */
 	int64_t renew_interval;          /* ms */
+	int64_t member_slots_ttl;        /* ms a gone member keeps its slot */
+	int64_t max_slot_wal_keep_size;  /* bytes, 0: no bound */
 	bool maintenance_mode;
 	bool set[SCOPE_N_KEYS]; /* given in the text */
+	/* The permanent slots, `slot.NAME = physical` or
+	 * `slot.NAME = logical:DATABASE:PLUGIN` lines (fencing/slots.h). */
+	struct slot_spec slots[SCOPE_MAX_SLOTS];
+	size_t n_slots;
 };
 
 /* The agent's defaults, and tenurectl's guess for the margins that each
@@ -56,6 +67,14 @@ struct scope_conf {
 #define SCOPE_DEFAULT_RENEW_INTERVAL 500
 #define SCOPE_DEFAULT_FENCE_TIME 200
 #define SCOPE_DEFAULT_PAUSE_MARGIN 300
+/* Slots: how long a member whose key is gone keeps its slot on the
+ * primary (an agent or host restart must not cost a re-copy), and the
+ * most WAL the slots together may hold back there (a dead member's slot
+ * must not fill the primary's disk). */
+#define SCOPE_DEFAULT_MEMBER_SLOTS_TTL (30 * 60 * 1000)
+#define SCOPE_DEFAULT_MAX_SLOT_WAL_KEEP_SIZE (10LL << 30)
+/* Where the permanent slot lines begin: "slot.NAME = ...". */
+#define SCOPE_SLOT_PREFIX "slot."
 /* The agents' clock-rate bound ρ of docs/design.md rule 3, in parts per
  * million (AGENT_CLOCK_DRIFT_PPM); tenurectl checks settings with it. */
 #define SCOPE_CLOCK_DRIFT_PPM 1000
@@ -69,7 +88,8 @@ int scope_conf_parse(const char *text, size_t len, const char *origin,
 		     struct scope_conf *out, char *err, size_t errlen);
 
 /* "key=value" (as `--set` gives it) applied to *c; "key=" removes the key
- * (each agent's file decides again).  0 or -1 with the message in err. */
+ * (each agent's file decides again); "slot.NAME=..." a permanent slot.
+ * 0 or -1 with the message in err. */
 int scope_conf_assign(struct scope_conf *c, const char *assignment, char *err,
 		      size_t errlen);
 
@@ -82,8 +102,14 @@ int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
 		     int64_t drift_ppm, char *err, size_t errlen);
 
 /* The keys *c sets, one `key = value` line each, in table order, without
- * maintenance_mode: what SCOPE/config holds.  false if buf is too small. */
+ * maintenance_mode, then the permanent slots: what SCOPE/config holds.
+ * false if buf is too small. */
 bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap);
+
+/* `slot.NAME` set to value (a spec, slots.h), or removed when value is
+ * "".  0 or -1 with the message in err. */
+int scope_conf_set_slot(struct scope_conf *c, const char *name,
+			const char *value, char *err, size_t errlen);
 
 /* Key i's value in *c as text ("on", "2s", "1MB"). */
 void scope_conf_value(const struct scope_conf *c, enum scope_key i, char *buf,
