@@ -22,7 +22,7 @@
 #include "fencing/scope_conf.h"
 #include "proto/limits.h"
 
-#define CONFIG_MAX 2000 /* the agents read up to 2047 bytes */
+#define CONFIG_MAX 16000 /* the agents read up to 16383 bytes */
 
 struct stored {
 	char key[SM_KEY_MAX + 1];
@@ -83,7 +83,8 @@ static int read_stored(struct ctl *c, const char *scope, struct stored *s)
 	if (code)
 		return code;
 	if (s->too_long)
-		snprintf(s->bad, sizeof(s->bad), "longer than 2000 bytes");
+		snprintf(s->bad, sizeof(s->bad), "longer than %d bytes",
+			 CONFIG_MAX);
 	else if (scope_conf_parse(s->text, strlen(s->text), s->key, &s->conf,
 				  s->bad, sizeof(s->bad)) == 0 &&
 		 check(&s->conf, s->bad, sizeof(s->bad)) == 0)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fencing/scope_conf.h"
 
@@ -50,10 +51,20 @@ int scope_conf_parse(const char *text, size_t len, const char *origin,
 		     struct scope_conf *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	if (conf_parse_text(table, SCOPE_N_KEYS, text, len, origin, out,
-			    out->set, err, errlen) != CONF_OK)
+	size_t cap = 2 * len + 2; /* every line may gain its newline */
+	char *rest = malloc(cap);
+	if (!rest) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
-	return 0;
+	}
+	int rc = pg_params_split(text, len, origin, &out->pg, rest, cap, err,
+				 errlen);
+	if (rc == 0 &&
+	    conf_parse_text(table, SCOPE_N_KEYS, rest, strlen(rest), origin,
+			    out, out->set, err, errlen) != CONF_OK)
+		rc = -1;
+	free(rest);
+	return rc;
 }
 
 /* Key name as typed ("renew-interval", "Lease_TTL") into table form. */
@@ -107,6 +118,13 @@ int scope_conf_assign(struct scope_conf *c, const char *assignment, char *err,
 	const char *value = eq + 1;
 	while (*value == ' ')
 		value++;
+	if (klen == 6 && strncasecmp(assignment, "pg_hba", 6) == 0)
+		return pg_params_hba_add(&c->pg, value, err, errlen);
+	if (klen > 3 && strncasecmp(assignment, "pg.", 3) == 0) {
+		char name[PG_PARAM_NAME_MAX + 4];
+		snprintf(name, sizeof(name), "%.*s", (int)klen, assignment);
+		return pg_params_set(&c->pg, name, value, err, errlen);
+	}
 	const struct conf_option *o = find_key(assignment, klen);
 	if (!o)
 		return unknown(assignment, klen, err, errlen);
@@ -167,5 +185,5 @@ bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap)
 			return false;
 		len += (size_t)w;
 	}
-	return true;
+	return pg_params_format(&c->pg, buf, cap, &len);
 }
