@@ -76,6 +76,20 @@ int ctl_pg_request_handover(struct ctl *c, const char *scope, const char *kind,
 int ctl_pg_quiet_call(struct ctl *c, const struct client_request *q,
 		      uint64_t timeout_ms, struct tclient_result *res);
 
+/* The record of the node holding S/primary; *found false when there is
+ * none (or it has no record).  0 or the exit code after saying why. */
+int ctl_pg_primary_member(struct ctl *c, const char *scope, struct member *out,
+			  bool *found);
+
+/* ---- ctl_pgcheck.c: Postgres parameters checked by the primary's server */
+
+struct pg_params;
+/* Every parameter of p checked against the primary's pg_settings (and the
+ * server itself for session settings); the refusals printed with the
+ * server's wording.  0 or the exit code (nothing may be written). */
+int ctl_pg_check_params(struct ctl *c, const char *scope,
+			const struct pg_params *p);
+
 /* ---- the commands ------------------------------------------------------- */
 
 int ctl_cmd_pg_list(struct ctl *c);
