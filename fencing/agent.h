@@ -80,6 +80,10 @@ struct agent_conf {
 	char *pre_promote;
 	char *on_role_change;
 	int log_level;
+	/* Not one key: every `pg.NAME = VALUE` line of the file, as such
+	 * lines (pg_params.h): this node's Postgres parameters, over
+	 * SCOPE/config's. */
+	char *pg_parameters;
 };
 
 /* The agent's clock-rate bound ρ of docs/design.md rule 3, in parts per

@@ -283,4 +283,7 @@ void observe_build_self(struct agent *a)
 		.wall_ms = clock_wall_ms(),
 	};
 	self_record_build(&f, &a->view, &a->self);
+	a->self.pending_restart = a->params.pending_restart;
+	snprintf(a->self.hs_params, sizeof(a->self.hs_params), "%s",
+		 a->params.hs_running);
 }

@@ -110,9 +110,10 @@ static void refuse(struct agent *a, const char *err)
 void scope_apply(struct agent *a)
 {
 	const struct witness_view *v = &a->view;
-	if (v->config_present == a->scope_applied_present &&
+	if (!a->scope_dirty && v->config_present == a->scope_applied_present &&
 	    strcmp(v->config, a->scope_applied) == 0)
 		return;
+	a->scope_dirty = false;
 	struct scope_conf stored, file, next;
 	char err[512];
 	memset(&stored, 0, sizeof(stored));
@@ -130,6 +131,7 @@ void scope_apply(struct agent *a)
 	next = file;
 	for (int i = 0; i < SCOPE_MAINTENANCE_MODE; i++)
 		take(&next, &stored, (enum scope_key)i);
+	next.pg = stored.pg; /* the node's own pg. lines: agent_params.c */
 	log_changes(&a->live, &next, &file, &stored);
 	bool pace = next.renew_interval != a->live.renew_interval;
 	a->live = next;

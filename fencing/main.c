@@ -158,6 +158,13 @@ static const struct conf_option options[] = {
 	OPT("on_role_change", CONF_STRING, NULL, 0, 0,
 	    "command run with the new role after a promotion or demotion",
 	    false, on_role_change, "CMD"),
+	{ .key = "pg.",
+	  .type = CONF_STRING,
+	  .help = "pg.NAME = VALUE (in the file): a Postgres parameter for "
+		  "this node, over SCOPE/config's",
+	  .prefix = true,
+	  .arg = "NAME=VALUE",
+	  .offset = offsetof(struct agent_conf, pg_parameters) },
 	{ .key = "log_level",
 	  .type = CONF_ENUM,
 	  .def = "info",

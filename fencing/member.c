@@ -65,6 +65,8 @@ static const struct field fields[] = {
 	{ "updated_ms", K_U64, offsetof(struct member, updated_ms), U_CLOCK },
 	F("waiting", K_STR, waiting),
 	F("reason", K_STR, reason),
+	F("pending_restart", K_BOOL, pending_restart),
+	F("hs_params", K_STR, hs_params),
 };
 #undef F
 #undef P

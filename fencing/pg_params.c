@@ -190,6 +190,14 @@ int pg_params_split(const char *text, size_t len, const char *origin,
 
 /* ---- the set ------------------------------------------------------------ */
 
+/* Written by the agent as the roles change (agent_act*.c). */
+static const char *const agent_owned[] = {
+	"primary_conninfo",
+	"primary_slot_name",
+	"synchronous_standby_names",
+	NULL,
+};
+
 static int find(const struct pg_params *p, const char *name)
 {
 	for (size_t i = 0; i < p->n; i++)
@@ -216,6 +224,12 @@ int pg_params_set(struct pg_params *p, const char *name, const char *value,
 				    name);
 		low[i] = c;
 	}
+	for (size_t k = 0; agent_owned[k]; k++)
+		if (strcmp(low, agent_owned[k]) == 0)
+			return fail(err, errlen,
+				    "pg.%s is set by the agents themselves "
+				    "(replication and synchronous standbys)",
+				    low);
 	int i = find(p, low);
 	if (!value || !*value) {
 		if (i >= 0) {
