@@ -569,6 +569,14 @@ void agent_reload(struct agent *a)
 	agent_tls_reload(&a->tls);
 }
 
+void agent_config_changed(struct agent *a)
+{
+	a->scope_dirty = true;
+	memset(&a->params.node, 0, sizeof(a->params.node));
+	params_init(a);
+	agent_kick(a);
+}
+
 void agent_on_stopped(struct agent *a, void (*on_done)(void *arg), void *arg)
 {
 	a->on_stopped = on_done;

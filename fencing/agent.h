@@ -103,6 +103,10 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 /* SIGHUP: re-reads the TLS files in force (agent_tls.h); nothing else
  * (settings are read at start). */
 void agent_reload(struct agent *a);
+/* SIGHUP changed live settings of the agent_conf it runs with (main.c
+ * swapped them in): the scope-wide fallbacks and this node's Postgres
+ * parameters are applied again at the next tick. */
+void agent_config_changed(struct agent *a);
 void agent_stop(struct agent *a, void (*on_done)(void *arg), void *arg);
 /* The agent stopped itself because another live agent has its name
  * (exit status 2). */

@@ -366,16 +366,16 @@ void pg_params_floor(struct pg_params *p, const struct pg_params *floor,
 		const char *name = pg_hot_standby_critical[i];
 		const char *min = pg_params_get(floor, name);
 		const char *own = pg_params_get(p, name);
-		if (!min)
-			continue;
+		if (!min || !own)
+			continue; /* not set here: the node's own file's */
 		/* a value with a unit or junk cannot be compared: the
 		 * primary's wins, it is the one known to run */
 		char *end;
 		long want = strtol(min, &end, 10);
 		if (*end)
 			continue;
-		long have = own ? strtol(own, &end, 10) : -1;
-		if (own && !*end && have >= want)
+		long have = strtol(own, &end, 10);
+		if (!*end && have >= want)
 			continue;
 		(void)pg_params_set(p, name, min, ignored, sizeof(ignored));
 		int w = snprintf(raised + len, cap - len, "%s%s=%s",

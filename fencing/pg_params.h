@@ -87,7 +87,7 @@ void pg_params_merge(struct pg_params *out, const struct pg_params *scope,
 bool pg_param_hot_standby_critical(const char *name);
 extern const char *const pg_hot_standby_critical[];
 
-/* On a standby: each hot-standby-critical parameter of *p becomes
+/* On a standby: each hot-standby-critical parameter *p sets becomes
  * max(its value, floor's value) when floor (the primary's running value,
  * plain integers) names it.  Values added or raised are listed in
  * raised ("name=value,..."), "" when none. */
