@@ -624,6 +624,39 @@ static int unknown_key(const struct conf_option *table, size_t n,
 		    (int)len, name);
 }
 
+/* The prefix option key belongs to, or NULL. */
+static const struct conf_option *find_prefix(const struct conf_option *table,
+					     size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (table[i].prefix && strlen(key) > strlen(table[i].key) &&
+		    strncmp(key, table[i].key, strlen(table[i].key)) == 0)
+			return &table[i];
+	return NULL;
+}
+
+/* `key = 'value'` appended to a prefix option's string. */
+static int append_prefixed(const struct conf_option *o, const char *key,
+			   const char *value, void *out, struct where w,
+			   char *err, size_t errlen)
+{
+	char **s = field(out, o);
+	size_t old = *s ? strlen(*s) : 0,
+	       add = strlen(key) + 2 * strlen(value) + 8;
+	char *next = realloc(*s, old + add);
+	if (!next)
+		return fail(err, errlen, w, "out of memory");
+	size_t at = old + (size_t)sprintf(next + old, "%s = '", key);
+	for (const char *v = value; *v; v++) {
+		if (*v == '\'' || *v == '\\')
+			next[at++] = *v;
+		next[at++] = *v;
+	}
+	strcpy(next + at, "'\n");
+	*s = next;
+	return CONF_OK;
+}
+
 static int load_line(const struct conf_option *table, size_t n, char *line,
 		     size_t len, void *out, bool *seen, struct where w,
 		     char *err, size_t errlen)
@@ -645,14 +678,19 @@ static int load_line(const struct conf_option *table, size_t n, char *line,
 	if (rc == CONF_OK && cl.key) {
 		if (key_normalize(cl.key, cl.key_len, false, key))
 			o = find_option(table, n, key);
-		if (!o)
+		const struct conf_option *pre = o ? NULL
+						  : find_prefix(table, n, key);
+		if (pre && cl.value)
+			rc = append_prefixed(pre, key, cl.value, out, w, err,
+					     errlen);
+		else if (!o && !pre)
 			rc = unknown_key(table, n, cl.key, cl.key_len, w, err,
 					 errlen);
 		else if (!cl.value)
 			rc = fail(err, errlen, w,
 				  "missing value for parameter "
 				  "\"%s\"; write %s = VALUE",
-				  o->key, o->key);
+				  o ? o->key : key, o ? o->key : key);
 		else if ((rc = set_value(o, cl.value, out, w, err, errlen)) ==
 			 CONF_OK)
 			seen[o - table] = true;
@@ -908,6 +946,10 @@ static void help_left(const struct conf_option *o, char *buf, size_t len)
 {
 	char flag[KEY_MAX + 1], arg[128];
 
+	if (o->prefix) { /* file lines only, no flag */
+		snprintf(buf, len, "%sNAME = VALUE", o->key);
+		return;
+	}
 	key_to_flag(o->key, flag);
 	help_arg(o, arg, sizeof arg);
 	snprintf(buf, len, "--%s %s", flag, arg);
@@ -1020,9 +1062,16 @@ void conf_print_values(FILE *f, const struct conf_option *table, size_t n,
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct conf_option *o = &table[i];
-		if (o->type == CONF_STRING &&
-		    !*(char *const *)((const char *)out + o->offset)) {
+		const char *str = o->type == CONF_STRING
+					  ? *(char *const *)((const char *)out +
+							     o->offset)
+					  : NULL;
+		if (o->type == CONF_STRING && !str) {
 			fprintf(f, "# %s is not set\n", o->key);
+			continue;
+		}
+		if (o->prefix) {
+			fputs(str, f);
 			continue;
 		}
 		fprintf(f, "%s = ", o->key);

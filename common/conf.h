@@ -74,6 +74,10 @@ struct conf_option {
 	const char *const
 		*choices; /* CONF_ENUM: NULL-terminated allowed words */
 	const char *arg;  /* --help placeholder ("DIR"); NULL = by type */
+	/* CONF_STRING only: key (ending in '.') is a prefix, in the file
+	 * only: every line whose key starts with it is appended to the
+	 * string as a `key = 'value'` line, for the caller to parse. */
+	bool prefix;
 };
 
 enum conf_result {

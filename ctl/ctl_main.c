@@ -36,7 +36,9 @@ static const char *const scope_opts[] = { "scope", NULL };
 static const char *const list_opts[] = { "scope", "watch", NULL };
 static const char *const dsn_opts[] = { "scope", "role", "dbname", "pg-user",
 					NULL };
-static const char *const edit_config_opts[] = { "scope", "set", NULL };
+static const char *const edit_config_opts[] = { "scope",       "set",
+						"pg-user",     "pg-database",
+						"no-pg-check", NULL };
 static const char *const handover_opts[] = { "scope", "candidate", "wait",
 					     NULL };
 static const char *const failover_opts[] = { "scope", "candidate", "wait",
@@ -298,8 +300,11 @@ static const struct ctl_cmd commands[] = {
 	  "agents\n"
 	  "refuse.\n",
 	  ctl_cmd_pg_show_config },
-	{ "cluster edit-config", "[--set KEY=VALUE]... [--scope S]", 0, 0,
-	  edit_config_opts, "change the settings every agent applies",
+	{ "cluster edit-config",
+	  "[--set KEY=VALUE]... [--no-pg-check] [--pg-user U] [--pg-database "
+	  "D] "
+	  "[--scope S]",
+	  0, 0, edit_config_opts, "change the settings every agent applies",
 	  "Without --set: opens $EDITOR (default vi) on the text show-config\n"
 	  "prints; with --set KEY=VALUE (repeatable; KEY= removes a key, so "
 	  "each\n"
@@ -318,10 +323,23 @@ static const struct ctl_cmd commands[] = {
 	  "synchronous_mode on keeps the asynchronous failover rule until the\n"
 	  "primary has a synchronous standby; a new lease_ttl applies to the\n"
 	  "next lease acquired.  Prints each change as \"key: old -> new\".\n"
+	  "Postgres parameters: pg.NAME=VALUE (pg.NAME= removes one) and\n"
+	  "pg_hba=LINE (appends a line; pg_hba= removes them all).  Before\n"
+	  "writing, the primary's Postgres checks them (its pg_settings, and\n"
+	  "set_config for session parameters): an unknown name, a bad unit or\n"
+	  "a value out of range is refused with the server's message, exit 2.\n"
+	  "tenurectl connects as --pg-user (PGUSER, else postgres) to\n"
+	  "--pg-database (postgres), the password from PGPASSWORD or "
+	  "~/.pgpass;\n"
+	  "--no-pg-check skips this (each agent still checks and refuses).\n"
+	  "Agents reload for reloadable parameters; postmaster ones show\n"
+	  "pending_restart in cluster list until Postgres restarts.\n"
 	  "examples:\n"
 	  "  " CTL_PROG " cluster edit-config --set synchronous_mode=on\n"
 	  "  " CTL_PROG " cluster edit-config --set lease_ttl=5s "
-	  "--set renew_interval=1s\n",
+	  "--set renew_interval=1s\n"
+	  "  " CTL_PROG " cluster edit-config --set pg.work_mem=8MB "
+	  "--set 'pg_hba=host all all 10.0.0.0/8 scram-sha-256'\n",
 	  ctl_cmd_pg_edit_config },
 	{ "cluster switchover", "[--candidate NODE] [--wait S] [--scope S]", 0,
 	  0, handover_opts, "hand the primary role to a replica, in order",
@@ -681,7 +699,8 @@ static void add_word(struct parsed *p, const char *w)
 /* Options that take no value (the command checks it is allowed). */
 static bool is_flag(const char *name)
 {
-	return strcmp(name, "yes") == 0 || strcmp(name, "force") == 0;
+	return strcmp(name, "yes") == 0 || strcmp(name, "force") == 0 ||
+	       strcmp(name, "no-pg-check") == 0;
 }
 
 static const struct ctl_cmd *find_command(const struct parsed *p, size_t *used);

@@ -108,6 +108,19 @@ const struct member *ctl_pg_dsn_member(const struct ctl_pg_list *l,
  * password, ever.  Returns buf. */
 const char *ctl_pg_dsn_format(const struct member *m, const char *dbname,
 			      const char *user, char *buf, size_t cap);
+/* The record of the node holding S/primary; *found false when there is
+ * none (or it has no record).  0 or the exit code after saying why. */
+int ctl_pg_primary_member(struct ctl *c, const char *scope, struct member *out,
+			  bool *found);
+
+/* ---- ctl_pgcheck.c: Postgres parameters checked by the primary's server */
+
+struct pg_params;
+/* Every parameter of p checked against the primary's pg_settings (and the
+ * server itself for session settings); the refusals printed with the
+ * server's wording.  0 or the exit code (nothing may be written). */
+int ctl_pg_check_params(struct ctl *c, const char *scope,
+			const struct pg_params *p);
 
 /* ---- the commands ------------------------------------------------------- */
 

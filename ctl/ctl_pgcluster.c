@@ -922,3 +922,24 @@ int ctl_pg_quiet_call(struct ctl *c, const struct client_request *q,
 {
 	return quiet_call(c, q, timeout_ms, res);
 }
+
+int ctl_pg_primary_member(struct ctl *c, const char *scope, struct member *out,
+			  bool *found)
+{
+	struct primary p;
+	struct member *ms;
+	size_t n;
+	*found = false;
+	int code = read_primary(c, scope, &p);
+	if (!code && p.holder[0])
+		code = read_members(c, scope, &ms, &n);
+	if (code || !p.holder[0])
+		return code;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ms[i].name, p.holder) == 0) {
+			*out = ms[i];
+			*found = true;
+		}
+	free(ms);
+	return 0;
+}

@@ -83,6 +83,8 @@ static void list_json(FILE *f, const struct ctl_pg_list *l,
 			json_key(&j, "waiting");
 			json_str(&j, m->waiting, strlen(m->waiting));
 		}
+		json_key(&j, "pending_restart");
+		json_bool(&j, m->pending_restart);
 		if (m->reason[0]) { /* why it is down */
 			json_key(&j, "reason");
 			json_str(&j, m->reason, strlen(m->reason));
@@ -133,9 +135,15 @@ static void list_waiting(FILE *f, const struct ctl_pg_list *l,
 static void list_table(FILE *f, const struct ctl_pg_list *l,
 		       const struct member *rows, size_t n)
 {
-	static const char *const head[] = { "MEMBER", "HOST", "ROLE",
-					    "STATE",  "TL",   "LAG_MB" };
+	static const char *const head[] = { "MEMBER",         "HOST", "ROLE",
+					    "STATE",          "TL",   "LAG_MB",
+					    "PENDING_RESTART" };
 	struct ctl_table t;
+	/* as patronictl: the column only when a member needs a restart */
+	size_t cols = 6;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].pending_restart)
+			cols = 7;
 	if (l->leader[0])
 		fprintf(f, "Cluster: %s (leader %s, token %llu)%s\n", l->scope,
 			l->leader, (unsigned long long)l->token,
@@ -143,7 +151,7 @@ static void list_table(FILE *f, const struct ctl_pg_list *l,
 	else
 		fprintf(f, "Cluster: %s (no leader)%s\n", l->scope,
 			l->paused ? " [paused: maintenance mode]" : "");
-	ctl_table_init(&t, 6, head);
+	ctl_table_init(&t, cols, head);
 	for (size_t i = 0; i < n; i++) {
 		const struct member *m = &rows[i];
 		const char *role = roster_role(m, l->leader);
@@ -151,14 +159,15 @@ static void list_table(FILE *f, const struct ctl_pg_list *l,
 		char rolebuf[48];
 		snprintf(rolebuf, sizeof(rolebuf), "%s%s", role,
 			 sync ? " (sync)" : "");
-		char *cells[6] = { cell(m->name),
+		char *cells[7] = { cell(m->name),
 				   cell(m->pg),
 				   cell(rolebuf),
 				   cell(m->state),
 				   ctl_cell_u64(m->timeline),
-				   lag_cell(l, m) };
+				   lag_cell(l, m),
+				   cell(m->pending_restart ? "*" : "") };
 		ctl_table_row(&t, (const char *const *)cells);
-		for (size_t k = 0; k < 6; k++)
+		for (size_t k = 0; k < 7; k++)
 			free(cells[k]);
 	}
 	ctl_table_print(&t, f);

@@ -22,7 +22,7 @@
 #include "fencing/scope_conf.h"
 #include "proto/limits.h"
 
-#define CONFIG_MAX 2000 /* the agents read up to 2047 bytes */
+#define CONFIG_MAX 16000 /* the agents read up to 16383 bytes */
 
 struct stored {
 	char key[SM_KEY_MAX + 1];
@@ -83,7 +83,8 @@ static int read_stored(struct ctl *c, const char *scope, struct stored *s)
 	if (code)
 		return code;
 	if (s->too_long)
-		snprintf(s->bad, sizeof(s->bad), "longer than 2000 bytes");
+		snprintf(s->bad, sizeof(s->bad), "longer than %d bytes",
+			 CONFIG_MAX);
 	else if (scope_conf_parse(s->text, strlen(s->text), s->key, &s->conf,
 				  s->bad, sizeof(s->bad)) == 0 &&
 		 check(&s->conf, s->bad, sizeof(s->bad)) == 0)
@@ -94,6 +95,42 @@ static int read_stored(struct ctl *c, const char *scope, struct stored *s)
 }
 
 /* ---- show-config ------------------------------------------------------ */
+
+/* "postgresql": {"parameters": {name: value}, "pg_hba": [line, ...]}, the
+ * shape of Patroni's dynamic configuration. */
+static void show_json_pg(struct json *j, const struct pg_params *p)
+{
+	json_key(j, "postgresql");
+	json_object(j);
+	json_key(j, "parameters");
+	json_object(j);
+	for (size_t i = 0; i < p->n; i++) {
+		json_key(j, p->p[i].name);
+		json_str(j, p->p[i].value, strlen(p->p[i].value));
+	}
+	json_end(j);
+	json_key(j, "pg_hba");
+	json_list(j);
+	for (size_t i = 0; i < p->n_hba; i++)
+		json_str(j, p->hba[i], strlen(p->hba[i]));
+	json_end(j);
+	json_end(j);
+}
+
+static void show_text_pg(FILE *f, const struct pg_params *p)
+{
+	char buf[CONFIG_MAX + 1];
+	size_t len = 0;
+	fprintf(f, "# Postgres parameters (pg.NAME = VALUE) and pg_hba lines "
+		   "(pg_hba = 'LINE', in order,\n# before the node's own "
+		   "pg_hba.conf): every agent writes them; a node's own file\n"
+		   "# may override a parameter.  Example:\n"
+		   "#pg.work_mem = '8MB'\n"
+		   "#pg_hba = 'host all all 10.0.0.0/8 scram-sha-256'\n");
+	buf[0] = '\0';
+	if (pg_params_format(p, buf, sizeof(buf), &len))
+		fputs(buf, f);
+}
 
 static void show_json(const char *scope, const struct stored *s)
 {
@@ -125,6 +162,7 @@ static void show_json(const char *scope, const struct stored *s)
 		json_str(&j, v, strlen(v));
 	}
 	json_end(&j);
+	show_json_pg(&j, &s->conf.pg);
 	json_end(&j);
 	printf("\n");
 }
@@ -160,6 +198,7 @@ static void show_text(FILE *f, const char *scope, const struct stored *s)
 	if (!s->conf.n_slots)
 		fprintf(f, "#" SCOPE_SLOT_PREFIX "NAME = physical | "
 			   "logical:DATABASE:PLUGIN\t# a permanent slot\n");
+	show_text_pg(f, &s->conf.pg);
 }
 
 static int refused(const char *scope, const struct stored *s)
@@ -290,6 +329,36 @@ static bool print_slot_changes(FILE *f, const struct scope_conf *old,
 	return any;
 }
 
+/* "pg.NAME: old -> new" for every parameter that differs, and the
+ * pg_hba lines when they do; false when nothing does. */
+static bool print_pg_changes(FILE *f, const struct pg_params *old,
+			     const struct pg_params *now)
+{
+	bool any = false;
+	for (int pass = 0; pass < 2; pass++) {
+		const struct pg_params *from = pass ? now : old;
+		for (size_t i = 0; i < from->n; i++) {
+			const char *name = from->p[i].name;
+			const char *a = pg_params_get(old, name);
+			const char *b = pg_params_get(now, name);
+			if ((pass && a) || (a && b && strcmp(a, b) == 0))
+				continue;
+			fprintf(f, "  pg.%s: %s -> %s\n", name,
+				a ? a : "(not set)", b ? b : "(not set)");
+			any = true;
+		}
+	}
+	bool hba_same = old->n_hba == now->n_hba;
+	for (size_t i = 0; hba_same && i < old->n_hba; i++)
+		hba_same = strcmp(old->hba[i], now->hba[i]) == 0;
+	if (!hba_same) {
+		fprintf(f, "  pg_hba: %zu line(s) -> %zu line(s)\n", old->n_hba,
+			now->n_hba);
+		any = true;
+	}
+	return any;
+}
+
 /* "key: old -> new" for every difference; false when there is none. */
 static bool print_changes(FILE *f, const struct scope_conf *old,
 			  const struct scope_conf *now)
@@ -308,7 +377,9 @@ static bool print_changes(FILE *f, const struct scope_conf *old,
 			any = true;
 		}
 	}
-	return print_slot_changes(f, old, now) || any;
+	bool slots = print_slot_changes(f, old, now);
+	bool pg = print_pg_changes(f, &old->pg, &now->pg);
+	return slots || pg || any;
 }
 
 /* ---- edit-config: writing ------------------------------------------- */
@@ -392,6 +463,10 @@ int ctl_cmd_pg_edit_config(struct ctl *c)
 		printf("  no changes; nothing written\n");
 		return CTL_EXIT_OK;
 	}
+	if (!ctl_opt(c, "no-pg-check") &&
+	    !pg_params_equal(&s.conf.pg, &next.pg) &&
+	    (code = ctl_pg_check_params(c, scope, &next.pg)) != 0)
+		return code;
 	if (strcmp(text, s.text) != 0 &&
 	    (code = write_config(c, scope, &s, text)) != 0)
 		return code;

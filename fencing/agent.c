@@ -167,8 +167,10 @@ static void step(struct agent *a, bool view_ok)
 		lease_fence_now(a, "drill: the primary plays dead");
 		return;
 	}
-	if (view_ok)
+	if (view_ok) {
 		scope_apply(a);
+		params_step(a);
+	}
 	/* Not known (just promoted, or this agent restarted): the position
 	 * now is at or above any commit acknowledged so far. */
 	if (a->pg_obs.state != PG_PRIMARY)
@@ -534,6 +536,7 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 	a->guard = guard;
 	a->started_ms = clock_now_ms();
 	scope_init(a);
+	params_init(a);
 	if (conf->witness_user && conf->witness_user[0] &&
 	    (!conf->witness_secret_file || !conf->witness_secret_file[0])) {
 		snprintf(err, errlen,
@@ -591,6 +594,14 @@ bool agent_refused(const struct agent *a)
 void agent_reload(struct agent *a)
 {
 	agent_tls_reload(&a->tls);
+}
+
+void agent_config_changed(struct agent *a)
+{
+	a->scope_dirty = true;
+	memset(&a->params.node, 0, sizeof(a->params.node));
+	params_init(a);
+	agent_kick(a);
 }
 
 void agent_on_stopped(struct agent *a, void (*on_done)(void *arg), void *arg)

@@ -87,6 +87,10 @@ struct agent_conf {
 	char *on_role_change;
 	int64_t callback_timeout; /* ms: a callback is killed after it */
 	int log_level;
+	/* Not one key: every `pg.NAME = VALUE` line of the file, as such
+	 * lines (pg_params.h): this node's Postgres parameters, over
+	 * SCOPE/config's. */
+	char *pg_parameters;
 };
 
 /* The agent's clock-rate bound ρ of docs/design.md rule 3, in parts per
@@ -106,6 +110,10 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 /* SIGHUP: re-reads the TLS files in force (agent_tls.h); nothing else
  * (settings are read at start). */
 void agent_reload(struct agent *a);
+/* SIGHUP changed live settings of the agent_conf it runs with (main.c
+ * swapped them in): the scope-wide fallbacks and this node's Postgres
+ * parameters are applied again at the next tick. */
+void agent_config_changed(struct agent *a);
 void agent_stop(struct agent *a, void (*on_done)(void *arg), void *arg);
 /* Runs the callback NAME (on_start, on_stop, on_restart, on_reload,
  * on_role_change) when this node's file sets one, as `CMD NAME ROLE

@@ -77,6 +77,19 @@ struct agent_callbacks {
 	char role[24]; /* the role the last start or role change told */
 };
 
+/* The Postgres parameters this agent writes (agent_params.c). */
+struct params_state {
+	struct pg_params node;    /* this node's file's pg. lines */
+	struct pg_params applied; /* last written and reloaded */
+	bool written_once;        /* since this agent started */
+	bool in_flight;           /* a read of pg_settings is on its way */
+	uint64_t checked_ms;      /* clock_now_ms() of the last read */
+	bool pending_restart;     /* pg_settings.pending_restart, any row */
+	char hs_running[MEMBER_STR_MAX]; /* "max_connections=100,..." */
+	char floor_logged[MEMBER_STR_MAX];
+	char refused[AGENT_CONFIG_MAX]; /* the wanted set refused (logged) */
+};
+
 struct agent {
 	uv_loop_t *loop;
 	const struct agent_conf *conf;
@@ -86,6 +99,8 @@ struct agent {
 	char scope_applied[AGENT_CONFIG_MAX]; /* S/config last applied */
 	bool scope_applied_present;
 	char scope_refused[AGENT_CONFIG_MAX]; /* last one refused (logged) */
+	bool scope_dirty; /* the file changed (SIGHUP): apply again */
+	struct params_state params;
 	uint64_t lease_free_since; /* clock_now_ms(): no holder seen since */
 	uint64_t switch_done_ms;   /* requested_ms of the S/switchover request
 				    this node's last promotion ended */
@@ -271,6 +286,12 @@ void act_stop_pg(struct agent *a, void (*done)(struct agent *a));
 /* agent_scope.c: the scope-wide settings (fencing/scope_conf.h). */
 void scope_init(struct agent *a);  /* the file's values, at start */
 void scope_apply(struct agent *a); /* after each complete view */
+
+/* agent_params.c: Postgres parameters and pg_hba lines (pg_params.h). */
+void params_init(struct agent *a); /* this node's file's pg. lines */
+void params_step(struct agent *a); /* after scope_apply: write, poll */
+/* What this node's Postgres should have now. */
+void params_wanted(struct agent *a, struct pg_params *want);
 
 /* agent_unguarded.c: maintenance mode and a stopped agent. */
 /* Stop leaving Postgres running (paused cluster): mark a primary in

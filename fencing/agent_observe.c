@@ -284,4 +284,7 @@ void observe_build_self(struct agent *a)
 	};
 	self_record_build(&f, &a->view, &a->self);
 	a->self.slots = true; /* agent_slots.c */
+	a->self.pending_restart = a->params.pending_restart;
+	snprintf(a->self.hs_params, sizeof(a->self.hs_params), "%s",
+		 a->params.hs_running);
 }

@@ -125,9 +125,10 @@ static void refuse(struct agent *a, const char *err)
 void scope_apply(struct agent *a)
 {
 	const struct witness_view *v = &a->view;
-	if (v->config_present == a->scope_applied_present &&
+	if (!a->scope_dirty && v->config_present == a->scope_applied_present &&
 	    strcmp(v->config, a->scope_applied) == 0)
 		return;
+	a->scope_dirty = false;
 	struct scope_conf stored, file, next;
 	char err[512];
 	memset(&stored, 0, sizeof(stored));
@@ -148,6 +149,7 @@ void scope_apply(struct agent *a)
 	/* the permanent slots live in SCOPE/config only */
 	memcpy(next.slots, stored.slots, sizeof(next.slots));
 	next.n_slots = stored.n_slots;
+	next.pg = stored.pg; /* the node's own pg. lines: agent_params.c */
 	log_changes(&a->live, &next, &file, &stored);
 	bool pace = next.renew_interval != a->live.renew_interval;
 	a->live = next;

@@ -355,6 +355,8 @@ static void patroni(const struct api_view *v, struct http_response *res)
 	put_kbool(&j, "cluster_unlocked", !v->leader || !v->leader[0]);
 	if (v->paused)
 		put_kbool(&j, "pause", true);
+	if (m->pending_restart) /* Patroni: present only when true */
+		put_kbool(&j, "pending_restart", true);
 	json_key(&j, "patroni");
 	json_object(&j);
 	put_kstr(&j, "scope", v->scope ? v->scope : "");

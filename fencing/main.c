@@ -185,6 +185,13 @@ static const struct conf_option options[] = {
 	    "a callback still running after this long is killed (with its "
 	    "children)",
 	    false, callback_timeout, NULL),
+	{ .key = "pg.",
+	  .type = CONF_STRING,
+	  .help = "in the file only: a Postgres parameter for this node, "
+		  "over SCOPE/config's",
+	  .prefix = true,
+	  .arg = "NAME=VALUE",
+	  .offset = offsetof(struct agent_conf, pg_parameters) },
 	{ .key = "log_level",
 	  .type = CONF_ENUM,
 	  .def = "info",
@@ -334,12 +341,116 @@ static void usage_footer(void)
 	       "tenure-agent --config /etc/tenure/agent.conf\n");
 }
 
-/* SIGHUP: the TLS files are re-read; the agent goes on as it was. */
+/* Settings SIGHUP applies in a running agent; any other change waits
+ * for a restart of the agent (it is logged as ignored). */
+static const char *const live_keys[] = {
+	"log_level",
+	"nofailover",
+	"failover_priority",
+	"pre_promote",
+	"on_role_change",
+	"on_start",
+	"on_stop",
+	"on_restart",
+	"on_reload",
+	"callback_timeout",
+	"stonith_command",
+	"synchronous_mode",
+	"synchronous_node_count",
+	"maximum_lag_on_failover",
+	"pg.",
+	NULL,
+};
+
+static bool is_live(const char *key)
+{
+	for (size_t i = 0; live_keys[i]; i++)
+		if (strcmp(live_keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+static bool same_value(const struct conf_option *o, const void *a,
+		       const void *b)
+{
+	if (o->type == CONF_STRING) {
+		const char *x = *(char *const *)((const char *)a + o->offset);
+		const char *y = *(char *const *)((const char *)b + o->offset);
+		return (!x && !y) || (x && y && strcmp(x, y) == 0);
+	}
+	char va[512], vb[512];
+	return conf_format_value(o, a, va, sizeof(va)) &&
+	       conf_format_value(o, b, vb, sizeof(vb)) && strcmp(va, vb) == 0;
+}
+
+/* Option o's value moved from next into live (next gets live's: freed
+ * with next). */
+static void take_value(const struct conf_option *o, void *live, void *next)
+{
+	size_t size = o->type == CONF_STRING ? sizeof(char *)
+		      : o->type == CONF_BOOL ? sizeof(bool)
+		      : o->type == CONF_ENUM ? sizeof(int)
+					     : sizeof(int64_t);
+	char tmp[sizeof(int64_t)];
+	memcpy(tmp, (char *)live + o->offset, size);
+	memcpy((char *)live + o->offset, (char *)next + o->offset, size);
+	memcpy((char *)next + o->offset, tmp, size);
+}
+
+static int saved_argc;
+static char **saved_argv;
+
+/* SIGHUP: the config file is read again; what is safe to change live is
+ * applied, the rest logged as ignored; a bad file changes nothing.  The
+ * TLS files are re-read too. */
 static void on_reload_signal(void *arg)
 {
 	struct daemon *d = arg;
-	if (d->agent)
-		agent_reload(d->agent);
+	struct agent_conf next;
+	char err[1024], changed[1024] = "", ignored[1024] = "";
+	size_t lc = 0, li = 0;
+	if (!d->agent)
+		return;
+	agent_reload(d->agent);
+	int rc = conf_parse_args(options, N_OPTIONS, saved_argc, saved_argv,
+				 &next, err, sizeof(err));
+	next.insecure = d->conf.insecure;
+	if (rc != CONF_OK || check_conf(&next, err, sizeof(err)) != 0) {
+		char q[1200];
+		log_event(LOG_ERROR, "config_reload_failed",
+			  "err=%s hint=\"the settings in force stay; fix the "
+			  "file and send SIGHUP again\"",
+			  log_quote(rc == CONF_OK || rc == CONF_ERROR
+					    ? err
+					    : "--help",
+				    q, sizeof(q)));
+		conf_free(options, N_OPTIONS, &next);
+		return;
+	}
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct conf_option *o = &options[i];
+		if (same_value(o, &d->conf, &next))
+			continue;
+		bool live = is_live(o->key);
+		char *list = live ? changed : ignored;
+		size_t *len = live ? &lc : &li;
+		int w = snprintf(list + *len, sizeof(changed) - *len, "%s%s",
+				 *len ? "," : "", o->key);
+		if (w > 0 && (size_t)w < sizeof(changed) - *len)
+			*len += (size_t)w;
+		if (live)
+			take_value(o, &d->conf, &next);
+	}
+	conf_free(options, N_OPTIONS, &next);
+	log_set_level(d->conf.log_level);
+	if (ignored[0])
+		log_event(LOG_WARN, "config_reload_ignored",
+			  "keys=%s hint=\"these need a restart of the agent; "
+			  "the values it started with stay in force\"",
+			  ignored);
+	log_event(LOG_INFO, "config_reloaded", "changed=%s",
+		  changed[0] ? changed : "none");
+	agent_config_changed(d->agent);
 }
 
 int main(int argc, char **argv)
@@ -352,6 +463,8 @@ int main(int argc, char **argv)
 	}
 	bool check_only = conf_take_switch(&argc, argv, "--check-config");
 	bool insecure = conf_take_switch(&argc, argv, "--insecure");
+	saved_argc = argc;
+	saved_argv = argv;
 	static char exposed[1024];
 	int rc = conf_parse_args(options, N_OPTIONS, argc, argv, &d.conf, err,
 				 sizeof(err));

@@ -66,6 +66,8 @@ static const struct field fields[] = {
 	F("waiting", K_STR, waiting),
 	F("reason", K_STR, reason),
 	F("slots", K_BOOL, slots),
+	F("pending_restart", K_BOOL, pending_restart),
+	F("hs_params", K_STR, hs_params),
 };
 #undef F
 #undef P

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fencing/scope_conf.h"
 
@@ -124,36 +125,54 @@ static int slot_line(const char *line, const char *end, struct scope_conf *out,
 	return scope_conf_set_slot(out, name, value, err, errlen) ? -1 : 1;
 }
 
-int scope_conf_parse(const char *text, size_t len, const char *origin,
-		     struct scope_conf *out, char *err, size_t errlen)
+/* The slot lines of buf (len bytes, NUL-terminated) taken into out and
+ * blanked, so that the next steps do not see them and the line numbers
+ * of their messages stay right.  0 or -1 with the message in err. */
+static int take_slot_lines(char *buf, size_t len, const char *origin,
+			   struct scope_conf *out, char *err, size_t errlen)
 {
-	memset(out, 0, sizeof(*out));
-	/* the slot lines are ours, blanked for conf.c (the line numbers of
-	 * its messages stay right) */
-	char *rest = malloc(len + 1), why[300];
-	if (!rest) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	memcpy(rest, text, len);
-	rest[len] = '\0';
-	int lineno = 1, rc = 0;
-	for (char *p = rest; rc == 0 && p < rest + len; lineno++) {
-		char *nl = memchr(p, '\n', (size_t)(rest + len - p));
-		char *end = nl ? nl : rest + len;
+	char why[300];
+	int lineno = 1;
+	for (char *p = buf; p < buf + len; lineno++) {
+		char *nl = memchr(p, '\n', (size_t)(buf + len - p));
+		char *end = nl ? nl : buf + len;
 		int taken = slot_line(p, end, out, why, sizeof(why));
 		if (taken < 0) {
 			snprintf(err, errlen, "%s:%d: %s",
 				 origin ? origin : "text", lineno, why);
-			rc = -1;
-		} else if (taken) {
-			memset(p, ' ', (size_t)(end - p));
+			return -1;
 		}
+		if (taken)
+			memset(p, ' ', (size_t)(end - p));
 		p = end + 1;
 	}
-	if (rc == 0 && conf_parse_text(table, SCOPE_N_KEYS, rest, len, origin,
-				       out, out->set, err, errlen) != CONF_OK)
+	return 0;
+}
+
+int scope_conf_parse(const char *text, size_t len, const char *origin,
+		     struct scope_conf *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	size_t cap = 2 * len + 2; /* every line may gain its newline */
+	char *slotless = malloc(len + 1), *rest = malloc(cap);
+	if (!slotless || !rest) {
+		free(slotless);
+		free(rest);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(slotless, text, len);
+	slotless[len] = '\0';
+	/* slot lines, then pg. and pg_hba lines, then conf.c's keys */
+	int rc = take_slot_lines(slotless, len, origin, out, err, errlen);
+	if (rc == 0)
+		rc = pg_params_split(slotless, len, origin, &out->pg, rest, cap,
+				     err, errlen);
+	if (rc == 0 &&
+	    conf_parse_text(table, SCOPE_N_KEYS, rest, strlen(rest), origin,
+			    out, out->set, err, errlen) != CONF_OK)
 		rc = -1;
+	free(slotless);
 	free(rest);
 	return rc;
 }
@@ -215,6 +234,13 @@ int scope_conf_assign(struct scope_conf *c, const char *assignment, char *err,
 		snprintf(name, sizeof(name), "%.*s", (int)(klen - plen),
 			 assignment + plen);
 		return scope_conf_set_slot(c, name, value, err, errlen);
+	}
+	if (klen == 6 && strncasecmp(assignment, "pg_hba", 6) == 0)
+		return pg_params_hba_add(&c->pg, value, err, errlen);
+	if (klen > 3 && strncasecmp(assignment, "pg.", 3) == 0) {
+		char name[PG_PARAM_NAME_MAX + 4];
+		snprintf(name, sizeof(name), "%.*s", (int)klen, assignment);
+		return pg_params_set(&c->pg, name, value, err, errlen);
 	}
 	const struct conf_option *o = find_key(assignment, klen);
 	if (!o)
@@ -285,5 +311,5 @@ bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap)
 			return false;
 		len += (size_t)w;
 	}
-	return true;
+	return pg_params_format(&c->pg, buf, cap, &len);
 }

@@ -32,6 +32,7 @@
 #include "fencing/slots.h"
 
 #define SCOPE_MAX_SLOTS 16 /* permanent slots */
+#include "fencing/pg_params.h"
 
 enum scope_key {
 	SCOPE_SYNCHRONOUS_MODE = 0,
@@ -59,6 +60,9 @@ struct scope_conf {
 	 * `slot.NAME = logical:DATABASE:PLUGIN` lines (fencing/slots.h). */
 	struct slot_spec slots[SCOPE_MAX_SLOTS];
 	size_t n_slots;
+	/* pg.NAME = VALUE and pg_hba = '...' lines (pg_params.h): what
+	 * every agent writes into its Postgres configuration */
+	struct pg_params pg;
 };
 
 /* The agent's defaults, and tenurectl's guess for the margins that each
@@ -88,7 +92,9 @@ int scope_conf_parse(const char *text, size_t len, const char *origin,
 		     struct scope_conf *out, char *err, size_t errlen);
 
 /* "key=value" (as `--set` gives it) applied to *c; "key=" removes the key
- * (each agent's file decides again); "slot.NAME=..." a permanent slot.
+ * (each agent's file decides again); "slot.NAME=..." a permanent slot;
+ * pg.NAME=VALUE sets a Postgres parameter (pg.NAME= removes it),
+ * pg_hba=LINE appends a pg_hba line (pg_hba= removes them all).
  * 0 or -1 with the message in err. */
 int scope_conf_assign(struct scope_conf *c, const char *assignment, char *err,
 		      size_t errlen);
@@ -102,8 +108,8 @@ int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
 		     int64_t drift_ppm, char *err, size_t errlen);
 
 /* The keys *c sets, one `key = value` line each, in table order, without
- * maintenance_mode, then the permanent slots: what SCOPE/config holds.
- * false if buf is too small. */
+ * maintenance_mode, then the permanent slots, then the pg. and pg_hba
+ * lines: what SCOPE/config holds.  false if buf is too small. */
 bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap);
 
 /* `slot.NAME` set to value (a spec, slots.h), or removed when value is

@@ -27,7 +27,7 @@
 #define AGENT_MAX_MEMBERS 32
 #define AGENT_MAX_HISTORY 64
 #define AGENT_KEY_MAX 512
-#define AGENT_CONFIG_MAX 2048
+#define AGENT_CONFIG_MAX 16384
 
 /* What the witnesses said at the last successful read. */
 struct witness_view {

@@ -84,17 +84,20 @@ START_TEST(test_list_json)
 		   "\"running\","
 		   "\"timeline\":2,\"lag_bytes\":0,\"sync\":false,\"healthy\":"
 		   "true,"
-		   "\"api\":\"\",\"host\":\"10.0.0.1:5432\",\"lease_token\":42}"
+		   "\"api\":\"\",\"host\":\"10.0.0.1:5432\",\"pending_"
+		   "restart\":false,"
+		   "\"lease_token\":42}"
 		   ","
 		   "{\"name\":\"pg2\",\"role\":\"replica\",\"state\":"
 		   "\"streaming\","
 		   "\"timeline\":2,\"lag_bytes\":400000,\"sync\":false,"
-		   "\"healthy\":false,\"api\":\"\",\"host\":\"10.0.0.2:5432\"},"
+		   "\"healthy\":false,\"api\":\"\",\"host\":\"10.0.0.2:5432\","
+		   "\"pending_restart\":false},"
 		   "{\"name\":\"pg3\",\"role\":\"replica\",\"state\":"
 		   "\"streaming\","
 		   "\"timeline\":2,\"lag_bytes\":3145728,\"sync\":false,"
 		   "\"healthy\":true,\"api\":\"10.0.0.3:8008\",\"host\":"
-		   "\"10.0.0.3:5432\"}]\n");
+		   "\"10.0.0.3:5432\",\"pending_restart\":false}]\n");
 }
 END_TEST
 
