@@ -53,6 +53,16 @@ struct held_lease {
 	uint64_t renew_failures;
 };
 
+/* The operator's request being carried out (agent_requests.c). */
+struct running_request {
+	char action[16]; /* "restart", "reload", "reinit"; "" when none */
+	uint64_t id;
+	char role[16];    /* the role when it began */
+	uint64_t stop_ms; /* clock_now_ms() when Postgres was stopped */
+	uint64_t gap_ms;  /* a primary's: stop to accepting writes */
+	char detail[MEMBER_STR_MAX];
+};
+
 /* The member record last sent to the witnesses (keys_publish_self). */
 struct sent_record {
 	struct member rec;
@@ -154,6 +164,14 @@ struct agent {
 	 * and clock_now_ms() (0: none yet), and one write at a time. */
 	uint64_t optime_sent_lsn, optime_sent_ms, optime_sent_token;
 	bool optime_in_flight;
+
+	/* The operator's request running, the last action's failure
+	 * (act_fail), the ids of the requests done (a result may not be
+	 * in the next view yet: never twice) and of the S/restart deleted. */
+	struct running_request req;
+	bool act_failed;
+	uint64_t restart_done_id, reload_done_id, reinit_done_id;
+	uint64_t restart_deleted_id;
 
 	uint64_t started_ms; /* clock_now_ms() at agent_start */
 	uint64_t pg_sysid;   /* the data's system identifier (0: unknown) */
@@ -275,6 +293,13 @@ const char *startfail_problem(const struct agent *a, char *buf, size_t cap);
 typedef void (*standby_opts_cb)(void *arg, const char *opts);
 void standby_settings_check(struct agent *a, const char *base_opts,
 			    standby_opts_cb done, void *arg);
+
+/* agent_requests.c: the operator's requests (fencing/requests.h). */
+/* decide() had nothing to do: a request's action due now into out
+ * (false: none). */
+bool requests_next(struct agent *a, struct decide_action *out);
+/* The request's action ended: its result is written. */
+void requests_finished(struct agent *a);
 
 /* agent_observe.c: what Postgres is doing right now. */
 void observe_pg(struct agent *a, void (*done)(struct agent *a));

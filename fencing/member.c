@@ -58,6 +58,7 @@ static const struct field fields[] = {
 	F("pg", K_STR, pg),
 	F("upstream", K_STR, upstream),
 	F("nofailover", K_BOOL, nofailover),
+	F("pending_restart", K_BOOL, pending_restart),
 	F("priority", K_I64, priority),
 	F("frozen_token", K_U64, frozen_token),
 	F("lease_token", K_U64, lease_token),

@@ -64,6 +64,8 @@ struct member {
 	char reason[MEMBER_STR_MAX];   /* "reason": why Postgres is down
 					  (a start that failed, a copy
 					  refused), "" */
+	bool pending_restart;          /* "pending_restart": a setting waits
+					  for a restart of Postgres */
 };
 
 const char *member_role_name(enum member_role r);
