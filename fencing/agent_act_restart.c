@@ -50,10 +50,7 @@ static void primary_started(struct act *x, const struct spawn_result *r)
 		return;
 	}
 	/* Answers as a primary, not in recovery: writes are accepted. */
-	act_query(x,
-		  "SELECT 1 WHERE NOT pg_is_in_recovery() AND "
-		  "NOT pg_is_wal_replay_paused()",
-		  10000, primary_writable);
+	act_query(x, "SELECT NOT pg_is_in_recovery()", 10000, primary_writable);
 }
 
 static void restart_stopped(struct act *x, const struct spawn_result *r)

@@ -40,6 +40,8 @@ Suite *preflight_suite(void);     /* fencing/preflight.c */
 Suite *decide_suite(void);        /* fencing/decide.c */
 Suite *scope_conf_suite(void);    /* fencing/scope_conf.c */
 Suite *optime_suite(void);        /* fencing/optime.c */
+Suite *requests_suite(void);      /* fencing/requests.c */
+Suite *ctl_time_suite(void);      /* ctl/ctl_time.c */
 Suite *startfail_suite(void);     /* fencing/startfail.c */
 Suite *standby_settings_suite(void); /* fencing/standby_settings.c, aside.c */
 Suite *scope_keys_suite(void);       /* fencing/scope_keys.c */
