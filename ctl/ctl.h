@@ -67,7 +67,7 @@
 #define CTL_PROG "tenurectl"
 #define CTL_DEFAULT_ENDPOINT "127.0.0.1:7101"
 #define CTL_MAX_ENDPOINTS 16
-#define CTL_MAX_ARGS 4
+#define CTL_MAX_ARGS 16
 #define CTL_MAX_OPTS 16
 
 enum ctl_exit {

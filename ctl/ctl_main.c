@@ -39,10 +39,18 @@ static const char *const dsn_opts[] = { "scope", "role", "dbname", "pg-user",
 static const char *const edit_config_opts[] = { "scope",       "set",
 						"pg-user",     "pg-database",
 						"no-pg-check", NULL };
-static const char *const handover_opts[] = { "scope", "candidate", "wait",
+static const char *const handover_opts[] = { "scope",     "candidate", "wait",
+					     "scheduled", "force",     "yes",
 					     NULL };
 static const char *const failover_opts[] = { "scope", "candidate", "wait",
-					     "force", NULL };
+					     "force", "yes",       NULL };
+static const char *const restart_opts[] = {
+	"scope", "pending",          "role", "scheduled", "force", "yes",
+	"wait",  "switchover-first", NULL
+};
+static const char *const reload_opts[] = { "scope", "wait", NULL };
+static const char *const reinit_opts[] = { "scope", "from", "force",
+					   "yes",   "wait", NULL };
 static const char *const drill_opts[] = { "kind",  "candidate", "yes",
 					  "scope", "pg-user",   "pg-database",
 					  "wait",  NULL };
@@ -341,8 +349,10 @@ static const struct ctl_cmd commands[] = {
 	  "  " CTL_PROG " cluster edit-config --set pg.work_mem=8MB "
 	  "--set 'pg_hba=host all all 10.0.0.0/8 scram-sha-256'\n",
 	  ctl_cmd_pg_edit_config },
-	{ "cluster switchover", "[--candidate NODE] [--wait S] [--scope S]", 0,
-	  0, handover_opts, "hand the primary role to a replica, in order",
+	{ "cluster switchover",
+	  "[--candidate NODE] [--scheduled TIME] [--force] [--wait S] "
+	  "[--scope S]",
+	  0, 0, handover_opts, "hand the primary role to a replica, in order",
 	  "Asks the agents (key S/switchover) to move the primary to NODE: "
 	  "the\n"
 	  "current primary is demoted and releases the lease, then NODE is\n"
@@ -356,11 +366,22 @@ static const struct ctl_cmd commands[] = {
 	  "than 60 s is pending (an older one is replaced: the agents ignore\n"
 	  "it), or the wait runs out: the request is then withdrawn and the\n"
 	  "candidate's own account of why it waits is printed.\n"
+	  "Asks for confirmation first, saying what will happen; --force (or\n"
+	  "--yes) goes ahead without asking, and without a terminal one of\n"
+	  "them is required (exit 2 otherwise).\n"
+	  "--scheduled TIME: the agents carry it out at TIME (ISO 8601:\n"
+	  "2026-12-07T10:00:00Z, 2026-12-07T11:00+01:00, or local time\n"
+	  "without a zone), by their own wall clocks; tenurectl returns at\n"
+	  "once.  The request is kept in S/switchover (with at_ms), survives\n"
+	  "restarts of the agents, shows in 'cluster list', and is cancelled\n"
+	  "with 'cluster flush switchover'.  The candidate is chosen now.\n"
 	  "example:\n"
-	  "  " CTL_PROG " cluster switchover --candidate pg2 --wait 60\n",
+	  "  " CTL_PROG " cluster switchover --candidate pg2 --wait 60\n"
+	  "  " CTL_PROG " cluster switchover --scheduled 2026-12-07T03:00Z "
+	  "--force\n",
 	  ctl_cmd_pg_switchover },
 	{ "cluster failover",
-	  "--candidate NODE [--force] [--wait S] [--scope S]", 0, 0,
+	  "--candidate NODE [--force] [--yes] [--wait S] [--scope S]", 0, 0,
 	  failover_opts, "promote a replica when there is no healthy primary",
 	  "When S/primary is free (the old primary is dead or fenced): the\n"
 	  "agents promote NODE once the old lease has ended, if NODE may be\n"
@@ -371,10 +392,68 @@ static const struct ctl_cmd commands[] = {
 	  "its position are lost.  With a healthy primary this is a "
 	  "switchover\n"
 	  "to NODE (as patronictl does; --force then changes nothing).  Exit\n"
-	  "codes as for switchover.\n"
+	  "codes as for switchover.  Asks for confirmation first; --yes goes\n"
+	  "ahead without asking (not --force, which means the above), and\n"
+	  "without a terminal --yes is required.\n"
 	  "example:\n"
 	  "  " CTL_PROG " cluster failover --candidate pg3 --force\n",
 	  ctl_cmd_pg_failover },
+	{ "cluster restart",
+	  "[NODE...] [--pending] [--role primary|replica] [--scheduled TIME] "
+	  "[--switchover-first] [--force] [--wait S] [--scope S]",
+	  0, CTL_MAX_ARGS, restart_opts,
+	  "restart Postgres on the members, rolling, through the agents",
+	  "Without NODE, every member.  Written to S/restart; the agents\n"
+	  "restart the replicas one at a time (the next once the last one\n"
+	  "streams again), in name order, then the primary in place: it keeps\n"
+	  "its lease (renewed all along, fenced as ever if it were lost) and\n"
+	  "stays the primary; its write gap (stop to accepting writes) is\n"
+	  "measured and printed.  --switchover-first hands the primary role "
+	  "to\n"
+	  "a replica first (then the old primary restarts as a replica).\n"
+	  "--pending: only members whose Postgres has a setting waiting for a\n"
+	  "restart (pending_restart).  --role: only the primary, or only the\n"
+	  "replicas.  Each agent writes its result to S/results/NAME;\n"
+	  "tenurectl prints them as they come, for --wait (default 10 min).\n"
+	  "--scheduled TIME: as for switchover (ISO 8601; the agents' wall\n"
+	  "clocks); cancelled with 'cluster flush restart'.  Asks for\n"
+	  "confirmation (--force or --yes skips it; required without a\n"
+	  "terminal).  Exit 0 when every node restarted, 2 on a failure, a\n"
+	  "pending restart, or when --wait ran out (the agents go on).\n"
+	  "examples:\n"
+	  "  " CTL_PROG " cluster restart --force\n"
+	  "  " CTL_PROG " cluster restart --pending --scheduled "
+	  "2026-12-07T03:00:00Z --force\n",
+	  ctl_cmd_pg_restart },
+	{ "cluster reload", "[NODE...] [--wait S] [--scope S]", 0, CTL_MAX_ARGS,
+	  reload_opts,
+	  "reload Postgres' configuration on the members (pg_reload_conf)",
+	  "Without NODE, every member.  Written to S/reload/NAME; each agent\n"
+	  "runs pg_reload_conf(), writes its result to S/results/NAME and\n"
+	  "deletes the request.  Waits --wait (default 30 s) for every "
+	  "result.\n",
+	  ctl_cmd_pg_reload },
+	{ "cluster reinit",
+	  "NODE [--from MEMBER] [--force] [--wait S] "
+	  "[--scope S]",
+	  1, 1, reinit_opts, "copy a replica's data afresh",
+	  "Written to S/reinit/NODE; NODE's agent stops its Postgres, moves\n"
+	  "the data directory aside (DATADIR.diverged-SECONDS; removed\n"
+	  "instead when an earlier copy is kept beside it), copies it with\n"
+	  "pg_basebackup from MEMBER (default: the primary) and starts it as\n"
+	  "a replica.  Refused for the primary.  Asks for confirmation\n"
+	  "(--force or --yes skips it; required without a terminal).  Waits\n"
+	  "--wait (default 10 min) for the result.\n"
+	  "example:\n"
+	  "  " CTL_PROG " cluster reinit pg3 --force\n",
+	  ctl_cmd_pg_reinit },
+	{ "cluster flush", "[NODE] restart|switchover [--scope S]", 1, 2,
+	  scope_opts, "cancel a scheduled restart or switchover",
+	  "restart: deletes S/restart (a rolling restart under way stops\n"
+	  "after the node restarting now); with NODE, only takes NODE out of\n"
+	  "it.  switchover: deletes a scheduled S/switchover (one not\n"
+	  "scheduled is left alone).  Exit 1 when there is none.\n",
+	  ctl_cmd_pg_flush },
 	{ "cluster drill",
 	  "[--kind switchover|failover] [--candidate NODE] [--yes] [--wait S] "
 	  "[--pg-user U] [--pg-database D] [--scope S]",
@@ -700,7 +779,9 @@ static void add_word(struct parsed *p, const char *w)
 static bool is_flag(const char *name)
 {
 	return strcmp(name, "yes") == 0 || strcmp(name, "force") == 0 ||
-	       strcmp(name, "no-pg-check") == 0;
+	       strcmp(name, "no-pg-check") == 0 ||
+	       strcmp(name, "pending") == 0 ||
+	       strcmp(name, "switchover-first") == 0;
 }
 
 static const struct ctl_cmd *find_command(const struct parsed *p, size_t *used);

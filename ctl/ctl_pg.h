@@ -121,6 +121,15 @@ struct pg_params;
  * server's wording.  0 or the exit code (nothing may be written). */
 int ctl_pg_check_params(struct ctl *c, const char *scope,
 			const struct pg_params *p);
+/* S/primary's holder ("" when free) into holder.  0 or the exit code
+ * after an error was printed. */
+int ctl_pg_read_primary(struct ctl *c, const char *scope, char *holder,
+			size_t cap);
+/* The member records (*out malloc'ed).  0 or an exit code. */
+int ctl_pg_read_members(struct ctl *c, const char *scope, struct member **out,
+			size_t *n);
+/* Every key under prefix (free with ctl_pages_free). */
+int ctl_pg_list_prefix(struct ctl *c, const char *prefix, struct ctl_pages *p);
 
 /* ---- the commands ------------------------------------------------------- */
 
@@ -128,6 +137,13 @@ int ctl_cmd_pg_list(struct ctl *c);
 int ctl_cmd_pg_history(struct ctl *c);
 int ctl_cmd_pg_pause(struct ctl *c);
 int ctl_cmd_pg_resume(struct ctl *c);
+/* ctl_pgrequests.c: restart, reload, reinit, flush (fencing/requests.h) */
+int ctl_cmd_pg_restart(struct ctl *c);
+int ctl_cmd_pg_reload(struct ctl *c);
+int ctl_cmd_pg_reinit(struct ctl *c);
+int ctl_cmd_pg_flush(struct ctl *c);
+/* A switchover without its question (cluster restart asked already). */
+int ctl_pg_switchover_asked(struct ctl *c);
 int ctl_cmd_pg_switchover(struct ctl *c);
 int ctl_cmd_pg_failover(struct ctl *c);
 int ctl_cmd_pg_topology(struct ctl *c);

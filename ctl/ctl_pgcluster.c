@@ -40,8 +40,10 @@
 #include "ctl/ctl.h"
 #include "ctl/ctl_drill.h"
 #include "ctl/ctl_pg.h"
+#include "ctl/ctl_time.h"
 #include "fencing/flatjson.h"
 #include "fencing/optime.h"
+#include "fencing/requests.h"
 #include "fencing/roster.h"
 #include "fencing/scope_keys.h"
 #include "proto/limits.h"
@@ -167,6 +169,8 @@ static int read_members(struct ctl *c, const char *scope, struct member **out,
 
 /* ---- cluster list -------------------------------------------------------- */
 
+static int print_requests(struct ctl *c, const char *scope);
+
 int ctl_pg_snapshot_read(struct ctl *c, struct ctl_pg_snapshot *s)
 {
 	const char *scope;
@@ -209,8 +213,11 @@ static int list_once(struct ctl *c)
 {
 	struct ctl_pg_snapshot s;
 	int code = ctl_pg_snapshot_read(c, &s);
-	if (code == CTL_EXIT_OK)
+	if (code == CTL_EXIT_OK) {
 		ctl_pg_print_list(stdout, c->format, &s.list);
+		if (c->format == CTL_TABLE)
+			code = print_requests(c, s.list.scope);
+	}
 	ctl_pg_snapshot_free(&s);
 	return code;
 }
@@ -511,12 +518,19 @@ static int check_candidate(struct ctl *c, const char *scope, const char *name,
 	return code;
 }
 
+struct request_times {
+	uint64_t requested_ms, at_ms;
+};
+
 static bool request_time(void *arg, const char *key,
 			 const struct flatjson_value *v, char *err,
 			 size_t errlen)
 {
+	struct request_times *t = arg;
 	if (strcmp(key, "requested_ms") == 0)
-		return flatjson_u64(key, v, arg, err, errlen);
+		return flatjson_u64(key, v, &t->requested_ms, err, errlen);
+	if (strcmp(key, "at_ms") == 0)
+		return flatjson_u64(key, v, &t->at_ms, err, errlen);
 	return true;
 }
 
@@ -524,13 +538,15 @@ static bool request_time(void *arg, const char *key,
  * SCOPE_REQUEST_MAX_AGE_MS (the agents' own rule), or unreadable. */
 static bool request_stale(struct client_str value)
 {
-	uint64_t at = 0;
+	struct request_times t = { 0, 0 };
 	char err[160];
-	if (!flatjson_parse(value.p, value.len, request_time, &at, err,
+	if (!flatjson_parse(value.p, value.len, request_time, &t, err,
 			    sizeof(err)) ||
-	    at == 0)
+	    t.requested_ms == 0)
 		return true;
-	return clock_wall_ms() > at + SCOPE_REQUEST_MAX_AGE_MS;
+	/* a scheduled one ages from its time on, as the agents count */
+	uint64_t since = t.at_ms > t.requested_ms ? t.at_ms : t.requested_ms;
+	return clock_wall_ms() > since + SCOPE_REQUEST_MAX_AGE_MS;
 }
 
 /* Writes S/switchover unless a live request is pending already (a stale
@@ -538,7 +554,7 @@ static bool request_stale(struct client_str value)
  * NULL. */
 static int request_handover(struct ctl *c, const char *scope, const char *kind,
 			    const char *from, const char *candidate, bool force,
-			    char *sent)
+			    uint64_t at_ms, char *sent)
 {
 	char key[SM_KEY_MAX + 1], value[1024];
 	struct client_request q = { .op = CLIENT_OP_CAS };
@@ -551,6 +567,8 @@ static int request_handover(struct ctl *c, const char *scope, const char *kind,
 	flatjson_put_u64(&w, "requested_ms", clock_wall_ms());
 	if (force)
 		flatjson_put_bool(&w, "force", true);
+	if (at_ms)
+		flatjson_put_u64(&w, "at_ms", at_ms);
 	if (!flatjson_end(&w)) {
 		fprintf(stderr, CTL_PROG ": names too long\n");
 		return CTL_EXIT_ERROR;
@@ -833,7 +851,7 @@ static int warn_forced(struct ctl *c, const char *scope, const char *name)
 	return 0;
 }
 
-static int handover(struct ctl *c, const char *kind)
+static int handover(struct ctl *c, const char *kind, bool asked)
 {
 	const char *scope, *candidate = ctl_opt(c, "candidate");
 	char picked[MEMBER_STR_MAX], sent[1024] = "";
@@ -841,6 +859,18 @@ static int handover(struct ctl *c, const char *kind)
 	struct primary p;
 	bool switchover = strcmp(kind, "switchover") == 0;
 	bool force = ctl_opt(c, "force") != NULL;
+	/* No question: --yes, or --force of a switchover (as patronictl);
+	 * a failover's --force means "promote it although it lags", too
+	 * much to also mean "do not ask". */
+	bool skip = asked || ctl_opt(c, "yes") || (switchover && force);
+	uint64_t at_ms = 0;
+	char err[300];
+	const char *when = ctl_opt(c, "scheduled");
+	if (when && ctl_parse_time(when, &at_ms, err, sizeof(err)))
+		return ctl_usage_error(c, "--scheduled %s", err);
+	if (when && at_ms <= clock_wall_ms())
+		return ctl_usage_error(c, "--scheduled %s is in the past",
+				       when);
 	if (scope_of(c, &scope) ||
 	    ctl_opt_duration(c, "wait", false, 30000, 1000, &wait_ms))
 		return CTL_EXIT_ERROR;
@@ -881,21 +911,90 @@ static int handover(struct ctl *c, const char *kind)
 		code = warn_forced(c, scope, candidate);
 	if (code)
 		return code;
+	char what[1024], at_text[40];
+	if (p.holder[0])
+		snprintf(what, sizeof(what),
+			 "%s of cluster '%s' %s%s: %s is stopped and releases "
+			 "the lease, %s is promoted, %s follows it; clients "
+			 "of the primary see errors for a few seconds.  Go "
+			 "ahead?",
+			 kind, scope, when ? "at " : "now",
+			 when ? ctl_local_time(at_ms, at_text, sizeof(at_text))
+			      : "",
+			 p.holder, candidate, p.holder);
+	else
+		snprintf(what, sizeof(what),
+			 "failover of cluster '%s' to %s (no primary holds "
+			 "the lease)%s.  Go ahead?",
+			 scope, candidate,
+			 force ? ", forced: commits beyond its position are "
+				 "lost"
+			       : "");
+	if ((code = ctl_confirm(c, what, skip,
+				switchover ? "--force (or --yes)" : "--yes")))
+		return code;
 	code = request_handover(c, scope, kind, p.holder, candidate, force,
-				sent);
+				at_ms, sent);
 	if (code)
 		return code;
+	if (at_ms) {
+		printf("%s to %s scheduled at %s (cancel it with '" CTL_PROG
+		       " cluster flush switchover --scope %s')\n",
+		       kind, candidate,
+		       ctl_local_time(at_ms, at_text, sizeof(at_text)), scope);
+		return CTL_EXIT_OK;
+	}
 	return wait_handover(c, scope, kind, candidate, &p, wait_ms, sent);
 }
 
 int ctl_cmd_pg_switchover(struct ctl *c)
 {
-	return handover(c, "switchover");
+	return handover(c, "switchover", false);
+}
+
+int ctl_pg_switchover_asked(struct ctl *c)
+{
+	return handover(c, "switchover", true);
 }
 
 int ctl_cmd_pg_failover(struct ctl *c)
 {
-	return handover(c, "failover");
+	return handover(c, "failover", false);
+}
+
+/* Below the table: a restart or a switchover asked for and not done yet
+ * (scheduled ones with their time). */
+static int print_requests(struct ctl *c, const char *scope)
+{
+	char key[SM_KEY_MAX + 1], value[2048], when[40], err[160];
+	bool found;
+	struct restart_request r;
+	key_of(key, sizeof(key), scope, "restart");
+	if (read_key(c, key, value, sizeof(value), &found))
+		return CTL_EXIT_ERROR;
+	if (found &&
+	    restart_request_decode(value, strlen(value), &r, err, sizeof(err)))
+		printf("Restart %s: %s%s%s%s\n",
+		       r.at_ms ? "scheduled at" : "in progress, asked at",
+		       ctl_local_time(r.at_ms ? r.at_ms : r.id, when,
+				      sizeof(when)),
+		       r.nodes[0] ? " nodes " : "", r.nodes,
+		       r.pending   ? " (pending restart only)"
+		       : r.role[0] ? (strcmp(r.role, "primary") == 0
+					      ? " (primary only)"
+					      : " (replicas only)")
+				   : "");
+	key_of(key, sizeof(key), scope, "switchover");
+	if (read_key(c, key, value, sizeof(value), &found))
+		return CTL_EXIT_ERROR;
+	struct request_times t = { 0, 0 };
+	if (found && flatjson_parse(value, strlen(value), request_time, &t, err,
+				    sizeof(err)))
+		printf("Switchover %s: %s\n",
+		       t.at_ms ? "scheduled at" : "requested at",
+		       ctl_local_time(t.at_ms ? t.at_ms : t.requested_ms, when,
+				      sizeof(when)));
+	return CTL_EXIT_OK;
 }
 
 /* ---- shared with cluster drill (ctl_drill*.c) --------------------------- */
@@ -903,6 +1002,26 @@ int ctl_cmd_pg_failover(struct ctl *c)
 int ctl_pg_scope(struct ctl *c, const char **out)
 {
 	return scope_of(c, out);
+}
+
+int ctl_pg_read_primary(struct ctl *c, const char *scope, char *holder,
+			size_t cap)
+{
+	struct primary p;
+	int code = read_primary(c, scope, &p);
+	snprintf(holder, cap, "%s", p.holder);
+	return code;
+}
+
+int ctl_pg_read_members(struct ctl *c, const char *scope, struct member **out,
+			size_t *n)
+{
+	return read_members(c, scope, out, n);
+}
+
+int ctl_pg_list_prefix(struct ctl *c, const char *prefix, struct ctl_pages *p)
+{
+	return list_prefix(c, prefix, p);
 }
 
 int ctl_pg_read_key(struct ctl *c, const char *key, char *buf, size_t len,
@@ -914,7 +1033,8 @@ int ctl_pg_read_key(struct ctl *c, const char *key, char *buf, size_t len,
 int ctl_pg_request_handover(struct ctl *c, const char *scope, const char *kind,
 			    const char *from, const char *candidate)
 {
-	return request_handover(c, scope, kind, from, candidate, false, NULL);
+	return request_handover(c, scope, kind, from, candidate, false, 0,
+				NULL);
 }
 
 int ctl_pg_quiet_call(struct ctl *c, const struct client_request *q,

@@ -91,6 +91,8 @@ void agent_log_action(struct agent *a, const struct decide_action *act)
 
 static void act_done(struct agent *a)
 {
+	if (a->req.action[0])
+		requests_finished(a);
 	a->busy = false;
 	a->kick = false;
 	tick_soon(a, 20);
@@ -209,6 +211,9 @@ static void step(struct agent *a, bool view_ok)
 		set_waiting(&act, "waiting for this node's member lease");
 	if (act.kind != ACT_FENCE && now < a->retry_after)
 		act.kind = ACT_NONE; /* the last attempt failed just now */
+	else if (act.kind == ACT_NONE && view_ok && a->member_held_once &&
+		 requests_next(a, &act))
+		agent_log_action(a, &act); /* an operator's request */
 	else
 		agent_log_action(a, &act);
 	a->status_reason = act.reason;

@@ -20,8 +20,11 @@
  * nodes that may acknowledge synchronous commits), S/pause, S/switchover,
  * S/initialize, S/demoted (an old primary's "NAME TOKEN": it stopped),
  * S/drill (a failover drill: the primary it names, with that token,
- * fences itself as a dead host would), S/history/<token>; the drill
- * results under S/drills/ are never read by the agent.
+ * fences itself as a dead host would), S/history/<token>; the
+ * operator's requests (fencing/requests.h) S/restart (a rolling restart),
+ * S/reload/NAME, S/reinit/NAME, and each agent's result S/results/NAME;
+ * S/switchover may carry "at_ms" (scheduled: not before that wall-clock
+ * time).  The drill results under S/drills/ are never read by the agent.
  *
  * Errors: agent_start returns 0 or -1 with a message in err; after start,
  * failures are logged (log_event) and retried, never returned.

@@ -49,6 +49,7 @@ void act_fail(struct act *x, const char *event, const char *detail)
 	log_event(LOG_ERROR, event, "action=%s target=%s detail=%s",
 		  decide_kind_name(x->what.kind), x->what.target,
 		  act_one_line(detail, q, sizeof(q)));
+	x->a->act_failed = true;
 	/* The same step is asked for again after a pause, not at once. */
 	x->a->retry_after = clock_now_ms() + 1000;
 	act_finish(x);
@@ -404,6 +405,7 @@ void act_run(struct agent *a, const struct decide_action *what,
 	x->a = a;
 	x->what = *what;
 	x->done = done;
+	a->act_failed = false;
 	switch (what->kind) {
 	case ACT_FENCE:
 		act_fence(a, what->reason);
@@ -471,6 +473,15 @@ void act_run(struct agent *a, const struct decide_action *what,
 		return;
 	case ACT_RESTART_STANDBY:
 		act_pg_stop(x, act_restart_stopped);
+		return;
+	case ACT_PG_RESTART:
+		act_pg_restart(x);
+		return;
+	case ACT_PG_RELOAD:
+		act_pg_reload(x);
+		return;
+	case ACT_REINIT:
+		act_reinit(x);
 		return;
 	case ACT_NONE:
 		break;

@@ -248,6 +248,7 @@ static void copy_refused(struct act *x, const char *msg)
 {
 	struct agent *a = x->a;
 	snprintf(a->copy_problem, sizeof(a->copy_problem), "%s", msg);
+	a->act_failed = true;
 	log_event(LOG_ERROR, "copy_refused", "why=\"%s\"", msg);
 	/* asked again in a while: free space does not come every second */
 	a->retry_after = clock_now_ms() + 30000;
@@ -267,6 +268,16 @@ static void copy_begins(struct act *x)
 	a->rewound = false;
 }
 
+/* The directory is out of the way: a re-copy asked for by the operator
+ * goes on at once, anything else ends (the next tick copies). */
+static void aside_done(struct act *x)
+{
+	if (x->after_aside)
+		x->after_aside(x);
+	else
+		act_finish(x);
+}
+
 static void removed(struct act *x, const struct spawn_result *r)
 {
 	char q[900];
@@ -275,7 +286,7 @@ static void removed(struct act *x, const struct spawn_result *r)
 			  "output=%s hint=\"remove "
 			  "it by hand\"",
 			  act_one_line(r->output, q, sizeof(q)));
-	act_finish(x);
+	aside_done(x);
 }
 
 /* An earlier copy is kept already: this directory goes (renamed first,
@@ -329,7 +340,7 @@ static void sized(struct act *x, const struct spawn_result *r)
 		  "from=%s to=%s why=\"%s: re-copying from the primary\"",
 		  a->conf->pg_data_dir, aside, why);
 	copy_begins(x);
-	act_finish(x);
+	aside_done(x);
 }
 
 void act_move_aside(struct act *x, const char *why)

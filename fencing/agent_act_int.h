@@ -62,6 +62,9 @@ struct act {
 	char extra_opts[512]; /* a standby's settings raised to its
 				   primary's (agent_standby.c) */
 	uint64_t copy_bytes;  /* act_move_aside: the directory's size */
+	/* act_move_aside: the next step once the directory is aside
+	 * (NULL: the action ends there) */
+	void (*after_aside)(struct act *x);
 };
 
 /* agent_act.c: the helpers. */
@@ -138,6 +141,11 @@ void act_history_put(struct agent *a, const char *old, const char *reason,
 /* True when armed (or none is configured); false when the promotion was
  * refused instead (the lease is being released and the action ends). */
 bool act_arm_watchdog(struct act *x);
+
+/* agent_act_restart.c: the operator's requests (agent_requests.c) */
+void act_pg_restart(struct act *x);
+void act_pg_reload(struct act *x);
+void act_reinit(struct act *x);
 
 /* agent_act_sync.c */
 void act_set_sync(struct act *x);

@@ -95,7 +95,9 @@ static void history_promoted(struct agent *a)
 		/* A failover replaces a primary that may have died long
 		 * before the request: the outage runs from its last sign of
 		 * life. */
-		uint64_t since = v->switch_requested_ms;
+		uint64_t since = v->switch_at_ms > v->switch_requested_ms
+					 ? v->switch_at_ms
+					 : v->switch_requested_ms;
 		uint64_t bar = optime_view_bar(v);
 		if (v->switch_force)
 			log_event(

@@ -140,12 +140,24 @@ const char *agent_role_name(const struct agent *a)
 
 void agent_callback_stopped(struct agent *a, const char *role)
 {
-	if (!a->callbacks.stopped)
+	/* a restart is one event for the scripts (Patroni's on_restart),
+	 * not a stop and a start */
+	if (!a->callbacks.stopped && !a->callbacks.restarting)
 		agent_callback(a, "on_stop", role);
+}
+
+void agent_callback_restart(struct agent *a, bool begun)
+{
+	a->callbacks.restarting = begun;
 }
 
 void agent_callback_started(struct agent *a, const char *role)
 {
+	if (a->callbacks.restarting) {
+		a->callbacks.restarting = false;
+		agent_callback(a, "on_restart", role);
+		return;
+	}
 	bool changed = a->callbacks.role[0] &&
 		       strcmp(a->callbacks.role, role) != 0;
 	agent_callback(a, changed ? "on_role_change" : "on_start", role);

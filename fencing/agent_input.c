@@ -33,6 +33,14 @@ static bool switch_overdue(const struct agent_facts *f,
 	       f->now_ms - f->lease_free_since > 2 * f->lease_ttl;
 }
 
+/* When a request's age starts: at its time when it was scheduled. */
+static uint64_t request_since(const struct witness_view *v)
+{
+	return v->switch_at_ms > v->switch_requested_ms
+		       ? v->switch_at_ms
+		       : v->switch_requested_ms;
+}
+
 void agent_build_input(const struct agent_facts *f,
 		       const struct witness_view *v,
 		       struct agent_input_bufs *bufs, struct decide_input *in)
@@ -79,7 +87,11 @@ void agent_build_input(const struct agent_facts *f,
 	/* A stale request must not hold back an automatic failover forever
 	 * (tenurectl replaces it by the same rule). */
 	if (v->switch_requested_ms &&
-	    f->wall_ms > v->switch_requested_ms + SCOPE_REQUEST_MAX_AGE_MS)
+	    f->wall_ms > request_since(v) + SCOPE_REQUEST_MAX_AGE_MS)
+		in->switch_candidate = "";
+	/* A scheduled switchover waits for its time, by this node's wall
+	 * clock (docs/operations.md: clocks must agree to a second or so). */
+	if (v->switch_at_ms && f->wall_ms < v->switch_at_ms)
 		in->switch_candidate = "";
 	/* Carried out already: this node was promoted after the request
 	 * (its deletion may not be visible yet). */

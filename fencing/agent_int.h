@@ -54,6 +54,16 @@ struct held_lease {
 	uint64_t renew_failures;
 };
 
+/* The operator's request being carried out (agent_requests.c). */
+struct running_request {
+	char action[16]; /* "restart", "reload", "reinit"; "" when none */
+	uint64_t id;
+	char role[16];    /* the role when it began */
+	uint64_t stop_ms; /* clock_now_ms() when Postgres was stopped */
+	uint64_t gap_ms;  /* a primary's: stop to accepting writes */
+	char detail[MEMBER_STR_MAX];
+};
+
 /* The member record last sent to the witnesses (keys_publish_self). */
 struct sent_record {
 	struct member rec;
@@ -72,9 +82,10 @@ struct callback_req {
 struct agent_callbacks {
 	struct callback_req running, waiting[CALLBACK_QUEUE_MAX];
 	int head, count;
-	bool busy;     /* running is running */
-	bool stopped;  /* on_stop was the last word on Postgres */
-	char role[24]; /* the role the last start or role change told */
+	bool busy;       /* running is running */
+	bool stopped;    /* on_stop was the last word on Postgres */
+	char role[24];   /* the role the last start or role change told */
+	bool restarting; /* a restart through the tool: on_restart only */
 };
 
 /* The Postgres parameters this agent writes (agent_params.c). */
@@ -186,6 +197,14 @@ struct agent {
 	uint64_t optime_sent_lsn, optime_sent_ms, optime_sent_token;
 	bool optime_in_flight;
 
+	/* The operator's request running, the last action's failure
+	 * (act_fail), the ids of the requests done (a result may not be
+	 * in the next view yet: never twice) and of the S/restart deleted. */
+	struct running_request req;
+	bool act_failed;
+	uint64_t restart_done_id, reload_done_id, reinit_done_id;
+	uint64_t restart_deleted_id;
+
 	uint64_t started_ms; /* clock_now_ms() at agent_start */
 	uint64_t pg_sysid;   /* the data's system identifier (0: unknown) */
 
@@ -234,6 +253,9 @@ void agent_callback_stopped(struct agent *a, const char *role);
 /* This agent started Postgres as ROLE: on_start, or on_role_change when
  * the last role told was another (an old primary back as a standby). */
 void agent_callback_started(struct agent *a, const char *role);
+/* A restart through the tool begins (begun) or ended without a start:
+ * while it runs, the stop is not said and the start is on_restart. */
+void agent_callback_restart(struct agent *a, bool begun);
 
 /* agent_lease.c: the primary lease (docs/design.md rule 3) and the member
  * lease. */
@@ -357,6 +379,12 @@ const char *slots_follow_name(const struct agent *a, const struct member *m,
 /* agent.c: a conninfo for this node's Postgres, database dbname. */
 void agent_local_conninfo(const struct agent *a, const char *dbname,
 			  char *conninfo, size_t cap);
+/* agent_requests.c: the operator's requests (fencing/requests.h). */
+/* decide() had nothing to do: a request's action due now into out
+ * (false: none). */
+bool requests_next(struct agent *a, struct decide_action *out);
+/* The request's action ended: its result is written. */
+void requests_finished(struct agent *a);
 
 /* agent_observe.c: what Postgres is doing right now. */
 void observe_pg(struct agent *a, void (*done)(struct agent *a));

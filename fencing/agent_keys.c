@@ -82,6 +82,8 @@ static bool switch_field(void *arg, const char *key,
 	else if (strcmp(key, "requested_ms") == 0)
 		return flatjson_u64(key, v, &w->switch_requested_ms, err,
 				    errlen);
+	else if (strcmp(key, "at_ms") == 0)
+		return flatjson_u64(key, v, &w->switch_at_ms, err, errlen);
 	return true;
 }
 
@@ -140,6 +142,49 @@ static void take_history(struct witness_view *w, const struct client_kv *kv,
 		log_event(LOG_WARN, "bad_history_entry", "key=%s", key);
 }
 
+/* S/restart, this node's S/reload/NAME and S/reinit/NAME, and every
+ * S/results/NAME (fencing/requests.h).  False: not one of them. */
+static bool take_request(struct agent *a, struct witness_view *w, const char *k,
+			 const struct client_kv *kv)
+{
+	char err[128];
+	const char *name = a->conf->name;
+	bool ok = true;
+	if (strcmp(k, "restart") == 0) {
+		ok = w->restart_present = restart_request_decode(kv->value.p,
+								 kv->value.len,
+								 &w->restart,
+								 err,
+								 sizeof(err));
+	} else if (strncmp(k, "reload/", 7) == 0) {
+		if (strcmp(k + 7, name) == 0)
+			ok = w->reload_present =
+				node_request_decode(kv->value.p, kv->value.len,
+						    &w->reload, err,
+						    sizeof(err));
+	} else if (strncmp(k, "reinit/", 7) == 0) {
+		if (strcmp(k + 7, name) == 0)
+			ok = w->reinit_present =
+				node_request_decode(kv->value.p, kv->value.len,
+						    &w->reinit, err,
+						    sizeof(err));
+	} else if (strncmp(k, "results/", 8) == 0) {
+		if (w->n_results == AGENT_MAX_MEMBERS)
+			return true;
+		struct named_result *r = &w->results[w->n_results];
+		snprintf(r->name, sizeof(r->name), "%s", k + 8);
+		if ((ok = node_result_decode(kv->value.p, kv->value.len,
+					     &r->res, err, sizeof(err))))
+			w->n_results++;
+	} else {
+		return false;
+	}
+	if (!ok)
+		log_event(LOG_WARN, "bad_request_key", "key=%s err=\"%s\"", k,
+			  err);
+	return true;
+}
+
 static void take_kv(struct agent *a, struct witness_view *w,
 		    const struct client_kv *kv)
 {
@@ -185,6 +230,8 @@ static void take_kv(struct agent *a, struct witness_view *w,
 			log_event(LOG_WARN, "bad_drill_key", "err=\"%s\"", err);
 	} else if (strncmp(k, "history/", 8) == 0) {
 		take_history(w, kv, key, false);
+	} else if (take_request(a, w, k, kv)) {
+		/* an operator's request or an agent's result */
 	} else if (strcmp(k, "optime") == 0) {
 		if (!optime_decode(kv->value.p, kv->value.len, &w->optime, err,
 				   sizeof(err)))

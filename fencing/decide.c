@@ -33,6 +33,9 @@ static const char *const kind_names[] = {
 	[ACT_MARK_INIT] = "mark_initialized",
 	[ACT_RECLAIM] = "reclaim",
 	[ACT_SYNC_KEY] = "sync_key",
+	[ACT_PG_RESTART] = "restart",
+	[ACT_PG_RELOAD] = "reload",
+	[ACT_REINIT] = "reinit",
 };
 
 const char *decide_kind_name(enum decide_kind k)

@@ -181,6 +181,13 @@ enum decide_kind {
 			     acknowledged before it did) */
 	ACT_RECLAIM,   /* maintenance mode: take the lease back for the
 			     primary left running while this agent was down */
+	/* An operator's requests (fencing/requests.h), never returned by
+	 * decide(): the agent runs them when decide() has nothing to do
+	 * (fencing/agent_requests.c). */
+	ACT_PG_RESTART, /* stop and start Postgres in its role */
+	ACT_PG_RELOAD,  /* pg_reload_conf() */
+	ACT_REINIT,     /* replica: stop, move the data aside, copy it from
+			     target, start */
 };
 
 struct decide_action {

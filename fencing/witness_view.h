@@ -23,6 +23,7 @@
 #include "fencing/decide.h"
 #include "fencing/member.h"
 #include "fencing/optime.h"
+#include "fencing/requests.h"
 
 #define AGENT_MAX_MEMBERS 32
 #define AGENT_MAX_HISTORY 64
@@ -49,6 +50,15 @@ struct witness_view {
 	bool switch_is_failover;
 	bool switch_force; /* a failover the operator forced */
 	uint64_t switch_requested_ms;
+	uint64_t switch_at_ms; /* a scheduled one: not before (wall ms) */
+	/* The operator's requests (fencing/requests.h): S/restart, this
+	 * node's S/reload/NAME and S/reinit/NAME, every S/results/NAME. */
+	struct restart_request restart;
+	bool restart_present;
+	struct node_request reload, reinit;
+	bool reload_present, reinit_present;
+	struct named_result results[AGENT_MAX_MEMBERS];
+	size_t n_results;
 	char demoted[AGENT_KEY_MAX]; /* S/demoted: "NAME TOKEN" */
 	/* S/unguarded: "NAME TOKEN", the primary whose agent stopped in
 	 * maintenance mode and left it running (decide.h rule 1) */

@@ -124,7 +124,7 @@ pg_wait_sync "$primary" 60 2 || fail "failover: the standbys are not both synchr
 pg_agent_stop "$primary" 30
 [ "$rc" = 0 ] || fail "second paused stop: exit $rc"
 freeze_standbys failover
-cl failover --candidate "$cand" --wait 10
+cl failover --yes --candidate "$cand" --wait 10
 [ "$rc" != 0 ] || fail "failover to $cand succeeded while $primary still runs unguarded: $out"
 [ "$(in_recovery "$cand")" = t ] || fail "failover: $cand was promoted while $primary still runs"
 [ "$(in_recovery "$primary")" = f ] || fail "failover: $primary stopped being primary"
@@ -152,7 +152,7 @@ pg_agent_stop "$primary" 30
 [ "$rc" = 0 ] || fail "stonith: paused stop of $primary's agent: exit $rc"
 [ -n "$(pg_postmaster_pid "$primary")" ] || fail "stonith: $primary's Postgres stopped with its agent"
 freeze_standbys stonith
-cl failover --candidate "$cand" --wait 30
+cl failover --yes --candidate "$cand" --wait 30
 [ "$rc" = 0 ] || fail "stonith: failover to $cand: exit $rc ($out $err)"
 [ "$(pg_wait_primary 10)" = "$cand" ] || fail "stonith: $cand is not the primary"
 grep -q " action=off port=$primary " "$dir/stonith.log" ||

@@ -93,7 +93,7 @@ printf '%s\n' "$out" | sed 's/^/  /'
 # (the agents do not promote it), the request withdrawn, and the command
 # says why the candidate waits.
 first=${standbys%% *}
-ctl --endpoints "$TENURE_ENDPOINTS" cluster failover --candidate "$first" --wait 4 --scope main
+ctl --endpoints "$TENURE_ENDPOINTS" cluster failover --yes --candidate "$first" --wait 4 --scope main
 [ "$rc" = 2 ] || fail "failover to the lagging $first without --force: exit $rc, expected 2 ($out $err)"
 printf '%s\n' "$err" | grep -q "waiting: no eligible standby" ||
 	fail "failover without --force does not say why $first waits: $err"
@@ -140,7 +140,7 @@ blocked() {
 }
 wait_for 60 blocked || fail "force: the standbys did not report 'no eligible standby'"
 want=${standbys%% *}
-ctl --endpoints "$TENURE_ENDPOINTS" cluster failover --candidate "$want" --force --wait 30 --scope main
+ctl --endpoints "$TENURE_ENDPOINTS" cluster failover --yes --candidate "$want" --force --wait 30 --scope main
 [ "$rc" = 0 ] || fail "failover --force to $want: exit $rc ($out $err)"
 printf '%s\n' "$err" | grep -q "warning: forcing $want: it is [1-9][0-9]* bytes behind" ||
 	fail "failover --force did not say what $want lacks: $err"

@@ -34,7 +34,7 @@ stale='{"kind":"switchover","from":"'$primary'","candidate":"nobody","requested_
 ctl --endpoints "$TENURE_ENDPOINTS" put main/switchover "$stale"
 [ "$rc" = 0 ] || fail "put of a stale request: exit $rc $err"
 # ---- 2. (with 1) switchover without --candidate ------------------------------------------------
-cl switchover --wait 30
+cl switchover --yes --wait 30
 [ "$rc" = 0 ] || fail "switchover over a stale request: exit $rc ($out $err)"
 printf '%s\n' "$err" | grep -q "replacing a stale request" ||
 	fail "switchover did not say it replaced the stale request: $err"
@@ -46,7 +46,7 @@ pg_wait_sync "$new" 60 2 || fail "switchover: the standbys are not both synchron
 
 live='{"kind":"switchover","from":"'$new'","candidate":"nobody","requested_ms":'$(now_ms)'}'
 ctl --endpoints "$TENURE_ENDPOINTS" put main/switchover "$live"
-cl switchover --wait 5
+cl switchover --yes --wait 5
 [ "$rc" = 2 ] || fail "switchover over a live request: exit $rc, expected 2 ($out $err)"
 printf '%s\n' "$err" | grep -q "already pending" || fail "no 'already pending': $err"
 ctl --endpoints "$TENURE_ENDPOINTS" del main/switchover
@@ -54,7 +54,7 @@ echo "a live request blocks a second one: $(printf '%s\n' "$err" | grep 'already
 
 # ---- 3. failover with a healthy primary is a switchover --------------------------------------
 cand=$(for r in $(pg_replicas); do echo "$r"; done | tail -n 1)
-cl failover --candidate "$cand" --wait 30
+cl failover --yes --candidate "$cand" --wait 30
 [ "$rc" = 0 ] || fail "failover to $cand with a healthy primary: exit $rc ($out $err)"
 printf '%s\n' "$err" | grep -q "done as a switchover" || fail "failover did not say it switches over: $err"
 [ "$(pg_wait_primary 10)" = "$cand" ] || fail "failover on a healthy cluster: $cand is not the primary"

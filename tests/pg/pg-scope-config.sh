@@ -46,7 +46,7 @@ switch_to_some_replica() {
 	old=$(pg_wait_primary 30) || fail "$1: no primary before the switchover"
 	cand=$(some_replica "$old") || fail "$1: no replica"
 	t0=$(now_ms)
-	cl switchover --candidate "$cand" --wait 20
+	cl switchover --yes --candidate "$cand" --wait 20
 	sw_rc=$rc sw_out=$out sw_err=$err
 	new=$(pg_wait_primary 20) ||
 		fail "$1: no primary 20 s after 'switchover --candidate $cand' (rc=$sw_rc: $sw_out $sw_err)"
@@ -155,7 +155,7 @@ wait_for 10 grep -q 'event=scope_setting key=maximum_lag_on_failover old=1MB new
 old=$(pg_wait_primary 10) || fail "take-back: no primary"
 cand=$(some_replica "$old") || fail "take-back: no replica"
 : >"$dir/sw.out"
-"$ctl_bin" --endpoints "$TENURE_ENDPOINTS" cluster switchover --scope main \
+"$ctl_bin" --endpoints "$TENURE_ENDPOINTS" cluster switchover --yes --scope main \
 	--candidate "$cand" --wait 60 >"$dir/sw.out" 2>"$dir/sw.err" &
 swpid=$!
 pids="$pids $swpid"

@@ -77,7 +77,7 @@ sleep 1
 for step in there back; do
 	old=$(pg_wait_primary 30) || fail "switchover $step: no primary"
 	cand=$(some_replica "$old") || fail "switchover $step: no replica"
-	cl switchover --candidate "$cand" --wait 30
+	cl switchover --yes --candidate "$cand" --wait 30
 	[ "$rc" = 0 ] || fail "switchover $step to $cand: rc=$rc $out $err"
 	echo "switchover $step: $out"
 	[ "$(pg_wait_primary 10)" = "$cand" ] || fail "switchover $step: $cand is not the primary"
@@ -128,7 +128,7 @@ for r in $(pg_replicas); do want=$r; done # the last one, not the default pick
 # requested while still paused (a paused cluster carries out an operator's
 # request, to the named candidate only), resumed after: resuming first
 # would let an automatic failover race the request
-cl failover --candidate "$want" --wait 30
+cl failover --yes --candidate "$want" --wait 30
 [ "$rc" = 0 ] || fail "failover --candidate $want: rc=$rc $out $err"
 fout=$out
 cl resume
