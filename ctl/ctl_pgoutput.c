@@ -40,6 +40,7 @@ static struct member *rows_of(const struct ctl_pg_list *l, size_t *n)
 		struct member *m = &rows[(*n)++];
 		snprintf(m->name, sizeof(m->name), "%s", l->leader);
 		snprintf(m->state, sizeof(m->state), "no record");
+		m->priority = MEMBER_DEFAULT_PRIORITY; /* no tags known */
 		m->lease_token = l->token;
 	}
 	qsort(rows, *n, sizeof(*rows), by_name);
@@ -49,6 +50,38 @@ static struct member *rows_of(const struct ctl_pg_list *l, size_t *n)
 static bool is_holder(const struct ctl_pg_list *l, const struct member *m)
 {
 	return l->leader[0] && strcmp(m->name, l->leader) == 0;
+}
+
+/* "tags": the tags that differ from their defaults, as Patroni's members
+ * carry them (member_tags_format's, one key each). */
+static void json_tags(struct json *j, const struct member *m)
+{
+	json_key(j, "tags");
+	json_object(j);
+	if (m->nofailover) {
+		json_key(j, "nofailover");
+		json_bool(j, true);
+	}
+	if (m->priority != MEMBER_DEFAULT_PRIORITY) {
+		json_key(j, "failover_priority");
+		json_i64(j, m->priority);
+	}
+	const struct {
+		const char *key;
+		bool on;
+	} flags[] = { { "nosync", m->nosync },
+		      { "noloadbalance", m->noloadbalance },
+		      { "clonefrom", m->clonefrom } };
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (flags[i].on) {
+			json_key(j, flags[i].key);
+			json_bool(j, true);
+		}
+	if (m->replicatefrom[0]) {
+		json_key(j, "replicatefrom");
+		json_str(j, m->replicatefrom, strlen(m->replicatefrom));
+	}
+	json_end(j);
 }
 
 static void list_json(FILE *f, const struct ctl_pg_list *l,
@@ -79,6 +112,11 @@ static void list_json(FILE *f, const struct ctl_pg_list *l,
 		json_str(&j, m->api, strlen(m->api));
 		json_key(&j, "host");
 		json_str(&j, m->pg, strlen(m->pg));
+		if (m->upstream[0]) {
+			json_key(&j, "upstream");
+			json_str(&j, m->upstream, strlen(m->upstream));
+		}
+		json_tags(&j, m);
 		if (m->waiting[0]) {
 			json_key(&j, "waiting");
 			json_str(&j, m->waiting, strlen(m->waiting));
@@ -130,11 +168,22 @@ static void list_waiting(FILE *f, const struct ctl_pg_list *l,
 	}
 }
 
+/* The Tags column is there when some member has a tag, as in patronictl. */
+static bool any_tags(const struct member *rows, size_t n)
+{
+	char buf[8];
+	for (size_t i = 0; i < n; i++)
+		if (member_tags_format(&rows[i], buf, sizeof(buf))[0])
+			return true;
+	return false;
+}
+
 static void list_table(FILE *f, const struct ctl_pg_list *l,
 		       const struct member *rows, size_t n)
 {
-	static const char *const head[] = { "MEMBER", "HOST", "ROLE",
-					    "STATE",  "TL",   "LAG_MB" };
+	static const char *const head[] = { "MEMBER", "HOST",   "ROLE", "STATE",
+					    "TL",     "LAG_MB", "TAGS" };
+	size_t cols = any_tags(rows, n) ? 7 : 6;
 	struct ctl_table t;
 	if (l->leader[0])
 		fprintf(f, "Cluster: %s (leader %s, token %llu)%s\n", l->scope,
@@ -143,7 +192,7 @@ static void list_table(FILE *f, const struct ctl_pg_list *l,
 	else
 		fprintf(f, "Cluster: %s (no leader)%s\n", l->scope,
 			l->paused ? " [paused: maintenance mode]" : "");
-	ctl_table_init(&t, 6, head);
+	ctl_table_init(&t, cols, head);
 	for (size_t i = 0; i < n; i++) {
 		const struct member *m = &rows[i];
 		const char *role = roster_role(m, l->leader);
@@ -151,14 +200,17 @@ static void list_table(FILE *f, const struct ctl_pg_list *l,
 		char rolebuf[48];
 		snprintf(rolebuf, sizeof(rolebuf), "%s%s", role,
 			 sync ? " (sync)" : "");
-		char *cells[6] = { cell(m->name),
+		char tags[MEMBER_STR_MAX * 2];
+		char *cells[7] = { cell(m->name),
 				   cell(m->pg),
 				   cell(rolebuf),
 				   cell(m->state),
 				   ctl_cell_u64(m->timeline),
-				   lag_cell(l, m) };
+				   lag_cell(l, m),
+				   cell(member_tags_format(m, tags,
+							   sizeof(tags))) };
 		ctl_table_row(&t, (const char *const *)cells);
-		for (size_t k = 0; k < 6; k++)
+		for (size_t k = 0; k < 7; k++)
 			free(cells[k]);
 	}
 	ctl_table_print(&t, f);

@@ -57,6 +57,7 @@ struct act {
 	char extra_opts[512]; /* a standby's settings raised to its
 				   primary's (agent_standby.c) */
 	uint64_t copy_bytes;  /* act_move_aside: the directory's size */
+	char copy_source[MEMBER_STR_MAX]; /* act_basebackup: copied from */
 };
 
 /* agent_act.c: the helpers. */
@@ -133,7 +134,9 @@ bool act_arm_watchdog(struct act *x);
 /* agent_act_sync.c */
 void act_set_sync(struct act *x);
 void act_sync_final(struct agent *a, int status, void *arg);
-/* synchronous_standby_names for the names in list ("" for none). */
-void act_format_sync(const char *list, int count, char *out, size_t cap);
+/* synchronous_standby_names for the names in list ("" for none, or
+ * DECIDE_SYNC_NOBODY when strict). */
+void act_format_sync(const char *list, int count, bool strict, char *out,
+		     size_t cap);
 
 #endif

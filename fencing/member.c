@@ -65,6 +65,10 @@ static const struct field fields[] = {
 	{ "updated_ms", K_U64, offsetof(struct member, updated_ms), U_CLOCK },
 	F("waiting", K_STR, waiting),
 	F("reason", K_STR, reason),
+	F("nosync", K_BOOL, nosync),
+	F("noloadbalance", K_BOOL, noloadbalance),
+	F("clonefrom", K_BOOL, clonefrom),
+	F("replicatefrom", K_STR, replicatefrom),
 };
 #undef F
 #undef P
@@ -311,6 +315,33 @@ const char *member_write_reason(const struct member *last,
 	     moved_far(last, next, p->position_bytes)))
 		return "position";
 	return NULL;
+}
+
+/* ---- tags --------------------------------------------------------------- */
+
+const char *member_tags_format(const struct member *m, char *buf, size_t cap)
+{
+	size_t len = 0;
+	char prio[40] = "";
+	if (m->priority != MEMBER_DEFAULT_PRIORITY)
+		snprintf(prio, sizeof(prio), "priority=%" PRId64, m->priority);
+	const char *const tags[] = {
+		m->nofailover ? "nofailover" : "",
+		prio,
+		m->nosync ? "nosync" : "",
+		m->noloadbalance ? "noloadbalance" : "",
+		m->clonefrom ? "clonefrom" : "",
+	};
+	if (cap)
+		buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		if (tags[i][0] && len < cap)
+			len += (size_t)snprintf(buf + len, cap - len, "%s%s",
+						len ? "," : "", tags[i]);
+	if (m->replicatefrom[0] && len < cap)
+		snprintf(buf + len, cap - len, "%sreplicatefrom=%s",
+			 len ? "," : "", m->replicatefrom);
+	return buf;
 }
 
 /* ---- LSNs --------------------------------------------------------------- */
