@@ -636,6 +636,36 @@ START_TEST(sync_needs_every_sync_standby_frozen)
 }
 END_TEST
 
+/* ANY 2 changes nothing: S/sync does not say how many standbys each
+ * commit waited for (the count is capped at the standbys streaming, so
+ * commits acknowledged under ANY 1 by pg3 alone may exist), so one frozen
+ * member of two is never enough (docs/safety.md; the simulator's
+ * --bug sync-quorum). */
+START_TEST(sync_count_two_still_needs_every_sync_standby)
+{
+	in.sync_mode = true;
+	in.sync_count = 2;
+	sync_key("pg2,pg3");
+	in.last_primary = "pg1";
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	add("pg2", MEMBER_REPLICA, 100)->frozen_token = 5;
+	ck_assert_int_eq(run(), ACT_NONE); /* pg3 not heard from */
+	ck_assert_str_eq(reason(), "waiting for every synchronous standby "
+				   "to freeze");
+	struct member *p3 = add("pg3", MEMBER_REPLICA, 300);
+	p3->role = MEMBER_STOPPED; /* down: still waited for */
+	p3->healthy = false;
+	ck_assert_int_eq(run(), ACT_NONE);
+	p3->role = MEMBER_REPLICA;
+	p3->healthy = true;
+	p3->frozen_token = 5;
+	ck_assert_int_eq(run(), ACT_NONE); /* pg3 is ahead: pg3's turn */
+	p3->received_lsn = 100;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+}
+END_TEST
+
 START_TEST(sync_old_primary_back_may_be_promoted)
 {
 	in.sync_mode = true;
@@ -984,6 +1014,7 @@ Suite *decide_suite(void)
 	tcase_add_test(t, sync_newly_on_uses_the_async_rule);
 	tcase_add_test(t, async_primary_removes_sync_key_after_postgres);
 	tcase_add_test(t, sync_count_follows_the_setting);
+	tcase_add_test(t, sync_count_two_still_needs_every_sync_standby);
 	tcase_add_test(t, sync_list_leaves_out_nosync_and_cascading);
 	tcase_add_test(t, strict_mode_lists_nobody);
 	tcase_add_test(t, cascading_standby_follows_the_named_replica);
