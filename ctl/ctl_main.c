@@ -197,10 +197,13 @@ static const struct ctl_cmd commands[] = {
 	  "without\n"
 	  "the lease is \"demoting\".  LAG_MB is rounded; the header names "
 	  "the\n"
-	  "leader, its fencing token and maintenance mode.  -o json: a list "
+	  "leader, its fencing token and maintenance mode.  TAGS (when some\n"
+	  "member has one): nofailover, priority=N (not 1), nosync,\n"
+	  "noloadbalance, clonefrom, replicatefrom=NODE.  -o json: a list "
 	  "of\n"
 	  "{name, role, state, timeline, lag_bytes, sync, healthy, api, host,\n"
-	  "lease_token (primary only)}.\n",
+	  "upstream (a standby's), tags {the same, failover_priority for\n"
+	  "priority}, lease_token (primary only)}.\n",
 	  ctl_cmd_pg_list },
 	{ "cluster history", "[--scope S]", 0, 0, scope_opts,
 	  "show the cluster's changes of primary, oldest first",
@@ -235,8 +238,9 @@ static const struct ctl_cmd commands[] = {
 	{ "cluster show-config", "[--scope S]", 0, 0, scope_opts,
 	  "show the settings every agent of the cluster applies",
 	  "Prints S/config (the scope-wide settings: synchronous_mode,\n"
-	  "synchronous_node_count, maximum_lag_on_failover, lease_ttl,\n"
-	  "renew_interval) as `key = value` lines; a key it does not set is\n"
+	  "synchronous_node_count, synchronous_mode_strict,\n"
+	  "maximum_lag_on_failover, lease_ttl, renew_interval) as\n"
+	  "`key = value` lines; a key it does not set is\n"
 	  "shown commented out: each agent's own config file decides it.  "
 	  "Then\n"
 	  "maintenance_mode (the key S/pause).  -o json: {scope, revision,\n"
@@ -266,6 +270,8 @@ static const struct ctl_cmd commands[] = {
 	  "next lease acquired.  Prints each change as \"key: old -> new\".\n"
 	  "examples:\n"
 	  "  " CTL_PROG " cluster edit-config --set synchronous_mode=on\n"
+	  "  " CTL_PROG " cluster edit-config --set synchronous_node_count=2 "
+	  "--set synchronous_mode_strict=on\n"
 	  "  " CTL_PROG " cluster edit-config --set lease_ttl=5s "
 	  "--set renew_interval=1s\n",
 	  ctl_cmd_pg_edit_config },
