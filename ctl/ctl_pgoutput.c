@@ -40,6 +40,7 @@ static struct member *rows_of(const struct ctl_pg_list *l, size_t *n)
 		struct member *m = &rows[(*n)++];
 		snprintf(m->name, sizeof(m->name), "%s", l->leader);
 		snprintf(m->state, sizeof(m->state), "no record");
+		m->priority = MEMBER_DEFAULT_PRIORITY; /* no tags known */
 		m->lease_token = l->token;
 	}
 	qsort(rows, *n, sizeof(*rows), by_name);
@@ -79,6 +80,12 @@ static void list_json(FILE *f, const struct ctl_pg_list *l,
 		json_str(&j, m->api, strlen(m->api));
 		json_key(&j, "host");
 		json_str(&j, m->pg, strlen(m->pg));
+		if (m->upstream[0]) {
+			json_key(&j, "upstream");
+			json_str(&j, m->upstream, strlen(m->upstream));
+		}
+		json_key(&j, "tags");
+		member_tags_json(m, &j);
 		if (m->waiting[0]) {
 			json_key(&j, "waiting");
 			json_str(&j, m->waiting, strlen(m->waiting));
@@ -132,18 +139,38 @@ static void list_waiting(FILE *f, const struct ctl_pg_list *l,
 	}
 }
 
+/* The Tags column is there when some member has a tag, as in patronictl. */
+static bool any_tags(const struct member *rows, size_t n)
+{
+	char buf[8];
+	for (size_t i = 0; i < n; i++)
+		if (member_tags_format(&rows[i], buf, sizeof(buf))[0])
+			return true;
+	return false;
+}
+
+static bool any_pending(const struct member *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].pending_restart)
+			return true;
+	return false;
+}
+
 static void list_table(FILE *f, const struct ctl_pg_list *l,
 		       const struct member *rows, size_t n)
 {
-	static const char *const head[] = { "MEMBER",         "HOST", "ROLE",
-					    "STATE",          "TL",   "LAG_MB",
-					    "PENDING_RESTART" };
-	struct ctl_table t;
-	/* as patronictl: the column only when a member needs a restart */
+	/* as patronictl: PENDING_RESTART only when a member needs a
+	 * restart, TAGS only when a member has a tag */
+	const char *head[8] = { "MEMBER", "HOST", "ROLE",
+				"STATE",  "TL",   "LAG_MB" };
 	size_t cols = 6;
-	for (size_t i = 0; i < n; i++)
-		if (rows[i].pending_restart)
-			cols = 7;
+	bool pending = any_pending(rows, n), tagged = any_tags(rows, n);
+	if (pending)
+		head[cols++] = "PENDING_RESTART";
+	if (tagged)
+		head[cols++] = "TAGS";
+	struct ctl_table t;
 	if (l->leader[0])
 		fprintf(f, "Cluster: %s (leader %s, token %llu)%s\n", l->scope,
 			l->leader, (unsigned long long)l->token,
@@ -156,18 +183,23 @@ static void list_table(FILE *f, const struct ctl_pg_list *l,
 		const struct member *m = &rows[i];
 		const char *role = roster_role(m, l->leader);
 		bool sync = roster_is_sync(m, l->leader, l->sync);
-		char rolebuf[48];
+		char rolebuf[48], tags[MEMBER_STR_MAX * 2];
 		snprintf(rolebuf, sizeof(rolebuf), "%s%s", role,
 			 sync ? " (sync)" : "");
-		char *cells[7] = { cell(m->name),
+		char *cells[8] = { cell(m->name),
 				   cell(m->pg),
 				   cell(rolebuf),
 				   cell(m->state),
 				   ctl_cell_u64(m->timeline),
-				   lag_cell(l, m),
-				   cell(m->pending_restart ? "*" : "") };
+				   lag_cell(l, m) };
+		size_t k = 6;
+		if (pending)
+			cells[k++] = cell(m->pending_restart ? "*" : "");
+		if (tagged)
+			cells[k++] = cell(
+				member_tags_format(m, tags, sizeof(tags)));
 		ctl_table_row(&t, (const char *const *)cells);
-		for (size_t k = 0; k < 7; k++)
+		for (k = 0; k < cols; k++)
 			free(cells[k]);
 	}
 	ctl_table_print(&t, f);

@@ -187,6 +187,7 @@ static void step(struct agent *a, bool view_ok)
 		.sync_mode = a->live.synchronous_mode != 0,
 		.max_lag = (uint64_t)a->live.maximum_lag_on_failover,
 		.sync_count = (int)a->live.synchronous_node_count,
+		.sync_strict = a->live.synchronous_mode_strict != 0,
 		.lease_ttl = (uint64_t)a->live.lease_ttl,
 		.nofailover = a->conf->nofailover != 0,
 		.now_ms = now,

@@ -75,10 +75,15 @@ struct agent_conf {
 	 * these five; the agent reads them through struct agent's live. */
 	int synchronous_mode; /* 0 off, 1 on */
 	int64_t synchronous_node_count;
+	int synchronous_mode_strict;     /* 0 off, 1 on */
 	int64_t maximum_lag_on_failover; /* bytes */
 	bool nofailover;
 	int64_t failover_priority;
-	int fencing; /* 0 off, 1 required */
+	bool nosync; /* tags: member.h */
+	bool noloadbalance;
+	bool clonefrom;
+	char *replicatefrom; /* "" none */
+	int fencing;         /* 0 off, 1 required */
 	char *stonith_command;
 	char *watchdog_device;
 	char *pre_promote;

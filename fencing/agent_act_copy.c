@@ -16,6 +16,7 @@
 #include "fencing/agent_act_int.h"
 #include "fencing/aside.h"
 #include "fencing/pgconf.h"
+#include "fencing/roster.h"
 
 static void copy_refused(struct act *x, const char *msg);
 
@@ -158,20 +159,40 @@ void act_boot_leased(struct agent *a, bool ok, int status, void *arg)
 
 /* ---- copy, recover, rewind -------------------------------------------- */
 
+/* A copy from a clonefrom replica that failed is not tried from it again
+ * until a copy succeeds: the next one comes from the primary (or another
+ * clonefrom replica), so a replica that cannot serve copies holds up
+ * nothing. */
 static void basebackup_done(struct act *x, const struct spawn_result *r)
 {
-	if (act_spawn_ok(x, r, "pg_basebackup"))
-		act_start_following(x, x->what.target);
+	struct agent *a = x->a;
+	bool from_replica = strcmp(x->copy_source, x->what.target) != 0;
+	if (!act_spawn_ok(x, r, "pg_basebackup")) {
+		if (from_replica)
+			snprintf(a->clone_skip, sizeof(a->clone_skip), "%s",
+				 x->copy_source);
+		return;
+	}
+	a->clone_skip[0] = '\0';
+	act_start_following(x, x->what.target);
 }
 
 void act_basebackup(struct act *x)
 {
 	struct agent *a = x->a;
-	const struct member *m = keys_find_member(a, x->what.target);
+	const struct member *m = roster_clone_source(a->view.members,
+						     a->view.n_members,
+						     a->conf->name,
+						     x->what.target,
+						     a->clone_skip);
 	if (!m) {
 		act_fail(x, "basebackup_failed", "no record of the primary");
 		return;
 	}
+	snprintf(x->copy_source, sizeof(x->copy_source), "%s", m->name);
+	log_event(LOG_INFO, "copy_source", "from=%s primary=%s clonefrom=%s",
+		  m->name, x->what.target,
+		  strcmp(m->name, x->what.target) ? "true" : "false");
 	char host[256], port[16], prog[1024], msg[300];
 	uint64_t free_bytes;
 	if (a->copy_need_bytes &&

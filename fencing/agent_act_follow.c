@@ -36,6 +36,10 @@ static bool set_conninfo(struct act *x, const struct member *m,
 	return false;
 }
 
+/* target is the primary, or the replica this standby cascades from
+ * (decide_upstream).  A replication slot for this standby, when slots are
+ * kept, belongs on target: on the upstream replica for a cascading
+ * standby, never on the primary, whose slot it would leave unread. */
 void act_repoint(struct act *x)
 {
 	const struct member *m = keys_find_member(x->a, x->what.target);
@@ -45,6 +49,8 @@ void act_repoint(struct act *x)
 		return;
 	}
 	act_conninfo(x->a, m, conninfo, sizeof(conninfo));
+	log_event(LOG_INFO, "repoint", "upstream=%s primary=%s", m->name,
+		  x->a->view.holder);
 	if (set_conninfo(x, m, conninfo))
 		act_query(x, "SELECT pg_reload_conf()", 5000, reloaded);
 }

@@ -65,6 +65,7 @@ struct act {
 	/* act_move_aside: the next step once the directory is aside
 	 * (NULL: the action ends there) */
 	void (*after_aside)(struct act *x);
+	char copy_source[MEMBER_STR_MAX]; /* act_basebackup: copied from */
 };
 
 /* agent_act.c: the helpers. */
@@ -150,7 +151,9 @@ void act_reinit(struct act *x);
 /* agent_act_sync.c */
 void act_set_sync(struct act *x);
 void act_sync_final(struct agent *a, int status, void *arg);
-/* synchronous_standby_names for the names in list ("" for none). */
-void act_format_sync(const char *list, int count, char *out, size_t cap);
+/* synchronous_standby_names for the names in list ("" for none, or
+ * DECIDE_SYNC_NOBODY when strict). */
+void act_format_sync(const char *list, int count, bool strict, char *out,
+		     size_t cap);
 
 #endif

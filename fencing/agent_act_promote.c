@@ -259,7 +259,8 @@ static void promote_with_sync(struct act *x)
 			len += (size_t)snprintf(others + len,
 						sizeof(others) - len, "%s%s",
 						len ? "," : "", name);
-	act_format_sync(others, (int)a->live.synchronous_node_count, setting,
+	act_format_sync(others, (int)a->live.synchronous_node_count,
+			a->live.synchronous_mode_strict != 0, setting,
 			sizeof(setting));
 	a->sync_since_lsn = 0;
 	if (pgconf_auto_set(a->conf->pg_data_dir, "synchronous_standby_names",

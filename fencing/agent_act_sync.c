@@ -15,8 +15,10 @@
 
 /* ---- synchronous standbys ------------------------------------------------ */
 
-void act_format_sync(const char *list, int count, char *out, size_t cap)
+void act_format_sync(const char *list, int count, bool strict, char *out,
+		     size_t cap)
 {
+	list = decide_sync_names(strict, list);
 	if (!list[0]) {
 		out[0] = '\0';
 		return;
@@ -116,6 +118,8 @@ static void sync_widened(struct agent *a, int status, void *arg)
 	}
 	char setting[600], err[256];
 	act_format_sync(x->what.target, (int)a->live.synchronous_node_count,
+			a->live.synchronous_mode &&
+				a->live.synchronous_mode_strict,
 			setting, sizeof(setting));
 	if (pgconf_auto_set(a->conf->pg_data_dir, "synchronous_standby_names",
 			    setting, err, sizeof(err)) != 0) {

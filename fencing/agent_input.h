@@ -28,6 +28,7 @@ struct agent_facts {
 	bool sync_mode;
 	uint64_t max_lag;
 	int sync_count;
+	bool sync_strict; /* synchronous_mode_strict */
 	uint64_t lease_ttl;
 	bool nofailover;           /* the node's own setting */
 	uint64_t now_ms;           /* the agent's monotonic clock */

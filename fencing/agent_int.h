@@ -184,6 +184,9 @@ struct agent {
 	int copies;
 	uint64_t copied_ms;
 	uint64_t copy_need_bytes;
+	/* A clonefrom replica a copy just failed from: not the source of the
+	 * next one (agent_act_copy.c), "" */
+	char clone_skip[MEMBER_STR_MAX];
 	char copy_problem[300];
 	uint64_t last_replayed, last_received; /* at the last observation */
 	bool frozen_settling; /* frozen, replay still moving: look again */

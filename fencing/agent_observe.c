@@ -276,6 +276,10 @@ void observe_build_self(struct agent *a)
 		.nofailover = a->conf->nofailover ||
 			      clock_now_ms() < a->veto_until,
 		.priority = a->conf->failover_priority,
+		.nosync = a->conf->nosync,
+		.noloadbalance = a->conf->noloadbalance,
+		.clonefrom = a->conf->clonefrom,
+		.replicatefrom = a->conf->replicatefrom,
 		.lease_token = lease_primary_valid(a) ? a->primary.token : 0,
 		/* why it is down, as /health's problem says it */
 		.down_reason = startfail_problem(a, why, sizeof(why)),

@@ -27,6 +27,7 @@ static void from_file(const struct agent_conf *f, struct scope_conf *out)
 	memset(out, 0, sizeof(*out));
 	out->synchronous_mode = f->synchronous_mode;
 	out->synchronous_node_count = f->synchronous_node_count;
+	out->synchronous_mode_strict = f->synchronous_mode_strict;
 	out->maximum_lag_on_failover = f->maximum_lag_on_failover;
 	out->lease_ttl = f->lease_ttl;
 	out->renew_interval = f->renew_interval;
@@ -52,6 +53,9 @@ static void take(struct scope_conf *dst, const struct scope_conf *src,
 		break;
 	case SCOPE_SYNCHRONOUS_NODE_COUNT:
 		dst->synchronous_node_count = src->synchronous_node_count;
+		break;
+	case SCOPE_SYNCHRONOUS_MODE_STRICT:
+		dst->synchronous_mode_strict = src->synchronous_mode_strict;
 		break;
 	case SCOPE_MAXIMUM_LAG_ON_FAILOVER:
 		dst->maximum_lag_on_failover = src->maximum_lag_on_failover;

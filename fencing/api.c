@@ -174,10 +174,11 @@ static bool check_passes(const struct api_view *v, enum check c,
 	switch (c) {
 	case CHECK_PRIMARY:
 		return v->writable_primary;
-	case CHECK_REPLICA:
-		return replica_ok(v, q);
+	case CHECK_REPLICA: /* noloadbalance: no read traffic here */
+		return !api_self(v)->noloadbalance && replica_ok(v, q);
 	case CHECK_READ_ONLY:
-		return v->writable_primary || replica_ok(v, q);
+		return v->writable_primary ||
+		       (!api_self(v)->noloadbalance && replica_ok(v, q));
 	case CHECK_HEALTH:
 		return v->pg_running;
 	case CHECK_LIVENESS:

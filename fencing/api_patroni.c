@@ -61,14 +61,14 @@ static const char *patroni_state(const struct member *m)
 	return m->role == MEMBER_STOPPED ? "stopped" : "running";
 }
 
+/* "tags" as Patroni has it: only when the member has one */
 static void member_tags(const struct member *m, struct json *j)
 {
-	if (!m->nofailover)
+	char buf[8];
+	if (!member_tags_format(m, buf, sizeof(buf))[0])
 		return;
 	json_key(j, "tags");
-	json_object(j);
-	put_kbool(j, "nofailover", true);
-	json_end(j);
+	member_tags_json(m, j);
 }
 
 static void cluster_member(const struct api_view *v, const struct member *m,

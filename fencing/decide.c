@@ -78,8 +78,9 @@ void decide_sync_wanted(const struct decide_input *in, char *buf, size_t cap)
 		 * holding an acknowledged commit; one that does not stream
 		 * from us cannot acknowledge anything, and listing it would
 		 * make a failover wait for it. */
+		/* nosync: the operator's word that it never is. */
 		if (strcmp(m->name, in->name) == 0 || m->nofailover ||
-		    m->role != MEMBER_REPLICA ||
+		    m->nosync || m->role != MEMBER_REPLICA ||
 		    strcmp(m->upstream, in->name) != 0 ||
 		    strcmp(m->state, "streaming") != 0)
 			continue;
@@ -355,6 +356,11 @@ static bool sync_caught_up(const struct decide_input *in, const char *wanted)
 	return false;
 }
 
+const char *decide_sync_names(bool strict, const char *wanted)
+{
+	return wanted[0] || !strict ? wanted : DECIDE_SYNC_NOBODY;
+}
+
 static void decide_holder(const struct decide_input *in,
 			  struct decide_action *out)
 {
@@ -385,7 +391,8 @@ static void decide_holder(const struct decide_input *in,
 		set(out, ACT_NONE, "", "primary (sync list unknown)");
 		return;
 	}
-	if (strcmp(wanted, pg->sync_names) != 0 ||
+	if (strcmp(decide_sync_names(in->sync_mode && in->sync_strict, wanted),
+		   pg->sync_names) != 0 ||
 	    (wanted[0] && pg->sync_count != sync_count_wanted(in, wanted)) ||
 	    (in->sync_mode && !wanted[0] && in->sync_key && in->sync_key[0])) {
 		set(out, ACT_SET_SYNC, wanted, "synchronous standbys changed");
@@ -465,11 +472,33 @@ static bool start_failed(const struct decide_input *in,
 	return true;
 }
 
+/* A replica this node may stream from instead of the primary: healthy,
+ * streaming from the primary itself (one level only: a chain of tags
+ * could loop and never reach the primary) and not frozen. */
+static bool cascade_source(const struct decide_input *in,
+			   const struct member *u)
+{
+	return u && strcmp(u->name, in->name) != 0 &&
+	       u->role == MEMBER_REPLICA && u->healthy && !u->frozen_token &&
+	       strcmp(u->state, "streaming") == 0 &&
+	       strcmp(u->upstream, in->lease.holder) == 0;
+}
+
+const char *decide_upstream(const struct decide_input *in)
+{
+	const struct member *self = find_member(in, in->name);
+	if (self && self->replicatefrom[0] &&
+	    cascade_source(in, find_member(in, self->replicatefrom)))
+		return self->replicatefrom;
+	return in->lease.holder;
+}
+
 static void decide_follower(const struct decide_input *in,
 			    struct decide_action *out)
 {
 	const struct decide_pg *pg = &in->pg;
 	const char *holder = in->lease.holder;
+	const char *upstream = decide_upstream(in);
 	const struct member *p = find_member(in, holder);
 	switch (pg->state) {
 	case PG_STOPPED:
@@ -489,7 +518,7 @@ static void decide_follower(const struct decide_input *in,
 			return;
 		}
 		if (p)
-			set(out, ACT_START, holder, "starting as a standby");
+			set(out, ACT_START, upstream, "starting as a standby");
 		else
 			set(out, ACT_NONE, "",
 			    "waiting for the primary's record");
@@ -498,9 +527,12 @@ static void decide_follower(const struct decide_input *in,
 		if (!p) {
 			set(out, ACT_NONE, "",
 			    "waiting for the primary's record");
-		} else if (pg->frozen || strcmp(pg->upstream, holder) != 0) {
-			set(out, ACT_REPOINT, holder,
-			    "following the new primary");
+		} else if (pg->frozen || strcmp(pg->upstream, upstream) != 0) {
+			set(out, ACT_REPOINT, upstream,
+			    strcmp(upstream, holder) != 0
+				    ? "cascading: following the replica "
+				      "replicatefrom names"
+				    : "following the primary");
 		} else if (!pg->streaming &&
 			   pg->not_streaming_ms >= DECIDE_STUCK_MS &&
 			   p->timeline > pg->timeline) {

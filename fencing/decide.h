@@ -30,11 +30,17 @@
  *     primary whose S/initialize is missing writes it.
  *  4. The lease holder keeps (or makes) its Postgres the primary: start as
  *     a standby, then promote; then keeps S/sync and
- *     synchronous_standby_names in step (sync mode) and honours a
- *     switchover request.
+ *     synchronous_standby_names in step (sync mode: every healthy standby
+ *     streaming from it, except nofailover and nosync ones; cascading
+ *     standbys do not stream from it, so they are never listed) and
+ *     honours a switchover request.  Strict mode lists DECIDE_SYNC_NOBODY
+ *     when nobody else is left, so that commits wait.
  *  5. With another holder, Postgres follows it: an old primary is made
  *     clean (crash recovery), rewound, and started as a standby; a standby
- *     is re-pointed; frozen replication is resumed.  A standby that fails
+ *     is re-pointed; frozen replication is resumed.  A standby tagged
+ *     replicatefrom streams from that replica instead while it is a
+ *     healthy replica streaming from the primary (decide_upstream), and
+ *     from the primary otherwise.  A standby that fails
  *     to start is started again after a back-off (start_wait_ms); only
  *     one whose data diverged or is damaged (startfail.h), after
  *     DECIDE_START_FAILURES starts in a row, is copied afresh, and a
@@ -135,6 +141,10 @@ struct decide_input {
 	 * applies to promotions (rule 6). */
 	bool sync_key_absent;
 	int sync_count; /* standbys a commit waits for (0: 1) */
+	/* synchronous_mode_strict: with no standby to wait for, the primary
+	 * still waits (for DECIDE_SYNC_NOBODY): writes block instead of
+	 * being acknowledged by the primary alone. */
+	bool sync_strict;
 	/* A switchover asked for another node, the lease has been free for
 	 * longer than the candidate needs (2 x lease_ttl): the last primary,
 	 * which stopped with every commit, may take the role back. */
@@ -213,5 +223,20 @@ void decide_sync_wanted(const struct decide_input *in, char *buf, size_t cap);
 /* How many of list's nodes a commit waits for (ANY N): count (at least
  * 1), but never more than are listed: Postgres would wait for ever. */
 int decide_sync_count(int count, const char *list);
+
+/* Strict synchronous mode with nobody to wait for: the one name
+ * synchronous_standby_names lists.  No node can carry it (a node's name
+ * has no '/'), so no standby ever acknowledges a commit for it, not even
+ * a nosync or nofailover one (as '*' would let them). */
+#define DECIDE_SYNC_NOBODY "tenure/nobody"
+
+/* The names synchronous_standby_names should list for the wanted list:
+ * wanted itself, or DECIDE_SYNC_NOBODY when it is empty in strict mode. */
+const char *decide_sync_names(bool strict, const char *wanted);
+
+/* Whom a standby should stream from while the lease has a holder: the
+ * replica its own replicatefrom tag names while that one is a healthy
+ * replica streaming from the primary, else the primary (the holder). */
+const char *decide_upstream(const struct decide_input *in);
 
 #endif

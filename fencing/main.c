@@ -136,6 +136,14 @@ static const struct conf_option options[] = {
 	    "synchronous mode: standbys each commit waits for (scope-wide: "
 	    "SCOPE/config wins)",
 	    false, synchronous_node_count, "N"),
+	{ .key = "synchronous_mode_strict",
+	  .type = CONF_ENUM,
+	  .def = "off",
+	  .help = "synchronous mode: on, with no synchronous standby "
+		  "connected, writes wait instead of going on unreplicated "
+		  "(scope-wide: SCOPE/config wins)",
+	  .choices = sync_modes,
+	  .offset = offsetof(struct agent_conf, synchronous_mode_strict) },
 	OPT("maximum_lag_on_failover", CONF_SIZE, "1MB", 0, 0,
 	    "asynchronous mode: a standby further behind is not promoted "
 	    "(scope-wide: SCOPE/config wins)",
@@ -145,6 +153,22 @@ static const struct conf_option options[] = {
 	OPT("failover_priority", CONF_INT, "1", 0, 1000000,
 	    "between equally advanced standbys the higher one wins", false,
 	    failover_priority, "N"),
+	OPT("nosync", CONF_BOOL, "off", 0, 0,
+	    "never a synchronous standby (left out of "
+	    "synchronous_standby_names and S/sync)",
+	    false, nosync, NULL),
+	OPT("noloadbalance", CONF_BOOL, "off", 0, 0,
+	    "GET /replica and /read-only answer 503 (keep read traffic off "
+	    "this node)",
+	    false, noloadbalance, NULL),
+	OPT("clonefrom", CONF_BOOL, "off", 0, 0,
+	    "a standby copied afresh copies from this node (if it runs "
+	    "healthy) rather than from the primary",
+	    false, clonefrom, NULL),
+	OPT("replicatefrom", CONF_STRING, "", 0, 0,
+	    "stream from this replica instead of the primary (cascading); "
+	    "the primary while it is down or not streaming",
+	    false, replicatefrom, "NODE"),
 	{ .key = "fencing",
 	  .type = CONF_ENUM,
 	  .def = "off",
@@ -231,6 +255,13 @@ static int check_conf(struct agent_conf *c, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "scope and name may not contain '/' "
 			 "(and name no ',')");
+		return -1;
+	}
+	if (c->replicatefrom && strcmp(c->replicatefrom, c->name) == 0) {
+		snprintf(err, errlen,
+			 "replicatefrom names this node itself (%s): name "
+			 "another replica, or leave it unset",
+			 c->name);
 		return -1;
 	}
 	if (!c->pg_log_file) {
@@ -347,6 +378,10 @@ static const char *const live_keys[] = {
 	"log_level",
 	"nofailover",
 	"failover_priority",
+	"nosync",
+	"noloadbalance",
+	"clonefrom",
+	"replicatefrom",
 	"pre_promote",
 	"on_role_change",
 	"on_start",

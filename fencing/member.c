@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "fencing/flatjson.h"
 #include "fencing/member.h"
 
@@ -68,6 +69,10 @@ static const struct field fields[] = {
 	F("slots", K_BOOL, slots),
 	F("pending_restart", K_BOOL, pending_restart),
 	F("hs_params", K_STR, hs_params),
+	F("nosync", K_BOOL, nosync),
+	F("noloadbalance", K_BOOL, noloadbalance),
+	F("clonefrom", K_BOOL, clonefrom),
+	F("replicatefrom", K_STR, replicatefrom),
 };
 #undef F
 #undef P
@@ -316,6 +321,33 @@ const char *member_write_reason(const struct member *last,
 	return NULL;
 }
 
+/* ---- tags --------------------------------------------------------------- */
+
+const char *member_tags_format(const struct member *m, char *buf, size_t cap)
+{
+	size_t len = 0;
+	char prio[40] = "";
+	if (m->priority != MEMBER_DEFAULT_PRIORITY)
+		snprintf(prio, sizeof(prio), "priority=%" PRId64, m->priority);
+	const char *const tags[] = {
+		m->nofailover ? "nofailover" : "",
+		prio,
+		m->nosync ? "nosync" : "",
+		m->noloadbalance ? "noloadbalance" : "",
+		m->clonefrom ? "clonefrom" : "",
+	};
+	if (cap)
+		buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		if (tags[i][0] && len < cap)
+			len += (size_t)snprintf(buf + len, cap - len, "%s%s",
+						len ? "," : "", tags[i]);
+	if (m->replicatefrom[0] && len < cap)
+		snprintf(buf + len, cap - len, "%sreplicatefrom=%s",
+			 len ? "," : "", m->replicatefrom);
+	return buf;
+}
+
 /* ---- LSNs --------------------------------------------------------------- */
 
 const char *member_lsn_format(uint64_t lsn, char *buf, size_t cap)
@@ -356,4 +388,35 @@ bool member_lsn_parse(const char *s, uint64_t *out)
 		return false;
 	*out = ((uint64_t)hi << 32) | lo;
 	return true;
+}
+
+/* ---- tags as JSON ------------------------------------------------------ */
+
+void member_tags_json(const struct member *m, struct json *j)
+{
+	json_object(j);
+	if (m->nofailover) {
+		json_key(j, "nofailover");
+		json_bool(j, true);
+	}
+	if (m->priority != MEMBER_DEFAULT_PRIORITY) {
+		json_key(j, "failover_priority");
+		json_i64(j, m->priority);
+	}
+	const struct {
+		const char *key;
+		bool on;
+	} flags[] = { { "nosync", m->nosync },
+		      { "noloadbalance", m->noloadbalance },
+		      { "clonefrom", m->clonefrom } };
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (flags[i].on) {
+			json_key(j, flags[i].key);
+			json_bool(j, true);
+		}
+	if (m->replicatefrom[0]) {
+		json_key(j, "replicatefrom");
+		json_str(j, m->replicatefrom, strlen(m->replicatefrom));
+	}
+	json_end(j);
 }

@@ -73,6 +73,13 @@ struct member {
 	char reason[MEMBER_STR_MAX];    /* "reason": why Postgres is down
 					  (a start that failed, a copy
 					  refused), "" */
+	/* Tags (the node's config file), besides nofailover and priority: */
+	bool nosync;        /* "nosync": never a synchronous standby */
+	bool noloadbalance; /* "noloadbalance": GET /replica answers 503 */
+	bool clonefrom;     /* "clonefrom": preferred source of copies */
+	char replicatefrom[MEMBER_STR_MAX]; /* "replicatefrom": the replica
+					       it would rather stream from
+					       (cascading), "" */
 };
 
 const char *member_role_name(enum member_role r);
@@ -104,6 +111,19 @@ struct member_write_policy {
 const char *member_write_reason(const struct member *last,
 				const struct member *next, uint64_t age_ms,
 				const struct member_write_policy *p);
+
+/* Every tag that differs from its default, comma separated, in this
+ * order: "nofailover,priority=5,nosync,noloadbalance,clonefrom,
+ * replicatefrom=NODE" (priority's default is 1); "" when none.  Into buf,
+ * cut short when it does not fit. */
+const char *member_tags_format(const struct member *m, char *buf, size_t cap);
+struct json;
+/* The same tags as one JSON object ({} when none), as Patroni's members
+ * carry them: nofailover, failover_priority, nosync, noloadbalance,
+ * clonefrom, replicatefrom. */
+void member_tags_json(const struct member *m, struct json *j);
+/* The default of the priority tag (failover_priority). */
+#define MEMBER_DEFAULT_PRIORITY 1
 
 /* "16/B374D848" into buf (at least 24 bytes). */
 const char *member_lsn_format(uint64_t lsn, char *buf, size_t cap);

@@ -120,3 +120,28 @@ bool roster_split_addr(const char *addr, char *host, size_t hostcap,
 	*port = (unsigned)p;
 	return true;
 }
+
+static bool clone_source_ok(const struct member *m, const char *self,
+			    const char *skip)
+{
+	return m->clonefrom && m->role == MEMBER_REPLICA && m->healthy &&
+	       !m->frozen_token && strcmp(m->state, "streaming") == 0 &&
+	       strcmp(m->name, self) != 0 && strcmp(m->name, skip) != 0;
+}
+
+const struct member *roster_clone_source(const struct member *m, size_t n,
+					 const char *self, const char *primary,
+					 const char *skip)
+{
+	const struct member *best = NULL, *p = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(m[i].name, primary) == 0)
+			p = &m[i];
+		else if (clone_source_ok(&m[i], self, skip ? skip : "") &&
+			 (!best || m[i].received_lsn > best->received_lsn ||
+			  (m[i].received_lsn == best->received_lsn &&
+			   strcmp(m[i].name, best->name) < 0)))
+			best = &m[i];
+	}
+	return best ? best : p;
+}

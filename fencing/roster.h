@@ -46,6 +46,13 @@ bool roster_can_take_over(const struct member *m);
  * lag, then the highest priority; NULL when none may take over. */
 const struct member *roster_best_candidate(const struct member *m, size_t n,
 					   const char *sync);
+/* Where a standby's copy (pg_basebackup) comes from: the most advanced of
+ * the members tagged clonefrom that stream healthy (not self, not skip:
+ * one a copy just failed from), else the primary; NULL when neither has
+ * a record.  A copy from a replica spares the primary the read. */
+const struct member *roster_clone_source(const struct member *m, size_t n,
+					 const char *self, const char *primary,
+					 const char *skip);
 /* Lease holders are "NAME/INCARNATION": the node's name and a random id
  * its agent chose at start (names cannot hold '/'), so that a second
  * process with the same name can neither renew nor take over the first

@@ -30,6 +30,13 @@ static const struct conf_option table[SCOPE_N_KEYS] = {
 	OPT("synchronous_node_count", CONF_INT, "1", 1, 16,
 	    "synchronous mode: standbys each commit waits for",
 	    synchronous_node_count),
+	{ .key = "synchronous_mode_strict",
+	  .type = CONF_ENUM,
+	  .def = "off",
+	  .help = "synchronous mode: on, with no synchronous standby "
+		  "connected, writes wait; off: they go on unreplicated",
+	  .choices = on_off,
+	  .offset = offsetof(struct scope_conf, synchronous_mode_strict) },
 	OPT("maximum_lag_on_failover", CONF_SIZE, "1MB", 0, INT64_MAX,
 	    "asynchronous mode: a standby further behind is not promoted",
 	    maximum_lag_on_failover),

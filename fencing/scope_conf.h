@@ -37,6 +37,7 @@
 enum scope_key {
 	SCOPE_SYNCHRONOUS_MODE = 0,
 	SCOPE_SYNCHRONOUS_NODE_COUNT,
+	SCOPE_SYNCHRONOUS_MODE_STRICT,
 	SCOPE_MAXIMUM_LAG_ON_FAILOVER,
 	SCOPE_LEASE_TTL,
 	SCOPE_RENEW_INTERVAL,
@@ -49,6 +50,8 @@ enum scope_key {
 struct scope_conf {
 	int synchronous_mode;            /* 0 off, 1 on */
 	int64_t synchronous_node_count;  /* standbys a commit waits for */
+	int synchronous_mode_strict;     /* 0 off, 1 on: with no standby
+					    to wait for, commits wait */
 	int64_t maximum_lag_on_failover; /* bytes */
 	int64_t lease_ttl;               /* ms */
 	int64_t renew_interval;          /* ms */

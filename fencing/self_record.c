@@ -63,6 +63,11 @@ void self_record_build(const struct self_facts *f, const struct witness_view *v,
 	snprintf(m->upstream, sizeof(m->upstream), "%s", o->upstream);
 	m->nofailover = f->nofailover;
 	m->priority = f->priority;
+	m->nosync = f->nosync;
+	m->noloadbalance = f->noloadbalance;
+	m->clonefrom = f->clonefrom;
+	snprintf(m->replicatefrom, sizeof(m->replicatefrom), "%s",
+		 f->replicatefrom ? f->replicatefrom : "");
 	if (o->state == PG_REPLICA && o->frozen_settled)
 		m->frozen_token = v->last_token ? v->last_token : 1;
 	m->lease_token = f->lease_token;

@@ -28,6 +28,8 @@ struct self_facts {
 	bool start_failed; /* the last start did not come up */
 	bool nofailover;   /* configured, or vetoed just now */
 	int64_t priority;
+	bool nosync, noloadbalance, clonefrom; /* tags */
+	const char *replicatefrom;             /* "" or NULL: none */
 	uint64_t lease_token;    /* the valid primary lease's token, 0 */
 	const char *down_reason; /* why Postgres is down, "" or NULL */
 	const char *waiting;     /* the last decision was to wait: why, or

@@ -20,6 +20,10 @@
 #   reclone-loop     every failed start read as diverged data: a standby
 #                    whose start fails for a bad setting or a busy
 #                    resource is copied afresh
+#   sync-quorum      with ANY 2 (--sync --sync-count 2), a failover
+#                    waits for a quorum of S/sync (k-N+1 frozen) instead
+#                    of all of it: commits acknowledged while the count was
+#                    capped to the one standby streaming are lost
 #
 #   AGENT_SIM_BUG_SEEDS  seed budget (default 400)
 set -u
@@ -43,25 +47,36 @@ expect() {
 	nofailover-bootstrap) echo 'nofailover node .* runs as the primary' ;;
 	stale-request) echo 'neither carried out nor answered' ;;
 	reclone-loop) echo 'copied afresh' ;;
+	sync-quorum) echo 'acknowledged commit lost in sync mode' ;;
+	esac
+}
+
+# the options a bug needs to show, in both runs (with and without it)
+opts() {
+	case "$1" in
+	sync-quorum) echo '--sync --sync-count 2' ;;
 	esac
 }
 
 status=0
 for bug in forget-position pause-stop same-name flood sync-rolling \
-	nofailover-bootstrap stale-request reclone-loop; do
+	nofailover-bootstrap stale-request reclone-loop sync-quorum; do
 	want=$(expect "$bug")
+	extra=$(opts "$bug")
 	caught=
 	first=1
 	# fifty seeds at a time, until caught or the budget is spent
 	while [ -z "$caught" ] && [ "$first" -le "$budget" ]; do
 		end=$((first + 49))
 		[ "$end" -gt "$budget" ] && end=$budget
-		"$sim" --bug "$bug" --seeds "$first-$end" --keep-going \
+		# shellcheck disable=SC2086 # $extra: several options
+		"$sim" $extra --bug "$bug" --seeds "$first-$end" --keep-going \
 			>"$out" 2>&1
 		for seed in $(sed -n 's/^seed \([0-9][0-9]*\) FAILED: .*/\1/p' \
 			"$out"); do
 			grep -q "^seed $seed FAILED: .*$want" "$out" || continue
-			if "$sim" --seed "$seed" >/dev/null 2>&1; then
+			# shellcheck disable=SC2086
+			if "$sim" $extra --seed "$seed" >/dev/null 2>&1; then
 				caught=$seed
 				break
 			fi

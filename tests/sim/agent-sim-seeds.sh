@@ -23,5 +23,8 @@ echo "== agent-sim: seeds 1..$last, $steps steps each"
 echo "== agent-sim --sync: seeds 1..$((last / 2)), $steps steps each"
 "$sim" --sync --seeds "1-$((last / 2))" --steps "$steps" || exit 1
 # and with a stale operator's request left in S/switchover from the start
+echo "== agent-sim --sync --sync-count 2 (ANY 2): seeds 1..$((last / 2))"
+"$sim" --sync --sync-count 2 --seeds "1-$((last / 2))" --steps "$steps" ||
+	exit 1
 echo "== agent-sim --leftover-request --sync: seeds 1..$((last / 5))"
 exec "$sim" --leftover-request --sync --seeds "1-$((last / 5))" --steps "$steps"

@@ -37,6 +37,7 @@ static const char *const bug_names[] = {
 	[BUG_NOFAILOVER_BOOTSTRAP] = "nofailover-bootstrap",
 	[BUG_STALE_REQUEST] = "stale-request",
 	[BUG_RECLONE_LOOP] = "reclone-loop",
+	[BUG_SYNC_QUORUM] = "sync-quorum",
 };
 
 /* ---- PRNG (splitmix64) ---------------------------------------------------- */
@@ -568,8 +569,9 @@ static void usage(const char *argv0)
 		"none|forget-position|pause-stop|same-name|flood|\n"
 		"              "
 		"sync-rolling|nofailover-bootstrap|stale-request|\n"
-		"              reclone-loop]\n"
-		"       [--sync] [--max-lag BYTES] [--rate-bound REQ_PER_S]\n"
+		"              reclone-loop|sync-quorum]\n"
+		"       [--sync] [--sync-count N] [--max-lag BYTES]\n"
+		"       [--rate-bound REQ_PER_S]\n"
 		"       [--keep-going] (every seed, even after a failure)\n"
 		"       [--leftover-request] (a stale S/switchover at the "
 		"start)\n"
@@ -593,7 +595,8 @@ static void parse(int argc, char **argv, struct sim_opts *o)
 	bool have = false;
 	*o = (struct sim_opts){ .steps = DEFAULT_STEPS,
 				.max_lag = DEFAULT_MAX_LAG,
-				.rate_bound = DEFAULT_RATE_BOUND };
+				.rate_bound = DEFAULT_RATE_BOUND,
+				.sync_count = 1 };
 	for (int i = 1; i < argc; i++) {
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(k, "--verbose") == 0) {
@@ -630,6 +633,10 @@ static void parse(int argc, char **argv, struct sim_opts *o)
 			o->bug = parse_bug(v, argv[0]);
 		} else if (strcmp(k, "--max-lag") == 0) {
 			o->max_lag = strtoull(v, NULL, 10);
+		} else if (strcmp(k, "--sync-count") == 0) {
+			o->sync_count = atoi(v);
+			if (o->sync_count < 1 || o->sync_count > 16)
+				usage(argv[0]);
 		} else if (strcmp(k, "--rate-bound") == 0) {
 			o->rate_bound = (unsigned)strtoul(v, NULL, 10);
 		} else {
@@ -642,11 +649,15 @@ static void parse(int argc, char **argv, struct sim_opts *o)
 
 static void replay_line(const struct sim_opts *o, uint64_t seed)
 {
+	char count[32] = "";
+	if (o->sync_count != 1)
+		snprintf(count, sizeof(count), " --sync-count %d",
+			 o->sync_count);
 	printf("replay: tests/sim/agent-sim --seed %" PRIu64 " --steps %" PRIu64
-	       "%s%s%s%s%s --verbose\n",
+	       "%s%s%s%s%s%s --verbose\n",
 	       seed, o->steps, o->bug ? " --bug " : "",
 	       o->bug ? bug_names[o->bug] : "", o->sync_mode ? " --sync" : "",
-	       o->leftover_request ? " --leftover-request" : "",
+	       count, o->leftover_request ? " --leftover-request" : "",
 	       o->max_lag != DEFAULT_MAX_LAG ? " (with the same --max-lag)"
 					     : "");
 }

@@ -46,6 +46,7 @@ enum sim_bug {
 	BUG_NOFAILOVER_BOOTSTRAP, /* a nofailover node bootstraps */
 	BUG_STALE_REQUEST, /* tenurectl refuses while any request exists */
 	BUG_RECLONE_LOOP,  /* every failed start read as diverged data */
+	BUG_SYNC_QUORUM,   /* a quorum of S/sync frozen is enough (k-N+1) */
 };
 
 /* ---- PRNG ------------------------------------------------------------- */
@@ -267,6 +268,7 @@ struct sim_opts {
 	bool leftover_request; /* a stale S/switchover at the start */
 	uint64_t max_lag;
 	unsigned rate_bound; /* requests per second per agent */
+	int sync_count;      /* synchronous_node_count (ANY N) */
 };
 
 struct sim {

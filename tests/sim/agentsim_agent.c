@@ -602,7 +602,7 @@ static void promote(struct sim *s, int slot)
 							"%s%s", len ? "," : "",
 							n);
 		memcpy(p->sync_names, others, sizeof(p->sync_names));
-		p->sync_count = decide_sync_count(1, others);
+		p->sync_count = decide_sync_count(s->o->sync_count, others);
 		a->m.sync_since_lsn = 0;
 	}
 	pg_promote(s, h);
@@ -732,7 +732,8 @@ static void act_end(struct sim *s, int slot)
 		if (p->state != PG_PRIMARY || !lease_valid(s, slot))
 			break;
 		memcpy(p->sync_names, x->what.target, sizeof(p->sync_names));
-		p->sync_count = decide_sync_count(1, x->what.target);
+		p->sync_count = decide_sync_count(s->o->sync_count,
+						  x->what.target);
 		/* Postgres waits for the new list: its position now bounds
 		 * every commit acknowledged before; in asynchronous mode
 		 * S/sync goes */
@@ -779,6 +780,44 @@ static void scope_apply(struct sim *s, int slot)
 }
 
 /* ---- the tick (agent.c step()) ------------------------------------------ */
+
+/* --bug sync-quorum: the failover rule weakened to a quorum.  With k
+ * nodes in S/sync and ANY N, any k-N+1 of them would hold every commit
+ * IF Postgres always waited for N of exactly those k; so decide() is
+ * shown only the frozen members of S/sync once that many have frozen
+ * (it then picks the most advanced of them).  It does not hold: the
+ * count in force is capped at the standbys streaming, and S/sync is
+ * wider than Postgres' list during every change (docs/safety.md). */
+static void quorum_rule(struct sim *s, struct decide_input *in, char *buf,
+			size_t cap)
+{
+	if (!in->sync_mode || in->sync_key_absent || in->lease.holder[0] ||
+	    !in->sync_key || !in->sync_key[0])
+		return;
+	int listed = 0, frozen = 0;
+	size_t len = 0;
+	char n[MEMBER_STR_MAX];
+	buf[0] = '\0';
+	for (const char *q = in->sync_key;
+	     (q = roster_list_next(q, n, sizeof(n)));) {
+		if (!n[0])
+			continue;
+		listed++;
+		for (size_t i = 0; i < in->n_members; i++)
+			if (strcmp(in->members[i].name, n) == 0 &&
+			    in->members[i].frozen_token && len < cap) {
+				frozen++;
+				len += (size_t)snprintf(buf + len, cap - len,
+							"%s%s", len ? "," : "",
+							n);
+			}
+	}
+	int quorum = listed - s->o->sync_count + 1;
+	if (quorum < 1)
+		quorum = 1;
+	if (frozen >= quorum && frozen < listed)
+		in->sync_key = buf;
+}
 
 static void tick(struct sim *s, int slot)
 {
@@ -847,7 +886,7 @@ static void tick(struct sim *s, int slot)
 		.holder_id = a->m.holder_id,
 		.sync_mode = a->m.live_sync,
 		.max_lag = a->max_lag,
-		.sync_count = 1,
+		.sync_count = s->o->sync_count,
 		.lease_ttl = SIM_TTL,
 		.nofailover = a->nofailover,
 		.now_ms = now,
@@ -862,6 +901,7 @@ static void tick(struct sim *s, int slot)
 		.self = &a->m.self,
 	};
 	struct decide_input in;
+	char quorum_list[512];
 	agent_build_input(&f, v, &bufs, &in);
 	/* --bug sync-rolling: S/sync absent reads as S/sync empty, and an
 	 * empty S/sync lets nobody be promoted, not even the last primary
@@ -872,6 +912,8 @@ static void tick(struct sim *s, int slot)
 		if (!in.sync_key || !in.sync_key[0])
 			in.last_primary = "";
 	}
+	if (s->o->bug == BUG_SYNC_QUORUM)
+		quorum_rule(s, &in, quorum_list, sizeof(quorum_list));
 	/* --bug nofailover-bootstrap: the setting was not passed on for an
 	 * empty data directory */
 	if (s->o->bug == BUG_NOFAILOVER_BOOTSTRAP && in.pg.state == PG_ABSENT)

@@ -222,6 +222,14 @@ START_TEST(test_replica_conditions)
 	ck_assert_int_eq(status_of(&f.v,
 				   "/replica?replication_state=streaming"),
 			 503);
+	/* noloadbalance: a healthy replica kept out of read traffic, still
+	 * ready and healthy */
+	situation(&f, R);
+	f.self.noloadbalance = true;
+	ck_assert_int_eq(status_of(&f.v, "/replica"), 503);
+	ck_assert_int_eq(status_of(&f.v, "/read-only"), 503);
+	ck_assert_int_eq(status_of(&f.v, "/readiness"), 200);
+	ck_assert_int_eq(status_of(&f.v, "/health"), 200);
 	situation(&f, R);
 	f.v.pg_running = false;
 	ck_assert_int_eq(status_of(&f.v, "/replica"), 503);

@@ -34,6 +34,8 @@ static void three(struct member *m)
 	strcpy(m[2].pg, "10.0.0.2:5432");
 	m[2].timeline = 2;
 	m[2].lag_bytes = 400000; /* rounds to 0 MB */
+	for (int i = 0; i < 3; i++)
+		m[i].priority = MEMBER_DEFAULT_PRIORITY; /* no tags */
 }
 
 START_TEST(test_list_table)
@@ -84,20 +86,61 @@ START_TEST(test_list_json)
 		   "\"running\","
 		   "\"timeline\":2,\"lag_bytes\":0,\"sync\":false,\"healthy\":"
 		   "true,"
-		   "\"api\":\"\",\"host\":\"10.0.0.1:5432\",\"pending_"
-		   "restart\":false,"
+		   "\"api\":\"\",\"host\":\"10.0.0.1:5432\",\"tags\":{},"
+		   "\"pending_restart\":false,"
 		   "\"lease_token\":42}"
 		   ","
 		   "{\"name\":\"pg2\",\"role\":\"replica\",\"state\":"
 		   "\"streaming\","
 		   "\"timeline\":2,\"lag_bytes\":400000,\"sync\":false,"
 		   "\"healthy\":false,\"api\":\"\",\"host\":\"10.0.0.2:5432\","
-		   "\"pending_restart\":false},"
+		   "\"tags\":{},\"pending_restart\":false},"
 		   "{\"name\":\"pg3\",\"role\":\"replica\",\"state\":"
 		   "\"streaming\","
 		   "\"timeline\":2,\"lag_bytes\":3145728,\"sync\":false,"
 		   "\"healthy\":true,\"api\":\"10.0.0.3:8008\",\"host\":"
-		   "\"10.0.0.3:5432\",\"pending_restart\":false}]\n");
+		   "\"10.0.0.3:5432\",\"tags\":{},\"pending_restart\":false}]"
+		   "\n");
+}
+END_TEST
+
+/* Every tag shows: a Tags column (only when some member has one), a
+ * "tags" object and the real upstream in JSON. */
+START_TEST(test_list_tags)
+{
+	struct member m[3];
+	struct mem out;
+	three(m);
+	m[0].nofailover = true; /* pg3 */
+	m[0].priority = 5;
+	m[0].nosync = true;
+	strcpy(m[0].upstream, "pg2");
+	strcpy(m[0].replicatefrom, "pg2");
+	m[2].noloadbalance = m[2].clonefrom = true; /* pg2 */
+	struct ctl_pg_list l = { "main", "pg1", 42, false, "", m, 3 };
+	mem_open(&out);
+	ctl_pg_print_list(out.f, CTL_TABLE, &l);
+	mem_expect(&out,
+		   "Cluster: main (leader pg1, token 42)\n"
+		   "MEMBER  HOST           ROLE     STATE      TL  LAG_MB  "
+		   "TAGS\n"
+		   "pg1     10.0.0.1:5432  primary  running    2   -       "
+		   "-\n"
+		   "pg2     10.0.0.2:5432  replica  streaming  2   0       "
+		   "noloadbalance,clonefrom\n"
+		   "pg3     10.0.0.3:5432  replica  streaming  2   3       "
+		   "nofailover,priority=5,nosync,replicatefrom=pg2\n");
+	mem_open(&out);
+	ctl_pg_print_list(out.f, CTL_JSON, &l);
+	fclose(out.f);
+	ck_assert_ptr_nonnull(strstr(out.buf, "\"upstream\":\"pg2\",\"tags\":{"
+					      "\"nofailover\":true,"
+					      "\"failover_priority\":5,"
+					      "\"nosync\":true,"
+					      "\"replicatefrom\":\"pg2\"}"));
+	ck_assert_ptr_nonnull(strstr(out.buf, "\"tags\":{\"noloadbalance\":"
+					      "true,\"clonefrom\":true}"));
+	free(out.buf);
 }
 END_TEST
 
@@ -282,6 +325,7 @@ Suite *ctl_pgcluster_suite(void)
 	tcase_add_test(t, test_list_table);
 	tcase_add_test(t, test_list_no_leader_paused);
 	tcase_add_test(t, test_list_json);
+	tcase_add_test(t, test_list_tags);
 	tcase_add_test(t, test_list_holder_without_record);
 	tcase_add_test(t, test_event_decode);
 	tcase_add_test(t, test_history_output);

@@ -636,6 +636,36 @@ START_TEST(sync_needs_every_sync_standby_frozen)
 }
 END_TEST
 
+/* ANY 2 changes nothing: S/sync does not say how many standbys each
+ * commit waited for (the count is capped at the standbys streaming, so
+ * commits acknowledged under ANY 1 by pg3 alone may exist), so one frozen
+ * member of two is never enough (docs/safety.md; the simulator's
+ * --bug sync-quorum). */
+START_TEST(sync_count_two_still_needs_every_sync_standby)
+{
+	in.sync_mode = true;
+	in.sync_count = 2;
+	sync_key("pg2,pg3");
+	in.last_primary = "pg1";
+	in.pg.state = PG_REPLICA;
+	in.pg.frozen = true;
+	add("pg2", MEMBER_REPLICA, 100)->frozen_token = 5;
+	ck_assert_int_eq(run(), ACT_NONE); /* pg3 not heard from */
+	ck_assert_str_eq(reason(), "waiting for every synchronous standby "
+				   "to freeze");
+	struct member *p3 = add("pg3", MEMBER_REPLICA, 300);
+	p3->role = MEMBER_STOPPED; /* down: still waited for */
+	p3->healthy = false;
+	ck_assert_int_eq(run(), ACT_NONE);
+	p3->role = MEMBER_REPLICA;
+	p3->healthy = true;
+	p3->frozen_token = 5;
+	ck_assert_int_eq(run(), ACT_NONE); /* pg3 is ahead: pg3's turn */
+	p3->received_lsn = 100;
+	ck_assert_int_eq(run(), ACT_ACQUIRE);
+}
+END_TEST
+
 START_TEST(sync_old_primary_back_may_be_promoted)
 {
 	in.sync_mode = true;
@@ -800,6 +830,109 @@ START_TEST(sync_count_follows_the_setting)
 }
 END_TEST
 
+/* nosync and cascading standbys are never listed: a nosync one by the
+ * operator's word; a cascading one does not stream from the primary, so
+ * its flush position acknowledges none of the primary's commits. */
+START_TEST(sync_list_leaves_out_nosync_and_cascading)
+{
+	in.sync_mode = true;
+	holder("pg2");
+	in.lease.mine_valid = true;
+	in.pg.state = PG_PRIMARY;
+	add("pg2", MEMBER_PRIMARY, 100);
+	struct member *r[3] = { add("pg1", MEMBER_REPLICA, 100),
+				add("pg3", MEMBER_REPLICA, 100),
+				add("pg4", MEMBER_REPLICA, 100) };
+	for (int i = 0; i < 3; i++) {
+		snprintf(r[i]->upstream, sizeof(r[i]->upstream), "pg2");
+		snprintf(r[i]->state, sizeof(r[i]->state), "streaming");
+	}
+	r[1]->nosync = true;
+	snprintf(r[2]->upstream, sizeof(r[2]->upstream), "pg1");
+	snprintf(r[2]->replicatefrom, sizeof(r[2]->replicatefrom), "pg1");
+	char wanted[512];
+	decide_sync_wanted(&in, wanted, sizeof(wanted));
+	ck_assert_str_eq(wanted, "pg1");
+	r[1]->nosync = false;
+	decide_sync_wanted(&in, wanted, sizeof(wanted));
+	ck_assert_str_eq(wanted, "pg1,pg3");
+}
+END_TEST
+
+/* Strict mode: with nobody to wait for, Postgres waits for a name no
+ * standby has, so commits block instead of going on unreplicated. */
+START_TEST(strict_mode_lists_nobody)
+{
+	in.sync_mode = true;
+	in.sync_strict = true;
+	holder("pg2");
+	in.lease.mine_valid = true;
+	in.pg.state = PG_PRIMARY;
+	add("pg2", MEMBER_PRIMARY, 100);
+	sync_key("");
+	struct decide_action a;
+	decide(&in, &a);
+	ck_assert_int_eq(a.kind, ACT_SET_SYNC);
+	ck_assert_str_eq(a.target, ""); /* S/sync names nobody */
+	snprintf(in.pg.sync_names, sizeof(in.pg.sync_names), "%s",
+		 DECIDE_SYNC_NOBODY);
+	in.pg.sync_count = 1;
+	ck_assert_int_eq(run(), ACT_NONE); /* in step: writes wait */
+	in.sync_strict = false; /* not strict: wait for nobody at all */
+	ck_assert_int_eq(run(), ACT_SET_SYNC);
+	in.sync_strict = true;
+	in.sync_mode = false; /* strict means nothing in async mode */
+	ck_assert_int_eq(run(), ACT_SET_SYNC);
+	ck_assert_str_eq(decide_sync_names(true, ""), DECIDE_SYNC_NOBODY);
+	ck_assert_str_eq(decide_sync_names(true, "pg1"), "pg1");
+	ck_assert_str_eq(decide_sync_names(false, ""), "");
+}
+END_TEST
+
+/* replicatefrom: the named replica while it streams from the primary,
+ * back to the primary when it does not, and to it again when it does. */
+START_TEST(cascading_standby_follows_the_named_replica)
+{
+	holder("pg1");
+	add("pg1", MEMBER_PRIMARY, 100);
+	struct member *self = add("pg2", MEMBER_REPLICA, 100);
+	snprintf(self->replicatefrom, sizeof(self->replicatefrom), "pg3");
+	struct member *u = add("pg3", MEMBER_REPLICA, 100);
+	snprintf(u->upstream, sizeof(u->upstream), "pg1");
+	snprintf(u->state, sizeof(u->state), "streaming");
+	in.pg.state = PG_REPLICA;
+	in.pg.streaming = true;
+	snprintf(in.pg.upstream, sizeof(in.pg.upstream), "pg1");
+	struct decide_action a;
+	decide(&in, &a);
+	ck_assert_int_eq(a.kind, ACT_REPOINT);
+	ck_assert_str_eq(a.target, "pg3");
+	snprintf(in.pg.upstream, sizeof(in.pg.upstream), "pg3");
+	ck_assert_int_eq(run(), ACT_NONE);
+	/* pg3 stops (or its record goes): back to the primary */
+	u->healthy = false;
+	u->role = MEMBER_STOPPED;
+	decide(&in, &a);
+	ck_assert_int_eq(a.kind, ACT_REPOINT);
+	ck_assert_str_eq(a.target, "pg1");
+	/* pg3 cascades itself: no chains (they could loop) */
+	u->healthy = true;
+	u->role = MEMBER_REPLICA;
+	snprintf(u->upstream, sizeof(u->upstream), "pg2");
+	ck_assert_str_eq(decide_upstream(&in), "pg1");
+	snprintf(u->upstream, sizeof(u->upstream), "pg1");
+	u->frozen_token = 7; /* frozen for a failover: not a source */
+	ck_assert_str_eq(decide_upstream(&in), "pg1");
+	u->frozen_token = 0;
+	ck_assert_str_eq(decide_upstream(&in), "pg3");
+	/* a stopped standby starts straight from the named replica */
+	in.pg.state = PG_STOPPED;
+	decide(&in, &a);
+	ck_assert_int_eq(a.kind, ACT_START);
+	ck_assert_str_eq(a.target, "pg3");
+}
+END_TEST
+
 START_TEST(overdue_switchover_old_primary_takes_back)
 {
 	in.sync_mode = true;
@@ -881,6 +1014,10 @@ Suite *decide_suite(void)
 	tcase_add_test(t, sync_newly_on_uses_the_async_rule);
 	tcase_add_test(t, async_primary_removes_sync_key_after_postgres);
 	tcase_add_test(t, sync_count_follows_the_setting);
+	tcase_add_test(t, sync_count_two_still_needs_every_sync_standby);
+	tcase_add_test(t, sync_list_leaves_out_nosync_and_cascading);
+	tcase_add_test(t, strict_mode_lists_nobody);
+	tcase_add_test(t, cascading_standby_follows_the_named_replica);
 	tcase_add_test(t, overdue_switchover_old_primary_takes_back);
 	tcase_add_test(t, list_membership);
 	suite_add_tcase(s, t);

@@ -33,6 +33,10 @@ static void full_member(struct member *m)
 	m->updated_ms = 1700000000123ull;
 	snprintf(m->waiting, sizeof(m->waiting), "no eligible standby");
 	snprintf(m->reason, sizeof(m->reason), "start 3 failed (bad_setting)");
+	m->nosync = true;
+	m->noloadbalance = true;
+	m->clonefrom = true;
+	snprintf(m->replicatefrom, sizeof(m->replicatefrom), "pg-2");
 }
 
 static bool decode(const char *json, struct member *m, char *err)
@@ -68,6 +72,8 @@ START_TEST(test_round_trip_every_field)
 	ck_assert_uint_eq(b.updated_ms, a.updated_ms);
 	ck_assert_str_eq(b.waiting, a.waiting);
 	ck_assert_str_eq(b.reason, a.reason);
+	ck_assert(b.nosync && b.noloadbalance && b.clonefrom);
+	ck_assert_str_eq(b.replicatefrom, "pg-2");
 	/* the control character went out escaped */
 	ck_assert_ptr_nonnull(strstr(buf, "\\u0001"));
 	ck_assert_ptr_nonnull(strstr(buf, "\\\"quoted\\\""));
@@ -480,6 +486,72 @@ START_TEST(test_write_primary_position_per_renewal)
 }
 END_TEST
 
+/* A copy comes from the most advanced healthy streaming clonefrom replica,
+ * else from the primary. */
+START_TEST(test_clone_source)
+{
+	struct member m[4];
+	memset(m, 0, sizeof(m));
+	const char *names[] = { "p", "a", "b", "me" };
+	for (int i = 0; i < 4; i++) {
+		snprintf(m[i].name, sizeof(m[i].name), "%s", names[i]);
+		m[i].role = i ? MEMBER_REPLICA : MEMBER_PRIMARY;
+		m[i].healthy = true;
+		snprintf(m[i].state, sizeof(m[i].state), "streaming");
+	}
+	ck_assert_str_eq(roster_clone_source(m, 4, "me", "p", "")->name, "p");
+	m[1].clonefrom = m[2].clonefrom = m[3].clonefrom = true;
+	m[2].received_lsn = 10;
+	ck_assert_str_eq(roster_clone_source(m, 4, "me", "p", "")->name, "b");
+	ck_assert_str_eq(roster_clone_source(m, 4, "me", "p", "b")->name, "a");
+	m[1].frozen_token = 3; /* frozen for a failover: stale */
+	snprintf(m[2].state, sizeof(m[2].state), "in archive recovery");
+	ck_assert_str_eq(roster_clone_source(m, 4, "me", "p", NULL)->name, "p");
+	ck_assert_ptr_null(roster_clone_source(m, 4, "me", "gone", NULL));
+}
+END_TEST
+
+/* An older agent's record has no tags: they read as their defaults. */
+START_TEST(test_tags_missing_are_off)
+{
+	struct member m;
+	char err[128];
+	ck_assert(decode("{\"name\":\"a\",\"nosync\":true,"
+			 "\"replicatefrom\":\"b\"}",
+			 &m, err));
+	ck_assert(m.nosync && !m.noloadbalance && !m.clonefrom);
+	ck_assert_str_eq(m.replicatefrom, "b");
+	ck_assert(!decode("{\"clonefrom\":\"yes\"}", &m, err));
+	ck_assert_ptr_nonnull(strstr(err, "clonefrom"));
+}
+END_TEST
+
+START_TEST(test_tags_format)
+{
+	struct member m;
+	char buf[256];
+	memset(&m, 0, sizeof(m));
+	m.priority = MEMBER_DEFAULT_PRIORITY;
+	ck_assert_str_eq(member_tags_format(&m, buf, sizeof(buf)), "");
+	m.nofailover = true;
+	m.priority = 5;
+	m.nosync = true;
+	ck_assert_str_eq(member_tags_format(&m, buf, sizeof(buf)),
+			 "nofailover,priority=5,nosync");
+	m.noloadbalance = m.clonefrom = true;
+	snprintf(m.replicatefrom, sizeof(m.replicatefrom), "n2");
+	ck_assert_str_eq(member_tags_format(&m, buf, sizeof(buf)),
+			 "nofailover,priority=5,nosync,noloadbalance,"
+			 "clonefrom,replicatefrom=n2");
+	memset(&m, 0, sizeof(m)); /* priority 0 is not the default */
+	snprintf(m.replicatefrom, sizeof(m.replicatefrom), "n2");
+	ck_assert_str_eq(member_tags_format(&m, buf, sizeof(buf)),
+			 "priority=0,replicatefrom=n2");
+	/* too small: cut, still terminated */
+	ck_assert_uint_lt(strlen(member_tags_format(&m, buf, 8)), 8);
+}
+END_TEST
+
 Suite *member_suite(void)
 {
 	Suite *s = suite_create("member");
@@ -496,6 +568,9 @@ Suite *member_suite(void)
 	tcase_add_test(t, test_lsn_format_parse);
 	tcase_add_test(t, test_writer);
 	tcase_add_test(t, test_roster);
+	tcase_add_test(t, test_tags_missing_are_off);
+	tcase_add_test(t, test_tags_format);
+	tcase_add_test(t, test_clone_source);
 	suite_add_tcase(s, t);
 	t = tcase_create("write_policy");
 	tcase_add_test(t, test_write_unchanged_waits_for_heartbeat);
