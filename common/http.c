@@ -11,6 +11,7 @@
 #include "common/http.h"
 #include "common/http_request.h"
 #include "common/log.h"
+#include "common/log_throttle.h"
 #include "common/stream.h"
 
 #define REQUEST_MAX 8192
@@ -39,10 +40,6 @@ struct http_conn {
 };
 
 /* A log line with a running total, at most every LOG_EVERY_MS. */
-struct throttled {
-	uint64_t total, logged_ms;
-};
-
 struct http_server {
 	uv_tcp_t listener;
 	uv_timer_t sweep; /* the timeouts; runs while connections are open */
@@ -54,7 +51,7 @@ struct http_server {
 	void *arg;
 	struct http_conn *conns;
 	unsigned n_conns;
-	struct throttled refused, timed_out;
+	struct log_throttle refused, timed_out; /* their log lines */
 	bool closing;
 	void (*on_closed)(void *arg);
 	void *closed_arg;
@@ -117,15 +114,11 @@ static const char *reason(int status)
 
 /* Counts one more and logs the total, unless it did less than
  * LOG_EVERY_MS ago: a flood makes a line every 10 s, not one each. */
-static void count_and_log(struct http_server *s, struct throttled *t,
+static void count_and_log(struct http_server *s, struct log_throttle *t,
 			  const char *event, const char *why)
 {
-	uint64_t now = uv_now(s->loop);
-
-	t->total++;
-	if (t->logged_ms != 0 && now - t->logged_ms < LOG_EVERY_MS)
+	if (!log_throttle_due(t, uv_now(s->loop), LOG_EVERY_MS, NULL))
 		return;
-	t->logged_ms = now ? now : 1;
 	log_event(LOG_WARN, event,
 		  "listen=%s connections=%u max=%u total=%llu reason=\"%s\" "
 		  "(logged at most every %d s)",

@@ -25,15 +25,6 @@ static void key_of(char *buf, size_t len, const char *scope, const char *rest)
 	snprintf(buf, len, "%s/%s", scope, rest);
 }
 
-static const struct member *find(const struct member *m, size_t n,
-				 const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(m[i].name, name) == 0)
-			return &m[i];
-	return NULL;
-}
-
 /* The NODE arguments, each a member, into list (comma-separated); none:
  * every member. */
 static int nodes_arg(struct ctl *c, const char *scope, const struct member *m,
@@ -42,7 +33,7 @@ static int nodes_arg(struct ctl *c, const char *scope, const struct member *m,
 	list[0] = '\0';
 	for (size_t i = 0; i < (c->n_args ? c->n_args : n); i++) {
 		const char *name = c->n_args ? c->args[i] : m[i].name;
-		if (!find(m, n, name)) {
+		if (!member_find(m, n, name)) {
 			fprintf(stderr,
 				CTL_PROG ": cluster '%s' has no member '%s'\n"
 					 "Hint: see '" CTL_PROG
@@ -336,7 +327,8 @@ static int reinit_check(struct ctl *c, const char *scope, const char *node,
 			const char *from, const char *holder,
 			const struct member *m, size_t n)
 {
-	if (!find(m, n, node) && !(holder[0] && strcmp(node, holder) == 0)) {
+	if (!member_find(m, n, node) &&
+	    !(holder[0] && strcmp(node, holder) == 0)) {
 		fprintf(stderr, CTL_PROG ": cluster '%s' has no member '%s'\n",
 			scope, node);
 		return CTL_EXIT_ERROR;
@@ -357,7 +349,7 @@ static int reinit_check(struct ctl *c, const char *scope, const char *node,
 			scope);
 		return CTL_EXIT_ERROR;
 	}
-	if (from && (strcmp(from, node) == 0 || !find(m, n, from))) {
+	if (from && (strcmp(from, node) == 0 || !member_find(m, n, from))) {
 		fprintf(stderr,
 			CTL_PROG ": --from %s: not another member of cluster "
 				 "'%s'\n",

@@ -21,6 +21,7 @@
 #include "fencing/fence_pg.h"
 #include "fencing/hook_cmd.h"
 #include "fencing/pgconf.h"
+#include "fencing/roster.h"
 #include "fencing/spawn.h"
 
 void act_finish(struct act *x)
@@ -62,23 +63,11 @@ const char *act_bin(const struct agent *a, const char *prog, char *buf,
 	return buf;
 }
 
-void act_split_pg(const char *addr, char *host, size_t cap, char *port,
-		  size_t pcap)
-{
-	const char *colon = strrchr(addr, ':');
-	size_t n = colon ? (size_t)(colon - addr) : strlen(addr);
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(host, addr, n);
-	host[n] = '\0';
-	snprintf(port, pcap, "%s", colon ? colon + 1 : "5432");
-}
-
 void act_conninfo(struct agent *a, const struct member *m, char *buf,
 		  size_t cap)
 {
 	char host[256], port[16];
-	act_split_pg(m->pg, host, sizeof(host), port, sizeof(port));
+	roster_split_pg(m->pg, host, sizeof(host), port, sizeof(port));
 	buf[0] = '\0';
 	pgconf_conninfo_append(buf, cap, "host", host);
 	pgconf_conninfo_append(buf, cap, "port", port);
@@ -261,8 +250,8 @@ static void started(struct act *x, const struct spawn_result *r)
 static void pg_opts(const struct agent *a, char *opts, size_t cap)
 {
 	char host[256], port[16];
-	act_split_pg(a->conf->pg_listen, host, sizeof(host), port,
-		     sizeof(port));
+	roster_split_pg(a->conf->pg_listen, host, sizeof(host), port,
+			sizeof(port));
 	snprintf(opts, cap,
 		 "-c listen_addresses=%s -c port=%s -c wal_level=replica "
 		 "-c hot_standby=on -c wal_log_hints=on -c max_wal_senders=10 "

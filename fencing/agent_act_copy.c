@@ -202,7 +202,7 @@ void act_basebackup(struct act *x)
 		copy_refused(x, msg);
 		return;
 	}
-	act_split_pg(m->pg, host, sizeof(host), port, sizeof(port));
+	roster_split_pg(m->pg, host, sizeof(host), port, sizeof(port));
 	mkdir(a->conf->pg_data_dir, 0700);
 	const char *argv[] = { act_bin(a, "pg_basebackup", prog, sizeof(prog)),
 			       "-D",
@@ -399,7 +399,7 @@ void act_rewind(struct act *x)
 		return;
 	}
 	char host[256], port[16], prog[1024], src[1024] = "";
-	act_split_pg(m->pg, host, sizeof(host), port, sizeof(port));
+	roster_split_pg(m->pg, host, sizeof(host), port, sizeof(port));
 	pgconf_conninfo_append(src, sizeof(src), "host", host);
 	pgconf_conninfo_append(src, sizeof(src), "port", port);
 	pgconf_conninfo_append(src, sizeof(src), "user", a->conf->pg_superuser);

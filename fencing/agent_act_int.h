@@ -76,9 +76,6 @@ const char *act_one_line(const char *text, char *buf, size_t cap);
 /* PROG in pg_bin_dir (in buf). */
 const char *act_bin(const struct agent *a, const char *prog, char *buf,
 		    size_t cap);
-/* "HOST:PORT" split; no port is 5432. */
-void act_split_pg(const char *addr, char *host, size_t cap, char *port,
-		  size_t pcap);
 /* primary_conninfo (conninfo) and primary_slot_name for following m
  * (NULL: none) in postgresql.auto.conf.  0 or -1 with err. */
 int act_set_upstream(struct agent *a, const struct member *m,

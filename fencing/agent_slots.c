@@ -75,8 +75,11 @@ static uint32_t digest(struct agent *a, enum slots_role role)
 		h = mix(h, a->view.members[i].name);
 		h = mix(h, a->view.members[i].upstream);
 		h = mix(h, a->view.members[i].slots ? "s" : "-");
+		/* a promotion ends: a standby names its slot now */
+		h = mix(h, member_role_name(a->view.members[i].role));
 	}
 	h = mix(h, a->self.upstream);
+	h = mix(h, a->view.holder);
 	for (size_t i = 0; i < a->live.n_slots; i++) {
 		char v[160];
 		slot_spec_value(&a->live.slots[i], v, sizeof(v));
@@ -98,7 +101,14 @@ const char *slots_follow_name(const struct agent *a, const struct member *m,
 			      char *buf)
 {
 	buf[0] = '\0';
-	if (m && m->slots)
+	/* A lease holder still in recovery creates the slots just before
+	 * it promotes: a standby that named its slot now would be refused
+	 * and retry only after wal_retrieve_retry_interval (5 s), with no
+	 * synchronous standby meanwhile.  It streams without one until the
+	 * holder's record says primary; the next look sets the slot. */
+	bool promoting = m && m->role != MEMBER_PRIMARY &&
+			 strcmp(m->name, a->view.holder) == 0;
+	if (m && m->slots && !promoting)
 		slot_name_for_member(a->conf->name, buf);
 	return buf;
 }

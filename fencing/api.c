@@ -36,13 +36,13 @@ void api_json_start(struct json *j, struct http_response *res)
 	json_init_buf(j, &res->body, JSON_KEEP_BYTES);
 }
 
-static void put_kstr(struct json *j, const char *key, const char *val)
+void api_put_kstr(struct json *j, const char *key, const char *val)
 {
 	json_key(j, key);
 	json_string(j, val);
 }
 
-static void put_kstr_or_null(struct json *j, const char *key, const char *val)
+void api_put_kstr_or_null(struct json *j, const char *key, const char *val)
 {
 	json_key(j, key);
 	if (val && *val)
@@ -51,22 +51,22 @@ static void put_kstr_or_null(struct json *j, const char *key, const char *val)
 		json_null(j);
 }
 
-static void put_ku64(struct json *j, const char *key, uint64_t v)
+void api_put_ku64(struct json *j, const char *key, uint64_t v)
 {
 	json_key(j, key);
 	json_u64(j, v);
 }
 
-static void put_kbool(struct json *j, const char *key, bool v)
+void api_put_kbool(struct json *j, const char *key, bool v)
 {
 	json_key(j, key);
 	json_bool(j, v);
 }
 
-static void put_klsn(struct json *j, const char *key, uint64_t lsn)
+void api_put_klsn(struct json *j, const char *key, uint64_t lsn)
 {
 	char buf[24];
-	put_kstr(j, key, member_lsn_format(lsn, buf, sizeof(buf)));
+	api_put_kstr(j, key, member_lsn_format(lsn, buf, sizeof(buf)));
 }
 
 void api_answer_error(struct http_response *res, int status, const char *msg,
@@ -78,8 +78,8 @@ void api_answer_error(struct http_response *res, int status, const char *msg,
 	buf_reset(&res->body);
 	api_json_start(&j, res);
 	json_object(&j);
-	put_kstr(&j, "error", msg);
-	put_kstr(&j, "path", path);
+	api_put_kstr(&j, "error", msg);
+	api_put_kstr(&j, "path", path);
 	json_end(&j);
 }
 
@@ -124,24 +124,24 @@ static void status_body(const struct api_view *v, struct http_response *res)
 	struct json j;
 	api_json_start(&j, res);
 	json_object(&j);
-	put_kstr(&j, "name", m->name);
-	put_kstr(&j, "scope", v->scope ? v->scope : "");
-	put_kstr(&j, "role", self_role(v));
-	put_kstr(&j, "state", self_state(v));
-	put_kbool(&j, "pg_running", v->pg_running);
-	put_kbool(&j, "writable", v->writable_primary);
-	put_ku64(&j, "timeline", m->timeline);
-	put_ku64(&j, "lag_bytes", m->lag_bytes);
-	put_klsn(&j, "received_lsn", m->received_lsn);
-	put_klsn(&j, "replayed_lsn", m->replayed_lsn);
-	put_ku64(&j, "lease_valid_ms", v->lease_valid_ms);
-	put_ku64(&j, "lease_token", v->lease_token);
-	put_kstr_or_null(&j, "leader", v->leader);
-	put_kbool(&j, "paused", v->paused);
+	api_put_kstr(&j, "name", m->name);
+	api_put_kstr(&j, "scope", v->scope ? v->scope : "");
+	api_put_kstr(&j, "role", self_role(v));
+	api_put_kstr(&j, "state", self_state(v));
+	api_put_kbool(&j, "pg_running", v->pg_running);
+	api_put_kbool(&j, "writable", v->writable_primary);
+	api_put_ku64(&j, "timeline", m->timeline);
+	api_put_ku64(&j, "lag_bytes", m->lag_bytes);
+	api_put_klsn(&j, "received_lsn", m->received_lsn);
+	api_put_klsn(&j, "replayed_lsn", m->replayed_lsn);
+	api_put_ku64(&j, "lease_valid_ms", v->lease_valid_ms);
+	api_put_ku64(&j, "lease_token", v->lease_token);
+	api_put_kstr_or_null(&j, "leader", v->leader);
+	api_put_kbool(&j, "paused", v->paused);
 	if (v->problem)
-		put_kstr(&j, "problem", v->problem);
+		api_put_kstr(&j, "problem", v->problem);
 	if (v->insecure && v->insecure[0])
-		put_kstr(&j, "insecure", v->insecure);
+		api_put_kstr(&j, "insecure", v->insecure);
 	json_end(&j);
 }
 
@@ -338,30 +338,31 @@ static void patroni(const struct api_view *v, struct http_response *res)
 	struct json j;
 	api_json_start(&j, res);
 	json_object(&j);
-	put_kstr(&j, "state", v->pg_running ? "running" : "stopped");
-	put_kstr(&j, "role", primary ? "primary" : roster_role(m, v->leader));
-	put_ku64(&j, "timeline", m->timeline);
+	api_put_kstr(&j, "state", v->pg_running ? "running" : "stopped");
+	api_put_kstr(&j, "role",
+		     primary ? "primary" : roster_role(m, v->leader));
+	api_put_ku64(&j, "timeline", m->timeline);
 	json_key(&j, "xlog");
 	json_object(&j);
 	if (primary) {
-		put_ku64(&j, "location", m->received_lsn);
+		api_put_ku64(&j, "location", m->received_lsn);
 	} else {
-		put_ku64(&j, "received_location", m->received_lsn);
-		put_ku64(&j, "replayed_location", m->replayed_lsn);
-		put_kbool(&j, "paused", false);
+		api_put_ku64(&j, "received_location", m->received_lsn);
+		api_put_ku64(&j, "replayed_location", m->replayed_lsn);
+		api_put_kbool(&j, "paused", false);
 	}
 	json_end(&j);
 	if (m->role == MEMBER_REPLICA)
-		put_kstr(&j, "replication_state", m->state);
-	put_kbool(&j, "cluster_unlocked", !v->leader || !v->leader[0]);
+		api_put_kstr(&j, "replication_state", m->state);
+	api_put_kbool(&j, "cluster_unlocked", !v->leader || !v->leader[0]);
 	if (v->paused)
-		put_kbool(&j, "pause", true);
+		api_put_kbool(&j, "pause", true);
 	if (m->pending_restart) /* Patroni: present only when true */
-		put_kbool(&j, "pending_restart", true);
+		api_put_kbool(&j, "pending_restart", true);
 	json_key(&j, "patroni");
 	json_object(&j);
-	put_kstr(&j, "scope", v->scope ? v->scope : "");
-	put_kstr(&j, "name", m->name);
+	api_put_kstr(&j, "scope", v->scope ? v->scope : "");
+	api_put_kstr(&j, "name", m->name);
 	json_end(&j);
 	json_end(&j);
 }

@@ -54,6 +54,13 @@ struct api_server {
 
 /* api.c: JSON into a response (records' bytes kept as written). */
 void api_json_start(struct json *j, struct http_response *res);
+/* One "key": value each (the string ones copy val as it is; _or_null
+ * writes null for NULL or ""; lsn as PostgreSQL's X/X text). */
+void api_put_kstr(struct json *j, const char *key, const char *val);
+void api_put_kstr_or_null(struct json *j, const char *key, const char *val);
+void api_put_ku64(struct json *j, const char *key, uint64_t v);
+void api_put_kbool(struct json *j, const char *key, bool v);
+void api_put_klsn(struct json *j, const char *key, uint64_t lsn);
 void api_answer_error(struct http_response *res, int status, const char *msg,
 		      const char *path);
 /* This node's record (an empty one when the view has none). */

@@ -12,30 +12,6 @@
 #include "fencing/flatjson.h"
 #include "fencing/roster.h"
 
-static void put_kstr(struct json *j, const char *key, const char *val)
-{
-	json_key(j, key);
-	json_string(j, val);
-}
-
-static void put_ku64(struct json *j, const char *key, uint64_t v)
-{
-	json_key(j, key);
-	json_u64(j, v);
-}
-
-static void put_kbool(struct json *j, const char *key, bool v)
-{
-	json_key(j, key);
-	json_bool(j, v);
-}
-
-static void put_klsn(struct json *j, const char *key, uint64_t lsn)
-{
-	char buf[24];
-	put_kstr(j, key, member_lsn_format(lsn, buf, sizeof(buf)));
-}
-
 /* ---- /cluster ----------------------------------------------------------- */
 
 static bool is_leader(const struct api_view *v, const struct member *m)
@@ -79,38 +55,39 @@ static void cluster_member(const struct api_view *v, const struct member *m,
 	bool leader = is_leader(v, m);
 	roster_split_addr(m->pg, host, sizeof(host), &port);
 	json_object(j);
-	put_kstr(j, "name", m->name);
-	put_kstr(j, "role", patroni_role(v, m));
-	put_kstr(j, "state", patroni_state(m));
+	api_put_kstr(j, "name", m->name);
+	api_put_kstr(j, "role", patroni_role(v, m));
+	api_put_kstr(j, "state", patroni_state(m));
 	if (m->api[0]) {
 		char url[MEMBER_STR_MAX + 32];
 		snprintf(url, sizeof(url), "http://%s/patroni", m->api);
-		put_kstr(j, "api_url", url);
+		api_put_kstr(j, "api_url", url);
 	}
-	put_kstr(j, "host", host);
-	put_ku64(j, "port", port);
-	put_ku64(j, "timeline", m->timeline);
+	api_put_kstr(j, "host", host);
+	api_put_ku64(j, "port", port);
+	api_put_ku64(j, "timeline", m->timeline);
 	member_tags(m, j);
 	if (!leader) {
-		put_klsn(j, "receive_lsn", m->received_lsn);
-		put_klsn(j, "replay_lsn", m->replayed_lsn);
-		put_klsn(j, "lsn", m->replayed_lsn);
-		put_ku64(j, "lag", m->lag_bytes);
+		api_put_klsn(j, "receive_lsn", m->received_lsn);
+		api_put_klsn(j, "replay_lsn", m->replayed_lsn);
+		api_put_klsn(j, "lsn", m->replayed_lsn);
+		api_put_ku64(j, "lag", m->lag_bytes);
 	}
 	/* tenure's own fields */
-	put_kstr(j, "tenure_role", roster_role(m, v->leader));
-	put_kstr(j, "api", m->api);
-	put_klsn(j, "received_lsn", m->received_lsn);
-	put_klsn(j, "replayed_lsn", m->replayed_lsn);
-	put_kbool(j, "healthy", m->healthy);
-	put_kbool(j, "sync", roster_is_sync(m, v->leader, v->sync_standbys));
-	put_kbool(j, "nofailover", m->nofailover);
+	api_put_kstr(j, "tenure_role", roster_role(m, v->leader));
+	api_put_kstr(j, "api", m->api);
+	api_put_klsn(j, "received_lsn", m->received_lsn);
+	api_put_klsn(j, "replayed_lsn", m->replayed_lsn);
+	api_put_kbool(j, "healthy", m->healthy);
+	api_put_kbool(j, "sync",
+		      roster_is_sync(m, v->leader, v->sync_standbys));
+	api_put_kbool(j, "nofailover", m->nofailover);
 	if (m->waiting[0])
-		put_kstr(j, "waiting", m->waiting);
+		api_put_kstr(j, "waiting", m->waiting);
 	json_key(j, "priority");
 	json_i64(j, m->priority);
 	if (leader)
-		put_ku64(j, "lease_token", m->lease_token);
+		api_put_ku64(j, "lease_token", m->lease_token);
 	json_end(j);
 }
 
@@ -155,15 +132,15 @@ void api_cluster(const struct api_view *v, struct http_response *res)
 	for (size_t i = 0; i < n; i++)
 		cluster_member(v, list[i], &j);
 	json_end(&j);
-	put_kstr(&j, "scope", v->scope ? v->scope : "");
+	api_put_kstr(&j, "scope", v->scope ? v->scope : "");
 	if (v->paused)
-		put_kbool(&j, "pause", true);
+		api_put_kbool(&j, "pause", true);
 	json_key(&j, "leader");
 	if (v->leader && v->leader[0])
 		json_string(&j, v->leader);
 	else
 		json_null(&j);
-	put_kbool(&j, "paused", v->paused);
+	api_put_kbool(&j, "paused", v->paused);
 	json_end(&j);
 	free(list);
 }
@@ -267,18 +244,18 @@ void api_config_json(const struct scope_conf *c, bool paused, struct json *j)
 	json_object(j);
 	put_seconds(j, "ttl", c->lease_ttl);
 	put_seconds(j, "loop_wait", c->renew_interval);
-	put_kbool(j, "synchronous_mode", c->synchronous_mode != 0);
+	api_put_kbool(j, "synchronous_mode", c->synchronous_mode != 0);
 	json_key(j, "synchronous_node_count");
 	json_i64(j, c->synchronous_node_count);
 	json_key(j, "maximum_lag_on_failover");
 	json_i64(j, c->maximum_lag_on_failover);
 	if (paused)
-		put_kbool(j, "pause", true);
+		api_put_kbool(j, "pause", true);
 	/* tenure's names and units, as `tenurectl cluster show-config` */
 	scope_conf_value(c, SCOPE_LEASE_TTL, v, sizeof(v));
-	put_kstr(j, "lease_ttl", v);
+	api_put_kstr(j, "lease_ttl", v);
 	scope_conf_value(c, SCOPE_RENEW_INTERVAL, v, sizeof(v));
-	put_kstr(j, "renew_interval", v);
+	api_put_kstr(j, "renew_interval", v);
 	json_end(j);
 }
 

@@ -5,20 +5,7 @@
 #include <string.h>
 
 #include "fencing/hook_cmd.h"
-
-/* "HOST:PORT" of pg_listen; the last colon splits, so a bare host name
- * keeps the default port. */
-static void split_listen(const char *addr, char *host, size_t cap, char *port,
-			 size_t pcap)
-{
-	const char *colon = strrchr(addr, ':');
-	size_t n = colon ? (size_t)(colon - addr) : strlen(addr);
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(host, addr, n);
-	host[n] = '\0';
-	snprintf(port, pcap, "%s", colon ? colon + 1 : "5432");
-}
+#include "fencing/roster.h"
 
 void hook_cmd_build(struct hook_cmd *h, const struct agent_conf *conf,
 		    const char *cmd, const char *action, const char *role)
@@ -34,7 +21,8 @@ void hook_cmd_build(struct hook_cmd *h, const struct agent_conf *conf,
 	snprintf(h->v_name, sizeof(h->v_name), "TENURE_NAME=%s", conf->name);
 	/* Where this node's Postgres listens (the address the standbys
 	 * replicate from): what a hook repointing a router needs. */
-	split_listen(conf->pg_listen, host, sizeof(host), port, sizeof(port));
+	roster_split_pg(conf->pg_listen, host, sizeof(host), port,
+			sizeof(port));
 	snprintf(h->v_host, sizeof(h->v_host), "TENURE_PG_HOST=%s", host);
 	snprintf(h->v_port, sizeof(h->v_port), "TENURE_PG_PORT=%s", port);
 	const char *argv[] = { "/bin/sh", "-c",    h->script,   "tenure-hook",

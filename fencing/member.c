@@ -390,6 +390,15 @@ bool member_lsn_parse(const char *s, uint64_t *out)
 	return true;
 }
 
+const struct member *member_find(const struct member *m, size_t n,
+				 const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(m[i].name, name) == 0)
+			return &m[i];
+	return NULL;
+}
+
 /* ---- tags as JSON ------------------------------------------------------ */
 
 void member_tags_json(const struct member *m, struct json *j)

@@ -83,6 +83,9 @@ struct member {
 };
 
 const char *member_role_name(enum member_role r);
+/* The record named name among m[0..n), or NULL. */
+const struct member *member_find(const struct member *m, size_t n,
+				 const char *name);
 /* "primary", "replica", "stopped", "unknown"; false otherwise. */
 bool member_role_parse(const char *s, enum member_role *out);
 

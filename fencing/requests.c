@@ -184,15 +184,6 @@ const struct node_result *named_result_find(const struct named_result *results,
 	return NULL;
 }
 
-static const struct member *find(const struct member *m, size_t n,
-				 const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(m[i].name, name) == 0)
-			return &m[i];
-	return NULL;
-}
-
 static bool done(const struct restart_request *req,
 		 const struct named_result *results, size_t n_results,
 		 const char *name)
@@ -238,7 +229,7 @@ void restart_order(const struct restart_request *req,
 	out[0] = '\0';
 	for (const char *p = req->nodes;
 	     (p = roster_list_next(p, name, sizeof(name)));) {
-		const struct member *m = name[0] ? find(members, n, name)
+		const struct member *m = name[0] ? member_find(members, n, name)
 						 : NULL;
 		bool primary = holder[0] && strcmp(name, holder) == 0;
 		if (!m || !takes_part(req, m, primary, results, n_results))
@@ -282,7 +273,7 @@ enum restart_step restart_turn(const struct restart_request *req,
 	for (const char *p = order;
 	     (p = roster_list_next(p, name, sizeof(name)));) {
 		if (done(req, results, n_results, name)) {
-			if (back(find(members, n, name), holder))
+			if (back(member_find(members, n, name), holder))
 				continue;
 			return mine ? RESTART_WAIT : RESTART_NOT_MINE;
 		}

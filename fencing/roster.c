@@ -145,3 +145,15 @@ const struct member *roster_clone_source(const struct member *m, size_t n,
 	}
 	return best ? best : p;
 }
+
+void roster_split_pg(const char *addr, char *host, size_t cap, char *port,
+		     size_t pcap)
+{
+	const char *colon = strrchr(addr, ':');
+	size_t n = colon ? (size_t)(colon - addr) : strlen(addr);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(host, addr, n);
+	host[n] = '\0';
+	snprintf(port, pcap, "%s", colon ? colon + 1 : "5432");
+}

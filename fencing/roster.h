@@ -39,6 +39,10 @@ bool roster_is_sync(const struct member *m, const char *leader,
  * port is 0. */
 bool roster_split_addr(const char *addr, char *host, size_t hostcap,
 		       unsigned *port);
+/* A Postgres "HOST:PORT" (pg_listen, a record's "pg") for libpq: split
+ * at the last colon, both as text; without a colon the port is 5432. */
+void roster_split_pg(const char *addr, char *host, size_t cap, char *port,
+		     size_t pcap);
 /* A replica that may take over: running, healthy, not nofailover. */
 bool roster_can_take_over(const struct member *m);
 /* The best replica of the n members for a switchover: one of the sync

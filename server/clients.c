@@ -8,6 +8,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/log_throttle.h"
 #include "common/stream.h"
 #include "proto/frame.h"
 #include "server/auth_policy.h"
@@ -55,7 +56,8 @@ struct clients {
 	struct clients_options opt;
 	uv_tcp_t listener;
 	uv_timer_t sweep; /* auth and idle timeouts, once a second */
-	uint64_t refused, refused_logged_ms;
+	uint64_t refused;
+	struct log_throttle refusal_log;
 	struct service *svc;
 	uint8_t fake_key[SCRAM_KEY_LEN]; /* salts of unknown names */
 	struct session *sessions;
@@ -505,10 +507,8 @@ static void describe_peer(struct session *s)
  * waits in the backlog nor holds a descriptor. */
 static void log_refusal(struct clients *c, const char *why)
 {
-	uint64_t now = uv_now(c->loop);
-
-	if (c->refused_logged_ms != 0 &&
-	    now - c->refused_logged_ms < REFUSAL_LOG_EVERY_MS)
+	if (!log_throttle_due(&c->refusal_log, uv_now(c->loop),
+			      REFUSAL_LOG_EVERY_MS, NULL))
 		return;
 	log_event(LOG_WARN, "client_refused_connection",
 		  "sessions=%u max=%u refused_total=%llu reason=\"%s\" "
@@ -516,7 +516,6 @@ static void log_refusal(struct clients *c, const char *why)
 		  c->n_sessions, c->opt.max_sessions,
 		  (unsigned long long)c->refused, why,
 		  REFUSAL_LOG_EVERY_MS / 1000);
-	c->refused_logged_ms = now ? now : 1;
 }
 
 static void refuse_connection(struct clients *c, uv_stream_t *server,

@@ -13,15 +13,8 @@ bool disk_health_failed(struct disk_health *h, enum disk_write_kind kind,
 	h->failing |= 1u << kind;
 	snprintf(h->reason, sizeof(h->reason), "disk write failed: %s",
 		 strerror(err));
-	if (h->logged && now_ms < h->logged_ms + DISK_HEALTH_LOG_EVERY_MS) {
-		h->unlogged++;
-		return false;
-	}
-	*unlogged = h->unlogged;
-	h->unlogged = 0;
-	h->logged = true;
-	h->logged_ms = now_ms;
-	return true;
+	return log_throttle_due(&h->log, now_ms, DISK_HEALTH_LOG_EVERY_MS,
+				unlogged);
 }
 
 bool disk_health_succeeded(struct disk_health *h, enum disk_write_kind kind)
@@ -31,8 +24,7 @@ bool disk_health_succeeded(struct disk_health *h, enum disk_write_kind kind)
 	if (!was_failing || h->failing)
 		return false;
 	/* The next failure is news again: logged at once. */
-	h->logged = false;
-	h->unlogged = 0;
+	log_throttle_reset(&h->log);
 	return true;
 }
 

@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/log_throttle.h"
+
 #define DISK_HEALTH_LOG_EVERY_MS 5000
 
 enum disk_write_kind {
@@ -34,12 +36,10 @@ enum disk_write_kind {
 };
 
 struct disk_health {
-	uint64_t errors;    /* failed writes, since start */
-	unsigned failing;   /* bit per kind whose last write failed */
-	char reason[160];   /* of the last failure */
-	bool logged;        /* a failure line was logged */
-	uint64_t logged_ms; /* when */
-	uint64_t unlogged;  /* failures since that line */
+	uint64_t errors;         /* failed writes, since start */
+	unsigned failing;        /* bit per kind whose last write failed */
+	char reason[160];        /* of the last failure */
+	struct log_throttle log; /* the failure lines */
 };
 
 /* A failed write of kind with errno err (positive).  True when the

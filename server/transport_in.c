@@ -66,18 +66,12 @@ static size_t refusal_slot(struct transport *t, const char *why)
  * how many went unlogged before this one, or -1: do not log it. */
 static long long refusal_to_log(struct transport *t, const char *why)
 {
-	size_t i = refusal_slot(t, why);
-	uint64_t now = uv_now(t->loop);
-	long long before = (long long)t->refusals[i].unlogged;
-
-	if (t->refusals[i].logged_ms &&
-	    now - t->refusals[i].logged_ms < TRANSPORT_REFUSAL_LOG_MS) {
-		t->refusals[i].unlogged++;
+	uint64_t skipped;
+	if (!log_throttle_due(&t->refusals[refusal_slot(t, why)].log,
+			      uv_now(t->loop), TRANSPORT_REFUSAL_LOG_MS,
+			      &skipped))
 		return -1;
-	}
-	t->refusals[i].logged_ms = now ? now : 1;
-	t->refusals[i].unlogged = 0;
-	return before;
+	return (long long)skipped;
 }
 
 static void inbound_reject(struct inbound *c, const char *why)

@@ -19,6 +19,7 @@
 
 #include <stdarg.h>
 
+#include "common/log_throttle.h"
 #include "common/stream.h"
 #include "proto/frame.h"
 #include "proto/peer.h"
@@ -107,8 +108,7 @@ struct transport {
 	 * stranger must not be able to flood the log. */
 	struct {
 		char kind[40];
-		uint64_t logged_ms;
-		uint64_t unlogged;
+		struct log_throttle log;
 	} refusals[8];
 	/* Client addresses peers advertised in their hellos. */
 	struct {

@@ -115,7 +115,7 @@ echo 1 >"$dir/hang-$prim"
 echo 1 >"$dir/hang-$repl"
 chmod 666 "$dir/hang-$prim" "$dir/hang-$repl"
 t0=$(now_ms)
-cl switchover --candidate "$repl" --wait 30 >"$dir/sw.out" 2>&1 ||
+cl switchover --candidate "$repl" --wait 30 --yes >"$dir/sw.out" 2>&1 ||
 	fail "switchover failed: $(cat "$dir/sw.out")"
 new=$(pg_wait_primary 10) || fail "switchover: no primary"
 [ "$new" = "$repl" ] || fail "switchover: $new is primary, not $repl"

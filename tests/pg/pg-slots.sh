@@ -94,7 +94,7 @@ echo "2: $down was down while $held bytes of WAL went by; it caught up without a
 cand=""
 for r in $(pg_replicas); do [ "$r" != "$down" ] && cand=$r; done
 [ -n "$cand" ] || cand=$down
-cl switchover --candidate "$cand" --wait 30
+cl switchover --candidate "$cand" --wait 30 --yes
 [ "$rc" = 0 ] || fail "3: switchover to $cand: rc=$rc $out $err"
 new=$(pg_wait_primary 30) || fail "3: no primary after the switchover"
 [ "$new" = "$cand" ] || fail "3: $new is primary, not $cand"

@@ -8,6 +8,7 @@ Suite *config_suite(void);        /* raft/config.c */
 Suite *log_suite(void);           /* raft/log.c */
 Suite *raft_rules_suite(void);    /* Raft paper, Figure 2, rule by rule */
 Suite *crc32c_suite(void);        /* common/crc32c.c */
+Suite *log_throttle_suite(void);  /* common/log_throttle.c */
 Suite *scram_suite(void);         /* common/scram.c */
 Suite *exposure_suite(void);      /* server/exposure.c, fencing/exposure.c */
 Suite *auth_suite(void);          /* proto/credentials.c, auth_policy.c */

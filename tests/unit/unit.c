@@ -10,6 +10,7 @@ int main(void)
 	srunner_add_suite(sr, log_suite());
 	srunner_add_suite(sr, raft_rules_suite());
 	srunner_add_suite(sr, crc32c_suite());
+	srunner_add_suite(sr, log_throttle_suite());
 	srunner_add_suite(sr, scram_suite());
 	srunner_add_suite(sr, auth_suite());
 	srunner_add_suite(sr, exposure_suite());
