@@ -37,10 +37,11 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/wall_time.h"
 #include "ctl/ctl.h"
 #include "ctl/ctl_drill.h"
 #include "ctl/ctl_pg.h"
-#include "ctl/ctl_time.h"
+#include "ctl/ctl_confirm.h"
 #include "fencing/flatjson.h"
 #include "fencing/optime.h"
 #include "fencing/requests.h"
@@ -866,7 +867,7 @@ static int handover(struct ctl *c, const char *kind, bool asked)
 	uint64_t at_ms = 0;
 	char err[300];
 	const char *when = ctl_opt(c, "scheduled");
-	if (when && ctl_parse_time(when, &at_ms, err, sizeof(err)))
+	if (when && wall_time_parse(when, false, &at_ms, err, sizeof(err)))
 		return ctl_usage_error(c, "--scheduled %s", err);
 	if (when && at_ms <= clock_wall_ms())
 		return ctl_usage_error(c, "--scheduled %s is in the past",
@@ -919,7 +920,7 @@ static int handover(struct ctl *c, const char *kind, bool asked)
 			 "of the primary see errors for a few seconds.  Go "
 			 "ahead?",
 			 kind, scope, when ? "at " : "now",
-			 when ? ctl_local_time(at_ms, at_text, sizeof(at_text))
+			 when ? wall_time_local(at_ms, at_text, sizeof(at_text))
 			      : "",
 			 p.holder, candidate, p.holder);
 	else
@@ -941,7 +942,7 @@ static int handover(struct ctl *c, const char *kind, bool asked)
 		printf("%s to %s scheduled at %s (cancel it with '" CTL_PROG
 		       " cluster flush switchover --scope %s')\n",
 		       kind, candidate,
-		       ctl_local_time(at_ms, at_text, sizeof(at_text)), scope);
+		       wall_time_local(at_ms, at_text, sizeof(at_text)), scope);
 		return CTL_EXIT_OK;
 	}
 	return wait_handover(c, scope, kind, candidate, &p, wait_ms, sent);
@@ -976,8 +977,8 @@ static int print_requests(struct ctl *c, const char *scope)
 	    restart_request_decode(value, strlen(value), &r, err, sizeof(err)))
 		printf("Restart %s: %s%s%s%s\n",
 		       r.at_ms ? "scheduled at" : "in progress, asked at",
-		       ctl_local_time(r.at_ms ? r.at_ms : r.id, when,
-				      sizeof(when)),
+		       wall_time_local(r.at_ms ? r.at_ms : r.id, when,
+				       sizeof(when)),
 		       r.nodes[0] ? " nodes " : "", r.nodes,
 		       r.pending   ? " (pending restart only)"
 		       : r.role[0] ? (strcmp(r.role, "primary") == 0
@@ -992,8 +993,8 @@ static int print_requests(struct ctl *c, const char *scope)
 				    sizeof(err)))
 		printf("Switchover %s: %s\n",
 		       t.at_ms ? "scheduled at" : "requested at",
-		       ctl_local_time(t.at_ms ? t.at_ms : t.requested_ms, when,
-				      sizeof(when)));
+		       wall_time_local(t.at_ms ? t.at_ms : t.requested_ms, when,
+				       sizeof(when)));
 	return CTL_EXIT_OK;
 }
 

@@ -11,9 +11,10 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/wall_time.h"
 #include "ctl/ctl.h"
 #include "ctl/ctl_pg.h"
-#include "ctl/ctl_time.h"
+#include "ctl/ctl_confirm.h"
 #include "fencing/requests.h"
 #include "fencing/roster.h"
 #include "proto/limits.h"
@@ -190,7 +191,7 @@ static int restart_check_opts(struct ctl *c, struct restart_request *r,
 	snprintf(r->role, sizeof(r->role), "%s", role ? role : "");
 	r->pending = ctl_opt(c, "pending") != NULL;
 	*when = ctl_opt(c, "scheduled");
-	if (*when && ctl_parse_time(*when, &r->at_ms, err, sizeof(err)))
+	if (*when && wall_time_parse(*when, false, &r->at_ms, err, sizeof(err)))
 		return ctl_usage_error(c, "--scheduled %s", err);
 	if (*when && r->at_ms <= clock_wall_ms())
 		return ctl_usage_error(c, "--scheduled %s is in the past",
@@ -248,7 +249,8 @@ int ctl_cmd_pg_restart(struct ctl *c)
 	last_gap(c, scope, holder, gap, sizeof(gap));
 	describe_restart(what, sizeof(what), scope, order[0] ? order : r.nodes,
 			 holder, gap,
-			 when ? ctl_local_time(r.at_ms, at, sizeof(at)) : NULL);
+			 when ? wall_time_local(r.at_ms, at, sizeof(at))
+			      : NULL);
 	if ((code = ctl_confirm(c, what,
 				ctl_opt(c, "force") || ctl_opt(c, "yes"),
 				"--force")))

@@ -334,6 +334,9 @@ static void fill_view(void *arg, struct api_view *v)
 	v->insecure = a->conf->insecure;
 	v->slots = a->slots_seen;
 	v->n_slots = a->n_slots_seen;
+	for (size_t i = 0; i < a->view.n_results; i++)
+		if (strcmp(a->view.results[i].name, a->conf->name) == 0)
+			v->result = &a->view.results[i].res;
 }
 
 /* ---- start ------------------------------------------------------------------ */

@@ -50,8 +50,9 @@
  *   /metrics          Prometheus text format.
  *   /patroni          Patroni's status document, small.
  * Writes (api_write.c; credentials required, http_auth.h): POST
- * /switchover, /failover, PATCH /config; POST /restart, /reload,
- * /reinitialize answer 501.  docs/rest-api.md has the details.
+ * /switchover (scheduled_at too), /failover, /restart, /reload,
+ * /reinitialize; DELETE /switchover and /restart (a scheduled one);
+ * PATCH /config.  docs/rest-api.md has the details.
  * A bad query value is 400 with the reason; an unknown path 404; both
  * JSON {"error": ...}.  Unknown query parameters are ignored (Patroni
  * does the same).
@@ -71,6 +72,7 @@
 #include "common/http.h"
 #include "fencing/http_auth.h"
 #include "fencing/member.h"
+#include "fencing/requests.h"
 #include "fencing/scope_conf.h"
 #include "proto/tclient.h"
 #include "fencing/slots.h"
@@ -100,9 +102,13 @@ struct api_view {
 	const struct slot_actual *slots; /* this node's replication slots,
 					    as last read (fencing/slots.h) */
 	size_t n_slots;
-	const char *problem; /* why this node is not healthy and
+	const char *problem;              /* why this node is not healthy and
 					 what to do, or NULL: the health
 					 bodies carry it as "problem" */
+	const struct node_result *result; /* this node's S/results/NAME as
+					     last read (fencing/requests.h),
+					     or NULL: POST /restart waits
+					     for it */
 };
 
 /* Fills res (status, content type, body) for one request.  path may

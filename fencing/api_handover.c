@@ -9,13 +9,17 @@
  * needs a candidate, and is done as a switchover while there is a leader.
  * The answer comes when the candidate holds the lease (200, "Successfully
  * switched over to ..."), or after handover_wait_ms (503, "... status
- * unknown": the request may still complete).  scheduled_at is refused
- * (400) until the agents can hold a request for a time.
+ * unknown": the request may still complete).  A switchover with
+ * scheduled_at (ISO 8601 with a zone, api_body.h) is written with at_ms,
+ * as `tenurectl cluster switchover --scheduled` does, and answered 202
+ * "Switchover scheduled" at once: the agents hold it until then.  As
+ * Patroni: a failover is not scheduled, nor anything while paused.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
+#include "fencing/api_body.h"
 #include "fencing/api_int.h"
 #include "fencing/flatjson.h"
 #include "fencing/roster.h"
@@ -26,7 +30,7 @@
 struct body {
 	char leader[MEMBER_STR_MAX];
 	char candidate[MEMBER_STR_MAX];
-	bool scheduled;
+	char scheduled_at[64];
 };
 
 static bool body_field(void *arg, const char *key,
@@ -37,7 +41,14 @@ static bool body_field(void *arg, const char *key,
 		    : strcmp(key, "candidate") == 0 ? b->candidate
 						    : NULL;
 	if (strcmp(key, "scheduled_at") == 0) {
-		b->scheduled = v->type == FLATJSON_STRING && v->len > 0;
+		if (v->type == FLATJSON_NULL)
+			return true;
+		if (v->type != FLATJSON_STRING || v->len == 0 ||
+		    v->len >= sizeof(b->scheduled_at)) {
+			snprintf(err, errlen, "scheduled_at must be a time");
+			return false;
+		}
+		memcpy(b->scheduled_at, v->str, v->len + 1);
 		return true;
 	}
 	if (!dst || v->type == FLATJSON_NULL)
@@ -153,29 +164,57 @@ static bool plan(const struct api_view *v, struct body *b, bool failover,
 	flatjson_put_str(&w, "from", has_leader ? v->leader : "");
 	flatjson_put_str(&w, "candidate", p->candidate);
 	flatjson_put_u64(&w, "requested_ms", clock_wall_ms());
+	if (p->at_ms)
+		flatjson_put_u64(&w, "at_ms", p->at_ms);
 	flatjson_put_str(&w, "by", "rest-api");
 	return flatjson_end(&w) > 0;
+}
+
+struct request_times {
+	uint64_t requested_ms, at_ms;
+};
+
+/* scheduled_at into *at_ms: 0, or the status to answer (Patroni's). */
+static int schedule(const struct api_view *v, const struct body *b,
+		    bool failover, uint64_t *at_ms, char *why, size_t cap)
+{
+	if (failover) {
+		snprintf(why, cap, "Failover can't be scheduled");
+		return 400;
+	}
+	if (v->paused) {
+		snprintf(why, cap,
+			 "Can't schedule switchover in the paused state");
+		return 400;
+	}
+	return api_body_schedule(b->scheduled_at, "switchover", clock_wall_ms(),
+				 at_ms, why, cap);
 }
 
 static bool request_time(void *arg, const char *key,
 			 const struct flatjson_value *v, char *err,
 			 size_t errlen)
 {
+	struct request_times *t = arg;
 	if (strcmp(key, "requested_ms") == 0)
-		return flatjson_u64(key, v, arg, err, errlen);
+		return flatjson_u64(key, v, &t->requested_ms, err, errlen);
+	if (strcmp(key, "at_ms") == 0)
+		return flatjson_u64(key, v, &t->at_ms, err, errlen);
 	return true;
 }
 
-/* A pending request the agents ignore already (ctl_pgcluster.c's rule). */
+/* A pending request the agents ignore already (ctl_pgcluster.c's rule:
+ * a scheduled one ages from its time on). */
 static bool stale(const struct client_kv *kv)
 {
-	uint64_t at = 0;
+	struct request_times t = { 0, 0 };
 	char err[160];
-	if (!flatjson_parse(kv->value.p, kv->value.len, request_time, &at, err,
+	if (!flatjson_parse(kv->value.p, kv->value.len, request_time, &t, err,
 			    sizeof(err)) ||
-	    at == 0)
+	    t.requested_ms == 0)
 		return true;
-	return clock_wall_ms() > at + SCOPE_REQUEST_MAX_AGE_MS;
+	uint64_t since = t.at_ms > t.requested_ms ? t.at_ms : t.requested_ms;
+	return clock_wall_ms() > since + SCOPE_REQUEST_MAX_AGE_MS;
 }
 
 static void write_request(struct api_pending *p, uint64_t expected);
@@ -184,8 +223,14 @@ static void on_written(struct api_pending *p, int status,
 		       const struct client_response *r)
 {
 	char msg[600];
+	if (status == CLIENT_OK && p->at_ms) {
+		api_pending_answer(p, 202, "text/plain",
+				   "Switchover scheduled\n");
+		return;
+	}
 	if (status == CLIENT_OK) {
 		p->watching = true;
+		p->watch = api_handover_poll;
 		api_poll_start(p->s);
 		return;
 	}
@@ -229,14 +274,15 @@ void api_handover(struct api_server *s, const struct http_request *r,
 		api_answer_error(res, 400, why, path);
 		return;
 	}
-	if (b.scheduled) {
-		api_answer_error(res, 400, "scheduled_at not supported yet",
-				 path);
-		return;
-	}
 	memset(&v, 0, sizeof(v));
 	s->fill(s->arg, &v);
 	struct api_pending tmp = { 0 };
+	if (b.scheduled_at[0] &&
+	    (status = schedule(&v, &b, failover, &tmp.at_ms, why,
+			       sizeof(why)))) {
+		api_answer_error(res, status, why, path);
+		return;
+	}
 	if (!plan(&v, &b, failover, &tmp, &status, why, sizeof(why))) {
 		api_answer_error(res, status, why, path);
 		return;
@@ -247,6 +293,7 @@ void api_handover(struct api_server *s, const struct http_request *r,
 	memcpy(p->kind, tmp.kind, sizeof(p->kind));
 	memcpy(p->candidate, tmp.candidate, sizeof(p->candidate));
 	memcpy(p->value, tmp.value, sizeof(p->value));
+	p->at_ms = tmp.at_ms;
 	api_pending_key(p, "switchover");
 	uint64_t wait = s->writes.handover_wait_ms ? s->writes.handover_wait_ms
 						   : WAIT_DEFAULT_MS;

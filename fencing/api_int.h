@@ -6,6 +6,9 @@
  *   api_write.c    POST and PATCH: credentials, routing, the writes
  *                  waiting for the witnesses (struct api_pending)
  *   api_handover.c POST /switchover and /failover
+ *   api_requests.c POST /restart, /reload, /reinitialize
+ *   api_cancel.c   DELETE /switchover and /restart
+ *   api_body.h     the bodies' keys (pure)
  *   api_patch.c    PATCH /config
  * Loop thread only.
  */
@@ -15,20 +18,31 @@
 #include "common/json.h"
 #include "fencing/api.h"
 
-/* A write whose answer waits: for the witnesses, then (a handover) for
- * the new primary. */
+struct api_pending;
+struct api_view;
+/* Whether what p waits for happened (p answered then), or too late. */
+typedef void (*api_watch_fn)(struct api_pending *p, const struct api_view *v,
+			     uint64_t now);
+
+/* A write whose answer waits: for the witnesses, then (a handover, a
+ * restart) for what the agents do. */
 struct api_pending {
 	struct api_server *s; /* NULL: the server closed, a witness call is
 				 still out (its callback frees this) */
 	struct http_conn *conn;
-	bool in_flight;       /* a witness call is out */
-	bool watching;        /* a handover written: waiting for its primary */
+	bool in_flight; /* a witness call is out */
+	bool watching;  /* written: watch() on each poll */
+	api_watch_fn watch;
 	uint64_t deadline_ms; /* uv_now() */
 	char key[256];
 	char value[2048];
 	char candidate[MEMBER_STR_MAX];
-	char kind[16]; /* switchover or failover */
-	bool retried;  /* a stale request was replaced once */
+	char kind[16];  /* switchover or failover */
+	bool retried;   /* a stale request was replaced once */
+	uint64_t at_ms; /* a scheduled switchover's or restart's time */
+	uint64_t id;    /* a restart's: its result's id */
+	int status;     /* the answer's, decided before a last call */
+	char node[MEMBER_STR_MAX]; /* DELETE /restart: this node */
 	/* PATCH /config: the JSON's assignments ("key=value") */
 	char sets[16][300];
 	int n_sets;
@@ -94,7 +108,7 @@ bool api_witness_call(struct api_pending *p, const struct client_request *q,
 		      api_witness_cb cb);
 /* SCOPE/suffix into p->key. */
 void api_pending_key(struct api_pending *p, const char *suffix);
-/* Starts the poll timer (api_handover_poll every 100 ms). */
+/* Starts the poll timer (each watching p's watch() every 100 ms). */
 void api_poll_start(struct api_server *s);
 
 /* api_handover.c */
@@ -103,6 +117,14 @@ void api_handover(struct api_server *s, const struct http_request *r,
 /* Whether p's new primary is in place (answered then), or too late. */
 void api_handover_poll(struct api_pending *p, const struct api_view *v,
 		       uint64_t now);
+
+/* api_requests.c: path is "/restart", "/reload" or "/reinitialize". */
+void api_pg_request(struct api_server *s, const struct http_request *r,
+		    const char *path, struct http_response *res);
+
+/* api_cancel.c: path is "/switchover" or "/restart". */
+void api_cancel(struct api_server *s, const struct http_request *r,
+		const char *path, struct http_response *res);
 
 /* api_patch.c */
 void api_patch_config(struct api_server *s, const struct http_request *r,

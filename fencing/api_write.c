@@ -103,9 +103,10 @@ static bool is_path(const struct http_request *r, const char *path)
 void api_write(struct api_server *s, const struct http_request *r,
 	       struct http_response *res)
 {
-	static const char *const later[] = { "/restart", "/reload",
-					     "/reinitialize" };
+	static const char *const pg[] = { "/restart", "/reload",
+					  "/reinitialize" };
 	bool post = strcmp(r->method, "POST") == 0;
+	bool del = strcmp(r->method, "DELETE") == 0;
 	if (!allowed(s, r, res))
 		return;
 	if (post && is_path(r, "/switchover")) {
@@ -120,13 +121,20 @@ void api_write(struct api_server *s, const struct http_request *r,
 		api_patch_config(s, r, res);
 		return;
 	}
-	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
-		if (post && is_path(r, later[i])) {
-			refuse(res, 501, "not implemented yet", later[i]);
+	for (size_t i = 0; i < sizeof(pg) / sizeof(pg[0]); i++)
+		if (post && is_path(r, pg[i])) {
+			api_pg_request(s, r, pg[i], res);
 			return;
 		}
+	if (del && (is_path(r, "/switchover") || is_path(r, "/restart"))) {
+		api_cancel(s, r,
+			   is_path(r, "/restart") ? "/restart" : "/switchover",
+			   res);
+		return;
+	}
 	refuse(res, 405,
-	       "no such write: POST /switchover, /failover; "
+	       "no such write: POST /switchover, /failover, /restart, "
+	       "/reload, /reinitialize; DELETE /switchover, /restart; "
 	       "PATCH /config",
 	       r->path);
 }
@@ -238,7 +246,7 @@ static void on_poll(uv_timer_t *t)
 	for (struct api_pending *p = s->pending, *next; p; p = next) {
 		next = p->next;
 		if (p->watching)
-			api_handover_poll(p, &v, uv_now(t->loop));
+			p->watch(p, &v, uv_now(t->loop));
 	}
 	for (struct api_pending *p = s->pending; p; p = p->next)
 		watching |= p->watching;

@@ -46,7 +46,8 @@ Suite *slots_suite(void);         /* fencing/slots.c */
 Suite *pg_params_suite(void);     /* fencing/pg_params.c */
 Suite *optime_suite(void);        /* fencing/optime.c */
 Suite *requests_suite(void);      /* fencing/requests.c */
-Suite *ctl_time_suite(void);      /* ctl/ctl_time.c */
+Suite *api_body_suite(void);      /* fencing/api_body.c */
+Suite *wall_time_suite(void);     /* common/wall_time.c */
 Suite *startfail_suite(void);     /* fencing/startfail.c */
 Suite *standby_settings_suite(void); /* fencing/standby_settings.c, aside.c */
 Suite *scope_keys_suite(void);       /* fencing/scope_keys.c */

@@ -48,7 +48,8 @@ int main(void)
 	srunner_add_suite(sr, pg_params_suite());
 	srunner_add_suite(sr, optime_suite());
 	srunner_add_suite(sr, requests_suite());
-	srunner_add_suite(sr, ctl_time_suite());
+	srunner_add_suite(sr, wall_time_suite());
+	srunner_add_suite(sr, api_body_suite());
 	srunner_add_suite(sr, startfail_suite());
 	srunner_add_suite(sr, standby_settings_suite());
 	srunner_add_suite(sr, scope_keys_suite());
