@@ -16,6 +16,7 @@
 #define TENURE_FENCING_API_INT_H
 
 #include "common/json.h"
+#include "common/log_throttle.h"
 #include "fencing/api.h"
 
 struct api_pending;
@@ -60,7 +61,7 @@ struct api_server {
 	struct api_pending *pending; /* writes waiting for an answer */
 	uv_timer_t poll;             /* checks the pending handovers */
 	bool poll_on;
-	uint64_t auth_failures, auth_logged_ms;          /* rate-limited log */
+	struct log_throttle auth_refusals;               /* their log lines */
 	void (*closed_write_done)(struct api_server *s); /* api_close */
 	void (*on_closed)(void *arg);
 	void *closed_arg;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/log_throttle.h"
 #include "fencing/api_int.h"
 
 #define LOG_EVERY_MS 10000
@@ -33,15 +34,13 @@ static void refuse(struct http_response *res, int status, const char *msg,
 static void log_refusal(struct api_server *s, const char *path,
 			const char *name, const char *why)
 {
-	uint64_t now = uv_now(s->poll.loop);
-	s->auth_failures++;
-	if (s->auth_logged_ms && now - s->auth_logged_ms < LOG_EVERY_MS)
+	if (!log_throttle_due(&s->auth_refusals, uv_now(s->poll.loop),
+			      LOG_EVERY_MS, NULL))
 		return;
-	s->auth_logged_ms = now ? now : 1;
 	log_event(LOG_WARN, "http_write_refused",
 		  "path=%s user=\"%s\" reason=\"%s\" total=%llu (logged at "
 		  "most every %d s)",
-		  path, name, why, (unsigned long long)s->auth_failures,
+		  path, name, why, (unsigned long long)s->auth_refusals.total,
 		  LOG_EVERY_MS / 1000);
 }
 
