@@ -376,7 +376,8 @@ void slots_reconcile(struct agent *a, void (*done)(struct agent *a));
 void slots_promotion_sql(struct agent *a, char *buf, size_t cap);
 /* primary_slot_name for following m: this node's slot, or "" when m's
  * agent does not keep slots (an older version: it would never stream) or
- * m holds the lease but is not yet primary (its slots come at promotion). */
+ * m holds the lease but still runs as a standby (its slots come at
+ * promotion). */
 const char *slots_follow_name(const struct agent *a, const struct member *m,
 			      char *buf);
 

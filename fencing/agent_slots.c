@@ -106,7 +106,7 @@ const char *slots_follow_name(const struct agent *a, const struct member *m,
 	 * and retry only after wal_retrieve_retry_interval (5 s), with no
 	 * synchronous standby meanwhile.  It streams without one until the
 	 * holder's record says primary; the next look sets the slot. */
-	bool promoting = m && m->role != MEMBER_PRIMARY &&
+	bool promoting = m && m->role == MEMBER_REPLICA &&
 			 strcmp(m->name, a->view.holder) == 0;
 	if (m && m->slots && !promoting)
 		slot_name_for_member(a->conf->name, buf);
