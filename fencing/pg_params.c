@@ -594,6 +594,47 @@ int pg_param_check(const struct pg_setting_def *d, const char *name,
 	return 0;
 }
 
+/* The n-th whitespace-separated field of line into buf ("" past the
+ * end). */
+static void hba_field(const char *line, int n, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	for (const char *s = line; *s;) {
+		while (*s && isspace((unsigned char)*s))
+			s++;
+		size_t w = strcspn(s, " \t");
+		if (!w)
+			return;
+		if (n-- == 0) {
+			snprintf(buf, cap, "%.*s", (int)w, s);
+			return;
+		}
+		s += w;
+	}
+}
+
+/* A host line whose method is trust for an address beyond loopback:
+ * the agents refuse Postgres off loopback without passwords, and so
+ * does this line. */
+static bool trusts_the_network(const char *line)
+{
+	static const char *const loopback[] = { "127.0.0.1/32", "::1/128",
+						"localhost", NULL };
+	char addr[128], next[128], method[32];
+	hba_field(line, 3, addr, sizeof(addr));
+	hba_field(line, 4, next, sizeof(next));
+	/* "ADDRESS MASK METHOD" or "ADDRESS/BITS METHOD" */
+	bool mask = !strchr(addr, '/') && strpbrk(next, ".:") != NULL;
+	hba_field(line, mask ? 5 : 4, method, sizeof(method));
+	if (strcmp(method, "trust") != 0)
+		return false;
+	for (size_t i = 0; loopback[i]; i++)
+		if (strcmp(addr, loopback[i]) == 0)
+			return false;
+	return !(mask && strncmp(addr, "127.", 4) == 0 &&
+		 strcmp(next, "255.255.255.255") == 0);
+}
+
 int pg_hba_line_check(const char *line, char *err, size_t errlen)
 {
 	static const char *const types[] = { "local",      "host",
@@ -632,5 +673,11 @@ int pg_hba_line_check(const char *line, char *err, size_t errlen)
 			    "%sMETHOD)",
 			    line,
 			    strcmp(first, "local") == 0 ? "" : "ADDRESS ");
+	if (strcmp(first, "local") != 0 && trusts_the_network(line))
+		return fail(err, errlen,
+			    "pg_hba '%s': trust for addresses beyond loopback "
+			    "lets anyone on the network in without a password; "
+			    "use scram-sha-256",
+			    line);
 	return 0;
 }

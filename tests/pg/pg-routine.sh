@@ -3,7 +3,8 @@
 # PostgreSQL 15 nodes (synchronous mode) while the write probe writes,
 # with tenurectl alone:
 #   1. a reloadable parameter changed cluster-wide (edit-config): every
-#      node's SHOW says it;
+#      node's SHOW says it; a pg_hba line in every node's hba_file (a
+#      trust line for the network refused);
 #   2. a postmaster parameter: pending_restart on every node, then
 #      `cluster restart --pending`: rolling, the primary last and in place
 #      (same lease token), its write gap measured and printed;
@@ -74,7 +75,18 @@ probe_start
 cl edit-config --set pg.work_mem=12MB
 expect_rc 0 "edit-config --set pg.work_mem=12MB"
 wait_for 30 all_show work_mem 12MB || fail "work_mem is not 12MB on every node"
-echo "1. work_mem = 12MB on every node, no restart"
+cl edit-config --set "pg_hba=host all all 127.0.0.2/32 scram-sha-256"
+expect_rc 0 "edit-config --set pg_hba=..."
+cl edit-config --set "pg_hba=host all all 10.9.0.0/16 trust"
+expect_rc 2 "edit-config: a trust line for the network"
+hba_everywhere() {
+	for _k in 1 2 3; do
+		[ "$(psql_as "$_k" "SELECT count(*) FROM pg_hba_file_rules \
+			WHERE address = '127.0.0.2'" 2>/dev/null)" = 1 ] || return 1
+	done
+}
+wait_for 30 hba_everywhere || fail "the scope's pg_hba line is not in every node's hba_file"
+echo "1. work_mem = 12MB on every node, no restart; a pg_hba line everywhere, trust refused"
 
 # ---- 2. a postmaster parameter and a rolling restart of the pending nodes --------------------
 cl edit-config --set pg.max_connections=130

@@ -99,6 +99,36 @@ START_TEST(errors_keep_line_numbers)
 }
 END_TEST
 
+/* trust beyond loopback is refused (anyone on the network could log in
+ * without a password); on loopback, and other methods, it is taken. */
+START_TEST(hba_trust_only_on_loopback)
+{
+	static const char *const refused[] = {
+		"host all all 10.0.0.0/8 trust",
+		"hostssl all all 0.0.0.0/0 trust",
+		"host replication all 10.0.0.5 255.255.255.255 trust",
+		"host all all samehost trust",
+	};
+	static const char *const taken[] = {
+		"host all all 127.0.0.1/32 trust",
+		"host all all ::1/128 trust",
+		"host all all 127.0.0.1 255.255.255.255 trust",
+		"host all all 10.0.0.0/8 scram-sha-256",
+		"local all all trust",
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		ck_assert_int_eq(pg_hba_line_check(refused[i], err,
+						   sizeof(err)),
+				 -1);
+		ck_assert_msg(strstr(err, "scram-sha-256"), "%s", err);
+	}
+	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+		ck_assert_msg(pg_hba_line_check(taken[i], err, sizeof(err)) ==
+				      0,
+			      "%s: %s", taken[i], err);
+}
+END_TEST
+
 START_TEST(set_adds_and_removes)
 {
 	struct scope_conf c;
@@ -230,6 +260,7 @@ Suite *pg_params_suite(void)
 	TCase *t = tcase_create("core");
 	tcase_add_test(t, scope_text_holds_pg_lines);
 	tcase_add_test(t, errors_keep_line_numbers);
+	tcase_add_test(t, hba_trust_only_on_loopback);
 	tcase_add_test(t, set_adds_and_removes);
 	tcase_add_test(t, node_file_wins_and_standby_floor);
 	tcase_add_test(t, checks_speak_like_the_server);
