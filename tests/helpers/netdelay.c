@@ -1,7 +1,10 @@
 /*
- * netdelay — delay, jitter and loss for the packets an nftables `queue`
- * rule hands to user space, for tests that need a slow or lossy network
- * on a kernel without tc netem (docs/testing-faults.md says why).
+ * netdelay — delay, jitter and loss for the packets an NFQUEUE rule hands
+ * to user space (`iptables -A INPUT ... -j NFQUEUE --queue-num N`, or
+ * nft's `queue num N` where the kernel has nft_queue), for tests that
+ * need a slow or lossy network on a kernel without tc netem
+ * (docs/testing-faults.md, "Delay and loss without netem", says why and
+ * where to put the rule).
  *
  *   netdelay --queue N --delay-ms D [--jitter-ms J] [--loss-pct P]
  *            [--seed S] [--cap C]
@@ -64,10 +67,11 @@ static void usage(FILE *out)
 		"Usage: netdelay --queue N --delay-ms D [--jitter-ms J] "
 		"[--loss-pct P] [--seed S] [--cap C]\n"
 		"\n"
-		"Delays and drops the packets of NFQUEUE queue N (an nftables "
-		"rule\n"
-		"`queue num N` in the same network namespace sends them "
-		"here).\n"
+		"Delays and drops the packets of NFQUEUE queue N, which a "
+		"rule in the same\n"
+		"network namespace sends here: iptables -A INPUT ... -j "
+		"NFQUEUE --queue-num N\n"
+		"(on the way in: see docs/testing-faults.md).\n"
 		"\n"
 		"  --queue N       the queue number (0-65535)\n"
 		"  --delay-ms D    hold each packet D ms (0-%lu)\n"
