@@ -55,6 +55,7 @@ Suite *sd_notify_suite(void);        /* common/sd_notify.c */
 Suite *tls_suite(void);  /* common/tls*.c, stream.c, http.c over TLS */
 Suite *http_suite(void); /* common/http.c bounds, http_request.c */
 Suite *transport_cert_suite(void); /* server/transport_cert.c */
+Suite *netdelay_sched_suite(void); /* tests/helpers/netdelay_sched.c */
 /* tests/unit/unit-pg only (needs a real server, see tests/pg/pg-unit.sh): */
 Suite *pg_suite(void); /* fencing/pg.c */
 
