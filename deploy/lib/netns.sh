@@ -33,8 +33,8 @@
 #                                         HAProxy and clients still reach it
 #   isolate-witness-leader [-]            the witness leader cut from all
 #   heal [NODE|all]                       partitions, delay and loss gone
-#   delay NODE MS [JITTER]                every packet NODE sends waits
-#   loss NODE PCT                         NODE drops PCT % of what it sends
+#   delay NODE MS [JITTER]                every packet NODE receives waits
+#   loss NODE PCT                         NODE drops PCT % of what it receives
 #   crash NODE                            kill -9 of every process in NODE
 #   freeze NODE / thaw NODE               SIGSTOP / SIGCONT of them
 #   restart NODE                          NODE.start again (after a crash)
@@ -42,9 +42,12 @@
 #                                         (libfaketime; CLOCK_MONOTONIC
 #                                         untouched): its processes restart
 # Partitions are nftables drop rules in the hosts' own namespaces (table
-# inet tenure_fault); delay and loss an nft `queue` rule that hands every
-# packet NODE sends to tests/helpers/netdelay in NODE's namespace (tc
-# netem is not in every kernel: netdelay needs only nfnetlink_queue).
+# inet tenure_fault); delay and loss an iptables NFQUEUE rule on NODE's
+# input that hands every packet arriving to tests/helpers/netdelay in
+# NODE's namespace (tc netem is not in every kernel: netdelay needs only
+# nfnetlink_queue; iptables-nft's NFQUEUE target, because nft's own
+# `queue` expression is missing from some kernels too; on the input, as a
+# packet held on its sender's output still counts against its TCP socket).
 
 netns_net=${NETNS_NET:-10.77.0}
 netns_faketime_lib=${NETNS_FAKETIME_LIB:-/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1}
@@ -113,7 +116,6 @@ netns_add_host() {
 table inet tenure_fault {
 	chain input { type filter hook input priority 0; policy accept; }
 	chain output { type filter hook output priority 0; policy accept; }
-	chain delay { type filter hook output priority 10; policy accept; }
 }
 EOF
 	echo "$1 $_ns_a" >>"$netns_state/hosts"
@@ -270,12 +272,13 @@ netns_heal() {
 }
 
 # netns_netdelay_set NODE DELAY JITTER LOSS: NODE's netdelay with those (all
-# 0: none, and no queue rule)
+# 0: none, and no queue rule); delay on every host's input: DELAY between
+# any two hosts, each way
 netns_netdelay_set() {
 	_ns_f="$netns_state/$1.netdelay"
 	if [ -f "$_ns_f" ]; then
 		read -r _ns_pid _ns_rest <"$_ns_f"
-		netns_in "$1" nft flush chain inet tenure_fault delay
+		netns_in "$1" iptables -F INPUT
 		kill -TERM "$_ns_pid" 2>/dev/null
 		wait "$_ns_pid" 2>/dev/null
 		rm -f "$_ns_f"
@@ -286,11 +289,12 @@ netns_netdelay_set() {
 		{ netns_say "delay and loss unavailable: tests/helpers/netdelay is not built"; return 3; }
 	# one queue per host: its line number in hosts
 	_ns_q=$(awk -v n="$1" '$1 == n { print NR }' "$netns_state/hosts")
-	netns_in "$1" "$_ns_bin" --queue "$_ns_q" --delay-ms "$2" --jitter-ms "$3" \
-		--loss-pct "$4" </dev/null >>"$netns_state/$1.netdelay.log" 2>&1 &
+	# (ip execs netdelay: $! is netdelay's pid, which crash spares)
+	ip netns exec "$(netns_name "$1")" "$_ns_bin" --queue "$_ns_q" --delay-ms "$2" \
+		--jitter-ms "$3" --loss-pct "$4" </dev/null >>"$netns_state/$1.netdelay.log" 2>&1 &
 	echo "$! $2 $3 $4" >"$_ns_f"
 	sleep 0.2 # bound to its queue before packets go there
-	netns_in "$1" nft add rule inet tenure_fault delay oifname eth0 queue num "$_ns_q" bypass
+	netns_in "$1" iptables -A INPUT -i eth0 -j NFQUEUE --queue-num "$_ns_q" --queue-bypass
 }
 netns_netdelay_of() { # netns_netdelay_of NODE: "DELAY JITTER LOSS" now
 	_ns_f="$netns_state/$1.netdelay"
