@@ -33,6 +33,7 @@ int main(void)
 	srunner_add_suite(sr, http_auth_suite());
 	srunner_add_suite(sr, ctl_pgcluster_suite());
 	srunner_add_suite(sr, pgprobe_suite());
+	srunner_add_suite(sr, nemcheck_suite());
 	srunner_add_suite(sr, spawn_suite());
 	srunner_add_suite(sr, hook_cmd_suite());
 	srunner_add_suite(sr, fence_pg_suite());
