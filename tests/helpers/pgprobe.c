@@ -40,7 +40,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -52,19 +51,12 @@
 
 #include <libpq-fe.h>
 
+#include "tests/helpers/pgconn.h"
 #include "tests/helpers/pgprobe_check.h"
 
 #define INSERT_SQL "INSERT INTO tenure_probe(node, seq) VALUES ($1, $2)"
-#define CONNECT_MAX_MS 1000
 #define MAX_NODES 16
 #define LOST_SHOWN 20
-
-static int64_t clock_us(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void usage(FILE *f)
 {
@@ -96,195 +88,31 @@ struct worker {
 	const struct run_opts *o;
 	struct probe_log *log;
 	atomic_bool *stop;
-	PGconn *conn;
+	struct pgconn pc;
 	int64_t seq;
 	bool failing; /* last attempt failed: report changes only */
-	bool warned;  /* a WARNING came with the last answer */
-	char warning[200];
 	pthread_t tid;
 };
 
-/* 1: fd ready for events, 0: the monotonic deadline passed, -1: error. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	if (fd < 0)
-		return -1;
-	for (;;) {
-		int64_t left = deadline - clock_us(CLOCK_MONOTONIC);
-		if (left <= 0)
-			return 0;
-		struct pollfd p = { .fd = fd, .events = events };
-		int n = poll(&p, 1, (int)((left + 999) / 1000));
-		if (n > 0)
-			return 1;
-		if (n < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
-static void copy_message(char *why, size_t n, const char *msg)
-{
-	snprintf(why, n, "%s", msg && *msg ? msg : "unknown error");
-	why[strcspn(why, "\n")] = '\0';
-}
-
-/* Notices arrive while a result is read: a WARNING means the answer is
- * not the plain success it looks like (see the head comment). */
-static void on_notice(void *arg, const PGresult *res)
-{
-	struct worker *w = arg;
-	const char *sev = PQresultErrorField(res,
-					     PG_DIAG_SEVERITY_NONLOCALIZED);
-	if (!sev || strcmp(sev, "WARNING") != 0)
-		return;
-	w->warned = true;
-	copy_message(w->warning, sizeof(w->warning),
-		     PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
-}
-
-static enum pgprobe_result conn_open(struct worker *w, char *why, size_t n)
-{
-	long ms = w->o->timeout_ms < CONNECT_MAX_MS ? w->o->timeout_ms
-						    : CONNECT_MAX_MS;
-	int64_t deadline = clock_us(CLOCK_MONOTONIC) + ms * 1000;
-	char opts[64], user_to[32];
-	snprintf(opts, sizeof(opts), "-c statement_timeout=%ld",
-		 w->o->timeout_ms * 4 / 5);
-	snprintf(user_to, sizeof(user_to), "%ld", w->o->timeout_ms);
-	/* dbname (the caller's conninfo, expanded) comes last so it wins */
-	const char *keys[] = { "connect_timeout",  "keepalives",
-			       "keepalives_idle",  "keepalives_interval",
-			       "keepalives_count", "tcp_user_timeout",
-			       "options",          "application_name",
-			       "dbname",           NULL };
-	const char *vals[] = { "2",     "1",  "1",       "1",         "2",
-			       user_to, opts, "pgprobe", w->conninfo, NULL };
-	PGconn *c = PQconnectStartParams(keys, vals, 1);
-	if (!c) {
-		copy_message(why, n, "out of memory");
-		return PGPROBE_ERR;
-	}
-	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-	while (st != PGRES_POLLING_OK) {
-		if (st == PGRES_POLLING_FAILED ||
-		    PQstatus(c) == CONNECTION_BAD) {
-			copy_message(why, n, PQerrorMessage(c));
-			PQfinish(c);
-			return PGPROBE_ERR;
-		}
-		short ev = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-		int r = wait_fd(PQsocket(c), ev, deadline);
-		if (r <= 0) {
-			copy_message(why, n,
-				     r == 0 ? "connection timed out"
-					    : "poll failed");
-			PQfinish(c);
-			return r == 0 ? PGPROBE_TIMEOUT : PGPROBE_ERR;
-		}
-		st = PQconnectPoll(c);
-	}
-	PQsetnonblocking(c, 1);
-	PQsetNoticeReceiver(c, on_notice, w);
-	w->conn = c;
-	return PGPROBE_OK;
-}
-
-static enum pgprobe_result flush_all(PGconn *c, int64_t deadline)
-{
-	int r;
-	while ((r = PQflush(c)) == 1) {
-		int ready = wait_fd(PQsocket(c), POLLIN | POLLOUT, deadline);
-		if (ready == 0)
-			return PGPROBE_TIMEOUT;
-		if (ready < 0 || !PQconsumeInput(c))
-			return PGPROBE_ERR;
-	}
-	return r == 0 ? PGPROBE_OK : PGPROBE_ERR;
-}
-
-/* Reads every result of the query; ok only if all say COMMAND_OK. */
-static enum pgprobe_result read_results(PGconn *c, int64_t deadline, char *why,
-					size_t n)
-{
-	enum pgprobe_result out = PGPROBE_ERR;
-	bool got = false;
-	for (;;) {
-		while (PQisBusy(c)) {
-			int r = wait_fd(PQsocket(c), POLLIN, deadline);
-			if (r == 0) {
-				copy_message(why, n,
-					     "no answer before the deadline");
-				return PGPROBE_TIMEOUT;
-			}
-			if (r < 0 || !PQconsumeInput(c)) {
-				copy_message(why, n, PQerrorMessage(c));
-				return PGPROBE_ERR;
-			}
-		}
-		PGresult *res = PQgetResult(c);
-		if (!res)
-			break;
-		bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-		if (!ok)
-			copy_message(why, n, PQresultErrorMessage(res));
-		out = (!got || out == PGPROBE_OK) && ok ? PGPROBE_OK
-							: PGPROBE_ERR;
-		got = true;
-		PQclear(res);
-	}
-	if (!got)
-		copy_message(why, n, PQerrorMessage(c));
-	return got ? out : PGPROBE_ERR;
-}
-
-static enum pgprobe_result insert_row(struct worker *w, int64_t seq, char *why,
-				      size_t n)
-{
-	PGconn *c = w->conn;
-	char seqs[24];
-	snprintf(seqs, sizeof(seqs), "%" PRId64, seq);
-	const char *params[2] = { w->name, seqs };
-	int64_t deadline = clock_us(CLOCK_MONOTONIC) + w->o->timeout_ms * 1000;
-	w->warned = false;
-	if (!PQsendQueryParams(c, INSERT_SQL, 2, NULL, params, NULL, NULL, 0)) {
-		copy_message(why, n, PQerrorMessage(c));
-		return PGPROBE_ERR;
-	}
-	enum pgprobe_result r = flush_all(c, deadline);
-	if (r != PGPROBE_OK) {
-		copy_message(why, n,
-			     r == PGPROBE_TIMEOUT ? "send timed out"
-						  : PQerrorMessage(c));
-		return r;
-	}
-	r = read_results(c, deadline, why, n);
-	if (r == PGPROBE_OK && w->warned) {
-		snprintf(why, n, "acknowledged with a warning: %s", w->warning);
-		return PGPROBE_TIMEOUT;
-	}
-	return r;
-}
-
-/* One attempt: connect if needed, insert; a connection that timed out or
- * is in doubt is dropped, so the next attempt starts afresh. */
+/* One attempt: connect if needed, insert; a connection in doubt is
+ * dropped by pgconn, so the next attempt starts afresh. */
 static enum pgprobe_result probe_once(struct worker *w, int64_t seq,
 				      int64_t *send_us, char *why, size_t n)
 {
-	*send_us = clock_us(CLOCK_REALTIME);
-	if (!w->conn) {
-		enum pgprobe_result r = conn_open(w, why, n);
+	*send_us = pgconn_clock_us(CLOCK_REALTIME);
+	if (!w->pc.conn) {
+		enum pgprobe_result r = pgconn_open(&w->pc, w->conninfo,
+						    "pgprobe", w->o->timeout_ms,
+						    why, n);
 		if (r != PGPROBE_OK)
 			return r;
-		*send_us = clock_us(CLOCK_REALTIME);
+		*send_us = pgconn_clock_us(CLOCK_REALTIME);
 	}
-	enum pgprobe_result r = insert_row(w, seq, why, n);
-	if (r != PGPROBE_OK &&
-	    (r == PGPROBE_TIMEOUT || PQstatus(w->conn) != CONNECTION_OK ||
-	     PQtransactionStatus(w->conn) != PQTRANS_IDLE)) {
-		PQfinish(w->conn);
-		w->conn = NULL;
-	}
-	return r;
+	char seqs[24];
+	snprintf(seqs, sizeof(seqs), "%" PRId64, seq);
+	const char *params[2] = { w->name, seqs };
+	return pgconn_query(&w->pc, INSERT_SQL, 2, params, w->o->timeout_ms,
+			    NULL, why, n);
 }
 
 static void log_attempt(struct worker *w, int64_t seq, int64_t send_us,
@@ -330,13 +158,12 @@ static void *worker_main(void *arg)
 		int64_t seq = w->seq++, send_us;
 		enum pgprobe_result r = probe_once(w, seq, &send_us, why,
 						   sizeof(why));
-		log_attempt(w, seq, send_us, clock_us(CLOCK_REALTIME), r);
+		log_attempt(w, seq, send_us, pgconn_clock_us(CLOCK_REALTIME),
+			    r);
 		report_change(w, r, why);
 		pause_ms(w->stop, w->o->interval_ms);
 	}
-	if (w->conn)
-		PQfinish(w->conn);
-	w->conn = NULL;
+	pgconn_close(&w->pc);
 	return NULL;
 }
 
@@ -421,9 +248,10 @@ static void wait_for_end(const sigset_t *set, double duration_s)
 		sigwait(set, &sig);
 		return;
 	}
-	int64_t end = clock_us(CLOCK_MONOTONIC) + (int64_t)(duration_s * 1e6);
+	int64_t end = pgconn_clock_us(CLOCK_MONOTONIC) +
+		      (int64_t)(duration_s * 1e6);
 	for (;;) {
-		int64_t left = end - clock_us(CLOCK_MONOTONIC);
+		int64_t left = end - pgconn_clock_us(CLOCK_MONOTONIC);
 		if (left <= 0)
 			return;
 		struct timespec ts = { .tv_sec = left / 1000000,
@@ -458,7 +286,7 @@ static int cmd_run(int argc, char **argv)
 	atomic_bool stop;
 	atomic_init(&stop, false);
 	struct worker w[MAX_NODES];
-	int64_t seq0 = clock_us(CLOCK_REALTIME);
+	int64_t seq0 = pgconn_clock_us(CLOCK_REALTIME);
 	int started = 0, rc = 0;
 	fprintf(log.f, "# pgprobe run: node seq send_us ack_us result "
 		       "(CLOCK_REALTIME us)\n");

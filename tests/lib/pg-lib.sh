@@ -659,6 +659,56 @@ probe_count() {
 		END { print c + 0 }' "$probe_out"
 }
 
+# ---- faults on request (tests/lib/pg-fault) ---------------------------------------------
+
+# pg_fault_init: the FIFOs tests/lib/pg-fault talks through; exports
+# PG_FAULT_DIR for it
+pg_fault_init() {
+	PG_FAULT_DIR="$dir/fault"
+	export PG_FAULT_DIR
+	mkdir -p "$PG_FAULT_DIR"
+	mkfifo "$PG_FAULT_DIR/req" "$PG_FAULT_DIR/rep" || fail "mkfifo failed"
+}
+# pg_fault KIND NODE [ARGS]: one fault on loopback; 0 done, 3 a kind that
+# needs network namespaces (partitions, delay, loss, skew: see
+# docs/nemesis.md), 1 it could not be made.  heal has nothing to undo here.
+pg_fault() {
+	_fk=$1
+	_fn=$2
+	case "$_fk" in
+	crash | freeze | restart) [ -n "$(pg_node_pids "$_fn")" ] || {
+		[ "$_fk" = restart ] || return 1
+	} ;;
+	esac
+	case "$_fk" in
+	crash) pg_crash "$_fn" ;;
+	freeze) pg_freeze "$_fn" ;;
+	thaw) pg_thaw "$_fn" ;;
+	restart)
+		pg_thaw "$_fn"
+		[ -z "$(pg_node_pids "$_fn")" ] || pg_crash "$_fn"
+		pg_start_agent "$_fn"
+		;;
+	heal) return 0 ;;
+	*) return 3 ;;
+	esac
+}
+# pg_fault_serve: answers tests/lib/pg-fault's requests, one at a time, in
+# this shell (which knows every pid), until a request "done RC" comes (the
+# caller sends it when its fault-making program ends): RC in $rc
+pg_fault_serve() {
+	while read -r _fk _fn _fa <"$PG_FAULT_DIR/req"; do
+		if [ "$_fk" = done ]; then
+			rc=$_fn
+			return 0
+		fi
+		echo "=== $(date '+%T.%N') fault $_fk $_fn $_fa" >>"$dir/faults.log"
+		pg_fault "$_fk" "$_fn" $_fa >>"$dir/faults.log" 2>&1
+		echo $? >"$PG_FAULT_DIR/rep"
+	done
+	rc=2
+}
+
 # ---- STONITH -------------------------------------------------------------------------------
 
 # pg_write_fence_agent: $dir/fence-agent, a Pacemaker-style fence agent run

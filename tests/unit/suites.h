@@ -31,6 +31,7 @@ Suite *api_suite(void);           /* fencing/api.c */
 Suite *http_auth_suite(void);     /* fencing/http_auth.c */
 Suite *ctl_pgcluster_suite(void); /* ctl/ctl_pgoutput.c */
 Suite *pgprobe_suite(void);       /* tests/helpers/pgprobe_check.c */
+Suite *nemcheck_suite(void);      /* tests/helpers/nemcheck.c */
 Suite *spawn_suite(void);         /* fencing/spawn.c */
 Suite *hook_cmd_suite(void);      /* fencing/hook_cmd.c */
 Suite *fence_pg_suite(void);      /* fencing/fence_pg.c */

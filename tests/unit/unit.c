@@ -34,6 +34,7 @@ int main(void)
 	srunner_add_suite(sr, ctl_pgcluster_suite());
 	srunner_add_suite(sr, pgprobe_suite());
 	srunner_add_suite(sr, netdelay_sched_suite());
+	srunner_add_suite(sr, nemcheck_suite());
 	srunner_add_suite(sr, spawn_suite());
 	srunner_add_suite(sr, hook_cmd_suite());
 	srunner_add_suite(sr, fence_pg_suite());
