@@ -165,17 +165,25 @@ netns_write_start() {
 	_ns_dir=$2
 	echo "$3" >"$netns_state/$1.logfile"
 	shift 3
+	# libfaketime goes in after a leading `setpriv ... --`: the first
+	# process that loads it creates its semaphore, which a process of
+	# another user cannot open (the agent under setpriv died at once)
+	_ns_pre=""
+	if [ "$1" = setpriv ]; then
+		while [ $# -gt 0 ] && [ "$1" != -- ]; do _ns_pre="$_ns_pre $(netns_quote "$1")"; shift; done
+		[ $# -gt 0 ] && { _ns_pre="$_ns_pre --"; shift; }
+	fi
 	_ns_cmd=""
 	for _ns_w in "$@"; do _ns_cmd="$_ns_cmd $(netns_quote "$_ns_w")"; done
 	cat >"$netns_state/$_ns_node.start" <<EOF
 #!/bin/sh
 # starts $_ns_node in its namespace (deploy/lib/netns.sh)
-set --$_ns_cmd
+set --$_ns_pre$_ns_cmd
 skew=\$(cat '$netns_state/$_ns_node.skew' 2>/dev/null)
 case "\$skew" in
 '' | 0 | +0 | -0) ;;
-*) set -- env LD_PRELOAD='$netns_faketime_lib' FAKETIME="\$skew" \\
-	FAKETIME_DONT_FAKE_MONOTONIC=1 "\$@" ;;
+*) set --$_ns_pre env LD_PRELOAD='$netns_faketime_lib' FAKETIME="\$skew" \\
+	FAKETIME_DONT_FAKE_MONOTONIC=1$_ns_cmd ;;
 esac
 cd '$_ns_dir' || exit 1
 exec ip netns exec '$(netns_name "$_ns_node")' "\$@"

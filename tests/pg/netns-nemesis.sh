@@ -55,6 +55,23 @@ kinds="$kinds partition-split delay loss crash freeze restart skew"
 command -v iptables >/dev/null || { echo "SKIP: $me: iptables missing"; exit 77; }
 
 netns_cluster_up
+
+# the kinds netns-lib gained for this test, checked before any process
+# runs.  reaches FROM TO: TO's kernel answers FROM (a connection to a
+# closed port refused, not timed out: nothing dropped between them)
+reaches() {
+	netns_in "$1" curl -s --max-time 1 "http://$(netns_ip "$2"):9/" >/dev/null 2>&1
+	[ $? != 28 ]
+}
+"$pg_lib_dir/netns-fault" partition-split pg1 w1,client || fail "netns-fault partition-split failed"
+reaches w1 pg1 && reaches w2 w3 && reaches haproxy pg2 ||
+	fail "partition-split pg1 w1,client cut a side from itself"
+reaches w2 pg1 || reaches pg2 client || reaches haproxy w1 ||
+	fail "partition-split pg1 w1,client left the two sides connected"
+"$pg_lib_dir/netns-fault" heal nosuch 2>/dev/null && fail "heal of a host that is not one succeeded"
+"$pg_lib_dir/netns-fault" heal all || fail "netns-fault heal all failed"
+reaches w2 pg1 && reaches pg2 client || fail "heal all left the split"
+
 pg_start_agents
 primary=$(pg_wait_primary 90) || fail "no primary within 90 s"
 pg_wait_replicas 2 90 >/dev/null || fail "no two replicas"
@@ -104,6 +121,9 @@ case "$rc" in
 	;;
 esac
 grep -q "^seed: $seed\$" "$dir/nemesis.out" || fail "the summary does not name the seed"
+# a skewed node must run skewed, not die (libfaketime under setpriv)
+grep -l '^libfaketime: .*failed' "$dir"/*.log >/dev/null 2>&1 &&
+	fail "libfaketime failed in: $(grep -l '^libfaketime: .*failed' "$dir"/*.log | tr '\n' ' ')"
 
 # every kind made at least once with status 0 (a kind that always failed,
 # netdelay or libfaketime missing say, was not tested)
