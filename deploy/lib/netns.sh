@@ -32,7 +32,12 @@
 #                                         /primary) cut from w1..w3 only;
 #                                         HAProxy and clients still reach it
 #   isolate-witness-leader [-]            the witness leader cut from all
-#   heal [NODE|all]                       partitions, delay and loss gone
+#   partition-split N1[,N2...] [M1,...]   the bridge split in two: N1,
+#                                         N2... and M1... on one side,
+#                                         every other host on the other
+#   heal [NODE[,NODE...]|leader|all]      partitions, delay and loss gone
+#                                         (leader: the witness that
+#                                         isolate-witness-leader cut)
 #   delay NODE MS [JITTER]                every packet NODE receives waits
 #   loss NODE PCT                         NODE drops PCT % of what it receives
 #   crash NODE                            kill -9 of every process in NODE
@@ -160,17 +165,25 @@ netns_write_start() {
 	_ns_dir=$2
 	echo "$3" >"$netns_state/$1.logfile"
 	shift 3
+	# libfaketime goes in after a leading `setpriv ... --`: the first
+	# process that loads it creates its semaphore, which a process of
+	# another user cannot open (the agent under setpriv died at once)
+	_ns_pre=""
+	if [ "$1" = setpriv ]; then
+		while [ $# -gt 0 ] && [ "$1" != -- ]; do _ns_pre="$_ns_pre $(netns_quote "$1")"; shift; done
+		[ $# -gt 0 ] && { _ns_pre="$_ns_pre --"; shift; }
+	fi
 	_ns_cmd=""
 	for _ns_w in "$@"; do _ns_cmd="$_ns_cmd $(netns_quote "$_ns_w")"; done
 	cat >"$netns_state/$_ns_node.start" <<EOF
 #!/bin/sh
 # starts $_ns_node in its namespace (deploy/lib/netns.sh)
-set --$_ns_cmd
+set --$_ns_pre$_ns_cmd
 skew=\$(cat '$netns_state/$_ns_node.skew' 2>/dev/null)
 case "\$skew" in
 '' | 0 | +0 | -0) ;;
-*) set -- env LD_PRELOAD='$netns_faketime_lib' FAKETIME="\$skew" \\
-	FAKETIME_DONT_FAKE_MONOTONIC=1 "\$@" ;;
+*) set --$_ns_pre env LD_PRELOAD='$netns_faketime_lib' FAKETIME="\$skew" \\
+	FAKETIME_DONT_FAKE_MONOTONIC=1$_ns_cmd ;;
 esac
 cd '$_ns_dir' || exit 1
 exec ip netns exec '$(netns_name "$_ns_node")' "\$@"
@@ -260,15 +273,38 @@ netns_partition() {
 	done
 }
 netns_heal_one() {
+	[ -n "$(netns_addr "$1")" ] || { netns_say "heal: no host '$1'"; return 1; }
 	netns_in "$1" nft flush chain inet tenure_fault input
 	netns_in "$1" nft flush chain inet tenure_fault output
 	netns_netdelay_set "$1" 0 0 0
 }
 netns_heal() {
 	case "${1:-all}" in
-	all | -) for _ns_h in $(netns_hosts); do netns_heal_one "$_ns_h"; done ;;
-	*) netns_heal_one "$1" ;;
+	all | -) for _ns_h in $(netns_hosts); do netns_heal_one "$_ns_h" || return 1; done ;;
+	leader)
+		[ -f "$netns_state/isolated-leader" ] || return 0 # none was cut
+		netns_heal_one "$(cat "$netns_state/isolated-leader")" || return 1
+		rm -f "$netns_state/isolated-leader"
+		;;
+	*) for _ns_h in $(echo "$1" | tr ',' ' '); do netns_heal_one "$_ns_h" || return 1; done ;;
 	esac
+}
+# netns_split SIDE: the hosts of SIDE (N1,N2,...) cut, both ways, from
+# every host not in it: one bridge, two networks.  The rules live on
+# SIDE's hosts only (heal SIDE, or all, undoes it)
+netns_split() {
+	_ns_side=",$1,"
+	_ns_rest=""
+	for _ns_h in $(netns_hosts); do
+		case "$_ns_side" in *",$_ns_h,"*) ;; *) _ns_rest="$_ns_rest,$_ns_h" ;; esac
+	done
+	_ns_rest=${_ns_rest#,}
+	[ -n "$_ns_rest" ] || { netns_say "partition-split: every host is on one side"; return 2; }
+	for _ns_h in $(echo "$1" | tr ',' ' '); do
+		[ -n "$(netns_addr "$_ns_h")" ] || { netns_say "partition-split: no host '$_ns_h'"; return 2; }
+		netns_partition "$_ns_h" "$_ns_rest" both || return 1
+	done
+	echo "$1 | $_ns_rest" >"$netns_state/split"
 }
 
 # netns_netdelay_set NODE DELAY JITTER LOSS: NODE's netdelay with those (all
@@ -363,6 +399,7 @@ netns_fault_core() {
 		echo "$_ns_l" >"$netns_state/isolated-leader"
 		netns_partition "$_ns_l" "" both
 		;;
+	partition-split) netns_split "$_ns_node${1:+,$1}" ;;
 	heal) netns_heal "${_ns_node:-all}" ;;
 	delay)
 		case "${1:-}" in '' | *[!0-9]*) netns_say "delay NODE MS [JITTER]"; return 2 ;; esac

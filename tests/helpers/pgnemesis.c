@@ -11,7 +11,8 @@
  *                 [--timeout-ms 2500] [--fault-cmd PATH]
  *                 [--faults KIND,...] [--fault-gap-s 3:8]
  *                 [--fault-hold-s 1:5] [--lease-cmd 'SHELL COMMAND']
- *                 [--settle-s 60] [--min-ok 50]
+ *                 [--settle-s 60] [--min-ok 50] [--every-kind]
+ *                 [--split-hosts HOST,...]
  *   pgnemesis check --history FILE [--min-ok N]
  *
  * run: makes the tables on the node that takes writes (dropping any of an
@@ -29,9 +30,16 @@
  * fault_kinds) hits the current primary or a random node:
  *   FAULTCMD KIND NODE [ARGS]
  * and, for a kind that has one, its undoing follows within --fault-hold-s
- * (partition*, isolate-witness-leader, delay, loss: heal NODE; freeze:
- * thaw NODE; crash: restart NODE; skew NODE 30: skew NODE 0).  NODE is
- * a --node name ("leader" for isolate-witness-leader).  After --duration
+ * (partition, partition-one-way, partition-primary-from-witnesses, delay,
+ * loss: heal NODE; isolate-witness-leader, partition-split: heal all;
+ * freeze: thaw NODE; crash: restart NODE; skew NODE 30: skew NODE 0).
+ * NODE is a --node name ("leader" for isolate-witness-leader).
+ * partition-split NODE HOSTS splits the network in two: NODE with HOSTS
+ * (a comma list drawn from --split-hosts, default the other --node
+ * names, each with probability 1/2, never none nor all) against the
+ * rest.  --every-kind draws the kinds from a shuffled deck, each allowed
+ * kind once per round, instead of by weight: a short run makes every
+ * kind.  After --duration
  * the clients stop, the last fault is undone, and the final primary (the
  * first node found writable within --settle-s) is read in one snapshot.
  *
@@ -79,7 +87,8 @@ struct opts {
 	const char *names[MAX_ENDPOINTS], *conninfos[MAX_ENDPOINTS];
 	int n_nodes, n_endpoints; /* endpoints: the nodes, then haproxy */
 	const char *history, *fault_cmd, *lease_cmd;
-	char faults[512];
+	char faults[512], split_hosts[512];
+	bool every_kind;
 	double duration_s, gap_min_s, gap_max_s, hold_min_s, hold_max_s;
 	double settle_s;
 	uint64_t seed;
@@ -337,22 +346,27 @@ static void *poller_main(void *arg)
 /* ---- the faults -------------------------------------------------------- */
 
 struct fault_kind {
-	const char *kind, *args; /* args: "" or extra words */
+	const char *kind, *args; /* args: "" or extra words; NULL: drawn */
 	int weight;
 	const char *undo, *undo_args; /* NULL: nothing to undo */
+	const char *undo_node;        /* NULL: the fault's node */
 };
 
+/* isolate-witness-leader's node is "leader", not a host, and a split
+ * puts drop rules on every host of one side: both are undone by healing
+ * every host (one fault at a time, so nothing else is healed). */
 static const struct fault_kind fault_kinds[] = {
-	{ "partition", "", 2, "heal", "" },
-	{ "partition-one-way", "", 1, "heal", "" },
-	{ "partition-primary-from-witnesses", "", 2, "heal", "" },
-	{ "isolate-witness-leader", "", 1, "heal", "" },
-	{ "delay", "50 20", 1, "heal", "" },
-	{ "loss", "10", 1, "heal", "" },
-	{ "crash", "", 2, "restart", "" },
-	{ "freeze", "", 2, "thaw", "" },
-	{ "restart", "", 1, NULL, NULL },
-	{ "skew", "30", 1, "skew", "0" },
+	{ "partition", "", 2, "heal", "", NULL },
+	{ "partition-one-way", "", 1, "heal", "", NULL },
+	{ "partition-primary-from-witnesses", "", 2, "heal", "", NULL },
+	{ "isolate-witness-leader", "", 1, "heal", "", "all" },
+	{ "partition-split", NULL, 2, "heal", "", "all" },
+	{ "delay", "50 20", 1, "heal", "", NULL },
+	{ "loss", "10", 1, "heal", "", NULL },
+	{ "crash", "", 2, "restart", "", NULL },
+	{ "freeze", "", 2, "thaw", "", NULL },
+	{ "restart", "", 1, NULL, NULL, NULL },
+	{ "skew", "30", 1, "skew", "0", NULL },
 };
 #define N_FAULT_KINDS (sizeof(fault_kinds) / sizeof(*fault_kinds))
 
@@ -374,8 +388,8 @@ static bool fault_allowed(const struct opts *o, const char *kind)
 static int fault_run(const char *cmd, const char *kind, const char *node,
 		     const char *args)
 {
-	char a1[16] = "", a2[16] = "";
-	sscanf(args, "%15s %15s", a1, a2);
+	char a1[256] = "", a2[256] = "";
+	sscanf(args, "%255s %255s", a1, a2);
 	fprintf(stderr, "pgnemesis: fault: %s %s %s\n", kind, node, args);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -415,6 +429,60 @@ static const struct fault_kind *fault_pick(const struct opts *o, uint64_t *rng)
 	return NULL;
 }
 
+/* --every-kind: the next kind of a deck that holds every allowed kind
+ * once, shuffled (from rng) whenever it runs out. */
+static const struct fault_kind *fault_deal(const struct opts *o, uint64_t *rng)
+{
+	static size_t deck[N_FAULT_KINDS], left;
+	if (left == 0) {
+		for (size_t i = 0; i < N_FAULT_KINDS; i++)
+			if (fault_allowed(o, fault_kinds[i].kind))
+				deck[left++] = i;
+		if (left == 0)
+			return NULL;
+		for (size_t i = left - 1; i > 0; i--) { /* Fisher-Yates */
+			size_t j = (size_t)(rnd(rng) % (i + 1)), t = deck[i];
+			deck[i] = deck[j];
+			deck[j] = t;
+		}
+	}
+	return &fault_kinds[deck[--left]];
+}
+
+/* partition-split's HOSTS: each of --split-hosts (the other nodes by
+ * default) but NODE on NODE's side with probability 1/2, at least one
+ * and never all (both sides hold a host). */
+static void split_args(const struct opts *o, uint64_t *rng, const char *node,
+		       char *out, size_t n)
+{
+	char list[512], *cand[64], *save = NULL;
+	size_t nc = 0, len = 0;
+	if (o->split_hosts[0])
+		snprintf(list, sizeof(list), "%s", o->split_hosts);
+	else
+		for (int i = 0; i < o->n_nodes; i++)
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+						"%s%s", len ? "," : "",
+						o->names[i]);
+	for (char *t = strtok_r(list, ",", &save); t && nc < 64;
+	     t = strtok_r(NULL, ",", &save))
+		if (strcmp(t, node) != 0)
+			cand[nc++] = t;
+	out[0] = '\0';
+	if (nc == 0)
+		return;
+	uint64_t mask = rnd(rng) & ((nc < 64 ? 1ULL << nc : 0) - 1);
+	if (mask == 0) /* none: one at random */
+		mask = 1ULL << (rnd(rng) % nc);
+	if (mask == (nc < 64 ? 1ULL << nc : 0) - 1) /* all: one stays out */
+		mask &= ~(1ULL << (rnd(rng) % nc));
+	len = 0;
+	for (size_t i = 0; i < nc && len < n; i++)
+		if (mask & (1ULL << i))
+			len += (size_t)snprintf(out + len, n - len, "%s%s",
+						len ? "," : "", cand[i]);
+}
+
 /* Half the time the node that acknowledged the last write: faults on
  * standbys alone would never test a failover. */
 static void fault_target(struct shared *sh, uint64_t *rng,
@@ -444,17 +512,25 @@ static void fault_schedule(struct shared *sh, int64_t end_mono, size_t *ran,
 		pause_s(NULL, rnd_between(&rng, o->gap_min_s, o->gap_max_s));
 		if (pgconn_clock_us(CLOCK_MONOTONIC) >= end_mono)
 			return;
-		const struct fault_kind *k = fault_pick(o, &rng);
+		const struct fault_kind *k = o->every_kind
+						     ? fault_deal(o, &rng)
+						     : fault_pick(o, &rng);
 		double hold = rnd_between(&rng, o->hold_min_s, o->hold_max_s);
 		if (!k)
 			continue;
 		struct nem_fault f = { .start_us = now_us() };
+		char args[512];
 		snprintf(f.kind, sizeof(f.kind), "%s", k->kind);
 		fault_target(sh, &rng, k, f.node, sizeof(f.node));
-		f.rc = fault_run(o->fault_cmd, k->kind, f.node, k->args);
+		if (k->args)
+			snprintf(args, sizeof(args), "%s", k->args);
+		else
+			split_args(o, &rng, f.node, args, sizeof(args));
+		f.rc = fault_run(o->fault_cmd, k->kind, f.node, args);
 		if (k->undo) {
 			pause_s(NULL, hold);
-			int rc = fault_run(o->fault_cmd, k->undo, f.node,
+			int rc = fault_run(o->fault_cmd, k->undo,
+					   k->undo_node ? k->undo_node : f.node,
 					   k->undo_args);
 			f.rc = f.rc ? f.rc : rc;
 		}
@@ -649,6 +725,7 @@ static void usage(FILE *f)
 		"[--fault-gap-s 3:8]\n"
 		"         [--fault-hold-s 1:5] [--lease-cmd 'COMMAND'] "
 		"[--settle-s 60] [--min-ok 50]\n"
+		"         [--every-kind] [--split-hosts HOST,...]\n"
 		"       pgnemesis check --history FILE [--min-ok N]\n");
 }
 
@@ -704,6 +781,8 @@ static int parse_one(struct opts *o, const char *a, char *v)
 		o->lease_cmd = v;
 	else if (strcmp(a, "--faults") == 0)
 		snprintf(o->faults, sizeof(o->faults), "%s", v);
+	else if (strcmp(a, "--split-hosts") == 0)
+		snprintf(o->split_hosts, sizeof(o->split_hosts), "%s", v);
 	else if (strcmp(a, "--duration") == 0)
 		return (o->duration_s = strtod(v, &end)) > 0 && !*end ? 0 : -1;
 	else if (strcmp(a, "--settle-s") == 0)
@@ -746,6 +825,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			    .timeout_ms = 2500,
 			    .min_ok = 50 };
 	for (int i = 2; i < argc; i += 2) {
+		if (strcmp(argv[i], "--every-kind") == 0) {
+			o->every_kind = true;
+			i--; /* a flag: no value */
+			continue;
+		}
 		if (i + 1 >= argc || parse_one(o, argv[i], argv[i + 1]) != 0) {
 			fprintf(stderr,
 				"pgnemesis: bad or incomplete option %s%s%s\n",

@@ -295,7 +295,8 @@ netns_start_node() {
 	esac
 }
 # netns_fault KIND NODE [ARGS]: deploy/lib/netns.sh's, with the pids of
-# what a crash ended forgotten and what a restart started recorded
+# what a crash ended forgotten and what a restart started recorded; a
+# restart of a node that runs crashes it first (the nemesis's restart)
 netns_fault() {
 	case "$1" in
 	crash)
@@ -305,7 +306,11 @@ netns_fault() {
 		w[1-9]) eval "wait \$pid${2#w} 2>/dev/null; _pg_forget \$pid${2#w}" ;;
 		esac
 		;;
-	restart) netns_start_node "$2" ;;
+	restart) # a running node is crashed first (thawed if frozen)
+		netns_fault_core thaw "$2"
+		[ -z "$(netns_pids "$2")" ] || netns_fault crash "$2" || return 1
+		netns_start_node "$2"
+		;;
 	skew)
 		case "${3:-}" in [0-9]*) set -- "$1" "$2" "+$3" ;; esac
 		echo "${3:-0}" >"$netns_state/$2.skew"

@@ -115,7 +115,8 @@ for n in 1 2 3; do [ "w$n" = "$isolated" ] || others="$others $n"; done
 # shellcheck disable=SC2086
 wait_for 10 leader_among $others || fail "no leader among$others with $isolated isolated"
 sleep 3
-netns_fault heal all || fail "heal failed"
+# (heal leader: the isolated witness, whose name the nemesis does not know)
+"$pg_lib_dir/netns-fault" heal leader || fail "netns-fault heal leader failed"
 wait_for 15 leader_among 1 2 3 || fail "$isolated did not rejoin"
 final=$(pg_wait_primary 30) || fail "no primary after the leader isolation"
 pg_wait_replicas 2 90 >/dev/null || fail "not every replica back after the leader isolation"
