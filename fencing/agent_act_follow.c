@@ -4,6 +4,8 @@
  * the planned switchover of this node, the primary, to a candidate.  The
  * helpers and the contract are in agent_act_int.h.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,8 +64,30 @@ static void freeze_wait(uv_timer_t *t)
 {
 	struct act *x = t->data;
 	uv_close((uv_handle_t *)t, (uv_close_cb)free);
-	act_query(x, "SELECT count(*) FROM pg_stat_wal_receiver", 5000,
+	act_query(x, "SELECT pid, status FROM pg_stat_wal_receiver", 5000,
 		  freeze_poll);
+}
+
+/* A walreceiver that stopped streaming and waits for orders ("waiting",
+ * its upstream gone) is not shut down by the startup process when
+ * primary_conninfo is cleared: it would wait forever, and the freeze
+ * with it (no failover at all).  Once the reload had its chance, stop it
+ * as Postgres' own shutdown does; with the conninfo empty the startup
+ * process starts no other. */
+#define FREEZE_TERM_AFTER_POLLS 20 /* 1 s */
+
+static void stop_walreceiver(struct act *x, const char *pid_text,
+			     const char *status)
+{
+	long pid = pid_text ? strtol(pid_text, NULL, 10) : 0;
+	if (pid <= 1)
+		return;
+	int rc = kill((pid_t)pid, SIGTERM);
+	log_event(rc == 0 ? LOG_WARN : LOG_ERROR, "walreceiver_stopped",
+		  "pid=%ld status=%s why=\"still there %d ms after "
+		  "primary_conninfo was cleared\"%s%s",
+		  pid, status ? status : "?", FREEZE_TERM_AFTER_POLLS * 50,
+		  rc == 0 ? "" : " error=", rc == 0 ? "" : strerror(errno));
 }
 
 /* Frozen means the walreceiver is gone: from then on this standby cannot
@@ -71,12 +95,14 @@ static void freeze_wait(uv_timer_t *t)
 static void freeze_poll(struct act *x, int status, const char *error,
 			const struct pg_rows *rows)
 {
-	const char *v = status == 0 ? pg_rows_get(rows, 0, 0) : NULL;
-	if (v && strcmp(v, "0") == 0) {
+	if (status == 0 && rows && rows->nrows == 0) {
 		log_event(LOG_INFO, "frozen", "node=%s", x->a->conf->name);
 		act_finish(x);
 		return;
 	}
+	if (status == 0 && rows && x->polls == FREEZE_TERM_AFTER_POLLS)
+		stop_walreceiver(x, pg_rows_get(rows, 0, 0),
+				 pg_rows_get(rows, 0, 1));
 	if (++x->polls > 100) {
 		act_fail(x, "freeze_failed",
 			 "the walreceiver did not stop in 5 s");
