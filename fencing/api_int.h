@@ -90,6 +90,9 @@ void api_config(const struct api_view *v, struct http_response *res);
 /* The settings in *c as the JSON object api_config answers with. */
 void api_config_json(const struct scope_conf *c, bool paused, struct json *j);
 
+/* b's contents as a C string: NUL-terminated in place (common/buf.h
+ * leaves them unterminated), for api_pending_answer's body. */
+const char *api_body_text(struct buf *b);
 /* api_write.c: a POST, PATCH, PUT or DELETE. */
 /* A pending write for r (deferred), or NULL (out of memory, answered
  * 503 in res). */

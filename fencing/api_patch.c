@@ -131,7 +131,8 @@ static void answer_settings(struct api_pending *p, const struct scope_conf *n)
 	buf_init(&res.body);
 	api_json_start(&j, &res);
 	api_config_json(&shown, paused, &j);
-	api_pending_answer(p, 200, "application/json", res.body.buf);
+	api_pending_answer(p, 200, "application/json",
+			   api_body_text(&res.body));
 	buf_free(&res.body);
 }
 

@@ -183,13 +183,20 @@ void api_pending_answer(struct api_pending *p, int status,
 		free(p);
 }
 
+const char *api_body_text(struct buf *b)
+{
+	buf_put(b, "", 1);
+	return b->buf;
+}
+
 void api_pending_error(struct api_pending *p, int status, const char *msg,
 		       const char *path)
 {
 	struct http_response res = { 0 };
 	buf_init(&res.body);
 	api_answer_error(&res, status, msg, path);
-	api_pending_answer(p, status, "application/json", res.body.buf);
+	api_pending_answer(p, status, "application/json",
+			   api_body_text(&res.body));
 	buf_free(&res.body);
 }
 
