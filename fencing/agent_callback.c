@@ -9,8 +9,8 @@
  * virtual IP must see on_stop before on_start), each killed with its
  * process group after callback_timeout.  Patroni kills a running callback
  * when the next one comes; here it finishes (or times out) first, and at
- * most CALLBACK_QUEUE_MAX wait behind it: when more come, the oldest
- * waiting one is dropped (logged), as the newest says the current state.
+ * most CALLBACK_QUEUE_MAX wait behind it (callback_queue.h says which one
+ * gives way when more come; a dropped one is logged).
  * A failure is logged and changes nothing.
  */
 #include <stdio.h>
@@ -86,12 +86,8 @@ static bool start_one(struct agent *a, const struct callback_req *req)
 static void run_next(struct agent *a)
 {
 	struct agent_callbacks *q = &a->callbacks;
-	while (!q->busy && q->count > 0) {
-		q->running = q->waiting[q->head];
-		q->head = (q->head + 1) % CALLBACK_QUEUE_MAX;
-		q->count--;
+	while (!q->busy && callback_queue_pop(&q->waiting, &q->running))
 		q->busy = start_one(a, &q->running);
-	}
 }
 
 /* What a callback says about Postgres' state, so that a fence after a
@@ -113,22 +109,15 @@ static void note_state(struct agent_callbacks *q, const char *name,
 void agent_callback(struct agent *a, const char *name, const char *role)
 {
 	struct agent_callbacks *q = &a->callbacks;
+	struct callback_req dropped;
 	note_state(q, name, role);
 	if (!configured(a->conf, name))
 		return;
-	if (q->count == CALLBACK_QUEUE_MAX) {
-		const struct callback_req *old = &q->waiting[q->head];
+	if (callback_queue_push(&q->waiting, name, role, &dropped) ==
+	    CALLBACK_QUEUED_DROPPING)
 		log_event(LOG_WARN, "callback_dropped",
 			  "name=%s role=%s why=\"%d newer callbacks wait\"",
-			  old->name, old->role, CALLBACK_QUEUE_MAX);
-		q->head = (q->head + 1) % CALLBACK_QUEUE_MAX;
-		q->count--;
-	}
-	struct callback_req *req =
-		&q->waiting[(q->head + q->count) % CALLBACK_QUEUE_MAX];
-	snprintf(req->name, sizeof(req->name), "%s", name);
-	snprintf(req->role, sizeof(req->role), "%s", role);
-	q->count++;
+			  dropped.name, dropped.role, CALLBACK_QUEUE_MAX);
 	run_next(a);
 }
 

@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include "fencing/agent.h"
+#include "fencing/callback_queue.h"
 #include "fencing/agent_tls.h"
 #include "fencing/api.h"
 #include "fencing/decide.h"
@@ -74,14 +75,9 @@ struct sent_record {
 };
 
 /* The callbacks (agent_callback.c): one running, a few waiting. */
-#define CALLBACK_QUEUE_MAX 4
-struct callback_req {
-	char name[24]; /* on_start, ... */
-	char role[24];
-};
 struct agent_callbacks {
-	struct callback_req running, waiting[CALLBACK_QUEUE_MAX];
-	int head, count;
+	struct callback_req running;
+	struct callback_queue waiting;
 	bool busy;       /* running is running */
 	bool stopped;    /* on_stop was the last word on Postgres */
 	char role[24];   /* the role the last start or role change told */

@@ -37,6 +37,7 @@ int main(void)
 	srunner_add_suite(sr, nemcheck_suite());
 	srunner_add_suite(sr, spawn_suite());
 	srunner_add_suite(sr, hook_cmd_suite());
+	srunner_add_suite(sr, callback_queue_suite());
 	srunner_add_suite(sr, fence_pg_suite());
 	srunner_add_suite(sr, guard_suite());
 	srunner_add_suite(sr, watchdog_suite());
