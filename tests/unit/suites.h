@@ -50,6 +50,7 @@ Suite *requests_suite(void);      /* fencing/requests.c */
 Suite *api_body_suite(void);      /* fencing/api_body.c */
 Suite *wall_time_suite(void);     /* common/wall_time.c */
 Suite *startfail_suite(void);     /* fencing/startfail.c */
+Suite *renew_retry_suite(void);   /* fencing/renew_retry.c */
 Suite *standby_settings_suite(void); /* fencing/standby_settings.c, aside.c */
 Suite *scope_keys_suite(void);       /* fencing/scope_keys.c */
 Suite *sd_notify_suite(void);        /* common/sd_notify.c */
