@@ -53,6 +53,9 @@ struct held_lease {
 	 * lease_ttl (that applies from the next acquire on). */
 	uint64_t ttl_ms;
 	uint64_t renew_failures;
+	/* clock_now_ms() of the last renewal resent at once after getting
+	 * no answer (renew_retry.h); 0: none */
+	uint64_t retried_at;
 };
 
 /* The operator's request being carried out (agent_requests.c). */

@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "fencing/agent_int.h"
+#include "fencing/renew_retry.h"
 
 static struct client_str str(const char *s)
 {
@@ -213,6 +214,29 @@ void lease_acquire_primary(struct agent *a, lease_done_cb cb, void *arg)
 
 /* ---- renew ---------------------------------------------------------------- */
 
+static void renew(struct agent *a, struct held_lease *l, bool member);
+
+/* A primary renewal that got no answer (its connection silent or lost)
+ * goes again at once, on the client's next connection (another
+ * endpoint), rather than at the next tick: the next tick may be too
+ * late to reach a new witness leader within the validity left. */
+static void retry_primary_if_unanswered(struct agent *a, int status)
+{
+	bool no_answer = status == CLIENT_ETIMEOUT || status == CLIENT_EUNKNOWN;
+	uint64_t now = clock_now_ms();
+	if (a->stopping || !a->primary.held || a->primary.in_flight ||
+	    !renew_retry_now(no_answer, lease_primary_left_ms(a), now,
+			     a->primary.retried_at,
+			     (uint64_t)a->live.renew_interval))
+		return;
+	a->primary.retried_at = now;
+	log_event(LOG_INFO, "lease_renew_retry",
+		  "lease=%s status=%s left_ms=%llu", a->primary.name,
+		  client_status_name(status),
+		  (unsigned long long)lease_primary_left_ms(a));
+	renew(a, &a->primary, false);
+}
+
 static void on_renewed(void *arg, int status, const struct client_response *r)
 {
 	struct lease_call *c = arg;
@@ -246,6 +270,8 @@ static void on_renewed(void *arg, int status, const struct client_response *r)
 						       ? 0
 						       : lease_primary_left_ms(
 								 a)));
+		if (!c->member)
+			retry_primary_if_unanswered(a, status);
 	}
 	free(c);
 }
@@ -263,8 +289,12 @@ static void renew(struct agent *a, struct held_lease *l, bool member)
 			free(c);
 			return; /* the fence timer handles it */
 		}
-		if (left < timeout)
-			timeout = left;
+		/* one interval at most: an unanswered attempt leaves time
+		 * for another on the next endpoint (renew_retry.h) */
+		timeout = renew_attempt_timeout_ms(l->ttl_ms,
+						   (uint64_t)a->live
+							   .renew_interval,
+						   left);
 	}
 	struct client_request req = {
 		.op = CLIENT_OP_LEASE_RENEW,
