@@ -535,21 +535,6 @@ static bool request_time(void *arg, const char *key,
 	return true;
 }
 
-/* A pending request the agents ignore already: older than
- * SCOPE_REQUEST_MAX_AGE_MS (the agents' own rule), or unreadable. */
-static bool request_stale(struct client_str value)
-{
-	struct request_times t = { 0, 0 };
-	char err[160];
-	if (!flatjson_parse(value.p, value.len, request_time, &t, err,
-			    sizeof(err)) ||
-	    t.requested_ms == 0)
-		return true;
-	/* a scheduled one ages from its time on, as the agents count */
-	uint64_t since = t.at_ms > t.requested_ms ? t.at_ms : t.requested_ms;
-	return clock_wall_ms() > since + SCOPE_REQUEST_MAX_AGE_MS;
-}
-
 /* Writes S/switchover unless a live request is pending already (a stale
  * one is replaced); what was written goes to sent (cap 1024) when not
  * NULL. */
@@ -580,7 +565,8 @@ static int request_handover(struct ctl *c, const char *scope, const char *kind,
 	q.expected_revision = 0;
 	int code = ctl_call(c, &q, kind, &res);
 	if (code == CTL_EXIT_NO && res.r.present &&
-	    request_stale(res.r.kv.value)) {
+	    scope_request_stale(res.r.kv.value.p, res.r.kv.value.len,
+				clock_wall_ms())) {
 		fprintf(stderr,
 			CTL_PROG
 			": replacing a stale request in %s "

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "fencing/agent_input.h"
 #include "fencing/agent_int.h"
+#include "fencing/roster.h"
 #include "fencing/pgconf.h"
 #include "fencing/scope_keys.h"
 
@@ -451,10 +452,8 @@ void agent_local_conninfo(const struct agent *a, const char *dbname,
 			  char *conninfo, size_t cap)
 {
 	char host[256], port[16];
-	const char *addr = a->conf->pg_listen;
-	const char *colon = strrchr(addr, ':');
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-	snprintf(port, sizeof(port), "%s", colon + 1);
+	roster_split_pg(a->conf->pg_listen, host, sizeof(host), port,
+			sizeof(port));
 	conninfo[0] = '\0';
 	pgconf_conninfo_append(conninfo, cap, "host", host);
 	pgconf_conninfo_append(conninfo, cap, "port", port);

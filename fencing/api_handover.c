@@ -170,10 +170,6 @@ static bool plan(const struct api_view *v, struct body *b, bool failover,
 	return flatjson_end(&w) > 0;
 }
 
-struct request_times {
-	uint64_t requested_ms, at_ms;
-};
-
 /* scheduled_at into *at_ms: 0, or the status to answer (Patroni's). */
 static int schedule(const struct api_view *v, const struct body *b,
 		    bool failover, uint64_t *at_ms, char *why, size_t cap)
@@ -189,32 +185,6 @@ static int schedule(const struct api_view *v, const struct body *b,
 	}
 	return api_body_schedule(b->scheduled_at, "switchover", clock_wall_ms(),
 				 at_ms, why, cap);
-}
-
-static bool request_time(void *arg, const char *key,
-			 const struct flatjson_value *v, char *err,
-			 size_t errlen)
-{
-	struct request_times *t = arg;
-	if (strcmp(key, "requested_ms") == 0)
-		return flatjson_u64(key, v, &t->requested_ms, err, errlen);
-	if (strcmp(key, "at_ms") == 0)
-		return flatjson_u64(key, v, &t->at_ms, err, errlen);
-	return true;
-}
-
-/* A pending request the agents ignore already (ctl_pgcluster.c's rule:
- * a scheduled one ages from its time on). */
-static bool stale(const struct client_kv *kv)
-{
-	struct request_times t = { 0, 0 };
-	char err[160];
-	if (!flatjson_parse(kv->value.p, kv->value.len, request_time, &t, err,
-			    sizeof(err)) ||
-	    t.requested_ms == 0)
-		return true;
-	uint64_t since = t.at_ms > t.requested_ms ? t.at_ms : t.requested_ms;
-	return clock_wall_ms() > since + SCOPE_REQUEST_MAX_AGE_MS;
 }
 
 static void write_request(struct api_pending *p, uint64_t expected);
@@ -235,7 +205,8 @@ static void on_written(struct api_pending *p, int status,
 		return;
 	}
 	if (status == CLIENT_COMPARE_FAILED && r && r->present && !p->retried &&
-	    stale(&r->kv)) {
+	    scope_request_stale(r->kv.value.p, r->kv.value.len,
+				clock_wall_ms())) {
 		p->retried = true;
 		write_request(p, r->kv.mod_revision);
 		return;

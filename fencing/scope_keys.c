@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "fencing/flatjson.h"
 #include "fencing/scope_keys.h"
 
 bool scope_key_before(const char *key, size_t len, char *out, size_t cap)
@@ -58,4 +59,32 @@ enum scope_step scope_walk_end(const struct scope_walk *w)
 size_t scope_prune_count(size_t n, size_t keep)
 {
 	return n > keep ? n - keep : 0;
+}
+
+struct request_times {
+	uint64_t requested_ms, at_ms;
+};
+
+static bool request_time(void *arg, const char *key,
+			 const struct flatjson_value *v, char *err,
+			 size_t errlen)
+{
+	struct request_times *t = arg;
+	if (strcmp(key, "requested_ms") == 0)
+		return flatjson_u64(key, v, &t->requested_ms, err, errlen);
+	if (strcmp(key, "at_ms") == 0)
+		return flatjson_u64(key, v, &t->at_ms, err, errlen);
+	return true;
+}
+
+bool scope_request_stale(const char *json, size_t len, uint64_t now_ms)
+{
+	struct request_times t = { 0, 0 };
+	char err[160];
+	if (!flatjson_parse(json, len, request_time, &t, err, sizeof(err)) ||
+	    t.requested_ms == 0)
+		return true;
+	/* a scheduled one ages from its time on, as the agents count */
+	uint64_t since = t.at_ms > t.requested_ms ? t.at_ms : t.requested_ms;
+	return now_ms > since + SCOPE_REQUEST_MAX_AGE_MS;
 }

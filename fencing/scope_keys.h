@@ -41,12 +41,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SCOPE_HISTORY_KEEP 1000 /* newest S/history/ entries kept */
 #define SCOPE_DRILLS_KEEP 100   /* newest S/drills/ results kept */
 /* An operator's request (S/switchover) older than this is stale: the
  * agents ignore it and tenurectl replaces it (one rule for both). */
 #define SCOPE_REQUEST_MAX_AGE_MS 60000
+
+/* A pending S/switchover value (json, len bytes) the agents ignore
+ * already at wall clock now_ms: unreadable, without "requested_ms", or
+ * older than SCOPE_REQUEST_MAX_AGE_MS, a scheduled one ("at_ms") counted
+ * from its time.  tenurectl and the REST API replace such a request. */
+bool scope_request_stale(const char *json, size_t len, uint64_t now_ms);
 
 /* The greatest string below key that a LIST_PAGE start_after needs: key
  * with its last byte decremented (S/history/...0123 -> ...0122, exactly

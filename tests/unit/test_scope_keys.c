@@ -108,6 +108,22 @@ START_TEST(prune_keeps_the_newest)
 }
 END_TEST
 
+/* The one staleness rule tenurectl and the REST API apply to a pending
+ * S/switchover: unreadable or over a minute old, a scheduled one counted
+ * from its time. */
+START_TEST(request_stale_rule)
+{
+	const char *now = "{\"requested_ms\":1000000}";
+	const char *sched = "{\"requested_ms\":1000000,\"at_ms\":2000000}";
+	ck_assert(!scope_request_stale(now, strlen(now), 1000000 + 60000));
+	ck_assert(scope_request_stale(now, strlen(now), 1000000 + 60001));
+	ck_assert(!scope_request_stale(sched, strlen(sched), 2000000 + 60000));
+	ck_assert(scope_request_stale(sched, strlen(sched), 2000000 + 60001));
+	ck_assert(scope_request_stale("{}", 2, 0));
+	ck_assert(scope_request_stale("garbage", 7, 0));
+}
+END_TEST
+
 Suite *scope_keys_suite(void)
 {
 	Suite *s = suite_create("scope_keys");
@@ -119,6 +135,7 @@ Suite *scope_keys_suite(void)
 	tcase_add_test(t, incremental_walk_confirms_the_known_key);
 	tcase_add_test(t, incremental_walk_restarts_when_the_known_key_is_gone);
 	tcase_add_test(t, prune_keeps_the_newest);
+	tcase_add_test(t, request_stale_rule);
 	suite_add_tcase(s, t);
 	return s;
 }
