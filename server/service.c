@@ -226,7 +226,8 @@ static int status_from_sm(int sm_status)
 
 static bool is_lease_op(uint32_t op)
 {
-	return op >= CLIENT_OP_LEASE_ACQUIRE && op <= CLIENT_OP_LEASE_LIST;
+	return (op >= CLIENT_OP_LEASE_ACQUIRE && op <= CLIENT_OP_LEASE_LIST) ||
+	       op == CLIENT_OP_LEASE_FLOOR;
 }
 
 static void on_proposed(void *arg, int status, const struct sm_result *res,
@@ -292,6 +293,9 @@ static void cmd_from_request(struct sm_cmd *c, const struct client_request *q)
 		break;
 	case CLIENT_OP_CAS:
 		c->type = SM_CMD_CAS;
+		break;
+	case CLIENT_OP_LEASE_FLOOR:
+		c->type = SM_CMD_LEASE_FLOOR;
 		break;
 	}
 	if (q->op == CLIENT_OP_PUT || q->op == CLIENT_OP_CAS) {
@@ -1008,6 +1012,7 @@ void service_handle(struct service *s, struct session *sess,
 	case CLIENT_OP_PUT:
 	case CLIENT_OP_DELETE:
 	case CLIENT_OP_CAS:
+	case CLIENT_OP_LEASE_FLOOR:
 		handle_write(s, rq, q);
 		return;
 	case CLIENT_OP_LEASE_GET:

@@ -13,6 +13,9 @@
  *   delete   str key
  *   cas      str key, str value, str lease (may be empty), u64 token,
  *            u64 expected mod revision
+ *   floor    str name, u64 token (type 8: a witness older than it applies
+ *            it as a malformed no-op, so every witness of a trio must
+ *            know it before it is used: docs/operations.md)
  *
  * A command is checked by the same rules on both sides: the encoder
  * refuses what the decoder would reject, so a bad command is caught where
@@ -55,6 +58,8 @@ static unsigned type_fields(uint8_t type)
 		return F_KEY;
 	case SM_CMD_CAS:
 		return F_KEY | F_VALUE | F_ATTACH | F_EXPECT;
+	case SM_CMD_LEASE_FLOOR:
+		return F_NAME | F_TOKEN;
 	}
 	return 0;
 }
