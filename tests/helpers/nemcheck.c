@@ -717,7 +717,7 @@ int nem_check(struct nem_history *h, struct nem_report *r)
 		violation(r, NEM_LEASE_LINEARIZABLE,
 			  "the agents' requests on the primary lease and "
 			  "the lease observations are not linearizable "
-			  "(%zu of %zu windows fail; printed below)",
+			  "(%zu of %zu windows fail, printed above)",
 			  r->lease_windows.failed, r->lease_windows.windows);
 	return 0;
 }
