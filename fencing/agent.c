@@ -525,6 +525,7 @@ static void abandon_start(uv_loop_t *loop, struct agent *a)
 	free(a->pg_password);
 	free(a->replication_password);
 	agent_tls_free(&a->tls);
+	lease_trace_close(&a->trace);
 	free(a);
 }
 
@@ -550,6 +551,7 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 	}
 	a->loop = loop;
 	a->conf = conf;
+	a->trace.fd = -1;
 	make_holder_id(a);
 	a->guard = guard;
 	a->started_ms = clock_now_ms();
@@ -572,7 +574,9 @@ int agent_start(uv_loop_t *loop, const struct agent_conf *conf,
 	    !(a->http_auth = http_auth_load(conf->http_credentials_file, err,
 					    errlen)))
 		goto fail;
-	if (agent_tls_load(conf, &a->tls, err, errlen) != 0 ||
+	if (lease_trace_open(&a->trace, conf->lease_trace_file, err, errlen) !=
+		    0 ||
+	    agent_tls_load(conf, &a->tls, err, errlen) != 0 ||
 	    connect_witnesses(a, err, errlen) != 0 ||
 	    connect_pg(a, err, errlen) != 0)
 		goto fail;

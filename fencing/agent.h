@@ -96,6 +96,7 @@ struct agent_conf {
 	char *on_role_change;
 	int64_t callback_timeout; /* ms: a callback is killed after it */
 	int log_level;
+	char *lease_trace_file; /* tests: fencing/lease_trace.h; NULL off */
 	/* Not one key: every `pg.NAME = VALUE` line of the file, as such
 	 * lines (pg_params.h): this node's Postgres parameters, over
 	 * SCOPE/config's. */

@@ -28,6 +28,7 @@
 
 #include "fencing/agent.h"
 #include "fencing/callback_queue.h"
+#include "fencing/lease_trace.h"
 #include "fencing/agent_tls.h"
 #include "fencing/api.h"
 #include "fencing/decide.h"
@@ -156,6 +157,7 @@ struct agent {
 	bool stopping;
 
 	struct held_lease primary, member;
+	struct lease_trace trace; /* requests on primary (lease_trace.h) */
 	struct witness_view view;
 	struct decide_pg pg_obs;
 	uint64_t not_streaming_since;

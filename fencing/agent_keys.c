@@ -57,7 +57,8 @@ struct view_read {
 	/* the listing from S/history/ on */
 	char known[AGENT_KEY_MAX + 1]; /* the newest history key known */
 	struct scope_walk walk;
-	bool restart; /* known is gone: list it all */
+	bool restart;       /* known is gone: list it all */
+	uint64_t trace_seq; /* the read of the primary (lease_trace.h) */
 };
 
 /* The keys take_kv() knows that sort before S/history/: read by name,
@@ -270,6 +271,9 @@ static uint64_t renewed_at(const struct client_lease *l)
 static void on_lease_get(void *arg, int status, const struct client_response *r)
 {
 	struct view_read *v = arg;
+	lease_trace_ret(&v->a->trace, v->trace_seq, status, r,
+			tclient_outcome_unknown(v->a->tc),
+			tclient_lost_attempts(v->a->tc));
 	if (status == CLIENT_OK || status == CLIENT_NOT_FOUND) {
 		if (r && r->present) {
 			copy_str(v->next.holder_id, sizeof(v->next.holder_id),
@@ -395,7 +399,10 @@ void keys_read_view(struct agent *a, void (*done)(struct agent *a, bool ok))
 		.op = CLIENT_OP_LEASE_GET,
 		.name = str(a->primary.name),
 	};
+	v->trace_seq = lease_trace_call(&a->trace, &get);
 	if (tclient_request(a->tc, &get, timeout, on_lease_get, v) != 0) {
+		lease_trace_ret(&a->trace, v->trace_seq, CLIENT_EINTERNAL, NULL,
+				false, 0);
 		v->ok = false;
 		v->pending--;
 	}

@@ -103,7 +103,26 @@ struct lease_call {
 	lease_done_cb cb;
 	void *arg;
 	bool member;
+	uint64_t trace_seq; /* lease_trace.h; 0: not traced */
 };
+
+/* The primary's requests go to the trace (lease_trace.h), the member
+ * lease's do not: the nemesis tests check the primary's history. */
+static void trace_call(struct lease_call *c, const struct client_request *req)
+{
+	if (!c->member)
+		c->trace_seq = lease_trace_call(&c->a->trace, req);
+}
+
+/* From the request's callback (or at once when it could not be queued:
+ * then nothing was sent). */
+static void trace_ret(struct lease_call *c, int status,
+		      const struct client_response *r)
+{
+	struct tclient *tc = c->a->tc;
+	lease_trace_ret(&c->a->trace, c->trace_seq, status, r,
+			tclient_outcome_unknown(tc), tclient_lost_attempts(tc));
+}
 
 static struct lease_call *call_new(struct agent *a, lease_done_cb cb, void *arg,
 				   bool member)
@@ -149,6 +168,7 @@ static void on_acquired(void *arg, int status, const struct client_response *r)
 	struct lease_call *c = arg;
 	struct agent *a = c->a;
 	struct held_lease *l = c->member ? &a->member : &a->primary;
+	trace_ret(c, status, r);
 	l->in_flight = false;
 	bool ok = status == CLIENT_OK && r && r->present;
 	if (c->member)
@@ -199,7 +219,9 @@ static void acquire(struct agent *a, struct held_lease *l, lease_done_cb cb,
 	};
 	l->in_flight = true;
 	uint64_t timeout = (uint64_t)a->live.lease_ttl / 2;
+	trace_call(c, &req);
 	if (tclient_request(a->tc, &req, timeout, on_acquired, c) != 0) {
+		trace_ret(c, CLIENT_EINTERNAL, NULL);
 		l->in_flight = false;
 		free(c);
 		if (cb)
@@ -242,6 +264,7 @@ static void on_renewed(void *arg, int status, const struct client_response *r)
 	struct lease_call *c = arg;
 	struct agent *a = c->a;
 	struct held_lease *l = c->member ? &a->member : &a->primary;
+	trace_ret(c, status, r);
 	l->in_flight = false;
 	if (!l->held || l->token != c->token) {
 		free(c); /* answered after we gave it up */
@@ -303,7 +326,9 @@ static void renew(struct agent *a, struct held_lease *l, bool member)
 		.lease_token = l->token,
 	};
 	l->in_flight = true;
+	trace_call(c, &req);
 	if (tclient_request(a->tc, &req, timeout, on_renewed, c) != 0) {
+		trace_ret(c, CLIENT_EINTERNAL, NULL);
 		l->in_flight = false;
 		free(c);
 	}
@@ -334,6 +359,7 @@ static void on_released(void *arg, int status, const struct client_response *r)
 {
 	struct lease_call *c = arg;
 	const struct held_lease *l = c->member ? &c->a->member : &c->a->primary;
+	trace_ret(c, status, r);
 	log_event(LOG_INFO, "lease_released", "lease=%s token=%llu status=%s",
 		  l->name, (unsigned long long)c->token,
 		  client_status_name(status));
@@ -370,7 +396,9 @@ void lease_release_primary(struct agent *a, lease_done_cb cb, void *arg)
 		.holder = str(a->holder_id),
 		.lease_token = token,
 	};
+	trace_call(c, &req);
 	if (tclient_request(a->tc, &req, 0, on_released, c) != 0) {
+		trace_ret(c, CLIENT_EINTERNAL, NULL);
 		free(c);
 		if (cb)
 			cb(a, false, CLIENT_EINTERNAL, arg);

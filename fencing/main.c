@@ -222,6 +222,10 @@ static const struct conf_option options[] = {
 	  .help = "least important log lines to print",
 	  .choices = log_levels,
 	  .offset = offsetof(struct agent_conf, log_level) },
+	OPT("lease_trace_file", CONF_STRING, NULL, 0, 0,
+	    "tests: append a line per request on SCOPE/primary and per "
+	    "answer to FILE (docs/nemesis.md); unset: off",
+	    false, lease_trace_file, "FILE"),
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

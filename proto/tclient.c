@@ -125,14 +125,21 @@ void tclient_finish(struct tclient *c, struct treq *r, int status,
 	if (c->trial == r)
 		c->trial = NULL;
 	c->finishing_unknown = !resp && (r->on_wire || r->lost);
+	c->finishing_lost = r->lost;
 	r->cb(r->arg, status, resp);
 	c->finishing_unknown = false;
+	c->finishing_lost = 0;
 	free(r);
 }
 
 bool tclient_outcome_unknown(const struct tclient *c)
 {
 	return c->finishing_unknown;
+}
+
+unsigned tclient_lost_attempts(const struct tclient *c)
+{
+	return c->finishing_lost;
 }
 
 static const size_t request_strings[] = {

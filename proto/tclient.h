@@ -213,6 +213,13 @@ void tclient_close(struct tclient *c, void (*on_closed)(void *arg), void *arg);
  * as not done. */
 bool tclient_outcome_unknown(const struct tclient *c);
 
+/* Inside a request's callback: how many attempts of it were sent and went
+ * down with their connection before the last one (each may have run, for
+ * an idempotent request resent after the loss), whatever the answer; 0
+ * outside callbacks.  A history checker records each as a possible extra
+ * execution (tests/helpers/lincheck.h, "retry shadow"). */
+unsigned tclient_lost_attempts(const struct tclient *c);
+
 /* ---- one-shot convenience for the CLI ------------------------------------ */
 
 /* The outcome of tclient_call_sync: status, and when has_response the

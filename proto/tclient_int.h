@@ -63,9 +63,11 @@ struct treq {
 	unsigned attempts;         /* retries so far */
 	int verdict;               /* non-zero: fail with this when pumped */
 	/* May the server have run it though no answer says so?  on_wire:
-	 * this attempt was sent and not answered yet; lost: an earlier one
-	 * went down with its connection (tclient_outcome_unknown). */
-	bool on_wire, lost;
+	 * this attempt was sent and not answered yet; lost: how many earlier
+	 * ones went down with their connection (tclient_outcome_unknown,
+	 * tclient_lost_attempts). */
+	bool on_wire;
+	unsigned lost;
 	tclient_cb cb;
 	void *arg;
 	char strings[];
@@ -143,8 +145,9 @@ struct tclient {
 	enum tbreaker breaker;
 	unsigned failures; /* consecutive, for the breaker */
 	uint64_t open_until;
-	struct treq *trial;     /* the half-open breaker's trial */
-	bool finishing_unknown; /* tclient_outcome_unknown(), in a callback */
+	struct treq *trial;      /* the half-open breaker's trial */
+	bool finishing_unknown;  /* tclient_outcome_unknown(), in a callback */
+	unsigned finishing_lost; /* tclient_lost_attempts(), in a callback */
 	struct client_scratch scratch;
 	uint64_t rng;
 	unsigned handles; /* open libuv handles (timer, conns) */

@@ -279,7 +279,7 @@ static void requeue_inflight(struct tclient *c)
 	while (!c->closing && !tlist_empty(&c->inflight)) {
 		struct treq *r = TLIST_ITEM(c->inflight.next, struct treq);
 		if (client_op_idempotent(r->req.op)) {
-			r->lost = true; /* it may have run: resent anyway */
+			r->lost++; /* it may have run: resent anyway */
 			retry_later(c, r);
 		} else {
 			tclient_finish(c, r, CLIENT_EUNKNOWN, NULL);

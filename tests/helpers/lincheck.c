@@ -913,10 +913,11 @@ static int try_call(struct search *s, struct entry *e, int branch,
 	return 0;
 }
 
-static enum lc_verdict search_run(struct search *s, size_t n_ret)
+static enum lc_verdict search_run(struct search *s, size_t n_ret,
+				  const struct state *init)
 {
 	struct entry *head = &s->list[0];
-	struct state st = { .a = -1 };
+	struct state st = *init;
 	struct entry *e = head->next;
 	uint64_t rmin = first_return(head);
 	int branch = 0;
@@ -1018,29 +1019,88 @@ struct pcheck {
 	double seconds;
 };
 
+/* Where a search starts.  A whole history starts with nothing created;
+ * a window of a lease history (open) starts from any state the history
+ * before it allows: absent, or held by any holder of the window with an
+ * unknown token, a countdown that may end at once, and the lease's TTL;
+ * new grants stay above every token seen before the window (floor). */
+struct start {
+	bool open;
+	uint64_t floor, ttl_ns;
+};
+
+static size_t start_states(const struct part *p, const struct start *from,
+			   struct state *out, size_t cap)
+{
+	size_t n = 0;
+	out[n++] = (struct state){ .a = -1 };
+	if (!from || !from->open || !p->lease)
+		return n;
+	out[0].floor = from->floor;
+	for (size_t h = 0; h < p->n_strs && n < cap; h++)
+		out[n++] = (struct state){ .a = (int64_t)h,
+					   .exists = 1,
+					   .floor = from->floor,
+					   .ttl_ns = from->ttl_ns };
+	return n;
+}
+
+#define MAX_STARTS 32
+
+/* Every start state in turn; the first that linearizes wins.  On a
+ * violation the report follows the search that got furthest. */
+static enum lc_verdict search_starts(const struct part *p,
+				     const struct start *from, double budget,
+				     FILE *out, uint64_t t0, uint64_t *states)
+{
+	struct state init[MAX_STARTS];
+	size_t n_init = start_states(p, from, init, MAX_STARTS);
+	enum lc_verdict v = LC_VIOLATION;
+	struct search best;
+	bool have_best = false;
+	for (size_t i = 0; i < n_init && v == LC_VIOLATION; i++) {
+		struct search s;
+		size_t n_ret = 0;
+		if (!search_init(&s, p, &n_ret, budget)) {
+			search_free(&s);
+			v = LC_UNDECIDED;
+			break;
+		}
+		v = search_run(&s, n_ret, &init[i]);
+		*states += s.cache.n;
+		if (v == LC_VIOLATION &&
+		    (!have_best || s.best_depth > best.best_depth)) {
+			if (have_best)
+				search_free(&best);
+			best = s;
+			have_best = true;
+		} else {
+			search_free(&s);
+		}
+	}
+	if (v == LC_VIOLATION && out && have_best)
+		report_failure(out, &best, t0);
+	if (have_best)
+		search_free(&best);
+	return v;
+}
+
 static struct pcheck check_part(const struct lc_op *const *ops, size_t n,
 				const long *local, const struct lc_options *o,
-				FILE *out, uint64_t t0)
+				FILE *out, uint64_t t0,
+				const struct start *from)
 {
 	struct pcheck r = { LC_UNDECIDED, 0, 0 };
 	double start = now_s();
 	struct part p;
-	struct search s;
 	bool clash = false;
-	size_t n_ret = 0;
-	if (!part_init(&p, ops, n, local, out, &clash)) {
-		part_free(&p);
-		return r;
-	}
-	if (search_init(&s, &p, &n_ret, o->budget_s > 0 ? o->budget_s : 60)) {
-		r.verdict = search_run(&s, n_ret);
+	if (part_init(&p, ops, n, local, out, &clash)) {
+		r.verdict = search_starts(&p, from,
+					  o->budget_s > 0 ? o->budget_s : 60,
+					  clash ? NULL : out, t0, &r.states);
 		if (clash)
 			r.verdict = LC_VIOLATION;
-		r.states = s.cache.n;
-		if (r.verdict == LC_VIOLATION && out && !clash)
-			report_failure(out, &s, t0);
 	}
-	search_free(&s);
 	part_free(&p);
 	r.seconds = now_s() - start;
 	return r;
@@ -1093,7 +1153,8 @@ static size_t make_prefix(const struct lc_op *const *ops, size_t n, size_t k,
  * plain unknown outcomes when cut, or when they were shadows: both only
  * widen what is allowed, so the prefix stays a sound witness). */
 static void minimise(const struct lc_op *const *ops, size_t n,
-		     const struct lc_options *o, FILE *out, uint64_t t0)
+		     const struct lc_options *o, FILE *out, uint64_t t0,
+		     const struct start *from)
 {
 	struct lc_op *buf = malloc((n + 1) * sizeof(*buf));
 	const struct lc_op **view = malloc((n + 1) * sizeof(*view));
@@ -1104,7 +1165,7 @@ static void minimise(const struct lc_op *const *ops, size_t n,
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		m = make_prefix(ops, n, mid, buf, view);
-		if (check_part(view, m, NULL, &q, NULL, t0).verdict ==
+		if (check_part(view, m, NULL, &q, NULL, t0, from).verdict ==
 		    LC_VIOLATION)
 			hi = mid;
 		else
@@ -1116,7 +1177,8 @@ static void minimise(const struct lc_op *const *ops, size_t n,
 		"order (later ones as unknown outcomes); the last to join:\n",
 		hi);
 	print_op(out, ">", ops[hi - 1], t0);
-	if (check_part(view, m, NULL, &q, out, t0).verdict != LC_VIOLATION)
+	if (check_part(view, m, NULL, &q, out, t0, from).verdict !=
+	    LC_VIOLATION)
 		fprintf(out, "  (the prefix did not fail on its own: see the "
 			     "full partition above)\n");
 out:
@@ -1182,15 +1244,16 @@ enum lc_verdict lc_check(const struct lc_op *ops, size_t n,
 			t0 = ops[i].call;
 	}
 	qsort(v, m, sizeof(*v), cmp_op_ptr);
+	struct start from = { o.open_start, o.floor, o.ttl_ms * 1000000ull };
 	for (size_t i = 0, j; i < m; i = j) {
 		for (j = i; j < m && !strcmp(v[j]->object, v[i]->object); j++)
 			local[v[j] - ops] = (long)(j - i);
-		struct pcheck r = check_part(v + i, j - i, local, &o, o.out,
-					     t0);
+		struct pcheck r = check_part(v + i, j - i, local, &o, o.out, t0,
+					     &from);
 		if (o.out)
 			report_part(o.out, v[i]->object, j - i, &r);
 		if (o.out && o.minimise && r.verdict == LC_VIOLATION)
-			minimise(v + i, j - i, &o, o.out, t0);
+			minimise(v + i, j - i, &o, o.out, t0, &from);
 		fold(sum, &r, &worst);
 	}
 	sum->seconds = now_s() - start;

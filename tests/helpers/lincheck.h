@@ -115,6 +115,16 @@ struct lc_options {
 	FILE *out;       /* per-partition lines and the failure; NULL: quiet */
 	bool minimise;   /* look for a shorter failing prefix to print */
 	uint64_t t0; /* times in reports are relative to it; 0: first call */
+	/* A window cut out of a longer history (lc_check_windows): each
+	 * lease starts in any state (absent, or held by any holder the
+	 * history names, token unknown, its countdown free to end at once),
+	 * its new grants above floor (the highest token seen before the
+	 * window), renewals counting ttl_ms (0: unknown, so a renewed lease
+	 * may expire at once until a grant in the window says its TTL).
+	 * Keys ignore it. */
+	bool open_start;
+	uint64_t floor;
+	uint64_t ttl_ms;
 };
 
 struct lc_summary {
@@ -127,6 +137,31 @@ struct lc_summary {
 /* Checks the whole history; the worst verdict of its partitions. */
 enum lc_verdict lc_check(const struct lc_op *ops, size_t n,
 			 const struct lc_options *opt, struct lc_summary *sum);
+
+/* Long histories (lincheck_window.c).  The search remembers a set of
+ * linearized ops per explored state: for an hour of a lease's history
+ * (tens of thousands of ops) that is too much memory and time.  So each
+ * object's history is cut where no op with an answer is in flight
+ * (quiescent points) into segments of at least `window` ops, and each
+ * pair of consecutive segments is checked on its own, with open_start
+ * (floor: the highest token any answer before it showed; ttl_ms: the
+ * smallest TTL any acquire asked for).  Overlapping pairs catch a
+ * violation that spans a cut.  An unknown outcome may take effect late,
+ * so it stays in every later window that starts within carry_ns of its
+ * call.  What is lost: a window learns nothing of the lease's state at
+ * its start but the floor (a violation whose ops lie more than a
+ * segment apart, or an effect later than carry_ns, goes unseen).
+ * out gets one line per object and the report of every failing window
+ * (opt->minimise: its shortest failing prefix too). */
+struct lc_window_summary {
+	size_t windows, failed, undecided, max_ops;
+	uint64_t states;
+	double seconds;
+};
+enum lc_verdict lc_check_windows(const struct lc_op *ops, size_t n,
+				 const struct lc_options *opt, size_t window,
+				 uint64_t carry_ns,
+				 struct lc_window_summary *sum);
 
 /* One line describing an op, for reports. */
 void lc_op_format(const struct lc_op *op, uint64_t t0, char *buf, size_t len);

@@ -13,9 +13,9 @@ static const char *const kind_names[NEM_KINDS] = { "append", "transfer",
 static const char *const outcome_names[NEM_OUTCOMES] = { "ok", "failed",
 							 "unknown" };
 static const char *const check_names[NEM_CHECKS] = {
-	"lost-append", "lost-transfer", "read-total",
-	"final-total", "final-balance", "two-primaries",
-	"token-order", "token-holder",  "unleased-ack",
+	"lost-append",   "lost-transfer",      "read-total",  "final-total",
+	"final-balance", "two-primaries",      "token-order", "token-holder",
+	"unleased-ack",  "lease-linearizable",
 };
 
 const char *nem_kind_name(enum nem_kind k)
@@ -49,6 +49,7 @@ void nem_history_free(struct nem_history *h)
 	free(h->final_ledger);
 	free(h->final_balances);
 	free(h->final_balance_seen);
+	lc_history_free(&h->lease_ops);
 	nem_history_init(h);
 }
 
@@ -207,16 +208,29 @@ static int parse_lease(struct nem_history *h, const char *p, char *err,
 		       size_t errlen)
 {
 	struct nem_lease l = { 0 };
-	int end = 0;
+	int end = 0, more = 0;
 	if (sscanf(p, "lease %" SCNd64 " %" SCNd64 " " NAMEF " %" SCNu64 "%n",
 		   &l.t0_us, &l.t1_us, l.holder, &l.token, &end) != 4 ||
-	    !rest_empty(p + end) || l.t1_us < l.t0_us) {
+	    l.t1_us < l.t0_us) {
 		snprintf(err, errlen,
-			 "expected \"lease T0 T1 HOLDER|- TOKEN\"");
+			 "expected \"lease T0 T1 HOLDER|- TOKEN [M0 M1 "
+			 "HOLDER_ID|-]\"");
+		return -1;
+	}
+	/* the monotonic interval and the full holder id, for nemlease.h */
+	if (sscanf(p + end, " %" SCNu64 " %" SCNu64 " " NAMEF "%n", &l.m0_ns,
+		   &l.m1_ns, l.holder_id, &more) == 3)
+		end += more;
+	if (!rest_empty(p + end) || l.m1_ns < l.m0_ns) {
+		snprintf(err, errlen,
+			 "expected \"lease T0 T1 HOLDER|- TOKEN [M0 M1 "
+			 "HOLDER_ID|-]\"");
 		return -1;
 	}
 	if (strcmp(l.holder, "-") == 0)
 		l.holder[0] = '\0';
+	if (strcmp(l.holder_id, "-") == 0)
+		l.holder_id[0] = '\0';
 	return nem_history_add_lease(h, &l);
 }
 
@@ -319,8 +333,17 @@ void nem_format_op(const struct nem_op *op, char *buf, size_t len)
 
 void nem_format_lease(const struct nem_lease *l, char *buf, size_t len)
 {
-	snprintf(buf, len, "lease %" PRId64 " %" PRId64 " %s %" PRIu64 "\n",
-		 l->t0_us, l->t1_us, l->holder[0] ? l->holder : "-", l->token);
+	int n = snprintf(buf, len, "lease %" PRId64 " %" PRId64 " %s %" PRIu64,
+			 l->t0_us, l->t1_us, l->holder[0] ? l->holder : "-",
+			 l->token);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (l->m0_ns)
+		snprintf(buf + n, len - (size_t)n,
+			 " %" PRIu64 " %" PRIu64 " %s\n", l->m0_ns, l->m1_ns,
+			 l->holder_id[0] ? l->holder_id : "-");
+	else
+		snprintf(buf + n, len - (size_t)n, "\n");
 }
 
 void nem_format_fault(const struct nem_fault *f, char *buf, size_t len)
@@ -686,6 +709,16 @@ int nem_check(struct nem_history *h, struct nem_report *r)
 	}
 	check_lease_tokens(h, r);
 	check_unleased_acks(h, r);
+	if (nem_check_lease(h, r) != 0) {
+		nem_report_free(r);
+		return -1;
+	}
+	if (r->lease_checked && r->lease_verdict == LC_VIOLATION)
+		violation(r, NEM_LEASE_LINEARIZABLE,
+			  "the agents' requests on the primary lease and "
+			  "the lease observations are not linearizable "
+			  "(%zu of %zu windows fail, printed above)",
+			  r->lease_windows.failed, r->lease_windows.windows);
 	return 0;
 }
 
@@ -694,6 +727,7 @@ void nem_report_free(struct nem_report *r)
 	free(r->terms);
 	free(r->failovers);
 	free(r->fault_kinds);
+	free(r->lease_detail);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -756,6 +790,31 @@ static void print_terms(const struct nem_report *r, int64_t t0, FILE *out)
 	fprintf(out, "\n");
 }
 
+static void print_lease_check(const struct nem_history *h,
+			      const struct nem_report *r, FILE *out)
+{
+	static const char *const verdicts[] = { "linearizable",
+						"NOT LINEARIZABLE",
+						"undecided (budget ran out)" };
+	if (!r->lease_checked) {
+		fprintf(out, "lease linearizability: not checked (no agent "
+			     "lease trace)\n");
+		return;
+	}
+	const struct lc_window_summary *w = &r->lease_windows;
+	fprintf(out,
+		"lease linearizability: %s: %zu agent ops from %zu traces "
+		"(%zu unknown outcomes, %zu retry shadows, %zu torn lines) "
+		"and %zu reads; %zu windows (at most %zu ops), %llu states, "
+		"%.3f s\n",
+		verdicts[r->lease_verdict], r->lease_agent_ops, h->lease_traces,
+		r->lease_unknown, r->lease_shadows, h->lease_torn,
+		r->lease_reads, w->windows, w->max_ops,
+		(unsigned long long)w->states, w->seconds);
+	if (r->lease_detail)
+		fputs(r->lease_detail, out);
+}
+
 void nem_report_print(const struct nem_history *h, const struct nem_report *r,
 		      FILE *out)
 {
@@ -774,6 +833,7 @@ void nem_report_print(const struct nem_history *h, const struct nem_report *r,
 		"(%zu appends, %zu transfers)\n",
 		h->n_leases, h->final_node[0] ? h->final_node : "none read",
 		h->n_final_appends, h->n_final_ledger);
+	print_lease_check(h, r, out);
 	for (size_t i = 0; i < r->n_violations && i < NEM_VIOLATIONS_KEPT; i++)
 		fprintf(out, "VIOLATION %s\n", r->violations[i]);
 	if (r->n_violations > NEM_VIOLATIONS_KEPT)

@@ -40,7 +40,11 @@
  *                   between two lease observations showing the same
  *                   token held by another node, or free (tokens grow
  *                   with every grant, so no grant came in between: N
- *                   wrote while it did not hold the lease).
+ *                   wrote while it did not hold the lease);
+ *   lease-linearizable  the agents' own requests on the primary lease
+ *                   (their lease_trace_file) and the lease observations
+ *                   together are not a linearizable history of one lease
+ *                   (tests/helpers/nemlease.h).
  * The lease observations come from one poller, one request at a time:
  * sorted by start, each ends before the next starts.
  *
@@ -60,6 +64,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "tests/helpers/lincheck.h"
+#include "tests/helpers/nemlease.h"
 
 #define NEM_NAME 64 /* endpoint, node and fault kind names, NUL included */
 #define NEM_VIOLATIONS_KEPT 50
@@ -89,6 +96,7 @@ enum nem_check_id {
 	NEM_TOKEN_ORDER,
 	NEM_TOKEN_HOLDER,
 	NEM_UNLEASED_ACK,
+	NEM_LEASE_LINEARIZABLE,
 	NEM_CHECKS
 };
 struct nem_op {
@@ -109,6 +117,11 @@ struct nem_lease {
 	int64_t t0_us, t1_us;
 	char holder[NEM_NAME]; /* "" free */
 	uint64_t token;
+	/* For the linearizability check (nemlease.h), 0 and "" when not
+	 * recorded: the read's CLOCK_MONOTONIC interval and the full holder
+	 * id (NAME/INCARNATION, as the agents' traces name it). */
+	uint64_t m0_ns, m1_ns;
+	char holder_id[NEM_NAME];
 };
 
 struct nem_fault {
@@ -140,6 +153,9 @@ struct nem_history {
 	size_t n_final_ledger, cap_final_ledger;
 	int64_t *final_balances; /* accounts of them, once read */
 	bool *final_balance_seen;
+	/* The agents' requests on the primary lease (nemlease.h). */
+	struct lc_history lease_ops;
+	size_t lease_traces, lease_torn;
 };
 
 struct nem_term {
@@ -169,6 +185,12 @@ struct nem_report {
 	size_t n_failovers;
 	struct nem_fault_count *fault_kinds;
 	size_t n_fault_kinds;
+	/* The primary lease's linearizability (nemlease.h). */
+	bool lease_checked;
+	int lease_verdict; /* enum lc_verdict */
+	size_t lease_agent_ops, lease_reads, lease_unknown, lease_shadows;
+	struct lc_window_summary lease_windows;
+	char *lease_detail;  /* the failing windows, or NULL */
 	size_t n_violations; /* all of them; the first few kept in text */
 	char violations[NEM_VIOLATIONS_KEPT][256];
 	size_t violations_by_check[NEM_CHECKS];

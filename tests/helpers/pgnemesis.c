@@ -12,8 +12,8 @@
  *                 [--faults KIND,...] [--fault-gap-s 3:8]
  *                 [--fault-hold-s 1:5] [--lease-cmd 'SHELL COMMAND']
  *                 [--settle-s 60] [--min-ok 50] [--every-kind]
- *                 [--split-hosts HOST,...]
- *   pgnemesis check --history FILE [--min-ok N]
+ *                 [--split-hosts HOST,...] [--lease-trace FILE ...]
+ *   pgnemesis check --history FILE [--min-ok N] [--lease-trace FILE ...]
  *
  * run: makes the tables on the node that takes writes (dropping any of an
  * earlier run), then --clients threads per endpoint (each --node, and
@@ -47,11 +47,16 @@
  *   config ACCOUNTS TOTAL SEED
  *   op append|transfer|read ENDPOINT NODE START END ok|failed|unknown
  *      TIMELINE TOKEN  then ID | ID FROM TO AMOUNT | TOTAL
- *   lease T0 T1 HOLDER|- TOKEN
+ *   lease T0 T1 HOLDER|- TOKEN M0 M1 HOLDER_ID|-
+ *      (M0 M1: CLOCK_MONOTONIC ns; HOLDER_ID the agent's NAME/INCARNATION)
  *   fault KIND NODE START END RC
  *   final NODE / final-append ID / final-ledger ID FROM TO AMOUNT /
  *   final-balance ACCOUNT BALANCE
  * check reads such a file (a run's, or one edited by hand) and checks it.
+ * --lease-trace names an agent's lease_trace_file (one per agent): the
+ * agents' own requests on the primary lease and the lease observations
+ * are then checked for linearizability too (tests/helpers/nemlease.h);
+ * no agent request in them, or an undecided check, exits 2.
  *
  * Both print the summary (faults by kind, operations ok / failed /
  * unknown, terms and failovers, violations, the seed) and exit 0 when
@@ -78,6 +83,7 @@
 
 #define MAX_ENDPOINTS 16
 #define MAX_CLIENTS 8
+#define MAX_TRACES 16
 #define LEASE_POLL_MS 100
 #define WHO_SQL                             \
 	"current_setting('cluster_name'), " \
@@ -87,6 +93,8 @@ struct opts {
 	const char *names[MAX_ENDPOINTS], *conninfos[MAX_ENDPOINTS];
 	int n_nodes, n_endpoints; /* endpoints: the nodes, then haproxy */
 	const char *history, *fault_cmd, *lease_cmd;
+	const char *traces[MAX_TRACES]; /* --lease-trace: agents' files */
+	int n_traces;
 	char faults[512], split_hosts[512];
 	bool every_kind;
 	double duration_s, gap_min_s, gap_max_s, hold_min_s, hold_max_s;
@@ -126,6 +134,11 @@ static double rnd_between(uint64_t *s, double lo, double hi)
 static int64_t now_us(void)
 {
 	return pgconn_clock_us(CLOCK_REALTIME);
+}
+
+static uint64_t mono_ns(void)
+{
+	return (uint64_t)pgconn_clock_us(CLOCK_MONOTONIC) * 1000;
 }
 
 static void pause_s(atomic_bool *stop, double s)
@@ -305,13 +318,17 @@ static bool parse_lease_json(const char *s, struct nem_lease *l)
 	h += strlen("\"holder\":");
 	h += strspn(h, " ");
 	l->holder[0] = '\0';
+	l->holder_id[0] = '\0';
 	if (*h == '"') {
 		/* the agents hold it as NAME/INSTANCE: the node is NAME */
 		size_t n = strcspn(h + 1, "\"/");
-		if (n >= sizeof(l->holder))
+		size_t id = strcspn(h + 1, "\"");
+		if (n >= sizeof(l->holder) || id >= sizeof(l->holder_id))
 			return false;
 		memcpy(l->holder, h + 1, n);
 		l->holder[n] = '\0';
+		memcpy(l->holder_id, h + 1, id);
+		l->holder_id[id] = '\0';
 	}
 	l->token = strtoull(t + strlen("\"token\":"), NULL, 10);
 	return true;
@@ -321,12 +338,15 @@ static void *poller_main(void *arg)
 {
 	struct shared *sh = arg;
 	while (!atomic_load(&sh->stop)) {
-		struct nem_lease l = { .t0_us = now_us() };
+		/* both clocks: the wall clock for the writes' checks, the
+		 * monotonic one for the agents' traces (nemlease.h) */
+		struct nem_lease l = { .t0_us = now_us(), .m0_ns = mono_ns() };
 		char out[2048] = "", line[256];
 		FILE *p = popen(sh->o->lease_cmd, "r");
 		size_t n = p ? fread(out, 1, sizeof(out) - 1, p) : 0;
 		out[n] = '\0';
 		int rc = p ? pclose(p) : -1;
+		l.m1_ns = mono_ns();
 		l.t1_us = now_us();
 		if (rc == 0 && parse_lease_json(out, &l)) {
 			pthread_mutex_lock(&sh->mu);
@@ -678,15 +698,40 @@ static int read_history(const char *path, struct nem_history *h)
 	return rc;
 }
 
+/* The agents' lease traces (--lease-trace) into h. */
+static int read_traces(const struct opts *o, struct nem_history *h)
+{
+	for (int i = 0; i < o->n_traces; i++) {
+		char err[256];
+		FILE *f = fopen(o->traces[i], "r");
+		if (!f) {
+			fprintf(stderr, "pgnemesis: cannot read %s: %s\n",
+				o->traces[i], strerror(errno));
+			return -1;
+		}
+		int rc = nem_read_lease_trace(h, f, i, err, sizeof(err));
+		fclose(f);
+		if (rc) {
+			fprintf(stderr, "pgnemesis: %s: %s\n", o->traces[i],
+				err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Checks the file; the exit status (see the head comment).  need_leases
  * and faults: what the run expected to have tested. */
-static int check_file(const char *path, long min_ok, bool need_leases,
-		      size_t faults_ran, size_t faults_failed)
+static int check_file(const struct opts *o, bool need_leases, size_t faults_ran,
+		      size_t faults_failed)
 {
+	const char *path = o->history;
+	long min_ok = o->min_ok;
 	struct nem_history h;
 	struct nem_report r;
 	nem_history_init(&h);
-	if (read_history(path, &h) != 0 || nem_check(&h, &r) != 0) {
+	if (read_history(path, &h) != 0 || read_traces(o, &h) != 0 ||
+	    nem_check(&h, &r) != 0) {
 		nem_history_free(&h);
 		return 2;
 	}
@@ -700,6 +745,10 @@ static int check_file(const char *path, long min_ok, bool need_leases,
 		little = "no lease observation";
 	else if (faults_ran > 0 && faults_failed == faults_ran)
 		little = "every fault command failed";
+	else if (o->n_traces && !r.lease_checked)
+		little = "no agent request on the lease in the traces";
+	else if (o->n_traces && r.lease_verdict == LC_UNDECIDED)
+		little = "the lease's linearizability was not decided";
 	int rc = r.n_violations ? 1 : little ? 2 : 0;
 	printf("result: %s%s%s\n",
 	       rc == 1   ? "VIOLATION"
@@ -725,8 +774,10 @@ static void usage(FILE *f)
 		"[--fault-gap-s 3:8]\n"
 		"         [--fault-hold-s 1:5] [--lease-cmd 'COMMAND'] "
 		"[--settle-s 60] [--min-ok 50]\n"
-		"         [--every-kind] [--split-hosts HOST,...]\n"
-		"       pgnemesis check --history FILE [--min-ok N]\n");
+		"         [--every-kind] [--split-hosts HOST,...] "
+		"[--lease-trace FILE ...]\n"
+		"       pgnemesis check --history FILE [--min-ok N] "
+		"[--lease-trace FILE ...]\n");
 }
 
 static int parse_long(const char *s, long min, long *out)
@@ -779,7 +830,11 @@ static int parse_one(struct opts *o, const char *a, char *v)
 		o->fault_cmd = v;
 	else if (strcmp(a, "--lease-cmd") == 0)
 		o->lease_cmd = v;
-	else if (strcmp(a, "--faults") == 0)
+	else if (strcmp(a, "--lease-trace") == 0) {
+		if (o->n_traces == MAX_TRACES)
+			return -1;
+		o->traces[o->n_traces++] = v;
+	} else if (strcmp(a, "--faults") == 0)
 		snprintf(o->faults, sizeof(o->faults), "%s", v);
 	else if (strcmp(a, "--split-hosts") == 0)
 		snprintf(o->split_hosts, sizeof(o->split_hosts), "%s", v);
@@ -913,8 +968,7 @@ static int cmd_run(const struct opts *o)
 	pthread_mutex_destroy(&sh.mu);
 	if (rc)
 		return rc;
-	return check_file(o->history, o->min_ok, o->lease_cmd != NULL, ran,
-			  failed);
+	return check_file(o, o->lease_cmd != NULL, ran, failed);
 }
 
 int main(int argc, char **argv)
@@ -933,6 +987,6 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(argv[1], "check") == 0)
-		return check_file(o.history, o.min_ok, false, 0, 0);
+		return check_file(&o, false, 0, 0);
 	return cmd_run(&o);
 }

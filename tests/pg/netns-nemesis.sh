@@ -6,7 +6,9 @@
 # pgnemesis runs on the client host against every Postgres host directly
 # and through HAProxy, polls the primary lease, and makes every kind of
 # fault (--every-kind: a shuffled deck, each kind once a round) through
-# tests/lib/pg-fault:
+# tests/lib/pg-fault; every agent traces its own requests on the primary
+# lease (lease_trace_file), and pgnemesis checks them with its lease reads
+# for linearizability (the verdict must be in the summary):
 #   partition (symmetric), partition-one-way, partition-primary-from-
 #   witnesses, isolate-witness-leader, partition-split (the bridge split
 #   in two: the node with some of the other hosts against the rest),
@@ -73,6 +75,13 @@ fi
 "$pg_lib_dir/netns-fault" heal all || fail "netns-fault heal all failed"
 reaches w2 pg1 && reaches pg2 client || fail "heal all left the split"
 
+# every agent traces its requests on the primary lease (lease_trace_file):
+# pgnemesis checks them, with its own reads, for linearizability
+traces=""
+for _k in 1 2 3; do
+	pg_conf "pg$_k" lease_trace_file "'$dir/pg$_k.lease-trace'"
+	traces="$traces --lease-trace $dir/pg$_k.lease-trace"
+done
 pg_start_agents
 primary=$(pg_wait_primary 90) || fail "no primary within 90 s"
 pg_wait_replicas 2 90 >/dev/null || fail "no two replicas"
@@ -93,6 +102,8 @@ set -- --history "$hist" --duration "$seconds" --seed "$seed" \
 	--lease-cmd "$netns_real_ctl --endpoints $TENURE_ENDPOINTS lease get ${PG_SCOPE:-main}/primary -o json"
 # (the nodes first: pgnemesis wants --haproxy after them)
 for _k in 1 2 3; do set -- "$@" --node "pg$_k=$(pg_conninfo $_k)"; done
+# shellcheck disable=SC2086 # one word per option and file
+set -- "$@" $traces
 set -- "$@" --haproxy "$(netns_haproxy_conninfo)"
 (
 	netns_in client "$nem_bin" run "$@" >"$dir/nemesis.out" 2>"$dir/nemesis.err"
@@ -122,6 +133,10 @@ case "$rc" in
 	;;
 esac
 grep -q "^seed: $seed\$" "$dir/nemesis.out" || fail "the summary does not name the seed"
+# the agents' own requests on the lease were checked (a violation exits 1
+# above): the verdict is in the summary
+grep -q '^lease linearizability: linearizable: [1-9][0-9]* agent ops from 3 traces' "$dir/nemesis.out" ||
+	fail "no lease linearizability verdict over the agents' traces in the summary"
 # a skewed node must run skewed, not die (libfaketime under setpriv)
 grep -l '^libfaketime: .*failed' "$dir"/*.log >/dev/null 2>&1 &&
 	fail "libfaketime failed in: $(grep -l '^libfaketime: .*failed' "$dir"/*.log | tr '\n' ' ')"

@@ -312,6 +312,132 @@ START_TEST(file_round_trip)
 }
 END_TEST
 
+/* ---- the agents' requests on the lease (nemlease.h) ---------------------- */
+
+/* An agent's request as its trace would give it (times in ms). */
+static void agent_op(struct nem_history *h, int type, const char *holder,
+		     int64_t call_ms, int64_t ret_ms, int status,
+		     const char *out_holder, uint64_t token)
+{
+	struct lc_op op;
+	lc_op_init(&op);
+	op.type = type;
+	snprintf(op.object, sizeof(op.object), "main/primary");
+	snprintf(op.holder, sizeof(op.holder), "%s", holder);
+	op.ttl_ms = type == LC_ACQUIRE ? 2500 : 0;
+	op.token = type == LC_RENEW || type == LC_RELEASE ? token : 0;
+	op.call = (uint64_t)call_ms * 1000000;
+	op.ret = ret_ms < 0 ? LC_NEVER : (uint64_t)ret_ms * 1000000;
+	op.status = status;
+	op.present = status != LC_UNKNOWN && out_holder != NULL;
+	if (op.present) {
+		snprintf(op.out_holder, sizeof(op.out_holder), "%s",
+			 out_holder);
+		op.out_token = token;
+	}
+	ck_assert_int_ge(lc_history_add(&h->lease_ops, &op), 0);
+}
+
+/* n1 holds the lease with token 5 from 0 ms, renewing every 500 ms, until
+ * `until` ms; then (crashed: its last renewal in flight forever) n2 takes
+ * it after the TTL, with token 6, and renews it; the other agents' reads
+ * and acquires see whoever holds it.  Long enough to be cut in windows. */
+static void agent_history(struct nem_history *h, int64_t until)
+{
+	agent_op(h, LC_ACQUIRE, "n1/a", 0, 3, LC_OK, "n1/a", 5);
+	int64_t t = 500;
+	for (; t < until; t += 500) {
+		agent_op(h, LC_RENEW, "n1/a", t, t + 3, LC_OK, "n1/a", 5);
+		agent_op(h, LC_ACQUIRE, "n2/b", t + 100, t + 103, LC_HELD,
+			 "n1/a", 5);
+		agent_op(h, LC_LEASE_GET, "", t + 200, t + 202, LC_OK, "n1/a",
+			 5);
+	}
+	agent_op(h, LC_RENEW, "n1/a", t, -1, LC_UNKNOWN, NULL, 5);
+	t += 2600; /* a TTL after the last renewal that may have run */
+	agent_op(h, LC_ACQUIRE, "n2/b", t, t + 3, LC_OK, "n2/b", 6);
+	for (t += 500; t < 2 * until; t += 500) {
+		agent_op(h, LC_RENEW, "n2/b", t, t + 3, LC_OK, "n2/b", 6);
+		agent_op(h, LC_LEASE_GET, "", t + 200, t + 202, LC_OK, "n2/b",
+			 6);
+	}
+	h->lease_traces = 2;
+}
+
+START_TEST(agents_lease_history_linearizable)
+{
+	struct nem_history h;
+	struct nem_report r;
+	clean_history(&h);
+	agent_history(&h, 200000);
+	ck_assert_int_eq(nem_check(&h, &r), 0);
+	ck_assert_msg(r.n_violations == 0, "%s",
+		      r.lease_detail ? r.lease_detail : r.violations[0]);
+	ck_assert(r.lease_checked);
+	ck_assert_int_eq(r.lease_verdict, LC_LINEARIZABLE);
+	ck_assert_uint_gt(r.lease_windows.windows, 3); /* it was cut */
+	ck_assert_uint_eq(r.lease_unknown, 1);
+	nem_report_free(&r);
+	nem_history_free(&h);
+}
+END_TEST
+
+/* Two acquires granted while both were in force: n3 is given the lease
+ * with a new token though n1 renewed it 100 ms before (TTL 2500 ms). */
+START_TEST(agents_two_grants_overlapping)
+{
+	struct nem_history h;
+	struct nem_report r;
+	clean_history(&h);
+	agent_history(&h, 200000);
+	agent_op(&h, LC_ACQUIRE, "n3/c", 150000 + 100, 150000 + 103, LC_OK,
+		 "n3/c", 7);
+	ck_assert_uint_eq(count_of(&h, NEM_LEASE_LINEARIZABLE), 1);
+	ck_assert_int_eq(nem_check(&h, &r), 0);
+	ck_assert_int_eq(r.lease_verdict, LC_VIOLATION);
+	ck_assert_uint_ge(r.lease_windows.failed, 1);
+	ck_assert_ptr_nonnull(r.lease_detail);
+	ck_assert_ptr_nonnull(strstr(r.lease_detail, "NOT LINEARIZABLE"));
+	ck_assert_ptr_nonnull(strstr(r.lease_detail, "n3/c"));
+	nem_report_free(&r);
+	nem_history_free(&h);
+}
+END_TEST
+
+/* The harness's poller sees n2 holding the lease while n1 still renews
+ * it successfully: a read of the lease contradicts the agents. */
+START_TEST(poller_read_contradicts_agents)
+{
+	struct nem_history h;
+	clean_history(&h);
+	agent_history(&h, 20000);
+	struct nem_lease l = { .t0_us = 4100 * MS,
+			       .t1_us = 4101 * MS,
+			       .token = 6 };
+	l.m0_ns = 10250ull * 1000000;
+	l.m1_ns = 10252ull * 1000000;
+	snprintf(l.holder, sizeof(l.holder), "n2");
+	snprintf(l.holder_id, sizeof(l.holder_id), "n2/b");
+	ck_assert_int_eq(nem_history_add_lease(&h, &l), 0);
+	ck_assert_uint_eq(count_of(&h, NEM_LEASE_LINEARIZABLE), 1);
+	nem_history_free(&h);
+}
+END_TEST
+
+/* The same with a read of the right holder: fine; and an acquire still in
+ * flight when its agent died, that took effect: fine too. */
+START_TEST(unknown_acquire_may_have_run)
+{
+	struct nem_history h;
+	clean_history(&h);
+	agent_op(&h, LC_ACQUIRE, "n1/a", 0, -1, LC_UNKNOWN, NULL, 0);
+	agent_op(&h, LC_ACQUIRE, "n2/b", 100, 103, LC_HELD, "n1/a", 5);
+	agent_op(&h, LC_ACQUIRE, "n2/b", 2700, 2703, LC_OK, "n2/b", 6);
+	ck_assert_uint_eq(count_of(&h, NEM_LEASE_LINEARIZABLE), 0);
+	nem_history_free(&h);
+}
+END_TEST
+
 Suite *nemcheck_suite(void)
 {
 	Suite *s = suite_create("nemcheck");
@@ -327,6 +453,10 @@ Suite *nemcheck_suite(void)
 	tcase_add_test(tc, one_token_two_holders);
 	tcase_add_test(tc, ack_while_the_lease_was_free);
 	tcase_add_test(tc, file_round_trip);
+	tcase_add_test(tc, agents_lease_history_linearizable);
+	tcase_add_test(tc, agents_two_grants_overlapping);
+	tcase_add_test(tc, poller_read_contradicts_agents);
+	tcase_add_test(tc, unknown_acquire_may_have_run);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -432,7 +432,8 @@ struct answer {
 	unsigned calls;
 	int status;
 	bool had_response;
-	bool unknown; /* tclient_outcome_unknown() in the callback */
+	bool unknown;  /* tclient_outcome_unknown() in the callback */
+	unsigned lost; /* tclient_lost_attempts() in the callback */
 	char value[64];
 	uint64_t at_ms;
 };
@@ -445,6 +446,7 @@ static void on_answer(void *arg, int status, const struct client_response *r)
 	a->status = status;
 	a->had_response = r != NULL;
 	a->unknown = tclient_outcome_unknown(fx.c);
+	a->lost = tclient_lost_attempts(fx.c);
 	a->at_ms = now_ms();
 	if (r && r->present)
 		copy_cstr(a->value, sizeof(a->value), r->kv.value);
@@ -526,6 +528,7 @@ START_TEST(test_request_response)
 	ck_assert_int_eq(a.status, CLIENT_OK);
 	ck_assert(a.had_response);
 	ck_assert_str_eq(a.value, "alpha");
+	ck_assert_uint_eq(a.lost, 0);
 	ck_assert_str_eq(fx.srv[0].keys[0], "alpha");
 	ck_assert_uint_eq(fx.srv[0].ops[0], CLIENT_OP_GET);
 	ck_assert_uint_eq(fx.srv[0].n_conns, 1);
@@ -743,6 +746,8 @@ START_TEST(test_lost_idempotent_is_retried)
 	ck_assert_int_eq(a.status, CLIENT_OK);
 	ck_assert_str_eq(a.value, "again");
 	ck_assert(!a.unknown); /* answered in the end */
+	/* ...but the first attempt may have run too */
+	ck_assert_uint_eq(a.lost, 1);
 	ck_assert_uint_eq(fx.srv[0].n_conns, 2);
 	ck_assert_uint_eq(fx.srv[0].n_requests, 2);
 }
