@@ -99,6 +99,14 @@ static void act_done(struct agent *a)
 	tick_soon(a, 20);
 }
 
+/* An action changed what the witnesses or Postgres say: the tick after it
+ * reads the scope, whatever the watches delivered by then. */
+static void action_done(struct agent *a)
+{
+	view_currency_stale(&a->cur);
+	act_done(a);
+}
+
 /* How often "the witnesses do not answer" is repeated in the log. */
 #define WITNESS_WARN_MS 30000
 
@@ -245,7 +253,7 @@ static void step(struct agent *a, bool view_ok)
 		return;
 	}
 	a->busy = true;
-	act_run(a, &act, act_done);
+	act_run(a, &act, action_done);
 }
 
 static void read_done(struct agent *a, bool view_ok)
@@ -270,12 +278,17 @@ static void on_tick(uv_timer_t *t)
 		a->kick = true;
 		return;
 	}
+	/* At rest the view read last still stands (view_currency.h): only
+	 * Postgres is looked at. */
+	bool current = view_currency_current(&a->cur, &a->view, clock_now_ms(),
+					     (uint64_t)a->live.renew_interval);
 	a->observing = true;
 	a->event_pending = false; /* these reads see it */
 	a->view_ok = true;
-	a->pending_reads = 2;
+	a->pending_reads = current ? 1 : 2;
 	observe_pg(a, pg_observed);
-	keys_read_view(a, read_done);
+	if (!current)
+		keys_read_view(a, read_done);
 }
 
 /* ---- HTTP view ---------------------------------------------------------- */

@@ -37,6 +37,7 @@
 #include "fencing/pg.h"
 #include "fencing/scope_conf.h"
 #include "fencing/slots.h"
+#include "fencing/view_currency.h"
 #include "fencing/watchdog.h"
 #include "fencing/witness_view.h"
 #include "proto/tclient.h"
@@ -57,6 +58,9 @@ struct held_lease {
 	/* clock_now_ms() of the last renewal resent at once after getting
 	 * no answer (renew_retry.h); 0: none */
 	uint64_t retried_at;
+	/* the member lease: clock_now_ms() when the last acquire or renewal
+	 * was sent (member_lease.h); 0: none */
+	uint64_t sent_ms;
 };
 
 /* The operator's request being carried out (agent_requests.c). */
@@ -159,6 +163,8 @@ struct agent {
 	struct held_lease primary, member;
 	struct lease_trace trace; /* requests on primary (lease_trace.h) */
 	struct witness_view view;
+	/* whether a tick may decide on view without reading (agent_keys.c) */
+	struct view_currency cur;
 	struct decide_pg pg_obs;
 	uint64_t not_streaming_since;
 	bool rewound;

@@ -25,6 +25,8 @@
 #include "fencing/flatjson.h"
 #include "fencing/roster.h"
 #include "fencing/scope_keys.h"
+#include "fencing/view_currency.h"
+#include "proto/limits.h"
 
 static struct client_str str(const char *s)
 {
@@ -59,6 +61,7 @@ struct view_read {
 	struct scope_walk walk;
 	bool restart;       /* known is gone: list it all */
 	uint64_t trace_seq; /* the read of the primary (lease_trace.h) */
+	uint64_t gen;       /* view_currency_read_begin() */
 };
 
 /* The keys take_kv() knows that sort before S/history/: read by name,
@@ -248,6 +251,7 @@ static void view_step_done(struct view_read *v)
 	if (--v->pending > 0)
 		return;
 	struct agent *a = v->a;
+	view_currency_read_end(&a->cur, v->gen, v->ok, clock_now_ms());
 	if (v->ok) {
 		v->next.read_ms = clock_now_ms();
 		v->next.sync_known = true;
@@ -393,6 +397,7 @@ void keys_read_view(struct agent *a, void (*done)(struct agent *a, bool ok))
 	v->done = done;
 	v->ok = true;
 	v->pending = 2 + (int)N_EARLY;
+	v->gen = view_currency_read_begin(&a->cur);
 	carry_history(v, &a->view);
 	uint64_t timeout = (uint64_t)a->live.renew_interval * 2;
 	struct client_request get = {
@@ -422,6 +427,7 @@ void keys_read_view(struct agent *a, void (*done)(struct agent *a, bool ok))
 		v->pending--;
 	}
 	if (v->pending == 0) {
+		view_currency_read_end(&a->cur, v->gen, false, clock_now_ms());
 		done(a, false);
 		free(v);
 	}
@@ -563,10 +569,40 @@ void keys_publish_self(struct agent *a)
 
 /* ---- watches: react to a freed lease or a request at once ------------------ */
 
+/* A watch established, re-established after a gap, or ended: what came
+ * meanwhile is unknown, so the next tick reads (view_currency.h). */
+static void watch_note(struct agent *a, enum tclient_watch_note note,
+		       bool *ready)
+{
+	if (note == TCLIENT_WATCH_READY)
+		*ready = true;
+	else if (note == TCLIENT_WATCH_ENDED)
+		*ready = false;
+	view_currency_stale(&a->cur);
+	agent_kick(a);
+}
+
 static void on_lease_event(void *arg, enum tclient_watch_note note, int status,
 			   const struct client_event *e)
 {
-	agent_kick(arg);
+	struct agent *a = arg;
+	(void)status;
+	if (note != TCLIENT_WATCH_EVENT || !e) {
+		watch_note(a, note, &a->cur.leases_ready);
+		return;
+	}
+	/* The holder renewed, as it does every renew interval: nothing to
+	 * act on, and the view read last still stands (view_currency.h). */
+	if (e->type == SM_EV_RENEW) {
+		uint64_t gen = a->cur.gen;
+		view_currency_renewal(&a->cur, &a->view, e->lease.holder.p,
+				      e->lease.holder.len, e->lease.token,
+				      clock_now_ms(), clock_wall_ms());
+		if (a->cur.gen == gen)
+			return;
+	}
+	view_currency_stale(&a->cur);
+	agent_kick(a);
 }
 
 static bool is_member_key(struct client_str key)
@@ -587,9 +623,11 @@ static void on_key_event(void *arg, enum tclient_watch_note note, int status,
 {
 	struct agent *a = arg;
 	if (note != TCLIENT_WATCH_EVENT) {
-		agent_kick(a);
+		watch_note(a, note, &a->cur.keys_ready);
 		return;
 	}
+	/* Whatever it is, the next tick reads (view_currency.h). */
+	view_currency_stale(&a->cur);
 	/* With a primary, member records (positions) wait for the next tick. */
 	if (a->view.holder[0]) {
 		if (e && !is_member_key(e->kv.key))

@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "fencing/agent_int.h"
+#include "fencing/member_lease.h"
 #include "fencing/renew_retry.h"
 
 static struct client_str str(const char *s)
@@ -139,9 +140,9 @@ static struct lease_call *call_new(struct agent *a, lease_done_cb cb, void *arg,
 }
 
 /* The member lease held by another process with this node's name: an
- * earlier run of this agent (not renewed any more: free within a TTL), or
- * a second agent with this name, alive since it keeps the lease beyond
- * two TTLs.  The second is refused (agent_refuse); meanwhile this agent
+ * earlier run of this agent (not renewed any more: free within its TTL,
+ * member_lease.h), or a second agent with this name, alive since it keeps
+ * the lease beyond two of those TTLs.  The second is refused (agent_refuse); meanwhile this agent
  * acts on nothing but fencing (agent.c). */
 static void note_member_result(struct agent *a, bool ok, int status)
 {
@@ -157,10 +158,11 @@ static void note_member_result(struct agent *a, bool ok, int status)
 	uint64_t now = clock_now_ms();
 	if (!a->name_taken_since)
 		a->name_taken_since = now;
-	else if (now - a->name_taken_since > 2 * (uint64_t)a->conf->lease_ttl)
+	else if (now - a->name_taken_since >
+		 2 * member_lease_ttl_ms((uint64_t)a->conf->lease_ttl))
 		agent_refuse(a, "the member lease of this name is held by "
 				"another process, renewed for more than two "
-				"lease TTLs");
+				"member lease TTLs");
 }
 
 static void on_acquired(void *arg, int status, const struct client_response *r)
@@ -210,7 +212,8 @@ static void acquire(struct agent *a, struct held_lease *l, lease_done_cb cb,
 			cb(a, false, CLIENT_EINTERNAL, arg);
 		return;
 	}
-	c->ttl = (uint64_t)a->live.lease_ttl;
+	c->ttl = member ? member_lease_ttl_ms((uint64_t)a->live.lease_ttl)
+			: (uint64_t)a->live.lease_ttl;
 	struct client_request req = {
 		.op = CLIENT_OP_LEASE_ACQUIRE,
 		.name = str(l->name),
@@ -306,7 +309,9 @@ static void renew(struct agent *a, struct held_lease *l, bool member)
 		return;
 	c->token = l->token;
 	uint64_t timeout = l->ttl_ms / 2;
-	if (!member) {
+	if (member)
+		timeout = member_renew_timeout_ms(l->ttl_ms);
+	else {
 		uint64_t left = lease_primary_left_ms(a);
 		if (left == 0) {
 			free(c);
@@ -345,11 +350,18 @@ void lease_on_timer(struct agent *a)
 		return;
 	if (a->primary.held && !a->primary.in_flight)
 		renew(a, &a->primary, false);
-	if (!a->member.in_flight) {
-		if (a->member.held)
-			renew(a, &a->member, true);
-		else if (a->scope_checked) /* not on a trio it moved from */
-			acquire(a, &a->member, NULL, NULL, true);
+	if (a->member.in_flight)
+		return;
+	if (!a->member.held) {
+		if (!a->scope_checked) /* not on a trio it moved from */
+			return;
+		acquire(a, &a->member, NULL, NULL, true);
+		a->member.sent_ms = clock_now_ms();
+	} else if (member_renew_due(clock_now_ms(), a->member.sent_ms,
+				    a->member.ttl_ms)) {
+		/* not every tick: its TTL is longer (member_lease.h) */
+		a->member.sent_ms = clock_now_ms();
+		renew(a, &a->member, true);
 	}
 }
 

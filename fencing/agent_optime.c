@@ -2,9 +2,9 @@
  * agent_optime.c — the primary's side of SCOPE/optime (optime.h): after an
  * observation as the lease holder running a primary, write the position
  * when it moved (at most once per renew interval) or, unchanged, once per
- * lease TTL, so that the record also says when the primary was last seen
- * writable.  An idle primary costs one write per TTL; a busy one one per
- * renew interval, the same rate as its lease renewals.
+ * OPTIME_HEARTBEAT_MS, so that the record also says when the primary was
+ * last seen writable.  An idle primary costs one write per 30 s; a busy
+ * one one per renew interval, the same rate as its lease renewals.
  */
 #include <stdio.h>
 #include <string.h>
@@ -30,8 +30,7 @@ void optime_publish(struct agent *a)
 	if (a->optime_sent_token != a->primary.token)
 		a->optime_sent_ms = 0; /* a new term as primary: write now */
 	if (!optime_due(lsn, now, a->optime_sent_lsn, a->optime_sent_ms,
-			(uint64_t)a->live.renew_interval,
-			(uint64_t)a->live.lease_ttl))
+			(uint64_t)a->live.renew_interval, OPTIME_HEARTBEAT_MS))
 		return;
 	uint32_t tl = a->pg_obs.timeline;
 	struct optime o = { .token = a->primary.token,

@@ -65,8 +65,9 @@ static const struct conf_option options[] = {
 	    "PEM private key of witness_cert_file (unencrypted)", false,
 	    witness_key_file, "FILE"),
 	OPT("lease_ttl", CONF_DURATION_MS, "2500ms", 1000, 600000,
-	    "primary and member lease TTL: a dead primary is replaced "
-	    "after about this long (scope-wide: SCOPE/config wins)",
+	    "primary lease TTL (the member lease lives twice as long): a "
+	    "dead primary is replaced after about this long (scope-wide: "
+	    "SCOPE/config wins)",
 	    false, lease_ttl, NULL),
 	OPT("renew_interval", CONF_DURATION_MS, "500ms", 50, 60000,
 	    "how often leases are renewed and the node observed "

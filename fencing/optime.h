@@ -10,8 +10,8 @@
  * (pg_current_wal_lsn, a byte position) at wall-clock TIME_MS.  Only the
  * holder of the primary lease writes it: after each observation in which
  * its position moved, at most once per renew interval, and at least once
- * per heartbeat while it is primary (so TIME_MS says when it was last seen
- * writable).  It is a plain key, not attached to any lease: it outlives
+ * per heartbeat (OPTIME_HEARTBEAT_MS) while it is primary (so TIME_MS says
+ * when it was last seen writable).  It is a plain key, not attached to any lease: it outlives
  * the primary, every agent and every witness restart.
  *
  * The bar a failover candidate is measured against is the larger of this
@@ -46,6 +46,14 @@ size_t optime_encode(const struct optime *o, char *buf, size_t cap);
 /* false with a reason in err; *o is zeroed first. */
 bool optime_decode(const char *json, size_t len, struct optime *o, char *err,
 		   size_t errlen);
+
+/* An unchanged record is written again this often, only so that its
+ * time_ms does not look abandoned: the position is what failovers use,
+ * and it is written whenever it moves.  The primary lease's renewals say
+ * better when the primary was last alive (witness_view.h
+ * last_primary_seen_ms); time_ms is the fallback of an agent that
+ * started after the primary died. */
+#define OPTIME_HEARTBEAT_MS 30000
 
 /* Whether a primary at position lsn, now_ms (its own monotonic clock)
  * should write a new record, given the last one it wrote (sent_lsn at

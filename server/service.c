@@ -652,6 +652,10 @@ static void notify_watches(struct service *s, const struct sm_event *ev)
 			continue;
 		e.watch_id = w->id;
 		s->ops.event(w->sess, &e, lease_kind);
+		if (lease_kind)
+			s->stats.watch_events_leases++;
+		else
+			s->stats.watch_events_keys++;
 	}
 }
 

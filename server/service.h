@@ -77,6 +77,9 @@ struct service_stats {
 	uint64_t errors[CLIENT_OP_END - CLIENT_OP_HELLO];
 	uint64_t expiries_proposed;
 	uint64_t leases_tracked;
+	/* events sent to watchers, by kind: what a watch costs instead of
+	 * a read */
+	uint64_t watch_events_keys, watch_events_leases;
 };
 void service_stats(const struct service *s, struct service_stats *out);
 

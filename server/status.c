@@ -276,6 +276,13 @@ static void metrics(struct status_ctx *c, struct http_response *res)
 			    client_op_name(op), (unsigned long long)(all - bad),
 			    client_op_name(op), (unsigned long long)bad);
 	}
+	http_printf(res,
+		    "# HELP tenure_watch_events_total Events sent to "
+		    "watchers, by kind.\n# TYPE tenure_watch_events_total "
+		    "counter\ntenure_watch_events_total{kind=\"key\"} %llu\n"
+		    "tenure_watch_events_total{kind=\"lease\"} %llu\n",
+		    (unsigned long long)st.watch_events_keys,
+		    (unsigned long long)st.watch_events_leases);
 	metric(res, "tenure_disk_write_errors_total", "counter",
 	       "Durable writes that failed (ENOSPC, EIO, ...); while the last "
 	       "one of a kind failed, /health is 503.",

@@ -45,6 +45,7 @@ echo "leader: $agreed"
 metrics=$(http 1 /metrics)
 for m in tenure_term tenure_is_leader tenure_commit_index tenure_leases_held \
 	tenure_disk_sync_seconds_count 'tenure_peer_up{peer="w2"} 1' \
+	'tenure_watch_events_total{kind="key"}' \
 	'tenure_peer_rtt_seconds{peer="w3"}'; do
 	echo "$metrics" | grep -qF "$m" || fail "/metrics lacks $m"
 done

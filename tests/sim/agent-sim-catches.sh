@@ -25,10 +25,10 @@
 #                    of all of it: commits acknowledged while the count was
 #                    capped to the one standby streaming are lost
 #
-#   AGENT_SIM_BUG_SEEDS  seed budget (default 400)
+#   AGENT_SIM_BUG_SEEDS  seed budget (default 800)
 set -u
 sim="${top_builddir:-.}/tests/sim/agent-sim"
-budget="${AGENT_SIM_BUG_SEEDS:-400}"
+budget="${AGENT_SIM_BUG_SEEDS:-800}"
 
 if [ ! -x "$sim" ]; then
 	echo "agent-sim-catches.sh: $sim not found" >&2

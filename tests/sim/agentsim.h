@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "fencing/decide.h"
+#include "fencing/view_currency.h"
 #include "fencing/witness_view.h"
 
 #define SIM_MAX_HOSTS 5 /* 3 nodes, one spare host for a duplicate */
@@ -199,8 +200,10 @@ struct sim_agent {
 		uint64_t primary_token, valid_until;
 		bool member_held;
 		uint64_t member_token;
-		uint64_t next_renew; /* local */
+		uint64_t member_sent; /* local: last member renewal sent */
+		uint64_t next_renew;  /* local */
 		struct witness_view view;
+		struct view_currency cur; /* a tick at rest reads nothing */
 		bool view_ok;
 		struct decide_pg obs;
 		uint64_t last_replayed, last_received;
@@ -232,6 +235,9 @@ void agent_crash(struct sim *s, int slot); /* process killed */
 void agent_stop(struct sim *s, int slot);  /* SIGTERM, clean */
 void agent_step(struct sim *s, int slot);
 void agent_kick(struct sim *s, int slot, int writer, bool member_key);
+/* A renewal of lease by holder with token, as its watchers see it. */
+void agent_renewal_event(struct sim *s, int slot, const char *lease,
+			 const char *holder, uint64_t token);
 
 /* ---- hosts ------------------------------------------------------------- */
 struct sim_host {

@@ -30,6 +30,7 @@
 
 #include "fencing/agent_input.h"
 #include "fencing/flatjson.h"
+#include "fencing/member_lease.h"
 #include "fencing/optime.h"
 #include "fencing/roster.h"
 #include "fencing/scope_conf.h"
@@ -435,7 +436,7 @@ static void publish_optime(struct sim *s, int slot)
 	if (a->m.optime_sent_token != a->m.primary_token)
 		a->m.optime_sent_ms = 0;
 	if (!optime_due(lsn, now, a->m.optime_sent_lsn, a->m.optime_sent_ms,
-			SIM_RENEW, SIM_TTL))
+			SIM_RENEW, OPTIME_HEARTBEAT_MS))
 		return;
 	uint32_t tl = a->m.obs.timeline;
 	struct optime o = { .token = a->m.primary_token,
@@ -651,6 +652,8 @@ static void act_end(struct sim *s, int slot)
 	int h = a->host, t = sim_host_of(s, x->what.target);
 	struct sim_pg *p = &s->hosts[h].pg;
 	x->busy = false;
+	/* agent.c action_done: the tick after an action reads */
+	view_currency_stale(&a->m.cur);
 	switch (x->what.kind) {
 	case ACT_BOOTSTRAP:
 		if (!lease_valid(s, slot))
@@ -827,7 +830,10 @@ static void tick(struct sim *s, int slot)
 	uint64_t now = agent_local(s, slot);
 	observe(s, slot);
 	bool ok = net(s, slot);
-	if (ok) {
+	/* agent.c on_tick: at rest the last view stands, nothing is read */
+	if (ok &&
+	    !view_currency_current(&a->m.cur, &a->m.view, now, SIM_RENEW)) {
+		uint64_t gen = view_currency_read_begin(&a->m.cur);
 		read_view(s, slot, &next);
 		if (s->o->bug == BUG_FORGET_POSITION)
 			memset(&next.optime, 0, sizeof(next.optime));
@@ -835,6 +841,9 @@ static void tick(struct sim *s, int slot)
 		next.sync_known = true;
 		view_remember_primary(&next, &a->m.view);
 		a->m.view = next;
+		view_currency_read_end(&a->m.cur, gen, true, now);
+	} else if (!ok) {
+		view_currency_read_end(&a->m.cur, 0, false, now);
 	}
 	a->m.view_ok = ok;
 	const struct witness_view *v = &a->m.view;
@@ -969,6 +978,8 @@ void agent_start(struct sim *s, int slot)
 	a->m.next_tick = now;
 	a->m.next_renew = now;
 	a->m.live_sync = a->sync_mode;
+	/* its watches (keys_watch_start) are established at once */
+	a->m.cur.keys_ready = a->m.cur.leases_ready = true;
 	/* agent.c make_holder_id(); --bug same-name: the plain name, as
 	 * before incarnations */
 	char name[MEMBER_STR_MAX];
@@ -1044,6 +1055,9 @@ void agent_kick(struct sim *s, int slot, int writer, bool member_key)
 {
 	struct sim_agent *a = AG(s, slot);
 	bool flood = s->o->bug == BUG_FLOOD;
+	/* Any event makes the next tick read (agent_keys.c); one this agent
+	 * missed, cut off, does too: its watches resync when it is back. */
+	view_currency_stale(&a->m.cur);
 	if (!a->exists || a->phase != AG_RUNNING || !net(s, slot))
 		return;
 	if (member_key && a->m.view.holder[0])
@@ -1062,8 +1076,22 @@ void agent_kick(struct sim *s, int slot, int writer, bool member_key)
 	a->m.kick_at = at;
 }
 
+/* agent_keys.c on_lease_event: a renewal of the view's holder confirms
+ * the view (view_currency.h).  A frozen agent takes it too, as the
+ * events queued on its connection would be read when it runs again. */
+void agent_renewal_event(struct sim *s, int slot, const char *lease,
+			 const char *holder, uint64_t token)
+{
+	struct sim_agent *a = AG(s, slot);
+	if (!a->exists || a->phase != AG_RUNNING || !net(s, slot) ||
+	    strcmp(lease, LEASE) != 0)
+		return;
+	view_currency_renewal(&a->m.cur, &a->m.view, holder, strlen(holder),
+			      token, agent_local(s, slot), wall(s, slot));
+}
+
 /* agent_lease.c: another process keeps this name's member lease beyond
- * two TTLs: this agent refuses to run (exit status 2). */
+ * two of its TTLs: this agent refuses to run (exit status 2). */
 static void name_check(struct sim *s, int slot, uint64_t now)
 {
 	struct sim_agent *a = AG(s, slot);
@@ -1074,7 +1102,8 @@ static void name_check(struct sim *s, int slot, uint64_t now)
 	}
 	if (!a->m.name_taken_since) {
 		a->m.name_taken_since = now;
-	} else if (now - a->m.name_taken_since > 2 * (uint64_t)SIM_TTL) {
+	} else if (now - a->m.name_taken_since >
+		   2 * member_lease_ttl_ms(SIM_TTL)) {
 		sim_log(s, "%s on host %d refuses to run: name in use", a->name,
 			a->host);
 		agent_crash(s, slot);
@@ -1090,13 +1119,17 @@ static void renew(struct sim *s, int slot)
 	member_lease_name(ln, sizeof(ln), a->name);
 	if (!net(s, slot))
 		return;
-	if (a->m.member_held) {
+	/* member_lease.h: a longer TTL, renewed each quarter of it */
+	uint64_t member_ttl = member_lease_ttl_ms(SIM_TTL);
+	if (!a->m.member_held) {
+		a->m.member_sent = now;
+		a->m.member_token = store_acquire(s, slot, ln, a->m.holder_id,
+						  member_ttl);
+		a->m.member_held = a->m.member_token != 0;
+	} else if (member_renew_due(now, a->m.member_sent, member_ttl)) {
+		a->m.member_sent = now;
 		a->m.member_held = store_renew(s, slot, ln, a->m.holder_id,
 					       a->m.member_token);
-	} else {
-		a->m.member_token = store_acquire(s, slot, ln, a->m.holder_id,
-						  SIM_TTL);
-		a->m.member_held = a->m.member_token != 0;
 	}
 	name_check(s, slot, now);
 	if (!a->m.primary_held)

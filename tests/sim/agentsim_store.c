@@ -29,6 +29,14 @@ static void notify(struct sim *s, int writer, const char *key)
 		agent_kick(s, i, writer, member);
 }
 
+/* A renewal changes nothing but proves the holder alive: watchers get a
+ * renewal event (server/sm.c SM_EV_RENEW). */
+static void notify_renewal(struct sim *s, const struct store_lease *l)
+{
+	for (int i = 0; i < SIM_MAX_HOSTS; i++)
+		agent_renewal_event(s, i, l->name, l->holder, l->token);
+}
+
 static struct store_lease *find_lease(struct store *st, const char *name)
 {
 	for (int i = 0; i < STORE_LEASES; i++)
@@ -66,6 +74,7 @@ uint64_t store_acquire(struct sim *s, int who, const char *lease,
 		if (strcmp(l->holder, holder) != 0)
 			return 0;
 		l->deadline = s->now + l->ttl; /* a renewal */
+		notify_renewal(s, l);
 		return l->token;
 	}
 	for (int i = 0; i < STORE_LEASES; i++) {
@@ -92,6 +101,7 @@ bool store_renew(struct sim *s, int who, const char *lease, const char *holder,
 	if (!l || l->token != token || strcmp(l->holder, holder) != 0)
 		return false;
 	l->deadline = s->now + l->ttl;
+	notify_renewal(s, l);
 	return true;
 }
 
