@@ -68,6 +68,15 @@ static const char *op_word(uint32_t op)
 
 static void send_next(struct writer *w);
 
+/* The library's own lines (redirects, lost connections), timed like the
+ * answers, on stderr: what explains a gap. */
+static void on_log(void *arg, const char *level, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "%llu %s %s\n", (unsigned long long)wall_ms(), level,
+		msg);
+}
+
 static void on_next_timer(uv_timer_t *t)
 {
 	send_next(t->data);
@@ -190,6 +199,7 @@ int main(int argc, char **argv)
 		.backoff_base_ms = 20,
 		.backoff_cap_ms = RENEW_INTERVAL_MS,
 		.breaker_threshold = 1000000,
+		.log = on_log,
 	};
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	uv_loop_init(&loop);
