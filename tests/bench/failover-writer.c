@@ -8,8 +8,9 @@
  *
  * One tclient with tenure-agent's options (fencing/agent.c,
  * connect_witnesses, at the default lease_ttl 2500 ms and renew_interval
- * 500 ms): each request's default deadline one TTL, connect timeout and
- * backoff cap one renew interval, backoff base 20 ms, no circuit breaker.
+ * 500 ms): each request's default deadline one TTL, connect timeout one
+ * renew interval, backoff from 20 ms to a fifth of the renew interval, no
+ * circuit breaker.
  * It acquires the lease "wfail/primary" (TTL 2500 ms), then alternates a
  * renewal of it and a put of "wfail/key", one request at a time,
  * INTERVAL_MS (default 20) after the previous answer.  Each attempt waits
@@ -197,7 +198,7 @@ int main(int argc, char **argv)
 		.timeout_ms = LEASE_TTL_MS,
 		.connect_timeout_ms = RENEW_INTERVAL_MS,
 		.backoff_base_ms = 20,
-		.backoff_cap_ms = RENEW_INTERVAL_MS,
+		.backoff_cap_ms = RENEW_INTERVAL_MS / 5,
 		.breaker_threshold = 1000000,
 		.log = on_log,
 	};
