@@ -52,6 +52,16 @@ uint64_t tclient_backoff(struct tclient *c, unsigned attempt)
 	return d / 2 + rng_next(c) % (d - d / 2 + 1);
 }
 
+/* The first failure after an answer is a server gone (killed, moved):
+ * the next endpoint is tried at once, and only a run of failures backs
+ * off (the same waits as before, one failure later). */
+uint64_t tclient_reconnect_at(struct tclient *c, uint64_t now)
+{
+	if (c->conn_failures <= 1)
+		return now;
+	return now + tclient_backoff(c, c->conn_failures - 1);
+}
+
 void tclient_kick(struct tclient *c)
 {
 	if (!c->closing)

@@ -23,7 +23,14 @@
  * before its end) sends the client on to the next endpoint, and that
  * hint is passed over, from every follower, for TCLIENT_HINT_SHUN_MS:
  * behind a NAT or a proxy the endpoints may be the only addresses that
- * work.  Moving is graceful: nothing new is sent on the
+ * work.  The address of an endpoint whose connection failed or was lost
+ * is passed over, as a hint and as the next endpoint, for
+ * TCLIENT_LOST_SHUN_MS: followers go on naming a leader that died until
+ * they elect another one.  (A shunned address is skipped as an endpoint
+ * for TCLIENT_LOST_SHUN_MS at most, so that a witness restarted there
+ * is soon dialled again.)  The first failure after an answer (a server
+ * killed or gone) dials the next endpoint at once; only a run of
+ * failures backs off.  Moving is graceful: nothing new is sent on the
  * old connection and it is closed once its in-flight requests are answered
  * or expired, so a request already on its way is never made "unknown" by
  * our own redirect.  When a user and secret are configured, every
@@ -64,7 +71,10 @@
  * Retried, within the deadline, with exponential backoff and jitter: any
  * request answered CLIENT_ENOTLEADER, CLIENT_ENOQUORUM or CLIENT_EBUSY
  * (the server did not execute it), and idempotent requests whose
- * connection was lost.  The n-th retry waits a random time in
+ * connection was lost.  The first retry of a request that goes to
+ * another server (the answer named the leader or none, or the connection
+ * was lost) goes at once: that server knows what this one did not.  Any
+ * other n-th retry waits a random time in
  * [d/2, d] with d = min(backoff_cap_ms, backoff_base_ms * 2^(n-1)):
  * "equal jitter" rather than full jitter, so that retries spread out over
  * time but are also guaranteed to be spaced (a full-jitter retry may come
@@ -128,6 +138,11 @@
  * passed over, short enough that a leader back at that address is soon
  * used again. */
 #define TCLIENT_HINT_SHUN_MS 5000
+/* How long the address of a connection that failed or was lost is passed
+ * over: about what the witnesses take to elect a new leader, while
+ * followers still name the one that died; short enough that a witness
+ * restarted there is soon used again. */
+#define TCLIENT_LOST_SHUN_MS 1000
 
 /* Zero (or NULL) fields take the defaults above. */
 struct tclient_options {

@@ -61,6 +61,7 @@ struct treq {
 	uint64_t not_before;       /* next attempt, after a backoff */
 	uint64_t rx_mark;          /* conn->rx_frames when sent */
 	unsigned attempts;         /* retries so far */
+	bool raced;                /* had its one retry without backoff */
 	int verdict;               /* non-zero: fail with this when pumped */
 	/* May the server have run it though no answer says so?  on_wire:
 	 * this attempt was sent and not answered yet; lost: how many earlier
@@ -134,6 +135,7 @@ struct tclient {
 	char redirect[CLIENT_ADDR_MAX + 1]; /* leader hint to try first */
 	char shunned[CLIENT_ADDR_MAX + 1];  /* a hint we could not reach */
 	uint64_t shunned_until;             /* ...not followed before then */
+	uint64_t skip_until; /* ...nor dialled as an endpoint before then */
 	uv_timer_t timer;
 	struct tconn *conn;
 	struct tlist pending;  /* treq waiting to be sent */
@@ -169,6 +171,8 @@ void tclient_breaker_tick(struct tclient *c, uint64_t now);
 void tclient_log(struct tclient *c, const char *level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t tclient_backoff(struct tclient *c, unsigned attempt);
+/* When to dial again after c->conn_failures consecutive failures. */
+uint64_t tclient_reconnect_at(struct tclient *c, uint64_t now);
 void tclient_breaker_failure(struct tclient *c);
 void tclient_breaker_success(struct tclient *c);
 /* A frame arrived on the ready connection (responses and events). */

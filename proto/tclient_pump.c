@@ -7,6 +7,8 @@
  * its lists afresh after every user callback, because a callback may
  * queue, cancel or close anything.
  */
+#include <string.h>
+
 #include "proto/tclient_int.h"
 
 /* ---- deadlines ------------------------------------------------------------ */
@@ -81,9 +83,21 @@ static bool has_work(const struct tclient *c)
 	return false;
 }
 
+/* An endpoint at the address just lost or refused is passed over for a
+ * while (tclient.h): another one answers sooner. */
+static void skip_shunned_endpoint(struct tclient *c, uint64_t now)
+{
+	if (c->o.n_endpoints > 1 && now < c->skip_until &&
+	    !strcmp(c->endpoints[c->cur], c->shunned))
+		c->cur = (c->cur + 1) % c->o.n_endpoints;
+}
+
 static void dial(struct tclient *c, uint64_t now)
 {
 	bool hinted = c->redirect[0] != '\0';
+
+	if (!hinted)
+		skip_shunned_endpoint(c, now);
 	const char *addr = hinted ? c->redirect : c->endpoints[c->cur];
 	int rv = tconn_start(c, addr, hinted ? -1 : (long)c->cur);
 
@@ -101,7 +115,7 @@ static void dial(struct tclient *c, uint64_t now)
 		c->cur = (c->cur + 1) % c->o.n_endpoints;
 	}
 	c->conn_failures++;
-	c->reconnect_at = now + tclient_backoff(c, c->conn_failures);
+	c->reconnect_at = tclient_reconnect_at(c, now);
 	tclient_breaker_failure(c);
 }
 

@@ -59,13 +59,22 @@ static bool hint_usable(const struct tclient *c, const struct tconn *conn,
 	       !same_addr(hint, conn->addr);
 }
 
+/* Not followed as a hint for ms; not dialled as an endpoint either for
+ * TCLIENT_LOST_SHUN_MS at most (tclient.h, "Connection"). */
+static void shun(struct tclient *c, const char *addr, uint64_t now, uint64_t ms)
+{
+	snprintf(c->shunned, sizeof(c->shunned), "%s", addr);
+	c->shunned_until = now + ms;
+	c->skip_until = now +
+			(ms < TCLIENT_LOST_SHUN_MS ? ms : TCLIENT_LOST_SHUN_MS);
+}
+
 void tclient_hint_failed(struct tclient *c, const char *addr, uint64_t now)
 {
 	/* c->cur is still the endpoint that gave the hint (or the one
 	 * before a chain of hints): go on with the one after it. */
 	c->cur = (c->cur + 1) % c->o.n_endpoints;
-	snprintf(c->shunned, sizeof(c->shunned), "%s", addr);
-	c->shunned_until = now + TCLIENT_HINT_SHUN_MS;
+	shun(c, addr, now, TCLIENT_HINT_SHUN_MS);
 	tclient_log(c, "info",
 		    "leader hint %s could not be reached; back to "
 		    "the configured endpoints (%s next), not following that "
@@ -75,13 +84,16 @@ void tclient_hint_failed(struct tclient *c, const char *addr, uint64_t now)
 
 /* Move the connection to the leader (or to the next endpoint) once the
  * requests already on this one are answered.  The first redirect of a
- * connection decides; later ones would only repeat it. */
-static void follow(struct tclient *c, struct client_str hint)
+ * connection decides; later ones would only repeat it.  True when the
+ * next attempt goes to another server. */
+static bool follow(struct tclient *c, struct client_str hint)
 {
 	struct tconn *conn = c->conn;
 
-	if (!conn || conn->draining)
-		return;
+	if (!conn)
+		return false;
+	if (conn->draining)
+		return true;
 	if (hint_usable(c, conn, hint)) {
 		memcpy(c->redirect, hint.p, hint.len);
 		c->redirect[hint.len] = '\0';
@@ -96,9 +108,10 @@ static void follow(struct tclient *c, struct client_str hint)
 			    "we can reach; trying %s",
 			    conn->addr, c->endpoints[c->cur]);
 	} else {
-		return; /* nowhere else to go: retry here after a backoff */
+		return false; /* nowhere else to go: retry here after a backoff */
 	}
 	conn->draining = true;
+	return true;
 }
 
 /* ---- answers -------------------------------------------------------------- */
@@ -112,11 +125,22 @@ static bool decode(struct tclient *c, const struct frame *f, uint32_t op,
 	return false;
 }
 
-static void retry_later(struct tclient *c, struct treq *r)
+/* moved: the next attempt goes to another server than the one that
+ * refused or lost this one (tclient.h, "Requests"): the first such retry
+ * of a request goes at once, since the other server knows something this
+ * one did not; every other retry backs off. */
+static void retry_later(struct tclient *c, struct treq *r, bool moved)
 {
+	uint64_t now = uv_now(c->loop);
+
 	r->attempts++;
 	r->on_wire = false;
-	r->not_before = uv_now(c->loop) + tclient_backoff(c, r->attempts);
+	if (moved && !r->raced) {
+		r->raced = true;
+		r->not_before = now;
+	} else {
+		r->not_before = now + tclient_backoff(c, r->attempts);
+	}
 	tlist_remove(&r->link);
 	tlist_push(&c->pending, &r->link);
 }
@@ -129,9 +153,9 @@ static void on_answer(struct tclient *c, struct treq *r, const struct frame *f)
 		return;
 	tclient_breaker_success(c);
 	if (retryable(resp.status)) {
-		if (resp.status == CLIENT_ENOTLEADER)
-			follow(c, resp.leader_client);
-		retry_later(c, r);
+		bool moved = resp.status == CLIENT_ENOTLEADER &&
+			     follow(c, resp.leader_client);
+		retry_later(c, r, moved);
 		return;
 	}
 	tclient_finish(c, r, resp.status, &resp);
@@ -280,7 +304,7 @@ static void requeue_inflight(struct tclient *c)
 		struct treq *r = TLIST_ITEM(c->inflight.next, struct treq);
 		if (client_op_idempotent(r->req.op)) {
 			r->lost++; /* it may have run: resent anyway */
-			retry_later(c, r);
+			retry_later(c, r, true);
 		} else {
 			tclient_finish(c, r, CLIENT_EUNKNOWN, NULL);
 		}
@@ -307,12 +331,18 @@ void tclient_on_conn_gone(struct tclient *c, const struct tconn *conn,
 
 	reset_watches(c);
 	if (failure) {
-		if (conn->ep >= 0)
+		if (conn->ep >= 0) {
+			/* Followers go on naming a leader that died until
+			 * they elect another one: following them back there
+			 * is a wasted connect (a whole connect timeout when
+			 * its host is gone). */
 			c->cur = (size_t)(conn->ep + 1) % c->o.n_endpoints;
-		else
+			shun(c, conn->addr, now, TCLIENT_LOST_SHUN_MS);
+		} else {
 			tclient_hint_failed(c, conn->addr, now);
+		}
 		c->conn_failures++;
-		c->reconnect_at = now + tclient_backoff(c, c->conn_failures);
+		c->reconnect_at = tclient_reconnect_at(c, now);
 		tclient_breaker_failure(c);
 	} else {
 		c->reconnect_at = now;

@@ -129,10 +129,17 @@ static const struct conf_option options[] = {
 	    "as the `cert` credential of its name; clients without one use "
 	    "SCRAM",
 	    false, tls_ca_file, "FILE"),
-	OPT("election_timeout", CONF_DURATION_MS, "500ms", 50, 60000,
+	/* 200 ms: randomised in [200, 400), an election after a leader
+	 * died ends within about 0.4 s, so a renewing agent loses less
+	 * than one renew interval (docs/benchmarks.md, "Witness leader
+	 * failover"); PreVote and CheckQuorum keep a slow follower from
+	 * disrupting a healthy leader.  Leases do not depend on it
+	 * (docs/design.md §3). */
+	OPT("election_timeout", CONF_DURATION_MS, "200ms", 50, 60000,
 	    "Raft election timeout (randomised up to twice this)", false,
 	    election_timeout, NULL),
-	OPT("heartbeat_interval", CONF_DURATION_MS, "50ms", 5, 10000,
+	/* five heartbeats to an election timeout */
+	OPT("heartbeat_interval", CONF_DURATION_MS, "40ms", 5, 10000,
 	    "leader heartbeat interval", false, heartbeat_interval, NULL),
 	OPT("request_timeout", CONF_DURATION_MS, "5s", 100, 600000,
 	    "answer a client request within this time, or time out", false,

@@ -770,6 +770,112 @@ START_TEST(test_lost_non_idempotent_is_unknown)
 }
 END_TEST
 
+/* The leader: answers its first request, then dies at the second one
+ * (its connection dropped, its port refusing), as under kill -9. */
+static void h_leader_dies(struct fake *f, struct fake_conn *fc,
+			  const struct client_request *q)
+{
+	if (f->counter++ == 0) {
+		h_echo(f, fc, q);
+		return;
+	}
+	fake_stop(f);
+}
+
+/* A follower that still names srv[0], the leader that just died. */
+static void h_redirect_to_0(struct fake *f, struct fake_conn *fc,
+			    const struct client_request *q)
+{
+	(void)f;
+	fake_reply(fc, q, CLIENT_ENOTLEADER, fx.srv[0].addr, NULL);
+}
+
+/* The leader dies under a request: the next endpoint is dialled and the
+ * request resent there at once (no backoff on the first retry), and the
+ * follower's stale hint to the dead leader is not followed. */
+START_TEST(test_lost_leader_races_to_next)
+{
+	struct answer a = { 0 };
+
+	fx.o.backoff_base_ms = 400;
+	fx.o.backoff_cap_ms = 2000;
+	fake_start(&fx.srv[0], h_leader_dies);
+	fake_start(&fx.srv[1], h_redirect_to_0);
+	fake_start(&fx.srv[2], h_echo);
+	fx.endpoints[0] = fx.srv[0].addr;
+	fx.endpoints[1] = fx.srv[1].addr;
+	fx.endpoints[2] = fx.srv[2].addr;
+	fx.o.n_endpoints = 3;
+	ck_assert_int_eq(tclient_new(&fx.loop, &fx.o, &fx.c), 0);
+	send_req(get_req("before"), 0, &a);
+	wait_answer(&a);
+	memset(&a, 0, sizeof(a));
+	send_req(get_req("after"), 0, &a);
+	wait_answer(&a);
+	ck_assert_msg(a.status == CLIENT_OK, "status %d; log:\n%s", a.status,
+		      fx.log);
+	ck_assert_str_eq(a.value, "after");
+	/* srv[1] got the resent request well within the first backoff
+	 * (200 ms at least) after srv[0] died. */
+	ck_assert_uint_eq(fx.srv[1].n_requests, 1);
+	ck_assert_msg(fx.srv[1].at_ms[0] - fx.srv[0].at_ms[1] < 100,
+		      "resent after %llu ms; log:\n%s",
+		      (unsigned long long)(fx.srv[1].at_ms[0] -
+					   fx.srv[0].at_ms[1]),
+		      fx.log);
+	ck_assert_uint_eq(count_in_log("following it to"), 0);
+	ck_assert_uint_eq(fx.srv[2].n_requests, 1);
+}
+END_TEST
+
+/* The leader, found through a hint, dies: the client does not dial its
+ * address again as the next endpoint (it would be refused, or with its
+ * host gone hang for a connect timeout), it goes on to the one after. */
+START_TEST(test_lost_leader_not_redialled)
+{
+	struct answer a = { 0 };
+
+	fake_start(&fx.srv[0], h_leader_dies);
+	fake_start(&fx.srv[1], h_redirect_to_0);
+	fake_start(&fx.srv[2], h_echo);
+	fx.endpoints[0] = fx.srv[1].addr; /* the follower first */
+	fx.endpoints[1] = fx.srv[0].addr; /* then the dead leader */
+	fx.endpoints[2] = fx.srv[2].addr;
+	fx.o.n_endpoints = 3;
+	ck_assert_int_eq(tclient_new(&fx.loop, &fx.o, &fx.c), 0);
+	send_req(get_req("before"), 0, &a);
+	wait_answer(&a);
+	ck_assert_uint_eq(fx.srv[0].n_requests, 1); /* via the hint */
+	memset(&a, 0, sizeof(a));
+	send_req(get_req("after"), 0, &a);
+	wait_answer(&a);
+	ck_assert_msg(a.status == CLIENT_OK, "status %d; log:\n%s", a.status,
+		      fx.log);
+	ck_assert_uint_eq(fx.srv[2].n_requests, 1);
+	ck_assert_msg(!strstr(fx.log, "refused"), "log:\n%s", fx.log);
+}
+END_TEST
+
+/* A follower's hint is followed at once, not after a backoff. */
+START_TEST(test_hint_followed_at_once)
+{
+	struct answer a = { 0 };
+
+	fx.o.backoff_base_ms = 400;
+	fx.o.backoff_cap_ms = 2000;
+	fake_start(&fx.srv[0], h_redirect_to_1);
+	fake_start(&fx.srv[1], h_echo);
+	client_new(1);
+	send_req(get_req("x"), 0, &a);
+	wait_answer(&a);
+	ck_assert_int_eq(a.status, CLIENT_OK);
+	ck_assert_msg(fx.srv[1].at_ms[0] - fx.srv[0].at_ms[0] < 100,
+		      "followed after %llu ms",
+		      (unsigned long long)(fx.srv[1].at_ms[0] -
+					   fx.srv[0].at_ms[0]));
+}
+END_TEST
+
 /* ---- tests: deadlines and backoff -------------------------------------- */
 
 START_TEST(test_deadline_expires)
@@ -1567,6 +1673,9 @@ Suite *tclient_suite(void)
 	tcase_add_test(fail, test_never_sent_is_not_unknown);
 	tcase_add_test(fail, test_lost_attempt_stays_unknown);
 	tcase_add_test(fail, test_silent_connection_is_dropped);
+	tcase_add_test(fail, test_lost_leader_races_to_next);
+	tcase_add_test(fail, test_lost_leader_not_redialled);
+	tcase_add_test(fail, test_hint_followed_at_once);
 	tcase_add_test(fail, test_backoff_grows);
 	tcase_add_test(fail, test_backoff_bounds);
 	tcase_add_test(fail, test_breaker_opens_and_half_opens);
