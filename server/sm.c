@@ -105,6 +105,12 @@ static void key_ent_free(struct sm_key_ent *k)
 	free(k);
 }
 
+/* What a key counts against its scope's byte limit. */
+static uint64_t key_bytes(const struct sm_key_ent *k)
+{
+	return k->pub.key.len + k->pub.value.len;
+}
+
 struct sm_lease_ent *sm_lease_ent_find(const struct sm *sm, const char *name,
 				       size_t len)
 {
@@ -141,6 +147,7 @@ void sm_clear(struct sm *sm)
 {
 	sm_map_clear(&sm->keys, free_key_node, NULL);
 	sm_map_clear(&sm->leases, free_lease_node, NULL);
+	sm_scope_clear(sm);
 }
 
 struct sm *sm_new(void)
@@ -213,6 +220,42 @@ static void renew_lease(struct apply_ctx *a, struct sm_lease_ent *l)
 	emit(a, SM_EV_RENEW, &l->pub, NULL);
 }
 
+/* Would adding `add` to `used` pass `limit` (0: none)?  Adding nothing
+ * never does, so what does not grow a scope always goes through. */
+static bool exceeds(uint64_t used, uint64_t add, uint64_t limit)
+{
+	return limit && add && used + add > limit;
+}
+
+static void fail_quota(struct apply_ctx *a, uint8_t kind, uint64_t limit)
+{
+	a->res->status = SM_QUOTA;
+	a->res->quota_kind = kind;
+	a->res->quota_limit = limit;
+}
+
+/* A new key (or a longer value) in scope sc: refused, with the result
+ * set, when it would pass a limit the command carries. */
+static bool key_over_quota(struct apply_ctx *a, const struct sm_scope_ent *sc,
+			   const struct sm_key_ent *k)
+{
+	const struct sm_cmd *c = a->cmd;
+	uint64_t old = k ? key_bytes(k) : 0, now;
+
+	now = c->key.len + c->value.len;
+	if (!sc)
+		return false;
+	if (!k && exceeds(sc->pub.keys, 1, c->quota.keys)) {
+		fail_quota(a, SM_QUOTA_KEYS, c->quota.keys);
+		return true;
+	}
+	if (exceeds(sc->pub.bytes, now > old ? now - old : 0, c->quota.bytes)) {
+		fail_quota(a, SM_QUOTA_BYTES, c->quota.bytes);
+		return true;
+	}
+	return false;
+}
+
 static int grant_lease(struct apply_ctx *a, struct sm_lease_ent *l, bool is_new)
 {
 	const struct sm_cmd *c = a->cmd;
@@ -227,6 +270,32 @@ static int grant_lease(struct apply_ctx *a, struct sm_lease_ent *l, bool is_new)
 	mark_changed(a);
 	a->res->lease = l->pub;
 	emit(a, SM_EV_GRANT, &l->pub, NULL);
+	return 0;
+}
+
+/* A lease name not in the table: one more lease in its scope. */
+static int grant_new_lease(struct apply_ctx *a)
+{
+	const struct sm_cmd *c = a->cmd;
+	bool oom;
+	struct sm_scope_ent *sc = sm_scope_ent_for(a->sm, c->name.p,
+						   c->name.len, &oom);
+	struct sm_lease_ent *l;
+
+	if (oom)
+		return -1;
+	if (sc && exceeds(sc->pub.leases, 1, c->quota.leases)) {
+		sm_scope_adjust(a->sm, sc, 0, 0, 0);
+		fail_quota(a, SM_QUOTA_LEASES, c->quota.leases);
+		return 0;
+	}
+	l = sm_lease_ent_new(c->name.p, c->name.len);
+	if (!l || grant_lease(a, l, true) != 0) {
+		free(l);
+		sm_scope_adjust(a->sm, sc, 0, 0, 0);
+		return -1;
+	}
+	sm_scope_adjust(a->sm, sc, 0, 0, 1);
 	return 0;
 }
 
@@ -247,12 +316,7 @@ static int apply_acquire(struct apply_ctx *a)
 	}
 	if (l)
 		return grant_lease(a, l, false);
-	l = sm_lease_ent_new(c->name.p, c->name.len);
-	if (!l || grant_lease(a, l, true) != 0) {
-		free(l);
-		return -1;
-	}
-	return 0;
+	return grant_new_lease(a);
 }
 
 /* The event shows the key as it was, with an empty value and the
@@ -266,6 +330,8 @@ static void delete_key(struct apply_ctx *a, struct sm_key_ent *k)
 	emit(a, SM_EV_DELETE, NULL, &gone);
 	sm_key_ent_attach(k, NULL);
 	sm_map_remove(&a->sm->keys, &k->node);
+	sm_scope_adjust(a->sm, sm_scope_ent_find(a->sm, k->key, k->pub.key.len),
+			-1, -(int64_t)key_bytes(k), 0);
 	key_ent_free(k);
 }
 
@@ -289,6 +355,8 @@ static void free_lease(struct apply_ctx *a, struct sm_lease_ent *l,
 	gone.name = (struct sm_str){ a->sm->freed_lease, l->pub.name.len };
 	gone.holder = empty_str;
 	sm_map_remove(&a->sm->leases, &l->node);
+	sm_scope_adjust(a->sm, sm_scope_ent_find(a->sm, l->name, gone.name.len),
+			0, 0, -1);
 	lease_ent_free(l);
 	mark_changed(a);
 	a->res->lease = gone;
@@ -377,22 +445,37 @@ static int write_key(struct apply_ctx *a, struct sm_key_ent *k,
 		     struct sm_lease_ent *l)
 {
 	const struct sm_cmd *c = a->cmd;
-	bool is_new = k == NULL;
+	bool is_new = k == NULL, oom;
+	struct sm_scope_ent *sc = sm_scope_ent_for(a->sm, c->key.p, c->key.len,
+						   &oom);
+	int64_t before = is_new ? 0 : (int64_t)key_bytes(k);
 
+	if (oom)
+		return -1;
+	if (key_over_quota(a, sc, k)) {
+		sm_scope_adjust(a->sm, sc, 0, 0, 0);
+		fail_key(a, SM_QUOTA, k);
+		return 0;
+	}
 	if (is_new) {
 		k = sm_key_ent_new(c->key.p, c->key.len);
-		if (!k)
+		if (!k) {
+			sm_scope_adjust(a->sm, sc, 0, 0, 0);
 			return -1;
+		}
 	}
 	if (sm_key_ent_set_value(k, c->value.p, c->value.len) != 0) {
 		if (is_new)
 			key_ent_free(k);
+		sm_scope_adjust(a->sm, sc, 0, 0, 0);
 		return -1;
 	}
 	if (is_new) {
 		sm_map_insert(&a->sm->keys, &k->node);
 		k->pub.create_revision = a->index;
 	}
+	sm_scope_adjust(a->sm, sc, is_new ? 1 : 0,
+			(int64_t)key_bytes(k) - before, 0);
 	k->pub.mod_revision = a->index;
 	sm_key_ent_attach(k, l);
 	mark_changed(a);

@@ -217,9 +217,29 @@ static void snap(const struct sm *sm, struct wire_writer *w)
 	ck_assert(sm_snapshot(sm, w));
 }
 
+/* The per-scope counters as text ("main 2 17 1;..."), for comparisons. */
+static bool scope_text(void *arg, const struct sm_scope *sc)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	REQUIRE(n + sc->name.len + 80 < 4096);
+	snprintf(out + n, 4096 - n, "%.*s %llu %llu %llu;", (int)sc->name.len,
+		 sc->name.p, (unsigned long long)sc->keys,
+		 (unsigned long long)sc->bytes, (unsigned long long)sc->leases);
+	return true;
+}
+
+static void scopes_of(const struct sm *sm, char out[4096])
+{
+	out[0] = 0;
+	sm_scope_each(sm, scope_text, out);
+}
+
 static void assert_same_state(const struct sm *a, const struct sm *b)
 {
 	struct wire_writer wa, wb;
+	char sa[4096], sb[4096];
 
 	snap(a, &wa);
 	snap(b, &wb);
@@ -227,6 +247,9 @@ static void assert_same_state(const struct sm *a, const struct sm *b)
 	ck_assert_mem_eq(wa.buf, wb.buf, wa.len);
 	wire_writer_free(&wa);
 	wire_writer_free(&wb);
+	scopes_of(a, sa);
+	scopes_of(b, sb);
+	ck_assert_str_eq(sa, sb);
 }
 
 /* ---- leases ------------------------------------------------------------- */
@@ -730,13 +753,13 @@ START_TEST(test_status_names)
 	static const char *const want[] = {
 		"ok",        "held",           "not_holder",
 		"not_found", "compare_failed", "no_lease",
-		"stale",     "invalid"
+		"stale",     "invalid",        "quota"
 	};
 
-	for (int i = SM_OK; i <= SM_INVALID; i++)
+	for (int i = SM_OK; i <= SM_QUOTA; i++)
 		ck_assert_str_eq(sm_status_name(i), want[i]);
 	ck_assert_str_eq(sm_status_name(-1), "unknown");
-	ck_assert_str_eq(sm_status_name(SM_INVALID + 1), "unknown");
+	ck_assert_str_eq(sm_status_name(SM_QUOTA + 1), "unknown");
 }
 END_TEST
 
@@ -1693,10 +1716,79 @@ static void r_cmd(struct sm *sm, uint64_t *x, struct sm_cmd *c)
 		if (c->type == SM_CMD_CAS && xorshift(x) % 2 &&
 		    sm_key_get(sm, c->key.p, c->key.len, &k))
 			c->revision = k.mod_revision;
+		if (xorshift(x) % 3 == 0) { /* tight limits on scope "k" */
+			c->quota.keys = 1 + xorshift(x) % 4;
+			c->quota.bytes = 4 + xorshift(x) % 20;
+		}
 		break;
 	case SM_CMD_DELETE:
 		c->key = S(PICK(r_keys, x));
 		break;
+	}
+}
+
+/* The scope counters against a count from scratch (tiny states only). */
+struct brute {
+	char name[64];
+	uint64_t keys, bytes, leases;
+};
+
+static struct brute *brute_at(struct brute *b, int *n, struct sm_str name)
+{
+	size_t len = sm_scope_len(name.p, name.len);
+
+	if (len == 0)
+		return NULL;
+	for (int i = 0; i < *n; i++)
+		if (strlen(b[i].name) == len && !memcmp(b[i].name, name.p, len))
+			return &b[i];
+	REQUIRE(*n < 16 && len < 64);
+	memset(&b[*n], 0, sizeof(b[*n]));
+	memcpy(b[*n].name, name.p, len);
+	return &b[(*n)++];
+}
+
+struct brute_all {
+	struct brute b[16];
+	int n;
+};
+
+static bool brute_key(void *arg, const struct sm_key *k)
+{
+	struct brute_all *all = arg;
+	struct brute *b = brute_at(all->b, &all->n, k->key);
+
+	if (b) {
+		b->keys++;
+		b->bytes += k->key.len + k->value.len;
+	}
+	return true;
+}
+
+static bool brute_lease(void *arg, const struct sm_lease *l)
+{
+	struct brute_all *all = arg;
+	struct brute *b = brute_at(all->b, &all->n, l->name);
+
+	if (b)
+		b->leases++;
+	return true;
+}
+
+static void assert_scopes_counted(const struct sm *sm)
+{
+	struct brute_all all = { .n = 0 };
+	struct sm_scope sc;
+
+	sm_key_each(sm, NULL, 0, brute_key, &all);
+	sm_lease_each(sm, brute_lease, &all);
+	REQUIRE(sm_scope_count(sm) == (size_t)all.n);
+	for (int i = 0; i < all.n; i++) {
+		REQUIRE(sm_scope_get(sm, all.b[i].name, strlen(all.b[i].name),
+				     &sc));
+		REQUIRE(sc.keys == all.b[i].keys);
+		REQUIRE(sc.bytes == all.b[i].bytes);
+		REQUIRE(sc.leases == all.b[i].leases);
 	}
 }
 
@@ -1721,7 +1813,7 @@ START_TEST(test_random_restore_converges)
 	struct t a, b;
 	uint64_t x = 0x9e3779b97f4a7c15ull + (uint64_t)_i;
 	uint64_t last_token[4] = { 0 };
-	int counts[SM_INVALID + 1] = { 0 };
+	int counts[SM_QUOTA + 1] = { 0 };
 	struct wire_writer w, enc;
 	const int steps = 4000;
 
@@ -1770,10 +1862,11 @@ START_TEST(test_random_restore_converges)
 			}
 		}
 		sm_key_each(a.sm, NULL, 0, key_lease_held, a.sm);
+		assert_scopes_counted(a.sm);
 	}
 	assert_same_state(a.sm, b.sm);
 	/* Every status came up (the log is rich enough to mean something). */
-	for (int st = SM_OK; st <= SM_INVALID; st++)
+	for (int st = SM_OK; st <= SM_QUOTA; st++)
 		ck_assert_msg(counts[st] > 0, "status %s never seen",
 			      sm_status_name(st));
 	wire_writer_free(&w);
@@ -1837,6 +1930,248 @@ START_TEST(test_ten_thousand_leases)
 }
 END_TEST
 
+/* ---- scope limits ------------------------------------------------------- */
+
+static const struct sm_quota no_quota;
+
+static int put_q(struct t *t, const char *key, const char *value,
+		 struct sm_quota q)
+{
+	struct sm_cmd c = {
+		.type = SM_CMD_PUT, .key = S(key), .value = S(value), .quota = q
+	};
+	return apply_cmd(t, &c);
+}
+
+static int acquire_q(struct t *t, const char *name, const char *holder,
+		     struct sm_quota q)
+{
+	struct sm_cmd c = { .type = SM_CMD_LEASE_ACQUIRE,
+			    .name = S(name),
+			    .holder = S(holder),
+			    .ttl_ms = 5000,
+			    .quota = q };
+	return apply_cmd(t, &c);
+}
+
+static struct sm_scope scope(struct t *t, const char *name)
+{
+	struct sm_scope sc;
+
+	memset(&sc, 0, sizeof(sc));
+	sm_scope_get(t->sm, name, strlen(name), &sc);
+	return sc;
+}
+
+START_TEST(test_scope_of_names)
+{
+	ck_assert_uint_eq(sm_scope_len("main/primary", 12), 4);
+	ck_assert_uint_eq(sm_scope_len("main/a/b", 8), 4);
+	ck_assert_uint_eq(sm_scope_len("main", 4), 0);  /* no '/' */
+	ck_assert_uint_eq(sm_scope_len("/main", 5), 0); /* empty scope */
+	ck_assert_uint_eq(sm_scope_len("", 0), 0);
+}
+END_TEST
+
+/* Two witnesses apply the same entries and refuse the same one, whatever
+ * they would have been configured with: the limit is in the entry. */
+START_TEST(test_quota_keys_refused_deterministically)
+{
+	struct t a, b;
+	struct sm_quota q = { .keys = 2 };
+	struct t *both[2] = { &a, &b };
+
+	t_init(&a);
+	t_init(&b);
+	for (int i = 0; i < 2; i++) {
+		struct t *t = both[i];
+		ck_assert_int_eq(put_q(t, "main/a", "1", q), SM_OK);
+		ck_assert_int_eq(put_q(t, "main/b", "2", q), SM_OK);
+		uint64_t rev = sm_revision(t->sm);
+		ck_assert_int_eq(put_q(t, "main/c", "3", q), SM_QUOTA);
+		ck_assert_int_eq(t->res.quota_kind, SM_QUOTA_KEYS);
+		ck_assert_uint_eq(t->res.quota_limit, 2);
+		ck_assert_int_eq(t->nev, 0);
+		ck_assert_uint_eq(sm_revision(t->sm), rev); /* nothing moved */
+		ck_assert(!has_key(t, "main/c"));
+		/* Overwrites that do not grow, other scopes, names with no
+		 * scope: all go through. */
+		ck_assert_int_eq(put_q(t, "main/a", "9", q), SM_OK);
+		ck_assert_int_eq(put_q(t, "other/a", "1", q), SM_OK);
+		ck_assert_int_eq(put_q(t, "noscope", "1", q), SM_OK);
+		ck_assert_int_eq(put_q(t, "noscope2", "1", q), SM_OK);
+		ck_assert_int_eq(put_q(t, "noscope3", "1", q), SM_OK);
+		/* A delete at quota works and makes room. */
+		ck_assert_int_eq(del(t, "main/a"), SM_OK);
+		ck_assert_int_eq(put_q(t, "main/c", "3", q), SM_OK);
+		/* Without limits in the entry, nothing is refused. */
+		ck_assert_int_eq(put_q(t, "main/d", "4", no_quota), SM_OK);
+		ck_assert_uint_eq(scope(t, "main").keys, 3);
+		/* Over the limit now: deletes still work, adds do not. */
+		ck_assert_int_eq(put_q(t, "main/e", "5", q), SM_QUOTA);
+		ck_assert_int_eq(del(t, "main/b"), SM_OK);
+		ck_assert_int_eq(put_q(t, "main/e", "5", q), SM_QUOTA);
+		ck_assert_int_eq(del(t, "main/c"), SM_OK);
+		ck_assert_int_eq(put_q(t, "main/e", "5", q), SM_OK);
+	}
+	assert_same_state(a.sm, b.sm);
+	t_fini(&a);
+	t_fini(&b);
+}
+END_TEST
+
+START_TEST(test_quota_bytes_counts_keys_and_values)
+{
+	struct t t;
+	struct sm_quota q = { .bytes = 20 };
+	struct sm_cmd c = { .type = SM_CMD_CAS,
+			    .key = S("s/k"),
+			    .value = S("0123456789abcdef"),
+			    .quota = q };
+
+	t_init(&t);
+	ck_assert_int_eq(put_q(&t, "s/k", "0123456789", q), SM_OK); /* 13 */
+	ck_assert_uint_eq(scope(&t, "s").bytes, 13);
+	ck_assert_int_eq(put_q(&t, "s/x", "12345", q), SM_QUOTA); /* 21 */
+	ck_assert_int_eq(t.res.quota_kind, SM_QUOTA_BYTES);
+	ck_assert_uint_eq(t.res.quota_limit, 20);
+	ck_assert_int_eq(put_q(&t, "s/x", "1234", q), SM_OK); /* 20 */
+	/* Growing a value is refused, by cas too; shrinking works. */
+	{
+		struct sm_key k;
+		ck_assert(sm_key_get(t.sm, "s/k", 3, &k));
+		c.revision = k.mod_revision;
+	}
+	ck_assert_int_eq(apply_cmd(&t, &c), SM_QUOTA);
+	ck_assert_int_eq(put_q(&t, "s/k", "01234567890", q), SM_QUOTA);
+	ck_assert_int_eq(put_q(&t, "s/k", "0123456789", q), SM_OK);
+	ck_assert_int_eq(put_q(&t, "s/k", "", q), SM_OK);
+	ck_assert_uint_eq(scope(&t, "s").bytes, 10);
+	/* A limit lowered below the usage: same-size writes and deletes
+	 * still go through. */
+	q.bytes = 5;
+	ck_assert_int_eq(put_q(&t, "s/x", "abcd", q), SM_OK);
+	ck_assert_int_eq(put_q(&t, "s/x", "abcde", q), SM_QUOTA);
+	ck_assert_int_eq(del(&t, "s/x"), SM_OK);
+	ck_assert_int_eq(del(&t, "s/k"), SM_OK);
+	ck_assert_uint_eq(sm_scope_count(t.sm), 0); /* gone when empty */
+	t_fini(&t);
+}
+END_TEST
+
+START_TEST(test_quota_leases)
+{
+	struct t t;
+	struct sm_quota q = { .leases = 1 };
+	uint64_t token;
+
+	t_init(&t);
+	ck_assert_int_eq(acquire_q(&t, "main/primary", "a", q), SM_OK);
+	token = t.res.lease.token;
+	ck_assert_int_eq(acquire_q(&t, "main/member", "a", q), SM_QUOTA);
+	ck_assert_int_eq(t.res.quota_kind, SM_QUOTA_LEASES);
+	ck_assert_int_eq(t.nev, 0);
+	ck_assert(!sm_lease_get(t.sm, "main/member", 11, NULL));
+	/* Renewals and re-acquires are no new lease; other scopes are
+	 * their own; a held lease answers HELD before any limit. */
+	ck_assert_int_eq(acquire_q(&t, "main/primary", "a", q), SM_OK);
+	ck_assert_int_eq(renew(&t, "main/primary", "a", token), SM_OK);
+	ck_assert_int_eq(acquire_q(&t, "main/primary", "b", q), SM_HELD);
+	ck_assert_int_eq(acquire_q(&t, "other/primary", "a", q), SM_OK);
+	ck_assert_uint_eq(scope(&t, "main").leases, 1);
+	/* Keys attached to the lease count in their own scope and go with
+	 * it. */
+	ck_assert_int_eq(put(&t, "main/members/a", "x", "main/primary", token),
+			 SM_OK);
+	ck_assert_uint_eq(scope(&t, "main").keys, 1);
+	ck_assert_int_eq(release(&t, "main/primary", "a", token), SM_OK);
+	ck_assert_uint_eq(scope(&t, "main").keys, 0);
+	ck_assert(!sm_scope_get(t.sm, "main", 4, NULL));
+	ck_assert_int_eq(acquire_q(&t, "main/member", "a", q), SM_OK);
+	t_fini(&t);
+}
+END_TEST
+
+/* The counters are not in the snapshot: a restore counts them again. */
+START_TEST(test_scope_counters_rebuilt_after_restore)
+{
+	struct t t;
+	struct wire_writer w;
+	struct sm *copy = sm_new();
+	char before[4096], after[4096];
+	uint64_t token;
+
+	t_init(&t);
+	ck_assert_int_eq(acquire(&t, "main/primary", "a", 5000), SM_OK);
+	token = t.res.lease.token;
+	ck_assert_int_eq(put(&t, "main/leader", "node-1", "main/primary",
+			     token),
+			 SM_OK);
+	ck_assert_int_eq(put(&t, "main/config", "{}", NULL, 0), SM_OK);
+	ck_assert_int_eq(put(&t, "b/x", "1234", NULL, 0), SM_OK);
+	ck_assert_int_eq(acquire(&t, "c/only-a-lease", "a", 5000), SM_OK);
+	ck_assert_int_eq(put(&t, "top", "no scope", NULL, 0), SM_OK);
+	ck_assert_int_eq(put(&t, "gone/x", "1", NULL, 0), SM_OK);
+	ck_assert_int_eq(del(&t, "gone/x"), SM_OK);
+	scopes_of(t.sm, before);
+	ck_assert_str_eq(before, "b 1 7 0;c 0 0 1;main 2 30 1;");
+	snap(t.sm, &w);
+	/* Counters the copy had before are replaced, not added to. */
+	{
+		struct t junk = { .sm = copy, .index = 1 };
+		ck_assert_int_eq(put(&junk, "main/junk", "x", NULL, 0), SM_OK);
+	}
+	ck_assert_int_eq(sm_restore(copy, w.buf, w.len, NULL), 0);
+	scopes_of(copy, after);
+	ck_assert_str_eq(after, before);
+	/* And the restored machine goes on counting (and limiting). */
+	{
+		struct t r = t;
+		r.sm = copy;
+		ck_assert_int_eq(put_q(&r, "main/x", "1",
+				       (struct sm_quota){ .keys = 2 }),
+				 SM_QUOTA);
+		ck_assert_int_eq(expire(&r, "main/primary", token, token),
+				 SM_OK);
+		ck_assert_uint_eq(scope(&r, "main").keys, 1);
+	}
+	wire_writer_free(&w);
+	sm_free(copy);
+	t_fini(&t);
+}
+END_TEST
+
+START_TEST(test_cmd_quota_encoding)
+{
+	struct wire_writer w;
+	struct sm_cmd c = { .type = SM_CMD_PUT, .key = S("m/k") }, d;
+	unsigned char buf[64];
+
+	/* No limits: version 1, what older witnesses read. */
+	wire_writer_init(&w);
+	ck_assert(sm_cmd_encode(&w, &c));
+	ck_assert_uint_eq(w.buf[0], 1);
+	wire_writer_reset(&w);
+	c.quota = (struct sm_quota){ 1, 2, 3 };
+	ck_assert(sm_cmd_encode(&w, &c));
+	ck_assert_uint_eq(w.buf[0], 2);
+	ck_assert_int_eq(sm_cmd_decode(w.buf, w.len, &d, NULL), 0);
+	ck_assert_uint_eq(d.quota.keys, 1);
+	ck_assert_uint_eq(d.quota.bytes, 2);
+	ck_assert_uint_eq(d.quota.leases, 3);
+	/* Version 2 with all limits 0 is not what the encoder writes. */
+	ck_assert_uint_le(w.len, sizeof(buf));
+	memcpy(buf, w.buf, w.len);
+	memset(buf + w.len - 24, 0, 24);
+	ck_assert_int_eq(sm_cmd_decode(buf, w.len, &d, NULL), -1);
+	/* Commands that cannot grow a scope take no limits. */
+	wire_writer_reset(&w);
+	c.type = SM_CMD_DELETE;
+	ck_assert(!sm_cmd_encode(&w, &c));
+	wire_writer_free(&w);
+}
+END_TEST
+
 Suite *sm_suite(void)
 {
 	Suite *s = suite_create("sm");
@@ -1866,6 +2201,12 @@ Suite *sm_suite(void)
 	tcase_add_test(key, test_key_each_prefix);
 	tcase_add_test(key, test_key_each_matches_brute_force);
 	tcase_add_test(key, test_lease_each_in_order);
+	tcase_add_test(key, test_scope_of_names);
+	tcase_add_test(key, test_quota_keys_refused_deterministically);
+	tcase_add_test(key, test_quota_bytes_counts_keys_and_values);
+	tcase_add_test(key, test_quota_leases);
+	tcase_add_test(snapshot, test_scope_counters_rebuilt_after_restore);
+	tcase_add_test(cmd, test_cmd_quota_encoding);
 	tcase_add_test(cmd, test_cmd_round_trip);
 	tcase_add_test(cmd, test_cmd_every_truncation_rejected);
 	tcase_add_test(cmd, test_cmd_encode_refuses_invalid);
