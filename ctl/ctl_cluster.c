@@ -227,8 +227,106 @@ static void status_table(struct ctl *c, const struct probe *p)
 	ctl_table_free(&t);
 }
 
+/* ---- status --scopes ----------------------------------------------------- */
+
+static void scopes_json(const struct client_response *r)
+{
+	static const char *const names[] = {
+		"keys", "bytes", "leases", "requests", "req_per_s", "refused"
+	};
+	const struct client_scopes_body *b = &r->scopes_body;
+	struct json j;
+	json_init_file(&j, stdout, 0);
+	json_object(&j);
+	json_key(&j, "scopes");
+	json_list(&j);
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct client_scope *s = &r->scopes[i];
+		const uint64_t v[] = {
+			s->keys,     s->bytes,       s->leases,
+			s->requests, s->last_second, s->refused
+		};
+		json_object(&j);
+		json_key(&j, "scope");
+		ctl_json_cstr(&j, s->name);
+		for (size_t k = 0; k < 6; k++) {
+			json_key(&j, names[k]);
+			json_u64(&j, v[k]);
+		}
+		json_end(&j);
+	}
+	json_end(&j);
+	json_key(&j, "more");
+	json_bool(&j, b->more);
+	json_key(&j, "limits");
+	json_object(&j);
+	json_key(&j, "scope_max_keys");
+	json_u64(&j, b->max_keys);
+	json_key(&j, "scope_max_bytes");
+	json_u64(&j, b->max_bytes);
+	json_key(&j, "scope_max_leases");
+	json_u64(&j, b->max_leases);
+	json_key(&j, "scope_max_requests_per_second");
+	json_u64(&j, b->max_requests_per_second);
+	json_end(&j);
+	json_end(&j);
+}
+
+static void scopes_table(const struct client_response *r)
+{
+	static const char *const head[] = { "SCOPE",  "KEYS",  "BYTES",
+					    "LEASES", "REQ/S", "REFUSED" };
+	const struct client_scopes_body *b = &r->scopes_body;
+	struct ctl_table t;
+	ctl_table_init(&t, 6, head);
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct client_scope *s = &r->scopes[i];
+		char *cells[6] = {
+			ctl_cell(s->name),
+			ctl_cell_u64(s->keys),
+			ctl_cell_u64(s->bytes),
+			ctl_cell_u64(s->leases),
+			ctl_cell_u64(s->last_second),
+			ctl_cell_u64(s->refused),
+		};
+		ctl_table_row(&t, (const char *const *)cells);
+		for (size_t k = 0; k < 6; k++)
+			free(cells[k]);
+	}
+	ctl_table_print(&t, stdout);
+	ctl_table_free(&t);
+	if (b->more)
+		printf("(more scopes than fit in one answer: see /metrics)\n");
+	printf("limits per scope (0: none): scope_max_keys %llu, "
+	       "scope_max_bytes %llu, scope_max_leases %llu, "
+	       "scope_max_requests_per_second %llu\n",
+	       (unsigned long long)b->max_keys,
+	       (unsigned long long)b->max_bytes,
+	       (unsigned long long)b->max_leases,
+	       (unsigned long long)b->max_requests_per_second);
+}
+
+static int status_scopes(struct ctl *c)
+{
+	struct client_request q;
+	struct tclient_result res;
+	memset(&q, 0, sizeof(q));
+	q.op = CLIENT_OP_SCOPES;
+	int code = ctl_call(c, &q, "status --scopes", &res);
+	if (code == CTL_EXIT_OK) {
+		if (c->format == CTL_JSON)
+			scopes_json(&res.r);
+		else
+			scopes_table(&res.r);
+	}
+	tclient_result_free(&res);
+	return code;
+}
+
 int ctl_cmd_status(struct ctl *c)
 {
+	if (ctl_opt(c, "scopes"))
+		return status_scopes(c);
 	struct probe p[CTL_MAX_ENDPOINTS];
 	size_t answered = probe_all(c, p, true);
 	if (c->format == CTL_JSON)

@@ -160,6 +160,25 @@ static const struct field member_fields[] = {
 	ANY_U64(MEM, match, "match"),
 };
 #undef MEM
+#define SC struct client_scope
+static const struct field scope_fields[] = {
+	STR(SC, name, "name", SM_KEY_MAX, true),
+	ANY_U64(SC, keys, "keys"),
+	ANY_U64(SC, bytes, "bytes"),
+	ANY_U64(SC, leases, "leases"),
+	ANY_U64(SC, requests, "requests"),
+	ANY_U64(SC, last_second, "last_second"),
+	ANY_U64(SC, refused, "refused"),
+};
+#undef SC
+#define SB struct client_scopes_body
+static const struct field scopes_limit_fields[] = {
+	ANY_U64(SB, max_keys, "max_keys"),
+	ANY_U64(SB, max_bytes, "max_bytes"),
+	ANY_U64(SB, max_leases, "max_leases"),
+	ANY_U64(SB, max_requests_per_second, "max_requests_per_second"),
+};
+#undef SB
 #define ST struct client_status_body
 static const struct field status_fields[] = {
 	STR(ST, name, "name", CLIENT_NAME_MAX, false),
@@ -198,6 +217,7 @@ static const struct field health_fields[] = {
 #define LEASE_MIN_BYTES (4 + 4 + 8 + 8 + 8)
 #define KV_MIN_BYTES (4 + 4 + 4 + 8 + 8)
 #define MEMBER_MIN_BYTES (4 * 4 + 8 + 1 + 1 + 8)
+#define SCOPE_MIN_BYTES (4 + 6 * 8)
 
 /* ---- ops ----------------------------------------------------------------- */
 
@@ -214,6 +234,7 @@ enum body_kind {
 	BODY_CHALLENGE, /* HELLO */
 	BODY_AUTH_DONE, /* AUTH_PROOF */
 	BODY_HEALTH,
+	BODY_SCOPES,
 };
 
 struct op_info {
@@ -303,6 +324,8 @@ static const struct op_info ops[N_OPS] = {
 						     BODY_AUTH_DONE },
 	[CLIENT_OP_HEALTH -
 		CLIENT_OP_HELLO] = { "HEALTH", true, NULL, 0, BODY_HEALTH },
+	[CLIENT_OP_SCOPES -
+		CLIENT_OP_HELLO] = { "SCOPES", true, NULL, 0, BODY_SCOPES },
 };
 
 static const struct op_info *op_info(uint32_t op)
@@ -349,6 +372,7 @@ static const char *const status_names[] = {
 	[CLIENT_EINTERNAL] = "EINTERNAL",
 	[CLIENT_EUNKNOWN] = "EUNKNOWN",
 	[CLIENT_ECIRCUIT] = "ECIRCUIT",
+	[CLIENT_EQUOTA] = "EQUOTA",
 };
 
 static bool status_known(int status)
@@ -466,6 +490,12 @@ static void put_body(struct wire_writer *w, const struct client_response *r,
 		break;
 	case BODY_HEALTH:
 		PUT_ONE(w, &r->health_body, health_fields);
+		break;
+	case BODY_SCOPES:
+		put_array(w, r->scopes, r->n, sizeof(*r->scopes),
+			  FIELDS(scope_fields));
+		wire_put_u8(w, r->scopes_body.more ? 1 : 0);
+		PUT_ONE(w, &r->scopes_body, scopes_limit_fields);
 		break;
 	}
 }
@@ -793,6 +823,13 @@ static void get_body(struct dec *d, struct client_response *r,
 	case BODY_HEALTH:
 		get_one(d, "health", &r->health_body, FIELDS(health_fields),
 			false);
+		break;
+	case BODY_SCOPES:
+		r->scopes = get_array(d, &r->n, "scopes", sizeof(*r->scopes),
+				      SCOPE_MIN_BYTES, FIELDS(scope_fields));
+		r->scopes_body.more = get_bool(d, "more");
+		get_one(d, "limits", &r->scopes_body,
+			FIELDS(scopes_limit_fields), false);
 		break;
 	}
 }

@@ -8,6 +8,7 @@
 #include "proto/hash.h"
 #include "server/health.h"
 #include "server/lease_clock.h"
+#include "server/scope_limits.h"
 #include "server/service.h"
 #include "server/transport.h"
 
@@ -57,6 +58,7 @@ struct service {
 	bool leader;
 	bool expiry_inflight;
 	struct service_stats stats;
+	struct scope_rate scope_rate;
 };
 
 /* ---- answering -------------------------------------------------------------- */
@@ -218,6 +220,8 @@ static int status_from_sm(int sm_status)
 		return CLIENT_NO_LEASE;
 	case SM_STALE:
 		return CLIENT_NOT_HOLDER;
+	case SM_QUOTA:
+		return CLIENT_EQUOTA;
 	}
 	return CLIENT_EINVAL;
 }
@@ -229,11 +233,32 @@ static bool is_lease_op(uint32_t op)
 	return op >= CLIENT_OP_LEASE_ACQUIRE && op <= CLIENT_OP_LEASE_LIST;
 }
 
+/* The scope a refused write named is its kept argument (handle_write). */
+static void quota_refused(struct request *rq, const struct sm_result *res,
+			  struct client_response *r, char *msg, size_t cap)
+{
+	const char *scope = rq->arg ? rq->arg : "";
+	size_t len = rq->arg ? rq->arg_len : 0;
+
+	scope_quota_message(msg, cap, scope, len, res->quota_kind,
+			    res->quota_limit);
+	r->message = czstr(msg);
+	if (len)
+		scope_rate_refused(&rq->svc->scope_rate, scope, len,
+				   uv_now(rq->svc->loop));
+	log_event(LOG_WARN, "scope_quota_refused",
+		  "op=%s scope=%.*s "
+		  "limit=%llu kind=%d",
+		  client_op_name(rq->op), (int)len, scope,
+		  (unsigned long long)res->quota_limit, res->quota_kind);
+}
+
 static void on_proposed(void *arg, int status, const struct sm_result *res,
 			uint64_t index)
 {
 	struct request *rq = arg;
 	struct client_response r;
+	char msg[CLIENT_MESSAGE_MAX];
 	memset(&r, 0, sizeof(r));
 	if (status == RAFT_ESHUTDOWN) {
 		r.status = CLIENT_ESHUTDOWN;
@@ -254,13 +279,16 @@ static void on_proposed(void *arg, int status, const struct sm_result *res,
 		}
 		if (res->status == SM_INVALID)
 			r.message = czstr("the witness refused the command");
+		if (res->status == SM_QUOTA)
+			quota_refused(rq, res, &r, msg, sizeof(msg));
 	}
 	(void)index;
 	answer(rq, &r);
 	request_free(rq);
 }
 
-static void cmd_from_request(struct sm_cmd *c, const struct client_request *q)
+static void cmd_from_request(struct sm_cmd *c, const struct client_request *q,
+			     const struct sm_quota *quota)
 {
 	memset(c, 0, sizeof(*c));
 	c->name.p = q->name.p;
@@ -298,6 +326,11 @@ static void cmd_from_request(struct sm_cmd *c, const struct client_request *q)
 		c->name.p = q->lease.p; /* the lease a key is attached to */
 		c->name.len = q->lease.len;
 	}
+	/* The limits travel in the entry, so every witness enforces this
+	 * leader's, whatever its own configuration says (sm.h). */
+	if (q->op == CLIENT_OP_PUT || q->op == CLIENT_OP_CAS ||
+	    q->op == CLIENT_OP_LEASE_ACQUIRE)
+		c->quota = *quota;
 }
 
 static int raft_to_client(int rv)
@@ -320,7 +353,13 @@ static void handle_write(struct service *s, struct request *rq,
 			 const struct client_request *q)
 {
 	struct sm_cmd c;
-	cmd_from_request(&c, q);
+	const char *scope;
+	size_t scope_len = scope_of_request(q, &scope);
+	if (scope_len) {
+		rq->arg = copy_bytes(cstr(scope, scope_len));
+		rq->arg_len = rq->arg ? scope_len : 0;
+	}
+	cmd_from_request(&c, q, &s->opt.quota);
 	struct wire_writer w;
 	wire_writer_init(&w);
 	if (!sm_cmd_encode(&w, &c)) {
@@ -991,6 +1030,99 @@ static void handle_transfer(struct service *s, struct request *rq,
 	request_free(rq);
 }
 
+/* ---- scopes ------------------------------------------------------------------------------- */
+
+struct scopes_ctx {
+	struct service *svc;
+	struct client_scope *out;
+	uint32_t n, cap;
+	size_t room;
+	bool more;
+	uint64_t now;
+};
+
+static bool add_scope(void *arg, const struct sm_scope *sc)
+{
+	struct scopes_ctx *x = arg;
+	struct scope_rate_stats st;
+	size_t bytes = 4 + sc->name.len + 6 * 8;
+	if (x->n == x->cap || bytes > x->room) {
+		x->more = true;
+		return false;
+	}
+	x->room -= bytes;
+	scope_rate_get(&x->svc->scope_rate, sc->name.p, sc->name.len, x->now,
+		       &st);
+	x->out[x->n++] = (struct client_scope){
+		.name = cstr(sc->name.p, sc->name.len),
+		.keys = sc->keys,
+		.bytes = sc->bytes,
+		.leases = sc->leases,
+		.requests = st.requests,
+		.last_second = st.last_second,
+		.refused = st.refused_rate + st.refused_quota,
+	};
+	return true;
+}
+
+/* The leader's view: it serves every write and linearizable read, so its
+ * request counts are the cluster's; a follower sends the client there. */
+static void handle_scopes(struct service *s, struct request *rq)
+{
+	struct sm *sm = node_sm(s->node);
+	struct client_response r;
+	struct scopes_ctx x = { .svc = s,
+				.room = LIST_ROOM,
+				.now = uv_now(s->loop) };
+	if (raft_state(node_raft(s->node)) != RAFT_LEADER) {
+		answer_status(rq, CLIENT_ENOTLEADER, "scopes: ask the leader");
+		request_free(rq);
+		return;
+	}
+	x.cap = (uint32_t)sm_scope_count(sm);
+	x.out = x.cap ? calloc(x.cap, sizeof(*x.out)) : NULL;
+	if (x.cap && !x.out) {
+		answer_status(rq, CLIENT_EINTERNAL, "out of memory");
+		request_free(rq);
+		return;
+	}
+	sm_scope_each(sm, add_scope, &x);
+	memset(&r, 0, sizeof(r));
+	r.scopes = x.out;
+	r.n = x.n;
+	r.scopes_body = (struct client_scopes_body){
+		.more = x.more,
+		.max_keys = s->opt.quota.keys,
+		.max_bytes = s->opt.quota.bytes,
+		.max_leases = s->opt.quota.leases,
+		.max_requests_per_second = s->opt.scope_max_requests_per_second,
+	};
+	answer(rq, &r);
+	free(x.out);
+	request_free(rq);
+}
+
+/* Over its scope's rate: answered busy before anything is proposed or
+ * read, which the client library retries with backoff (tclient.h).
+ * Renewals are counted but never refused: the flood of one cluster must
+ * not cost it its primary lease on top. */
+static bool over_scope_rate(struct service *s, struct request *rq,
+			    const struct client_request *q)
+{
+	const char *scope;
+	size_t len = scope_of_request(q, &scope);
+	char msg[CLIENT_MESSAGE_MAX];
+	if (!len ||
+	    scope_rate_admit(&s->scope_rate, scope, len, uv_now(s->loop),
+			     q->op == CLIENT_OP_LEASE_RENEW))
+		return false;
+	scope_rate_message(msg, sizeof(msg), scope, len,
+			   s->opt.scope_max_requests_per_second);
+	answer_status(rq, CLIENT_EBUSY, msg);
+	request_free(rq);
+	return true;
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 void service_handle(struct service *s, struct session *sess,
@@ -1001,6 +1133,8 @@ void service_handle(struct service *s, struct session *sess,
 		return; /* the client's deadline answers for us */
 	if (q->op >= CLIENT_OP_HELLO && q->op < CLIENT_OP_END)
 		s->stats.requests[q->op - CLIENT_OP_HELLO]++;
+	if (over_scope_rate(s, rq, q))
+		return;
 	switch (q->op) {
 	case CLIENT_OP_LEASE_ACQUIRE:
 	case CLIENT_OP_LEASE_RENEW:
@@ -1032,6 +1166,9 @@ void service_handle(struct service *s, struct session *sess,
 		return;
 	case CLIENT_OP_HEALTH:
 		handle_health(s, rq);
+		return;
+	case CLIENT_OP_SCOPES:
+		handle_scopes(s, rq);
 		return;
 	case CLIENT_OP_MEMBER_ADD:
 	case CLIENT_OP_MEMBER_REMOVE:
@@ -1067,6 +1204,7 @@ int service_start(uv_loop_t *loop, struct node *node,
 		s->opt.request_timeout_ms = 5000;
 	s->ops = *ops;
 	lease_clock_init(&s->clock);
+	scope_rate_init(&s->scope_rate, s->opt.scope_max_requests_per_second);
 	node_set_callbacks(node, on_sm_event, on_role, s);
 	uv_timer_init(loop, &s->tick);
 	s->tick.data = s;
@@ -1085,6 +1223,7 @@ static void on_tick_closed(uv_handle_t *h)
 {
 	struct service *s = h->data;
 	lease_clock_free(&s->clock);
+	scope_rate_free(&s->scope_rate);
 	free(s->watches);
 	free(s);
 }
@@ -1102,4 +1241,16 @@ void service_stats(const struct service *s, struct service_stats *out)
 {
 	*out = s->stats;
 	out->leases_tracked = s->clock.n;
+}
+
+void service_scope_stats(const struct service *s, struct sm_str scope,
+			 struct scope_rate_stats *out)
+{
+	scope_rate_get(&s->scope_rate, scope.p, scope.len, uv_now(s->loop),
+		       out);
+}
+
+const struct service_options *service_options(const struct service *s)
+{
+	return &s->opt;
 }
