@@ -35,6 +35,7 @@
  *                  the Postgres cluster the agents keep under SCOPE/
  *   ctl_pgoutput.c its tables and JSON (pure, unit-tested)
  *   ctl_scopeconf.c  cluster show-config/edit-config: S/config
+ *   ctl_pgmove.c   cluster move: the scope to another witness trio
  *   ctl_drill*.c   cluster drill: a rehearsed switchover or failover with
  *                  measured RTO/RPO, kept under S/drills/ for history
  *                  (ctl_drill_int.h lists its files)

@@ -34,6 +34,7 @@ static const char *const auth_new_opts[] = { "write-secret", "iterations",
 static const char *const auth_hash_opts[] = { "iterations", NULL };
 static const char *const transfer_opts[] = { "to", NULL };
 static const char *const scope_opts[] = { "scope", NULL };
+static const char *const move_opts[] = { "scope", "to", "yes", "force", NULL };
 static const char *const list_opts[] = { "scope", "watch", NULL };
 static const char *const dsn_opts[] = { "scope", "role", "dbname", "pg-user",
 					NULL };
@@ -306,6 +307,18 @@ static const struct ctl_cmd commands[] = {
 	{ "cluster resume", "[--scope S]", 0, 0, scope_opts,
 	  "leave maintenance mode",
 	  "Deletes S/pause.  Exit 1 when not paused.\n", ctl_cmd_pg_resume },
+	{ "cluster move", "--to ENDPOINTS [--scope S] [--yes]", 0, 0, move_opts,
+	  "move the cluster's scope to another witness trio",
+	  "Without a failover: pause, stop every agent (each leaves its\n"
+	  "Postgres running), run this, set witnesses = ENDPOINTS in every\n"
+	  "agent's file, start them, resume on the new trio.  Refuses unless\n"
+	  "paused with no agent running, and unless the new trio has no\n"
+	  "other copy of the scope.  Writes S/moved = ENDPOINTS here first\n"
+	  "(an agent started against this trio then exits 2), floors the\n"
+	  "new trio's S/primary so fencing tokens go on increasing, copies\n"
+	  "every key no lease holds.  Run it again after a failure: it\n"
+	  "finishes what is left.  Asks first unless --yes (or --force).\n",
+	  ctl_cmd_pg_move },
 	{ "cluster show-config", "[--scope S]", 0, 0, scope_opts,
 	  "show the settings every agent of the cluster applies",
 	  "Prints S/config (the scope-wide settings: synchronous_mode,\n"

@@ -151,5 +151,7 @@ int ctl_cmd_pg_dsn(struct ctl *c);
 /* ctl_scopeconf.c: S/config, the settings every agent agrees on */
 int ctl_cmd_pg_show_config(struct ctl *c);
 int ctl_cmd_pg_edit_config(struct ctl *c);
+/* ctl_pgmove.c: cluster move --to ENDPOINTS, the scope to another trio */
+int ctl_cmd_pg_move(struct ctl *c);
 
 #endif /* TENURE_CTL_PG_H */

@@ -147,6 +147,16 @@ static void step(struct agent *a, bool view_ok)
 {
 	static struct agent_input_bufs bufs;
 	note_witnesses(a, view_ok, clock_now_ms());
+	/* Before any lease is taken here: a scope moved to another trio
+	 * must never get a primary from these witnesses too. */
+	if (view_ok && a->view.moved[0]) {
+		agent_moved(a);
+		return;
+	}
+	if (view_ok && !a->scope_checked) {
+		a->scope_checked = true;
+		lease_on_timer(a); /* the member lease, without waiting */
+	}
 	observe_build_self(a);
 	keys_publish_self(a);
 	optime_publish(a);
@@ -636,6 +646,32 @@ void agent_refuse(struct agent *a, const char *why)
 	a->stopping = true;
 	if (a->primary.held)
 		lease_fence_now(a, "another agent has this node's name");
+	uv_timer_stop(&a->lease_timer);
+	uv_timer_stop(&a->fence_timer);
+	close_all(a);
+}
+
+void agent_moved(struct agent *a)
+{
+	if (a->stopping)
+		return;
+	char q[AGENT_KEY_MAX + 32];
+	log_event(LOG_ERROR, "scope_moved",
+		  "scope=%s to=%s note=\"scope %s moved to trio %s: point "
+		  "`witnesses` there\" hint=\"this agent does nothing to "
+		  "Postgres and exits 2; change witnesses in its "
+		  "configuration file and start it again\"",
+		  a->conf->scope, log_quote(a->view.moved, q, sizeof(q)),
+		  a->conf->scope, a->view.moved);
+	a->refused = true;
+	if (a->primary.held || a->member.held) {
+		/* Started before the move was written (cluster move refuses
+		 * while an agent runs): the stop of a SIGTERM, which while
+		 * paused leaves Postgres running. */
+		agent_stop(a, a->on_stopped, a->on_stopped_arg);
+		return;
+	}
+	a->stopping = true;
 	uv_timer_stop(&a->lease_timer);
 	uv_timer_stop(&a->fence_timer);
 	close_all(a);

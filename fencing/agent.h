@@ -19,8 +19,9 @@
  * S/members/NAME (the member record, member.h), key S/sync (comma list of
  * nodes that may acknowledge synchronous commits), S/pause, S/switchover,
  * S/initialize, S/demoted (an old primary's "NAME TOKEN": it stopped),
- * S/drill (a failover drill: the primary it names, with that token,
- * fences itself as a dead host would), S/history/<token>; the
+ * S/moved (the scope lives on another trio now: the agent exits 2,
+ * agent_moved), S/drill (a failover drill: the primary it names, with
+ * that token, fences itself as a dead host would), S/history/<token>; the
  * operator's requests (fencing/requests.h) S/restart (a rolling restart),
  * S/reload/NAME, S/reinit/NAME, and each agent's result S/results/NAME;
  * S/switchover may carry "at_ms" (scheduled: not before that wall-clock

@@ -135,7 +135,10 @@ struct agent {
 	 * One that keeps it beyond a TTL is alive: this one refuses. */
 	uint64_t name_taken_since;
 	bool member_held_once;
-	bool refused;            /* stopped itself: exit status 2 */
+	bool refused; /* stopped itself: exit status 2 */
+	/* A view was read and S/moved was not in it: only then may this
+	 * agent take a lease on these witnesses (agent_moved). */
+	bool scope_checked;
 	bool unguarded_clearing; /* a delete of S/unguarded is on its way */
 	/* primary: its position when Postgres last changed whom it waits
 	 * for (decide.h; 0: not known yet) */
@@ -241,6 +244,10 @@ struct agent {
 void agent_kick(struct agent *a);
 /* Stop at once, leaving Postgres alone: another agent has this name. */
 void agent_refuse(struct agent *a, const char *why);
+/* S/moved: the scope lives on another trio now.  Log it, stop as for
+ * SIGTERM (nothing held, the usual case: Postgres is not touched), exit
+ * status 2. */
+void agent_moved(struct agent *a);
 /* A key event worth a tick soon, at most one per renew_interval. */
 void agent_kick_event(struct agent *a);
 void agent_log_action(struct agent *a, const struct decide_action *act);

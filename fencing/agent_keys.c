@@ -217,6 +217,8 @@ static void take_kv(struct agent *a, struct witness_view *w,
 		w->initialized = true;
 	} else if (strcmp(k, "unguarded") == 0) {
 		copy_str(w->unguarded, sizeof(w->unguarded), kv->value);
+	} else if (strcmp(k, "moved") == 0) {
+		copy_str(w->moved, sizeof(w->moved), kv->value);
 	} else if (strcmp(k, "demoted") == 0) {
 		copy_str(w->demoted, sizeof(w->demoted), kv->value);
 	} else if (strcmp(k, "switchover") == 0) {

@@ -323,7 +323,7 @@ void lease_on_timer(struct agent *a)
 	if (!a->member.in_flight) {
 		if (a->member.held)
 			renew(a, &a->member, true);
-		else
+		else if (a->scope_checked) /* not on a trio it moved from */
 			acquire(a, &a->member, NULL, NULL, true);
 	}
 }

@@ -63,6 +63,9 @@ struct witness_view {
 	/* S/unguarded: "NAME TOKEN", the primary whose agent stopped in
 	 * maintenance mode and left it running (decide.h rule 1) */
 	char unguarded[AGENT_KEY_MAX];
+	/* S/moved: the endpoints of the trio this scope was moved to
+	 * (tenurectl cluster move); "" when not moved */
+	char moved[AGENT_KEY_MAX];
 	char history[AGENT_MAX_HISTORY][512];
 	size_t n_history;
 	/* The last node that became primary, from the newest history entry

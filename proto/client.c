@@ -127,6 +127,11 @@ static const struct field req_member_add[] = {
 static const struct field req_member_remove[] = {
 	STR(REQ, name, "member name", CLIENT_NAME_MAX, true),
 };
+/* The floor is a token from another trio: never 0, as no grant's is. */
+static const struct field req_lease_floor[] = {
+	STR(REQ, name, "lease name", SM_KEY_MAX, true),
+	NONZERO_U64(REQ, lease_token, "floor token"),
+};
 static const struct field req_transfer[] = {
 	STR(REQ, to_name, "to_name", CLIENT_NAME_MAX, false),
 };
@@ -324,6 +329,11 @@ static const struct op_info ops[N_OPS] = {
 						     BODY_AUTH_DONE },
 	[CLIENT_OP_HEALTH -
 		CLIENT_OP_HELLO] = { "HEALTH", true, NULL, 0, BODY_HEALTH },
+	/* A second floor of the same token leaves the same free lease (the
+	 * greater token wins): resending it changes nothing. */
+	[CLIENT_OP_LEASE_FLOOR - CLIENT_OP_HELLO] = { "LEASE_FLOOR", true,
+						      FIELDS(req_lease_floor),
+						      BODY_LEASE },
 	[CLIENT_OP_SCOPES -
 		CLIENT_OP_HELLO] = { "SCOPES", true, NULL, 0, BODY_SCOPES },
 };

@@ -39,7 +39,7 @@
  * input.
  *
  * Request validation (what client_decode_request refuses):
- *   - request id 0, an op outside HELLO..HEALTH;
+ *   - request id 0, an op outside HELLO..SCOPES;
  *   - lease name, holder, key, member name, peer_addr empty (mandatory);
  *     user, nonce, client_name, prefix, value, lease (no lease) and
  *     to_name may be empty.  An empty HELLO user is well-formed: whether
@@ -50,8 +50,8 @@
  *     and proofs CLIENT_TOKEN_MAX, user, client/member names and to_name
  *     CLIENT_NAME_MAX,
  *     addresses CLIENT_ADDR_MAX;
- *   - ttl_ms outside [SM_TTL_MIN_MS, SM_TTL_MAX_MS]; a fencing token or
- *     watch_request_id of 0 (neither is ever issued);
+ *   - ttl_ms outside [SM_TTL_MIN_MS, SM_TTL_MAX_MS]; a fencing token,
+ *     a floor or watch_request_id of 0 (none is ever issued);
  *   - consistency, watch kind and every u8 flag other than 0 or 1.
  * A PUT or CAS that names a lease must carry that lease's current fencing
  * token in lease_token (0 without a lease): the pairing is the state
@@ -83,6 +83,11 @@
  *   LIST_PAGE      str prefix, u8 consistency, str start_after, u64 limit
  *   AUTH_PROOF     str proof
  *   HEALTH         (nothing)
+ *   LEASE_FLOOR    str name, u64 lease_token (the floor, non-zero): the
+ *                  free lease's next grant gets a token above it
+ *                  (server/sm.h floor); HELD when the lease is held.
+ *                  Admin only.  A witness older than this op answers
+ *                  EINVAL "unknown op", as for any op it does not know
  *   SCOPES         (nothing)
  *
  * Paging.  An answer must fit in one frame, and every client accepts
@@ -191,7 +196,8 @@ enum client_op {
 	CLIENT_OP_LIST_PAGE,       /* paged LIST */
 	CLIENT_OP_AUTH_PROOF,      /* second step of authentication */
 	CLIENT_OP_HEALTH,          /* this witness's health (0x215) */
-	CLIENT_OP_SCOPES,          /* per-scope usage and requests (0x216) */
+	CLIENT_OP_LEASE_FLOOR,     /* a free lease's token floor (0x216) */
+	CLIENT_OP_SCOPES,          /* per-scope usage and requests (0x217) */
 	CLIENT_OP_END,
 	CLIENT_RESPONSE = 0x300,
 	CLIENT_EVENT = 0x301,

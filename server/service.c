@@ -230,7 +230,8 @@ static int status_from_sm(int sm_status)
 
 static bool is_lease_op(uint32_t op)
 {
-	return op >= CLIENT_OP_LEASE_ACQUIRE && op <= CLIENT_OP_LEASE_LIST;
+	return (op >= CLIENT_OP_LEASE_ACQUIRE && op <= CLIENT_OP_LEASE_LIST) ||
+	       op == CLIENT_OP_LEASE_FLOOR;
 }
 
 /* The scope a refused write named is its kept argument (handle_write). */
@@ -320,6 +321,9 @@ static void cmd_from_request(struct sm_cmd *c, const struct client_request *q,
 		break;
 	case CLIENT_OP_CAS:
 		c->type = SM_CMD_CAS;
+		break;
+	case CLIENT_OP_LEASE_FLOOR:
+		c->type = SM_CMD_LEASE_FLOOR;
 		break;
 	}
 	if (q->op == CLIENT_OP_PUT || q->op == CLIENT_OP_CAS) {
@@ -1142,6 +1146,7 @@ void service_handle(struct service *s, struct session *sess,
 	case CLIENT_OP_PUT:
 	case CLIENT_OP_DELETE:
 	case CLIENT_OP_CAS:
+	case CLIENT_OP_LEASE_FLOOR:
 		handle_write(s, rq, q);
 		return;
 	case CLIENT_OP_LEASE_GET:

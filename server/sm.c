@@ -256,6 +256,11 @@ static bool key_over_quota(struct apply_ctx *a, const struct sm_scope_ent *sc,
 	return false;
 }
 
+static uint64_t token_after(uint64_t index, uint64_t last)
+{
+	return index > last ? index : last + 1;
+}
+
 static int grant_lease(struct apply_ctx *a, struct sm_lease_ent *l, bool is_new)
 {
 	const struct sm_cmd *c = a->cmd;
@@ -264,7 +269,9 @@ static int grant_lease(struct apply_ctx *a, struct sm_lease_ent *l, bool is_new)
 		return -1;
 	if (is_new)
 		sm_map_insert(&a->sm->leases, &l->node);
-	l->pub.token = a->index;
+	/* A free lease in the table remembers its last token (or a floor):
+	 * the grant goes above it even where this log's index is lower. */
+	l->pub.token = is_new ? a->index : token_after(a->index, l->pub.token);
 	l->pub.ttl_ms = c->ttl_ms;
 	l->pub.renew_revision = a->index;
 	mark_changed(a);
@@ -349,7 +356,15 @@ static void free_lease(struct apply_ctx *a, struct sm_lease_ent *l,
 	/* A free lease is removed: names are the clients' choice, and kept
 	 * they would pile up forever.  Its token needs no memory of it: the
 	 * next grant of the name gets the index of its own entry, above this
-	 * one's.  The result still shows it (free) until the next apply. */
+	 * one's.  Not so for a token at or above this index (granted above a
+	 * floor): that lease stays, free, so the next grant goes above it.
+	 * The result still shows it (free) until the next apply. */
+	if (l->pub.token >= a->index) {
+		sm_lease_ent_set_holder(l, NULL, 0); /* frees, cannot fail */
+		mark_changed(a);
+		a->res->lease = l->pub;
+		return;
+	}
 	struct sm_lease gone = l->pub;
 	memcpy(a->sm->freed_lease, l->pub.name.p, l->pub.name.len);
 	gone.name = (struct sm_str){ a->sm->freed_lease, l->pub.name.len };
@@ -542,6 +557,33 @@ static int apply_delete(struct apply_ctx *a)
 	return 0;
 }
 
+/* A floor: the free lease remembers floor as its last token, so its next
+ * grant's token is above it (token_after).  A held lease is left alone:
+ * its holder's token must not change under it. */
+static int apply_floor(struct apply_ctx *a)
+{
+	const struct sm_cmd *c = a->cmd;
+	struct sm_lease_ent *l = sm_lease_ent_find(a->sm, c->name.p,
+						   c->name.len);
+
+	if (l && l->holder) {
+		fail_lease(a, SM_HELD, l);
+		return 0;
+	}
+	if (!l) {
+		l = sm_lease_ent_new(c->name.p, c->name.len);
+		if (!l)
+			return -1;
+		sm_map_insert(&a->sm->leases, &l->node);
+	}
+	if (c->token > l->pub.token)
+		l->pub.token = c->token;
+	l->pub.renew_revision = a->index;
+	mark_changed(a);
+	a->res->lease = l->pub;
+	return 0;
+}
+
 static int apply_cmd(struct apply_ctx *a)
 {
 	switch (a->cmd->type) {
@@ -559,6 +601,8 @@ static int apply_cmd(struct apply_ctx *a)
 		return apply_delete(a);
 	case SM_CMD_CAS:
 		return apply_cas(a);
+	case SM_CMD_LEASE_FLOOR:
+		return apply_floor(a);
 	}
 	sm_fatal(__FILE__, __LINE__, "decoder accepted an unknown command");
 }

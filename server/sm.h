@@ -15,9 +15,18 @@
  * a TTL and a renewal revision:
  *   - acquire(name, holder, ttl) grants when the lease is free or already
  *     held by the same holder.  A new grant's token is the Raft index of the
- *     acquire entry, so tokens of one name strictly increase, across leader
- *     changes too.  Re-acquiring by the current holder keeps its token (it
- *     is a renewal that may also change the TTL).
+ *     acquire entry, or one more than the lease's last token when a free
+ *     lease in the table carries a higher one (a floor, below):
+ *     max(index, last + 1).  So tokens of one name strictly increase, across
+ *     leader changes too, and every witness computes the same one.
+ *     Re-acquiring by the current holder keeps its token (it is a renewal
+ *     that may also change the TTL).
+ *   - floor(name, token): a free lease remembers token as its last one
+ *     (the greater of the two when it already has one), so its next grant
+ *     is above it.  A scope moved from another witness trio carries its
+ *     tokens on this way (docs/design.md "Past one trio"): this log's
+ *     indexes may be far below the other's.  A held lease: SM_HELD,
+ *     nothing changes.  No event (nothing was granted or freed).
  *   - renew(name, holder, token) succeeds only for the current holder with
  *     the current token; it sets the renewal revision to the entry's index.
  *   - release(name, holder, token) frees it (same check).
@@ -61,9 +70,14 @@
  *     are chosen by clients, and free leases kept would grow the state
  *     forever.  Tokens stay strictly increasing per name without any
  *     memory of it: a later grant's token is the index of its own entry,
- *     above every earlier entry's.  Every lease in the table is held
- *     (a snapshot of an older version may still bring free ones; they
- *     behave as before until granted and freed again).
+ *     above every earlier entry's.  The exception: a lease whose token is
+ *     at or above the index that frees it (granted above a floor) stays
+ *     in the table, free, so the next grant goes above it.  Free leases in
+ *     the table are floors, those, or what a snapshot of an older version
+ *     brought (whose tokens are below every later index, so max(index,
+ *     last + 1) is the index, as before).  A floor has no TTL (0) and its
+ *     renew revision is the floor's index; a token may exceed every index
+ *     of the log.
  *   - Freeing a lease emits SM_EV_RELEASE/SM_EV_EXPIRE first, showing the
  *     lease as it was (holder and token that lost it), then one
  *     SM_EV_DELETE per attached key in key byte order; all carry the
@@ -76,7 +90,8 @@
  *     revision), zeroes otherwise.
  *   - Event callbacks must not call sm_apply/sm_skip/sm_restore/sm_free;
  *     lookups made from a callback see the apply half-done.
- *   - A command with token 0 (renew, release, expire) or renew revision 0
+ *   - A command with token 0 (renew, release, expire, floor) or renew
+ *     revision 0
  *     (expire) is malformed: no grant has index 0.  Fields a type does not
  *     carry must be zero/empty; sm_cmd_encode() refuses (returns false for)
  *     any command sm_cmd_decode() would reject.
@@ -126,6 +141,7 @@ enum sm_cmd_type {
 	SM_CMD_PUT,
 	SM_CMD_DELETE,
 	SM_CMD_CAS,
+	SM_CMD_LEASE_FLOOR, /* 8: see floor() above */
 };
 
 /* Byte strings point into the encoded command (or the caller's memory when
@@ -153,7 +169,7 @@ struct sm_cmd {
 	struct sm_str holder;
 	struct sm_str key;
 	struct sm_str value;
-	uint64_t token;        /* renew/release/expire; put/cas: with name */
+	uint64_t token;        /* renew/release/expire/floor; put/cas: name */
 	uint64_t ttl_ms;       /* acquire */
 	uint64_t revision;     /* expire: renew revision; cas: expected */
 	struct sm_quota quota; /* acquire, put, cas: limits when proposed */

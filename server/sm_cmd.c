@@ -13,6 +13,9 @@
  *   delete   str key
  *   cas      str key, str value, str lease (may be empty), u64 token,
  *            u64 expected mod revision
+ *   floor    str name, u64 token (type 8: a witness older than it applies
+ *            it as a malformed no-op, so every witness of a trio must
+ *            know it before it is used: docs/operations.md)
  *
  * Version 2 is version 1 followed, for the commands that can grow a
  * scope's usage (acquire, put, cas), by the scope limits in force where
@@ -64,6 +67,8 @@ static unsigned type_fields(uint8_t type)
 		return F_KEY;
 	case SM_CMD_CAS:
 		return F_KEY | F_VALUE | F_ATTACH | F_EXPECT | F_QUOTA;
+	case SM_CMD_LEASE_FLOOR:
+		return F_NAME | F_TOKEN;
 	}
 	return 0;
 }

@@ -135,10 +135,13 @@ static const char *check_lease(struct snap_reader *s, const struct sm_lease *l)
 		return "lease with an empty name";
 	if (!in_order(s, l->name))
 		return "leases out of order or duplicated";
-	if (!sm_ttl_valid(l->ttl_ms))
+	/* A floor (sm.h) is a free lease that was never granted: no TTL. */
+	if (!sm_ttl_valid(l->ttl_ms) && (l->holder.len || l->ttl_ms != 0))
 		return "lease ttl out of range";
-	/* Granted at token, renewed at renew_revision, both changes. */
-	if (l->token == 0 || l->token > l->renew_revision ||
+	/* Renewed (or floored) at renew_revision, a change.  The token may
+	 * lie above every index of this log: a floor carries another
+	 * trio's tokens on (sm.h), and the grant after it is above that. */
+	if (l->token == 0 || l->renew_revision == 0 ||
 	    l->renew_revision > s->fresh->revision)
 		return "lease token or renew revision out of range";
 	return NULL;

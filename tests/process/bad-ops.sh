@@ -27,7 +27,7 @@ rrc=$?
 took=$(($(now_ms) - t0))
 cat "$dir/raw.out"
 [ "$rrc" = 0 ] || fail "unknown ops not all answered (exit $rrc): $(cat "$dir/raw.out")"
-# the second frame is CLIENT_OP_END (0x215: the first op past HEALTH)
+# the second frame is CLIENT_OP_END (the first op past the last known one)
 end=$(sed -n 2p "$dir/raw.out" | sed 's/.*op=\(0x[0-9a-f]*\) .*/\1/')
 for op in 0x999 "$end" 0x300; do
 	grep -q "op=$op status=EINVAL message=\"invalid request: unknown op $op\"" "$dir/raw.out" ||

@@ -384,6 +384,12 @@ static void lease_requests(struct client_request *out, size_t *n)
 		r->holder = S("pg2");
 		r->lease_token = op == CLIENT_OP_LEASE_RENEW ? 1 : UINT64_MAX;
 	}
+	r = add_req(out, n, CLIENT_OP_LEASE_FLOOR);
+	r->name = S("main/primary");
+	r->lease_token = 1;
+	r = add_req(out, n, CLIENT_OP_LEASE_FLOOR);
+	r->name = filled(key_max, 'n', SM_KEY_MAX);
+	r->lease_token = UINT64_MAX;
 	for (uint8_t cons = 0; cons <= 1; cons++) {
 		r = add_req(out, n, CLIENT_OP_LEASE_GET);
 		r->name = S("pg-primary");
@@ -699,6 +705,7 @@ static size_t response_samples(struct client_response *out)
 	for (uint32_t op = CLIENT_OP_LEASE_ACQUIRE; op <= CLIENT_OP_LEASE_GET;
 	     op++)
 		lease_responses(out, &n, op);
+	lease_responses(out, &n, CLIENT_OP_LEASE_FLOOR);
 	kv_responses(out, &n, CLIENT_OP_PUT);
 	kv_responses(out, &n, CLIENT_OP_GET);
 	kv_responses(out, &n, CLIENT_OP_DELETE);
@@ -1215,6 +1222,10 @@ static struct client_request valid_request(uint32_t op)
 	case CLIENT_OP_LEASE_GET:
 		r.name = S("pg-primary");
 		break;
+	case CLIENT_OP_LEASE_FLOOR:
+		r.name = S("pg-primary");
+		r.lease_token = 9;
+		break;
 	case CLIENT_OP_PUT:
 	case CLIENT_OP_GET:
 	case CLIENT_OP_DELETE:
@@ -1260,6 +1271,7 @@ static const struct {
 	F(LEASE_RELEASE, name, "lease name", SM_KEY_MAX, true),
 	F(LEASE_RELEASE, holder, "holder", SM_HOLDER_MAX, true),
 	F(LEASE_GET, name, "lease name", SM_KEY_MAX, true),
+	F(LEASE_FLOOR, name, "lease name", SM_KEY_MAX, true),
 	F(PUT, key, "key", SM_KEY_MAX, true),
 	F(PUT, value, "value", SM_VALUE_MAX, false),
 	F(PUT, lease, "lease", SM_KEY_MAX, false),
@@ -1386,6 +1398,9 @@ START_TEST(test_zero_token_and_watch_id)
 	r = valid_request(CLIENT_OP_LEASE_RELEASE);
 	r.lease_token = 0;
 	expect_request_refused(&c, &r, "fencing token is 0");
+	r = valid_request(CLIENT_OP_LEASE_FLOOR);
+	r.lease_token = 0;
+	expect_request_refused(&c, &r, "floor token is 0");
 	r = valid_request(CLIENT_OP_CANCEL);
 	r.watch_id = 0;
 	expect_request_refused(&c, &r, "watch_request_id is 0");
@@ -1911,7 +1926,7 @@ START_TEST(test_idempotent_ops)
 		CLIENT_OP_LIST,          CLIENT_OP_STATUS,
 		CLIENT_OP_MEMBER_LIST,   CLIENT_OP_LEASE_LIST_PAGE,
 		CLIENT_OP_LIST_PAGE,     CLIENT_OP_HEALTH,
-		CLIENT_OP_SCOPES,
+		CLIENT_OP_LEASE_FLOOR,   CLIENT_OP_SCOPES,
 	};
 	static const uint32_t no[] = {
 		CLIENT_OP_LEASE_RELEASE, CLIENT_OP_DELETE,
@@ -1960,6 +1975,7 @@ START_TEST(test_op_names)
 		"LIST_PAGE",
 		"AUTH_PROOF",
 		"HEALTH",
+		"LEASE_FLOOR",
 		"SCOPES",
 	};
 

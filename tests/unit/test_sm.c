@@ -154,6 +154,14 @@ static int expire(struct t *t, const char *name, uint64_t token,
 	return apply_cmd(t, &c);
 }
 
+static int floor_lease(struct t *t, const char *name, uint64_t token)
+{
+	struct sm_cmd c = { .type = SM_CMD_LEASE_FLOOR,
+			    .name = S(name),
+			    .token = token };
+	return apply_cmd(t, &c);
+}
+
 static int put(struct t *t, const char *key, const char *value,
 	       const char *lease, uint64_t token)
 {
@@ -448,6 +456,83 @@ START_TEST(test_freed_leases_removed_tokens_still_increase)
 		ck_assert_int_eq(release(&t, "pg", "b", l.token), SM_OK);
 	}
 	t_fini(&t);
+}
+END_TEST
+
+/* A floor carries another trio's tokens on: the next grant is above it
+ * although this log's index is far lower, the lease stays in the table
+ * (free) while a freed token is not below the freeing index, and tokens
+ * keep strictly increasing until the index catches up and the lease is
+ * removed as usual. */
+START_TEST(test_floor_lifts_grants_above_it)
+{
+	struct t t;
+	uint64_t last;
+
+	t_init(&t);
+	ck_assert_int_eq(floor_lease(&t, "pg", 1000), SM_OK);
+	ck_assert_int_eq(t.nev, 0); /* nothing granted or freed */
+	ck_assert(t.res.lease.holder.len == 0);
+	ck_assert_uint_eq(t.res.lease.token, 1000);
+	ck_assert_uint_eq(get_lease(&t, "pg").token, 1000);
+	ck_assert_int_eq(floor_lease(&t, "pg", 10), SM_OK); /* greater wins */
+	ck_assert_uint_eq(get_lease(&t, "pg").token, 1000);
+	ck_assert_int_eq(acquire(&t, "pg", "a", 1000), SM_OK);
+	ck_assert_uint_eq(t.res.lease.token, 1001);
+	ck_assert_uint_eq(t.ev[0].token, 1001);
+	ck_assert_int_eq(floor_lease(&t, "pg", 5000), SM_HELD);
+	ck_assert(str_is(t.res.lease.holder, "a"));
+	ck_assert_uint_eq(get_lease(&t, "pg").token, 1001); /* untouched */
+	ck_assert_int_eq(put(&t, "pg/k", "v", "pg", 1001), SM_OK);
+	ck_assert_int_eq(release(&t, "pg", "a", 1001), SM_OK);
+	ck_assert(!has_key(&t, "pg/k"));
+	ck_assert(get_lease(&t, "pg").holder.len == 0); /* kept, free */
+	ck_assert_int_eq(acquire(&t, "pg", "b", 1000), SM_OK);
+	ck_assert_uint_eq(t.res.lease.token, 1002);
+	last = 1002;
+	struct sm_lease l = get_lease(&t, "pg");
+	ck_assert_int_eq(expire(&t, "pg", last, l.renew_revision), SM_OK);
+	ck_assert_uint_eq(sm_lease_count(t.sm), 1);
+	/* The index catches up: a lease freed below its index goes. */
+	while (t.index <= 1100)
+		ck_assert_int_eq(put(&t, "noise", "x", NULL, 0), SM_OK);
+	ck_assert_int_eq(acquire(&t, "pg", "a", 1000), SM_OK);
+	ck_assert_uint_eq(t.res.lease.token, t.index - 1);
+	ck_assert_uint_gt(t.res.lease.token, last);
+	last = t.res.lease.token;
+	ck_assert_int_eq(release(&t, "pg", "a", last), SM_OK);
+	ck_assert_uint_eq(sm_lease_count(t.sm), 0);
+	ck_assert_int_eq(acquire(&t, "pg", "a", 1000), SM_OK);
+	ck_assert_uint_gt(t.res.lease.token, last);
+	t_fini(&t);
+}
+END_TEST
+
+/* A floor survives a snapshot, and a restored machine grants the same
+ * token above it as the one that applied the floor itself. */
+START_TEST(test_floor_survives_snapshot)
+{
+	struct t a, b;
+	struct wire_writer w;
+
+	t_init(&a);
+	t_init(&b);
+	ck_assert_int_eq(floor_lease(&a, "pg", 777), SM_OK);
+	ck_assert_int_eq(acquire(&a, "held", "h", 1000), SM_OK);
+	snap(a.sm, &w);
+	ck_assert_int_eq(sm_restore(b.sm, w.buf, w.len, NULL), 0);
+	wire_writer_free(&w);
+	b.index = a.index;
+	assert_same_state(a.sm, b.sm);
+	ck_assert_int_eq(acquire(&a, "pg", "x", 1000), SM_OK);
+	ck_assert_int_eq(acquire(&b, "pg", "x", 1000), SM_OK);
+	ck_assert_uint_eq(a.res.lease.token, 778);
+	ck_assert_uint_eq(b.res.lease.token, 778);
+	snap(a.sm, &w); /* a held token above every index restores too */
+	ck_assert_int_eq(sm_restore(b.sm, w.buf, w.len, NULL), 0);
+	wire_writer_free(&w);
+	t_fini(&a);
+	t_fini(&b);
 }
 END_TEST
 
@@ -977,13 +1062,14 @@ END_TEST
 
 /* One valid command of every shape (a put and cas with and without a
  * lease). */
+#define N_SAMPLE_CMDS 11
 static void sample_cmds(struct sm_cmd *c, int *n)
 {
 	static char big[SM_VALUE_MAX];
 	int i = 0;
 
 	memset(big, 'v', sizeof(big));
-	memset(c, 0, 10 * sizeof(*c));
+	memset(c, 0, N_SAMPLE_CMDS * sizeof(*c));
 	c[i++] = (struct sm_cmd){ .type = SM_CMD_LEASE_ACQUIRE,
 				  .name = S("pg"),
 				  .holder = S("node-1"),
@@ -1022,6 +1108,9 @@ static void sample_cmds(struct sm_cmd *c, int *n)
 				  .name = S("p"),
 				  .holder = S("h"),
 				  .ttl_ms = SM_TTL_MAX_MS };
+	c[i++] = (struct sm_cmd){ .type = SM_CMD_LEASE_FLOOR,
+				  .name = S("pg"),
+				  .token = UINT64_MAX };
 	*n = i;
 }
 
@@ -1044,7 +1133,7 @@ static void assert_same_cmd(const struct sm_cmd *a, const struct sm_cmd *b)
 
 START_TEST(test_cmd_round_trip)
 {
-	struct sm_cmd cmds[10], out;
+	struct sm_cmd cmds[N_SAMPLE_CMDS], out;
 	struct wire_writer w;
 	const char *why = "unset";
 	int n;
@@ -1069,7 +1158,7 @@ END_TEST
  * at the end. */
 START_TEST(test_cmd_every_truncation_rejected)
 {
-	struct sm_cmd cmds[10], out;
+	struct sm_cmd cmds[N_SAMPLE_CMDS], out;
 	struct wire_writer w, before, after;
 	const char *why;
 	struct t t;
@@ -1122,7 +1211,7 @@ START_TEST(test_cmd_encode_refuses_invalid)
 	static char longholder[SM_HOLDER_MAX + 1];
 	const struct sm_cmd bad[] = {
 		{ .type = 0, .key = S("k") },
-		{ .type = SM_CMD_CAS + 1, .key = S("k") },
+		{ .type = SM_CMD_LEASE_FLOOR + 1, .key = S("k") },
 		/* acquire */
 		{ .type = SM_CMD_LEASE_ACQUIRE,
 		  .holder = S("h"),
@@ -1257,7 +1346,7 @@ START_TEST(test_cmd_decode_rejects_bad_fields)
 	header(&w, 1, 0);
 	put_str(&w, "k");
 	expect_invalid(&w, "type 0");
-	header(&w, 1, SM_CMD_CAS + 1);
+	header(&w, 1, SM_CMD_LEASE_FLOOR + 1);
 	put_str(&w, "k");
 	expect_invalid(&w, "type 8");
 	header(&w, 1, SM_CMD_DELETE);
@@ -1617,8 +1706,17 @@ START_TEST(test_snapshot_semantic_checks)
 	sb_lease(&s, "a", "h", 0, 1000, 2);
 	sb_check(&s, false, "token 0");
 	sb_header(&s, 10, 9, 1, 0);
-	sb_lease(&s, "a", "h", 3, 1000, 2);
-	sb_check(&s, false, "renewed before granted");
+	sb_lease(&s, "a", "h", 30, 1000, 2);
+	sb_check(&s, true, "token above the log: granted above a floor");
+	sb_header(&s, 10, 9, 1, 0);
+	sb_lease(&s, "a", "", 30, 0, 2);
+	sb_check(&s, true, "a floor: free, no ttl");
+	sb_header(&s, 10, 9, 1, 0);
+	sb_lease(&s, "a", "h", 30, 0, 2);
+	sb_check(&s, false, "held without a ttl");
+	sb_header(&s, 10, 9, 1, 0);
+	sb_lease(&s, "a", "", 3, 0, 0);
+	sb_check(&s, false, "renew revision 0");
 	sb_header(&s, 10, 9, 1, 0);
 	sb_lease(&s, "a", "h", 3, 1000, 10);
 	sb_check(&s, false, "renewed after the revision");
@@ -1682,7 +1780,7 @@ static void r_cmd(struct sm *sm, uint64_t *x, struct sm_cmd *c)
 	uint64_t r = xorshift(x);
 
 	memset(c, 0, sizeof(*c));
-	c->type = (uint8_t)(1 + r % 7);
+	c->type = (uint8_t)(1 + r % 8);
 	switch (c->type) {
 	case SM_CMD_LEASE_ACQUIRE:
 		c->name = S(PICK(r_names, x));
@@ -1723,6 +1821,11 @@ static void r_cmd(struct sm *sm, uint64_t *x, struct sm_cmd *c)
 		break;
 	case SM_CMD_DELETE:
 		c->key = S(PICK(r_keys, x));
+		break;
+	case SM_CMD_LEASE_FLOOR:
+		/* Sometimes far above the log (a moved scope's), else below. */
+		c->name = S(PICK(r_names, x));
+		c->token = 1 + xorshift(x) % (xorshift(x) % 2 ? 100000 : 50);
 		break;
 	}
 }
@@ -2187,6 +2290,8 @@ Suite *sm_suite(void)
 	tcase_add_test(lease, test_release);
 	tcase_add_test(lease, test_tokens_strictly_increase);
 	tcase_add_test(lease, test_freed_leases_removed_tokens_still_increase);
+	tcase_add_test(lease, test_floor_lifts_grants_above_it);
+	tcase_add_test(lease, test_floor_survives_snapshot);
 	tcase_add_test(lease, test_expire);
 	tcase_add_test(lease, test_expire_loses_race_with_renewal);
 	tcase_add_test(lease, test_release_deletes_attached_keys);
