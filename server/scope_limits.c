@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "server/scope_limits.h"
-#include "server/sm.h"
+#include "server/scope_admit.h"
 
 static size_t scope_in(struct client_str s, const char **scope)
 {
@@ -40,10 +40,10 @@ void scope_quota_message(char *buf, size_t cap, const char *scope, size_t len,
 	const char *what = "keys", *setting = "scope_max_keys",
 		   *fix = "delete keys";
 
-	if (kind == SM_QUOTA_BYTES) {
+	if (kind == SCOPE_QUOTA_BYTES) {
 		what = "bytes of keys and values";
 		setting = "scope_max_bytes";
-	} else if (kind == SM_QUOTA_LEASES) {
+	} else if (kind == SCOPE_QUOTA_LEASES) {
 		what = "leases";
 		setting = "scope_max_leases";
 		fix = "release leases";

@@ -25,7 +25,7 @@
  * none). */
 size_t scope_of_request(const struct client_request *q, const char **scope);
 /* "scope main is at its quota of 10 keys (witness setting
- * scope_max_keys); delete keys or raise it"; kind is enum sm_quota_kind. */
+ * scope_max_keys); delete keys or raise it"; kind is enum scope_quota_kind. */
 void scope_quota_message(char *buf, size_t cap, const char *scope, size_t len,
 			 int kind, uint64_t limit);
 void scope_rate_message(char *buf, size_t cap, const char *scope, size_t len,

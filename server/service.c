@@ -8,6 +8,7 @@
 #include "proto/hash.h"
 #include "server/health.h"
 #include "server/lease_clock.h"
+#include "server/scope_admit.h"
 #include "server/scope_limits.h"
 #include "server/service.h"
 #include "server/transport.h"
@@ -59,6 +60,7 @@ struct service {
 	bool expiry_inflight;
 	struct service_stats stats;
 	struct scope_rate scope_rate;
+	struct scope_admit admit; /* leader: growth in flight per scope */
 };
 
 /* ---- answering -------------------------------------------------------------- */
@@ -220,8 +222,6 @@ static int status_from_sm(int sm_status)
 		return CLIENT_NO_LEASE;
 	case SM_STALE:
 		return CLIENT_NOT_HOLDER;
-	case SM_QUOTA:
-		return CLIENT_EQUOTA;
 	}
 	return CLIENT_EINVAL;
 }
@@ -234,32 +234,11 @@ static bool is_lease_op(uint32_t op)
 	       op == CLIENT_OP_LEASE_FLOOR;
 }
 
-/* The scope a refused write named is its kept argument (handle_write). */
-static void quota_refused(struct request *rq, const struct sm_result *res,
-			  struct client_response *r, char *msg, size_t cap)
-{
-	const char *scope = rq->arg ? rq->arg : "";
-	size_t len = rq->arg ? rq->arg_len : 0;
-
-	scope_quota_message(msg, cap, scope, len, res->quota_kind,
-			    res->quota_limit);
-	r->message = czstr(msg);
-	if (len)
-		scope_rate_refused(&rq->svc->scope_rate, scope, len,
-				   uv_now(rq->svc->loop));
-	log_event(LOG_WARN, "scope_quota_refused",
-		  "op=%s scope=%.*s "
-		  "limit=%llu kind=%d",
-		  client_op_name(rq->op), (int)len, scope,
-		  (unsigned long long)res->quota_limit, res->quota_kind);
-}
-
 static void on_proposed(void *arg, int status, const struct sm_result *res,
 			uint64_t index)
 {
 	struct request *rq = arg;
 	struct client_response r;
-	char msg[CLIENT_MESSAGE_MAX];
 	memset(&r, 0, sizeof(r));
 	if (status == RAFT_ESHUTDOWN) {
 		r.status = CLIENT_ESHUTDOWN;
@@ -280,16 +259,13 @@ static void on_proposed(void *arg, int status, const struct sm_result *res,
 		}
 		if (res->status == SM_INVALID)
 			r.message = czstr("the witness refused the command");
-		if (res->status == SM_QUOTA)
-			quota_refused(rq, res, &r, msg, sizeof(msg));
 	}
 	(void)index;
 	answer(rq, &r);
 	request_free(rq);
 }
 
-static void cmd_from_request(struct sm_cmd *c, const struct client_request *q,
-			     const struct sm_quota *quota)
+static void cmd_from_request(struct sm_cmd *c, const struct client_request *q)
 {
 	memset(c, 0, sizeof(*c));
 	c->name.p = q->name.p;
@@ -330,11 +306,6 @@ static void cmd_from_request(struct sm_cmd *c, const struct client_request *q,
 		c->name.p = q->lease.p; /* the lease a key is attached to */
 		c->name.len = q->lease.len;
 	}
-	/* The limits travel in the entry, so every witness enforces this
-	 * leader's, whatever its own configuration says (sm.h). */
-	if (q->op == CLIENT_OP_PUT || q->op == CLIENT_OP_CAS ||
-	    q->op == CLIENT_OP_LEASE_ACQUIRE)
-		c->quota = *quota;
 }
 
 static int raft_to_client(int rv)
@@ -353,17 +324,52 @@ static int raft_to_client(int rv)
 	return CLIENT_EINTERNAL;
 }
 
+/* The leader refuses a write that would take its scope past a limit
+ * before proposing it (scope_admit.h): answered EQUOTA, nothing logged
+ * in Raft.  A follower proposes nothing, so it checks nothing. */
+static bool over_scope_quota(struct service *s, struct request *rq,
+			     const struct sm_cmd *c)
+{
+	struct sm *sm = node_sm(s->node);
+	char msg[CLIENT_MESSAGE_MAX];
+	struct scope_growth now, worst;
+	const char *scope;
+	size_t len;
+	uint64_t limit = 0;
+	int kind;
+
+	if (!s->leader)
+		return false;
+	kind = scope_admit_check(&s->admit, sm, c, &s->opt.quota, &limit);
+	if (!kind)
+		return false;
+	len = scope_growth_of(sm, c, &scope, &now, &worst);
+	scope_quota_message(msg, sizeof(msg), scope, len, kind, limit);
+	scope_rate_refused(&s->scope_rate, scope, len, uv_now(s->loop));
+	log_event(LOG_WARN, "scope_quota_refused",
+		  "op=%s scope=%.*s limit=%llu kind=%d", client_op_name(rq->op),
+		  (int)len, scope, (unsigned long long)limit, kind);
+	answer_status(rq, CLIENT_EQUOTA, msg);
+	request_free(rq);
+	return true;
+}
+
+/* Our own proposal at `index`: its growth counts until it is applied.
+ * Out of memory it is not counted: admission fails open (scope_admit.h). */
+static void track_proposal(struct service *s, uint64_t index,
+			   const struct sm_cmd *c)
+{
+	if (scope_admit_track(&s->admit, node_sm(s->node), index, c) != 0)
+		log_event(LOG_WARN, "scope_admit_untracked",
+			  "index=%llu reason=out_of_memory",
+			  (unsigned long long)index);
+}
+
 static void handle_write(struct service *s, struct request *rq,
 			 const struct client_request *q)
 {
 	struct sm_cmd c;
-	const char *scope;
-	size_t scope_len = scope_of_request(q, &scope);
-	if (scope_len) {
-		rq->arg = copy_bytes(cstr(scope, scope_len));
-		rq->arg_len = rq->arg ? scope_len : 0;
-	}
-	cmd_from_request(&c, q, &s->opt.quota);
+	cmd_from_request(&c, q);
 	struct wire_writer w;
 	wire_writer_init(&w);
 	if (!sm_cmd_encode(&w, &c)) {
@@ -381,12 +387,19 @@ static void handle_write(struct service *s, struct request *rq,
 		request_free(rq);
 		return;
 	}
+	if (over_scope_quota(s, rq, &c)) {
+		wire_writer_free(&w);
+		return;
+	}
+	uint64_t index = raft_last_index(node_raft(s->node)) + 1;
 	int rv = node_propose(s->node, w.buf, w.len, on_proposed, rq);
-	wire_writer_free(&w);
 	if (rv) {
 		answer_status(rq, raft_to_client(rv), raft_strerror(rv));
 		request_free(rq);
+	} else {
+		track_proposal(s, index, &c);
 	}
+	wire_writer_free(&w);
 }
 
 /* ---- reads ------------------------------------------------------------------------- */
@@ -741,6 +754,24 @@ static bool start_held(void *arg, const struct sm_lease *l)
 	return true;
 }
 
+/* The entries of our log not yet applied may still commit, ahead of
+ * anything we propose: their growth counts as ours does. */
+static void track_log_tail(struct service *s)
+{
+	struct raft *r = node_raft(s->node);
+	uint64_t last = raft_last_index(r);
+	struct sm_cmd c;
+
+	for (uint64_t i = sm_applied_index(node_sm(s->node)) + 1; i <= last;
+	     i++) {
+		const struct raft_entry *e = raft_entry_at(r, i);
+		if (!e || e->type != RAFT_ENTRY_NORMAL ||
+		    sm_cmd_decode(e->data.base, e->data.len, &c, NULL) != 0)
+			continue;
+		track_proposal(s, i, &c);
+	}
+}
+
 static void on_role(void *arg, int state, raft_term term, raft_id leader)
 {
 	struct service *s = arg;
@@ -749,10 +780,13 @@ static void on_role(void *arg, int state, raft_term term, raft_id leader)
 	if (s->leader == was)
 		return;
 	lease_clock_clear(&s->clock);
+	scope_admit_reset(&s->admit);
 	/* A new leader gives every held lease a full TTL from now: it cannot
 	 * know when the old leader last renewed, only that it was before. */
-	if (s->leader)
+	if (s->leader) {
 		sm_lease_each(node_sm(s->node), start_held, s);
+		track_log_tail(s);
+	}
 	(void)term;
 	(void)leader;
 }
@@ -1210,6 +1244,7 @@ int service_start(uv_loop_t *loop, struct node *node,
 	s->ops = *ops;
 	lease_clock_init(&s->clock);
 	scope_rate_init(&s->scope_rate, s->opt.scope_max_requests_per_second);
+	scope_admit_init(&s->admit);
 	node_set_callbacks(node, on_sm_event, on_role, s);
 	uv_timer_init(loop, &s->tick);
 	s->tick.data = s;
@@ -1229,6 +1264,7 @@ static void on_tick_closed(uv_handle_t *h)
 	struct service *s = h->data;
 	lease_clock_free(&s->clock);
 	scope_rate_free(&s->scope_rate);
+	scope_admit_free(&s->admit);
 	free(s->watches);
 	free(s);
 }

@@ -33,6 +33,7 @@
 
 #include "proto/client.h"
 #include "server/node.h"
+#include "server/scope_admit.h"
 #include "server/scope_rate.h"
 #include "server/sm.h"
 
@@ -54,12 +55,12 @@ struct service_session_ops {
 struct service_options {
 	const char *name;
 	unsigned request_timeout_ms;
-	/* Per-scope limits (0: unlimited): key/byte/lease limits go with
-	 * every command that can grow a scope and are enforced by the state
-	 * machine (sm.h); the request rate is this witness's own
-	 * (scope_rate.h), answered CLIENT_EBUSY before anything is
-	 * proposed or read. */
-	struct sm_quota quota;
+	/* Per-scope limits (0: unlimited): key/byte/lease limits are
+	 * checked by this witness when leader, before it proposes a write
+	 * (scope_admit.h), answered CLIENT_EQUOTA; the request rate is this
+	 * witness's own (scope_rate.h), answered CLIENT_EBUSY before
+	 * anything is proposed or read. */
+	struct scope_quota quota;
 	uint64_t scope_max_requests_per_second;
 	const char *(*peer_client_addr)(void *arg, uint64_t id);
 	void *peer_arg;

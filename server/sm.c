@@ -220,42 +220,6 @@ static void renew_lease(struct apply_ctx *a, struct sm_lease_ent *l)
 	emit(a, SM_EV_RENEW, &l->pub, NULL);
 }
 
-/* Would adding `add` to `used` pass `limit` (0: none)?  Adding nothing
- * never does, so what does not grow a scope always goes through. */
-static bool exceeds(uint64_t used, uint64_t add, uint64_t limit)
-{
-	return limit && add && used + add > limit;
-}
-
-static void fail_quota(struct apply_ctx *a, uint8_t kind, uint64_t limit)
-{
-	a->res->status = SM_QUOTA;
-	a->res->quota_kind = kind;
-	a->res->quota_limit = limit;
-}
-
-/* A new key (or a longer value) in scope sc: refused, with the result
- * set, when it would pass a limit the command carries. */
-static bool key_over_quota(struct apply_ctx *a, const struct sm_scope_ent *sc,
-			   const struct sm_key_ent *k)
-{
-	const struct sm_cmd *c = a->cmd;
-	uint64_t old = k ? key_bytes(k) : 0, now;
-
-	now = c->key.len + c->value.len;
-	if (!sc)
-		return false;
-	if (!k && exceeds(sc->pub.keys, 1, c->quota.keys)) {
-		fail_quota(a, SM_QUOTA_KEYS, c->quota.keys);
-		return true;
-	}
-	if (exceeds(sc->pub.bytes, now > old ? now - old : 0, c->quota.bytes)) {
-		fail_quota(a, SM_QUOTA_BYTES, c->quota.bytes);
-		return true;
-	}
-	return false;
-}
-
 static uint64_t token_after(uint64_t index, uint64_t last)
 {
 	return index > last ? index : last + 1;
@@ -291,11 +255,6 @@ static int grant_new_lease(struct apply_ctx *a)
 
 	if (oom)
 		return -1;
-	if (sc && exceeds(sc->pub.leases, 1, c->quota.leases)) {
-		sm_scope_adjust(a->sm, sc, 0, 0, 0);
-		fail_quota(a, SM_QUOTA_LEASES, c->quota.leases);
-		return 0;
-	}
 	l = sm_lease_ent_new(c->name.p, c->name.len);
 	if (!l || grant_lease(a, l, true) != 0) {
 		free(l);
@@ -467,11 +426,6 @@ static int write_key(struct apply_ctx *a, struct sm_key_ent *k,
 
 	if (oom)
 		return -1;
-	if (key_over_quota(a, sc, k)) {
-		sm_scope_adjust(a->sm, sc, 0, 0, 0);
-		fail_key(a, SM_QUOTA, k);
-		return 0;
-	}
 	if (is_new) {
 		k = sm_key_ent_new(c->key.p, c->key.len);
 		if (!k) {
@@ -557,6 +511,28 @@ static int apply_delete(struct apply_ctx *a)
 	return 0;
 }
 
+/* A free lease made by a floor counts in its scope like any lease in the
+ * table (a restore counts it, and its removal uncounts it). */
+static struct sm_lease_ent *new_free_lease(struct apply_ctx *a)
+{
+	const struct sm_cmd *c = a->cmd;
+	bool oom;
+	struct sm_scope_ent *sc = sm_scope_ent_for(a->sm, c->name.p,
+						   c->name.len, &oom);
+	struct sm_lease_ent *l;
+
+	if (oom)
+		return NULL;
+	l = sm_lease_ent_new(c->name.p, c->name.len);
+	if (!l) {
+		sm_scope_adjust(a->sm, sc, 0, 0, 0);
+		return NULL;
+	}
+	sm_map_insert(&a->sm->leases, &l->node);
+	sm_scope_adjust(a->sm, sc, 0, 0, 1);
+	return l;
+}
+
 /* A floor: the free lease remembers floor as its last token, so its next
  * grant's token is above it (token_after).  A held lease is left alone:
  * its holder's token must not change under it. */
@@ -571,10 +547,9 @@ static int apply_floor(struct apply_ctx *a)
 		return 0;
 	}
 	if (!l) {
-		l = sm_lease_ent_new(c->name.p, c->name.len);
+		l = new_free_lease(a);
 		if (!l)
 			return -1;
-		sm_map_insert(&a->sm->leases, &l->node);
 	}
 	if (c->token > l->pub.token)
 		l->pub.token = c->token;

@@ -98,22 +98,18 @@
  *   - An index that does not increase is a caller bug: the state machine
  *     stops the process (assertion) rather than apply it.
  *
- * Scopes and their limits.  A scope is the part of a key or lease name
+ * Scopes.  A scope is the part of a key or lease name
  * before its first '/', when that is not empty ("main/primary" is in
  * scope "main"): what an agent credential is limited to
  * (server/auth_policy.c).  Names without one belong to no scope and are
  * neither counted nor limited (only an admin credential can write them).
  * Each scope's keys, bytes (key plus value lengths) and leases are
  * counted as they change, and rebuilt by sm_restore(); a scope exists
- * while it has a key or a lease.  The commands that can grow a scope
- * (acquire of a new lease, put or cas of a new key or a longer value)
- * carry the limits in force on the witness that proposed them
- * (cmd.quota, 0: unlimited), so every witness decides alike, whatever its
- * own configuration: one that would go over a limit is refused with
- * SM_QUOTA (the result names the scope, the limit and its kind) and
- * changes nothing.  Deletes, releases, expiries, renewals and writes that
- * do not grow the usage are never refused, even over a limit (lowered
- * since).
+ * while it has a key or a lease.  These counters are all the state machine
+ * knows of limits: the entries carry none and it refuses nothing for a
+ * limit, so witnesses of different versions or settings apply the same
+ * log alike.  The limits are an admission check of the leader before it
+ * proposes (server/scope_admit.h).
  *
  * Limits (checked when a command is decoded and again on apply):
  * names and keys 1..SM_KEY_MAX bytes, holders 1..SM_HOLDER_MAX, values up to
@@ -151,28 +147,15 @@ struct sm_str {
 	size_t len;
 };
 
-/* Per-scope limits (0: unlimited). */
-struct sm_quota {
-	uint64_t keys;
-	uint64_t bytes;
-	uint64_t leases;
-};
-
-static inline bool sm_quota_any(const struct sm_quota *q)
-{
-	return q->keys || q->bytes || q->leases;
-}
-
 struct sm_cmd {
 	uint8_t type;
 	struct sm_str name; /* lease name (lease commands, put/cas lease) */
 	struct sm_str holder;
 	struct sm_str key;
 	struct sm_str value;
-	uint64_t token;        /* renew/release/expire/floor; put/cas: name */
-	uint64_t ttl_ms;       /* acquire */
-	uint64_t revision;     /* expire: renew revision; cas: expected */
-	struct sm_quota quota; /* acquire, put, cas: limits when proposed */
+	uint64_t token;    /* renew/release/expire/floor; put/cas: with name */
+	uint64_t ttl_ms;   /* acquire */
+	uint64_t revision; /* expire: renew revision; cas: expected */
 };
 
 /* Command codec (the log entry payload), versioned by its first byte. */
@@ -190,7 +173,6 @@ enum sm_status {
 	SM_NO_LEASE = 5, /* put attached to a lease that is not held */
 	SM_STALE = 6,    /* expire no longer applies (renewed meanwhile) */
 	SM_INVALID = 7,  /* malformed command */
-	SM_QUOTA = 8,    /* would take its scope over a limit */
 };
 const char *sm_status_name(int status);
 
@@ -210,20 +192,11 @@ struct sm_key {
 	uint64_t mod_revision;
 };
 
-enum sm_quota_kind {
-	SM_QUOTA_KEYS = 1,
-	SM_QUOTA_BYTES,
-	SM_QUOTA_LEASES,
-};
-
 struct sm_result {
 	int status;
 	struct sm_lease lease; /* lease commands: state after apply */
 	struct sm_key key;     /* key commands: state after apply */
 	uint64_t revision;     /* store revision after apply */
-	/* SM_QUOTA: which limit (enum sm_quota_kind) of which value */
-	uint8_t quota_kind;
-	uint64_t quota_limit;
 };
 
 /* A scope's usage (see "Scopes" above). */

@@ -17,13 +17,6 @@
  *            it as a malformed no-op, so every witness of a trio must
  *            know it before it is used: docs/operations.md)
  *
- * Version 2 is version 1 followed, for the commands that can grow a
- * scope's usage (acquire, put, cas), by the scope limits in force where
- * it was proposed: u64 max keys, u64 max bytes, u64 max leases (0:
- * unlimited).  The encoder writes version 1 whenever the limits are all
- * 0, so a witness with no limits writes exactly what older witnesses
- * read (the way to upgrade a running trio: docs/operations.md).
- *
  * A command is checked by the same rules on both sides: the encoder
  * refuses what the decoder would reject, so a bad command is caught where
  * it is made rather than committed to the log and refused by every
@@ -35,7 +28,6 @@
 #include "server/sm_int.h"
 
 #define SM_CMD_VERSION 1
-#define SM_CMD_VERSION_QUOTA 2
 
 /* Which fields each type carries. */
 enum {
@@ -48,25 +40,24 @@ enum {
 	F_VALUE = 1 << 6,
 	F_ATTACH = 1 << 7, /* optional lease name + token (put, cas) */
 	F_EXPECT = 1 << 8,
-	F_QUOTA = 1 << 9, /* may grow a scope: carries its limits (v2) */
 };
 
 static unsigned type_fields(uint8_t type)
 {
 	switch (type) {
 	case SM_CMD_LEASE_ACQUIRE:
-		return F_NAME | F_HOLDER | F_TTL | F_QUOTA;
+		return F_NAME | F_HOLDER | F_TTL;
 	case SM_CMD_LEASE_RENEW:
 	case SM_CMD_LEASE_RELEASE:
 		return F_NAME | F_HOLDER | F_TOKEN;
 	case SM_CMD_LEASE_EXPIRE:
 		return F_NAME | F_TOKEN | F_RENEWREV;
 	case SM_CMD_PUT:
-		return F_KEY | F_VALUE | F_ATTACH | F_QUOTA;
+		return F_KEY | F_VALUE | F_ATTACH;
 	case SM_CMD_DELETE:
 		return F_KEY;
 	case SM_CMD_CAS:
-		return F_KEY | F_VALUE | F_ATTACH | F_EXPECT | F_QUOTA;
+		return F_KEY | F_VALUE | F_ATTACH | F_EXPECT;
 	case SM_CMD_LEASE_FLOOR:
 		return F_NAME | F_TOKEN;
 	}
@@ -114,8 +105,6 @@ static const char *check_key_fields(const struct sm_cmd *c, unsigned f)
 	}
 	if (!(f & (F_RENEWREV | F_EXPECT)) && c->revision != 0)
 		return "unexpected revision";
-	if (!(f & F_QUOTA) && sm_quota_any(&c->quota))
-		return "unexpected scope limits";
 	return NULL;
 }
 
@@ -139,11 +128,9 @@ bool sm_cmd_encode(struct wire_writer *w, const struct sm_cmd *c)
 {
 	unsigned f = type_fields(c->type);
 
-	bool quota = sm_quota_any(&c->quota);
-
 	if (check_cmd(c) != NULL)
 		return false;
-	wire_put_u8(w, quota ? SM_CMD_VERSION_QUOTA : SM_CMD_VERSION);
+	wire_put_u8(w, SM_CMD_VERSION);
 	wire_put_u8(w, c->type);
 	if (f & F_NAME)
 		put_str(w, c->name);
@@ -161,11 +148,6 @@ bool sm_cmd_encode(struct wire_writer *w, const struct sm_cmd *c)
 		wire_put_u64(w, c->token);
 	if (f & (F_RENEWREV | F_EXPECT))
 		wire_put_u64(w, c->revision);
-	if (quota) {
-		wire_put_u64(w, c->quota.keys);
-		wire_put_u64(w, c->quota.bytes);
-		wire_put_u64(w, c->quota.leases);
-	}
 	return !w->failed;
 }
 
@@ -178,8 +160,7 @@ static struct sm_str get_str(struct wire_reader *r, size_t max)
 }
 
 /* Reads the fields in the order sm_cmd_encode writes them. */
-static void read_fields(struct wire_reader *r, unsigned f, bool quota,
-			struct sm_cmd *c)
+static void read_fields(struct wire_reader *r, unsigned f, struct sm_cmd *c)
 {
 	if (f & F_NAME)
 		c->name = get_str(r, SM_KEY_MAX);
@@ -197,11 +178,6 @@ static void read_fields(struct wire_reader *r, unsigned f, bool quota,
 		c->token = wire_get_u64(r);
 	if (f & (F_RENEWREV | F_EXPECT))
 		c->revision = wire_get_u64(r);
-	if (quota && (f & F_QUOTA)) {
-		c->quota.keys = wire_get_u64(r);
-		c->quota.bytes = wire_get_u64(r);
-		c->quota.leases = wire_get_u64(r);
-	}
 }
 
 int sm_cmd_decode(const void *buf, size_t len, struct sm_cmd *c,
@@ -210,12 +186,10 @@ int sm_cmd_decode(const void *buf, size_t len, struct sm_cmd *c,
 	struct wire_reader r;
 	const char *err = NULL;
 	unsigned f;
-	uint8_t version;
 
 	memset(c, 0, sizeof(*c));
 	wire_reader_init(&r, buf, len);
-	version = wire_get_u8(&r);
-	if (version != SM_CMD_VERSION && version != SM_CMD_VERSION_QUOTA) {
+	if (wire_get_u8(&r) != SM_CMD_VERSION) {
 		err = r.failed ? "empty command" : "unknown command version";
 		goto out;
 	}
@@ -225,15 +199,11 @@ int sm_cmd_decode(const void *buf, size_t len, struct sm_cmd *c,
 		err = r.failed ? "truncated command" : "unknown command type";
 		goto out;
 	}
-	read_fields(&r, f, version == SM_CMD_VERSION_QUOTA, c);
+	read_fields(&r, f, c);
 	if (r.failed)
 		err = "truncated command or field over its limit";
 	else if (!wire_reader_done(&r))
 		err = "trailing bytes after command";
-	else if (version == SM_CMD_VERSION_QUOTA &&
-		 (!(f & F_QUOTA) || !sm_quota_any(&c->quota)))
-		/* One encoding per command: what the encoder writes. */
-		err = "scope limits on a command that takes none";
 	else
 		err = check_cmd(c);
 out:
@@ -257,7 +227,6 @@ const char *sm_status_name(int status)
 		[SM_NO_LEASE] = "no_lease",
 		[SM_STALE] = "stale",
 		[SM_INVALID] = "invalid",
-		[SM_QUOTA] = "quota",
 	};
 
 	if (status < 0 || status >= (int)(sizeof(names) / sizeof(names[0])))

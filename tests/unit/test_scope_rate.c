@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/scope_admit.h"
 #include "server/scope_limits.h"
 #include "server/scope_rate.h"
 #include "server/sm.h"
@@ -90,11 +91,11 @@ START_TEST(test_scope_of_request_and_message)
 	ck_assert_uint_eq(scope_of_request(&q, &p), 1);
 	q.op = CLIENT_OP_STATUS;
 	ck_assert_uint_eq(scope_of_request(&q, &p), 0);
-	scope_quota_message(msg, sizeof(msg), "main", 4, SM_QUOTA_KEYS, 10);
+	scope_quota_message(msg, sizeof(msg), "main", 4, SCOPE_QUOTA_KEYS, 10);
 	ck_assert_str_eq(msg, "scope main is at its quota of 10 keys (witness "
 			      "setting scope_max_keys); delete keys or raise "
 			      "it");
-	scope_quota_message(msg, sizeof(msg), "main", 4, SM_QUOTA_LEASES, 2);
+	scope_quota_message(msg, sizeof(msg), "main", 4, SCOPE_QUOTA_LEASES, 2);
 	ck_assert(strstr(msg, "scope_max_leases); release leases or raise"));
 }
 END_TEST

@@ -838,13 +838,13 @@ START_TEST(test_status_names)
 	static const char *const want[] = {
 		"ok",        "held",           "not_holder",
 		"not_found", "compare_failed", "no_lease",
-		"stale",     "invalid",        "quota"
+		"stale",     "invalid"
 	};
 
-	for (int i = SM_OK; i <= SM_QUOTA; i++)
+	for (int i = SM_OK; i <= SM_INVALID; i++)
 		ck_assert_str_eq(sm_status_name(i), want[i]);
 	ck_assert_str_eq(sm_status_name(-1), "unknown");
-	ck_assert_str_eq(sm_status_name(SM_QUOTA + 1), "unknown");
+	ck_assert_str_eq(sm_status_name(SM_INVALID + 1), "unknown");
 }
 END_TEST
 
@@ -1814,10 +1814,6 @@ static void r_cmd(struct sm *sm, uint64_t *x, struct sm_cmd *c)
 		if (c->type == SM_CMD_CAS && xorshift(x) % 2 &&
 		    sm_key_get(sm, c->key.p, c->key.len, &k))
 			c->revision = k.mod_revision;
-		if (xorshift(x) % 3 == 0) { /* tight limits on scope "k" */
-			c->quota.keys = 1 + xorshift(x) % 4;
-			c->quota.bytes = 4 + xorshift(x) % 20;
-		}
 		break;
 	case SM_CMD_DELETE:
 		c->key = S(PICK(r_keys, x));
@@ -1916,7 +1912,7 @@ START_TEST(test_random_restore_converges)
 	struct t a, b;
 	uint64_t x = 0x9e3779b97f4a7c15ull + (uint64_t)_i;
 	uint64_t last_token[4] = { 0 };
-	int counts[SM_QUOTA + 1] = { 0 };
+	int counts[SM_INVALID + 1] = { 0 };
 	struct wire_writer w, enc;
 	const int steps = 4000;
 
@@ -1969,7 +1965,7 @@ START_TEST(test_random_restore_converges)
 	}
 	assert_same_state(a.sm, b.sm);
 	/* Every status came up (the log is rich enough to mean something). */
-	for (int st = SM_OK; st <= SM_QUOTA; st++)
+	for (int st = SM_OK; st <= SM_INVALID; st++)
 		ck_assert_msg(counts[st] > 0, "status %s never seen",
 			      sm_status_name(st));
 	wire_writer_free(&w);
@@ -2035,28 +2031,6 @@ END_TEST
 
 /* ---- scope limits ------------------------------------------------------- */
 
-static const struct sm_quota no_quota;
-
-static int put_q(struct t *t, const char *key, const char *value,
-		 struct sm_quota q)
-{
-	struct sm_cmd c = {
-		.type = SM_CMD_PUT, .key = S(key), .value = S(value), .quota = q
-	};
-	return apply_cmd(t, &c);
-}
-
-static int acquire_q(struct t *t, const char *name, const char *holder,
-		     struct sm_quota q)
-{
-	struct sm_cmd c = { .type = SM_CMD_LEASE_ACQUIRE,
-			    .name = S(name),
-			    .holder = S(holder),
-			    .ttl_ms = 5000,
-			    .quota = q };
-	return apply_cmd(t, &c);
-}
-
 static struct sm_scope scope(struct t *t, const char *name)
 {
 	struct sm_scope sc;
@@ -2076,121 +2050,65 @@ START_TEST(test_scope_of_names)
 }
 END_TEST
 
-/* Two witnesses apply the same entries and refuse the same one, whatever
- * they would have been configured with: the limit is in the entry. */
-START_TEST(test_quota_keys_refused_deterministically)
-{
-	struct t a, b;
-	struct sm_quota q = { .keys = 2 };
-	struct t *both[2] = { &a, &b };
-
-	t_init(&a);
-	t_init(&b);
-	for (int i = 0; i < 2; i++) {
-		struct t *t = both[i];
-		ck_assert_int_eq(put_q(t, "main/a", "1", q), SM_OK);
-		ck_assert_int_eq(put_q(t, "main/b", "2", q), SM_OK);
-		uint64_t rev = sm_revision(t->sm);
-		ck_assert_int_eq(put_q(t, "main/c", "3", q), SM_QUOTA);
-		ck_assert_int_eq(t->res.quota_kind, SM_QUOTA_KEYS);
-		ck_assert_uint_eq(t->res.quota_limit, 2);
-		ck_assert_int_eq(t->nev, 0);
-		ck_assert_uint_eq(sm_revision(t->sm), rev); /* nothing moved */
-		ck_assert(!has_key(t, "main/c"));
-		/* Overwrites that do not grow, other scopes, names with no
-		 * scope: all go through. */
-		ck_assert_int_eq(put_q(t, "main/a", "9", q), SM_OK);
-		ck_assert_int_eq(put_q(t, "other/a", "1", q), SM_OK);
-		ck_assert_int_eq(put_q(t, "noscope", "1", q), SM_OK);
-		ck_assert_int_eq(put_q(t, "noscope2", "1", q), SM_OK);
-		ck_assert_int_eq(put_q(t, "noscope3", "1", q), SM_OK);
-		/* A delete at quota works and makes room. */
-		ck_assert_int_eq(del(t, "main/a"), SM_OK);
-		ck_assert_int_eq(put_q(t, "main/c", "3", q), SM_OK);
-		/* Without limits in the entry, nothing is refused. */
-		ck_assert_int_eq(put_q(t, "main/d", "4", no_quota), SM_OK);
-		ck_assert_uint_eq(scope(t, "main").keys, 3);
-		/* Over the limit now: deletes still work, adds do not. */
-		ck_assert_int_eq(put_q(t, "main/e", "5", q), SM_QUOTA);
-		ck_assert_int_eq(del(t, "main/b"), SM_OK);
-		ck_assert_int_eq(put_q(t, "main/e", "5", q), SM_QUOTA);
-		ck_assert_int_eq(del(t, "main/c"), SM_OK);
-		ck_assert_int_eq(put_q(t, "main/e", "5", q), SM_OK);
-	}
-	assert_same_state(a.sm, b.sm);
-	t_fini(&a);
-	t_fini(&b);
-}
-END_TEST
-
-START_TEST(test_quota_bytes_counts_keys_and_values)
+/* Keys count their key and value bytes; a lease's attached keys go with
+ * it; a scope is gone when empty. */
+START_TEST(test_scope_counts_keys_and_leases)
 {
 	struct t t;
-	struct sm_quota q = { .bytes = 20 };
-	struct sm_cmd c = { .type = SM_CMD_CAS,
-			    .key = S("s/k"),
-			    .value = S("0123456789abcdef"),
-			    .quota = q };
+	uint64_t token;
 
 	t_init(&t);
-	ck_assert_int_eq(put_q(&t, "s/k", "0123456789", q), SM_OK); /* 13 */
-	ck_assert_uint_eq(scope(&t, "s").bytes, 13);
-	ck_assert_int_eq(put_q(&t, "s/x", "12345", q), SM_QUOTA); /* 21 */
-	ck_assert_int_eq(t.res.quota_kind, SM_QUOTA_BYTES);
-	ck_assert_uint_eq(t.res.quota_limit, 20);
-	ck_assert_int_eq(put_q(&t, "s/x", "1234", q), SM_OK); /* 20 */
-	/* Growing a value is refused, by cas too; shrinking works. */
-	{
-		struct sm_key k;
-		ck_assert(sm_key_get(t.sm, "s/k", 3, &k));
-		c.revision = k.mod_revision;
-	}
-	ck_assert_int_eq(apply_cmd(&t, &c), SM_QUOTA);
-	ck_assert_int_eq(put_q(&t, "s/k", "01234567890", q), SM_QUOTA);
-	ck_assert_int_eq(put_q(&t, "s/k", "0123456789", q), SM_OK);
-	ck_assert_int_eq(put_q(&t, "s/k", "", q), SM_OK);
-	ck_assert_uint_eq(scope(&t, "s").bytes, 10);
-	/* A limit lowered below the usage: same-size writes and deletes
-	 * still go through. */
-	q.bytes = 5;
-	ck_assert_int_eq(put_q(&t, "s/x", "abcd", q), SM_OK);
-	ck_assert_int_eq(put_q(&t, "s/x", "abcde", q), SM_QUOTA);
-	ck_assert_int_eq(del(&t, "s/x"), SM_OK);
-	ck_assert_int_eq(del(&t, "s/k"), SM_OK);
-	ck_assert_uint_eq(sm_scope_count(t.sm), 0); /* gone when empty */
+	ck_assert_int_eq(acquire(&t, "main/primary", "a", 5000), SM_OK);
+	token = t.res.lease.token;
+	ck_assert_int_eq(put(&t, "main/members/a", "x", "main/primary", token),
+			 SM_OK);
+	ck_assert_int_eq(put(&t, "main/k", "0123456789", NULL, 0), SM_OK);
+	ck_assert_uint_eq(scope(&t, "main").keys, 2);
+	ck_assert_uint_eq(scope(&t, "main").bytes, 15 + 16);
+	ck_assert_uint_eq(scope(&t, "main").leases, 1);
+	ck_assert_int_eq(put(&t, "main/k", "", NULL, 0), SM_OK);
+	ck_assert_uint_eq(scope(&t, "main").bytes, 15 + 6);
+	ck_assert_int_eq(put(&t, "noscope", "1", NULL, 0), SM_OK);
+	ck_assert_uint_eq(sm_scope_count(t.sm), 1);
+	ck_assert_int_eq(release(&t, "main/primary", "a", token), SM_OK);
+	ck_assert_uint_eq(scope(&t, "main").keys, 1);
+	ck_assert_uint_eq(scope(&t, "main").leases, 0);
+	ck_assert_int_eq(del(&t, "main/k"), SM_OK);
+	ck_assert(!sm_scope_get(t.sm, "main", 4, NULL));
 	t_fini(&t);
 }
 END_TEST
 
-START_TEST(test_quota_leases)
+/* A floor that makes a free lease counts it in its scope, so that the
+ * lease's grant and its removal later keep the count right (a count
+ * going below zero stops the witness). */
+START_TEST(test_floor_lease_counts_in_scope)
 {
 	struct t t;
-	struct sm_quota q = { .leases = 1 };
-	uint64_t token;
+	struct wire_writer w;
+	struct sm *copy = sm_new();
+	char live[4096], restored[4096];
 
 	t_init(&t);
-	ck_assert_int_eq(acquire_q(&t, "main/primary", "a", q), SM_OK);
-	token = t.res.lease.token;
-	ck_assert_int_eq(acquire_q(&t, "main/member", "a", q), SM_QUOTA);
-	ck_assert_int_eq(t.res.quota_kind, SM_QUOTA_LEASES);
-	ck_assert_int_eq(t.nev, 0);
-	ck_assert(!sm_lease_get(t.sm, "main/member", 11, NULL));
-	/* Renewals and re-acquires are no new lease; other scopes are
-	 * their own; a held lease answers HELD before any limit. */
-	ck_assert_int_eq(acquire_q(&t, "main/primary", "a", q), SM_OK);
-	ck_assert_int_eq(renew(&t, "main/primary", "a", token), SM_OK);
-	ck_assert_int_eq(acquire_q(&t, "main/primary", "b", q), SM_HELD);
-	ck_assert_int_eq(acquire_q(&t, "other/primary", "a", q), SM_OK);
+	ck_assert_int_eq(put(&t, "main/config", "{}", NULL, 0), SM_OK);
+	ck_assert_int_eq(floor_lease(&t, "main/primary", 1), SM_OK);
 	ck_assert_uint_eq(scope(&t, "main").leases, 1);
-	/* Keys attached to the lease count in their own scope and go with
-	 * it. */
-	ck_assert_int_eq(put(&t, "main/members/a", "x", "main/primary", token),
+	/* Counted as a restore counts it. */
+	scopes_of(t.sm, live);
+	snap(t.sm, &w);
+	ck_assert_int_eq(sm_restore(copy, w.buf, w.len, NULL), 0);
+	scopes_of(copy, restored);
+	ck_assert_str_eq(live, restored);
+	/* Granted (no new lease), then released and removed. */
+	ck_assert_int_eq(acquire(&t, "main/primary", "a", 5000), SM_OK);
+	ck_assert_uint_eq(scope(&t, "main").leases, 1);
+	ck_assert_int_eq(release(&t, "main/primary", "a", t.res.lease.token),
 			 SM_OK);
+	ck_assert(!sm_lease_get(t.sm, "main/primary", 12, NULL));
+	ck_assert_uint_eq(scope(&t, "main").leases, 0);
 	ck_assert_uint_eq(scope(&t, "main").keys, 1);
-	ck_assert_int_eq(release(&t, "main/primary", "a", token), SM_OK);
-	ck_assert_uint_eq(scope(&t, "main").keys, 0);
-	ck_assert(!sm_scope_get(t.sm, "main", 4, NULL));
-	ck_assert_int_eq(acquire_q(&t, "main/member", "a", q), SM_OK);
+	wire_writer_free(&w);
+	sm_free(copy);
 	t_fini(&t);
 }
 END_TEST
@@ -2227,51 +2145,19 @@ START_TEST(test_scope_counters_rebuilt_after_restore)
 	ck_assert_int_eq(sm_restore(copy, w.buf, w.len, NULL), 0);
 	scopes_of(copy, after);
 	ck_assert_str_eq(after, before);
-	/* And the restored machine goes on counting (and limiting). */
+	/* And the restored machine goes on counting. */
 	{
 		struct t r = t;
 		r.sm = copy;
-		ck_assert_int_eq(put_q(&r, "main/x", "1",
-				       (struct sm_quota){ .keys = 2 }),
-				 SM_QUOTA);
+		ck_assert_int_eq(put(&r, "main/x", "1", NULL, 0), SM_OK);
+		ck_assert_uint_eq(scope(&r, "main").keys, 3);
 		ck_assert_int_eq(expire(&r, "main/primary", token, token),
 				 SM_OK);
-		ck_assert_uint_eq(scope(&r, "main").keys, 1);
+		ck_assert_uint_eq(scope(&r, "main").keys, 2);
 	}
 	wire_writer_free(&w);
 	sm_free(copy);
 	t_fini(&t);
-}
-END_TEST
-
-START_TEST(test_cmd_quota_encoding)
-{
-	struct wire_writer w;
-	struct sm_cmd c = { .type = SM_CMD_PUT, .key = S("m/k") }, d;
-	unsigned char buf[64];
-
-	/* No limits: version 1, what older witnesses read. */
-	wire_writer_init(&w);
-	ck_assert(sm_cmd_encode(&w, &c));
-	ck_assert_uint_eq(w.buf[0], 1);
-	wire_writer_reset(&w);
-	c.quota = (struct sm_quota){ 1, 2, 3 };
-	ck_assert(sm_cmd_encode(&w, &c));
-	ck_assert_uint_eq(w.buf[0], 2);
-	ck_assert_int_eq(sm_cmd_decode(w.buf, w.len, &d, NULL), 0);
-	ck_assert_uint_eq(d.quota.keys, 1);
-	ck_assert_uint_eq(d.quota.bytes, 2);
-	ck_assert_uint_eq(d.quota.leases, 3);
-	/* Version 2 with all limits 0 is not what the encoder writes. */
-	ck_assert_uint_le(w.len, sizeof(buf));
-	memcpy(buf, w.buf, w.len);
-	memset(buf + w.len - 24, 0, 24);
-	ck_assert_int_eq(sm_cmd_decode(buf, w.len, &d, NULL), -1);
-	/* Commands that cannot grow a scope take no limits. */
-	wire_writer_reset(&w);
-	c.type = SM_CMD_DELETE;
-	ck_assert(!sm_cmd_encode(&w, &c));
-	wire_writer_free(&w);
 }
 END_TEST
 
@@ -2307,11 +2193,9 @@ Suite *sm_suite(void)
 	tcase_add_test(key, test_key_each_matches_brute_force);
 	tcase_add_test(key, test_lease_each_in_order);
 	tcase_add_test(key, test_scope_of_names);
-	tcase_add_test(key, test_quota_keys_refused_deterministically);
-	tcase_add_test(key, test_quota_bytes_counts_keys_and_values);
-	tcase_add_test(key, test_quota_leases);
+	tcase_add_test(key, test_scope_counts_keys_and_leases);
+	tcase_add_test(lease, test_floor_lease_counts_in_scope);
 	tcase_add_test(snapshot, test_scope_counters_rebuilt_after_restore);
-	tcase_add_test(cmd, test_cmd_quota_encoding);
 	tcase_add_test(cmd, test_cmd_round_trip);
 	tcase_add_test(cmd, test_cmd_every_truncation_rejected);
 	tcase_add_test(cmd, test_cmd_encode_refuses_invalid);
