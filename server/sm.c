@@ -588,13 +588,17 @@ int sm_apply(struct sm *sm, uint64_t index, const void *cmd, size_t len,
 	struct sm_result scratch;
 	struct sm_cmd c;
 	const char *why;
+	int rv;
 	struct apply_ctx a = { sm,       index, &c, res ? res : &scratch,
 			       on_event, arg };
 
 	SM_ASSERT(index > sm->applied);
 	memset(a.res, 0, sizeof(*a.res));
 	a.res->status = SM_OK;
-	if (sm_cmd_decode(cmd, len, &c, &why) != 0)
+	rv = sm_cmd_decode(cmd, len, &c, &why);
+	if (rv == SM_CMD_UNKNOWN)
+		return SM_APPLY_UNKNOWN; /* nothing changed */
+	if (rv != 0)
 		a.res->status = SM_INVALID;
 	else if (apply_cmd(&a) != 0)
 		return -1; /* nothing changed, not even the applied index */

@@ -160,7 +160,10 @@ struct sm_cmd {
 
 /* Command codec (the log entry payload), versioned by its first byte. */
 bool sm_cmd_encode(struct wire_writer *w, const struct sm_cmd *c);
-/* 0, or -1 with a reason in why (for logs): never trusts the input. */
+/* 0, or -1 (malformed) or SM_CMD_UNKNOWN (a version or type this binary
+ * does not know: a newer witness's command) with a reason in why (for
+ * logs): never trusts the input. */
+#define SM_CMD_UNKNOWN (-2)
 int sm_cmd_decode(const void *buf, size_t len, struct sm_cmd *c,
 		  const char **why);
 
@@ -227,11 +230,17 @@ struct sm *sm_new(void);
 void sm_free(struct sm *sm);
 
 /* Apply the command of log entry `index` (index strictly increasing).
- * A malformed command is applied as a no-op with SM_INVALID, on every
- * witness alike.  Returns 0, or -1 when out of memory (the caller must stop:
- * the witness can no longer follow the log); then nothing changed, not even
- * the applied index.  res and on_event may be NULL.  Cost: O(log n) per
+ * A malformed command of a known version and type (which the encoder
+ * never writes: only damage the checksums missed) is applied as a no-op
+ * with SM_INVALID, on every witness alike.  Returns 0; or -1 when out of
+ * memory, or SM_APPLY_UNKNOWN when the command's version or type is one
+ * this binary does not know: then nothing changed, not even the applied
+ * index, and the caller must stop.  Skipping the command would be the
+ * worst answer: the witnesses that know it apply it, and this one's
+ * state would silently part from theirs (a stopped witness is a crashed
+ * one, which Raft tolerates).  res and on_event may be NULL.  Cost: O(log n) per
  * command, plus O(k log n) for the k keys of a lease it frees. */
+#define SM_APPLY_UNKNOWN (-2)
 int sm_apply(struct sm *sm, uint64_t index, const void *cmd, size_t len,
 	     struct sm_result *res, sm_event_fn on_event, void *arg);
 

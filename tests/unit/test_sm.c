@@ -804,7 +804,8 @@ END_TEST
 START_TEST(test_revisions_and_skip)
 {
 	struct t t;
-	unsigned char junk[3] = { 9, 9, 9 };
+	/* Version 1, a delete whose key length runs past the end. */
+	unsigned char junk[3] = { 1, SM_CMD_DELETE, 9 };
 
 	t_init(&t);
 	ck_assert_uint_eq(sm_revision(t.sm), 0);
@@ -1325,6 +1326,28 @@ static void expect_invalid(struct wire_writer *w, const char *what)
 	wire_writer_reset(w);
 }
 
+/* A version or type this binary does not know: the decoder says so, and
+ * sm_apply applies nothing, not even the index (the node stops there). */
+static void expect_unknown(struct wire_writer *w, const char *what)
+{
+	struct sm_cmd out;
+	const char *why = NULL;
+	struct t t;
+
+	ck_assert_msg(!w->failed, "%s: writer failed", what);
+	ck_assert_msg(sm_cmd_decode(w->buf, w->len, &out, &why) ==
+			      SM_CMD_UNKNOWN,
+		      "%s: not unknown", what);
+	ck_assert_ptr_nonnull(why);
+	t_init(&t);
+	ck_assert_int_eq(sm_apply(t.sm, 1, w->buf, w->len, &t.res, NULL, NULL),
+			 SM_APPLY_UNKNOWN);
+	ck_assert_uint_eq(sm_applied_index(t.sm), 0);
+	ck_assert_uint_eq(sm_revision(t.sm), 0);
+	t_fini(&t);
+	wire_writer_reset(w);
+}
+
 static void header(struct wire_writer *w, uint8_t version, uint8_t type)
 {
 	wire_put_u8(w, version);
@@ -1339,16 +1362,18 @@ START_TEST(test_cmd_decode_rejects_bad_fields)
 	wire_writer_init(&w);
 	header(&w, 0, SM_CMD_DELETE);
 	put_str(&w, "k");
-	expect_invalid(&w, "version 0");
+	expect_unknown(&w, "version 0");
 	header(&w, 2, SM_CMD_DELETE);
 	put_str(&w, "k");
-	expect_invalid(&w, "version 2");
+	expect_unknown(&w, "version 2");
 	header(&w, 1, 0);
 	put_str(&w, "k");
-	expect_invalid(&w, "type 0");
+	expect_unknown(&w, "type 0");
 	header(&w, 1, SM_CMD_LEASE_FLOOR + 1);
 	put_str(&w, "k");
-	expect_invalid(&w, "type 8");
+	expect_unknown(&w, "type 9");
+	wire_put_u8(&w, 1);
+	expect_invalid(&w, "version 1, no type (truncated)");
 	header(&w, 1, SM_CMD_DELETE);
 	put_str(&w, "");
 	expect_invalid(&w, "empty key");
