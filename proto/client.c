@@ -210,6 +210,11 @@ static const struct field auth_done_fields[] = {
 	STR(AU, role, "role", CLIENT_NAME_MAX, false),
 };
 #undef AU
+static const struct field version_fields[] = {
+	STR(struct client_version_body, version, "version", CLIENT_NAME_MAX,
+	    false),
+	ANY_U64(struct client_version_body, commands, "commands"),
+};
 static const struct field health_fields[] = {
 	U8(struct client_health_body, healthy, "healthy"),
 	STR(struct client_health_body, reason, "reason", CLIENT_MESSAGE_MAX,
@@ -240,6 +245,7 @@ enum body_kind {
 	BODY_AUTH_DONE, /* AUTH_PROOF */
 	BODY_HEALTH,
 	BODY_SCOPES,
+	BODY_VERSION,
 };
 
 struct op_info {
@@ -336,6 +342,8 @@ static const struct op_info ops[N_OPS] = {
 						      BODY_LEASE },
 	[CLIENT_OP_SCOPES -
 		CLIENT_OP_HELLO] = { "SCOPES", true, NULL, 0, BODY_SCOPES },
+	[CLIENT_OP_VERSION -
+		CLIENT_OP_HELLO] = { "VERSION", true, NULL, 0, BODY_VERSION },
 };
 
 static const struct op_info *op_info(uint32_t op)
@@ -497,6 +505,9 @@ static void put_body(struct wire_writer *w, const struct client_response *r,
 		break;
 	case BODY_AUTH_DONE:
 		PUT_ONE(w, &r->auth, auth_done_fields);
+		break;
+	case BODY_VERSION:
+		PUT_ONE(w, &r->version_body, version_fields);
 		break;
 	case BODY_HEALTH:
 		PUT_ONE(w, &r->health_body, health_fields);
@@ -832,6 +843,10 @@ static void get_body(struct dec *d, struct client_response *r,
 		break;
 	case BODY_HEALTH:
 		get_one(d, "health", &r->health_body, FIELDS(health_fields),
+			false);
+		break;
+	case BODY_VERSION:
+		get_one(d, "version", &r->version_body, FIELDS(version_fields),
 			false);
 		break;
 	case BODY_SCOPES:

@@ -39,7 +39,7 @@
  * input.
  *
  * Request validation (what client_decode_request refuses):
- *   - request id 0, an op outside HELLO..SCOPES;
+ *   - request id 0, an op outside HELLO..VERSION;
  *   - lease name, holder, key, member name, peer_addr empty (mandatory);
  *     user, nonce, client_name, prefix, value, lease (no lease) and
  *     to_name may be empty.  An empty HELLO user is well-formed: whether
@@ -89,6 +89,7 @@
  *                  Admin only.  A witness older than this op answers
  *                  EINVAL "unknown op", as for any op it does not know
  *   SCOPES         (nothing)
+ *   VERSION        (nothing)
  *
  * Paging.  An answer must fit in one frame, and every client accepts
  * FRAME_LIMIT_DEFAULT (1 MiB).  LIST and LEASE_LIST (the first encoding,
@@ -142,6 +143,14 @@
  *                  matter: it serves every write), from its applied
  *                  state, scopes in name order, as many as fit in a
  *                  frame ("more" when some were left out)
+ *   VERSION        str version (the release, "0.1.0"), u64 commands (the
+ *                  highest log command type it applies: server/sm.h;
+ *                  CLIENT_COMMANDS_FLOOR and up know the floor)
+ *                  (struct client_version_body).  Answered by any
+ *                  witness, about itself.  A witness older than this op
+ *                  answers EINVAL "unknown op": it reports no version (a
+ *                  field added to STATUS instead would be trailing bytes
+ *                  to the clients of before, which refuse them)
  *   others         (nothing)
  * The lease or kv after "present" is always encoded (empty when absent);
  * a present one, a listed one and one in an event has a non-empty name or
@@ -198,6 +207,7 @@ enum client_op {
 	CLIENT_OP_HEALTH,          /* this witness's health (0x215) */
 	CLIENT_OP_LEASE_FLOOR,     /* a free lease's token floor (0x216) */
 	CLIENT_OP_SCOPES,          /* per-scope usage and requests (0x217) */
+	CLIENT_OP_VERSION,         /* this witness's version (0x218) */
 	CLIENT_OP_END,
 	CLIENT_RESPONSE = 0x300,
 	CLIENT_EVENT = 0x301,
@@ -312,6 +322,15 @@ struct client_health_body {
 	uint64_t disk_write_errors;
 };
 
+/* The highest log command type a witness applying the floor knows
+ * (server/sm.h SM_CMD_LEASE_FLOOR). */
+#define CLIENT_COMMANDS_FLOOR 8
+
+struct client_version_body {
+	struct client_str version;
+	uint64_t commands; /* highest log command type it applies */
+};
+
 /* A response, decoded or to encode.  Arrays point into the caller's
  * memory when encoding, into the frame (and the scratch) when decoding. */
 struct client_response {
@@ -333,6 +352,7 @@ struct client_response {
 	struct client_auth_body auth;
 	struct client_health_body health_body;
 	struct client_scopes_body scopes_body;
+	struct client_version_body version_body;
 };
 
 struct client_event {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "proto/hash.h"
 #include "server/health.h"
 #include "server/lease_clock.h"
@@ -956,6 +957,20 @@ static void handle_health(struct service *s, struct request *rq)
 	request_free(rq);
 }
 
+/* This witness's release and the log commands it knows: what tenurectl
+ * cluster move checks before it writes a floor (proto/client.h). */
+static void handle_version(struct request *rq)
+{
+	struct client_response r;
+	_Static_assert(SM_CMD_LAST >= CLIENT_COMMANDS_FLOOR,
+		       "the floor is command type 8");
+	memset(&r, 0, sizeof(r));
+	r.version_body.version = czstr(tenure_version());
+	r.version_body.commands = SM_CMD_LAST;
+	answer(rq, &r);
+	request_free(rq);
+}
+
 static void handle_member_list(struct service *s, struct request *rq)
 {
 	struct raft *raft = node_raft(s->node);
@@ -1205,6 +1220,9 @@ void service_handle(struct service *s, struct session *sess,
 		return;
 	case CLIENT_OP_HEALTH:
 		handle_health(s, rq);
+		return;
+	case CLIENT_OP_VERSION:
+		handle_version(rq);
 		return;
 	case CLIENT_OP_SCOPES:
 		handle_scopes(s, rq);

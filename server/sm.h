@@ -138,6 +138,7 @@ enum sm_cmd_type {
 	SM_CMD_DELETE,
 	SM_CMD_CAS,
 	SM_CMD_LEASE_FLOOR, /* 8: see floor() above */
+	SM_CMD_LAST = SM_CMD_LEASE_FLOOR,
 };
 
 /* Byte strings point into the encoded command (or the caller's memory when

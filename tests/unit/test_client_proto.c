@@ -304,6 +304,8 @@ static void response_eq(const struct client_response *a,
 	str_eq(a->health_body.reason, b->health_body.reason, "reason");
 	ck_assert_uint_eq(a->health_body.disk_write_errors,
 			  b->health_body.disk_write_errors);
+	str_eq(a->version_body.version, b->version_body.version, "version");
+	ck_assert_uint_eq(a->version_body.commands, b->version_body.commands);
 	ck_assert_int_eq(a->more, b->more);
 	ck_assert_uint_eq(a->n, b->n);
 	for (uint32_t i = 0; i < a->n; i++) {
@@ -470,6 +472,7 @@ static void other_requests(struct client_request *out, size_t *n)
 	add_req(out, n, CLIENT_OP_STATUS);
 	add_req(out, n, CLIENT_OP_HEALTH);
 	add_req(out, n, CLIENT_OP_SCOPES);
+	add_req(out, n, CLIENT_OP_VERSION);
 	add_req(out, n, CLIENT_OP_MEMBER_LIST);
 	r = add_req(out, n, CLIENT_OP_MEMBER_ADD);
 	r->name = S("w4");
@@ -670,6 +673,11 @@ static void status_responses(struct client_response *out, size_t *n)
 	r->scopes_body = (struct client_scopes_body){ true, 10000, 64 << 20,
 						      1000, 2000 };
 	error_responses(out, n, CLIENT_OP_SCOPES);
+	r = add_resp(out, n, CLIENT_OP_VERSION, CLIENT_OK); /* all empty */
+	r = add_resp(out, n, CLIENT_OP_VERSION, CLIENT_OK);
+	r->version_body.version = S("0.1.0");
+	r->version_body.commands = CLIENT_COMMANDS_FLOOR;
+	error_responses(out, n, CLIENT_OP_VERSION);
 }
 
 static void auth_responses(struct client_response *out, size_t *n)
@@ -1927,6 +1935,7 @@ START_TEST(test_idempotent_ops)
 		CLIENT_OP_MEMBER_LIST,   CLIENT_OP_LEASE_LIST_PAGE,
 		CLIENT_OP_LIST_PAGE,     CLIENT_OP_HEALTH,
 		CLIENT_OP_LEASE_FLOOR,   CLIENT_OP_SCOPES,
+		CLIENT_OP_VERSION,
 	};
 	static const uint32_t no[] = {
 		CLIENT_OP_LEASE_RELEASE, CLIENT_OP_DELETE,
@@ -1977,6 +1986,7 @@ START_TEST(test_op_names)
 		"HEALTH",
 		"LEASE_FLOOR",
 		"SCOPES",
+		"VERSION",
 	};
 
 	for (unsigned k = 0; k < N_OPS; k++)
