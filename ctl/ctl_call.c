@@ -297,6 +297,13 @@ static void explain(int status, const char **why, const char **hint)
 		*why = "the witness is busy";
 		*hint = "retry in a moment";
 		break;
+	case CLIENT_EQUOTA:
+		*why = "the witnesses refused it: the scope is at a quota";
+		*hint = "see '" CTL_PROG
+			" status --scopes'; delete keys of the "
+			"scope, or raise the witness setting named above on "
+			"every witness (docs/operations.md)";
+		break;
 	case CLIENT_ESHUTDOWN:
 		*why = "the witness is shutting down";
 		*hint = "retry; another witness will answer";

@@ -19,9 +19,10 @@
 
 struct probe {
 	struct tclient_result res;
-	struct tclient_result health; /* HEALTH, asked alongside STATUS */
-	char warning[256];            /* why it is unreachable */
-	bool done, health_done;
+	struct tclient_result health;  /* HEALTH, asked alongside STATUS */
+	struct tclient_result version; /* VERSION, likewise */
+	char warning[256];             /* why it is unreachable */
+	bool done, health_done, version_done;
 	size_t *pending;
 };
 
@@ -57,19 +58,49 @@ static void on_health(void *arg, int status, const struct client_response *r)
 	(*p->pending)--;
 }
 
+static void on_version(void *arg, int status, const struct client_response *r)
+{
+	struct probe *p = arg;
+	if (p->version_done)
+		return;
+	if (!r || !tclient_result_copy(&p->version, status, r)) {
+		p->version.status = r ? CLIENT_EINTERNAL : status;
+		p->version.has_response = false;
+	}
+	p->version_done = true;
+	(*p->pending)--;
+}
+
+/* Ask one more thing of a witness alongside STATUS: *done stays true
+ * (nothing to wait for) when it cannot be asked. */
+static void ask_too(struct tclient *cl, uint32_t op, struct ctl *c,
+		    tclient_cb cb, struct probe *p, struct tclient_result *res,
+		    bool *done)
+{
+	struct client_request q = { .op = op };
+	res->status = CLIENT_EINTERNAL;
+	*done = true;
+	if (!cl)
+		return;
+	*done = false;
+	if (tclient_request(cl, &q, c->timeout_ms, cb, p) == 0)
+		(*p->pending)++;
+	else
+		*done = true;
+}
+
 static void on_probe_closed(void *arg)
 {
 	(void)arg;
 }
 
-/* STATUS (and HEALTH, when with_health) from every endpoint; p has
- * c->n_endpoints entries.  Returns how many answered STATUS. */
+/* STATUS (and HEALTH and VERSION, when with_health) from every endpoint;
+ * p has c->n_endpoints entries.  Returns how many answered STATUS. */
 static size_t probe_all(struct ctl *c, struct probe *p, bool with_health)
 {
 	uv_loop_t loop;
 	struct tclient *cl[CTL_MAX_ENDPOINTS] = { 0 };
 	struct client_request q = { .op = CLIENT_OP_STATUS };
-	struct client_request h = { .op = CLIENT_OP_HEALTH };
 	size_t pending = 0, answered = 0;
 	if (uv_loop_init(&loop))
 		return 0;
@@ -88,16 +119,11 @@ static size_t probe_all(struct ctl *c, struct probe *p, bool with_health)
 			p[i].res.status = CLIENT_EINTERNAL;
 			p[i].done = true;
 		}
-		p[i].health.status = CLIENT_EINTERNAL;
-		p[i].health_done = true;
-		if (with_health && cl[i]) {
-			p[i].health_done = false;
-			if (tclient_request(cl[i], &h, c->timeout_ms, on_health,
-					    &p[i]) == 0)
-				pending++;
-			else
-				p[i].health_done = true;
-		}
+		struct tclient *asked = with_health ? cl[i] : NULL;
+		ask_too(asked, CLIENT_OP_HEALTH, c, on_health, &p[i],
+			&p[i].health, &p[i].health_done);
+		ask_too(asked, CLIENT_OP_VERSION, c, on_version, &p[i],
+			&p[i].version, &p[i].version_done);
 	}
 	while (pending > 0 && uv_run(&loop, UV_RUN_ONCE))
 		;
@@ -116,6 +142,7 @@ static void probes_free(struct ctl *c, struct probe *p)
 	for (size_t i = 0; i < c->n_endpoints; i++) {
 		tclient_result_free(&p[i].res);
 		tclient_result_free(&p[i].health);
+		tclient_result_free(&p[i].version);
 	}
 }
 
@@ -136,6 +163,23 @@ static const char *health_of(const struct probe *p, bool *healthy)
 		return "?";
 	*healthy = b->healthy;
 	return b->healthy ? "ok" : b->reason.p;
+}
+
+/* The VERSION column: the release, or "?" from a witness too old to
+ * answer VERSION (or that did not answer it); NULL when unreachable. */
+static bool version_known(const struct probe *p)
+{
+	return probe_ok(p) && p->version.status == CLIENT_OK &&
+	       p->version.has_response;
+}
+
+static struct client_str version_of(const struct probe *p)
+{
+	if (!probe_ok(p))
+		return ctl_str("");
+	if (!version_known(p))
+		return ctl_str("?");
+	return p->version.r.version_body.version;
 }
 
 /* What the role column says about a witness that did not answer. */
@@ -192,6 +236,12 @@ static void status_json(struct ctl *c, const struct probe *p)
 			json_string(&j, why);
 		else
 			json_null(&j);
+		struct client_str v = version_of(&p[i]);
+		json_key(&j, "version"); /* null: unreachable or too old */
+		if (version_known(&p[i]))
+			ctl_json_cstr(&j, v);
+		else
+			json_null(&j);
 		json_end(&j);
 	}
 	json_end(&j);
@@ -201,15 +251,15 @@ static void status_table(struct ctl *c, const struct probe *p)
 {
 	static const char *const head[] = { "NAME",   "ENDPOINT", "ROLE",
 					    "TERM",   "COMMIT",   "APPLIED",
-					    "LEADER", "HEALTH" };
+					    "LEADER", "HEALTH",   "VERSION" };
 	struct ctl_table t;
-	ctl_table_init(&t, 8, head);
+	ctl_table_init(&t, 9, head);
 	for (size_t i = 0; i < c->n_endpoints; i++) {
 		const struct client_status_body *b = &p[i].res.r.status_body;
 		bool ok = probe_ok(&p[i]);
 		bool healthy;
 		const char *why = health_of(&p[i], &healthy);
-		char *cells[8] = {
+		char *cells[9] = {
 			ok ? ctl_cell(b->name) : ctl_cell(ctl_str("")),
 			ctl_cell(ctl_str(c->endpoint_names[i])),
 			ctl_cell(role_of(&p[i])),
@@ -218,17 +268,116 @@ static void status_table(struct ctl *c, const struct probe *p)
 			ok ? ctl_cell_u64(b->applied) : ctl_cell(ctl_str("")),
 			ctl_cell(ok ? b->leader : ctl_str("")),
 			ctl_cell(ctl_str(why)),
+			ctl_cell(version_of(&p[i])),
 		};
 		ctl_table_row(&t, (const char *const *)cells);
-		for (size_t k = 0; k < 8; k++)
+		for (size_t k = 0; k < 9; k++)
 			free(cells[k]);
 	}
 	ctl_table_print(&t, stdout);
 	ctl_table_free(&t);
 }
 
+/* ---- status --scopes ----------------------------------------------------- */
+
+static void scopes_json(const struct client_response *r)
+{
+	static const char *const names[] = {
+		"keys", "bytes", "leases", "requests", "req_per_s", "refused"
+	};
+	const struct client_scopes_body *b = &r->scopes_body;
+	struct json j;
+	json_init_file(&j, stdout, 0);
+	json_object(&j);
+	json_key(&j, "scopes");
+	json_list(&j);
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct client_scope *s = &r->scopes[i];
+		const uint64_t v[] = {
+			s->keys,     s->bytes,       s->leases,
+			s->requests, s->last_second, s->refused
+		};
+		json_object(&j);
+		json_key(&j, "scope");
+		ctl_json_cstr(&j, s->name);
+		for (size_t k = 0; k < 6; k++) {
+			json_key(&j, names[k]);
+			json_u64(&j, v[k]);
+		}
+		json_end(&j);
+	}
+	json_end(&j);
+	json_key(&j, "more");
+	json_bool(&j, b->more);
+	json_key(&j, "limits");
+	json_object(&j);
+	json_key(&j, "scope_max_keys");
+	json_u64(&j, b->max_keys);
+	json_key(&j, "scope_max_bytes");
+	json_u64(&j, b->max_bytes);
+	json_key(&j, "scope_max_leases");
+	json_u64(&j, b->max_leases);
+	json_key(&j, "scope_max_requests_per_second");
+	json_u64(&j, b->max_requests_per_second);
+	json_end(&j);
+	json_end(&j);
+}
+
+static void scopes_table(const struct client_response *r)
+{
+	static const char *const head[] = { "SCOPE",  "KEYS",  "BYTES",
+					    "LEASES", "REQ/S", "REFUSED" };
+	const struct client_scopes_body *b = &r->scopes_body;
+	struct ctl_table t;
+	ctl_table_init(&t, 6, head);
+	for (uint32_t i = 0; i < r->n; i++) {
+		const struct client_scope *s = &r->scopes[i];
+		char *cells[6] = {
+			ctl_cell(s->name),
+			ctl_cell_u64(s->keys),
+			ctl_cell_u64(s->bytes),
+			ctl_cell_u64(s->leases),
+			ctl_cell_u64(s->last_second),
+			ctl_cell_u64(s->refused),
+		};
+		ctl_table_row(&t, (const char *const *)cells);
+		for (size_t k = 0; k < 6; k++)
+			free(cells[k]);
+	}
+	ctl_table_print(&t, stdout);
+	ctl_table_free(&t);
+	if (b->more)
+		printf("(more scopes than fit in one answer: see /metrics)\n");
+	printf("limits per scope (0: none): scope_max_keys %llu, "
+	       "scope_max_bytes %llu, scope_max_leases %llu, "
+	       "scope_max_requests_per_second %llu\n",
+	       (unsigned long long)b->max_keys,
+	       (unsigned long long)b->max_bytes,
+	       (unsigned long long)b->max_leases,
+	       (unsigned long long)b->max_requests_per_second);
+}
+
+static int status_scopes(struct ctl *c)
+{
+	struct client_request q;
+	struct tclient_result res;
+	memset(&q, 0, sizeof(q));
+	q.op = CLIENT_OP_SCOPES;
+	int code = ctl_call(c, &q, "status --scopes", &res);
+	if (code == CTL_EXIT_OK) {
+		if (c->format == CTL_JSON)
+			scopes_json(&res.r);
+		else
+			scopes_table(&res.r);
+	}
+	tclient_result_free(&res);
+	return code;
+}
+
 int ctl_cmd_status(struct ctl *c)
 {
+	if (ctl_opt(c, "scopes"))
+		return status_scopes(c);
 	struct probe p[CTL_MAX_ENDPOINTS];
 	size_t answered = probe_all(c, p, true);
 	if (c->format == CTL_JSON)
@@ -257,6 +406,41 @@ int ctl_cmd_status(struct ctl *c)
 			     : "check --endpoints (the --listen-client "
 			       "addresses) and that tenured runs there");
 	return CTL_EXIT_ERROR;
+}
+
+int ctl_check_commands(struct ctl *c, uint64_t need, const char *what)
+{
+	struct probe p[CTL_MAX_ENDPOINTS];
+	int code = CTL_EXIT_OK;
+	probe_all(c, p, true);
+	for (size_t i = 0; i < c->n_endpoints && !code; i++) {
+		struct client_str v = version_of(&p[i]);
+		const char *e = c->endpoint_names[i];
+		if (!probe_ok(&p[i])) {
+			fprintf(stderr,
+				CTL_PROG ": %s: cannot tell which version the "
+					 "witness %s runs: it did not answer\n"
+					 "Hint: every witness must answer, "
+					 "each one applies the log: start it "
+					 "(or remove it from the trio) and "
+					 "run this again.\n",
+				what, e);
+			code = CTL_EXIT_ERROR;
+		} else if (!version_known(&p[i]) ||
+			   p[i].version.r.version_body.commands < need) {
+			fprintf(stderr,
+				CTL_PROG ": %s: the witness %s runs a version "
+					 "(%.*s) that does not know this "
+					 "command; it would stop at it\n"
+					 "Hint: upgrade every witness of the "
+					 "trio first (docs/operations.md "
+					 "\"Upgrading the witnesses\").\n",
+				what, e, (int)v.len, v.p);
+			code = CTL_EXIT_ERROR;
+		}
+	}
+	probes_free(c, p);
+	return code;
 }
 
 /* The leader's name as the witnesses report it (the first one that names

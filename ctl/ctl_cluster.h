@@ -18,5 +18,9 @@ int ctl_cmd_member_add(struct ctl *c);
 int ctl_cmd_member_remove(struct ctl *c);
 int ctl_cmd_leader_transfer(struct ctl *c);
 int ctl_cmd_bench(struct ctl *c);
+/* Does every witness of c apply log commands up to type `need`
+ * (VERSION's commands)?  0, or CTL_EXIT_ERROR after saying which witness
+ * does not or did not answer; `what` names the command that needs it. */
+int ctl_check_commands(struct ctl *c, uint64_t need, const char *what);
 
 #endif /* TENURE_CTL_CLUSTER_H */

@@ -23,6 +23,7 @@
 /* ---- the command table -------------------------------------------------- */
 
 static const char *const no_opts[] = { NULL };
+static const char *const status_opts[] = { "scopes", NULL };
 static const char *const acquire_opts[] = { "holder", "ttl", NULL };
 static const char *const holder_token_opts[] = { "holder", "token", NULL };
 static const char *const put_opts[] = { "lease", "token", "expect-revision",
@@ -71,9 +72,9 @@ static const struct ctl_cmd commands[] = {
 	  "the\n"
 	  "build ran in a checkout.  The same as '" CTL_PROG " --version'.\n",
 	  cmd_version },
-	{ "status", "", 0, 0, no_opts,
+	{ "status", "[--scopes]", 0, 0, status_opts,
 	  "one row per witness: name, endpoint, role, term, commit, applied, "
-	  "leader, health",
+	  "leader, health; --scopes: one row per scope",
 	  "Asks every endpoint separately (not only the leader); a witness "
 	  "that\n"
 	  "does not answer is listed with role \"unreachable\".  HEALTH is "
@@ -84,7 +85,13 @@ static const struct ctl_cmd commands[] = {
 	  "to\n"
 	  "say).  -o json: healthy and health_reason per witness.  Exit 2 "
 	  "only\n"
-	  "when none answered.\n",
+	  "when none answered.\n"
+	  "--scopes: the leader's view of every scope (the part of a key or\n"
+	  "lease name before its first '/'): SCOPE KEYS BYTES LEASES REQ/S\n"
+	  "REFUSED, REQ/S the requests of the last second and REFUSED those\n"
+	  "answered busy (over scope_max_requests_per_second) or over a key,\n"
+	  "byte or lease quota, since the leader started; then the limits.\n"
+	  "-o json: {\"scopes\": [...], \"limits\": {...}, \"more\": bool}.\n",
 	  ctl_cmd_status },
 	{ "lease acquire", "NAME --holder H --ttl MS", 1, 1, acquire_opts,
 	  "acquire a lease (or renew it, when H already holds it)",
@@ -798,6 +805,7 @@ static void add_word(struct parsed *p, const char *w)
 static bool is_flag(const char *name)
 {
 	return strcmp(name, "yes") == 0 || strcmp(name, "force") == 0 ||
+	       strcmp(name, "scopes") == 0 ||
 	       strcmp(name, "no-pg-check") == 0 ||
 	       strcmp(name, "pending") == 0 ||
 	       strcmp(name, "switchover-first") == 0;

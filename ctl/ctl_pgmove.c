@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/ctl_cluster.h"
 #include "ctl/ctl_confirm.h"
 #include "ctl/ctl_pg.h"
 
@@ -344,6 +345,12 @@ static int run(struct move *m)
 	    (code = check_old(m)) ||
 	    (code = list_scope(&m->to, m->prefix, &m->new, "list (--to)")) ||
 	    (code = check_new(m, &st)))
+		return code;
+	/* A witness that does not know the floor would stop at it (an older
+	 * one than that check: skip it and part from the others). */
+	if (st == NEW_READY &&
+	    (code = ctl_check_commands(&m->to, CLIENT_COMMANDS_FLOOR,
+				       "cluster move (--to)")))
 		return code;
 	if (st == NEW_MOVED_ON) {
 		print_done(m, 0, 0, true);

@@ -165,6 +165,25 @@ static const struct field member_fields[] = {
 	ANY_U64(MEM, match, "match"),
 };
 #undef MEM
+#define SC struct client_scope
+static const struct field scope_fields[] = {
+	STR(SC, name, "name", SM_KEY_MAX, true),
+	ANY_U64(SC, keys, "keys"),
+	ANY_U64(SC, bytes, "bytes"),
+	ANY_U64(SC, leases, "leases"),
+	ANY_U64(SC, requests, "requests"),
+	ANY_U64(SC, last_second, "last_second"),
+	ANY_U64(SC, refused, "refused"),
+};
+#undef SC
+#define SB struct client_scopes_body
+static const struct field scopes_limit_fields[] = {
+	ANY_U64(SB, max_keys, "max_keys"),
+	ANY_U64(SB, max_bytes, "max_bytes"),
+	ANY_U64(SB, max_leases, "max_leases"),
+	ANY_U64(SB, max_requests_per_second, "max_requests_per_second"),
+};
+#undef SB
 #define ST struct client_status_body
 static const struct field status_fields[] = {
 	STR(ST, name, "name", CLIENT_NAME_MAX, false),
@@ -191,6 +210,11 @@ static const struct field auth_done_fields[] = {
 	STR(AU, role, "role", CLIENT_NAME_MAX, false),
 };
 #undef AU
+static const struct field version_fields[] = {
+	STR(struct client_version_body, version, "version", CLIENT_NAME_MAX,
+	    false),
+	ANY_U64(struct client_version_body, commands, "commands"),
+};
 static const struct field health_fields[] = {
 	U8(struct client_health_body, healthy, "healthy"),
 	STR(struct client_health_body, reason, "reason", CLIENT_MESSAGE_MAX,
@@ -203,6 +227,7 @@ static const struct field health_fields[] = {
 #define LEASE_MIN_BYTES (4 + 4 + 8 + 8 + 8)
 #define KV_MIN_BYTES (4 + 4 + 4 + 8 + 8)
 #define MEMBER_MIN_BYTES (4 * 4 + 8 + 1 + 1 + 8)
+#define SCOPE_MIN_BYTES (4 + 6 * 8)
 
 /* ---- ops ----------------------------------------------------------------- */
 
@@ -219,6 +244,8 @@ enum body_kind {
 	BODY_CHALLENGE, /* HELLO */
 	BODY_AUTH_DONE, /* AUTH_PROOF */
 	BODY_HEALTH,
+	BODY_SCOPES,
+	BODY_VERSION,
 };
 
 struct op_info {
@@ -313,6 +340,10 @@ static const struct op_info ops[N_OPS] = {
 	[CLIENT_OP_LEASE_FLOOR - CLIENT_OP_HELLO] = { "LEASE_FLOOR", true,
 						      FIELDS(req_lease_floor),
 						      BODY_LEASE },
+	[CLIENT_OP_SCOPES -
+		CLIENT_OP_HELLO] = { "SCOPES", true, NULL, 0, BODY_SCOPES },
+	[CLIENT_OP_VERSION -
+		CLIENT_OP_HELLO] = { "VERSION", true, NULL, 0, BODY_VERSION },
 };
 
 static const struct op_info *op_info(uint32_t op)
@@ -359,6 +390,7 @@ static const char *const status_names[] = {
 	[CLIENT_EINTERNAL] = "EINTERNAL",
 	[CLIENT_EUNKNOWN] = "EUNKNOWN",
 	[CLIENT_ECIRCUIT] = "ECIRCUIT",
+	[CLIENT_EQUOTA] = "EQUOTA",
 };
 
 static bool status_known(int status)
@@ -474,8 +506,17 @@ static void put_body(struct wire_writer *w, const struct client_response *r,
 	case BODY_AUTH_DONE:
 		PUT_ONE(w, &r->auth, auth_done_fields);
 		break;
+	case BODY_VERSION:
+		PUT_ONE(w, &r->version_body, version_fields);
+		break;
 	case BODY_HEALTH:
 		PUT_ONE(w, &r->health_body, health_fields);
+		break;
+	case BODY_SCOPES:
+		put_array(w, r->scopes, r->n, sizeof(*r->scopes),
+			  FIELDS(scope_fields));
+		wire_put_u8(w, r->scopes_body.more ? 1 : 0);
+		PUT_ONE(w, &r->scopes_body, scopes_limit_fields);
 		break;
 	}
 }
@@ -803,6 +844,17 @@ static void get_body(struct dec *d, struct client_response *r,
 	case BODY_HEALTH:
 		get_one(d, "health", &r->health_body, FIELDS(health_fields),
 			false);
+		break;
+	case BODY_VERSION:
+		get_one(d, "version", &r->version_body, FIELDS(version_fields),
+			false);
+		break;
+	case BODY_SCOPES:
+		r->scopes = get_array(d, &r->n, "scopes", sizeof(*r->scopes),
+				      SCOPE_MIN_BYTES, FIELDS(scope_fields));
+		r->scopes_body.more = get_bool(d, "more");
+		get_one(d, "limits", &r->scopes_body,
+			FIELDS(scopes_limit_fields), false);
 		break;
 	}
 }

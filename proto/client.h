@@ -39,7 +39,7 @@
  * input.
  *
  * Request validation (what client_decode_request refuses):
- *   - request id 0, an op outside HELLO..LEASE_FLOOR;
+ *   - request id 0, an op outside HELLO..VERSION;
  *   - lease name, holder, key, member name, peer_addr empty (mandatory);
  *     user, nonce, client_name, prefix, value, lease (no lease) and
  *     to_name may be empty.  An empty HELLO user is well-formed: whether
@@ -88,6 +88,8 @@
  *                  (server/sm.h floor); HELD when the lease is held.
  *                  Admin only.  A witness older than this op answers
  *                  EINVAL "unknown op", as for any op it does not know
+ *   SCOPES         (nothing)
+ *   VERSION        (nothing)
  *
  * Paging.  An answer must fit in one frame, and every client accepts
  * FRAME_LIMIT_DEFAULT (1 MiB).  LIST and LEASE_LIST (the first encoding,
@@ -131,6 +133,24 @@
  *                  the answering witness's own health, as its GET
  *                  /health says it (server/health.h); answered by any
  *                  witness, leader or not
+ *   SCOPES         u32 n, n x scope (str name, u64 keys, u64 bytes,
+ *                  u64 leases, u64 requests, u64 last_second,
+ *                  u64 refused), u8 more, then the limits in force:
+ *                  u64 max_keys, u64 max_bytes, u64 max_leases,
+ *                  u64 max_requests_per_second (0: unlimited)
+ *                  (struct client_scopes_body).  Answered by the
+ *                  leader only (its request counts are the ones that
+ *                  matter: it serves every write), from its applied
+ *                  state, scopes in name order, as many as fit in a
+ *                  frame ("more" when some were left out)
+ *   VERSION        str version (the release, "0.1.0"), u64 commands (the
+ *                  highest log command type it applies: server/sm.h;
+ *                  CLIENT_COMMANDS_FLOOR and up know the floor)
+ *                  (struct client_version_body).  Answered by any
+ *                  witness, about itself.  A witness older than this op
+ *                  answers EINVAL "unknown op": it reports no version (a
+ *                  field added to STATUS instead would be trailing bytes
+ *                  to the clients of before, which refuse them)
  *   others         (nothing)
  * The lease or kv after "present" is always encoded (empty when absent);
  * a present one, a listed one and one in an event has a non-empty name or
@@ -186,6 +206,8 @@ enum client_op {
 	CLIENT_OP_AUTH_PROOF,      /* second step of authentication */
 	CLIENT_OP_HEALTH,          /* this witness's health (0x215) */
 	CLIENT_OP_LEASE_FLOOR,     /* a free lease's token floor (0x216) */
+	CLIENT_OP_SCOPES,          /* per-scope usage and requests (0x217) */
+	CLIENT_OP_VERSION,         /* this witness's version (0x218) */
 	CLIENT_OP_END,
 	CLIENT_RESPONSE = 0x300,
 	CLIENT_EVENT = 0x301,
@@ -211,6 +233,10 @@ enum client_status {
 	CLIENT_EUNKNOWN = 24, /* outcome unknown (connection lost) */
 	/* client side only (tclient.h), never sent by a server */
 	CLIENT_ECIRCUIT = 25, /* circuit breaker open: failed fast */
+	/* refused for good: the scope is at a key, byte or lease limit
+	 * (the message says which); nothing changed, retrying will not
+	 * help until keys are deleted or the limit is raised */
+	CLIENT_EQUOTA = 26,
 };
 const char *client_status_name(int status);
 /* True for answers that are a decided "no" rather than a failure. */
@@ -263,6 +289,19 @@ struct client_member {
 	uint64_t match;    /* leader's view, 0 if unknown */
 };
 
+struct client_scope {
+	struct client_str name;
+	uint64_t keys, bytes, leases;
+	uint64_t requests;    /* seen by the answering witness */
+	uint64_t last_second; /* requests in the last whole second */
+	uint64_t refused;     /* busy (rate) or over a quota */
+};
+
+struct client_scopes_body {
+	bool more;
+	uint64_t max_keys, max_bytes, max_leases, max_requests_per_second;
+};
+
 struct client_status_body {
 	struct client_str name, role, leader;
 	uint64_t id, term, commit, applied, last_index, revision;
@@ -283,6 +322,15 @@ struct client_health_body {
 	uint64_t disk_write_errors;
 };
 
+/* The highest log command type a witness applying the floor knows
+ * (server/sm.h SM_CMD_LEASE_FLOOR). */
+#define CLIENT_COMMANDS_FLOOR 8
+
+struct client_version_body {
+	struct client_str version;
+	uint64_t commands; /* highest log command type it applies */
+};
+
 /* A response, decoded or to encode.  Arrays point into the caller's
  * memory when encoding, into the frame (and the scratch) when decoding. */
 struct client_response {
@@ -297,11 +345,14 @@ struct client_response {
 	struct client_lease *leases;
 	struct client_kv *kvs;
 	struct client_member *members;
+	struct client_scope *scopes;
 	uint32_t n;
 	bool more; /* paged lists: some were left out, ask for the rest */
 	struct client_status_body status_body;
 	struct client_auth_body auth;
 	struct client_health_body health_body;
+	struct client_scopes_body scopes_body;
+	struct client_version_body version_body;
 };
 
 struct client_event {

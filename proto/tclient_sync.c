@@ -82,6 +82,9 @@ static void copy_arrays(struct arena *a, struct client_response *r)
 	r->leases = copy_array(a, r->leases, r->n, sizeof(*r->leases));
 	r->kvs = copy_array(a, r->kvs, r->n, sizeof(*r->kvs));
 	r->members = copy_array(a, r->members, r->n, sizeof(*r->members));
+	r->scopes = copy_array(a, r->scopes, r->n, sizeof(*r->scopes));
+	for (uint32_t i = 0; r->scopes && i < r->n; i++)
+		copy_str(a, &r->scopes[i].name);
 	for (uint32_t i = 0; r->leases && i < r->n; i++)
 		copy_lease(a, &r->leases[i]);
 	for (uint32_t i = 0; r->kvs && i < r->n; i++)

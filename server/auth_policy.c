@@ -10,6 +10,8 @@ static bool read_op(uint32_t op)
 	switch (op) {
 	case CLIENT_OP_STATUS:
 	case CLIENT_OP_HEALTH:
+	case CLIENT_OP_VERSION:
+	case CLIENT_OP_SCOPES:
 	case CLIENT_OP_MEMBER_LIST:
 	case CLIENT_OP_GET:
 	case CLIENT_OP_LIST:
@@ -41,6 +43,7 @@ static const char *agent_check(const char *scope,
 	switch (q->op) {
 	case CLIENT_OP_STATUS:
 	case CLIENT_OP_HEALTH:
+	case CLIENT_OP_VERSION:
 	case CLIENT_OP_MEMBER_LIST:
 	case CLIENT_OP_CANCEL:
 		return NULL;

@@ -56,6 +56,10 @@ struct settings {
 	int64_t frame_limit;
 	int64_t max_client_connections;
 	int64_t client_idle_timeout;
+	int64_t scope_max_keys;
+	int64_t scope_max_bytes;
+	int64_t scope_max_leases;
+	int64_t scope_max_requests_per_second;
 	int log_level;
 };
 
@@ -158,6 +162,25 @@ static const struct conf_option options[] = {
 	    "close a client connection with nothing in flight and no watch "
 	    "after this long without a request",
 	    false, client_idle_timeout, NULL),
+	/* Per-scope limits (docs/configuration.md says why these defaults):
+	 * far above what one Postgres cluster uses, low enough that one
+	 * misbehaving cluster cannot fill the witnesses' memory and
+	 * snapshots or take all of the leader's time. */
+	OPT("scope_max_keys", CONF_INT, "10000", 0, 100000000,
+	    "keys at most per scope (the part of a key before its first "
+	    "'/'); 0: unlimited",
+	    false, scope_max_keys, "N"),
+	OPT("scope_max_bytes", CONF_SIZE, "64MB", 0, (int64_t)1 << 40,
+	    "bytes of keys and values at most per scope; 0: unlimited", false,
+	    scope_max_bytes, NULL),
+	OPT("scope_max_leases", CONF_INT, "1000", 0, 100000000,
+	    "leases at most per scope; 0: unlimited", false, scope_max_leases,
+	    "N"),
+	OPT("scope_max_requests_per_second", CONF_INT, "2000", 0, 100000000,
+	    "client requests per second per scope this witness serves "
+	    "(more are answered busy; lease renewals never are); 0: "
+	    "unlimited",
+	    false, scope_max_requests_per_second, "N"),
 	{ .key = "log_level",
 	  .type = CONF_ENUM,
 	  .def = "info",
@@ -675,6 +698,11 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	struct service_options so = {
 		.name = s->name,
 		.request_timeout_ms = (unsigned)s->request_timeout,
+		.quota = { .keys = (uint64_t)s->scope_max_keys,
+			   .bytes = (uint64_t)s->scope_max_bytes,
+			   .leases = (uint64_t)s->scope_max_leases },
+		.scope_max_requests_per_second =
+			(uint64_t)s->scope_max_requests_per_second,
 		.peer_client_addr = peer_client_addr,
 		.peer_arg = d,
 	};

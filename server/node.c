@@ -229,13 +229,38 @@ static void finish_proposals(struct node *n, const struct raft_entry *e,
 	}
 }
 
+/* A committed command this binary does not know comes from a newer
+ * witness: the others apply it.  Skipping it would part this witness's
+ * state from theirs without a word; stopping makes it a crashed witness,
+ * which the trio tolerates, and nothing past the entry is applied (the
+ * entry stays in the log: a restart stops here again until upgraded). */
+static _Noreturn void stop_at_unknown_command(const struct raft_entry *e)
+{
+	const unsigned char *p = e->data.base;
+	unsigned version = e->data.len > 0 ? p[0] : 0;
+	unsigned type = e->data.len > 1 ? p[1] : 0;
+
+	log_event(LOG_ERROR, "unknown_command",
+		  "index=%llu version=%u type=%u msg=\"log entry %llu holds a "
+		  "command this tenured does not know (version %u, type %u): "
+		  "upgrade this witness to the version of the others; nothing "
+		  "was applied from entry %llu on\"",
+		  (unsigned long long)e->index, version, type,
+		  (unsigned long long)e->index, version, type,
+		  (unsigned long long)e->index);
+	exit(3); /* tenured.8 EXIT STATUS */
+}
+
 static void apply_entry(struct node *n, const struct raft_entry *e)
 {
 	struct sm_result res;
 	memset(&res, 0, sizeof(res));
 	if (e->type == RAFT_ENTRY_NORMAL) {
-		if (sm_apply(n->sm, e->index, e->data.base, e->data.len, &res,
-			     on_sm_event, n)) {
+		int rv = sm_apply(n->sm, e->index, e->data.base, e->data.len,
+				  &res, on_sm_event, n);
+		if (rv == SM_APPLY_UNKNOWN)
+			stop_at_unknown_command(e);
+		if (rv) {
 			log_event(LOG_ERROR, "apply_failed",
 				  "index=%llu reason=out_of_memory",
 				  (unsigned long long)e->index);

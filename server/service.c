@@ -5,9 +5,12 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "proto/hash.h"
 #include "server/health.h"
 #include "server/lease_clock.h"
+#include "server/scope_admit.h"
+#include "server/scope_limits.h"
 #include "server/service.h"
 #include "server/transport.h"
 
@@ -57,6 +60,8 @@ struct service {
 	bool leader;
 	bool expiry_inflight;
 	struct service_stats stats;
+	struct scope_rate scope_rate;
+	struct scope_admit admit; /* leader: growth in flight per scope */
 };
 
 /* ---- answering -------------------------------------------------------------- */
@@ -320,6 +325,47 @@ static int raft_to_client(int rv)
 	return CLIENT_EINTERNAL;
 }
 
+/* The leader refuses a write that would take its scope past a limit
+ * before proposing it (scope_admit.h): answered EQUOTA, nothing logged
+ * in Raft.  A follower proposes nothing, so it checks nothing. */
+static bool over_scope_quota(struct service *s, struct request *rq,
+			     const struct sm_cmd *c)
+{
+	struct sm *sm = node_sm(s->node);
+	char msg[CLIENT_MESSAGE_MAX];
+	struct scope_growth now, worst;
+	const char *scope;
+	size_t len;
+	uint64_t limit = 0;
+	int kind;
+
+	if (!s->leader)
+		return false;
+	kind = scope_admit_check(&s->admit, sm, c, &s->opt.quota, &limit);
+	if (!kind)
+		return false;
+	len = scope_growth_of(sm, c, &scope, &now, &worst);
+	scope_quota_message(msg, sizeof(msg), scope, len, kind, limit);
+	scope_rate_refused(&s->scope_rate, scope, len, uv_now(s->loop));
+	log_event(LOG_WARN, "scope_quota_refused",
+		  "op=%s scope=%.*s limit=%llu kind=%d", client_op_name(rq->op),
+		  (int)len, scope, (unsigned long long)limit, kind);
+	answer_status(rq, CLIENT_EQUOTA, msg);
+	request_free(rq);
+	return true;
+}
+
+/* Our own proposal at `index`: its growth counts until it is applied.
+ * Out of memory it is not counted: admission fails open (scope_admit.h). */
+static void track_proposal(struct service *s, uint64_t index,
+			   const struct sm_cmd *c)
+{
+	if (scope_admit_track(&s->admit, node_sm(s->node), index, c) != 0)
+		log_event(LOG_WARN, "scope_admit_untracked",
+			  "index=%llu reason=out_of_memory",
+			  (unsigned long long)index);
+}
+
 static void handle_write(struct service *s, struct request *rq,
 			 const struct client_request *q)
 {
@@ -342,12 +388,19 @@ static void handle_write(struct service *s, struct request *rq,
 		request_free(rq);
 		return;
 	}
+	if (over_scope_quota(s, rq, &c)) {
+		wire_writer_free(&w);
+		return;
+	}
+	uint64_t index = raft_last_index(node_raft(s->node)) + 1;
 	int rv = node_propose(s->node, w.buf, w.len, on_proposed, rq);
-	wire_writer_free(&w);
 	if (rv) {
 		answer_status(rq, raft_to_client(rv), raft_strerror(rv));
 		request_free(rq);
+	} else {
+		track_proposal(s, index, &c);
 	}
+	wire_writer_free(&w);
 }
 
 /* ---- reads ------------------------------------------------------------------------- */
@@ -706,6 +759,24 @@ static bool start_held(void *arg, const struct sm_lease *l)
 	return true;
 }
 
+/* The entries of our log not yet applied may still commit, ahead of
+ * anything we propose: their growth counts as ours does. */
+static void track_log_tail(struct service *s)
+{
+	struct raft *r = node_raft(s->node);
+	uint64_t last = raft_last_index(r);
+	struct sm_cmd c;
+
+	for (uint64_t i = sm_applied_index(node_sm(s->node)) + 1; i <= last;
+	     i++) {
+		const struct raft_entry *e = raft_entry_at(r, i);
+		if (!e || e->type != RAFT_ENTRY_NORMAL ||
+		    sm_cmd_decode(e->data.base, e->data.len, &c, NULL) != 0)
+			continue;
+		track_proposal(s, i, &c);
+	}
+}
+
 static void on_role(void *arg, int state, raft_term term, raft_id leader)
 {
 	struct service *s = arg;
@@ -714,10 +785,13 @@ static void on_role(void *arg, int state, raft_term term, raft_id leader)
 	if (s->leader == was)
 		return;
 	lease_clock_clear(&s->clock);
+	scope_admit_reset(&s->admit);
 	/* A new leader gives every held lease a full TTL from now: it cannot
 	 * know when the old leader last renewed, only that it was before. */
-	if (s->leader)
+	if (s->leader) {
 		sm_lease_each(node_sm(s->node), start_held, s);
+		track_log_tail(s);
+	}
 	(void)term;
 	(void)leader;
 }
@@ -887,6 +961,20 @@ static void handle_health(struct service *s, struct request *rq)
 	request_free(rq);
 }
 
+/* This witness's release and the log commands it knows: what tenurectl
+ * cluster move checks before it writes a floor (proto/client.h). */
+static void handle_version(struct request *rq)
+{
+	struct client_response r;
+	_Static_assert(SM_CMD_LAST >= CLIENT_COMMANDS_FLOOR,
+		       "the floor is command type 8");
+	memset(&r, 0, sizeof(r));
+	r.version_body.version = czstr(tenure_version());
+	r.version_body.commands = SM_CMD_LAST;
+	answer(rq, &r);
+	request_free(rq);
+}
+
 static void handle_member_list(struct service *s, struct request *rq)
 {
 	struct raft *raft = node_raft(s->node);
@@ -999,6 +1087,99 @@ static void handle_transfer(struct service *s, struct request *rq,
 	request_free(rq);
 }
 
+/* ---- scopes ------------------------------------------------------------------------------- */
+
+struct scopes_ctx {
+	struct service *svc;
+	struct client_scope *out;
+	uint32_t n, cap;
+	size_t room;
+	bool more;
+	uint64_t now;
+};
+
+static bool add_scope(void *arg, const struct sm_scope *sc)
+{
+	struct scopes_ctx *x = arg;
+	struct scope_rate_stats st;
+	size_t bytes = 4 + sc->name.len + 6 * 8;
+	if (x->n == x->cap || bytes > x->room) {
+		x->more = true;
+		return false;
+	}
+	x->room -= bytes;
+	scope_rate_get(&x->svc->scope_rate, sc->name.p, sc->name.len, x->now,
+		       &st);
+	x->out[x->n++] = (struct client_scope){
+		.name = cstr(sc->name.p, sc->name.len),
+		.keys = sc->keys,
+		.bytes = sc->bytes,
+		.leases = sc->leases,
+		.requests = st.requests,
+		.last_second = st.last_second,
+		.refused = st.refused_rate + st.refused_quota,
+	};
+	return true;
+}
+
+/* The leader's view: it serves every write and linearizable read, so its
+ * request counts are the cluster's; a follower sends the client there. */
+static void handle_scopes(struct service *s, struct request *rq)
+{
+	struct sm *sm = node_sm(s->node);
+	struct client_response r;
+	struct scopes_ctx x = { .svc = s,
+				.room = LIST_ROOM,
+				.now = uv_now(s->loop) };
+	if (raft_state(node_raft(s->node)) != RAFT_LEADER) {
+		answer_status(rq, CLIENT_ENOTLEADER, "scopes: ask the leader");
+		request_free(rq);
+		return;
+	}
+	x.cap = (uint32_t)sm_scope_count(sm);
+	x.out = x.cap ? calloc(x.cap, sizeof(*x.out)) : NULL;
+	if (x.cap && !x.out) {
+		answer_status(rq, CLIENT_EINTERNAL, "out of memory");
+		request_free(rq);
+		return;
+	}
+	sm_scope_each(sm, add_scope, &x);
+	memset(&r, 0, sizeof(r));
+	r.scopes = x.out;
+	r.n = x.n;
+	r.scopes_body = (struct client_scopes_body){
+		.more = x.more,
+		.max_keys = s->opt.quota.keys,
+		.max_bytes = s->opt.quota.bytes,
+		.max_leases = s->opt.quota.leases,
+		.max_requests_per_second = s->opt.scope_max_requests_per_second,
+	};
+	answer(rq, &r);
+	free(x.out);
+	request_free(rq);
+}
+
+/* Over its scope's rate: answered busy before anything is proposed or
+ * read, which the client library retries with backoff (tclient.h).
+ * Renewals are counted but never refused: the flood of one cluster must
+ * not cost it its primary lease on top. */
+static bool over_scope_rate(struct service *s, struct request *rq,
+			    const struct client_request *q)
+{
+	const char *scope;
+	size_t len = scope_of_request(q, &scope);
+	char msg[CLIENT_MESSAGE_MAX];
+	if (!len ||
+	    scope_rate_admit(&s->scope_rate, scope, len, uv_now(s->loop),
+			     q->op == CLIENT_OP_LEASE_RENEW))
+		return false;
+	scope_rate_message(msg, sizeof(msg), scope, len,
+			   s->opt.scope_max_requests_per_second);
+	answer_status(rq, CLIENT_EBUSY, msg);
+	request_free(rq);
+	return true;
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 void service_handle(struct service *s, struct session *sess,
@@ -1009,6 +1190,8 @@ void service_handle(struct service *s, struct session *sess,
 		return; /* the client's deadline answers for us */
 	if (q->op >= CLIENT_OP_HELLO && q->op < CLIENT_OP_END)
 		s->stats.requests[q->op - CLIENT_OP_HELLO]++;
+	if (over_scope_rate(s, rq, q))
+		return;
 	switch (q->op) {
 	case CLIENT_OP_LEASE_ACQUIRE:
 	case CLIENT_OP_LEASE_RENEW:
@@ -1041,6 +1224,12 @@ void service_handle(struct service *s, struct session *sess,
 		return;
 	case CLIENT_OP_HEALTH:
 		handle_health(s, rq);
+		return;
+	case CLIENT_OP_VERSION:
+		handle_version(rq);
+		return;
+	case CLIENT_OP_SCOPES:
+		handle_scopes(s, rq);
 		return;
 	case CLIENT_OP_MEMBER_ADD:
 	case CLIENT_OP_MEMBER_REMOVE:
@@ -1076,6 +1265,8 @@ int service_start(uv_loop_t *loop, struct node *node,
 		s->opt.request_timeout_ms = 5000;
 	s->ops = *ops;
 	lease_clock_init(&s->clock);
+	scope_rate_init(&s->scope_rate, s->opt.scope_max_requests_per_second);
+	scope_admit_init(&s->admit);
 	node_set_callbacks(node, on_sm_event, on_role, s);
 	uv_timer_init(loop, &s->tick);
 	s->tick.data = s;
@@ -1094,6 +1285,8 @@ static void on_tick_closed(uv_handle_t *h)
 {
 	struct service *s = h->data;
 	lease_clock_free(&s->clock);
+	scope_rate_free(&s->scope_rate);
+	scope_admit_free(&s->admit);
 	free(s->watches);
 	free(s);
 }
@@ -1111,4 +1304,16 @@ void service_stats(const struct service *s, struct service_stats *out)
 {
 	*out = s->stats;
 	out->leases_tracked = s->clock.n;
+}
+
+void service_scope_stats(const struct service *s, struct sm_str scope,
+			 struct scope_rate_stats *out)
+{
+	scope_rate_get(&s->scope_rate, scope.p, scope.len, uv_now(s->loop),
+		       out);
+}
+
+const struct service_options *service_options(const struct service *s)
+{
+	return &s->opt;
 }

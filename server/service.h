@@ -33,6 +33,9 @@
 
 #include "proto/client.h"
 #include "server/node.h"
+#include "server/scope_admit.h"
+#include "server/scope_rate.h"
+#include "server/sm.h"
 
 struct service;
 struct session; /* owned by clients.c */
@@ -52,6 +55,13 @@ struct service_session_ops {
 struct service_options {
 	const char *name;
 	unsigned request_timeout_ms;
+	/* Per-scope limits (0: unlimited): key/byte/lease limits are
+	 * checked by this witness when leader, before it proposes a write
+	 * (scope_admit.h), answered CLIENT_EQUOTA; the request rate is this
+	 * witness's own (scope_rate.h), answered CLIENT_EBUSY before
+	 * anything is proposed or read. */
+	struct scope_quota quota;
+	uint64_t scope_max_requests_per_second;
 	const char *(*peer_client_addr)(void *arg, uint64_t id);
 	void *peer_arg;
 };
@@ -82,5 +92,9 @@ struct service_stats {
 	uint64_t watch_events_keys, watch_events_leases;
 };
 void service_stats(const struct service *s, struct service_stats *out);
+/* This witness's request counts of one scope, now (for /metrics). */
+void service_scope_stats(const struct service *s, struct sm_str scope,
+			 struct scope_rate_stats *out);
+const struct service_options *service_options(const struct service *s);
 
 #endif

@@ -105,6 +105,12 @@ static void key_ent_free(struct sm_key_ent *k)
 	free(k);
 }
 
+/* What a key counts against its scope's byte limit. */
+static uint64_t key_bytes(const struct sm_key_ent *k)
+{
+	return k->pub.key.len + k->pub.value.len;
+}
+
 struct sm_lease_ent *sm_lease_ent_find(const struct sm *sm, const char *name,
 				       size_t len)
 {
@@ -141,6 +147,7 @@ void sm_clear(struct sm *sm)
 {
 	sm_map_clear(&sm->keys, free_key_node, NULL);
 	sm_map_clear(&sm->leases, free_lease_node, NULL);
+	sm_scope_clear(sm);
 }
 
 struct sm *sm_new(void)
@@ -237,6 +244,27 @@ static int grant_lease(struct apply_ctx *a, struct sm_lease_ent *l, bool is_new)
 	return 0;
 }
 
+/* A lease name not in the table: one more lease in its scope. */
+static int grant_new_lease(struct apply_ctx *a)
+{
+	const struct sm_cmd *c = a->cmd;
+	bool oom;
+	struct sm_scope_ent *sc = sm_scope_ent_for(a->sm, c->name.p,
+						   c->name.len, &oom);
+	struct sm_lease_ent *l;
+
+	if (oom)
+		return -1;
+	l = sm_lease_ent_new(c->name.p, c->name.len);
+	if (!l || grant_lease(a, l, true) != 0) {
+		free(l);
+		sm_scope_adjust(a->sm, sc, 0, 0, 0);
+		return -1;
+	}
+	sm_scope_adjust(a->sm, sc, 0, 0, 1);
+	return 0;
+}
+
 static int apply_acquire(struct apply_ctx *a)
 {
 	const struct sm_cmd *c = a->cmd;
@@ -254,12 +282,7 @@ static int apply_acquire(struct apply_ctx *a)
 	}
 	if (l)
 		return grant_lease(a, l, false);
-	l = sm_lease_ent_new(c->name.p, c->name.len);
-	if (!l || grant_lease(a, l, true) != 0) {
-		free(l);
-		return -1;
-	}
-	return 0;
+	return grant_new_lease(a);
 }
 
 /* The event shows the key as it was, with an empty value and the
@@ -273,6 +296,8 @@ static void delete_key(struct apply_ctx *a, struct sm_key_ent *k)
 	emit(a, SM_EV_DELETE, NULL, &gone);
 	sm_key_ent_attach(k, NULL);
 	sm_map_remove(&a->sm->keys, &k->node);
+	sm_scope_adjust(a->sm, sm_scope_ent_find(a->sm, k->key, k->pub.key.len),
+			-1, -(int64_t)key_bytes(k), 0);
 	key_ent_free(k);
 }
 
@@ -304,6 +329,8 @@ static void free_lease(struct apply_ctx *a, struct sm_lease_ent *l,
 	gone.name = (struct sm_str){ a->sm->freed_lease, l->pub.name.len };
 	gone.holder = empty_str;
 	sm_map_remove(&a->sm->leases, &l->node);
+	sm_scope_adjust(a->sm, sm_scope_ent_find(a->sm, l->name, gone.name.len),
+			0, 0, -1);
 	lease_ent_free(l);
 	mark_changed(a);
 	a->res->lease = gone;
@@ -392,22 +419,32 @@ static int write_key(struct apply_ctx *a, struct sm_key_ent *k,
 		     struct sm_lease_ent *l)
 {
 	const struct sm_cmd *c = a->cmd;
-	bool is_new = k == NULL;
+	bool is_new = k == NULL, oom;
+	struct sm_scope_ent *sc = sm_scope_ent_for(a->sm, c->key.p, c->key.len,
+						   &oom);
+	int64_t before = is_new ? 0 : (int64_t)key_bytes(k);
 
+	if (oom)
+		return -1;
 	if (is_new) {
 		k = sm_key_ent_new(c->key.p, c->key.len);
-		if (!k)
+		if (!k) {
+			sm_scope_adjust(a->sm, sc, 0, 0, 0);
 			return -1;
+		}
 	}
 	if (sm_key_ent_set_value(k, c->value.p, c->value.len) != 0) {
 		if (is_new)
 			key_ent_free(k);
+		sm_scope_adjust(a->sm, sc, 0, 0, 0);
 		return -1;
 	}
 	if (is_new) {
 		sm_map_insert(&a->sm->keys, &k->node);
 		k->pub.create_revision = a->index;
 	}
+	sm_scope_adjust(a->sm, sc, is_new ? 1 : 0,
+			(int64_t)key_bytes(k) - before, 0);
 	k->pub.mod_revision = a->index;
 	sm_key_ent_attach(k, l);
 	mark_changed(a);
@@ -474,6 +511,28 @@ static int apply_delete(struct apply_ctx *a)
 	return 0;
 }
 
+/* A free lease made by a floor counts in its scope like any lease in the
+ * table (a restore counts it, and its removal uncounts it). */
+static struct sm_lease_ent *new_free_lease(struct apply_ctx *a)
+{
+	const struct sm_cmd *c = a->cmd;
+	bool oom;
+	struct sm_scope_ent *sc = sm_scope_ent_for(a->sm, c->name.p,
+						   c->name.len, &oom);
+	struct sm_lease_ent *l;
+
+	if (oom)
+		return NULL;
+	l = sm_lease_ent_new(c->name.p, c->name.len);
+	if (!l) {
+		sm_scope_adjust(a->sm, sc, 0, 0, 0);
+		return NULL;
+	}
+	sm_map_insert(&a->sm->leases, &l->node);
+	sm_scope_adjust(a->sm, sc, 0, 0, 1);
+	return l;
+}
+
 /* A floor: the free lease remembers floor as its last token, so its next
  * grant's token is above it (token_after).  A held lease is left alone:
  * its holder's token must not change under it. */
@@ -488,10 +547,9 @@ static int apply_floor(struct apply_ctx *a)
 		return 0;
 	}
 	if (!l) {
-		l = sm_lease_ent_new(c->name.p, c->name.len);
+		l = new_free_lease(a);
 		if (!l)
 			return -1;
-		sm_map_insert(&a->sm->leases, &l->node);
 	}
 	if (c->token > l->pub.token)
 		l->pub.token = c->token;
@@ -530,13 +588,17 @@ int sm_apply(struct sm *sm, uint64_t index, const void *cmd, size_t len,
 	struct sm_result scratch;
 	struct sm_cmd c;
 	const char *why;
+	int rv;
 	struct apply_ctx a = { sm,       index, &c, res ? res : &scratch,
 			       on_event, arg };
 
 	SM_ASSERT(index > sm->applied);
 	memset(a.res, 0, sizeof(*a.res));
 	a.res->status = SM_OK;
-	if (sm_cmd_decode(cmd, len, &c, &why) != 0)
+	rv = sm_cmd_decode(cmd, len, &c, &why);
+	if (rv == SM_CMD_UNKNOWN)
+		return SM_APPLY_UNKNOWN; /* nothing changed */
+	if (rv != 0)
 		a.res->status = SM_INVALID;
 	else if (apply_cmd(&a) != 0)
 		return -1; /* nothing changed, not even the applied index */

@@ -98,6 +98,19 @@
  *   - An index that does not increase is a caller bug: the state machine
  *     stops the process (assertion) rather than apply it.
  *
+ * Scopes.  A scope is the part of a key or lease name
+ * before its first '/', when that is not empty ("main/primary" is in
+ * scope "main"): what an agent credential is limited to
+ * (server/auth_policy.c).  Names without one belong to no scope and are
+ * neither counted nor limited (only an admin credential can write them).
+ * Each scope's keys, bytes (key plus value lengths) and leases are
+ * counted as they change, and rebuilt by sm_restore(); a scope exists
+ * while it has a key or a lease.  These counters are all the state machine
+ * knows of limits: the entries carry none and it refuses nothing for a
+ * limit, so witnesses of different versions or settings apply the same
+ * log alike.  The limits are an admission check of the leader before it
+ * proposes (server/scope_admit.h).
+ *
  * Limits (checked when a command is decoded and again on apply):
  * names and keys 1..SM_KEY_MAX bytes, holders 1..SM_HOLDER_MAX, values up to
  * SM_VALUE_MAX, TTL in [SM_TTL_MIN_MS, SM_TTL_MAX_MS] (proto/limits.h).
@@ -125,6 +138,7 @@ enum sm_cmd_type {
 	SM_CMD_DELETE,
 	SM_CMD_CAS,
 	SM_CMD_LEASE_FLOOR, /* 8: see floor() above */
+	SM_CMD_LAST = SM_CMD_LEASE_FLOOR,
 };
 
 /* Byte strings point into the encoded command (or the caller's memory when
@@ -147,7 +161,10 @@ struct sm_cmd {
 
 /* Command codec (the log entry payload), versioned by its first byte. */
 bool sm_cmd_encode(struct wire_writer *w, const struct sm_cmd *c);
-/* 0, or -1 with a reason in why (for logs): never trusts the input. */
+/* 0, or -1 (malformed) or SM_CMD_UNKNOWN (a version or type this binary
+ * does not know: a newer witness's command) with a reason in why (for
+ * logs): never trusts the input. */
+#define SM_CMD_UNKNOWN (-2)
 int sm_cmd_decode(const void *buf, size_t len, struct sm_cmd *c,
 		  const char **why);
 
@@ -186,6 +203,17 @@ struct sm_result {
 	uint64_t revision;     /* store revision after apply */
 };
 
+/* A scope's usage (see "Scopes" above). */
+struct sm_scope {
+	struct sm_str name;
+	uint64_t keys;
+	uint64_t bytes; /* key and value lengths */
+	uint64_t leases;
+};
+
+/* Length of the scope of a key or lease name (0: none). */
+size_t sm_scope_len(const char *name, size_t len);
+
 /* enum sm_event_type: proto/limits.h (watch events carry it). */
 
 struct sm_event {
@@ -203,11 +231,17 @@ struct sm *sm_new(void);
 void sm_free(struct sm *sm);
 
 /* Apply the command of log entry `index` (index strictly increasing).
- * A malformed command is applied as a no-op with SM_INVALID, on every
- * witness alike.  Returns 0, or -1 when out of memory (the caller must stop:
- * the witness can no longer follow the log); then nothing changed, not even
- * the applied index.  res and on_event may be NULL.  Cost: O(log n) per
+ * A malformed command of a known version and type (which the encoder
+ * never writes: only damage the checksums missed) is applied as a no-op
+ * with SM_INVALID, on every witness alike.  Returns 0; or -1 when out of
+ * memory, or SM_APPLY_UNKNOWN when the command's version or type is one
+ * this binary does not know: then nothing changed, not even the applied
+ * index, and the caller must stop.  Skipping the command would be the
+ * worst answer: the witnesses that know it apply it, and this one's
+ * state would silently part from theirs (a stopped witness is a crashed
+ * one, which Raft tolerates).  res and on_event may be NULL.  Cost: O(log n) per
  * command, plus O(k log n) for the k keys of a lease it frees. */
+#define SM_APPLY_UNKNOWN (-2)
 int sm_apply(struct sm *sm, uint64_t index, const void *cmd, size_t len,
 	     struct sm_result *res, sm_event_fn on_event, void *arg);
 
@@ -239,6 +273,12 @@ void sm_key_each_from(const struct sm *sm, const char *prefix, size_t len,
 		      const char *from, size_t flen,
 		      bool (*fn)(void *arg, const struct sm_key *k), void *arg);
 size_t sm_lease_count(const struct sm *sm);
+/* Scopes in name order; one by name (false when it does not exist). */
+void sm_scope_each(const struct sm *sm,
+		   bool (*fn)(void *arg, const struct sm_scope *sc), void *arg);
+bool sm_scope_get(const struct sm *sm, const char *name, size_t len,
+		  struct sm_scope *out);
+size_t sm_scope_count(const struct sm *sm);
 size_t sm_key_count(const struct sm *sm);
 
 /* Snapshot: a self-describing, versioned, checksummed encoding of the whole

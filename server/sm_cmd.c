@@ -13,9 +13,16 @@
  *   delete   str key
  *   cas      str key, str value, str lease (may be empty), u64 token,
  *            u64 expected mod revision
- *   floor    str name, u64 token (type 8: a witness older than it applies
- *            it as a malformed no-op, so every witness of a trio must
- *            know it before it is used: docs/operations.md)
+ *   floor    str name, u64 token (type 8)
+ *
+ * A version or type this binary does not know can only come from a newer
+ * witness (the encoder writes nothing else): the decoder says so
+ * (SM_CMD_UNKNOWN) apart from a malformed command, and sm_apply() stops
+ * there rather than skip what the others apply (sm.h).  Hence the rule
+ * for changing this format: a new command is a new type, and a command
+ * whose fields change (or whose limits widen) is a new version; never
+ * reuse a (version, type) pair with other contents, or a witness that
+ * does not know them would take the command for a malformed one.
  *
  * A command is checked by the same rules on both sides: the encoder
  * refuses what the decoder would reject, so a bad command is caught where
@@ -186,17 +193,20 @@ int sm_cmd_decode(const void *buf, size_t len, struct sm_cmd *c,
 	struct wire_reader r;
 	const char *err = NULL;
 	unsigned f;
+	bool unknown = false;
 
 	memset(c, 0, sizeof(*c));
 	wire_reader_init(&r, buf, len);
 	if (wire_get_u8(&r) != SM_CMD_VERSION) {
 		err = r.failed ? "empty command" : "unknown command version";
+		unknown = !r.failed;
 		goto out;
 	}
 	c->type = wire_get_u8(&r);
 	f = type_fields(c->type);
 	if (r.failed || f == 0) {
 		err = r.failed ? "truncated command" : "unknown command type";
+		unknown = !r.failed;
 		goto out;
 	}
 	read_fields(&r, f, c);
@@ -211,7 +221,7 @@ out:
 		*why = err;
 	if (err) {
 		memset(c, 0, sizeof(*c));
-		return -1;
+		return unknown ? SM_CMD_UNKNOWN : -1;
 	}
 	return 0;
 }

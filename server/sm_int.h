@@ -33,9 +33,17 @@ struct sm_key_ent {
 	char key[];
 };
 
+/* A scope's counters, kept while it has a key or a lease. */
+struct sm_scope_ent {
+	struct sm_node node; /* in sm->scopes */
+	struct sm_scope pub; /* name points into this entry */
+	char name[];
+};
+
 struct sm {
 	struct sm_map leases;
 	struct sm_map keys;
+	struct sm_map scopes;
 	uint64_t applied;
 	uint64_t revision;
 	/* The key a delete removed, so that its result (like every result)
@@ -61,6 +69,21 @@ struct sm_lease_ent *sm_lease_ent_find(const struct sm *sm, const char *name,
 				       size_t len);
 struct sm_key_ent *sm_key_ent_find(const struct sm *sm, const char *key,
 				   size_t len);
+
+/* Scopes (sm_scope.c).  The entry of a name's scope, created when
+ * missing: NULL when the name has no scope, or when out of memory (then
+ * *oom is set).  A created entry counts nothing until adjusted: give it
+ * back with sm_scope_adjust(.., 0, 0, 0) when the apply does not go on. */
+struct sm_scope_ent *sm_scope_ent_for(struct sm *sm, const char *name,
+				      size_t len, bool *oom);
+/* The existing entry of a name's scope, or NULL. */
+struct sm_scope_ent *sm_scope_ent_find(const struct sm *sm, const char *name,
+				       size_t len);
+/* Add the deltas (sc may be NULL: no scope); an entry left counting
+ * nothing is removed and freed. */
+void sm_scope_adjust(struct sm *sm, struct sm_scope_ent *sc, int64_t keys,
+		     int64_t bytes, int64_t leases);
+void sm_scope_clear(struct sm *sm);
 
 /* Free every entry, leaving an empty state (applied and revision kept). */
 void sm_clear(struct sm *sm);

@@ -18,6 +18,8 @@
  * order (which also rules out duplicates), the revisions against each
  * other, and that every attached key's lease exists and is held.  It
  * builds the new state aside and swaps it in only when all of it is good.
+ * The per-scope counters are not in the snapshot: they are counted again
+ * as the entries are read, so a snapshot cannot carry wrong ones.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +115,20 @@ static bool in_order(struct snap_reader *s, struct sm_str name)
 	return ok;
 }
 
+/* One more key (of `bytes`) or lease in the scope of name. */
+static const char *count_in_scope(struct snap_reader *s, struct sm_str name,
+				  uint64_t bytes, int leases)
+{
+	bool oom;
+	struct sm_scope_ent *sc = sm_scope_ent_for(s->fresh, name.p, name.len,
+						   &oom);
+
+	if (oom)
+		return "out of memory";
+	sm_scope_adjust(s->fresh, sc, leases ? 0 : 1, (int64_t)bytes, leases);
+	return NULL;
+}
+
 static const char *check_lease(struct snap_reader *s, const struct sm_lease *l)
 {
 	if (l->name.len == 0)
@@ -159,7 +175,7 @@ static const char *read_lease(struct snap_reader *s)
 	e->pub.ttl_ms = l.ttl_ms;
 	e->pub.renew_revision = l.renew_revision;
 	sm_map_insert(&s->fresh->leases, &e->node);
-	return NULL;
+	return count_in_scope(s, l.name, 0, 1);
 }
 
 static const char *check_key(struct snap_reader *s, const struct sm_key *k,
@@ -210,7 +226,7 @@ static const char *read_key(struct snap_reader *s)
 	e->pub.mod_revision = k.mod_revision;
 	sm_map_insert(&s->fresh->keys, &e->node);
 	sm_key_ent_attach(e, lease);
-	return NULL;
+	return count_in_scope(s, k.key, k.key.len + k.value.len, 0);
 }
 
 /* Checksum, magic, version and header; the counts are checked against the

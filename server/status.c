@@ -233,6 +233,83 @@ static void peer_metrics(struct status_ctx *c, struct http_response *res)
 	}
 }
 
+/* Prometheus label values escape backslash, quote and newline. */
+static void label_value(struct http_response *res, struct sm_str v)
+{
+	for (size_t i = 0; i < v.len; i++) {
+		char ch = v.p[i];
+		if (ch == '\\' || ch == '"')
+			http_printf(res, "\\%c", ch);
+		else if (ch == '\n')
+			http_printf(res, "\\n");
+		else
+			http_printf(res, "%c", ch);
+	}
+}
+
+struct scope_metrics {
+	struct http_response *res;
+	const struct service *svc;
+	const char *name; /* the metric being written */
+	int which;
+};
+
+static bool scope_series(void *arg, const struct sm_scope *sc)
+{
+	struct scope_metrics *m = arg;
+	struct scope_rate_stats st;
+	uint64_t v[] = { sc->keys, sc->bytes, sc->leases, 0, 0 };
+	service_scope_stats(m->svc, sc->name, &st);
+	v[3] = st.requests;
+	v[4] = st.refused_rate + st.refused_quota;
+	http_printf(m->res, "%s{scope=\"", m->name);
+	label_value(m->res, sc->name);
+	http_printf(m->res, "\"} %llu\n", (unsigned long long)v[m->which]);
+	return true;
+}
+
+/* One series per scope that has a key or a lease (sm.h): the label set
+ * is bounded by what the state machine holds, never by what clients
+ * asked for. */
+static void scope_metrics(struct status_ctx *c, struct http_response *res)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} m[] = {
+		{ "tenure_scope_keys", "gauge", "Keys in the scope." },
+		{ "tenure_scope_bytes", "gauge",
+		  "Bytes of the scope's keys and values." },
+		{ "tenure_scope_leases", "gauge", "Leases in the scope." },
+		{ "tenure_scope_requests_total", "counter",
+		  "Client requests naming the scope that this witness "
+		  "received." },
+		{ "tenure_scope_refused_total", "counter",
+		  "Requests of the scope this witness refused: over its "
+		  "requests/s (busy) or over a key, byte or lease quota." },
+	};
+	struct scope_metrics sm = { res, c->svc, NULL, 0 };
+	for (int i = 0; i < 5; i++) {
+		http_printf(res, "# HELP %s %s\n# TYPE %s %s\n", m[i].name,
+			    m[i].help, m[i].name, m[i].type);
+		sm.name = m[i].name;
+		sm.which = i;
+		sm_scope_each(node_sm(c->node), scope_series, &sm);
+	}
+	const struct service_options *o = service_options(c->svc);
+	metric(res, "tenure_scope_max_keys", "gauge",
+	       "Witness setting scope_max_keys (0: unlimited).", o->quota.keys);
+	metric(res, "tenure_scope_max_bytes", "gauge",
+	       "Witness setting scope_max_bytes (0: unlimited).",
+	       o->quota.bytes);
+	metric(res, "tenure_scope_max_leases", "gauge",
+	       "Witness setting scope_max_leases (0: unlimited).",
+	       o->quota.leases);
+	metric(res, "tenure_scope_max_requests_per_second", "gauge",
+	       "Witness setting scope_max_requests_per_second (0: "
+	       "unlimited).",
+	       o->scope_max_requests_per_second);
+}
+
 static void metrics(struct status_ctx *c, struct http_response *res)
 {
 	struct raft *r = node_raft(c->node);
@@ -292,6 +369,7 @@ static void metrics(struct status_ctx *c, struct http_response *res)
 	       disk_health_ok(node_disk_health(c->node)));
 	fsync_histogram(c, res);
 	peer_metrics(c, res);
+	scope_metrics(c, res);
 }
 
 void status_http_handler(void *arg, const char *method, const char *path,

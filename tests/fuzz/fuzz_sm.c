@@ -6,7 +6,9 @@
  * Input: byte 0 picks the decoder.
  *   0: the rest is one command: decoded, then applied to a state machine
  *      holding a lease and keys; an accepted command re-encodes to the
- *      same bytes, a refused one is applied as a no-op (SM_INVALID).
+ *      same bytes, a malformed one is applied as a no-op (SM_INVALID),
+ *      one of a version or type this binary does not know is not applied
+ *      at all (SM_APPLY_UNKNOWN: the applied index stays).
  *   1: the rest is a snapshot: restored into a state machine that already
  *      holds state; a refusal must leave that state untouched, an
  *      accepted snapshot must snapshot again to the same bytes.
@@ -66,7 +68,8 @@ static void fuzz_command(const uint8_t *p, size_t n)
 {
 	struct sm_cmd c;
 	const char *why = NULL;
-	if (sm_cmd_decode(p, n, &c, &why) == 0) {
+	int rv = sm_cmd_decode(p, n, &c, &why);
+	if (rv == 0) {
 		struct wire_writer w;
 		wire_writer_init(&w);
 		CHECK(sm_cmd_encode(&w, &c));
@@ -77,8 +80,14 @@ static void fuzz_command(const uint8_t *p, size_t n)
 	}
 	struct sm *sm = populated();
 	struct sm_result res;
-	CHECK(sm_apply(sm, 4, p, n, &res, NULL, NULL) == 0);
-	CHECK(sm_applied_index(sm) == 4);
+	if (rv == SM_CMD_UNKNOWN) {
+		CHECK(sm_apply(sm, 4, p, n, &res, NULL, NULL) ==
+		      SM_APPLY_UNKNOWN);
+		CHECK(sm_applied_index(sm) == 3);
+	} else {
+		CHECK(sm_apply(sm, 4, p, n, &res, NULL, NULL) == 0);
+		CHECK(sm_applied_index(sm) == 4);
+	}
 	sm_free(sm);
 }
 

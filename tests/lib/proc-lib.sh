@@ -41,6 +41,7 @@
 #   peer-tls       2200-2399     20     peer-tls-ports       peer-tls.sh
 #   tls            2400-2599     20     tls-ports            tls.sh
 #   http-def       2600-2799     20     http-def-ports       http-defences.sh
+#   scope-quota    2800-2999     20     scope-quota-ports    scope-quota.sh
 #
 # A new test adds its line here and to proc_port_range (the same table in
 # code); an unknown RANGE fails.
@@ -203,6 +204,7 @@ proc_port_range() {
 	peer-tls) echo 2200 20 10 peer-tls-ports ;;
 	tls) echo 2400 20 10 tls-ports ;;
 	http-def) echo 2600 20 10 http-def-ports ;;
+	scope-quota) echo 2800 20 10 scope-quota-ports ;;
 	esac
 }
 # proc_alloc_ports RANGE: sets alloc_base and alloc_lock, a locked block

@@ -5,7 +5,8 @@
 #
 #   1. two trios of tenured (six on loopback); the cluster bootstraps on
 #      the first;
-#   2. `cluster move` refuses while the agents run; paused and with every
+#   2. `cluster move` refuses while the agents run, and when a witness of
+#      the new trio does not say it knows the floor; paused and with every
 #      agent stopped (each leaves its Postgres running, the primary's
 #      writes S/unguarded), it asks for confirmation without a terminal
 #      (exit 2), then moves with --yes, and a second run finds nothing
@@ -86,6 +87,14 @@ done
 [ "$(pg_postmaster_pid "$primary")" = "$pm" ] || fail "stopping $primary's agent stopped its Postgres"
 on "$OLD" get main/unguarded -o json
 case "$(field .value)" in "$primary $old_token "*) ;; *) fail "S/unguarded is '$(field .value)', expected '$primary $old_token ...'" ;; esac
+# Every witness of the new trio must say it knows the floor: one that
+# does not answer (here an endpoint where nothing runs) is refused before
+# anything is written.
+on "$OLD" cluster move --to "$NEW,127.0.0.1:$base2" --scope main --yes
+expect_rc 2 "move to a trio with a witness that does not answer"
+case "$err" in *"cannot tell which version the witness 127.0.0.1:$base2 runs"*) ;; *) fail "move with a silent witness: no reason given: $err" ;; esac
+on "$OLD" get main/moved
+expect_rc 1 "S/moved after a move refused for a silent witness"
 on "$OLD" cluster move --to "$NEW" --scope main </dev/null
 expect_rc 2 "move without --yes and without a terminal"
 on "$OLD" get main/moved

@@ -37,8 +37,11 @@ echo "leader: $l"
 ctl status
 expect_rc 0 "status"
 [ "$(printf '%s\n' "$out" | wc -l)" = 4 ] || fail "status table is not a header and 3 rows: $out"
-printf '%s\n' "$out" | head -n 1 | grep -q 'NAME.*ENDPOINT.*ROLE.*TERM.*COMMIT.*APPLIED.*LEADER' ||
+printf '%s\n' "$out" | head -n 1 | grep -q 'NAME.*ENDPOINT.*ROLE.*TERM.*COMMIT.*APPLIED.*LEADER.*HEALTH.*VERSION' ||
 	fail "status table header: $out"
+version=$("$ctl_bin" --version | awk '{print $3; exit}')
+[ "$(printf '%s\n' "$out" | awk -v v="$version" 'NR > 1 && $NF == v' | wc -l)" = 3 ] ||
+	fail "status table does not show version $version for every witness: $out"
 ctl status -o json
 expect_rc 0 "status -o json"
 [ "$(field 'length')" = 3 ] || fail "status json does not list 3 witnesses: $out"
@@ -46,6 +49,8 @@ expect_rc 0 "status -o json"
 [ "$(field '[.[].name] | sort | join(",")')" = "w1,w2,w3" ] || fail "status json names: $out"
 [ "$(field '[.[] | has("endpoint") and has("term") and has("commit") and has("applied") and has("leader")] | all')" = true ] ||
 	fail "status json lacks a field: $out"
+[ "$(field "[.[] | select(.version == \"$version\")] | length")" = 3 ] ||
+	fail "status json: not every witness reports version $version: $out"
 
 # A write sent to a follower alone is redirected to the leader's client
 # address (the follower learned it from the leader's peer hello).

@@ -23,6 +23,8 @@ Suite *transport_suite(void);      /* server/transport.c */
 Suite *conf_suite(void);           /* common/conf.c */
 Suite *json_suite(void);           /* common/json.c, buf.c */
 Suite *lease_clock_suite(void);    /* server/lease_clock.c */
+Suite *scope_rate_suite(void);     /* server/scope_rate.c, scope_limits.c */
+Suite *scope_admit_suite(void);    /* server/scope_admit.c */
 Suite *disk_health_suite(void);    /* server/disk_health.c */
 Suite *ctl_output_suite(void);     /* ctl/ctl_output.c */
 Suite *lincheck_suite(void);       /* tests/helpers/lincheck.c */

@@ -154,17 +154,13 @@ START_TEST(test_read_only)
 {
 	struct credential ro = role(AUTH_ROLE_READ_ONLY, "");
 	static const uint32_t allowed[] = {
-		CLIENT_OP_STATUS,
-		CLIENT_OP_HEALTH,
-		CLIENT_OP_MEMBER_LIST,
-		CLIENT_OP_GET,
-		CLIENT_OP_LIST,
-		CLIENT_OP_LIST_PAGE,
-		CLIENT_OP_LEASE_GET,
-		CLIENT_OP_LEASE_LIST,
-		CLIENT_OP_LEASE_LIST_PAGE,
-		CLIENT_OP_WATCH,
-		CLIENT_OP_CANCEL,
+		CLIENT_OP_STATUS,     CLIENT_OP_HEALTH,
+		CLIENT_OP_SCOPES,     CLIENT_OP_MEMBER_LIST,
+		CLIENT_OP_GET,        CLIENT_OP_LIST,
+		CLIENT_OP_LIST_PAGE,  CLIENT_OP_LEASE_GET,
+		CLIENT_OP_LEASE_LIST, CLIENT_OP_LEASE_LIST_PAGE,
+		CLIENT_OP_WATCH,      CLIENT_OP_CANCEL,
+		CLIENT_OP_VERSION,
 	};
 	int n_allowed = 0;
 
@@ -180,7 +176,7 @@ START_TEST(test_read_only)
 			      "%s", client_op_name(op));
 		n_allowed += want;
 	}
-	ck_assert_int_eq(n_allowed, 11);
+	ck_assert_int_eq(n_allowed, 13);
 	struct client_request put = req(CLIENT_OP_PUT);
 	ck_assert_ptr_nonnull(
 		strstr(auth_policy_check(&ro, &put), "read-only"));

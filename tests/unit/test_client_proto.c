@@ -271,6 +271,17 @@ static void request_eq(const struct client_request *a,
 	ck_assert_uint_eq(a->watch_kind, b->watch_kind);
 }
 
+static void scope_eq(const struct client_scope *a, const struct client_scope *b)
+{
+	str_eq(a->name, b->name, "scope name");
+	ck_assert_uint_eq(a->keys, b->keys);
+	ck_assert_uint_eq(a->bytes, b->bytes);
+	ck_assert_uint_eq(a->leases, b->leases);
+	ck_assert_uint_eq(a->requests, b->requests);
+	ck_assert_uint_eq(a->last_second, b->last_second);
+	ck_assert_uint_eq(a->refused, b->refused);
+}
+
 static void response_eq(const struct client_response *a,
 			const struct client_response *b)
 {
@@ -293,6 +304,8 @@ static void response_eq(const struct client_response *a,
 	str_eq(a->health_body.reason, b->health_body.reason, "reason");
 	ck_assert_uint_eq(a->health_body.disk_write_errors,
 			  b->health_body.disk_write_errors);
+	str_eq(a->version_body.version, b->version_body.version, "version");
+	ck_assert_uint_eq(a->version_body.commands, b->version_body.commands);
 	ck_assert_int_eq(a->more, b->more);
 	ck_assert_uint_eq(a->n, b->n);
 	for (uint32_t i = 0; i < a->n; i++) {
@@ -304,10 +317,19 @@ static void response_eq(const struct client_response *a,
 			kv_eq(&a->kvs[i], &b->kvs[i]);
 		else if (a->op == CLIENT_OP_MEMBER_LIST)
 			member_eq(&a->members[i], &b->members[i]);
+		else if (a->op == CLIENT_OP_SCOPES)
+			scope_eq(&a->scopes[i], &b->scopes[i]);
 		else
 			ck_abort_msg("n set for %s", client_op_name(a->op));
 	}
+	ck_assert_int_eq(a->scopes_body.more, b->scopes_body.more);
+	ck_assert_uint_eq(a->scopes_body.max_keys, b->scopes_body.max_keys);
+	ck_assert_uint_eq(a->scopes_body.max_bytes, b->scopes_body.max_bytes);
+	ck_assert_uint_eq(a->scopes_body.max_leases, b->scopes_body.max_leases);
+	ck_assert_uint_eq(a->scopes_body.max_requests_per_second,
+			  b->scopes_body.max_requests_per_second);
 	if (b->n == 0) {
+		ck_assert_ptr_null(b->scopes);
 		ck_assert_ptr_null(b->leases);
 		ck_assert_ptr_null(b->kvs);
 		ck_assert_ptr_null(b->members);
@@ -449,6 +471,8 @@ static void other_requests(struct client_request *out, size_t *n)
 	r->watch_id = UINT64_MAX;
 	add_req(out, n, CLIENT_OP_STATUS);
 	add_req(out, n, CLIENT_OP_HEALTH);
+	add_req(out, n, CLIENT_OP_SCOPES);
+	add_req(out, n, CLIENT_OP_VERSION);
 	add_req(out, n, CLIENT_OP_MEMBER_LIST);
 	r = add_req(out, n, CLIENT_OP_MEMBER_ADD);
 	r->name = S("w4");
@@ -638,6 +662,22 @@ static void status_responses(struct client_response *out, size_t *n)
 	r->health_body.reason = S("disk write failed: No space left on device");
 	r->health_body.disk_write_errors = UINT64_MAX;
 	error_responses(out, n, CLIENT_OP_HEALTH);
+	static struct client_scope scopes[] = {
+		{ { "main", 4 }, 12, 3400, 4, 99, 7, 0 },
+		{ { "x", 1 }, UINT64_MAX, 0, 0, 0, 0, UINT64_MAX },
+	};
+	r = add_resp(out, n, CLIENT_OP_SCOPES, CLIENT_OK); /* none */
+	r = add_resp(out, n, CLIENT_OP_SCOPES, CLIENT_OK);
+	r->scopes = scopes;
+	r->n = 2;
+	r->scopes_body = (struct client_scopes_body){ true, 10000, 64 << 20,
+						      1000, 2000 };
+	error_responses(out, n, CLIENT_OP_SCOPES);
+	r = add_resp(out, n, CLIENT_OP_VERSION, CLIENT_OK); /* all empty */
+	r = add_resp(out, n, CLIENT_OP_VERSION, CLIENT_OK);
+	r->version_body.version = S("0.1.0");
+	r->version_body.commands = CLIENT_COMMANDS_FLOOR;
+	error_responses(out, n, CLIENT_OP_VERSION);
 }
 
 static void auth_responses(struct client_response *out, size_t *n)
@@ -814,7 +854,7 @@ START_TEST(test_every_status_round_trips)
 		}
 		response_eq(&r, &c.resp);
 	}
-	ck_assert_uint_eq(known, 15);
+	ck_assert_uint_eq(known, 16);
 	ctx_free(&c);
 }
 END_TEST
@@ -1894,7 +1934,8 @@ START_TEST(test_idempotent_ops)
 		CLIENT_OP_LIST,          CLIENT_OP_STATUS,
 		CLIENT_OP_MEMBER_LIST,   CLIENT_OP_LEASE_LIST_PAGE,
 		CLIENT_OP_LIST_PAGE,     CLIENT_OP_HEALTH,
-		CLIENT_OP_LEASE_FLOOR,
+		CLIENT_OP_LEASE_FLOOR,   CLIENT_OP_SCOPES,
+		CLIENT_OP_VERSION,
 	};
 	static const uint32_t no[] = {
 		CLIENT_OP_LEASE_RELEASE, CLIENT_OP_DELETE,
@@ -1944,6 +1985,8 @@ START_TEST(test_op_names)
 		"AUTH_PROOF",
 		"HEALTH",
 		"LEASE_FLOOR",
+		"SCOPES",
+		"VERSION",
 	};
 
 	for (unsigned k = 0; k < N_OPS; k++)
@@ -1979,8 +2022,9 @@ START_TEST(test_status_names)
 		{ CLIENT_EINTERNAL, "EINTERNAL", false },
 		{ CLIENT_EUNKNOWN, "EUNKNOWN", false },
 		{ CLIENT_ECIRCUIT, "ECIRCUIT", false },
+		{ CLIENT_EQUOTA, "EQUOTA", false },
 	};
-	static const int unknown[] = { -1, 6, 15, 26, 255, 256, 100000 };
+	static const int unknown[] = { -1, 6, 15, 27, 255, 256, 100000 };
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		ck_assert_str_eq(client_status_name(want[i].status),

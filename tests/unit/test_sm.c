@@ -225,9 +225,29 @@ static void snap(const struct sm *sm, struct wire_writer *w)
 	ck_assert(sm_snapshot(sm, w));
 }
 
+/* The per-scope counters as text ("main 2 17 1;..."), for comparisons. */
+static bool scope_text(void *arg, const struct sm_scope *sc)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	REQUIRE(n + sc->name.len + 80 < 4096);
+	snprintf(out + n, 4096 - n, "%.*s %llu %llu %llu;", (int)sc->name.len,
+		 sc->name.p, (unsigned long long)sc->keys,
+		 (unsigned long long)sc->bytes, (unsigned long long)sc->leases);
+	return true;
+}
+
+static void scopes_of(const struct sm *sm, char out[4096])
+{
+	out[0] = 0;
+	sm_scope_each(sm, scope_text, out);
+}
+
 static void assert_same_state(const struct sm *a, const struct sm *b)
 {
 	struct wire_writer wa, wb;
+	char sa[4096], sb[4096];
 
 	snap(a, &wa);
 	snap(b, &wb);
@@ -235,6 +255,9 @@ static void assert_same_state(const struct sm *a, const struct sm *b)
 	ck_assert_mem_eq(wa.buf, wb.buf, wa.len);
 	wire_writer_free(&wa);
 	wire_writer_free(&wb);
+	scopes_of(a, sa);
+	scopes_of(b, sb);
+	ck_assert_str_eq(sa, sb);
 }
 
 /* ---- leases ------------------------------------------------------------- */
@@ -781,7 +804,8 @@ END_TEST
 START_TEST(test_revisions_and_skip)
 {
 	struct t t;
-	unsigned char junk[3] = { 9, 9, 9 };
+	/* Version 1, a delete whose key length runs past the end. */
+	unsigned char junk[3] = { 1, SM_CMD_DELETE, 9 };
 
 	t_init(&t);
 	ck_assert_uint_eq(sm_revision(t.sm), 0);
@@ -1302,6 +1326,28 @@ static void expect_invalid(struct wire_writer *w, const char *what)
 	wire_writer_reset(w);
 }
 
+/* A version or type this binary does not know: the decoder says so, and
+ * sm_apply applies nothing, not even the index (the node stops there). */
+static void expect_unknown(struct wire_writer *w, const char *what)
+{
+	struct sm_cmd out;
+	const char *why = NULL;
+	struct t t;
+
+	ck_assert_msg(!w->failed, "%s: writer failed", what);
+	ck_assert_msg(sm_cmd_decode(w->buf, w->len, &out, &why) ==
+			      SM_CMD_UNKNOWN,
+		      "%s: not unknown", what);
+	ck_assert_ptr_nonnull(why);
+	t_init(&t);
+	ck_assert_int_eq(sm_apply(t.sm, 1, w->buf, w->len, &t.res, NULL, NULL),
+			 SM_APPLY_UNKNOWN);
+	ck_assert_uint_eq(sm_applied_index(t.sm), 0);
+	ck_assert_uint_eq(sm_revision(t.sm), 0);
+	t_fini(&t);
+	wire_writer_reset(w);
+}
+
 static void header(struct wire_writer *w, uint8_t version, uint8_t type)
 {
 	wire_put_u8(w, version);
@@ -1316,16 +1362,18 @@ START_TEST(test_cmd_decode_rejects_bad_fields)
 	wire_writer_init(&w);
 	header(&w, 0, SM_CMD_DELETE);
 	put_str(&w, "k");
-	expect_invalid(&w, "version 0");
+	expect_unknown(&w, "version 0");
 	header(&w, 2, SM_CMD_DELETE);
 	put_str(&w, "k");
-	expect_invalid(&w, "version 2");
+	expect_unknown(&w, "version 2");
 	header(&w, 1, 0);
 	put_str(&w, "k");
-	expect_invalid(&w, "type 0");
+	expect_unknown(&w, "type 0");
 	header(&w, 1, SM_CMD_LEASE_FLOOR + 1);
 	put_str(&w, "k");
-	expect_invalid(&w, "type 8");
+	expect_unknown(&w, "type 9");
+	wire_put_u8(&w, 1);
+	expect_invalid(&w, "version 1, no type (truncated)");
 	header(&w, 1, SM_CMD_DELETE);
 	put_str(&w, "");
 	expect_invalid(&w, "empty key");
@@ -1803,6 +1851,71 @@ static void r_cmd(struct sm *sm, uint64_t *x, struct sm_cmd *c)
 	}
 }
 
+/* The scope counters against a count from scratch (tiny states only). */
+struct brute {
+	char name[64];
+	uint64_t keys, bytes, leases;
+};
+
+static struct brute *brute_at(struct brute *b, int *n, struct sm_str name)
+{
+	size_t len = sm_scope_len(name.p, name.len);
+
+	if (len == 0)
+		return NULL;
+	for (int i = 0; i < *n; i++)
+		if (strlen(b[i].name) == len && !memcmp(b[i].name, name.p, len))
+			return &b[i];
+	REQUIRE(*n < 16 && len < 64);
+	memset(&b[*n], 0, sizeof(b[*n]));
+	memcpy(b[*n].name, name.p, len);
+	return &b[(*n)++];
+}
+
+struct brute_all {
+	struct brute b[16];
+	int n;
+};
+
+static bool brute_key(void *arg, const struct sm_key *k)
+{
+	struct brute_all *all = arg;
+	struct brute *b = brute_at(all->b, &all->n, k->key);
+
+	if (b) {
+		b->keys++;
+		b->bytes += k->key.len + k->value.len;
+	}
+	return true;
+}
+
+static bool brute_lease(void *arg, const struct sm_lease *l)
+{
+	struct brute_all *all = arg;
+	struct brute *b = brute_at(all->b, &all->n, l->name);
+
+	if (b)
+		b->leases++;
+	return true;
+}
+
+static void assert_scopes_counted(const struct sm *sm)
+{
+	struct brute_all all = { .n = 0 };
+	struct sm_scope sc;
+
+	sm_key_each(sm, NULL, 0, brute_key, &all);
+	sm_lease_each(sm, brute_lease, &all);
+	REQUIRE(sm_scope_count(sm) == (size_t)all.n);
+	for (int i = 0; i < all.n; i++) {
+		REQUIRE(sm_scope_get(sm, all.b[i].name, strlen(all.b[i].name),
+				     &sc));
+		REQUIRE(sc.keys == all.b[i].keys);
+		REQUIRE(sc.bytes == all.b[i].bytes);
+		REQUIRE(sc.leases == all.b[i].leases);
+	}
+}
+
 /* Invariants after every step: attached keys sit on held leases. */
 static bool key_lease_held(void *arg, const struct sm_key *k)
 {
@@ -1873,6 +1986,7 @@ START_TEST(test_random_restore_converges)
 			}
 		}
 		sm_key_each(a.sm, NULL, 0, key_lease_held, a.sm);
+		assert_scopes_counted(a.sm);
 	}
 	assert_same_state(a.sm, b.sm);
 	/* Every status came up (the log is rich enough to mean something). */
@@ -1940,6 +2054,138 @@ START_TEST(test_ten_thousand_leases)
 }
 END_TEST
 
+/* ---- scope limits ------------------------------------------------------- */
+
+static struct sm_scope scope(struct t *t, const char *name)
+{
+	struct sm_scope sc;
+
+	memset(&sc, 0, sizeof(sc));
+	sm_scope_get(t->sm, name, strlen(name), &sc);
+	return sc;
+}
+
+START_TEST(test_scope_of_names)
+{
+	ck_assert_uint_eq(sm_scope_len("main/primary", 12), 4);
+	ck_assert_uint_eq(sm_scope_len("main/a/b", 8), 4);
+	ck_assert_uint_eq(sm_scope_len("main", 4), 0);  /* no '/' */
+	ck_assert_uint_eq(sm_scope_len("/main", 5), 0); /* empty scope */
+	ck_assert_uint_eq(sm_scope_len("", 0), 0);
+}
+END_TEST
+
+/* Keys count their key and value bytes; a lease's attached keys go with
+ * it; a scope is gone when empty. */
+START_TEST(test_scope_counts_keys_and_leases)
+{
+	struct t t;
+	uint64_t token;
+
+	t_init(&t);
+	ck_assert_int_eq(acquire(&t, "main/primary", "a", 5000), SM_OK);
+	token = t.res.lease.token;
+	ck_assert_int_eq(put(&t, "main/members/a", "x", "main/primary", token),
+			 SM_OK);
+	ck_assert_int_eq(put(&t, "main/k", "0123456789", NULL, 0), SM_OK);
+	ck_assert_uint_eq(scope(&t, "main").keys, 2);
+	ck_assert_uint_eq(scope(&t, "main").bytes, 15 + 16);
+	ck_assert_uint_eq(scope(&t, "main").leases, 1);
+	ck_assert_int_eq(put(&t, "main/k", "", NULL, 0), SM_OK);
+	ck_assert_uint_eq(scope(&t, "main").bytes, 15 + 6);
+	ck_assert_int_eq(put(&t, "noscope", "1", NULL, 0), SM_OK);
+	ck_assert_uint_eq(sm_scope_count(t.sm), 1);
+	ck_assert_int_eq(release(&t, "main/primary", "a", token), SM_OK);
+	ck_assert_uint_eq(scope(&t, "main").keys, 1);
+	ck_assert_uint_eq(scope(&t, "main").leases, 0);
+	ck_assert_int_eq(del(&t, "main/k"), SM_OK);
+	ck_assert(!sm_scope_get(t.sm, "main", 4, NULL));
+	t_fini(&t);
+}
+END_TEST
+
+/* A floor that makes a free lease counts it in its scope, so that the
+ * lease's grant and its removal later keep the count right (a count
+ * going below zero stops the witness). */
+START_TEST(test_floor_lease_counts_in_scope)
+{
+	struct t t;
+	struct wire_writer w;
+	struct sm *copy = sm_new();
+	char live[4096], restored[4096];
+
+	t_init(&t);
+	ck_assert_int_eq(put(&t, "main/config", "{}", NULL, 0), SM_OK);
+	ck_assert_int_eq(floor_lease(&t, "main/primary", 1), SM_OK);
+	ck_assert_uint_eq(scope(&t, "main").leases, 1);
+	/* Counted as a restore counts it. */
+	scopes_of(t.sm, live);
+	snap(t.sm, &w);
+	ck_assert_int_eq(sm_restore(copy, w.buf, w.len, NULL), 0);
+	scopes_of(copy, restored);
+	ck_assert_str_eq(live, restored);
+	/* Granted (no new lease), then released and removed. */
+	ck_assert_int_eq(acquire(&t, "main/primary", "a", 5000), SM_OK);
+	ck_assert_uint_eq(scope(&t, "main").leases, 1);
+	ck_assert_int_eq(release(&t, "main/primary", "a", t.res.lease.token),
+			 SM_OK);
+	ck_assert(!sm_lease_get(t.sm, "main/primary", 12, NULL));
+	ck_assert_uint_eq(scope(&t, "main").leases, 0);
+	ck_assert_uint_eq(scope(&t, "main").keys, 1);
+	wire_writer_free(&w);
+	sm_free(copy);
+	t_fini(&t);
+}
+END_TEST
+
+/* The counters are not in the snapshot: a restore counts them again. */
+START_TEST(test_scope_counters_rebuilt_after_restore)
+{
+	struct t t;
+	struct wire_writer w;
+	struct sm *copy = sm_new();
+	char before[4096], after[4096];
+	uint64_t token;
+
+	t_init(&t);
+	ck_assert_int_eq(acquire(&t, "main/primary", "a", 5000), SM_OK);
+	token = t.res.lease.token;
+	ck_assert_int_eq(put(&t, "main/leader", "node-1", "main/primary",
+			     token),
+			 SM_OK);
+	ck_assert_int_eq(put(&t, "main/config", "{}", NULL, 0), SM_OK);
+	ck_assert_int_eq(put(&t, "b/x", "1234", NULL, 0), SM_OK);
+	ck_assert_int_eq(acquire(&t, "c/only-a-lease", "a", 5000), SM_OK);
+	ck_assert_int_eq(put(&t, "top", "no scope", NULL, 0), SM_OK);
+	ck_assert_int_eq(put(&t, "gone/x", "1", NULL, 0), SM_OK);
+	ck_assert_int_eq(del(&t, "gone/x"), SM_OK);
+	scopes_of(t.sm, before);
+	ck_assert_str_eq(before, "b 1 7 0;c 0 0 1;main 2 30 1;");
+	snap(t.sm, &w);
+	/* Counters the copy had before are replaced, not added to. */
+	{
+		struct t junk = { .sm = copy, .index = 1 };
+		ck_assert_int_eq(put(&junk, "main/junk", "x", NULL, 0), SM_OK);
+	}
+	ck_assert_int_eq(sm_restore(copy, w.buf, w.len, NULL), 0);
+	scopes_of(copy, after);
+	ck_assert_str_eq(after, before);
+	/* And the restored machine goes on counting. */
+	{
+		struct t r = t;
+		r.sm = copy;
+		ck_assert_int_eq(put(&r, "main/x", "1", NULL, 0), SM_OK);
+		ck_assert_uint_eq(scope(&r, "main").keys, 3);
+		ck_assert_int_eq(expire(&r, "main/primary", token, token),
+				 SM_OK);
+		ck_assert_uint_eq(scope(&r, "main").keys, 2);
+	}
+	wire_writer_free(&w);
+	sm_free(copy);
+	t_fini(&t);
+}
+END_TEST
+
 Suite *sm_suite(void)
 {
 	Suite *s = suite_create("sm");
@@ -1971,6 +2217,10 @@ Suite *sm_suite(void)
 	tcase_add_test(key, test_key_each_prefix);
 	tcase_add_test(key, test_key_each_matches_brute_force);
 	tcase_add_test(key, test_lease_each_in_order);
+	tcase_add_test(key, test_scope_of_names);
+	tcase_add_test(key, test_scope_counts_keys_and_leases);
+	tcase_add_test(lease, test_floor_lease_counts_in_scope);
+	tcase_add_test(snapshot, test_scope_counters_rebuilt_after_restore);
 	tcase_add_test(cmd, test_cmd_round_trip);
 	tcase_add_test(cmd, test_cmd_every_truncation_rejected);
 	tcase_add_test(cmd, test_cmd_encode_refuses_invalid);

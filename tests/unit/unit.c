@@ -25,6 +25,8 @@ int main(void)
 	srunner_add_suite(sr, transport_suite());
 	srunner_add_suite(sr, conf_suite());
 	srunner_add_suite(sr, lease_clock_suite());
+	srunner_add_suite(sr, scope_rate_suite());
+	srunner_add_suite(sr, scope_admit_suite());
 	srunner_add_suite(sr, disk_health_suite());
 	srunner_add_suite(sr, ctl_output_suite());
 	srunner_add_suite(sr, lincheck_suite());
