@@ -21,10 +21,11 @@
  *   fleet-agents --witnesses EPS --clusters N --dir DIR [--first K]
  *       [--scope-prefix fleet] [--user U --secret-file F]
  *       [--lease-ttl MS] [--renew-interval MS] [--sync on|off]
- *       [--stats FILE] [--crash-at MS] [--log-level warn]
+ *       [--stats FILE] [--start-rate N] [--crash-at MS] [--log-level warn]
  *
  * Clusters K .. K+N-1 are scopes PREFIX-%05d with members m1 (the first
- * primary) m2 m3; data under DIR/c%05d/mX.  SIGUSR1 starts a new
+ * primary) m2 m3; data under DIR/c%05d/mX; --start-rate clusters start
+ * a second (default 20).  SIGUSR1 starts a new
  * measuring window, SIGUSR2 writes the window to FILE (fleet_stats.h plus
  * the clusters' state); SIGTERM/SIGINT end the process (it leaves the
  * leases to run out, as a crashed host would).  --crash-at MS crashes
@@ -63,7 +64,7 @@ struct member_sim {
 struct opts {
 	const char *witnesses, *dir, *prefix, *user, *secret_file, *stats;
 	int clusters, first;
-	int64_t ttl, renew, crash_at;
+	int64_t ttl, renew, crash_at, start_rate;
 	int sync, log_level;
 };
 
@@ -72,6 +73,7 @@ static struct opts o = {
 	.ttl = 2500,
 	.renew = 500,
 	.sync = 0,
+	.start_rate = 20,
 	.log_level = LOG_WARN,
 };
 static struct member_sim *sims;
@@ -317,6 +319,31 @@ static int start_member(struct member_sim *m, int k, int x, int port,
 	return 0;
 }
 
+/* ---- start-up ------------------------------------------------------------ */
+
+static uv_timer_t start_timer;
+static int n_started; /* clusters whose agents run */
+
+/* One cluster per tick, --start-rate a second: thousands of agents that
+ * all connect, authenticate (a SCRAM proof each) and look at a stopped
+ * Postgres (a pg_controldata each) in the same instant would hold this
+ * one loop for longer than their connect timeout, which real hosts,
+ * each doing its own, never do. */
+static void on_start_timer(uv_timer_t *t)
+{
+	int c = n_started;
+	int first_port = FLEET_PG_PORT_BASE + c * MEMBERS;
+	for (int x = 1; x <= MEMBERS; x++)
+		if (start_member(&sims[c * MEMBERS + x - 1], o.first + c, x,
+				 first_port + x - 1, first_port) != 0)
+			exit(1);
+	if (++n_started < o.clusters)
+		return;
+	uv_timer_stop(t);
+	printf("started: %d clusters, %zu agents\n", o.clusters, n_sims);
+	fflush(stdout);
+}
+
 /* ---- a crash of one cluster's primary ------------------------------------ */
 
 static void closed_nothing(void *arg)
@@ -384,7 +411,7 @@ static void on_crash_timer(uv_timer_t *t)
 static void write_stats(void)
 {
 	char tmp[600];
-	size_t clusters = n_sims / MEMBERS, healthy = 0, streaming = 0;
+	size_t clusters = (size_t)n_started, healthy = 0, streaming = 0;
 	uint64_t promotions = 0;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", o.stats);
 	FILE *f = fopen(tmp, "w");
@@ -407,7 +434,7 @@ static void write_stats(void)
 		",\"pid\":%d,\"clusters\":%zu,\"agents\":%zu,\"healthy\":%zu,"
 		"\"streaming\":%zu,\"promotions\":%llu,\"fences\":%llu,"
 		"\"pg_queries\":%llu,\"pg_unknown\":%llu,\"unknown_sql\":\"",
-		(int)getpid(), clusters, n_sims, healthy, streaming,
+		(int)getpid(), clusters, clusters * MEMBERS, healthy, streaming,
 		(unsigned long long)promotions, (unsigned long long)fences,
 		(unsigned long long)fleet_pg_queries,
 		(unsigned long long)fleet_pg_unknown);
@@ -445,7 +472,8 @@ static int usage(void)
 		"usage: fleet-agents --witnesses EPS --clusters N --dir DIR "
 		"[--first K] [--scope-prefix P] [--user U --secret-file F] "
 		"[--lease-ttl MS] [--renew-interval MS] [--sync on|off] "
-		"[--stats FILE] [--crash-at MS] [--log-level LEVEL]\n");
+		"[--stats FILE] [--start-rate N] [--crash-at MS] [--log-level "
+		"LEVEL]\n");
 	return 2;
 }
 
@@ -477,6 +505,8 @@ static int parse(int argc, char **argv)
 			o.sync = strcmp(v, "on") == 0;
 		else if (!strcmp(k, "--stats"))
 			o.stats = v;
+		else if (!strcmp(k, "--start-rate"))
+			o.start_rate = atoll(v);
 		else if (!strcmp(k, "--crash-at"))
 			o.crash_at = atoll(v);
 		else if (!strcmp(k, "--log-level"))
@@ -485,6 +515,7 @@ static int parse(int argc, char **argv)
 			return usage();
 	}
 	if (!o.witnesses || !o.dir || o.clusters <= 0 || o.log_level < 0 ||
+	    o.start_rate <= 0 || o.start_rate > 1000 ||
 	    (size_t)o.clusters * MEMBERS > FLEET_PG_PORTS)
 		return usage();
 	return 0;
@@ -506,6 +537,10 @@ int main(int argc, char **argv)
 	static uv_signal_t sig[4];
 	if (parse(argc, argv) != 0)
 		return 2;
+	/* the benchmark may ask for stats while the agents are still being
+	 * set up: not a reason to die (uv_signal takes them over below) */
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	log_set_level(o.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
@@ -527,14 +562,9 @@ int main(int argc, char **argv)
 	if (!sims)
 		return 1;
 	start_ms = uv_now(loop);
-	for (int c = 0; c < o.clusters; c++) {
-		int first_port = FLEET_PG_PORT_BASE + c * MEMBERS;
-		for (int x = 1; x <= MEMBERS; x++)
-			if (start_member(&sims[c * MEMBERS + x - 1],
-					 o.first + c, x, first_port + x - 1,
-					 first_port) != 0)
-				return 1;
-	}
+	uv_timer_init(loop, &start_timer);
+	uv_timer_start(&start_timer, on_start_timer, 0,
+		       (uint64_t)(1000 / o.start_rate) + 1);
 	fleet_stats_reset();
 	watch_signal(&sig[0], SIGUSR1);
 	watch_signal(&sig[1], SIGUSR2);
@@ -545,7 +575,5 @@ int main(int argc, char **argv)
 		uv_timer_start(&crash_timer, on_crash_timer,
 			       (uint64_t)o.crash_at, 0);
 	}
-	printf("started: %d clusters, %zu agents\n", o.clusters, n_sims);
-	fflush(stdout);
 	return uv_run(loop, UV_RUN_DEFAULT);
 }
