@@ -11,9 +11,11 @@
  *   - the host: each member has a real data directory (PG_VERSION,
  *     postgresql.auto.conf the agent writes, postmaster.pid naming this
  *     process, which calls itself "postgres-fleet" so that the agent's
- *     postmaster check passes); fence_pg_kill is replaced too: a fence
- *     stops the simulated server (and is counted, it is a false failover
- *     in a benchmark);
+ *     postmaster check passes); the commands the agent runs (pg_ctl,
+ *     pg_controldata) are answered in-process and fence_pg_kill stops
+ *     the simulated server (tests/helpers/fleet_host.c: spawn.c and
+ *     fence_pg.c replaced at link time; a fence is counted, it is a
+ *     false failover in a benchmark);
  *   - the guard: one socketpair for all the agents of the process,
  *     drained here, instead of a forked tenure-guard per agent;
  *   - the HTTP API listens on 127.0.0.1:0.
@@ -45,8 +47,8 @@
 
 #include "common/log.h"
 #include "fencing/agent_int.h"
-#include "fencing/fence_pg.h"
 #include "fencing/pgconf.h"
+#include "tests/helpers/fleet_host.h"
 #include "tests/helpers/fleet_pg.h"
 #include "tests/helpers/fleet_stats.h"
 
@@ -77,29 +79,12 @@ static struct opts o = {
 	.log_level = LOG_WARN,
 };
 static struct member_sim *sims;
-static char bin_dir[600];
 static size_t n_sims;
 static uv_loop_t *loop;
-static uint64_t fences, start_ms, crashed_ms;
+static uint64_t start_ms, crashed_ms;
 static struct guard shared_guard = { -1, 0 };
 static uv_poll_t guard_poll;
 static int guard_drain_fd = -1;
-
-/* ---- replaced at link time: fence_pg.c ----------------------------------- */
-
-int fence_pg_kill(const char *datadir, char *msg, size_t msglen)
-{
-	for (size_t i = 0; i < n_sims; i++)
-		if (strcmp(sims[i].pg.datadir, datadir) == 0) {
-			char path[600];
-			snprintf(path, sizeof(path), "%s/postmaster.pid",
-				 datadir);
-			unlink(path);
-		}
-	fences++;
-	snprintf(msg, msglen, "simulated server stopped");
-	return 0;
-}
 
 /* ---- the shared guard channel -------------------------------------------- */
 
@@ -158,7 +143,7 @@ static int mkdirs(const char *path)
  * pg_ctl. */
 static int make_datadir(struct member_sim *m, int k, int x, int first_port)
 {
-	char text[64], err[256], conninfo[512] = "", port[16], app[16];
+	char text[64], conninfo[512] = "", port[16], app[16];
 	char pidfile[600];
 	snprintf(m->pg.datadir, sizeof(m->pg.datadir), "%s/c%05d/m%d", o.dir, k,
 		 x);
@@ -182,77 +167,20 @@ static int make_datadir(struct member_sim *m, int k, int x, int first_port)
 			       "replicator");
 	pgconf_conninfo_append(conninfo, sizeof(conninfo), "application_name",
 			       app);
-	if (write_file(m->pg.datadir, "standby.signal", "") ||
-	    pgconf_auto_set(m->pg.datadir, "primary_conninfo", conninfo, err,
-			    sizeof(err)) != 0)
-		return -1;
-	return 0;
-}
-
-/* DIR/bin: pg_ctl (start writes postmaster.pid naming this process,
- * stop removes it), pg_controldata (a clean shutdown, or in production
- * while "running") and postgres -C (the hot-standby settings): what the
- * agent runs on a healthy host, once per start. */
-static const char fake_pg_ctl[] =
-	"#!/bin/sh\n"
-	"cmd=$1; shift; d=\n"
-	"while [ $# -gt 0 ]; do [ \"$1\" = -D ] && d=$2; shift; done\n"
-	"case $cmd in\n"
-	"start) printf '%s\\n%s\\n' \"$FLEET_PID\" \"$d\" "
-	">\"$d/postmaster.pid\" ;;\n"
-	"stop) rm -f \"$d/postmaster.pid\" ;;\n"
-	"esac\n";
-static const char fake_controldata[] =
-	"#!/bin/sh\n"
-	"d=$2\n"
-	"if [ -f \"$d/postmaster.pid\" ]; then s='in production'\n"
-	"elif [ -f \"$d/standby.signal\" ]; then s='shut down in recovery'\n"
-	"else s='shut down'; fi\n"
-	"cat <<EOF\n"
-	"pg_control version number:            1300\n"
-	"Database system identifier:           $(cat \"$d/fleet_sysid\")\n"
-	"Database cluster state:               $s\n"
-	"Latest checkpoint location:           0/3000148\n"
-	"Latest checkpoint's REDO location:    0/3000110\n"
-	"Latest checkpoint's TimeLineID:       1\n"
-	"Latest checkpoint's PrevTimeLineID:   1\n"
-	"Latest checkpoint's full_page_writes: on\n"
-	"Minimum recovery ending location:     0/0\n"
-	"Min recovery ending loc's timeline:   0\n"
-	"wal_log_hints setting:                on\n"
-	"max_connections setting:              100\n"
-	"max_worker_processes setting:         8\n"
-	"max_wal_senders setting:              10\n"
-	"max_prepared_xacts setting:           0\n"
-	"max_locks_per_xact setting:           64\n"
-	"Data page checksum version:           0\n"
-	"Bytes per WAL segment:                16777216\n"
-	"EOF\n";
-static const char fake_postgres[] =
-	"#!/bin/sh\n"
-	"while [ $# -gt 0 ]; do [ \"$1\" = -C ] && n=$2; shift; done\n"
-	"case $n in max_connections) echo 100 ;; max_worker_processes) echo 8 "
-	";;\n"
-	"max_wal_senders) echo 10 ;; max_prepared_transactions) echo 0 ;;\n"
-	"*) echo 64 ;; esac\n";
-
-static int make_bin_dir(void)
-{
-	char pid[32];
-	snprintf(bin_dir, sizeof(bin_dir), "%s/bin", o.dir);
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	setenv("FLEET_PID", pid, 1);
-	if (mkdirs(bin_dir) || write_file(bin_dir, "pg_ctl", fake_pg_ctl) ||
-	    write_file(bin_dir, "pg_controldata", fake_controldata) ||
-	    write_file(bin_dir, "postgres", fake_postgres))
-		return -1;
-	const char *names[] = { "pg_ctl", "pg_controldata", "postgres" };
-	for (size_t i = 0; i < 3; i++) {
-		char path[700];
-		snprintf(path, sizeof(path), "%s/%s", bin_dir, names[i]);
-		if (chmod(path, 0755) != 0)
-			return -1;
+	/* as pgconf_auto_set writes it ('' and \\ doubled), without its
+	 * fsyncs: thousands of them on this one loop, on a disk other jobs
+	 * share, would stall every agent of the process */
+	char line[1200];
+	size_t n = (size_t)snprintf(line, sizeof(line), "primary_conninfo = '");
+	for (const char *p = conninfo; *p && n + 4 < sizeof(line); p++) {
+		if (*p == '\'' || *p == '\\')
+			line[n++] = *p;
+		line[n++] = *p;
 	}
+	snprintf(line + n, sizeof(line) - n, "'\n");
+	if (write_file(m->pg.datadir, "standby.signal", "") ||
+	    write_file(m->pg.datadir, "postgresql.auto.conf", line))
+		return -1;
 	return 0;
 }
 
@@ -268,7 +196,7 @@ static void fill_conf(struct member_sim *m)
 	c->renew_interval = o.renew;
 	c->fence_time = 200;
 	c->pause_margin = 300;
-	c->pg_bin_dir = bin_dir;
+	c->pg_bin_dir = "/fleet-agents/bin"; /* fleet_host.c answers */
 	c->pg_log_file = m->log_file;
 	c->pg_data_dir = m->pg.datadir;
 	c->pg_listen = m->listen;
@@ -433,10 +361,14 @@ static void write_stats(void)
 	fprintf(f,
 		",\"pid\":%d,\"clusters\":%zu,\"agents\":%zu,\"healthy\":%zu,"
 		"\"streaming\":%zu,\"promotions\":%llu,\"fences\":%llu,"
+		"\"spawns\":%llu,\"spawn_unknown\":%llu,\"unknown_cmd\":\"%s\","
 		"\"pg_queries\":%llu,\"pg_unknown\":%llu,\"unknown_sql\":\"",
 		(int)getpid(), clusters, clusters * MEMBERS, healthy, streaming,
-		(unsigned long long)promotions, (unsigned long long)fences,
-		(unsigned long long)fleet_pg_queries,
+		(unsigned long long)promotions,
+		(unsigned long long)fleet_fences,
+		(unsigned long long)fleet_spawns,
+		(unsigned long long)fleet_spawn_unknown,
+		fleet_spawn_unknown_cmd, (unsigned long long)fleet_pg_queries,
 		(unsigned long long)fleet_pg_unknown);
 	for (const char *s = fleet_pg_unknown_sql; *s; s++)
 		if (*s != '"' && *s != '\\' && *s >= ' ')
@@ -549,11 +481,6 @@ int main(int argc, char **argv)
 	loop = uv_default_loop();
 	if (guard_channel() != 0) {
 		fprintf(stderr, "fleet-agents: socketpair: %s\n",
-			strerror(errno));
-		return 1;
-	}
-	if (make_bin_dir() != 0) {
-		fprintf(stderr, "fleet-agents: %s/bin: %s\n", o.dir,
 			strerror(errno));
 		return 1;
 	}

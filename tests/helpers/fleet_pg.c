@@ -111,6 +111,9 @@ void fleet_pg_reload(struct fleet_pg_server *s)
 	if (pgconf_auto_get(s->datadir, "synchronous_standby_names",
 			    s->sync_names, sizeof(s->sync_names)) != 1)
 		s->sync_names[0] = '\0';
+	if (pgconf_auto_get(s->datadir, "max_slot_wal_keep_size", s->keep_size,
+			    sizeof(s->keep_size)) != 1)
+		snprintf(s->keep_size, sizeof(s->keep_size), "-1");
 }
 
 /* ---- results ------------------------------------------------------------- */
@@ -223,7 +226,6 @@ static struct pg_result *settings_rows(const struct fleet_pg_server *s)
 		{ "max_wal_senders", "10" },
 		{ "max_prepared_transactions", "0" },
 		{ "max_locks_per_transaction", "64" },
-		{ "max_slot_wal_keep_size", "-1" },
 		{ "hba_file", NULL },
 	};
 	int n = (int)(sizeof(rows) / sizeof(rows[0]));
@@ -264,7 +266,7 @@ static struct pg_result *slot_rows(const struct fleet_pg_server *s)
 	if (!r)
 		return NULL;
 	for (int i = 0; i < n; i++) {
-		cell(r, i, 0, "-1");
+		cell(r, i, 0, "%s", s->keep_size);
 		cell(r, i, 1, "%s", s->slot_name);
 		if (!s->n_slots)
 			break;

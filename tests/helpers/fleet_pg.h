@@ -15,7 +15,8 @@
  * postgresql.auto.conf.  Answers come from the loop (a zero timer), one query after the
  * other, never from inside pg_query().  What the agent writes into
  * postgresql.auto.conf (primary_conninfo, primary_slot_name,
- * synchronous_standby_names) is read back at "SELECT pg_reload_conf()",
+ * synchronous_standby_names, max_slot_wal_keep_size) is read back at
+ * "SELECT pg_reload_conf()",
  * as Postgres would; pg_promote() ends recovery on a new timeline.  A
  * statement the simulation does not know fails with PG_ERR_SQL and is
  * counted (fleet_pg_unknown), so a new query in the agent shows up in
@@ -45,6 +46,7 @@ struct fleet_pg_server {
 	char conninfo[1024]; /* primary_conninfo */
 	char slot_name[FLEET_PG_NAME];
 	char sync_names[512];
+	char keep_size[32]; /* max_slot_wal_keep_size, MB ("-1": none) */
 	char slots[FLEET_PG_SLOTS][FLEET_PG_NAME];
 	int n_slots;
 	uint64_t promotions;
