@@ -11,6 +11,7 @@
 #include "fencing/fence_pg.h"
 #include "fencing/spawn.h"
 #include "tests/helpers/fleet_host.h"
+#include "tests/helpers/fleet_pg.h"
 
 uint64_t fleet_spawns, fleet_spawn_unknown, fleet_fences;
 char fleet_spawn_unknown_cmd[200];
@@ -93,10 +94,15 @@ static int pg_ctl(const char *const *argv, char *out, size_t cap)
 		if (!f)
 			return 1;
 		fprintf(f, "%d\n%s\n", (int)getpid(), dir);
-		return fclose(f) == 0 ? 0 : 1;
+		if (fclose(f) != 0)
+			return 1;
+		fleet_pg_started(dir);
+		return 0;
 	}
-	if (strcmp(action, "stop") == 0)
+	if (strcmp(action, "stop") == 0) {
 		unlink(path);
+		fleet_pg_stopped(dir);
+	}
 	return 0;
 }
 
@@ -119,6 +125,11 @@ static int simulate(const char *const *argv, char *out, size_t cap)
 	const char *prog = base_name(argv[0]);
 	if (strcmp(prog, "pg_ctl") == 0)
 		return pg_ctl(argv, out, cap);
+	if (strcmp(prog, "pg_rewind") == 0) {
+		/* nothing diverged: the simulated WAL never does */
+		snprintf(out, cap, "pg_rewind: no rewind required\n");
+		return 0;
+	}
 	if (strcmp(prog, "pg_controldata") == 0) {
 		controldata(data_dir(argv), out, cap);
 		return 0;
@@ -184,6 +195,7 @@ int fence_pg_kill(const char *datadir, char *msg, size_t msglen)
 	char path[600];
 	snprintf(path, sizeof(path), "%s/postmaster.pid", datadir);
 	unlink(path);
+	fleet_pg_stopped(datadir);
 	fleet_fences++;
 	snprintf(msg, msglen, "simulated server stopped");
 	return 0;

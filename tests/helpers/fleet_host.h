@@ -14,8 +14,11 @@
  * inside spawn_run), with what the real program would print for the
  * simulated data directory (fleet_pg.h):
  *   pg_ctl start -D DIR   writes DIR/postmaster.pid naming this process
- *                         (which calls itself postgres-fleet);
- *   pg_ctl stop -D DIR    removes it; other pg_ctl actions succeed;
+ *                         (which calls itself postgres-fleet) and starts
+ *                         the simulated server (fleet_pg_started);
+ *   pg_ctl stop -D DIR    removes it and stops the server; other pg_ctl
+ *                         actions succeed;
+ *   pg_rewind             succeeds (the simulated WAL never diverges);
  *   pg_controldata -D DIR a clean shutdown (standby.signal: in recovery),
  *                         or "in production" while it runs, with the
  *                         system identifier of DIR/fleet_sysid;

@@ -86,18 +86,32 @@ static bool file_in(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
-/* Started (pg_ctl wrote postmaster.pid: fleet-agents' fake bin dir) or
- * stopped since the last query: a start reads standby.signal and the
- * configuration, as Postgres does. */
-static void notice_start_stop(struct fleet_pg_server *s)
+static struct fleet_pg_server *find_dir(const char *datadir)
 {
-	bool running = !s->down && file_in(s->datadir, "postmaster.pid");
-	if (running && !s->running) {
-		s->recovery = file_in(s->datadir, "standby.signal") ||
-			      file_in(s->datadir, "recovery.signal");
-		fleet_pg_reload(s);
-	}
-	s->running = running;
+	for (size_t i = 0; i < n_all; i++)
+		if (strcmp(all[i]->datadir, datadir) == 0)
+			return all[i];
+	return NULL;
+}
+
+/* A start reads standby.signal and the configuration, as Postgres
+ * does. */
+void fleet_pg_started(const char *datadir)
+{
+	struct fleet_pg_server *s = find_dir(datadir);
+	if (!s)
+		return;
+	s->recovery = file_in(s->datadir, "standby.signal") ||
+		      file_in(s->datadir, "recovery.signal");
+	fleet_pg_reload(s);
+	s->running = true;
+}
+
+void fleet_pg_stopped(const char *datadir)
+{
+	struct fleet_pg_server *s = find_dir(datadir);
+	if (s)
+		s->running = false;
 }
 
 void fleet_pg_reload(struct fleet_pg_server *s)
@@ -454,8 +468,6 @@ static void answer(struct pg_conn *c, struct query *q)
 	struct pg_result *res = NULL;
 	struct pg_rows rows = { 0, 0, NULL };
 	fleet_pg_queries++;
-	if (s)
-		notice_start_stop(s);
 	if (!s || !up(s)) {
 		c->connected = false;
 		q->cb(q->arg, PG_ERR_CONNECT, "connection refused", &rows);

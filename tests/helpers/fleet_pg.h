@@ -7,11 +7,11 @@
  * Contract
  * --------
  * A server is registered under the port of its pg_listen; a connection
- * whose conninfo names that port talks to it.  It runs while its data
- * directory holds postmaster.pid (written and removed by the fake pg_ctl
- * of fleet-agents, naming that process, which calls itself
- * postgres-fleet: the agent's own postmaster check passes) and its host
- * has not crashed (down).  At a start it reads standby.signal and
+ * whose conninfo names that port talks to it.  It runs from
+ * fleet_pg_started to fleet_pg_stopped (fleet_host.c's pg_ctl and fence,
+ * which also write and remove postmaster.pid naming this process, called
+ * postgres-fleet: the agent's own postmaster check passes) unless its
+ * host has crashed (down).  At a start it reads standby.signal and
  * postgresql.auto.conf.  Answers come from the loop (a zero timer), one query after the
  * other, never from inside pg_query().  What the agent writes into
  * postgresql.auto.conf (primary_conninfo, primary_slot_name,
@@ -38,7 +38,7 @@ struct fleet_pg_server {
 	char datadir[512];
 	int port;
 	bool down;     /* its host crashed: no answers, not streamed from */
-	bool running;  /* postmaster.pid was there at the last query */
+	bool running;  /* started, not stopped since */
 	bool recovery; /* a standby */
 	uint32_t timeline;
 	uint64_t lsn;
@@ -57,6 +57,11 @@ struct fleet_pg_server {
 int fleet_pg_register(struct fleet_pg_server *s);
 /* Re-read what the agent wrote into s's postgresql.auto.conf. */
 void fleet_pg_reload(struct fleet_pg_server *s);
+/* The server of datadir was started (pg_ctl start: it reads
+ * standby.signal and its configuration) or stopped (pg_ctl stop, a
+ * fence); nothing when no server has that directory. */
+void fleet_pg_started(const char *datadir);
+void fleet_pg_stopped(const char *datadir);
 
 /* Ports the registry covers: FLEET_PG_PORT_BASE .. + FLEET_PG_PORTS-1
  * (never opened: they only name servers). */
