@@ -156,7 +156,7 @@ static const struct conf_option options[] = {
 	    NULL),
 	OPT("max_client_connections", CONF_INT, "0", 0, 1000000,
 	    "client connections at most (0: from the open-files limit, up "
-	    "to 1000); more are refused with a log line",
+	    "to 8192); more are refused with a log line",
 	    false, max_client_connections, "N"),
 	OPT("client_idle_timeout", CONF_DURATION_MS, "5min", 1000, 86400000,
 	    "close a client connection with nothing in flight and no watch "
@@ -606,10 +606,16 @@ static const char *peer_client_addr(void *arg, uint64_t id)
  * data files, the peers (two each), libuv's own.  The HTTP server takes
  * its share of the rest (common/http.h: an eighth, 4 to 64) and client
  * connections what is left, so that a flood of either cannot starve the
- * other, the peers or the disk (common/fd_budget.h). */
+ * other, the peers or the disk (common/fd_budget.h).
+ *
+ * Every agent keeps one connection, to the leader: a trio serving N
+ * clusters of three nodes holds 3N on its leader.  The ceiling is above
+ * what one trio can serve (tests/bench/fleet: about a thousand clusters
+ * on two cores, docs/benchmarks.md) so that it is never the first limit,
+ * and bounds the memory of a flood (about 30 KiB a connection). */
 #define FD_RESERVE 96
 #define CLIENT_CAP_MIN 16
-#define CLIENT_CAP_MAX 1000
+#define CLIENT_CAP_MAX 8192
 
 static unsigned http_connection_budget(void)
 {
