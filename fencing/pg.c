@@ -64,31 +64,6 @@ static void on_poll(uv_poll_t *h, int status, int events);
 static void on_timer(uv_timer_t *t);
 static void pump(struct pg_conn *c);
 
-const char *pg_strerror(int status)
-{
-	switch (status) {
-	case 0:
-		return "ok";
-	case PG_ERR_SQL:
-		return "SQL error";
-	case PG_ERR_CONNECT:
-		return "cannot connect";
-	case PG_ERR_TIMEOUT:
-		return "timed out";
-	case PG_ERR_BROKEN:
-		return "connection lost";
-	case PG_ERR_SHUTDOWN:
-		return "connection closed";
-	case PG_ERR_RESET:
-		return "connection reset";
-	case PG_ERR_NOMEM:
-		return "out of memory";
-	case PG_ERR_INVALID:
-		return "invalid argument";
-	}
-	return "unknown error";
-}
-
 /* ---- messages ----------------------------------------------------------- */
 
 /* prefix + msg into c->err on one line: libpq's line breaks (and the

@@ -599,29 +599,3 @@ const char *pg_rows_name(const struct pg_rows *r, int col)
 	(void)col;
 	return NULL;
 }
-
-const char *pg_strerror(int status)
-{
-	switch (status) {
-	case 0:
-		return "ok";
-	case PG_ERR_SQL:
-		return "SQL error";
-	case PG_ERR_CONNECT:
-		return "cannot connect";
-	case PG_ERR_TIMEOUT:
-		return "timed out";
-	case PG_ERR_BROKEN:
-		return "connection lost";
-	case PG_ERR_SHUTDOWN:
-		return "connection closed";
-	case PG_ERR_RESET:
-		return "connection reset";
-	case PG_ERR_NOMEM:
-		return "out of memory";
-	case PG_ERR_INVALID:
-		return "invalid argument";
-	default:
-		return "unknown error";
-	}
-}
