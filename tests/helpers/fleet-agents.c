@@ -29,7 +29,8 @@
  * primary) m2 m3; data under DIR/c%05d/mX; --start-rate clusters start
  * a second (default 20).  SIGUSR1 starts a new
  * measuring window, SIGUSR2 writes the window to FILE (fleet_stats.h plus
- * the clusters' state); SIGTERM/SIGINT end the process (it leaves the
+ * the clusters' state); SIGHUP starts a renewal log that the next SIGUSR2
+ * writes to FILE.renewals, before FILE (fleet_stats.h); SIGTERM/SIGINT end the process (it leaves the
  * leases to run out, as a crashed host would).  --crash-at MS crashes
  * cluster K's primary MS after the start (its agent stops dead, its
  * Postgres with it) and prints the failover it sees.
@@ -336,6 +337,22 @@ static void on_crash_timer(uv_timer_t *t)
 
 /* ---- stats and signals ----------------------------------------------------- */
 
+/* The renewal log, if on, to FILE.renewals: complete once FILE appears. */
+static void write_renewals(void)
+{
+	char path[600], tmp[610];
+	snprintf(path, sizeof(path), "%s.renewals", o.stats);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	bool was_on = fleet_stats_log_write(f);
+	if (fclose(f) == 0 && was_on)
+		rename(tmp, path);
+	else
+		unlink(tmp);
+}
+
 static void write_stats(void)
 {
 	char tmp[600];
@@ -345,6 +362,7 @@ static void write_stats(void)
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return;
+	write_renewals();
 	for (size_t c = 0; c < clusters; c++) {
 		struct member_sim *p = writable(c);
 		size_t rx = 0;
@@ -384,6 +402,8 @@ static void on_signal(uv_signal_t *h, int signum)
 		fleet_stats_reset();
 	else if (signum == SIGUSR2 && o.stats)
 		write_stats();
+	else if (signum == SIGHUP)
+		fleet_stats_log_start();
 	else if (signum == SIGTERM || signum == SIGINT)
 		exit(0); /* a crashed host: the leases run out */
 	(void)h;
@@ -466,13 +486,14 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-	static uv_signal_t sig[4];
+	static uv_signal_t sig[5];
 	if (parse(argc, argv) != 0)
 		return 2;
 	/* the benchmark may ask for stats while the agents are still being
 	 * set up: not a reason to die (uv_signal takes them over below) */
 	signal(SIGUSR1, SIG_IGN);
 	signal(SIGUSR2, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	log_set_level(o.log_level);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
@@ -497,6 +518,7 @@ int main(int argc, char **argv)
 	watch_signal(&sig[1], SIGUSR2);
 	watch_signal(&sig[2], SIGTERM);
 	watch_signal(&sig[3], SIGINT);
+	watch_signal(&sig[4], SIGHUP);
 	if (o.crash_at > 0) {
 		uv_timer_init(loop, &crash_timer);
 		uv_timer_start(&crash_timer, on_crash_timer,

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "proto/client.h"
@@ -26,6 +27,66 @@ struct latency {
 static struct latency primary_renew, member_renew;
 static uint64_t ops[N_OPS];
 static uint64_t window_start_ns;
+
+/* The renewal log: every answered primary renewal while it is on.  A
+ * lease is named by a hash of its name (no string kept per renewal);
+ * wall-clock times so the benchmark can set them beside its own. */
+struct renewal {
+	uint64_t sent_ms, answered_ms, lease;
+};
+static struct renewal *log_v;
+static size_t log_n, log_cap;
+static bool log_on;
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t lease_hash(const struct client_str *s)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+	for (size_t i = 0; i < s->len; i++)
+		h = (h ^ (unsigned char)s->p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void log_renewal(uint64_t sent_ms, uint64_t lease)
+{
+	if (log_n == log_cap) {
+		size_t cap = log_cap ? 2 * log_cap : 4096;
+		struct renewal *v = realloc(log_v, cap * sizeof(*v));
+		if (!v)
+			return; /* a renewal less in the log, not a crash */
+		log_v = v;
+		log_cap = cap;
+	}
+	log_v[log_n++] = (struct renewal){ sent_ms, wall_ms(), lease };
+}
+
+void fleet_stats_log_start(void)
+{
+	log_n = 0;
+	log_on = true;
+}
+
+bool fleet_stats_log_write(FILE *f)
+{
+	if (!log_on)
+		return false;
+	for (size_t i = 0; i < log_n; i++)
+		fprintf(f, "%llu %llu %016llx\n",
+			(unsigned long long)log_v[i].sent_ms,
+			(unsigned long long)log_v[i].answered_ms,
+			(unsigned long long)log_v[i].lease);
+	free(log_v);
+	log_v = NULL;
+	log_n = log_cap = 0;
+	log_on = false;
+	return true;
+}
 
 void fleet_stats_reset(void)
 {
@@ -70,7 +131,7 @@ int __real_tclient_request(struct tclient *c, const struct client_request *req,
 struct timed {
 	tclient_cb cb;
 	void *arg;
-	uint64_t t0_ns;
+	uint64_t t0_ns, sent_ms, lease;
 	struct latency *into;
 };
 
@@ -78,6 +139,8 @@ static void timed_done(void *arg, int status, const struct client_response *r)
 {
 	struct timed *t = arg;
 	record(t->into, (uv_hrtime() - t->t0_ns) / 1000, status);
+	if (log_on && t->into == &primary_renew && status == CLIENT_OK)
+		log_renewal(t->sent_ms, t->lease);
 	t->cb(t->arg, status, r);
 	free(t);
 }
@@ -99,10 +162,13 @@ int __wrap_tclient_request(struct tclient *c, const struct client_request *req,
 	struct timed *t = malloc(sizeof(*t));
 	if (!t)
 		return UV_ENOMEM;
-	*t = (struct timed){ cb, arg, uv_hrtime(),
-			     ends_with(&req->name, "/primary")
-				     ? &primary_renew
-				     : &member_renew };
+	bool primary = ends_with(&req->name, "/primary");
+	*t = (struct timed){ cb,
+			     arg,
+			     uv_hrtime(),
+			     primary && log_on ? wall_ms() : 0,
+			     primary && log_on ? lease_hash(&req->name) : 0,
+			     primary ? &primary_renew : &member_renew };
 	int rc = __real_tclient_request(c, req, timeout_ms, timed_done, t);
 	if (rc != 0)
 		free(t);
