@@ -71,7 +71,8 @@ static void restored(struct act *x, const struct spawn_result *r)
 	char cmd[1200], err[256];
 	if (!act_replica_method_done(x, r, "pgbackrest restore"))
 		return;
-	if (!replica_restore_command(&a->live.replica, cmd, sizeof(cmd)) ||
+	if (!replica_restore_command(&a->live.replica, a->conf->pg_data_dir,
+				     cmd, sizeof(cmd)) ||
 	    pgconf_auto_set(a->conf->pg_data_dir, "restore_command", cmd, err,
 			    sizeof(err)) != 0) {
 		act_fail(x, "pgconf_failed", "restore_command");

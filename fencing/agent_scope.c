@@ -122,8 +122,9 @@ static void log_replica_methods(const struct replica_conf *c)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list),
 			 "%s%s", i ? "," : "", replica_method_name(m[i]));
 	log_event(LOG_INFO, "scope_setting",
-		  "key=create_replica_methods new=%s stanza=%s", list,
-		  c->stanza[0] ? c->stanza : "-");
+		  "key=create_replica_methods new=%s stanza=%s config=%s", list,
+		  c->stanza[0] ? c->stanza : "-",
+		  c->config[0] ? c->config : "-");
 }
 
 static void refuse(struct agent *a, const char *err)

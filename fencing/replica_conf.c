@@ -275,20 +275,35 @@ static bool put_quoted(char *buf, size_t cap, size_t *len, const char *key,
 	return true;
 }
 
+void replica_conf_value(const struct replica_conf *c, enum replica_key k,
+			char *buf, size_t cap)
+{
+	const char *values[REPLICA_N_KEYS] = { "", c->stanza, c->config,
+					       c->command };
+	if (!cap)
+		return;
+	buf[0] = '\0';
+	if (!c->set[k])
+		return;
+	if (k != REPLICA_KEY_METHODS) {
+		snprintf(buf, cap, "%s", values[k]);
+		return;
+	}
+	for (size_t i = 0; i < c->n_methods; i++)
+		snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s",
+			 i ? "," : "", method_names[c->methods[i]]);
+}
+
 bool replica_conf_format(const struct replica_conf *c, char *buf, size_t cap,
 			 size_t *len)
 {
-	char methods[64] = "";
-	for (size_t i = 0; i < c->n_methods; i++)
-		snprintf(methods + strlen(methods),
-			 sizeof(methods) - strlen(methods), "%s%s",
-			 i ? "," : "", method_names[c->methods[i]]);
-	const char *values[REPLICA_N_KEYS] = { methods, c->stanza, c->config,
-					       c->command };
-	for (int k = 0; k < REPLICA_N_KEYS; k++)
+	char v[1100];
+	for (int k = 0; k < REPLICA_N_KEYS; k++) {
+		replica_conf_value(c, (enum replica_key)k, v, sizeof(v));
 		if (c->set[k] &&
-		    !put_quoted(buf, cap, len, replica_key_names[k], values[k]))
+		    !put_quoted(buf, cap, len, replica_key_names[k], v))
 			return false;
+	}
 	return true;
 }
 
@@ -321,18 +336,15 @@ void replica_pgbackrest_argv(struct replica_argv *v,
 	v->argv[i] = NULL;
 }
 
-bool replica_restore_command(const struct replica_conf *c, char *buf,
-			     size_t cap)
+bool replica_restore_command(const struct replica_conf *c, const char *datadir,
+			     char *buf, size_t cap)
 {
-	int w;
+	char config[600] = "";
 	if (c->config[0])
-		w = snprintf(buf, cap,
-			     "pgbackrest --stanza=%s --config=%s archive-get "
-			     "%%f \"%%p\"",
-			     c->stanza, c->config);
-	else
-		w = snprintf(buf, cap,
-			     "pgbackrest --stanza=%s archive-get %%f \"%%p\"",
-			     c->stanza);
-	return w >= 0 && (size_t)w < cap;
+		snprintf(config, sizeof(config), " --config=%s", c->config);
+	int w = snprintf(buf, cap,
+			 "pgbackrest --stanza=%s%s --pg1-path=\"%s\" "
+			 "archive-get %%f \"%%p\"",
+			 c->stanza, config, datadir);
+	return w >= 0 && (size_t)w < cap && !strpbrk(datadir, "\"\\$`");
 }

@@ -18,7 +18,8 @@
  *   pgbackrest --stanza=S [--config=F] --type=standby --delta
  *              --pg1-path=DATADIR restore
  * and the standby then fetches WAL with the restore_command
- *   pgbackrest --stanza=S [--config=F] archive-get %f "%p".
+ *   pgbackrest --stanza=S [--config=F] --pg1-path="DATADIR"
+ *              archive-get %f "%p".
  * custom runs `/bin/sh -c 'exec CMD "$@"' tenure-create-replica DATADIR
  * SCOPE NAME` with TENURE_DATA_DIR, TENURE_SCOPE, TENURE_NAME and
  * TENURE_PRIMARY_CONNINFO in its environment.
@@ -87,6 +88,10 @@ int replica_conf_check(const struct replica_conf *c, char *err, size_t errlen);
 bool replica_conf_format(const struct replica_conf *c, char *buf, size_t cap,
 			 size_t *len);
 
+/* Key k's value as text ("pgbackrest,basebackup"; "" when not set). */
+void replica_conf_value(const struct replica_conf *c, enum replica_key k,
+			char *buf, size_t cap);
+
 bool replica_conf_equal(const struct replica_conf *a,
 			const struct replica_conf *b);
 
@@ -99,8 +104,11 @@ struct replica_argv {
 void replica_pgbackrest_argv(struct replica_argv *v,
 			     const struct replica_conf *c, const char *datadir);
 
-/* The restore_command for a pgBackRest repository.  false: too long. */
-bool replica_restore_command(const struct replica_conf *c, char *buf,
-			     size_t cap);
+/* The restore_command for a pgBackRest repository and this data
+ * directory (a relative %p is taken from --pg1-path, which a pgBackRest
+ * config shared by several nodes cannot name for each).  false: too long,
+ * or datadir holds a character the shell would read inside "". */
+bool replica_restore_command(const struct replica_conf *c, const char *datadir,
+			     char *buf, size_t cap);
 
 #endif

@@ -149,9 +149,10 @@ START_TEST(replica_methods_in_order)
 	ck_assert_str_eq(c.replica.config, "/etc/pgbr.conf");
 	ck_assert_int_eq(c.lease_ttl, 5000);
 	char cmd[300];
-	ck_assert(replica_restore_command(&c.replica, cmd, sizeof(cmd)));
+	ck_assert(replica_restore_command(&c.replica, "/d", cmd, sizeof(cmd)));
 	ck_assert_str_eq(cmd, "pgbackrest --stanza=main "
-			      "--config=/etc/pgbr.conf archive-get %f \"%p\"");
+			      "--config=/etc/pgbr.conf --pg1-path=\"/d\" "
+			      "archive-get %f \"%p\"");
 	struct replica_argv v;
 	replica_pgbackrest_argv(&v, &c.replica, "/d");
 	char line[400];
