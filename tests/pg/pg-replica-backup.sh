@@ -5,7 +5,8 @@
 #
 #   1. pg1 bootstraps and archives into a repository on local disk (in
 #      $dir, owned by postgres); a full backup is taken, then rows are
-#      written that the backup does not hold;
+#      written that the backup does not hold; /metrics and cluster list
+#      show WAL archived and no failure (agent_archive.c);
 #   2. with create_replica_methods = pgbackrest,basebackup, pg2 starts with
 #      no data directory: its agent restores it with pgBackRest (logged
 #      method=pgbackrest, no pg_basebackup run), writes its restore_command,
@@ -70,6 +71,17 @@ psql_as pg1 "CREATE TABLE after_backup AS SELECT g FROM generate_series(1, 1000)
 	fail "1: rows after the backup"
 psql_as pg1 "SELECT pg_switch_wal()" >/dev/null
 echo "1: full backup of pg1, then 1000 rows"
+# archiving's health: /metrics and the member record (cluster list)
+archived() {
+	pg_http pg1 /metrics | grep -q '^tenure_agent_archive_archived_total [1-9]' &&
+		pg_http pg1 /metrics | grep -q '^tenure_agent_archive_failed_total 0$'
+}
+wait_for 20 archived || fail "1: /metrics: $(pg_http pg1 /metrics | grep archive)"
+listed() {
+	pg_cluster_list >/dev/null
+	printf '%s\n' "$out" | jq -e '.[] | select(.name == "pg1") | .archive | .archived > 0 and .failed == 0 and (.last_wal | length == 24)' >/dev/null
+}
+wait_for 40 listed || fail "1: cluster list shows no archive: $out"
 
 cl edit-config --set create_replica_methods=pgbackrest,basebackup \
 	--set pgbackrest_stanza=main --set pgbackrest_config="$br/good.conf"
