@@ -92,6 +92,19 @@ static void list_json(FILE *f, const struct ctl_pg_list *l,
 		}
 		json_key(&j, "pending_restart");
 		json_bool(&j, m->pending_restart);
+		if (m->archived || m->archive_failed ||
+		    m->archive_last_wal[0]) { /* pg_stat_archiver */
+			json_key(&j, "archive");
+			json_object(&j);
+			json_key(&j, "archived");
+			json_u64(&j, m->archived);
+			json_key(&j, "failed");
+			json_u64(&j, m->archive_failed);
+			json_key(&j, "last_wal");
+			json_str(&j, m->archive_last_wal,
+				 strlen(m->archive_last_wal));
+			json_end(&j);
+		}
 		if (m->reason[0]) { /* why it is down */
 			json_key(&j, "reason");
 			json_str(&j, m->reason, strlen(m->reason));

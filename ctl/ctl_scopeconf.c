@@ -161,10 +161,48 @@ static void show_json(const char *scope, const struct stored *s)
 		json_key(&j, k);
 		json_str(&j, v, strlen(v));
 	}
+	for (int k = 0; k < REPLICA_N_KEYS; k++) {
+		char v[1100];
+		if (!s->conf.replica.set[k])
+			continue;
+		replica_conf_value(&s->conf.replica, (enum replica_key)k, v,
+				   sizeof(v));
+		json_key(&j, replica_key_names[k]);
+		json_str(&j, v, strlen(v));
+	}
 	json_end(&j);
 	show_json_pg(&j, &s->conf.pg);
 	json_end(&j);
 	printf("\n");
+}
+
+/* The replica creation keys (replica_conf.h): those set as stored,
+ * quoted; the others commented, with what they do. */
+static void show_text_replica(FILE *f, const struct replica_conf *r)
+{
+	static const char *const hints[REPLICA_N_KEYS] = {
+		"'basebackup'\t# not set: pg_basebackup; or e.g. "
+		"'pgbackrest,basebackup' (pgbackrest, basebackup, custom)",
+		"''\t# pgBackRest's stanza (create_replica_methods pgbackrest)",
+		"''\t# pgBackRest's config file (not set: its default)",
+		"''\t# custom: run with DATADIR SCOPE NAME",
+	};
+	char buf[2400];
+	for (int k = 0; k < REPLICA_N_KEYS; k++) {
+		struct replica_conf one;
+		size_t len = 0;
+		memset(&one, 0, sizeof(one));
+		one = *r;
+		for (int o = 0; o < REPLICA_N_KEYS; o++)
+			one.set[o] = o == k && r->set[k];
+		buf[0] = '\0';
+		if (r->set[k] &&
+		    replica_conf_format(&one, buf, sizeof(buf), &len))
+			fputs(buf, f);
+		else
+			fprintf(f, "#%s = %s\n", replica_key_names[k],
+				hints[k]);
+	}
 }
 
 /* The text edit-config starts from: every key, unset ones commented. */
@@ -189,6 +227,7 @@ static void show_text(FILE *f, const char *scope, const struct stored *s)
 				"file decides (default %s)\n",
 				t[i].key, t[i].def, t[i].def);
 	}
+	show_text_replica(f, &s->conf.replica);
 	for (size_t i = 0; i < s->conf.n_slots; i++) {
 		char v[160];
 		slot_spec_value(&s->conf.slots[i], v, sizeof(v));
@@ -374,6 +413,20 @@ static bool print_changes(FILE *f, const struct scope_conf *old,
 			scope_conf_value(now, (enum scope_key)i, b, sizeof(b));
 		if (strcmp(a, b) != 0) {
 			fprintf(f, "  %s: %s -> %s\n", t[i].key, a, b);
+			any = true;
+		}
+	}
+	for (int k = 0; k < REPLICA_N_KEYS; k++) {
+		char a[1100] = "(not set)", b[1100] = "(not set)";
+		if (old->replica.set[k])
+			replica_conf_value(&old->replica, (enum replica_key)k,
+					   a, sizeof(a));
+		if (now->replica.set[k])
+			replica_conf_value(&now->replica, (enum replica_key)k,
+					   b, sizeof(b));
+		if (strcmp(a, b) != 0) {
+			fprintf(f, "  %s: %s -> %s\n", replica_key_names[k], a,
+				b);
 			any = true;
 		}
 	}

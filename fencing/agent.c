@@ -191,6 +191,7 @@ static void step(struct agent *a, bool view_ok)
 	if (view_ok) {
 		scope_apply(a);
 		params_step(a);
+		archive_step(a);
 	}
 	/* Not known (just promoted, or this agent restarted): the position
 	 * now is at or above any commit acknowledged so far. */

@@ -111,7 +111,7 @@ static void on_step(void *arg, const struct spawn_result *r)
 
 static void run_env(struct act *x, const char *const *argv,
 		    const char *const *env, uint64_t timeout_ms,
-		    act_step_fn next)
+		    act_step_fn next, bool fallible)
 {
 	struct step *s = malloc(sizeof(*s));
 	char line[1024];
@@ -128,7 +128,17 @@ static void run_env(struct act *x, const char *const *argv,
 	}
 	s->x = x;
 	s->next = next;
-	if (spawn_run(x->a->loop, &o, on_step, s) != 0) {
+	int rc = spawn_run(x->a->loop, &o, on_step, s);
+	if (rc != 0 && fallible) {
+		/* a program that cannot run fails like one that exits 127
+		 * (the shell's "not found"): the caller tries another way */
+		char msg[300];
+		snprintf(msg, sizeof(msg), "cannot run %s: %s", argv[0],
+			 uv_strerror(rc));
+		struct spawn_result r = { .exit_status = 127, .output = msg };
+		free(s);
+		next(x, &r);
+	} else if (rc != 0) {
 		free(s);
 		act_fail(x, "spawn_failed", argv[0]);
 	}
@@ -138,13 +148,20 @@ void act_spawn_env(struct act *x, const char *const *argv,
 		   const char *const *env, uint64_t timeout_ms,
 		   act_step_fn next)
 {
-	run_env(x, argv, env, timeout_ms, next);
+	run_env(x, argv, env, timeout_ms, next, false);
+}
+
+void act_spawn_fallible(struct act *x, const char *const *argv,
+			const char *const *env, uint64_t timeout_ms,
+			act_step_fn next)
+{
+	run_env(x, argv, env, timeout_ms, next, true);
 }
 
 void act_spawn(struct act *x, const char *const *argv, uint64_t timeout_ms,
 	       act_step_fn next)
 {
-	run_env(x, argv, NULL, timeout_ms, next);
+	run_env(x, argv, NULL, timeout_ms, next, false);
 }
 
 /* A query on the local Postgres; next gets status 0 and rows, or not. */
@@ -200,7 +217,7 @@ void act_run_hook(struct act *x, const char *cmd, const char *action,
 {
 	struct hook_cmd h;
 	hook_cmd_build(&h, x->a->conf, cmd, action, role);
-	run_env(x, h.argv, h.env, 60000, next);
+	run_env(x, h.argv, h.env, 60000, next, false);
 }
 
 /* on_role_change runs in the background: the action ends now. */
@@ -413,7 +430,7 @@ void act_run(struct agent *a, const struct decide_action *what,
 		adopt_mark_initialized(a, act_init_marked, x);
 		return;
 	case ACT_BASEBACKUP:
-		act_basebackup(x);
+		act_create_replica(x);
 		return;
 	case ACT_START:
 		act_start_following(x, what->target);

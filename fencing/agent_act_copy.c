@@ -167,7 +167,7 @@ static void basebackup_done(struct act *x, const struct spawn_result *r)
 {
 	struct agent *a = x->a;
 	bool from_replica = strcmp(x->copy_source, x->what.target) != 0;
-	if (!act_spawn_ok(x, r, "pg_basebackup")) {
+	if (!act_replica_method_done(x, r, "pg_basebackup")) {
 		if (from_replica)
 			snprintf(a->clone_skip, sizeof(a->clone_skip), "%s",
 				 x->copy_source);

@@ -66,6 +66,9 @@ struct act {
 	 * (NULL: the action ends there) */
 	void (*after_aside)(struct act *x);
 	char copy_source[MEMBER_STR_MAX]; /* act_basebackup: copied from */
+	/* act_create_replica: the methods in force and the one tried */
+	enum replica_method methods[REPLICA_N_METHODS];
+	size_t n_methods, method_i;
 };
 
 /* agent_act.c: the helpers. */
@@ -90,6 +93,12 @@ void act_spawn_env(struct act *x, const char *const *argv,
 		   act_step_fn next);
 void act_spawn(struct act *x, const char *const *argv, uint64_t timeout_ms,
 	       act_step_fn next);
+/* act_spawn_env, but a program that cannot be started reaches next as
+ * an exit status 127 (with the reason as its output), called at once,
+ * instead of failing the action: for steps with a fallback. */
+void act_spawn_fallible(struct act *x, const char *const *argv,
+			const char *const *env, uint64_t timeout_ms,
+			act_step_fn next);
 /* A query on the local Postgres; next gets status 0 and rows, or not. */
 typedef void (*act_query_fn)(struct act *x, int status, const char *error,
 			     const struct pg_rows *rows);
@@ -118,6 +127,15 @@ void act_boot_leased(struct agent *a, bool ok, int status, void *arg);
 void act_adopt_leased(struct agent *a, bool ok, int status, void *arg);
 void act_init_marked(struct agent *a, int status, void *arg);
 void act_basebackup(struct act *x);
+/* agent_act_replica.c: a replica created by the scope's
+ * create_replica_methods in order (replica_conf.h), then started
+ * following what.target. */
+void act_create_replica(struct act *x);
+/* A method's run ended: true when it worked (logged replica_created);
+ * false when it failed and the next method is on its way.  When it was
+ * the last, act_spawn_ok fails the action as before. */
+bool act_replica_method_done(struct act *x, const struct spawn_result *r,
+			     const char *what);
 void act_move_aside(struct act *x, const char *why);
 void act_recover(struct act *x);
 void act_rewind(struct act *x);

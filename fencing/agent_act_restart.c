@@ -122,7 +122,7 @@ static void reinit_copy(struct act *x)
 	struct agent *a = x->a;
 	snprintf(a->req.detail, sizeof(a->req.detail), "copied from %.200s",
 		 x->what.target);
-	act_basebackup(x);
+	act_create_replica(x);
 }
 
 static void reinit_stopped(struct act *x, const struct spawn_result *r)

@@ -105,6 +105,15 @@ struct params_state {
 	char refused[AGENT_CONFIG_MAX]; /* the wanted set refused (logged) */
 };
 
+/* pg_stat_archiver as last read (agent_archive.c). */
+struct archive_state {
+	bool in_flight;
+	uint64_t checked_ms; /* clock_now_ms() of the last read */
+	uint64_t archived, failed;
+	char last_wal[MEMBER_STR_MAX];
+	uint64_t last_archived_ms; /* wall clock, 0: never */
+};
+
 struct agent {
 	uv_loop_t *loop;
 	const struct agent_conf *conf;
@@ -116,6 +125,7 @@ struct agent {
 	char scope_refused[AGENT_CONFIG_MAX]; /* last one refused (logged) */
 	bool scope_dirty; /* the file changed (SIGHUP): apply again */
 	struct params_state params;
+	struct archive_state archive;
 	uint64_t lease_free_since; /* clock_now_ms(): no holder seen since */
 	uint64_t switch_done_ms;   /* requested_ms of the S/switchover request
 				    this node's last promotion ended */
@@ -327,8 +337,9 @@ void scope_init(struct agent *a);  /* the file's values, at start */
 void scope_apply(struct agent *a); /* after each complete view */
 
 /* agent_params.c: Postgres parameters and pg_hba lines (pg_params.h). */
-void params_init(struct agent *a); /* this node's file's pg. lines */
-void params_step(struct agent *a); /* after scope_apply: write, poll */
+void params_init(struct agent *a);  /* this node's file's pg. lines */
+void params_step(struct agent *a);  /* after scope_apply: write, poll */
+void archive_step(struct agent *a); /* pg_stat_archiver, every few s */
 /* What this node's Postgres should have now. */
 void params_wanted(struct agent *a, struct pg_params *want);
 

@@ -289,6 +289,10 @@ void observe_build_self(struct agent *a)
 	self_record_build(&f, &a->view, &a->self);
 	a->self.slots = true; /* agent_slots.c */
 	a->self.pending_restart = a->params.pending_restart;
+	a->self.archived = a->archive.archived;
+	a->self.archive_failed = a->archive.failed;
+	snprintf(a->self.archive_last_wal, sizeof(a->self.archive_last_wal),
+		 "%s", a->archive.last_wal);
 	snprintf(a->self.hs_params, sizeof(a->self.hs_params), "%s",
 		 a->params.hs_running);
 }

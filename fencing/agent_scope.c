@@ -113,6 +113,20 @@ static void log_changes(const struct scope_conf *old,
 	}
 }
 
+static void log_replica_methods(const struct replica_conf *c)
+{
+	enum replica_method m[REPLICA_N_METHODS];
+	char list[64] = "";
+	size_t n = replica_methods(c, m);
+	for (size_t i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			 "%s%s", i ? "," : "", replica_method_name(m[i]));
+	log_event(LOG_INFO, "scope_setting",
+		  "key=create_replica_methods new=%s stanza=%s config=%s", list,
+		  c->stanza[0] ? c->stanza : "-",
+		  c->config[0] ? c->config : "-");
+}
+
 static void refuse(struct agent *a, const char *err)
 {
 	if (strcmp(a->scope_refused, a->view.config) == 0)
@@ -154,6 +168,9 @@ void scope_apply(struct agent *a)
 	memcpy(next.slots, stored.slots, sizeof(next.slots));
 	next.n_slots = stored.n_slots;
 	next.pg = stored.pg; /* the node's own pg. lines: agent_params.c */
+	next.replica = stored.replica; /* SCOPE/config only, too */
+	if (!replica_conf_equal(&a->live.replica, &next.replica))
+		log_replica_methods(&next.replica);
 	log_changes(&a->live, &next, &file, &stored);
 	bool pace = next.renew_interval != a->live.renew_interval;
 	a->live = next;

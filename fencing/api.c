@@ -265,6 +265,19 @@ static void metrics_slots(const struct api_view *v, struct http_response *res)
 			    v->slots[i].name, v->slots[i].active);
 }
 
+/* pg_stat_archiver's counts (agent_archive.c); 0 while archiving is off. */
+static void metrics_archive(const struct member *m, struct http_response *res)
+{
+	counter(res, "tenure_agent_archive_archived_total",
+		"WAL files this node's Postgres archived (pg_stat_archiver, "
+		"since its statistics were reset).",
+		m ? m->archived : 0);
+	counter(res, "tenure_agent_archive_failed_total",
+		"Failed archive_command attempts on this node's Postgres "
+		"(pg_stat_archiver).",
+		m ? m->archive_failed : 0);
+}
+
 static void metrics(const struct api_view *v, struct http_response *res)
 {
 	const struct member *m = api_self(v);
@@ -326,6 +339,7 @@ static void metrics(const struct api_view *v, struct http_response *res)
 		"Lease renewals that failed or came too late.",
 		v->renew_failures);
 	metrics_slots(v, res);
+	metrics_archive(m, res);
 }
 
 /* ---- /patroni ----------------------------------------------------------- */

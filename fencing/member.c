@@ -69,6 +69,10 @@ static const struct field fields[] = {
 	F("slots", K_BOOL, slots),
 	F("pending_restart", K_BOOL, pending_restart),
 	F("hs_params", K_STR, hs_params),
+	/* archiving moves with the WAL: written as a position is */
+	P("archived", K_U64, archived),
+	P("archive_failed", K_U64, archive_failed),
+	P("archive_last_wal", K_STR, archive_last_wal),
 	F("nosync", K_BOOL, nosync),
 	F("noloadbalance", K_BOOL, noloadbalance),
 	F("clonefrom", K_BOOL, clonefrom),

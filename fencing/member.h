@@ -34,38 +34,43 @@ enum member_role {
 };
 
 struct member {
-	char name[MEMBER_STR_MAX];      /* "name" */
-	enum member_role role;          /* "role" */
-	char state[MEMBER_STR_MAX];     /* "state": running, streaming, frozen,
+	char name[MEMBER_STR_MAX];     /* "name" */
+	enum member_role role;         /* "role" */
+	char state[MEMBER_STR_MAX];    /* "state": running, streaming, frozen,
 					  fenced, starting, stopped, ... */
-	uint32_t timeline;              /* "timeline" */
-	uint64_t received_lsn;          /* "received_lsn": flushed by the
+	uint32_t timeline;             /* "timeline" */
+	uint64_t received_lsn;         /* "received_lsn": flushed by the
 					  walreceiver (standby), current
 					  write position (primary) */
-	uint64_t replayed_lsn;          /* "replayed_lsn" */
-	uint64_t lag_bytes;             /* "lag_bytes": behind the primary */
-	bool healthy;                   /* "healthy" */
-	char api[MEMBER_STR_MAX];       /* "api": host:port of its HTTP API */
-	char pg[MEMBER_STR_MAX];        /* "pg": host:port of its Postgres */
-	char upstream[MEMBER_STR_MAX];  /* "upstream": node it streams from */
-	bool nofailover;                /* "nofailover" */
-	int64_t priority;               /* "priority": higher wins ties */
-	uint64_t frozen_token;          /* "frozen_token": non-zero while its
+	uint64_t replayed_lsn;         /* "replayed_lsn" */
+	uint64_t lag_bytes;            /* "lag_bytes": behind the primary */
+	bool healthy;                  /* "healthy" */
+	char api[MEMBER_STR_MAX];      /* "api": host:port of its HTTP API */
+	char pg[MEMBER_STR_MAX];       /* "pg": host:port of its Postgres */
+	char upstream[MEMBER_STR_MAX]; /* "upstream": node it streams from */
+	bool nofailover;               /* "nofailover" */
+	int64_t priority;              /* "priority": higher wins ties */
+	uint64_t frozen_token;         /* "frozen_token": non-zero while its
 					  replication is stopped for a
 					  failover after the lease with
 					  this token ended */
-	uint64_t lease_token;           /* "lease_token": the primary's token */
-	bool sync;                      /* "sync": listed as synchronous */
-	uint64_t updated_ms;            /* "updated_ms": wall clock of the
+	uint64_t lease_token;          /* "lease_token": the primary's token */
+	bool sync;                     /* "sync": listed as synchronous */
+	uint64_t updated_ms;           /* "updated_ms": wall clock of the
 					  write, display */
-	char waiting[MEMBER_STR_MAX];   /* "waiting": while no node holds the
+	char waiting[MEMBER_STR_MAX];  /* "waiting": while no node holds the
 					  primary lease, why this one does
 					  not take it ("" otherwise) */
-	bool slots;                     /* "slots": its agent keeps a slot for
+	bool slots;                    /* "slots": its agent keeps a slot for
 					  every member while primary, so a
 					  standby may name its own */
-	bool pending_restart;           /* "pending_restart": a parameter
+	bool pending_restart;          /* "pending_restart": a parameter
 					  changed that needs a restart */
+	/* pg_stat_archiver, for display (cluster list, /metrics):
+	 * "archived" and "archive_failed" counts, "archive_last_wal" the
+	 * last WAL file archived ("" none) */
+	uint64_t archived, archive_failed;
+	char archive_last_wal[MEMBER_STR_MAX];
 	char hs_params[MEMBER_STR_MAX]; /* "hs_params": the running
 					  hot-standby-critical parameters
 					  ("max_connections=100,..."), the

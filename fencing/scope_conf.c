@@ -132,7 +132,9 @@ static int slot_line(const char *line, const char *end, struct scope_conf *out,
 	return scope_conf_set_slot(out, name, value, err, errlen) ? -1 : 1;
 }
 
-/* The slot lines of buf (len bytes, NUL-terminated) taken into out and
+/* The slot lines and the replica creation lines (their values are
+ * strings, kept in fixed buffers: conf.c's strings are malloc'ed) of buf
+ * (len bytes, NUL-terminated) taken into out and
  * blanked, so that the next steps do not see them and the line numbers
  * of their messages stay right.  0 or -1 with the message in err. */
 static int take_slot_lines(char *buf, size_t len, const char *origin,
@@ -144,6 +146,9 @@ static int take_slot_lines(char *buf, size_t len, const char *origin,
 		char *nl = memchr(p, '\n', (size_t)(buf + len - p));
 		char *end = nl ? nl : buf + len;
 		int taken = slot_line(p, end, out, why, sizeof(why));
+		if (taken == 0)
+			taken = replica_conf_line(&out->replica, p, end, why,
+						  sizeof(why));
 		if (taken < 0) {
 			snprintf(err, errlen, "%s:%d: %s",
 				 origin ? origin : "text", lineno, why);
@@ -249,6 +254,15 @@ int scope_conf_assign(struct scope_conf *c, const char *assignment, char *err,
 		snprintf(name, sizeof(name), "%.*s", (int)klen, assignment);
 		return pg_params_set(&c->pg, name, value, err, errlen);
 	}
+	char rkey[64];
+	snprintf(rkey, sizeof(rkey), "%.*s", (int)(klen < 63 ? klen : 63),
+		 assignment);
+	for (char *k = rkey; *k; k++)
+		*k = *k == '-' ? '_' : *k >= 'A' && *k <= 'Z' ? *k + 32 : *k;
+	int taken = replica_conf_set(&c->replica, rkey, strlen(rkey), value,
+				     err, errlen);
+	if (taken)
+		return taken < 0 ? -1 : 0;
 	const struct conf_option *o = find_key(assignment, klen);
 	if (!o)
 		return unknown(assignment, klen, err, errlen);
@@ -284,7 +298,7 @@ int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
 			 (long long)renew);
 		return -1;
 	}
-	return 0;
+	return replica_conf_check(&c->replica, err, errlen);
 }
 
 void scope_conf_value(const struct scope_conf *c, enum scope_key i, char *buf,
@@ -309,6 +323,8 @@ bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap)
 			return false;
 		len += (size_t)w;
 	}
+	if (!replica_conf_format(&c->replica, buf, cap, &len))
+		return false;
 	for (size_t i = 0; i < c->n_slots; i++) {
 		char v[160];
 		slot_spec_value(&c->slots[i], v, sizeof(v));

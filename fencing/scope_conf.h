@@ -33,6 +33,7 @@
 
 #define SCOPE_MAX_SLOTS 16 /* permanent slots */
 #include "fencing/pg_params.h"
+#include "fencing/replica_conf.h"
 
 enum scope_key {
 	SCOPE_SYNCHRONOUS_MODE = 0,
@@ -66,6 +67,9 @@ struct scope_conf {
 	/* pg.NAME = VALUE and pg_hba = '...' lines (pg_params.h): what
 	 * every agent writes into its Postgres configuration */
 	struct pg_params pg;
+	/* create_replica_methods, pgbackrest_stanza, pgbackrest_config,
+	 * create_replica_command (replica_conf.h) */
+	struct replica_conf replica;
 };
 
 /* The agent's defaults, and tenurectl's guess for the margins that each
@@ -111,8 +115,8 @@ int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
 		     int64_t drift_ppm, char *err, size_t errlen);
 
 /* The keys *c sets, one `key = value` line each, in table order, without
- * maintenance_mode, then the permanent slots, then the pg. and pg_hba
- * lines: what SCOPE/config holds.  false if buf is too small. */
+ * maintenance_mode, then the replica creation keys, then the permanent
+ * slots, then the pg. and pg_hba lines: what SCOPE/config holds.  false if buf is too small. */
 bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap);
 
 /* `slot.NAME` set to value (a spec, slots.h), or removed when value is

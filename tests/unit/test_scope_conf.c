@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fencing/scope_conf.h"
+#include "fencing/spawn.h"
 #include "tests/unit/suites.h"
 
 static struct scope_conf c;
@@ -126,6 +127,92 @@ START_TEST(formats_what_it_parses)
 }
 END_TEST
 
+static int check(void)
+{
+	return scope_conf_check(&c, 2500, 500, 200, 300, 1000, err,
+				sizeof(err));
+}
+
+START_TEST(replica_methods_in_order)
+{
+	enum replica_method m[REPLICA_N_METHODS];
+	ck_assert_int_eq(parse("create_replica_methods = 'pgbackrest, "
+			       "basebackup'\npgbackrest_stanza = main\n"
+			       "pgbackrest_config = /etc/pgbr.conf # c\n"
+			       "lease_ttl = 5s"),
+			 0);
+	ck_assert_int_eq(check(), 0);
+	ck_assert_uint_eq(replica_methods(&c.replica, m), 2);
+	ck_assert_int_eq(m[0], REPLICA_PGBACKREST);
+	ck_assert_int_eq(m[1], REPLICA_BASEBACKUP);
+	ck_assert_str_eq(c.replica.stanza, "main");
+	ck_assert_str_eq(c.replica.config, "/etc/pgbr.conf");
+	ck_assert_int_eq(c.lease_ttl, 5000);
+	char cmd[300];
+	ck_assert(replica_restore_command(&c.replica, "/d", cmd, sizeof(cmd)));
+	ck_assert_str_eq(cmd, "pgbackrest --stanza=main "
+			      "--config=/etc/pgbr.conf --pg1-path=\"/d\" "
+			      "archive-get %f \"%p\"");
+	struct replica_argv v;
+	replica_pgbackrest_argv(&v, &c.replica, "/d");
+	char line[400];
+	ck_assert_str_eq(spawn_format_argv(v.argv, line, sizeof(line)),
+			 "pgbackrest --stanza=main --config=/etc/pgbr.conf "
+			 "--type=standby --delta --pg1-path=/d restore");
+	/* unset: pg_basebackup alone, as before the key existed */
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_uint_eq(replica_methods(&c.replica, m), 1);
+	ck_assert_int_eq(m[0], REPLICA_BASEBACKUP);
+}
+END_TEST
+
+START_TEST(replica_methods_refused)
+{
+	ck_assert_int_eq(parse("create_replica_methods = rsync"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "unknown method \"rsync\""));
+	ck_assert_int_eq(parse("create_replica_methods = custom,custom"), -1);
+	ck_assert_int_eq(parse("pgbackrest_stanza = 'a b'"), -1);
+	ck_assert_int_eq(parse("pgbackrest_config = etc/x.conf"), -1);
+	ck_assert_int_eq(parse("create_replica_methods = pgbackrest"), 0);
+	ck_assert_int_eq(check(), -1);
+	ck_assert_ptr_nonnull(strstr(err, "needs pgbackrest_stanza"));
+	ck_assert_int_eq(parse("create_replica_methods = custom"), 0);
+	ck_assert_int_eq(check(), -1);
+	ck_assert_ptr_nonnull(strstr(err, "needs create_replica_command"));
+}
+END_TEST
+
+START_TEST(replica_keys_set_and_format)
+{
+	char buf[2048];
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert_int_eq(scope_conf_assign(&c,
+					   "Create-Replica-Methods=custom,"
+					   "basebackup",
+					   err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(scope_conf_assign(&c,
+					   "create_replica_command=/bin/mk "
+					   "--say it's",
+					   err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(check(), 0);
+	ck_assert(scope_conf_format(&c, buf, sizeof(buf)));
+	ck_assert_str_eq(buf, "create_replica_methods = 'custom,basebackup'\n"
+			      "create_replica_command = '/bin/mk --say "
+			      "it''s'\n");
+	struct scope_conf again = c;
+	ck_assert_int_eq(parse(buf), 0);
+	ck_assert_str_eq(c.replica.command, "/bin/mk --say it's");
+	ck_assert(replica_conf_equal(&c.replica, &again.replica));
+	ck_assert_int_eq(scope_conf_assign(&c, "create_replica_methods=", err,
+					   sizeof(err)),
+			 0);
+	ck_assert(!c.replica.set[REPLICA_KEY_METHODS]);
+	ck_assert(!replica_conf_equal(&c.replica, &again.replica));
+}
+END_TEST
+
 Suite *scope_conf_suite(void)
 {
 	Suite *s = suite_create("scope_conf");
@@ -135,6 +222,9 @@ Suite *scope_conf_suite(void)
 	tcase_add_test(t, set_and_unset);
 	tcase_add_test(t, ttl_must_leave_three_renewals);
 	tcase_add_test(t, formats_what_it_parses);
+	tcase_add_test(t, replica_methods_in_order);
+	tcase_add_test(t, replica_methods_refused);
+	tcase_add_test(t, replica_keys_set_and_format);
 	suite_add_tcase(s, t);
 	return s;
 }
