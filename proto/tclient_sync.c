@@ -104,6 +104,7 @@ static void copy_response(struct arena *a, struct client_response *r)
 	copy_str(a, &r->status_body.role);
 	copy_str(a, &r->status_body.leader);
 	copy_str(a, &r->health_body.reason);
+	copy_str(a, &r->version_body.version);
 }
 
 bool tclient_result_copy(struct tclient_result *res, int status,

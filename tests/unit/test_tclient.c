@@ -1642,6 +1642,33 @@ START_TEST(test_call_sync)
 }
 END_TEST
 
+/* A kept result owns every string of the response: the frame it was
+ * decoded from is reused at once (tenurectl status once printed another
+ * witness's endpoint as a version). */
+START_TEST(test_result_copy_owns_every_string)
+{
+	char frame[64];
+	struct client_response r = { .op = CLIENT_OP_VERSION };
+	struct tclient_result res = { 0 };
+
+	snprintf(frame, sizeof(frame), "0.1.0|down|w1|follower|w2");
+	r.version_body.version = (struct client_str){ frame, 5 };
+	r.health_body.reason = (struct client_str){ frame + 6, 4 };
+	r.status_body.name = (struct client_str){ frame + 11, 2 };
+	r.status_body.role = (struct client_str){ frame + 14, 8 };
+	r.status_body.leader = (struct client_str){ frame + 23, 2 };
+	ck_assert(tclient_result_copy(&res, CLIENT_OK, &r));
+	memset(frame, 'x', sizeof(frame));
+	ck_assert_int_eq(res.r.version_body.version.len, 5);
+	ck_assert(!memcmp(res.r.version_body.version.p, "0.1.0", 5));
+	ck_assert(!memcmp(res.r.health_body.reason.p, "down", 4));
+	ck_assert(!memcmp(res.r.status_body.name.p, "w1", 2));
+	ck_assert(!memcmp(res.r.status_body.role.p, "follower", 8));
+	ck_assert(!memcmp(res.r.status_body.leader.p, "w2", 2));
+	tclient_result_free(&res);
+}
+END_TEST
+
 Suite *tclient_suite(void)
 {
 	Suite *s = suite_create("tclient");
@@ -1656,6 +1683,7 @@ Suite *tclient_suite(void)
 	tcase_set_timeout(fail, 10);
 	tcase_set_timeout(misc, 10);
 	tcase_add_test(req, test_request_response);
+	tcase_add_test(req, test_result_copy_owns_every_string);
 	tcase_add_test(req, test_many_in_flight_out_of_order);
 	tcase_add_test(req, test_follows_leader_hint);
 	tcase_add_test(req, test_rotates_without_hint);
