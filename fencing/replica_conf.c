@@ -189,6 +189,12 @@ static int line_value(const char *s, const char *end, char *out, size_t cap)
 		out[n] = '\0';
 		return 0;
 	}
+	if (s >= end) { /* nothing after the '=' */
+		if (!cap)
+			return -1;
+		out[0] = '\0';
+		return 0;
+	}
 	const char *e = memchr(s, '#', (size_t)(end - s));
 	if (!e)
 		e = end;
