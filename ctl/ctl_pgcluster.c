@@ -519,22 +519,6 @@ static int check_candidate(struct ctl *c, const char *scope, const char *name,
 	return code;
 }
 
-struct request_times {
-	uint64_t requested_ms, at_ms;
-};
-
-static bool request_time(void *arg, const char *key,
-			 const struct flatjson_value *v, char *err,
-			 size_t errlen)
-{
-	struct request_times *t = arg;
-	if (strcmp(key, "requested_ms") == 0)
-		return flatjson_u64(key, v, &t->requested_ms, err, errlen);
-	if (strcmp(key, "at_ms") == 0)
-		return flatjson_u64(key, v, &t->at_ms, err, errlen);
-	return true;
-}
-
 /* Writes S/switchover unless a live request is pending already (a stale
  * one is replaced); what was written goes to sent (cap 1024) when not
  * NULL. */
@@ -974,12 +958,12 @@ static int print_requests(struct ctl *c, const char *scope)
 	key_of(key, sizeof(key), scope, "switchover");
 	if (read_key(c, key, value, sizeof(value), &found))
 		return CTL_EXIT_ERROR;
-	struct request_times t = { 0, 0 };
-	if (found && flatjson_parse(value, strlen(value), request_time, &t, err,
-				    sizeof(err)))
+	uint64_t requested_ms, at_ms;
+	if (found &&
+	    scope_request_times(value, strlen(value), &requested_ms, &at_ms))
 		printf("Switchover %s: %s\n",
-		       t.at_ms ? "scheduled at" : "requested at",
-		       wall_time_local(t.at_ms ? t.at_ms : t.requested_ms, when,
+		       at_ms ? "scheduled at" : "requested at",
+		       wall_time_local(at_ms ? at_ms : requested_ms, when,
 				       sizeof(when)));
 	return CTL_EXIT_OK;
 }

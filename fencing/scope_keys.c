@@ -77,14 +77,24 @@ static bool request_time(void *arg, const char *key,
 	return true;
 }
 
-bool scope_request_stale(const char *json, size_t len, uint64_t now_ms)
+bool scope_request_times(const char *json, size_t len, uint64_t *requested_ms,
+			 uint64_t *at_ms)
 {
 	struct request_times t = { 0, 0 };
 	char err[160];
-	if (!flatjson_parse(json, len, request_time, &t, err, sizeof(err)) ||
-	    t.requested_ms == 0)
+	bool ok = flatjson_parse(json, len, request_time, &t, err, sizeof(err));
+	*requested_ms = ok ? t.requested_ms : 0;
+	*at_ms = ok ? t.at_ms : 0;
+	return ok;
+}
+
+bool scope_request_stale(const char *json, size_t len, uint64_t now_ms)
+{
+	uint64_t requested_ms, at_ms;
+	if (!scope_request_times(json, len, &requested_ms, &at_ms) ||
+	    requested_ms == 0)
 		return true;
 	/* a scheduled one ages from its time on, as the agents count */
-	uint64_t since = t.at_ms > t.requested_ms ? t.at_ms : t.requested_ms;
+	uint64_t since = at_ms > requested_ms ? at_ms : requested_ms;
 	return now_ms > since + SCOPE_REQUEST_MAX_AGE_MS;
 }

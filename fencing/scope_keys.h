@@ -53,6 +53,10 @@
  * already at wall clock now_ms: unreadable, without "requested_ms", or
  * older than SCOPE_REQUEST_MAX_AGE_MS, a scheduled one ("at_ms") counted
  * from its time.  tenurectl and the REST API replace such a request. */
+/* A request's "requested_ms" and "at_ms" (0 when absent); false, both
+ * 0, when the JSON does not parse. */
+bool scope_request_times(const char *json, size_t len, uint64_t *requested_ms,
+			 uint64_t *at_ms);
 bool scope_request_stale(const char *json, size_t len, uint64_t now_ms);
 
 /* The greatest string below key that a LIST_PAGE start_after needs: key

@@ -818,7 +818,7 @@ struct search {
 	uint64_t steps;
 };
 
-static double now_s(void)
+double lc_now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -873,7 +873,7 @@ static bool search_init(struct search *s, const struct part *p, size_t *n_ret,
 	s->stack = calloc(p->n + 1, sizeof(*s->stack));
 	s->best = calloc(p->n + 1, sizeof(*s->best));
 	s->set = calloc(s->cache.words, sizeof(uint64_t));
-	s->deadline = now_s() + budget;
+	s->deadline = lc_now_s() + budget;
 	s->best_state.a = -1;
 	return s->list && s->stack && s->best && s->set &&
 	       cache_alloc(&s->cache, 1024);
@@ -923,7 +923,7 @@ static enum lc_verdict search_run(struct search *s, size_t n_ret,
 	int branch = 0;
 
 	while (n_ret) {
-		if ((++s->steps & 1023) == 0 && now_s() > s->deadline)
+		if ((++s->steps & 1023) == 0 && lc_now_s() > s->deadline)
 			return LC_UNDECIDED;
 		if (e && e->is_call) {
 			int r = try_call(s, e, branch, &st, rmin);
@@ -1091,7 +1091,7 @@ static struct pcheck check_part(const struct lc_op *const *ops, size_t n,
 				const struct start *from)
 {
 	struct pcheck r = { LC_UNDECIDED, 0, 0 };
-	double start = now_s();
+	double start = lc_now_s();
 	struct part p;
 	bool clash = false;
 	if (part_init(&p, ops, n, local, out, &clash)) {
@@ -1102,11 +1102,11 @@ static struct pcheck check_part(const struct lc_op *const *ops, size_t n,
 			r.verdict = LC_VIOLATION;
 	}
 	part_free(&p);
-	r.seconds = now_s() - start;
+	r.seconds = lc_now_s() - start;
 	return r;
 }
 
-static int cmp_op_ptr(const void *a, const void *b)
+int lc_op_ptr_order(const void *a, const void *b)
 {
 	const struct lc_op *x = *(const struct lc_op *const *)a;
 	const struct lc_op *y = *(const struct lc_op *const *)b;
@@ -1227,7 +1227,7 @@ enum lc_verdict lc_check(const struct lc_op *ops, size_t n,
 	long *local = malloc((n + 1) * sizeof(*local));
 	uint64_t t0 = o.t0 ? o.t0 : LC_NEVER;
 	size_t m = 0;
-	double start = now_s();
+	double start = lc_now_s();
 
 	sum = sum ? sum : &dummy;
 	memset(sum, 0, sizeof(*sum));
@@ -1243,7 +1243,7 @@ enum lc_verdict lc_check(const struct lc_op *ops, size_t n,
 		if (!o.t0 && ops[i].call < t0)
 			t0 = ops[i].call;
 	}
-	qsort(v, m, sizeof(*v), cmp_op_ptr);
+	qsort(v, m, sizeof(*v), lc_op_ptr_order);
 	struct start from = { o.open_start, o.floor, o.ttl_ms * 1000000ull };
 	for (size_t i = 0, j; i < m; i = j) {
 		for (j = i; j < m && !strcmp(v[j]->object, v[i]->object); j++)
@@ -1256,7 +1256,7 @@ enum lc_verdict lc_check(const struct lc_op *ops, size_t n,
 			minimise(v + i, j - i, &o, o.out, t0, &from);
 		fold(sum, &r, &worst);
 	}
-	sum->seconds = now_s() - start;
+	sum->seconds = lc_now_s() - start;
 	free(v);
 	free(local);
 	return worst;

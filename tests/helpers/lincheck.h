@@ -166,4 +166,10 @@ enum lc_verdict lc_check_windows(const struct lc_op *ops, size_t n,
 /* One line describing an op, for reports. */
 void lc_op_format(const struct lc_op *op, uint64_t t0, char *buf, size_t len);
 
+/* Shared by lincheck.c and lincheck_window.c: CLOCK_MONOTONIC seconds
+ * (the search budgets), and the qsort order of op pointers by object,
+ * then call time, then position. */
+double lc_now_s(void);
+int lc_op_ptr_order(const void *a, const void *b);
+
 #endif /* TENURE_TESTS_LINCHECK_H */

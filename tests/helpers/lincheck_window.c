@@ -8,25 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_op_ptr(const void *a, const void *b)
-{
-	const struct lc_op *x = *(const struct lc_op *const *)a;
-	const struct lc_op *y = *(const struct lc_op *const *)b;
-	int c = strcmp(x->object, y->object);
-	if (c)
-		return c;
-	if (x->call != y->call)
-		return x->call < y->call ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
 /* Segment starts of one object's ops (in call order), starts[k] = n: a
  * cut before op i when every op before it that has an answer returned
  * before i was called, and the segment has window ops already. */
@@ -203,7 +184,7 @@ enum lc_verdict lc_check_windows(const struct lc_op *ops, size_t n,
 	struct lc_window_summary dummy;
 	struct object_run r = { .base = ops, .opt = opt ? opt : &none };
 	enum lc_verdict worst = LC_LINEARIZABLE;
-	double start = now_s();
+	double start = lc_now_s();
 	sum = sum ? sum : &dummy;
 	memset(sum, 0, sizeof(*sum));
 	const struct lc_op **v = malloc((n + 1) * sizeof(*v));
@@ -218,14 +199,14 @@ enum lc_verdict lc_check_windows(const struct lc_op *ops, size_t n,
 		v[i] = &ops[i];
 		r.map[i] = -1;
 	}
-	qsort(v, n, sizeof(*v), cmp_op_ptr);
+	qsort(v, n, sizeof(*v), lc_op_ptr_order);
 	r.carry_ns = carry_ns ? carry_ns : 60000000000ull;
 	r.t0 = r.opt->t0 ? r.opt->t0 : first_call(ops, n);
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i; j < n && !strcmp(v[j]->object, v[i]->object); j++)
 			;
 		struct lc_window_summary s = { 0 };
-		double t = now_s();
+		double t = lc_now_s();
 		r.v = v + i;
 		r.n = j - i;
 		enum lc_verdict w = check_object(&r, window, &s);
@@ -237,7 +218,7 @@ enum lc_verdict lc_check_windows(const struct lc_op *ops, size_t n,
 				w == LC_LINEARIZABLE ? "linearizable"
 				: w == LC_VIOLATION  ? "NOT LINEARIZABLE"
 						     : "undecided",
-				(unsigned long long)s.states, now_s() - t);
+				(unsigned long long)s.states, lc_now_s() - t);
 		sum->windows += s.windows;
 		sum->failed += s.failed;
 		sum->undecided += s.undecided;
@@ -249,7 +230,7 @@ enum lc_verdict lc_check_windows(const struct lc_op *ops, size_t n,
 			worst = w;
 	}
 out:
-	sum->seconds = now_s() - start;
+	sum->seconds = lc_now_s() - start;
 	free(v);
 	free(r.map);
 	free(r.buf);
