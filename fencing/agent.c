@@ -161,11 +161,14 @@ static void step(struct agent *a, bool view_ok)
 		agent_moved(a);
 		return;
 	}
-	if (view_ok && !a->scope_checked) {
+	if (view_ok && !a->scope_checked)
 		a->scope_checked = true;
-		lease_on_timer(a); /* the member lease, without waiting */
-	}
 	observe_build_self(a);
+	/* the member lease without waiting: at the start, and when the
+	 * record leaves the primary lease (record_lease.h) */
+	lease_member_tend(a);
+	if (a->refused)
+		return; /* another process has this name (agent_lease.c) */
 	keys_publish_self(a);
 	optime_publish(a);
 	if (view_ok && a->member_held_once)

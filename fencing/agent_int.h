@@ -35,6 +35,7 @@
 #include "fencing/member.h"
 #include "fencing/optime.h"
 #include "fencing/pg.h"
+#include "fencing/record_lease.h"
 #include "fencing/scope_conf.h"
 #include "fencing/slots.h"
 #include "fencing/view_currency.h"
@@ -76,10 +77,12 @@ struct running_request {
 /* The member record last sent to the witnesses (keys_publish_self). */
 struct sent_record {
 	struct member rec;
-	uint64_t at_ms;       /* clock_now_ms() when sent (0: none) */
-	uint64_t lease_token; /* the member lease it was attached to */
-	uint64_t gen;         /* which write: an older one's failure
-				   does not undo a newer one */
+	uint64_t at_ms;          /* clock_now_ms() when sent (0: none) */
+	enum record_lease lease; /* the lease it was attached to ... */
+	uint64_t lease_token;    /* ... and its grant */
+	bool acked;              /* the witnesses answered OK */
+	uint64_t gen;            /* which write: an older one's failure
+				    does not undo a newer one */
 };
 
 /* The callbacks (agent_callback.c): one running, a few waiting. */
@@ -294,6 +297,12 @@ void lease_release_member(struct agent *a, lease_done_cb cb, void *arg);
 bool lease_primary_valid(struct agent *a);
 uint64_t lease_primary_left_ms(struct agent *a);
 void lease_on_timer(struct agent *a); /* renewals, every renew_interval */
+/* The member lease: taken, renewed, or given back while the record rides
+ * the primary lease (record_lease.h).  Each renew interval, and from a
+ * tick so that a demoted node writes its record again at once. */
+void lease_member_tend(struct agent *a);
+/* What record_lease.h decides on, as this agent stands now. */
+struct record_lease_facts lease_record_facts(struct agent *a);
 void lease_interval_changed(struct agent *a); /* renew_interval changed */
 /* Postgres must stop accepting writes now (lost or doubtful lease). */
 void lease_fence_now(struct agent *a, const char *why);
@@ -301,6 +310,9 @@ void lease_fence_now(struct agent *a, const char *why);
 /* agent_keys.c: reads of the scope, writes of records and keys. */
 void keys_read_view(struct agent *a, void (*done)(struct agent *a, bool ok));
 void keys_publish_self(struct agent *a);
+/* The record the witnesses acknowledged is attached to the primary lease
+ * held now (record_lease.h: the member lease may go). */
+bool keys_record_on_primary(const struct agent *a);
 typedef void (*keys_done_cb)(struct agent *a, int status, void *arg);
 void keys_put(struct agent *a, const char *suffix, const char *value,
 	      keys_done_cb cb, void *arg);

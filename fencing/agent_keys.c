@@ -439,6 +439,7 @@ struct key_call {
 	struct agent *a;
 	keys_done_cb cb;
 	void *arg;
+	bool on_member; /* attached to the member lease */
 	char key[AGENT_KEY_MAX];
 };
 
@@ -449,16 +450,17 @@ static void on_key_written(void *arg, int status,
 	if (status != CLIENT_OK && status != CLIENT_NOT_FOUND)
 		log_event(LOG_WARN, "key_write_failed", "key=%s status=%s",
 			  c->key, client_status_name(status));
-	if (status == CLIENT_NO_LEASE && strstr(c->key, "/members/"))
+	if (status == CLIENT_NO_LEASE && c->on_member)
 		c->a->member.held = false;
 	if (c->cb)
 		c->cb(c->a, status, c->arg);
 	free(c);
 }
 
+/* attach: the lease the key goes with (NULL: none) */
 static void write_key(struct agent *a, uint32_t op, const char *suffix,
-		      const char *value, bool attach, keys_done_cb cb,
-		      void *arg)
+		      const char *value, const struct held_lease *attach,
+		      keys_done_cb cb, void *arg)
 {
 	struct key_call *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -469,6 +471,7 @@ static void write_key(struct agent *a, uint32_t op, const char *suffix,
 	c->a = a;
 	c->cb = cb;
 	c->arg = arg;
+	c->on_member = attach == &a->member;
 	snprintf(c->key, sizeof(c->key), "%s/%s", a->conf->scope, suffix);
 	struct client_request req = {
 		.op = op,
@@ -476,8 +479,8 @@ static void write_key(struct agent *a, uint32_t op, const char *suffix,
 		.value = str(value ? value : ""),
 	};
 	if (attach) {
-		req.lease = str(a->member.name);
-		req.lease_token = a->member.token;
+		req.lease = str(attach->name);
+		req.lease_token = attach->token;
 	}
 	uint64_t timeout = (uint64_t)a->live.lease_ttl;
 	if (tclient_request(a->tc, &req, timeout, on_key_written, c) != 0) {
@@ -490,13 +493,13 @@ static void write_key(struct agent *a, uint32_t op, const char *suffix,
 void keys_put(struct agent *a, const char *suffix, const char *value,
 	      keys_done_cb cb, void *arg)
 {
-	write_key(a, CLIENT_OP_PUT, suffix, value, false, cb, arg);
+	write_key(a, CLIENT_OP_PUT, suffix, value, NULL, cb, arg);
 }
 
 void keys_delete(struct agent *a, const char *suffix, keys_done_cb cb,
 		 void *arg)
 {
-	write_key(a, CLIENT_OP_DELETE, suffix, NULL, false, cb, arg);
+	write_key(a, CLIENT_OP_DELETE, suffix, NULL, NULL, cb, arg);
 }
 
 /* A streaming standby's positions are for display (the lag column): they
@@ -504,26 +507,40 @@ void keys_delete(struct agent *a, const char *suffix, keys_done_cb cb,
 #define POSITION_BYTES (1024 * 1024)
 #define POSITION_MS 5000
 /* An unchanged record is written again this often: the member lease keeps
- * it alive, this only keeps updated_ms from looking abandoned. */
+ * it alive, this only keeps updated_ms from looking abandoned.  Not on the
+ * primary lease: its renewals say when the primary was last alive
+ * (witness_view.c), and it would be the primary's only write at rest
+ * besides them. */
 #define HEARTBEAT_MS 30000
 
-static struct member_write_policy write_policy(const struct agent *a)
+static struct member_write_policy write_policy(const struct agent *a,
+					       enum record_lease where)
 {
 	return (struct member_write_policy){
 		.primary_ms = (uint64_t)a->conf->renew_interval,
 		.position_bytes = POSITION_BYTES,
 		.position_ms = POSITION_MS,
-		.heartbeat_ms = HEARTBEAT_MS,
+		.heartbeat_ms = where == RECORD_ON_PRIMARY ? UINT64_MAX
+							   : HEARTBEAT_MS,
 	};
 }
 
-/* The record the witnesses hold, as far as this agent knows, or NULL: never
- * written, written under a member lease since lost (the key went with it),
- * or missing from a view read well after the write. */
-static const struct member *last_written(const struct agent *a)
+static const struct held_lease *lease_of(const struct agent *a,
+					 enum record_lease where)
+{
+	return where == RECORD_ON_PRIMARY ? &a->primary : &a->member;
+}
+
+/* The record the witnesses hold on the lease where it belongs, as far as
+ * this agent knows, or NULL: never written, written on the other lease
+ * (record_lease.h: it moves), under a grant since lost (the key went with
+ * it), or missing from a view read well after the write. */
+static const struct member *last_written(const struct agent *a,
+					 enum record_lease where)
 {
 	const struct sent_record *s = &a->sent;
-	if (!s->at_ms || s->lease_token != a->member.token)
+	if (!s->at_ms || s->lease != where ||
+	    s->lease_token != lease_of(a, where)->token)
 		return NULL;
 	uint64_t settle = 2 * (uint64_t)a->conf->renew_interval;
 	if (a->view.read_ms > s->at_ms + settle &&
@@ -535,19 +552,34 @@ static const struct member *last_written(const struct agent *a)
 static void self_written(struct agent *a, int status, void *arg)
 {
 	uint64_t gen = (uint64_t)(uintptr_t)arg;
-	if (status != CLIENT_OK && gen == a->sent.gen)
+	if (gen != a->sent.gen)
+		return;
+	if (status == CLIENT_OK)
+		a->sent.acked = true;
+	else
 		a->sent.at_ms = 0; /* the next tick writes it again */
 }
 
+bool keys_record_on_primary(const struct agent *a)
+{
+	const struct sent_record *s = &a->sent;
+	return a->primary.held && s->at_ms && s->acked &&
+	       s->lease == RECORD_ON_PRIMARY &&
+	       s->lease_token == a->primary.token;
+}
+
 /* Written only when others would decide differently (member_write_reason):
- * every write is a key event each other agent may tick on. */
+ * every write is a key event each other agent may tick on.  On the lease
+ * record_lease.h names, and not at all while there is none. */
 void keys_publish_self(struct agent *a)
 {
-	if (!a->member.held)
+	struct record_lease_facts facts = lease_record_facts(a);
+	enum record_lease where = record_lease_target(&facts);
+	if (where == RECORD_NOWHERE)
 		return;
 	uint64_t now = clock_now_ms();
-	struct member_write_policy policy = write_policy(a);
-	const struct member *last = last_written(a);
+	struct member_write_policy policy = write_policy(a, where);
+	const struct member *last = last_written(a, where);
 	const char *why = member_write_reason(last, &a->self,
 					      last ? now - a->sent.at_ms : 0,
 					      &policy);
@@ -558,13 +590,16 @@ void keys_publish_self(struct agent *a)
 		return;
 	a->sent.rec = a->self;
 	a->sent.at_ms = now;
-	a->sent.lease_token = a->member.token;
+	a->sent.lease = where;
+	a->sent.lease_token = lease_of(a, where)->token;
+	a->sent.acked = false;
 	a->sent.gen++;
-	log_event(LOG_DEBUG, "member_write", "why=%s", why);
+	log_event(LOG_DEBUG, "member_write", "why=%s lease=%s", why,
+		  lease_of(a, where)->name);
 	char suffix[AGENT_KEY_MAX];
 	snprintf(suffix, sizeof(suffix), "members/%s", a->conf->name);
-	write_key(a, CLIENT_OP_PUT, suffix, json, true, self_written,
-		  (void *)(uintptr_t)a->sent.gen);
+	write_key(a, CLIENT_OP_PUT, suffix, json, lease_of(a, where),
+		  self_written, (void *)(uintptr_t)a->sent.gen);
 }
 
 /* ---- watches: react to a freed lease or a request at once ------------------ */

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "fencing/agent_int.h"
 #include "fencing/member_lease.h"
+#include "fencing/record_lease.h"
 #include "fencing/renew_retry.h"
 
 static struct client_str str(const char *s)
@@ -143,18 +144,11 @@ static struct lease_call *call_new(struct agent *a, lease_done_cb cb, void *arg,
  * earlier run of this agent (not renewed any more: free within its TTL,
  * member_lease.h), or a second agent with this name, alive since it keeps
  * the lease beyond two of those TTLs.  The second is refused (agent_refuse); meanwhile this agent
- * acts on nothing but fencing (agent.c). */
-static void note_member_result(struct agent *a, bool ok, int status)
+ * acts on nothing but fencing (agent.c).  The same when S/primary is held
+ * under this name by another process (record_lease.h: a primary's member
+ * lease may be free). */
+static void note_name_taken(struct agent *a)
 {
-	if (ok) {
-		if (!a->member_held_once)
-			agent_kick(a);
-		a->member_held_once = true;
-		a->name_taken_since = 0;
-		return;
-	}
-	if (status != CLIENT_HELD)
-		return;
 	uint64_t now = clock_now_ms();
 	if (!a->name_taken_since)
 		a->name_taken_since = now;
@@ -163,6 +157,19 @@ static void note_member_result(struct agent *a, bool ok, int status)
 		agent_refuse(a, "the member lease of this name is held by "
 				"another process, renewed for more than two "
 				"member lease TTLs");
+}
+
+/* Taken: the record is written at once (the first time, or again after a
+ * spell as the primary, whose record rode the primary lease). */
+static void note_member_result(struct agent *a, bool ok, int status)
+{
+	if (ok) {
+		agent_kick(a);
+		a->member_held_once = true;
+		a->name_taken_since = 0;
+	} else if (status == CLIENT_HELD) {
+		note_name_taken(a);
+	}
 }
 
 static void on_acquired(void *arg, int status, const struct client_response *r)
@@ -350,18 +357,59 @@ void lease_on_timer(struct agent *a)
 		return;
 	if (a->primary.held && !a->primary.in_flight)
 		renew(a, &a->primary, false);
-	if (a->member.in_flight)
+	lease_member_tend(a);
+}
+
+struct record_lease_facts lease_record_facts(struct agent *a)
+{
+	const struct witness_view *v = &a->view;
+	return (struct record_lease_facts){
+		.primary_valid = lease_primary_valid(a),
+		.runs_primary = a->self.role == MEMBER_PRIMARY,
+		.member_held = a->member.held,
+		.other_incarnation = v->holder[0] &&
+				     strcmp(v->holder, a->conf->name) == 0 &&
+				     strcmp(v->holder_id, a->holder_id) != 0,
+	};
+}
+
+static void renew_member_if_due(struct agent *a)
+{
+	/* not every tick: its TTL is longer (member_lease.h) */
+	if (!a->member.held ||
+	    !member_renew_due(clock_now_ms(), a->member.sent_ms,
+			      a->member.ttl_ms))
 		return;
-	if (!a->member.held) {
-		if (!a->scope_checked) /* not on a trio it moved from */
-			return;
+	a->member.sent_ms = clock_now_ms();
+	renew(a, &a->member, true);
+}
+
+void lease_member_tend(struct agent *a)
+{
+	/* scope_checked: never on a trio the scope moved from */
+	if (a->stopping || a->member.in_flight || !a->scope_checked)
+		return;
+	struct record_lease_facts f = lease_record_facts(a);
+	switch (member_lease_step(&f, keys_record_on_primary(a))) {
+	case MEMBER_LEASE_ACQUIRE:
 		acquire(a, &a->member, NULL, NULL, true);
 		a->member.sent_ms = clock_now_ms();
-	} else if (member_renew_due(clock_now_ms(), a->member.sent_ms,
-				    a->member.ttl_ms)) {
-		/* not every tick: its TTL is longer (member_lease.h) */
-		a->member.sent_ms = clock_now_ms();
-		renew(a, &a->member, true);
+		break;
+	case MEMBER_LEASE_KEEP:
+		renew_member_if_due(a);
+		break;
+	case MEMBER_LEASE_RELEASE:
+		/* the record rides the primary lease now: nothing is
+		 * attached to this one, and renewing it would be the
+		 * primary's only write at rest besides its renewals */
+		lease_release_member(a, NULL, NULL);
+		break;
+	case MEMBER_LEASE_NAME_TAKEN:
+		note_name_taken(a);
+		renew_member_if_due(a);
+		break;
+	case MEMBER_LEASE_IDLE:
+		break;
 	}
 }
 
@@ -419,7 +467,9 @@ void lease_release_primary(struct agent *a, lease_done_cb cb, void *arg)
 
 /* A clean stop: the member lease goes, and the record attached to it
  * with it, so `cluster list` stops showing this node at once and the next
- * run of this agent need not wait for it to run out. */
+ * run of this agent need not wait for it to run out.  Also once the
+ * record rides the primary lease (record_lease.h): nothing is attached to
+ * it then. */
 void lease_release_member(struct agent *a, lease_done_cb cb, void *arg)
 {
 	struct held_lease *l = &a->member;

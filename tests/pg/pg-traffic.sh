@@ -8,6 +8,8 @@
 #                    initialised once, with no primary to copy from
 #   lone-waiting     one agent alone in a fresh scope, before it may
 #                    bootstrap (it waits 2 x TTL for other members)
+#   primary-alone    that agent once it runs the primary, alone: what the
+#                    primary alone writes at rest
 #   at-rest          three agents: a primary, two streaming standbys
 #   no-primary       the primary crashed while the scope is paused: the
 #                    lease runs out and nobody may be promoted
@@ -23,7 +25,12 @@
 # nothing of what a tick without a holder costs.  It fails too when at
 # rest an agent makes more than one Raft entry per renew interval (the
 # member lease's renewals and the primary's: docs/design.md §4) or more
-# than AT_REST_REQ_MAX (5/s) requests.
+# than AT_REST_REQ_MAX (5/s) requests, and when the primary alone makes
+# more than one per renew interval: its renewals, its record riding its
+# lease (fencing/record_lease.h), plus two per PRIMARY_WINDOW (20 s) for
+# its S/optime heartbeat (one per 30 s) and a renewal at the window's
+# edge.  Before its record rode the primary lease, its member lease's
+# renewals (one per 1.5 s) made it 1.33 per renew interval.
 # Skipped by the sanitizer pass (SKIP_LONG_PG=1): rates under ASan say nothing about the agent's traffic.
 if [ "${SKIP_LONG_PG:-0}" = 1 ]; then
 	echo "pg-traffic: skipped (SKIP_LONG_PG=1)"
@@ -36,6 +43,9 @@ floor=${TRAFFIC_FLOOR:-2}
 req_floor=${TRAFFIC_REQ_FLOOR:-10}
 rest_req_max=${AT_REST_REQ_MAX:-5}
 window=${TRAFFIC_WINDOW:-5}
+primary_window=${PRIMARY_WINDOW:-20}
+renew_ms=${PG_RENEW:-500ms}
+renew_ms=${renew_ms%ms}
 
 clk=$(getconf CLK_TCK)
 # cpu_ticks: user + system clock ticks of the three witnesses so far
@@ -126,6 +136,10 @@ sleep 0.5
 measure lone-waiting 1 3
 first=$(pg_wait_primary 90) || fail "bootstrap: no primary"
 
+# ---- the primary alone, at rest ---------------------------------------------------
+sleep 5
+measure primary-alone 1 "$primary_window"
+
 # ---- at rest: a primary and two streaming standbys ------------------------------
 pg_start_agent 2
 pg_start_agent 3
@@ -178,6 +192,10 @@ le=$2; lq=$3
 # reads from the watches
 [ $le -le 200 ] || fail "at rest: $(cents $le) entries/s per agent, more than one per renew interval"
 [ $lq -le $((rest_req_max * 100)) ] || fail "at rest: $(cents $lq) requests/s per agent, more than $rest_req_max"
+set -- $(printf '%s' "$results" | awk '$1 == "primary-alone"')
+pe=$2
+pmax=$((100000 / renew_ms + 200 / primary_window))
+[ $pe -le $pmax ] || fail "primary alone: $(cents $pe) entries/s, more than one per renew interval ($(cents $pmax) with a heartbeat)"
 [ $le -ge $((floor * 100)) ] || le=$((floor * 100))
 [ $lq -ge $((req_floor * 100)) ] || lq=$((req_floor * 100))
 echo "limit per agent: 3 x $(cents $le) entries/s, 3 x $(cents $lq) requests/s"

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "fencing/decide.h"
+#include "fencing/record_lease.h"
 #include "fencing/view_currency.h"
 #include "fencing/witness_view.h"
 
@@ -192,7 +193,8 @@ struct sim_agent {
 		uint64_t switch_done_ms;
 		struct member sent; /* the record last written */
 		uint64_t sent_ms, sent_token;
-		uint64_t next_tick; /* local */
+		enum record_lease sent_lease; /* where it was attached */
+		uint64_t next_tick;           /* local */
 		bool kick;
 		uint64_t kick_at;        /* true ms */
 		uint64_t member_tick_ms; /* last tick a member event caused */

@@ -387,23 +387,55 @@ static void observe(struct sim *s, int slot)
 
 /* ---- publishing --------------------------------------------------------- */
 
+static void tend_member(struct sim *s, int slot);
+
+/* agent_lease.c lease_record_facts(): what the real record_lease.c
+ * decides on. */
+static struct record_lease_facts record_facts(struct sim *s, int slot)
+{
+	struct sim_agent *a = AG(s, slot);
+	const struct witness_view *v = &a->m.view;
+	return (struct record_lease_facts){
+		.primary_valid = lease_valid(s, slot),
+		.runs_primary = a->m.self.role == MEMBER_PRIMARY,
+		.member_held = a->m.member_held,
+		.other_incarnation = v->holder[0] &&
+				     strcmp(v->holder, a->name) == 0 &&
+				     strcmp(v->holder_id, a->m.holder_id) != 0,
+	};
+}
+
+/* agent_keys.c keys_record_on_primary(): the store answers at once, so a
+ * record sent is a record acknowledged. */
+static bool record_on_primary(const struct sim_agent *a)
+{
+	return a->m.primary_held && a->m.sent_ms &&
+	       a->m.sent_lease == RECORD_ON_PRIMARY &&
+	       a->m.sent_token == a->m.primary_token;
+}
+
 /* The member record, when the real member_write_reason() says so (as
- * keys_publish_self() does); --bug flood writes it at every tick, as
- * agents did before. */
+ * keys_publish_self() does), on the lease the real record_lease_target()
+ * names (a running primary's rides the primary lease); --bug flood writes
+ * it at every tick, as agents did before. */
 static void publish_self(struct sim *s, int slot)
 {
 	struct sim_agent *a = AG(s, slot);
-	if (!a->m.member_held || !net(s, slot))
+	struct record_lease_facts facts = record_facts(s, slot);
+	enum record_lease where = record_lease_target(&facts);
+	if (where == RECORD_NOWHERE || !net(s, slot))
 		return;
+	bool on_primary = where == RECORD_ON_PRIMARY;
+	uint64_t token = on_primary ? a->m.primary_token : a->m.member_token;
 	uint64_t now = agent_local(s, slot);
 	struct member_write_policy policy = {
 		.primary_ms = SIM_RENEW,
 		.position_bytes = POSITION_BYTES,
 		.position_ms = POSITION_MS,
-		.heartbeat_ms = HEARTBEAT_MS,
+		.heartbeat_ms = on_primary ? UINT64_MAX : HEARTBEAT_MS,
 	};
-	const struct member *last = a->m.sent_ms && a->m.sent_token ==
-							    a->m.member_token
+	const struct member *last = a->m.sent_ms && a->m.sent_lease == where &&
+						    a->m.sent_token == token
 					    ? &a->m.sent
 					    : NULL;
 	if (s->o->bug != BUG_FLOOD &&
@@ -414,13 +446,19 @@ static void publish_self(struct sim *s, int slot)
 	if (!member_encode(&a->m.self, json, sizeof(json)))
 		return;
 	snprintf(k, sizeof(k), "sim/members/%s", a->name);
-	member_lease_name(ln, sizeof(ln), a->name);
-	if (store_put(s, slot, k, json, ln, a->m.member_token)) {
+	if (on_primary)
+		snprintf(ln, sizeof(ln), "%s", LEASE);
+	else
+		member_lease_name(ln, sizeof(ln), a->name);
+	if (store_put(s, slot, k, json, ln, token)) {
 		a->m.sent = a->m.self;
 		a->m.sent_ms = now;
-		a->m.sent_token = a->m.member_token;
-	} else {
+		a->m.sent_lease = where;
+		a->m.sent_token = token;
+	} else if (!on_primary) {
 		a->m.member_held = false;
+	} else {
+		a->m.sent_ms = 0; /* the renewal says what became of it */
 	}
 }
 
@@ -870,6 +908,9 @@ static void tick(struct sim *s, int slot)
 		.wall_ms = wall(s, slot),
 	};
 	self_record_build(&sf, v, &a->m.self);
+	tend_member(s, slot); /* agent.c step(): at once, not at the timer */
+	if (a->refused)
+		return;
 	publish_self(s, slot);
 	publish_optime(s, slot);
 	/* agent_unguarded.c: a false mark is cleared by the node it names */
@@ -1090,16 +1131,12 @@ void agent_renewal_event(struct sim *s, int slot, const char *lease,
 			      token, agent_local(s, slot), wall(s, slot));
 }
 
-/* agent_lease.c: another process keeps this name's member lease beyond
- * two of its TTLs: this agent refuses to run (exit status 2). */
-static void name_check(struct sim *s, int slot, uint64_t now)
+/* agent_lease.c: another process keeps this name's member lease (or
+ * S/primary under this name) beyond two member lease TTLs: this agent
+ * refuses to run (exit status 2). */
+static void name_taken(struct sim *s, int slot, uint64_t now)
 {
 	struct sim_agent *a = AG(s, slot);
-	if (a->m.member_held) {
-		a->m.member_held_once = true;
-		a->m.name_taken_since = 0;
-		return;
-	}
 	if (!a->m.name_taken_since) {
 		a->m.name_taken_since = now;
 	} else if (now - a->m.name_taken_since >
@@ -1111,7 +1148,23 @@ static void name_check(struct sim *s, int slot, uint64_t now)
 	}
 }
 
-static void renew(struct sim *s, int slot)
+static void renew_member_if_due(struct sim *s, int slot, uint64_t now)
+{
+	struct sim_agent *a = AG(s, slot);
+	char ln[128];
+	member_lease_name(ln, sizeof(ln), a->name);
+	/* member_lease.h: a longer TTL, renewed each quarter of it */
+	if (!a->m.member_held ||
+	    !member_renew_due(now, a->m.member_sent,
+			      member_lease_ttl_ms(SIM_TTL)))
+		return;
+	a->m.member_sent = now;
+	a->m.member_held = store_renew(s, slot, ln, a->m.holder_id,
+				       a->m.member_token);
+}
+
+/* agent_lease.c lease_member_tend() with the real member_lease_step() */
+static void tend_member(struct sim *s, int slot)
 {
 	struct sim_agent *a = AG(s, slot);
 	uint64_t now = agent_local(s, slot);
@@ -1119,19 +1172,45 @@ static void renew(struct sim *s, int slot)
 	member_lease_name(ln, sizeof(ln), a->name);
 	if (!net(s, slot))
 		return;
-	/* member_lease.h: a longer TTL, renewed each quarter of it */
-	uint64_t member_ttl = member_lease_ttl_ms(SIM_TTL);
-	if (!a->m.member_held) {
+	struct record_lease_facts f = record_facts(s, slot);
+	switch (member_lease_step(&f, record_on_primary(a))) {
+	case MEMBER_LEASE_ACQUIRE:
 		a->m.member_sent = now;
 		a->m.member_token = store_acquire(s, slot, ln, a->m.holder_id,
-						  member_ttl);
+						  member_lease_ttl_ms(SIM_TTL));
 		a->m.member_held = a->m.member_token != 0;
-	} else if (member_renew_due(now, a->m.member_sent, member_ttl)) {
-		a->m.member_sent = now;
-		a->m.member_held = store_renew(s, slot, ln, a->m.holder_id,
-					       a->m.member_token);
+		if (a->m.member_held) {
+			a->m.member_held_once = true;
+			a->m.name_taken_since = 0;
+		} else {
+			name_taken(s, slot, now);
+		}
+		break;
+	case MEMBER_LEASE_KEEP:
+		renew_member_if_due(s, slot, now);
+		break;
+	case MEMBER_LEASE_RELEASE:
+		store_release(s, slot, ln, a->m.holder_id, a->m.member_token);
+		a->m.member_held = false;
+		break;
+	case MEMBER_LEASE_NAME_TAKEN:
+		name_taken(s, slot, now);
+		renew_member_if_due(s, slot, now);
+		break;
+	case MEMBER_LEASE_IDLE:
+		break;
 	}
-	name_check(s, slot, now);
+}
+
+static void renew(struct sim *s, int slot)
+{
+	struct sim_agent *a = AG(s, slot);
+	uint64_t now = agent_local(s, slot);
+	if (!net(s, slot))
+		return;
+	tend_member(s, slot);
+	if (a->refused)
+		return;
 	if (!a->m.primary_held)
 		return;
 	if (store_renew(s, slot, LEASE, a->m.holder_id, a->m.primary_token))

@@ -40,6 +40,7 @@ Suite *callback_queue_suite(void); /* fencing/callback_queue.c */
 Suite *renew_retry_suite(void);    /* fencing/renew_retry.c */
 Suite *lease_trace_suite(void);    /* fencing/lease_trace.c */
 Suite *member_lease_suite(void);   /* fencing/member_lease.c */
+Suite *record_lease_suite(void);   /* fencing/record_lease.c */
 Suite *fence_pg_suite(void);       /* fencing/fence_pg.c */
 Suite *guard_suite(void);          /* fencing/guard.c */
 Suite *watchdog_suite(void);       /* fencing/watchdog.c */

@@ -59,6 +59,7 @@ int main(void)
 	srunner_add_suite(sr, renew_retry_suite());
 	srunner_add_suite(sr, lease_trace_suite());
 	srunner_add_suite(sr, member_lease_suite());
+	srunner_add_suite(sr, record_lease_suite());
 	srunner_add_suite(sr, standby_settings_suite());
 	srunner_add_suite(sr, scope_keys_suite());
 	srunner_add_suite(sr, sd_notify_suite());
