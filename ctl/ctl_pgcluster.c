@@ -9,6 +9,8 @@
  *   lease S/members/NAME     each agent's liveness; the key S/members/NAME
  *                            (member JSON, fencing/member.h) is attached
  *                            to it, so a dead agent's record goes away
+ *                            (a running primary's to S/primary instead:
+ *                            fencing/record_lease.h)
  *   key   S/sync             comma-separated names that may acknowledge
  *                            synchronous commits
  *   key   S/pause            present = maintenance mode

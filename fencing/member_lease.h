@@ -9,8 +9,9 @@
  * three more attempts fit in before it runs out.  At the defaults (TTL
  * 2.5 s, renew interval 0.5 s) that is a 5 s lease renewed every 1.5 s
  * (the lease timer's third tick): 0.67 Raft entries a second per agent
- * instead of 2, and the primary lease's renewal stays the only write an
- * idle agent makes every interval.
+ * instead of 2.  A running primary holds no member lease: its record
+ * rides the primary lease (record_lease.h), whose renewal is then its
+ * only write each interval.
  *
  * What the longer TTL costs: the record of an agent that died (host
  * crash) stays up to 2 x lease_ttl after its last renewal instead of one

@@ -8,7 +8,12 @@
 #   2. a second agent started with a name already in use (another host,
 #      another data directory) is refused: it exits with status 2 and says
 #      why, and the first one's node is untouched (the same postmaster,
-#      the same role, the same lease token).
+#      the same role, the same lease token);
+#   3. the same with the primary's name: its member lease is free (its
+#      record rides the primary lease, fencing/record_lease.h), so the
+#      second agent counts the primary lease held under its name by
+#      another process as the name taken: it never writes over the
+#      primary's record and is refused, exit 2.
 me=pg-names
 PG_SYNC=${PG_SYNC:-on}
 . "$(dirname "$0")/../lib/pg-lib.sh"
@@ -61,4 +66,43 @@ grep -q 'initdb\|pg_basebackup\|pg_ctl' "$dir/pg4-agent.log" &&
 [ "$(pg_primaries)" = "$primary" ] || fail "same name: the primary is now '$(pg_primaries)'"
 pg_wait_replicas 2 30 >/dev/null || fail "same name: the replicas are not both up"
 echo "same name: a second agent named $victim was refused after $(( ($(now_ms) - t0) / 1000 )) s (exit 2); $victim untouched"
-echo "ok: nofailover never bootstraps; a second agent with a name in use is refused"
+
+# ---- 3. a second agent with the primary's name is refused ---------------------------------
+pm=$(pg_postmaster_pid "$primary")
+token=$(lease_token)
+# record_of NAME: "ROLE LEASE" of S/members/NAME
+record_of() {
+	ctl --endpoints "$TENURE_ENDPOINTS" get "main/members/$1" -o json
+	printf '%s %s' "$(field '.value' | jq -r '.role' 2>/dev/null)" "$(field '.lease')"
+}
+r=$(record_of "$primary")
+[ "$r" = "primary main/primary" ] ||
+	fail "primary's name: $primary's record does not ride the primary lease: '$r'"
+pg_write_config 4
+sed -i "s/^name = 'pg4'/name = '$primary'/" "$dir/pg4.conf"
+t0=$(now_ms)
+pg_start_agent 4
+# the primary's record is the primary's all along (pg4 would write its own
+# over it if it took the member lease of that name)
+while kill -0 "$pg_agent_4" 2>/dev/null && [ $(($(now_ms) - t0)) -lt 30000 ]; do
+	r=$(record_of "$primary")
+	[ "$r" = "primary main/primary" ] ||
+		fail "primary's name: its record changed while the second agent ran: '$r'"
+	sleep 0.3
+done
+kill -0 "$pg_agent_4" 2>/dev/null &&
+	fail "primary's name: the second agent named $primary still runs after 30 s"
+wait "$pg_agent_4"
+src=$?
+_pg_forget "$pg_agent_4"
+pg_agent_4=""
+[ "$src" = 2 ] || fail "primary's name: the second agent exited $src, expected 2"
+grep -q "event=name_conflict name=$primary" "$dir/pg4-agent.log" ||
+	fail "primary's name: no name_conflict in its log: $(tail -n 5 "$dir/pg4-agent.log")"
+grep -q 'initdb\|pg_basebackup\|pg_ctl' "$dir/pg4-agent.log" &&
+	fail "primary's name: the refused agent touched Postgres: $(grep 'initdb\|pg_basebackup\|pg_ctl' "$dir/pg4-agent.log")"
+[ "$(pg_postmaster_pid "$primary")" = "$pm" ] || fail "primary's name: $primary's Postgres was restarted"
+[ "$(lease_token)" = "$token" ] || fail "primary's name: the primary lease changed hands (token $token -> $(lease_token))"
+[ "$(pg_primaries)" = "$primary" ] || fail "primary's name: the primary is now '$(pg_primaries)'"
+echo "primary's name: a second agent named $primary was refused after $(( ($(now_ms) - t0) / 1000 )) s (exit 2); its record untouched"
+echo "ok: nofailover never bootstraps; a second agent with a name in use, the primary's too, is refused"
