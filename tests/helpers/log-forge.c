@@ -1,0 +1,99 @@
+/*
+ * log-forge.c — turns one command in a stopped witness's log into a command
+ * this tenured does not know, for tests/process/unknown-command.sh: the
+ * state a witness is in when a newer witness of its trio proposed a command
+ * of a type it has not learnt yet.
+ *
+ *   tests/helpers/log-forge DATA_DIR
+ *
+ * It opens DATA_DIR with the witness's own store (raft/store.h, what
+ * server/disk.c writes through), takes the last application command of
+ * the log, and writes it again at the same index and term with its type
+ * byte set to SM_CMD_LAST + 1 (the type the next release would add; the
+ * version byte and the fields stay as the encoder wrote them), followed
+ * by the entries after it, unchanged.  Index and term are kept on purpose:
+ * the leader's log matches there (Raft's log matching is by index and
+ * term), so the witness, once started, takes that entry as committed and
+ * applies it, and nothing else of the trio changes.
+ *
+ * Prints "index=N term=T type=X" and exits 0; 1 on a usage error, a log
+ * with no application command, or a store error (the message says which).
+ * The witness must be stopped: the store refuses a locked directory.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "raft/store.h"
+#include "server/sm.h"
+
+/* The store's entries are valid only until its next call: the rewrite
+ * needs its own copies. */
+static struct raft_entry *copy_entries(const struct raft_entry *e, unsigned n)
+{
+	struct raft_entry *c = calloc(n, sizeof(*c));
+	for (unsigned i = 0; c && i < n; i++) {
+		c[i] = e[i];
+		c[i].data.base = malloc(e[i].data.len + 1);
+		if (!c[i].data.base)
+			return NULL; /* a helper: the process ends anyway */
+		memcpy(c[i].data.base, e[i].data.base, e[i].data.len);
+	}
+	return c;
+}
+
+/* The last application command (version byte, type byte, fields), or -1. */
+static int last_command(const struct raft_durable *d)
+{
+	for (int i = (int)d->n_entries - 1; i >= 0; i--)
+		if (d->entries[i].type == RAFT_ENTRY_NORMAL &&
+		    d->entries[i].data.len >= 2)
+			return i;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct store *s;
+	struct raft_durable d;
+	char err[512];
+	int rv;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: log-forge DATA_DIR\n");
+		return 1;
+	}
+	rv = store_open(argv[1], NULL, &s, err, sizeof(err));
+	if (rv) {
+		fprintf(stderr, "log-forge: %s\n", err);
+		return 1;
+	}
+	if (store_load(s, &d)) {
+		fprintf(stderr, "log-forge: %s\n", store_last_error(s));
+		return 1;
+	}
+	int at = last_command(&d);
+	if (at < 0) {
+		fprintf(stderr,
+			"log-forge: no application command in the "
+			"log of %s\n",
+			argv[1]);
+		return 1;
+	}
+	unsigned n = d.n_entries - (unsigned)at;
+	struct raft_entry *e = copy_entries(&d.entries[at], n);
+	if (!e) {
+		fprintf(stderr, "log-forge: out of memory\n");
+		return 1;
+	}
+	unsigned char *cmd = e[0].data.base;
+	cmd[1] = SM_CMD_LAST + 1;
+	if (store_append(s, e[0].index, e, n)) {
+		fprintf(stderr, "log-forge: %s\n", store_last_error(s));
+		return 1;
+	}
+	printf("index=%llu term=%llu type=%u\n", (unsigned long long)e[0].index,
+	       (unsigned long long)e[0].term, (unsigned)cmd[1]);
+	store_close(s);
+	return 0;
+}
