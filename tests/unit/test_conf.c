@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/conf.h"
+#include "common/conf_reload.h"
 #include "tests/unit/suites.h"
 
 struct tconf {
@@ -924,6 +925,46 @@ START_TEST(test_print_values_round_trip)
 }
 END_TEST
 
+/* SIGHUP (common/conf_reload.h): the live keys take their new values,
+ * other changes are named and left as they were, unchanged keys are not
+ * named at all. */
+START_TEST(test_take_live)
+{
+	static const char *const live_keys[] = { "port", "note", "sync_mode",
+						 NULL };
+	struct ctx live, next;
+	char changed[64], ignored[64];
+
+	OK(&live, "port = 7000\nnote = 'old'\ncount = 1\n");
+	OK(&next, "port = 7001\nnote = 'new'\ncount = 2\nverbose = on\n");
+	conf_take_live(table, N, live_keys, &live.c, &next.c, changed, ignored,
+		       sizeof(changed));
+	ck_assert_str_eq(changed, "port,note");
+	ck_assert_str_eq(ignored, "verbose,count");
+	ck_assert_int_eq(live.c.port, 7001);
+	ck_assert_str_eq(live.c.note, "new");
+	ck_assert_int_eq(live.c.count, 1);
+	ck_assert(!live.c.verbose);
+	ck_assert_str_eq(next.c.note, "old"); /* freed with next */
+	conf_free(table, N, &next.c);
+	/* Nothing changed: both lists empty; a list too short is cut at a
+	 * key, never mid-name. */
+	OK(&next, "port = 7001\nnote = 'new'\ncount = 1\n");
+	conf_take_live(table, N, live_keys, &live.c, &next.c, changed, ignored,
+		       sizeof(changed));
+	ck_assert_str_eq(changed, "");
+	ck_assert_str_eq(ignored, "");
+	conf_free(table, N, &next.c);
+	OK(&next, "port = 7002\nnote = 'newer'\n");
+	conf_take_live(table, N, live_keys, &live.c, &next.c, changed, ignored,
+		       8);
+	ck_assert_str_eq(changed, "port");
+	ck_assert_str_eq(live.c.note, "newer"); /* applied, if not named */
+	conf_free(table, N, &next.c);
+	conf_free(table, N, &live.c);
+}
+END_TEST
+
 Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -960,6 +1001,7 @@ Suite *conf_suite(void)
 	tcase_add_test(args, test_required);
 	tcase_add_test(args, test_bad_default_is_reported);
 	tcase_add_test(args, test_short_error_buffer);
+	tcase_add_test(args, test_take_live);
 	tcase_add_test(output, test_help_output);
 	tcase_add_test(output, test_print_values_round_trip);
 	suite_add_tcase(s, file);
