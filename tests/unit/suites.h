@@ -38,6 +38,7 @@ Suite *spawn_suite(void);          /* fencing/spawn.c */
 Suite *hook_cmd_suite(void);       /* fencing/hook_cmd.c */
 Suite *callback_queue_suite(void); /* fencing/callback_queue.c */
 Suite *renew_retry_suite(void);    /* fencing/renew_retry.c */
+Suite *view_currency_suite(void);  /* fencing/view_currency.c */
 Suite *lease_trace_suite(void);    /* fencing/lease_trace.c */
 Suite *member_lease_suite(void);   /* fencing/member_lease.c */
 Suite *fence_pg_suite(void);       /* fencing/fence_pg.c */

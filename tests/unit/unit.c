@@ -57,6 +57,7 @@ int main(void)
 	srunner_add_suite(sr, api_body_suite());
 	srunner_add_suite(sr, startfail_suite());
 	srunner_add_suite(sr, renew_retry_suite());
+	srunner_add_suite(sr, view_currency_suite());
 	srunner_add_suite(sr, lease_trace_suite());
 	srunner_add_suite(sr, member_lease_suite());
 	srunner_add_suite(sr, standby_settings_suite());
