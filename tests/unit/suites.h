@@ -32,6 +32,7 @@ Suite *member_suite(void);         /* fencing/member.c, flatjson.c, roster.c */
 Suite *api_suite(void);            /* fencing/api.c */
 Suite *http_auth_suite(void);      /* fencing/http_auth.c */
 Suite *ctl_pgcluster_suite(void);  /* ctl/ctl_pgoutput.c */
+Suite *ctl_pgmove_suite(void);     /* ctl/ctl_pgmove_plan.c */
 Suite *pgprobe_suite(void);        /* tests/helpers/pgprobe_check.c */
 Suite *nemcheck_suite(void);       /* tests/helpers/nemcheck.c */
 Suite *spawn_suite(void);          /* fencing/spawn.c */

@@ -34,6 +34,7 @@ int main(void)
 	srunner_add_suite(sr, api_suite());
 	srunner_add_suite(sr, http_auth_suite());
 	srunner_add_suite(sr, ctl_pgcluster_suite());
+	srunner_add_suite(sr, ctl_pgmove_suite());
 	srunner_add_suite(sr, pgprobe_suite());
 	srunner_add_suite(sr, netdelay_sched_suite());
 	srunner_add_suite(sr, nemcheck_suite());
