@@ -1,6 +1,7 @@
-/* test_conf.c — common/conf.c: the postgresql.conf file syntax line by line,
- * every value type accepted and rejected, flags and their precedence over
- * the file, and the wording of every error an operator can meet. */
+/* test_conf.c — common/conf.c, conf_lex.c and conf_reload.c: the
+ * postgresql.conf file syntax line by line, every value type accepted and
+ * rejected, flags and their precedence over the file, the wording of every
+ * error an operator can meet, and what a reload changes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/conf.h"
+#include "common/conf_lex.h"
 #include "common/conf_reload.h"
 #include "tests/unit/suites.h"
 
@@ -965,6 +967,61 @@ START_TEST(test_take_live)
 }
 END_TEST
 
+/* common/conf_lex.h: one line of a text, bounded by its length. */
+static int lex(const char *line, struct conf_lexed *l, char *value, size_t cap,
+	       char *why)
+{
+	return conf_lex(line, strlen(line), l, value, cap, why, 200);
+}
+
+START_TEST(test_lex_line)
+{
+	struct conf_lexed l;
+	char v[32], why[200];
+
+	ck_assert_int_eq(lex("  # only a comment", &l, v, sizeof(v), why), 0);
+	ck_assert_uint_eq(l.key_len, 0);
+	ck_assert_int_eq(lex("pg.Work_Mem = 8MB # c", &l, v, sizeof(v), why),
+			 0);
+	ck_assert(conf_lex_key_is(&l, "PG.work_mem"));
+	ck_assert(!conf_lex_key_is(&l, "pg.work_me"));
+	ck_assert_str_eq(v, "8MB");
+	ck_assert_int_eq(lex("k 'a''b\\'c\\\\d\\n'", &l, v, sizeof(v), why), 0);
+	ck_assert_str_eq(v, "a'b'c\\d\n");
+	ck_assert_int_eq(lex("k =", &l, v, sizeof(v), why), 0);
+	ck_assert(!l.has_value);
+	ck_assert_str_eq(v, "");
+	/* bounded by len, not by a NUL: the next line is not read */
+	ck_assert_int_eq(conf_lex("k = v\nnext", 5, &l, v, sizeof(v), why,
+				  sizeof(why)),
+			 0);
+	ck_assert_str_eq(v, "v");
+	ck_assert_int_eq(conf_lex("k = 'v\nnext'", 6, &l, v, sizeof(v), why,
+				  sizeof(why)),
+			 -1);
+	ck_assert_str_eq(why, "unterminated quoted value for \"k\"");
+}
+END_TEST
+
+START_TEST(test_lex_errors)
+{
+	struct conf_lexed l;
+	char v[8], why[200];
+
+	ck_assert_int_eq(lex("k = a b", &l, v, sizeof(v), why), -1);
+	ck_assert_str_eq(why, "syntax error: unexpected text \"b\" after the "
+			      "value of \"k\"; quote values that contain "
+			      "spaces, quotes or '#': key = 'a b'");
+	ck_assert_int_eq(lex("-k = 1", &l, v, sizeof(v), why), -1);
+	ck_assert_str_eq(why, "syntax error near \"-k = 1\"");
+	ck_assert_int_eq(lex("k = 12345678", &l, v, sizeof(v), why), -1);
+	ck_assert_str_eq(why, "value too long for \"k\" (7 bytes at most)");
+	ck_assert_int_eq(lex("k = '12345678'", &l, v, sizeof(v), why), -1);
+	ck_assert_str_eq(why, "value too long for \"k\" (7 bytes at most)");
+	ck_assert_int_eq(lex("k = '1234567'", &l, v, sizeof(v), why), 0);
+}
+END_TEST
+
 Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -984,6 +1041,8 @@ Suite *conf_suite(void)
 	tcase_add_test(file, test_nul_byte_is_rejected);
 	tcase_add_test(file, test_unknown_key_suggests);
 	tcase_add_test(file, test_missing_config_file);
+	tcase_add_test(file, test_lex_line);
+	tcase_add_test(file, test_lex_errors);
 	tcase_add_test(types, test_int_values);
 	tcase_add_test(types, test_int_range_with_file_line);
 	tcase_add_test(types, test_bool_values);
