@@ -24,8 +24,7 @@ static char lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-/* The character after a backslash in a quoted value. */
-static char unescape(char e)
+char conf_lex_unescape(char e)
 {
 	switch (e) {
 	case 'n':
@@ -84,7 +83,7 @@ static enum quoted lex_quoted(const char **s, const char *end, char *out,
 		if (c == '\'')
 			p++; /* '' is one quote */
 		else if (c == '\\' && p < end)
-			c = unescape(*p++);
+			c = conf_lex_unescape(*p++);
 		if (n + 1 >= cap)
 			return QUOTED_LONG;
 		out[n++] = c;

@@ -42,6 +42,10 @@ struct conf_lexed {
 int conf_lex(const char *line, size_t len, struct conf_lexed *l, char *value,
 	     size_t cap, char *err, size_t errlen);
 
+/* What a backslash followed by e stands for in a quoted value (conf.c's
+ * lexer too). */
+char conf_lex_unescape(char e);
+
 /* The key is k, ignoring ASCII case. */
 bool conf_lex_key_is(const struct conf_lexed *l, const char *k);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/conf_reload.h"
+#include "common/log.h"
 
 static bool listed(const char *const *keys, const char *key)
 {
@@ -66,4 +67,25 @@ void conf_take_live(const struct conf_option *table, size_t n,
 		if (is_live)
 			swap_value(o, live, next);
 	}
+}
+
+void conf_reload_failed(const char *why)
+{
+	char q[1200];
+	log_event(LOG_ERROR, "config_reload_failed",
+		  "err=%s hint=\"the settings in force stay; fix the file and "
+		  "send SIGHUP again\"",
+		  log_quote(why, q, sizeof(q)));
+}
+
+void conf_reload_done(const char *daemon, const char *changed,
+		      const char *ignored, const char *extra)
+{
+	if (ignored[0])
+		log_event(LOG_WARN, "config_reload_ignored",
+			  "keys=%s hint=\"these need a restart of the %s; the "
+			  "values it started with stay in force\"",
+			  ignored, daemon);
+	log_event(LOG_INFO, "config_reloaded", "changed=%s%s",
+		  changed[0] ? changed : "none", extra);
 }

@@ -421,14 +421,8 @@ static void on_reload_signal(void *arg)
 				 &next, err, sizeof(err));
 	next.insecure = d->conf.insecure;
 	if (rc != CONF_OK || check_conf(&next, err, sizeof(err)) != 0) {
-		char q[1200];
-		log_event(LOG_ERROR, "config_reload_failed",
-			  "err=%s hint=\"the settings in force stay; fix the "
-			  "file and send SIGHUP again\"",
-			  log_quote(rc == CONF_OK || rc == CONF_ERROR
-					    ? err
-					    : "--help",
-				    q, sizeof(q)));
+		conf_reload_failed(
+			rc == CONF_OK || rc == CONF_ERROR ? err : "--help");
 		conf_free(options, N_OPTIONS, &next);
 		return;
 	}
@@ -436,13 +430,7 @@ static void on_reload_signal(void *arg)
 		       ignored, sizeof(changed));
 	conf_free(options, N_OPTIONS, &next);
 	log_set_level(d->conf.log_level);
-	if (ignored[0])
-		log_event(LOG_WARN, "config_reload_ignored",
-			  "keys=%s hint=\"these need a restart of the agent; "
-			  "the values it started with stay in force\"",
-			  ignored);
-	log_event(LOG_INFO, "config_reloaded", "changed=%s",
-		  changed[0] ? changed : "none");
+	conf_reload_done("agent", changed, ignored, "");
 	agent_config_changed(d->agent);
 }
 

@@ -564,17 +564,13 @@ static void apply_scope_limits(struct daemon *d)
 static void reload_settings(struct daemon *d)
 {
 	struct settings next;
-	char err[1024], q[1100], changed[512], ignored[1024];
+	char err[1024], changed[512], ignored[1024], limits[200];
 
 	memset(&next, 0, sizeof(next));
 	int rc = conf_parse_args(options, N_OPTIONS, saved_argc, saved_argv,
 				 &next, err, sizeof(err));
 	if (rc != CONF_OK || check_config(&next, err, sizeof(err)) != 0) {
-		log_event(LOG_ERROR, "config_reload_failed",
-			  "err=%s hint=\"the settings in force stay; fix the "
-			  "file and send SIGHUP again\"",
-			  log_quote(rc == CONF_HELP ? "--help" : err, q,
-				    sizeof(q)));
+		conf_reload_failed(rc == CONF_HELP ? "--help" : err);
 		conf_free(options, N_OPTIONS, &next);
 		return;
 	}
@@ -583,20 +579,14 @@ static void reload_settings(struct daemon *d)
 	conf_free(options, N_OPTIONS, &next);
 	log_set_level(d->set.log_level);
 	apply_scope_limits(d);
-	if (ignored[0])
-		log_event(LOG_WARN, "config_reload_ignored",
-			  "keys=%s hint=\"these need a restart of the "
-			  "witness; the values it started with stay in "
-			  "force\"",
-			  ignored);
-	log_event(LOG_INFO, "config_reloaded",
-		  "changed=%s scope_max_keys=%lld scope_max_bytes=%lld "
-		  "scope_max_leases=%lld scope_max_requests_per_second=%lld",
-		  changed[0] ? changed : "none",
-		  (long long)d->set.scope_max_keys,
-		  (long long)d->set.scope_max_bytes,
-		  (long long)d->set.scope_max_leases,
-		  (long long)d->set.scope_max_requests_per_second);
+	snprintf(limits, sizeof(limits),
+		 " scope_max_keys=%lld scope_max_bytes=%lld "
+		 "scope_max_leases=%lld scope_max_requests_per_second=%lld",
+		 (long long)d->set.scope_max_keys,
+		 (long long)d->set.scope_max_bytes,
+		 (long long)d->set.scope_max_leases,
+		 (long long)d->set.scope_max_requests_per_second);
+	conf_reload_done("witness", changed, ignored, limits);
 }
 
 /* SIGHUP: re-read what can change without a restart, the settings first.

@@ -171,14 +171,19 @@ limits_on() {
 	printf '%s\n' "$_m" | grep -q "^tenure_scope_max_keys $2\$" &&
 		printf '%s\n' "$_m" | grep -q "^tenure_scope_max_requests_per_second $3\$"
 }
-cat >"$dir/limits.conf" <<CONF
-scope_max_keys = 45
-scope_max_requests_per_second = 100
-snapshot_every = 200
-CONF
-hup_all
+# set_limits KEYS RPS SNAPSHOT_EVERY: the file rewritten, SIGHUP to the
+# three, and each shows the new limits in /metrics
+set_limits() {
+	printf 'scope_max_keys = %s\nscope_max_requests_per_second = %s\nsnapshot_every = %s\n' \
+		"$1" "$2" "$3" >"$dir/limits.conf"
+	hup_all
+	for n in 1 2 3; do
+		limits_on $n "$1" "$2" ||
+			fail "w$n: /metrics does not show scope_max_keys $1, scope_max_requests_per_second $2 after SIGHUP"
+	done
+}
+set_limits 45 100 200
 for n in 1 2 3; do
-	limits_on $n 45 100 || fail "w$n: /metrics does not show scope_max_keys 45 after SIGHUP"
 	grep 'event=config_reloaded' "$dir/w$n.log" | tail -n 1 | grep -q 'changed=scope_max_keys scope_max_keys=45 ' ||
 		fail "w$n: config_reloaded does not name scope_max_keys=45: $(grep config_reloaded "$dir/w$n.log" | tail -n 1)"
 	grep 'event=config_reload_ignored' "$dir/w$n.log" | tail -n 1 | grep -q 'keys=snapshot_every ' ||
@@ -194,15 +199,7 @@ ctl status --scopes -o json
 [ "$(field '.limits.scope_max_keys')" = 45 ] || fail "status --scopes: limits after SIGHUP: $out"
 
 # Lowered: nothing is deleted, no key more goes in; the request rate too.
-cat >"$dir/limits.conf" <<CONF
-scope_max_keys = 30
-scope_max_requests_per_second = 5
-snapshot_every = 100
-CONF
-hup_all
-for n in 1 2 3; do
-	limits_on $n 30 5 || fail "w$n: /metrics does not show the lowered limits after SIGHUP"
-done
+set_limits 30 5 100
 ctl put flood/lowered x
 expect_rc 2 "a put over the lowered quota"
 printf '%s' "$err" | grep -q 'quota of 30 keys' || fail "the refusal does not name the lowered quota: $err"

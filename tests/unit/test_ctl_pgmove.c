@@ -54,6 +54,18 @@ static struct move_side side(const struct client_kv *kvs, size_t n,
 	return (struct move_side){ kvs, n, holder };
 }
 
+/* The verdicts on a side, detail filled. */
+static enum move_verdict on_old(const struct move_side *old)
+{
+	return move_check_old(&k, NEW_TRIO, old, detail, sizeof(detail));
+}
+
+static enum move_verdict on_new(const struct move_side *old,
+				const struct move_side *new)
+{
+	return move_check_new(&k, old, new, detail, sizeof(detail));
+}
+
 START_TEST(keys_of_scope)
 {
 	ck_assert_str_eq(k.prefix, "main/");
@@ -66,18 +78,14 @@ END_TEST
 START_TEST(old_ready_when_paused_and_stopped)
 {
 	struct move_side old = side(paused, N_PAUSED, "");
-	ck_assert_int_eq(move_check_old(&k, NEW_TRIO, &old, detail,
-					sizeof(detail)),
-			 MOVE_READY);
+	ck_assert_int_eq(on_old(&old), MOVE_READY);
 }
 END_TEST
 
 START_TEST(old_not_paused)
 {
 	struct move_side old = side(paused + 1, N_PAUSED - 1, "");
-	ck_assert_int_eq(move_check_old(&k, NEW_TRIO, &old, detail,
-					sizeof(detail)),
-			 MOVE_NOT_PAUSED);
+	ck_assert_int_eq(on_old(&old), MOVE_NOT_PAUSED);
 }
 END_TEST
 
@@ -85,16 +93,12 @@ END_TEST
 START_TEST(old_agent_running)
 {
 	struct move_side old = side(paused, N_PAUSED, "pg1/3");
-	ck_assert_int_eq(move_check_old(&k, NEW_TRIO, &old, detail,
-					sizeof(detail)),
-			 MOVE_OLD_AGENT);
+	ck_assert_int_eq(on_old(&old), MOVE_OLD_AGENT);
 	ck_assert_str_eq(detail, "pg1/3");
 	struct client_kv with_member[] = { paused[0], paused[1],
 					   member("main/members/pg2") };
 	old = side(with_member, 3, "");
-	ck_assert_int_eq(move_check_old(&k, NEW_TRIO, &old, detail,
-					sizeof(detail)),
-			 MOVE_OLD_AGENT);
+	ck_assert_int_eq(on_old(&old), MOVE_OLD_AGENT);
 	ck_assert_str_eq(detail, "main/members/pg2");
 }
 END_TEST
@@ -105,22 +109,16 @@ START_TEST(old_moved)
 {
 	struct client_kv here[] = { paused[0], kv("main/moved", NEW_TRIO) };
 	struct move_side old = side(here, 2, "");
-	ck_assert_int_eq(move_check_old(&k, NEW_TRIO, &old, detail,
-					sizeof(detail)),
-			 MOVE_READY);
+	ck_assert_int_eq(on_old(&old), MOVE_READY);
 	struct client_kv elsewhere[] = { kv("main/moved", "10.9.9.9:7101") };
 	old = side(elsewhere, 1, "");
-	ck_assert_int_eq(move_check_old(&k, NEW_TRIO, &old, detail,
-					sizeof(detail)),
-			 MOVE_MOVED_ELSEWHERE);
+	ck_assert_int_eq(on_old(&old), MOVE_MOVED_ELSEWHERE);
 	ck_assert_str_eq(detail, "10.9.9.9:7101");
 	/* a prefix of --to is another trio */
 	struct client_kv prefix[] = { paused[0],
 				      kv("main/moved", "10.0.1.1:7101") };
 	old = side(prefix, 2, "");
-	ck_assert_int_eq(move_check_old(&k, NEW_TRIO, &old, detail,
-					sizeof(detail)),
-			 MOVE_MOVED_ELSEWHERE);
+	ck_assert_int_eq(on_old(&old), MOVE_MOVED_ELSEWHERE);
 }
 END_TEST
 
@@ -128,8 +126,7 @@ START_TEST(new_empty_is_ready)
 {
 	struct move_side old = side(paused, N_PAUSED, "");
 	struct move_side new = side(NULL, 0, "");
-	ck_assert_int_eq(move_check_new(&k, &old, &new, detail, sizeof(detail)),
-			 MOVE_READY);
+	ck_assert_int_eq(on_new(&old, &new), MOVE_READY);
 }
 END_TEST
 
@@ -140,8 +137,7 @@ START_TEST(new_half_copied_is_ready)
 	struct move_side old = side(paused, N_PAUSED, "");
 	struct client_kv half[] = { paused[0], paused[2] };
 	struct move_side new = side(half, 2, "");
-	ck_assert_int_eq(move_check_new(&k, &old, &new, detail, sizeof(detail)),
-			 MOVE_READY);
+	ck_assert_int_eq(on_new(&old, &new), MOVE_READY);
 	ck_assert(!move_copies(&k, &new, &paused[0]));
 	ck_assert(move_copies(&k, &new, &paused[1]));
 	ck_assert(!move_copies(&k, &new, &paused[2]));
@@ -153,25 +149,20 @@ START_TEST(new_differs)
 	struct move_side old = side(paused, N_PAUSED, "");
 	struct client_kv other[] = { kv("main/config", "{\"ttl\":30}") };
 	struct move_side new = side(other, 1, "");
-	ck_assert_int_eq(move_check_new(&k, &old, &new, detail, sizeof(detail)),
-			 MOVE_NEW_DIFFERS);
+	ck_assert_int_eq(on_new(&old, &new), MOVE_NEW_DIFFERS);
 	ck_assert_str_eq(detail, "main/config");
 	/* a key the old trio does not have */
 	struct client_kv extra[] = { kv("main/sync", "pg2") };
 	new = side(extra, 1, "");
-	ck_assert_int_eq(move_check_new(&k, &old, &new, detail, sizeof(detail)),
-			 MOVE_NEW_DIFFERS);
+	ck_assert_int_eq(on_new(&old, &new), MOVE_NEW_DIFFERS);
 	ck_assert_str_eq(detail, "main/sync");
 	/* the tombstone is never copied: one on the new trio differs */
 	struct client_kv tomb[] = { kv("main/moved", NEW_TRIO) };
 	struct client_kv old_tomb[] = { paused[0], kv("main/moved", NEW_TRIO) };
 	struct move_side old2 = side(old_tomb, 2, "");
 	new = side(tomb, 1, "");
-	ck_assert_int_eq(move_check_new(&k, &old2, &new, detail,
-					sizeof(detail)),
-			 MOVE_MOVED_ON);
-	ck_assert_int_eq(move_check_new(&k, &old, &new, detail, sizeof(detail)),
-			 MOVE_NEW_DIFFERS);
+	ck_assert_int_eq(on_new(&old2, &new), MOVE_MOVED_ON);
+	ck_assert_int_eq(on_new(&old, &new), MOVE_NEW_DIFFERS);
 }
 END_TEST
 
@@ -179,13 +170,11 @@ START_TEST(new_agent_running)
 {
 	struct move_side old = side(paused, N_PAUSED, "");
 	struct move_side new = side(NULL, 0, "pg1/4");
-	ck_assert_int_eq(move_check_new(&k, &old, &new, detail, sizeof(detail)),
-			 MOVE_NEW_AGENT);
+	ck_assert_int_eq(on_new(&old, &new), MOVE_NEW_AGENT);
 	ck_assert_str_eq(detail, "pg1/4");
 	struct client_kv rec[] = { member("main/members/pg3") };
 	new = side(rec, 1, "");
-	ck_assert_int_eq(move_check_new(&k, &old, &new, detail, sizeof(detail)),
-			 MOVE_NEW_AGENT);
+	ck_assert_int_eq(on_new(&old, &new), MOVE_NEW_AGENT);
 	ck_assert_str_eq(detail, "main/members/pg3");
 }
 END_TEST
@@ -200,12 +189,10 @@ START_TEST(moved_on)
 	struct client_kv new_kvs[] = { paused[1], kv("main/sync", "pg2"),
 				       member("main/members/pg1") };
 	struct move_side new = side(new_kvs, 3, "pg1/5");
-	ck_assert_int_eq(move_check_new(&k, &old, &new, detail, sizeof(detail)),
-			 MOVE_MOVED_ON);
+	ck_assert_int_eq(on_new(&old, &new), MOVE_MOVED_ON);
 	/* The same old trio and an untouched new one: a re-run goes on. */
 	new = side(NULL, 0, "");
-	ck_assert_int_eq(move_check_new(&k, &old, &new, detail, sizeof(detail)),
-			 MOVE_READY);
+	ck_assert_int_eq(on_new(&old, &new), MOVE_READY);
 }
 END_TEST
 
