@@ -42,6 +42,13 @@ static struct raft_entry *copy_entries(const struct raft_entry *e, unsigned n)
 	return c;
 }
 
+static void free_entries(struct raft_entry *e, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		free(e[i].data.base);
+	free(e);
+}
+
 /* The last application command (version byte, type byte, fields), or -1. */
 static int last_command(const struct raft_durable *d)
 {
@@ -88,12 +95,14 @@ int main(int argc, char **argv)
 	}
 	unsigned char *cmd = e[0].data.base;
 	cmd[1] = SM_CMD_LAST + 1;
-	if (store_append(s, e[0].index, e, n)) {
+	int rc = store_append(s, e[0].index, e, n);
+	if (rc)
 		fprintf(stderr, "log-forge: %s\n", store_last_error(s));
-		return 1;
-	}
-	printf("index=%llu term=%llu type=%u\n", (unsigned long long)e[0].index,
-	       (unsigned long long)e[0].term, (unsigned)cmd[1]);
+	else
+		printf("index=%llu term=%llu type=%u\n",
+		       (unsigned long long)e[0].index,
+		       (unsigned long long)e[0].term, (unsigned)cmd[1]);
+	free_entries(e, n);
 	store_close(s);
-	return 0;
+	return rc ? 1 : 0;
 }

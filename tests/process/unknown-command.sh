@@ -52,7 +52,7 @@ rc=$?
 forget "$p"
 [ "$rc" = 0 ] || fail "w$f exited $rc on SIGTERM"
 
-"$forge" "$dir/w$f" >"$dir/forge.out" 2>&1 || fail "log-forge: $(cat "$dir/forge.out")"
+"$forge" "$dir/w$f" >"$dir/forge.out" 2>"$dir/forge.err" || fail "log-forge: $(cat "$dir/forge.err")"
 forged=$(cat "$dir/forge.out")
 echo "w$f: forged $forged"
 idx=$(printf '%s' "$forged" | sed -n 's/^index=\([0-9]*\) .*/\1/p')
