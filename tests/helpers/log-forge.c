@@ -6,8 +6,9 @@
  *
  *   tests/helpers/log-forge DATA_DIR
  *
- * It opens DATA_DIR with the witness's own store (raft/store.h, what
- * server/disk.c writes through), takes the last application command of
+ * It opens DATA_DIR with the witness's own store (raft/store.h) and
+ * rewrites through an append job of its disk worker (server/disk.h, here
+ * without the worker thread): it takes the last application command of
  * the log, and writes it again at the same index and term with its type
  * byte set to SM_CMD_LAST + 1 (the type the next release would add; the
  * version byte and the fields stay as the encoder wrote them), followed
@@ -25,29 +26,8 @@
 #include <string.h>
 
 #include "raft/store.h"
+#include "server/disk.h"
 #include "server/sm.h"
-
-/* The store's entries are valid only until its next call: the rewrite
- * needs its own copies. */
-static struct raft_entry *copy_entries(const struct raft_entry *e, unsigned n)
-{
-	struct raft_entry *c = calloc(n, sizeof(*c));
-	for (unsigned i = 0; c && i < n; i++) {
-		c[i] = e[i];
-		c[i].data.base = malloc(e[i].data.len + 1);
-		if (!c[i].data.base)
-			return NULL; /* a helper: the process ends anyway */
-		memcpy(c[i].data.base, e[i].data.base, e[i].data.len);
-	}
-	return c;
-}
-
-static void free_entries(struct raft_entry *e, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		free(e[i].data.base);
-	free(e);
-}
 
 /* The last application command (version byte, type byte, fields), or -1. */
 static int last_command(const struct raft_durable *d)
@@ -87,22 +67,26 @@ int main(int argc, char **argv)
 			argv[1]);
 		return 1;
 	}
+	/* The store's entries are valid only until its next call: the
+	 * rewrite goes through a copy, the disk worker's append job. */
 	unsigned n = d.n_entries - (unsigned)at;
-	struct raft_entry *e = copy_entries(&d.entries[at], n);
-	if (!e) {
+	struct disk_job *j = disk_job_append(0, d.entries[at].index,
+					     &d.entries[at], n);
+	if (!j) {
 		fprintf(stderr, "log-forge: out of memory\n");
 		return 1;
 	}
-	unsigned char *cmd = e[0].data.base;
+	unsigned char *cmd = j->entries[0].data.base;
 	cmd[1] = SM_CMD_LAST + 1;
-	int rc = store_append(s, e[0].index, e, n);
+	int rc = store_append(s, j->first, j->entries, j->n_entries);
 	if (rc)
 		fprintf(stderr, "log-forge: %s\n", store_last_error(s));
 	else
 		printf("index=%llu term=%llu type=%u\n",
-		       (unsigned long long)e[0].index,
-		       (unsigned long long)e[0].term, (unsigned)cmd[1]);
-	free_entries(e, n);
+		       (unsigned long long)j->first,
+		       (unsigned long long)j->entries[0].term,
+		       (unsigned)cmd[1]);
+	disk_job_free(j);
 	store_close(s);
 	return rc ? 1 : 0;
 }
