@@ -9,6 +9,7 @@
  * --config appears on the command line.
  */
 #include "common/conf.h"
+#include "common/conf_lex.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -494,24 +495,6 @@ static bool at_end(const char *p)
 	return *p == '\0' || *p == '#';
 }
 
-static char unescape(char c)
-{
-	switch (c) {
-	case 'b':
-		return '\b';
-	case 'f':
-		return '\f';
-	case 'n':
-		return '\n';
-	case 'r':
-		return '\r';
-	case 't':
-		return '\t';
-	default:
-		return c; /* \\ and \' among them */
-	}
-}
-
 /* Copy the quoted string at *pp (on its opening quote) unescaped into out,
  * and leave *pp after the closing quote.  Both '' and \' are a quote, as in
  * PostgreSQL, because operators copy values between the two. */
@@ -528,7 +511,7 @@ static bool lex_quoted(const char **pp, char *out)
 		if (c == '\'' || c == '\\') {
 			if (*p == '\0')
 				return false;
-			c = c == '\\' ? unescape(*p) : '\'';
+			c = c == '\\' ? conf_lex_unescape(*p) : '\'';
 			p++;
 		}
 		*out++ = c;

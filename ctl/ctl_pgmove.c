@@ -7,7 +7,8 @@
  * scope meanwhile; the command then:
  *   1. checks: paused, no member record live (every agent stopped) and
  *      S/primary not held on the old trio; on the new one, no agent and
- *      no key that differs from the old one's;
+ *      no key that differs from the old one's (the rules, and which keys
+ *      step 5 copies, are ctl_pgmove_plan.c's: pure, unit-tested);
  *   2. writes the tombstone S/moved = NEW on the old trio FIRST: from then
  *      on an agent started against the old trio exits (fencing/agent.c
  *      agent_moved) instead of taking a lease there, so the checks of 1
@@ -30,42 +31,24 @@
 #include "ctl/ctl_cluster.h"
 #include "ctl/ctl_confirm.h"
 #include "ctl/ctl_pg.h"
+#include "ctl/ctl_pgmove_plan.h"
 
 struct move {
 	struct ctl *c;   /* the old trio (--endpoints) */
 	struct ctl to;   /* the new trio (--to) */
 	const char *dst; /* --to as given */
 	const char *scope;
-	char prefix[SM_KEY_MAX + 1];
-	char moved_key[SM_KEY_MAX + 1];
-	char primary[SM_KEY_MAX + 1];
+	struct move_keys k;
 	struct ctl_pages old, new;
-	const struct client_kv *moved; /* S/moved on the old trio, or NULL */
+	char old_holder[SM_KEY_MAX + 1], new_holder[SM_KEY_MAX + 1];
+	bool moved; /* S/moved on the old trio (naming dst) */
 };
 
-static bool str_eq(struct client_str a, struct client_str b)
+static struct move_side side(const struct ctl_pages *p, const char *holder)
 {
-	return a.len == b.len && (a.len == 0 || !memcmp(a.p, b.p, a.len));
-}
-
-static bool str_is(struct client_str a, const char *s)
-{
-	return str_eq(a, ctl_str(s));
-}
-
-static const struct client_kv *find(const struct ctl_pages *p, const char *k)
-{
-	for (size_t i = 0; i < p->count; i++)
-		if (str_is(p->kvs[i].key, k))
-			return &p->kvs[i];
-	return NULL;
-}
-
-/* A key that goes along: not held by a lease (member records), not the
- * tombstone itself. */
-static bool copied(const struct move *m, const struct client_kv *kv)
-{
-	return kv->lease.len == 0 && !str_is(kv->key, m->moved_key);
+	return (struct move_side){ .kvs = p->kvs,
+				   .n = p->count,
+				   .primary_holder = holder };
 }
 
 static int list_scope(struct ctl *c, const char *prefix, struct ctl_pages *p,
@@ -77,55 +60,29 @@ static int list_scope(struct ctl *c, const char *prefix, struct ctl_pages *p,
 	return ctl_call_pages(c, &q, what, p);
 }
 
-/* S/primary's holder into holder ("" when free or absent), its token. */
-static int lease_of(struct ctl *c, const char *name, char *holder, size_t cap,
-		    uint64_t *token)
+/* S/primary's holder into holder ("" when free or absent). */
+static int lease_holder(struct ctl *c, const char *name, char *holder,
+			size_t cap)
 {
 	struct client_request q = { .op = CLIENT_OP_LEASE_GET };
 	struct tclient_result res;
 	q.name = ctl_str(name);
 	holder[0] = '\0';
-	*token = 0;
 	int code = ctl_call(c, &q, "lease get", &res);
-	if (code == CTL_EXIT_OK && res.r.present) {
+	if (code == CTL_EXIT_OK && res.r.present)
 		snprintf(holder, cap, "%.*s", (int)res.r.lease.holder.len,
 			 res.r.lease.holder.p);
-		*token = res.r.lease.token;
-	}
 	tclient_result_free(&res);
 	return code == CTL_EXIT_ERROR ? code : 0;
 }
 
-/* Agents running against c: a member record (lease-held) or S/primary
- * held.  Names the first into who. */
-static int agents_running(struct move *m, struct ctl *c,
-			  const struct ctl_pages *p, char *who, size_t cap)
+/* One trio's listing of the scope and its S/primary holder. */
+static int read_side(struct move *m, struct ctl *c, struct ctl_pages *p,
+		     char *holder, const char *what)
 {
-	uint64_t token;
-	int code = lease_of(c, m->primary, who, cap, &token);
-	if (code || who[0])
-		return code;
-	for (size_t i = 0; i < p->count; i++)
-		if (p->kvs[i].lease.len) {
-			snprintf(who, cap, "%.*s", (int)p->kvs[i].key.len,
-				 p->kvs[i].key.p);
-			break;
-		}
-	return 0;
-}
-
-/* The first key of the new trio that the copy would not give it. */
-static const struct client_kv *first_difference(const struct move *m)
-{
-	for (size_t i = 0; i < m->new.count; i++) {
-		const struct client_kv *n = &m->new.kvs[i];
-		char k[SM_KEY_MAX + 1];
-		snprintf(k, sizeof(k), "%.*s", (int)n->key.len, n->key.p);
-		const struct client_kv *o = find(&m->old, k);
-		if (!o || !copied(m, o) || !str_eq(o->value, n->value))
-			return n;
-	}
-	return NULL;
+	int code = list_scope(c, m->k.prefix, p, what);
+	return code ? code
+		    : lease_holder(c, m->k.primary, holder, SM_KEY_MAX + 1);
 }
 
 static int refuse(const char *fmt, const char *a, const char *b,
@@ -137,70 +94,57 @@ static int refuse(const char *fmt, const char *a, const char *b,
 	return CTL_EXIT_ERROR;
 }
 
-/* Step 1 on the old trio. */
+/* Step 1 on the old trio (ctl_pgmove_plan.h says the rules). */
 static int check_old(struct move *m)
 {
-	char who[SM_KEY_MAX + 1];
-	m->moved = find(&m->old, m->moved_key);
-	if (m->moved && !str_is(m->moved->value, m->dst)) {
-		char to[SM_VALUE_MAX < 1024 ? SM_VALUE_MAX : 1024];
-		snprintf(to, sizeof(to), "%.*s", (int)m->moved->value.len,
-			 m->moved->value.p);
+	char detail[1024];
+	struct move_side old = side(&m->old, m->old_holder);
+	enum move_verdict v = move_check_old(&m->k, m->dst, &old, detail,
+					     sizeof(detail));
+	m->moved = move_find(&old, m->k.moved) != NULL;
+	switch (v) {
+	case MOVE_MOVED_ELSEWHERE:
 		return refuse("cluster '%s' was moved to another trio (%s)",
-			      m->scope, to,
+			      m->scope, detail,
 			      "run the move again with that --to to finish "
 			      "it; delete SCOPE/moved on this trio only if "
 			      "nothing was started there");
-	}
-	char pause[SM_KEY_MAX + 1];
-	snprintf(pause, sizeof(pause), "%s/pause", m->scope);
-	if (!find(&m->old, pause))
+	case MOVE_NOT_PAUSED:
 		return refuse("cluster '%s' is not paused%s", m->scope, "",
 			      "tenurectl cluster pause, then stop every "
 			      "agent (each leaves its Postgres running)");
-	int code = agents_running(m, m->c, &m->old, who, sizeof(who));
-	if (code)
-		return code;
-	if (who[0])
+	case MOVE_OLD_AGENT:
 		return refuse("cluster '%s' still has an agent running on "
 			      "this trio (%s)",
-			      m->scope, who,
+			      m->scope, detail,
 			      "stop every agent of the cluster first (while "
 			      "paused each leaves its Postgres running)");
-	return 0;
-}
-
-enum new_state {
-	NEW_READY,
-	NEW_MOVED_ON
-};
-
-/* Step 1 on the new trio: NEW_MOVED_ON when a finished move ran on. */
-static int check_new(struct move *m, enum new_state *st)
-{
-	char who[SM_KEY_MAX + 1];
-	*st = NEW_READY;
-	int code = agents_running(m, &m->to, &m->new, who, sizeof(who));
-	if (code)
-		return code;
-	const struct client_kv *d = first_difference(m);
-	if (!who[0] && !d)
-		return 0;
-	if (m->moved) { /* this move was made: its agents run there now */
-		*st = NEW_MOVED_ON;
+	default:
 		return 0;
 	}
-	if (who[0])
+}
+
+/* Step 1 on the new trio: *moved_on when a finished move ran on. */
+static int check_new(struct move *m, bool *moved_on)
+{
+	char detail[SM_KEY_MAX + 1];
+	struct move_side old = side(&m->old, m->old_holder);
+	struct move_side new = side(&m->new, m->new_holder);
+	enum move_verdict v = move_check_new(&m->k, &old, &new, detail,
+					     sizeof(detail));
+	*moved_on = v == MOVE_MOVED_ON;
+	if (v == MOVE_NEW_AGENT)
 		return refuse("cluster '%s' has agents on the new trio (%s)",
-			      m->scope, who,
+			      m->scope, detail,
 			      "a scope moves to a trio that does not have it");
-	char k[SM_KEY_MAX + 1];
-	snprintf(k, sizeof(k), "%.*s", (int)d->key.len, d->key.p);
-	return refuse("cluster '%s' already exists on the new trio with "
-		      "other contents (%s)",
-		      m->scope, k,
-		      "pick a trio without this scope, or delete the scope's "
-		      "keys there if they are left from an earlier try");
+	if (v == MOVE_NEW_DIFFERS)
+		return refuse("cluster '%s' already exists on the new trio "
+			      "with other contents (%s)",
+			      m->scope, detail,
+			      "pick a trio without this scope, or delete the "
+			      "scope's keys there if they are left from an "
+			      "earlier try");
+	return 0;
 }
 
 static int put_key(struct ctl *c, const struct client_kv *kv, bool create,
@@ -223,14 +167,14 @@ static int write_tombstone(struct move *m)
 {
 	if (m->moved)
 		return 0;
-	struct client_kv kv = { .key = ctl_str(m->moved_key),
+	struct client_kv kv = { .key = ctl_str(m->k.moved),
 				.value = ctl_str(m->dst) };
 	int code = put_key(m->c, &kv, true, "cluster move (S/moved)");
 	if (code == CTL_EXIT_NO)
 		fprintf(stderr,
 			CTL_PROG ": %s was written meanwhile by someone "
 				 "else: run the move again\n",
-			m->moved_key);
+			m->k.moved);
 	return code;
 }
 
@@ -239,7 +183,7 @@ static int old_revision(struct move *m, uint64_t *rev)
 {
 	struct client_request q = { .op = CLIENT_OP_GET };
 	struct tclient_result res;
-	q.key = ctl_str(m->moved_key);
+	q.key = ctl_str(m->k.moved);
 	q.consistency = CLIENT_LINEARIZABLE;
 	int code = ctl_call(m->c, &q, "get", &res);
 	*rev = code == CTL_EXIT_OK ? res.r.revision : 0;
@@ -254,7 +198,7 @@ static int floor_primary(struct move *m, uint64_t floor)
 {
 	struct client_request q = { .op = CLIENT_OP_LEASE_FLOOR };
 	struct tclient_result res;
-	q.name = ctl_str(m->primary);
+	q.name = ctl_str(m->k.primary);
 	q.lease_token = floor;
 	int code = ctl_call(&m->to, &q, "cluster move (token floor)", &res);
 	tclient_result_free(&res);
@@ -262,7 +206,7 @@ static int floor_primary(struct move *m, uint64_t floor)
 		fprintf(stderr,
 			CTL_PROG ": %s is held on the new trio: an agent was "
 				 "started there before the move finished\n",
-			m->primary);
+			m->k.primary);
 	return code;
 }
 
@@ -270,12 +214,11 @@ static int floor_primary(struct move *m, uint64_t floor)
 static int copy_keys(struct move *m, size_t *n_copied)
 {
 	*n_copied = 0;
+	struct move_side new = side(&m->new, m->new_holder);
 	for (size_t i = 0; i < m->old.count; i++) {
 		const struct client_kv *kv = &m->old.kvs[i];
-		char k[SM_KEY_MAX + 1];
-		snprintf(k, sizeof(k), "%.*s", (int)kv->key.len, kv->key.p);
-		if (!copied(m, kv) || find(&m->new, k))
-			continue; /* first_difference: the same value */
+		if (!move_copies(&m->k, &new, kv))
+			continue;
 		int code = put_key(&m->to, kv, true, "cluster move (copy)");
 		if (code)
 			return code == CTL_EXIT_NO ? CTL_EXIT_ERROR : code;
@@ -337,25 +280,25 @@ static int same_witness(const struct move *m)
 static int run(struct move *m)
 {
 	int code;
-	enum new_state st;
+	bool moved_on;
 	uint64_t floor = 0;
 	size_t n_copied = 0;
 	if ((code = same_witness(m)) ||
-	    (code = list_scope(m->c, m->prefix, &m->old, "list")) ||
+	    (code = read_side(m, m->c, &m->old, m->old_holder, "list")) ||
 	    (code = check_old(m)) ||
-	    (code = list_scope(&m->to, m->prefix, &m->new, "list (--to)")) ||
-	    (code = check_new(m, &st)))
+	    (code = read_side(m, &m->to, &m->new, m->new_holder,
+			      "list (--to)")) ||
+	    (code = check_new(m, &moved_on)))
 		return code;
-	/* A witness that does not know the floor would stop at it (an older
-	 * one than that check: skip it and part from the others). */
-	if (st == NEW_READY &&
-	    (code = ctl_check_commands(&m->to, CLIENT_COMMANDS_FLOOR,
-				       "cluster move (--to)")))
-		return code;
-	if (st == NEW_MOVED_ON) {
+	if (moved_on) {
 		print_done(m, 0, 0, true);
 		return CTL_EXIT_OK;
 	}
+	/* A witness that does not know the floor would stop at it (an older
+	 * one than that check: skip it and part from the others). */
+	if ((code = ctl_check_commands(&m->to, CLIENT_COMMANDS_FLOOR,
+				       "cluster move (--to)")))
+		return code;
 	char what[1024];
 	snprintf(what, sizeof(what),
 		 "move cluster '%s' to the witnesses %s: agents started "
@@ -369,10 +312,8 @@ static int run(struct move *m)
 	/* An agent started between the checks and the tombstone: it stops
 	 * when it reads S/moved (agent_moved); the copy waits for that. */
 	ctl_pages_free(&m->old);
-	if ((code = list_scope(m->c, m->prefix, &m->old, "list")))
-		return code;
-	m->moved = find(&m->old, m->moved_key);
-	if ((code = check_old(m)))
+	if ((code = read_side(m, m->c, &m->old, m->old_holder, "list")) ||
+	    (code = check_old(m)))
 		return code;
 	if ((code = old_revision(m, &floor)) ||
 	    (code = floor_primary(m, floor)) ||
@@ -390,9 +331,7 @@ int ctl_cmd_pg_move(struct ctl *c)
 	if (!m.dst || !*m.dst)
 		return ctl_usage_error(c, "cluster move needs --to ENDPOINTS "
 					  "(the new trio's host:port list)");
-	snprintf(m.prefix, sizeof(m.prefix), "%s/", m.scope);
-	snprintf(m.moved_key, sizeof(m.moved_key), "%s/moved", m.scope);
-	snprintf(m.primary, sizeof(m.primary), "%s/primary", m.scope);
+	move_keys_init(&m.k, m.scope);
 	/* The new trio with this one's credentials and TLS (not owned). */
 	m.to = *c;
 	m.to.endpoints_copy = NULL;

@@ -13,6 +13,7 @@
 
 #include "common/addr.h"
 #include "common/conf.h"
+#include "common/conf_reload.h"
 #include "common/daemon_signals.h"
 #include "common/log.h"
 #include "common/version.h"
@@ -402,41 +403,6 @@ static const char *const live_keys[] = {
 	NULL,
 };
 
-static bool is_live(const char *key)
-{
-	for (size_t i = 0; live_keys[i]; i++)
-		if (strcmp(live_keys[i], key) == 0)
-			return true;
-	return false;
-}
-
-static bool same_value(const struct conf_option *o, const void *a,
-		       const void *b)
-{
-	if (o->type == CONF_STRING) {
-		const char *x = *(char *const *)((const char *)a + o->offset);
-		const char *y = *(char *const *)((const char *)b + o->offset);
-		return (!x && !y) || (x && y && strcmp(x, y) == 0);
-	}
-	char va[512], vb[512];
-	return conf_format_value(o, a, va, sizeof(va)) &&
-	       conf_format_value(o, b, vb, sizeof(vb)) && strcmp(va, vb) == 0;
-}
-
-/* Option o's value moved from next into live (next gets live's: freed
- * with next). */
-static void take_value(const struct conf_option *o, void *live, void *next)
-{
-	size_t size = o->type == CONF_STRING ? sizeof(char *)
-		      : o->type == CONF_BOOL ? sizeof(bool)
-		      : o->type == CONF_ENUM ? sizeof(int)
-					     : sizeof(int64_t);
-	char tmp[sizeof(int64_t)];
-	memcpy(tmp, (char *)live + o->offset, size);
-	memcpy((char *)live + o->offset, (char *)next + o->offset, size);
-	memcpy((char *)next + o->offset, tmp, size);
-}
-
 static int saved_argc;
 static char **saved_argv;
 
@@ -448,7 +414,6 @@ static void on_reload_signal(void *arg)
 	struct daemon *d = arg;
 	struct agent_conf next;
 	char err[1024], changed[1024] = "", ignored[1024] = "";
-	size_t lc = 0, li = 0;
 	if (!d->agent)
 		return;
 	agent_reload(d->agent);
@@ -456,40 +421,16 @@ static void on_reload_signal(void *arg)
 				 &next, err, sizeof(err));
 	next.insecure = d->conf.insecure;
 	if (rc != CONF_OK || check_conf(&next, err, sizeof(err)) != 0) {
-		char q[1200];
-		log_event(LOG_ERROR, "config_reload_failed",
-			  "err=%s hint=\"the settings in force stay; fix the "
-			  "file and send SIGHUP again\"",
-			  log_quote(rc == CONF_OK || rc == CONF_ERROR
-					    ? err
-					    : "--help",
-				    q, sizeof(q)));
+		conf_reload_failed(
+			rc == CONF_OK || rc == CONF_ERROR ? err : "--help");
 		conf_free(options, N_OPTIONS, &next);
 		return;
 	}
-	for (size_t i = 0; i < N_OPTIONS; i++) {
-		const struct conf_option *o = &options[i];
-		if (same_value(o, &d->conf, &next))
-			continue;
-		bool live = is_live(o->key);
-		char *list = live ? changed : ignored;
-		size_t *len = live ? &lc : &li;
-		int w = snprintf(list + *len, sizeof(changed) - *len, "%s%s",
-				 *len ? "," : "", o->key);
-		if (w > 0 && (size_t)w < sizeof(changed) - *len)
-			*len += (size_t)w;
-		if (live)
-			take_value(o, &d->conf, &next);
-	}
+	conf_take_live(options, N_OPTIONS, live_keys, &d->conf, &next, changed,
+		       ignored, sizeof(changed));
 	conf_free(options, N_OPTIONS, &next);
 	log_set_level(d->conf.log_level);
-	if (ignored[0])
-		log_event(LOG_WARN, "config_reload_ignored",
-			  "keys=%s hint=\"these need a restart of the agent; "
-			  "the values it started with stay in force\"",
-			  ignored);
-	log_event(LOG_INFO, "config_reloaded", "changed=%s",
-		  changed[0] ? changed : "none");
+	conf_reload_done("agent", changed, ignored, "");
 	agent_config_changed(d->agent);
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/conf_lex.h"
 #include "fencing/pg_params.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -28,122 +29,14 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* ---- one line ----------------------------------------------------------- */
 
-struct lexed {
-	const char *key;
-	size_t key_len; /* 0: blank or comment */
-	char value[PG_HBA_LINE_MAX + PG_PARAM_VALUE_MAX];
-	bool has_value;
-};
-
-static bool is_key_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '_' || c == '.';
-}
-
-/* The character after a backslash in a quoted value. */
-static char unescape(char e)
-{
-	switch (e) {
-	case 'n':
-		return '\n';
-	case 't':
-		return '\t';
-	case 'r':
-		return '\r';
-	case 'b':
-		return '\b';
-	case 'f':
-		return '\f';
-	default:
-		return e;
-	}
-}
-
-/* A quoted value from s (just after the opening quote): '' and the
- * backslash escapes of common/conf.h.  The end of it, or NULL. */
-static const char *lex_quoted(const char *s, const char *end, char *out,
-			      size_t cap)
-{
-	size_t n = 0;
-	while (s < end) {
-		char c = *s++;
-		if (c == '\'' && (s == end || *s != '\'')) {
-			out[n] = '\0';
-			return s; /* the closing quote */
-		}
-		if (c == '\'')
-			s++; /* '' is one quote */
-		else if (c == '\\' && s < end)
-			c = unescape(*s++);
-		if (n + 1 >= cap)
-			return NULL;
-		out[n++] = c;
-	}
-	return NULL; /* no closing quote */
-}
-
-static int lex(const char *s, size_t len, struct lexed *l, char *err,
-	       size_t errlen)
-{
-	const char *end = s + len;
-	memset(l, 0, sizeof(*l));
-	while (s < end && isspace((unsigned char)*s))
-		s++;
-	if (s == end || *s == '#')
-		return 0;
-	l->key = s;
-	while (s < end && is_key_char(*s))
-		s++;
-	l->key_len = (size_t)(s - l->key);
-	if (l->key_len == 0)
-		return fail(err, errlen, "syntax error near \"%.20s\"", s);
-	while (s < end && isspace((unsigned char)*s))
-		s++;
-	if (s < end && *s == '=')
-		s++;
-	while (s < end && isspace((unsigned char)*s))
-		s++;
-	if (s < end && *s == '\'') {
-		s = lex_quoted(s + 1, end, l->value, sizeof(l->value));
-		if (!s)
-			return fail(err, errlen,
-				    "unterminated quoted value for \"%.*s\"",
-				    (int)l->key_len, l->key);
-		l->has_value = true;
-	} else if (s < end && *s != '#') {
-		size_t n = 0;
-		while (s < end && !isspace((unsigned char)*s) && *s != '#') {
-			if (n + 1 >= sizeof(l->value))
-				return fail(err, errlen, "value too long");
-			l->value[n++] = *s++;
-		}
-		l->value[n] = '\0';
-		l->has_value = true;
-	}
-	while (s < end && isspace((unsigned char)*s))
-		s++;
-	if (s < end && *s != '#')
-		return fail(err, errlen,
-			    "syntax error: unexpected text \"%.40s\" after the "
-			    "value of \"%.*s\"; quote values that contain "
-			    "spaces, quotes or '#': key = 'a b'",
-			    s, (int)l->key_len, l->key);
-	return 0;
-}
-
-static bool key_is(const struct lexed *l, const char *k)
-{
-	return l->key_len == strlen(k) &&
-	       strncasecmp(l->key, k, l->key_len) == 0;
-}
-
 int pg_params_line(struct pg_params *p, const char *line, size_t len, char *err,
 		   size_t errlen)
 {
-	struct lexed l;
-	if (lex(line, len, &l, err, errlen) != 0)
+	struct conf_lexed l;
+	char value[PG_HBA_LINE_MAX + PG_PARAM_VALUE_MAX];
+	if (conf_lex(line, len, &l, value, sizeof(value), err, errlen) != 0)
 		return -1;
-	bool hba = key_is(&l, "pg_hba");
+	bool hba = conf_lex_key_is(&l, "pg_hba");
 	if (l.key_len == 0 ||
 	    (!hba && (l.key_len < 3 || strncasecmp(l.key, "pg.", 3) != 0)))
 		return 0;
@@ -154,8 +47,8 @@ int pg_params_line(struct pg_params *p, const char *line, size_t len, char *err,
 			    (int)l.key_len, l.key, (int)l.key_len, l.key);
 	char name[PG_PARAM_NAME_MAX + 4];
 	snprintf(name, sizeof(name), "%.*s", (int)l.key_len, l.key);
-	int rc = hba ? pg_params_hba_add(p, l.value, err, errlen)
-		     : pg_params_set(p, name, l.value, err, errlen);
+	int rc = hba ? pg_params_hba_add(p, value, err, errlen)
+		     : pg_params_set(p, name, value, err, errlen);
 	return rc == 0 ? 1 : -1;
 }
 

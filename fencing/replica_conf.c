@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/conf_lex.h"
 #include "fencing/replica_conf.h"
 
 const char *const replica_key_names[REPLICA_N_KEYS] = {
@@ -169,73 +170,37 @@ int replica_conf_set(struct replica_conf *c, const char *key, size_t klen,
 	return 1;
 }
 
-/* The value of a line: blanks trimmed, then an optional pair of single
- * quotes with '' inside for one quote; a '#' outside quotes ends it. */
-static int line_value(const char *s, const char *end, char *out, size_t cap)
+/* One of our keys, in any case (common/conf_lex.h), or -1. */
+static int lexed_key(const struct conf_lexed *l)
 {
-	size_t n = 0;
-	while (s < end && (*s == ' ' || *s == '\t'))
-		s++;
-	if (s < end && *s == '\'') {
-		for (s++; s < end; s++) {
-			if (*s == '\'' && s + 1 < end && s[1] == '\'')
-				s++;
-			else if (*s == '\'')
-				break;
-			if (n + 1 >= cap)
-				return -1;
-			out[n++] = *s;
-		}
-		out[n] = '\0';
-		return 0;
-	}
-	if (s >= end) { /* nothing after the '=' */
-		if (!cap)
-			return -1;
-		out[0] = '\0';
-		return 0;
-	}
-	const char *e = memchr(s, '#', (size_t)(end - s));
-	if (!e)
-		e = end;
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		e--;
-	if ((size_t)(e - s) >= cap)
-		return -1;
-	memcpy(out, s, (size_t)(e - s));
-	out[e - s] = '\0';
-	return 0;
+	for (int k = 0; l->key_len && k < REPLICA_N_KEYS; k++)
+		if (conf_lex_key_is(l, replica_key_names[k]))
+			return k;
+	return -1;
 }
 
+/* The line's syntax is common/conf_lex.h's, as every other line of the
+ * scope's settings: a line that is not ours is left to the others, even
+ * one they will refuse. */
 int replica_conf_line(struct replica_conf *c, const char *line, const char *end,
 		      char *err, size_t errlen)
 {
-	const char *s = line;
-	while (s < end && (*s == ' ' || *s == '\t'))
-		s++;
-	const char *ke = s;
-	while (ke < end && ((*ke >= 'a' && *ke <= 'z') || *ke == '_'))
-		ke++;
-	int k = find_key(s, (size_t)(ke - s));
+	struct conf_lexed l;
+	char value[1100];
+	int rc = conf_lex(line, (size_t)(end - line), &l, value, sizeof(value),
+			  err, errlen);
+	int k = lexed_key(&l);
 	if (k < 0)
 		return 0;
-	const char *v = ke;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	if (v < end && *v == '=')
-		v++;
-	char value[1100];
-	if (line_value(v, end, value, sizeof(value)) != 0) {
-		snprintf(err, errlen, "%s: value too long",
-			 replica_key_names[k]);
+	if (rc != 0)
 		return -1;
-	}
 	if (!*value) {
 		snprintf(err, errlen, "%s: expected a value",
 			 replica_key_names[k]);
 		return -1;
 	}
-	return replica_conf_set(c, s, (size_t)(ke - s), value, err, errlen);
+	const char *key = replica_key_names[k];
+	return replica_conf_set(c, key, strlen(key), value, err, errlen);
 }
 
 int replica_conf_check(const struct replica_conf *c, char *err, size_t errlen)
@@ -259,7 +224,8 @@ int replica_conf_check(const struct replica_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* value as a single-quoted conf value ('' for a quote). */
+/* value as a single-quoted conf value ('' for a quote, \\ for a
+ * backslash: common/conf_lex.h). */
 static bool put_quoted(char *buf, size_t cap, size_t *len, const char *key,
 		       const char *value)
 {
@@ -268,11 +234,11 @@ static bool put_quoted(char *buf, size_t cap, size_t *len, const char *key,
 		return false;
 	*len += (size_t)w;
 	for (const char *p = value; *p; p++) {
-		size_t need = *p == '\'' ? 2 : 1;
-		if (*len + need + 3 > cap)
+		bool doubled = *p == '\'' || *p == '\\';
+		if (*len + (doubled ? 2 : 1) + 3 > cap)
 			return false;
-		if (*p == '\'')
-			buf[(*len)++] = '\'';
+		if (doubled)
+			buf[(*len)++] = *p;
 		buf[(*len)++] = *p;
 	}
 	buf[(*len)++] = '\'';

@@ -75,8 +75,10 @@ size_t replica_methods(const struct replica_conf *c,
 int replica_conf_set(struct replica_conf *c, const char *key, size_t klen,
 		     const char *value, char *err, size_t errlen);
 
-/* One `key = value` line (blanks, an optional '#' comment, value in
- * optional single quotes with '' for a quote): as replica_conf_set. */
+/* One `key = value` line in the syntax of common/conf_lex.h (keys in any
+ * case, backslash escapes in quotes, a value with blanks quoted): as
+ * replica_conf_set; a line that is not one of our keys is 0, whatever
+ * its syntax. */
 int replica_conf_line(struct replica_conf *c, const char *line, const char *end,
 		      char *err, size_t errlen);
 

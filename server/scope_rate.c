@@ -26,6 +26,11 @@ void scope_rate_init(struct scope_rate *r, uint64_t per_second)
 	r->per_second = per_second;
 }
 
+void scope_rate_set_limit(struct scope_rate *r, uint64_t per_second)
+{
+	r->per_second = per_second;
+}
+
 static void free_node(void *arg, struct sm_node *n)
 {
 	(void)arg;
@@ -98,6 +103,9 @@ static bool take_token(struct scope_rate *r, struct scope_rate_ent *e,
 {
 	uint64_t cap = r->per_second * 1000;
 
+	/* filled under a higher limit: the lower one's burst is the most */
+	if (e->milli_tokens > cap)
+		e->milli_tokens = cap;
 	if (now_ms > e->refilled_ms) {
 		uint64_t add = (now_ms - e->refilled_ms) * r->per_second;
 		e->milli_tokens = cap - e->milli_tokens < add

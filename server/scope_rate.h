@@ -46,6 +46,9 @@ struct scope_rate {
 };
 
 void scope_rate_init(struct scope_rate *r, uint64_t per_second);
+/* A new limit (SIGHUP): counts are kept; a bucket fuller than the new
+ * burst is cut down to it at its next request. */
+void scope_rate_set_limit(struct scope_rate *r, uint64_t per_second);
 void scope_rate_free(struct scope_rate *r);
 /* One request of scope (len > 0) at now_ms: false when it is over the
  * rate (count it refused and answer busy).  exempt: counted, never

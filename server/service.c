@@ -1317,3 +1317,11 @@ const struct service_options *service_options(const struct service *s)
 {
 	return &s->opt;
 }
+
+void service_set_scope_limits(struct service *s, const struct scope_quota *q,
+			      uint64_t requests_per_second)
+{
+	s->opt.quota = *q;
+	s->opt.scope_max_requests_per_second = requests_per_second;
+	scope_rate_set_limit(&s->scope_rate, requests_per_second);
+}

@@ -96,5 +96,9 @@ void service_stats(const struct service *s, struct service_stats *out);
 void service_scope_stats(const struct service *s, struct sm_str scope,
 			 struct scope_rate_stats *out);
 const struct service_options *service_options(const struct service *s);
+/* New per-scope limits (SIGHUP): the next request is judged by them;
+ * writes already proposed and the counts so far stay. */
+void service_set_scope_limits(struct service *s, const struct scope_quota *q,
+			      uint64_t requests_per_second);
 
 #endif

@@ -26,7 +26,8 @@
 #   nemesis        5000-8999     20     nemesis-ports        nemesis.sh
 #   local-cluster  9000-9959     60     local-cluster-ports  local-cluster.sh (deploy/local-cluster --base-port)
 #   witness        10000-19199   20     wc-ports             witness-cluster.sh, ctl-cluster.sh,
-#                                                            witness-ops.sh, bad-ops.sh
+#                                                            witness-ops.sh, bad-ops.sh,
+#                                                            unknown-command.sh
 #   fault0         19200-19399   20     fault-ports          fault-leader.sh  (fault-lib.sh slot 0)
 #   fault1         19400-19599   20     fault-ports          fault-partition.sh (slot 1)
 #   fault2         19600-19799   20     fault-ports          fault-disk.sh (slot 2)

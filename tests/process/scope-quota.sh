@@ -7,7 +7,10 @@
 # requests/s, while scope "calm" goes on with normal latency and nothing
 # refused; deletes and same-size overwrites work at the quota; /metrics
 # and `tenurectl status --scopes` show it; a restarted witness (from its
-# snapshot and log) counts the same and the quota still holds.
+# snapshot and log) counts the same and the quota still holds.  SIGHUP
+# re-reads the file: a raised key quota lets more keys in, a lowered one
+# and a lowered request rate hold at once, other changed settings are
+# logged as ignored, and a bad file changes nothing.
 set -u
 me=scope-quota.sh
 . "$(dirname "$0")/../lib/proc-lib.sh"
@@ -147,5 +150,76 @@ ctl put flood/after-restart x
 expect_rc 2 "a put over the quota after the restarts"
 ctl put calm/after-restart x
 expect_rc 0 "a calm put after the restarts"
+
+# --- SIGHUP: the limits are read again, on each witness -----------------------------
+# hup_all: SIGHUP to the three, each logs its config_reloaded (or
+# config_reload_failed) before hup_all returns
+hup_all() {
+	for n in 1 2 3; do
+		eval "_seen$n=\$(grep -c 'event=config_reload' \"\$dir/w$n.log\")"
+		kill -HUP "$(pid_of $n)"
+	done
+	for n in 1 2 3; do
+		eval "_was=\$_seen$n"
+		wait_for 5 sh -c "[ \$(grep -c 'event=config_reload' '$dir/w$n.log') -gt $_was ]" ||
+			fail "w$n logged no config_reload event after SIGHUP"
+	done
+}
+# limits_on N KEYS RPS: /metrics of witness N shows these limits
+limits_on() {
+	_m=$(http "$1" /metrics)
+	printf '%s\n' "$_m" | grep -q "^tenure_scope_max_keys $2\$" &&
+		printf '%s\n' "$_m" | grep -q "^tenure_scope_max_requests_per_second $3\$"
+}
+# set_limits KEYS RPS SNAPSHOT_EVERY: the file rewritten, SIGHUP to the
+# three, and each shows the new limits in /metrics
+set_limits() {
+	printf 'scope_max_keys = %s\nscope_max_requests_per_second = %s\nsnapshot_every = %s\n' \
+		"$1" "$2" "$3" >"$dir/limits.conf"
+	hup_all
+	for n in 1 2 3; do
+		limits_on $n "$1" "$2" ||
+			fail "w$n: /metrics does not show scope_max_keys $1, scope_max_requests_per_second $2 after SIGHUP"
+	done
+}
+set_limits 45 100 200
+for n in 1 2 3; do
+	grep 'event=config_reloaded' "$dir/w$n.log" | tail -n 1 | grep -q 'changed=scope_max_keys scope_max_keys=45 ' ||
+		fail "w$n: config_reloaded does not name scope_max_keys=45: $(grep config_reloaded "$dir/w$n.log" | tail -n 1)"
+	grep 'event=config_reload_ignored' "$dir/w$n.log" | tail -n 1 | grep -q 'keys=snapshot_every ' ||
+		fail "w$n: the change of snapshot_every (a restart's) was not logged as ignored"
+done
+# flood holds 40 keys (one deleted, one added above): room for five more
+"$fill_bin" "$TENURE_ENDPOINTS" flood/raised 1 5 x >"$dir/fill.out" 2>"$dir/fill.err" ||
+	fail "five more keys under the raised quota of 45: $(head -n 3 "$dir/fill.err")"
+ctl put flood/raised-over x
+expect_rc 2 "a put over the raised quota"
+printf '%s' "$err" | grep -q 'quota of 45 keys' || fail "the refusal does not name the new quota: $err"
+ctl status --scopes -o json
+[ "$(field '.limits.scope_max_keys')" = 45 ] || fail "status --scopes: limits after SIGHUP: $out"
+
+# Lowered: nothing is deleted, no key more goes in; the request rate too.
+set_limits 30 5 100
+ctl put flood/lowered x
+expect_rc 2 "a put over the lowered quota"
+printf '%s' "$err" | grep -q 'quota of 30 keys' || fail "the refusal does not name the lowered quota: $err"
+ctl list flood/ -o json
+[ "$(field 'length')" = 45 ] || fail "a lowered quota changed the scope's keys: $(field 'length')"
+wait_for 5 leader_among 1 2 3 || fail "no leader after the lowered limits"
+busy_before=$(metric "$leader" tenure_scope_refused_total calm)
+"$fill_bin" "$TENURE_ENDPOINTS" calm/k 1 15 "slow @N@" >/dev/null 2>&1
+busy_after=$(metric "$leader" tenure_scope_refused_total calm)
+[ "${busy_after:-0}" -gt "${busy_before:-0}" ] ||
+	fail "15 puts at once against 5 requests/s: none answered busy (refused $busy_before, then $busy_after)"
+
+# A bad file changes nothing: the limits in force stay.
+printf 'scope_max_keys = lots\n' >"$dir/limits.conf"
+hup_all
+for n in 1 2 3; do
+	grep 'event=config_reload_failed' "$dir/w$n.log" | grep -q 'scope_max_keys' ||
+		fail "w$n: no config_reload_failed naming the bad line"
+	limits_on $n 30 5 || fail "w$n: a bad file changed the limits in force"
+done
+echo "ok: SIGHUP raised and lowered scope_max_keys and the request rate on every witness; a bad file changed nothing"
 stop_all
 echo "PASS: $me"

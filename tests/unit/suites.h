@@ -20,7 +20,7 @@ Suite *client_proto_suite(void);   /* proto/client.c */
 Suite *tclient_suite(void);        /* proto/tclient*.c */
 Suite *sm_suite(void);             /* server/sm*.c */
 Suite *transport_suite(void);      /* server/transport.c */
-Suite *conf_suite(void);           /* common/conf.c */
+Suite *conf_suite(void);           /* common/conf*.c */
 Suite *json_suite(void);           /* common/json.c, buf.c */
 Suite *lease_clock_suite(void);    /* server/lease_clock.c */
 Suite *scope_rate_suite(void);     /* server/scope_rate.c, scope_limits.c */
@@ -32,12 +32,14 @@ Suite *member_suite(void);         /* fencing/member.c, flatjson.c, roster.c */
 Suite *api_suite(void);            /* fencing/api.c */
 Suite *http_auth_suite(void);      /* fencing/http_auth.c */
 Suite *ctl_pgcluster_suite(void);  /* ctl/ctl_pgoutput.c */
+Suite *ctl_pgmove_suite(void);     /* ctl/ctl_pgmove_plan.c */
 Suite *pgprobe_suite(void);        /* tests/helpers/pgprobe_check.c */
 Suite *nemcheck_suite(void);       /* tests/helpers/nemcheck.c */
 Suite *spawn_suite(void);          /* fencing/spawn.c */
 Suite *hook_cmd_suite(void);       /* fencing/hook_cmd.c */
 Suite *callback_queue_suite(void); /* fencing/callback_queue.c */
 Suite *renew_retry_suite(void);    /* fencing/renew_retry.c */
+Suite *view_currency_suite(void);  /* fencing/view_currency.c */
 Suite *lease_trace_suite(void);    /* fencing/lease_trace.c */
 Suite *member_lease_suite(void);   /* fencing/member_lease.c */
 Suite *record_lease_suite(void);   /* fencing/record_lease.c */

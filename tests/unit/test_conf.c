@@ -1,6 +1,7 @@
-/* test_conf.c — common/conf.c: the postgresql.conf file syntax line by line,
- * every value type accepted and rejected, flags and their precedence over
- * the file, and the wording of every error an operator can meet. */
+/* test_conf.c — common/conf.c, conf_lex.c and conf_reload.c: the
+ * postgresql.conf file syntax line by line, every value type accepted and
+ * rejected, flags and their precedence over the file, the wording of every
+ * error an operator can meet, and what a reload changes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include "common/conf.h"
+#include "common/conf_lex.h"
+#include "common/conf_reload.h"
 #include "tests/unit/suites.h"
 
 struct tconf {
@@ -924,6 +927,101 @@ START_TEST(test_print_values_round_trip)
 }
 END_TEST
 
+/* SIGHUP (common/conf_reload.h): the live keys take their new values,
+ * other changes are named and left as they were, unchanged keys are not
+ * named at all. */
+START_TEST(test_take_live)
+{
+	static const char *const live_keys[] = { "port", "note", "sync_mode",
+						 NULL };
+	struct ctx live, next;
+	char changed[64], ignored[64];
+
+	OK(&live, "port = 7000\nnote = 'old'\ncount = 1\n");
+	OK(&next, "port = 7001\nnote = 'new'\ncount = 2\nverbose = on\n");
+	conf_take_live(table, N, live_keys, &live.c, &next.c, changed, ignored,
+		       sizeof(changed));
+	ck_assert_str_eq(changed, "port,note");
+	ck_assert_str_eq(ignored, "verbose,count");
+	ck_assert_int_eq(live.c.port, 7001);
+	ck_assert_str_eq(live.c.note, "new");
+	ck_assert_int_eq(live.c.count, 1);
+	ck_assert(!live.c.verbose);
+	ck_assert_str_eq(next.c.note, "old"); /* freed with next */
+	conf_free(table, N, &next.c);
+	/* Nothing changed: both lists empty; a list too short is cut at a
+	 * key, never mid-name. */
+	OK(&next, "port = 7001\nnote = 'new'\ncount = 1\n");
+	conf_take_live(table, N, live_keys, &live.c, &next.c, changed, ignored,
+		       sizeof(changed));
+	ck_assert_str_eq(changed, "");
+	ck_assert_str_eq(ignored, "");
+	conf_free(table, N, &next.c);
+	OK(&next, "port = 7002\nnote = 'newer'\n");
+	conf_take_live(table, N, live_keys, &live.c, &next.c, changed, ignored,
+		       8);
+	ck_assert_str_eq(changed, "port");
+	ck_assert_str_eq(live.c.note, "newer"); /* applied, if not named */
+	conf_free(table, N, &next.c);
+	conf_free(table, N, &live.c);
+}
+END_TEST
+
+/* common/conf_lex.h: one line of a text, bounded by its length. */
+static int lex(const char *line, struct conf_lexed *l, char *value, size_t cap,
+	       char *why)
+{
+	return conf_lex(line, strlen(line), l, value, cap, why, 200);
+}
+
+START_TEST(test_lex_line)
+{
+	struct conf_lexed l;
+	char v[32], why[200];
+
+	ck_assert_int_eq(lex("  # only a comment", &l, v, sizeof(v), why), 0);
+	ck_assert_uint_eq(l.key_len, 0);
+	ck_assert_int_eq(lex("pg.Work_Mem = 8MB # c", &l, v, sizeof(v), why),
+			 0);
+	ck_assert(conf_lex_key_is(&l, "PG.work_mem"));
+	ck_assert(!conf_lex_key_is(&l, "pg.work_me"));
+	ck_assert_str_eq(v, "8MB");
+	ck_assert_int_eq(lex("k 'a''b\\'c\\\\d\\n'", &l, v, sizeof(v), why), 0);
+	ck_assert_str_eq(v, "a'b'c\\d\n");
+	ck_assert_int_eq(lex("k =", &l, v, sizeof(v), why), 0);
+	ck_assert(!l.has_value);
+	ck_assert_str_eq(v, "");
+	/* bounded by len, not by a NUL: the next line is not read */
+	ck_assert_int_eq(conf_lex("k = v\nnext", 5, &l, v, sizeof(v), why,
+				  sizeof(why)),
+			 0);
+	ck_assert_str_eq(v, "v");
+	ck_assert_int_eq(conf_lex("k = 'v\nnext'", 6, &l, v, sizeof(v), why,
+				  sizeof(why)),
+			 -1);
+	ck_assert_str_eq(why, "unterminated quoted value for \"k\"");
+}
+END_TEST
+
+START_TEST(test_lex_errors)
+{
+	struct conf_lexed l;
+	char v[8], why[200];
+
+	ck_assert_int_eq(lex("k = a b", &l, v, sizeof(v), why), -1);
+	ck_assert_str_eq(why, "syntax error: unexpected text \"b\" after the "
+			      "value of \"k\"; quote values that contain "
+			      "spaces, quotes or '#': key = 'a b'");
+	ck_assert_int_eq(lex("-k = 1", &l, v, sizeof(v), why), -1);
+	ck_assert_str_eq(why, "syntax error near \"-k = 1\"");
+	ck_assert_int_eq(lex("k = 12345678", &l, v, sizeof(v), why), -1);
+	ck_assert_str_eq(why, "value too long for \"k\" (7 bytes at most)");
+	ck_assert_int_eq(lex("k = '12345678'", &l, v, sizeof(v), why), -1);
+	ck_assert_str_eq(why, "value too long for \"k\" (7 bytes at most)");
+	ck_assert_int_eq(lex("k = '1234567'", &l, v, sizeof(v), why), 0);
+}
+END_TEST
+
 Suite *conf_suite(void)
 {
 	Suite *s = suite_create("conf");
@@ -943,6 +1041,8 @@ Suite *conf_suite(void)
 	tcase_add_test(file, test_nul_byte_is_rejected);
 	tcase_add_test(file, test_unknown_key_suggests);
 	tcase_add_test(file, test_missing_config_file);
+	tcase_add_test(file, test_lex_line);
+	tcase_add_test(file, test_lex_errors);
 	tcase_add_test(types, test_int_values);
 	tcase_add_test(types, test_int_range_with_file_line);
 	tcase_add_test(types, test_bool_values);
@@ -960,6 +1060,7 @@ Suite *conf_suite(void)
 	tcase_add_test(args, test_required);
 	tcase_add_test(args, test_bad_default_is_reported);
 	tcase_add_test(args, test_short_error_buffer);
+	tcase_add_test(args, test_take_live);
 	tcase_add_test(output, test_help_output);
 	tcase_add_test(output, test_print_values_round_trip);
 	suite_add_tcase(s, file);

@@ -213,6 +213,45 @@ START_TEST(replica_keys_set_and_format)
 }
 END_TEST
 
+/* The replica lines follow the syntax of every other line of the text
+ * (common/conf_lex.h), two differences from their first parser settled
+ * so: a backslash in quotes escapes (and the text written back doubles
+ * it, so a command survives the round trip), and a key is any case. */
+START_TEST(replica_lines_share_the_file_syntax)
+{
+	char buf[2048];
+	ck_assert_int_eq(parse("create_replica_methods = custom\n"
+			       "create_replica_command = "
+			       "'/bin/mk --re \\\\d+ --say it\\'s'\n"),
+			 0);
+	ck_assert_str_eq(c.replica.command, "/bin/mk --re \\d+ --say it's");
+	ck_assert(scope_conf_format(&c, buf, sizeof(buf)));
+	ck_assert_ptr_nonnull(strstr(buf, "create_replica_command = "
+					  "'/bin/mk --re \\\\d+ --say "
+					  "it''s'\n"));
+	struct scope_conf again = c;
+	ck_assert_int_eq(parse(buf), 0);
+	ck_assert(replica_conf_equal(&c.replica, &again.replica));
+	/* keys in any case, as conf.c's */
+	ck_assert_int_eq(parse("Create_Replica_Methods = 'pgbackrest'\n"
+			       "PGBACKREST_STANZA = main"),
+			 0);
+	ck_assert_str_eq(c.replica.stanza, "main");
+	ck_assert(c.replica.set[REPLICA_KEY_METHODS]);
+	/* a value with blanks is quoted, as everywhere in the file */
+	ck_assert_int_eq(parse("create_replica_methods = pgbackrest, "
+			       "basebackup"),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(err, "SCOPE/config:1: syntax error: "
+					  "unexpected text \"basebackup\""));
+	ck_assert_int_eq(parse("create_replica_command = '/bin/mk"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "unterminated quoted value"));
+	ck_assert_int_eq(parse("create_replica_command = ''"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "create_replica_command: expected "
+					  "a value"));
+}
+END_TEST
+
 Suite *scope_conf_suite(void)
 {
 	Suite *s = suite_create("scope_conf");
@@ -225,6 +264,7 @@ Suite *scope_conf_suite(void)
 	tcase_add_test(t, replica_methods_in_order);
 	tcase_add_test(t, replica_methods_refused);
 	tcase_add_test(t, replica_keys_set_and_format);
+	tcase_add_test(t, replica_lines_share_the_file_syntax);
 	suite_add_tcase(s, t);
 	return s;
 }

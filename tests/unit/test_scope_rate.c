@@ -1,8 +1,8 @@
 /*
  * test_scope_rate.c — server/scope_rate.c and server/scope_limits.c: the
- * token bucket per scope (burst, refill, exempt renewals, scopes apart),
- * the last-second rate, the bounded table, and which scope a request
- * names, with the refusal's words.
+ * token bucket per scope (burst, refill, exempt renewals, scopes apart, a
+ * limit changed while running), the last-second rate, the bounded table,
+ * and which scope a request names, with the refusal's words.
  */
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +47,29 @@ START_TEST(test_bucket_burst_and_refill)
 	/* Long idle: a full bucket, no more. */
 	ck_assert_int_eq(admitted(&r, "a", 150, 100000), 100);
 	ck_assert(!scope_rate_get(&r, "zz", 2, 1000, &st));
+	scope_rate_free(&r);
+}
+END_TEST
+
+/* SIGHUP: a lowered limit holds at once (a bucket filled under the old
+ * one is cut to the new burst), a raised one refills to its own burst,
+ * and the counts so far stay. */
+START_TEST(test_limit_changed)
+{
+	struct scope_rate r;
+	struct scope_rate_stats st;
+
+	scope_rate_init(&r, 100);
+	ck_assert_int_eq(admitted(&r, "a", 10, 1000), 10);
+	scope_rate_set_limit(&r, 5);
+	ck_assert_int_eq(admitted(&r, "a", 20, 1000), 5);
+	ck_assert_int_eq(admitted(&r, "a", 20, 1200), 1); /* 5/s: 1 in 200 ms */
+	scope_rate_set_limit(&r, 50);
+	ck_assert_int_eq(admitted(&r, "a", 100, 3000), 50);
+	ck_assert(scope_rate_get(&r, "a", 1, 3000, &st));
+	ck_assert_uint_eq(st.requests, 150);
+	scope_rate_set_limit(&r, 0);
+	ck_assert_int_eq(admitted(&r, "a", 100, 3000), 100);
 	scope_rate_free(&r);
 }
 END_TEST
@@ -106,6 +129,7 @@ Suite *scope_rate_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_bucket_burst_and_refill);
+	tcase_add_test(tc, test_limit_changed);
 	tcase_add_test(tc, test_unlimited_and_bounded);
 	tcase_add_test(tc, test_scope_of_request_and_message);
 	suite_add_tcase(s, tc);

@@ -34,6 +34,7 @@ int main(void)
 	srunner_add_suite(sr, api_suite());
 	srunner_add_suite(sr, http_auth_suite());
 	srunner_add_suite(sr, ctl_pgcluster_suite());
+	srunner_add_suite(sr, ctl_pgmove_suite());
 	srunner_add_suite(sr, pgprobe_suite());
 	srunner_add_suite(sr, netdelay_sched_suite());
 	srunner_add_suite(sr, nemcheck_suite());
@@ -57,6 +58,7 @@ int main(void)
 	srunner_add_suite(sr, api_body_suite());
 	srunner_add_suite(sr, startfail_suite());
 	srunner_add_suite(sr, renew_retry_suite());
+	srunner_add_suite(sr, view_currency_suite());
 	srunner_add_suite(sr, lease_trace_suite());
 	srunner_add_suite(sr, member_lease_suite());
 	srunner_add_suite(sr, record_lease_suite());
