@@ -210,6 +210,8 @@ static void step(struct agent *a, bool view_ok)
 		.sync_strict = a->live.synchronous_mode_strict != 0,
 		.lease_ttl = (uint64_t)a->live.lease_ttl,
 		.nofailover = a->conf->nofailover != 0,
+		.standby_cluster = standby_cluster_active(&a->live.standby),
+		.standby_streams = a->live.standby.set[STANDBY_KEY_HOSTS],
 		.now_ms = now,
 		.wall_ms = clock_wall_ms(),
 		.started_ms = a->started_ms,

@@ -34,6 +34,7 @@
 #define SCOPE_MAX_SLOTS 16 /* permanent slots */
 #include "fencing/pg_params.h"
 #include "fencing/replica_conf.h"
+#include "fencing/standby_cluster.h"
 
 enum scope_key {
 	SCOPE_SYNCHRONOUS_MODE = 0,
@@ -70,6 +71,9 @@ struct scope_conf {
 	/* create_replica_methods, pgbackrest_stanza, pgbackrest_config,
 	 * create_replica_command (replica_conf.h) */
 	struct replica_conf replica;
+	/* standby_cluster_hosts, standby_cluster_restore_command,
+	 * standby_cluster_slot (standby_cluster.h) */
+	struct standby_cluster standby;
 };
 
 /* The agent's defaults, and tenurectl's guess for the margins that each
