@@ -287,7 +287,7 @@ START_TEST(free_lease_goes_to_the_most_advanced)
 }
 END_TEST
 
-Suite *standby_cluster_suite(void)
+Suite *standby_suite(void)
 {
 	Suite *s = suite_create("standby_cluster");
 	TCase *t = tcase_create("settings");
