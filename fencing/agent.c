@@ -341,6 +341,7 @@ static void fill_view(void *arg, struct api_view *v)
 	v->lease_valid_ms = lease_primary_left_ms(a);
 	v->lease_token = a->primary.held ? a->primary.token : 0;
 	v->paused = a->view.paused;
+	v->standby_cluster = standby_cluster_active(&a->live.standby);
 	v->pg_running = a->pg_obs.state == PG_PRIMARY ||
 			a->pg_obs.state == PG_REPLICA;
 	v->agent_ready = !a->stopping;

@@ -23,6 +23,8 @@ static bool is_leader(const struct api_view *v, const struct member *m)
 static const char *patroni_role(const struct api_view *v,
 				const struct member *m)
 {
+	if (api_standby_leader(v, m))
+		return "standby_leader";
 	if (is_leader(v, m))
 		return "leader";
 	if (roster_is_sync(m, v->leader, v->sync_standbys))
