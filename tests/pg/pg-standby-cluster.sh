@@ -87,6 +87,9 @@ code_is "$b1" /primary 503 || fail "1: the standby leader $b1 answers /primary w
 [ "$(pg_http "$b1" /cluster | jq -r ".members[] | select(.name == \"$b1\") | .role")" = standby_leader ] ||
 	fail "1: /cluster does not name $b1 standby_leader: $(pg_http "$b1" /cluster)"
 in_recovery "$b1" || fail "1: the standby leader $b1 is not in recovery"
+cl list --scope b -o json
+[ "$(printf '%s' "$out" | jq -r ".[] | select(.name == \"$b1\") | .role")" = standby_leader ] ||
+	fail "1: cluster list does not name $b1 standby_leader: $out"
 wait_for 30 streams_from "$b1" "$a1" || fail "1: $b1 does not stream from a's primary $a1"
 wait_for 90 streams_from "$b2" "$b1" || fail "1: $b2 does not cascade from $b1"
 streams_from "$b2" "$a1" && fail "1: $b2 streams from a's primary"
@@ -155,6 +158,8 @@ rows_are "$a2" 300 || fail "3: a's primary $a2 has $(rows_on "$a2") rows, not 30
 [ "$(psql_as "$a2" "SELECT to_regclass('b_only') IS NULL")" = t ] || fail "3: b's table is on a"
 streams_from "$b1" "$a2" && fail "3: $b1 still streams from a"
 [ "$(copies 3)" = "$copies3" ] && [ "$(copies 4)" = "$copies4" ] || fail "3: pg_basebackup ran again"
+cl history --scope b
+printf '%s\n' "$out" | grep -q 'standby cluster promoted' || fail "3: b's history: $out"
 cl show-config --scope b
 printf '%s\n' "$out" | grep -q '^standby_cluster_hosts' && fail "3: standby_cluster_hosts still set: $out"
 echo "3: $b1 promoted on timeline $tl_b ($(($(now_ms) - t2)) ms), $b2 follows it, a untouched"

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fencing/decide.h"
+#include "fencing/roster.h"
 #include "fencing/scope_conf.h"
 #include "fencing/standby_cluster.h"
 #include "tests/unit/suites.h"
@@ -104,6 +105,20 @@ START_TEST(set_and_removed_by_assignment)
 	char text[256];
 	ck_assert(scope_conf_format(&c, text, sizeof(text)));
 	ck_assert_ptr_null(strstr(text, "standby_cluster"));
+}
+END_TEST
+
+START_TEST(roster_names_the_standby_leader)
+{
+	struct member m;
+	memset(&m, 0, sizeof(m));
+	snprintf(m.name, sizeof(m.name), "b1");
+	m.role = MEMBER_REPLICA;
+	snprintf(m.upstream, sizeof(m.upstream), STANDBY_CLUSTER_UPSTREAM);
+	ck_assert_str_eq(roster_role(&m, "b1"), "standby_leader");
+	ck_assert_str_eq(roster_role(&m, "b2"), "replica");
+	snprintf(m.upstream, sizeof(m.upstream), "b2"); /* promoting */
+	ck_assert_str_eq(roster_role(&m, "b1"), "primary");
 }
 END_TEST
 
@@ -294,6 +309,7 @@ Suite *standby_suite(void)
 	tcase_add_test(t, parses_and_formats);
 	tcase_add_test(t, refuses_bad_values);
 	tcase_add_test(t, set_and_removed_by_assignment);
+	tcase_add_test(t, roster_names_the_standby_leader);
 	suite_add_tcase(s, t);
 	TCase *d = tcase_create("decide");
 	tcase_add_checked_fixture(d, setup, NULL);
