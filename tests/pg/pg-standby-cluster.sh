@@ -2,17 +2,19 @@
 # pg-standby-cluster.sh — a standby cluster (standby_cluster_hosts,
 # fencing/standby_cluster.h; decide.h rule 7) on real PostgreSQL 15: one
 # witness trio, a main cluster "a" (pg1, pg2) and a standby cluster "b"
-# (pg3, pg4) whose settings name both of a's Postgres hosts.
+# (pg3, pg4) whose settings name both of a's Postgres hosts and a slot
+# on a (a permanent slot of a's settings, standby_cluster_slot in b's).
 #
 #   1. b's first member copies a (pg_basebackup from a's hosts), holds b's
 #      lease as the standby leader (/standby-leader 200, /primary 503,
 #      role standby_leader) and streams from a's primary; b's other member
 #      copies the standby leader and cascades from it; rows written on a
-#      reach both b nodes;
+#      reach both b nodes; a's primary keeps the standby leader's slot;
 #   2. a's primary crashes (agent and postmaster, kill -9): a fails over,
 #      and b's standby leader streams from a's new primary on its new
 #      timeline with the same data directories, no pg_basebackup again;
-#      rows written on a after the failover reach both b nodes;
+#      rows written on a after the failover reach both b nodes, and the
+#      slot on a's new primary is the one in use;
 #   3. `tenurectl cluster promote b`: b's standby leader promotes (a new
 #      timeline, it accepts writes), b's other member follows it, and a
 #      is untouched (still its primary, without b's writes).
@@ -54,6 +56,10 @@ timeline_of() {
 receiver_tli() { # the timeline NODE's walreceiver streams
 	psql_as "$1" "SELECT received_tli FROM pg_stat_wal_receiver WHERE status = 'streaming'" 2>/dev/null
 }
+slot_active() { # slot_active NODE: the standby cluster's slot is in use there
+	[ "$(psql_as "$1" "SELECT active FROM pg_replication_slots \
+		WHERE slot_name = 'dr_site'" 2>/dev/null)" = t ]
+}
 in_recovery() { [ "$(psql_as "$1" "SELECT pg_is_in_recovery()" 2>/dev/null)" = t ]; }
 writable() { psql_as "$1" "CREATE TABLE IF NOT EXISTS b_only (x int)" >/dev/null 2>&1; }
 
@@ -70,8 +76,11 @@ psql_as "$a1" "CREATE TABLE dr_rows (x int)" || fail "cannot create dr_rows on $
 psql_as "$a1" "INSERT INTO dr_rows SELECT generate_series(1, 100)" || fail "insert on $a1"
 
 # ---- 1. b: the standby leader streams from a, the other cascades -------------------
+cl edit-config --scope a --set slot.dr_site=physical
+expect_rc 0 "edit-config --scope a --set slot.dr_site=physical"
 cl edit-config --scope b \
-	--set "standby_cluster_hosts=127.0.0.1:$(pg_port 1),127.0.0.1:$(pg_port 2)"
+	--set "standby_cluster_hosts=127.0.0.1:$(pg_port 1),127.0.0.1:$(pg_port 2)" \
+	--set standby_cluster_slot=dr_site
 expect_rc 0 "edit-config --scope b --set standby_cluster_hosts=..."
 cl show-config --scope b
 printf '%s\n' "$out" | grep -q "^standby_cluster_hosts = '127.0.0.1:$(pg_port 1),127.0.0.1:$(pg_port 2)'" ||
@@ -91,6 +100,7 @@ cl list --scope b -o json
 [ "$(printf '%s' "$out" | jq -r ".[] | select(.name == \"$b1\") | .role")" = standby_leader ] ||
 	fail "1: cluster list does not name $b1 standby_leader: $out"
 wait_for 30 streams_from "$b1" "$a1" || fail "1: $b1 does not stream from a's primary $a1"
+wait_for 30 slot_active "$a1" || fail "1: the slot dr_site on $a1 is not in use"
 wait_for 90 streams_from "$b2" "$b1" || fail "1: $b2 does not cascade from $b1"
 streams_from "$b2" "$a1" && fail "1: $b2 streams from a's primary"
 wait_for 30 rows_are "$b1" 100 || fail "1: $b1 has $(rows_on "$b1") rows, not 100"
@@ -123,6 +133,7 @@ wait_for 60 code_is "$a2" /primary 200 || fail "2: a did not fail over to $a2"
 echo "2: a failed over to $a2 in $(($(now_ms) - t1)) ms"
 psql_as "$a2" "INSERT INTO dr_rows SELECT generate_series(201, 300)" || fail "insert on $a2"
 wait_for 60 streams_from "$b1" "$a2" || fail "2: $b1 does not stream from a's new primary $a2"
+wait_for 30 slot_active "$a2" || fail "2: the slot dr_site on $a2 is not in use"
 wait_for 30 rows_are "$b1" 300 || fail "2: $b1 has $(rows_on "$b1") rows, not 300"
 wait_for 30 rows_are "$b2" 300 || fail "2: $b2 has $(rows_on "$b2") rows, not 300"
 tl_a=$(timeline_of "$a2")
