@@ -123,7 +123,10 @@ static void free_lease(const struct decide_input *in, struct decide_action *out)
 	}
 	for (size_t i = 0; i < in->n_members; i++) {
 		const struct member *m = &in->members[i];
-		if (m->role != MEMBER_REPLICA || !m->healthy || m->nofailover)
+		bool self = strcmp(m->name, in->name) == 0;
+		/* in->nofailover: also a veto for a while (watchdog, hook) */
+		if (m->role != MEMBER_REPLICA || !m->healthy || m->nofailover ||
+		    (self && in->nofailover))
 			continue;
 		if (!best || m->received_lsn > best->received_lsn ||
 		    (m->received_lsn == best->received_lsn &&

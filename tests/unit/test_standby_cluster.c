@@ -295,6 +295,10 @@ START_TEST(free_lease_goes_to_the_most_advanced)
 	in.paused = false;
 	members[0].nofailover = true;
 	ck_assert_int_eq(run(), ACT_NONE);
+	members[0].nofailover = false;
+	in.nofailover = true; /* vetoed for a while: not in its record */
+	ck_assert_int_eq(run(), ACT_NONE);
+	in.nofailover = false;
 	/* not initialised yet either: no adoption of a standby's data */
 	members[0].nofailover = false;
 	in.initialized = false;
