@@ -91,6 +91,8 @@ wait_for 90 standby_leader >/dev/null || fail "1: b has no standby leader"
 b1=$(standby_leader)
 b2=$(other_of "$b1")
 code_is "$b1" /primary 503 || fail "1: the standby leader $b1 answers /primary with $(pg_http_code "$b1" /primary)"
+[ "$(pg_http "$b1" /health | jq -r .role)" = standby_leader ] ||
+	fail "1: $b1's /health role: $(pg_http "$b1" /health)"
 [ "$(pg_http "$b1" /patroni | jq -r .role)" = standby_leader ] ||
 	fail "1: $b1's /patroni role: $(pg_http "$b1" /patroni)"
 [ "$(pg_http "$b1" /cluster | jq -r ".members[] | select(.name == \"$b1\") | .role")" = standby_leader ] ||
