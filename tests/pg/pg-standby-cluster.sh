@@ -10,6 +10,10 @@
 #      role standby_leader) and streams from a's primary; b's other member
 #      copies the standby leader and cascades from it; rows written on a
 #      reach both b nodes; a's primary keeps the standby leader's slot;
+#   1b. b's standby leader crashes (agent and postmaster): its lease runs
+#      out, b's other member takes it and streams from a's primary; the
+#      crashed one, started again, cascades from the new standby leader,
+#      without a copy;
 #   2. a's primary crashes (agent and postmaster, kill -9): a fails over,
 #      and b's standby leader streams from a's new primary on its new
 #      timeline with the same data directories, no pg_basebackup again;
@@ -111,15 +115,33 @@ for k in 1 2; do
 	code_is $k /standby-leader 503 || fail "1: a's pg$k answers /standby-leader with $(pg_http_code $k /standby-leader)"
 done
 echo "1: $b1 is b's standby leader streaming from $a1, $b2 cascades from it ($(($(now_ms) - t0)) ms)"
+[ "$(copies "$b1")" -ge 1 ] || fail "1: $b1's agent never ran pg_basebackup"
+
+# ---- 1b. b's standby leader crashes: the other takes over ----------------------------
 copies3=$(copies 3)
 copies4=$(copies 4)
-[ "$(copies "$b1")" -ge 1 ] || fail "1: $b1's agent never ran pg_basebackup"
+pg_crash "$b1"
+t1=$(now_ms)
+wait_for 30 code_is "$b2" /standby-leader 200 || fail "1b: $b2 did not become the standby leader"
+wait_for 30 streams_from "$b2" "$a1" || fail "1b: the new standby leader $b2 does not stream from $a1"
+in_recovery "$b2" || fail "1b: the new standby leader $b2 is not in recovery"
+echo "1b: $b1 crashed, $b2 is the standby leader streaming from $a1 ($(($(now_ms) - t1)) ms)"
+pg_start_agent "$b1"
+wait_for 60 streams_from "$b1" "$b2" || fail "1b: $b1 does not cascade from the new standby leader $b2"
+psql_as "$a1" "INSERT INTO dr_rows SELECT generate_series(101, 150)" || fail "insert on $a1"
+wait_for 30 rows_are "$b1" 150 || fail "1b: $b1 has $(rows_on "$b1") rows, not 150"
+[ "$(copies 3)" = "$copies3" ] && [ "$(copies 4)" = "$copies4" ] ||
+	fail "1b: pg_basebackup ran again (pg3 $copies3 -> $(copies 3), pg4 $copies4 -> $(copies 4))"
+b=$b1
+b1=$b2
+b2=$b
+echo "1b: the old standby leader $b2 cascades from $b1 without a copy"
 id_b1=$(stat -c %i "$(pg_datadir "$b1")")
 id_b2=$(stat -c %i "$(pg_datadir "$b2")")
 
 # ---- 2. a fails over: b follows a's new primary, no copy ------------------------------
 a2=$(other_of "$a1")
-psql_as "$a1" "INSERT INTO dr_rows SELECT generate_series(101, 200)" || fail "insert on $a1"
+psql_as "$a1" "INSERT INTO dr_rows SELECT generate_series(151, 200)" || fail "insert on $a1"
 # at rest: a's standby has everything a's primary wrote (nothing the
 # standby cluster has that a's new timeline forks before)
 at_rest() {
