@@ -70,18 +70,20 @@ writable() { psql_as "$1" "CREATE TABLE IF NOT EXISTS b_only (x int)" >/dev/null
 for k in 1 2; do PG_SCOPE=a pg_write_config $k; done
 for k in 3 4; do PG_SCOPE=b pg_write_config $k; done
 pg_start_witnesses
+# the main cluster's slot for the standby cluster exists from its start
+cl edit-config --scope a --set slot.dr_site=physical
+expect_rc 0 "edit-config --scope a --set slot.dr_site=physical"
 pg_start_agent 1
 pg_start_agent 2
 t0=$(now_ms)
 wait_for 60 a_primary >/dev/null || fail "a: no primary"
 a1=$(a_primary)
 wait_for 60 streams_from "$(other_of "$a1")" "$a1" || fail "a: the standby does not stream"
+echo "a: $a1 is the primary, $(other_of "$a1") streams ($(($(now_ms) - t0)) ms)"
 psql_as "$a1" "CREATE TABLE dr_rows (x int)" || fail "cannot create dr_rows on $a1"
 psql_as "$a1" "INSERT INTO dr_rows SELECT generate_series(1, 100)" || fail "insert on $a1"
 
 # ---- 1. b: the standby leader streams from a, the other cascades -------------------
-cl edit-config --scope a --set slot.dr_site=physical
-expect_rc 0 "edit-config --scope a --set slot.dr_site=physical"
 cl edit-config --scope b \
 	--set "standby_cluster_hosts=127.0.0.1:$(pg_port 1),127.0.0.1:$(pg_port 2)" \
 	--set standby_cluster_slot=dr_site
@@ -94,7 +96,9 @@ pg_start_agent 4
 wait_for 90 standby_leader >/dev/null || fail "1: b has no standby leader"
 b1=$(standby_leader)
 b2=$(other_of "$b1")
+echo "1: $b1 is b's standby leader ($(($(now_ms) - t0)) ms)"
 code_is "$b1" /primary 503 || fail "1: the standby leader $b1 answers /primary with $(pg_http_code "$b1" /primary)"
+code_is "$b1" /replica 200 || fail "1: the standby leader $b1 answers /replica with $(pg_http_code "$b1" /replica)"
 [ "$(pg_http "$b1" /health | jq -r .role)" = standby_leader ] ||
 	fail "1: $b1's /health role: $(pg_http "$b1" /health)"
 [ "$(pg_http "$b1" /patroni | jq -r .role)" = standby_leader ] ||
