@@ -119,7 +119,8 @@ int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
 		     int64_t drift_ppm, char *err, size_t errlen);
 
 /* The keys *c sets, one `key = value` line each, in table order, without
- * maintenance_mode, then the replica creation keys, then the permanent
+ * maintenance_mode, then the replica creation keys, then the standby
+ * cluster keys, then the permanent
  * slots, then the pg. and pg_hba lines: what SCOPE/config holds.  false if buf is too small. */
 bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap);
 
