@@ -89,6 +89,7 @@ static void history_promoted(struct agent *a)
 	/* tenurectl cluster promote: a standby leader, still streaming
 	 * from the main cluster when the setting went */
 	if (strcmp(a->pg_obs.upstream, STANDBY_CLUSTER_UPSTREAM) == 0) {
+		standby_cluster_promoted(a);
 		act_history_put(a, "", "standby cluster promoted", 0);
 		return;
 	}

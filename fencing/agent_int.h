@@ -345,6 +345,9 @@ void act_target_conninfo(struct agent *a, const char *target, char *buf,
 int standby_cluster_follow(struct agent *a, char *err, size_t errlen);
 /* The settings in force changed: one log line. */
 void standby_cluster_log(const struct standby_cluster *c);
+/* A standby leader promoted (the setting removed): what pointed at the
+ * main cluster goes from postgresql.auto.conf. */
+void standby_cluster_promoted(struct agent *a);
 
 /* agent_scope.c: the scope-wide settings (fencing/scope_conf.h). */
 void scope_init(struct agent *a);  /* the file's values, at start */

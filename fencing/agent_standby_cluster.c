@@ -63,6 +63,30 @@ int standby_cluster_follow(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* Once it is a primary of its own, nothing may lead it back to the main
+ * cluster: as a standby of its own cluster later, the main cluster's
+ * archive would offer history files of timelines that are not its own
+ * (both clusters count timelines on from the same number).  A restore
+ * command of the scope's pgBackRest replicas is written again. */
+void standby_cluster_promoted(struct agent *a)
+{
+	const char *dir = a->conf->pg_data_dir;
+	char err[256], cmd[1200];
+	const char *restore = NULL;
+	enum replica_method m[REPLICA_N_METHODS];
+	size_t n = replica_methods(&a->live.replica, m);
+	for (size_t i = 0; i < n; i++)
+		if (m[i] == REPLICA_PGBACKREST &&
+		    replica_restore_command(&a->live.replica, dir, cmd,
+					    sizeof(cmd)))
+			restore = cmd;
+	if (pgconf_auto_set(dir, "primary_conninfo", NULL, err, sizeof(err)) ||
+	    pgconf_auto_set(dir, "primary_slot_name", NULL, err, sizeof(err)) ||
+	    pgconf_auto_set(dir, "restore_command", restore, err, sizeof(err)))
+		log_event(LOG_WARN, "pgconf_failed",
+			  "after=standby_cluster_promoted err=\"%s\"", err);
+}
+
 void standby_cluster_log(const struct standby_cluster *c)
 {
 	char hosts[STANDBY_CLUSTER_HOSTS_MAX], slot[64];

@@ -197,6 +197,8 @@ rows_are "$a2" 300 || fail "3: a's primary $a2 has $(rows_on "$a2") rows, not 30
 [ "$(psql_as "$a2" "SELECT to_regclass('b_only') IS NULL")" = t ] || fail "3: b's table is on a"
 streams_from "$b1" "$a2" && fail "3: $b1 still streams from a"
 [ "$(copies 3)" = "$copies3" ] && [ "$(copies 4)" = "$copies4" ] || fail "3: pg_basebackup ran again"
+grep -E "^(primary_conninfo|primary_slot_name|restore_command)" "$(pg_datadir "$b1")/postgresql.auto.conf" &&
+	fail "3: $b1's postgresql.auto.conf still points at the main cluster"
 cl history --scope b
 printf '%s\n' "$out" | grep -q 'standby cluster promoted' || fail "3: b's history: $out"
 cl show-config --scope b
