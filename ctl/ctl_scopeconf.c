@@ -219,8 +219,8 @@ static void show_text_replica(FILE *f, const struct replica_conf *r)
 static void show_text_standby(FILE *f, const struct standby_cluster *c)
 {
 	static const char *const hints[STANDBY_N_KEYS] = {
-		"'h1:5432,h2:5432'\t# a standby cluster of these hosts' "
-		"(tenurectl cluster promote ends it)",
+		"'h1:5432,h2:5432'\t# this scope follows the cluster of these "
+		"hosts (tenurectl cluster promote ends it)",
 		"''\t# WAL from the main cluster's archive",
 		"''\t# the standby leader's slot on the main cluster",
 	};
