@@ -50,6 +50,8 @@ static const char *const restart_opts[] = {
 	"scope", "pending",          "role", "scheduled", "force", "yes",
 	"wait",  "switchover-first", NULL
 };
+static const char *const promote_opts[] = { "scope", "wait", "yes", "force",
+					    NULL };
 static const char *const reload_opts[] = { "scope", "wait", NULL };
 static const char *const reinit_opts[] = { "scope", "from", "force",
 					   "yes",   "wait", NULL };
@@ -375,6 +377,19 @@ static const struct ctl_cmd commands[] = {
 	  "  " CTL_PROG " cluster edit-config --set pg.work_mem=8MB "
 	  "--set 'pg_hba=host all all 10.0.0.0/8 scram-sha-256'\n",
 	  ctl_cmd_pg_edit_config },
+	{ "cluster promote", "[SCOPE] [--wait S] [--yes] [--scope S]", 0, 1,
+	  promote_opts, "end a standby cluster: its standby leader promotes",
+	  "For a standby cluster (standby_cluster_hosts or\n"
+	  "standby_cluster_restore_command in its settings): removes the\n"
+	  "standby_cluster keys from S/config in one write; the standby\n"
+	  "leader then promotes as any new primary (fencing token, history,\n"
+	  "a new timeline) and the other members follow it.  The main\n"
+	  "cluster is not touched.  SCOPE (or --scope) names the standby\n"
+	  "cluster.  Waits until the lease holder runs as the primary, for\n"
+	  "--wait (default 30 s).  Exit 1 when the scope is not a standby\n"
+	  "cluster, 2 when the wait runs out.  Asks first unless --yes (or\n"
+	  "--force).\n",
+	  ctl_cmd_pg_promote },
 	{ "cluster switchover",
 	  "[--candidate NODE] [--scheduled TIME] [--force] [--wait S] "
 	  "[--scope S]",

@@ -151,6 +151,16 @@ int ctl_cmd_pg_dsn(struct ctl *c);
 /* ctl_scopeconf.c: S/config, the settings every agent agrees on */
 int ctl_cmd_pg_show_config(struct ctl *c);
 int ctl_cmd_pg_edit_config(struct ctl *c);
+/* S/config changed by edit (which may refuse with an exit code),
+ * checked, its changes printed and written with a compare-and-swap (not
+ * written when nothing changed).  0 or the exit code. */
+struct scope_conf;
+typedef int (*ctl_conf_edit_fn)(struct scope_conf *next, void *arg);
+int ctl_scope_conf_edit(struct ctl *c, const char *scope, ctl_conf_edit_fn edit,
+			void *arg);
+
+/* ---- ctl_standby.c: a standby cluster ----------------------------------- */
+int ctl_cmd_pg_promote(struct ctl *c);
 /* ctl_pgmove.c: cluster move --to ENDPOINTS, the scope to another trio */
 int ctl_cmd_pg_move(struct ctl *c);
 

@@ -170,6 +170,15 @@ static void show_json(const char *scope, const struct stored *s)
 		json_key(&j, replica_key_names[k]);
 		json_str(&j, v, strlen(v));
 	}
+	for (int k = 0; k < STANDBY_N_KEYS; k++) {
+		char v[1100];
+		if (!s->conf.standby.set[k])
+			continue;
+		standby_cluster_value(&s->conf.standby, (enum standby_key)k, v,
+				      sizeof(v));
+		json_key(&j, standby_key_names[k]);
+		json_str(&j, v, strlen(v));
+	}
 	json_end(&j);
 	show_json_pg(&j, &s->conf.pg);
 	json_end(&j);
@@ -205,6 +214,32 @@ static void show_text_replica(FILE *f, const struct replica_conf *r)
 	}
 }
 
+/* The standby cluster keys (standby_cluster.h): those set as stored,
+ * the others commented, with what they do. */
+static void show_text_standby(FILE *f, const struct standby_cluster *c)
+{
+	static const char *const hints[STANDBY_N_KEYS] = {
+		"'h1:5432,h2:5432'\t# this scope follows the cluster of these "
+		"hosts (tenurectl cluster promote ends it)",
+		"''\t# WAL from the main cluster's archive",
+		"''\t# the standby leader's slot on the main cluster",
+	};
+	char buf[1200];
+	for (int k = 0; k < STANDBY_N_KEYS; k++) {
+		struct standby_cluster one = *c;
+		size_t len = 0;
+		for (int o = 0; o < STANDBY_N_KEYS; o++)
+			one.set[o] = o == k && c->set[k];
+		buf[0] = '\0';
+		if (c->set[k] &&
+		    standby_cluster_format(&one, buf, sizeof(buf), &len))
+			fputs(buf, f);
+		else
+			fprintf(f, "#%s = %s\n", standby_key_names[k],
+				hints[k]);
+	}
+}
+
 /* The text edit-config starts from: every key, unset ones commented. */
 static void show_text(FILE *f, const char *scope, const struct stored *s)
 {
@@ -228,6 +263,7 @@ static void show_text(FILE *f, const char *scope, const struct stored *s)
 				t[i].key, t[i].def, t[i].def);
 	}
 	show_text_replica(f, &s->conf.replica);
+	show_text_standby(f, &s->conf.standby);
 	for (size_t i = 0; i < s->conf.n_slots; i++) {
 		char v[160];
 		slot_spec_value(&s->conf.slots[i], v, sizeof(v));
@@ -416,6 +452,22 @@ static bool print_changes(FILE *f, const struct scope_conf *old,
 			any = true;
 		}
 	}
+	for (int k = 0; k < STANDBY_N_KEYS; k++) {
+		char a[1100] = "(not set)", b[1100] = "(not set)";
+		if (old->standby.set[k])
+			standby_cluster_value(&old->standby,
+					      (enum standby_key)k, a,
+					      sizeof(a));
+		if (now->standby.set[k])
+			standby_cluster_value(&now->standby,
+					      (enum standby_key)k, b,
+					      sizeof(b));
+		if (strcmp(a, b) != 0) {
+			fprintf(f, "  %s: %s -> %s\n", standby_key_names[k], a,
+				b);
+			any = true;
+		}
+	}
 	for (int k = 0; k < REPLICA_N_KEYS; k++) {
 		char a[1100] = "(not set)", b[1100] = "(not set)";
 		if (old->replica.set[k])
@@ -474,6 +526,33 @@ static int write_pause(struct ctl *c, const char *scope, bool on)
 	int code = ctl_call(c, &q, "maintenance_mode", &res);
 	tclient_result_free(&res);
 	return code == CTL_EXIT_NO ? CTL_EXIT_OK : code;
+}
+
+int ctl_scope_conf_edit(struct ctl *c, const char *scope, ctl_conf_edit_fn edit,
+			void *arg)
+{
+	static struct stored s; /* one command per process; 16 KiB */
+	char err[512], text[CONFIG_MAX + 1];
+	int code = read_stored(c, scope, &s);
+	if (code)
+		return code;
+	if (s.bad[0])
+		return refused(scope, &s);
+	struct scope_conf next = s.conf;
+	if ((code = edit(&next, arg)) != 0)
+		return code;
+	if (check(&next, err, sizeof(err)) != 0) {
+		fprintf(stderr, CTL_PROG ": %s; nothing written\n", err);
+		return CTL_EXIT_ERROR;
+	}
+	if (!scope_conf_format(&next, text, sizeof(text))) {
+		fprintf(stderr, CTL_PROG ": the settings are too long; nothing "
+					 "written\n");
+		return CTL_EXIT_ERROR;
+	}
+	printf("cluster '%s':\n", scope);
+	print_changes(stdout, &s.conf, &next);
+	return strcmp(text, s.text) ? write_config(c, scope, &s, text) : 0;
 }
 
 int ctl_cmd_pg_edit_config(struct ctl *c)

@@ -213,6 +213,8 @@ static void step(struct agent *a, bool view_ok)
 		.sync_strict = a->live.synchronous_mode_strict != 0,
 		.lease_ttl = (uint64_t)a->live.lease_ttl,
 		.nofailover = a->conf->nofailover != 0,
+		.standby_cluster = standby_cluster_active(&a->live.standby),
+		.standby_streams = a->live.standby.set[STANDBY_KEY_HOSTS],
 		.now_ms = now,
 		.wall_ms = clock_wall_ms(),
 		.started_ms = a->started_ms,
@@ -342,6 +344,7 @@ static void fill_view(void *arg, struct api_view *v)
 	v->lease_valid_ms = lease_primary_left_ms(a);
 	v->lease_token = a->primary.held ? a->primary.token : 0;
 	v->paused = a->view.paused;
+	v->standby_cluster = standby_cluster_active(&a->live.standby);
 	v->pg_running = a->pg_obs.state == PG_PRIMARY ||
 			a->pg_obs.state == PG_REPLICA;
 	v->agent_ready = !a->stopping;

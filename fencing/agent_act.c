@@ -318,9 +318,12 @@ void act_start_following(struct act *x, const char *target)
 	struct agent *a = x->a;
 	char conninfo[1024] = "", err[256], opts[2048];
 	const struct member *m = target[0] ? keys_find_member(a, target) : NULL;
+	bool main_cluster = strcmp(target, STANDBY_CLUSTER_UPSTREAM) == 0;
 	if (m)
 		act_conninfo(a, m, conninfo, sizeof(conninfo));
-	if (act_set_upstream(a, m, conninfo, err, sizeof(err)) != 0) {
+	if ((main_cluster ? standby_cluster_follow(a, err, sizeof(err))
+			  : act_set_upstream(a, m, conninfo, err,
+					     sizeof(err))) != 0) {
 		act_fail(x, "pgconf_failed", err);
 		return;
 	}

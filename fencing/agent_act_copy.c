@@ -180,6 +180,10 @@ static void basebackup_done(struct act *x, const struct spawn_result *r)
 void act_basebackup(struct act *x)
 {
 	struct agent *a = x->a;
+	if (strcmp(x->what.target, STANDBY_CLUSTER_UPSTREAM) == 0) {
+		act_standby_basebackup(x);
+		return;
+	}
 	const struct member *m = roster_clone_source(a->view.members,
 						     a->view.n_members,
 						     a->conf->name,

@@ -45,7 +45,17 @@ static bool set_conninfo(struct act *x, const struct member *m,
 void act_repoint(struct act *x)
 {
 	const struct member *m = keys_find_member(x->a, x->what.target);
-	char conninfo[1024];
+	char conninfo[1024], err[256];
+	if (strcmp(x->what.target, STANDBY_CLUSTER_UPSTREAM) == 0) {
+		/* a standby leader (decide.h rule 7) */
+		log_event(LOG_INFO, "repoint", "upstream=%s",
+			  STANDBY_CLUSTER_UPSTREAM);
+		if (standby_cluster_follow(x->a, err, sizeof(err)) != 0)
+			act_fail(x, "pgconf_failed", err);
+		else
+			act_query(x, "SELECT pg_reload_conf()", 5000, reloaded);
+		return;
+	}
 	if (!m) {
 		act_fail(x, "repoint_failed", "no record of the primary");
 		return;

@@ -12,6 +12,7 @@
  *   agent_act_promote.c  taking the lease and promoting: pre_promote, the
  *                        STONITH step, the watchdog, synchronous mode at
  *                        promotion, the history, a lease reclaimed
+ *   agent_act_standby.c  a standby cluster's copy of the main cluster
  *   agent_act_sync.c     the synchronous standbys (S/sync and Postgres'
  *                        synchronous_standby_names)
  * Only these files include it.
@@ -127,6 +128,9 @@ void act_boot_leased(struct agent *a, bool ok, int status, void *arg);
 void act_adopt_leased(struct agent *a, bool ok, int status, void *arg);
 void act_init_marked(struct agent *a, int status, void *arg);
 void act_basebackup(struct act *x);
+/* agent_act_standby.c: a standby leader's copy of the main cluster
+ * (pg_basebackup from its hosts), then started following it. */
+void act_standby_basebackup(struct act *x);
 /* agent_act_replica.c: a replica created by the scope's
  * create_replica_methods in order (replica_conf.h), then started
  * following what.target. */

@@ -86,6 +86,13 @@ static void history_promoted(struct agent *a)
 	bool planned = v->switch_candidate[0] &&
 		       strcmp(v->switch_candidate, a->conf->name) == 0;
 	a->switch_done_ms = v->switch_requested_ms;
+	/* tenurectl cluster promote: a standby leader, still streaming
+	 * from the main cluster when the setting went */
+	if (strcmp(a->pg_obs.upstream, STANDBY_CLUSTER_UPSTREAM) == 0) {
+		standby_cluster_promoted(a);
+		act_history_put(a, "", "standby cluster promoted", 0);
+		return;
+	}
 	if (v->switch_candidate[0] && !planned && !v->switch_is_failover &&
 	    strcmp(a->old_primary, a->conf->name) == 0) {
 		history_switch_failed(a);

@@ -102,11 +102,9 @@ static void custom_done(struct act *x, const struct spawn_result *r)
 static void custom_create(struct act *x)
 {
 	struct agent *a = x->a;
-	const struct member *m = keys_find_member(a, x->what.target);
-	char conninfo[1024] = "", script[1200];
-	char v_dir[1100], v_scope[300], v_name[300], v_conn[1100];
-	if (m)
-		act_conninfo(a, m, conninfo, sizeof(conninfo));
+	char conninfo[2048] = "", script[1200];
+	char v_dir[1100], v_scope[300], v_name[300], v_conn[2100];
+	act_target_conninfo(a, x->what.target, conninfo, sizeof(conninfo));
 	snprintf(script, sizeof(script), "exec %s \"$@\"",
 		 a->live.replica.command);
 	snprintf(v_dir, sizeof(v_dir), "TENURE_DATA_DIR=%s",

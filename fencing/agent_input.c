@@ -74,6 +74,8 @@ void agent_build_input(const struct agent_facts *f,
 		.last_primary_lsn = optime_view_bar(v),
 		.last_optime = &v->optime,
 		.sync_since_lsn = f->sync_since_lsn,
+		.standby_cluster = f->standby_cluster,
+		.standby_streams = f->standby_streams,
 		/* who became primary last: the history says it even to an
 		 * agent that just started */
 		.last_primary = v->hist_primary[0] ? v->hist_primary

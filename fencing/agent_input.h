@@ -30,7 +30,9 @@ struct agent_facts {
 	int sync_count;
 	bool sync_strict; /* synchronous_mode_strict */
 	uint64_t lease_ttl;
-	bool nofailover;           /* the node's own setting */
+	bool nofailover;      /* the node's own setting */
+	bool standby_cluster; /* decide.h rule 7 */
+	bool standby_streams;
 	uint64_t now_ms;           /* the agent's monotonic clock */
 	uint64_t wall_ms;          /* its wall clock */
 	uint64_t started_ms;       /* now_ms when the agent started */

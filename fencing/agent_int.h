@@ -344,6 +344,23 @@ void act_conninfo(struct agent *a, const struct member *m, char *buf,
 		  size_t cap);
 void act_stop_pg(struct agent *a, void (*done)(struct agent *a));
 
+/* agent_standby_cluster.c: a standby cluster's leader following the main
+ * cluster (fencing/standby_cluster.h, decide.h rule 7). */
+/* The main cluster's primary_conninfo: its hosts, read-write. */
+void standby_cluster_conninfo(struct agent *a, char *buf, size_t cap);
+/* primary_conninfo for target: the main cluster when target is
+ * STANDBY_CLUSTER_UPSTREAM, else member target's ("" when unknown). */
+void act_target_conninfo(struct agent *a, const char *target, char *buf,
+			 size_t cap);
+/* postgresql.auto.conf of the standby leader: primary_conninfo,
+ * primary_slot_name and restore_command of the settings.  0 or -1. */
+int standby_cluster_follow(struct agent *a, char *err, size_t errlen);
+/* The settings in force changed: one log line. */
+void standby_cluster_log(const struct standby_cluster *c);
+/* A standby leader promoted (the setting removed): what pointed at the
+ * main cluster goes from postgresql.auto.conf. */
+void standby_cluster_promoted(struct agent *a);
+
 /* agent_scope.c: the scope-wide settings (fencing/scope_conf.h). */
 void scope_init(struct agent *a);  /* the file's values, at start */
 void scope_apply(struct agent *a); /* after each complete view */

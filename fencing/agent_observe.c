@@ -93,6 +93,13 @@ static void find_upstream(struct agent *a, const char *conninfo)
 	o->upstream[0] = '\0';
 	if (!conninfo[0])
 		return;
+	char main_cluster[2048];
+	standby_cluster_conninfo(a, main_cluster, sizeof(main_cluster));
+	if (main_cluster[0] && strcmp(main_cluster, conninfo) == 0) {
+		snprintf(o->upstream, sizeof(o->upstream), "%s",
+			 STANDBY_CLUSTER_UPSTREAM);
+		return;
+	}
 	for (size_t i = 0; i < a->view.n_members; i++) {
 		char want[1024];
 		act_conninfo(a, &a->view.members[i], want, sizeof(want));

@@ -169,6 +169,9 @@ void scope_apply(struct agent *a)
 	next.n_slots = stored.n_slots;
 	next.pg = stored.pg; /* the node's own pg. lines: agent_params.c */
 	next.replica = stored.replica; /* SCOPE/config only, too */
+	next.standby = stored.standby; /* SCOPE/config only */
+	if (!standby_cluster_equal(&a->live.standby, &next.standby))
+		standby_cluster_log(&next.standby);
 	if (!replica_conf_equal(&a->live.replica, &next.replica))
 		log_replica_methods(&next.replica);
 	log_changes(&a->live, &next, &file, &stored);

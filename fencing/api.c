@@ -91,10 +91,18 @@ const struct member *api_self(const struct api_view *v)
 	return v->self ? v->self : &none;
 }
 
+bool api_standby_leader(const struct api_view *v, const struct member *m)
+{
+	return v->standby_cluster && v->leader && v->leader[0] &&
+	       strcmp(m->name, v->leader) == 0 && m->role == MEMBER_REPLICA;
+}
+
 static const char *self_role(const struct api_view *v)
 {
 	if (v->writable_primary)
 		return "primary";
+	if (api_standby_leader(v, api_self(v)))
+		return "standby_leader";
 	return roster_role(api_self(v), v->leader);
 }
 
@@ -193,7 +201,7 @@ static bool check_passes(const struct api_view *v, enum check c,
 	case CHECK_READ_ONLY_SYNC:
 		return v->writable_primary || sync_standby(v, q);
 	case CHECK_STANDBY_LEADER:
-		return false; /* tenure has no standby clusters */
+		return v->pg_running && api_standby_leader(v, api_self(v));
 	}
 	return false;
 }
@@ -230,8 +238,9 @@ static void counter(struct http_response *res, const char *name,
 
 static void metrics_role(const struct api_view *v, struct http_response *res)
 {
-	static const char *const roles[] = { "primary", "demoting", "replica",
-					     "stopped", "unknown" };
+	static const char *const roles[] = { "primary", "demoting",
+					     "replica", "stopped",
+					     "unknown", "standby_leader" };
 	const char *now = self_role(v);
 	metric_head(res, "tenure_agent_role", "gauge",
 		    "This node's role (1 for the current one): primary only "
@@ -353,8 +362,7 @@ static void patroni(const struct api_view *v, struct http_response *res)
 	api_json_start(&j, res);
 	json_object(&j);
 	api_put_kstr(&j, "state", v->pg_running ? "running" : "stopped");
-	api_put_kstr(&j, "role",
-		     primary ? "primary" : roster_role(m, v->leader));
+	api_put_kstr(&j, "role", self_role(v));
 	api_put_ku64(&j, "timeline", m->timeline);
 	json_key(&j, "xlog");
 	json_object(&j);

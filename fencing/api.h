@@ -89,6 +89,8 @@ struct api_view {
 	uint64_t lease_valid_ms; /* validity left, 0 when not holder */
 	uint64_t lease_token;
 	bool paused;
+	bool standby_cluster; /* the scope is one: its leader, in recovery,
+				 is the "standby_leader" */
 	bool pg_running;
 	bool agent_ready;
 	const char *const *history; /* JSON objects, oldest first */

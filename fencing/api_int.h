@@ -80,6 +80,9 @@ void api_answer_error(struct http_response *res, int status, const char *msg,
 		      const char *path);
 /* This node's record (an empty one when the view has none). */
 const struct member *api_self(const struct api_view *v);
+/* m is the lease holder of a standby cluster, in recovery: its
+ * standby_leader (Patroni's role name). */
+bool api_standby_leader(const struct api_view *v, const struct member *m);
 
 /* api_patroni.c.  tenure_shape: /history's objects as stored
  * (?format=tenure). */

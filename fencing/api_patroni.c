@@ -23,6 +23,8 @@ static bool is_leader(const struct api_view *v, const struct member *m)
 static const char *patroni_role(const struct api_view *v,
 				const struct member *m)
 {
+	if (api_standby_leader(v, m))
+		return "standby_leader";
 	if (is_leader(v, m))
 		return "leader";
 	if (roster_is_sync(m, v->leader, v->sync_standbys))
@@ -238,6 +240,25 @@ static void put_seconds(struct json *j, const char *key, int64_t ms)
 		json_double(j, (double)ms / 1000.0);
 }
 
+/* Patroni's "standby_cluster" object: present while the scope is one.
+ * tenure's host list is one string ("h1:5432,h2"), as its setting. */
+static void standby_cluster_json(const struct standby_cluster *c,
+				 struct json *j)
+{
+	static const char *const names[STANDBY_N_KEYS] = {
+		"hosts", "restore_command", "primary_slot_name"
+	};
+	char v[1100];
+	json_key(j, "standby_cluster");
+	json_object(j);
+	for (int k = 0; k < STANDBY_N_KEYS; k++) {
+		standby_cluster_value(c, (enum standby_key)k, v, sizeof(v));
+		if (c->set[k])
+			api_put_kstr(j, names[k], v);
+	}
+	json_end(j);
+}
+
 void api_config_json(const struct scope_conf *c, bool paused, struct json *j)
 {
 	char v[64];
@@ -256,6 +277,8 @@ void api_config_json(const struct scope_conf *c, bool paused, struct json *j)
 	api_put_kstr(j, "lease_ttl", v);
 	scope_conf_value(c, SCOPE_RENEW_INTERVAL, v, sizeof(v));
 	api_put_kstr(j, "renew_interval", v);
+	if (standby_cluster_active(&c->standby))
+		standby_cluster_json(&c->standby, j);
 	json_end(j);
 }
 

@@ -641,6 +641,8 @@ void decide(const struct decide_input *in, struct decide_action *out)
 		set(out, ACT_NONE, "", "witnesses unreachable");
 		return;
 	}
+	if (decide_standby_cluster(in, out))
+		return;
 	if (pg->state == PG_ABSENT) {
 		decide_absent(in, out);
 		return;

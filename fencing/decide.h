@@ -60,6 +60,20 @@
  *  4b. Asynchronous mode: the primary clears synchronous_standby_names,
  *     then deletes S/sync (so that turning synchronous mode on again
  *     starts from "not yet in force").
+ *  7. A standby cluster (standby_cluster, fencing/standby_cluster.h),
+ *     after rule 2: the lease holder is the standby leader.  It starts
+ *     and stays in recovery, following the main cluster (target
+ *     STANDBY_CLUSTER_UPSTREAM: ACT_START, ACT_REPOINT), and is never
+ *     promoted; the first member with no data takes the free lease
+ *     (unless another member has data or bootstrap_grace lasts) and
+ *     copies the main cluster (ACT_BASEBACKUP of
+ *     STANDBY_CLUSTER_UPSTREAM), later ones copy the standby leader.
+ *     With the lease free nobody freezes: the most advanced healthy
+ *     member takes it (the others hold nothing it lacks that the main
+ *     cluster cannot send it).  The other members follow the holder
+ *     by rule 5 (they cascade from it).  Nothing bootstraps or adopts.
+ *     The setting removed (`tenurectl cluster promote`), the holder's
+ *     next decision is rule 4: it promotes.
  *
  * Errors: none (pure functions of their input).
  */
@@ -166,6 +180,10 @@ struct decide_input {
 	const char *unguarded;   /* S/unguarded: the primary left running
 				   without its agent in maintenance mode
 				   (name), "" */
+	bool standby_cluster;    /* the scope is a standby cluster (rule 7) */
+	bool standby_streams;    /* ... whose leader streams from the main
+				   cluster (standby_cluster_hosts set; else
+				   it restores from its archive only) */
 };
 
 enum decide_kind {
@@ -238,5 +256,9 @@ const char *decide_sync_names(bool strict, const char *wanted);
  * replica its own replicatefrom tag names while that one is a healthy
  * replica streaming from the primary, else the primary (the holder). */
 const char *decide_upstream(const struct decide_input *in);
+
+/* Rule 7 (fencing/decide_standby.c): true when it decided *out. */
+bool decide_standby_cluster(const struct decide_input *in,
+			    struct decide_action *out);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fencing/roster.h"
+#include "fencing/standby_cluster.h"
 
 static bool is_leader(const struct member *m, const char *leader)
 {
@@ -14,6 +15,9 @@ static bool is_leader(const struct member *m, const char *leader)
 
 const char *roster_role(const struct member *m, const char *leader)
 {
+	if (is_leader(m, leader) && m->role == MEMBER_REPLICA &&
+	    strcmp(m->upstream, STANDBY_CLUSTER_UPSTREAM) == 0)
+		return "standby_leader";
 	if (is_leader(m, leader))
 		return "primary";
 	if (m->role == MEMBER_PRIMARY)

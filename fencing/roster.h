@@ -22,7 +22,9 @@
 #include "fencing/member.h"
 
 /* "primary", "demoting", "replica", "stopped" or "unknown"; leader is the
- * lease holder ("" or NULL when the lease is free). */
+ * lease holder ("" or NULL when the lease is free).  The holder of a
+ * standby cluster's lease, in recovery from the main cluster (its
+ * upstream STANDBY_CLUSTER_UPSTREAM), is "standby_leader". */
 const char *roster_role(const struct member *m, const char *leader);
 /* name appears in a comma-separated list (spaces around names ignored). */
 bool roster_in_list(const char *list, const char *name);

@@ -34,6 +34,7 @@
 #define SCOPE_MAX_SLOTS 16 /* permanent slots */
 #include "fencing/pg_params.h"
 #include "fencing/replica_conf.h"
+#include "fencing/standby_cluster.h"
 
 enum scope_key {
 	SCOPE_SYNCHRONOUS_MODE = 0,
@@ -70,6 +71,9 @@ struct scope_conf {
 	/* create_replica_methods, pgbackrest_stanza, pgbackrest_config,
 	 * create_replica_command (replica_conf.h) */
 	struct replica_conf replica;
+	/* standby_cluster_hosts, standby_cluster_restore_command,
+	 * standby_cluster_slot (standby_cluster.h) */
+	struct standby_cluster standby;
 };
 
 /* The agent's defaults, and tenurectl's guess for the margins that each
@@ -115,7 +119,8 @@ int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
 		     int64_t drift_ppm, char *err, size_t errlen);
 
 /* The keys *c sets, one `key = value` line each, in table order, without
- * maintenance_mode, then the replica creation keys, then the permanent
+ * maintenance_mode, then the replica creation keys, then the standby
+ * cluster keys, then the permanent
  * slots, then the pg. and pg_hba lines: what SCOPE/config holds.  false if buf is too small. */
 bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap);
 

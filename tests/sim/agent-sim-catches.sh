@@ -24,6 +24,9 @@
 #                    waits for a quorum of S/sync (k-N+1 frozen) instead
 #                    of all of it: commits acknowledged while the count was
 #                    capped to the one standby streaming are lost
+#   standby-ignored  with --standby-cluster, the agent does not pass the
+#                    setting on: a member of the standby cluster
+#                    bootstraps and runs as a primary beside the main one
 #
 #   AGENT_SIM_BUG_SEEDS  seed budget (default 800; sync-quorum, whose
 #                        window is rare, 2.5 times it)
@@ -49,6 +52,7 @@ expect() {
 	stale-request) echo 'neither carried out nor answered' ;;
 	reclone-loop) echo 'copied afresh' ;;
 	sync-quorum) echo 'acknowledged commit lost in sync mode' ;;
+	standby-ignored) echo 'two writable primaries\|of the standby cluster runs as a primary' ;;
 	esac
 }
 
@@ -56,6 +60,7 @@ expect() {
 opts() {
 	case "$1" in
 	sync-quorum) echo '--sync --sync-count 2' ;;
+	standby-ignored) echo '--standby-cluster' ;;
 	esac
 }
 
@@ -70,7 +75,8 @@ budget_of() {
 
 status=0
 for bug in forget-position pause-stop same-name flood sync-rolling \
-	nofailover-bootstrap stale-request reclone-loop sync-quorum; do
+	nofailover-bootstrap stale-request reclone-loop sync-quorum \
+	standby-ignored; do
 	want=$(expect "$bug")
 	extra=$(opts "$bug")
 	caught=

@@ -26,5 +26,8 @@ echo "== agent-sim --sync: seeds 1..$((last / 2)), $steps steps each"
 echo "== agent-sim --sync --sync-count 2 (ANY 2): seeds 1..$((last / 2))"
 "$sim" --sync --sync-count 2 --seeds "1-$((last / 2))" --steps "$steps" ||
 	exit 1
+# and as a standby cluster of a main cluster, promoted once it is lost
+echo "== agent-sim --standby-cluster: seeds 1..$((last / 2))"
+"$sim" --standby-cluster --seeds "1-$((last / 2))" --steps "$steps" || exit 1
 echo "== agent-sim --leftover-request --sync: seeds 1..$((last / 5))"
 exec "$sim" --leftover-request --sync --seeds "1-$((last / 5))" --steps "$steps"

@@ -38,6 +38,7 @@ static const char *const bug_names[] = {
 	[BUG_STALE_REQUEST] = "stale-request",
 	[BUG_RECLONE_LOOP] = "reclone-loop",
 	[BUG_SYNC_QUORUM] = "sync-quorum",
+	[BUG_STANDBY_IGNORED] = "standby-ignored",
 };
 
 /* ---- PRNG (splitmix64) ---------------------------------------------------- */
@@ -109,6 +110,8 @@ static void setup(struct sim *s, const struct sim_opts *o, uint64_t seed)
 	}
 	for (int t = 0; t < SIM_MAX_TL; t++)
 		s->tls[t].host = -1;
+	if (o->standby_cluster)
+		standby_setup(s);
 	/* Half the seeds have a standby whose starts fail, drawn from a
 	 * PRNG of its own: the other draws of every seed are unchanged. */
 	s->sf_rng.s = seed * 0x9e3779b97f4a7c15ull + 0x5f;
@@ -131,11 +134,14 @@ struct sched {
 	uint64_t uncut_at[SIM_MAX_HOSTS];
 };
 
+/* A writable primary of the scope (not --standby-cluster's main one). */
 static int primary_host(struct sim *s)
 {
 	for (int h = 0; h < SIM_MAX_HOSTS; h++)
-		if (sim_writable(s, h))
-			return h;
+		if (sim_writable(s, h) &&
+		    !(s->o->standby_cluster && h == SIM_MAIN_HOST))
+			if (sim_writable(s, h))
+				return h;
 	return -1;
 }
 
@@ -404,12 +410,13 @@ static void fault(struct sim *s, struct sched *q)
 			q->stop_primary_at = s->now + 1000;
 		break;
 	case 12:
-		if (p >= 0)
+		if (p >= 0 && !s->o->standby_cluster)
 			put_switch(s, s->agents[other_node(s, p)].name,
 				   s->agents[p].name, "switchover");
 		break;
 	case 13:
-		put_switch(s, a->name, "", "failover");
+		if (!s->o->standby_cluster) /* no request has a candidate */
+			put_switch(s, a->name, "", "failover");
 		break;
 	case 14: { /* scope-wide: one key, every agent reads it */
 		if (s->o->bug == BUG_SYNC_ROLLING)
@@ -418,6 +425,10 @@ static void fault(struct sim *s, struct sched *q)
 		s->sync_setting = on;
 		sim_log(s, "OPERATOR synchronous_mode = %s (S/config)",
 			on ? "on" : "off");
+		if (s->o->standby_cluster) {
+			standby_put_config(s);
+			break;
+		}
 		store_put(s, -1, "sim/config",
 			  on ? "synchronous_mode = on\n"
 			     : "synchronous_mode = off\n",
@@ -535,6 +546,9 @@ static bool run_seed(const struct sim_opts *o, uint64_t seed, struct sim *s)
 	q.next_fault = 20000 + rng_range(&s->rng, 0, 3000);
 	for (s->step = 0; s->step < o->steps && !s->failed; s->step++) {
 		s->now += SIM_STEP_MS;
+		if (o->standby_cluster && s->standby_set &&
+		    s->now >= quiet_from)
+			standby_promote(s);
 		if (s->now >= q.next_fault && s->now < quiet_from) {
 			if (o->bug == BUG_SYNC_ROLLING && !q.rolled)
 				rolling(s, &q);
@@ -569,12 +583,14 @@ static void usage(const char *argv0)
 		"none|forget-position|pause-stop|same-name|flood|\n"
 		"              "
 		"sync-rolling|nofailover-bootstrap|stale-request|\n"
-		"              reclone-loop|sync-quorum]\n"
+		"              reclone-loop|sync-quorum|standby-ignored]\n"
 		"       [--sync] [--sync-count N] [--max-lag BYTES]\n"
 		"       [--rate-bound REQ_PER_S]\n"
 		"       [--keep-going] (every seed, even after a failure)\n"
 		"       [--leftover-request] (a stale S/switchover at the "
 		"start)\n"
+		"       [--standby-cluster] (the agents follow a main "
+		"cluster, promoted at the end)\n"
 		"  one step is %d simulated ms; --steps defaults to %d\n",
 		argv0, SIM_STEP_MS, DEFAULT_STEPS);
 	exit(2);
@@ -609,6 +625,10 @@ static void parse(int argc, char **argv, struct sim_opts *o)
 		}
 		if (strcmp(k, "--leftover-request") == 0) {
 			o->leftover_request = true;
+			continue;
+		}
+		if (strcmp(k, "--standby-cluster") == 0) {
+			o->standby_cluster = true;
 			continue;
 		}
 		if (strcmp(k, "--sync") == 0) {
@@ -654,10 +674,11 @@ static void replay_line(const struct sim_opts *o, uint64_t seed)
 		snprintf(count, sizeof(count), " --sync-count %d",
 			 o->sync_count);
 	printf("replay: tests/sim/agent-sim --seed %" PRIu64 " --steps %" PRIu64
-	       "%s%s%s%s%s%s --verbose\n",
+	       "%s%s%s%s%s%s%s --verbose\n",
 	       seed, o->steps, o->bug ? " --bug " : "",
 	       o->bug ? bug_names[o->bug] : "", o->sync_mode ? " --sync" : "",
 	       count, o->leftover_request ? " --leftover-request" : "",
+	       o->standby_cluster ? " --standby-cluster" : "",
 	       o->max_lag != DEFAULT_MAX_LAG ? " (with the same --max-lag)"
 					     : "");
 }

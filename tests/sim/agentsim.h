@@ -9,6 +9,7 @@
  *                     self_record_build(), view_remember_primary(),
  *                     optime_due(); actions modelled by their effects
  *   agentsim_check.c  the invariants, checked after every step
+ *   agentsim_standby.c  --standby-cluster: a main cluster to follow
  *
  * Contract: everything random comes from the seed's PRNG, time is the
  * simulation's, nothing touches the real clock, disk or network, so a
@@ -26,6 +27,8 @@
 #include "fencing/witness_view.h"
 
 #define SIM_MAX_HOSTS 5 /* 3 nodes, one spare host for a duplicate */
+/* --standby-cluster: the main cluster's primary (no agent of ours) */
+#define SIM_MAIN_HOST (SIM_MAX_HOSTS - 1)
 #define SIM_STEP_MS 5
 #define SIM_TTL 2500
 #define SIM_RENEW 500
@@ -46,9 +49,10 @@ enum sim_bug {
 	BUG_FLOOD,           /* every key event ticks, every tick writes */
 	BUG_SYNC_ROLLING,    /* per-node sync mode; S/sync absent = empty */
 	BUG_NOFAILOVER_BOOTSTRAP, /* a nofailover node bootstraps */
-	BUG_STALE_REQUEST, /* tenurectl refuses while any request exists */
-	BUG_RECLONE_LOOP,  /* every failed start read as diverged data */
-	BUG_SYNC_QUORUM,   /* a quorum of S/sync frozen is enough (k-N+1) */
+	BUG_STALE_REQUEST,   /* tenurectl refuses while any request exists */
+	BUG_RECLONE_LOOP,    /* every failed start read as diverged data */
+	BUG_SYNC_QUORUM,     /* a quorum of S/sync frozen is enough (k-N+1) */
+	BUG_STANDBY_IGNORED, /* --standby-cluster: the agent ignores it */
 };
 
 /* ---- PRNG ------------------------------------------------------------- */
@@ -185,7 +189,8 @@ struct sim_agent {
 	struct {
 		uint64_t started_ms;
 		char holder_id[MEMBER_STR_MAX + 24]; /* NAME/INCARNATION */
-		bool live_sync; /* S/config's, else the file's */
+		bool live_sync;    /* S/config's, else the file's */
+		bool live_standby; /* S/config makes it a standby cluster */
 		bool member_held_once;
 		uint64_t name_taken_since;
 		uint64_t lease_free_since;
@@ -277,6 +282,9 @@ struct sim_opts {
 	uint64_t max_lag;
 	unsigned rate_bound; /* requests per second per agent */
 	int sync_count;      /* synchronous_node_count (ANY N) */
+	/* a standby cluster (decide.h rule 7) of a main cluster whose
+	 * primary is host SIM_MAIN_HOST, promoted after that host's loss */
+	bool standby_cluster;
 };
 
 struct sim {
@@ -312,6 +320,7 @@ struct sim {
 	bool sync_setting;      /* what the operator set last */
 	uint64_t op_request_ms; /* last switchover or failover request */
 	bool dup_started;
+	bool standby_set; /* --standby-cluster: S/config says so still */
 	/* the operator's last request through tenurectl (agent-sim.c), for
 	 * the check that every request is answered */
 	struct {
@@ -331,6 +340,13 @@ struct sim {
 	uint64_t start_failures, copies_afresh;
 	uint64_t copy_times[SIM_MAX_HOSTS][4]; /* recent copies afresh */
 };
+
+/* agentsim_standby.c: --standby-cluster */
+void standby_setup(struct sim *s);
+void standby_put_config(struct sim *s); /* S/config as the operator has it */
+void standby_promote(struct sim *s);    /* the main host lost, promote */
+int standby_host_of(const char *name);  /* SIM_MAIN_HOST, or -1 */
+void standby_check(struct sim *s);
 
 /* agentsim_check.c */
 void check_step(struct sim *s);

@@ -337,6 +337,8 @@ static void start_observe(struct sim *s, int slot)
 
 static const char *name_on(struct sim *s, int host)
 {
+	if (host == SIM_MAIN_HOST && s->o->standby_cluster)
+		return STANDBY_CLUSTER_UPSTREAM;
 	return host >= 0 && AG(s, host)->exists ? AG(s, host)->name : "?";
 }
 
@@ -818,6 +820,7 @@ static void scope_apply(struct sim *s, int slot)
 		return;
 	a->m.live_sync = c.set[SCOPE_SYNCHRONOUS_MODE] ? c.synchronous_mode
 						       : a->sync_mode;
+	a->m.live_standby = standby_cluster_active(&c.standby);
 }
 
 /* ---- the tick (agent.c step()) ------------------------------------------ */
@@ -939,6 +942,10 @@ static void tick(struct sim *s, int slot)
 		.sync_count = s->o->sync_count,
 		.lease_ttl = SIM_TTL,
 		.nofailover = a->nofailover,
+		/* --bug standby-ignored: the setting is not passed on */
+		.standby_cluster = a->m.live_standby &&
+				   s->o->bug != BUG_STANDBY_IGNORED,
+		.standby_streams = true,
 		.now_ms = now,
 		.wall_ms = wall(s, slot),
 		.started_ms = a->m.started_ms,

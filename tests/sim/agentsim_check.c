@@ -76,6 +76,8 @@ int sim_host_of(struct sim *s, const char *name)
 {
 	if (!name || !name[0])
 		return -1;
+	if (s->o->standby_cluster && standby_host_of(name) >= 0)
+		return standby_host_of(name);
 	/* the first running agent of that name (a duplicate comes later) */
 	for (int i = 0; i < SIM_MAX_HOSTS; i++)
 		if (s->agents[i].exists && s->agents[i].phase == AG_RUNNING &&
@@ -412,6 +414,7 @@ void check_step(struct sim *s)
 	rate(s);
 	nofailover(s);
 	request_answered(s);
+	standby_check(s);
 }
 
 void check_rate_report(struct sim *s)

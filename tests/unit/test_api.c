@@ -183,6 +183,42 @@ START_TEST(test_config)
 }
 END_TEST
 
+/* A standby cluster's lease holder, in recovery: its standby leader.
+ * /standby-leader 200, /primary 503, role standby_leader everywhere;
+ * /config says it is one. */
+START_TEST(test_standby_leader)
+{
+	struct fixture f;
+	struct answer a;
+	struct scope_conf c = { .lease_ttl = 2500, .renew_interval = 500 };
+	situation(&f, R);
+	f.v.leader = f.self.name;
+	ck_assert_int_eq(status_of(&f.v, "/standby-leader"), 503);
+	f.v.standby_cluster = true;
+	ck_assert_int_eq(status_of(&f.v, "/standby-leader"), 200);
+	ck_assert_int_eq(status_of(&f.v, "/primary"), 503);
+	ck_assert_int_eq(status_of(&f.v, "/replica"), 200);
+	call(&f.v, "GET", "/health", &a);
+	ck_assert_ptr_nonnull(strstr(a.body, "\"role\":\"standby_leader\""));
+	call(&f.v, "GET", "/patroni", &a);
+	ck_assert_ptr_nonnull(strstr(a.body, "\"role\":\"standby_leader\""));
+	call(&f.v, "GET", "/cluster", &a);
+	ck_assert_ptr_nonnull(strstr(a.body, "\"role\":\"standby_leader\""));
+	f.v.pg_running = false;
+	ck_assert_int_eq(status_of(&f.v, "/standby-leader"), 503);
+	f.v.pg_running = true;
+	f.v.leader = "pg1"; /* another member leads: a plain replica */
+	ck_assert_int_eq(status_of(&f.v, "/standby-leader"), 503);
+	f.v.conf = &c;
+	ck_assert_int_eq(scope_conf_assign(&c, "standby_cluster_hosts=h1,h2:6",
+					   NULL, 0),
+			 0);
+	call(&f.v, "GET", "/config", &a);
+	ck_assert_ptr_nonnull(strstr(a.body, "\"standby_cluster\":{\"hosts\":"
+					     "\"h1,h2:6\"}"));
+}
+END_TEST
+
 START_TEST(test_endpoint_by_situation)
 {
 	struct fixture f;
@@ -786,6 +822,7 @@ Suite *api_suite(void)
 	tcase_add_test(t, test_cluster);
 	tcase_add_test(t, test_sync_endpoints);
 	tcase_add_test(t, test_config);
+	tcase_add_test(t, test_standby_leader);
 	tcase_add_test(t, test_history);
 	tcase_add_test(t, test_metrics);
 	tcase_add_test(t, test_patroni);
