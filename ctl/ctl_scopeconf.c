@@ -186,6 +186,8 @@ static void show_text_replica(FILE *f, const struct replica_conf *r)
 		"''\t# pgBackRest's stanza (create_replica_methods pgbackrest)",
 		"''\t# pgBackRest's config file (not set: its default)",
 		"''\t# custom: run with DATADIR SCOPE NAME",
+		"on\t# not set: on when pgbackrest_stanza is set (the agent "
+		"sets archive_mode and archive_command)",
 	};
 	char buf[2400];
 	for (int k = 0; k < REPLICA_N_KEYS; k++) {

@@ -3,14 +3,13 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fencing/replica_conf.h"
 
 const char *const replica_key_names[REPLICA_N_KEYS] = {
-	"create_replica_methods",
-	"pgbackrest_stanza",
-	"pgbackrest_config",
-	"create_replica_command",
+	"create_replica_methods", "pgbackrest_stanza",      "pgbackrest_config",
+	"create_replica_command", "archive_via_pgbackrest",
 };
 
 static const char *const method_names[REPLICA_N_METHODS] = {
@@ -119,6 +118,25 @@ static int set_string(char *dst, size_t cap, const char *key, const char *value,
 	return 0;
 }
 
+static int parse_on_off(bool *out, const char *key, const char *value,
+			char *err, size_t errlen)
+{
+	static const char *const on[] = { "on", "true", "yes", "1" };
+	static const char *const off[] = { "off", "false", "no", "0" };
+	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+		if (strcasecmp(value, on[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(value, off[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "%s: on or off, not \"%.64s\"", key, value);
+	return -1;
+}
+
 static int set_value(struct replica_conf *c, int k, const char *value,
 		     char *err, size_t errlen)
 {
@@ -145,6 +163,8 @@ static int set_value(struct replica_conf *c, int k, const char *value,
 		}
 		return set_string(c->config, sizeof(c->config), key, value, err,
 				  errlen);
+	case REPLICA_KEY_ARCHIVE:
+		return parse_on_off(&c->archive, key, value, err, errlen);
 	default:
 		return set_string(c->command, sizeof(c->command), key, value,
 				  err, errlen);
@@ -242,6 +262,12 @@ int replica_conf_check(const struct replica_conf *c, char *err, size_t errlen)
 {
 	enum replica_method m[REPLICA_N_METHODS];
 	size_t n = replica_methods(c, m);
+	if (c->set[REPLICA_KEY_ARCHIVE] && c->archive &&
+	    !c->set[REPLICA_KEY_STANZA]) {
+		snprintf(err, errlen,
+			 "archive_via_pgbackrest: needs pgbackrest_stanza");
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (m[i] == REPLICA_PGBACKREST && !c->set[REPLICA_KEY_STANZA]) {
 			snprintf(err, errlen,
@@ -285,7 +311,8 @@ void replica_conf_value(const struct replica_conf *c, enum replica_key k,
 			char *buf, size_t cap)
 {
 	const char *values[REPLICA_N_KEYS] = { "", c->stanza, c->config,
-					       c->command };
+					       c->command,
+					       c->archive ? "on" : "off" };
 	if (!cap)
 		return;
 	buf[0] = '\0';
@@ -351,6 +378,26 @@ bool replica_restore_command(const struct replica_conf *c, const char *datadir,
 	int w = snprintf(buf, cap,
 			 "pgbackrest --stanza=%s%s --pg1-path=\"%s\" "
 			 "archive-get %%f \"%%p\"",
+			 c->stanza, config, datadir);
+	return w >= 0 && (size_t)w < cap && !strpbrk(datadir, "\"\\$`");
+}
+
+bool replica_archives(const struct replica_conf *c)
+{
+	if (!c->set[REPLICA_KEY_STANZA])
+		return false;
+	return !c->set[REPLICA_KEY_ARCHIVE] || c->archive;
+}
+
+bool replica_archive_command(const struct replica_conf *c, const char *datadir,
+			     char *buf, size_t cap)
+{
+	char config[600] = "";
+	if (c->config[0])
+		snprintf(config, sizeof(config), " --config=%s", c->config);
+	int w = snprintf(buf, cap,
+			 "pgbackrest --stanza=%s%s --pg1-path=\"%s\" "
+			 "archive-push \"%%p\"",
 			 c->stanza, config, datadir);
 	return w >= 0 && (size_t)w < cap && !strpbrk(datadir, "\"\\$`");
 }
