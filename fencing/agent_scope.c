@@ -171,6 +171,7 @@ void scope_apply(struct agent *a)
 	next.n_slots = stored.n_slots;
 	next.pg = stored.pg; /* the node's own pg. lines: agent_params.c */
 	next.replica = stored.replica; /* SCOPE/config only, too */
+	next.bootstrap = stored.bootstrap;
 	if (!replica_conf_equal(&a->live.replica, &next.replica))
 		log_replica_methods(&next.replica);
 	log_changes(&a->live, &next, &file, &stored);

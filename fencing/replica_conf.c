@@ -191,7 +191,8 @@ int replica_conf_set(struct replica_conf *c, const char *key, size_t klen,
 
 /* The value of a line: blanks trimmed, then an optional pair of single
  * quotes with '' inside for one quote; a '#' outside quotes ends it. */
-static int line_value(const char *s, const char *end, char *out, size_t cap)
+int replica_conf_line_value(const char *s, const char *end, char *out,
+			    size_t cap)
 {
 	size_t n = 0;
 	while (s < end && (*s == ' ' || *s == '\t'))
@@ -245,7 +246,7 @@ int replica_conf_line(struct replica_conf *c, const char *line, const char *end,
 	if (v < end && *v == '=')
 		v++;
 	char value[1100];
-	if (line_value(v, end, value, sizeof(value)) != 0) {
+	if (replica_conf_line_value(v, end, value, sizeof(value)) != 0) {
 		snprintf(err, errlen, "%s: value too long",
 			 replica_key_names[k]);
 		return -1;

@@ -90,6 +90,13 @@ int replica_conf_set(struct replica_conf *c, const char *key, size_t klen,
 int replica_conf_line(struct replica_conf *c, const char *line, const char *end,
 		      char *err, size_t errlen);
 
+/* The value of a `key = value` line from just after the key to end:
+ * blanks trimmed, optional single quotes ('' for one), a '#' outside
+ * quotes ending it; into out.  0, or -1 when it does not fit.  (Shared
+ * with the other SCOPE/config string keys, bootstrap_conf.c.) */
+int replica_conf_line_value(const char *s, const char *end, char *out,
+			    size_t cap);
+
 /* What each method needs is set.  0 or -1. */
 int replica_conf_check(const struct replica_conf *c, char *err, size_t errlen);
 

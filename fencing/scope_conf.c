@@ -149,6 +149,9 @@ static int take_slot_lines(char *buf, size_t len, const char *origin,
 		if (taken == 0)
 			taken = replica_conf_line(&out->replica, p, end, why,
 						  sizeof(why));
+		if (taken == 0)
+			taken = bootstrap_conf_line(&out->bootstrap, p, end,
+						    why, sizeof(why));
 		if (taken < 0) {
 			snprintf(err, errlen, "%s:%d: %s",
 				 origin ? origin : "text", lineno, why);
@@ -261,6 +264,9 @@ int scope_conf_assign(struct scope_conf *c, const char *assignment, char *err,
 		*k = *k == '-' ? '_' : *k >= 'A' && *k <= 'Z' ? *k + 32 : *k;
 	int taken = replica_conf_set(&c->replica, rkey, strlen(rkey), value,
 				     err, errlen);
+	if (!taken)
+		taken = bootstrap_conf_set(&c->bootstrap, rkey, strlen(rkey),
+					   value, err, errlen);
 	if (taken)
 		return taken < 0 ? -1 : 0;
 	const struct conf_option *o = find_key(assignment, klen);
@@ -298,7 +304,9 @@ int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
 			 (long long)renew);
 		return -1;
 	}
-	return replica_conf_check(&c->replica, err, errlen);
+	if (replica_conf_check(&c->replica, err, errlen) != 0)
+		return -1;
+	return bootstrap_conf_check(&c->bootstrap, &c->replica, err, errlen);
 }
 
 void scope_conf_value(const struct scope_conf *c, enum scope_key i, char *buf,
@@ -323,7 +331,8 @@ bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap)
 			return false;
 		len += (size_t)w;
 	}
-	if (!replica_conf_format(&c->replica, buf, cap, &len))
+	if (!replica_conf_format(&c->replica, buf, cap, &len) ||
+	    !bootstrap_conf_format(&c->bootstrap, buf, cap, &len))
 		return false;
 	for (size_t i = 0; i < c->n_slots; i++) {
 		char v[160];

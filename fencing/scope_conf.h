@@ -33,6 +33,7 @@
 
 #define SCOPE_MAX_SLOTS 16 /* permanent slots */
 #include "fencing/pg_params.h"
+#include "fencing/bootstrap_conf.h"
 #include "fencing/replica_conf.h"
 
 enum scope_key {
@@ -70,6 +71,9 @@ struct scope_conf {
 	/* create_replica_methods, pgbackrest_stanza, pgbackrest_config,
 	 * create_replica_command (replica_conf.h) */
 	struct replica_conf replica;
+	/* bootstrap_method, bootstrap_target, bootstrap_stanza,
+	 * bootstrap_command (bootstrap_conf.h) */
+	struct bootstrap_conf bootstrap;
 };
 
 /* The agent's defaults, and tenurectl's guess for the margins that each
