@@ -285,10 +285,13 @@ static void restored(struct act *x, const struct spawn_result *r,
 	struct agent *a = x->a;
 	char why[900];
 	if (r->exit_status != 0 || r->term_signal || r->timed_out) {
+		/* pgBackRest's ERROR line, not the warnings before it: the
+		 * log line has room for a few hundred bytes */
+		const char *e = strstr(r->output, "ERROR:");
 		snprintf(why, sizeof(why),
 			 "%s exit=%d signal=%d timed_out=%d: %s", what,
 			 r->exit_status, r->term_signal, r->timed_out,
-			 r->output);
+			 e ? e : r->output);
 		give_up(x, why);
 		return;
 	}

@@ -18,6 +18,8 @@
 #      archives into it and never into "a" (no timeline 2 history there);
 #   4. scope c (pg6), target 'lsn:...', no archiving of its own: sets 1
 #      and 2, not 3; no archive_command left from A; writable;
+#   4b. scope e (pg8), target 'time:...' (noted between sets 2 and 3):
+#      set 2, not set 3;
 #   5. scope d (pg7), a restore point that does not exist: bootstrap_failed
 #      with Postgres' reason, the data directory emptied, no primary.
 # pgbackrest must be installed (.ci/run installs it); the test installs
@@ -78,16 +80,21 @@ brest pg1 a stanza-create >"$dir/stanza.out" 2>&1 ||
 	fail "1: stanza-create: $(cat "$dir/stanza.out")"
 brest pg1 a --type=full backup >"$dir/backup.out" 2>&1 ||
 	fail "1: backup: $(cat "$dir/backup.out")"
+# pgBackRest picks, for a time target, a backup that stopped before it, in
+# whole seconds
+sleep 2
 psql_as pg1 "CREATE TABLE t (i int, phase int)" || fail "1: table"
 psql_as pg1 "INSERT INTO t SELECT g, 1 FROM generate_series(1, 100) g" || fail "1: set 1"
 psql_as pg1 "SELECT pg_create_restore_point('p1')" >/dev/null || fail "1: restore point"
 psql_as pg1 "INSERT INTO t SELECT g, 2 FROM generate_series(1, 200) g" || fail "1: set 2"
 lsn=$(psql_as pg1 "SELECT pg_current_wal_insert_lsn()") || fail "1: lsn"
+when=$(psql_as pg1 "SET TimeZone = 'UTC'; SELECT clock_timestamp()" | tail -1) || fail "1: time"
+sleep 1
 psql_as pg1 "INSERT INTO t SELECT g, 3 FROM generate_series(1, 300) g" || fail "1: set 3"
 seg=$(psql_as pg1 "SELECT pg_walfile_name(pg_switch_wal())") || fail "1: switch"
 archived() { [ "$(psql_as pg1 "SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver")" = t ]; }
 wait_for 30 archived || fail "1: $seg not archived: $(psql_as pg1 "SELECT * FROM pg_stat_archiver")"
-echo "1: A archived into stanza a; set 1, point p1, set 2, lsn $lsn, set 3"
+echo "1: A archived into stanza a; set 1, point p1, set 2, lsn $lsn, time $when, set 3"
 
 # ---- 2. edit-config refuses bad targets ----------------------------------------------
 refused() { # KEY=VALUE TEXT
@@ -153,6 +160,19 @@ grep -q '^archive_command' "$(pg_datadir pg6)/postgresql.auto.conf" &&
 	fail "4: pg6 kept A's archive_command: $(grep '^archive_command' "$(pg_datadir pg6)/postgresql.auto.conf")"
 psql_as pg6 "INSERT INTO t VALUES (1, 5)" || fail "4: c refuses writes"
 echo "4: c restored to $lsn (sets 1 and 2, not 3), no archiving, writable"
+
+# ---- 4b. scope e to a time ------------------------------------------------------------
+clx e edit-config --set bootstrap_method=pgbackrest --set bootstrap_stanza=a \
+	--set "bootstrap_target=time:$when" --set pgbackrest_config="$br/br.conf"
+[ "$rc" = 0 ] || fail "4b: edit-config: rc=$rc $out $err"
+start_scope e pg8
+wait_for 90 is_primary pg8 ||
+	fail "4b: pg8 is not e's primary: $(grep -E 'bootstrap|command_failed' "$dir/pg8-agent.log" | tail -5)"
+logged pg8 'event=bootstrap_restored method=pgbackrest type=time' ||
+	fail "4b: pg8 logged no bootstrap_restored type=time"
+[ "$(count pg8 2)" = 200 ] && [ "$(count pg8 3)" = 0 ] ||
+	fail "4b: pg8 has $(count pg8 2) and $(count pg8 3) rows of sets 2 and 3, not 200 and 0"
+echo "4b: e restored to $when (set 2, not set 3)"
 
 # ---- 5. scope d: a restore point that does not exist --------------------------------
 clx d edit-config --set bootstrap_method=pgbackrest --set bootstrap_stanza=a \
