@@ -111,7 +111,19 @@ static void give_up(struct act *x, const char *why)
 		stopped(x, &(struct spawn_result){ 0 });
 }
 
-/* The last FATAL or PANIC line Postgres logged (into buf). */
+/* A FATAL or PANIC of the server at p, not one of a client turned away
+ * while it starts or stops ("the database system is in recovery mode":
+ * this agent's own polls), which come after the reason. */
+static bool server_fatal(const char *p)
+{
+	if (strncmp(p, "FATAL:", 6) != 0 && strncmp(p, "PANIC:", 6) != 0)
+		return false;
+	const char *eol = strchr(p, '\n');
+	const char *turned = strstr(p, "the database system is");
+	return !turned || (eol && turned > eol);
+}
+
+/* The last FATAL or PANIC line of the server itself (into buf). */
 static const char *last_fatal(const struct agent *a, char *buf, size_t cap)
 {
 	char tail[LOG_TAIL + 1];
@@ -128,10 +140,9 @@ static const char *last_fatal(const struct agent *a, char *buf, size_t cap)
 	close(fd);
 	tail[n > 0 ? n : 0] = '\0';
 	const char *hit = NULL;
-	for (const char *p = tail; (p = strstr(p, "FATAL:")) != NULL; p++)
-		hit = p;
-	for (const char *p = tail; (p = strstr(p, "PANIC:")) != NULL; p++)
-		hit = p;
+	for (const char *p = tail; (p = strpbrk(p, "FP")) != NULL; p++)
+		if (server_fatal(p))
+			hit = p;
 	if (hit)
 		snprintf(buf, cap, "%.*s", (int)strcspn(hit, "\n"), hit);
 	return buf;
@@ -365,14 +376,32 @@ static void custom_restore(struct act *x)
 	act_spawn_fallible(x, argv, env, RESTORE_TIMEOUT_MS, custom_done);
 }
 
+static bool scope_refused(const struct agent *a)
+{
+	return a->scope_refused[0] &&
+	       strcmp(a->scope_refused, a->view.config) == 0;
+}
+
+bool act_bootstrap_not_initdb(const struct agent *a)
+{
+	return a->live.bootstrap.method != BOOTSTRAP_INITDB || scope_refused(a);
+}
+
 void act_bootstrap_restore(struct act *x)
 {
 	struct agent *a = x->a;
 	const struct bootstrap_conf *b = &a->live.bootstrap;
 	const char *from = bootstrap_stanza(b, &a->live.replica);
+	mkdir(a->conf->pg_data_dir, 0700);
+	if (scope_refused(a)) {
+		give_up(x,
+			"SCOPE/config is refused (event=scope_config_refused): "
+			"its bootstrap settings are unknown, so neither "
+			"initdb nor a restore runs");
+		return;
+	}
 	if (!act_arm_watchdog(x))
 		return;
-	mkdir(a->conf->pg_data_dir, 0700);
 	log_event(LOG_INFO, "bootstrap_restore",
 		  "method=%s stanza=%s type=%s node=%s",
 		  bootstrap_method_name(b->method),

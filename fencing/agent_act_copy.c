@@ -138,7 +138,7 @@ void act_boot_leased(struct agent *a, bool ok, int status, void *arg)
 		act_finish(x); /* someone else bootstraps */
 		return;
 	}
-	if (a->live.bootstrap.method != BOOTSTRAP_INITDB) {
+	if (act_bootstrap_not_initdb(a)) {
 		act_bootstrap_restore(x); /* agent_act_bootstrap.c */
 		return;
 	}

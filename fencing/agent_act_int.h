@@ -136,6 +136,10 @@ void act_boot_primary_up(struct act *x);
  * (bootstrap_method pgbackrest or custom), recovery to its end, then
  * act_boot_primary_up; on a failure nothing half-made stays. */
 void act_bootstrap_restore(struct act *x);
+/* bootstrap_method is not initdb, or SCOPE/config is refused (what it
+ * says about the bootstrap is unknown: act_bootstrap_restore gives up
+ * rather than run initdb where a restore may have been meant). */
+bool act_bootstrap_not_initdb(const struct agent *a);
 /* agent_act_replica.c: a replica created by the scope's
  * create_replica_methods in order (replica_conf.h), then started
  * following what.target. */

@@ -21,7 +21,9 @@
 #   4b. scope e (pg8), target 'time:...' (noted between sets 2 and 3):
 #      set 2, not set 3;
 #   5. scope d (pg7), a restore point that does not exist: bootstrap_failed
-#      with Postgres' reason, the data directory emptied, no primary.
+#      with Postgres' reason, the data directory emptied, no primary;
+#   6. scope f (pg9) whose SCOPE/config the agent refuses (written with
+#      `tenurectl put`): no initdb, no restore, bootstrap_failed says why.
 # pgbackrest must be installed (.ci/run installs it); the test installs
 # nothing.
 me=pg-bootstrap-pitr
@@ -188,4 +190,14 @@ wait_for 20 released || fail "5: pg7 kept the lease"
 [ -z "$(ls -A "$(pg_datadir pg7)")" ] || fail "5: pg7's data directory is not empty: $(ls "$(pg_datadir pg7)" | head)"
 is_primary pg7 && fail "5: pg7 answers as a primary"
 echo "5: a missing restore point: bootstrap_failed, nothing left: $(grep -m1 event=bootstrap_failed "$dir/pg7-agent.log")"
+
+# ---- 6. scope f: SCOPE/config the agent refuses: no initdb either ---------------------
+ctl --endpoints "$TENURE_ENDPOINTS" put f/config "bootstrap_method = rsync" >/dev/null ||
+	fail "6: put f/config"
+start_scope f pg9
+wait_for 60 logged pg9 'event=bootstrap_failed.*SCOPE/config is refused' ||
+	fail "6: pg9 did not refuse to bootstrap: $(grep -E 'bootstrap|scope_config' "$dir/pg9-agent.log" | tail -3)"
+[ -z "$(ls -A "$(pg_datadir pg9)")" ] || fail "6: pg9's data directory is not empty"
+logged pg9 'cmd="[^"]*/initdb ' && fail "6: pg9 ran initdb under a refused SCOPE/config"
+echo "6: a refused SCOPE/config: no bootstrap at all"
 echo "$me: ok"
