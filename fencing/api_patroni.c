@@ -238,6 +238,27 @@ static void put_seconds(struct json *j, const char *key, int64_t ms)
 		json_double(j, (double)ms / 1000.0);
 }
 
+/* The replica creation, archiving and bootstrap keys that are set, as
+ * show-config gives them (Patroni keeps these outside its dynamic
+ * configuration: tenure's names only). */
+static void put_backup_keys(const struct scope_conf *c, struct json *j)
+{
+	char v[1100];
+	for (int k = 0; k < REPLICA_N_KEYS; k++)
+		if (c->replica.set[k]) {
+			replica_conf_value(&c->replica, (enum replica_key)k, v,
+					   sizeof(v));
+			api_put_kstr(j, replica_key_names[k], v);
+		}
+	for (int k = 0; k < BOOTSTRAP_N_KEYS; k++)
+		if (c->bootstrap.set[k]) {
+			bootstrap_conf_value(&c->bootstrap,
+					     (enum bootstrap_key)k, v,
+					     sizeof(v));
+			api_put_kstr(j, bootstrap_key_names[k], v);
+		}
+}
+
 void api_config_json(const struct scope_conf *c, bool paused, struct json *j)
 {
 	char v[64];
@@ -256,6 +277,7 @@ void api_config_json(const struct scope_conf *c, bool paused, struct json *j)
 	api_put_kstr(j, "lease_ttl", v);
 	scope_conf_value(c, SCOPE_RENEW_INTERVAL, v, sizeof(v));
 	api_put_kstr(j, "renew_interval", v);
+	put_backup_keys(c, j);
 	json_end(j);
 }
 
