@@ -240,18 +240,19 @@ static void put_seconds(struct json *j, const char *key, int64_t ms)
 
 /* The replica creation, archiving and bootstrap keys that are set, as
  * show-config gives them (Patroni keeps these outside its dynamic
- * configuration: tenure's names only). */
+ * configuration: tenure's names only).  Not the commands: a GET may need
+ * no credentials, and an operator's command line may hold one. */
 static void put_backup_keys(const struct scope_conf *c, struct json *j)
 {
 	char v[1100];
 	for (int k = 0; k < REPLICA_N_KEYS; k++)
-		if (c->replica.set[k]) {
+		if (c->replica.set[k] && k != REPLICA_KEY_COMMAND) {
 			replica_conf_value(&c->replica, (enum replica_key)k, v,
 					   sizeof(v));
 			api_put_kstr(j, replica_key_names[k], v);
 		}
 	for (int k = 0; k < BOOTSTRAP_N_KEYS; k++)
-		if (c->bootstrap.set[k]) {
+		if (c->bootstrap.set[k] && k != BOOTSTRAP_KEY_COMMAND) {
 			bootstrap_conf_value(&c->bootstrap,
 					     (enum bootstrap_key)k, v,
 					     sizeof(v));

@@ -191,8 +191,12 @@ START_TEST(test_config)
 	ck_assert_int_eq(scope_conf_assign(&c, "bootstrap_target=name:p1", err,
 					   sizeof(err)),
 			 0);
+	ck_assert_int_eq(scope_conf_assign(&c, "bootstrap_command=/x --pw=s",
+					   err, sizeof(err)),
+			 0);
 	f.v.paused = false;
 	call(&f.v, "GET", "/config", &a);
+	ck_assert_ptr_null(strstr(a.body, "--pw=s"));
 	ck_assert_ptr_nonnull(strstr(a.body,
 				     "\"renew_interval\":\"1s\","
 				     "\"pgbackrest_stanza\":\"b\","
