@@ -23,24 +23,33 @@
 static void derive(struct agent *a, const struct pg_params *explicit,
 		   struct pg_params *out)
 {
-	char cmd[PG_PARAM_VALUE_MAX], err[200];
+	char cmd[PG_PARAM_VALUE_MAX] = "", err[200];
 	memset(out, 0, sizeof(*out));
 	if (!replica_archives(&a->live.replica))
 		return;
+	bool own = !pg_params_get(explicit, "archive_command");
+	bool ok = !own || replica_archive_command(&a->live.replica,
+						  a->conf->pg_data_dir, cmd,
+						  sizeof(cmd));
+	bool said = a->archive.command_refused;
+	a->archive.command_refused = !ok;
+	if (!ok) {
+		/* nothing, not archive_mode alone: without a command WAL
+		 * would pile up in pg_wal until the disk is full */
+		if (!said) /* once, not at every parameter poll */
+			log_event(LOG_ERROR, "archive_command_refused",
+				  "dir=%s why=\"too long, or the data "
+				  "directory's path holds a quote, backslash, "
+				  "$ or `\"",
+				  a->conf->pg_data_dir);
+		return;
+	}
 	if (!pg_params_get(explicit, "archive_mode"))
 		(void)pg_params_set(out, "archive_mode", "on", err,
 				    sizeof(err));
-	if (pg_params_get(explicit, "archive_command"))
-		return;
-	if (!replica_archive_command(&a->live.replica, a->conf->pg_data_dir,
-				     cmd, sizeof(cmd))) {
-		log_event(LOG_ERROR, "archive_command_refused",
-			  "dir=%s why=\"too long, or the data directory's "
-			  "path holds a quote, backslash, $ or `\"",
-			  a->conf->pg_data_dir);
-		return;
-	}
-	(void)pg_params_set(out, "archive_command", cmd, err, sizeof(err));
+	if (own)
+		(void)pg_params_set(out, "archive_command", cmd, err,
+				    sizeof(err));
 }
 
 void archive_params_add(struct agent *a, struct pg_params *want)

@@ -112,6 +112,7 @@ struct archive_state {
 	uint64_t archived, failed;
 	char last_wal[MEMBER_STR_MAX];
 	uint64_t last_archived_ms; /* wall clock, 0: never */
+	bool command_refused;      /* archive_command_refused logged */
 };
 
 struct agent {
