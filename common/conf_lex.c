@@ -173,3 +173,37 @@ bool conf_lex_key_is(const struct conf_lexed *l, const char *k)
 			return false;
 	return true;
 }
+
+int conf_lex_named(const char *line, const char *end, const char *const *names,
+		   int n, char *value, size_t cap, char *err, size_t errlen)
+{
+	struct conf_lexed l;
+	int rc = conf_lex(line, (size_t)(end - line), &l, value, cap, err,
+			  errlen);
+
+	for (int k = 0; l.key_len && k < n; k++)
+		if (conf_lex_key_is(&l, names[k]))
+			return rc == 0 ? k : -2;
+	return -1;
+}
+
+bool conf_lex_put_quoted(char *buf, size_t cap, size_t *len, const char *key,
+			 const char *value)
+{
+	int w = snprintf(buf + *len, cap - *len, "%s = '", key);
+	if (w < 0 || (size_t)w >= cap - *len)
+		return false;
+	*len += (size_t)w;
+	for (const char *p = value; *p; p++) {
+		bool doubled = *p == '\'' || *p == '\\';
+		if (*len + (doubled ? 2 : 1) + 3 > cap)
+			return false;
+		if (doubled)
+			buf[(*len)++] = *p;
+		buf[(*len)++] = *p;
+	}
+	buf[(*len)++] = '\'';
+	buf[(*len)++] = '\n';
+	buf[*len] = '\0';
+	return true;
+}

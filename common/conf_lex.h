@@ -3,7 +3,8 @@
  * common/conf.h, bounded by a length (a line inside a larger text:
  * SCOPE/config, an agent's file), for the parsers of the lines conf.c
  * does not take itself: fencing/pg_params.c (pg.NAME, pg_hba) and
- * fencing/replica_conf.c (create_replica_methods and its keys).  One
+ * fencing/replica_conf.c, bootstrap_conf.c and standby_cluster.c (their
+ * SCOPE/config keys).  One
  * lexer, so that every line of one text follows one syntax.
  *
  * Contract
@@ -48,5 +49,17 @@ char conf_lex_unescape(char e);
 
 /* The key is k, ignoring ASCII case. */
 bool conf_lex_key_is(const struct conf_lexed *l, const char *k);
+
+/* For a parser of a few named keys (names[0..n)): line[0..end) lexed,
+ * its value into value.  The key's index; -1 when the line is not one of
+ * these keys (left to the other parsers, even one they will refuse); -2
+ * when it is one of them and cannot be read (err says why). */
+int conf_lex_named(const char *line, const char *end, const char *const *names,
+		   int n, char *value, size_t cap, char *err, size_t errlen);
+/* `key = 'value'` and a newline appended at buf+*len, the value quoted so
+ * that conf_lex reads it back as it is ('' for a quote, \\ for a
+ * backslash); false when it does not fit. */
+bool conf_lex_put_quoted(char *buf, size_t cap, size_t *len, const char *key,
+			 const char *value);
 
 #endif /* TENURE_COMMON_CONF_LEX_H */

@@ -179,6 +179,15 @@ static void show_json(const char *scope, const struct stored *s)
 		json_key(&j, standby_key_names[k]);
 		json_str(&j, v, strlen(v));
 	}
+	for (int k = 0; k < BOOTSTRAP_N_KEYS; k++) {
+		char v[1100];
+		if (!s->conf.bootstrap.set[k])
+			continue;
+		bootstrap_conf_value(&s->conf.bootstrap, (enum bootstrap_key)k,
+				     v, sizeof(v));
+		json_key(&j, bootstrap_key_names[k]);
+		json_str(&j, v, strlen(v));
+	}
 	json_end(&j);
 	show_json_pg(&j, &s->conf.pg);
 	json_end(&j);
@@ -195,6 +204,8 @@ static void show_text_replica(FILE *f, const struct replica_conf *r)
 		"''\t# pgBackRest's stanza (create_replica_methods pgbackrest)",
 		"''\t# pgBackRest's config file (not set: its default)",
 		"''\t# custom: run with DATADIR SCOPE NAME",
+		"on\t# not set: on when pgbackrest_stanza is set (the agent "
+		"sets archive_mode and archive_command)",
 	};
 	char buf[2400];
 	for (int k = 0; k < REPLICA_N_KEYS; k++) {
@@ -240,6 +251,34 @@ static void show_text_standby(FILE *f, const struct standby_cluster *c)
 	}
 }
 
+/* The bootstrap keys (bootstrap_conf.h), as show_text_replica. */
+static void show_text_bootstrap(FILE *f, const struct bootstrap_conf *b)
+{
+	static const char *const hints[BOOTSTRAP_N_KEYS] = {
+		"'initdb'\t# or pgbackrest (a restore), custom (a command): "
+		"a new scope's first primary",
+		"''\t# pgbackrest: the latest; or 'time:2026-12-07 "
+		"12:00:00+00', 'lsn:0/3000000', 'name:POINT'",
+		"''\t# the stanza restored from (not set: pgbackrest_stanza)",
+		"''\t# custom: run with DATADIR SCOPE NAME",
+	};
+	char v[1100];
+	for (int k = 0; k < BOOTSTRAP_N_KEYS; k++) {
+		if (!b->set[k]) {
+			fprintf(f, "#%s = %s\n", bootstrap_key_names[k],
+				hints[k]);
+			continue;
+		}
+		struct bootstrap_conf one = *b;
+		size_t len = 0;
+		for (int o = 0; o < BOOTSTRAP_N_KEYS; o++)
+			one.set[o] = o == k;
+		v[0] = '\0';
+		if (bootstrap_conf_format(&one, v, sizeof(v), &len))
+			fputs(v, f);
+	}
+}
+
 /* The text edit-config starts from: every key, unset ones commented. */
 static void show_text(FILE *f, const char *scope, const struct stored *s)
 {
@@ -264,6 +303,7 @@ static void show_text(FILE *f, const char *scope, const struct stored *s)
 	}
 	show_text_replica(f, &s->conf.replica);
 	show_text_standby(f, &s->conf.standby);
+	show_text_bootstrap(f, &s->conf.bootstrap);
 	for (size_t i = 0; i < s->conf.n_slots; i++) {
 		char v[160];
 		slot_spec_value(&s->conf.slots[i], v, sizeof(v));
@@ -479,6 +519,22 @@ static bool print_changes(FILE *f, const struct scope_conf *old,
 		if (strcmp(a, b) != 0) {
 			fprintf(f, "  %s: %s -> %s\n", replica_key_names[k], a,
 				b);
+			any = true;
+		}
+	}
+	for (int k = 0; k < BOOTSTRAP_N_KEYS; k++) {
+		char a[1100] = "(not set)", b[1100] = "(not set)";
+		if (old->bootstrap.set[k])
+			bootstrap_conf_value(&old->bootstrap,
+					     (enum bootstrap_key)k, a,
+					     sizeof(a));
+		if (now->bootstrap.set[k])
+			bootstrap_conf_value(&now->bootstrap,
+					     (enum bootstrap_key)k, b,
+					     sizeof(b));
+		if (strcmp(a, b) != 0) {
+			fprintf(f, "  %s: %s -> %s\n", bootstrap_key_names[k],
+				a, b);
 			any = true;
 		}
 	}

@@ -291,6 +291,10 @@ void act_pg_start(struct act *x, bool standby, bool wait, act_step_fn next)
 		act_fail(x, "standby_signal_failed", err);
 		return;
 	}
+	if (archive_before_start(a, err, sizeof(err)) != 0) {
+		act_fail(x, "pgconf_failed", err);
+		return;
+	}
 	const char *argv[] = { act_bin(a, "pg_ctl", ctl, sizeof(ctl)),
 			       "start",
 			       "-D",

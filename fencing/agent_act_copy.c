@@ -78,8 +78,12 @@ static bool role_password_clause(const struct agent *a, char *out, size_t cap)
 
 static void boot_started(struct act *x, const struct spawn_result *r)
 {
-	if (!act_spawn_ok(x, r, "pg_ctl start"))
-		return;
+	if (act_spawn_ok(x, r, "pg_ctl start"))
+		act_boot_primary_up(x);
+}
+
+void act_boot_primary_up(struct act *x)
+{
 	agent_callback_started(x->a, "primary");
 	char sql[1024], pw[SCRAM_VERIFIER_TEXT_MAX + 32];
 	const char *user = x->a->conf->replication_user;
@@ -132,6 +136,10 @@ void act_boot_leased(struct agent *a, bool ok, int status, void *arg)
 	struct act *x = arg;
 	if (!ok) {
 		act_finish(x); /* someone else bootstraps */
+		return;
+	}
+	if (act_bootstrap_not_initdb(a)) {
+		act_bootstrap_restore(x); /* agent_act_bootstrap.c */
 		return;
 	}
 	char initdb[1024], pwfile[1100];

@@ -4,6 +4,7 @@
  *   agent_act.c          the helpers below (finish, fail, programs,
  *                        queries, hooks, the role change), start and stop,
  *                        fencing, and the dispatch act_run()
+ *   agent_act_bootstrap.c a new scope's first primary from a backup
  *   agent_act_copy.c     bootstrap and adoption; a copy of the primary
  *                        (pg_basebackup), crash recovery, pg_rewind, the
  *                        data directory moved aside for a fresh copy
@@ -131,6 +132,18 @@ void act_basebackup(struct act *x);
 /* agent_act_standby.c: a standby leader's copy of the main cluster
  * (pg_basebackup from its hosts), then started following it. */
 void act_standby_basebackup(struct act *x);
+/* A new primary's Postgres accepts connections (after initdb, an
+ * adoption or a restore): the replication role, S/initialize, the
+ * history entry, the role change; the action ends. */
+void act_boot_primary_up(struct act *x);
+/* agent_act_bootstrap.c: the lease taken, the data from a backup
+ * (bootstrap_method pgbackrest or custom), recovery to its end, then
+ * act_boot_primary_up; on a failure nothing half-made stays. */
+void act_bootstrap_restore(struct act *x);
+/* bootstrap_method is not initdb, or SCOPE/config is refused (what it
+ * says about the bootstrap is unknown: act_bootstrap_restore gives up
+ * rather than run initdb where a restore may have been meant). */
+bool act_bootstrap_not_initdb(const struct agent *a);
 /* agent_act_replica.c: a replica created by the scope's
  * create_replica_methods in order (replica_conf.h), then started
  * following what.target. */

@@ -115,6 +115,7 @@ struct archive_state {
 	uint64_t archived, failed;
 	char last_wal[MEMBER_STR_MAX];
 	uint64_t last_archived_ms; /* wall clock, 0: never */
+	bool command_refused;      /* archive_command_refused logged */
 };
 
 struct agent {
@@ -371,6 +372,12 @@ void params_step(struct agent *a);  /* after scope_apply: write, poll */
 void archive_step(struct agent *a); /* pg_stat_archiver, every few s */
 /* What this node's Postgres should have now. */
 void params_wanted(struct agent *a, struct pg_params *want);
+/* agent_archiving.c: archive_mode and archive_command for the scope's
+ * pgBackRest repository (replica_archives), added to want where the pg.
+ * lines do not set them; and written into postgresql.auto.conf before a
+ * start (0, or -1 with err). */
+void archive_params_add(struct agent *a, struct pg_params *want);
+int archive_before_start(struct agent *a, char *err, size_t errlen);
 
 /* agent_unguarded.c: maintenance mode and a stopped agent. */
 /* Stop leaving Postgres running (paused cluster): mark a primary in

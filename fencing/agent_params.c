@@ -99,6 +99,7 @@ static void standby_floor(struct agent *a, struct pg_params *want)
 void params_wanted(struct agent *a, struct pg_params *want)
 {
 	pg_params_merge(want, &a->live.pg, &a->params.node);
+	archive_params_add(a, want);
 	if (a->pg_obs.state == PG_REPLICA)
 		standby_floor(a, want);
 }

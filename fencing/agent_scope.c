@@ -122,9 +122,11 @@ static void log_replica_methods(const struct replica_conf *c)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list),
 			 "%s%s", i ? "," : "", replica_method_name(m[i]));
 	log_event(LOG_INFO, "scope_setting",
-		  "key=create_replica_methods new=%s stanza=%s config=%s", list,
-		  c->stanza[0] ? c->stanza : "-",
-		  c->config[0] ? c->config : "-");
+		  "key=create_replica_methods new=%s stanza=%s config=%s "
+		  "archive=%s",
+		  list, c->stanza[0] ? c->stanza : "-",
+		  c->config[0] ? c->config : "-",
+		  replica_archives(c) ? "on" : "off");
 }
 
 static void refuse(struct agent *a, const char *err)
@@ -172,6 +174,7 @@ void scope_apply(struct agent *a)
 	next.standby = stored.standby; /* SCOPE/config only */
 	if (!standby_cluster_equal(&a->live.standby, &next.standby))
 		standby_cluster_log(&next.standby);
+	next.bootstrap = stored.bootstrap;
 	if (!replica_conf_equal(&a->live.replica, &next.replica))
 		log_replica_methods(&next.replica);
 	log_changes(&a->live, &next, &file, &stored);

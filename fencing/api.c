@@ -285,6 +285,18 @@ static void metrics_archive(const struct member *m, struct http_response *res)
 		"Failed archive_command attempts on this node's Postgres "
 		"(pg_stat_archiver).",
 		m ? m->archive_failed : 0);
+	/* WAL, history and backup file names are [0-9A-Za-z.]: label
+	 * values that need no escaping (anything else is not shown) */
+	const char *wal = m ? m->archive_last_wal : "";
+	metric_head(res, "tenure_agent_archive_last_wal_info", "gauge",
+		    "1, labelled with the last WAL file this node's Postgres "
+		    "archived (pg_stat_archiver); absent before the first.");
+	if (wal[0] && strspn(wal, "0123456789.ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz") == strlen(wal))
+		http_printf(res,
+			    "tenure_agent_archive_last_wal_info{wal=\"%s\"} "
+			    "1\n",
+			    wal);
 }
 
 static void metrics(const struct api_view *v, struct http_response *res)

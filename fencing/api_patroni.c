@@ -259,6 +259,28 @@ static void standby_cluster_json(const struct standby_cluster *c,
 	json_end(j);
 }
 
+/* The replica creation, archiving and bootstrap keys that are set, as
+ * show-config gives them (Patroni keeps these outside its dynamic
+ * configuration: tenure's names only).  Not the commands: a GET may need
+ * no credentials, and an operator's command line may hold one. */
+static void put_backup_keys(const struct scope_conf *c, struct json *j)
+{
+	char v[1100];
+	for (int k = 0; k < REPLICA_N_KEYS; k++)
+		if (c->replica.set[k] && k != REPLICA_KEY_COMMAND) {
+			replica_conf_value(&c->replica, (enum replica_key)k, v,
+					   sizeof(v));
+			api_put_kstr(j, replica_key_names[k], v);
+		}
+	for (int k = 0; k < BOOTSTRAP_N_KEYS; k++)
+		if (c->bootstrap.set[k] && k != BOOTSTRAP_KEY_COMMAND) {
+			bootstrap_conf_value(&c->bootstrap,
+					     (enum bootstrap_key)k, v,
+					     sizeof(v));
+			api_put_kstr(j, bootstrap_key_names[k], v);
+		}
+}
+
 void api_config_json(const struct scope_conf *c, bool paused, struct json *j)
 {
 	char v[64];
@@ -279,6 +301,7 @@ void api_config_json(const struct scope_conf *c, bool paused, struct json *j)
 	api_put_kstr(j, "renew_interval", v);
 	if (standby_cluster_active(&c->standby))
 		standby_cluster_json(&c->standby, j);
+	put_backup_keys(c, j);
 	json_end(j);
 }
 

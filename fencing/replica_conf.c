@@ -3,15 +3,14 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/conf_lex.h"
 #include "fencing/replica_conf.h"
 
 const char *const replica_key_names[REPLICA_N_KEYS] = {
-	"create_replica_methods",
-	"pgbackrest_stanza",
-	"pgbackrest_config",
-	"create_replica_command",
+	"create_replica_methods", "pgbackrest_stanza",      "pgbackrest_config",
+	"create_replica_command", "archive_via_pgbackrest",
 };
 
 static const char *const method_names[REPLICA_N_METHODS] = {
@@ -120,6 +119,25 @@ static int set_string(char *dst, size_t cap, const char *key, const char *value,
 	return 0;
 }
 
+static int parse_on_off(bool *out, const char *key, const char *value,
+			char *err, size_t errlen)
+{
+	static const char *const on[] = { "on", "true", "yes", "1" };
+	static const char *const off[] = { "off", "false", "no", "0" };
+	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+		if (strcasecmp(value, on[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(value, off[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "%s: on or off, not \"%.64s\"", key, value);
+	return -1;
+}
+
 static int set_value(struct replica_conf *c, int k, const char *value,
 		     char *err, size_t errlen)
 {
@@ -146,6 +164,8 @@ static int set_value(struct replica_conf *c, int k, const char *value,
 		}
 		return set_string(c->config, sizeof(c->config), key, value, err,
 				  errlen);
+	case REPLICA_KEY_ARCHIVE:
+		return parse_on_off(&c->archive, key, value, err, errlen);
 	default:
 		return set_string(c->command, sizeof(c->command), key, value,
 				  err, errlen);
@@ -170,30 +190,17 @@ int replica_conf_set(struct replica_conf *c, const char *key, size_t klen,
 	return 1;
 }
 
-/* One of our keys, in any case (common/conf_lex.h), or -1. */
-static int lexed_key(const struct conf_lexed *l)
-{
-	for (int k = 0; l->key_len && k < REPLICA_N_KEYS; k++)
-		if (conf_lex_key_is(l, replica_key_names[k]))
-			return k;
-	return -1;
-}
-
 /* The line's syntax is common/conf_lex.h's, as every other line of the
  * scope's settings: a line that is not ours is left to the others, even
  * one they will refuse. */
 int replica_conf_line(struct replica_conf *c, const char *line, const char *end,
 		      char *err, size_t errlen)
 {
-	struct conf_lexed l;
 	char value[1100];
-	int rc = conf_lex(line, (size_t)(end - line), &l, value, sizeof(value),
-			  err, errlen);
-	int k = lexed_key(&l);
+	int k = conf_lex_named(line, end, replica_key_names, REPLICA_N_KEYS,
+			       value, sizeof(value), err, errlen);
 	if (k < 0)
-		return 0;
-	if (rc != 0)
-		return -1;
+		return k == -1 ? 0 : -1;
 	if (!*value) {
 		snprintf(err, errlen, "%s: expected a value",
 			 replica_key_names[k]);
@@ -207,6 +214,12 @@ int replica_conf_check(const struct replica_conf *c, char *err, size_t errlen)
 {
 	enum replica_method m[REPLICA_N_METHODS];
 	size_t n = replica_methods(c, m);
+	if (c->set[REPLICA_KEY_ARCHIVE] && c->archive &&
+	    !c->set[REPLICA_KEY_STANZA]) {
+		snprintf(err, errlen,
+			 "archive_via_pgbackrest: needs pgbackrest_stanza");
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (m[i] == REPLICA_PGBACKREST && !c->set[REPLICA_KEY_STANZA]) {
 			snprintf(err, errlen,
@@ -224,34 +237,12 @@ int replica_conf_check(const struct replica_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* value as a single-quoted conf value ('' for a quote, \\ for a
- * backslash: common/conf_lex.h). */
-static bool put_quoted(char *buf, size_t cap, size_t *len, const char *key,
-		       const char *value)
-{
-	int w = snprintf(buf + *len, cap - *len, "%s = '", key);
-	if (w < 0 || (size_t)w >= cap - *len)
-		return false;
-	*len += (size_t)w;
-	for (const char *p = value; *p; p++) {
-		bool doubled = *p == '\'' || *p == '\\';
-		if (*len + (doubled ? 2 : 1) + 3 > cap)
-			return false;
-		if (doubled)
-			buf[(*len)++] = *p;
-		buf[(*len)++] = *p;
-	}
-	buf[(*len)++] = '\'';
-	buf[(*len)++] = '\n';
-	buf[*len] = '\0';
-	return true;
-}
-
 void replica_conf_value(const struct replica_conf *c, enum replica_key k,
 			char *buf, size_t cap)
 {
 	const char *values[REPLICA_N_KEYS] = { "", c->stanza, c->config,
-					       c->command };
+					       c->command,
+					       c->archive ? "on" : "off" };
 	if (!cap)
 		return;
 	buf[0] = '\0';
@@ -272,8 +263,8 @@ bool replica_conf_format(const struct replica_conf *c, char *buf, size_t cap,
 	char v[1100];
 	for (int k = 0; k < REPLICA_N_KEYS; k++) {
 		replica_conf_value(c, (enum replica_key)k, v, sizeof(v));
-		if (c->set[k] &&
-		    !put_quoted(buf, cap, len, replica_key_names[k], v))
+		if (c->set[k] && !conf_lex_put_quoted(buf, cap, len,
+						      replica_key_names[k], v))
 			return false;
 	}
 	return true;
@@ -317,6 +308,26 @@ bool replica_restore_command(const struct replica_conf *c, const char *datadir,
 	int w = snprintf(buf, cap,
 			 "pgbackrest --stanza=%s%s --pg1-path=\"%s\" "
 			 "archive-get %%f \"%%p\"",
+			 c->stanza, config, datadir);
+	return w >= 0 && (size_t)w < cap && !strpbrk(datadir, "\"\\$`");
+}
+
+bool replica_archives(const struct replica_conf *c)
+{
+	if (!c->set[REPLICA_KEY_STANZA])
+		return false;
+	return !c->set[REPLICA_KEY_ARCHIVE] || c->archive;
+}
+
+bool replica_archive_command(const struct replica_conf *c, const char *datadir,
+			     char *buf, size_t cap)
+{
+	char config[600] = "";
+	if (c->config[0])
+		snprintf(config, sizeof(config), " --config=%s", c->config);
+	int w = snprintf(buf, cap,
+			 "pgbackrest --stanza=%s%s --pg1-path=\"%s\" "
+			 "archive-push \"%%p\"",
 			 c->stanza, config, datadir);
 	return w >= 0 && (size_t)w < cap && !strpbrk(datadir, "\"\\$`");
 }

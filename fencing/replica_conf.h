@@ -20,6 +20,14 @@
  * and the standby then fetches WAL with the restore_command
  *   pgbackrest --stanza=S [--config=F] --pg1-path="DATADIR"
  *              archive-get %f "%p".
+ * archive_via_pgbackrest (on, off; unset: on when pgbackrest_stanza is
+ * set) makes every node's Postgres archive into the same repository:
+ * archive_mode = on and
+ *   archive_command = 'pgbackrest --stanza=S [--config=F]
+ *                      --pg1-path="DATADIR" archive-push "%p"'
+ * unless the scope's or the node's pg. lines set those two themselves
+ * (agent_params.c).  replica_conf_check() refuses it on without a stanza.
+ *
  * custom runs `/bin/sh -c 'exec CMD "$@"' tenure-create-replica DATADIR
  * SCOPE NAME` with TENURE_DATA_DIR, TENURE_SCOPE, TENURE_NAME and
  * TENURE_PRIMARY_CONNINFO in its environment.
@@ -47,6 +55,7 @@ enum replica_key {
 	REPLICA_KEY_STANZA,
 	REPLICA_KEY_CONFIG,
 	REPLICA_KEY_COMMAND,
+	REPLICA_KEY_ARCHIVE,
 	REPLICA_N_KEYS,
 };
 
@@ -56,6 +65,7 @@ struct replica_conf {
 	char stanza[128];
 	char config[512];   /* pgBackRest's config file, "": its default */
 	char command[1024]; /* custom's command */
+	bool archive;       /* archive_via_pgbackrest, when set */
 	bool set[REPLICA_N_KEYS];
 };
 
@@ -111,6 +121,16 @@ void replica_pgbackrest_argv(struct replica_argv *v,
  * config shared by several nodes cannot name for each).  false: too long,
  * or datadir holds a character the shell would read inside "". */
 bool replica_restore_command(const struct replica_conf *c, const char *datadir,
+			     char *buf, size_t cap);
+
+/* Whether Postgres archives into the repository: archive_via_pgbackrest,
+ * or, unset, whether a stanza is set. */
+bool replica_archives(const struct replica_conf *c);
+
+/* The archive_command for the repository and this data directory (as
+ * replica_restore_command: a relative %p needs --pg1-path).  false: too
+ * long, or datadir holds a character the shell would read inside "". */
+bool replica_archive_command(const struct replica_conf *c, const char *datadir,
 			     char *buf, size_t cap);
 
 #endif

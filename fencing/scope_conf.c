@@ -152,6 +152,9 @@ static int take_slot_lines(char *buf, size_t len, const char *origin,
 		if (taken == 0)
 			taken = standby_cluster_line(&out->standby, p, end, why,
 						     sizeof(why));
+		if (taken == 0)
+			taken = bootstrap_conf_line(&out->bootstrap, p, end,
+						    why, sizeof(why));
 		if (taken < 0) {
 			snprintf(err, errlen, "%s:%d: %s",
 				 origin ? origin : "text", lineno, why);
@@ -267,6 +270,9 @@ int scope_conf_assign(struct scope_conf *c, const char *assignment, char *err,
 	if (!taken)
 		taken = standby_cluster_set(&c->standby, rkey, strlen(rkey),
 					    value, err, errlen);
+	if (!taken)
+		taken = bootstrap_conf_set(&c->bootstrap, rkey, strlen(rkey),
+					   value, err, errlen);
 	if (taken)
 		return taken < 0 ? -1 : 0;
 	const struct conf_option *o = find_key(assignment, klen);
@@ -306,7 +312,9 @@ int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
 	}
 	if (replica_conf_check(&c->replica, err, errlen) != 0)
 		return -1;
-	return standby_cluster_check(&c->standby, err, errlen);
+	if (standby_cluster_check(&c->standby, err, errlen) != 0)
+		return -1;
+	return bootstrap_conf_check(&c->bootstrap, &c->replica, err, errlen);
 }
 
 void scope_conf_value(const struct scope_conf *c, enum scope_key i, char *buf,
@@ -332,7 +340,8 @@ bool scope_conf_format(const struct scope_conf *c, char *buf, size_t cap)
 		len += (size_t)w;
 	}
 	if (!replica_conf_format(&c->replica, buf, cap, &len) ||
-	    !standby_cluster_format(&c->standby, buf, cap, &len))
+	    !standby_cluster_format(&c->standby, buf, cap, &len) ||
+	    !bootstrap_conf_format(&c->bootstrap, buf, cap, &len))
 		return false;
 	for (size_t i = 0; i < c->n_slots; i++) {
 		char v[160];

@@ -33,6 +33,7 @@
 
 #define SCOPE_MAX_SLOTS 16 /* permanent slots */
 #include "fencing/pg_params.h"
+#include "fencing/bootstrap_conf.h"
 #include "fencing/replica_conf.h"
 #include "fencing/standby_cluster.h"
 
@@ -74,6 +75,9 @@ struct scope_conf {
 	/* standby_cluster_hosts, standby_cluster_restore_command,
 	 * standby_cluster_slot (standby_cluster.h) */
 	struct standby_cluster standby;
+	/* bootstrap_method, bootstrap_target, bootstrap_stanza,
+	 * bootstrap_command (bootstrap_conf.h) */
+	struct bootstrap_conf bootstrap;
 };
 
 /* The agent's defaults, and tenurectl's guess for the margins that each

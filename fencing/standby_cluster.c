@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/conf_lex.h"
 #include "fencing/standby_cluster.h"
 
 const char *const standby_key_names[STANDBY_N_KEYS] = {
@@ -154,68 +155,21 @@ int standby_cluster_set(struct standby_cluster *c, const char *key, size_t klen,
 	return 1;
 }
 
-/* The value of a line: blanks trimmed, then an optional pair of single
- * quotes with '' inside for one quote; a '#' outside quotes ends it. */
-static int line_value(const char *s, const char *end, char *out, size_t cap)
-{
-	size_t n = 0;
-	while (s < end && (*s == ' ' || *s == '\t'))
-		s++;
-	if (s < end && *s == '\'') {
-		for (s++; s < end; s++) {
-			if (*s == '\'' && s + 1 < end && s[1] == '\'')
-				s++;
-			else if (*s == '\'')
-				break;
-			if (n + 1 >= cap)
-				return -1;
-			out[n++] = *s;
-		}
-		out[n] = '\0';
-		return 0;
-	}
-	const char *e = s < end ? memchr(s, '#', (size_t)(end - s)) : NULL;
-	if (!e)
-		e = end > s ? end : s;
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		e--;
-	n = (size_t)(e - s);
-	if (n >= cap)
-		return -1;
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return 0;
-}
-
 int standby_cluster_line(struct standby_cluster *c, const char *line,
 			 const char *end, char *err, size_t errlen)
 {
-	const char *s = line;
-	while (s < end && (*s == ' ' || *s == '\t'))
-		s++;
-	const char *ke = s;
-	while (ke < end && ((*ke >= 'a' && *ke <= 'z') || *ke == '_'))
-		ke++;
-	int k = find_key(s, (size_t)(ke - s));
-	if (k < 0)
-		return 0;
-	const char *v = ke;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	if (v < end && *v == '=')
-		v++;
 	char value[1100];
-	if (line_value(v, end, value, sizeof(value)) != 0) {
-		snprintf(err, errlen, "%s: value too long",
-			 standby_key_names[k]);
-		return -1;
-	}
+	int k = conf_lex_named(line, end, standby_key_names, STANDBY_N_KEYS,
+			       value, sizeof(value), err, errlen);
+	if (k < 0)
+		return k == -1 ? 0 : -1;
 	if (!*value) {
 		snprintf(err, errlen, "%s: expected a value",
 			 standby_key_names[k]);
 		return -1;
 	}
-	return standby_cluster_set(c, s, (size_t)(ke - s), value, err, errlen);
+	const char *key = standby_key_names[k];
+	return standby_cluster_set(c, key, strlen(key), value, err, errlen);
 }
 
 int standby_cluster_check(const struct standby_cluster *c, char *err,
@@ -241,36 +195,14 @@ void standby_cluster_value(const struct standby_cluster *c, enum standby_key k,
 		 (unsigned)k < STANDBY_N_KEYS && c->set[k] ? values[k] : "");
 }
 
-/* key = 'value' ('' for a quote). */
-static bool put_quoted(char *buf, size_t cap, size_t *len, const char *key,
-		       const char *value)
-{
-	int w = snprintf(buf + *len, cap - *len, "%s = '", key);
-	if (w < 0 || (size_t)w >= cap - *len)
-		return false;
-	*len += (size_t)w;
-	for (const char *p = value; *p; p++) {
-		size_t need = *p == '\'' ? 2 : 1;
-		if (*len + need + 3 > cap)
-			return false;
-		if (*p == '\'')
-			buf[(*len)++] = '\'';
-		buf[(*len)++] = *p;
-	}
-	buf[(*len)++] = '\'';
-	buf[(*len)++] = '\n';
-	buf[*len] = '\0';
-	return true;
-}
-
 bool standby_cluster_format(const struct standby_cluster *c, char *buf,
 			    size_t cap, size_t *len)
 {
 	char v[1100];
 	for (int k = 0; k < STANDBY_N_KEYS; k++) {
 		standby_cluster_value(c, (enum standby_key)k, v, sizeof(v));
-		if (c->set[k] &&
-		    !put_quoted(buf, cap, len, standby_key_names[k], v))
+		if (c->set[k] && !conf_lex_put_quoted(buf, cap, len,
+						      standby_key_names[k], v))
 			return false;
 	}
 	return true;

@@ -3,17 +3,23 @@
 # (create_replica_methods, fencing/replica_conf.h, agent_act_replica.c) on
 # real PostgreSQL 15, three nodes, asynchronous:
 #
-#   1. pg1 bootstraps and archives into a repository on local disk (in
-#      $dir, owned by postgres); a full backup is taken, then rows are
-#      written that the backup does not hold; /metrics and cluster list
-#      show WAL archived and no failure (agent_archive.c);
+#   1. pgbackrest_stanza and pgbackrest_config are set before any agent
+#      runs; pg1 bootstraps and archives into a repository on local disk
+#      (in $dir, owned by postgres) with the archive_mode and
+#      archive_command its agent set (archive_via_pgbackrest unset: on;
+#      agent_archiving.c), nothing set by the test; a full backup is taken,
+#      then rows are written that the backup does not hold; /metrics and
+#      cluster list show WAL archived and no failure (agent_archive.c);
 #   2. with create_replica_methods = pgbackrest,basebackup, pg2 starts with
 #      no data directory: its agent restores it with pgBackRest (logged
 #      method=pgbackrest, no pg_basebackup run), writes its restore_command,
 #      and pg2 streams from pg1 with the rows written after the backup;
 #   3. with pgbackrest_config naming a repository that holds no stanza, pg3
 #      falls back to pg_basebackup (method=basebackup logged after the
-#      pgbackrest failure) and streams with the rows too.
+#      pgbackrest failure) and streams with the rows too;
+#   4. an explicit pg.archive_command wins over the agent's; removed, the
+#      agent's is back; archive_via_pgbackrest = off takes archive_mode
+#      off at the next restart (pending_restart meanwhile).
 # pgbackrest must be installed (.ci/run installs it); the test installs
 # nothing.
 me=pg-replica-backup
@@ -49,20 +55,20 @@ streams() {
 rows() { psql_as "$1" "SELECT count(*) FROM after_backup" 2>/dev/null; }
 has_rows() { [ "$(rows "$1")" = 1000 ]; }
 
-k=1
-while [ $k -le "$PG_NODES" ]; do
-	pg_conf $k pg_options "'-c unix_socket_directories=$dir/pg$k -c archive_mode=on'"
-	k=$((k + 1))
-done
+setting() { psql_as "$1" "SELECT setting FROM pg_settings WHERE name = '$2'"; }
 
-# ---- 1. pg1 archives; a full backup; rows after it ---------------------------
+# ---- 1. pg1 archives (set by its agent); a full backup; rows after it -------
 pg_start_witnesses
+cl edit-config --set pgbackrest_stanza=main --set pgbackrest_config="$br/good.conf"
+[ "$rc" = 0 ] || fail "1: edit-config: rc=$rc $out $err"
 pg_start_agent pg1
 first=$(pg_wait_primary 60) || fail "1: pg1 did not bootstrap"
 [ "$first" = pg1 ] || fail "1: $first is primary, not pg1"
-psql_as pg1 "ALTER SYSTEM SET archive_command = 'pgbackrest --config=$br/good.conf --stanza=main --pg1-path=$d1 archive-push %p'" ||
-	fail "1: archive_command"
-psql_as pg1 "SELECT pg_reload_conf()" >/dev/null || fail "1: reload"
+[ "$(setting pg1 archive_mode)" = on ] ||
+	fail "1: pg1's archive_mode is $(setting pg1 archive_mode), not on"
+want_cmd="pgbackrest --stanza=main --config=$br/good.conf --pg1-path=\"$d1\" archive-push \"%p\""
+[ "$(setting pg1 archive_command)" = "$want_cmd" ] ||
+	fail "1: pg1's archive_command is [$(setting pg1 archive_command)], not [$want_cmd]"
 brest stanza-create >"$dir/stanza.out" 2>&1 ||
 	fail "1: stanza-create: $(cat "$dir/stanza.out")"
 brest --type=full backup >"$dir/backup.out" 2>&1 ||
@@ -74,7 +80,8 @@ echo "1: full backup of pg1, then 1000 rows"
 # archiving's health: /metrics and the member record (cluster list)
 archived() {
 	pg_http pg1 /metrics | grep -q '^tenure_agent_archive_archived_total [1-9]' &&
-		pg_http pg1 /metrics | grep -q '^tenure_agent_archive_failed_total 0$'
+		pg_http pg1 /metrics | grep -q '^tenure_agent_archive_failed_total 0$' &&
+		pg_http pg1 /metrics | grep -Eq '^tenure_agent_archive_last_wal_info\{wal="[0-9A-F]{24}"\} 1$'
 }
 wait_for 20 archived || fail "1: /metrics: $(pg_http pg1 /metrics | grep archive)"
 listed() {
@@ -83,8 +90,7 @@ listed() {
 }
 wait_for 40 listed || fail "1: cluster list shows no archive: $out"
 
-cl edit-config --set create_replica_methods=pgbackrest,basebackup \
-	--set pgbackrest_stanza=main --set pgbackrest_config="$br/good.conf"
+cl edit-config --set create_replica_methods=pgbackrest,basebackup
 [ "$rc" = 0 ] || fail "edit-config: rc=$rc $out $err"
 cl edit-config --set create_replica_methods=pgbackrest,rsync
 [ "$rc" = 2 ] && printf '%s\n' "$err" | grep -q 'unknown method "rsync"' ||
@@ -115,4 +121,19 @@ logged pg3 'event=replica_method_failed method=pgbackrest next=basebackup' ||
 wait_for 60 streams pg3 || fail "3: pg3 does not stream"
 wait_for 30 has_rows pg3 || fail "3: pg3 has $(rows pg3) rows, not 1000"
 echo "3: pg3 fell back to pg_basebackup, streams, has the rows"
+
+# ---- 4. an explicit pg.archive_command wins; archive_via_pgbackrest = off -------
+cmd_is() { [ "$(setting pg1 archive_command)" = "$1" ]; }
+cl edit-config --set pg.archive_command=/bin/true
+[ "$rc" = 0 ] || fail "4: edit-config: rc=$rc $out $err"
+wait_for 20 cmd_is /bin/true || fail "4: pg.archive_command did not win: [$(setting pg1 archive_command)]"
+cl edit-config --set pg.archive_command= --set pgbackrest_config="$br/good.conf"
+[ "$rc" = 0 ] || fail "4: edit-config: rc=$rc $out $err"
+wait_for 20 cmd_is "$want_cmd" || fail "4: the agent's archive_command is not back: [$(setting pg1 archive_command)]"
+cl edit-config --set archive_via_pgbackrest=off
+[ "$rc" = 0 ] || fail "4: edit-config: rc=$rc $out $err"
+wait_for 20 cmd_is "" || fail "4: archive_via_pgbackrest=off left [$(setting pg1 archive_command)]"
+pending() { [ "$(psql_as pg1 "SELECT pending_restart FROM pg_settings WHERE name = 'archive_mode'")" = t ]; }
+wait_for 20 pending || fail "4: archive_mode off is not pending a restart"
+echo "4: pg.archive_command wins; archive_via_pgbackrest=off takes the agent's settings away"
 echo "$me: ok"

@@ -53,6 +53,7 @@ Suite *preflight_suite(void);      /* fencing/preflight.c */
 Suite *decide_suite(void);         /* fencing/decide.c */
 Suite *scope_conf_suite(void);     /* fencing/scope_conf.c */
 Suite *standby_suite(void);        /* fencing/standby_cluster.c */
+Suite *bootstrap_conf_suite(void); /* fencing/bootstrap_conf.c */
 Suite *slots_suite(void);          /* fencing/slots.c */
 Suite *pg_params_suite(void);      /* fencing/pg_params.c */
 Suite *optime_suite(void);         /* fencing/optime.c */

@@ -180,6 +180,28 @@ START_TEST(test_config)
 			 "true,\"synchronous_node_count\":2,\"maximum_lag_on_"
 			 "failover\":1048576,\"pause\":true,\"lease_ttl\":"
 			 "\"2500ms\",\"renew_interval\":\"1s\"}\n");
+	/* the backup keys that are set, in tenure's names */
+	char err[200];
+	ck_assert_int_eq(scope_conf_assign(&c, "pgbackrest_stanza=b", err,
+					   sizeof(err)),
+			 0);
+	ck_assert_int_eq(scope_conf_assign(&c, "archive_via_pgbackrest=on", err,
+					   sizeof(err)),
+			 0);
+	ck_assert_int_eq(scope_conf_assign(&c, "bootstrap_target=name:p1", err,
+					   sizeof(err)),
+			 0);
+	ck_assert_int_eq(scope_conf_assign(&c, "bootstrap_command=/x --pw=s",
+					   err, sizeof(err)),
+			 0);
+	f.v.paused = false;
+	call(&f.v, "GET", "/config", &a);
+	ck_assert_ptr_null(strstr(a.body, "--pw=s"));
+	ck_assert_ptr_nonnull(strstr(a.body,
+				     "\"renew_interval\":\"1s\","
+				     "\"pgbackrest_stanza\":\"b\","
+				     "\"archive_via_pgbackrest\":\"on\","
+				     "\"bootstrap_target\":\"name:p1\"}"));
 }
 END_TEST
 

@@ -252,6 +252,47 @@ START_TEST(replica_lines_share_the_file_syntax)
 }
 END_TEST
 
+START_TEST(archive_via_pgbackrest)
+{
+	char cmd[300];
+	/* unset: on as soon as a stanza is set */
+	ck_assert_int_eq(parse(""), 0);
+	ck_assert(!replica_archives(&c.replica));
+	ck_assert_int_eq(parse("pgbackrest_stanza = main\n"
+			       "pgbackrest_config = /etc/pgbr.conf"),
+			 0);
+	ck_assert(replica_archives(&c.replica));
+	ck_assert(replica_archive_command(&c.replica, "/d", cmd, sizeof(cmd)));
+	ck_assert_str_eq(cmd, "pgbackrest --stanza=main "
+			      "--config=/etc/pgbr.conf --pg1-path=\"/d\" "
+			      "archive-push \"%p\"");
+	ck_assert(
+		!replica_archive_command(&c.replica, "/d$x", cmd, sizeof(cmd)));
+	ck_assert(!replica_archive_command(&c.replica, "/d", cmd, 20));
+	ck_assert_int_eq(parse("pgbackrest_stanza = main\n"
+			       "archive_via_pgbackrest = off"),
+			 0);
+	ck_assert(!replica_archives(&c.replica));
+	ck_assert_int_eq(check(), 0);
+	/* on without a stanza: refused by the check */
+	ck_assert_int_eq(parse("archive_via_pgbackrest = on"), 0);
+	ck_assert(!replica_archives(&c.replica));
+	ck_assert_int_eq(check(), -1);
+	ck_assert_ptr_nonnull(strstr(err, "needs pgbackrest_stanza"));
+	ck_assert_int_eq(parse("archive_via_pgbackrest = maybe"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "on or off"));
+	/* --set, and the text written back */
+	char buf[512];
+	ck_assert_int_eq(parse("pgbackrest_stanza = s1"), 0);
+	ck_assert_int_eq(scope_conf_assign(&c, "archive-via-pgbackrest=OFF",
+					   err, sizeof(err)),
+			 0);
+	ck_assert(scope_conf_format(&c, buf, sizeof(buf)));
+	ck_assert_str_eq(buf, "pgbackrest_stanza = 's1'\n"
+			      "archive_via_pgbackrest = 'off'\n");
+}
+END_TEST
+
 Suite *scope_conf_suite(void)
 {
 	Suite *s = suite_create("scope_conf");
@@ -265,6 +306,7 @@ Suite *scope_conf_suite(void)
 	tcase_add_test(t, replica_methods_refused);
 	tcase_add_test(t, replica_keys_set_and_format);
 	tcase_add_test(t, replica_lines_share_the_file_syntax);
+	tcase_add_test(t, archive_via_pgbackrest);
 	suite_add_tcase(s, t);
 	return s;
 }
