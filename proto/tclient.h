@@ -48,12 +48,18 @@
  * certificate must verify against the CA and carry the endpoint's IP
  * address as a subject alternative name (IP SAN): endpoints and leader
  * hints are IP literals, so the certificates of the witnesses must name
- * the addresses clients dial (advertise_client included).  A connection
- * that is not ready within connect_timeout_ms counts as a failed connect.
- * A request that expires while its connection has been completely silent
- * since it was sent takes the connection down with it: a frozen server
- * (SIGSTOP, a half-dead host) keeps TCP open and would otherwise hold the
- * client forever.
+ * the addresses clients dial (advertise_client included).  Each step of
+ * a connection's set-up (TCP and TLS, HELLO's answer, AUTH_PROOF's) must
+ * be done within connect_timeout_ms of the step before, or the connect
+ * counts as failed: a server that answers is alive, and one busy with a
+ * reconnect storm would otherwise see its work thrown away and asked for
+ * again.  A request that expires while its connection has been completely
+ * silent since it was sent takes the connection down with it: a frozen
+ * server (SIGSTOP, a half-dead host) keeps TCP open and would otherwise
+ * hold the client forever.  Neither happens while the server's answer
+ * waits unread in the kernel (a busy loop, not a dead server).  The keys
+ * PBKDF2 derives from the secret are kept for the next connection
+ * (common/scram.h).
  *
  * Requests.  tclient_request() copies the request (the caller's strings
  * may go away at once) and gives it a fresh request id per attempt.  Its
@@ -155,7 +161,7 @@ struct tclient_options {
 	 * kept until the client is closed. */
 	struct tls_context *tls;
 	uint64_t timeout_ms;         /* default deadline of a request */
-	uint64_t connect_timeout_ms; /* connect (and HELLO) must finish */
+	uint64_t connect_timeout_ms; /* per set-up step (above) */
 	uint64_t backoff_base_ms;
 	uint64_t backoff_cap_ms;
 	unsigned breaker_threshold; /* consecutive failures to open */

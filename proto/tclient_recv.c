@@ -237,6 +237,7 @@ static void on_auth_answer(struct tclient *c, const struct frame *f)
 			    "credentials_file) while this client has a secret",
 			    -1);
 	} else if (hello) {
+		tconn_progress(conn);
 		if (!tconn_send_proof(conn, &resp.auth))
 			auth_failed(c, CLIENT_EUNAUTHORIZED,
 				    "unusable challenge", -1);

@@ -79,6 +79,7 @@ struct node {
 	struct disk_health disk_health;
 	/* fsync latency histogram: bucket k counts <= 2^k * 64 us */
 	uint64_t sync_count, sync_sum_ns, sync_buckets[16];
+	uint64_t ticks_deferred; /* on_tick */
 
 	bool stopping;
 	unsigned closing;
@@ -558,10 +559,32 @@ static void on_transport_log(void *arg, const char *level, const char *msg)
 	log_event(l, "transport", "msg=\"%s\"", msg);
 }
 
+/* A follower whose loop ran late (a burst of client work: thousands of
+ * agents reconnecting after a leader change) must read what the leader
+ * sent before it judges the leader silent.  libuv runs due timers before
+ * it polls, so the heartbeat may be waiting in the kernel while the tick
+ * says the election timeout has passed, and an election started for that
+ * deposes a live leader.  The tick is skipped then; the poll of this very
+ * loop iteration reads those bytes, so skips cannot go on while the
+ * leader is silent.  Delaying a tick only ever delays an election. */
+static bool leader_input_unread(const struct node *n)
+{
+	raft_id leader = raft_leader(n->raft);
+
+	return raft_state(n->raft) != RAFT_LEADER && leader &&
+	       transport_input_waiting(n->transport, leader);
+}
+
 static void on_tick(uv_timer_t *t)
 {
+	struct node *n = t->data;
 	struct raft_event ev = { .type = RAFT_EV_TICK };
-	node_step(t->data, &ev, NULL);
+
+	if (leader_input_unread(n)) {
+		n->ticks_deferred++;
+		return;
+	}
+	node_step(n, &ev, NULL);
 }
 
 /* ---- start-up --------------------------------------------------------------------- */
@@ -820,6 +843,11 @@ bool node_peer_connected(const struct node *n, raft_id id)
 struct sm *node_sm(struct node *n)
 {
 	return n->sm;
+}
+
+uint64_t node_ticks_deferred(const struct node *n)
+{
+	return n->ticks_deferred;
 }
 
 void node_disk_stats(const struct node *n, uint64_t *count, uint64_t *sum_ns,

@@ -322,6 +322,10 @@ static void metrics(struct status_ctx *c, struct http_response *res)
 	       raft_state(r) == RAFT_LEADER);
 	metric(res, "tenure_term", "gauge", "Current Raft term.",
 	       raft_term_current(r));
+	metric(res, "tenure_raft_ticks_deferred_total", "counter",
+	       "Raft ticks this follower put off to read the leader's "
+	       "messages first (its loop ran late).",
+	       node_ticks_deferred(c->node));
 	metric(res, "tenure_commit_index", "gauge", "Raft commit index.",
 	       raft_commit_index(r));
 	metric(res, "tenure_applied_index", "gauge",

@@ -968,6 +968,36 @@ START_TEST(test_silent_connection_is_dropped)
 }
 END_TEST
 
+/* The server answers at once, then its (and so this shared) loop is
+ * busy past the request's deadline: the answer waits unread in the
+ * kernel when the client's timer fires.  The request times out, but the
+ * connection is not taken for a frozen server's. */
+static void h_answer_then_stall(struct fake *f, struct fake_conn *fc,
+				const struct client_request *q)
+{
+	h_echo(f, fc, q);
+	if (q->op == CLIENT_OP_GET && q->key.len == 5 &&
+	    memcmp(q->key.p, "stall", 5) == 0)
+		usleep(150 * 1000);
+}
+
+START_TEST(test_unread_answer_is_not_silence)
+{
+	struct answer a = { 0 }, b = { 0 };
+
+	fake_start(&fx.srv[0], h_answer_then_stall);
+	client_new(1);
+	send_req(get_req("stall"), 100, &a);
+	wait_answer(&a);
+	ck_assert_int_eq(a.status, CLIENT_ETIMEOUT);
+	send_req(get_req("second"), 0, &b);
+	wait_answer(&b);
+	ck_assert_int_eq(b.status, CLIENT_OK);
+	ck_assert_msg(fx.srv[0].n_conns == 1, "connections %u; log:\n%s",
+		      fx.srv[0].n_conns, fx.log);
+}
+END_TEST
+
 /* Refuses three times (no quorum, busy, no quorum), then answers. */
 static void h_refuse_three(struct fake *f, struct fake_conn *fc,
 			   const struct client_request *q)
@@ -1144,9 +1174,12 @@ static void h_scram(struct fake *f, struct fake_conn *fc,
 	if (q->op == CLIENT_OP_HELLO && auth_mode == AUTH_NO_PROOF) {
 		answer_auth(fc, q, &b);
 	} else if (q->op == CLIENT_OP_HELLO) {
-		ck_assert_int_eq(scram_verifier_make("correct horse", 13, 1000,
-						     &auth_v),
-				 0);
+		/* one verifier (one salt) for the server's life, as a
+		 * witness's credentials file */
+		if (!auth_v.iterations)
+			ck_assert_int_eq(scram_verifier_make("correct horse",
+							     13, 1000, &auth_v),
+					 0);
 		ck_assert_uint_eq(q->nonce.len, SCRAM_NONCE_LEN);
 		auth_x = (struct scram_exchange){ .user = f->user,
 						  .user_len = strlen(f->user),
@@ -1199,6 +1232,93 @@ START_TEST(test_auth_first_with_user)
 	ck_assert_str_eq(fx.srv[0].user, "ops");
 	ck_assert_str_eq(fx.srv[0].client_name, "tenurectl");
 	ck_assert(!fx.srv[0].secret_seen);
+}
+END_TEST
+
+/* A reconnect proves the secret again without PBKDF2: the keys derived
+ * for the witness's salt are kept (a host of many agents would otherwise
+ * spend its CPU on derivations after every leader change). */
+START_TEST(test_auth_keys_kept_across_connections)
+{
+	struct answer a = { 0 }, b = { 0 };
+
+	auth_mode = AUTH_REAL;
+	fx.o.user = "ops";
+	fx.o.secret = "correct horse";
+	fake_start(&fx.srv[0], h_scram);
+	client_new(1);
+	send_req(get_req("k"), 0, &a);
+	wait_answer(&a);
+	ck_assert_int_eq(a.status, CLIENT_OK);
+	fake_drop(fx.srv[0].conns[0]);
+	send_req(get_req("k"), 0, &b);
+	wait_answer(&b);
+	ck_assert_int_eq(b.status, CLIENT_OK);
+	ck_assert_uint_eq(fx.srv[0].n_conns, 2);
+	ck_assert_uint_eq(fx.c->keys.derivations, 1);
+}
+END_TEST
+
+/* A server that answers each step of the handshake after 200 ms: 400 ms
+ * in all, more than the 300 ms connect timeout, but every step is within
+ * it of the one before.  A busy server that makes progress keeps its
+ * connection (dropping it would throw its work away and ask again). */
+static struct {
+	uv_timer_t timer;
+	struct fake *f;
+	struct fake_conn *fc;
+	struct client_request q;
+	char nonce[SCRAM_NONCE_LEN], proof[SCRAM_KEY_LEN];
+	bool armed;
+} slow;
+
+static void slow_answer(uv_timer_t *t)
+{
+	(void)t;
+	if (slow.fc && !slow.fc->closing)
+		h_scram(slow.f, slow.fc, &slow.q);
+}
+
+static void h_scram_slow(struct fake *f, struct fake_conn *fc,
+			 const struct client_request *q)
+{
+	if (q->op != CLIENT_OP_HELLO && q->op != CLIENT_OP_AUTH_PROOF) {
+		h_scram(f, fc, q);
+		return;
+	}
+	if (!slow.armed) {
+		ck_assert_int_eq(uv_timer_init(f->loop, &slow.timer), 0);
+		slow.armed = true;
+	}
+	slow.f = f;
+	slow.fc = fc;
+	slow.q = *q;
+	ck_assert_uint_le(q->nonce.len, sizeof(slow.nonce));
+	ck_assert_uint_le(q->proof.len, sizeof(slow.proof));
+	memcpy(slow.nonce, q->nonce.p, q->nonce.len);
+	memcpy(slow.proof, q->proof.p, q->proof.len);
+	slow.q.nonce.p = slow.nonce;
+	slow.q.proof.p = slow.proof;
+	uv_timer_start(&slow.timer, slow_answer, 200, 0);
+}
+
+START_TEST(test_slow_handshake_steps_are_progress)
+{
+	struct answer a = { 0 };
+
+	memset(&slow, 0, sizeof(slow));
+	auth_mode = AUTH_REAL;
+	fx.o.user = "ops";
+	fx.o.secret = "correct horse";
+	fx.o.connect_timeout_ms = 300;
+	fake_start(&fx.srv[0], h_scram_slow);
+	client_new(1);
+	send_req(get_req("k"), 0, &a);
+	wait_answer(&a);
+	ck_assert_msg(a.status == CLIENT_OK, "status %d; log:\n%s", a.status,
+		      fx.log);
+	ck_assert_uint_eq(fx.srv[0].n_conns, 1);
+	uv_close((uv_handle_t *)&slow.timer, NULL);
 }
 END_TEST
 
@@ -1691,6 +1811,8 @@ Suite *tclient_suite(void)
 	tcase_add_test(req, test_unreachable_hint_falls_back);
 	tcase_add_test(req, test_auth_first_with_user);
 	tcase_add_test(req, test_auth_wrong_secret);
+	tcase_add_test(req, test_auth_keys_kept_across_connections);
+	tcase_add_test(req, test_slow_handshake_steps_are_progress);
 	tcase_add_test(req, test_auth_server_asks_no_proof);
 	tcase_add_test(req, test_auth_server_cannot_sign);
 	tcase_add_test(req, test_no_hello_without_user);
@@ -1701,6 +1823,7 @@ Suite *tclient_suite(void)
 	tcase_add_test(fail, test_never_sent_is_not_unknown);
 	tcase_add_test(fail, test_lost_attempt_stays_unknown);
 	tcase_add_test(fail, test_silent_connection_is_dropped);
+	tcase_add_test(fail, test_unread_answer_is_not_silence);
 	tcase_add_test(fail, test_lost_leader_races_to_next);
 	tcase_add_test(fail, test_lost_leader_not_redialled);
 	tcase_add_test(fail, test_hint_followed_at_once);
