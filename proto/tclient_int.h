@@ -110,6 +110,10 @@ struct tconn {
 	long ep;               /* endpoint index, -1 for a leader hint */
 	enum tconn_state state;
 	bool draining; /* moving elsewhere: send nothing new */
+	/* It answered "not the leader" naming none, first at
+	 * leaderless_since (tclient_recv.c, wait_for_a_leader). */
+	bool leaderless;
+	uint64_t leaderless_since;
 	/* The current handshake step (connect, HELLO's answer, AUTH_PROOF's)
 	 * must be done by then. */
 	uint64_t ready_deadline;

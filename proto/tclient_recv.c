@@ -82,6 +82,25 @@ void tclient_hint_failed(struct tclient *c, const char *addr, uint64_t now)
 		    addr, c->endpoints[c->cur], (unsigned)TCLIENT_HINT_SHUN_MS);
 }
 
+/* A server that names no leader (an empty hint: one it names that we
+ * cannot use is another matter) is most likely in an election, and will
+ * name the winner within an election timeout.  Moving on at once would
+ * make every client bounce between the followers, each time with a whole
+ * handshake: thousands of them after a leader change.  So it is asked
+ * again, after a backoff, for up to connect_timeout_ms from its first
+ * such answer; one that still names none may be cut off from the
+ * majority, and the next endpoint is tried. */
+static bool wait_for_a_leader(struct tclient *c, struct tconn *conn)
+{
+	uint64_t now = uv_now(c->loop);
+
+	if (!conn->leaderless) {
+		conn->leaderless = true;
+		conn->leaderless_since = now;
+	}
+	return now - conn->leaderless_since < c->o.connect_timeout_ms;
+}
+
 /* Move the connection to the leader (or to the next endpoint) once the
  * requests already on this one are answered.  The first redirect of a
  * connection decides; later ones would only repeat it.  True when the
@@ -101,7 +120,8 @@ static bool follow(struct tclient *c, struct client_str hint)
 			    "%s is not the leader; following it to "
 			    "%s",
 			    conn->addr, c->redirect);
-	} else if (c->o.n_endpoints > 1) {
+	} else if (c->o.n_endpoints > 1 &&
+		   !(hint.len == 0 && wait_for_a_leader(c, conn))) {
 		c->cur = (size_t)(conn->ep + 1) % c->o.n_endpoints;
 		tclient_log(c, "info",
 			    "%s is not the leader and names none "

@@ -617,10 +617,14 @@ START_TEST(test_follows_leader_hint)
 }
 END_TEST
 
+/* A server that names no leader for connect_timeout_ms (300 ms here) is
+ * asked again meanwhile on the same connection, then left for the next
+ * endpoint. */
 START_TEST(test_rotates_without_hint)
 {
 	struct answer a = { 0 };
 
+	fx.o.connect_timeout_ms = 300;
 	fake_start(&fx.srv[0], h_not_leader_no_hint);
 	fake_start(&fx.srv[1], h_echo);
 	client_new(2);
@@ -629,9 +633,40 @@ START_TEST(test_rotates_without_hint)
 	send_req(cas_req("y"), 0, &a);
 	wait_answer(&a);
 	ck_assert_int_eq(a.status, CLIENT_OK);
-	ck_assert_uint_eq(fx.srv[0].n_requests, 1);
+	ck_assert_uint_ge(fx.srv[0].n_requests, 2);
+	ck_assert_uint_eq(fx.srv[0].n_conns, 1);
 	ck_assert_uint_eq(fx.srv[1].n_requests, 1);
 	ck_assert_uint_eq(fx.srv[1].ops[0], CLIENT_OP_CAS);
+	ck_assert_uint_ge(fx.srv[1].at_ms[0] - fx.srv[0].at_ms[0], 300);
+}
+END_TEST
+
+/* A follower in an election: no leader for its first two answers, then
+ * it names srv[1].  The client waits on it (no bounce to srv[2], no new
+ * connection) and follows the hint when it comes. */
+static void h_elects_then_names_1(struct fake *f, struct fake_conn *fc,
+				  const struct client_request *q)
+{
+	fake_reply(fc, q, CLIENT_ENOTLEADER,
+		   f->counter++ < 2 ? "" : fx.srv[1].addr, NULL);
+}
+
+START_TEST(test_waits_out_an_election)
+{
+	struct answer a = { 0 };
+
+	fake_start(&fx.srv[0], h_elects_then_names_1);
+	fake_start(&fx.srv[1], h_echo);
+	fake_start(&fx.srv[2], h_echo);
+	client_new(3);
+	send_req(get_req("x"), 0, &a);
+	wait_answer(&a);
+	ck_assert_msg(a.status == CLIENT_OK, "status %d; log:\n%s", a.status,
+		      fx.log);
+	ck_assert_uint_eq(fx.srv[0].n_requests, 3);
+	ck_assert_uint_eq(fx.srv[0].n_conns, 1);
+	ck_assert_uint_eq(fx.srv[1].n_requests, 1);
+	ck_assert_uint_eq(fx.srv[2].n_requests, 0);
 }
 END_TEST
 
@@ -1809,6 +1844,7 @@ Suite *tclient_suite(void)
 	tcase_add_test(req, test_rotates_without_hint);
 	tcase_add_test(req, test_redirect_drains_in_flight);
 	tcase_add_test(req, test_unreachable_hint_falls_back);
+	tcase_add_test(req, test_waits_out_an_election);
 	tcase_add_test(req, test_auth_first_with_user);
 	tcase_add_test(req, test_auth_wrong_secret);
 	tcase_add_test(req, test_auth_keys_kept_across_connections);
