@@ -16,10 +16,10 @@
  * there is something to send.  Endpoints are IP literals ("10.0.0.1:7100",
  * "[fd00::1]:7100"), tried in order: a failed connect or a lost connection
  * moves to the next one, and so does a server that answers "not the
- * leader" without naming one for connect_timeout_ms (until then it is
- * asked again, with backoff: it is most likely in an election, and
- * bouncing between followers would cost every client a handshake per
- * bounce).  A
+ * leader" without naming one we can use (none, or a shunned address, see
+ * below) for connect_timeout_ms (until then it is asked again, with
+ * backoff: it is most likely in an election, and bouncing between
+ * followers would cost every client a handshake per bounce).  A
  * CLIENT_ENOTLEADER answer that names the leader (leader_client) moves the
  * connection there instead, whether or not that address is one of the
  * endpoints (that is how a client finds a leader it was not told about).
@@ -149,10 +149,12 @@
  * used again. */
 #define TCLIENT_HINT_SHUN_MS 5000
 /* How long the address of a connection that failed or was lost is passed
- * over: about what the witnesses take to elect a new leader, while
- * followers still name the one that died; short enough that a witness
- * restarted there is soon used again. */
-#define TCLIENT_LOST_SHUN_MS 1000
+ * over: about what the witnesses take to elect a new leader (an election
+ * timeout is at most 400 ms by default), while followers still name the
+ * one that died; short enough that a witness restarted there, which may
+ * well win that election, is soon followed (the clients wait at the
+ * followers meanwhile). */
+#define TCLIENT_LOST_SHUN_MS 500
 
 /* Zero (or NULL) fields take the defaults above. */
 struct tclient_options {

@@ -82,14 +82,15 @@ void tclient_hint_failed(struct tclient *c, const char *addr, uint64_t now)
 		    addr, c->endpoints[c->cur], (unsigned)TCLIENT_HINT_SHUN_MS);
 }
 
-/* A server that names no leader (an empty hint: one it names that we
- * cannot use is another matter) is most likely in an election, and will
- * name the winner within an election timeout.  Moving on at once would
- * make every client bounce between the followers, each time with a whole
- * handshake: thousands of them after a leader change.  So it is asked
- * again, after a backoff, for up to connect_timeout_ms from its first
- * such answer; one that still names none may be cut off from the
- * majority, and the next endpoint is tried. */
+/* A server that names no leader we can use (none: an election runs; or
+ * one we passed over: most likely the leader that just died, which the
+ * followers go on naming until they elect another) will name a usable
+ * one within an election timeout.  Moving on at once would make every
+ * client bounce between the followers, each time with a whole handshake:
+ * thousands of them after a leader change.  So it is asked again, after a
+ * backoff, for up to connect_timeout_ms from its first such answer; one
+ * that names none still may be cut off from the majority, and the next
+ * endpoint is tried. */
 static bool wait_for_a_leader(struct tclient *c, struct tconn *conn)
 {
 	uint64_t now = uv_now(c->loop);
@@ -120,8 +121,7 @@ static bool follow(struct tclient *c, struct client_str hint)
 			    "%s is not the leader; following it to "
 			    "%s",
 			    conn->addr, c->redirect);
-	} else if (c->o.n_endpoints > 1 &&
-		   !(hint.len == 0 && wait_for_a_leader(c, conn))) {
+	} else if (c->o.n_endpoints > 1 && !wait_for_a_leader(c, conn)) {
 		c->cur = (size_t)(conn->ep + 1) % c->o.n_endpoints;
 		tclient_log(c, "info",
 			    "%s is not the leader and names none "
