@@ -91,10 +91,19 @@ void tclient_hint_failed(struct tclient *c, const char *addr, uint64_t now)
  * backoff, for up to connect_timeout_ms from its first such answer; one
  * that names none still may be cut off from the majority, and the next
  * endpoint is tried. */
-static bool wait_for_a_leader(struct tclient *c, struct tconn *conn)
+static bool wait_for_a_leader(struct tclient *c, struct tconn *conn,
+			      struct client_str hint)
 {
 	uint64_t now = uv_now(c->loop);
 
+	/* The address of the connection just lost, passed over a moment
+	 * more: followers name it because it died (then they soon name
+	 * another) or because it came back and won (then it is followed
+	 * when the moment is over).  Either way, this follower is where
+	 * to learn which. */
+	if (same_addr(hint, c->shunned) && now < c->shunned_until &&
+	    c->shunned_until - now <= TCLIENT_LOST_SHUN_MS)
+		return true;
 	if (!conn->leaderless) {
 		conn->leaderless = true;
 		conn->leaderless_since = now;
@@ -121,7 +130,7 @@ static bool follow(struct tclient *c, struct client_str hint)
 			    "%s is not the leader; following it to "
 			    "%s",
 			    conn->addr, c->redirect);
-	} else if (c->o.n_endpoints > 1 && !wait_for_a_leader(c, conn)) {
+	} else if (c->o.n_endpoints > 1 && !wait_for_a_leader(c, conn, hint)) {
 		c->cur = (size_t)(conn->ep + 1) % c->o.n_endpoints;
 		tclient_log(c, "info",
 			    "%s is not the leader and names none "

@@ -907,6 +907,46 @@ START_TEST(test_lost_leader_not_redialled)
 }
 END_TEST
 
+/* The leader is killed and restarted at once, and wins the election
+ * again: the followers name it all along.  The client waits at the first
+ * follower (no bounce to the other, though the wait outlasts its connect
+ * timeout) until the lost address is no longer passed over, then follows
+ * the hint back to the restarted leader. */
+START_TEST(test_restarted_leader_followed_after_shun)
+{
+	struct answer a = { 0 };
+
+	fx.o.connect_timeout_ms = 300;
+	fx.o.backoff_base_ms = 20;
+	fx.o.backoff_cap_ms = 50;
+	fake_start(&fx.srv[0], h_leader_dies);
+	fake_start(&fx.srv[1], h_redirect_to_0);
+	fake_start(&fx.srv[2], h_redirect_to_0);
+	fx.endpoints[0] = fx.srv[0].addr;
+	fx.endpoints[1] = fx.srv[1].addr;
+	fx.endpoints[2] = fx.srv[2].addr;
+	fx.o.n_endpoints = 3;
+	ck_assert_int_eq(tclient_new(&fx.loop, &fx.o, &fx.c), 0);
+	send_req(get_req("before"), 0, &a);
+	wait_answer(&a);
+	memset(&a, 0, sizeof(a));
+	send_req(get_req("after"), 0, &a);
+	ck_assert(run_until(&fx.loop, all_closed, &fx.srv[0], DEADLINE_MS));
+	/* back at once, at the same port */
+	fx.srv[0].on_request = h_echo;
+	ck_assert_int_eq(fake_listen_on(&fx.srv[0], fx.srv[0].port), 0);
+	wait_answer(&a);
+	ck_assert_msg(a.status == CLIENT_OK, "status %d; log:\n%s", a.status,
+		      fx.log);
+	ck_assert_str_eq(a.value, "after");
+	ck_assert_uint_eq(fx.srv[0].n_conns, 2);
+	ck_assert_uint_ge(fx.srv[1].n_requests, 2);
+	ck_assert_uint_eq(fx.srv[1].n_conns, 1);
+	ck_assert_msg(fx.srv[2].n_requests == 0, "log:\n%s", fx.log);
+	ck_assert_uint_eq(count_in_log("following it to"), 1);
+}
+END_TEST
+
 /* A follower's hint is followed at once, not after a backoff. */
 START_TEST(test_hint_followed_at_once)
 {
@@ -1879,6 +1919,7 @@ Suite *tclient_suite(void)
 	tcase_add_test(fail, test_lost_leader_races_to_next);
 	tcase_add_test(fail, test_lost_leader_not_redialled);
 	tcase_add_test(fail, test_hint_followed_at_once);
+	tcase_add_test(fail, test_restarted_leader_followed_after_shun);
 	tcase_add_test(fail, test_backoff_grows);
 	tcase_add_test(fail, test_backoff_bounds);
 	tcase_add_test(fail, test_breaker_opens_and_half_opens);
