@@ -199,27 +199,63 @@ static int message_mac(const uint8_t key[SCRAM_KEY_LEN],
 	return hmac(key, msg, n, out);
 }
 
+/* k holds the keys for x's salt and iteration count: derived now, or
+ * kept from an earlier exchange with the same ones. */
+static int client_keys_for(const char *secret, size_t len,
+			   struct scram_client_keys *k,
+			   const struct scram_exchange *x)
+{
+	if (k->valid && k->iterations == x->iterations &&
+	    CRYPTO_memcmp(k->salt, x->salt, SCRAM_SALT_LEN) == 0)
+		return 0;
+	scram_client_keys_clear(k);
+	k->derivations++;
+	if (derive_keys(secret, len, x->salt, x->iterations, k->client_key,
+			k->server_key))
+		return -1;
+	memcpy(k->salt, x->salt, SCRAM_SALT_LEN);
+	k->iterations = x->iterations;
+	k->valid = true;
+	return 0;
+}
+
+void scram_client_keys_clear(struct scram_client_keys *k)
+{
+	unsigned derivations = k->derivations;
+
+	OPENSSL_cleanse(k, sizeof(*k));
+	k->derivations = derivations;
+}
+
+int scram_client_proof_kept(const char *secret, size_t len,
+			    struct scram_client_keys *k,
+			    const struct scram_exchange *x,
+			    uint8_t proof[SCRAM_KEY_LEN],
+			    uint8_t expected_signature[SCRAM_KEY_LEN])
+{
+	uint8_t stored_key[SCRAM_KEY_LEN], client_sig[SCRAM_KEY_LEN];
+
+	if (client_keys_for(secret, len, k, x))
+		return -1;
+	SHA256(k->client_key, SCRAM_KEY_LEN, stored_key);
+	if (message_mac(stored_key, x, client_sig) ||
+	    message_mac(k->server_key, x, expected_signature))
+		return -1;
+	for (int i = 0; i < SCRAM_KEY_LEN; i++)
+		proof[i] = k->client_key[i] ^ client_sig[i];
+	return 0;
+}
+
 int scram_client_proof(const char *secret, size_t len,
 		       const struct scram_exchange *x,
 		       uint8_t proof[SCRAM_KEY_LEN],
 		       uint8_t expected_signature[SCRAM_KEY_LEN])
 {
-	uint8_t client_key[SCRAM_KEY_LEN], server_key[SCRAM_KEY_LEN];
-	uint8_t stored_key[SCRAM_KEY_LEN], client_sig[SCRAM_KEY_LEN];
-	int rv = -1;
+	struct scram_client_keys k = { 0 };
+	int rv = scram_client_proof_kept(secret, len, &k, x, proof,
+					 expected_signature);
 
-	if (derive_keys(secret, len, x->salt, x->iterations, client_key,
-			server_key) == 0) {
-		SHA256(client_key, SCRAM_KEY_LEN, stored_key);
-		if (message_mac(stored_key, x, client_sig) == 0 &&
-		    message_mac(server_key, x, expected_signature) == 0) {
-			for (int i = 0; i < SCRAM_KEY_LEN; i++)
-				proof[i] = client_key[i] ^ client_sig[i];
-			rv = 0;
-		}
-	}
-	OPENSSL_cleanse(client_key, sizeof(client_key));
-	OPENSSL_cleanse(server_key, sizeof(server_key));
+	scram_client_keys_clear(&k);
 	return rv;
 }
 

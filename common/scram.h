@@ -81,6 +81,30 @@ int scram_client_proof(const char *secret, size_t len,
 		       const struct scram_exchange *x,
 		       uint8_t proof[SCRAM_KEY_LEN],
 		       uint8_t expected_signature[SCRAM_KEY_LEN]);
+/* What a client derives from its secret for one salt and iteration count
+ * (PBKDF2, the costly step, by design): kept between exchanges, so that a
+ * client reconnecting to the same witnesses answers at the cost of a few
+ * hashes.  It is as sensitive as the secret, which the client holds
+ * anyway; scram_client_keys_clear wipes it.  derivations counts PBKDF2
+ * runs (for tests). */
+struct scram_client_keys {
+	bool valid;
+	uint32_t iterations;
+	uint8_t salt[SCRAM_SALT_LEN];
+	uint8_t client_key[SCRAM_KEY_LEN];
+	uint8_t server_key[SCRAM_KEY_LEN];
+	unsigned derivations;
+};
+/* scram_client_proof with k: the keys derived before are used when the
+ * challenge has the same salt and iteration count, else derived and
+ * kept. */
+int scram_client_proof_kept(const char *secret, size_t len,
+			    struct scram_client_keys *k,
+			    const struct scram_exchange *x,
+			    uint8_t proof[SCRAM_KEY_LEN],
+			    uint8_t expected_signature[SCRAM_KEY_LEN]);
+/* Wipes the keys (derivations stays). */
+void scram_client_keys_clear(struct scram_client_keys *k);
 /* Server: whether proof shows knowledge of the secret behind v; on true,
  * signature is what the client should receive. */
 bool scram_server_check(const struct scram_verifier *v,

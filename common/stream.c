@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "common/buf.h"
 #include "common/stream.h"
@@ -54,6 +55,16 @@ void *stream_data(const struct stream *s)
 uv_tcp_t *stream_tcp(struct stream *s)
 {
 	return &s->tcp;
+}
+
+bool stream_input_waiting(struct stream *s)
+{
+	uv_os_fd_t fd;
+	int n = 0;
+
+	if (uv_fileno((const uv_handle_t *)&s->tcp, &fd))
+		return false;
+	return ioctl(fd, FIONREAD, &n) == 0 && n > 0;
 }
 
 bool stream_is_tls(const struct stream *s)

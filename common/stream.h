@@ -114,5 +114,10 @@ void *stream_data(const struct stream *s);
 uv_tcp_t *stream_tcp(struct stream *s);
 /* Whether the stream runs TLS. */
 bool stream_is_tls(const struct stream *s);
+/* Whether bytes from the other end wait unread in the kernel.  libuv runs
+ * due timers before it polls: a process whose loop ran late sees its
+ * deadlines pass while the answers are already there, and must not take
+ * that for silence. */
+bool stream_input_waiting(struct stream *s);
 
 #endif

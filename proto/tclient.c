@@ -342,6 +342,7 @@ static void free_client(struct tclient *c)
 			free(c->endpoints[i]);
 	free(c->endpoints);
 	free(c->user);
+	scram_client_keys_clear(&c->keys);
 	if (c->secret) {
 		memset(c->secret, 0, strlen(c->secret));
 		free(c->secret);

@@ -14,8 +14,12 @@
  *
  * Connection.  At most one TCP connection at a time, opened lazily when
  * there is something to send.  Endpoints are IP literals ("10.0.0.1:7100",
- * "[fd00::1]:7100"), tried in order: a failed connect, a lost connection or
- * a "not the leader" answer without a hint moves to the next one.  A
+ * "[fd00::1]:7100"), tried in order: a failed connect or a lost connection
+ * moves to the next one, and so does a server that answers "not the
+ * leader" without naming one we can use (none, or a shunned address, see
+ * below) for connect_timeout_ms (until then it is asked again, with
+ * backoff: it is most likely in an election, and bouncing between
+ * followers would cost every client a handshake per bounce).  A
  * CLIENT_ENOTLEADER answer that names the leader (leader_client) moves the
  * connection there instead, whether or not that address is one of the
  * endpoints (that is how a client finds a leader it was not told about).
@@ -48,12 +52,18 @@
  * certificate must verify against the CA and carry the endpoint's IP
  * address as a subject alternative name (IP SAN): endpoints and leader
  * hints are IP literals, so the certificates of the witnesses must name
- * the addresses clients dial (advertise_client included).  A connection
- * that is not ready within connect_timeout_ms counts as a failed connect.
- * A request that expires while its connection has been completely silent
- * since it was sent takes the connection down with it: a frozen server
- * (SIGSTOP, a half-dead host) keeps TCP open and would otherwise hold the
- * client forever.
+ * the addresses clients dial (advertise_client included).  Each step of
+ * a connection's set-up (TCP and TLS, HELLO's answer, AUTH_PROOF's) must
+ * be done within connect_timeout_ms of the step before, or the connect
+ * counts as failed: a server that answers is alive, and one busy with a
+ * reconnect storm would otherwise see its work thrown away and asked for
+ * again.  A request that expires while its connection has been completely
+ * silent since it was sent takes the connection down with it: a frozen
+ * server (SIGSTOP, a half-dead host) keeps TCP open and would otherwise
+ * hold the client forever.  Neither happens while the server's answer
+ * waits unread in the kernel (a busy loop, not a dead server).  The keys
+ * PBKDF2 derives from the secret are kept for the next connection
+ * (common/scram.h).
  *
  * Requests.  tclient_request() copies the request (the caller's strings
  * may go away at once) and gives it a fresh request id per attempt.  Its
@@ -139,10 +149,12 @@
  * used again. */
 #define TCLIENT_HINT_SHUN_MS 5000
 /* How long the address of a connection that failed or was lost is passed
- * over: about what the witnesses take to elect a new leader, while
- * followers still name the one that died; short enough that a witness
- * restarted there is soon used again. */
-#define TCLIENT_LOST_SHUN_MS 1000
+ * over: about what the witnesses take to elect a new leader (an election
+ * timeout is at most 400 ms by default), while followers still name the
+ * one that died; short enough that a witness restarted there, which may
+ * well win that election, is soon followed (the clients wait at the
+ * followers meanwhile). */
+#define TCLIENT_LOST_SHUN_MS 500
 
 /* Zero (or NULL) fields take the defaults above. */
 struct tclient_options {
@@ -155,7 +167,7 @@ struct tclient_options {
 	 * kept until the client is closed. */
 	struct tls_context *tls;
 	uint64_t timeout_ms;         /* default deadline of a request */
-	uint64_t connect_timeout_ms; /* connect (and HELLO) must finish */
+	uint64_t connect_timeout_ms; /* per set-up step (above) */
 	uint64_t backoff_base_ms;
 	uint64_t backoff_cap_ms;
 	unsigned breaker_threshold; /* consecutive failures to open */

@@ -83,6 +83,24 @@ void tconn_flush(struct tconn *conn)
 		tconn_lost(conn, uv_strerror(rv), true);
 }
 
+/* ---- the handshake's pace ------------------------------------------------ */
+
+/* Bytes from the server wait in the kernel: it answered, and this loop
+ * has not read them yet (stream.h).  Dropping such a connection would
+ * throw away work the server did and make it do it again. */
+bool tconn_has_unread(struct tconn *conn)
+{
+	return stream_input_waiting(conn->stream);
+}
+
+/* A step of the handshake answered: the server is alive, and the next
+ * step gets a whole connect timeout of its own. */
+void tconn_progress(struct tconn *conn)
+{
+	conn->ready_deadline = uv_now(conn->c->loop) +
+			       conn->c->o.connect_timeout_ms;
+}
+
 /* ---- reading ------------------------------------------------------------- */
 
 static void on_alloc(struct stream *st, size_t suggested, uv_buf_t *buf)
@@ -176,8 +194,8 @@ bool tconn_send_proof(struct tconn *conn, const struct client_auth_body *ch)
 	memcpy(x.client_nonce, conn->client_nonce, SCRAM_NONCE_LEN);
 	memcpy(x.server_nonce, ch->nonce.p, SCRAM_NONCE_LEN);
 	memcpy(x.salt, ch->salt.p, SCRAM_SALT_LEN);
-	if (scram_client_proof(c->secret, strlen(c->secret), &x, proof,
-			       conn->expected_signature))
+	if (scram_client_proof_kept(c->secret, strlen(c->secret), &c->keys, &x,
+				    proof, conn->expected_signature))
 		return false;
 	struct client_request q = {
 		.op = CLIENT_OP_AUTH_PROOF,
@@ -198,6 +216,7 @@ static void on_ready(struct stream *st, const struct tls_peer_names *peer)
 	struct tclient *c = conn->c;
 
 	(void)peer; /* the name was checked by the handshake */
+	tconn_progress(conn);
 	if (c->user[0])
 		tconn_send_hello(conn);
 	else

@@ -109,9 +109,15 @@ struct tconn {
 	struct tclient *owner; /* for the handle count, even detached */
 	long ep;               /* endpoint index, -1 for a leader hint */
 	enum tconn_state state;
-	bool draining;           /* moving elsewhere: send nothing new */
-	uint64_t ready_deadline; /* connect + HELLO must be done by then */
-	uint64_t hello_id;       /* of HELLO, then of AUTH_PROOF */
+	bool draining; /* moving elsewhere: send nothing new */
+	/* It answered "not the leader" naming none, first at
+	 * leaderless_since (tclient_recv.c, wait_for_a_leader). */
+	bool leaderless;
+	uint64_t leaderless_since;
+	/* The current handshake step (connect, HELLO's answer, AUTH_PROOF's)
+	 * must be done by then. */
+	uint64_t ready_deadline;
+	uint64_t hello_id; /* of HELLO, then of AUTH_PROOF */
 	uint8_t client_nonce[SCRAM_NONCE_LEN];
 	uint8_t expected_signature[SCRAM_KEY_LEN];
 	uint64_t rx_frames; /* frames received so far */
@@ -132,6 +138,9 @@ struct tclient {
 	char **endpoints;
 	size_t cur; /* endpoint to connect to next */
 	char *user, *secret, *client_name;
+	/* PBKDF2 of the secret, kept: a reconnect storm of many clients on
+	 * one host must not cost each of them the derivation again. */
+	struct scram_client_keys keys;
 	char redirect[CLIENT_ADDR_MAX + 1]; /* leader hint to try first */
 	char shunned[CLIENT_ADDR_MAX + 1];  /* a hint we could not reach */
 	uint64_t shunned_until;             /* ...not followed before then */
@@ -199,6 +208,10 @@ void tconn_close(struct tconn *conn);
 /* Closes the connection as failed or finished, then tells the client. */
 void tconn_lost(struct tconn *conn, const char *why, bool failure);
 void tconn_flush(struct tconn *conn);
+/* Whether the server's bytes wait unread in the kernel. */
+bool tconn_has_unread(struct tconn *conn);
+/* The handshake moved on: the connect timeout starts again. */
+void tconn_progress(struct tconn *conn);
 /* Sends HELLO (state TCONN_HELLO). */
 void tconn_send_hello(struct tconn *conn);
 /* Answers the challenge with AUTH_PROOF (state TCONN_PROOF); false when

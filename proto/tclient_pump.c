@@ -31,7 +31,8 @@ static void expire(struct tclient *c, uint64_t now)
 	struct treq *r;
 
 	while (!c->closing && (r = first_expired(&c->inflight, now))) {
-		if (c->conn && c->conn->rx_frames == r->rx_mark)
+		if (c->conn && c->conn->rx_frames == r->rx_mark &&
+		    !tconn_has_unread(c->conn))
 			silent = true;
 		tclient_breaker_failure(c);
 		tclient_finish(c, r, CLIENT_ETIMEOUT, NULL);
@@ -119,11 +120,24 @@ static void dial(struct tclient *c, uint64_t now)
 	tclient_breaker_failure(c);
 }
 
+/* The current step of the handshake is overdue, and no answer to it
+ * waits unread (then it is read first: a millisecond more). */
+static bool handshake_late(struct tconn *conn, uint64_t now)
+{
+	if (conn->state == TCONN_READY || now < conn->ready_deadline)
+		return false;
+	if (conn->state != TCONN_CONNECTING && tconn_has_unread(conn)) {
+		conn->ready_deadline = now + 1;
+		return false;
+	}
+	return true;
+}
+
 static void conn_step(struct tclient *c, uint64_t now)
 {
 	struct tconn *conn = c->conn;
 
-	if (conn && conn->state != TCONN_READY && now >= conn->ready_deadline)
+	if (conn && handshake_late(conn, now))
 		tconn_lost(conn, "not ready before the connect timeout", true);
 	else if (conn && conn->draining && tlist_empty(&c->inflight))
 		tconn_lost(conn, "drained, moving on", false);
@@ -246,9 +260,12 @@ static void pump(struct tclient *c)
 	fail_refused(c);
 	if (c->closing)
 		return;
+	/* Requests first: on a new connection after a leader change a lease
+	 * renewal must not wait behind the re-creation of watches (which
+	 * the server answers with reads). */
 	if (can_send(c)) {
-		send_watches(c, now);
 		send_requests(c, now);
+		send_watches(c, now);
 	}
 	if (c->conn)
 		tconn_flush(c->conn); /* may fail requests: callbacks */

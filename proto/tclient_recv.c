@@ -82,6 +82,35 @@ void tclient_hint_failed(struct tclient *c, const char *addr, uint64_t now)
 		    addr, c->endpoints[c->cur], (unsigned)TCLIENT_HINT_SHUN_MS);
 }
 
+/* A server that names no leader we can use (none: an election runs; or
+ * one we passed over: most likely the leader that just died, which the
+ * followers go on naming until they elect another) will name a usable
+ * one within an election timeout.  Moving on at once would make every
+ * client bounce between the followers, each time with a whole handshake:
+ * thousands of them after a leader change.  So it is asked again, after a
+ * backoff, for up to connect_timeout_ms from its first such answer; one
+ * that names none still may be cut off from the majority, and the next
+ * endpoint is tried. */
+static bool wait_for_a_leader(struct tclient *c, struct tconn *conn,
+			      struct client_str hint)
+{
+	uint64_t now = uv_now(c->loop);
+
+	/* The address of the connection just lost, passed over a moment
+	 * more: followers name it because it died (then they soon name
+	 * another) or because it came back and won (then it is followed
+	 * when the moment is over).  Either way, this follower is where
+	 * to learn which. */
+	if (same_addr(hint, c->shunned) && now < c->shunned_until &&
+	    c->shunned_until - now <= TCLIENT_LOST_SHUN_MS)
+		return true;
+	if (!conn->leaderless) {
+		conn->leaderless = true;
+		conn->leaderless_since = now;
+	}
+	return now - conn->leaderless_since < c->o.connect_timeout_ms;
+}
+
 /* Move the connection to the leader (or to the next endpoint) once the
  * requests already on this one are answered.  The first redirect of a
  * connection decides; later ones would only repeat it.  True when the
@@ -101,7 +130,7 @@ static bool follow(struct tclient *c, struct client_str hint)
 			    "%s is not the leader; following it to "
 			    "%s",
 			    conn->addr, c->redirect);
-	} else if (c->o.n_endpoints > 1) {
+	} else if (c->o.n_endpoints > 1 && !wait_for_a_leader(c, conn, hint)) {
 		c->cur = (size_t)(conn->ep + 1) % c->o.n_endpoints;
 		tclient_log(c, "info",
 			    "%s is not the leader and names none "
@@ -237,6 +266,7 @@ static void on_auth_answer(struct tclient *c, const struct frame *f)
 			    "credentials_file) while this client has a secret",
 			    -1);
 	} else if (hello) {
+		tconn_progress(conn);
 		if (!tconn_send_proof(conn, &resp.auth))
 			auth_failed(c, CLIENT_EUNAUTHORIZED,
 				    "unusable challenge", -1);

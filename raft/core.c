@@ -297,6 +297,8 @@ void raft_become_leader(struct raft *r)
 	r->transfer_to = 0;
 	config_sync_peers(r);
 	r->quorum_check_at = r->now + r->opt.election_timeout;
+	/* No ReadIndex round is out: the new peers have answered none. */
+	r->read_confirmed = r->read_seq;
 	/* A no-op of the new term: committing it commits everything before
 	 * it and lets ReadIndex use the commit index (thesis §6.4). */
 	int rv = log_append(&r->log, r->term, RAFT_ENTRY_NOOP, NULL, 0);

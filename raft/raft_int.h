@@ -170,6 +170,7 @@ struct raft {
 	struct pending_read *reads;
 	unsigned n_reads, cap_reads;
 	uint64_t read_seq;
+	uint64_t read_confirmed; /* newest round a quorum answered */
 
 	/* update under construction */
 	struct raft_message *out_msgs;

@@ -7,6 +7,13 @@
  * and (3) the state machine has applied up to that index.  A read index is
  * never carried across a leader change: stepping down fails every pending
  * read.
+ *
+ * One round at a time: a read that arrives while a round is out waits for
+ * the next one, started when the round out is answered by a quorum.  A
+ * round per read would send a heartbeat to every peer per read and check
+ * every pending read at every answer: after a leader change, when
+ * thousands of clients re-read at once, that is quadratic work in the
+ * loop that must also keep the heartbeats on time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +37,12 @@ static void start_round(struct raft *r)
 	readindex_on_ack(r); /* a single voter confirms itself */
 }
 
+/* A round was started that no quorum has answered yet. */
+static bool round_out(const struct raft *r)
+{
+	return r->read_seq > r->read_confirmed;
+}
+
 int readindex_request(struct raft *r, uint64_t id)
 {
 	if (r->state != RAFT_LEADER)
@@ -47,7 +60,8 @@ int readindex_request(struct raft *r, uint64_t id)
 	rd->id = id;
 	if (term_committed(r)) {
 		rd->index = r->commit;
-		start_round(r);
+		if (!round_out(r))
+			start_round(r);
 	}
 	return RAFT_OK;
 }
@@ -67,28 +81,51 @@ void readindex_on_commit(struct raft *r)
 			waiting = true;
 		}
 	}
-	if (waiting)
+	if (waiting && !round_out(r))
 		start_round(r);
 }
 
-static unsigned acks_for(const struct raft *r, uint64_t seq)
+/* The newest round a quorum of voters has answered (the leader answers
+ * its own at once); 0 when the voters here are fewer than a quorum. */
+static uint64_t quorum_seq(const struct raft *r)
 {
-	unsigned n = raft_is_voter(r, r->id) ? 1 : 0;
+	uint64_t acks[RAFT_MAX_SERVERS + 1];
+	unsigned n = 0, q = raft_quorum(r);
+
+	if (raft_is_voter(r, r->id))
+		acks[n++] = r->read_seq;
 	for (unsigned i = 0; i < r->n_peers; i++)
-		if (raft_is_voter(r, r->peers[i].id) &&
-		    r->peers[i].read_ack >= seq)
-			n++;
-	return n;
+		if (raft_is_voter(r, r->peers[i].id))
+			acks[n++] = r->peers[i].read_ack;
+	if (q == 0 || n < q)
+		return 0;
+	/* the q-th largest: sort descending (a handful of voters) */
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && acks[j] > acks[j - 1]; j--) {
+			uint64_t t = acks[j];
+			acks[j] = acks[j - 1];
+			acks[j - 1] = t;
+		}
+	return acks[q - 1];
 }
 
 void readindex_on_ack(struct raft *r)
 {
+	uint64_t seq = quorum_seq(r);
+	bool waiting = false;
+
+	if (seq <= r->read_confirmed)
+		return;
+	r->read_confirmed = seq;
 	for (unsigned i = 0; i < r->n_reads; i++) {
 		struct pending_read *rd = &r->reads[i];
-		if (rd->seq && !rd->confirmed &&
-		    acks_for(r, rd->seq) >= raft_quorum(r))
+		if (rd->seq && rd->seq <= seq)
 			rd->confirmed = true;
+		else if (rd->index && !rd->seq)
+			waiting = true;
 	}
+	if (waiting && !round_out(r))
+		start_round(r);
 }
 
 void readindex_fail_all(struct raft *r, int status)

@@ -576,6 +576,17 @@ static void on_sweep(uv_timer_t *t)
 	}
 }
 
+/* After a leader change every agent of a fleet dials the new leader
+ * within milliseconds.  A connection the accept queue has no room for is
+ * dropped by the kernel, and its client's TCP retries only after a second
+ * or more: longer than an agent's lease leaves it.  So the queue may hold
+ * as many as the witness serves (the kernel caps it at
+ * net.core.somaxconn, docs/operations.md). */
+static int listen_backlog(unsigned max_sessions)
+{
+	return max_sessions < 65535 ? (int)max_sessions : 65535;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct clients *c = server->data;
@@ -655,7 +666,9 @@ int clients_start(uv_loop_t *loop, const struct clients_options *o,
 	c->listener.data = c;
 	int rv = uv_tcp_bind(&c->listener, (struct sockaddr *)&addr, 0);
 	if (rv == 0)
-		rv = uv_listen((uv_stream_t *)&c->listener, 511, on_connection);
+		rv = uv_listen((uv_stream_t *)&c->listener,
+			       listen_backlog(c->opt.max_sessions),
+			       on_connection);
 	if (rv) {
 		snprintf(err, errlen, "cannot listen for clients on %s: %s%s",
 			 o->listen_addr, uv_strerror(rv),

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/log_throttle.h"
 #include "proto/wire.h"
 #include "raft/store.h"
 #include "server/disk.h"
@@ -79,6 +80,9 @@ struct node {
 	struct disk_health disk_health;
 	/* fsync latency histogram: bucket k counts <= 2^k * 64 us */
 	uint64_t sync_count, sync_sum_ns, sync_buckets[16];
+	uint64_t ticks_deferred; /* on_tick */
+	uint64_t last_tick_ms, late_ticks, late_max_ms;
+	struct log_throttle late_log;
 
 	bool stopping;
 	unsigned closing;
@@ -558,10 +562,62 @@ static void on_transport_log(void *arg, const char *level, const char *msg)
 	log_event(l, "transport", "msg=\"%s\"", msg);
 }
 
+/* A follower whose loop ran late (a burst of client work: thousands of
+ * agents reconnecting after a leader change) must read what the leader
+ * sent before it judges the leader silent.  libuv runs due timers before
+ * it polls, so the heartbeat may be waiting in the kernel while the tick
+ * says the election timeout has passed, and an election started for that
+ * deposes a live leader.  The tick is skipped then; the poll of this very
+ * loop iteration reads those bytes, so skips cannot go on while the
+ * leader is silent.  Delaying a tick only ever delays an election. */
+static bool leader_input_unread(const struct node *n)
+{
+	raft_id leader = raft_leader(n->raft);
+
+	return raft_state(n->raft) != RAFT_LEADER && leader &&
+	       transport_input_waiting(n->transport, leader);
+}
+
+/* A tick far behind its schedule means this loop was busy (or the
+ * process not scheduled) that long: heartbeats and answers were late too.
+ * Counted, and logged at most every 10 s, so that an election or a slow
+ * answer can be traced to it. */
+#define LATE_TICK_MS 100
+
+static void note_tick_pace(struct node *n, uint64_t now)
+{
+	uint64_t gap = n->last_tick_ms ? now - n->last_tick_ms : 0;
+	uint64_t skipped = 0;
+
+	n->last_tick_ms = now;
+	if (gap < LATE_TICK_MS)
+		return;
+	n->late_ticks++;
+	if (gap > n->late_max_ms)
+		n->late_max_ms = gap;
+	if (log_throttle_due(&n->late_log, now, 10000, &skipped))
+		log_event(LOG_WARN, "loop_late",
+			  "ms=%llu role=%s more_since_last=%llu "
+			  "hint=\"this witness did not run for that long "
+			  "(CPU starved, or a burst of work): a gap near the "
+			  "election timeout costs elections\"",
+			  (unsigned long long)gap,
+			  raft_state(n->raft) == RAFT_LEADER ? "leader"
+							     : "follower",
+			  (unsigned long long)skipped);
+}
+
 static void on_tick(uv_timer_t *t)
 {
+	struct node *n = t->data;
 	struct raft_event ev = { .type = RAFT_EV_TICK };
-	node_step(t->data, &ev, NULL);
+
+	note_tick_pace(n, node_now_ms());
+	if (leader_input_unread(n)) {
+		n->ticks_deferred++;
+		return;
+	}
+	node_step(n, &ev, NULL);
 }
 
 /* ---- start-up --------------------------------------------------------------------- */
@@ -820,6 +876,17 @@ bool node_peer_connected(const struct node *n, raft_id id)
 struct sm *node_sm(struct node *n)
 {
 	return n->sm;
+}
+
+uint64_t node_ticks_deferred(const struct node *n)
+{
+	return n->ticks_deferred;
+}
+
+void node_late_ticks(const struct node *n, uint64_t *count, uint64_t *max_ms)
+{
+	*count = n->late_ticks;
+	*max_ms = n->late_max_ms;
 }
 
 void node_disk_stats(const struct node *n, uint64_t *count, uint64_t *sum_ns,

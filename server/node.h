@@ -94,6 +94,12 @@ uint64_t node_now_ms(void);
 /* Mean and count of fsync latencies since start (for metrics). */
 /* Whether this witness can write its data directory (disk_health.h). */
 const struct disk_health *node_disk_health(const struct node *n);
+/* Raft ticks a follower skipped because the leader's messages waited
+ * unread (node.c, on_tick). */
+uint64_t node_ticks_deferred(const struct node *n);
+/* Ticks that came LATE_TICK_MS (100 ms) or more after the one before:
+ * how many, and the longest gap. */
+void node_late_ticks(const struct node *n, uint64_t *count, uint64_t *max_ms);
 void node_disk_stats(const struct node *n, uint64_t *count, uint64_t *sum_ns,
 		     uint64_t buckets[16]);
 

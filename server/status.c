@@ -322,6 +322,16 @@ static void metrics(struct status_ctx *c, struct http_response *res)
 	       raft_state(r) == RAFT_LEADER);
 	metric(res, "tenure_term", "gauge", "Current Raft term.",
 	       raft_term_current(r));
+	metric(res, "tenure_raft_ticks_deferred_total", "counter",
+	       "Raft ticks this follower put off to read the leader's "
+	       "messages first (its loop ran late).",
+	       node_ticks_deferred(c->node));
+	uint64_t late = 0, late_max = 0;
+	node_late_ticks(c->node, &late, &late_max);
+	metric(res, "tenure_loop_late_total", "counter",
+	       "Times this witness's loop ran 100 ms or more late.", late);
+	metric(res, "tenure_loop_late_max_ms", "gauge",
+	       "The longest the loop ran late since start, in ms.", late_max);
 	metric(res, "tenure_commit_index", "gauge", "Raft commit index.",
 	       raft_commit_index(r));
 	metric(res, "tenure_applied_index", "gauge",

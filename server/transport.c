@@ -330,6 +330,15 @@ void transport_close(struct transport *t, void (*on_closed)(void *arg),
 		inbound_close(c);
 }
 
+bool transport_input_waiting(const struct transport *t, raft_id from)
+{
+	for (struct inbound *c = t->inbound; c; c = c->next)
+		if (!c->closing && c->from == from && c->s &&
+		    stream_input_waiting(c->s))
+			return true;
+	return false;
+}
+
 /* ---- advertised client addresses ----------------------------------------- */
 
 void transport_learn_client_addr(struct transport *t, raft_id id,

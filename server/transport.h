@@ -128,6 +128,9 @@ bool transport_peer_stats(const struct transport *t, raft_id id,
 /* The client address peer `id` advertised in its last hello, or NULL
  * when it never said hello to us (or advertised none). */
 const char *transport_peer_client_addr(const struct transport *t, raft_id id);
+/* Whether messages from peer `from` wait unread in the kernel (on a
+ * connection it dialled, where its messages arrive). */
+bool transport_input_waiting(const struct transport *t, raft_id from);
 /* Close every handle; on_closed runs once all are closed. */
 void transport_close(struct transport *t, void (*on_closed)(void *arg),
 		     void *arg);

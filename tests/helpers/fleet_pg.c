@@ -371,6 +371,16 @@ static int statement(struct fleet_pg_server *s, const char *stmt,
 			cell(*rows, 0, 0, "4242");
 			cell(*rows, 0, 1, "streaming");
 		}
+	} else if (starts(stmt, "SELECT archived_count, failed_count,")) {
+		/* a server that does not archive: nothing archived, nothing
+		 * failed (agent_archive.c) */
+		*rows = result_new(1, 4);
+		if (*rows) {
+			cell(*rows, 0, 0, "0");
+			cell(*rows, 0, 1, "0");
+			cell(*rows, 0, 2, "");
+			cell(*rows, 0, 3, "0");
+		}
 	} else if (!starts(stmt, "CHECKPOINT") && !starts(stmt, "DO $$")) {
 		/* DO: the adoption's CREATE ROLE of the replication user */
 		return -1;

@@ -1632,6 +1632,41 @@ START_TEST(test_read_confirmed_by_quorum_heartbeat)
 }
 END_TEST
 
+/* One round at a time: reads that arrive while a round is out send no
+ * heartbeats of their own, and are not served by that round's answers
+ * (its heartbeats left before they arrived); the round after it, started
+ * when the first is answered, serves them all. */
+START_TEST(test_reads_share_the_next_round)
+{
+	struct fixture f;
+	CLUSTER(&f, .leader = 1);
+	fx_drop_all(&f);
+	ck_assert_int_eq(read_index(&f, 1, 21), 0);
+	ck_assert_uint_eq(fx_count(&f, 1, 2, RAFT_MSG_HEARTBEAT), 1);
+	for (uint64_t id = 22; id < 62; id++)
+		ck_assert_int_eq(read_index(&f, 1, id), 0);
+	ck_assert_uint_eq(fx_count(&f, 1, 2, RAFT_MSG_HEARTBEAT), 1);
+	ck_assert_uint_eq(fx_count(&f, 1, 3, RAFT_MSG_HEARTBEAT), 1);
+	/* the first round answered by a quorum: read 21 only */
+	deliver(&f, 1, 2, RAFT_MSG_HEARTBEAT);
+	deliver(&f, 2, 1, RAFT_MSG_HEARTBEAT_RESP);
+	ck_assert_uint_eq(fx_node(&f, 1)->n_reads, 1);
+	ck_assert_uint_eq(fx_node(&f, 1)->read_ids[0], 21);
+	/* ... and the next round went out, one heartbeat per peer */
+	ck_assert_uint_eq(fx_count(&f, 1, 2, RAFT_MSG_HEARTBEAT), 1);
+	ck_assert_uint_eq(fx_count(&f, 1, 3, RAFT_MSG_HEARTBEAT), 2);
+	deliver(&f, 1, 2, RAFT_MSG_HEARTBEAT);
+	deliver(&f, 2, 1, RAFT_MSG_HEARTBEAT_RESP);
+	ck_assert_uint_eq(fx_node(&f, 1)->n_reads, 41);
+	for (unsigned i = 1; i < 41; i++) {
+		ck_assert_uint_eq(fx_node(&f, 1)->read_ids[i], 21 + i);
+		ck_assert_int_eq(fx_node(&f, 1)->read_status[i], 0);
+	}
+	ck_assert_uint_eq(fx_count(&f, 1, 2, RAFT_MSG_HEARTBEAT), 0);
+	fx_close(&f);
+}
+END_TEST
+
 /* A pending read fails with RAFT_ENOTLEADER when the leader steps down:
  * its read index means nothing under the next leader. */
 START_TEST(test_read_fails_when_leader_steps_down)
@@ -2098,6 +2133,7 @@ Suite *raft_rules_suite(void)
 	tc = tcase(s, "read_index");
 	tcase_add_test(tc, test_read_waits_for_noop_commit);
 	tcase_add_test(tc, test_read_confirmed_by_quorum_heartbeat);
+	tcase_add_test(tc, test_reads_share_the_next_round);
 	tcase_add_test(tc, test_read_fails_when_leader_steps_down);
 	tcase_add_test(tc, test_read_on_follower_is_refused);
 

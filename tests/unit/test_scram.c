@@ -99,6 +99,63 @@ START_TEST(test_exchange)
 }
 END_TEST
 
+/* Keys kept from one exchange answer the next with the same salt and
+ * iteration count without PBKDF2, and give the very proof a fresh
+ * derivation gives; another salt or count derives again. */
+START_TEST(test_kept_keys)
+{
+	struct scram_verifier v, w;
+	struct scram_exchange x, y;
+	struct scram_client_keys k = { 0 };
+	uint8_t proof[SCRAM_KEY_LEN], expect[SCRAM_KEY_LEN];
+	uint8_t fresh[SCRAM_KEY_LEN], fresh_expect[SCRAM_KEY_LEN];
+	uint8_t sig[SCRAM_KEY_LEN];
+
+	ck_assert_int_eq(scram_verifier_make("s3cret", 6, 1000, &v), 0);
+	exchange_for(&x, &v, "pg1");
+	ck_assert_int_eq(scram_client_proof_kept("s3cret", 6, &k, &x, proof,
+						 expect),
+			 0);
+	ck_assert_uint_eq(k.derivations, 1);
+	/* a new exchange (new nonces), same verifier: no derivation */
+	exchange_for(&y, &v, "pg1");
+	ck_assert_int_eq(scram_client_proof_kept("s3cret", 6, &k, &y, proof,
+						 expect),
+			 0);
+	ck_assert_uint_eq(k.derivations, 1);
+	ck_assert_int_eq(scram_client_proof("s3cret", 6, &y, fresh,
+					    fresh_expect),
+			 0);
+	ck_assert_mem_eq(proof, fresh, SCRAM_KEY_LEN);
+	ck_assert_mem_eq(expect, fresh_expect, SCRAM_KEY_LEN);
+	ck_assert(scram_server_check(&v, &y, proof, sig));
+	ck_assert(scram_client_check(expect, sig, sizeof(sig)));
+	/* another salt (a witness with another verifier): derived again,
+	 * and right for it */
+	ck_assert_int_eq(scram_verifier_make("s3cret", 6, 1000, &w), 0);
+	exchange_for(&y, &w, "pg1");
+	ck_assert_int_eq(scram_client_proof_kept("s3cret", 6, &k, &y, proof,
+						 expect),
+			 0);
+	ck_assert_uint_eq(k.derivations, 2);
+	ck_assert(scram_server_check(&w, &y, proof, sig));
+	/* another iteration count with the same salt: derived again */
+	y.iterations = 1001;
+	ck_assert_int_eq(scram_client_proof_kept("s3cret", 6, &k, &y, proof,
+						 expect),
+			 0);
+	ck_assert_uint_eq(k.derivations, 3);
+	/* cleared: nothing usable is left, and it derives again */
+	scram_client_keys_clear(&k);
+	ck_assert(!k.valid);
+	ck_assert_int_eq(scram_client_proof_kept("s3cret", 6, &k, &y, proof,
+						 expect),
+			 0);
+	ck_assert_uint_eq(k.derivations, 4);
+	scram_client_keys_clear(&k);
+}
+END_TEST
+
 START_TEST(test_wrong_secret_or_replay_fails)
 {
 	struct scram_verifier v, other;
@@ -155,6 +212,7 @@ Suite *scram_suite(void)
 	tcase_add_test(tc, test_verifier_matches_reference);
 	tcase_add_test(tc, test_parse_rejects);
 	tcase_add_test(tc, test_exchange);
+	tcase_add_test(tc, test_kept_keys);
 	tcase_add_test(tc, test_wrong_secret_or_replay_fails);
 	tcase_add_test(tc, test_salts_differ);
 	suite_add_tcase(s, tc);

@@ -617,10 +617,14 @@ START_TEST(test_follows_leader_hint)
 }
 END_TEST
 
+/* A server that names no leader for connect_timeout_ms (300 ms here) is
+ * asked again meanwhile on the same connection, then left for the next
+ * endpoint. */
 START_TEST(test_rotates_without_hint)
 {
 	struct answer a = { 0 };
 
+	fx.o.connect_timeout_ms = 300;
 	fake_start(&fx.srv[0], h_not_leader_no_hint);
 	fake_start(&fx.srv[1], h_echo);
 	client_new(2);
@@ -629,9 +633,40 @@ START_TEST(test_rotates_without_hint)
 	send_req(cas_req("y"), 0, &a);
 	wait_answer(&a);
 	ck_assert_int_eq(a.status, CLIENT_OK);
-	ck_assert_uint_eq(fx.srv[0].n_requests, 1);
+	ck_assert_uint_ge(fx.srv[0].n_requests, 2);
+	ck_assert_uint_eq(fx.srv[0].n_conns, 1);
 	ck_assert_uint_eq(fx.srv[1].n_requests, 1);
 	ck_assert_uint_eq(fx.srv[1].ops[0], CLIENT_OP_CAS);
+	ck_assert_uint_ge(fx.srv[1].at_ms[0] - fx.srv[0].at_ms[0], 300);
+}
+END_TEST
+
+/* A follower in an election: no leader for its first two answers, then
+ * it names srv[1].  The client waits on it (no bounce to srv[2], no new
+ * connection) and follows the hint when it comes. */
+static void h_elects_then_names_1(struct fake *f, struct fake_conn *fc,
+				  const struct client_request *q)
+{
+	fake_reply(fc, q, CLIENT_ENOTLEADER,
+		   f->counter++ < 2 ? "" : fx.srv[1].addr, NULL);
+}
+
+START_TEST(test_waits_out_an_election)
+{
+	struct answer a = { 0 };
+
+	fake_start(&fx.srv[0], h_elects_then_names_1);
+	fake_start(&fx.srv[1], h_echo);
+	fake_start(&fx.srv[2], h_echo);
+	client_new(3);
+	send_req(get_req("x"), 0, &a);
+	wait_answer(&a);
+	ck_assert_msg(a.status == CLIENT_OK, "status %d; log:\n%s", a.status,
+		      fx.log);
+	ck_assert_uint_eq(fx.srv[0].n_requests, 3);
+	ck_assert_uint_eq(fx.srv[0].n_conns, 1);
+	ck_assert_uint_eq(fx.srv[1].n_requests, 1);
+	ck_assert_uint_eq(fx.srv[2].n_requests, 0);
 }
 END_TEST
 
@@ -668,6 +703,7 @@ START_TEST(test_unreachable_hint_falls_back)
 	snprintf(dead_hint, sizeof(dead_hint), "%s", dead.addr);
 	fake_stop(&dead);
 	ck_assert(run_until(&fx.loop, all_closed, &dead, DEADLINE_MS));
+	fx.o.connect_timeout_ms = 300;
 	fake_start(&fx.srv[0], h_redirect_to_dead);
 	fake_start(&fx.srv[1], h_redirect_to_dead);
 	fake_start(&fx.srv[2], h_echo);
@@ -677,10 +713,12 @@ START_TEST(test_unreachable_hint_falls_back)
 	wait_answer(&a);
 	ck_assert_msg(a.status == CLIENT_OK, "status %d; log:\n%s", a.status,
 		      fx.log);
-	/* Promptly: a refused connect and two round trips, no deadline. */
+	/* Promptly: a refused connect, srv[1] asked again for the connect
+	 * timeout (it names only the hint passed over), no deadline. */
 	ck_assert_uint_lt(a.at_ms - t0, 1000);
 	ck_assert_uint_eq(fx.srv[0].n_requests, 1);
-	ck_assert_uint_eq(fx.srv[1].n_requests, 1);
+	ck_assert_uint_ge(fx.srv[1].n_requests, 2);
+	ck_assert_uint_eq(fx.srv[1].n_conns, 1);
 	ck_assert_uint_eq(fx.srv[2].n_requests, 1);
 	ck_assert_uint_eq(fx.srv[2].ops[0], CLIENT_OP_CAS);
 	ck_assert_uint_eq(count_in_log("following it to"), 1);
@@ -790,17 +828,28 @@ static void h_redirect_to_0(struct fake *f, struct fake_conn *fc,
 	fake_reply(fc, q, CLIENT_ENOTLEADER, fx.srv[0].addr, NULL);
 }
 
+/* A follower that first names srv[0], the leader that just died, then
+ * srv[2], the one the trio elected meanwhile. */
+static void h_stale_then_names_2(struct fake *f, struct fake_conn *fc,
+				 const struct client_request *q)
+{
+	fake_reply(fc, q, CLIENT_ENOTLEADER,
+		   f->counter++ == 0 ? fx.srv[0].addr : fx.srv[2].addr, NULL);
+}
+
 /* The leader dies under a request: the next endpoint is dialled and the
- * request resent there at once (no backoff on the first retry), and the
- * follower's stale hint to the dead leader is not followed. */
+ * request resent there at once (no backoff on the first retry).  That
+ * follower still names the dead leader: the client neither follows that
+ * stale hint nor bounces away, it asks the same follower again and
+ * follows the new leader it names then. */
 START_TEST(test_lost_leader_races_to_next)
 {
 	struct answer a = { 0 };
 
-	fx.o.backoff_base_ms = 400;
-	fx.o.backoff_cap_ms = 2000;
+	fx.o.backoff_base_ms = 100;
+	fx.o.backoff_cap_ms = 200;
 	fake_start(&fx.srv[0], h_leader_dies);
-	fake_start(&fx.srv[1], h_redirect_to_0);
+	fake_start(&fx.srv[1], h_stale_then_names_2);
 	fake_start(&fx.srv[2], h_echo);
 	fx.endpoints[0] = fx.srv[0].addr;
 	fx.endpoints[1] = fx.srv[1].addr;
@@ -816,15 +865,17 @@ START_TEST(test_lost_leader_races_to_next)
 		      fx.log);
 	ck_assert_str_eq(a.value, "after");
 	/* srv[1] got the resent request well within the first backoff
-	 * (200 ms at least) after srv[0] died. */
-	ck_assert_uint_eq(fx.srv[1].n_requests, 1);
-	ck_assert_msg(fx.srv[1].at_ms[0] - fx.srv[0].at_ms[1] < 100,
+	 * (50 ms at least) after srv[0] died. */
+	ck_assert_msg(fx.srv[1].at_ms[0] - fx.srv[0].at_ms[1] < 50,
 		      "resent after %llu ms; log:\n%s",
 		      (unsigned long long)(fx.srv[1].at_ms[0] -
 					   fx.srv[0].at_ms[1]),
 		      fx.log);
-	ck_assert_uint_eq(count_in_log("following it to"), 0);
+	ck_assert_uint_eq(fx.srv[1].n_requests, 2);
+	ck_assert_uint_eq(fx.srv[1].n_conns, 1);
+	ck_assert_uint_eq(count_in_log("following it to"), 1);
 	ck_assert_uint_eq(fx.srv[2].n_requests, 1);
+	ck_assert_msg(!strstr(fx.log, "refused"), "log:\n%s", fx.log);
 }
 END_TEST
 
@@ -853,6 +904,46 @@ START_TEST(test_lost_leader_not_redialled)
 		      fx.log);
 	ck_assert_uint_eq(fx.srv[2].n_requests, 1);
 	ck_assert_msg(!strstr(fx.log, "refused"), "log:\n%s", fx.log);
+}
+END_TEST
+
+/* The leader is killed and restarted at once, and wins the election
+ * again: the followers name it all along.  The client waits at the first
+ * follower (no bounce to the other, though the wait outlasts its connect
+ * timeout) until the lost address is no longer passed over, then follows
+ * the hint back to the restarted leader. */
+START_TEST(test_restarted_leader_followed_after_shun)
+{
+	struct answer a = { 0 };
+
+	fx.o.connect_timeout_ms = 300;
+	fx.o.backoff_base_ms = 20;
+	fx.o.backoff_cap_ms = 50;
+	fake_start(&fx.srv[0], h_leader_dies);
+	fake_start(&fx.srv[1], h_redirect_to_0);
+	fake_start(&fx.srv[2], h_redirect_to_0);
+	fx.endpoints[0] = fx.srv[0].addr;
+	fx.endpoints[1] = fx.srv[1].addr;
+	fx.endpoints[2] = fx.srv[2].addr;
+	fx.o.n_endpoints = 3;
+	ck_assert_int_eq(tclient_new(&fx.loop, &fx.o, &fx.c), 0);
+	send_req(get_req("before"), 0, &a);
+	wait_answer(&a);
+	memset(&a, 0, sizeof(a));
+	send_req(get_req("after"), 0, &a);
+	ck_assert(run_until(&fx.loop, all_closed, &fx.srv[0], DEADLINE_MS));
+	/* back at once, at the same port */
+	fx.srv[0].on_request = h_echo;
+	ck_assert_int_eq(fake_listen_on(&fx.srv[0], fx.srv[0].port), 0);
+	wait_answer(&a);
+	ck_assert_msg(a.status == CLIENT_OK, "status %d; log:\n%s", a.status,
+		      fx.log);
+	ck_assert_str_eq(a.value, "after");
+	ck_assert_uint_eq(fx.srv[0].n_conns, 2);
+	ck_assert_uint_ge(fx.srv[1].n_requests, 2);
+	ck_assert_uint_eq(fx.srv[1].n_conns, 1);
+	ck_assert_msg(fx.srv[2].n_requests == 0, "log:\n%s", fx.log);
+	ck_assert_uint_eq(count_in_log("following it to"), 1);
 }
 END_TEST
 
@@ -965,6 +1056,36 @@ START_TEST(test_silent_connection_is_dropped)
 	wait_answer(&b);
 	ck_assert_int_eq(b.status, CLIENT_OK);
 	ck_assert_uint_eq(fx.srv[0].n_conns, 2);
+}
+END_TEST
+
+/* The server answers at once, then its (and so this shared) loop is
+ * busy past the request's deadline: the answer waits unread in the
+ * kernel when the client's timer fires.  The request times out, but the
+ * connection is not taken for a frozen server's. */
+static void h_answer_then_stall(struct fake *f, struct fake_conn *fc,
+				const struct client_request *q)
+{
+	h_echo(f, fc, q);
+	if (q->op == CLIENT_OP_GET && q->key.len == 5 &&
+	    memcmp(q->key.p, "stall", 5) == 0)
+		usleep(150 * 1000);
+}
+
+START_TEST(test_unread_answer_is_not_silence)
+{
+	struct answer a = { 0 }, b = { 0 };
+
+	fake_start(&fx.srv[0], h_answer_then_stall);
+	client_new(1);
+	send_req(get_req("stall"), 100, &a);
+	wait_answer(&a);
+	ck_assert_int_eq(a.status, CLIENT_ETIMEOUT);
+	send_req(get_req("second"), 0, &b);
+	wait_answer(&b);
+	ck_assert_int_eq(b.status, CLIENT_OK);
+	ck_assert_msg(fx.srv[0].n_conns == 1, "connections %u; log:\n%s",
+		      fx.srv[0].n_conns, fx.log);
 }
 END_TEST
 
@@ -1144,9 +1265,12 @@ static void h_scram(struct fake *f, struct fake_conn *fc,
 	if (q->op == CLIENT_OP_HELLO && auth_mode == AUTH_NO_PROOF) {
 		answer_auth(fc, q, &b);
 	} else if (q->op == CLIENT_OP_HELLO) {
-		ck_assert_int_eq(scram_verifier_make("correct horse", 13, 1000,
-						     &auth_v),
-				 0);
+		/* one verifier (one salt) for the server's life, as a
+		 * witness's credentials file */
+		if (!auth_v.iterations)
+			ck_assert_int_eq(scram_verifier_make("correct horse",
+							     13, 1000, &auth_v),
+					 0);
 		ck_assert_uint_eq(q->nonce.len, SCRAM_NONCE_LEN);
 		auth_x = (struct scram_exchange){ .user = f->user,
 						  .user_len = strlen(f->user),
@@ -1199,6 +1323,93 @@ START_TEST(test_auth_first_with_user)
 	ck_assert_str_eq(fx.srv[0].user, "ops");
 	ck_assert_str_eq(fx.srv[0].client_name, "tenurectl");
 	ck_assert(!fx.srv[0].secret_seen);
+}
+END_TEST
+
+/* A reconnect proves the secret again without PBKDF2: the keys derived
+ * for the witness's salt are kept (a host of many agents would otherwise
+ * spend its CPU on derivations after every leader change). */
+START_TEST(test_auth_keys_kept_across_connections)
+{
+	struct answer a = { 0 }, b = { 0 };
+
+	auth_mode = AUTH_REAL;
+	fx.o.user = "ops";
+	fx.o.secret = "correct horse";
+	fake_start(&fx.srv[0], h_scram);
+	client_new(1);
+	send_req(get_req("k"), 0, &a);
+	wait_answer(&a);
+	ck_assert_int_eq(a.status, CLIENT_OK);
+	fake_drop(fx.srv[0].conns[0]);
+	send_req(get_req("k"), 0, &b);
+	wait_answer(&b);
+	ck_assert_int_eq(b.status, CLIENT_OK);
+	ck_assert_uint_eq(fx.srv[0].n_conns, 2);
+	ck_assert_uint_eq(fx.c->keys.derivations, 1);
+}
+END_TEST
+
+/* A server that answers each step of the handshake after 200 ms: 400 ms
+ * in all, more than the 300 ms connect timeout, but every step is within
+ * it of the one before.  A busy server that makes progress keeps its
+ * connection (dropping it would throw its work away and ask again). */
+static struct {
+	uv_timer_t timer;
+	struct fake *f;
+	struct fake_conn *fc;
+	struct client_request q;
+	char nonce[SCRAM_NONCE_LEN], proof[SCRAM_KEY_LEN];
+	bool armed;
+} slow;
+
+static void slow_answer(uv_timer_t *t)
+{
+	(void)t;
+	if (slow.fc && !slow.fc->closing)
+		h_scram(slow.f, slow.fc, &slow.q);
+}
+
+static void h_scram_slow(struct fake *f, struct fake_conn *fc,
+			 const struct client_request *q)
+{
+	if (q->op != CLIENT_OP_HELLO && q->op != CLIENT_OP_AUTH_PROOF) {
+		h_scram(f, fc, q);
+		return;
+	}
+	if (!slow.armed) {
+		ck_assert_int_eq(uv_timer_init(f->loop, &slow.timer), 0);
+		slow.armed = true;
+	}
+	slow.f = f;
+	slow.fc = fc;
+	slow.q = *q;
+	ck_assert_uint_le(q->nonce.len, sizeof(slow.nonce));
+	ck_assert_uint_le(q->proof.len, sizeof(slow.proof));
+	memcpy(slow.nonce, q->nonce.p, q->nonce.len);
+	memcpy(slow.proof, q->proof.p, q->proof.len);
+	slow.q.nonce.p = slow.nonce;
+	slow.q.proof.p = slow.proof;
+	uv_timer_start(&slow.timer, slow_answer, 200, 0);
+}
+
+START_TEST(test_slow_handshake_steps_are_progress)
+{
+	struct answer a = { 0 };
+
+	memset(&slow, 0, sizeof(slow));
+	auth_mode = AUTH_REAL;
+	fx.o.user = "ops";
+	fx.o.secret = "correct horse";
+	fx.o.connect_timeout_ms = 300;
+	fake_start(&fx.srv[0], h_scram_slow);
+	client_new(1);
+	send_req(get_req("k"), 0, &a);
+	wait_answer(&a);
+	ck_assert_msg(a.status == CLIENT_OK, "status %d; log:\n%s", a.status,
+		      fx.log);
+	ck_assert_uint_eq(fx.srv[0].n_conns, 1);
+	uv_close((uv_handle_t *)&slow.timer, NULL);
 }
 END_TEST
 
@@ -1689,8 +1900,11 @@ Suite *tclient_suite(void)
 	tcase_add_test(req, test_rotates_without_hint);
 	tcase_add_test(req, test_redirect_drains_in_flight);
 	tcase_add_test(req, test_unreachable_hint_falls_back);
+	tcase_add_test(req, test_waits_out_an_election);
 	tcase_add_test(req, test_auth_first_with_user);
 	tcase_add_test(req, test_auth_wrong_secret);
+	tcase_add_test(req, test_auth_keys_kept_across_connections);
+	tcase_add_test(req, test_slow_handshake_steps_are_progress);
 	tcase_add_test(req, test_auth_server_asks_no_proof);
 	tcase_add_test(req, test_auth_server_cannot_sign);
 	tcase_add_test(req, test_no_hello_without_user);
@@ -1701,9 +1915,11 @@ Suite *tclient_suite(void)
 	tcase_add_test(fail, test_never_sent_is_not_unknown);
 	tcase_add_test(fail, test_lost_attempt_stays_unknown);
 	tcase_add_test(fail, test_silent_connection_is_dropped);
+	tcase_add_test(fail, test_unread_answer_is_not_silence);
 	tcase_add_test(fail, test_lost_leader_races_to_next);
 	tcase_add_test(fail, test_lost_leader_not_redialled);
 	tcase_add_test(fail, test_hint_followed_at_once);
+	tcase_add_test(fail, test_restarted_leader_followed_after_shun);
 	tcase_add_test(fail, test_backoff_grows);
 	tcase_add_test(fail, test_backoff_bounds);
 	tcase_add_test(fail, test_breaker_opens_and_half_opens);

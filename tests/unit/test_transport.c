@@ -557,6 +557,44 @@ START_TEST(test_three_nodes_every_type)
 }
 END_TEST
 
+/* Between the flush of a sender (an idle handle) and the receiver's read
+ * (the poll), the bytes wait in the receiver's kernel: a prepare handle
+ * runs exactly there.  transport_input_waiting must see them from their
+ * sender, and only from it. */
+static struct {
+	bool from_sender, from_other;
+} waiting_seen;
+
+static void look_for_waiting_input(uv_prepare_t *p)
+{
+	(void)p;
+	if (transport_input_waiting(fx.nodes[2].t, 1))
+		waiting_seen.from_sender = true;
+	if (transport_input_waiting(fx.nodes[2].t, 3))
+		waiting_seen.from_other = true;
+}
+
+START_TEST(test_input_waiting)
+{
+	uv_prepare_t prepare;
+
+	memset(&waiting_seen, 0, sizeof(waiting_seen));
+	cluster_start(2);
+	send_heartbeat(1, 2, 1); /* connect and say hello first */
+	expect_all_delivered();
+	ck_assert(!transport_input_waiting(fx.nodes[2].t, 1));
+	ck_assert_int_eq(uv_prepare_init(&fx.loop, &prepare), 0);
+	ck_assert_int_eq(uv_prepare_start(&prepare, look_for_waiting_input), 0);
+	send_heartbeat(1, 2, 2);
+	expect_all_delivered();
+	uv_close((uv_handle_t *)&prepare, NULL);
+	ck_assert(waiting_seen.from_sender);
+	ck_assert(!waiting_seen.from_other);
+	ck_assert(!transport_input_waiting(fx.nodes[2].t, 1));
+	cluster_finish();
+}
+END_TEST
+
 /* Raft talks in bursts: heartbeats to all and appends, thousands at once. */
 START_TEST(test_burst)
 {
@@ -1118,6 +1156,7 @@ Suite *transport_suite(void)
 	tcase_add_checked_fixture(tcp, setup, teardown);
 	tcase_set_timeout(tcp, 20);
 	tcase_add_test(tcp, test_two_nodes_every_type);
+	tcase_add_test(tcp, test_input_waiting);
 	tcase_add_test(tcp, test_three_nodes_every_type);
 	tcase_add_test(tcp, test_burst);
 	tcase_add_test(tcp, test_no_auth_token);
