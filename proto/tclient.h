@@ -16,10 +16,11 @@
  * there is something to send.  Endpoints are IP literals ("10.0.0.1:7100",
  * "[fd00::1]:7100"), tried in order: a failed connect or a lost connection
  * moves to the next one, and so does a server that answers "not the
- * leader" without naming one we can use (none, or a shunned address, see
- * below) for connect_timeout_ms (until then it is asked again, with
- * backoff: it is most likely in an election, and bouncing between
- * followers would cost every client a handshake per bounce).  A
+ * leader" naming one we cannot reach (below) or, for connect_timeout_ms,
+ * naming none; one that names none, or the leader just lost while its
+ * address is passed over, is asked again meanwhile, with backoff: it is
+ * most likely in an election, and bouncing between followers would cost
+ * every client a handshake per bounce.  A
  * CLIENT_ENOTLEADER answer that names the leader (leader_client) moves the
  * connection there instead, whether or not that address is one of the
  * endpoints (that is how a client finds a leader it was not told about).

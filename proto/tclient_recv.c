@@ -82,10 +82,9 @@ void tclient_hint_failed(struct tclient *c, const char *addr, uint64_t now)
 		    addr, c->endpoints[c->cur], (unsigned)TCLIENT_HINT_SHUN_MS);
 }
 
-/* A server that names no leader we can use (none: an election runs; or
- * one we passed over: most likely the leader that just died, which the
- * followers go on naming until they elect another) will name a usable
- * one within an election timeout.  Moving on at once would make every
+/* A server that names no leader (an election runs), or only the leader
+ * just lost (which the followers go on naming until they elect another),
+ * will name a usable one within an election timeout.  Moving on at once would make every
  * client bounce between the followers, each time with a whole handshake:
  * thousands of them after a leader change.  So it is asked again, after a
  * backoff, for up to connect_timeout_ms from its first such answer; one
@@ -96,14 +95,16 @@ static bool wait_for_a_leader(struct tclient *c, struct tconn *conn,
 {
 	uint64_t now = uv_now(c->loop);
 
-	/* The address of the connection just lost, passed over a moment
-	 * more: followers name it because it died (then they soon name
-	 * another) or because it came back and won (then it is followed
-	 * when the moment is over).  Either way, this follower is where
-	 * to learn which. */
-	if (same_addr(hint, c->shunned) && now < c->shunned_until &&
-	    c->shunned_until - now <= TCLIENT_LOST_SHUN_MS)
-		return true;
+	/* It names a leader: worth waiting for only if that is the address
+	 * of the connection just lost, passed over a moment more.  The
+	 * followers name it because it died (then they soon name another)
+	 * or because it came back and won (then it is followed when the
+	 * moment is over); this follower is where to learn which.  A hint
+	 * passed over because it could not be reached (a NAT, a proxy) will
+	 * not change: the next endpoint at once. */
+	if (hint.len)
+		return same_addr(hint, c->shunned) && now < c->shunned_until &&
+		       c->shunned_until - now <= TCLIENT_LOST_SHUN_MS;
 	if (!conn->leaderless) {
 		conn->leaderless = true;
 		conn->leaderless_since = now;
