@@ -114,6 +114,9 @@ struct tconn {
 	 * leaderless_since (tclient_recv.c, wait_for_a_leader). */
 	bool leaderless;
 	uint64_t leaderless_since;
+	/* Requests wait here for a leader (wait_for_a_leader): retried no
+	 * faster than a fifth of the connect timeout. */
+	bool waiting;
 	/* The current handshake step (connect, HELLO's answer, AUTH_PROOF's)
 	 * must be done by then. */
 	uint64_t ready_deadline;

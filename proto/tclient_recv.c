@@ -102,14 +102,18 @@ static bool wait_for_a_leader(struct tclient *c, struct tconn *conn,
 	 * moment is over); this follower is where to learn which.  A hint
 	 * passed over because it could not be reached (a NAT, a proxy) will
 	 * not change: the next endpoint at once. */
-	if (hint.len)
-		return same_addr(hint, c->shunned) && now < c->shunned_until &&
-		       c->shunned_until - now <= TCLIENT_LOST_SHUN_MS;
+	if (hint.len) {
+		conn->waiting = same_addr(hint, c->shunned) &&
+				now < c->shunned_until &&
+				c->shunned_until - now <= TCLIENT_LOST_SHUN_MS;
+		return conn->waiting;
+	}
 	if (!conn->leaderless) {
 		conn->leaderless = true;
 		conn->leaderless_since = now;
 	}
-	return now - conn->leaderless_since < c->o.connect_timeout_ms;
+	conn->waiting = now - conn->leaderless_since < c->o.connect_timeout_ms;
+	return conn->waiting;
 }
 
 /* Move the connection to the leader (or to the next endpoint) once the
@@ -171,6 +175,13 @@ static void retry_later(struct tclient *c, struct treq *r, bool moved)
 	} else {
 		r->not_before = now + tclient_backoff(c, r->attempts);
 	}
+	/* Asked again while the server waits for a leader: no faster than a
+	 * fifth of the connect timeout, so that a fleet waiting at one
+	 * follower through an election sends it a few requests each, not a
+	 * flood. */
+	if (!moved && c->conn && c->conn->waiting &&
+	    r->not_before < now + c->o.connect_timeout_ms / 5)
+		r->not_before = now + c->o.connect_timeout_ms / 5;
 	tlist_remove(&r->link);
 	tlist_push(&c->pending, &r->link);
 }
@@ -182,6 +193,8 @@ static void on_answer(struct tclient *c, struct treq *r, const struct frame *f)
 	if (!decode(c, f, r->req.op, &resp))
 		return;
 	tclient_breaker_success(c);
+	if (c->conn && resp.status != CLIENT_ENOTLEADER)
+		c->conn->waiting = false; /* it has a leader, or is one */
 	if (retryable(resp.status)) {
 		bool moved = resp.status == CLIENT_ENOTLEADER &&
 			     follow(c, resp.leader_client);

@@ -618,13 +618,16 @@ START_TEST(test_follows_leader_hint)
 END_TEST
 
 /* A server that names no leader for connect_timeout_ms (300 ms here) is
- * asked again meanwhile on the same connection, then left for the next
- * endpoint. */
+ * asked again meanwhile on the same connection, no faster than every
+ * 60 ms (a fifth of it) however short the backoff, then left for the
+ * next endpoint. */
 START_TEST(test_rotates_without_hint)
 {
 	struct answer a = { 0 };
 
 	fx.o.connect_timeout_ms = 300;
+	fx.o.backoff_base_ms = 1;
+	fx.o.backoff_cap_ms = 5;
 	fake_start(&fx.srv[0], h_not_leader_no_hint);
 	fake_start(&fx.srv[1], h_echo);
 	client_new(2);
@@ -634,6 +637,8 @@ START_TEST(test_rotates_without_hint)
 	wait_answer(&a);
 	ck_assert_int_eq(a.status, CLIENT_OK);
 	ck_assert_uint_ge(fx.srv[0].n_requests, 2);
+	ck_assert_msg(fx.srv[0].n_requests <= 7, "%u requests in 300 ms",
+		      fx.srv[0].n_requests);
 	ck_assert_uint_eq(fx.srv[0].n_conns, 1);
 	ck_assert_uint_eq(fx.srv[1].n_requests, 1);
 	ck_assert_uint_eq(fx.srv[1].ops[0], CLIENT_OP_CAS);
