@@ -416,6 +416,10 @@ static int connect_witnesses(struct agent *a, char *err, size_t errlen)
 		 * within 100 ms instead of sleeping past their one-interval
 		 * deadline; still a few requests a second (rule 10). */
 		.backoff_cap_ms = (uint64_t)a->live.renew_interval / 5,
+		/* A quarter of the interval (125 ms at 500 ms): below the
+		 * witnesses' election timeout (200 ms and more), so a lost
+		 * leader's clients spread their reconnects at no cost. */
+		.reconnect_spread_ms = (uint64_t)a->live.renew_interval / 4,
 		/* A breaker would fail renewals fast while the witnesses
 		 * elect a leader: the lease's own deadline is the limit. */
 		.breaker_threshold = 1000000,

@@ -57,8 +57,10 @@ uint64_t tclient_backoff(struct tclient *c, unsigned attempt)
  * off (the same waits as before, one failure later). */
 uint64_t tclient_reconnect_at(struct tclient *c, uint64_t now)
 {
+	uint64_t spread = c->o.reconnect_spread_ms;
+
 	if (c->conn_failures <= 1)
-		return now;
+		return now + (spread ? rng_next(c) % (spread + 1) : 0);
 	return now + tclient_backoff(c, c->conn_failures - 1);
 }
 

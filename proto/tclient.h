@@ -171,6 +171,14 @@ struct tclient_options {
 	uint64_t connect_timeout_ms; /* per set-up step (above) */
 	uint64_t backoff_base_ms;
 	uint64_t backoff_cap_ms;
+	/* The first reconnect after a lost connection waits a random
+	 * [0, reconnect_spread_ms] (default 0: at once): when a witness
+	 * leader dies, every client of a fleet loses it at the same instant,
+	 * and the followers (then the new leader) take their handshakes
+	 * spread out rather than in one burst that starves their heartbeats.
+	 * Below the witnesses' election timeout it delays nothing: no leader
+	 * can answer sooner. */
+	uint64_t reconnect_spread_ms;
 	unsigned breaker_threshold; /* consecutive failures to open */
 	uint64_t breaker_open_ms;   /* open time before half-open */
 	size_t frame_limit;         /* largest response: FRAME_LIMIT_DEFAULT */

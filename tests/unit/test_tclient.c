@@ -1133,6 +1133,33 @@ START_TEST(test_backoff_grows)
 }
 END_TEST
 
+/* The first reconnect after a lost connection waits a random
+ * [0, reconnect_spread_ms]: a fleet that lost its leader at one instant
+ * does not dial at one instant; 0 (the default) dials at once; a run of
+ * failures backs off as before. */
+START_TEST(test_reconnect_spread)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	fx.o.reconnect_spread_ms = 100;
+	fake_start(&fx.srv[0], h_echo);
+	client_new(1);
+	fx.c->conn_failures = 1;
+	for (int i = 0; i < 200; i++) {
+		uint64_t at = tclient_reconnect_at(fx.c, 1000);
+		lo = at < lo ? at : lo;
+		hi = at > hi ? at : hi;
+	}
+	ck_assert_uint_ge(lo, 1000);
+	ck_assert_uint_le(hi, 1100);
+	ck_assert_uint_gt(hi - lo, 50); /* spread, not one instant */
+	fx.c->o.reconnect_spread_ms = 0;
+	ck_assert_uint_eq(tclient_reconnect_at(fx.c, 1000), 1000);
+	fx.c->conn_failures = 3;
+	ck_assert_uint_gt(tclient_reconnect_at(fx.c, 1000), 1000);
+}
+END_TEST
+
 START_TEST(test_backoff_bounds)
 {
 	struct tclient_options o = fx.o;
@@ -1389,8 +1416,10 @@ static void h_scram_slow(struct fake *f, struct fake_conn *fc,
 	slow.q = *q;
 	ck_assert_uint_le(q->nonce.len, sizeof(slow.nonce));
 	ck_assert_uint_le(q->proof.len, sizeof(slow.proof));
-	memcpy(slow.nonce, q->nonce.p, q->nonce.len);
-	memcpy(slow.proof, q->proof.p, q->proof.len);
+	if (q->nonce.len) /* a NULL pointer is no memcpy source, even for 0 */
+		memcpy(slow.nonce, q->nonce.p, q->nonce.len);
+	if (q->proof.len)
+		memcpy(slow.proof, q->proof.p, q->proof.len);
 	slow.q.nonce.p = slow.nonce;
 	slow.q.proof.p = slow.proof;
 	uv_timer_start(&slow.timer, slow_answer, 200, 0);
@@ -1925,6 +1954,7 @@ Suite *tclient_suite(void)
 	tcase_add_test(fail, test_restarted_leader_followed_after_shun);
 	tcase_add_test(fail, test_backoff_grows);
 	tcase_add_test(fail, test_backoff_bounds);
+	tcase_add_test(fail, test_reconnect_spread);
 	tcase_add_test(fail, test_breaker_opens_and_half_opens);
 	tcase_add_test(fail, test_breaker_reopens_on_failed_trial);
 	tcase_add_test(fail, test_dead_endpoint_is_skipped);
