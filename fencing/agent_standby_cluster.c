@@ -91,6 +91,21 @@ void standby_cluster_promoted(struct agent *a)
 			  "after=standby_cluster_promoted err=\"%s\"", err);
 }
 
+void standby_cluster_observed(struct agent *a, const char *conninfo)
+{
+	struct decide_pg *o = &a->pg_obs;
+	const struct standby_cluster *c = &a->live.standby;
+	if (!conninfo[0] && o->state == PG_REPLICA &&
+	    standby_cluster_active(c) && !c->set[STANDBY_KEY_HOSTS])
+		snprintf(o->upstream, sizeof(o->upstream), "%s",
+			 STANDBY_CLUSTER_UPSTREAM);
+	bool main = strcmp(o->upstream, STANDBY_CLUSTER_UPSTREAM) == 0;
+	if (standby_cluster_active(c))
+		a->followed_main = main && o->state == PG_REPLICA;
+	else if (o->upstream[0] && keys_find_member(a, o->upstream))
+		a->followed_main = false; /* a member of its own cluster now */
+}
+
 void standby_cluster_log(const struct standby_cluster *c)
 {
 	char hosts[STANDBY_CLUSTER_HOSTS_MAX], slot[64];
