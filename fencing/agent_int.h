@@ -387,6 +387,10 @@ void params_wanted(struct agent *a, struct pg_params *want);
  * start (0, or -1 with err). */
 void archive_params_add(struct agent *a, struct pg_params *want);
 int archive_before_start(struct agent *a, char *err, size_t errlen);
+/* archive_mode and archive_command in postgresql.auto.conf exactly as
+ * this scope wants them, or removed: never what a copy brought from
+ * another cluster, which would archive into its stanza.  0 or -1. */
+int archive_settings_own(struct agent *a, char *err, size_t errlen);
 
 /* agent_unguarded.c: maintenance mode and a stopped agent. */
 /* Stop leaving Postgres running (paused cluster): mark a primary in
