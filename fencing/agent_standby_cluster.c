@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "fencing/agent_int.h"
 #include "fencing/pgconf.h"
-#include "fencing/standby_archive.h"
+#include "fencing/stanza_borrow.h"
 
 void standby_cluster_conninfo(struct agent *a, char *buf, size_t cap)
 {
@@ -70,7 +70,7 @@ int standby_cluster_follow(struct agent *a, char *err, size_t errlen)
  * (both clusters count timelines on from the same number).  A restore
  * command of the scope's pgBackRest replicas is written again, but only
  * for a stanza the cluster archives into: one it does not is the main
- * cluster's, which it was copied from (standby_archive.h). */
+ * cluster's, which it was copied from (stanza_borrow.h). */
 void standby_cluster_promoted(struct agent *a)
 {
 	const char *dir = a->conf->pg_data_dir;
@@ -80,7 +80,7 @@ void standby_cluster_promoted(struct agent *a)
 	size_t n = replica_methods(&a->live.replica, m);
 	for (size_t i = 0; i < n; i++)
 		if (m[i] == REPLICA_PGBACKREST &&
-		    standby_archive_own_stanza(&a->live.replica) &&
+		    stanza_borrow_own(&a->live.replica) &&
 		    replica_restore_command(&a->live.replica, dir, cmd,
 					    sizeof(cmd)))
 			restore = cmd;

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "fencing/scope_conf.h"
-#include "fencing/standby_archive.h"
+#include "fencing/stanza_borrow.h"
 
 static const char *const on_off[] = { "off", "on", NULL };
 
@@ -314,7 +314,8 @@ int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
 	if (replica_conf_check(&c->replica, err, errlen) != 0)
 		return -1;
 	if (standby_cluster_check(&c->standby, err, errlen) != 0 ||
-	    standby_archive_check(&c->standby, &c->replica, err, errlen) != 0)
+	    stanza_borrow_check(&c->standby, &c->bootstrap, &c->replica, err,
+				errlen) != 0)
 		return -1;
 	return bootstrap_conf_check(&c->bootstrap, &c->replica, err, errlen);
 }

@@ -1,10 +1,10 @@
 /*
- * standby_archive.c — see standby_archive.h.
+ * stanza_borrow.c — see stanza_borrow.h.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "fencing/standby_archive.h"
+#include "fencing/stanza_borrow.h"
 
 static bool blank(char ch)
 {
@@ -37,7 +37,7 @@ static const char *word(const char *p, char *buf, size_t cap, bool *fits)
 	return p;
 }
 
-bool standby_archive_stanza_of(const char *command, char *buf, size_t cap)
+bool stanza_borrow_named_in(const char *command, char *buf, size_t cap)
 {
 	static const char opt[] = "--stanza";
 	const size_t olen = sizeof(opt) - 1;
@@ -66,12 +66,11 @@ bool standby_archive_stanza_of(const char *command, char *buf, size_t cap)
 	return found;
 }
 
-int standby_archive_check(const struct standby_cluster *s,
-			  const struct replica_conf *r, char *err,
-			  size_t errlen)
+static int standby_check(const struct standby_cluster *s,
+			 const struct replica_conf *r, char *err, size_t errlen)
 {
 	char main_stanza[sizeof(r->stanza)];
-	if (!standby_cluster_active(s) || !r->set[REPLICA_KEY_STANZA])
+	if (!standby_cluster_active(s))
 		return 0;
 	if (!r->set[REPLICA_KEY_ARCHIVE]) {
 		snprintf(err, errlen,
@@ -85,8 +84,8 @@ int standby_archive_check(const struct standby_cluster *s,
 		return -1;
 	}
 	if (r->archive && s->set[STANDBY_KEY_RESTORE_COMMAND] &&
-	    standby_archive_stanza_of(s->restore_command, main_stanza,
-				      sizeof(main_stanza)) &&
+	    stanza_borrow_named_in(s->restore_command, main_stanza,
+				   sizeof(main_stanza)) &&
 	    strcmp(main_stanza, r->stanza) == 0) {
 		snprintf(err, errlen,
 			 "archive_via_pgbackrest = on would archive this "
@@ -101,7 +100,27 @@ int standby_archive_check(const struct standby_cluster *s,
 	return 0;
 }
 
-bool standby_archive_own_stanza(const struct replica_conf *r)
+int stanza_borrow_check(const struct standby_cluster *s,
+			const struct bootstrap_conf *b,
+			const struct replica_conf *r, char *err, size_t errlen)
+{
+	if (!r->set[REPLICA_KEY_STANZA])
+		return 0;
+	if (b->method == BOOTSTRAP_PGBACKREST && b->set[BOOTSTRAP_KEY_STANZA] &&
+	    replica_archives(r) && strcmp(b->stanza, r->stanza) == 0) {
+		snprintf(err, errlen,
+			 "bootstrap_stanza '%s' is another cluster's backup: "
+			 "this scope must not archive into it; set "
+			 "pgbackrest_stanza to a stanza of its own, or "
+			 "archive_via_pgbackrest = off (restoring this "
+			 "cluster's own backup: leave bootstrap_stanza unset)",
+			 b->stanza);
+		return -1;
+	}
+	return standby_check(s, r, err, errlen);
+}
+
+bool stanza_borrow_own(const struct replica_conf *r)
 {
 	return replica_archives(r);
 }
