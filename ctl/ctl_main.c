@@ -384,11 +384,12 @@ static const struct ctl_cmd commands[] = {
 	  "standby_cluster keys from S/config in one write; the standby\n"
 	  "leader then promotes as any new primary (fencing token, history,\n"
 	  "a new timeline) and the other members follow it.  The main\n"
-	  "cluster is not touched.  SCOPE (or --scope) names the standby\n"
-	  "cluster.  Waits until the lease holder runs as the primary, for\n"
-	  "--wait (default 30 s).  Exit 1 when the scope is not a standby\n"
-	  "cluster, 2 when the wait runs out.  Asks first unless --yes (or\n"
-	  "--force).\n",
+	  "cluster is not touched (with archive_via_pgbackrest off, a note\n"
+	  "says the new primary archives no WAL yet).  SCOPE (or --scope)\n"
+	  "names the standby cluster.  Waits until the lease holder runs\n"
+	  "as the primary, for --wait (default 30 s).  Exit 1 when the\n"
+	  "scope is not a standby cluster, 2 when the wait runs out.  Asks\n"
+	  "first unless --yes (or --force).\n",
 	  ctl_cmd_pg_promote },
 	{ "cluster switchover",
 	  "[--candidate NODE] [--scheduled TIME] [--force] [--wait S] "

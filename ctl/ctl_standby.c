@@ -20,9 +20,20 @@
 #include "fencing/member.h"
 #include "fencing/scope_conf.h"
 
+struct ending {
+	const char *scope;
+	char borrowed[128]; /* the stanza it does not archive into, or "" */
+};
+
 static int end_standby(struct scope_conf *next, void *arg)
 {
-	const char *scope = arg;
+	struct ending *e = arg;
+	const char *scope = e->scope;
+	e->borrowed[0] = '\0'; /* called again after a lost compare-and-swap */
+	if (next->replica.set[REPLICA_KEY_STANZA] &&
+	    !replica_archives(&next->replica))
+		snprintf(e->borrowed, sizeof(e->borrowed), "%s",
+			 next->replica.stanza);
 	if (!standby_cluster_active(&next->standby)) {
 		fprintf(stderr,
 			CTL_PROG ": cluster '%s' is not a standby cluster "
@@ -79,7 +90,8 @@ int ctl_cmd_pg_promote(struct ctl *c)
 				ctl_opt(c, "yes") || ctl_opt(c, "force"),
 				"--yes")))
 		return code;
-	if ((code = ctl_scope_conf_edit(c, scope, end_standby, (void *)scope)))
+	struct ending e = { .scope = scope };
+	if ((code = ctl_scope_conf_edit(c, scope, end_standby, &e)))
 		return code;
 	char holder[256] = "";
 	bool done = false;
@@ -101,5 +113,11 @@ int ctl_cmd_pg_promote(struct ctl *c)
 	}
 	printf("promoted: %s is the primary of '%s' (%llu ms)\n", holder, scope,
 	       (unsigned long long)(clock_now_ms() - start));
+	if (e.borrowed[0])
+		printf("note: '%s' archives no WAL (archive_via_pgbackrest = "
+		       "off: stanza '%s' is not its own): create a "
+		       "stanza of its own, set pgbackrest_stanza to it and "
+		       "archive_via_pgbackrest = on, then take a backup\n",
+		       scope, e.borrowed);
 	return CTL_EXIT_OK;
 }

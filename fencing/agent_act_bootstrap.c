@@ -255,24 +255,6 @@ static void recovery_started(struct act *x, const struct spawn_result *r)
 
 /* ---- restored: settings, then the start ------------------------------------ */
 
-/* The archive settings this scope wants (agent_archiving.c and the pg.
- * lines), or none: never the source cluster's, which would archive into
- * its stanza. */
-static int own_archiving(struct agent *a, char *err, size_t errlen)
-{
-	static const char *const names[] = { "archive_mode",
-					     "archive_command" };
-	struct pg_params want;
-	pg_params_merge(&want, &a->live.pg, &a->params.node);
-	archive_params_add(a, &want);
-	for (size_t i = 0; i < 2; i++)
-		if (pgconf_auto_set(a->conf->pg_data_dir, names[i],
-				    pg_params_get(&want, names[i]), err,
-				    errlen) != 0)
-			return -1;
-	return 0;
-}
-
 /* pgBackRest's own restore_command has no --pg1-path (a relative %p
  * needs it): ours reads the stanza restored from. */
 static int restore_command(struct agent *a, char *err, size_t errlen)
@@ -314,7 +296,7 @@ static void restored(struct act *x, const struct spawn_result *r,
 	}
 	if (auto_remove(a, carried, sizeof(carried) / sizeof(*carried), why,
 			sizeof(why)) != 0 ||
-	    own_archiving(a, why, sizeof(why)) != 0 ||
+	    archive_settings_own(a, why, sizeof(why)) != 0 ||
 	    (a->live.bootstrap.method == BOOTSTRAP_PGBACKREST &&
 	     restore_command(a, why, sizeof(why)) != 0)) {
 		give_up(x, why);

@@ -86,9 +86,12 @@ static void history_promoted(struct agent *a)
 	bool planned = v->switch_candidate[0] &&
 		       strcmp(v->switch_candidate, a->conf->name) == 0;
 	a->switch_done_ms = v->switch_requested_ms;
-	/* tenurectl cluster promote: a standby leader, still streaming
-	 * from the main cluster when the setting went */
-	if (strcmp(a->pg_obs.upstream, STANDBY_CLUSTER_UPSTREAM) == 0) {
+	/* tenurectl cluster promote: a standby leader, still following
+	 * the main cluster (streaming, or its archive alone) when the
+	 * setting went: pg_obs, looked at since, no longer says so */
+	if (a->followed_main ||
+	    strcmp(a->pg_obs.upstream, STANDBY_CLUSTER_UPSTREAM) == 0) {
+		a->followed_main = false;
 		standby_cluster_promoted(a);
 		act_history_put(a, "", "standby cluster promoted", 0);
 		return;

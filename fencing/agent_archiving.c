@@ -9,7 +9,11 @@
  * archive_mode takes effect only at a start, so the two are written into
  * postgresql.auto.conf before every start too (archive_before_start), not
  * only by agent_params.c's reload once Postgres runs: a new primary
- * archives its very first WAL file.
+ * archives its very first WAL file.  In a standby cluster, whose members
+ * are copies of the main cluster, with its postgresql.auto.conf, the two
+ * are written as this scope wants them or removed (archive_settings_own):
+ * the main cluster's command archives into the main cluster's stanza,
+ * which the standby cluster would do once promoted.
  */
 #include <stdio.h>
 #include <string.h>
@@ -62,9 +66,26 @@ void archive_params_add(struct agent *a, struct pg_params *want)
 				    sizeof(err));
 }
 
+int archive_settings_own(struct agent *a, char *err, size_t errlen)
+{
+	static const char *const names[] = { "archive_mode",
+					     "archive_command" };
+	struct pg_params want;
+	pg_params_merge(&want, &a->live.pg, &a->params.node);
+	archive_params_add(a, &want);
+	for (size_t i = 0; i < 2; i++)
+		if (pgconf_auto_set(a->conf->pg_data_dir, names[i],
+				    pg_params_get(&want, names[i]), err,
+				    errlen) != 0)
+			return -1;
+	return 0;
+}
+
 int archive_before_start(struct agent *a, char *err, size_t errlen)
 {
 	struct pg_params merged, d;
+	if (standby_cluster_active(&a->live.standby))
+		return archive_settings_own(a, err, errlen);
 	pg_params_merge(&merged, &a->live.pg, &a->params.node);
 	derive(a, &merged, &d);
 	for (size_t i = 0; i < d.n; i++)

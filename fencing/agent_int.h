@@ -159,6 +159,10 @@ struct agent {
 	 * agent take a lease on these witnesses (agent_moved). */
 	bool scope_checked;
 	bool unguarded_clearing; /* a delete of S/unguarded is on its way */
+	/* Postgres, in recovery, followed the main cluster of a standby
+	 * cluster; kept once the setting is gone, until it follows a member:
+	 * its promotion ends the standby cluster (standby_cluster_observed) */
+	bool followed_main;
 	/* primary: its position when Postgres last changed whom it waits
 	 * for (decide.h; 0: not known yet) */
 	uint64_t sync_since_lsn;
@@ -361,6 +365,11 @@ void standby_cluster_log(const struct standby_cluster *c);
 /* A standby leader promoted (the setting removed): what pointed at the
  * main cluster goes from postgresql.auto.conf. */
 void standby_cluster_promoted(struct agent *a);
+/* After each look at Postgres (pg_obs set, with the primary_conninfo it
+ * runs with): an archive-only standby cluster's member in recovery with
+ * no primary_conninfo follows the main cluster (its upstream is
+ * STANDBY_CLUSTER_UPSTREAM); a->followed_main kept up to date. */
+void standby_cluster_observed(struct agent *a, const char *conninfo);
 
 /* agent_scope.c: the scope-wide settings (fencing/scope_conf.h). */
 void scope_init(struct agent *a);  /* the file's values, at start */
@@ -378,6 +387,10 @@ void params_wanted(struct agent *a, struct pg_params *want);
  * start (0, or -1 with err). */
 void archive_params_add(struct agent *a, struct pg_params *want);
 int archive_before_start(struct agent *a, char *err, size_t errlen);
+/* archive_mode and archive_command in postgresql.auto.conf exactly as
+ * this scope wants them, or removed: never what a copy brought from
+ * another cluster, which would archive into its stanza.  0 or -1. */
+int archive_settings_own(struct agent *a, char *err, size_t errlen);
 
 /* agent_unguarded.c: maintenance mode and a stopped agent. */
 /* Stop leaving Postgres running (paused cluster): mark a primary in

@@ -137,6 +137,7 @@ static void take_row(struct agent *a, const struct pg_rows *rows)
 	o->streaming = v && strcmp(v, "streaming") == 0;
 	const char *conninfo = pg_rows_get(rows, 0, 5);
 	find_upstream(a, conninfo ? conninfo : "");
+	standby_cluster_observed(a, conninfo ? conninfo : "");
 	bool frozen = recovery && !receiver && (!conninfo || !conninfo[0]);
 	/* Frozen counts once replay has stopped moving: a standby that was
 	 * restarted still replays WAL it has on disk, and the position it

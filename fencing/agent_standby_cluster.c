@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "fencing/agent_int.h"
 #include "fencing/pgconf.h"
+#include "fencing/stanza_borrow.h"
 
 void standby_cluster_conninfo(struct agent *a, char *buf, size_t cap)
 {
@@ -67,7 +68,9 @@ int standby_cluster_follow(struct agent *a, char *err, size_t errlen)
  * cluster: as a standby of its own cluster later, the main cluster's
  * archive would offer history files of timelines that are not its own
  * (both clusters count timelines on from the same number).  A restore
- * command of the scope's pgBackRest replicas is written again. */
+ * command of the scope's pgBackRest replicas is written again, but only
+ * for a stanza the cluster archives into: one it does not is the main
+ * cluster's, which it was copied from (stanza_borrow.h). */
 void standby_cluster_promoted(struct agent *a)
 {
 	const char *dir = a->conf->pg_data_dir;
@@ -77,6 +80,7 @@ void standby_cluster_promoted(struct agent *a)
 	size_t n = replica_methods(&a->live.replica, m);
 	for (size_t i = 0; i < n; i++)
 		if (m[i] == REPLICA_PGBACKREST &&
+		    stanza_borrow_own(&a->live.replica) &&
 		    replica_restore_command(&a->live.replica, dir, cmd,
 					    sizeof(cmd)))
 			restore = cmd;
@@ -85,6 +89,21 @@ void standby_cluster_promoted(struct agent *a)
 	    pgconf_auto_set(dir, "restore_command", restore, err, sizeof(err)))
 		log_event(LOG_WARN, "pgconf_failed",
 			  "after=standby_cluster_promoted err=\"%s\"", err);
+}
+
+void standby_cluster_observed(struct agent *a, const char *conninfo)
+{
+	struct decide_pg *o = &a->pg_obs;
+	const struct standby_cluster *c = &a->live.standby;
+	if (!conninfo[0] && o->state == PG_REPLICA &&
+	    standby_cluster_active(c) && !c->set[STANDBY_KEY_HOSTS])
+		snprintf(o->upstream, sizeof(o->upstream), "%s",
+			 STANDBY_CLUSTER_UPSTREAM);
+	bool main = strcmp(o->upstream, STANDBY_CLUSTER_UPSTREAM) == 0;
+	if (standby_cluster_active(c))
+		a->followed_main = main && o->state == PG_REPLICA;
+	else if (o->upstream[0] && keys_find_member(a, o->upstream))
+		a->followed_main = false; /* a member of its own cluster now */
 }
 
 void standby_cluster_log(const struct standby_cluster *c)

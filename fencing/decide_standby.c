@@ -99,7 +99,9 @@ static bool leader(const struct decide_input *in, struct decide_action *out)
 			     ? pg->frozen ||
 				       strcmp(pg->upstream,
 					      STANDBY_CLUSTER_UPSTREAM) != 0
-			     : pg->upstream[0] != '\0';
+			     : pg->upstream[0] != '\0' &&
+				       strcmp(pg->upstream,
+					      STANDBY_CLUSTER_UPSTREAM) != 0;
 	if (wrong)
 		set(out, ACT_REPOINT, STANDBY_CLUSTER_UPSTREAM,
 		    "standby leader: following the main cluster");

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "fencing/scope_conf.h"
+#include "fencing/stanza_borrow.h"
 
 static const char *const on_off[] = { "off", "on", NULL };
 
@@ -312,7 +313,9 @@ int scope_conf_check(const struct scope_conf *c, int64_t ttl, int64_t renew,
 	}
 	if (replica_conf_check(&c->replica, err, errlen) != 0)
 		return -1;
-	if (standby_cluster_check(&c->standby, err, errlen) != 0)
+	if (standby_cluster_check(&c->standby, err, errlen) != 0 ||
+	    stanza_borrow_check(&c->standby, &c->bootstrap, &c->replica, err,
+				errlen) != 0)
 		return -1;
 	return bootstrap_conf_check(&c->bootstrap, &c->replica, err, errlen);
 }

@@ -62,6 +62,7 @@ Suite *api_body_suite(void);       /* fencing/api_body.c */
 Suite *wall_time_suite(void);      /* common/wall_time.c */
 Suite *startfail_suite(void);      /* fencing/startfail.c */
 Suite *standby_settings_suite(void); /* fencing/standby_settings.c, aside.c */
+Suite *stanza_borrow_suite(void);    /* fencing/stanza_borrow.c */
 Suite *scope_keys_suite(void);       /* fencing/scope_keys.c */
 Suite *sd_notify_suite(void);        /* common/sd_notify.c */
 Suite *tls_suite(void);  /* common/tls*.c, stream.c, http.c over TLS */

@@ -199,6 +199,12 @@ START_TEST(leader_follows_the_main_cluster)
 	in.standby_streams = false;
 	upstream("");
 	ck_assert_int_eq(run(), ACT_NONE);
+	/* as the agent names it (standby_cluster_observed): not repointed */
+	upstream(STANDBY_CLUSTER_UPSTREAM);
+	ck_assert_int_eq(run(), ACT_NONE);
+	upstream("b2"); /* still cascading: its conninfo must go */
+	ck_assert_int_eq(run(), ACT_REPOINT);
+	upstream("");
 	in.initialized = false; /* the first copy: it marks the scope */
 	ck_assert_int_eq(run(), ACT_MARK_INIT);
 }

@@ -51,6 +51,7 @@ int main(void)
 	srunner_add_suite(sr, decide_suite());
 	srunner_add_suite(sr, scope_conf_suite());
 	srunner_add_suite(sr, standby_suite());
+	srunner_add_suite(sr, stanza_borrow_suite());
 	srunner_add_suite(sr, bootstrap_conf_suite());
 	srunner_add_suite(sr, slots_suite());
 	srunner_add_suite(sr, pg_params_suite());
