@@ -82,6 +82,7 @@ struct node {
 	uint64_t sync_count, sync_sum_ns, sync_buckets[16];
 	uint64_t ticks_deferred; /* on_tick */
 	uint64_t last_tick_ms, late_ticks, late_max_ms;
+	uint64_t grace_until; /* in_stall_grace */
 	struct log_throttle late_log;
 
 	bool stopping;
@@ -584,14 +585,14 @@ static bool leader_input_unread(const struct node *n)
  * answer can be traced to it. */
 #define LATE_TICK_MS 100
 
-static void note_tick_pace(struct node *n, uint64_t now)
+static uint64_t note_tick_pace(struct node *n, uint64_t now)
 {
 	uint64_t gap = n->last_tick_ms ? now - n->last_tick_ms : 0;
 	uint64_t skipped = 0;
 
 	n->last_tick_ms = now;
 	if (gap < LATE_TICK_MS)
-		return;
+		return gap;
 	n->late_ticks++;
 	if (gap > n->late_max_ms)
 		n->late_max_ms = gap;
@@ -605,15 +606,34 @@ static void note_tick_pace(struct node *n, uint64_t now)
 			  raft_state(n->raft) == RAFT_LEADER ? "leader"
 							     : "follower",
 			  (unsigned long long)skipped);
+	return gap;
+}
+
+/* A follower back from a stall of its own (a late loop) has not heard
+ * its leader for that long because it did not listen: it gives the
+ * leader STALL_GRACE_MS (two heartbeats and more) to be heard before it
+ * judges it silent.  Never two graces in a row, so that a follower late
+ * at every tick still ticks, and elects when the leader is really gone,
+ * at most that much later. */
+#define STALL_GRACE_MS 100
+
+static bool in_stall_grace(struct node *n, uint64_t now, uint64_t gap)
+{
+	if (raft_state(n->raft) == RAFT_LEADER)
+		return false;
+	if (gap >= LATE_TICK_MS && now >= n->grace_until + STALL_GRACE_MS)
+		n->grace_until = now + STALL_GRACE_MS;
+	return now < n->grace_until;
 }
 
 static void on_tick(uv_timer_t *t)
 {
 	struct node *n = t->data;
 	struct raft_event ev = { .type = RAFT_EV_TICK };
+	uint64_t now = node_now_ms();
+	uint64_t gap = note_tick_pace(n, now);
 
-	note_tick_pace(n, node_now_ms());
-	if (leader_input_unread(n)) {
+	if (in_stall_grace(n, now, gap) || leader_input_unread(n)) {
 		n->ticks_deferred++;
 		return;
 	}

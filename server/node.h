@@ -95,7 +95,8 @@ uint64_t node_now_ms(void);
 /* Whether this witness can write its data directory (disk_health.h). */
 const struct disk_health *node_disk_health(const struct node *n);
 /* Raft ticks a follower skipped because the leader's messages waited
- * unread (node.c, on_tick). */
+ * unread, or in the grace after a late loop of its own (node.c,
+ * on_tick). */
 uint64_t node_ticks_deferred(const struct node *n);
 /* Ticks that came LATE_TICK_MS (100 ms) or more after the one before:
  * how many, and the longest gap. */

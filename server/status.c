@@ -323,8 +323,8 @@ static void metrics(struct status_ctx *c, struct http_response *res)
 	metric(res, "tenure_term", "gauge", "Current Raft term.",
 	       raft_term_current(r));
 	metric(res, "tenure_raft_ticks_deferred_total", "counter",
-	       "Raft ticks this follower put off to read the leader's "
-	       "messages first (its loop ran late).",
+	       "Raft ticks this follower put off after its loop ran late "
+	       "(to hear the leader before judging it silent).",
 	       node_ticks_deferred(c->node));
 	uint64_t late = 0, late_max = 0;
 	node_late_ticks(c->node, &late, &late_max);
