@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/conf_lex.h"
 #include "ctl/ctl.h"
 #include "ctl/ctl_pg.h"
 #include "fencing/flatjson.h"
@@ -132,6 +133,133 @@ static void show_text_pg(FILE *f, const struct pg_params *p)
 		fputs(buf, f);
 }
 
+/* ---- the keys kept outside the option table ------------------------------ */
+
+/* A group of string keys with a parser of its own (replica_conf.h,
+ * standby_cluster.h, bootstrap_conf.h): shown, written and compared
+ * alike. */
+struct key_group {
+	const char *const *names;
+	const char *const *hints; /* what an unset key does, for edit-config */
+	int n;
+	bool (*is_set)(const struct scope_conf *c, int k);
+	void (*value)(const struct scope_conf *c, int k, char *buf, size_t cap);
+};
+
+static bool replica_is_set(const struct scope_conf *c, int k)
+{
+	return c->replica.set[k];
+}
+
+static void replica_value(const struct scope_conf *c, int k, char *buf,
+			  size_t cap)
+{
+	replica_conf_value(&c->replica, (enum replica_key)k, buf, cap);
+}
+
+static bool standby_is_set(const struct scope_conf *c, int k)
+{
+	return c->standby.set[k];
+}
+
+static void standby_value(const struct scope_conf *c, int k, char *buf,
+			  size_t cap)
+{
+	standby_cluster_value(&c->standby, (enum standby_key)k, buf, cap);
+}
+
+static bool bootstrap_is_set(const struct scope_conf *c, int k)
+{
+	return c->bootstrap.set[k];
+}
+
+static void bootstrap_value(const struct scope_conf *c, int k, char *buf,
+			    size_t cap)
+{
+	bootstrap_conf_value(&c->bootstrap, (enum bootstrap_key)k, buf, cap);
+}
+
+static const char *const replica_hints[REPLICA_N_KEYS] = {
+	"'basebackup'\t# not set: pg_basebackup; or e.g. "
+	"'pgbackrest,basebackup' (pgbackrest, basebackup, custom)",
+	"''\t# pgBackRest's stanza (create_replica_methods pgbackrest)",
+	"''\t# pgBackRest's config file (not set: its default)",
+	"''\t# custom: run with DATADIR SCOPE NAME",
+	"on\t# not set: on when pgbackrest_stanza is set (the agent "
+	"sets archive_mode and archive_command)",
+};
+
+static const char *const standby_hints[STANDBY_N_KEYS] = {
+	"'h1:5432,h2:5432'\t# this scope follows the cluster of these "
+	"hosts (tenurectl cluster promote ends it)",
+	"''\t# WAL from the main cluster's archive",
+	"''\t# the standby leader's slot on the main cluster",
+};
+
+static const char *const bootstrap_hints[BOOTSTRAP_N_KEYS] = {
+	"'initdb'\t# or pgbackrest (a restore), custom (a command): "
+	"a new scope's first primary",
+	"''\t# pgbackrest: the latest; or 'time:2026-12-07 "
+	"12:00:00+00', 'lsn:0/3000000', 'name:POINT'",
+	"''\t# the stanza restored from (not set: pgbackrest_stanza)",
+	"''\t# custom: run with DATADIR SCOPE NAME",
+};
+
+static const struct key_group replica_group = {
+	replica_key_names, replica_hints, REPLICA_N_KEYS,
+	replica_is_set,    replica_value,
+};
+static const struct key_group standby_group = {
+	standby_key_names, standby_hints, STANDBY_N_KEYS,
+	standby_is_set,    standby_value,
+};
+static const struct key_group bootstrap_group = {
+	bootstrap_key_names, bootstrap_hints, BOOTSTRAP_N_KEYS,
+	bootstrap_is_set,    bootstrap_value,
+};
+
+#define N_GROUPS 3
+/* show-config's order, and the change summary's (as before). */
+static const struct key_group *const shown_groups[N_GROUPS] = {
+	&replica_group, &standby_group, &bootstrap_group
+};
+static const struct key_group *const changed_groups[N_GROUPS] = {
+	&standby_group, &replica_group, &bootstrap_group
+};
+
+static void json_group(struct json *j, const struct scope_conf *c,
+		       const struct key_group *g)
+{
+	char v[1100];
+	for (int k = 0; k < g->n; k++) {
+		if (!g->is_set(c, k))
+			continue;
+		g->value(c, k, v, sizeof(v));
+		json_key(j, g->names[k]);
+		json_str(j, v, strlen(v));
+	}
+}
+
+/* "  key: before -> after" for each key of g that changed. */
+static bool print_group_changes(FILE *f, const struct scope_conf *old,
+				const struct scope_conf *now,
+				const struct key_group *g)
+{
+	bool any = false;
+	for (int k = 0; k < g->n; k++) {
+		char a[1100] = "(not set)", b[1100] = "(not set)";
+		if (g->is_set(old, k))
+			g->value(old, k, a, sizeof(a));
+		if (g->is_set(now, k))
+			g->value(now, k, b, sizeof(b));
+		if (strcmp(a, b) != 0) {
+			fprintf(f, "  %s: %s -> %s\n", g->names[k], a, b);
+			any = true;
+		}
+	}
+	return any;
+}
+
 static void show_json(const char *scope, const struct stored *s)
 {
 	size_t n;
@@ -161,121 +289,31 @@ static void show_json(const char *scope, const struct stored *s)
 		json_key(&j, k);
 		json_str(&j, v, strlen(v));
 	}
-	for (int k = 0; k < REPLICA_N_KEYS; k++) {
-		char v[1100];
-		if (!s->conf.replica.set[k])
-			continue;
-		replica_conf_value(&s->conf.replica, (enum replica_key)k, v,
-				   sizeof(v));
-		json_key(&j, replica_key_names[k]);
-		json_str(&j, v, strlen(v));
-	}
-	for (int k = 0; k < STANDBY_N_KEYS; k++) {
-		char v[1100];
-		if (!s->conf.standby.set[k])
-			continue;
-		standby_cluster_value(&s->conf.standby, (enum standby_key)k, v,
-				      sizeof(v));
-		json_key(&j, standby_key_names[k]);
-		json_str(&j, v, strlen(v));
-	}
-	for (int k = 0; k < BOOTSTRAP_N_KEYS; k++) {
-		char v[1100];
-		if (!s->conf.bootstrap.set[k])
-			continue;
-		bootstrap_conf_value(&s->conf.bootstrap, (enum bootstrap_key)k,
-				     v, sizeof(v));
-		json_key(&j, bootstrap_key_names[k]);
-		json_str(&j, v, strlen(v));
-	}
+	for (size_t g = 0; g < N_GROUPS; g++)
+		json_group(&j, &s->conf, shown_groups[g]);
 	json_end(&j);
 	show_json_pg(&j, &s->conf.pg);
 	json_end(&j);
 	printf("\n");
 }
 
-/* The replica creation keys (replica_conf.h): those set as stored,
- * quoted; the others commented, with what they do. */
-static void show_text_replica(FILE *f, const struct replica_conf *r)
+/* A group's keys: those set as stored, quoted (as the group's own
+ * formatter writes them); the others commented, with what they do. */
+static void show_text_group(FILE *f, const struct scope_conf *c,
+			    const struct key_group *g)
 {
-	static const char *const hints[REPLICA_N_KEYS] = {
-		"'basebackup'\t# not set: pg_basebackup; or e.g. "
-		"'pgbackrest,basebackup' (pgbackrest, basebackup, custom)",
-		"''\t# pgBackRest's stanza (create_replica_methods pgbackrest)",
-		"''\t# pgBackRest's config file (not set: its default)",
-		"''\t# custom: run with DATADIR SCOPE NAME",
-		"on\t# not set: on when pgbackrest_stanza is set (the agent "
-		"sets archive_mode and archive_command)",
-	};
-	char buf[2400];
-	for (int k = 0; k < REPLICA_N_KEYS; k++) {
-		struct replica_conf one;
+	char v[1100], line[2400];
+	for (int k = 0; k < g->n; k++) {
 		size_t len = 0;
-		memset(&one, 0, sizeof(one));
-		one = *r;
-		for (int o = 0; o < REPLICA_N_KEYS; o++)
-			one.set[o] = o == k && r->set[k];
-		buf[0] = '\0';
-		if (r->set[k] &&
-		    replica_conf_format(&one, buf, sizeof(buf), &len))
-			fputs(buf, f);
+		line[0] = '\0';
+		if (g->is_set(c, k))
+			g->value(c, k, v, sizeof(v));
+		if (g->is_set(c, k) &&
+		    conf_lex_put_quoted(line, sizeof(line), &len, g->names[k],
+					v))
+			fputs(line, f);
 		else
-			fprintf(f, "#%s = %s\n", replica_key_names[k],
-				hints[k]);
-	}
-}
-
-/* The standby cluster keys (standby_cluster.h): those set as stored,
- * the others commented, with what they do. */
-static void show_text_standby(FILE *f, const struct standby_cluster *c)
-{
-	static const char *const hints[STANDBY_N_KEYS] = {
-		"'h1:5432,h2:5432'\t# this scope follows the cluster of these "
-		"hosts (tenurectl cluster promote ends it)",
-		"''\t# WAL from the main cluster's archive",
-		"''\t# the standby leader's slot on the main cluster",
-	};
-	char buf[1200];
-	for (int k = 0; k < STANDBY_N_KEYS; k++) {
-		struct standby_cluster one = *c;
-		size_t len = 0;
-		for (int o = 0; o < STANDBY_N_KEYS; o++)
-			one.set[o] = o == k && c->set[k];
-		buf[0] = '\0';
-		if (c->set[k] &&
-		    standby_cluster_format(&one, buf, sizeof(buf), &len))
-			fputs(buf, f);
-		else
-			fprintf(f, "#%s = %s\n", standby_key_names[k],
-				hints[k]);
-	}
-}
-
-/* The bootstrap keys (bootstrap_conf.h), as show_text_replica. */
-static void show_text_bootstrap(FILE *f, const struct bootstrap_conf *b)
-{
-	static const char *const hints[BOOTSTRAP_N_KEYS] = {
-		"'initdb'\t# or pgbackrest (a restore), custom (a command): "
-		"a new scope's first primary",
-		"''\t# pgbackrest: the latest; or 'time:2026-12-07 "
-		"12:00:00+00', 'lsn:0/3000000', 'name:POINT'",
-		"''\t# the stanza restored from (not set: pgbackrest_stanza)",
-		"''\t# custom: run with DATADIR SCOPE NAME",
-	};
-	char v[1100];
-	for (int k = 0; k < BOOTSTRAP_N_KEYS; k++) {
-		if (!b->set[k]) {
-			fprintf(f, "#%s = %s\n", bootstrap_key_names[k],
-				hints[k]);
-			continue;
-		}
-		struct bootstrap_conf one = *b;
-		size_t len = 0;
-		for (int o = 0; o < BOOTSTRAP_N_KEYS; o++)
-			one.set[o] = o == k;
-		v[0] = '\0';
-		if (bootstrap_conf_format(&one, v, sizeof(v), &len))
-			fputs(v, f);
+			fprintf(f, "#%s = %s\n", g->names[k], g->hints[k]);
 	}
 }
 
@@ -301,9 +339,8 @@ static void show_text(FILE *f, const char *scope, const struct stored *s)
 				"file decides (default %s)\n",
 				t[i].key, t[i].def, t[i].def);
 	}
-	show_text_replica(f, &s->conf.replica);
-	show_text_standby(f, &s->conf.standby);
-	show_text_bootstrap(f, &s->conf.bootstrap);
+	for (size_t g = 0; g < N_GROUPS; g++)
+		show_text_group(f, &s->conf, shown_groups[g]);
 	for (size_t i = 0; i < s->conf.n_slots; i++) {
 		char v[160];
 		slot_spec_value(&s->conf.slots[i], v, sizeof(v));
@@ -492,52 +529,8 @@ static bool print_changes(FILE *f, const struct scope_conf *old,
 			any = true;
 		}
 	}
-	for (int k = 0; k < STANDBY_N_KEYS; k++) {
-		char a[1100] = "(not set)", b[1100] = "(not set)";
-		if (old->standby.set[k])
-			standby_cluster_value(&old->standby,
-					      (enum standby_key)k, a,
-					      sizeof(a));
-		if (now->standby.set[k])
-			standby_cluster_value(&now->standby,
-					      (enum standby_key)k, b,
-					      sizeof(b));
-		if (strcmp(a, b) != 0) {
-			fprintf(f, "  %s: %s -> %s\n", standby_key_names[k], a,
-				b);
-			any = true;
-		}
-	}
-	for (int k = 0; k < REPLICA_N_KEYS; k++) {
-		char a[1100] = "(not set)", b[1100] = "(not set)";
-		if (old->replica.set[k])
-			replica_conf_value(&old->replica, (enum replica_key)k,
-					   a, sizeof(a));
-		if (now->replica.set[k])
-			replica_conf_value(&now->replica, (enum replica_key)k,
-					   b, sizeof(b));
-		if (strcmp(a, b) != 0) {
-			fprintf(f, "  %s: %s -> %s\n", replica_key_names[k], a,
-				b);
-			any = true;
-		}
-	}
-	for (int k = 0; k < BOOTSTRAP_N_KEYS; k++) {
-		char a[1100] = "(not set)", b[1100] = "(not set)";
-		if (old->bootstrap.set[k])
-			bootstrap_conf_value(&old->bootstrap,
-					     (enum bootstrap_key)k, a,
-					     sizeof(a));
-		if (now->bootstrap.set[k])
-			bootstrap_conf_value(&now->bootstrap,
-					     (enum bootstrap_key)k, b,
-					     sizeof(b));
-		if (strcmp(a, b) != 0) {
-			fprintf(f, "  %s: %s -> %s\n", bootstrap_key_names[k],
-				a, b);
-			any = true;
-		}
-	}
+	for (size_t g = 0; g < N_GROUPS; g++)
+		any |= print_group_changes(f, old, now, changed_groups[g]);
 	bool slots = print_slot_changes(f, old, now);
 	bool pg = print_pg_changes(f, &old->pg, &now->pg);
 	return slots || pg || any;

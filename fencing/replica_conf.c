@@ -299,17 +299,28 @@ void replica_pgbackrest_argv(struct replica_argv *v,
 	v->argv[i] = NULL;
 }
 
-bool replica_restore_command(const struct replica_conf *c, const char *datadir,
-			     char *buf, size_t cap)
+/* pgbackrest with c's stanza and config, this data directory, then
+ * what: a command line for Postgres's restore_command or
+ * archive_command; false when too long, or datadir holds a character the
+ * shell would read inside "". */
+static bool pgbackrest_wal_command(const struct replica_conf *c,
+				   const char *datadir, const char *what,
+				   char *buf, size_t cap)
 {
 	char config[600] = "";
 	if (c->config[0])
 		snprintf(config, sizeof(config), " --config=%s", c->config);
 	int w = snprintf(buf, cap,
-			 "pgbackrest --stanza=%s%s --pg1-path=\"%s\" "
-			 "archive-get %%f \"%%p\"",
-			 c->stanza, config, datadir);
+			 "pgbackrest --stanza=%s%s --pg1-path=\"%s\" %s",
+			 c->stanza, config, datadir, what);
 	return w >= 0 && (size_t)w < cap && !strpbrk(datadir, "\"\\$`");
+}
+
+bool replica_restore_command(const struct replica_conf *c, const char *datadir,
+			     char *buf, size_t cap)
+{
+	return pgbackrest_wal_command(c, datadir, "archive-get %f \"%p\"", buf,
+				      cap);
 }
 
 bool replica_archives(const struct replica_conf *c)
@@ -322,12 +333,6 @@ bool replica_archives(const struct replica_conf *c)
 bool replica_archive_command(const struct replica_conf *c, const char *datadir,
 			     char *buf, size_t cap)
 {
-	char config[600] = "";
-	if (c->config[0])
-		snprintf(config, sizeof(config), " --config=%s", c->config);
-	int w = snprintf(buf, cap,
-			 "pgbackrest --stanza=%s%s --pg1-path=\"%s\" "
-			 "archive-push \"%%p\"",
-			 c->stanza, config, datadir);
-	return w >= 0 && (size_t)w < cap && !strpbrk(datadir, "\"\\$`");
+	return pgbackrest_wal_command(c, datadir, "archive-push \"%p\"", buf,
+				      cap);
 }
