@@ -37,6 +37,7 @@ struct stream {
 	uv_connect_t creq;
 	bool writing;  /* inflight is with libuv */
 	bool reading;  /* read() wanted */
+	bool paused;   /* read() held back for now (stream_pause) */
 	bool ended;    /* end() was called */
 	bool closing;  /* stream_close() was called */
 	bool flushing; /* ... and waits for the output to drain */
@@ -249,7 +250,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
  * stops, ends or closes the stream from inside read(). */
 static void deliver_plaintext(struct stream *s)
 {
-	while (s->reading && !s->ended && !s->closing) {
+	while (s->reading && !s->paused && !s->ended && !s->closing) {
 		uv_buf_t b = uv_buf_init(NULL, 0);
 		s->cb->alloc(s, READ_SUGGESTED, &b);
 		if (b.len == 0) {
@@ -290,7 +291,7 @@ static bool handshake_completed(struct stream *s)
 			close_now(s);
 		return false;
 	}
-	if (!s->reading)
+	if (!s->reading || s->paused)
 		stop_socket_reads(s);
 	if (s->cb->ready)
 		s->cb->ready(s, tls_conn_peer_names(s->tls));
@@ -341,8 +342,34 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		fail(s, (int)n, uv_strerror((int)n));
 	else if (s->tls)
 		tls_received(s, buf->base, (size_t)n);
-	else if (s->reading && !s->closing)
+	else if (s->reading && !s->paused && !s->closing)
 		s->cb->read(s, buf->base, (size_t)n);
+}
+
+void stream_pause(struct stream *s)
+{
+	if (s->paused)
+		return;
+	s->paused = true;
+	if (!s->tls || tls_conn_handshake_done(s->tls))
+		stop_socket_reads(s);
+}
+
+void stream_resume(struct stream *s)
+{
+	if (!s->paused)
+		return;
+	s->paused = false;
+	if (!s->reading || s->ended || s->closing)
+		return;
+	int rv = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
+	if (rv) {
+		fail(s, rv, uv_strerror(rv));
+		return;
+	}
+	/* TLS may hold plaintext it decrypted before the pause */
+	if (s->tls && tls_conn_handshake_done(s->tls))
+		deliver_plaintext(s);
 }
 
 void stream_read_stop(struct stream *s)

@@ -91,6 +91,14 @@ size_t stream_queued(const struct stream *s);
  * reports a failure to send.  A TLS handshake in progress goes on. */
 void stream_read_stop(struct stream *s);
 
+/* Holds read() back until stream_resume(): the bytes wait in the kernel
+ * (and with TLS, decrypted ones in the stream).  For a server with more
+ * work than one turn of its loop should take: what a paused client sent
+ * is read on a later turn, after the timers.  Reads for a TLS handshake
+ * in progress go on (read() waits). */
+void stream_pause(struct stream *s);
+void stream_resume(struct stream *s);
+
 /* Ends the stream and frees it, then calls closed(arg) (may be NULL).
  * flush: first send what is queued (a failure to send ends the wait);
  * otherwise what is queued is dropped.  On TLS, close_notify is sent

@@ -81,5 +81,10 @@ bool frame_decoder_feed(struct frame_decoder *d, const void *p, size_t n);
  * failed. */
 int frame_decoder_next(struct frame_decoder *d, struct frame *f);
 const char *frame_decoder_error(const struct frame_decoder *d);
+/* Bytes received and not yet taken as frames. */
+static inline size_t frame_decoder_held(const struct frame_decoder *d)
+{
+	return d->len - d->off;
+}
 
 #endif /* TENURE_PROTO_FRAME_H */

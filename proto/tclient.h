@@ -54,14 +54,19 @@
  * address as a subject alternative name (IP SAN): endpoints and leader
  * hints are IP literals, so the certificates of the witnesses must name
  * the addresses clients dial (advertise_client included).  Each step of
- * a connection's set-up (TCP and TLS, HELLO's answer, AUTH_PROOF's) must
- * be done within connect_timeout_ms of the step before, or the connect
- * counts as failed: a server that answers is alive, and one busy with a
- * reconnect storm would otherwise see its work thrown away and asked for
- * again.  A request that expires while its connection has been completely
- * silent since it was sent takes the connection down with it: a frozen
- * server (SIGSTOP, a half-dead host) keeps TCP open and would otherwise
- * hold the client forever.  Neither happens while the server's answer
+ * a connection's set-up must be done within a time of the step before,
+ * or the connect counts as failed: connect_timeout_ms for TCP (and TLS),
+ * twice that for HELLO's and AUTH_PROOF's answers (the silence limit,
+ * tclient_silence_ms): a server that answers is alive, and one busy with
+ * a reconnect storm would otherwise see its work thrown away and asked
+ * for again.  A request that expires while its connection has returned
+ * nothing since it was sent, and nothing for the silence limit since the
+ * oldest request still unanswered went out, takes the connection down
+ * with it: a frozen server (SIGSTOP, a half-dead host) keeps TCP open and
+ * would otherwise hold the client forever, while a live one slowed by a
+ * storm past one request's deadline keeps its client (dropping it would
+ * add a handshake to the storm: a retry loop that feeds itself).
+ * Neither happens while the server's answer
  * waits unread in the kernel (a busy loop, not a dead server).  The keys
  * PBKDF2 derives from the secret are kept for the next connection
  * (common/scram.h).

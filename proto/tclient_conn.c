@@ -93,12 +93,24 @@ bool tconn_has_unread(struct tconn *conn)
 	return stream_input_waiting(conn->stream);
 }
 
-/* A step of the handshake answered: the server is alive, and the next
- * step gets a whole connect timeout of its own. */
+uint64_t tclient_silence_ms(const struct tclient *c)
+{
+	return 2 * c->o.connect_timeout_ms;
+}
+
+bool tconn_silent(struct tconn *conn, uint64_t now)
+{
+	return conn->awaiting_since &&
+	       now - conn->awaiting_since >= tclient_silence_ms(conn->c) &&
+	       !tconn_has_unread(conn);
+}
+
+/* A step of the handshake answered (or TCP connected): the server is
+ * alive, and the next step gets the silence limit of its own. */
 void tconn_progress(struct tconn *conn)
 {
 	conn->ready_deadline = uv_now(conn->c->loop) +
-			       conn->c->o.connect_timeout_ms;
+			       tclient_silence_ms(conn->c);
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -126,6 +138,7 @@ static void on_read(struct stream *st, char *data, size_t n)
 	while (conn->c &&
 	       (rv = frame_decoder_next(&conn->dec, &f)) == FRAME_READY) {
 		conn->rx_frames++;
+		conn->awaiting_since = 0;
 		tclient_on_frame(c, &f);
 	}
 	if (conn->c && rv == FRAME_ERROR)

@@ -124,6 +124,9 @@ struct tconn {
 	uint8_t client_nonce[SCRAM_NONCE_LEN];
 	uint8_t expected_signature[SCRAM_KEY_LEN];
 	uint64_t rx_frames; /* frames received so far */
+	/* uv_now() when the oldest request sent since the last frame
+	 * received went out; 0 when none waits (tclient_silence_ms). */
+	uint64_t awaiting_since;
 	struct frame_decoder dec;
 	struct wire_writer out; /* a frame being encoded */
 	char addr[CLIENT_ADDR_MAX + 1];
@@ -213,8 +216,15 @@ void tconn_lost(struct tconn *conn, const char *why, bool failure);
 void tconn_flush(struct tconn *conn);
 /* Whether the server's bytes wait unread in the kernel. */
 bool tconn_has_unread(struct tconn *conn);
-/* The handshake moved on: the connect timeout starts again. */
+/* The handshake moved on: the next step has the silence limit. */
 void tconn_progress(struct tconn *conn);
+/* How long a connection that returns nothing, while an answer is owed,
+ * is still taken for a live server's (tclient.h): twice the connect
+ * timeout. */
+uint64_t tclient_silence_ms(const struct tclient *c);
+/* The connection returned nothing for the silence limit while requests
+ * waited on it, and nothing waits unread either. */
+bool tconn_silent(struct tconn *conn, uint64_t now);
 /* Sends HELLO (state TCONN_HELLO). */
 void tconn_send_hello(struct tconn *conn);
 /* Answers the challenge with AUTH_PROOF (state TCONN_PROOF); false when

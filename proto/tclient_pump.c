@@ -32,16 +32,18 @@ static void expire(struct tclient *c, uint64_t now)
 
 	while (!c->closing && (r = first_expired(&c->inflight, now))) {
 		if (c->conn && c->conn->rx_frames == r->rx_mark &&
-		    !tconn_has_unread(c->conn))
+		    tconn_silent(c->conn, now))
 			silent = true;
 		tclient_breaker_failure(c);
 		tclient_finish(c, r, CLIENT_ETIMEOUT, NULL);
 	}
 	while (!c->closing && (r = first_expired(&c->pending, now)))
 		tclient_finish(c, r, CLIENT_ETIMEOUT, NULL);
-	/* Nothing at all came back since the request went out: the server
-	 * is frozen or the path is dead, and TCP would not tell us for
-	 * minutes. */
+	/* Nothing at all came back for the silence limit while answers
+	 * were owed: the server is frozen or the path is dead, and TCP
+	 * would not tell us for minutes.  One late answer is not that: a
+	 * server slowed by a reconnect storm keeps this connection (a new
+	 * one would cost it a handshake more). */
 	if (!c->closing && silent && c->conn)
 		tconn_lost(c->conn,
 			   "no answer from the server before a "
@@ -169,6 +171,8 @@ static void send_requests(struct tclient *c, uint64_t now)
 			return;
 		}
 		r->rx_mark = c->conn->rx_frames;
+		if (!c->conn->awaiting_since)
+			c->conn->awaiting_since = now;
 		r->on_wire = true;
 		tlist_remove(e);
 		tlist_push(&c->inflight, e);

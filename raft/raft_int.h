@@ -171,6 +171,8 @@ struct raft {
 	unsigned n_reads, cap_reads;
 	uint64_t read_seq;
 	uint64_t read_confirmed; /* newest round a quorum answered */
+	bool reads_newly_confirmed; /* since the last readindex_collect */
+	uint64_t reads_collected_at; /* applied at the last collect */
 
 	/* update under construction */
 	struct raft_message *out_msgs;

@@ -119,8 +119,10 @@ void readindex_on_ack(struct raft *r)
 	r->read_confirmed = seq;
 	for (unsigned i = 0; i < r->n_reads; i++) {
 		struct pending_read *rd = &r->reads[i];
-		if (rd->seq && rd->seq <= seq)
+		if (rd->seq && rd->seq <= seq && !rd->confirmed) {
 			rd->confirmed = true;
+			r->reads_newly_confirmed = true;
+		}
 		else if (rd->index && !rd->seq)
 			waiting = true;
 	}
@@ -139,6 +141,15 @@ void readindex_fail_all(struct raft *r, int status)
 void readindex_collect(struct raft *r)
 {
 	unsigned keep = 0;
+
+	/* Called after every event: with thousands of reads pending (a
+	 * reconnect storm), a scan each time would be quadratic.  Only a
+	 * newly confirmed read or a newly applied entry can free one. */
+	if (!r->reads_newly_confirmed && r->applied == r->reads_collected_at &&
+	    !r->snap_installing)
+		return;
+	r->reads_newly_confirmed = false;
+	r->reads_collected_at = r->applied;
 	for (unsigned i = 0; i < r->n_reads; i++) {
 		struct pending_read *rd = &r->reads[i];
 		if (rd->confirmed && rd->index <= r->applied &&

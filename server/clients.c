@@ -14,6 +14,7 @@
 #include "server/auth_policy.h"
 #include "server/clients.h"
 #include "server/transport.h"
+#include "server/turn_budget.h"
 
 #define MAX_OUTPUT_DEFAULT ((size_t)16 << 20)
 #define MAX_OUTPUT_TOTAL_DEFAULT ((size_t)128 << 20)
@@ -49,6 +50,10 @@ struct session {
 	bool closing;
 	unsigned refs; /* the connection + pending work */
 	struct session *prev, *next;
+	/* Frames left for the next turn (turn_budget.h), reading paused;
+	 * the backlog holds a reference. */
+	bool backlogged;
+	struct session *bl_prev, *bl_next;
 };
 
 struct clients {
@@ -62,6 +67,15 @@ struct clients {
 	uint8_t fake_key[SCRAM_KEY_LEN]; /* salts of unknown names */
 	struct session *sessions;
 	unsigned n_sessions;
+	/* Client work per turn of the loop (turn_budget.h): what is over
+	 * waits in the backlog, or in the accept queue, for `resume`. */
+	struct turn_budget turn;
+	uv_prepare_t turn_end; /* before every poll */
+	uv_idle_t resume;      /* active while work waits */
+	struct session *bl_head, *bl_tail;
+	bool accept_waiting;
+	uint64_t deferred;
+	unsigned handles_open; /* closing: of the four */
 	unsigned closing;
 	void (*on_closed)(void *arg);
 	void *closed_arg;
@@ -377,21 +391,87 @@ static void on_alloc(struct stream *st, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init(p, p ? (unsigned)n : 0);
 }
 
+/* ---- the turn's budget (turn_budget.h) ------------------------------------ */
+
+static bool turn_spent(struct clients *c)
+{
+	return turn_budget_spent(&c->turn, uv_hrtime());
+}
+
+static void on_resume(uv_idle_t *h);
+
+static void want_resume(struct clients *c)
+{
+	if (!uv_is_active((uv_handle_t *)&c->resume))
+		uv_idle_start(&c->resume, on_resume);
+}
+
+/* The rest of s's frames wait for the next turn; so does what the
+ * client sends meanwhile (in the kernel, which pushes back on it). */
+static void backlog_push(struct session *s)
+{
+	struct clients *c = s->owner;
+
+	s->backlogged = true;
+	session_ref(s);
+	stream_pause(s->stream);
+	s->bl_next = NULL;
+	s->bl_prev = c->bl_tail;
+	if (c->bl_tail)
+		c->bl_tail->bl_next = s;
+	else
+		c->bl_head = s;
+	c->bl_tail = s;
+	c->deferred++;
+	want_resume(c);
+}
+
+/* Takes s off the backlog; the caller owns the backlog's reference. */
+static void backlog_remove(struct session *s)
+{
+	struct clients *c = s->owner;
+
+	if (s->bl_prev)
+		s->bl_prev->bl_next = s->bl_next;
+	else
+		c->bl_head = s->bl_next;
+	if (s->bl_next)
+		s->bl_next->bl_prev = s->bl_prev;
+	else
+		c->bl_tail = s->bl_prev;
+	s->bl_prev = s->bl_next = NULL;
+	s->backlogged = false;
+}
+
+/* Handles the frames the decoder holds, within the turn's budget. */
+static void drain(struct session *s)
+{
+	struct frame f;
+	int rv = FRAME_NEED_MORE;
+
+	session_ref(s); /* handle_frame may close it */
+	while (!s->closing) {
+		if (frame_decoder_held(&s->dec) && turn_spent(s->owner)) {
+			backlog_push(s);
+			break;
+		}
+		rv = frame_decoder_next(&s->dec, &f);
+		if (rv != FRAME_READY)
+			break;
+		handle_frame(s, &f);
+	}
+	if (!s->closing && rv == FRAME_ERROR)
+		session_close(s, frame_decoder_error(&s->dec));
+	session_unref(s);
+}
+
 static void on_read(struct stream *st, char *data, size_t n)
 {
 	struct session *s = stream_data(st);
 	(void)data; /* in the decoder's space, from on_alloc */
 	frame_decoder_commit(&s->dec, n);
 	s->last_rx_ms = uv_now(s->owner->loop);
-	struct frame f;
-	int rv;
-	session_ref(s); /* handle_frame may close it */
-	while (!s->closing &&
-	       (rv = frame_decoder_next(&s->dec, &f)) == FRAME_READY)
-		handle_frame(s, &f);
-	if (!s->closing && rv == FRAME_ERROR)
-		session_close(s, frame_decoder_error(&s->dec));
-	session_unref(s);
+	drain(s);
 }
 
 /* A certificate (verified against tls_ca_file by the handshake) naming a
@@ -467,6 +547,10 @@ static void session_end(struct session *s, const char *why, bool reset)
 	if (s->closing)
 		return;
 	s->closing = true;
+	if (s->backlogged) {
+		backlog_remove(s);
+		session_unref(s); /* the backlog's; the connection's is kept */
+	}
 	if (why)
 		log_event(LOG_INFO, "client_closed", "peer=%s reason=\"%s\"",
 			  s->peer, why);
@@ -580,18 +664,23 @@ static void on_sweep(uv_timer_t *t)
  * within milliseconds.  A connection the accept queue has no room for is
  * dropped by the kernel, and its client's TCP retries only after a second
  * or more: longer than an agent's lease leaves it.  So the queue may hold
- * as many as the witness serves (the kernel caps it at
- * net.core.somaxconn, docs/operations.md). */
+ * as many as the witness serves, and never fewer than a burst a small cap
+ * must still see in time to refuse (accepted and reset at once, not left
+ * to TCP's retries); the kernel caps it at net.core.somaxconn
+ * (docs/operations.md). */
+#define LISTEN_BACKLOG_MIN 1024
+
 static int listen_backlog(unsigned max_sessions)
 {
+	if (max_sessions < LISTEN_BACKLOG_MIN)
+		return LISTEN_BACKLOG_MIN;
 	return max_sessions < 65535 ? (int)max_sessions : 65535;
 }
 
-static void on_connection(uv_stream_t *server, int status)
+static void accept_one(struct clients *c)
 {
-	struct clients *c = server->data;
-	if (status < 0 || c->closing)
-		return;
+	uv_stream_t *server = (uv_stream_t *)&c->listener;
+
 	if (c->n_sessions >= c->opt.max_sessions) {
 		refuse_connection(c, server, "too many client connections");
 		return;
@@ -624,6 +713,52 @@ static void on_connection(uv_stream_t *server, int status)
 		log_refusal(c, why);
 		session_close(s, NULL); /* logged above, rate-limited */
 	}
+}
+
+/* Over the turn's budget, the connection stays in the accept queue (libuv
+ * stops polling the listener until it is accepted) for the next turn. */
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct clients *c = server->data;
+	if (status < 0 || c->closing)
+		return;
+	if (turn_spent(c)) {
+		c->accept_waiting = true;
+		c->deferred++;
+		want_resume(c);
+		return;
+	}
+	accept_one(c);
+}
+
+/* A new turn, after the timers: the waiting connection first (it has
+ * waited longest), then the backlog in order, within the budget. */
+static void on_resume(uv_idle_t *h)
+{
+	struct clients *c = h->data;
+
+	turn_budget_end(&c->turn);
+	if (c->accept_waiting && !c->closing) {
+		c->accept_waiting = false;
+		turn_spent(c); /* starts the turn's clock */
+		accept_one(c);
+	}
+	while (c->bl_head && !turn_spent(c)) {
+		struct session *s = c->bl_head;
+		backlog_remove(s);
+		drain(s);
+		if (!s->backlogged && !s->closing)
+			stream_resume(s->stream);
+		session_unref(s); /* the backlog's */
+	}
+	if (!c->bl_head && !c->accept_waiting)
+		uv_idle_stop(h);
+}
+
+static void on_turn_end(uv_prepare_t *h)
+{
+	struct clients *c = h->data;
+	turn_budget_end(&c->turn);
 }
 
 static void free_owner(uv_handle_t *h)
@@ -682,6 +817,13 @@ int clients_start(uv_loop_t *loop, const struct clients_options *o,
 	uv_timer_init(loop, &c->sweep);
 	c->sweep.data = c;
 	uv_timer_start(&c->sweep, on_sweep, 1000, 1000);
+	turn_budget_init(&c->turn, TURN_BUDGET_DEFAULT_NS);
+	uv_idle_init(loop, &c->resume);
+	c->resume.data = c;
+	uv_prepare_init(loop, &c->turn_end);
+	c->turn_end.data = c;
+	uv_prepare_start(&c->turn_end, on_turn_end);
+	uv_unref((uv_handle_t *)&c->turn_end);
 	*out = c;
 	return 0;
 }
@@ -694,6 +836,11 @@ void clients_attach(struct clients *c, struct service *svc)
 unsigned clients_count(const struct clients *c)
 {
 	return c->n_sessions;
+}
+
+uint64_t clients_deferred(const struct clients *c)
+{
+	return c->deferred;
 }
 
 void clients_set_credentials(struct clients *c, struct credentials *creds)
@@ -712,18 +859,23 @@ void clients_set_credentials(struct clients *c, struct credentials *creds)
 	}
 }
 
-static void on_sweep_closed(uv_handle_t *h);
+static void on_handle_closed(uv_handle_t *h);
 
 static void on_listener_closed(uv_handle_t *h)
 {
 	struct clients *c = h->data;
-	/* The sweep timer goes last of all. */
-	uv_close((uv_handle_t *)&c->sweep, on_sweep_closed);
+	/* The timer and the turn's handles go last of all. */
+	c->handles_open = 3;
+	uv_close((uv_handle_t *)&c->sweep, on_handle_closed);
+	uv_close((uv_handle_t *)&c->resume, on_handle_closed);
+	uv_close((uv_handle_t *)&c->turn_end, on_handle_closed);
 }
 
-static void on_sweep_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
 	struct clients *c = h->data;
+	if (--c->handles_open)
+		return;
 	void (*cb)(void *) = c->on_closed;
 	void *arg = c->closed_arg;
 	credentials_free(c->opt.creds);

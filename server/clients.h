@@ -80,6 +80,9 @@ int clients_start(uv_loop_t *loop, const struct clients_options *o,
 void clients_attach(struct clients *c, struct service *svc);
 const struct service_session_ops *clients_session_ops(void);
 unsigned clients_count(const struct clients *c);
+/* Sessions and connections whose work was put off to a later turn of the
+ * loop (turn_budget.h), since start. */
+uint64_t clients_deferred(const struct clients *c);
 /* Replaces the credentials (taking ownership of creds, which may be
  * NULL) and closes the sessions they no longer admit. */
 void clients_set_credentials(struct clients *c, struct credentials *creds);

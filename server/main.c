@@ -776,6 +776,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		return 0;
 	d->status_ctx = status_context(d->node, d->svc, s->name);
 	if (d->status_ctx)
+		status_set_clients(d->status_ctx, d->clients);
+	if (d->status_ctx)
 		status_set_insecure(d->status_ctx, d->exposed);
 	struct http_options ho = {
 		.listen_addr = s->listen_http,

@@ -13,6 +13,7 @@
 #include "server/scope_limits.h"
 #include "server/service.h"
 #include "server/transport.h"
+#include "server/watch_index.h"
 
 #define TICK_MS 20
 
@@ -33,12 +34,11 @@ struct request {
 	struct request *prev, *next; /* pending list, for timeouts */
 };
 
-struct watch {
+/* A watch an event goes to, copied out of the index before delivery:
+ * delivering may close a session, and its watches with it. */
+struct watch_target {
 	struct session *sess;
 	uint64_t id;
-	bool lease_kind;
-	char *prefix;
-	size_t len;
 };
 
 struct expiry_round {
@@ -54,8 +54,10 @@ struct service {
 	struct service_session_ops ops;
 	uv_timer_t tick;
 	struct request *pending;
-	struct watch *watches;
-	size_t n_watches, cap_watches;
+	struct watch_index watches;
+	struct watch_entry **matched; /* notify_watches' scratch */
+	struct watch_target *targets;
+	size_t cap_matched;
 	struct lease_clock clock;
 	bool leader;
 	bool expiry_inflight;
@@ -598,89 +600,99 @@ static void handle_read(struct service *s, struct request *rq,
  * into that much queued output. */
 #define WATCHES_PER_SESSION 64
 
-static size_t watches_of(const struct service *s, const struct session *sess)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < s->n_watches; i++)
-		n += s->watches[i].sess == sess;
-	return n;
-}
-
 static void handle_watch(struct service *s, struct request *rq,
 			 const struct client_request *q)
 {
-	if (watches_of(s, rq->sess) >= WATCHES_PER_SESSION) {
+	if (watch_index_count_of(&s->watches, rq->sess) >=
+	    WATCHES_PER_SESSION) {
 		answer_status(rq, CLIENT_EINVAL,
 			      "too many watches on this connection (64): "
 			      "cancel one, or watch a wider prefix");
 		request_free(rq);
 		return;
 	}
-	if (s->n_watches == s->cap_watches) {
-		size_t cap = s->cap_watches ? s->cap_watches * 2 : 16;
-		void *p = realloc(s->watches, cap * sizeof(*s->watches));
-		if (!p) {
-			answer_status(rq, CLIENT_EINTERNAL, "out of memory");
-			request_free(rq);
-			return;
-		}
-		s->watches = p;
-		s->cap_watches = cap;
-	}
-	struct watch *w = &s->watches[s->n_watches];
-	w->prefix = malloc(q->prefix.len ? q->prefix.len : 1);
-	if (!w->prefix) {
+	if (!watch_index_add(&s->watches, rq->sess, rq->id,
+			     q->watch_kind == 1, q->prefix.p, q->prefix.len)) {
 		answer_status(rq, CLIENT_EINTERNAL, "out of memory");
 		request_free(rq);
 		return;
 	}
-	if (q->prefix.len)
-		memcpy(w->prefix, q->prefix.p, q->prefix.len);
-	w->len = q->prefix.len;
-	w->sess = rq->sess;
-	w->id = rq->id;
-	w->lease_kind = q->watch_kind == 1;
-	s->ops.ref(w->sess);
-	s->n_watches++;
+	s->ops.ref(rq->sess);
 	answer_status(rq, CLIENT_OK, NULL);
 	request_free(rq);
 }
 
-static void watch_remove_at(struct service *s, size_t i)
+static void watch_remove(struct service *s, struct watch_entry *w)
 {
-	s->ops.unref(s->watches[i].sess);
-	free(s->watches[i].prefix);
-	s->watches[i] = s->watches[--s->n_watches];
+	struct session *sess = w->sess;
+	watch_index_remove(&s->watches, w);
+	s->ops.unref(sess);
 }
 
 static void handle_cancel(struct service *s, struct request *rq,
 			  const struct client_request *q)
 {
-	for (size_t i = 0; i < s->n_watches; i++) {
-		if (s->watches[i].sess == rq->sess &&
-		    s->watches[i].id == q->watch_id) {
-			watch_remove_at(s, i);
-			answer_status(rq, CLIENT_OK, NULL);
-			request_free(rq);
-			return;
-		}
+	struct watch_entry *w = watch_index_find(&s->watches, rq->sess,
+						 q->watch_id);
+	if (!w) {
+		answer_status(rq, CLIENT_NOT_FOUND,
+			      "no such watch on this connection");
+		request_free(rq);
+		return;
 	}
-	answer_status(rq, CLIENT_NOT_FOUND, "no such watch on this connection");
+	watch_remove(s, w);
+	answer_status(rq, CLIENT_OK, NULL);
 	request_free(rq);
 }
 
 void service_session_closed(struct service *s, struct session *sess)
 {
-	for (size_t i = 0; i < s->n_watches;)
-		if (s->watches[i].sess == sess)
-			watch_remove_at(s, i);
-		else
-			i++;
+	struct watch_entry *w;
+	while ((w = watch_index_any_of(&s->watches, sess)))
+		watch_remove(s, w);
 }
 
-static bool prefix_matches(const struct watch *w, struct sm_str name)
+/* Room for n matches in the scratch arrays. */
+static bool matched_room(struct service *s, size_t n)
 {
-	return name.len >= w->len && memcmp(name.p, w->prefix, w->len) == 0;
+	if (n <= s->cap_matched)
+		return true;
+	size_t cap = s->cap_matched ? s->cap_matched : 16;
+	while (cap < n)
+		cap *= 2;
+	void *m = realloc(s->matched, cap * sizeof(*s->matched));
+	if (!m)
+		return false;
+	s->matched = m;
+	void *t = realloc(s->targets, cap * sizeof(*s->targets));
+	if (!t)
+		return false;
+	s->targets = t;
+	s->cap_matched = cap;
+	return true;
+}
+
+/* The watches ev goes to, copied out (each session held meanwhile). */
+static size_t watch_targets(struct service *s, bool lease_kind,
+			    struct sm_str name)
+{
+	size_t n = watch_index_match(&s->watches, lease_kind, name.p, name.len,
+				     s->matched, s->cap_matched);
+	if (n > s->cap_matched) {
+		if (!matched_room(s, n)) {
+			log_event(LOG_ERROR, "watch_events_dropped",
+				  "reason=out_of_memory watches=%zu", n);
+			n = s->cap_matched;
+		}
+		n = watch_index_match(&s->watches, lease_kind, name.p,
+				      name.len, s->matched, n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		s->targets[i].sess = s->matched[i]->sess;
+		s->targets[i].id = s->matched[i]->id;
+		s->ops.ref(s->targets[i].sess);
+	}
+	return n;
 }
 
 static void notify_watches(struct service *s, const struct sm_event *ev)
@@ -698,17 +710,18 @@ static void notify_watches(struct service *s, const struct sm_event *ev)
 		fill_kv(&e.kv, ev->key);
 		name = ev->key->key;
 	}
-	for (size_t i = 0; i < s->n_watches; i++) {
-		struct watch *w = &s->watches[i];
-		if (w->lease_kind != lease_kind || !prefix_matches(w, name) ||
-		    !s->ops.is_open(w->sess))
-			continue;
-		e.watch_id = w->id;
-		s->ops.event(w->sess, &e, lease_kind);
-		if (lease_kind)
-			s->stats.watch_events_leases++;
-		else
-			s->stats.watch_events_keys++;
+	size_t n = watch_targets(s, lease_kind, name);
+	for (size_t i = 0; i < n; i++) {
+		struct watch_target *t = &s->targets[i];
+		if (s->ops.is_open(t->sess)) {
+			e.watch_id = t->id;
+			s->ops.event(t->sess, &e, lease_kind);
+			if (lease_kind)
+				s->stats.watch_events_leases++;
+			else
+				s->stats.watch_events_keys++;
+		}
+		s->ops.unref(t->sess);
 	}
 }
 
@@ -1258,6 +1271,7 @@ int service_start(uv_loop_t *loop, struct node *node,
 	struct service *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -1;
+	watch_index_init(&s->watches);
 	s->loop = loop;
 	s->node = node;
 	s->opt = *o;
@@ -1287,15 +1301,17 @@ static void on_tick_closed(uv_handle_t *h)
 	lease_clock_free(&s->clock);
 	scope_rate_free(&s->scope_rate);
 	scope_admit_free(&s->admit);
-	free(s->watches);
+	free(s->matched);
+	free(s->targets);
 	free(s);
 }
 
 /* Call after node_stop() has failed every pending request. */
 void service_stop(struct service *s)
 {
-	while (s->n_watches)
-		watch_remove_at(s, s->n_watches - 1);
+	struct watch_entry *w;
+	while ((w = watch_index_any(&s->watches)))
+		watch_remove(s, w);
 	uv_timer_stop(&s->tick);
 	uv_close((uv_handle_t *)&s->tick, on_tick_closed);
 }

@@ -15,6 +15,7 @@ struct status_ctx {
 	struct service *svc;
 	const char *name;
 	const char *insecure; /* "" or what --insecure let through */
+	struct clients *clients; /* NULL until status_set_clients */
 };
 
 void *status_context(struct node *n, struct service *s, const char *name)
@@ -27,6 +28,12 @@ void *status_context(struct node *n, struct service *s, const char *name)
 	c->name = name;
 	c->insecure = "";
 	return c;
+}
+
+void status_set_clients(void *ctx, struct clients *clients)
+{
+	struct status_ctx *c = ctx;
+	c->clients = clients;
 }
 
 void status_set_insecure(void *ctx, const char *what)
@@ -332,6 +339,12 @@ static void metrics(struct status_ctx *c, struct http_response *res)
 	       "Times this witness's loop ran 100 ms or more late.", late);
 	metric(res, "tenure_loop_late_max_ms", "gauge",
 	       "The longest the loop ran late since start, in ms.", late_max);
+	if (c->clients)
+		metric(res, "tenure_client_work_deferred_total", "counter",
+		       "Client sessions and connections put off to a later "
+		       "turn of the loop (over the turn's budget, so the "
+		       "Raft ticks keep time).",
+		       clients_deferred(c->clients));
 	metric(res, "tenure_commit_index", "gauge", "Raft commit index.",
 	       raft_commit_index(r));
 	metric(res, "tenure_applied_index", "gauge",

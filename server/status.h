@@ -13,6 +13,7 @@
 #define TENURE_SERVER_STATUS_H
 
 #include "common/http.h"
+#include "server/clients.h"
 #include "server/node.h"
 #include "server/service.h"
 
@@ -21,6 +22,8 @@ void *status_context(struct node *n, struct service *s, const char *name);
 /* What --insecure let through (server/exposure.h), shown by /health as
  * "insecure" (empty: nothing); the text must outlive the context. */
 void status_set_insecure(void *ctx, const char *what);
+/* The client listener, for its figures in /metrics. */
+void status_set_clients(void *ctx, struct clients *clients);
 /* One line for systemd's STATUS= (`systemctl status`): this witness's
  * role, term and leader, e.g. "witness w1: follower, term 7, leader w2". */
 void status_line(struct node *n, const char *name, char *buf, size_t len);

@@ -1035,8 +1035,10 @@ START_TEST(test_lost_attempt_stays_unknown)
 END_TEST
 
 /* The server stays silent on its first connection (frozen), answers
- * later ones: a request that expires in that silence takes the connection
- * down, so the next request is not stuck behind a dead server. */
+ * later ones: a request that expires in that silence, once it has lasted
+ * the silence limit (twice the connect timeout, 100 ms here), takes the
+ * connection down, so the next request is not stuck behind a dead
+ * server. */
 static void h_frozen_first(struct fake *f, struct fake_conn *fc,
 			   const struct client_request *q)
 {
@@ -1050,6 +1052,7 @@ START_TEST(test_silent_connection_is_dropped)
 {
 	struct answer a = { 0 }, b = { 0 };
 
+	fx.o.connect_timeout_ms = 50;
 	fake_start(&fx.srv[0], h_frozen_first);
 	client_new(1);
 	send_req(get_req("first"), 150, &a);
@@ -1059,6 +1062,42 @@ START_TEST(test_silent_connection_is_dropped)
 	wait_answer(&b);
 	ck_assert_int_eq(b.status, CLIENT_OK);
 	ck_assert_uint_eq(fx.srv[0].n_conns, 2);
+}
+END_TEST
+
+/* A live server slowed by a storm: it holds the first request past its
+ * deadline and answers it with the second.  The first request times out,
+ * but within the silence limit (2 x 2 s by default) the connection is
+ * kept: dropping it would add a handshake to the server's backlog (the
+ * retry loop that kept a fleet from reconnecting after a witness leader
+ * kill). */
+static void h_late_first(struct fake *f, struct fake_conn *fc,
+			 const struct client_request *q)
+{
+	if (f->n_held == 0) {
+		fake_hold(f, fc, q);
+		return;
+	}
+	fake_answer(f->held[0].fc, f->held[0].id, f->held[0].op, CLIENT_OK,
+		    "", f->held[0].key);
+	h_echo(f, fc, q);
+}
+
+START_TEST(test_late_answer_keeps_connection)
+{
+	struct answer a = { 0 }, b = { 0 };
+
+	fake_start(&fx.srv[0], h_late_first);
+	client_new(1);
+	send_req(get_req("first"), 100, &a);
+	wait_answer(&a);
+	ck_assert_int_eq(a.status, CLIENT_ETIMEOUT);
+	send_req(get_req("second"), 0, &b);
+	wait_answer(&b);
+	ck_assert_int_eq(b.status, CLIENT_OK);
+	ck_assert_str_eq(b.value, "second");
+	ck_assert_msg(fx.srv[0].n_conns == 1, "connections %u; log:\n%s",
+		      fx.srv[0].n_conns, fx.log);
 }
 END_TEST
 
@@ -1947,6 +1986,7 @@ Suite *tclient_suite(void)
 	tcase_add_test(fail, test_never_sent_is_not_unknown);
 	tcase_add_test(fail, test_lost_attempt_stays_unknown);
 	tcase_add_test(fail, test_silent_connection_is_dropped);
+	tcase_add_test(fail, test_late_answer_keeps_connection);
 	tcase_add_test(fail, test_unread_answer_is_not_silence);
 	tcase_add_test(fail, test_lost_leader_races_to_next);
 	tcase_add_test(fail, test_lost_leader_not_redialled);
