@@ -33,7 +33,7 @@ void tclient_log(struct tclient *c, const char *level, const char *fmt, ...)
 
 /* xorshift64*: only for jitter, so clients that lost the same server do
  * not all come back in the same millisecond. */
-static uint64_t rng_next(struct tclient *c)
+uint64_t tclient_random(struct tclient *c)
 {
 	c->rng ^= c->rng >> 12;
 	c->rng ^= c->rng << 25;
@@ -49,7 +49,7 @@ uint64_t tclient_backoff(struct tclient *c, unsigned attempt)
 
 	if (shift < 63 && c->o.backoff_base_ms <= (d >> shift))
 		d = c->o.backoff_base_ms << shift;
-	return d / 2 + rng_next(c) % (d - d / 2 + 1);
+	return d / 2 + tclient_random(c) % (d - d / 2 + 1);
 }
 
 /* The first failure after an answer is a server gone (killed, moved):
@@ -60,7 +60,7 @@ uint64_t tclient_reconnect_at(struct tclient *c, uint64_t now)
 	uint64_t spread = c->o.reconnect_spread_ms;
 
 	if (c->conn_failures <= 1)
-		return now + (spread ? rng_next(c) % (spread + 1) : 0);
+		return now + (spread ? tclient_random(c) % (spread + 1) : 0);
 	return now + tclient_backoff(c, c->conn_failures - 1);
 }
 

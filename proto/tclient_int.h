@@ -186,6 +186,8 @@ void tclient_breaker_tick(struct tclient *c, uint64_t now);
 void tclient_log(struct tclient *c, const char *level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 uint64_t tclient_backoff(struct tclient *c, unsigned attempt);
+/* Pseudo-random, for jitter and spreading only (not for secrets). */
+uint64_t tclient_random(struct tclient *c);
 /* When to dial again after c->conn_failures consecutive failures. */
 uint64_t tclient_reconnect_at(struct tclient *c, uint64_t now);
 void tclient_breaker_failure(struct tclient *c);

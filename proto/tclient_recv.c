@@ -175,12 +175,13 @@ static void retry_later(struct tclient *c, struct treq *r, bool moved)
 	} else {
 		r->not_before = now + tclient_backoff(c, r->attempts);
 	}
-	/* Asked again while the server waits for a leader: no faster than a
-	 * fifth of the connect timeout, so that a fleet waiting at one
-	 * follower through an election sends it a few requests each, not a
-	 * flood. */
-	if (!moved && c->conn && c->conn->waiting &&
-	    r->not_before < now + c->o.connect_timeout_ms / 5)
+	/* Asked again while the server waits for a leader: every fifth of
+	 * the connect timeout, so that a fleet waiting at one follower
+	 * through an election sends it a few requests each, not a flood; and
+	 * no slower (no growing backoff), since its answer changes the moment
+	 * it hears the new leader, and a client still backing off then would
+	 * reach the leader long after the election. */
+	if (!moved && c->conn && c->conn->waiting)
 		r->not_before = now + c->o.connect_timeout_ms / 5;
 	tlist_remove(&r->link);
 	tlist_push(&c->pending, &r->link);
@@ -368,6 +369,28 @@ static void reset_watches(struct tclient *c)
 	}
 }
 
+/* After losing a server that served us, the next endpoint is drawn among
+ * the others (one that could not be reached goes on in list order):
+ * when a leader dies, which follower wins the election is not known yet,
+ * and a fleet that all took the next endpoint in list order would wait
+ * at one follower, and all have to move again (a handshake each) when the
+ * other one wins.  Spread, half of it is where the leader will be. */
+static void pick_another_endpoint(struct tclient *c, const char *lost)
+{
+	size_t n = 0, pick;
+
+	for (size_t i = 0; i < c->o.n_endpoints; i++)
+		n += strcmp(c->endpoints[i], lost) != 0;
+	if (n == 0)
+		return;
+	pick = (size_t)(tclient_random(c) % n);
+	for (size_t i = 0; i < c->o.n_endpoints; i++)
+		if (strcmp(c->endpoints[i], lost) != 0 && pick-- == 0) {
+			c->cur = i;
+			return;
+		}
+}
+
 void tclient_on_conn_gone(struct tclient *c, const struct tconn *conn,
 			  bool failure)
 {
@@ -385,6 +408,8 @@ void tclient_on_conn_gone(struct tclient *c, const struct tconn *conn,
 		} else {
 			tclient_hint_failed(c, conn->addr, now);
 		}
+		if (conn->state == TCONN_READY)
+			pick_another_endpoint(c, conn->addr);
 		c->conn_failures++;
 		c->reconnect_at = tclient_reconnect_at(c, now);
 		tclient_breaker_failure(c);
