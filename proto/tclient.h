@@ -18,9 +18,11 @@
  * moves to the next one, and so does a server that answers "not the
  * leader" naming one we cannot reach (below) or, for connect_timeout_ms,
  * naming none; one that names none, or the leader just lost while its
- * address is passed over, is asked again meanwhile, with backoff: it is
- * most likely in an election, and bouncing between followers would cost
- * every client a handshake per bounce.  A
+ * address is passed over, is asked again meanwhile, every fifth of
+ * connect_timeout_ms (no growing backoff: its answer changes the moment
+ * it hears the new leader): it is most likely in an election, and
+ * bouncing between followers would cost every client a handshake per
+ * bounce.  A
  * CLIENT_ENOTLEADER answer that names the leader (leader_client) moves the
  * connection there instead, whether or not that address is one of the
  * endpoints (that is how a client finds a leader it was not told about).
@@ -33,8 +35,12 @@
  * TCLIENT_LOST_SHUN_MS: followers go on naming a leader that died until
  * they elect another one.  (A shunned address is skipped as an endpoint
  * for TCLIENT_LOST_SHUN_MS at most, so that a witness restarted there
- * is soon dialled again.)  The first failure after an answer (a server
- * killed or gone) dials the next endpoint at once; only a run of
+ * is soon dialled again.)  After losing a server that had served it,
+ * the client dials one of the other endpoints drawn at random, not the
+ * next in list order: when a leader dies, a fleet of clients spreads over
+ * the followers (which one wins is not known yet) instead of all waiting
+ * at one and all moving again.  The first failure after an answer (a
+ * server killed or gone) dials another endpoint at once; only a run of
  * failures backs off.  Moving is graceful: nothing new is sent on the
  * old connection and it is closed once its in-flight requests are answered
  * or expired, so a request already on its way is never made "unknown" by
