@@ -563,6 +563,9 @@ static int dispatch(struct raft *r, const struct raft_event *ev,
 		return snapshot_taken(r, ev);
 	case RAFT_EV_CHANGE_CONFIG:
 		return config_change(r, ev, up);
+	case RAFT_EV_PEER_DOWN:
+		election_peer_down(r, ev->peer_down.id);
+		return RAFT_OK;
 	}
 	return RAFT_EINVAL;
 }

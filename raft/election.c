@@ -15,8 +15,45 @@ bool election_in_lease(const struct raft *r)
 {
 	if (r->state == RAFT_LEADER)
 		return true; /* CheckQuorum demotes it when it is not */
-	return r->state == RAFT_FOLLOWER && r->leader != 0 &&
+	return r->state == RAFT_FOLLOWER && r->leader != 0 && !r->leader_down &&
 	       r->now < r->last_leader_contact + r->opt.election_timeout;
+}
+
+/* The voter with the lowest id other than `gone`: the one follower that
+ * campaigns at once when `gone`, the leader, dies. */
+static raft_id first_voter_but(const struct raft *r, raft_id gone)
+{
+	raft_id first = 0;
+	for (unsigned i = 0; i < r->config.n; i++) {
+		const struct raft_server *s = &r->config.servers[i];
+		if (s->role == RAFT_VOTER && s->id != gone &&
+		    (first == 0 || s->id < first))
+			first = s->id;
+	}
+	return first;
+}
+
+/* The connection to our leader ended: its process most likely died (a
+ * dead host ends nothing, and the election timeout still finds that).
+ * Waiting out a whole election timeout would only add to the time every
+ * client of the trio spends without a leader.  Every follower told so
+ * stops counting that leader as heard (it grants PreVotes at once), but
+ * only one campaigns soon, the voter with the lowest id: the followers
+ * hear the end of the connection at the same moment, and if all of them
+ * campaigned then, they would split the vote.  The others keep their
+ * timers: if that one cannot win (its log is behind, it is cut off, it
+ * died too), an election timeout later they campaign as before. */
+void election_peer_down(struct raft *r, raft_id id)
+{
+	if (r->state != RAFT_FOLLOWER || id == 0 || r->leader != id)
+		return;
+	r->leader_down = true;
+	/* An eighth of the timeout: the other followers hear the end in the
+	 * same moment, but each on its own loop; asked before, one would
+	 * still count the leader as heard and refuse the PreVote. */
+	uint64_t soon = r->now + r->opt.election_timeout / 8;
+	if (first_voter_but(r, id) == r->id && soon < r->election_deadline)
+		r->election_deadline = soon;
 }
 
 static bool log_up_to_date(const struct raft *r, const struct raft_message *m)

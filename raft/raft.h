@@ -228,6 +228,7 @@ enum raft_event_type {
 	RAFT_EV_TRANSFER,       /* .transfer: hand leadership to .to */
 	RAFT_EV_SNAPSHOT_TAKEN, /* .snapshot: app snapshotted its state */
 	RAFT_EV_CHANGE_CONFIG,  /* .change: single-server change */
+	RAFT_EV_PEER_DOWN,      /* .peer_down: its connection ended */
 };
 
 enum raft_change_op {
@@ -262,6 +263,20 @@ struct raft_event {
 		struct {
 			raft_id to; /* 0: pick the most caught-up voter */
 		} transfer;
+		/* The caller's connection to peer .id ended, as the kernel
+		 * ends it when that process dies.  When .id is this
+		 * follower's leader, it no longer counts that leader as heard
+		 * (it grants PreVotes), and the voter with the lowest id
+		 * other than .id campaigns an eighth of an election timeout
+		 * later instead of after a whole one (one only: the
+		 * followers learn it at the same moment and would split the
+		 * vote).  Safe to send
+		 * spuriously: a leader that lives is still heard by the
+		 * others, who refuse the PreVote, and its next message makes
+		 * this node its follower again. */
+		struct {
+			raft_id id;
+		} peer_down;
 		struct {
 			raft_index index; /* last entry included */
 			/* Snapshot bytes, copied by the core, sent to lagging

@@ -144,6 +144,7 @@ struct raft {
 	/* follower */
 	uint64_t election_deadline;
 	uint64_t last_leader_contact;
+	bool leader_down; /* RAFT_EV_PEER_DOWN of r->leader, not heard since */
 	raft_index matched_upto;  /* verified equal to the leader's log */
 	raft_index acked_upto;    /* highest match acknowledged to it */
 	raft_index leader_commit; /* highest commit the current leader has
@@ -170,8 +171,8 @@ struct raft {
 	struct pending_read *reads;
 	unsigned n_reads, cap_reads;
 	uint64_t read_seq;
-	uint64_t read_confirmed; /* newest round a quorum answered */
-	bool reads_newly_confirmed; /* since the last readindex_collect */
+	uint64_t read_confirmed;     /* newest round a quorum answered */
+	bool reads_newly_confirmed;  /* since the last readindex_collect */
 	uint64_t reads_collected_at; /* applied at the last collect */
 
 	/* update under construction */
@@ -211,6 +212,7 @@ void election_recv_vote(struct raft *r, const struct raft_message *m);
 void election_recv_vote_resp(struct raft *r, const struct raft_message *m);
 void election_recv_timeout_now(struct raft *r, const struct raft_message *m);
 bool election_in_lease(const struct raft *r);
+void election_peer_down(struct raft *r, raft_id id);
 void election_check_quorum(struct raft *r);
 int election_transfer(struct raft *r, raft_id to);
 void election_transfer_progress(struct raft *r, struct progress *p);

@@ -122,8 +122,7 @@ void readindex_on_ack(struct raft *r)
 		if (rd->seq && rd->seq <= seq && !rd->confirmed) {
 			rd->confirmed = true;
 			r->reads_newly_confirmed = true;
-		}
-		else if (rd->index && !rd->seq)
+		} else if (rd->index && !rd->seq)
 			waiting = true;
 	}
 	if (waiting && !round_out(r))

@@ -416,6 +416,7 @@ void replication_heard_from_leader(struct raft *r, const struct raft_message *m)
 	if (r->state != RAFT_FOLLOWER || r->leader != m->from)
 		raft_become_follower(r, m->term, m->from);
 	r->last_leader_contact = r->now;
+	r->leader_down = false;
 	raft_reset_election_timer(r);
 }
 

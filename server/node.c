@@ -544,6 +544,16 @@ static void on_message(void *arg, const struct raft_message *m)
 	node_step(n, &ev, NULL);
 }
 
+/* A peer's process most likely died: if it led us, the core campaigns
+ * soon rather than after a whole election timeout (raft.h). */
+static void on_peer_down(void *arg, raft_id id)
+{
+	struct node *n = arg;
+	struct raft_event ev = { .type = RAFT_EV_PEER_DOWN };
+	ev.peer_down.id = id;
+	node_step(n, &ev, NULL);
+}
+
 /* Who may connect with peer TLS: the members of the configuration in
  * force (appended entries included), or of --initial-cluster while the
  * log holds none (a joining witness accepts the leader that adds it). */
@@ -739,6 +749,7 @@ int node_start(uv_loop_t *loop, const struct node_options *o, struct node **out,
 			.tls = o->peer_tls,
 			.members = peer_members,
 			.on_message = on_message,
+			.on_peer_down = on_peer_down,
 			.log = on_transport_log,
 			.arg = n,
 		};

@@ -611,8 +611,8 @@ static void handle_watch(struct service *s, struct request *rq,
 		request_free(rq);
 		return;
 	}
-	if (!watch_index_add(&s->watches, rq->sess, rq->id,
-			     q->watch_kind == 1, q->prefix.p, q->prefix.len)) {
+	if (!watch_index_add(&s->watches, rq->sess, rq->id, q->watch_kind == 1,
+			     q->prefix.p, q->prefix.len)) {
 		answer_status(rq, CLIENT_EINTERNAL, "out of memory");
 		request_free(rq);
 		return;
@@ -684,8 +684,8 @@ static size_t watch_targets(struct service *s, bool lease_kind,
 				  "reason=out_of_memory watches=%zu", n);
 			n = s->cap_matched;
 		}
-		n = watch_index_match(&s->watches, lease_kind, name.p,
-				      name.len, s->matched, n);
+		n = watch_index_match(&s->watches, lease_kind, name.p, name.len,
+				      s->matched, n);
 	}
 	for (size_t i = 0; i < n; i++) {
 		s->targets[i].sess = s->matched[i]->sess;

@@ -14,7 +14,7 @@ struct status_ctx {
 	struct node *node;
 	struct service *svc;
 	const char *name;
-	const char *insecure; /* "" or what --insecure let through */
+	const char *insecure;    /* "" or what --insecure let through */
 	struct clients *clients; /* NULL until status_set_clients */
 };
 

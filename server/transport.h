@@ -96,6 +96,9 @@ struct transport_options {
 	 * may connect.  NULL function: anyone the certificate names. */
 	const struct raft_config *(*members)(void *arg);
 	void (*on_message)(void *arg, const struct raft_message *m);
+	/* A peer's connection to us (after its hello) ended from its side:
+	 * what the kernel does when that process dies.  NULL: not told. */
+	void (*on_peer_down)(void *arg, raft_id id);
 	/* One line per event: level is "info", "warn" or "error". */
 	void (*log)(void *arg, const char *level, const char *msg);
 	void *arg;

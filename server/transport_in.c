@@ -236,12 +236,14 @@ static void on_in_end(struct stream *s, int status, const char *why)
 		inbound_reject(c, "out of memory for the input buffer");
 	else if (status == UV_EPROTO && !c->from)
 		inbound_reject(c, why);
-	else if (c->from)
+	else if (c->from) {
 		transport_log(c->t, "info",
 			      "peer connection from %s (node "
 			      "%llu) ended: %s",
 			      c->remote, (unsigned long long)c->from, why);
-	else
+		if (c->t->o.on_peer_down)
+			c->t->o.on_peer_down(c->t->o.arg, c->from);
+	} else
 		transport_log(c->t, "info",
 			      "peer connection from %s ended "
 			      "before its hello: %s",

@@ -119,8 +119,8 @@ size_t watch_index_count_of(const struct watch_index *x,
 }
 
 static size_t match_list(struct watch_entry *w, bool lease_kind,
-			 const char *name, size_t len,
-			 struct watch_entry **out, size_t cap, size_t n)
+			 const char *name, size_t len, struct watch_entry **out,
+			 size_t cap, size_t n)
 {
 	for (; w; w = w->ev_next) {
 		if (w->lease_kind != lease_kind || len < w->len ||
@@ -134,14 +134,14 @@ static size_t match_list(struct watch_entry *w, bool lease_kind,
 }
 
 size_t watch_index_match(const struct watch_index *x, bool lease_kind,
-			 const char *name, size_t len,
-			 struct watch_entry **out, size_t cap)
+			 const char *name, size_t len, struct watch_entry **out,
+			 size_t cap)
 {
 	size_t n = match_list(x->wide, lease_kind, name, len, out, cap, 0);
 	size_t seg = first_segment(name, len);
 	if (seg)
-		n = match_list(x->by_segment[hash_bytes(name, seg)],
-			       lease_kind, name, len, out, cap, n);
+		n = match_list(x->by_segment[hash_bytes(name, seg)], lease_kind,
+			       name, len, out, cap, n);
 	return n;
 }
 

@@ -65,8 +65,8 @@ size_t watch_index_count_of(const struct watch_index *x,
  * to cap); returns how many there are (more than cap: call again with
  * room for all). */
 size_t watch_index_match(const struct watch_index *x, bool lease_kind,
-			 const char *name, size_t len,
-			 struct watch_entry **out, size_t cap);
+			 const char *name, size_t len, struct watch_entry **out,
+			 size_t cap);
 /* The first watch left (for emptying the index), or NULL. */
 struct watch_entry *watch_index_any(const struct watch_index *x);
 

@@ -549,7 +549,8 @@ int main(int argc, char **argv)
 		       (uint64_t)(1000 / o.start_rate) + 1);
 	fleet_stats_reset();
 	uv_timer_init(loop, &late_probe);
-	uv_timer_start(&late_probe, on_late_probe, LATE_PROBE_MS, LATE_PROBE_MS);
+	uv_timer_start(&late_probe, on_late_probe, LATE_PROBE_MS,
+		       LATE_PROBE_MS);
 	watch_signal(&sig[0], SIGUSR1);
 	watch_signal(&sig[1], SIGUSR2);
 	watch_signal(&sig[2], SIGTERM);

@@ -95,6 +95,7 @@ enum ev_kind {
 	EV_HEAL,
 	EV_CHURN,
 	EV_PROBE,
+	EV_PEER_DOWN, /* .node hears that .arg's connection ended */
 };
 
 struct net_msg {
@@ -385,6 +386,7 @@ void cluster_config_applied(struct sim *s, raft_index idx,
 struct sim_node *node_if_current(struct sim *s, const struct sim_event *ev);
 void on_tick(struct sim *s, const struct sim_event *ev);
 void on_deliver(struct sim *s, struct sim_event *ev);
+void on_peer_down(struct sim *s, const struct sim_event *ev);
 void on_disk(struct sim *s, const struct sim_event *ev);
 
 /* ---- raftsim_workload.c ---- */

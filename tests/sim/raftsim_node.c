@@ -314,10 +314,40 @@ void node_start(struct sim *s, struct sim_node *n)
 	      n->id, d->term, d->vote, d->snap_index, d->snap_index + d->n);
 }
 
+/* A process that dies has its connections ended by its kernel: the
+ * others' transports report it (RAFT_EV_PEER_DOWN) a moment later, unless
+ * the network between them drops everything.  A host that dies ends
+ * nothing: half the crashes are those. */
+static void report_connections_ended(struct sim *s, const struct sim_node *n)
+{
+	if (rng_permille(&s->rng, 500))
+		return;
+	for (raft_id id = 1; id < MAX_NODES; id++) {
+		const struct sim_node *o = &s->nodes[id];
+		if (id == n->id || o->status != NODE_UP)
+			continue;
+		schedule(s, rng_between(&s->rng, 100, 3000), EV_PEER_DOWN,
+			 (unsigned)id, o->inc, n->id);
+	}
+}
+
+void on_peer_down(struct sim *s, const struct sim_event *ev)
+{
+	struct sim_node *n = node_if_current(s, ev);
+	if (!n || n->status != NODE_UP || net_blocked(s, ev->arg, n->id))
+		return;
+	trace(s, "n%" PRIu64 " hears n%" PRIu64 "'s connection end", n->id,
+	      ev->arg);
+	struct raft_event rev = { .type = RAFT_EV_PEER_DOWN };
+	rev.peer_down.id = ev->arg;
+	node_step(s, n, &rev, NULL);
+}
+
 /* A crash loses everything not yet durable: the raft struct, pending
  * writes, the application's memory. */
 void node_crash(struct sim *s, struct sim_node *n)
 {
+	report_connections_ended(s, n);
 	raft_close(n->raft);
 	n->raft = NULL;
 	disk_pending_free(n);

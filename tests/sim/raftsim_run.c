@@ -144,6 +144,9 @@ static void dispatch(struct sim *s, struct sim_event *ev)
 	case EV_CHURN:
 		on_churn(s, ev);
 		break;
+	case EV_PEER_DOWN:
+		on_peer_down(s, ev);
+		break;
 	}
 }
 

@@ -1583,6 +1583,63 @@ START_TEST(test_prevote_rejoining_node_does_not_disrupt)
 }
 END_TEST
 
+static void peer_down(struct fixture *f, raft_id at, raft_id gone)
+{
+	struct raft_event ev = { .type = RAFT_EV_PEER_DOWN };
+	ev.peer_down.id = gone;
+	ck_assert_int_eq(fx_step(f, at, &ev), RAFT_OK);
+}
+
+/* The leader's process dies (its connections end): both followers learn
+ * it from their transport; the one with the lowest id campaigns an eighth
+ * of an election timeout later, not after a whole one, and the other
+ * grants its PreVote and vote (no split: it does not campaign itself). */
+START_TEST(test_leader_connection_lost_campaigns_soon)
+{
+	struct fixture f;
+	CLUSTER(&f, .leader = 1);
+	fx_run(&f, ET, 5);
+	fx_crash(&f, 1);
+	peer_down(&f, 2, 1);
+	peer_down(&f, 3, 1);
+	uint64_t elapsed = 0;
+	while (raft_state(fx_raft(&f, 2)) != RAFT_LEADER &&
+	       raft_state(fx_raft(&f, 3)) != RAFT_LEADER && elapsed < 4 * ET) {
+		fx_tick(&f, 2, 1);
+		fx_tick(&f, 3, 1);
+		fx_deliver(&f, 100000);
+		elapsed++;
+	}
+	ck_assert_int_eq(raft_state(fx_raft(&f, 2)), RAFT_LEADER);
+	ck_assert_uint_eq(term_of(&f, 2), 3); /* one election */
+	/* a whole election timeout is ET at least */
+	ck_assert_uint_lt(elapsed, ET / 4);
+	fx_close(&f);
+}
+END_TEST
+
+/* Only the leader's connection counts, and only for a follower; a
+ * spurious report while the leader lives costs a refused PreVote: the
+ * other follower and the leader itself still hear it, nothing changes
+ * term, and the leader's next heartbeat makes the node its follower. */
+START_TEST(test_peer_down_while_leader_lives_does_not_disrupt)
+{
+	struct fixture f;
+	CLUSTER(&f, .leader = 1);
+	fx_run(&f, ET, 5);
+	peer_down(&f, 2, 3); /* not its leader: ignored */
+	peer_down(&f, 1, 2); /* the leader: ignored */
+	ck_assert_int_eq(state_of(&f, 1), RAFT_LEADER);
+	peer_down(&f, 2, 1); /* spurious: its leader lives */
+	fx_run(&f, 5 * ET, 5);
+	ck_assert_int_eq(state_of(&f, 1), RAFT_LEADER);
+	for (raft_id id = 1; id <= 3; id++)
+		ck_assert_uint_eq(term_of(&f, id), 2);
+	ck_assert_uint_eq(raft_leader(fx_raft(&f, 2)), 1);
+	fx_close(&f);
+}
+END_TEST
+
 /* =========================================================================
  * Extensions: ReadIndex (thesis §6.4)
  * ========================================================================= */
@@ -2129,6 +2186,8 @@ Suite *raft_rules_suite(void)
 	tcase_add_test(tc, test_check_quorum_isolated_leader_steps_down);
 	tcase_add_test(tc, test_leader_stickiness_ignores_vote);
 	tcase_add_test(tc, test_prevote_rejoining_node_does_not_disrupt);
+	tcase_add_test(tc, test_leader_connection_lost_campaigns_soon);
+	tcase_add_test(tc, test_peer_down_while_leader_lives_does_not_disrupt);
 
 	tc = tcase(s, "read_index");
 	tcase_add_test(tc, test_read_waits_for_noop_commit);

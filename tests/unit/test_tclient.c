@@ -1083,8 +1083,8 @@ static void h_late_first(struct fake *f, struct fake_conn *fc,
 		fake_hold(f, fc, q);
 		return;
 	}
-	fake_answer(f->held[0].fc, f->held[0].id, f->held[0].op, CLIENT_OK,
-		    "", f->held[0].key);
+	fake_answer(f->held[0].fc, f->held[0].id, f->held[0].op, CLIENT_OK, "",
+		    f->held[0].key);
 	h_echo(f, fc, q);
 }
 

@@ -123,13 +123,13 @@ START_TEST(test_fleet_sized)
 	watch_index_init(&x);
 	for (int i = 0; i < 3000; i++) {
 		snprintf(p, sizeof(p), "fleet-%d/", i / 3);
-		ck_assert_ptr_nonnull(watch_index_add(
-			&x, (struct session *)(void *)&sess[i], 1, false, p,
-			strlen(p)));
+		ck_assert_ptr_nonnull(
+			watch_index_add(&x, (struct session *)(void *)&sess[i],
+					1, false, p, strlen(p)));
 		snprintf(p, sizeof(p), "fleet-%d/primary", i / 3);
-		ck_assert_ptr_nonnull(watch_index_add(
-			&x, (struct session *)(void *)&sess[i], 2, true, p,
-			strlen(p)));
+		ck_assert_ptr_nonnull(
+			watch_index_add(&x, (struct session *)(void *)&sess[i],
+					2, true, p, strlen(p)));
 	}
 	ck_assert_uint_eq(match(&x, false, "fleet-417/members/m2", m, 16), 3);
 	ck_assert_uint_eq(match(&x, true, "fleet-417/primary", m, 16), 3);
