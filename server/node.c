@@ -15,6 +15,7 @@
 #include "raft/store.h"
 #include "server/disk.h"
 #include "server/node.h"
+#include "server/read_queue.h"
 #include "server/transport.h"
 
 /* Entries kept in memory behind a snapshot, so slightly lagging followers
@@ -25,12 +26,6 @@ struct proposal {
 	raft_index index;
 	raft_term term;
 	node_propose_cb cb;
-	void *arg;
-};
-
-struct pending_read {
-	uint64_t id;
-	node_read_cb cb;
 	void *arg;
 };
 
@@ -66,9 +61,7 @@ struct node {
 	struct proposal *props;
 	unsigned props_head, n_props, cap_props;
 	bool props_unsorted;
-	struct pending_read *reads;
-	unsigned n_reads, cap_reads;
-	uint64_t next_read_id;
+	struct read_queue reads;
 
 	raft_index last_snapshot;
 	bool snapshot_inflight;
@@ -308,17 +301,11 @@ static void maybe_snapshot(struct node *n)
 
 static void finish_reads(struct node *n, const struct raft_update *up)
 {
-	for (unsigned i = 0; i < up->n_reads; i++) {
-		const struct raft_read_result *rr = &up->reads[i];
-		for (unsigned k = 0; k < n->n_reads; k++) {
-			if (n->reads[k].id != rr->id)
-				continue;
-			struct pending_read pr = n->reads[k];
-			n->reads[k] = n->reads[--n->n_reads];
-			pr.cb(pr.arg, rr->status);
-			break;
-		}
-	}
+	struct pending_read pr;
+
+	for (unsigned i = 0; i < up->n_reads; i++)
+		if (read_queue_take(&n->reads, up->reads[i].id, &pr))
+			pr.cb(pr.arg, up->reads[i].status);
 }
 
 /* ---- the update --------------------------------------------------------------- */
@@ -850,22 +837,16 @@ int node_read(struct node *n, node_read_cb cb, void *arg)
 {
 	if (n->stopping)
 		return RAFT_ESHUTDOWN;
-	if (!grow((void **)&n->reads, &n->cap_reads, n->n_reads,
-		  sizeof(*n->reads)))
+	uint64_t id = read_queue_add(&n->reads, cb, arg);
+	if (!id)
 		return RAFT_ENOMEM;
-	uint64_t id = ++n->next_read_id;
-	struct pending_read *pr = &n->reads[n->n_reads++];
-	pr->id = id;
-	pr->cb = cb;
-	pr->arg = arg;
 	struct raft_event ev = { .type = RAFT_EV_READ_INDEX };
 	ev.read.id = id;
 	int rv;
 	node_step(n, &ev, &rv);
+	struct pending_read pr;
 	if (rv) /* refused: no result will come */
-		for (unsigned k = 0; k < n->n_reads; k++)
-			if (n->reads[k].id == id)
-				n->reads[k] = n->reads[--n->n_reads];
+		read_queue_take(&n->reads, id, &pr);
 	return rv;
 }
 
@@ -935,9 +916,9 @@ static void fail_pending(struct node *n)
 	for (unsigned i = n->props_head; i < n->n_props; i++)
 		n->props[i].cb(n->props[i].arg, RAFT_ESHUTDOWN, NULL, 0);
 	n->props_head = n->n_props = 0;
-	for (unsigned i = 0; i < n->n_reads; i++)
-		n->reads[i].cb(n->reads[i].arg, RAFT_ESHUTDOWN);
-	n->n_reads = 0;
+	struct pending_read pr;
+	while (read_queue_take_any(&n->reads, &pr))
+		pr.cb(pr.arg, RAFT_ESHUTDOWN);
 }
 
 static void one_closed(void *arg)
@@ -951,7 +932,7 @@ static void one_closed(void *arg)
 	store_close(n->store);
 	sm_free(n->sm);
 	free(n->props);
-	free(n->reads);
+	read_queue_free(&n->reads);
 	void (*cb)(void *) = n->on_stopped;
 	void *cb_arg = n->stopped_arg;
 	free(n);

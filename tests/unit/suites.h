@@ -20,6 +20,7 @@ Suite *client_proto_suite(void);   /* proto/client.c */
 Suite *tclient_suite(void);        /* proto/tclient*.c */
 Suite *sm_suite(void);             /* server/sm*.c */
 Suite *transport_suite(void);      /* server/transport.c */
+Suite *read_queue_suite(void);     /* server/read_queue.c */
 Suite *watch_index_suite(void);    /* server/watch_index.c, turn_budget.c */
 Suite *conf_suite(void);           /* common/conf*.c */
 Suite *json_suite(void);           /* common/json.c, buf.c */
