@@ -738,10 +738,11 @@ static void on_resume(uv_idle_t *h)
 	struct clients *c = h->data;
 
 	turn_budget_end(&c->turn);
-	if (c->accept_waiting && !c->closing) {
+	if (c->accept_waiting) {
 		c->accept_waiting = false;
-		turn_spent(c); /* starts the turn's clock */
-		accept_one(c);
+		turn_spent(c);   /* starts the turn's clock */
+		if (!c->closing) /* closing: the listener's close drops it */
+			accept_one(c);
 	}
 	while (c->bl_head && !turn_spent(c)) {
 		struct session *s = c->bl_head;
