@@ -363,7 +363,9 @@ void stream_resume(struct stream *s)
 	if (!s->reading || s->ended || s->closing)
 		return;
 	int rv = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
-	if (rv) {
+	/* EALREADY: a pause before the TLS handshake was done left the
+	 * socket reading (the handshake needs it); that is no failure */
+	if (rv && rv != UV_EALREADY) {
 		fail(s, rv, uv_strerror(rv));
 		return;
 	}

@@ -45,7 +45,6 @@ uint64_t read_queue_add(struct read_queue *q, read_queue_cb cb, void *arg)
 	r->id = ++q->next_id;
 	r->cb = cb;
 	r->arg = arg;
-	q->live++;
 	return r->id;
 }
 
@@ -62,7 +61,6 @@ static void finish(struct read_queue *q, struct pending_read *r,
 {
 	*out = *r;
 	r->cb = NULL;
-	q->live--;
 	drop_finished_front(q);
 }
 
@@ -90,9 +88,4 @@ bool read_queue_take_any(struct read_queue *q, struct pending_read *out)
 		return false;
 	finish(q, &q->reads[q->head], out);
 	return true;
-}
-
-unsigned read_queue_count(const struct read_queue *q)
-{
-	return q->live;
 }

@@ -27,7 +27,6 @@ struct read_queue {
 	struct pending_read *reads; /* [head, n): sorted by id */
 	unsigned head, n, cap;
 	uint64_t next_id;
-	unsigned live; /* not finished */
 };
 
 void read_queue_init(struct read_queue *q);
@@ -40,6 +39,5 @@ bool read_queue_take(struct read_queue *q, uint64_t id,
 		     struct pending_read *out);
 /* Takes the oldest read not finished; false when none is left. */
 bool read_queue_take_any(struct read_queue *q, struct pending_read *out);
-unsigned read_queue_count(const struct read_queue *q);
 
 #endif

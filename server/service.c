@@ -34,13 +34,6 @@ struct request {
 	struct request *prev, *next; /* pending list, for timeouts */
 };
 
-/* A watch an event goes to, copied out of the index before delivery:
- * delivering may close a session, and its watches with it. */
-struct watch_target {
-	struct session *sess;
-	uint64_t id;
-};
-
 struct expiry_round {
 	struct service *svc;
 	struct lease_clock_entry *due; /* copies */
@@ -55,9 +48,8 @@ struct service {
 	uv_timer_t tick;
 	struct request *pending;
 	struct watch_index watches;
-	struct watch_entry **matched; /* notify_watches' scratch */
-	struct watch_target *targets;
-	size_t cap_matched;
+	struct watch_ref *targets; /* notify_watches' scratch */
+	size_t cap_targets;
 	struct lease_clock clock;
 	bool leader;
 	bool expiry_inflight;
@@ -652,23 +644,19 @@ void service_session_closed(struct service *s, struct session *sess)
 		watch_remove(s, w);
 }
 
-/* Room for n matches in the scratch arrays. */
-static bool matched_room(struct service *s, size_t n)
+/* Room for n targets in the scratch array. */
+static bool targets_room(struct service *s, size_t n)
 {
-	if (n <= s->cap_matched)
+	if (n <= s->cap_targets)
 		return true;
-	size_t cap = s->cap_matched ? s->cap_matched : 16;
+	size_t cap = s->cap_targets ? s->cap_targets : 16;
 	while (cap < n)
 		cap *= 2;
-	void *m = realloc(s->matched, cap * sizeof(*s->matched));
-	if (!m)
-		return false;
-	s->matched = m;
 	void *t = realloc(s->targets, cap * sizeof(*s->targets));
 	if (!t)
 		return false;
 	s->targets = t;
-	s->cap_matched = cap;
+	s->cap_targets = cap;
 	return true;
 }
 
@@ -677,21 +665,18 @@ static size_t watch_targets(struct service *s, bool lease_kind,
 			    struct sm_str name)
 {
 	size_t n = watch_index_match(&s->watches, lease_kind, name.p, name.len,
-				     s->matched, s->cap_matched);
-	if (n > s->cap_matched) {
-		if (!matched_room(s, n)) {
+				     s->targets, s->cap_targets);
+	if (n > s->cap_targets) {
+		if (!targets_room(s, n)) {
 			log_event(LOG_ERROR, "watch_events_dropped",
 				  "reason=out_of_memory watches=%zu", n);
-			n = s->cap_matched;
+			n = s->cap_targets;
 		}
 		n = watch_index_match(&s->watches, lease_kind, name.p, name.len,
-				      s->matched, n);
+				      s->targets, n);
 	}
-	for (size_t i = 0; i < n; i++) {
-		s->targets[i].sess = s->matched[i]->sess;
-		s->targets[i].id = s->matched[i]->id;
+	for (size_t i = 0; i < n; i++)
 		s->ops.ref(s->targets[i].sess);
-	}
 	return n;
 }
 
@@ -712,7 +697,7 @@ static void notify_watches(struct service *s, const struct sm_event *ev)
 	}
 	size_t n = watch_targets(s, lease_kind, name);
 	for (size_t i = 0; i < n; i++) {
-		struct watch_target *t = &s->targets[i];
+		struct watch_ref *t = &s->targets[i];
 		if (s->ops.is_open(t->sess)) {
 			e.watch_id = t->id;
 			s->ops.event(t->sess, &e, lease_kind);
@@ -1301,17 +1286,20 @@ static void on_tick_closed(uv_handle_t *h)
 	lease_clock_free(&s->clock);
 	scope_rate_free(&s->scope_rate);
 	scope_admit_free(&s->admit);
-	free(s->matched);
 	free(s->targets);
 	free(s);
+}
+
+static void unref_watcher(void *ctx, struct session *sess)
+{
+	struct service *s = ctx;
+	s->ops.unref(sess);
 }
 
 /* Call after node_stop() has failed every pending request. */
 void service_stop(struct service *s)
 {
-	struct watch_entry *w;
-	while ((w = watch_index_any(&s->watches)))
-		watch_remove(s, w);
+	watch_index_clear(&s->watches, unref_watcher, s);
 	uv_timer_stop(&s->tick);
 	uv_close((uv_handle_t *)&s->tick, on_tick_closed);
 }

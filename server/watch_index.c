@@ -119,22 +119,24 @@ size_t watch_index_count_of(const struct watch_index *x,
 }
 
 static size_t match_list(struct watch_entry *w, bool lease_kind,
-			 const char *name, size_t len, struct watch_entry **out,
+			 const char *name, size_t len, struct watch_ref *out,
 			 size_t cap, size_t n)
 {
 	for (; w; w = w->ev_next) {
 		if (w->lease_kind != lease_kind || len < w->len ||
 		    memcmp(name, w->prefix, w->len) != 0)
 			continue;
-		if (n < cap)
-			out[n] = w;
+		if (n < cap) {
+			out[n].sess = w->sess;
+			out[n].id = w->id;
+		}
 		n++;
 	}
 	return n;
 }
 
 size_t watch_index_match(const struct watch_index *x, bool lease_kind,
-			 const char *name, size_t len, struct watch_entry **out,
+			 const char *name, size_t len, struct watch_ref *out,
 			 size_t cap)
 {
 	size_t n = match_list(x->wide, lease_kind, name, len, out, cap, 0);
@@ -145,12 +147,24 @@ size_t watch_index_match(const struct watch_index *x, bool lease_kind,
 	return n;
 }
 
-struct watch_entry *watch_index_any(const struct watch_index *x)
+static void clear_list(struct watch_entry *w,
+		       void (*removed)(void *ctx, struct session *sess),
+		       void *ctx)
 {
-	if (x->wide)
-		return x->wide;
+	while (w) {
+		struct watch_entry *next = w->ev_next;
+		removed(ctx, w->sess);
+		free(w);
+		w = next;
+	}
+}
+
+void watch_index_clear(struct watch_index *x,
+		       void (*removed)(void *ctx, struct session *sess),
+		       void *ctx)
+{
+	clear_list(x->wide, removed, ctx);
 	for (size_t i = 0; i < WATCH_INDEX_BUCKETS; i++)
-		if (x->by_segment[i])
-			return x->by_segment[i];
-	return NULL;
+		clear_list(x->by_segment[i], removed, ctx);
+	watch_index_init(x);
 }

@@ -39,6 +39,13 @@ struct watch_entry {
 	char prefix[]; /* len bytes */
 };
 
+/* A watch an event goes to, copied out of the index: delivering an event
+ * may close a session, and its watches with it. */
+struct watch_ref {
+	struct session *sess;
+	uint64_t id;
+};
+
 struct watch_index {
 	struct watch_entry *by_segment[WATCH_INDEX_BUCKETS];
 	struct watch_entry *wide;
@@ -61,13 +68,16 @@ struct watch_entry *watch_index_any_of(const struct watch_index *x,
 				       const struct session *sess);
 size_t watch_index_count_of(const struct watch_index *x,
 			    const struct session *sess);
-/* Every watch of that kind whose prefix begins name: stored in out (up
+/* Every watch of that kind whose prefix begins name: copied to out (up
  * to cap); returns how many there are (more than cap: call again with
  * room for all). */
 size_t watch_index_match(const struct watch_index *x, bool lease_kind,
-			 const char *name, size_t len, struct watch_entry **out,
+			 const char *name, size_t len, struct watch_ref *out,
 			 size_t cap);
-/* The first watch left (for emptying the index), or NULL. */
-struct watch_entry *watch_index_any(const struct watch_index *x);
+/* Empties the index, calling removed(ctx, w->sess) for every watch
+ * before it is freed; each bucket is walked once. */
+void watch_index_clear(struct watch_index *x,
+		       void (*removed)(void *ctx, struct session *sess),
+		       void *ctx);
 
 #endif

@@ -29,7 +29,6 @@ START_TEST(test_take_by_id_in_any_order)
 	ck_assert(!read_queue_take(&q, 9, &pr)); /* never added */
 	ck_assert(read_queue_take(&q, 1, &pr));
 	ck_assert(read_queue_take(&q, 5, &pr));
-	ck_assert_uint_eq(read_queue_count(&q), 2);
 	ck_assert(read_queue_take_any(&q, &pr));
 	ck_assert_ptr_eq(pr.arg, &tags[1]); /* the oldest left: id 2 */
 	ck_assert(read_queue_take_any(&q, &pr));
@@ -56,7 +55,6 @@ START_TEST(test_finished_front_is_dropped)
 		ck_assert(read_queue_take(&q, b, &pr));
 		ck_assert(read_queue_take(&q, a, &pr));
 	}
-	ck_assert_uint_eq(read_queue_count(&q), 1);
 	ck_assert(read_queue_take(&q, first, &pr));
 	ck_assert_uint_eq(q.n, 0); /* all finished: emptied */
 	unsigned cap = q.cap;

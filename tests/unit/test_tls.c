@@ -140,6 +140,8 @@ struct pair {
 	struct tls_context *server_tls;
 	struct side srv, cli;
 	int accepted;
+	bool pause_accepted;  /* stream_pause the server side at once */
+	bool resume_accepted; /* and stream_resume it before the handshake */
 };
 
 static void on_connection(uv_stream_t *l, int status)
@@ -151,6 +153,10 @@ static void on_connection(uv_stream_t *l, int status)
 	ck_assert_int_eq(stream_accept(l, p->server_tls, &side_callbacks,
 				       &p->srv, &p->srv.st),
 			 0);
+	if (p->pause_accepted)
+		stream_pause(p->srv.st);
+	if (p->resume_accepted)
+		stream_resume(p->srv.st);
 }
 
 static void pair_listen(struct pair *p, struct tls_context *server_tls)
@@ -330,6 +336,45 @@ START_TEST(test_mutual_tls_data_both_ways)
 END_TEST
 
 /* The same stream without TLS: the fast path, the queue and its count. */
+/* A server pauses a connection before its TLS handshake is done (the
+ * witness defers new sessions when its loop turn is spent): the
+ * handshake goes on, what arrives is held back, and resuming delivers
+ * it.  Resumed before the handshake is done, the socket never stopped
+ * reading: resuming must not fail on that. */
+static void pause_during_handshake(bool resume_at_once)
+{
+	struct pair p;
+	struct tls_context *s = context("server", "ca.pem", true, true);
+	struct tls_context *c = context("client", "ca.pem", false, false);
+	pair_listen(&p, s);
+	p.pause_accepted = true;
+	p.resume_accepted = resume_at_once;
+	pair_connect(&p, c, "w1");
+	ck_assert_int_eq(stream_write(p.cli.st, "hello", 5), 0);
+	ck_assert_msg(run_until(&p.loop, both_ready, &p, WAIT_MS),
+		      "srv: %s / cli: %s", p.srv.why, p.cli.why);
+	run_for(&p.loop, 100);
+	if (!resume_at_once) {
+		ck_assert_uint_eq(p.srv.got.len, 0); /* held back */
+		stream_resume(p.srv.st);
+	}
+	struct want w = { &p, 5, 0 };
+	ck_assert_msg(run_until(&p.loop, got_enough, &w, WAIT_MS),
+		      "srv: %s / cli: %s", p.srv.why, p.cli.why);
+	ck_assert(!p.srv.ended);
+	ck_assert(memcmp(p.srv.got.buf, "hello", 5) == 0);
+	pair_finish(&p);
+	tls_context_free(s);
+	tls_context_free(c);
+}
+
+START_TEST(test_pause_during_handshake)
+{
+	pause_during_handshake(false);
+	pause_during_handshake(true);
+}
+END_TEST
+
 START_TEST(test_plaintext_stream)
 {
 	struct pair p;
@@ -1031,6 +1076,7 @@ Suite *tls_suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_mutual_tls_data_both_ways);
 	tcase_add_test(t, test_plaintext_stream);
+	tcase_add_test(t, test_pause_during_handshake);
 	tcase_add_test(t, test_client_without_cert_refused);
 	tcase_add_test(t, test_client_from_other_ca_refused);
 	tcase_add_test(t, test_ask_peer_optional_certificate);

@@ -2,6 +2,7 @@
  * test_watch_index.c — server/watch_index.c and server/turn_budget.c:
  * watches found by event (a scope's bucket, wide prefixes, kinds, a
  * prefix that only looks alike), by session (count, find, remove all),
+ * emptied at shutdown in one walk,
  * and removal from the middle of a chain; a fleet-sized index answers an
  * event with its scope's watches only.  The turn's budget starts at the
  * first work, is spent at its limit, and starts again after the turn ends.
@@ -18,7 +19,7 @@ static char sessions[8];
 #define SESS(i) ((struct session *)(void *)&sessions[i])
 
 static size_t match(struct watch_index *x, bool lease_kind, const char *name,
-		    struct watch_entry **out, size_t cap)
+		    struct watch_ref *out, size_t cap)
 {
 	return watch_index_match(x, lease_kind, name, strlen(name), out, cap);
 }
@@ -32,10 +33,19 @@ static struct watch_entry *add(struct watch_index *x, int sess, uint64_t id,
 	return w;
 }
 
-static bool holds(struct watch_entry **m, size_t n, struct watch_entry *w)
+static int cleared;
+
+/* watch_index_clear's callback: counts the watches of session ctx. */
+static void count_cleared(void *ctx, struct session *sess)
+{
+	ck_assert_ptr_eq(sess, ctx);
+	cleared++;
+}
+
+static bool holds(struct watch_ref *m, size_t n, struct watch_entry *w)
 {
 	for (size_t i = 0; i < n; i++)
-		if (m[i] == w)
+		if (m[i].sess == w->sess && m[i].id == w->id)
 			return true;
 	return false;
 }
@@ -43,7 +53,7 @@ static bool holds(struct watch_entry **m, size_t n, struct watch_entry *w)
 START_TEST(test_match_by_event)
 {
 	static struct watch_index x;
-	struct watch_entry *m[8];
+	struct watch_ref m[8];
 
 	watch_index_init(&x);
 	struct watch_entry *scope = add(&x, 0, 1, false, "main/");
@@ -71,7 +81,7 @@ START_TEST(test_match_by_event)
 	/* kinds apart */
 	n = match(&x, true, "main/primary", m, 8);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_ptr_eq(m[0], lease);
+	ck_assert(holds(m, 1, lease));
 	/* too little room: the count says how many */
 	ck_assert_uint_eq(match(&x, false, "main/members/m1", m, 2), 4);
 	ck_assert_uint_eq(x.n, 6);
@@ -81,7 +91,7 @@ END_TEST
 START_TEST(test_by_session_and_removal)
 {
 	static struct watch_index x;
-	struct watch_entry *m[8];
+	struct watch_ref m[8];
 
 	watch_index_init(&x);
 	struct watch_entry *a = add(&x, 0, 1, false, "s/");
@@ -104,10 +114,37 @@ START_TEST(test_by_session_and_removal)
 		watch_index_remove(&x, w);
 	ck_assert_uint_eq(watch_index_count_of(&x, SESS(0)), 0);
 	ck_assert_uint_eq(match(&x, false, "s/k", m, 8), 1);
-	while ((w = watch_index_any(&x)))
-		watch_index_remove(&x, w);
+	cleared = 0;
+	watch_index_clear(&x, count_cleared, SESS(1));
+	ck_assert_int_eq(cleared, 1); /* the one watch left, of session 1 */
 	ck_assert_uint_eq(x.n, 0);
 	ck_assert_uint_eq(match(&x, false, "s/k", m, 8), 0);
+}
+END_TEST
+
+/* Emptying at shutdown: watches wide and in many buckets, of several
+ * sessions, each reported once; the index is usable afterwards. */
+START_TEST(test_clear)
+{
+	static struct watch_index x;
+	struct watch_ref m[4];
+	char p[32];
+
+	watch_index_init(&x);
+	for (int i = 0; i < 300; i++) {
+		snprintf(p, sizeof(p), "scope-%d/", i);
+		add(&x, 2, (uint64_t)i, i % 2, i % 50 ? p : "");
+	}
+	cleared = 0;
+	watch_index_clear(&x, count_cleared, SESS(2));
+	ck_assert_int_eq(cleared, 300);
+	ck_assert_uint_eq(x.n, 0);
+	ck_assert_uint_eq(match(&x, false, "scope-2/k", m, 4), 0);
+	ck_assert_ptr_null(watch_index_any_of(&x, SESS(2)));
+	struct watch_entry *w = add(&x, 3, 7, false, "scope-2/");
+	ck_assert_uint_eq(match(&x, false, "scope-2/k", m, 4), 1);
+	ck_assert(holds(m, 1, w));
+	watch_index_remove(&x, w);
 }
 END_TEST
 
@@ -117,7 +154,7 @@ START_TEST(test_fleet_sized)
 {
 	static struct watch_index x;
 	static char sess[3000];
-	struct watch_entry *m[16];
+	struct watch_ref m[16];
 	char p[32];
 
 	watch_index_init(&x);
@@ -135,7 +172,7 @@ START_TEST(test_fleet_sized)
 	ck_assert_uint_eq(match(&x, true, "fleet-417/primary", m, 16), 3);
 	/* scope 417 is agents 1251, 1252 and 1253 */
 	for (size_t i = 0; i < 3; i++) {
-		const char *at = (const char *)(const void *)m[i]->sess;
+		const char *at = (const char *)(const void *)m[i].sess;
 		ck_assert(at >= &sess[1251] && at <= &sess[1253]);
 	}
 	for (int i = 0; i < 3000; i++) {
@@ -171,6 +208,7 @@ Suite *watch_index_suite(void)
 
 	tcase_add_test(tc, test_match_by_event);
 	tcase_add_test(tc, test_by_session_and_removal);
+	tcase_add_test(tc, test_clear);
 	tcase_add_test(tc, test_fleet_sized);
 	tcase_add_test(tc, test_turn_budget);
 	suite_add_tcase(s, tc);
