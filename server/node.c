@@ -488,8 +488,9 @@ static void put_done(struct node *n, struct disk_job *j)
 	ev.snapshot.data.len = j->len;
 	ev.snapshot.trailing = SNAPSHOT_TRAILING;
 	node_step(n, &ev, NULL);
-	log_event(LOG_INFO, "snapshot_taken", "index=%llu bytes=%zu",
-		  (unsigned long long)j->index, j->len);
+	log_event(LOG_INFO, "snapshot_taken",
+		  "index=%llu bytes=%zu write_ms=%.1f",
+		  (unsigned long long)j->index, j->len, j->sync_ns / 1e6);
 }
 
 static void on_disk_done(void *arg, struct disk_job *j)

@@ -62,9 +62,7 @@ static void conninfo_get(const char *conninfo, const char *key, char *out,
 
 static struct fleet_pg_server *upstream_of(const struct fleet_pg_server *s)
 {
-	char port[16];
-	conninfo_get(s->conninfo, "port", port, sizeof(port));
-	return port[0] ? find(atoi(port)) : NULL;
+	return s->upstream_port ? find(s->upstream_port) : NULL;
 }
 
 static bool up(const struct fleet_pg_server *s)
@@ -119,6 +117,11 @@ void fleet_pg_reload(struct fleet_pg_server *s)
 	if (pgconf_auto_get(s->datadir, "primary_conninfo", s->conninfo,
 			    sizeof(s->conninfo)) != 1)
 		s->conninfo[0] = '\0';
+	char port[16];
+	conninfo_get(s->conninfo, "port", port, sizeof(port));
+	s->upstream_port = port[0] ? atoi(port) : 0;
+	conninfo_get(s->conninfo, "application_name", s->app_name,
+		     sizeof(s->app_name));
 	if (pgconf_auto_get(s->datadir, "primary_slot_name", s->slot_name,
 			    sizeof(s->slot_name)) != 1)
 		s->slot_name[0] = '\0';
@@ -186,16 +189,15 @@ static struct pg_result *one_value(const char *v)
 /* "name=flush,..." of the standbys streaming from s (NULL: none). */
 static void standby_flush(const struct fleet_pg_server *s, struct pg_result *r)
 {
-	char list[1024] = "", app[FLEET_PG_NAME];
+	char list[1024] = "";
 	size_t len = 0;
 	for (size_t i = 0; i < n_all; i++) {
 		const struct fleet_pg_server *x = all[i];
 		if (x == s || upstream_of(x) != s || !streaming(x))
 			continue;
-		conninfo_get(x->conninfo, "application_name", app, sizeof(app));
 		len += (size_t)snprintf(list + len, sizeof(list) - len,
 					"%s%s=%llu", len ? "," : "",
-					app[0] ? app : x->name,
+					x->app_name[0] ? x->app_name : x->name,
 					(unsigned long long)s->lsn);
 		if (len >= sizeof(list))
 			break;

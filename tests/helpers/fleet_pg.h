@@ -44,6 +44,10 @@ struct fleet_pg_server {
 	uint64_t lsn;
 	uint64_t sysid;
 	char conninfo[1024]; /* primary_conninfo */
+	/* from conninfo at each reload (status queries ask for them per
+	 * server of the process, twice a second per primary) */
+	int upstream_port;            /* 0: none */
+	char app_name[FLEET_PG_NAME]; /* application_name, "" when none */
 	char slot_name[FLEET_PG_NAME];
 	char sync_names[512];
 	char keep_size[32]; /* max_slot_wal_keep_size, MB ("-1": none) */
