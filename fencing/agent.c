@@ -420,6 +420,9 @@ static int connect_witnesses(struct agent *a, char *err, size_t errlen)
 		 * witnesses' election timeout (200 ms and more), so a lost
 		 * leader's clients spread their reconnects at no cost. */
 		.reconnect_spread_ms = (uint64_t)a->live.renew_interval / 4,
+		/* A lost witness leader: straight to the one that campaigns
+		 * first, not half the fleet to a follower. */
+		.ask_successor = true,
 		/* A breaker would fail renewals fast while the witnesses
 		 * elect a leader: the lease's own deadline is the limit. */
 		.breaker_threshold = 1000000,

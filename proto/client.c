@@ -215,6 +215,10 @@ static const struct field version_fields[] = {
 	    false),
 	ANY_U64(struct client_version_body, commands, "commands"),
 };
+static const struct field successor_fields[] = {
+	STR(struct client_successor_body, client_addr, "client_addr",
+	    CLIENT_ADDR_MAX, false),
+};
 static const struct field health_fields[] = {
 	U8(struct client_health_body, healthy, "healthy"),
 	STR(struct client_health_body, reason, "reason", CLIENT_MESSAGE_MAX,
@@ -246,6 +250,7 @@ enum body_kind {
 	BODY_HEALTH,
 	BODY_SCOPES,
 	BODY_VERSION,
+	BODY_SUCCESSOR,
 };
 
 struct op_info {
@@ -344,6 +349,8 @@ static const struct op_info ops[N_OPS] = {
 		CLIENT_OP_HELLO] = { "SCOPES", true, NULL, 0, BODY_SCOPES },
 	[CLIENT_OP_VERSION -
 		CLIENT_OP_HELLO] = { "VERSION", true, NULL, 0, BODY_VERSION },
+	[CLIENT_OP_SUCCESSOR - CLIENT_OP_HELLO] = { "SUCCESSOR", true, NULL, 0,
+						    BODY_SUCCESSOR },
 };
 
 static const struct op_info *op_info(uint32_t op)
@@ -508,6 +515,9 @@ static void put_body(struct wire_writer *w, const struct client_response *r,
 		break;
 	case BODY_VERSION:
 		PUT_ONE(w, &r->version_body, version_fields);
+		break;
+	case BODY_SUCCESSOR:
+		PUT_ONE(w, &r->successor_body, successor_fields);
 		break;
 	case BODY_HEALTH:
 		PUT_ONE(w, &r->health_body, health_fields);
@@ -848,6 +858,10 @@ static void get_body(struct dec *d, struct client_response *r,
 	case BODY_VERSION:
 		get_one(d, "version", &r->version_body, FIELDS(version_fields),
 			false);
+		break;
+	case BODY_SUCCESSOR:
+		get_one(d, "successor", &r->successor_body,
+			FIELDS(successor_fields), false);
 		break;
 	case BODY_SCOPES:
 		r->scopes = get_array(d, &r->n, "scopes", sizeof(*r->scopes),

@@ -39,7 +39,7 @@
  * input.
  *
  * Request validation (what client_decode_request refuses):
- *   - request id 0, an op outside HELLO..VERSION;
+ *   - request id 0, an op outside HELLO..SUCCESSOR;
  *   - lease name, holder, key, member name, peer_addr empty (mandatory);
  *     user, nonce, client_name, prefix, value, lease (no lease) and
  *     to_name may be empty.  An empty HELLO user is well-formed: whether
@@ -90,6 +90,7 @@
  *                  EINVAL "unknown op", as for any op it does not know
  *   SCOPES         (nothing)
  *   VERSION        (nothing)
+ *   SUCCESSOR      (nothing)
  *
  * Paging.  An answer must fit in one frame, and every client accepts
  * FRAME_LIMIT_DEFAULT (1 MiB).  LIST and LEASE_LIST (the first encoding,
@@ -151,6 +152,17 @@
  *                  answers EINVAL "unknown op": it reports no version (a
  *                  field added to STATUS instead would be trailing bytes
  *                  to the clients of before, which refuse them)
+ *   SUCCESSOR      str client_addr (struct client_successor_body): the
+ *                  client address of the voter that campaigns first
+ *                  when this leader's process dies (its peer
+ *                  connections end: raft.h RAFT_EV_PEER_DOWN), ""
+ *                  when none is known.  Answered by the leader only.
+ *                  A client that knows it dials it first when it loses
+ *                  this leader (tclient.h, ask_successor): the fleet
+ *                  goes to where the next leader will be instead of
+ *                  half of it to a follower.  A witness older than this
+ *                  op answers EINVAL "unknown op"; the client then
+ *                  draws an endpoint as before
  *   others         (nothing)
  * The lease or kv after "present" is always encoded (empty when absent);
  * a present one, a listed one and one in an event has a non-empty name or
@@ -208,6 +220,7 @@ enum client_op {
 	CLIENT_OP_LEASE_FLOOR,     /* a free lease's token floor (0x216) */
 	CLIENT_OP_SCOPES,          /* per-scope usage and requests (0x217) */
 	CLIENT_OP_VERSION,         /* this witness's version (0x218) */
+	CLIENT_OP_SUCCESSOR,       /* who campaigns first (0x219) */
 	CLIENT_OP_END,
 	CLIENT_RESPONSE = 0x300,
 	CLIENT_EVENT = 0x301,
@@ -331,6 +344,10 @@ struct client_version_body {
 	uint64_t commands; /* highest log command type it applies */
 };
 
+struct client_successor_body {
+	struct client_str client_addr; /* "" when none is known */
+};
+
 /* A response, decoded or to encode.  Arrays point into the caller's
  * memory when encoding, into the frame (and the scratch) when decoding. */
 struct client_response {
@@ -353,6 +370,7 @@ struct client_response {
 	struct client_health_body health_body;
 	struct client_scopes_body scopes_body;
 	struct client_version_body version_body;
+	struct client_successor_body successor_body;
 };
 
 struct client_event {

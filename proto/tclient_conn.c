@@ -190,6 +190,16 @@ void tconn_send_hello(struct tconn *conn)
 	tconn_flush(conn);
 }
 
+void tconn_ask_successor(struct tconn *conn)
+{
+	struct client_request q = { .op = CLIENT_OP_SUCCESSOR };
+
+	q.id = conn->successor_id = tclient_new_id(conn->c);
+	if (!client_encode_request(&conn->out, &q))
+		conn->out.failed = true;
+	tconn_flush(conn);
+}
+
 bool tconn_send_proof(struct tconn *conn, const struct client_auth_body *ch)
 {
 	struct tclient *c = conn->c;

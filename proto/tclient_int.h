@@ -120,7 +120,8 @@ struct tconn {
 	/* The current handshake step (connect, HELLO's answer, AUTH_PROOF's)
 	 * must be done by then. */
 	uint64_t ready_deadline;
-	uint64_t hello_id; /* of HELLO, then of AUTH_PROOF */
+	uint64_t hello_id;     /* of HELLO, then of AUTH_PROOF */
+	uint64_t successor_id; /* of SUCCESSOR, once asked (ask_successor) */
 	uint8_t client_nonce[SCRAM_NONCE_LEN];
 	uint8_t expected_signature[SCRAM_KEY_LEN];
 	uint64_t rx_frames; /* frames received so far */
@@ -148,8 +149,12 @@ struct tclient {
 	 * one host must not cost each of them the derivation again. */
 	struct scram_client_keys keys;
 	char redirect[CLIENT_ADDR_MAX + 1]; /* leader hint to try first */
-	char shunned[CLIENT_ADDR_MAX + 1];  /* a hint we could not reach */
-	uint64_t shunned_until;             /* ...not followed before then */
+	/* The successor the leader at successor_of named (ask_successor):
+	 * the redirect when that connection is lost. */
+	char successor[CLIENT_ADDR_MAX + 1];
+	char successor_of[CLIENT_ADDR_MAX + 1];
+	char shunned[CLIENT_ADDR_MAX + 1]; /* a hint we could not reach */
+	uint64_t shunned_until;            /* ...not followed before then */
 	uint64_t skip_until; /* ...nor dialled as an endpoint before then */
 	uv_timer_t timer;
 	struct tconn *conn;
@@ -227,6 +232,8 @@ uint64_t tclient_silence_ms(const struct tclient *c);
 /* The connection returned nothing for the silence limit while requests
  * waited on it, and nothing waits unread either. */
 bool tconn_silent(struct tconn *conn, uint64_t now);
+/* Sends SUCCESSOR on the ready connection (its answer: tclient_recv.c). */
+void tconn_ask_successor(struct tconn *conn);
 /* Sends HELLO (state TCONN_HELLO). */
 void tconn_send_hello(struct tconn *conn);
 /* Answers the challenge with AUTH_PROOF (state TCONN_PROOF); false when

@@ -187,6 +187,23 @@ static void retry_later(struct tclient *c, struct treq *r, bool moved)
 	tlist_push(&c->pending, &r->link);
 }
 
+/* Only the leader executes these: one that answered them other than
+ * "not the leader" was the leader then. */
+static bool leader_op(uint32_t op)
+{
+	switch (op) {
+	case CLIENT_OP_LEASE_ACQUIRE:
+	case CLIENT_OP_LEASE_RENEW:
+	case CLIENT_OP_LEASE_RELEASE:
+	case CLIENT_OP_PUT:
+	case CLIENT_OP_DELETE:
+	case CLIENT_OP_CAS:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void on_answer(struct tclient *c, struct treq *r, const struct frame *f)
 {
 	struct client_response resp;
@@ -194,6 +211,10 @@ static void on_answer(struct tclient *c, struct treq *r, const struct frame *f)
 	if (!decode(c, f, r->req.op, &resp))
 		return;
 	tclient_breaker_success(c);
+	if (c->o.ask_successor && c->conn && !c->conn->successor_id &&
+	    !c->conn->draining && leader_op(r->req.op) &&
+	    !retryable(resp.status))
+		tconn_ask_successor(c->conn);
 	if (c->conn && resp.status != CLIENT_ENOTLEADER)
 		c->conn->waiting = false; /* it has a leader, or is one */
 	if (retryable(resp.status)) {
@@ -298,6 +319,26 @@ static void on_auth_answer(struct tclient *c, const struct frame *f)
 	}
 }
 
+/* What the leader named (tclient.h, ask_successor); anything but an
+ * address other than its own (an older witness's "unknown op", a
+ * follower since) forgets the last one. */
+static void on_successor_answer(struct tclient *c, const struct frame *f)
+{
+	struct tconn *conn = c->conn;
+	struct client_response resp;
+
+	if (!decode(c, f, CLIENT_OP_SUCCESSOR, &resp))
+		return;
+	struct client_str next = resp.successor_body.client_addr;
+	c->successor[0] = c->successor_of[0] = '\0';
+	if (resp.status != CLIENT_OK || !next.len ||
+	    next.len > CLIENT_ADDR_MAX || same_addr(next, conn->addr))
+		return;
+	memcpy(c->successor, next.p, next.len);
+	c->successor[next.len] = '\0';
+	snprintf(c->successor_of, sizeof(c->successor_of), "%s", conn->addr);
+}
+
 static void on_event(struct tclient *c, const struct frame *f)
 {
 	struct tclient_watch *w = find_watch(c, f->request_id, TWATCH_ACTIVE);
@@ -330,6 +371,8 @@ void tclient_on_frame(struct tclient *c, const struct frame *f)
 		on_event(c, f);
 	} else if (f->type != CLIENT_RESPONSE) {
 		tconn_lost(conn, "unexpected frame type from the server", true);
+	} else if (conn->successor_id && f->request_id == conn->successor_id) {
+		on_successor_answer(c, f);
 	} else if ((r = find_inflight(c, f->request_id))) {
 		on_answer(c, r, f);
 	} else if ((w = find_watch(c, f->request_id, TWATCH_ASKED))) {
@@ -391,6 +434,24 @@ static void pick_another_endpoint(struct tclient *c, const char *lost)
 		}
 }
 
+/* The leader at lost named the witness that campaigns first when it
+ * dies: dialled first, as a hint (one that cannot be reached sends the
+ * client back to the endpoints).  Used once. */
+static void go_to_successor(struct tclient *c, const char *lost, uint64_t now)
+{
+	if (!c->successor[0] || strcmp(c->successor_of, lost) != 0)
+		return;
+	if (!(strcmp(c->successor, c->shunned) == 0 &&
+	      now < c->shunned_until)) {
+		snprintf(c->redirect, sizeof(c->redirect), "%s", c->successor);
+		tclient_log(c, "info",
+			    "lost the leader %s; dialling %s first, "
+			    "the witness it named to campaign first",
+			    lost, c->successor);
+	}
+	c->successor[0] = c->successor_of[0] = '\0';
+}
+
 void tclient_on_conn_gone(struct tclient *c, const struct tconn *conn,
 			  bool failure)
 {
@@ -408,8 +469,10 @@ void tclient_on_conn_gone(struct tclient *c, const struct tconn *conn,
 		} else {
 			tclient_hint_failed(c, conn->addr, now);
 		}
-		if (conn->state == TCONN_READY)
+		if (conn->state == TCONN_READY) {
 			pick_another_endpoint(c, conn->addr);
+			go_to_successor(c, conn->addr, now);
+		}
 		c->conn_failures++;
 		c->reconnect_at = tclient_reconnect_at(c, now);
 		tclient_breaker_failure(c);

@@ -33,6 +33,11 @@ static raft_id first_voter_but(const struct raft *r, raft_id gone)
 	return first;
 }
 
+raft_id raft_successor(const struct raft *r)
+{
+	return first_voter_but(r, r->id);
+}
+
 /* The connection to our leader ended: its process most likely died (a
  * dead host ends nothing, and the election timeout still finds that).
  * Waiting out a whole election timeout would only add to the time every
@@ -52,7 +57,25 @@ void election_peer_down(struct raft *r, raft_id id)
 	 * same moment, but each on its own loop; asked before, one would
 	 * still count the leader as heard and refuse the PreVote. */
 	uint64_t soon = r->now + r->opt.election_timeout / 8;
-	if (first_voter_but(r, id) == r->id && soon < r->election_deadline)
+	if (first_voter_but(r, id) != r->id)
+		return;
+	if (soon < r->election_deadline)
+		r->election_deadline = soon;
+	r->early_until = r->now + r->opt.election_timeout;
+}
+
+/* While campaigning early after a PEER_DOWN, a PreVote round that is
+ * not won is asked again an eighth of a timeout later, not a whole one
+ * later: most likely the other follower's loop had not yet seen the end
+ * of the leader's connection and, still counting the leader as heard,
+ * ignored the request.  Waiting a whole timeout, the other follower would
+ * campaign too, and the clients that came to us (the successor the leader
+ * named) would have to move.  Bounded: for one election timeout after
+ * the PEER_DOWN, at most eight rounds. */
+static void prevote_again_soon(struct raft *r)
+{
+	uint64_t soon = r->now + r->opt.election_timeout / 8;
+	if (r->now < r->early_until && soon < r->election_deadline)
 		r->election_deadline = soon;
 }
 
@@ -100,6 +123,7 @@ static void maybe_win(struct raft *r)
 static void campaign(struct raft *r)
 {
 	raft_become_precandidate(r);
+	prevote_again_soon(r);
 	send_vote_requests(r, true);
 	maybe_win(r); /* a single voter wins at once */
 }

@@ -412,6 +412,11 @@ int raft_step(struct raft *r, const struct raft_event *ev,
 int raft_state(const struct raft *r);
 raft_id raft_self(const struct raft *r);
 raft_id raft_leader(const struct raft *r);
+/* The voter that campaigns first when r's peer connections end
+ * (RAFT_EV_PEER_DOWN on the others: election.c), so the likely next
+ * leader if r, the leader, dies: the lowest-id voter other than r.  0
+ * when r is the only voter. */
+raft_id raft_successor(const struct raft *r);
 raft_term raft_term_current(const struct raft *r);
 raft_id raft_voted_for(const struct raft *r);
 raft_index raft_commit_index(const struct raft *r);

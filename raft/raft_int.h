@@ -145,6 +145,9 @@ struct raft {
 	uint64_t election_deadline;
 	uint64_t last_leader_contact;
 	bool leader_down; /* RAFT_EV_PEER_DOWN of r->leader, not heard since */
+	/* The first campaigner after a PEER_DOWN asks again soon, until
+	 * then, when a PreVote is refused (election.c) */
+	uint64_t early_until;
 	raft_index matched_upto;  /* verified equal to the leader's log */
 	raft_index acked_upto;    /* highest match acknowledged to it */
 	raft_index leader_commit; /* highest commit the current leader has

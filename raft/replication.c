@@ -417,6 +417,7 @@ void replication_heard_from_leader(struct raft *r, const struct raft_message *m)
 		raft_become_follower(r, m->term, m->from);
 	r->last_leader_contact = r->now;
 	r->leader_down = false;
+	r->early_until = 0;
 	raft_reset_election_timer(r);
 }
 

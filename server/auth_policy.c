@@ -11,6 +11,7 @@ static bool read_op(uint32_t op)
 	case CLIENT_OP_STATUS:
 	case CLIENT_OP_HEALTH:
 	case CLIENT_OP_VERSION:
+	case CLIENT_OP_SUCCESSOR:
 	case CLIENT_OP_SCOPES:
 	case CLIENT_OP_MEMBER_LIST:
 	case CLIENT_OP_GET:
@@ -44,6 +45,7 @@ static const char *agent_check(const char *scope,
 	case CLIENT_OP_STATUS:
 	case CLIENT_OP_HEALTH:
 	case CLIENT_OP_VERSION:
+	case CLIENT_OP_SUCCESSOR:
 	case CLIENT_OP_MEMBER_LIST:
 	case CLIENT_OP_CANCEL:
 		return NULL;

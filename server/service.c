@@ -973,6 +973,28 @@ static void handle_version(struct request *rq)
 	request_free(rq);
 }
 
+/* Where the leader's clients go first if it dies (client.h SUCCESSOR). */
+static void handle_successor(struct service *s, struct request *rq)
+{
+	struct raft *raft = node_raft(s->node);
+	if (raft_state(raft) != RAFT_LEADER) {
+		answer_status(rq, CLIENT_ENOTLEADER,
+			      "successor: ask the leader");
+		request_free(rq);
+		return;
+	}
+	raft_id next = raft_successor(raft);
+	const char *addr = next && s->opt.peer_client_addr
+				   ? s->opt.peer_client_addr(s->opt.peer_arg,
+							     next)
+				   : NULL;
+	struct client_response r;
+	memset(&r, 0, sizeof(r));
+	r.successor_body.client_addr = czstr(addr);
+	answer(rq, &r);
+	request_free(rq);
+}
+
 static void handle_member_list(struct service *s, struct request *rq)
 {
 	struct raft *raft = node_raft(s->node);
@@ -1225,6 +1247,9 @@ void service_handle(struct service *s, struct session *sess,
 		return;
 	case CLIENT_OP_VERSION:
 		handle_version(rq);
+		return;
+	case CLIENT_OP_SUCCESSOR:
+		handle_successor(s, rq);
 		return;
 	case CLIENT_OP_SCOPES:
 		handle_scopes(s, rq);

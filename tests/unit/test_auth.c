@@ -160,7 +160,7 @@ START_TEST(test_read_only)
 		CLIENT_OP_LIST_PAGE,  CLIENT_OP_LEASE_GET,
 		CLIENT_OP_LEASE_LIST, CLIENT_OP_LEASE_LIST_PAGE,
 		CLIENT_OP_WATCH,      CLIENT_OP_CANCEL,
-		CLIENT_OP_VERSION,
+		CLIENT_OP_VERSION,    CLIENT_OP_SUCCESSOR,
 	};
 	int n_allowed = 0;
 
@@ -176,7 +176,7 @@ START_TEST(test_read_only)
 			      "%s", client_op_name(op));
 		n_allowed += want;
 	}
-	ck_assert_int_eq(n_allowed, 13);
+	ck_assert_int_eq(n_allowed, 14);
 	struct client_request put = req(CLIENT_OP_PUT);
 	ck_assert_ptr_nonnull(
 		strstr(auth_policy_check(&ro, &put), "read-only"));

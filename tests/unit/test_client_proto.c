@@ -473,6 +473,7 @@ static void other_requests(struct client_request *out, size_t *n)
 	add_req(out, n, CLIENT_OP_HEALTH);
 	add_req(out, n, CLIENT_OP_SCOPES);
 	add_req(out, n, CLIENT_OP_VERSION);
+	add_req(out, n, CLIENT_OP_SUCCESSOR);
 	add_req(out, n, CLIENT_OP_MEMBER_LIST);
 	r = add_req(out, n, CLIENT_OP_MEMBER_ADD);
 	r->name = S("w4");
@@ -678,6 +679,10 @@ static void status_responses(struct client_response *out, size_t *n)
 	r->version_body.version = S("0.1.0");
 	r->version_body.commands = CLIENT_COMMANDS_FLOOR;
 	error_responses(out, n, CLIENT_OP_VERSION);
+	r = add_resp(out, n, CLIENT_OP_SUCCESSOR, CLIENT_OK); /* none known */
+	r = add_resp(out, n, CLIENT_OP_SUCCESSOR, CLIENT_OK);
+	r->successor_body.client_addr = S("127.0.0.1:7102");
+	error_responses(out, n, CLIENT_OP_SUCCESSOR);
 }
 
 static void auth_responses(struct client_response *out, size_t *n)
@@ -1935,7 +1940,7 @@ START_TEST(test_idempotent_ops)
 		CLIENT_OP_MEMBER_LIST,   CLIENT_OP_LEASE_LIST_PAGE,
 		CLIENT_OP_LIST_PAGE,     CLIENT_OP_HEALTH,
 		CLIENT_OP_LEASE_FLOOR,   CLIENT_OP_SCOPES,
-		CLIENT_OP_VERSION,
+		CLIENT_OP_VERSION,       CLIENT_OP_SUCCESSOR,
 	};
 	static const uint32_t no[] = {
 		CLIENT_OP_LEASE_RELEASE, CLIENT_OP_DELETE,
@@ -1987,6 +1992,7 @@ START_TEST(test_op_names)
 		"LEASE_FLOOR",
 		"SCOPES",
 		"VERSION",
+		"SUCCESSOR",
 	};
 
 	for (unsigned k = 0; k < N_OPS; k++)

@@ -1618,6 +1618,53 @@ START_TEST(test_leader_connection_lost_campaigns_soon)
 }
 END_TEST
 
+/* The other follower's loop sees the end of the leader's connection a
+ * little later: it refuses the first campaigner's PreVote (it still
+ * counts the leader as heard).  The campaigner asks again an eighth of a
+ * timeout later, not a whole timeout later, and wins: the clients that
+ * went to it (the successor the leader named) need not move. */
+START_TEST(test_refused_early_prevote_is_asked_again_soon)
+{
+	struct fixture f;
+	CLUSTER(&f, .leader = 1);
+	fx_run(&f, ET, 5);
+	fx_crash(&f, 1);
+	peer_down(&f, 2, 1);
+	uint64_t elapsed = 0;
+	while (raft_state(fx_raft(&f, 2)) != RAFT_LEADER &&
+	       raft_state(fx_raft(&f, 3)) != RAFT_LEADER && elapsed < 4 * ET) {
+		fx_tick(&f, 2, 1);
+		fx_tick(&f, 3, 1);
+		fx_deliver(&f, 100000);
+		elapsed++;
+		if (elapsed != ET / 4)
+			continue;
+		/* it campaigned at ET/8: refused, no term taken */
+		ck_assert_int_eq(raft_state(fx_raft(&f, 2)), RAFT_PRECANDIDATE);
+		ck_assert_uint_eq(term_of(&f, 2), 2);
+		peer_down(&f, 3, 1);
+	}
+	ck_assert_int_eq(raft_state(fx_raft(&f, 2)), RAFT_LEADER);
+	ck_assert_uint_eq(term_of(&f, 2), 3); /* one election */
+	ck_assert_uint_lt(elapsed, ET / 2);
+	fx_close(&f);
+}
+END_TEST
+
+/* The successor a leader names (client op SUCCESSOR) is the one that
+ * campaigns first when it dies: leader 1 names 2, and 2 won above;
+ * leader 2 names 1, leader 3 names 1. */
+START_TEST(test_successor_is_the_first_campaigner)
+{
+	struct fixture f;
+	CLUSTER(&f, .leader = 1);
+	ck_assert_uint_eq(raft_successor(fx_raft(&f, 1)), 2);
+	ck_assert_uint_eq(raft_successor(fx_raft(&f, 2)), 1);
+	ck_assert_uint_eq(raft_successor(fx_raft(&f, 3)), 1);
+	fx_close(&f);
+}
+END_TEST
+
 /* Only the leader's connection counts, and only for a follower; a
  * spurious report while the leader lives costs a refused PreVote: the
  * other follower and the leader itself still hear it, nothing changes
@@ -2187,6 +2234,8 @@ Suite *raft_rules_suite(void)
 	tcase_add_test(tc, test_leader_stickiness_ignores_vote);
 	tcase_add_test(tc, test_prevote_rejoining_node_does_not_disrupt);
 	tcase_add_test(tc, test_leader_connection_lost_campaigns_soon);
+	tcase_add_test(tc, test_successor_is_the_first_campaigner);
+	tcase_add_test(tc, test_refused_early_prevote_is_asked_again_soon);
 	tcase_add_test(tc, test_peer_down_while_leader_lives_does_not_disrupt);
 
 	tc = tcase(s, "read_index");

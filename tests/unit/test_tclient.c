@@ -885,6 +885,101 @@ START_TEST(test_lost_leader_races_to_next)
 }
 END_TEST
 
+/* A leader that names srv[2] as its successor (or, as a witness older
+ * than the op, answers "unknown op"), answers its first write and dies
+ * at the second. */
+static bool successor_unknown;
+
+static void h_successor_then_dies(struct fake *f, struct fake_conn *fc,
+				  const struct client_request *q)
+{
+	if (q->op == CLIENT_OP_SUCCESSOR) {
+		struct client_response r = { .id = q->id, .op = q->op };
+		struct wire_writer w;
+		if (successor_unknown) {
+			r.status = CLIENT_EINVAL;
+			r.message = (struct client_str){ "unknown op", 10 };
+		} else {
+			r.successor_body.client_addr = (struct client_str){
+				fx.srv[2].addr, strlen(fx.srv[2].addr)
+			};
+		}
+		wire_writer_init(&w);
+		ck_assert(client_encode_response(&w, &r));
+		fake_send(fc, &w);
+		wire_writer_free(&w);
+		return;
+	}
+	if (f->counter++ == 0) {
+		h_echo(f, fc, q);
+		return;
+	}
+	fake_stop(f);
+}
+
+static bool asked_successor(void *arg)
+{
+	struct fake *f = arg;
+	for (unsigned i = 0; i < f->n_requests && i < MAX_SEEN; i++)
+		if (f->ops[i] == CLIENT_OP_SUCCESSOR)
+			return true;
+	return false;
+}
+
+static struct client_request put_req(const char *key)
+{
+	return (struct client_request){
+		.op = CLIENT_OP_PUT,
+		.key = { key, strlen(key) },
+		.value = { "v", 1 },
+	};
+}
+
+/* With ask_successor, a write served by the leader makes the client ask
+ * it (once) who campaigns first; when the leader dies the client dials
+ * that one first, though it is not among its endpoints and a follower
+ * is.  A leader that does not know the op leaves the endpoints as
+ * before: the follower, which then names the new leader. */
+static void lost_leader_to_successor(bool old_witness)
+{
+	struct answer a = { 0 };
+
+	fx.o.ask_successor = true;
+	fake_start(&fx.srv[0], h_successor_then_dies);
+	fake_start(&fx.srv[1], h_stale_then_names_2);
+	fake_start(&fx.srv[2], h_echo);
+	successor_unknown = old_witness;
+	client_new(2); /* srv[0], srv[1]: srv[2] only as named */
+	send_req(put_req("before"), 0, &a);
+	wait_answer(&a);
+	ck_assert_msg(run_until(&fx.loop, asked_successor, &fx.srv[0],
+				DEADLINE_MS),
+		      "no SUCCESSOR asked; log:\n%s", fx.log);
+	run_for(&fx.loop, 50); /* its answer */
+	memset(&a, 0, sizeof(a));
+	send_req(put_req("after"), 0, &a);
+	wait_answer(&a);
+	ck_assert_msg(a.status == CLIENT_OK, "status %d; log:\n%s", a.status,
+		      fx.log);
+	ck_assert_str_eq(a.value, "after");
+	ck_assert_uint_eq(fx.srv[1].n_conns, old_witness ? 1 : 0);
+	ck_assert_uint_eq(count_in_log("dialling"), old_witness ? 0 : 1);
+	ck_assert_uint_ge(fx.srv[2].n_requests, 1);
+	ck_assert_uint_eq(fx.srv[2].ops[0], CLIENT_OP_PUT);
+}
+
+START_TEST(test_lost_leader_to_successor)
+{
+	lost_leader_to_successor(false);
+}
+END_TEST
+
+START_TEST(test_successor_unknown_to_old_witness)
+{
+	lost_leader_to_successor(true);
+}
+END_TEST
+
 /* The leader, found through a hint, dies: the client does not dial its
  * address again as the next endpoint (it would be refused, or with its
  * host gone hang for a connect timeout), it goes on to the one after. */
@@ -1994,6 +2089,8 @@ Suite *tclient_suite(void)
 	tcase_add_test(fail, test_late_answer_keeps_connection);
 	tcase_add_test(fail, test_unread_answer_is_not_silence);
 	tcase_add_test(fail, test_lost_leader_races_to_next);
+	tcase_add_test(fail, test_lost_leader_to_successor);
+	tcase_add_test(fail, test_successor_unknown_to_old_witness);
 	tcase_add_test(fail, test_lost_leader_not_redialled);
 	tcase_add_test(fail, test_hint_followed_at_once);
 	tcase_add_test(fail, test_restarted_leader_followed_after_shun);
