@@ -157,8 +157,9 @@
  *                  when this leader's process dies (its peer
  *                  connections end: raft.h RAFT_EV_PEER_DOWN), ""
  *                  when none is known.  Answered by the leader only.
- *                  A client that knows it dials it first when it loses
- *                  this leader (tclient.h, ask_successor): the fleet
+ *                  A client that has it among its endpoints dials it
+ *                  next when it loses this leader (tclient.h,
+ *                  ask_successor): the fleet
  *                  goes to where the next leader will be instead of
  *                  half of it to a follower.  A witness older than this
  *                  op answers EINVAL "unknown op"; the client then

@@ -193,13 +193,15 @@ struct tclient_options {
 	/* Ask a server that served a write which witness would campaign
 	 * first if it died (client.h SUCCESSOR: once per connection, a
 	 * frame outside the requests), and when that connection is lost,
-	 * dial it first, as a leader hint: a fleet of agents then goes
-	 * straight to where the next leader will be instead of half of it
-	 * to a follower (a handshake, watches and reads there for nothing,
-	 * then all again at the leader).  An answer naming none, an older
-	 * witness's "unknown op", or a successor that cannot be reached
-	 * leaves the endpoints as before.  For long-lived clients (the
-	 * agent); a one-shot command has no use for it. */
+	 * dial that endpoint next: a fleet of agents then goes straight to
+	 * where the next leader will be instead of half of it to a
+	 * follower (a handshake, watches and reads there for nothing, then
+	 * all again at the leader).  Only one of the endpoints is dialled
+	 * so: a client given other addresses than the witnesses' own (a
+	 * proxy, a NAT) keeps to them.  An answer naming none or another
+	 * address, or an older witness's "unknown op", leaves the random
+	 * choice.  For long-lived clients (the agent); a one-shot command
+	 * has no use for it. */
 	bool ask_successor;
 	unsigned breaker_threshold; /* consecutive failures to open */
 	uint64_t breaker_open_ms;   /* open time before half-open */

@@ -435,20 +435,22 @@ static void pick_another_endpoint(struct tclient *c, const char *lost)
 }
 
 /* The leader at lost named the witness that campaigns first when it
- * dies: dialled first, as a hint (one that cannot be reached sends the
- * client back to the endpoints).  Used once. */
-static void go_to_successor(struct tclient *c, const char *lost, uint64_t now)
+ * dies: that endpoint is dialled next.  Only an endpoint: the address is
+ * the witness's own, and a client given other addresses (a proxy, a NAT)
+ * may not be meant to reach it directly.  Used once. */
+static void go_to_successor(struct tclient *c, const char *lost)
 {
 	if (!c->successor[0] || strcmp(c->successor_of, lost) != 0)
 		return;
-	if (!(strcmp(c->successor, c->shunned) == 0 &&
-	      now < c->shunned_until)) {
-		snprintf(c->redirect, sizeof(c->redirect), "%s", c->successor);
-		tclient_log(c, "info",
-			    "lost the leader %s; dialling %s first, "
-			    "the witness it named to campaign first",
-			    lost, c->successor);
-	}
+	for (size_t i = 0; i < c->o.n_endpoints; i++)
+		if (strcmp(c->endpoints[i], c->successor) == 0) {
+			c->cur = i;
+			tclient_log(c, "info",
+				    "lost the leader %s; dialling %s first, "
+				    "the witness it named to campaign first",
+				    lost, c->successor);
+			break;
+		}
 	c->successor[0] = c->successor_of[0] = '\0';
 }
 
@@ -471,7 +473,7 @@ void tclient_on_conn_gone(struct tclient *c, const struct tconn *conn,
 		}
 		if (conn->state == TCONN_READY) {
 			pick_another_endpoint(c, conn->addr);
-			go_to_successor(c, conn->addr, now);
+			go_to_successor(c, conn->addr);
 		}
 		c->conn_failures++;
 		c->reconnect_at = tclient_reconnect_at(c, now);

@@ -8,7 +8,8 @@
  *
  * Sends one frame per OP (a number, 0x999 or 2457; "end" is
  * CLIENT_OP_END, the first op past the known ones; "status" is
- * CLIENT_OP_STATUS, a valid request), with an empty
+ * CLIENT_OP_STATUS, a valid request; "successor" is CLIENT_OP_SUCCESSOR,
+ * whose answer's address is printed too: successor="ADDR"), with an empty
  * payload and request ids 1, 2, ..., each on the same connection after
  * the previous one was answered, and prints one line per answer:
  *   id=1 op=0x999 status=EINVAL message="invalid request: unknown op 0x999"
@@ -66,6 +67,8 @@ static uint32_t parse_op(const char *s)
 		return CLIENT_OP_END;
 	if (strcmp(s, "status") == 0)
 		return CLIENT_OP_STATUS;
+	if (strcmp(s, "successor") == 0)
+		return CLIENT_OP_SUCCESSOR;
 	return (uint32_t)strtoul(s, NULL, 0);
 }
 
@@ -114,12 +117,17 @@ static bool ask(int fd, struct frame_decoder *d, uint32_t op, uint64_t id)
 	if (!read_frame(fd, d, &f))
 		return false;
 	bool ok = client_decode_response(&f, op, &r, &s) == 0;
-	if (ok)
-		printf("id=%llu op=0x%x status=%s message=\"%.*s\"\n",
+	if (ok) {
+		printf("id=%llu op=0x%x status=%s message=\"%.*s\"",
 		       (unsigned long long)r.id, (unsigned)op,
 		       client_status_name(r.status), (int)r.message.len,
 		       r.message.p);
-	else
+		if (op == CLIENT_OP_SUCCESSOR && r.status == CLIENT_OK)
+			printf(" successor=\"%.*s\"",
+			       (int)r.successor_body.client_addr.len,
+			       r.successor_body.client_addr.p);
+		printf("\n");
+	} else
 		printf("undecodable answer: %s\n", s.error);
 	client_scratch_free(&s);
 	return ok;

@@ -885,18 +885,25 @@ START_TEST(test_lost_leader_races_to_next)
 }
 END_TEST
 
-/* A leader that names srv[2] as its successor (or, as a witness older
- * than the op, answers "unknown op"), answers its first write and dies
- * at the second. */
-static bool successor_unknown;
+/* What the dying leader of lost_leader_to_successor answers SUCCESSOR:
+ * srv[2] (among the endpoints or not), or "unknown op" as a witness
+ * older than the op. */
+enum successor_mode {
+	SUCCESSOR_AN_ENDPOINT,
+	SUCCESSOR_NOT_AN_ENDPOINT,
+	SUCCESSOR_UNKNOWN_OP,
+};
+static enum successor_mode successor_mode;
 
+/* A leader that names srv[2] as its successor (or does not know the op),
+ * answers its first write and dies at the second. */
 static void h_successor_then_dies(struct fake *f, struct fake_conn *fc,
 				  const struct client_request *q)
 {
 	if (q->op == CLIENT_OP_SUCCESSOR) {
 		struct client_response r = { .id = q->id, .op = q->op };
 		struct wire_writer w;
-		if (successor_unknown) {
+		if (successor_mode == SUCCESSOR_UNKNOWN_OP) {
 			r.status = CLIENT_EINVAL;
 			r.message = (struct client_str){ "unknown op", 10 };
 		} else {
@@ -937,19 +944,22 @@ static struct client_request put_req(const char *key)
 
 /* With ask_successor, a write served by the leader makes the client ask
  * it (once) who campaigns first; when the leader dies the client dials
- * that one first, though it is not among its endpoints and a follower
- * is.  A leader that does not know the op leaves the endpoints as
- * before: the follower, which then names the new leader. */
-static void lost_leader_to_successor(bool old_witness)
+ * that endpoint next, never the follower (drawn at random, half the
+ * time).  A successor that is not one of the endpoints (the client goes
+ * through proxies) or a leader that does not know the op leaves the
+ * choice as before: here the follower, the only other endpoint, which
+ * then names the new leader. */
+static void lost_leader_to_successor(enum successor_mode mode)
 {
 	struct answer a = { 0 };
+	bool used = mode == SUCCESSOR_AN_ENDPOINT;
 
+	successor_mode = mode;
 	fx.o.ask_successor = true;
 	fake_start(&fx.srv[0], h_successor_then_dies);
 	fake_start(&fx.srv[1], h_stale_then_names_2);
 	fake_start(&fx.srv[2], h_echo);
-	successor_unknown = old_witness;
-	client_new(2); /* srv[0], srv[1]: srv[2] only as named */
+	client_new(used ? 3 : 2);
 	send_req(put_req("before"), 0, &a);
 	wait_answer(&a);
 	ck_assert_msg(run_until(&fx.loop, asked_successor, &fx.srv[0],
@@ -962,21 +972,28 @@ static void lost_leader_to_successor(bool old_witness)
 	ck_assert_msg(a.status == CLIENT_OK, "status %d; log:\n%s", a.status,
 		      fx.log);
 	ck_assert_str_eq(a.value, "after");
-	ck_assert_uint_eq(fx.srv[1].n_conns, old_witness ? 1 : 0);
-	ck_assert_uint_eq(count_in_log("dialling"), old_witness ? 0 : 1);
+	ck_assert_msg(fx.srv[1].n_conns == (used ? 0u : 1u), "log:\n%s",
+		      fx.log);
+	ck_assert_uint_eq(count_in_log("dialling"), used ? 1 : 0);
 	ck_assert_uint_ge(fx.srv[2].n_requests, 1);
 	ck_assert_uint_eq(fx.srv[2].ops[0], CLIENT_OP_PUT);
 }
 
 START_TEST(test_lost_leader_to_successor)
 {
-	lost_leader_to_successor(false);
+	lost_leader_to_successor(SUCCESSOR_AN_ENDPOINT);
+}
+END_TEST
+
+START_TEST(test_successor_not_an_endpoint)
+{
+	lost_leader_to_successor(SUCCESSOR_NOT_AN_ENDPOINT);
 }
 END_TEST
 
 START_TEST(test_successor_unknown_to_old_witness)
 {
-	lost_leader_to_successor(true);
+	lost_leader_to_successor(SUCCESSOR_UNKNOWN_OP);
 }
 END_TEST
 
@@ -2090,6 +2107,7 @@ Suite *tclient_suite(void)
 	tcase_add_test(fail, test_unread_answer_is_not_silence);
 	tcase_add_test(fail, test_lost_leader_races_to_next);
 	tcase_add_test(fail, test_lost_leader_to_successor);
+	tcase_add_test(fail, test_successor_not_an_endpoint);
 	tcase_add_test(fail, test_successor_unknown_to_old_witness);
 	tcase_add_test(fail, test_lost_leader_not_redialled);
 	tcase_add_test(fail, test_hint_followed_at_once);
