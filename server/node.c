@@ -16,6 +16,7 @@
 #include "server/disk.h"
 #include "server/node.h"
 #include "server/read_queue.h"
+#include "server/stall_grace.h"
 #include "server/transport.h"
 
 /* Entries kept in memory behind a snapshot, so slightly lagging followers
@@ -75,7 +76,7 @@ struct node {
 	uint64_t sync_count, sync_sum_ns, sync_buckets[16];
 	uint64_t ticks_deferred; /* on_tick */
 	uint64_t last_tick_ms, late_ticks, late_max_ms;
-	uint64_t grace_until; /* in_stall_grace */
+	struct stall_grace grace;
 	struct log_throttle late_log;
 
 	bool stopping;
@@ -581,15 +582,13 @@ static bool leader_input_unread(const struct node *n)
  * process not scheduled) that long: heartbeats and answers were late too.
  * Counted, and logged at most every 10 s, so that an election or a slow
  * answer can be traced to it. */
-#define LATE_TICK_MS 100
-
 static uint64_t note_tick_pace(struct node *n, uint64_t now)
 {
 	uint64_t gap = n->last_tick_ms ? now - n->last_tick_ms : 0;
 	uint64_t skipped = 0;
 
 	n->last_tick_ms = now;
-	if (gap < LATE_TICK_MS)
+	if (gap < STALL_LATE_TICK_MS)
 		return gap;
 	n->late_ticks++;
 	if (gap > n->late_max_ms)
@@ -607,23 +606,6 @@ static uint64_t note_tick_pace(struct node *n, uint64_t now)
 	return gap;
 }
 
-/* A follower back from a stall of its own (a late loop) has not heard
- * its leader for that long because it did not listen: it gives the
- * leader STALL_GRACE_MS (two heartbeats and more) to be heard before it
- * judges it silent.  Never two graces in a row, so that a follower late
- * at every tick still ticks, and elects when the leader is really gone,
- * at most that much later. */
-#define STALL_GRACE_MS 100
-
-static bool in_stall_grace(struct node *n, uint64_t now, uint64_t gap)
-{
-	if (raft_state(n->raft) == RAFT_LEADER)
-		return false;
-	if (gap >= LATE_TICK_MS && now >= n->grace_until + STALL_GRACE_MS)
-		n->grace_until = now + STALL_GRACE_MS;
-	return now < n->grace_until;
-}
-
 static void on_tick(uv_timer_t *t)
 {
 	struct node *n = t->data;
@@ -631,7 +613,9 @@ static void on_tick(uv_timer_t *t)
 	uint64_t now = node_now_ms();
 	uint64_t gap = note_tick_pace(n, now);
 
-	if (in_stall_grace(n, now, gap) || leader_input_unread(n)) {
+	if (stall_grace_holds(&n->grace, raft_state(n->raft) == RAFT_LEADER,
+			      now, gap) ||
+	    leader_input_unread(n)) {
 		n->ticks_deferred++;
 		return;
 	}

@@ -21,6 +21,7 @@ Suite *tclient_suite(void);        /* proto/tclient*.c */
 Suite *sm_suite(void);             /* server/sm*.c */
 Suite *transport_suite(void);      /* server/transport.c */
 Suite *read_queue_suite(void);     /* server/read_queue.c */
+Suite *stall_grace_suite(void);    /* server/stall_grace.c */
 Suite *watch_index_suite(void);    /* server/watch_index.c, turn_budget.c */
 Suite *conf_suite(void);           /* common/conf*.c */
 Suite *json_suite(void);           /* common/json.c, buf.c */
