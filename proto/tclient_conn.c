@@ -190,6 +190,9 @@ void tconn_send_hello(struct tconn *conn)
 	tconn_flush(conn);
 }
 
+/* Queued, not written: it is asked from inside the handling of an
+ * answer, and a write that fails there would end the connection under
+ * that answer's request.  The pump flushes it. */
 void tconn_ask_successor(struct tconn *conn)
 {
 	struct client_request q = { .op = CLIENT_OP_SUCCESSOR };
@@ -197,7 +200,7 @@ void tconn_ask_successor(struct tconn *conn)
 	q.id = conn->successor_id = tclient_new_id(conn->c);
 	if (!client_encode_request(&conn->out, &q))
 		conn->out.failed = true;
-	tconn_flush(conn);
+	tclient_kick(conn->c);
 }
 
 bool tconn_send_proof(struct tconn *conn, const struct client_auth_body *ch)

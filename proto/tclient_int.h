@@ -232,7 +232,8 @@ uint64_t tclient_silence_ms(const struct tclient *c);
 /* The connection returned nothing for the silence limit while requests
  * waited on it, and nothing waits unread either. */
 bool tconn_silent(struct tconn *conn, uint64_t now);
-/* Sends SUCCESSOR on the ready connection (its answer: tclient_recv.c). */
+/* Queues SUCCESSOR on the ready connection for the pump to send (its
+ * answer: tclient_recv.c). */
 void tconn_ask_successor(struct tconn *conn);
 /* Sends HELLO (state TCONN_HELLO). */
 void tconn_send_hello(struct tconn *conn);
