@@ -16,6 +16,7 @@
 #include "server/disk.h"
 #include "server/node.h"
 #include "server/read_queue.h"
+#include "server/snapshot_schedule.h"
 #include "server/stall_grace.h"
 #include "server/transport.h"
 
@@ -66,6 +67,7 @@ struct node {
 
 	raft_index last_snapshot;
 	bool snapshot_inflight;
+	uint64_t snapshot_encode_ns; /* of the one in flight, on the loop */
 
 	node_event_cb on_event;
 	node_role_cb on_role;
@@ -277,12 +279,17 @@ static void apply_entry(struct node *n, const struct raft_entry *e)
 static void maybe_snapshot(struct node *n)
 {
 	raft_index applied = sm_applied_index(n->sm);
-	if (n->snapshot_inflight || n->opt.snapshot_every == 0 ||
-	    applied < n->last_snapshot + n->opt.snapshot_every)
+	uint64_t every = n->opt.snapshot_every;
+	if (n->snapshot_inflight || every == 0)
+		return;
+	uint64_t offset = snapshot_offset(raft_config_current(n->raft),
+					  raft_self(n->raft), every);
+	if (applied < snapshot_next_at(n->last_snapshot, every, offset))
 		return;
 	struct raft_config c;
 	if (!raft_config_at(n->raft, applied, &c))
 		return;
+	uint64_t t0 = uv_hrtime();
 	struct wire_writer w;
 	wire_writer_init(&w);
 	if (!sm_snapshot(n->sm, &w)) {
@@ -296,6 +303,7 @@ static void maybe_snapshot(struct node *n)
 	wire_writer_free(&w);
 	if (!j)
 		return;
+	n->snapshot_encode_ns = uv_hrtime() - t0;
 	n->snapshot_inflight = true;
 	disk_submit(n->disk, j);
 }
@@ -490,8 +498,9 @@ static void put_done(struct node *n, struct disk_job *j)
 	ev.snapshot.trailing = SNAPSHOT_TRAILING;
 	node_step(n, &ev, NULL);
 	log_event(LOG_INFO, "snapshot_taken",
-		  "index=%llu bytes=%zu write_ms=%.1f",
-		  (unsigned long long)j->index, j->len, j->sync_ns / 1e6);
+		  "index=%llu bytes=%zu encode_ms=%.1f write_ms=%.1f",
+		  (unsigned long long)j->index, j->len,
+		  n->snapshot_encode_ns / 1e6, j->sync_ns / 1e6);
 }
 
 static void on_disk_done(void *arg, struct disk_job *j)

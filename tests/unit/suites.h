@@ -70,8 +70,9 @@ Suite *scope_keys_suite(void);       /* fencing/scope_keys.c */
 Suite *sd_notify_suite(void);        /* common/sd_notify.c */
 Suite *tls_suite(void);  /* common/tls*.c, stream.c, http.c over TLS */
 Suite *http_suite(void); /* common/http.c bounds, http_request.c */
-Suite *transport_cert_suite(void); /* server/transport_cert.c */
-Suite *netdelay_sched_suite(void); /* tests/helpers/netdelay_sched.c */
+Suite *transport_cert_suite(void);    /* server/transport_cert.c */
+Suite *netdelay_sched_suite(void);    /* tests/helpers/netdelay_sched.c */
+Suite *snapshot_schedule_suite(void); /* server/snapshot_schedule.c */
 /* tests/unit/unit-pg only (needs a real server, see tests/pg/pg-unit.sh): */
 Suite *pg_suite(void); /* fencing/pg.c */
 
