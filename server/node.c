@@ -75,8 +75,8 @@ struct node {
 
 	struct disk_health disk_health;
 	/* fsync latency histogram: bucket k counts <= 2^k * 64 us */
-	uint64_t sync_count, sync_sum_ns, sync_buckets[16];
-	uint64_t ticks_deferred; /* on_tick */
+	struct duration_hist syncs; /* every durable write's time */
+	uint64_t ticks_deferred;    /* on_tick */
 	uint64_t last_tick_ms, late_ticks, late_max_ms;
 	struct stall_grace grace;
 	struct log_throttle late_log;
@@ -382,12 +382,7 @@ static void node_step(struct node *n, struct raft_event *ev, int *rv_out)
 
 static void record_sync(struct node *n, const struct disk_job *j)
 {
-	n->sync_count++;
-	n->sync_sum_ns += j->sync_ns;
-	unsigned k = 0;
-	while (k < 15 && j->sync_ns > (64000ull << k))
-		k++;
-	n->sync_buckets[k]++;
+	duration_hist_add(&n->syncs, NODE_SYNC_HIST_BASE_NS, j->sync_ns);
 }
 
 /* Every durable write's outcome goes to the health record; a failure is
@@ -895,12 +890,9 @@ void node_late_ticks(const struct node *n, uint64_t *count, uint64_t *max_ms)
 	*max_ms = n->late_max_ms;
 }
 
-void node_disk_stats(const struct node *n, uint64_t *count, uint64_t *sum_ns,
-		     uint64_t buckets[16])
+const struct duration_hist *node_disk_syncs(const struct node *n)
 {
-	*count = n->sync_count;
-	*sum_ns = n->sync_sum_ns;
-	memcpy(buckets, n->sync_buckets, sizeof(n->sync_buckets));
+	return &n->syncs;
 }
 
 /* ---- shutdown ---------------------------------------------------------------------- */

@@ -33,6 +33,7 @@
 #include "common/tls.h"
 #include "raft/raft.h"
 #include "server/disk_health.h"
+#include "server/duration_hist.h"
 #include "server/sm.h"
 
 struct node;
@@ -101,8 +102,9 @@ uint64_t node_ticks_deferred(const struct node *n);
 /* Ticks that came LATE_TICK_MS (100 ms) or more after the one before:
  * how many, and the longest gap. */
 void node_late_ticks(const struct node *n, uint64_t *count, uint64_t *max_ms);
-void node_disk_stats(const struct node *n, uint64_t *count, uint64_t *sum_ns,
-		     uint64_t buckets[16]);
+/* Every durable write's time, fsync included (buckets from 64 us). */
+#define NODE_SYNC_HIST_BASE_NS 64000ull
+const struct duration_hist *node_disk_syncs(const struct node *n);
 
 /* Hand leadership to a caught-up voter if leader, let in-flight writes
  * finish, close everything; on_stopped runs when all is closed. */

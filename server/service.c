@@ -23,6 +23,7 @@ struct request {
 	uint64_t id;
 	uint32_t op;
 	uint64_t started_ms;
+	uint64_t started_ns; /* for the duration histogram */
 	bool answered;
 	/* what a read needs once its ReadIndex round completes */
 	char *arg;
@@ -81,6 +82,10 @@ static void answer(struct request *rq, struct client_response *r)
 	r->op = rq->op;
 	if (r->status != CLIENT_OK && !client_status_is_no(r->status))
 		s->stats.errors[rq->op - CLIENT_OP_HELLO]++;
+	if (rq->op >= CLIENT_OP_HELLO && rq->op < CLIENT_OP_END)
+		duration_hist_add(&s->stats.durations[rq->op - CLIENT_OP_HELLO],
+				  SERVICE_HIST_BASE_NS,
+				  uv_hrtime() - rq->started_ns);
 	if (s->ops.is_open(rq->sess))
 		s->ops.respond(rq->sess, r);
 }
@@ -117,6 +122,7 @@ static struct request *request_new(struct service *s, struct session *sess,
 	rq->id = req->id;
 	rq->op = req->op;
 	rq->started_ms = node_now_ms();
+	rq->started_ns = uv_hrtime();
 	s->ops.ref(sess);
 	rq->next = s->pending;
 	if (s->pending)

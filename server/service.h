@@ -32,6 +32,7 @@
 #include <uv.h>
 
 #include "proto/client.h"
+#include "server/duration_hist.h"
 #include "server/node.h"
 #include "server/scope_admit.h"
 #include "server/scope_rate.h"
@@ -90,7 +91,10 @@ struct service_stats {
 	/* events sent to watchers, by kind: what a watch costs instead of
 	 * a read */
 	uint64_t watch_events_keys, watch_events_leases;
+	/* by type, taken up -> answered (buckets from 125 us) */
+	struct duration_hist durations[CLIENT_OP_END - CLIENT_OP_HELLO];
 };
+#define SERVICE_HIST_BASE_NS 125000ull
 void service_stats(const struct service *s, struct service_stats *out);
 /* This witness's request counts of one scope, now (for /metrics). */
 void service_scope_stats(const struct service *s, struct sm_str scope,

@@ -177,28 +177,63 @@ static void metric(struct http_response *res, const char *name,
 		    name, type, name, v);
 }
 
+/* One histogram's lines; labels: "" or "type=\"GET\"". */
+static void histogram_lines(struct http_response *res, const char *name,
+			    const char *labels, const struct duration_hist *h,
+			    uint64_t base_ns)
+{
+	const char *sep = labels[0] ? "," : "";
+	uint64_t cum = 0;
+	for (unsigned k = 0; k < DURATION_HIST_BUCKETS; k++) {
+		cum += h->buckets[k];
+		if (k < DURATION_HIST_BUCKETS - 1)
+			http_printf(res, "%s_bucket{%s%sle=\"%.6f\"} %llu\n",
+				    name, labels, sep,
+				    duration_hist_bound(base_ns, k),
+				    (unsigned long long)cum);
+	}
+	char braced[80] = "";
+	if (labels[0])
+		snprintf(braced, sizeof(braced), "{%s}", labels);
+	http_printf(res,
+		    "%s_bucket{%s%sle=\"+Inf\"} %llu\n%s_sum%s %.6f\n"
+		    "%s_count%s %llu\n",
+		    name, labels, sep, (unsigned long long)h->count, name,
+		    braced, (double)h->sum_ns / 1e9, name, braced,
+		    (unsigned long long)h->count);
+}
+
 static void fsync_histogram(struct status_ctx *c, struct http_response *res)
 {
-	uint64_t count, sum_ns, b[16];
-	node_disk_stats(c->node, &count, &sum_ns, b);
 	const char *n = "tenure_disk_sync_seconds";
 	http_printf(res,
 		    "# HELP %s Time of each durable write (fsync "
 		    "included).\n# TYPE %s histogram\n",
 		    n, n);
-	uint64_t cum = 0;
-	for (unsigned k = 0; k < 16; k++) {
-		cum += b[k];
-		if (k < 15)
-			http_printf(res, "%s_bucket{le=\"%.6f\"} %llu\n", n,
-				    (64e-6 * (double)(1u << k)),
-				    (unsigned long long)cum);
-	}
+	histogram_lines(res, n, "", node_disk_syncs(c->node),
+			NODE_SYNC_HIST_BASE_NS);
+}
+
+/* Per request type seen: from the witness taking the request up to its
+ * answer (a read's ReadIndex round, a write's commit and apply). */
+static void request_histograms(const struct service_stats *st,
+			       struct http_response *res)
+{
+	const char *n = "tenure_request_duration_seconds";
 	http_printf(res,
-		    "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n"
-		    "%s_count %llu\n",
-		    n, (unsigned long long)count, n, (double)sum_ns / 1e9, n,
-		    (unsigned long long)count);
+		    "# HELP %s Client requests by type, from the witness "
+		    "taking one up to its answer.\n# TYPE %s histogram\n",
+		    n, n);
+	for (uint32_t op = CLIENT_OP_HELLO; op < CLIENT_OP_END; op++) {
+		const struct duration_hist *h =
+			&st->durations[op - CLIENT_OP_HELLO];
+		char labels[64];
+		if (!h->count)
+			continue;
+		snprintf(labels, sizeof(labels), "type=\"%s\"",
+			 client_op_name(op));
+		histogram_lines(res, n, labels, h, SERVICE_HIST_BASE_NS);
+	}
 }
 
 static bool count_held(void *arg, const struct sm_lease *l)
@@ -376,6 +411,7 @@ static void metrics(struct status_ctx *c, struct http_response *res)
 			    client_op_name(op), (unsigned long long)(all - bad),
 			    client_op_name(op), (unsigned long long)bad);
 	}
+	request_histograms(&st, res);
 	http_printf(res,
 		    "# HELP tenure_watch_events_total Events sent to "
 		    "watchers, by kind.\n# TYPE tenure_watch_events_total "

@@ -12,7 +12,7 @@
 set -u
 me=witness-cluster.sh
 . "$(dirname "$0")/../lib/proc-lib.sh"
-proc_need_built "$bin"
+proc_need_built "$bin" "$ctl_bin"
 proc_need_tools 1 curl jq
 
 proc_init wc
@@ -50,6 +50,15 @@ for m in tenure_term tenure_is_leader tenure_commit_index tenure_leases_held \
 	echo "$metrics" | grep -qF "$m" || fail "/metrics lacks $m"
 done
 [ "$(http 1 /status | jq '.members | length')" = 3 ] || fail "/status does not list 3 members"
+# Request durations by type: a put counted at the leader, its +Inf
+# bucket equal to its count.
+ctl put metrics/k v
+expect_rc 0 "a put"
+lm=$(http "${agreed#w}" /metrics)
+put_count=$(echo "$lm" | awk '$1 == "tenure_request_duration_seconds_count{type=\"PUT\"}" { print $2 }')
+put_inf=$(echo "$lm" | awk '$1 == "tenure_request_duration_seconds_bucket{type=\"PUT\",le=\"+Inf\"}" { print $2 }')
+[ "${put_count:-0}" -ge 1 ] && [ "$put_inf" = "$put_count" ] ||
+	fail "the leader's tenure_request_duration_seconds for PUT: count '$put_count', +Inf bucket '$put_inf': $(echo "$lm" | grep request_duration | head -n 5)"
 
 # --- kill -9 the leader: the other two elect a new one ----------------------
 old=${agreed#w}

@@ -73,6 +73,7 @@ Suite *http_suite(void); /* common/http.c bounds, http_request.c */
 Suite *transport_cert_suite(void);    /* server/transport_cert.c */
 Suite *netdelay_sched_suite(void);    /* tests/helpers/netdelay_sched.c */
 Suite *snapshot_schedule_suite(void); /* server/snapshot_schedule.c */
+Suite *duration_hist_suite(void);     /* server/duration_hist.c */
 /* tests/unit/unit-pg only (needs a real server, see tests/pg/pg-unit.sh): */
 Suite *pg_suite(void); /* fencing/pg.c */
 

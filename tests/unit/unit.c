@@ -27,6 +27,7 @@ int main(void)
 	srunner_add_suite(sr, read_queue_suite());
 	srunner_add_suite(sr, stall_grace_suite());
 	srunner_add_suite(sr, snapshot_schedule_suite());
+	srunner_add_suite(sr, duration_hist_suite());
 	srunner_add_suite(sr, conf_suite());
 	srunner_add_suite(sr, lease_clock_suite());
 	srunner_add_suite(sr, scope_rate_suite());
