@@ -54,6 +54,10 @@ struct session {
 	 * the backlog holds a reference. */
 	bool backlogged;
 	struct session *bl_prev, *bl_next;
+	/* Answers encoded in this turn of the loop, not yet written; the
+	 * list of such sessions holds a reference. */
+	bool unflushed;
+	struct session *flush_next;
 };
 
 struct clients {
@@ -70,12 +74,14 @@ struct clients {
 	/* Client work per turn of the loop (turn_budget.h): what is over
 	 * waits in the backlog, or in the accept queue, for `resume`. */
 	struct turn_budget turn;
-	uv_prepare_t turn_end; /* before every poll */
-	uv_idle_t resume;      /* active while work waits */
+	uv_prepare_t turn_end;    /* before every poll */
+	uv_check_t after_io;      /* after the poll's callbacks */
+	uv_idle_t resume;         /* active while work waits */
+	struct session *to_flush; /* sessions with unflushed answers */
 	struct session *bl_head, *bl_tail;
 	bool accept_waiting;
 	uint64_t deferred;
-	unsigned handles_open; /* closing: of the four */
+	unsigned handles_open; /* closing: of the five */
 	unsigned closing;
 	void (*on_closed)(void *arg);
 	void *closed_arg;
@@ -137,14 +143,13 @@ static bool over_total(struct session *s)
 	return total > c->opt.max_output_total;
 }
 
-/* The answer just encoded goes to the stream: to the kernel at once when
- * it takes it (no copy, no callback), else queued there. */
-static void queued(struct session *s)
+/* Writes what s encoded in this turn: to the kernel at once when it
+ * takes it (no copy, no callback), else queued in the stream. */
+static void flush_session(struct session *s)
 {
-	if (s->out.failed) {
-		session_close(s, "out of memory for its answers");
+	s->unflushed = false;
+	if (s->closing || !s->out.len)
 		return;
-	}
 	int rv = stream_write(s->stream, s->out.buf, s->out.len);
 	wire_writer_drop_front(&s->out, s->out.len, KEEP_OUTPUT);
 	if (rv) {
@@ -159,6 +164,39 @@ static void queued(struct session *s)
 		session_reset(s, "the witness holds too much unsent output and "
 				 "this client is among the slowest readers");
 	}
+}
+
+/* Every answer of the turn, one write per session: after a leader change
+ * a reconnecting client's reads are answered together (one ReadIndex
+ * round), and a write each was most of the witness's work then. */
+static void flush_all(struct clients *c)
+{
+	while (c->to_flush) {
+		struct session *s = c->to_flush;
+		c->to_flush = s->flush_next;
+		s->flush_next = NULL;
+		flush_session(s);
+		session_unref(s);
+	}
+}
+
+/* The answer just encoded waits for the end of the turn (flush_all). */
+static void queued(struct session *s)
+{
+	if (s->out.failed) {
+		session_close(s, "out of memory for its answers");
+		return;
+	}
+	if (pending_output(s) > s->owner->opt.max_output) {
+		session_reset(s, "client is not reading its answers");
+		return;
+	}
+	if (s->unflushed)
+		return;
+	s->unflushed = true;
+	session_ref(s);
+	s->flush_next = s->owner->to_flush;
+	s->owner->to_flush = s;
 }
 
 static void session_respond(struct session *s, const struct client_response *r)
@@ -546,6 +584,10 @@ static void session_end(struct session *s, const char *why, bool reset)
 {
 	if (s->closing)
 		return;
+	if (!reset && s->unflushed)
+		flush_session(s); /* its last answers, e.g. why it is closed */
+	if (s->closing)
+		return; /* the flush failed and closed it */
 	s->closing = true;
 	if (s->backlogged) {
 		backlog_remove(s);
@@ -759,7 +801,13 @@ static void on_resume(uv_idle_t *h)
 static void on_turn_end(uv_prepare_t *h)
 {
 	struct clients *c = h->data;
+	flush_all(c); /* what the timers and idle callbacks answered */
 	turn_budget_end(&c->turn);
+}
+
+static void on_after_io(uv_check_t *h)
+{
+	flush_all(h->data);
 }
 
 static void free_owner(uv_handle_t *h)
@@ -825,6 +873,10 @@ int clients_start(uv_loop_t *loop, const struct clients_options *o,
 	c->turn_end.data = c;
 	uv_prepare_start(&c->turn_end, on_turn_end);
 	uv_unref((uv_handle_t *)&c->turn_end);
+	uv_check_init(loop, &c->after_io);
+	c->after_io.data = c;
+	uv_check_start(&c->after_io, on_after_io);
+	uv_unref((uv_handle_t *)&c->after_io);
 	*out = c;
 	return 0;
 }
@@ -866,10 +918,12 @@ static void on_listener_closed(uv_handle_t *h)
 {
 	struct clients *c = h->data;
 	/* The timer and the turn's handles go last of all. */
-	c->handles_open = 3;
+	flush_all(c); /* drops the references of closed sessions */
+	c->handles_open = 4;
 	uv_close((uv_handle_t *)&c->sweep, on_handle_closed);
 	uv_close((uv_handle_t *)&c->resume, on_handle_closed);
 	uv_close((uv_handle_t *)&c->turn_end, on_handle_closed);
+	uv_close((uv_handle_t *)&c->after_io, on_handle_closed);
 }
 
 static void on_handle_closed(uv_handle_t *h)

@@ -28,8 +28,11 @@
  * one that names no `cert` credential, a session authenticates by SCRAM
  * as above.
  *
- * Answers go to the stream as soon as they are encoded (to the kernel at
- * once when it takes them, common/stream.h); a session whose unsent
+ * Answers are encoded as they come and written at the end of the loop's
+ * turn, one write per session for all of that turn's answers (to the
+ * kernel at once when it takes them, common/stream.h): after a leader
+ * change thousands of clients each get several answers in one turn, and
+ * a write per answer was most of the witness's work.  A session whose unsent
  * output exceeds max_output (a client that stopped reading) is closed
  * rather than letting the witness run out of memory, and so is one that
  * holds much output while all sessions together hold more than
