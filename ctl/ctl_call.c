@@ -348,21 +348,10 @@ void ctl_report_error(struct ctl *c, const char *what, int status,
 
 /* ---- writes whose outcome is unknown -------------------------------------- */
 
+/* A log write, or a leader transfer (leadership may have moved). */
 static bool op_writes(uint32_t op)
 {
-	switch (op) {
-	case CLIENT_OP_LEASE_ACQUIRE:
-	case CLIENT_OP_LEASE_RENEW:
-	case CLIENT_OP_LEASE_RELEASE:
-	case CLIENT_OP_PUT:
-	case CLIENT_OP_DELETE:
-	case CLIENT_OP_CAS:
-	case CLIENT_OP_MEMBER_ADD:
-	case CLIENT_OP_MEMBER_REMOVE:
-	case CLIENT_OP_TRANSFER:
-		return true;
-	}
-	return false;
+	return client_op_writes_log(op) || op == CLIENT_OP_TRANSFER;
 }
 
 /* A write that may have been applied though nothing says so: lost with
@@ -394,6 +383,7 @@ static void check_hint(const struct client_request *q, char *buf, size_t len)
 	case CLIENT_OP_LEASE_ACQUIRE:
 	case CLIENT_OP_LEASE_RENEW:
 	case CLIENT_OP_LEASE_RELEASE:
+	case CLIENT_OP_LEASE_FLOOR:
 		snprintf(buf, len, "'" CTL_PROG " lease get %.*s'",
 			 (int)q->name.len, q->name.p);
 		break;

@@ -366,6 +366,24 @@ bool client_op_idempotent(uint32_t op)
 	return o && o->idempotent;
 }
 
+bool client_op_writes_log(uint32_t op)
+{
+	switch (op) {
+	case CLIENT_OP_LEASE_ACQUIRE:
+	case CLIENT_OP_LEASE_RENEW:
+	case CLIENT_OP_LEASE_RELEASE:
+	case CLIENT_OP_PUT:
+	case CLIENT_OP_DELETE:
+	case CLIENT_OP_CAS:
+	case CLIENT_OP_LEASE_FLOOR:
+	case CLIENT_OP_MEMBER_ADD:
+	case CLIENT_OP_MEMBER_REMOVE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 const char *client_op_name(uint32_t op)
 {
 	const struct op_info *o = op_info(op);

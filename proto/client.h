@@ -416,6 +416,10 @@ int client_decode_event(const struct frame *f, bool lease_kind,
 
 /* Requests that may be retried blindly after a lost answer. */
 bool client_op_idempotent(uint32_t op);
+/* Requests the leader serves by appending to the Raft log (data writes,
+ * LEASE_FLOOR, membership changes): only a leader serves them, and one
+ * whose answer was lost may have been applied. */
+bool client_op_writes_log(uint32_t op);
 const char *client_op_name(uint32_t op);
 
 #endif /* TENURE_PROTO_CLIENT_H */

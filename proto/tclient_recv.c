@@ -187,23 +187,6 @@ static void retry_later(struct tclient *c, struct treq *r, bool moved)
 	tlist_push(&c->pending, &r->link);
 }
 
-/* Only the leader executes these: one that answered them other than
- * "not the leader" was the leader then. */
-static bool leader_op(uint32_t op)
-{
-	switch (op) {
-	case CLIENT_OP_LEASE_ACQUIRE:
-	case CLIENT_OP_LEASE_RENEW:
-	case CLIENT_OP_LEASE_RELEASE:
-	case CLIENT_OP_PUT:
-	case CLIENT_OP_DELETE:
-	case CLIENT_OP_CAS:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static void on_answer(struct tclient *c, struct treq *r, const struct frame *f)
 {
 	struct client_response resp;
@@ -211,8 +194,10 @@ static void on_answer(struct tclient *c, struct treq *r, const struct frame *f)
 	if (!decode(c, f, r->req.op, &resp))
 		return;
 	tclient_breaker_success(c);
+	/* Only a leader serves a log write: one that answered it other
+	 * than "not the leader" was the leader then. */
 	if (c->o.ask_successor && c->conn && !c->conn->successor_id &&
-	    !c->conn->draining && leader_op(r->req.op) &&
+	    !c->conn->draining && client_op_writes_log(r->req.op) &&
 	    !retryable(resp.status))
 		tconn_ask_successor(c->conn);
 	if (c->conn && resp.status != CLIENT_ENOTLEADER)

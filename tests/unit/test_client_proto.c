@@ -1964,6 +1964,35 @@ START_TEST(test_idempotent_ops)
 }
 END_TEST
 
+/* Every op, on one side or the other: what the leader appends to its
+ * log (tenurectl's "outcome unknown", the client's successor question). */
+START_TEST(test_op_writes_log)
+{
+	static const uint32_t yes[] = {
+		CLIENT_OP_LEASE_ACQUIRE, CLIENT_OP_LEASE_RENEW,
+		CLIENT_OP_LEASE_RELEASE, CLIENT_OP_PUT,
+		CLIENT_OP_DELETE,        CLIENT_OP_CAS,
+		CLIENT_OP_LEASE_FLOOR,   CLIENT_OP_MEMBER_ADD,
+		CLIENT_OP_MEMBER_REMOVE,
+	};
+	size_t n_yes = sizeof(yes) / sizeof(yes[0]), seen = 0;
+	for (size_t i = 0; i < n_yes; i++)
+		ck_assert_msg(client_op_writes_log(yes[i]), "%s",
+			      client_op_name(yes[i]));
+	for (uint32_t op = CLIENT_OP_HELLO; op < CLIENT_OP_END; op++) {
+		bool listed = false;
+		for (size_t i = 0; i < n_yes; i++)
+			listed |= yes[i] == op;
+		seen += client_op_writes_log(op);
+		ck_assert_msg(client_op_writes_log(op) == listed, "%s",
+			      client_op_name(op));
+	}
+	ck_assert_uint_eq(seen, n_yes);
+	for (size_t i = 0; i < N_UNKNOWN_OPS; i++)
+		ck_assert(!client_op_writes_log(unknown_ops[i]));
+}
+END_TEST
+
 START_TEST(test_op_names)
 {
 	static const char *const want[N_OPS] = {
@@ -2091,6 +2120,7 @@ Suite *client_proto_suite(void)
 
 	tcase_add_test(tables, test_idempotent_ops);
 	tcase_add_test(tables, test_op_names);
+	tcase_add_test(tables, test_op_writes_log);
 	tcase_add_test(tables, test_status_names);
 	suite_add_tcase(s, tables);
 	return s;
