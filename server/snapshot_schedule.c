@@ -24,7 +24,8 @@ uint64_t snapshot_offset(const struct raft_config *c, raft_id self,
 
 uint64_t snapshot_next_at(uint64_t last, uint64_t every, uint64_t offset)
 {
-	uint64_t earliest = last + every / 2;
+	uint64_t gap = every / 2 ? every / 2 : 1; /* never the same index */
+	uint64_t earliest = last + gap;
 	if (earliest <= offset)
 		return offset;
 	uint64_t rounds = (earliest - offset + every - 1) / every;

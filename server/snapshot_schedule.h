@@ -30,7 +30,7 @@ uint64_t snapshot_offset(const struct raft_config *c, raft_id self,
 
 /* The first index at which a node whose last snapshot is at `last` takes
  * the next one: the first point i * every + offset at or after
- * last + every / 2.  every > 0, offset < every. */
+ * last + every / 2 (last + 1 when every < 2).  every > 0, offset < every. */
 uint64_t snapshot_next_at(uint64_t last, uint64_t every, uint64_t offset);
 
 #endif

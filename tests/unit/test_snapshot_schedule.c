@@ -45,8 +45,9 @@ START_TEST(test_first_snapshots)
 			  EVERY / 3 * 2);
 	/* on its own points, a node snapshots every `every` entries */
 	ck_assert_uint_eq(snapshot_next_at(EVERY + 7, EVERY, 7), 2 * EVERY + 7);
-	/* every == 1 still moves on */
-	ck_assert_uint_eq(snapshot_next_at(5, 1, 0), 5);
+	/* every == 1: the next index, never the same one again */
+	ck_assert_uint_eq(snapshot_next_at(5, 1, 0), 6);
+	ck_assert_uint_eq(snapshot_next_at(5, 3, 2), 8);
 }
 END_TEST
 
