@@ -237,7 +237,12 @@ grep 'event=reload_failed' "$dir/w1.log" | grep -q 'what=client-tls.*w1.pem' ||
 	fail "the broken certificate file was not logged"
 [ "$(serial_of "$(client_port 1)")" = serial=1003 ] ||
 	fail "a broken file replaced the certificate in force"
-as_admin --endpoints "$(ep 1)" --consistency local get k/renewed
+# A local read: w1 may be a follower that has not applied the put yet.
+renewed_at_w1() {
+	as_admin --endpoints "$(ep 1)" --consistency local get k/renewed
+	[ "$rc" = 0 ]
+}
+wait_for 5 renewed_at_w1
 expect_rc 0 "w1 serves TLS with the certificate in force"
 
 cp "$pki/no-ip.pem" "$dir/w1.pem"
