@@ -74,9 +74,10 @@ struct node {
 	void *cb_arg;
 
 	struct disk_health disk_health;
-	/* fsync latency histogram: bucket k counts <= 2^k * 64 us */
-	struct duration_hist syncs; /* every durable write's time */
-	uint64_t ticks_deferred;    /* on_tick */
+	/* every durable write's time, fsync included: bucket k counts
+	 * <= 2^k * 64 us */
+	struct duration_hist syncs;
+	uint64_t ticks_deferred; /* on_tick */
 	uint64_t last_tick_ms, late_ticks, late_max_ms;
 	struct stall_grace grace;
 	struct log_throttle late_log;

@@ -1,19 +1,21 @@
 /*
  * snapshot_schedule.c — see snapshot_schedule.h.
  */
+#include <stdbool.h>
+
 #include "server/snapshot_schedule.h"
 
 uint64_t snapshot_offset(const struct raft_config *c, raft_id self,
 			 uint64_t every)
 {
 	unsigned voters = 0, below = 0;
-	int self_votes = 0;
+	bool self_votes = false;
 	for (unsigned i = 0; i < c->n; i++) {
 		if (c->servers[i].role != RAFT_VOTER)
 			continue;
 		voters++;
 		if (c->servers[i].id == self)
-			self_votes = 1;
+			self_votes = true;
 		else if (c->servers[i].id < self)
 			below++;
 	}
